@@ -1,0 +1,45 @@
+# PGXS build of the ai_scale extension (C++17).
+# `make && make install` builds and installs ai_scale.so and the SQL; `make installcheck` runs
+# pg_regress against a running server that preloads ai_scale (test/run.sh starts one).
+
+EXTENSION = ai_scale
+MODULE_big = ai_scale
+EXTVERSION = 0.1.0
+
+SRCS = $(sort $(shell find src -name '*.cpp'))
+OBJS = $(SRCS:.cpp=.o)
+CXX_HEADERS = $(shell find src -name '*.hpp')
+
+# The install script is assembled from one file per component (install/NN_component.sql),
+# concatenated in name order.
+INSTALL_SQL = $(sort $(wildcard install/*.sql))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard $(EXTENSION)--*--*.sql)
+
+# Suites: REGRESS needs a server with shared_preload_libraries = 'ai_scale';
+# REGRESS_NOPRELOAD needs one without it (test/run.sh restarts the server between the two).
+REGRESS = extension version bridge stats
+REGRESS_NOPRELOAD = no_preload
+REGRESS_OPTS = --inputdir=.
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-register -fno-strict-aliasing
+SHLIB_LINK = -lhiredis -lxxhash -lstdc++
+
+# No LLVM bitcode for JIT inlining: it would need the exact clang that built the server.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(INSTALL_SQL)
+	cat $^ > $@
+
+$(OBJS): $(CXX_HEADERS)
+
+installcheck-nopreload:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS_NOPRELOAD)
+
+.PHONY: installcheck-nopreload

@@ -1,0 +1,21 @@
+-- Shared counters and latency histograms (needs shared_preload_libraries).
+
+CREATE FUNCTION ai_scale.stats_snapshot(OUT section text, OUT metric text, OUT value float8)
+    RETURNS SETOF record
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_stats_snapshot';
+
+CREATE VIEW ai_scale.stats AS
+    SELECT section, metric, value FROM ai_scale.stats_snapshot();
+COMMENT ON VIEW ai_scale.stats IS
+    'cache hits, misses and latency per level, Redis errors and breaker trips, rows scored, maintenance runs';
+
+CREATE FUNCTION ai_scale.reset_stats() RETURNS void
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_reset_stats';
+REVOKE ALL ON FUNCTION ai_scale.reset_stats() FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA ai_scale TO PUBLIC;
+GRANT SELECT ON ai_scale.stats TO PUBLIC;

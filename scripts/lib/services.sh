@@ -1,0 +1,91 @@
+# Shell helpers to start and stop throwaway Postgres clusters and Redis servers on loopback.
+# Sourced by test/run.sh and scripts/demo.sh. Postgres runs as the postgres user when we are
+# root (initdb refuses root).
+
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# Runs a command as the user that owns the clusters.
+as_pg_user() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    echo "no free port found" >&2
+    return 1
+}
+
+# pg_init DIR PORT PRELOAD(yes|no): a new cluster in DIR listening on 127.0.0.1:PORT.
+pg_init() {
+    local dir=$1 port=$2 preload=$3
+    mkdir -p "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
+    as_pg_user "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+        >"$dir.initdb.log" 2>&1 || { cat "$dir.initdb.log"; return 1; }
+    cat >>"$dir/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 50
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+log_min_messages = warning
+max_worker_processes = 16
+CONF
+    pg_set_preload "$dir" "$preload"
+}
+
+pg_set_preload() {
+    local dir=$1 preload=$2
+    sed -i '/^shared_preload_libraries/d' "$dir/postgresql.conf"
+    if [ "$preload" = yes ]; then
+        echo "shared_preload_libraries = 'ai_scale'" >>"$dir/postgresql.conf"
+    fi
+}
+
+# pg_conf DIR 'setting = value': appends a line to the cluster's postgresql.conf.
+pg_conf() { echo "$2" >>"$1/postgresql.conf"; }
+
+pg_start() { as_pg_user "$PG_BIN/pg_ctl" -D "$1" -l "$1.log" -w -t 60 start >/dev/null; }
+pg_stop() {
+    [ -f "$1/postmaster.pid" ] || return 0
+    as_pg_user "$PG_BIN/pg_ctl" -D "$1" -m fast -w -t 60 stop >/dev/null || true
+}
+pg_restart() { pg_stop "$1" && pg_start "$1"; }
+
+# redis_start DIR PORT [replicaof-port] [password]: a Redis without persistence.
+redis_start() {
+    local dir=$1 port=$2 primary_port=${3:-} password=${4:-}
+    mkdir -p "$dir"
+    local args=(--bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes
+        --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log")
+    [ -n "$primary_port" ] && args+=(--replicaof 127.0.0.1 "$primary_port")
+    [ -n "$password" ] && args+=(--requirepass "$password" --masterauth "$password")
+    redis-server "${args[@]}"
+    for _ in $(seq 1 50); do
+        redis-cli -p "$port" ${password:+-a "$password" --no-auth-warning} ping 2>/dev/null \
+            | grep -q PONG && return 0
+        sleep 0.1
+    done
+    echo "redis on port $port did not start" >&2
+    return 1
+}
+
+redis_stop() {
+    local dir=$1
+    [ -f "$dir/redis.pid" ] || return 0
+    local pid
+    pid=$(cat "$dir/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+}

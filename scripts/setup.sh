@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what ai_scale needs on Debian 12 (apt-get, only what is missing), then builds and
+# installs the extension, the GPU module (when nvcc is there) and the unit tests.
+# Usage: bash scripts/setup.sh [--no-build]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+packages=(
+    build-essential cmake pkg-config git
+    postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev
+    libhiredis-dev libxxhash-dev redis-server redis-tools
+    libgtest-dev clang libclang-rt-14-dev
+    libipc-run-perl perl
+    python3 python3-numpy python3-xgboost
+)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # Debian's packages would start a system-wide Redis and Postgres; we run our own.
+    as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}"
+fi
+
+[ "${1:-}" = "--no-build" ] && exit 0
+
+export PATH="/usr/lib/postgresql/15/bin:$PATH"
+jobs=$(nproc)
+cd "$root"
+make -s -j"$jobs"
+as_root make -s install
+
+# CMake: unit tests, fuzzers and benchmarks, and the GPU module when the CUDA toolkit exists.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs" >/dev/null
+if [ -f build/gpu/ai_scale_gpu.so ]; then
+    as_root install -m 755 build/gpu/ai_scale_gpu.so "$(pg_config --pkglibdir)/"
+fi
+echo "setup: ai_scale built and installed into $(pg_config --pkglibdir)"

@@ -1,0 +1,34 @@
+// Entry point of the extension: settings, shared memory requests, background workers. Wiring
+// only; each component owns its logic.
+#include "guc.hpp"
+#include "pg/postgres.hpp"
+#include "pg/shmem.hpp"
+#include "stats/shared_stats.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+void _PG_init(void);
+}
+
+void _PG_init(void)
+{
+    using namespace ai_scale;
+
+    guc::define_all();
+
+    // Loaded by CREATE EXTENSION or LOAD: functions that need shared memory or background
+    // workers (stats, L1 cache, maintenance worker) raise an error naming
+    // shared_preload_libraries; everything else works.
+    if (!process_shared_preload_libraries_in_progress) {
+        pg::set_preloaded(false);
+        return;
+    }
+    pg::set_preloaded(true);
+
+    stats::request_shared_memory();
+    // --- partition maintenance ---
+    // --- cache ---
+    // --- scoring ---
+
+    pg::install_shmem_hooks();
+}

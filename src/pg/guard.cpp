@@ -1,0 +1,65 @@
+#include "pg/guard.hpp"
+
+#include <new>
+
+namespace ai_scale::pg {
+
+namespace {
+// Texts of a caught C++ exception, copied out of it before ereport: the longjmp that ereport
+// does must not start while the exception object is still alive inside a catch block.
+struct pending_error {
+    int sqlstate = 0;
+    const char* message = nullptr;
+    const char* detail = nullptr;
+    const char* hint = nullptr;
+};
+
+const char* copy_or_null(const std::string& s) { return s.empty() ? nullptr : pstrdup(s.c_str()); }
+} // namespace
+
+Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
+{
+    pending_error pending;
+    try {
+        return body(fcinfo);
+    } catch (const error& e) {
+        pending.sqlstate = e.sqlstate();
+        pending.message = pstrdup(e.what());
+        pending.detail = copy_or_null(e.detail());
+        pending.hint = copy_or_null(e.hint());
+    } catch (const std::bad_alloc&) {
+        pending.sqlstate = ERRCODE_OUT_OF_MEMORY;
+        pending.message = "out of memory in ai_scale";
+    } catch (const std::exception& e) {
+        pending.sqlstate = ERRCODE_INTERNAL_ERROR;
+        pending.message = psprintf("internal error in ai_scale: %s", e.what());
+    } catch (...) {
+        pending.sqlstate = ERRCODE_INTERNAL_ERROR;
+        pending.message = "internal error in ai_scale: unknown C++ exception";
+    }
+    ereport(ERROR, (errcode(pending.sqlstate), errmsg_internal("%s", pending.message),
+                    pending.detail ? errdetail_internal("%s", pending.detail) : 0,
+                    pending.hint ? errhint("%s", pending.hint) : 0));
+    pg_unreachable();
+}
+
+namespace detail {
+
+ErrorData* capture_error(MemoryContext caller_cxt)
+{
+    MemoryContextSwitchTo(caller_cxt);
+    ErrorData* edata = CopyErrorData();
+    FlushErrorState();
+    return edata;
+}
+
+void throw_postgres_error(ErrorData* edata)
+{
+    postgres_error e(edata->sqlerrcode, edata->message ? edata->message : "unknown error",
+                     edata->detail ? edata->detail : "", edata->hint ? edata->hint : "");
+    FreeErrorData(edata);
+    throw e;
+}
+
+} // namespace detail
+} // namespace ai_scale::pg

@@ -1,0 +1,109 @@
+// The C++/Postgres boundary, in both directions.
+//
+//  * C++ -> Postgres: every SQL-callable function is declared with AI_SCALE_FUNCTION, whose body
+//    runs inside pg::invoke(). A C++ exception escaping the body becomes ereport(ERROR) with the
+//    exception's SQLSTATE (pg::error) or XX000 / 53200 for anything else.
+//  * Postgres -> C++: Postgres code that may ereport(ERROR) is called through pg::call(), which
+//    catches the longjmp with PG_TRY and rethrows it as pg::postgres_error, so C++ destructors on
+//    the way up run. The callable given to pg::call must not itself own objects with destructors.
+//
+// Calling a Postgres function directly from a body is fine while no C++ object with a destructor
+// is alive in any frame between it and AI_SCALE_FUNCTION; otherwise use pg::call.
+#pragma once
+
+#include "pg/postgres.hpp"
+
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace ai_scale::pg {
+
+// An error meant for the user: becomes ereport(ERROR) with this SQLSTATE at the SQL boundary.
+// sqlstate is a packed code such as ERRCODE_INVALID_PARAMETER_VALUE.
+class error : public std::exception {
+  public:
+    error(int sqlstate, std::string message, std::string detail = {}, std::string hint = {})
+        : sqlstate_(sqlstate), message_(std::move(message)), detail_(std::move(detail)),
+          hint_(std::move(hint))
+    {
+    }
+    int sqlstate() const { return sqlstate_; }
+    const char* what() const noexcept override { return message_.c_str(); }
+    const std::string& detail() const { return detail_; }
+    const std::string& hint() const { return hint_; }
+
+  private:
+    int sqlstate_;
+    std::string message_;
+    std::string detail_;
+    std::string hint_;
+};
+
+// A Postgres ERROR caught by pg::call(), carrying the original SQLSTATE and texts.
+class postgres_error : public error {
+  public:
+    using error::error;
+};
+
+// Runs a SQL-callable body; never lets a C++ exception reach Postgres.
+Datum invoke(PGFunction body, FunctionCallInfo fcinfo);
+
+namespace detail {
+// Copies the current Postgres error into caller_cxt and clears the error state.
+ErrorData* capture_error(MemoryContext caller_cxt);
+[[noreturn]] void throw_postgres_error(ErrorData* edata);
+} // namespace detail
+
+// Calls f, which may ereport(ERROR); a Postgres error comes back as pg::postgres_error.
+template <typename F> auto call(F&& f) -> decltype(f())
+{
+    using result_t = decltype(f());
+    MemoryContext caller_cxt = CurrentMemoryContext;
+    ErrorData* volatile caught = nullptr;
+    if constexpr (std::is_void_v<result_t>) {
+        PG_TRY();
+        {
+            f();
+        }
+        PG_CATCH();
+        {
+            caught = detail::capture_error(caller_cxt);
+        }
+        PG_END_TRY();
+        if (caught != nullptr)
+            detail::throw_postgres_error(caught);
+    } else {
+        static_assert(std::is_trivially_destructible_v<result_t>,
+                      "pg::call returns plain values (Datums, pointers, numbers)");
+        result_t result{};
+        PG_TRY();
+        {
+            result = f();
+        }
+        PG_CATCH();
+        {
+            caught = detail::capture_error(caller_cxt);
+        }
+        PG_END_TRY();
+        if (caught != nullptr)
+            detail::throw_postgres_error(caught);
+        return result;
+    }
+}
+
+} // namespace ai_scale::pg
+
+// Declares a SQL-callable function `name` whose body (the block that follows) runs under
+// pg::invoke. Usage:  AI_SCALE_FUNCTION(my_func) { ... return Datum; }
+#define AI_SCALE_FUNCTION(name)                                                                  \
+    static Datum name##_body(FunctionCallInfo fcinfo);                                          \
+    extern "C" {                                                                                 \
+    PG_FUNCTION_INFO_V1(name);                                                                   \
+    }                                                                                            \
+    extern "C" Datum name(PG_FUNCTION_ARGS)                                                      \
+    {                                                                                            \
+        return ::ai_scale::pg::invoke(name##_body, fcinfo);                                      \
+    }                                                                                            \
+    static Datum name##_body(FunctionCallInfo fcinfo)

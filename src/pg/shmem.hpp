@@ -1,0 +1,29 @@
+// Shared memory and LWLock requests from components, gathered during _PG_init and served by
+// the shmem_request / shmem_startup hooks. Only possible when ai_scale is preloaded.
+#pragma once
+
+#include <cstddef>
+
+namespace ai_scale::pg {
+
+// Called once per segment at shmem startup, under AddinShmemInitLock; `found` is true when the
+// segment already existed (EXEC_BACKEND re-attach), in which case it must not be reset.
+using shmem_init_fn = void (*)(void* segment, bool found);
+
+// Reserves a named segment of `size` bytes; `init` lays it out. Call from _PG_init only.
+void request_shmem(const char* name, std::size_t size, shmem_init_fn init);
+
+// Reserves a named LWLock tranche of `count` locks; fetch them with named_lwlocks().
+void request_lwlocks(const char* tranche, int count);
+
+// Installs the hooks that serve the requests above. Call from _PG_init when preloading.
+void install_shmem_hooks();
+
+// True when ai_scale was loaded through shared_preload_libraries in this server.
+bool preloaded();
+void set_preloaded(bool value);
+
+// Throws a pg::error (55000, naming shared_preload_libraries) unless preloaded.
+void require_preload(const char* feature);
+
+} // namespace ai_scale::pg

@@ -1,0 +1,72 @@
+// Pure logic of the histogram: built into ai_scale.so and into the unit tests.
+#include "stats/metrics.hpp"
+
+#include <cmath>
+
+namespace ai_scale::stats {
+
+int latency_histogram::bucket_of(uint64_t ns)
+{
+    if (ns < uint64_t(sub_buckets))
+        return int(ns);
+    int exponent = 63 - __builtin_clzll(ns); // >= sub_bits
+    if (exponent >= max_exponent)
+        return buckets - 1;
+    int sub = int((ns >> (exponent - sub_bits)) & (sub_buckets - 1));
+    return sub_buckets + (exponent - sub_bits) * sub_buckets + sub;
+}
+
+uint64_t latency_histogram::bucket_upper(int b)
+{
+    if (b < sub_buckets)
+        return uint64_t(b) + 1;
+    int exponent = (b - sub_buckets) / sub_buckets + sub_bits;
+    int sub = (b - sub_buckets) % sub_buckets;
+    uint64_t width = uint64_t(1) << (exponent - sub_bits);
+    return (uint64_t(1) << exponent) + width * uint64_t(sub + 1);
+}
+
+uint64_t latency_histogram::samples() const
+{
+    uint64_t total = 0;
+    for (const auto& c : counts_)
+        total += c.load(std::memory_order_relaxed);
+    return total;
+}
+
+uint64_t latency_histogram::percentile(double q) const
+{
+    uint64_t total = samples();
+    if (total == 0)
+        return 0;
+    if (!(q > 0.0))
+        q = 0.0;
+    if (q > 1.0)
+        q = 1.0;
+    uint64_t rank = uint64_t(std::ceil(q * double(total)));
+    if (rank == 0)
+        rank = 1;
+    uint64_t seen = 0;
+    for (int b = 0; b < buckets; b++) {
+        seen += counts_[b].load(std::memory_order_relaxed);
+        if (seen >= rank)
+            return bucket_upper(b);
+    }
+    return bucket_upper(buckets - 1);
+}
+
+void latency_histogram::reset()
+{
+    for (auto& c : counts_)
+        c.store(0, std::memory_order_relaxed);
+}
+
+void shared_metrics::reset()
+{
+    for (auto& c : counters)
+        c.store(0, std::memory_order_relaxed);
+    for (auto& t : timers)
+        t.reset();
+}
+
+} // namespace ai_scale::stats

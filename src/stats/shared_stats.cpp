@@ -1,0 +1,97 @@
+#include "stats/shared_stats.hpp"
+#include "pg/guard.hpp"
+#include "pg/shmem.hpp"
+
+extern "C" {
+#include "funcapi.h"
+#include "utils/builtins.h"
+}
+
+#include <ctime>
+#include <new>
+
+namespace ai_scale::stats {
+
+namespace {
+shared_metrics* metrics = nullptr;
+
+void init_segment(void* segment, bool found)
+{
+    if (!found) {
+        metrics = new (segment) shared_metrics();
+        metrics->reset();
+    } else {
+        metrics = static_cast<shared_metrics*>(segment);
+    }
+}
+} // namespace
+
+void request_shared_memory()
+{
+    pg::request_shmem("ai_scale stats", sizeof(shared_metrics), init_segment);
+}
+
+void add(counter c, uint64_t n)
+{
+    if (metrics)
+        metrics->counters[int(c)].fetch_add(n, std::memory_order_relaxed);
+}
+
+void record(timer t, uint64_t ns)
+{
+    if (metrics)
+        metrics->timers[int(t)].record(ns);
+}
+
+uint64_t now_ns()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+namespace {
+void put_row(ReturnSetInfo* rsinfo, const char* section, const char* metric, double value)
+{
+    Datum values[3] = {CStringGetTextDatum(section), CStringGetTextDatum(metric),
+                       Float8GetDatum(value)};
+    bool nulls[3] = {false, false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+bool is_nanoseconds(counter c) { return c == counter::score_cpu_ns || c == counter::score_gpu_ns; }
+} // namespace
+
+} // namespace ai_scale::stats
+
+using namespace ai_scale;
+
+// stats_snapshot() -> setof (section text, metric text, value float8); behind the stats view.
+AI_SCALE_FUNCTION(ai_scale_stats_snapshot)
+{
+    pg::require_preload("the stats view");
+    InitMaterializedSRF(fcinfo, 0);
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    const auto* m = stats::metrics;
+    for (int i = 0; i < int(stats::counter::count_); i++) {
+        double v = double(m->counters[i].load(std::memory_order_relaxed));
+        if (stats::is_nanoseconds(stats::counter(i)))
+            v /= 1e6;
+        stats::put_row(rsinfo, stats::counter_names[i].section, stats::counter_names[i].metric, v);
+    }
+    for (int i = 0; i < int(stats::timer::count_); i++) {
+        const auto& h = m->timers[i];
+        const char* section = stats::timer_sections[i];
+        stats::put_row(rsinfo, section, "samples", double(h.samples()));
+        stats::put_row(rsinfo, section, "p50_ms", double(h.percentile(0.50)) / 1e6);
+        stats::put_row(rsinfo, section, "p99_ms", double(h.percentile(0.99)) / 1e6);
+    }
+    return (Datum)0;
+}
+
+AI_SCALE_FUNCTION(ai_scale_reset_stats)
+{
+    pg::require_preload("reset_stats()");
+    stats::metrics->reset();
+    PG_RETURN_VOID();
+}

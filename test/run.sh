@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Runs every ai_scale test suite against real servers it starts itself, then stops them:
+#   unit (GoogleTest via ctest), regress (pg_regress, preloaded server), regress-nopreload
+#   (pg_regress, server without shared_preload_libraries), tap (prove: replication and workers).
+# Installs what is missing first (scripts/setup.sh). Exits non-zero if any suite fails.
+# Usage: bash test/run.sh [--no-setup] [suite...]
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=../scripts/lib/services.sh
+source scripts/lib/services.sh
+
+if [ "${1:-}" = "--no-setup" ]; then shift; else bash scripts/setup.sh || exit 1; fi
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(unit fuzz regress regress-nopreload tap)
+export PATH="$PG_BIN:$PATH"
+
+work=$(mktemp -d /tmp/ai_scale_test.XXXXXX)
+chmod 755 "$work"
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
+pgdata="$work/pg"
+
+cleanup() {
+    pg_stop "$pgdata"
+    redis_stop "$work/redis-replica"
+    redis_stop "$work/redis-primary"
+    if [ "${failed:-1}" -eq 0 ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+}
+trap cleanup EXIT
+
+passed=0 failed=0 results=()
+run_suite() {
+    local name=$1
+    shift
+    echo "=== $name"
+    if "$@"; then
+        passed=$((passed + 1)); results+=("ok     $name")
+    else
+        failed=$((failed + 1)); results+=("FAILED $name")
+    fi
+}
+
+want() { [[ " ${suites[*]} " == *" $1 "* ]]; }
+
+# Redis primary + replica, shared by every server-backed suite.
+redis_port=$(free_port)
+redis_start "$work/redis-primary" "$redis_port" || exit 1
+redis_replica_port=$(free_port)
+redis_start "$work/redis-replica" "$redis_replica_port" "$redis_port" || exit 1
+export AI_SCALE_TEST_REDIS_PRIMARY="127.0.0.1:$redis_port"
+export AI_SCALE_TEST_REDIS_REPLICA="127.0.0.1:$redis_replica_port"
+
+regress() {
+    local target=$1
+    rm -rf results regression.diffs regression.out
+    if ! make -s "$target" PGHOST=127.0.0.1 PGPORT="$pg_port" PGUSER=postgres; then
+        [ -f regression.diffs ] && head -n 300 regression.diffs
+        return 1
+    fi
+}
+
+tap() {
+    # The TAP tests run as the postgres user, from a copy it can read, with their own clusters.
+    local tapdir="$work/tap"
+    mkdir -p "$tapdir"
+    cp -r test/tap "$tapdir/t"
+    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
+    (cd "$tapdir" && as_pg_user env PATH="$PATH" \
+        PERL5LIB="/usr/lib/postgresql/15/lib/pgxs/src/test/perl" TESTDIR="$tapdir" \
+        PG_REGRESS=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress \
+        AI_SCALE_TEST_REDIS_PRIMARY="$AI_SCALE_TEST_REDIS_PRIMARY" \
+        AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
+        prove -v t/*.pl)
+}
+
+fuzz() {
+    # Each fuzzer runs briefly from its seed corpus; a crash or sanitizer report fails the suite.
+    local status=0 f name
+    for f in build/test/fuzz/fuzz_*; do
+        [ -x "$f" ] || continue
+        name=$(basename "$f")
+        mkdir -p "$work/$name.corpus"
+        [ -d "test/fuzz/corpus/$name" ] && cp -r "test/fuzz/corpus/$name/." "$work/$name.corpus/"
+        if "$f" -max_total_time="${AI_SCALE_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
+            "$work/$name.corpus" >"$work/$name.log" 2>&1; then
+            echo "$name: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$work/$name.log")"
+        else
+            tail -n 40 "$work/$name.log"
+            status=1
+        fi
+    done
+    return $status
+}
+
+want unit && run_suite unit ctest --test-dir build --output-on-failure
+want fuzz && run_suite fuzz fuzz
+
+if want regress || want regress-nopreload; then
+    pg_port=$(free_port)
+    pg_init "$pgdata" "$pg_port" yes || exit 1
+    pg_start "$pgdata" || { cat "$pgdata.log"; exit 1; }
+    want regress && run_suite regress regress installcheck
+    if want regress-nopreload; then
+        pg_set_preload "$pgdata" no
+        pg_restart "$pgdata"
+        run_suite regress-nopreload regress installcheck-nopreload
+    fi
+    pg_stop "$pgdata"
+fi
+
+want tap && run_suite tap tap
+
+echo "=== summary"
+printf '%s\n' "${results[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,97 @@
+#include "stats/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+using ai_scale::stats::latency_histogram;
+
+namespace {
+std::unique_ptr<latency_histogram> empty_histogram()
+{
+    auto h = std::make_unique<latency_histogram>();
+    h->reset();
+    return h;
+}
+} // namespace
+
+TEST(LatencyHistogram, SmallValuesHaveExactBuckets)
+{
+    for (uint64_t v = 0; v < latency_histogram::sub_buckets; v++) {
+        EXPECT_EQ(latency_histogram::bucket_of(v), int(v));
+        EXPECT_EQ(latency_histogram::bucket_upper(int(v)), v + 1);
+    }
+}
+
+TEST(LatencyHistogram, EveryValueLiesInsideItsBucket)
+{
+    for (uint64_t v : {8ull, 9ull, 15ull, 16ull, 17ull, 1000ull, 1023ull, 1024ull, 123456789ull,
+                       (1ull << 40) + 12345}) {
+        int b = latency_histogram::bucket_of(v);
+        ASSERT_GT(b, 0);
+        EXPECT_LT(v, latency_histogram::bucket_upper(b)) << v;
+        EXPECT_GE(v, latency_histogram::bucket_upper(b - 1)) << v;
+    }
+}
+
+TEST(LatencyHistogram, BucketsAreContiguousAndIncreasing)
+{
+    for (int b = 1; b < latency_histogram::buckets; b++)
+        EXPECT_GT(latency_histogram::bucket_upper(b), latency_histogram::bucket_upper(b - 1));
+    // The first log bucket starts where the exact ones end.
+    EXPECT_EQ(latency_histogram::bucket_of(latency_histogram::sub_buckets),
+              latency_histogram::sub_buckets);
+}
+
+TEST(LatencyHistogram, RelativeErrorBelowOneEighth)
+{
+    for (uint64_t v = 8; v < (1ull << 30); v = v * 3 + 1) {
+        uint64_t upper = latency_histogram::bucket_upper(latency_histogram::bucket_of(v));
+        EXPECT_LE(double(upper - v) / double(v), 0.125 + 1e-9) << v;
+    }
+}
+
+TEST(LatencyHistogram, HugeValuesLandInTheLastBucket)
+{
+    EXPECT_EQ(latency_histogram::bucket_of(~0ull), latency_histogram::buckets - 1);
+}
+
+TEST(LatencyHistogram, PercentilesFollowTheSamples)
+{
+    auto h = empty_histogram();
+    EXPECT_EQ(h->percentile(0.5), 0u);
+    for (int i = 0; i < 98; i++)
+        h->record(1000); // 1 us
+    h->record(1000000);  // 1 ms
+    h->record(5000000);  // 5 ms
+    EXPECT_EQ(h->samples(), 100u);
+    uint64_t p50 = h->percentile(0.50);
+    EXPECT_GE(p50, 1000u);
+    EXPECT_LE(p50, 1125u);
+    uint64_t p99 = h->percentile(0.99);
+    EXPECT_GE(p99, 1000000u);
+    EXPECT_LE(p99, 1125000u);
+    uint64_t p100 = h->percentile(1.0);
+    EXPECT_GE(p100, 5000000u);
+    EXPECT_LE(p100, 5625000u);
+}
+
+TEST(LatencyHistogram, ResetEmptiesIt)
+{
+    auto h = empty_histogram();
+    h->record(42);
+    h->reset();
+    EXPECT_EQ(h->samples(), 0u);
+    EXPECT_EQ(h->percentile(0.99), 0u);
+}
+
+TEST(SharedMetrics, ResetClearsCountersAndTimers)
+{
+    auto m = std::make_unique<ai_scale::stats::shared_metrics>();
+    m->reset();
+    m->counters[0] += 5;
+    m->timers[0].record(10);
+    m->reset();
+    EXPECT_EQ(m->counters[0].load(), 0u);
+    EXPECT_EQ(m->timers[0].samples(), 0u);
+}

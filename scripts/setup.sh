@@ -33,16 +33,18 @@ fi
 
 [ "${1:-}" = "--no-build" ] && exit 0
 
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+export PG_CONFIG
+pkglibdir=$("$PG_CONFIG" --pkglibdir)
 jobs=$(nproc)
 cd "$root"
-make -s -j"$jobs"
-as_root make -s install
+make -s -j"$jobs" PG_CONFIG="$PG_CONFIG"
+if [ -w "$pkglibdir" ]; then make -s install PG_CONFIG="$PG_CONFIG"; else as_root make -s install PG_CONFIG="$PG_CONFIG"; fi
 
 # CMake: unit tests, fuzzers and benchmarks, and the GPU module when the CUDA toolkit exists.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs" >/dev/null
 if [ -f build/gpu/ai_scale_gpu.so ]; then
-    as_root install -m 755 build/gpu/ai_scale_gpu.so "$(pg_config --pkglibdir)/"
+    as_root install -m 755 build/gpu/ai_scale_gpu.so "$pkglibdir/"
 fi
-echo "setup: ai_scale built and installed into $(pg_config --pkglibdir)"
+echo "setup: ai_scale built and installed into $pkglibdir"

@@ -7,10 +7,9 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+if [ "${1:-}" = "--no-setup" ]; then shift; else bash scripts/setup.sh || exit 1; fi
 # shellcheck source=../scripts/lib/services.sh
 source scripts/lib/services.sh
-
-if [ "${1:-}" = "--no-setup" ]; then shift; else bash scripts/setup.sh || exit 1; fi
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(unit fuzz regress regress-nopreload tap)
 export PATH="$PG_BIN:$PATH"
@@ -53,7 +52,7 @@ export AI_SCALE_TEST_REDIS_REPLICA="127.0.0.1:$redis_replica_port"
 regress() {
     local target=$1
     rm -rf results regression.diffs regression.out
-    if ! make -s "$target" PGHOST=127.0.0.1 PGPORT="$pg_port" PGUSER=postgres; then
+    if ! make -s "$target" PG_CONFIG="$PG_CONFIG" PGHOST=127.0.0.1 PGPORT="$pg_port" PGUSER=postgres; then
         [ -f regression.diffs ] && head -n 300 regression.diffs
         return 1
     fi
@@ -66,8 +65,8 @@ tap() {
     cp -r test/tap "$tapdir/t"
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
     (cd "$tapdir" && as_pg_user env PATH="$PATH" \
-        PERL5LIB="/usr/lib/postgresql/15/lib/pgxs/src/test/perl" TESTDIR="$tapdir" \
-        PG_REGRESS=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress \
+        PERL5LIB="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/perl" TESTDIR="$tapdir" \
+        PG_REGRESS="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress" \
         AI_SCALE_TEST_REDIS_PRIMARY="$AI_SCALE_TEST_REDIS_PRIMARY" \
         AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
         prove -v t/*.pl)

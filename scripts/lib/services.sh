@@ -2,7 +2,11 @@
 # Sourced by test/run.sh and scripts/demo.sh. Postgres runs as the postgres user when we are
 # root (initdb refuses root).
 
-PG_BIN=/usr/lib/postgresql/15/bin
+# PG_CONFIG picks the installation (scripts/private_pg.sh makes a private one).
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+[ -x "$PG_CONFIG" ] || PG_CONFIG=pg_config
+PG_BIN=$("$PG_CONFIG" --bindir)
+export PG_CONFIG
 
 # Runs a command as the user that owns the clusters.
 as_pg_user() {

@@ -16,10 +16,13 @@ INSTALL_SQL = $(sort $(wildcard install/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard $(EXTENSION)--*--*.sql)
 
-# Suites: REGRESS needs a server with shared_preload_libraries = 'ai_scale';
-# REGRESS_NOPRELOAD needs one without it (test/run.sh restarts the server between the two).
-REGRESS = extension version bridge stats
-REGRESS_NOPRELOAD = no_preload
+# Suites, from the files in sql/: REGRESS needs a server with shared_preload_libraries =
+# 'ai_scale' and runs extension.sql first (it creates the extension the others use), then the
+# rest in name order; sql/no_preload*.sql form REGRESS_NOPRELOAD, for a server without preload
+# (test/run.sh restarts the server between the two).
+REGRESS_ALL = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_NOPRELOAD = $(filter no_preload%,$(REGRESS_ALL))
+REGRESS = extension $(filter-out extension no_preload%,$(REGRESS_ALL))
 REGRESS_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src

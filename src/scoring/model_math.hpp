@@ -1,0 +1,141 @@
+// Per-row model formulas shared by the CPU path (src/scoring) and the CUDA kernels (gpu/).
+// Plain C++ with no Postgres or CUDA headers: under nvcc every function is __host__ __device__,
+// so the unit tests on the CPU check the very code the GPU runs.
+//
+// Models are read through "views": flat arrays (structure of arrays) owned elsewhere, in host
+// memory for the CPU path and in device memory for the kernels. Rows are float32, row-major,
+// n_features wide; a missing feature is NaN.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define AI_SCALE_HD __host__ __device__ __forceinline__
+#else
+#define AI_SCALE_HD inline
+#endif
+
+namespace ai_scale::scoring {
+
+enum class model_kind : int32_t { linear = 0, logistic = 1, mlp = 2, gbdt = 3 };
+enum class activation : int32_t { identity = 0, relu = 1, tanh = 2, sigmoid = 3 };
+
+AI_SCALE_HD float sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+AI_SCALE_HD float activate(activation a, float z)
+{
+    switch (a) {
+    case activation::relu:
+        return z > 0.0f ? z : 0.0f;
+    case activation::tanh:
+        return tanhf(z);
+    case activation::sigmoid:
+        return sigmoid(z);
+    case activation::identity:
+    default:
+        return z;
+    }
+}
+
+// linear: bias + w.x ; logistic: sigmoid(bias + w.x).
+struct linear_view {
+    const float* weights; // n_features
+    float bias;
+    int32_t n_features;
+    bool logistic;
+};
+
+AI_SCALE_HD float linear_margin(const linear_view& m, const float* x)
+{
+    float z = m.bias;
+    for (int32_t f = 0; f < m.n_features; f++)
+        z += m.weights[f] * x[f];
+    return z;
+}
+
+AI_SCALE_HD float linear_score(const linear_view& m, const float* x)
+{
+    float z = linear_margin(m, x);
+    return m.logistic ? sigmoid(z) : z;
+}
+
+// Dense layers: layer l maps sizes[l] inputs to sizes[l + 1] outputs with a row-major
+// (out x in) weight block, a bias per output and an activation.
+constexpr int32_t mlp_max_width = 256;
+
+struct mlp_view {
+    int32_t n_layers;
+    const int32_t* sizes;       // n_layers + 1; sizes[0] = n_features
+    const float* weights;       // concatenated blocks, layer by layer
+    const float* biases;        // concatenated, layer by layer
+    const int32_t* activations; // n_layers, values of enum activation
+};
+
+// Writes sizes[n_layers] outputs. Every width must be <= mlp_max_width (checked when the model
+// is compiled, never here).
+AI_SCALE_HD void mlp_forward(const mlp_view& m, const float* x, float* out)
+{
+    float a[mlp_max_width];
+    float b[mlp_max_width];
+    const float* in = x;
+    const float* w = m.weights;
+    const float* bias = m.biases;
+    for (int32_t l = 0; l < m.n_layers; l++) {
+        int32_t n_in = m.sizes[l];
+        int32_t n_out = m.sizes[l + 1];
+        float* dst = (l == m.n_layers - 1) ? out : ((l % 2 == 0) ? a : b);
+        for (int32_t o = 0; o < n_out; o++) {
+            float z = bias[o];
+            const float* row = w + int64_t(o) * n_in;
+            for (int32_t i = 0; i < n_in; i++)
+                z += row[i] * in[i];
+            dst[o] = activate(activation(m.activations[l]), z);
+        }
+        w += int64_t(n_in) * n_out;
+        bias += n_out;
+        in = dst;
+    }
+}
+
+// Tree ensembles (XGBoost semantics). Nodes of all trees in one set of arrays; each tree's
+// nodes are laid out breadth first with siblings adjacent, so a node's right child is
+// left[node] + 1. A leaf has feature < 0 and keeps its value in `value`.
+// At a split: go left when x[feature] < value, and follow default_left when x is NaN.
+struct gbdt_view {
+    const int32_t* feature;
+    const float* value; // split threshold, or leaf value
+    const int32_t* left;
+    const uint8_t* default_left;
+    const int32_t* tree_root; // first node of each tree
+    int32_t n_trees;
+    float base_margin; // added once; for binary:logistic this is logit(base_score)
+    bool logistic;     // binary:logistic -> sigmoid(margin); reg:squarederror -> margin
+};
+
+AI_SCALE_HD float gbdt_tree_leaf(const gbdt_view& m, int32_t tree, const float* x)
+{
+    int32_t node = m.tree_root[tree];
+    while (m.feature[node] >= 0) {
+        float v = x[m.feature[node]];
+        bool go_left = (v != v) ? (m.default_left[node] != 0) : (v < m.value[node]);
+        node = m.left[node] + (go_left ? 0 : 1);
+    }
+    return m.value[node];
+}
+
+AI_SCALE_HD float gbdt_margin(const gbdt_view& m, const float* x)
+{
+    float sum = 0.0f;
+    for (int32_t t = 0; t < m.n_trees; t++)
+        sum += gbdt_tree_leaf(m, t, x);
+    return sum + m.base_margin;
+}
+
+AI_SCALE_HD float gbdt_score(const gbdt_view& m, const float* x)
+{
+    float z = gbdt_margin(m, x);
+    return m.logistic ? sigmoid(z) : z;
+}
+
+} // namespace ai_scale::scoring

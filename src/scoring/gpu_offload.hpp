@@ -1,0 +1,35 @@
+// The seam between the CPU scoring path and the GPU module: scoring code hands a batch of
+// extracted rows here; it is scored on the GPU when the module, a device and the settings
+// allow, and the caller falls back to the CPU path when score() returns false.
+#pragma once
+
+#include "scoring/model_math.hpp"
+
+#include <cstdint>
+
+namespace ai_scale::scoring::gpu_offload {
+
+// A compiled model as the GPU module needs it: identity (for its device-side cache) and host
+// views of the arrays, with their lengths so they can be copied.
+struct model_ref {
+    const char* name;
+    int32_t version;
+    uint64_t fingerprint; // changes whenever the model's parameters change
+    model_kind kind;
+    int32_t n_features;
+    int32_t n_outputs;
+    linear_view linear; // linear, logistic
+    mlp_view mlp;       // mlp
+    int64_t mlp_weights_len;
+    int64_t mlp_biases_len;
+    gbdt_view gbdt; // gbdt
+    int64_t gbdt_nodes;
+};
+
+// Scores n_rows row-major float32 rows of model.n_features into out (n_rows * n_outputs
+// floats). Returns true when the GPU did it; false means "use the CPU path" (GPU off, batch
+// below ai_scale.gpu_min_batch, module or device missing, or a failure under gpu = auto).
+// Raises a pg::error when ai_scale.gpu = on and the GPU cannot do it.
+bool score(const model_ref& model, const float* rows, int64_t n_rows, float* out);
+
+} // namespace ai_scale::scoring::gpu_offload

@@ -6,6 +6,8 @@
 #include "scoring/model_math.hpp"
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace ai_scale::scoring::gpu_offload {
 
@@ -31,5 +33,26 @@ struct model_ref {
 // below ai_scale.gpu_min_batch, module or device missing, or a failure under gpu = auto).
 // Raises a pg::error when ai_scale.gpu = on and the GPU cannot do it.
 bool score(const model_ref& model, const float* rows, int64_t n_rows, float* out);
+
+// What gpu_info() reports: the module found, its devices, and why the GPU path is or is not
+// live. Loads the module if it is not loaded yet (ignoring the breaker: this is the diagnosis).
+struct device_info {
+    int ordinal;
+    std::string name;
+    int compute_major, compute_minor;
+    int64_t total_bytes, free_bytes;
+    bool chosen;
+};
+struct status {
+    std::string library; // resolved path
+    bool loaded = false;
+    bool live = false;
+    std::string reason;
+    std::vector<device_info> devices;
+};
+status probe();
+
+// Frees what the module holds on the device; called at backend exit.
+void release();
 
 } // namespace ai_scale::scoring::gpu_offload

@@ -33,6 +33,7 @@ enum ai_scale_gpu_status {
     AI_SCALE_GPU_CUDA_ERROR = -3, /* a CUDA call or a kernel failed */
     AI_SCALE_GPU_BAD_ARGUMENT = -4,
     AI_SCALE_GPU_OUT_OF_MEMORY = -5, /* device or pinned host memory, even after freeing caches */
+    AI_SCALE_GPU_FILL_FAILED = -6,   /* the caller's fill callback stopped the batch */
 };
 
 /* Model kinds, as in src/scoring/model_math.hpp (enum model_kind). */
@@ -124,6 +125,18 @@ AI_SCALE_GPU_API int ai_scale_gpu_upload(const struct ai_scale_gpu_model* model)
  * pinned buffers on two or more streams; timing may be NULL. */
 AI_SCALE_GPU_API int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const float* rows, int64_t n_rows,
                        float* out, struct ai_scale_gpu_timing* timing);
+
+/* Writes rows [first_row, first_row + n_rows) of a batch, row-major, into dst (pinned memory
+ * of the module). Returns 0, or nonzero to abandon the batch. Called on the scoring thread, in
+ * row order, while the device copies and scores the previous chunks; it must return normally
+ * (no longjmp or exception through the module). */
+typedef int (*ai_scale_gpu_fill_fn)(void* ctx, int64_t first_row, int64_t n_rows, float* dst);
+
+/* As ai_scale_gpu_score, with the rows produced chunk by chunk by fill (e.g. extracted from
+ * JSONB) so that producing chunk k + 1 overlaps the copy and kernel of chunk k. */
+AI_SCALE_GPU_API int ai_scale_gpu_score_fill(const struct ai_scale_gpu_model* model, int64_t n_rows,
+                                            ai_scale_gpu_fill_fn fill, void* ctx, float* out,
+                                            struct ai_scale_gpu_timing* timing);
 
 /* Pinned host memory: rows and outputs there are copied by DMA without staging. */
 AI_SCALE_GPU_API void* ai_scale_gpu_host_alloc(size_t bytes);

@@ -199,8 +199,10 @@ inline void random_rows(std::mt19937_64& rng, float* rows, int64_t n, double nan
 // backend, with memcpy for the copies and the shared formulas for the kernel.
 struct cpu_backend {
     const host_model& m;
-    const float* rows;
+    const float* rows; // null when fill produces them
     float* out;
+    ai_scale_gpu_fill_fn fill = nullptr;
+    void* fill_ctx = nullptr;
     std::vector<std::vector<float>> in_buf, out_buf; // per slot: "pinned" and "device" both
     std::vector<int64_t> launched_rows;              // per chunk: to check each runs once
 
@@ -215,6 +217,10 @@ struct cpu_backend {
 
     int stage(const chunk& c)
     {
+        if (fill != nullptr)
+            return fill(fill_ctx, c.first_row, c.rows, in_buf[size_t(c.slot)].data()) == 0
+                       ? 0
+                       : AI_SCALE_GPU_FILL_FAILED;
         std::memcpy(in_buf[size_t(c.slot)].data(), rows + c.first_row * m.n_features,
                     size_t(c.rows * m.n_features) * sizeof(float));
         return 0;
@@ -236,16 +242,41 @@ struct cpu_backend {
     }
 };
 
-// Scores rows on the CPU through the module's chunk planner and pipeline.
+// Scores rows (or what fill produces, when rows is null) on the CPU through the module's chunk
+// planner and pipeline.
 inline int cpu_twin_score(const host_model& m, const float* rows, int64_t n, float* out,
-                          int64_t free_device_bytes, const plan_limits& lim = {})
+                          int64_t free_device_bytes, const plan_limits& lim = {},
+                          ai_scale_gpu_fill_fn fill = nullptr, void* fill_ctx = nullptr)
 {
     chunk_plan plan = plan_chunks(n, int64_t(m.n_features) * 4, int64_t(m.n_outputs) * 4,
                                   free_device_bytes, lim);
     if (!plan.fits)
         return AI_SCALE_GPU_OUT_OF_MEMORY;
     cpu_backend b(m, rows, out, plan);
+    b.fill = fill;
+    b.fill_ctx = fill_ctx;
     return run_pipeline(b, plan, n);
 }
+
+// A fill callback over a row-major matrix, recording the order it was asked for rows in.
+struct matrix_fill {
+    const float* rows;
+    int32_t n_features;
+    int64_t next_row = 0;
+    int64_t stop_at = -1; // first_row at which to abandon the batch
+    bool in_order = true;
+
+    static int call(void* ctx, int64_t first_row, int64_t n_rows, float* dst)
+    {
+        auto* self = static_cast<matrix_fill*>(ctx);
+        if (first_row == self->stop_at)
+            return 1;
+        self->in_order = self->in_order && first_row == self->next_row;
+        self->next_row = first_row + n_rows;
+        std::memcpy(dst, self->rows + first_row * self->n_features,
+                    size_t(n_rows * self->n_features) * sizeof(float));
+        return 0;
+    }
+};
 
 } // namespace ai_scale::gpu

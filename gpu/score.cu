@@ -270,10 +270,12 @@ int ensure_slots(int count, size_t in_bytes, size_t out_bytes)
 // run_pipeline's backend on the device.
 struct cuda_backend {
     const device_model& m;
-    const float* rows;
+    const float* rows; // null when fill produces them
     float* out;
     bool pinned_in;
     bool pinned_out;
+    ai_scale_gpu_fill_fn fill = nullptr;
+    void* fill_ctx = nullptr;
     double kernel_ms = 0;
 
     size_t in_floats(const chunk& c) const { return size_t(c.rows) * size_t(m.n_features); }
@@ -281,6 +283,10 @@ struct cuda_backend {
 
     int stage(const chunk& c)
     {
+        if (fill != nullptr)
+            return fill(fill_ctx, c.first_row, c.rows, slots[size_t(c.slot)].h_in) == 0
+                       ? AI_SCALE_GPU_OK
+                       : ai_scale::gpu::fail(AI_SCALE_GPU_FILL_FAILED, "the fill callback stopped the batch");
         if (!pinned_in)
             std::memcpy(slots[size_t(c.slot)].h_in, rows + c.first_row * m.n_features,
                         in_floats(c) * sizeof(float));
@@ -318,8 +324,8 @@ struct cuda_backend {
     }
 };
 
-int score_locked(const ai_scale_gpu_model& model, const float* rows, int64_t n_rows, float* out,
-                 ai_scale_gpu_timing* timing)
+int score_locked(const ai_scale_gpu_model& model, const float* rows, ai_scale_gpu_fill_fn fill,
+                 void* fill_ctx, int64_t n_rows, float* out, ai_scale_gpu_timing* timing)
 {
     int dev = ensure_device();
     if (dev < 0)
@@ -353,8 +359,8 @@ int score_locked(const ai_scale_gpu_model& model, const float* rows, int64_t n_r
         free_slot_buffers();
     }
 
-    cuda_backend b{*d, rows, out, is_pinned(rows, size_t(n_rows * row_in)),
-                   is_pinned(out, size_t(n_rows * row_out))};
+    cuda_backend b{*d, rows, out, rows != nullptr && is_pinned(rows, size_t(n_rows * row_in)),
+                   is_pinned(out, size_t(n_rows * row_out)), fill, fill_ctx};
     GPU_CHECK(cudaEventRecord(pipeline_start, slots[0].stream), "cudaEventRecord");
     r = run_pipeline(b, plan, n_rows);
     if (r != AI_SCALE_GPU_OK)
@@ -408,7 +414,21 @@ extern "C" int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const 
     if (n_rows == 0)
         return AI_SCALE_GPU_OK;
     std::lock_guard<std::mutex> lock(module_mutex());
-    return score_locked(*model, rows, n_rows, out, timing);
+    return score_locked(*model, rows, nullptr, nullptr, n_rows, out, timing);
+}
+
+extern "C" int ai_scale_gpu_score_fill(const struct ai_scale_gpu_model* model, int64_t n_rows,
+                                       ai_scale_gpu_fill_fn fill, void* ctx, float* out,
+                                       struct ai_scale_gpu_timing* timing)
+{
+    if (model == nullptr || fill == nullptr || out == nullptr || n_rows < 0)
+        return fail(AI_SCALE_GPU_BAD_ARGUMENT, "score_fill: null argument or negative row count");
+    if (timing != nullptr)
+        *timing = ai_scale_gpu_timing{};
+    if (n_rows == 0)
+        return AI_SCALE_GPU_OK;
+    std::lock_guard<std::mutex> lock(module_mutex());
+    return score_locked(*model, nullptr, fill, ctx, n_rows, out, timing);
 }
 
 extern "C" void* ai_scale_gpu_host_alloc(size_t bytes)

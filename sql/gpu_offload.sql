@@ -36,6 +36,8 @@ SELECT value AS fallbacks FROM ai_scale.stats WHERE section = 'scoring' AND metr
 SELECT * FROM ai_scale._gpu_score_test(ARRAY[[1, 2], [3, 4], [5, 6]], ARRAY[0.5, -1], 0.25);
 -- Again at once: the breaker is open, so the module is not even looked for; still a fallback.
 SELECT * FROM ai_scale._gpu_score_test(ARRAY[[1, 2], [3, 4], [5, 6]], ARRAY[0.5, -1], 0.25);
+-- The same with rows handed over chunk by chunk (extraction overlapped with the GPU).
+SELECT * FROM ai_scale._gpu_score_test(ARRAY[[1, 2], [3, 4], [5, 6]], ARRAY[0.5, -1], 0.25, streamed => true);
 SELECT metric, value FROM ai_scale.stats
 WHERE section = 'scoring' AND metric IN ('gpu_fallbacks', 'rows_gpu', 'gpu_ms') ORDER BY metric;
 
@@ -43,6 +45,7 @@ WHERE section = 'scoring' AND metric IN ('gpu_fallbacks', 'rows_gpu', 'gpu_ms') 
 -- on the CPU.
 SET ai_scale.gpu = on;
 SELECT * FROM ai_scale._gpu_score_test(ARRAY[[1, 2], [3, 4], [5, 6]], ARRAY[0.5, -1], 0.25);
+SELECT * FROM ai_scale._gpu_score_test(ARRAY[[1, 2], [3, 4], [5, 6]], ARRAY[0.5, -1], 0.25, streamed => true);
 SELECT * FROM ai_scale._gpu_score_test(ARRAY[[1, 2], [3, 4]], ARRAY[0.5, -1], 0.25);
 SET ai_scale.gpu_library = './PG_VERSION';
 SELECT * FROM ai_scale._gpu_score_test(ARRAY[[1, 2], [3, 4], [5, 6]], ARRAY[0.5, -1], 0.25);

@@ -18,6 +18,7 @@ extern "C" {
 }
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
 using namespace ai_scale;
@@ -92,12 +93,31 @@ AI_SCALE_FUNCTION(ai_scale_gpu_info)
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-// _gpu_score_test(rows float8[][], weights float8[], bias float8) -> (path, scores float8[])
+namespace {
+
+struct matrix_source {
+    const float* rows;
+    int32_t n_features;
+    static bool extract(void* ctx, int64_t first_row, int64_t n_rows, float* dst)
+    {
+        auto* self = static_cast<matrix_source*>(ctx);
+        std::memcpy(dst, self->rows + first_row * self->n_features,
+                    sizeof(float) * size_t(n_rows) * size_t(self->n_features));
+        return true;
+    }
+};
+
+} // namespace
+
+// _gpu_score_test(rows float8[][], weights float8[], bias float8, streamed bool)
+//   -> (path, scores float8[])
+// streamed: hand the rows over chunk by chunk (score_streamed) instead of all at once.
 AI_SCALE_FUNCTION(ai_scale_gpu_score_test)
 {
     ArrayType* rows_arr = PG_GETARG_ARRAYTYPE_P(0);
     ArrayType* w_arr = PG_GETARG_ARRAYTYPE_P(1);
     double bias = PG_GETARG_FLOAT8(2);
+    bool streamed = PG_GETARG_BOOL(3);
     if (ARR_NDIM(rows_arr) != 2 || ARR_NDIM(w_arr) != 1)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "rows must be a 2-D and weights a 1-D float8 array");
     if (ARR_HASNULL(rows_arr) || ARR_HASNULL(w_arr))
@@ -128,7 +148,9 @@ AI_SCALE_FUNCTION(ai_scale_gpu_score_test)
     m.n_features = n_features;
     m.n_outputs = 1;
     m.linear = {weights, float(bias), n_features, false};
-    bool on_gpu = scoring::gpu_offload::score(m, rows, n_rows, out);
+    matrix_source source{rows, n_features};
+    bool on_gpu = streamed ? scoring::gpu_offload::score_streamed(m, n_rows, &matrix_source::extract, &source, out)
+                           : scoring::gpu_offload::score(m, rows, n_rows, out);
     if (!on_gpu)
         for (int i = 0; i < n_rows; i++)
             out[i] = scoring::linear_score(m.linear, rows + int64_t(i) * n_features);

@@ -59,6 +59,7 @@ const api* open(const std::string& path, std::string* why)
     if (!bind(handle, "ai_scale_gpu_init", &a->init) ||
         !bind(handle, "ai_scale_gpu_describe", &a->describe) ||
         !bind(handle, "ai_scale_gpu_score", &a->score) ||
+        !bind(handle, "ai_scale_gpu_score_fill", &a->score_fill) ||
         !bind(handle, "ai_scale_gpu_release", &a->release) ||
         !bind(handle, "ai_scale_gpu_last_error", &a->last_error)) {
         dlclose(handle);
@@ -84,6 +85,8 @@ const char* status_text(int status)
         return "model or batch refused by the GPU module";
     case AI_SCALE_GPU_OUT_OF_MEMORY:
         return "out of GPU memory";
+    case AI_SCALE_GPU_FILL_FAILED:
+        return "row extraction stopped the batch";
     default:
         return "unknown GPU module status";
     }

@@ -14,6 +14,8 @@ struct api {
     int (*init)(void);
     int (*describe)(ai_scale_gpu_device*, int);
     int (*score)(const ai_scale_gpu_model*, const float*, int64_t, float*, ai_scale_gpu_timing*);
+    int (*score_fill)(const ai_scale_gpu_model*, int64_t, ai_scale_gpu_fill_fn, void*, float*,
+                      ai_scale_gpu_timing*);
     void (*release)(void);
     const char* (*last_error)(void);
 };

@@ -15,6 +15,8 @@ extern "C" {
 #include "utils/errcodes.h"
 }
 
+#include <csignal>
+
 
 namespace ai_scale::scoring::gpu_offload {
 namespace {
@@ -35,6 +37,26 @@ backend_state& state()
 }
 
 uint64_t now_ms() { return stats::now_ns() / 1000000; }
+
+// Blocks every signal in this backend while a module call runs. The CUDA runtime starts helper
+// threads, which inherit the mask of the thread that creates them: with all signals blocked
+// there, Postgres's handlers (latch, cancel, die) always run on the backend's own thread.
+// Signals that arrive meanwhile stay pending and are delivered when the mask is restored.
+class signals_blocked {
+  public:
+    signals_blocked()
+    {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved_);
+    }
+    ~signals_blocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+    signals_blocked(const signals_blocked&) = delete;
+    signals_blocked& operator=(const signals_blocked&) = delete;
+
+  private:
+    sigset_t saved_;
+};
 
 std::string resolved_library()
 {
@@ -68,12 +90,13 @@ const gpu_loader::api* ensure_ready(backend_state& st)
     if (st.mod != nullptr && st.devices > 0)
         return st.mod;
     std::string why;
+    signals_blocked quiet; // dlopen runs the module's constructors
     if (st.mod == nullptr && (st.mod = gpu_loader::open(path, &why)) == nullptr) {
         failed(st, why);
         return nullptr;
     }
     if (!st.exit_hook) {
-        on_proc_exit(exit_hook, 0);
+        pg::call([] { on_proc_exit(exit_hook, 0); });
         st.exit_hook = true;
     }
     int n = st.mod->init();
@@ -128,9 +151,8 @@ bool fall_back(const std::string& reason)
     return false;
 }
 
-} // namespace
-
-bool score(const model_ref& model, const float* rows, int64_t n_rows, float* out)
+// Runs one batch through the module: call(mod, desc) does the scoring call.
+template <typename Call> bool run_batch(const model_ref& model, int64_t n_rows, Call&& call)
 {
     if (guc::gpu_mode == guc::gpu_off || n_rows < guc::gpu_min_batch || n_rows <= 0)
         return false;
@@ -144,7 +166,13 @@ bool score(const model_ref& model, const float* rows, int64_t n_rows, float* out
 
     ai_scale_gpu_model desc = to_abi(model);
     uint64_t t0 = stats::now_ns();
-    int r = mod->score(&desc, rows, n_rows, out, nullptr);
+    int r;
+    {
+        signals_blocked quiet;
+        r = call(mod, desc);
+    }
+    if (r == AI_SCALE_GPU_FILL_FAILED)
+        return false; // the caller's extraction failed: its error, not the GPU's
     if (r != AI_SCALE_GPU_OK) {
         failed(st, std::string(gpu_loader::status_text(r)) + ": " + mod->last_error(),
                r != AI_SCALE_GPU_BAD_ARGUMENT);
@@ -158,6 +186,33 @@ bool score(const model_ref& model, const float* rows, int64_t n_rows, float* out
     return true;
 }
 
+struct extract_call {
+    extract_fn extract;
+    void* ctx;
+    static int fill(void* self, int64_t first_row, int64_t n_rows, float* dst)
+    {
+        auto* c = static_cast<extract_call*>(self);
+        return c->extract(c->ctx, first_row, n_rows, dst) ? 0 : 1;
+    }
+};
+
+} // namespace
+
+bool score(const model_ref& model, const float* rows, int64_t n_rows, float* out)
+{
+    return run_batch(model, n_rows, [&](const gpu_loader::api* mod, const ai_scale_gpu_model& desc) {
+        return mod->score(&desc, rows, n_rows, out, nullptr);
+    });
+}
+
+bool score_streamed(const model_ref& model, int64_t n_rows, extract_fn extract, void* ctx, float* out)
+{
+    extract_call c{extract, ctx};
+    return run_batch(model, n_rows, [&](const gpu_loader::api* mod, const ai_scale_gpu_model& desc) {
+        return mod->score_fill(&desc, n_rows, &extract_call::fill, &c, out, nullptr);
+    });
+}
+
 status probe()
 {
     backend_state& st = state();
@@ -167,7 +222,11 @@ status probe()
     s.loaded = st.mod != nullptr;
     if (mod != nullptr) {
         std::vector<ai_scale_gpu_device> devs(static_cast<size_t>(st.devices));
-        int n = mod->describe(devs.data(), st.devices);
+        int n;
+        {
+            signals_blocked quiet;
+            n = mod->describe(devs.data(), st.devices);
+        }
         if (n < 0) {
             failed(st, std::string(gpu_loader::status_text(n)) + ": " + mod->last_error());
             st.devices = 0;
@@ -202,8 +261,10 @@ status probe()
 void release()
 {
     backend_state& st = state();
-    if (st.mod != nullptr)
+    if (st.mod != nullptr) {
+        signals_blocked quiet;
         st.mod->release();
+    }
 }
 
 } // namespace ai_scale::scoring::gpu_offload

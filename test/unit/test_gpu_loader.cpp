@@ -79,6 +79,8 @@ TEST(GpuModule, LoadsAndAnswersWithoutADevice)
         EXPECT_STRNE(m->last_error(), "");
         EXPECT_EQ(m->describe(devs.data(), 8), n);
         EXPECT_EQ(m->score(&model, rows, 2, out, nullptr), n);
+        auto fill = [](void*, int64_t, int64_t, float*) { return 0; };
+        EXPECT_EQ(m->score_fill(&model, 2, fill, nullptr, out, nullptr), n);
         m->release();
     } else {
         ASSERT_GT(m->describe(devs.data(), 8), 0);

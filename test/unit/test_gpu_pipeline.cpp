@@ -183,6 +183,33 @@ TEST(GpuPipeline, CpuTwinScoresEveryRowOnceForEveryKind)
     }
 }
 
+TEST(GpuPipeline, FillCallbackProducesRowsInOrderChunkByChunk)
+{
+    std::mt19937_64 rng(7);
+    host_model m = random_gbdt(rng, 6, 10, 3, true);
+    int64_t n = 10007;
+    std::vector<float> rows(static_cast<size_t>(n * m.n_features)), out(static_cast<size_t>(n)), want(static_cast<size_t>(n));
+    random_rows(rng, rows.data(), int64_t(rows.size()), 0.05);
+    plan_limits lim;
+    lim.min_chunk_rows = 1;
+    lim.target_chunk_bytes = 1000 * m.n_features * 4;
+    matrix_fill src{rows.data(), m.n_features};
+    ASSERT_EQ(cpu_twin_score(m, nullptr, n, out.data(), GiB, lim, &matrix_fill::call, &src), 0);
+    EXPECT_TRUE(src.in_order);
+    EXPECT_EQ(src.next_row, n);
+    for (int64_t i = 0; i < n; i++) {
+        m.score_row(&rows[size_t(i * m.n_features)], &want[size_t(i)]);
+        ASSERT_EQ(out[size_t(i)], want[size_t(i)]) << i;
+    }
+
+    // A callback that gives up stops the batch: nothing after it is launched.
+    matrix_fill stopping{rows.data(), m.n_features};
+    stopping.stop_at = 3000;
+    EXPECT_EQ(cpu_twin_score(m, nullptr, n, out.data(), GiB, lim, &matrix_fill::call, &stopping),
+              AI_SCALE_GPU_FILL_FAILED);
+    EXPECT_EQ(stopping.next_row, 3000);
+}
+
 TEST(GpuPipeline, GbdtTieDetection)
 {
     std::mt19937_64 rng(1);

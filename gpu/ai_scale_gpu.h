@@ -52,7 +52,8 @@ struct ai_scale_gpu_device {
     size_t total_bytes;
     size_t free_bytes;
     int multiprocessors;
-    double memory_bandwidth_gbps; /* theoretical peak from the memory clock and bus width; 0 if unknown */
+    double memory_bandwidth_gbps; /* theoretical peak from the memory clock and bus width; 0 if
+                                     unknown */
     int chosen;                   /* 1 for the device this module scores on */
 };
 
@@ -114,7 +115,8 @@ AI_SCALE_GPU_API int ai_scale_gpu_describe(struct ai_scale_gpu_device* out, int 
 
 /* Runs a tiny kernel (out[i] = a * x[i] + y[i]) on the chosen device: proves the module can
  * launch work there. */
-AI_SCALE_GPU_API int ai_scale_gpu_selftest(int device, int n, float a, const float* x, const float* y, float* out);
+AI_SCALE_GPU_API int ai_scale_gpu_selftest(int device, int n, float a, const float* x,
+                                           const float* y, float* out);
 
 /* Uploads the model unless the same name, version and fingerprint is already on the device.
  * Checks the arrays (indices in range, trees acyclic, widths within limits) first. */
@@ -123,8 +125,9 @@ AI_SCALE_GPU_API int ai_scale_gpu_upload(const struct ai_scale_gpu_model* model)
 /* Scores n_rows row-major float32 rows (n_features wide, NaN = missing) into out
  * (n_rows * n_outputs floats), uploading the model first if needed. Chunks the rows through
  * pinned buffers on two or more streams; timing may be NULL. */
-AI_SCALE_GPU_API int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const float* rows, int64_t n_rows,
-                       float* out, struct ai_scale_gpu_timing* timing);
+AI_SCALE_GPU_API int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const float* rows,
+                                        int64_t n_rows, float* out,
+                                        struct ai_scale_gpu_timing* timing);
 
 /* Writes rows [first_row, first_row + n_rows) of a batch, row-major, into dst (pinned memory
  * of the module). Returns 0, or nonzero to abandon the batch. Called on the scoring thread, in
@@ -135,8 +138,8 @@ typedef int (*ai_scale_gpu_fill_fn)(void* ctx, int64_t first_row, int64_t n_rows
 /* As ai_scale_gpu_score, with the rows produced chunk by chunk by fill (e.g. extracted from
  * JSONB) so that producing chunk k + 1 overlaps the copy and kernel of chunk k. */
 AI_SCALE_GPU_API int ai_scale_gpu_score_fill(const struct ai_scale_gpu_model* model, int64_t n_rows,
-                                            ai_scale_gpu_fill_fn fill, void* ctx, float* out,
-                                            struct ai_scale_gpu_timing* timing);
+                                             ai_scale_gpu_fill_fn fill, void* ctx, float* out,
+                                             struct ai_scale_gpu_timing* timing);
 
 /* Pinned host memory: rows and outputs there are copied by DMA without staging. */
 AI_SCALE_GPU_API void* ai_scale_gpu_host_alloc(size_t bytes);
@@ -144,12 +147,14 @@ AI_SCALE_GPU_API void ai_scale_gpu_host_free(void* p);
 
 /* For gpu/check.sh: copies all rows to the device once, runs the kernel reps times and reports
  * the mean milliseconds of one run (CUDA events); writes the last run's scores to out. */
-AI_SCALE_GPU_API int ai_scale_gpu_bench_kernel(const struct ai_scale_gpu_model* model, const float* rows,
-                              int64_t n_rows, int reps, float* out, double* ms_per_run);
+AI_SCALE_GPU_API int ai_scale_gpu_bench_kernel(const struct ai_scale_gpu_model* model,
+                                               const float* rows, int64_t n_rows, int reps,
+                                               float* out, double* ms_per_run);
 
 /* Measured copy bandwidth (GB/s) with pinned buffers of `bytes`: host to device, device to
  * host, and device to device (counting both the read and the write). */
-AI_SCALE_GPU_API int ai_scale_gpu_bandwidth(size_t bytes, double* h2d_gbps, double* d2h_gbps, double* d2d_gbps);
+AI_SCALE_GPU_API int ai_scale_gpu_bandwidth(size_t bytes, double* h2d_gbps, double* d2h_gbps,
+                                            double* d2d_gbps);
 
 /* Frees every model, stream and buffer the module holds. */
 AI_SCALE_GPU_API void ai_scale_gpu_release(void);

@@ -45,7 +45,10 @@ double tolerance(const host_model& m)
 }
 
 // Error relative to the value, or absolute near zero (margins can cancel to ~0).
-double rel_err(float gpu, float cpu) { return std::fabs(double(gpu) - cpu) / std::max(1.0, std::fabs(double(cpu))); }
+double rel_err(float gpu, float cpu)
+{
+    return std::fabs(double(gpu) - cpu) / std::max(1.0, std::fabs(double(cpu)));
+}
 
 struct compare_result {
     int64_t unwritten = 0, mismatched = 0, ties = 0, checked = 0;
@@ -169,13 +172,17 @@ std::vector<host_model> correctness_models(std::mt19937_64& rng)
     return v;
 }
 
-double nan_share_of(const host_model& m) { return m.kind == model_kind::gbdt ? 0.05 : 0.0; }
+double nan_share_of(const host_model& m)
+{
+    return m.kind == model_kind::gbdt ? 0.05 : 0.0;
+}
 
 // No device: the same chunking and pipeline code on the CPU, against the formulas row by row.
 int cpu_only(const char* why, bool require_device)
 {
     std::printf("no CUDA device: %s\n", why);
-    std::printf("running the CPU twin of the pipeline (same planner and pipeline, shared formulas)\n");
+    std::printf(
+        "running the CPU twin of the pipeline (same planner and pipeline, shared formulas)\n");
     std::mt19937_64 rng(std::random_device{}());
     for (const host_model& m : correctness_models(rng)) {
         int64_t n = 20011;
@@ -193,9 +200,11 @@ int cpu_only(const char* why, bool require_device)
         report("cpu twin", m, n, compare(m, rows.data(), n, out.data(), {}));
         poison(out.data(), int64_t(out.size()));
         matrix_fill src{rows.data(), m.n_features};
-        r = cpu_twin_score(m, nullptr, n, out.data(), int64_t(1) << 30, lim, &matrix_fill::call, &src);
+        r = cpu_twin_score(m, nullptr, n, out.data(), int64_t(1) << 30, lim, &matrix_fill::call,
+                           &src);
         if (r != 0 || !src.in_order) {
-            std::printf("  FAIL cpu twin with fill returned %d (in order: %d)\n", r, int(src.in_order));
+            std::printf("  FAIL cpu twin with fill returned %d (in order: %d)\n", r,
+                        int(src.in_order));
             failures++;
             continue;
         }
@@ -265,8 +274,9 @@ void correctness(std::mt19937_64& rng)
         poison(fout.data(), int64_t(fout.size()));
         matrix_fill src{frows.data(), m.n_features};
         ai_scale_gpu_timing t{};
-        if (check_status(ai_scale_gpu_score_fill(&abi, nf, &matrix_fill::call, &src, fout.data(), &t),
-                         "score_fill") >= 0) {
+        if (check_status(
+                ai_scale_gpu_score_fill(&abi, nf, &matrix_fill::call, &src, fout.data(), &t),
+                "score_fill") >= 0) {
             if (!src.in_order) {
                 std::printf("  FAIL fill callback called out of row order\n");
                 failures++;
@@ -278,7 +288,8 @@ void correctness(std::mt19937_64& rng)
     }
 
     {
-        // A fill callback that gives up stops the batch with FILL_FAILED, and the module works after.
+        // A fill callback that gives up stops the batch with FILL_FAILED, and the module works
+        // after.
         host_model m = random_linear(rng, 16, false);
         ai_scale_gpu_model abi = m.abi();
         int64_t n = 3000000;
@@ -295,7 +306,8 @@ void correctness(std::mt19937_64& rng)
         ok = ok && ai_scale_gpu_score(&abi, frows.data(), n, fout.data(), nullptr) == 0;
         compare_result c = compare(m, frows.data(), n, fout.data(), {});
         ok = ok && c.unwritten == 0 && c.mismatched == 0;
-        std::printf("  %-4s fill callback abandoning the batch: status %d, module usable after\n", ok ? "ok" : "FAIL", r);
+        std::printf("  %-4s fill callback abandoning the batch: status %d, module usable after\n",
+                    ok ? "ok" : "FAIL", r);
         if (!ok)
             failures++;
     }
@@ -317,8 +329,8 @@ void correctness(std::mt19937_64& rng)
     bad.left[0] = 0; // a cycle
     ai_scale_gpu_model badabi = bad.abi();
     int r = ai_scale_gpu_score(&badabi, rows.data(), 10, out.data(), nullptr);
-    std::printf("  %-4s malformed model refused: status %d (%s)\n", r == AI_SCALE_GPU_BAD_ARGUMENT ? "ok" : "FAIL",
-                r, ai_scale_gpu_last_error());
+    std::printf("  %-4s malformed model refused: status %d (%s)\n",
+                r == AI_SCALE_GPU_BAD_ARGUMENT ? "ok" : "FAIL", r, ai_scale_gpu_last_error());
     if (r != AI_SCALE_GPU_BAD_ARGUMENT)
         failures++;
 }
@@ -351,7 +363,8 @@ void cpu_rate(const host_model& m, double* one, double* all)
     *all = double(n) / seconds_since(t0);
 }
 
-void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, double h2d, double hbm)
+void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, double h2d,
+             double hbm)
 {
     std::printf("== timings (CUDA events; rows/s; bounds from the measured copy bandwidths)\n");
     std::vector<host_model> kinds;
@@ -369,7 +382,8 @@ void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, 
                     kind_name(m), m.n_features, cpu_one, cpu_all, pcie_bound, hbm_bound);
         ai_scale_gpu_model abi = m.abi();
         for (int64_t n : sizes) {
-            size_t in_floats = size_t(n) * size_t(m.n_features), out_floats = size_t(n) * size_t(m.n_outputs);
+            size_t in_floats = size_t(n) * size_t(m.n_features),
+                   out_floats = size_t(n) * size_t(m.n_outputs);
             auto* rows = static_cast<float*>(ai_scale_gpu_host_alloc(in_floats * 4));
             auto* out = static_cast<float*>(ai_scale_gpu_host_alloc(out_floats * 4));
             std::vector<float> page_rows, page_out;
@@ -387,7 +401,8 @@ void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, 
 
             double kernel_ms = 0;
             poison(out, int64_t(out_floats));
-            if (check_status(ai_scale_gpu_bench_kernel(&abi, rows, n, reps, out, &kernel_ms), "bench_kernel") < 0)
+            if (check_status(ai_scale_gpu_bench_kernel(&abi, rows, n, reps, out, &kernel_ms),
+                             "bench_kernel") < 0)
                 goto next;
             report("kernel alone", m, n, compare(m, rows, n, out, sample));
 
@@ -396,7 +411,8 @@ void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, 
                 double best_pipe = 1e30;
                 for (int i = 0; i < reps; i++) {
                     poison(out, int64_t(out_floats));
-                    if (check_status(ai_scale_gpu_score(&abi, rows, n, out, &t), "score pinned") < 0)
+                    if (check_status(ai_scale_gpu_score(&abi, rows, n, out, &t), "score pinned") <
+                        0)
                         goto next;
                     best_pipe = std::min(best_pipe, t.pipeline_ms);
                 }
@@ -408,8 +424,9 @@ void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, 
                 for (int i = 0; i < reps; i++) {
                     poison(page_out.data(), int64_t(out_floats));
                     auto t0 = std::chrono::steady_clock::now();
-                    if (check_status(ai_scale_gpu_score(&abi, page_rows.data(), n, page_out.data(), &t),
-                                     "score pageable") < 0)
+                    if (check_status(
+                            ai_scale_gpu_score(&abi, page_rows.data(), n, page_out.data(), &t),
+                            "score pageable") < 0)
                         goto next;
                     double s = seconds_since(t0) * 1e3;
                     if (s < best_e2e) {
@@ -417,28 +434,36 @@ void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, 
                         e2e_pipe = t.pipeline_ms;
                     }
                 }
-                report("end to end pageable", m, n, compare(m, page_rows.data(), n, page_out.data(), sample));
+                report("end to end pageable", m, n,
+                       compare(m, page_rows.data(), n, page_out.data(), sample));
 
                 double best_fill = 1e30;
                 for (int i = 0; i < reps; i++) {
                     poison(page_out.data(), int64_t(out_floats));
                     matrix_fill src{page_rows.data(), m.n_features};
                     auto t0 = std::chrono::steady_clock::now();
-                    if (check_status(ai_scale_gpu_score_fill(&abi, n, &matrix_fill::call, &src, page_out.data(), &t),
+                    if (check_status(ai_scale_gpu_score_fill(&abi, n, &matrix_fill::call, &src,
+                                                             page_out.data(), &t),
                                      "score_fill") < 0)
                         goto next;
                     best_fill = std::min(best_fill, seconds_since(t0) * 1e3);
                 }
-                report("end to end fill", m, n, compare(m, page_rows.data(), n, page_out.data(), sample));
+                report("end to end fill", m, n,
+                       compare(m, page_rows.data(), n, page_out.data(), sample));
 
-                double k_rate = n / (kernel_ms / 1e3), p_rate = n / (best_pipe / 1e3), e_rate = n / (best_e2e / 1e3);
-                std::printf("  n=%-10" PRId64 " kernel %9.3f ms %.3g rows/s (%.0f%% of HBM bound) | copy+kernel "
-                            "(pinned, %d streams x %" PRId64 " rows) %9.3f ms %.3g rows/s (%.0f%% of PCIe bound) | "
-                            "end to end (pageable) %9.3f ms %.3g rows/s (device timeline %.3f ms) | end to end (fill "
-                            "callback) %9.3f ms %.3g rows/s | %.1fx CPU 1 thread, %.1fx all cores\n",
-                            n, kernel_ms, k_rate, 100 * k_rate / hbm_bound, t.streams, t.chunk_rows, best_pipe, p_rate,
-                            100 * p_rate / pcie_bound, best_e2e, e_rate, e2e_pipe, best_fill, n / (best_fill / 1e3),
-                            p_rate / cpu_one, p_rate / cpu_all);
+                double k_rate = n / (kernel_ms / 1e3), p_rate = n / (best_pipe / 1e3),
+                       e_rate = n / (best_e2e / 1e3);
+                std::printf(
+                    "  n=%-10" PRId64
+                    " kernel %9.3f ms %.3g rows/s (%.0f%% of HBM bound) | copy+kernel "
+                    "(pinned, %d streams x %" PRId64
+                    " rows) %9.3f ms %.3g rows/s (%.0f%% of PCIe bound) | "
+                    "end to end (pageable) %9.3f ms %.3g rows/s (device timeline %.3f ms) | end to "
+                    "end (fill "
+                    "callback) %9.3f ms %.3g rows/s | %.1fx CPU 1 thread, %.1fx all cores\n",
+                    n, kernel_ms, k_rate, 100 * k_rate / hbm_bound, t.streams, t.chunk_rows,
+                    best_pipe, p_rate, 100 * p_rate / pcie_bound, best_e2e, e_rate, e2e_pipe,
+                    best_fill, n / (best_fill / 1e3), p_rate / cpu_one, p_rate / cpu_all);
                 if (m.kind == model_kind::linear || m.kind == model_kind::logistic)
                     std::printf("  target linear/logistic >= 50%% of PCIe bound (pinned): %s\n",
                                 p_rate >= 0.5 * pcie_bound ? "MET" : "MISSED");
@@ -479,7 +504,8 @@ int main(int argc, char** argv)
         else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = std::max(1, std::atoi(argv[++i]));
         else {
-            std::fprintf(stderr, "usage: %s [--require-device] [--sizes N,N,...] [--reps N]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--require-device] [--sizes N,N,...] [--reps N]\n",
+                         argv[0]);
             return 64;
         }
     }
@@ -499,19 +525,21 @@ int main(int argc, char** argv)
     }
     double peak_hbm = 0;
     for (const auto& d : devs) {
-        std::printf("device %d%s: %s, sm_%d%d, %d SMs, %.1f / %.1f GiB free, peak memory bandwidth %.0f GB/s\n",
-                    d.ordinal, d.chosen ? " (chosen)" : "", d.name, d.compute_major, d.compute_minor,
-                    d.multiprocessors, d.free_bytes / 1073741824.0, d.total_bytes / 1073741824.0,
-                    d.memory_bandwidth_gbps);
+        std::printf("device %d%s: %s, sm_%d%d, %d SMs, %.1f / %.1f GiB free, peak memory bandwidth "
+                    "%.0f GB/s\n",
+                    d.ordinal, d.chosen ? " (chosen)" : "", d.name, d.compute_major,
+                    d.compute_minor, d.multiprocessors, d.free_bytes / 1073741824.0,
+                    d.total_bytes / 1073741824.0, d.memory_bandwidth_gbps);
         if (d.chosen)
             peak_hbm = d.memory_bandwidth_gbps;
     }
     double h2d = 0, d2h = 0, d2d = 0;
     if (check_status(ai_scale_gpu_bandwidth(size_t(256) << 20, &h2d, &d2h, &d2d), "bandwidth") < 0)
         return 1;
-    std::printf("measured copies (256 MiB, pinned): host->device %.1f GB/s, device->host %.1f GB/s, "
-                "device->device %.0f GB/s (read+write; peak %.0f GB/s)\n",
-                h2d, d2h, d2d, peak_hbm);
+    std::printf(
+        "measured copies (256 MiB, pinned): host->device %.1f GB/s, device->host %.1f GB/s, "
+        "device->device %.0f GB/s (read+write; peak %.0f GB/s)\n",
+        h2d, d2h, d2d, peak_hbm);
 
     std::mt19937_64 rng(std::random_device{}());
     auto t0 = std::chrono::steady_clock::now();

@@ -44,7 +44,10 @@ int status_of(cudaError_t err)
     }
 }
 
-void clear_error() { last_error[0] = '\0'; }
+void clear_error()
+{
+    last_error[0] = '\0';
+}
 
 } // namespace ai_scale::gpu
 
@@ -60,7 +63,10 @@ __global__ void saxpy(int n, float a, const float* x, const float* y, float* out
 
 } // namespace
 
-extern "C" int ai_scale_gpu_abi_version(void) { return AI_SCALE_GPU_ABI_VERSION; }
+extern "C" int ai_scale_gpu_abi_version(void)
+{
+    return AI_SCALE_GPU_ABI_VERSION;
+}
 
 namespace {
 
@@ -190,4 +196,7 @@ extern "C" int ai_scale_gpu_selftest(int device, int n, float a, const float* x,
     return status;
 }
 
-extern "C" const char* ai_scale_gpu_last_error(void) { return last_error; }
+extern "C" const char* ai_scale_gpu_last_error(void)
+{
+    return last_error;
+}

@@ -45,8 +45,9 @@ struct host_model {
     }
     scoring::gbdt_view gbdt_view() const
     {
-        return {feature.data(), value.data(),         left.data(),  default_left.data(),
-                tree_root.data(), int32_t(tree_root.size()), base_margin, gbdt_logistic};
+        return {feature.data(),      value.data(),     left.data(),
+                default_left.data(), tree_root.data(), int32_t(tree_root.size()),
+                base_margin,         gbdt_logistic};
     }
 
     ai_scale_gpu_model abi() const
@@ -106,7 +107,8 @@ struct host_model {
                 float v = x[feature[size_t(node)]];
                 if (v == value[size_t(node)])
                     return true;
-                bool go_left = std::isnan(v) ? default_left[size_t(node)] != 0 : v < value[size_t(node)];
+                bool go_left =
+                    std::isnan(v) ? default_left[size_t(node)] != 0 : v < value[size_t(node)];
                 node = left[size_t(node)] + (go_left ? 0 : 1);
             }
         }
@@ -150,9 +152,9 @@ inline host_model random_mlp(std::mt19937_64& rng, int32_t f, const std::vector<
         for (int32_t o = 0; o < m.sizes[l + 1]; o++)
             m.mlp_biases.push_back(u(rng) * 0.1f);
         bool last = l + 2 == m.sizes.size();
-        m.activations.push_back(int32_t(last ? scoring::activation::sigmoid
-                                             : (l % 2 == 0 ? scoring::activation::relu
-                                                           : scoring::activation::tanh)));
+        m.activations.push_back(
+            int32_t(last ? scoring::activation::sigmoid
+                         : (l % 2 == 0 ? scoring::activation::relu : scoring::activation::tanh)));
     }
     m.fingerprint = rng();
     return m;
@@ -248,8 +250,8 @@ inline int cpu_twin_score(const host_model& m, const float* rows, int64_t n, flo
                           int64_t free_device_bytes, const plan_limits& lim = {},
                           ai_scale_gpu_fill_fn fill = nullptr, void* fill_ctx = nullptr)
 {
-    chunk_plan plan = plan_chunks(n, int64_t(m.n_features) * 4, int64_t(m.n_outputs) * 4,
-                                  free_device_bytes, lim);
+    chunk_plan plan =
+        plan_chunks(n, int64_t(m.n_features) * 4, int64_t(m.n_outputs) * 4, free_device_bytes, lim);
     if (!plan.fits)
         return AI_SCALE_GPU_OUT_OF_MEMORY;
     cpu_backend b(m, rows, out, plan);

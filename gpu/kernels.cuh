@@ -16,7 +16,10 @@ constexpr int max_staged_features = 48 * 1024 / (block_rows * 4) - 1;
 
 struct linear_scorer {
     scoring::linear_view m;
-    __device__ void operator()(const float* x, float* y) const { y[0] = scoring::linear_score(m, x); }
+    __device__ void operator()(const float* x, float* y) const
+    {
+        y[0] = scoring::linear_score(m, x);
+    }
 };
 
 struct mlp_scorer {

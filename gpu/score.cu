@@ -88,12 +88,16 @@ void free_slot_buffers()
 // Frees every model but `keep` (memory is short).
 void evict_models(const device_model* keep)
 {
-    models.erase(std::remove_if(models.begin(), models.end(),
-                                [&](const std::unique_ptr<device_model>& m) { return m.get() != keep; }),
-                 models.end());
+    models.erase(
+        std::remove_if(models.begin(), models.end(),
+                       [&](const std::unique_ptr<device_model>& m) { return m.get() != keep; }),
+        models.end());
 }
 
-size_t align_up(size_t n) { return (n + 255) & ~size_t(255); }
+size_t align_up(size_t n)
+{
+    return (n + 255) & ~size_t(255);
+}
 
 struct blob_builder {
     std::vector<char> host;
@@ -170,7 +174,8 @@ int upload_locked(const ai_scale_gpu_model& m, device_model** result)
         d->blob = nullptr;
         return fail(status_of(err), "upload: cudaMalloc", err);
     }
-    GPU_CHECK(cudaMemcpy(d->blob, b.host.data(), d->bytes, cudaMemcpyHostToDevice), "upload: cudaMemcpy");
+    GPU_CHECK(cudaMemcpy(d->blob, b.host.data(), d->bytes, cudaMemcpyHostToDevice),
+              "upload: cudaMemcpy");
     auto at = [&](size_t off) { return static_cast<char*>(d->blob) + off; };
     switch (m.kind) {
     case AI_SCALE_GPU_LINEAR:
@@ -180,13 +185,18 @@ int upload_locked(const ai_scale_gpu_model& m, device_model** result)
         break;
     case AI_SCALE_GPU_MLP:
         d->mlp = {m.mlp_layers, reinterpret_cast<const int32_t*>(at(o_sizes)),
-                  reinterpret_cast<const float*>(at(o_mw)), reinterpret_cast<const float*>(at(o_mb)),
+                  reinterpret_cast<const float*>(at(o_mw)),
+                  reinterpret_cast<const float*>(at(o_mb)),
                   reinterpret_cast<const int32_t*>(at(o_act))};
         break;
     case AI_SCALE_GPU_GBDT:
-        d->gbdt = {reinterpret_cast<const int32_t*>(at(o_feat)), reinterpret_cast<const float*>(at(o_val)),
-                   reinterpret_cast<const int32_t*>(at(o_left)), reinterpret_cast<const uint8_t*>(at(o_dl)),
-                   reinterpret_cast<const int32_t*>(at(o_root)), m.gbdt_trees, m.gbdt_base_margin,
+        d->gbdt = {reinterpret_cast<const int32_t*>(at(o_feat)),
+                   reinterpret_cast<const float*>(at(o_val)),
+                   reinterpret_cast<const int32_t*>(at(o_left)),
+                   reinterpret_cast<const uint8_t*>(at(o_dl)),
+                   reinterpret_cast<const int32_t*>(at(o_root)),
+                   m.gbdt_trees,
+                   m.gbdt_base_margin,
                    m.gbdt_logistic != 0};
         break;
     }
@@ -208,16 +218,16 @@ int launch_kernel(const device_model& d, const float* x, int64_t n, float* out, 
     switch (d.kind) {
     case AI_SCALE_GPU_LINEAR:
     case AI_SCALE_GPU_LOGISTIC:
-        score_rows<<<blocks, block_rows, shared, stream>>>(linear_scorer{d.linear}, x, n, d.n_features,
-                                                             d.n_outputs, out, staged);
+        score_rows<<<blocks, block_rows, shared, stream>>>(linear_scorer{d.linear}, x, n,
+                                                           d.n_features, d.n_outputs, out, staged);
         break;
     case AI_SCALE_GPU_MLP:
         score_rows<<<blocks, block_rows, shared, stream>>>(mlp_scorer{d.mlp}, x, n, d.n_features,
-                                                             d.n_outputs, out, staged);
+                                                           d.n_outputs, out, staged);
         break;
     case AI_SCALE_GPU_GBDT:
         score_rows<<<blocks, block_rows, shared, stream>>>(gbdt_scorer{d.gbdt}, x, n, d.n_features,
-                                                             d.n_outputs, out, staged);
+                                                           d.n_outputs, out, staged);
         break;
     }
     GPU_CHECK(cudaGetLastError(), "kernel launch");
@@ -251,7 +261,8 @@ int ensure_slots(int count, size_t in_bytes, size_t out_bytes)
             s.d_in = s.h_in = nullptr;
             s.in_bytes = 0;
             GPU_CHECK(cudaMalloc(&s.d_in, in_bytes), "cudaMalloc (chunk input)");
-            GPU_CHECK(cudaHostAlloc(&s.h_in, in_bytes, cudaHostAllocDefault), "cudaHostAlloc (chunk input)");
+            GPU_CHECK(cudaHostAlloc(&s.h_in, in_bytes, cudaHostAllocDefault),
+                      "cudaHostAlloc (chunk input)");
             s.in_bytes = in_bytes;
         }
         if (s.out_bytes < out_bytes) {
@@ -260,7 +271,8 @@ int ensure_slots(int count, size_t in_bytes, size_t out_bytes)
             s.d_out = s.h_out = nullptr;
             s.out_bytes = 0;
             GPU_CHECK(cudaMalloc(&s.d_out, out_bytes), "cudaMalloc (chunk output)");
-            GPU_CHECK(cudaHostAlloc(&s.h_out, out_bytes, cudaHostAllocDefault), "cudaHostAlloc (chunk output)");
+            GPU_CHECK(cudaHostAlloc(&s.h_out, out_bytes, cudaHostAllocDefault),
+                      "cudaHostAlloc (chunk output)");
             s.out_bytes = out_bytes;
         }
     }
@@ -286,7 +298,8 @@ struct cuda_backend {
         if (fill != nullptr)
             return fill(fill_ctx, c.first_row, c.rows, slots[size_t(c.slot)].h_in) == 0
                        ? AI_SCALE_GPU_OK
-                       : ai_scale::gpu::fail(AI_SCALE_GPU_FILL_FAILED, "the fill callback stopped the batch");
+                       : ai_scale::gpu::fail(AI_SCALE_GPU_FILL_FAILED,
+                                             "the fill callback stopped the batch");
         if (!pinned_in)
             std::memcpy(slots[size_t(c.slot)].h_in, rows + c.first_row * m.n_features,
                         in_floats(c) * sizeof(float));
@@ -298,14 +311,16 @@ struct cuda_backend {
         slot& s = slots[size_t(c.slot)];
         const float* src = pinned_in ? rows + c.first_row * m.n_features : s.h_in;
         float* dst = pinned_out ? out + c.first_row * m.n_outputs : s.h_out;
-        GPU_CHECK(cudaMemcpyAsync(s.d_in, src, in_floats(c) * sizeof(float), cudaMemcpyHostToDevice, s.stream),
+        GPU_CHECK(cudaMemcpyAsync(s.d_in, src, in_floats(c) * sizeof(float), cudaMemcpyHostToDevice,
+                                  s.stream),
                   "cudaMemcpyAsync (rows to device)");
         GPU_CHECK(cudaEventRecord(s.kernel_start, s.stream), "cudaEventRecord");
         int r = launch_kernel(m, s.d_in, c.rows, s.d_out, s.stream);
         if (r != AI_SCALE_GPU_OK)
             return r;
         GPU_CHECK(cudaEventRecord(s.kernel_end, s.stream), "cudaEventRecord");
-        GPU_CHECK(cudaMemcpyAsync(dst, s.d_out, out_floats(c) * sizeof(float), cudaMemcpyDeviceToHost, s.stream),
+        GPU_CHECK(cudaMemcpyAsync(dst, s.d_out, out_floats(c) * sizeof(float),
+                                  cudaMemcpyDeviceToHost, s.stream),
                   "cudaMemcpyAsync (scores to host)");
         GPU_CHECK(cudaEventRecord(s.done, s.stream), "cudaEventRecord");
         return AI_SCALE_GPU_OK;
@@ -346,21 +361,29 @@ int score_locked(const ai_scale_gpu_model& model, const float* rows, ai_scale_gp
             free_bytes += s.in_bytes + s.out_bytes;
         plan = plan_chunks(n_rows, row_in, row_out, int64_t(free_bytes));
         if (plan.fits) {
-            r = ensure_slots(plan.streams, size_t(plan.chunk_rows * row_in), size_t(plan.chunk_rows * row_out));
+            r = ensure_slots(plan.streams, size_t(plan.chunk_rows * row_in),
+                             size_t(plan.chunk_rows * row_out));
             if (r == AI_SCALE_GPU_OK)
                 break;
             if (r != AI_SCALE_GPU_OUT_OF_MEMORY)
                 return r;
         }
         if (attempt == 1)
-            return plan.fits ? r : fail(AI_SCALE_GPU_OUT_OF_MEMORY, "not enough device memory for one chunk");
+            return plan.fits
+                       ? r
+                       : fail(AI_SCALE_GPU_OUT_OF_MEMORY, "not enough device memory for one chunk");
         (void)cudaGetLastError();
         evict_models(d);
         free_slot_buffers();
     }
 
-    cuda_backend b{*d, rows, out, rows != nullptr && is_pinned(rows, size_t(n_rows * row_in)),
-                   is_pinned(out, size_t(n_rows * row_out)), fill, fill_ctx};
+    cuda_backend b{*d,
+                   rows,
+                   out,
+                   rows != nullptr && is_pinned(rows, size_t(n_rows * row_in)),
+                   is_pinned(out, size_t(n_rows * row_out)),
+                   fill,
+                   fill_ctx};
     GPU_CHECK(cudaEventRecord(pipeline_start, slots[0].stream), "cudaEventRecord");
     r = run_pipeline(b, plan, n_rows);
     if (r != AI_SCALE_GPU_OK)
@@ -369,7 +392,8 @@ int score_locked(const ai_scale_gpu_model& model, const float* rows, ai_scale_gp
         double pipeline_ms = 0;
         for (int i = 0; i < plan.streams; i++) {
             float ms = 0;
-            GPU_CHECK(cudaEventElapsedTime(&ms, pipeline_start, slots[size_t(i)].done), "cudaEventElapsedTime");
+            GPU_CHECK(cudaEventElapsedTime(&ms, pipeline_start, slots[size_t(i)].done),
+                      "cudaEventElapsedTime");
             pipeline_ms = std::max(pipeline_ms, double(ms));
         }
         timing->pipeline_ms = pipeline_ms;
@@ -404,8 +428,8 @@ extern "C" int ai_scale_gpu_upload(const struct ai_scale_gpu_model* model)
     return r;
 }
 
-extern "C" int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const float* rows, int64_t n_rows,
-                                  float* out, struct ai_scale_gpu_timing* timing)
+extern "C" int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const float* rows,
+                                  int64_t n_rows, float* out, struct ai_scale_gpu_timing* timing)
 {
     if (model == nullptr || rows == nullptr || out == nullptr || n_rows < 0)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "score: null argument or negative row count");
@@ -485,8 +509,10 @@ extern "C" int ai_scale_gpu_bench_kernel(const struct ai_scale_gpu_model* model,
             cudaEventDestroy(stop);
     };
     cudaError_t err;
-    if ((err = cudaMalloc(&d_in, in_bytes)) != cudaSuccess || (err = cudaMalloc(&d_out, out_bytes)) != cudaSuccess ||
-        (err = cudaEventCreate(&start)) != cudaSuccess || (err = cudaEventCreate(&stop)) != cudaSuccess ||
+    if ((err = cudaMalloc(&d_in, in_bytes)) != cudaSuccess ||
+        (err = cudaMalloc(&d_out, out_bytes)) != cudaSuccess ||
+        (err = cudaEventCreate(&start)) != cudaSuccess ||
+        (err = cudaEventCreate(&stop)) != cudaSuccess ||
         (err = cudaMemcpy(d_in, rows, in_bytes, cudaMemcpyHostToDevice)) != cudaSuccess ||
         (err = cudaMemset(d_out, 0xff, out_bytes)) != cudaSuccess) {
         cleanup();
@@ -501,7 +527,8 @@ extern "C" int ai_scale_gpu_bench_kernel(const struct ai_scale_gpu_model* model,
         r = launch_kernel(*d, d_in, n_rows, d_out, nullptr);
     float ms = 0;
     if (r == AI_SCALE_GPU_OK &&
-        ((err = cudaEventRecord(stop)) != cudaSuccess || (err = cudaEventSynchronize(stop)) != cudaSuccess ||
+        ((err = cudaEventRecord(stop)) != cudaSuccess ||
+         (err = cudaEventSynchronize(stop)) != cudaSuccess ||
          (err = cudaEventElapsedTime(&ms, start, stop)) != cudaSuccess ||
          (err = cudaMemcpy(out, d_out, out_bytes, cudaMemcpyDeviceToHost)) != cudaSuccess))
         r = fail(status_of(err), "bench_kernel: run", err);
@@ -513,7 +540,8 @@ extern "C" int ai_scale_gpu_bench_kernel(const struct ai_scale_gpu_model* model,
     return r;
 }
 
-extern "C" int ai_scale_gpu_bandwidth(size_t bytes, double* h2d_gbps, double* d2h_gbps, double* d2d_gbps)
+extern "C" int ai_scale_gpu_bandwidth(size_t bytes, double* h2d_gbps, double* d2h_gbps,
+                                      double* d2d_gbps)
 {
     if (bytes == 0 || h2d_gbps == nullptr || d2h_gbps == nullptr || d2d_gbps == nullptr)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "bandwidth: bad argument");
@@ -536,8 +564,10 @@ extern "C" int ai_scale_gpu_bandwidth(size_t bytes, double* h2d_gbps, double* d2
     float ms[3] = {0, 0, 0};
     cudaError_t err;
     if ((err = cudaHostAlloc(&h, bytes, cudaHostAllocDefault)) != cudaSuccess ||
-        (err = cudaMalloc(&d1, bytes)) != cudaSuccess || (err = cudaMalloc(&d2, bytes)) != cudaSuccess ||
-        (err = cudaEventCreate(&e0)) != cudaSuccess || (err = cudaEventCreate(&e1)) != cudaSuccess) {
+        (err = cudaMalloc(&d1, bytes)) != cudaSuccess ||
+        (err = cudaMalloc(&d2, bytes)) != cudaSuccess ||
+        (err = cudaEventCreate(&e0)) != cudaSuccess ||
+        (err = cudaEventCreate(&e1)) != cudaSuccess) {
         cleanup();
         return fail(status_of(err), "bandwidth: allocate", err);
     }

@@ -32,7 +32,10 @@ class gpu_breaker {
 
     uint32_t consecutive_failures() const { return failures_; }
     uint64_t backoff_ms() const { return backoff_ms_; }
-    uint64_t retry_in_ms(uint64_t now_ms) const { return allow(now_ms) ? 0 : retry_at_ms_ - now_ms; }
+    uint64_t retry_in_ms(uint64_t now_ms) const
+    {
+        return allow(now_ms) ? 0 : retry_at_ms_ - now_ms;
+    }
 
   private:
     uint32_t failures_ = 0;

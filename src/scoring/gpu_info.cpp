@@ -56,7 +56,8 @@ AI_SCALE_FUNCTION(ai_scale_gpu_info)
 {
     TupleDesc tupdesc;
     if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-        throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED, "gpu_info must be called in a context that accepts a record");
+        throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "gpu_info must be called in a context that accepts a record");
     char *library, *reason, *devices;
     bool loaded, live;
     {
@@ -65,9 +66,10 @@ AI_SCALE_FUNCTION(ai_scale_gpu_info)
         for (const auto& d : s.devices) {
             if (dev.size() > 1)
                 dev += ", ";
-            dev += "{\"ordinal\": " + std::to_string(d.ordinal) + ", \"name\": " + json_string(d.name) +
-                   ", \"compute_capability\": \"" + std::to_string(d.compute_major) + "." +
-                   std::to_string(d.compute_minor) + "\", \"total_mb\": " + std::to_string(d.total_bytes >> 20) +
+            dev += "{\"ordinal\": " + std::to_string(d.ordinal) +
+                   ", \"name\": " + json_string(d.name) + ", \"compute_capability\": \"" +
+                   std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor) +
+                   "\", \"total_mb\": " + std::to_string(d.total_bytes >> 20) +
                    ", \"free_mb\": " + std::to_string(d.free_bytes >> 20) +
                    ", \"chosen\": " + (d.chosen ? "true" : "false") + "}";
         }
@@ -119,16 +121,19 @@ AI_SCALE_FUNCTION(ai_scale_gpu_score_test)
     double bias = PG_GETARG_FLOAT8(2);
     bool streamed = PG_GETARG_BOOL(3);
     if (ARR_NDIM(rows_arr) != 2 || ARR_NDIM(w_arr) != 1)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "rows must be a 2-D and weights a 1-D float8 array");
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "rows must be a 2-D and weights a 1-D float8 array");
     if (ARR_HASNULL(rows_arr) || ARR_HASNULL(w_arr))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "rows and weights must not contain nulls");
     int n_rows = ARR_DIMS(rows_arr)[0], n_features = ARR_DIMS(rows_arr)[1];
     if (ARR_DIMS(w_arr)[0] != n_features)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "weights must have one entry per column of rows");
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "weights must have one entry per column of rows");
     const double* x = reinterpret_cast<const double*>(ARR_DATA_PTR(rows_arr));
     const double* w = reinterpret_cast<const double*>(ARR_DATA_PTR(w_arr));
 
-    float* rows = static_cast<float*>(palloc(sizeof(float) * size_t(n_rows) * size_t(n_features) + 1));
+    float* rows =
+        static_cast<float*>(palloc(sizeof(float) * size_t(n_rows) * size_t(n_features) + 1));
     float* weights = static_cast<float*>(palloc(sizeof(float) * size_t(n_features) + 1));
     float* out = static_cast<float*>(palloc(sizeof(float) * size_t(n_rows) + 1));
     for (int64_t i = 0; i < int64_t(n_rows) * n_features; i++)
@@ -149,8 +154,10 @@ AI_SCALE_FUNCTION(ai_scale_gpu_score_test)
     m.n_outputs = 1;
     m.linear = {weights, float(bias), n_features, false};
     matrix_source source{rows, n_features};
-    bool on_gpu = streamed ? scoring::gpu_offload::score_streamed(m, n_rows, &matrix_source::extract, &source, out)
-                           : scoring::gpu_offload::score(m, rows, n_rows, out);
+    bool on_gpu =
+        streamed
+            ? scoring::gpu_offload::score_streamed(m, n_rows, &matrix_source::extract, &source, out)
+            : scoring::gpu_offload::score(m, rows, n_rows, out);
     if (!on_gpu)
         for (int i = 0; i < n_rows; i++)
             out[i] = scoring::linear_score(m.linear, rows + int64_t(i) * n_features);
@@ -160,11 +167,13 @@ AI_SCALE_FUNCTION(ai_scale_gpu_score_test)
         elems[i] = Float8GetDatum(double(out[i]));
     TupleDesc tupdesc;
     if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-        throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED, "_gpu_score_test must be called in a context that accepts a record");
+        throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "_gpu_score_test must be called in a context that accepts a record");
     Datum values[2];
     bool nulls[2] = {false, false};
     values[0] = CStringGetTextDatum(on_gpu ? "gpu" : "cpu");
-    values[1] = PointerGetDatum(construct_array(elems, n_rows, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    values[1] = PointerGetDatum(construct_array(elems, n_rows, FLOAT8OID, sizeof(float8),
+                                                FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
     tupdesc = BlessTupleDesc(tupdesc);
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

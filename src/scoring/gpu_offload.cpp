@@ -17,15 +17,14 @@ extern "C" {
 
 #include <csignal>
 
-
 namespace ai_scale::scoring::gpu_offload {
 namespace {
 
 struct backend_state {
-    std::string path;                       // resolved library path the state below is for
-    const gpu_loader::api* mod = nullptr;   // opened module
-    int devices = 0;                        // > 0 once init found devices
-    std::string reason;                     // why the last attempt failed
+    std::string path;                     // resolved library path the state below is for
+    const gpu_loader::api* mod = nullptr; // opened module
+    int devices = 0;                      // > 0 once init found devices
+    std::string reason;                   // why the last attempt failed
     gpu_breaker breaker;
     bool exit_hook = false;
 };
@@ -36,7 +35,10 @@ backend_state& state()
     return st;
 }
 
-uint64_t now_ms() { return stats::now_ns() / 1000000; }
+uint64_t now_ms()
+{
+    return stats::now_ns() / 1000000;
+}
 
 // Blocks every signal in this backend while a module call runs. The CUDA runtime starts helper
 // threads, which inherit the mask of the thread that creates them: with all signals blocked
@@ -200,17 +202,20 @@ struct extract_call {
 
 bool score(const model_ref& model, const float* rows, int64_t n_rows, float* out)
 {
-    return run_batch(model, n_rows, [&](const gpu_loader::api* mod, const ai_scale_gpu_model& desc) {
-        return mod->score(&desc, rows, n_rows, out, nullptr);
-    });
+    return run_batch(model, n_rows,
+                     [&](const gpu_loader::api* mod, const ai_scale_gpu_model& desc) {
+                         return mod->score(&desc, rows, n_rows, out, nullptr);
+                     });
 }
 
-bool score_streamed(const model_ref& model, int64_t n_rows, extract_fn extract, void* ctx, float* out)
+bool score_streamed(const model_ref& model, int64_t n_rows, extract_fn extract, void* ctx,
+                    float* out)
 {
     extract_call c{extract, ctx};
-    return run_batch(model, n_rows, [&](const gpu_loader::api* mod, const ai_scale_gpu_model& desc) {
-        return mod->score_fill(&desc, n_rows, &extract_call::fill, &c, out, nullptr);
-    });
+    return run_batch(
+        model, n_rows, [&](const gpu_loader::api* mod, const ai_scale_gpu_model& desc) {
+            return mod->score_fill(&desc, n_rows, &extract_call::fill, &c, out, nullptr);
+        });
 }
 
 status probe()
@@ -233,8 +238,9 @@ status probe()
             mod = nullptr;
         }
         for (int i = 0; i < n; i++)
-            s.devices.push_back({devs[size_t(i)].ordinal, devs[size_t(i)].name, devs[size_t(i)].compute_major,
-                                 devs[size_t(i)].compute_minor, int64_t(devs[size_t(i)].total_bytes),
+            s.devices.push_back({devs[size_t(i)].ordinal, devs[size_t(i)].name,
+                                 devs[size_t(i)].compute_major, devs[size_t(i)].compute_minor,
+                                 int64_t(devs[size_t(i)].total_bytes),
                                  int64_t(devs[size_t(i)].free_bytes), devs[size_t(i)].chosen != 0});
     }
     uint64_t now = now_ms();
@@ -244,7 +250,8 @@ status probe()
         s.reason = st.reason;
     } else if (!st.breaker.allow(now)) {
         char buf[64];
-        snprintf(buf, sizeof(buf), "; retried in %llu ms", (unsigned long long)st.breaker.retry_in_ms(now));
+        snprintf(buf, sizeof(buf), "; retried in %llu ms",
+                 (unsigned long long)st.breaker.retry_in_ms(now));
         s.reason = "the GPU failed recently: " + st.reason + buf;
     } else {
         s.live = true;

@@ -12,7 +12,8 @@ namespace loader = ai_scale::scoring::gpu_loader;
 
 TEST(GpuLoader, ExpandsLibdir)
 {
-    EXPECT_EQ(loader::resolve_path("$libdir/ai_scale_gpu.so", "/usr/lib/pg"), "/usr/lib/pg/ai_scale_gpu.so");
+    EXPECT_EQ(loader::resolve_path("$libdir/ai_scale_gpu.so", "/usr/lib/pg"),
+              "/usr/lib/pg/ai_scale_gpu.so");
     EXPECT_EQ(loader::resolve_path("/opt/x.so", "/usr/lib/pg"), "/opt/x.so");
     EXPECT_EQ(loader::resolve_path("lib$libdir.so", "/usr/lib/pg"), "lib$libdir.so");
 }

@@ -56,7 +56,8 @@ TEST(GpuChunkPlan, ChunkSizeFollowsFreeMemory)
     int64_t free_bytes = 64 << 20; // 64 MiB free: half of it for 3 slots
     chunk_plan p = plan_chunks(n, row_in, row_out, free_bytes, lim);
     expect_covers(p, n);
-    EXPECT_LE(p.streams * p.chunk_rows * (row_in + row_out), int64_t(free_bytes * lim.device_share));
+    EXPECT_LE(p.streams * p.chunk_rows * (row_in + row_out),
+              int64_t(free_bytes * lim.device_share));
     EXPECT_LT(p.chunk_rows, lim.target_chunk_bytes / row_in);
 }
 
@@ -167,9 +168,10 @@ TEST(GpuPipeline, CpuTwinScoresEveryRowOnceForEveryKind)
     std::mt19937_64 rng(42);
     plan_limits lim;
     lim.min_chunk_rows = 1;
-    std::vector<host_model> models = {random_linear(rng, 16, false), random_linear(rng, 7, true),
-                                      random_mlp(rng, 16, {64, 32}), random_mlp(rng, 5, {256, 3}, 4),
-                                      random_gbdt(rng, 16, 50, 6, false), random_gbdt(rng, 9, 20, 4, true)};
+    std::vector<host_model> models = {
+        random_linear(rng, 16, false),      random_linear(rng, 7, true),
+        random_mlp(rng, 16, {64, 32}),      random_mlp(rng, 5, {256, 3}, 4),
+        random_gbdt(rng, 16, 50, 6, false), random_gbdt(rng, 9, 20, 4, true)};
     for (const host_model& m : models) {
         SCOPED_TRACE(m.name);
         for (int64_t chunk_rows : {1, 7, 128, 1000}) {
@@ -188,7 +190,8 @@ TEST(GpuPipeline, FillCallbackProducesRowsInOrderChunkByChunk)
     std::mt19937_64 rng(7);
     host_model m = random_gbdt(rng, 6, 10, 3, true);
     int64_t n = 10007;
-    std::vector<float> rows(static_cast<size_t>(n * m.n_features)), out(static_cast<size_t>(n)), want(static_cast<size_t>(n));
+    std::vector<float> rows(static_cast<size_t>(n * m.n_features)), out(static_cast<size_t>(n)),
+        want(static_cast<size_t>(n));
     random_rows(rng, rows.data(), int64_t(rows.size()), 0.05);
     plan_limits lim;
     lim.min_chunk_rows = 1;

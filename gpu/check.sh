@@ -20,20 +20,26 @@ nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
         --format=csv 2>&1 || echo "nvidia-smi not available"
     "$nvcc" --version | tail -n 2
     start=$(date +%s)
-    if command -v cmake >/dev/null; then
-        CUDACXX=$nvcc cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAI_SCALE_GPU_ONLY=ON >/dev/null
-        cmake --build "$build" -j"$(nproc)" --target ai_scale_gpu ai_scale_gpu_check
-        harness=$build/gpu/ai_scale_gpu_check
-    else
-        # No CMake: the same build by hand.
-        mkdir -p "$build"
+    build_cmake() {
+        command -v cmake >/dev/null &&
+            CUDACXX=$nvcc cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAI_SCALE_GPU_ONLY=ON >/dev/null &&
+            cmake --build "$build" -j"$(nproc)" --target ai_scale_gpu ai_scale_gpu_check &&
+            [ -x "$build/gpu/ai_scale_gpu_check" ]
+    }
+    build_nvcc() {
+        # No (recent enough) CMake: the same build by hand.
+        mkdir -p "$build/gpu"
         "$nvcc" -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden --cudart static \
             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
-            -Isrc -Igpu gpu/device.cu gpu/score.cu -o "$build/ai_scale_gpu.so"
-        g++ -O3 -std=c++17 -Isrc -Igpu gpu/bench_check.cpp -o "$build/ai_scale_gpu_check" \
-            -L"$build" -l:ai_scale_gpu.so -Wl,-rpath,"$root/$build" -pthread
-        harness=$build/ai_scale_gpu_check
+            -Isrc -Igpu gpu/device.cu gpu/score.cu -o "$build/gpu/ai_scale_gpu.so"
+        g++ -O3 -std=c++17 -Isrc -Igpu gpu/bench_check.cpp -o "$build/gpu/ai_scale_gpu_check" \
+            -L"$build/gpu" -l:ai_scale_gpu.so -Wl,-rpath,"$(realpath "$build/gpu")" -pthread
+    }
+    if ! build_cmake; then
+        echo "== CMake build unavailable or failed; building with nvcc directly"
+        build_nvcc
     fi
+    harness=$build/gpu/ai_scale_gpu_check
     echo "== built in $(($(date +%s) - start)) s"
     "$harness" --require-device "$@"
 } 2>&1 | tee "$log"

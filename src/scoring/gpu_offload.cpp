@@ -118,6 +118,9 @@ ai_scale_gpu_model to_abi(const model_ref& m)
     d.version = m.version;
     d.fingerprint = m.fingerprint;
     d.kind = int32_t(m.kind);
+    // The linear view's own flag decides, as it does on the CPU path.
+    if (m.kind == model_kind::linear || m.kind == model_kind::logistic)
+        d.kind = m.linear.logistic ? AI_SCALE_GPU_LOGISTIC : AI_SCALE_GPU_LINEAR;
     d.n_features = m.n_features;
     d.n_outputs = m.n_outputs;
     d.linear_weights = m.linear.weights;

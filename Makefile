@@ -25,7 +25,7 @@ REGRESS_NOPRELOAD = $(filter no_preload%,$(REGRESS_ALL))
 REGRESS = extension $(filter-out extension no_preload%,$(REGRESS_ALL))
 REGRESS_OPTS = --inputdir=.
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/gpu
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-register -fno-strict-aliasing
 SHLIB_LINK = -lhiredis -lxxhash -lstdc++

@@ -1,14 +1,20 @@
 // Device discovery, error reporting and a self-test kernel for ai_scale_gpu.so.
 #include "ai_scale_gpu.h"
+#include "chunk_plan.hpp"
+#include "errors.hpp"
+#include "module_state.hpp"
 
 #include <cuda_runtime.h>
 
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 namespace {
-
 thread_local char last_error[512] = "";
+}
+
+namespace ai_scale::gpu {
 
 int fail(int status, const char* what, cudaError_t err)
 {
@@ -31,10 +37,22 @@ int status_of(cudaError_t err)
     case cudaErrorInsufficientDriver:
     case cudaErrorInitializationError:
         return AI_SCALE_GPU_NO_DRIVER;
+    case cudaErrorMemoryAllocation:
+        return AI_SCALE_GPU_OUT_OF_MEMORY;
     default:
         return AI_SCALE_GPU_CUDA_ERROR;
     }
 }
+
+void clear_error()
+{
+    last_error[0] = '\0';
+}
+
+} // namespace ai_scale::gpu
+
+namespace {
+using namespace ai_scale::gpu;
 
 __global__ void saxpy(int n, float a, const float* x, const float* y, float* out)
 {
@@ -45,9 +63,17 @@ __global__ void saxpy(int n, float a, const float* x, const float* y, float* out
 
 } // namespace
 
-extern "C" int ai_scale_gpu_abi_version(void) { return AI_SCALE_GPU_ABI_VERSION; }
+extern "C" int ai_scale_gpu_abi_version(void)
+{
+    return AI_SCALE_GPU_ABI_VERSION;
+}
 
-extern "C" int ai_scale_gpu_init(void)
+namespace {
+
+int chosen = -1; // the device this module scores on, once chosen
+
+// Counts the devices and, the first time, chooses the one with the most free memory.
+int init_locked()
 {
     int count = 0;
     cudaError_t err = cudaGetDeviceCount(&count);
@@ -55,23 +81,59 @@ extern "C" int ai_scale_gpu_init(void)
         return fail(status_of(err), "cudaGetDeviceCount", err);
     if (count == 0)
         return fail(AI_SCALE_GPU_NO_DEVICE, "no CUDA device");
-    last_error[0] = '\0';
+    if (chosen < 0) {
+        std::vector<size_t> free_bytes(size_t(count), 0);
+        for (int d = 0; d < count; d++) {
+            size_t f = 0, t = 0;
+            GPU_CHECK(cudaSetDevice(d), "cudaSetDevice");
+            GPU_CHECK(cudaMemGetInfo(&f, &t), "cudaMemGetInfo");
+            free_bytes[size_t(d)] = f;
+        }
+        chosen = pick_device(free_bytes);
+    }
+    clear_error();
     return count;
+}
+
+} // namespace
+
+namespace ai_scale::gpu {
+
+std::mutex& module_mutex()
+{
+    static std::mutex mu;
+    return mu;
+}
+
+int ensure_device()
+{
+    int count = init_locked();
+    if (count < 0)
+        return count;
+    GPU_CHECK(cudaSetDevice(chosen), "cudaSetDevice");
+    return chosen;
+}
+
+} // namespace ai_scale::gpu
+
+extern "C" int ai_scale_gpu_init(void)
+{
+    std::lock_guard<std::mutex> lock(module_mutex());
+    return init_locked();
 }
 
 extern "C" int ai_scale_gpu_describe(struct ai_scale_gpu_device* out, int max)
 {
     if (out == nullptr || max < 0)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "describe: null output or negative max");
-    int count = ai_scale_gpu_init();
+    std::lock_guard<std::mutex> lock(module_mutex());
+    int count = init_locked();
     if (count < 0)
         return count;
     int n = count < max ? count : max;
     for (int d = 0; d < n; d++) {
         cudaDeviceProp prop;
-        cudaError_t err = cudaGetDeviceProperties(&prop, d);
-        if (err != cudaSuccess)
-            return fail(status_of(err), "cudaGetDeviceProperties", err);
+        GPU_CHECK(cudaGetDeviceProperties(&prop, d), "cudaGetDeviceProperties");
         out[d].ordinal = d;
         size_t len = strnlen(prop.name, sizeof(out[d].name) - 1);
         std::memcpy(out[d].name, prop.name, len);
@@ -79,14 +141,23 @@ extern "C" int ai_scale_gpu_describe(struct ai_scale_gpu_device* out, int max)
         out[d].compute_major = prop.major;
         out[d].compute_minor = prop.minor;
         out[d].total_bytes = prop.totalGlobalMem;
-        out[d].free_bytes = 0;
-        if ((err = cudaSetDevice(d)) != cudaSuccess)
-            return fail(status_of(err), "cudaSetDevice", err);
+        out[d].multiprocessors = prop.multiProcessorCount;
+        int clock_khz = 0, bus_bits = 0;
+        if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, d) != cudaSuccess ||
+            cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, d) != cudaSuccess) {
+            clock_khz = bus_bits = 0;
+            (void)cudaGetLastError();
+        }
+        // Double data rate: two transfers per clock over the whole bus.
+        out[d].memory_bandwidth_gbps = 2.0 * double(clock_khz) * 1e3 * (bus_bits / 8.0) / 1e9;
+        out[d].chosen = d == chosen ? 1 : 0;
+        GPU_CHECK(cudaSetDevice(d), "cudaSetDevice");
         size_t free_bytes = 0, total_bytes = 0;
-        if ((err = cudaMemGetInfo(&free_bytes, &total_bytes)) != cudaSuccess)
-            return fail(status_of(err), "cudaMemGetInfo", err);
+        GPU_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
         out[d].free_bytes = free_bytes;
     }
+    if (chosen >= 0)
+        GPU_CHECK(cudaSetDevice(chosen), "cudaSetDevice");
     return n;
 }
 
@@ -95,6 +166,10 @@ extern "C" int ai_scale_gpu_selftest(int device, int n, float a, const float* x,
 {
     if (n <= 0 || x == nullptr || y == nullptr || out == nullptr)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "selftest: empty or null input");
+    std::lock_guard<std::mutex> lock(module_mutex());
+    int count = init_locked();
+    if (count < 0)
+        return count;
     cudaError_t err = cudaSetDevice(device);
     if (err != cudaSuccess)
         return fail(status_of(err), "cudaSetDevice", err);
@@ -117,8 +192,11 @@ extern "C" int ai_scale_gpu_selftest(int device, int n, float a, const float* x,
     cudaFree(dy);
     cudaFree(dout);
     if (status == AI_SCALE_GPU_OK)
-        last_error[0] = '\0';
+        clear_error();
     return status;
 }
 
-extern "C" const char* ai_scale_gpu_last_error(void) { return last_error; }
+extern "C" const char* ai_scale_gpu_last_error(void)
+{
+    return last_error;
+}

@@ -1,6 +1,8 @@
 #include "guc.hpp"
 #include "pg/postgres.hpp"
 
+#include <climits>
+
 extern "C" {
 #include "utils/guc.h"
 }
@@ -13,6 +15,16 @@ namespace ai_scale::guc {
 
 // --- scoring ---
 
+// --- scoring: GPU offload ---
+int gpu_mode = gpu_auto;
+int gpu_min_batch = 10000;
+char* gpu_library = nullptr;
+
+namespace {
+const struct config_enum_entry gpu_mode_options[] = {
+    {"auto", gpu_auto, false}, {"on", gpu_on, false}, {"off", gpu_off, false}, {nullptr, 0, false}};
+}
+
 void define_all()
 {
     // --- partition maintenance ---
@@ -20,6 +32,23 @@ void define_all()
     // --- cache ---
 
     // --- scoring ---
+
+    // --- scoring: GPU offload ---
+    DefineCustomEnumVariable("ai_scale.gpu", "Whether large scoring batches run on the GPU.",
+                             "auto: on the GPU when one is usable, else on the CPU; on: the GPU "
+                             "is required (an error if it cannot score a batch); off: CPU only.",
+                             &gpu_mode, gpu_auto, gpu_mode_options, PGC_USERSET, 0, nullptr,
+                             nullptr, nullptr);
+    DefineCustomIntVariable("ai_scale.gpu_min_batch",
+                            "Smallest batch, in rows, worth sending to the GPU.",
+                            "Smaller batches are scored on the CPU, which is faster for them.",
+                            &gpu_min_batch, 10000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
+                            nullptr);
+    DefineCustomStringVariable("ai_scale.gpu_library", "Path of the GPU module ai_scale_gpu.so.",
+                               "A leading $libdir stands for the server's library directory. "
+                               "Loaded on first use in each backend.",
+                               &gpu_library, "$libdir/ai_scale_gpu.so", PGC_SUSET, 0, nullptr,
+                               nullptr, nullptr);
 
     MarkGUCPrefixReserved("ai_scale");
 }

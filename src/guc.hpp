@@ -12,4 +12,10 @@ void define_all();
 
 // --- scoring ---
 
+// --- scoring: GPU offload ---
+enum gpu_mode_value { gpu_auto = 0, gpu_on = 1, gpu_off = 2 };
+extern int gpu_mode;      // ai_scale.gpu
+extern int gpu_min_batch; // ai_scale.gpu_min_batch, rows
+extern char* gpu_library; // ai_scale.gpu_library
+
 } // namespace ai_scale::guc

@@ -6,6 +6,8 @@
 #include "scoring/model_math.hpp"
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace ai_scale::scoring::gpu_offload {
 
@@ -31,5 +33,37 @@ struct model_ref {
 // below ai_scale.gpu_min_batch, module or device missing, or a failure under gpu = auto).
 // Raises a pg::error when ai_scale.gpu = on and the GPU cannot do it.
 bool score(const model_ref& model, const float* rows, int64_t n_rows, float* out);
+
+// The same, with extraction overlapped with the GPU: extract(ctx, first_row, n, dst) writes
+// rows [first_row, first_row + n) into dst and returns true, or false to abandon the batch. It
+// is called in row order while the GPU copies and scores the previous chunk. It must not throw
+// or raise a Postgres ERROR (run Postgres calls through pg::call, catch, remember the error in
+// ctx, return false, and rethrow after score_streamed returns). Returns false when the CPU path
+// must score the batch: for the same reasons as score(), or because extract returned false
+// (then nothing is counted, and the caller knows why from ctx).
+using extract_fn = bool (*)(void* ctx, int64_t first_row, int64_t n_rows, float* dst);
+bool score_streamed(const model_ref& model, int64_t n_rows, extract_fn extract, void* ctx,
+                    float* out);
+
+// What gpu_info() reports: the module found, its devices, and why the GPU path is or is not
+// live. Loads the module if it is not loaded yet (ignoring the breaker: this is the diagnosis).
+struct device_info {
+    int ordinal;
+    std::string name;
+    int compute_major, compute_minor;
+    int64_t total_bytes, free_bytes;
+    bool chosen;
+};
+struct status {
+    std::string library; // resolved path
+    bool loaded = false;
+    bool live = false;
+    std::string reason;
+    std::vector<device_info> devices;
+};
+status probe();
+
+// Frees what the module holds on the device; called at backend exit.
+void release();
 
 } // namespace ai_scale::scoring::gpu_offload

@@ -25,9 +25,7 @@ void postgres_error_through_cpp()
 {
     scope_witness witness;
     std::string owned = "not a number";
-    ai_scale::pg::call([&] {
-        return DirectFunctionCall1(int4in, CStringGetDatum(owned.c_str()));
-    });
+    ai_scale::pg::call([&] { return DirectFunctionCall1(int4in, CStringGetDatum(owned.c_str())); });
 }
 
 } // namespace
@@ -51,6 +49,6 @@ AI_SCALE_FUNCTION(ai_scale_bridge_selftest)
     if (strcmp(kind, "destructors") == 0)
         PG_RETURN_TEXT_P(cstring_to_text(psprintf("%d", destructors_run)));
     throw ai_scale::pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
-                              std::string("unknown self-test kind \"") + kind + "\"",
-                              "", "Use ok, runtime_error, bad_alloc, user_error or postgres_error.");
+                              std::string("unknown self-test kind \"") + kind + "\"", "",
+                              "Use ok, runtime_error, bad_alloc, user_error or postgres_error.");
 }

@@ -49,7 +49,10 @@ bool gpu_module_installed()
 
 } // namespace
 
-AI_SCALE_FUNCTION(ai_scale_version) { PG_RETURN_TEXT_P(cstring_to_text(AI_SCALE_VERSION)); }
+AI_SCALE_FUNCTION(ai_scale_version)
+{
+    PG_RETURN_TEXT_P(cstring_to_text(AI_SCALE_VERSION));
+}
 
 AI_SCALE_FUNCTION(ai_scale_build_info)
 {
@@ -60,8 +63,7 @@ AI_SCALE_FUNCTION(ai_scale_build_info)
     add_field(&buf, "compiler", "g++ " __VERSION__);
     add_field(&buf, "cxx_standard", STR(__cplusplus));
     add_field(&buf, "built_for_postgres", PG_VERSION);
-    add_field(&buf, "hiredis",
-              STR(HIREDIS_MAJOR) "." STR(HIREDIS_MINOR) "." STR(HIREDIS_PATCH));
+    add_field(&buf, "hiredis", STR(HIREDIS_MAJOR) "." STR(HIREDIS_MINOR) "." STR(HIREDIS_PATCH));
     add_field(&buf, "xxhash",
               STR(XXH_VERSION_MAJOR) "." STR(XXH_VERSION_MINOR) "." STR(XXH_VERSION_RELEASE));
     add_bool(&buf, "gpu_module_installed", gpu_module_installed());

@@ -14,7 +14,10 @@ struct pending_error {
     const char* hint = nullptr;
 };
 
-const char* copy_or_null(const std::string& s) { return s.empty() ? nullptr : pstrdup(s.c_str()); }
+const char* copy_or_null(const std::string& s)
+{
+    return s.empty() ? nullptr : pstrdup(s.c_str());
+}
 } // namespace
 
 Datum invoke(PGFunction body, FunctionCallInfo fcinfo)

@@ -27,8 +27,7 @@ class error : public std::exception {
     error(int sqlstate, std::string message, std::string detail = {}, std::string hint = {})
         : sqlstate_(sqlstate), message_(std::move(message)), detail_(std::move(detail)),
           hint_(std::move(hint))
-    {
-    }
+    {}
     int sqlstate() const { return sqlstate_; }
     const char* what() const noexcept override { return message_.c_str(); }
     const std::string& detail() const { return detail_; }
@@ -75,9 +74,10 @@ template <typename F> auto call(F&& f) -> decltype(f())
         if (caught != nullptr)
             detail::throw_postgres_error(caught);
     } else {
-        static_assert(std::is_trivially_destructible_v<result_t>,
+        static_assert(std::is_scalar_v<result_t>,
                       "pg::call returns plain values (Datums, pointers, numbers)");
-        result_t result{};
+        // volatile: assigned after sigsetjmp, read after a possible siglongjmp.
+        volatile result_t result{};
         PG_TRY();
         {
             result = f();
@@ -97,13 +97,13 @@ template <typename F> auto call(F&& f) -> decltype(f())
 
 // Declares a SQL-callable function `name` whose body (the block that follows) runs under
 // pg::invoke. Usage:  AI_SCALE_FUNCTION(my_func) { ... return Datum; }
-#define AI_SCALE_FUNCTION(name)                                                                  \
-    static Datum name##_body(FunctionCallInfo fcinfo);                                          \
-    extern "C" {                                                                                 \
-    PG_FUNCTION_INFO_V1(name);                                                                   \
-    }                                                                                            \
-    extern "C" Datum name(PG_FUNCTION_ARGS)                                                      \
-    {                                                                                            \
-        return ::ai_scale::pg::invoke(name##_body, fcinfo);                                      \
-    }                                                                                            \
+#define AI_SCALE_FUNCTION(name)                                                                    \
+    static Datum name##_body(FunctionCallInfo fcinfo);                                             \
+    extern "C" {                                                                                   \
+    PG_FUNCTION_INFO_V1(name);                                                                     \
+    }                                                                                              \
+    extern "C" Datum name(PG_FUNCTION_ARGS)                                                        \
+    {                                                                                              \
+        return ::ai_scale::pg::invoke(name##_body, fcinfo);                                        \
+    }                                                                                              \
     static Datum name##_body(FunctionCallInfo fcinfo)

@@ -81,8 +81,14 @@ void install_shmem_hooks()
     shmem_startup_hook = on_shmem_startup;
 }
 
-bool preloaded() { return is_preloaded; }
-void set_preloaded(bool value) { is_preloaded = value; }
+bool preloaded()
+{
+    return is_preloaded;
+}
+void set_preloaded(bool value)
+{
+    is_preloaded = value;
+}
 
 void require_preload(const char* feature)
 {

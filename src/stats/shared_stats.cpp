@@ -59,7 +59,10 @@ void put_row(ReturnSetInfo* rsinfo, const char* section, const char* metric, dou
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-bool is_nanoseconds(counter c) { return c == counter::score_cpu_ns || c == counter::score_gpu_ns; }
+bool is_nanoseconds(counter c)
+{
+    return c == counter::score_cpu_ns || c == counter::score_gpu_ns;
+}
 } // namespace
 
 } // namespace ai_scale::stats

@@ -12,4 +12,7 @@ void define_all();
 
 // --- scoring ---
 
+// Rows score_batched() gathers before scoring them at once.
+extern int score_batch_rows;
+
 } // namespace ai_scale::guc

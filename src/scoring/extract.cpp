@@ -264,7 +264,7 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
         default:
             res.st = status::bad_type;
             res.feature = c;
-            res.found = (e & L::type_mask) == L::is_string ? "string" : "object or array";
+            res.found = (e & L::type_mask) == L::is_string ? "a string" : "an object or array";
             return res;
         }
     }

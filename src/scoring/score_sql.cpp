@@ -95,7 +95,7 @@ void extract_row(const loaded_model& m, Datum input, float* row, const row_origi
     case feature_extractor::status::bad_type:
         throw pg::error(ERRCODE_INVALID_TEXT_REPRESENTATION,
                         "feature \"" + m.extractor.name(r.feature) + "\" of " + where +
-                            " is a " + r.found + ", not a number or boolean");
+                            " is " + r.found + ", not a number or boolean");
     case feature_extractor::status::out_of_range:
         throw pg::error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
                         "feature \"" + m.extractor.name(r.feature) + "\" of " + where +

@@ -19,8 +19,7 @@ const json::value& need(const json::value& obj, const char* key, const char* pat
 {
     const json::value* v = obj.is_object() ? obj.find(key) : nullptr;
     if (v == nullptr)
-        fail(std::string("missing \"") + path + "\"",
-             "Expected the JSON written by Booster.save_model(\"model.json\").");
+        fail(std::string("missing \"") + path + "\"");
     return *v;
 }
 

@@ -272,6 +272,28 @@ void compile_gbdt(const json::value& params, compiled_model& m)
         compile_tree(trees.items[t], t, m);
     m.defaults.assign(m.features.size(), NAN);
     m.missing_is_nan = true;
+
+    m.cpu_nodes.resize(m.node_feature.size());
+    std::vector<int32_t> depth(m.node_feature.size(), 0);
+    for (size_t t = 0; t < m.tree_root.size(); t++) {
+        size_t begin = size_t(m.tree_root[t]);
+        size_t end = t + 1 < m.tree_root.size() ? size_t(m.tree_root[t + 1]) : m.node_feature.size();
+        int32_t max_depth = 0;
+        for (size_t i = begin; i < end; i++) { // breadth first: parents before children
+            compiled_model::cpu_node& n = m.cpu_nodes[i];
+            if (m.node_feature[i] < 0) {
+                n = {0u, NAN, int32_t(i), m.node_value[i]};
+                continue;
+            }
+            n = {uint32_t(m.node_feature[i]) | (m.node_default_left[i] ? 0u : 0x80000000u),
+                 m.node_value[i], m.node_left[i], 0.0f};
+            for (int32_t c : {m.node_left[i], m.node_left[i] + 1}) {
+                depth[size_t(c)] = depth[i] + 1;
+                max_depth = std::max(max_depth, depth[i] + 1);
+            }
+        }
+        m.tree_depth.push_back(max_depth);
+    }
 }
 
 uint64_t fnv(uint64_t h, const void* data, size_t n)
@@ -417,20 +439,34 @@ void compiled_model::score_rows(const float* rows, int64_t n, float* out) const
         break;
     }
     case model_kind::gbdt: {
-        gbdt_view v = gbdt();
-        // Blocks of rows per tree keep a tree's nodes in cache while many rows walk it.
+        // Blocks of rows walk one tree at a time, level by level: the block's independent
+        // walks overlap in the CPU, and the tree's nodes stay in cache across the block.
         constexpr int64_t block = 64;
+        const cpu_node* nodes = cpu_nodes.data();
+        const int32_t n_trees = int32_t(tree_root.size());
         float margin[block];
+        int32_t at[block];
         for (int64_t r0 = 0; r0 < n; r0 += block) {
-            int64_t nb = std::min(block, n - r0);
+            const int64_t nb = std::min(block, n - r0);
+            const float* x = rows + r0 * width;
             for (int64_t r = 0; r < nb; r++)
                 margin[r] = 0.0f;
-            for (int32_t t = 0; t < v.n_trees; t++)
+            for (int32_t t = 0; t < n_trees; t++) {
                 for (int64_t r = 0; r < nb; r++)
-                    margin[r] += gbdt_tree_leaf(v, t, rows + (r0 + r) * width);
+                    at[r] = tree_root[size_t(t)];
+                for (int32_t level = 0; level < tree_depth[size_t(t)]; level++)
+                    for (int64_t r = 0; r < nb; r++) {
+                        const cpu_node& nd = nodes[at[r]];
+                        float v = x[r * width + (nd.feature & 0x7FFFFFFFu)];
+                        int32_t right = (v >= nd.threshold) | ((v != v) & (nd.feature >> 31));
+                        at[r] = nd.left + right;
+                    }
+                for (int64_t r = 0; r < nb; r++)
+                    margin[r] += nodes[at[r]].leaf;
+            }
             for (int64_t r = 0; r < nb; r++) {
-                float z = margin[r] + v.base_margin;
-                out[r0 + r] = v.logistic ? sigmoid(z) : z;
+                float z = margin[r] + base_margin;
+                out[r0 + r] = gbdt_logistic ? sigmoid(z) : z;
             }
         }
         break;

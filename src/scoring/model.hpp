@@ -55,6 +55,17 @@ struct compiled_model {
     std::vector<int32_t> tree_root;
     float base_margin = 0;
     bool gbdt_logistic = false;
+    // The CPU's copy of the trees: one 16-byte node per cache access, leaves pointing at
+    // themselves, so a block of rows walks a tree level by level without branches
+    // (see score_rows). Same results as gbdt_score over the views above.
+    struct cpu_node {
+        uint32_t feature;  // low 31 bits: feature; high bit: missing goes right
+        float threshold;   // NaN at a leaf, so no row ever leaves it
+        int32_t left;      // right child is left + 1; a leaf's left is itself
+        float leaf;
+    };
+    std::vector<cpu_node> cpu_nodes;
+    std::vector<int32_t> tree_depth; // levels below the root of each tree
 
     uint64_t fingerprint = 0; // hash of everything above
 

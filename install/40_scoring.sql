@@ -128,10 +128,13 @@ BEGIN
 END
 $$;
 
+-- score, score_multi and score_batched run once per row, so they carry no SET search_path
+-- clause (applying it costs more than scoring a row: with it, score() ran at 2.5x the speed
+-- of pure SQL instead of 5.6x). They resolve no names from the search path, and read the
+-- catalog under search_path = pg_catalog, pg_temp, set in C for that read only.
 CREATE FUNCTION ai_scale.score(model text, input jsonb, version int DEFAULT NULL)
     RETURNS float8
     LANGUAGE c STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_score';
 COMMENT ON FUNCTION ai_scale.score(text, jsonb, int) IS
     'scores one jsonb object with a model (its active version unless version is given)';
@@ -139,7 +142,6 @@ COMMENT ON FUNCTION ai_scale.score(text, jsonb, int) IS
 CREATE FUNCTION ai_scale.score_multi(model text, input jsonb, version int DEFAULT NULL)
     RETURNS float8[]
     LANGUAGE c STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_score_multi';
 COMMENT ON FUNCTION ai_scale.score_multi(text, jsonb, int) IS
     'every output of a model (e.g. an mlp with several output units) for one jsonb object';
@@ -155,7 +157,6 @@ COMMENT ON FUNCTION ai_scale.score_batch(text, jsonb[], int) IS
 CREATE FUNCTION ai_scale.score_batched(model text, input jsonb, version int DEFAULT NULL)
     RETURNS float8
     LANGUAGE c WINDOW STABLE
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_score_batched';
 COMMENT ON FUNCTION ai_scale.score_batched(text, jsonb, int) IS
     'window function: score_batched(model, input) OVER () scores a query''s rows in batches of ai_scale.score_batch_rows';

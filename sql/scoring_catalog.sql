@@ -96,3 +96,17 @@ SELECT pg_temp.err(stmt) FROM (VALUES
 SELECT count(*) = :models_before AS nothing_registered FROM ai_scale.models;
 
 SELECT ai_scale.drop_model('cat_one');
+
+-- score() has no SET search_path clause (for speed); its catalog read is still immune to
+-- objects a user puts ahead of pg_catalog.
+CREATE SCHEMA cat_evil;
+CREATE FUNCTION cat_evil.texteq_evil(text, text) RETURNS boolean LANGUAGE plpgsql AS
+    $$BEGIN RAISE EXCEPTION 'hijacked'; END$$;
+CREATE OPERATOR cat_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = cat_evil.texteq_evil);
+SELECT ai_scale.register_model('cat_sp', 'linear', ARRAY['a'], '{"weights": [2]}');
+SET search_path = cat_evil, pg_catalog, public;
+SELECT 'x'::text = 'x'::text AS hijacked_here;
+SELECT ai_scale.score('cat_sp', '{"a": 4}') AS scored_safely;
+RESET search_path;
+SELECT ai_scale.drop_model('cat_sp');
+DROP SCHEMA cat_evil CASCADE;

@@ -42,7 +42,8 @@ int main(int argc, char** argv)
     for (int rep = 0; rep < 3; rep++) {
         auto t0 = std::chrono::steady_clock::now();
         m.score_rows(rows.data(), int64_t(n), out.data());
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        best = std::min(
+            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     double max_diff = 0;
     for (size_t i = 0; i < n; i++)

@@ -15,7 +15,8 @@ extern "C" {
 #include <memory>
 #include <unordered_map>
 
-namespace ai_scale::scoring {
+namespace ai_scale::scoring
+{
 
 loaded_model::loaded_model(std::string n, int32_t v, compiled_model m)
     : name(std::move(n)), version(v), model(std::move(m)),
@@ -41,7 +42,8 @@ loaded_model::loaded_model(std::string n, int32_t v, compiled_model m)
     }
 }
 
-namespace {
+namespace
+{
 
 uint64_t generation = 1;
 Oid models_relid = InvalidOid;
@@ -100,8 +102,8 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         out->params = SPI_getvalue(tup, desc, 4);
         MemoryContextSwitchTo(spi);
     } else {
-        rc = SPI_execute_with_args("SELECT 1 FROM ai_scale.models WHERE model_name = $1", 1,
-                                   types, values, nulls, true, 1);
+        rc = SPI_execute_with_args("SELECT 1 FROM ai_scale.models WHERE model_name = $1", 1, types,
+                                   values, nulls, true, 1);
         out->name_exists = rc == SPI_OK_SELECT && SPI_processed > 0;
     }
     SPI_finish();
@@ -110,7 +112,10 @@ void fetch_row(const char* name, int32_t version, model_row* out)
 
 } // namespace
 
-uint64_t catalog_generation() { return generation; }
+uint64_t catalog_generation()
+{
+    return generation;
+}
 
 const loaded_model& lookup_model(const std::string& name, int32_t version)
 {
@@ -131,8 +136,9 @@ const loaded_model& lookup_model(const std::string& name, int32_t version)
     pg::call([&] { fetch_row(name.c_str(), version, &row); });
     if (!row.found) {
         if (!row.name_exists)
-            throw pg::error(ERRCODE_UNDEFINED_OBJECT, "model \"" + name + "\" does not exist",
-                            "", "Register it with ai_scale.register_model() or ai_scale.import_xgboost().");
+            throw pg::error(
+                ERRCODE_UNDEFINED_OBJECT, "model \"" + name + "\" does not exist", "",
+                "Register it with ai_scale.register_model() or ai_scale.import_xgboost().");
         if (version < 0)
             throw pg::error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                             "model \"" + name + "\" has no active version", "",

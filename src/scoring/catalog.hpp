@@ -10,7 +10,8 @@
 #include <cstdint>
 #include <string>
 
-namespace ai_scale::scoring {
+namespace ai_scale::scoring
+{
 
 struct loaded_model {
     std::string name;

@@ -5,9 +5,11 @@
 #include <cstring>
 #include <numeric>
 
-namespace ai_scale::scoring {
+namespace ai_scale::scoring
+{
 
-namespace {
+namespace
+{
 
 uint32_t load32(const uint8_t* p)
 {
@@ -63,7 +65,7 @@ bool decode_numeric(const uint8_t* p, size_t len, double* out)
     int weight;
     size_t digits_at;
     if ((head & 0xC000) == 0xC000)
-        return false; // NaN, +-Infinity
+        return false;                // NaN, +-Infinity
     if ((head & 0xC000) == 0x8000) { // short format
         negative = (head & 0x2000) != 0;
         weight = (head & 0x0040) ? int(int16_t(head | ~0x003F)) : int(head & 0x003F);
@@ -170,9 +172,8 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
         // Features ordered before this key are absent from the input.
         while (f < n_features) {
             const std::string& name = sorted_[f];
-            int cmp = name.size() != key_len
-                          ? (name.size() < key_len ? -1 : 1)
-                          : memcmp(name.data(), key, key_len);
+            int cmp = name.size() != key_len ? (name.size() < key_len ? -1 : 1)
+                                             : memcmp(name.data(), key, key_len);
             if (cmp > 0)
                 break;
             if (cmp == 0) {

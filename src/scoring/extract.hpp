@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace ai_scale::scoring::jsonb_layout {
-constexpr uint32_t count_mask = 0x0FFFFFFF; // JB_CMASK
+namespace ai_scale::scoring::jsonb_layout
+{
+constexpr uint32_t count_mask = 0x0FFFFFFF;  // JB_CMASK
 constexpr uint32_t flag_scalar = 0x10000000; // JB_FSCALAR
 constexpr uint32_t flag_object = 0x20000000; // JB_FOBJECT
 constexpr uint32_t flag_array = 0x40000000;  // JB_FARRAY
@@ -26,7 +27,8 @@ constexpr uint32_t is_null = 0x40000000;
 constexpr uint32_t is_container = 0x50000000;
 } // namespace ai_scale::scoring::jsonb_layout
 
-namespace ai_scale::scoring {
+namespace ai_scale::scoring
+{
 
 // Decodes a numeric datum (with its 1- or 4-byte varlena header) to double. Returns false when
 // the bytes are not a numeric, or for NaN and infinities.
@@ -36,7 +38,8 @@ bool decode_numeric(const uint8_t* p, size_t len, double* out);
 bool jsonb_key_less(const std::string& a, const std::string& b);
 
 // A model's features, sorted in jsonb key order, with their column in the model's row.
-class feature_extractor {
+class feature_extractor
+{
   public:
     // defaults: per feature (model order); NaN = none. missing_is_nan: a missing feature
     // becomes NaN instead of an error (gbdt).
@@ -46,8 +49,8 @@ class feature_extractor {
     enum class status { ok, not_object, malformed, missing, bad_type, out_of_range };
     struct result {
         status st = status::ok;
-        int32_t feature = -1;          // model column of the offending feature
-        const char* found = nullptr;   // json type found, for bad_type
+        int32_t feature = -1;        // model column of the offending feature
+        const char* found = nullptr; // json type found, for bad_type
     };
 
     // root: a jsonb root container (the bytes after the jsonb varlena header).
@@ -59,8 +62,8 @@ class feature_extractor {
   private:
     std::vector<std::string> names_; // model order
     std::vector<std::string> sorted_;
-    std::vector<int32_t> column_;    // sorted position -> model column
-    std::vector<float> defaults_;    // model order
+    std::vector<int32_t> column_; // sorted position -> model column
+    std::vector<float> defaults_; // model order
     bool missing_is_nan_;
 };
 

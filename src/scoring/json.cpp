@@ -5,7 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace ai_scale::scoring::json {
+namespace ai_scale::scoring::json
+{
 
 const value* value::find(std::string_view key) const
 {
@@ -35,9 +36,11 @@ const char* type_name(value::type t)
     return "unknown";
 }
 
-namespace {
+namespace
+{
 
-class reader {
+class reader
+{
   public:
     explicit reader(std::string_view text) : s_(text) {}
 
@@ -289,7 +292,10 @@ class reader {
 
 } // namespace
 
-value parse(std::string_view text) { return reader(text).document(); }
+value parse(std::string_view text)
+{
+    return reader(text).document();
+}
 
 void write_string(std::string& out, std::string_view text)
 {

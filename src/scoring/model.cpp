@@ -5,9 +5,11 @@
 #include <cstring>
 #include <set>
 
-namespace ai_scale::scoring {
+namespace ai_scale::scoring
+{
 
-namespace {
+namespace
+{
 
 [[noreturn]] void fail(std::string message, std::string detail = {})
 {
@@ -35,8 +37,8 @@ const json::value& member(const json::value& obj, const char* key, const std::st
 std::vector<float> float_array(const json::value& v, const std::string& where, size_t expect)
 {
     if (!v.is_array())
-        fail(where + " must be an array of numbers", std::string("found ") +
-                                                         json::type_name(v.t) + ".");
+        fail(where + " must be an array of numbers",
+             std::string("found ") + json::type_name(v.t) + ".");
     if (expect != size_t(-1) && v.items.size() != expect)
         fail(where + " has " + std::to_string(v.items.size()) + " elements, expected " +
              std::to_string(expect));
@@ -186,14 +188,14 @@ void compile_tree(const json::value& tree, size_t t, compiled_model& m)
     if (int64_t(m.node_feature.size() + n) > max_gbdt_nodes)
         fail("the model has more than " + std::to_string(max_gbdt_nodes) + " nodes");
     std::vector<int64_t> left = int_array(lc, where + " left_children", n);
-    std::vector<int64_t> right = int_array(member(tree, "right_children", where),
-                                           where + " right_children", n);
-    std::vector<int64_t> split = int_array(member(tree, "split_indices", where),
-                                           where + " split_indices", n);
-    std::vector<float> cond = float_array(member(tree, "split_conditions", where),
-                                          where + " split_conditions", n);
-    std::vector<int64_t> dleft = int_array(member(tree, "default_left", where),
-                                           where + " default_left", n);
+    std::vector<int64_t> right =
+        int_array(member(tree, "right_children", where), where + " right_children", n);
+    std::vector<int64_t> split =
+        int_array(member(tree, "split_indices", where), where + " split_indices", n);
+    std::vector<float> cond =
+        float_array(member(tree, "split_conditions", where), where + " split_conditions", n);
+    std::vector<int64_t> dleft =
+        int_array(member(tree, "default_left", where), where + " default_left", n);
     if (const json::value* st = tree.find("split_type")) {
         std::vector<int64_t> types = int_array(*st, where + " split_type", n);
         for (size_t i = 0; i < n; i++)
@@ -277,7 +279,8 @@ void compile_gbdt(const json::value& params, compiled_model& m)
     std::vector<int32_t> depth(m.node_feature.size(), 0);
     for (size_t t = 0; t < m.tree_root.size(); t++) {
         size_t begin = size_t(m.tree_root[t]);
-        size_t end = t + 1 < m.tree_root.size() ? size_t(m.tree_root[t + 1]) : m.node_feature.size();
+        size_t end =
+            t + 1 < m.tree_root.size() ? size_t(m.tree_root[t + 1]) : m.node_feature.size();
         int32_t max_depth = 0;
         for (size_t i = begin; i < end; i++) { // breadth first: parents before children
             compiled_model::cpu_node& n = m.cpu_nodes[i];
@@ -416,9 +419,9 @@ mlp_view compiled_model::mlp() const
 
 gbdt_view compiled_model::gbdt() const
 {
-    return gbdt_view{node_feature.data(),      node_value.data(), node_left.data(),
-                     node_default_left.data(), tree_root.data(),  int32_t(tree_root.size()),
-                     base_margin,              gbdt_logistic};
+    return gbdt_view{
+        node_feature.data(), node_value.data(),         node_left.data(), node_default_left.data(),
+        tree_root.data(),    int32_t(tree_root.size()), base_margin,      gbdt_logistic};
 }
 
 void compiled_model::score_rows(const float* rows, int64_t n, float* out) const

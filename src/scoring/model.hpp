@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
-namespace ai_scale::scoring {
+namespace ai_scale::scoring
+{
 
 // Parameters that do not describe a valid model. The SQL layer reports it as 22023.
-class model_error : public std::runtime_error {
+class model_error : public std::runtime_error
+{
   public:
     model_error(std::string message, std::string detail = {})
         : std::runtime_error(std::move(message)), detail(std::move(detail))
@@ -59,9 +61,9 @@ struct compiled_model {
     // themselves, so a block of rows walks a tree level by level without branches
     // (see score_rows). Same results as gbdt_score over the views above.
     struct cpu_node {
-        uint32_t feature;  // low 31 bits: feature; high bit: missing goes right
-        float threshold;   // NaN at a leaf, so no row ever leaves it
-        int32_t left;      // right child is left + 1; a leaf's left is itself
+        uint32_t feature; // low 31 bits: feature; high bit: missing goes right
+        float threshold;  // NaN at a leaf, so no row ever leaves it
+        int32_t left;     // right child is left + 1; a leaf's left is itself
         float leaf;
     };
     std::vector<cpu_node> cpu_nodes;

@@ -38,7 +38,8 @@ static_assert(L::is_string == JENTRY_ISSTRING && L::is_numeric == JENTRY_ISNUMER
 using namespace ai_scale;
 using namespace ai_scale::scoring;
 
-namespace {
+namespace
+{
 
 // pg::call for a Postgres call that returns a value; the value lands in memory the callee
 // writes through a reference, so a longjmp cannot clobber it.
@@ -83,8 +84,7 @@ void extract_row(const loaded_model& m, Datum input, float* row, const row_origi
     std::string where = describe(origin);
     switch (r.st) {
     case feature_extractor::status::not_object:
-        throw pg::error(ERRCODE_INVALID_TEXT_REPRESENTATION,
-                        where + " is not a json object",
+        throw pg::error(ERRCODE_INVALID_TEXT_REPRESENTATION, where + " is not a json object",
                         "Model \"" + m.name + "\" reads its features from an object's keys.");
     case feature_extractor::status::missing:
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
@@ -94,8 +94,8 @@ void extract_row(const loaded_model& m, Datum input, float* row, const row_origi
                         "Add the key, or register a version whose params declare \"defaults\".");
     case feature_extractor::status::bad_type:
         throw pg::error(ERRCODE_INVALID_TEXT_REPRESENTATION,
-                        "feature \"" + m.extractor.name(r.feature) + "\" of " + where +
-                            " is " + r.found + ", not a number or boolean");
+                        "feature \"" + m.extractor.name(r.feature) + "\" of " + where + " is " +
+                            r.found + ", not a number or boolean");
     case feature_extractor::status::out_of_range:
         throw pg::error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
                         "feature \"" + m.extractor.name(r.feature) + "\" of " + where +
@@ -137,8 +137,8 @@ const loaded_model& resolve(FunctionCallInfo fcinfo, int32_t version)
     const loaded_model& m = lookup_model(std::string(name, size_t(name_len)), version);
     if (name_len <= int32_t(sizeof c->name)) {
         if (c == nullptr) {
-            c = static_cast<fn_cache*>(
-                pg_value([&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(fn_cache)); }));
+            c = static_cast<fn_cache*>(pg_value(
+                [&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(fn_cache)); }));
             fcinfo->flinfo->fn_extra = c;
         }
         c->generation = catalog_generation();
@@ -252,7 +252,8 @@ AI_SCALE_FUNCTION(ai_scale_score_multi)
     count_cpu(1, stats::now_ns() - t0);
     std::vector<double> values(out, out + n_out);
     std::vector<char> nulls(size_t(n_out), 0);
-    PG_RETURN_ARRAYTYPE_P(float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n_out));
+    PG_RETURN_ARRAYTYPE_P(
+        float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n_out));
 }
 
 // score_batch(model text, inputs jsonb[], version int DEFAULT NULL) -> float8[]
@@ -291,7 +292,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     PG_RETURN_ARRAYTYPE_P(float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n));
 }
 
-namespace {
+namespace
+{
 
 // Partition-local state of score_batched: the scores of rows [start, start + n).
 struct window_batch {
@@ -320,8 +322,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
         if (!get_fn_expr_arg_stable(fcinfo->flinfo, 0) ||
             (PG_NARGS() > 2 && !get_fn_expr_arg_stable(fcinfo->flinfo, 2)))
             throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED,
-                            "score_batched needs a constant model name and version",
-                            "", "Use ai_scale.score() when the model varies from row to row.");
+                            "score_batched needs a constant model name and version", "",
+                            "Use ai_scale.score() when the model varies from row to row.");
         bool isnull, isout;
         Datum name = pg_value([&] { return WinGetFuncArgCurrent(win, 0, &isnull); });
         if (isnull) {
@@ -362,8 +364,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
         int64_t n = 0;
         for (; n < batch; n++) {
             Datum input = pg_value([&] {
-                return WinGetFuncArgInPartition(win, 1, int(n), WINDOW_SEEK_CURRENT, false,
-                                                &isnull, &isout);
+                return WinGetFuncArgInPartition(win, 1, int(n), WINDOW_SEEK_CURRENT, false, &isnull,
+                                                &isout);
             });
             if (isout)
                 break;
@@ -398,7 +400,8 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "params must not be null");
     ArrayType* arr = PG_GETARG_ARRAYTYPE_P(1);
     if (ARR_NDIM(arr) > 1)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "features must be a one-dimensional array");
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "features must be a one-dimensional array");
     Datum* elems;
     bool* nulls;
     int n;
@@ -415,9 +418,8 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
     try {
         compile_model(parse_kind(kind), features, json::parse(params));
     } catch (const model_error& e) {
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, std::string("invalid ") + kind +
-                                                             " model: " + e.what(),
-                        e.detail);
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        std::string("invalid ") + kind + " model: " + e.what(), e.detail);
     } catch (const json::parse_error& e) {
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, std::string("params: ") + e.what());
     }
@@ -446,7 +448,8 @@ AI_SCALE_FUNCTION(ai_scale_xgboost_params)
     out += "],\"params\":";
     out += imported.params;
     out += '}';
-    Datum result = pg_value([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(out.c_str())); });
+    Datum result =
+        pg_value([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(out.c_str())); });
     PG_RETURN_DATUM(result);
 }
 

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace ai_scale::scoring {
+namespace ai_scale::scoring
+{
 
-namespace {
+namespace
+{
 
 [[noreturn]] void fail(std::string message, std::string detail = {})
 {
@@ -81,16 +83,16 @@ xgboost_import import_xgboost(const json::value& model)
         need(need(learner, "objective", "learner.objective"), "name", "learner.objective.name");
     if (!objective.is_string())
         fail("\"learner.objective.name\" is not a string");
-    double num_class = mparam.find("num_class") ? number_of(*mparam.find("num_class"), "num_class") : 0;
+    double num_class =
+        mparam.find("num_class") ? number_of(*mparam.find("num_class"), "num_class") : 0;
     if (num_class > 1)
-        fail("multi-class models are not supported", "The model has " +
-                                                         std::to_string(int64_t(num_class)) +
-                                                         " classes.");
+        fail("multi-class models are not supported",
+             "The model has " + std::to_string(int64_t(num_class)) + " classes.");
     if (const json::value* nt = mparam.find("num_target"))
         if (number_of(*nt, "num_target") > 1)
             fail("multi-target models are not supported");
-    double base_score = number_of(need(mparam, "base_score", "learner_model_param.base_score"),
-                                  "base_score");
+    double base_score =
+        number_of(need(mparam, "base_score", "learner_model_param.base_score"), "base_score");
     double num_feature =
         number_of(need(mparam, "num_feature", "learner_model_param.num_feature"), "num_feature");
     if (!(num_feature >= 1 && num_feature <= max_features))

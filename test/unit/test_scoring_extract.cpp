@@ -14,10 +14,17 @@
 using namespace ai_scale::scoring;
 namespace L = ai_scale::scoring::jsonb_layout;
 
-namespace {
+namespace
+{
 
-void put16(std::string& s, uint16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
-void put32(std::string& s, uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
+void put16(std::string& s, uint16_t v)
+{
+    s.append(reinterpret_cast<const char*>(&v), 2);
+}
+void put32(std::string& s, uint32_t v)
+{
+    s.append(reinterpret_cast<const char*>(&v), 4);
+}
 
 // A numeric datum for a decimal string such as "-123.4567", short or long format.
 std::string numeric(const std::string& text, bool long_format)
@@ -65,9 +72,8 @@ jvalue num(const std::string& text, bool long_format = false)
 // A jsonb root object; every stride-th entry stores an offset, like Postgres (stride 32).
 std::string object(std::vector<std::pair<std::string, jvalue>> kv, int stride = 32)
 {
-    std::sort(kv.begin(), kv.end(), [](const auto& a, const auto& b) {
-        return jsonb_key_less(a.first, b.first);
-    });
+    std::sort(kv.begin(), kv.end(),
+              [](const auto& a, const auto& b) { return jsonb_key_less(a.first, b.first); });
     std::string data;
     std::vector<uint32_t> entries;
     auto add = [&](uint32_t type, const std::string& bytes, bool align) {
@@ -79,7 +85,7 @@ std::string object(std::vector<std::pair<std::string, jvalue>> kv, int stride = 
         uint32_t len = uint32_t(data.size() - start);
         size_t i = entries.size();
         entries.push_back(i % size_t(stride) == 0 ? (type | L::has_off | uint32_t(data.size()))
-                                                   : (type | len));
+                                                  : (type | len));
     };
     for (auto& p : kv)
         add(L::is_string, p.first, false);

@@ -7,7 +7,8 @@
 
 using namespace ai_scale::scoring;
 
-namespace {
+namespace
+{
 
 compiled_model compile(const char* kind, std::vector<std::string> features, const char* params)
 {
@@ -41,7 +42,8 @@ TEST(ScoringMath, MlpLayersAndActivations)
     float a = 0.75f, b = -0.5f;
     double h[3] = {std::max(0.0, a - b + 0.0), std::max(0.0, 2.0 * a + 0.5 * b - 1),
                    std::max(0.0, -a - b + 0.5)};
-    double g0 = std::tanh(h[0] + h[1] + h[2] + 0.1), g1 = std::tanh(0.5 * h[0] - 0.5 * h[1] + 2 * h[2]);
+    double g0 = std::tanh(h[0] + h[1] + h[2] + 0.1),
+           g1 = std::tanh(0.5 * h[0] - 0.5 * h[1] + 2 * h[2]);
     EXPECT_NEAR(score_one(m, {a, b}), 1.0 / (1.0 + std::exp(-(g0 - 2 * g1))), 1e-6);
     EXPECT_EQ(m.n_outputs, 1);
     auto two = compile("mlp", {"a"}, R"({"layers": [{"weights": [[2], [-3]], "bias": [1, 0]}]})");
@@ -71,9 +73,9 @@ TEST(ScoringMath, GbdtTraversalAndMissing)
             EXPECT_GT(m.node_left[i], int32_t(i));
             EXPECT_LT(size_t(m.node_left[i]) + 1, m.node_left.size());
         }
-    EXPECT_FLOAT_EQ(score_one(m, {-2, 0}), 10.25f); // f1 < 0.5, f0 < -1
-    EXPECT_FLOAT_EQ(score_one(m, {-1, 0}), 20.25f); // f0 == threshold goes right
-    EXPECT_FLOAT_EQ(score_one(m, {0, 0.5}), 7.25f); // f1 == threshold goes right
+    EXPECT_FLOAT_EQ(score_one(m, {-2, 0}), 10.25f);  // f1 < 0.5, f0 < -1
+    EXPECT_FLOAT_EQ(score_one(m, {-1, 0}), 20.25f);  // f0 == threshold goes right
+    EXPECT_FLOAT_EQ(score_one(m, {0, 0.5}), 7.25f);  // f1 == threshold goes right
     EXPECT_FLOAT_EQ(score_one(m, {NAN, 0}), 10.25f); // node 3: missing goes left
     EXPECT_FLOAT_EQ(score_one(m, {0, NAN}), 7.25f);  // node 0: missing goes right
     // The batch path agrees with the per-row formula on many rows (blocks of 64).

@@ -11,7 +11,8 @@
 
 using namespace ai_scale::scoring;
 
-namespace {
+namespace
+{
 
 std::string read_file(const std::string& path)
 {
@@ -48,19 +49,27 @@ void check_model(const std::string& name, double tolerance)
 
 } // namespace
 
-TEST(ScoringXgboost, LogisticMatchesXgboost) { check_model("xgb_logistic", 2e-6); }
-TEST(ScoringXgboost, RegressionMatchesXgboost) { check_model("xgb_regression", 2e-6); }
+TEST(ScoringXgboost, LogisticMatchesXgboost)
+{
+    check_model("xgb_logistic", 2e-6);
+}
+TEST(ScoringXgboost, RegressionMatchesXgboost)
+{
+    check_model("xgb_regression", 2e-6);
+}
 
 TEST(ScoringXgboost, FeatureNamesAndErrors)
 {
     std::string dir = AI_SCALE_TEST_DATA;
     xgboost_import named = import_xgboost(json::parse(read_file(dir + "/xgb_logistic.json")));
-    EXPECT_EQ(named.features, (std::vector<std::string>{"age", "income", "tenure", "visits", "score"}));
+    EXPECT_EQ(named.features,
+              (std::vector<std::string>{"age", "income", "tenure", "visits", "score"}));
     xgboost_import unnamed = import_xgboost(json::parse(read_file(dir + "/xgb_regression.json")));
     EXPECT_EQ(unnamed.features.front(), "f0");
     EXPECT_EQ(unnamed.features.size(), 6u);
-    for (const char* bad : {"[]", "{}", R"({"learner": {"learner_model_param": {}}})",
-                            R"({"learner": {"learner_model_param": {"base_score": "0.5", "num_feature": "2"},
+    for (const char* bad :
+         {"[]", "{}", R"({"learner": {"learner_model_param": {}}})",
+          R"({"learner": {"learner_model_param": {"base_score": "0.5", "num_feature": "2"},
                                 "objective": {"name": "binary:logistic"},
                                 "gradient_booster": {"name": "dart", "model": {"trees": []}}}})"})
         EXPECT_THROW(import_xgboost(json::parse(bad)), model_error) << bad;

@@ -156,7 +156,7 @@ COMMENT ON FUNCTION ai_scale.score_batch(text, jsonb[], int) IS
 
 CREATE FUNCTION ai_scale.score_batched(model text, input jsonb, version int DEFAULT NULL)
     RETURNS float8
-    LANGUAGE c WINDOW STABLE
+    LANGUAGE c WINDOW STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'ai_scale_score_batched';
 COMMENT ON FUNCTION ai_scale.score_batched(text, jsonb, int) IS
     'window function: score_batched(model, input) OVER () scores a query''s rows in batches of ai_scale.score_batch_rows';

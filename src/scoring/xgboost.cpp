@@ -31,9 +31,13 @@ double number_of(const json::value& v, const char* path)
     if (v.is_number())
         return v.num;
     if (v.is_string()) {
+        // Newer XGBoost versions write vector-valued parameters such as "[5E-1]".
+        std::string text = v.str;
+        if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+            text = text.substr(1, text.size() - 2);
         char* end = nullptr;
-        double d = strtod(v.str.c_str(), &end);
-        if (!v.str.empty() && end != nullptr && *end == '\0')
+        double d = strtod(text.c_str(), &end);
+        if (!text.empty() && end != nullptr && *end == '\0')
             return d;
     }
     fail(std::string("\"") + path + "\" is not a number");

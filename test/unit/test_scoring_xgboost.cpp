@@ -67,6 +67,16 @@ TEST(ScoringXgboost, FeatureNamesAndErrors)
     xgboost_import unnamed = import_xgboost(json::parse(read_file(dir + "/xgb_regression.json")));
     EXPECT_EQ(unnamed.features.front(), "f0");
     EXPECT_EQ(unnamed.features.size(), 6u);
+    // Newer XGBoost writes base_score as a one-element vector: "[5E-1]".
+    json::value doc = json::parse(read_file(dir + "/xgb_logistic.json"));
+    for (auto& f : doc.fields)
+        if (f.first == "learner")
+            for (auto& g : f.second.fields)
+                if (g.first == "learner_model_param")
+                    for (auto& h : g.second.fields)
+                        if (h.first == "base_score")
+                            h.second.str = "[" + h.second.str + "]";
+    EXPECT_EQ(import_xgboost(doc).params, named.params);
     for (const char* bad :
          {"[]", "{}", R"({"learner": {"learner_model_param": {}}})",
           R"({"learner": {"learner_model_param": {"base_score": "0.5", "num_feature": "2"},

@@ -110,3 +110,19 @@ SELECT ai_scale.score('cat_sp', '{"a": 4}') AS scored_safely;
 RESET search_path;
 SELECT ai_scale.drop_model('cat_sp');
 DROP SCHEMA cat_evil CASCADE;
+
+-- Anyone may score; registering needs write access to the catalog, granted by its owner.
+CREATE ROLE cat_scorer;
+CREATE ROLE cat_admin;
+GRANT INSERT, UPDATE, DELETE ON ai_scale.models TO cat_admin;
+SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [3]}');
+SET ROLE cat_scorer;
+SELECT ai_scale.score('cat_priv', '{"a": 2}') AS scorer_scores;
+SELECT pg_temp.err($$SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_registers;
+SET ROLE cat_admin;
+SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}') AS admin_registers;
+SELECT ai_scale.drop_model('cat_priv');
+RESET ROLE;
+REVOKE ALL ON ai_scale.models FROM cat_admin;
+DROP ROLE cat_scorer;
+DROP ROLE cat_admin;

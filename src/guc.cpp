@@ -15,6 +15,8 @@ namespace ai_scale::guc {
 
 // --- scoring ---
 
+int score_batch_rows = 4096;
+
 // --- scoring: GPU offload ---
 int gpu_mode = gpu_auto;
 int gpu_min_batch = 10000;
@@ -32,6 +34,13 @@ void define_all()
     // --- cache ---
 
     // --- scoring ---
+
+    DefineCustomIntVariable("ai_scale.score_batch_rows",
+                            "Rows the window function score_batched() gathers per batch.",
+                            "Larger batches pay off on the GPU; the window's buffer holds them "
+                            "in work_mem.",
+                            &score_batch_rows, 4096, 1, 1024 * 1024, PGC_USERSET, 0, nullptr,
+                            nullptr, nullptr);
 
     // --- scoring: GPU offload ---
     DefineCustomEnumVariable("ai_scale.gpu", "Whether large scoring batches run on the GPU.",

@@ -12,6 +12,9 @@ void define_all();
 
 // --- scoring ---
 
+// Rows score_batched() gathers before scoring them at once.
+extern int score_batch_rows;
+
 // --- scoring: GPU offload ---
 enum gpu_mode_value { gpu_auto = 0, gpu_on = 1, gpu_off = 2 };
 extern int gpu_mode;      // ai_scale.gpu

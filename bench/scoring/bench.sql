@@ -1,0 +1,86 @@
+-- Scoring benchmark, run by bench/scoring/run.sh against a throwaway server (psql variables:
+-- rows, subset, gbdt_file). Each query runs three times; the best time counts.
+\set ON_ERROR_STOP on
+SET max_parallel_workers_per_gather = 0;
+SET jit = off;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS ai_scale;
+
+CREATE FUNCTION pg_temp.best_of(q text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    best float8 := 'Infinity';
+    t0 timestamptz;
+BEGIN
+    FOR i IN 1..3 LOOP
+        t0 := clock_timestamp();
+        EXECUTE q;
+        best := least(best, extract(epoch FROM clock_timestamp() - t0)::float8);
+    END LOOP;
+    RETURN best;
+END $$;
+
+-- 16 numeric features per row, as an application would log them.
+SELECT format('CREATE TABLE bench_rows AS SELECT i AS id, jsonb_build_object(%s) AS input '
+              'FROM generate_series(1, %s) AS i',
+              string_agg(format('%L, round((random() * 10 - 5)::numeric, 4)', 'f' || j), ', '),
+              :rows)
+FROM generate_series(1, 16) AS j \gexec
+VACUUM ANALYZE bench_rows;
+SELECT count(*) AS rows_loaded FROM bench_rows;
+
+SELECT ai_scale.register_model('bench_logistic', 'logistic',
+    (SELECT array_agg('f' || j ORDER BY j) FROM generate_series(1, 16) j),
+    jsonb_build_object('weights', (SELECT jsonb_agg(round((j * 0.037 - 0.3)::numeric, 3) ORDER BY j)
+                                   FROM generate_series(1, 16) j), 'bias', 0.1)) \gset
+-- 16 -> 64 (relu) -> 64 (relu) -> 1 (sigmoid)
+CREATE FUNCTION pg_temp.layer(n_out int, n_in int, act text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object(
+        'weights', (SELECT jsonb_agg(r ORDER BY o) FROM
+                       (SELECT o, jsonb_agg(round(((random() - 0.5) / 4)::numeric, 4)) AS r
+                        FROM generate_series(1, n_out) o, generate_series(1, n_in) i GROUP BY o) w),
+        'bias', (SELECT jsonb_agg(round(((random() - 0.5) / 10)::numeric, 4)) FROM generate_series(1, n_out)),
+        'activation', act) $$;
+SELECT ai_scale.register_model('bench_mlp', 'mlp',
+    (SELECT array_agg('f' || j ORDER BY j) FROM generate_series(1, 16) j),
+    jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(64, 16, 'relu'),
+                                                   pg_temp.layer(64, 64, 'relu'),
+                                                   pg_temp.layer(1, 64, 'sigmoid')))) AS v \gset
+SELECT ai_scale.import_xgboost('bench_gbdt', pg_read_file(:'gbdt_file')::jsonb,
+    (SELECT array_agg('f' || j ORDER BY j) FROM generate_series(1, 16) j)) AS v \gset
+
+-- The pure-SQL logistic score: the same weights, features read with ->> and a cast.
+SELECT format('SELECT sum(1 / (1 + exp(-(0.1 + %s)))) FROM bench_rows',
+              string_agg(format('%s * (input->>%L)::float8', round((j * 0.037 - 0.3)::numeric, 3), 'f' || j), ' + '))
+       AS sql_logistic,
+       format('SELECT sum(%s) FROM bench_rows',
+              string_agg(format('(input->>%L)::float8', 'f' || j), ' + ')) AS sql_extract
+FROM generate_series(1, 16) j \gset
+
+-- Same answers before timing anything.
+SELECT format('SELECT max(abs(ai_scale.score(''bench_logistic'', input) - 1 / (1 + exp(-(0.1 + %s))))) < 1e-6 AS logistic_matches_sql FROM bench_rows WHERE id <= 10000',
+              string_agg(format('%s * (input->>%L)::float8', round((j * 0.037 - 0.3)::numeric, 3), 'f' || j), ' + '))
+FROM generate_series(1, 16) j \gexec
+
+CREATE TEMP TABLE timings (test text, rows bigint, seconds float8);
+INSERT INTO timings VALUES
+    ('sql_extract_16', :rows, pg_temp.best_of(:'sql_extract')),
+    ('sql_logistic', :rows, pg_temp.best_of(:'sql_logistic')),
+    ('ai_scale_score_logistic', :rows,
+     pg_temp.best_of($$SELECT sum(ai_scale.score('bench_logistic', input)) FROM bench_rows$$)),
+    ('ai_scale_score_batched_logistic', :rows,
+     pg_temp.best_of($$SELECT sum(s) FROM (SELECT ai_scale.score_batched('bench_logistic', input) OVER () AS s FROM bench_rows) x$$)),
+    ('ai_scale_score_gbdt_500x8', :subset,
+     pg_temp.best_of(format($$SELECT sum(ai_scale.score('bench_gbdt', input)) FROM bench_rows WHERE id <= %s$$, :subset))),
+    ('ai_scale_score_batched_gbdt_500x8', :subset,
+     pg_temp.best_of(format($$SELECT sum(s) FROM (SELECT ai_scale.score_batched('bench_gbdt', input) OVER () AS s FROM bench_rows WHERE id <= %s) x$$, :subset))),
+    ('ai_scale_score_mlp_16_64_64_1', :subset,
+     pg_temp.best_of(format($$SELECT sum(ai_scale.score('bench_mlp', input)) FROM bench_rows WHERE id <= %s$$, :subset)));
+
+SELECT test, rows, round(seconds::numeric, 3) AS seconds, round((rows / seconds)::numeric) AS rows_per_s
+FROM timings;
+SELECT round(((SELECT seconds FROM timings WHERE test = 'sql_logistic') /
+              (SELECT seconds FROM timings WHERE test = 'ai_scale_score_logistic'))::numeric, 2)
+           AS logistic_speedup_score_vs_sql,
+       round(((SELECT seconds FROM timings WHERE test = 'sql_logistic') /
+              (SELECT seconds FROM timings WHERE test = 'ai_scale_score_batched_logistic'))::numeric, 2)
+           AS logistic_speedup_score_batched_vs_sql;

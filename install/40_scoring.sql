@@ -1,0 +1,164 @@
+-- Scoring: the model catalog and the functions that score JSONB inputs with its models.
+
+CREATE TABLE ai_scale.models (
+    model_name    text        NOT NULL CHECK (model_name <> ''),
+    model_version int         NOT NULL CHECK (model_version > 0),
+    kind          text        NOT NULL CHECK (kind IN ('linear', 'logistic', 'mlp', 'gbdt')),
+    features      text[]      NOT NULL,
+    params        jsonb       NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    active        boolean     NOT NULL DEFAULT false,
+    PRIMARY KEY (model_name, model_version)
+);
+CREATE UNIQUE INDEX models_one_active ON ai_scale.models (model_name) WHERE active;
+COMMENT ON TABLE ai_scale.models IS
+    'registered models: one row per version; score() uses the active version unless told otherwise';
+SELECT pg_catalog.pg_extension_config_dump('ai_scale.models', '');
+
+-- Backends cache compiled models; any change to the catalog tells them to drop their copies.
+CREATE FUNCTION ai_scale._models_changed() RETURNS trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_models_changed';
+CREATE TRIGGER models_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ai_scale.models
+    FOR EACH STATEMENT EXECUTE FUNCTION ai_scale._models_changed();
+
+CREATE FUNCTION ai_scale._validate_model(kind text, features text[], params jsonb) RETURNS void
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_validate_model';
+
+CREATE FUNCTION ai_scale._xgboost_params(model jsonb) RETURNS jsonb
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_xgboost_params';
+
+CREATE FUNCTION ai_scale.register_model(name text, kind text, features text[], params jsonb,
+                                        activate boolean DEFAULT true)
+    RETURNS int
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    new_version int;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
+    END IF;
+    IF activate IS NULL THEN
+        RAISE EXCEPTION 'activate must not be null' USING ERRCODE = '22004';
+    END IF;
+    -- Everything is checked before anything is written.
+    PERFORM ai_scale._validate_model(kind, features, params);
+    -- One registration at a time, so versions are dense and never collide.
+    LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
+    SELECT coalesce(max(m.model_version), 0) + 1 INTO new_version
+        FROM ai_scale.models m WHERE m.model_name = name;
+    IF activate THEN
+        UPDATE ai_scale.models m SET active = false WHERE m.model_name = name AND m.active;
+    END IF;
+    INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, active)
+        VALUES (name, new_version, kind, features, params, activate);
+    RETURN new_version;
+END
+$$;
+COMMENT ON FUNCTION ai_scale.register_model(text, text, text[], jsonb, boolean) IS
+    'validates and stores a new version of a model (linear, logistic, mlp or gbdt); returns its version';
+
+CREATE FUNCTION ai_scale.import_xgboost(name text, model jsonb, features text[] DEFAULT NULL,
+                                        activate boolean DEFAULT true)
+    RETURNS int
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    imported jsonb := ai_scale._xgboost_params(model);
+    names text[] := ARRAY(SELECT jsonb_array_elements_text(imported -> 'features'));
+BEGIN
+    IF features IS NOT NULL THEN
+        IF cardinality(features) <> cardinality(names) THEN
+            RAISE EXCEPTION 'the XGBoost model has % features, but % names were given',
+                cardinality(names), cardinality(features)
+                USING ERRCODE = '22023';
+        END IF;
+        names := features;
+    END IF;
+    RETURN ai_scale.register_model(name, 'gbdt', names, imported -> 'params', activate);
+END
+$$;
+COMMENT ON FUNCTION ai_scale.import_xgboost(text, jsonb, text[], boolean) IS
+    'registers an XGBoost JSON model dump (Booster.save_model) as a new gbdt version; returns its version';
+
+CREATE FUNCTION ai_scale.set_active_version(name text, version int) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
+    IF NOT EXISTS (SELECT 1 FROM ai_scale.models m
+                   WHERE m.model_name = name AND m.model_version = version) THEN
+        RAISE EXCEPTION 'model "%" has no version %', name, version USING ERRCODE = '42704';
+    END IF;
+    UPDATE ai_scale.models m SET active = false
+        WHERE m.model_name = name AND m.active AND m.model_version <> version;
+    UPDATE ai_scale.models m SET active = true
+        WHERE m.model_name = name AND m.model_version = version AND NOT m.active;
+END
+$$;
+
+-- Drops one version, or every version when version is null. Returns the versions dropped.
+CREATE FUNCTION ai_scale.drop_model(name text, version int DEFAULT NULL) RETURNS int
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    dropped int;
+BEGIN
+    DELETE FROM ai_scale.models m
+        WHERE m.model_name = name AND (version IS NULL OR m.model_version = version);
+    GET DIAGNOSTICS dropped = ROW_COUNT;
+    IF dropped = 0 THEN
+        IF version IS NULL THEN
+            RAISE EXCEPTION 'model "%" does not exist', name USING ERRCODE = '42704';
+        END IF;
+        RAISE EXCEPTION 'model "%" has no version %', name, version USING ERRCODE = '42704';
+    END IF;
+    RETURN dropped;
+END
+$$;
+
+-- score, score_multi and score_batched run once per row, so they carry no SET search_path
+-- clause (applying it costs more than scoring a row: with it, score() ran at 2.5x the speed
+-- of pure SQL instead of 5.6x). They resolve no names from the search path, and read the
+-- catalog under search_path = pg_catalog, pg_temp, set in C for that read only.
+CREATE FUNCTION ai_scale.score(model text, input jsonb, version int DEFAULT NULL)
+    RETURNS float8
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ai_scale_score';
+COMMENT ON FUNCTION ai_scale.score(text, jsonb, int) IS
+    'scores one jsonb object with a model (its active version unless version is given)';
+
+CREATE FUNCTION ai_scale.score_multi(model text, input jsonb, version int DEFAULT NULL)
+    RETURNS float8[]
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ai_scale_score_multi';
+COMMENT ON FUNCTION ai_scale.score_multi(text, jsonb, int) IS
+    'every output of a model (e.g. an mlp with several output units) for one jsonb object';
+
+CREATE FUNCTION ai_scale.score_batch(model text, inputs jsonb[], version int DEFAULT NULL)
+    RETURNS float8[]
+    LANGUAGE c STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_score_batch';
+COMMENT ON FUNCTION ai_scale.score_batch(text, jsonb[], int) IS
+    'scores an array of jsonb objects in one batch; a null element scores as null';
+
+CREATE FUNCTION ai_scale.score_batched(model text, input jsonb, version int DEFAULT NULL)
+    RETURNS float8
+    LANGUAGE c WINDOW STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ai_scale_score_batched';
+COMMENT ON FUNCTION ai_scale.score_batched(text, jsonb, int) IS
+    'window function: score_batched(model, input) OVER () scores a query''s rows in batches of ai_scale.score_batch_rows';
+
+GRANT SELECT ON ai_scale.models TO PUBLIC;

@@ -1,0 +1,128 @@
+-- Model catalog: registration, versions, activation, dropping, validation.
+\set VERBOSITY default
+SET client_min_messages = warning;
+
+-- Runs a statement and reports its SQLSTATE and message instead of failing.
+CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+
+SELECT ai_scale.register_model('cat_lin', 'linear', ARRAY['a', 'b'],
+                               '{"weights": [1, 2], "bias": 0.5}');
+SELECT ai_scale.register_model('cat_lin', 'linear', ARRAY['a', 'b'],
+                               '{"weights": [10, 20]}');
+-- A third version registered without activating it.
+SELECT ai_scale.register_model('cat_lin', 'linear', ARRAY['a', 'b'],
+                               '{"weights": [100, 200]}', activate => false);
+SELECT model_name, model_version, kind, features, active FROM ai_scale.models
+    WHERE model_name = 'cat_lin' ORDER BY model_version;
+
+-- The active version scores unless a version is named.
+SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS active_v2,
+       ai_scale.score('cat_lin', '{"a": 1, "b": 1}', 1) AS v1,
+       ai_scale.score('cat_lin', '{"a": 1, "b": 1}', 3) AS v3;
+
+-- Switching the active version is seen by the next statement of this backend (the cache of
+-- compiled models is invalidated when the catalog changes).
+SELECT ai_scale.set_active_version('cat_lin', 3);
+SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS active_v3;
+SELECT ai_scale.set_active_version('cat_lin', 1);
+SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS active_v1;
+-- Even a direct UPDATE of the catalog is noticed.
+UPDATE ai_scale.models SET params = '{"weights": [1000, 2000]}'
+    WHERE model_name = 'cat_lin' AND model_version = 1;
+SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS updated_v1;
+-- A rolled back change leaves the old model in force.
+BEGIN;
+SELECT ai_scale.set_active_version('cat_lin', 2);
+SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS inside_txn_v2;
+ROLLBACK;
+SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS after_rollback_v1;
+
+-- Dropping one version, then all.
+SELECT ai_scale.drop_model('cat_lin', 3);
+SELECT model_version FROM ai_scale.models WHERE model_name = 'cat_lin' ORDER BY 1;
+SELECT ai_scale.drop_model('cat_lin');
+SELECT count(*) FROM ai_scale.models WHERE model_name = 'cat_lin';
+
+-- The catalog is part of a dump.
+SELECT c.relname, e.extname
+FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
+WHERE e.extname = 'ai_scale';
+
+-- Unknown models and versions.
+SELECT ai_scale.score('no_such_model', '{"a": 1}');
+SELECT ai_scale.register_model('cat_one', 'linear', ARRAY['a'], '{"weights": [1]}');
+SELECT ai_scale.score('cat_one', '{"a": 1}', 7);
+SELECT pg_temp.err($$SELECT ai_scale.score('cat_one', '{"a": 1}', 0)$$);
+SELECT pg_temp.err($$SELECT ai_scale.set_active_version('cat_one', 9)$$);
+SELECT pg_temp.err($$SELECT ai_scale.drop_model('cat_one', 9)$$);
+SELECT pg_temp.err($$SELECT ai_scale.drop_model('nothing_here')$$);
+UPDATE ai_scale.models SET active = false WHERE model_name = 'cat_one';
+SELECT ai_scale.score('cat_one', '{"a": 1}');
+
+-- Validation: each bad registration is refused with 22023 and writes nothing.
+SELECT count(*) AS models_before FROM ai_scale.models \gset
+SELECT ai_scale.register_model('bad', 'forest', ARRAY['a'], '{}');
+SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', 'b'], '{"weights": [1]}');
+SELECT pg_temp.err(stmt) FROM (VALUES
+    ($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{"weights": [1]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY[]::text[], '{"weights": []}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', 'a'], '{"weights": [1, 2]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', NULL], '{"weights": [1, 2]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '[1]')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": ["x"]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": [1e300]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": [1], "bias": "NaN"}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": [1], "wieghts": [1]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": [1], "defaults": {"z": 1}}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'mlp', ARRAY['a'], '{"layers": []}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'mlp', ARRAY['a'], '{"layers": [{"weights": [[1, 2]]}]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'mlp', ARRAY['a'], '{"layers": [{"weights": [[1]], "activation": "softmax"}]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'mlp', ARRAY['a'], '{"layers": [{"weights": [[1]], "bias": [1, 2]}]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'mlp', ARRAY['a'], format('{"layers": [{"weights": %s}]}', (SELECT json_agg(json_build_array(1)) FROM generate_series(1, 300)))::jsonb)$$),
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": []}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"objective": "multi:softprob", "trees": [{}]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1, -1], "right_children": [2, -1, -1], "split_indices": [3, 0, 0], "split_conditions": [0.5, 1, 2], "default_left": [0, 0, 0]}]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1, -1], "right_children": [5, -1, -1], "split_indices": [0, 0, 0], "split_conditions": [0.5, 1, 2], "default_left": [0, 0, 0]}]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, 1, -1], "right_children": [1, 2, -1], "split_indices": [0, 0, 0], "split_conditions": [0.5, 1, 2], "default_left": [0, 0, 0]}]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1], "right_children": [2, -1], "split_indices": [0, 0], "split_conditions": [0.5, 1], "default_left": [0, 0]}]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"objective": "binary:logistic", "base_score": 1, "trees": [{"left_children": [-1], "right_children": [-1], "split_indices": [0], "split_conditions": [1], "default_left": [0]}]}')$$)
+) AS bad(stmt);
+SELECT count(*) = :models_before AS nothing_registered FROM ai_scale.models;
+
+SELECT ai_scale.drop_model('cat_one');
+
+-- score() has no SET search_path clause (for speed); its catalog read is still immune to
+-- objects a user puts ahead of pg_catalog.
+CREATE SCHEMA cat_evil;
+CREATE FUNCTION cat_evil.texteq_evil(text, text) RETURNS boolean LANGUAGE plpgsql AS
+    $$BEGIN RAISE EXCEPTION 'hijacked'; END$$;
+CREATE OPERATOR cat_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = cat_evil.texteq_evil);
+SELECT ai_scale.register_model('cat_sp', 'linear', ARRAY['a'], '{"weights": [2]}');
+SET search_path = cat_evil, pg_catalog, public;
+SELECT 'x'::text = 'x'::text AS hijacked_here;
+SELECT ai_scale.score('cat_sp', '{"a": 4}') AS scored_safely;
+RESET search_path;
+SELECT ai_scale.drop_model('cat_sp');
+DROP SCHEMA cat_evil CASCADE;
+
+-- Anyone may score; registering needs write access to the catalog, granted by its owner.
+CREATE ROLE cat_scorer;
+CREATE ROLE cat_admin;
+GRANT INSERT, UPDATE, DELETE ON ai_scale.models TO cat_admin;
+SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [3]}');
+SET ROLE cat_scorer;
+SELECT ai_scale.score('cat_priv', '{"a": 2}') AS scorer_scores;
+SELECT pg_temp.err($$SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_registers;
+SET ROLE cat_admin;
+SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}') AS admin_registers;
+SELECT ai_scale.drop_model('cat_priv');
+RESET ROLE;
+REVOKE ALL ON ai_scale.models FROM cat_admin;
+DROP ROLE cat_scorer;
+DROP ROLE cat_admin;

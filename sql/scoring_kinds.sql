@@ -1,0 +1,120 @@
+-- Every model kind, every SQL form, and feature extraction, checked against formulas computed
+-- independently in SQL (float8) within float32 tolerance.
+SET client_min_messages = warning;
+CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+
+-- 200 inputs with four features of varied magnitude and sign, in a table.
+CREATE TABLE kinds_input AS
+SELECT i AS id,
+       jsonb_build_object('x1', round((sin(i) * 3)::numeric, 4),
+                          'x2', round((cos(i * 0.7) * 100)::numeric, 2),
+                          'long_feature_name', (i % 7) - 3,
+                          'flag', (i % 3 = 0),
+                          'unused', 'text is fine where no feature reads it') AS input
+FROM generate_series(1, 200) AS i;
+
+SELECT ai_scale.register_model('k_lin', 'linear', ARRAY['x1', 'x2', 'long_feature_name', 'flag'],
+    '{"weights": [0.5, -0.02, 1.25, 2], "bias": -0.75}');
+SELECT ai_scale.register_model('k_log', 'logistic', ARRAY['x2', 'x1', 'flag', 'long_feature_name'],
+    '{"weights": [0.01, -0.8, 1.5, 0.3], "bias": 0.2}');
+-- 4 -> 3 (relu) -> 2 (tanh) -> 1 (sigmoid)
+SELECT ai_scale.register_model('k_mlp', 'mlp', ARRAY['x1', 'x2', 'long_feature_name', 'flag'],
+    '{"layers": [
+        {"weights": [[0.5, 0.01, -0.3, 1], [-0.2, 0.02, 0.4, -1], [0.1, -0.01, 0.2, 0.5]],
+         "bias": [0.1, -0.2, 0.3], "activation": "relu"},
+        {"weights": [[1, -1, 0.5], [-0.5, 0.25, 1]], "bias": [0, 0.1], "activation": "tanh"},
+        {"weights": [[2, -1.5]], "bias": [0.05], "activation": "sigmoid"}]}');
+
+-- Independent float8 formulas in SQL.
+CREATE TEMP VIEW kinds_reference AS
+SELECT id, input,
+       -0.75 + 0.5 * x1 - 0.02 * x2 + 1.25 * lf + 2 * fl AS lin,
+       1 / (1 + exp(-(0.2 + 0.01 * x2 - 0.8 * x1 + 1.5 * fl + 0.3 * lf))) AS log,
+       1 / (1 + exp(-(0.05 + 2 * tanh(h1 - h2 + 0.5 * h3)
+                             - 1.5 * tanh(0.1 - 0.5 * h1 + 0.25 * h2 + h3)))) AS mlp
+FROM (SELECT id, input, x1, x2, lf, fl,
+             greatest(0, 0.1 + 0.5 * x1 + 0.01 * x2 - 0.3 * lf + fl) AS h1,
+             greatest(0, -0.2 - 0.2 * x1 + 0.02 * x2 + 0.4 * lf - fl) AS h2,
+             greatest(0, 0.3 + 0.1 * x1 - 0.01 * x2 + 0.2 * lf + 0.5 * fl) AS h3
+      FROM (SELECT id, input, (input->>'x1')::float8 AS x1, (input->>'x2')::float8 AS x2,
+                   (input->>'long_feature_name')::float8 AS lf,
+                   CASE WHEN (input->>'flag')::boolean THEN 1.0 ELSE 0.0 END AS fl
+            FROM kinds_input) s) t;
+
+-- score(): worst error relative to max(1, |reference|), for each kind.
+SELECT max(abs(ai_scale.score('k_lin', input) - lin) / greatest(1, abs(lin))) < 1e-5 AS lin_ok,
+       max(abs(ai_scale.score('k_log', input) - log)) < 1e-6 AS log_ok,
+       max(abs(ai_scale.score('k_mlp', input) - mlp)) < 1e-6 AS mlp_ok,
+       count(DISTINCT round(ai_scale.score('k_mlp', input)::numeric, 4)) > 50 AS mlp_varies
+FROM kinds_reference;
+
+-- score_batch() over an array agrees with score() row by row, nulls included.
+SELECT bool_and(b IS NOT DISTINCT FROM s) AS batch_matches, count(*) AS n,
+       count(*) FILTER (WHERE b IS NULL) AS nulls
+FROM (SELECT unnest(ai_scale.score_batch('k_log', array_agg(CASE WHEN id % 50 = 0 THEN NULL ELSE input END ORDER BY id))) AS b,
+             unnest(array_agg(ai_scale.score('k_log', CASE WHEN id % 50 = 0 THEN NULL ELSE input END) ORDER BY id)) AS s
+      FROM kinds_input) x;
+SELECT ai_scale.score_batch('k_lin', ARRAY[]::jsonb[]) AS empty_batch;
+
+-- The window form scores a query's rows in batches; small batches cross several boundaries.
+SET ai_scale.score_batch_rows = 7;
+SELECT count(*) AS n, max(abs(w - lin) / greatest(1, abs(lin))) < 1e-5 AS window_ok
+FROM (SELECT lin, ai_scale.score_batched('k_lin', input) OVER () AS w FROM kinds_reference) x;
+SELECT count(*) AS n, max(abs(w - mlp)) < 1e-6 AS window_ok_with_order
+FROM (SELECT mlp, ai_scale.score_batched('k_mlp', input, 1) OVER (ORDER BY id DESC) AS w
+      FROM kinds_reference) x;
+-- One value per partition row, partitions scored separately.
+SELECT id % 2 AS part, count(*), bool_and(w = ai_scale.score('k_log', input)) AS same
+FROM (SELECT id, input, ai_scale.score_batched('k_log', input) OVER (PARTITION BY id % 2) AS w
+      FROM kinds_input) x GROUP BY 1 ORDER BY 1;
+RESET ai_scale.score_batch_rows;
+SELECT pg_temp.err($$SELECT ai_scale.score_batched(CASE WHEN id > 0 THEN 'k_lin' END, input) OVER () FROM kinds_input$$);
+
+-- Multi-output: an mlp whose last layer has two units.
+SELECT ai_scale.register_model('k_two', 'mlp', ARRAY['a', 'b'],
+    '{"layers": [{"weights": [[1, 2], [3, -4]], "bias": [0.5, 0], "activation": "identity"}]}');
+SELECT ai_scale.score_multi('k_two', '{"a": 1, "b": 0.25}') AS two_outputs;
+SELECT ai_scale.score_multi('k_lin', '{"x1": 1, "x2": 0, "long_feature_name": 0, "flag": false}') AS one_output;
+SELECT ai_scale.score('k_two', '{"a": 1, "b": 0.25}');
+
+-- Extraction: numbers of every shape numeric stores, booleans, key order, extra keys.
+SELECT ai_scale.register_model('k_id', 'linear', ARRAY['v'], '{"weights": [1]}');
+SELECT v, ai_scale.score('k_id', jsonb_build_object('v', v)) AS scored,
+       abs(ai_scale.score('k_id', jsonb_build_object('v', v)) - v::float8) <= 1e-6 * greatest(1, abs(v::float8)) AS ok
+FROM (VALUES (0::numeric), (1), (-1), (0.5), (12345.6789), (-0.000123), (1e20), (-3.25e-7),
+             (10000), (99999999), (1.00000001), (123456789012345678901234567890)) AS t(v);
+SELECT ai_scale.score('k_id', '{"v": true}') AS true_is_1, ai_scale.score('k_id', '{"v": false}') AS false_is_0;
+-- Keys are matched by name whatever the order or the other keys.
+SELECT ai_scale.score('k_lin', '{"flag": 1, "zzz": [1, 2], "long_feature_name": 2, "x2": 50, "x1": 4, "a": {}}') =
+       ai_scale.score('k_lin', '{"x1": 4, "x2": 50, "long_feature_name": 2, "flag": true}') AS order_free;
+-- Null inputs give null; a missing feature without a default is an error naming it.
+SELECT ai_scale.score('k_lin', NULL) IS NULL AS null_input, ai_scale.score(NULL, '{}') IS NULL AS null_model;
+SELECT ai_scale.score('k_lin', '{"x1": 1, "x2": 2, "flag": true}');
+SELECT ai_scale.score('k_lin', '{"x1": 1, "x2": "2", "long_feature_name": 0, "flag": true}');
+SELECT ai_scale.score('k_lin', '[1, 2, 3]');
+SELECT ai_scale.score_batch('k_lin', ARRAY['{"x1": 1, "x2": 2, "long_feature_name": 0, "flag": true}',
+                                           '{"x1": 1, "x2": {"a": 1}, "long_feature_name": 0, "flag": true}']::jsonb[]);
+SELECT ai_scale.score('k_id', '{"v": 1e39}');
+SELECT pg_temp.err($$SELECT ai_scale.score('k_lin', '{"x1": 1, "x2": 2, "long_feature_name": null, "flag": true}')$$) AS json_null_is_missing;
+SELECT pg_temp.err($$SELECT ai_scale.score_batched('k_lin', input) OVER () FROM (VALUES ('{"x1": 1}'::jsonb)) v(input)$$) AS window_error;
+-- Declared defaults fill missing (or null) features.
+SELECT ai_scale.register_model('k_def', 'linear', ARRAY['a', 'b'],
+    '{"weights": [1, 10], "defaults": {"b": 0.5}}');
+SELECT ai_scale.score('k_def', '{"a": 1}') AS default_used, ai_scale.score('k_def', '{"a": 1, "b": null}') AS null_uses_default,
+       ai_scale.score('k_def', '{"a": 1, "b": 2}') AS given;
+SELECT pg_temp.err($$SELECT ai_scale.score('k_def', '{"b": 1}')$$) AS no_default_for_a;
+
+-- Scoring is counted in the stats view.
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.score_batch('k_lin', array_agg(input)) IS NOT NULL FROM kinds_input;
+SELECT value AS rows_cpu FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
+
+SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def']) n;
+DROP VIEW kinds_reference;
+DROP TABLE kinds_input;

@@ -1,0 +1,175 @@
+#include "scoring/catalog.hpp"
+
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+}
+
+#include <memory>
+#include <unordered_map>
+
+namespace ai_scale::scoring
+{
+
+loaded_model::loaded_model(std::string n, int32_t v, compiled_model m)
+    : name(std::move(n)), version(v), model(std::move(m)),
+      extractor(model.features, model.defaults, model.missing_is_nan)
+{
+    ref = gpu_offload::model_ref{};
+    ref.name = name.c_str();
+    ref.version = version;
+    ref.fingerprint = model.fingerprint;
+    ref.kind = model.kind;
+    ref.n_features = int32_t(model.features.size());
+    ref.n_outputs = model.n_outputs;
+    if (model.kind == model_kind::linear || model.kind == model_kind::logistic)
+        ref.linear = model.linear();
+    if (model.kind == model_kind::mlp) {
+        ref.mlp = model.mlp();
+        ref.mlp_weights_len = int64_t(model.mlp_weights.size());
+        ref.mlp_biases_len = int64_t(model.mlp_biases.size());
+    }
+    if (model.kind == model_kind::gbdt) {
+        ref.gbdt = model.gbdt();
+        ref.gbdt_nodes = int64_t(model.node_feature.size());
+    }
+}
+
+namespace
+{
+
+uint64_t generation = 1;
+Oid models_relid = InvalidOid;
+bool callback_registered = false;
+std::unordered_map<std::string, std::unique_ptr<loaded_model>> cache;
+uint64_t cache_generation = 0;
+
+void models_changed(Datum, Oid relid)
+{
+    if (relid == InvalidOid || relid == models_relid)
+        generation++;
+}
+
+// The catalog row, copied into the caller's memory context. Runs under pg::call: no C++
+// objects with destructors here.
+struct model_row {
+    bool found;
+    bool name_exists;
+    int32_t version;
+    char* kind;
+    char* features; // JSON array
+    char* params;   // JSON text
+};
+
+void fetch_row(const char* name, int32_t version, model_row* out)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    // The scoring functions run without a SET search_path clause (it would cost more than the
+    // scoring itself, per row), so the catalog is read under a safe search_path set here.
+    int guc_level = NewGUCNestLevel();
+    set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                      GUC_ACTION_SAVE, true, 0, false);
+    Oid nsp = get_namespace_oid("ai_scale", false);
+    models_relid = get_relname_relid("models", nsp);
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "SPI_connect failed");
+    Oid types[2] = {TEXTOID, INT4OID};
+    Datum values[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
+    const char nulls[2] = {' ', version < 0 ? 'n' : ' '};
+    int rc = SPI_execute_with_args(
+        "SELECT model_version, kind, pg_catalog.array_to_json(features)::text, params::text "
+        "FROM ai_scale.models WHERE model_name = $1 "
+        "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END",
+        2, types, values, nulls, true, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "reading ai_scale.models failed: %s", SPI_result_code_string(rc));
+    out->found = SPI_processed == 1;
+    if (out->found) {
+        HeapTuple tup = SPI_tuptable->vals[0];
+        TupleDesc desc = SPI_tuptable->tupdesc;
+        bool isnull;
+        out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+        MemoryContext spi = MemoryContextSwitchTo(caller);
+        out->kind = SPI_getvalue(tup, desc, 2);
+        out->features = SPI_getvalue(tup, desc, 3);
+        out->params = SPI_getvalue(tup, desc, 4);
+        MemoryContextSwitchTo(spi);
+    } else {
+        rc = SPI_execute_with_args("SELECT 1 FROM ai_scale.models WHERE model_name = $1", 1, types,
+                                   values, nulls, true, 1);
+        out->name_exists = rc == SPI_OK_SELECT && SPI_processed > 0;
+    }
+    SPI_finish();
+    AtEOXact_GUC(true, guc_level);
+}
+
+} // namespace
+
+uint64_t catalog_generation()
+{
+    return generation;
+}
+
+const loaded_model& lookup_model(const std::string& name, int32_t version)
+{
+    if (!callback_registered) {
+        pg::call([] { CacheRegisterRelcacheCallback(models_changed, 0); });
+        callback_registered = true;
+    }
+    if (cache_generation != generation) {
+        cache.clear();
+        cache_generation = generation;
+    }
+    std::string key = name + '\0' + std::to_string(version);
+    auto it = cache.find(key);
+    if (it != cache.end())
+        return *it->second;
+
+    model_row row{};
+    pg::call([&] { fetch_row(name.c_str(), version, &row); });
+    if (!row.found) {
+        if (!row.name_exists)
+            throw pg::error(
+                ERRCODE_UNDEFINED_OBJECT, "model \"" + name + "\" does not exist", "",
+                "Register it with ai_scale.register_model() or ai_scale.import_xgboost().");
+        if (version < 0)
+            throw pg::error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                            "model \"" + name + "\" has no active version", "",
+                            "Choose one with ai_scale.set_active_version().");
+        throw pg::error(ERRCODE_UNDEFINED_OBJECT,
+                        "model \"" + name + "\" has no version " + std::to_string(version));
+    }
+    try {
+        json::value features = json::parse(row.features);
+        std::vector<std::string> names;
+        for (const auto& f : features.items)
+            names.push_back(f.str);
+        compiled_model m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
+        auto loaded = std::make_unique<loaded_model>(name, row.version, std::move(m));
+        // Processing invalidations while reading the catalog may have emptied the cache.
+        if (cache_generation != generation) {
+            cache.clear();
+            cache_generation = generation;
+        }
+        const loaded_model& ref = *loaded;
+        cache[key] = std::move(loaded);
+        return ref;
+    } catch (const model_error& e) {
+        throw pg::error(ERRCODE_DATA_CORRUPTED,
+                        "stored model \"" + name + "\" version " + std::to_string(row.version) +
+                            " is invalid: " + e.what(),
+                        e.detail);
+    } catch (const json::parse_error& e) {
+        throw pg::error(ERRCODE_DATA_CORRUPTED,
+                        "stored model \"" + name + "\" is unreadable: " + e.what());
+    }
+}
+
+} // namespace ai_scale::scoring

@@ -1,0 +1,275 @@
+#include "scoring/extract.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+namespace ai_scale::scoring
+{
+
+namespace
+{
+
+uint32_t load32(const uint8_t* p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+uint16_t load16(const uint8_t* p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+// 10000^k for k in [-pow_bias, pow_bias].
+constexpr int pow_bias = 80;
+struct pow10000_table {
+    double v[2 * pow_bias + 1];
+    pow10000_table()
+    {
+        for (int k = -pow_bias; k <= pow_bias; k++)
+            v[k + pow_bias] = std::pow(10000.0, k);
+    }
+};
+const pow10000_table pow10000;
+
+} // namespace
+
+bool decode_numeric(const uint8_t* p, size_t len, double* out)
+{
+    // varlena header (little-endian): 1-byte when the low bit is set, else 4-byte.
+    size_t total, hdr;
+    if (len < 1)
+        return false;
+    if (p[0] & 0x01) {
+        if (p[0] == 0x01)
+            return false; // external toast pointer: never inside a jsonb
+        total = p[0] >> 1;
+        hdr = 1;
+    } else {
+        if (len < 4 || (p[0] & 0x03) != 0)
+            return false;
+        total = load32(p) >> 2;
+        hdr = 4;
+    }
+    if (total < hdr + 2 || total > len)
+        return false;
+    const uint8_t* d = p + hdr;
+    size_t n = total - hdr;
+    uint16_t head = load16(d);
+    bool negative;
+    int weight;
+    size_t digits_at;
+    if ((head & 0xC000) == 0xC000)
+        return false;                // NaN, +-Infinity
+    if ((head & 0xC000) == 0x8000) { // short format
+        negative = (head & 0x2000) != 0;
+        weight = (head & 0x0040) ? int(int16_t(head | ~0x003F)) : int(head & 0x003F);
+        digits_at = 2;
+    } else {
+        if (n < 4)
+            return false;
+        negative = (head & 0xC000) == 0x4000;
+        weight = int(int16_t(load16(d + 2)));
+        digits_at = 4;
+    }
+    size_t ndigits = (n - digits_at) / 2;
+    double v = 0;
+    for (size_t i = 0; i < ndigits; i++) {
+        uint16_t digit = load16(d + digits_at + 2 * i);
+        if (digit >= 10000)
+            return false;
+        int k = weight - int(i);
+        if (k > pow_bias) {
+            if (digit != 0) {
+                *out = negative ? -HUGE_VAL : HUGE_VAL;
+                return true;
+            }
+            continue;
+        }
+        if (k < -pow_bias)
+            break;
+        v += double(digit) * pow10000.v[k + pow_bias];
+    }
+    *out = negative ? -v : v;
+    return true;
+}
+
+bool jsonb_key_less(const std::string& a, const std::string& b)
+{
+    if (a.size() != b.size())
+        return a.size() < b.size();
+    return memcmp(a.data(), b.data(), a.size()) < 0;
+}
+
+feature_extractor::feature_extractor(const std::vector<std::string>& features,
+                                     const std::vector<float>& defaults, bool missing_is_nan)
+    : names_(features), defaults_(defaults), missing_is_nan_(missing_is_nan)
+{
+    std::vector<int32_t> order(features.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+        return jsonb_key_less(features[size_t(a)], features[size_t(b)]);
+    });
+    for (int32_t c : order) {
+        sorted_.push_back(features[size_t(c)]);
+        column_.push_back(c);
+    }
+    defaults_.resize(features.size(), NAN);
+}
+
+feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t len,
+                                                     float* row) const
+{
+    namespace L = jsonb_layout;
+    result res;
+    if (len < 4) {
+        res.st = status::malformed;
+        return res;
+    }
+    uint32_t header = load32(root);
+    if (!(header & L::flag_object) || (header & (L::flag_array | L::flag_scalar))) {
+        res.st = status::not_object;
+        return res;
+    }
+    uint64_t count = header & L::count_mask;
+    if (4 + 8 * count > len) {
+        res.st = status::malformed;
+        return res;
+    }
+    const uint8_t* entries = root + 4;
+    const uint8_t* data = entries + 8 * count;
+    size_t data_len = len - 4 - 8 * count;
+
+    // Keys: merge with the sorted features; remember which key index feeds which feature.
+    const size_t n_features = sorted_.size();
+    size_t f = 0;
+    uint32_t offset = 0;
+    // match[k] = sorted feature index for key k, or -1; only keys up to last_match matter.
+    int32_t match_buf[64];
+    std::vector<int32_t> match_heap;
+    int32_t* match = match_buf;
+    if (count > 64) {
+        match_heap.assign(size_t(count), -1);
+        match = match_heap.data();
+    }
+    int64_t last_match = -1;
+    for (uint64_t k = 0; k < count && f < n_features; k++) {
+        uint32_t e = load32(entries + 4 * k);
+        uint32_t end = (e & L::has_off) ? (e & L::offlen_mask) : offset + (e & L::offlen_mask);
+        if (end < offset || end > data_len) {
+            res.st = status::malformed;
+            return res;
+        }
+        const char* key = reinterpret_cast<const char*>(data + offset);
+        size_t key_len = end - offset;
+        offset = end;
+        match[k] = -1;
+        // Features ordered before this key are absent from the input.
+        while (f < n_features) {
+            const std::string& name = sorted_[f];
+            int cmp = name.size() != key_len ? (name.size() < key_len ? -1 : 1)
+                                             : memcmp(name.data(), key, key_len);
+            if (cmp > 0)
+                break;
+            if (cmp == 0) {
+                match[k] = int32_t(f);
+                last_match = int64_t(k);
+                f++;
+                break;
+            }
+            int32_t c = column_[f];
+            if (std::isnan(defaults_[size_t(c)]) && !missing_is_nan_) {
+                res.st = status::missing;
+                res.feature = c;
+                return res;
+            }
+            row[c] = defaults_[size_t(c)];
+            f++;
+        }
+    }
+    for (; f < n_features; f++) {
+        int32_t c = column_[f];
+        if (std::isnan(defaults_[size_t(c)]) && !missing_is_nan_) {
+            res.st = status::missing;
+            res.feature = c;
+            return res;
+        }
+        row[c] = defaults_[size_t(c)];
+    }
+    if (last_match < 0)
+        return res;
+
+    // Values: offsets continue after the keys; walk to the last matched one.
+    // End of the keys area: lengths back to the nearest entry that stores an offset.
+    uint64_t keys_end = 0;
+    for (int64_t i = int64_t(count) - 1; i >= 0; i--) {
+        uint32_t e = load32(entries + 4 * uint64_t(i));
+        keys_end += e & L::offlen_mask;
+        if (e & L::has_off)
+            break;
+    }
+    offset = uint32_t(keys_end);
+    if (keys_end > data_len) {
+        res.st = status::malformed;
+        return res;
+    }
+    for (int64_t k = 0; k <= last_match; k++) {
+        uint32_t e = load32(entries + 4 * (count + uint64_t(k)));
+        uint32_t end = (e & L::has_off) ? (e & L::offlen_mask) : offset + (e & L::offlen_mask);
+        if (end < offset || end > data_len) {
+            res.st = status::malformed;
+            return res;
+        }
+        uint32_t start = offset;
+        offset = end;
+        if (match[k] < 0)
+            continue;
+        int32_t c = column_[size_t(match[k])];
+        switch (e & L::type_mask) {
+        case L::is_numeric: {
+            uint32_t aligned = (start + 3u) & ~3u; // numerics are int-aligned
+            double v;
+            if (aligned > end || !decode_numeric(data + aligned, end - aligned, &v)) {
+                res.st = status::malformed;
+                res.feature = c;
+                return res;
+            }
+            float x = float(v);
+            if (std::isinf(x)) {
+                res.st = status::out_of_range;
+                res.feature = c;
+                return res;
+            }
+            row[c] = x;
+            break;
+        }
+        case L::is_true:
+            row[c] = 1.0f;
+            break;
+        case L::is_false:
+            row[c] = 0.0f;
+            break;
+        case L::is_null:
+            if (std::isnan(defaults_[size_t(c)]) && !missing_is_nan_) {
+                res.st = status::missing;
+                res.feature = c;
+                return res;
+            }
+            row[c] = defaults_[size_t(c)];
+            break;
+        default:
+            res.st = status::bad_type;
+            res.feature = c;
+            res.found = (e & L::type_mask) == L::is_string ? "a string" : "an object or array";
+            return res;
+        }
+    }
+    return res;
+}
+
+} // namespace ai_scale::scoring

@@ -1,0 +1,466 @@
+// The SQL entry points of scoring: score, score_multi, score_batch, the window function
+// score_batched, and the helpers register_model / import_xgboost use (_validate_model,
+// _xgboost_params, the catalog trigger _models_changed).
+#include "scoring/catalog.hpp"
+#include "scoring/extract.hpp"
+#include "scoring/gpu_offload.hpp"
+#include "scoring/xgboost.hpp"
+
+#include "guc.hpp"
+#include "pg/guard.hpp"
+#include "stats/shared_stats.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "windowapi.h"
+}
+
+#include <cmath>
+#include <vector>
+
+namespace L = ai_scale::scoring::jsonb_layout;
+static_assert(L::count_mask == JB_CMASK && L::flag_scalar == JB_FSCALAR &&
+              L::flag_object == JB_FOBJECT && L::flag_array == JB_FARRAY);
+static_assert(L::offlen_mask == JENTRY_OFFLENMASK && L::type_mask == JENTRY_TYPEMASK &&
+              L::has_off == JENTRY_HAS_OFF);
+static_assert(L::is_string == JENTRY_ISSTRING && L::is_numeric == JENTRY_ISNUMERIC &&
+              L::is_false == JENTRY_ISBOOL_FALSE && L::is_true == JENTRY_ISBOOL_TRUE &&
+              L::is_null == JENTRY_ISNULL && L::is_container == JENTRY_ISCONTAINER);
+#ifdef WORDS_BIGENDIAN
+#error "the jsonb reader in scoring/extract.cpp assumes a little-endian machine"
+#endif
+
+using namespace ai_scale;
+using namespace ai_scale::scoring;
+
+namespace
+{
+
+// pg::call for a Postgres call that returns a value; the value lands in memory the callee
+// writes through a reference, so a longjmp cannot clobber it.
+template <typename F> auto pg_value(F&& f) -> decltype(f())
+{
+    decltype(f()) result{};
+    pg::call([&] { result = f(); });
+    return result;
+}
+
+// Where a row came from, for error messages.
+struct row_origin {
+    const char* what; // "the input", "inputs element", "row"
+    int64_t index;    // 1-based; 0 for a single input
+};
+
+std::string describe(const row_origin& o)
+{
+    if (o.index == 0)
+        return o.what;
+    return std::string(o.what) + " " + std::to_string(o.index);
+}
+
+// The root container of a jsonb datum, read in place unless it is toasted.
+void jsonb_bytes(Datum d, const uint8_t** p, size_t* len)
+{
+    struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+        v = pg_value([&] { return pg_detoast_datum_packed(v); });
+    *p = reinterpret_cast<const uint8_t*>(VARDATA_ANY(v));
+    *len = VARSIZE_ANY_EXHDR(v);
+}
+
+void extract_row(const loaded_model& m, Datum input, float* row, const row_origin& origin)
+{
+    const uint8_t* p;
+    size_t len;
+    jsonb_bytes(input, &p, &len);
+    feature_extractor::result r = m.extractor.extract(p, len, row);
+    if (r.st == feature_extractor::status::ok)
+        return;
+    std::string where = describe(origin);
+    switch (r.st) {
+    case feature_extractor::status::not_object:
+        throw pg::error(ERRCODE_INVALID_TEXT_REPRESENTATION, where + " is not a json object",
+                        "Model \"" + m.name + "\" reads its features from an object's keys.");
+    case feature_extractor::status::missing:
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "feature \"" + m.extractor.name(r.feature) + "\" is missing from " + where,
+                        "Model \"" + m.name + "\" version " + std::to_string(m.version) +
+                            " has no default for it.",
+                        "Add the key, or register a version whose params declare \"defaults\".");
+    case feature_extractor::status::bad_type:
+        throw pg::error(ERRCODE_INVALID_TEXT_REPRESENTATION,
+                        "feature \"" + m.extractor.name(r.feature) + "\" of " + where + " is " +
+                            r.found + ", not a number or boolean");
+    case feature_extractor::status::out_of_range:
+        throw pg::error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                        "feature \"" + m.extractor.name(r.feature) + "\" of " + where +
+                            " is out of range for float4");
+    default:
+        throw pg::error(ERRCODE_DATA_CORRUPTED, where + " is not a valid jsonb value");
+    }
+}
+
+// The model named by a text argument, remembered in fn_extra between calls.
+struct fn_cache {
+    uint64_t generation;
+    const loaded_model* model;
+    int32_t version;
+    int32_t name_len;
+    char name[256];
+};
+
+int32_t version_arg(FunctionCallInfo fcinfo, int argno)
+{
+    if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+        return -1;
+    int32_t v = PG_GETARG_INT32(argno);
+    if (v <= 0)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
+                        "Got " + std::to_string(v) + ".");
+    return v;
+}
+
+const loaded_model& resolve(FunctionCallInfo fcinfo, int32_t version)
+{
+    text* t = PG_GETARG_TEXT_PP(0);
+    const char* name = VARDATA_ANY(t);
+    int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
+    auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
+    if (c != nullptr && c->generation == catalog_generation() && c->version == version &&
+        c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0)
+        return *c->model;
+    const loaded_model& m = lookup_model(std::string(name, size_t(name_len)), version);
+    if (name_len <= int32_t(sizeof c->name)) {
+        if (c == nullptr) {
+            c = static_cast<fn_cache*>(pg_value(
+                [&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(fn_cache)); }));
+            fcinfo->flinfo->fn_extra = c;
+        }
+        c->generation = catalog_generation();
+        c->model = &m;
+        c->version = version;
+        c->name_len = name_len;
+        memcpy(c->name, name, size_t(name_len));
+    }
+    return m;
+}
+
+void require_single_output(const loaded_model& m)
+{
+    if (m.model.n_outputs != 1)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "model \"" + m.name + "\" has " + std::to_string(m.model.n_outputs) +
+                            " outputs",
+                        "", "Use ai_scale.score_multi() for models with several outputs.");
+}
+
+void count_cpu(int64_t rows, uint64_t ns)
+{
+    stats::add(stats::counter::rows_scored_cpu, uint64_t(rows));
+    stats::add(stats::counter::score_cpu_ns, ns);
+    stats::record(stats::timer::score, ns);
+}
+
+// Scores a batch of extracted rows: on the GPU when the offload takes it, else here.
+void score_batch_rows(const loaded_model& m, const float* rows, int64_t n, float* out)
+{
+    if (n == 0)
+        return;
+    if (gpu_offload::score(m.ref, rows, n, out))
+        return;
+    uint64_t t0 = stats::now_ns();
+    m.model.score_rows(rows, n, out);
+    count_cpu(n, stats::now_ns() - t0);
+}
+
+std::vector<float>& row_buffer(size_t floats)
+{
+    static std::vector<float> buf;
+    if (buf.size() < floats)
+        buf.resize(floats);
+    return buf;
+}
+
+ArrayType* float8_array(const double* values, const bool* nulls, int n)
+{
+    return pg_value([&] {
+        Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(std::max(n, 1))));
+        for (int i = 0; i < n; i++)
+            d[i] = Float8GetDatum(values[i]);
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        return construct_md_array(d, const_cast<bool*>(nulls), 1, dims, lbs, FLOAT8OID, 8,
+                                  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+    });
+}
+
+std::string text_arg(FunctionCallInfo fcinfo, int argno, const char* what)
+{
+    if (PG_ARGISNULL(argno))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, std::string(what) + " must not be null");
+    text* t = PG_GETARG_TEXT_PP(argno);
+    return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+std::string jsonb_text(Datum d)
+{
+    char* s = pg_value([&] {
+        Jsonb* jb = DatumGetJsonbP(d);
+        return JsonbToCString(nullptr, &jb->root, int(VARSIZE(jb)));
+    });
+    std::string out(s);
+    pfree(s);
+    return out;
+}
+
+} // namespace
+
+// score(model text, input jsonb, version int DEFAULT NULL) -> float8
+AI_SCALE_FUNCTION(ai_scale_score)
+{
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        PG_RETURN_NULL();
+    const loaded_model& m = resolve(fcinfo, version_arg(fcinfo, 2));
+    require_single_output(m);
+    float* row = row_buffer(m.model.features.size()).data();
+    extract_row(m, PG_GETARG_DATUM(1), row, {"the input", 0});
+    uint64_t t0 = stats::now_ns();
+    float out;
+    m.model.score_rows(row, 1, &out);
+    count_cpu(1, stats::now_ns() - t0);
+    PG_RETURN_FLOAT8(double(out));
+}
+
+// score_multi(model text, input jsonb, version int DEFAULT NULL) -> float8[]
+AI_SCALE_FUNCTION(ai_scale_score_multi)
+{
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        PG_RETURN_NULL();
+    const loaded_model& m = resolve(fcinfo, version_arg(fcinfo, 2));
+    int32_t n_out = m.model.n_outputs;
+    std::vector<float>& buf = row_buffer(m.model.features.size() + size_t(n_out));
+    float* row = buf.data();
+    float* out = row + m.model.features.size();
+    extract_row(m, PG_GETARG_DATUM(1), row, {"the input", 0});
+    uint64_t t0 = stats::now_ns();
+    m.model.score_rows(row, 1, out);
+    count_cpu(1, stats::now_ns() - t0);
+    std::vector<double> values(out, out + n_out);
+    std::vector<char> nulls(size_t(n_out), 0);
+    PG_RETURN_ARRAYTYPE_P(
+        float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n_out));
+}
+
+// score_batch(model text, inputs jsonb[], version int DEFAULT NULL) -> float8[]
+// A null element scores as null.
+AI_SCALE_FUNCTION(ai_scale_score_batch)
+{
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        PG_RETURN_NULL();
+    const loaded_model& m = resolve(fcinfo, version_arg(fcinfo, 2));
+    require_single_output(m);
+    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(1);
+    if (ARR_NDIM(arr) > 1)
+        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
+    Datum* elems;
+    bool* elem_nulls;
+    int n;
+    pg::call([&] {
+        deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
+    });
+    const size_t width = m.model.features.size();
+    std::vector<float> rows(size_t(n) * width);
+    std::vector<int> present; // element index of each scored row
+    present.reserve(size_t(n));
+    for (int i = 0; i < n; i++) {
+        if (elem_nulls[i])
+            continue;
+        extract_row(m, elems[i], rows.data() + present.size() * width, {"inputs element", i + 1});
+        present.push_back(i);
+    }
+    std::vector<float> out(present.size());
+    score_batch_rows(m, rows.data(), int64_t(present.size()), out.data());
+    std::vector<double> values(size_t(n), 0.0);
+    std::vector<char> nulls(elem_nulls, elem_nulls + n);
+    for (size_t k = 0; k < present.size(); k++)
+        values[size_t(present[k])] = double(out[k]);
+    PG_RETURN_ARRAYTYPE_P(float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n));
+}
+
+namespace
+{
+
+// Partition-local state of score_batched: the scores of rows [start, start + n).
+struct window_batch {
+    int64_t start;
+    int64_t n;
+    uint64_t generation;
+    const loaded_model* model;
+    int32_t version;
+    double* scores;
+    bool* nulls;
+    int64_t capacity;
+};
+
+} // namespace
+
+// score_batched(model text, input jsonb, version int DEFAULT NULL) OVER (...) -> float8:
+// fills a batch of ai_scale.score_batch_rows rows ahead of the current one, scores them at
+// once (on the GPU when it takes them), then hands the scores out row by row.
+AI_SCALE_FUNCTION(ai_scale_score_batched)
+{
+    WindowObject win = PG_WINDOW_OBJECT();
+    auto* st = static_cast<window_batch*>(
+        pg_value([&] { return WinGetPartitionLocalMemory(win, sizeof(window_batch)); }));
+    int64_t pos = pg_value([&] { return WinGetCurrentPosition(win); });
+    if (st->n == 0 || pos < st->start || pos >= st->start + st->n) {
+        if (!get_fn_expr_arg_stable(fcinfo->flinfo, 0) ||
+            (PG_NARGS() > 2 && !get_fn_expr_arg_stable(fcinfo->flinfo, 2)))
+            throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED,
+                            "score_batched needs a constant model name and version", "",
+                            "Use ai_scale.score() when the model varies from row to row.");
+        bool isnull, isout;
+        Datum name = pg_value([&] { return WinGetFuncArgCurrent(win, 0, &isnull); });
+        if (isnull) {
+            PG_RETURN_NULL();
+        }
+        int32_t version = -1;
+        if (PG_NARGS() > 2) {
+            Datum v = pg_value([&] { return WinGetFuncArgCurrent(win, 2, &isnull); });
+            if (!isnull) {
+                version = DatumGetInt32(v);
+                if (version <= 0)
+                    throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                                    "model version must be positive");
+            }
+        }
+        if (st->model == nullptr || st->generation != catalog_generation() ||
+            st->version != version) {
+            text* t = DatumGetTextPP(name);
+            st->model = &lookup_model(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)), version);
+            st->generation = catalog_generation();
+            st->version = version;
+        }
+        const loaded_model& m = *st->model;
+        require_single_output(m);
+        int64_t batch = guc::score_batch_rows;
+        if (st->capacity < batch) {
+            MemoryContext cxt = GetMemoryChunkContext(st);
+            st->scores = static_cast<double*>(
+                pg_value([&] { return MemoryContextAlloc(cxt, sizeof(double) * size_t(batch)); }));
+            st->nulls = static_cast<bool*>(
+                pg_value([&] { return MemoryContextAlloc(cxt, sizeof(bool) * size_t(batch)); }));
+            st->capacity = batch;
+        }
+        const size_t width = m.model.features.size();
+        std::vector<float> rows(size_t(batch) * width);
+        std::vector<int32_t> present;
+        present.reserve(size_t(batch));
+        int64_t n = 0;
+        for (; n < batch; n++) {
+            Datum input = pg_value([&] {
+                return WinGetFuncArgInPartition(win, 1, int(n), WINDOW_SEEK_CURRENT, false, &isnull,
+                                                &isout);
+            });
+            if (isout)
+                break;
+            st->nulls[n] = isnull;
+            if (isnull)
+                continue;
+            extract_row(m, input, rows.data() + present.size() * width, {"row", pos + n + 1});
+            present.push_back(int32_t(n));
+        }
+        std::vector<float> out(present.size());
+        score_batch_rows(m, rows.data(), int64_t(present.size()), out.data());
+        for (size_t k = 0; k < present.size(); k++)
+            st->scores[present[k]] = double(out[k]);
+        st->start = pos;
+        st->n = n;
+    }
+    // Rows before the current one are no longer needed: the window's buffer may drop them.
+    pg::call([&] { WinSetMarkPosition(win, pos); });
+    if (st->nulls[pos - st->start])
+        PG_RETURN_NULL();
+    PG_RETURN_FLOAT8(st->scores[pos - st->start]);
+}
+
+// _validate_model(kind text, features text[], params jsonb): raises 22023 unless the model
+// compiles. register_model calls it before writing anything.
+AI_SCALE_FUNCTION(ai_scale_validate_model)
+{
+    std::string kind = text_arg(fcinfo, 0, "kind");
+    if (PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "features must not be null");
+    if (PG_ARGISNULL(2))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "params must not be null");
+    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(1);
+    if (ARR_NDIM(arr) > 1)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "features must be a one-dimensional array");
+    Datum* elems;
+    bool* nulls;
+    int n;
+    pg::call([&] { deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
+    std::vector<std::string> features;
+    for (int i = 0; i < n; i++) {
+        if (nulls[i])
+            throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                            "feature name " + std::to_string(i + 1) + " is null");
+        text* t = DatumGetTextPP(elems[i]);
+        features.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+    }
+    std::string params = jsonb_text(PG_GETARG_DATUM(2));
+    try {
+        compile_model(parse_kind(kind), features, json::parse(params));
+    } catch (const model_error& e) {
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        std::string("invalid ") + kind + " model: " + e.what(), e.detail);
+    } catch (const json::parse_error& e) {
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, std::string("params: ") + e.what());
+    }
+    PG_RETURN_VOID();
+}
+
+// _xgboost_params(model jsonb) -> jsonb {"features": [...], "params": {...}}
+AI_SCALE_FUNCTION(ai_scale_xgboost_params)
+{
+    if (PG_ARGISNULL(0))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the XGBoost model must not be null");
+    std::string text = jsonb_text(PG_GETARG_DATUM(0));
+    xgboost_import imported;
+    try {
+        imported = import_xgboost(json::parse(text));
+    } catch (const model_error& e) {
+        throw pg::error(ERRCODE_INVALID_TEXT_REPRESENTATION, e.what(), e.detail,
+                        "Pass the JSON written by Booster.save_model(\"model.json\").");
+    }
+    std::string out = "{\"features\":[";
+    for (size_t i = 0; i < imported.features.size(); i++) {
+        if (i > 0)
+            out += ',';
+        json::write_string(out, imported.features[i]);
+    }
+    out += "],\"params\":";
+    out += imported.params;
+    out += '}';
+    Datum result =
+        pg_value([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(out.c_str())); });
+    PG_RETURN_DATUM(result);
+}
+
+// Statement trigger on ai_scale.models: every backend drops its compiled copies once the
+// change commits (and this one at its next command).
+AI_SCALE_FUNCTION(ai_scale_models_changed)
+{
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        throw pg::error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                        "_models_changed must be called as a trigger");
+    auto* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
+    pg::call([&] { CacheInvalidateRelcache(trig->tg_relation); });
+    return PointerGetDatum(nullptr);
+}

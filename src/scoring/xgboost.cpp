@@ -1,0 +1,173 @@
+#include "scoring/xgboost.hpp"
+
+#include "scoring/model.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace ai_scale::scoring
+{
+
+namespace
+{
+
+[[noreturn]] void fail(std::string message, std::string detail = {})
+{
+    throw model_error("invalid XGBoost model: " + message, std::move(detail));
+}
+
+const json::value& need(const json::value& obj, const char* key, const char* path)
+{
+    const json::value* v = obj.is_object() ? obj.find(key) : nullptr;
+    if (v == nullptr)
+        fail(std::string("missing \"") + path + "\"");
+    return *v;
+}
+
+// XGBoost writes most scalars of its parameter blocks as strings ("5E-1", "16").
+double number_of(const json::value& v, const char* path)
+{
+    if (v.is_number())
+        return v.num;
+    if (v.is_string()) {
+        // Newer XGBoost versions write vector-valued parameters such as "[5E-1]".
+        std::string text = v.str;
+        if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+            text = text.substr(1, text.size() - 2);
+        char* end = nullptr;
+        double d = strtod(text.c_str(), &end);
+        if (!text.empty() && end != nullptr && *end == '\0')
+            return d;
+    }
+    fail(std::string("\"") + path + "\" is not a number");
+}
+
+void write_float(std::string& out, double v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", v);
+    out += buf;
+}
+
+void copy_array(std::string& out, const json::value& tree, const char* key, size_t t, bool floats)
+{
+    const json::value* a = tree.find(key);
+    if (a == nullptr || !a->is_array())
+        fail("tree " + std::to_string(t) + " lacks the array \"" + key + "\"");
+    out += '"';
+    out += key;
+    out += "\":[";
+    for (size_t i = 0; i < a->items.size(); i++) {
+        if (i > 0)
+            out += ',';
+        const json::value& e = a->items[i];
+        if (e.t == json::value::type::boolean)
+            out += e.b ? '1' : '0';
+        else if (!e.is_number() || !std::isfinite(e.num))
+            fail("tree " + std::to_string(t) + " \"" + key + "\"[" + std::to_string(i) +
+                 "] is not a finite number");
+        else if (floats)
+            write_float(out, e.num);
+        else
+            json::write_number(out, e.num);
+    }
+    out += ']';
+}
+
+} // namespace
+
+xgboost_import import_xgboost(const json::value& model)
+{
+    if (!model.is_object())
+        fail("the document is not a JSON object");
+    const json::value& learner = need(model, "learner", "learner");
+    const json::value& mparam = need(learner, "learner_model_param", "learner.learner_model_param");
+    const json::value& objective =
+        need(need(learner, "objective", "learner.objective"), "name", "learner.objective.name");
+    if (!objective.is_string())
+        fail("\"learner.objective.name\" is not a string");
+    double num_class =
+        mparam.find("num_class") ? number_of(*mparam.find("num_class"), "num_class") : 0;
+    if (num_class > 1)
+        fail("multi-class models are not supported",
+             "The model has " + std::to_string(int64_t(num_class)) + " classes.");
+    if (const json::value* nt = mparam.find("num_target"))
+        if (number_of(*nt, "num_target") > 1)
+            fail("multi-target models are not supported");
+    double base_score =
+        number_of(need(mparam, "base_score", "learner_model_param.base_score"), "base_score");
+    double num_feature =
+        number_of(need(mparam, "num_feature", "learner_model_param.num_feature"), "num_feature");
+    if (!(num_feature >= 1 && num_feature <= max_features))
+        fail("num_feature must be between 1 and " + std::to_string(max_features));
+
+    const json::value& booster = need(learner, "gradient_booster", "learner.gradient_booster");
+    const json::value& bname = need(booster, "name", "gradient_booster.name");
+    if (!bname.is_string() || bname.str != "gbtree")
+        fail("only the gbtree booster is supported",
+             "The model's booster is " + (bname.is_string() ? bname.str : "unnamed") + ".");
+    const json::value& trees = need(need(booster, "model", "gradient_booster.model"), "trees",
+                                    "gradient_booster.model.trees");
+    if (!trees.is_array() || trees.items.empty())
+        fail("the model has no trees");
+    if (const json::value* info = need(booster, "model", "").find("tree_info"))
+        if (info->is_array())
+            for (const auto& g : info->items)
+                if (!g.is_number() || g.num != 0)
+                    fail("trees of more than one output group are not supported");
+
+    xgboost_import out;
+    const json::value* names = learner.find("feature_names");
+    if (names != nullptr && names->is_array() && !names->items.empty()) {
+        if (names->items.size() != size_t(num_feature))
+            fail("feature_names has " + std::to_string(names->items.size()) +
+                 " names but num_feature is " + std::to_string(int64_t(num_feature)));
+        for (const auto& n : names->items) {
+            if (!n.is_string())
+                fail("feature_names must hold strings");
+            out.features.push_back(n.str);
+        }
+    } else {
+        for (int64_t i = 0; i < int64_t(num_feature); i++)
+            out.features.push_back("f" + std::to_string(i));
+    }
+    if (const json::value* types = learner.find("feature_types"))
+        if (types->is_array())
+            for (const auto& t : types->items)
+                if (t.is_string() && t.str == "c")
+                    fail("categorical features are not supported");
+
+    std::string& p = out.params;
+    p = "{\"objective\":";
+    json::write_string(p, objective.str);
+    p += ",\"base_score\":";
+    write_float(p, base_score);
+    p += ",\"trees\":[";
+    for (size_t t = 0; t < trees.items.size(); t++) {
+        const json::value& tree = trees.items[t];
+        if (!tree.is_object())
+            fail("tree " + std::to_string(t) + " is not an object");
+        if (t > 0)
+            p += ',';
+        p += '{';
+        copy_array(p, tree, "left_children", t, false);
+        p += ',';
+        copy_array(p, tree, "right_children", t, false);
+        p += ',';
+        copy_array(p, tree, "split_indices", t, false);
+        p += ',';
+        copy_array(p, tree, "split_conditions", t, true);
+        p += ',';
+        copy_array(p, tree, "default_left", t, false);
+        if (tree.find("split_type") != nullptr) {
+            p += ',';
+            copy_array(p, tree, "split_type", t, false);
+        }
+        p += '}';
+    }
+    p += "]}";
+    return out;
+}
+
+} // namespace ai_scale::scoring

@@ -1,0 +1,44 @@
+# Each backend caches compiled models; a change to ai_scale.models made by another session
+# must reach it once committed, and not before.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('scoring');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+$node->safe_psql('postgres',
+    q{SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [2]}')});
+
+my $scorer = $node->background_psql('postgres', on_error_stop => 0);
+my $score = q{SELECT ai_scale.score('m', '{"a": 1}')};
+is($scorer->query_safe($score), '2', 'version 1 scored and cached');
+
+# Uncommitted changes in another session are invisible; committed ones are seen.
+my $writer = $node->background_psql('postgres');
+$writer->query_safe('BEGIN');
+$writer->query_safe(
+    q{SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [3]}')});
+is($scorer->query_safe($score), '2', 'uncommitted new version not used');
+$writer->query_safe('COMMIT');
+is($scorer->query_safe($score), '3', 'committed new version used by the other backend');
+
+# A direct UPDATE of the catalog, and switching back, reach the caching backend too.
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.models SET params = '{"weights": [5]}' WHERE model_name = 'm' AND model_version = 1});
+$node->safe_psql('postgres', q{SELECT ai_scale.set_active_version('m', 1)});
+is($scorer->query_safe($score), '5', 'updated and re-activated version 1 seen');
+
+# Dropping the model makes the cached copy go away.
+$node->safe_psql('postgres', q{SELECT ai_scale.drop_model('m')});
+my ($out, $failed) = $scorer->query($score);
+is($failed, 1, 'dropped model no longer scores');
+like($scorer->{stderr}, qr/model "m" does not exist/, 'with the reason');
+
+$scorer->quit;
+$writer->quit;
+$node->stop;
+done_testing();

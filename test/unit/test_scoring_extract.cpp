@@ -1,0 +1,198 @@
+// Feature extraction over jsonb's binary layout, on objects built here byte by byte the way
+// Postgres lays them out (keys sorted by length then bytes, numerics int-aligned).
+#include "scoring/extract.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace ai_scale::scoring;
+namespace L = ai_scale::scoring::jsonb_layout;
+
+namespace
+{
+
+void put16(std::string& s, uint16_t v)
+{
+    s.append(reinterpret_cast<const char*>(&v), 2);
+}
+void put32(std::string& s, uint32_t v)
+{
+    s.append(reinterpret_cast<const char*>(&v), 4);
+}
+
+// A numeric datum for a decimal string such as "-123.4567", short or long format.
+std::string numeric(const std::string& text, bool long_format)
+{
+    bool neg = text[0] == '-';
+    std::string t = neg ? text.substr(1) : text;
+    size_t dot = t.find('.');
+    std::string ip = dot == std::string::npos ? t : t.substr(0, dot);
+    std::string fp = dot == std::string::npos ? "" : t.substr(dot + 1);
+    while (ip.size() % 4)
+        ip = "0" + ip;
+    while (fp.size() % 4)
+        fp += "0";
+    std::vector<uint16_t> digits;
+    for (size_t i = 0; i < ip.size(); i += 4)
+        digits.push_back(uint16_t(std::stoi(ip.substr(i, 4))));
+    int weight = int(ip.size() / 4) - 1;
+    for (size_t i = 0; i < fp.size(); i += 4)
+        digits.push_back(uint16_t(std::stoi(fp.substr(i, 4))));
+    std::string payload;
+    if (long_format) {
+        put16(payload, uint16_t((neg ? 0x4000 : 0) | 4));
+        put16(payload, uint16_t(int16_t(weight)));
+    } else {
+        put16(payload, uint16_t(0x8000 | (neg ? 0x2000 : 0) | (4 << 7) | (weight < 0 ? 0x40 : 0) |
+                                (weight & 0x3F)));
+    }
+    for (uint16_t d : digits)
+        put16(payload, d);
+    std::string datum;
+    put32(datum, uint32_t(payload.size() + 4) << 2);
+    return datum + payload;
+}
+
+struct jvalue {
+    uint32_t type;
+    std::string bytes;
+};
+
+jvalue num(const std::string& text, bool long_format = false)
+{
+    return {L::is_numeric, numeric(text, long_format)};
+}
+
+// A jsonb root object; every stride-th entry stores an offset, like Postgres (stride 32).
+std::string object(std::vector<std::pair<std::string, jvalue>> kv, int stride = 32)
+{
+    std::sort(kv.begin(), kv.end(),
+              [](const auto& a, const auto& b) { return jsonb_key_less(a.first, b.first); });
+    std::string data;
+    std::vector<uint32_t> entries;
+    auto add = [&](uint32_t type, const std::string& bytes, bool align) {
+        size_t start = data.size();
+        if (align)
+            while (data.size() % 4)
+                data += '\0';
+        data += bytes;
+        uint32_t len = uint32_t(data.size() - start);
+        size_t i = entries.size();
+        entries.push_back(i % size_t(stride) == 0 ? (type | L::has_off | uint32_t(data.size()))
+                                                  : (type | len));
+    };
+    for (auto& p : kv)
+        add(L::is_string, p.first, false);
+    for (auto& p : kv)
+        add(p.second.type, p.second.bytes, p.second.type == L::is_numeric);
+    std::string out;
+    put32(out, L::flag_object | uint32_t(kv.size()));
+    for (uint32_t e : entries)
+        put32(out, e);
+    // The data area starts int-aligned in a real jsonb; this buffer starts at offset 0.
+    return out + data;
+}
+
+feature_extractor::result run(const feature_extractor& fx, const std::string& root, float* row)
+{
+    return fx.extract(reinterpret_cast<const uint8_t*>(root.data()), root.size(), row);
+}
+
+} // namespace
+
+TEST(ScoringExtract, DecodesNumerics)
+{
+    for (bool long_format : {false, true})
+        for (const char* t : {"0", "1", "-1", "0.5", "12345.6789", "-0.0001", "99999999",
+                              "123456789012.25", "-7.125"}) {
+            std::string d = numeric(t, long_format);
+            double v;
+            ASSERT_TRUE(decode_numeric(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &v));
+            EXPECT_DOUBLE_EQ(v, std::stod(t)) << t;
+        }
+    uint8_t nan_numeric[] = {6 << 2, 0, 0, 0, 0x00, 0xC0};
+    double v;
+    EXPECT_FALSE(decode_numeric(nan_numeric, sizeof nan_numeric, &v));
+    uint8_t truncated[] = {40 << 2, 0, 0, 0, 0x00, 0x80};
+    EXPECT_FALSE(decode_numeric(truncated, sizeof truncated, &v));
+}
+
+TEST(ScoringExtract, MergesFeaturesByName)
+{
+    feature_extractor fx({"b", "long_name", "a", "cc"}, {NAN, NAN, NAN, NAN}, false);
+    std::string root = object({{"a", num("1.5")},
+                               {"zz", {L::is_string, "ignored"}},
+                               {"cc", {L::is_true, ""}},
+                               {"b", num("-2", true)},
+                               {"long_name", num("1000.25")},
+                               {"aaaaaaaaaaaaaaaaaaaa", {L::is_null, ""}}});
+    float row[4];
+    auto r = run(fx, root, row);
+    ASSERT_EQ(r.st, feature_extractor::status::ok);
+    EXPECT_FLOAT_EQ(row[0], -2);
+    EXPECT_FLOAT_EQ(row[1], 1000.25f);
+    EXPECT_FLOAT_EQ(row[2], 1.5f);
+    EXPECT_FLOAT_EQ(row[3], 1);
+}
+
+TEST(ScoringExtract, ManyKeysAcrossOffsetStrides)
+{
+    std::vector<std::string> features;
+    std::vector<std::pair<std::string, jvalue>> kv;
+    for (int i = 0; i < 150; i++) {
+        std::string k = "k" + std::to_string(i * 7 % 150);
+        kv.push_back({k, num(std::to_string(i * 7 % 150) + ".5")});
+        if (i % 3 == 0)
+            features.push_back(k);
+    }
+    feature_extractor fx(features, std::vector<float>(features.size(), NAN), false);
+    for (int stride : {32, 5, 1}) {
+        std::string root = object(kv, stride);
+        std::vector<float> row(features.size());
+        ASSERT_EQ(run(fx, root, row.data()).st, feature_extractor::status::ok);
+        for (size_t i = 0; i < features.size(); i++)
+            EXPECT_FLOAT_EQ(row[i], std::stof(features[i].substr(1)) + 0.5f) << stride;
+    }
+}
+
+TEST(ScoringExtract, MissingDefaultsAndErrors)
+{
+    std::string root = object({{"a", num("3")}, {"s", {L::is_string, "x"}}});
+    float row[2];
+    feature_extractor strict({"a", "b"}, {NAN, NAN}, false);
+    auto r = run(strict, root, row);
+    EXPECT_EQ(r.st, feature_extractor::status::missing);
+    EXPECT_EQ(r.feature, 1);
+    feature_extractor with_default({"a", "b"}, {NAN, 9}, false);
+    ASSERT_EQ(run(with_default, root, row).st, feature_extractor::status::ok);
+    EXPECT_FLOAT_EQ(row[1], 9);
+    feature_extractor gbdt({"a", "b"}, {NAN, NAN}, true);
+    ASSERT_EQ(run(gbdt, root, row).st, feature_extractor::status::ok);
+    EXPECT_TRUE(std::isnan(row[1]));
+    feature_extractor typed({"s"}, {NAN}, false);
+    r = run(typed, root, row);
+    EXPECT_EQ(r.st, feature_extractor::status::bad_type);
+    EXPECT_STREQ(r.found, "a string");
+    std::string array;
+    put32(array, L::flag_array | 0);
+    EXPECT_EQ(run(strict, array, row).st, feature_extractor::status::not_object);
+    EXPECT_EQ(run(typed, root.substr(0, 10), row).st, feature_extractor::status::malformed);
+    std::string huge = object({{"a", num("1", true)}});
+    // Weight far beyond float range: 10000^100.
+    huge = object({{"a", {L::is_numeric, [] {
+                              std::string p, d;
+                              put16(p, 4);
+                              put16(p, 100);
+                              put16(p, 1);
+                              put32(d, uint32_t(p.size() + 4) << 2);
+                              return d + p;
+                          }()}}});
+    feature_extractor one({"a"}, {NAN}, false);
+    EXPECT_EQ(run(one, huge, row).st, feature_extractor::status::out_of_range);
+}

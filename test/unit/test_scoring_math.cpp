@@ -1,0 +1,146 @@
+// The per-row formulas (model_math.hpp, shared with the CUDA kernels) and model compilation.
+#include "scoring/model.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace ai_scale::scoring;
+
+namespace
+{
+
+compiled_model compile(const char* kind, std::vector<std::string> features, const char* params)
+{
+    return compile_model(parse_kind(kind), features, json::parse(params));
+}
+
+float score_one(const compiled_model& m, std::vector<float> x)
+{
+    float out = 0;
+    m.score_rows(x.data(), 1, &out);
+    return out;
+}
+
+} // namespace
+
+TEST(ScoringMath, LinearAndLogistic)
+{
+    auto lin = compile("linear", {"a", "b", "c"}, R"({"weights": [1.5, -2, 0.25], "bias": 3})");
+    EXPECT_FLOAT_EQ(score_one(lin, {2, 1, 4}), 3 + 3 - 2 + 1);
+    auto log = compile("logistic", {"a", "b"}, R"({"weights": [1, -1], "bias": 0.5})");
+    EXPECT_NEAR(score_one(log, {2, 1}), 1.0 / (1.0 + std::exp(-1.5)), 1e-7);
+    EXPECT_FLOAT_EQ(score_one(log, {0, 0.5}), 0.5f);
+}
+
+TEST(ScoringMath, MlpLayersAndActivations)
+{
+    auto m = compile("mlp", {"a", "b"}, R"({"layers": [
+        {"weights": [[1, -1], [2, 0.5], [-1, -1]], "bias": [0, -1, 0.5], "activation": "relu"},
+        {"weights": [[1, 1, 1], [0.5, -0.5, 2]], "bias": [0.1, 0], "activation": "tanh"},
+        {"weights": [[1, -2]], "activation": "sigmoid"}]})");
+    float a = 0.75f, b = -0.5f;
+    double h[3] = {std::max(0.0, a - b + 0.0), std::max(0.0, 2.0 * a + 0.5 * b - 1),
+                   std::max(0.0, -a - b + 0.5)};
+    double g0 = std::tanh(h[0] + h[1] + h[2] + 0.1),
+           g1 = std::tanh(0.5 * h[0] - 0.5 * h[1] + 2 * h[2]);
+    EXPECT_NEAR(score_one(m, {a, b}), 1.0 / (1.0 + std::exp(-(g0 - 2 * g1))), 1e-6);
+    EXPECT_EQ(m.n_outputs, 1);
+    auto two = compile("mlp", {"a"}, R"({"layers": [{"weights": [[2], [-3]], "bias": [1, 0]}]})");
+    EXPECT_EQ(two.n_outputs, 2);
+    float x = 2, out[2];
+    two.score_rows(&x, 1, out);
+    EXPECT_FLOAT_EQ(out[0], 5);
+    EXPECT_FLOAT_EQ(out[1], -6);
+}
+
+// Node 0 splits on feature 1 at 0.5 (missing goes right); node 1 (left) on feature 0 at -1
+// (missing goes left). Deliberately not breadth first with adjacent siblings in the input.
+const char* one_tree = R"({"objective": "reg:squarederror", "base_score": 0.25, "trees": [{
+    "left_children":    [3, -1, -1, 4, -1, -1],
+    "right_children":   [1, -1, -1, 5, -1, -1],
+    "split_indices":    [1, 0, 0, 0, 0, 0],
+    "split_conditions": [0.5, 7, 0, -1, 10, 20],
+    "default_left":     [0, 0, 0, 1, 0, 0]}]})";
+
+TEST(ScoringMath, GbdtTraversalAndMissing)
+{
+    auto m = compile("gbdt", {"f0", "f1"}, one_tree);
+    EXPECT_EQ(m.node_feature.size(), 5u) << "unreachable node 2 is dropped";
+    // Breadth first, siblings adjacent: children come after their parent, right = left + 1.
+    for (size_t i = 0; i < m.node_left.size(); i++)
+        if (m.node_feature[i] >= 0) {
+            EXPECT_GT(m.node_left[i], int32_t(i));
+            EXPECT_LT(size_t(m.node_left[i]) + 1, m.node_left.size());
+        }
+    EXPECT_FLOAT_EQ(score_one(m, {-2, 0}), 10.25f);  // f1 < 0.5, f0 < -1
+    EXPECT_FLOAT_EQ(score_one(m, {-1, 0}), 20.25f);  // f0 == threshold goes right
+    EXPECT_FLOAT_EQ(score_one(m, {0, 0.5}), 7.25f);  // f1 == threshold goes right
+    EXPECT_FLOAT_EQ(score_one(m, {NAN, 0}), 10.25f); // node 3: missing goes left
+    EXPECT_FLOAT_EQ(score_one(m, {0, NAN}), 7.25f);  // node 0: missing goes right
+    // The batch path agrees with the per-row formula on many rows (blocks of 64).
+    std::vector<float> rows, out(1000);
+    for (int r = 0; r < 1000; r++) {
+        rows.push_back(r % 7 == 0 ? NAN : float(r % 5) - 2.5f);
+        rows.push_back(r % 11 == 0 ? NAN : float(r % 3) * 0.4f);
+    }
+    m.score_rows(rows.data(), 1000, out.data());
+    gbdt_view v = m.gbdt();
+    for (int r = 0; r < 1000; r++)
+        EXPECT_EQ(out[size_t(r)], gbdt_score(v, rows.data() + 2 * r));
+}
+
+TEST(ScoringMath, GbdtLogisticBaseScore)
+{
+    auto m = compile("gbdt", {"f0"}, R"({"objective": "binary:logistic", "base_score": 0.2,
+        "trees": [{"left_children": [-1], "right_children": [-1], "split_indices": [0],
+                   "split_conditions": [0.3], "default_left": [0]}]})");
+    float x = 0;
+    double margin = std::log(0.2 / 0.8) + 0.3;
+    EXPECT_NEAR(score_one(m, {x}), 1 / (1 + std::exp(-margin)), 1e-7);
+}
+
+TEST(ScoringMath, FingerprintFollowsParams)
+{
+    auto a = compile("linear", {"a"}, R"({"weights": [1]})");
+    auto b = compile("linear", {"a"}, R"({"weights": [1]})");
+    auto c = compile("linear", {"a"}, R"({"weights": [1.5]})");
+    EXPECT_EQ(a.fingerprint, b.fingerprint);
+    EXPECT_NE(a.fingerprint, c.fingerprint);
+}
+
+TEST(ScoringMath, InvalidModelsAreRefused)
+{
+    const char* bad[][3] = {
+        {"linear", "a", R"({"weights": [1, 2]})"},
+        {"linear", "a", R"({"weights": [1], "bias": 1e40})"},
+        {"logistic", "a", R"({"weights": [null]})"},
+        {"mlp", "a", R"({"layers": [{"weights": [[1]], "activation": "gelu"}]})"},
+        {"mlp", "a", R"({"layers": [{"weights": []}]})"},
+        {"gbdt", "a", R"({"trees": [{"left_children": [1, -1], "right_children": [1, -1],
+            "split_indices": [0, 0], "split_conditions": [0, 0], "default_left": [0, 0]}]})"},
+        {"gbdt", "a", R"({"trees": [{"left_children": [1, -1, -1], "right_children": [2, -1, -1],
+            "split_indices": [0, 0, 0], "split_conditions": [0, 0, 0], "default_left": [0, 0, 0],
+            "split_type": [1, 0, 0]}]})"},
+        {"gbdt", "a", R"({"trees": [{"left_children": [0], "right_children": [0],
+            "split_indices": [0], "split_conditions": [0], "default_left": [0]}]})"},
+    };
+    for (auto& b : bad)
+        EXPECT_THROW(compile(b[0], {b[1]}, b[2]), model_error) << b[2];
+    EXPECT_THROW(parse_kind("svm"), model_error);
+    EXPECT_THROW(compile("linear", {"a", "a"}, R"({"weights": [1, 1]})"), model_error);
+}
+
+TEST(ScoringJson, ParsesAndRejects)
+{
+    json::value v = json::parse(R"( {"a": [1, -2.5e3, true, null, "x\u00e9\n"], "b": {}} )");
+    ASSERT_TRUE(v.is_object());
+    const json::value* a = v.find("a");
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(a->items.size(), 5u);
+    EXPECT_DOUBLE_EQ(a->items[1].num, -2500);
+    EXPECT_EQ(a->items[4].str, "x\xc3\xa9\n");
+    for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "01x", "\"abc", "[1] 2", "tru", "-"})
+        EXPECT_THROW(json::parse(bad), json::parse_error) << bad;
+    EXPECT_THROW(json::parse(std::string(1000, '[')), json::parse_error);
+}

@@ -1,0 +1,86 @@
+// The XGBoost importer against models and predictions written by XGBoost 1.7.4 itself
+// (test/scoring/make_xgboost_reference.py), without a server.
+#include "scoring/model.hpp"
+#include "scoring/xgboost.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+using namespace ai_scale::scoring;
+
+namespace
+{
+
+std::string read_file(const std::string& path)
+{
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void check_model(const std::string& name, double tolerance)
+{
+    std::string dir = AI_SCALE_TEST_DATA;
+    xgboost_import imp = import_xgboost(json::parse(read_file(dir + "/" + name + ".json")));
+    compiled_model m = compile_model(model_kind::gbdt, imp.features, json::parse(imp.params));
+    std::ifstream cases(dir + "/" + name + "_cases.jsonl");
+    std::string line;
+    int n = 0;
+    while (std::getline(cases, line)) {
+        json::value c = json::parse(line);
+        std::vector<float> row(m.features.size(), NAN);
+        for (const auto& kv : c.find("input")->fields)
+            for (size_t i = 0; i < m.features.size(); i++)
+                if (m.features[i] == kv.first)
+                    row[i] = float(kv.second.num);
+        float out;
+        m.score_rows(row.data(), 1, &out);
+        double expected = c.find("expected")->num;
+        EXPECT_LE(std::fabs(out - expected) / std::max(1.0, std::fabs(expected)), tolerance)
+            << name << " case " << n;
+        n++;
+    }
+    EXPECT_GT(n, 200);
+}
+
+} // namespace
+
+TEST(ScoringXgboost, LogisticMatchesXgboost)
+{
+    check_model("xgb_logistic", 2e-6);
+}
+TEST(ScoringXgboost, RegressionMatchesXgboost)
+{
+    check_model("xgb_regression", 2e-6);
+}
+
+TEST(ScoringXgboost, FeatureNamesAndErrors)
+{
+    std::string dir = AI_SCALE_TEST_DATA;
+    xgboost_import named = import_xgboost(json::parse(read_file(dir + "/xgb_logistic.json")));
+    EXPECT_EQ(named.features,
+              (std::vector<std::string>{"age", "income", "tenure", "visits", "score"}));
+    xgboost_import unnamed = import_xgboost(json::parse(read_file(dir + "/xgb_regression.json")));
+    EXPECT_EQ(unnamed.features.front(), "f0");
+    EXPECT_EQ(unnamed.features.size(), 6u);
+    // Newer XGBoost writes base_score as a one-element vector: "[5E-1]".
+    json::value doc = json::parse(read_file(dir + "/xgb_logistic.json"));
+    for (auto& f : doc.fields)
+        if (f.first == "learner")
+            for (auto& g : f.second.fields)
+                if (g.first == "learner_model_param")
+                    for (auto& h : g.second.fields)
+                        if (h.first == "base_score")
+                            h.second.str = "[" + h.second.str + "]";
+    EXPECT_EQ(import_xgboost(doc).params, named.params);
+    for (const char* bad :
+         {"[]", "{}", R"({"learner": {"learner_model_param": {}}})",
+          R"({"learner": {"learner_model_param": {"base_score": "0.5", "num_feature": "2"},
+                                "objective": {"name": "binary:logistic"},
+                                "gradient_booster": {"name": "dart", "model": {"trees": []}}}})"})
+        EXPECT_THROW(import_xgboost(json::parse(bad)), model_error) << bad;
+}

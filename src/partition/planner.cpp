@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 
-namespace ai_scale::partition {
+namespace ai_scale::partition
+{
 
-namespace {
+namespace
+{
 
 // Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -62,7 +64,10 @@ void split(local_time t, int64_t& day, int64_t& time_of_day)
     time_of_day = t - day * usecs_per_day;
 }
 
-bool finite(local_time t) { return t != minus_infinity && t != plus_infinity; }
+bool finite(local_time t)
+{
+    return t != minus_infinity && t != plus_infinity;
+}
 
 // Rough length, with Postgres's 30-day month, for comparing intervals.
 double approx_micros(const interval& i)
@@ -70,8 +75,10 @@ double approx_micros(const interval& i)
     return (double(i.months) * 30 + i.days) * double(usecs_per_day) + double(i.micros);
 }
 
-bool positive(const interval& i) { return i.months >= 0 && i.days >= 0 && i.micros >= 0 &&
-                                          approx_micros(i) > 0; }
+bool positive(const interval& i)
+{
+    return i.months >= 0 && i.days >= 0 && i.micros >= 0 && approx_micros(i) > 0;
+}
 
 } // namespace
 
@@ -162,7 +169,8 @@ std::vector<range> cells(const interval& step, local_time from, local_time to)
     return out;
 }
 
-namespace {
+namespace
+{
 
 // Parts of want not covered by any of the (sorted by lower) ranges in have.
 void uncovered(range want, const std::vector<range>& have, std::vector<range>& out)
@@ -242,8 +250,8 @@ std::string name_suffix(const interval& step, local_time lower)
     else if (step.micros == 0 && tod == 0)
         std::snprintf(buf, sizeof buf, "%04lld%02u%02u", (long long)cv.year, cv.month, cv.day);
     else
-        std::snprintf(buf, sizeof buf, "%04lld%02u%02u_%02lld%02lld", (long long)cv.year,
-                      cv.month, cv.day, (long long)(minutes / 60), (long long)(minutes % 60));
+        std::snprintf(buf, sizeof buf, "%04lld%02u%02u_%02lld%02lld", (long long)cv.year, cv.month,
+                      cv.day, (long long)(minutes / 60), (long long)(minutes % 60));
     return buf;
 }
 

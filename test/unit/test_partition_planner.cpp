@@ -4,11 +4,24 @@
 
 using namespace ai_scale::partition;
 
-namespace {
-constexpr interval minutes(int n) { return {0, 0, n * usecs_per_minute}; }
-constexpr interval hours(int n) { return {0, 0, n * 60 * usecs_per_minute}; }
-constexpr interval days(int n) { return {0, n, 0}; }
-constexpr interval months(int n) { return {n, 0, 0}; }
+namespace
+{
+constexpr interval minutes(int n)
+{
+    return {0, 0, n * usecs_per_minute};
+}
+constexpr interval hours(int n)
+{
+    return {0, 0, n * 60 * usecs_per_minute};
+}
+constexpr interval days(int n)
+{
+    return {0, n, 0};
+}
+constexpr interval months(int n)
+{
+    return {n, 0, 0};
+}
 
 config daily(int premake = 3)
 {

@@ -314,7 +314,9 @@ COMMENT ON FUNCTION ai_scale.check_default(regclass) IS 'rows sitting in the def
 
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
 -- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
--- CONCURRENTLY in transactions of its own, which a function cannot do.
+-- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
+-- concurrent detach while the table has a default partition; such tables get a plain DETACH /
+-- DROP under the short lock_timeout, skipped and retried when a long query holds the table.
 CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
@@ -372,7 +374,7 @@ BEGIN
                           || CASE WHEN made.rows_moved > 0
                                   THEN format('; moved %s rows from the default partition',
                                               made.rows_moved) ELSE '' END;
-            ELSIF defer_detach AND p.action IN ('drop', 'detach') THEN
+            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
                 action := 'detach_pending';
                 partition := victim::text;
                 detail := p.action;

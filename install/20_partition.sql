@@ -435,22 +435,34 @@ DECLARE
     r record;
     actions int := 0;
     errors int := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM ai_scale._require_primary('run_maintenance');
     IF _run_maintenance.parent IS NOT NULL THEN
         PERFORM ai_scale._config(_run_maintenance.parent);
     END IF;
-    -- Short lock waits for all DDL below (transaction-local: reset at commit or abort).
-    PERFORM set_config('lock_timeout',
-                       current_setting('ai_scale.maintenance_lock_timeout'), true);
     FOR cfg IN SELECT * FROM ai_scale.partition_config c
                 WHERE _run_maintenance.parent IS NULL OR c.parent = _run_maintenance.parent
                 ORDER BY c.parent::oid
     LOOP
         BEGIN
-            -- Concurrent runs on the same table serialize here (held to the end of the
-            -- transaction).
-            PERFORM pg_advisory_xact_lock(hashtext('ai_scale.maintenance'), cfg.parent::oid::int);
+            -- Concurrent runs on the same table serialize here, waiting as long as the
+            -- caller's lock_timeout allows (held to the end of the transaction).
+            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+            BEGIN
+                PERFORM pg_advisory_xact_lock(hashtext('ai_scale.maintenance'),
+                                              cfg.parent::oid::int);
+            EXCEPTION WHEN lock_not_available THEN
+                parent_table := cfg.parent;
+                action := 'skipped';
+                partition := NULL;
+                detail := 'another maintenance run holds this table; retried on the next run';
+                RETURN NEXT;
+                CONTINUE;
+            END;
+            -- Then short lock waits for all DDL.
+            PERFORM set_config('lock_timeout',
+                               current_setting('ai_scale.maintenance_lock_timeout'), true);
             FOR r IN SELECT * FROM ai_scale._maintain(cfg, defer_detach) LOOP
                 parent_table := r.parent_table;
                 action := r.action;
@@ -471,6 +483,7 @@ BEGIN
                 RETURN NEXT;
         END;
     END LOOP;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     PERFORM ai_scale._count_maintenance(1, actions, errors);
 END $$;
 

@@ -22,6 +22,10 @@ char* partition_time_zone = nullptr;
 void define_all()
 {
     // --- partition maintenance ---
+    // Postgres allows PGC_POSTMASTER settings only while preloading; loaded later (no workers
+    // then anyway) they are plain reloadable settings.
+    const GucContext startup_only =
+        process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP;
     DefineCustomIntVariable("ai_scale.maintenance_naptime",
                             "Time between partition maintenance runs of the background worker.",
                             nullptr, &maintenance_naptime_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
@@ -29,11 +33,11 @@ void define_all()
     DefineCustomStringVariable(
         "ai_scale.maintenance_databases",
         "Comma-separated databases the maintenance worker runs in; empty starts no worker.",
-        nullptr, &maintenance_databases, "", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+        nullptr, &maintenance_databases, "", startup_only, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.maintenance_role",
                                "Role the maintenance worker connects as; empty means the bootstrap "
                                "superuser.",
-                               nullptr, &maintenance_role, "", PGC_POSTMASTER, 0, nullptr, nullptr,
+                               nullptr, &maintenance_role, "", startup_only, 0, nullptr, nullptr,
                                nullptr);
     DefineCustomIntVariable("ai_scale.maintenance_lock_timeout",
                             "Longest wait for a lock by partition maintenance before it skips the "

@@ -17,6 +17,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -225,6 +226,9 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone)
 {
     InitMaterializedSRF(fcinfo, 0);
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    // A run that waited on the maintenance advisory lock must see the partitions the run before
+    // it committed, even when this transaction already holds a lock on the table.
+    AcceptInvalidationMessages();
     Relation rel = table_open(parent, AccessShareLock);
     if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),

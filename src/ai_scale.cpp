@@ -2,6 +2,7 @@
 // only; each component owns its logic.
 #include "guc.hpp"
 #include "pg/postgres.hpp"
+#include "partition/worker.hpp"
 #include "pg/shmem.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -27,6 +28,7 @@ void _PG_init(void)
 
     stats::request_shared_memory();
     // --- partition maintenance ---
+    partition::register_maintenance_workers();
     // --- cache ---
     // --- scoring ---
 

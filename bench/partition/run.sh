@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Partition management, ai_scale vs pg_partman 4.7.2 (Debian's postgresql-15-partman), side by
+# side on one server started here. Prints each figure and the ratio pg_partman / ai_scale.
+# Usage: flock /tmp/ai_scale_bench.lock bash bench/partition/run.sh
+# Needs ai_scale built and installed into $PG_CONFIG's tree (bash scripts/setup.sh).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+# shellcheck source=../../scripts/lib/services.sh
+source scripts/lib/services.sh
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+if [ "$(dpkg-query -W -f='${Status}' postgresql-15-partman 2>/dev/null)" != "install ok installed" ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        postgresql-15-partman
+fi
+# A private Postgres copy (scripts/private_pg.sh) made before pg_partman was installed lacks it.
+sharedir=$("$PG_CONFIG" --sharedir)
+if [ ! -f "$sharedir/extension/pg_partman.control" ]; then
+    as_root cp /usr/share/postgresql/15/extension/pg_partman* "$sharedir/extension/"
+fi
+
+work=$(mktemp -d /tmp/ai_scale_bench_partition.XXXXXX)
+chmod 755 "$work"
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
+port=$(free_port)
+pg_init "$work/pg" "$port" yes >/dev/null
+pg_start "$work/pg"
+trap 'pg_stop "$work/pg"; rm -rf "$work"' EXIT
+psqlb() { "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+
+psqlb <<'SQL'
+CREATE EXTENSION ai_scale;
+CREATE SCHEMA partman;
+CREATE EXTENSION pg_partman SCHEMA partman;
+-- Milliseconds one statement takes, measured on the server.
+CREATE FUNCTION ms(stmt text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+    EXECUTE stmt;
+    RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END $$;
+-- The seed table, as a user would type it, for either tool.
+CREATE FUNCTION seed(name text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE TABLE %I (prediction_id uuid NOT NULL DEFAULT gen_random_uuid(),
+        model_name text NOT NULL, model_version int NOT NULL, input_data jsonb, output_data jsonb,
+        input_hash bigint, created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (prediction_id, created_at)) PARTITION BY RANGE (created_at)', name);
+    EXECUTE format('CREATE INDEX ON %I (model_name, model_version, input_hash, created_at)', name);
+END $$;
+SQL
+m() { psqlb -c "SELECT round(ms(\$q\$$1\$q\$)::numeric, 1)"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'; }
+report() { printf '%-52s pg_partman %9s ms   ai_scale %8s ms   ratio %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+
+# 1. A year of daily partitions.
+psqlb -c "SELECT seed('y_pm'), seed('y_ai')"
+pm=$(m "SELECT partman.create_parent('public.y_pm', 'created_at', 'native', 'daily', p_premake := 365)")
+ai=$(m "SELECT ai_scale.manage_partitions('public.y_ai', '1 day', 365)")
+report "create a year of daily partitions" "$pm" "$ai"
+
+# 2. No-op maintenance at N children (mean of 5 runs), and 3. adding one child at 1000.
+for n in 100 1000; do
+    psqlb -c "SELECT seed('n${n}_pm'), seed('n${n}_ai')"
+    psqlb -c "SELECT partman.create_parent('public.n${n}_pm', 'created_at', 'native', 'daily',
+                  p_premake := 4, p_start_partition := (now() - interval '$((n - 5)) days')::date::text)"
+    psqlb -c "SELECT count(*) FROM ai_scale.manage_partitions('public.n${n}_ai', '1 day', $((n - 1)))"
+    psqlb -c "UPDATE ai_scale.partition_config SET premake = 4 WHERE parent = 'n${n}_ai'::regclass"
+    psqlb -c "SELECT partman.run_maintenance('public.n${n}_pm'); SELECT ai_scale.run_maintenance('n${n}_ai')" >/dev/null
+    pm=$(psqlb -c "SELECT round(avg(ms(\$q\$SELECT partman.run_maintenance('public.n${n}_pm')\$q\$))::numeric, 2) FROM generate_series(1, 5)")
+    ai=$(psqlb -c "SELECT round(avg(ms(\$q\$SELECT count(*) FROM ai_scale.run_maintenance('n${n}_ai')\$q\$))::numeric, 2) FROM generate_series(1, 5)")
+    kids_pm=$(psqlb -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'n${n}_pm'::regclass")
+    kids_ai=$(psqlb -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'n${n}_ai'::regclass")
+    report "no-op maintenance, $kids_pm / $kids_ai children" "$pm" "$ai"
+done
+psqlb -c "UPDATE partman.part_config SET premake = premake + 1 WHERE parent_table = 'public.n1000_pm'"
+psqlb -c "UPDATE ai_scale.partition_config SET premake = premake + 1 WHERE parent = 'n1000_ai'::regclass"
+pm=$(m "SELECT partman.run_maintenance('public.n1000_pm')")
+ai=$(m "SELECT count(*) FROM ai_scale.run_maintenance('n1000_ai')")
+report "add one child at 1000 children" "$pm" "$ai"
+
+# 4. Move 100k rows over 10 days out of the default partition.
+psqlb -c "SELECT seed('r_pm'), seed('r_ai'), seed('r_sql')"
+psqlb -c "SELECT partman.create_parent('public.r_pm', 'created_at', 'native', 'daily', p_premake := 1)"
+psqlb -c "SELECT count(*) FROM ai_scale.manage_partitions('r_ai', '1 day', 1)"
+psqlb -c "CREATE TABLE r_sql_default PARTITION OF r_sql DEFAULT"
+for t in r_pm r_ai r_sql; do
+    psqlb -c "INSERT INTO $t (model_name, model_version, created_at)
+              SELECT 'm', 1, timestamptz '2025-01-01 00:00 UTC' + (i % 10) * interval '1 day' + i * interval '1 ms'
+                FROM generate_series(1, 100000) i"
+done
+psqlb -c "VACUUM ANALYZE r_pm, r_ai, r_sql"
+pm=$(m "SELECT partman.partition_data_time('public.r_pm', p_batch_count := 20)")
+ai=$(m "SELECT count(*) FROM ai_scale.rescue_default('r_ai', 1000000)")
+# The floor: one plain transaction per day, written by hand.
+sqlms=$(m "DO \$d\$ DECLARE d date; BEGIN
+    FOR d IN SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM r_sql_default LOOP
+        EXECUTE format('CREATE TABLE r_sql_%s (LIKE r_sql INCLUDING ALL)', to_char(d, 'YYYYMMDD'));
+        EXECUTE format('WITH m AS (DELETE FROM r_sql_default WHERE created_at >= %L AND created_at < %L RETURNING *) INSERT INTO r_sql_%s SELECT * FROM m',
+                       d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC', to_char(d, 'YYYYMMDD'));
+        EXECUTE format('ALTER TABLE r_sql ATTACH PARTITION r_sql_%s FOR VALUES FROM (%L) TO (%L)', to_char(d, 'YYYYMMDD'),
+                       d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+    END LOOP; END \$d\$")
+left=$(psqlb -c "SELECT (SELECT count(*) FROM ONLY r_pm_default) + (SELECT count(*) FROM ONLY r_ai_default)")
+report "move 100k default rows over 10 days ($left left)" "$pm" "$ai"
+printf '%-52s %s ms\n' "  (plain SQL, by hand, same move)" "$sqlms"
+
+# 5. A 3 s open query, maintenance with retention due, then a new SELECT: how long it stalls.
+stall() { # $1 table, $2 maintenance statement
+    psqlb -c "BEGIN; SELECT count(*) FROM $1; SELECT pg_sleep(3); COMMIT;" >/dev/null &
+    local reader=$!
+    sleep 0.5
+    psqlb -c "$2" >/dev/null 2>&1 &
+    local maint=$!
+    sleep 0.3
+    local t0 t1
+    t0=$(date +%s%N)
+    psqlb -c "SELECT count(*) FROM $1" >/dev/null
+    t1=$(date +%s%N)
+    wait "$reader" "$maint" || true
+    echo $(((t1 - t0) / 1000000))
+}
+for t in l_pm l_ai; do
+    psqlb -c "SELECT seed('$t')"
+    psqlb -c "CREATE TABLE ${t}_old PARTITION OF $t FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')"
+done
+psqlb -c "SELECT partman.create_parent('public.l_pm', 'created_at', 'native', 'daily', p_premake := 2)"
+psqlb -c "UPDATE partman.part_config SET retention = '30 days', retention_keep_table = false WHERE parent_table = 'public.l_pm'"
+psqlb -c "SELECT count(*) FROM ai_scale.manage_partitions('l_ai', '1 day', 2)"
+psqlb -c "UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'l_ai'::regclass"
+pm=$(stall l_pm "SELECT partman.run_maintenance('public.l_pm')")
+ai=$(stall l_ai "SELECT count(*) FROM ai_scale.run_maintenance('l_ai')")
+report "new SELECT stalled by maintenance (3 s reader)" "$pm" "$ai"
+
+# 6. Insert throughput, partitioned store vs the same table unpartitioned (best of 3).
+psqlb -c "SELECT ai_scale.create_prediction_store('public.ins_part', '1 day', 2)" >/dev/null
+psqlb -c "CREATE TABLE ins_plain (LIKE ins_part INCLUDING ALL)"
+psqlb -c "ALTER TABLE ins_plain ADD PRIMARY KEY (prediction_id, created_at);
+          CREATE INDEX ON ins_plain (model_name, model_version, input_hash, created_at)"
+ins() { psqlb -c "SELECT round(min(ms(\$q\$INSERT INTO $1 (model_name, model_version, input_data, input_hash)
+        SELECT 'm', 1, jsonb_build_object('x', i), i FROM generate_series(1, 100000) i\$q\$))::numeric, 1) FROM generate_series(1, 3)"; }
+plain=$(ins ins_plain)
+part=$(ins ins_part)
+printf '%-52s plain %9s ms   partitioned %8s ms   throughput ratio %s\n' \
+    "insert 100k rows (partitioned vs plain)" "$plain" "$part" "$(ratio "$plain" "$part")"

@@ -1,0 +1,673 @@
+-- Time-range partition management: the prediction store, adoption of existing range-partitioned
+-- tables, and maintenance (premake, retention by drop / detach / tier, rescue of default rows).
+-- Which ranges to touch is decided by the C++ planner (src/partition/planner.cpp, behind
+-- ai_scale._plan); bounds are read from pg_class.relpartbound (ai_scale._bounds), never from
+-- partition names. The DDL below runs with a short lock_timeout so that it never queues
+-- readers and writers behind a long-running query: a lock it cannot get is reported as skipped
+-- and retried on the next run.
+
+CREATE TABLE ai_scale.partition_config (
+    parent             regclass    PRIMARY KEY,
+    partition_interval interval    NOT NULL,
+    premake            int         NOT NULL,
+    retention          interval,
+    retention_mode     text        NOT NULL DEFAULT 'drop'
+                                   CHECK (retention_mode IN ('drop', 'detach', 'tier')),
+    cold_after         interval,
+    cold_tablespace    name,
+    time_zone          text        NOT NULL,
+    rescue_batch_rows  int         NOT NULL DEFAULT 10000 CHECK (rescue_batch_rows > 0),
+    managed_since      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE ai_scale.partition_config IS
+    'tables whose partitions ai_scale maintains; one row per partitioned table';
+SELECT pg_catalog.pg_extension_config_dump('ai_scale.partition_config', '');
+
+-- Internals in C++ (src/partition/sql_functions.cpp).
+
+CREATE FUNCTION ai_scale._check_config(partition_interval interval, premake int,
+                                       retention interval, retention_mode text,
+                                       cold_after interval)
+    RETURNS void LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_check_config';
+
+CREATE FUNCTION ai_scale._plan(partition_interval interval, premake int, retention interval,
+                               retention_mode text, cold_after interval, now_local timestamp,
+                               lowers timestamp[], uppers timestamp[], cold boolean[],
+                               OUT action text, OUT idx int, OUT lower timestamp,
+                               OUT upper timestamp, OUT suffix text)
+    RETURNS SETOF record LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_plan';
+
+CREATE FUNCTION ai_scale._cells(partition_interval interval, from_local timestamp,
+                                to_local timestamp,
+                                OUT lower timestamp, OUT upper timestamp, OUT suffix text)
+    RETURNS SETOF record LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_cells';
+
+CREATE FUNCTION ai_scale._bounds(parent regclass, zone text,
+                                 OUT partition regclass, OUT lower timestamp,
+                                 OUT upper timestamp, OUT is_default boolean)
+    RETURNS SETOF record LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_bounds';
+
+CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
+    RETURNS void LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_count';
+
+-- Internals in SQL.
+
+CREATE FUNCTION ai_scale._require_primary(what text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION 'cannot run % on a hot standby', what
+            USING ERRCODE = 'read_only_sql_transaction',
+                  HINT = 'Run it on the primary; its changes reach the standby through WAL.';
+    END IF;
+END $$;
+
+-- The single range-partition key column of parent and its type, or a clear error.
+CREATE FUNCTION ai_scale._partition_key(parent regclass, OUT key_column name,
+                                        OUT key_type regtype)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    kind "char";
+    strategy "char";
+    natts int;
+    key_attnum int;
+BEGIN
+    SELECT c.relkind, p.partstrat, p.partnatts, p.partattrs[0]
+      INTO kind, strategy, natts, key_attnum
+      FROM pg_class c LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
+     WHERE c.oid = parent;
+    IF kind IS DISTINCT FROM 'p' THEN
+        RAISE EXCEPTION 'table % is not partitioned', parent
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Create it with PARTITION BY RANGE on a timestamptz, timestamp or date column.';
+    END IF;
+    IF strategy <> 'r' THEN
+        RAISE EXCEPTION 'table % is % partitioned, not by range', parent,
+                        CASE strategy WHEN 'l' THEN 'list' ELSE 'hash' END
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'ai_scale manages tables partitioned by RANGE on one time column.';
+    END IF;
+    IF natts <> 1 OR key_attnum = 0 THEN
+        RAISE EXCEPTION 'table % must be partitioned on exactly one column', parent
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Multi-column and expression partition keys are not supported.';
+    END IF;
+    SELECT a.attname, a.atttypid::regtype INTO key_column, key_type
+      FROM pg_attribute a WHERE a.attrelid = parent AND a.attnum = key_attnum;
+    IF key_type NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+        RAISE EXCEPTION 'partition key column % of % has type %', key_column, parent, key_type
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'The key must be timestamptz, timestamp or date.';
+    END IF;
+END $$;
+
+-- A local wall-clock time as a bound literal of the key type (unambiguous: UTC with offset).
+CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT quote_literal(CASE
+        WHEN key_type = 'timestamptz'::regtype
+            THEN to_char((t AT TIME ZONE zone) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'
+        WHEN key_type = 'date'::regtype THEN to_char(t, 'YYYY-MM-DD')
+        ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') END)
+$$;
+
+-- A local bound as text of the key type, in the session's time zone for timestamptz keys.
+CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE
+        WHEN key_type = 'timestamptz'::regtype THEN (t AT TIME ZONE zone)::text
+        WHEN key_type = 'date'::regtype THEN t::date::text
+        ELSE t::text END
+$$;
+
+-- A free name <table>_p<suffix> in the parent's schema, shortening the table part (never the
+-- suffix) to stay within 63 bytes.
+CREATE FUNCTION ai_scale._partition_name(nsp name, base name, suffix text) RETURNS name
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    tail text;
+    head text;
+    n int := 0;
+BEGIN
+    LOOP
+        tail := '_' || suffix || CASE WHEN n = 0 THEN '' ELSE '_' || n END;
+        head := base;
+        WHILE octet_length(head) + octet_length(tail) > 63 LOOP
+            head := left(head, -1);
+        END LOOP;
+        IF to_regclass(format('%I.%I', nsp, head || tail)) IS NULL THEN
+            RETURN head || tail;
+        END IF;
+        n := n + 1;
+    END LOOP;
+END $$;
+
+-- Creates the partition [lo, hi) (local times in zone) next to parent and attaches it, first
+-- moving into it any rows of that range sitting in the default partition, so that the attach
+-- can never fail on them. Built standalone and attached, rather than CREATE ... PARTITION OF,
+-- because ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent: inserts into the other
+-- partitions go on meanwhile. Returns the new name (NULL for a range a DST jump makes empty)
+-- and the rows moved.
+CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
+                                           zone text, lo timestamp, hi timestamp, suffix text,
+                                           default_partition regclass,
+                                           OUT partition text, OUT rows_moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    nsp name;
+    rel name;
+    lo_lit text := ai_scale._bound_literal(lo, key_type, zone);
+    hi_lit text := ai_scale._bound_literal(hi, key_type, zone);
+    cols text;
+BEGIN
+    rows_moved := 0;
+    IF key_type = 'timestamptz'::regtype AND (lo AT TIME ZONE zone) >= (hi AT TIME ZONE zone) THEN
+        RETURN;
+    END IF;
+    SELECT n.nspname, c.relname INTO nsp, rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+    partition := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, suffix));
+    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL)', partition, parent);
+    IF default_partition IS NOT NULL THEN
+        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+          FROM pg_attribute a
+         WHERE a.attrelid = parent AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attgenerated = '';
+        EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+                       'INSERT INTO %s (%s) SELECT %s FROM moved',
+                       default_partition, key_column, lo_lit, key_column, hi_lit, cols,
+                       partition, cols, cols);
+        GET DIAGNOSTICS rows_moved = ROW_COUNT;
+    END IF;
+    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                   parent, partition, lo_lit, hi_lit);
+END $$;
+
+CREATE FUNCTION ai_scale._default_partition(parent regclass) RETURNS regclass
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT c.oid::regclass FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = parent AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
+$$;
+
+CREATE FUNCTION ai_scale._config(parent regclass) RETURNS ai_scale.partition_config
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cfg ai_scale.partition_config;
+BEGIN
+    SELECT * INTO cfg FROM ai_scale.partition_config c WHERE c.parent = _config.parent;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not managed by ai_scale', parent
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Call ai_scale.manage_partitions first.';
+    END IF;
+    RETURN cfg;
+END $$;
+
+-- rescue_default: moves rows out of the default partition into the partitions they belong in,
+-- creating those. One target range is one batch and is atomic (a subtransaction: the partition
+-- is created, filled and attached, or nothing happens). A call moves whole ranges until it has
+-- moved at least batch_rows rows, then stops; calling again resumes where it stopped, so an
+-- interrupted run loses and duplicates nothing. Rows whose range overlaps an existing partition
+-- only partly go to a partition covering just the free part.
+CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)
+    RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cfg ai_scale.partition_config;
+    k record;
+    dflt regclass;
+    first_key timestamp;
+    lo timestamp;
+    hi timestamp;
+    sfx text;
+    total bigint := 0;
+    made record;
+BEGIN
+    PERFORM ai_scale._require_primary('rescue_default');
+    IF batch_rows IS NULL OR batch_rows < 1 THEN
+        RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cfg := ai_scale._config(parent);
+    k := ai_scale._partition_key(parent);
+    dflt := ai_scale._default_partition(parent);
+    IF dflt IS NULL THEN
+        RETURN;
+    END IF;
+    WHILE total < batch_rows LOOP
+        EXECUTE format('SELECT min(%s) FROM ONLY %s',
+                       CASE WHEN k.key_type = 'timestamptz'::regtype
+                            THEN format('%I AT TIME ZONE %L', k.key_column, cfg.time_zone)
+                            ELSE format('%I::timestamp', k.key_column) END, dflt)
+           INTO first_key;
+        EXIT WHEN first_key IS NULL;
+        -- The free part of the cell holding the oldest default row.
+        SELECT c.lower, c.upper, c.suffix INTO lo, hi, sfx
+          FROM ai_scale._cells(cfg.partition_interval, first_key, first_key) c;
+        SELECT greatest(lo, max(b.upper) FILTER (WHERE b.upper <= first_key)),
+               least(hi, min(b.lower) FILTER (WHERE b.lower > first_key))
+          INTO lo, hi
+          FROM ai_scale._bounds(parent, cfg.time_zone) b WHERE NOT b.is_default;
+        IF lo <> (SELECT c.lower FROM ai_scale._cells(cfg.partition_interval, lo, lo) c) THEN
+            sfx := to_char(lo, 'YYYYMMDD_HH24MI');
+        END IF;
+        made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
+                                           lo, hi, sfx, dflt);
+        IF made.partition IS NULL THEN
+            RAISE EXCEPTION 'rows in the default partition of % fall in a skipped DST hour', parent
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        partition := made.partition;
+        lower := ai_scale._bound_text(lo, k.key_type, cfg.time_zone);
+        upper := ai_scale._bound_text(hi, k.key_type, cfg.time_zone);
+        rows_moved := made.rows_moved;
+        total := total + made.rows_moved;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
+    'moves rows out of the default partition into partitions it creates; one atomic range at a time, resumable';
+
+CREATE FUNCTION ai_scale.check_default(parent regclass)
+    RETURNS TABLE (default_partition regclass, rows bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM ai_scale._partition_key(parent);
+    default_partition := ai_scale._default_partition(parent);
+    IF default_partition IS NULL THEN
+        rows := 0;
+    ELSE
+        EXECUTE format('SELECT count(*) FROM ONLY %s', default_partition) INTO rows;
+    END IF;
+    RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION ai_scale.check_default(regclass) IS 'rows sitting in the default partition';
+
+-- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
+-- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
+-- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
+-- concurrent detach while the table has a default partition; such tables get a plain DETACH /
+-- DROP under the short lock_timeout, skipped and retried when a long query holds the table.
+CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    dflt regclass;
+    parts regclass[];
+    lowers timestamp[];
+    uppers timestamp[];
+    cold boolean[];
+    cold_oid oid;
+    p record;
+    made record;
+    victim regclass;
+    default_has_rows boolean := false;
+    r record;
+BEGIN
+    parent_table := cfg.parent;
+    k := ai_scale._partition_key(cfg.parent);
+    cold_oid := (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cfg.cold_tablespace);
+    SELECT array_agg(b.partition ORDER BY b.lower), array_agg(b.lower ORDER BY b.lower),
+           array_agg(b.upper ORDER BY b.lower),
+           array_agg(coalesce(c.reltablespace = cold_oid, false) ORDER BY b.lower)
+      INTO parts, lowers, uppers, cold
+      FROM ai_scale._bounds(cfg.parent, cfg.time_zone) b
+      JOIN pg_class c ON c.oid = b.partition
+     WHERE NOT b.is_default;
+    dflt := ai_scale._default_partition(cfg.parent);
+    IF dflt IS NOT NULL THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+    END IF;
+
+    FOR p IN SELECT * FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
+                                          cfg.retention_mode, cfg.cold_after,
+                                          (now() AT TIME ZONE cfg.time_zone)::timestamp,
+                                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
+                                          coalesce(cold, '{}'))
+    LOOP
+        victim := CASE WHEN p.idx IS NOT NULL THEN parts[p.idx] END;
+        partition := victim::text;
+        detail := NULL;
+        BEGIN
+            IF p.action = 'create' THEN
+                made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
+                                                   cfg.time_zone, p.lower, p.upper, p.suffix,
+                                                   CASE WHEN default_has_rows THEN dflt END);
+                CONTINUE WHEN made.partition IS NULL;
+                action := 'created';
+                partition := made.partition;
+                detail := format('from %s to %s',
+                                 ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
+                                 ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))
+                          || CASE WHEN made.rows_moved > 0
+                                  THEN format('; moved %s rows from the default partition',
+                                              made.rows_moved) ELSE '' END;
+            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
+                action := 'detach_pending';
+                partition := victim::text;
+                detail := p.action;
+            ELSIF p.action = 'drop' THEN
+                partition := victim::text;
+                EXECUTE format('DROP TABLE %s', victim);
+                action := 'dropped';
+                detail := 'older than retention ' || cfg.retention::text;
+            ELSIF p.action = 'detach' THEN
+                partition := victim::text;
+                EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+                action := 'detached';
+                detail := 'older than retention ' || cfg.retention::text;
+            ELSE
+                partition := victim::text;
+                EXECUTE format('ALTER TABLE %s SET TABLESPACE %I', victim, cfg.cold_tablespace);
+                action := 'moved_to_cold';
+                detail := 'tablespace ' || quote_ident(cfg.cold_tablespace);
+            END IF;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'skipped';
+                detail := format('%s %s: %s; retried on the next run', p.action,
+                                 coalesce(victim::text, format('from %s to %s',
+                                     ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
+                                     ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))),
+                                 SQLERRM);
+        END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Rows left in the default partition (e.g. old rows inserted late): rescue them.
+    IF dflt IS NOT NULL AND default_has_rows THEN
+        BEGIN
+            FOR r IN SELECT * FROM ai_scale.rescue_default(cfg.parent, cfg.rescue_batch_rows) LOOP
+                action := 'rescued';
+                partition := r.partition;
+                detail := format('moved %s rows from the default partition', r.rows_moved);
+                RETURN NEXT;
+            END LOOP;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'skipped';
+                partition := dflt::text;
+                detail := format('rescue: %s; retried on the next run', SQLERRM);
+                RETURN NEXT;
+        END;
+    END IF;
+END $$;
+
+CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cfg ai_scale.partition_config;
+    r record;
+    actions int := 0;
+    errors int := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
+BEGIN
+    PERFORM ai_scale._require_primary('run_maintenance');
+    IF _run_maintenance.parent IS NOT NULL THEN
+        PERFORM ai_scale._config(_run_maintenance.parent);
+    END IF;
+    FOR cfg IN SELECT * FROM ai_scale.partition_config c
+                WHERE _run_maintenance.parent IS NULL OR c.parent = _run_maintenance.parent
+                ORDER BY c.parent::oid
+    LOOP
+        BEGIN
+            -- Concurrent runs on the same table serialize here, waiting as long as the
+            -- caller's lock_timeout allows (held to the end of the transaction).
+            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+            BEGIN
+                PERFORM pg_advisory_xact_lock(hashtext('ai_scale.maintenance'),
+                                              cfg.parent::oid::int);
+            EXCEPTION WHEN lock_not_available THEN
+                parent_table := cfg.parent;
+                action := 'skipped';
+                partition := NULL;
+                detail := 'another maintenance run holds this table; retried on the next run';
+                RETURN NEXT;
+                CONTINUE;
+            END;
+            -- Then short lock waits for all DDL.
+            PERFORM set_config('lock_timeout',
+                               current_setting('ai_scale.maintenance_lock_timeout'), true);
+            FOR r IN SELECT * FROM ai_scale._maintain(cfg, defer_detach) LOOP
+                parent_table := r.parent_table;
+                action := r.action;
+                partition := r.partition;
+                detail := r.detail;
+                IF r.action NOT IN ('skipped', 'detach_pending') THEN
+                    actions := actions + 1;
+                END IF;
+                RETURN NEXT;
+            END LOOP;
+        EXCEPTION
+            WHEN OTHERS THEN
+                errors := errors + 1;
+                parent_table := cfg.parent;
+                action := 'error';
+                partition := NULL;
+                detail := SQLERRM;
+                RETURN NEXT;
+        END;
+    END LOOP;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+    PERFORM ai_scale._count_maintenance(1, actions, errors);
+END $$;
+
+CREATE FUNCTION ai_scale.run_maintenance(parent regclass DEFAULT NULL)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM ai_scale._run_maintenance(parent, false) $$;
+COMMENT ON FUNCTION ai_scale.run_maintenance(regclass) IS
+    'creates, drops, detaches and tiers partitions of one managed table (or all); one row per action';
+
+CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval interval,
+                                           premake int DEFAULT 7,
+                                           retention interval DEFAULT NULL,
+                                           retention_mode text DEFAULT 'drop',
+                                           cold_after interval DEFAULT NULL,
+                                           cold_tablespace name DEFAULT NULL,
+                                           time_zone text DEFAULT NULL)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    zone text := coalesce(time_zone, current_setting('ai_scale.partition_time_zone'));
+    nsp name;
+    rel name;
+BEGIN
+    PERFORM ai_scale._require_primary('manage_partitions');
+    IF manage_partitions.parent IS NULL THEN
+        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    k := ai_scale._partition_key(manage_partitions.parent);
+    PERFORM ai_scale._check_config(partition_interval, premake, retention, retention_mode,
+                                   cold_after);
+    IF k.key_type = 'date'::regtype
+       AND partition_interval <> date_trunc('day', partition_interval) THEN
+        RAISE EXCEPTION 'partition_interval % is finer than the date key %', partition_interval,
+                        k.key_column
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use whole days, weeks, months or years for a date key.';
+    END IF;
+    IF (retention_mode = 'tier' OR cold_after IS NOT NULL) AND cold_tablespace IS NULL THEN
+        RAISE EXCEPTION 'cold_tablespace is required for retention_mode tier or cold_after'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cold_tablespace IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_tablespace t WHERE t.spcname = cold_tablespace) THEN
+        RAISE EXCEPTION 'tablespace "%" does not exist', cold_tablespace
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM now() AT TIME ZONE zone; -- 22023 for an unknown zone
+
+    IF ai_scale._default_partition(manage_partitions.parent) IS NULL THEN
+        SELECT n.nspname, c.relname INTO nsp, rel
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.oid = manage_partitions.parent;
+        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', nsp,
+                       ai_scale._partition_name(nsp, rel, 'default'), manage_partitions.parent);
+    END IF;
+    INSERT INTO ai_scale.partition_config AS c
+        (parent, partition_interval, premake, retention, retention_mode, cold_after,
+         cold_tablespace, time_zone)
+    VALUES (manage_partitions.parent, partition_interval, premake, retention, retention_mode,
+            cold_after, cold_tablespace, zone)
+    ON CONFLICT ON CONSTRAINT partition_config_pkey DO UPDATE
+       SET partition_interval = EXCLUDED.partition_interval, premake = EXCLUDED.premake,
+           retention = EXCLUDED.retention, retention_mode = EXCLUDED.retention_mode,
+           cold_after = EXCLUDED.cold_after, cold_tablespace = EXCLUDED.cold_tablespace,
+           time_zone = EXCLUDED.time_zone;
+    RETURN QUERY SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false);
+END $$;
+COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval, text, interval, name, text) IS
+    'adopts a table range-partitioned on a timestamptz, timestamp or date column and maintains it';
+
+CREATE FUNCTION ai_scale.unmanage_partitions(parent regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM ai_scale._require_primary('unmanage_partitions');
+    PERFORM ai_scale._config(parent);
+    DELETE FROM ai_scale.partition_config c WHERE c.parent = unmanage_partitions.parent;
+END $$;
+COMMENT ON FUNCTION ai_scale.unmanage_partitions(regclass) IS
+    'stops maintaining a table; its partitions and rows stay as they are';
+
+CREATE FUNCTION ai_scale.create_prediction_store(name text DEFAULT 'public.model_predictions',
+                                                 partition_interval interval DEFAULT '1 day',
+                                                 premake int DEFAULT 7,
+                                                 retention interval DEFAULT NULL)
+    RETURNS regclass
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    parts text[];
+    nsp text;
+    rel text;
+    tbl regclass;
+BEGIN
+    PERFORM ai_scale._require_primary('create_prediction_store');
+    PERFORM ai_scale._check_config(partition_interval, premake, retention, 'drop', NULL);
+    parts := parse_ident(name);
+    IF array_length(parts, 1) = 1 THEN
+        nsp := 'public';
+        rel := parts[1];
+    ELSIF array_length(parts, 1) = 2 THEN
+        nsp := parts[1];
+        rel := parts[2];
+    ELSE
+        RAISE EXCEPTION 'invalid table name "%"', name USING ERRCODE = 'invalid_name';
+    END IF;
+    IF octet_length(rel) > 63 THEN
+        RAISE EXCEPTION 'table name "%" is longer than 63 bytes', rel
+            USING ERRCODE = 'name_too_long';
+    END IF;
+    EXECUTE format($ddl$
+        CREATE TABLE %I.%I (
+            prediction_id uuid        NOT NULL DEFAULT gen_random_uuid(),
+            model_name    text        NOT NULL,
+            model_version int         NOT NULL,
+            input_data    jsonb,
+            output_data   jsonb,
+            input_hash    bigint,
+            created_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (prediction_id, created_at)
+        ) PARTITION BY RANGE (created_at)$ddl$, nsp, rel);
+    tbl := format('%I.%I', nsp, rel)::regclass;
+    EXECUTE format('CREATE INDEX ON %s (model_name, model_version, input_hash, created_at)', tbl);
+    PERFORM ai_scale.manage_partitions(tbl, partition_interval, premake, retention);
+    RETURN tbl;
+END $$;
+COMMENT ON FUNCTION ai_scale.create_prediction_store(text, interval, int, interval) IS
+    'creates the prediction table, range-partitioned by day on created_at, and manages it';
+
+CREATE FUNCTION ai_scale.partitions(parent regclass)
+    RETURNS TABLE (partition regclass, lower text, upper text, tier text, tablespace name,
+                   rows_estimate bigint, bytes bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    zone text;
+    cold name;
+BEGIN
+    k := ai_scale._partition_key(parent);
+    SELECT c.time_zone, c.cold_tablespace INTO zone, cold
+      FROM ai_scale.partition_config c WHERE c.parent = partitions.parent;
+    zone := coalesce(zone, current_setting('ai_scale.partition_time_zone'));
+    RETURN QUERY
+    SELECT b.partition,
+           CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.lower, k.key_type, zone), 'MINVALUE') END,
+           CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.upper, k.key_type, zone), 'MAXVALUE') END,
+           CASE WHEN b.is_default THEN 'default'
+                WHEN cold IS NOT NULL AND t.spcname = cold THEN 'cold' ELSE 'hot' END,
+           coalesce(t.spcname, (SELECT d.spcname FROM pg_database db
+                                  JOIN pg_tablespace d ON d.oid = db.dattablespace
+                                 WHERE db.datname = current_database())),
+           CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END,
+           pg_total_relation_size(b.partition)
+      FROM ai_scale._bounds(parent, zone) b
+      JOIN pg_class c ON c.oid = b.partition
+      LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+     ORDER BY b.is_default, b.lower NULLS FIRST;
+END $$;
+COMMENT ON FUNCTION ai_scale.partitions(regclass) IS
+    'each partition of a table: bounds, tier, tablespace, estimated rows and bytes, by bound';
+
+REVOKE ALL ON FUNCTION ai_scale._count_maintenance(int, int, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ai_scale._run_maintenance(regclass, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ai_scale._maintain(ai_scale.partition_config, boolean) FROM PUBLIC;
+GRANT SELECT ON ai_scale.partition_config TO PUBLIC;
+
+-- A managed table that is dropped leaves no config row behind.
+CREATE FUNCTION ai_scale._forget_dropped_tables() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    DELETE FROM ai_scale.partition_config c
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.parent::oid;
+END $$;
+CREATE EVENT TRIGGER ai_scale_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION ai_scale._forget_dropped_tables();

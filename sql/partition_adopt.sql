@@ -1,0 +1,71 @@
+-- manage_partitions adopts hand-made tables, reading existing bounds from the catalog.
+SET client_min_messages = warning;
+
+-- The seed DDL typed by hand, with one partition whose name says nothing about its bounds,
+-- covering noon to noon around today: adoption makes only the uncovered parts.
+CREATE TABLE seed (
+    prediction_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    model_version int,
+    input_data jsonb,
+    output_data jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+) PARTITION BY RANGE (created_at);
+DO $$
+BEGIN
+    EXECUTE format('CREATE TABLE seed_misleading_2001 PARTITION OF seed FOR VALUES FROM (%L) TO (%L)',
+                   date_trunc('day', now(), 'UTC') + interval '12 hours',
+                   date_trunc('day', now(), 'UTC') + interval '36 hours');
+END $$;
+SELECT action, count(*) FROM ai_scale.manage_partitions('seed', '1 day', 2, time_zone => 'UTC') GROUP BY 1;
+-- Contiguous from today 00:00 to 3 days ahead: the half days either side, then whole days.
+SELECT partition::text ~ '^seed_' AS named, upper::timestamptz - lower::timestamptz AS span, tier
+  FROM ai_scale.partitions('seed');
+SELECT bool_and(lower = lag) AS contiguous FROM (
+    SELECT lower, lag(upper) OVER (ORDER BY lower::timestamptz) FROM ai_scale.partitions('seed')
+     WHERE tier = 'hot') s WHERE lag IS NOT NULL;
+
+-- timestamp (without time zone) and date keys; monthly and yearly steps.
+CREATE TABLE events_ts (id int, at timestamp NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('events_ts', '1 month', 2);
+SELECT bool_and(extract(day FROM lower::timestamp) = 1 AND lower::timestamp::time = '00:00')
+  FROM ai_scale.partitions('events_ts') WHERE tier = 'hot';
+CREATE TABLE events_date (id int, d date NOT NULL) PARTITION BY RANGE (d);
+SELECT count(*) FROM ai_scale.manage_partitions('events_date', '1 year', 1);
+SELECT bool_and(lower ~ '^\d{4}-01-01$'), bool_and(partition::text ~ '^events_date_\d{4}$')
+  FROM ai_scale.partitions('events_date') WHERE tier = 'hot';
+-- Weekly partitions start on Monday.
+CREATE TABLE weekly (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('weekly', '1 week', 1);
+SELECT bool_and(extract(isodow FROM lower::timestamptz AT TIME ZONE 'UTC') = 1) AS mondays
+  FROM ai_scale.partitions('weekly') WHERE tier = 'hot';
+
+-- A name that needs quoting, 63 bytes long: partition names keep their suffix and fit.
+CREATE TABLE "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by" (
+    at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT octet_length(relname) FROM pg_class WHERE relname LIKE 'Quoted%';
+SELECT count(*) FROM ai_scale.manage_partitions('"Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by"', '1 day', 1);
+SELECT (SELECT octet_length(relname) FROM pg_class WHERE oid = partition) AS bytes,
+       partition::text ~ '_(\d{8}|default)"$' AS suffixed
+  FROM ai_scale.partitions('"Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by"');
+INSERT INTO "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by" VALUES (now());
+SELECT * FROM ai_scale.check_default('"Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by"');
+
+-- Boundaries follow local midnights across DST in the stated zone: the rows of the spring and
+-- fall change days in New York are rescued into 23- and 25-hour partitions.
+CREATE TABLE ny (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('ny', '1 day', 0, time_zone => 'America/New_York');
+INSERT INTO ny VALUES ('2026-03-08 12:00 America/New_York'), ('2026-11-01 12:00 America/New_York');
+SET TimeZone = 'America/New_York';
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('ny');
+SELECT lower, upper::timestamptz - lower::timestamptz AS length
+  FROM ai_scale.partitions('ny') WHERE lower::timestamptz < '2026-11-15' ORDER BY lower::timestamptz;
+RESET TimeZone;
+-- Hourly cells are local too: 02:00-03:00 on the spring-forward day maps to an empty range of
+-- instants, which maintenance skips instead of creating.
+SELECT lower, upper FROM ai_scale._cells('1 hour', '2026-03-08 01:30', '2026-03-08 03:30');
+SELECT (timestamp '2026-03-08 02:00' AT TIME ZONE 'America/New_York')
+     = (timestamp '2026-03-08 03:00' AT TIME ZONE 'America/New_York') AS empty_cell;
+
+DROP TABLE seed, events_ts, events_date, weekly, ny,
+           "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by";
+SELECT count(*) FROM ai_scale.partition_config WHERE parent::text NOT LIKE '%model_predictions';

@@ -1,0 +1,76 @@
+-- Bad input: each a clear error with its SQLSTATE, and nothing left half-created.
+SET client_min_messages = warning;
+CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+CREATE TABLE plain (at timestamptz);
+CREATE TABLE by_list (at timestamptz, k int) PARTITION BY LIST (k);
+CREATE TABLE by_hash (at timestamptz, k int) PARTITION BY HASH (k);
+CREATE TABLE by_int (at int) PARTITION BY RANGE (at);
+CREATE TABLE by_two (a timestamptz, b timestamptz) PARTITION BY RANGE (a, b);
+CREATE TABLE by_expr (a timestamp) PARTITION BY RANGE ((a + interval '1 day'));
+CREATE TABLE by_date (d date) PARTITION BY RANGE (d);
+CREATE TABLE good (at timestamptz) PARTITION BY RANGE (at);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('plain', '1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_list', '1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_hash', '1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_int', '1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_two', '1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_expr', '1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_date', '1 hour')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('no_such_table', '1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '0 days')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '-1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 month 1 day')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '30 seconds')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '90 seconds')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', NULL)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', -1)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '12 hours')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'archive')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier', cold_tablespace => 'no_such_space')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', cold_after => '40 days', cold_tablespace => 'pg_default')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', time_zone => 'Mars/Olympus_Mons')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '0 days')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('a.b.c')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('good')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.run_maintenance('good')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.rescue_default('good')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.unmanage_partitions('good')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.check_default('plain')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.partitions('by_list')$$);
+
+-- Nothing was created or registered by any of the above.
+SELECT count(*) AS partitions FROM pg_inherits
+ WHERE inhparent IN ('plain'::regclass, 'by_list'::regclass, 'by_hash'::regclass, 'by_int'::regclass,
+                     'by_two'::regclass, 'by_expr'::regclass, 'by_date'::regclass, 'good'::regclass);
+SELECT to_regclass('public.preds') IS NULL AS no_preds;
+SELECT count(*) AS configs FROM ai_scale.partition_config WHERE parent::text NOT LIKE '%model_predictions';
+
+-- Errors are catchable by SQLSTATE.
+DO $$
+BEGIN
+    PERFORM ai_scale.manage_partitions('good', '1 day', -1);
+EXCEPTION WHEN invalid_parameter_value THEN
+    RAISE WARNING 'caught 22023: %', SQLERRM;
+END $$;
+
+-- A failure on one table does not stop maintenance of the others: a config edited by hand
+-- into something invalid fails only its own table, reported as an error row.
+CREATE TABLE victim (at timestamptz) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('victim', '1 day', 1);
+SELECT count(*) FROM ai_scale.manage_partitions('good', '1 day', 1);
+UPDATE ai_scale.partition_config SET partition_interval = '1 month 1 day' WHERE parent = 'victim'::regclass;
+UPDATE ai_scale.partition_config SET premake = 2 WHERE parent = 'good'::regclass;
+SELECT parent_table, action, CASE WHEN action = 'error' THEN detail END AS error
+  FROM ai_scale.run_maintenance()
+ WHERE parent_table IN ('victim'::regclass, 'good'::regclass) ORDER BY 1, 2;
+SELECT value > 0 AS error_counted FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors';
+
+DROP TABLE plain, by_list, by_hash, by_int, by_two, by_expr, by_date, good, victim;

@@ -1,0 +1,33 @@
+-- Rows in the default partition: check_default, rescue_default in resumable batches, and
+-- maintenance that moves them instead of failing on them.
+SET client_min_messages = warning;
+CREATE TABLE rescue (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('rescue', '1 day', 0, time_zone => 'UTC');
+INSERT INTO rescue SELECT i, timestamptz '2021-06-01 00:00 UTC' + (i % 3) * interval '1 day' + i * interval '1 s'
+  FROM generate_series(1, 300) i;
+SELECT * FROM ai_scale.check_default('rescue');
+SET TimeZone = 'UTC';
+-- One batch: whole days until at least 150 rows moved.
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('rescue', 150);
+SELECT * FROM ai_scale.check_default('rescue');
+-- Resumed: the rest, nothing twice.
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('rescue');
+SELECT * FROM ai_scale.check_default('rescue');
+SELECT count(*), count(DISTINCT id) FROM rescue;
+SELECT tableoid::regclass, count(*) FROM rescue GROUP BY 1 ORDER BY 1;
+-- An interrupted batch leaves everything where it was.
+INSERT INTO rescue VALUES (1000, '2021-07-01 10:00 UTC');
+BEGIN;
+SELECT rows_moved FROM ai_scale.rescue_default('rescue');
+ROLLBACK;
+SELECT * FROM ai_scale.check_default('rescue');
+SELECT to_regclass('rescue_20210701') IS NULL AS no_partition_left;
+
+-- Maintenance needing a partition whose range has rows in the default: it moves them.
+INSERT INTO rescue VALUES (2000, date_trunc('day', now(), 'UTC') + interval '2 days 1 hour');
+SELECT action, detail ~ 'moved 1 rows from the default partition' AS moved
+  FROM ai_scale.manage_partitions('rescue', '1 day', 3) ORDER BY partition;
+SELECT * FROM ai_scale.check_default('rescue');
+SELECT count(*) FROM rescue;
+RESET TimeZone;
+DROP TABLE rescue;

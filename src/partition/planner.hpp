@@ -1,0 +1,95 @@
+// Which partitions to create, drop, detach or move to cold storage, given a table's config, its
+// existing partition bounds and the current time. Pure C++: no Postgres headers, so GoogleTest
+// reaches every rule. Times are *local* wall-clock timestamps in the table's stated time zone,
+// as Postgres `timestamp` values (microseconds since 2000-01-01 00:00); the executor converts
+// them to instants with `AT TIME ZONE`, which is what makes daily partitions run from local
+// midnight to local midnight across DST changes (23 or 25 hours long).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ai_scale::partition
+{
+
+using local_time = int64_t;
+constexpr local_time minus_infinity = std::numeric_limits<int64_t>::min();
+constexpr local_time plus_infinity = std::numeric_limits<int64_t>::max();
+constexpr int64_t usecs_per_minute = 60'000'000;
+constexpr int64_t usecs_per_day = 86'400'000'000;
+
+// A Postgres interval: calendar months, calendar days, then microseconds.
+struct interval {
+    int32_t months = 0;
+    int32_t days = 0;
+    int64_t micros = 0;
+};
+
+// Half-open [lower, upper); minus_infinity / plus_infinity stand for MINVALUE / MAXVALUE.
+struct range {
+    local_time lower;
+    local_time upper;
+    bool operator==(const range& o) const { return lower == o.lower && upper == o.upper; }
+};
+
+enum class retention_mode { drop, detach, tier };
+
+struct config {
+    interval step;
+    int premake = 7;
+    std::optional<interval> retention;
+    retention_mode mode = retention_mode::drop;
+    std::optional<interval> cold_after;
+};
+
+struct existing_partition {
+    range bounds;
+    bool cold = false; // already in the cold tablespace
+};
+
+enum class action_kind { create, drop, detach, tier };
+
+struct action {
+    action_kind kind;
+    range bounds;
+    int partition = -1; // index into the existing partitions for drop / detach / tier
+};
+
+// A rule a config breaks; the SQL layer reports it as 22023 with this text.
+class invalid_config : public std::invalid_argument
+{
+  public:
+    using std::invalid_argument::invalid_argument;
+};
+
+// Throws invalid_config unless the step is a positive interval of at least a minute that is
+// either whole months or days+time (never both), and premake / retention / cold_after make sense.
+void validate(const config& c);
+
+// Calendar arithmetic with Postgres's rules (months first, clamping the day; then days; then
+// microseconds).
+local_time add(local_time t, const interval& i, int times = 1);
+
+// Start of the partition cell containing t. Month steps align to January 2000 (so quarters and
+// years start in January); day steps align to 2000-01-01, week steps to Monday 2000-01-03.
+local_time align_down(const interval& step, local_time t);
+
+// Cells [c, c+step) covering every time in [from, to], in order.
+std::vector<range> cells(const interval& step, local_time from, local_time to);
+
+// Actions for one maintenance run, creates first (in time order), then retention and tiering.
+std::vector<action> plan(const config& c, const std::vector<existing_partition>& existing,
+                         local_time now);
+
+// Name suffix of the partition starting at lower: YYYY, YYYYMM, YYYYMMDD or YYYYMMDD_HHMI,
+// as fine as the step needs.
+std::string name_suffix(const interval& step, local_time lower);
+
+// Builds a local_time from a civil date and time (for tests and the fuzzer).
+local_time make_time(int year, int month, int day, int hour = 0, int minute = 0);
+
+} // namespace ai_scale::partition

@@ -1,0 +1,284 @@
+// The SQL-callable internals behind install/20_partition.sql: config checks and plans from the
+// pure planner, and partition bounds read from the catalog (pg_class.relpartbound), never from
+// partition names. The maintenance procedures themselves are PL/pgSQL (the DDL executor).
+#include "partition/planner.hpp"
+#include "pg/guard.hpp"
+#include "pg/postgres.hpp"
+#include "stats/shared_stats.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "nodes/parsenodes.h"
+#include "partitioning/partdesc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "access/table.h"
+}
+
+#include <vector>
+
+using namespace ai_scale;
+namespace part = ai_scale::partition;
+
+namespace
+{
+
+part::interval to_interval(const Interval* i)
+{
+    return {i->month, i->day, i->time};
+}
+
+std::optional<part::interval> optional_interval(FunctionCallInfo fcinfo, int arg)
+{
+    if (PG_ARGISNULL(arg))
+        return std::nullopt;
+    return to_interval(PG_GETARG_INTERVAL_P(arg));
+}
+
+// (partition_interval, premake, retention, retention_mode, cold_after) from the first five args.
+part::config config_from_args(FunctionCallInfo fcinfo)
+{
+    if (PG_ARGISNULL(0))
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "partition_interval must not be null");
+    part::config c;
+    c.step = to_interval(PG_GETARG_INTERVAL_P(0));
+    c.premake = PG_ARGISNULL(1) ? 7 : PG_GETARG_INT32(1);
+    c.retention = optional_interval(fcinfo, 2);
+    const char* mode = PG_ARGISNULL(3) ? "drop" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+    if (strcmp(mode, "drop") == 0)
+        c.mode = part::retention_mode::drop;
+    else if (strcmp(mode, "detach") == 0)
+        c.mode = part::retention_mode::detach;
+    else if (strcmp(mode, "tier") == 0)
+        c.mode = part::retention_mode::tier;
+    else
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        std::string("invalid retention_mode \"") + mode + "\"", {},
+                        "Use drop, detach or tier.");
+    c.cold_after = optional_interval(fcinfo, 4);
+    try {
+        part::validate(c);
+    } catch (const part::invalid_config& e) {
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what());
+    }
+    return c;
+}
+
+// A timestamp[] argument as local times; NULL elements stand for minus_null (an open end).
+std::vector<part::local_time> times_from_array(ArrayType* array, part::local_time null_value)
+{
+    Datum* values;
+    bool* nulls;
+    int n;
+    pg::call([&] {
+        deconstruct_array(array, TIMESTAMPOID, sizeof(Timestamp), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                          &values, &nulls, &n);
+    });
+    std::vector<part::local_time> out(n);
+    for (int i = 0; i < n; i++)
+        out[i] = nulls[i] ? null_value : DatumGetTimestamp(values[i]);
+    return out;
+}
+
+Datum time_datum(part::local_time t, bool& null)
+{
+    null = false;
+    return TimestampGetDatum(t);
+}
+
+const char* action_name(part::action_kind k)
+{
+    switch (k) {
+    case part::action_kind::create:
+        return "create";
+    case part::action_kind::drop:
+        return "drop";
+    case part::action_kind::detach:
+        return "detach";
+    case part::action_kind::tier:
+        return "tier";
+    }
+    return "?";
+}
+
+} // namespace
+
+// _check_config(partition_interval, premake, retention, retention_mode, cold_after): raises 22023
+// naming the first rule the config breaks.
+AI_SCALE_FUNCTION(ai_scale_partition_check_config)
+{
+    config_from_args(fcinfo);
+    PG_RETURN_VOID();
+}
+
+// _plan(partition_interval, premake, retention, retention_mode, cold_after, now timestamp,
+//       lowers timestamp[], uppers timestamp[], cold bool[])
+//   -> setof (action text, idx int, lower timestamp, upper timestamp, suffix text)
+// idx is the 1-based position in the arrays of the partition a drop/detach/tier acts on.
+AI_SCALE_FUNCTION(ai_scale_partition_plan)
+{
+    const part::config c = config_from_args(fcinfo);
+    if (PG_ARGISNULL(5) || PG_ARGISNULL(6) || PG_ARGISNULL(7) || PG_ARGISNULL(8))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "now and bounds must not be null");
+    const part::local_time now = PG_GETARG_TIMESTAMP(5);
+    const auto lowers = times_from_array(PG_GETARG_ARRAYTYPE_P(6), part::minus_infinity);
+    const auto uppers = times_from_array(PG_GETARG_ARRAYTYPE_P(7), part::plus_infinity);
+    Datum* cold_values;
+    bool* cold_nulls;
+    int ncold;
+    ArrayType* cold_array = PG_GETARG_ARRAYTYPE_P(8);
+    pg::call([&] {
+        deconstruct_array(cold_array, BOOLOID, 1, true, TYPALIGN_CHAR, &cold_values, &cold_nulls,
+                          &ncold);
+    });
+    if (lowers.size() != uppers.size() || int(lowers.size()) != ncold)
+        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "bound arrays differ in length");
+    std::vector<part::existing_partition> existing(lowers.size());
+    for (size_t i = 0; i < lowers.size(); i++)
+        existing[i] = {{lowers[i], uppers[i]}, !cold_nulls[i] && DatumGetBool(cold_values[i])};
+
+    const std::vector<part::action> actions = part::plan(c, existing, now);
+    pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    for (const part::action& a : actions) {
+        const std::string suffix = part::name_suffix(c.step, a.bounds.lower);
+        Datum values[5];
+        bool nulls[5] = {false, false, false, false, false};
+        values[0] = CStringGetTextDatum(action_name(a.kind));
+        values[1] = Int32GetDatum(a.partition + 1);
+        nulls[1] = a.partition < 0;
+        values[2] = time_datum(a.bounds.lower, nulls[2]);
+        values[3] = time_datum(a.bounds.upper, nulls[3]);
+        values[4] = CStringGetTextDatum(suffix.c_str());
+        pg::call([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
+    }
+    return Datum(0);
+}
+
+// _cells(partition_interval, from timestamp, to timestamp)
+//   -> setof (lower timestamp, upper timestamp, suffix text): the cells covering [from, to].
+AI_SCALE_FUNCTION(ai_scale_partition_cells)
+{
+    part::config c;
+    c.step = to_interval(PG_GETARG_INTERVAL_P(0));
+    try {
+        part::validate(c);
+    } catch (const part::invalid_config& e) {
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what());
+    }
+    const auto cs = part::cells(c.step, PG_GETARG_TIMESTAMP(1), PG_GETARG_TIMESTAMP(2));
+    if (cs.size() > 1000000)
+        throw pg::error(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "too many partitions in the span");
+    pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    for (const part::range& r : cs) {
+        const std::string suffix = part::name_suffix(c.step, r.lower);
+        Datum values[3] = {TimestampGetDatum(r.lower), TimestampGetDatum(r.upper),
+                           CStringGetTextDatum(suffix.c_str())};
+        bool nulls[3] = {false, false, false};
+        pg::call([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
+    }
+    return Datum(0);
+}
+
+namespace
+{
+
+// A range bound datum of the key type as local wall-clock time in zone; MINVALUE/MAXVALUE
+// become NULL.
+void local_bound(PartitionRangeDatum* prd, Oid key_type, text* zone, Datum& out, bool& null)
+{
+    if (prd->kind != PARTITION_RANGE_DATUM_VALUE) {
+        null = true;
+        return;
+    }
+    Const* c = castNode(Const, prd->value);
+    null = false;
+    switch (key_type) {
+    case TIMESTAMPTZOID:
+        out = DirectFunctionCall2(timestamptz_zone, PointerGetDatum(zone), c->constvalue);
+        break;
+    case TIMESTAMPOID:
+        out = c->constvalue;
+        break;
+    case DATEOID:
+        out = DirectFunctionCall1(date_timestamp, c->constvalue);
+        break;
+    default:
+        ereport(ERROR,
+                (errcode(ERRCODE_DATATYPE_MISMATCH),
+                 errmsg("partition key type %s is not supported", format_type_be(key_type))));
+    }
+}
+
+void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone)
+{
+    InitMaterializedSRF(fcinfo, 0);
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    // A run that waited on the maintenance advisory lock must see the partitions the run before
+    // it committed, even when this transaction already holds a lock on the table.
+    AcceptInvalidationMessages();
+    Relation rel = table_open(parent, AccessShareLock);
+    if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("\"%s\" is not a partitioned table", RelationGetRelationName(rel))));
+    PartitionKey key = RelationGetPartitionKey(rel);
+    const Oid key_type = get_partition_col_typid(key, 0);
+    PartitionDesc desc = RelationGetPartitionDesc(rel, true);
+    for (int i = 0; i < desc->nparts; i++) {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(desc->oids[i]));
+        if (!HeapTupleIsValid(tuple))
+            continue; // dropped meanwhile
+        bool isnull;
+        Datum bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &isnull);
+        if (isnull) {
+            ReleaseSysCache(tuple);
+            continue;
+        }
+        auto* spec = castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(bound)));
+        ReleaseSysCache(tuple);
+        Datum values[4] = {ObjectIdGetDatum(desc->oids[i]), 0, 0, BoolGetDatum(spec->is_default)};
+        bool nulls[4] = {false, true, true, false};
+        if (!spec->is_default && spec->strategy == PARTITION_STRATEGY_RANGE) {
+            local_bound(castNode(PartitionRangeDatum, linitial(spec->lowerdatums)), key_type, zone,
+                        values[1], nulls[1]);
+            local_bound(castNode(PartitionRangeDatum, linitial(spec->upperdatums)), key_type, zone,
+                        values[2], nulls[2]);
+        }
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    table_close(rel, NoLock);
+}
+
+} // namespace
+
+// _bounds(parent regclass, zone text) -> setof (partition regclass, lower timestamp,
+// upper timestamp, is_default bool): each partition's bounds from pg_class.relpartbound, as local
+// wall-clock times in zone (timestamptz keys), unchanged (timestamp) or at midnight (date).
+AI_SCALE_FUNCTION(ai_scale_partition_bounds)
+{
+    const Oid parent = PG_GETARG_OID(0);
+    text* zone = PG_GETARG_TEXT_PP(1);
+    pg::call([&] { put_bounds(fcinfo, parent, zone); });
+    return Datum(0);
+}
+
+// _count_maintenance(runs, actions, errors): adds to the maintenance counters of the stats view.
+AI_SCALE_FUNCTION(ai_scale_partition_count)
+{
+    stats::add(stats::counter::maintenance_runs, uint64_t(PG_GETARG_INT32(0)));
+    stats::add(stats::counter::maintenance_actions, uint64_t(PG_GETARG_INT32(1)));
+    stats::add(stats::counter::maintenance_errors, uint64_t(PG_GETARG_INT32(2)));
+    PG_RETURN_VOID();
+}

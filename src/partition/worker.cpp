@@ -1,0 +1,262 @@
+// The maintenance worker. Each run: one transaction runs ai_scale._run_maintenance(NULL, true)
+// (creates, tiers, rescues, each DDL under a short lock_timeout); the drops and detaches it
+// defers are then done with DETACH PARTITION ... CONCURRENTLY, which needs transactions of its
+// own and so cannot run inside a function. An error in a run is logged and counted, and the
+// worker carries on with the next run. Written in C style on purpose: Postgres errors longjmp
+// through this code, so no object here owns a destructor.
+#include "partition/worker.hpp"
+#include "guc.hpp"
+#include "pg/postgres.hpp"
+#include "stats/shared_stats.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "nodes/plannodes.h"
+#include "parser/parser.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+PGDLLEXPORT void ai_scale_maintenance_main(Datum arg);
+}
+
+#include <cstring>
+
+namespace ai_scale::partition
+{
+
+void register_maintenance_workers()
+{
+    const char* list = guc::maintenance_databases ? guc::maintenance_databases : "";
+    int index = 0;
+    for (const char* p = list; *p != '\0';) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char* start = p;
+        while (*p != '\0' && *p != ',')
+            p++;
+        const char* end = p;
+        while (end > start && end[-1] == ' ')
+            end--;
+        const size_t len = size_t(end - start);
+        if (len == 0)
+            continue;
+        if (len >= NAMEDATALEN)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("database name in ai_scale.maintenance_databases is too long")));
+        BackgroundWorker worker;
+        memset(&worker, 0, sizeof worker);
+        worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+        // Not on a hot standby: the worker starts when recovery ends (e.g. at promotion).
+        worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+        worker.bgw_restart_time = 10;
+        snprintf(worker.bgw_library_name, BGW_MAXLEN, "ai_scale");
+        snprintf(worker.bgw_function_name, BGW_MAXLEN, "ai_scale_maintenance_main");
+        snprintf(worker.bgw_name, BGW_MAXLEN, "ai_scale maintenance worker for %.*s", int(len),
+                 start);
+        snprintf(worker.bgw_type, BGW_MAXLEN, "ai_scale maintenance");
+        memcpy(worker.bgw_extra, start, len);
+        worker.bgw_extra[len] = '\0';
+        worker.bgw_main_arg = Int32GetDatum(index++);
+        RegisterBackgroundWorker(&worker);
+    }
+}
+
+} // namespace ai_scale::partition
+
+namespace
+{
+
+// The partitions a run deferred: "parent", "partition", "drop" or "detach".
+struct pending_detach {
+    char* parent;
+    char* partition;
+    bool drop;
+};
+
+MemoryContext run_context = nullptr;
+
+void start_transaction(const char* activity)
+{
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+void finish_transaction()
+{
+    if (ActiveSnapshotSet())
+        PopActiveSnapshot();
+    CommitTransactionCommand();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+}
+
+void set_lock_timeout()
+{
+    char value[32];
+    snprintf(value, sizeof value, "%dms", ai_scale::guc::maintenance_lock_timeout_ms);
+    SetConfigOption("lock_timeout", value, PGC_SUSET, PGC_S_SESSION);
+}
+
+// Runs _run_maintenance in one transaction, logs its rows and returns the deferred detaches.
+pending_detach* run_maintenance(int* npending)
+{
+    *npending = 0;
+    start_transaction("ai_scale maintenance");
+    SPI_connect();
+    int rc =
+        SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'ai_scale'", true, 1);
+    if (rc != SPI_OK_SELECT || SPI_processed == 0) {
+        SPI_finish();
+        finish_transaction();
+        return nullptr;
+    }
+    rc = SPI_execute("SELECT parent_table::text, action, partition, detail "
+                     "FROM ai_scale._run_maintenance(NULL, true)",
+                     false, 0);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    pending_detach* pending = static_cast<pending_detach*>(
+        MemoryContextAllocZero(run_context, sizeof(pending_detach) * (SPI_processed + 1)));
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        HeapTuple row = SPI_tuptable->vals[i];
+        TupleDesc desc = SPI_tuptable->tupdesc;
+        char* parent = SPI_getvalue(row, desc, 1);
+        char* action = SPI_getvalue(row, desc, 2);
+        char* partition = SPI_getvalue(row, desc, 3);
+        char* detail = SPI_getvalue(row, desc, 4);
+        if (strcmp(action, "detach_pending") == 0) {
+            pending[*npending].parent = MemoryContextStrdup(run_context, parent);
+            pending[*npending].partition = MemoryContextStrdup(run_context, partition);
+            pending[*npending].drop = detail != nullptr && strcmp(detail, "drop") == 0;
+            (*npending)++;
+            continue;
+        }
+        ereport(LOG, (errmsg("ai_scale maintenance: %s %s%s%s", action, parent,
+                             partition ? " " : "", partition ? partition : ""),
+                      detail ? errdetail("%s", detail) : 0));
+    }
+    SPI_finish();
+    finish_transaction();
+    return pending;
+}
+
+// ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY, run as a top-level statement (it
+// commits and starts transactions itself), then DROP TABLE of the detached table if asked.
+void detach_concurrently(const pending_detach& p)
+{
+    const char* sql =
+        MemoryContextStrdup(run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s CONCURRENTLY",
+                                                  p.parent, p.partition));
+    start_transaction(sql);
+    // The statement commits and restarts transactions, so its parse tree must outlive them.
+    MemoryContextSwitchTo(run_context);
+    List* parsed = raw_parser(sql, RAW_PARSE_DEFAULT);
+    RawStmt* raw = linitial_node(RawStmt, parsed);
+    PlannedStmt* stmt = makeNode(PlannedStmt);
+    stmt->commandType = CMD_UTILITY;
+    stmt->canSetTag = false;
+    stmt->utilityStmt = raw->stmt;
+    stmt->stmt_location = raw->stmt_location;
+    stmt->stmt_len = raw->stmt_len;
+    // DETACH ... CONCURRENTLY keeps names across its commits in PortalContext, which only a
+    // portal sets up; lend it ours.
+    MemoryContext saved_portal_context = PortalContext;
+    PortalContext = run_context;
+    ProcessUtility(stmt, sql, false, PROCESS_UTILITY_TOPLEVEL, nullptr, nullptr, None_Receiver,
+                   nullptr);
+    PortalContext = saved_portal_context;
+    MemoryContextSwitchTo(TopTransactionContext); // a new one: the old was committed inside
+    finish_transaction();
+    ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
+    ereport(LOG, (errmsg("ai_scale maintenance: detached %s %s", p.parent, p.partition)));
+    if (!p.drop)
+        return;
+
+    const char* drop = psprintf("DROP TABLE %s", p.partition);
+    start_transaction(drop);
+    SPI_connect();
+    if (SPI_execute(drop, false, 0) != SPI_OK_UTILITY)
+        elog(ERROR, "ai_scale maintenance: %s failed", drop);
+    SPI_finish();
+    finish_transaction();
+    ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
+    ereport(LOG, (errmsg("ai_scale maintenance: dropped %s %s", p.parent, p.partition)));
+}
+
+// One run; an error is reported and counted, never fatal to the worker.
+void run_once()
+{
+    MemoryContextReset(run_context);
+    MemoryContext caller = CurrentMemoryContext;
+    PG_TRY();
+    {
+        int npending = 0;
+        pending_detach* pending = run_maintenance(&npending);
+        for (int i = 0; i < npending; i++)
+            detach_concurrently(pending[i]);
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller);
+        ErrorData* edata = CopyErrorData();
+        FlushErrorState();
+        AbortCurrentTransaction();
+        if (ActiveSnapshotSet())
+            PopActiveSnapshot();
+        SPI_finish();
+        ereport(LOG, (errmsg("ai_scale maintenance run failed: %s", edata->message),
+                      edata->detail ? errdetail("%s", edata->detail) : 0,
+                      errhint("The worker retries on its next run.")));
+        FreeErrorData(edata);
+        ai_scale::stats::add(ai_scale::stats::counter::maintenance_errors);
+        pgstat_report_activity(STATE_IDLE, nullptr);
+    }
+    PG_END_TRY();
+}
+
+} // namespace
+
+void ai_scale_maintenance_main(Datum arg)
+{
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+    BackgroundWorkerUnblockSignals();
+
+    const char* role = ai_scale::guc::maintenance_role;
+    BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra,
+                                         role != nullptr && role[0] != '\0' ? role : nullptr, 0);
+    pgstat_report_appname("ai_scale maintenance");
+    run_context =
+        AllocSetContextCreate(TopMemoryContext, "ai_scale maintenance", ALLOCSET_DEFAULT_SIZES);
+    set_lock_timeout();
+    ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
+                         MyBgworkerEntry->bgw_extra)));
+
+    while (!ShutdownRequestPending) {
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+            set_lock_timeout();
+        }
+        run_once();
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                        long(ai_scale::guc::maintenance_naptime_s) * 1000L, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+    }
+    ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" stopping",
+                         MyBgworkerEntry->bgw_extra)));
+    proc_exit(0);
+}

@@ -1,0 +1,91 @@
+# Partition maintenance and locks: a long-running reader must not make new queries queue behind
+# maintenance (DDL waits at most ai_scale.maintenance_lock_timeout, then reports 'skipped');
+# concurrent runs on one table serialize on an advisory lock; creating a partition does not
+# block inserts into the other partitions.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+
+my $node = PostgreSQL::Test::Cluster->new('locks');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'");
+$node->start;
+$node->safe_psql('postgres',
+    "CREATE EXTENSION ai_scale; SELECT ai_scale.create_prediction_store(premake => 2);");
+$node->safe_psql('postgres',
+    "INSERT INTO model_predictions (model_name, model_version) VALUES ('m', 1)");
+
+my $new_select = "SELECT count(*) FROM model_predictions WHERE model_name = 'probe'";
+my $queued_select = "SELECT count(*) > 0 FROM pg_stat_activity "
+  . "WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT count(*) FROM model_predictions WHERE model_name = ''probe''%'";
+
+# A long reader: its open transaction holds locks on the parent and every partition.
+my $reader = $node->background_psql('postgres');
+$reader->query_safe("BEGIN; SELECT count(*) FROM model_predictions;");
+$node->safe_psql('postgres', "UPDATE ai_scale.partition_config SET premake = 3");
+
+# The problem, shown with a long lock wait (what maintenance without a lock timeout does): the
+# attach waits for the reader, and a new SELECT queues behind the attach.
+my $slow = $node->background_psql('postgres', on_error_stop => 0);
+$slow->query_until(qr/started/, "SET ai_scale.maintenance_lock_timeout = '5min';\n\\echo started\n"
+      . "SELECT count(*) FROM ai_scale.run_maintenance('model_predictions');\n");
+$node->poll_query_until('postgres',
+    "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%run_maintenance%'")
+  or die 'maintenance never waited';
+my $victim = $node->background_psql('postgres');
+$victim->query_until(qr/sent/, "\\echo sent\n$new_select;\n");
+ok($node->poll_query_until('postgres', $queued_select),
+    'with a long lock wait, a new SELECT queues behind maintenance');
+$node->safe_psql('postgres',
+    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%run_maintenance%' AND pid <> pg_backend_pid()");
+$victim->query_safe("SELECT 1");    # it got through once maintenance was cancelled
+$victim->quit;
+$slow->quit;
+
+# ai_scale's default: the attach gives up after the short lock timeout, says so, and new
+# queries run at once; the next run, after the reader is gone, does the work.
+my $t0 = time;
+my $rows = $node->safe_psql('postgres',
+    "SELECT action || ': ' || detail FROM ai_scale.run_maintenance('model_predictions')");
+my $maintenance_ms = (time - $t0) * 1000;
+like($rows, qr/^skipped: create .*lock timeout.*retried on the next run$/m,
+    'maintenance skips the partition it cannot lock and says why');
+$t0 = time;
+is($node->safe_psql('postgres', $new_select), '0', 'a new SELECT runs while the reader is open');
+note(sprintf('maintenance gave up after %.0f ms; the next SELECT took %.0f ms',
+    $maintenance_ms, (time - $t0) * 1000));
+$node->safe_psql('postgres',
+    "INSERT INTO model_predictions (model_name, model_version) VALUES ('w', 1)");
+pass('a new INSERT runs while the reader is open');
+$reader->query_safe("COMMIT");
+like($node->safe_psql('postgres',
+        "SELECT string_agg(action, ',') FROM ai_scale.run_maintenance('model_predictions')"),
+    qr/^created$/, 'the skipped partition is created on the next run');
+
+# Concurrent runs on one table serialize on the advisory lock.
+$node->safe_psql('postgres', "UPDATE ai_scale.partition_config SET premake = 5");
+my $first = $node->background_psql('postgres');
+$first->query_safe("BEGIN; SELECT count(*) FROM ai_scale.run_maintenance('model_predictions');");
+my $second = $node->background_psql('postgres');
+$second->query_until(qr/sent/,
+    "\\echo sent\nSELECT 'second:' || count(*) FROM ai_scale.run_maintenance('model_predictions');\n");
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
+    'a second run waits on the advisory lock');
+
+# While the first run's transaction holds its DDL locks, inserts into existing partitions go on.
+$node->safe_psql('postgres', "SET statement_timeout = '30s'; "
+      . "INSERT INTO model_predictions (model_name, model_version) VALUES ('during', 1)");
+pass('an INSERT into an existing partition is not blocked by an open partition creation');
+$first->query_safe("COMMIT");
+my $second_out = $second->query_until(qr/second:\d+/, "");
+like($second_out, qr/second:0/, 'the second run finds the work done');
+$first->quit;
+$second->quit;
+$reader->quit;
+
+$node->stop;
+done_testing();

@@ -1,0 +1,73 @@
+# The maintenance worker: runs by itself every ai_scale.maintenance_naptime in the databases
+# named by ai_scale.maintenance_databases, shows up in pg_stat_activity, detaches concurrently
+# when the table has no default partition, survives errors and stops cleanly.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('worker');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_databases = 'postgres'
+ai_scale.maintenance_naptime = 1
+});
+$node->start;
+
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' "
+      . "AND application_name = 'ai_scale maintenance' AND datname = 'postgres'"),
+    'one worker, named in pg_stat_activity');
+my $pid = $node->safe_psql('postgres',
+    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'");
+
+# Before the extension exists the worker idles; once it does, it maintains by itself.
+$node->safe_psql('postgres', "CREATE EXTENSION ai_scale");
+$node->safe_psql('postgres', "SELECT ai_scale.create_prediction_store(premake => 1)");
+$node->safe_psql('postgres', "UPDATE ai_scale.partition_config SET premake = 4");
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 5 FROM ai_scale.partitions('model_predictions') WHERE tier = 'hot'"),
+    'the worker creates the partitions premake asks for');
+
+# A table without a default partition, with expired partitions: detached concurrently.
+$node->safe_psql('postgres', q{
+CREATE TABLE events (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2020_01 PARTITION OF events FOR VALUES FROM ('2020-01-01') TO ('2020-02-01');
+SELECT count(*) FROM ai_scale.manage_partitions('events', '1 day', 1);
+ALTER TABLE events DETACH PARTITION events_default;
+DROP TABLE events_default;
+UPDATE ai_scale.partition_config SET retention = '30 days', retention_mode = 'detach'
+ WHERE parent = 'events'::regclass;
+});
+ok($node->poll_query_until('postgres',
+        "SELECT NOT relispartition FROM pg_class WHERE relname = 'events_2020_01'"),
+    'the worker detaches an expired partition');
+ok($node->wait_for_log(qr/ai_scale maintenance: detached events public\.events_2020_01/),
+    'and logs it');
+
+# A broken config fails its own table only; the worker keeps running and keeps working.
+$node->safe_psql('postgres', q{
+CREATE TABLE broken (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('broken', '1 day', 0);
+UPDATE ai_scale.partition_config SET partition_interval = '1 month 1 day' WHERE parent = 'broken'::regclass;
+});
+ok($node->poll_query_until('postgres',
+        "SELECT value > 0 FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors'"),
+    'the error is counted');
+$node->safe_psql('postgres', "UPDATE ai_scale.partition_config SET premake = 6 WHERE parent = 'model_predictions'::regclass");
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 7 FROM ai_scale.partitions('model_predictions') WHERE tier = 'hot'"),
+    'the worker goes on maintaining the other tables');
+is($node->safe_psql('postgres',
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'"),
+    $pid, 'the same worker process, which survived the error');
+ok($node->safe_psql('postgres',
+        "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'") > 2,
+    'runs are counted');
+
+$node->stop('fast');
+ok($node->log_contains(qr/ai_scale maintenance worker in database "postgres" stopping/),
+    'the worker stops cleanly on shutdown');
+done_testing();

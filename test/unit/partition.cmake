@@ -1,0 +1,2 @@
+list(APPEND UNIT_TEST_SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_partition_planner.cpp)
+list(APPEND UNIT_PURE_SOURCES ${AI_SCALE_SRC}/partition/planner.cpp)

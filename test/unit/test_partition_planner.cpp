@@ -1,0 +1,226 @@
+#include "partition/planner.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace ai_scale::partition;
+
+namespace
+{
+constexpr interval minutes(int n)
+{
+    return {0, 0, n * usecs_per_minute};
+}
+constexpr interval hours(int n)
+{
+    return {0, 0, n * 60 * usecs_per_minute};
+}
+constexpr interval days(int n)
+{
+    return {0, n, 0};
+}
+constexpr interval months(int n)
+{
+    return {n, 0, 0};
+}
+
+config daily(int premake = 3)
+{
+    config c;
+    c.step = days(1);
+    c.premake = premake;
+    return c;
+}
+
+std::vector<range> creates(const std::vector<action>& actions)
+{
+    std::vector<range> out;
+    for (const auto& a : actions)
+        if (a.kind == action_kind::create)
+            out.push_back(a.bounds);
+    return out;
+}
+} // namespace
+
+TEST(PartitionCalendar, AddClampsDayLikePostgres)
+{
+    EXPECT_EQ(add(make_time(2024, 1, 31), months(1)), make_time(2024, 2, 29));
+    EXPECT_EQ(add(make_time(2023, 1, 31), months(1)), make_time(2023, 2, 28));
+    EXPECT_EQ(add(make_time(2024, 3, 31), months(-1)), make_time(2024, 2, 29));
+    EXPECT_EQ(add(make_time(2024, 12, 31, 23, 0), hours(2)), make_time(2025, 1, 1, 1, 0));
+    EXPECT_EQ(add(make_time(1999, 12, 31), days(1)), make_time(2000, 1, 1));
+    EXPECT_EQ(add(make_time(2026, 5, 1), days(1), -3), make_time(2026, 4, 28));
+}
+
+TEST(PartitionCalendar, AlignDownEachGranularity)
+{
+    const local_time t = make_time(2026, 8, 19, 13, 47);
+    EXPECT_EQ(align_down(minutes(15), t), make_time(2026, 8, 19, 13, 45));
+    EXPECT_EQ(align_down(hours(1), t), make_time(2026, 8, 19, 13, 0));
+    EXPECT_EQ(align_down(hours(6), t), make_time(2026, 8, 19, 12, 0));
+    EXPECT_EQ(align_down(days(1), t), make_time(2026, 8, 19));
+    EXPECT_EQ(align_down(days(7), t), make_time(2026, 8, 17)); // a Monday
+    EXPECT_EQ(align_down(months(1), t), make_time(2026, 8, 1));
+    EXPECT_EQ(align_down(months(3), t), make_time(2026, 7, 1));
+    EXPECT_EQ(align_down(months(12), t), make_time(2026, 1, 1));
+    // Before the 2000 anchor too.
+    EXPECT_EQ(align_down(days(1), make_time(1999, 12, 31, 23, 59)), make_time(1999, 12, 31));
+    EXPECT_EQ(align_down(months(3), make_time(1999, 12, 31)), make_time(1999, 10, 1));
+}
+
+TEST(PartitionCalendar, CellsAreContiguousAndCoverTheSpan)
+{
+    const auto cs = cells(months(1), make_time(2024, 1, 15), make_time(2024, 4, 1));
+    ASSERT_EQ(cs.size(), 4u);
+    EXPECT_EQ(cs.front().lower, make_time(2024, 1, 1));
+    EXPECT_EQ(cs.back().upper, make_time(2024, 5, 1));
+    for (size_t i = 1; i < cs.size(); ++i)
+        EXPECT_EQ(cs[i - 1].upper, cs[i].lower);
+    EXPECT_TRUE(cells(days(1), 10, 5).empty());
+}
+
+// Local wall-clock cells are what make DST work: the day of a spring-forward change is still
+// one cell from local midnight to local midnight; the executor maps both ends to instants.
+TEST(PartitionCalendar, DaysAreLocalMidnightsAcrossDst)
+{
+    const auto cs = cells(days(1), make_time(2026, 3, 7, 12, 0), make_time(2026, 3, 9, 12, 0));
+    ASSERT_EQ(cs.size(), 3u);
+    EXPECT_EQ(cs[1].lower, make_time(2026, 3, 8));
+    EXPECT_EQ(cs[1].upper, make_time(2026, 3, 9));
+}
+
+TEST(PartitionPlanner, PremakesFromTheCurrentCell)
+{
+    const auto actions = plan(daily(3), {}, make_time(2026, 8, 19, 10, 0));
+    const auto cs = creates(actions);
+    ASSERT_EQ(cs.size(), 4u);
+    EXPECT_EQ(cs[0], (range{make_time(2026, 8, 19), make_time(2026, 8, 20)}));
+    EXPECT_EQ(cs[3], (range{make_time(2026, 8, 22), make_time(2026, 8, 23)}));
+}
+
+TEST(PartitionPlanner, NoOpWhenEverythingExists)
+{
+    std::vector<existing_partition> have;
+    for (int d = 15; d < 30; ++d)
+        have.push_back({{make_time(2026, 8, d), make_time(2026, 8, d + 1)}});
+    EXPECT_TRUE(plan(daily(7), have, make_time(2026, 8, 19, 10, 0)).empty());
+}
+
+TEST(PartitionPlanner, FillsOnlyGapsAroundForeignBounds)
+{
+    // An adopted table whose partition covers noon to noon: only the uncovered parts are made.
+    std::vector<existing_partition> have = {
+        {{make_time(2026, 8, 19, 12, 0), make_time(2026, 8, 20, 12, 0)}}};
+    const auto cs = creates(plan(daily(1), have, make_time(2026, 8, 19, 10, 0)));
+    ASSERT_EQ(cs.size(), 2u);
+    EXPECT_EQ(cs[0], (range{make_time(2026, 8, 19), make_time(2026, 8, 19, 12, 0)}));
+    EXPECT_EQ(cs[1], (range{make_time(2026, 8, 20, 12, 0), make_time(2026, 8, 21)}));
+}
+
+TEST(PartitionPlanner, UnboundedPartitionCoversEverything)
+{
+    std::vector<existing_partition> have = {{{minus_infinity, plus_infinity}}};
+    config c = daily(3);
+    c.retention = days(2);
+    EXPECT_TRUE(plan(c, have, make_time(2026, 8, 19)).empty());
+}
+
+TEST(PartitionPlanner, RetentionDropsOrDetachesOnlyWhollyExpired)
+{
+    std::vector<existing_partition> have;
+    for (int d = 1; d <= 20; ++d)
+        have.push_back({{make_time(2026, 8, d), make_time(2026, 8, d + 1)}});
+    config c = daily(0);
+    c.retention = days(7);
+    const local_time now = make_time(2026, 8, 19, 10, 0); // cutoff 2026-08-12 10:00
+    auto actions = plan(c, have, now);
+    int dropped = 0;
+    for (const auto& a : actions) {
+        ASSERT_EQ(a.kind, action_kind::drop);
+        EXPECT_LE(a.bounds.upper, make_time(2026, 8, 12, 10, 0));
+        ++dropped;
+    }
+    EXPECT_EQ(dropped, 11); // Aug 1..11 end by Aug 12 00:00
+    c.mode = retention_mode::detach;
+    actions = plan(c, have, now);
+    ASSERT_EQ(actions.size(), 11u);
+    EXPECT_EQ(actions[0].kind, action_kind::detach);
+    EXPECT_EQ(actions[0].partition, 0);
+}
+
+TEST(PartitionPlanner, TiersColdPartitionsOnce)
+{
+    std::vector<existing_partition> have;
+    for (int m = 1; m <= 8; ++m)
+        have.push_back({{make_time(2026, m, 1), make_time(2026, m + 1, 1)}, m <= 2});
+    config c;
+    c.step = months(1);
+    c.premake = 0;
+    c.cold_after = months(3);
+    c.retention = months(12);
+    const auto actions = plan(c, have, make_time(2026, 8, 15));
+    std::vector<int> tiered;
+    for (const auto& a : actions) {
+        EXPECT_EQ(a.kind, action_kind::tier);
+        tiered.push_back(a.partition);
+    }
+    // Cutoff 2026-05-15: March and April end before it; January and February are already cold.
+    EXPECT_EQ(tiered, (std::vector<int>{2, 3}));
+}
+
+TEST(PartitionPlanner, TierModeMovesAtRetention)
+{
+    std::vector<existing_partition> have = {{{make_time(2026, 1, 1), make_time(2026, 2, 1)}}};
+    config c;
+    c.step = months(1);
+    c.premake = 0;
+    c.retention = months(2);
+    c.mode = retention_mode::tier;
+    have.push_back({{make_time(2026, 4, 1), make_time(2026, 5, 1)}});
+    const auto actions = plan(c, have, make_time(2026, 4, 10));
+    ASSERT_EQ(actions.size(), 1u);
+    EXPECT_EQ(actions[0].kind, action_kind::tier);
+    EXPECT_EQ(actions[0].partition, 0);
+}
+
+TEST(PartitionPlanner, ValidationRejectsBadConfigs)
+{
+    auto bad = [](config c) { EXPECT_THROW(validate(c), invalid_config); };
+    config c = daily();
+    EXPECT_NO_THROW(validate(c));
+    c.step = {0, 0, 0};
+    bad(c);
+    c.step = {0, -1, 0};
+    bad(c);
+    c.step = {1, 1, 0};
+    bad(c); // months mixed with days
+    c.step = {0, 0, 30'000'000};
+    bad(c); // under a minute
+    c.step = {0, 0, 90'000'000};
+    bad(c); // not whole minutes
+    c = daily();
+    c.premake = -1;
+    bad(c);
+    c = daily();
+    c.retention = hours(12);
+    bad(c);
+    c = daily();
+    c.retention = days(7);
+    c.cold_after = days(8);
+    bad(c);
+    c.cold_after = days(3);
+    EXPECT_NO_THROW(validate(c));
+    c = daily();
+    c.step = months(12);
+    EXPECT_NO_THROW(validate(c));
+    c.step = minutes(1);
+    EXPECT_NO_THROW(validate(c));
+}
+
+TEST(PartitionPlanner, NameSuffixMatchesGranularity)
+{
+    EXPECT_EQ(name_suffix(months(12), make_time(2026, 1, 1)), "2026");
+    EXPECT_EQ(name_suffix(months(1), make_time(2026, 3, 1)), "202603");
+    EXPECT_EQ(name_suffix(days(1), make_time(2026, 3, 8)), "20260308");
+    EXPECT_EQ(name_suffix(hours(1), make_time(2026, 3, 8, 2, 0)), "20260308_0200");
+    EXPECT_EQ(name_suffix(days(1), make_time(2026, 3, 8, 12, 0)), "20260308_1200");
+}

@@ -1,5 +1,6 @@
 // Entry point of the extension: settings, shared memory requests, background workers. Wiring
 // only; each component owns its logic.
+#include "cache/shared_memory.hpp"
 #include "guc.hpp"
 #include "pg/postgres.hpp"
 #include "pg/shmem.hpp"
@@ -28,6 +29,7 @@ void _PG_init(void)
     stats::request_shared_memory();
     // --- partition maintenance ---
     // --- cache ---
+    cache::request_shared_memory();
     // --- scoring ---
 
     pg::install_shmem_hooks();

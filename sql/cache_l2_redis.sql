@@ -10,6 +10,15 @@ LANGUAGE sql AS $$
 $$;
 SET ai_scale.cache_use_l1 = off;
 
+-- The replica test/run.sh started may still be syncing with its primary: wait (up to 10 s).
+DO $$
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXIT WHEN EXISTS (SELECT FROM ai_scale.redis_status() WHERE reported_role = 'replica (link up)');
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
 SELECT endpoint <> '' AS has_endpoint, configured_as, reported_role, breaker
 FROM ai_scale.redis_status() ORDER BY configured_as;
 

@@ -161,3 +161,22 @@ bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
 }
 
 } // namespace ai_scale::cache
+
+namespace ai_scale::cache
+{
+
+std::optional<uint64_t> l2_increment(const std::string& key)
+{
+    std::string primary = guc::redis_primary;
+    if (auto replies = attempt(primary, {{"INCR", key}})) {
+        const redisReply* r = (*replies)[0].get();
+        if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+            return uint64_t(r->integer);
+        return std::nullopt;
+    }
+    if (guc::cache_strict)
+        unavailable_error(primary);
+    return std::nullopt;
+}
+
+} // namespace ai_scale::cache

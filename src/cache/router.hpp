@@ -22,6 +22,9 @@ std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& 
 // SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed.
 bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms);
 
+// INCR key on the primary: the new value, or nullopt (08006 when strict) when it failed.
+std::optional<uint64_t> l2_increment(const std::string& key);
+
 // The configured endpoints: the primary first, then the replicas.
 struct endpoint {
     std::string address;

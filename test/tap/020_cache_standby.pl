@@ -94,6 +94,23 @@ is($primary->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_store', 1, '
     '{"from": "store"}', 'the standby\'s L3 hit was written back to Redis');
 is(l2_hits($primary), '1', 'primary got it from Redis, not from its store');
 
+# An invalidation on the primary reaches the standby (generations shared through Redis, synced
+# at most once a second), also dropping what the standby holds in its own L1.
+$primary->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('tap_inv', 1, '{"a": 1}', '{"v": "old"}')});
+sleep 1;
+is($standby->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_inv', 1, '{"a": 1}')}),
+    '{"v": "old"}', 'standby has the entry (now in its L1 too)');
+$primary->safe_psql('postgres', q{SELECT ai_scale.cache_invalidate('tap_inv')});
+sleep 2;
+is($standby->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_inv', 1, '{"a": 1}') IS NULL}),
+    't', 'invalidation on the primary reached the standby');
+$primary->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('tap_inv', 1, '{"a": 1}', '{"v": "new"}')});
+sleep 1;
+is($standby->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_inv', 1, '{"a": 1}')}),
+    '{"v": "new"}', 'both servers agree on the new generation');
+
 # Databases are separate namespaces even on one Redis.
 $primary->safe_psql('postgres',
     q{SELECT ai_scale.cache_put('tap_db', 1, '{"a": 1}', '{"db": "postgres"}')});

@@ -29,6 +29,8 @@ CREATE FUNCTION ai_scale.cache_put(model text, version int, input jsonb, output 
     AS 'MODULE_PATHNAME', 'ai_scale_cache_put';
 COMMENT ON FUNCTION ai_scale.cache_put(text, int, jsonb, jsonb, interval) IS
     'stores output in L1 and Redis for ttl (default ai_scale.cache_ttl)';
+-- Whoever may put can make every reader see a wrong prediction: granted explicitly.
+REVOKE ALL ON FUNCTION ai_scale.cache_put(text, int, jsonb, jsonb, interval) FROM PUBLIC;
 
 CREATE FUNCTION ai_scale.cache_invalidate(model text, version int DEFAULT NULL) RETURNS void
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
@@ -36,6 +38,7 @@ CREATE FUNCTION ai_scale.cache_invalidate(model text, version int DEFAULT NULL) 
     AS 'MODULE_PATHNAME', 'ai_scale_cache_invalidate';
 COMMENT ON FUNCTION ai_scale.cache_invalidate(text, int) IS
     'makes every cached output of the model (or one version) unreachable, in O(1)';
+REVOKE ALL ON FUNCTION ai_scale.cache_invalidate(text, int) FROM PUBLIC;
 
 CREATE FUNCTION ai_scale.node_role() RETURNS text
     LANGUAGE c STABLE PARALLEL SAFE

@@ -68,6 +68,9 @@ VALUES ('l3_model', 9, '{"f": 1}', '{"p": 9}', ai_scale.input_hash('{"f": 1}'));
 CREATE ROLE cache_l3_reader;
 SET ROLE cache_l3_reader;
 SELECT ai_scale.cache_get('l3_model', 9, '{"f": 1}') AS no_privilege;
+-- Writing to the cache is granted explicitly: every reader trusts what is in it.
+SELECT ai_scale.cache_put('l3_model', 9, '{"f": 1}', '{"p": "forged"}');
+SELECT ai_scale.cache_invalidate('l3_model');
 RESET ROLE;
 SELECT ai_scale.cache_get('l3_model', 9, '{"f": 1}') AS with_privilege;
 DROP ROLE cache_l3_reader;

@@ -180,7 +180,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     for (int i = 0; i < n; i++) {
         if (nulls[i])
             continue;
-        inputs[i] = DatumGetJsonbP(elems[i]);
+        inputs[i] = pg::call([&] { return DatumGetJsonbP(elems[i]); });
         keys[i] = make_key(m.database, m.model, m.version, inputs[i]);
     }
     std::vector<int> pending;

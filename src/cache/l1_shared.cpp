@@ -1,5 +1,6 @@
 #include "cache/l1_shared.hpp"
 #include "guc.hpp"
+#include "pg/guard.hpp"
 #include "pg/shmem.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -70,7 +71,7 @@ bool l1_usable()
 Jsonb* l1_get(const key128& k)
 {
     // Allocated before taking the lock, so nothing can raise an error while it is held.
-    auto* out = static_cast<Jsonb*>(palloc(table->value_bytes()));
+    auto* out = static_cast<Jsonb*>(pg::call([] { return palloc(table->value_bytes()); }));
     LWLock* lock = lock_for(k);
     LWLockAcquire(lock, LW_SHARED);
     uint32_t len = 0;

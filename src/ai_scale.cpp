@@ -1,5 +1,6 @@
 // Entry point of the extension: settings, shared memory requests, background workers. Wiring
 // only; each component owns its logic.
+#include "cache/shared_memory.hpp"
 #include "guc.hpp"
 #include "pg/postgres.hpp"
 #include "partition/worker.hpp"
@@ -30,6 +31,7 @@ void _PG_init(void)
     // --- partition maintenance ---
     partition::register_maintenance_workers();
     // --- cache ---
+    cache::request_shared_memory();
     // --- scoring ---
 
     pg::install_shmem_hooks();

@@ -18,6 +18,93 @@ int maintenance_lock_timeout_ms = 50;
 char* partition_time_zone = nullptr;
 
 // --- cache ---
+int l1_entries = 16384;
+int l1_max_value_bytes = 2048;
+bool cache_use_l1 = true;
+char* redis_primary = nullptr;
+char* redis_replicas = nullptr;
+int redis_read_from = int(read_from::replica);
+int redis_timeout_ms = 100;
+char* redis_password = nullptr;
+int redis_db = 0;
+int cache_ttl_s = 3600;
+int breaker_failures = 5;
+int breaker_reset_ms = 5000;
+bool cache_strict = false;
+char* store_table = nullptr;
+
+namespace {
+const config_enum_entry read_from_options[] = {
+    {"replica", int(read_from::replica), false},
+    {"primary", int(read_from::primary), false},
+    {nullptr, 0, false},
+};
+
+// host:port with a port in 1..65535 and a non-empty host.
+bool valid_endpoint(const char* s, size_t len)
+{
+    const char* colon = nullptr;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ':')
+            colon = s + i;
+    if (colon == nullptr || colon == s || size_t(colon - s) + 1 >= len)
+        return false;
+    long port = 0;
+    for (const char* p = colon + 1; p < s + len; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        port = port * 10 + (*p - '0');
+        if (port > 65535)
+            return false;
+    }
+    return port >= 1;
+}
+
+bool check_endpoint_list(char** newval, void**, GucSource, bool allow_many)
+{
+    const char* s = *newval;
+    if (s == nullptr || *s == '\0')
+        return true;
+    int n = 0;
+    for (;;) {
+        while (*s == ' ')
+            s++;
+        const char* end = s;
+        while (*end && *end != ',' && *end != ' ')
+            end++;
+        if (!valid_endpoint(s, size_t(end - s))) {
+            GUC_check_errmsg("invalid Redis endpoint \"%.*s\"", int(end - s), s);
+            GUC_check_errhint("Use host:port, for example 127.0.0.1:6379%s.",
+                              allow_many ? ", separated by commas" : "");
+            return false;
+        }
+        n++;
+        while (*end == ' ')
+            end++;
+        if (*end == '\0')
+            break;
+        if (*end != ',' || !allow_many) {
+            GUC_check_errmsg("ai_scale.redis_primary takes one host:port");
+            return false;
+        }
+        s = end + 1;
+    }
+    if (n > 8) {
+        GUC_check_errmsg("at most 8 Redis replicas are supported");
+        return false;
+    }
+    return true;
+}
+
+bool check_primary(char** newval, void** extra, GucSource source)
+{
+    return check_endpoint_list(newval, extra, source, false);
+}
+bool check_replicas(char** newval, void** extra, GucSource source)
+{
+    return check_endpoint_list(newval, extra, source, true);
+}
+} // namespace
 
 // --- scoring ---
 
@@ -65,6 +152,66 @@ void define_all()
                                nullptr, nullptr);
 
     // --- cache ---
+    // Postmaster settings can only be defined while preloading; loaded later they are fixed.
+    GucContext postmaster = process_shared_preload_libraries_in_progress ? PGC_POSTMASTER
+                                                                         : PGC_INTERNAL;
+    DefineCustomIntVariable("ai_scale.l1_entries",
+                            "Entries in the shared-memory L1 cache (0 disables L1).",
+                            "Rounded up to a multiple of 8; each entry reserves "
+                            "ai_scale.l1_max_value_bytes of shared memory.",
+                            &l1_entries, 16384, 0, 1 << 22, postmaster, 0, nullptr, nullptr,
+                            nullptr);
+    DefineCustomIntVariable("ai_scale.l1_max_value_bytes",
+                            "Largest cached output (jsonb binary) kept in L1; larger ones skip L1.",
+                            nullptr, &l1_max_value_bytes, 2048, 64, 1 << 20, postmaster,
+                            GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("ai_scale.cache_use_l1",
+                             "Whether cache functions read and fill the shared-memory L1.",
+                             nullptr, &cache_use_l1, true, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
+    DefineCustomStringVariable("ai_scale.redis_primary",
+                               "Redis primary (host:port) for the L2 cache; empty disables L2.",
+                               nullptr, &redis_primary, "", PGC_SUSET, 0, check_primary, nullptr,
+                               nullptr);
+    DefineCustomStringVariable("ai_scale.redis_replicas",
+                               "Redis replicas (comma-separated host:port) that serve L2 reads.",
+                               nullptr, &redis_replicas, "", PGC_SUSET, 0, check_replicas,
+                               nullptr, nullptr);
+    DefineCustomEnumVariable("ai_scale.redis_read_from",
+                             "Where L2 reads go: replica (round robin, primary as fallback) or "
+                             "primary.",
+                             nullptr, &redis_read_from, int(read_from::replica), read_from_options,
+                             PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ai_scale.redis_timeout_ms",
+                            "Connect and command timeout for each Redis request.", nullptr,
+                            &redis_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr,
+                            nullptr, nullptr);
+    DefineCustomStringVariable("ai_scale.redis_password", "Password sent with AUTH to Redis.",
+                               nullptr, &redis_password, "", PGC_SUSET,
+                               GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ai_scale.redis_db", "Redis database number (SELECT) for L2 keys.",
+                            nullptr, &redis_db, 0, 0, 1023, PGC_SUSET, 0, nullptr, nullptr,
+                            nullptr);
+    DefineCustomIntVariable("ai_scale.cache_ttl",
+                            "Default time to live of cached predictions, and the L3 window.",
+                            nullptr, &cache_ttl_s, 3600, 1, 365 * 86400, PGC_USERSET, GUC_UNIT_S,
+                            nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ai_scale.breaker_failures",
+                            "Consecutive failures after which a Redis endpoint is skipped.",
+                            nullptr, &breaker_failures, 5, 1, 1000, PGC_SUSET, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("ai_scale.breaker_reset_ms",
+                            "How long an open breaker skips its endpoint before one probe.",
+                            nullptr, &breaker_reset_ms, 5000, 10, 3600 * 1000, PGC_SUSET,
+                            GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("ai_scale.cache_strict",
+                             "Raise an error when Redis cannot be reached instead of a miss.",
+                             nullptr, &cache_strict, false, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
+    DefineCustomStringVariable("ai_scale.store_table",
+                               "Prediction store the cache reads as L3 (schema-qualified name).",
+                               nullptr, &store_table, "public.model_predictions", PGC_USERSET, 0,
+                               nullptr, nullptr, nullptr);
 
     // --- scoring ---
 

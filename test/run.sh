@@ -97,6 +97,8 @@ want fuzz && run_suite fuzz fuzz
 if want regress || want regress-nopreload; then
     pg_port=$(free_port)
     pg_init "$pgdata" "$pg_port" yes || exit 1
+    pg_conf "$pgdata" "ai_scale.redis_primary = '$AI_SCALE_TEST_REDIS_PRIMARY'"
+    pg_conf "$pgdata" "ai_scale.redis_replicas = '$AI_SCALE_TEST_REDIS_REPLICA'"
     pg_start "$pgdata" || { cat "$pgdata.log"; exit 1; }
     want regress && run_suite regress regress installcheck
     if want regress-nopreload; then

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Cache benchmark, side by side in one run: pgbench (2 clients, prepared) against the cache
+# functions and plain SQL, and redis-benchmark against the same Redis, then the ratios the
+# targets in docs/cache.md are stated in. Starts its own Postgres and Redis (primary only, so
+# both sides talk to the same server) and stops them.
+# Usage: flock /tmp/ai_scale_bench.lock bash bench/cache/run.sh [seconds per run, default 10]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+source scripts/lib/services.sh
+export PATH="$PG_BIN:$PATH"
+secs=${1:-10}
+
+work=$(mktemp -d /tmp/ai_scale_bench_cache.XXXXXX)
+chmod 755 "$work"
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
+cleanup() { pg_stop "$work/pg"; redis_stop "$work/redis"; rm -rf "$work"; }
+trap cleanup EXIT
+
+redis_port=$(free_port)
+redis_start "$work/redis" "$redis_port"
+pg_port=$(free_port)
+pg_init "$work/pg" "$pg_port" yes
+pg_conf "$work/pg" "ai_scale.redis_primary = '127.0.0.1:$redis_port'"
+pg_conf "$work/pg" "ai_scale.redis_read_from = 'primary'"
+pg_start "$work/pg"
+
+psql_() { psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
+psql_ -c "CREATE EXTENSION ai_scale" -c "
+CREATE TABLE kv (id int PRIMARY KEY, v jsonb);
+INSERT INTO kv SELECT i, jsonb_build_object('blob', repeat('x', 1000)) FROM generate_series(1, 1000) i;
+SELECT ai_scale.cache_put('bench', 1, jsonb_build_object('id', i),
+                          jsonb_build_object('blob', repeat('x', 1000)))
+FROM generate_series(1, 1000) i;" >/dev/null
+
+scripts=$work/scripts
+mkdir -p "$scripts"
+echo 'SELECT 1;' >"$scripts/select1.sql"
+printf '%s\n' '\set id random(1, 1000)' 'SELECT v FROM kv WHERE id = :id;' >"$scripts/pk.sql"
+echo "SELECT ai_scale.cache_get('bench', 1, '{\"id\": 7}');" >"$scripts/get.sql"
+arr=$(seq 1 100 | sed 's/.*/"{\\"id\\": &}"/' | paste -sd, -)
+echo "SELECT ai_scale.cache_get_many('bench', 1, '{$arr}'::jsonb[]);" >"$scripts/many.sql"
+# The same lookups without sending the 1 kB values to the client (no jsonb_out, no wire): what
+# the cache itself costs.
+echo "SELECT ai_scale.cache_get('bench', 1, '{\"id\": 7}') IS NOT NULL;" >"$scripts/get_nosend.sql"
+echo "SELECT cardinality(ai_scale.cache_get_many('bench', 1, '{$arr}'::jsonb[]));" >"$scripts/many_nosend.sql"
+
+tps() { # pgbench script [PGOPTIONS]
+    PGOPTIONS=${2:-} pgbench -n -M prepared -c 2 -j 2 -T "$secs" -h 127.0.0.1 -p "$pg_port" \
+        -U postgres -f "$scripts/$1" postgres 2>/dev/null |
+        sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+rps() { # redis-benchmark GET of 1 kB values, 2 clients, pipeline depth $1
+    redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 2 -n $((secs * 40000 * $1)) -d 1024 \
+        -r 1000 -P "$1" -t set,get --csv 2>/dev/null | sed -n 's/^"GET","\([0-9.]*\)".*/\1/p'
+}
+
+# Make sure each level is what answers before timing it.
+psql_ -At -c "SELECT ai_scale.reset_stats()" -c "SELECT ai_scale.cache_get('bench', 1, '{\"id\": 7}') IS NOT NULL" \
+    -c "SELECT value FROM ai_scale.stats WHERE section = 'l1' AND metric = 'hits'" | tr '\n' ' '
+echo "(L1 answers)"
+
+select1=$(tps select1.sql)
+pk=$(tps pk.sql)
+l1=$(tps get.sql)
+l2=$(tps get.sql "-c ai_scale.cache_use_l1=off")
+many=$(tps many.sql "-c ai_scale.cache_use_l1=off")
+l1_ns=$(tps get_nosend.sql)
+l2_ns=$(tps get_nosend.sql "-c ai_scale.cache_use_l1=off")
+many_ns=$(tps many_nosend.sql "-c ai_scale.cache_use_l1=off")
+many_l1_ns=$(tps many_nosend.sql)
+redis1=$(rps 1)
+redis16=$(rps 16)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "machine: $(nproc) cores, $(date -u +%F), ${secs}s per run, 2 clients"
+printf '%-44s %12s\n' "pgbench SELECT 1 (tps)" "$select1" \
+    "pgbench PK lookup of 1 kB jsonb (tps)" "$pk" \
+    "cache_get, L1 hit (tps)" "$l1" \
+    "cache_get, L2 hit, L1 off (tps)" "$l2" \
+    "cache_get_many 100 keys, L2, L1 off (keys/s)" "$(awk -v t="$many" 'BEGIN { printf "%.0f", t * 100 }')" \
+    "cache_get, L1 hit, value not sent (tps)" "$l1_ns" \
+    "cache_get, L2 hit, value not sent (tps)" "$l2_ns" \
+    "cache_get_many 100, L2, not sent (keys/s)" "$(awk -v t="$many_ns" 'BEGIN { printf "%.0f", t * 100 }')" \
+    "cache_get_many 100, L1, not sent (keys/s)" "$(awk -v t="$many_l1_ns" 'BEGIN { printf "%.0f", t * 100 }')" \
+    "redis-benchmark GET 1 kB (rps)" "$redis1" \
+    "redis-benchmark GET 1 kB, -P 16 (rps)" "$redis16"
+echo "ratio L1 hit / SELECT 1:                $(ratio "$l1" "$select1")  (target >= 0.9)"
+echo "ratio L2 hit / redis-benchmark GET:     $(ratio "$l2" "$redis1")  (target >= 0.8)"
+echo "ratio get_many keys/s / redis -P 16:    $(ratio "$(awk -v t="$many" 'BEGIN { print t * 100 }')" "$redis16")  (target >= 0.7)"
+echo "values not sent to the client:"
+echo "ratio L1 hit / SELECT 1:                $(ratio "$l1_ns" "$select1")"
+echo "ratio L2 hit / redis-benchmark GET:     $(ratio "$l2_ns" "$redis1")"
+echo "ratio get_many keys/s / redis -P 16:    $(ratio "$(awk -v t="$many_ns" 'BEGIN { print t * 100 }')" "$redis16")"
+echo "like for like (both send 1 kB jsonb):"
+echo "ratio L1 hit / PK lookup:               $(ratio "$l1" "$pk")"

@@ -1,0 +1,57 @@
+-- Multi-level prediction cache: L1 in shared memory, L2 in Redis (writes to the primary, reads
+-- from replicas), L3 the prediction store. See docs/cache.md.
+
+CREATE FUNCTION ai_scale.input_hash(input jsonb) RETURNS bigint
+    LANGUAGE c IMMUTABLE PARALLEL SAFE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_input_hash';
+COMMENT ON FUNCTION ai_scale.input_hash(jsonb) IS
+    'XXH3-64 of the jsonb binary, as stored in the prediction store''s input_hash column';
+
+CREATE FUNCTION ai_scale.cache_get(model text, version int, input jsonb) RETURNS jsonb
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_cache_get';
+COMMENT ON FUNCTION ai_scale.cache_get(text, int, jsonb) IS
+    'cached output for the input, looked up in L1, then Redis, then the prediction store; null on a miss';
+
+CREATE FUNCTION ai_scale.cache_get_many(model text, version int, inputs jsonb[]) RETURNS jsonb[]
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_cache_get_many';
+COMMENT ON FUNCTION ai_scale.cache_get_many(text, int, jsonb[]) IS
+    'cache_get for many inputs: one Redis round trip for all L1 misses; null elements are misses';
+
+CREATE FUNCTION ai_scale.cache_put(model text, version int, input jsonb, output jsonb,
+                                   ttl interval DEFAULT NULL) RETURNS void
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_cache_put';
+COMMENT ON FUNCTION ai_scale.cache_put(text, int, jsonb, jsonb, interval) IS
+    'stores output in L1 and Redis for ttl (default ai_scale.cache_ttl)';
+-- Whoever may put can make every reader see a wrong prediction: granted explicitly.
+REVOKE ALL ON FUNCTION ai_scale.cache_put(text, int, jsonb, jsonb, interval) FROM PUBLIC;
+
+CREATE FUNCTION ai_scale.cache_invalidate(model text, version int DEFAULT NULL) RETURNS void
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_cache_invalidate';
+COMMENT ON FUNCTION ai_scale.cache_invalidate(text, int) IS
+    'makes every cached output of the model (or one version) unreachable, in O(1)';
+REVOKE ALL ON FUNCTION ai_scale.cache_invalidate(text, int) FROM PUBLIC;
+
+CREATE FUNCTION ai_scale.node_role() RETURNS text
+    LANGUAGE c STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_node_role';
+COMMENT ON FUNCTION ai_scale.node_role() IS 'primary, or standby while the server is in recovery';
+
+CREATE FUNCTION ai_scale.redis_status(
+        OUT endpoint text, OUT configured_as text, OUT reported_role text, OUT breaker text,
+        OUT failures int, OUT trips bigint, OUT last_error text, OUT last_latency_ms float8)
+    RETURNS SETOF record
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_redis_status';
+COMMENT ON FUNCTION ai_scale.redis_status() IS
+    'each configured Redis endpoint: the role it reports, its circuit breaker, last error and latency';

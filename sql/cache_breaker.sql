@@ -1,0 +1,33 @@
+-- Primary down: a Redis primary that refuses connections. Cache calls return misses without
+-- errors, the breaker opens after ai_scale.breaker_failures failures and then skips the
+-- endpoint; ai_scale.cache_strict = on turns the outage into an error.
+SET ai_scale.cache_use_l1 = off;
+SET ai_scale.redis_primary = '127.0.0.1:2';
+SET ai_scale.redis_replicas = '';
+SET ai_scale.breaker_failures = 3;
+SET ai_scale.breaker_reset_ms = 60000;
+SELECT ai_scale.reset_stats();
+
+SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 1}', '{"out": 1}');
+SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 1}') AS miss_1,
+       ai_scale.cache_get('breaker_model', 1, '{"i": 2}') AS miss_2,
+       ai_scale.cache_get('breaker_model', 1, '{"i": 3}') AS miss_3;
+SELECT endpoint, configured_as, reported_role, breaker, failures, trips, last_error LIKE 'connect:%' AS connect_error
+FROM ai_scale.redis_status();
+SELECT metric, value FROM ai_scale.stats
+WHERE section = 'l2' AND metric IN ('errors', 'breaker_trips', 'hits', 'misses') ORDER BY metric;
+
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 1}');
+SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 1}', '{"out": 1}');
+RESET ai_scale.cache_strict;
+
+-- L1 still serves while Redis is down.
+RESET ai_scale.cache_use_l1;
+SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 4}', '{"out": 4}');
+SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 4}') AS l1_serves;
+
+RESET ai_scale.redis_primary;
+RESET ai_scale.redis_replicas;
+RESET ai_scale.breaker_failures;
+RESET ai_scale.breaker_reset_ms;

@@ -1,0 +1,87 @@
+-- L1: the shared-memory table. Hits, misses, TTL, invalidation, the size limit, bad input.
+-- Levels are told apart by the stats counters, reset before each step.
+CREATE FUNCTION pg_temp.levels() RETURNS TABLE (level text, hits float8, misses float8)
+LANGUAGE sql AS $$
+    SELECT section, max(value) FILTER (WHERE metric = 'hits'), max(value) FILTER (WHERE metric = 'misses')
+    FROM ai_scale.stats WHERE section IN ('l1', 'l2', 'l3') AND metric IN ('hits', 'misses')
+    GROUP BY section ORDER BY section
+$$;
+
+-- input_hash: XXH3-64 of the jsonb binary, so spelling differences do not matter.
+SELECT ai_scale.input_hash('{"a": 1, "b": [1, 2]}') = ai_scale.input_hash('{"b":[1,2],"a":1}') AS same_value_same_hash,
+       ai_scale.input_hash('{"a": 1}') <> ai_scale.input_hash('{"a": 2}') AS different_value_different_hash,
+       ai_scale.input_hash(NULL) IS NULL AS null_in_null_out;
+
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS before_put;
+SELECT * FROM pg_temp.levels();
+
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 1}', '{"score": 0.25}');
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS after_put;
+SELECT * FROM pg_temp.levels();
+
+-- The key covers model, version and input.
+SELECT ai_scale.cache_get('l1_model', 2, '{"x": 1}') AS other_version,
+       ai_scale.cache_get('l1_modelx', 1, '{"x": 1}') AS other_model,
+       ai_scale.cache_get('l1_model', 1, '{"x": 2}') AS other_input;
+
+-- A put replaces the value.
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 1}', '{"score": 0.5}');
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS replaced;
+
+-- TTL: an entry put for 200 ms is gone after it (in L1 and in Redis).
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": "short"}', '{"score": 1}', interval '200 milliseconds');
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": "short"}') AS before_expiry;
+SELECT pg_sleep(0.4);
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": "short"}') AS after_expiry;
+SELECT * FROM pg_temp.levels();
+
+-- Invalidation of one version leaves the others; of the model, every version.
+SELECT ai_scale.cache_put('l1_model', 2, '{"x": 1}', '{"score": 2}');
+SELECT ai_scale.cache_invalidate('l1_model', 2);
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS v1_kept, ai_scale.cache_get('l1_model', 2, '{"x": 1}') AS v2_gone;
+SELECT ai_scale.cache_put('l1_model', 2, '{"x": 1}', '{"score": 2}');
+SELECT ai_scale.cache_invalidate('l1_model');
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS v1_gone, ai_scale.cache_get('l1_model', 2, '{"x": 1}') AS v2_gone;
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 1}', '{"score": 3}');
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS usable_after_invalidate;
+
+-- An output over ai_scale.l1_max_value_bytes (2 kB) skips L1 and is served by Redis.
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": "big"}', jsonb_build_object('blob', repeat('z', 4000)));
+SELECT pg_sleep(0.1); -- replication to the Redis replica
+SELECT ai_scale.reset_stats();
+SELECT length(ai_scale.cache_get('l1_model', 1, '{"x": "big"}') ->> 'blob') AS big_len;
+SELECT * FROM pg_temp.levels();
+
+-- Bad input: clear errors, nothing stored.
+SELECT ai_scale.cache_get(NULL, 1, '{}');
+SELECT ai_scale.cache_get('l1_model', NULL, '{}');
+SELECT ai_scale.cache_get('l1_model', 1, NULL) AS null_input_is_a_miss;
+SELECT ai_scale.cache_get('', 1, '{}');
+SELECT ai_scale.cache_get('l1_model', 0, '{}');
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', NULL);
+SELECT ai_scale.cache_put('l1_model', 1, NULL, '{}');
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '-1 second');
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '0');
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '2 years');
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 9}') AS nothing_stored;
+SELECT ai_scale.cache_invalidate(NULL);
+
+-- Invalid settings are refused at SET.
+SET ai_scale.redis_primary = 'no-port';
+SET ai_scale.redis_primary = 'host:99999';
+SET ai_scale.redis_primary = 'a:1,b:2';
+SET ai_scale.redis_replicas = '127.0.0.1:6380, :6381';
+SET ai_scale.redis_read_from = 'anywhere';
+SET ai_scale.cache_ttl = 0;
+SET ai_scale.redis_timeout_ms = 0;
+SET ai_scale.l1_entries = 10;
+
+-- With L1 switched off for the session, reads go to Redis.
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS from_redis;
+SELECT * FROM pg_temp.levels();
+RESET ai_scale.cache_use_l1;

@@ -1,0 +1,87 @@
+-- L2: Redis, with writes to the primary and reads from the replica (ai_scale.redis_primary and
+-- ai_scale.redis_replicas come from the test server's postgresql.conf). L1 is switched off so
+-- every read reaches Redis.
+CREATE FUNCTION pg_temp.levels() RETURNS TABLE (level text, hits float8, misses float8, errors float8)
+LANGUAGE sql AS $$
+    SELECT section, max(value) FILTER (WHERE metric = 'hits'), max(value) FILTER (WHERE metric = 'misses'),
+           max(value) FILTER (WHERE metric = 'errors')
+    FROM ai_scale.stats WHERE section IN ('l1', 'l2') AND metric IN ('hits', 'misses', 'errors')
+    GROUP BY section ORDER BY section
+$$;
+SET ai_scale.cache_use_l1 = off;
+
+-- The replica test/run.sh started may still be syncing with its primary: wait (up to 10 s).
+DO $$
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXIT WHEN EXISTS (SELECT FROM ai_scale.redis_status() WHERE reported_role = 'replica (link up)');
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT endpoint <> '' AS has_endpoint, configured_as, reported_role, breaker
+FROM ai_scale.redis_status() ORDER BY configured_as;
+
+SELECT ai_scale.cache_put('l2_model', 1, jsonb_build_object('i', i), jsonb_build_object('out', i * 10))
+FROM generate_series(1, 5) i;
+SELECT pg_sleep(0.2); -- replication to the replica
+
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 3}') AS hit, ai_scale.cache_get('l2_model', 1, '{"i": 6}') AS miss;
+SELECT * FROM pg_temp.levels();
+
+-- One round trip for the whole batch; misses and null inputs are null elements.
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get_many('l2_model', 1,
+    ARRAY['{"i": 1}', '{"i": 2}', NULL, '{"i": 99}', '{"i": 5}']::jsonb[]) AS batch;
+SELECT value AS l2_round_trips FROM ai_scale.stats WHERE section = 'l2' AND metric = 'samples';
+SELECT * FROM pg_temp.levels();
+SELECT ai_scale.cache_get_many('l2_model', 1, '{}'::jsonb[]) AS empty_batch,
+       ai_scale.cache_get_many('l2_model', 1, NULL) AS null_batch;
+SELECT ai_scale.cache_get_many('l2_model', 1, ARRAY[['{}']]::jsonb[]);
+
+-- Redis keys are namespaced by version and invalidated by generation.
+SELECT ai_scale.cache_get('l2_model', 2, '{"i": 3}') AS other_version;
+SELECT ai_scale.cache_invalidate('l2_model');
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 3}') AS after_invalidate;
+
+-- Reads from the primary only.
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.cache_put('l2_model', 1, '{"i": 7}', '{"out": 70}');
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS read_from_primary;
+RESET ai_scale.redis_read_from;
+
+-- A replica that cannot be reached: reads fall back to the primary, with no error.
+SET ai_scale.redis_replicas = '127.0.0.1:1';
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS replica_down_fallback;
+SELECT level, hits, misses FROM pg_temp.levels() WHERE level = 'l2';
+RESET ai_scale.redis_replicas;
+
+-- Redis database: keys put in db 0 are not seen from db 3.
+SET ai_scale.redis_db = 3;
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS other_redis_db;
+RESET ai_scale.redis_db;
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS back_in_db0;
+
+-- A wrong password: Redis answers an error, which is a miss (or an error when strict).
+SET ai_scale.redis_password = 'wrong';
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS wrong_password_miss;
+SET ai_scale.cache_strict = on;
+DO $$
+DECLARE detail text;
+BEGIN
+    PERFORM ai_scale.cache_get('l2_model', 1, '{"i": 7}');
+EXCEPTION WHEN connection_failure THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE 'strict: % (SQLSTATE %), detail names AUTH: %', SQLERRM, SQLSTATE, detail LIKE '%AUTH:%';
+END
+$$;
+RESET ai_scale.cache_strict;
+RESET ai_scale.redis_password;
+RESET ai_scale.redis_read_from;
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS password_reset;
+
+SELECT ai_scale.reset_stats();
+RESET ai_scale.cache_use_l1;

@@ -1,0 +1,78 @@
+-- L3: the prediction store. A lookup by (model_name, model_version, input_hash, input_data)
+-- within ai_scale.cache_ttl; hits are written back to Redis and L1. The store is made here by
+-- plain DDL, as a user (or create_prediction_store) would.
+CREATE FUNCTION pg_temp.levels() RETURNS TABLE (level text, hits float8, misses float8)
+LANGUAGE sql AS $$
+    SELECT section, max(value) FILTER (WHERE metric = 'hits'), max(value) FILTER (WHERE metric = 'misses')
+    FROM ai_scale.stats WHERE section IN ('l1', 'l2', 'l3') AND metric IN ('hits', 'misses')
+    GROUP BY section ORDER BY section
+$$;
+
+-- No store table: L3 is a miss, not an error (and is not counted).
+SHOW ai_scale.store_table;
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l3_model', 1, '{"f": 1}') AS no_store;
+SELECT * FROM pg_temp.levels();
+
+CREATE TABLE public.model_predictions (
+    prediction_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    model_name text NOT NULL,
+    model_version int NOT NULL,
+    input_data jsonb NOT NULL,
+    output_data jsonb,
+    input_hash bigint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+) PARTITION BY RANGE (created_at);
+CREATE TABLE public.model_predictions_default PARTITION OF public.model_predictions DEFAULT;
+CREATE INDEX ON public.model_predictions (model_name, model_version, input_hash, created_at);
+
+INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash, created_at)
+SELECT 'l3_model', 1, i, jsonb_build_object('p', n), ai_scale.input_hash(i), now() - age
+FROM (VALUES ('{"f": 1}'::jsonb, 1, interval '1 minute'),
+             ('{"f": 2}', 2, interval '2 hours'),   -- older than the TTL (1 hour)
+             ('{"f": 1}', 3, interval '10 minutes') -- an older prediction for the same input
+     ) AS v(i, n, age);
+
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l3_model', 1, '{"f": 1}') AS newest_from_store,
+       ai_scale.cache_get('l3_model', 1, '{"f": 2}') AS too_old,
+       ai_scale.cache_get('l3_model', 2, '{"f": 1}') AS other_version;
+SELECT * FROM pg_temp.levels();
+
+-- The hit was written back: the next read is an L1 hit, and Redis has it too.
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l3_model', 1, '{"f": 1}') AS again;
+SELECT * FROM pg_temp.levels();
+SET ai_scale.cache_use_l1 = off;
+SELECT pg_sleep(0.1); -- replication to the Redis replica
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l3_model', 1, '{"f": 1}') AS from_redis;
+SELECT * FROM pg_temp.levels();
+RESET ai_scale.cache_use_l1;
+
+-- A longer TTL widens the window; cache_get_many reaches L3 for what the levels above miss.
+SET ai_scale.cache_ttl = '1d';
+SELECT ai_scale.cache_get_many('l3_model', 1, ARRAY['{"f": 2}', '{"f": 3}']::jsonb[]) AS batch;
+RESET ai_scale.cache_ttl;
+
+-- The store is found through ai_scale.store_table; a missing one is a miss.
+SET ai_scale.store_table = 'public.no_such_table';
+SELECT ai_scale.cache_get('l3_model', 7, '{"f": 1}') AS missing_store;
+SET ai_scale.store_table = 'no_such_schema.t';
+SELECT ai_scale.cache_get('l3_model', 7, '{"f": 1}') AS missing_schema;
+RESET ai_scale.store_table;
+
+-- A user who may not read the store gets misses from L3, not errors.
+INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash)
+VALUES ('l3_model', 9, '{"f": 1}', '{"p": 9}', ai_scale.input_hash('{"f": 1}'));
+CREATE ROLE cache_l3_reader;
+SET ROLE cache_l3_reader;
+SELECT ai_scale.cache_get('l3_model', 9, '{"f": 1}') AS no_privilege;
+-- Writing to the cache is granted explicitly: every reader trusts what is in it.
+SELECT ai_scale.cache_put('l3_model', 9, '{"f": 1}', '{"p": "forged"}');
+SELECT ai_scale.cache_invalidate('l3_model');
+RESET ROLE;
+SELECT ai_scale.cache_get('l3_model', 9, '{"f": 1}') AS with_privilege;
+DROP ROLE cache_l3_reader;
+
+DROP TABLE public.model_predictions;

@@ -1,0 +1,20 @@
+-- The cache on a server without shared_preload_libraries: no L1 (a NOTICE says so once per
+-- session); Redis (configured in this server's postgresql.conf) still serves, and breakers are
+-- kept per session.
+CREATE EXTENSION ai_scale;
+SELECT current_setting('ai_scale.redis_primary') <> '' AS redis_configured;
+SELECT ai_scale.node_role();
+SELECT ai_scale.input_hash('{"a": 1}') = ai_scale.input_hash('{ "a":1 }') AS stable_hash;
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.cache_put('np_model', 1, '{"x": 1}', '{"y": 1}');
+SELECT ai_scale.cache_get('np_model', 1, '{"x": 1}') AS from_redis;
+SELECT ai_scale.cache_get_many('np_model', 1, ARRAY['{"x": 1}', '{"x": 2}']::jsonb[]) AS batch;
+SELECT ai_scale.cache_invalidate('np_model');
+SELECT ai_scale.cache_get('np_model', 1, '{"x": 1}') AS invalidated;
+SELECT configured_as, breaker FROM ai_scale.redis_status() ORDER BY configured_as;
+
+-- Without Redis either, the cache is all misses, never errors.
+SET ai_scale.redis_primary = '';
+SELECT ai_scale.cache_put('np_model', 1, '{"x": 1}', '{"y": 1}');
+SELECT ai_scale.cache_get('np_model', 1, '{"x": 1}') AS nothing_configured;
+DROP EXTENSION ai_scale;

@@ -1,0 +1,28 @@
+// One circuit breaker per Redis endpoint, in shared memory so every backend sees the same state
+// (per backend when ai_scale is not preloaded). Also keeps each endpoint's last error and last
+// latency for redis_status().
+#pragma once
+
+#include "cache/breaker.hpp"
+
+#include <string>
+
+namespace ai_scale::cache
+{
+
+void request_breaker_memory();
+
+// Whether a request may go to endpoint now (ai_scale.breaker_reset_ms governs the probe).
+bool breaker_allow(const std::string& endpoint);
+void breaker_success(const std::string& endpoint, double latency_ms);
+// Records a failure; counts a trip in the stats when this one opened the breaker.
+void breaker_failure(const std::string& endpoint, const std::string& error);
+
+struct endpoint_health {
+    breaker state;
+    std::string last_error;
+    double last_latency_ms = -1;
+};
+endpoint_health breaker_snapshot(const std::string& endpoint);
+
+} // namespace ai_scale::cache

@@ -1,0 +1,261 @@
+// The cache's SQL functions: cache_get / cache_get_many walk L1 -> L2 -> L3 and fill the levels
+// above a hit; cache_put fills L1 and L2; cache_invalidate bumps a generation; input_hash.
+#include "cache/key.hpp"
+#include "cache/l1_shared.hpp"
+#include "cache/l2_value.hpp"
+#include "cache/l3_store.hpp"
+#include "cache/router.hpp"
+#include "guc.hpp"
+#include "pg/guard.hpp"
+#include "stats/shared_stats.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ai_scale::cache
+{
+
+namespace
+{
+
+// Outputs larger than this are refused: Redis and the L1 are for predictions, not documents.
+constexpr uint32 max_output_bytes = 64 * 1024 * 1024;
+
+struct lookup {
+    text* model;
+    int32 version;
+    Oid database;
+};
+
+lookup read_model_args(FunctionCallInfo fcinfo)
+{
+    if (PG_ARGISNULL(0))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
+    if (PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "version must not be null");
+    text* model = PG_GETARG_TEXT_PP(0);
+    if (VARSIZE_ANY_EXHDR(model) == 0)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model must not be empty");
+    int32 version = PG_GETARG_INT32(1);
+    if (version < 1)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "model version must be positive, not " + std::to_string(version));
+    return {model, version, MyDatabaseId};
+}
+
+uint64_t ttl_ms_of(const Interval* ttl)
+{
+    double s =
+        double(ttl->time) / 1e6 + double(ttl->day) * 86400.0 + double(ttl->month) * 30.0 * 86400.0;
+    if (!(s >= 0.001))
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be positive",
+                        "The ttl given was " + std::to_string(int64_t(s * 1000)) + " ms.");
+    if (s > 365.0 * 86400)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at most 365 days");
+    return uint64_t(s * 1000);
+}
+
+Jsonb* from_l1(const key128& k)
+{
+    uint64_t t0 = stats::now_ns();
+    Jsonb* v = l1_get(k);
+    stats::record(stats::timer::l1_get, stats::now_ns() - t0);
+    stats::add(v ? stats::counter::l1_hits : stats::counter::l1_misses);
+    return v;
+}
+
+void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms)
+{
+    if (l1_usable())
+        l1_put(k, v, ttl_ms);
+}
+
+// Looks up each key in L2 in one round trip; fills L1 with the hits.
+std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
+{
+    std::vector<std::string> rkeys;
+    rkeys.reserve(keys.size());
+    for (const auto& k : keys)
+        rkeys.push_back(redis_key(k));
+    uint64_t t0 = stats::now_ns();
+    bool unavailable = false;
+    auto values = l2_read(rkeys, &unavailable);
+    stats::record(stats::timer::l2_get, stats::now_ns() - t0);
+    std::vector<Jsonb*> out(keys.size(), nullptr);
+    uint64_t now = unix_ms();
+    bool use_l1 = l1_usable();
+    for (size_t i = 0; i < keys.size(); i++) {
+        uint64_t expires = 0;
+        if (values[i])
+            out[i] = decode_l2_value(*values[i], &expires);
+        if (out[i] && expires <= now)
+            out[i] = nullptr;
+        if (!unavailable)
+            stats::add(out[i] ? stats::counter::l2_hits : stats::counter::l2_misses);
+        if (out[i] && use_l1)
+            l1_put(keys[i], out[i], expires - now);
+    }
+    return out;
+}
+
+Jsonb* from_l3(const key128& k, const lookup& m, Jsonb* input)
+{
+    if (!l3_available())
+        return nullptr;
+    uint64_t t0 = stats::now_ns();
+    Jsonb* v = l3_get(m.model, m.version, input, guc::cache_ttl_s);
+    stats::record(stats::timer::l3_get, stats::now_ns() - t0);
+    stats::add(v ? stats::counter::l3_hits : stats::counter::l3_misses);
+    if (v) {
+        uint64_t ttl_ms = uint64_t(guc::cache_ttl_s) * 1000;
+        if (l2_enabled())
+            l2_write(redis_key(k), encode_l2_value(v, unix_ms() + ttl_ms), ttl_ms);
+        fill_l1(k, v, ttl_ms);
+    }
+    return v;
+}
+
+Jsonb* get_one(const lookup& m, Jsonb* input)
+{
+    key128 k = make_key(m.database, m.model, m.version, input);
+    if (l1_usable())
+        if (Jsonb* v = from_l1(k))
+            return v;
+    if (l2_enabled())
+        if (Jsonb* v = from_l2({k})[0])
+            return v;
+    return from_l3(k, m, input);
+}
+
+} // namespace
+} // namespace ai_scale::cache
+
+using namespace ai_scale;
+using namespace ai_scale::cache;
+
+// input_hash(jsonb) -> bigint: XXH3-64 of the jsonb binary, for the store's input_hash column.
+AI_SCALE_FUNCTION(ai_scale_input_hash)
+{
+    Jsonb* input = PG_GETARG_JSONB_P(0);
+    PG_RETURN_INT64(int64(cache::input_hash(input)));
+}
+
+// cache_get(model, version, input) -> jsonb, null on a miss at every level.
+AI_SCALE_FUNCTION(ai_scale_cache_get)
+{
+    lookup m = read_model_args(fcinfo);
+    if (PG_ARGISNULL(2))
+        PG_RETURN_NULL();
+    Jsonb* v = get_one(m, PG_GETARG_JSONB_P(2));
+    if (v == nullptr)
+        PG_RETURN_NULL();
+    PG_RETURN_JSONB_P(v);
+}
+
+// cache_get_many(model, version, inputs jsonb[]) -> jsonb[]: one element per input (null on a
+// miss or a null input); L2 is asked for all L1 misses in one round trip.
+AI_SCALE_FUNCTION(ai_scale_cache_get_many)
+{
+    lookup m = read_model_args(fcinfo);
+    if (PG_ARGISNULL(2))
+        PG_RETURN_NULL();
+    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(2);
+    if (ARR_NDIM(arr) > 1)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "inputs must be a one-dimensional array");
+    Datum* elems;
+    bool* nulls;
+    int n;
+    deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+
+    std::vector<Jsonb*> inputs(n, nullptr), results(n, nullptr);
+    std::vector<key128> keys(n);
+    for (int i = 0; i < n; i++) {
+        if (nulls[i])
+            continue;
+        inputs[i] = pg::call([&] { return DatumGetJsonbP(elems[i]); });
+        keys[i] = make_key(m.database, m.model, m.version, inputs[i]);
+    }
+    std::vector<int> pending;
+    bool use_l1 = l1_usable();
+    for (int i = 0; i < n; i++) {
+        if (inputs[i] == nullptr)
+            continue;
+        if (use_l1 && (results[i] = from_l1(keys[i])) != nullptr)
+            continue;
+        pending.push_back(i);
+    }
+    if (!pending.empty() && l2_enabled()) {
+        std::vector<key128> missing;
+        for (int i : pending)
+            missing.push_back(keys[i]);
+        auto found = from_l2(missing);
+        std::vector<int> still;
+        for (size_t j = 0; j < pending.size(); j++) {
+            results[pending[j]] = found[j];
+            if (!found[j])
+                still.push_back(pending[j]);
+        }
+        pending.swap(still);
+    }
+    for (int i : pending)
+        results[i] = from_l3(keys[i], m, inputs[i]);
+
+    auto* out_datums = static_cast<Datum*>(palloc(sizeof(Datum) * std::max(n, 1)));
+    auto* out_nulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(n, 1)));
+    for (int i = 0; i < n; i++) {
+        out_nulls[i] = results[i] == nullptr;
+        out_datums[i] = results[i] ? JsonbPGetDatum(results[i]) : Datum(0);
+    }
+    int dims[1] = {n};
+    int lbs[1] = {1};
+    ArrayType* result = pg::call([&] {
+        return construct_md_array(out_datums, out_nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1,
+                                  false, TYPALIGN_INT);
+    });
+    PG_RETURN_ARRAYTYPE_P(result);
+}
+
+// cache_put(model, version, input, output, ttl interval DEFAULT NULL): stores output in L1 (when
+// it fits) and in Redis (when configured) for ttl, or ai_scale.cache_ttl.
+AI_SCALE_FUNCTION(ai_scale_cache_put)
+{
+    lookup m = read_model_args(fcinfo);
+    if (PG_ARGISNULL(2))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "input must not be null");
+    if (PG_ARGISNULL(3))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "output must not be null",
+                        "The cache stores predictions; a null output cannot be told from a miss.");
+    Jsonb* input = PG_GETARG_JSONB_P(2);
+    Jsonb* output = PG_GETARG_JSONB_P(3);
+    if (VARSIZE_ANY(output) > max_output_bytes)
+        throw pg::error(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "output is too large to cache",
+                        "The output is " + std::to_string(VARSIZE_ANY(output)) +
+                            " bytes; the limit is " + std::to_string(max_output_bytes) + ".");
+    uint64_t ttl_ms =
+        PG_ARGISNULL(4) ? uint64_t(guc::cache_ttl_s) * 1000 : ttl_ms_of(PG_GETARG_INTERVAL_P(4));
+    key128 k = make_key(m.database, m.model, m.version, input);
+    if (l2_enabled())
+        l2_write(redis_key(k), encode_l2_value(output, unix_ms() + ttl_ms), ttl_ms);
+    fill_l1(k, output, ttl_ms);
+    PG_RETURN_VOID();
+}
+
+// cache_invalidate(model, version DEFAULT NULL): every cached output of the model (or of one
+// version) becomes unreachable at once, in this server's L1 and in Redis.
+AI_SCALE_FUNCTION(ai_scale_cache_invalidate)
+{
+    if (PG_ARGISNULL(0))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
+    text* model = PG_GETARG_TEXT_PP(0);
+    int32 version = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+    bump_generation(MyDatabaseId, model, PG_ARGISNULL(1) ? nullptr : &version);
+    PG_RETURN_VOID();
+}

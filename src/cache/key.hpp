@@ -1,0 +1,33 @@
+// Cache keys: XXH3 over the canonical jsonb binary of the input, folded with the database OID,
+// the model, its version and the model's generation (bumped by cache_invalidate, so
+// invalidation is O(1): old keys are simply never asked for again and age out).
+#pragma once
+
+#include "cache/l1_table.hpp"
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
+#include <cstdint>
+#include <string>
+
+namespace ai_scale::cache
+{
+
+// XXH3-64 of the input's jsonb binary (what ai_scale.input_hash returns).
+uint64_t input_hash(const Jsonb* input);
+
+key128 make_key(Oid database, const text* model, int32 version, const Jsonb* input);
+
+// The Redis key of a cache key: a fixed prefix and 32 hex digits, revealing nothing of the input.
+std::string redis_key(const key128& k);
+
+// Makes every key of the model (all versions when version is null) unreachable.
+void bump_generation(Oid database, const text* model, const int32* version);
+
+// Shared memory for the generations; called from _PG_init.
+void request_generation_memory();
+
+} // namespace ai_scale::cache

@@ -1,0 +1,102 @@
+#include "cache/l1_shared.hpp"
+#include "guc.hpp"
+#include "pg/guard.hpp"
+#include "pg/shmem.hpp"
+#include "stats/shared_stats.hpp"
+
+extern "C" {
+#include "storage/lwlock.h"
+}
+
+namespace ai_scale::cache
+{
+
+namespace
+{
+constexpr int n_stripes = 64;
+constexpr const char* tranche = "ai_scale L1";
+l1_table* table = nullptr;
+LWLockPadded* locks = nullptr;
+bool told_no_l1 = false;
+
+void init_l1(void* segment, bool found)
+{
+    locks = GetNamedLWLockTranche(tranche);
+    if (!found)
+        table =
+            l1_table::create(segment, uint32_t(guc::l1_entries), uint32_t(guc::l1_max_value_bytes));
+    else
+        table = static_cast<l1_table*>(segment);
+}
+
+LWLock* lock_for(const key128& k)
+{
+    return &locks[table->set_of(k) % n_stripes].lock;
+}
+} // namespace
+
+uint64_t monotonic_ms()
+{
+    return stats::now_ns() / 1000000;
+}
+
+void request_l1_memory()
+{
+    if (guc::l1_entries == 0)
+        return;
+    pg::request_lwlocks(tranche, n_stripes);
+    pg::request_shmem(
+        "ai_scale L1 cache",
+        l1_table::bytes_needed(uint32_t(guc::l1_entries), uint32_t(guc::l1_max_value_bytes)),
+        init_l1);
+}
+
+bool l1_usable()
+{
+    if (!guc::cache_use_l1)
+        return false;
+    if (table != nullptr)
+        return true;
+    if (!pg::preloaded() && !told_no_l1) {
+        told_no_l1 = true;
+        ereport(NOTICE, (errmsg("the L1 cache is not available in this session"),
+                         errdetail("ai_scale is not in shared_preload_libraries, so it has no "
+                                   "shared memory; the cache uses L2 and L3 only."),
+                         errhint("Add ai_scale to shared_preload_libraries and restart the "
+                                 "server to enable L1.")));
+    }
+    return false;
+}
+
+Jsonb* l1_get(const key128& k)
+{
+    // Allocated before taking the lock, so nothing can raise an error while it is held.
+    auto* out = static_cast<Jsonb*>(pg::call([] { return palloc(table->value_bytes()); }));
+    LWLock* lock = lock_for(k);
+    LWLockAcquire(lock, LW_SHARED);
+    uint32_t len = 0;
+    const uint8_t* v = table->find(k, monotonic_ms(), &len);
+    if (v != nullptr)
+        memcpy(out, v, len);
+    LWLockRelease(lock);
+    if (v == nullptr) {
+        pfree(out);
+        return nullptr;
+    }
+    return out;
+}
+
+bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms)
+{
+    uint32_t len = VARSIZE_ANY(output);
+    if (VARATT_IS_EXTENDED(output) || len > table->value_bytes())
+        return false;
+    LWLock* lock = lock_for(k);
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    uint64_t now = monotonic_ms();
+    bool stored = table->put(k, output, len, now, now + ttl_ms);
+    LWLockRelease(lock);
+    return stored;
+}
+
+} // namespace ai_scale::cache

@@ -1,0 +1,29 @@
+// The L1 cache: one l1_table in shared memory, its sets guarded by a stripe of LWLocks so
+// backends touching different sets never wait for each other.
+#pragma once
+
+#include "cache/l1_table.hpp"
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
+namespace ai_scale::cache
+{
+
+// Called from _PG_init when preloading (does nothing when ai_scale.l1_entries = 0).
+void request_l1_memory();
+
+// Whether this server has an L1 and ai_scale.cache_use_l1 is on. Without preload, says so once
+// per session with a NOTICE.
+bool l1_usable();
+
+// A palloc'd copy of the cached output, or nullptr.
+Jsonb* l1_get(const key128& k);
+// Stores output for ttl_ms; outputs over ai_scale.l1_max_value_bytes are skipped (false).
+bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms);
+
+uint64_t monotonic_ms();
+
+} // namespace ai_scale::cache

@@ -1,0 +1,25 @@
+// How an output is stored in Redis: a magic, its expiry (Unix ms, so an L1 copy made from it
+// expires with it) and an XXH3 checksum, then the jsonb binary. A value that does not decode
+// (foreign or damaged) is a miss, never handed to Postgres as jsonb.
+#pragma once
+
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
+#include <cstdint>
+#include <string>
+
+namespace ai_scale::cache
+{
+
+std::string encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms);
+
+// A palloc'd jsonb, or nullptr when value is not ours; *expires_unix_ms gets its expiry.
+Jsonb* decode_l2_value(const std::string& value, uint64_t* expires_unix_ms);
+
+uint64_t unix_ms();
+
+} // namespace ai_scale::cache

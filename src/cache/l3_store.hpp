@@ -1,0 +1,22 @@
+// L3: the prediction store (ai_scale.store_table) looked up by (model_name, model_version,
+// input_hash, input_data) within the cache TTL, so partition pruning keeps the scan to recent
+// partitions. A missing store, or one the user may not read, is a miss.
+#pragma once
+
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
+namespace ai_scale::cache
+{
+
+// Whether the store table exists and the current user may read it.
+bool l3_available();
+
+// The newest output stored for the input within ttl_s, palloc'd in the caller's context; null
+// when none. Raises (as pg::postgres_error) only for real query errors.
+Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s);
+
+} // namespace ai_scale::cache

@@ -1,0 +1,45 @@
+// Redis through hiredis: one persistent connection per endpoint per backend, made on first use
+// with ai_scale.redis_timeout_ms as connect and command timeout, AUTH and SELECT applied, and
+// dropped (to be made again next time) after any failure. Errors are thrown as redis_failure;
+// nothing here calls into Postgres.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct redisReply;
+
+namespace ai_scale::cache
+{
+
+struct redis_failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct reply_deleter {
+    void operator()(redisReply* r) const;
+};
+using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+
+// A command as its words (binary-safe).
+using command = std::vector<std::string>;
+
+// Sends the commands in one pipelined round trip and returns their replies in order. An error
+// reply or a broken connection throws redis_failure.
+std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<command>& cmds);
+
+// Values of a GET (nil -> nullopt) or of each key of an MGET.
+std::optional<std::string> reply_string(const redisReply* r);
+std::vector<std::optional<std::string>> reply_strings(const redisReply* r);
+
+// `INFO replication` of endpoint as field -> value lines.
+std::string redis_info_field(const std::string& info, const std::string& field);
+
+// Closes every connection (backend exit).
+void redis_disconnect_all();
+
+} // namespace ai_scale::cache

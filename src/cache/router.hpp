@@ -1,0 +1,35 @@
+// The L2 read/write split: writes go to the Redis primary; reads go round robin to a replica
+// that is in sync, falling back to the primary when the replica errors, times out, has its
+// breaker open or reports master_link_status:down. Every endpoint sits behind its breaker.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ai_scale::cache
+{
+
+// Whether L2 is configured (ai_scale.redis_primary is set).
+bool l2_enabled();
+
+// Values for keys (nullopt: miss). When no endpoint answered, returns all misses and sets
+// *unavailable, or with ai_scale.cache_strict raises 08006.
+std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& keys,
+                                                bool* unavailable);
+
+// SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed.
+bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms);
+
+// INCR key on the primary: the new value, or nullopt (08006 when strict) when it failed.
+std::optional<uint64_t> l2_increment(const std::string& key);
+
+// The configured endpoints: the primary first, then the replicas.
+struct endpoint {
+    std::string address;
+    bool is_primary;
+};
+std::vector<endpoint> configured_endpoints();
+
+} // namespace ai_scale::cache

@@ -1,0 +1,103 @@
+// node_role() and redis_status(): what this server is, and how each Redis endpoint is doing.
+#include "cache/breaker_registry.hpp"
+#include "cache/redis_client.hpp"
+#include "cache/router.hpp"
+#include "pg/guard.hpp"
+#include "stats/shared_stats.hpp"
+
+#include <hiredis/hiredis.h>
+
+extern "C" {
+#include "access/xlog.h"
+#include "funcapi.h"
+#include "storage/ipc.h"
+#include "utils/builtins.h"
+}
+
+namespace ai_scale::cache
+{
+
+namespace
+{
+void disconnect_on_exit(int, Datum)
+{
+    redis_disconnect_all();
+}
+} // namespace
+
+void register_exit_hook()
+{
+    static bool registered = false;
+    if (!registered) {
+        on_proc_exit(disconnect_on_exit, 0);
+        registered = true;
+    }
+}
+
+} // namespace ai_scale::cache
+
+using namespace ai_scale;
+using namespace ai_scale::cache;
+
+// node_role() -> 'primary' | 'standby' (a server in recovery, e.g. a hot standby).
+AI_SCALE_FUNCTION(ai_scale_node_role)
+{
+    PG_RETURN_TEXT_P(cstring_to_text(RecoveryInProgress() ? "standby" : "primary"));
+}
+
+// redis_status() -> one row per configured endpoint: what it is configured as, the role it
+// reports now (asked live, unless its breaker is open), its breaker, last error and latency.
+AI_SCALE_FUNCTION(ai_scale_redis_status)
+{
+    struct row {
+        std::string endpoint, configured, role, breaker_state, last_error;
+        uint32_t failures;
+        uint64_t trips;
+        double latency_ms;
+    };
+    std::vector<row> rows;
+    for (const auto& ep : configured_endpoints()) {
+        std::string role = "unknown";
+        if (breaker_allow(ep.address)) {
+            uint64_t t0 = stats::now_ns();
+            try {
+                auto replies = redis_run(ep.address, {{"INFO", "replication"}});
+                breaker_success(ep.address, double(stats::now_ns() - t0) / 1e6);
+                auto info = reply_string(replies[0].get()).value_or("");
+                role = redis_info_field(info, "role");
+                if (role == "master")
+                    role = "primary";
+                if (role == "slave")
+                    role = "replica";
+                std::string link = redis_info_field(info, "master_link_status");
+                if (!link.empty())
+                    role += " (link " + link + ")";
+            } catch (const redis_failure& e) {
+                breaker_failure(ep.address, e.what());
+                role = "unreachable";
+            }
+        }
+        auto h = breaker_snapshot(ep.address);
+        rows.push_back({ep.address, ep.is_primary ? "primary" : "replica", role,
+                        breaker::name(h.state.current), h.last_error, h.state.failures,
+                        h.state.trips, h.last_latency_ms});
+    }
+    pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    for (const auto& r : rows) {
+        pg::call([&] {
+            Datum values[8] = {CStringGetTextDatum(r.endpoint.c_str()),
+                               CStringGetTextDatum(r.configured.c_str()),
+                               CStringGetTextDatum(r.role.c_str()),
+                               CStringGetTextDatum(r.breaker_state.c_str()),
+                               Int32GetDatum(int32(r.failures)),
+                               Int64GetDatum(int64(r.trips)),
+                               CStringGetTextDatum(r.last_error.c_str()),
+                               Float8GetDatum(r.latency_ms)};
+            bool nulls[8] = {
+                false, false, false, false, false, false, r.last_error.empty(), r.latency_ms < 0};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        });
+    }
+    return Datum(0);
+}

@@ -1,0 +1,149 @@
+# Redis faults against real servers this test starts: replica reads (checked with INFO
+# commandstats on each server), replica down -> primary fallback, primary down -> misses and
+# the breaker opening, then closing once the primary is back, and a password-protected Redis.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $redis_server = system('sh', '-c', 'command -v redis-server >/dev/null') == 0;
+plan skip_all => 'redis-server not found' unless $redis_server;
+
+my $base = PostgreSQL::Test::Utils::tempdir();
+my %redis;
+
+sub redis_start {
+    my ($name, $port, @extra) = @_;
+    my $dir = "$base/$name";
+    mkdir $dir;
+    system('redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
+        '--appendonly', 'no', '--daemonize', 'yes', '--dir', $dir,
+        '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log", @extra) == 0
+      or die "redis-server $name failed";
+    my @auth = grep { $_ ne '--requirepass' } (grep { /^--requirepass$/ .. 1 } @extra);
+    for (1 .. 100) {
+        my $pong = `redis-cli -p $port @{[ @auth ? "-a $auth[0] --no-auth-warning" : '' ]} ping 2>/dev/null`;
+        last if $pong =~ /PONG/;
+        usleep(50_000);
+    }
+    $redis{$name} = $dir;
+}
+
+sub redis_stop {
+    my ($name) = @_;
+    my $pid = PostgreSQL::Test::Utils::slurp_file("$redis{$name}/redis.pid");
+    chomp $pid;
+    kill 'TERM', $pid;
+    for (1 .. 100) { last unless kill 0, $pid; usleep(50_000); }
+}
+
+sub gets {
+    my ($port) = @_;
+    my $stats = `redis-cli -p $port info commandstats`;
+    return $stats =~ /cmdstat_get:calls=(\d+)/ ? $1 : 0;
+}
+
+my $p_port = PostgreSQL::Test::Cluster::get_free_port();
+my $r_port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('primary', $p_port);
+redis_start('replica', $r_port, '--replicaof', '127.0.0.1', $p_port);
+for (1 .. 100) {
+    last if `redis-cli -p $r_port info replication` =~ /master_link_status:up/;
+    usleep(50_000);
+}
+
+my $node = PostgreSQL::Test::Cluster->new('cache_faults');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.redis_primary = '127.0.0.1:$p_port'
+ai_scale.redis_replicas = '127.0.0.1:$r_port'
+ai_scale.breaker_failures = 2
+ai_scale.breaker_reset_ms = 500
+ai_scale.cache_use_l1 = off
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('f', 1, '{"a": 1}', '{"p": 1}')});
+usleep(200_000);
+
+# Reads go to the replica.
+my ($p0, $r0) = (gets($p_port), gets($r_port));
+is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 1}')}), '{"p": 1}',
+    'read hit');
+is(gets($r_port) - $r0, 1, 'the GET went to the replica');
+is(gets($p_port) - $p0, 0, 'not to the primary');
+
+# Replica down: reads fall back to the primary, without errors.
+redis_stop('replica');
+($p0) = (gets($p_port));
+is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 1}')}), '{"p": 1}',
+    'hit with the replica down');
+is(gets($p_port) - $p0, 1, 'served by the primary');
+like($node->safe_psql('postgres',
+    q{SELECT reported_role FROM ai_scale.redis_status() WHERE configured_as = 'replica'}),
+    qr/unreachable|unknown/, 'redis_status shows the replica down');
+
+# Primary down too: misses, no errors, and the breaker opens.
+redis_stop('primary');
+my ($ret, $out, $err) = $node->psql('postgres', q{
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('f', 1, '{"a": 1}') IS NULL;
+SELECT ai_scale.cache_put('f', 1, '{"a": 2}', '{"p": 2}');
+SELECT ai_scale.cache_get('f', 1, '{"a": 1}') IS NULL;
+});
+is($ret, 0, 'no error while Redis is down') or diag($err);
+is($node->safe_psql('postgres',
+    q{SELECT breaker FROM ai_scale.redis_status() WHERE configured_as = 'primary'}),
+    'open', 'primary breaker open');
+cmp_ok($node->safe_psql('postgres',
+    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'breaker_trips'}),
+    '>=', 1, 'trip counted in stats');
+($ret, $out, $err) = $node->psql('postgres',
+    q{SET ai_scale.cache_strict = on; SELECT ai_scale.cache_get('f', 1, '{"a": 1}')});
+like($err, qr/redis is unavailable for the L2 cache/, 'strict mode raises an error');
+
+# Primary back: after breaker_reset_ms a probe closes the breaker and puts work again.
+redis_start('primary', $p_port);
+usleep(600_000);
+is($node->safe_psql('postgres', q{
+SELECT ai_scale.cache_put('f', 1, '{"a": 3}', '{"p": 3}');
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.cache_get('f', 1, '{"a": 3}');
+}), "\n{\"p\": 3}", 'put and get work once the primary is back');
+is($node->safe_psql('postgres',
+    q{SELECT breaker FROM ai_scale.redis_status() WHERE configured_as = 'primary'}),
+    'closed', 'primary breaker closed again');
+redis_stop('primary');
+
+# A password-protected Redis: AUTH with ai_scale.redis_password; a wrong one is a miss.
+redis_start('secure', $p_port, '--requirepass', 's3cret');
+$node->append_conf('postgresql.conf', qq{
+ai_scale.redis_replicas = ''
+ai_scale.redis_password = 's3cret'
+});
+$node->reload;
+is($node->safe_psql('postgres', q{
+SELECT ai_scale.cache_put('f', 1, '{"a": 4}', '{"p": 4}');
+SELECT ai_scale.cache_get('f', 1, '{"a": 4}');
+}), "\n{\"p\": 4}", 'AUTH with the configured password');
+is(`redis-cli -p $p_port -a s3cret --no-auth-warning dbsize` =~ /^(\d+)/ ? $1 : -1, 1,
+    'the key is in the protected Redis');
+is($node->safe_psql('postgres', q{
+SET ai_scale.redis_password = 'wrong';
+SELECT ai_scale.cache_get('f', 1, '{"a": 4}') IS NULL;
+}), 't', 'a wrong password is a miss');
+
+# The password is hidden from other users.
+$node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
+($ret, $out, $err) = $node->psql('postgres', 'SHOW ai_scale.redis_password',
+    extra_params => ['-U', 'plain']);
+like($err, qr/permission denied|must be superuser|privileges/, 'redis_password hidden from non-superusers');
+is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 4}')},
+    extra_params => ['-U', 'plain']), '{"p": 4}', 'but used for them');
+
+redis_stop('secure');
+$node->stop;
+done_testing();

@@ -1,0 +1,3 @@
+list(APPEND UNIT_TEST_SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_l1_table.cpp
+     ${CMAKE_CURRENT_LIST_DIR}/test_breaker.cpp)
+list(APPEND UNIT_PURE_SOURCES ${AI_SCALE_SRC}/cache/l1_table.cpp ${AI_SCALE_SRC}/cache/breaker.cpp)

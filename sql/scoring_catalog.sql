@@ -52,7 +52,7 @@ SELECT count(*) FROM ai_scale.models WHERE model_name = 'cat_lin';
 -- The catalog is part of a dump.
 SELECT c.relname, e.extname
 FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
-WHERE e.extname = 'ai_scale';
+WHERE e.extname = 'ai_scale' AND c.relname = 'models';
 
 -- Unknown models and versions.
 SELECT ai_scale.score('no_such_model', '{"a": 1}');

@@ -55,6 +55,11 @@ SELECT ai_scale.reset_stats();
 SELECT length(ai_scale.cache_get('l1_model', 1, '{"x": "big"}') ->> 'blob') AS big_len;
 SELECT * FROM pg_temp.levels();
 
+-- A large input is fine: only its hash is part of the key.
+SELECT ai_scale.cache_put('l1_model', 1, jsonb_build_object('doc', repeat('y', 2000000)), '{"big_input": true}');
+SELECT ai_scale.cache_get('l1_model', 1, jsonb_build_object('doc', repeat('y', 2000000))) AS big_input,
+       ai_scale.cache_get('l1_model', 1, jsonb_build_object('doc', repeat('y', 1999999))) AS shorter_input;
+
 -- Bad input: clear errors, nothing stored.
 SELECT ai_scale.cache_get(NULL, 1, '{}');
 SELECT ai_scale.cache_get('l1_model', NULL, '{}');

@@ -58,6 +58,26 @@ SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS replica_down_fallback;
 SELECT level, hits, misses FROM pg_temp.levels() WHERE level = 'l2';
 RESET ai_scale.redis_replicas;
 
+-- A Redis that answers errors: the replica as "primary" refuses writes with READONLY. The put
+-- is dropped without an error (an error when strict) and redis_status shows why.
+SELECT set_config('ai_scale.redis_primary', current_setting('ai_scale.redis_replicas'), false) <> '' AS primary_is_replica;
+SELECT ai_scale.cache_put('l2_model', 1, '{"i": 8}', '{"out": 80}') AS readonly_put;
+SELECT configured_as, breaker, failures, last_error LIKE 'READONLY%' AS readonly_error
+FROM ai_scale.redis_status() ORDER BY configured_as;
+SET ai_scale.cache_strict = on;
+DO $$
+DECLARE detail text;
+BEGIN
+    PERFORM ai_scale.cache_put('l2_model', 1, '{"i": 8}', '{"out": 80}');
+EXCEPTION WHEN connection_failure THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE 'strict: % (SQLSTATE %), detail names READONLY: %', SQLERRM, SQLSTATE, detail LIKE '%READONLY%';
+END
+$$;
+RESET ai_scale.cache_strict;
+RESET ai_scale.redis_primary;
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 8}') AS nothing_was_written;
+
 -- Redis database: keys put in db 0 are not seen from db 3.
 SET ai_scale.redis_db = 3;
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS other_redis_db;

@@ -208,9 +208,10 @@ void define_all()
                              "Raise an error when Redis cannot be reached instead of a miss.",
                              nullptr, &cache_strict, false, PGC_USERSET, 0, nullptr, nullptr,
                              nullptr);
+    // Superuser-only: L3 hits are written back to L1 and Redis for every user to read.
     DefineCustomStringVariable("ai_scale.store_table",
                                "Prediction store the cache reads as L3 (schema-qualified name).",
-                               nullptr, &store_table, "public.model_predictions", PGC_USERSET, 0,
+                               nullptr, &store_table, "public.model_predictions", PGC_SUSET, 0,
                                nullptr, nullptr, nullptr);
 
     // --- scoring ---

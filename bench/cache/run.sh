@@ -60,20 +60,33 @@ psql_ -At -c "SELECT ai_scale.reset_stats()" -c "SELECT ai_scale.cache_get('benc
     -c "SELECT value FROM ai_scale.stats WHERE section = 'l1' AND metric = 'hits'" | tr '\n' ' '
 echo "(L1 answers)"
 
-select1=$(tps select1.sql)
-pk=$(tps pk.sql)
-l1=$(tps get.sql)
-l2=$(tps get.sql "-c ai_scale.cache_use_l1=off")
-many=$(tps many.sql "-c ai_scale.cache_use_l1=off")
-l1_ns=$(tps get_nosend.sql)
-l2_ns=$(tps get_nosend.sql "-c ai_scale.cache_use_l1=off")
-many_ns=$(tps many_nosend.sql "-c ai_scale.cache_use_l1=off")
-many_l1_ns=$(tps many_nosend.sql)
-redis1=$(rps 1)
-redis16=$(rps 16)
+# Three rounds, each running every case once in turn, and the median of the three: the machine
+# is shared, so cases measured minutes apart would compare noise.
+declare -A runs
+cases=(select1 pk l1 l2 many l1_ns l2_ns many_ns many_l1_ns redis1 redis16)
+run_case() {
+    case $1 in
+    select1) tps select1.sql ;;
+    pk) tps pk.sql ;;
+    l1) tps get.sql ;;
+    l2) tps get.sql "-c ai_scale.cache_use_l1=off" ;;
+    many) tps many.sql "-c ai_scale.cache_use_l1=off" ;;
+    l1_ns) tps get_nosend.sql ;;
+    l2_ns) tps get_nosend.sql "-c ai_scale.cache_use_l1=off" ;;
+    many_ns) tps many_nosend.sql "-c ai_scale.cache_use_l1=off" ;;
+    many_l1_ns) tps many_nosend.sql ;;
+    redis1) rps 1 ;;
+    redis16) rps 16 ;;
+    esac
+}
+for round in 1 2 3; do
+    for c in "${cases[@]}"; do runs[$c]="${runs[$c]:-} $(run_case "$c")"; done
+done
+median() { printf '%s\n' $1 | sort -g | sed -n 2p; }
+for c in "${cases[@]}"; do declare "$c=$(median "${runs[$c]}")"; done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "machine: $(nproc) cores, $(date -u +%F), ${secs}s per run, 2 clients"
+echo "machine: $(nproc) cores, $(date -u +%F), ${secs}s per run, median of 3 rounds, 2 clients"
 printf '%-44s %12s\n' "pgbench SELECT 1 (tps)" "$select1" \
     "pgbench PK lookup of 1 kB jsonb (tps)" "$pk" \
     "cache_get, L1 hit (tps)" "$l1" \

@@ -180,7 +180,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     for (int i = 0; i < n; i++) {
         if (nulls[i])
             continue;
-        inputs[i] = pg::call([&] { return DatumGetJsonbP(elems[i]); });
+        pg::call([&] { inputs[i] = DatumGetJsonbP(elems[i]); });
         keys[i] = make_key(m.database, m.model, m.version, inputs[i]);
     }
     std::vector<int> pending;
@@ -216,9 +216,10 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     }
     int dims[1] = {n};
     int lbs[1] = {1};
-    ArrayType* result = pg::call([&] {
-        return construct_md_array(out_datums, out_nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1,
-                                  false, TYPALIGN_INT);
+    ArrayType* result = nullptr;
+    pg::call([&] {
+        result = construct_md_array(out_datums, out_nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1,
+                                    false, TYPALIGN_INT);
     });
     PG_RETURN_ARRAYTYPE_P(result);
 }

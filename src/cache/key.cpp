@@ -3,6 +3,10 @@
 #include "cache/router.hpp"
 #include "pg/shmem.hpp"
 
+extern "C" {
+#include "access/xlog.h"
+}
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -51,6 +55,17 @@ void init_generations(void* segment, bool found)
         }
 }
 
+// A primary and its physical standbys share the system identifier; unrelated clusters sharing a
+// Redis do not, so their databases (which may have equal OIDs) never share keys.
+uint64_t cluster_seed(Oid database)
+{
+    struct {
+        uint64 system;
+        Oid database;
+    } id = {GetSystemIdentifier(), database};
+    return XXH3_64bits(&id, sizeof id);
+}
+
 void raise_to(std::atomic<uint64_t>& a, uint64_t v)
 {
     uint64_t cur = a.load(std::memory_order_relaxed);
@@ -60,7 +75,7 @@ void raise_to(std::atomic<uint64_t>& a, uint64_t v)
 
 std::string generation_key(Oid database, uint32_t slot)
 {
-    return "ai_scale:gen:" + std::to_string(database) + ":" + std::to_string(slot);
+    return "ai_scale:gen:" + std::to_string(cluster_seed(database)) + ":" + std::to_string(slot);
 }
 
 // Raises the slots to the generations Redis holds, for slots not synced in the last second.
@@ -91,7 +106,8 @@ void sync_generations(Oid database, uint32_t a, uint32_t b)
 
 uint64_t model_hash(Oid database, const text* model)
 {
-    return XXH3_64bits_withSeed(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), database);
+    return XXH3_64bits_withSeed(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model),
+                                cluster_seed(database));
 }
 
 uint32_t model_slot(uint64_t mh)

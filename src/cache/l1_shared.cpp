@@ -71,7 +71,8 @@ bool l1_usable()
 Jsonb* l1_get(const key128& k)
 {
     // Allocated before taking the lock, so nothing can raise an error while it is held.
-    auto* out = static_cast<Jsonb*>(pg::call([] { return palloc(table->value_bytes()); }));
+    Jsonb* out = nullptr;
+    pg::call([&] { out = static_cast<Jsonb*>(palloc(table->value_bytes())); });
     LWLock* lock = lock_for(k);
     LWLockAcquire(lock, LW_SHARED);
     uint32_t len = 0;

@@ -46,7 +46,8 @@ Jsonb* decode_l2_value(const std::string& value, uint64_t* expires_unix_ms)
     memcpy(&sum, value.data() + 12, 8);
     if (XXH3_64bits(value.data() + header, len) != sum)
         return nullptr;
-    auto* out = static_cast<Jsonb*>(pg::call([len] { return palloc(VARHDRSZ + len); }));
+    Jsonb* out = nullptr;
+    pg::call([&] { out = static_cast<Jsonb*>(palloc(VARHDRSZ + len)); });
     SET_VARSIZE(out, VARHDRSZ + len);
     memcpy(VARDATA(out), value.data() + header, len);
     return out;

@@ -31,13 +31,14 @@ Oid store_relid()
 {
     if (guc::store_table == nullptr || guc::store_table[0] == '\0')
         return InvalidOid;
-    return pg::call([] {
+    Oid relid = InvalidOid;
+    pg::call([&] {
         List* names = stringToQualifiedNameList(guc::store_table);
-        Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+        relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
         if (relid != InvalidOid && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
             relid = InvalidOid;
-        return relid;
     });
+    return relid;
 }
 
 } // namespace
@@ -54,7 +55,8 @@ Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s)
         return nullptr;
     int64 hash = int64(input_hash(input));
     MemoryContext caller = CurrentMemoryContext;
-    return pg::call([&]() -> Jsonb* {
+    Jsonb* out = nullptr;
+    pg::call([&] {
         SPI_connect();
         if (plan == nullptr || plan_relid != relid) {
             if (plan != nullptr)
@@ -80,7 +82,6 @@ Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s)
         Datum values[5] = {PointerGetDatum(model), Int32GetDatum(version), Int64GetDatum(hash),
                            PointerGetDatum(input), Float8GetDatum(double(ttl_s))};
         int rc = SPI_execute_plan(plan, values, nullptr, true, 1);
-        Jsonb* out = nullptr;
         if (rc == SPI_OK_SELECT && SPI_processed == 1) {
             bool isnull = false;
             Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -91,8 +92,8 @@ Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s)
             }
         }
         SPI_finish();
-        return out;
     });
+    return out;
 }
 
 } // namespace ai_scale::cache

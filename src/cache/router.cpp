@@ -76,7 +76,8 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
     }
 }
 
-// False when the replica says its link to the primary is down (checked at most once a second).
+// False when the replica says its link to the primary is down or it is still loading a full
+// sync (asked at most once a second).
 bool replica_in_sync(const std::string& endpoint)
 {
     auto& st = replica_state[endpoint];
@@ -88,7 +89,8 @@ bool replica_in_sync(const std::string& endpoint)
     if (!replies)
         return st.in_sync = false;
     auto info = reply_string((*replies)[0].get());
-    st.in_sync = info && redis_info_field(*info, "master_link_status") != "down";
+    st.in_sync = info && redis_info_field(*info, "master_link_status") != "down" &&
+                 redis_info_field(*info, "master_sync_in_progress") != "1";
     return st.in_sync;
 }
 

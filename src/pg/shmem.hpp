@@ -13,7 +13,7 @@ using shmem_init_fn = void (*)(void* segment, bool found);
 // Reserves a named segment of `size` bytes; `init` lays it out. Call from _PG_init only.
 void request_shmem(const char* name, std::size_t size, shmem_init_fn init);
 
-// Reserves a named LWLock tranche of `count` locks; fetch them with named_lwlocks().
+// Reserves a named LWLock tranche of `count` locks; fetch them with GetNamedLWLockTranche().
 void request_lwlocks(const char* tranche, int count);
 
 // Installs the hooks that serve the requests above. Call from _PG_init when preloading.

@@ -335,25 +335,32 @@ DECLARE
     victim regclass;
     default_has_rows boolean := false;
     r record;
+    now_local timestamp;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
     cold_oid := (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cfg.cold_tablespace);
-    SELECT array_agg(b.partition ORDER BY b.lower), array_agg(b.lower ORDER BY b.lower),
-           array_agg(b.upper ORDER BY b.lower),
+    -- Only the partitions a decision can concern reach the planner: those ending after the
+    -- start of the current cell (premake fills around them) and those ending before the
+    -- oldest cutoff (retention, tiering). The others cost nothing per run.
+    now_local := (now() AT TIME ZONE cfg.time_zone)::timestamp;
+    SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(coalesce(c.reltablespace = cold_oid, false) ORDER BY b.lower)
-      INTO parts, lowers, uppers, cold
+               FILTER (WHERE NOT b.is_default),
+           max(b.partition::oid) FILTER (WHERE b.is_default)
+      INTO parts, lowers, uppers, cold, dflt
       FROM ai_scale._bounds(cfg.parent, cfg.time_zone) b
-      JOIN pg_class c ON c.oid = b.partition
-     WHERE NOT b.is_default;
-    dflt := ai_scale._default_partition(cfg.parent);
+      LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
+     WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
+        OR b.upper <= greatest(now_local - cfg.retention, now_local - cfg.cold_after);
     IF dflt IS NOT NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
     END IF;
 
     FOR p IN SELECT * FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
-                                          cfg.retention_mode, cfg.cold_after,
-                                          (now() AT TIME ZONE cfg.time_zone)::timestamp,
+                                          cfg.retention_mode, cfg.cold_after, now_local,
                                           coalesce(lowers, '{}'), coalesce(uppers, '{}'),
                                           coalesce(cold, '{}'))
     LOOP

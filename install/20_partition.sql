@@ -171,24 +171,50 @@ END $$;
 CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
                                            zone text, lo timestamp, hi timestamp, suffix text,
                                            default_partition regclass,
-                                           OUT partition text, OUT rows_moved bigint)
+                                           OUT partition text, OUT rows_moved bigint,
+                                           OUT bounds text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     nsp name;
+    nsp_oid oid;
     rel name;
-    lo_lit text := ai_scale._bound_literal(lo, key_type, zone);
-    hi_lit text := ai_scale._bound_literal(hi, key_type, zone);
+    name text;
+    lo_lit text;
+    hi_lit text;
     cols text;
 BEGIN
+    -- Written out here rather than through the small helpers above: this runs once per
+    -- partition, and every call of a function with its own search_path costs a GUC save and
+    -- restore.
     rows_moved := 0;
-    IF key_type = 'timestamptz'::regtype AND (lo AT TIME ZONE zone) >= (hi AT TIME ZONE zone) THEN
-        RETURN;
+    IF key_type = 'timestamptz'::regtype THEN
+        IF (lo AT TIME ZONE zone) >= (hi AT TIME ZONE zone) THEN
+            RETURN; -- a local hour that a DST change skips
+        END IF;
+        lo_lit := quote_literal(to_char((lo AT TIME ZONE zone) AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD HH24:MI:SS.US') || '+00');
+        hi_lit := quote_literal(to_char((hi AT TIME ZONE zone) AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD HH24:MI:SS.US') || '+00');
+        bounds := format('from %s to %s', lo AT TIME ZONE zone, hi AT TIME ZONE zone);
+    ELSIF key_type = 'date'::regtype THEN
+        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD'));
+        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD'));
+        bounds := format('from %s to %s', lo::date, hi::date);
+    ELSE
+        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD HH24:MI:SS.US'));
+        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD HH24:MI:SS.US'));
+        bounds := format('from %s to %s', lo, hi);
     END IF;
-    SELECT n.nspname, c.relname INTO nsp, rel
+    SELECT n.nspname, c.relname, c.relnamespace INTO nsp, rel, nsp_oid
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
-    partition := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, suffix));
+    name := rel || '_' || suffix;
+    IF octet_length(name) > 63
+       OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = name AND c.relnamespace = nsp_oid) THEN
+        name := ai_scale._partition_name(nsp, rel, suffix);
+    END IF;
+    partition := format('%I.%I', nsp, name);
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL)', partition, parent);
     IF default_partition IS NOT NULL THEN
         SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
@@ -375,9 +401,7 @@ BEGIN
                 CONTINUE WHEN made.partition IS NULL;
                 action := 'created';
                 partition := made.partition;
-                detail := format('from %s to %s',
-                                 ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
-                                 ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))
+                detail := made.bounds
                           || CASE WHEN made.rows_moved > 0
                                   THEN format('; moved %s rows from the default partition',
                                               made.rows_moved) ELSE '' END;
@@ -518,6 +542,7 @@ DECLARE
     zone text := coalesce(time_zone, current_setting('ai_scale.partition_time_zone'));
     nsp name;
     rel name;
+    r record;
 BEGIN
     PERFORM ai_scale._require_primary('manage_partitions');
     IF manage_partitions.parent IS NULL THEN
@@ -561,7 +586,18 @@ BEGIN
            retention = EXCLUDED.retention, retention_mode = EXCLUDED.retention_mode,
            cold_after = EXCLUDED.cold_after, cold_tablespace = EXCLUDED.cold_tablespace,
            time_zone = EXCLUDED.time_zone;
-    RETURN QUERY SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false);
+    -- The first run is part of adopting the table: if it fails, nothing is kept.
+    FOR r IN SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false) LOOP
+        IF r.action = 'error' THEN
+            RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent, r.detail
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        parent_table := r.parent_table;
+        action := r.action;
+        partition := r.partition;
+        detail := r.detail;
+        RETURN NEXT;
+    END LOOP;
 END $$;
 COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval, text, interval, name, text) IS
     'adopts a table range-partitioned on a timestamptz, timestamp or date column and maintains it';

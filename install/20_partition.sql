@@ -338,6 +338,10 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ai_scale.check_default(regclass) IS 'rows sitting in the default partition';
 
+-- One step of a plan, as ai_scale._plan returns them.
+CREATE TYPE ai_scale._partition_step AS (action text, idx int, lower timestamp, upper timestamp,
+                                         suffix text);
+
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
 -- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
 -- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
@@ -362,6 +366,9 @@ DECLARE
     default_has_rows boolean := false;
     r record;
     now_local timestamp;
+    steps ai_scale._partition_step[];
+    created text[] := '{}';
+    created_detail text[] := '{}';
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -385,27 +392,57 @@ BEGIN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
     END IF;
 
-    FOR p IN SELECT * FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
-                                          cfg.retention_mode, cfg.cold_after, now_local,
-                                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
-                                          coalesce(cold, '{}'))
-    LOOP
-        victim := CASE WHEN p.idx IS NOT NULL THEN parts[p.idx] END;
+    SELECT array_agg((pl.action, pl.idx, pl.lower, pl.upper, pl.suffix)::ai_scale._partition_step
+                     ORDER BY pl.ord) INTO steps
+      FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
+                          cfg.retention_mode, cfg.cold_after, now_local,
+                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
+                          coalesce(cold, '{}')) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+
+    -- All creations in one subtransaction: they need the same locks, so when one cannot get
+    -- them in time none could; they are then all reported as skipped, and retried next run.
+    BEGIN
+        FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
+            CONTINUE WHEN p.action <> 'create';
+            made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
+                                               cfg.time_zone, p.lower, p.upper, p.suffix,
+                                               CASE WHEN default_has_rows THEN dflt END);
+            CONTINUE WHEN made.partition IS NULL;
+            created := created || made.partition;
+            created_detail := created_detail || (made.bounds
+                || CASE WHEN made.rows_moved > 0
+                        THEN format('; moved %s rows from the default partition', made.rows_moved)
+                        ELSE '' END);
+        END LOOP;
+    EXCEPTION
+        WHEN lock_not_available THEN
+            created := '{}';
+            created_detail := '{}';
+            FOREACH p IN ARRAY steps LOOP
+                CONTINUE WHEN p.action <> 'create';
+                action := 'skipped';
+                partition := NULL;
+                detail := format('create from %s to %s: %s; retried on the next run',
+                                 ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
+                                 ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone), SQLERRM);
+                RETURN NEXT;
+            END LOOP;
+    END;
+    FOR i IN 1 .. coalesce(array_length(created, 1), 0) LOOP
+        action := 'created';
+        partition := created[i];
+        detail := created_detail[i];
+        RETURN NEXT;
+    END LOOP;
+
+    -- Retention and tiering, each its own subtransaction.
+    FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
+        CONTINUE WHEN p.action = 'create';
+        victim := parts[p.idx];
         partition := victim::text;
         detail := NULL;
         BEGIN
-            IF p.action = 'create' THEN
-                made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
-                                                   cfg.time_zone, p.lower, p.upper, p.suffix,
-                                                   CASE WHEN default_has_rows THEN dflt END);
-                CONTINUE WHEN made.partition IS NULL;
-                action := 'created';
-                partition := made.partition;
-                detail := made.bounds
-                          || CASE WHEN made.rows_moved > 0
-                                  THEN format('; moved %s rows from the default partition',
-                                              made.rows_moved) ELSE '' END;
-            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
+            IF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
                 action := 'detach_pending';
                 partition := victim::text;
                 detail := p.action;

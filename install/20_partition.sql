@@ -734,9 +734,10 @@ END $$;
 COMMENT ON FUNCTION ai_scale.partitions(regclass) IS
     'each partition of a table: bounds, tier, tablespace, estimated rows and bytes, by bound';
 
-REVOKE ALL ON FUNCTION ai_scale._count_maintenance(int, int, int) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ai_scale._run_maintenance(regclass, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ai_scale._maintain(ai_scale.partition_config, boolean) FROM PUBLIC;
+-- Nothing here runs with elevated rights: maintenance does only the DDL its caller may do
+-- (table owners). Who may register tables is decided by privileges on partition_config, which
+-- everyone may read and only its owner (the superuser who created the extension) may change
+-- unless they grant it.
 GRANT SELECT ON ai_scale.partition_config TO PUBLIC;
 
 -- A managed table that is dropped leaves no config row behind.

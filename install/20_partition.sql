@@ -474,6 +474,23 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
+    -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach; only a
+    -- top-level DETACH ... FINALIZE completes it, which the worker does.
+    FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                   WHERE i.inhparent = cfg.parent AND i.inhdetachpending
+    LOOP
+        partition := victim::text;
+        IF defer_detach THEN
+            action := 'detach_pending';
+            detail := 'finalize ' || cfg.retention_mode;
+        ELSE
+            action := 'skipped';
+            detail := format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH '
+                             'PARTITION %s FINALIZE, completes it', cfg.parent, victim);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+
     -- Rows left in the default partition (e.g. old rows inserted late): rescue them.
     IF dflt IS NOT NULL AND default_has_rows THEN
         BEGIN

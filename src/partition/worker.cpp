@@ -175,11 +175,16 @@ void detach_concurrently(const pending_detach& p)
     stmt->stmt_len = raw->stmt_len;
     // DETACH ... CONCURRENTLY keeps names across its commits in PortalContext, which only a
     // portal sets up; lend it ours.
+    // No lock timeout here: the locks a concurrent detach takes (SHARE UPDATE EXCLUSIVE) and
+    // its wait for older queries queue no reader or writer, and giving up half-way would leave
+    // the partition pending detach.
+    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION);
     MemoryContext saved_portal_context = PortalContext;
     PortalContext = run_context;
     ProcessUtility(stmt, sql, false, PROCESS_UTILITY_TOPLEVEL, nullptr, nullptr, None_Receiver,
                    nullptr);
     PortalContext = saved_portal_context;
+    set_lock_timeout();
     MemoryContextSwitchTo(TopTransactionContext); // a new one: the old was committed inside
     finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
@@ -203,6 +208,7 @@ void detach_concurrently(const pending_detach& p)
 void run_once()
 {
     MemoryContextReset(run_context);
+    set_lock_timeout(); // also after a run that failed inside a detach
     MemoryContext caller = CurrentMemoryContext;
     PG_TRY();
     {

@@ -171,24 +171,50 @@ END $$;
 CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
                                            zone text, lo timestamp, hi timestamp, suffix text,
                                            default_partition regclass,
-                                           OUT partition text, OUT rows_moved bigint)
+                                           OUT partition text, OUT rows_moved bigint,
+                                           OUT bounds text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     nsp name;
+    nsp_oid oid;
     rel name;
-    lo_lit text := ai_scale._bound_literal(lo, key_type, zone);
-    hi_lit text := ai_scale._bound_literal(hi, key_type, zone);
+    name text;
+    lo_lit text;
+    hi_lit text;
     cols text;
 BEGIN
+    -- Written out here rather than through the small helpers above: this runs once per
+    -- partition, and every call of a function with its own search_path costs a GUC save and
+    -- restore.
     rows_moved := 0;
-    IF key_type = 'timestamptz'::regtype AND (lo AT TIME ZONE zone) >= (hi AT TIME ZONE zone) THEN
-        RETURN;
+    IF key_type = 'timestamptz'::regtype THEN
+        IF (lo AT TIME ZONE zone) >= (hi AT TIME ZONE zone) THEN
+            RETURN; -- a local hour that a DST change skips
+        END IF;
+        lo_lit := quote_literal(to_char((lo AT TIME ZONE zone) AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD HH24:MI:SS.US') || '+00');
+        hi_lit := quote_literal(to_char((hi AT TIME ZONE zone) AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD HH24:MI:SS.US') || '+00');
+        bounds := format('from %s to %s', lo AT TIME ZONE zone, hi AT TIME ZONE zone);
+    ELSIF key_type = 'date'::regtype THEN
+        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD'));
+        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD'));
+        bounds := format('from %s to %s', lo::date, hi::date);
+    ELSE
+        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD HH24:MI:SS.US'));
+        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD HH24:MI:SS.US'));
+        bounds := format('from %s to %s', lo, hi);
     END IF;
-    SELECT n.nspname, c.relname INTO nsp, rel
+    SELECT n.nspname, c.relname, c.relnamespace INTO nsp, rel, nsp_oid
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
-    partition := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, suffix));
+    name := rel || '_' || suffix;
+    IF octet_length(name) > 63
+       OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = name AND c.relnamespace = nsp_oid) THEN
+        name := ai_scale._partition_name(nsp, rel, suffix);
+    END IF;
+    partition := format('%I.%I', nsp, name);
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL)', partition, parent);
     IF default_partition IS NOT NULL THEN
         SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
@@ -312,6 +338,10 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ai_scale.check_default(regclass) IS 'rows sitting in the default partition';
 
+-- One step of a plan, as ai_scale._plan returns them.
+CREATE TYPE ai_scale._partition_step AS (action text, idx int, lower timestamp, upper timestamp,
+                                         suffix text);
+
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
 -- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
 -- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
@@ -335,46 +365,84 @@ DECLARE
     victim regclass;
     default_has_rows boolean := false;
     r record;
+    now_local timestamp;
+    steps ai_scale._partition_step[];
+    created text[] := '{}';
+    created_detail text[] := '{}';
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
     cold_oid := (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cfg.cold_tablespace);
-    SELECT array_agg(b.partition ORDER BY b.lower), array_agg(b.lower ORDER BY b.lower),
-           array_agg(b.upper ORDER BY b.lower),
+    -- Only the partitions a decision can concern reach the planner: those ending after the
+    -- start of the current cell (premake fills around them) and those ending before the
+    -- oldest cutoff (retention, tiering). The others cost nothing per run.
+    now_local := (now() AT TIME ZONE cfg.time_zone)::timestamp;
+    SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(coalesce(c.reltablespace = cold_oid, false) ORDER BY b.lower)
-      INTO parts, lowers, uppers, cold
+               FILTER (WHERE NOT b.is_default),
+           max(b.partition::oid) FILTER (WHERE b.is_default)
+      INTO parts, lowers, uppers, cold, dflt
       FROM ai_scale._bounds(cfg.parent, cfg.time_zone) b
-      JOIN pg_class c ON c.oid = b.partition
-     WHERE NOT b.is_default;
-    dflt := ai_scale._default_partition(cfg.parent);
+      LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
+     WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
+        OR b.upper <= greatest(now_local - cfg.retention, now_local - cfg.cold_after);
     IF dflt IS NOT NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
     END IF;
 
-    FOR p IN SELECT * FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
-                                          cfg.retention_mode, cfg.cold_after,
-                                          (now() AT TIME ZONE cfg.time_zone)::timestamp,
-                                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
-                                          coalesce(cold, '{}'))
-    LOOP
-        victim := CASE WHEN p.idx IS NOT NULL THEN parts[p.idx] END;
+    SELECT array_agg((pl.action, pl.idx, pl.lower, pl.upper, pl.suffix)::ai_scale._partition_step
+                     ORDER BY pl.ord) INTO steps
+      FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
+                          cfg.retention_mode, cfg.cold_after, now_local,
+                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
+                          coalesce(cold, '{}')) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+
+    -- All creations in one subtransaction: they need the same locks, so when one cannot get
+    -- them in time none could; they are then all reported as skipped, and retried next run.
+    BEGIN
+        FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
+            CONTINUE WHEN p.action <> 'create';
+            made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
+                                               cfg.time_zone, p.lower, p.upper, p.suffix,
+                                               CASE WHEN default_has_rows THEN dflt END);
+            CONTINUE WHEN made.partition IS NULL;
+            created := created || made.partition;
+            created_detail := created_detail || (made.bounds
+                || CASE WHEN made.rows_moved > 0
+                        THEN format('; moved %s rows from the default partition', made.rows_moved)
+                        ELSE '' END);
+        END LOOP;
+    EXCEPTION
+        WHEN lock_not_available THEN
+            created := '{}';
+            created_detail := '{}';
+            FOREACH p IN ARRAY steps LOOP
+                CONTINUE WHEN p.action <> 'create';
+                action := 'skipped';
+                partition := NULL;
+                detail := format('create from %s to %s: %s; retried on the next run',
+                                 ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
+                                 ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone), SQLERRM);
+                RETURN NEXT;
+            END LOOP;
+    END;
+    FOR i IN 1 .. coalesce(array_length(created, 1), 0) LOOP
+        action := 'created';
+        partition := created[i];
+        detail := created_detail[i];
+        RETURN NEXT;
+    END LOOP;
+
+    -- Retention and tiering, each its own subtransaction.
+    FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
+        CONTINUE WHEN p.action = 'create';
+        victim := parts[p.idx];
         partition := victim::text;
         detail := NULL;
         BEGIN
-            IF p.action = 'create' THEN
-                made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
-                                                   cfg.time_zone, p.lower, p.upper, p.suffix,
-                                                   CASE WHEN default_has_rows THEN dflt END);
-                CONTINUE WHEN made.partition IS NULL;
-                action := 'created';
-                partition := made.partition;
-                detail := format('from %s to %s',
-                                 ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
-                                 ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))
-                          || CASE WHEN made.rows_moved > 0
-                                  THEN format('; moved %s rows from the default partition',
-                                              made.rows_moved) ELSE '' END;
-            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
+            IF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
                 action := 'detach_pending';
                 partition := victim::text;
                 detail := p.action;
@@ -403,6 +471,23 @@ BEGIN
                                      ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))),
                                  SQLERRM);
         END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach; only a
+    -- top-level DETACH ... FINALIZE completes it, which the worker does.
+    FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                   WHERE i.inhparent = cfg.parent AND i.inhdetachpending
+    LOOP
+        partition := victim::text;
+        IF defer_detach THEN
+            action := 'detach_pending';
+            detail := 'finalize ' || cfg.retention_mode;
+        ELSE
+            action := 'skipped';
+            detail := format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH '
+                             'PARTITION %s FINALIZE, completes it', cfg.parent, victim);
+        END IF;
         RETURN NEXT;
     END LOOP;
 
@@ -511,6 +596,7 @@ DECLARE
     zone text := coalesce(time_zone, current_setting('ai_scale.partition_time_zone'));
     nsp name;
     rel name;
+    r record;
 BEGIN
     PERFORM ai_scale._require_primary('manage_partitions');
     IF manage_partitions.parent IS NULL THEN
@@ -554,7 +640,18 @@ BEGIN
            retention = EXCLUDED.retention, retention_mode = EXCLUDED.retention_mode,
            cold_after = EXCLUDED.cold_after, cold_tablespace = EXCLUDED.cold_tablespace,
            time_zone = EXCLUDED.time_zone;
-    RETURN QUERY SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false);
+    -- The first run is part of adopting the table: if it fails, nothing is kept.
+    FOR r IN SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false) LOOP
+        IF r.action = 'error' THEN
+            RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent, r.detail
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        parent_table := r.parent_table;
+        action := r.action;
+        partition := r.partition;
+        detail := r.detail;
+        RETURN NEXT;
+    END LOOP;
 END $$;
 COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval, text, interval, name, text) IS
     'adopts a table range-partitioned on a timestamptz, timestamp or date column and maintains it';
@@ -654,9 +751,10 @@ END $$;
 COMMENT ON FUNCTION ai_scale.partitions(regclass) IS
     'each partition of a table: bounds, tier, tablespace, estimated rows and bytes, by bound';
 
-REVOKE ALL ON FUNCTION ai_scale._count_maintenance(int, int, int) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ai_scale._run_maintenance(regclass, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ai_scale._maintain(ai_scale.partition_config, boolean) FROM PUBLIC;
+-- Nothing here runs with elevated rights: maintenance does only the DDL its caller may do
+-- (table owners). Who may register tables is decided by privileges on partition_config, which
+-- everyone may read and only its owner (the superuser who created the extension) may change
+-- unless they grant it.
 GRANT SELECT ON ai_scale.partition_config TO PUBLIC;
 
 -- A managed table that is dropped leaves no config row behind.

@@ -29,6 +29,8 @@ pg_init "$work/pg" "$port" yes >/dev/null
 pg_start "$work/pg"
 trap 'pg_stop "$work/pg"; rm -rf "$work"' EXIT
 psqlb() { "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+# Setup statements: their output is not part of the report.
+run() { psqlb "$@" >/dev/null; }
 
 psqlb <<'SQL'
 CREATE EXTENSION ai_scale;
@@ -56,42 +58,42 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }
 report() { printf '%-52s pg_partman %9s ms   ai_scale %8s ms   ratio %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 
 # 1. A year of daily partitions.
-psqlb -c "SELECT seed('y_pm'), seed('y_ai')"
+run -c "SELECT seed('y_pm'), seed('y_ai')"
 pm=$(m "SELECT partman.create_parent('public.y_pm', 'created_at', 'native', 'daily', p_premake := 365)")
 ai=$(m "SELECT ai_scale.manage_partitions('public.y_ai', '1 day', 365)")
 report "create a year of daily partitions" "$pm" "$ai"
 
 # 2. No-op maintenance at N children (mean of 5 runs), and 3. adding one child at 1000.
 for n in 100 1000; do
-    psqlb -c "SELECT seed('n${n}_pm'), seed('n${n}_ai')"
-    psqlb -c "SELECT partman.create_parent('public.n${n}_pm', 'created_at', 'native', 'daily',
+    run -c "SELECT seed('n${n}_pm'), seed('n${n}_ai')"
+    run -c "SELECT partman.create_parent('public.n${n}_pm', 'created_at', 'native', 'daily',
                   p_premake := 4, p_start_partition := (now() - interval '$((n - 5)) days')::date::text)"
-    psqlb -c "SELECT count(*) FROM ai_scale.manage_partitions('public.n${n}_ai', '1 day', $((n - 1)))"
-    psqlb -c "UPDATE ai_scale.partition_config SET premake = 4 WHERE parent = 'n${n}_ai'::regclass"
-    psqlb -c "SELECT partman.run_maintenance('public.n${n}_pm'); SELECT ai_scale.run_maintenance('n${n}_ai')" >/dev/null
+    run -c "SELECT count(*) FROM ai_scale.manage_partitions('public.n${n}_ai', '1 day', $((n - 1)))"
+    run -c "UPDATE ai_scale.partition_config SET premake = 4 WHERE parent = 'n${n}_ai'::regclass"
+    run -c "SELECT partman.run_maintenance('public.n${n}_pm'); SELECT ai_scale.run_maintenance('n${n}_ai')" >/dev/null
     pm=$(psqlb -c "SELECT round(avg(ms(\$q\$SELECT partman.run_maintenance('public.n${n}_pm')\$q\$))::numeric, 2) FROM generate_series(1, 5)")
     ai=$(psqlb -c "SELECT round(avg(ms(\$q\$SELECT count(*) FROM ai_scale.run_maintenance('n${n}_ai')\$q\$))::numeric, 2) FROM generate_series(1, 5)")
     kids_pm=$(psqlb -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'n${n}_pm'::regclass")
     kids_ai=$(psqlb -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'n${n}_ai'::regclass")
     report "no-op maintenance, $kids_pm / $kids_ai children" "$pm" "$ai"
 done
-psqlb -c "UPDATE partman.part_config SET premake = premake + 1 WHERE parent_table = 'public.n1000_pm'"
-psqlb -c "UPDATE ai_scale.partition_config SET premake = premake + 1 WHERE parent = 'n1000_ai'::regclass"
+run -c "UPDATE partman.part_config SET premake = premake + 1 WHERE parent_table = 'public.n1000_pm'"
+run -c "UPDATE ai_scale.partition_config SET premake = premake + 1 WHERE parent = 'n1000_ai'::regclass"
 pm=$(m "SELECT partman.run_maintenance('public.n1000_pm')")
 ai=$(m "SELECT count(*) FROM ai_scale.run_maintenance('n1000_ai')")
 report "add one child at 1000 children" "$pm" "$ai"
 
 # 4. Move 100k rows over 10 days out of the default partition.
-psqlb -c "SELECT seed('r_pm'), seed('r_ai'), seed('r_sql')"
-psqlb -c "SELECT partman.create_parent('public.r_pm', 'created_at', 'native', 'daily', p_premake := 1)"
-psqlb -c "SELECT count(*) FROM ai_scale.manage_partitions('r_ai', '1 day', 1)"
-psqlb -c "CREATE TABLE r_sql_default PARTITION OF r_sql DEFAULT"
+run -c "SELECT seed('r_pm'), seed('r_ai'), seed('r_sql')"
+run -c "SELECT partman.create_parent('public.r_pm', 'created_at', 'native', 'daily', p_premake := 1)"
+run -c "SELECT count(*) FROM ai_scale.manage_partitions('r_ai', '1 day', 1)"
+run -c "CREATE TABLE r_sql_default PARTITION OF r_sql DEFAULT"
 for t in r_pm r_ai r_sql; do
-    psqlb -c "INSERT INTO $t (model_name, model_version, created_at)
+    run -c "INSERT INTO $t (model_name, model_version, created_at)
               SELECT 'm', 1, timestamptz '2025-01-01 00:00 UTC' + (i % 10) * interval '1 day' + i * interval '1 ms'
                 FROM generate_series(1, 100000) i"
 done
-psqlb -c "VACUUM ANALYZE r_pm, r_ai, r_sql"
+run -c "VACUUM ANALYZE r_pm, r_ai, r_sql"
 pm=$(m "SELECT partman.partition_data_time('public.r_pm', p_batch_count := 20)")
 ai=$(m "SELECT count(*) FROM ai_scale.rescue_default('r_ai', 1000000)")
 # The floor: one plain transaction per day, written by hand.
@@ -109,36 +111,35 @@ printf '%-52s %s ms\n' "  (plain SQL, by hand, same move)" "$sqlms"
 
 # 5. A 3 s open query, maintenance with retention due, then a new SELECT: how long it stalls.
 stall() { # $1 table, $2 maintenance statement
-    psqlb -c "BEGIN; SELECT count(*) FROM $1; SELECT pg_sleep(3); COMMIT;" >/dev/null &
+    run -c "BEGIN; SELECT count(*) FROM $1; SELECT pg_sleep(3); COMMIT;" >/dev/null &
     local reader=$!
     sleep 0.5
-    psqlb -c "$2" >/dev/null 2>&1 &
+    run -c "$2" >/dev/null 2>&1 &
     local maint=$!
     sleep 0.3
     local t0 t1
     t0=$(date +%s%N)
-    psqlb -c "SELECT count(*) FROM $1" >/dev/null
+    run -c "SELECT count(*) FROM $1" >/dev/null
     t1=$(date +%s%N)
     wait "$reader" "$maint" || true
     echo $(((t1 - t0) / 1000000))
 }
 for t in l_pm l_ai; do
-    psqlb -c "SELECT seed('$t')"
-    psqlb -c "CREATE TABLE ${t}_old PARTITION OF $t FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')"
+    run -c "SELECT seed('$t')"
+    # pg_partman finds its children by name, so the old one is named its way.
+    run -c "CREATE TABLE ${t}_p2020_01_01 PARTITION OF $t FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')"
 done
-psqlb -c "SELECT partman.create_parent('public.l_pm', 'created_at', 'native', 'daily', p_premake := 2)"
-psqlb -c "UPDATE partman.part_config SET retention = '30 days', retention_keep_table = false WHERE parent_table = 'public.l_pm'"
-psqlb -c "SELECT count(*) FROM ai_scale.manage_partitions('l_ai', '1 day', 2)"
-psqlb -c "UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'l_ai'::regclass"
+run -c "SELECT partman.create_parent('public.l_pm', 'created_at', 'native', 'daily', p_premake := 2)"
+run -c "UPDATE partman.part_config SET retention = '30 days', retention_keep_table = false WHERE parent_table = 'public.l_pm'"
+run -c "SELECT count(*) FROM ai_scale.manage_partitions('l_ai', '1 day', 2)"
+run -c "UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'l_ai'::regclass"
 pm=$(stall l_pm "SELECT partman.run_maintenance('public.l_pm')")
 ai=$(stall l_ai "SELECT count(*) FROM ai_scale.run_maintenance('l_ai')")
 report "new SELECT stalled by maintenance (3 s reader)" "$pm" "$ai"
 
 # 6. Insert throughput, partitioned store vs the same table unpartitioned (best of 3).
-psqlb -c "SELECT ai_scale.create_prediction_store('public.ins_part', '1 day', 2)" >/dev/null
-psqlb -c "CREATE TABLE ins_plain (LIKE ins_part INCLUDING ALL)"
-psqlb -c "ALTER TABLE ins_plain ADD PRIMARY KEY (prediction_id, created_at);
-          CREATE INDEX ON ins_plain (model_name, model_version, input_hash, created_at)"
+run -c "SELECT ai_scale.create_prediction_store('public.ins_part', '1 day', 2)" >/dev/null
+run -c "CREATE TABLE ins_plain (LIKE ins_part INCLUDING ALL)"
 ins() { psqlb -c "SELECT round(min(ms(\$q\$INSERT INTO $1 (model_name, model_version, input_data, input_hash)
         SELECT 'm', 1, jsonb_build_object('x', i), i FROM generate_series(1, 100000) i\$q\$))::numeric, 1) FROM generate_series(1, 3)"; }
 plain=$(ins ins_plain)

@@ -16,6 +16,7 @@ extern "C" {
 #include "partitioning/partdesc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "partitioning/partbounds.h"
 #include "utils/date.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -197,23 +198,23 @@ namespace
 
 // A range bound datum of the key type as local wall-clock time in zone; MINVALUE/MAXVALUE
 // become NULL.
-void local_bound(PartitionRangeDatum* prd, Oid key_type, text* zone, Datum& out, bool& null)
+void local_bound(Datum value, PartitionRangeDatumKind kind, Oid key_type, text* zone, Datum& out,
+                 bool& null)
 {
-    if (prd->kind != PARTITION_RANGE_DATUM_VALUE) {
+    if (kind != PARTITION_RANGE_DATUM_VALUE) {
         null = true;
         return;
     }
-    Const* c = castNode(Const, prd->value);
     null = false;
     switch (key_type) {
     case TIMESTAMPTZOID:
-        out = DirectFunctionCall2(timestamptz_zone, PointerGetDatum(zone), c->constvalue);
+        out = DirectFunctionCall2(timestamptz_zone, PointerGetDatum(zone), value);
         break;
     case TIMESTAMPOID:
-        out = c->constvalue;
+        out = value;
         break;
     case DATEOID:
-        out = DirectFunctionCall1(date_timestamp, c->constvalue);
+        out = DirectFunctionCall1(date_timestamp, value);
         break;
     default:
         ereport(ERROR,
@@ -222,6 +223,9 @@ void local_bound(PartitionRangeDatum* prd, Oid key_type, text* zone, Datum& out,
     }
 }
 
+// The bounds come from the relcache's partition descriptor, which Postgres builds from
+// pg_class.relpartbound and keeps parsed and sorted: reading it costs no parsing per partition,
+// which keeps a no-op maintenance run cheap at thousands of partitions.
 void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone)
 {
     InitMaterializedSRF(fcinfo, 0);
@@ -234,29 +238,33 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone)
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("\"%s\" is not a partitioned table", RelationGetRelationName(rel))));
     PartitionKey key = RelationGetPartitionKey(rel);
+    if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1)
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("\"%s\" is not range-partitioned on one column",
+                               RelationGetRelationName(rel))));
     const Oid key_type = get_partition_col_typid(key, 0);
     PartitionDesc desc = RelationGetPartitionDesc(rel, true);
-    for (int i = 0; i < desc->nparts; i++) {
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(desc->oids[i]));
-        if (!HeapTupleIsValid(tuple))
-            continue; // dropped meanwhile
-        bool isnull;
-        Datum bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &isnull);
-        if (isnull) {
-            ReleaseSysCache(tuple);
-            continue;
+    PartitionBoundInfo bounds = desc->boundinfo;
+    if (bounds != nullptr) {
+        // indexes[i] is the partition holding [datums[i-1], datums[i]), or -1 for a gap.
+        for (int i = 1; i < bounds->ndatums; i++) {
+            const int part = bounds->indexes[i];
+            if (part < 0)
+                continue;
+            Datum values[4] = {ObjectIdGetDatum(desc->oids[part]), 0, 0, BoolGetDatum(false)};
+            bool nulls[4] = {false, false, false, false};
+            local_bound(bounds->datums[i - 1][0], bounds->kind[i - 1][0], key_type, zone, values[1],
+                        nulls[1]);
+            local_bound(bounds->datums[i][0], bounds->kind[i][0], key_type, zone, values[2],
+                        nulls[2]);
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
-        auto* spec = castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(bound)));
-        ReleaseSysCache(tuple);
-        Datum values[4] = {ObjectIdGetDatum(desc->oids[i]), 0, 0, BoolGetDatum(spec->is_default)};
-        bool nulls[4] = {false, true, true, false};
-        if (!spec->is_default && spec->strategy == PARTITION_STRATEGY_RANGE) {
-            local_bound(castNode(PartitionRangeDatum, linitial(spec->lowerdatums)), key_type, zone,
-                        values[1], nulls[1]);
-            local_bound(castNode(PartitionRangeDatum, linitial(spec->upperdatums)), key_type, zone,
-                        values[2], nulls[2]);
+        if (bounds->default_index >= 0) {
+            Datum values[4] = {ObjectIdGetDatum(desc->oids[bounds->default_index]), 0, 0,
+                               BoolGetDatum(true)};
+            bool nulls[4] = {false, true, true, false};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
     table_close(rel, NoLock);
 }

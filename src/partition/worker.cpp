@@ -82,6 +82,7 @@ struct pending_detach {
     char* parent;
     char* partition;
     bool drop;
+    bool finalize; // a detach interrupted earlier: DETACH ... FINALIZE completes it
 };
 
 MemoryContext run_context = nullptr;
@@ -139,7 +140,9 @@ pending_detach* run_maintenance(int* npending)
         if (strcmp(action, "detach_pending") == 0) {
             pending[*npending].parent = MemoryContextStrdup(run_context, parent);
             pending[*npending].partition = MemoryContextStrdup(run_context, partition);
-            pending[*npending].drop = detail != nullptr && strcmp(detail, "drop") == 0;
+            pending[*npending].drop = detail != nullptr && strstr(detail, "drop") != nullptr;
+            pending[*npending].finalize =
+                detail != nullptr && strstr(detail, "finalize") != nullptr;
             (*npending)++;
             continue;
         }
@@ -156,9 +159,9 @@ pending_detach* run_maintenance(int* npending)
 // commits and starts transactions itself), then DROP TABLE of the detached table if asked.
 void detach_concurrently(const pending_detach& p)
 {
-    const char* sql =
-        MemoryContextStrdup(run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s CONCURRENTLY",
-                                                  p.parent, p.partition));
+    const char* sql = MemoryContextStrdup(
+        run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
+                              p.finalize ? "FINALIZE" : "CONCURRENTLY"));
     start_transaction(sql);
     // The statement commits and restarts transactions, so its parse tree must outlive them.
     MemoryContextSwitchTo(run_context);
@@ -172,15 +175,21 @@ void detach_concurrently(const pending_detach& p)
     stmt->stmt_len = raw->stmt_len;
     // DETACH ... CONCURRENTLY keeps names across its commits in PortalContext, which only a
     // portal sets up; lend it ours.
+    // No lock timeout here: the locks a concurrent detach takes (SHARE UPDATE EXCLUSIVE) and
+    // its wait for older queries queue no reader or writer, and giving up half-way would leave
+    // the partition pending detach.
+    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION);
     MemoryContext saved_portal_context = PortalContext;
     PortalContext = run_context;
     ProcessUtility(stmt, sql, false, PROCESS_UTILITY_TOPLEVEL, nullptr, nullptr, None_Receiver,
                    nullptr);
     PortalContext = saved_portal_context;
+    set_lock_timeout();
     MemoryContextSwitchTo(TopTransactionContext); // a new one: the old was committed inside
     finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
-    ereport(LOG, (errmsg("ai_scale maintenance: detached %s %s", p.parent, p.partition)));
+    ereport(LOG, (errmsg("ai_scale maintenance: %s %s %s",
+                         p.finalize ? "finalized detach of" : "detached", p.parent, p.partition)));
     if (!p.drop)
         return;
 
@@ -199,6 +208,7 @@ void detach_concurrently(const pending_detach& p)
 void run_once()
 {
     MemoryContextReset(run_context);
+    set_lock_timeout(); // also after a run that failed inside a detach
     MemoryContext caller = CurrentMemoryContext;
     PG_TRY();
     {
@@ -231,7 +241,9 @@ void run_once()
 void ai_scale_maintenance_main(Datum arg)
 {
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
-    pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+    // die: a shutdown or pg_terminate_backend also interrupts a statement that waits (a
+    // concurrent detach waiting for old queries); between runs the loop sees it and exits.
+    pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
 
     const char* role = ai_scale::guc::maintenance_role;
@@ -244,7 +256,7 @@ void ai_scale_maintenance_main(Datum arg)
     ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
                          MyBgworkerEntry->bgw_extra)));
 
-    while (!ShutdownRequestPending) {
+    while (!ProcDiePending) {
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);
@@ -254,6 +266,8 @@ void ai_scale_maintenance_main(Datum arg)
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                         long(ai_scale::guc::maintenance_naptime_s) * 1000L, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
+        if (ProcDiePending)
+            break;
         CHECK_FOR_INTERRUPTS();
     }
     ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" stopping",

@@ -67,6 +67,31 @@ ok($node->safe_psql('postgres',
         "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'") > 2,
     'runs are counted');
 
+# A concurrent detach interrupted (the worker terminated while it waits for an old query) leaves
+# the partition pending detach; the restarted worker completes it with DETACH ... FINALIZE.
+my $reader = $node->background_psql('postgres');
+$reader->query_safe("BEGIN; SELECT count(*) FROM events;");
+$node->safe_psql('postgres', q{
+CREATE TABLE events_2020_02 (LIKE events INCLUDING ALL);
+ALTER TABLE events ATTACH PARTITION events_2020_02 FOR VALUES FROM ('2020-02-01') TO ('2020-03-01');
+});
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' "
+      . "AND wait_event_type = 'Lock' AND query LIKE '%DETACH PARTITION public.events_2020_02 CONCURRENTLY'"),
+    'the worker waits in a concurrent detach for the old query');
+$node->safe_psql('postgres',
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'");
+is($node->safe_psql('postgres',
+        "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2020_02'::regclass"),
+    't', 'terminated, it leaves the partition pending detach');
+$reader->query_safe("COMMIT");
+$reader->quit;
+ok($node->poll_query_until('postgres',
+        "SELECT NOT relispartition FROM pg_class WHERE relname = 'events_2020_02'"),
+    'the restarted worker finalizes the detach');
+ok($node->wait_for_log(qr/ai_scale maintenance: finalized detach of events public\.events_2020_02/),
+    'and logs it');
+
 $node->stop('fast');
 ok($node->log_contains(qr/ai_scale maintenance worker in database "postgres" stopping/),
     'the worker stops cleanly on shutdown');

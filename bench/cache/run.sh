@@ -31,13 +31,16 @@ CREATE TABLE kv (id int PRIMARY KEY, v jsonb);
 INSERT INTO kv SELECT i, jsonb_build_object('blob', repeat('x', 1000)) FROM generate_series(1, 1000) i;
 SELECT ai_scale.cache_put('bench', 1, jsonb_build_object('id', i),
                           jsonb_build_object('blob', repeat('x', 1000)))
-FROM generate_series(1, 1000) i;" >/dev/null
+FROM generate_series(1, 1000) i;
+SELECT ai_scale.cache_put('bench_small', 1, '{\"id\": 7}', '{\"score\": 0.7311}');" >/dev/null
 
 scripts=$work/scripts
 mkdir -p "$scripts"
 echo 'SELECT 1;' >"$scripts/select1.sql"
 printf '%s\n' '\set id random(1, 1000)' 'SELECT v FROM kv WHERE id = :id;' >"$scripts/pk.sql"
 echo "SELECT ai_scale.cache_get('bench', 1, '{\"id\": 7}');" >"$scripts/get.sql"
+# A typical prediction output is small: one score.
+echo "SELECT ai_scale.cache_get('bench_small', 1, '{\"id\": 7}');" >"$scripts/get_small.sql"
 arr=$(seq 1 100 | sed 's/.*/"{\\"id\\": &}"/' | paste -sd, -)
 echo "SELECT ai_scale.cache_get_many('bench', 1, '{$arr}'::jsonb[]);" >"$scripts/many.sql"
 # The same lookups without sending the 1 kB values to the client (no jsonb_out, no wire): what
@@ -63,12 +66,13 @@ echo "(L1 answers)"
 # Three rounds, each running every case once in turn, and the median of the three: the machine
 # is shared, so cases measured minutes apart would compare noise.
 declare -A runs
-cases=(select1 pk l1 l2 many l1_ns l2_ns many_ns many_l1_ns redis1 redis16)
+cases=(select1 pk l1 l1_small l2 many l1_ns l2_ns many_ns many_l1_ns redis1 redis16)
 run_case() {
     case $1 in
     select1) tps select1.sql ;;
     pk) tps pk.sql ;;
     l1) tps get.sql ;;
+    l1_small) tps get_small.sql ;;
     l2) tps get.sql "-c ai_scale.cache_use_l1=off" ;;
     many) tps many.sql "-c ai_scale.cache_use_l1=off" ;;
     l1_ns) tps get_nosend.sql ;;
@@ -90,6 +94,7 @@ echo "machine: $(nproc) cores, $(date -u +%F), ${secs}s per run, median of 3 rou
 printf '%-44s %12s\n' "pgbench SELECT 1 (tps)" "$select1" \
     "pgbench PK lookup of 1 kB jsonb (tps)" "$pk" \
     "cache_get, L1 hit (tps)" "$l1" \
+    "cache_get, L1 hit, small output (tps)" "$l1_small" \
     "cache_get, L2 hit, L1 off (tps)" "$l2" \
     "cache_get_many 100 keys, L2, L1 off (keys/s)" "$(awk -v t="$many" 'BEGIN { printf "%.0f", t * 100 }')" \
     "cache_get, L1 hit, value not sent (tps)" "$l1_ns" \
@@ -99,6 +104,7 @@ printf '%-44s %12s\n' "pgbench SELECT 1 (tps)" "$select1" \
     "redis-benchmark GET 1 kB (rps)" "$redis1" \
     "redis-benchmark GET 1 kB, -P 16 (rps)" "$redis16"
 echo "ratio L1 hit / SELECT 1:                $(ratio "$l1" "$select1")  (target >= 0.9)"
+echo "ratio L1 hit, small output / SELECT 1:  $(ratio "$l1_small" "$select1")"
 echo "ratio L2 hit / redis-benchmark GET:     $(ratio "$l2" "$redis1")  (target >= 0.8)"
 echo "ratio get_many keys/s / redis -P 16:    $(ratio "$(awk -v t="$many" 'BEGIN { print t * 100 }')" "$redis16")  (target >= 0.7)"
 echo "values not sent to the client:"

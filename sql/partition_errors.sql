@@ -1,12 +1,6 @@
 -- Bad input: each a clear error with its SQLSTATE, and nothing left half-created.
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/try.sql
 CREATE TABLE plain (at timestamptz);
 CREATE TABLE by_list (at timestamptz, k int) PARTITION BY LIST (k);
 CREATE TABLE by_hash (at timestamptz, k int) PARTITION BY HASH (k);

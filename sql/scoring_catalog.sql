@@ -2,14 +2,7 @@
 \set VERBOSITY default
 SET client_min_messages = warning;
 
--- Runs a statement and reports its SQLSTATE and message instead of failing.
-CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/try.sql
 
 SELECT ai_scale.register_model('cat_lin', 'linear', ARRAY['a', 'b'],
                                '{"weights": [1, 2], "bias": 0.5}');
@@ -58,10 +51,10 @@ WHERE e.extname = 'ai_scale' AND c.relname = 'models';
 SELECT ai_scale.score('no_such_model', '{"a": 1}');
 SELECT ai_scale.register_model('cat_one', 'linear', ARRAY['a'], '{"weights": [1]}');
 SELECT ai_scale.score('cat_one', '{"a": 1}', 7);
-SELECT pg_temp.err($$SELECT ai_scale.score('cat_one', '{"a": 1}', 0)$$);
-SELECT pg_temp.err($$SELECT ai_scale.set_active_version('cat_one', 9)$$);
-SELECT pg_temp.err($$SELECT ai_scale.drop_model('cat_one', 9)$$);
-SELECT pg_temp.err($$SELECT ai_scale.drop_model('nothing_here')$$);
+SELECT pg_temp.try($$SELECT ai_scale.score('cat_one', '{"a": 1}', 0)$$);
+SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', 9)$$);
+SELECT pg_temp.try($$SELECT ai_scale.drop_model('cat_one', 9)$$);
+SELECT pg_temp.try($$SELECT ai_scale.drop_model('nothing_here')$$);
 UPDATE ai_scale.models SET active = false WHERE model_name = 'cat_one';
 SELECT ai_scale.score('cat_one', '{"a": 1}');
 
@@ -69,7 +62,7 @@ SELECT ai_scale.score('cat_one', '{"a": 1}');
 SELECT count(*) AS models_before FROM ai_scale.models \gset
 SELECT ai_scale.register_model('bad', 'forest', ARRAY['a'], '{}');
 SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', 'b'], '{"weights": [1]}');
-SELECT pg_temp.err(stmt) FROM (VALUES
+SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{"weights": [1]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY[]::text[], '{"weights": []}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', 'a'], '{"weights": [1, 2]}')$$),
@@ -118,7 +111,7 @@ GRANT INSERT, UPDATE, DELETE ON ai_scale.models TO cat_admin;
 SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [3]}');
 SET ROLE cat_scorer;
 SELECT ai_scale.score('cat_priv', '{"a": 2}') AS scorer_scores;
-SELECT pg_temp.err($$SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_registers;
+SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_registers;
 SET ROLE cat_admin;
 SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}') AS admin_registers;
 SELECT ai_scale.drop_model('cat_priv');

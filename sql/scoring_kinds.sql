@@ -1,13 +1,7 @@
 -- Every model kind, every SQL form, and feature extraction, checked against formulas computed
 -- independently in SQL (float8) within float32 tolerance.
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/try.sql
 
 -- 200 inputs with four features of varied magnitude and sign, in a table.
 CREATE TABLE kinds_input AS
@@ -74,7 +68,7 @@ SELECT id % 2 AS part, count(*), bool_and(w = ai_scale.score('k_log', input)) AS
 FROM (SELECT id, input, ai_scale.score_batched('k_log', input) OVER (PARTITION BY id % 2) AS w
       FROM kinds_input) x GROUP BY 1 ORDER BY 1;
 RESET ai_scale.score_batch_rows;
-SELECT pg_temp.err($$SELECT ai_scale.score_batched(CASE WHEN id > 0 THEN 'k_lin' END, input) OVER () FROM kinds_input$$);
+SELECT pg_temp.try($$SELECT ai_scale.score_batched(CASE WHEN id > 0 THEN 'k_lin' END, input) OVER () FROM kinds_input$$);
 
 -- Multi-output: an mlp whose last layer has two units.
 SELECT ai_scale.register_model('k_two', 'mlp', ARRAY['a', 'b'],
@@ -101,14 +95,14 @@ SELECT ai_scale.score('k_lin', '[1, 2, 3]');
 SELECT ai_scale.score_batch('k_lin', ARRAY['{"x1": 1, "x2": 2, "long_feature_name": 0, "flag": true}',
                                            '{"x1": 1, "x2": {"a": 1}, "long_feature_name": 0, "flag": true}']::jsonb[]);
 SELECT ai_scale.score('k_id', '{"v": 1e39}');
-SELECT pg_temp.err($$SELECT ai_scale.score('k_lin', '{"x1": 1, "x2": 2, "long_feature_name": null, "flag": true}')$$) AS json_null_is_missing;
-SELECT pg_temp.err($$SELECT ai_scale.score_batched('k_lin', input) OVER () FROM (VALUES ('{"x1": 1}'::jsonb)) v(input)$$) AS window_error;
+SELECT pg_temp.try($$SELECT ai_scale.score('k_lin', '{"x1": 1, "x2": 2, "long_feature_name": null, "flag": true}')$$) AS json_null_is_missing;
+SELECT pg_temp.try($$SELECT ai_scale.score_batched('k_lin', input) OVER () FROM (VALUES ('{"x1": 1}'::jsonb)) v(input)$$) AS window_error;
 -- Declared defaults fill missing (or null) features.
 SELECT ai_scale.register_model('k_def', 'linear', ARRAY['a', 'b'],
     '{"weights": [1, 10], "defaults": {"b": 0.5}}');
 SELECT ai_scale.score('k_def', '{"a": 1}') AS default_used, ai_scale.score('k_def', '{"a": 1, "b": null}') AS null_uses_default,
        ai_scale.score('k_def', '{"a": 1, "b": 2}') AS given;
-SELECT pg_temp.err($$SELECT ai_scale.score('k_def', '{"b": 1}')$$) AS no_default_for_a;
+SELECT pg_temp.try($$SELECT ai_scale.score('k_def', '{"b": 1}')$$) AS no_default_for_a;
 
 -- Scoring is counted in the stats view.
 SELECT ai_scale.reset_stats();

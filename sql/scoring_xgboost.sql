@@ -1,13 +1,7 @@
 -- import_xgboost: models trained by XGBoost 1.7.4 (test/scoring/make_xgboost_reference.py)
 -- score like XGBoost itself did, within float32 tolerance, missing values included.
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/try.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set data :abs_srcdir '/test/data/scoring/'
 CREATE TEMP TABLE xgb_files AS
@@ -53,7 +47,7 @@ FROM xgb_cases WHERE name = 'xgb_logistic';
 -- Malformed dumps are refused, and nothing is registered.
 SELECT count(*) AS models_before FROM ai_scale.models \gset
 SELECT ai_scale.import_xgboost('bad', '{"learner": {}}');
-SELECT pg_temp.err(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc)) FROM (VALUES
+SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc)) FROM (VALUES
     ('[1, 2]'::jsonb),
     ((SELECT jsonb_set(model, '{learner,objective,name}', '"multi:softprob"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,learner_model_param,num_class}', '"3"') FROM xgb_files WHERE name = 'xgb_logistic')),
@@ -64,7 +58,7 @@ SELECT pg_temp.err(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc))
     ((SELECT model #- '{learner,gradient_booster,model,trees,1,default_left}' FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,learner_model_param,base_score}', '"abc"') FROM xgb_files WHERE name = 'xgb_logistic'))
 ) AS bad(doc);
-SELECT pg_temp.err($$SELECT ai_scale.import_xgboost('bad', (SELECT model FROM xgb_files WHERE name = 'xgb_logistic'), ARRAY['a'])$$);
+SELECT pg_temp.try($$SELECT ai_scale.import_xgboost('bad', (SELECT model FROM xgb_files WHERE name = 'xgb_logistic'), ARRAY['a'])$$);
 SELECT count(*) = :models_before AS nothing_registered FROM ai_scale.models;
 
 SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['xgb_logistic', 'xgb_regression', 'xgb_renamed']) n;

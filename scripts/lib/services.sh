@@ -75,12 +75,13 @@ redis_start() {
     [ -n "$primary_port" ] && args+=(--replicaof 127.0.0.1 "$primary_port")
     [ -n "$password" ] && args+=(--requirepass "$password" --masterauth "$password")
     redis-server "${args[@]}"
-    for _ in $(seq 1 50); do
+    for _ in $(seq 1 100); do
         redis-cli -p "$port" ${password:+-a "$password" --no-auth-warning} ping 2>/dev/null \
             | grep -q PONG && return 0
         sleep 0.1
     done
-    echo "redis on port $port did not start" >&2
+    echo "redis on port $port did not start:" >&2
+    tail -n 5 "$dir/redis.log" >&2 2>/dev/null
     return 1
 }
 

@@ -122,6 +122,7 @@ const struct config_enum_entry gpu_mode_options[] = {
 
 // --- predict ---
 int store_mode = store_sync;
+int store_queue_kb = 8192;
 
 namespace {
 const struct config_enum_entry store_mode_options[] = {{"sync", store_sync, false},
@@ -258,6 +259,12 @@ void define_all()
                              "on a hot standby.",
                              &store_mode, store_sync, store_mode_options, PGC_USERSET, 0, nullptr,
                              nullptr, nullptr);
+    DefineCustomIntVariable("ai_scale.store_queue_size",
+                            "Shared memory for the write-behind queue of store_mode = async.",
+                            "Split among up to 8 databases; when a database's share is full, "
+                            "predict() inserts synchronously. 0 disables async.",
+                            &store_queue_kb, 8192, 0, 4 * 1024 * 1024, postmaster, GUC_UNIT_KB,
+                            nullptr, nullptr, nullptr);
 
     MarkGUCPrefixReserved("ai_scale");
 }

@@ -44,6 +44,7 @@ extern char* gpu_library; // ai_scale.gpu_library
 
 // --- predict ---
 enum store_mode_value { store_sync = 0, store_async = 1, store_off = 2 };
-extern int store_mode; // ai_scale.store_mode: how predict() writes the prediction store
+extern int store_mode;     // ai_scale.store_mode: how predict() writes the prediction store
+extern int store_queue_kb; // postmaster; shared memory of the async write-behind queue
 
 } // namespace ai_scale::guc

@@ -25,7 +25,8 @@ extern "C" {
 using namespace ai_scale;
 using scoring::loaded_model;
 
-namespace {
+namespace
+{
 
 int32_t version_arg(FunctionCallInfo fcinfo, int argno)
 {

@@ -1,4 +1,5 @@
 #include "predict/store.hpp"
+#include "predict/queue.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 
@@ -7,6 +8,8 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -14,9 +17,11 @@ extern "C" {
 #include "utils/varlena.h"
 }
 
-namespace ai_scale::predict {
+namespace ai_scale::predict
+{
 
-namespace {
+namespace
+{
 
 // The INSERT is planned once per backend for the table it was made for.
 SPIPlanPtr plan = nullptr;
@@ -95,6 +100,17 @@ void store(text* model, int32 version, const std::vector<new_prediction>& rows)
 {
     if (guc::store_mode == guc::store_off || rows.empty() || RecoveryInProgress())
         return;
+    if (guc::store_mode == guc::store_async) {
+        Oid relid = store_relid();
+        if (relid == InvalidOid)
+            return;
+        // The worker inserts as a superuser: only rows this user may insert are queued; the
+        // others go through insert_now, which raises the permission error.
+        bool may_insert = pg::call(
+            [&] { return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK; });
+        if (may_insert && enqueue(relid, model, version, rows))
+            return;
+    }
     insert_now(model, version, rows);
 }
 

@@ -12,7 +12,8 @@
 
 struct FunctionCallInfoBaseData;
 
-namespace ai_scale::scoring {
+namespace ai_scale::scoring
+{
 
 struct loaded_model {
     std::string name;

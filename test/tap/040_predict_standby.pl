@@ -116,4 +116,21 @@ is($standby->safe_psql('postgres',
     q{SELECT ai_scale.register_model('tap_lin', 'linear', ARRAY['a', 'b'], '{"weights": [3, 4]}')}),
     '2', 'register_model writes after promotion');
 
+# store_mode = async: what predict() accepted reaches the store across a clean shutdown (the
+# store worker writes what is left in its queue when it is told to stop).
+$primary->safe_psql('postgres', q{
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict_batch('tap_lin', array_agg(jsonb_build_object('a', i, 'b', 9)))
+FROM generate_series(1, 3000) i;
+SELECT count(ai_scale.predict('tap_lin', jsonb_build_object('a', i, 'b', 10)))
+FROM generate_series(1, 500) i;
+});
+$primary->stop('fast');
+like(slurp_file($primary->logfile), qr/ai_scale store worker for database \d+ stopping; wrote the \d+ queued predictions left/,
+    'the store worker drained its queue at shutdown');
+$primary->start;
+is($primary->safe_psql('postgres',
+    q{SELECT count(*) FROM public.model_predictions WHERE (input_data ->> 'b')::int IN (9, 10)}),
+    '3500', 'every prediction accepted in async mode is stored after a clean shutdown');
+
 done_testing();

@@ -36,6 +36,10 @@ namespace
 constexpr int n_slots = 8; // databases with a write-behind queue at once
 constexpr const char* tranche = "ai_scale store queue";
 constexpr int batch_rows = 1000; // rows per INSERT the worker makes
+// The worker wakes every flush_ms, or at once when its queue passes half full: rows arrive in
+// large batches (one INSERT and one commit for many rows), which is what makes async cheaper
+// than sync, and a crash loses at most about flush_ms of predictions more than the queue holds.
+constexpr long flush_ms = 200;
 
 // One queued prediction: this header, then the model name, the input and the output (jsonb
 // varlenas), padded to 8 bytes.
@@ -177,7 +181,8 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         sl.starting = true;
         need_worker = true;
     }
-    wake = sl.head == sl.tail;
+    const uint64 half = shared->ring_bytes / 2;
+    wake = sl.head - sl.tail <= half && sl.head - sl.tail + total > half;
     latch = sl.latch;
     for (const auto& r : rows) {
         entry_header h{};
@@ -376,9 +381,8 @@ void ai_scale_store_worker_main(Datum arg)
         }
         ResetLatch(MyLatch);
         MemoryContextReset(cxt);
-        if (drain(cxt) > 0)
-            continue;
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
+        drain(cxt);
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, flush_ms,
                         PG_WAIT_EXTENSION);
         CHECK_FOR_INTERRUPTS();
     }

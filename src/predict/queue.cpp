@@ -40,6 +40,9 @@ constexpr int batch_rows = 1000; // rows per INSERT the worker makes
 // large batches (one INSERT and one commit for many rows), which is what makes async cheaper
 // than sync, and a crash loses at most about flush_ms of predictions more than the queue holds.
 constexpr long flush_ms = 200;
+// A worker with nothing to do for this long exits (the next async predict() starts another),
+// so an idle database holds no connection that would stop DROP DATABASE.
+constexpr int idle_wakes = 50; // x flush_ms = 10 s
 
 // One queued prediction: this header, then the model name, the input and the output (jsonb
 // varlenas), padded to 8 bytes.
@@ -231,9 +234,25 @@ int my_slot = -1;
 void detach(int, Datum)
 {
     LWLockAcquire(lock, LW_EXCLUSIVE);
-    shared->slots[my_slot].worker_pid = 0;
-    shared->slots[my_slot].latch = nullptr;
+    if (shared->slots[my_slot].worker_pid == MyProcPid) {
+        shared->slots[my_slot].worker_pid = 0;
+        shared->slots[my_slot].latch = nullptr;
+    }
     LWLockRelease(lock);
+}
+
+// Leaves the slot to a future worker when the queue is empty; false when rows came in.
+bool retire_if_idle()
+{
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    slot& sl = shared->slots[my_slot];
+    bool empty = sl.head == sl.tail;
+    if (empty && sl.worker_pid == MyProcPid) {
+        sl.worker_pid = 0;
+        sl.latch = nullptr;
+    }
+    LWLockRelease(lock);
+    return empty;
 }
 
 struct batch {
@@ -374,6 +393,7 @@ void ai_scale_store_worker_main(Datum arg)
 
     MemoryContext cxt =
         AllocSetContextCreate(TopMemoryContext, "ai_scale store", ALLOCSET_DEFAULT_SIZES);
+    int idle = 0;
     while (!ShutdownRequestPending) {
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
@@ -381,7 +401,12 @@ void ai_scale_store_worker_main(Datum arg)
         }
         ResetLatch(MyLatch);
         MemoryContextReset(cxt);
-        drain(cxt);
+        idle = drain(cxt) > 0 ? 0 : idle + 1;
+        if (idle >= idle_wakes && retire_if_idle()) {
+            ereport(LOG, (errmsg("ai_scale store worker for database %u exiting after %ld s idle",
+                                 database, idle_wakes * flush_ms / 1000)));
+            proc_exit(0);
+        }
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, flush_ms,
                         PG_WAIT_EXTENSION);
         CHECK_FOR_INTERRUPTS();

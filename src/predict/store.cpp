@@ -10,6 +10,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/rls.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -104,11 +105,14 @@ void store(text* model, int32 version, const std::vector<new_prediction>& rows)
         Oid relid = store_relid();
         if (relid == InvalidOid)
             return;
-        // The worker inserts as a superuser: only rows this user may insert are queued; the
-        // others go through insert_now, which raises the permission error.
-        bool may_insert = pg::call(
-            [&] { return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK; });
-        if (may_insert && enqueue(relid, model, version, rows))
+        // The worker inserts as a superuser: only rows this user may insert, into a table
+        // without row-level security, are queued; the others go through insert_now, which
+        // applies the user's privileges and policies.
+        bool may_queue = pg::call([&] {
+            return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
+                   check_enable_rls(relid, InvalidOid, true) == RLS_NONE;
+        });
+        if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
             return;
     }
     insert_now(model, version, rows);

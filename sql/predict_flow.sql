@@ -92,6 +92,20 @@ FROM unnest(ai_scale.predict_batch('p_lin', ARRAY['{"a": 5, "b": 5}', '{"a": 6, 
 ORDER BY i;
 SELECT ai_scale.predict_batch('p_lin', ARRAY[]::jsonb[]) AS empty;
 
+-- The misses of a batch go through the GPU seam: with gpu = on and no usable GPU module the
+-- batch is an error, and nothing of it is stored or cached; with gpu = auto the CPU scores it.
+SET ai_scale.gpu_library = '/nonexistent/ai_scale_gpu.so';
+SET ai_scale.gpu_min_batch = 2;
+SET ai_scale.gpu = on;
+SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', ARRAY['{"a": 9, "b": 1}', '{"a": 9, "b": 2}']::jsonb[], 1)$$);
+SELECT count(*) AS stored_by_failed_batch FROM public.predict_store WHERE input_data ->> 'a' = '9';
+SET ai_scale.gpu = auto;
+SELECT array_agg(p ->> 'source') AS sources
+FROM unnest(ai_scale.predict_batch('p_lin', ARRAY['{"a": 9, "b": 1}', '{"a": 9, "b": 2}']::jsonb[], 1)) p;
+RESET ai_scale.gpu;
+RESET ai_scale.gpu_min_batch;
+RESET ai_scale.gpu_library;
+
 DROP TABLE public.predict_store;
 SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two');
 RESET ai_scale.redis_read_from;

@@ -203,13 +203,15 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         ring_write(s, pos + sizeof h + model_len + h.input_len, r.output, h.output_len);
         sl.head += h.length;
     }
+    const uint64 end = sl.head;
     LWLockRelease(lock);
     if (need_worker && !start_worker(MyDatabaseId)) {
-        // No worker slot: take the rows back unless a worker has attached since.
+        // No worker slot: take our rows back unless a worker has attached or rows were
+        // queued after ours (then the next backend tries to start a worker again).
         LWLockAcquire(lock, LW_EXCLUSIVE);
         sl.starting = false;
         bool taken_back = false;
-        if (sl.worker_pid == 0 && sl.head >= total && sl.head - total >= sl.tail) {
+        if (sl.worker_pid == 0 && sl.head == end && end - total >= sl.tail) {
             sl.head -= total;
             taken_back = true;
         }

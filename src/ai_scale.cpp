@@ -5,6 +5,7 @@
 #include "pg/postgres.hpp"
 #include "partition/worker.hpp"
 #include "pg/shmem.hpp"
+#include "predict/queue.hpp"
 #include "stats/shared_stats.hpp"
 
 extern "C" {
@@ -33,6 +34,8 @@ void _PG_init(void)
     // --- cache ---
     cache::request_shared_memory();
     // --- scoring ---
+    // --- predict ---
+    predict::request_queue_memory();
 
     pg::install_shmem_hooks();
 }

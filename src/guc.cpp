@@ -120,6 +120,17 @@ const struct config_enum_entry gpu_mode_options[] = {
     {"auto", gpu_auto, false}, {"on", gpu_on, false}, {"off", gpu_off, false}, {nullptr, 0, false}};
 }
 
+// --- predict ---
+int store_mode = store_sync;
+int store_queue_kb = 8192;
+
+namespace {
+const struct config_enum_entry store_mode_options[] = {{"sync", store_sync, false},
+                                                       {"async", store_async, false},
+                                                       {"off", store_off, false},
+                                                       {nullptr, 0, false}};
+}
+
 void define_all()
 {
     // --- partition maintenance ---
@@ -239,6 +250,22 @@ void define_all()
                                "Loaded on first use in each backend.",
                                &gpu_library, "$libdir/ai_scale_gpu.so", PGC_SUSET, 0, nullptr,
                                nullptr, nullptr);
+
+    // --- predict ---
+    DefineCustomEnumVariable("ai_scale.store_mode",
+                             "How predict() writes new predictions to the prediction store.",
+                             "sync: inserted in the calling transaction; async: queued in shared "
+                             "memory and inserted by a background worker (sync when the queue is "
+                             "full or ai_scale is not preloaded); off: not stored. Never written "
+                             "on a hot standby.",
+                             &store_mode, store_sync, store_mode_options, PGC_USERSET, 0, nullptr,
+                             nullptr, nullptr);
+    DefineCustomIntVariable("ai_scale.store_queue_size",
+                            "Shared memory for the write-behind queue of store_mode = async.",
+                            "Split among up to 8 databases; when a database's share is full, "
+                            "predict() inserts synchronously. 0 disables async.",
+                            &store_queue_kb, 8192, 0, 4 * 1024 * 1024, postmaster, GUC_UNIT_KB,
+                            nullptr, nullptr, nullptr);
 
     MarkGUCPrefixReserved("ai_scale");
 }

@@ -42,4 +42,9 @@ extern int gpu_mode;      // ai_scale.gpu
 extern int gpu_min_batch; // ai_scale.gpu_min_batch, rows
 extern char* gpu_library; // ai_scale.gpu_library
 
+// --- predict ---
+enum store_mode_value { store_sync = 0, store_async = 1, store_off = 2 };
+extern int store_mode;     // ai_scale.store_mode: how predict() writes the prediction store
+extern int store_queue_kb; // postmaster; shared memory of the async write-behind queue
+
 } // namespace ai_scale::guc

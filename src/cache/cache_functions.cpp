@@ -63,6 +63,8 @@ uint64_t ttl_ms_of(const Interval* ttl)
     return uint64_t(s * 1000);
 }
 
+} // namespace
+
 Jsonb* from_l1(const key128& k)
 {
     uint64_t t0 = stats::now_ns();
@@ -106,12 +108,12 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
     return out;
 }
 
-Jsonb* from_l3(const key128& k, const lookup& m, Jsonb* input)
+Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
 {
     if (!l3_available())
         return nullptr;
     uint64_t t0 = stats::now_ns();
-    Jsonb* v = l3_get(m.model, m.version, input, guc::cache_ttl_s);
+    Jsonb* v = l3_get(model, version, input, guc::cache_ttl_s);
     stats::record(stats::timer::l3_get, stats::now_ns() - t0);
     stats::add(v ? stats::counter::l3_hits : stats::counter::l3_misses);
     if (v) {
@@ -123,6 +125,16 @@ Jsonb* from_l3(const key128& k, const lookup& m, Jsonb* input)
     return v;
 }
 
+void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
+{
+    if (l2_enabled())
+        l2_write(redis_key(k), encode_l2_value(v, unix_ms() + ttl_ms), ttl_ms);
+    fill_l1(k, v, ttl_ms);
+}
+
+namespace
+{
+
 Jsonb* get_one(const lookup& m, Jsonb* input)
 {
     key128 k = make_key(m.database, m.model, m.version, input);
@@ -132,7 +144,7 @@ Jsonb* get_one(const lookup& m, Jsonb* input)
     if (l2_enabled())
         if (Jsonb* v = from_l2({k})[0])
             return v;
-    return from_l3(k, m, input);
+    return from_l3(k, m.model, m.version, input);
 }
 
 } // namespace
@@ -206,7 +218,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
         pending.swap(still);
     }
     for (int i : pending)
-        results[i] = from_l3(keys[i], m, inputs[i]);
+        results[i] = from_l3(keys[i], m.model, m.version, inputs[i]);
 
     auto* out_datums = static_cast<Datum*>(palloc(sizeof(Datum) * std::max(n, 1)));
     auto* out_nulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(n, 1)));
@@ -242,10 +254,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_put)
                             " bytes; the limit is " + std::to_string(max_output_bytes) + ".");
     uint64_t ttl_ms =
         PG_ARGISNULL(4) ? uint64_t(guc::cache_ttl_s) * 1000 : ttl_ms_of(PG_GETARG_INTERVAL_P(4));
-    key128 k = make_key(m.database, m.model, m.version, input);
-    if (l2_enabled())
-        l2_write(redis_key(k), encode_l2_value(output, unix_ms() + ttl_ms), ttl_ms);
-    fill_l1(k, output, ttl_ms);
+    fill_l1_l2(make_key(m.database, m.model, m.version, input), output, ttl_ms);
     PG_RETURN_VOID();
 }
 

@@ -12,6 +12,7 @@ extern "C" {
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ai_scale::cache
 {
@@ -29,5 +30,14 @@ void bump_generation(Oid database, const text* model, const int32* version);
 
 // Shared memory for the generations; called from _PG_init.
 void request_generation_memory();
+
+// The levels cache_get walks (cache_functions.cpp), one by one, for predict(). Each counts its
+// hits and misses in the stats and fills the levels above it on a hit.
+Jsonb* from_l1(const key128& k);                              // when l1_usable()
+std::vector<Jsonb*> from_l2(const std::vector<key128>& keys); // one round trip; when l2_enabled()
+Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input);
+void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms);
+// What cache_put does: Redis (when configured) and L1 (when usable).
+void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms);
 
 } // namespace ai_scale::cache

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+struct FunctionCallInfoBaseData;
+
 namespace ai_scale::scoring
 {
 
@@ -29,5 +31,23 @@ uint64_t catalog_generation();
 // The model `name` at `version` (< 0: its active version). Raises 42704 when there is none.
 // The reference stays valid until catalog_generation() changes.
 const loaded_model& lookup_model(const std::string& name, int32_t version);
+
+// The scoring steps the SQL functions share with predict() (score_sql.cpp).
+
+// The model named by argument 0 (version < 0: active), remembered in the call's fn_extra.
+const loaded_model& resolve(FunctionCallInfoBaseData* fcinfo, int32_t version);
+
+// Where a row came from, for error messages.
+struct row_origin {
+    const char* what; // "the input", "inputs element", "row"
+    int64_t index;    // 1-based; 0 for a single input
+};
+
+// Extracts the features of a jsonb Datum into row; raises 22P02 / 22023 / 22003 naming origin.
+void extract_row(const loaded_model& m, uintptr_t input, float* row, const row_origin& origin);
+
+// Scores n extracted rows into out (n * n_outputs): on the GPU when the offload takes them
+// (returns true), else on the CPU (counted in the stats).
+bool score_batch_rows(const loaded_model& m, const float* rows, int64_t n, float* out);
 
 } // namespace ai_scale::scoring

@@ -50,12 +50,6 @@ template <typename F> auto pg_value(F&& f) -> decltype(f())
     return result;
 }
 
-// Where a row came from, for error messages.
-struct row_origin {
-    const char* what; // "the input", "inputs element", "row"
-    int64_t index;    // 1-based; 0 for a single input
-};
-
 std::string describe(const row_origin& o)
 {
     if (o.index == 0)
@@ -73,7 +67,10 @@ void jsonb_bytes(Datum d, const uint8_t** p, size_t* len)
     *len = VARSIZE_ANY_EXHDR(v);
 }
 
-void extract_row(const loaded_model& m, Datum input, float* row, const row_origin& origin)
+} // namespace
+
+void ai_scale::scoring::extract_row(const loaded_model& m, Datum input, float* row,
+                                    const row_origin& origin)
 {
     const uint8_t* p;
     size_t len;
@@ -105,6 +102,9 @@ void extract_row(const loaded_model& m, Datum input, float* row, const row_origi
     }
 }
 
+namespace
+{
+
 // The model named by a text argument, remembered in fn_extra between calls.
 struct fn_cache {
     uint64_t generation;
@@ -125,7 +125,9 @@ int32_t version_arg(FunctionCallInfo fcinfo, int argno)
     return v;
 }
 
-const loaded_model& resolve(FunctionCallInfo fcinfo, int32_t version)
+} // namespace
+
+const loaded_model& ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
 {
     text* t = PG_GETARG_TEXT_PP(0);
     const char* name = VARDATA_ANY(t);
@@ -150,6 +152,9 @@ const loaded_model& resolve(FunctionCallInfo fcinfo, int32_t version)
     return m;
 }
 
+namespace
+{
+
 void require_single_output(const loaded_model& m)
 {
     if (m.model.n_outputs != 1)
@@ -166,17 +171,23 @@ void count_cpu(int64_t rows, uint64_t ns)
     stats::record(stats::timer::score, ns);
 }
 
-// Scores a batch of extracted rows: on the GPU when the offload takes it, else here.
-void score_batch_rows(const loaded_model& m, const float* rows, int64_t n, float* out)
+} // namespace
+
+bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* rows, int64_t n,
+                                         float* out)
 {
     if (n == 0)
-        return;
+        return false;
     if (gpu_offload::score(m.ref, rows, n, out))
-        return;
+        return true;
     uint64_t t0 = stats::now_ns();
     m.model.score_rows(rows, n, out);
     count_cpu(n, stats::now_ns() - t0);
+    return false;
 }
+
+namespace
+{
 
 std::vector<float>& row_buffer(size_t floats)
 {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# predict() benchmark, side by side in one run (pgbench, 2 clients, prepared):
+#   1. predict() on a repeated input (an L1 hit every time) against SELECT 1;
+#   2. predict() on fresh inputs (every call misses L1, Redis and the store, scores an XGBoost
+#      model and stores the prediction) with ai_scale.store_mode = async against sync, once
+#      with Postgres's durable defaults (fsync, synchronous_commit on: a sync insert waits for
+#      its WAL flush at commit) and once with synchronous_commit = off.
+# Starts its own Postgres (preloading ai_scale) and Redis, and stops them.
+# Usage: flock /tmp/ai_scale_bench.lock bash bench/predict/run.sh [seconds per run, default 10]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+source scripts/lib/services.sh
+export PATH="$PG_BIN:$PATH"
+secs=${1:-10}
+
+work=$(mktemp -d /tmp/ai_scale_bench_predict.XXXXXX)
+chmod 755 "$work"
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
+cleanup() { [ -s "$work/pgbench.err" ] && tail -5 "$work/pgbench.err"; pg_stop "$work/pg"; redis_stop "$work/redis"; rm -rf "$work"; }
+trap cleanup EXIT
+
+redis_port=$(free_port)
+redis_start "$work/redis" "$redis_port"
+pg_port=$(free_port)
+pg_init "$work/pg" "$pg_port" yes
+pg_conf "$work/pg" "ai_scale.redis_primary = '127.0.0.1:$redis_port'"
+pg_conf "$work/pg" "ai_scale.l1_entries = 65536"
+# Durable, as in production (the test harness turns these off).
+pg_conf "$work/pg" "fsync = on"
+pg_conf "$work/pg" "synchronous_commit = on"
+pg_start "$work/pg"
+
+psql_() { psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
+AI_SCALE_BENCH_MODEL="$root/test/data/scoring/xgb_regression.json" psql_ <<'SQL' >/dev/null
+CREATE EXTENSION ai_scale;
+SELECT ai_scale.create_prediction_store();
+\set model_json `cat "$AI_SCALE_BENCH_MODEL"`
+SELECT ai_scale.import_xgboost('bench', :'model_json'::jsonb);
+SQL
+
+scripts=$work/scripts
+mkdir -p "$scripts"
+input='{"f0": 1.535, "f1": -1.764, "f2": 1.865, "f3": -3.082, "f4": 1.333, "f5": 1.89}'
+echo 'SELECT 1;' >"$scripts/select1.sql"
+echo "SELECT ai_scale.predict('bench', '$input');" >"$scripts/repeated.sql"
+printf '%s\n' '\set id random(1, 2000000000)' \
+    "SELECT ai_scale.predict('bench', jsonb_build_object('f0', :id::bigint, 'f1', :client_id::int, 'f2', 0.5, 'f3', -1, 'f4', 2, 'f5', 0.25));" \
+    >"$scripts/fresh.sql"
+
+tps() { # pgbench script [PGOPTIONS]
+    PGOPTIONS=${2:-} pgbench -n -M prepared -c 2 -j 2 -T "$secs" -h 127.0.0.1 -p "$pg_port" \
+        -U postgres -f "$scripts/$1" postgres 2>"$work/pgbench.err" |
+        sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+wait_for_queue() { # until the async worker has written everything queued
+    local n=-1 m
+    while :; do
+        m=$(psql_ -At -c "SELECT count(*) FROM public.model_predictions")
+        [ "$m" = "$n" ] && break
+        n=$m
+        sleep 1
+    done
+}
+
+# Make sure L1 is what answers the repeated input before timing it.
+psql_ -At -c "SELECT ai_scale.predict('bench', '$input') ->> 'source'" >/dev/null
+echo "repeated input answered from: $(psql_ -At -c "SELECT ai_scale.predict('bench', '$input') ->> 'source'")"
+
+select1=$(tps select1.sql)
+repeated=$(tps repeated.sql)
+sync_durable=$(tps fresh.sql "-c ai_scale.store_mode=sync")
+async_durable=$(tps fresh.sql "-c ai_scale.store_mode=async")
+wait_for_queue
+sync_nowait=$(tps fresh.sql "-c ai_scale.store_mode=sync -c synchronous_commit=off")
+async_nowait=$(tps fresh.sql "-c ai_scale.store_mode=async -c synchronous_commit=off")
+wait_for_queue
+stored=$(psql_ -At -c "SELECT count(*) FROM public.model_predictions")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "machine: $(nproc) cores, $(date -u +%F), ${secs}s per run, 2 clients, pgbench -M prepared"
+printf '%-66s %10s\n' \
+    "SELECT 1 (tps)" "$select1" \
+    "predict(), repeated input: L1 hit (tps)" "$repeated" \
+    "predict(), fresh inputs, store_mode=sync (tps)" "$sync_durable" \
+    "predict(), fresh inputs, store_mode=async (tps)" "$async_durable" \
+    "predict(), fresh inputs, sync, synchronous_commit=off (tps)" "$sync_nowait" \
+    "predict(), fresh inputs, async, synchronous_commit=off (tps)" "$async_nowait"
+echo "rows in the store after the runs: $stored"
+echo "ratio predict() L1 hit / SELECT 1:                     $(ratio "$repeated" "$select1")   (target >= 0.8)"
+echo "ratio async / sync, fresh inputs:                      $(ratio "$async_durable" "$sync_durable")   (target >= 2)"
+echo "ratio async / sync, fresh inputs, synchronous_commit=off: $(ratio "$async_nowait" "$sync_nowait")"

@@ -1,0 +1,51 @@
+-- store_mode = async: predict() queues new predictions in shared memory and the store worker
+-- of this database inserts them; the test waits for them (up to 60 s), never for a time.
+SET client_min_messages = warning;
+SET ai_scale.store_table = 'public.async_store';
+SELECT ai_scale.create_prediction_store('public.async_store') AS store;
+SELECT ai_scale.register_model('a_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}');
+SET ai_scale.store_mode = async;
+
+SELECT count(*) AS answered, count(*) FILTER (WHERE p ->> 'source' = 'cpu') AS scored
+FROM (SELECT ai_scale.predict('a_lin', jsonb_build_object('a', i, 'b', 1)) AS p
+      FROM generate_series(1, 300) i) s;
+SELECT cardinality(ai_scale.predict_batch('a_lin',
+           array_agg(jsonb_build_object('a', i, 'b', 2)))) AS batch_answered
+FROM generate_series(1, 200) i;
+
+CREATE FUNCTION pg_temp.wait_for_rows(n int) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    c bigint;
+BEGIN
+    FOR i IN 1..600 LOOP
+        SELECT count(*) INTO c FROM public.async_store;
+        EXIT WHEN c >= n;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN c;
+END $$;
+SELECT pg_temp.wait_for_rows(500) AS stored_rows;
+SELECT count(DISTINCT input_data) AS distinct_inputs,
+       bool_and(input_hash = ai_scale.input_hash(input_data)) AS hashes_ok,
+       bool_and((output_data ->> 'score')::float8 = (input_data ->> 'a')::float8 + 2 * (input_data ->> 'b')::float8) AS outputs_ok
+FROM public.async_store;
+-- The worker that wrote them, named in pg_stat_activity.
+SELECT backend_type, datname = current_database() AS this_database
+FROM pg_stat_activity WHERE backend_type = 'ai_scale store';
+
+-- A user who may not insert into the store gets the permission error, not a queued row.
+CREATE ROLE predict_async_reader;
+GRANT USAGE ON SCHEMA ai_scale TO predict_async_reader;
+GRANT SELECT ON public.async_store TO predict_async_reader;
+SET ROLE predict_async_reader;
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict('a_lin', '{"a": 1000, "b": 1}');
+RESET ROLE;
+SELECT count(*) AS not_stored FROM public.async_store WHERE input_data = '{"a": 1000, "b": 1}';
+
+DROP TABLE public.async_store;
+REVOKE USAGE ON SCHEMA ai_scale FROM predict_async_reader;
+DROP ROLE predict_async_reader;
+SELECT ai_scale.drop_model('a_lin');
+RESET ai_scale.store_mode;
+RESET ai_scale.store_table;

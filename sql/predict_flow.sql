@@ -1,0 +1,112 @@
+-- predict(): L1 -> Redis -> the store (L3) -> scoring, filling the levels it missed and storing
+-- new predictions (ai_scale.store_mode); predict_batch(); errors.
+SET client_min_messages = warning;
+CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+CREATE FUNCTION pg_temp.levels() RETURNS TABLE (section text, metric text, value float8)
+LANGUAGE sql AS $$
+    SELECT section, metric, value FROM ai_scale.stats
+    WHERE (section IN ('l1', 'l2', 'l3') AND metric IN ('hits', 'misses'))
+       OR (section = 'scoring' AND metric = 'rows_cpu')
+    ORDER BY section, metric
+$$;
+SET ai_scale.store_table = 'public.predict_store';
+SELECT ai_scale.create_prediction_store('public.predict_store') AS store;
+SELECT ai_scale.register_model('p_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2], "bias": 0.5}');
+-- Reads from the Redis primary, so a write is readable at once (no replication wait).
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.reset_stats();
+
+-- A new input is scored, cached and stored.
+SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}') AS first;
+SELECT model_name, model_version, input_data, output_data,
+       input_hash = ai_scale.input_hash(input_data) AS hash_ok,
+       prediction_id IS NOT NULL AS has_id, created_at <= now() AS created_before_now
+FROM public.predict_store;
+-- The same input again: the shared-memory L1.
+SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}') AS again;
+-- Without L1: Redis.
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}') ->> 'source' AS without_l1;
+-- After cache_invalidate no L1 or Redis key is reachable: the store answers, and fills Redis.
+SELECT ai_scale.cache_invalidate('p_lin');
+SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}') AS from_store;
+RESET ai_scale.cache_use_l1;
+SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}') ->> 'source' AS l1_was_off_so_redis;
+SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}') ->> 'source' AS now_l1;
+-- Scored once, stored once; each level counted.
+SELECT count(*) AS stored_rows FROM public.predict_store;
+SELECT * FROM pg_temp.levels();
+
+-- store_mode = off: scored and cached, not stored.
+SET ai_scale.store_mode = off;
+SELECT ai_scale.predict('p_lin', '{"a": 2, "b": 2}') ->> 'source' AS off_source;
+SELECT ai_scale.predict('p_lin', '{"a": 2, "b": 2}') ->> 'source' AS off_cached;
+SELECT count(*) AS stored_when_off FROM public.predict_store WHERE input_data = '{"a": 2, "b": 2}';
+RESET ai_scale.store_mode;
+
+-- Versions: the active one by default, or the one asked for; each its own cache key.
+SELECT ai_scale.register_model('p_lin', 'linear', ARRAY['a', 'b'], '{"weights": [10, 20]}');
+SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}') AS active_v2;
+SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}', 1) AS asked_v1;
+
+-- A model with several outputs answers "scores".
+SELECT ai_scale.register_model('p_two', 'mlp', ARRAY['a', 'b'],
+    '{"layers": [{"weights": [[1, 0], [0, 2]], "bias": [0, 0], "activation": "relu"}]}');
+SELECT ai_scale.predict('p_two', '{"a": 1, "b": 2}') AS two_outputs;
+SELECT output_data FROM public.predict_store WHERE model_name = 'p_two';
+
+-- Errors, and nothing stored by them.
+SELECT pg_temp.try($$SELECT ai_scale.predict('no_such_model', '{"a": 1}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}', 7)$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', '{"a": 1, "b": 2}', 0)$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict(NULL, '{"a": 1}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', NULL)$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', '{"a": 1}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', '[1, 2]')$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', '{"a": "x", "b": 1}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', NULL)$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', ARRAY[['{"a": 1, "b": 2}']]::jsonb[])$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', ARRAY['{"a": 7, "b": 7}', '{"a": 8}']::jsonb[])$$);
+SELECT count(*) AS stored_rows FROM public.predict_store;
+
+-- predict_batch: per element the level that had it; the misses scored together and stored in
+-- one INSERT; a null element answers null.
+SELECT ai_scale.reset_stats();
+SELECT i, p ->> 'source' AS source, p ->> 'score' AS score, p ->> 'version' AS version
+FROM unnest(ai_scale.predict_batch('p_lin', ARRAY['{"a": 1, "b": 2}', NULL, '{"a": 5, "b": 5}',
+                                                  '{"a": 6, "b": 6}']::jsonb[], 1))
+     WITH ORDINALITY AS t(p, i)
+ORDER BY i;
+SELECT input_data, output_data FROM public.predict_store
+WHERE model_name = 'p_lin' AND model_version = 1 ORDER BY input_data;
+SELECT * FROM pg_temp.levels();
+SELECT i, p ->> 'source' AS source
+FROM unnest(ai_scale.predict_batch('p_lin', ARRAY['{"a": 5, "b": 5}', '{"a": 6, "b": 6}']::jsonb[], 1))
+     WITH ORDINALITY AS t(p, i)
+ORDER BY i;
+SELECT ai_scale.predict_batch('p_lin', ARRAY[]::jsonb[]) AS empty;
+
+-- The misses of a batch go through the GPU seam: with gpu = on and no usable GPU module the
+-- batch is an error, and nothing of it is stored or cached; with gpu = auto the CPU scores it.
+SET ai_scale.gpu_library = '/nonexistent/ai_scale_gpu.so';
+SET ai_scale.gpu_min_batch = 2;
+SET ai_scale.gpu = on;
+SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', ARRAY['{"a": 9, "b": 1}', '{"a": 9, "b": 2}']::jsonb[], 1)$$);
+SELECT count(*) AS stored_by_failed_batch FROM public.predict_store WHERE input_data ->> 'a' = '9';
+SET ai_scale.gpu = auto;
+SELECT array_agg(p ->> 'source') AS sources
+FROM unnest(ai_scale.predict_batch('p_lin', ARRAY['{"a": 9, "b": 1}', '{"a": 9, "b": 2}']::jsonb[], 1)) p;
+RESET ai_scale.gpu;
+RESET ai_scale.gpu_min_batch;
+RESET ai_scale.gpu_library;
+
+DROP TABLE public.predict_store;
+SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two');
+RESET ai_scale.redis_read_from;
+RESET ai_scale.store_table;

@@ -1,0 +1,246 @@
+// predict() and predict_batch(): the whole flow in one call. The cache levels are walked in
+// order (L1, Redis, the store as L3), a miss is scored (on the GPU when the batch is large
+// enough), and the new prediction fills the caches and, on a primary, the store.
+#include "cache/key.hpp"
+#include "cache/l1_shared.hpp"
+#include "cache/router.hpp"
+#include "guc.hpp"
+#include "pg/guard.hpp"
+#include "predict/store.hpp"
+#include "scoring/catalog.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+}
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace ai_scale;
+using scoring::loaded_model;
+
+namespace
+{
+
+int32_t version_arg(FunctionCallInfo fcinfo, int argno)
+{
+    if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+        return -1;
+    int32_t v = PG_GETARG_INT32(argno);
+    if (v <= 0)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
+                        "Got " + std::to_string(v) + ".");
+    return v;
+}
+
+const loaded_model& model_arg(FunctionCallInfo fcinfo)
+{
+    if (PG_ARGISNULL(0))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
+    return scoring::resolve(fcinfo, version_arg(fcinfo, 2));
+}
+
+void append_number(std::string& s, float v)
+{
+    if (!std::isfinite(v)) {
+        s += "null";
+        return;
+    }
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.17g", double(v));
+    s += buf;
+}
+
+// What is cached and stored for a scored input: {"score": x}, or {"scores": [...]}.
+Jsonb* output_of(const loaded_model& m, const float* out)
+{
+    std::string s;
+    if (m.model.n_outputs == 1) {
+        s = "{\"score\": ";
+        append_number(s, out[0]);
+    } else {
+        s = "{\"scores\": [";
+        for (int32_t i = 0; i < m.model.n_outputs; i++) {
+            if (i > 0)
+                s += ", ";
+            append_number(s, out[i]);
+        }
+        s += ']';
+    }
+    s += '}';
+    Jsonb* result = nullptr;
+    pg::call([&] {
+        result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.c_str())));
+    });
+    return result;
+}
+
+// The output with the model, version and source added: {"score": …, "model": …, …}.
+Jsonb* answer(const loaded_model& m, const Jsonb* output, const char* source)
+{
+    Jsonb* result = nullptr;
+    pg::call([&] {
+        StringInfoData buf;
+        initStringInfo(&buf);
+        char* out = JsonbToCString(nullptr, const_cast<JsonbContainer*>(&output->root),
+                                   int(VARSIZE(output)));
+        size_t len = strlen(out);
+        if (JB_ROOT_IS_OBJECT(output) && !JB_ROOT_IS_SCALAR(output) && len >= 2) {
+            appendBinaryStringInfo(&buf, out, int(len - 1));
+            if (JB_ROOT_COUNT(output) > 0)
+                appendStringInfoString(&buf, ", ");
+        } else {
+            // Something cache_put stored under the same key that is not an object.
+            appendStringInfo(&buf, "{\"output\": %s, ", out);
+        }
+        appendStringInfoString(&buf, "\"model\": ");
+        escape_json(&buf, m.name.c_str());
+        appendStringInfo(&buf, ", \"version\": %d, \"source\": \"%s\"}", m.version, source);
+        result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+    });
+    return result;
+}
+
+uint64_t ttl_ms()
+{
+    return uint64_t(guc::cache_ttl_s) * 1000;
+}
+
+} // namespace
+
+// predict(model text, input jsonb, version int DEFAULT NULL) -> jsonb
+AI_SCALE_FUNCTION(ai_scale_predict)
+{
+    const loaded_model& m = model_arg(fcinfo);
+    if (PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "input must not be null",
+                        "predict() scores a json object; a null input has no prediction.");
+    text* model = PG_GETARG_TEXT_PP(0);
+    Jsonb* input = PG_GETARG_JSONB_P(1);
+    cache::key128 k = cache::make_key(MyDatabaseId, model, m.version, input);
+
+    Jsonb* out = nullptr;
+    if (cache::l1_usable() && (out = cache::from_l1(k)) != nullptr)
+        PG_RETURN_JSONB_P(answer(m, out, "l1"));
+    if (cache::l2_enabled() && (out = cache::from_l2({k})[0]) != nullptr)
+        PG_RETURN_JSONB_P(answer(m, out, "l2"));
+    if ((out = cache::from_l3(k, model, m.version, input)) != nullptr)
+        PG_RETURN_JSONB_P(answer(m, out, "l3"));
+
+    std::vector<float> buf(m.model.features.size() + size_t(m.model.n_outputs));
+    float* row = buf.data();
+    float* scores = row + m.model.features.size();
+    scoring::extract_row(m, PointerGetDatum(input), row, {"the input", 0});
+    bool gpu = scoring::score_batch_rows(m, row, 1, scores);
+    out = output_of(m, scores);
+    // Stored first: when the insert fails, nothing is cached either.
+    predict::store(model, m.version, {{input, out, int64(cache::input_hash(input))}});
+    cache::fill_l1_l2(k, out, ttl_ms());
+    PG_RETURN_JSONB_P(answer(m, out, gpu ? "gpu" : "cpu"));
+}
+
+// predict_batch(model text, inputs jsonb[], version int DEFAULT NULL) -> jsonb[]: predict() for
+// each element (a null element answers null), with one Redis round trip for the L1 misses, one
+// scoring batch for the inputs no level had, and one INSERT for them.
+AI_SCALE_FUNCTION(ai_scale_predict_batch)
+{
+    const loaded_model& m = model_arg(fcinfo);
+    if (PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "inputs must not be null");
+    text* model = PG_GETARG_TEXT_PP(0);
+    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(1);
+    if (ARR_NDIM(arr) > 1)
+        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
+    Datum* elems;
+    bool* nulls;
+    int n;
+    pg::call(
+        [&] { deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
+
+    std::vector<Jsonb*> inputs(size_t(n), nullptr), outputs(size_t(n), nullptr);
+    std::vector<const char*> sources(size_t(n), nullptr);
+    std::vector<cache::key128> keys;
+    keys.resize(size_t(n));
+    for (int i = 0; i < n; i++) {
+        if (nulls[i])
+            continue;
+        inputs[i] = pg::call([&] { return DatumGetJsonbP(elems[i]); });
+        keys[i] = cache::make_key(MyDatabaseId, model, m.version, inputs[i]);
+    }
+
+    std::vector<int> pending;
+    bool use_l1 = cache::l1_usable();
+    for (int i = 0; i < n; i++) {
+        if (inputs[i] == nullptr)
+            continue;
+        if (use_l1 && (outputs[i] = cache::from_l1(keys[i])) != nullptr)
+            sources[i] = "l1";
+        else
+            pending.push_back(i);
+    }
+    if (!pending.empty() && cache::l2_enabled()) {
+        std::vector<cache::key128> missing;
+        for (int i : pending)
+            missing.push_back(keys[i]);
+        std::vector<Jsonb*> found = cache::from_l2(missing);
+        std::vector<int> still;
+        for (size_t j = 0; j < pending.size(); j++) {
+            if ((outputs[pending[j]] = found[j]) != nullptr)
+                sources[pending[j]] = "l2";
+            else
+                still.push_back(pending[j]);
+        }
+        pending.swap(still);
+    }
+    std::vector<int> to_score;
+    for (int i : pending) {
+        if ((outputs[i] = cache::from_l3(keys[i], model, m.version, inputs[i])) != nullptr)
+            sources[i] = "l3";
+        else
+            to_score.push_back(i);
+    }
+
+    if (!to_score.empty()) {
+        const size_t width = m.model.features.size();
+        const size_t n_out = size_t(m.model.n_outputs);
+        std::vector<float> rows(to_score.size() * width), scores(to_score.size() * n_out);
+        for (size_t j = 0; j < to_score.size(); j++)
+            scoring::extract_row(m, PointerGetDatum(inputs[to_score[j]]), rows.data() + j * width,
+                                 {"inputs element", to_score[j] + 1});
+        bool gpu =
+            scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()), scores.data());
+        std::vector<predict::new_prediction> fresh;
+        fresh.reserve(to_score.size());
+        for (size_t j = 0; j < to_score.size(); j++) {
+            int i = to_score[j];
+            outputs[i] = output_of(m, scores.data() + j * n_out);
+            sources[i] = gpu ? "gpu" : "cpu";
+            fresh.push_back({inputs[i], outputs[i], int64(cache::input_hash(inputs[i]))});
+        }
+        predict::store(model, m.version, fresh);
+        for (int i : to_score)
+            cache::fill_l1_l2(keys[i], outputs[i], ttl_ms());
+    }
+
+    ArrayType* result = nullptr;
+    std::vector<Datum> datums(size_t(std::max(n, 1)));
+    std::vector<char> out_nulls(size_t(std::max(n, 1)), 0);
+    for (int i = 0; i < n; i++) {
+        out_nulls[i] = outputs[i] == nullptr;
+        if (outputs[i] != nullptr)
+            datums[i] = JsonbPGetDatum(answer(m, outputs[i], sources[i]));
+    }
+    pg::call([&] {
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        result = construct_md_array(datums.data(), reinterpret_cast<bool*>(out_nulls.data()),
+                                    n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT);
+    });
+    PG_RETURN_ARRAYTYPE_P(result);
+}

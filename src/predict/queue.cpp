@@ -1,0 +1,430 @@
+#include "predict/queue.hpp"
+#include "guc.hpp"
+#include "pg/guard.hpp"
+#include "pg/shmem.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+PGDLLEXPORT void ai_scale_store_worker_main(Datum arg);
+}
+
+#include <cstring>
+#include <new>
+
+namespace ai_scale::predict
+{
+
+namespace
+{
+
+constexpr int n_slots = 8; // databases with a write-behind queue at once
+constexpr const char* tranche = "ai_scale store queue";
+constexpr int batch_rows = 1000; // rows per INSERT the worker makes
+// The worker wakes every flush_ms, or at once when its queue passes half full: rows arrive in
+// large batches (one INSERT and one commit for many rows), which is what makes async cheaper
+// than sync, and a crash loses at most about flush_ms of predictions more than the queue holds.
+constexpr long flush_ms = 200;
+// A worker with nothing to do for this long exits (the next async predict() starts another),
+// so an idle database holds no connection that would stop DROP DATABASE.
+constexpr int idle_wakes = 50; // x flush_ms = 10 s
+
+// One queued prediction: this header, then the model name, the input and the output (jsonb
+// varlenas), padded to 8 bytes.
+struct entry_header {
+    uint32 length; // of the whole entry
+    Oid relid;
+    int32 version;
+    uint32 model_len;
+    uint32 input_len;
+    uint32 output_len;
+    int64 input_hash;
+};
+
+struct slot {
+    Oid database;   // InvalidOid: free
+    int worker_pid; // 0: no worker attached
+    bool starting;  // a backend registered a worker that has not attached yet
+    bool closed;    // the worker drained for shutdown: queue no more
+    Latch* latch;   // the worker's
+    uint64 head;    // bytes ever written
+    uint64 tail;    // bytes ever read
+};
+
+struct queue_shared {
+    uint64 ring_bytes;
+    slot slots[n_slots];
+    char rings[FLEXIBLE_ARRAY_MEMBER]; // n_slots rings of ring_bytes
+};
+
+queue_shared* shared = nullptr;
+LWLock* lock = nullptr;
+
+uint64 ring_bytes_setting()
+{
+    return uint64(guc::store_queue_kb) * 1024 / n_slots / 8 * 8;
+}
+
+void init_queue(void* segment, bool found)
+{
+    lock = &GetNamedLWLockTranche(tranche)[0].lock;
+    shared = static_cast<queue_shared*>(segment);
+    if (!found) {
+        memset(shared, 0, offsetof(queue_shared, rings));
+        shared->ring_bytes = ring_bytes_setting();
+    }
+}
+
+char* ring_of(int s)
+{
+    return shared->rings + uint64(s) * shared->ring_bytes;
+}
+
+void ring_write(int s, uint64 pos, const void* src, size_t len)
+{
+    uint64 size = shared->ring_bytes, off = pos % size;
+    size_t first = std::min<size_t>(len, size - off);
+    memcpy(ring_of(s) + off, src, first);
+    memcpy(ring_of(s), static_cast<const char*>(src) + first, len - first);
+}
+
+void ring_read(int s, uint64 pos, void* dst, size_t len)
+{
+    uint64 size = shared->ring_bytes, off = pos % size;
+    size_t first = std::min<size_t>(len, size - off);
+    memcpy(dst, ring_of(s) + off, first);
+    memcpy(static_cast<char*>(dst) + first, ring_of(s), len - first);
+}
+
+uint32 padded(size_t n)
+{
+    return uint32((n + 7) & ~size_t(7));
+}
+
+// The slot of this database, claimed when free; -1 when all are taken.
+int slot_of(Oid database)
+{
+    int free_slot = -1;
+    for (int s = 0; s < n_slots; s++) {
+        if (shared->slots[s].database == database)
+            return s;
+        if (free_slot < 0 && shared->slots[s].database == InvalidOid)
+            free_slot = s;
+    }
+    if (free_slot >= 0) {
+        slot& sl = shared->slots[free_slot];
+        memset(&sl, 0, sizeof sl);
+        sl.database = database;
+    }
+    return free_slot;
+}
+
+bool start_worker(Oid database)
+{
+    BackgroundWorker worker;
+    memset(&worker, 0, sizeof worker);
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_restart_time = 1;
+    snprintf(worker.bgw_library_name, BGW_MAXLEN, "ai_scale");
+    snprintf(worker.bgw_function_name, BGW_MAXLEN, "ai_scale_store_worker_main");
+    snprintf(worker.bgw_name, BGW_MAXLEN, "ai_scale store worker for database %u", database);
+    snprintf(worker.bgw_type, BGW_MAXLEN, "ai_scale store");
+    worker.bgw_main_arg = ObjectIdGetDatum(database);
+    worker.bgw_notify_pid = 0;
+    return RegisterDynamicBackgroundWorker(&worker, nullptr);
+}
+
+} // namespace
+
+void request_queue_memory()
+{
+    if (guc::store_queue_kb == 0)
+        return;
+    pg::request_lwlocks(tranche, 1);
+    pg::request_shmem("ai_scale store queue",
+                      offsetof(queue_shared, rings) + n_slots * ring_bytes_setting(), init_queue);
+}
+
+bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
+{
+    if (shared == nullptr || rows.empty())
+        return false;
+    uint32 model_len = uint32(VARSIZE_ANY_EXHDR(model));
+    uint64 total = 0;
+    for (const auto& r : rows)
+        total += padded(sizeof(entry_header) + model_len + VARSIZE(r.input) + VARSIZE(r.output));
+    bool need_worker = false, wake = false;
+    Latch* latch = nullptr;
+    int s;
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    s = slot_of(MyDatabaseId);
+    if (s < 0 || shared->slots[s].closed ||
+        shared->slots[s].head - shared->slots[s].tail + total > shared->ring_bytes) {
+        LWLockRelease(lock);
+        return false;
+    }
+    slot& sl = shared->slots[s];
+    if (sl.worker_pid == 0 && !sl.starting) {
+        sl.starting = true;
+        need_worker = true;
+    }
+    const uint64 half = shared->ring_bytes / 2;
+    wake = sl.head - sl.tail <= half && sl.head - sl.tail + total > half;
+    latch = sl.latch;
+    for (const auto& r : rows) {
+        entry_header h{};
+        h.length = padded(sizeof h + model_len + VARSIZE(r.input) + VARSIZE(r.output));
+        h.relid = relid;
+        h.version = version;
+        h.model_len = model_len;
+        h.input_len = VARSIZE(r.input);
+        h.output_len = VARSIZE(r.output);
+        h.input_hash = r.input_hash;
+        uint64 pos = sl.head;
+        ring_write(s, pos, &h, sizeof h);
+        ring_write(s, pos + sizeof h, VARDATA_ANY(model), model_len);
+        ring_write(s, pos + sizeof h + model_len, r.input, h.input_len);
+        ring_write(s, pos + sizeof h + model_len + h.input_len, r.output, h.output_len);
+        sl.head += h.length;
+    }
+    const uint64 end = sl.head;
+    LWLockRelease(lock);
+    if (need_worker && !start_worker(MyDatabaseId)) {
+        // No worker slot: take our rows back unless a worker has attached or rows were
+        // queued after ours (then the next backend tries to start a worker again).
+        LWLockAcquire(lock, LW_EXCLUSIVE);
+        sl.starting = false;
+        bool taken_back = false;
+        if (sl.worker_pid == 0 && sl.head == end && end - total >= sl.tail) {
+            sl.head -= total;
+            taken_back = true;
+        }
+        LWLockRelease(lock);
+        if (taken_back)
+            return false;
+    }
+    if (wake && latch != nullptr)
+        SetLatch(latch);
+    return true;
+}
+
+} // namespace ai_scale::predict
+
+namespace
+{
+
+using namespace ai_scale::predict;
+
+int my_slot = -1;
+
+void detach(int, Datum)
+{
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    if (shared->slots[my_slot].worker_pid == MyProcPid) {
+        shared->slots[my_slot].worker_pid = 0;
+        shared->slots[my_slot].latch = nullptr;
+    }
+    LWLockRelease(lock);
+}
+
+// Leaves the slot to a future worker when the queue is empty; false when rows came in.
+bool retire_if_idle()
+{
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    slot& sl = shared->slots[my_slot];
+    bool empty = sl.head == sl.tail;
+    if (empty && sl.worker_pid == MyProcPid) {
+        sl.worker_pid = 0;
+        sl.latch = nullptr;
+    }
+    LWLockRelease(lock);
+    return empty;
+}
+
+struct batch {
+    Oid relid = InvalidOid;
+    text* model = nullptr;
+    int32 version = 0;
+    int n = 0;
+    Datum inputs[batch_rows], outputs[batch_rows], hashes[batch_rows];
+};
+
+// Inserts one batch in its own transaction; an error (a dropped table, say) loses that batch
+// and is logged, and the worker carries on.
+void insert_batch(batch& b)
+{
+    if (b.n == 0)
+        return;
+    MemoryContext caller = CurrentMemoryContext;
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    pgstat_report_activity(STATE_RUNNING, "ai_scale store: insert");
+    PG_TRY();
+    {
+        SPI_connect();
+        char* rel = get_rel_name(b.relid);
+        if (rel == nullptr)
+            elog(ERROR, "the prediction store (relation %u) no longer exists", b.relid);
+        const char* qualified =
+            quote_qualified_identifier(get_namespace_name(get_rel_namespace(b.relid)), rel);
+        char* sql =
+            psprintf("INSERT INTO %s (model_name, model_version, input_data, output_data, "
+                     "input_hash) SELECT $1, $2, t.i, t.o, t.h FROM ROWS FROM "
+                     "(pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) "
+                     "AS t(i, o, h)",
+                     qualified);
+        Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
+        Datum values[5] = {
+            PointerGetDatum(b.model), Int32GetDatum(b.version),
+            PointerGetDatum(construct_array(b.inputs, b.n, JSONBOID, -1, false, TYPALIGN_INT)),
+            PointerGetDatum(construct_array(b.outputs, b.n, JSONBOID, -1, false, TYPALIGN_INT)),
+            PointerGetDatum(
+                construct_array(b.hashes, b.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+        int rc = SPI_execute_with_args(sql, 5, types, values, nullptr, false, 0);
+        if (rc != SPI_OK_INSERT)
+            elog(ERROR, "insert failed: %s", SPI_result_code_string(rc));
+        SPI_finish();
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller);
+        ErrorData* edata = CopyErrorData();
+        FlushErrorState();
+        AbortCurrentTransaction();
+        ereport(WARNING,
+                (errmsg("ai_scale store worker lost %d predictions: %s", b.n, edata->message)));
+        FreeErrorData(edata);
+    }
+    PG_END_TRY();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    b.n = 0;
+}
+
+// Moves everything queued now out of the ring and into the store. Returns the rows written.
+uint64 drain(MemoryContext cxt)
+{
+    // Copy what is queued under the lock, then insert without it.
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    slot& sl = shared->slots[my_slot];
+    uint64 len = sl.head - sl.tail, start = sl.tail;
+    char* copy = nullptr;
+    if (len > 0) {
+        copy = static_cast<char*>(MemoryContextAllocHuge(cxt, len));
+        ring_read(my_slot, start, copy, len);
+        sl.tail += len;
+    }
+    LWLockRelease(lock);
+    if (len == 0)
+        return 0;
+    static batch b;
+    uint64 rows = 0;
+    for (uint64 off = 0; off < len;) {
+        entry_header h;
+        memcpy(&h, copy + off, sizeof h);
+        const char* p = copy + off + sizeof h;
+        text* model = static_cast<text*>(MemoryContextAlloc(cxt, VARHDRSZ + h.model_len));
+        SET_VARSIZE(model, VARHDRSZ + h.model_len);
+        memcpy(VARDATA(model), p, h.model_len);
+        if (b.n > 0 && (b.n == batch_rows || b.relid != h.relid || b.version != h.version ||
+                        VARSIZE(b.model) != VARSIZE(model) ||
+                        memcmp(VARDATA(b.model), VARDATA(model), h.model_len) != 0))
+            insert_batch(b);
+        b.relid = h.relid;
+        b.version = h.version;
+        b.model = model;
+        // Jsonb varlenas are copied out so they are aligned.
+        void* in = MemoryContextAlloc(cxt, h.input_len);
+        memcpy(in, p + h.model_len, h.input_len);
+        void* out = MemoryContextAlloc(cxt, h.output_len);
+        memcpy(out, p + h.model_len + h.input_len, h.output_len);
+        b.inputs[b.n] = PointerGetDatum(in);
+        b.outputs[b.n] = PointerGetDatum(out);
+        b.hashes[b.n] = Int64GetDatum(h.input_hash);
+        b.n++;
+        rows++;
+        off += h.length;
+    }
+    insert_batch(b);
+    return rows;
+}
+
+} // namespace
+
+void ai_scale_store_worker_main(Datum arg)
+{
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+    BackgroundWorkerUnblockSignals();
+    Oid database = DatumGetObjectId(arg);
+    BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
+    pgstat_report_appname("ai_scale store");
+
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    for (int s = 0; s < n_slots; s++)
+        if (shared->slots[s].database == database)
+            my_slot = s;
+    if (my_slot >= 0) {
+        shared->slots[my_slot].worker_pid = MyProcPid;
+        shared->slots[my_slot].latch = MyLatch;
+        shared->slots[my_slot].starting = false;
+    }
+    LWLockRelease(lock);
+    if (my_slot < 0)
+        proc_exit(0);
+    before_shmem_exit(detach, 0);
+    ereport(LOG, (errmsg("ai_scale store worker started for database %u", database)));
+
+    MemoryContext cxt =
+        AllocSetContextCreate(TopMemoryContext, "ai_scale store", ALLOCSET_DEFAULT_SIZES);
+    int idle = 0;
+    while (!ShutdownRequestPending) {
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+        }
+        ResetLatch(MyLatch);
+        MemoryContextReset(cxt);
+        idle = drain(cxt) > 0 ? 0 : idle + 1;
+        if (idle >= idle_wakes && retire_if_idle()) {
+            ereport(LOG, (errmsg("ai_scale store worker for database %u exiting after %ld s idle",
+                                 database, idle_wakes * flush_ms / 1000)));
+            proc_exit(0);
+        }
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, flush_ms,
+                        PG_WAIT_EXTENSION);
+        CHECK_FOR_INTERRUPTS();
+    }
+    // Clean shutdown: refuse new rows (backends insert them themselves), then write the rest.
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    shared->slots[my_slot].closed = true;
+    LWLockRelease(lock);
+    uint64 rows = 0, n;
+    do {
+        MemoryContextReset(cxt);
+        n = drain(cxt);
+        rows += n;
+    } while (n > 0);
+    ereport(LOG, (errmsg("ai_scale store worker for database %u stopping; wrote the %llu queued "
+                         "predictions left",
+                         database, static_cast<unsigned long long>(rows))));
+    proc_exit(0);
+}

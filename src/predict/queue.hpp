@@ -1,0 +1,21 @@
+// The write-behind queue of ai_scale.store_mode = async: a ring per database in shared memory
+// (one LWLock), filled by predict() and drained by that database's store worker, which inserts
+// the rows in batches. A full queue, a worker that cannot start, or a server shutting down
+// makes enqueue() refuse, and the caller inserts synchronously instead: nothing is dropped.
+#pragma once
+
+#include "pg/postgres.hpp"
+#include "predict/store.hpp"
+
+#include <vector>
+
+namespace ai_scale::predict
+{
+
+// Called from _PG_init when preloading.
+void request_queue_memory();
+
+// Queues the rows for relid (all or none). False: the caller must insert them itself.
+bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows);
+
+} // namespace ai_scale::predict

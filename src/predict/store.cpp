@@ -1,0 +1,121 @@
+#include "predict/store.hpp"
+#include "predict/queue.hpp"
+#include "guc.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/rls.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/varlena.h"
+}
+
+namespace ai_scale::predict
+{
+
+namespace
+{
+
+// The INSERT is planned once per backend for the table it was made for.
+SPIPlanPtr plan = nullptr;
+Oid plan_relid = InvalidOid;
+
+Oid store_relid()
+{
+    if (guc::store_table == nullptr || guc::store_table[0] == '\0')
+        return InvalidOid;
+    return pg::call([] {
+        List* names = stringToQualifiedNameList(guc::store_table);
+        return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+    });
+}
+
+ArrayType* array_of(const std::vector<Datum>& values, Oid type)
+{
+    int16 len;
+    bool byval;
+    char align;
+    get_typlenbyvalalign(type, &len, &byval, &align);
+    return construct_array(const_cast<Datum*>(values.data()), int(values.size()), type, len, byval,
+                           align);
+}
+
+} // namespace
+
+bool insert_now(text* model, int32 version, const std::vector<new_prediction>& rows)
+{
+    if (rows.empty())
+        return true;
+    Oid relid = store_relid();
+    if (relid == InvalidOid)
+        return false;
+    std::vector<Datum> inputs, outputs, hashes;
+    for (const auto& r : rows) {
+        inputs.push_back(PointerGetDatum(r.input));
+        outputs.push_back(PointerGetDatum(r.output));
+        hashes.push_back(Int64GetDatum(r.input_hash));
+    }
+    pg::call([&] {
+        Datum values[5] = {PointerGetDatum(model), Int32GetDatum(version),
+                           PointerGetDatum(array_of(inputs, JSONBOID)),
+                           PointerGetDatum(array_of(outputs, JSONBOID)),
+                           PointerGetDatum(array_of(hashes, INT8OID))};
+        SPI_connect();
+        if (plan == nullptr || plan_relid != relid) {
+            if (plan != nullptr)
+                SPI_freeplan(plan);
+            plan = nullptr;
+            const char* rel = quote_qualified_identifier(
+                get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+            char* sql = psprintf("INSERT INTO %s (model_name, model_version, input_data, "
+                                 "output_data, input_hash) SELECT $1, $2, t.i, t.o, t.h "
+                                 "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), "
+                                 "pg_catalog.unnest($5)) AS t(i, o, h)",
+                                 rel);
+            Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
+            SPIPlanPtr p = SPI_prepare(sql, 5, types);
+            if (p == nullptr)
+                elog(ERROR, "ai_scale: cannot prepare the store insert: %s",
+                     SPI_result_code_string(SPI_result));
+            SPI_keepplan(p);
+            plan = p;
+            plan_relid = relid;
+        }
+        int rc = SPI_execute_plan(plan, values, nullptr, false, 0);
+        if (rc != SPI_OK_INSERT)
+            elog(ERROR, "ai_scale: store insert failed: %s", SPI_result_code_string(rc));
+        SPI_finish();
+    });
+    return true;
+}
+
+void store(text* model, int32 version, const std::vector<new_prediction>& rows)
+{
+    if (guc::store_mode == guc::store_off || rows.empty() || RecoveryInProgress())
+        return;
+    if (guc::store_mode == guc::store_async) {
+        Oid relid = store_relid();
+        if (relid == InvalidOid)
+            return;
+        // The worker inserts as a superuser: only rows this user may insert, into a table
+        // without row-level security, are queued; the others go through insert_now, which
+        // applies the user's privileges and policies.
+        bool may_queue = pg::call([&] {
+            return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
+                   check_enable_rls(relid, InvalidOid, true) == RLS_NONE;
+        });
+        if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
+            return;
+    }
+    insert_now(model, version, rows);
+}
+
+} // namespace ai_scale::predict

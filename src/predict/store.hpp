@@ -1,0 +1,30 @@
+// The prediction store's writer: predict() hands it the predictions it scored, and it inserts
+// them into ai_scale.store_table as ai_scale.store_mode says. A hot standby never writes.
+#pragma once
+
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
+#include <vector>
+
+namespace ai_scale::predict
+{
+
+struct new_prediction {
+    Jsonb* input;
+    Jsonb* output;
+    int64 input_hash;
+};
+
+// Stores the rows of one model version: inserted now (sync), queued for the write-behind worker
+// (async), or not at all (off, on a hot standby, or when the store table does not exist).
+void store(text* model, int32 version, const std::vector<new_prediction>& rows);
+
+// One multi-row INSERT into the store table in the current transaction; false when the table
+// does not exist.
+bool insert_now(text* model, int32 version, const std::vector<new_prediction>& rows);
+
+} // namespace ai_scale::predict

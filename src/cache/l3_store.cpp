@@ -27,30 +27,37 @@ namespace
 SPIPlanPtr plan = nullptr;
 Oid plan_relid = InvalidOid;
 
-Oid store_relid()
+// The store table, if the current user may read it.
+Oid readable_store_relid()
 {
-    if (guc::store_table == nullptr || guc::store_table[0] == '\0')
+    Oid relid = store_table_relid();
+    if (relid == InvalidOid)
         return InvalidOid;
-    Oid relid = InvalidOid;
-    pg::call([&] {
-        List* names = stringToQualifiedNameList(guc::store_table);
-        relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
-        if (relid != InvalidOid && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-            relid = InvalidOid;
-    });
-    return relid;
+    bool readable = pg::call(
+        [&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
+    return readable ? relid : InvalidOid;
 }
 
 } // namespace
 
+Oid store_table_relid()
+{
+    if (guc::store_table == nullptr || guc::store_table[0] == '\0')
+        return InvalidOid;
+    return pg::call([] {
+        List* names = stringToQualifiedNameList(guc::store_table);
+        return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+    });
+}
+
 bool l3_available()
 {
-    return store_relid() != InvalidOid;
+    return readable_store_relid() != InvalidOid;
 }
 
 Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s)
 {
-    Oid relid = store_relid();
+    Oid relid = readable_store_relid();
     if (relid == InvalidOid)
         return nullptr;
     int64 hash = int64(input_hash(input));

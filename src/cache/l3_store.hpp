@@ -12,6 +12,10 @@ extern "C" {
 namespace ai_scale::cache
 {
 
+// The relation ai_scale.store_table names, or InvalidOid when it is unset or does not exist.
+// Used by L3 to read the store and by predict() to write it.
+Oid store_table_relid();
+
 // Whether the store table exists and the current user may read it.
 bool l3_available();
 

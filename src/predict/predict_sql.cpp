@@ -28,22 +28,11 @@ using scoring::loaded_model;
 namespace
 {
 
-int32_t version_arg(FunctionCallInfo fcinfo, int argno)
-{
-    if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
-        return -1;
-    int32_t v = PG_GETARG_INT32(argno);
-    if (v <= 0)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
-                        "Got " + std::to_string(v) + ".");
-    return v;
-}
-
 const loaded_model& model_arg(FunctionCallInfo fcinfo)
 {
     if (PG_ARGISNULL(0))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
-    return scoring::resolve(fcinfo, version_arg(fcinfo, 2));
+    return scoring::resolve(fcinfo, scoring::version_arg(fcinfo, 2));
 }
 
 void append_number(std::string& s, float v)

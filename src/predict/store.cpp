@@ -1,6 +1,7 @@
 #include "predict/store.hpp"
 #include "predict/queue.hpp"
 #include "guc.hpp"
+#include "cache/l3_store.hpp"
 #include "pg/guard.hpp"
 
 extern "C" {
@@ -28,15 +29,6 @@ namespace
 SPIPlanPtr plan = nullptr;
 Oid plan_relid = InvalidOid;
 
-Oid store_relid()
-{
-    if (guc::store_table == nullptr || guc::store_table[0] == '\0')
-        return InvalidOid;
-    return pg::call([] {
-        List* names = stringToQualifiedNameList(guc::store_table);
-        return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
-    });
-}
 
 ArrayType* array_of(const std::vector<Datum>& values, Oid type)
 {
@@ -54,7 +46,7 @@ bool insert_now(text* model, int32 version, const std::vector<new_prediction>& r
 {
     if (rows.empty())
         return true;
-    Oid relid = store_relid();
+    Oid relid = cache::store_table_relid();
     if (relid == InvalidOid)
         return false;
     std::vector<Datum> inputs, outputs, hashes;
@@ -102,7 +94,7 @@ void store(text* model, int32 version, const std::vector<new_prediction>& rows)
     if (guc::store_mode == guc::store_off || rows.empty() || RecoveryInProgress())
         return;
     if (guc::store_mode == guc::store_async) {
-        Oid relid = store_relid();
+        Oid relid = cache::store_table_relid();
         if (relid == InvalidOid)
             return;
         // The worker inserts as a superuser: only rows this user may insert, into a table

@@ -37,6 +37,10 @@ const loaded_model& lookup_model(const std::string& name, int32_t version);
 // The model named by argument 0 (version < 0: active), remembered in the call's fn_extra.
 const loaded_model& resolve(FunctionCallInfoBaseData* fcinfo, int32_t version);
 
+// The optional "version int" argument at argno: -1 when absent or NULL (the active version);
+// raises 22023 for a version <= 0.
+int32_t version_arg(FunctionCallInfoBaseData* fcinfo, int argno);
+
 // Where a row came from, for error messages.
 struct row_origin {
     const char* what; // "the input", "inputs element", "row"

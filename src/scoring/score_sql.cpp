@@ -114,7 +114,9 @@ struct fn_cache {
     char name[256];
 };
 
-int32_t version_arg(FunctionCallInfo fcinfo, int argno)
+} // namespace
+
+int32_t ai_scale::scoring::version_arg(FunctionCallInfo fcinfo, int argno)
 {
     if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
         return -1;
@@ -124,8 +126,6 @@ int32_t version_arg(FunctionCallInfo fcinfo, int argno)
                         "Got " + std::to_string(v) + ".");
     return v;
 }
-
-} // namespace
 
 const loaded_model& ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
 {

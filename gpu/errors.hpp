@@ -14,11 +14,11 @@ int status_of(cudaError_t err);
 void clear_error();
 
 // Checks one CUDA call: on failure records it and returns the status from the caller.
-#define GPU_CHECK(call, what)                                                                    \
-    do {                                                                                         \
-        cudaError_t err_ = (call);                                                               \
-        if (err_ != cudaSuccess)                                                                 \
-            return ::ai_scale::gpu::fail(::ai_scale::gpu::status_of(err_), what, err_);          \
+#define GPU_CHECK(call, what)                                                                      \
+    do {                                                                                           \
+        cudaError_t err_ = (call);                                                                 \
+        if (err_ != cudaSuccess)                                                                   \
+            return ::ai_scale::gpu::fail(::ai_scale::gpu::status_of(err_), what, err_);            \
     } while (0)
 
 } // namespace ai_scale::gpu

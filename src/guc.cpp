@@ -7,8 +7,7 @@ extern "C" {
 #include "utils/guc.h"
 }
 
-namespace ai_scale::guc
-{
+namespace ai_scale::guc {
 
 // --- partition maintenance ---
 int maintenance_naptime_s = 60;
@@ -164,39 +163,35 @@ void define_all()
 
     // --- cache ---
     // Postmaster settings can only be defined while preloading; loaded later they are fixed.
-    GucContext postmaster = process_shared_preload_libraries_in_progress ? PGC_POSTMASTER
-                                                                         : PGC_INTERNAL;
-    DefineCustomIntVariable("ai_scale.l1_entries",
-                            "Entries in the shared-memory L1 cache (0 disables L1).",
-                            "Rounded up to a multiple of 8; each entry reserves "
-                            "ai_scale.l1_max_value_bytes of shared memory.",
-                            &l1_entries, 16384, 0, 1 << 22, postmaster, 0, nullptr, nullptr,
-                            nullptr);
+    GucContext postmaster =
+        process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_INTERNAL;
+    DefineCustomIntVariable(
+        "ai_scale.l1_entries", "Entries in the shared-memory L1 cache (0 disables L1).",
+        "Rounded up to a multiple of 8; each entry reserves "
+        "ai_scale.l1_max_value_bytes of shared memory.",
+        &l1_entries, 16384, 0, 1 << 22, postmaster, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("ai_scale.l1_max_value_bytes",
                             "Largest cached output (jsonb binary) kept in L1; larger ones skip L1.",
                             nullptr, &l1_max_value_bytes, 2048, 64, 1 << 20, postmaster,
                             GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
     DefineCustomBoolVariable("ai_scale.cache_use_l1",
-                             "Whether cache functions read and fill the shared-memory L1.",
-                             nullptr, &cache_use_l1, true, PGC_USERSET, 0, nullptr, nullptr,
-                             nullptr);
-    DefineCustomStringVariable("ai_scale.redis_primary",
-                               "Redis primary (host:port) for the L2 cache; empty disables L2.",
-                               nullptr, &redis_primary, "", PGC_SUSET, 0, check_primary, nullptr,
-                               nullptr);
+                             "Whether cache functions read and fill the shared-memory L1.", nullptr,
+                             &cache_use_l1, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "ai_scale.redis_primary", "Redis primary (host:port) for the L2 cache; empty disables L2.",
+        nullptr, &redis_primary, "", PGC_SUSET, 0, check_primary, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_replicas",
                                "Redis replicas (comma-separated host:port) that serve L2 reads.",
-                               nullptr, &redis_replicas, "", PGC_SUSET, 0, check_replicas,
-                               nullptr, nullptr);
+                               nullptr, &redis_replicas, "", PGC_SUSET, 0, check_replicas, nullptr,
+                               nullptr);
     DefineCustomEnumVariable("ai_scale.redis_read_from",
                              "Where L2 reads go: replica (round robin, primary as fallback) or "
                              "primary.",
                              nullptr, &redis_read_from, int(read_from::replica), read_from_options,
                              PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomIntVariable("ai_scale.redis_timeout_ms",
-                            "Connect and command timeout for each Redis request.", nullptr,
-                            &redis_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr,
-                            nullptr, nullptr);
+    DefineCustomIntVariable(
+        "ai_scale.redis_timeout_ms", "Connect and command timeout for each Redis request.", nullptr,
+        &redis_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_password", "Password sent with AUTH to Redis.",
                                nullptr, &redis_password, "", PGC_SUSET,
                                GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, nullptr, nullptr, nullptr);
@@ -209,30 +204,27 @@ void define_all()
                             nullptr, nullptr, nullptr);
     DefineCustomIntVariable("ai_scale.breaker_failures",
                             "Consecutive failures after which a Redis endpoint is skipped.",
-                            nullptr, &breaker_failures, 5, 1, 1000, PGC_SUSET, 0, nullptr,
-                            nullptr, nullptr);
+                            nullptr, &breaker_failures, 5, 1, 1000, PGC_SUSET, 0, nullptr, nullptr,
+                            nullptr);
     DefineCustomIntVariable("ai_scale.breaker_reset_ms",
                             "How long an open breaker skips its endpoint before one probe.",
                             nullptr, &breaker_reset_ms, 5000, 10, 3600 * 1000, PGC_SUSET,
                             GUC_UNIT_MS, nullptr, nullptr, nullptr);
-    DefineCustomBoolVariable("ai_scale.cache_strict",
-                             "Raise an error when Redis cannot be reached instead of a miss.",
-                             nullptr, &cache_strict, false, PGC_USERSET, 0, nullptr, nullptr,
-                             nullptr);
+    DefineCustomBoolVariable(
+        "ai_scale.cache_strict", "Raise an error when Redis cannot be reached instead of a miss.",
+        nullptr, &cache_strict, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     // Superuser-only: L3 hits are written back to L1 and Redis for every user to read.
-    DefineCustomStringVariable("ai_scale.store_table",
-                               "Prediction store the cache reads as L3 (schema-qualified name).",
-                               nullptr, &store_table, "public.model_predictions", PGC_SUSET, 0,
-                               nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "ai_scale.store_table", "Prediction store the cache reads as L3 (schema-qualified name).",
+        nullptr, &store_table, "public.model_predictions", PGC_SUSET, 0, nullptr, nullptr, nullptr);
 
     // --- scoring ---
 
-    DefineCustomIntVariable("ai_scale.score_batch_rows",
-                            "Rows the window function score_batched() gathers per batch.",
-                            "Larger batches pay off on the GPU; the window's buffer holds them "
-                            "in work_mem.",
-                            &score_batch_rows, 4096, 1, 1024 * 1024, PGC_USERSET, 0, nullptr,
-                            nullptr, nullptr);
+    DefineCustomIntVariable(
+        "ai_scale.score_batch_rows", "Rows the window function score_batched() gathers per batch.",
+        "Larger batches pay off on the GPU; the window's buffer holds them "
+        "in work_mem.",
+        &score_batch_rows, 4096, 1, 1024 * 1024, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 
     // --- scoring: GPU offload ---
     DefineCustomEnumVariable("ai_scale.gpu", "Whether large scoring batches run on the GPU.",
@@ -240,11 +232,10 @@ void define_all()
                              "is required (an error if it cannot score a batch); off: CPU only.",
                              &gpu_mode, gpu_auto, gpu_mode_options, PGC_USERSET, 0, nullptr,
                              nullptr, nullptr);
-    DefineCustomIntVariable("ai_scale.gpu_min_batch",
-                            "Smallest batch, in rows, worth sending to the GPU.",
-                            "Smaller batches are scored on the CPU, which is faster for them.",
-                            &gpu_min_batch, 10000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
-                            nullptr);
+    DefineCustomIntVariable(
+        "ai_scale.gpu_min_batch", "Smallest batch, in rows, worth sending to the GPU.",
+        "Smaller batches are scored on the CPU, which is faster for them.", &gpu_min_batch, 10000,
+        1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.gpu_library", "Path of the GPU module ai_scale_gpu.so.",
                                "A leading $libdir stands for the server's library directory. "
                                "Loaded on first use in each backend.",
@@ -252,14 +243,13 @@ void define_all()
                                nullptr, nullptr);
 
     // --- predict ---
-    DefineCustomEnumVariable("ai_scale.store_mode",
-                             "How predict() writes new predictions to the prediction store.",
-                             "sync: inserted in the calling transaction; async: queued in shared "
-                             "memory and inserted by a background worker (sync when the queue is "
-                             "full or ai_scale is not preloaded); off: not stored. Never written "
-                             "on a hot standby.",
-                             &store_mode, store_sync, store_mode_options, PGC_USERSET, 0, nullptr,
-                             nullptr, nullptr);
+    DefineCustomEnumVariable(
+        "ai_scale.store_mode", "How predict() writes new predictions to the prediction store.",
+        "sync: inserted in the calling transaction; async: queued in shared "
+        "memory and inserted by a background worker (sync when the queue is "
+        "full or ai_scale is not preloaded); off: not stored. Never written "
+        "on a hot standby.",
+        &store_mode, store_sync, store_mode_options, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("ai_scale.store_queue_size",
                             "Shared memory for the write-behind queue of store_mode = async.",
                             "Split among up to 8 databases; when a database's share is full, "

@@ -1,8 +1,7 @@
 // Every ai_scale.* setting, declared in one place (src/guc.cpp) and read through these variables.
 #pragma once
 
-namespace ai_scale::guc
-{
+namespace ai_scale::guc {
 
 // Defines all GUCs; called once from _PG_init.
 void define_all();

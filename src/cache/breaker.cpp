@@ -1,7 +1,6 @@
 #include "cache/breaker.hpp"
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 bool breaker::allow(uint64_t now_ms, uint64_t reset_ms)
 {

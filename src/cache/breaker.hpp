@@ -8,8 +8,7 @@
 
 #include <cstdint>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 struct breaker {
     enum class state : uint8_t { closed, open, half_open };

@@ -12,11 +12,9 @@ extern "C" {
 #include <cstring>
 #include <new>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 constexpr int n_slots = 32;
 constexpr const char* tranche = "ai_scale breakers";
 

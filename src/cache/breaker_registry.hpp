@@ -7,8 +7,7 @@
 
 #include <string>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 void request_breaker_memory();
 

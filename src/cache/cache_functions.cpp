@@ -20,11 +20,9 @@ extern "C" {
 #include <string>
 #include <vector>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 
 // Outputs larger than this are refused: Redis and the L1 are for predictions, not documents.
 constexpr uint32 max_output_bytes = 64 * 1024 * 1024;
@@ -132,8 +130,7 @@ void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
     fill_l1(k, v, ttl_ms);
 }
 
-namespace
-{
+namespace {
 
 Jsonb* get_one(const lookup& m, Jsonb* input)
 {

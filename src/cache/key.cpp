@@ -16,11 +16,9 @@ extern "C" {
 #include <vector>
 #include <new>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 
 // Generations live in a fixed array of slots indexed by a hash of (database, model[, version]).
 // Two models sharing a slot only means invalidating one also invalidates the other. With Redis

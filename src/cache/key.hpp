@@ -14,8 +14,7 @@ extern "C" {
 #include <string>
 #include <vector>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 // XXH3-64 of the input's jsonb binary (what ai_scale.input_hash returns).
 uint64_t input_hash(const Jsonb* input);

@@ -8,11 +8,9 @@ extern "C" {
 #include "storage/lwlock.h"
 }
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 constexpr int n_stripes = 64;
 constexpr const char* tranche = "ai_scale L1";
 l1_table* table = nullptr;

@@ -9,8 +9,7 @@ extern "C" {
 #include "utils/jsonb.h"
 }
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 // Called from _PG_init when preloading (does nothing when ai_scale.l1_entries = 0).
 void request_l1_memory();

@@ -3,11 +3,9 @@
 #include <cstring>
 #include <new>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 std::size_t align8(std::size_t n)
 {
     return (n + 7) & ~std::size_t(7);

@@ -11,8 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 struct key128 {
     uint64_t hi = 0;
@@ -20,8 +19,7 @@ struct key128 {
     bool operator==(const key128& o) const { return hi == o.hi && lo == o.lo; }
 };
 
-class l1_table
-{
+class l1_table {
   public:
     static constexpr uint32_t ways = 8;
 

@@ -7,11 +7,9 @@
 #include <cstring>
 #include <ctime>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 constexpr char magic[4] = {'A', 'S', 'C', '1'};
 constexpr size_t header = sizeof magic + 8 + 8;
 } // namespace

@@ -12,8 +12,7 @@ extern "C" {
 #include <cstdint>
 #include <string>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 std::string encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms);
 

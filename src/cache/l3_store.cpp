@@ -17,11 +17,9 @@ extern "C" {
 #include "utils/varlena.h"
 }
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 
 // The plan is kept per backend for the table it was made for.
 SPIPlanPtr plan = nullptr;
@@ -33,8 +31,8 @@ Oid readable_store_relid()
     Oid relid = store_table_relid();
     if (relid == InvalidOid)
         return InvalidOid;
-    bool readable = pg::call(
-        [&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
+    bool readable =
+        pg::call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
     return readable ? relid : InvalidOid;
 }
 

@@ -9,8 +9,7 @@ extern "C" {
 #include "utils/jsonb.h"
 }
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 // The relation ai_scale.store_table names, or InvalidOid when it is unset or does not exist.
 // Used by L3 to read the store and by predict() to write it.

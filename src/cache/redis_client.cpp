@@ -7,11 +7,9 @@
 
 #include <unordered_map>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 
 struct connection {
     redisContext* ctx = nullptr;

@@ -13,8 +13,7 @@
 
 struct redisReply;
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 struct redis_failure : std::runtime_error {
     using std::runtime_error::runtime_error;

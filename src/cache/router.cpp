@@ -11,11 +11,9 @@
 
 #include <unordered_map>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 
 // How often a backend re-asks a replica whether it is in sync with its primary.
 constexpr uint64_t sync_check_interval_ms = 1000;
@@ -164,8 +162,7 @@ bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
 
 } // namespace ai_scale::cache
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 std::optional<uint64_t> l2_increment(const std::string& key)
 {

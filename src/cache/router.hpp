@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 // Whether L2 is configured (ai_scale.redis_primary is set).
 bool l2_enabled();

@@ -3,8 +3,7 @@
 #include "cache/key.hpp"
 #include "cache/l1_shared.hpp"
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
 void request_shared_memory()
 {

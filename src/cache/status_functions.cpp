@@ -14,11 +14,9 @@ extern "C" {
 #include "utils/builtins.h"
 }
 
-namespace ai_scale::cache
-{
+namespace ai_scale::cache {
 
-namespace
-{
+namespace {
 void disconnect_on_exit(int, Datum)
 {
     redis_disconnect_all();

@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
-namespace ai_scale::partition
-{
+namespace ai_scale::partition {
 
-namespace
-{
+namespace {
 
 // Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -169,8 +167,7 @@ std::vector<range> cells(const interval& step, local_time from, local_time to)
     return out;
 }
 
-namespace
-{
+namespace {
 
 // Parts of want not covered by any of the (sorted by lower) ranges in have.
 void uncovered(range want, const std::vector<range>& have, std::vector<range>& out)

@@ -13,8 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace ai_scale::partition
-{
+namespace ai_scale::partition {
 
 using local_time = int64_t;
 constexpr local_time minus_infinity = std::numeric_limits<int64_t>::min();
@@ -60,8 +59,7 @@ struct action {
 };
 
 // A rule a config breaks; the SQL layer reports it as 22023 with this text.
-class invalid_config : public std::invalid_argument
-{
+class invalid_config : public std::invalid_argument {
   public:
     using std::invalid_argument::invalid_argument;
 };

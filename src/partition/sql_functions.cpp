@@ -32,8 +32,7 @@ extern "C" {
 using namespace ai_scale;
 namespace part = ai_scale::partition;
 
-namespace
-{
+namespace {
 
 part::interval to_interval(const Interval* i)
 {
@@ -193,8 +192,7 @@ AI_SCALE_FUNCTION(ai_scale_partition_cells)
     return Datum(0);
 }
 
-namespace
-{
+namespace {
 
 // A range bound datum of the key type as local wall-clock time in zone; MINVALUE/MAXVALUE
 // become NULL.

@@ -32,8 +32,7 @@ PGDLLEXPORT void ai_scale_maintenance_main(Datum arg);
 
 #include <cstring>
 
-namespace ai_scale::partition
-{
+namespace ai_scale::partition {
 
 void register_maintenance_workers()
 {
@@ -74,8 +73,7 @@ void register_maintenance_workers()
 
 } // namespace ai_scale::partition
 
-namespace
-{
+namespace {
 
 // The partitions a run deferred: "parent", "partition", "drop" or "detach".
 struct pending_detach {

@@ -25,8 +25,7 @@ extern "C" {
 using namespace ai_scale;
 using scoring::loaded_model;
 
-namespace
-{
+namespace {
 
 const loaded_model& model_arg(FunctionCallInfo fcinfo)
 {

@@ -27,11 +27,9 @@ PGDLLEXPORT void ai_scale_store_worker_main(Datum arg);
 #include <cstring>
 #include <new>
 
-namespace ai_scale::predict
-{
+namespace ai_scale::predict {
 
-namespace
-{
+namespace {
 
 constexpr int n_slots = 8; // databases with a write-behind queue at once
 constexpr const char* tranche = "ai_scale store queue";
@@ -226,8 +224,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
 
 } // namespace ai_scale::predict
 
-namespace
-{
+namespace {
 
 using namespace ai_scale::predict;
 

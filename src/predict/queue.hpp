@@ -9,8 +9,7 @@
 
 #include <vector>
 
-namespace ai_scale::predict
-{
+namespace ai_scale::predict {
 
 // Called from _PG_init when preloading.
 void request_queue_memory();

@@ -19,16 +19,13 @@ extern "C" {
 #include "utils/varlena.h"
 }
 
-namespace ai_scale::predict
-{
+namespace ai_scale::predict {
 
-namespace
-{
+namespace {
 
 // The INSERT is planned once per backend for the table it was made for.
 SPIPlanPtr plan = nullptr;
 Oid plan_relid = InvalidOid;
-
 
 ArrayType* array_of(const std::vector<Datum>& values, Oid type)
 {

@@ -10,8 +10,7 @@ extern "C" {
 
 #include <vector>
 
-namespace ai_scale::predict
-{
+namespace ai_scale::predict {
 
 struct new_prediction {
     Jsonb* input;

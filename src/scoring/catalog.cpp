@@ -15,8 +15,7 @@ extern "C" {
 #include <memory>
 #include <unordered_map>
 
-namespace ai_scale::scoring
-{
+namespace ai_scale::scoring {
 
 loaded_model::loaded_model(std::string n, int32_t v, compiled_model m)
     : name(std::move(n)), version(v), model(std::move(m)),
@@ -42,8 +41,7 @@ loaded_model::loaded_model(std::string n, int32_t v, compiled_model m)
     }
 }
 
-namespace
-{
+namespace {
 
 uint64_t generation = 1;
 Oid models_relid = InvalidOid;

@@ -12,8 +12,7 @@
 
 struct FunctionCallInfoBaseData;
 
-namespace ai_scale::scoring
-{
+namespace ai_scale::scoring {
 
 struct loaded_model {
     std::string name;

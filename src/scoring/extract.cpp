@@ -5,11 +5,9 @@
 #include <cstring>
 #include <numeric>
 
-namespace ai_scale::scoring
-{
+namespace ai_scale::scoring {
 
-namespace
-{
+namespace {
 
 uint32_t load32(const uint8_t* p)
 {

@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace ai_scale::scoring::jsonb_layout
-{
+namespace ai_scale::scoring::jsonb_layout {
 constexpr uint32_t count_mask = 0x0FFFFFFF;  // JB_CMASK
 constexpr uint32_t flag_scalar = 0x10000000; // JB_FSCALAR
 constexpr uint32_t flag_object = 0x20000000; // JB_FOBJECT
@@ -27,8 +26,7 @@ constexpr uint32_t is_null = 0x40000000;
 constexpr uint32_t is_container = 0x50000000;
 } // namespace ai_scale::scoring::jsonb_layout
 
-namespace ai_scale::scoring
-{
+namespace ai_scale::scoring {
 
 // Decodes a numeric datum (with its 1- or 4-byte varlena header) to double. Returns false when
 // the bytes are not a numeric, or for NaN and infinities.
@@ -38,8 +36,7 @@ bool decode_numeric(const uint8_t* p, size_t len, double* out);
 bool jsonb_key_less(const std::string& a, const std::string& b);
 
 // A model's features, sorted in jsonb key order, with their column in the model's row.
-class feature_extractor
-{
+class feature_extractor {
   public:
     // defaults: per feature (model order); NaN = none. missing_is_nan: a missing feature
     // becomes NaN instead of an error (gbdt).

@@ -5,8 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace ai_scale::scoring::json
-{
+namespace ai_scale::scoring::json {
 
 const value* value::find(std::string_view key) const
 {
@@ -36,11 +35,9 @@ const char* type_name(value::type t)
     return "unknown";
 }
 
-namespace
-{
+namespace {
 
-class reader
-{
+class reader {
   public:
     explicit reader(std::string_view text) : s_(text) {}
 

@@ -10,12 +10,10 @@
 #include <utility>
 #include <vector>
 
-namespace ai_scale::scoring::json
-{
+namespace ai_scale::scoring::json {
 
 // Malformed text, or a document deeper or larger than the reader accepts.
-class parse_error : public std::runtime_error
-{
+class parse_error : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
 };

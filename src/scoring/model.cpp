@@ -5,11 +5,9 @@
 #include <cstring>
 #include <set>
 
-namespace ai_scale::scoring
-{
+namespace ai_scale::scoring {
 
-namespace
-{
+namespace {
 
 [[noreturn]] void fail(std::string message, std::string detail = {})
 {

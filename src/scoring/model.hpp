@@ -11,17 +11,14 @@
 #include <string>
 #include <vector>
 
-namespace ai_scale::scoring
-{
+namespace ai_scale::scoring {
 
 // Parameters that do not describe a valid model. The SQL layer reports it as 22023.
-class model_error : public std::runtime_error
-{
+class model_error : public std::runtime_error {
   public:
     model_error(std::string message, std::string detail = {})
         : std::runtime_error(std::move(message)), detail(std::move(detail))
-    {
-    }
+    {}
     std::string detail;
 };
 

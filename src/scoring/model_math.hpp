@@ -21,7 +21,10 @@ namespace ai_scale::scoring {
 enum class model_kind : int32_t { linear = 0, logistic = 1, mlp = 2, gbdt = 3 };
 enum class activation : int32_t { identity = 0, relu = 1, tanh = 2, sigmoid = 3 };
 
-AI_SCALE_HD float sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
+AI_SCALE_HD float sigmoid(float z)
+{
+    return 1.0f / (1.0f + expf(-z));
+}
 
 AI_SCALE_HD float activate(activation a, float z)
 {

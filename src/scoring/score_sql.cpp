@@ -38,8 +38,7 @@ static_assert(L::is_string == JENTRY_ISSTRING && L::is_numeric == JENTRY_ISNUMER
 using namespace ai_scale;
 using namespace ai_scale::scoring;
 
-namespace
-{
+namespace {
 
 // pg::call for a Postgres call that returns a value; the value lands in memory the callee
 // writes through a reference, so a longjmp cannot clobber it.
@@ -102,8 +101,7 @@ void ai_scale::scoring::extract_row(const loaded_model& m, Datum input, float* r
     }
 }
 
-namespace
-{
+namespace {
 
 // The model named by a text argument, remembered in fn_extra between calls.
 struct fn_cache {
@@ -152,8 +150,7 @@ const loaded_model& ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t 
     return m;
 }
 
-namespace
-{
+namespace {
 
 void require_single_output(const loaded_model& m)
 {
@@ -186,8 +183,7 @@ bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* row
     return false;
 }
 
-namespace
-{
+namespace {
 
 std::vector<float>& row_buffer(size_t floats)
 {
@@ -303,8 +299,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     PG_RETURN_ARRAYTYPE_P(float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n));
 }
 
-namespace
-{
+namespace {
 
 // Partition-local state of score_batched: the scores of rows [start, start + n).
 struct window_batch {

@@ -6,11 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace ai_scale::scoring
-{
+namespace ai_scale::scoring {
 
-namespace
-{
+namespace {
 
 [[noreturn]] void fail(std::string message, std::string detail = {})
 {

@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace ai_scale::scoring
-{
+namespace ai_scale::scoring {
 
 struct xgboost_import {
     std::vector<std::string> features; // the dump's feature_names, else f0, f1, ...

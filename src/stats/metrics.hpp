@@ -36,11 +36,21 @@ struct metric_name {
 
 // Names in enum order: counters then timers (a timer's metrics are p50_ms, p99_ms, samples).
 constexpr metric_name counter_names[] = {
-    {"l1", "hits"},           {"l1", "misses"},          {"l2", "hits"},
-    {"l2", "misses"},         {"l2", "errors"},          {"l3", "hits"},
-    {"l3", "misses"},         {"l2", "breaker_trips"},   {"scoring", "rows_cpu"},
-    {"scoring", "rows_gpu"},  {"scoring", "cpu_ms"},     {"scoring", "gpu_ms"},
-    {"scoring", "gpu_fallbacks"}, {"maintenance", "runs"}, {"maintenance", "actions"},
+    {"l1", "hits"},
+    {"l1", "misses"},
+    {"l2", "hits"},
+    {"l2", "misses"},
+    {"l2", "errors"},
+    {"l3", "hits"},
+    {"l3", "misses"},
+    {"l2", "breaker_trips"},
+    {"scoring", "rows_cpu"},
+    {"scoring", "rows_gpu"},
+    {"scoring", "cpu_ms"},
+    {"scoring", "gpu_ms"},
+    {"scoring", "gpu_fallbacks"},
+    {"maintenance", "runs"},
+    {"maintenance", "actions"},
     {"maintenance", "errors"},
 };
 constexpr const char* timer_sections[] = {"l1", "l2", "l3", "scoring"};

@@ -11,8 +11,7 @@
 
 using namespace ai_scale::partition;
 
-namespace
-{
+namespace {
 
 struct reader {
     const uint8_t* data;

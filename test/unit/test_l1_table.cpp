@@ -9,8 +9,7 @@
 using ai_scale::cache::key128;
 using ai_scale::cache::l1_table;
 
-namespace
-{
+namespace {
 
 struct table_fixture {
     std::vector<uint64_t> mem;
@@ -18,8 +17,7 @@ struct table_fixture {
     table_fixture(uint32_t entries, uint32_t value_bytes)
         : mem(l1_table::bytes_needed(entries, value_bytes) / 8 + 1),
           t(l1_table::create(mem.data(), entries, value_bytes))
-    {
-    }
+    {}
 };
 
 std::string get(l1_table* t, key128 k, uint64_t now)

@@ -4,8 +4,7 @@
 
 using namespace ai_scale::partition;
 
-namespace
-{
+namespace {
 constexpr interval minutes(int n)
 {
     return {0, 0, n * usecs_per_minute};

@@ -14,8 +14,7 @@
 using namespace ai_scale::scoring;
 namespace L = ai_scale::scoring::jsonb_layout;
 
-namespace
-{
+namespace {
 
 void put16(std::string& s, uint16_t v)
 {

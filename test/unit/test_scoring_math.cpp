@@ -7,8 +7,7 @@
 
 using namespace ai_scale::scoring;
 
-namespace
-{
+namespace {
 
 compiled_model compile(const char* kind, std::vector<std::string> features, const char* params)
 {

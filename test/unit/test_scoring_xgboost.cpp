@@ -11,8 +11,7 @@
 
 using namespace ai_scale::scoring;
 
-namespace
-{
+namespace {
 
 std::string read_file(const std::string& path)
 {

@@ -2,6 +2,7 @@
 #include "cache/key.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
+#include "pg/relation_plan.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -22,8 +23,7 @@ namespace ai_scale::cache {
 namespace {
 
 // The plan is kept per backend for the table it was made for.
-SPIPlanPtr plan = nullptr;
-Oid plan_relid = InvalidOid;
+pg::relation_plan plan;
 
 // The store table, if the current user may read it.
 Oid readable_store_relid()
@@ -63,30 +63,17 @@ Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s)
     Jsonb* out = nullptr;
     pg::call([&] {
         SPI_connect();
-        if (plan == nullptr || plan_relid != relid) {
-            if (plan != nullptr)
-                SPI_freeplan(plan);
-            plan = nullptr;
-            const char* rel = quote_qualified_identifier(
-                get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-            char* sql =
-                psprintf("SELECT output_data FROM %s WHERE model_name = $1 AND model_version = $2 "
+        Oid types[5] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID};
+        SPIPlanPtr p =
+            pg::plan_for(plan, relid,
+                         "SELECT output_data FROM %s WHERE model_name = $1 AND model_version = $2 "
                          "AND input_hash = $3 AND input_data = $4 "
                          "AND created_at >= now() - make_interval(secs => $5) "
                          "ORDER BY created_at DESC LIMIT 1",
-                         rel);
-            Oid types[5] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID};
-            SPIPlanPtr p = SPI_prepare(sql, 5, types);
-            if (p == nullptr)
-                elog(ERROR, "ai_scale: cannot prepare the L3 lookup: %s",
-                     SPI_result_code_string(SPI_result));
-            SPI_keepplan(p);
-            plan = p;
-            plan_relid = relid;
-        }
+                         5, types, "L3 lookup");
         Datum values[5] = {PointerGetDatum(model), Int32GetDatum(version), Int64GetDatum(hash),
                            PointerGetDatum(input), Float8GetDatum(double(ttl_s))};
-        int rc = SPI_execute_plan(plan, values, nullptr, true, 1);
+        int rc = SPI_execute_plan(p, values, nullptr, true, 1);
         if (rc == SPI_OK_SELECT && SPI_processed == 1) {
             bool isnull = false;
             Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

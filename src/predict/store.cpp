@@ -3,6 +3,7 @@
 #include "guc.hpp"
 #include "cache/l3_store.hpp"
 #include "pg/guard.hpp"
+#include "pg/relation_plan.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -24,8 +25,7 @@ namespace ai_scale::predict {
 namespace {
 
 // The INSERT is planned once per backend for the table it was made for.
-SPIPlanPtr plan = nullptr;
-Oid plan_relid = InvalidOid;
+pg::relation_plan plan;
 
 ArrayType* array_of(const std::vector<Datum>& values, Oid type)
 {
@@ -58,27 +58,14 @@ bool insert_now(text* model, int32 version, const std::vector<new_prediction>& r
                            PointerGetDatum(array_of(outputs, JSONBOID)),
                            PointerGetDatum(array_of(hashes, INT8OID))};
         SPI_connect();
-        if (plan == nullptr || plan_relid != relid) {
-            if (plan != nullptr)
-                SPI_freeplan(plan);
-            plan = nullptr;
-            const char* rel = quote_qualified_identifier(
-                get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-            char* sql = psprintf("INSERT INTO %s (model_name, model_version, input_data, "
-                                 "output_data, input_hash) SELECT $1, $2, t.i, t.o, t.h "
-                                 "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), "
-                                 "pg_catalog.unnest($5)) AS t(i, o, h)",
-                                 rel);
-            Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
-            SPIPlanPtr p = SPI_prepare(sql, 5, types);
-            if (p == nullptr)
-                elog(ERROR, "ai_scale: cannot prepare the store insert: %s",
-                     SPI_result_code_string(SPI_result));
-            SPI_keepplan(p);
-            plan = p;
-            plan_relid = relid;
-        }
-        int rc = SPI_execute_plan(plan, values, nullptr, false, 0);
+        Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
+        SPIPlanPtr p = pg::plan_for(plan, relid,
+                                    "INSERT INTO %s (model_name, model_version, input_data, "
+                                    "output_data, input_hash) SELECT $1, $2, t.i, t.o, t.h "
+                                    "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), "
+                                    "pg_catalog.unnest($5)) AS t(i, o, h)",
+                                    5, types, "store insert");
+        int rc = SPI_execute_plan(p, values, nullptr, false, 0);
         if (rc != SPI_OK_INSERT)
             elog(ERROR, "ai_scale: store insert failed: %s", SPI_result_code_string(rc));
         SPI_finish();

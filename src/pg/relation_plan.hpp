@@ -1,0 +1,25 @@
+// A saved SPI plan for one statement over a relation chosen at run time (e.g. by a GUC), kept
+// per backend and prepared again when the relation changes.
+#pragma once
+
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+}
+
+namespace ai_scale::pg {
+
+struct relation_plan {
+    SPIPlanPtr plan = nullptr;
+    Oid relid = InvalidOid;
+};
+
+// The plan of `sql_format` (one %s, replaced by the relation's quoted qualified name) for relid,
+// prepared with the given argument types when there is none yet or it was made for another
+// relation. Call while connected to SPI, under pg::call: it raises Postgres errors; `what`
+// names the statement in them.
+SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, int nargs,
+                    Oid* argtypes, const char* what);
+
+} // namespace ai_scale::pg

@@ -87,9 +87,11 @@ xgboost_import import_xgboost(const json::value& model)
         fail("\"learner.objective.name\" is not a string");
     double num_class =
         mparam.find("num_class") ? number_of(*mparam.find("num_class"), "num_class") : 0;
-    if (num_class > 1)
-        fail("multi-class models are not supported",
-             "The model has " + std::to_string(int64_t(num_class)) + " classes.");
+    if (num_class > 1) {
+        std::string count; // written as JSON writes it: a hostile count may not fit an integer
+        json::write_number(count, num_class);
+        fail("multi-class models are not supported", "The model has " + count + " classes.");
+    }
     if (const json::value* nt = mparam.find("num_target"))
         if (number_of(*nt, "num_target") > 1)
             fail("multi-target models are not supported");

@@ -83,3 +83,19 @@ TEST(ScoringXgboost, FeatureNamesAndErrors)
                                 "gradient_booster": {"name": "dart", "model": {"trees": []}}}})"})
         EXPECT_THROW(import_xgboost(json::parse(bad)), model_error) << bad;
 }
+
+// A class count too large for any integer is reported, not converted (the fuzzer found the
+// conversion, which is undefined behaviour).
+TEST(ScoringXgboost, HugeClassCountIsAnError)
+{
+    const char* doc = R"({"learner": {"learner_model_param": {"base_score": "0.5",
+                              "num_feature": "2", "num_class": "1e105"},
+                          "objective": {"name": "multi:softprob"}}})";
+    try {
+        import_xgboost(json::parse(doc));
+        FAIL() << "a multi-class model was accepted";
+    } catch (const model_error& e) {
+        EXPECT_NE(std::string(e.what()).find("multi-class"), std::string::npos) << e.what();
+        EXPECT_NE(e.detail.find(" classes."), std::string::npos) << e.detail;
+    }
+}

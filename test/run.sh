@@ -27,7 +27,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0 failed=0 results=()
+# results: a line per suite; why: short reasons a suite gives for failing, printed last so
+# that they stay in view when only the end of the output is kept.
+passed=0 failed=0 results=() why=()
 run_suite() {
     local name=$1
     shift
@@ -74,17 +76,24 @@ tap() {
 
 fuzz() {
     # Each fuzzer runs briefly from its seed corpus; a crash or sanitizer report fails the suite.
-    local status=0 f name
+    # The seed is fixed so that a failure here reproduces on any machine (AI_SCALE_FUZZ_SEED=0
+    # draws one); the input that failed is kept next to the log.
+    local status=0 f name a
     for f in build/test/fuzz/fuzz_*; do
         [ -x "$f" ] || continue
         name=$(basename "$f")
         mkdir -p "$work/$name.corpus"
         [ -d "test/fuzz/corpus/$name" ] && cp -r "test/fuzz/corpus/$name/." "$work/$name.corpus/"
         if "$f" -max_total_time="${AI_SCALE_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
+            -seed="${AI_SCALE_FUZZ_SEED:-20261129}" -artifact_prefix="$work/$name-" \
             "$work/$name.corpus" >"$work/$name.log" 2>&1; then
             echo "$name: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$work/$name.log")"
         else
             tail -n 40 "$work/$name.log"
+            why+=("$name: $(grep -m1 -E '^(SUMMARY|==[0-9]+==ERROR)' "$work/$name.log" || tail -n 1 "$work/$name.log")")
+            for a in "$work/$name"-*; do
+                [ -f "$a" ] && why+=("  input ($(basename "$a"), base64): $(head -c 600 "$a" | base64 -w0)")
+            done
             status=1
         fi
     done
@@ -114,4 +123,5 @@ want tap && run_suite tap tap
 echo "=== summary"
 printf '%s\n' "${results[@]}"
 echo "$passed passed, $failed failed"
+[ ${#why[@]} -eq 0 ] || printf '%s\n' "${why[@]}"
 [ "$failed" -eq 0 ]

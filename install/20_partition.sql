@@ -48,6 +48,12 @@ CREATE FUNCTION ai_scale._cells(partition_interval interval, from_local timestam
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_cells';
 
+-- Called once per row of the default partition by rescue_default, so it carries no SET clause
+-- (that would cost a GUC save and restore per row); it is C and names nothing.
+CREATE FUNCTION ai_scale._cell_lower(partition_interval interval, t timestamp) RETURNS timestamp
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_cell_lower';
+
 CREATE FUNCTION ai_scale._bounds(parent regclass, zone text,
                                  OUT partition regclass, OUT lower timestamp,
                                  OUT upper timestamp, OUT is_default boolean)
@@ -166,13 +172,15 @@ END $$;
 -- moving into it any rows of that range sitting in the default partition, so that the attach
 -- can never fail on them. Built standalone and attached, rather than CREATE ... PARTITION OF,
 -- because ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent: inserts into the other
--- partitions go on meanwhile. Returns the new name (NULL for a range a DST jump makes empty)
--- and the rows moved.
+-- partitions go on meanwhile. With stage given (rescue_default), the table is made without
+-- indexes and attached to stage instead; the caller fills it and attaches it to parent, which
+-- then builds its indexes in bulk. Returns the new name (NULL for a range a DST jump makes
+-- empty), the rows moved, the bounds for people and as literals of the key type.
 CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
                                            zone text, lo timestamp, hi timestamp, suffix text,
-                                           default_partition regclass,
+                                           default_partition regclass, stage regclass,
                                            OUT partition text, OUT rows_moved bigint,
-                                           OUT bounds text)
+                                           OUT bounds text, OUT lo_lit text, OUT hi_lit text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -181,8 +189,6 @@ DECLARE
     nsp_oid oid;
     rel name;
     name text;
-    lo_lit text;
-    hi_lit text;
     cols text;
 BEGIN
     -- Written out here rather than through the small helpers above: this runs once per
@@ -215,14 +221,17 @@ BEGIN
         name := ai_scale._partition_name(nsp, rel, suffix);
     END IF;
     partition := format('%I.%I', nsp, name);
+    IF stage IS NOT NULL THEN
+        EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES)', partition, parent);
+        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                       stage, partition, lo_lit, hi_lit);
+        RETURN;
+    END IF;
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL)', partition, parent);
     IF default_partition IS NOT NULL THEN
-        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
-          FROM pg_attribute a
-         WHERE a.attrelid = parent AND a.attnum > 0 AND NOT a.attisdropped
-           AND a.attgenerated = '';
+        cols := ai_scale._insert_columns(parent);
         EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
-                       'INSERT INTO %s (%s) SELECT %s FROM moved',
+                       'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM moved',
                        default_partition, key_column, lo_lit, key_column, hi_lit, cols,
                        partition, cols, cols);
         GET DIAGNOSTICS rows_moved = ROW_COUNT;
@@ -230,6 +239,17 @@ BEGIN
     EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
                    parent, partition, lo_lit, hi_lit);
 END $$;
+
+-- The quoted, comma-separated columns of rel that an INSERT can name (not generated, not
+-- dropped), in column order.
+CREATE FUNCTION ai_scale._insert_columns(rel regclass) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+      FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+$$;
 
 CREATE FUNCTION ai_scale._default_partition(parent regclass) RETURNS regclass
     LANGUAGE sql STABLE
@@ -256,11 +276,14 @@ BEGIN
 END $$;
 
 -- rescue_default: moves rows out of the default partition into the partitions they belong in,
--- creating those. One target range is one batch and is atomic (a subtransaction: the partition
--- is created, filled and attached, or nothing happens). A call moves whole ranges until it has
--- moved at least batch_rows rows, then stops; calling again resumes where it stopped, so an
--- interrupted run loses and duplicates nothing. Rows whose range overlaps an existing partition
--- only partly go to a partition covering just the free part.
+-- creating those. One scan groups the default's rows by partition cell; a call then takes whole
+-- cells, oldest first, until it holds at least batch_rows rows, and moves them as one atomic
+-- batch: the new partitions are made without indexes as partitions of a private staging table,
+-- filled by one INSERT ... SELECT from the default (rows routed by Postgres) and one DELETE,
+-- detached from the stage and attached to parent, which builds their indexes in bulk. Calling again
+-- resumes with the rows left, so an interrupted run loses and duplicates nothing. Rows whose
+-- cell overlaps an existing partition only partly go to partitions covering just the free parts.
+-- Rows whose key is NULL or +-infinity stay: no finite partition can hold them.
 CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
@@ -270,12 +293,32 @@ DECLARE
     cfg ai_scale.partition_config;
     k record;
     dflt regclass;
-    first_key timestamp;
+    cell_lows timestamp[];
+    cell_rows bigint[];
+    unplaceable bigint;
+    ncells int := 0;
+    taken bigint := 0;
     lo timestamp;
     hi timestamp;
     sfx text;
-    total bigint := 0;
+    cursor timestamp;
+    b record;
+    piece_lo timestamp[] := '{}';
+    piece_hi timestamp[] := '{}';
+    piece_sfx text[] := '{}';
+    piece_rows bigint[] := '{}';
+    pieces_before int;
+    nsp name;
+    rel name;
+    stage text;
     made record;
+    parts text[] := '{}';
+    lo_lits text[] := '{}';
+    hi_lits text[] := '{}';
+    kept int[] := '{}';
+    cols text;
+    i int;
+    j int;
 BEGIN
     PERFORM ai_scale._require_primary('rescue_default');
     IF batch_rows IS NULL OR batch_rows < 1 THEN
@@ -287,39 +330,109 @@ BEGIN
     IF dflt IS NULL THEN
         RETURN;
     END IF;
-    WHILE total < batch_rows LOOP
-        EXECUTE format('SELECT min(%s) FROM ONLY %s',
-                       CASE WHEN k.key_type = 'timestamptz'::regtype
-                            THEN format('%I AT TIME ZONE %L', k.key_column, cfg.time_zone)
-                            ELSE format('%I::timestamp', k.key_column) END, dflt)
-           INTO first_key;
-        EXIT WHEN first_key IS NULL;
-        -- The free part of the cell holding the oldest default row.
-        SELECT c.lower, c.upper, c.suffix INTO lo, hi, sfx
-          FROM ai_scale._cells(cfg.partition_interval, first_key, first_key) c;
-        SELECT greatest(lo, max(b.upper) FILTER (WHERE b.upper <= first_key)),
-               least(hi, min(b.lower) FILTER (WHERE b.lower > first_key))
-          INTO lo, hi
-          FROM ai_scale._bounds(parent, cfg.time_zone) b WHERE NOT b.is_default;
-        IF lo <> (SELECT c.lower FROM ai_scale._cells(cfg.partition_interval, lo, lo) c) THEN
-            sfx := to_char(lo, 'YYYYMMDD_HH24MI');
+    -- Writers of the default wait from here to the end (readers do not, until the attaches):
+    -- the rows counted, copied and deleted below are then the same rows.
+    EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+
+    -- The cells holding default rows, oldest first, with their row counts: one scan.
+    EXECUTE format('SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+                   '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+                   '       sum(n) FILTER (WHERE cell IS NULL) '
+                   '  FROM (SELECT ai_scale._cell_lower(%L, %s) AS cell, count(*) AS n '
+                   '          FROM ONLY %s GROUP BY 1) c',
+                   cfg.partition_interval,
+                   CASE WHEN k.key_type = 'timestamptz'::regtype
+                        THEN format('%I AT TIME ZONE %L', k.key_column, cfg.time_zone)
+                        ELSE format('%I::timestamp', k.key_column) END, dflt)
+       INTO cell_lows, cell_rows, unplaceable;
+    IF unplaceable > 0 THEN
+        RAISE NOTICE '% rows stay in the default partition of %: their % is NULL or infinite',
+                     unplaceable, parent, quote_ident(k.key_column)
+            USING DETAIL = 'No partition with finite bounds can hold them.';
+    END IF;
+    IF cell_lows IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- This batch: whole cells until batch_rows, each cut down to the parts no partition covers.
+    FOR i IN 1 .. array_length(cell_lows, 1) LOOP
+        lo := cell_lows[i];
+        SELECT c.upper, c.suffix INTO hi, sfx FROM ai_scale._cells(cfg.partition_interval, lo, lo) c;
+        pieces_before := array_length(piece_lo, 1);
+        cursor := lo;
+        FOR b IN SELECT coalesce(x.lower, '-infinity') AS lower, coalesce(x.upper, 'infinity') AS upper
+                   FROM ai_scale._bounds(parent, cfg.time_zone) x
+                  WHERE NOT x.is_default AND coalesce(x.lower, '-infinity') < hi
+                    AND coalesce(x.upper, 'infinity') > lo
+                  ORDER BY 1
+        LOOP
+            IF b.lower > cursor THEN
+                piece_lo := piece_lo || cursor;
+                piece_hi := piece_hi || b.lower;
+            END IF;
+            cursor := greatest(cursor, b.upper);
+        END LOOP;
+        IF cursor < hi THEN
+            piece_lo := piece_lo || cursor;
+            piece_hi := piece_hi || hi;
         END IF;
+        FOR j IN coalesce(pieces_before, 0) + 1 .. coalesce(array_length(piece_lo, 1), 0) LOOP
+            piece_sfx := piece_sfx || CASE WHEN piece_lo[j] = lo THEN sfx
+                                           ELSE to_char(piece_lo[j], 'YYYYMMDD_HH24MI') END;
+            -- A cell cut in several pieces: their counts are taken after the move.
+            piece_rows := piece_rows || CASE WHEN array_length(piece_lo, 1) - coalesce(pieces_before, 0) = 1
+                                             THEN cell_rows[i] END;
+        END LOOP;
+        taken := taken + cell_rows[i];
+        EXIT WHEN taken >= batch_rows;
+    END LOOP;
+
+    SELECT n.nspname, c.relname INTO nsp, rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+    stage := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'rescue_stage'));
+    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES) PARTITION BY RANGE (%I)',
+                   stage, parent, k.key_column);
+    FOR j IN 1 .. array_length(piece_lo, 1) LOOP
         made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
-                                           lo, hi, sfx, dflt);
-        IF made.partition IS NULL THEN
-            RAISE EXCEPTION 'rows in the default partition of % fall in a skipped DST hour', parent
-                USING ERRCODE = 'object_not_in_prerequisite_state';
+                                           piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
+                                           stage::regclass);
+        CONTINUE WHEN made.partition IS NULL; -- a local hour a DST change skips holds no rows
+        parts := parts || made.partition;
+        lo_lits := lo_lits || made.lo_lit;
+        hi_lits := hi_lits || made.hi_lit;
+        kept := kept || j;
+    END LOOP;
+
+    -- Every default row of the batch lies in [first piece, last piece): no other cell is there.
+    -- A copy then a delete is faster than one DELETE ... RETURNING feeding the INSERT, and the
+    -- lock above makes the two statements see the same rows.
+    cols := ai_scale._insert_columns(parent);
+    EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s '
+                   'WHERE %I >= %s AND %I < %s',
+                   stage, cols, cols, dflt, k.key_column, lo_lits[1], k.key_column,
+                   hi_lits[array_length(hi_lits, 1)]);
+    EXECUTE format('DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s',
+                   dflt, k.key_column, lo_lits[1], k.key_column, hi_lits[array_length(hi_lits, 1)]);
+    FOR i IN 1 .. array_length(parts, 1) LOOP
+        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', stage, parts[i]);
+    END LOOP;
+    EXECUTE format('DROP TABLE %s', stage);
+
+    FOR i IN 1 .. array_length(parts, 1) LOOP
+        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                       parent, parts[i], lo_lits[i], hi_lits[i]);
+        partition := parts[i];
+        lower := ai_scale._bound_text(piece_lo[kept[i]], k.key_type, cfg.time_zone);
+        upper := ai_scale._bound_text(piece_hi[kept[i]], k.key_type, cfg.time_zone);
+        rows_moved := piece_rows[kept[i]];
+        IF rows_moved IS NULL THEN
+            EXECUTE format('SELECT count(*) FROM %s', parts[i]) INTO rows_moved;
         END IF;
-        partition := made.partition;
-        lower := ai_scale._bound_text(lo, k.key_type, cfg.time_zone);
-        upper := ai_scale._bound_text(hi, k.key_type, cfg.time_zone);
-        rows_moved := made.rows_moved;
-        total := total + made.rows_moved;
         RETURN NEXT;
     END LOOP;
 END $$;
 COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
-    'moves rows out of the default partition into partitions it creates; one atomic range at a time, resumable';
+    'moves rows out of the default partition into partitions it creates; whole cells in atomic batches, resumable';
 
 CREATE FUNCTION ai_scale.check_default(parent regclass)
     RETURNS TABLE (default_partition regclass, rows bigint)
@@ -406,7 +519,7 @@ BEGIN
             CONTINUE WHEN p.action <> 'create';
             made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
                                                cfg.time_zone, p.lower, p.upper, p.suffix,
-                                               CASE WHEN default_has_rows THEN dflt END);
+                                               CASE WHEN default_has_rows THEN dflt END, NULL);
             CONTINUE WHEN made.partition IS NULL;
             created := created || made.partition;
             created_detail := created_detail || (made.bounds

@@ -29,5 +29,22 @@ SELECT action, detail ~ 'moved 1 rows from the default partition' AS moved
   FROM ai_scale.manage_partitions('rescue', '1 day', 3) ORDER BY partition;
 SELECT * FROM ai_scale.check_default('rescue');
 SELECT count(*) FROM rescue;
-RESET TimeZone;
 DROP TABLE rescue;
+
+-- A day cut by an adopted partition [06:00, 12:00): its default rows go to partitions of the
+-- free parts only. Rows at infinity stay (with a notice); an identity column ALWAYS and a
+-- generated column come through unchanged; the staging table is gone afterwards.
+CREATE TABLE cut (id int GENERATED ALWAYS AS IDENTITY, at timestamptz NOT NULL,
+                  twice int GENERATED ALWAYS AS (id * 2) STORED) PARTITION BY RANGE (at);
+CREATE TABLE cut_morning PARTITION OF cut FOR VALUES FROM ('2021-06-01 06:00 UTC') TO ('2021-06-01 12:00 UTC');
+SELECT count(*) FROM ai_scale.manage_partitions('cut', '1 day', 0, time_zone => 'UTC');
+INSERT INTO cut (at) VALUES ('2021-06-01 02:00 UTC'), ('2021-06-01 03:00 UTC'), ('2021-06-01 08:00 UTC'),
+                            ('2021-06-01 15:00 UTC'), ('infinity'), ('2021-06-02 01:00 UTC');
+SET client_min_messages = notice;
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('cut');
+SET client_min_messages = warning;
+SELECT tableoid::regclass, id, at, twice FROM cut ORDER BY id;
+SELECT * FROM ai_scale.check_default('cut');
+SELECT count(*) AS stages_left FROM pg_class WHERE relname LIKE 'cut%stage%';
+RESET TimeZone;
+DROP TABLE cut;

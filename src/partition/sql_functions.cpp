@@ -166,6 +166,24 @@ AI_SCALE_FUNCTION(ai_scale_partition_plan)
     return Datum(0);
 }
 
+// _cell_lower(partition_interval, t timestamp) -> the start of the cell holding t, NULL for
+// +-infinity (no finite partition holds those). Called once per row when rescue_default groups
+// the default partition's rows by cell.
+AI_SCALE_FUNCTION(ai_scale_partition_cell_lower)
+{
+    part::config c;
+    c.step = to_interval(PG_GETARG_INTERVAL_P(0));
+    try {
+        part::validate(c);
+    } catch (const part::invalid_config& e) {
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what());
+    }
+    const Timestamp t = PG_GETARG_TIMESTAMP(1);
+    if (TIMESTAMP_NOT_FINITE(t))
+        PG_RETURN_NULL();
+    PG_RETURN_TIMESTAMP(part::align_down(c.step, t));
+}
+
 // _cells(partition_interval, from timestamp, to timestamp)
 //   -> setof (lower timestamp, upper timestamp, suffix text): the cells covering [from, to].
 AI_SCALE_FUNCTION(ai_scale_partition_cells)

@@ -43,9 +43,29 @@ SELECT ai_scale.predict('a_lin', '{"a": 1000, "b": 1}');
 RESET ROLE;
 SELECT count(*) AS not_stored FROM public.async_store WHERE input_data = '{"a": 1000, "b": 1}';
 
-DROP TABLE public.async_store;
-REVOKE USAGE ON SCHEMA ai_scale FROM predict_async_reader;
-DROP ROLE predict_async_reader;
+-- The worker inserts as the role that predicted: a trigger on the store sees that role.
+CREATE TABLE public.async_audit (who name, input jsonb);
+CREATE FUNCTION public.async_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.async_audit VALUES (current_user, NEW.input_data);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER audit BEFORE INSERT ON public.async_store
+    FOR EACH ROW EXECUTE FUNCTION public.async_audit_row();
+CREATE ROLE predict_async_writer;
+GRANT USAGE ON SCHEMA ai_scale TO predict_async_writer;
+GRANT SELECT, INSERT ON public.async_store, public.async_audit TO predict_async_writer;
+SET ROLE predict_async_writer;
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict('a_lin', '{"a": 2000, "b": 1}') ->> 'source' AS source;
+RESET ROLE;
+SELECT pg_temp.wait_for_rows(501) AS stored_rows;
+SELECT who FROM public.async_audit WHERE input = '{"a": 2000, "b": 1}';
+
+DROP TABLE public.async_store, public.async_audit;
+DROP FUNCTION public.async_audit_row();
+REVOKE USAGE ON SCHEMA ai_scale FROM predict_async_reader, predict_async_writer;
+DROP ROLE predict_async_reader, predict_async_writer;
 SELECT ai_scale.drop_model('a_lin');
 RESET ai_scale.store_mode;
 RESET ai_scale.store_table;

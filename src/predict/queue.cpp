@@ -47,6 +47,7 @@ constexpr int idle_wakes = 50; // x flush_ms = 10 s
 struct entry_header {
     uint32 length; // of the whole entry
     Oid relid;
+    Oid userid; // who called predict(): the worker inserts as this role
     int32 version;
     uint32 model_len;
     uint32 input_len;
@@ -189,6 +190,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         entry_header h{};
         h.length = padded(sizeof h + model_len + VARSIZE(r.input) + VARSIZE(r.output));
         h.relid = relid;
+        h.userid = GetUserId();
         h.version = version;
         h.model_len = model_len;
         h.input_len = VARSIZE(r.input);
@@ -256,14 +258,17 @@ bool retire_if_idle()
 
 struct batch {
     Oid relid = InvalidOid;
+    Oid userid = InvalidOid;
     text* model = nullptr;
     int32 version = 0;
     int n = 0;
     Datum inputs[batch_rows], outputs[batch_rows], hashes[batch_rows];
 };
 
-// Inserts one batch in its own transaction; an error (a dropped table, say) loses that batch
-// and is logged, and the worker carries on.
+// Inserts one batch in its own transaction, as the role that made the predictions (its
+// privileges, and its identity in triggers), in a security-restricted operation; an error (a
+// dropped table or role, say) loses that batch and is logged, and the worker carries on.
+// Aborting the transaction puts the worker's own role back.
 void insert_batch(batch& b)
 {
     if (b.n == 0)
@@ -275,6 +280,11 @@ void insert_batch(batch& b)
     pgstat_report_activity(STATE_RUNNING, "ai_scale store: insert");
     PG_TRY();
     {
+        Oid worker_user;
+        int worker_context;
+        GetUserIdAndSecContext(&worker_user, &worker_context);
+        SetUserIdAndSecContext(b.userid, worker_context | SECURITY_LOCAL_USERID_CHANGE |
+                                             SECURITY_RESTRICTED_OPERATION);
         SPI_connect();
         char* rel = get_rel_name(b.relid);
         if (rel == nullptr)
@@ -298,6 +308,7 @@ void insert_batch(batch& b)
         if (rc != SPI_OK_INSERT)
             elog(ERROR, "insert failed: %s", SPI_result_code_string(rc));
         SPI_finish();
+        SetUserIdAndSecContext(worker_user, worker_context);
         PopActiveSnapshot();
         CommitTransactionCommand();
     }
@@ -341,11 +352,12 @@ uint64 drain(MemoryContext cxt)
         text* model = static_cast<text*>(MemoryContextAlloc(cxt, VARHDRSZ + h.model_len));
         SET_VARSIZE(model, VARHDRSZ + h.model_len);
         memcpy(VARDATA(model), p, h.model_len);
-        if (b.n > 0 && (b.n == batch_rows || b.relid != h.relid || b.version != h.version ||
-                        VARSIZE(b.model) != VARSIZE(model) ||
+        if (b.n > 0 && (b.n == batch_rows || b.relid != h.relid || b.userid != h.userid ||
+                        b.version != h.version || VARSIZE(b.model) != VARSIZE(model) ||
                         memcmp(VARDATA(b.model), VARDATA(model), h.model_len) != 0))
             insert_batch(b);
         b.relid = h.relid;
+        b.userid = h.userid;
         b.version = h.version;
         b.model = model;
         // Jsonb varlenas are copied out so they are aligned.

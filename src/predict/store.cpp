@@ -81,9 +81,9 @@ void store(text* model, int32 version, const std::vector<new_prediction>& rows)
         Oid relid = cache::store_table_relid();
         if (relid == InvalidOid)
             return;
-        // The worker inserts as a superuser: only rows this user may insert, into a table
-        // without row-level security, are queued; the others go through insert_now, which
-        // applies the user's privileges and policies.
+        // The worker inserts as this user, but policies would see the worker's session: only
+        // rows this user may insert, into a table without row-level security, are queued; the
+        // others go through insert_now, which applies the user's privileges and policies.
         bool may_queue = pg::call([&] {
             return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
                    check_enable_rls(relid, InvalidOid, true) == RLS_NONE;

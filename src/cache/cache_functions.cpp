@@ -130,6 +130,21 @@ void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
     fill_l1(k, v, ttl_ms);
 }
 
+void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
+                uint64_t ttl_ms)
+{
+    if (l2_enabled()) {
+        std::vector<std::pair<std::string, std::string>> entries;
+        entries.reserve(keys.size());
+        const uint64_t expires = unix_ms() + ttl_ms;
+        for (size_t i = 0; i < keys.size(); i++)
+            entries.emplace_back(redis_key(keys[i]), encode_l2_value(values[i], expires));
+        l2_write_many(entries, ttl_ms);
+    }
+    for (size_t i = 0; i < keys.size(); i++)
+        fill_l1(keys[i], values[i], ttl_ms);
+}
+
 namespace {
 
 Jsonb* get_one(const lookup& m, Jsonb* input)

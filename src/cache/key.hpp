@@ -38,5 +38,8 @@ Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input);
 void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms);
 // What cache_put does: Redis (when configured) and L1 (when usable).
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms);
+// fill_l1_l2 for many keys, the Redis writes in one pipelined round trip.
+void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
+                uint64_t ttl_ms);
 
 } // namespace ai_scale::cache

@@ -152,8 +152,20 @@ std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& 
 
 bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
 {
+    return l2_write_many({{key, value}}, ttl_ms);
+}
+
+bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entries, uint64_t ttl_ms)
+{
+    if (entries.empty())
+        return true;
     std::string primary = guc::redis_primary;
-    if (attempt(primary, {{"SET", key, value, "PX", std::to_string(ttl_ms)}}))
+    const std::string ttl = std::to_string(ttl_ms);
+    std::vector<command> cmds;
+    cmds.reserve(entries.size());
+    for (const auto& [key, value] : entries)
+        cmds.push_back({"SET", key, value, "PX", ttl});
+    if (attempt(primary, cmds))
         return true;
     if (guc::cache_strict)
         unavailable_error(primary);

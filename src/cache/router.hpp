@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ai_scale::cache {
@@ -20,6 +21,10 @@ std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& 
 
 // SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed.
 bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms);
+
+// l2_write for many (key, value) pairs in one pipelined round trip.
+bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entries,
+                   uint64_t ttl_ms);
 
 // INCR key on the primary: the new value, or nullopt (08006 when strict) when it failed.
 std::optional<uint64_t> l2_increment(const std::string& key);

@@ -212,8 +212,13 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
             fresh.push_back({inputs[i], outputs[i], int64(cache::input_hash(inputs[i]))});
         }
         predict::store(model, m.version, fresh);
-        for (int i : to_score)
-            cache::fill_l1_l2(keys[i], outputs[i], ttl_ms());
+        std::vector<cache::key128> fresh_keys;
+        std::vector<const Jsonb*> fresh_values;
+        for (int i : to_score) {
+            fresh_keys.push_back(keys[i]);
+            fresh_values.push_back(outputs[i]);
+        }
+        cache::fill_l1_l2(fresh_keys, fresh_values, ttl_ms());
     }
 
     ArrayType* result = nullptr;

@@ -1,4 +1,5 @@
 #include "predict/queue.hpp"
+#include "predict/ring.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/shmem.hpp"
@@ -89,30 +90,9 @@ void init_queue(void* segment, bool found)
     }
 }
 
-char* ring_of(int s)
+byte_ring ring_of(int s)
 {
-    return shared->rings + uint64(s) * shared->ring_bytes;
-}
-
-void ring_write(int s, uint64 pos, const void* src, size_t len)
-{
-    uint64 size = shared->ring_bytes, off = pos % size;
-    size_t first = std::min<size_t>(len, size - off);
-    memcpy(ring_of(s) + off, src, first);
-    memcpy(ring_of(s), static_cast<const char*>(src) + first, len - first);
-}
-
-void ring_read(int s, uint64 pos, void* dst, size_t len)
-{
-    uint64 size = shared->ring_bytes, off = pos % size;
-    size_t first = std::min<size_t>(len, size - off);
-    memcpy(dst, ring_of(s) + off, first);
-    memcpy(static_cast<char*>(dst) + first, ring_of(s), len - first);
-}
-
-uint32 padded(size_t n)
-{
-    return uint32((n + 7) & ~size_t(7));
+    return {shared->rings + uint64(s) * shared->ring_bytes, shared->ring_bytes};
 }
 
 // The slot of this database, claimed when free; -1 when all are taken.
@@ -174,7 +154,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
     LWLockAcquire(lock, LW_EXCLUSIVE);
     s = slot_of(MyDatabaseId);
     if (s < 0 || shared->slots[s].closed ||
-        shared->slots[s].head - shared->slots[s].tail + total > shared->ring_bytes) {
+        !ring_of(s).fits(shared->slots[s].head, shared->slots[s].tail, total)) {
         LWLockRelease(lock);
         return false;
     }
@@ -183,8 +163,8 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         sl.starting = true;
         need_worker = true;
     }
-    const uint64 half = shared->ring_bytes / 2;
-    wake = sl.head - sl.tail <= half && sl.head - sl.tail + total > half;
+    const byte_ring ring = ring_of(s);
+    wake = ring.crosses_half(sl.head, sl.tail, total);
     latch = sl.latch;
     for (const auto& r : rows) {
         entry_header h{};
@@ -197,10 +177,10 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         h.output_len = VARSIZE(r.output);
         h.input_hash = r.input_hash;
         uint64 pos = sl.head;
-        ring_write(s, pos, &h, sizeof h);
-        ring_write(s, pos + sizeof h, VARDATA_ANY(model), model_len);
-        ring_write(s, pos + sizeof h + model_len, r.input, h.input_len);
-        ring_write(s, pos + sizeof h + model_len + h.input_len, r.output, h.output_len);
+        ring.write(pos, &h, sizeof h);
+        ring.write(pos + sizeof h, VARDATA_ANY(model), model_len);
+        ring.write(pos + sizeof h + model_len, r.input, h.input_len);
+        ring.write(pos + sizeof h + model_len + h.input_len, r.output, h.output_len);
         sl.head += h.length;
     }
     const uint64 end = sl.head;
@@ -337,7 +317,7 @@ uint64 drain(MemoryContext cxt)
     char* copy = nullptr;
     if (len > 0) {
         copy = static_cast<char*>(MemoryContextAllocHuge(cxt, len));
-        ring_read(my_slot, start, copy, len);
+        ring_of(my_slot).read(start, copy, len);
         sl.tail += len;
     }
     LWLockRelease(lock);

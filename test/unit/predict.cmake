@@ -1,0 +1,1 @@
+list(APPEND UNIT_TEST_SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_predict_ring.cpp)

@@ -188,6 +188,7 @@ DECLARE
     nsp name;
     nsp_oid oid;
     rel name;
+    owner oid;
     name text;
     cols text;
 BEGIN
@@ -213,7 +214,7 @@ BEGIN
         hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD HH24:MI:SS.US'));
         bounds := format('from %s to %s', lo, hi);
     END IF;
-    SELECT n.nspname, c.relname, c.relnamespace INTO nsp, rel, nsp_oid
+    SELECT n.nspname, c.relname, c.relnamespace, c.relowner INTO nsp, rel, nsp_oid, owner
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
     name := rel || '_' || suffix;
     IF octet_length(name) > 63
@@ -221,13 +222,18 @@ BEGIN
         name := ai_scale._partition_name(nsp, rel, suffix);
     END IF;
     partition := format('%I.%I', nsp, name);
+    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL%s)', partition, parent,
+                   CASE WHEN stage IS NOT NULL THEN ' EXCLUDING INDEXES' ELSE '' END);
+    -- Owned like its parent, whoever runs maintenance (the worker's role, say), so that the
+    -- table's owner can vacuum, alter and drop its partitions.
+    IF owner <> current_user::regrole::oid THEN
+        EXECUTE format('ALTER TABLE %s OWNER TO %s', partition, owner::regrole);
+    END IF;
     IF stage IS NOT NULL THEN
-        EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES)', partition, parent);
         EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
                        stage, partition, lo_lit, hi_lit);
         RETURN;
     END IF;
-    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL)', partition, parent);
     IF default_partition IS NOT NULL THEN
         cols := ai_scale._insert_columns(parent);
         EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
@@ -709,6 +715,8 @@ DECLARE
     zone text := coalesce(time_zone, current_setting('ai_scale.partition_time_zone'));
     nsp name;
     rel name;
+    owner oid;
+    dflt_name text;
     r record;
 BEGIN
     PERFORM ai_scale._require_primary('manage_partitions');
@@ -737,11 +745,14 @@ BEGIN
     PERFORM now() AT TIME ZONE zone; -- 22023 for an unknown zone
 
     IF ai_scale._default_partition(manage_partitions.parent) IS NULL THEN
-        SELECT n.nspname, c.relname INTO nsp, rel
+        SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.oid = manage_partitions.parent;
-        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', nsp,
-                       ai_scale._partition_name(nsp, rel, 'default'), manage_partitions.parent);
+        dflt_name := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'default'));
+        EXECUTE format('CREATE TABLE %s PARTITION OF %s DEFAULT', dflt_name, manage_partitions.parent);
+        IF owner <> current_user::regrole::oid THEN -- owned like its parent, as every partition
+            EXECUTE format('ALTER TABLE %s OWNER TO %s', dflt_name, owner::regrole);
+        END IF;
     END IF;
     INSERT INTO ai_scale.partition_config AS c
         (parent, partition_interval, premake, retention, retention_mode, cold_after,

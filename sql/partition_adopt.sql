@@ -66,6 +66,20 @@ SELECT lower, upper FROM ai_scale._cells('1 hour', '2026-03-08 01:30', '2026-03-
 SELECT (timestamp '2026-03-08 02:00' AT TIME ZONE 'America/New_York')
      = (timestamp '2026-03-08 03:00' AT TIME ZONE 'America/New_York') AS empty_cell;
 
+-- Partitions belong to the parent's owner, not to whoever ran maintenance (here a superuser),
+-- both those premade and those a rescue makes.
+CREATE ROLE adopt_owner;
+CREATE TABLE owned (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+ALTER TABLE owned OWNER TO adopt_owner;
+SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('owned', '1 day', 2, time_zone => 'UTC');
+INSERT INTO owned VALUES ('2020-02-02 12:00 UTC');
+SELECT count(*) AS rescued FROM ai_scale.rescue_default('owned');
+SELECT c.relowner::regrole AS owner, count(*) AS partitions
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'owned'::regclass GROUP BY 1;
+DROP TABLE owned;
+DROP ROLE adopt_owner;
+
 DROP TABLE seed, events_ts, events_date, weekly, ny,
            "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by";
 SELECT count(*) FROM ai_scale.partition_config WHERE parent::text NOT LIKE '%model_predictions';

@@ -57,11 +57,17 @@ m() { psqlb -c "SELECT round(ms(\$q\$$1\$q\$)::numeric, 1)"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'; }
 report() { printf '%-52s pg_partman %9s ms   ai_scale %8s ms   ratio %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 
-# 1. A year of daily partitions.
-run -c "SELECT seed('y_pm'), seed('y_ai')"
-pm=$(m "SELECT partman.create_parent('public.y_pm', 'created_at', 'native', 'daily', p_premake := 365)")
-ai=$(m "SELECT ai_scale.manage_partitions('public.y_ai', '1 day', 365)")
-report "create a year of daily partitions" "$pm" "$ai"
+median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+
+# 1. A year of daily partitions: each tool three times on fresh tables, in turn, and the median
+# (the machine is shared; one run of each would compare noise).
+pms=() ais=()
+for round in 1 2 3; do
+    run -c "SELECT seed('y${round}_pm'), seed('y${round}_ai')"
+    pms+=("$(m "SELECT partman.create_parent('public.y${round}_pm', 'created_at', 'native', 'daily', p_premake := 365)")")
+    ais+=("$(m "SELECT ai_scale.manage_partitions('public.y${round}_ai', '1 day', 365)")")
+done
+report "create a year of daily partitions (median of 3)" "$(median "${pms[@]}")" "$(median "${ais[@]}")"
 
 # 2. No-op maintenance at N children (mean of 5 runs), and 3. adding one child at 1000.
 for n in 100 1000; do
@@ -83,31 +89,36 @@ pm=$(m "SELECT partman.run_maintenance('public.n1000_pm')")
 ai=$(m "SELECT count(*) FROM ai_scale.run_maintenance('n1000_ai')")
 report "add one child at 1000 children" "$pm" "$ai"
 
-# 4. Move 100k rows over 10 days out of the default partition.
-run -c "SELECT seed('r_pm'), seed('r_ai'), seed('r_sql')"
-run -c "SELECT partman.create_parent('public.r_pm', 'created_at', 'native', 'daily', p_premake := 1)"
-run -c "SELECT count(*) FROM ai_scale.manage_partitions('r_ai', '1 day', 1)"
-run -c "CREATE TABLE r_sql_default PARTITION OF r_sql DEFAULT"
-for t in r_pm r_ai r_sql; do
-    run -c "INSERT INTO $t (model_name, model_version, created_at)
-              SELECT 'm', 1, timestamptz '2025-01-01 00:00 UTC' + (i % 10) * interval '1 day' + i * interval '1 ms'
-                FROM generate_series(1, 100000) i"
+# 4. Move 100k rows over 10 days out of the default partition: three rounds on fresh tables,
+# each tool in turn, and the median.
+pms=() ais=() sqls=() left=0
+for round in 1 2 3; do
+    pm=r${round}_pm ai=r${round}_ai sq=r${round}_sql
+    run -c "SELECT seed('$pm'), seed('$ai'), seed('$sq')"
+    run -c "SELECT partman.create_parent('public.$pm', 'created_at', 'native', 'daily', p_premake := 1)"
+    run -c "SELECT count(*) FROM ai_scale.manage_partitions('$ai', '1 day', 1)"
+    run -c "CREATE TABLE ${sq}_default PARTITION OF $sq DEFAULT"
+    for t in $pm $ai $sq; do
+        run -c "INSERT INTO $t (model_name, model_version, created_at)
+                  SELECT 'm', 1, timestamptz '2025-01-01 00:00 UTC' + (i % 10) * interval '1 day' + i * interval '1 ms'
+                    FROM generate_series(1, 100000) i"
+    done
+    run -c "VACUUM ANALYZE $pm, $ai, $sq"
+    pms+=("$(m "SELECT partman.partition_data_time('public.$pm', p_batch_count := 20)")")
+    ais+=("$(m "SELECT count(*) FROM ai_scale.rescue_default('$ai', 1000000)")")
+    # The floor: one plain transaction per day, written by hand.
+    sqls+=("$(m "DO \$d\$ DECLARE d date; BEGIN
+        FOR d IN SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM ${sq}_default LOOP
+            EXECUTE format('CREATE TABLE ${sq}_%s (LIKE $sq INCLUDING ALL)', to_char(d, 'YYYYMMDD'));
+            EXECUTE format('WITH m AS (DELETE FROM ${sq}_default WHERE created_at >= %L AND created_at < %L RETURNING *) INSERT INTO ${sq}_%s SELECT * FROM m',
+                           d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC', to_char(d, 'YYYYMMDD'));
+            EXECUTE format('ALTER TABLE $sq ATTACH PARTITION ${sq}_%s FOR VALUES FROM (%L) TO (%L)', to_char(d, 'YYYYMMDD'),
+                           d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+        END LOOP; END \$d\$")")
+    left=$((left + $(psqlb -c "SELECT (SELECT count(*) FROM ONLY ${pm}_default) + (SELECT count(*) FROM ONLY ${ai}_default)")))
 done
-run -c "VACUUM ANALYZE r_pm, r_ai, r_sql"
-pm=$(m "SELECT partman.partition_data_time('public.r_pm', p_batch_count := 20)")
-ai=$(m "SELECT count(*) FROM ai_scale.rescue_default('r_ai', 1000000)")
-# The floor: one plain transaction per day, written by hand.
-sqlms=$(m "DO \$d\$ DECLARE d date; BEGIN
-    FOR d IN SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM r_sql_default LOOP
-        EXECUTE format('CREATE TABLE r_sql_%s (LIKE r_sql INCLUDING ALL)', to_char(d, 'YYYYMMDD'));
-        EXECUTE format('WITH m AS (DELETE FROM r_sql_default WHERE created_at >= %L AND created_at < %L RETURNING *) INSERT INTO r_sql_%s SELECT * FROM m',
-                       d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC', to_char(d, 'YYYYMMDD'));
-        EXECUTE format('ALTER TABLE r_sql ATTACH PARTITION r_sql_%s FOR VALUES FROM (%L) TO (%L)', to_char(d, 'YYYYMMDD'),
-                       d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
-    END LOOP; END \$d\$")
-left=$(psqlb -c "SELECT (SELECT count(*) FROM ONLY r_pm_default) + (SELECT count(*) FROM ONLY r_ai_default)")
-report "move 100k default rows over 10 days ($left left)" "$pm" "$ai"
-printf '%-52s %s ms\n' "  (plain SQL, by hand, same move)" "$sqlms"
+report "move 100k default rows over 10 days ($left left)" "$(median "${pms[@]}")" "$(median "${ais[@]}")"
+printf '%-52s %s ms\n' "  (plain SQL, by hand, same move)" "$(median "${sqls[@]}")"
 
 # 5. A 3 s open query, maintenance with retention due, then a new SELECT: how long it stalls.
 stall() { # $1 table, $2 maintenance statement
@@ -137,12 +148,18 @@ pm=$(stall l_pm "SELECT partman.run_maintenance('public.l_pm')")
 ai=$(stall l_ai "SELECT count(*) FROM ai_scale.run_maintenance('l_ai')")
 report "new SELECT stalled by maintenance (3 s reader)" "$pm" "$ai"
 
-# 6. Insert throughput, partitioned store vs the same table unpartitioned (best of 3).
+# 6. Insert throughput, partitioned store vs the same table unpartitioned.
 run -c "SELECT ai_scale.create_prediction_store('public.ins_part', '1 day', 2)" >/dev/null
 run -c "CREATE TABLE ins_plain (LIKE ins_part INCLUDING ALL)"
-ins() { psqlb -c "SELECT round(min(ms(\$q\$INSERT INTO $1 (model_name, model_version, input_data, input_hash)
-        SELECT 'm', 1, jsonb_build_object('x', i), i FROM generate_series(1, 100000) i\$q\$))::numeric, 1) FROM generate_series(1, 3)"; }
-plain=$(ins ins_plain)
-part=$(ins ins_part)
+ins() { psqlb -c "SELECT round(ms(\$q\$INSERT INTO $1 (model_name, model_version, input_data, input_hash)
+        SELECT 'm', 1, jsonb_build_object('x', i), i FROM generate_series(1, 100000) i\$q\$)::numeric, 1)"; }
+# Five rounds, the two tables in turn, and the best of each: both see the same moments.
+plains=() parts=()
+for round in 1 2 3 4 5; do
+    plains+=("$(ins ins_plain)")
+    parts+=("$(ins ins_part)")
+done
+plain=$(printf '%s\n' "${plains[@]}" | sort -g | head -n 1)
+part=$(printf '%s\n' "${parts[@]}" | sort -g | head -n 1)
 printf '%-52s plain %9s ms   partitioned %8s ms   throughput ratio %s\n' \
     "insert 100k rows (partitioned vs plain)" "$plain" "$part" "$(ratio "$plain" "$part")"

@@ -302,7 +302,6 @@ DECLARE
     cell_lows timestamp[];
     cell_rows bigint[];
     unplaceable bigint;
-    ncells int := 0;
     taken bigint := 0;
     lo timestamp;
     hi timestamp;

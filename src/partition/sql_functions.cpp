@@ -39,6 +39,19 @@ part::interval to_interval(const Interval* i)
     return {i->month, i->day, i->time};
 }
 
+// A partition interval the planner accepts, or 22023.
+part::interval valid_step(const Interval* i)
+{
+    part::config c;
+    c.step = to_interval(i);
+    try {
+        part::validate(c);
+    } catch (const part::invalid_config& e) {
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what());
+    }
+    return c.step;
+}
+
 std::optional<part::interval> optional_interval(FunctionCallInfo fcinfo, int arg)
 {
     if (PG_ARGISNULL(arg))
@@ -171,37 +184,25 @@ AI_SCALE_FUNCTION(ai_scale_partition_plan)
 // the default partition's rows by cell.
 AI_SCALE_FUNCTION(ai_scale_partition_cell_lower)
 {
-    part::config c;
-    c.step = to_interval(PG_GETARG_INTERVAL_P(0));
-    try {
-        part::validate(c);
-    } catch (const part::invalid_config& e) {
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what());
-    }
+    const part::interval step = valid_step(PG_GETARG_INTERVAL_P(0));
     const Timestamp t = PG_GETARG_TIMESTAMP(1);
     if (TIMESTAMP_NOT_FINITE(t))
         PG_RETURN_NULL();
-    PG_RETURN_TIMESTAMP(part::align_down(c.step, t));
+    PG_RETURN_TIMESTAMP(part::align_down(step, t));
 }
 
 // _cells(partition_interval, from timestamp, to timestamp)
 //   -> setof (lower timestamp, upper timestamp, suffix text): the cells covering [from, to].
 AI_SCALE_FUNCTION(ai_scale_partition_cells)
 {
-    part::config c;
-    c.step = to_interval(PG_GETARG_INTERVAL_P(0));
-    try {
-        part::validate(c);
-    } catch (const part::invalid_config& e) {
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what());
-    }
-    const auto cs = part::cells(c.step, PG_GETARG_TIMESTAMP(1), PG_GETARG_TIMESTAMP(2));
+    const part::interval step = valid_step(PG_GETARG_INTERVAL_P(0));
+    const auto cs = part::cells(step, PG_GETARG_TIMESTAMP(1), PG_GETARG_TIMESTAMP(2));
     if (cs.size() > 1000000)
         throw pg::error(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "too many partitions in the span");
     pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const part::range& r : cs) {
-        const std::string suffix = part::name_suffix(c.step, r.lower);
+        const std::string suffix = part::name_suffix(step, r.lower);
         Datum values[3] = {TimestampGetDatum(r.lower), TimestampGetDatum(r.upper),
                            CStringGetTextDatum(suffix.c_str())};
         bool nulls[3] = {false, false, false};

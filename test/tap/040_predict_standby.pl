@@ -8,23 +8,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $redis_primary = $ENV{AI_SCALE_TEST_REDIS_PRIMARY} or plan skip_all => 'no Redis from test/run.sh';
-my $redis_replica = $ENV{AI_SCALE_TEST_REDIS_REPLICA};
-
-my $primary = PostgreSQL::Test::Cluster->new('predict_primary');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.redis_primary = '$redis_primary'
-ai_scale.redis_replicas = '$redis_replica'
-});
-$primary->start;
-$primary->backup('base');
-
-my $standby = PostgreSQL::Test::Cluster->new('predict_standby');
-$standby->init_from_backup($primary, 'base', has_streaming => 1);
-$standby->start;
+my ($primary, $standby) = primary_and_standby('predict');
 
 $primary->safe_psql('postgres', q{
 CREATE EXTENSION ai_scale;

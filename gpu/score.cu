@@ -241,6 +241,23 @@ int ensure_events()
     return AI_SCALE_GPU_OK;
 }
 
+// Replaces a slot's device buffer and its pinned host twin by larger ones when they hold fewer
+// than need bytes.
+int grow_buffers(float*& device, float*& host, size_t& have, size_t need, const char* what_device,
+                 const char* what_host)
+{
+    if (have >= need)
+        return AI_SCALE_GPU_OK;
+    cudaFree(device);
+    cudaFreeHost(host);
+    device = host = nullptr;
+    have = 0;
+    GPU_CHECK(cudaMalloc(&device, need), what_device);
+    GPU_CHECK(cudaHostAlloc(&host, need, cudaHostAllocDefault), what_host);
+    have = need;
+    return AI_SCALE_GPU_OK;
+}
+
 // Makes `count` slots with buffers for chunk_rows rows each.
 int ensure_slots(int count, size_t in_bytes, size_t out_bytes)
 {
@@ -255,26 +272,13 @@ int ensure_slots(int count, size_t in_bytes, size_t out_bytes)
     }
     for (int i = 0; i < count; i++) {
         slot& s = slots[size_t(i)];
-        if (s.in_bytes < in_bytes) {
-            cudaFree(s.d_in);
-            cudaFreeHost(s.h_in);
-            s.d_in = s.h_in = nullptr;
-            s.in_bytes = 0;
-            GPU_CHECK(cudaMalloc(&s.d_in, in_bytes), "cudaMalloc (chunk input)");
-            GPU_CHECK(cudaHostAlloc(&s.h_in, in_bytes, cudaHostAllocDefault),
-                      "cudaHostAlloc (chunk input)");
-            s.in_bytes = in_bytes;
-        }
-        if (s.out_bytes < out_bytes) {
-            cudaFree(s.d_out);
-            cudaFreeHost(s.h_out);
-            s.d_out = s.h_out = nullptr;
-            s.out_bytes = 0;
-            GPU_CHECK(cudaMalloc(&s.d_out, out_bytes), "cudaMalloc (chunk output)");
-            GPU_CHECK(cudaHostAlloc(&s.h_out, out_bytes, cudaHostAllocDefault),
-                      "cudaHostAlloc (chunk output)");
-            s.out_bytes = out_bytes;
-        }
+        int rc = grow_buffers(s.d_in, s.h_in, s.in_bytes, in_bytes, "cudaMalloc (chunk input)",
+                              "cudaHostAlloc (chunk input)");
+        if (rc == AI_SCALE_GPU_OK)
+            rc = grow_buffers(s.d_out, s.h_out, s.out_bytes, out_bytes, "cudaMalloc (chunk output)",
+                              "cudaHostAlloc (chunk output)");
+        if (rc != AI_SCALE_GPU_OK)
+            return rc;
     }
     return AI_SCALE_GPU_OK;
 }

@@ -1,13 +1,7 @@
 -- predict(): L1 -> Redis -> the store (L3) -> scoring, filling the levels it missed and storing
 -- new predictions (ai_scale.store_mode); predict_batch(); errors.
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/try.sql
 CREATE FUNCTION pg_temp.levels() RETURNS TABLE (section text, metric text, value float8)
 LANGUAGE sql AS $$
     SELECT section, metric, value FROM ai_scale.stats

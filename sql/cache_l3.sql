@@ -75,4 +75,21 @@ RESET ROLE;
 SELECT ai_scale.cache_get('l3_model', 9, '{"f": 1}') AS with_privilege;
 DROP ROLE cache_l3_reader;
 
+-- cache_get_many asks the store once for all the inputs the levels above missed: each input
+-- gets its newest stored output within the TTL, a repeated input gets it twice, and the
+-- stats count a hit or a miss per input.
+INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash, created_at)
+SELECT 'l3_many', 1, jsonb_build_object('g', g), jsonb_build_object('p', g * 10 + k), ai_scale.input_hash(jsonb_build_object('g', g)),
+       now() - k * interval '1 minute'
+FROM generate_series(1, 4) g, generate_series(0, 2) k;  -- k = 0 is the newest of three rows
+INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash, created_at)
+VALUES ('l3_many', 1, '{"g": 5}', '{"p": "stale"}', ai_scale.input_hash('{"g": 5}'), now() - interval '2 hours');
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.reset_stats();
+SELECT i, v FROM unnest(ai_scale.cache_get_many('l3_many', 1,
+    ARRAY['{"g": 3}', '{"g": 9}', NULL, '{"g": 1}', '{"g": 5}', '{"g": 3}']::jsonb[])) WITH ORDINALITY AS t(v, i)
+ORDER BY i;
+SELECT * FROM pg_temp.levels();
+RESET ai_scale.cache_use_l1;
+
 DROP TABLE public.model_predictions;

@@ -123,6 +123,27 @@ Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
     return v;
 }
 
+std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 version,
+                            const std::vector<Jsonb*>& inputs)
+{
+    if (keys.empty() || !l3_available())
+        return std::vector<Jsonb*>(keys.size(), nullptr);
+    uint64_t t0 = stats::now_ns();
+    std::vector<Jsonb*> out = l3_get_many(model, version, inputs, guc::cache_ttl_s);
+    stats::record(stats::timer::l3_get, stats::now_ns() - t0);
+    std::vector<key128> hit_keys;
+    std::vector<const Jsonb*> hits;
+    for (size_t i = 0; i < keys.size(); i++) {
+        stats::add(out[i] ? stats::counter::l3_hits : stats::counter::l3_misses);
+        if (out[i]) {
+            hit_keys.push_back(keys[i]);
+            hits.push_back(out[i]);
+        }
+    }
+    fill_l1_l2(hit_keys, hits, uint64_t(guc::cache_ttl_s) * 1000);
+    return out;
+}
+
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
 {
     if (l2_enabled())
@@ -229,8 +250,17 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
         }
         pending.swap(still);
     }
-    for (int i : pending)
-        results[i] = from_l3(keys[i], m.model, m.version, inputs[i]);
+    if (!pending.empty()) {
+        std::vector<key128> missing;
+        std::vector<Jsonb*> missing_inputs;
+        for (int i : pending) {
+            missing.push_back(keys[i]);
+            missing_inputs.push_back(inputs[i]);
+        }
+        std::vector<Jsonb*> found = from_l3(missing, m.model, m.version, missing_inputs);
+        for (size_t j = 0; j < pending.size(); j++)
+            results[pending[j]] = found[j];
+    }
 
     auto* out_datums = static_cast<Datum*>(palloc(sizeof(Datum) * std::max(n, 1)));
     auto* out_nulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(n, 1)));

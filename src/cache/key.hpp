@@ -35,6 +35,9 @@ void request_generation_memory();
 Jsonb* from_l1(const key128& k);                              // when l1_usable()
 std::vector<Jsonb*> from_l2(const std::vector<key128>& keys); // one round trip; when l2_enabled()
 Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input);
+// from_l3 for many inputs in one query; the hits go to Redis in one pipelined write.
+std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 version,
+                            const std::vector<Jsonb*>& inputs);
 void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms);
 // What cache_put does: Redis (when configured) and L1 (when usable).
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms);

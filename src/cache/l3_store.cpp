@@ -11,6 +11,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -22,8 +23,9 @@ namespace ai_scale::cache {
 
 namespace {
 
-// The plan is kept per backend for the table it was made for.
+// The plans are kept per backend for the table they were made for.
 pg::relation_plan plan;
+pg::relation_plan plan_many;
 
 // The store table, if the current user may read it.
 Oid readable_store_relid()
@@ -80,6 +82,58 @@ Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s)
             if (!isnull) {
                 MemoryContext spi = MemoryContextSwitchTo(caller);
                 out = DatumGetJsonbPCopy(d);
+                MemoryContextSwitchTo(spi);
+            }
+        }
+        SPI_finish();
+    });
+    return out;
+}
+
+std::vector<Jsonb*> l3_get_many(text* model, int32 version, const std::vector<Jsonb*>& inputs,
+                                int ttl_s)
+{
+    std::vector<Jsonb*> out(inputs.size(), nullptr);
+    Oid relid = readable_store_relid();
+    if (relid == InvalidOid || inputs.empty())
+        return out;
+    std::vector<Datum> hashes(inputs.size()), datums(inputs.size());
+    for (size_t i = 0; i < inputs.size(); i++) {
+        hashes[i] = Int64GetDatum(int64(input_hash(inputs[i])));
+        datums[i] = PointerGetDatum(inputs[i]);
+    }
+    MemoryContext caller = CurrentMemoryContext;
+    pg::call([&] {
+        SPI_connect();
+        // One index probe per input in one executor run; the newest row per input wins.
+        Oid types[5] = {TEXTOID, INT4OID, INT8ARRAYOID, JSONBARRAYOID, FLOAT8OID};
+        SPIPlanPtr p = pg::plan_for(
+            plan_many, relid,
+            "SELECT DISTINCT ON (t.n) t.n, s.output_data "
+            "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) WITH ORDINALITY "
+            "AS t(h, i, n) JOIN %s s ON s.model_name = $1 AND s.model_version = $2 "
+            "AND s.input_hash = t.h AND s.input_data = t.i "
+            "AND s.created_at >= now() - make_interval(secs => $5) "
+            "ORDER BY t.n, s.created_at DESC",
+            5, types, "L3 batch lookup");
+        const int n = int(inputs.size());
+        Datum values[5] = {
+            PointerGetDatum(model), Int32GetDatum(version),
+            PointerGetDatum(
+                construct_array(hashes.data(), n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+            PointerGetDatum(construct_array(datums.data(), n, JSONBOID, -1, false, TYPALIGN_INT)),
+            Float8GetDatum(double(ttl_s))};
+        int rc = SPI_execute_plan(p, values, nullptr, true, 0);
+        if (rc == SPI_OK_SELECT) {
+            for (uint64 r = 0; r < SPI_processed; r++) {
+                bool null_n = false, null_v = false;
+                HeapTuple row = SPI_tuptable->vals[r];
+                int64 ord = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &null_n));
+                Datum v = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &null_v);
+                if (null_n || null_v || ord < 1 || ord > n)
+                    continue;
+                MemoryContext spi = MemoryContextSwitchTo(caller);
+                out[size_t(ord - 1)] = DatumGetJsonbPCopy(v);
                 MemoryContextSwitchTo(spi);
             }
         }

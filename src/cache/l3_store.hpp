@@ -9,6 +9,8 @@ extern "C" {
 #include "utils/jsonb.h"
 }
 
+#include <vector>
+
 namespace ai_scale::cache {
 
 // The relation ai_scale.store_table names, or InvalidOid when it is unset or does not exist.
@@ -21,5 +23,9 @@ bool l3_available();
 // The newest output stored for the input within ttl_s, palloc'd in the caller's context; null
 // when none. Raises (as pg::postgres_error) only for real query errors.
 Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s);
+
+// l3_get for many inputs (none null) in one query: one output or null per input, in order.
+std::vector<Jsonb*> l3_get_many(text* model, int32 version, const std::vector<Jsonb*>& inputs,
+                                int ttl_s);
 
 } // namespace ai_scale::cache

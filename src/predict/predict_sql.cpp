@@ -187,11 +187,20 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
         pending.swap(still);
     }
     std::vector<int> to_score;
-    for (int i : pending) {
-        if ((outputs[i] = cache::from_l3(keys[i], model, m.version, inputs[i])) != nullptr)
-            sources[i] = "l3";
-        else
-            to_score.push_back(i);
+    if (!pending.empty()) {
+        std::vector<cache::key128> missing;
+        std::vector<Jsonb*> missing_inputs;
+        for (int i : pending) {
+            missing.push_back(keys[i]);
+            missing_inputs.push_back(inputs[i]);
+        }
+        std::vector<Jsonb*> found = cache::from_l3(missing, model, m.version, missing_inputs);
+        for (size_t j = 0; j < pending.size(); j++) {
+            if ((outputs[pending[j]] = found[j]) != nullptr)
+                sources[pending[j]] = "l3";
+            else
+                to_score.push_back(pending[j]);
+        }
     }
 
     if (!to_score.empty()) {

@@ -4,7 +4,8 @@
 #   2. predict() on fresh inputs (every call misses L1, Redis and the store, scores an XGBoost
 #      model and stores the prediction) with ai_scale.store_mode = async against sync, once
 #      with Postgres's durable defaults (fsync, synchronous_commit on: a sync insert waits for
-#      its WAL flush at commit) and once with synchronous_commit = off.
+#      its WAL flush at commit) and once with synchronous_commit = off;
+#   3. 1000 fresh inputs in one statement: predict_batch() against predict() per row.
 # Starts its own Postgres (preloading ai_scale) and Redis, and stops them.
 # Usage: flock /tmp/ai_scale_bench.lock bash bench/predict/run.sh [seconds per run, default 10]
 set -euo pipefail
@@ -77,6 +78,30 @@ async_nowait=$(tps fresh.sql "-c ai_scale.store_mode=async -c synchronous_commit
 wait_for_queue
 stored=$(psql_ -At -c "SELECT count(*) FROM public.model_predictions")
 
+# 1000 fresh inputs in one statement: predict_batch (one Redis round trip to read, one scoring
+# batch, one INSERT, one pipelined Redis write) against predict() called per row; median of 5
+# runs each, in turn, every run on inputs not seen before.
+medians=$(psql_ -At <<'SQL'
+CREATE FUNCTION pg_temp.ms(stmt text) RETURNS float8 LANGUAGE plpgsql AS $f$
+    DECLARE t0 timestamptz := clock_timestamp();
+    BEGIN EXECUTE stmt; RETURN extract(epoch FROM clock_timestamp() - t0) * 1000; END $f$;
+CREATE TEMP TABLE batch_runs (how text, ms float8);
+SET ai_scale.store_mode = async;
+DO $d$ BEGIN FOR r IN 1..5 LOOP
+    INSERT INTO batch_runs SELECT 'batch', pg_temp.ms(format($q$SELECT ai_scale.predict_batch('bench',
+        array_agg(jsonb_build_object('f0', i, 'f1', %s, 'f2', 0.5, 'f3', -1, 'f4', 2, 'f5', 0.25)))
+        FROM generate_series(1, 1000) i$q$, -r));
+    INSERT INTO batch_runs SELECT 'rows', pg_temp.ms(format($q$SELECT count(ai_scale.predict('bench',
+        jsonb_build_object('f0', i, 'f1', %s, 'f2', 0.5, 'f3', -1, 'f4', 2, 'f5', 0.25)))
+        FROM generate_series(1, 1000) i$q$, -100 - r));
+END LOOP; END $d$;
+SELECT how || ' ' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+  FROM batch_runs GROUP BY how;
+SQL
+)
+batch_ms=$(echo "$medians" | sed -n 's/^batch //p')
+rows_ms=$(echo "$medians" | sed -n 's/^rows //p')
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "machine: $(nproc) cores, $(date -u +%F), ${secs}s per run, 2 clients, pgbench -M prepared"
 printf '%-66s %10s\n' \
@@ -90,3 +115,4 @@ echo "rows in the store after the runs: $stored"
 echo "ratio predict() L1 hit / SELECT 1:                     $(ratio "$repeated" "$select1")   (target >= 0.8)"
 echo "ratio async / sync, fresh inputs:                      $(ratio "$async_durable" "$sync_durable")   (target >= 2)"
 echo "ratio async / sync, fresh inputs, synchronous_commit=off: $(ratio "$async_nowait" "$sync_nowait")"
+echo "1000 fresh inputs in one statement, async: predict_batch $batch_ms ms, predict() per row $rows_ms ms, ratio $(ratio "$rows_ms" "$batch_ms")"

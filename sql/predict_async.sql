@@ -62,6 +62,37 @@ RESET ROLE;
 SELECT pg_temp.wait_for_rows(501) AS stored_rows;
 SELECT who FROM public.async_audit WHERE input = '{"a": 2000, "b": 1}';
 
+-- A terminated store worker drains and closes the queue; the next predict() inserts
+-- synchronously and starts a new worker, which reopens it, so later predictions queue again.
+CREATE FUNCTION pg_temp.wait_until(probe text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    ok boolean;
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXECUTE probe INTO ok;
+        IF ok THEN
+            RETURN true;
+        END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN false;
+END $$;
+SELECT pg_temp.wait_until($$SELECT EXISTS (SELECT FROM pg_stat_activity
+                                           WHERE backend_type = 'ai_scale store')$$) AS worker_running;
+SELECT count(pg_terminate_backend(pid)) AS terminated FROM pg_stat_activity
+WHERE backend_type = 'ai_scale store' AND datname = current_database();
+SELECT pg_temp.wait_until($$SELECT NOT EXISTS (SELECT FROM pg_stat_activity
+                                               WHERE backend_type = 'ai_scale store')$$) AS worker_gone;
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict('a_lin', '{"a": 3000, "b": 1}') ->> 'source' AS source;
+SELECT count(*) AS stored_in_the_call FROM public.async_store WHERE input_data = '{"a": 3000, "b": 1}';
+SELECT pg_temp.wait_until($$SELECT EXISTS (SELECT FROM pg_stat_activity
+                                           WHERE backend_type = 'ai_scale store')$$) AS worker_back;
+SELECT count(*) AS queued FROM (SELECT ai_scale.predict('a_lin', jsonb_build_object('a', 3000 + i, 'b', 1))
+                                FROM generate_series(1, 50) i) s;
+SELECT pg_temp.wait_until($$SELECT count(*) = 51 FROM public.async_store
+                           WHERE (input_data ->> 'a')::int BETWEEN 3000 AND 3050$$) AS all_stored;
+
 DROP TABLE public.async_store, public.async_audit;
 DROP FUNCTION public.async_audit_row();
 REVOKE USAGE ON SCHEMA ai_scale FROM predict_async_reader, predict_async_writer;

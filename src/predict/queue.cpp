@@ -60,7 +60,7 @@ struct slot {
     Oid database;   // InvalidOid: free
     int worker_pid; // 0: no worker attached
     bool starting;  // a backend registered a worker that has not attached yet
-    bool closed;    // the worker drained for shutdown: queue no more
+    bool closed;    // the worker drained on SIGTERM: queue no more until a new worker attaches
     Latch* latch;   // the worker's
     uint64 head;    // bytes ever written
     uint64 tail;    // bytes ever read
@@ -113,7 +113,7 @@ int slot_of(Oid database)
     return free_slot;
 }
 
-bool start_worker(Oid database)
+bool start_worker(Oid database, BackgroundWorkerHandle** handle = nullptr)
 {
     BackgroundWorker worker;
     memset(&worker, 0, sizeof worker);
@@ -125,8 +125,25 @@ bool start_worker(Oid database)
     snprintf(worker.bgw_name, BGW_MAXLEN, "ai_scale store worker for database %u", database);
     snprintf(worker.bgw_type, BGW_MAXLEN, "ai_scale store");
     worker.bgw_main_arg = ObjectIdGetDatum(database);
-    worker.bgw_notify_pid = 0;
-    return RegisterDynamicBackgroundWorker(&worker, nullptr);
+    worker.bgw_notify_pid = handle != nullptr ? MyProcPid : 0;
+    return RegisterDynamicBackgroundWorker(&worker, handle);
+}
+
+// After a worker drained and closed its queue on SIGTERM: a terminated worker (a shutdown
+// stops this backend too). Starts a new one and waits until the postmaster has started it; it
+// reopens the queue when it attaches. During a shutdown the postmaster starts no workers, so
+// the queue stays closed and nothing is queued that no worker would write.
+void reopen_queue(int s)
+{
+    BackgroundWorkerHandle* handle = nullptr;
+    pid_t pid;
+    bool started = start_worker(MyDatabaseId, &handle) &&
+                   WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED;
+    if (!started) {
+        LWLockAcquire(lock, LW_EXCLUSIVE);
+        shared->slots[s].starting = false;
+        LWLockRelease(lock);
+    }
 }
 
 } // namespace
@@ -153,8 +170,18 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
     int s;
     LWLockAcquire(lock, LW_EXCLUSIVE);
     s = slot_of(MyDatabaseId);
-    if (s < 0 || shared->slots[s].closed ||
-        !ring_of(s).fits(shared->slots[s].head, shared->slots[s].tail, total)) {
+    if (s >= 0 && shared->slots[s].closed) {
+        // These rows are inserted synchronously; the calls after a successful reopen queue.
+        slot& sl = shared->slots[s];
+        const bool reopen = sl.worker_pid == 0 && !sl.starting;
+        if (reopen)
+            sl.starting = true;
+        LWLockRelease(lock);
+        if (reopen)
+            reopen_queue(s);
+        return false;
+    }
+    if (s < 0 || !ring_of(s).fits(shared->slots[s].head, shared->slots[s].tail, total)) {
         LWLockRelease(lock);
         return false;
     }
@@ -375,6 +402,7 @@ void ai_scale_store_worker_main(Datum arg)
         shared->slots[my_slot].worker_pid = MyProcPid;
         shared->slots[my_slot].latch = MyLatch;
         shared->slots[my_slot].starting = false;
+        shared->slots[my_slot].closed = false;
     }
     LWLockRelease(lock);
     if (my_slot < 0)

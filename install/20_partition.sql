@@ -283,13 +283,14 @@ END $$;
 
 -- rescue_default: moves rows out of the default partition into the partitions they belong in,
 -- creating those. One scan groups the default's rows by partition cell; a call then takes whole
--- cells, oldest first, until it holds at least batch_rows rows, and moves them as one atomic
--- batch: the new partitions are made without indexes as partitions of a private staging table,
--- filled by one INSERT ... SELECT from the default (rows routed by Postgres) and one DELETE,
--- detached from the stage and attached to parent, which builds their indexes in bulk. Calling again
--- resumes with the rows left, so an interrupted run loses and duplicates nothing. Rows whose
--- cell overlaps an existing partition only partly go to partitions covering just the free parts.
--- Rows whose key is NULL or +-infinity stay: no finite partition can hold them.
+-- cells, oldest first, until it holds at least batch_rows rows (or makes 100 partitions), and
+-- moves them as one atomic batch: the new partitions are made without indexes as partitions of
+-- a private staging table, filled by one INSERT ... SELECT from the default (rows routed by
+-- Postgres) and one DELETE, detached from the stage and attached to parent, which builds their
+-- indexes in bulk. Calling again resumes with the rows left, so an interrupted run loses and
+-- duplicates nothing. Rows whose cell overlaps an existing partition only partly go to
+-- partitions covering just the free parts. Rows whose key is NULL or +-infinity stay: no finite
+-- partition can hold them.
 CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
@@ -389,7 +390,9 @@ BEGIN
                                              THEN cell_rows[i] END;
         END LOOP;
         taken := taken + cell_rows[i];
-        EXIT WHEN taken >= batch_rows;
+        -- A batch holds its new tables' locks until it commits: at most 100 of them, so that
+        -- rows spread thinly over many cells cannot exhaust the lock table.
+        EXIT WHEN taken >= batch_rows OR array_length(piece_lo, 1) >= 100;
     END LOOP;
 
     SELECT n.nspname, c.relname INTO nsp, rel

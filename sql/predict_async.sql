@@ -69,6 +69,7 @@ DECLARE
     ok boolean;
 BEGIN
     FOR i IN 1..600 LOOP
+        PERFORM pg_stat_clear_snapshot(); -- else pg_stat_activity stays as first read
         EXECUTE probe INTO ok;
         IF ok THEN
             RETURN true;

@@ -46,5 +46,18 @@ SET client_min_messages = warning;
 SELECT tableoid::regclass, id, at, twice FROM cut ORDER BY id;
 SELECT * FROM ai_scale.check_default('cut');
 SELECT count(*) AS stages_left FROM pg_class WHERE relname LIKE 'cut%stage%';
-RESET TimeZone;
 DROP TABLE cut;
+
+-- Rows spread thinly over many cells: a call makes at most 100 partitions (their locks are
+-- held until it commits), whatever batch_rows says; calls in turn move everything.
+CREATE TABLE thin (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('thin', '1 hour', 0, time_zone => 'UTC');
+INSERT INTO thin SELECT i, timestamptz '2022-03-01 00:00 UTC' + i * interval '1 hour' + interval '7 minutes'
+  FROM generate_series(1, 250) i;
+SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('thin', 100000);
+SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('thin', 100000);
+SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('thin', 100000);
+SELECT * FROM ai_scale.check_default('thin');
+SELECT count(*) AS rows, count(DISTINCT tableoid) AS tables FROM thin;
+RESET TimeZone;
+DROP TABLE thin;

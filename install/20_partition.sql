@@ -55,11 +55,19 @@ CREATE FUNCTION ai_scale._cell_lower(partition_interval interval, t timestamp) R
     AS 'MODULE_PATHNAME', 'ai_scale_partition_cell_lower';
 
 CREATE FUNCTION ai_scale._bounds(parent regclass, zone text,
+                                 upper_after timestamp DEFAULT NULL,
+                                 lower_before timestamp DEFAULT NULL,
+                                 upper_until timestamp DEFAULT NULL,
                                  OUT partition regclass, OUT lower timestamp,
                                  OUT upper timestamp, OUT is_default boolean)
-    RETURNS SETOF record LANGUAGE c STABLE STRICT
+    RETURNS SETOF record LANGUAGE c STABLE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_bounds';
+
+CREATE FUNCTION ai_scale._detach_pending(parent regclass) RETURNS boolean
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_detach_pending';
 
 CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
     RETURNS void LANGUAGE c VOLATILE STRICT
@@ -494,9 +502,10 @@ BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
     cold_oid := (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cfg.cold_tablespace);
-    -- Only the partitions a decision can concern reach the planner: those ending after the
-    -- start of the current cell (premake fills around them) and those ending before the
-    -- oldest cutoff (retention, tiering). The others cost nothing per run.
+    -- Only the partitions a decision can concern reach the planner: those between the start of
+    -- the current cell and the premake horizon (premake fills around them) and those ending
+    -- before the oldest cutoff (retention, tiering). _bounds skips the others without
+    -- converting them, so a no-op run costs about the same whatever the number of partitions.
     now_local := (now() AT TIME ZONE cfg.time_zone)::timestamp;
     SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
@@ -505,7 +514,9 @@ BEGIN
                FILTER (WHERE NOT b.is_default),
            max(b.partition::oid) FILTER (WHERE b.is_default)
       INTO parts, lowers, uppers, cold, dflt
-      FROM ai_scale._bounds(cfg.parent, cfg.time_zone) b
+      FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
+                            now_local + cfg.partition_interval * (cfg.premake + 2),
+                            greatest(now_local - cfg.retention, now_local - cfg.cold_after)) b
       LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
      WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
         OR b.upper <= greatest(now_local - cfg.retention, now_local - cfg.cold_after);
@@ -597,8 +608,10 @@ BEGIN
 
     -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach; only a
     -- top-level DETACH ... FINALIZE completes it, which the worker does.
+    -- (The check first: reading pg_inherits costs a row per partition, the check nothing.)
     FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
-                   WHERE i.inhparent = cfg.parent AND i.inhdetachpending
+                   WHERE ai_scale._detach_pending(cfg.parent)
+                     AND i.inhparent = cfg.parent AND i.inhdetachpending
     LOOP
         partition := victim::text;
         IF defer_detach THEN

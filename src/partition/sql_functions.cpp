@@ -27,6 +27,7 @@ extern "C" {
 #include "access/table.h"
 }
 
+#include <optional>
 #include <vector>
 
 using namespace ai_scale;
@@ -240,10 +241,60 @@ void local_bound(Datum value, PartitionRangeDatumKind kind, Oid key_type, text* 
     }
 }
 
+// Which partitions put_bounds returns: all, or (for a maintenance run) only those that end after
+// `after` and start before `before` (the cells premake fills), or end at or before `until` (the
+// retention and tiering cutoff), all local times. The test runs on the key's own values, with no
+// time zone conversion per partition, against limits widened by two days, which covers any zone
+// offset and DST shift: a partition kept needlessly costs the caller's exact filter nothing, one
+// left out could be a wrong plan.
+struct bounds_window {
+    bool on = false;
+    int64 after = 0;
+    int64 before = 0;
+    bool has_until = false;
+    int64 until = 0;
+};
+
+// A local time as a value of the key's domain: an instant for timestamptz, itself otherwise.
+int64 key_domain(Timestamp local, Oid key_type, text* zone)
+{
+    if (key_type == TIMESTAMPTZOID)
+        return DatumGetTimestampTz(
+            DirectFunctionCall2(timestamp_zone, PointerGetDatum(zone), TimestampGetDatum(local)));
+    return local;
+}
+
+// A bound as a value of the key's domain (dates at midnight); MINVALUE / MAXVALUE and infinite
+// dates as the int64 extremes.
+int64 bound_value(Datum value, PartitionRangeDatumKind kind, Oid key_type)
+{
+    if (kind == PARTITION_RANGE_DATUM_MINVALUE)
+        return PG_INT64_MIN;
+    if (kind == PARTITION_RANGE_DATUM_MAXVALUE)
+        return PG_INT64_MAX;
+    if (key_type != DATEOID)
+        return DatumGetInt64(value);
+    const DateADT d = DatumGetDateADT(value);
+    if (DATE_NOT_FINITE(d))
+        return DATE_IS_NOBEGIN(d) ? PG_INT64_MIN : PG_INT64_MAX;
+    return int64(d) * USECS_PER_DAY;
+}
+
+bool in_window(const bounds_window& w, int64 lower, int64 upper)
+{
+    if (!w.on)
+        return true;
+    constexpr int64 margin = 2 * USECS_PER_DAY;
+    return (upper > w.after - margin && lower < w.before + margin) ||
+           (w.has_until && upper <= w.until + margin);
+}
+
 // The bounds come from the relcache's partition descriptor, which Postgres builds from
 // pg_class.relpartbound and keeps parsed and sorted: reading it costs no parsing per partition,
-// which keeps a no-op maintenance run cheap at thousands of partitions.
-void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone)
+// and with a window only the partitions in it are converted and returned, so a no-op
+// maintenance run costs about the same at 10 or 10,000 partitions.
+void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<Timestamp> after,
+                std::optional<Timestamp> before, std::optional<Timestamp> until)
 {
     InitMaterializedSRF(fcinfo, 0);
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
@@ -260,13 +311,25 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone)
                         errmsg("\"%s\" is not range-partitioned on one column",
                                RelationGetRelationName(rel))));
     const Oid key_type = get_partition_col_typid(key, 0);
+    bounds_window window;
+    if (after && before) {
+        window.on = true;
+        window.after = key_domain(*after, key_type, zone);
+        window.before = key_domain(*before, key_type, zone);
+        window.has_until = until.has_value();
+        if (until)
+            window.until = key_domain(*until, key_type, zone);
+    }
     PartitionDesc desc = RelationGetPartitionDesc(rel, true);
     PartitionBoundInfo bounds = desc->boundinfo;
     if (bounds != nullptr) {
         // indexes[i] is the partition holding [datums[i-1], datums[i]), or -1 for a gap.
         for (int i = 1; i < bounds->ndatums; i++) {
             const int part = bounds->indexes[i];
-            if (part < 0)
+            if (part < 0 ||
+                !in_window(window,
+                           bound_value(bounds->datums[i - 1][0], bounds->kind[i - 1][0], key_type),
+                           bound_value(bounds->datums[i][0], bounds->kind[i][0], key_type)))
                 continue;
             Datum values[4] = {ObjectIdGetDatum(desc->oids[part]), 0, 0, BoolGetDatum(false)};
             bool nulls[4] = {false, false, false, false};
@@ -288,15 +351,44 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone)
 
 } // namespace
 
-// _bounds(parent regclass, zone text) -> setof (partition regclass, lower timestamp,
-// upper timestamp, is_default bool): each partition's bounds from pg_class.relpartbound, as local
-// wall-clock times in zone (timestamptz keys), unchanged (timestamp) or at midnight (date).
+// _bounds(parent regclass, zone text, upper_after, lower_before, upper_until timestamp)
+//   -> setof (partition regclass, lower timestamp, upper timestamp, is_default bool): each
+// partition's bounds from pg_class.relpartbound, as local wall-clock times in zone (timestamptz
+// keys), unchanged (timestamp) or at midnight (date). With upper_after and lower_before, only
+// (at least) the partitions ending after upper_after and starting before lower_before, those
+// ending at or before upper_until (when given), and the default.
 AI_SCALE_FUNCTION(ai_scale_partition_bounds)
 {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "parent and zone must not be null");
     const Oid parent = PG_GETARG_OID(0);
     text* zone = PG_GETARG_TEXT_PP(1);
-    pg::call([&] { put_bounds(fcinfo, parent, zone); });
+    std::optional<Timestamp> after, before, until;
+    if (!PG_ARGISNULL(2))
+        after = PG_GETARG_TIMESTAMP(2);
+    if (!PG_ARGISNULL(3))
+        before = PG_GETARG_TIMESTAMP(3);
+    if (!PG_ARGISNULL(4))
+        until = PG_GETARG_TIMESTAMP(4);
+    pg::call([&] { put_bounds(fcinfo, parent, zone, after, before, until); });
     return Datum(0);
+}
+
+// _detach_pending(parent regclass) -> whether a partition of parent is pending detach (an
+// interrupted DETACH ... CONCURRENTLY): the relcache's partition descriptors with and without
+// such partitions differ in size, so the answer costs no catalog scan.
+AI_SCALE_FUNCTION(ai_scale_partition_detach_pending)
+{
+    const Oid parent = PG_GETARG_OID(0);
+    bool pending = pg::call([&] {
+        Relation rel = table_open(parent, AccessShareLock);
+        bool differ = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
+                      RelationGetPartitionDesc(rel, false)->nparts !=
+                          RelationGetPartitionDesc(rel, true)->nparts;
+        table_close(rel, NoLock);
+        return differ;
+    });
+    PG_RETURN_BOOL(pending);
 }
 
 // _count_maintenance(runs, actions, errors): adds to the maintenance counters of the stats view.

@@ -69,7 +69,7 @@ for round in 1 2 3; do
 done
 report "create a year of daily partitions (median of 3)" "$(median "${pms[@]}")" "$(median "${ais[@]}")"
 
-# 2. No-op maintenance at N children (mean of 5 runs), and 3. adding one child at 1000.
+# 2. No-op maintenance at N children (warm, mean of 5 runs), and 3. adding one child at 1000.
 for n in 100 1000; do
     run -c "SELECT seed('n${n}_pm'), seed('n${n}_ai')"
     run -c "SELECT partman.create_parent('public.n${n}_pm', 'created_at', 'native', 'daily',
@@ -77,8 +77,13 @@ for n in 100 1000; do
     run -c "SELECT count(*) FROM ai_scale.manage_partitions('public.n${n}_ai', '1 day', $((n - 1)))"
     run -c "UPDATE ai_scale.partition_config SET premake = 4 WHERE parent = 'n${n}_ai'::regclass"
     run -c "SELECT partman.run_maintenance('public.n${n}_pm'); SELECT ai_scale.run_maintenance('n${n}_ai')" >/dev/null
-    pm=$(psqlb -c "SELECT round(avg(ms(\$q\$SELECT partman.run_maintenance('public.n${n}_pm')\$q\$))::numeric, 2) FROM generate_series(1, 5)")
-    ai=$(psqlb -c "SELECT round(avg(ms(\$q\$SELECT count(*) FROM ai_scale.run_maintenance('n${n}_ai')\$q\$))::numeric, 2) FROM generate_series(1, 5)")
+    # Six runs in one session and the mean of the last five: the first pays for reading the
+    # table's partitions into this backend's caches, which a maintenance worker, a long-lived
+    # session, pays once.
+    pm=$(psqlb -c "SELECT round((avg(t) FILTER (WHERE g > 1))::numeric, 2) FROM (SELECT g,
+                   ms(\$q\$SELECT partman.run_maintenance('public.n${n}_pm')\$q\$) AS t FROM generate_series(1, 6) g) r")
+    ai=$(psqlb -c "SELECT round((avg(t) FILTER (WHERE g > 1))::numeric, 2) FROM (SELECT g,
+                   ms(\$q\$SELECT count(*) FROM ai_scale.run_maintenance('n${n}_ai')\$q\$) AS t FROM generate_series(1, 6) g) r")
     kids_pm=$(psqlb -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'n${n}_pm'::regclass")
     kids_ai=$(psqlb -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'n${n}_ai'::regclass")
     report "no-op maintenance, $kids_pm / $kids_ai children" "$pm" "$ai"

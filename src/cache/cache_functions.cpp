@@ -108,28 +108,26 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
 
 Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
 {
-    if (!l3_available())
+    const Oid store = l3_readable_store();
+    if (store == InvalidOid)
         return nullptr;
     uint64_t t0 = stats::now_ns();
-    Jsonb* v = l3_get(model, version, input, guc::cache_ttl_s);
+    Jsonb* v = l3_get(store, model, version, input, guc::cache_ttl_s);
     stats::record(stats::timer::l3_get, stats::now_ns() - t0);
     stats::add(v ? stats::counter::l3_hits : stats::counter::l3_misses);
-    if (v) {
-        uint64_t ttl_ms = uint64_t(guc::cache_ttl_s) * 1000;
-        if (l2_enabled())
-            l2_write(redis_key(k), encode_l2_value(v, unix_ms() + ttl_ms), ttl_ms);
-        fill_l1(k, v, ttl_ms);
-    }
+    if (v)
+        fill_l1_l2(k, v, uint64_t(guc::cache_ttl_s) * 1000);
     return v;
 }
 
 std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 version,
                             const std::vector<Jsonb*>& inputs)
 {
-    if (keys.empty() || !l3_available())
+    const Oid store = keys.empty() ? InvalidOid : l3_readable_store();
+    if (store == InvalidOid)
         return std::vector<Jsonb*>(keys.size(), nullptr);
     uint64_t t0 = stats::now_ns();
-    std::vector<Jsonb*> out = l3_get_many(model, version, inputs, guc::cache_ttl_s);
+    std::vector<Jsonb*> out = l3_get_many(store, model, version, inputs, guc::cache_ttl_s);
     stats::record(stats::timer::l3_get, stats::now_ns() - t0);
     std::vector<key128> hit_keys;
     std::vector<const Jsonb*> hits;

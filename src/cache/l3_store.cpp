@@ -27,17 +27,6 @@ namespace {
 pg::relation_plan plan;
 pg::relation_plan plan_many;
 
-// The store table, if the current user may read it.
-Oid readable_store_relid()
-{
-    Oid relid = store_table_relid();
-    if (relid == InvalidOid)
-        return InvalidOid;
-    bool readable =
-        pg::call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
-    return readable ? relid : InvalidOid;
-}
-
 } // namespace
 
 Oid store_table_relid()
@@ -50,16 +39,18 @@ Oid store_table_relid()
     });
 }
 
-bool l3_available()
+Oid l3_readable_store()
 {
-    return readable_store_relid() != InvalidOid;
+    Oid relid = store_table_relid();
+    if (relid == InvalidOid)
+        return InvalidOid;
+    bool readable =
+        pg::call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
+    return readable ? relid : InvalidOid;
 }
 
-Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s)
+Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s)
 {
-    Oid relid = readable_store_relid();
-    if (relid == InvalidOid)
-        return nullptr;
     int64 hash = int64(input_hash(input));
     MemoryContext caller = CurrentMemoryContext;
     Jsonb* out = nullptr;
@@ -90,12 +81,11 @@ Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s)
     return out;
 }
 
-std::vector<Jsonb*> l3_get_many(text* model, int32 version, const std::vector<Jsonb*>& inputs,
-                                int ttl_s)
+std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
+                                const std::vector<Jsonb*>& inputs, int ttl_s)
 {
     std::vector<Jsonb*> out(inputs.size(), nullptr);
-    Oid relid = readable_store_relid();
-    if (relid == InvalidOid || inputs.empty())
+    if (inputs.empty())
         return out;
     std::vector<Datum> hashes(inputs.size()), datums(inputs.size());
     for (size_t i = 0; i < inputs.size(); i++) {

@@ -17,15 +17,16 @@ namespace ai_scale::cache {
 // Used by L3 to read the store and by predict() to write it.
 Oid store_table_relid();
 
-// Whether the store table exists and the current user may read it.
-bool l3_available();
+// The store table if it exists and the current user may read it, else InvalidOid: what the
+// lookups below read.
+Oid l3_readable_store();
 
-// The newest output stored for the input within ttl_s, palloc'd in the caller's context; null
-// when none. Raises (as pg::postgres_error) only for real query errors.
-Jsonb* l3_get(text* model, int32 version, Jsonb* input, int ttl_s);
+// The newest output stored in relid for the input within ttl_s, palloc'd in the caller's
+// context; null when none. Raises (as pg::postgres_error) only for real query errors.
+Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s);
 
 // l3_get for many inputs (none null) in one query: one output or null per input, in order.
-std::vector<Jsonb*> l3_get_many(text* model, int32 version, const std::vector<Jsonb*>& inputs,
-                                int ttl_s);
+std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
+                                const std::vector<Jsonb*>& inputs, int ttl_s);
 
 } // namespace ai_scale::cache

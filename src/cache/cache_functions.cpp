@@ -142,6 +142,48 @@ std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 
     return out;
 }
 
+std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<Jsonb*>& inputs,
+                             text* model, int32 version, std::vector<Jsonb*>& outputs,
+                             std::vector<const char*>& levels)
+{
+    const bool use_l1 = l1_usable();
+    std::vector<int> pending;
+    for (int i = 0; i < int(inputs.size()); i++) {
+        if (inputs[i] == nullptr)
+            continue;
+        if (use_l1 && (outputs[i] = from_l1(keys[i])) != nullptr)
+            levels[i] = "l1";
+        else
+            pending.push_back(i);
+    }
+    // Asks one level for everything still pending; keeps pending what it did not have.
+    auto ask = [&](const char* level, auto&& lookup) {
+        std::vector<key128> missing;
+        std::vector<Jsonb*> missing_inputs;
+        for (int i : pending) {
+            missing.push_back(keys[i]);
+            missing_inputs.push_back(inputs[i]);
+        }
+        const std::vector<Jsonb*> found = lookup(missing, missing_inputs);
+        std::vector<int> still;
+        for (size_t j = 0; j < pending.size(); j++) {
+            if ((outputs[pending[j]] = found[j]) != nullptr)
+                levels[pending[j]] = level;
+            else
+                still.push_back(pending[j]);
+        }
+        pending.swap(still);
+    };
+    if (!pending.empty() && l2_enabled())
+        ask("l2",
+            [](const std::vector<key128>& k, const std::vector<Jsonb*>&) { return from_l2(k); });
+    if (!pending.empty())
+        ask("l3", [&](const std::vector<key128>& k, const std::vector<Jsonb*>& in) {
+            return from_l3(k, model, version, in);
+        });
+    return pending;
+}
+
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
 {
     if (l2_enabled())
@@ -226,39 +268,8 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
         pg::call([&] { inputs[i] = DatumGetJsonbP(elems[i]); });
         keys[i] = make_key(m.database, m.model, m.version, inputs[i]);
     }
-    std::vector<int> pending;
-    bool use_l1 = l1_usable();
-    for (int i = 0; i < n; i++) {
-        if (inputs[i] == nullptr)
-            continue;
-        if (use_l1 && (results[i] = from_l1(keys[i])) != nullptr)
-            continue;
-        pending.push_back(i);
-    }
-    if (!pending.empty() && l2_enabled()) {
-        std::vector<key128> missing;
-        for (int i : pending)
-            missing.push_back(keys[i]);
-        auto found = from_l2(missing);
-        std::vector<int> still;
-        for (size_t j = 0; j < pending.size(); j++) {
-            results[pending[j]] = found[j];
-            if (!found[j])
-                still.push_back(pending[j]);
-        }
-        pending.swap(still);
-    }
-    if (!pending.empty()) {
-        std::vector<key128> missing;
-        std::vector<Jsonb*> missing_inputs;
-        for (int i : pending) {
-            missing.push_back(keys[i]);
-            missing_inputs.push_back(inputs[i]);
-        }
-        std::vector<Jsonb*> found = from_l3(missing, m.model, m.version, missing_inputs);
-        for (size_t j = 0; j < pending.size(); j++)
-            results[pending[j]] = found[j];
-    }
+    std::vector<const char*> levels(size_t(n), nullptr);
+    from_levels(keys, inputs, m.model, m.version, results, levels);
 
     auto* out_datums = static_cast<Datum*>(palloc(sizeof(Datum) * std::max(n, 1)));
     auto* out_nulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(n, 1)));

@@ -38,6 +38,13 @@ Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input);
 // from_l3 for many inputs in one query; the hits go to Redis in one pipelined write.
 std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 version,
                             const std::vector<Jsonb*>& inputs);
+// All the levels for a batch, as cache_get_many and predict_batch walk them: each non-null
+// input in L1, the misses in L2 (one round trip), what L2 missed in L3 (one query). Sets
+// outputs[i] and levels[i] ("l1", "l2", "l3") for the hits; returns, in order, the indexes of
+// the non-null inputs no level had.
+std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<Jsonb*>& inputs,
+                             text* model, int32 version, std::vector<Jsonb*>& outputs,
+                             std::vector<const char*>& levels);
 void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms);
 // What cache_put does: Redis (when configured) and L1 (when usable).
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms);

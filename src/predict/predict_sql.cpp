@@ -162,46 +162,8 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
         keys[i] = cache::make_key(MyDatabaseId, model, m.version, inputs[i]);
     }
 
-    std::vector<int> pending;
-    bool use_l1 = cache::l1_usable();
-    for (int i = 0; i < n; i++) {
-        if (inputs[i] == nullptr)
-            continue;
-        if (use_l1 && (outputs[i] = cache::from_l1(keys[i])) != nullptr)
-            sources[i] = "l1";
-        else
-            pending.push_back(i);
-    }
-    if (!pending.empty() && cache::l2_enabled()) {
-        std::vector<cache::key128> missing;
-        for (int i : pending)
-            missing.push_back(keys[i]);
-        std::vector<Jsonb*> found = cache::from_l2(missing);
-        std::vector<int> still;
-        for (size_t j = 0; j < pending.size(); j++) {
-            if ((outputs[pending[j]] = found[j]) != nullptr)
-                sources[pending[j]] = "l2";
-            else
-                still.push_back(pending[j]);
-        }
-        pending.swap(still);
-    }
-    std::vector<int> to_score;
-    if (!pending.empty()) {
-        std::vector<cache::key128> missing;
-        std::vector<Jsonb*> missing_inputs;
-        for (int i : pending) {
-            missing.push_back(keys[i]);
-            missing_inputs.push_back(inputs[i]);
-        }
-        std::vector<Jsonb*> found = cache::from_l3(missing, model, m.version, missing_inputs);
-        for (size_t j = 0; j < pending.size(); j++) {
-            if ((outputs[pending[j]] = found[j]) != nullptr)
-                sources[pending[j]] = "l3";
-            else
-                to_score.push_back(pending[j]);
-        }
-    }
+    const std::vector<int> to_score =
+        cache::from_levels(keys, inputs, model, m.version, outputs, sources);
 
     if (!to_score.empty()) {
         const size_t width = m.model.features.size();

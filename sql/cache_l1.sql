@@ -1,11 +1,6 @@
 -- L1: the shared-memory table. Hits, misses, TTL, invalidation, the size limit, bad input.
 -- Levels are told apart by the stats counters, reset before each step.
-CREATE FUNCTION pg_temp.levels() RETURNS TABLE (level text, hits float8, misses float8)
-LANGUAGE sql AS $$
-    SELECT section, max(value) FILTER (WHERE metric = 'hits'), max(value) FILTER (WHERE metric = 'misses')
-    FROM ai_scale.stats WHERE section IN ('l1', 'l2', 'l3') AND metric IN ('hits', 'misses')
-    GROUP BY section ORDER BY section
-$$;
+\i sql/include/levels.sql
 
 -- input_hash: XXH3-64 of the jsonb binary, so spelling differences do not matter.
 SELECT ai_scale.input_hash('{"a": 1, "b": [1, 2]}') = ai_scale.input_hash('{"b":[1,2],"a":1}') AS same_value_same_hash,

@@ -1,12 +1,7 @@
 -- L3: the prediction store. A lookup by (model_name, model_version, input_hash, input_data)
 -- within ai_scale.cache_ttl; hits are written back to Redis and L1. The store is made here by
 -- plain DDL, as a user (or create_prediction_store) would.
-CREATE FUNCTION pg_temp.levels() RETURNS TABLE (level text, hits float8, misses float8)
-LANGUAGE sql AS $$
-    SELECT section, max(value) FILTER (WHERE metric = 'hits'), max(value) FILTER (WHERE metric = 'misses')
-    FROM ai_scale.stats WHERE section IN ('l1', 'l2', 'l3') AND metric IN ('hits', 'misses')
-    GROUP BY section ORDER BY section
-$$;
+\i sql/include/levels.sql
 
 -- No store table: L3 is a miss, not an error (and is not counted).
 SHOW ai_scale.store_table;

@@ -17,6 +17,13 @@ CREATE FUNCTION ai_scale.build_info() RETURNS jsonb
 COMMENT ON FUNCTION ai_scale.build_info() IS
     'compiler, Postgres, hiredis and xxHash versions ai_scale was built with; GPU module and preload state';
 
+-- An ai_scale.* setting, for PL/pgSQL: calling it loads the library, which defines the settings
+-- (current_setting() fails on them in a session that has not loaded it yet).
+CREATE FUNCTION ai_scale._setting(name text) RETURNS text
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_setting';
+
 -- Exercises the C++/Postgres error bridge; for the regression tests and for diagnosing a build.
 CREATE FUNCTION ai_scale._bridge_selftest(kind text) RETURNS text
     LANGUAGE c VOLATILE STRICT

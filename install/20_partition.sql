@@ -681,7 +681,7 @@ BEGIN
             END;
             -- Then short lock waits for all DDL.
             PERFORM set_config('lock_timeout',
-                               current_setting('ai_scale.maintenance_lock_timeout'), true);
+                               ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
             FOR r IN SELECT * FROM ai_scale._maintain(cfg, defer_detach) LOOP
                 parent_table := r.parent_table;
                 action := r.action;
@@ -727,7 +727,7 @@ CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval i
     AS $$
 DECLARE
     k record;
-    zone text := coalesce(time_zone, current_setting('ai_scale.partition_time_zone'));
+    zone text := coalesce(time_zone, ai_scale._setting('ai_scale.partition_time_zone'));
     nsp name;
     rel name;
     owner oid;
@@ -870,7 +870,7 @@ BEGIN
     k := ai_scale._partition_key(parent);
     SELECT c.time_zone, c.cold_tablespace INTO zone, cold
       FROM ai_scale.partition_config c WHERE c.parent = partitions.parent;
-    zone := coalesce(zone, current_setting('ai_scale.partition_time_zone'));
+    zone := coalesce(zone, ai_scale._setting('ai_scale.partition_time_zone'));
     RETURN QUERY
     SELECT b.partition,
            CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.lower, k.key_type, zone), 'MINVALUE') END,

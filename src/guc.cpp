@@ -1,9 +1,12 @@
 #include "guc.hpp"
+#include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 
 #include <climits>
+#include <cstring>
 
 extern "C" {
+#include "utils/builtins.h"
 #include "utils/guc.h"
 }
 
@@ -261,3 +264,16 @@ void define_all()
 }
 
 } // namespace ai_scale::guc
+
+// ai_scale._setting(name): an ai_scale.* setting for the SQL parts of the extension. Unlike
+// current_setting(), calling it loads the library, which defines the settings: without
+// shared_preload_libraries a session's first call into the extension may be PL/pgSQL.
+AI_SCALE_FUNCTION(ai_scale_setting)
+{
+    const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+    if (std::strncmp(name, "ai_scale.", 9) != 0)
+        throw ai_scale::pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                                  std::string("not an ai_scale setting: ") + name);
+    // Settings hidden from the caller (the Redis password) stay hidden: 42501.
+    PG_RETURN_TEXT_P(cstring_to_text(GetConfigOption(name, false, true)));
+}

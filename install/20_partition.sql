@@ -88,6 +88,14 @@ BEGIN
     END IF;
 END $$;
 
+-- Maintenance of one table and rescues from its default partition serialize on this
+-- transaction-scoped advisory lock, waited for with the caller's lock_timeout. It is
+-- re-entrant: run_maintenance holds it when it calls rescue_default.
+CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT pg_advisory_xact_lock(hashtext('ai_scale.maintenance'), parent::oid::int) $$;
+
 -- The single range-partition key column of parent and its type, or a clear error.
 CREATE FUNCTION ai_scale._partition_key(parent regclass, OUT key_column name,
                                         OUT key_type regtype)
@@ -344,6 +352,8 @@ BEGIN
     IF dflt IS NULL THEN
         RETURN;
     END IF;
+    -- Not beside a maintenance run of the same table: both make partitions.
+    PERFORM ai_scale._lock_for_maintenance(parent);
     -- Writers of the default wait from here to the end (readers do not, until the attaches):
     -- the rows counted, copied and deleted below are then the same rows.
     EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
@@ -669,8 +679,7 @@ BEGIN
             -- caller's lock_timeout allows (held to the end of the transaction).
             PERFORM set_config('lock_timeout', caller_lock_timeout, true);
             BEGIN
-                PERFORM pg_advisory_xact_lock(hashtext('ai_scale.maintenance'),
-                                              cfg.parent::oid::int);
+                PERFORM ai_scale._lock_for_maintenance(cfg.parent);
             EXCEPTION WHEN lock_not_available THEN
                 parent_table := cfg.parent;
                 action := 'skipped';

@@ -8,9 +8,10 @@ CREATE FUNCTION ai_scale.input_hash(input jsonb) RETURNS bigint
 COMMENT ON FUNCTION ai_scale.input_hash(jsonb) IS
     'XXH3-64 of the jsonb binary, as stored in the prediction store''s input_hash column';
 
+-- Per row, like predict and score: no SET search_path clause (entering and leaving one costs
+-- about as much as an L1 hit); its store lookup runs under a search_path pinned in C.
 CREATE FUNCTION ai_scale.cache_get(model text, version int, input jsonb) RETURNS jsonb
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_cache_get';
 COMMENT ON FUNCTION ai_scale.cache_get(text, int, jsonb) IS
     'cached output for the input, looked up in L1, then Redis, then the prediction store; null on a miss';

@@ -2,6 +2,7 @@
 -- within ai_scale.cache_ttl; hits are written back to Redis and L1. The store is made here by
 -- plain DDL, as a user (or create_prediction_store) would.
 \i sql/include/levels.sql
+\i sql/include/try.sql
 
 -- No store table: L3 is a miss, not an error (and is not counted).
 SHOW ai_scale.store_table;
@@ -44,6 +45,23 @@ SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('l3_model', 1, '{"f": 1}') AS from_redis;
 SELECT * FROM pg_temp.levels();
 RESET ai_scale.cache_use_l1;
+
+-- cache_get has no SET search_path clause (it runs per row); its store lookup runs under a
+-- search_path pinned in C, so a hostile operator ahead of pg_catalog is not used.
+INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash)
+VALUES ('l3_model', 1, '{"f": 5}', '{"p": 5}', ai_scale.input_hash('{"f": 5}'));
+CREATE SCHEMA l3_evil;
+CREATE FUNCTION l3_evil.texteq_evil(text, text) RETURNS boolean LANGUAGE plpgsql AS
+    $$BEGIN RAISE EXCEPTION 'hijacked'; END$$;
+CREATE OPERATOR l3_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = l3_evil.texteq_evil);
+SET search_path = l3_evil, pg_catalog, public;
+SELECT pg_temp.try($$SELECT 'x'::text = 'x'::text$$) AS hijacked_here;
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l3_model', 1, '{"f": 5}') AS from_store_safely;
+SHOW search_path;
+RESET search_path;
+SELECT * FROM pg_temp.levels();
+DROP SCHEMA l3_evil CASCADE;
 
 -- A longer TTL widens the window; cache_get_many reaches L3 for what the levels above miss.
 SET ai_scale.cache_ttl = '1d';

@@ -3,6 +3,7 @@
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/relation_plan.hpp"
+#include "pg/search_path.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -33,6 +34,7 @@ Oid store_table_relid()
 {
     if (guc::store_table == nullptr || guc::store_table[0] == '\0')
         return InvalidOid;
+    pg::pinned_search_path pinned;
     return pg::call([] {
         List* names = stringToQualifiedNameList(guc::store_table);
         return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
@@ -54,6 +56,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s)
     int64 hash = int64(input_hash(input));
     MemoryContext caller = CurrentMemoryContext;
     Jsonb* out = nullptr;
+    pg::pinned_search_path pinned;
     pg::call([&] {
         SPI_connect();
         Oid types[5] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID};
@@ -93,6 +96,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         datums[i] = PointerGetDatum(inputs[i]);
     }
     MemoryContext caller = CurrentMemoryContext;
+    pg::pinned_search_path pinned;
     pg::call([&] {
         SPI_connect();
         // One index probe per input in one executor run; the newest row per input wins.

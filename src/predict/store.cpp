@@ -4,6 +4,7 @@
 #include "cache/l3_store.hpp"
 #include "pg/guard.hpp"
 #include "pg/relation_plan.hpp"
+#include "pg/search_path.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -52,6 +53,8 @@ bool insert_now(text* model, int32 version, const std::vector<new_prediction>& r
         outputs.push_back(PointerGetDatum(r.output));
         hashes.push_back(Int64GetDatum(r.input_hash));
     }
+    // The table's triggers and defaults run under it too, as under predict_batch's SET clause.
+    pg::pinned_search_path pinned;
     pg::call([&] {
         Datum values[5] = {PointerGetDatum(model), Int32GetDatum(version),
                            PointerGetDatum(array_of(inputs, JSONBOID)),

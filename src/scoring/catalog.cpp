@@ -1,13 +1,13 @@
 #include "scoring/catalog.hpp"
 
 #include "pg/guard.hpp"
+#include "pg/search_path.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 }
@@ -69,11 +69,6 @@ struct model_row {
 void fetch_row(const char* name, int32_t version, model_row* out)
 {
     MemoryContext caller = CurrentMemoryContext;
-    // The scoring functions run without a SET search_path clause (it would cost more than the
-    // scoring itself, per row), so the catalog is read under a safe search_path set here.
-    int guc_level = NewGUCNestLevel();
-    set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-                      GUC_ACTION_SAVE, true, 0, false);
     Oid nsp = get_namespace_oid("ai_scale", false);
     models_relid = get_relname_relid("models", nsp);
     if (SPI_connect() != SPI_OK_CONNECT)
@@ -105,7 +100,6 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         out->name_exists = rc == SPI_OK_SELECT && SPI_processed > 0;
     }
     SPI_finish();
-    AtEOXact_GUC(true, guc_level);
 }
 
 } // namespace
@@ -131,6 +125,7 @@ const loaded_model& lookup_model(const std::string& name, int32_t version)
         return *it->second;
 
     model_row row{};
+    pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
     pg::call([&] { fetch_row(name.c_str(), version, &row); });
     if (!row.found) {
         if (!row.name_exists)

@@ -58,6 +58,17 @@ SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS replica_down_fallback;
 SELECT level, hits, misses FROM pg_temp.levels() WHERE level = 'l2';
 RESET ai_scale.redis_replicas;
 
+-- Polling for the reply before sleeping (ai_scale.redis_spin_us) changes how a backend waits,
+-- not what it reads; the setting is bounded.
+SET ai_scale.redis_read_from = 'primary';
+SET ai_scale.redis_spin_us = 300;
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS spinning,
+       ai_scale.cache_get_many('l2_model', 1, ARRAY['{"i": 7}', '{"i": 8}']::jsonb[]) AS batch_spinning;
+RESET ai_scale.redis_spin_us;
+RESET ai_scale.redis_read_from;
+SET ai_scale.redis_spin_us = -1;
+SET ai_scale.redis_spin_us = 1001;
+
 -- A Redis that answers errors: the replica as "primary" refuses writes with READONLY. The put
 -- is dropped without an error (an error when strict) and redis_status shows why.
 SELECT set_config('ai_scale.redis_primary', current_setting('ai_scale.redis_replicas'), false) <> '' AS primary_is_replica;

@@ -48,13 +48,14 @@ echo "SELECT ai_scale.cache_get_many('bench', 1, '{$arr}'::jsonb[]);" >"$scripts
 echo "SELECT ai_scale.cache_get('bench', 1, '{\"id\": 7}') IS NOT NULL;" >"$scripts/get_nosend.sql"
 echo "SELECT cardinality(ai_scale.cache_get_many('bench', 1, '{$arr}'::jsonb[]));" >"$scripts/many_nosend.sql"
 
-tps() { # pgbench script [PGOPTIONS]
-    PGOPTIONS=${2:-} pgbench -n -M prepared -c 2 -j 2 -T "$secs" -h 127.0.0.1 -p "$pg_port" \
+tps() { # pgbench script [PGOPTIONS] [clients, default 2]
+    local clients=${3:-2}
+    PGOPTIONS=${2:-} pgbench -n -M prepared -c "$clients" -j 2 -T "$secs" -h 127.0.0.1 -p "$pg_port" \
         -U postgres -f "$scripts/$1" postgres 2>/dev/null |
         sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
-rps() { # redis-benchmark GET of 1 kB values, 2 clients, pipeline depth $1
-    redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 2 -n $((secs * 40000 * $1)) -d 1024 \
+rps() { # redis-benchmark GET of 1 kB values, pipeline depth $1, [clients, default 2]
+    redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "${2:-2}" -n $((secs * 40000 * $1)) -d 1024 \
         -r 1000 -P "$1" -t set,get --csv 2>/dev/null | sed -n 's/^"GET","\([0-9.]*\)".*/\1/p'
 }
 
@@ -66,7 +67,8 @@ echo "(L1 answers)"
 # Three rounds, each running every case once in turn, and the median of the three: the machine
 # is shared, so cases measured minutes apart would compare noise.
 declare -A runs
-cases=(select1 pk l1 l1_small l2 many l1_ns l2_ns many_ns many_l1_ns redis1 redis16)
+cases=(select1 pk l1 l1_small l2 l2_spin l2_8 l2_spin_8 many l1_ns l2_ns many_ns many_l1_ns redis1 redis16 redis1_8)
+spin="-c ai_scale.cache_use_l1=off -c ai_scale.redis_spin_us=300"
 run_case() {
     case $1 in
     select1) tps select1.sql ;;
@@ -74,6 +76,9 @@ run_case() {
     l1) tps get.sql ;;
     l1_small) tps get_small.sql ;;
     l2) tps get.sql "-c ai_scale.cache_use_l1=off" ;;
+    l2_spin) tps get.sql "$spin" ;;
+    l2_8) tps get.sql "-c ai_scale.cache_use_l1=off" 8 ;;
+    l2_spin_8) tps get.sql "$spin" 8 ;;
     many) tps many.sql "-c ai_scale.cache_use_l1=off" ;;
     l1_ns) tps get_nosend.sql ;;
     l2_ns) tps get_nosend.sql "-c ai_scale.cache_use_l1=off" ;;
@@ -81,6 +86,7 @@ run_case() {
     many_l1_ns) tps many_nosend.sql ;;
     redis1) rps 1 ;;
     redis16) rps 16 ;;
+    redis1_8) rps 1 8 ;;
     esac
 }
 for round in 1 2 3; do
@@ -96,16 +102,22 @@ printf '%-44s %12s\n' "pgbench SELECT 1 (tps)" "$select1" \
     "cache_get, L1 hit (tps)" "$l1" \
     "cache_get, L1 hit, small output (tps)" "$l1_small" \
     "cache_get, L2 hit, L1 off (tps)" "$l2" \
+    "cache_get, L2 hit, redis_spin_us = 300 (tps)" "$l2_spin" \
+    "cache_get, L2 hit, 8 clients (tps)" "$l2_8" \
+    "cache_get, L2 hit, 8 clients, spin 300 (tps)" "$l2_spin_8" \
     "cache_get_many 100 keys, L2, L1 off (keys/s)" "$(awk -v t="$many" 'BEGIN { printf "%.0f", t * 100 }')" \
     "cache_get, L1 hit, value not sent (tps)" "$l1_ns" \
     "cache_get, L2 hit, value not sent (tps)" "$l2_ns" \
     "cache_get_many 100, L2, not sent (keys/s)" "$(awk -v t="$many_ns" 'BEGIN { printf "%.0f", t * 100 }')" \
     "cache_get_many 100, L1, not sent (keys/s)" "$(awk -v t="$many_l1_ns" 'BEGIN { printf "%.0f", t * 100 }')" \
     "redis-benchmark GET 1 kB (rps)" "$redis1" \
-    "redis-benchmark GET 1 kB, -P 16 (rps)" "$redis16"
+    "redis-benchmark GET 1 kB, -P 16 (rps)" "$redis16" \
+    "redis-benchmark GET 1 kB, 8 clients (rps)" "$redis1_8"
 echo "ratio L1 hit / SELECT 1:                $(ratio "$l1" "$select1")  (target >= 0.9)"
 echo "ratio L1 hit, small output / SELECT 1:  $(ratio "$l1_small" "$select1")"
 echo "ratio L2 hit / redis-benchmark GET:     $(ratio "$l2" "$redis1")  (target >= 0.8)"
+echo "  with redis_spin_us = 300:             $(ratio "$l2_spin" "$redis1")"
+echo "  8 clients, default / spin 300:        $(ratio "$l2_8" "$redis1_8") / $(ratio "$l2_spin_8" "$redis1_8")"
 echo "ratio get_many keys/s / redis -P 16:    $(ratio "$(awk -v t="$many" 'BEGIN { print t * 100 }')" "$redis16")  (target >= 0.7)"
 echo "values not sent to the client:"
 echo "ratio L1 hit / SELECT 1:                $(ratio "$l1_ns" "$select1")"

@@ -1,6 +1,7 @@
 # Redis faults against real servers this test starts: replica reads (checked with INFO
 # commandstats on each server), replica down -> primary fallback, primary down -> misses and
-# the breaker opening, then closing once the primary is back, and a password-protected Redis.
+# the breaker opening, then closing once the primary is back, a hung primary (timeouts), and a
+# password-protected Redis.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -116,6 +117,29 @@ SELECT ai_scale.cache_get('f', 1, '{"a": 3}');
 is($node->safe_psql('postgres',
     q{SELECT breaker FROM ai_scale.redis_status() WHERE configured_as = 'primary'}),
     'closed', 'primary breaker closed again');
+
+# A hung primary (SIGSTOP): each call gives up after redis_timeout_ms, also while spinning for
+# the reply (redis_spin_us), and is a miss; the breaker opens; once it runs again, work resumes.
+my $primary_pid = PostgreSQL::Test::Utils::slurp_file("$redis{primary}/redis.pid");
+chomp $primary_pid;
+kill 'STOP', $primary_pid;
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.redis_read_from = 'primary';
+SET ai_scale.redis_spin_us = 300;
+SELECT ai_scale.cache_get('f', 1, '{"a": 3}') IS NULL;
+SELECT ai_scale.cache_get('f', 1, '{"a": 3}') IS NULL;
+SELECT breaker, last_error FROM ai_scale.redis_status() WHERE configured_as = 'primary';
+});
+is($ret, 0, 'no error while Redis hangs') or diag($err);
+like($out, qr/^t\nt\nopen\|.*(timed out|temporarily unavailable)/s,
+    'two misses, the breaker open, and the timeout named');
+kill 'CONT', $primary_pid;
+usleep(600_000);
+is($node->safe_psql('postgres', q{
+SET ai_scale.redis_read_from = 'primary';
+SET ai_scale.redis_spin_us = 300;
+SELECT ai_scale.cache_get('f', 1, '{"a": 3}');
+}), '{"p": 3}', 'a hit again once it runs, with spinning on');
 redis_stop('primary');
 
 # A password-protected Redis: AUTH with ai_scale.redis_password; a wrong one is a miss.

@@ -49,10 +49,14 @@ echo "SELECT ai_scale.cache_get('bench', 1, '{\"id\": 7}') IS NOT NULL;" >"$scri
 echo "SELECT cardinality(ai_scale.cache_get_many('bench', 1, '{$arr}'::jsonb[]));" >"$scripts/many_nosend.sql"
 
 tps() { # pgbench script [PGOPTIONS] [clients, default 2]
-    local clients=${3:-2}
-    PGOPTIONS=${2:-} pgbench -n -M prepared -c "$clients" -j 2 -T "$secs" -h 127.0.0.1 -p "$pg_port" \
-        -U postgres -f "$scripts/$1" postgres 2>/dev/null |
-        sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+    local out
+    if ! out=$(PGOPTIONS=${2:-} pgbench -n -M prepared -c "${3:-2}" -j 2 -T "$secs" -h 127.0.0.1 \
+        -p "$pg_port" -U postgres -f "$scripts/$1" postgres 2>&1); then
+        echo "pgbench failed ($1, ${2:-no options}):" >&2
+        echo "$out" | tail -5 >&2
+        exit 1
+    fi
+    echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
 rps() { # redis-benchmark GET of 1 kB values, pipeline depth $1, [clients, default 2]
     redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "${2:-2}" -n $((secs * 40000 * $1)) -d 1024 \

@@ -48,6 +48,16 @@ SELECT * FROM ai_scale.check_default('cut');
 SELECT count(*) AS stages_left FROM pg_class WHERE relname LIKE 'cut%stage%';
 DROP TABLE cut;
 
+-- Names that need quoting and a date key. The attaches skip their scans through temporary
+-- CHECK constraints (on the default and on each new partition), which are gone afterwards.
+CREATE TABLE "Odd ""Rescue""" ("Booked On" date NOT NULL, n int) PARTITION BY RANGE ("Booked On");
+SELECT count(*) FROM ai_scale.manage_partitions('"Odd ""Rescue"""', '1 month', 0);
+INSERT INTO "Odd ""Rescue""" SELECT date '2020-01-15' + i * 20, i FROM generate_series(0, 5) i;
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('"Odd ""Rescue"""');
+SELECT tableoid::regclass, count(*) FROM "Odd ""Rescue""" GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS rescue_constraints_left FROM pg_constraint WHERE conname LIKE 'ai_scale_rescue%';
+DROP TABLE "Odd ""Rescue""";
+
 -- Rows spread thinly over many cells: a call makes at most 100 partitions (their locks are
 -- held until it commits), whatever batch_rows says; calls in turn move everything.
 CREATE TABLE thin (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);

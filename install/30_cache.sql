@@ -1,9 +1,10 @@
 -- Multi-level prediction cache: L1 in shared memory, L2 in Redis (writes to the primary, reads
 -- from replicas), L3 the prediction store. See docs/cache.md.
 
+-- Per row (loading the store computes it for every row) and names nothing: no SET search_path
+-- clause, which made it 7x slower (0.7 s against 0.1 s for a million rows).
 CREATE FUNCTION ai_scale.input_hash(input jsonb) RETURNS bigint
     LANGUAGE c IMMUTABLE PARALLEL SAFE STRICT
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_input_hash';
 COMMENT ON FUNCTION ai_scale.input_hash(jsonb) IS
     'XXH3-64 of the jsonb binary, as stored in the prediction store''s input_hash column';

@@ -5,8 +5,8 @@ SELECT e.extname, e.extversion, n.nspname AS schema, e.extrelocatable
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname = 'ai_scale';
 
--- Every function in the schema pins its search_path, except the six that run once per row
--- (score, score_multi, score_batched, predict, cache_get, and _cell_lower, which
+-- Every function in the schema pins its search_path, except the seven that run once per row
+-- (score, score_multi, score_batched, predict, cache_get, input_hash, and _cell_lower, which
 -- rescue_default calls per default-partition row): what they run in SQL or look up by name
 -- runs under a search_path pinned in C (src/pg/search_path.hpp; see docs/design.md).
 SELECT p.oid::regprocedure AS function_without_search_path

@@ -3,7 +3,7 @@
 #include "cache/shared_memory.hpp"
 #include "guc.hpp"
 #include "pg/postgres.hpp"
-#include "partition/worker.hpp"
+#include "partition/launcher.hpp"
 #include "pg/shmem.hpp"
 #include "predict/queue.hpp"
 #include "stats/shared_stats.hpp"
@@ -30,7 +30,7 @@ void _PG_init(void)
 
     stats::request_shared_memory();
     // --- partition maintenance ---
-    partition::register_maintenance_workers();
+    partition::register_maintenance_launcher();
     // --- cache ---
     cache::request_shared_memory();
     // --- scoring ---

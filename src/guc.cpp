@@ -1,4 +1,5 @@
 #include "guc.hpp"
+#include "partition/database_list.hpp"
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 
@@ -99,6 +100,20 @@ bool check_endpoint_list(char** newval, void**, GucSource, bool allow_many)
     return true;
 }
 
+bool check_maintenance_databases(char** newval, void**, GucSource)
+{
+    try {
+        partition::parse_database_list(*newval ? *newval : "", NAMEDATALEN);
+        return true;
+    } catch (const partition::invalid_database_list& e) {
+        GUC_check_errmsg("invalid ai_scale.maintenance_databases: %s", e.what());
+        GUC_check_errhint("Name at most %zu databases, separated by commas, each shorter "
+                          "than %d bytes.",
+                          partition::max_maintenance_databases, NAMEDATALEN);
+        return false;
+    }
+}
+
 bool check_primary(char** newval, void** extra, GucSource source)
 {
     return check_endpoint_list(newval, extra, source, false);
@@ -148,7 +163,8 @@ void define_all()
     DefineCustomStringVariable(
         "ai_scale.maintenance_databases",
         "Comma-separated databases the maintenance worker runs in; empty starts no worker.",
-        nullptr, &maintenance_databases, "", startup_only, 0, nullptr, nullptr, nullptr);
+        "Read again on reload: the launcher starts and stops workers to match.",
+        &maintenance_databases, "", PGC_SIGHUP, 0, check_maintenance_databases, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.maintenance_role",
                                "Role the maintenance worker connects as; empty means the bootstrap "
                                "superuser.",

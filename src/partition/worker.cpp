@@ -1,11 +1,13 @@
-// The maintenance worker. Each run: one transaction runs ai_scale._run_maintenance(NULL, true)
-// (creates, tiers, rescues, each DDL under a short lock_timeout); the drops and detaches it
-// defers are then done with DETACH PARTITION ... CONCURRENTLY, which needs transactions of its
-// own and so cannot run inside a function. An error in a run is logged and counted, and the
-// worker carries on with the next run. Written in C style on purpose: Postgres errors longjmp
-// through this code, so no object here owns a destructor.
-#include "partition/worker.hpp"
+// The maintenance worker, one per database, started and restarted by the launcher
+// (src/partition/launcher.cpp), which names the database in bgw_extra. Each run: one
+// transaction runs ai_scale._run_maintenance(NULL, true) (creates, tiers, rescues, each DDL
+// under a short lock_timeout); the drops and detaches it defers are then done with DETACH
+// PARTITION ... CONCURRENTLY, which needs transactions of its own and so cannot run inside a
+// function. An error in a run is logged and counted, and the worker carries on with the next
+// run. Written in C style on purpose: Postgres errors longjmp through this code, so no object
+// here owns a destructor.
 #include "guc.hpp"
+#include "partition/launcher.hpp"
 #include "pg/postgres.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -31,47 +33,6 @@ PGDLLEXPORT void ai_scale_maintenance_main(Datum arg);
 }
 
 #include <cstring>
-
-namespace ai_scale::partition {
-
-void register_maintenance_workers()
-{
-    const char* list = guc::maintenance_databases ? guc::maintenance_databases : "";
-    int index = 0;
-    for (const char* p = list; *p != '\0';) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char* start = p;
-        while (*p != '\0' && *p != ',')
-            p++;
-        const char* end = p;
-        while (end > start && end[-1] == ' ')
-            end--;
-        const size_t len = size_t(end - start);
-        if (len == 0)
-            continue;
-        if (len >= NAMEDATALEN)
-            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                            errmsg("database name in ai_scale.maintenance_databases is too long")));
-        BackgroundWorker worker;
-        memset(&worker, 0, sizeof worker);
-        worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-        // Not on a hot standby: the worker starts when recovery ends (e.g. at promotion).
-        worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-        worker.bgw_restart_time = 10;
-        snprintf(worker.bgw_library_name, BGW_MAXLEN, "ai_scale");
-        snprintf(worker.bgw_function_name, BGW_MAXLEN, "ai_scale_maintenance_main");
-        snprintf(worker.bgw_name, BGW_MAXLEN, "ai_scale maintenance worker for %.*s", int(len),
-                 start);
-        snprintf(worker.bgw_type, BGW_MAXLEN, "ai_scale maintenance");
-        memcpy(worker.bgw_extra, start, len);
-        worker.bgw_extra[len] = '\0';
-        worker.bgw_main_arg = Int32GetDatum(index++);
-        RegisterBackgroundWorker(&worker);
-    }
-}
-
-} // namespace ai_scale::partition
 
 namespace {
 
@@ -259,6 +220,12 @@ void ai_scale_maintenance_main(Datum arg)
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);
             set_lock_timeout();
+        }
+        if (ai_scale::partition::launcher_replaced(DatumGetUInt32(arg))) {
+            ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" exits: a new "
+                                 "launcher started its own",
+                                 MyBgworkerEntry->bgw_extra)));
+            proc_exit(0);
         }
         run_once();
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

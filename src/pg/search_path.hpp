@@ -7,7 +7,7 @@
 namespace ai_scale::pg {
 
 class pinned_search_path {
-public:
+  public:
     // Opens a GUC nest level with search_path = 'pg_catalog, pg_temp'. Create it outside
     // pg::call (a Postgres error jumps over the destructors of a lambda's locals).
     pinned_search_path();
@@ -17,7 +17,7 @@ public:
     pinned_search_path(const pinned_search_path&) = delete;
     pinned_search_path& operator=(const pinned_search_path&) = delete;
 
-private:
+  private:
     int level_;
 };
 

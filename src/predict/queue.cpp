@@ -1,6 +1,7 @@
 #include "predict/queue.hpp"
 #include "predict/ring.hpp"
 #include "guc.hpp"
+#include "pg/bgworker.hpp"
 #include "pg/guard.hpp"
 #include "pg/shmem.hpp"
 
@@ -116,15 +117,10 @@ int slot_of(Oid database)
 
 bool start_worker(Oid database, BackgroundWorkerHandle** handle = nullptr)
 {
-    BackgroundWorker worker;
-    memset(&worker, 0, sizeof worker);
-    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    worker.bgw_restart_time = 1;
-    snprintf(worker.bgw_library_name, BGW_MAXLEN, "ai_scale");
-    snprintf(worker.bgw_function_name, BGW_MAXLEN, "ai_scale_store_worker_main");
-    snprintf(worker.bgw_name, BGW_MAXLEN, "ai_scale store worker for database %u", database);
-    snprintf(worker.bgw_type, BGW_MAXLEN, "ai_scale store");
+    char name[BGW_MAXLEN];
+    snprintf(name, sizeof name, "ai_scale store worker for database %u", database);
+    BackgroundWorker worker =
+        pg::ai_scale_worker("ai_scale_store_worker_main", name, "ai_scale store", 1);
     worker.bgw_main_arg = ObjectIdGetDatum(database);
     worker.bgw_notify_pid = handle != nullptr ? MyProcPid : 0;
     return RegisterDynamicBackgroundWorker(&worker, handle);

@@ -1,6 +1,8 @@
 # The maintenance worker: runs by itself every ai_scale.maintenance_naptime in the databases
 # named by ai_scale.maintenance_databases, shows up in pg_stat_activity, detaches concurrently
-# when the table has no default partition, survives errors and stops cleanly.
+# when the table has no default partition, survives errors and stops cleanly. Its launcher
+# waits for a listed database that does not exist yet, follows reloads of the list, and
+# restarts a worker that was terminated.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -11,7 +13,7 @@ my $node = PostgreSQL::Test::Cluster->new('worker');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
+ai_scale.maintenance_databases = 'postgres, later'
 ai_scale.maintenance_naptime = 1
 });
 $node->start;
@@ -91,6 +93,31 @@ ok($node->poll_query_until('postgres',
     'the restarted worker finalizes the detach');
 ok($node->wait_for_log(qr/ai_scale maintenance: finalized detach of events public\.events_2020_02/),
     'and logs it');
+
+# A listed database that does not exist: said once, and its worker starts once it is created;
+# removed from the list by a reload, its worker stops (and the database can be dropped).
+ok($node->wait_for_log(qr/database "later" does not exist or does not accept connections; its worker starts when it does/),
+    'a missing database is logged');
+$node->safe_psql('postgres', 'CREATE DATABASE later');
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND datname = 'later'"),
+    'its worker starts once it exists');
+my $missing_said = () = PostgreSQL::Test::Utils::slurp_file($node->logfile)
+  =~ /database "later" does not exist/g;
+is($missing_said, 1, 'the missing database was logged once');
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'");
+$node->reload;
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND datname = 'later'"),
+    'a reload that drops it from the list stops its worker');
+$node->safe_psql('postgres', 'DROP DATABASE later');
+is($node->safe_psql('postgres',
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance launcher'"),
+    '1', 'one launcher, named in pg_stat_activity');
+my ($ret, $out, $err) = $node->psql('postgres',
+    "ALTER SYSTEM SET ai_scale.maintenance_databases = 'a, " . ('x' x 64) . "'");
+like($err, qr/invalid ai_scale.maintenance_databases: database name "x+" is too long/,
+    'a name too long for a database is refused');
 
 $node->stop('fast');
 ok($node->log_contains(qr/ai_scale maintenance worker in database "postgres" stopping/),

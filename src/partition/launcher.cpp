@@ -1,0 +1,259 @@
+// The maintenance launcher. One process, connected to no database (it reads only the shared
+// catalog pg_database), that every few seconds and on each reload compares
+// ai_scale.maintenance_databases with what runs: it starts a maintenance worker (a dynamic
+// background worker) in each listed database that exists, stops the workers of databases no
+// longer listed, starts again a worker that exited (at most once per restart_interval_ms), and
+// logs once that a listed database does not exist, starting its worker when it is created.
+// Written in C style on purpose: Postgres errors longjmp through this code (the one C++ object,
+// the parsed list, is gone before any Postgres call).
+#include "partition/launcher.hpp"
+#include "guc.hpp"
+#include "partition/database_list.hpp"
+#include "pg/bgworker.hpp"
+#include "pg/postgres.hpp"
+#include "pg/shmem.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+PGDLLEXPORT void ai_scale_maintenance_launcher_main(Datum arg);
+}
+
+#include <algorithm>
+#include <cstring>
+
+namespace {
+
+// Counts launcher starts; each worker is given the count its launcher saw.
+struct launcher_shared {
+    pg_atomic_uint32 generation;
+};
+launcher_shared* shared = nullptr;
+
+void init_shared(void* segment, bool found)
+{
+    shared = static_cast<launcher_shared*>(segment);
+    if (!found)
+        pg_atomic_init_u32(&shared->generation, 0);
+}
+
+uint32 my_generation = 0;
+
+} // namespace
+
+namespace ai_scale::partition {
+
+bool launcher_replaced(uint32_t generation)
+{
+    return shared != nullptr && pg_atomic_read_u32(&shared->generation) != generation;
+}
+
+void register_maintenance_launcher()
+{
+    pg::request_shmem("ai_scale maintenance launcher", sizeof(launcher_shared), init_shared);
+    // Not on a hot standby: the launcher starts when recovery ends (e.g. at promotion).
+    BackgroundWorker worker =
+        pg::ai_scale_worker("ai_scale_maintenance_launcher_main", "ai_scale maintenance launcher",
+                            "ai_scale maintenance launcher", 10);
+    RegisterBackgroundWorker(&worker);
+}
+
+} // namespace ai_scale::partition
+
+namespace {
+
+// How often the launcher looks again without being woken (a database may have been created).
+constexpr long poll_ms = 5000;
+// A worker that exited is started again no sooner than this after its previous start, so a
+// worker that cannot connect (a role that does not exist) does not restart in a tight loop.
+constexpr long restart_interval_ms = 10000;
+
+struct database_slot {
+    char name[NAMEDATALEN];
+    BackgroundWorkerHandle* handle; // in TopMemoryContext; nullptr when none runs
+    TimestampTz started_at;
+    bool missing_logged;
+    bool listed;
+};
+
+database_slot slots[ai_scale::partition::max_maintenance_databases];
+int nslots = 0;
+
+bool start_worker(database_slot& slot)
+{
+    char name[BGW_MAXLEN];
+    snprintf(name, sizeof name, "ai_scale maintenance worker for %s", slot.name);
+    // BGW_NEVER_RESTART: the launcher restarts it.
+    BackgroundWorker worker = ai_scale::pg::ai_scale_worker(
+        "ai_scale_maintenance_main", name, "ai_scale maintenance", BGW_NEVER_RESTART);
+    strlcpy(worker.bgw_extra, slot.name, BGW_EXTRALEN);
+    worker.bgw_main_arg = UInt32GetDatum(my_generation);
+    worker.bgw_notify_pid = MyProcPid; // its exit sets our latch
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    bool ok = RegisterDynamicBackgroundWorker(&worker, &slot.handle);
+    MemoryContextSwitchTo(old);
+    slot.started_at = GetCurrentTimestamp();
+    if (!ok) {
+        slot.handle = nullptr;
+        ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a worker for "
+                             "database \"%s\"",
+                             slot.name),
+                      errhint("Raise max_worker_processes.")));
+    }
+    return ok;
+}
+
+bool worker_running(database_slot& slot)
+{
+    if (slot.handle == nullptr)
+        return false;
+    pid_t pid;
+    if (GetBackgroundWorkerPid(slot.handle, &pid) != BGWH_STOPPED)
+        return true;
+    pfree(slot.handle);
+    slot.handle = nullptr;
+    return false;
+}
+
+// Marks the slots of the listed databases, adding slots for new ones. (A list the setting's
+// check hook refused cannot get here; it would leave the slots unmarked.)
+void mark_listed()
+{
+    for (int i = 0; i < nslots; i++)
+        slots[i].listed = false;
+    try {
+        auto names = ai_scale::partition::parse_database_list(
+            ai_scale::guc::maintenance_databases ? ai_scale::guc::maintenance_databases : "",
+            NAMEDATALEN);
+        for (const auto& name : names) {
+            int i = 0;
+            while (i < nslots && strcmp(slots[i].name, name.c_str()) != 0)
+                i++;
+            if (i == nslots) {
+                memset(&slots[nslots], 0, sizeof slots[nslots]);
+                strlcpy(slots[nslots].name, name.c_str(), NAMEDATALEN);
+                nslots++;
+            }
+            slots[i].listed = true;
+        }
+    } catch (const std::exception&) {
+    }
+}
+
+// Which slots' databases exist and accept connections. A heap scan of pg_database, as the
+// autovacuum launcher does: without a database, its index cannot be opened.
+void find_databases(bool* exists)
+{
+    for (int i = 0; i < nslots; i++)
+        exists[i] = false;
+    StartTransactionCommand();
+    (void)GetTransactionSnapshot();
+    Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+    TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
+    HeapTuple tuple;
+    while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+        auto* db = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
+        if (!db->datallowconn || database_is_invalid_form(db))
+            continue;
+        for (int i = 0; i < nslots; i++)
+            if (strcmp(NameStr(db->datname), slots[i].name) == 0)
+                exists[i] = true;
+    }
+    table_endscan(scan);
+    table_close(rel, AccessShareLock);
+    CommitTransactionCommand();
+}
+
+// Brings the running workers in line with the setting; returns how long to sleep.
+long reconcile()
+{
+    mark_listed();
+    // Databases no longer listed: stop their workers, forget them.
+    for (int i = 0; i < nslots;) {
+        if (slots[i].listed) {
+            i++;
+            continue;
+        }
+        if (worker_running(slots[i])) {
+            TerminateBackgroundWorker(slots[i].handle);
+            ereport(LOG, (errmsg("ai_scale maintenance launcher stopped the worker for database "
+                                 "\"%s\": no longer in ai_scale.maintenance_databases",
+                                 slots[i].name)));
+            pfree(slots[i].handle);
+        }
+        slots[i] = slots[--nslots];
+    }
+
+    bool exists[ai_scale::partition::max_maintenance_databases];
+    find_databases(exists);
+
+    long sleep_ms = poll_ms;
+    const TimestampTz now = GetCurrentTimestamp();
+    for (int i = 0; i < nslots; i++) {
+        database_slot& slot = slots[i];
+        if (worker_running(slot))
+            continue;
+        if (!exists[i]) {
+            if (!slot.missing_logged)
+                ereport(LOG, (errmsg("ai_scale maintenance: database \"%s\" does not exist or "
+                                     "does not accept connections; its worker starts when it does",
+                                     slot.name)));
+            slot.missing_logged = true;
+            continue;
+        }
+        slot.missing_logged = false;
+        const long since_ms = long((now - slot.started_at) / 1000);
+        if (slot.started_at != 0 && since_ms < restart_interval_ms) {
+            sleep_ms = std::min(sleep_ms, restart_interval_ms - since_ms);
+            continue;
+        }
+        start_worker(slot);
+    }
+    return sleep_ms;
+}
+
+} // namespace
+
+void ai_scale_maintenance_launcher_main(Datum)
+{
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    // die: exits with status 1, so a launcher terminated by hand is restarted; on shutdown the
+    // postmaster stops the workers itself.
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+    pgstat_report_appname("ai_scale maintenance launcher");
+    // The workers of a launcher before this one (terminated, say) see this and exit at their
+    // next wake-up; until then a database may have two, which maintenance's advisory lock
+    // keeps from working on the same table at once.
+    my_generation = pg_atomic_add_fetch_u32(&shared->generation, 1);
+
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+        }
+        long sleep_ms = reconcile();
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
+                        PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+    }
+}

@@ -4,6 +4,7 @@
 #include "guc.hpp"
 #include "pg/postgres.hpp"
 #include "partition/launcher.hpp"
+#include "partition/worker_registry.hpp"
 #include "pg/shmem.hpp"
 #include "predict/queue.hpp"
 #include "stats/shared_stats.hpp"
@@ -31,6 +32,7 @@ void _PG_init(void)
     stats::request_shared_memory();
     // --- partition maintenance ---
     partition::register_maintenance_launcher();
+    partition::install_worker_registry();
     // --- cache ---
     cache::request_shared_memory();
     // --- scoring ---

@@ -129,6 +129,9 @@ bool worker_running(database_slot& slot)
         return true;
     pfree(slot.handle);
     slot.handle = nullptr;
+    // The back-off counts from the exit: a worker stopped for a DROP DATABASE is not started
+    // again while the drop waits for the database's sessions to end.
+    slot.started_at = GetCurrentTimestamp();
     return false;
 }
 

@@ -8,6 +8,7 @@
 // here owns a destructor.
 #include "guc.hpp"
 #include "partition/launcher.hpp"
+#include "partition/worker_registry.hpp"
 #include "pg/postgres.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -208,6 +209,7 @@ void ai_scale_maintenance_main(Datum arg)
     const char* role = ai_scale::guc::maintenance_role;
     BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra,
                                          role != nullptr && role[0] != '\0' ? role : nullptr, 0);
+    ai_scale::partition::register_this_worker();
     pgstat_report_appname("ai_scale maintenance");
     run_context =
         AllocSetContextCreate(TopMemoryContext, "ai_scale maintenance", ALLOCSET_DEFAULT_SIZES);

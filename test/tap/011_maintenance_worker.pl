@@ -95,7 +95,8 @@ ok($node->wait_for_log(qr/ai_scale maintenance: finalized detach of events publi
     'and logs it');
 
 # A listed database that does not exist: said once, and its worker starts once it is created;
-# removed from the list by a reload, its worker stops (and the database can be dropped).
+# DROP DATABASE stops that worker rather than failing on its connection; removed from the list
+# by a reload, its worker stops.
 ok($node->wait_for_log(qr/database "later" does not exist or does not accept connections; its worker starts when it does/),
     'a missing database is logged');
 $node->safe_psql('postgres', 'CREATE DATABASE later');
@@ -105,6 +106,13 @@ ok($node->poll_query_until('postgres',
 my $missing_said = () = PostgreSQL::Test::Utils::slurp_file($node->logfile)
   =~ /database "later" does not exist/g;
 is($missing_said, 1, 'the missing database was logged once');
+$node->safe_psql('postgres', 'DROP DATABASE later');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'later'"), '0',
+    'DROP DATABASE succeeds while its worker is connected');
+$node->safe_psql('postgres', 'CREATE DATABASE later');
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND datname = 'later'"),
+    'created again, it gets a worker again');
 $node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'");
 $node->reload;
 ok($node->poll_query_until('postgres',

@@ -17,7 +17,8 @@ CREATE TABLE ai_scale.partition_config (
     cold_tablespace    name,
     time_zone          text        NOT NULL,
     rescue_batch_rows  int         NOT NULL DEFAULT 10000 CHECK (rescue_batch_rows > 0),
-    managed_since      timestamptz NOT NULL DEFAULT now()
+    managed_since      timestamptz NOT NULL DEFAULT now(),
+    inherit_privileges boolean     NOT NULL DEFAULT false
 );
 COMMENT ON TABLE ai_scale.partition_config IS
     'tables whose partitions ai_scale maintains; one row per partitioned table';
@@ -95,6 +96,25 @@ CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
     LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT pg_advisory_xact_lock(hashtext('ai_scale.maintenance'), parent::oid::int) $$;
+
+-- inherit_privileges: the parent's grants (but its owner's) given on a partition, for direct
+-- access to it. Grants made on the parent later are not copied.
+CREATE FUNCTION ai_scale._copy_grants(parent regclass, partition text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN SELECT a.privilege_type, a.grantee, a.is_grantable
+               FROM pg_class c, aclexplode(c.relacl) a
+              WHERE c.oid = parent AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON %s TO %s%s', g.privilege_type, partition,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END $$;
 
 -- The single range-partition key column of parent and its type, or a clear error.
 CREATE FUNCTION ai_scale._partition_key(parent regclass, OUT key_column name,
@@ -195,6 +215,7 @@ END $$;
 CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
                                            zone text, lo timestamp, hi timestamp, suffix text,
                                            default_partition regclass, stage regclass,
+                                           copy_grants boolean,
                                            OUT partition text, OUT rows_moved bigint,
                                            OUT bounds text, OUT lo_lit text, OUT hi_lit text)
     LANGUAGE plpgsql VOLATILE
@@ -250,6 +271,9 @@ BEGIN
     -- table's owner can vacuum, alter and drop its partitions.
     IF owner <> current_user::regrole::oid THEN
         EXECUTE format('ALTER TABLE %s OWNER TO %s', partition, owner::regrole);
+    END IF;
+    IF copy_grants THEN
+        PERFORM ai_scale._copy_grants(parent, partition);
     END IF;
     IF stage IS NOT NULL THEN
         EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
@@ -427,7 +451,7 @@ BEGIN
     FOR j IN 1 .. array_length(piece_lo, 1) LOOP
         made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
                                            piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
-                                           stage::regclass);
+                                           stage::regclass, cfg.inherit_privileges);
         CONTINUE WHEN made.partition IS NULL; -- a local hour a DST change skips holds no rows
         parts := parts || made.partition;
         lo_lits := lo_lits || made.lo_lit;
@@ -561,7 +585,8 @@ BEGIN
             CONTINUE WHEN p.action <> 'create';
             made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
                                                cfg.time_zone, p.lower, p.upper, p.suffix,
-                                               CASE WHEN default_has_rows THEN dflt END, NULL);
+                                               CASE WHEN default_has_rows THEN dflt END, NULL,
+                                               cfg.inherit_privileges);
             CONTINUE WHEN made.partition IS NULL;
             created := created || made.partition;
             created_detail := created_detail || (made.bounds
@@ -742,7 +767,8 @@ CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval i
                                            retention_mode text DEFAULT 'drop',
                                            cold_after interval DEFAULT NULL,
                                            cold_tablespace name DEFAULT NULL,
-                                           time_zone text DEFAULT NULL)
+                                           time_zone text DEFAULT NULL,
+                                           inherit_privileges boolean DEFAULT false)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -790,17 +816,20 @@ BEGIN
         IF owner <> current_user::regrole::oid THEN -- owned like its parent, as every partition
             EXECUTE format('ALTER TABLE %s OWNER TO %s', dflt_name, owner::regrole);
         END IF;
+        IF manage_partitions.inherit_privileges THEN
+            PERFORM ai_scale._copy_grants(manage_partitions.parent, dflt_name);
+        END IF;
     END IF;
     INSERT INTO ai_scale.partition_config AS c
         (parent, partition_interval, premake, retention, retention_mode, cold_after,
-         cold_tablespace, time_zone)
+         cold_tablespace, time_zone, inherit_privileges)
     VALUES (manage_partitions.parent, partition_interval, premake, retention, retention_mode,
-            cold_after, cold_tablespace, zone)
+            cold_after, cold_tablespace, zone, coalesce(manage_partitions.inherit_privileges, false))
     ON CONFLICT ON CONSTRAINT partition_config_pkey DO UPDATE
        SET partition_interval = EXCLUDED.partition_interval, premake = EXCLUDED.premake,
            retention = EXCLUDED.retention, retention_mode = EXCLUDED.retention_mode,
            cold_after = EXCLUDED.cold_after, cold_tablespace = EXCLUDED.cold_tablespace,
-           time_zone = EXCLUDED.time_zone;
+           time_zone = EXCLUDED.time_zone, inherit_privileges = EXCLUDED.inherit_privileges;
     -- The first run is part of adopting the table: if it fails, nothing is kept.
     FOR r IN SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false) LOOP
         IF r.action = 'error' THEN
@@ -814,7 +843,7 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END $$;
-COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval, text, interval, name, text) IS
+COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval, text, interval, name, text, boolean) IS
     'adopts a table range-partitioned on a timestamptz, timestamp or date column and maintains it';
 
 CREATE FUNCTION ai_scale.unmanage_partitions(parent regclass) RETURNS void

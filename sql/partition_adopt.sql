@@ -80,6 +80,34 @@ SELECT c.relowner::regrole AS owner, count(*) AS partitions
 DROP TABLE owned;
 DROP ROLE adopt_owner;
 
+-- inherit_privileges: new partitions (premade, rescued and the default) get the parent's
+-- grants, for direct access to a partition; by default they get none (queries through the
+-- parent need none).
+CREATE ROLE adopt_reader;
+CREATE ROLE "Adopt Writer";
+CREATE TABLE granted (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+GRANT SELECT ON granted TO adopt_reader;
+GRANT INSERT, UPDATE ON granted TO "Adopt Writer" WITH GRANT OPTION;
+CREATE TABLE plain_grants (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+GRANT SELECT ON plain_grants TO adopt_reader;
+SELECT count(*) > 0 AS created
+  FROM ai_scale.manage_partitions('granted', '1 day', 1, time_zone => 'UTC', inherit_privileges => true);
+SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('plain_grants', '1 day', 1, time_zone => 'UTC');
+INSERT INTO granted VALUES ('2020-02-02 12:00 UTC');
+SELECT count(*) AS rescued FROM ai_scale.rescue_default('granted');
+SELECT i.inhparent::regclass AS parent, count(*) AS partitions,
+       count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'SELECT')) AS reader_selects,
+       count(*) FILTER (WHERE has_table_privilege('Adopt Writer', i.inhrelid, 'INSERT WITH GRANT OPTION'))
+         AS writer_grants
+  FROM pg_inherits i
+ WHERE i.inhparent IN ('granted'::regclass, 'plain_grants'::regclass)
+ GROUP BY 1 ORDER BY 1::text;
+SELECT parent, inherit_privileges FROM ai_scale.partition_config
+ WHERE parent IN ('granted'::regclass, 'plain_grants'::regclass) ORDER BY parent::text;
+DROP TABLE granted, plain_grants;
+DROP ROLE adopt_reader;
+DROP ROLE "Adopt Writer";
+
 DROP TABLE seed, events_ts, events_date, weekly, ny,
            "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by";
 SELECT count(*) FROM ai_scale.partition_config WHERE parent::text NOT LIKE '%model_predictions';

@@ -11,19 +11,8 @@ source scripts/lib/services.sh
 export PATH="$PG_BIN:$PATH"
 secs=${1:-10}
 
-work=$(mktemp -d /tmp/ai_scale_bench_cache.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
-cleanup() { pg_stop "$work/pg"; redis_stop "$work/redis"; rm -rf "$work"; }
-trap cleanup EXIT
-
-redis_port=$(free_port)
-redis_start "$work/redis" "$redis_port"
-pg_port=$(free_port)
-pg_init "$work/pg" "$pg_port" yes
-pg_conf "$work/pg" "ai_scale.redis_primary = '127.0.0.1:$redis_port'"
-pg_conf "$work/pg" "ai_scale.redis_read_from = 'primary'"
-pg_start "$work/pg"
+trap bench_servers_stop EXIT
+bench_servers_start cache "ai_scale.redis_read_from = 'primary'"
 
 psql_() { psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 psql_ -c "CREATE EXTENSION ai_scale" -c "

@@ -15,22 +15,10 @@ source scripts/lib/services.sh
 export PATH="$PG_BIN:$PATH"
 secs=${1:-10}
 
-work=$(mktemp -d /tmp/ai_scale_bench_predict.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
-cleanup() { [ -s "$work/pgbench.err" ] && tail -5 "$work/pgbench.err"; pg_stop "$work/pg"; redis_stop "$work/redis"; rm -rf "$work"; }
+cleanup() { [ -s "${work:-}/pgbench.err" ] && tail -5 "$work/pgbench.err"; bench_servers_stop; }
 trap cleanup EXIT
-
-redis_port=$(free_port)
-redis_start "$work/redis" "$redis_port"
-pg_port=$(free_port)
-pg_init "$work/pg" "$pg_port" yes
-pg_conf "$work/pg" "ai_scale.redis_primary = '127.0.0.1:$redis_port'"
-pg_conf "$work/pg" "ai_scale.l1_entries = 65536"
-# Durable, as in production (the test harness turns these off).
-pg_conf "$work/pg" "fsync = on"
-pg_conf "$work/pg" "synchronous_commit = on"
-pg_start "$work/pg"
+# Durable, as in production (the test harness turns fsync and synchronous_commit off).
+bench_servers_start predict "ai_scale.l1_entries = 65536" "fsync = on" "synchronous_commit = on"
 
 psql_() { psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 AI_SCALE_BENCH_MODEL="$root/test/data/scoring/xgb_regression.json" psql_ <<'SQL' >/dev/null

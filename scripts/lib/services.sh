@@ -1,5 +1,5 @@
 # Shell helpers to start and stop throwaway Postgres clusters and Redis servers on loopback.
-# Sourced by test/run.sh and scripts/demo.sh. Postgres runs as the postgres user when we are
+# Sourced by test/run.sh, scripts/demo.sh and the benchmarks. Postgres runs as the postgres user when we are
 # root (initdb refuses root).
 
 # PG_CONFIG picks the installation (scripts/private_pg.sh makes a private one).
@@ -97,4 +97,28 @@ redis_stop() {
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
+}
+
+# For the benchmarks: a work directory, a Redis, and a Postgres preloading ai_scale with that
+# Redis as its L2 primary plus the postgresql.conf lines given. Sets work, redis_port and
+# pg_port; bench_servers_stop stops both and removes the directory.
+bench_servers_start() {
+    local name=$1 line
+    shift
+    work=$(mktemp -d "/tmp/ai_scale_bench_$name.XXXXXX")
+    chmod 755 "$work"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
+    redis_port=$(free_port)
+    redis_start "$work/redis" "$redis_port"
+    pg_port=$(free_port)
+    pg_init "$work/pg" "$pg_port" yes
+    pg_conf "$work/pg" "ai_scale.redis_primary = '127.0.0.1:$redis_port'"
+    for line in "$@"; do pg_conf "$work/pg" "$line"; done
+    pg_start "$work/pg"
+}
+bench_servers_stop() {
+    [ -n "${work:-}" ] || return 0
+    pg_stop "$work/pg"
+    redis_stop "$work/redis"
+    rm -rf "$work"
 }

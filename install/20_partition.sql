@@ -858,6 +858,35 @@ END $$;
 COMMENT ON FUNCTION ai_scale.unmanage_partitions(regclass) IS
     'stops maintaining a table; its partitions and rows stay as they are';
 
+-- Gives every partition of parent exactly the parent's table-level grants (revoking the others;
+-- the owner's rights stay), e.g. after grants on the parent changed. Returns the partitions.
+CREATE FUNCTION ai_scale.reapply_privileges(parent regclass) RETURNS SETOF regclass
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    part regclass;
+    grantee oid;
+BEGIN
+    PERFORM ai_scale._require_primary('reapply_privileges');
+    PERFORM ai_scale._partition_key(parent);
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                 WHERE i.inhparent = reapply_privileges.parent ORDER BY 1::text
+    LOOP
+        FOR grantee IN SELECT DISTINCT a.grantee
+                         FROM pg_class c, aclexplode(c.relacl) a
+                        WHERE c.oid = part AND a.grantee <> c.relowner
+        LOOP
+            EXECUTE format('REVOKE ALL ON %s FROM %s CASCADE', part,
+                           CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE grantee::regrole::text END);
+        END LOOP;
+        PERFORM ai_scale._copy_grants(parent, part::text);
+        RETURN NEXT part;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION ai_scale.reapply_privileges(regclass) IS
+    'gives every partition exactly the parent''s table-level grants; returns the partitions';
+
 CREATE FUNCTION ai_scale.create_prediction_store(name text DEFAULT 'public.model_predictions',
                                                  partition_interval interval DEFAULT '1 day',
                                                  premake int DEFAULT 7,

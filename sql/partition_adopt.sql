@@ -104,6 +104,20 @@ SELECT i.inhparent::regclass AS parent, count(*) AS partitions,
  GROUP BY 1 ORDER BY 1::text;
 SELECT parent, inherit_privileges FROM ai_scale.partition_config
  WHERE parent IN ('granted'::regclass, 'plain_grants'::regclass) ORDER BY parent::text;
+-- reapply_privileges: every partition gets exactly the parent's grants (here after they changed);
+-- a table that is not range-partitioned is an error.
+REVOKE SELECT ON granted FROM adopt_reader;
+GRANT DELETE ON granted TO adopt_reader;
+SELECT count(*) AS partitions FROM ai_scale.reapply_privileges('granted');
+SELECT count(*) AS partitions,
+       count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'SELECT')) AS reader_selects,
+       count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'DELETE')) AS reader_deletes,
+       count(*) FILTER (WHERE has_table_privilege('Adopt Writer', i.inhrelid, 'INSERT WITH GRANT OPTION'))
+         AS writer_grants
+  FROM pg_inherits i WHERE i.inhparent = 'granted'::regclass;
+CREATE TABLE not_partitioned (at timestamptz);
+SELECT * FROM ai_scale.reapply_privileges('not_partitioned');
+DROP TABLE not_partitioned;
 DROP TABLE granted, plain_grants;
 DROP ROLE adopt_reader;
 DROP ROLE "Adopt Writer";

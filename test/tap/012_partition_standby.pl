@@ -24,7 +24,7 @@ $primary->wait_for_catchup($standby);
 
 for my $call ("ai_scale.run_maintenance()", "ai_scale.manage_partitions('model_predictions', '1 day')",
     "ai_scale.rescue_default('model_predictions')", "ai_scale.unmanage_partitions('model_predictions')",
-    "ai_scale.create_prediction_store('other')")
+    "ai_scale.create_prediction_store('other')", "ai_scale.reapply_privileges('model_predictions')")
 {
     my ($ret, $out, $err) = $standby->psql('postgres', "\\set VERBOSITY verbose\nSELECT * FROM $call");
     like($err, qr/ERROR:  25006: cannot run \w+ on a hot standby/, "$call raises 25006 on the standby");

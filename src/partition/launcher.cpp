@@ -25,7 +25,6 @@ extern "C" {
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
-#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
@@ -96,7 +95,7 @@ struct database_slot {
 database_slot slots[ai_scale::partition::max_maintenance_databases];
 int nslots = 0;
 
-bool start_worker(database_slot& slot)
+void start_worker(database_slot& slot)
 {
     char name[BGW_MAXLEN];
     snprintf(name, sizeof name, "ai_scale maintenance worker for %s", slot.name);
@@ -117,7 +116,6 @@ bool start_worker(database_slot& slot)
                              slot.name),
                       errhint("Raise max_worker_processes.")));
     }
-    return ok;
 }
 
 bool worker_running(database_slot& slot)

@@ -38,15 +38,9 @@ ArrayType* array_of(const std::vector<Datum>& values, Oid type)
                            align);
 }
 
-} // namespace
-
-bool insert_now(text* model, int32 version, const std::vector<new_prediction>& rows)
+// One multi-row INSERT into the store table relid in the current transaction.
+void insert_now(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
 {
-    if (rows.empty())
-        return true;
-    Oid relid = cache::store_table_relid();
-    if (relid == InvalidOid)
-        return false;
     std::vector<Datum> inputs, outputs, hashes;
     for (const auto& r : rows) {
         inputs.push_back(PointerGetDatum(r.input));
@@ -73,17 +67,18 @@ bool insert_now(text* model, int32 version, const std::vector<new_prediction>& r
             elog(ERROR, "ai_scale: store insert failed: %s", SPI_result_code_string(rc));
         SPI_finish();
     });
-    return true;
 }
+
+} // namespace
 
 void store(text* model, int32 version, const std::vector<new_prediction>& rows)
 {
     if (guc::store_mode == guc::store_off || rows.empty() || RecoveryInProgress())
         return;
+    const Oid relid = cache::store_table_relid();
+    if (relid == InvalidOid)
+        return;
     if (guc::store_mode == guc::store_async) {
-        Oid relid = cache::store_table_relid();
-        if (relid == InvalidOid)
-            return;
         // The worker inserts as this user, but policies would see the worker's session: only
         // rows this user may insert, into a table without row-level security, are queued; the
         // others go through insert_now, which applies the user's privileges and policies.
@@ -94,7 +89,7 @@ void store(text* model, int32 version, const std::vector<new_prediction>& rows)
         if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
             return;
     }
-    insert_now(model, version, rows);
+    insert_now(relid, model, version, rows);
 }
 
 } // namespace ai_scale::predict

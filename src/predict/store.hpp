@@ -22,8 +22,4 @@ struct new_prediction {
 // (async), or not at all (off, on a hot standby, or when the store table does not exist).
 void store(text* model, int32 version, const std::vector<new_prediction>& rows);
 
-// One multi-row INSERT into the store table in the current transaction; false when the table
-// does not exist.
-bool insert_now(text* model, int32 version, const std::vector<new_prediction>& rows);
-
 } // namespace ai_scale::predict

@@ -354,7 +354,9 @@ DECLARE
     hi timestamp;
     sfx text;
     cursor timestamp;
-    b record;
+    bound_lo timestamp[];
+    bound_hi timestamp[];
+    m int;
     piece_lo timestamp[] := '{}';
     piece_hi timestamp[] := '{}';
     piece_sfx text[] := '{}';
@@ -408,23 +410,25 @@ BEGIN
         RETURN;
     END IF;
 
+    -- The existing partitions' bounds, read once for all the cells below, ordered by lower.
+    SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
+           coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
+      INTO bound_lo, bound_hi
+      FROM ai_scale._bounds(parent, cfg.time_zone) x WHERE NOT x.is_default;
+
     -- This batch: whole cells until batch_rows, each cut down to the parts no partition covers.
     FOR i IN 1 .. array_length(cell_lows, 1) LOOP
         lo := cell_lows[i];
         SELECT c.upper, c.suffix INTO hi, sfx FROM ai_scale._cells(cfg.partition_interval, lo, lo) c;
         pieces_before := array_length(piece_lo, 1);
         cursor := lo;
-        FOR b IN SELECT coalesce(x.lower, '-infinity') AS lower, coalesce(x.upper, 'infinity') AS upper
-                   FROM ai_scale._bounds(parent, cfg.time_zone) x
-                  WHERE NOT x.is_default AND coalesce(x.lower, '-infinity') < hi
-                    AND coalesce(x.upper, 'infinity') > lo
-                  ORDER BY 1
-        LOOP
-            IF b.lower > cursor THEN
+        FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
+            CONTINUE WHEN bound_lo[m] >= hi OR bound_hi[m] <= lo;
+            IF bound_lo[m] > cursor THEN
                 piece_lo := piece_lo || cursor;
-                piece_hi := piece_hi || b.lower;
+                piece_hi := piece_hi || bound_lo[m];
             END IF;
-            cursor := greatest(cursor, b.upper);
+            cursor := greatest(cursor, bound_hi[m]);
         END LOOP;
         IF cursor < hi THEN
             piece_lo := piece_lo || cursor;

@@ -28,7 +28,7 @@ char* redis_primary = nullptr;
 char* redis_replicas = nullptr;
 int redis_read_from = int(read_from::replica);
 int redis_timeout_ms = 100;
-int redis_spin_us = 0;
+int redis_spin_us = 50;
 char* redis_password = nullptr;
 int redis_db = 0;
 int cache_ttl_s = 3600;
@@ -215,9 +215,9 @@ void define_all()
     DefineCustomIntVariable(
         "ai_scale.redis_spin_us",
         "Microseconds a backend polls for a Redis reply, yielding the CPU, before it sleeps.",
-        "0 sleeps at once. Spinning saves the wake-up of an idle CPU at low concurrency and "
-        "costs CPU when every core is busy.",
-        &redis_spin_us, 0, 0, 1000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+        "0 sleeps at once. Spinning saves the wake-up of an idle CPU at low concurrency; long "
+        "spins cost throughput when every core is busy.",
+        &redis_spin_us, 50, 0, 1000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_password", "Password sent with AUTH to Redis.",
                                nullptr, &redis_password, "", PGC_SUSET,
                                GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, nullptr, nullptr, nullptr);

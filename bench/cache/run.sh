@@ -60,7 +60,9 @@ echo "(L1 answers)"
 # Three rounds, each running every case once in turn, and the median of the three: the machine
 # is shared, so cases measured minutes apart would compare noise.
 declare -A runs
-cases=(select1 pk l1 l1_small l2 l2_spin l2_8 l2_spin_8 many l1_ns l2_ns many_ns many_l1_ns redis1 redis16 redis1_8)
+cases=(select1 pk l1 l1_small l2 l2_nospin l2_spin l2_8 l2_nospin_8 l2_spin_8 many l1_ns l2_ns many_ns many_l1_ns redis1 redis16 redis1_8)
+# L2 cases: the default redis_spin_us (50), no polling at all, and a long poll.
+nospin="-c ai_scale.cache_use_l1=off -c ai_scale.redis_spin_us=0"
 spin="-c ai_scale.cache_use_l1=off -c ai_scale.redis_spin_us=300"
 run_case() {
     case $1 in
@@ -69,8 +71,10 @@ run_case() {
     l1) tps get.sql ;;
     l1_small) tps get_small.sql ;;
     l2) tps get.sql "-c ai_scale.cache_use_l1=off" ;;
+    l2_nospin) tps get.sql "$nospin" ;;
     l2_spin) tps get.sql "$spin" ;;
     l2_8) tps get.sql "-c ai_scale.cache_use_l1=off" 8 ;;
+    l2_nospin_8) tps get.sql "$nospin" 8 ;;
     l2_spin_8) tps get.sql "$spin" 8 ;;
     many) tps many.sql "-c ai_scale.cache_use_l1=off" ;;
     l1_ns) tps get_nosend.sql ;;
@@ -95,8 +99,10 @@ printf '%-44s %12s\n' "pgbench SELECT 1 (tps)" "$select1" \
     "cache_get, L1 hit (tps)" "$l1" \
     "cache_get, L1 hit, small output (tps)" "$l1_small" \
     "cache_get, L2 hit, L1 off (tps)" "$l2" \
+    "cache_get, L2 hit, redis_spin_us = 0 (tps)" "$l2_nospin" \
     "cache_get, L2 hit, redis_spin_us = 300 (tps)" "$l2_spin" \
     "cache_get, L2 hit, 8 clients (tps)" "$l2_8" \
+    "cache_get, L2 hit, 8 clients, spin 0 (tps)" "$l2_nospin_8" \
     "cache_get, L2 hit, 8 clients, spin 300 (tps)" "$l2_spin_8" \
     "cache_get_many 100 keys, L2, L1 off (keys/s)" "$(awk -v t="$many" 'BEGIN { printf "%.0f", t * 100 }')" \
     "cache_get, L1 hit, value not sent (tps)" "$l1_ns" \
@@ -109,8 +115,8 @@ printf '%-44s %12s\n' "pgbench SELECT 1 (tps)" "$select1" \
 echo "ratio L1 hit / SELECT 1:                $(ratio "$l1" "$select1")  (target >= 0.9)"
 echo "ratio L1 hit, small output / SELECT 1:  $(ratio "$l1_small" "$select1")"
 echo "ratio L2 hit / redis-benchmark GET:     $(ratio "$l2" "$redis1")  (target >= 0.8)"
-echo "  with redis_spin_us = 300:             $(ratio "$l2_spin" "$redis1")"
-echo "  8 clients, default / spin 300:        $(ratio "$l2_8" "$redis1_8") / $(ratio "$l2_spin_8" "$redis1_8")"
+echo "  redis_spin_us = 0 / 300:              $(ratio "$l2_nospin" "$redis1") / $(ratio "$l2_spin" "$redis1")"
+echo "  8 clients, default / 0 / 300:         $(ratio "$l2_8" "$redis1_8") / $(ratio "$l2_nospin_8" "$redis1_8") / $(ratio "$l2_spin_8" "$redis1_8")"
 echo "ratio get_many keys/s / redis -P 16:    $(ratio "$(awk -v t="$many" 'BEGIN { print t * 100 }')" "$redis16")  (target >= 0.7)"
 echo "values not sent to the client:"
 echo "ratio L1 hit / SELECT 1:                $(ratio "$l1_ns" "$select1")"

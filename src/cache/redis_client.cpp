@@ -111,6 +111,15 @@ void spin_for_reply(connection& c)
         sched_yield();
 }
 
+// Polling pays for a request whose reply comes back at once: one command on at most a couple
+// of keys (GET, a SET, INFO). For a batch (an MGET of 100 values, pipelined writes) Redis takes
+// long enough assembling the reply that the poll only takes CPU from it: measured 7% slower
+// for a 100-key cache_get_many at 2 clients on 2 cores.
+bool worth_spinning(const std::vector<command>& cmds)
+{
+    return guc::redis_spin_us > 0 && cmds.size() == 1 && cmds[0].size() <= 5;
+}
+
 } // namespace
 
 void reply_deleter::operator()(redisReply* r) const
@@ -136,7 +145,7 @@ std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<
             throw redis_failure(msg);
         }
     }
-    if (guc::redis_spin_us > 0)
+    if (worth_spinning(cmds))
         spin_for_reply(c);
     std::vector<reply_ptr> replies;
     replies.reserve(cmds.size());

@@ -754,7 +754,8 @@ BEGIN
         END;
     END LOOP;
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-    PERFORM ai_scale._count_maintenance(1, actions, errors);
+    -- The worker (defer_detach) calls this once per table and counts its runs itself.
+    PERFORM ai_scale._count_maintenance(CASE WHEN defer_detach THEN 0 ELSE 1 END, actions, errors);
 END $$;
 
 CREATE FUNCTION ai_scale.run_maintenance(parent regclass DEFAULT NULL)

@@ -1,11 +1,13 @@
 // The maintenance worker, one per database, started and restarted by the launcher
-// (src/partition/launcher.cpp), which names the database in bgw_extra. Each run: one
-// transaction runs ai_scale._run_maintenance(NULL, true) (creates, tiers, rescues, each DDL
-// under a short lock_timeout); the drops and detaches it defers are then done with DETACH
-// PARTITION ... CONCURRENTLY, which needs transactions of its own and so cannot run inside a
-// function. An error in a run is logged and counted, and the worker carries on with the next
-// run. Written in C style on purpose: Postgres errors longjmp through this code, so no object
-// here owns a destructor.
+// (src/partition/launcher.cpp), which names the database in bgw_extra. Each run maintains the
+// managed tables one by one, each in a transaction of its own (as pg_partman's
+// run_maintenance_proc does), so that the locks one table's DDL took are released before the
+// next table is started: ai_scale._run_maintenance(table, true) creates, tiers and rescues,
+// each DDL under a short lock_timeout; the drops and detaches it defers are then done with
+// DETACH PARTITION ... CONCURRENTLY, which needs transactions of its own and so cannot run
+// inside a function. An error on a table is logged and counted, and the worker carries on with
+// the next table. Written in C style on purpose: Postgres errors longjmp through this code, so
+// no object here owns a destructor.
 #include "guc.hpp"
 #include "partition/launcher.hpp"
 #include "partition/worker_registry.hpp"
@@ -14,6 +16,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/pg_type_d.h"
 #include "access/xlog.h"
 #include "executor/spi.h"
 #include "nodes/plannodes.h"
@@ -36,6 +39,12 @@ PGDLLEXPORT void ai_scale_maintenance_main(Datum arg);
 #include <cstring>
 
 namespace {
+
+// A managed table: its OID, and its name as regclass prints it, for the log.
+struct managed_table {
+    Oid oid;
+    char* name;
+};
 
 // The partitions a run deferred: "parent", "partition", "drop" or "detach".
 struct pending_detach {
@@ -70,10 +79,11 @@ void set_lock_timeout()
     SetConfigOption("lock_timeout", value, PGC_SUSET, PGC_S_SESSION);
 }
 
-// Runs _run_maintenance in one transaction, logs its rows and returns the deferred detaches.
-pending_detach* run_maintenance(int* npending)
+// The managed tables of this database in OID order, in run_context; nullptr when the extension
+// is not installed here.
+managed_table* list_tables(int* ntables)
 {
-    *npending = 0;
+    *ntables = 0;
     start_transaction("ai_scale maintenance");
     SPI_connect();
     int rc =
@@ -83,9 +93,40 @@ pending_detach* run_maintenance(int* npending)
         finish_transaction();
         return nullptr;
     }
-    rc = SPI_execute("SELECT parent_table::text, action, partition, detail "
-                     "FROM ai_scale._run_maintenance(NULL, true)",
-                     false, 0);
+    rc = SPI_execute("SELECT parent::oid, parent::text FROM ai_scale.partition_config "
+                     "ORDER BY parent::oid",
+                     true, 0);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    managed_table* tables = static_cast<managed_table*>(
+        MemoryContextAllocZero(run_context, sizeof(managed_table) * (SPI_processed + 1)));
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        bool isnull;
+        tables[i].oid = DatumGetObjectId(
+            SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+        tables[i].name = MemoryContextStrdup(
+            run_context, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+    }
+    *ntables = int(SPI_processed);
+    SPI_finish();
+    finish_transaction();
+    return tables;
+}
+
+// Runs _run_maintenance on one table in one transaction, logs its rows and returns the deferred
+// detaches. A table unmanaged or dropped since it was listed is skipped.
+pending_detach* maintain_table(const managed_table& table, int* npending)
+{
+    *npending = 0;
+    start_transaction("ai_scale maintenance");
+    SPI_connect();
+    Oid argtype = OIDOID;
+    Datum arg = ObjectIdGetDatum(table.oid);
+    int rc = SPI_execute_with_args(
+        "SELECT r.parent_table::text, r.action, r.partition, r.detail "
+        "FROM ai_scale.partition_config c, ai_scale._run_maintenance(c.parent, true) r "
+        "WHERE c.parent::oid = $1",
+        1, &argtype, &arg, nullptr, false, 0);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
     pending_detach* pending = static_cast<pending_detach*>(
@@ -164,18 +205,16 @@ void detach_concurrently(const pending_detach& p)
     ereport(LOG, (errmsg("ai_scale maintenance: dropped %s %s", p.parent, p.partition)));
 }
 
-// One run; an error is reported and counted, never fatal to the worker.
-void run_once()
+// Runs step(arg), which starts and commits its own transactions. An error is logged (naming
+// table, when there is one), counted and rolled back, never fatal to the worker; returns whether
+// the step succeeded.
+bool guarded(void (*step)(void* arg), void* arg, const char* table)
 {
-    MemoryContextReset(run_context);
-    set_lock_timeout(); // also after a run that failed inside a detach
     MemoryContext caller = CurrentMemoryContext;
+    volatile bool ok = true; // set after a longjmp
     PG_TRY();
     {
-        int npending = 0;
-        pending_detach* pending = run_maintenance(&npending);
-        for (int i = 0; i < npending; i++)
-            detach_concurrently(pending[i]);
+        step(arg);
     }
     PG_CATCH();
     {
@@ -186,14 +225,51 @@ void run_once()
         if (ActiveSnapshotSet())
             PopActiveSnapshot();
         SPI_finish();
-        ereport(LOG, (errmsg("ai_scale maintenance run failed: %s", edata->message),
+        ereport(LOG, (errmsg("ai_scale maintenance %s%s failed: %s", table ? "of " : "run",
+                             table ? table : "", edata->message),
                       edata->detail ? errdetail("%s", edata->detail) : 0,
                       errhint("The worker retries on its next run.")));
         FreeErrorData(edata);
         ai_scale::stats::add(ai_scale::stats::counter::maintenance_errors);
         pgstat_report_activity(STATE_IDLE, nullptr);
+        set_lock_timeout(); // a detach that failed had cleared it
+        ok = false;
     }
     PG_END_TRY();
+    return ok;
+}
+
+struct table_list {
+    managed_table* tables;
+    int ntables;
+};
+
+void list_step(void* arg)
+{
+    auto* list = static_cast<table_list*>(arg);
+    list->tables = list_tables(&list->ntables);
+}
+
+void table_step(void* arg)
+{
+    const managed_table& table = *static_cast<const managed_table*>(arg);
+    int npending = 0;
+    pending_detach* pending = maintain_table(table, &npending);
+    for (int i = 0; i < npending; i++)
+        detach_concurrently(pending[i]);
+}
+
+// One run: the tables in turn.
+void run_once()
+{
+    MemoryContextReset(run_context);
+    set_lock_timeout();
+    table_list list = {nullptr, 0};
+    if (!guarded(list_step, &list, nullptr) || list.tables == nullptr)
+        return;
+    ai_scale::stats::add(ai_scale::stats::counter::maintenance_runs);
+    for (int i = 0; i < list.ntables && !ProcDiePending; i++)
+        guarded(table_step, &list.tables[i], list.tables[i].name);
 }
 
 } // namespace

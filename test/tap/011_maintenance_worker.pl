@@ -69,6 +69,43 @@ ok($node->safe_psql('postgres',
         "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'") > 2,
     'runs are counted');
 
+# Each table is maintained in a transaction of its own: while the worker waits on one table,
+# the tables it maintained before are committed and their locks released, so a manual run of
+# one of those does not wait for it.
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET ai_scale.maintenance_lock_timeout = '1min';
+SELECT pg_reload_conf();
+CREATE TABLE first_t (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE second_t (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('first_t', '1 day', 1);
+SELECT count(*) FROM ai_scale.manage_partitions('second_t', '1 day', 1);
+});
+my $holder = $node->background_psql('postgres');
+$holder->query_safe(
+    "SELECT pg_advisory_lock(hashtext('ai_scale.maintenance'), 'second_t'::regclass::oid::int)");
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' "
+      . "AND datname = 'postgres' AND wait_event = 'advisory'"),
+    'the worker waits for the table another session holds');
+is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM pg_locks l
+ WHERE l.pid = $pid AND l.locktype = 'advisory' AND l.objid = 'first_t'::regclass::oid
+}), '0', 'holding no lock on the table it maintained before it');
+is($node->safe_psql('postgres', q{
+SET lock_timeout = '5s';
+SELECT count(*) FROM ai_scale.run_maintenance('first_t') WHERE action IN ('skipped', 'error');
+}), '0', 'which a manual run maintains meanwhile without waiting');
+$holder->query_safe("SELECT pg_advisory_unlock_all()");
+$holder->quit;
+$node->safe_psql('postgres', q{
+ALTER SYSTEM RESET ai_scale.maintenance_lock_timeout;
+SELECT pg_reload_conf();
+});
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' "
+      . "AND wait_event = 'advisory'"),
+    'released, the worker goes on');
+
 # A concurrent detach interrupted (the worker terminated while it waits for an old query) leaves
 # the partition pending detach; the restarted worker completes it with DETACH ... FINALIZE.
 my $reader = $node->background_psql('postgres');

@@ -68,6 +68,10 @@ RESET ai_scale.redis_spin_us;
 RESET ai_scale.redis_read_from;
 SET ai_scale.redis_spin_us = -1;
 SET ai_scale.redis_spin_us = 1001;
+-- How far behind its primary a replica may be and still be read (in bytes of the replication
+-- stream; TAP 021 shows a replica of another server skipped): bounded, -1 turns it off.
+SHOW ai_scale.redis_replica_max_lag;
+SET ai_scale.redis_replica_max_lag = -2;
 
 -- A Redis that answers errors: the replica as "primary" refuses writes with READONLY. The put
 -- is dropped without an error (an error when strict) and redis_status shows why.

@@ -28,6 +28,7 @@ char* redis_primary = nullptr;
 char* redis_replicas = nullptr;
 int redis_read_from = int(read_from::replica);
 int redis_timeout_ms = 100;
+int redis_replica_max_lag_kb = 16 * 1024;
 int redis_spin_us = 50;
 char* redis_password = nullptr;
 int redis_db = 0;
@@ -212,6 +213,13 @@ void define_all()
     DefineCustomIntVariable(
         "ai_scale.redis_timeout_ms", "Connect and command timeout for each Redis request.", nullptr,
         &redis_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "ai_scale.redis_replica_max_lag",
+        "How far behind its primary's replication stream a replica may be and still serve reads.",
+        "A replica further behind, or following another primary, is skipped for the primary. "
+        "-1 skips this check (the link status is still checked).",
+        &redis_replica_max_lag_kb, 16 * 1024, -1, INT_MAX, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr,
+        nullptr);
     DefineCustomIntVariable(
         "ai_scale.redis_spin_us",
         "Microseconds a backend polls for a Redis reply, yielding the CPU, before it sleeps.",

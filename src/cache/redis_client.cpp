@@ -183,21 +183,6 @@ std::vector<std::optional<std::string>> reply_strings(const redisReply* r)
     return out;
 }
 
-std::string redis_info_field(const std::string& info, const std::string& field)
-{
-    std::string needle = field + ":";
-    size_t pos = 0;
-    while ((pos = info.find(needle, pos)) != std::string::npos) {
-        if (pos == 0 || info[pos - 1] == '\n') {
-            size_t start = pos + needle.size();
-            size_t end = info.find_first_of("\r\n", start);
-            return info.substr(start, end == std::string::npos ? end : end - start);
-        }
-        pos += needle.size();
-    }
-    return {};
-}
-
 void redis_disconnect_all()
 {
     for (auto& [name, c] : connections)

@@ -35,9 +35,6 @@ std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<
 std::optional<std::string> reply_string(const redisReply* r);
 std::vector<std::optional<std::string>> reply_strings(const redisReply* r);
 
-// `INFO replication` of endpoint as field -> value lines.
-std::string redis_info_field(const std::string& info, const std::string& field);
-
 // Closes every connection (backend exit).
 void redis_disconnect_all();
 

@@ -2,6 +2,7 @@
 #include "cache/breaker_registry.hpp"
 #include "cache/l1_shared.hpp"
 #include "cache/redis_client.hpp"
+#include "cache/replica_check.hpp"
 #include "cache/shared_memory.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
@@ -22,7 +23,7 @@ struct replica_sync {
     uint64_t checked_ms = 0;
     bool in_sync = true;
 };
-std::unordered_map<std::string, replica_sync> replica_state;
+std::unordered_map<std::string, replica_sync> replica_sync_state;
 unsigned round_robin = 0;
 
 std::vector<std::string> split_list(const char* s)
@@ -75,24 +76,34 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
 }
 
 // False when the replica says its link to the primary is down or it is still loading a full
-// sync (asked at most once a second).
+// sync, follows another primary, or lags more than ai_scale.redis_replica_max_lag behind the
+// primary (asked at most once a second; the primary first, so the lag is not overstated).
 bool replica_in_sync(const std::string& endpoint)
 {
-    auto& st = replica_state[endpoint];
+    auto& st = replica_sync_state[endpoint];
     uint64_t now = monotonic_ms();
     if (st.checked_ms != 0 && now - st.checked_ms < sync_check_interval_ms)
         return st.in_sync;
     st.checked_ms = now;
+    std::optional<std::string> primary_info;
+    if (l2_enabled() && guc::redis_replica_max_lag_kb >= 0)
+        if (auto replies = attempt(guc::redis_primary, {{"INFO", "replication"}}))
+            primary_info = reply_string((*replies)[0].get());
     auto replies = attempt(endpoint, {{"INFO", "replication"}});
     if (!replies)
         return st.in_sync = false;
     auto info = reply_string((*replies)[0].get());
-    st.in_sync = info && redis_info_field(*info, "master_link_status") != "down" &&
-                 redis_info_field(*info, "master_sync_in_progress") != "1";
+    st.in_sync = info && judge_replica(*info, primary_info, replica_max_lag_bytes()).verdict ==
+                             replica_verdict::in_sync;
     return st.in_sync;
 }
 
 } // namespace
+
+int64_t replica_max_lag_bytes()
+{
+    return guc::redis_replica_max_lag_kb < 0 ? -1 : int64_t(guc::redis_replica_max_lag_kb) * 1024;
+}
 
 bool l2_enabled()
 {

@@ -1,6 +1,7 @@
 // The L2 read/write split: writes go to the Redis primary; reads go round robin to a replica
-// that is in sync, falling back to the primary when the replica errors, times out, has its
-// breaker open or reports master_link_status:down. Every endpoint sits behind its breaker.
+// that is in sync (cache/replica_check.hpp), falling back to the primary when the replica
+// errors, times out, has its breaker open or is out of sync. Every endpoint sits behind its
+// breaker.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,9 @@ namespace ai_scale::cache {
 
 // Whether L2 is configured (ai_scale.redis_primary is set).
 bool l2_enabled();
+
+// ai_scale.redis_replica_max_lag in bytes, as judge_replica takes it (-1: no check).
+int64_t replica_max_lag_bytes();
 
 // Values for keys (nullopt: miss). When no endpoint answered, returns all misses and sets
 // *unavailable, or with ai_scale.cache_strict raises 08006.

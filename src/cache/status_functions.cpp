@@ -1,6 +1,7 @@
 // node_role() and redis_status(): what this server is, and how each Redis endpoint is doing.
 #include "cache/breaker_registry.hpp"
 #include "cache/redis_client.hpp"
+#include "cache/replica_check.hpp"
 #include "cache/router.hpp"
 #include "pg/guard.hpp"
 #include "stats/shared_stats.hpp"
@@ -54,6 +55,7 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
         double latency_ms;
     };
     std::vector<row> rows;
+    std::optional<std::string> primary_info; // the primary comes first
     for (const auto& ep : configured_endpoints()) {
         std::string role = "unknown";
         if (breaker_allow(ep.address)) {
@@ -67,9 +69,19 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
                     role = "primary";
                 if (role == "slave")
                     role = "replica";
+                if (ep.is_primary)
+                    primary_info = info;
                 std::string link = redis_info_field(info, "master_link_status");
-                if (!link.empty())
-                    role += " (link " + link + ")";
+                if (!link.empty()) {
+                    auto state = judge_replica(info, primary_info, replica_max_lag_bytes());
+                    role += " (link " + link;
+                    if (state.verdict == replica_verdict::lagging)
+                        role += ", " + std::to_string(*state.lag_bytes / 1024) + " kB behind";
+                    else if (state.verdict != replica_verdict::in_sync &&
+                             state.verdict != replica_verdict::link_down)
+                        role += std::string(", ") + replica_verdict_name(state.verdict);
+                    role += ")";
+                }
             } catch (const redis_failure& e) {
                 breaker_failure(ep.address, e.what());
                 role = "unreachable";

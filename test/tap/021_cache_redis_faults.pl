@@ -1,5 +1,6 @@
 # Redis faults against real servers this test starts: replica reads (checked with INFO
-# commandstats on each server), replica down -> primary fallback, primary down -> misses and
+# commandstats on each server), a replica following another server -> primary, replica down ->
+# primary fallback, primary down -> misses and
 # the breaker opening, then closing once the primary is back, a hung primary (timeouts), and a
 # password-protected Redis.
 use strict;
@@ -76,6 +77,44 @@ is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 1}')}
     'read hit');
 is(gets($r_port) - $r0, 1, 'the GET went to the replica');
 is(gets($p_port) - $p0, 0, 'not to the primary');
+
+# A replica that follows another server holds other data: skipped for the primary (it does not
+# share the primary's replication ID), and shown so in redis_status; with the check off
+# (redis_replica_max_lag = -1) it is read, and misses. Pointed back, it serves again.
+my $s_port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('stray', $s_port);
+sub replica_follows {
+    my ($port) = @_;
+    system("redis-cli -p $r_port replicaof 127.0.0.1 $port >/dev/null") == 0 or die;
+    for (1 .. 200) {
+        my $info = `redis-cli -p $r_port info replication`;
+        return if $info =~ /master_port:$port\r?\n/ && $info =~ /master_link_status:up/
+          && $info =~ /master_sync_in_progress:0/;
+        usleep(50_000);
+    }
+    die "the replica did not sync from port $port";
+}
+replica_follows($s_port);
+($p0, $r0) = (gets($p_port), gets($r_port));
+is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 1}')}), '{"p": 1}',
+    'hit with the replica following another server');
+is(gets($p_port) - $p0, 1, 'served by the primary');
+is(gets($r_port) - $r0, 0, 'not by that replica');
+is($node->safe_psql('postgres',
+    q{SELECT reported_role FROM ai_scale.redis_status() WHERE configured_as = 'replica'}),
+    'replica (link up, follows another primary)', 'redis_status says why');
+($p0, $r0) = (gets($p_port), gets($r_port));
+is($node->safe_psql('postgres', q{
+SET ai_scale.redis_replica_max_lag = -1;
+SELECT ai_scale.cache_get('f', 1, '{"a": 1}') IS NULL;
+}), 't', 'with the check off, the stray replica is read and misses');
+is(gets($r_port) - $r0, 1, 'the GET went to it');
+replica_follows($p_port);
+($p0, $r0) = (gets($p_port), gets($r_port));
+is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 1}')}), '{"p": 1}',
+    'following the primary again, the replica');
+is(gets($r_port) - $r0, 1, 'serves the read');
+redis_stop('stray');
 
 # Replica down: reads fall back to the primary, without errors.
 redis_stop('replica');

@@ -1,3 +1,4 @@
 list(APPEND UNIT_TEST_SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_l1_table.cpp
-     ${CMAKE_CURRENT_LIST_DIR}/test_breaker.cpp)
-list(APPEND UNIT_PURE_SOURCES ${AI_SCALE_SRC}/cache/l1_table.cpp ${AI_SCALE_SRC}/cache/breaker.cpp)
+     ${CMAKE_CURRENT_LIST_DIR}/test_breaker.cpp ${CMAKE_CURRENT_LIST_DIR}/test_replica_check.cpp)
+list(APPEND UNIT_PURE_SOURCES ${AI_SCALE_SRC}/cache/l1_table.cpp ${AI_SCALE_SRC}/cache/breaker.cpp
+     ${AI_SCALE_SRC}/cache/replica_check.cpp)

@@ -6,6 +6,7 @@
 namespace ai_scale::cache {
 
 namespace {
+// A non-negative integer field; nullopt when missing or anything else.
 std::optional<int64_t> int_field(const std::string& info, const std::string& field)
 {
     std::string text = redis_info_field(info, field);
@@ -14,7 +15,7 @@ std::optional<int64_t> int_field(const std::string& info, const std::string& fie
     char* end = nullptr;
     errno = 0;
     long long v = std::strtoll(text.c_str(), &end, 10);
-    if (errno != 0 || *end != '\0')
+    if (errno != 0 || *end != '\0' || v < 0) // offsets are never negative
         return std::nullopt;
     return int64_t(v);
 }

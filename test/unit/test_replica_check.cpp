@@ -100,4 +100,10 @@ TEST(ReplicaCheck, UnreadableFieldsDoNotCondemnAReplica)
     std::string garbled = "role:slave\r\nmaster_link_status:up\r\nmaster_replid:" + ours +
                           "\r\nmaster_repl_offset:12x\r\n";
     EXPECT_EQ(judge_replica(garbled, p, mb).verdict, replica_verdict::in_sync);
+    // Offsets are never negative; one that is would make the lag overflow.
+    std::string negative = "role:slave\r\nmaster_link_status:up\r\nmaster_replid:" + ours +
+                           "\r\nmaster_repl_offset:-9223372036854775807\r\n";
+    auto far = primary(ours, "0000", 9223372036854775807LL);
+    EXPECT_EQ(judge_replica(negative, far, mb).verdict, replica_verdict::in_sync);
+    EXPECT_FALSE(judge_replica(negative, far, mb).lag_bytes.has_value());
 }

@@ -501,6 +501,54 @@ END $$;
 COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
     'moves rows out of the default partition into partitions it creates; whole cells in atomic batches, resumable';
 
+-- rescue_default_proc: rescue_default in a loop, each batch in a transaction of its own, until
+-- the default partition holds no row a partition could take. For a large default: each batch's
+-- locks (writers into the default wait on them) end at its commit, and an interruption keeps
+-- the batches committed before it. A procedure cannot commit under a SET clause, so it pins
+-- its search_path with set_config at the start of every transaction instead. CALL it outside
+-- a transaction block.
+CREATE PROCEDURE ai_scale.rescue_default_proc(parent regclass, batch_rows int DEFAULT 10000,
+                                              pause interval DEFAULT '0')
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    moved bigint;
+    total bigint := 0;
+    batches int := 0;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF parent IS NULL THEN
+        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_rows IS NULL OR batch_rows < 1 THEN
+        RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pause IS NULL OR pause < interval '0' THEN
+        RAISE EXCEPTION 'pause must be zero or more' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOOP
+        SELECT coalesce(sum(r.rows_moved), 0) INTO moved
+          FROM ai_scale.rescue_default(parent, batch_rows) r;
+        EXIT WHEN moved = 0;
+        total := total + moved;
+        batches := batches + 1;
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        RAISE NOTICE 'batch %: % rows moved out of the default partition of %', batches, moved,
+                     parent;
+        IF pause > interval '0' THEN
+            PERFORM pg_sleep(extract(epoch FROM pause)::float8);
+        END IF;
+    END LOOP;
+    -- The transaction the caller goes on with (the CALL's own, when nothing was moved) keeps
+    -- the caller's path.
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    RAISE NOTICE '% rows moved in % batches', total, batches;
+END $$;
+COMMENT ON PROCEDURE ai_scale.rescue_default_proc(regclass, int, interval) IS
+    'rescue_default until the default partition is empty, committing after each batch';
+
 CREATE FUNCTION ai_scale.check_default(parent regclass)
     RETURNS TABLE (default_partition regclass, rows bigint)
     LANGUAGE plpgsql STABLE

@@ -8,7 +8,9 @@ WHERE e.extname = 'ai_scale';
 -- Every function in the schema pins its search_path, except the seven that run once per row
 -- (score, score_multi, score_batched, predict, cache_get, input_hash, and _cell_lower, which
 -- rescue_default calls per default-partition row): what they run in SQL or look up by name
--- runs under a search_path pinned in C (src/pg/search_path.hpp; see docs/design.md).
+-- runs under a search_path pinned in C (src/pg/search_path.hpp; see docs/design.md). And the
+-- procedure rescue_default_proc, which commits and so cannot have the clause: it pins the path
+-- with set_config at the start of each of its transactions.
 SELECT p.oid::regprocedure AS function_without_search_path
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'ai_scale'

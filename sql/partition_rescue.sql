@@ -71,3 +71,32 @@ SELECT * FROM ai_scale.check_default('thin');
 SELECT count(*) AS rows, count(DISTINCT tableoid) AS tables FROM thin;
 RESET TimeZone;
 DROP TABLE thin;
+
+-- rescue_default_proc loops rescue_default, committing after each batch, until nothing is left
+-- to move. Four days of 300 rows, batches of at least 500 rows: whole days, two per batch.
+CREATE TABLE looped (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('looped', '1 day', 0, time_zone => 'UTC');
+INSERT INTO looped SELECT i, timestamptz '2023-05-01 00:00 UTC' + (i % 4) * interval '1 day'
+  FROM generate_series(1, 1200) i;
+INSERT INTO looped VALUES (0, 'infinity');
+SET client_min_messages = notice;
+-- Inside a transaction block it cannot commit: an error, and the batch it made is undone.
+BEGIN;
+CALL ai_scale.rescue_default_proc('looped', 500);
+ROLLBACK;
+SELECT * FROM ai_scale.check_default('looped');
+CALL ai_scale.rescue_default_proc('looped', 500);
+SET client_min_messages = warning;
+SELECT * FROM ai_scale.check_default('looped');
+SELECT tableoid::regclass, count(*) FROM looped GROUP BY 1 ORDER BY 1;
+-- Nothing left: a call commits nothing, so it may run inside a transaction block, and leaves
+-- the caller's search_path as it was. Bad arguments are refused.
+BEGIN;
+SET LOCAL search_path = public;
+CALL ai_scale.rescue_default_proc('looped');
+SHOW search_path;
+COMMIT;
+CALL ai_scale.rescue_default_proc(NULL);
+CALL ai_scale.rescue_default_proc('looped', 0);
+CALL ai_scale.rescue_default_proc('looped', 10, interval '-1 second');
+DROP TABLE looped;

@@ -54,6 +54,11 @@ BEGIN
 END $$;
 SQL
 m() { psqlb -c "SELECT round(ms(\$q\$$1\$q\$)::numeric, 1)"; }
+# Milliseconds of a CALL of a procedure that commits (ms() cannot run one), as psql times it.
+mc() {
+    psqlb -c 'SET client_min_messages = warning' -c '\timing on' -c "$1" |
+        sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | awk '{ printf "%.1f", $1 }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'; }
 report() { printf '%-52s pg_partman %9s ms   ai_scale %8s ms   ratio %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 
@@ -95,20 +100,23 @@ ai=$(m "SELECT count(*) FROM ai_scale.run_maintenance('n1000_ai')")
 report "add one child at 1000 children" "$pm" "$ai"
 
 # 4. Move 100k rows over 10 days out of the default partition: three rounds on fresh tables,
-# each tool in turn, and the median.
-pms=() ais=() sqls=() left=0
+# each tool in turn, and the median. In one transaction (partition_data_time, rescue_default
+# with a batch that takes everything), and one day per committed batch (the procedures).
+pms=() ais=() sqls=() pps=() aps=() left=0
 for round in 1 2 3; do
-    pm=r${round}_pm ai=r${round}_ai sq=r${round}_sql
-    run -c "SELECT seed('$pm'), seed('$ai'), seed('$sq')"
+    pm=r${round}_pm ai=r${round}_ai sq=r${round}_sql pp=p${round}_pm ap=p${round}_ai
+    run -c "SELECT seed('$pm'), seed('$ai'), seed('$sq'), seed('$pp'), seed('$ap')"
     run -c "SELECT partman.create_parent('public.$pm', 'created_at', 'native', 'daily', p_premake := 1)"
+    run -c "SELECT partman.create_parent('public.$pp', 'created_at', 'native', 'daily', p_premake := 1)"
     run -c "SELECT count(*) FROM ai_scale.manage_partitions('$ai', '1 day', 1)"
+    run -c "SELECT count(*) FROM ai_scale.manage_partitions('$ap', '1 day', 1)"
     run -c "CREATE TABLE ${sq}_default PARTITION OF $sq DEFAULT"
-    for t in $pm $ai $sq; do
+    for t in $pm $ai $sq $pp $ap; do
         run -c "INSERT INTO $t (model_name, model_version, created_at)
                   SELECT 'm', 1, timestamptz '2025-01-01 00:00 UTC' + (i % 10) * interval '1 day' + i * interval '1 ms'
                     FROM generate_series(1, 100000) i"
     done
-    run -c "VACUUM ANALYZE $pm, $ai, $sq"
+    run -c "VACUUM ANALYZE $pm, $ai, $sq, $pp, $ap"
     pms+=("$(m "SELECT partman.partition_data_time('public.$pm', p_batch_count := 20)")")
     ais+=("$(m "SELECT count(*) FROM ai_scale.rescue_default('$ai', 1000000)")")
     # The floor: one plain transaction per day, written by hand.
@@ -120,10 +128,14 @@ for round in 1 2 3; do
             EXECUTE format('ALTER TABLE $sq ATTACH PARTITION ${sq}_%s FOR VALUES FROM (%L) TO (%L)', to_char(d, 'YYYYMMDD'),
                            d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
         END LOOP; END \$d\$")")
-    left=$((left + $(psqlb -c "SELECT (SELECT count(*) FROM ONLY ${pm}_default) + (SELECT count(*) FROM ONLY ${ai}_default)")))
+    pps+=("$(mc "CALL partman.partition_data_proc('public.$pp', p_wait := 0)")")
+    aps+=("$(mc "CALL ai_scale.rescue_default_proc('$ap')")")
+    left=$((left + $(psqlb -c "SELECT (SELECT count(*) FROM ONLY ${pm}_default) + (SELECT count(*) FROM ONLY ${ai}_default)
+                                    + (SELECT count(*) FROM ONLY ${pp}_default) + (SELECT count(*) FROM ONLY ${ap}_default)")))
 done
 report "move 100k default rows over 10 days ($left left)" "$(median "${pms[@]}")" "$(median "${ais[@]}")"
 printf '%-52s %s ms\n' "  (plain SQL, by hand, same move)" "$(median "${sqls[@]}")"
+report "  the same, a committed batch per day (procedures)" "$(median "${pps[@]}")" "$(median "${aps[@]}")"
 
 # 5. A 3 s open query, maintenance with retention due, then a new SELECT: how long it stalls.
 stall() { # $1 table, $2 maintenance statement

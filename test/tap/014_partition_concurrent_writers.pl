@@ -73,8 +73,8 @@ like($node->safe_psql('postgres', q{SELECT string_agg(tableoid::regclass::text, 
     qr/^"Writes_(default|20210715)"$/, 'and the row of the other day once');
 
 # The mix: two writers of rows from 3 hours ago to 15 hours ahead into hourly partitions made 3
-# hours ahead (the rest go to the default), a maintenance run and a rescue of 200 rows now and
-# then. Each attempt takes a number from a sequence first (sequences ignore rollbacks); a row
+# hours ahead (the rest go to the default), a maintenance run, a rescue of 200 rows and a
+# rescue_default_proc (batches of 50 rows, each committed) now and then. Each attempt takes a number from a sequence first (sequences ignore rollbacks); a row
 # refused with 23514 is logged with its number, any other error stops pgbench and fails here.
 $node->safe_psql('postgres', q{
 CREATE TABLE mix (id bigint NOT NULL, at timestamptz NOT NULL) PARTITION BY RANGE (at);
@@ -95,11 +95,13 @@ $node->pgbench(
     0, [qr/processed: 4500\/4500/], [qr/^$/],
     'writers, maintenance and rescues together: no error',
     {
-        'write@90' => q{\set minutes random(-180, 900)
+        'write@87' => q{\set minutes random(-180, 900)
 SELECT write_one(now() + :minutes * interval '1 minute');},
         'maintain@5' => q{INSERT INTO maintenance_log
 SELECT action, detail FROM ai_scale.run_maintenance('mix') WHERE action NOT IN ('created', 'rescued');},
         'rescue@5' => q{SELECT count(*) FROM ai_scale.rescue_default('mix', 200);},
+        'rescue_proc@3' => q{SET client_min_messages = warning;
+CALL ai_scale.rescue_default_proc('mix', 50);},
     });
 my ($attempts, $stored, $distinct, $refused, $both) = split /\|/, $node->safe_psql('postgres', q{
 SELECT (SELECT last_value FROM attempts), (SELECT count(*) FROM mix),

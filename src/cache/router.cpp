@@ -86,7 +86,7 @@ bool replica_in_sync(const std::string& endpoint)
         return st.in_sync;
     st.checked_ms = now;
     std::optional<std::string> primary_info;
-    if (l2_enabled() && guc::redis_replica_max_lag_kb >= 0)
+    if (l2_enabled() && replica_max_lag_bytes() >= 0)
         if (auto replies = attempt(guc::redis_primary, {{"INFO", "replication"}}))
             primary_info = reply_string((*replies)[0].get());
     auto replies = attempt(endpoint, {{"INFO", "replication"}});

@@ -206,12 +206,10 @@ void detach_concurrently(const pending_detach& p)
 }
 
 // Runs step(arg), which starts and commits its own transactions. An error is logged (naming
-// table, when there is one), counted and rolled back, never fatal to the worker; returns whether
-// the step succeeded.
-bool guarded(void (*step)(void* arg), void* arg, const char* table)
+// table, when there is one), counted and rolled back, never fatal to the worker.
+void guarded(void (*step)(void* arg), void* arg, const char* table)
 {
     MemoryContext caller = CurrentMemoryContext;
-    volatile bool ok = true; // set after a longjmp
     PG_TRY();
     {
         step(arg);
@@ -233,10 +231,8 @@ bool guarded(void (*step)(void* arg), void* arg, const char* table)
         ai_scale::stats::add(ai_scale::stats::counter::maintenance_errors);
         pgstat_report_activity(STATE_IDLE, nullptr);
         set_lock_timeout(); // a detach that failed had cleared it
-        ok = false;
     }
     PG_END_TRY();
-    return ok;
 }
 
 struct table_list {
@@ -263,9 +259,9 @@ void table_step(void* arg)
 void run_once()
 {
     MemoryContextReset(run_context);
-    set_lock_timeout();
     table_list list = {nullptr, 0};
-    if (!guarded(list_step, &list, nullptr) || list.tables == nullptr)
+    guarded(list_step, &list, nullptr);
+    if (list.tables == nullptr) // no extension here, or the listing failed
         return;
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_runs);
     for (int i = 0; i < list.ntables && !ProcDiePending; i++)

@@ -2,23 +2,13 @@
 // distinct names, each non-empty, shorter than the limit, without commas or spaces at its ends,
 // and each found in the text.
 #include "partition/database_list.hpp"
+#include "fuzz_check.hpp"
 
 #include <cstdint>
-#include <cstdlib>
 #include <set>
 #include <string>
 
 using namespace ai_scale::partition;
-
-namespace {
-
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
-
-} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

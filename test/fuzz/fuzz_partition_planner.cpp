@@ -2,10 +2,10 @@
 // the plan's creations overlap nothing, lie in the premake window and, with the existing
 // partitions, cover it entirely; retention only touches wholly expired partitions.
 #include "partition/planner.hpp"
+#include "fuzz_check.hpp"
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -28,12 +28,6 @@ struct reader {
 };
 
 constexpr int64_t span = 80LL * 366 * usecs_per_day; // times within 80 years of 2000
-
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
 } // namespace
 

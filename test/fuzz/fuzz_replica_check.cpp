@@ -2,22 +2,12 @@
 // crashes, a lag is reported only when the histories matched and is never negative, and a
 // replica is condemned for lag only beyond the limit.
 #include "cache/replica_check.hpp"
+#include "fuzz_check.hpp"
 
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 
 using namespace ai_scale::cache;
-
-namespace {
-
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
-
-} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

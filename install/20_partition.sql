@@ -208,14 +208,17 @@ END $$;
 -- moving into it any rows of that range sitting in the default partition, so that the attach
 -- can never fail on them. Built standalone and attached, rather than CREATE ... PARTITION OF,
 -- because ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent: inserts into the other
--- partitions go on meanwhile. With stage given (rescue_default), the table is made without
--- indexes and attached to stage instead; the caller fills it and attaches it to parent, which
--- then builds its indexes in bulk. Returns the new name (NULL for a range a DST jump makes
--- empty), the rows moved, the bounds for people and as literals of the key type.
+-- partitions go on meanwhile. With in_place, for a parent the caller holds in ACCESS EXCLUSIVE
+-- mode anyway, it is made with CREATE ... PARTITION OF, which costs a quarter less. With stage
+-- given (rescue_default), the table is made without indexes and attached to stage instead; the
+-- caller fills it and attaches it to parent, which then builds its indexes in bulk. The table
+-- goes to the parent's tablespace when it has one, as Postgres places the partitions it makes.
+-- Returns the new name (NULL for a range a DST jump makes empty), the rows moved, the bounds
+-- for people and as literals of the key type.
 CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
                                            zone text, lo timestamp, hi timestamp, suffix text,
                                            default_partition regclass, stage regclass,
-                                           copy_grants boolean,
+                                           copy_grants boolean, in_place boolean,
                                            OUT partition text, OUT rows_moved bigint,
                                            OUT bounds text, OUT lo_lit text, OUT hi_lit text)
     LANGUAGE plpgsql VOLATILE
@@ -226,6 +229,7 @@ DECLARE
     nsp_oid oid;
     rel name;
     owner oid;
+    spc name;
     name text;
     cols text;
 BEGIN
@@ -251,8 +255,11 @@ BEGIN
         hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD HH24:MI:SS.US'));
         bounds := format('from %s to %s', lo, hi);
     END IF;
-    SELECT n.nspname, c.relname, c.relnamespace, c.relowner INTO nsp, rel, nsp_oid, owner
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+    SELECT n.nspname, c.relname, c.relnamespace, c.relowner, t.spcname
+      INTO nsp, rel, nsp_oid, owner, spc
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+     WHERE c.oid = parent;
     name := rel || '_' || suffix;
     IF octet_length(name) > 63
        OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = name AND c.relnamespace = nsp_oid) THEN
@@ -261,12 +268,18 @@ BEGIN
     partition := format('%I.%I', nsp, name);
     -- For a rescue, without indexes (the attach builds them in bulk) and with its bounds as a
     -- CHECK constraint, which spares the attach its scan of the rows; rescue_default drops it.
-    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL%s)', partition, parent,
-                   CASE WHEN stage IS NOT NULL
-                        THEN format(' EXCLUDING INDEXES, CONSTRAINT ai_scale_rescue_bounds '
-                                    'CHECK (%I >= %s AND %I < %s)',
-                                    key_column, lo_lit, key_column, hi_lit)
-                        ELSE '' END);
+    IF in_place THEN
+        EXECUTE format('CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%s) TO (%s)',
+                       partition, parent, lo_lit, hi_lit);
+    ELSE
+        EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL%s)%s', partition, parent,
+                       CASE WHEN stage IS NOT NULL
+                            THEN format(' EXCLUDING INDEXES, CONSTRAINT ai_scale_rescue_bounds '
+                                        'CHECK (%I >= %s AND %I < %s)',
+                                        key_column, lo_lit, key_column, hi_lit)
+                            ELSE '' END,
+                       CASE WHEN spc IS NOT NULL THEN format(' TABLESPACE %I', spc) ELSE '' END);
+    END IF;
     -- Owned like its parent, whoever runs maintenance (the worker's role, say), so that the
     -- table's owner can vacuum, alter and drop its partitions.
     IF owner <> current_user::regrole::oid THEN
@@ -274,6 +287,9 @@ BEGIN
     END IF;
     IF copy_grants THEN
         PERFORM ai_scale._copy_grants(parent, partition);
+    END IF;
+    IF in_place THEN
+        RETURN;
     END IF;
     IF stage IS NOT NULL THEN
         EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
@@ -455,7 +471,7 @@ BEGIN
     FOR j IN 1 .. array_length(piece_lo, 1) LOOP
         made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
                                            piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
-                                           stage::regclass, cfg.inherit_privileges);
+                                           stage::regclass, cfg.inherit_privileges, false);
         CONTINUE WHEN made.partition IS NULL; -- a local hour a DST change skips holds no rows
         parts := parts || made.partition;
         lo_lits := lo_lits || made.lo_lit;
@@ -597,6 +613,7 @@ DECLARE
     steps ai_scale._partition_step[];
     created text[] := '{}';
     created_detail text[] := '{}';
+    in_place boolean := false;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -633,12 +650,29 @@ BEGIN
     -- All creations in one subtransaction: they need the same locks, so when one cannot get
     -- them in time none could; they are then all reported as skipped, and retried next run.
     BEGIN
+        -- A table without partitions, but an empty default, holds no rows: no query on it can
+        -- be served from a partition, so locking all of it while the first partitions are made
+        -- holds up no more than the attaches' lock on the default would. They are then made in
+        -- place, a quarter faster. Checked again under the lock: a row may have come meanwhile.
+        IF NOT default_has_rows
+           AND EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create')
+           AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                            WHERE i.inhparent = cfg.parent AND i.inhrelid IS DISTINCT FROM dflt) THEN
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cfg.parent);
+            IF dflt IS NOT NULL THEN
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+            END IF;
+            in_place := NOT default_has_rows
+                        AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                         WHERE i.inhparent = cfg.parent
+                                           AND i.inhrelid IS DISTINCT FROM dflt);
+        END IF;
         FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
             CONTINUE WHEN p.action <> 'create';
             made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
                                                cfg.time_zone, p.lower, p.upper, p.suffix,
                                                CASE WHEN default_has_rows THEN dflt END, NULL,
-                                               cfg.inherit_privileges);
+                                               cfg.inherit_privileges, in_place);
             CONTINUE WHEN made.partition IS NULL;
             created := created || made.partition;
             created_detail := created_detail || (made.bounds

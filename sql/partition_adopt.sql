@@ -66,6 +66,53 @@ SELECT lower, upper FROM ai_scale._cells('1 hour', '2026-03-08 01:30', '2026-03-
 SELECT (timestamp '2026-03-08 02:00' AT TIME ZONE 'America/New_York')
      = (timestamp '2026-03-08 03:00' AT TIME ZONE 'America/New_York') AS empty_cell;
 
+-- A table without partitions, or with only an empty default, holds no rows: its first
+-- partitions are made in place (CREATE TABLE ... PARTITION OF), under a lock on the whole
+-- table. Later ones, and those of a table holding rows, are built standalone and attached, so
+-- queries on the other partitions go on. An event trigger records which commands ran.
+CREATE TABLE ddl_log (n serial, tag text);
+CREATE FUNCTION pg_temp.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.ddl_log (tag) SELECT command_tag FROM pg_event_trigger_ddl_commands()
+     WHERE object_type = 'table' AND object_identity <> 'public.ddl_log';
+END $$;
+CREATE TABLE fresh (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE fresh_with_default (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE fresh_with_default_default PARTITION OF fresh_with_default DEFAULT;
+CREATE TABLE holding_row (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE holding_row_default PARTITION OF holding_row DEFAULT;
+INSERT INTO holding_row VALUES (now());
+CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION pg_temp.log_ddl();
+SELECT count(*) AS created FROM ai_scale.manage_partitions('fresh', '1 day', 2, time_zone => 'UTC');
+SELECT tag, count(*) FROM ddl_log GROUP BY 1 ORDER BY 1;
+TRUNCATE ddl_log;
+SELECT count(*) AS created FROM ai_scale.manage_partitions('fresh_with_default', '1 day', 2, time_zone => 'UTC');
+SELECT tag, count(*) FROM ddl_log GROUP BY 1 ORDER BY 1;
+TRUNCATE ddl_log;
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'fresh'::regclass;
+SELECT action, count(*) FROM ai_scale.run_maintenance('fresh') GROUP BY 1;
+SELECT tag, count(*) FROM ddl_log GROUP BY 1 ORDER BY 1;
+TRUNCATE ddl_log;
+SELECT action, detail ~ 'moved 1 rows' AS moved_the_row, count(*)
+  FROM ai_scale.manage_partitions('holding_row', '1 day', 2, time_zone => 'UTC') GROUP BY 1, 2;
+SELECT tag, count(*) FROM ddl_log GROUP BY 1 ORDER BY 1;
+DROP EVENT TRIGGER log_ddl;
+-- Both ways the partitions come out the same, indexes included.
+CREATE TABLE fresh_indexed (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at))
+    PARTITION BY RANGE (at);
+CREATE INDEX ON fresh_indexed (at);
+SELECT count(*) AS created FROM ai_scale.manage_partitions('fresh_indexed', '1 day', 0, time_zone => 'UTC');
+UPDATE ai_scale.partition_config SET premake = 1 WHERE parent = 'fresh_indexed'::regclass;
+SELECT count(*) AS created FROM ai_scale.run_maintenance('fresh_indexed');
+SELECT i.inhrelid::regclass::text ~ '_default$' AS is_default, count(*) AS partitions,
+       min(x.n) AS min_indexes, max(x.n) AS max_indexes
+  FROM pg_inherits i,
+       LATERAL (SELECT count(*) AS n FROM pg_inherits j WHERE j.inhparent IN
+                    (SELECT indexrelid FROM pg_index WHERE indrelid = 'fresh_indexed'::regclass)
+                  AND j.inhrelid IN (SELECT indexrelid FROM pg_index WHERE indrelid = i.inhrelid)) x
+ WHERE i.inhparent = 'fresh_indexed'::regclass GROUP BY 1 ORDER BY 1;
+DROP TABLE ddl_log, fresh, fresh_with_default, holding_row, fresh_indexed;
+
 -- Partitions belong to the parent's owner, not to whoever ran maintenance (here a superuser),
 -- both those premade and those a rescue makes.
 CREATE ROLE adopt_owner;

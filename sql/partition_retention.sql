@@ -36,6 +36,18 @@ SELECT action, partition, detail FROM ai_scale.manage_partitions('r_tier', '1 mo
 SELECT partition, tier, tablespace FROM ai_scale.partitions('r_tier') WHERE partition::text LIKE '%old%';
 SELECT count(*) AS second_run FROM ai_scale.run_maintenance('r_tier');
 
+-- A parent given a tablespace has its partitions made there, as Postgres places those it makes:
+-- the first ones (made in place) and later ones (built standalone, then attached) alike.
+CREATE TABLE r_placed (at timestamptz NOT NULL) PARTITION BY RANGE (at) TABLESPACE ai_scale_cold;
+SELECT count(*) AS created FROM ai_scale.manage_partitions('r_placed', '1 day', 1, time_zone => 'UTC');
+UPDATE ai_scale.partition_config SET premake = 2 WHERE parent = 'r_placed'::regclass;
+SELECT action, count(*) FROM ai_scale.run_maintenance('r_placed') GROUP BY 1;
+SELECT coalesce(t.spcname, 'pg_default') AS tablespace, count(*) AS partitions
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+ WHERE i.inhparent = 'r_placed'::regclass GROUP BY 1;
+DROP TABLE r_placed;
+
 -- Maintenance hands the planner only the partitions near now and past the retention cutoff:
 -- _bounds with a window skips the rest (a year ahead, the middle of the past) unconverted, so a
 -- run costs the same at any number of partitions; what it must see still gets done: the

@@ -343,13 +343,118 @@ BEGIN
     RETURN cfg;
 END $$;
 
+-- Whether rel has a valid, whole-table btree index whose first column is key_column.
+CREATE FUNCTION ai_scale._key_indexed(rel regclass, key_column name) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_index i
+                     JOIN pg_class ic ON ic.oid = i.indexrelid
+                     JOIN pg_am am ON am.oid = ic.relam
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                    WHERE i.indrelid = rel AND i.indisvalid AND i.indpred IS NULL
+                      AND am.amname = 'btree' AND a.attname = key_column)
+$$;
+
+-- The local lower bound of the cell whose instants hold t. That is the cell of t's local time,
+-- except for an instant in the first pass of a local time that a DST change repeats: Postgres
+-- reads an ambiguous local time as the later (standard time) instant, so a cell starting in
+-- the repeated span starts after such an instant, and an earlier cell, ending there, holds it.
+CREATE FUNCTION ai_scale._cell_holding(partition_interval interval, t timestamptz, zone text)
+    RETURNS timestamp
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cell timestamp := ai_scale._cell_lower(partition_interval, t AT TIME ZONE zone);
+BEGIN
+    WHILE (cell AT TIME ZONE zone) > t LOOP
+        cell := ai_scale._cell_lower(partition_interval, cell - interval '1 microsecond');
+    END LOOP;
+    RETURN cell;
+END $$;
+
+-- The cells (local lower bounds, oldest first) holding rows of the default partition dflt, with
+-- their row counts, and how many rows no partition can take (their key is NULL or infinite).
+-- One scan groups the whole default by the cell of each row's local time; in the rare case
+-- that a group holds an instant its cell does not (see _cell_holding), a second scan groups
+-- those rows right. With a valid btree index on dflt leading with the key (rescue_default_proc
+-- builds one for a large default), the cells are instead walked from the oldest row, a few
+-- index probes each, and only as many as a batch of batch_rows takes: a batch then costs
+-- about its own rows, not the whole default.
+CREATE FUNCTION ai_scale._default_cells(dflt regclass, key_column name, key_type regtype,
+                                        zone text, partition_interval interval, batch_rows int,
+                                        OUT cell_lows timestamp[], OUT cell_rows bigint[],
+                                        OUT unplaceable bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    tz boolean := key_type = 'timestamptz'::regtype;
+    local_cell text := format('ai_scale._cell_lower(%L, %s)', partition_interval,
+                              CASE WHEN tz THEN format('%I AT TIME ZONE %L', key_column, zone)
+                                   ELSE format('%I::timestamp', key_column) END);
+    finite text := format('%I < %L', key_column, 'infinity');
+    after text := format('%I > %L', key_column, '-infinity');
+    misplaced boolean;
+    lo timestamp;
+    lo_lit text;
+    hi_lit text;
+    n bigint;
+    taken bigint := 0;
+BEGIN
+    IF ai_scale._key_indexed(dflt, key_column) THEN
+        EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I IS NULL OR %I IN (%L, %L)',
+                       dflt, key_column, key_column, 'infinity', '-infinity') INTO unplaceable;
+        LOOP
+            EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s) m',
+                           CASE WHEN tz THEN format('ai_scale._cell_holding(%L, %I, %L)',
+                                                    partition_interval, key_column, zone)
+                                ELSE local_cell END,
+                           key_column, key_column, dflt, after, finite)
+               INTO lo;
+            EXIT WHEN lo IS NULL;
+            lo_lit := ai_scale._bound_literal(lo, key_type, zone);
+            hi_lit := ai_scale._bound_literal((SELECT c.upper FROM ai_scale._cells(partition_interval, lo, lo) c),
+                                              key_type, zone);
+            EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
+                           dflt, key_column, lo_lit, key_column, hi_lit) INTO n;
+            cell_lows := cell_lows || lo;
+            cell_rows := cell_rows || n;
+            taken := taken + n;
+            EXIT WHEN taken >= batch_rows OR array_length(cell_lows, 1) >= 100;
+            after := format('%I >= %s', key_column, hi_lit);
+        END LOOP;
+        RETURN;
+    END IF;
+    EXECUTE format('SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+                   '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+                   '       sum(n) FILTER (WHERE cell IS NULL), coalesce(bool_or(%s), false) '
+                   '  FROM (SELECT %s AS cell, count(*) AS n, min(%I) AS oldest '
+                   '          FROM ONLY %s GROUP BY 1) c',
+                   CASE WHEN tz THEN format('oldest < (cell AT TIME ZONE %L)', zone)
+                        ELSE 'false' END,
+                   local_cell, key_column, dflt)
+       INTO cell_lows, cell_rows, unplaceable, misplaced;
+    IF misplaced THEN
+        EXECUTE format('SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+                       '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL) '
+                       '  FROM (SELECT CASE WHEN %1$I >= (cell AT TIME ZONE %2$L) THEN cell '
+                       '                    ELSE ai_scale._cell_holding(%3$L, %1$I, %2$L) END AS cell, '
+                       '               count(*) AS n '
+                       '          FROM (SELECT %1$I, %4$s AS cell FROM ONLY %5$s) r GROUP BY 1) c',
+                       key_column, zone, partition_interval, local_cell, dflt)
+           INTO cell_lows, cell_rows;
+    END IF;
+END $$;
+
 -- rescue_default: moves rows out of the default partition into the partitions they belong in,
--- creating those. One scan groups the default's rows by partition cell; a call then takes whole
--- cells, oldest first, until it holds at least batch_rows rows (or makes 100 partitions), and
--- moves them as one atomic batch: the new partitions are made without indexes as partitions of
--- a private staging table, filled by one INSERT ... SELECT from the default (rows routed by
--- Postgres) and one DELETE, detached from the stage and attached to parent, which builds their
--- indexes in bulk. Calling again resumes with the rows left, so an interrupted run loses and
+-- creating those. _default_cells finds the cells holding the default's rows (one scan, or a
+-- walk through an index on the key); a call takes whole cells, oldest first, until it holds at
+-- least batch_rows rows (or makes 100 partitions), and moves them as one atomic batch: the new
+-- partitions are made without indexes as partitions of a private staging table, filled by one
+-- INSERT ... SELECT from the default (rows routed by Postgres) and one DELETE, detached from
+-- the stage and attached to parent, which builds their indexes in bulk. Calling again resumes with the rows left, so an interrupted run loses and
 -- duplicates nothing. Rows whose cell overlaps an existing partition only partly go to
 -- partitions covering just the free parts. Rows whose key is NULL or +-infinity stay: no finite
 -- partition can hold them.
@@ -406,17 +511,9 @@ BEGIN
     -- the rows counted, copied and deleted below are then the same rows.
     EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
 
-    -- The cells holding default rows, oldest first, with their row counts: one scan.
-    EXECUTE format('SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
-                   '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
-                   '       sum(n) FILTER (WHERE cell IS NULL) '
-                   '  FROM (SELECT ai_scale._cell_lower(%L, %s) AS cell, count(*) AS n '
-                   '          FROM ONLY %s GROUP BY 1) c',
-                   cfg.partition_interval,
-                   CASE WHEN k.key_type = 'timestamptz'::regtype
-                        THEN format('%I AT TIME ZONE %L', k.key_column, cfg.time_zone)
-                        ELSE format('%I::timestamp', k.key_column) END, dflt)
-       INTO cell_lows, cell_rows, unplaceable;
+    SELECT c.cell_lows, c.cell_rows, c.unplaceable INTO cell_lows, cell_rows, unplaceable
+      FROM ai_scale._default_cells(dflt, k.key_column, k.key_type, cfg.time_zone,
+                                   cfg.partition_interval, batch_rows) c;
     IF unplaceable > 0 THEN
         RAISE NOTICE '% rows stay in the default partition of %: their % is NULL or infinite',
                      unplaceable, parent, quote_ident(k.key_column)
@@ -517,6 +614,63 @@ END $$;
 COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
     'moves rows out of the default partition into partitions it creates; whole cells in atomic batches, resumable';
 
+-- Marks the index _make_rescue_index builds.
+CREATE FUNCTION ai_scale._rescue_index_comment() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT 'built by ai_scale.rescue_default_proc, which drops it when it ends' $$;
+
+-- For rescue_default_proc: when the default partition of parent holds more than two batches
+-- of rows and no index leads with the key, one is built on it (writers into the default wait
+-- for the build, readers do not), so that each batch finds and moves its rows through the
+-- index instead of scanning the whole default three times; the comment marks it for
+-- _drop_rescue_index. Returns whether it built one.
+CREATE FUNCTION ai_scale._make_rescue_index(parent regclass, batch_rows int) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    dflt regclass := ai_scale._default_partition(parent);
+    nsp name;
+    rel name;
+    name name;
+    n bigint;
+BEGIN
+    k := ai_scale._partition_key(parent);
+    IF dflt IS NULL OR ai_scale._key_indexed(dflt, k.key_column) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM (SELECT FROM ONLY %s LIMIT %s) s', dflt,
+                   2 * batch_rows::bigint + 1) INTO n;
+    IF n <= 2 * batch_rows::bigint THEN
+        RETURN false;
+    END IF;
+    SELECT s.nspname, c.relname INTO nsp, rel
+      FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.oid = dflt;
+    name := ai_scale._partition_name(nsp, rel, 'rescue_key');
+    EXECUTE format('CREATE INDEX %I ON %s (%I)', name, dflt, k.key_column);
+    EXECUTE format('COMMENT ON INDEX %I.%I IS %L', nsp, name, ai_scale._rescue_index_comment());
+    RETURN true;
+END $$;
+
+-- Drops the indexes _make_rescue_index built on the default partition of parent, including one
+-- an interrupted rescue_default_proc left behind.
+CREATE FUNCTION ai_scale._drop_rescue_index(parent regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    idx regclass;
+BEGIN
+    FOR idx IN SELECT i.indexrelid::regclass FROM pg_index i
+                WHERE i.indrelid = ai_scale._default_partition(parent)
+                  AND obj_description(i.indexrelid, 'pg_class') = ai_scale._rescue_index_comment()
+    LOOP
+        EXECUTE format('DROP INDEX %s', idx);
+    END LOOP;
+END $$;
+
 -- rescue_default_proc: rescue_default in a loop, each batch in a transaction of its own, until
 -- the default partition holds no row a partition could take. For a large default: each batch's
 -- locks (writers into the default wait on them) end at its commit, and an interruption keeps
@@ -543,6 +697,10 @@ BEGIN
     IF pause IS NULL OR pause < interval '0' THEN
         RAISE EXCEPTION 'pause must be zero or more' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF ai_scale._make_rescue_index(parent, batch_rows) THEN
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    END IF;
     LOOP
         SELECT coalesce(sum(r.rows_moved), 0) INTO moved
           FROM ai_scale.rescue_default(parent, batch_rows) r;
@@ -557,6 +715,7 @@ BEGIN
             PERFORM pg_sleep(extract(epoch FROM pause)::float8);
         END IF;
     END LOOP;
+    PERFORM ai_scale._drop_rescue_index(parent);
     -- The transaction the caller goes on with (the CALL's own, when nothing was moved) keeps
     -- the caller's path.
     PERFORM pg_catalog.set_config('search_path', caller_path, true);

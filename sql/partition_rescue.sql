@@ -72,6 +72,48 @@ SELECT count(*) AS rows, count(DISTINCT tableoid) AS tables FROM thin;
 RESET TimeZone;
 DROP TABLE thin;
 
+-- With a btree index leading with the key on the default (from the parent, or the one
+-- rescue_default_proc builds), the cells are walked through the index a batch at a time
+-- instead of grouped by a scan of the whole default: _default_cells then returns only what one
+-- batch takes. The same batches, 100-partition cap and leftovers as the scan above.
+CREATE TABLE walked (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('walked', '1 hour', 0, time_zone => 'UTC');
+INSERT INTO walked SELECT i, timestamptz '2022-03-01 00:00 UTC' + i * interval '1 hour' + interval '7 minutes'
+  FROM generate_series(1, 250) i;
+INSERT INTO walked VALUES (0, 'infinity'), (-1, '-infinity');
+SELECT cardinality(cell_lows) AS cells, unplaceable
+  FROM ai_scale._default_cells('walked_default', 'at', 'timestamptz', 'UTC', '1 hour', 3);
+CREATE INDEX ON walked_default (at);
+SELECT cell_lows, cell_rows, unplaceable
+  FROM ai_scale._default_cells('walked_default', 'at', 'timestamptz', 'UTC', '1 hour', 3);
+SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('walked', 100000);
+SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('walked', 100000);
+SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('walked', 100000);
+SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('walked', 100000);
+SELECT * FROM ai_scale.check_default('walked');
+SELECT count(*) AS rows, count(DISTINCT tableoid) AS tables FROM walked;
+DROP TABLE walked;
+
+-- Across a DST fall-back, a 15-minute cell starting in the repeated local hour starts (read as
+-- standard time, as Postgres reads an ambiguous local time) after that hour's first pass: the
+-- rows of the first pass belong to the cell before, 00:45 to 01:00 local, 75 minutes long.
+-- Grouped by a scan or walked through an index, every row goes to a partition holding it.
+CREATE TABLE fallback (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('fallback', '15 minutes', 0, time_zone => 'America/New_York');
+CREATE TABLE fallback_walked (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('fallback_walked', '15 minutes', 0, time_zone => 'America/New_York');
+CREATE INDEX ON fallback_walked_default (at);
+INSERT INTO fallback VALUES ('2026-11-01 04:40 UTC'), ('2026-11-01 05:30 UTC'), ('2026-11-01 05:50 UTC'),
+                            ('2026-11-01 06:10 UTC');
+INSERT INTO fallback_walked SELECT * FROM fallback;
+SET TimeZone = 'UTC';
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('fallback');
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('fallback_walked');
+SELECT * FROM (SELECT tableoid::regclass::text AS partition, at FROM fallback
+               UNION ALL SELECT tableoid::regclass::text, at FROM fallback_walked) r ORDER BY 1, 2;
+RESET TimeZone;
+DROP TABLE fallback, fallback_walked;
+
 -- rescue_default_proc loops rescue_default, committing after each batch, until nothing is left
 -- to move. Four days of 300 rows, batches of at least 500 rows: whole days, two per batch.
 CREATE TABLE looped (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
@@ -80,7 +122,8 @@ INSERT INTO looped SELECT i, timestamptz '2023-05-01 00:00 UTC' + (i % 4) * inte
   FROM generate_series(1, 1200) i;
 INSERT INTO looped VALUES (0, 'infinity');
 SET client_min_messages = notice;
--- Inside a transaction block it cannot commit: an error, and the batch it made is undone.
+-- Inside a transaction block it cannot commit: an error, and what it did is undone (here the
+-- index on the key it builds first, the default holding more than two batches of rows).
 BEGIN;
 CALL ai_scale.rescue_default_proc('looped', 500);
 ROLLBACK;
@@ -89,6 +132,13 @@ CALL ai_scale.rescue_default_proc('looped', 500);
 SET client_min_messages = warning;
 SELECT * FROM ai_scale.check_default('looped');
 SELECT tableoid::regclass, count(*) FROM looped GROUP BY 1 ORDER BY 1;
+-- The index it built is gone, and so is one an interrupted call left behind.
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'looped_default'::regclass;
+CREATE INDEX looped_left_behind ON looped_default (at);
+SELECT ai_scale._rescue_index_comment() AS comment \gset
+COMMENT ON INDEX looped_left_behind IS :'comment';
+CALL ai_scale.rescue_default_proc('looped');
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'looped_default'::regclass;
 -- Nothing left: a call commits nothing, so it may run inside a transaction block, and leaves
 -- the caller's search_path as it was. Bad arguments are refused.
 BEGIN;

@@ -137,6 +137,22 @@ report "move 100k default rows over 10 days ($left left)" "$(median "${pms[@]}")
 printf '%-52s %s ms\n' "  (plain SQL, by hand, same move)" "$(median "${sqls[@]}")"
 report "  the same, a committed batch per day (procedures)" "$(median "${pps[@]}")" "$(median "${aps[@]}")"
 
+# A large default: 1M rows over 100 days, drained by the procedures (one round: about a minute).
+run -c "SELECT seed('big_pm'), seed('big_ai')"
+run -c "SELECT partman.create_parent('public.big_pm', 'created_at', 'native', 'daily', p_premake := 1)"
+run -c "SELECT count(*) FROM ai_scale.manage_partitions('big_ai', '1 day', 1)"
+for t in big_pm big_ai; do
+    run -c "INSERT INTO $t (model_name, model_version, created_at)
+              SELECT 'm', 1, timestamptz '2025-01-01 00:00 UTC' + (i % 100) * interval '1 day' + i * interval '1 ms'
+                FROM generate_series(1, 1000000) i"
+done
+run -c "VACUUM ANALYZE big_pm, big_ai"
+pm=$(mc "CALL partman.partition_data_proc('public.big_pm', p_wait := 0)")
+ai=$(mc "CALL ai_scale.rescue_default_proc('big_ai')")
+left=$(psqlb -c "SELECT (SELECT count(*) FROM ONLY big_pm_default) + (SELECT count(*) FROM ONLY big_ai_default)")
+report "  1M rows over 100 days, procedures ($left left)" "$pm" "$ai"
+run -c "DROP TABLE big_pm, big_ai"
+
 # 5. A 3 s open query, maintenance with retention due, then a new SELECT: how long it stalls.
 stall() { # $1 table, $2 maintenance statement
     run -c "BEGIN; SELECT count(*) FROM $1; SELECT pg_sleep(3); COMMIT;" >/dev/null &

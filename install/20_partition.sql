@@ -415,8 +415,8 @@ BEGIN
                INTO lo;
             EXIT WHEN lo IS NULL;
             lo_lit := ai_scale._bound_literal(lo, key_type, zone);
-            hi_lit := ai_scale._bound_literal((SELECT c.upper FROM ai_scale._cells(partition_interval, lo, lo) c),
-                                              key_type, zone);
+            hi_lit := ai_scale._bound_literal(
+                (SELECT c.upper FROM ai_scale._cells(partition_interval, lo, lo) c), key_type, zone);
             EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
                            dflt, key_column, lo_lit, key_column, hi_lit) INTO n;
             cell_lows := cell_lows || lo;
@@ -440,8 +440,8 @@ BEGIN
         EXECUTE format('SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
                        '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL) '
                        '  FROM (SELECT CASE WHEN %1$I >= (cell AT TIME ZONE %2$L) THEN cell '
-                       '                    ELSE ai_scale._cell_holding(%3$L, %1$I, %2$L) END AS cell, '
-                       '               count(*) AS n '
+                       '                    ELSE ai_scale._cell_holding(%3$L, %1$I, %2$L) '
+                       '                    END AS cell, count(*) AS n '
                        '          FROM (SELECT %1$I, %4$s AS cell FROM ONLY %5$s) r GROUP BY 1) c',
                        key_column, zone, partition_interval, local_cell, dflt)
            INTO cell_lows, cell_rows;
@@ -454,10 +454,10 @@ END $$;
 -- least batch_rows rows (or makes 100 partitions), and moves them as one atomic batch: the new
 -- partitions are made without indexes as partitions of a private staging table, filled by one
 -- INSERT ... SELECT from the default (rows routed by Postgres) and one DELETE, detached from
--- the stage and attached to parent, which builds their indexes in bulk. Calling again resumes with the rows left, so an interrupted run loses and
--- duplicates nothing. Rows whose cell overlaps an existing partition only partly go to
--- partitions covering just the free parts. Rows whose key is NULL or +-infinity stay: no finite
--- partition can hold them.
+-- the stage and attached to parent, which builds their indexes in bulk. Calling again resumes
+-- with the rows left, so an interrupted run loses and duplicates nothing. Rows whose cell
+-- overlaps an existing partition only partly go to partitions covering just the free parts.
+-- Rows whose key is NULL or +-infinity stay: no finite partition can hold them.
 CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE

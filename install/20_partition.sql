@@ -157,6 +157,26 @@ BEGIN
     END IF;
 END $$;
 
+-- The first instant whose local time in zone is t or later: t's own instant (for a local time
+-- that a fall-back change repeats, the later one, as Postgres reads it), or, for a local time
+-- that a spring-forward change skips, the instant of the change. Postgres would read a skipped
+-- time with the offset from before the change, an instant past it, so that cells starting
+-- inside the skipped span would overlap the cells after it.
+CREATE FUNCTION ai_scale._local_start(t timestamp, zone text) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    existing timestamp := t;
+BEGIN
+    -- Changes happen on whole minutes: the first whole minute after t that exists starts the
+    -- local times after the skipped span.
+    WHILE ((existing AT TIME ZONE zone) AT TIME ZONE zone) <> existing LOOP
+        existing := date_trunc('minute', existing) + interval '1 minute';
+    END LOOP;
+    RETURN existing AT TIME ZONE zone;
+END $$;
+
 -- A local wall-clock time as a bound literal of the key type (unambiguous: UTC with offset).
 CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text) RETURNS text
     LANGUAGE sql STABLE
@@ -164,7 +184,8 @@ CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text
     AS $$
     SELECT quote_literal(CASE
         WHEN key_type = 'timestamptz'::regtype
-            THEN to_char((t AT TIME ZONE zone) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'
+            THEN to_char(ai_scale._local_start(t, zone) AT TIME ZONE 'UTC',
+                         'YYYY-MM-DD HH24:MI:SS.US') || '+00'
         WHEN key_type = 'date'::regtype THEN to_char(t, 'YYYY-MM-DD')
         ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') END)
 $$;
@@ -175,7 +196,7 @@ CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) R
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT CASE
-        WHEN key_type = 'timestamptz'::regtype THEN (t AT TIME ZONE zone)::text
+        WHEN key_type = 'timestamptz'::regtype THEN ai_scale._local_start(t, zone)::text
         WHEN key_type = 'date'::regtype THEN t::date::text
         ELSE t::text END
 $$;
@@ -213,7 +234,7 @@ END $$;
 -- given (rescue_default), the table is made without indexes and attached to stage instead; the
 -- caller fills it and attaches it to parent, which then builds its indexes in bulk. The table
 -- goes to the parent's tablespace when it has one, as Postgres places the partitions it makes.
--- Returns the new name (NULL for a range a DST jump makes empty), the rows moved, the bounds
+-- Returns the new name (NULL for a range a DST change makes empty), the rows moved, the bounds
 -- for people and as literals of the key type.
 CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
                                            zone text, lo timestamp, hi timestamp, suffix text,
@@ -232,20 +253,30 @@ DECLARE
     spc name;
     name text;
     cols text;
+    lo_at timestamptz;
+    hi_at timestamptz;
 BEGIN
     -- Written out here rather than through the small helpers above: this runs once per
     -- partition, and every call of a function with its own search_path costs a GUC save and
     -- restore.
     rows_moved := 0;
     IF key_type = 'timestamptz'::regtype THEN
-        IF (lo AT TIME ZONE zone) >= (hi AT TIME ZONE zone) THEN
-            RETURN; -- a local hour that a DST change skips
+        lo_at := lo AT TIME ZONE zone;
+        IF (lo_at AT TIME ZONE zone) <> lo THEN
+            lo_at := ai_scale._local_start(lo, zone);
         END IF;
-        lo_lit := quote_literal(to_char((lo AT TIME ZONE zone) AT TIME ZONE 'UTC',
-                                        'YYYY-MM-DD HH24:MI:SS.US') || '+00');
-        hi_lit := quote_literal(to_char((hi AT TIME ZONE zone) AT TIME ZONE 'UTC',
-                                        'YYYY-MM-DD HH24:MI:SS.US') || '+00');
-        bounds := format('from %s to %s', lo AT TIME ZONE zone, hi AT TIME ZONE zone);
+        hi_at := hi AT TIME ZONE zone;
+        IF (hi_at AT TIME ZONE zone) <> hi THEN
+            hi_at := ai_scale._local_start(hi, zone);
+        END IF;
+        IF lo_at >= hi_at THEN
+            RETURN; -- local times that a DST change skips
+        END IF;
+        lo_lit := quote_literal(to_char(lo_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
+                                || '+00');
+        hi_lit := quote_literal(to_char(hi_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
+                                || '+00');
+        bounds := format('from %s to %s', lo_at, hi_at);
     ELSIF key_type = 'date'::regtype THEN
         lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD'));
         hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD'));
@@ -368,7 +399,7 @@ CREATE FUNCTION ai_scale._cell_holding(partition_interval interval, t timestampt
 DECLARE
     cell timestamp := ai_scale._cell_lower(partition_interval, t AT TIME ZONE zone);
 BEGIN
-    WHILE (cell AT TIME ZONE zone) > t LOOP
+    WHILE ai_scale._local_start(cell, zone) > t LOOP
         cell := ai_scale._cell_lower(partition_interval, cell - interval '1 microsecond');
     END LOOP;
     RETURN cell;
@@ -569,7 +600,7 @@ BEGIN
         made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
                                            piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
                                            stage::regclass, cfg.inherit_privileges, false);
-        CONTINUE WHEN made.partition IS NULL; -- a local hour a DST change skips holds no rows
+        CONTINUE WHEN made.partition IS NULL; -- local times a DST change skips hold no rows
         parts := parts || made.partition;
         lo_lits := lo_lits || made.lo_lit;
         hi_lits := hi_lits || made.hi_lit;

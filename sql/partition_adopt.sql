@@ -65,6 +65,19 @@ RESET TimeZone;
 SELECT lower, upper FROM ai_scale._cells('1 hour', '2026-03-08 01:30', '2026-03-08 03:30');
 SELECT (timestamp '2026-03-08 02:00' AT TIME ZONE 'America/New_York')
      = (timestamp '2026-03-08 03:00' AT TIME ZONE 'America/New_York') AS empty_cell;
+-- 15-minute cells that night: every cell starting inside the skipped hour is empty (Postgres
+-- would read 02:15 as 07:15 UTC, past the change at 07:00, and the cell would overlap the one
+-- from 03:00); the cells around the change are created, meeting at it.
+CREATE TABLE spring (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('spring', '15 minutes', 0, time_zone => 'America/New_York');
+SET TimeZone = 'UTC';
+SELECT c.lower AS local_lower, m.partition IS NOT NULL AS created, m.bounds
+  FROM ai_scale._cells('15 minutes', '2026-03-08 01:45', '2026-03-08 03:15') c,
+       LATERAL ai_scale._create_partition('spring', 'at', 'timestamptz', 'America/New_York', c.lower,
+                                          c.upper, c.suffix, NULL, NULL, false, false) m
+ ORDER BY c.lower;
+RESET TimeZone;
+DROP TABLE spring;
 
 -- A table without partitions, or with only an empty default, holds no rows: its first
 -- partitions are made in place (CREATE TABLE ... PARTITION OF), under a lock on the whole

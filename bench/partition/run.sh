@@ -64,15 +64,18 @@ report() { printf '%-52s pg_partman %9s ms   ai_scale %8s ms   ratio %s\n' "$1" 
 
 median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
 
-# 1. A year of daily partitions: each tool three times on fresh tables, in turn, and the median
+# 1. A year of daily partitions: each tool five times on fresh tables, in turn, and the median
 # (the machine is shared; one run of each would compare noise).
 pms=() ais=()
-for round in 1 2 3; do
+for round in 1 2 3 4 5; do
     run -c "SELECT seed('y${round}_pm'), seed('y${round}_ai')"
     pms+=("$(m "SELECT partman.create_parent('public.y${round}_pm', 'created_at', 'native', 'daily', p_premake := 365)")")
     ais+=("$(m "SELECT ai_scale.manage_partitions('public.y${round}_ai', '1 day', 365)")")
+    # Every round, and the later measurements, start from the same catalog size.
+    run -c "DROP TABLE y${round}_pm" -c "DROP TABLE y${round}_ai" \
+        -c "DELETE FROM partman.part_config WHERE parent_table = 'public.y${round}_pm'"
 done
-report "create a year of daily partitions (median of 3)" "$(median "${pms[@]}")" "$(median "${ais[@]}")"
+report "create a year of daily partitions (median of 5)" "$(median "${pms[@]}")" "$(median "${ais[@]}")"
 
 # 2. No-op maintenance at N children (warm, mean of 5 runs), and 3. adding one child at 1000.
 for n in 100 1000; do

@@ -1057,6 +1057,7 @@ DECLARE
     rel name;
     owner oid;
     dflt_name text;
+    caller_lock_timeout text;
     r record;
 BEGIN
     PERFORM ai_scale._require_primary('manage_partitions');
@@ -1089,7 +1090,24 @@ BEGIN
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.oid = manage_partitions.parent;
         dflt_name := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'default'));
-        EXECUTE format('CREATE TABLE %s PARTITION OF %s DEFAULT', dflt_name, manage_partitions.parent);
+        -- Adding a partition this way locks the whole table: with the short timeout of all
+        -- maintenance DDL, so that new queries never queue behind a long-running one.
+        caller_lock_timeout := current_setting('lock_timeout');
+        PERFORM set_config('lock_timeout',
+                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
+        BEGIN
+            EXECUTE format('CREATE TABLE %s PARTITION OF %s DEFAULT', dflt_name,
+                           manage_partitions.parent);
+        EXCEPTION WHEN lock_not_available THEN
+            RAISE EXCEPTION 'could not lock table % to add its default partition',
+                            manage_partitions.parent
+                USING ERRCODE = 'lock_not_available',
+                      DETAIL = format('The lock was not free within '
+                                      'ai_scale.maintenance_lock_timeout (%s).',
+                                      current_setting('lock_timeout')),
+                      HINT = 'A transaction holds the table; call manage_partitions again once it ends.';
+        END;
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         IF owner <> current_user::regrole::oid THEN -- owned like its parent, as every partition
             EXECUTE format('ALTER TABLE %s OWNER TO %s', dflt_name, owner::regrole);
         END IF;

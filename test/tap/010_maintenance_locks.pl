@@ -87,5 +87,34 @@ $first->quit;
 $second->quit;
 $reader->quit;
 
+# A new table: its default partition, and its first partitions (made in place, under a lock on
+# the whole table), wait no longer than the short timeout for a reader of it either.
+$node->safe_psql('postgres',
+    "CREATE TABLE fresh (at timestamptz NOT NULL) PARTITION BY RANGE (at)");
+my $fresh_reader = $node->background_psql('postgres');
+$fresh_reader->query_safe("BEGIN; SELECT count(*) FROM fresh;");
+my ($rc, $out, $err) = $node->psql('postgres',
+    "SELECT count(*) FROM ai_scale.manage_partitions('fresh', '1 day', 2)",
+    extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/55P03: could not lock table public\.fresh to add its default partition.*maintenance_lock_timeout/s,
+    'adding the default partition gives up after the short lock timeout (55P03)');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_inherits WHERE inhparent = 'fresh'::regclass"),
+    '0', 'nothing of it is left');
+$fresh_reader->query_safe("COMMIT");
+$node->safe_psql('postgres', "CREATE TABLE fresh_default PARTITION OF fresh DEFAULT");
+$fresh_reader->query_safe("BEGIN; SELECT count(*) FROM fresh;");
+like($node->safe_psql('postgres',
+        "SELECT string_agg(DISTINCT action || ': ' || detail, '; ') "
+      . "FROM ai_scale.manage_partitions('fresh', '1 day', 2)"),
+    qr/^skipped: create .*lock timeout.*retried on the next run$/,
+    'with a reader holding the table, its first partitions are skipped, not waited for');
+is($node->safe_psql('postgres', "SELECT count(*) FROM fresh"), '0',
+    'a new SELECT runs meanwhile');
+$fresh_reader->query_safe("COMMIT");
+is($node->safe_psql('postgres',
+        "SELECT count(*) FROM ai_scale.run_maintenance('fresh') WHERE action = 'created'"),
+    '3', 'once the reader is gone, the next run makes them');
+$fresh_reader->quit;
+
 $node->stop;
 done_testing();

@@ -669,7 +669,14 @@ DECLARE
     n bigint;
 BEGIN
     k := ai_scale._partition_key(parent);
-    IF dflt IS NULL OR ai_scale._key_indexed(dflt, k.key_column) THEN
+    IF dflt IS NULL THEN
+        RETURN false;
+    END IF;
+    -- Locks in the order rescue_default and maintenance take them (the table's advisory lock,
+    -- then the default), or a rescue holding the default while waiting to attach beside it
+    -- and this build waiting for the rescue would deadlock.
+    PERFORM ai_scale._lock_for_maintenance(parent);
+    IF ai_scale._key_indexed(dflt, k.key_column) THEN
         RETURN false;
     END IF;
     EXECUTE format('SELECT count(*) FROM (SELECT FROM ONLY %s LIMIT %s) s', dflt,
@@ -694,6 +701,7 @@ CREATE FUNCTION ai_scale._drop_rescue_index(parent regclass) RETURNS void
 DECLARE
     idx regclass;
 BEGIN
+    PERFORM ai_scale._lock_for_maintenance(parent); -- as in _make_rescue_index
     FOR idx IN SELECT i.indexrelid::regclass FROM pg_index i
                 WHERE i.indrelid = ai_scale._default_partition(parent)
                   AND obj_description(i.indexrelid, 'pg_class') = ai_scale._rescue_index_comment()

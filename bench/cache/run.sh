@@ -8,6 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 source scripts/lib/services.sh
+require_current_install
 export PATH="$PG_BIN:$PATH"
 secs=${1:-10}
 

@@ -8,6 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 # shellcheck source=../../scripts/lib/services.sh
 source scripts/lib/services.sh
+require_current_install
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 if [ "$(dpkg-query -W -f='${Status}' postgresql-15-partman 2>/dev/null)" != "install ok installed" ]; then

@@ -8,6 +8,28 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PG_BIN=$("$PG_CONFIG" --bindir)
 export PG_CONFIG
 
+# Fails unless the ai_scale installed for $PG_CONFIG is this tree's build (run from the tree's
+# root): a benchmark of an older install measures old code. The libraries are compared without
+# their symbols and build ids, which differ between two builds of the same code.
+require_current_install() {
+    local version sharedir pkglibdir tmp same=yes
+    version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" ai_scale.control)
+    sharedir=$("$PG_CONFIG" --sharedir)
+    pkglibdir=$("$PG_CONFIG" --pkglibdir)
+    tmp=$(mktemp -d)
+    objcopy --strip-all --remove-section=.note.gnu.build-id ai_scale.so "$tmp/tree.so" 2>/dev/null &&
+        objcopy --strip-all --remove-section=.note.gnu.build-id "$pkglibdir/ai_scale.so" \
+            "$tmp/installed.so" 2>/dev/null &&
+        cmp -s "$tmp/tree.so" "$tmp/installed.so" || same=no
+    rm -rf "$tmp"
+    if [ $same = no ] ||
+        ! cmp -s "ai_scale--$version.sql" "$sharedir/extension/ai_scale--$version.sql"; then
+        echo "the ai_scale installed for $PG_CONFIG is not this tree's build;" \
+            "run make install with PG_CONFIG=$PG_CONFIG (or bash scripts/setup.sh) first" >&2
+        return 1
+    fi
+}
+
 # Runs a command as the user that owns the clusters.
 as_pg_user() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

@@ -79,6 +79,48 @@ SELECT c.lower AS local_lower, m.partition IS NOT NULL AS created, m.bounds
 RESET TimeZone;
 DROP TABLE spring;
 
+-- Maintenance simulated through DST nights, every 15 minutes for a day, the planner given each
+-- moment as now: every cell it asks for is created or found empty, the partitions meet with
+-- no gap, and none fails to attach (30-minute changes in Lord Howe, an hour in New York).
+CREATE FUNCTION pg_temp.simulate(zone text, step interval, start timestamptz) RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    lowers timestamp[];
+    uppers timestamp[];
+    p record;
+    made int := 0;
+    gaps bigint;
+BEGIN
+    CREATE TABLE sim (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+    CREATE TABLE sim_default PARTITION OF sim DEFAULT;
+    FOR i IN 0 .. 96 LOOP
+        SELECT array_agg(b.lower ORDER BY b.lower), array_agg(b.upper ORDER BY b.lower)
+          INTO lowers, uppers FROM ai_scale._bounds('sim', zone) b WHERE NOT b.is_default;
+        FOR p IN SELECT * FROM ai_scale._plan(step, 3, NULL, 'drop', NULL,
+                                              (start + i * interval '15 minutes') AT TIME ZONE zone,
+                                              coalesce(lowers, '{}'), coalesce(uppers, '{}'),
+                                              array_fill(false, ARRAY[coalesce(cardinality(lowers), 0)]))
+                  WHERE action = 'create' LOOP
+            made := made + (SELECT count(*) FROM ai_scale._create_partition(
+                'sim', 'at', 'timestamptz', zone, p.lower, p.upper, p.suffix, NULL, NULL, false, false) c
+                WHERE c.partition IS NOT NULL);
+        END LOOP;
+    END LOOP;
+    SELECT count(*) INTO gaps FROM (
+        SELECT b.lower, lag(b.upper) OVER (ORDER BY b.lower) AS previous_upper
+          FROM ai_scale._bounds('sim', 'UTC') b WHERE NOT b.is_default) s
+     WHERE s.previous_upper <> s.lower;
+    DROP TABLE sim;
+    RETURN format('%s partitions, %s gaps', made, gaps);
+END $$;
+SELECT zone, step, start, pg_temp.simulate(zone, step, start) AS result
+  FROM (VALUES ('America/New_York', timestamptz '2026-03-07 12:00 UTC'),
+               ('America/New_York', timestamptz '2026-10-31 12:00 UTC'),
+               ('Australia/Lord_Howe', timestamptz '2026-04-04 00:00 UTC'),
+               ('Australia/Lord_Howe', timestamptz '2026-10-03 00:00 UTC')) v(zone, start),
+       (VALUES (interval '15 minutes'), (interval '1 hour')) s(step)
+ ORDER BY 1, 3, 2;
+
 -- A table without partitions, or with only an empty default, holds no rows: its first
 -- partitions are made in place (CREATE TABLE ... PARTITION OF), under a lock on the whole
 -- table. Later ones, and those of a table holding rows, are built standalone and attached, so

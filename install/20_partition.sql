@@ -668,6 +668,9 @@ DECLARE
     name name;
     n bigint;
 BEGIN
+    -- rescue_default's own checks, before anything is built.
+    PERFORM ai_scale._require_primary('rescue_default_proc');
+    PERFORM ai_scale._config(parent);
     k := ai_scale._partition_key(parent);
     IF dflt IS NULL THEN
         RETURN false;

@@ -150,3 +150,11 @@ CALL ai_scale.rescue_default_proc(NULL);
 CALL ai_scale.rescue_default_proc('looped', 0);
 CALL ai_scale.rescue_default_proc('looped', 10, interval '-1 second');
 DROP TABLE looped;
+-- A table ai_scale does not manage is refused before anything is built on it.
+CREATE TABLE unmanaged (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE unmanaged_default PARTITION OF unmanaged DEFAULT;
+INSERT INTO unmanaged SELECT timestamptz '2023-01-01 00:00 UTC' + i * interval '1 hour'
+  FROM generate_series(1, 100) i;
+CALL ai_scale.rescue_default_proc('unmanaged', 10);
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'unmanaged_default'::regclass;
+DROP TABLE unmanaged;

@@ -29,6 +29,10 @@ for my $call ("ai_scale.run_maintenance()", "ai_scale.manage_partitions('model_p
     my ($ret, $out, $err) = $standby->psql('postgres', "\\set VERBOSITY verbose\nSELECT * FROM $call");
     like($err, qr/ERROR:  25006: cannot run \w+ on a hot standby/, "$call raises 25006 on the standby");
 }
+my ($ret, $out, $err) = $standby->psql('postgres',
+    "\\set VERBOSITY verbose\nCALL ai_scale.rescue_default_proc('model_predictions')");
+like($err, qr/ERROR:  25006: cannot run rescue_default_proc on a hot standby/,
+    'rescue_default_proc raises 25006 on the standby');
 is($standby->safe_psql('postgres',
         "SELECT count(*) FROM ai_scale.partitions('model_predictions') WHERE tier = 'hot'"),
     '3', 'partitions() reads on the standby');

@@ -150,6 +150,18 @@ CALL ai_scale.rescue_default_proc(NULL);
 CALL ai_scale.rescue_default_proc('looped', 0);
 CALL ai_scale.rescue_default_proc('looped', 10, interval '-1 second');
 DROP TABLE looped;
+-- A default already indexed on the key (here through the parent) is walked with that index:
+-- the procedure builds no index of its own and leaves the user's in place.
+CREATE TABLE indexed (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE INDEX indexed_at ON indexed (at);
+SELECT count(*) FROM ai_scale.manage_partitions('indexed', '1 day', 0, time_zone => 'UTC');
+INSERT INTO indexed SELECT i, timestamptz '2023-05-01 00:00 UTC' + (i % 4) * interval '1 day'
+  FROM generate_series(1, 1200) i;
+CALL ai_scale.rescue_default_proc('indexed', 100);
+SELECT * FROM ai_scale.check_default('indexed');
+SELECT c.relname AS index_on_default FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid = 'indexed_default'::regclass;
+DROP TABLE indexed;
 -- A table ai_scale does not manage is refused before anything is built on it.
 CREATE TABLE unmanaged (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE unmanaged_default PARTITION OF unmanaged DEFAULT;

@@ -405,6 +405,19 @@ BEGIN
     RETURN cell;
 END $$;
 
+-- A bound as _bounds(parent, 'UTC') returns it (a UTC wall-clock time for a timestamptz key),
+-- as a literal of the key type; infinite bounds as such.
+CREATE FUNCTION ai_scale._utc_literal(t timestamp, key_type regtype) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT quote_literal(CASE
+        WHEN NOT isfinite(t) THEN t::text
+        WHEN key_type = 'timestamptz'::regtype THEN to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') || '+00'
+        WHEN key_type = 'date'::regtype THEN to_char(t, 'YYYY-MM-DD')
+        ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') END)
+$$;
+
 -- The cells (local lower bounds, oldest first) holding rows of the default partition dflt, with
 -- their row counts, and how many rows no partition can take (their key is NULL or infinite).
 -- One scan groups the whole default by the cell of each row's local time; in the rare case
@@ -425,8 +438,10 @@ DECLARE
     local_cell text := format('ai_scale._cell_lower(%L, %s)', partition_interval,
                               CASE WHEN tz THEN format('%I AT TIME ZONE %L', key_column, zone)
                                    ELSE format('%I::timestamp', key_column) END);
-    finite text := format('%I < %L', key_column, 'infinity');
     after text := format('%I > %L', key_column, '-infinity');
+    gap_lows timestamp[];
+    gap_highs timestamp[];
+    in_gap text;
     misplaced boolean;
     lo timestamp;
     lo_lit text;
@@ -437,24 +452,52 @@ BEGIN
     IF ai_scale._key_indexed(dflt, key_column) THEN
         EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I IS NULL OR %I IN (%L, %L)',
                        dflt, key_column, key_column, 'infinity', '-infinity') INTO unplaceable;
-        LOOP
-            EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s) m',
-                           CASE WHEN tz THEN format('ai_scale._cell_holding(%L, %I, %L)',
-                                                    partition_interval, key_column, zone)
-                                ELSE local_cell END,
-                           key_column, key_column, dflt, after, finite)
-               INTO lo;
-            EXIT WHEN lo IS NULL;
-            lo_lit := ai_scale._bound_literal(lo, key_type, zone);
-            hi_lit := ai_scale._bound_literal(
-                (SELECT c.upper FROM ai_scale._cells(partition_interval, lo, lo) c), key_type, zone);
-            EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
-                           dflt, key_column, lo_lit, key_column, hi_lit) INTO n;
-            cell_lows := cell_lows || lo;
-            cell_rows := cell_rows || n;
-            taken := taken + n;
-            EXIT WHEN taken >= batch_rows OR array_length(cell_lows, 1) >= 100;
-            after := format('%I >= %s', key_column, hi_lit);
+        -- The spans no partition covers, oldest first (instants, as UTC wall-clock times for a
+        -- timestamptz key): the default's rows can only lie there. Probing them alone keeps the
+        -- walk off the index entries of rows earlier batches moved out (dead until a VACUUM),
+        -- which lie in ranges partitions now cover.
+        WITH b AS (
+            SELECT coalesce(x.lower, '-infinity') AS lo, coalesce(x.upper, 'infinity') AS hi
+              FROM ai_scale._bounds((SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = dflt),
+                                    'UTC') x
+             WHERE NOT x.is_default),
+        covered AS (
+            SELECT b.lo, max(b.hi) OVER (ORDER BY b.lo ROWS BETWEEN UNBOUNDED PRECEDING
+                                                       AND 1 PRECEDING) AS until
+              FROM b),
+        gaps AS (
+            SELECT coalesce(c.until, '-infinity') AS lo, c.lo AS hi
+              FROM covered c WHERE c.lo > coalesce(c.until, '-infinity')
+            UNION ALL
+            SELECT coalesce(max(b.hi), '-infinity'), 'infinity' FROM b
+            HAVING coalesce(max(b.hi), '-infinity') < 'infinity')
+        SELECT array_agg(g.lo ORDER BY g.lo), array_agg(g.hi ORDER BY g.lo)
+          INTO gap_lows, gap_highs FROM gaps g;
+        FOR gap IN 1 .. coalesce(array_length(gap_lows, 1), 0) LOOP
+            in_gap := format('%I >= %s AND %I < %s', key_column,
+                             ai_scale._utc_literal(gap_lows[gap], key_type), key_column,
+                             ai_scale._utc_literal(gap_highs[gap], key_type));
+            LOOP
+                EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s) m',
+                               CASE WHEN tz THEN format('ai_scale._cell_holding(%L, %I, %L)',
+                                                        partition_interval, key_column, zone)
+                                    ELSE local_cell END,
+                               key_column, key_column, dflt, after, in_gap)
+                   INTO lo;
+                EXIT WHEN lo IS NULL; -- on to the next gap
+                lo_lit := ai_scale._bound_literal(lo, key_type, zone);
+                hi_lit := ai_scale._bound_literal(
+                    (SELECT c.upper FROM ai_scale._cells(partition_interval, lo, lo) c), key_type, zone);
+                EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
+                               dflt, key_column, lo_lit, key_column, hi_lit) INTO n;
+                cell_lows := cell_lows || lo;
+                cell_rows := cell_rows || n;
+                taken := taken + n;
+                IF taken >= batch_rows OR array_length(cell_lows, 1) >= 100 THEN
+                    RETURN;
+                END IF;
+                after := format('%I >= %s', key_column, hi_lit);
+            END LOOP;
         END LOOP;
         RETURN;
     END IF;

@@ -94,6 +94,24 @@ SELECT * FROM ai_scale.check_default('walked');
 SELECT count(*) AS rows, count(DISTINCT tableoid) AS tables FROM walked;
 DROP TABLE walked;
 
+-- The walk probes only the spans no partition covers (the rows earlier batches moved out
+-- leave dead index entries in the covered ones): rows before, between and after existing
+-- partitions are all found, oldest first.
+CREATE TABLE spans (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('spans', '1 day', 0, time_zone => 'UTC');
+CREATE TABLE spans_early PARTITION OF spans FOR VALUES FROM ('2023-05-02 UTC') TO ('2023-05-04 UTC');
+CREATE TABLE spans_later PARTITION OF spans FOR VALUES FROM ('2023-05-06 UTC') TO ('2023-05-07 UTC');
+CREATE INDEX ON spans_default (at);
+INSERT INTO spans VALUES ('2023-05-01 12:00 UTC'), ('2023-05-04 12:00 UTC'), ('2023-05-05 12:00 UTC'),
+                         ('2023-05-08 12:00 UTC'), ('2023-05-08 13:00 UTC');
+SET TimeZone = 'UTC';
+SELECT cell_lows, cell_rows
+  FROM ai_scale._default_cells('spans_default', 'at', 'timestamptz', 'UTC', '1 day', 100);
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('spans');
+RESET TimeZone;
+SELECT * FROM ai_scale.check_default('spans');
+DROP TABLE spans;
+
 -- Across a DST fall-back, a 15-minute cell starting in the repeated local hour starts (read as
 -- standard time, as Postgres reads an ambiguous local time) after that hour's first pass: the
 -- rows of the first pass belong to the cell before, 00:45 to 01:00 local, 75 minutes long.

@@ -203,7 +203,7 @@ SELECT i.inhparent::regclass AS parent, count(*) AS partitions,
          AS writer_grants
   FROM pg_inherits i
  WHERE i.inhparent IN ('granted'::regclass, 'plain_grants'::regclass)
- GROUP BY 1 ORDER BY 1::text;
+ GROUP BY 1 ORDER BY i.inhparent::regclass::text;
 SELECT parent, inherit_privileges FROM ai_scale.partition_config
  WHERE parent IN ('granted'::regclass, 'plain_grants'::regclass) ORDER BY parent::text;
 -- reapply_privileges: every partition gets exactly the parent's grants (here after they changed);

@@ -111,6 +111,15 @@ SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('spans')
 RESET TimeZone;
 SELECT * FROM ai_scale.check_default('spans');
 DROP TABLE spans;
+-- The same with a date key: monthly cells on either side of an adopted two-month partition.
+CREATE TABLE spans_by_date (d date NOT NULL) PARTITION BY RANGE (d);
+SELECT count(*) FROM ai_scale.manage_partitions('spans_by_date', '1 month', 0);
+CREATE TABLE spans_by_date_spring PARTITION OF spans_by_date FOR VALUES FROM ('2020-03-01') TO ('2020-05-01');
+CREATE INDEX ON spans_by_date_default (d);
+INSERT INTO spans_by_date SELECT date '2020-01-15' + i * 20 FROM generate_series(0, 8) i;
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('spans_by_date');
+SELECT tableoid::regclass::text AS partition, count(*) FROM spans_by_date GROUP BY 1 ORDER BY 1;
+DROP TABLE spans_by_date;
 
 -- Across a DST fall-back, a 15-minute cell starting in the repeated local hour starts (read as
 -- standard time, as Postgres reads an ambiguous local time) after that hour's first pass: the

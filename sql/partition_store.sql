@@ -10,7 +10,7 @@ SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull
 SELECT pg_get_partkeydef('public.model_predictions'::regclass);
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) LIKE '%(prediction_id, created_at)' AS pk,
        pg_get_indexdef(indexrelid) LIKE '%(model_name, model_version, input_hash, created_at)' AS lookup
-  FROM pg_index WHERE indrelid = 'public.model_predictions'::regclass ORDER BY 1::text;
+  FROM pg_index WHERE indrelid = 'public.model_predictions'::regclass ORDER BY indexrelid::regclass::text;
 
 -- Today (UTC) and 7 days ahead, each one local day long, plus the default.
 SELECT count(*) FILTER (WHERE tier = 'hot') AS hot, count(*) FILTER (WHERE tier = 'default') AS dflt,

@@ -177,12 +177,14 @@ BEGIN
     RETURN existing AT TIME ZONE zone;
 END $$;
 
--- A local wall-clock time as a bound literal of the key type (unambiguous: UTC with offset).
+-- A local wall-clock time as a bound literal of the key type (unambiguous: UTC with offset);
+-- an infinite one as such.
 CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT quote_literal(CASE
+        WHEN NOT isfinite(t) THEN t::text
         WHEN key_type = 'timestamptz'::regtype
             THEN to_char(ai_scale._local_start(t, zone) AT TIME ZONE 'UTC',
                          'YYYY-MM-DD HH24:MI:SS.US') || '+00'
@@ -405,19 +407,6 @@ BEGIN
     RETURN cell;
 END $$;
 
--- A bound as _bounds(parent, 'UTC') returns it (a UTC wall-clock time for a timestamptz key),
--- as a literal of the key type; infinite bounds as such.
-CREATE FUNCTION ai_scale._utc_literal(t timestamp, key_type regtype) RETURNS text
-    LANGUAGE sql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT quote_literal(CASE
-        WHEN NOT isfinite(t) THEN t::text
-        WHEN key_type = 'timestamptz'::regtype THEN to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') || '+00'
-        WHEN key_type = 'date'::regtype THEN to_char(t, 'YYYY-MM-DD')
-        ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') END)
-$$;
-
 -- The cells (local lower bounds, oldest first) holding rows of the default partition dflt, with
 -- their row counts, and how many rows no partition can take (their key is NULL or infinite).
 -- One scan groups the whole default by the cell of each row's local time; in the rare case
@@ -438,6 +427,16 @@ DECLARE
     local_cell text := format('ai_scale._cell_lower(%L, %s)', partition_interval,
                               CASE WHEN tz THEN format('%I AT TIME ZONE %L', key_column, zone)
                                    ELSE format('%I::timestamp', key_column) END);
+    -- The cells, their row counts, the rows without a cell, and whether a row lies before the
+    -- start of its cell: %s the last check, %s the cell of a row, %I the key, %s the table.
+    grouping constant text :=
+        'SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+        '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+        '       sum(n) FILTER (WHERE cell IS NULL), coalesce(bool_or(%s), false) '
+        '  FROM (SELECT %s AS cell, count(*) AS n, min(%I) AS oldest '
+        '          FROM ONLY %s GROUP BY 1) c';
+    misplaced_check text := CASE WHEN tz THEN format('oldest < (cell AT TIME ZONE %L)', zone)
+                                 ELSE 'false' END;
     after text := format('%I > %L', key_column, '-infinity');
     gap_lows timestamp[];
     gap_highs timestamp[];
@@ -475,8 +474,8 @@ BEGIN
           INTO gap_lows, gap_highs FROM gaps g;
         FOR gap IN 1 .. coalesce(array_length(gap_lows, 1), 0) LOOP
             in_gap := format('%I >= %s AND %I < %s', key_column,
-                             ai_scale._utc_literal(gap_lows[gap], key_type), key_column,
-                             ai_scale._utc_literal(gap_highs[gap], key_type));
+                             ai_scale._bound_literal(gap_lows[gap], key_type, 'UTC'), key_column,
+                             ai_scale._bound_literal(gap_highs[gap], key_type, 'UTC'));
             LOOP
                 EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s) m',
                                CASE WHEN tz THEN format('ai_scale._cell_holding(%L, %I, %L)',
@@ -501,24 +500,17 @@ BEGIN
         END LOOP;
         RETURN;
     END IF;
-    EXECUTE format('SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
-                   '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
-                   '       sum(n) FILTER (WHERE cell IS NULL), coalesce(bool_or(%s), false) '
-                   '  FROM (SELECT %s AS cell, count(*) AS n, min(%I) AS oldest '
-                   '          FROM ONLY %s GROUP BY 1) c',
-                   CASE WHEN tz THEN format('oldest < (cell AT TIME ZONE %L)', zone)
-                        ELSE 'false' END,
-                   local_cell, key_column, dflt)
+    -- Grouped by the cell of each row's local time; when a group holds an instant before its
+    -- cell starts, grouped again with that cell expression corrected where it must be.
+    EXECUTE format(grouping, misplaced_check, local_cell, key_column, dflt)
        INTO cell_lows, cell_rows, unplaceable, misplaced;
     IF misplaced THEN
-        EXECUTE format('SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
-                       '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL) '
-                       '  FROM (SELECT CASE WHEN %1$I >= (cell AT TIME ZONE %2$L) THEN cell '
-                       '                    ELSE ai_scale._cell_holding(%3$L, %1$I, %2$L) '
-                       '                    END AS cell, count(*) AS n '
-                       '          FROM (SELECT %1$I, %4$s AS cell FROM ONLY %5$s) r GROUP BY 1) c',
-                       key_column, zone, partition_interval, local_cell, dflt)
-           INTO cell_lows, cell_rows;
+        EXECUTE format(grouping, 'false',
+                       format('CASE WHEN %1$I >= (%2$s AT TIME ZONE %3$L) THEN %2$s '
+                              'ELSE ai_scale._cell_holding(%4$L, %1$I, %3$L) END',
+                              key_column, local_cell, zone, partition_interval),
+                       key_column, dflt)
+           INTO cell_lows, cell_rows, unplaceable, misplaced;
     END IF;
 END $$;
 

@@ -9,19 +9,9 @@ namespace ai_scale::scoring {
 
 namespace {
 
-uint32_t load32(const uint8_t* p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-uint16_t load16(const uint8_t* p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
+namespace L = pg::jsonb_layout;
+using L::load16;
+using L::load32;
 
 // 10000^k for k in [-pow_bias, pow_bias].
 constexpr int pow_bias = 80;
@@ -39,52 +29,18 @@ const pow10000_table pow10000;
 
 bool decode_numeric(const uint8_t* p, size_t len, double* out)
 {
-    // varlena header (little-endian): 1-byte when the low bit is set, else 4-byte.
-    size_t total, hdr;
-    if (len < 1)
+    L::numeric_view num;
+    if (!L::read_numeric(p, len, &num))
         return false;
-    if (p[0] & 0x01) {
-        if (p[0] == 0x01)
-            return false; // external toast pointer: never inside a jsonb
-        total = p[0] >> 1;
-        hdr = 1;
-    } else {
-        if (len < 4 || (p[0] & 0x03) != 0)
-            return false;
-        total = load32(p) >> 2;
-        hdr = 4;
-    }
-    if (total < hdr + 2 || total > len)
-        return false;
-    const uint8_t* d = p + hdr;
-    size_t n = total - hdr;
-    uint16_t head = load16(d);
-    bool negative;
-    int weight;
-    size_t digits_at;
-    if ((head & 0xC000) == 0xC000)
-        return false;                // NaN, +-Infinity
-    if ((head & 0xC000) == 0x8000) { // short format
-        negative = (head & 0x2000) != 0;
-        weight = (head & 0x0040) ? int(int16_t(head | ~0x003F)) : int(head & 0x003F);
-        digits_at = 2;
-    } else {
-        if (n < 4)
-            return false;
-        negative = (head & 0xC000) == 0x4000;
-        weight = int(int16_t(load16(d + 2)));
-        digits_at = 4;
-    }
-    size_t ndigits = (n - digits_at) / 2;
     double v = 0;
-    for (size_t i = 0; i < ndigits; i++) {
-        uint16_t digit = load16(d + digits_at + 2 * i);
-        if (digit >= 10000)
+    for (size_t i = 0; i < num.ndigits; i++) {
+        uint16_t digit = load16(num.digits + 2 * i);
+        if (digit >= L::numeric_base)
             return false;
-        int k = weight - int(i);
+        int k = num.weight - int(i);
         if (k > pow_bias) {
             if (digit != 0) {
-                *out = negative ? -HUGE_VAL : HUGE_VAL;
+                *out = num.negative ? -HUGE_VAL : HUGE_VAL;
                 return true;
             }
             continue;
@@ -93,7 +49,7 @@ bool decode_numeric(const uint8_t* p, size_t len, double* out)
             break;
         v += double(digit) * pow10000.v[k + pow_bias];
     }
-    *out = negative ? -v : v;
+    *out = num.negative ? -v : v;
     return true;
 }
 
@@ -123,7 +79,6 @@ feature_extractor::feature_extractor(const std::vector<std::string>& features,
 feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t len,
                                                      float* row) const
 {
-    namespace L = jsonb_layout;
     result res;
     if (len < 4) {
         res.st = status::malformed;
@@ -230,7 +185,7 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
         int32_t c = column_[size_t(match[k])];
         switch (e & L::type_mask) {
         case L::is_numeric: {
-            uint32_t aligned = (start + 3u) & ~3u; // numerics are int-aligned
+            uint32_t aligned = (start + L::int_align - 1) & ~(L::int_align - 1);
             double v;
             if (aligned > end || !decode_numeric(data + aligned, end - aligned, &v)) {
                 res.st = status::malformed;

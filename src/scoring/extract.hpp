@@ -1,30 +1,16 @@
 // Feature extraction from a jsonb object, read directly in jsonb's binary layout: one walk over
 // its keys (stored sorted by length, then bytes) merged with the model's features sorted the
-// same way, and numbers decoded from numeric's base-10000 digits. Pure C++ with the layout's
-// constants restated here (src/scoring/score_sql.cpp checks them against Postgres's headers),
-// so libFuzzer reaches it with arbitrary bytes; every read is bounds-checked.
+// same way, and numbers decoded from numeric's base-10000 digits. Pure C++ on the layout that
+// pg/jsonb_layout.hpp restates, so libFuzzer reaches it with arbitrary bytes; every read is
+// bounds-checked.
 #pragma once
+
+#include "pg/jsonb_layout.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-namespace ai_scale::scoring::jsonb_layout {
-constexpr uint32_t count_mask = 0x0FFFFFFF;  // JB_CMASK
-constexpr uint32_t flag_scalar = 0x10000000; // JB_FSCALAR
-constexpr uint32_t flag_object = 0x20000000; // JB_FOBJECT
-constexpr uint32_t flag_array = 0x40000000;  // JB_FARRAY
-constexpr uint32_t offlen_mask = 0x0FFFFFFF; // JENTRY_OFFLENMASK
-constexpr uint32_t type_mask = 0x70000000;   // JENTRY_TYPEMASK
-constexpr uint32_t has_off = 0x80000000;     // JENTRY_HAS_OFF
-constexpr uint32_t is_string = 0x00000000;
-constexpr uint32_t is_numeric = 0x10000000;
-constexpr uint32_t is_false = 0x20000000;
-constexpr uint32_t is_true = 0x30000000;
-constexpr uint32_t is_null = 0x40000000;
-constexpr uint32_t is_container = 0x50000000;
-} // namespace ai_scale::scoring::jsonb_layout
 
 namespace ai_scale::scoring {
 

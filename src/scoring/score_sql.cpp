@@ -23,18 +23,6 @@ extern "C" {
 #include <cmath>
 #include <vector>
 
-namespace L = ai_scale::scoring::jsonb_layout;
-static_assert(L::count_mask == JB_CMASK && L::flag_scalar == JB_FSCALAR &&
-              L::flag_object == JB_FOBJECT && L::flag_array == JB_FARRAY);
-static_assert(L::offlen_mask == JENTRY_OFFLENMASK && L::type_mask == JENTRY_TYPEMASK &&
-              L::has_off == JENTRY_HAS_OFF);
-static_assert(L::is_string == JENTRY_ISSTRING && L::is_numeric == JENTRY_ISNUMERIC &&
-              L::is_false == JENTRY_ISBOOL_FALSE && L::is_true == JENTRY_ISBOOL_TRUE &&
-              L::is_null == JENTRY_ISNULL && L::is_container == JENTRY_ISCONTAINER);
-#ifdef WORDS_BIGENDIAN
-#error "the jsonb reader in scoring/extract.cpp assumes a little-endian machine"
-#endif
-
 using namespace ai_scale;
 using namespace ai_scale::scoring;
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 using namespace ai_scale::scoring;
-namespace L = ai_scale::scoring::jsonb_layout;
+namespace L = ai_scale::pg::jsonb_layout;
 
 namespace {
 

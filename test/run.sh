@@ -63,14 +63,16 @@ regress() {
 tap() {
     # The TAP tests run as the postgres user, from a copy it can read, with their own clusters.
     local tapdir="$work/tap"
-    mkdir -p "$tapdir"
+    mkdir -p "$tapdir/bin"
     cp -r test/tap "$tapdir/t"
+    cp build/test/tools/forge_l2_value "$tapdir/bin/" || return 1
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
     (cd "$tapdir" && as_pg_user env PATH="$PATH" \
         PERL5LIB="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/perl" TESTDIR="$tapdir" \
         PG_REGRESS="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress" \
         AI_SCALE_TEST_REDIS_PRIMARY="$AI_SCALE_TEST_REDIS_PRIMARY" \
         AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
+        AI_SCALE_TEST_FORGE="$tapdir/bin/forge_l2_value" \
         prove -v t/*.pl)
 }
 

@@ -2,6 +2,7 @@
 // above a hit; cache_put fills L1 and L2; cache_invalidate bumps a generation; input_hash.
 #include "cache/key.hpp"
 #include "cache/l1_shared.hpp"
+#include "cache/l2_format.hpp"
 #include "cache/l2_value.hpp"
 #include "cache/l3_store.hpp"
 #include "cache/router.hpp"
@@ -23,9 +24,6 @@ extern "C" {
 namespace ai_scale::cache {
 
 namespace {
-
-// Outputs larger than this are refused: Redis and the L1 are for predictions, not documents.
-constexpr uint32 max_output_bytes = 64 * 1024 * 1024;
 
 struct lookup {
     text* model;

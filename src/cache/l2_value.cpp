@@ -1,17 +1,25 @@
 #include "cache/l2_value.hpp"
+#include "cache/jsonb_check.hpp"
+#include "cache/l2_format.hpp"
 #include "pg/guard.hpp"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+extern "C" {
+#include "mb/pg_wchar.h"
+}
 
-#include <cstring>
 #include <ctime>
 
 namespace ai_scale::cache {
 
 namespace {
-constexpr char magic[4] = {'A', 'S', 'C', '1'};
-constexpr size_t header = sizeof magic + 8 + 8;
+
+// Valid in the server encoding, without NUL bytes (pg_verifymbstr rejects those too), as every
+// jsonb string Postgres makes is.
+bool string_in_server_encoding(const char* s, size_t len)
+{
+    return pg_verifymbstr(s, int(len), true);
+}
+
 } // namespace
 
 uint64_t unix_ms()
@@ -23,31 +31,34 @@ uint64_t unix_ms()
 
 std::string encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms)
 {
-    const char* data = VARDATA_ANY(output);
-    size_t len = VARSIZE_ANY_EXHDR(output);
-    uint64_t sum = XXH3_64bits(data, len);
-    std::string v(header + len, '\0');
-    memcpy(v.data(), magic, sizeof magic);
-    memcpy(v.data() + 4, &expires_unix_ms, 8);
-    memcpy(v.data() + 12, &sum, 8);
-    memcpy(v.data() + header, data, len);
-    return v;
+    return wrap_l2_payload(VARDATA_ANY(output), VARSIZE_ANY_EXHDR(output), expires_unix_ms);
 }
 
 Jsonb* decode_l2_value(const std::string& value, uint64_t* expires_unix_ms)
 {
-    if (value.size() < header + sizeof(uint32) || memcmp(value.data(), magic, sizeof magic) != 0)
+    l2_payload p;
+    if (!unwrap_l2_payload(value, &p))
         return nullptr;
-    size_t len = value.size() - header;
-    uint64_t sum;
-    memcpy(expires_unix_ms, value.data() + 4, 8);
-    memcpy(&sum, value.data() + 12, 8);
-    if (XXH3_64bits(value.data() + header, len) != sum)
+    if (!jsonb_binary_valid(p.data, p.len, string_in_server_encoding)) {
+        // Not something a Postgres wrote: worth one line in the server log per backend.
+        static bool logged = false;
+        if (!logged) {
+            logged = true;
+            pg::call([] {
+                ereport(LOG, (errmsg("ai_scale: a value in Redis under an ai_scale key is not a "
+                                     "well-formed jsonb; it is treated as a miss"),
+                              errdetail("Its checksum matched, so it was written on purpose, "
+                                        "not damaged in transit. Later ones are not logged "
+                                        "by this backend.")));
+            });
+        }
         return nullptr;
+    }
+    *expires_unix_ms = p.expires_unix_ms;
     Jsonb* out = nullptr;
-    pg::call([&] { out = static_cast<Jsonb*>(palloc(VARHDRSZ + len)); });
-    SET_VARSIZE(out, VARHDRSZ + len);
-    memcpy(VARDATA(out), value.data() + header, len);
+    pg::call([&] { out = static_cast<Jsonb*>(palloc(VARHDRSZ + p.len)); });
+    SET_VARSIZE(out, VARHDRSZ + p.len);
+    memcpy(VARDATA(out), p.data, p.len);
     return out;
 }
 

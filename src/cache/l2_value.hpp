@@ -1,6 +1,6 @@
-// How an output is stored in Redis: a magic, its expiry (Unix ms, so an L1 copy made from it
-// expires with it) and an XXH3 checksum, then the jsonb binary. A value that does not decode
-// (foreign or damaged) is a miss, never handed to Postgres as jsonb.
+// A cache output as stored in Redis (l2_format.hpp), to and from a jsonb datum. A value that
+// does not decode (foreign, damaged, or forged to be malformed) is a miss, never handed to
+// Postgres as jsonb.
 #pragma once
 
 #include "pg/postgres.hpp"

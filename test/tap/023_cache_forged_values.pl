@@ -1,0 +1,103 @@
+# Values someone else wrote into Redis under ai_scale's keys, with checksums that match: a
+# malformed jsonb binary (counts or spans past its end, a compressed or NaN number, a number as
+# an object key, a NUL or invalid UTF-8 in a string) is a miss, logged, and never reaches
+# Postgres as a datum (before the check, printing the first one crashed the server); a well
+# formed one is returned as written, so the misses are the check's doing, not the forging's.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $redis = $ENV{AI_SCALE_TEST_REDIS_PRIMARY}
+  or plan skip_all => 'no Redis from test/run.sh';
+my $forge = $ENV{AI_SCALE_TEST_FORGE};
+BAIL_OUT('AI_SCALE_TEST_FORGE does not name the forge_l2_value tool (test/run.sh sets it)')
+  unless $forge && -x $forge;
+my ($rhost, $rport) = split /:/, $redis;
+
+my $node = PostgreSQL::Test::Cluster->new('forged');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.redis_primary = '$redis'
+ai_scale.redis_read_from = 'primary'
+ai_scale.cache_use_l1 = off
+});
+$node->start;
+$node->safe_psql('postgres',
+    q{CREATE DATABASE u ENCODING 'UTF8' LOCALE 'C' TEMPLATE template0});
+$node->safe_psql('u', 'CREATE EXTENSION ai_scale');
+
+sub our_keys {
+    my %k = map { chomp; ($_ => 1) } grep { !/:gen:/ }
+      `redis-cli -h $rhost -p $rport --scan --pattern 'ai_scale:*'`;
+    return \%k;
+}
+
+# The Redis key of cache_get('forged', 1, {"i": i}): the one key a put of it adds.
+sub key_of {
+    my ($i) = @_;
+    my $before = our_keys();
+    $node->safe_psql('u', qq{SELECT ai_scale.cache_put('forged', 1, '{"i": $i}', '{"genuine": $i}')});
+    my @new = grep { !$before->{$_} } keys %{ our_keys() };
+    is(scalar @new, 1, "one new key for input $i") or diag explain \@new;
+    return $new[0];
+}
+
+sub forge {
+    my ($key, $hex) = @_;
+    my $out = `$forge $hex | redis-cli -h $rhost -p $rport -x SET $key`;
+    like($out, qr/OK/, "forged $key");
+}
+
+sub get {
+    my ($i) = @_;
+    return $node->safe_psql('u', qq{SELECT ai_scale.cache_get('forged', 1, '{"i": $i}')});
+}
+
+# {"s": 0.5} as Postgres writes it: object header, the key's entry, the value's entry, then "s",
+# padding and the numeric (varlena header, numeric header, one digit).
+my ($obj, $key_entry, $value_entry, $s_pad) = ('01000020', '01000080', '0b000010', '73000000');
+my $half = '20000000' . 'ff80' . '8813';
+my @cases = (
+    [ 'a well-formed object', $obj . $key_entry . $value_entry . $s_pad . $half, '{"s": 0.5}' ],
+    [ 'a well-formed [[null]]', '01000040080000d001000040000000c0', '[[null]]' ],
+    [ 'an object claiming 16M pairs', 'ffffff20', '' ],
+    [ 'a value running past the end', $obj . $key_entry . '0c000010' . $s_pad . $half, '' ],
+    [ 'a compressed number', $obj . $key_entry . $value_entry . $s_pad . '22000000ff808813', '' ],
+    [ 'a NaN', $obj . $key_entry . $value_entry . $s_pad . '2000000000c08813', '' ],
+    [ 'a number as a key', $obj . '01000090' . $value_entry . $s_pad . $half, '' ],
+    [ 'a string with a NUL', '0100005003000080610062', '' ],
+    [ 'a string of invalid UTF-8', '0100005002000080fffe', '' ],
+);
+
+my @keys;
+for my $i (0 .. $#cases) {
+    push @keys, key_of($i);
+    is(get($i), qq{{"genuine": $i}}, "input $i: the genuine value first");
+}
+for my $i (0 .. $#cases) {
+    my ($what, $hex, $expected) = @{ $cases[$i] };
+    forge($keys[$i], $hex);
+    is(get($i), $expected, "$what: " . ($expected eq '' ? 'a miss' : 'returned as written'));
+}
+
+# One round trip for all of them: the same answers.
+my $many = $node->safe_psql('u', q{
+SELECT coalesce(v::text, 'miss')
+  FROM unnest(ai_scale.cache_get_many('forged', 1,
+                (SELECT array_agg(jsonb_build_object('i', i) ORDER BY i)
+                   FROM generate_series(0, 8) i))) WITH ORDINALITY AS t(v, n)
+ ORDER BY n});
+is($many, join("\n", map { $_->[2] eq '' ? 'miss' : $_->[2] } @cases),
+    'cache_get_many: the same hits and misses');
+
+is($node->safe_psql('u', 'SELECT 1'), '1', 'the server is still up');
+my $log = slurp_file($node->logfile);
+unlike($log, qr/terminated by signal/, 'no backend crashed');
+like($log, qr/a value in Redis under an ai_scale key is not a well-formed jsonb/,
+    'the forged values are logged');
+
+$node->stop;
+done_testing();

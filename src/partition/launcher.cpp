@@ -9,6 +9,7 @@
 #include "partition/launcher.hpp"
 #include "guc.hpp"
 #include "partition/database_list.hpp"
+#include "partition/worker_registry.hpp"
 #include "pg/bgworker.hpp"
 #include "pg/postgres.hpp"
 #include "pg/shmem.hpp"
@@ -241,10 +242,11 @@ void ai_scale_maintenance_launcher_main(Datum)
     BackgroundWorkerUnblockSignals();
     BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
     pgstat_report_appname("ai_scale maintenance launcher");
-    // The workers of a launcher before this one (terminated, say) see this and exit at their
-    // next wake-up; until then a database may have two, which maintenance's advisory lock
-    // keeps from working on the same table at once.
+    // The workers of a launcher before this one (terminated, say) see this when woken and exit
+    // (after the run they may be in: until then a database may have two workers, which
+    // maintenance's advisory lock keeps from working on the same table at once).
     my_generation = pg_atomic_add_fetch_u32(&shared->generation, 1);
+    ai_scale::partition::wake_all_workers();
 
     for (;;) {
         CHECK_FOR_INTERRUPTS();

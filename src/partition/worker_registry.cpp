@@ -102,4 +102,18 @@ void register_this_worker()
     before_shmem_exit(unregister_this_worker, 0);
 }
 
+void wake_all_workers()
+{
+    pid_t pids[max_maintenance_databases];
+    int n = 0;
+    SpinLockAcquire(&shared->mutex);
+    for (const auto& w : shared->workers)
+        if (w.pid != 0)
+            pids[n++] = w.pid;
+    SpinLockRelease(&shared->mutex);
+    // SIGUSR1 with no reason flagged only sets the backend's latch (procsignal_sigusr1_handler).
+    for (int i = 0; i < n; i++)
+        kill(pids[i], SIGUSR1);
+}
+
 } // namespace ai_scale::partition

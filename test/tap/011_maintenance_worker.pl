@@ -1,8 +1,8 @@
 # The maintenance worker: runs by itself every ai_scale.maintenance_naptime in the databases
 # named by ai_scale.maintenance_databases, shows up in pg_stat_activity, detaches concurrently
 # when the table has no default partition, survives errors and stops cleanly. Its launcher
-# waits for a listed database that does not exist yet, follows reloads of the list, and
-# restarts a worker that was terminated.
+# waits for a listed database that does not exist yet, follows reloads of the list, restarts a
+# worker that was terminated, and, itself restarted, replaces the old launcher's workers at once.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -159,6 +159,28 @@ $node->safe_psql('postgres', 'DROP DATABASE later');
 is($node->safe_psql('postgres',
         "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance launcher'"),
     '1', 'one launcher, named in pg_stat_activity');
+
+# A launcher terminated by hand is started again (after its 10 s restart time); the new one's
+# workers replace the old one's at once, not a naptime later (here an hour).
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_naptime = '1h'");
+$node->reload;
+my $old_worker = $node->safe_psql('postgres',
+    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND datname = 'postgres'");
+my $old_launcher = $node->safe_psql('postgres',
+    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance launcher'");
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($old_launcher)");
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance launcher' AND pid <> $old_launcher"),
+    'a terminated launcher is started again');
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 AND bool_and(pid <> $old_worker) FROM pg_stat_activity "
+      . "WHERE backend_type = 'ai_scale maintenance' AND datname = 'postgres'"),
+    'its workers replace the old ones at once');
+ok($node->log_contains(qr/ai_scale maintenance worker in database "postgres" exits: a new launcher started its own/),
+    'the old worker says why it exits');
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_naptime = 1");
+$node->reload;
+
 my ($ret, $out, $err) = $node->psql('postgres',
     "ALTER SYSTEM SET ai_scale.maintenance_databases = 'a, " . ('x' x 64) . "'");
 like($err, qr/invalid ai_scale.maintenance_databases: database name "x+" is too long/,

@@ -97,6 +97,12 @@ CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT pg_advisory_xact_lock(hashtext('ai_scale.maintenance'), parent::oid::int) $$;
 
+-- A grantee of aclexplode as GRANT and REVOKE name it.
+CREATE FUNCTION ai_scale._grantee(role oid) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT CASE WHEN role = 0 THEN 'PUBLIC' ELSE role::regrole::text END $$;
+
 -- inherit_privileges: the parent's grants (but its owner's) given on a partition, for direct
 -- access to it. Grants made on the parent later are not copied.
 CREATE FUNCTION ai_scale._copy_grants(parent regclass, partition text) RETURNS void
@@ -111,7 +117,7 @@ BEGIN
               WHERE c.oid = parent AND a.grantee <> c.relowner
     LOOP
         EXECUTE format('GRANT %s ON %s TO %s%s', g.privilege_type, partition,
-                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END,
+                       ai_scale._grantee(g.grantee),
                        CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
     END LOOP;
 END $$;
@@ -1212,14 +1218,13 @@ BEGIN
     PERFORM ai_scale._require_primary('reapply_privileges');
     PERFORM ai_scale._partition_key(parent);
     FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
-                 WHERE i.inhparent = reapply_privileges.parent ORDER BY 1::text
+                 WHERE i.inhparent = reapply_privileges.parent ORDER BY i.inhrelid::regclass::text
     LOOP
         FOR grantee IN SELECT DISTINCT a.grantee
                          FROM pg_class c, aclexplode(c.relacl) a
                         WHERE c.oid = part AND a.grantee <> c.relowner
         LOOP
-            EXECUTE format('REVOKE ALL ON %s FROM %s CASCADE', part,
-                           CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE grantee::regrole::text END);
+            EXECUTE format('REVOKE ALL ON %s FROM %s CASCADE', part, ai_scale._grantee(grantee));
         END LOOP;
         PERFORM ai_scale._copy_grants(parent, part::text);
         RETURN NEXT part;

@@ -206,11 +206,14 @@ SELECT i.inhparent::regclass AS parent, count(*) AS partitions,
  GROUP BY 1 ORDER BY i.inhparent::regclass::text;
 SELECT parent, inherit_privileges FROM ai_scale.partition_config
  WHERE parent IN ('granted'::regclass, 'plain_grants'::regclass) ORDER BY parent::text;
--- reapply_privileges: every partition gets exactly the parent's grants (here after they changed);
--- a table that is not range-partitioned is an error.
+-- reapply_privileges: every partition gets exactly the parent's grants (here after they changed),
+-- returned in name order (the rescued 2020 partition was made last); a table that is not
+-- range-partitioned is an error.
 REVOKE SELECT ON granted FROM adopt_reader;
 GRANT DELETE ON granted TO adopt_reader;
-SELECT count(*) AS partitions FROM ai_scale.reapply_privileges('granted');
+SELECT count(*) AS partitions, bool_and(n = by_name) AS in_name_order
+  FROM (SELECT n, rank() OVER (ORDER BY p::text) AS by_name
+          FROM ai_scale.reapply_privileges('granted') WITH ORDINALITY AS t(p, n)) r;
 SELECT count(*) AS partitions,
        count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'SELECT')) AS reader_selects,
        count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'DELETE')) AS reader_deletes,

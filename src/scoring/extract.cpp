@@ -76,6 +76,18 @@ feature_extractor::feature_extractor(const std::vector<std::string>& features,
     defaults_.resize(features.size(), NAN);
 }
 
+bool feature_extractor::fill_missing(int32_t column, float* row, result& res) const
+{
+    const float d = defaults_[size_t(column)];
+    if (std::isnan(d) && !missing_is_nan_) {
+        res.st = status::missing;
+        res.feature = column;
+        return false;
+    }
+    row[column] = d;
+    return true;
+}
+
 feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t len,
                                                      float* row) const
 {
@@ -135,25 +147,14 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
                 f++;
                 break;
             }
-            int32_t c = column_[f];
-            if (std::isnan(defaults_[size_t(c)]) && !missing_is_nan_) {
-                res.st = status::missing;
-                res.feature = c;
+            if (!fill_missing(column_[f], row, res))
                 return res;
-            }
-            row[c] = defaults_[size_t(c)];
             f++;
         }
     }
-    for (; f < n_features; f++) {
-        int32_t c = column_[f];
-        if (std::isnan(defaults_[size_t(c)]) && !missing_is_nan_) {
-            res.st = status::missing;
-            res.feature = c;
+    for (; f < n_features; f++)
+        if (!fill_missing(column_[f], row, res))
             return res;
-        }
-        row[c] = defaults_[size_t(c)];
-    }
     if (last_match < 0)
         return res;
 
@@ -208,12 +209,8 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
             row[c] = 0.0f;
             break;
         case L::is_null:
-            if (std::isnan(defaults_[size_t(c)]) && !missing_is_nan_) {
-                res.st = status::missing;
-                res.feature = c;
+            if (!fill_missing(c, row, res))
                 return res;
-            }
-            row[c] = defaults_[size_t(c)];
             break;
         default:
             res.st = status::bad_type;

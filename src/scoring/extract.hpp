@@ -43,6 +43,9 @@ class feature_extractor {
     int32_t width() const { return int32_t(names_.size()); }
 
   private:
+    // A feature the input lacks (or gives as null): its default into row, or status::missing
+    // in res (returns false) when it has none and missing values are not NaN.
+    bool fill_missing(int32_t column, float* row, result& res) const;
     std::vector<std::string> names_; // model order
     std::vector<std::string> sorted_;
     std::vector<int32_t> column_; // sorted position -> model column

@@ -57,24 +57,6 @@ std::vector<std::string> split_list(const char* s)
                     "Set ai_scale.cache_strict = off to treat an unavailable Redis as a miss.");
 }
 
-// Runs cmds on endpoint behind its breaker; nullopt when skipped or failed.
-std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
-                                              const std::vector<command>& cmds)
-{
-    if (!breaker_allow(endpoint))
-        return std::nullopt;
-    register_exit_hook();
-    uint64_t t0 = stats::now_ns();
-    try {
-        auto replies = redis_run(endpoint, cmds);
-        breaker_success(endpoint, double(stats::now_ns() - t0) / 1e6);
-        return replies;
-    } catch (const redis_failure& e) {
-        breaker_failure(endpoint, e.what());
-        return std::nullopt;
-    }
-}
-
 // False when the replica says its link to the primary is down or it is still loading a full
 // sync, follows another primary, or lags more than ai_scale.redis_replica_max_lag behind the
 // primary (asked at most once a second; the primary first, so the lag is not overstated).
@@ -99,6 +81,26 @@ bool replica_in_sync(const std::string& endpoint)
 }
 
 } // namespace
+
+std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
+                                              const std::vector<command>& cmds, bool* skipped)
+{
+    const bool allowed = breaker_allow(endpoint);
+    if (skipped != nullptr)
+        *skipped = !allowed;
+    if (!allowed)
+        return std::nullopt;
+    register_exit_hook();
+    uint64_t t0 = stats::now_ns();
+    try {
+        auto replies = redis_run(endpoint, cmds);
+        breaker_success(endpoint, double(stats::now_ns() - t0) / 1e6);
+        return replies;
+    } catch (const redis_failure& e) {
+        breaker_failure(endpoint, e.what());
+        return std::nullopt;
+    }
+}
 
 int64_t replica_max_lag_bytes()
 {

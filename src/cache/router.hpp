@@ -4,6 +4,8 @@
 // breaker.
 #pragma once
 
+#include "cache/redis_client.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +13,11 @@
 #include <vector>
 
 namespace ai_scale::cache {
+
+// Runs cmds on endpoint behind its breaker, which the outcome updates: the replies, or nullopt
+// when it failed or its breaker skipped it (*skipped, when given, tells which).
+std::optional<std::vector<reply_ptr>>
+attempt(const std::string& endpoint, const std::vector<command>& cmds, bool* skipped = nullptr);
 
 // Whether L2 is configured (ai_scale.redis_primary is set).
 bool l2_enabled();

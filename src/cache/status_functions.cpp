@@ -4,7 +4,6 @@
 #include "cache/replica_check.hpp"
 #include "cache/router.hpp"
 #include "pg/guard.hpp"
-#include "stats/shared_stats.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -57,35 +56,30 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
     std::vector<row> rows;
     std::optional<std::string> primary_info; // the primary comes first
     for (const auto& ep : configured_endpoints()) {
-        std::string role = "unknown";
-        if (breaker_allow(ep.address)) {
-            uint64_t t0 = stats::now_ns();
-            try {
-                auto replies = redis_run(ep.address, {{"INFO", "replication"}});
-                breaker_success(ep.address, double(stats::now_ns() - t0) / 1e6);
-                auto info = reply_string(replies[0].get()).value_or("");
-                role = redis_info_field(info, "role");
-                if (role == "master")
-                    role = "primary";
-                if (role == "slave")
-                    role = "replica";
-                if (ep.is_primary)
-                    primary_info = info;
-                std::string link = redis_info_field(info, "master_link_status");
-                if (!link.empty()) {
-                    auto state = judge_replica(info, primary_info, replica_max_lag_bytes());
-                    role += " (link " + link;
-                    if (state.verdict == replica_verdict::lagging)
-                        role += ", " + std::to_string(*state.lag_bytes / 1024) + " kB behind";
-                    else if (state.verdict != replica_verdict::in_sync &&
-                             state.verdict != replica_verdict::link_down)
-                        role += std::string(", ") + replica_verdict_name(state.verdict);
-                    role += ")";
-                }
-            } catch (const redis_failure& e) {
-                breaker_failure(ep.address, e.what());
-                role = "unreachable";
+        std::string role = "unknown"; // its breaker is open
+        bool skipped;
+        if (auto replies = attempt(ep.address, {{"INFO", "replication"}}, &skipped)) {
+            auto info = reply_string((*replies)[0].get()).value_or("");
+            role = redis_info_field(info, "role");
+            if (role == "master")
+                role = "primary";
+            if (role == "slave")
+                role = "replica";
+            if (ep.is_primary)
+                primary_info = info;
+            std::string link = redis_info_field(info, "master_link_status");
+            if (!link.empty()) {
+                auto state = judge_replica(info, primary_info, replica_max_lag_bytes());
+                role += " (link " + link;
+                if (state.verdict == replica_verdict::lagging)
+                    role += ", " + std::to_string(*state.lag_bytes / 1024) + " kB behind";
+                else if (state.verdict != replica_verdict::in_sync &&
+                         state.verdict != replica_verdict::link_down)
+                    role += std::string(", ") + replica_verdict_name(state.verdict);
+                role += ")";
             }
+        } else if (!skipped) {
+            role = "unreachable";
         }
         auto h = breaker_snapshot(ep.address);
         rows.push_back({ep.address, ep.is_primary ? "primary" : "replica", role,

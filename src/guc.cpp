@@ -26,6 +26,8 @@ int l1_max_value_bytes = 2048;
 bool cache_use_l1 = true;
 char* redis_primary = nullptr;
 char* redis_replicas = nullptr;
+char* redis_sentinels = nullptr;
+char* redis_sentinel_master = nullptr;
 int redis_read_from = int(read_from::replica);
 int redis_timeout_ms = 100;
 int redis_replica_max_lag_kb = 16 * 1024;
@@ -65,7 +67,7 @@ bool valid_endpoint(const char* s, size_t len)
     return port >= 1;
 }
 
-bool check_endpoint_list(char** newval, void**, GucSource, bool allow_many)
+bool check_endpoint_list(char** newval, const char* name, bool allow_many)
 {
     const char* s = *newval;
     if (s == nullptr || *s == '\0')
@@ -89,13 +91,13 @@ bool check_endpoint_list(char** newval, void**, GucSource, bool allow_many)
         if (*end == '\0')
             break;
         if (*end != ',' || !allow_many) {
-            GUC_check_errmsg("ai_scale.redis_primary takes one host:port");
+            GUC_check_errmsg("%s takes one host:port", name);
             return false;
         }
         s = end + 1;
     }
     if (n > 8) {
-        GUC_check_errmsg("at most 8 Redis replicas are supported");
+        GUC_check_errmsg("%s takes at most 8 endpoints", name);
         return false;
     }
     return true;
@@ -115,13 +117,32 @@ bool check_maintenance_databases(char** newval, void**, GucSource)
     }
 }
 
-bool check_primary(char** newval, void** extra, GucSource source)
+bool check_primary(char** newval, void**, GucSource)
 {
-    return check_endpoint_list(newval, extra, source, false);
+    return check_endpoint_list(newval, "ai_scale.redis_primary", false);
 }
-bool check_replicas(char** newval, void** extra, GucSource source)
+bool check_replicas(char** newval, void**, GucSource)
 {
-    return check_endpoint_list(newval, extra, source, true);
+    return check_endpoint_list(newval, "ai_scale.redis_replicas", true);
+}
+bool check_sentinels(char** newval, void**, GucSource)
+{
+    return check_endpoint_list(newval, "ai_scale.redis_sentinels", true);
+}
+// A name as sentinel.conf's `sentinel monitor` takes it: one word of printable characters.
+bool check_sentinel_master(char** newval, void**, GucSource)
+{
+    const char* s = *newval ? *newval : "";
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= 128;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] > ' ' && s[i] < 127;
+    if (!ok) {
+        GUC_check_errmsg("invalid Redis Sentinel master name \"%s\"", s);
+        GUC_check_errhint("Give the name sentinel.conf monitors, one word of at most 128 "
+                          "printable characters.");
+    }
+    return ok;
 }
 } // namespace
 
@@ -205,6 +226,16 @@ void define_all()
                                "Redis replicas (comma-separated host:port) that serve L2 reads.",
                                nullptr, &redis_replicas, "", PGC_SUSET, 0, check_replicas, nullptr,
                                nullptr);
+    DefineCustomStringVariable(
+        "ai_scale.redis_sentinels",
+        "Redis Sentinels (comma-separated host:port) that name the L2 primary and replicas.",
+        "When set, the primary and replicas of ai_scale.redis_sentinel_master are asked from "
+        "them, and ai_scale.redis_primary and ai_scale.redis_replicas are not used.",
+        &redis_sentinels, "", PGC_SUSET, 0, check_sentinels, nullptr, nullptr);
+    DefineCustomStringVariable("ai_scale.redis_sentinel_master",
+                               "Name of the primary the Redis Sentinels monitor for L2.", nullptr,
+                               &redis_sentinel_master, "mymaster", PGC_SUSET, 0,
+                               check_sentinel_master, nullptr, nullptr);
     DefineCustomEnumVariable("ai_scale.redis_read_from",
                              "Where L2 reads go: replica (round robin, primary as fallback) or "
                              "primary.",

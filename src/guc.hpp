@@ -17,13 +17,15 @@ extern char* partition_time_zone;       // default zone partition bounds are ali
 extern int l1_entries;         // postmaster; 0: no L1
 extern int l1_max_value_bytes; // postmaster; larger outputs skip L1
 extern bool cache_use_l1;
-extern char* redis_primary;  // host:port, '' disables L2
-extern char* redis_replicas; // comma list of host:port
+extern char* redis_primary;   // host:port, '' disables L2
+extern char* redis_replicas;  // comma list of host:port
+extern char* redis_sentinels; // comma list of host:port; when set, they name primary and replicas
+extern char* redis_sentinel_master;
 enum class read_from { replica, primary };
 extern int redis_read_from; // a read_from value
 extern int redis_timeout_ms;
 extern int redis_replica_max_lag_kb; // -1: no history or lag check
-extern int redis_spin_us; // busy-wait for a reply before sleeping; 0: never
+extern int redis_spin_us;            // busy-wait for a reply before sleeping; 0: never
 extern char* redis_password;
 extern int redis_db;
 extern int cache_ttl_s;

@@ -56,11 +56,13 @@ void setup_command(connection& c, const std::vector<const char*>& argv, const ch
     }
 }
 
-connection& connect(const std::string& endpoint)
+connection& connect(const std::string& endpoint, endpoint_kind kind)
 {
     connection& c = connections[endpoint];
-    std::string password = guc::redis_password ? guc::redis_password : "";
-    if (c.ctx && (c.ctx->err || c.password != password || c.db != guc::redis_db ||
+    const bool data = kind == endpoint_kind::data;
+    std::string password = data && guc::redis_password ? guc::redis_password : "";
+    const int db = data ? guc::redis_db : 0;
+    if (c.ctx && (c.ctx->err || c.password != password || c.db != db ||
                   c.timeout_ms != guc::redis_timeout_ms))
         drop(c);
     if (c.ctx)
@@ -79,7 +81,7 @@ connection& connect(const std::string& endpoint)
     }
     redisSetTimeout(c.ctx, timeout());
     c.password = password;
-    c.db = guc::redis_db;
+    c.db = db;
     c.timeout_ms = guc::redis_timeout_ms;
     if (!password.empty())
         setup_command(c, {"AUTH", password.c_str()}, "AUTH");
@@ -127,9 +129,10 @@ void reply_deleter::operator()(redisReply* r) const
     freeReplyObject(r);
 }
 
-std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<command>& cmds)
+std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<command>& cmds,
+                                 endpoint_kind kind)
 {
-    connection& c = connect(endpoint);
+    connection& c = connect(endpoint, kind);
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& cmd : cmds) {

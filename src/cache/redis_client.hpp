@@ -1,5 +1,6 @@
 // Redis through hiredis: one persistent connection per endpoint per backend, made on first use
-// with ai_scale.redis_timeout_ms as connect and command timeout, AUTH and SELECT applied, and
+// with ai_scale.redis_timeout_ms as connect and command timeout, AUTH and SELECT applied (to a
+// data node), and
 // dropped (to be made again next time) after any failure. Errors are thrown as redis_failure;
 // nothing here calls into Postgres.
 #pragma once
@@ -27,9 +28,14 @@ using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 // A command as its words (binary-safe).
 using command = std::vector<std::string>;
 
+// A data node gets AUTH (ai_scale.redis_password) and SELECT (ai_scale.redis_db) on connect; a
+// Sentinel gets neither (it has no databases, and its own password, if any, is not ours).
+enum class endpoint_kind { data, sentinel };
+
 // Sends the commands in one pipelined round trip and returns their replies in order. An error
 // reply or a broken connection throws redis_failure.
-std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<command>& cmds);
+std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<command>& cmds,
+                                 endpoint_kind kind = endpoint_kind::data);
 
 // Values of a GET (nil -> nullopt) or of each key of an MGET.
 std::optional<std::string> reply_string(const redisReply* r);

@@ -1,7 +1,7 @@
 // The L2 read/write split: writes go to the Redis primary; reads go round robin to a replica
 // that is in sync (cache/replica_check.hpp), falling back to the primary when the replica
 // errors, times out, has its breaker open or is out of sync. Every endpoint sits behind its
-// breaker.
+// breaker. The primary and replicas are configured, or named by Redis Sentinel (sentinel.hpp).
 #pragma once
 
 #include "cache/redis_client.hpp"
@@ -16,10 +16,15 @@ namespace ai_scale::cache {
 
 // Runs cmds on endpoint behind its breaker, which the outcome updates: the replies, or nullopt
 // when it failed or its breaker skipped it (*skipped, when given, tells which).
-std::optional<std::vector<reply_ptr>>
-attempt(const std::string& endpoint, const std::vector<command>& cmds, bool* skipped = nullptr);
+std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
+                                              const std::vector<command>& cmds,
+                                              bool* skipped = nullptr,
+                                              endpoint_kind kind = endpoint_kind::data);
 
-// Whether L2 is configured (ai_scale.redis_primary is set).
+// The host:port entries of a comma-separated setting.
+std::vector<std::string> endpoint_list(const char* s);
+
+// Whether L2 is configured (ai_scale.redis_primary or ai_scale.redis_sentinels is set).
 bool l2_enabled();
 
 // ai_scale.redis_replica_max_lag in bytes, as judge_replica takes it (-1: no check).
@@ -40,10 +45,12 @@ bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entri
 // INCR key on the primary: the new value, or nullopt (08006 when strict) when it failed.
 std::optional<uint64_t> l2_increment(const std::string& key);
 
-// The configured endpoints: the primary first, then the replicas.
+// The endpoints: the primary first, then the replicas (configured, or as the sentinels name
+// them), then the sentinels.
+enum class endpoint_role { primary, replica, sentinel };
 struct endpoint {
     std::string address;
-    bool is_primary;
+    endpoint_role role;
 };
 std::vector<endpoint> configured_endpoints();
 

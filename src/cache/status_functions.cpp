@@ -3,6 +3,8 @@
 #include "cache/redis_client.hpp"
 #include "cache/replica_check.hpp"
 #include "cache/router.hpp"
+#include "cache/sentinel.hpp"
+#include "guc.hpp"
 #include "pg/guard.hpp"
 
 #include <hiredis/hiredis.h>
@@ -43,7 +45,38 @@ AI_SCALE_FUNCTION(ai_scale_node_role)
     PG_RETURN_TEXT_P(cstring_to_text(RecoveryInProgress() ? "standby" : "primary"));
 }
 
-// redis_status() -> one row per configured endpoint: what it is configured as, the role it
+namespace {
+
+// The role a data node reports in INFO replication, for redis_status: primary, or replica with
+// its link and, when out of sync, why (judged against the primary's INFO, kept in primary_info
+// when this is the primary).
+std::string reported_role(const std::string& info, bool is_primary,
+                          std::optional<std::string>& primary_info)
+{
+    std::string role = redis_info_field(info, "role");
+    if (role == "master")
+        role = "primary";
+    if (role == "slave")
+        role = "replica";
+    if (is_primary)
+        primary_info = info;
+    std::string link = redis_info_field(info, "master_link_status");
+    if (!link.empty()) {
+        auto state = judge_replica(info, primary_info, replica_max_lag_bytes());
+        role += " (link " + link;
+        if (state.verdict == replica_verdict::lagging)
+            role += ", " + std::to_string(*state.lag_bytes / 1024) + " kB behind";
+        else if (state.verdict != replica_verdict::in_sync &&
+                 state.verdict != replica_verdict::link_down)
+            role += std::string(", ") + replica_verdict_name(state.verdict);
+        role += ")";
+    }
+    return role;
+}
+
+} // namespace
+
+// redis_status() -> one row per endpoint: what it is configured as, the role it
 // reports now (asked live, unless its breaker is open), its breaker, last error and latency.
 AI_SCALE_FUNCTION(ai_scale_redis_status)
 {
@@ -55,36 +88,41 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
     };
     std::vector<row> rows;
     std::optional<std::string> primary_info; // the primary comes first
+    const bool by_sentinel = sentinel_enabled();
     for (const auto& ep : configured_endpoints()) {
         std::string role = "unknown"; // its breaker is open
+        std::string configured;
         bool skipped;
-        if (auto replies = attempt(ep.address, {{"INFO", "replication"}}, &skipped)) {
-            auto info = reply_string((*replies)[0].get()).value_or("");
-            role = redis_info_field(info, "role");
-            if (role == "master")
-                role = "primary";
-            if (role == "slave")
-                role = "replica";
-            if (ep.is_primary)
-                primary_info = info;
-            std::string link = redis_info_field(info, "master_link_status");
-            if (!link.empty()) {
-                auto state = judge_replica(info, primary_info, replica_max_lag_bytes());
-                role += " (link " + link;
-                if (state.verdict == replica_verdict::lagging)
-                    role += ", " + std::to_string(*state.lag_bytes / 1024) + " kB behind";
-                else if (state.verdict != replica_verdict::in_sync &&
-                         state.verdict != replica_verdict::link_down)
-                    role += std::string(", ") + replica_verdict_name(state.verdict);
-                role += ")";
+        if (ep.role == endpoint_role::sentinel) {
+            configured = "sentinel";
+            redis_topology told;
+            switch (ask_sentinel(ep.address, &told)) {
+            case sentinel_answer::skipped:
+                break;
+            case sentinel_answer::unreachable:
+                role = "unreachable";
+                break;
+            case sentinel_answer::unknown_master:
+                role =
+                    "sentinel (does not know \"" + std::string(guc::redis_sentinel_master) + "\")";
+                break;
+            case sentinel_answer::named:
+                role = "sentinel (primary at " + told.primary + ")";
+                break;
             }
-        } else if (!skipped) {
-            role = "unreachable";
+        } else {
+            configured = ep.role == endpoint_role::primary ? "primary" : "replica";
+            if (by_sentinel)
+                configured += " (named by sentinel)";
+            if (auto replies = attempt(ep.address, {{"INFO", "replication"}}, &skipped))
+                role = reported_role(reply_string((*replies)[0].get()).value_or(""),
+                                     ep.role == endpoint_role::primary, primary_info);
+            else if (!skipped)
+                role = "unreachable";
         }
         auto h = breaker_snapshot(ep.address);
-        rows.push_back({ep.address, ep.is_primary ? "primary" : "replica", role,
-                        breaker::name(h.state.current), h.last_error, h.state.failures,
-                        h.state.trips, h.last_latency_ms});
+        rows.push_back({ep.address, configured, role, breaker::name(h.state.current), h.last_error,
+                        h.state.failures, h.state.trips, h.last_latency_ms});
     }
     pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);

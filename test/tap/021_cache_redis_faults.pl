@@ -9,37 +9,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
-
-my $redis_server = system('sh', '-c', 'command -v redis-server >/dev/null') == 0;
-plan skip_all => 'redis-server not found' unless $redis_server;
-
-my $base = PostgreSQL::Test::Utils::tempdir();
-my %redis;
-
-sub redis_start {
-    my ($name, $port, @extra) = @_;
-    my $dir = "$base/$name";
-    mkdir $dir;
-    system('redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
-        '--appendonly', 'no', '--daemonize', 'yes', '--dir', $dir,
-        '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log", @extra) == 0
-      or die "redis-server $name failed";
-    my @auth = grep { $_ ne '--requirepass' } (grep { /^--requirepass$/ .. 1 } @extra);
-    for (1 .. 100) {
-        my $pong = `redis-cli -p $port @{[ @auth ? "-a $auth[0] --no-auth-warning" : '' ]} ping 2>/dev/null`;
-        last if $pong =~ /PONG/;
-        usleep(50_000);
-    }
-    $redis{$name} = $dir;
-}
-
-sub redis_stop {
-    my ($name) = @_;
-    my $pid = PostgreSQL::Test::Utils::slurp_file("$redis{$name}/redis.pid");
-    chomp $pid;
-    kill 'TERM', $pid;
-    for (1 .. 100) { last unless kill 0, $pid; usleep(50_000); }
-}
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
 sub gets {
     my ($port) = @_;
@@ -159,8 +131,7 @@ is($node->safe_psql('postgres',
 
 # A hung primary (SIGSTOP): each call gives up after redis_timeout_ms, also while spinning for
 # the reply (redis_spin_us), and is a miss; the breaker opens; once it runs again, work resumes.
-my $primary_pid = PostgreSQL::Test::Utils::slurp_file("$redis{primary}/redis.pid");
-chomp $primary_pid;
+my $primary_pid = redis_pid('primary');
 kill 'STOP', $primary_pid;
 ($ret, $out, $err) = $node->psql('postgres', q{
 SET ai_scale.redis_read_from = 'primary';

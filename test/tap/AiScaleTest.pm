@@ -1,13 +1,83 @@
 # What several TAP tests set up alike: a primary preloading ai_scale that uses the Redis primary
-# and replica test/run.sh started, and a streaming hot standby of it.
+# and replica test/run.sh started, and a streaming hot standby of it; Redis servers and
+# sentinels of a test's own, started and stopped by name.
 package AiScaleTest;
 use strict;
 use warnings;
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(primary_and_standby);
+our @EXPORT = qw(primary_and_standby redis_start sentinel_start redis_pid redis_stop);
+
+my $redis_base;
+my %redis_dirs;
+
+# Starts a redis-server of the test's own on 127.0.0.1:$port (extra arguments as redis-server
+# takes them) and waits until it answers; skips the whole test file without redis-server.
+sub redis_start {
+    my ($name, $port, @extra) = @_;
+    plan skip_all => 'redis-server not found'
+      unless system('sh', '-c', 'command -v redis-server >/dev/null') == 0;
+    $redis_base //= PostgreSQL::Test::Utils::tempdir();
+    my $dir = "$redis_base/$name";
+    mkdir $dir;
+    system('redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
+        '--appendonly', 'no', '--daemonize', 'yes', '--dir', $dir,
+        '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log", @extra) == 0
+      or die "redis-server $name failed";
+    my @auth = grep { $_ ne '--requirepass' } (grep { /^--requirepass$/ .. 1 } @extra);
+    wait_for_pong($port, @auth ? "-a $auth[0] --no-auth-warning" : '');
+    $redis_dirs{$name} = $dir;
+}
+
+# Starts a Redis Sentinel on 127.0.0.1:$port monitoring 127.0.0.1:$primary_port as $master
+# (quorum 1, down after 1 s).
+sub sentinel_start {
+    my ($name, $port, $master, $primary_port) = @_;
+    $redis_base //= PostgreSQL::Test::Utils::tempdir();
+    my $dir = "$redis_base/$name";
+    mkdir $dir;
+    PostgreSQL::Test::Utils::append_to_file("$dir/sentinel.conf", qq{port $port
+bind 127.0.0.1
+daemonize yes
+dir $dir
+pidfile $dir/redis.pid
+logfile $dir/redis.log
+sentinel monitor $master 127.0.0.1 $primary_port 1
+sentinel down-after-milliseconds $master 1000
+sentinel failover-timeout $master 5000
+});
+    system('redis-server', "$dir/sentinel.conf", '--sentinel') == 0
+      or die "sentinel $name failed";
+    wait_for_pong($port, '');
+    $redis_dirs{$name} = $dir;
+}
+
+sub wait_for_pong {
+    my ($port, $auth) = @_;
+    for (1 .. 100) {
+        return if `redis-cli -p $port $auth ping 2>/dev/null` =~ /PONG/;
+        usleep(50_000);
+    }
+    die "redis on port $port does not answer";
+}
+
+sub redis_pid {
+    my ($name) = @_;
+    my $pid = PostgreSQL::Test::Utils::slurp_file("$redis_dirs{$name}/redis.pid");
+    chomp $pid;
+    return $pid;
+}
+
+sub redis_stop {
+    my ($name) = @_;
+    my $pid = redis_pid($name);
+    kill 'TERM', $pid;
+    for (1 .. 100) { last unless kill 0, $pid; usleep(50_000); }
+}
 
 # Started nodes "${prefix}_primary" and "${prefix}_standby"; skips the whole test file when
 # test/run.sh started no Redis.

@@ -1,0 +1,69 @@
+#include "cache/sentinel_view.hpp"
+
+namespace ai_scale::cache {
+
+namespace {
+
+bool valid_port(const std::string& s)
+{
+    if (s.empty() || s.size() > 5)
+        return false;
+    int port = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9')
+            return false;
+        port = port * 10 + (c - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+std::string field(const sentinel_fields& fields, const char* name)
+{
+    for (const auto& [k, v] : fields)
+        if (k == name)
+            return v;
+    return "";
+}
+
+bool has_flag(const std::string& flags, const std::string& flag)
+{
+    size_t at = 0;
+    while (at <= flags.size()) {
+        size_t end = flags.find(',', at);
+        if (end == std::string::npos)
+            end = flags.size();
+        if (flags.compare(at, end - at, flag) == 0)
+            return true;
+        at = end + 1;
+    }
+    return false;
+}
+
+std::optional<std::string> address(const std::string& ip, const std::string& port)
+{
+    if (ip.empty() || ip.find_first_of(" ,") != std::string::npos || !valid_port(port))
+        return std::nullopt;
+    return ip + ":" + port;
+}
+
+} // namespace
+
+std::optional<std::string> sentinel_primary(const std::vector<std::string>& ip_and_port)
+{
+    if (ip_and_port.size() != 2)
+        return std::nullopt;
+    return address(ip_and_port[0], ip_and_port[1]);
+}
+
+std::optional<std::string> sentinel_usable_replica(const sentinel_fields& fields)
+{
+    const std::string flags = field(fields, "flags");
+    for (const char* bad : {"s_down", "o_down", "disconnected"})
+        if (has_flag(flags, bad))
+            return std::nullopt;
+    if (field(fields, "master-link-status") != "ok")
+        return std::nullopt;
+    return address(field(fields, "ip"), field(fields, "port"));
+}
+
+} // namespace ai_scale::cache

@@ -1,0 +1,110 @@
+# Redis Sentinel against real servers this test starts (a primary, its replica and a sentinel,
+# not test/run.sh's shared ones, which a failover would disturb): the cache writes to the
+# primary and reads from the replica the sentinel names, follows a failover within a second in
+# a session that stays open, keeps working when the sentinel is gone, and, with no sentinel
+# ever reached, misses (or, strict, fails with 08006) without hanging.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $p_port = PostgreSQL::Test::Cluster::get_free_port();
+my $r_port = PostgreSQL::Test::Cluster::get_free_port();
+my $s_port = PostgreSQL::Test::Cluster::get_free_port();
+my $unused = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('primary', $p_port);
+redis_start('replica', $r_port, '--replicaof', '127.0.0.1', $p_port);
+sentinel_start('sentinel', $s_port, 'tapmaster', $p_port);
+
+sub sentinel_says {
+    my ($what) = @_;
+    return scalar `redis-cli -p $s_port sentinel $what tapmaster`;
+}
+sub gets {
+    my ($port) = @_;
+    my $stats = `redis-cli -p $port info commandstats`;
+    return $stats =~ /cmdstat_get:calls=(\d+)/ ? $1 : 0;
+}
+sub keys_on {
+    my ($port) = @_;
+    my $n = `redis-cli -p $port dbsize`;
+    chomp $n;
+    return $n;
+}
+# The sentinel has found the replica (through the primary) and sees it linked.
+for (1 .. 200) {
+    last if sentinel_says('replicas') =~ /master-link-status\nok/;
+    usleep(50_000);
+}
+like(sentinel_says('replicas'), qr/master-link-status\nok/, 'the sentinel sees the replica');
+
+my $node = PostgreSQL::Test::Cluster->new('sentinel');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.redis_sentinels = '127.0.0.1:$unused, 127.0.0.1:$s_port'
+ai_scale.redis_sentinel_master = 'tapmaster'
+ai_scale.cache_use_l1 = off
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+
+is($node->safe_psql('postgres',
+        'SELECT endpoint, configured_as, reported_role FROM ai_scale.redis_status()'),
+    join("\n",
+        "127.0.0.1:$p_port|primary (named by sentinel)|primary",
+        "127.0.0.1:$r_port|replica (named by sentinel)|replica (link up)",
+        "127.0.0.1:$unused|sentinel|unreachable",
+        "127.0.0.1:$s_port|sentinel|sentinel (primary at 127.0.0.1:$p_port)"),
+    'redis_status: the primary and replica the sentinel names, and each sentinel');
+
+# Writes go to the named primary, reads to the named replica.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('s', 1, '{"k": 1}', '{"v": 1}')});
+is(keys_on($p_port), 1, 'the put went to the primary');
+for (1 .. 100) { last if keys_on($r_port) == 1; usleep(50_000); }
+my $r0 = gets($r_port);
+is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('s', 1, '{"k": 1}')}), '{"v": 1}',
+    'a hit');
+is(gets($r_port) - $r0, 1, 'read from the replica');
+
+# A failover while a session stays open: within a second it writes to the new primary.
+my $failover = qq{redis-cli -p $s_port sentinel failover tapmaster >/dev/null; }
+  . qq{for i in \$(seq 1 200); do redis-cli -p $s_port sentinel get-master-addr-by-name tapmaster }
+  . qq{| grep -qx $r_port && break; sleep 0.05; done};
+my $after = $node->safe_psql('postgres', qq{
+SELECT ai_scale.cache_put('s', 1, '{"k": 2}', '{"v": 2}');
+\\! $failover
+SELECT pg_sleep(1.1);
+SELECT ai_scale.cache_put('s', 1, '{"k": 3}', '{"v": 3}');
+SELECT ai_scale.cache_get('s', 1, '{"k": 3}');
+SELECT primary_at FROM (SELECT endpoint AS primary_at, configured_as FROM ai_scale.redis_status()) s
+ WHERE configured_as = 'primary (named by sentinel)';
+});
+like(sentinel_says('get-master-addr-by-name'), qr/^127\.0\.0\.1\n$r_port$/m,
+    'the sentinel promoted the replica');
+like($after, qr/\{"v": 3\}\n127\.0\.0\.1:$r_port$/,
+    'the open session wrote to and read from the new primary');
+like(`redis-cli -p $r_port info replication`, qr/role:master/, 'which is a primary now');
+
+# The sentinel stops: sessions keep the primary they were told of; a new one has none and
+# misses, or fails with 08006 when strict, at once.
+redis_stop('sentinel');
+my ($ret, $out, $err) = $node->psql('postgres', q{
+SET statement_timeout = '10s';
+SELECT ai_scale.cache_get('s', 1, '{"k": 3}') IS NULL AS miss;
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('s', 1, '{"k": 3}');
+}, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+is($out, 't', 'no sentinel: a miss');
+like($err, qr/08006: redis is unavailable for the L2 cache.*\n.*No Redis Sentinel in ai_scale.redis_sentinels has named a primary for "tapmaster"/,
+    'strict: 08006, saying why');
+
+$node->stop;
+redis_stop('replica');
+redis_stop('primary');
+done_testing();

@@ -123,6 +123,10 @@ $node->safe_psql('postgres',
 is($node->safe_psql('postgres',
         "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2020_02'::regclass"),
     't', 'terminated, it leaves the partition pending detach');
+like($node->safe_psql('postgres',
+        "SELECT action || ': ' || detail FROM ai_scale.run_maintenance('events') WHERE partition = 'public.events_2020_02'"),
+    qr/^skipped: detach pending; the maintenance worker, or ALTER TABLE public\.events DETACH PARTITION public\.events_2020_02 FINALIZE, completes it$/,
+    'run_maintenance by hand reports it pending');
 $reader->query_safe("COMMIT");
 $reader->quit;
 ok($node->poll_query_until('postgres',

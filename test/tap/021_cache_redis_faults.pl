@@ -28,18 +28,9 @@ for (1 .. 100) {
     usleep(50_000);
 }
 
-my $node = PostgreSQL::Test::Cluster->new('cache_faults');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.redis_primary = '127.0.0.1:$p_port'
-ai_scale.redis_replicas = '127.0.0.1:$r_port'
-ai_scale.breaker_failures = 2
-ai_scale.breaker_reset_ms = 500
-ai_scale.cache_use_l1 = off
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+my $node = cache_node('cache_faults',
+    redis_primary => "127.0.0.1:$p_port", redis_replicas => "127.0.0.1:$r_port",
+    breaker_failures => 2, breaker_reset_ms => 500);
 $node->safe_psql('postgres', q{SELECT ai_scale.cache_put('f', 1, '{"a": 1}', '{"p": 1}')});
 usleep(200_000);
 

@@ -8,6 +8,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
 my $redis = $ENV{AI_SCALE_TEST_REDIS_PRIMARY}
   or plan skip_all => 'no Redis from test/run.sh';
@@ -16,15 +19,7 @@ BAIL_OUT('AI_SCALE_TEST_FORGE does not name the forge_l2_value tool (test/run.sh
   unless $forge && -x $forge;
 my ($rhost, $rport) = split /:/, $redis;
 
-my $node = PostgreSQL::Test::Cluster->new('forged');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.redis_primary = '$redis'
-ai_scale.redis_read_from = 'primary'
-ai_scale.cache_use_l1 = off
-});
-$node->start;
+my $node = cache_node('forged', redis_primary => $redis, redis_read_from => 'primary');
 $node->safe_psql('postgres',
     q{CREATE DATABASE u ENCODING 'UTF8' LOCALE 'C' TEMPLATE template0});
 $node->safe_psql('u', 'CREATE EXTENSION ai_scale');

@@ -43,16 +43,9 @@ for (1 .. 200) {
 }
 like(sentinel_says('replicas'), qr/master-link-status\nok/, 'the sentinel sees the replica');
 
-my $node = PostgreSQL::Test::Cluster->new('sentinel');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.redis_sentinels = '127.0.0.1:$unused, 127.0.0.1:$s_port'
-ai_scale.redis_sentinel_master = 'tapmaster'
-ai_scale.cache_use_l1 = off
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+my $node = cache_node('sentinel',
+    redis_sentinels => "127.0.0.1:$unused, 127.0.0.1:$s_port",
+    redis_sentinel_master => 'tapmaster');
 
 is($node->safe_psql('postgres',
         'SELECT endpoint, configured_as, reported_role FROM ai_scale.redis_status()'),

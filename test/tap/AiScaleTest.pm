@@ -10,7 +10,21 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(primary_and_standby redis_start sentinel_start redis_pid redis_stop);
+our @EXPORT = qw(primary_and_standby cache_node redis_start sentinel_start redis_pid redis_stop);
+
+# A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
+# given ai_scale.* settings (name => value), the extension created in its postgres database.
+sub cache_node {
+    my ($name, %settings) = @_;
+    my $node = PostgreSQL::Test::Cluster->new($name);
+    $node->init;
+    $node->append_conf('postgresql.conf',
+        join("\n", "shared_preload_libraries = 'ai_scale'", "ai_scale.cache_use_l1 = off",
+            map { "ai_scale.$_ = '$settings{$_}'" } sort keys %settings) . "\n");
+    $node->start;
+    $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+    return $node;
+}
 
 my $redis_base;
 my %redis_dirs;

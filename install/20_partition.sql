@@ -1038,6 +1038,7 @@ DECLARE
     r record;
     actions int := 0;
     errors int := 0;
+    owner oid;
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM ai_scale._require_primary('run_maintenance');
@@ -1048,6 +1049,20 @@ BEGIN
                 WHERE _run_maintenance.parent IS NULL OR c.parent = _run_maintenance.parent
                 ORDER BY c.parent::oid
     LOOP
+        -- Making and dropping partitions needs the owner's rights: say so plainly, rather than
+        -- with whichever statement fails first.
+        owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
+        IF NOT pg_has_role(owner, 'USAGE') THEN
+            errors := errors + 1;
+            parent_table := cfg.parent;
+            action := 'error';
+            partition := NULL;
+            detail := format('role %s does not own table %s (its owner is %s); maintenance '
+                             'needs the owner''s rights (for the worker: ai_scale.maintenance_role)',
+                             quote_ident(current_user), cfg.parent, owner::regrole);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         BEGIN
             -- Concurrent runs on the same table serialize here, waiting as long as the
             -- caller's lock_timeout allows (held to the end of the transaction).

@@ -179,8 +179,16 @@ SELECT count(*) AS rescued FROM ai_scale.rescue_default('owned');
 SELECT c.relowner::regrole AS owner, count(*) AS partitions
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'owned'::regclass GROUP BY 1;
+-- Maintenance by a role that does not own the table: an error row saying so, nothing made.
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'owned'::regclass;
+CREATE ROLE adopt_stranger;
+SET ROLE adopt_stranger;
+SELECT parent_table, action, partition, detail FROM ai_scale.run_maintenance('owned');
+RESET ROLE;
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'owned'::regclass;
 DROP TABLE owned;
 DROP ROLE adopt_owner;
+DROP ROLE adopt_stranger;
 
 -- inherit_privileges: new partitions (premade, rescued and the default) get the parent's
 -- grants, for direct access to a partition; by default they get none (queries through the

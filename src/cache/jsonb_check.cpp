@@ -9,11 +9,6 @@ namespace {
 
 namespace L = pg::jsonb_layout;
 
-size_t int_align(size_t n)
-{
-    return (n + L::int_align - 1) & ~size_t(L::int_align - 1);
-}
-
 // A finite numeric datum filling at most len bytes at p, its digits in base 10000.
 bool numeric_valid(const uint8_t* p, size_t len)
 {
@@ -59,7 +54,7 @@ bool container_valid(span c, bool top, jsonb_string_check string_ok, std::vector
         const uint32_t type = e & L::type_mask;
         if (object && i < count && type != L::is_string)
             return false;
-        const size_t aligned = int_align(start);
+        const size_t aligned = L::int_aligned(start);
         switch (type) {
         case L::is_string:
             if (!string_ok(reinterpret_cast<const char*>(data + start), end - start))

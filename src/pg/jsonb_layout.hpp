@@ -29,6 +29,12 @@ constexpr uint32_t is_null = 0x40000000;
 constexpr uint32_t is_container = 0x50000000;
 constexpr uint32_t int_align = 4; // numbers and containers start INTALIGN'd in the data
 
+// An offset in a container's data rounded up to where a number or container there starts.
+constexpr size_t int_aligned(size_t offset)
+{
+    return (offset + int_align - 1) & ~size_t(int_align - 1);
+}
+
 inline uint32_t load32(const uint8_t* p)
 {
     uint32_t v;

@@ -186,7 +186,7 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
         int32_t c = column_[size_t(match[k])];
         switch (e & L::type_mask) {
         case L::is_numeric: {
-            uint32_t aligned = (start + L::int_align - 1) & ~(L::int_align - 1);
+            uint32_t aligned = uint32_t(L::int_aligned(start));
             double v;
             if (aligned > end || !decode_numeric(data + aligned, end - aligned, &v)) {
                 res.st = status::malformed;

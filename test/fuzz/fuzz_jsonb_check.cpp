@@ -42,7 +42,7 @@ void walk(const uint8_t* c)
         uint32_t e;
         std::memcpy(&e, entries + i, 4);
         const uint32_t len = (e & L::has_off) ? (e & L::offlen_mask) - offset : e & L::offlen_mask;
-        const uint32_t aligned = (offset + L::int_align - 1) & ~(L::int_align - 1);
+        const uint32_t aligned = uint32_t(L::int_aligned(offset));
         switch (e & L::type_mask) {
         case L::is_string:
             touch(base + offset, len);

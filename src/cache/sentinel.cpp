@@ -22,14 +22,13 @@ struct cached_topology {
 };
 cached_topology cache;
 
+// The string elements of an array reply (reply_strings, without the others).
 std::vector<std::string> reply_words(const redisReply* r)
 {
     std::vector<std::string> out;
-    if (r->type != REDIS_REPLY_ARRAY)
-        return out;
-    for (size_t i = 0; i < r->elements; i++)
-        if (r->element[i]->type == REDIS_REPLY_STRING)
-            out.emplace_back(r->element[i]->str, r->element[i]->len);
+    for (auto& word : reply_strings(r))
+        if (word)
+            out.push_back(std::move(*word));
     return out;
 }
 

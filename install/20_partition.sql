@@ -183,6 +183,13 @@ BEGIN
     RETURN existing AT TIME ZONE zone;
 END $$;
 
+-- ' BC' for a time before year 1, else nothing: to_char's YYYY leaves the era out, and a bound
+-- literal without it would be read as a year AD.
+CREATE FUNCTION ai_scale._era(t timestamp) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT CASE WHEN t < timestamp '0001-01-01 00:00' THEN ' BC' ELSE '' END $$;
+
 -- A local wall-clock time as a bound literal of the key type (unambiguous: UTC with offset);
 -- an infinite one as such.
 CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text) RETURNS text
@@ -194,8 +201,9 @@ CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text
         WHEN key_type = 'timestamptz'::regtype
             THEN to_char(ai_scale._local_start(t, zone) AT TIME ZONE 'UTC',
                          'YYYY-MM-DD HH24:MI:SS.US') || '+00'
-        WHEN key_type = 'date'::regtype THEN to_char(t, 'YYYY-MM-DD')
-        ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') END)
+                 || ai_scale._era(ai_scale._local_start(t, zone) AT TIME ZONE 'UTC')
+        WHEN key_type = 'date'::regtype THEN to_char(t, 'YYYY-MM-DD') || ai_scale._era(t)
+        ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') || ai_scale._era(t) END)
 $$;
 
 -- A local bound as text of the key type, in the session's time zone for timestamptz keys.
@@ -263,6 +271,7 @@ DECLARE
     cols text;
     lo_at timestamptz;
     hi_at timestamptz;
+    bc constant timestamp := '0001-01-01 00:00'; -- to_char's YYYY leaves the era out (see _era)
 BEGIN
     -- Written out here rather than through the small helpers above: this runs once per
     -- partition, and every call of a function with its own search_path costs a GUC save and
@@ -281,17 +290,19 @@ BEGIN
             RETURN; -- local times that a DST change skips
         END IF;
         lo_lit := quote_literal(to_char(lo_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
-                                || '+00');
+                                || '+00' || CASE WHEN lo_at AT TIME ZONE 'UTC' < bc THEN ' BC' ELSE '' END);
         hi_lit := quote_literal(to_char(hi_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
-                                || '+00');
+                                || '+00' || CASE WHEN hi_at AT TIME ZONE 'UTC' < bc THEN ' BC' ELSE '' END);
         bounds := format('from %s to %s', lo_at, hi_at);
     ELSIF key_type = 'date'::regtype THEN
-        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD'));
-        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD'));
+        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD') || CASE WHEN lo < bc THEN ' BC' ELSE '' END);
+        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD') || CASE WHEN hi < bc THEN ' BC' ELSE '' END);
         bounds := format('from %s to %s', lo::date, hi::date);
     ELSE
-        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD HH24:MI:SS.US'));
-        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD HH24:MI:SS.US'));
+        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD HH24:MI:SS.US')
+                                || CASE WHEN lo < bc THEN ' BC' ELSE '' END);
+        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD HH24:MI:SS.US')
+                                || CASE WHEN hi < bc THEN ' BC' ELSE '' END);
         bounds := format('from %s to %s', lo, hi);
     END IF;
     SELECT n.nspname, c.relname, c.relnamespace, c.relowner, t.spcname
@@ -444,6 +455,9 @@ DECLARE
     misplaced_check text := CASE WHEN tz THEN format('oldest < (cell AT TIME ZONE %L)', zone)
                                  ELSE 'false' END;
     after text := format('%I > %L', key_column, '-infinity');
+    lowest timestamp;
+    highest timestamp;
+    placeable text;
     gap_lows timestamp[];
     gap_highs timestamp[];
     in_gap text;
@@ -454,9 +468,23 @@ DECLARE
     n bigint;
     taken bigint := 0;
 BEGIN
+    -- The keys a partition can hold: not NULL, finite, and away from the ends of the timestamp
+    -- range, where a cell's bounds (and their conversions between time zones) would overflow.
+    BEGIN
+        lowest := timestamp '4713-01-01 00:00 BC' + interval '2 days' + partition_interval * 2;
+        highest := timestamp '294276-12-31 00:00' - interval '2 days' - partition_interval * 2;
+    EXCEPTION WHEN datetime_field_overflow THEN
+        lowest := 'infinity'; -- an interval of millennia: no key is safe
+        highest := '-infinity';
+    END;
+    placeable := format(CASE WHEN tz THEN '%1$I >= (%2$L::timestamp AT TIME ZONE ''UTC'') AND '
+                                          '%1$I < (%3$L::timestamp AT TIME ZONE ''UTC'')'
+                             ELSE '%1$I >= %2$L::timestamp AND %1$I < %3$L::timestamp' END,
+                        key_column, lowest, highest);
+    local_cell := format('CASE WHEN %s THEN %s END', placeable, local_cell);
     IF ai_scale._key_indexed(dflt, key_column) THEN
-        EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I IS NULL OR %I IN (%L, %L)',
-                       dflt, key_column, key_column, 'infinity', '-infinity') INTO unplaceable;
+        EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I IS NULL OR NOT (%s)',
+                       dflt, key_column, placeable) INTO unplaceable;
         -- The spans no partition covers, oldest first (instants, as UTC wall-clock times for a
         -- timestamptz key): the default's rows can only lie there. Probing them alone keeps the
         -- walk off the index entries of rows earlier batches moved out (dead until a VACUUM),
@@ -483,11 +511,11 @@ BEGIN
                              ai_scale._bound_literal(gap_lows[gap], key_type, 'UTC'), key_column,
                              ai_scale._bound_literal(gap_highs[gap], key_type, 'UTC'));
             LOOP
-                EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s) m',
+                EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s AND %s) m',
                                CASE WHEN tz THEN format('ai_scale._cell_holding(%L, %I, %L)',
                                                         partition_interval, key_column, zone)
                                     ELSE local_cell END,
-                               key_column, key_column, dflt, after, in_gap)
+                               key_column, key_column, dflt, after, in_gap, placeable)
                    INTO lo;
                 EXIT WHEN lo IS NULL; -- on to the next gap
                 lo_lit := ai_scale._bound_literal(lo, key_type, zone);
@@ -512,9 +540,10 @@ BEGIN
        INTO cell_lows, cell_rows, unplaceable, misplaced;
     IF misplaced THEN
         EXECUTE format(grouping, 'false',
-                       format('CASE WHEN %1$I >= (%2$s AT TIME ZONE %3$L) THEN %2$s '
+                       format('CASE WHEN NOT (%5$s) THEN NULL '
+                              'WHEN %1$I >= (%2$s AT TIME ZONE %3$L) THEN %2$s '
                               'ELSE ai_scale._cell_holding(%4$L, %1$I, %3$L) END',
-                              key_column, local_cell, zone, partition_interval),
+                              key_column, local_cell, zone, partition_interval, placeable),
                        key_column, dflt)
            INTO cell_lows, cell_rows, unplaceable, misplaced;
     END IF;
@@ -566,6 +595,8 @@ DECLARE
     cols text;
     i int;
     j int;
+    caller_lock_timeout text;
+    found boolean := false;
 BEGIN
     PERFORM ai_scale._require_primary('rescue_default');
     IF batch_rows IS NULL OR batch_rows < 1 THEN
@@ -579,19 +610,45 @@ BEGIN
     END IF;
     -- Not beside a maintenance run of the same table: both make partitions.
     PERFORM ai_scale._lock_for_maintenance(parent);
+    -- Then every lock on the table and its partitions with the short wait of all maintenance
+    -- DDL, or the caller's if shorter: queued behind a long-running query, the attaches would
+    -- queue every new query on the table behind them. Giving up raises 55P03.
+    caller_lock_timeout := current_setting('lock_timeout');
+    IF caller_lock_timeout::interval = interval '0'
+       OR caller_lock_timeout::interval
+          > ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval THEN
+        PERFORM set_config('lock_timeout',
+                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
+    END IF;
     -- Writers of the default wait from here to the end (readers do not, until the attaches):
     -- the rows counted, copied and deleted below are then the same rows.
     EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+    -- A partition pending detach still takes its range, and rows of that range can be in the
+    -- default; no partition can be made for them until the detach is finalized.
+    IF ai_scale._detach_pending(parent) THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO found;
+    END IF;
+    IF found THEN
+        RAISE NOTICE 'rows stay in the default partition of % while a partition of it is pending detach',
+                     parent
+            USING HINT = 'The maintenance worker finalizes the detach, or ALTER TABLE ... DETACH '
+                         'PARTITION ... FINALIZE does; then call rescue_default again.';
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN;
+    END IF;
 
     SELECT c.cell_lows, c.cell_rows, c.unplaceable INTO cell_lows, cell_rows, unplaceable
       FROM ai_scale._default_cells(dflt, k.key_column, k.key_type, cfg.time_zone,
                                    cfg.partition_interval, batch_rows) c;
     IF unplaceable > 0 THEN
-        RAISE NOTICE '% rows stay in the default partition of %: their % is NULL or infinite',
+        RAISE NOTICE '% rows stay in the default partition of %: their % is NULL, infinite or at an end of the timestamp range',
                      unplaceable, parent, quote_ident(k.key_column)
-            USING DETAIL = 'No partition with finite bounds can hold them.';
+            USING DETAIL = 'No partition with finite bounds can hold them: a cell within two '
+                           'partition intervals of 4713 BC or 294276 AD has bounds Postgres '
+                           'cannot represent.';
     END IF;
     IF cell_lows IS NULL THEN
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN;
     END IF;
 
@@ -682,6 +739,7 @@ BEGIN
         RETURN NEXT;
     END LOOP;
     EXECUTE format('ALTER TABLE ONLY %s DROP CONSTRAINT ai_scale_rescue_moved', dflt);
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
 END $$;
 COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
     'moves rows out of the default partition into partitions it creates; whole cells in atomic batches, resumable';
@@ -769,6 +827,7 @@ DECLARE
     moved bigint;
     total bigint := 0;
     batches int := 0;
+    waits int := 0;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF parent IS NULL THEN
@@ -785,8 +844,21 @@ BEGIN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     END IF;
     LOOP
-        SELECT coalesce(sum(r.rows_moved), 0) INTO moved
-          FROM ai_scale.rescue_default(parent, batch_rows) r;
+        -- A batch that cannot get its locks in time (ai_scale.maintenance_lock_timeout) is
+        -- tried again after a pause, doubling up to 5 s, ten times in a row at most.
+        BEGIN
+            SELECT coalesce(sum(r.rows_moved), 0) INTO moved
+              FROM ai_scale.rescue_default(parent, batch_rows) r;
+            waits := 0;
+        EXCEPTION WHEN lock_not_available THEN
+            waits := waits + 1;
+            IF waits > 10 THEN
+                RAISE;
+            END IF;
+            RAISE NOTICE 'batch %: the table is busy (%); trying again', batches + 1, SQLERRM;
+            PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
+            CONTINUE;
+        END;
         EXIT WHEN moved = 0;
         total := total + moved;
         batches := batches + 1;
@@ -833,6 +905,9 @@ CREATE TYPE ai_scale._partition_step AS (action text, idx int, lower timestamp, 
 -- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
 -- concurrent detach while the table has a default partition; such tables get a plain DETACH /
 -- DROP under the short lock_timeout, skipped and retried when a long query holds the table.
+-- A 'detach_pending' row's detail says what the worker does: 'drop' or 'detach' (concurrently,
+-- then DROP TABLE for 'drop'), or, for a partition already pending detach, 'finalize',
+-- 'finalize detach' or 'finalize drop' (DETACH ... FINALIZE, then DROP TABLE for the last).
 CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
@@ -857,6 +932,7 @@ DECLARE
     created_detail text[] := '{}';
     in_place boolean := false;
     pending regclass[] := '{}';
+    handled regclass[] := '{}';
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -917,6 +993,12 @@ BEGIN
                         AND NOT EXISTS (SELECT 1 FROM pg_inherits i
                                          WHERE i.inhparent = cfg.parent
                                            AND i.inhrelid IS DISTINCT FROM dflt);
+        ELSIF dflt IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create') THEN
+            -- A row written to the default after the look above, in the range of a partition
+            -- made below, would make its attach fail: writers of the default wait from here
+            -- (the attaches lock it fully anyway), and it is looked at again.
+            EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
         END IF;
         FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
             CONTINUE WHEN p.action <> 'create';
@@ -952,14 +1034,32 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    -- Retention and tiering, each its own subtransaction.
+    -- Retention and tiering, each its own subtransaction: one that fails is reported, and the
+    -- partitions made above and the other steps stand.
     FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create';
         victim := parts[p.idx];
         partition := victim::text;
         detail := NULL;
         BEGIN
-            IF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
+            IF victim = ANY (pending) AND p.action IN ('drop', 'detach') THEN
+                -- Pending detach already: the worker finalizes it (and drops it for 'drop');
+                -- by hand, it can be dropped, not detached (only FINALIZE completes it).
+                handled := handled || victim;
+                IF defer_detach THEN
+                    action := 'detach_pending';
+                    detail := 'finalize ' || p.action;
+                ELSIF p.action = 'drop' THEN
+                    EXECUTE format('DROP TABLE %s', victim);
+                    action := 'dropped';
+                    detail := 'older than retention ' || cfg.retention::text;
+                ELSE
+                    action := 'skipped';
+                    detail := format('detach pending; the maintenance worker, or ALTER TABLE %s '
+                                     'DETACH PARTITION %s FINALIZE, completes it', cfg.parent,
+                                     victim);
+                END IF;
+            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
                 action := 'detach_pending';
                 partition := victim::text;
                 detail := p.action;
@@ -987,20 +1087,25 @@ BEGIN
                                      ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
                                      ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))),
                                  SQLERRM);
+            WHEN OTHERS THEN
+                action := 'error';
+                detail := format('%s %s: %s', p.action, victim, SQLERRM);
         END;
         RETURN NEXT;
     END LOOP;
 
-    -- Partitions pending detach (those retention did not just drop): only a top-level DETACH ...
-    -- FINALIZE completes them, which the worker does.
+    -- The other partitions pending detach (a DETACH ... CONCURRENTLY interrupted, by the worker
+    -- or by someone else): the worker completes the detach with DETACH ... FINALIZE, and keeps
+    -- the table, since retention did not choose it.
     FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
                    WHERE cardinality(pending) > 0 AND i.inhrelid = ANY (pending)
+                     AND NOT i.inhrelid = ANY (handled)
                      AND i.inhparent = cfg.parent AND i.inhdetachpending
     LOOP
         partition := victim::text;
         IF defer_detach THEN
             action := 'detach_pending';
-            detail := 'finalize ' || cfg.retention_mode;
+            detail := 'finalize';
         ELSE
             action := 'skipped';
             detail := format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH '
@@ -1023,6 +1128,11 @@ BEGIN
                 action := 'skipped';
                 partition := dflt::text;
                 detail := format('rescue: %s; retried on the next run', SQLERRM);
+                RETURN NEXT;
+            WHEN OTHERS THEN
+                action := 'error';
+                partition := dflt::text;
+                detail := format('rescue: %s', SQLERRM);
                 RETURN NEXT;
         END;
     END IF;
@@ -1085,7 +1195,9 @@ BEGIN
                 action := r.action;
                 partition := r.partition;
                 detail := r.detail;
-                IF r.action NOT IN ('skipped', 'detach_pending') THEN
+                IF r.action = 'error' THEN
+                    errors := errors + 1;
+                ELSIF r.action NOT IN ('skipped', 'detach_pending') THEN
                     actions := actions + 1;
                 END IF;
                 RETURN NEXT;
@@ -1342,12 +1454,46 @@ COMMENT ON FUNCTION ai_scale.partitions(regclass) IS
 -- Nothing here runs with elevated rights: maintenance does only the DDL its caller may do
 -- (table owners). Who may register tables is decided by privileges on partition_config, which
 -- everyone may read and only its owner (the superuser who created the extension) may change
--- unless they grant it.
+-- unless they grant it; and a role granted that may still change only the rows of tables it
+-- owns (or whose owner it is a member of), since maintenance acts on them with the rights of
+-- whoever runs it, often the worker's superuser.
 GRANT SELECT ON ai_scale.partition_config TO PUBLIC;
 
--- A managed table that is dropped leaves no config row behind.
-CREATE FUNCTION ai_scale._forget_dropped_tables() RETURNS event_trigger
+CREATE FUNCTION ai_scale._check_config_owner() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    rel regclass;
+    owner oid;
+BEGIN
+    FOREACH rel IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW.parent]
+                                    WHEN 'DELETE' THEN ARRAY[OLD.parent]
+                                    ELSE ARRAY[OLD.parent, NEW.parent] END
+    LOOP
+        -- No owner: the table is being dropped (see _forget_dropped_tables).
+        owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = rel);
+        IF owner IS NOT NULL AND NOT pg_has_role(owner, 'USAGE') THEN
+            RAISE EXCEPTION 'permission denied to manage the partitions of %', rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('Only the table''s owner (%s), its members and superusers '
+                                      'may change its row in ai_scale.partition_config.',
+                                      owner::regrole);
+        END IF;
+    END LOOP;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER partition_config_owner BEFORE INSERT OR UPDATE OR DELETE
+    ON ai_scale.partition_config FOR EACH ROW EXECUTE FUNCTION ai_scale._check_config_owner();
+
+-- A managed table that is dropped leaves no config row behind. The one function here that
+-- runs with its owner's rights (the superuser who created the extension): the event trigger
+-- fires on every DROP in the database, by any role, and a role that may drop a table need
+-- not be allowed to write partition_config; Postgres checks that right even when no row
+-- matches, so without it every DROP by such a role would fail. It deletes only the rows of
+-- tables being dropped, and an event trigger function cannot be called directly.
+CREATE FUNCTION ai_scale._forget_dropped_tables() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
@@ -1355,5 +1501,6 @@ BEGIN
      USING pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.parent::oid;
 END $$;
+REVOKE EXECUTE ON FUNCTION ai_scale._forget_dropped_tables() FROM PUBLIC;
 CREATE EVENT TRIGGER ai_scale_forget_dropped_tables ON sql_drop
     EXECUTE FUNCTION ai_scale._forget_dropped_tables();

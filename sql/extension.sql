@@ -17,7 +17,8 @@ WHERE n.nspname = 'ai_scale'
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS c WHERE c LIKE 'search_path=%')
 ORDER BY 1;
 
--- Nothing runs with its owner's rights (expect no rows).
+-- Nothing runs with its owner's rights but the event trigger that forgets the config of a
+-- dropped table (install/20_partition.sql says why; it cannot be called directly).
 SELECT p.oid::regprocedure AS security_definer_function
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'ai_scale' AND p.prosecdef;

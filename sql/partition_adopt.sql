@@ -186,9 +186,44 @@ SET ROLE adopt_stranger;
 SELECT parent_table, action, partition, detail FROM ai_scale.run_maintenance('owned');
 RESET ROLE;
 SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'owned'::regclass;
+-- A role granted writes on partition_config changes only the rows of tables it owns: not
+-- another owner's (retention set there would run with the worker's rights), whether
+-- registering, changing or removing it.
+CREATE ROLE adopt_manager;
+GRANT INSERT, UPDATE, DELETE ON ai_scale.partition_config TO adopt_manager;
+GRANT CREATE ON SCHEMA public TO adopt_manager;
+SET ROLE adopt_manager;
+UPDATE ai_scale.partition_config SET retention = '1 day' WHERE parent = 'owned'::regclass;
+SELECT ai_scale.unmanage_partitions('owned');
+DELETE FROM ai_scale.partition_config WHERE parent = 'owned'::regclass;
+CREATE TABLE managers (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE managers_default PARTITION OF managers DEFAULT;
+UPDATE ai_scale.partition_config SET parent = 'managers' WHERE parent = 'owned'::regclass;
+SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('managers', '1 day', 1, time_zone => 'UTC');
+UPDATE ai_scale.partition_config SET premake = 2 WHERE parent = 'managers'::regclass;
+RESET ROLE;
+SET ROLE adopt_stranger;
+SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('managers', '1 day', 3, time_zone => 'UTC');
+RESET ROLE;
+SELECT parent, premake, retention FROM ai_scale.partition_config
+ WHERE parent IN ('owned'::regclass, 'managers'::regclass) ORDER BY parent::text;
+-- The owner, who may drop the table, drops its config row with it, through the event trigger,
+-- without a right on partition_config; and a role with none can drop anything of its own.
+ALTER TABLE managers OWNER TO adopt_stranger;
+GRANT CREATE ON SCHEMA public TO adopt_stranger;
+SET ROLE adopt_stranger;
+DROP TABLE managers;
+CREATE TABLE scratch (a int, b int);
+ALTER TABLE scratch DROP COLUMN b;
+DROP TABLE scratch;
+RESET ROLE;
+SELECT count(*) AS managers_rows FROM ai_scale.partition_config WHERE parent::text = 'managers';
+REVOKE CREATE ON SCHEMA public FROM adopt_manager, adopt_stranger;
+REVOKE ALL ON ai_scale.partition_config FROM adopt_manager;
 DROP TABLE owned;
 DROP ROLE adopt_owner;
 DROP ROLE adopt_stranger;
+DROP ROLE adopt_manager;
 
 -- inherit_privileges: new partitions (premade, rescued and the default) get the parent's
 -- grants, for direct access to a partition; by default they get none (queries through the

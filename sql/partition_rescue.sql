@@ -189,6 +189,26 @@ SELECT * FROM ai_scale.check_default('indexed');
 SELECT c.relname AS index_on_default FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE i.indrelid = 'indexed_default'::regclass;
 DROP TABLE indexed;
+-- Keys at the ends of the timestamp range have no cell Postgres can bound: they stay, like
+-- NULL and infinite keys, and are counted, while the other rows are moved; with or without an
+-- index on the default's key.
+SET TimeZone = 'UTC';
+SET client_min_messages = notice;
+CREATE TABLE edges (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('edges', '1 day', 0, time_zone => 'UTC');
+INSERT INTO edges VALUES (1, '4713-01-01 00:00+00 BC'), (2, '1900-01-01 12:00+00'),
+                         (3, '294276-12-31 12:00+00'), (4, '4713-01-05 00:00+00 BC');
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('edges');
+SELECT id FROM ONLY edges_default ORDER BY id;
+DELETE FROM edges WHERE id = 2;
+INSERT INTO edges VALUES (5, '1900-01-03 12:00+00');
+CREATE INDEX ON edges_default (at);
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('edges');
+SELECT id FROM ONLY edges_default ORDER BY id;
+DROP TABLE edges;
+RESET client_min_messages;
+RESET TimeZone;
+
 -- A table ai_scale does not manage is refused before anything is built on it.
 CREATE TABLE unmanaged (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE unmanaged_default PARTITION OF unmanaged DEFAULT;

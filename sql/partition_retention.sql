@@ -78,6 +78,42 @@ SELECT count(*) FILTER (WHERE tier = 'hot') AS hot, bool_or(partition::text = 'r
   FROM ai_scale.partitions('r_window');
 DROP TABLE r_window;
 
+-- A retention step that fails (here a view still uses the expired partition, and the tier's
+-- tablespace is gone) is an error row of its own: the partitions the run made stand, the other
+-- steps run, and the error is counted.
+CREATE TABLE r_fails (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT pg_temp.old_months('r_fails');
+SELECT count(*) FROM ai_scale.manage_partitions('r_fails', '1 day', 2, time_zone => 'UTC');
+CREATE VIEW r_fails_uses_old AS SELECT * FROM r_fails_old1;
+UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'r_fails'::regclass;
+-- The newest partition gone, as if a day had passed: the run has one to make.
+CREATE FUNCTION pg_temp.drop_newest(t regclass) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('DROP TABLE %s', (SELECT partition FROM ai_scale.partitions(t)
+                                      WHERE tier <> 'default' ORDER BY lower::timestamptz DESC LIMIT 1));
+END $$;
+SELECT pg_temp.drop_newest('r_fails');
+SELECT ai_scale.reset_stats();
+SELECT action, regexp_replace(partition, '_\d{8}$', '_<day>') AS partition,
+       regexp_replace(detail, 'from .*', 'from <bounds>') AS detail
+  FROM ai_scale.run_maintenance('r_fails') ORDER BY action, partition;
+SELECT value AS errors FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors';
+DROP VIEW r_fails_uses_old;
+CREATE TABLESPACE ai_scale_gone LOCATION '';
+CREATE TABLE r_fails_tier (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT pg_temp.old_months('r_fails_tier');
+SELECT count(*) FROM ai_scale.manage_partitions('r_fails_tier', '1 day', 1, cold_after => '30 days',
+                                                cold_tablespace => 'ai_scale_gone', time_zone => 'UTC');
+ALTER TABLE r_fails_tier_old1 SET TABLESPACE pg_default;
+ALTER TABLE r_fails_tier_old2 SET TABLESPACE pg_default;
+ALTER TABLE r_fails_tier_old3 SET TABLESPACE pg_default;
+DROP TABLESPACE ai_scale_gone;
+SELECT pg_temp.drop_newest('r_fails_tier');
+SELECT action, regexp_replace(partition, '_\d{8}$', '_<day>') AS partition,
+       regexp_replace(detail, 'from .*', 'from <bounds>') AS detail
+  FROM ai_scale.run_maintenance('r_fails_tier') ORDER BY action, partition;
+DROP TABLE r_fails, r_fails_tier;
+
 -- A managed table that is dropped leaves no config behind.
 DROP TABLE r_drop, r_detach, r_tier, r_detach_old1, r_detach_old2, r_detach_old3;
 SELECT count(*) FROM ai_scale.partition_config WHERE parent::text LIKE 'r_%';

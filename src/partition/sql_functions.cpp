@@ -320,7 +320,10 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
         if (until)
             window.until = key_domain(*until, key_type, zone);
     }
-    PartitionDesc desc = RelationGetPartitionDesc(rel, true);
+    // With the partitions pending detach: their ranges are taken until the detach is
+    // finalized (a partition made over one would overlap it), and retention may still choose
+    // them.
+    PartitionDesc desc = RelationGetPartitionDesc(rel, false);
     PartitionBoundInfo bounds = desc->boundinfo;
     if (bounds != nullptr) {
         // indexes[i] is the partition holding [datums[i-1], datums[i]), or -1 for a gap.

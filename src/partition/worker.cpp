@@ -141,9 +141,12 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
         if (strcmp(action, "detach_pending") == 0) {
             pending[*npending].parent = MemoryContextStrdup(run_context, parent);
             pending[*npending].partition = MemoryContextStrdup(run_context, partition);
-            pending[*npending].drop = detail != nullptr && strstr(detail, "drop") != nullptr;
-            pending[*npending].finalize =
-                detail != nullptr && strstr(detail, "finalize") != nullptr;
+            // The detail is one of: drop, detach, finalize, finalize detach, finalize drop
+            // (see ai_scale._maintain); a partition is dropped only when retention chose it.
+            const char* what = detail != nullptr ? detail : "";
+            pending[*npending].drop =
+                strcmp(what, "drop") == 0 || strcmp(what, "finalize drop") == 0;
+            pending[*npending].finalize = strncmp(what, "finalize", 8) == 0;
             (*npending)++;
             continue;
         }

@@ -114,6 +114,36 @@ $fresh_reader->query_safe("COMMIT");
 is($node->safe_psql('postgres',
         "SELECT count(*) FROM ai_scale.run_maintenance('fresh') WHERE action = 'created'"),
     '3', 'once the reader is gone, the next run makes them');
+
+# rescue_default called by hand: its attaches wait no longer than the short timeout either
+# (55P03), nothing is moved, and a new SELECT is not queued meanwhile; the procedure waits and
+# tries the batch again until the reader is gone.
+$node->safe_psql('postgres',
+    "INSERT INTO fresh SELECT timestamptz '2020-03-01 00:00 UTC' + i * interval '1 hour' FROM generate_series(1, 48) i");
+$fresh_reader->query_safe("BEGIN; SELECT count(*) FROM fresh;");
+($rc, $out, $err) = $node->psql('postgres',
+    "SELECT count(*) FROM ai_scale.rescue_default('fresh')",
+    extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/55P03: canceling statement due to lock timeout/,
+    'rescue_default gives up after the short lock timeout (55P03)');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ONLY fresh_default"), '48',
+    'nothing is moved');
+is($node->safe_psql('postgres', "SELECT count(*) FROM fresh WHERE at < '2000-01-01'"), '0',
+    'a new SELECT runs meanwhile');
+my $proc = $node->background_psql('postgres');
+$proc->query_until(qr/called/, "\\echo called\nCALL ai_scale.rescue_default_proc('fresh', 1000);\n");
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+      . "AND query LIKE 'CALL ai_scale.rescue_default_proc%'"),
+    'rescue_default_proc pauses before it tries the batch again');
+$fresh_reader->query_safe("COMMIT");
+$proc->query("SELECT 1");
+like($proc->{stderr},
+    qr/batch 1: the table is busy \(canceling statement due to lock timeout\); trying again.*48 rows moved in 1 batches/s,
+    'it says why it waits');
+$proc->quit;
+is($node->safe_psql('postgres', "SELECT count(*) FROM ONLY fresh_default"), '0',
+    'and moves the rows once the reader is gone');
 $fresh_reader->quit;
 
 $node->stop;

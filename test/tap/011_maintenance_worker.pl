@@ -185,6 +185,48 @@ ok($node->log_contains(qr/ai_scale maintenance worker in database "postgres" exi
 $node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_naptime = 1");
 $node->reload;
 
+# Someone's DETACH ... CONCURRENTLY, interrupted, leaves a partition pending detach in a table
+# whose retention never chose it (it has none). Until the detach is finalized its range is
+# taken: maintenance makes no partition over it and reports it. The worker finalizes the detach
+# and keeps the table and its rows; then it makes a partition for that range again.
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = ''");
+$node->reload;
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'"),
+    'the worker stops while the partition is made pending');
+$node->safe_psql('postgres', q{
+CREATE TABLE kept (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('kept', '1 day', 2, time_zone => 'UTC');
+ALTER TABLE kept DETACH PARTITION kept_default;
+DROP TABLE kept_default;
+INSERT INTO kept VALUES (now());
+});
+my $today = $node->safe_psql('postgres', "SELECT tableoid::regclass FROM kept");
+my $snapshot = $node->background_psql('postgres');
+$snapshot->query_safe("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM kept;");
+$node->psql('postgres',
+    "SET statement_timeout = '500ms'; ALTER TABLE kept DETACH PARTITION $today CONCURRENTLY");
+is($node->safe_psql('postgres',
+        "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = '$today'::regclass"),
+    't', 'the interrupted detach leaves the partition pending');
+$snapshot->query_safe("COMMIT");
+$snapshot->quit;
+is($node->safe_psql('postgres',
+        "SELECT string_agg(action, ', ') FROM ai_scale.run_maintenance('kept')"),
+    'skipped', 'by hand, maintenance reports it and makes no partition over its range');
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'");
+$node->reload;
+ok($node->poll_query_until('postgres',
+        "SELECT NOT relispartition FROM pg_class WHERE oid = '$today'::regclass"),
+    'the worker finalizes the detach');
+is($node->safe_psql('postgres', "SELECT count(*) FROM $today"), '1',
+    'and keeps the table with its row');
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM ai_scale.partitions('kept') "
+      . "WHERE lower::timestamptz <= now() AND now() < upper::timestamptz"),
+    'then makes a partition for that range again');
+ok(!$node->log_contains(qr/ai_scale maintenance: dropped kept/), 'it dropped nothing of it');
+
 my ($ret, $out, $err) = $node->psql('postgres',
     "ALTER SYSTEM SET ai_scale.maintenance_databases = 'a, " . ('x' x 64) . "'");
 like($err, qr/invalid ai_scale.maintenance_databases: database name "x+" is too long/,

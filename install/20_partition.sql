@@ -256,6 +256,7 @@ CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key
                                            zone text, lo timestamp, hi timestamp, suffix text,
                                            default_partition regclass, stage regclass,
                                            copy_grants boolean, in_place boolean,
+                                           through_parent boolean DEFAULT false,
                                            OUT partition text, OUT rows_moved bigint,
                                            OUT bounds text, OUT lo_lit text, OUT hi_lit text)
     LANGUAGE plpgsql VOLATILE
@@ -346,17 +347,51 @@ BEGIN
                        stage, partition, lo_lit, hi_lit);
         RETURN;
     END IF;
-    IF default_partition IS NOT NULL THEN
+    IF default_partition IS NOT NULL AND NOT through_parent THEN
         cols := ai_scale._insert_columns(parent);
         EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
                        'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM moved',
                        default_partition, key_column, lo_lit, key_column, hi_lit, cols,
                        partition, cols, cols);
         GET DIAGNOSTICS rows_moved = ROW_COUNT;
+    ELSIF default_partition IS NOT NULL THEN
+        -- Moves that publications and triggers must see (see _moves_through_parent): out of
+        -- the default into a temporary table, and, once the partition is attached, into the
+        -- parent, which routes them there.
+        cols := ai_scale._insert_columns(parent);
+        EXECUTE format('CREATE TEMPORARY TABLE ai_scale_moving (LIKE %s) ON COMMIT DROP', parent);
+        EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+                       'INSERT INTO pg_temp.ai_scale_moving (%s) SELECT %s FROM moved',
+                       default_partition, key_column, lo_lit, key_column, hi_lit, cols,
+                       cols, cols);
+        GET DIAGNOSTICS rows_moved = ROW_COUNT;
     END IF;
     EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
                    parent, partition, lo_lit, hi_lit);
+    IF default_partition IS NOT NULL AND through_parent THEN
+        EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s '
+                       'FROM pg_temp.ai_scale_moving', parent, cols, cols);
+        DROP TABLE pg_temp.ai_scale_moving;
+    END IF;
 END $$;
+
+-- Whether rows moved out of the default partition of parent must go through the parent, as
+-- deletes and inserts that logical replication and triggers see: when the table or its
+-- default partition is in a publication, or either has triggers of its own. Otherwise a move
+-- writes the rows into a new table before it becomes a partition, which is faster, and which
+-- a publication and the parent's triggers would see as deletes only (a subscriber would lose
+-- the rows).
+CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_publication_tables p
+                     JOIN pg_namespace n ON n.nspname = p.schemaname
+                     JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
+                    WHERE c.oid IN (parent, dflt))
+        OR EXISTS (SELECT 1 FROM pg_trigger t
+                    WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal)
+$$;
 
 -- The quoted, comma-separated columns of rel that an INSERT can name (not generated, not
 -- dropped), in column order.
@@ -558,7 +593,8 @@ END $$;
 -- the stage and attached to parent, which builds their indexes in bulk. Calling again resumes
 -- with the rows left, so an interrupted run loses and duplicates nothing. Rows whose cell
 -- overlaps an existing partition only partly go to partitions covering just the free parts.
--- Rows whose key is NULL or +-infinity stay: no finite partition can hold them.
+-- Rows whose key is NULL or +-infinity stay: no finite partition can hold them. A table that
+-- is published or has triggers gets its rows moved through the parent (_moves_through_parent).
 CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
@@ -689,6 +725,26 @@ BEGIN
         EXIT WHEN taken >= batch_rows OR array_length(piece_lo, 1) >= 100;
     END LOOP;
 
+    -- Moves that publications and triggers must see go through the parent, a partition at a
+    -- time, as maintenance moves the rows of a partition it makes (_create_partition): slower
+    -- (each scans the default twice, and the rows go into indexed tables), but a subscriber
+    -- gets the inserts as well as the deletes.
+    IF ai_scale._moves_through_parent(parent, dflt) THEN
+        FOR j IN 1 .. array_length(piece_lo, 1) LOOP
+            made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
+                                               piece_lo[j], piece_hi[j], piece_sfx[j], dflt,
+                                               NULL, cfg.inherit_privileges, false, true);
+            CONTINUE WHEN made.partition IS NULL;
+            partition := made.partition;
+            lower := ai_scale._bound_text(piece_lo[j], k.key_type, cfg.time_zone);
+            upper := ai_scale._bound_text(piece_hi[j], k.key_type, cfg.time_zone);
+            rows_moved := made.rows_moved;
+            RETURN NEXT;
+        END LOOP;
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN;
+    END IF;
+
     SELECT n.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
     stage := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'rescue_stage'));
@@ -697,7 +753,8 @@ BEGIN
     FOR j IN 1 .. array_length(piece_lo, 1) LOOP
         made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
                                            piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
-                                           stage::regclass, cfg.inherit_privileges, false);
+                                           stage::regclass, cfg.inherit_privileges, false,
+                                           false);
         CONTINUE WHEN made.partition IS NULL; -- local times a DST change skips hold no rows
         parts := parts || made.partition;
         lo_lits := lo_lits || made.lo_lit;
@@ -933,6 +990,7 @@ DECLARE
     in_place boolean := false;
     pending regclass[] := '{}';
     handled regclass[] := '{}';
+    through_parent boolean := false;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -1000,12 +1058,13 @@ BEGIN
             EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
         END IF;
+        through_parent := default_has_rows AND ai_scale._moves_through_parent(cfg.parent, dflt);
         FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
             CONTINUE WHEN p.action <> 'create';
             made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
                                                cfg.time_zone, p.lower, p.upper, p.suffix,
                                                CASE WHEN default_has_rows THEN dflt END, NULL,
-                                               cfg.inherit_privileges, in_place);
+                                               cfg.inherit_privileges, in_place, through_parent);
             CONTINUE WHEN made.partition IS NULL;
             created := created || made.partition;
             created_detail := created_detail || (made.bounds

@@ -209,6 +209,47 @@ DROP TABLE edges;
 RESET client_min_messages;
 RESET TimeZone;
 
+-- A table with triggers of its own, or in a publication, gets its rows moved through the
+-- parent: its triggers (and a subscriber) see each row leave the default and arrive in its
+-- partition, from a rescue and from maintenance making a partition for rows in the default.
+CREATE TABLE audited (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('audited', '1 day', 0, time_zone => 'UTC');
+CREATE TABLE audit_log (op text, into_default boolean);
+-- (Triggers fired from ai_scale's functions run under their search_path, pg_catalog and
+-- pg_temp: a trigger function names its tables with their schema, or sets its own path.)
+CREATE FUNCTION log_op() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$
+BEGIN
+    INSERT INTO audit_log
+    VALUES (TG_OP, (CASE TG_OP WHEN 'DELETE' THEN OLD.tableoid ELSE NEW.tableoid END)
+                   = 'audited_default'::regclass);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER audited_log AFTER INSERT OR DELETE ON audited FOR EACH ROW EXECUTE FUNCTION log_op();
+INSERT INTO audited SELECT i, timestamptz '2022-03-01 00:00 UTC' + (i % 3) * interval '1 day'
+  FROM generate_series(1, 30) i;
+DELETE FROM audit_log;
+SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('audited');
+INSERT INTO audited VALUES (31, now() + interval '1 day');
+UPDATE ai_scale.partition_config SET premake = 1 WHERE parent = 'audited'::regclass;
+SELECT action, detail LIKE '%moved 1 rows from the default partition' AS moved_one
+  FROM ai_scale.run_maintenance('audited');
+SELECT op, into_default, count(*) FROM audit_log GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*) AS left_in_default FROM ONLY audited_default;
+SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM audited;
+DROP TABLE audited, audit_log;
+DROP FUNCTION log_op();
+CREATE TABLE published (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('published', '1 day', 0, time_zone => 'UTC');
+SET client_min_messages = error; -- wal_level is not logical here: Postgres warns
+CREATE PUBLICATION published_pub FOR TABLE published;
+RESET client_min_messages;
+SELECT ai_scale._moves_through_parent('published', 'published_default');
+INSERT INTO published SELECT i, timestamptz '2022-03-01 00:00 UTC' + (i % 3) * interval '1 day'
+  FROM generate_series(1, 30) i;
+SELECT partition, rows_moved FROM ai_scale.rescue_default('published') ORDER BY partition;
+DROP PUBLICATION published_pub;
+DROP TABLE published;
+
 -- A table ai_scale does not manage is refused before anything is built on it.
 CREATE TABLE unmanaged (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE unmanaged_default PARTITION OF unmanaged DEFAULT;

@@ -15,6 +15,17 @@ COMMENT ON TABLE ai_scale.models IS
     'registered models: one row per version; score() uses the active version unless told otherwise';
 SELECT pg_catalog.pg_extension_config_dump('ai_scale.models', '');
 
+-- The highest version ever given to each model name. Versions are never given twice, even
+-- after drop_model: the cache and the prediction store key outputs by name and version, so a
+-- reused number would serve the dropped model's predictions as the new one's.
+CREATE TABLE ai_scale.model_last_versions (
+    model_name   text PRIMARY KEY,
+    last_version int  NOT NULL CHECK (last_version > 0)
+);
+COMMENT ON TABLE ai_scale.model_last_versions IS
+    'the highest version given to each model name; dropped versions are not given again';
+SELECT pg_catalog.pg_extension_config_dump('ai_scale.model_last_versions', '');
+
 -- Backends cache compiled models; any change to the catalog tells them to drop their copies.
 CREATE FUNCTION ai_scale._models_changed() RETURNS trigger
     LANGUAGE c
@@ -51,10 +62,17 @@ BEGIN
     END IF;
     -- Everything is checked before anything is written.
     PERFORM ai_scale._validate_model(kind, features, params);
-    -- One registration at a time, so versions are dense and never collide.
+    -- One registration at a time, so versions never collide; one past the highest ever given
+    -- (a dropped version's number is not given again) or present (a row restored by hand).
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
-    SELECT coalesce(max(m.model_version), 0) + 1 INTO new_version
-        FROM ai_scale.models m WHERE m.model_name = name;
+    SELECT greatest(coalesce(max(m.model_version), 0),
+                    coalesce((SELECT l.last_version FROM ai_scale.model_last_versions l
+                               WHERE l.model_name = name), 0)) + 1
+      INTO new_version
+      FROM ai_scale.models m WHERE m.model_name = name;
+    INSERT INTO ai_scale.model_last_versions AS l (model_name, last_version)
+        VALUES (name, new_version)
+        ON CONFLICT (model_name) DO UPDATE SET last_version = EXCLUDED.last_version;
     IF activate THEN
         UPDATE ai_scale.models m SET active = false WHERE m.model_name = name AND m.active;
     END IF;
@@ -162,3 +180,4 @@ COMMENT ON FUNCTION ai_scale.score_batched(text, jsonb, int) IS
     'window function: score_batched(model, input) OVER () scores a query''s rows in batches of ai_scale.score_batch_rows';
 
 GRANT SELECT ON ai_scale.models TO PUBLIC;
+GRANT SELECT ON ai_scale.model_last_versions TO PUBLIC;

@@ -41,11 +41,15 @@ SELECT ai_scale.drop_model('cat_lin', 3);
 SELECT model_version FROM ai_scale.models WHERE model_name = 'cat_lin' ORDER BY 1;
 SELECT ai_scale.drop_model('cat_lin');
 SELECT count(*) FROM ai_scale.models WHERE model_name = 'cat_lin';
+-- A dropped version's number is never given again: the cache and the store key predictions by
+-- name and version, and would serve the dropped model's outputs as the new one's.
+SELECT ai_scale.register_model('cat_lin', 'linear', ARRAY['a'], '{"weights": [100]}') AS next_version;
+SELECT ai_scale.drop_model('cat_lin');
 
 -- The catalog is part of a dump.
 SELECT c.relname, e.extname
 FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
-WHERE e.extname = 'ai_scale' AND c.relname = 'models';
+WHERE e.extname = 'ai_scale' AND c.relname IN ('models', 'model_last_versions') ORDER BY 1;
 
 -- Unknown models and versions.
 SELECT ai_scale.score('no_such_model', '{"a": 1}');
@@ -108,6 +112,7 @@ DROP SCHEMA cat_evil CASCADE;
 CREATE ROLE cat_scorer;
 CREATE ROLE cat_admin;
 GRANT INSERT, UPDATE, DELETE ON ai_scale.models TO cat_admin;
+GRANT INSERT, UPDATE ON ai_scale.model_last_versions TO cat_admin;
 SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [3]}');
 SET ROLE cat_scorer;
 SELECT ai_scale.score('cat_priv', '{"a": 2}') AS scorer_scores;
@@ -116,6 +121,6 @@ SET ROLE cat_admin;
 SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}') AS admin_registers;
 SELECT ai_scale.drop_model('cat_priv');
 RESET ROLE;
-REVOKE ALL ON ai_scale.models FROM cat_admin;
+REVOKE ALL ON ai_scale.models, ai_scale.model_last_versions FROM cat_admin;
 DROP ROLE cat_scorer;
 DROP ROLE cat_admin;

@@ -65,7 +65,8 @@ tap() {
     local tapdir="$work/tap"
     mkdir -p "$tapdir/bin"
     cp -r test/tap "$tapdir/t"
-    cp build/test/tools/forge_l2_value "$tapdir/bin/" || return 1
+    cp build/test/tools/forge_l2_value build/test/tools/generation_collision "$tapdir/bin/" ||
+        return 1
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
     (cd "$tapdir" && as_pg_user env PATH="$PATH" \
         PERL5LIB="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/perl" TESTDIR="$tapdir" \
@@ -73,6 +74,7 @@ tap() {
         AI_SCALE_TEST_REDIS_PRIMARY="$AI_SCALE_TEST_REDIS_PRIMARY" \
         AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
         AI_SCALE_TEST_FORGE="$tapdir/bin/forge_l2_value" \
+        AI_SCALE_TEST_GENERATION_COLLISION="$tapdir/bin/generation_collision" \
         prove -v t/*.pl)
 }
 

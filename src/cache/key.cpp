@@ -1,4 +1,5 @@
 #include "cache/key.hpp"
+#include "cache/generation_slots.hpp"
 #include "cache/l1_shared.hpp"
 #include "cache/router.hpp"
 #include "pg/shmem.hpp"
@@ -20,12 +21,11 @@ namespace ai_scale::cache {
 
 namespace {
 
-// Generations live in a fixed array of slots indexed by a hash of (database, model[, version]).
-// Two models sharing a slot only means invalidating one also invalidates the other. With Redis
-// configured, each slot also lives in Redis (ai_scale:gen:<db>:<slot>, bumped by INCR), and a
-// server brings its copy up to Redis's at most once a second per slot: invalidation made on one
-// server reaches the others (and survives a restart) within that second.
-constexpr uint32_t n_generation_slots = 4096;
+// The generation slots (generation_slots.hpp). With Redis configured, each slot is also a counter
+// in Redis, bumped by INCR, and a server brings its copy up to Redis's at most once a second per
+// slot: an invalidation made on one server reaches the others (and survives a restart) within
+// that second.
+constexpr uint32_t n_generation_slots = generation::n_slots;
 constexpr uint64_t generation_sync_ms = 1000;
 struct generations {
     std::atomic<uint64_t> slot[n_generation_slots];
@@ -53,15 +53,9 @@ void init_generations(void* segment, bool found)
         }
 }
 
-// A primary and its physical standbys share the system identifier; unrelated clusters sharing a
-// Redis do not, so their databases (which may have equal OIDs) never share keys.
-uint64_t cluster_seed(Oid database)
+uint64_t database_seed(Oid database)
 {
-    struct {
-        uint64 system;
-        Oid database;
-    } id = {GetSystemIdentifier(), database};
-    return XXH3_64bits(&id, sizeof id);
+    return generation::database_seed(GetSystemIdentifier(), database);
 }
 
 void raise_to(std::atomic<uint64_t>& a, uint64_t v)
@@ -71,13 +65,23 @@ void raise_to(std::atomic<uint64_t>& a, uint64_t v)
         ;
 }
 
-std::string generation_key(Oid database, uint32_t slot)
+std::string generation_key(uint32_t slot)
 {
-    return "ai_scale:gen:" + std::to_string(cluster_seed(database)) + ":" + std::to_string(slot);
+    return generation::redis_key(GetSystemIdentifier(), slot);
 }
 
-// Raises the slots to the generations Redis holds, for slots not synced in the last second.
-void sync_generations(Oid database, uint32_t a, uint32_t b)
+// Raises Redis's counter of a slot to what this server uses, when it is behind (the slot was
+// bumped while Redis was unreachable, or Redis lost the counter).
+void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
+{
+    if (uint64_t behind = generation::redis_behind_by(used, in_redis))
+        l2_increment(generation_key(slot), behind);
+}
+
+// Raises the slots to the generations Redis holds, for slots not synced in the last second, and
+// Redis's counters to this server's where they are behind. Read from the primary: a replica a
+// little behind would hold back a fresh invalidation.
+void sync_generations(uint32_t a, uint32_t b)
 {
     if (!l2_enabled())
         return;
@@ -94,28 +98,26 @@ void sync_generations(Oid database, uint32_t a, uint32_t b)
         return;
     std::vector<std::string> keys;
     for (uint32_t s : stale)
-        keys.push_back(generation_key(database, s));
+        keys.push_back(generation_key(s));
     bool unavailable = false;
-    auto values = l2_read(keys, &unavailable);
-    for (size_t i = 0; i < stale.size(); i++)
-        if (values[i])
-            raise_to(g.slot[stale[i]], std::strtoull(values[i]->c_str(), nullptr, 10));
+    auto values = l2_read(keys, &unavailable, read_target::primary);
+    if (unavailable)
+        return;
+    for (size_t i = 0; i < stale.size(); i++) {
+        uint64_t in_redis = values[i] ? std::strtoull(values[i]->c_str(), nullptr, 10) : 0;
+        raise_to(g.slot[stale[i]], in_redis);
+        push_generation(stale[i], g.slot[stale[i]].load(std::memory_order_relaxed), in_redis);
+    }
 }
 
 uint64_t model_hash(Oid database, const text* model)
 {
-    return XXH3_64bits_withSeed(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model),
-                                cluster_seed(database));
+    return generation::model_hash(database_seed(database), VARDATA_ANY(model),
+                                  VARSIZE_ANY_EXHDR(model));
 }
 
-uint32_t model_slot(uint64_t mh)
-{
-    return uint32_t(mh % n_generation_slots);
-}
-uint32_t version_slot(uint64_t mh, int32 version)
-{
-    return uint32_t(XXH3_64bits_withSeed(&version, sizeof version, mh) % n_generation_slots);
-}
+using generation::model_slot;
+using generation::version_slot;
 
 } // namespace
 
@@ -133,7 +135,7 @@ key128 make_key(Oid database, const text* model, int32 version, const Jsonb* inp
 {
     uint64_t mh = model_hash(database, model);
     auto& g = gens();
-    sync_generations(database, model_slot(mh), version_slot(mh, version));
+    sync_generations(model_slot(mh), version_slot(mh, version));
     struct {
         uint64_t model;
         uint64_t model_generation;
@@ -164,10 +166,13 @@ void bump_generation(Oid database, const text* model, const int32* version)
     uint64_t mh = model_hash(database, model);
     uint32_t slot = version ? version_slot(mh, *version) : model_slot(mh);
     auto& g = gens().slot[slot];
-    uint64_t next = g.load(std::memory_order_relaxed) + 1;
+    uint64_t local = g.load(std::memory_order_relaxed);
+    uint64_t next = local + 1;
     if (l2_enabled())
-        if (auto shared = l2_increment(generation_key(database, slot)))
-            next = std::max(next, *shared);
+        if (auto shared = l2_increment(generation_key(slot))) {
+            next = generation::after_bump(local, *shared);
+            push_generation(slot, next, *shared);
+        }
     raise_to(g, next);
 }
 

@@ -162,7 +162,7 @@ std::vector<endpoint> configured_endpoints()
 }
 
 std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& keys,
-                                                bool* unavailable)
+                                                bool* unavailable, read_target target)
 {
     *unavailable = false;
     std::vector<std::optional<std::string>> none(keys.size());
@@ -183,7 +183,7 @@ std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& 
     };
 
     const std::string primary = current_primary();
-    if (guc::redis_read_from == int(guc::read_from::replica)) {
+    if (target == read_target::configured && guc::redis_read_from == int(guc::read_from::replica)) {
         auto replicas = current_replicas();
         if (!replicas.empty()) {
             const std::string& replica = replicas[round_robin++ % replicas.size()];
@@ -226,10 +226,11 @@ bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entri
 
 namespace ai_scale::cache {
 
-std::optional<uint64_t> l2_increment(const std::string& key)
+std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
 {
     const std::string primary = current_primary();
-    if (auto replies = attempt_primary(primary, {{"INCR", key}})) {
+    command cmd = by == 1 ? command{"INCR", key} : command{"INCRBY", key, std::to_string(by)};
+    if (auto replies = attempt_primary(primary, {cmd})) {
         const redisReply* r = (*replies)[0].get();
         if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
             return uint64_t(r->integer);

@@ -30,10 +30,14 @@ bool l2_enabled();
 // ai_scale.redis_replica_max_lag in bytes, as judge_replica takes it (-1: no check).
 int64_t replica_max_lag_bytes();
 
+// Where a read goes: as ai_scale.redis_read_from says, or to the primary only.
+enum class read_target { configured, primary };
+
 // Values for keys (nullopt: miss). When no endpoint answered, returns all misses and sets
 // *unavailable, or with ai_scale.cache_strict raises 08006.
 std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& keys,
-                                                bool* unavailable);
+                                                bool* unavailable,
+                                                read_target target = read_target::configured);
 
 // SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed.
 bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms);
@@ -42,8 +46,8 @@ bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
 bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entries,
                    uint64_t ttl_ms);
 
-// INCR key on the primary: the new value, or nullopt (08006 when strict) when it failed.
-std::optional<uint64_t> l2_increment(const std::string& key);
+// INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed.
+std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1);
 
 // The endpoints: the primary first, then the replicas (configured, or as the sentinels name
 // them), then the sentinels.

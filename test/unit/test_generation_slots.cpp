@@ -1,0 +1,92 @@
+// Generation slots (cache/generation_slots.hpp): databases share the slot space and each slot has
+// one Redis counter for the whole cluster, so two databases whose models share a slot also share
+// its counter, and the shared-memory slot and Redis never count apart.
+#include "cache/generation_slots.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+using namespace ai_scale::cache::generation;
+
+namespace {
+
+constexpr uint64_t system_id = 7234567890123456789ULL;
+
+// A model of database a and one of database b whose generations share a slot.
+std::pair<std::string, std::string> colliding_models(uint32_t a, uint32_t b)
+{
+    std::map<uint32_t, std::string> in_b;
+    for (int i = 0; i < 20000; i++) {
+        std::string name = "b" + std::to_string(i);
+        in_b.emplace(model_slot(model_hash(database_seed(system_id, b), name.data(), name.size())),
+                     name);
+    }
+    for (int i = 0; i < 20000; i++) {
+        std::string name = "a" + std::to_string(i);
+        auto it = in_b.find(
+            model_slot(model_hash(database_seed(system_id, a), name.data(), name.size())));
+        if (it != in_b.end())
+            return {name, it->second};
+    }
+    return {};
+}
+
+} // namespace
+
+TEST(GenerationSlots, SlotsAreInRangeAndStable)
+{
+    uint64_t seed = database_seed(system_id, 5);
+    for (int i = 0; i < 1000; i++) {
+        std::string m = "model" + std::to_string(i);
+        uint64_t h = model_hash(seed, m.data(), m.size());
+        EXPECT_LT(model_slot(h), n_slots);
+        EXPECT_LT(version_slot(h, i), n_slots);
+        EXPECT_EQ(h, model_hash(seed, m.data(), m.size()));
+    }
+}
+
+TEST(GenerationSlots, SeedsDifferPerDatabaseAndCluster)
+{
+    EXPECT_NE(database_seed(system_id, 5), database_seed(system_id, 16384));
+    EXPECT_NE(database_seed(system_id, 5), database_seed(system_id + 1, 5));
+}
+
+// Databases 5 and 16384 have models sharing a slot; that slot has one Redis counter, the same
+// whichever database bumps it (it was one counter per database, and a sync to the other
+// database's larger value brought back a generation invalidated in this one).
+TEST(GenerationSlots, CollidingModelsOfTwoDatabasesShareOneCounter)
+{
+    auto [a, b] = colliding_models(5, 16384);
+    ASSERT_FALSE(a.empty());
+    uint32_t slot = model_slot(model_hash(database_seed(system_id, 5), a.data(), a.size()));
+    EXPECT_EQ(slot, model_slot(model_hash(database_seed(system_id, 16384), b.data(), b.size())));
+    EXPECT_EQ(redis_key(system_id, slot), redis_key(system_id, slot));
+    EXPECT_NE(redis_key(system_id, slot), redis_key(system_id + 1, slot));
+    EXPECT_NE(redis_key(system_id, slot), redis_key(system_id, (slot + 1) % n_slots));
+    EXPECT_EQ(redis_key(system_id, slot).rfind("ai_scale:gen:", 0), 0u);
+}
+
+// The sequence a slot goes through: Redis's INCR is used as is when it is ahead; a bump made
+// while Redis was unreachable (local ran ahead) is pushed to Redis, so that a server starting
+// from Redis's value never reuses a generation.
+TEST(GenerationSlots, LocalAndRedisStayOneSequence)
+{
+    EXPECT_EQ(after_bump(0, 1), 1u);
+    EXPECT_EQ(after_bump(3, 7), 7u); // another server or database bumped the slot meanwhile
+    EXPECT_EQ(after_bump(5, 5), 6u); // Redis behind: a bump made without it
+    EXPECT_EQ(redis_behind_by(6, 5), 1u);
+    EXPECT_EQ(redis_behind_by(6, 6), 0u);
+    EXPECT_EQ(redis_behind_by(3, 9), 0u);
+
+    // Redis down at a bump: local 4 -> 5, Redis stays at 4. At the next bump INCR gives 5,
+    // local moves to 6 and Redis is raised by 1 to 6: a restart syncs to 6, not to 4 or 5.
+    uint64_t local = 4, redis = 4;
+    local = local + 1;
+    uint64_t incr = ++redis;
+    local = after_bump(local, incr);
+    redis += redis_behind_by(local, redis);
+    EXPECT_EQ(local, 6u);
+    EXPECT_EQ(redis, 6u);
+}

@@ -1,20 +1,34 @@
 #include "cache/redis_client.hpp"
+#include "cache/l2_format.hpp"
+#include "cache/resp_limits.hpp"
 #include "guc.hpp"
 
 #include <hiredis/hiredis.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include <unordered_map>
 
 namespace ai_scale::cache {
 
 namespace {
+
+using steady = std::chrono::steady_clock;
+
+// A wait for Redis wakes at least this often to check for a cancel (a signal also wakes it).
+constexpr int wake_ms = 100;
+// What a value read back may take besides its payload (l2_format.hpp's header).
+constexpr uint64_t value_overhead = 1024;
 
 struct connection {
     redisContext* ctx = nullptr;
@@ -25,6 +39,7 @@ struct connection {
 };
 
 std::unordered_map<std::string, connection> connections;
+void (*wait_hook)() = nullptr;
 
 void drop(connection& c)
 {
@@ -33,27 +48,144 @@ void drop(connection& c)
     c.ctx = nullptr;
 }
 
+[[noreturn]] void fail(connection& c, const std::string& msg)
+{
+    drop(c);
+    throw redis_failure(msg);
+}
+
 timeval timeout()
 {
     return {guc::redis_timeout_ms / 1000, (guc::redis_timeout_ms % 1000) * 1000};
 }
 
-// Runs one command on a fresh connection during setup; throws on an error reply.
-void setup_command(connection& c, const std::vector<const char*>& argv, const char* what)
+// Waits until fd is ready for events or the deadline passes (false), checking for a cancel (which
+// throws) at every wake.
+bool wait_for(connection& c, short events, steady::time_point deadline)
 {
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c.ctx, int(argv.size()), const_cast<const char**>(argv.data()), nullptr));
-    if (r == nullptr) {
-        std::string msg = std::string(what) + ": " + c.ctx->errstr;
-        drop(c);
-        throw redis_failure(msg);
+    for (;;) {
+        if (wait_hook)
+            wait_hook();
+        auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - steady::now());
+        if (left.count() <= 0)
+            return false;
+        pollfd p{c.ctx->fd, events, 0};
+        int ms = int(std::min<int64_t>((left.count() + 999) / 1000, wake_ms));
+        int n = poll(&p, 1, ms);
+        if (n > 0)
+            return true; // readable, writable, or an error the read or write will report
+        if (n < 0 && errno != EINTR)
+            fail(c, std::string("poll: ") + std::strerror(errno));
     }
-    reply_ptr owned(r);
-    if (r->type == REDIS_REPLY_ERROR) {
-        std::string msg = std::string(what) + ": " + std::string(r->str, r->len);
-        drop(c);
-        throw redis_failure(msg);
+}
+
+// Polls the socket for up to redis_spin_us (never past the deadline), yielding the CPU between
+// polls, so that a reply arriving within that time is read without the backend going to sleep
+// (on a VM, waking an idle CPU costs tens of microseconds).
+void spin_for_reply(connection& c, steady::time_point deadline)
+{
+    const auto until =
+        std::min(deadline, steady::now() + std::chrono::microseconds(guc::redis_spin_us));
+    char byte;
+    while (recv(c.ctx->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+           (errno == EAGAIN || errno == EWOULDBLOCK) && steady::now() < until)
+        sched_yield();
+}
+
+// Polling pays for a request whose reply comes back at once: one command on at most a couple
+// of keys (GET, a SET, INFO). For a batch (an MGET of 100 values, pipelined writes) Redis takes
+// long enough assembling the reply that the poll only takes CPU from it: measured 7% slower
+// for a 100-key cache_get_many at 2 clients on 2 cores.
+bool worth_spinning(const std::vector<command>& cmds)
+{
+    return guc::redis_spin_us > 0 && cmds.size() == 1 && cmds[0].size() <= 5;
+}
+
+// Sends the commands and reads their replies, all within one redis_timeout_ms. The replies are
+// checked against resp_limits as they arrive, before hiredis reads them. Any failure (or a
+// cancel) drops the connection: it may be in the middle of a reply.
+std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
+{
+    const auto deadline = steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms);
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& cmd : cmds) {
+        argv.clear();
+        lens.clear();
+        for (const auto& word : cmd) {
+            argv.push_back(word.data());
+            lens.push_back(word.size());
+        }
+        if (redisAppendCommandArgv(c.ctx, int(argv.size()), argv.data(), lens.data()) != REDIS_OK)
+            fail(c, c.ctx->errstr);
     }
+    try {
+        int done = 0;
+        while (!done) {
+            if (redisBufferWrite(c.ctx, &done) != REDIS_OK)
+                fail(c, c.ctx->errstr);
+            if (!done && !wait_for(c, POLLOUT, deadline))
+                fail(c, "timed out sending to redis");
+        }
+        if (worth_spinning(cmds))
+            spin_for_reply(c, deadline);
+
+        resp_scanner scan(limits_for(cmds, max_output_bytes + value_overhead));
+        std::vector<reply_ptr> replies;
+        replies.reserve(cmds.size());
+        char buf[16 * 1024];
+        while (replies.size() < cmds.size()) {
+            void* r = nullptr;
+            if (redisReaderGetReply(c.ctx->reader, &r) != REDIS_OK)
+                fail(c, c.ctx->reader->errstr);
+            if (r != nullptr) {
+                replies.emplace_back(static_cast<redisReply*>(r));
+                continue;
+            }
+            ssize_t n = read(c.ctx->fd, buf, sizeof buf);
+            if (n > 0) {
+                if (!scan.feed(buf, size_t(n)))
+                    fail(c, "refused reply: " + scan.why());
+                if (redisReaderFeed(c.ctx->reader, buf, size_t(n)) != REDIS_OK)
+                    fail(c, c.ctx->reader->errstr);
+            } else if (n == 0) {
+                fail(c, "connection closed by redis");
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                if (!wait_for(c, POLLIN, deadline))
+                    fail(c, "timed out waiting for redis");
+            } else {
+                fail(c, std::string("read: ") + std::strerror(errno));
+            }
+        }
+        return replies;
+    } catch (...) {
+        drop(c);
+        throw;
+    }
+}
+
+// Runs one command on a fresh connection during setup; throws on an error reply.
+void setup_command(connection& c, const command& cmd, const char* what)
+{
+    std::vector<reply_ptr> replies;
+    try {
+        replies = exchange(c, {cmd});
+    } catch (const redis_failure& e) {
+        throw redis_failure(std::string(what) + ": " + e.what());
+    }
+    const redisReply* r = replies[0].get();
+    if (r->type == REDIS_REPLY_ERROR)
+        fail(c, std::string(what) + ": " + std::string(r->str, r->len));
+}
+
+// Makes the socket non-blocking: exchange() waits with poll, within its deadline, instead of
+// hiredis's per-read SO_RCVTIMEO (which a server sending a byte now and then never trips).
+void make_nonblocking(connection& c)
+{
+    int flags = fcntl(c.ctx->fd, F_GETFL);
+    if (flags < 0 || fcntl(c.ctx->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        fail(c, std::string("fcntl: ") + std::strerror(errno));
+    c.ctx->flags &= ~REDIS_BLOCK;
 }
 
 connection& connect(const std::string& endpoint, endpoint_kind kind)
@@ -74,52 +206,17 @@ connection& connect(const std::string& endpoint, endpoint_kind kind)
     c.ctx = redisConnectWithTimeout(host.c_str(), port, timeout());
     if (c.ctx == nullptr)
         throw redis_failure("cannot allocate a Redis connection");
-    if (c.ctx->err) {
-        std::string msg = std::string("connect: ") + c.ctx->errstr;
-        drop(c);
-        throw redis_failure(msg);
-    }
-    redisSetTimeout(c.ctx, timeout());
+    if (c.ctx->err)
+        fail(c, std::string("connect: ") + c.ctx->errstr);
+    make_nonblocking(c);
     c.password = password;
     c.db = db;
     c.timeout_ms = guc::redis_timeout_ms;
     if (!password.empty())
-        setup_command(c, {"AUTH", password.c_str()}, "AUTH");
-    if (c.db != 0) {
-        std::string db = std::to_string(c.db);
-        setup_command(c, {"SELECT", db.c_str()}, "SELECT");
-    }
+        setup_command(c, {"AUTH", password}, "AUTH");
+    if (c.db != 0)
+        setup_command(c, {"SELECT", std::to_string(c.db)}, "SELECT");
     return c;
-}
-
-// Sends what is buffered, then polls the socket for up to redis_spin_us, yielding the CPU
-// between polls, so that a reply arriving within that time is read without the backend going
-// to sleep (on a VM, waking an idle CPU costs tens of microseconds). hiredis then reads the
-// reply as usual; its timeout still bounds a reply that is later than the spin.
-void spin_for_reply(connection& c)
-{
-    int done = 0;
-    while (!done)
-        if (redisBufferWrite(c.ctx, &done) != REDIS_OK) {
-            std::string msg = c.ctx->errstr;
-            drop(c);
-            throw redis_failure(msg);
-        }
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::microseconds(guc::redis_spin_us);
-    char byte;
-    while (recv(c.ctx->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
-           (errno == EAGAIN || errno == EWOULDBLOCK) && std::chrono::steady_clock::now() < deadline)
-        sched_yield();
-}
-
-// Polling pays for a request whose reply comes back at once: one command on at most a couple
-// of keys (GET, a SET, INFO). For a batch (an MGET of 100 values, pipelined writes) Redis takes
-// long enough assembling the reply that the poll only takes CPU from it: measured 7% slower
-// for a 100-key cache_get_many at 2 clients on 2 cores.
-bool worth_spinning(const std::vector<command>& cmds)
-{
-    return guc::redis_spin_us > 0 && cmds.size() == 1 && cmds[0].size() <= 5;
 }
 
 } // namespace
@@ -129,38 +226,16 @@ void reply_deleter::operator()(redisReply* r) const
     freeReplyObject(r);
 }
 
+void redis_set_wait_hook(void (*hook)())
+{
+    wait_hook = hook;
+}
+
 std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<command>& cmds,
                                  endpoint_kind kind)
 {
     connection& c = connect(endpoint, kind);
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& cmd : cmds) {
-        argv.clear();
-        lens.clear();
-        for (const auto& word : cmd) {
-            argv.push_back(word.data());
-            lens.push_back(word.size());
-        }
-        if (redisAppendCommandArgv(c.ctx, int(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
-            std::string msg = c.ctx->errstr;
-            drop(c);
-            throw redis_failure(msg);
-        }
-    }
-    if (worth_spinning(cmds))
-        spin_for_reply(c);
-    std::vector<reply_ptr> replies;
-    replies.reserve(cmds.size());
-    for (size_t i = 0; i < cmds.size(); i++) {
-        void* r = nullptr;
-        if (redisGetReply(c.ctx, &r) != REDIS_OK || r == nullptr) {
-            std::string msg = c.ctx->errstr[0] ? c.ctx->errstr : "connection lost";
-            drop(c);
-            throw redis_failure(msg);
-        }
-        replies.emplace_back(static_cast<redisReply*>(r));
-    }
+    std::vector<reply_ptr> replies = exchange(c, cmds);
     for (const auto& r : replies)
         if (r->type == REDIS_REPLY_ERROR) {
             // The connection is still in step (every reply was read); keep it.

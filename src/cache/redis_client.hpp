@@ -1,8 +1,9 @@
 // Redis through hiredis: one persistent connection per endpoint per backend, made on first use
-// with ai_scale.redis_timeout_ms as connect and command timeout, AUTH and SELECT applied (to a
-// data node), and
-// dropped (to be made again next time) after any failure. Errors are thrown as redis_failure;
-// nothing here calls into Postgres.
+// with ai_scale.redis_timeout_ms as connect timeout, AUTH and SELECT applied (to a data node),
+// and dropped (to be made again next time) after any failure. Each round trip (all its commands'
+// replies) must end within ai_scale.redis_timeout_ms and stay within resp_limits.hpp's byte and
+// element budget. Errors are thrown as redis_failure; nothing here calls into Postgres (the
+// wait hook is how a cancel reaches a wait).
 #pragma once
 
 #include <cstddef>
@@ -32,8 +33,11 @@ using command = std::vector<std::string>;
 // Sentinel gets neither (it has no databases, and its own password, if any, is not ours).
 enum class endpoint_kind { data, sentinel };
 
+// Called at every wake while waiting for Redis; may throw to abandon the call (a query cancel).
+void redis_set_wait_hook(void (*hook)());
+
 // Sends the commands in one pipelined round trip and returns their replies in order. An error
-// reply or a broken connection throws redis_failure.
+// reply, a broken connection, a timeout or a reply over the limits throws redis_failure.
 std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<command>& cmds,
                                  endpoint_kind kind = endpoint_kind::data);
 

@@ -109,6 +109,7 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
     if (!allowed)
         return std::nullopt;
     register_exit_hook();
+    redis_set_wait_hook(pg::check_for_interrupts);
     uint64_t t0 = stats::now_ns();
     try {
         auto replies = redis_run(endpoint, cmds, kind);

@@ -1,5 +1,9 @@
 #include "pg/guard.hpp"
 
+extern "C" {
+#include "miscadmin.h"
+}
+
 #include <new>
 
 namespace ai_scale::pg {
@@ -65,4 +69,11 @@ void throw_postgres_error(ErrorData* edata)
 }
 
 } // namespace detail
+
+void check_for_interrupts()
+{
+    if (INTERRUPTS_PENDING_CONDITION())
+        call([] { CHECK_FOR_INTERRUPTS(); });
+}
+
 } // namespace ai_scale::pg

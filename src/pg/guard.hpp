@@ -93,6 +93,10 @@ template <typename F> auto call(F&& f) -> decltype(f())
     }
 }
 
+// Raises a pending query cancel or termination (CHECK_FOR_INTERRUPTS) as pg::postgres_error, for
+// C++ code that waits on its own (a Redis reply) and must stay cancellable.
+void check_for_interrupts();
+
 } // namespace ai_scale::pg
 
 // Declares a SQL-callable function `name` whose body (the block that follows) runs under

@@ -1,0 +1,104 @@
+// The limits checked on Redis replies before hiredis reads them (cache/resp_limits.hpp).
+#include "cache/resp_limits.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace ai_scale::cache;
+
+namespace {
+
+resp_limits small()
+{
+    return {1000, 10};
+}
+
+// Feeds s one byte at a time (replies arrive in any pieces).
+bool feed_bytes(resp_scanner& s, const std::string& bytes)
+{
+    for (char c : bytes)
+        if (!s.feed(&c, 1))
+            return false;
+    return true;
+}
+
+} // namespace
+
+TEST(RespLimits, CountsCompleteReplies)
+{
+    resp_scanner s(small());
+    EXPECT_TRUE(s.feed("+OK\r\n:42\r\n$-1\r\n", 15));
+    EXPECT_EQ(s.complete(), 3u);
+    EXPECT_TRUE(s.feed("$5\r\nhel", 7));
+    EXPECT_EQ(s.complete(), 3u);
+    EXPECT_TRUE(s.feed("lo\r\n", 4));
+    EXPECT_EQ(s.complete(), 4u);
+    EXPECT_TRUE(feed_bytes(s, "*3\r\n$1\r\na\r\n$-1\r\n*2\r\n:1\r\n$0\r\n\r\n"));
+    EXPECT_EQ(s.complete(), 5u);
+    EXPECT_TRUE(feed_bytes(s, "*0\r\n*-1\r\n-ERR wrong type\r\n"));
+    EXPECT_EQ(s.complete(), 8u);
+}
+
+TEST(RespLimits, BulkBinaryDataMayHoldCrLf)
+{
+    resp_scanner s(small());
+    EXPECT_TRUE(feed_bytes(s, std::string("$6\r\n\r\n*9\0\n\r\n", 12)));
+    EXPECT_EQ(s.complete(), 1u);
+}
+
+TEST(RespLimits, RefusesAHugeArrayHeaderBeforeItsElements)
+{
+    resp_scanner s(small());
+    EXPECT_FALSE(s.feed("*2000000000\r\n", 13));
+    EXPECT_NE(s.why().find("2000000000 elements"), std::string::npos);
+    EXPECT_FALSE(s.feed("+OK\r\n", 5)); // stays refused
+
+    resp_scanner nested(small());
+    EXPECT_FALSE(feed_bytes(nested, "*1\r\n*2000000000\r\n"));
+    resp_scanner summed(small()); // 6 + 6 elements: each under 10, together over
+    EXPECT_FALSE(feed_bytes(summed, "*6\r\n:1\r\n:1\r\n:1\r\n:1\r\n:1\r\n:1\r\n*6\r\n"));
+}
+
+TEST(RespLimits, RefusesAHugeBulkHeaderAndTooManyBytes)
+{
+    resp_scanner s(small());
+    EXPECT_FALSE(s.feed("$1000000\r\n", 10));
+    EXPECT_NE(s.why().find("1000000 bytes"), std::string::npos);
+
+    resp_scanner many(small());
+    std::string line = "+" + std::string(600, 'x') + "\r\n";
+    EXPECT_TRUE(many.feed(line.data(), line.size()));
+    EXPECT_FALSE(many.feed(line.data(), line.size()));
+}
+
+TEST(RespLimits, RefusesWhatIsNotResp)
+{
+    for (const std::string bad :
+         {"?\r\n", "$abc\r\n", "$3\r\nabcXY", ":1\rX", "*123456789012345678901234\r\n", "$\r\n"}) {
+        resp_scanner s(small());
+        EXPECT_FALSE(feed_bytes(s, bad)) << bad;
+    }
+    resp_scanner deep({1000, 100});
+    EXPECT_FALSE(feed_bytes(deep, "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n"));
+}
+
+TEST(RespLimits, LimitsFollowTheCommands)
+{
+    const uint64_t v = 64u << 20;
+    resp_limits get = limits_for({{"GET", "k"}}, v);
+    EXPECT_GT(get.max_bytes, v);
+    EXPECT_LT(get.max_bytes, v + 65536);
+    EXPECT_EQ(get.max_elements, 0u);
+
+    resp_limits mget = limits_for({{"MGET", "a", "b", "c"}}, 1000);
+    EXPECT_EQ(mget.max_elements, 3u);
+    EXPECT_GE(mget.max_bytes, 3000u);
+
+    resp_limits info = limits_for({{"info", "replication"}}, v);
+    EXPECT_LE(info.max_bytes, 1u << 20);
+
+    resp_limits sets = limits_for({{"SET", "a", "x", "PX", "1"}, {"SET", "b", "y", "PX", "1"}}, v);
+    EXPECT_LT(sets.max_bytes, 1u << 20);
+    EXPECT_GT(sets.max_bytes, 0u);
+}

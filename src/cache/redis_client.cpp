@@ -39,6 +39,18 @@ struct connection {
 };
 
 std::unordered_map<std::string, connection> connections;
+
+// The connection was found closed (or reset) before any byte of a reply arrived: Redis closed
+// it while it sat in the pool (its idle timeout, CLIENT KILL, a restart), not while working on
+// this request. A reused connection is then remade and the request sent again, once.
+struct closed_before_reply : redis_failure {
+    using redis_failure::redis_failure;
+};
+
+bool closed_errno(int e)
+{
+    return e == EPIPE || e == ECONNRESET || e == ENOTCONN;
+}
 void (*wait_hook)() = nullptr;
 
 void drop(connection& c)
@@ -122,8 +134,13 @@ std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
     try {
         int done = 0;
         while (!done) {
-            if (redisBufferWrite(c.ctx, &done) != REDIS_OK)
-                fail(c, c.ctx->errstr);
+            if (redisBufferWrite(c.ctx, &done) != REDIS_OK) {
+                std::string msg = c.ctx->errstr;
+                drop(c);
+                if (closed_errno(errno))
+                    throw closed_before_reply(msg);
+                throw redis_failure(msg);
+            }
             if (!done && !wait_for(c, POLLOUT, deadline))
                 fail(c, "timed out sending to redis");
         }
@@ -134,6 +151,7 @@ std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
         std::vector<reply_ptr> replies;
         replies.reserve(cmds.size());
         char buf[16 * 1024];
+        bool received = false;
         while (replies.size() < cmds.size()) {
             void* r = nullptr;
             if (redisReaderGetReply(c.ctx->reader, &r) != REDIS_OK)
@@ -144,12 +162,16 @@ std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
             }
             ssize_t n = read(c.ctx->fd, buf, sizeof buf);
             if (n > 0) {
+                received = true;
                 if (!scan.feed(buf, size_t(n)))
                     fail(c, "refused reply: " + scan.why());
                 if (redisReaderFeed(c.ctx->reader, buf, size_t(n)) != REDIS_OK)
                     fail(c, c.ctx->reader->errstr);
-            } else if (n == 0) {
-                fail(c, "connection closed by redis");
+            } else if (n == 0 || (!received && closed_errno(errno))) {
+                drop(c);
+                if (!received)
+                    throw closed_before_reply("connection closed by redis");
+                throw redis_failure("connection closed by redis");
             } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 if (!wait_for(c, POLLIN, deadline))
                     fail(c, "timed out waiting for redis");
@@ -188,17 +210,29 @@ void make_nonblocking(connection& c)
     c.ctx->flags &= ~REDIS_BLOCK;
 }
 
-connection& connect(const std::string& endpoint, endpoint_kind kind)
+// Whether a pooled connection still looks usable: Redis has not closed it (a FIN already here
+// reads as 0 bytes) and sent nothing unasked.
+bool still_open(connection& c)
+{
+    char byte;
+    ssize_t n = recv(c.ctx->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reused)
 {
     connection& c = connections[endpoint];
     const bool data = kind == endpoint_kind::data;
     std::string password = data && guc::redis_password ? guc::redis_password : "";
     const int db = data ? guc::redis_db : 0;
     if (c.ctx && (c.ctx->err || c.password != password || c.db != db ||
-                  c.timeout_ms != guc::redis_timeout_ms))
+                  c.timeout_ms != guc::redis_timeout_ms || !still_open(c)))
         drop(c);
-    if (c.ctx)
+    if (c.ctx) {
+        *reused = true;
         return c;
+    }
+    *reused = false;
 
     auto colon = endpoint.rfind(':');
     std::string host = endpoint.substr(0, colon);
@@ -234,8 +268,15 @@ void redis_set_wait_hook(void (*hook)())
 std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<command>& cmds,
                                  endpoint_kind kind)
 {
-    connection& c = connect(endpoint, kind);
-    std::vector<reply_ptr> replies = exchange(c, cmds);
+    bool reused = false;
+    std::vector<reply_ptr> replies;
+    try {
+        replies = exchange(connect(endpoint, kind, &reused), cmds);
+    } catch (const closed_before_reply&) {
+        if (!reused)
+            throw;
+        replies = exchange(connect(endpoint, kind, &reused), cmds);
+    }
     for (const auto& r : replies)
         if (r->type == REDIS_REPLY_ERROR) {
             // The connection is still in step (every reply was read); keep it.

@@ -75,6 +75,23 @@ SET ai_scale.store_table = 'no_such_schema.t';
 SELECT ai_scale.cache_get('l3_model', 7, '{"f": 1}') AS missing_schema;
 RESET ai_scale.store_table;
 
+-- A store in a schema the user may not use is a miss for that user, not a 42501 error.
+CREATE SCHEMA l3_private;
+CREATE TABLE l3_private.store (LIKE public.model_predictions INCLUDING DEFAULTS);
+INSERT INTO l3_private.store (model_name, model_version, input_data, output_data, input_hash, created_at)
+VALUES ('l3_model', 8, '{"f": 1}', '{"p": 8}', ai_scale.input_hash('{"f": 1}'), now());
+CREATE ROLE cache_l3_outsider;
+GRANT SELECT ON l3_private.store TO cache_l3_outsider;
+SET ai_scale.store_table = 'l3_private.store';
+SET ROLE cache_l3_outsider;
+SELECT ai_scale.cache_get('l3_model', 8, '{"f": 1}') AS no_schema_usage;
+SELECT ai_scale.cache_get_many('l3_model', 8, ARRAY['{"f": 1}']::jsonb[]) AS no_schema_usage_many;
+RESET ROLE;
+SELECT ai_scale.cache_get('l3_model', 8, '{"f": 1}') AS owner_reads_it;
+RESET ai_scale.store_table;
+DROP SCHEMA l3_private CASCADE;
+DROP ROLE cache_l3_outsider;
+
 -- A user who may not read the store gets misses from L3, not errors.
 INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash)
 VALUES ('l3_model', 9, '{"f": 1}', '{"p": 9}', ai_scale.input_hash('{"f": 1}'));

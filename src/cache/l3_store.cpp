@@ -41,14 +41,32 @@ Oid store_table_relid()
     });
 }
 
+// Resolved without RangeVarGetRelid, which checks USAGE on the schema and raises 42501 even
+// with missing_ok: a store in a schema the user may not use is a miss like any other store the
+// user may not read.
 Oid l3_readable_store()
 {
-    Oid relid = store_table_relid();
-    if (relid == InvalidOid)
+    if (guc::store_table == nullptr || guc::store_table[0] == '\0')
         return InvalidOid;
-    bool readable =
-        pg::call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
-    return readable ? relid : InvalidOid;
+    pg::pinned_search_path pinned;
+    return pg::call([] {
+        List* names = stringToQualifiedNameList(guc::store_table);
+        Oid relid = InvalidOid;
+        if (list_length(names) == 2) {
+            Oid schema = get_namespace_oid(strVal(linitial(names)), true);
+            if (schema != InvalidOid)
+                relid = get_relname_relid(strVal(lsecond(names)), schema);
+        } else if (list_length(names) == 1) {
+            relid = RelnameGetRelid(strVal(linitial(names)));
+        }
+        if (relid == InvalidOid)
+            return InvalidOid;
+        if (pg_namespace_aclcheck(get_rel_namespace(relid), GetUserId(), ACL_USAGE) !=
+                ACLCHECK_OK ||
+            pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+            return InvalidOid;
+        return relid;
+    });
 }
 
 Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s)

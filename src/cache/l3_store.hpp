@@ -17,8 +17,8 @@ namespace ai_scale::cache {
 // Used by L3 to read the store and by predict() to write it.
 Oid store_table_relid();
 
-// The store table if it exists and the current user may read it, else InvalidOid: what the
-// lookups below read.
+// The store table if it exists and the current user may use its schema and read it, else
+// InvalidOid (never an error): what the lookups below read.
 Oid l3_readable_store();
 
 // The newest output stored in relid for the input within ttl_s, palloc'd in the caller's

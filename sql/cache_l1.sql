@@ -68,6 +68,9 @@ SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '0');
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '2 years');
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": 9}') AS nothing_stored;
 SELECT ai_scale.cache_invalidate(NULL);
+SELECT ai_scale.cache_invalidate('');
+SELECT ai_scale.cache_invalidate('l1_model', -5);
+SELECT ai_scale.cache_invalidate('l1_model', 0);
 
 -- Invalid settings are refused at SET.
 SET ai_scale.redis_primary = 'no-port';

@@ -31,20 +31,31 @@ struct lookup {
     Oid database;
 };
 
-lookup read_model_args(FunctionCallInfo fcinfo)
+text* read_model(FunctionCallInfo fcinfo)
 {
     if (PG_ARGISNULL(0))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
-    if (PG_ARGISNULL(1))
-        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "version must not be null");
     text* model = PG_GETARG_TEXT_PP(0);
     if (VARSIZE_ANY_EXHDR(model) == 0)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model must not be empty");
+    return model;
+}
+
+int32 read_version(FunctionCallInfo fcinfo)
+{
     int32 version = PG_GETARG_INT32(1);
     if (version < 1)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
                         "model version must be positive, not " + std::to_string(version));
-    return {model, version, MyDatabaseId};
+    return version;
+}
+
+lookup read_model_args(FunctionCallInfo fcinfo)
+{
+    text* model = read_model(fcinfo);
+    if (PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "version must not be null");
+    return {model, read_version(fcinfo), MyDatabaseId};
 }
 
 uint64_t ttl_ms_of(const Interval* ttl)
@@ -311,10 +322,12 @@ AI_SCALE_FUNCTION(ai_scale_cache_put)
 // version) becomes unreachable at once, in this server's L1 and in Redis.
 AI_SCALE_FUNCTION(ai_scale_cache_invalidate)
 {
-    if (PG_ARGISNULL(0))
-        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
-    text* model = PG_GETARG_TEXT_PP(0);
-    int32 version = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
-    bump_generation(MyDatabaseId, model, PG_ARGISNULL(1) ? nullptr : &version);
+    text* model = read_model(fcinfo);
+    if (PG_ARGISNULL(1)) {
+        bump_generation(MyDatabaseId, model, nullptr);
+    } else {
+        int32 version = read_version(fcinfo);
+        bump_generation(MyDatabaseId, model, &version);
+    }
     PG_RETURN_VOID();
 }

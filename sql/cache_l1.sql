@@ -85,6 +85,14 @@ SET ai_scale.redis_read_from = 'anywhere';
 SET ai_scale.cache_ttl = 0;
 SET ai_scale.redis_timeout_ms = 0;
 SET ai_scale.l1_entries = 10;
+SET ai_scale.store_table = 'a.b.c.d';
+SET ai_scale.store_table = 'db.schema.table';
+SET ai_scale.store_table = '"unterminated';
+SET ai_scale.store_table = 'schema.';
+-- A table, quoted or not, optionally schema-qualified, is accepted.
+SET ai_scale.store_table = '"My Schema"."Store.V2"';
+SET ai_scale.store_table = 'store';
+RESET ai_scale.store_table;
 
 -- With L1 switched off for the session, reads go to Redis.
 SET ai_scale.cache_use_l1 = off;

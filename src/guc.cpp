@@ -9,6 +9,7 @@
 extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/varlena.h"
 }
 
 namespace ai_scale::guc {
@@ -101,6 +102,24 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
         return false;
     }
     return true;
+}
+
+// At most schema.table, each an identifier as SQL writes it (quoted or not); '' is no store.
+bool check_store_table(char** newval, void**, GucSource)
+{
+    if (*newval == nullptr || **newval == '\0')
+        return true;
+    char* raw = pstrdup(*newval);
+    List* names = nullptr;
+    bool ok = SplitIdentifierString(raw, '.', &names) && list_length(names) >= 1 &&
+              list_length(names) <= 2;
+    list_free(names);
+    pfree(raw);
+    if (!ok) {
+        GUC_check_errmsg("invalid ai_scale.store_table \"%s\"", *newval);
+        GUC_check_errhint("Name a table, optionally schema-qualified: schema.table.");
+    }
+    return ok;
 }
 
 bool check_maintenance_databases(char** newval, void**, GucSource)
@@ -279,9 +298,10 @@ void define_all()
         "ai_scale.cache_strict", "Raise an error when Redis cannot be reached instead of a miss.",
         nullptr, &cache_strict, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     // Superuser-only: L3 hits are written back to L1 and Redis for every user to read.
-    DefineCustomStringVariable(
-        "ai_scale.store_table", "Prediction store the cache reads as L3 (schema-qualified name).",
-        nullptr, &store_table, "public.model_predictions", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("ai_scale.store_table",
+                               "Prediction store the cache reads as L3 (schema-qualified name).",
+                               nullptr, &store_table, "public.model_predictions", PGC_SUSET, 0,
+                               check_store_table, nullptr, nullptr);
 
     // --- scoring ---
 

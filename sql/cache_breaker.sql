@@ -31,3 +31,27 @@ RESET ai_scale.redis_primary;
 RESET ai_scale.redis_replicas;
 RESET ai_scale.breaker_failures;
 RESET ai_scale.breaker_reset_ms;
+
+-- The registry holds 32 breakers. Filled with open ones (40 endpoints that refuse connections,
+-- each opening its breaker at its first failure), a healthy endpoint gets a breaker of its own:
+-- it used to share the last slot, open, and was skipped.
+SET ai_scale.cache_use_l1 = off;
+SET ai_scale.breaker_failures = 1;
+SET ai_scale.breaker_reset_ms = 60000;
+DO $$
+BEGIN
+    FOR n IN 1..40 LOOP
+        PERFORM set_config('ai_scale.redis_primary', '127.0.1.' || n || ':2', false);
+        PERFORM ai_scale.cache_get('breaker_model', 1, '{"i": 1}');
+    END LOOP;
+END $$;
+SELECT breaker, failures FROM ai_scale.redis_status() WHERE configured_as = 'primary';
+RESET ai_scale.redis_primary;
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 5}', '{"out": 5}');
+SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 5}') AS healthy_endpoint_served;
+SELECT configured_as, breaker, failures FROM ai_scale.redis_status() WHERE configured_as = 'primary';
+RESET ai_scale.redis_read_from;
+RESET ai_scale.cache_use_l1;
+RESET ai_scale.breaker_failures;
+RESET ai_scale.breaker_reset_ms;

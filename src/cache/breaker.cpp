@@ -51,4 +51,25 @@ const char* breaker::name(state s)
     return "?";
 }
 
+int choose_breaker_slot(const breaker_slot_info* slots, int n, uint64_t name_hash, uint64_t now_ms,
+                        uint64_t reset_ms)
+{
+    int free_slot = -1, oldest = -1;
+    for (int i = 0; i < n; i++) {
+        const auto& s = slots[i];
+        if (!s.used) {
+            if (free_slot < 0)
+                free_slot = i;
+            continue;
+        }
+        if (s.name_hash == name_hash)
+            return i;
+        const bool reclaimable =
+            s.state == breaker::state::closed || now_ms - s.last_used_ms >= reset_ms;
+        if (reclaimable && (oldest < 0 || s.last_used_ms < slots[oldest].last_used_ms))
+            oldest = i;
+    }
+    return free_slot >= 0 ? free_slot : oldest;
+}
+
 } // namespace ai_scale::cache

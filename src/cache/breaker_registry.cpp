@@ -9,8 +9,13 @@ extern "C" {
 #include "storage/lwlock.h"
 }
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include <cstring>
 #include <new>
+#include <string>
+#include <unordered_map>
 
 namespace ai_scale::cache {
 
@@ -19,7 +24,9 @@ constexpr int n_slots = 32;
 constexpr const char* tranche = "ai_scale breakers";
 
 struct slot {
-    char endpoint[128]; // '' = free
+    char endpoint[128]; // for display; '' = free (names are told apart by name_hash)
+    uint64_t name_hash;
+    uint64_t last_used_ms;
     breaker state;
     char last_error[192];
     double last_latency_ms;
@@ -31,6 +38,9 @@ struct registry {
 registry* shared_registry = nullptr;
 LWLock* lock = nullptr;
 registry local_registry;
+// Breakers of endpoints that found every slot held by an open or half-open breaker: this
+// backend's own, rather than another endpoint's.
+std::unordered_map<std::string, slot> private_slots;
 
 void init_registry(void* segment, bool found)
 {
@@ -60,22 +70,38 @@ struct locked {
     }
 };
 
-// The endpoint's slot, made if missing; with every slot taken, the last one is shared.
+void reset(slot& s, const std::string& endpoint, uint64_t hash)
+{
+    s = slot{};
+    strlcpy(s.endpoint, endpoint.c_str(), sizeof s.endpoint);
+    s.name_hash = hash;
+    s.state = breaker{};
+    s.last_latency_ms = -1;
+}
+
+// The endpoint's slot (choose_breaker_slot): its own, a free one, or the least recently used
+// reclaimable one, reset for it; with none reclaimable, a private one of this backend.
 slot& find(const std::string& endpoint)
 {
     auto& r = reg();
-    for (auto& s : r.slots) {
-        if (s.endpoint[0] == '\0') {
-            s = slot{};
-            strlcpy(s.endpoint, endpoint.c_str(), sizeof s.endpoint);
-            s.state = breaker{};
-            s.last_latency_ms = -1;
-            return s;
-        }
-        if (strncmp(s.endpoint, endpoint.c_str(), sizeof s.endpoint) == 0)
-            return s;
+    const uint64_t hash = XXH3_64bits(endpoint.data(), endpoint.size()) | 1; // never 0
+    breaker_slot_info info[n_slots];
+    for (int i = 0; i < n_slots; i++)
+        info[i] = {r.slots[i].name_hash != 0, r.slots[i].name_hash, r.slots[i].state.current,
+                   r.slots[i].last_used_ms};
+    const uint64_t now = monotonic_ms();
+    int i = choose_breaker_slot(info, n_slots, hash, now, uint64_t(guc::breaker_reset_ms));
+    if (i < 0) {
+        auto [it, made] = private_slots.try_emplace(endpoint);
+        if (made)
+            reset(it->second, endpoint, hash);
+        return it->second;
     }
-    return r.slots[n_slots - 1];
+    slot& s = r.slots[i];
+    if (s.name_hash != hash)
+        reset(s, endpoint, hash);
+    s.last_used_ms = now;
+    return s;
 }
 } // namespace
 

@@ -65,3 +65,44 @@ TEST(Breaker, Names)
     EXPECT_STREQ(breaker::name(state::open), "open");
     EXPECT_STREQ(breaker::name(state::half_open), "half_open");
 }
+
+namespace {
+ai_scale::cache::breaker_slot_info used(uint64_t hash, state st, uint64_t last_used)
+{
+    ai_scale::cache::breaker_slot_info s;
+    s.used = true;
+    s.name_hash = hash;
+    s.state = st;
+    s.last_used_ms = last_used;
+    return s;
+}
+} // namespace
+
+TEST(BreakerSlots, OwnSlotThenAFreeOne)
+{
+    using ai_scale::cache::breaker_slot_info;
+    using ai_scale::cache::choose_breaker_slot;
+    breaker_slot_info slots[4];
+    slots[1] = used(11, state::open, 5);
+    EXPECT_EQ(choose_breaker_slot(slots, 4, 11, 10, 100), 1);
+    EXPECT_EQ(choose_breaker_slot(slots, 4, 12, 10, 100), 0);
+}
+
+// Full: the least recently used closed slot is reclaimed; open and half-open ones in use are
+// kept (a dead endpoint's breaker must stay open), and with none reclaimable the answer is -1,
+// never another endpoint's slot (it used to be the last slot, shared: open for a healthy
+// endpoint). An open breaker not asked about for reset_ms is reclaimable.
+TEST(BreakerSlots, FullReclaimsTheLeastRecentlyUsedClosedSlot)
+{
+    using ai_scale::cache::breaker_slot_info;
+    using ai_scale::cache::choose_breaker_slot;
+    breaker_slot_info slots[4] = {used(1, state::open, 90), used(2, state::closed, 50),
+                                  used(3, state::closed, 20), used(4, state::half_open, 95)};
+    EXPECT_EQ(choose_breaker_slot(slots, 4, 9, 100, 1000), 2);
+    EXPECT_EQ(choose_breaker_slot(slots, 4, 4, 100, 1000), 3) << "its own slot, even half open";
+    slots[1].state = state::open;
+    slots[2].state = state::open;
+    EXPECT_EQ(choose_breaker_slot(slots, 4, 9, 100, 1000), -1);
+    EXPECT_EQ(choose_breaker_slot(slots, 4, 1, 100, 1000), 0);
+    EXPECT_EQ(choose_breaker_slot(slots, 4, 9, 1050, 1000), 2) << "idle for reset_ms";
+}

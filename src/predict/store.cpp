@@ -7,6 +7,7 @@
 #include "pg/search_path.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -73,7 +74,9 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
 
 void store(text* model, int32 version, const std::vector<new_prediction>& rows)
 {
-    if (guc::store_mode == guc::store_off || rows.empty() || RecoveryInProgress())
+    // A read-only transaction stores nothing, as on a hot standby (where every transaction is
+    // read-only): async would write behind its back, and sync would fail with 25006.
+    if (guc::store_mode == guc::store_off || rows.empty() || RecoveryInProgress() || XactReadOnly)
         return;
     const Oid relid = cache::store_table_relid();
     if (relid == InvalidOid)

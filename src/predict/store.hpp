@@ -1,5 +1,6 @@
 // The prediction store's writer: predict() hands it the predictions it scored, and it inserts
-// them into ai_scale.store_table as ai_scale.store_mode says. A hot standby never writes.
+// them into ai_scale.store_table as ai_scale.store_mode says. A hot standby, or a read-only
+// transaction, never writes.
 #pragma once
 
 #include "pg/postgres.hpp"
@@ -19,7 +20,8 @@ struct new_prediction {
 };
 
 // Stores the rows of one model version: inserted now (sync), queued for the write-behind worker
-// (async), or not at all (off, on a hot standby, or when the store table does not exist).
+// (async), or not at all (off, on a hot standby, in a read-only transaction, or when the store
+// table does not exist).
 void store(text* model, int32 version, const std::vector<new_prediction>& rows);
 
 } // namespace ai_scale::predict

@@ -85,6 +85,15 @@ FROM unnest(ai_scale.predict_batch('p_lin', ARRAY['{"a": 5, "b": 5}', '{"a": 6, 
      WITH ORDINALITY AS t(p, i)
 ORDER BY i;
 SELECT ai_scale.predict_batch('p_lin', ARRAY[]::jsonb[]) AS empty;
+-- Equal inputs in one batch (the same jsonb, however written) are looked up, scored, stored and
+-- cached once; every copy gets that answer.
+SELECT ai_scale.reset_stats();
+SELECT i, p FROM unnest(ai_scale.predict_batch('p_lin', ARRAY['{"a": 11, "b": 1}', '{"b": 1, "a": 11}',
+                                                        NULL, '{"a": 11, "b": 1}']::jsonb[], 1))
+     WITH ORDINALITY AS t(p, i)
+ORDER BY i;
+SELECT count(*) AS stored_once FROM public.predict_store WHERE input_data = '{"a": 11, "b": 1}';
+SELECT * FROM pg_temp.levels();
 
 -- The misses of a batch go through the GPU seam: with gpu = on and no usable GPU module the
 -- batch is an error, and nothing of it is stored or cached; with gpu = auto the CPU scores it.

@@ -20,6 +20,7 @@ extern "C" {
 
 #include <cmath>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 using namespace ai_scale;
@@ -95,6 +96,10 @@ Jsonb* answer(const loaded_model& m, const Jsonb* output, const char* source)
     return result;
 }
 
+struct key_hash {
+    size_t operator()(const cache::key128& k) const { return size_t(k.lo ^ k.hi); }
+};
+
 uint64_t ttl_ms()
 {
     return uint64_t(guc::cache_ttl_s) * 1000;
@@ -135,7 +140,8 @@ AI_SCALE_FUNCTION(ai_scale_predict)
 
 // predict_batch(model text, inputs jsonb[], version int DEFAULT NULL) -> jsonb[]: predict() for
 // each element (a null element answers null), with one Redis round trip for the L1 misses, one
-// scoring batch for the inputs no level had, and one INSERT for them.
+// scoring batch for the inputs no level had, and one INSERT for them. Equal elements are
+// answered once, and every copy gets that answer.
 AI_SCALE_FUNCTION(ai_scale_predict_batch)
 {
     const loaded_model& m = model_arg(fcinfo);
@@ -155,15 +161,36 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     std::vector<const char*> sources(size_t(n), nullptr);
     std::vector<cache::key128> keys;
     keys.resize(size_t(n));
+    // Equal inputs (one cache key) are looked up, scored and stored once: copy_of[i] is the
+    // first element with i's key, and unique lists those first elements.
+    std::vector<int> copy_of(size_t(n), -1), unique;
+    std::unordered_map<cache::key128, int, key_hash> first;
     for (int i = 0; i < n; i++) {
         if (nulls[i])
             continue;
         inputs[i] = pg::call([&] { return DatumGetJsonbP(elems[i]); });
         keys[i] = cache::make_key(MyDatabaseId, model, m.version, inputs[i]);
+        auto [it, added] = first.emplace(keys[i], i);
+        copy_of[i] = it->second;
+        if (added)
+            unique.push_back(i);
     }
 
-    const std::vector<int> to_score =
-        cache::from_levels(keys, inputs, model, m.version, outputs, sources);
+    std::vector<cache::key128> unique_keys;
+    std::vector<Jsonb*> unique_inputs, unique_outputs(unique.size(), nullptr);
+    std::vector<const char*> unique_sources(unique.size(), nullptr);
+    for (int i : unique) {
+        unique_keys.push_back(keys[i]);
+        unique_inputs.push_back(inputs[i]);
+    }
+    std::vector<int> to_score = cache::from_levels(unique_keys, unique_inputs, model, m.version,
+                                                   unique_outputs, unique_sources);
+    for (size_t u = 0; u < unique.size(); u++) {
+        outputs[unique[u]] = unique_outputs[u];
+        sources[unique[u]] = unique_sources[u];
+    }
+    for (int& j : to_score)
+        j = unique[j];
 
     if (!to_score.empty()) {
         const size_t width = m.model.features.size();
@@ -190,6 +217,13 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
             fresh_values.push_back(outputs[i]);
         }
         cache::fill_l1_l2(fresh_keys, fresh_values, ttl_ms());
+    }
+
+    for (int i = 0; i < n; i++) {
+        if (copy_of[i] >= 0 && copy_of[i] != i) {
+            outputs[i] = outputs[copy_of[i]];
+            sources[i] = sources[copy_of[i]];
+        }
     }
 
     ArrayType* result = nullptr;

@@ -6,6 +6,7 @@
 #include "cache/router.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
+#include "predict/pending_fills.hpp"
 #include "predict/store.hpp"
 #include "scoring/catalog.hpp"
 
@@ -119,6 +120,8 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     cache::key128 k = cache::make_key(MyDatabaseId, model, m.version, input);
 
     Jsonb* out = nullptr;
+    if ((out = predict::pending_output(k)) != nullptr)
+        PG_RETURN_JSONB_P(answer(m, out, "l3"));
     if (cache::l1_usable() && (out = cache::from_l1(k)) != nullptr)
         PG_RETURN_JSONB_P(answer(m, out, "l1"));
     if (cache::l2_enabled() && (out = cache::from_l2({k})[0]) != nullptr)
@@ -132,9 +135,12 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     scoring::extract_row(m, PointerGetDatum(input), row, {"the input", 0});
     bool gpu = scoring::score_batch_rows(m, row, 1, scores);
     out = output_of(m, scores);
-    // Stored first: when the insert fails, nothing is cached either.
-    predict::store(model, m.version, {{input, out, int64(cache::input_hash(input))}});
-    cache::fill_l1_l2(k, out, ttl_ms());
+    // Stored first: when the insert fails, nothing is cached either; an insert in this
+    // transaction is cached when it commits.
+    if (predict::store(model, m.version, {{input, out, int64(cache::input_hash(input))}}))
+        predict::fill_at_commit(k, out, ttl_ms());
+    else
+        cache::fill_l1_l2(k, out, ttl_ms());
     PG_RETURN_JSONB_P(answer(m, out, gpu ? "gpu" : "cpu"));
 }
 
@@ -177,20 +183,27 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     }
 
     std::vector<cache::key128> unique_keys;
-    std::vector<Jsonb*> unique_inputs, unique_outputs(unique.size(), nullptr);
-    std::vector<const char*> unique_sources(unique.size(), nullptr);
+    std::vector<Jsonb*> unique_inputs;
+    std::vector<int> looked_up; // the unique elements this transaction has not stored yet
     for (int i : unique) {
+        if ((outputs[i] = predict::pending_output(keys[i])) != nullptr) {
+            sources[i] = "l3";
+            continue;
+        }
+        looked_up.push_back(i);
         unique_keys.push_back(keys[i]);
         unique_inputs.push_back(inputs[i]);
     }
+    std::vector<Jsonb*> unique_outputs(looked_up.size(), nullptr);
+    std::vector<const char*> unique_sources(looked_up.size(), nullptr);
     std::vector<int> to_score = cache::from_levels(unique_keys, unique_inputs, model, m.version,
                                                    unique_outputs, unique_sources);
-    for (size_t u = 0; u < unique.size(); u++) {
-        outputs[unique[u]] = unique_outputs[u];
-        sources[unique[u]] = unique_sources[u];
+    for (size_t u = 0; u < looked_up.size(); u++) {
+        outputs[looked_up[u]] = unique_outputs[u];
+        sources[looked_up[u]] = unique_sources[u];
     }
     for (int& j : to_score)
-        j = unique[j];
+        j = looked_up[j];
 
     if (!to_score.empty()) {
         const size_t width = m.model.features.size();
@@ -209,14 +222,18 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
             sources[i] = gpu ? "gpu" : "cpu";
             fresh.push_back({inputs[i], outputs[i], int64(cache::input_hash(inputs[i]))});
         }
-        predict::store(model, m.version, fresh);
-        std::vector<cache::key128> fresh_keys;
-        std::vector<const Jsonb*> fresh_values;
-        for (int i : to_score) {
-            fresh_keys.push_back(keys[i]);
-            fresh_values.push_back(outputs[i]);
+        if (predict::store(model, m.version, fresh)) {
+            for (int i : to_score)
+                predict::fill_at_commit(keys[i], outputs[i], ttl_ms());
+        } else {
+            std::vector<cache::key128> fresh_keys;
+            std::vector<const Jsonb*> fresh_values;
+            for (int i : to_score) {
+                fresh_keys.push_back(keys[i]);
+                fresh_values.push_back(outputs[i]);
+            }
+            cache::fill_l1_l2(fresh_keys, fresh_values, ttl_ms());
         }
-        cache::fill_l1_l2(fresh_keys, fresh_values, ttl_ms());
     }
 
     for (int i = 0; i < n; i++) {

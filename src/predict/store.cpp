@@ -72,15 +72,15 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
 
 } // namespace
 
-void store(text* model, int32 version, const std::vector<new_prediction>& rows)
+bool store(text* model, int32 version, const std::vector<new_prediction>& rows)
 {
     // A read-only transaction stores nothing, as on a hot standby (where every transaction is
     // read-only): async would write behind its back, and sync would fail with 25006.
     if (guc::store_mode == guc::store_off || rows.empty() || RecoveryInProgress() || XactReadOnly)
-        return;
+        return false;
     const Oid relid = cache::store_table_relid();
     if (relid == InvalidOid)
-        return;
+        return false;
     if (guc::store_mode == guc::store_async) {
         // The worker inserts as this user, but policies would see the worker's session: only
         // rows this user may insert, into a table without row-level security, are queued; the
@@ -90,9 +90,10 @@ void store(text* model, int32 version, const std::vector<new_prediction>& rows)
                    check_enable_rls(relid, InvalidOid, true) == RLS_NONE;
         });
         if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
-            return;
+            return false;
     }
     insert_now(relid, model, version, rows);
+    return true;
 }
 
 } // namespace ai_scale::predict

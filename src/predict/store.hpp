@@ -22,6 +22,7 @@ struct new_prediction {
 // Stores the rows of one model version: inserted now (sync), queued for the write-behind worker
 // (async), or not at all (off, on a hot standby, in a read-only transaction, or when the store
 // table does not exist).
-void store(text* model, int32 version, const std::vector<new_prediction>& rows);
+// True when they were inserted in the calling transaction (and go with it if it rolls back).
+bool store(text* model, int32 version, const std::vector<new_prediction>& rows);
 
 } // namespace ai_scale::predict

@@ -1,0 +1,73 @@
+-- store_mode = sync: what predict() stores in a transaction is cached (L1 and Redis) when the
+-- transaction commits, so a rolled back statement, transaction or savepoint leaves nothing
+-- cached that the store does not have: every prediction served is stored or scored again.
+SET client_min_messages = warning;
+\i sql/include/try.sql
+SET ai_scale.store_table = 'public.rb_store';
+SELECT ai_scale.create_prediction_store('public.rb_store') AS store;
+SELECT ai_scale.register_model('rb_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}');
+SET ai_scale.redis_read_from = 'primary';
+CREATE FUNCTION pg_temp.sources(first int, last int, b int) RETURNS TABLE (source text, n bigint)
+LANGUAGE sql AS $$
+    SELECT p ->> 'source', count(*)
+    FROM (SELECT ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', b)) AS p
+          FROM generate_series(first, last) i) s
+    GROUP BY 1 ORDER BY 1
+$$;
+
+-- A statement over 100 rows fails at row 100 (a feature of the wrong type).
+SELECT ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', CASE WHEN i = 100 THEN to_jsonb('x'::text) ELSE to_jsonb(1) END))
+FROM generate_series(1, 100) i;
+SELECT count(*) AS stored FROM public.rb_store;
+-- Run again: the 99 are scored again, not served from a cache the store never matched.
+SELECT * FROM pg_temp.sources(1, 99, 1);
+SELECT count(*) AS stored FROM public.rb_store;
+SELECT * FROM pg_temp.sources(1, 99, 1);
+
+-- The same inside a subtransaction (a PL/pgSQL exception block) that rolls back.
+SELECT pg_temp.try($$SELECT ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', CASE WHEN i = 100 THEN to_jsonb('x'::text) ELSE to_jsonb(2) END))
+                     FROM generate_series(1, 100) i$$);
+SELECT * FROM pg_temp.sources(1, 99, 2);
+SELECT count(*) AS stored FROM public.rb_store WHERE input_data ->> 'b' = '2';
+
+-- Savepoints: what a rolled back savepoint stored is scored again; what a released one stored
+-- is cached at commit with the rest.
+BEGIN;
+SAVEPOINT s;
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 3}') ->> 'source' AS rolled_back;
+ROLLBACK TO s;
+SELECT ai_scale.predict('rb_lin', '{"a": 2, "b": 3}') ->> 'source' AS kept;
+SAVEPOINT t;
+SELECT ai_scale.predict('rb_lin', '{"a": 3, "b": 3}') ->> 'source' AS released;
+RELEASE t;
+COMMIT;
+SELECT input_data ->> 'a' AS a, (SELECT ai_scale.predict('rb_lin', input_data) ->> 'source') AS source
+FROM (VALUES ('{"a": 1, "b": 3}'::jsonb), ('{"a": 2, "b": 3}'), ('{"a": 3, "b": 3}')) v(input_data);
+SELECT input_data ->> 'a' AS a, count(*) AS stored FROM public.rb_store
+WHERE input_data ->> 'b' = '3' GROUP BY 1 ORDER BY 1;
+
+-- Within its transaction, an input predicted twice is scored and stored once: the second
+-- call answers the transaction's own stored row ("l3") until the commit caches it.
+BEGIN;
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 4}') ->> 'source' AS first;
+SELECT p ->> 'source' AS again
+FROM (SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 4}') AS p FROM generate_series(1, 2)) s;
+SELECT array_agg(p ->> 'source') AS batch
+FROM unnest(ai_scale.predict_batch('rb_lin', ARRAY['{"a": 1, "b": 4}', '{"a": 2, "b": 4}']::jsonb[])) p;
+SELECT ai_scale.predict('rb_lin', '{"a": 2, "b": 4}') ->> 'source' AS batch_row_again;
+COMMIT;
+SELECT count(*) AS stored FROM public.rb_store WHERE input_data ->> 'b' = '4';
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 4}') ->> 'source' AS after_commit;
+
+-- async keeps what it queued when the transaction rolls back, so it caches at once.
+SET ai_scale.store_mode = async;
+BEGIN;
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 5}') ->> 'source' AS async_first;
+ROLLBACK;
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 5}') ->> 'source' AS async_cached;
+RESET ai_scale.store_mode;
+
+DROP TABLE public.rb_store;
+SELECT ai_scale.drop_model('rb_lin');
+RESET ai_scale.redis_read_from;
+RESET ai_scale.store_table;

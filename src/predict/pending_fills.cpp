@@ -1,0 +1,143 @@
+#include "predict/pending_fills.hpp"
+#include "cache/key.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "utils/memutils.h"
+}
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace ai_scale::predict {
+
+namespace {
+
+struct pending {
+    cache::key128 key;
+    Jsonb* value; // in cxt
+    uint64_t ttl_ms;
+    SubTransactionId subxact; // that stored it
+};
+
+struct key_hash {
+    size_t operator()(const cache::key128& k) const { return size_t(k.lo ^ k.hi); }
+};
+
+std::vector<pending> fills;
+std::unordered_map<cache::key128, size_t, key_hash> by_key; // the latest fill of a key
+// A child of TopTransactionContext, so the copies go with the transaction.
+MemoryContext cxt = nullptr;
+bool callbacks_registered = false;
+
+void forget()
+{
+    fills.clear();
+    by_key.clear();
+    cxt = nullptr;
+}
+
+void reindex()
+{
+    by_key.clear();
+    for (size_t i = 0; i < fills.size(); i++)
+        by_key[fills[i].key] = i;
+}
+
+// The fills in runs of one TTL, each run's Redis writes in one round trip. Never throws: it
+// runs after the commit, and the rows are stored anyway (a later miss finds them in L3).
+void fill_all_caught(std::string* failure)
+{
+    try {
+        for (size_t start = 0; start < fills.size();) {
+            size_t end = start;
+            std::vector<cache::key128> keys;
+            std::vector<const Jsonb*> values;
+            for (; end < fills.size() && fills[end].ttl_ms == fills[start].ttl_ms; end++) {
+                keys.push_back(fills[end].key);
+                values.push_back(fills[end].value);
+            }
+            cache::fill_l1_l2(keys, values, fills[start].ttl_ms);
+            start = end;
+        }
+    } catch (const std::exception& e) {
+        *failure = e.what();
+    }
+}
+
+void at_commit()
+{
+    std::string failure;
+    try {
+        pg::call([&] { fill_all_caught(&failure); });
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    if (!failure.empty())
+        ereport(WARNING,
+                (errmsg("ai_scale: the predictions stored by this transaction were not "
+                        "cached: %s",
+                        failure.c_str()),
+                 errdetail("They are in the store; the next predict() reads them there.")));
+}
+
+void at_xact_end(XactEvent event, void*)
+{
+    if (event == XACT_EVENT_COMMIT && !fills.empty())
+        at_commit();
+    // A prepared transaction may commit in another session, or never: its predictions are
+    // read from the store once it commits.
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
+        forget();
+}
+
+// Subtransaction ids grow, so what an aborting subtransaction (or one it contained) stored
+// has an id at least its own.
+void at_subxact_end(SubXactEvent event, SubTransactionId subxact, SubTransactionId, void*)
+{
+    if (event != SUBXACT_EVENT_ABORT_SUB || fills.empty())
+        return;
+    fills.erase(std::remove_if(fills.begin(), fills.end(),
+                               [&](const pending& p) { return p.subxact >= subxact; }),
+                fills.end());
+    reindex();
+}
+
+} // namespace
+
+void fill_at_commit(const cache::key128& k, const Jsonb* v, uint64_t ttl_ms)
+{
+    if (!callbacks_registered) {
+        pg::call([] {
+            RegisterXactCallback(at_xact_end, nullptr);
+            RegisterSubXactCallback(at_subxact_end, nullptr);
+        });
+        callbacks_registered = true;
+    }
+    if (cxt == nullptr)
+        cxt = pg::call([] {
+            return AllocSetContextCreate(TopTransactionContext, "ai_scale pending cache fills",
+                                         ALLOCSET_SMALL_SIZES);
+        });
+    Jsonb* copy = pg::call([&] {
+        auto* c = static_cast<Jsonb*>(MemoryContextAlloc(cxt, VARSIZE(v)));
+        memcpy(c, v, VARSIZE(v));
+        return c;
+    });
+    const SubTransactionId subxact = GetCurrentSubTransactionId();
+    fills.push_back({k, copy, ttl_ms, subxact});
+    by_key[k] = fills.size() - 1;
+}
+
+Jsonb* pending_output(const cache::key128& k)
+{
+    if (fills.empty())
+        return nullptr;
+    auto it = by_key.find(k);
+    return it == by_key.end() ? nullptr : fills[it->second].value;
+}
+
+} // namespace ai_scale::predict

@@ -23,6 +23,8 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 PGDLLEXPORT void ai_scale_store_worker_main(Datum arg);
 }
@@ -44,6 +46,9 @@ constexpr long flush_ms = 200;
 // A worker with nothing to do for this long exits (the next async predict() starts another),
 // so an idle database holds no connection that would stop DROP DATABASE.
 constexpr int idle_wakes = 50; // x flush_ms = 10 s
+// After a worker failed to connect, the database's backends insert synchronously and start no
+// other worker for this long, rather than starting one per predict().
+constexpr long retry_after_failure_ms = 10000;
 
 // One queued prediction: this header, then the model name, the input and the output (jsonb
 // varlenas), padded to 8 bytes.
@@ -63,9 +68,10 @@ struct slot {
     int worker_pid; // 0: no worker attached
     bool starting;  // a backend registered a worker that has not attached yet
     bool closed;    // the worker drained on SIGTERM: queue no more until a new worker attaches
-    Latch* latch;   // the worker's
-    uint64 head;    // bytes ever written
-    uint64 tail;    // bytes ever read
+    TimestampTz failed_at; // the last worker started for it exited before attaching; 0: none
+    Latch* latch;          // the worker's
+    uint64 head;           // bytes ever written
+    uint64 tail;           // bytes ever read
 };
 
 struct queue_shared {
@@ -97,30 +103,101 @@ byte_ring ring_of(int s)
     return {shared->rings + uint64(s) * shared->ring_bytes, shared->ring_bytes};
 }
 
+void free_slot(int s)
+{
+    memset(&shared->slots[s], 0, sizeof(slot));
+}
+
+// The entries between tail and head of slot s.
+uint64 queued_rows(int s)
+{
+    const slot& sl = shared->slots[s];
+    uint64 rows = 0;
+    for (uint64 pos = sl.tail; pos < sl.head; rows++) {
+        uint32 length;
+        ring_of(s).read(pos, &length, sizeof length);
+        pos += length;
+    }
+    return rows;
+}
+
+// Frees the slots of databases that no longer exist and that no worker holds: their queued rows
+// have nowhere to go (a worker cannot connect to a dropped database) and are discarded, with a
+// LOG line saying how many. Called with the lock not held (it reads the catalog).
+void free_slots_of_dropped_databases()
+{
+    Oid candidates[n_slots];
+    int n = 0;
+    LWLockAcquire(lock, LW_SHARED);
+    for (int s = 0; s < n_slots; s++) {
+        const slot& sl = shared->slots[s];
+        if (sl.database != InvalidOid && sl.database != MyDatabaseId && sl.worker_pid == 0 &&
+            !sl.starting)
+            candidates[n++] = sl.database;
+    }
+    LWLockRelease(lock);
+    for (int i = 0; i < n; i++) {
+        if (SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(candidates[i])))
+            continue;
+        uint64 rows = 0;
+        bool freed = false;
+        LWLockAcquire(lock, LW_EXCLUSIVE);
+        for (int s = 0; s < n_slots; s++) {
+            const slot& sl = shared->slots[s];
+            if (sl.database == candidates[i] && sl.worker_pid == 0 && !sl.starting) {
+                rows = queued_rows(s);
+                free_slot(s);
+                freed = true;
+            }
+        }
+        LWLockRelease(lock);
+        if (freed && rows > 0)
+            ereport(LOG, (errmsg("ai_scale store queue: discarded %llu queued predictions of "
+                                 "dropped database %u",
+                                 static_cast<unsigned long long>(rows), candidates[i])));
+    }
+}
+
+// Whether a slot is held by a database that may no longer exist: every slot is taken and this
+// database has none, or a worker failed to connect. Called with the lock held.
+bool may_hold_dropped_database()
+{
+    bool mine = false, free = false, failed = false;
+    for (int s = 0; s < n_slots; s++) {
+        const slot& sl = shared->slots[s];
+        mine |= sl.database == MyDatabaseId;
+        free |= sl.database == InvalidOid;
+        failed |= sl.database != InvalidOid && sl.failed_at != 0;
+    }
+    return failed || (!mine && !free);
+}
+
 // The slot of this database, claimed when free; -1 when all are taken.
 int slot_of(Oid database)
 {
-    int free_slot = -1;
+    int unused = -1;
     for (int s = 0; s < n_slots; s++) {
         if (shared->slots[s].database == database)
             return s;
-        if (free_slot < 0 && shared->slots[s].database == InvalidOid)
-            free_slot = s;
+        if (unused < 0 && shared->slots[s].database == InvalidOid)
+            unused = s;
     }
-    if (free_slot >= 0) {
-        slot& sl = shared->slots[free_slot];
+    if (unused >= 0) {
+        slot& sl = shared->slots[unused];
         memset(&sl, 0, sizeof sl);
         sl.database = database;
     }
-    return free_slot;
+    return unused;
 }
 
 bool start_worker(Oid database, BackgroundWorkerHandle** handle = nullptr)
 {
     char name[BGW_MAXLEN];
     snprintf(name, sizeof name, "ai_scale store worker for database %u", database);
-    BackgroundWorker worker =
-        pg::ai_scale_worker("ai_scale_store_worker_main", name, "ai_scale store", 1);
+    // Never restarted by the postmaster: a worker that cannot connect (its database was dropped)
+    // would otherwise be restarted every second, forever. Backends start one when they need it.
+    BackgroundWorker worker = pg::ai_scale_worker("ai_scale_store_worker_main", name,
+                                                  "ai_scale store", BGW_NEVER_RESTART);
     worker.bgw_main_arg = ObjectIdGetDatum(database);
     worker.bgw_notify_pid = handle != nullptr ? MyProcPid : 0;
     return RegisterDynamicBackgroundWorker(&worker, handle);
@@ -166,7 +243,19 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
     Latch* latch = nullptr;
     int s;
     LWLockAcquire(lock, LW_EXCLUSIVE);
+    if (may_hold_dropped_database()) {
+        LWLockRelease(lock);
+        free_slots_of_dropped_databases();
+        LWLockAcquire(lock, LW_EXCLUSIVE);
+    }
     s = slot_of(MyDatabaseId);
+    if (s >= 0 && shared->slots[s].failed_at != 0 && shared->slots[s].worker_pid == 0 &&
+        !shared->slots[s].starting &&
+        !TimestampDifferenceExceeds(shared->slots[s].failed_at, GetCurrentTimestamp(),
+                                    retry_after_failure_ms)) {
+        LWLockRelease(lock);
+        return false;
+    }
     if (s >= 0 && shared->slots[s].closed) {
         // These rows are inserted synchronously; the calls after a successful reopen queue.
         slot& sl = shared->slots[s];
@@ -218,6 +307,8 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         if (sl.worker_pid == 0 && sl.head == end && end - total >= sl.tail) {
             sl.head -= total;
             taken_back = true;
+            if (sl.head == sl.tail && !sl.closed)
+                free_slot(s);
         }
         LWLockRelease(lock);
         if (taken_back)
@@ -235,18 +326,30 @@ namespace {
 using namespace ai_scale::predict;
 
 int my_slot = -1;
+Oid my_database = InvalidOid;
+bool attached = false;
 
-void detach(int, Datum)
+// At exit: a worker that attached leaves its slot; one that never did (it could not connect:
+// the database was dropped, say) clears the slot's starting flag, or no backend would start
+// another, and notes the failure, so that backends insert synchronously for a while instead
+// of starting a worker per call. Its queued rows wait for the next worker, or are discarded
+// by free_slots_of_dropped_databases() when the database is gone.
+void at_exit(int, Datum)
 {
     LWLockAcquire(lock, LW_EXCLUSIVE);
-    if (shared->slots[my_slot].worker_pid == MyProcPid) {
-        shared->slots[my_slot].worker_pid = 0;
-        shared->slots[my_slot].latch = nullptr;
+    slot& sl = shared->slots[my_slot];
+    if (attached && sl.worker_pid == MyProcPid) {
+        sl.worker_pid = 0;
+        sl.latch = nullptr;
+    } else if (!attached && sl.database == my_database && sl.worker_pid == 0) {
+        sl.starting = false;
+        sl.failed_at = GetCurrentTimestamp();
     }
     LWLockRelease(lock);
 }
 
-// Leaves the slot to a future worker when the queue is empty; false when rows came in.
+// Leaves the slot when the queue is empty, and frees it for any database unless a backend is
+// starting another worker; false when rows came in.
 bool retire_if_idle()
 {
     LWLockAcquire(lock, LW_EXCLUSIVE);
@@ -255,6 +358,8 @@ bool retire_if_idle()
     if (empty && sl.worker_pid == MyProcPid) {
         sl.worker_pid = 0;
         sl.latch = nullptr;
+        if (!sl.starting)
+            free_slot(my_slot);
     }
     LWLockRelease(lock);
     return empty;
@@ -391,23 +496,34 @@ void ai_scale_store_worker_main(Datum arg)
     pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
     BackgroundWorkerUnblockSignals();
     Oid database = DatumGetObjectId(arg);
-    BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
-    pgstat_report_appname("ai_scale store");
-
-    LWLockAcquire(lock, LW_EXCLUSIVE);
+    my_database = database;
+    // The slot is found before connecting, so that a failure to connect (FATAL) clears it.
+    LWLockAcquire(lock, LW_SHARED);
     for (int s = 0; s < n_slots; s++)
         if (shared->slots[s].database == database)
             my_slot = s;
-    if (my_slot >= 0) {
-        shared->slots[my_slot].worker_pid = MyProcPid;
-        shared->slots[my_slot].latch = MyLatch;
-        shared->slots[my_slot].starting = false;
-        shared->slots[my_slot].closed = false;
-    }
     LWLockRelease(lock);
     if (my_slot < 0)
         proc_exit(0);
-    before_shmem_exit(detach, 0);
+    before_shmem_exit(at_exit, 0);
+    // The rows were queued by sessions connected to the database: ALLOW_CONNECTIONS false,
+    // which keeps new sessions out, does not strand them.
+    BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, BGWORKER_BYPASS_ALLOWCONN);
+    pgstat_report_appname("ai_scale store");
+
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    slot& sl = shared->slots[my_slot];
+    if (sl.database == database) {
+        sl.worker_pid = MyProcPid;
+        sl.latch = MyLatch;
+        sl.starting = false;
+        sl.closed = false;
+        sl.failed_at = 0;
+        attached = true;
+    }
+    LWLockRelease(lock);
+    if (!attached)
+        proc_exit(0);
     ereport(LOG, (errmsg("ai_scale store worker started for database %u", database)));
 
     MemoryContext cxt =

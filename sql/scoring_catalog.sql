@@ -124,3 +124,27 @@ RESET ROLE;
 REVOKE ALL ON ai_scale.models, ai_scale.model_last_versions FROM cat_admin;
 DROP ROLE cat_scorer;
 DROP ROLE cat_admin;
+
+-- A model stays alive while it scores, even when evaluating the input changes the catalog
+-- and the nested score() drops the backend's compiled copies (a use-after-free before).
+SELECT ai_scale.register_model('cat_lin2', 'linear', ARRAY['a', 'b'], '{"weights": [2, 3], "bias": 1}');
+SELECT ai_scale.register_model('cat_wide', 'linear',
+    (SELECT array_agg('feat_' || i) FROM generate_series(1, 5000) i),
+    jsonb_build_object('weights', (SELECT jsonb_agg(1) FROM generate_series(1, 5000)),
+                       'defaults', (SELECT jsonb_object_agg('feat_' || i, 0) FROM generate_series(1, 5000) i)));
+CREATE TABLE cat_rows AS SELECT i AS id FROM generate_series(1, 10) i;
+CREATE FUNCTION cat_reregister(j jsonb) RETURNS jsonb VOLATILE LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ai_scale.register_model('cat_inv', 'linear', ARRAY['zz'], '{"weights": [1]}');
+    PERFORM ai_scale.score('cat_wide', j);
+    RETURN j;
+END $$;
+SET ai_scale.score_batch_rows = 4;
+SELECT id, ai_scale.score_batched('cat_lin2', cat_reregister(jsonb_build_object('a', id, 'b', 0))) OVER (ORDER BY id)
+FROM cat_rows ORDER BY id;
+RESET ai_scale.score_batch_rows;
+SELECT ai_scale.score_batch('cat_lin2', ARRAY[cat_reregister('{"a": 1, "b": 1}')]) AS batch_after_reregister;
+SELECT count(*) AS cat_inv_versions FROM ai_scale.models WHERE model_name = 'cat_inv';
+SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['cat_lin2', 'cat_wide', 'cat_inv']) n;
+DROP FUNCTION cat_reregister(jsonb);
+DROP TABLE cat_rows;

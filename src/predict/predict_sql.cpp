@@ -29,7 +29,7 @@ using scoring::loaded_model;
 
 namespace {
 
-const loaded_model& model_arg(FunctionCallInfo fcinfo)
+scoring::model_ptr model_arg(FunctionCallInfo fcinfo)
 {
     if (PG_ARGISNULL(0))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
@@ -111,7 +111,9 @@ uint64_t ttl_ms()
 // predict(model text, input jsonb, version int DEFAULT NULL) -> jsonb
 AI_SCALE_FUNCTION(ai_scale_predict)
 {
-    const loaded_model& m = model_arg(fcinfo);
+    // Held to the end: the store's INSERT may fire triggers that change the catalog.
+    const scoring::model_ptr model_ref = model_arg(fcinfo);
+    const loaded_model& m = *model_ref;
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "input must not be null",
                         "predict() scores a json object; a null input has no prediction.");
@@ -150,7 +152,9 @@ AI_SCALE_FUNCTION(ai_scale_predict)
 // answered once, and every copy gets that answer.
 AI_SCALE_FUNCTION(ai_scale_predict_batch)
 {
-    const loaded_model& m = model_arg(fcinfo);
+    // Held to the end: the store's INSERT may fire triggers that change the catalog.
+    const scoring::model_ptr model_ref = model_arg(fcinfo);
+    const loaded_model& m = *model_ref;
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "inputs must not be null");
     text* model = PG_GETARG_TEXT_PP(0);

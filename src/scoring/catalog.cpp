@@ -46,7 +46,7 @@ namespace {
 uint64_t generation = 1;
 Oid models_relid = InvalidOid;
 bool callback_registered = false;
-std::unordered_map<std::string, std::unique_ptr<loaded_model>> cache;
+std::unordered_map<std::string, model_ptr> cache;
 uint64_t cache_generation = 0;
 
 void models_changed(Datum, Oid relid)
@@ -109,7 +109,7 @@ uint64_t catalog_generation()
     return generation;
 }
 
-const loaded_model& lookup_model(const std::string& name, int32_t version)
+model_ptr lookup_model(const std::string& name, int32_t version)
 {
     if (!callback_registered) {
         pg::call([] { CacheRegisterRelcacheCallback(models_changed, 0); });
@@ -122,7 +122,7 @@ const loaded_model& lookup_model(const std::string& name, int32_t version)
     std::string key = name + '\0' + std::to_string(version);
     auto it = cache.find(key);
     if (it != cache.end())
-        return *it->second;
+        return it->second;
 
     model_row row{};
     pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
@@ -145,15 +145,14 @@ const loaded_model& lookup_model(const std::string& name, int32_t version)
         for (const auto& f : features.items)
             names.push_back(f.str);
         compiled_model m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
-        auto loaded = std::make_unique<loaded_model>(name, row.version, std::move(m));
+        model_ptr loaded = std::make_shared<const loaded_model>(name, row.version, std::move(m));
         // Processing invalidations while reading the catalog may have emptied the cache.
         if (cache_generation != generation) {
             cache.clear();
             cache_generation = generation;
         }
-        const loaded_model& ref = *loaded;
-        cache[key] = std::move(loaded);
-        return ref;
+        cache[key] = loaded;
+        return loaded;
     } catch (const model_error& e) {
         throw pg::error(ERRCODE_DATA_CORRUPTED,
                         "stored model \"" + name + "\" version " + std::to_string(row.version) +

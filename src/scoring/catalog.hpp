@@ -8,6 +8,7 @@
 #include "scoring/model.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 struct FunctionCallInfoBaseData;
@@ -24,17 +25,21 @@ struct loaded_model {
     loaded_model(std::string name, int32_t version, compiled_model m);
 };
 
-// Bumped by every invalidation of ai_scale.models; a cached pointer is valid while it holds.
+// A compiled model, shared by the cache and whoever scores with it: a caller keeps its model
+// alive while it runs, even when code it calls (an input expression, a trigger) changes the
+// catalog and the cache drops the model.
+using model_ptr = std::shared_ptr<const loaded_model>;
+
+// Bumped by every invalidation of ai_scale.models.
 uint64_t catalog_generation();
 
 // The model `name` at `version` (< 0: its active version). Raises 42704 when there is none.
-// The reference stays valid until catalog_generation() changes.
-const loaded_model& lookup_model(const std::string& name, int32_t version);
+model_ptr lookup_model(const std::string& name, int32_t version);
 
 // The scoring steps the SQL functions share with predict() (score_sql.cpp).
 
 // The model named by argument 0 (version < 0: active), remembered in the call's fn_extra.
-const loaded_model& resolve(FunctionCallInfoBaseData* fcinfo, int32_t version);
+model_ptr resolve(FunctionCallInfoBaseData* fcinfo, int32_t version);
 
 // The optional "version int" argument at argno: -1 when absent or NULL (the active version);
 // raises 22023 for a version <= 0.

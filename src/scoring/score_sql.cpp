@@ -91,14 +91,21 @@ void ai_scale::scoring::extract_row(const loaded_model& m, Datum input, float* r
 
 namespace {
 
-// The model named by a text argument, remembered in fn_extra between calls.
+// The model named by a text argument, remembered in fn_extra between calls. It lives in
+// fn_mcxt, which runs no destructors: a reset callback releases the model.
 struct fn_cache {
     uint64_t generation;
-    const loaded_model* model;
+    model_ptr model;
     int32_t version;
     int32_t name_len;
     char name[256];
+    MemoryContextCallback release;
 };
+
+void release_fn_cache(void* arg)
+{
+    static_cast<fn_cache*>(arg)->~fn_cache();
+}
 
 } // namespace
 
@@ -113,24 +120,29 @@ int32_t ai_scale::scoring::version_arg(FunctionCallInfo fcinfo, int argno)
     return v;
 }
 
-const loaded_model& ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
+model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
 {
     text* t = PG_GETARG_TEXT_PP(0);
     const char* name = VARDATA_ANY(t);
     int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
     auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
-    if (c != nullptr && c->generation == catalog_generation() && c->version == version &&
-        c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0)
-        return *c->model;
-    const loaded_model& m = lookup_model(std::string(name, size_t(name_len)), version);
+    if (c != nullptr && c->model && c->generation == catalog_generation() &&
+        c->version == version && c->name_len == name_len &&
+        memcmp(c->name, name, size_t(name_len)) == 0)
+        return c->model;
+    model_ptr m = lookup_model(std::string(name, size_t(name_len)), version);
     if (name_len <= int32_t(sizeof c->name)) {
         if (c == nullptr) {
-            c = static_cast<fn_cache*>(pg_value(
-                [&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(fn_cache)); }));
+            MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+            void* mem = pg_value([&] { return MemoryContextAllocZero(cxt, sizeof(fn_cache)); });
+            c = new (mem) fn_cache{};
+            c->release.func = release_fn_cache;
+            c->release.arg = c;
+            pg::call([&] { MemoryContextRegisterResetCallback(cxt, &c->release); });
             fcinfo->flinfo->fn_extra = c;
         }
         c->generation = catalog_generation();
-        c->model = &m;
+        c->model = m;
         c->version = version;
         c->name_len = name_len;
         memcpy(c->name, name, size_t(name_len));
@@ -220,7 +232,8 @@ AI_SCALE_FUNCTION(ai_scale_score)
 {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
         PG_RETURN_NULL();
-    const loaded_model& m = resolve(fcinfo, version_arg(fcinfo, 2));
+    const model_ptr model = resolve(fcinfo, version_arg(fcinfo, 2));
+    const loaded_model& m = *model;
     require_single_output(m);
     float* row = row_buffer(m.model.features.size()).data();
     extract_row(m, PG_GETARG_DATUM(1), row, {"the input", 0});
@@ -236,7 +249,8 @@ AI_SCALE_FUNCTION(ai_scale_score_multi)
 {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
         PG_RETURN_NULL();
-    const loaded_model& m = resolve(fcinfo, version_arg(fcinfo, 2));
+    const model_ptr model = resolve(fcinfo, version_arg(fcinfo, 2));
+    const loaded_model& m = *model;
     int32_t n_out = m.model.n_outputs;
     std::vector<float>& buf = row_buffer(m.model.features.size() + size_t(n_out));
     float* row = buf.data();
@@ -257,7 +271,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
 {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
         PG_RETURN_NULL();
-    const loaded_model& m = resolve(fcinfo, version_arg(fcinfo, 2));
+    const model_ptr model = resolve(fcinfo, version_arg(fcinfo, 2));
+    const loaded_model& m = *model;
     require_single_output(m);
     ArrayType* arr = PG_GETARG_ARRAYTYPE_P(1);
     if (ARR_NDIM(arr) > 1)
@@ -293,9 +308,6 @@ namespace {
 struct window_batch {
     int64_t start;
     int64_t n;
-    uint64_t generation;
-    const loaded_model* model;
-    int32_t version;
     double* scores;
     bool* nulls;
     int64_t capacity;
@@ -333,14 +345,12 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
                                     "model version must be positive");
             }
         }
-        if (st->model == nullptr || st->generation != catalog_generation() ||
-            st->version != version) {
-            text* t = DatumGetTextPP(name);
-            st->model = &lookup_model(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)), version);
-            st->generation = catalog_generation();
-            st->version = version;
-        }
-        const loaded_model& m = *st->model;
+        // Held for the whole batch: evaluating the input may run code that changes the
+        // catalog, and the cache then drops its copy of the model.
+        text* t = DatumGetTextPP(name);
+        const model_ptr model =
+            lookup_model(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)), version);
+        const loaded_model& m = *model;
         require_single_output(m);
         int64_t batch = guc::score_batch_rows;
         if (st->capacity < batch) {

@@ -69,6 +69,22 @@ FROM (SELECT id, input, ai_scale.score_batched('k_log', input) OVER (PARTITION B
       FROM kinds_input) x GROUP BY 1 ORDER BY 1;
 RESET ai_scale.score_batch_rows;
 SELECT pg_temp.try($$SELECT ai_scale.score_batched(CASE WHEN id > 0 THEN 'k_lin' END, input) OVER () FROM kinds_input$$);
+-- A wide model's batch is cut to what fits in work_mem (64kB / (2000 features x 4 bytes) = 8
+-- rows here), whatever score_batch_rows says; the largest setting on a few rows costs only
+-- those rows.
+SELECT ai_scale.register_model('k_wide', 'linear',
+    (SELECT array_agg('w' || i) FROM generate_series(1, 2000) i),
+    jsonb_build_object('weights', (SELECT jsonb_agg(i % 3) FROM generate_series(1, 2000) i),
+                       'defaults', (SELECT jsonb_object_agg('w' || i, 1) FROM generate_series(1, 2000) i)));
+SET work_mem = '64kB';
+SET ai_scale.score_batch_rows = 1048576;
+SELECT ai_scale.reset_stats();
+SELECT count(*) AS n, bool_and(w = 1999 + 3 * id) AS wide_ok
+FROM (SELECT id, ai_scale.score_batched('k_wide', jsonb_build_object('w1', id + 1, 'w2', id)) OVER (ORDER BY id) AS w
+      FROM generate_series(1, 20) id) x;
+SELECT value AS batches FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'samples';
+RESET ai_scale.score_batch_rows;
+RESET work_mem;
 
 -- Multi-output: an mlp whose last layer has two units.
 SELECT ai_scale.register_model('k_two', 'mlp', ARRAY['a', 'b'],
@@ -109,6 +125,6 @@ SELECT ai_scale.reset_stats();
 SELECT ai_scale.score_batch('k_lin', array_agg(input)) IS NOT NULL FROM kinds_input;
 SELECT value AS rows_cpu FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 
-SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def']) n;
+SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def', 'k_wide']) n;
 DROP VIEW kinds_reference;
 DROP TABLE kinds_input;

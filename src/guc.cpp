@@ -307,8 +307,8 @@ void define_all()
 
     DefineCustomIntVariable(
         "ai_scale.score_batch_rows", "Rows the window function score_batched() gathers per batch.",
-        "Larger batches pay off on the GPU; the window's buffer holds them "
-        "in work_mem.",
+        "Larger batches pay off on the GPU. A batch is cut to fewer rows when its features "
+        "(rows x features x 4 bytes) would exceed work_mem.",
         &score_batch_rows, 4096, 1, 1024 * 1024, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 
     // --- scoring: GPU offload ---

@@ -13,6 +13,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -304,6 +305,14 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
 
 namespace {
 
+// Rows per batch of score_batched: ai_scale.score_batch_rows, cut so that the batch's
+// features (rows x width float4) fit in work_mem, and at least one row.
+int64_t batch_rows(size_t width)
+{
+    int64_t fit = int64_t(work_mem) * 1024 / int64_t(std::max<size_t>(width, 1) * sizeof(float));
+    return std::max<int64_t>(1, std::min<int64_t>(guc::score_batch_rows, fit));
+}
+
 // Partition-local state of score_batched: the scores of rows [start, start + n).
 struct window_batch {
     int64_t start;
@@ -316,8 +325,9 @@ struct window_batch {
 } // namespace
 
 // score_batched(model text, input jsonb, version int DEFAULT NULL) OVER (...) -> float8:
-// fills a batch of ai_scale.score_batch_rows rows ahead of the current one, scores them at
-// once (on the GPU when it takes them), then hands the scores out row by row.
+// fills a batch of up to ai_scale.score_batch_rows rows ahead of the current one (fewer when
+// their features would not fit in work_mem), scores them at once (on the GPU when it takes
+// them), then hands the scores out row by row.
 AI_SCALE_FUNCTION(ai_scale_score_batched)
 {
     WindowObject win = PG_WINDOW_OBJECT();
@@ -352,7 +362,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
             lookup_model(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)), version);
         const loaded_model& m = *model;
         require_single_output(m);
-        int64_t batch = guc::score_batch_rows;
+        const size_t width = m.model.features.size();
+        const int64_t batch = batch_rows(width);
         if (st->capacity < batch) {
             MemoryContext cxt = GetMemoryChunkContext(st);
             st->scores = static_cast<double*>(
@@ -361,10 +372,9 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
                 pg_value([&] { return MemoryContextAlloc(cxt, sizeof(bool) * size_t(batch)); }));
             st->capacity = batch;
         }
-        const size_t width = m.model.features.size();
-        std::vector<float> rows(size_t(batch) * width);
+        // Grown row by row: a partition shorter than the batch costs only its own rows.
+        std::vector<float> rows;
         std::vector<int32_t> present;
-        present.reserve(size_t(batch));
         int64_t n = 0;
         for (; n < batch; n++) {
             Datum input = pg_value([&] {
@@ -376,6 +386,10 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
             st->nulls[n] = isnull;
             if (isnull)
                 continue;
+            const size_t need = (present.size() + 1) * width;
+            if (rows.capacity() < need)
+                rows.reserve(std::min(std::max(need, 2 * rows.capacity()), size_t(batch) * width));
+            rows.resize(need);
             extract_row(m, input, rows.data() + present.size() * width, {"row", pos + n + 1});
             present.push_back(int32_t(n));
         }

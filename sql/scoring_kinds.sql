@@ -85,6 +85,11 @@ FROM (SELECT id, ai_scale.score_batched('k_wide', jsonb_build_object('w1', id + 
 SELECT value AS batches FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'samples';
 RESET ai_scale.score_batch_rows;
 RESET work_mem;
+-- score_batch() sizes its rows by the non-null elements: many nulls around one input.
+SELECT cardinality(b) AS n, b[1] IS NULL AS first_null, b[30001] AS scored, b[60001] IS NULL AS last_null
+FROM (SELECT ai_scale.score_batch('k_wide',
+          array_fill(NULL::jsonb, ARRAY[30000]) || '{"w1": 2, "w2": 1}'::jsonb
+          || array_fill(NULL::jsonb, ARRAY[30000])) AS b) x;
 
 -- Multi-output: an mlp whose last layer has two units.
 SELECT ai_scale.register_model('k_two', 'mlp', ARRAY['a', 'b'],

@@ -21,6 +21,7 @@ extern "C" {
 #include "windowapi.h"
 }
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -285,9 +286,11 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
         deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
     });
     const size_t width = m.model.features.size();
-    std::vector<float> rows(size_t(n) * width);
+    // Null elements take no room.
+    const size_t n_present = size_t(std::count(elem_nulls, elem_nulls + n, false));
+    std::vector<float> rows(n_present * width);
     std::vector<int> present; // element index of each scored row
-    present.reserve(size_t(n));
+    present.reserve(n_present);
     for (int i = 0; i < n; i++) {
         if (elem_nulls[i])
             continue;

@@ -117,6 +117,9 @@ SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [3
 SET ROLE cat_scorer;
 SELECT ai_scale.score('cat_priv', '{"a": 2}') AS scorer_scores;
 SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_registers;
+-- The helpers that parse a model document refuse before reading it.
+SELECT pg_temp.try($$SELECT ai_scale._xgboost_params('{"learner": {}}')$$) AS scorer_imports;
+SELECT pg_temp.try($$SELECT ai_scale._validate_model('linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_validates;
 SET ROLE cat_admin;
 SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}') AS admin_registers;
 SELECT ai_scale.drop_model('cat_priv');

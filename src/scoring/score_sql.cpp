@@ -11,12 +11,15 @@
 #include "stats/shared_stats.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/jsonb.h"
 #include "windowapi.h"
 }
@@ -216,6 +219,21 @@ std::string text_arg(FunctionCallInfo fcinfo, int argno, const char* what)
     return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+// The model helpers parse a whole document into a tree many times its size before any limit
+// can be checked: only roles that may register models (INSERT on ai_scale.models) run them.
+void require_register_right(const char* helper)
+{
+    AclResult acl = pg_value([] {
+        Oid relid = get_relname_relid("models", get_namespace_oid("ai_scale", false));
+        return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT);
+    });
+    if (acl != ACLCHECK_OK)
+        throw pg::error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                        std::string("permission denied for function ") + helper,
+                        "Registering models needs INSERT on ai_scale.models.",
+                        "Ask the owner of ai_scale.models for the right to register models.");
+}
+
 std::string jsonb_text(Datum d)
 {
     char* s = pg_value([&] {
@@ -411,9 +429,11 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
 }
 
 // _validate_model(kind text, features text[], params jsonb): raises 22023 unless the model
-// compiles. register_model calls it before writing anything.
+// compiles, 42501 for a role without INSERT on ai_scale.models. register_model calls it
+// before writing anything.
 AI_SCALE_FUNCTION(ai_scale_validate_model)
 {
+    require_register_right("_validate_model");
     std::string kind = text_arg(fcinfo, 0, "kind");
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "features must not be null");
@@ -450,6 +470,7 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
 // _xgboost_params(model jsonb) -> jsonb {"features": [...], "params": {...}}
 AI_SCALE_FUNCTION(ai_scale_xgboost_params)
 {
+    require_register_right("_xgboost_params");
     if (PG_ARGISNULL(0))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the XGBoost model must not be null");
     std::string text = jsonb_text(PG_GETARG_DATUM(0));

@@ -125,11 +125,42 @@ SELECT ai_scale.score('k_def', '{"a": 1}') AS default_used, ai_scale.score('k_de
        ai_scale.score('k_def', '{"a": 1, "b": 2}') AS given;
 SELECT pg_temp.try($$SELECT ai_scale.score('k_def', '{"b": 1}')$$) AS no_default_for_a;
 
+-- A cancel or statement_timeout stops a long batch while it is scored, not after it: 500
+-- chains of 100 splits walked for 100000 rows take seconds.
+SELECT ai_scale.register_model('k_slow', 'gbdt', ARRAY['x'], jsonb_build_object('trees',
+    (SELECT jsonb_agg(t) FROM generate_series(1, 500) g, LATERAL (
+        SELECT jsonb_build_object(
+            'left_children', jsonb_agg(CASE WHEN i % 2 = 0 AND i < 200 THEN i + 1 ELSE -1 END ORDER BY i),
+            'right_children', jsonb_agg(CASE WHEN i % 2 = 0 AND i < 200 THEN i + 2 ELSE -1 END ORDER BY i),
+            'split_indices', jsonb_agg(0 ORDER BY i),
+            'split_conditions', jsonb_agg(CASE WHEN i % 2 = 0 AND i < 200 THEN 0 WHEN i = 200 THEN 0.002 ELSE 0.001 END ORDER BY i),
+            'default_left', jsonb_agg(0 ORDER BY i))
+        FROM generate_series(0, 200) i) tr(t))));
+SELECT round(ai_scale.score('k_slow', '{"x": 1}')::numeric, 4) AS deepest_leaves,
+       round(ai_scale.score('k_slow', '{"x": -1}')::numeric, 4) AS first_leaves;
+CREATE TEMP TABLE kinds_many AS SELECT '{"x": 1}'::jsonb AS input FROM generate_series(1, 100000);
+CREATE FUNCTION pg_temp.cancel_time(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    EXECUTE stmt;
+    RETURN 'finished';
+EXCEPTION WHEN query_canceled THEN
+    RETURN CASE WHEN clock_timestamp() - t0 < interval '2 s' THEN 'canceled promptly' ELSE 'canceled late' END;
+END $$;
+SET ai_scale.score_batch_rows = 100000;
+SET statement_timeout = '200ms';
+SELECT pg_temp.cancel_time($$SELECT ai_scale.score_batch('k_slow', array_agg(input)) FROM kinds_many$$) AS score_batch;
+SELECT pg_temp.cancel_time($$SELECT sum(w) FROM (SELECT ai_scale.score_batched('k_slow', input) OVER () AS w FROM kinds_many) x$$) AS score_batched;
+RESET statement_timeout;
+RESET ai_scale.score_batch_rows;
+DROP TABLE kinds_many;
+
 -- Scoring is counted in the stats view.
 SELECT ai_scale.reset_stats();
 SELECT ai_scale.score_batch('k_lin', array_agg(input)) IS NOT NULL FROM kinds_input;
 SELECT value AS rows_cpu FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 
-SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def', 'k_wide']) n;
+SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def', 'k_wide', 'k_slow']) n;
 DROP VIEW kinds_reference;
 DROP TABLE kinds_input;

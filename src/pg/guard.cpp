@@ -70,10 +70,4 @@ void throw_postgres_error(ErrorData* edata)
 
 } // namespace detail
 
-void check_for_interrupts()
-{
-    if (INTERRUPTS_PENDING_CONDITION())
-        call([] { CHECK_FOR_INTERRUPTS(); });
-}
-
 } // namespace ai_scale::pg

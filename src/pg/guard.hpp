@@ -93,9 +93,14 @@ template <typename F> auto call(F&& f) -> decltype(f())
     }
 }
 
-// Raises a pending query cancel or termination (CHECK_FOR_INTERRUPTS) as pg::postgres_error, for
-// C++ code that waits on its own (a Redis reply) and must stay cancellable.
-void check_for_interrupts();
+// CHECK_FOR_INTERRUPTS for C++ frames (a long batch, a wait for a Redis reply): a pending
+// cancel, termination or statement timeout comes back as pg::postgres_error, so destructors
+// run. Costs a load and a branch when nothing is pending.
+inline void check_for_interrupts()
+{
+    if (unlikely(INTERRUPTS_PENDING_CONDITION()))
+        call([] { ProcessInterrupts(); });
+}
 
 } // namespace ai_scale::pg
 

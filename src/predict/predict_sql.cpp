@@ -213,9 +213,12 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
         const size_t width = m.model.features.size();
         const size_t n_out = size_t(m.model.n_outputs);
         std::vector<float> rows(to_score.size() * width), scores(to_score.size() * n_out);
-        for (size_t j = 0; j < to_score.size(); j++)
+        for (size_t j = 0; j < to_score.size(); j++) {
+            if (j % 1024 == 0)
+                pg::check_for_interrupts();
             scoring::extract_row(m, PointerGetDatum(inputs[to_score[j]]), rows.data() + j * width,
                                  {"inputs element", to_score[j] + 1});
+        }
         bool gpu =
             scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()), scores.data());
         std::vector<predict::new_prediction> fresh;

@@ -182,8 +182,15 @@ bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* row
         return false;
     if (gpu_offload::score(m.ref, rows, n, out))
         return true;
+    // In blocks, so that a cancel or statement_timeout stops a long batch (the model code
+    // itself knows nothing of Postgres).
+    constexpr int64_t block = 1024;
+    const int64_t width = int64_t(m.model.features.size());
     uint64_t t0 = stats::now_ns();
-    m.model.score_rows(rows, n, out);
+    for (int64_t r = 0; r < n; r += block) {
+        pg::check_for_interrupts();
+        m.model.score_rows(rows + r * width, std::min(block, n - r), out + r * m.model.n_outputs);
+    }
     count_cpu(n, stats::now_ns() - t0);
     return false;
 }
@@ -312,6 +319,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     for (int i = 0; i < n; i++) {
         if (elem_nulls[i])
             continue;
+        if (i % 1024 == 0)
+            pg::check_for_interrupts();
         extract_row(m, elems[i], rows.data() + present.size() * width, {"inputs element", i + 1});
         present.push_back(i);
     }
@@ -398,6 +407,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
         std::vector<int32_t> present;
         int64_t n = 0;
         for (; n < batch; n++) {
+            if (n % 1024 == 0)
+                pg::check_for_interrupts();
             Datum input = pg_value([&] {
                 return WinGetFuncArgInPartition(win, 1, int(n), WINDOW_SEEK_CURRENT, false, &isnull,
                                                 &isout);

@@ -125,6 +125,21 @@ SELECT ai_scale.score('k_def', '{"a": 1}') AS default_used, ai_scale.score('k_de
        ai_scale.score('k_def', '{"a": 1, "b": 2}') AS given;
 SELECT pg_temp.try($$SELECT ai_scale.score('k_def', '{"b": 1}')$$) AS no_default_for_a;
 
+-- Scores are float4 sums on the CPU and the GPU alike; a sum that overflows is refused with
+-- 22003 rather than returned as NaN or infinity.
+SELECT ai_scale.register_model('k_over', 'linear', ARRAY['a', 'b'], '{"weights": [2, -2]}');
+SELECT ai_scale.register_model('k_over_log', 'logistic', ARRAY['a', 'b'], '{"weights": [2, -2]}');
+SELECT ai_scale.score('k_over', '{"a": 1e38, "b": 0}') AS large_but_finite;
+SELECT pg_temp.try(stmt) FROM (VALUES
+    ($$SELECT ai_scale.score('k_over', '{"a": 3e38, "b": 3e38}')$$),
+    ($$SELECT ai_scale.score('k_over', '{"a": 3e38, "b": 0}')$$),
+    ($$SELECT ai_scale.score('k_over_log', '{"a": 3e38, "b": 3e38}')$$),
+    ($$SELECT ai_scale.score_multi('k_over', '{"a": 3e38, "b": 3e38}')$$),
+    ($$SELECT ai_scale.score_batch('k_over', ARRAY['{"a": 1, "b": 1}', '{"a": 3e38, "b": 3e38}']::jsonb[])$$),
+    ($$SELECT ai_scale.score_batched('k_over', x) OVER () FROM (VALUES ('{"a": 1, "b": 1}'::jsonb), ('{"a": -3e38, "b": 0}')) v(x)$$)
+) AS over(stmt);
+SELECT ai_scale.score_batch('k_over', ARRAY['{"a": 1e38, "b": 1e38}']::jsonb[]) AS finite_batch;
+
 -- A cancel or statement_timeout stops a long batch while it is scored, not after it: 500
 -- chains of 100 splits walked for 100000 rows take seconds.
 SELECT ai_scale.register_model('k_slow', 'gbdt', ARRAY['x'], jsonb_build_object('trees',
@@ -161,6 +176,6 @@ SELECT ai_scale.reset_stats();
 SELECT ai_scale.score_batch('k_lin', array_agg(input)) IS NOT NULL FROM kinds_input;
 SELECT value AS rows_cpu FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 
-SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def', 'k_wide', 'k_slow']) n;
+SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def', 'k_wide', 'k_slow', 'k_over', 'k_over_log']) n;
 DROP VIEW kinds_reference;
 DROP TABLE kinds_input;

@@ -54,8 +54,12 @@ struct row_origin {
 // Extracts the features of a jsonb Datum into row; raises 22P02 / 22023 / 22003 naming origin.
 void extract_row(const loaded_model& m, uintptr_t input, float* row, const row_origin& origin);
 
+// Raises 22003 unless the n values at out are finite (a float4 sum overflowed).
+void require_finite(const loaded_model& m, const float* out, int64_t n);
+
 // Scores n extracted rows into out (n * n_outputs): on the GPU when the offload takes them
-// (returns true), else on the CPU (counted in the stats).
+// (returns true), else on the CPU (counted in the stats). Raises 22003 for a score that is not
+// finite.
 bool score_batch_rows(const loaded_model& m, const float* rows, int64_t n, float* out);
 
 } // namespace ai_scale::scoring

@@ -175,13 +175,32 @@ void count_cpu(int64_t rows, uint64_t ns)
 
 } // namespace
 
+// Scores are computed in float4, the same way on the CPU and the GPU; a sum that overflows
+// gives infinity or NaN, which is refused rather than returned.
+void ai_scale::scoring::require_finite(const loaded_model& m, const float* out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!std::isfinite(out[i])) {
+            int64_t row = i / m.model.n_outputs + 1;
+            throw pg::error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                            "score of model \"" + m.name + "\" version " +
+                                std::to_string(m.version) + " is out of range",
+                            std::string("Row ") + std::to_string(row) + " of the batch scored " +
+                                (std::isnan(out[i]) ? "NaN" : "infinity") +
+                                ": a sum of the model overflowed float4.",
+                            "Scale the model's inputs or weights down.");
+        }
+}
+
 bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* rows, int64_t n,
                                          float* out)
 {
     if (n == 0)
         return false;
-    if (gpu_offload::score(m.ref, rows, n, out))
+    if (gpu_offload::score(m.ref, rows, n, out)) {
+        require_finite(m, out, n * m.model.n_outputs);
         return true;
+    }
     // In blocks, so that a cancel or statement_timeout stops a long batch (the model code
     // itself knows nothing of Postgres).
     constexpr int64_t block = 1024;
@@ -192,6 +211,7 @@ bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* row
         m.model.score_rows(rows + r * width, std::min(block, n - r), out + r * m.model.n_outputs);
     }
     count_cpu(n, stats::now_ns() - t0);
+    require_finite(m, out, n * m.model.n_outputs);
     return false;
 }
 
@@ -268,6 +288,7 @@ AI_SCALE_FUNCTION(ai_scale_score)
     float out;
     m.model.score_rows(row, 1, &out);
     count_cpu(1, stats::now_ns() - t0);
+    require_finite(m, &out, 1);
     PG_RETURN_FLOAT8(double(out));
 }
 
@@ -286,6 +307,7 @@ AI_SCALE_FUNCTION(ai_scale_score_multi)
     uint64_t t0 = stats::now_ns();
     m.model.score_rows(row, 1, out);
     count_cpu(1, stats::now_ns() - t0);
+    require_finite(m, out, n_out);
     std::vector<double> values(out, out + n_out);
     std::vector<char> nulls(size_t(n_out), 0);
     PG_RETURN_ARRAYTYPE_P(

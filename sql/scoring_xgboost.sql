@@ -56,7 +56,15 @@ SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc))
     ((SELECT jsonb_set(model, '{learner,gradient_booster,model,trees,0,left_children,0}', '100') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,gradient_booster,model,trees,0,split_conditions}', '[1]') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT model #- '{learner,gradient_booster,model,trees,1,default_left}' FROM xgb_files WHERE name = 'xgb_logistic')),
-    ((SELECT jsonb_set(model, '{learner,learner_model_param,base_score}', '"abc"') FROM xgb_files WHERE name = 'xgb_logistic'))
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,base_score}', '"abc"') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,base_score}', '"nan"') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,base_score}', '"inf"') FROM xgb_files WHERE name = 'xgb_regression')),
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,num_class}', '"nan"') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,num_feature}', '"5.5"') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,gradient_booster,name}', '"dart"') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,feature_types}', '["float", "c", "float", "float", "float"]') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,gradient_booster,model,tree_info,0}', '1') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((repeat('[', 300) || repeat(']', 300))::jsonb)
 ) AS bad(doc);
 SELECT pg_temp.try($$SELECT ai_scale.import_xgboost('bad', (SELECT model FROM xgb_files WHERE name = 'xgb_logistic'), ARRAY['a'])$$);
 SELECT count(*) = :models_before AS nothing_registered FROM ai_scale.models;

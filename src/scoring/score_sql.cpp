@@ -500,7 +500,8 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
     PG_RETURN_VOID();
 }
 
-// _xgboost_params(model jsonb) -> jsonb {"features": [...], "params": {...}}
+// _xgboost_params(model jsonb) -> jsonb {"features": [...], "params": {...}}; raises 22023 for
+// a dump it cannot import, as register_model does for invalid params.
 AI_SCALE_FUNCTION(ai_scale_xgboost_params)
 {
     require_register_right("_xgboost_params");
@@ -511,8 +512,11 @@ AI_SCALE_FUNCTION(ai_scale_xgboost_params)
     try {
         imported = import_xgboost(json::parse(text));
     } catch (const model_error& e) {
-        throw pg::error(ERRCODE_INVALID_TEXT_REPRESENTATION, e.what(), e.detail,
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what(), e.detail,
                         "Pass the JSON written by Booster.save_model(\"model.json\").");
+    } catch (const json::parse_error& e) {
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        std::string("invalid XGBoost model: ") + e.what());
     }
     std::string out = "{\"features\":[";
     for (size_t i = 0; i < imported.features.size(); i++) {

@@ -23,22 +23,35 @@ const json::value& need(const json::value& obj, const char* key, const char* pat
     return *v;
 }
 
-// XGBoost writes most scalars of its parameter blocks as strings ("5E-1", "16").
+// XGBoost writes most scalars of its parameter blocks as strings ("5E-1", "16"). Only finite
+// numbers are taken: strtod would also read "nan" and "inf".
 double number_of(const json::value& v, const char* path)
 {
-    if (v.is_number())
-        return v.num;
-    if (v.is_string()) {
+    double d = NAN;
+    if (v.is_number()) {
+        d = v.num;
+    } else if (v.is_string()) {
         // Newer XGBoost versions write vector-valued parameters such as "[5E-1]".
         std::string text = v.str;
         if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
             text = text.substr(1, text.size() - 2);
         char* end = nullptr;
-        double d = strtod(text.c_str(), &end);
+        double parsed = strtod(text.c_str(), &end);
         if (!text.empty() && end != nullptr && *end == '\0')
-            return d;
+            d = parsed;
     }
-    fail(std::string("\"") + path + "\" is not a number");
+    if (!std::isfinite(d))
+        fail(std::string("\"") + path + "\" is not a finite number");
+    return d;
+}
+
+// A count such as num_feature: a finite number without a fractional part.
+double count_of(const json::value& v, const char* path)
+{
+    double d = number_of(v, path);
+    if (d != std::floor(d))
+        fail(std::string("\"") + path + "\" is not a whole number");
+    return d;
 }
 
 void write_float(std::string& out, double v)
@@ -86,19 +99,19 @@ xgboost_import import_xgboost(const json::value& model)
     if (!objective.is_string())
         fail("\"learner.objective.name\" is not a string");
     double num_class =
-        mparam.find("num_class") ? number_of(*mparam.find("num_class"), "num_class") : 0;
+        mparam.find("num_class") ? count_of(*mparam.find("num_class"), "num_class") : 0;
     if (num_class > 1) {
         std::string count; // written as JSON writes it: a hostile count may not fit an integer
         json::write_number(count, num_class);
         fail("multi-class models are not supported", "The model has " + count + " classes.");
     }
     if (const json::value* nt = mparam.find("num_target"))
-        if (number_of(*nt, "num_target") > 1)
+        if (count_of(*nt, "num_target") > 1)
             fail("multi-target models are not supported");
     double base_score =
         number_of(need(mparam, "base_score", "learner_model_param.base_score"), "base_score");
     double num_feature =
-        number_of(need(mparam, "num_feature", "learner_model_param.num_feature"), "num_feature");
+        count_of(need(mparam, "num_feature", "learner_model_param.num_feature"), "num_feature");
     if (!(num_feature >= 1 && num_feature <= max_features))
         fail("num_feature must be between 1 and " + std::to_string(max_features));
 

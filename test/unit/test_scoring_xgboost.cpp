@@ -99,3 +99,24 @@ TEST(ScoringXgboost, HugeClassCountIsAnError)
         EXPECT_NE(e.detail.find(" classes."), std::string::npos) << e.detail;
     }
 }
+
+// strtod reads "nan" and "inf", and a count must be whole: each is refused before it reaches
+// the params (a NaN base_score was written into them as the invalid JSON token nan).
+TEST(ScoringXgboost, NonFiniteOrFractionalParametersAreErrors)
+{
+    auto doc = [](const char* base_score, const char* num_feature, const char* num_class) {
+        return std::string(R"({"learner": {"learner_model_param": {"base_score": ")") + base_score +
+               R"(", "num_feature": ")" + num_feature + R"(", "num_class": ")" + num_class +
+               R"("}, "objective": {"name": "reg:squarederror"},
+                  "gradient_booster": {"name": "gbtree", "model": {"trees": [
+                      {"left_children": [-1], "right_children": [-1], "split_indices": [0],
+                       "split_conditions": [1], "default_left": [0]}]}}}})";
+    };
+    EXPECT_NO_THROW(import_xgboost(json::parse(doc("0.5", "2", "0"))));
+    for (const char* base : {"nan", "NaN", "inf", "-Infinity", "[nan]"})
+        EXPECT_THROW(import_xgboost(json::parse(doc(base, "2", "0"))), model_error) << base;
+    for (const char* count : {"nan", "2.7", "inf"}) {
+        EXPECT_THROW(import_xgboost(json::parse(doc("0.5", count, "0"))), model_error) << count;
+        EXPECT_THROW(import_xgboost(json::parse(doc("0.5", "2", count))), model_error) << count;
+    }
+}

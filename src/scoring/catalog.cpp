@@ -145,14 +145,15 @@ model_ptr lookup_model(const std::string& name, int32_t version)
         for (const auto& f : features.items)
             names.push_back(f.str);
         compiled_model m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
-        model_ptr loaded = std::make_shared<const loaded_model>(name, row.version, std::move(m));
+        model_ptr loaded = std::make_shared<loaded_model>(name, row.version, std::move(m));
         // Processing invalidations while reading the catalog may have emptied the cache.
         if (cache_generation != generation) {
             cache.clear();
             cache_generation = generation;
         }
-        cache[key] = loaded;
-        return loaded;
+        // Never replaces an entry (a pointer to it may be remembered in fn_extra): one that
+        // appeared while the catalog was read is as current as this one.
+        return cache.emplace(key, std::move(loaded)).first->second;
     } catch (const model_error& e) {
         throw pg::error(ERRCODE_DATA_CORRUPTED,
                         "stored model \"" + name + "\" version " + std::to_string(row.version) +

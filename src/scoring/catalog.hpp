@@ -15,7 +15,7 @@ struct FunctionCallInfoBaseData;
 
 namespace ai_scale::scoring {
 
-struct loaded_model {
+struct loaded_model : std::enable_shared_from_this<loaded_model> {
     std::string name;
     int32_t version;
     compiled_model model;

@@ -96,21 +96,15 @@ void ai_scale::scoring::extract_row(const loaded_model& m, Datum input, float* r
 
 namespace {
 
-// The model named by a text argument, remembered in fn_extra between calls. It lives in
-// fn_mcxt, which runs no destructors: a reset callback releases the model.
+// The model named by a text argument, remembered in fn_extra between calls. The pointer is
+// valid while the catalog generation holds: the cache drops models only when it changes.
 struct fn_cache {
     uint64_t generation;
-    model_ptr model;
+    const loaded_model* model;
     int32_t version;
     int32_t name_len;
     char name[256];
-    MemoryContextCallback release;
 };
-
-void release_fn_cache(void* arg)
-{
-    static_cast<fn_cache*>(arg)->~fn_cache();
-}
 
 } // namespace
 
@@ -131,23 +125,18 @@ model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
     const char* name = VARDATA_ANY(t);
     int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
     auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
-    if (c != nullptr && c->model && c->generation == catalog_generation() &&
-        c->version == version && c->name_len == name_len &&
-        memcmp(c->name, name, size_t(name_len)) == 0)
-        return c->model;
+    if (c != nullptr && c->generation == catalog_generation() && c->version == version &&
+        c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0)
+        return c->model->shared_from_this();
     model_ptr m = lookup_model(std::string(name, size_t(name_len)), version);
     if (name_len <= int32_t(sizeof c->name)) {
         if (c == nullptr) {
-            MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
-            void* mem = pg_value([&] { return MemoryContextAllocZero(cxt, sizeof(fn_cache)); });
-            c = new (mem) fn_cache{};
-            c->release.func = release_fn_cache;
-            c->release.arg = c;
-            pg::call([&] { MemoryContextRegisterResetCallback(cxt, &c->release); });
+            c = static_cast<fn_cache*>(pg_value(
+                [&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(fn_cache)); }));
             fcinfo->flinfo->fn_extra = c;
         }
         c->generation = catalog_generation();
-        c->model = m;
+        c->model = m.get();
         c->version = version;
         c->name_len = name_len;
         memcpy(c->name, name, size_t(name_len));

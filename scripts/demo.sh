@@ -114,6 +114,9 @@ BEGIN
             FROM generate_series(1, 2000) GROUP BY 1) c;
         RAISE NOTICE 'round %/5: 2000 predictions in % ms; served by %', r,
             round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000), counts;
+        -- Each round its own transaction, as requests are: what a round stores (store_mode
+        -- sync) reaches L1 and Redis when it commits.
+        COMMIT;
     END LOOP;
 END $$;
 \echo '== 5. the stats view: hit ratio per level (ai_scale.stats)'

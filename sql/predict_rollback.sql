@@ -47,7 +47,9 @@ SELECT input_data ->> 'a' AS a, count(*) AS stored FROM public.rb_store
 WHERE input_data ->> 'b' = '3' GROUP BY 1 ORDER BY 1;
 
 -- Within its transaction, an input predicted twice is scored and stored once: the second
--- call answers the transaction's own stored row ("l3") until the commit caches it.
+-- call answers the transaction's own stored row ("l3", counted as an L3 hit) until the commit
+-- caches it.
+SELECT ai_scale.reset_stats();
 BEGIN;
 SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 4}') ->> 'source' AS first;
 SELECT p ->> 'source' AS again
@@ -56,6 +58,7 @@ SELECT array_agg(p ->> 'source') AS batch
 FROM unnest(ai_scale.predict_batch('rb_lin', ARRAY['{"a": 1, "b": 4}', '{"a": 2, "b": 4}']::jsonb[])) p;
 SELECT ai_scale.predict('rb_lin', '{"a": 2, "b": 4}') ->> 'source' AS batch_row_again;
 COMMIT;
+SELECT value AS l3_hits FROM ai_scale.stats WHERE section = 'l3' AND metric = 'hits';
 SELECT count(*) AS stored FROM public.rb_store WHERE input_data ->> 'b' = '4';
 SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 4}') ->> 'source' AS after_commit;
 

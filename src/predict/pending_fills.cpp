@@ -1,6 +1,7 @@
 #include "predict/pending_fills.hpp"
 #include "cache/key.hpp"
 #include "pg/guard.hpp"
+#include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -137,7 +138,11 @@ Jsonb* pending_output(const cache::key128& k)
     if (fills.empty())
         return nullptr;
     auto it = by_key.find(k);
-    return it == by_key.end() ? nullptr : fills[it->second].value;
+    if (it == by_key.end())
+        return nullptr;
+    // Answered from the row this transaction stored: an L3 hit, without the lookup.
+    stats::add(stats::counter::l3_hits);
+    return fills[it->second].value;
 }
 
 } // namespace ai_scale::predict

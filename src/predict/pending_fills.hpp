@@ -19,7 +19,8 @@ namespace ai_scale::predict {
 void fill_at_commit(const cache::key128& k, const Jsonb* v, uint64_t ttl_ms);
 
 // The output this transaction stored for k and will cache at commit, or nullptr: the
-// transaction's own prediction, answered without scoring or storing it again.
+// transaction's own prediction, answered without scoring or storing it again (counted as an
+// L3 hit).
 Jsonb* pending_output(const cache::key128& k);
 
 } // namespace ai_scale::predict

@@ -273,6 +273,8 @@ DECLARE
     lo_at timestamptz;
     hi_at timestamptz;
     bc constant timestamp := '0001-01-01 00:00'; -- to_char's YYYY leaves the era out (see _era)
+    arrived bigint;
+    mover_role text;
 BEGIN
     -- Written out here rather than through the small helpers above: this runs once per
     -- partition, and every call of a function with its own search_path costs a GUC save and
@@ -357,9 +359,15 @@ BEGIN
     ELSIF default_partition IS NOT NULL THEN
         -- Moves that publications and triggers must see (see _moves_through_parent): out of
         -- the default into a temporary table, and, once the partition is attached, into the
-        -- parent, which routes them there.
+        -- parent, which routes them there. As the table's owner: they fire its triggers, which
+        -- must not run with the rights of whoever runs maintenance (the worker's superuser).
+        mover_role := current_setting('role');
+        PERFORM set_config('role', (SELECT r.rolname FROM pg_roles r WHERE r.oid = owner), true);
         cols := ai_scale._insert_columns(parent);
-        EXECUTE format('CREATE TEMPORARY TABLE ai_scale_moving (LIKE %s) ON COMMIT DROP', parent);
+        -- Just the columns an INSERT names (a generated column is computed again), without
+        -- their constraints.
+        EXECUTE format('CREATE TEMPORARY TABLE ai_scale_moving ON COMMIT DROP AS '
+                       'SELECT %s FROM ONLY %s WITH NO DATA', cols, default_partition);
         EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
                        'INSERT INTO pg_temp.ai_scale_moving (%s) SELECT %s FROM moved',
                        default_partition, key_column, lo_lit, key_column, hi_lit, cols,
@@ -371,7 +379,46 @@ BEGIN
     IF default_partition IS NOT NULL AND through_parent THEN
         EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s '
                        'FROM pg_temp.ai_scale_moving', parent, cols, cols);
+        GET DIAGNOSTICS arrived = ROW_COUNT;
+        -- A BEFORE INSERT trigger that skips rows (returns NULL) would lose them here: they
+        -- have left the default already. Nothing is moved then.
+        IF arrived <> rows_moved THEN
+            RAISE EXCEPTION 'moving rows out of the default partition of % lost % of them',
+                            parent, rows_moved - arrived
+                USING ERRCODE = 'triggered_action_exception',
+                      DETAIL = format('%s rows left %s, but only %s were inserted through %s: a '
+                                      'BEFORE INSERT trigger skipped the others.',
+                                      rows_moved, default_partition, arrived, parent),
+                      HINT = 'Let the trigger keep rows that are being moved, or disable it while '
+                             'rescue_default runs.';
+        END IF;
         DROP TABLE pg_temp.ai_scale_moving;
+        PERFORM set_config('role', mover_role, true);
+    END IF;
+END $$;
+
+-- Rows cannot be moved out of the default partition of a table that a foreign key references:
+-- deleting them fires the key's ON DELETE action (CASCADE would delete the referencing rows)
+-- before they are back in the table. Raises 0A000 naming the key.
+CREATE FUNCTION ai_scale._require_no_references(parent regclass, dflt regclass) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    con record;
+BEGIN
+    SELECT c.conrelid::regclass AS referrer, c.conname INTO con
+      FROM pg_constraint c
+     WHERE c.contype = 'f' AND c.confrelid IN (parent, dflt)
+     ORDER BY c.oid LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('Table %s references it (foreign key %I): deleting the rows '
+                                  'from the default partition would fire the key''s ON DELETE '
+                                  'action before they are back.', con.referrer, con.conname),
+                  HINT = 'Make the partitions before their rows arrive (premake), or move the '
+                         'rows by hand with the foreign key dropped.';
     END IF;
 END $$;
 
@@ -676,6 +723,9 @@ BEGIN
     SELECT c.cell_lows, c.cell_rows, c.unplaceable INTO cell_lows, cell_rows, unplaceable
       FROM ai_scale._default_cells(dflt, k.key_column, k.key_type, cfg.time_zone,
                                    cfg.partition_interval, batch_rows) c;
+    IF cell_lows IS NOT NULL THEN
+        PERFORM ai_scale._require_no_references(parent, dflt);
+    END IF;
     IF unplaceable > 0 THEN
         RAISE NOTICE '% rows stay in the default partition of %: their % is NULL, infinite or at an end of the timestamp range',
                      unplaceable, parent, quote_ident(k.key_column)
@@ -1059,6 +1109,9 @@ BEGIN
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
         END IF;
         through_parent := default_has_rows AND ai_scale._moves_through_parent(cfg.parent, dflt);
+        IF default_has_rows AND EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create') THEN
+            PERFORM ai_scale._require_no_references(cfg.parent, dflt);
+        END IF;
         FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
             CONTINUE WHEN p.action <> 'create';
             made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
@@ -1558,7 +1611,8 @@ CREATE FUNCTION ai_scale._forget_dropped_tables() RETURNS event_trigger
 BEGIN
     DELETE FROM ai_scale.partition_config c
      USING pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.parent::oid;
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.parent::oid
+       AND d.objsubid = 0; -- not a column of it
 END $$;
 REVOKE EXECUTE ON FUNCTION ai_scale._forget_dropped_tables() FROM PUBLIC;
 CREATE EVENT TRIGGER ai_scale_forget_dropped_tables ON sql_drop

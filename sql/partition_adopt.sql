@@ -218,6 +218,12 @@ ALTER TABLE scratch DROP COLUMN b;
 DROP TABLE scratch;
 RESET ROLE;
 SELECT count(*) AS managers_rows FROM ai_scale.partition_config WHERE parent::text = 'managers';
+-- Dropping a column of a managed table is not dropping the table: it stays managed.
+CREATE TABLE with_junk (at timestamptz NOT NULL, junk int) PARTITION BY RANGE (at);
+SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('with_junk', '1 day', 1, time_zone => 'UTC');
+ALTER TABLE with_junk DROP COLUMN junk;
+SELECT count(*) AS still_managed FROM ai_scale.partition_config WHERE parent = 'with_junk'::regclass;
+DROP TABLE with_junk;
 REVOKE CREATE ON SCHEMA public FROM adopt_manager, adopt_stranger;
 REVOKE ALL ON ai_scale.partition_config FROM adopt_manager;
 DROP TABLE owned;

@@ -212,16 +212,23 @@ RESET TimeZone;
 -- A table with triggers of its own, or in a publication, gets its rows moved through the
 -- parent: its triggers (and a subscriber) see each row leave the default and arrive in its
 -- partition, from a rescue and from maintenance making a partition for rows in the default.
-CREATE TABLE audited (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+-- The moves run as the table's owner, so that its triggers never run with the rights of
+-- whoever runs maintenance (here a superuser; often the worker's).
+CREATE ROLE audit_owner;
+CREATE TABLE audited (id int, at timestamptz NOT NULL,
+                      twice int GENERATED ALWAYS AS (id * 2) STORED NOT NULL)
+  PARTITION BY RANGE (at);
+ALTER TABLE audited OWNER TO audit_owner;
 SELECT count(*) FROM ai_scale.manage_partitions('audited', '1 day', 0, time_zone => 'UTC');
-CREATE TABLE audit_log (op text, into_default boolean);
+CREATE TABLE audit_log (op text, into_default boolean, by_role name);
+GRANT INSERT ON audit_log TO audit_owner;
 -- (Triggers fired from ai_scale's functions run under their search_path, pg_catalog and
 -- pg_temp: a trigger function names its tables with their schema, or sets its own path.)
 CREATE FUNCTION log_op() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$
 BEGIN
     INSERT INTO audit_log
     VALUES (TG_OP, (CASE TG_OP WHEN 'DELETE' THEN OLD.tableoid ELSE NEW.tableoid END)
-                   = 'audited_default'::regclass);
+                   = 'audited_default'::regclass, current_user);
     RETURN NULL;
 END $$;
 CREATE TRIGGER audited_log AFTER INSERT OR DELETE ON audited FOR EACH ROW EXECUTE FUNCTION log_op();
@@ -233,11 +240,36 @@ INSERT INTO audited VALUES (31, now() + interval '1 day');
 UPDATE ai_scale.partition_config SET premake = 1 WHERE parent = 'audited'::regclass;
 SELECT action, detail LIKE '%moved 1 rows from the default partition' AS moved_one
   FROM ai_scale.run_maintenance('audited');
-SELECT op, into_default, count(*) FROM audit_log GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT op, into_default, by_role, count(*) FROM audit_log GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 SELECT count(*) AS left_in_default FROM ONLY audited_default;
-SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM audited;
+SELECT count(*) AS rows, count(DISTINCT id) AS ids, bool_and(twice = id * 2) AS generated_kept
+  FROM audited;
+-- A BEFORE INSERT trigger that skips rows would lose the ones being moved: the move stops
+-- (09000) and nothing leaves the default.
+CREATE FUNCTION drop_old() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN CASE WHEN NEW.at < timestamptz '2023-01-01 00:00 UTC' THEN NULL ELSE NEW END;
+END $$;
+INSERT INTO audited (id, at) VALUES (40, '2022-06-01 12:00 UTC'), (41, '2022-06-02 12:00 UTC');
+CREATE TRIGGER audited_drop_old BEFORE INSERT ON audited FOR EACH ROW EXECUTE FUNCTION drop_old();
+SELECT * FROM ai_scale.rescue_default('audited');
+SELECT count(*) AS still_in_default FROM ONLY audited_default;
 DROP TABLE audited, audit_log;
-DROP FUNCTION log_op();
+DROP FUNCTION log_op(), drop_old();
+DROP ROLE audit_owner;
+
+-- Rows of a table that a foreign key references are not moved: deleting them from the default
+-- would fire the key's ON DELETE action (here CASCADE) before they are back.
+CREATE TABLE referenced (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at))
+  PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('referenced', '1 day', 0, time_zone => 'UTC');
+CREATE TABLE referrer (id int, at timestamptz, FOREIGN KEY (id, at) REFERENCES referenced ON DELETE CASCADE);
+INSERT INTO referenced VALUES (1, '2022-03-01 12:00 UTC'), (2, '2022-03-02 12:00 UTC');
+INSERT INTO referrer VALUES (1, '2022-03-01 12:00 UTC'), (2, '2022-03-02 12:00 UTC');
+SELECT * FROM ai_scale.rescue_default('referenced');
+SELECT action, detail FROM ai_scale.run_maintenance('referenced');
+SELECT (SELECT count(*) FROM ONLY referenced_default) AS in_default, (SELECT count(*) FROM referrer) AS referrers;
+DROP TABLE referrer, referenced;
 CREATE TABLE published (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('published', '1 day', 0, time_zone => 'UTC');
 SET client_min_messages = error; -- wal_level is not logical here: Postgres warns

@@ -45,6 +45,13 @@ CREATE FUNCTION ai_scale._xgboost_params(model jsonb) RETURNS jsonb
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_xgboost_params';
 
+-- Makes what the cache holds under a version number just given unreachable
+-- (src/cache/cache_functions.cpp says why); for roles with INSERT on ai_scale.models.
+CREATE FUNCTION ai_scale._version_registered(model text, version int) RETURNS void
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_version_registered';
+
 CREATE FUNCTION ai_scale.register_model(name text, kind text, features text[], params jsonb,
                                         activate boolean DEFAULT true)
     RETURNS int
@@ -78,6 +85,9 @@ BEGIN
     END IF;
     INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, active)
         VALUES (name, new_version, kind, features, params, activate);
+    -- A registration rolled back gives its number again, and what was cached under it then
+    -- (cache fills are not transactional) must not answer for this model.
+    PERFORM ai_scale._version_registered(name, new_version);
     RETURN new_version;
 END
 $$;

@@ -45,6 +45,16 @@ SELECT count(*) FROM ai_scale.models WHERE model_name = 'cat_lin';
 -- name and version, and would serve the dropped model's outputs as the new one's.
 SELECT ai_scale.register_model('cat_lin', 'linear', ARRAY['a'], '{"weights": [100]}') AS next_version;
 SELECT ai_scale.drop_model('cat_lin');
+-- A registration rolled back gives its number again; what was cached under it meanwhile
+-- (cache writes are not transactional) does not answer for the model registered next.
+BEGIN;
+SELECT ai_scale.register_model('cat_rb', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
+SELECT ai_scale.cache_put('cat_rb', 1, '{"a": 3}', '{"score": 3}');
+SELECT ai_scale.cache_get('cat_rb', 1, '{"a": 3}') AS cached_inside;
+ROLLBACK;
+SELECT ai_scale.register_model('cat_rb', 'linear', ARRAY['a'], '{"weights": [100]}') AS version;
+SELECT ai_scale.cache_get('cat_rb', 1, '{"a": 3}') AS cached_after;
+SELECT ai_scale.drop_model('cat_rb');
 
 -- The catalog is part of a dump.
 SELECT c.relname, e.extname

@@ -62,6 +62,16 @@ SELECT value AS l3_hits FROM ai_scale.stats WHERE section = 'l3' AND metric = 'h
 SELECT count(*) AS stored FROM public.rb_store WHERE input_data ->> 'b' = '4';
 SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 4}') ->> 'source' AS after_commit;
 
+-- A statement that stores thousands is cached at commit a thousand keys per Redis round trip
+-- (one pipeline for all could outlast ai_scale.redis_timeout_ms): the next statement finds
+-- every one of them.
+SELECT count(*) AS stored_now
+FROM (SELECT ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', 9)) FROM generate_series(1, 3000) i) s;
+SELECT p ->> 'source' AS source, count(*)
+FROM (SELECT ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', 9)) AS p
+      FROM generate_series(1, 3000) i) s
+GROUP BY 1;
+
 -- async keeps what it queued when the transaction rolls back, so it caches at once.
 SET ai_scale.store_mode = async;
 BEGIN;

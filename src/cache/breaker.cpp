@@ -64,8 +64,8 @@ int choose_breaker_slot(const breaker_slot_info* slots, int n, uint64_t name_has
         }
         if (s.name_hash == name_hash)
             return i;
-        const bool reclaimable =
-            s.state == breaker::state::closed || now_ms - s.last_used_ms >= reset_ms;
+        const bool reclaimable = (s.state == breaker::state::closed && s.failures == 0) ||
+                                 now_ms - s.last_used_ms >= reset_ms;
         if (reclaimable && (oldest < 0 || s.last_used_ms < slots[oldest].last_used_ms))
             oldest = i;
     }

@@ -33,14 +33,16 @@ struct breaker_slot_info {
     bool used = false;
     uint64_t name_hash = 0; // of the endpoint's full name
     breaker::state state = breaker::state::closed;
+    uint32_t failures = 0; // consecutive, below the threshold while closed
     uint64_t last_used_ms = 0;
 };
 
 // The slot for the endpoint whose name hashes to name_hash: its own; else a free one; else the
-// least recently used slot that can be reclaimed: closed (a healthy endpoint loses only its
-// counters) or not used for reset_ms (an endpoint no longer configured; its breaker would let a
-// probe through by now anyway). -1 when none can: the caller keeps this endpoint's breaker
-// elsewhere rather than share another endpoint's.
+// least recently used slot that can be reclaimed: closed without failures (a healthy endpoint
+// loses only its counters; a flaky one keeps its count toward the trip) or not used for reset_ms
+// (an endpoint no longer configured; its breaker would let a probe through by now anyway). -1 when
+// none can: the caller keeps this endpoint's breaker elsewhere rather than share another
+// endpoint's.
 int choose_breaker_slot(const breaker_slot_info* slots, int n, uint64_t name_hash, uint64_t now_ms,
                         uint64_t reset_ms);
 

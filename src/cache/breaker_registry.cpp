@@ -88,7 +88,7 @@ slot& find(const std::string& endpoint)
     breaker_slot_info info[n_slots];
     for (int i = 0; i < n_slots; i++)
         info[i] = {r.slots[i].name_hash != 0, r.slots[i].name_hash, r.slots[i].state.current,
-                   r.slots[i].last_used_ms};
+                   r.slots[i].state.failures, r.slots[i].last_used_ms};
     const uint64_t now = monotonic_ms();
     int i = choose_breaker_slot(info, n_slots, hash, now, uint64_t(guc::breaker_reset_ms));
     if (i < 0) {

@@ -36,7 +36,14 @@ struct connection {
     std::string password;
     int db = 0;
     int timeout_ms = 0;
+    // When it was last handed out: only a connection idle longer than idle_check is looked at
+    // before reuse.
+    std::chrono::steady_clock::time_point last_used;
 };
+
+// A connection used within this long is reused without a look (a syscall per round trip); if
+// Redis closed it all the same, the request is sent again on a new one (closed_before_reply).
+constexpr std::chrono::seconds idle_check{1};
 
 std::unordered_map<std::string, connection> connections;
 
@@ -225,9 +232,12 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
     const bool data = kind == endpoint_kind::data;
     std::string password = data && guc::redis_password ? guc::redis_password : "";
     const int db = data ? guc::redis_db : 0;
+    const auto now = std::chrono::steady_clock::now();
     if (c.ctx && (c.ctx->err || c.password != password || c.db != db ||
-                  c.timeout_ms != guc::redis_timeout_ms || !still_open(c)))
+                  c.timeout_ms != guc::redis_timeout_ms ||
+                  (now - c.last_used > idle_check && !still_open(c))))
         drop(c);
+    c.last_used = now;
     if (c.ctx) {
         *reused = true;
         return c;

@@ -17,6 +17,10 @@ namespace ai_scale::predict {
 
 namespace {
 
+// Keys per Redis round trip at commit, and the most fills one transaction keeps.
+constexpr size_t fill_piece = 1000;
+constexpr size_t max_pending = 100000;
+
 struct pending {
     cache::key128 key;
     Jsonb* value; // in cxt
@@ -48,24 +52,29 @@ void reindex()
         by_key[fills[i].key] = i;
 }
 
-// The fills in runs of one TTL, each run's Redis writes in one round trip. Never throws: it
-// runs after the commit, and the rows are stored anyway (a later miss finds them in L3).
+// The fills in pieces of one TTL and at most fill_piece keys, each piece's Redis writes in one
+// round trip (one redis_timeout_ms: a transaction's whole list in one pipeline would outlast
+// it). A piece that fails does not stop the others. Never throws: it runs after the commit,
+// and the rows are stored anyway (a later miss finds them in L3).
 void fill_all_caught(std::string* failure)
 {
-    try {
-        for (size_t start = 0; start < fills.size();) {
-            size_t end = start;
-            std::vector<cache::key128> keys;
-            std::vector<const Jsonb*> values;
-            for (; end < fills.size() && fills[end].ttl_ms == fills[start].ttl_ms; end++) {
-                keys.push_back(fills[end].key);
-                values.push_back(fills[end].value);
-            }
-            cache::fill_l1_l2(keys, values, fills[start].ttl_ms);
-            start = end;
+    for (size_t start = 0; start < fills.size();) {
+        size_t end = start;
+        std::vector<cache::key128> keys;
+        std::vector<const Jsonb*> values;
+        for (; end < fills.size() && end - start < fill_piece &&
+               fills[end].ttl_ms == fills[start].ttl_ms;
+             end++) {
+            keys.push_back(fills[end].key);
+            values.push_back(fills[end].value);
         }
-    } catch (const std::exception& e) {
-        *failure = e.what();
+        try {
+            cache::fill_l1_l2(keys, values, fills[start].ttl_ms);
+        } catch (const std::exception& e) {
+            if (failure->empty())
+                *failure = e.what();
+        }
+        start = end;
     }
 }
 
@@ -111,6 +120,10 @@ void at_subxact_end(SubXactEvent event, SubTransactionId subxact, SubTransaction
 
 void fill_at_commit(const cache::key128& k, const Jsonb* v, uint64_t ttl_ms)
 {
+    // A transaction that stores more is not held in memory to the end: the rest is cached by
+    // the next miss, which reads it from the store.
+    if (fills.size() >= max_pending)
+        return;
     if (!callbacks_registered) {
         pg::call([] {
             RegisterXactCallback(at_xact_end, nullptr);

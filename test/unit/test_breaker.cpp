@@ -106,3 +106,18 @@ TEST(BreakerSlots, FullReclaimsTheLeastRecentlyUsedClosedSlot)
     EXPECT_EQ(choose_breaker_slot(slots, 4, 1, 100, 1000), 0);
     EXPECT_EQ(choose_breaker_slot(slots, 4, 9, 1050, 1000), 2) << "idle for reset_ms";
 }
+
+// A closed breaker with failures counted toward its trip is not reclaimed while in use: the
+// count of a flaky endpoint would be reset each time its slot changed hands, and it would never
+// trip. Once idle for reset_ms, it is.
+TEST(BreakerSlots, ClosedSlotWithFailuresIsKept)
+{
+    using ai_scale::cache::breaker_slot_info;
+    using ai_scale::cache::choose_breaker_slot;
+    breaker_slot_info slots[2] = {used(1, state::closed, 20), used(2, state::closed, 50)};
+    slots[0].failures = 3;
+    EXPECT_EQ(choose_breaker_slot(slots, 2, 9, 100, 1000), 1);
+    slots[1].failures = 1;
+    EXPECT_EQ(choose_breaker_slot(slots, 2, 9, 100, 1000), -1);
+    EXPECT_EQ(choose_breaker_slot(slots, 2, 9, 1030, 1000), 0) << "idle for reset_ms";
+}

@@ -423,8 +423,9 @@ BEGIN
 END $$;
 
 -- Whether rows moved out of the default partition of parent must go through the parent, as
--- deletes and inserts that logical replication and triggers see: when the table or its
--- default partition is in a publication, or either has triggers of its own. Otherwise a move
+-- deletes and inserts that logical replication and triggers see: when the table (or a table
+-- it is a partition of, published with publish_via_partition_root) or its default partition
+-- is in a publication, or either has triggers of its own. Otherwise a move
 -- writes the rows into a new table before it becomes a partition, which is faster, and which
 -- a publication and the parent's triggers would see as deletes only (a subscriber would lose
 -- the rows).
@@ -435,7 +436,8 @@ CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) R
     SELECT EXISTS (SELECT 1 FROM pg_publication_tables p
                      JOIN pg_namespace n ON n.nspname = p.schemaname
                      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
-                    WHERE c.oid IN (parent, dflt))
+                    WHERE c.oid = dflt
+                       OR c.oid IN (SELECT a.relid FROM pg_partition_ancestors(parent) a))
         OR EXISTS (SELECT 1 FROM pg_trigger t
                     WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal)
 $$;

@@ -280,7 +280,16 @@ INSERT INTO published SELECT i, timestamptz '2022-03-01 00:00 UTC' + (i % 3) * i
   FROM generate_series(1, 30) i;
 SELECT partition, rows_moved FROM ai_scale.rescue_default('published') ORDER BY partition;
 DROP PUBLICATION published_pub;
-DROP TABLE published;
+-- A managed table that is a partition of a table published through its root.
+CREATE TABLE published_root (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at))
+  PARTITION BY LIST (id);
+ALTER TABLE published_root ATTACH PARTITION published DEFAULT;
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR TABLE published_root WITH (publish_via_partition_root = true);
+RESET client_min_messages;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS through_root;
+DROP PUBLICATION published_pub;
+DROP TABLE published_root;
 
 -- A table ai_scale does not manage is refused before anything is built on it.
 CREATE TABLE unmanaged (at timestamptz NOT NULL) PARTITION BY RANGE (at);

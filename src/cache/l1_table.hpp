@@ -19,6 +19,11 @@ struct key128 {
     bool operator==(const key128& o) const { return hi == o.hi && lo == o.lo; }
 };
 
+// For unordered containers keyed by cache key (the bits are already a hash).
+struct key128_hash {
+    size_t operator()(const key128& k) const { return size_t(k.lo ^ k.hi); }
+};
+
 class l1_table {
   public:
     static constexpr uint32_t ways = 8;

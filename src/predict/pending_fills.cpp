@@ -28,12 +28,8 @@ struct pending {
     SubTransactionId subxact; // that stored it
 };
 
-struct key_hash {
-    size_t operator()(const cache::key128& k) const { return size_t(k.lo ^ k.hi); }
-};
-
 std::vector<pending> fills;
-std::unordered_map<cache::key128, size_t, key_hash> by_key; // the latest fill of a key
+std::unordered_map<cache::key128, size_t, cache::key128_hash> by_key; // the latest fill of a key
 // A child of TopTransactionContext, so the copies go with the transaction.
 MemoryContext cxt = nullptr;
 bool callbacks_registered = false;

@@ -97,10 +97,6 @@ Jsonb* answer(const loaded_model& m, const Jsonb* output, const char* source)
     return result;
 }
 
-struct key_hash {
-    size_t operator()(const cache::key128& k) const { return size_t(k.lo ^ k.hi); }
-};
-
 uint64_t ttl_ms()
 {
     return uint64_t(guc::cache_ttl_s) * 1000;
@@ -174,7 +170,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     // Equal inputs (one cache key) are looked up, scored and stored once: copy_of[i] is the
     // first element with i's key, and unique lists those first elements.
     std::vector<int> copy_of(size_t(n), -1), unique;
-    std::unordered_map<cache::key128, int, key_hash> first;
+    std::unordered_map<cache::key128, int, cache::key128_hash> first;
     for (int i = 0; i < n; i++) {
         if (nulls[i])
             continue;

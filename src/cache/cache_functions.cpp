@@ -11,13 +11,9 @@
 #include "stats/shared_stats.hpp"
 
 extern "C" {
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -319,27 +315,6 @@ AI_SCALE_FUNCTION(ai_scale_cache_put)
     uint64_t ttl_ms =
         PG_ARGISNULL(4) ? uint64_t(guc::cache_ttl_s) * 1000 : ttl_ms_of(PG_GETARG_INTERVAL_P(4));
     fill_l1_l2(make_key(m.database, m.model, m.version, input), output, ttl_ms);
-    PG_RETURN_VOID();
-}
-
-// _version_registered(model, version): register_model gave this version number to the model.
-// Whatever the cache holds under that number becomes unreachable: a registration that was rolled
-// back may have filled it (cache fills are not transactional), and its number is given again.
-// Only for roles that may register models (INSERT on ai_scale.models), as cache_invalidate is
-// for its grantees.
-AI_SCALE_FUNCTION(ai_scale_version_registered)
-{
-    text* model = read_model(fcinfo);
-    int32 version = read_version(fcinfo);
-    AclResult acl = pg::call([] {
-        Oid relid = get_relname_relid("models", get_namespace_oid("ai_scale", false));
-        return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT);
-    });
-    if (acl != ACLCHECK_OK)
-        throw pg::error(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                        "permission denied for function _version_registered",
-                        "Registering models needs INSERT on ai_scale.models.");
-    bump_generation(MyDatabaseId, model, &version);
     PG_RETURN_VOID();
 }
 

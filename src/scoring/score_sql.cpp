@@ -1,11 +1,12 @@
 // The SQL entry points of scoring: score, score_multi, score_batch, the window function
 // score_batched, and the helpers register_model / import_xgboost use (_validate_model,
-// _xgboost_params, the catalog trigger _models_changed).
+// _xgboost_params, _version_registered, the catalog trigger _models_changed).
 #include "scoring/catalog.hpp"
 #include "scoring/extract.hpp"
 #include "scoring/gpu_offload.hpp"
 #include "scoring/xgboost.hpp"
 
+#include "cache/key.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "stats/shared_stats.hpp"
@@ -531,4 +532,21 @@ AI_SCALE_FUNCTION(ai_scale_models_changed)
     auto* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
     pg::call([&] { CacheInvalidateRelcache(trig->tg_relation); });
     return PointerGetDatum(nullptr);
+}
+
+// _version_registered(model, version): register_model gave this version number to the model.
+// Whatever the cache holds under that number becomes unreachable: a registration that was rolled
+// back may have filled it (cache fills are not transactional), and its number is given again.
+// Only for roles that may register models, as cache_invalidate is for its grantees.
+AI_SCALE_FUNCTION(ai_scale_version_registered)
+{
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model and version must not be null");
+    text* model = PG_GETARG_TEXT_PP(0);
+    if (VARSIZE_ANY_EXHDR(model) == 0)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model must not be empty");
+    int32 version = version_arg(fcinfo, 1);
+    require_register_right("_version_registered");
+    cache::bump_generation(MyDatabaseId, model, &version);
+    PG_RETURN_VOID();
 }

@@ -1043,6 +1043,7 @@ DECLARE
     pending regclass[] := '{}';
     handled regclass[] := '{}';
     through_parent boolean := false;
+    creating boolean;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -1083,6 +1084,7 @@ BEGIN
                           cfg.retention_mode, cfg.cold_after, now_local,
                           coalesce(lowers, '{}'), coalesce(uppers, '{}'),
                           coalesce(cold, '{}')) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+    creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
 
     -- All creations in one subtransaction: they need the same locks, so when one cannot get
     -- them in time none could; they are then all reported as skipped, and retried next run.
@@ -1091,8 +1093,7 @@ BEGIN
         -- be served from a partition, so locking all of it while the first partitions are made
         -- holds up no more than the attaches' lock on the default would. They are then made in
         -- place, a quarter faster. Checked again under the lock: a row may have come meanwhile.
-        IF NOT default_has_rows
-           AND EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create')
+        IF creating AND NOT default_has_rows
            AND NOT EXISTS (SELECT 1 FROM pg_inherits i
                             WHERE i.inhparent = cfg.parent AND i.inhrelid IS DISTINCT FROM dflt) THEN
             EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cfg.parent);
@@ -1103,16 +1104,16 @@ BEGIN
                         AND NOT EXISTS (SELECT 1 FROM pg_inherits i
                                          WHERE i.inhparent = cfg.parent
                                            AND i.inhrelid IS DISTINCT FROM dflt);
-        ELSIF dflt IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create') THEN
+        ELSIF creating AND dflt IS NOT NULL THEN
             -- A row written to the default after the look above, in the range of a partition
             -- made below, would make its attach fail: writers of the default wait from here
             -- (the attaches lock it fully anyway), and it is looked at again.
             EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
         END IF;
-        through_parent := default_has_rows AND ai_scale._moves_through_parent(cfg.parent, dflt);
-        IF default_has_rows AND EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create') THEN
+        IF creating AND default_has_rows THEN
             PERFORM ai_scale._require_no_references(cfg.parent, dflt);
+            through_parent := ai_scale._moves_through_parent(cfg.parent, dflt);
         END IF;
         FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
             CONTINUE WHEN p.action <> 'create';

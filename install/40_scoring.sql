@@ -61,7 +61,10 @@ AS $$
 DECLARE
     new_version int;
 BEGIN
-    IF name IS NULL OR name = '' THEN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF name = '' THEN
         RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
     END IF;
     IF activate IS NULL THEN
@@ -123,6 +126,9 @@ CREATE FUNCTION ai_scale.set_active_version(name text, version int) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF name IS NULL OR version IS NULL THEN
+        RAISE EXCEPTION 'model name and version must not be null' USING ERRCODE = '22004';
+    END IF;
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
     IF NOT EXISTS (SELECT 1 FROM ai_scale.models m
                    WHERE m.model_name = name AND m.model_version = version) THEN
@@ -143,6 +149,9 @@ AS $$
 DECLARE
     dropped int;
 BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = '22004';
+    END IF;
     DELETE FROM ai_scale.models m
         WHERE m.model_name = name AND (version IS NULL OR m.model_version = version);
     GET DIAGNOSTICS dropped = ROW_COUNT;

@@ -30,6 +30,14 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier', cold_tablespace => 'no_such_space')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', cold_after => '40 days', cold_tablespace => 'pg_default')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', time_zone => 'Mars/Olympus_Mons')$$);
+-- The setting is checked at SET: zone names, POSIX specs and abbreviations, as AT TIME ZONE.
+SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'Mars/Olympus_Mons'$$);
+SELECT pg_temp.try($$SET ai_scale.partition_time_zone = ''$$);
+SET ai_scale.partition_time_zone = 'europe/berlin';
+SET ai_scale.partition_time_zone = 'UTC+3';
+SET ai_scale.partition_time_zone = 'EST';
+SHOW ai_scale.partition_time_zone;
+RESET ai_scale.partition_time_zone;
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '0 days')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('a.b.c')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);

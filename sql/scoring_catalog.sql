@@ -69,6 +69,11 @@ SELECT pg_temp.try($$SELECT ai_scale.score('cat_one', '{"a": 1}', 0)$$);
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', 9)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('cat_one', 9)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('nothing_here')$$);
+-- A null name or version is 22004, as in the cache's and predict's functions.
+SELECT pg_temp.try($$SELECT ai_scale.register_model(NULL, 'linear', ARRAY['a'], '{"weights": [1]}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.set_active_version(NULL, 1)$$);
+SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', NULL)$$);
+SELECT pg_temp.try($$SELECT ai_scale.drop_model(NULL)$$);
 UPDATE ai_scale.models SET active = false WHERE model_name = 'cat_one';
 SELECT ai_scale.score('cat_one', '{"a": 1}');
 

@@ -7,7 +7,10 @@
 #include <cstring>
 
 extern "C" {
+#include "parser/scansup.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/varlena.h"
 }
@@ -136,6 +139,29 @@ bool check_maintenance_databases(char** newval, void**, GucSource)
     }
 }
 
+// A zone manage_partitions takes (it converts with AT TIME ZONE): a tz database name or POSIX
+// spec ('Europe/Berlin', 'UTC+3'), or an abbreviation of timezone_abbreviations ('EST').
+bool check_partition_time_zone(char** newval, void**, GucSource)
+{
+    const char* zone = *newval ? *newval : "";
+    const size_t len = strlen(zone);
+    if (len > 0 && len < TZ_STRLEN_MAX) {
+        if (pg_tzset(zone) != nullptr)
+            return true;
+        char* lower = downcase_truncate_identifier(zone, int(len), false);
+        int offset;
+        pg_tz* tz;
+        const int type = DecodeTimezoneAbbrev(0, lower, &offset, &tz);
+        pfree(lower);
+        if (type == TZ || type == DTZ || type == DYNTZ)
+            return true;
+    }
+    GUC_check_errmsg("time zone \"%s\" not recognized", zone);
+    GUC_check_errhint("Name a zone of pg_timezone_names (such as 'Europe/Berlin' or 'UTC') or "
+                      "an abbreviation of pg_timezone_abbrevs.");
+    return false;
+}
+
 bool check_primary(char** newval, void**, GucSource)
 {
     return check_endpoint_list(newval, "ai_scale.redis_primary", false);
@@ -219,8 +245,8 @@ void define_all()
     DefineCustomStringVariable("ai_scale.partition_time_zone",
                                "Time zone partition boundaries are aligned in, unless "
                                "manage_partitions names one.",
-                               nullptr, &partition_time_zone, "UTC", PGC_USERSET, 0, nullptr,
-                               nullptr, nullptr);
+                               nullptr, &partition_time_zone, "UTC", PGC_USERSET, 0,
+                               check_partition_time_zone, nullptr, nullptr);
 
     // --- cache ---
     // Postmaster settings can only be defined while preloading; loaded later they are fixed.

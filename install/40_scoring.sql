@@ -52,6 +52,51 @@ CREATE FUNCTION ai_scale._version_registered(model text, version int) RETURNS vo
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_version_registered';
 
+-- The highest version of a model in the prediction store (ai_scale.store_table, the store
+-- that predict() and cache_get() read as L3); 0 when there is no store or the caller may not
+-- read it. model_last_versions does not outlive the extension, the store does: after DROP
+-- EXTENSION and CREATE EXTENSION, numbering from 1 again would give a new model the number of
+-- a dropped one whose outputs are still in the store, and L3 would serve them as the new one's.
+CREATE FUNCTION ai_scale._store_last_version(model text) RETURNS int
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    setting text := current_setting('ai_scale.store_table', true);
+    names text[];
+    store oid;
+    found int;
+BEGIN
+    IF setting IS NULL OR setting = '' THEN
+        RETURN 0;
+    END IF;
+    -- Resolved as the cache resolves it (src/cache/l3_store.cpp): a schema-qualified name, or
+    -- a name looked up under this function's search_path; without to_regclass's error on a
+    -- schema the caller may not use.
+    names := parse_ident(setting);
+    IF cardinality(names) = 2 THEN
+        SELECT c.oid INTO store
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = names[1] AND c.relname = names[2];
+    ELSIF cardinality(names) = 1 THEN
+        store := to_regclass(quote_ident(names[1]));
+    END IF;
+    IF store IS NULL
+       OR NOT has_schema_privilege((SELECT c.relnamespace FROM pg_class c WHERE c.oid = store),
+                                   'USAGE')
+       OR NOT has_table_privilege(store, 'SELECT') THEN
+        RETURN 0;
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT max(model_version) FROM %s WHERE model_name = $1', store::regclass)
+            INTO found USING model;
+    EXCEPTION WHEN undefined_column OR undefined_function THEN
+        RETURN 0;   -- not a prediction store
+    END;
+    RETURN coalesce(found, 0);
+END
+$$;
+
 CREATE FUNCTION ai_scale.register_model(name text, kind text, features text[], params jsonb,
                                         activate boolean DEFAULT true)
     RETURNS int
@@ -73,11 +118,14 @@ BEGIN
     -- Everything is checked before anything is written.
     PERFORM ai_scale._validate_model(kind, features, params);
     -- One registration at a time, so versions never collide; one past the highest ever given
-    -- (a dropped version's number is not given again) or present (a row restored by hand).
+    -- (a dropped version's number is not given again), present (a row restored by hand) or
+    -- found in the prediction store (the outputs of a version given before the extension was
+    -- dropped and created again).
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
     SELECT greatest(coalesce(max(m.model_version), 0),
                     coalesce((SELECT l.last_version FROM ai_scale.model_last_versions l
-                               WHERE l.model_name = name), 0)) + 1
+                               WHERE l.model_name = name), 0),
+                    ai_scale._store_last_version(name)) + 1
       INTO new_version
       FROM ai_scale.models m WHERE m.model_name = name;
     INSERT INTO ai_scale.model_last_versions AS l (model_name, last_version)

@@ -35,3 +35,34 @@ SELECT ai_scale.version();
 -- Creating it twice is an error; IF NOT EXISTS is not.
 CREATE EXTENSION ai_scale;
 CREATE EXTENSION IF NOT EXISTS ai_scale;
+
+-- The prediction store is not part of the extension and outlives it, with the outputs of the
+-- model versions given before. A model registered after the extension is dropped and created
+-- again gets a number past those, so predict() scores it instead of serving (from the store, L3)
+-- the dropped model's outputs as its own.
+SET client_min_messages = warning;
+SET ai_scale.store_table = 'public.reinstall_store';
+SELECT ai_scale.create_prediction_store('public.reinstall_store');
+SELECT ai_scale.register_model('reinstall_m', 'linear', ARRAY['a'], '{"weights": [1]}');
+SELECT ai_scale.predict('reinstall_m', '{"a": 2}') AS before_drop;
+DROP EXTENSION ai_scale;
+CREATE EXTENSION ai_scale;
+SELECT ai_scale.register_model('reinstall_m', 'linear', ARRAY['a'], '{"weights": [100]}')
+    AS version_after_reinstall;
+SELECT ai_scale.predict('reinstall_m', '{"a": 2}') AS after_reinstall;
+-- A model the store has no outputs of starts at 1.
+SELECT ai_scale.register_model('reinstall_other', 'linear', ARRAY['a'], '{"weights": [1]}');
+-- A role that may not read the store registers without an error (the store is not consulted).
+CREATE ROLE reinstall_admin;
+GRANT INSERT, UPDATE, DELETE ON ai_scale.models TO reinstall_admin;
+GRANT INSERT, UPDATE ON ai_scale.model_last_versions TO reinstall_admin;
+SET ROLE reinstall_admin;
+SELECT ai_scale.register_model('reinstall_blind', 'linear', ARRAY['a'], '{"weights": [1]}');
+RESET ROLE;
+-- Left as the other tests expect it.
+DROP EXTENSION ai_scale;
+DROP ROLE reinstall_admin;
+DROP TABLE public.reinstall_store;
+RESET ai_scale.store_table;
+RESET client_min_messages;
+CREATE EXTENSION ai_scale;

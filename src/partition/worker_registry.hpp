@@ -1,12 +1,13 @@
-// Which maintenance worker serves which database, in shared memory, so that DROP DATABASE can
-// stop the worker of the database it drops (as Postgres does with autovacuum) instead of
-// failing on its connection ("database is being accessed by other users"), and a new launcher
-// can wake the workers of the one before it.
+// Which maintenance worker serves which database, in shared memory, so that DROP DATABASE (and
+// ALTER DATABASE ... RENAME TO / SET TABLESPACE, CREATE DATABASE ... TEMPLATE) can stop the
+// worker of the database it acts on (as Postgres does with autovacuum) instead of failing on
+// its connection ("database is being accessed by other users"), and a new launcher can wake
+// the workers of the one before it.
 #pragma once
 
 namespace ai_scale::partition {
 
-// Reserves the registry and installs the DROP DATABASE hook; call from _PG_init while
+// Reserves the registry and installs the hook on those statements; call from _PG_init while
 // preloading.
 void install_worker_registry();
 

@@ -154,12 +154,36 @@ $node->safe_psql('postgres', 'CREATE DATABASE later');
 ok($node->poll_query_until('postgres',
         "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND datname = 'later'"),
     'created again, it gets a worker again');
+# So do the other statements that want no other session in the database (Postgres stops its
+# autovacuum workers for them too): CREATE DATABASE ... TEMPLATE, ALTER DATABASE ... RENAME TO
+# and ... SET TABLESPACE.
+my $worker_in_later =
+  "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND datname = 'later'";
+$node->safe_psql('postgres', 'CREATE DATABASE later_copy TEMPLATE later');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'later_copy'"),
+    '1', 'CREATE DATABASE ... TEMPLATE succeeds while its worker is connected');
+$node->safe_psql('postgres', 'DROP DATABASE later_copy');
+ok($node->poll_query_until('postgres', $worker_in_later), 'then the worker comes back');
+$node->safe_psql('postgres', 'ALTER DATABASE later RENAME TO later_renamed');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'later_renamed'"),
+    '1', 'ALTER DATABASE ... RENAME TO succeeds while its worker is connected');
+$node->safe_psql('postgres', 'ALTER DATABASE later_renamed RENAME TO later');
+ok($node->poll_query_until('postgres', $worker_in_later), 'renamed back, it gets its worker again');
+my $tablespace_dir = PostgreSQL::Test::Utils::tempdir;
+$node->safe_psql('postgres', "CREATE TABLESPACE later_space LOCATION '$tablespace_dir'");
+$node->safe_psql('postgres', 'ALTER DATABASE later SET TABLESPACE later_space');
+is($node->safe_psql('postgres',
+        "SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace "
+      . "WHERE d.datname = 'later'"),
+    'later_space', 'ALTER DATABASE ... SET TABLESPACE succeeds while its worker is connected');
+ok($node->poll_query_until('postgres', $worker_in_later), 'and the worker comes back');
 $node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'");
 $node->reload;
 ok($node->poll_query_until('postgres',
         "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND datname = 'later'"),
     'a reload that drops it from the list stops its worker');
 $node->safe_psql('postgres', 'DROP DATABASE later');
+$node->safe_psql('postgres', 'DROP TABLESPACE later_space');
 is($node->safe_psql('postgres',
         "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance launcher'"),
     '1', 'one launcher, named in pg_stat_activity');

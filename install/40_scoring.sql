@@ -118,14 +118,17 @@ BEGIN
     -- Everything is checked before anything is written.
     PERFORM ai_scale._validate_model(kind, features, params);
     -- One registration at a time, so versions never collide; one past the highest ever given
-    -- (a dropped version's number is not given again), present (a row restored by hand) or
-    -- found in the prediction store (the outputs of a version given before the extension was
-    -- dropped and created again).
+    -- (a dropped version's number is not given again) or present (a row restored by hand).
+    -- The first registration of a name also looks in the prediction store, which may hold
+    -- the outputs of versions given before the extension was dropped and created again; later
+    -- ones need not (the store's versions were given here, and are recorded as given).
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
-    SELECT greatest(coalesce(max(m.model_version), 0),
-                    coalesce((SELECT l.last_version FROM ai_scale.model_last_versions l
-                               WHERE l.model_name = name), 0),
-                    ai_scale._store_last_version(name)) + 1
+    SELECT l.last_version INTO new_version
+      FROM ai_scale.model_last_versions l WHERE l.model_name = name;
+    IF NOT FOUND THEN
+        new_version := ai_scale._store_last_version(name);
+    END IF;
+    SELECT greatest(coalesce(max(m.model_version), 0), new_version) + 1
       INTO new_version
       FROM ai_scale.models m WHERE m.model_name = name;
     INSERT INTO ai_scale.model_last_versions AS l (model_name, last_version)

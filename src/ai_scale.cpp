@@ -1,6 +1,7 @@
 // Entry point of the extension: settings, shared memory requests, background workers. Wiring
 // only; each component owns its logic.
 #include "cache/shared_memory.hpp"
+#include "database_commands.hpp"
 #include "guc.hpp"
 #include "pg/postgres.hpp"
 #include "partition/launcher.hpp"
@@ -39,5 +40,6 @@ void _PG_init(void)
     // --- predict ---
     predict::request_queue_memory();
 
+    install_database_command_hook();
     pg::install_shmem_hooks();
 }

@@ -1,15 +1,17 @@
-// Which maintenance worker serves which database, in shared memory, so that DROP DATABASE (and
-// ALTER DATABASE ... RENAME TO / SET TABLESPACE, CREATE DATABASE ... TEMPLATE) can stop the
-// worker of the database it acts on (as Postgres does with autovacuum) instead of failing on
-// its connection ("database is being accessed by other users"), and a new launcher can wake
-// the workers of the one before it.
+// Which maintenance worker serves which database, in shared memory, so that DROP DATABASE and
+// the other commands that want no session in a database can stop its worker first
+// (database_commands.hpp), and a new launcher can wake the workers of the one before it.
 #pragma once
+
+#include "pg/postgres.hpp"
 
 namespace ai_scale::partition {
 
-// Reserves the registry and installs the hook on those statements; call from _PG_init while
-// preloading.
+// Reserves the registry; call from _PG_init while preloading.
 void install_worker_registry();
+
+// The pid of the maintenance worker connected to database; 0 when none.
+pid_t maintenance_worker_of(Oid database);
 
 // Records the calling maintenance worker (connected to its database) until it exits.
 void register_this_worker();

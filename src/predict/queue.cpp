@@ -231,6 +231,19 @@ void request_queue_memory()
                       offsetof(queue_shared, rings) + n_slots * ring_bytes_setting(), init_queue);
 }
 
+pid_t store_worker_of(Oid database)
+{
+    if (shared == nullptr)
+        return 0;
+    pid_t pid = 0;
+    LWLockAcquire(lock, LW_SHARED);
+    for (const slot& sl : shared->slots)
+        if (sl.database == database && sl.worker_pid != 0)
+            pid = sl.worker_pid;
+    LWLockRelease(lock);
+    return pid;
+}
+
 bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
 {
     if (shared == nullptr || rows.empty())

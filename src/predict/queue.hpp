@@ -14,6 +14,9 @@ namespace ai_scale::predict {
 // Called from _PG_init when preloading.
 void request_queue_memory();
 
+// The pid of the store worker attached to database's queue; 0 when none.
+pid_t store_worker_of(Oid database);
+
 // Queues the rows for relid (all or none). False: the caller must insert them itself.
 bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows);
 

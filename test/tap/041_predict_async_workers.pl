@@ -2,7 +2,7 @@
 # idle, so more than 8 databases take turns using async; a database with ALLOW_CONNECTIONS
 # false still gets its queued rows written; a worker that cannot connect (its database was
 # dropped while rows were queued) is not restarted, and the rows it would have written are
-# discarded with a LOG line.
+# discarded with a LOG line; a connected worker is stopped by DROP DATABASE and by a rename.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -119,5 +119,25 @@ sleep 3;
 my @fatal = slurp_file($node->logfile, $log_offset) =~ /FATAL:  database $doomed_oid does not exist/g;
 is(scalar @fatal, 1, 'the worker that could not connect was not restarted');
 $dropper->quit;
+
+# A connected store worker does not make ALTER DATABASE ... RENAME or DROP DATABASE fail with
+# "being accessed by other users": they stop it first, as Postgres stops autovacuum.
+sub store_worker_in {
+    my ($db) = @_;
+    return $node->poll_query_until('postgres',
+        qq{SELECT count(*) = 1 FROM pg_stat_activity
+            WHERE backend_type = 'ai_scale store' AND datname = '$db'});
+}
+setup_db('busy');
+is(predict_rolled_back('busy', '{"a": 5, "b": 1}'), '0', 'busy: queued');
+ok(wait_stored('busy', '{"a": 5, "b": 1}'), 'busy: written by its worker');
+ok(store_worker_in('busy'), 'busy: its store worker stays connected');
+$node->safe_psql('postgres', 'ALTER DATABASE busy RENAME TO busy_renamed');
+pass('ALTER DATABASE ... RENAME TO succeeds while the store worker was connected');
+is(predict_rolled_back('busy_renamed', '{"a": 6, "b": 1}'), '1',
+    'the stopped worker closed the queue: the next predict() inserts synchronously');
+ok(store_worker_in('busy_renamed'), 'and starts a new store worker');
+$node->safe_psql('postgres', 'DROP DATABASE busy_renamed');
+pass('DROP DATABASE without FORCE succeeds while the store worker was connected');
 
 done_testing();

@@ -312,6 +312,18 @@ std::vector<std::optional<std::string>> reply_strings(const redisReply* r)
     return out;
 }
 
+void redis_disconnect_others(const std::vector<std::string>& keep)
+{
+    for (auto it = connections.begin(); it != connections.end();) {
+        if (std::find(keep.begin(), keep.end(), it->first) != keep.end()) {
+            ++it;
+            continue;
+        }
+        drop(it->second);
+        it = connections.erase(it);
+    }
+}
+
 void redis_disconnect_all()
 {
     for (auto& [name, c] : connections)

@@ -48,4 +48,9 @@ std::vector<std::optional<std::string>> reply_strings(const redisReply* r);
 // Closes every connection (backend exit).
 void redis_disconnect_all();
 
+// Closes the connections to endpoints not in keep (no longer configured, or no longer named by
+// the sentinels), so that a backend does not hold a socket, and a client slot on that Redis,
+// for every endpoint it ever used.
+void redis_disconnect_others(const std::vector<std::string>& keep);
+
 } // namespace ai_scale::cache

@@ -11,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace ai_scale::cache {
@@ -97,6 +98,38 @@ bool replica_in_sync(const std::string& endpoint)
     return st.in_sync;
 }
 
+// The endpoints the connection pool was last trimmed to (see close_unused_connections).
+std::string pool_endpoints;
+
+// Closes this backend's connections to endpoints it no longer uses: a changed redis_primary or
+// redis_replicas, or a primary or replica the sentinels no longer name (a failover). Without
+// it a long-lived backend kept a socket open, and a client slot taken on that Redis, for every
+// endpoint it had ever used. Checked at each L2 request; closes only when the set changed.
+void close_unused_connections()
+{
+    std::vector<std::string> keep;
+    keep.push_back(current_primary());
+    for (auto& r : current_replicas())
+        keep.push_back(std::move(r));
+    for (auto& s : endpoint_list(guc::redis_sentinels))
+        keep.push_back(std::move(s));
+    std::string joined;
+    for (const auto& e : keep) {
+        joined += e;
+        joined += ',';
+    }
+    if (joined == pool_endpoints)
+        return;
+    pool_endpoints = std::move(joined);
+    redis_disconnect_others(keep);
+    for (auto it = replica_sync_state.begin(); it != replica_sync_state.end();) {
+        if (std::find(keep.begin(), keep.end(), it->first) == keep.end())
+            it = replica_sync_state.erase(it);
+        else
+            ++it;
+    }
+}
+
 } // namespace
 
 std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
@@ -174,6 +207,7 @@ std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& 
     cmd.push_back(keys.size() == 1 ? "GET" : "MGET");
     cmd.insert(cmd.end(), keys.begin(), keys.end());
     std::vector<command> cmds{std::move(cmd)};
+    close_unused_connections();
 
     auto take = [&](std::vector<reply_ptr>& replies) {
         if (keys.size() == 1)
@@ -210,6 +244,7 @@ bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entri
 {
     if (entries.empty())
         return true;
+    close_unused_connections();
     const std::string primary = current_primary();
     const std::string ttl = std::to_string(ttl_ms);
     std::vector<command> cmds;
@@ -229,6 +264,7 @@ namespace ai_scale::cache {
 
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
 {
+    close_unused_connections();
     const std::string primary = current_primary();
     command cmd = by == 1 ? command{"INCR", key} : command{"INCRBY", key, std::to_string(by)};
     if (auto replies = attempt_primary(primary, {cmd})) {

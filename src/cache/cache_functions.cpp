@@ -268,6 +268,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     bool* nulls;
     int n;
     deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+    pg::note_batch(size_t(n));
 
     std::vector<Jsonb*> inputs(n, nullptr), results(n, nullptr);
     std::vector<key128> keys(n);

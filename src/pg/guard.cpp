@@ -1,8 +1,11 @@
 #include "pg/guard.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "miscadmin.h"
 }
+
+#include <malloc.h>
 
 #include <new>
 
@@ -22,7 +25,35 @@ const char* copy_or_null(const std::string& s)
 {
     return s.empty() ? nullptr : pstrdup(s.c_str());
 }
+
+bool batch_noted = false;
+bool xact_callback_registered = false;
+
+void at_xact_end(XactEvent event, void*)
+{
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
+        release_batch_memory();
+}
 } // namespace
+
+void note_batch(size_t elements)
+{
+    if (elements < large_batch)
+        return;
+    if (!xact_callback_registered) {
+        call([] { RegisterXactCallback(at_xact_end, nullptr); });
+        xact_callback_registered = true;
+    }
+    batch_noted = true;
+}
+
+void release_batch_memory()
+{
+    if (!batch_noted)
+        return;
+    batch_noted = false;
+    malloc_trim(0);
+}
 
 Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
 {

@@ -102,6 +102,16 @@ inline void check_for_interrupts()
         call([] { ProcessInterrupts(); });
 }
 
+// A call that handles a batch of at least large_batch elements notes it, and the end of its
+// transaction hands the heap freed by then back with malloc_trim: glibc keeps it otherwise
+// (the first large free raises malloc's trim threshold to up to 64 MB), and one
+// 100,000-element cache_get_many or predict_batch left a backend 50 to 100 MB larger for the
+// rest of its life.
+constexpr size_t large_batch = 10000;
+void note_batch(size_t elements);
+// malloc_trim now when a large batch was noted since the last trim.
+void release_batch_memory();
+
 } // namespace ai_scale::pg
 
 // Declares a SQL-callable function `name` whose body (the block that follows) runs under

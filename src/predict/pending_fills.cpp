@@ -36,9 +36,12 @@ bool callbacks_registered = false;
 
 void forget()
 {
-    fills.clear();
-    by_key.clear();
+    // Not clear(): that keeps the capacity of the largest transaction for the backend's life.
+    pg::note_batch(fills.size());
+    std::vector<pending>().swap(fills);
+    decltype(by_key)().swap(by_key);
     cxt = nullptr;
+    pg::release_batch_memory();
 }
 
 void reindex()

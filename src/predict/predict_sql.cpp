@@ -162,6 +162,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     int n;
     pg::call(
         [&] { deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
+    pg::note_batch(size_t(n));
 
     std::vector<Jsonb*> inputs(size_t(n), nullptr), outputs(size_t(n), nullptr);
     std::vector<const char*> sources(size_t(n), nullptr);

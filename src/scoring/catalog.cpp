@@ -9,7 +9,9 @@ extern "C" {
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "storage/itemptr.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 }
 
 #include <memory>
@@ -64,6 +66,7 @@ struct model_row {
     char* kind;
     char* features; // JSON array
     char* params;   // JSON text
+    bool current;   // the latest committed catalog shows the same row (see fetch_row)
 };
 
 void fetch_row(const char* name, int32_t version, model_row* out)
@@ -76,11 +79,15 @@ void fetch_row(const char* name, int32_t version, model_row* out)
     Oid types[2] = {TEXTOID, INT4OID};
     Datum values[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
     const char nulls[2] = {' ', version < 0 ? 'n' : ' '};
-    int rc = SPI_execute_with_args(
-        "SELECT model_version, kind, pg_catalog.array_to_json(features)::text, params::text "
-        "FROM ai_scale.models WHERE model_name = $1 "
+    SPIPlanPtr plan = SPI_prepare(
+        "SELECT model_version, kind, pg_catalog.array_to_json(features)::text, params::text, "
+        "ctid FROM ai_scale.models WHERE model_name = $1 "
         "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END",
-        2, types, values, nulls, true, 1);
+        2, types);
+    if (plan == nullptr)
+        elog(ERROR, "preparing the read of ai_scale.models failed: %s",
+             SPI_result_code_string(SPI_result));
+    int rc = SPI_execute_plan(plan, values, nulls, true, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "reading ai_scale.models failed: %s", SPI_result_code_string(rc));
     out->found = SPI_processed == 1;
@@ -89,11 +96,24 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         TupleDesc desc = SPI_tuptable->tupdesc;
         bool isnull;
         out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+        ItemPointerData ctid =
+            *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull)));
         MemoryContext spi = MemoryContextSwitchTo(caller);
         out->kind = SPI_getvalue(tup, desc, 2);
         out->features = SPI_getvalue(tup, desc, 3);
         out->params = SPI_getvalue(tup, desc, 4);
         MemoryContextSwitchTo(spi);
+        // The row above is read with the statement's snapshot, which may be older than a
+        // change whose invalidation this backend has already processed (while locking the
+        // table for this very read, for instance): cached under the new generation, such a
+        // row would be served after the change, by every later statement, until the next
+        // one. It is cached only when the latest committed catalog shows the same row.
+        rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot, true,
+                                  false, 1);
+        out->current = rc == SPI_OK_SELECT && SPI_processed == 1 &&
+                       ItemPointerEquals(
+                           &ctid, reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(
+                                      SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull))));
     } else {
         rc = SPI_execute_with_args("SELECT 1 FROM ai_scale.models WHERE model_name = $1", 1, types,
                                    values, nulls, true, 1);
@@ -109,7 +129,7 @@ uint64_t catalog_generation()
     return generation;
 }
 
-model_ptr lookup_model(const std::string& name, int32_t version)
+model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
 {
     if (!callback_registered) {
         pg::call([] { CacheRegisterRelcacheCallback(models_changed, 0); });
@@ -121,8 +141,11 @@ model_ptr lookup_model(const std::string& name, int32_t version)
     }
     std::string key = name + '\0' + std::to_string(version);
     auto it = cache.find(key);
-    if (it != cache.end())
+    if (it != cache.end()) {
+        if (cached != nullptr)
+            *cached = true;
         return it->second;
+    }
 
     model_row row{};
     pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
@@ -146,6 +169,10 @@ model_ptr lookup_model(const std::string& name, int32_t version)
             names.push_back(f.str);
         compiled_model m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
         model_ptr loaded = std::make_shared<loaded_model>(name, row.version, std::move(m));
+        if (cached != nullptr)
+            *cached = row.current;
+        if (!row.current)
+            return loaded; // right for this snapshot, not for later ones
         // Processing invalidations while reading the catalog may have emptied the cache.
         if (cache_generation != generation) {
             cache.clear();

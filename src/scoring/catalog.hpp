@@ -34,7 +34,9 @@ using model_ptr = std::shared_ptr<const loaded_model>;
 uint64_t catalog_generation();
 
 // The model `name` at `version` (< 0: its active version). Raises 42704 when there is none.
-model_ptr lookup_model(const std::string& name, int32_t version);
+// *cached (when given) tells whether the model stays in the cache: one read with a snapshot
+// older than the catalog is not kept, and must not be remembered past the call.
+model_ptr lookup_model(const std::string& name, int32_t version, bool* cached = nullptr);
 
 // The scoring steps the SQL functions share with predict() (score_sql.cpp).
 

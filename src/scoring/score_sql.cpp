@@ -129,7 +129,14 @@ model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
     if (c != nullptr && c->generation == catalog_generation() && c->version == version &&
         c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0)
         return c->model->shared_from_this();
-    model_ptr m = lookup_model(std::string(name, size_t(name_len)), version);
+    bool cached = false;
+    model_ptr m = lookup_model(std::string(name, size_t(name_len)), version, &cached);
+    // A model the cache does not keep would dangle in fn_extra.
+    if (!cached) {
+        if (c != nullptr)
+            c->generation = 0; // never the catalog's (it starts at 1)
+        return m;
+    }
     if (name_len <= int32_t(sizeof c->name)) {
         if (c == nullptr) {
             c = static_cast<fn_cache*>(pg_value(

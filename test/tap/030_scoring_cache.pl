@@ -38,6 +38,30 @@ my ($out, $failed) = $scorer->query($score);
 is($failed, 1, 'dropped model no longer scores');
 like($scorer->{stderr}, qr/model "m" does not exist/, 'with the reason');
 
+# A statement whose snapshot predates a change, but which reads the catalog after this backend
+# processed the change's invalidation, scores with what its snapshot shows; later statements
+# must not go on serving that version from the cache.
+$node->safe_psql('postgres', q{
+SELECT ai_scale.register_model('m2', 'linear', ARRAY['a'], '{"weights": [10]}');
+SELECT ai_scale.register_model('m2', 'linear', ARRAY['a'], '{"weights": [20]}', false);});
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('SELECT pg_advisory_lock(7)');
+my $late = $node->background_psql('postgres');
+$late->query_until(qr/sent/, "\\echo sent\n"
+      . q{SELECT pg_advisory_lock(7)::text || 'first:' || ai_scale.score('m2', '{"a": 1}');} . "\n");
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
+    'the scoring statement took its snapshot and waits');
+$node->safe_psql('postgres', q{SELECT ai_scale.set_active_version('m2', 2)});
+$holder->query_safe('SELECT pg_advisory_unlock(7)');
+like($late->query_until(qr/first:\d+/, ''), qr/first:10/,
+    'the waiting statement scores with the version its snapshot shows');
+is($late->query_safe(q{SELECT ai_scale.score('m2', '{"a": 1}')}), '20',
+    'the next statement scores with the version activated meanwhile');
+is($late->query_safe(q{SELECT ai_scale.score('m2', '{"a": 1}')}), '20', 'and so does the one after');
+
+$late->quit;
+$holder->quit;
 $scorer->quit;
 $writer->quit;
 $node->stop;

@@ -695,6 +695,7 @@ BEGIN
     END IF;
     -- Not beside a maintenance run of the same table: both make partitions.
     PERFORM ai_scale._lock_for_maintenance(parent);
+    cfg := ai_scale._config(parent); -- as it is now, not before the wait
     -- Then every lock on the table and its partitions with the short wait of all maintenance
     -- DDL, or the caller's if shorter: queued behind a long-running query, the attaches would
     -- queue every new query on the table behind them. Giving up raises 55P03.
@@ -1260,6 +1261,7 @@ CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean)
     AS $$
 DECLARE
     cfg ai_scale.partition_config;
+    managed regclass;
     r record;
     actions int := 0;
     errors int := 0;
@@ -1302,6 +1304,14 @@ BEGIN
                 RETURN NEXT;
                 CONTINUE;
             END;
+            -- The settings read above may have changed while this run waited for the lock (a
+            -- manage_partitions that took retention away, an unmanage_partitions): a run that
+            -- went on with them dropped partitions a committed change said to keep.
+            managed := cfg.parent;
+            SELECT * INTO cfg FROM ai_scale.partition_config c WHERE c.parent = managed;
+            IF NOT FOUND THEN
+                CONTINUE;
+            END IF;
             -- Then short lock waits for all DDL.
             PERFORM set_config('lock_timeout',
                                ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
@@ -1450,6 +1460,9 @@ CREATE FUNCTION ai_scale.unmanage_partitions(parent regclass) RETURNS void
 BEGIN
     PERFORM ai_scale._require_primary('unmanage_partitions');
     PERFORM ai_scale._config(parent);
+    -- After any maintenance run on the table in progress (a run waiting for it then finds the
+    -- table no longer managed).
+    PERFORM ai_scale._lock_for_maintenance(parent);
     DELETE FROM ai_scale.partition_config c WHERE c.parent = unmanage_partitions.parent;
 END $$;
 COMMENT ON FUNCTION ai_scale.unmanage_partitions(regclass) IS

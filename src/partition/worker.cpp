@@ -48,13 +48,32 @@ struct managed_table {
 
 // The partitions a run deferred: "parent", "partition", "drop" or "detach".
 struct pending_detach {
+    Oid parent_oid;
     char* parent;
     char* partition;
     bool drop;
-    bool finalize; // a detach interrupted earlier: DETACH ... FINALIZE completes it
+    bool finalize;   // a detach interrupted earlier: DETACH ... FINALIZE completes it
+    char* retention; // the table's retention settings when the drop was decided
 };
 
 MemoryContext run_context = nullptr;
+
+// The retention settings of a managed table, as text ("" when it is no longer managed), as
+// committed now. Inside a transaction, connected to SPI.
+char* retention_settings(Oid parent)
+{
+    Oid argtype = OIDOID;
+    Datum arg = ObjectIdGetDatum(parent);
+    int rc =
+        SPI_execute_with_args("SELECT pg_catalog.concat_ws('/', c.retention, c.retention_mode) "
+                              "FROM ai_scale.partition_config c WHERE c.parent::oid = $1",
+                              1, &argtype, &arg, nullptr, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    char* found = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)
+                                     : nullptr;
+    return MemoryContextStrdup(run_context, found != nullptr ? found : "");
+}
 
 void start_transaction(const char* activity)
 {
@@ -139,6 +158,7 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
         char* partition = SPI_getvalue(row, desc, 3);
         char* detail = SPI_getvalue(row, desc, 4);
         if (strcmp(action, "detach_pending") == 0) {
+            pending[*npending].parent_oid = table.oid;
             pending[*npending].parent = MemoryContextStrdup(run_context, parent);
             pending[*npending].partition = MemoryContextStrdup(run_context, partition);
             // The detail is one of: drop, detach, finalize, finalize detach, finalize drop
@@ -153,6 +173,11 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
         ereport(LOG, (errmsg("ai_scale maintenance: %s %s%s%s", action, parent,
                              partition ? " " : "", partition ? partition : ""),
                       detail ? errdetail("%s", detail) : 0));
+    }
+    if (*npending > 0) {
+        char* settings = retention_settings(table.oid);
+        for (int i = 0; i < *npending; i++)
+            pending[i].retention = settings;
     }
     SPI_finish();
     finish_transaction();
@@ -200,6 +225,18 @@ void detach_concurrently(const pending_detach& p)
     const char* drop = psprintf("DROP TABLE %s", p.partition);
     start_transaction(drop);
     SPI_connect();
+    // The concurrent detach waited for older transactions, as long as they ran: the table's
+    // retention may have been changed or taken away, or the table unmanaged, meanwhile. The
+    // detached table is then kept, as it would have been.
+    const char* now = retention_settings(p.parent_oid);
+    if (strcmp(now, p.retention) != 0) {
+        SPI_finish();
+        finish_transaction();
+        ereport(LOG, (errmsg("ai_scale maintenance: kept detached table %s of %s", p.partition,
+                             p.parent),
+                      errdetail("Its retention settings changed while it was being detached.")));
+        return;
+    }
     if (SPI_execute(drop, false, 0) != SPI_OK_UTILITY)
         elog(ERROR, "ai_scale maintenance: %s failed", drop);
     SPI_finish();

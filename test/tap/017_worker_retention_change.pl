@@ -1,0 +1,47 @@
+# The maintenance worker detaches a partition that retention chose with DETACH ... CONCURRENTLY,
+# which waits for older transactions on the table, then drops it. When the table's retention is
+# taken away, or the table unmanaged, while it waits, the detached table is kept: the worker
+# must not drop data that a committed change said to keep.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('worker_retention_change');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_databases = 'postgres'
+ai_scale.maintenance_naptime = 1
+});
+$node->start;
+# No default partition (the worker detaches concurrently only then), an old partition with a
+# row, and no retention yet.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
+INSERT INTO r VALUES (now()::date - 10 + interval '1 hour', 1);
+SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 2);
+DROP TABLE r_default;});
+
+# An older transaction on the table makes the concurrent detach wait.
+my $reader = $node->background_psql('postgres');
+$reader->query_safe('BEGIN; SELECT count(*) FROM r;');
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
+ok($node->poll_query_until('postgres',
+        q{SELECT count(*) = 1 FROM pg_stat_activity
+          WHERE query LIKE 'ALTER TABLE r DETACH PARTITION public.r_old CONCURRENTLY%'
+            AND wait_event_type = 'Lock'}),
+    'the worker waits to detach the partition retention chose');
+$node->safe_psql('postgres', q{SELECT ai_scale.unmanage_partitions('r')});
+$reader->query_safe('COMMIT');
+ok($node->wait_for_log(qr/ai_scale maintenance: kept detached table public\.r_old of r/),
+    'the worker keeps the detached table');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM r_old'), '1', 'with its row');
+
+$reader->quit;
+$node->stop;
+done_testing();

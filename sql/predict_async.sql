@@ -94,6 +94,18 @@ SELECT count(*) AS queued FROM (SELECT ai_scale.predict('a_lin', jsonb_build_obj
 SELECT pg_temp.wait_until($$SELECT count(*) = 51 FROM public.async_store
                            WHERE (input_data ->> 'a')::int BETWEEN 3000 AND 3050$$) AS all_stored;
 
+-- A version registered in the calling transaction may be rolled back, and its number then given
+-- to another model: its predictions are inserted in the transaction, never queued (the worker
+-- would store them whatever the transaction does, and L3 would serve them for the next model
+-- to get that number).
+BEGIN;
+SELECT ai_scale.register_model('a_lin', 'linear', ARRAY['a', 'b'], '{"weights": [100, 0]}') AS v_rolled_back;
+SELECT ai_scale.predict('a_lin', '{"a": 4000, "b": 1}') ->> 'score' AS score_rolled_back;
+SELECT count(*) AS stored_in_the_transaction FROM public.async_store WHERE input_data = '{"a": 4000, "b": 1}';
+ROLLBACK;
+SELECT ai_scale.register_model('a_lin', 'linear', ARRAY['a', 'b'], '{"weights": [0, 5]}') AS v_again;
+SELECT ai_scale.predict('a_lin', '{"a": 4000, "b": 1}') AS answer_of_the_new_model;
+
 DROP TABLE public.async_store, public.async_audit;
 DROP FUNCTION public.async_audit_row();
 REVOKE USAGE ON SCHEMA ai_scale FROM predict_async_reader, predict_async_writer;

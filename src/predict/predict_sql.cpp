@@ -135,7 +135,8 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     out = output_of(m, scores);
     // Stored first: when the insert fails, nothing is cached either; an insert in this
     // transaction is cached when it commits.
-    if (predict::store(model, m.version, {{input, out, int64(cache::input_hash(input))}}))
+    if (predict::store(model, m.version, {{input, out, int64(cache::input_hash(input))}},
+                       m.written_by_this_transaction()))
         predict::fill_at_commit(k, out, ttl_ms());
     else
         cache::fill_l1_l2(k, out, ttl_ms());
@@ -226,7 +227,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
             sources[i] = gpu ? "gpu" : "cpu";
             fresh.push_back({inputs[i], outputs[i], int64(cache::input_hash(inputs[i]))});
         }
-        if (predict::store(model, m.version, fresh)) {
+        if (predict::store(model, m.version, fresh, m.written_by_this_transaction())) {
             for (int i : to_score)
                 predict::fill_at_commit(keys[i], outputs[i], ttl_ms());
         } else {

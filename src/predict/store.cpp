@@ -72,7 +72,8 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
 
 } // namespace
 
-bool store(text* model, int32 version, const std::vector<new_prediction>& rows)
+bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
+           bool version_uncommitted)
 {
     // A read-only transaction stores nothing, as on a hot standby (where every transaction is
     // read-only): async would write behind its back, and sync would fail with 25006.
@@ -81,7 +82,7 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows)
     const Oid relid = cache::store_table_relid();
     if (relid == InvalidOid)
         return false;
-    if (guc::store_mode == guc::store_async) {
+    if (guc::store_mode == guc::store_async && !version_uncommitted) {
         // The worker inserts as this user, but policies would see the worker's session: only
         // rows this user may insert, into a table without row-level security, are queued; the
         // others go through insert_now, which applies the user's privileges and policies.

@@ -23,6 +23,10 @@ struct new_prediction {
 // (async), or not at all (off, on a hot standby, in a read-only transaction, or when the store
 // table does not exist).
 // True when they were inserted in the calling transaction (and go with it if it rolls back).
-bool store(text* model, int32 version, const std::vector<new_prediction>& rows);
+// version_uncommitted: the version was registered (or changed) by the calling transaction,
+// which may yet roll it back and leave its number to be given to another model; its rows are
+// then never queued, as the worker would commit them whatever this transaction does.
+bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
+           bool version_uncommitted = false);
 
 } // namespace ai_scale::predict

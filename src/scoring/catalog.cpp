@@ -4,6 +4,7 @@
 #include "pg/search_path.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -67,6 +68,7 @@ struct model_row {
     char* features; // JSON array
     char* params;   // JSON text
     bool current;   // the latest committed catalog shows the same row (see fetch_row)
+    TransactionId xmin;
 };
 
 void fetch_row(const char* name, int32_t version, model_row* out)
@@ -81,7 +83,7 @@ void fetch_row(const char* name, int32_t version, model_row* out)
     const char nulls[2] = {' ', version < 0 ? 'n' : ' '};
     SPIPlanPtr plan = SPI_prepare(
         "SELECT model_version, kind, pg_catalog.array_to_json(features)::text, params::text, "
-        "ctid FROM ai_scale.models WHERE model_name = $1 "
+        "ctid, xmin FROM ai_scale.models WHERE model_name = $1 "
         "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END",
         2, types);
     if (plan == nullptr)
@@ -96,6 +98,7 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         TupleDesc desc = SPI_tuptable->tupdesc;
         bool isnull;
         out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+        out->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
         ItemPointerData ctid =
             *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull)));
         MemoryContext spi = MemoryContextSwitchTo(caller);
@@ -123,6 +126,11 @@ void fetch_row(const char* name, int32_t version, model_row* out)
 }
 
 } // namespace
+
+bool loaded_model::written_by_this_transaction() const
+{
+    return TransactionIdIsCurrentTransactionId(xmin);
+}
 
 uint64_t catalog_generation()
 {
@@ -168,7 +176,9 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         for (const auto& f : features.items)
             names.push_back(f.str);
         compiled_model m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
-        model_ptr loaded = std::make_shared<loaded_model>(name, row.version, std::move(m));
+        auto made = std::make_shared<loaded_model>(name, row.version, std::move(m));
+        made->xmin = row.xmin;
+        model_ptr loaded = std::move(made);
         if (cached != nullptr)
             *cached = row.current;
         if (!row.current)

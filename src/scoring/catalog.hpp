@@ -21,8 +21,13 @@ struct loaded_model : std::enable_shared_from_this<loaded_model> {
     compiled_model model;
     feature_extractor extractor;
     gpu_offload::model_ref ref;
+    // The transaction that wrote the catalog row (registered or last changed this version).
+    uint32_t xmin = 0; // a TransactionId; 0 is InvalidTransactionId
 
     loaded_model(std::string name, int32_t version, compiled_model m);
+    // Whether that transaction (or one of its subtransactions) is the running one: the
+    // version may yet be rolled back, and its number given again to another model.
+    bool written_by_this_transaction() const;
 };
 
 // A compiled model, shared by the cache and whoever scores with it: a caller keeps its model

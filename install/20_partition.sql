@@ -1397,6 +1397,9 @@ BEGIN
     END IF;
     PERFORM now() AT TIME ZONE zone; -- 22023 for an unknown zone
 
+    -- After any other manage_partitions or maintenance run of the table: two first calls at
+    -- once would both add a default partition, and the second fail (42P07).
+    PERFORM ai_scale._lock_for_maintenance(manage_partitions.parent);
     IF ai_scale._default_partition(manage_partitions.parent) IS NULL THEN
         SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

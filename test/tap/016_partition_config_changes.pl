@@ -47,6 +47,21 @@ $changer->query_safe('COMMIT');
 like($run->query_until(qr/run:\d+/, ''), qr/run:0/, 'and then does nothing to the table');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM r'), '1', 'whose row is still there');
 
+# Two first manage_partitions of one table at once: the second waits for the first and adopts
+# the table as the first left it (it used to try to add a second default partition, 42P07).
+$node->safe_psql('postgres', 'CREATE TABLE fresh (at timestamptz NOT NULL) PARTITION BY RANGE (at)');
+$changer->query_safe(
+    q{BEGIN; SELECT count(*) FROM ai_scale.manage_partitions('fresh', '1 day', 2);});
+$run->query_until(qr/sent/, "\\echo sent\n"
+      . q{SELECT 'second:' || count(*) FROM ai_scale.manage_partitions('fresh', '1 day', 3);}
+      . "\n");
+ok($node->poll_query_until('postgres', $waiting_run), 'the second waits for the first');
+$changer->query_safe('COMMIT');
+like($run->query_until(qr/second:\d+/, ''), qr/second:1/,
+    'and only adds the partition its premake asks for');
+is($node->safe_psql('postgres', q{SELECT premake FROM ai_scale.partition_config
+                                  WHERE parent = 'fresh'::regclass}), '3', 'with its settings');
+
 $run->quit;
 $changer->quit;
 $node->stop;

@@ -15,8 +15,13 @@ SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, in
     if (cached.plan != nullptr)
         SPI_freeplan(cached.plan);
     cached.plan = nullptr;
-    const char* rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-                                                 get_rel_name(relid));
+    // The relation may have been dropped since its oid was looked up (the lookups return null).
+    const char* name = get_rel_name(relid);
+    const char* schema = name != nullptr ? get_namespace_name(get_rel_namespace(relid)) : nullptr;
+    if (name == nullptr || schema == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                        errmsg("the table for the %s no longer exists", what)));
+    const char* rel = quote_qualified_identifier(schema, name);
     SPIPlanPtr p = SPI_prepare(psprintf(sql_format, rel), nargs, argtypes);
     if (p == nullptr)
         elog(ERROR, "ai_scale: cannot prepare the %s: %s", what,

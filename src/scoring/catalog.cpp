@@ -15,8 +15,10 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 namespace ai_scale::scoring {
 
@@ -137,6 +139,48 @@ uint64_t catalog_generation()
     return generation;
 }
 
+namespace {
+
+// A model read with a snapshot older than the catalog (see fetch_row) is right for that
+// snapshot only, so it is not cached. It is kept aside for as long as the active snapshot sees
+// the same transactions as committed (the whole of a REPEATABLE READ transaction; in READ
+// COMMITTED, until another transaction ends): a statement that began before a catalog change
+// and scores a million rows then reads and compiles it once, not once per row.
+struct snapshot_view {
+    TransactionId xmin = InvalidTransactionId;
+    TransactionId xmax = InvalidTransactionId;
+    std::vector<TransactionId> running; // xip, then subxip
+    bool suboverflowed = false;
+
+    static snapshot_view of(Snapshot s)
+    {
+        snapshot_view v;
+        v.xmin = s->xmin;
+        v.xmax = s->xmax;
+        v.running.assign(s->xip, s->xip + s->xcnt);
+        v.running.insert(v.running.end(), s->subxip, s->subxip + s->subxcnt);
+        v.suboverflowed = s->suboverflowed;
+        return v;
+    }
+    bool sees_as(Snapshot s) const
+    {
+        return s->xmin == xmin && s->xmax == xmax && s->suboverflowed == suboverflowed &&
+               size_t(s->xcnt) + size_t(s->subxcnt) == running.size() &&
+               std::equal(s->xip, s->xip + s->xcnt, running.begin()) &&
+               std::equal(s->subxip, s->subxip + s->subxcnt, running.begin() + s->xcnt);
+    }
+};
+
+struct snapshot_model {
+    std::string key;
+    uint64_t generation = 0;
+    snapshot_view view;
+    model_ptr model;
+};
+snapshot_model aside;
+
+} // namespace
+
 model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
 {
     if (!callback_registered) {
@@ -153,6 +197,12 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         if (cached != nullptr)
             *cached = true;
         return it->second;
+    }
+    if (aside.model != nullptr && aside.key == key && aside.generation == generation &&
+        ActiveSnapshotSet() && aside.view.sees_as(GetActiveSnapshot())) {
+        if (cached != nullptr)
+            *cached = false;
+        return aside.model;
     }
 
     model_row row{};
@@ -181,8 +231,12 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         model_ptr loaded = std::move(made);
         if (cached != nullptr)
             *cached = row.current;
-        if (!row.current)
-            return loaded; // right for this snapshot, not for later ones
+        if (!row.current) {
+            // Right for this snapshot, not for later ones.
+            if (ActiveSnapshotSet())
+                aside = {key, generation, snapshot_view::of(GetActiveSnapshot()), loaded};
+            return loaded;
+        }
         // Processing invalidations while reading the catalog may have emptied the cache.
         if (cache_generation != generation) {
             cache.clear();

@@ -60,6 +60,27 @@ is($late->query_safe(q{SELECT ai_scale.score('m2', '{"a": 1}')}), '20',
     'the next statement scores with the version activated meanwhile');
 is($late->query_safe(q{SELECT ai_scale.score('m2', '{"a": 1}')}), '20', 'and so does the one after');
 
+# A REPEATABLE READ transaction older than a change goes on scoring with the version its
+# snapshot shows, every row of every statement (the model is read and compiled once and kept
+# aside for that snapshot, not cached), and the next transaction with the new one.
+$node->safe_psql('postgres', 'CREATE TABLE rr_touch (a int)');
+my $rr = $node->background_psql('postgres');
+$rr->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
+is($rr->query_safe(q{SELECT ai_scale.score('m2', '{"a": 1}')}), '20',
+    'REPEATABLE READ: the active version before the change');
+$node->safe_psql('postgres', q{SELECT ai_scale.set_active_version('m2', 1)});
+# Locking a table it has not locked yet makes the transaction see the change's invalidation.
+$rr->query_safe('SELECT count(*) FROM rr_touch');
+is($rr->query_safe(q{SELECT min(s) || ':' || max(s) || ':' || count(*)
+    FROM (SELECT ai_scale.score('m2', jsonb_build_object('a', g % 2 + 1)) / (g % 2 + 1) AS s
+          FROM generate_series(1, 2000) g) x}), '20:20:2000',
+    'every row of a statement after the change scores with the version the snapshot shows');
+is($rr->query_safe(q{SELECT ai_scale.score('m2', '{"a": 1}')}), '20', 'and so does the next statement');
+$rr->query_safe('COMMIT');
+is($rr->query_safe(q{SELECT ai_scale.score('m2', '{"a": 1}')}), '10',
+    'the next transaction scores with the version activated meanwhile');
+$rr->quit;
+
 $late->quit;
 $holder->quit;
 $scorer->quit;

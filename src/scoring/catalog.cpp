@@ -152,22 +152,29 @@ struct snapshot_view {
     std::vector<TransactionId> running; // xip, then subxip
     bool suboverflowed = false;
 
+    // The subtransaction ids a snapshot lists, if it lists them: an overflowed one does not
+    // (a copy then keeps subxcnt but no array).
+    static int32 listed_subxids(Snapshot s)
+    {
+        return s->suboverflowed || s->subxip == nullptr ? 0 : s->subxcnt;
+    }
     static snapshot_view of(Snapshot s)
     {
         snapshot_view v;
         v.xmin = s->xmin;
         v.xmax = s->xmax;
         v.running.assign(s->xip, s->xip + s->xcnt);
-        v.running.insert(v.running.end(), s->subxip, s->subxip + s->subxcnt);
+        v.running.insert(v.running.end(), s->subxip, s->subxip + listed_subxids(s));
         v.suboverflowed = s->suboverflowed;
         return v;
     }
     bool sees_as(Snapshot s) const
     {
+        const int32 subxids = listed_subxids(s);
         return s->xmin == xmin && s->xmax == xmax && s->suboverflowed == suboverflowed &&
-               size_t(s->xcnt) + size_t(s->subxcnt) == running.size() &&
+               size_t(s->xcnt) + size_t(subxids) == running.size() &&
                std::equal(s->xip, s->xip + s->xcnt, running.begin()) &&
-               std::equal(s->subxip, s->subxip + s->subxcnt, running.begin() + s->xcnt);
+               std::equal(s->subxip, s->subxip + subxids, running.begin() + s->xcnt);
     }
 };
 

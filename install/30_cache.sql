@@ -9,6 +9,13 @@ CREATE FUNCTION ai_scale.input_hash(input jsonb) RETURNS bigint
 COMMENT ON FUNCTION ai_scale.input_hash(jsonb) IS
     'XXH3-64 of the jsonb binary, as stored in the prediction store''s input_hash column';
 
+-- The prediction store L3 reads (ai_scale.store_table), resolved as cache_get resolves it;
+-- null when there is none or the caller may not read it (USAGE on its schema, SELECT on it).
+CREATE FUNCTION ai_scale._readable_store() RETURNS regclass
+    LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_readable_store';
+
 -- Per row, like predict and score: no SET search_path clause (entering and leaving one costs
 -- about as much as an L1 hit); its store lookup runs under a search_path pinned in C.
 CREATE FUNCTION ai_scale.cache_get(model text, version int, input jsonb) RETURNS jsonb

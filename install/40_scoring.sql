@@ -62,33 +62,14 @@ CREATE FUNCTION ai_scale._store_last_version(model text) RETURNS int
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    setting text := current_setting('ai_scale.store_table', true);
-    names text[];
-    store oid;
+    store regclass := ai_scale._readable_store();
     found int;
 BEGIN
-    IF setting IS NULL OR setting = '' THEN
-        RETURN 0;
-    END IF;
-    -- Resolved as the cache resolves it (src/cache/l3_store.cpp): a schema-qualified name, or
-    -- a name looked up under this function's search_path; without to_regclass's error on a
-    -- schema the caller may not use.
-    names := parse_ident(setting);
-    IF cardinality(names) = 2 THEN
-        SELECT c.oid INTO store
-          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = names[1] AND c.relname = names[2];
-    ELSIF cardinality(names) = 1 THEN
-        store := to_regclass(quote_ident(names[1]));
-    END IF;
-    IF store IS NULL
-       OR NOT has_schema_privilege((SELECT c.relnamespace FROM pg_class c WHERE c.oid = store),
-                                   'USAGE')
-       OR NOT has_table_privilege(store, 'SELECT') THEN
+    IF store IS NULL THEN
         RETURN 0;
     END IF;
     BEGIN
-        EXECUTE format('SELECT max(model_version) FROM %s WHERE model_name = $1', store::regclass)
+        EXECUTE format('SELECT max(model_version) FROM %s WHERE model_name = $1', store)
             INTO found USING model;
     EXCEPTION WHEN undefined_column OR undefined_function THEN
         RETURN 0;   -- not a prediction store

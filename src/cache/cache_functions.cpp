@@ -242,6 +242,16 @@ AI_SCALE_FUNCTION(ai_scale_input_hash)
     PG_RETURN_INT64(int64(cache::input_hash(input)));
 }
 
+// _readable_store() -> regclass: the store L3 reads (ai_scale.store_table), resolved as
+// cache_get resolves it; null when there is none or the caller may not read it.
+AI_SCALE_FUNCTION(ai_scale_readable_store)
+{
+    const Oid store = l3_readable_store();
+    if (store == InvalidOid)
+        PG_RETURN_NULL();
+    PG_RETURN_OID(store);
+}
+
 // cache_get(model, version, input) -> jsonb, null on a miss at every level.
 AI_SCALE_FUNCTION(ai_scale_cache_get)
 {

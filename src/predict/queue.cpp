@@ -49,6 +49,11 @@ constexpr int idle_wakes = 50; // x flush_ms = 10 s
 // After a worker failed to connect, the database's backends insert synchronously and start no
 // other worker for this long, rather than starting one per predict().
 constexpr long retry_after_failure_ms = 10000;
+// A worker registered this long ago that has not attached is taken as never started: the
+// postmaster could not fork it (it then forgets a worker that is never restarted, and no exit
+// hook of ours runs), and the next call starts another. One that was only slow and attaches
+// later finds the slot taken and exits.
+constexpr long start_lost_after_ms = 10000;
 
 // One queued prediction: this header, then the model name, the input and the output (jsonb
 // varlenas), padded to 8 bytes.
@@ -64,10 +69,11 @@ struct entry_header {
 };
 
 struct slot {
-    Oid database;   // InvalidOid: free
-    int worker_pid; // 0: no worker attached
-    bool starting;  // a backend registered a worker that has not attached yet
-    bool closed;    // the worker drained on SIGTERM: queue no more until a new worker attaches
+    Oid database;            // InvalidOid: free
+    int worker_pid;          // 0: no worker attached
+    bool starting;           // a backend registered a worker that has not attached yet
+    TimestampTz starting_at; // when it did
+    bool closed; // the worker drained on SIGTERM: queue no more until a new worker attaches
     TimestampTz failed_at; // the last worker started for it exited before attaching; 0: none
     Latch* latch;          // the worker's
     uint64 head;           // bytes ever written
@@ -108,6 +114,27 @@ void free_slot(int s)
     memset(&shared->slots[s], 0, sizeof(slot));
 }
 
+// Whether a backend registered a worker for the slot that may still attach.
+bool worker_starting(const slot& sl)
+{
+    return sl.starting &&
+           !TimestampDifferenceExceeds(sl.starting_at, GetCurrentTimestamp(), start_lost_after_ms);
+}
+
+// Marks the slot as having a worker on the way; false when one is already there or on its way.
+bool claim_start(slot& sl)
+{
+    if (sl.worker_pid != 0 || worker_starting(sl))
+        return false;
+    if (sl.starting)
+        ereport(LOG, (errmsg("ai_scale store worker for database %u did not start within %ld s; "
+                             "starting another",
+                             sl.database, start_lost_after_ms / 1000)));
+    sl.starting = true;
+    sl.starting_at = GetCurrentTimestamp();
+    return true;
+}
+
 // The entries between tail and head of slot s.
 uint64 queued_rows(int s)
 {
@@ -132,7 +159,7 @@ void free_slots_of_dropped_databases()
     for (int s = 0; s < n_slots; s++) {
         const slot& sl = shared->slots[s];
         if (sl.database != InvalidOid && sl.database != MyDatabaseId && sl.worker_pid == 0 &&
-            !sl.starting)
+            !worker_starting(sl))
             candidates[n++] = sl.database;
     }
     LWLockRelease(lock);
@@ -144,7 +171,7 @@ void free_slots_of_dropped_databases()
         LWLockAcquire(lock, LW_EXCLUSIVE);
         for (int s = 0; s < n_slots; s++) {
             const slot& sl = shared->slots[s];
-            if (sl.database == candidates[i] && sl.worker_pid == 0 && !sl.starting) {
+            if (sl.database == candidates[i] && sl.worker_pid == 0 && !worker_starting(sl)) {
                 rows = queued_rows(s);
                 free_slot(s);
                 freed = true;
@@ -252,7 +279,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
     uint64 total = 0;
     for (const auto& r : rows)
         total += padded(sizeof(entry_header) + model_len + VARSIZE(r.input) + VARSIZE(r.output));
-    bool need_worker = false, wake = false;
+    bool wake = false;
     Latch* latch = nullptr;
     int s;
     LWLockAcquire(lock, LW_EXCLUSIVE);
@@ -263,7 +290,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
     }
     s = slot_of(MyDatabaseId);
     if (s >= 0 && shared->slots[s].failed_at != 0 && shared->slots[s].worker_pid == 0 &&
-        !shared->slots[s].starting &&
+        !worker_starting(shared->slots[s]) &&
         !TimestampDifferenceExceeds(shared->slots[s].failed_at, GetCurrentTimestamp(),
                                     retry_after_failure_ms)) {
         LWLockRelease(lock);
@@ -271,10 +298,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
     }
     if (s >= 0 && shared->slots[s].closed) {
         // These rows are inserted synchronously; the calls after a successful reopen queue.
-        slot& sl = shared->slots[s];
-        const bool reopen = sl.worker_pid == 0 && !sl.starting;
-        if (reopen)
-            sl.starting = true;
+        const bool reopen = claim_start(shared->slots[s]);
         LWLockRelease(lock);
         if (reopen)
             reopen_queue(s);
@@ -285,10 +309,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         return false;
     }
     slot& sl = shared->slots[s];
-    if (sl.worker_pid == 0 && !sl.starting) {
-        sl.starting = true;
-        need_worker = true;
-    }
+    const bool need_worker = claim_start(sl);
     const byte_ring ring = ring_of(s);
     wake = ring.crosses_half(sl.head, sl.tail, total);
     latch = sl.latch;
@@ -526,7 +547,8 @@ void ai_scale_store_worker_main(Datum arg)
 
     LWLockAcquire(lock, LW_EXCLUSIVE);
     slot& sl = shared->slots[my_slot];
-    if (sl.database == database) {
+    // Not when another worker attached first (this one was taken as lost and replaced).
+    if (sl.database == database && sl.worker_pid == 0) {
         sl.worker_pid = MyProcPid;
         sl.latch = MyLatch;
         sl.starting = false;

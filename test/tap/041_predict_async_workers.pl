@@ -2,7 +2,8 @@
 # idle, so more than 8 databases take turns using async; a database with ALLOW_CONNECTIONS
 # false still gets its queued rows written; a worker that cannot connect (its database was
 # dropped while rows were queued) is not restarted, and the rows it would have written are
-# discarded with a LOG line; a connected worker is stopped by DROP DATABASE and by a rename.
+# discarded with a LOG line; a connected worker is stopped by DROP DATABASE and by a rename; a
+# worker the postmaster could not fork is replaced.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -139,5 +140,36 @@ is(predict_rolled_back('busy_renamed', '{"a": 6, "b": 1}'), '1',
 ok(store_worker_in('busy_renamed'), 'and starts a new store worker');
 $node->safe_psql('postgres', 'DROP DATABASE busy_renamed');
 pass('DROP DATABASE without FORCE succeeds while the store worker was connected');
+
+# The postmaster fails to fork the store worker a backend registered (the postmaster's
+# RLIMIT_NPROC is lowered here): no exit hook of ours runs, so the slot says a worker is
+# starting that never will. After 10 s the next async predict() starts another, which writes
+# the rows queued meanwhile.
+setup_db('unforked');
+my $pm = $node->{_pid};
+chomp(my $nproc = `prlimit --pid $pm --nproc --output SOFT --noheadings`);
+$nproc =~ s/^\s+//;
+my $queuer = $node->background_psql('unforked');
+$log_offset = -s $node->logfile;
+system('prlimit', '--pid', $pm, '--nproc=1:') == 0 or die 'prlimit failed';
+$queuer->query_safe(q{SELECT ai_scale.predict('w_lin', '{"a": 7, "b": 1}')});
+my $fork_failed = 0;
+for (1 .. 300) {
+    $fork_failed = slurp_file($node->logfile, $log_offset) =~ /could not fork worker process/;
+    last if $fork_failed;
+    select(undef, undef, undef, 0.1);
+}
+system('prlimit', '--pid', $pm, "--nproc=$nproc:") == 0 or die 'prlimit failed';
+ok($fork_failed, 'the postmaster could not fork the store worker');
+$queuer->quit;
+# Each poll scores a new input, so that each one queues and may start a worker.
+ok($node->poll_query_until('unforked', q{
+SELECT ai_scale.predict('w_lin', jsonb_build_object('a', 8, 'b', extract(epoch FROM clock_timestamp())))
+         IS NOT NULL
+   AND (SELECT count(*) FROM public.model_predictions WHERE input_data = '{"a": 7, "b": 1}') = 1}),
+    'a later predict() starts another worker, which writes the row queued before');
+like(slurp_file($node->logfile, $log_offset),
+    qr/store worker for database \d+ did not start within 10 s; starting another/,
+    'and says why');
 
 done_testing();

@@ -35,6 +35,7 @@ unsigned round_robin = 0;
                         "No Redis Sentinel in ai_scale.redis_sentinels has named a primary for \"" +
                             std::string(guc::redis_sentinel_master) + "\".",
                         "Set ai_scale.cache_strict = off to treat an unavailable Redis as a miss.");
+    // endpoint is the primary named now: after a failover, the one attempt_primary retried on.
     auto health = breaker_snapshot(endpoint);
     throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
                     "Endpoint " + endpoint + ": " +
@@ -61,8 +62,12 @@ std::vector<std::string> current_replicas()
     return endpoint_list(guc::redis_replicas);
 }
 
-// Runs cmds on the primary; when that fails (rather than being skipped by its breaker), the
-// sentinels are asked again at the next call, for a primary they may have replaced.
+// Runs cmds on the primary. When that fails (rather than being skipped by its breaker) and the
+// sentinels name the primary, they are asked again at once: after a failover the old primary,
+// now a replica, refuses writes (READONLY) for up to a second before this backend would have
+// asked, and a write dropped then is an invalidation the other servers never see. When they
+// name another primary, cmds run there, once. (A command the old primary ran before failing,
+// an INCR, runs twice: one invalidation more, never a wrong answer.)
 std::optional<std::vector<reply_ptr>> attempt_primary(const std::string& primary,
                                                       const std::vector<command>& cmds)
 {
@@ -70,9 +75,13 @@ std::optional<std::vector<reply_ptr>> attempt_primary(const std::string& primary
         return std::nullopt;
     bool skipped;
     auto replies = attempt(primary, cmds, &skipped);
-    if (!replies && !skipped && sentinel_enabled())
-        sentinel_recheck();
-    return replies;
+    if (replies || skipped || !sentinel_enabled())
+        return replies;
+    sentinel_recheck();
+    const std::string named = sentinel_topology().primary;
+    if (named.empty() || named == primary)
+        return std::nullopt;
+    return attempt(named, cmds);
 }
 
 // False when the replica says its link to the primary is down or it is still loading a full
@@ -231,7 +240,7 @@ std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& 
         return take(*replies);
     *unavailable = true;
     if (guc::cache_strict && l2_enabled())
-        unavailable_error(primary);
+        unavailable_error(current_primary());
     return none;
 }
 
@@ -254,7 +263,7 @@ bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entri
     if (attempt_primary(primary, cmds))
         return true;
     if (guc::cache_strict)
-        unavailable_error(primary);
+        unavailable_error(current_primary());
     return false;
 }
 
@@ -274,7 +283,7 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
         return std::nullopt;
     }
     if (guc::cache_strict)
-        unavailable_error(primary);
+        unavailable_error(current_primary());
     return std::nullopt;
 }
 

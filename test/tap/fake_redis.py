@@ -7,10 +7,10 @@ Listens on 127.0.0.1:PORT and answers every read from a client with what MODE sa
   huge_bulk   `$400000000\\r\\n`, then bytes as fast as the client takes them
   silent      nothing at all
 """
-import socket
 import sys
-import threading
 import time
+
+from fake_server import serve_forever
 
 
 def serve(conn, mode):
@@ -36,13 +36,7 @@ def serve(conn, mode):
 
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
-    server.listen(64)
-    while True:
-        conn, _ = server.accept()
-        threading.Thread(target=serve, args=(conn, mode), daemon=True).start()
+    serve_forever(port, serve, mode)
 
 
 if __name__ == "__main__":

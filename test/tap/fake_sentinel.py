@@ -8,9 +8,9 @@ replicas (SENTINEL replicas, each up and linked). A real sentinel decides when a
 happens and takes seconds to; with this one the test switches the primary at the moment it
 chooses, by rewriting FILE.
 """
-import socket
 import sys
-import threading
+
+from fake_server import serve_forever
 
 
 def bulk(s):
@@ -86,13 +86,7 @@ def serve(conn, path):
 
 def main():
     port, path = int(sys.argv[1]), sys.argv[2]
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
-    server.listen(64)
-    while True:
-        conn, _ = server.accept()
-        threading.Thread(target=serve, args=(conn, path), daemon=True).start()
+    serve_forever(port, serve, path)
 
 
 if __name__ == "__main__":

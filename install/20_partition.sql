@@ -75,6 +75,16 @@ CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_count';
 
+-- Runs one statement as the owner of rel, in a security-restricted operation
+-- (src/partition/owner_scope.cpp): the statements that move rows out of a default partition,
+-- which fire the table's triggers and rules and evaluate its constraints, domains, generated
+-- columns and index expressions with the rights of the owner, never of whoever runs
+-- maintenance. Returns the rows processed.
+CREATE FUNCTION ai_scale._as_owner(rel regclass, statement text) RETURNS bigint
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_as_owner';
+
 -- Internals in SQL.
 
 CREATE FUNCTION ai_scale._require_primary(what text) RETURNS void
@@ -274,7 +284,6 @@ DECLARE
     hi_at timestamptz;
     bc constant timestamp := '0001-01-01 00:00'; -- to_char's YYYY leaves the era out (see _era)
     arrived bigint;
-    mover_role text;
 BEGIN
     -- Written out here rather than through the small helpers above: this runs once per
     -- partition, and every call of a function with its own search_path costs a GUC save and
@@ -349,37 +358,40 @@ BEGIN
                        stage, partition, lo_lit, hi_lit);
         RETURN;
     END IF;
+    -- The moves run as the table's owner (_as_owner): they fire its triggers and evaluate its
+    -- constraints and index expressions, which must not run with the rights of whoever runs
+    -- maintenance (the worker's superuser, often).
     IF default_partition IS NOT NULL AND NOT through_parent THEN
         cols := ai_scale._insert_columns(parent);
-        EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
-                       'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM moved',
-                       default_partition, key_column, lo_lit, key_column, hi_lit, cols,
-                       partition, cols, cols);
-        GET DIAGNOSTICS rows_moved = ROW_COUNT;
+        rows_moved := ai_scale._as_owner(parent, format(
+            'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+            'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM moved',
+            default_partition, key_column, lo_lit, key_column, hi_lit, cols, partition, cols,
+            cols));
     ELSIF default_partition IS NOT NULL THEN
         -- Moves that publications and triggers must see (see _moves_through_parent): out of
         -- the default into a temporary table, and, once the partition is attached, into the
-        -- parent, which routes them there. As the table's owner: they fire its triggers, which
-        -- must not run with the rights of whoever runs maintenance (the worker's superuser).
-        mover_role := current_setting('role');
-        PERFORM set_config('role', (SELECT r.rolname FROM pg_roles r WHERE r.oid = owner), true);
+        -- parent, which routes them there.
         cols := ai_scale._insert_columns(parent);
         -- Just the columns an INSERT names (a generated column is computed again), without
-        -- their constraints.
+        -- their constraints. Made here (a security-restricted operation may not make a
+        -- temporary table) and given to the owner, who fills it.
         EXECUTE format('CREATE TEMPORARY TABLE ai_scale_moving ON COMMIT DROP AS '
                        'SELECT %s FROM ONLY %s WITH NO DATA', cols, default_partition);
-        EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
-                       'INSERT INTO pg_temp.ai_scale_moving (%s) SELECT %s FROM moved',
-                       default_partition, key_column, lo_lit, key_column, hi_lit, cols,
-                       cols, cols);
-        GET DIAGNOSTICS rows_moved = ROW_COUNT;
+        IF owner <> current_user::regrole::oid THEN
+            EXECUTE format('ALTER TABLE pg_temp.ai_scale_moving OWNER TO %s', owner::regrole);
+        END IF;
+        rows_moved := ai_scale._as_owner(parent, format(
+            'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+            'INSERT INTO pg_temp.ai_scale_moving (%s) SELECT %s FROM moved',
+            default_partition, key_column, lo_lit, key_column, hi_lit, cols, cols, cols));
     END IF;
     EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
                    parent, partition, lo_lit, hi_lit);
     IF default_partition IS NOT NULL AND through_parent THEN
-        EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s '
-                       'FROM pg_temp.ai_scale_moving', parent, cols, cols);
-        GET DIAGNOSTICS arrived = ROW_COUNT;
+        arrived := ai_scale._as_owner(parent, format(
+            'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.ai_scale_moving',
+            parent, cols, cols));
         -- A BEFORE INSERT trigger that skips rows (returns NULL) would lose them here: they
         -- have left the default already. Nothing is moved then.
         IF arrived <> rows_moved THEN
@@ -393,7 +405,6 @@ BEGIN
                              'rescue_default runs.';
         END IF;
         DROP TABLE pg_temp.ai_scale_moving;
-        PERFORM set_config('role', mover_role, true);
     END IF;
 END $$;
 
@@ -671,6 +682,7 @@ DECLARE
     pieces_before int;
     nsp name;
     rel name;
+    owner oid;
     stage text;
     made record;
     parts text[] := '{}';
@@ -798,11 +810,15 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT n.nspname, c.relname INTO nsp, rel
+    SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
     stage := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'rescue_stage'));
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES) PARTITION BY RANGE (%I)',
                    stage, parent, k.key_column);
+    -- The owner fills it (see below), as it owns the partitions made in it.
+    IF owner <> current_user::regrole::oid THEN
+        EXECUTE format('ALTER TABLE %s OWNER TO %s', stage, owner::regrole);
+    END IF;
     FOR j IN 1 .. array_length(piece_lo, 1) LOOP
         made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
                                            piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
@@ -817,14 +833,17 @@ BEGIN
 
     -- Every default row of the batch lies in [first piece, last piece): no other cell is there.
     -- A copy then a delete is faster than one DELETE ... RETURNING feeding the INSERT, and the
-    -- lock above makes the two statements see the same rows.
+    -- lock above makes the two statements see the same rows. Both run as the table's owner
+    -- (_as_owner): they evaluate its constraints and fire its rules.
     cols := ai_scale._insert_columns(parent);
-    EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s '
-                   'WHERE %I >= %s AND %I < %s',
-                   stage, cols, cols, dflt, k.key_column, lo_lits[1], k.key_column,
-                   hi_lits[array_length(hi_lits, 1)]);
-    EXECUTE format('DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s',
-                   dflt, k.key_column, lo_lits[1], k.key_column, hi_lits[array_length(hi_lits, 1)]);
+    PERFORM ai_scale._as_owner(parent, format(
+        'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s '
+        'WHERE %I >= %s AND %I < %s',
+        stage, cols, cols, dflt, k.key_column, lo_lits[1], k.key_column,
+        hi_lits[array_length(hi_lits, 1)]));
+    PERFORM ai_scale._as_owner(parent, format(
+        'DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s',
+        dflt, k.key_column, lo_lits[1], k.key_column, hi_lits[array_length(hi_lits, 1)]));
     FOR i IN 1 .. array_length(parts, 1) LOOP
         EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', stage, parts[i]);
     END LOOP;

@@ -1210,7 +1210,10 @@ BEGIN
                 detail := 'older than retention ' || cfg.retention::text;
             ELSE
                 partition := victim::text;
-                EXECUTE format('ALTER TABLE %s SET TABLESPACE %I', victim, cfg.cold_tablespace);
+                -- As the owner: it must have the right to create in the cold tablespace (the
+                -- worker's superuser would move anyone's partitions into any tablespace).
+                PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
+                                                              victim, cfg.cold_tablespace));
                 action := 'moved_to_cold';
                 detail := 'tablespace ' || quote_ident(cfg.cold_tablespace);
             END IF;

@@ -35,6 +35,26 @@ SELECT action, partition, detail FROM ai_scale.manage_partitions('r_tier', '1 mo
  WHERE action <> 'created' ORDER BY partition;
 SELECT partition, tier, tablespace FROM ai_scale.partitions('r_tier') WHERE partition::text LIKE '%old%';
 SELECT count(*) AS second_run FROM ai_scale.run_maintenance('r_tier');
+-- Partitions move to the cold tablespace as their owner, who must be allowed to create there:
+-- maintenance run by a superuser (the worker, say) does not move them for a role that is not.
+CREATE ROLE r_tier_owner;
+CREATE TABLE r_tier_owned (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT pg_temp.old_months('r_tier_owned');
+ALTER TABLE r_tier_owned OWNER TO r_tier_owner;
+ALTER TABLE r_tier_owned_old1 OWNER TO r_tier_owner;
+ALTER TABLE r_tier_owned_old2 OWNER TO r_tier_owner;
+ALTER TABLE r_tier_owned_old3 OWNER TO r_tier_owner;
+SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('r_tier_owned', '1 month', 0, time_zone => 'UTC');
+UPDATE ai_scale.partition_config SET retention = '2 months', retention_mode = 'tier',
+       cold_tablespace = 'ai_scale_cold' WHERE parent = 'r_tier_owned'::regclass;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('r_tier_owned')
+ WHERE partition LIKE '%old1';
+GRANT CREATE ON TABLESPACE ai_scale_cold TO r_tier_owner;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('r_tier_owned')
+ WHERE partition LIKE '%old1';
+DROP TABLE r_tier_owned;
+REVOKE CREATE ON TABLESPACE ai_scale_cold FROM r_tier_owner;
+DROP ROLE r_tier_owner;
 
 -- A parent given a tablespace has its partitions made there, as Postgres places those it makes:
 -- the first ones (made in place) and later ones (built standalone, then attached) alike.

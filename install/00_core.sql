@@ -1,6 +1,23 @@
 -- ai_scale install script, assembled from install/*.sql in name order.
 \echo Use "CREATE EXTENSION ai_scale" to load this file. \quit
 
+-- CREATE EXTENSION installs into a schema named ai_scale that exists already, whoever owns it.
+-- Its owner could then rename it and make a schema ai_scale of its own, whose functions the
+-- extension's code, naming ours as ai_scale.<name>, would call, with the rights of whoever runs
+-- it (the maintenance worker's superuser): only a schema owned by a superuser is used.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                     JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+                    WHERE n.nspname OPERATOR(pg_catalog.=) 'ai_scale'::pg_catalog.name
+                      AND r.rolsuper) THEN
+        RAISE EXCEPTION 'schema "ai_scale" is owned by a role that is not a superuser'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Its owner could replace the functions the extension calls.',
+                  HINT = 'Drop the schema, or ALTER SCHEMA ai_scale OWNER TO a superuser, then CREATE EXTENSION ai_scale.';
+    END IF;
+END $$;
+
 -- Every function below is schema-qualified and pins its search_path, so a user's objects in
 -- another schema can never be picked up in place of ours.
 

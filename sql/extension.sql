@@ -29,6 +29,15 @@ DROP EXTENSION ai_scale;
 SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'ai_scale'::regnamespace) AS functions_left,
        (SELECT count(*) FROM pg_class WHERE relnamespace = 'ai_scale'::regnamespace) AS relations_left;
 
+-- A schema ai_scale that a role without superuser owns (made before CREATE EXTENSION, by a
+-- role with CREATE on the database) is not installed into (42501): its owner could rename it
+-- and make an ai_scale schema of its own, whose functions ours would call by name.
+CREATE ROLE ext_squatter;
+ALTER SCHEMA ai_scale OWNER TO ext_squatter;
+CREATE EXTENSION ai_scale;
+ALTER SCHEMA ai_scale OWNER TO CURRENT_USER;
+DROP ROLE ext_squatter;
+
 CREATE EXTENSION ai_scale;
 SELECT ai_scale.version();
 

@@ -326,6 +326,10 @@ void ai_scale_maintenance_main(Datum arg)
     run_context =
         AllocSetContextCreate(TopMemoryContext, "ai_scale maintenance", ALLOCSET_DEFAULT_SIZES);
     set_lock_timeout();
+    // The names the worker prints and parses again (the parent and partition of a DETACH it
+    // builds) come out schema-qualified and resolve alike, whatever schemas the maintenance
+    // role's own search_path would put first.
+    SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
     ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
                          MyBgworkerEntry->bgw_extra)));
 

@@ -33,12 +33,12 @@ $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
 ok($node->poll_query_until('postgres',
         q{SELECT count(*) = 1 FROM pg_stat_activity
-          WHERE query LIKE 'ALTER TABLE r DETACH PARTITION public.r_old CONCURRENTLY%'
+          WHERE query LIKE 'ALTER TABLE public.r DETACH PARTITION public.r_old CONCURRENTLY%'
             AND wait_event_type = 'Lock'}),
     'the worker waits to detach the partition retention chose');
 $node->safe_psql('postgres', q{SELECT ai_scale.unmanage_partitions('r')});
 $reader->query_safe('COMMIT');
-ok($node->wait_for_log(qr/ai_scale maintenance: kept detached table public\.r_old of r/),
+ok($node->wait_for_log(qr/ai_scale maintenance: kept detached table public\.r_old of public\.r/),
     'the worker keeps the detached table');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM r_old'), '1', 'with its row');
 

@@ -125,6 +125,21 @@ bool check_store_table(char** newval, void**, GucSource)
     return ok;
 }
 
+// ALTER ROLE / DATABASE ... SET and a function's SET clause validate their value with source
+// PGC_S_TEST and then store it in pg_db_role_setting or pg_proc.proconfig, which every role may
+// read. The password belongs in postgresql.conf or ALTER SYSTEM, which only superusers read.
+// Values stored before this check are still applied at connection: refusing them there would
+// print the value in a WARNING to whoever connects.
+bool check_redis_password(char** newval, void**, GucSource source)
+{
+    if (source != PGC_S_TEST || *newval == nullptr || **newval == '\0')
+        return true;
+    GUC_check_errmsg("ai_scale.redis_password cannot be set for a role, a database or a function");
+    GUC_check_errdetail("Such settings are stored in catalogs that every role can read.");
+    GUC_check_errhint("Set it in postgresql.conf or with ALTER SYSTEM.");
+    return false;
+}
+
 bool check_maintenance_databases(char** newval, void**, GucSource)
 {
     try {
@@ -304,7 +319,8 @@ void define_all()
         &redis_spin_us, 50, 0, 1000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_password", "Password sent with AUTH to Redis.",
                                nullptr, &redis_password, "", PGC_SUSET,
-                               GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, nullptr, nullptr, nullptr);
+                               GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, check_redis_password, nullptr,
+                               nullptr);
     DefineCustomIntVariable("ai_scale.redis_db", "Redis database number (SELECT) for L2 keys.",
                             nullptr, &redis_db, 0, 0, 1023, PGC_SUSET, 0, nullptr, nullptr,
                             nullptr);

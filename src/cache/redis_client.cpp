@@ -1,4 +1,5 @@
 #include "cache/redis_client.hpp"
+#include "cache/error_text.hpp"
 #include "cache/l2_format.hpp"
 #include "cache/resp_limits.hpp"
 #include "guc.hpp"
@@ -204,7 +205,8 @@ void setup_command(connection& c, const command& cmd, const char* what)
     }
     const redisReply* r = replies[0].get();
     if (r->type == REDIS_REPLY_ERROR)
-        fail(c, std::string(what) + ": " + std::string(r->str, r->len));
+        fail(c, std::string(what) + ": " +
+                    redis_error_text(std::string_view(r->str, r->len), c.password));
 }
 
 // Makes the socket non-blocking: exchange() waits with poll, within its deadline, instead of
@@ -280,8 +282,11 @@ std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<
 {
     bool reused = false;
     std::vector<reply_ptr> replies;
+    std::string password;
     try {
-        replies = exchange(connect(endpoint, kind, &reused), cmds);
+        connection& c = connect(endpoint, kind, &reused);
+        password = c.password;
+        replies = exchange(c, cmds);
     } catch (const closed_before_reply&) {
         if (!reused)
             throw;
@@ -290,7 +295,7 @@ std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<
     for (const auto& r : replies)
         if (r->type == REDIS_REPLY_ERROR) {
             // The connection is still in step (every reply was read); keep it.
-            throw redis_failure(std::string(r->str, r->len));
+            throw redis_failure(redis_error_text(std::string_view(r->str, r->len), password));
         }
     return replies;
 }

@@ -1,8 +1,8 @@
 # Redis faults against real servers this test starts: replica reads (checked with INFO
 # commandstats on each server), a replica following another server -> primary, replica down ->
 # primary fallback, primary down -> misses and
-# the breaker opening, then closing once the primary is back, a hung primary (timeouts), and a
-# password-protected Redis.
+# the breaker opening, then closing once the primary is back, a hung primary (timeouts), a
+# password-protected Redis, and a Redis whose error reply repeats the password.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -168,6 +168,29 @@ $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
 like($err, qr/permission denied|must be superuser|privileges/, 'redis_password hidden from non-superusers');
 is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 4}')},
     extra_params => ['-U', 'plain']), '{"p": 4}', 'but used for them');
+
+# A Redis that does not know AUTH (renamed away) answers "unknown command 'AUTH', with args
+# beginning with: '<the password>'": that reply is kept for redis_status() and the 08006 detail,
+# which every role reads, and the server log, so it must not carry the password.
+my $e_port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('echoing', $e_port, '--rename-command', 'AUTH', '');
+$node->append_conf('postgresql.conf', qq{ai_scale.redis_primary = '127.0.0.1:$e_port'\n});
+$node->reload;
+my $log_offset = -s $node->logfile;
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('f', 1, '{"a": 4}');
+}, extra_params => ['-U', 'plain']);
+like($err, qr/DETAIL:  Endpoint 127\.0\.0\.1:\d+: AUTH: ERR \(the rest of the reply is withheld/,
+    'an AUTH reply that echoes the password is withheld from the 08006 detail');
+unlike($err, qr/s3cret/, 'the 08006 detail does not carry the password');
+$out = $node->safe_psql('postgres', 'SELECT last_error FROM ai_scale.redis_status()',
+    extra_params => ['-U', 'plain']);
+like($out, qr/^AUTH: ERR \(the rest of the reply is withheld/, 'redis_status() withholds it too');
+unlike($out, qr/s3cret/, 'redis_status() does not show the password');
+unlike(substr(PostgreSQL::Test::Utils::slurp_file($node->logfile), $log_offset), qr/s3cret/,
+    'the server log does not show the password');
+redis_stop('echoing');
 
 redis_stop('secure');
 $node->stop;

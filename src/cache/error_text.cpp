@@ -1,0 +1,42 @@
+#include "cache/error_text.hpp"
+
+namespace ai_scale::cache {
+
+namespace {
+
+// Redis cuts the arguments it echoes (128 bytes in all, each quoted), so a long password may
+// come back cut short: its first bytes are what to look for.
+constexpr size_t secret_probe_bytes = 8;
+
+std::string printable(std::string_view s)
+{
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char ch : s) {
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+            out.push_back(char(ch));
+        } else {
+            out += "\\x";
+            out.push_back(hex[ch >> 4]);
+            out.push_back(hex[ch & 0xf]);
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::string redis_error_text(std::string_view reply, std::string_view secret)
+{
+    if (!secret.empty() &&
+        reply.find(secret.substr(0, secret_probe_bytes)) != std::string_view::npos) {
+        std::string_view code = reply.substr(0, reply.find(' '));
+        if (code.find(secret.substr(0, secret_probe_bytes)) != std::string_view::npos)
+            code = {};
+        return printable(code) + " (the rest of the reply is withheld: it repeats the password)";
+    }
+    return printable(reply);
+}
+
+} // namespace ai_scale::cache

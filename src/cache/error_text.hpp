@@ -1,0 +1,17 @@
+// What a Redis error reply may say where other roles read it (redis_status()'s last_error, the
+// 08006 detail, the server log). Pure C++, unit-tested in test/unit/test_error_text.cpp.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ai_scale::cache {
+
+// An error reply as text: bytes outside printable ASCII are written \xNN (Redis echoes a
+// command's arguments in some errors, binary values included, and the text must be valid in
+// any server encoding). When the reply repeats the start of secret (a Redis that does not know
+// AUTH answers "unknown command 'AUTH', with args beginning with: '<password>'"), only its first
+// word, the error code, is kept.
+std::string redis_error_text(std::string_view reply, std::string_view secret);
+
+} // namespace ai_scale::cache

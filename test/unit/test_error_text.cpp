@@ -1,0 +1,39 @@
+#include "cache/error_text.hpp"
+
+#include <gtest/gtest.h>
+
+using ai_scale::cache::redis_error_text;
+
+TEST(ErrorText, KeepsPlainReplies)
+{
+    EXPECT_EQ(redis_error_text("WRONGPASS invalid username-password pair or user is disabled.",
+                               "S3cr3t-pw-XYZ"),
+              "WRONGPASS invalid username-password pair or user is disabled.");
+    EXPECT_EQ(redis_error_text("NOAUTH Authentication required.", ""),
+              "NOAUTH Authentication required.");
+}
+
+TEST(ErrorText, WithholdsAReplyThatRepeatsThePassword)
+{
+    // Redis 7 with AUTH renamed away echoes the command's arguments.
+    EXPECT_EQ(
+        redis_error_text("ERR unknown command 'AUTH', with args beginning with: 'S3cr3t-pw-XYZ' ",
+                         "S3cr3t-pw-XYZ"),
+        "ERR (the rest of the reply is withheld: it repeats the password)");
+    // Redis cuts long arguments: the start of the password is enough.
+    std::string long_password(300, 'p');
+    std::string echoed = "ERR unknown command 'AUTH', with args beginning with: '" +
+                         long_password.substr(0, 100) + "' ";
+    EXPECT_EQ(redis_error_text(echoed, long_password),
+              "ERR (the rest of the reply is withheld: it repeats the password)");
+    // Not even its first word is kept when that is where the password is.
+    EXPECT_EQ(redis_error_text("hunter22 was not expected", "hunter22"),
+              " (the rest of the reply is withheld: it repeats the password)");
+}
+
+TEST(ErrorText, EscapesBytesOutsidePrintableAscii)
+{
+    using namespace std::string_literals;
+    EXPECT_EQ(redis_error_text("ERR 'ASC1\x91_b)\xa2\x01' \\ end\r\n"s, ""),
+              "ERR 'ASC1\\x91_b)\\xa2\\x01' \\x5c end\\x0d\\x0a");
+}

@@ -88,6 +88,14 @@ SELECT ai_scale.cache_get('l3_model', 8, '{"f": 1}') AS no_schema_usage;
 SELECT ai_scale.cache_get_many('l3_model', 8, ARRAY['{"f": 1}']::jsonb[]) AS no_schema_usage_many;
 RESET ROLE;
 SELECT ai_scale.cache_get('l3_model', 8, '{"f": 1}') AS owner_reads_it;
+-- Only a table or a partitioned table is taken for the store, never a view: a view's query (or
+-- its INSTEAD OF trigger) would run its owner's code with the rights of whoever calls
+-- cache_get() or predict(). Through a view of the same rows, the lookup is a miss.
+CREATE VIEW l3_private.store_view AS SELECT * FROM l3_private.store;
+SET ai_scale.store_table = 'l3_private.store_view';
+SELECT ai_scale.cache_invalidate('l3_model', 8);
+SELECT ai_scale.cache_get('l3_model', 8, '{"f": 1}') AS through_a_view;
+SELECT ai_scale.cache_get_many('l3_model', 8, ARRAY['{"f": 1}']::jsonb[]) AS through_a_view_many;
 RESET ai_scale.store_table;
 DROP SCHEMA l3_private CASCADE;
 DROP ROLE cache_l3_outsider;

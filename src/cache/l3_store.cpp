@@ -8,6 +8,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -28,6 +29,15 @@ namespace {
 pg::relation_plan plan;
 pg::relation_plan plan_many;
 
+// Only a table or a partitioned table is a store. A view (or a foreign table) would run code
+// its owner chose, functions in its query or INSTEAD OF triggers, with the rights of whoever
+// calls cache_get() or predict(), a superuser often, who never named that relation in a query.
+Oid if_table(Oid relid)
+{
+    const char kind = get_rel_relkind(relid);
+    return kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE ? relid : InvalidOid;
+}
+
 } // namespace
 
 Oid store_table_relid()
@@ -37,7 +47,8 @@ Oid store_table_relid()
     pg::pinned_search_path pinned;
     return pg::call([] {
         List* names = stringToQualifiedNameList(guc::store_table);
-        return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+        const Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+        return relid == InvalidOid ? InvalidOid : if_table(relid);
     });
 }
 
@@ -59,7 +70,7 @@ Oid l3_readable_store()
         } else if (list_length(names) == 1) {
             relid = RelnameGetRelid(strVal(linitial(names)));
         }
-        if (relid == InvalidOid)
+        if (relid == InvalidOid || if_table(relid) == InvalidOid)
             return InvalidOid;
         if (pg_namespace_aclcheck(get_rel_namespace(relid), GetUserId(), ACL_USAGE) !=
                 ACLCHECK_OK ||

@@ -13,12 +13,13 @@ extern "C" {
 
 namespace ai_scale::cache {
 
-// The relation ai_scale.store_table names, or InvalidOid when it is unset or does not exist.
-// Used by L3 to read the store and by predict() to write it.
+// The table ai_scale.store_table names, or InvalidOid when it is unset, does not exist or is
+// not a table or a partitioned table (a view is never used: it would run its owner's code with
+// the caller's rights). What predict() writes.
 Oid store_table_relid();
 
-// The store table if it exists and the current user may use its schema and read it, else
-// InvalidOid (never an error): what the lookups below read.
+// The store table if it exists, is a table or a partitioned table, and the current user may
+// use its schema and read it, else InvalidOid (never an error): what the lookups below read.
 Oid l3_readable_store();
 
 // The newest output stored in relid for the input within ttl_s, palloc'd in the caller's

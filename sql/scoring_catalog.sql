@@ -166,3 +166,30 @@ SELECT count(*) AS cat_inv_versions FROM ai_scale.models WHERE model_name = 'cat
 SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['cat_lin2', 'cat_wide', 'cat_inv']) n;
 DROP FUNCTION cat_reregister(jsonb);
 DROP TABLE cat_rows;
+
+-- In a parallel query, the leader and the workers read the catalog with the query's snapshot
+-- and take no new one (Postgres forbids it there): score(), score_multi() and score_batched()
+-- over a table large enough for a parallel plan raised "cannot update SecondarySnapshot during
+-- a parallel operation" before.
+SELECT ai_scale.register_model('cat_par', 'linear', ARRAY['a'], '{"weights": [2], "bias": 1}');
+CREATE TABLE cat_par_rows AS SELECT i AS id, jsonb_build_object('a', i) AS attrs
+FROM generate_series(1, 2000) i;
+ANALYZE cat_par_rows;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT sum(ai_scale.score('cat_par', attrs)) FROM cat_par_rows;
+SELECT sum(ai_scale.score('cat_par', attrs)) AS parallel_sum,
+       sum((ai_scale.score_multi('cat_par', attrs))[1]) AS parallel_multi_sum
+FROM cat_par_rows;
+SET force_parallel_mode = on;
+SELECT sum(s) AS batched_sum
+FROM (SELECT ai_scale.score_batched('cat_par', attrs) OVER () AS s FROM cat_par_rows) x;
+RESET force_parallel_mode;
+RESET max_parallel_workers_per_gather;
+RESET min_parallel_table_scan_size;
+RESET parallel_tuple_cost;
+RESET parallel_setup_cost;
+SELECT ai_scale.drop_model('cat_par');
+DROP TABLE cat_par_rows;

@@ -113,12 +113,20 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         // table for this very read, for instance): cached under the new generation, such a
         // row would be served after the change, by every later statement, until the next
         // one. It is cached only when the latest committed catalog shows the same row.
-        rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot, true,
-                                  false, 1);
-        out->current = rc == SPI_OK_SELECT && SPI_processed == 1 &&
-                       ItemPointerEquals(
-                           &ctid, reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(
+        // A parallel query (its leader and its workers) may take no new snapshot
+        // (GetLatestSnapshot raises an error there): the row is then kept aside for the
+        // query's snapshot only, which a parallel query keeps to its end.
+        if (IsInParallelMode()) {
+            out->current = false;
+        } else {
+            rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot,
+                                      true, false, 1);
+            out->current =
+                rc == SPI_OK_SELECT && SPI_processed == 1 &&
+                ItemPointerEquals(&ctid,
+                                  reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(
                                       SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull))));
+        }
     } else {
         rc = SPI_execute_with_args("SELECT 1 FROM ai_scale.models WHERE model_name = $1", 1, types,
                                    values, nulls, true, 1);

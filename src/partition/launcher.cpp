@@ -249,7 +249,7 @@ void ai_scale_maintenance_launcher_main(Datum)
     ai_scale::partition::wake_all_workers();
 
     for (;;) {
-        CHECK_FOR_INTERRUPTS();
+        ai_scale::pg::check_for_interrupts_when_idle();
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);

@@ -11,6 +11,7 @@
 #include "guc.hpp"
 #include "partition/launcher.hpp"
 #include "partition/worker_registry.hpp"
+#include "pg/bgworker.hpp"
 #include "pg/postgres.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -351,7 +352,7 @@ void ai_scale_maintenance_main(Datum arg)
         ResetLatch(MyLatch);
         if (ProcDiePending)
             break;
-        CHECK_FOR_INTERRUPTS();
+        ai_scale::pg::check_for_interrupts_when_idle();
     }
     ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" stopping",
                          MyBgworkerEntry->bgw_extra)));

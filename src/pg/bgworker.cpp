@@ -1,5 +1,9 @@
 #include "pg/bgworker.hpp"
 
+extern "C" {
+#include "miscadmin.h"
+}
+
 #include <cstring>
 
 namespace ai_scale::pg {
@@ -17,6 +21,12 @@ BackgroundWorker ai_scale_worker(const char* function, const char* name, const c
     strlcpy(worker.bgw_name, name, BGW_MAXLEN);
     strlcpy(worker.bgw_type, type, BGW_MAXLEN);
     return worker;
+}
+
+void check_for_interrupts_when_idle()
+{
+    QueryCancelPending = false;
+    CHECK_FOR_INTERRUPTS();
 }
 
 } // namespace ai_scale::pg

@@ -16,4 +16,11 @@ namespace ai_scale::pg {
 BackgroundWorker ai_scale_worker(const char* function, const char* name, const char* type,
                                  int restart_time);
 
+// CHECK_FOR_INTERRUPTS for a worker between its jobs, outside any transaction. A query cancel
+// (pg_cancel_backend) has no statement to cancel there, and Postgres would turn it into FATAL
+// (an ERROR with no handler to catch it), ending the worker (an idle store worker left the rows
+// queued since its last drain to wait for the next async predict()): the cancel is ignored.
+// Termination and the other interrupts are processed as usual.
+void check_for_interrupts_when_idle();
+
 } // namespace ai_scale::pg

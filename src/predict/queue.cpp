@@ -408,20 +408,36 @@ struct batch {
     Datum inputs[batch_rows], outputs[batch_rows], hashes[batch_rows];
 };
 
-// Inserts one batch in its own transaction, as the role that made the predictions (its
-// privileges, and its identity in triggers), in a security-restricted operation; an error (a
-// dropped table or role, say) loses that batch and is logged, and the worker carries on.
-// Aborting the transaction puts the worker's own role back.
-void insert_batch(batch& b)
+// Errors that say nothing about the rows: the insert was cancelled (pg_cancel_backend of the
+// worker), chosen as a deadlock's victim, or refused a lock or a serializable snapshot. Its
+// batch is tried again (attempts_per_batch in all) rather than lost.
+bool worth_retrying(int sqlerrcode)
 {
-    if (b.n == 0)
-        return;
+    return sqlerrcode == ERRCODE_QUERY_CANCELED || sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+           sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+           sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
+}
+constexpr int attempts_per_batch = 5;
+
+// Inserts one batch in its own transaction, as the role that made the predictions (its
+// privileges, and its identity in triggers), in a security-restricted operation. Returns false
+// when the insert failed in a way worth retrying (worth_retrying), with the batch kept; any
+// other error (a dropped table or role, say) loses the batch and is logged, and the worker
+// carries on. Aborting the transaction puts the worker's own role back.
+bool try_insert_batch(batch& b, bool last_attempt)
+{
     MemoryContext caller = CurrentMemoryContext;
+    volatile bool done = true; // set after a longjmp
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     // The same name lookups (the table's triggers, defaults) as a synchronous insert.
     set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                       GUC_ACTION_LOCAL, true, 0, false);
+    // A lock_timeout set for the database or the bootstrap role is meant for sessions, which
+    // see their error and retry: here it would lose the batch. The worker waits, as an INSERT
+    // without it does.
+    set_config_option("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
+                      false);
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "ai_scale store: insert");
     PG_TRY();
@@ -464,12 +480,30 @@ void insert_batch(batch& b)
         ErrorData* edata = CopyErrorData();
         FlushErrorState();
         AbortCurrentTransaction();
-        ereport(WARNING,
-                (errmsg("ai_scale store worker lost %d predictions: %s", b.n, edata->message)));
+        if (!last_attempt && worth_retrying(edata->sqlerrcode))
+            done = false;
+        else
+            ereport(WARNING,
+                    (errmsg("ai_scale store worker lost %d predictions: %s", b.n, edata->message)));
         FreeErrorData(edata);
     }
     PG_END_TRY();
     pgstat_report_activity(STATE_IDLE, nullptr);
+    return done;
+}
+
+// try_insert_batch until it is done, pausing between attempts (0.1 s, doubling); then empties
+// the batch.
+void insert_batch(batch& b)
+{
+    if (b.n == 0)
+        return;
+    for (int attempt = 1; !try_insert_batch(b, attempt == attempts_per_batch); attempt++) {
+        (void)WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100L << (attempt - 1),
+                        PG_WAIT_EXTENSION);
+        // A cancel that came during the pause is for the attempt it would have interrupted.
+        QueryCancelPending = false;
+    }
     b.n = 0;
 }
 
@@ -579,7 +613,7 @@ void ai_scale_store_worker_main(Datum arg)
         }
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, flush_ms,
                         PG_WAIT_EXTENSION);
-        CHECK_FOR_INTERRUPTS();
+        ai_scale::pg::check_for_interrupts_when_idle();
     }
     // Clean shutdown: refuse new rows (backends insert them themselves), then write the rest.
     LWLockAcquire(lock, LW_EXCLUSIVE);

@@ -249,11 +249,22 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
     auto colon = endpoint.rfind(':');
     std::string host = endpoint.substr(0, colon);
     int port = std::stoi(endpoint.substr(colon + 1));
+    // hiredis's connect waits in poll() without looking at Postgres's interrupts: a cancel
+    // already pending is taken first, and one that arrives meanwhile makes the poll fail with
+    // EINTR, reported as the cancel it is, not as the endpoint failing (which counted toward
+    // its breaker, and left the cancel to wait for the next connect's whole timeout).
+    if (wait_hook)
+        wait_hook();
     c.ctx = redisConnectWithTimeout(host.c_str(), port, timeout());
     if (c.ctx == nullptr)
         throw redis_failure("cannot allocate a Redis connection");
-    if (c.ctx->err)
-        fail(c, std::string("connect: ") + c.ctx->errstr);
+    if (c.ctx->err) {
+        const std::string msg = std::string("connect: ") + c.ctx->errstr;
+        drop(c);
+        if (wait_hook)
+            wait_hook();
+        throw redis_failure(msg);
+    }
     make_nonblocking(c);
     c.password = password;
     c.db = db;

@@ -9,6 +9,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
+use IO::Socket::INET;
 use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
@@ -141,6 +142,57 @@ SET ai_scale.redis_read_from = 'primary';
 SET ai_scale.redis_spin_us = 300;
 SELECT ai_scale.cache_get('f', 1, '{"a": 3}');
 }), '{"p": 3}', 'a hit again once it runs, with spinning on');
+
+# Cancelled while it waits for a Redis that does not answer (with a long redis_timeout_ms), a
+# call ends at once: the cancel is no failure of the endpoint (no error is counted toward its
+# breaker), and the session's next call, once Redis runs again, reads the right value (the
+# connection left in the middle of a request was dropped). The same holds for a connect that
+# hangs (a listener whose backlog is full): hiredis's wait for it fails with EINTR on the
+# cancel, which counted as a failure and left the cancel to wait for the next connect's whole
+# timeout.
+sub l2_errors {
+    return $node->safe_psql('postgres',
+        q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
+}
+sub cancel_waiting_call {
+    my ($session, $setting) = @_;
+    my $errors = l2_errors();
+    $session->query_until(qr/sent/, "SET ai_scale.redis_timeout_ms = 60000;\n$setting;\n"
+          . "\\echo sent\nSELECT ai_scale.cache_get('f', 1, '{\"a\": 3}');\n");
+    $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+        WHERE query LIKE 'SELECT ai_scale.cache_get(%' AND now() - query_start > '300ms'})
+      or die 'the call never waited';
+    $node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+        WHERE query LIKE 'SELECT ai_scale.cache_get(%'});
+    $node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
+        WHERE query LIKE 'SELECT ai_scale.cache_get(%' AND state = 'active'})
+      or die 'the cancel did not end the call';
+    $session->query('SELECT 1');
+    like($session->{stderr}, qr/canceling statement due to user request/, 'the call was cancelled');
+    $session->{stderr} = '';
+    return l2_errors() - $errors;
+}
+kill 'STOP', $primary_pid;
+my $waiter = $node->background_psql('postgres', on_error_stop => 0);
+$waiter->query_safe("SET ai_scale.redis_read_from = 'primary'");
+is(cancel_waiting_call($waiter, 'SET ai_scale.redis_spin_us = 0'), 0,
+    'a call cancelled while Redis hangs counts no failure');
+kill 'CONT', $primary_pid;
+$waiter->query_safe('RESET ai_scale.redis_timeout_ms');
+is($waiter->query_safe(q{SELECT ai_scale.cache_get('f', 1, '{"a": 3}')}), '{"p": 3}',
+    'the next call of the session reads the right value');
+my $full_port = PostgreSQL::Test::Cluster::get_free_port();
+# Never accepting, with a backlog of 1 (0 would mean 5 to IO::Socket), full after two
+# connections: a third one's SYN is dropped, and its connect waits.
+my $full = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $full_port,
+    Listen => 1, ReuseAddr => 1) or die "listen: $!";
+my @backlog = map {
+    IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $full_port, Blocking => 0)
+} 1 .. 4;
+is(cancel_waiting_call($waiter, "SET ai_scale.redis_primary = '127.0.0.1:$full_port'"), 0,
+    'a call cancelled while connecting counts no failure');
+$waiter->quit;
+close($_) for grep { defined } @backlog, $full;
 redis_stop('primary');
 
 # A password-protected Redis: AUTH with ai_scale.redis_password; a wrong one is a miss.

@@ -1273,6 +1273,30 @@ BEGIN
                 detail := format('rescue: %s', SQLERRM);
                 RETURN NEXT;
         END;
+    ELSIF dflt IS NOT NULL THEN
+        -- An empty default keeps no index that an interrupted rescue_default_proc built for
+        -- its batches and left behind (writers into the default would go on updating it). An
+        -- index attached to one of the parent's is not such an index, and the comment that marks
+        -- one is read only for the others (reading it costs a no-op run a fifth more).
+        FOR victim IN SELECT i.indexrelid::regclass FROM pg_index i
+                       WHERE i.indrelid = dflt
+                         AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+        LOOP
+            CONTINUE WHEN obj_description(victim, 'pg_class')
+                          IS DISTINCT FROM ai_scale._rescue_index_comment();
+            partition := victim::text;
+            BEGIN
+                EXECUTE format('DROP INDEX %s', victim);
+                action := 'dropped';
+                detail := 'index an interrupted rescue_default_proc left on the empty default partition';
+            EXCEPTION
+                WHEN lock_not_available THEN
+                    action := 'skipped';
+                    detail := format('dropping the index rescue_default_proc left: %s; retried on '
+                                     'the next run', SQLERRM);
+            END;
+            RETURN NEXT;
+        END LOOP;
     END IF;
 END $$;
 

@@ -3,11 +3,13 @@
 #include "cache/shared_memory.hpp"
 #include "database_commands.hpp"
 #include "guc.hpp"
+#include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 #include "partition/launcher.hpp"
 #include "partition/worker_registry.hpp"
 #include "pg/shmem.hpp"
 #include "predict/queue.hpp"
+#include "scoring/interruption.hpp"
 #include "stats/shared_stats.hpp"
 
 extern "C" {
@@ -20,6 +22,8 @@ void _PG_init(void)
     using namespace ai_scale;
 
     guc::define_all();
+    // Parsing, importing and compiling large models (pure C++) stop at a cancel.
+    scoring::interruption_hook = pg::check_for_interrupts;
 
     // Loaded by CREATE EXTENSION or LOAD: functions that need shared memory or background
     // workers (stats, L1 cache, maintenance worker) raise an error naming

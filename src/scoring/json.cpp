@@ -1,4 +1,5 @@
 #include "scoring/json.hpp"
+#include "scoring/interruption.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -51,8 +52,12 @@ class reader {
     }
 
   private:
+    // Values read between two interruption points: a few milliseconds of a large document.
+    static constexpr size_t values_per_check = 4096;
+
     std::string_view s_;
     size_t pos_ = 0;
+    size_t values_ = 0;
 
     [[noreturn]] void fail(const char* what)
     {
@@ -79,6 +84,8 @@ class reader {
     {
         if (depth > max_depth)
             fail("document nested too deeply");
+        if (++values_ % values_per_check == 0)
+            interruption_point();
         skip_space();
         if (pos_ >= s_.size())
             fail("unexpected end of text");

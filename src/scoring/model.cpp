@@ -1,4 +1,5 @@
 #include "scoring/model.hpp"
+#include "scoring/interruption.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -268,8 +269,10 @@ void compile_gbdt(const json::value& params, compiled_model& m)
     const json::value& trees = member(params, "trees", "params of a gbdt model");
     if (!trees.is_array() || trees.items.empty())
         fail("\"trees\" must be a non-empty array of trees");
-    for (size_t t = 0; t < trees.items.size(); t++)
+    for (size_t t = 0; t < trees.items.size(); t++) {
+        interruption_point();
         compile_tree(trees.items[t], t, m);
+    }
     m.defaults.assign(m.features.size(), NAN);
     m.missing_is_nan = true;
 

@@ -1,4 +1,5 @@
 #include "scoring/xgboost.hpp"
+#include "scoring/interruption.hpp"
 
 #include "scoring/model.hpp"
 
@@ -158,6 +159,7 @@ xgboost_import import_xgboost(const json::value& model)
     write_float(p, base_score);
     p += ",\"trees\":[";
     for (size_t t = 0; t < trees.items.size(); t++) {
+        interruption_point();
         const json::value& tree = trees.items[t];
         if (!tree.is_object())
             fail("tree " + std::to_string(t) + " is not an object");

@@ -1,6 +1,7 @@
 // The XGBoost importer against models and predictions written by XGBoost 1.7.4 itself
 // (test/scoring/make_xgboost_reference.py), without a server.
 #include "scoring/model.hpp"
+#include "scoring/interruption.hpp"
 #include "scoring/xgboost.hpp"
 
 #include <gtest/gtest.h>
@@ -119,4 +120,34 @@ TEST(ScoringXgboost, NonFiniteOrFractionalParametersAreErrors)
         EXPECT_THROW(import_xgboost(json::parse(doc("0.5", count, "0"))), model_error) << count;
         EXPECT_THROW(import_xgboost(json::parse(doc("0.5", "2", count))), model_error) << count;
     }
+}
+
+namespace {
+
+int interruption_calls = 0;
+struct interrupted {};
+
+} // namespace
+
+// The parser reaches an interruption point every 4096 values, and what the hook throws (in the
+// extension: a cancel, as pg::postgres_error) leaves the parse at once.
+TEST(ScoringInterruption, ALargeDocumentReachesTheHookAndStopsThere)
+{
+    std::string text = "[1";
+    for (int i = 1; i < 100000; i++)
+        text += ",1";
+    text += "]";
+    interruption_calls = 0;
+    interruption_hook = [] {
+        if (++interruption_calls == 3)
+            throw interrupted{};
+    };
+    EXPECT_THROW(json::parse(text), interrupted);
+    EXPECT_EQ(interruption_calls, 3);
+
+    interruption_calls = 0;
+    interruption_hook = [] { ++interruption_calls; };
+    EXPECT_EQ(json::parse(text).items.size(), 100000u);
+    EXPECT_EQ(interruption_calls, 100001 / 4096); // the array and its 100000 numbers
+    interruption_hook = nullptr;
 }

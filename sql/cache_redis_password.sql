@@ -2,23 +2,16 @@
 -- ... SET and a function's SET clause keep their values in pg_db_role_setting and
 -- pg_proc.proconfig, which every role may read, so they are refused (22023). postgresql.conf and
 -- ALTER SYSTEM, which only superusers read, and SET in a session stay allowed.
-CREATE FUNCTION pg_temp.refused(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'stored';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i sql/include/try.sql
 CREATE ROLE cache_password_role;
-SELECT pg_temp.refused(format('ALTER DATABASE %I SET ai_scale.redis_password = %L',
-                              current_database(), 'db-secret')) AS alter_database;
-SELECT pg_temp.refused($$ALTER ROLE cache_password_role SET ai_scale.redis_password = 'role-secret'$$)
+SELECT pg_temp.try(format('ALTER DATABASE %I SET ai_scale.redis_password = %L',
+                          current_database(), 'db-secret')) AS alter_database;
+SELECT pg_temp.try($$ALTER ROLE cache_password_role SET ai_scale.redis_password = 'role-secret'$$)
     AS alter_role;
-SELECT pg_temp.refused(format('ALTER ROLE cache_password_role IN DATABASE %I SET ai_scale.redis_password = %L',
-                              current_database(), 'role-db-secret')) AS alter_role_in_database;
-SELECT pg_temp.refused($$ALTER ROLE ALL SET ai_scale.redis_password = 'all-secret'$$) AS alter_role_all;
-SELECT pg_temp.refused($$CREATE FUNCTION pg_temp.with_password() RETURNS int LANGUAGE sql
+SELECT pg_temp.try(format('ALTER ROLE cache_password_role IN DATABASE %I SET ai_scale.redis_password = %L',
+                          current_database(), 'role-db-secret')) AS alter_role_in_database;
+SELECT pg_temp.try($$ALTER ROLE ALL SET ai_scale.redis_password = 'all-secret'$$) AS alter_role_all;
+SELECT pg_temp.try($$CREATE FUNCTION pg_temp.with_password() RETURNS int LANGUAGE sql
     SET ai_scale.redis_password = 'function-secret' AS 'SELECT 1'$$) AS function_set_clause;
 -- Nothing was stored.
 SELECT count(*) AS stored
@@ -27,7 +20,7 @@ WHERE c LIKE 'ai_scale.redis_password=%'
   AND (s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
        OR s.setrole = 'cache_password_role'::regrole);
 -- An empty value stores no secret; RESET removes one stored before this check existed.
-SELECT pg_temp.refused($$ALTER ROLE cache_password_role SET ai_scale.redis_password = ''$$) AS empty_value;
+SELECT pg_temp.try($$ALTER ROLE cache_password_role SET ai_scale.redis_password = ''$$) AS empty_value;
 ALTER ROLE cache_password_role RESET ai_scale.redis_password;
 -- A session may still set it.
 SET ai_scale.redis_password = 'session-secret';

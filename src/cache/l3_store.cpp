@@ -32,10 +32,10 @@ pg::relation_plan plan_many;
 // Only a table or a partitioned table is a store. A view (or a foreign table) would run code
 // its owner chose, functions in its query or INSTEAD OF triggers, with the rights of whoever
 // calls cache_get() or predict(), a superuser often, who never named that relation in a query.
-Oid if_table(Oid relid)
+bool is_table(Oid relid)
 {
-    const char kind = get_rel_relkind(relid);
-    return kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE ? relid : InvalidOid;
+    const char kind = get_rel_relkind(relid); // '\0' for InvalidOid
+    return kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
 }
 
 } // namespace
@@ -48,7 +48,7 @@ Oid store_table_relid()
     return pg::call([] {
         List* names = stringToQualifiedNameList(guc::store_table);
         const Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
-        return relid == InvalidOid ? InvalidOid : if_table(relid);
+        return is_table(relid) ? relid : InvalidOid;
     });
 }
 
@@ -70,7 +70,7 @@ Oid l3_readable_store()
         } else if (list_length(names) == 1) {
             relid = RelnameGetRelid(strVal(linitial(names)));
         }
-        if (relid == InvalidOid || if_table(relid) == InvalidOid)
+        if (!is_table(relid))
             return InvalidOid;
         if (pg_namespace_aclcheck(get_rel_namespace(relid), GetUserId(), ACL_USAGE) !=
                 ACLCHECK_OK ||

@@ -15,7 +15,7 @@ namespace ai_scale::cache {
 
 // The table ai_scale.store_table names, or InvalidOid when it is unset, does not exist or is
 // not a table or a partitioned table (a view is never used: it would run its owner's code with
-// the caller's rights). What predict() writes.
+// the caller's rights, see is_table). What predict() writes.
 Oid store_table_relid();
 
 // The store table if it exists, is a table or a partitioned table, and the current user may

@@ -355,8 +355,9 @@ void define_all()
 
     // --- scoring: GPU offload ---
     DefineCustomEnumVariable("ai_scale.gpu", "Whether large scoring batches run on the GPU.",
-                             "auto: on the GPU when one is usable, else on the CPU; on: the GPU "
-                             "is required (an error if it cannot score a batch); off: CPU only.",
+                             "auto: on the GPU when one is usable and the model gains from it "
+                             "(mlp, gbdt), else on the CPU; on: the GPU is required (an error if "
+                             "it cannot score a batch); off: CPU only.",
                              &gpu_mode, gpu_auto, gpu_mode_options, PGC_USERSET, 0, nullptr,
                              nullptr, nullptr);
     DefineCustomIntVariable(

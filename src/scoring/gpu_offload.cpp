@@ -8,6 +8,7 @@
 #include "pg/guard.hpp"
 #include "scoring/gpu_breaker.hpp"
 #include "scoring/gpu_loader.hpp"
+#include "scoring/gpu_worth.hpp"
 #include "stats/shared_stats.hpp"
 
 extern "C" {
@@ -161,8 +162,11 @@ template <typename Call> bool run_batch(const model_ref& model, int64_t n_rows, 
 {
     if (guc::gpu_mode == guc::gpu_off || n_rows < guc::gpu_min_batch || n_rows <= 0)
         return false;
-    backend_state& st = state();
     bool required = guc::gpu_mode == guc::gpu_on;
+    if (!required && !worth_the_gpu(model.kind, model.n_features, model.mlp_weights_len,
+                                    model.gbdt.n_trees, model.gbdt_nodes))
+        return false; // faster on the CPU: a choice, not a fallback
+    backend_state& st = state();
     if (!required && resolved_library() == st.path && !st.breaker.allow(now_ms()))
         return fall_back(st.reason);
     const gpu_loader::api* mod = ensure_ready(st);
@@ -264,6 +268,10 @@ status probe()
                 chosen = " (device " + std::to_string(d.ordinal) + ", " + d.name + ")";
         s.reason = "live: batches of at least " + std::to_string(guc::gpu_min_batch) +
                    " rows are scored on the GPU" + chosen;
+        if (guc::gpu_mode != guc::gpu_on)
+            s.reason += ", for models doing at least " +
+                        std::to_string(gpu_min_work_per_feature) +
+                        " operations per feature (never linear or logistic)";
     }
     return s;
 }

@@ -1,10 +1,11 @@
 # GPU offload: the chunk planner and pipeline run with a CPU backend over the shared formulas,
-# the scoring kernel itself run on the CPU, model checks, the breaker, and the loader against
-# real and fake modules.
+# the scoring kernel itself run on the CPU, model checks, the breaker, which models auto sends
+# to the GPU, and the loader against real and fake modules.
 list(APPEND UNIT_TEST_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/test_gpu_pipeline.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_gpu_kernel_host.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_gpu_breaker.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_gpu_worth.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_gpu_loader.cpp)
 list(APPEND UNIT_PURE_SOURCES ${AI_SCALE_SRC}/scoring/gpu_loader.cpp)
 

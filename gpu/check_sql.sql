@@ -1,0 +1,139 @@
+-- The extension's GPU path through SQL, run by gpu/check_sql.sh against a throwaway server
+-- (psql variable rows). For each model kind, score_batched scores the same rows with
+-- ai_scale.gpu = off (CPU) and = on (GPU required: an error if it cannot be used), and the
+-- two results are compared row by row; ai_scale.stats must count the GPU rows. Under auto,
+-- only the mlp and the gbdt must reach the GPU (src/scoring/gpu_worth.hpp). Then each side is
+-- timed, best of three.
+\set ON_ERROR_STOP on
+SET max_parallel_workers_per_gather = 0;
+SET jit = off;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS ai_scale;
+SET ai_scale.score_batch_rows = 1048576;
+SET ai_scale.gpu_min_batch = 1000;
+
+SELECT setting, loaded, live, reason, devices FROM ai_scale.gpu_info() \gx
+-- Without a usable GPU (a dry run of this script) the GPU side runs under auto, on the CPU.
+SELECT live AS gpu_live, CASE WHEN live THEN 'on' ELSE 'auto' END AS gpu_mode FROM ai_scale.gpu_info() \gset
+
+-- 16 features; one value in 20 missing (gbdt takes the default branch; the others a default).
+SELECT format('CREATE TABLE check_rows AS SELECT i AS id, jsonb_strip_nulls(jsonb_build_object(%s)) AS input '
+              'FROM generate_series(1, %s) AS i',
+              string_agg(format('%L, CASE WHEN random() < 0.05 THEN NULL '
+                                'ELSE round((random() * 10 - 5)::numeric, 4) END', 'f' || j), ', '),
+              :rows)
+FROM generate_series(1, 16) AS j \gexec
+VACUUM ANALYZE check_rows;
+
+CREATE FUNCTION pg_temp.features() RETURNS text[] LANGUAGE sql AS
+    $$ SELECT array_agg('f' || j ORDER BY j) FROM generate_series(1, 16) j $$;
+CREATE FUNCTION pg_temp.defaults() RETURNS jsonb LANGUAGE sql AS
+    $$ SELECT jsonb_object_agg('f' || j, 0) FROM generate_series(1, 16) j $$;
+CREATE FUNCTION pg_temp.layer(n_out int, n_in int, act text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object(
+        'weights', (SELECT jsonb_agg(r ORDER BY o) FROM
+                       (SELECT o, jsonb_agg(round(((random() - 0.5) / 4)::numeric, 4)) AS r
+                        FROM generate_series(1, n_out) o, generate_series(1, n_in) i GROUP BY o) w),
+        'bias', (SELECT jsonb_agg(round(((random() - 0.5) / 10)::numeric, 4)) FROM generate_series(1, n_out)),
+        'activation', act) $$;
+-- A complete tree of the given depth in XGBoost's arrays: node i splits into 2i+1 and 2i+2.
+CREATE FUNCTION pg_temp.tree(depth int) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object(
+        'left_children', jsonb_agg(CASE WHEN i < inner_nodes THEN 2 * i + 1 ELSE -1 END ORDER BY i),
+        'right_children', jsonb_agg(CASE WHEN i < inner_nodes THEN 2 * i + 2 ELSE -1 END ORDER BY i),
+        'split_indices', jsonb_agg(CASE WHEN i < inner_nodes THEN floor(random() * 16)::int ELSE 0 END ORDER BY i),
+        'split_conditions', jsonb_agg(CASE WHEN i < inner_nodes THEN round((random() * 10 - 5)::numeric, 3)
+                                           ELSE round(((random() - 0.5) / 10)::numeric, 4) END ORDER BY i),
+        'default_left', jsonb_agg(random() < 0.5 ORDER BY i))
+    FROM (SELECT (1 << depth) - 1 AS inner_nodes) n, generate_series(0, (2 << depth) - 2) i $$;
+
+SELECT ai_scale.register_model('check_linear', 'linear', pg_temp.features(),
+    jsonb_build_object('weights', (SELECT jsonb_agg(round((random() - 0.5)::numeric, 4)) FROM generate_series(1, 16)),
+                       'bias', 0.25, 'defaults', pg_temp.defaults())) AS v \gset
+SELECT ai_scale.register_model('check_logistic', 'logistic', pg_temp.features(),
+    jsonb_build_object('weights', (SELECT jsonb_agg(round((random() - 0.5)::numeric, 4)) FROM generate_series(1, 16)),
+                       'bias', -0.1, 'defaults', pg_temp.defaults())) AS v \gset
+SELECT ai_scale.register_model('check_mlp', 'mlp', pg_temp.features(),
+    jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(64, 16, 'relu'),
+                                                   pg_temp.layer(64, 64, 'tanh'),
+                                                   pg_temp.layer(1, 64, 'sigmoid')),
+                       'defaults', pg_temp.defaults())) AS v \gset
+SELECT ai_scale.register_model('check_gbdt', 'gbdt', pg_temp.features(),
+    jsonb_build_object('objective', 'binary:logistic', 'base_score', 0.5,
+                       'trees', (SELECT jsonb_agg(pg_temp.tree(6)) FROM generate_series(1, 100)))) AS v \gset
+
+CREATE FUNCTION pg_temp.rows_gpu() RETURNS bigint LANGUAGE sql AS
+    $$ SELECT value FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_gpu' $$;
+CREATE FUNCTION pg_temp.scores(model text, processor text) RETURNS TABLE (id int, score float8)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('ai_scale.gpu', processor, true);
+    RETURN QUERY SELECT r.id, ai_scale.score_batched(model, r.input) OVER () FROM check_rows r;
+END $$;
+CREATE FUNCTION pg_temp.best_of(model text, processor text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    best float8 := 'Infinity';
+    t0 timestamptz;
+BEGIN
+    PERFORM set_config('ai_scale.gpu', processor, true);
+    FOR i IN 1..3 LOOP
+        t0 := clock_timestamp();
+        PERFORM sum(s) FROM (SELECT ai_scale.score_batched(model, input) OVER () AS s FROM check_rows) x;
+        best := least(best, extract(epoch FROM clock_timestamp() - t0)::float8);
+    END LOOP;
+    RETURN best;
+END $$;
+
+CREATE TEMP TABLE results (model text, rows bigint, gpu_rows bigint, auto_gpu_rows bigint,
+                           mismatched bigint,
+                           max_abs_diff float8, cpu_s float8, gpu_s float8);
+CREATE FUNCTION pg_temp.check(model text, gpu_mode text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    before bigint;
+    r results;
+BEGIN
+    r.model := model;
+    CREATE TEMP TABLE cpu_scores AS SELECT * FROM pg_temp.scores(model, 'off');
+    before := pg_temp.rows_gpu();
+    CREATE TEMP TABLE gpu_scores AS SELECT * FROM pg_temp.scores(model, gpu_mode);
+    r.gpu_rows := pg_temp.rows_gpu() - before;
+    before := pg_temp.rows_gpu();
+    PERFORM count(*) FROM pg_temp.scores(model, 'auto');
+    r.auto_gpu_rows := pg_temp.rows_gpu() - before;
+    -- Same float4 formulas in the same order: equal up to the last bits of a float4.
+    SELECT count(*), count(*) FILTER (WHERE g.score IS DISTINCT FROM c.score
+                                        AND (g.score IS NULL OR c.score IS NULL
+                                             OR abs(g.score - c.score) > 1e-5 * greatest(1, abs(c.score)))),
+           max(abs(g.score - c.score))
+      INTO r.rows, r.mismatched, r.max_abs_diff
+      FROM cpu_scores c FULL JOIN gpu_scores g USING (id);
+    r.cpu_s := pg_temp.best_of(model, 'off');
+    r.gpu_s := pg_temp.best_of(model, gpu_mode);
+    INSERT INTO results SELECT (r).*;
+    DROP TABLE cpu_scores, gpu_scores;
+END $$;
+
+SELECT pg_temp.check(m, :'gpu_mode')
+FROM unnest(ARRAY['check_linear', 'check_logistic', 'check_mlp', 'check_gbdt']) m;
+SELECT model, rows, gpu_rows, auto_gpu_rows, mismatched, max_abs_diff,
+       round(cpu_s::numeric, 3) AS cpu_s, round(gpu_s::numeric, 3) AS gpu_s,
+       round((rows / cpu_s)::numeric) AS cpu_rows_per_s, round((rows / gpu_s)::numeric) AS gpu_rows_per_s,
+       round((cpu_s / gpu_s)::numeric, 2) AS gpu_speedup
+FROM results ORDER BY model;
+SELECT * FROM ai_scale.stats WHERE section = 'scoring';
+CREATE FUNCTION pg_temp.assert_none_failed(failed text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF failed <> '' THEN
+        RAISE EXCEPTION 'GPU check failed for %', failed;
+    END IF;
+END $$;
+SELECT coalesce(string_agg(model, ', '), '') AS failed FROM results
+ WHERE mismatched > 0 OR rows <> :rows
+    OR (:'gpu_live' AND (gpu_rows <> rows OR auto_gpu_rows <> CASE WHEN model IN ('check_mlp', 'check_gbdt')
+                                                                   THEN rows ELSE 0 END)) \gset
+SELECT pg_temp.assert_none_failed(:'failed');
+\if :gpu_live
+\echo PASSED: every model scored the same on the GPU and the CPU, every row on the GPU under on, only the mlp and gbdt under auto
+\else
+\echo CPU only: no usable GPU, so both sides ran on the CPU (see gpu_info above)
+\endif

@@ -216,6 +216,15 @@ CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text
         ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') || ai_scale._era(t) END)
 $$;
 
+-- An error's message for a maintenance 'error' row, with its hint when it has one (out of
+-- shared memory, for instance, is only useful with its hint to raise max_locks_per_transaction).
+CREATE FUNCTION ai_scale._error_text(message text, hint text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE WHEN coalesce(hint, '') = '' THEN message ELSE message || ' (hint: ' || hint || ')' END
+$$;
+
 -- A local bound as text of the key type, in the session's time zone for timestamptz keys.
 CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) RETURNS text
     LANGUAGE sql STABLE
@@ -1064,6 +1073,7 @@ DECLARE
     handled regclass[] := '{}';
     through_parent boolean := false;
     creating boolean;
+    err_hint text;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -1226,8 +1236,9 @@ BEGIN
                                      ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))),
                                  SQLERRM);
             WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 action := 'error';
-                detail := format('%s %s: %s', p.action, victim, SQLERRM);
+                detail := format('%s %s: %s', p.action, victim, ai_scale._error_text(SQLERRM, err_hint));
         END;
         RETURN NEXT;
     END LOOP;
@@ -1268,9 +1279,10 @@ BEGIN
                 detail := format('rescue: %s; retried on the next run', SQLERRM);
                 RETURN NEXT;
             WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 action := 'error';
                 partition := dflt::text;
-                detail := format('rescue: %s', SQLERRM);
+                detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint));
                 RETURN NEXT;
         END;
     ELSIF dflt IS NOT NULL THEN
@@ -1313,6 +1325,7 @@ DECLARE
     errors int := 0;
     owner oid;
     caller_lock_timeout text := current_setting('lock_timeout');
+    err_hint text;
 BEGIN
     PERFORM ai_scale._require_primary('run_maintenance');
     IF _run_maintenance.parent IS NOT NULL THEN
@@ -1375,11 +1388,12 @@ BEGIN
             END LOOP;
         EXCEPTION
             WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 errors := errors + 1;
                 parent_table := cfg.parent;
                 action := 'error';
                 partition := NULL;
-                detail := SQLERRM;
+                detail := ai_scale._error_text(SQLERRM, err_hint);
                 RETURN NEXT;
         END;
     END LOOP;

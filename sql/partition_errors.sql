@@ -75,4 +75,18 @@ SELECT parent_table, action, CASE WHEN action = 'error' THEN detail END AS error
  WHERE parent_table IN ('victim'::regclass, 'good'::regclass) ORDER BY 1, 2;
 SELECT value > 0 AS error_counted FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors';
 
+-- An error row keeps the error's hint, which is often the useful part (out of shared memory
+-- says to raise max_locks_per_transaction only there). Here a DBA's event trigger refuses new
+-- tables while maintenance would make one.
+CREATE FUNCTION freeze_tables() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'new tables are frozen' USING HINT = 'Ask the DBA to thaw them.';
+END $$;
+CREATE EVENT TRIGGER freeze_tables ON ddl_command_start WHEN TAG IN ('CREATE TABLE')
+    EXECUTE FUNCTION freeze_tables();
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'good'::regclass;
+SELECT action, detail FROM ai_scale.run_maintenance('good') WHERE action = 'error';
+DROP EVENT TRIGGER freeze_tables;
+DROP FUNCTION freeze_tables();
+
 DROP TABLE plain, by_list, by_hash, by_int, by_two, by_expr, by_date, good, victim;

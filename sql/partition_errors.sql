@@ -24,6 +24,10 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '30 second
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '90 seconds')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', -1)$$);
+-- A null premake or retention_mode is a bad argument (22023), not a failed insert into
+-- partition_config (23502).
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', NULL)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '12 hours')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'archive')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier')$$);
@@ -39,6 +43,7 @@ SET ai_scale.partition_time_zone = 'EST';
 SHOW ai_scale.partition_time_zone;
 RESET ai_scale.partition_time_zone;
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '0 days')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '1 day', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('a.b.c')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('good')$$);

@@ -129,9 +129,15 @@ const char* action_name(part::action_kind k)
 } // namespace
 
 // _check_config(partition_interval, premake, retention, retention_mode, cold_after): raises 22023
-// naming the first rule the config breaks.
+// naming the first rule the config breaks. A null premake or retention_mode is refused here (the
+// planner reads them as their defaults, but partition_config cannot store a null).
 AI_SCALE_FUNCTION(ai_scale_partition_check_config)
 {
+    if (PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "premake must not be null");
+    if (PG_ARGISNULL(3))
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "retention_mode must not be null",
+                        {}, "Use drop, detach or tier.");
     config_from_args(fcinfo);
     PG_RETURN_VOID();
 }

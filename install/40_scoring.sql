@@ -161,6 +161,9 @@ BEGIN
     IF name IS NULL OR version IS NULL THEN
         RAISE EXCEPTION 'model name and version must not be null' USING ERRCODE = '22004';
     END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
+    END IF;
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
     IF NOT EXISTS (SELECT 1 FROM ai_scale.models m
                    WHERE m.model_name = name AND m.model_version = version) THEN
@@ -183,6 +186,9 @@ DECLARE
 BEGIN
     IF name IS NULL THEN
         RAISE EXCEPTION 'model name must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
     END IF;
     DELETE FROM ai_scale.models m
         WHERE m.model_name = name AND (version IS NULL OR m.model_version = version);

@@ -74,6 +74,11 @@ SELECT pg_temp.try($$SELECT ai_scale.register_model(NULL, 'linear', ARRAY['a'], 
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version(NULL, 1)$$);
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', NULL)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model(NULL)$$);
+-- An empty name is 22023 in every catalog function, as in register_model (no model can have it).
+SELECT pg_temp.try($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{"weights": [1]}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.set_active_version('', 1)$$);
+SELECT pg_temp.try($$SELECT ai_scale.drop_model('')$$);
+SELECT pg_temp.try($$SELECT ai_scale.drop_model('', 1)$$);
 UPDATE ai_scale.models SET active = false WHERE model_name = 'cat_one';
 SELECT ai_scale.score('cat_one', '{"a": 1}');
 

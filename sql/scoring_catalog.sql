@@ -213,3 +213,10 @@ SELECT ai_scale.register_model('big_params', 'linear', ARRAY['a'], p) FROM big_p
 RESET statement_timeout;
 \set VERBOSITY default
 DROP TABLE big_params;
+
+-- A row written into the catalog directly skips register_model's validation: it is checked
+-- when a backend compiles it, and scoring it fails with XX001 (docs/scoring.md, The catalog).
+INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, active)
+VALUES ('cat_by_hand', 1, 'linear', ARRAY['a'], '{"weights": [1, 2, 3]}', true);
+SELECT pg_temp.try($$SELECT ai_scale.score('cat_by_hand', '{"a": 1}')$$);
+DELETE FROM ai_scale.models WHERE model_name = 'cat_by_hand';

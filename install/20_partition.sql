@@ -1540,9 +1540,19 @@ CREATE FUNCTION ai_scale.reapply_privileges(parent regclass) RETURNS SETOF regcl
 DECLARE
     part regclass;
     grantee oid;
+    owner oid;
 BEGIN
     PERFORM ai_scale._require_primary('reapply_privileges');
     PERFORM ai_scale._partition_key(parent);
+    -- GRANT and REVOKE by a role that holds some privileges on a partition but not the owner's
+    -- only warn and change nothing: say so plainly instead of returning the partitions as done.
+    owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = parent);
+    IF NOT pg_has_role(owner, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to reapply the privileges of %', parent
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Only the table''s owner (%s), its members and superusers may.',
+                                  owner::regrole);
+    END IF;
     FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
                  WHERE i.inhparent = reapply_privileges.parent ORDER BY i.inhrelid::regclass::text
     LOOP

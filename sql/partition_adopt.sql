@@ -1,5 +1,6 @@
 -- manage_partitions adopts hand-made tables, reading existing bounds from the catalog.
 SET client_min_messages = warning;
+\i sql/include/try.sql
 
 -- The seed DDL typed by hand, with one partition whose name says nothing about its bounds,
 -- covering noon to noon around today: adoption makes only the uncovered parts.
@@ -268,6 +269,18 @@ SELECT count(*) AS partitions,
        count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'DELETE')) AS reader_deletes,
        count(*) FILTER (WHERE has_table_privilege('Adopt Writer', i.inhrelid, 'INSERT WITH GRANT OPTION'))
          AS writer_grants
+  FROM pg_inherits i WHERE i.inhparent = 'granted'::regclass;
+-- Only the owner (its members, superusers) may: adopt_reader, who holds SELECT on every
+-- partition, is refused (42501) and changes nothing. (Before, its REVOKEs and GRANTs only
+-- warned, and the call returned the partitions as if it had reapplied the grants.)
+GRANT SELECT ON granted TO adopt_reader;
+SELECT count(*) AS partitions FROM ai_scale.reapply_privileges('granted');
+REVOKE DELETE ON granted FROM adopt_reader;
+SET ROLE adopt_reader;
+SELECT pg_temp.try($$SELECT ai_scale.reapply_privileges('granted')$$);
+RESET ROLE;
+SELECT count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'SELECT')) AS reader_selects,
+       count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'DELETE')) AS reader_deletes
   FROM pg_inherits i WHERE i.inhparent = 'granted'::regclass;
 CREATE TABLE not_partitioned (at timestamptz);
 SELECT * FROM ai_scale.reapply_privileges('not_partitioned');

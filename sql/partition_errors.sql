@@ -47,6 +47,7 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '1 
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('a.b.c')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('good')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('no_such_schema.preds')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.run_maintenance('good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.rescue_default('good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.unmanage_partitions('good')$$);

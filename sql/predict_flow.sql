@@ -64,6 +64,10 @@ SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', NULL)$$);
 SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', '{"a": 1}')$$);
 SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', '[1, 2]')$$);
 SELECT pg_temp.try($$SELECT ai_scale.predict('p_lin', '{"a": "x", "b": 1}')$$);
+-- A model with no active version: 55000, as score() (docs/predict.md, docs/scoring.md).
+SELECT ai_scale.register_model('p_inactive', 'linear', ARRAY['a'], '{"weights": [1]}', activate => false);
+SELECT pg_temp.try($$SELECT ai_scale.predict('p_inactive', '{"a": 1}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_inactive', ARRAY['{"a": 1}']::jsonb[])$$);
 SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', NULL)$$);
 SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', ARRAY[['{"a": 1, "b": 2}']]::jsonb[])$$);
 SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', ARRAY['{"a": 7, "b": 7}', '{"a": 8}']::jsonb[])$$);
@@ -110,6 +114,6 @@ RESET ai_scale.gpu_min_batch;
 RESET ai_scale.gpu_library;
 
 DROP TABLE public.predict_store;
-SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two');
+SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two'), ai_scale.drop_model('p_inactive');
 RESET ai_scale.redis_read_from;
 RESET ai_scale.store_table;

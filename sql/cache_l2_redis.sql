@@ -38,7 +38,10 @@ SELECT value AS l2_round_trips FROM ai_scale.stats WHERE section = 'l2' AND metr
 SELECT * FROM pg_temp.levels();
 SELECT ai_scale.cache_get_many('l2_model', 1, '{}'::jsonb[]) AS empty_batch,
        ai_scale.cache_get_many('l2_model', 1, NULL) AS null_batch;
+-- A multi-dimensional array is 2202E, as in predict_batch and score_batch.
+\set VERBOSITY sqlstate
 SELECT ai_scale.cache_get_many('l2_model', 1, ARRAY[['{}']]::jsonb[]);
+\set VERBOSITY default
 
 -- Redis keys are namespaced by version and invalidated by generation.
 SELECT ai_scale.cache_get('l2_model', 2, '{"i": 3}') AS other_version;

@@ -273,7 +273,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
         PG_RETURN_NULL();
     ArrayType* arr = PG_GETARG_ARRAYTYPE_P(2);
     if (ARR_NDIM(arr) > 1)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "inputs must be a one-dimensional array");
+        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
     Datum* elems;
     bool* nulls;
     int n;

@@ -5,11 +5,18 @@
 #include "predict/queue.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/procarray.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/syscache.h"
 }
 
 #include <csignal>
@@ -24,7 +31,8 @@ ProcessUtility_hook_type previous_hook = nullptr;
 // The database a utility statement needs no other session in (Postgres waits up to 5 s for them
 // to end, having terminated its autovacuum workers there, then fails with "being accessed by
 // other users"): DROP DATABASE, ALTER DATABASE ... RENAME TO and ... SET TABLESPACE, and
-// CREATE DATABASE ... TEMPLATE. Null for any other statement.
+// CREATE DATABASE, whose template (template1 unless named) is copied. Null for any other
+// statement.
 const char* database_needing_no_sessions(const Node* stmt)
 {
     if (IsA(stmt, DropdbStmt))
@@ -49,16 +57,42 @@ const char* database_needing_no_sessions(const Node* stmt)
             if (strcmp(option->defname, "template") == 0 && option->arg != nullptr)
                 return defGetString(const_cast<DefElem*>(option));
         }
-        return nullptr;
+        return "template1"; // what Postgres copies when no TEMPLATE is named
     }
     return nullptr;
 }
 
-// Before a statement its database's owner may run that needs no other session in the database
-// (above), stop our workers there, as Postgres does with autovacuum: the maintenance worker
-// (the launcher starts no new one for 10 s after one exits, and by then sees the database gone
-// or renamed, or starts it again if the statement failed or is done) and the store worker of
+// Whether the statement, run by this user, may act on the database: its owner may (DROP,
+// RENAME, SET TABLESPACE, CREATE DATABASE ... TEMPLATE; a superuser owns every database), and
+// so may anyone with CREATEDB copying a database marked IS_TEMPLATE, as Postgres's createdb()
+// allows. Postgres makes the remaining checks itself.
+bool may_act_on(const Node* stmt, Oid database)
+{
+    if (pg_database_ownercheck(database, GetUserId()))
+        return true;
+    if (!IsA(stmt, CreatedbStmt) || !have_createdb_privilege())
+        return false;
+    HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
+    if (!HeapTupleIsValid(tuple))
+        return false;
+    const bool is_template = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple))->datistemplate;
+    ReleaseSysCache(tuple);
+    return is_template;
+}
+
+// How long to wait for the stopped workers to be gone: as long as Postgres waits for a
+// database's other sessions (5 s), in steps of 100 ms.
+constexpr int exit_wait_steps = 50;
+constexpr long exit_wait_step_ms = 100;
+
+// Before a statement that needs no other session in a database the user may act on (above),
+// stop our workers there, as Postgres does with autovacuum: the maintenance worker (the
+// launcher starts no new one for 10 s after one exits, and by then sees the database gone or
+// renamed, or starts it again if the statement failed or is done) and the store worker of
 // async predict() (it writes what is queued as it stops; the next async predict() starts one).
+// Then wait until they have left: DROP DATABASE ... WITH (FORCE) does not wait for sessions,
+// it signals those still there, and refuses to, failing the drop, when they belong to a role
+// the user is not a member of (the workers run as the bootstrap superuser by default).
 void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
                                           bool read_only_tree, ProcessUtilityContext context,
                                           ParamListInfo params, QueryEnvironment* env,
@@ -67,11 +101,23 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
     if (const char* name = database_needing_no_sessions(pstmt->utilityStmt)) {
         const Oid database = get_database_oid(name, true);
         if (OidIsValid(database) && database != MyDatabaseId &&
-            pg_database_ownercheck(database, GetUserId())) {
-            for (const pid_t pid :
-                 {partition::maintenance_worker_of(database), predict::store_worker_of(database)})
+            may_act_on(pstmt->utilityStmt, database)) {
+            const pid_t pids[] = {partition::maintenance_worker_of(database),
+                                  predict::store_worker_of(database)};
+            for (const pid_t pid : pids)
                 if (pid != 0)
                     kill(pid, SIGTERM);
+            for (int step = 0; step < exit_wait_steps; step++) {
+                bool gone = true;
+                for (const pid_t pid : pids)
+                    gone &= pid == 0 || BackendPidGetProc(pid) == nullptr;
+                if (gone)
+                    break;
+                (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                                exit_wait_step_ms, PG_WAIT_EXTENSION);
+                ResetLatch(MyLatch);
+                CHECK_FOR_INTERRUPTS();
+            }
         }
     }
     if (previous_hook != nullptr)

@@ -1,0 +1,95 @@
+# Database commands run by roles other than a superuser, while ai_scale's workers are connected
+# to the database they act on (ai_scale stops its workers there first, as Postgres stops
+# autovacuum):
+# - DROP DATABASE ... WITH (FORCE) by the database's owner, not a superuser: Postgres signals
+#   the sessions still there itself, and refuses to signal one of a role the owner is not a
+#   member of (the workers run as the bootstrap superuser), so the drop failed unless the
+#   workers had already gone;
+# - CREATE DATABASE ... TEMPLATE of a database marked IS_TEMPLATE, by a role with CREATEDB that
+#   does not own it (Postgres allows that copy);
+# - CREATE DATABASE without TEMPLATE, which copies template1, while a worker is connected there.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('database_commands');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_naptime = '1s'
+});
+$node->start;
+
+$node->safe_psql('postgres', q{
+CREATE ROLE owner_role LOGIN CREATEDB;
+CREATE ROLE copier LOGIN CREATEDB;
+CREATE DATABASE owned OWNER owner_role;
+CREATE DATABASE golden;
+});
+$node->safe_psql('owned', q{
+CREATE EXTENSION ai_scale;
+SELECT ai_scale.create_prediction_store();
+SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [2]}');
+});
+
+sub workers_in {
+    my ($db, $type, $count) = @_;
+    return $node->poll_query_until('postgres', qq{
+SELECT count(*) = $count FROM pg_stat_activity WHERE backend_type = '$type' AND datname = '$db'});
+}
+
+sub reload_databases {
+    my ($list) = @_;
+    $node->safe_psql('postgres', qq{
+ALTER SYSTEM SET ai_scale.maintenance_databases = '$list';
+SELECT pg_reload_conf();});
+}
+
+# DROP DATABASE ... WITH (FORCE) by its owner, with the maintenance worker and the store worker
+# of async predict() connected to it.
+reload_databases('owned');
+ok(workers_in('owned', 'ai_scale maintenance', 1), 'the maintenance worker is connected');
+$node->safe_psql('owned', q{SET ai_scale.store_mode = async;
+                            SELECT ai_scale.predict('m', '{"a": 1}')});
+ok(workers_in('owned', 'ai_scale store', 1), 'the store worker is connected');
+my ($rc, $out, $err) = $node->psql('postgres', 'DROP DATABASE owned WITH (FORCE)',
+    extra_params => ['-U', 'owner_role']);
+is($rc, 0, 'DROP DATABASE ... WITH (FORCE) by the owner, not a superuser, succeeds')
+    or diag($err);
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_database WHERE datname = 'owned'}),
+    '0', 'the database is gone');
+
+# CREATE DATABASE ... TEMPLATE of a template database by a role that does not own it.
+$node->safe_psql('postgres', 'ALTER DATABASE golden IS_TEMPLATE true');
+reload_databases('golden');
+ok(workers_in('golden', 'ai_scale maintenance', 1), 'a worker is connected to the template');
+($rc, $out, $err) = $node->psql('postgres', 'CREATE DATABASE golden_copy TEMPLATE golden',
+    extra_params => ['-U', 'copier']);
+is($rc, 0, 'CREATE DATABASE ... TEMPLATE by a role with CREATEDB that does not own it')
+    or diag($err);
+# A database it may not copy: its workers are left alone, Postgres refuses.
+$node->safe_psql('postgres', 'ALTER DATABASE golden IS_TEMPLATE false');
+ok(workers_in('golden', 'ai_scale maintenance', 1), 'the template has its worker again');
+my $pid = $node->safe_psql('postgres', q{
+SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'});
+($rc, $out, $err) = $node->psql('postgres', 'CREATE DATABASE golden_copy2 TEMPLATE golden',
+    extra_params => ['-U', 'copier']);
+like($err, qr/permission denied to copy database "golden"/, 'a non-template is not copied');
+is($node->safe_psql('postgres', q{
+SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'}), $pid,
+    'and its worker was not stopped');
+
+# CREATE DATABASE with no TEMPLATE copies template1: a worker there is stopped too.
+reload_databases('template1');
+ok(workers_in('template1', 'ai_scale maintenance', 1), 'a worker is connected to template1');
+($rc, $out, $err) = $node->psql('postgres', 'CREATE DATABASE plain_new',
+    extra_params => ['-U', 'copier']);
+is($rc, 0, 'CREATE DATABASE (template1) succeeds while a worker is connected to template1')
+    or diag($err);
+ok(workers_in('template1', 'ai_scale maintenance', 1),
+    'the launcher starts the template1 worker again');
+
+$node->stop;
+done_testing();

@@ -578,6 +578,12 @@ void ai_scale_store_worker_main(Datum arg)
     // which keeps new sessions out, does not strand them.
     BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, BGWORKER_BYPASS_ALLOWCONN);
     pgstat_report_appname("ai_scale store");
+    // default_transaction_read_only given to the database or to the bootstrap role (ALTER
+    // DATABASE / ALTER ROLE ... SET), which this session gets, is meant for new client
+    // sessions: the rows were queued by sessions that could write them. A database made
+    // read-only that way (a DBA freezing it while older sessions still write) would otherwise
+    // lose every batch. (statement_timeout is armed only for client statements, not here.)
+    SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_SESSION);
 
     LWLockAcquire(lock, LW_EXCLUSIVE);
     slot& sl = shared->slots[my_slot];

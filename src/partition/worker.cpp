@@ -58,6 +58,7 @@ struct pending_detach {
 };
 
 MemoryContext run_context = nullptr;
+bool restore_waited = false; // the last run waited for a pg_restore (logged once)
 
 // The retention settings of a managed table, as text ("" when it is no longer managed), as
 // committed now. Inside a transaction, connected to SPI.
@@ -100,7 +101,7 @@ void set_lock_timeout()
 }
 
 // The managed tables of this database in OID order, in run_context; nullptr when the extension
-// is not installed here.
+// is not installed here, or while a pg_restore is connected.
 managed_table* list_tables(int* ntables)
 {
     *ntables = 0;
@@ -109,6 +110,31 @@ managed_table* list_tables(int* ntables)
     int rc =
         SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'ai_scale'", true, 1);
     if (rc != SPI_OK_SELECT || SPI_processed == 0) {
+        SPI_finish();
+        finish_transaction();
+        return nullptr;
+    }
+    // pg_restore restores the extension's configuration tables with the data, and builds the
+    // indexes of the tables last: a partition made meanwhile got none, and the parent's
+    // partitioned indexes, which the restore creates with ONLY and completes partition by
+    // partition, stayed invalid for good; a partition dropped by retention meanwhile failed
+    // the restore of its rows. The run waits until no pg_restore (as it names itself in
+    // pg_stat_activity) is connected to the database.
+    rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_stat_activity "
+                     "WHERE datname = pg_catalog.current_database() "
+                     "AND application_name = 'pg_restore'",
+                     true, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    const bool restoring = SPI_processed > 0;
+    if (restoring != restore_waited)
+        ereport(LOG, (errmsg(restoring ? "ai_scale maintenance waits: pg_restore is connected to "
+                                         "database \"%s\""
+                                       : "ai_scale maintenance resumes in database \"%s\": "
+                                         "pg_restore is done",
+                             MyBgworkerEntry->bgw_extra)));
+    restore_waited = restoring;
+    if (restoring) {
         SPI_finish();
         finish_transaction();
         return nullptr;
@@ -302,7 +328,7 @@ void run_once()
     MemoryContextReset(run_context);
     table_list list = {nullptr, 0};
     guarded(list_step, &list, nullptr);
-    if (list.tables == nullptr) // no extension here, or the listing failed
+    if (list.tables == nullptr) // no extension here, a restore under way, or the listing failed
         return;
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_runs);
     for (int i = 0; i < list.ntables && !ProcDiePending; i++)

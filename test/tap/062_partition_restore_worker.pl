@@ -1,0 +1,76 @@
+# pg_restore into a database the maintenance worker serves: the extension's configuration
+# (partition_config) is restored with the data, the tables' indexes last (post-data, the
+# parent's with ONLY, then each partition's attached to it). A partition the worker made in
+# between got no index, and the parent's partitioned indexes stayed invalid for good, with no
+# error from pg_restore. The worker now waits while a pg_restore is connected to the database.
+# The restore is run here a section at a time, with a session named pg_restore connected
+# throughout (as one pg_restore run would be), so the worker gets its runs in between.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('restore_worker');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_naptime = '1s'
+ai_scale.maintenance_databases = 'restored'
+});
+$node->start;
+
+# A dump taken before its newest partition was made: restored, maintenance has one to make.
+$node->safe_psql('postgres', 'CREATE DATABASE source');
+$node->safe_psql('source', q{
+CREATE EXTENSION ai_scale;
+SELECT ai_scale.create_prediction_store('public.model_predictions', '1 day', 3);
+INSERT INTO model_predictions (model_name, model_version)
+    SELECT 'm', 1 FROM generate_series(1, 10);
+SELECT partition FROM ai_scale.partitions('model_predictions')
+ ORDER BY lower DESC NULLS LAST LIMIT 1 \gset
+DROP TABLE :partition;
+});
+my $dump = $node->basedir . '/source.dump';
+$node->command_ok(['pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('source')], 'pg_dump');
+
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE backend_type = 'ai_scale maintenance' AND datname = 'restored'}), 'the worker is there');
+my $restore = $node->background_psql('restored');
+$restore->query_safe(q{SET application_name = 'pg_restore'});
+for my $section ('pre-data', 'data') {
+    $node->command_ok(['pg_restore', '--exit-on-error', "--section=$section",
+                       '-d', $node->connstr('restored'), $dump], "pg_restore --section=$section");
+}
+is($node->safe_psql('restored', 'SELECT count(*) FROM ai_scale.partition_config'), '1',
+    'the configuration is restored');
+my $waited = 0;
+for (1 .. 600) {
+    $waited = slurp_file($node->logfile, $log_offset)
+        =~ /ai_scale maintenance waits: pg_restore is connected to database "restored"/;
+    last if $waited;
+    select(undef, undef, undef, 0.1);
+}
+ok($waited, 'the worker waits for the restore');
+my $partitions = q{SELECT count(*) FROM ai_scale.partitions('model_predictions')};
+is($node->safe_psql('restored', $partitions), '4', 'and makes no partition meanwhile');
+$node->command_ok(['pg_restore', '--exit-on-error', '--section=post-data',
+                   '-d', $node->connstr('restored'), $dump], 'pg_restore --section=post-data');
+$restore->quit;
+
+ok($node->poll_query_until('restored', "SELECT ($partitions) = 5"),
+    'the restore done, the worker makes the missing partition');
+is($node->safe_psql('restored', q{
+SELECT string_agg(indexrelid::regclass::text, ', ') FROM pg_index
+ WHERE indrelid = 'model_predictions'::regclass AND NOT indisvalid}), '',
+    "the store's indexes are valid");
+is($node->safe_psql('restored', q{
+SELECT count(*) FROM ai_scale.partitions('model_predictions') p
+ WHERE (SELECT count(*) FROM pg_index i WHERE i.indrelid = p.partition) <> 2}), '0',
+    'every partition has both indexes');
+
+$node->stop;
+done_testing();

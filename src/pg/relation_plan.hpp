@@ -1,5 +1,7 @@
 // A saved SPI plan for one statement over a relation chosen at run time (e.g. by a GUC), kept
-// per backend and prepared again when the relation changes.
+// per backend and prepared again when the relation changes, or its name does: the plan's text
+// names the relation, and Postgres parses that text again whenever the relation is altered, so a
+// plan kept after a rename would look up the old name (an error, or another table that took it).
 #pragma once
 
 #include "pg/postgres.hpp"
@@ -13,11 +15,12 @@ namespace ai_scale::pg {
 struct relation_plan {
     SPIPlanPtr plan = nullptr;
     Oid relid = InvalidOid;
+    char* name = nullptr; // the quoted qualified name in the plan's text (TopMemoryContext)
 };
 
 // The plan of `sql_format` (one %s, replaced by the relation's quoted qualified name) for relid,
 // prepared with the given argument types when there is none yet or it was made for another
-// relation. Call while connected to SPI, under pg::call: it raises Postgres errors; `what`
+// relation or another name of it. Call while connected to SPI, under pg::call: it raises Postgres errors; `what`
 // names the statement in them.
 SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, int nargs,
                     Oid* argtypes, const char* what);

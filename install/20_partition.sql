@@ -1387,8 +1387,18 @@ BEGIN
                 RETURN NEXT;
             END LOOP;
         EXCEPTION
+            -- A lock on the table itself, before any step (reading its partitions), not free
+            -- in time: a transaction holds the table (an ALTER TABLE not committed yet).
+            WHEN lock_not_available THEN
+                parent_table := cfg.parent;
+                action := 'skipped';
+                partition := NULL;
+                detail := SQLERRM || '; retried on the next run';
+                RETURN NEXT;
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                -- Dropped while this run waited for it: nothing to maintain, nothing wrong.
+                CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent);
                 errors := errors + 1;
                 parent_table := cfg.parent;
                 action := 'error';

@@ -12,6 +12,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -38,7 +39,25 @@ bool is_table(Oid relid)
     return kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
 }
 
+// Locks the store in mode, and says whether it still is a table. It was found without a lock
+// (a store the user may not read is never locked); when it was dropped meanwhile, a query
+// planned from its name waited for the DROP and then failed looking that name up (42P01)
+// instead of missing. Held to the end of the transaction, as the query's own lock would be.
+bool lock_if_table(Oid relid, LOCKMODE mode)
+{
+    LockRelationOid(relid, mode); // and takes in the invalidations of what the lock waited for
+    if (is_table(relid))
+        return true;
+    UnlockRelationOid(relid, mode);
+    return false;
+}
+
 } // namespace
+
+bool lock_store_for_insert(Oid relid)
+{
+    return pg::call([&] { return lock_if_table(relid, RowExclusiveLock); });
+}
 
 Oid store_table_relid()
 {
@@ -76,7 +95,7 @@ Oid l3_readable_store()
                 ACLCHECK_OK ||
             pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
             return InvalidOid;
-        return relid;
+        return lock_if_table(relid, AccessShareLock) ? relid : InvalidOid;
     });
 }
 

@@ -18,8 +18,13 @@ namespace ai_scale::cache {
 // the caller's rights, see is_table). What predict() writes.
 Oid store_table_relid();
 
+// Locks store_table_relid()'s table for an INSERT; false when it was dropped since it was found
+// (there is then no store).
+bool lock_store_for_insert(Oid relid);
+
 // The store table if it exists, is a table or a partitioned table, and the current user may
 // use its schema and read it, else InvalidOid (never an error): what the lookups below read.
+// Locked (ACCESS SHARE) when it is returned: one dropped while this waited for it is missing.
 Oid l3_readable_store();
 
 // The newest output stored in relid for the input within ttl_s, palloc'd in the caller's

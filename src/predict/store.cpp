@@ -93,6 +93,9 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
         if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
             return false;
     }
+    // Locked only here: a queued row takes no lock on the store (the worker's insert does).
+    if (!cache::lock_store_for_insert(relid))
+        return false;
     insert_now(relid, model, version, rows);
     return true;
 }

@@ -730,6 +730,12 @@ BEGIN
     -- Writers of the default wait from here to the end (readers do not, until the attaches):
     -- the rows counted, copied and deleted below are then the same rows.
     EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+    -- The default was found before the lock, which may have waited for a DETACH of it: a
+    -- detached table is no longer the table's, and its rows are not moved into it.
+    IF ai_scale._default_partition(parent) IS DISTINCT FROM dflt THEN
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN;
+    END IF;
     -- A partition pending detach still takes its range, and rows of that range can be in the
     -- default; no partition can be made for them until the detach is finalized.
     IF ai_scale._detach_pending(parent) THEN

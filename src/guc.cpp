@@ -209,6 +209,7 @@ bool check_sentinel_master(char** newval, void**, GucSource)
 // --- scoring ---
 
 int score_batch_rows = 4096;
+int model_cache_kb = 64 * 1024;
 
 // --- scoring: GPU offload ---
 int gpu_mode = gpu_auto;
@@ -352,6 +353,12 @@ void define_all()
         "Larger batches pay off on the GPU. A batch is cut to fewer rows when its features "
         "(rows x features x 4 bytes) would exceed work_mem.",
         &score_batch_rows, 4096, 1, 1024 * 1024, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "ai_scale.model_cache_size", "Memory a backend keeps compiled models in.",
+        "Past it, the least recently used models are dropped and compiled again when next "
+        "scored. The model in use is kept even when it alone is larger.",
+        &model_cache_kb, 64 * 1024, 0, INT_MAX, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr,
+        nullptr);
 
     // --- scoring: GPU offload ---
     DefineCustomEnumVariable("ai_scale.gpu", "Whether large scoring batches run on the GPU.",

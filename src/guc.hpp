@@ -38,6 +38,7 @@ extern char* store_table;
 
 // Rows score_batched() gathers before scoring them at once.
 extern int score_batch_rows;
+extern int model_cache_kb; // bound on a backend's compiled models
 
 // --- scoring: GPU offload ---
 enum gpu_mode_value { gpu_auto = 0, gpu_on = 1, gpu_off = 2 };

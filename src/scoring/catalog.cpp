@@ -1,6 +1,8 @@
 #include "scoring/catalog.hpp"
 
+#include "guc.hpp"
 #include "pg/guard.hpp"
+#include "scoring/model_lru.hpp"
 #include "pg/search_path.hpp"
 
 extern "C" {
@@ -17,7 +19,6 @@ extern "C" {
 
 #include <algorithm>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 namespace ai_scale::scoring {
@@ -51,13 +52,44 @@ namespace {
 uint64_t generation = 1;
 Oid models_relid = InvalidOid;
 bool callback_registered = false;
-std::unordered_map<std::string, model_ptr> cache;
+// Compiled models, at most ai_scale.model_cache_size bytes of them (model_lru.hpp). Without a
+// bound, a backend that scored many versions kept every one compiled for its life (200
+// versions of a 200-tree model: 170 MB).
+model_lru<model_ptr> cache;
 uint64_t cache_generation = 0;
+// Bumped whenever the cache may have dropped a model (a catalog change, an eviction): a
+// pointer remembered in fn_extra is good only while it holds.
+uint64_t epoch = 1;
 
 void models_changed(Datum, Oid relid)
 {
-    if (relid == InvalidOid || relid == models_relid)
+    if (relid == InvalidOid || relid == models_relid) {
         generation++;
+        epoch++;
+    }
+}
+
+void follow_catalog()
+{
+    if (cache_generation != generation) {
+        cache.clear();
+        cache_generation = generation;
+        epoch++;
+    }
+}
+
+size_t limit_bytes()
+{
+    return size_t(guc::model_cache_kb) * 1024;
+}
+
+// What a compiled model holds: its arrays, and the extractor's copies of the feature names.
+size_t footprint(const loaded_model& m)
+{
+    size_t n = sizeof(m) + m.name.capacity() + m.model.memory_bytes();
+    for (const auto& f : m.model.features)
+        n += 2 * (sizeof(std::string) + f.capacity()) + sizeof(int32_t) + sizeof(float);
+    return n;
 }
 
 // The catalog row, copied into the caller's memory context. Runs under pg::call: no C++
@@ -142,9 +174,9 @@ bool loaded_model::written_by_this_transaction() const
     return TransactionIdIsCurrentTransactionId(xmin);
 }
 
-uint64_t catalog_generation()
+uint64_t model_cache_epoch()
 {
-    return generation;
+    return epoch;
 }
 
 namespace {
@@ -202,16 +234,12 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         pg::call([] { CacheRegisterRelcacheCallback(models_changed, 0); });
         callback_registered = true;
     }
-    if (cache_generation != generation) {
-        cache.clear();
-        cache_generation = generation;
-    }
+    follow_catalog();
     std::string key = name + '\0' + std::to_string(version);
-    auto it = cache.find(key);
-    if (it != cache.end()) {
+    if (const model_ptr* hit = cache.find(key)) {
         if (cached != nullptr)
             *cached = true;
-        return it->second;
+        return *hit;
     }
     if (aside.model != nullptr && aside.key == key && aside.generation == generation &&
         ActiveSnapshotSet() && aside.view.sees_as(GetActiveSnapshot())) {
@@ -253,13 +281,15 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
             return loaded;
         }
         // Processing invalidations while reading the catalog may have emptied the cache.
-        if (cache_generation != generation) {
-            cache.clear();
-            cache_generation = generation;
-        }
+        follow_catalog();
         // Never replaces an entry (a pointer to it may be remembered in fn_extra): one that
         // appeared while the catalog was read is as current as this one.
-        return cache.emplace(key, std::move(loaded)).first->second;
+        const size_t bytes = footprint(*loaded);
+        size_t dropped = 0;
+        model_ptr kept = cache.insert(key, std::move(loaded), bytes, limit_bytes(), &dropped);
+        if (dropped > 0)
+            epoch++;
+        return kept;
     } catch (const model_error& e) {
         throw pg::error(ERRCODE_DATA_CORRUPTED,
                         "stored model \"" + name + "\" version " + std::to_string(row.version) +

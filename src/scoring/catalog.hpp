@@ -1,5 +1,6 @@
-// The per-backend cache of compiled models, filled from ai_scale.models on first use and
-// emptied whenever that table changes (a trigger on it sends a relcache invalidation, which
+// The per-backend cache of compiled models, filled from ai_scale.models on first use, bounded
+// by ai_scale.model_cache_size (least recently used first out), and emptied whenever that table
+// changes (a trigger on it sends a relcache invalidation, which
 // reaches every backend at commit and this one at its next command).
 #pragma once
 
@@ -35,8 +36,9 @@ struct loaded_model : std::enable_shared_from_this<loaded_model> {
 // catalog and the cache drops the model.
 using model_ptr = std::shared_ptr<const loaded_model>;
 
-// Bumped by every invalidation of ai_scale.models.
-uint64_t catalog_generation();
+// Changes whenever the cache may have dropped a model: at every invalidation of
+// ai_scale.models, and when keeping a model evicted others (ai_scale.model_cache_size).
+uint64_t model_cache_epoch();
 
 // The model `name` at `version` (< 0: its active version). Raises 42704 when there is none.
 // *cached (when given) tells whether the model stays in the cache: one read with a snapshot

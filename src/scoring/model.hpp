@@ -74,6 +74,10 @@ struct compiled_model {
 
     // Scores n rows (row-major, features.size() floats each) into out (n * n_outputs).
     void score_rows(const float* rows, int64_t n, float* out) const;
+
+    // The heap this model holds (its arrays and names), for the bound on a backend's
+    // compiled models (catalog.cpp).
+    size_t memory_bytes() const;
 };
 
 model_kind parse_kind(const std::string& kind); // throws model_error

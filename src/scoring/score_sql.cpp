@@ -98,9 +98,9 @@ void ai_scale::scoring::extract_row(const loaded_model& m, Datum input, float* r
 namespace {
 
 // The model named by a text argument, remembered in fn_extra between calls. The pointer is
-// valid while the catalog generation holds: the cache drops models only when it changes.
+// valid while the cache's epoch holds: the cache drops models only when it changes.
 struct fn_cache {
-    uint64_t generation;
+    uint64_t epoch;
     const loaded_model* model;
     int32_t version;
     int32_t name_len;
@@ -126,7 +126,7 @@ model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
     const char* name = VARDATA_ANY(t);
     int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
     auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
-    if (c != nullptr && c->generation == catalog_generation() && c->version == version &&
+    if (c != nullptr && c->epoch == model_cache_epoch() && c->version == version &&
         c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0)
         return c->model->shared_from_this();
     bool cached = false;
@@ -134,7 +134,7 @@ model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
     // A model the cache does not keep would dangle in fn_extra.
     if (!cached) {
         if (c != nullptr)
-            c->generation = 0; // never the catalog's (it starts at 1)
+            c->epoch = 0; // never the cache's (it starts at 1)
         return m;
     }
     if (name_len <= int32_t(sizeof c->name)) {
@@ -143,7 +143,7 @@ model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
                 [&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(fn_cache)); }));
             fcinfo->flinfo->fn_extra = c;
         }
-        c->generation = catalog_generation();
+        c->epoch = model_cache_epoch();
         c->model = m.get();
         c->version = version;
         c->name_len = name_len;

@@ -12,6 +12,7 @@ extern "C" {
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
@@ -39,7 +40,9 @@ registry* shared_registry = nullptr;
 LWLock* lock = nullptr;
 registry local_registry;
 // Breakers of endpoints that found every slot held by an open or half-open breaker: this
-// backend's own, rather than another endpoint's.
+// backend's own, rather than another endpoint's. An entry goes when its endpoint finds a slot
+// in the registry again or is no longer used (breaker_forget_others): before, a backend kept
+// one for every such endpoint it had ever used.
 std::unordered_map<std::string, slot> private_slots;
 
 void init_registry(void* segment, bool found)
@@ -97,6 +100,8 @@ slot& find(const std::string& endpoint)
             reset(it->second, endpoint, hash);
         return it->second;
     }
+    if (!private_slots.empty())
+        private_slots.erase(endpoint);
     slot& s = r.slots[i];
     if (s.name_hash != hash)
         reset(s, endpoint, hash);
@@ -137,6 +142,16 @@ void breaker_failure(const std::string& endpoint, const std::string& error)
     stats::add(stats::counter::l2_errors);
     if (tripped)
         stats::add(stats::counter::breaker_trips);
+}
+
+void breaker_forget_others(const std::vector<std::string>& keep)
+{
+    for (auto it = private_slots.begin(); it != private_slots.end();) {
+        if (std::find(keep.begin(), keep.end(), it->first) == keep.end())
+            it = private_slots.erase(it);
+        else
+            ++it;
+    }
 }
 
 endpoint_health breaker_snapshot(const std::string& endpoint)

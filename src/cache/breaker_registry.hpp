@@ -6,6 +6,7 @@
 #include "cache/breaker.hpp"
 
 #include <string>
+#include <vector>
 
 namespace ai_scale::cache {
 
@@ -16,6 +17,10 @@ bool breaker_allow(const std::string& endpoint);
 void breaker_success(const std::string& endpoint, double latency_ms);
 // Records a failure; counts a trip in the stats when this one opened the breaker.
 void breaker_failure(const std::string& endpoint, const std::string& error);
+
+// Drops this backend's own breakers (kept when every registry slot was held) of endpoints not
+// in keep: an endpoint no longer configured or named by the sentinels.
+void breaker_forget_others(const std::vector<std::string>& keep);
 
 struct endpoint_health {
     breaker state;

@@ -113,7 +113,8 @@ std::string pool_endpoints;
 // Closes this backend's connections to endpoints it no longer uses: a changed redis_primary or
 // redis_replicas, or a primary or replica the sentinels no longer name (a failover). Without
 // it a long-lived backend kept a socket open, and a client slot taken on that Redis, for every
-// endpoint it had ever used. Checked at each L2 request; closes only when the set changed.
+// endpoint it had ever used. Its private breakers of those endpoints go too. Checked at each
+// L2 request; closes only when the set changed.
 void close_unused_connections()
 {
     std::vector<std::string> keep;
@@ -131,6 +132,7 @@ void close_unused_connections()
         return;
     pool_endpoints = std::move(joined);
     redis_disconnect_others(keep);
+    breaker_forget_others(keep);
     for (auto it = replica_sync_state.begin(); it != replica_sync_state.end();) {
         if (std::find(keep.begin(), keep.end(), it->first) == keep.end())
             it = replica_sync_state.erase(it);

@@ -1,0 +1,93 @@
+# A long-lived backend's private memory stays bounded while it works through many model versions
+# and many Redis endpoints.
+#
+# Compiled models: a backend kept every version it had scored, compiled, until the catalog
+# changed (200 versions of a 200-tree model took 170 MB); now ai_scale.model_cache_size bounds
+# them, least recently used out. With 8MB, scoring 200 such versions twice leaves the backend
+# less than 60 MB above where it began (measured: 22 MB, allocator slack included).
+#
+# Private breakers: with every shared breaker slot held by an open breaker, a backend keeps the
+# breakers of further endpoints itself, and kept one for every endpoint it had ever used
+# (40,000 endpoints: 18 MB). They now go when the endpoint is no longer configured: the backend
+# stays within 4 MB (measured: under 0.1 MB).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $node = cache_node('long_session');
+$node->safe_psql('postgres', q{
+CREATE FUNCTION rss_anon_kb() RETURNS int LANGUAGE sql
+    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'RssAnon:\s+(\d+)')::int $$;
+-- A full tree of the given depth: node i's children are 2i+1 and 2i+2.
+CREATE FUNCTION tree(depth int) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT jsonb_build_object(
+    'left_children', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN -1 ELSE 2 * i + 1 END ORDER BY i),
+    'right_children', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN -1 ELSE 2 * i + 2 END ORDER BY i),
+    'split_indices', jsonb_agg(i % 8 ORDER BY i),
+    'split_conditions', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN 0.01 ELSE 0.5 END ORDER BY i),
+    'default_left', jsonb_agg(true ORDER BY i))
+  FROM generate_series(0, (2 << depth) - 2) i $$;
+SELECT ai_scale.register_model('big', 'gbdt', ARRAY['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
+    jsonb_build_object('objective', 'binary:logistic', 'base_score', 0.5,
+                       'trees', (SELECT jsonb_agg(tree(6)) FROM generate_series(1, 200))));
+DO $$
+DECLARE p jsonb; f text[];
+BEGIN
+  SELECT params, features INTO p, f FROM ai_scale.models WHERE model_name = 'big';
+  FOR i IN 2..200 LOOP
+    PERFORM ai_scale.register_model('big', 'gbdt', f, p, activate => false);
+  END LOOP;
+END $$;
+});
+
+my ($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.model_cache_size = '8MB';
+SELECT ai_scale.score('big', '{"a": 1}', 1);
+SELECT rss_anon_kb() AS before \gset
+SELECT count(ai_scale.score('big', '{"a": 1}', v)) FROM generate_series(1, 200) v;
+SELECT count(ai_scale.score('big', '{"a": 1}', v)) FROM generate_series(1, 200) v;
+SELECT 'after 400 scores', rss_anon_kb() - :before < 60000, rss_anon_kb() - :before;
+-- Still right when every call evicts the model the previous one compiled.
+SET ai_scale.model_cache_size = 0;
+SELECT 'alternating', count(*), round(sum(ai_scale.score('big', '{"a": 1}', 1 + v % 3))::numeric, 4)
+FROM generate_series(1, 30) v;
+}, timeout => 300);
+is($ret, 0, 'scoring 200 versions: no error') or diag($err);
+note($out);
+like($out, qr/^after 400 scores\|t\|/m, 'compiled models stay within the bound') or diag($out);
+like($out, qr/^alternating\|30\|26\.4239$/m, 'scores are right while models are evicted')
+  or diag($out);
+
+# Every endpoint refuses the connection; with breaker_failures = 1 each one's first failure
+# opens its breaker, and the first 32 fill the shared registry for the hour of breaker_reset_ms.
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+($ret, $out, $err) = $node->psql('postgres', qq{
+SET ai_scale.breaker_failures = 1;
+SET ai_scale.breaker_reset_ms = 3600000;
+CREATE FUNCTION pg_temp.use_endpoints(lo int, hi int) RETURNS void LANGUAGE plpgsql AS \$\$
+BEGIN
+  FOR i IN lo..hi LOOP
+    PERFORM set_config('ai_scale.redis_primary',
+                       format('127.1.%s.%s:$port', i / 250, i % 250 + 1), true);
+    PERFORM ai_scale.cache_get('m', 1, '{"a": 1}');
+  END LOOP;
+END \$\$;
+SELECT pg_temp.use_endpoints(0, 99);
+SELECT rss_anon_kb() AS before \\gset
+SELECT pg_temp.use_endpoints(100, 40099);
+SELECT 'after 40000 endpoints', rss_anon_kb() - :before < 4000, rss_anon_kb() - :before;
+SELECT 'trips', value >= 40000 FROM ai_scale.stats WHERE section = 'l2' AND metric = 'breaker_trips';
+}, timeout => 300);
+is($ret, 0, 'using 40,000 endpoints: no error') or diag($err);
+note($out);
+like($out, qr/^trips\|t$/m, 'every endpoint failed and opened its breaker') or diag($out);
+like($out, qr/^after 40000 endpoints\|t\|/m, 'private breakers of unused endpoints are dropped')
+  or diag($out);
+
+$node->stop;
+done_testing();

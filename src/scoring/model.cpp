@@ -416,10 +416,10 @@ template <typename T> size_t heap_of(const std::vector<T>& v)
 size_t compiled_model::memory_bytes() const
 {
     size_t n = sizeof(*this) + heap_of(features) + heap_of(defaults) + heap_of(weights) +
-               heap_of(sizes) + heap_of(mlp_weights) + heap_of(mlp_biases) +
-               heap_of(activations) + heap_of(node_feature) + heap_of(node_value) +
-               heap_of(node_left) + heap_of(node_default_left) + heap_of(tree_root) +
-               heap_of(cpu_nodes) + heap_of(tree_depth);
+               heap_of(sizes) + heap_of(mlp_weights) + heap_of(mlp_biases) + heap_of(activations) +
+               heap_of(node_feature) + heap_of(node_value) + heap_of(node_left) +
+               heap_of(node_default_left) + heap_of(tree_root) + heap_of(cpu_nodes) +
+               heap_of(tree_depth);
     for (const auto& f : features)
         n += f.capacity();
     return n;

@@ -134,29 +134,52 @@ bool worker_running(database_slot& slot)
     return false;
 }
 
-// Marks the slots of the listed databases, adding slots for new ones. (A list the setting's
-// check hook refused cannot get here; it would leave the slots unmarked.)
+// Calls f with each database name in ai_scale.maintenance_databases. (A list the setting's
+// check hook refused cannot get here; it would list none.)
+template <typename F> void for_each_listed(F f)
+{
+    try {
+        for (const auto& name : ai_scale::partition::parse_database_list(
+                 ai_scale::guc::maintenance_databases ? ai_scale::guc::maintenance_databases : "",
+                 NAMEDATALEN))
+            f(name.c_str());
+    } catch (const std::exception&) {
+    }
+}
+
+int slot_of(const char* name)
+{
+    for (int i = 0; i < nslots; i++)
+        if (strcmp(slots[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+// Marks the slots of the listed databases.
 void mark_listed()
 {
     for (int i = 0; i < nslots; i++)
         slots[i].listed = false;
-    try {
-        auto names = ai_scale::partition::parse_database_list(
-            ai_scale::guc::maintenance_databases ? ai_scale::guc::maintenance_databases : "",
-            NAMEDATALEN);
-        for (const auto& name : names) {
-            int i = 0;
-            while (i < nslots && strcmp(slots[i].name, name.c_str()) != 0)
-                i++;
-            if (i == nslots) {
-                memset(&slots[nslots], 0, sizeof slots[nslots]);
-                strlcpy(slots[nslots].name, name.c_str(), NAMEDATALEN);
-                nslots++;
-            }
+    for_each_listed([](const char* name) {
+        if (int i = slot_of(name); i >= 0)
             slots[i].listed = true;
-        }
-    } catch (const std::exception&) {
-    }
+    });
+}
+
+// Adds slots for listed databases that have none. Called once the slots of databases no longer
+// listed are gone, so the list's at most max_maintenance_databases names fit: adding them
+// first, a reload that replaced the list with other names wrote past the array (over the
+// launcher's generation, so that every worker it started after exited at once).
+void add_listed()
+{
+    for_each_listed([](const char* name) {
+        if (slot_of(name) >= 0 || nslots >= int(ai_scale::partition::max_maintenance_databases))
+            return;
+        memset(&slots[nslots], 0, sizeof slots[nslots]);
+        strlcpy(slots[nslots].name, name, NAMEDATALEN);
+        slots[nslots].listed = true;
+        nslots++;
+    });
 }
 
 // Which slots' databases exist and accept connections. A heap scan of pg_database, as the
@@ -202,6 +225,7 @@ long reconcile()
         }
         slots[i] = slots[--nslots];
     }
+    add_listed();
 
     bool exists[ai_scale::partition::max_maintenance_databases];
     find_databases(exists);

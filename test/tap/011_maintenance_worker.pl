@@ -251,6 +251,29 @@ ok($node->poll_query_until('postgres',
     'then makes a partition for that range again');
 ok(!$node->log_contains(qr/ai_scale maintenance: dropped public\.kept /), 'it dropped nothing of it');
 
+# A reload that replaces the list with 32 other names: the launcher used to add the new names'
+# slots before forgetting the old ones, writing past its 32 slots over its generation, and
+# every worker it started after that exited at once ("a new launcher started its own"), so
+# maintenance stopped until the server restarted.
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = '"
+      . join(', ', map { "gone$_" } 1 .. 32) . "'");
+$node->reload;
+ok($node->wait_for_log(qr/database "gone32" does not exist/, $log_offset),
+    'the launcher takes a list of 32 other names');
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'"),
+    'and stops the worker of the database no longer listed');
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'");
+$node->reload;
+my $runs = $node->safe_psql('postgres',
+    "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'");
+ok($node->poll_query_until('postgres',
+        "SELECT value >= $runs + 3 FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'"),
+    'listed again, the database gets a worker that keeps running maintenance');
+ok(!$node->log_contains(qr/exits: a new launcher started its own/, $log_offset),
+    'no worker took itself for one of a replaced launcher');
+
 my ($ret, $out, $err) = $node->psql('postgres',
     "ALTER SYSTEM SET ai_scale.maintenance_databases = 'a, " . ('x' x 64) . "'");
 like($err, qr/invalid ai_scale.maintenance_databases: database name "x+" is too long/,

@@ -2,8 +2,8 @@
 
 #include "guc.hpp"
 #include "pg/guard.hpp"
-#include "scoring/model_lru.hpp"
 #include "pg/search_path.hpp"
+#include "scoring/model_lru.hpp"
 
 extern "C" {
 #include "access/xact.h"

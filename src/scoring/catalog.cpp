@@ -4,6 +4,7 @@
 #include "pg/guard.hpp"
 #include "pg/search_path.hpp"
 #include "scoring/model_lru.hpp"
+#include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -269,6 +270,7 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         for (const auto& f : features.items)
             names.push_back(f.str);
         compiled_model m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
+        stats::add(stats::counter::models_compiled);
         auto made = std::make_shared<loaded_model>(name, row.version, std::move(m));
         made->xmin = row.xmin;
         model_ptr loaded = std::move(made);

@@ -52,16 +52,25 @@ SELECT rss_anon_kb() AS before \gset
 SELECT count(ai_scale.score('big', '{"a": 1}', v)) FROM generate_series(1, 200) v;
 SELECT count(ai_scale.score('big', '{"a": 1}', v)) FROM generate_series(1, 200) v;
 SELECT 'after 400 scores', rss_anon_kb() - :before < 60000, rss_anon_kb() - :before;
--- Still right when every call evicts the model the previous one compiled.
-SET ai_scale.model_cache_size = 0;
-SELECT 'alternating', count(*), round(sum(ai_scale.score('big', '{"a": 1}', 1 + v % 3))::numeric, 4)
+-- Three versions that fit are compiled once each; with no room, every call compiles (and
+-- evicts the model the previous call compiled), and scores stay right.
+SELECT ai_scale.reset_stats();
+SELECT 'fitting', count(*), round(sum(ai_scale.score('big', '{"a": 1}', 1 + v % 3))::numeric, 4)
 FROM generate_series(1, 30) v;
+SELECT 'compiled', value FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'models_compiled';
+SET ai_scale.model_cache_size = 0;
+SELECT 'alternating', count(*), round(sum(ai_scale.score('big', '{"a": 1}', 4 + v % 3))::numeric, 4)
+FROM generate_series(1, 30) v;
+SELECT 'compiled', value FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'models_compiled';
 }, timeout => 300);
 is($ret, 0, 'scoring 200 versions: no error') or diag($err);
 note($out);
 like($out, qr/^after 400 scores\|t\|/m, 'compiled models stay within the bound') or diag($out);
-like($out, qr/^alternating\|30\|26\.4239$/m, 'scores are right while models are evicted')
+like($out, qr/^fitting\|30\|26\.4239\ncompiled\|3$/m,
+    'versions that fit in the cache are compiled once (scoring / models_compiled)')
   or diag($out);
+like($out, qr/^alternating\|30\|26\.4239\ncompiled\|33$/m,
+    'with no room every call compiles, and scores are right') or diag($out);
 
 # Every endpoint refuses the connection; with breaker_failures = 1 each one's first failure
 # opens its breaker, and the first 32 fill the shared registry for the hour of breaker_reset_ms.

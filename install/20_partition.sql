@@ -36,6 +36,8 @@ CREATE FUNCTION ai_scale._check_config(partition_interval interval, premake int,
 CREATE FUNCTION ai_scale._plan(partition_interval interval, premake int, retention interval,
                                retention_mode text, cold_after interval, now_local timestamp,
                                lowers timestamp[], uppers timestamp[], cold boolean[],
+                               retain_before timestamp DEFAULT NULL,
+                               cold_before timestamp DEFAULT NULL,
                                OUT action text, OUT idx int, OUT lower timestamp,
                                OUT upper timestamp, OUT suffix text)
     RETURNS SETOF record LANGUAGE c STABLE
@@ -191,6 +193,36 @@ BEGIN
         existing := date_trunc('minute', existing) + interval '1 minute';
     END LOOP;
     RETURN existing AT TIME ZONE zone;
+END $$;
+
+-- The local time in zone before which a timestamptz partition is older than span at instant
+-- at: a partition whose local upper bound is at or before it ends at or before at - span. As
+-- Postgres subtracts an interval from a timestamptz, its months and days count on the local
+-- calendar and its time part in elapsed time: 2 hours before 03:30 on a spring-forward night
+-- is 00:30, where the wall clock says 01:30 (and a partition ending at 01:00 still holds rows
+-- younger than 2 hours). An instant in the first pass of a local time that a fall-back change
+-- repeats has the local time of its second pass, an hour later; the cutoff is then taken an
+-- hour earlier than its local time, so that no partition ending after the instant is chosen.
+CREATE FUNCTION ai_scale._cutoff(at timestamptz, span interval, zone text) RETURNS timestamp
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    calendar interval := date_trunc('day', span); -- months and days
+    instant timestamptz := at;
+    cutoff timestamp;
+    ahead interval;
+BEGIN
+    IF calendar <> interval '0' THEN
+        instant := ai_scale._local_start((at AT TIME ZONE zone) - calendar, zone);
+    END IF;
+    instant := instant - (span - calendar);
+    cutoff := instant AT TIME ZONE zone;
+    ahead := ai_scale._local_start(cutoff, zone) - instant;
+    IF ahead > interval '0' THEN
+        cutoff := (instant - ahead) AT TIME ZONE zone;
+    END IF;
+    RETURN cutoff;
 END $$;
 
 -- ' BC' for a time before year 1, else nothing: to_char's YYYY leaves the era out, and a bound
@@ -1071,6 +1103,8 @@ DECLARE
     default_has_rows boolean := false;
     r record;
     now_local timestamp;
+    retain_before timestamp;
+    cold_before timestamp;
     steps ai_scale._partition_step[];
     created text[] := '{}';
     created_detail text[] := '{}';
@@ -1089,6 +1123,19 @@ BEGIN
     -- before the oldest cutoff (retention, tiering). _bounds skips the others without
     -- converting them, so a no-op run costs about the same whatever the number of partitions.
     now_local := (now() AT TIME ZONE cfg.time_zone)::timestamp;
+    -- Retention and tiering cutoffs: for a timestamptz key, now() minus the interval as
+    -- Postgres computes it (the time part in elapsed time), as local times (_cutoff); for
+    -- timestamp and date keys, local wall-clock arithmetic.
+    IF k.key_type = 'timestamptz'::regtype THEN
+        retain_before := ai_scale._cutoff(now(), cfg.retention, cfg.time_zone);
+        cold_before := ai_scale._cutoff(now(), cfg.cold_after, cfg.time_zone);
+    ELSE
+        retain_before := now_local - cfg.retention;
+        cold_before := now_local - cfg.cold_after;
+    END IF;
+    IF cfg.cold_after IS NULL AND cfg.retention_mode = 'tier' THEN
+        cold_before := retain_before;
+    END IF;
     SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
@@ -1098,10 +1145,10 @@ BEGIN
       INTO parts, lowers, uppers, cold, dflt
       FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
                             now_local + cfg.partition_interval * (cfg.premake + 2),
-                            greatest(now_local - cfg.retention, now_local - cfg.cold_after)) b
+                            greatest(retain_before, cold_before)) b
       LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
      WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
-        OR b.upper <= greatest(now_local - cfg.retention, now_local - cfg.cold_after);
+        OR b.upper <= greatest(retain_before, cold_before);
     IF dflt IS NOT NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
     END IF;
@@ -1119,7 +1166,7 @@ BEGIN
       FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
                           cfg.retention_mode, cfg.cold_after, now_local,
                           coalesce(lowers, '{}'), coalesce(uppers, '{}'),
-                          coalesce(cold, '{}')) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+                          coalesce(cold, '{}'), retain_before, cold_before) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
     creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
 
     -- All creations in one subtransaction: they need the same locks, so when one cannot get

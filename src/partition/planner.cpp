@@ -191,7 +191,7 @@ void uncovered(range want, const std::vector<range>& have, std::vector<range>& o
 } // namespace
 
 std::vector<action> plan(const config& c, const std::vector<existing_partition>& existing,
-                         local_time now)
+                         local_time now, const cutoffs& given)
 {
     std::vector<action> out;
     std::vector<range> have;
@@ -211,11 +211,14 @@ std::vector<action> plan(const config& c, const std::vector<existing_partition>&
         cell = next;
     }
 
-    const std::optional<local_time> retain_from =
-        c.retention ? std::optional<local_time>(add(now, *c.retention, -1)) : std::nullopt;
-    const std::optional<local_time> cold_from =
-        c.cold_after ? std::optional<local_time>(add(now, *c.cold_after, -1))
-                     : (c.mode == retention_mode::tier ? retain_from : std::nullopt);
+    std::optional<local_time> retain_from;
+    if (c.retention)
+        retain_from = given.retain_before ? *given.retain_before : add(now, *c.retention, -1);
+    std::optional<local_time> cold_from;
+    if (c.cold_after)
+        cold_from = given.cold_before ? *given.cold_before : add(now, *c.cold_after, -1);
+    else if (c.mode == retention_mode::tier)
+        cold_from = retain_from;
     for (int i = 0; i < int(existing.size()); ++i) {
         const existing_partition& e = existing[i];
         if (!finite(e.bounds.upper))

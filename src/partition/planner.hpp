@@ -79,9 +79,20 @@ local_time align_down(const interval& step, local_time t);
 // Cells [c, c+step) covering every time in [from, to], in order.
 std::vector<range> cells(const interval& step, local_time from, local_time to);
 
+// The retention and cold cutoffs when the caller computes them itself: a partition whose upper
+// bound is at or before one is old enough. Unset, they are now minus retention (cold_after) in
+// local wall-clock arithmetic, right for timestamp and date keys; for a timestamptz key the
+// time part of an interval is elapsed time, which a DST change makes differ from the wall clock
+// (24 hours back from 03:30 on a spring-forward day is 02:30 the day before, not 03:30), so the
+// SQL layer computes those cutoffs as instants and gives them as local times.
+struct cutoffs {
+    std::optional<local_time> retain_before;
+    std::optional<local_time> cold_before;
+};
+
 // Actions for one maintenance run, creates first (in time order), then retention and tiering.
 std::vector<action> plan(const config& c, const std::vector<existing_partition>& existing,
-                         local_time now);
+                         local_time now, const cutoffs& given = {});
 
 // Name suffix of the partition starting at lower: YYYY, YYYYMM, YYYYMMDD or YYYYMMDD_HHMI,
 // as fine as the step needs.

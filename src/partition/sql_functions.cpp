@@ -143,9 +143,12 @@ AI_SCALE_FUNCTION(ai_scale_partition_check_config)
 }
 
 // _plan(partition_interval, premake, retention, retention_mode, cold_after, now timestamp,
-//       lowers timestamp[], uppers timestamp[], cold bool[])
+//       lowers timestamp[], uppers timestamp[], cold bool[],
+//       retain_before timestamp, cold_before timestamp)
 //   -> setof (action text, idx int, lower timestamp, upper timestamp, suffix text)
 // idx is the 1-based position in the arrays of the partition a drop/detach/tier acts on.
+// retain_before and cold_before, when not NULL, are the cutoffs the caller computed (see
+// part::cutoffs); NULL leaves them to the planner's local arithmetic.
 AI_SCALE_FUNCTION(ai_scale_partition_plan)
 {
     const part::config c = config_from_args(fcinfo);
@@ -168,7 +171,12 @@ AI_SCALE_FUNCTION(ai_scale_partition_plan)
     for (size_t i = 0; i < lowers.size(); i++)
         existing[i] = {{lowers[i], uppers[i]}, !cold_nulls[i] && DatumGetBool(cold_values[i])};
 
-    const std::vector<part::action> actions = part::plan(c, existing, now);
+    part::cutoffs given;
+    if (PG_NARGS() > 9 && !PG_ARGISNULL(9))
+        given.retain_before = PG_GETARG_TIMESTAMP(9);
+    if (PG_NARGS() > 10 && !PG_ARGISNULL(10))
+        given.cold_before = PG_GETARG_TIMESTAMP(10);
+    const std::vector<part::action> actions = part::plan(c, existing, now, given);
     pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const part::action& a : actions) {

@@ -1,5 +1,7 @@
 #include "partition/planner.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 using namespace ai_scale::partition;
@@ -222,4 +224,39 @@ TEST(PartitionPlanner, NameSuffixMatchesGranularity)
     EXPECT_EQ(name_suffix(days(1), make_time(2026, 3, 8)), "20260308");
     EXPECT_EQ(name_suffix(hours(1), make_time(2026, 3, 8, 2, 0)), "20260308_0200");
     EXPECT_EQ(name_suffix(days(1), make_time(2026, 3, 8, 12, 0)), "20260308_1200");
+}
+
+// Cutoffs computed by the caller (the SQL layer, for timestamptz keys: now() minus retention
+// in elapsed time across a DST change) replace the planner's wall-clock arithmetic.
+TEST(PartitionPlanner, GivenCutoffsReplaceWallClockArithmetic)
+{
+    config c;
+    c.step = hours(1);
+    c.premake = 0;
+    c.retention = hours(2);
+    std::vector<existing_partition> have;
+    for (int h = 0; h < 4; ++h)
+        have.push_back({{make_time(2026, 3, 8, h), make_time(2026, 3, 8, h + 1)}});
+    const local_time now = make_time(2026, 3, 8, 3, 30);
+    auto dropped = [&](const cutoffs& given) {
+        std::vector<int> out;
+        for (const auto& a : plan(c, have, now, given))
+            if (a.kind == action_kind::drop)
+                out.push_back(a.partition);
+        return out;
+    };
+    EXPECT_EQ(dropped({}), (std::vector<int>{0})); // wall clock: ends 01:00 <= 01:30
+    EXPECT_TRUE(dropped({make_time(2026, 3, 8, 0, 30), std::nullopt}).empty());
+    EXPECT_EQ(dropped({make_time(2026, 3, 8, 1, 0), std::nullopt}), (std::vector<int>{0}));
+
+    // Tier mode without cold_after tiers at the retention cutoff given.
+    c.mode = retention_mode::tier;
+    const auto actions = plan(c, have, now, {make_time(2026, 3, 8, 0, 30), std::nullopt});
+    EXPECT_TRUE(std::none_of(actions.begin(), actions.end(),
+                             [](const action& a) { return a.kind == action_kind::tier; }));
+    c.cold_after = hours(1);
+    const auto tiered = plan(c, have, now, {std::nullopt, make_time(2026, 3, 8, 2, 0)});
+    ASSERT_EQ(std::count_if(tiered.begin(), tiered.end(),
+                            [](const action& a) { return a.kind == action_kind::tier; }),
+              2); // those ending at 01:00 and 02:00
 }

@@ -1113,6 +1113,8 @@ DECLARE
     handled regclass[] := '{}';
     through_parent boolean := false;
     creating boolean;
+    moving boolean;
+    in_ranges text;
     err_hint text;
 BEGIN
     parent_table := cfg.parent;
@@ -1194,7 +1196,22 @@ BEGIN
             EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
         END IF;
-        IF creating AND default_has_rows THEN
+        moving := creating AND default_has_rows;
+        IF moving AND EXISTS (SELECT 1 FROM pg_constraint c
+                               WHERE c.contype = 'f' AND c.confrelid IN (cfg.parent, dflt)) THEN
+            -- A table a foreign key references can have no rows moved out of its default
+            -- (_require_no_references), but its partitions are made while no row of the
+            -- default lies in their ranges: a row that no partition can hold (a NULL or
+            -- infinite key), or one of an older range, must not stop premaking for good.
+            SELECT string_agg(format('(%I >= %s AND %I < %s)',
+                                     k.key_column, ai_scale._bound_literal(s.lower, k.key_type, cfg.time_zone),
+                                     k.key_column, ai_scale._bound_literal(s.upper, k.key_type, cfg.time_zone)),
+                              ' OR ')
+              INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
+               INTO moving;
+        END IF;
+        IF moving THEN
             PERFORM ai_scale._require_no_references(cfg.parent, dflt);
             through_parent := ai_scale._moves_through_parent(cfg.parent, dflt);
         END IF;
@@ -1202,7 +1219,7 @@ BEGIN
             CONTINUE WHEN p.action <> 'create';
             made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
                                                cfg.time_zone, p.lower, p.upper, p.suffix,
-                                               CASE WHEN default_has_rows THEN dflt END, NULL,
+                                               CASE WHEN moving THEN dflt END, NULL,
                                                cfg.inherit_privileges, in_place, through_parent);
             CONTINUE WHEN made.partition IS NULL;
             created := created || made.partition;

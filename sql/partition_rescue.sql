@@ -278,6 +278,22 @@ INSERT INTO referrer VALUES (1, '2022-03-01 12:00 UTC'), (2, '2022-03-02 12:00 U
 SELECT * FROM ai_scale.rescue_default('referenced');
 SELECT action, detail FROM ai_scale.run_maintenance('referenced');
 SELECT (SELECT count(*) FROM ONLY referenced_default) AS in_default, (SELECT count(*) FROM referrer) AS referrers;
+-- Its partitions are still made, as long as no row of the default lies in their ranges: rows
+-- that stay there (the old ones above, one with an infinite key that no partition can hold)
+-- used to fail every run's creations, so that premaking stopped for good and new rows piled
+-- up in the default.
+INSERT INTO referenced VALUES (3, 'infinity');
+INSERT INTO referrer VALUES (3, 'infinity');
+UPDATE ai_scale.partition_config SET premake = 2 WHERE parent = 'referenced'::regclass;
+SELECT action, count(*), min(detail) FILTER (WHERE action = 'error') AS error
+  FROM ai_scale.run_maintenance('referenced') GROUP BY 1 ORDER BY 1;
+-- A row in the range of a partition to be made still stops the creations (moving it would
+-- fire the foreign key's action).
+INSERT INTO referenced VALUES (4, date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '3 days 1 hour');
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'referenced'::regclass;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('referenced') ORDER BY 1;
+SELECT (SELECT count(*) FROM ONLY referenced_default) AS in_default, (SELECT count(*) FROM referrer) AS referrers,
+       (SELECT count(*) FROM pg_inherits WHERE inhparent = 'referenced'::regclass) AS partitions;
 DROP TABLE referrer, referenced;
 CREATE TABLE published (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('published', '1 day', 0, time_zone => 'UTC');

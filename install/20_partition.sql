@@ -735,6 +735,7 @@ DECLARE
     j int;
     caller_lock_timeout text;
     found boolean := false;
+    piece_zone text;
 BEGIN
     PERFORM ai_scale._require_primary('rescue_default');
     IF batch_rows IS NULL OR batch_rows < 1 THEN
@@ -749,6 +750,7 @@ BEGIN
     -- Not beside a maintenance run of the same table: both make partitions.
     PERFORM ai_scale._lock_for_maintenance(parent);
     cfg := ai_scale._config(parent); -- as it is now, not before the wait
+    piece_zone := CASE WHEN k.key_type = 'timestamptz'::regtype THEN 'UTC' ELSE cfg.time_zone END;
     -- Then every lock on the table and its partitions with the short wait of all maintenance
     -- DDL, or the caller's if shorter: queued behind a long-running query, the attaches would
     -- queue every new query on the table behind them. Giving up raises 55P03.
@@ -801,15 +803,24 @@ BEGIN
     END IF;
 
     -- The existing partitions' bounds, read once for all the cells below, ordered by lower.
+    -- For a timestamptz key, cells and bounds are compared as instants (UTC wall-clock times,
+    -- and the pieces are made in 'UTC'): a bound in the first pass of a local hour that a
+    -- fall-back change repeats (a partition made by hand, or in another zone) has the local
+    -- time of the second pass, and compared as local times the free part next to it was
+    -- misjudged, its partition overlapped the one there and the rescue failed at every run.
     SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
            coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
       INTO bound_lo, bound_hi
-      FROM ai_scale._bounds(parent, cfg.time_zone) x WHERE NOT x.is_default;
+      FROM ai_scale._bounds(parent, piece_zone) x WHERE NOT x.is_default;
 
     -- This batch: whole cells until batch_rows, each cut down to the parts no partition covers.
     FOR i IN 1 .. array_length(cell_lows, 1) LOOP
         lo := cell_lows[i];
         SELECT c.upper, c.suffix INTO hi, sfx FROM ai_scale._cells(cfg.partition_interval, lo, lo) c;
+        IF piece_zone <> cfg.time_zone THEN
+            lo := ai_scale._local_start(lo, cfg.time_zone) AT TIME ZONE 'UTC';
+            hi := ai_scale._local_start(hi, cfg.time_zone) AT TIME ZONE 'UTC';
+        END IF;
         pieces_before := array_length(piece_lo, 1);
         cursor := lo;
         FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
@@ -826,6 +837,9 @@ BEGIN
         END IF;
         FOR j IN coalesce(pieces_before, 0) + 1 .. coalesce(array_length(piece_lo, 1), 0) LOOP
             piece_sfx := piece_sfx || CASE WHEN piece_lo[j] = lo THEN sfx
+                                           WHEN piece_zone <> cfg.time_zone
+                                           THEN to_char((piece_lo[j] AT TIME ZONE 'UTC') AT TIME ZONE cfg.time_zone,
+                                                        'YYYYMMDD_HH24MI')
                                            ELSE to_char(piece_lo[j], 'YYYYMMDD_HH24MI') END;
             -- A cell cut in several pieces: their counts are taken after the move.
             piece_rows := piece_rows || CASE WHEN array_length(piece_lo, 1) - coalesce(pieces_before, 0) = 1
@@ -843,13 +857,13 @@ BEGIN
     -- gets the inserts as well as the deletes.
     IF ai_scale._moves_through_parent(parent, dflt) THEN
         FOR j IN 1 .. array_length(piece_lo, 1) LOOP
-            made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
+            made := ai_scale._create_partition(parent, k.key_column, k.key_type, piece_zone,
                                                piece_lo[j], piece_hi[j], piece_sfx[j], dflt,
                                                NULL, cfg.inherit_privileges, false, true);
             CONTINUE WHEN made.partition IS NULL;
             partition := made.partition;
-            lower := ai_scale._bound_text(piece_lo[j], k.key_type, cfg.time_zone);
-            upper := ai_scale._bound_text(piece_hi[j], k.key_type, cfg.time_zone);
+            lower := ai_scale._bound_text(piece_lo[j], k.key_type, piece_zone);
+            upper := ai_scale._bound_text(piece_hi[j], k.key_type, piece_zone);
             rows_moved := made.rows_moved;
             RETURN NEXT;
         END LOOP;
@@ -867,7 +881,7 @@ BEGIN
         EXECUTE format('ALTER TABLE %s OWNER TO %s', stage, owner::regrole);
     END IF;
     FOR j IN 1 .. array_length(piece_lo, 1) LOOP
-        made := ai_scale._create_partition(parent, k.key_column, k.key_type, cfg.time_zone,
+        made := ai_scale._create_partition(parent, k.key_column, k.key_type, piece_zone,
                                            piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
                                            stage::regclass, cfg.inherit_privileges, false,
                                            false);
@@ -906,8 +920,8 @@ BEGIN
                        parent, parts[i], lo_lits[i], hi_lits[i]);
         EXECUTE format('ALTER TABLE %s DROP CONSTRAINT ai_scale_rescue_bounds', parts[i]);
         partition := parts[i];
-        lower := ai_scale._bound_text(piece_lo[kept[i]], k.key_type, cfg.time_zone);
-        upper := ai_scale._bound_text(piece_hi[kept[i]], k.key_type, cfg.time_zone);
+        lower := ai_scale._bound_text(piece_lo[kept[i]], k.key_type, piece_zone);
+        upper := ai_scale._bound_text(piece_hi[kept[i]], k.key_type, piece_zone);
         rows_moved := piece_rows[kept[i]];
         IF rows_moved IS NULL THEN
             EXECUTE format('SELECT count(*) FROM %s', parts[i]) INTO rows_moved;
@@ -1076,6 +1090,79 @@ COMMENT ON FUNCTION ai_scale.check_default(regclass) IS 'rows sitting in the def
 CREATE TYPE ai_scale._partition_step AS (action text, idx int, lower timestamp, upper timestamp,
                                          suffix text);
 
+-- The creations of a plan for a timestamptz key as instants (UTC wall-clock times, to be
+-- made in 'UTC'), cut to the parts no partition of parent covers; the other steps as they
+-- are. The planner compares bounds as local times in zone, where a bound in the first pass of
+-- a local hour that a fall-back change repeats (a partition made by hand, or in another zone)
+-- reads as the second pass: a cell next to it was taken as free where a partition stood, and
+-- its creation failed the table's run with "would overlap" at every run until the cell was
+-- past.
+CREATE FUNCTION ai_scale._instant_steps(parent regclass, zone text,
+                                        steps ai_scale._partition_step[])
+    RETURNS ai_scale._partition_step[]
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    s ai_scale._partition_step;
+    out ai_scale._partition_step[] := '{}';
+    lows timestamp[] := '{}';
+    highs timestamp[] := '{}';
+    bound_lo timestamp[];
+    bound_hi timestamp[];
+    a timestamp;
+    b timestamp;
+    cursor timestamp;
+BEGIN
+    FOREACH s IN ARRAY steps LOOP
+        CONTINUE WHEN s.action <> 'create';
+        a := s.lower AT TIME ZONE zone AT TIME ZONE 'UTC';
+        IF (a AT TIME ZONE 'UTC' AT TIME ZONE zone) <> s.lower THEN
+            a := ai_scale._local_start(s.lower, zone) AT TIME ZONE 'UTC';
+        END IF;
+        b := s.upper AT TIME ZONE zone AT TIME ZONE 'UTC';
+        IF (b AT TIME ZONE 'UTC' AT TIME ZONE zone) <> s.upper THEN
+            b := ai_scale._local_start(s.upper, zone) AT TIME ZONE 'UTC';
+        END IF;
+        lows := lows || a;
+        highs := highs || b;
+    END LOOP;
+    SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
+           coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
+      INTO bound_lo, bound_hi
+      FROM ai_scale._bounds(parent, 'UTC', (SELECT min(l) FROM unnest(lows) l),
+                            (SELECT max(h) FROM unnest(highs) h)) x
+     WHERE NOT x.is_default;
+    FOREACH s IN ARRAY steps LOOP
+        IF s.action <> 'create' THEN
+            out := out || s;
+            CONTINUE;
+        END IF;
+        a := lows[1];
+        b := highs[1];
+        lows := lows[2:];
+        highs := highs[2:];
+        cursor := a;
+        FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
+            CONTINUE WHEN bound_lo[m] >= b OR bound_hi[m] <= cursor;
+            IF bound_lo[m] > cursor THEN
+                out := out || ('create', NULL, cursor, bound_lo[m],
+                               CASE WHEN cursor = a THEN s.suffix
+                                    ELSE to_char(cursor AT TIME ZONE 'UTC' AT TIME ZONE zone,
+                                                 'YYYYMMDD_HH24MI') END)::ai_scale._partition_step;
+            END IF;
+            cursor := greatest(cursor, bound_hi[m]);
+        END LOOP;
+        IF cursor < b THEN
+            out := out || ('create', NULL, cursor, b,
+                           CASE WHEN cursor = a THEN s.suffix
+                                ELSE to_char(cursor AT TIME ZONE 'UTC' AT TIME ZONE zone,
+                                             'YYYYMMDD_HH24MI') END)::ai_scale._partition_step;
+        END IF;
+    END LOOP;
+    RETURN out;
+END $$;
+
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
 -- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
 -- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
@@ -1113,6 +1200,7 @@ DECLARE
     handled regclass[] := '{}';
     through_parent boolean := false;
     creating boolean;
+    create_zone text;
     moving boolean;
     in_ranges text;
     err_hint text;
@@ -1170,6 +1258,12 @@ BEGIN
                           coalesce(lowers, '{}'), coalesce(uppers, '{}'),
                           coalesce(cold, '{}'), retain_before, cold_before) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
     creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
+    create_zone := cfg.time_zone;
+    IF creating AND k.key_type = 'timestamptz'::regtype AND cfg.time_zone <> 'UTC' THEN
+        steps := ai_scale._instant_steps(cfg.parent, cfg.time_zone, steps);
+        create_zone := 'UTC';
+        creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
+    END IF;
 
     -- All creations in one subtransaction: they need the same locks, so when one cannot get
     -- them in time none could; they are then all reported as skipped, and retried next run.
@@ -1204,8 +1298,8 @@ BEGIN
             -- default lies in their ranges: a row that no partition can hold (a NULL or
             -- infinite key), or one of an older range, must not stop premaking for good.
             SELECT string_agg(format('(%I >= %s AND %I < %s)',
-                                     k.key_column, ai_scale._bound_literal(s.lower, k.key_type, cfg.time_zone),
-                                     k.key_column, ai_scale._bound_literal(s.upper, k.key_type, cfg.time_zone)),
+                                     k.key_column, ai_scale._bound_literal(s.lower, k.key_type, create_zone),
+                                     k.key_column, ai_scale._bound_literal(s.upper, k.key_type, create_zone)),
                               ' OR ')
               INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
@@ -1218,7 +1312,7 @@ BEGIN
         FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
             CONTINUE WHEN p.action <> 'create';
             made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
-                                               cfg.time_zone, p.lower, p.upper, p.suffix,
+                                               create_zone, p.lower, p.upper, p.suffix,
                                                CASE WHEN moving THEN dflt END, NULL,
                                                cfg.inherit_privileges, in_place, through_parent);
             CONTINUE WHEN made.partition IS NULL;
@@ -1237,8 +1331,8 @@ BEGIN
                 action := 'skipped';
                 partition := NULL;
                 detail := format('create from %s to %s: %s; retried on the next run',
-                                 ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
-                                 ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone), SQLERRM);
+                                 ai_scale._bound_text(p.lower, k.key_type, create_zone),
+                                 ai_scale._bound_text(p.upper, k.key_type, create_zone), SQLERRM);
                 RETURN NEXT;
             END LOOP;
     END;
@@ -1713,6 +1807,12 @@ BEGIN
     SELECT c.time_zone, c.cold_tablespace INTO zone, cold
       FROM ai_scale.partition_config c WHERE c.parent = partitions.parent;
     zone := coalesce(zone, ai_scale._setting('ai_scale.partition_time_zone'));
+    -- A timestamptz bound is shown as the instant it is (read as a UTC wall-clock time): read
+    -- in the table's zone, one in the first pass of a local hour that a fall-back change
+    -- repeats came back as the second pass, an hour off.
+    IF k.key_type = 'timestamptz'::regtype THEN
+        zone := 'UTC';
+    END IF;
     RETURN QUERY
     SELECT b.partition,
            CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.lower, k.key_type, zone), 'MINVALUE') END,

@@ -1113,6 +1113,8 @@ DECLARE
     a timestamp;
     b timestamp;
     cursor timestamp;
+    n int := 0;
+    first int := 1;
 BEGIN
     FOREACH s IN ARRAY steps LOOP
         CONTINUE WHEN s.action <> 'create';
@@ -1138,13 +1140,18 @@ BEGIN
             out := out || s;
             CONTINUE;
         END IF;
-        a := lows[1];
-        b := highs[1];
-        lows := lows[2:];
-        highs := highs[2:];
+        n := n + 1;
+        a := lows[n];
+        b := highs[n];
         cursor := a;
-        FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
-            CONTINUE WHEN bound_lo[m] >= b OR bound_hi[m] <= cursor;
+        -- Both in order, and partitions do not overlap: the bounds before this step's are
+        -- passed for good.
+        WHILE first <= cardinality(bound_lo) AND bound_hi[first] <= a LOOP
+            first := first + 1;
+        END LOOP;
+        FOR m IN first .. cardinality(bound_lo) LOOP
+            EXIT WHEN bound_lo[m] >= b;
+            CONTINUE WHEN bound_hi[m] <= cursor;
             IF bound_lo[m] > cursor THEN
                 out := out || ('create', NULL, cursor, bound_lo[m],
                                CASE WHEN cursor = a THEN s.suffix

@@ -1,7 +1,10 @@
 #include "scoring/extract.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 
@@ -27,13 +30,16 @@ const pow10000_table pow10000;
 
 } // namespace
 
-bool decode_numeric(const uint8_t* p, size_t len, double* out)
+namespace {
+
+// Sums the base-10000 digits in double: fast, but each product and sum rounds, so the result
+// may be a few units in the last place away from the nearest double. Sets *groups to the
+// number of digits summed.
+bool sum_digits(const L::numeric_view& num, double* out, size_t* groups)
 {
-    L::numeric_view num;
-    if (!L::read_numeric(p, len, &num))
-        return false;
     double v = 0;
-    for (size_t i = 0; i < num.ndigits; i++) {
+    size_t i = 0;
+    for (; i < num.ndigits; i++) {
         uint16_t digit = load16(num.digits + 2 * i);
         if (digit >= L::numeric_base)
             return false;
@@ -41,6 +47,7 @@ bool decode_numeric(const uint8_t* p, size_t len, double* out)
         if (k > pow_bias) {
             if (digit != 0) {
                 *out = num.negative ? -HUGE_VAL : HUGE_VAL;
+                *groups = i;
                 return true;
             }
             continue;
@@ -50,6 +57,58 @@ bool decode_numeric(const uint8_t* p, size_t len, double* out)
         v += double(digit) * pow10000.v[k + pow_bias];
     }
     *out = num.negative ? -v : v;
+    *groups = i;
+    return true;
+}
+
+// Whether v lies within slack of a point where rounding to float changes: the midpoint
+// between float(v) and either neighbour (past FLT_MAX, the overflow threshold).
+bool near_float_tie(double v, double slack)
+{
+    float f = float(v);
+    if (std::isinf(f))
+        f = std::copysign(FLT_MAX, f);
+    auto neighbour = [f](float toward) {
+        float n = std::nextafter(f, toward);
+        return std::isinf(n) ? std::copysign(0x1p128, double(n)) : double(n);
+    };
+    double up = (double(f) + neighbour(INFINITY)) / 2;
+    double down = (double(f) + neighbour(-INFINITY)) / 2;
+    return std::fabs(v - up) <= slack || std::fabs(v - down) <= slack;
+}
+
+} // namespace
+
+bool decode_numeric(const uint8_t* p, size_t len, double* out)
+{
+    L::numeric_view num;
+    size_t groups;
+    return L::read_numeric(p, len, &num) && sum_digits(num, out, &groups);
+}
+
+bool decode_numeric_float(const uint8_t* p, size_t len, float* out)
+{
+    L::numeric_view num;
+    double v;
+    size_t groups;
+    if (!L::read_numeric(p, len, &num) || !sum_digits(num, &v, &groups))
+        return false;
+    // float(v) is the float of the nearest double unless v sits so close to a rounding tie
+    // that its own error could put it on the other side (a double that is a float midpoint,
+    // or one a few units away: 0.9999999701976776, 2.99999988079071). Those rare values are
+    // read again exactly: strtod of the digits, written as an integer and an exponent.
+    double slack = double(4 * groups + 8) * 0x1p-52 * std::fabs(v) + 1e-300;
+    if (std::isfinite(v) && near_float_tie(v, slack)) {
+        std::string text = num.negative ? "-" : "";
+        char group[8];
+        for (size_t i = 0; i < num.ndigits; i++) {
+            snprintf(group, sizeof group, "%04u", unsigned(load16(num.digits + 2 * i)));
+            text += group;
+        }
+        text += "e" + std::to_string(4 * (int64_t(num.weight) + 1 - int64_t(num.ndigits)));
+        v = strtod(text.c_str(), nullptr);
+    }
+    *out = float(v);
     return true;
 }
 
@@ -187,13 +246,12 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
         switch (e & L::type_mask) {
         case L::is_numeric: {
             uint32_t aligned = uint32_t(L::int_aligned(start));
-            double v;
-            if (aligned > end || !decode_numeric(data + aligned, end - aligned, &v)) {
+            float x;
+            if (aligned > end || !decode_numeric_float(data + aligned, end - aligned, &x)) {
                 res.st = status::malformed;
                 res.feature = c;
                 return res;
             }
-            float x = float(v);
             if (std::isinf(x)) {
                 res.st = status::out_of_range;
                 res.feature = c;

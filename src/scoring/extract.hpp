@@ -14,9 +14,14 @@
 
 namespace ai_scale::scoring {
 
-// Decodes a numeric datum (with its 1- or 4-byte varlena header) to double. Returns false when
-// the bytes are not a numeric, or for NaN and infinities.
+// Decodes a numeric datum (with its 1- or 4-byte varlena header) to double, within a few units
+// in the last place. Returns false when the bytes are not a numeric, or for NaN and infinities.
 bool decode_numeric(const uint8_t* p, size_t len, double* out);
+
+// Decodes a numeric datum to float4 as a JSON reader feeding XGBoost does: the nearest double,
+// rounded to the nearest float (ties to even), as numpy's float32() of a parsed JSON number.
+// Infinity beyond float4's range. Returns false as decode_numeric does.
+bool decode_numeric_float(const uint8_t* p, size_t len, float* out);
 
 // jsonb's key order: shorter first, then bytewise.
 bool jsonb_key_less(const std::string& a, const std::string& b);

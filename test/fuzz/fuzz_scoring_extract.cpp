@@ -21,5 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     fx.extract(copy.data(), copy.size(), row.data());
     double v;
     decode_numeric(copy.data(), copy.size(), &v);
+    float f;
+    decode_numeric_float(copy.data(), copy.size(), &f);
     return 0;
 }

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -120,6 +123,51 @@ TEST(ScoringExtract, DecodesNumerics)
     EXPECT_FALSE(decode_numeric(nan_numeric, sizeof nan_numeric, &v));
     uint8_t truncated[] = {40 << 2, 0, 0, 0, 0x00, 0x80};
     EXPECT_FALSE(decode_numeric(truncated, sizeof truncated, &v));
+}
+
+// A JSON number becomes the float of the nearest double, as numpy's float32() of a parsed
+// number (what XGBoost saw). Summing the base-10000 digits in double is a few units off in
+// the last place, which used to round doubles at or next to a float midpoint the wrong way:
+// these inputs (found by test/scoring/diff_check.py) scored other tree branches than XGBoost.
+TEST(ScoringExtract, DecodesNumericsToTheFloatOfTheNearestDouble)
+{
+    auto decode = [](const std::string& t, bool long_format) {
+        std::string d = numeric(t, long_format);
+        float f = NAN;
+        EXPECT_TRUE(
+            decode_numeric_float(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &f));
+        return f;
+    };
+    for (const char* t : {"-0.47500000894069666", "0.49999998509883875", "2.99999988079071",
+                          "0.9999999701976776", "66.99999618530273", "3.700000166893006",
+                          "1.0000000596046448", "16777217", "-16777219", "0.1", "0", "-2.456",
+                          "340282356779733661637539395458142568448"})
+        for (bool long_format : {false, true})
+            EXPECT_EQ(decode(t, long_format), float(strtod(t, nullptr))) << t;
+    // From the overflow tie (FLT_MAX + half an ulp, a double) up: infinity, which the caller
+    // refuses; FLT_MAX itself stays.
+    EXPECT_TRUE(std::isinf(decode("340282356779733661637539395458142568449", false)));
+    EXPECT_EQ(decode("340282346638528859811704183484516925440", false), FLT_MAX);
+
+    // Doubles at and next to float midpoints over many magnitudes, in %.17g's digits.
+    uint64_t state = 12345;
+    int checked = 0;
+    for (int i = 0; i < 20000; i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        float f = std::ldexp(1.0f + float(state >> 41) / float(1 << 23), int(state % 50) - 13);
+        double mid = (double(f) + double(std::nextafter(f, INFINITY))) / 2;
+        double d = std::nextafter(mid, (state >> 8) % 3 == 0   ? -INFINITY
+                                       : (state >> 8) % 3 == 1 ? INFINITY
+                                                               : mid);
+        char text[64];
+        snprintf(text, sizeof text, "%.17g", d);
+        if (strchr(text, 'e') != nullptr)
+            continue;
+        double exact = strtod(text, nullptr);
+        ASSERT_EQ(decode(text, false), float(exact)) << text;
+        checked++;
+    }
+    EXPECT_GT(checked, 10000);
 }
 
 TEST(ScoringExtract, MergesFeaturesByName)

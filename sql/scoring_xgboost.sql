@@ -27,6 +27,9 @@ SELECT name, bool_and(abs(s - expected) / greatest(1, abs(expected)) < 2e-6) AS 
 FROM (SELECT name, unnest(ai_scale.score_batch(name, array_agg(input ORDER BY id))) AS s,
              unnest(array_agg(expected ORDER BY id)) AS expected
       FROM xgb_cases GROUP BY name) x GROUP BY name ORDER BY name;
+-- Bit for bit: the base margin first, then the trees in order, in float, as XGBoost adds them.
+SELECT name, count(*) FILTER (WHERE ai_scale.score(name, input) = expected) AS score_equal
+FROM xgb_cases GROUP BY name ORDER BY name;
 SET ai_scale.score_batch_rows = 64;
 SELECT count(*) AS n, max(abs(w - expected) / greatest(1, abs(expected))) < 2e-6 AS window_ok
 FROM (SELECT expected, ai_scale.score_batched('xgb_regression', input) OVER () AS w
@@ -34,6 +37,43 @@ FROM (SELECT expected, ai_scale.score_batched('xgb_regression', input) OVER () A
 RESET ai_scale.score_batch_rows;
 -- A gbdt model takes missing features (absent keys, json null) down their default branch.
 SELECT ai_scale.score('xgb_logistic', '{}') = ai_scale.score('xgb_logistic', '{"age": null}') AS empty_ok;
+
+-- A JSON number is the float of the nearest double, as XGBoost's numpy float32() reads it:
+-- doubles at or a unit next to a float midpoint, on stumps at that very float, take XGBoost's
+-- side of every split (each stump adds its own power of two, so the sums are exact).
+CREATE TEMP TABLE tie_cases AS
+SELECT (c->>'id')::int AS id, c->'input' AS input, (c->>'expected')::float8 AS expected
+FROM regexp_split_to_table(rtrim(pg_read_file(:'data' || 'xgb_float_ties_cases.jsonl'), E'\n'), E'\n') AS line,
+     jsonb(line) AS c;
+SELECT ai_scale.import_xgboost('xgb_float_ties', pg_read_file(:'data' || 'xgb_float_ties.json')::jsonb);
+SELECT count(*) AS cases,
+       count(*) FILTER (WHERE ai_scale.score('xgb_float_ties', input) = expected) AS score_equal
+FROM tie_cases;
+SELECT count(*) FILTER (WHERE s = expected) AS batch_equal
+FROM (SELECT unnest(ai_scale.score_batch('xgb_float_ties', array_agg(input ORDER BY id))) AS s,
+             unnest(array_agg(expected ORDER BY id)) AS expected FROM tie_cases) x;
+SELECT count(*) FILTER (WHERE w = expected) AS window_equal
+FROM (SELECT expected, ai_scale.score_batched('xgb_float_ties', input) OVER (ORDER BY id) AS w
+      FROM tie_cases) x;
+SELECT ai_scale.drop_model('xgb_float_ties');
+
+-- binary:logistic scores with XGBoost's own sigmoid, whose exponent is capped at 88.7: a
+-- margin below -88.7 scores 1 / (1 + e^88.7) (3.0e-39), not 0; equal bit for bit.
+CREATE TEMP TABLE tail_cases AS
+SELECT (c->>'id')::int AS id, c->'input' AS input, (c->>'expected')::float8 AS expected,
+       (c->>'margin')::float8 AS margin
+FROM regexp_split_to_table(rtrim(pg_read_file(:'data' || 'xgb_sigmoid_tail_cases.jsonl'), E'\n'), E'\n') AS line,
+     jsonb(line) AS c;
+SELECT ai_scale.import_xgboost('xgb_sigmoid_tail', pg_read_file(:'data' || 'xgb_sigmoid_tail.json')::jsonb);
+SELECT id, margin, ai_scale.score('xgb_sigmoid_tail', input) = expected AS score_equal,
+       b = expected AS batch_equal, w = expected AS window_equal
+FROM tail_cases
+JOIN unnest((SELECT ai_scale.score_batch('xgb_sigmoid_tail', array_agg(input ORDER BY id)) FROM tail_cases))
+     WITH ORDINALITY AS b(b, bid) ON bid = id
+JOIN (SELECT id AS wid, ai_scale.score_batched('xgb_sigmoid_tail', input) OVER (ORDER BY id) AS w
+      FROM tail_cases) w ON wid = id
+ORDER BY id;
+SELECT ai_scale.drop_model('xgb_sigmoid_tail');
 
 -- Our own names for the features instead of the dump's.
 SELECT ai_scale.import_xgboost('xgb_renamed', model, ARRAY['a', 'b', 'c', 'd', 'e'])

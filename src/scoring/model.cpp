@@ -257,7 +257,8 @@ void compile_gbdt(const json::value& params, compiled_model& m)
         if (!(base_score > 0.0 && base_score < 1.0))
             fail("\"base_score\" must lie strictly between 0 and 1 for " + objective);
         m.gbdt_logistic = true;
-        m.base_margin = float(-std::log(1.0 / base_score - 1.0));
+        // In float, as XGBoost's ProbToMargin: -logf(1.0f / base_score - 1.0f).
+        m.base_margin = -logf(1.0f / float(base_score) - 1.0f);
     } else if (objective == "reg:squarederror" || objective == "reg:linear") {
         m.base_margin = float(base_score);
     } else if (objective == "binary:logitraw") {
@@ -473,7 +474,7 @@ void compiled_model::score_rows(const float* rows, int64_t n, float* out) const
             const int64_t nb = std::min(block, n - r0);
             const float* x = rows + r0 * width;
             for (int64_t r = 0; r < nb; r++)
-                margin[r] = 0.0f;
+                margin[r] = base_margin; // XGBoost's order (gbdt_margin)
             for (int32_t t = 0; t < n_trees; t++) {
                 for (int64_t r = 0; r < nb; r++)
                     at[r] = tree_root[size_t(t)];
@@ -487,10 +488,8 @@ void compiled_model::score_rows(const float* rows, int64_t n, float* out) const
                 for (int64_t r = 0; r < nb; r++)
                     margin[r] += nodes[at[r]].leaf;
             }
-            for (int64_t r = 0; r < nb; r++) {
-                float z = margin[r] + base_margin;
-                out[r0 + r] = gbdt_logistic ? sigmoid(z) : z;
-            }
+            for (int64_t r = 0; r < nb; r++)
+                out[r0 + r] = gbdt_logistic ? xgboost_sigmoid(margin[r]) : margin[r];
         }
         break;
     }

@@ -127,18 +127,28 @@ AI_SCALE_HD float gbdt_tree_leaf(const gbdt_view& m, int32_t tree, const float* 
     return m.value[node];
 }
 
+// In XGBoost's order: the base margin first, then each tree's leaf, in float, so the sums
+// round as XGBoost's do.
 AI_SCALE_HD float gbdt_margin(const gbdt_view& m, const float* x)
 {
-    float sum = 0.0f;
+    float sum = m.base_margin;
     for (int32_t t = 0; t < m.n_trees; t++)
         sum += gbdt_tree_leaf(m, t, x);
-    return sum + m.base_margin;
+    return sum;
+}
+
+// XGBoost's sigmoid for its logistic objectives (common::Sigmoid): the exponent is capped at
+// 88.7 so that expf cannot overflow, so a margin below -88.7 scores 1 / (1 + e^88.7), about
+// 3.0e-39, where 1 / (1 + expf(-z)) would give 0.
+AI_SCALE_HD float xgboost_sigmoid(float z)
+{
+    return 1.0f / (expf(fminf(-z, 88.7f)) + 1.0f);
 }
 
 AI_SCALE_HD float gbdt_score(const gbdt_view& m, const float* x)
 {
     float z = gbdt_margin(m, x);
-    return m.logistic ? sigmoid(z) : z;
+    return m.logistic ? xgboost_sigmoid(z) : z;
 }
 
 } // namespace ai_scale::scoring

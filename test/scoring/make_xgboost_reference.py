@@ -10,6 +10,7 @@ case: {"id": i, "input": {feature: value, ...}, "expected": prediction}). Missin
 absent keys in "input" and NaN for XGBoost.
 """
 import json
+import math
 import os
 
 import numpy as np
@@ -79,6 +80,78 @@ def main():
     write_model("xgb_regression", booster, ["f%d" % i for i in range(6)],
                 make_data(rng, 200, 6, 0.1))
 
+    write_float_ties()
+    write_sigmoid_tail()
+
+
+def write_float_ties():
+    """xgb_float_ties: one feature "x", a stump per threshold t (left leaf 0, right leaf 2^-k,
+    so every sum is exact and the score spells out the side taken at each split), and inputs
+    that are doubles at, or a double's ulp next to, the midpoint between t and the float below
+    it. XGBoost reads np.float32(double): the nearest double rounded to the nearest float, ties
+    to even. Thresholds near doubles that test/scoring/diff_check.py found scored wrongly."""
+    found = [-0.47500000894069666, 0.49999998509883875, 2.99999988079071, 0.9999999701976776,
+             66.99999618530273, 3.700000166893006, -3.186663619358045e-27, 1.0000000596046448]
+    x = np.linspace(-4, 4, 64, dtype=np.float32).reshape(-1, 1)
+    d = xgb.DMatrix(x, label=(x[:, 0] > 0).astype(np.float32), feature_names=["x"])
+    booster = xgb.train({"objective": "reg:squarederror", "max_depth": 1, "base_score": 0,
+                         "nthread": 1, "seed": 3}, d, num_boost_round=len(found))
+    model = json.loads(booster.save_raw("json"))
+    inputs = []
+    for k, (tree, v) in enumerate(zip(model["learner"]["gradient_booster"]["model"]["trees"],
+                                      found)):
+        below = np.float32(v)
+        if float(below) > v:
+            below = np.nextafter(below, np.float32(-np.inf))
+        t = np.nextafter(below, np.float32(np.inf))
+        assert tree["left_children"] == [1, -1, -1], tree["left_children"]
+        tree["split_conditions"] = [float(t), 0.0, 2.0 ** -k]
+        tree["base_weights"] = [0.0, 0.0, 2.0 ** -k]
+        mid = (float(below) + float(t)) / 2
+        inputs += [v, mid, math.nextafter(mid, math.inf), math.nextafter(mid, -math.inf),
+                   float(t), float(below)]
+    path = os.path.join(OUT, "xgb_float_ties.json")
+    with open(path, "w") as f:
+        json.dump(model, f)
+    booster = xgb.Booster(model_file=path)
+    expected = booster.inplace_predict(np.array(inputs).reshape(-1, 1).astype(np.float32))
+    with open(os.path.join(OUT, "xgb_float_ties_cases.jsonl"), "w") as f:
+        for i, (v, p) in enumerate(zip(inputs, expected)):
+            f.write(json.dumps({"id": i + 1, "input": {"x": v}, "expected": float(p)}) + "\n")
+
+
+def write_sigmoid_tail():
+    """xgb_sigmoid_tail: binary:logistic over one feature "x"; input x = k (k = 0, 1, ...)
+    has margin MARGINS[k] exactly (stump k adds MARGINS[k] - MARGINS[k - 1] when x >= k; all
+    dyadic, so the sums are exact), down to below -88.7, where XGBoost's sigmoid caps its
+    exponent: 1 / (1 + e^88.7), about 3.0e-39, where 1 / (1 + expf(-z)) gives 0."""
+    margins = [-1000.0, -200.0, -104.0, -100.0, -90.0, -88.75, -88.703125, -88.6875, -88.0,
+               -87.0, -50.0, -10.0, -0.5, 0.0, 0.5, 10.0, 50.0, 100.0]
+    x = np.linspace(-4, 4, 64, dtype=np.float32).reshape(-1, 1)
+    d = xgb.DMatrix(x, label=(x[:, 0] > 0).astype(np.float32), feature_names=["x"])
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 1, "base_score": 0.5, "eta": 0.01,
+                         "nthread": 1, "seed": 4}, d, num_boost_round=len(margins))
+    model = json.loads(booster.save_raw("json"))
+    previous = 0.0
+    for k, (tree, m) in enumerate(zip(model["learner"]["gradient_booster"]["model"]["trees"],
+                                      margins)):
+        assert tree["left_children"] == [1, -1, -1], tree["left_children"]
+        tree["split_indices"] = [0, 0, 0]
+        tree["split_conditions"] = [float(k), 0.0, m - previous]
+        tree["base_weights"] = [0.0, 0.0, m - previous]
+        previous = m
+    path = os.path.join(OUT, "xgb_sigmoid_tail.json")
+    with open(path, "w") as f:
+        json.dump(model, f)
+    booster = xgb.Booster(model_file=path)
+    inputs = np.arange(-1, len(margins), dtype=np.float32).reshape(-1, 1)
+    expected = booster.inplace_predict(inputs)
+    margin = booster.inplace_predict(inputs, predict_type="margin")
+    assert list(margin) == [0.0] + margins, margin
+    with open(os.path.join(OUT, "xgb_sigmoid_tail_cases.jsonl"), "w") as f:
+        for i, (v, p, m) in enumerate(zip(inputs[:, 0], expected, margin)):
+            f.write(json.dumps({"id": i + 1, "input": {"x": int(v)}, "expected": float(p),
+                                "margin": float(m)}) + "\n")
 
 if __name__ == "__main__":
     main()

@@ -61,20 +61,25 @@ bool sum_digits(const L::numeric_view& num, double* out, size_t* groups)
     return true;
 }
 
-// Whether v lies within slack of a point where rounding to float changes: the midpoint
-// between float(v) and either neighbour (past FLT_MAX, the overflow threshold).
+// Whether v lies within slack of a point where rounding to float changes: half way between
+// float(v) and either neighbour (past FLT_MAX, the overflow threshold). On magnitudes, with
+// the neighbours from the bits, so it costs a few instructions per number.
 bool near_float_tie(double v, double slack)
 {
-    float f = float(v);
+    double a = std::fabs(v);
+    float f = float(a);
     if (std::isinf(f))
-        f = std::copysign(FLT_MAX, f);
-    auto neighbour = [f](float toward) {
-        float n = std::nextafter(f, toward);
-        return std::isinf(n) ? std::copysign(0x1p128, double(n)) : double(n);
+        f = FLT_MAX;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    auto magnitude = [](uint32_t b) {
+        float g;
+        memcpy(&g, &b, sizeof g);
+        return std::isinf(g) ? 0x1p128 : double(g);
     };
-    double up = (double(f) + neighbour(INFINITY)) / 2;
-    double down = (double(f) + neighbour(-INFINITY)) / 2;
-    return std::fabs(v - up) <= slack || std::fabs(v - down) <= slack;
+    double up = (double(f) + magnitude(bits + 1)) / 2;
+    double down = (double(f) + magnitude(bits == 0 ? 1 : bits - 1)) / 2;
+    return std::fabs(a - up) <= slack || std::fabs(a - down) <= slack;
 }
 
 } // namespace

@@ -134,14 +134,13 @@ TEST(ScoringExtract, DecodesNumericsToTheFloatOfTheNearestDouble)
     auto decode = [](const std::string& t, bool long_format) {
         std::string d = numeric(t, long_format);
         float f = NAN;
-        EXPECT_TRUE(
-            decode_numeric_float(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &f));
+        EXPECT_TRUE(decode_numeric_float(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &f));
         return f;
     };
-    for (const char* t : {"-0.47500000894069666", "0.49999998509883875", "2.99999988079071",
-                          "0.9999999701976776", "66.99999618530273", "3.700000166893006",
-                          "1.0000000596046448", "16777217", "-16777219", "0.1", "0", "-2.456",
-                          "340282356779733661637539395458142568448"})
+    for (const char* t :
+         {"-0.47500000894069666", "0.49999998509883875", "2.99999988079071", "0.9999999701976776",
+          "66.99999618530273", "3.700000166893006", "1.0000000596046448", "16777217", "-16777219",
+          "0.1", "0", "-2.456", "340282356779733661637539395458142568448"})
         for (bool long_format : {false, true})
             EXPECT_EQ(decode(t, long_format), float(strtod(t, nullptr))) << t;
     // From the overflow tie (FLT_MAX + half an ulp, a double) up: infinity, which the caller

@@ -353,7 +353,8 @@ class Checker:
             elif act == "tanh":
                 a = np.tanh(z)
             elif act == "sigmoid":
-                a = 1 / (1 + np.exp(-z))
+                with np.errstate(over="ignore"):  # exp(-z) = inf gives 0, as it should
+                    a = 1 / (1 + np.exp(-z))
                 err = err * 0.25
             else:
                 a = z
@@ -404,7 +405,6 @@ class Checker:
         self.expect_refused("multi-target", raw({"tree_method": "hist"}, np.stack([y, 1 - y], 1)))
         self.expect_refused("dart", raw({"booster": "dart", "rate_drop": 0.1}))
         self.expect_refused("gblinear", raw({"booster": "gblinear"}))
-        dm = xgb.DMatrix(x, label=y, feature_types=["c", "q", "q", "q"], enable_categorical=True)
         xc = x.copy()
         xc[:, 0] = np.abs(np.round(xc[:, 0] * 2))
         dm = xgb.DMatrix(xc, label=y, feature_types=["c", "q", "q", "q"], enable_categorical=True)
@@ -414,13 +414,15 @@ class Checker:
         # numbers, ai_scale must refuse it itself.
         self.expect_refused("categorical", cat, "22P02")
         self.expect_refused("categorical, NaN as 0", cat.replace("NaN", "0"))
+        no_types = json.loads(cat.replace("NaN", "0"))
+        del no_types["learner"]["feature_types"]
+        self.expect_refused("categorical splits, no feature_types", json.dumps(no_types))
         for obj in ["count:poisson", "reg:gamma", "reg:tweedie", "binary:hinge", "rank:pairwise",
                     "reg:pseudohubererror", "reg:squaredlogerror", "reg:absoluteerror",
                     "survival:cox"]:
             lab = np.abs(y) + (1 if obj in ("reg:gamma",) else 0)
             self.expect_refused(obj, raw({"objective": obj}, lab))
         good = json.loads(raw({"objective": "binary:logistic"}))
-        mp = good["learner"]["learner_model_param"]
         for key, val in [("base_score", "nan"), ("base_score", "inf"), ("base_score", "-inf"),
                          ("num_feature", "4.5"), ("num_class", "nan"), ("num_target", "2")]:
             bad = json.loads(json.dumps(good))
@@ -432,7 +434,6 @@ class Checker:
         bad = json.loads(json.dumps(good))
         bad["learner"]["gradient_booster"]["model"]["trees"][0]["split_conditions"][0] = 1e39
         self.expect_refused("threshold beyond float4", json.dumps(bad))
-        assert mp
 
 
 def main():
@@ -446,16 +447,13 @@ def main():
     conn = psycopg2.connect(args.dsn)
     conn.autocommit = True
     c = Checker(conn, args.keep)
-    c.q("SELECT 1 FROM (SELECT 1) x WHERE NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'ai_scale')") \
-        and c.cur.execute("CREATE EXTENSION ai_scale")
     c.cur.execute("SET client_min_messages = warning")
+    c.cur.execute("CREATE EXTENSION IF NOT EXISTS ai_scale")
     c.check_refusals()
-    rng = np.random.default_rng(args.seed)
     for i in range(args.models):
         c.check_gbdt(np.random.default_rng([args.seed, i]), i)
     for i in range(args.models if args.dense is None else args.dense):
         c.check_dense(np.random.default_rng([args.seed, 10 ** 6 + i]), i)
-    del rng
     print("%d rows checked, %d mismatches; gbdt scores equal to XGBoost's bit for bit: %d of %d"
           % (c.checked_rows, c.failures, c.exact, c.compared))
     sys.exit(1 if c.failures else 0)

@@ -63,8 +63,8 @@ bool sum_digits(const L::numeric_view& num, double* out, size_t* groups)
 
 // Whether v lies within slack of a point where rounding to float changes: half way between
 // float(v) and either neighbour (past FLT_MAX, the overflow threshold). On magnitudes, with
-// the neighbours from the bits, so it costs a few instructions per number.
-bool near_float_tie(double v, double slack)
+// the neighbours from the bits.
+bool near_float_tie_slow(double v, double slack)
 {
     double a = std::fabs(v);
     float f = float(a);
@@ -80,6 +80,24 @@ bool near_float_tie(double v, double slack)
     double up = (double(f) + magnitude(bits + 1)) / 2;
     double down = (double(f) + magnitude(bits == 0 ? 1 : bits - 1)) / 2;
     return std::fabs(a - up) <= slack || std::fabs(a - down) <= slack;
+}
+
+// The same for a sum of `groups` base-10000 digits, whose error is at most 4 * groups + 8
+// units in the last place of the double. Where float is normal, every midpoint between two
+// floats is a double whose 29 bits below float's precision are 1000...0: a few integer
+// operations per number decide, and only the rest (float subnormals, zero, past the overflow
+// threshold) take the slow test above.
+bool near_float_tie(double v, size_t groups)
+{
+    const uint64_t ulps = 2 * (4 * uint64_t(groups) + 8);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    const int exponent = int((bits >> 52) & 0x7ff) - 1023;
+    if (exponent < -126 || exponent > 127)
+        return near_float_tie_slow(v, double(ulps) * 0x1p-52 * std::fabs(v) + 1e-300);
+    const uint64_t below = bits & ((uint64_t(1) << 29) - 1);
+    const uint64_t half = uint64_t(1) << 28;
+    return (below > half ? below - half : half - below) <= ulps;
 }
 
 } // namespace
@@ -102,8 +120,7 @@ bool decode_numeric_float(const uint8_t* p, size_t len, float* out)
     // that its own error could put it on the other side (a double that is a float midpoint,
     // or one a few units away: 0.9999999701976776, 2.99999988079071). Those rare values are
     // read again exactly: strtod of the digits, written as an integer and an exponent.
-    double slack = double(4 * groups + 8) * 0x1p-52 * std::fabs(v) + 1e-300;
-    if (std::isfinite(v) && near_float_tie(v, slack)) {
+    if (std::isfinite(v) && near_float_tie(v, groups)) {
         std::string text = num.negative ? "-" : "";
         char group[8];
         for (size_t i = 0; i < num.ndigits; i++) {

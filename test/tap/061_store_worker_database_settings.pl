@@ -33,9 +33,14 @@ $setup});
     $session->query_safe('SET ai_scale.store_mode = async');
     $node->safe_psql('postgres', "ALTER DATABASE $db SET $setting");
     my $offset = -s $node->logfile;
+    # One REPEATABLE READ transaction: the count reads the snapshot taken when predict()
+    # started, so a row the session inserted itself shows and one the worker inserted (as
+    # fast as it likes) cannot.
+    $session->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
     $session->query_safe(q{SELECT ai_scale.predict('m', '{"a": 1}')});
     is($session->query_safe(q{SELECT count(*) FROM public.model_predictions}), '0',
         "$db: the row was queued, not inserted by the session");
+    $session->query_safe('COMMIT');
     my ($stored, $lost) = (0, 0);
     for (1 .. 600) {
         $stored = $node->safe_psql($db, q{SELECT count(*) FROM public.model_predictions}) == 1;

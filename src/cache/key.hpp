@@ -31,7 +31,8 @@ void bump_generation(Oid database, const text* model, const int32* version);
 void request_generation_memory();
 
 // The levels cache_get walks (cache_functions.cpp), one by one, for predict(). Each counts its
-// hits and misses in the stats and fills the levels above it on a hit.
+// hits and misses in the stats and fills the levels above it on a hit (not with an L3 row the
+// current transaction wrote: it may roll back).
 Jsonb* from_l1(const key128& k);                              // when l1_usable()
 std::vector<Jsonb*> from_l2(const std::vector<key128>& keys); // one round trip; when l2_enabled()
 Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input);

@@ -52,6 +52,15 @@ bool lock_if_table(Oid relid, LOCKMODE mode)
     return false;
 }
 
+// Whether the row's xmin (column col) is the current transaction or one of its
+// subtransactions: a row the store does not have unless this transaction commits.
+bool written_here(HeapTuple row, TupleDesc desc, int col)
+{
+    bool isnull = false;
+    const Datum xmin = SPI_getbinval(row, desc, col, &isnull);
+    return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+}
+
 } // namespace
 
 bool lock_store_for_insert(Oid relid)
@@ -99,8 +108,9 @@ Oid l3_readable_store()
     });
 }
 
-Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s)
+Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bool* uncommitted)
 {
+    *uncommitted = false;
     int64 hash = int64(input_hash(input));
     MemoryContext caller = CurrentMemoryContext;
     Jsonb* out = nullptr;
@@ -110,7 +120,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s)
         Oid types[5] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID};
         SPIPlanPtr p =
             pg::plan_for(plan, relid,
-                         "SELECT output_data FROM %s WHERE model_name = $1 AND model_version = $2 "
+                         "SELECT output_data, xmin FROM %s WHERE model_name = $1 AND model_version = $2 "
                          "AND input_hash = $3 AND input_data = $4 "
                          "AND created_at >= now() - make_interval(secs => $5) "
                          "ORDER BY created_at DESC LIMIT 1",
@@ -125,6 +135,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s)
                 MemoryContext spi = MemoryContextSwitchTo(caller);
                 out = DatumGetJsonbPCopy(d);
                 MemoryContextSwitchTo(spi);
+                *uncommitted = written_here(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
             }
         }
         SPI_finish();
@@ -133,9 +144,11 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s)
 }
 
 std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
-                                const std::vector<Jsonb*>& inputs, int ttl_s)
+                                const std::vector<Jsonb*>& inputs, int ttl_s,
+                                std::vector<bool>* uncommitted)
 {
     std::vector<Jsonb*> out(inputs.size(), nullptr);
+    uncommitted->assign(inputs.size(), false);
     if (inputs.empty())
         return out;
     std::vector<Datum> hashes(inputs.size()), datums(inputs.size());
@@ -151,7 +164,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         Oid types[5] = {TEXTOID, INT4OID, INT8ARRAYOID, JSONBARRAYOID, FLOAT8OID};
         SPIPlanPtr p = pg::plan_for(
             plan_many, relid,
-            "SELECT DISTINCT ON (t.n) t.n, s.output_data "
+            "SELECT DISTINCT ON (t.n) t.n, s.output_data, s.xmin "
             "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) WITH ORDINALITY "
             "AS t(h, i, n) JOIN %s s ON s.model_name = $1 AND s.model_version = $2 "
             "AND s.input_hash = t.h AND s.input_data = t.i "
@@ -177,6 +190,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                 MemoryContext spi = MemoryContextSwitchTo(caller);
                 out[size_t(ord - 1)] = DatumGetJsonbPCopy(v);
                 MemoryContextSwitchTo(spi);
+                (*uncommitted)[size_t(ord - 1)] = written_here(row, SPI_tuptable->tupdesc, 3);
             }
         }
         SPI_finish();

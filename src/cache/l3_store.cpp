@@ -61,6 +61,12 @@ bool written_here(HeapTuple row, TupleDesc desc, int col)
     return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
 }
 
+// The schema of an unqualified store_table, as create_prediction_store() makes it. Not the
+// search path: the lookups run under search_path = pg_catalog, pg_temp (pinned, so that no
+// caller's path chooses the table predict() writes), which found an unqualified name only
+// in pg_temp, so a store named without its schema was never read or written.
+constexpr const char* unqualified_schema = "public";
+
 } // namespace
 
 bool lock_store_for_insert(Oid relid)
@@ -74,8 +80,10 @@ Oid store_table_relid()
         return InvalidOid;
     pg::pinned_search_path pinned;
     return pg::call([] {
-        List* names = stringToQualifiedNameList(guc::store_table);
-        const Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+        RangeVar* rv = makeRangeVarFromNameList(stringToQualifiedNameList(guc::store_table));
+        if (rv->schemaname == nullptr)
+            rv->schemaname = pstrdup(unqualified_schema);
+        const Oid relid = RangeVarGetRelid(rv, NoLock, true);
         return is_table(relid) ? relid : InvalidOid;
     });
 }
@@ -91,12 +99,12 @@ Oid l3_readable_store()
     return pg::call([] {
         List* names = stringToQualifiedNameList(guc::store_table);
         Oid relid = InvalidOid;
-        if (list_length(names) == 2) {
-            Oid schema = get_namespace_oid(strVal(linitial(names)), true);
+        if (list_length(names) >= 1 && list_length(names) <= 2) {
+            const char* nsp =
+                list_length(names) == 2 ? strVal(linitial(names)) : unqualified_schema;
+            Oid schema = get_namespace_oid(nsp, true);
             if (schema != InvalidOid)
-                relid = get_relname_relid(strVal(lsecond(names)), schema);
-        } else if (list_length(names) == 1) {
-            relid = RelnameGetRelid(strVal(linitial(names)));
+                relid = get_relname_relid(strVal(llast(names)), schema);
         }
         if (!is_table(relid))
             return InvalidOid;

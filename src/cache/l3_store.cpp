@@ -102,7 +102,10 @@ Oid l3_readable_store()
         if (list_length(names) >= 1 && list_length(names) <= 2) {
             const char* nsp =
                 list_length(names) == 2 ? strVal(linitial(names)) : unqualified_schema;
-            Oid schema = get_namespace_oid(nsp, true);
+            // pg_temp is the session's own temporary schema (pg_temp_N), as RangeVarGetRelid
+            // reads it for predict()'s insert; LookupExplicitNamespace checks no USAGE there.
+            Oid schema = strcmp(nsp, "pg_temp") == 0 ? LookupExplicitNamespace(nsp, true)
+                                                     : get_namespace_oid(nsp, true);
             if (schema != InvalidOid)
                 relid = get_relname_relid(strVal(llast(names)), schema);
         }

@@ -10,6 +10,7 @@ extern "C" {
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -86,9 +87,12 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
         // The worker inserts as this user, but policies would see the worker's session: only
         // rows this user may insert, into a table without row-level security, are queued; the
         // others go through insert_now, which applies the user's privileges and policies.
+        // A temporary store (store_table = 'pg_temp.t') is this session's alone: the worker
+        // cannot write it, and lost every row queued for it.
         bool may_queue = pg::call([&] {
             return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
-                   check_enable_rls(relid, InvalidOid, true) == RLS_NONE;
+                   check_enable_rls(relid, InvalidOid, true) == RLS_NONE &&
+                   get_rel_persistence(relid) != RELPERSISTENCE_TEMP;
         });
         if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
             return false;

@@ -121,12 +121,13 @@ Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
     if (store == InvalidOid)
         return nullptr;
     uint64_t t0 = stats::now_ns();
-    bool uncommitted = false;
-    Jsonb* v = l3_get(store, model, version, input, guc::cache_ttl_s, &uncommitted);
+    bool unsettled = false;
+    Jsonb* v = l3_get(store, model, version, input, guc::cache_ttl_s, &unsettled);
     stats::record(stats::timer::l3_get, stats::now_ns() - t0);
     stats::add(v ? stats::counter::l3_hits : stats::counter::l3_misses);
-    // A row this transaction wrote is answered, not cached: the transaction may roll it back.
-    if (v && !uncommitted)
+    // A row this transaction wrote is answered, not cached: the transaction may roll it back;
+    // so is one deleted, updated or locked (see l3_get).
+    if (v && !unsettled)
         fill_l1_l2(k, v, uint64_t(guc::cache_ttl_s) * 1000);
     return v;
 }
@@ -138,15 +139,15 @@ std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 
     if (store == InvalidOid)
         return std::vector<Jsonb*>(keys.size(), nullptr);
     uint64_t t0 = stats::now_ns();
-    std::vector<bool> uncommitted;
+    std::vector<bool> unsettled;
     std::vector<Jsonb*> out =
-        l3_get_many(store, model, version, inputs, guc::cache_ttl_s, &uncommitted);
+        l3_get_many(store, model, version, inputs, guc::cache_ttl_s, &unsettled);
     stats::record(stats::timer::l3_get, stats::now_ns() - t0);
     std::vector<key128> hit_keys;
     std::vector<const Jsonb*> hits;
     for (size_t i = 0; i < keys.size(); i++) {
         stats::add(out[i] ? stats::counter::l3_hits : stats::counter::l3_misses);
-        if (out[i] && !uncommitted[i]) { // as in from_l3 above
+        if (out[i] && !unsettled[i]) { // as in from_l3 above
             hit_keys.push_back(keys[i]);
             hits.push_back(out[i]);
         }

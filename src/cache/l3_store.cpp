@@ -52,13 +52,18 @@ bool lock_if_table(Oid relid, LOCKMODE mode)
     return false;
 }
 
-// Whether the row's xmin (column col) is the current transaction or one of its
-// subtransactions: a row the store does not have unless this transaction commits.
-bool written_here(HeapTuple row, TupleDesc desc, int col)
+// Whether the row (xmin at column col, xmax at col + 1) may be gone from the store once the
+// transactions at work on it end: this transaction or one of its subtransactions wrote it, or
+// any transaction deleted, updated or locked it. Such a row is answered, never cached: a
+// snapshot taken before a committed DELETE still sees the row, and its fill, made after the
+// cache_invalidate that followed the DELETE, served the deleted output for cache_ttl.
+bool unsettled_row(HeapTuple row, TupleDesc desc, int col)
 {
-    bool isnull = false;
-    const Datum xmin = SPI_getbinval(row, desc, col, &isnull);
-    return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+    bool null_min = false, null_max = false;
+    const Datum xmin = SPI_getbinval(row, desc, col, &null_min);
+    const Datum xmax = SPI_getbinval(row, desc, col + 1, &null_max);
+    return (!null_min && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin))) ||
+           (!null_max && TransactionIdIsValid(DatumGetTransactionId(xmax)));
 }
 
 // The schema of an unqualified store_table, as create_prediction_store() makes it. Not the
@@ -119,9 +124,9 @@ Oid l3_readable_store()
     });
 }
 
-Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bool* uncommitted)
+Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bool* unsettled)
 {
-    *uncommitted = false;
+    *unsettled = false;
     int64 hash = int64(input_hash(input));
     MemoryContext caller = CurrentMemoryContext;
     Jsonb* out = nullptr;
@@ -129,13 +134,13 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
     pg::call([&] {
         SPI_connect();
         Oid types[5] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID};
-        SPIPlanPtr p =
-            pg::plan_for(plan, relid,
-                         "SELECT output_data, xmin FROM %s WHERE model_name = $1 AND model_version = $2 "
-                         "AND input_hash = $3 AND input_data = $4 "
-                         "AND created_at >= now() - make_interval(secs => $5) "
-                         "ORDER BY created_at DESC LIMIT 1",
-                         5, types, "L3 lookup");
+        SPIPlanPtr p = pg::plan_for(
+            plan, relid,
+            "SELECT output_data, xmin, xmax FROM %s WHERE model_name = $1 AND model_version = $2 "
+            "AND input_hash = $3 AND input_data = $4 "
+            "AND created_at >= now() - make_interval(secs => $5) "
+            "ORDER BY created_at DESC LIMIT 1",
+            5, types, "L3 lookup");
         Datum values[5] = {PointerGetDatum(model), Int32GetDatum(version), Int64GetDatum(hash),
                            PointerGetDatum(input), Float8GetDatum(double(ttl_s))};
         int rc = SPI_execute_plan(p, values, nullptr, true, 1);
@@ -146,7 +151,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
                 MemoryContext spi = MemoryContextSwitchTo(caller);
                 out = DatumGetJsonbPCopy(d);
                 MemoryContextSwitchTo(spi);
-                *uncommitted = written_here(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+                *unsettled = unsettled_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
             }
         }
         SPI_finish();
@@ -156,10 +161,10 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
 
 std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                                 const std::vector<Jsonb*>& inputs, int ttl_s,
-                                std::vector<bool>* uncommitted)
+                                std::vector<bool>* unsettled)
 {
     std::vector<Jsonb*> out(inputs.size(), nullptr);
-    uncommitted->assign(inputs.size(), false);
+    unsettled->assign(inputs.size(), false);
     if (inputs.empty())
         return out;
     std::vector<Datum> hashes(inputs.size()), datums(inputs.size());
@@ -175,7 +180,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         Oid types[5] = {TEXTOID, INT4OID, INT8ARRAYOID, JSONBARRAYOID, FLOAT8OID};
         SPIPlanPtr p = pg::plan_for(
             plan_many, relid,
-            "SELECT DISTINCT ON (t.n) t.n, s.output_data, s.xmin "
+            "SELECT DISTINCT ON (t.n) t.n, s.output_data, s.xmin, s.xmax "
             "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) WITH ORDINALITY "
             "AS t(h, i, n) JOIN %s s ON s.model_name = $1 AND s.model_version = $2 "
             "AND s.input_hash = t.h AND s.input_data = t.i "
@@ -201,7 +206,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                 MemoryContext spi = MemoryContextSwitchTo(caller);
                 out[size_t(ord - 1)] = DatumGetJsonbPCopy(v);
                 MemoryContextSwitchTo(spi);
-                (*uncommitted)[size_t(ord - 1)] = written_here(row, SPI_tuptable->tupdesc, 3);
+                (*unsettled)[size_t(ord - 1)] = unsettled_row(row, SPI_tuptable->tupdesc, 3);
             }
         }
         SPI_finish();

@@ -28,15 +28,18 @@ bool lock_store_for_insert(Oid relid);
 Oid l3_readable_store();
 
 // The newest output stored in relid for the input within ttl_s, palloc'd in the caller's
-// context; null when none. *uncommitted says whether that row was written by the current
-// transaction (or one of its subtransactions): it may still roll back, so it must not be copied
-// to L1 or Redis now. Raises (as pg::postgres_error) only for real query errors.
-Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bool* uncommitted);
+// context; null when none. *unsettled says whether the store may not hold that row once the
+// transactions at work on it end, so that it must not be copied to L1 or Redis now: written by
+// the current transaction (or one of its subtransactions), which may roll back, or deleted,
+// updated or locked by any (xmax set: a delete that this snapshot does not see yet, made
+// before a cache_invalidate that the fill would then undo). Raises (as pg::postgres_error)
+// only for real query errors.
+Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bool* unsettled);
 
 // l3_get for many inputs (none null) in one query: one output or null per input, in order;
-// (*uncommitted)[i] as l3_get's.
+// (*unsettled)[i] as l3_get's.
 std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                                 const std::vector<Jsonb*>& inputs, int ttl_s,
-                                std::vector<bool>* uncommitted);
+                                std::vector<bool>* unsettled);
 
 } // namespace ai_scale::cache

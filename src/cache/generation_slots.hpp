@@ -44,4 +44,27 @@ inline uint64_t redis_behind_by(uint64_t used, uint64_t redis)
     return used > redis ? used - redis : 0;
 }
 
+// Redis can lose a counter while keeping the entries written under it: evicted under an
+// allkeys-* maxmemory-policy (counters have no TTL, entries do), the last second of an
+// appendonly fsync everysec lost in a crash, a FLUSHALL or DEL. A lost counter reads as 0 (INCR
+// makes it 1), and a server that restarted since, or never synced the slot, went back to
+// generation 0, 1, ...: to entries written before an invalidation, served again as hits.
+// So a counter always starts at a random point at or above epoch_floor, and one found below
+// it (missing, or counted from 0 by an earlier build) while this server's slot is below it too
+// is started again at a new random point past both: what is lost then costs misses, never a
+// generation used before (except with a chance of about invalidations / 2^48).
+constexpr uint64_t epoch_floor = uint64_t(1) << 32;
+constexpr uint64_t epoch_span = (uint64_t(1) << 48) - epoch_floor;
+
+inline bool needs_new_epoch(uint64_t used, uint64_t redis)
+{
+    return used < epoch_floor && redis < epoch_floor;
+}
+
+// Where a slot at used, whose counter Redis holds at redis, starts again (random: any 64 bits).
+inline uint64_t new_epoch(uint64_t used, uint64_t redis, uint64_t random)
+{
+    return (used > redis ? used : redis) + epoch_floor + random % epoch_span;
+}
+
 } // namespace ai_scale::cache::generation

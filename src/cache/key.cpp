@@ -78,6 +78,26 @@ void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
         l2_increment(generation_key(slot), behind);
 }
 
+// Brings Redis's counter of a slot and this server's copy together after Redis said in_redis
+// (0: no counter): a counter Redis lost (or never had) while this server's slot does not know
+// better either starts a new epoch at a random point (generation_slots.hpp), which the slot
+// takes once Redis holds it; otherwise Redis's is raised to this server's where it is behind.
+void reconcile_generation(uint32_t slot, uint64_t in_redis)
+{
+    auto& g = gens().slot[slot];
+    const uint64_t used = g.load(std::memory_order_relaxed);
+    if (!generation::needs_new_epoch(used, in_redis)) {
+        push_generation(slot, used, in_redis);
+        return;
+    }
+    uint64_t random = 0;
+    if (!pg_strong_random(&random, sizeof random))
+        random = uint64_t(MyProcPid) * 0x9E3779B97F4A7C15ULL ^ monotonic_ms();
+    const uint64_t target = generation::new_epoch(used, in_redis, random);
+    if (auto now = l2_increment(generation_key(slot), target - in_redis))
+        raise_to(g, *now);
+}
+
 // Raises the slots to the generations Redis holds, for slots not synced in the last second, and
 // Redis's counters to this server's where they are behind. Read from the primary: a replica a
 // little behind would hold back a fresh invalidation.
@@ -106,7 +126,7 @@ void sync_generations(uint32_t a, uint32_t b)
     for (size_t i = 0; i < stale.size(); i++) {
         uint64_t in_redis = values[i] ? std::strtoull(values[i]->c_str(), nullptr, 10) : 0;
         raise_to(g.slot[stale[i]], in_redis);
-        push_generation(stale[i], g.slot[stale[i]].load(std::memory_order_relaxed), in_redis);
+        reconcile_generation(stale[i], in_redis);
     }
 }
 
@@ -171,7 +191,9 @@ void bump_generation(Oid database, const text* model, const int32* version)
     if (l2_enabled())
         if (auto shared = l2_increment(generation_key(slot))) {
             next = generation::after_bump(local, *shared);
-            push_generation(slot, next, *shared);
+            raise_to(g, next);
+            reconcile_generation(slot, *shared);
+            return;
         }
     raise_to(g, next);
 }

@@ -90,3 +90,23 @@ TEST(GenerationSlots, LocalAndRedisStayOneSequence)
     EXPECT_EQ(local, 6u);
     EXPECT_EQ(redis, 6u);
 }
+
+// A counter Redis lost (evicted, an AOF's last second, FLUSHALL) reads as 0, or as 1 after an
+// INCR: a server that does not know better itself starts the slot again at a random point past
+// both, never at a generation counted from 0 again (which found entries written before an
+// invalidation).
+TEST(GenerationSlots, LostCountersStartANewEpoch)
+{
+    EXPECT_TRUE(needs_new_epoch(0, 0));   // never counted, or lost, and restarted
+    EXPECT_TRUE(needs_new_epoch(3, 1));   // INCR recreated a lost counter
+    EXPECT_TRUE(needs_new_epoch(0, 7));   // counted from 0 by an earlier build
+    EXPECT_FALSE(needs_new_epoch(epoch_floor + 5, 0)); // this server remembers: push it back
+    EXPECT_FALSE(needs_new_epoch(0, epoch_floor + 5)); // Redis has an epoch: take it
+    for (uint64_t random : {uint64_t(0), uint64_t(12345), ~uint64_t(0)}) {
+        uint64_t g = new_epoch(3, 1, random);
+        EXPECT_GE(g, epoch_floor + 3);
+        EXPECT_LT(g, uint64_t(1) << 49);
+        EXPECT_FALSE(needs_new_epoch(g, 0));
+    }
+    EXPECT_NE(new_epoch(0, 0, 1), new_epoch(0, 0, 2));
+}

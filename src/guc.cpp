@@ -36,6 +36,7 @@ int redis_read_from = int(read_from::replica);
 int redis_timeout_ms = 100;
 int redis_replica_max_lag_kb = 16 * 1024;
 int redis_spin_us = 50;
+char* redis_user = nullptr;
 char* redis_password = nullptr;
 int redis_db = 0;
 int cache_ttl_s = 3600;
@@ -318,6 +319,10 @@ void define_all()
         "0 sleeps at once. Spinning saves the wake-up of an idle CPU at low concurrency; long "
         "spins cost throughput when every core is busy.",
         &redis_spin_us, 50, 0, 1000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "ai_scale.redis_user", "Redis ACL user name sent with AUTH (Redis 6 or later).",
+        "Empty: AUTH sends the password alone, as the default user.", &redis_user, "", PGC_SUSET,
+        0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_password", "Password sent with AUTH to Redis.",
                                nullptr, &redis_password, "", PGC_SUSET,
                                GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, check_redis_password, nullptr,

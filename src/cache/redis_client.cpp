@@ -34,6 +34,7 @@ constexpr uint64_t value_overhead = 1024;
 struct connection {
     redisContext* ctx = nullptr;
     // The settings it was made with; a change makes a new connection.
+    std::string user;
     std::string password;
     int db = 0;
     int timeout_ms = 0;
@@ -232,10 +233,11 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
 {
     connection& c = connections[endpoint];
     const bool data = kind == endpoint_kind::data;
+    std::string user = data && guc::redis_user ? guc::redis_user : "";
     std::string password = data && guc::redis_password ? guc::redis_password : "";
     const int db = data ? guc::redis_db : 0;
     const auto now = std::chrono::steady_clock::now();
-    if (c.ctx && (c.ctx->err || c.password != password || c.db != db ||
+    if (c.ctx && (c.ctx->err || c.user != user || c.password != password || c.db != db ||
                   c.timeout_ms != guc::redis_timeout_ms ||
                   (now - c.last_used > idle_check && !still_open(c))))
         drop(c);
@@ -266,10 +268,14 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
         throw redis_failure(msg);
     }
     make_nonblocking(c);
+    c.user = user;
     c.password = password;
     c.db = db;
     c.timeout_ms = guc::redis_timeout_ms;
-    if (!password.empty())
+    // AUTH user password (Redis 6 ACL) with a user name; else the password alone.
+    if (!user.empty())
+        setup_command(c, {"AUTH", user, password}, "AUTH");
+    else if (!password.empty())
         setup_command(c, {"AUTH", password}, "AUTH");
     if (c.db != 0)
         setup_command(c, {"SELECT", std::to_string(c.db)}, "SELECT");

@@ -29,8 +29,9 @@ using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 // A command as its words (binary-safe).
 using command = std::vector<std::string>;
 
-// A data node gets AUTH (ai_scale.redis_password) and SELECT (ai_scale.redis_db) on connect; a
-// Sentinel gets neither (it has no databases, and its own password, if any, is not ours).
+// A data node gets AUTH (ai_scale.redis_user, if set, and ai_scale.redis_password) and SELECT
+// (ai_scale.redis_db) on connect; a Sentinel gets neither (it has no databases, and its own
+// password, if any, is not ours).
 enum class endpoint_kind { data, sentinel };
 
 // Called at every wake while waiting for Redis; may throw to abandon the call (a query cancel).

@@ -144,6 +144,18 @@ void breaker_failure(const std::string& endpoint, const std::string& error)
         stats::add(stats::counter::breaker_trips);
 }
 
+void breaker_refused(const std::string& endpoint, const std::string& error, double latency_ms)
+{
+    {
+        locked l;
+        slot& s = find(endpoint);
+        strlcpy(s.last_error, error.c_str(), sizeof s.last_error);
+        s.state.on_success();
+        s.last_latency_ms = latency_ms;
+    }
+    stats::add(stats::counter::l2_errors);
+}
+
 void breaker_forget_others(const std::vector<std::string>& keep)
 {
     for (auto it = private_slots.begin(); it != private_slots.end();) {

@@ -17,6 +17,9 @@ bool breaker_allow(const std::string& endpoint);
 void breaker_success(const std::string& endpoint, double latency_ms);
 // Records a failure; counts a trip in the stats when this one opened the breaker.
 void breaker_failure(const std::string& endpoint, const std::string& error);
+// Records an error reply that refused one command (OOM, NOPERM): an L2 error and the endpoint's
+// last error, but the endpoint answered, so for its breaker a success.
+void breaker_refused(const std::string& endpoint, const std::string& error, double latency_ms);
 
 // Drops this backend's own breakers (kept when every registry slot was held) of endpoints not
 // in keep: an endpoint no longer configured or named by the sentinels.

@@ -39,4 +39,10 @@ std::string redis_error_text(std::string_view reply, std::string_view secret)
     return printable(reply);
 }
 
+bool refuses_command_only(std::string_view reply)
+{
+    const std::string_view code = reply.substr(0, reply.find(' '));
+    return code == "OOM" || code == "NOPERM" || code == "MISCONF";
+}
+
 } // namespace ai_scale::cache

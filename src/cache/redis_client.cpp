@@ -312,7 +312,10 @@ std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<
     for (const auto& r : replies)
         if (r->type == REDIS_REPLY_ERROR) {
             // The connection is still in step (every reply was read); keep it.
-            throw redis_failure(redis_error_text(std::string_view(r->str, r->len), password));
+            const std::string_view reply(r->str, r->len);
+            if (refuses_command_only(reply))
+                throw redis_refused(redis_error_text(reply, password));
+            throw redis_failure(redis_error_text(reply, password));
         }
     return replies;
 }

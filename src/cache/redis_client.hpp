@@ -21,6 +21,11 @@ struct redis_failure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// An error reply that refuses the command, not the endpoint (refuses_command_only).
+struct redis_refused : redis_failure {
+    using redis_failure::redis_failure;
+};
+
 struct reply_deleter {
     void operator()(redisReply* r) const;
 };

@@ -159,6 +159,9 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
         auto replies = redis_run(endpoint, cmds, kind);
         breaker_success(endpoint, double(stats::now_ns() - t0) / 1e6);
         return replies;
+    } catch (const redis_refused& e) {
+        breaker_refused(endpoint, e.what(), double(stats::now_ns() - t0) / 1e6);
+        return std::nullopt;
     } catch (const redis_failure& e) {
         breaker_failure(endpoint, e.what());
         return std::nullopt;

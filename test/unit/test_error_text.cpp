@@ -37,3 +37,20 @@ TEST(ErrorText, EscapesBytesOutsidePrintableAscii)
     EXPECT_EQ(redis_error_text("ERR 'ASC1\x91_b)\xa2\x01' \\ end\r\n"s, ""),
               "ERR 'ASC1\\x91_b)\\xa2\\x01' \\x5c end\\x0d\\x0a");
 }
+
+// Replies that refuse one command while the endpoint serves others do not count toward its
+// breaker; the rest (a wrong password, LOADING, READONLY, anything unknown) do.
+TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
+{
+    using ai_scale::cache::refuses_command_only;
+    EXPECT_TRUE(refuses_command_only("OOM command not allowed when used memory > 'maxmemory'."));
+    EXPECT_TRUE(refuses_command_only("NOPERM this user has no permissions to run the 'incr' command"));
+    EXPECT_TRUE(refuses_command_only("MISCONF Redis is configured to save RDB snapshots"));
+    EXPECT_TRUE(refuses_command_only("OOM"));
+    EXPECT_FALSE(refuses_command_only("OOMX something"));
+    EXPECT_FALSE(refuses_command_only("WRONGPASS invalid username-password pair"));
+    EXPECT_FALSE(refuses_command_only("LOADING Redis is loading the dataset in memory"));
+    EXPECT_FALSE(refuses_command_only("READONLY You can't write against a read only replica."));
+    EXPECT_FALSE(refuses_command_only("ERR unknown command 'MGET'"));
+    EXPECT_FALSE(refuses_command_only(""));
+}

@@ -30,10 +30,10 @@ sub gets {
     my $stats = `redis-cli -p $port info commandstats`;
     return $stats =~ /cmdstat_get:calls=(\d+)/ ? $1 : 0;
 }
+# Data keys only: generation counters (ai_scale:gen:*) are made at a slot's first use.
 sub keys_on {
     my ($port) = @_;
-    my $n = `redis-cli -p $port dbsize`;
-    chomp $n;
+    my $n = grep { !/^ai_scale:gen:/ } split /\n/, `redis-cli -p $port --scan --pattern '*'`;
     return $n;
 }
 # The sentinel has found the replica (through the primary) and sees it linked.

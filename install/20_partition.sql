@@ -1118,16 +1118,8 @@ DECLARE
 BEGIN
     FOREACH s IN ARRAY steps LOOP
         CONTINUE WHEN s.action <> 'create';
-        a := s.lower AT TIME ZONE zone AT TIME ZONE 'UTC';
-        IF (a AT TIME ZONE 'UTC' AT TIME ZONE zone) <> s.lower THEN
-            a := ai_scale._local_start(s.lower, zone) AT TIME ZONE 'UTC';
-        END IF;
-        b := s.upper AT TIME ZONE zone AT TIME ZONE 'UTC';
-        IF (b AT TIME ZONE 'UTC' AT TIME ZONE zone) <> s.upper THEN
-            b := ai_scale._local_start(s.upper, zone) AT TIME ZONE 'UTC';
-        END IF;
-        lows := lows || a;
-        highs := highs || b;
+        lows := lows || (ai_scale._local_start(s.lower, zone) AT TIME ZONE 'UTC');
+        highs := highs || (ai_scale._local_start(s.upper, zone) AT TIME ZONE 'UTC');
     END LOOP;
     SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
            coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')

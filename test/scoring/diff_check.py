@@ -40,6 +40,8 @@ import numpy as np
 import psycopg2
 import xgboost as xgb
 
+from make_xgboost_reference import tree_splits
+
 U = 2.0 ** -24  # float32 unit roundoff
 OBJECTIVES = ["binary:logistic", "reg:squarederror", "reg:logistic", "binary:logitraw"]
 COLUMN_KINDS = ["normal", "normal", "normal", "constant", "integer", "boolean", "huge", "tiny",
@@ -122,15 +124,6 @@ def encode_row(rng, names, kinds, row):
 
 
 # ---------------------------------------------------------------- gbdt
-def tree_splits(model):
-    out = []
-    for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
-        for i, left in enumerate(tree["left_children"]):
-            if left != -1:
-                out.append((tree["split_indices"][i], tree["split_conditions"][i]))
-    return out
-
-
 def leaf_sums(model, booster, x, names):
     """For each row, the exact (float64) sum of XGBoost's chosen leaves and sum of |leaf|."""
     trees = model["learner"]["gradient_booster"]["model"]["trees"]

@@ -29,14 +29,18 @@ def make_data(rng, n, n_features, missing_rate):
     return x
 
 
-def thresholds(booster):
-    model = json.loads(booster.save_raw("json"))
+def tree_splits(model):
+    """(feature index, threshold) of every split of a saved model's trees."""
     out = []
     for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
         for i, left in enumerate(tree["left_children"]):
             if left != -1:
                 out.append((tree["split_indices"][i], tree["split_conditions"][i]))
     return out
+
+
+def thresholds(booster):
+    return tree_splits(json.loads(booster.save_raw("json")))
 
 
 def write_model(name, booster, names, x_test):

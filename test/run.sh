@@ -4,6 +4,7 @@
 #   (pg_regress, server without shared_preload_libraries), tap (prove: replication and workers).
 # Installs what is missing first (scripts/setup.sh). Exits non-zero if any suite fails.
 # Usage: bash test/run.sh [--no-setup] [suite...]
+#   AI_SCALE_TAP_FILES='071_*.pl' runs only the TAP files that glob names (all by default).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -75,7 +76,7 @@ tap() {
         AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
         AI_SCALE_TEST_FORGE="$tapdir/bin/forge_l2_value" \
         AI_SCALE_TEST_GENERATION_COLLISION="$tapdir/bin/generation_collision" \
-        prove -v t/*.pl)
+        prove -v t/${AI_SCALE_TAP_FILES:-*.pl})
 }
 
 fuzz() {

@@ -29,6 +29,9 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', -
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '12 hours')$$);
+-- Timestamps begin in 4713 BC: a longer span has no cutoff (it failed with 22008, out of range).
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '5001 years')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, cold_after => '6000 years', cold_tablespace => 'pg_default')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'archive')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier', cold_tablespace => 'no_such_space')$$);

@@ -101,15 +101,21 @@ void validate(const config& c)
         throw invalid_config("premake must not be negative");
     if (c.premake > 10000)
         throw invalid_config("premake must be at most 10000");
+    // Timestamps begin in 4713 BC: the cutoff of a longer span is not a timestamp.
+    const double longest_span = approx_micros(interval{5000 * 12, 0, 0});
     if (c.retention) {
         if (!positive(*c.retention))
             throw invalid_config("retention must be positive");
+        if (approx_micros(*c.retention) > longest_span)
+            throw invalid_config("retention must be at most 5000 years");
         if (approx_micros(*c.retention) < approx_micros(s))
             throw invalid_config("retention must not be shorter than partition_interval");
     }
     if (c.cold_after) {
         if (!positive(*c.cold_after))
             throw invalid_config("cold_after must be positive");
+        if (approx_micros(*c.cold_after) > longest_span)
+            throw invalid_config("cold_after must be at most 5000 years");
         if (c.retention && c.mode != retention_mode::tier &&
             approx_micros(*c.cold_after) >= approx_micros(*c.retention))
             throw invalid_config("cold_after must be shorter than retention");

@@ -215,6 +215,17 @@ TEST(PartitionPlanner, ValidationRejectsBadConfigs)
     EXPECT_NO_THROW(validate(c));
     c.step = minutes(1);
     EXPECT_NO_THROW(validate(c));
+    // Spans back beyond 4713 BC have no cutoff; 5000 years is the longest taken.
+    c = daily();
+    c.retention = months(5000 * 12);
+    c.cold_after = months(5000 * 12 - 1);
+    c.mode = retention_mode::detach;
+    EXPECT_NO_THROW(validate(c));
+    c.retention = interval{5000 * 12, 1, 0};
+    bad(c);
+    c.retention = std::nullopt;
+    c.cold_after = interval{5000 * 12, 1, 0};
+    bad(c);
 }
 
 TEST(PartitionPlanner, NameSuffixMatchesGranularity)

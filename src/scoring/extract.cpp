@@ -61,6 +61,63 @@ bool sum_digits(const L::numeric_view& num, double* out, size_t* groups)
     return true;
 }
 
+constexpr double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+constexpr double inverse_pow10[] = {1e-0,  1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e-6,  1e-7,
+                                    1e-8,  1e-9,  1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15,
+                                    1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22};
+
+// Clinger's fast path: when the base-10000 digits make an integer m of at most 2^53 and the
+// number is m * 10^e with |e| <= 22, m and 10^|e| are doubles exactly, and one multiplication
+// or division of the two rounds once, to the double nearest the number. Most JSON numbers
+// (few significant digits, a modest exponent) are such; false leaves the others to sum_digits.
+bool small_decimal(const L::numeric_view& num, uint64_t* m, int* e)
+{
+    if (num.ndigits > 4)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < num.ndigits; i++) {
+        uint16_t digit = load16(num.digits + 2 * i);
+        if (digit >= L::numeric_base)
+            return false;
+        v = v * L::numeric_base + digit;
+    }
+    *m = v;
+    *e = 4 * (num.weight + 1 - int(num.ndigits));
+    return v <= (uint64_t(1) << 53) && *e >= -22 && *e <= 22;
+}
+
+double exact_double(uint64_t m, int e)
+{
+    return e >= 0 ? double(m) * pow10[e] : double(m) / pow10[-e];
+}
+
+// Whether float(v) and float(w) may differ for some w within 4 units in the last place of
+// v >= 0: a float midpoint (a double whose 29 bits below float's precision are 1000...0) is
+// that close, or v is outside float's normal range (or zero).
+bool near_float_midpoint(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    const int exponent = int((bits >> 52) & 0x7ff) - 1023;
+    if (exponent < -126 || exponent > 127)
+        return true;
+    const uint64_t below = bits & ((uint64_t(1) << 29) - 1);
+    const uint64_t half = uint64_t(1) << 28;
+    return (below > half ? below - half : half - below) <= 4;
+}
+
+// float() of the double nearest m * 10^e (small_decimal's m and e) without a division where
+// it can: m times the double nearest 10^e is within 2 units in the last place of the nearest
+// double (two roundings), so both round to the same float unless a midpoint lies within reach.
+float exact_float(uint64_t m, int e)
+{
+    if (e >= 0)
+        return float(double(m) * pow10[e]);
+    const double v = double(m) * inverse_pow10[-e];
+    return float(near_float_midpoint(v) ? double(m) / pow10[-e] : v);
+}
+
 // Whether v lies within slack of a point where rounding to float changes: half way between
 // float(v) and either neighbour (past FLT_MAX, the overflow threshold). On magnitudes, with
 // the neighbours from the bits.
@@ -106,7 +163,15 @@ bool decode_numeric(const uint8_t* p, size_t len, double* out)
 {
     L::numeric_view num;
     size_t groups;
-    return L::read_numeric(p, len, &num) && sum_digits(num, out, &groups);
+    uint64_t m;
+    int e;
+    if (!L::read_numeric(p, len, &num))
+        return false;
+    if (small_decimal(num, &m, &e)) {
+        *out = num.negative ? -exact_double(m, e) : exact_double(m, e);
+        return true;
+    }
+    return sum_digits(num, out, &groups);
 }
 
 bool decode_numeric_float(const uint8_t* p, size_t len, float* out)
@@ -114,7 +179,15 @@ bool decode_numeric_float(const uint8_t* p, size_t len, float* out)
     L::numeric_view num;
     double v;
     size_t groups;
-    if (!L::read_numeric(p, len, &num) || !sum_digits(num, &v, &groups))
+    uint64_t m;
+    int e;
+    if (!L::read_numeric(p, len, &num))
+        return false;
+    if (small_decimal(num, &m, &e)) {
+        *out = num.negative ? -exact_float(m, e) : exact_float(m, e);
+        return true;
+    }
+    if (!sum_digits(num, &v, &groups))
         return false;
     // float(v) is the float of the nearest double unless v sits so close to a rounding tie
     // that its own error could put it on the other side (a double that is a float midpoint,

@@ -14,8 +14,10 @@
 
 namespace ai_scale::scoring {
 
-// Decodes a numeric datum (with its 1- or 4-byte varlena header) to double, within a few units
-// in the last place. Returns false when the bytes are not a numeric, or for NaN and infinities.
+// Decodes a numeric datum (with its 1- or 4-byte varlena header) to double: the nearest double
+// when its base-10000 digits make an integer of at most 2^53 scaled by 10^k, |k| <= 22 (most
+// JSON numbers), else within a few units in the last place. Returns false when the bytes are
+// not a numeric, or for NaN and infinities.
 bool decode_numeric(const uint8_t* p, size_t len, double* out);
 
 // Decodes a numeric datum to float4 as a JSON reader feeding XGBoost does: the nearest double,

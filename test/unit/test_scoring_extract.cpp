@@ -46,6 +46,15 @@ std::string numeric(const std::string& text, bool long_format)
     int weight = int(ip.size() / 4) - 1;
     for (size_t i = 0; i < fp.size(); i += 4)
         digits.push_back(uint16_t(std::stoi(fp.substr(i, 4))));
+    // As Postgres stores it: no zero digits at either end (zero has none, and weight 0).
+    while (!digits.empty() && digits.front() == 0) {
+        digits.erase(digits.begin());
+        weight--;
+    }
+    while (!digits.empty() && digits.back() == 0)
+        digits.pop_back();
+    if (digits.empty())
+        weight = 0;
     std::string payload;
     if (long_format) {
         put16(payload, uint16_t((neg ? 0x4000 : 0) | 4));
@@ -158,15 +167,48 @@ TEST(ScoringExtract, DecodesNumericsToTheFloatOfTheNearestDouble)
         double d = std::nextafter(mid, (state >> 8) % 3 == 0   ? -INFINITY
                                        : (state >> 8) % 3 == 1 ? INFINITY
                                                                : mid);
-        char text[64];
-        snprintf(text, sizeof text, "%.17g", d);
-        if (strchr(text, 'e') != nullptr)
-            continue;
-        double exact = strtod(text, nullptr);
-        ASSERT_EQ(decode(text, false), float(exact)) << text;
-        checked++;
+        // In 15 and 16 digits too: most of those take the exact path of an integer times a
+        // power of ten, and lie within a few units in the last place of the midpoint.
+        for (int digits : {15, 16, 17}) {
+            char text[64];
+            snprintf(text, sizeof text, "%.*g", digits, d);
+            if (strchr(text, 'e') != nullptr)
+                continue;
+            double exact = strtod(text, nullptr);
+            ASSERT_EQ(decode(text, false), float(exact)) << text;
+            checked++;
+        }
     }
-    EXPECT_GT(checked, 10000);
+    EXPECT_GT(checked, 30000);
+}
+
+// Numbers of up to 8 significant digits whose last digit is 10^-20 .. 10^20 take the exact
+// path (an integer scaled by one power of ten): the nearest double, bit for bit.
+TEST(ScoringExtract, DecodesShortNumericsToTheNearestDouble)
+{
+    uint64_t state = 777;
+    for (int i = 0; i < 20000; i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        const uint64_t m = (state >> 20) % 100000000;
+        const int x = int((state >> 8) % 41) - 20;
+        std::string text = std::to_string(m);
+        if (x >= 0)
+            text += std::string(size_t(x), '0');
+        else {
+            if (text.size() <= size_t(-x))
+                text = std::string(size_t(-x) - text.size() + 1, '0') + text;
+            text.insert(text.size() - size_t(-x), ".");
+        }
+        if (state & 1)
+            text = "-" + text;
+        std::string d = numeric(text, (state >> 1) & 1);
+        double v;
+        float f;
+        ASSERT_TRUE(decode_numeric(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &v));
+        ASSERT_TRUE(decode_numeric_float(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &f));
+        ASSERT_EQ(v, strtod(text.c_str(), nullptr)) << text;
+        ASSERT_EQ(f, float(strtod(text.c_str(), nullptr))) << text;
+    }
 }
 
 TEST(ScoringExtract, MergesFeaturesByName)

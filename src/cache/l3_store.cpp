@@ -72,6 +72,16 @@ bool unsettled_row(HeapTuple row, TupleDesc desc, int col)
 // in pg_temp, so a store named without its schema was never read or written.
 constexpr const char* unqualified_schema = "public";
 
+// A temporary store is the reading session's own (pg_temp is each session's temporary
+// schema): its rows, which the session's role wrote as it liked, are answers for that session
+// only. Copied to L1 and Redis they answered every role's cache_get and predict() in the
+// database, so a role whose store_table named pg_temp could put any output there, as only
+// cache_put's grantees may. They are answered, never cached, like an unsettled row.
+bool session_private(Oid relid)
+{
+    return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
+}
+
 } // namespace
 
 bool lock_store_for_insert(Oid relid)
@@ -151,7 +161,8 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
                 MemoryContext spi = MemoryContextSwitchTo(caller);
                 out = DatumGetJsonbPCopy(d);
                 MemoryContextSwitchTo(spi);
-                *unsettled = unsettled_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+                *unsettled = session_private(relid) ||
+                             unsettled_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
             }
         }
         SPI_finish();
@@ -206,7 +217,8 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                 MemoryContext spi = MemoryContextSwitchTo(caller);
                 out[size_t(ord - 1)] = DatumGetJsonbPCopy(v);
                 MemoryContextSwitchTo(spi);
-                (*unsettled)[size_t(ord - 1)] = unsettled_row(row, SPI_tuptable->tupdesc, 3);
+                (*unsettled)[size_t(ord - 1)] =
+                    session_private(relid) || unsettled_row(row, SPI_tuptable->tupdesc, 3);
             }
         }
         SPI_finish();

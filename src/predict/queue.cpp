@@ -29,6 +29,7 @@ extern "C" {
 PGDLLEXPORT void ai_scale_store_worker_main(Datum arg);
 }
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -362,6 +363,31 @@ using namespace ai_scale::predict;
 int my_slot = -1;
 Oid my_database = InvalidOid;
 bool attached = false;
+// Set while an insert runs: a SIGTERM then cancels it (see handle_sigterm).
+volatile sig_atomic_t inserting = false;
+// After a SIGTERM, how long an insert waits for a lock on the store before the worker stops
+// with its rows left queued: as long as Postgres waits for a database's other sessions. At a
+// shutdown the sessions holding locks are ending too; a prepared transaction, or a session
+// left running after a pg_terminate_backend of the worker, would otherwise keep it (and the
+// shutdown) waiting for good.
+constexpr long stopping_lock_timeout_ms = 5000;
+// An insert ran out of stopping_lock_timeout_ms: the worker writes nothing more.
+bool store_locked = false;
+
+// SignalHandlerForShutdownRequest, and the cancel of an insert under way: it is tried again at
+// once, but now under stopping_lock_timeout_ms, so that a lock wait does not ignore the
+// request.
+void handle_sigterm(SIGNAL_ARGS)
+{
+    int save_errno = errno;
+    ShutdownRequestPending = true;
+    if (inserting) {
+        QueryCancelPending = true;
+        InterruptPending = true;
+    }
+    SetLatch(MyLatch);
+    errno = save_errno;
+}
 
 // At exit: a worker that attached leaves its slot; one that never did (it could not connect:
 // the database was dropped, say) clears the slot's starting flag, or no backend would start
@@ -423,11 +449,13 @@ constexpr int attempts_per_batch = 5;
 // privileges, and its identity in triggers), in a security-restricted operation. Returns false
 // when the insert failed in a way worth retrying (worth_retrying), with the batch kept; any
 // other error (a dropped table or role, say) loses the batch and is logged, and the worker
-// carries on. Aborting the transaction puts the worker's own role back.
+// carries on. After a SIGTERM, an insert that cannot get its lock in time sets store_locked
+// and keeps the batch. Aborting the transaction puts the worker's own role back.
 bool try_insert_batch(batch& b, bool last_attempt)
 {
     MemoryContext caller = CurrentMemoryContext;
     volatile bool done = true; // set after a longjmp
+    const bool stopping = ShutdownRequestPending;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     // The same name lookups (the table's triggers, defaults) as a synchronous insert.
@@ -436,12 +464,18 @@ bool try_insert_batch(batch& b, bool last_attempt)
     // A lock_timeout set for the database or the bootstrap role is meant for sessions, which
     // see their error and retry: here it would lose the batch. The worker waits, as an INSERT
     // without it does.
-    set_config_option("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
-                      false);
+    set_config_option("lock_timeout", stopping ? psprintf("%ld", stopping_lock_timeout_ms) : "0",
+                      PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "ai_scale store: insert");
     PG_TRY();
     {
+        inserting = !stopping;
+        if (!stopping && ShutdownRequestPending) {
+            // The SIGTERM came since `stopping` was read, before handle_sigterm could cancel.
+            QueryCancelPending = true;
+            InterruptPending = true;
+        }
         Oid worker_user;
         int worker_context;
         GetUserIdAndSecContext(&worker_user, &worker_context);
@@ -472,15 +506,21 @@ bool try_insert_batch(batch& b, bool last_attempt)
         SPI_finish();
         SetUserIdAndSecContext(worker_user, worker_context);
         PopActiveSnapshot();
+        inserting = false;
         CommitTransactionCommand();
     }
     PG_CATCH();
     {
+        inserting = false;
         MemoryContextSwitchTo(caller);
         ErrorData* edata = CopyErrorData();
         FlushErrorState();
         AbortCurrentTransaction();
-        if (!last_attempt && worth_retrying(edata->sqlerrcode))
+        if (stopping && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+            store_locked = true;
+        else if (!stopping && ShutdownRequestPending && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+            done = false; // cancelled by handle_sigterm: not an attempt
+        else if (!last_attempt && worth_retrying(edata->sqlerrcode))
             done = false;
         else
             ereport(WARNING,
@@ -488,23 +528,55 @@ bool try_insert_batch(batch& b, bool last_attempt)
         FreeErrorData(edata);
     }
     PG_END_TRY();
+    // A cancel from handle_sigterm that came as the insert committed.
+    QueryCancelPending = false;
     pgstat_report_activity(STATE_IDLE, nullptr);
     return done;
 }
 
 // try_insert_batch until it is done, pausing between attempts (0.1 s, doubling); then empties
-// the batch.
-void insert_batch(batch& b)
+// the batch. False when the store stayed locked after a SIGTERM: the batch is kept.
+bool insert_batch(batch& b)
 {
     if (b.n == 0)
-        return;
-    for (int attempt = 1; !try_insert_batch(b, attempt == attempts_per_batch); attempt++) {
-        (void)WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100L << (attempt - 1),
-                        PG_WAIT_EXTENSION);
+        return true;
+    for (int attempt = 1; !try_insert_batch(b, attempt >= attempts_per_batch); attempt++) {
+        (void)WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                        100L << (std::min(attempt, attempts_per_batch) - 1), PG_WAIT_EXTENSION);
         // A cancel that came during the pause is for the attempt it would have interrupted.
         QueryCancelPending = false;
     }
+    if (store_locked)
+        return false;
     b.n = 0;
+    return true;
+}
+
+// When the store stayed locked after a SIGTERM: puts the rows drain() copied from position
+// `start` of the ring that are not written (from `off` in the copy, the kept batch's first
+// row, to `len`) back in the queue, for the next worker, when the ring has not reused their
+// bytes since; else they are lost, with a WARNING. Empties the batch; returns its rows.
+uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
+{
+    uint64 rows = 0;
+    for (uint64 pos = off; pos < len; rows++) {
+        entry_header h;
+        memcpy(&h, copy + pos, sizeof h);
+        pos += h.length;
+    }
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    slot& sl = shared->slots[my_slot];
+    const bool kept = sl.head - (start + off) <= shared->ring_bytes;
+    if (kept)
+        sl.tail = start + off;
+    LWLockRelease(lock);
+    const uint64 batch_rows_kept = uint64(b.n);
+    b.n = 0;
+    if (!kept)
+        ereport(WARNING, (errmsg("ai_scale store worker lost %llu predictions: the prediction "
+                                 "store stayed locked as the worker stopped",
+                                 static_cast<unsigned long long>(rows))));
+    return batch_rows_kept;
 }
 
 // Moves everything queued now out of the ring and into the store. Returns the rows written.
@@ -525,6 +597,7 @@ uint64 drain(MemoryContext cxt)
         return 0;
     static batch b;
     uint64 rows = 0;
+    uint64 batch_off = 0; // of the batch's first row in the copy
     for (uint64 off = 0; off < len;) {
         entry_header h;
         memcpy(&h, copy + off, sizeof h);
@@ -534,8 +607,11 @@ uint64 drain(MemoryContext cxt)
         memcpy(VARDATA(model), p, h.model_len);
         if (b.n > 0 && (b.n == batch_rows || b.relid != h.relid || b.userid != h.userid ||
                         b.version != h.version || VARSIZE(b.model) != VARSIZE(model) ||
-                        memcmp(VARDATA(b.model), VARDATA(model), h.model_len) != 0))
-            insert_batch(b);
+                        memcmp(VARDATA(b.model), VARDATA(model), h.model_len) != 0)) {
+            if (!insert_batch(b))
+                return rows - requeue(copy, start, batch_off, len, b);
+            batch_off = off;
+        }
         b.relid = h.relid;
         b.userid = h.userid;
         b.version = h.version;
@@ -552,7 +628,8 @@ uint64 drain(MemoryContext cxt)
         rows++;
         off += h.length;
     }
-    insert_batch(b);
+    if (!insert_batch(b))
+        return rows - requeue(copy, start, batch_off, len, b);
     return rows;
 }
 
@@ -561,7 +638,7 @@ uint64 drain(MemoryContext cxt)
 void ai_scale_store_worker_main(Datum arg)
 {
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
-    pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+    pqsignal(SIGTERM, handle_sigterm);
     BackgroundWorkerUnblockSignals();
     Oid database = DatumGetObjectId(arg);
     my_database = database;
@@ -625,14 +702,28 @@ void ai_scale_store_worker_main(Datum arg)
     LWLockAcquire(lock, LW_EXCLUSIVE);
     shared->slots[my_slot].closed = true;
     LWLockRelease(lock);
-    uint64 rows = 0, n;
-    do {
+    uint64 rows = 0;
+    while (!store_locked) {
         MemoryContextReset(cxt);
-        n = drain(cxt);
+        const uint64 n = drain(cxt);
         rows += n;
-    } while (n > 0);
-    ereport(LOG, (errmsg("ai_scale store worker for database %u stopping; wrote the %llu queued "
-                         "predictions left",
-                         database, static_cast<unsigned long long>(rows))));
+        if (n == 0)
+            break;
+    }
+    if (store_locked) {
+        // Left for the next worker, which the next async predict() starts (lost if this is a
+        // shutdown).
+        LWLockAcquire(lock, LW_EXCLUSIVE);
+        const uint64 left = queued_rows(my_slot);
+        LWLockRelease(lock);
+        ereport(WARNING,
+                (errmsg("ai_scale store worker for database %u stopping; wrote %llu queued "
+                        "predictions, left %llu queued: the prediction store stayed locked",
+                        database, static_cast<unsigned long long>(rows),
+                        static_cast<unsigned long long>(left))));
+    } else
+        ereport(LOG, (errmsg("ai_scale store worker for database %u stopping; wrote the %llu "
+                             "queued predictions left",
+                             database, static_cast<unsigned long long>(rows))));
     proc_exit(0);
 }

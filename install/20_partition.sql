@@ -87,6 +87,15 @@ CREATE FUNCTION ai_scale._as_owner(rel regclass, statement text) RETURNS bigint
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_as_owner';
 
+-- The same for a query, returning its rows (the caller names their columns: AS t(...)). A
+-- table's whole maintenance runs so (_run_maintenance, rescue_default, check_default): planning
+-- any query on the table, and copying its index definitions into a new partition, evaluates
+-- the constant parts of its index expressions and predicates, code of the owner's too.
+CREATE FUNCTION ai_scale._as_owner_rows(rel regclass, query text) RETURNS SETOF record
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_as_owner_rows';
+
 -- Internals in SQL.
 
 CREATE FUNCTION ai_scale._require_primary(what text) RETURNS void
@@ -317,10 +326,10 @@ DECLARE
     nsp name;
     nsp_oid oid;
     rel name;
-    owner oid;
     spc name;
     name text;
     cols text;
+    holding text;
     lo_at timestamptz;
     hi_at timestamptz;
     bc constant timestamp := '0001-01-01 00:00'; -- to_char's YYYY leaves the era out (see _era)
@@ -358,8 +367,8 @@ BEGIN
                                 || CASE WHEN hi < bc THEN ' BC' ELSE '' END);
         bounds := format('from %s to %s', lo, hi);
     END IF;
-    SELECT n.nspname, c.relname, c.relnamespace, c.relowner, t.spcname
-      INTO nsp, rel, nsp_oid, owner, spc
+    SELECT n.nspname, c.relname, c.relnamespace, t.spcname
+      INTO nsp, rel, nsp_oid, spc
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
      WHERE c.oid = parent;
@@ -383,11 +392,6 @@ BEGIN
                             ELSE '' END,
                        CASE WHEN spc IS NOT NULL THEN format(' TABLESPACE %I', spc) ELSE '' END);
     END IF;
-    -- Owned like its parent, whoever runs maintenance (the worker's role, say), so that the
-    -- table's owner can vacuum, alter and drop its partitions.
-    IF owner <> current_user::regrole::oid THEN
-        EXECUTE format('ALTER TABLE %s OWNER TO %s', partition, owner::regrole);
-    END IF;
     IF copy_grants THEN
         PERFORM ai_scale._copy_grants(parent, partition);
     END IF;
@@ -399,9 +403,6 @@ BEGIN
                        stage, partition, lo_lit, hi_lit);
         RETURN;
     END IF;
-    -- The moves run as the table's owner (_as_owner): they fire its triggers and evaluate its
-    -- constraints and index expressions, which must not run with the rights of whoever runs
-    -- maintenance (the worker's superuser, often).
     IF default_partition IS NOT NULL AND NOT through_parent THEN
         cols := ai_scale._insert_columns(parent);
         rows_moved := ai_scale._as_owner(parent, format(
@@ -411,28 +412,27 @@ BEGIN
             cols));
     ELSIF default_partition IS NOT NULL THEN
         -- Moves that publications and triggers must see (see _moves_through_parent): out of
-        -- the default into a temporary table, and, once the partition is attached, into the
-        -- parent, which routes them there.
+        -- the default into a holding table, and, once the partition is attached, into the
+        -- parent, which routes them there. The holding table has just the columns an INSERT
+        -- names (a generated column is computed again), without their constraints; it lives
+        -- in the parent's schema (maintenance runs as the owner in a security-restricted
+        -- operation, which may not make a temporary table) and is dropped before the
+        -- transaction ends, so no other session ever sees it.
         cols := ai_scale._insert_columns(parent);
-        -- Just the columns an INSERT names (a generated column is computed again), without
-        -- their constraints. Made here (a security-restricted operation may not make a
-        -- temporary table) and given to the owner, who fills it.
-        EXECUTE format('CREATE TEMPORARY TABLE ai_scale_moving ON COMMIT DROP AS '
-                       'SELECT %s FROM ONLY %s WITH NO DATA', cols, default_partition);
-        IF owner <> current_user::regrole::oid THEN
-            EXECUTE format('ALTER TABLE pg_temp.ai_scale_moving OWNER TO %s', owner::regrole);
-        END IF;
+        holding := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'moving'));
+        EXECUTE format('CREATE TABLE %s AS SELECT %s FROM ONLY %s WITH NO DATA', holding, cols,
+                       default_partition);
         rows_moved := ai_scale._as_owner(parent, format(
             'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
-            'INSERT INTO pg_temp.ai_scale_moving (%s) SELECT %s FROM moved',
-            default_partition, key_column, lo_lit, key_column, hi_lit, cols, cols, cols));
+            'INSERT INTO %s (%s) SELECT %s FROM moved',
+            default_partition, key_column, lo_lit, key_column, hi_lit, cols, holding, cols, cols));
     END IF;
     EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
                    parent, partition, lo_lit, hi_lit);
     IF default_partition IS NOT NULL AND through_parent THEN
         arrived := ai_scale._as_owner(parent, format(
-            'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.ai_scale_moving',
-            parent, cols, cols));
+            'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
+            parent, cols, cols, holding));
         -- A BEFORE INSERT trigger that skips rows (returns NULL) would lose them here: they
         -- have left the default already. Nothing is moved then.
         IF arrived <> rows_moved THEN
@@ -445,7 +445,7 @@ BEGIN
                       HINT = 'Let the trigger keep rows that are being moved, or disable it while '
                              'rescue_default runs.';
         END IF;
-        DROP TABLE pg_temp.ai_scale_moving;
+        EXECUTE format('DROP TABLE %s', holding);
     END IF;
 END $$;
 
@@ -696,7 +696,9 @@ END $$;
 -- overlaps an existing partition only partly go to partitions covering just the free parts.
 -- Rows whose key is NULL or +-infinity stay: no finite partition can hold them. A table that
 -- is published or has triggers gets its rows moved through the parent (_moves_through_parent).
-CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)
+-- rescue_default's work, as the table's owner (rescue_default runs it through _as_owner_rows;
+-- maintenance, already the owner, calls it directly).
+CREATE FUNCTION ai_scale._rescue_default(parent regclass, batch_rows int)
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -723,7 +725,6 @@ DECLARE
     pieces_before int;
     nsp name;
     rel name;
-    owner oid;
     stage text;
     made record;
     parts text[] := '{}';
@@ -871,15 +872,11 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
+    SELECT n.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
     stage := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'rescue_stage'));
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES) PARTITION BY RANGE (%I)',
                    stage, parent, k.key_column);
-    -- The owner fills it (see below), as it owns the partitions made in it.
-    IF owner <> current_user::regrole::oid THEN
-        EXECUTE format('ALTER TABLE %s OWNER TO %s', stage, owner::regrole);
-    END IF;
     FOR j IN 1 .. array_length(piece_lo, 1) LOOP
         made := ai_scale._create_partition(parent, k.key_column, k.key_type, piece_zone,
                                            piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
@@ -931,6 +928,21 @@ BEGIN
     EXECUTE format('ALTER TABLE ONLY %s DROP CONSTRAINT ai_scale_rescue_moved', dflt);
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
 END $$;
+CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)
+    RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF parent IS NULL THEN
+        RETURN QUERY SELECT * FROM ai_scale._rescue_default(NULL, batch_rows);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM ai_scale._as_owner_rows(parent, format(
+        'SELECT * FROM ai_scale._rescue_default(%s::oid::regclass, %s)', parent::oid,
+        coalesce(batch_rows::text, 'NULL')))
+        AS t(partition text, lower text, upper text, rows_moved bigint);
+END $$;
 COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
     'moves rows out of the default partition into partitions it creates; whole cells in atomic batches, resumable';
 
@@ -971,15 +983,18 @@ BEGIN
     IF ai_scale._key_indexed(dflt, k.key_column) THEN
         RETURN false;
     END IF;
-    EXECUTE format('SELECT count(*) FROM (SELECT FROM ONLY %s LIMIT %s) s', dflt,
-                   2 * batch_rows::bigint + 1) INTO n;
+    -- Both as the owner (see _as_owner_rows).
+    SELECT t.n INTO n FROM ai_scale._as_owner_rows(parent, format(
+        'SELECT count(*) FROM (SELECT FROM ONLY %s LIMIT %s) s', dflt,
+        2 * batch_rows::bigint + 1)) AS t(n bigint);
     IF n <= 2 * batch_rows::bigint THEN
         RETURN false;
     END IF;
     SELECT s.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.oid = dflt;
     name := ai_scale._partition_name(nsp, rel, 'rescue_key');
-    EXECUTE format('CREATE INDEX %I ON %s (%I)', name, dflt, k.key_column);
+    PERFORM ai_scale._as_owner(parent, format('CREATE INDEX %I ON %s (%I)', name, dflt,
+                                              k.key_column));
     EXECUTE format('COMMENT ON INDEX %I.%I IS %L', nsp, name, ai_scale._rescue_index_comment());
     RETURN true;
 END $$;
@@ -1079,6 +1094,11 @@ BEGIN
     default_partition := ai_scale._default_partition(parent);
     IF default_partition IS NULL THEN
         rows := 0;
+    ELSIF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = parent), 'USAGE') THEN
+        -- As the owner (see _as_owner_rows), when the caller may act as the owner; anyone else
+        -- with the right to read the default counts with their own rights.
+        SELECT t.n INTO rows FROM ai_scale._as_owner_rows(parent, format(
+            'SELECT count(*) FROM ONLY %s', default_partition)) AS t(n bigint);
     ELSE
         EXECUTE format('SELECT count(*) FROM ONLY %s', default_partition) INTO rows;
     END IF;
@@ -1429,7 +1449,7 @@ BEGIN
     -- Rows left in the default partition (e.g. old rows inserted late): rescue them.
     IF dflt IS NOT NULL AND default_has_rows THEN
         BEGIN
-            FOR r IN SELECT * FROM ai_scale.rescue_default(cfg.parent, cfg.rescue_batch_rows) LOOP
+            FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, cfg.rescue_batch_rows) LOOP
                 action := 'rescued';
                 partition := r.partition;
                 detail := format('moved %s rows from the default partition', r.rows_moved);
@@ -1537,7 +1557,13 @@ BEGIN
             -- Then short lock waits for all DDL.
             PERFORM set_config('lock_timeout',
                                ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
-            FOR r IN SELECT * FROM ai_scale._maintain(cfg, defer_detach) LOOP
+            -- All of it as the table's owner (see _as_owner_rows), with the settings as they
+            -- are now.
+            FOR r IN SELECT * FROM ai_scale._as_owner_rows(cfg.parent, format(
+                         'SELECT * FROM ai_scale._maintain((SELECT c FROM ai_scale.partition_config c '
+                         'WHERE c.parent = %s::oid::regclass), %L)', cfg.parent::oid, defer_detach))
+                         AS t(parent_table regclass, action text, partition text, detail text)
+            LOOP
                 parent_table := r.parent_table;
                 action := r.action;
                 partition := r.partition;
@@ -1562,6 +1588,11 @@ BEGIN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 -- Dropped while this run waited for it: nothing to maintain, nothing wrong.
                 CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent);
+                IF SQLSTATE = '42501' AND err_hint IS NULL THEN
+                    err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
+                                       'CREATE on its schema (and on cold_tablespace to tier).',
+                                       owner::regrole);
+                END IF;
                 errors := errors + 1;
                 parent_table := cfg.parent;
                 action := 'error';
@@ -1629,14 +1660,22 @@ BEGIN
             USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM now() AT TIME ZONE zone; -- 22023 for an unknown zone
+    -- Partitions are made as the table's owner (see _as_owner_rows), in the table's schema.
+    SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = manage_partitions.parent;
+    IF NOT has_schema_privilege(owner, nsp, 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % (%) may not create in schema %',
+                        manage_partitions.parent, owner::regrole, quote_ident(nsp)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'ai_scale makes and drops partitions as the table''s owner.',
+                  HINT = format('GRANT CREATE ON SCHEMA %I TO %s;', nsp, owner::regrole);
+    END IF;
 
     -- After any other manage_partitions or maintenance run of the table: two first calls at
     -- once would both add a default partition, and the second fail (42P07).
     PERFORM ai_scale._lock_for_maintenance(manage_partitions.parent);
     IF ai_scale._default_partition(manage_partitions.parent) IS NULL THEN
-        SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
-          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.oid = manage_partitions.parent;
         dflt_name := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'default'));
         -- Adding a partition this way locks the whole table: with the short timeout of all
         -- maintenance DDL, so that new queries never queue behind a long-running one.
@@ -1644,8 +1683,10 @@ BEGIN
         PERFORM set_config('lock_timeout',
                            ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
         BEGIN
-            EXECUTE format('CREATE TABLE %s PARTITION OF %s DEFAULT', dflt_name,
-                           manage_partitions.parent);
+            -- As the owner (see _as_owner_rows), who then owns it, as every partition.
+            PERFORM ai_scale._as_owner(manage_partitions.parent,
+                                       format('CREATE TABLE %s PARTITION OF %s DEFAULT',
+                                              dflt_name, manage_partitions.parent));
         EXCEPTION WHEN lock_not_available THEN
             RAISE EXCEPTION 'could not lock table % to add its default partition',
                             manage_partitions.parent
@@ -1656,9 +1697,6 @@ BEGIN
                       HINT = 'A transaction holds the table; call manage_partitions again once it ends.';
         END;
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-        IF owner <> current_user::regrole::oid THEN -- owned like its parent, as every partition
-            EXECUTE format('ALTER TABLE %s OWNER TO %s', dflt_name, owner::regrole);
-        END IF;
         IF manage_partitions.inherit_privileges THEN
             PERFORM ai_scale._copy_grants(manage_partitions.parent, dflt_name);
         END IF;

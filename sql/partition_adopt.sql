@@ -174,6 +174,11 @@ DROP TABLE ddl_log, fresh, fresh_with_default, holding_row, fresh_indexed;
 CREATE ROLE adopt_owner;
 CREATE TABLE owned (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 ALTER TABLE owned OWNER TO adopt_owner;
+-- They are made as the owner (a superuser's maintenance would otherwise run code of the
+-- owner's, see partition_owner_rights), who must be allowed to create in the schema.
+SELECT count(*) FROM ai_scale.manage_partitions('owned', '1 day', 2, time_zone => 'UTC');
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'owned'::regclass;
+GRANT CREATE ON SCHEMA public TO adopt_owner;
 SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('owned', '1 day', 2, time_zone => 'UTC');
 INSERT INTO owned VALUES ('2020-02-02 12:00 UTC');
 SELECT count(*) AS rescued FROM ai_scale.rescue_default('owned');
@@ -225,7 +230,7 @@ SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('with_junk', '1 d
 ALTER TABLE with_junk DROP COLUMN junk;
 SELECT count(*) AS still_managed FROM ai_scale.partition_config WHERE parent = 'with_junk'::regclass;
 DROP TABLE with_junk;
-REVOKE CREATE ON SCHEMA public FROM adopt_manager, adopt_stranger;
+REVOKE CREATE ON SCHEMA public FROM adopt_manager, adopt_stranger, adopt_owner;
 REVOKE ALL ON ai_scale.partition_config FROM adopt_manager;
 DROP TABLE owned;
 DROP ROLE adopt_owner;

@@ -4,6 +4,7 @@
 -- would not do: the owner's code could RESET ROLE back to the session's superuser.
 SET client_min_messages = warning;
 CREATE ROLE rights_owner;
+GRANT CREATE ON SCHEMA public TO rights_owner; -- maintenance makes partitions as the owner
 CREATE TABLE rights_log (what text, by_role name, reset_role text);
 GRANT INSERT ON rights_log TO rights_owner;
 -- Records who runs it, and whether it can get back to the session's role.
@@ -79,5 +80,6 @@ RESET ROLE;
 DROP TABLE checked, indexed, triggered, rights_log;
 DROP FUNCTION public.rights_note(text), public.rights_check(int), public.rights_index(int),
     public.rights_trigger();
+REVOKE CREATE ON SCHEMA public FROM rights_owner;
 DROP ROLE rights_owner, rights_stranger;
 RESET client_min_messages;

@@ -224,6 +224,7 @@ RESET TimeZone;
 -- The moves run as the table's owner, so that its triggers never run with the rights of
 -- whoever runs maintenance (here a superuser; often the worker's).
 CREATE ROLE audit_owner;
+GRANT CREATE ON SCHEMA public TO audit_owner; -- maintenance makes partitions as the owner
 CREATE TABLE audited (id int, at timestamptz NOT NULL,
                       twice int GENERATED ALWAYS AS (id * 2) STORED NOT NULL)
   PARTITION BY RANGE (at);
@@ -265,6 +266,7 @@ SELECT * FROM ai_scale.rescue_default('audited');
 SELECT count(*) AS still_in_default FROM ONLY audited_default;
 DROP TABLE audited, audit_log;
 DROP FUNCTION log_op(), drop_old();
+REVOKE CREATE ON SCHEMA public FROM audit_owner;
 DROP ROLE audit_owner;
 
 -- Rows of a table that a foreign key references are not moved: deleting them from the default

@@ -38,6 +38,7 @@ SELECT count(*) AS second_run FROM ai_scale.run_maintenance('r_tier');
 -- Partitions move to the cold tablespace as their owner, who must be allowed to create there:
 -- maintenance run by a superuser (the worker, say) does not move them for a role that is not.
 CREATE ROLE r_tier_owner;
+GRANT CREATE ON SCHEMA public TO r_tier_owner; -- maintenance makes partitions as the owner
 CREATE TABLE r_tier_owned (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT pg_temp.old_months('r_tier_owned');
 ALTER TABLE r_tier_owned OWNER TO r_tier_owner;
@@ -54,6 +55,7 @@ SELECT action, partition, detail FROM ai_scale.run_maintenance('r_tier_owned')
  WHERE partition LIKE '%old1';
 DROP TABLE r_tier_owned;
 REVOKE CREATE ON TABLESPACE ai_scale_cold FROM r_tier_owner;
+REVOKE CREATE ON SCHEMA public FROM r_tier_owner;
 DROP ROLE r_tier_owner;
 
 -- A parent given a tablespace has its partitions made there, as Postgres places those it makes:

@@ -1,11 +1,13 @@
-// ai_scale._as_owner(rel, statement): the statements of maintenance that read and write the
-// rows of a managed table (moving rows out of its default partition) run as the table's owner,
-// in a security-restricted operation, as Postgres runs VACUUM, ANALYZE and index builds. They
-// fire the table's triggers and rules and evaluate its CHECK constraints, domains, generated
-// columns and index expressions: code of the owner's, which must not run with the rights of
-// whoever runs maintenance (the worker's superuser, often). A SET ROLE would not do: under it,
-// the owner's code could RESET ROLE back to the session's superuser; a security-restricted
-// operation refuses that, and the GUC level opened here undoes any setting that code changes.
+// ai_scale._as_owner(rel, statement) and _as_owner_rows(rel, query): maintenance of a managed
+// table (all of it: its queries, its DDL, moving rows out of its default partition) runs as the
+// table's owner, in a security-restricted operation, as Postgres runs VACUUM, ANALYZE and index
+// builds. It fires the table's triggers and rules and evaluates its CHECK constraints, domains,
+// generated columns and index expressions (planning a query on the table, or copying its index
+// definitions, folds their constant parts): code of the owner's, which must not run with the
+// rights of whoever runs maintenance (the worker's superuser, often). A SET ROLE would not do:
+// under it, the owner's code could RESET ROLE back to the session's superuser; a
+// security-restricted operation refuses that, and the GUC level opened here undoes any setting
+// that code changes.
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 
@@ -18,6 +20,8 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
+#include "funcapi.h"
+#include "utils/tuplestore.h"
 }
 
 using namespace ai_scale;
@@ -36,19 +40,10 @@ Oid owner_of(Oid rel)
     });
 }
 
-} // namespace
-
-// _as_owner(rel regclass, statement text) -> bigint: runs statement (one SQL statement, without
-// parameters) as the owner of rel, with row-level security off (a statement a policy would
-// filter fails, 42501, rather than move part of the rows) and search_path pg_catalog, pg_temp;
-// returns the rows it processed. The caller must have the owner's privileges (42501 otherwise):
-// it only ever gives up rights.
-AI_SCALE_FUNCTION(ai_scale_partition_as_owner)
+// The owner of rel, once the caller is found to have the owner's privileges (42501 otherwise):
+// acting as the owner only ever gives up rights.
+Oid require_owner_rights(Oid rel)
 {
-    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "relation and statement must not be null");
-    const Oid rel = PG_GETARG_OID(0);
-    const char* statement = pg::call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(1)); });
     const Oid owner = owner_of(rel);
     if (owner == InvalidOid)
         throw pg::error(ERRCODE_UNDEFINED_TABLE, "relation " + std::to_string(rel) +
@@ -63,7 +58,15 @@ AI_SCALE_FUNCTION(ai_scale_partition_as_owner)
                         std::string("Only the table's owner (") + owner_name +
                             "), its members and superusers may.");
     }
-    const uint64 processed = pg::call([&] {
+    return owner;
+}
+
+// Runs statement through SPI as owner, in a security-restricted operation, with search_path
+// pg_catalog, pg_temp and row_security off; puts its rows into store when one is given (they
+// must have the types of desc). Returns the rows it processed.
+uint64 run_as(Oid owner, const char* statement, Tuplestorestate* store, TupleDesc desc)
+{
+    return pg::call([&] {
         Oid saved_user;
         int saved_context;
         GetUserIdAndSecContext(&saved_user, &saved_context);
@@ -82,6 +85,18 @@ AI_SCALE_FUNCTION(ai_scale_partition_as_owner)
             if (rc < 0)
                 elog(ERROR, "ai_scale: statement failed: %s", SPI_result_code_string(rc));
             rows = SPI_processed;
+            if (store != nullptr) {
+                TupleDesc got = SPI_tuptable != nullptr ? SPI_tuptable->tupdesc : nullptr;
+                bool same = got != nullptr && got->natts == desc->natts;
+                for (int i = 0; same && i < desc->natts; i++)
+                    same = TupleDescAttr(got, i)->atttypid == TupleDescAttr(desc, i)->atttypid;
+                if (!same)
+                    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                                    errmsg("ai_scale: the statement's rows do not have the "
+                                           "columns asked for")));
+                for (uint64 i = 0; i < rows; i++)
+                    tuplestore_puttuple(store, SPI_tuptable->vals[i]);
+            }
             SPI_finish();
         }
         PG_CATCH();
@@ -96,5 +111,36 @@ AI_SCALE_FUNCTION(ai_scale_partition_as_owner)
         SetUserIdAndSecContext(saved_user, saved_context);
         return rows;
     });
-    PG_RETURN_INT64(int64(processed));
+}
+
+const char* statement_arg(FunctionCallInfo fcinfo)
+{
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "relation and statement must not be null");
+    return pg::call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(1)); });
+}
+
+} // namespace
+
+// _as_owner(rel regclass, statement text) -> bigint: runs statement (one SQL statement, without
+// parameters) as the owner of rel (run_as); returns the rows it processed.
+AI_SCALE_FUNCTION(ai_scale_partition_as_owner)
+{
+    const char* statement = statement_arg(fcinfo);
+    const Oid owner = require_owner_rights(PG_GETARG_OID(0));
+    PG_RETURN_INT64(int64(run_as(owner, statement, nullptr, nullptr)));
+}
+
+// _as_owner_rows(rel regclass, query text) -> setof record: the same for a query, returning its
+// rows (the caller names their columns: AS t(...)). Maintenance runs a table's whole _maintain
+// this way: even planning a query on the table, or copying its index definitions, evaluates
+// the constant parts of its index expressions, code of the owner's.
+AI_SCALE_FUNCTION(ai_scale_partition_as_owner_rows)
+{
+    const char* query = statement_arg(fcinfo);
+    const Oid owner = require_owner_rights(PG_GETARG_OID(0));
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    pg::call([&] { InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC); });
+    run_as(owner, query, rsinfo->setResult, rsinfo->setDesc);
+    return Datum(0);
 }

@@ -1641,6 +1641,12 @@ BEGIN
         RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     k := ai_scale._partition_key(manage_partitions.parent);
+    -- The worker cannot reach another session's temporary table, and no event trigger fires
+    -- when one goes at the end of its session: its row would stay behind.
+    IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = manage_partitions.parent) = 't' THEN
+        RAISE EXCEPTION 'cannot manage temporary table %', manage_partitions.parent
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
     PERFORM ai_scale._check_config(partition_interval, premake, retention, retention_mode,
                                    cold_after);
     IF k.key_type = 'date'::regtype

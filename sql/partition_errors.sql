@@ -29,6 +29,10 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', -
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '12 hours')$$);
+-- A temporary table (its config row would outlive it: no event trigger fires at session end).
+CREATE TEMP TABLE temp_parted (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('temp_parted', '1 day')$$);
+DROP TABLE temp_parted;
 -- Timestamps begin in 4713 BC: a longer span has no cutoff (it failed with 22008, out of range).
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '5001 years')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, cold_after => '6000 years', cold_tablespace => 'pg_default')$$);

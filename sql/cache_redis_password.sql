@@ -22,10 +22,12 @@ WHERE c LIKE 'ai_scale.redis_password=%'
 -- An empty value stores no secret; RESET removes one stored before this check existed.
 SELECT pg_temp.try($$ALTER ROLE cache_password_role SET ai_scale.redis_password = ''$$) AS empty_value;
 ALTER ROLE cache_password_role RESET ai_scale.redis_password;
--- A session may still set it.
+-- A session may still set it. Even to a superuser, SHOW says whether one is set, never which
+-- (test/tap/088: nor does the server log).
 SET ai_scale.redis_password = 'session-secret';
 SELECT current_setting('ai_scale.redis_password') AS session_value;
 RESET ai_scale.redis_password;
+SELECT current_setting('ai_scale.redis_password') AS reset_value;
 -- (a build without the check stored one for every role: leave none behind)
 ALTER ROLE ALL RESET ai_scale.redis_password;
 DROP ROLE cache_password_role;

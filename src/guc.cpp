@@ -37,7 +37,11 @@ int redis_timeout_ms = 100;
 int redis_replica_max_lag_kb = 16 * 1024;
 int redis_spin_us = 50;
 char* redis_user = nullptr;
-char* redis_password = nullptr;
+const char* redis_password = "";
+// What the setting ai_scale.redis_password holds, whatever the password: a reload that
+// changed the value would otherwise write it to the server log ("parameter ... changed to").
+char* redis_password_mask = nullptr;
+constexpr const char* password_mask = "********";
 int redis_db = 0;
 int cache_ttl_s = 3600;
 int breaker_failures = 5;
@@ -131,14 +135,44 @@ bool check_store_table(char** newval, void**, GucSource)
 // read. The password belongs in postgresql.conf or ALTER SYSTEM, which only superusers read.
 // Values stored before this check are still applied at connection: refusing them there would
 // print the value in a WARNING to whoever connects.
-bool check_redis_password(char** newval, void**, GucSource source)
+//
+// The password is kept in the setting's extra, and the setting itself becomes a mask that
+// never changes: Postgres logs a reload's changed settings with their new values, and
+// compares the values to know (the password would be in the log).
+bool check_redis_password(char** newval, void** extra, GucSource source)
 {
-    if (source != PGC_S_TEST || *newval == nullptr || **newval == '\0')
-        return true;
-    GUC_check_errmsg("ai_scale.redis_password cannot be set for a role, a database or a function");
-    GUC_check_errdetail("Such settings are stored in catalogs that every role can read.");
-    GUC_check_errhint("Set it in postgresql.conf or with ALTER SYSTEM.");
-    return false;
+    const char* value = *newval != nullptr ? *newval : "";
+    if (source == PGC_S_TEST && *value != '\0') {
+        GUC_check_errmsg(
+            "ai_scale.redis_password cannot be set for a role, a database or a function");
+        GUC_check_errdetail("Such settings are stored in catalogs that every role can read.");
+        GUC_check_errhint("Set it in postgresql.conf or with ALTER SYSTEM.");
+        return false;
+    }
+    char* kept = static_cast<char*>(malloc(strlen(value) + 1));
+    char* mask = strdup(password_mask);
+    if (kept == nullptr || mask == nullptr) {
+        free(kept);
+        free(mask);
+        GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+        return false;
+    }
+    strcpy(kept, value);
+    free(*newval);
+    *newval = mask;
+    *extra = kept;
+    return true;
+}
+
+void assign_redis_password(const char*, void* extra)
+{
+    redis_password = extra != nullptr ? static_cast<const char*>(extra) : "";
+}
+
+// SHOW (superusers only): whether a password is set, never the password.
+const char* show_redis_password()
+{
+    return *redis_password != '\0' ? password_mask : "";
 }
 
 bool check_maintenance_databases(char** newval, void**, GucSource)
@@ -324,9 +358,10 @@ void define_all()
         "Empty: AUTH sends the password alone, as the default user.", &redis_user, "", PGC_SUSET,
         0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_password", "Password sent with AUTH to Redis.",
-                               nullptr, &redis_password, "", PGC_SUSET,
-                               GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, check_redis_password, nullptr,
-                               nullptr);
+                               "Shown as ******** when set; never shown or logged.",
+                               &redis_password_mask, "", PGC_SUSET,
+                               GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, check_redis_password,
+                               assign_redis_password, show_redis_password);
     DefineCustomIntVariable("ai_scale.redis_db", "Redis database number (SELECT) for L2 keys.",
                             nullptr, &redis_db, 0, 0, 1023, PGC_SUSET, 0, nullptr, nullptr,
                             nullptr);

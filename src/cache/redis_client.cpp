@@ -234,7 +234,7 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
     connection& c = connections[endpoint];
     const bool data = kind == endpoint_kind::data;
     std::string user = data && guc::redis_user ? guc::redis_user : "";
-    std::string password = data && guc::redis_password ? guc::redis_password : "";
+    std::string password = data ? guc::redis_password : "";
     const int db = data ? guc::redis_db : 0;
     const auto now = std::chrono::steady_clock::now();
     if (c.ctx && (c.ctx->err || c.user != user || c.password != password || c.db != db ||

@@ -1223,6 +1223,7 @@ DECLARE
     moving boolean;
     in_ranges text;
     err_hint text;
+    retired int := 0;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -1367,6 +1368,16 @@ BEGIN
     FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create';
         victim := parts[p.idx];
+        -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
+        -- others at the next runs: each keeps its locks until the run's transaction ends, and
+        -- a table with thousands of partitions past retention (retention set or shortened on a
+        -- long history) failed every run on the lock table (out of shared memory), dropping
+        -- none. Those the worker detaches itself, one transaction each, are not counted.
+        IF NOT (defer_detach AND (victim = ANY (pending)
+                                  OR (dflt IS NULL AND p.action IN ('drop', 'detach')))) THEN
+            CONTINUE WHEN retired >= 100;
+            retired := retired + 1;
+        END IF;
         partition := victim::text;
         detail := NULL;
         BEGIN

@@ -160,12 +160,13 @@ local_time align_down(const interval& step, local_time t)
     return anchor + floor_div(t - anchor, length) * length;
 }
 
-std::vector<range> cells(const interval& step, local_time from, local_time to)
+std::vector<range> cells(const interval& step, local_time from, local_time to,
+                         std::size_t max_cells)
 {
     std::vector<range> out;
     if (!finite(from) || !finite(to) || from > to)
         return out;
-    for (local_time c = align_down(step, from); c <= to;) {
+    for (local_time c = align_down(step, from); c <= to && out.size() <= max_cells;) {
         const local_time next = add(c, step);
         out.push_back({c, next});
         c = next;

@@ -76,8 +76,10 @@ local_time add(local_time t, const interval& i, int times = 1);
 // years start in January); day steps align to 2000-01-01, week steps to Monday 2000-01-03.
 local_time align_down(const interval& step, local_time t);
 
-// Cells [c, c+step) covering every time in [from, to], in order.
-std::vector<range> cells(const interval& step, local_time from, local_time to);
+// Cells [c, c+step) covering every time in [from, to], in order; at most max_cells + 1 of them
+// (more than max_cells tells the caller the span has too many, before they are all made).
+std::vector<range> cells(const interval& step, local_time from, local_time to,
+                         std::size_t max_cells = SIZE_MAX);
 
 // The retention and cold cutoffs when the caller computes them itself: a partition whose upper
 // bound is at or before one is old enough. Unset, they are now minus retention (cold_after) in

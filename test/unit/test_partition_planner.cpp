@@ -79,6 +79,18 @@ TEST(PartitionCalendar, CellsAreContiguousAndCoverTheSpan)
     EXPECT_TRUE(cells(days(1), 10, 5).empty());
 }
 
+// A span of too many cells is cut short as the cells are made: _cells (which any role may call)
+// made every 1-minute cell of the span before refusing more than a million, 11 MB of memory
+// per year of the span (294,000 years asked for a terabyte).
+TEST(PartitionCalendar, CellsStopPastTheLimit)
+{
+    const auto cs = cells(minutes(1), make_time(2000, 1, 1), make_time(290000, 1, 1), 1000);
+    ASSERT_EQ(cs.size(), 1001u);
+    EXPECT_EQ(cs.back().upper, make_time(2000, 1, 1, 16, 41));
+    EXPECT_EQ(cells(minutes(1), make_time(2000, 1, 1), make_time(2000, 1, 1, 0, 9), 10).size(),
+              10u);
+}
+
 // Local wall-clock cells are what make DST work: the day of a spring-forward change is still
 // one cell from local midnight to local midnight; the executor maps both ends to instants.
 TEST(PartitionCalendar, DaysAreLocalMidnightsAcrossDst)

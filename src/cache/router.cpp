@@ -209,8 +209,16 @@ std::vector<endpoint> configured_endpoints()
     return out;
 }
 
-std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& keys,
-                                                bool* unavailable, read_target target)
+namespace {
+
+// Keys per Redis round trip. Each round trip must end within ai_scale.redis_timeout_ms: one
+// MGET or pipeline of a whole large batch could not (200,000 keys took longer than the default
+// 100 ms on an idle loopback), so every key of a cache_get_many or predict_batch of that size
+// was an L2 miss, and none of its fills was written.
+constexpr size_t keys_per_round_trip = 1000;
+
+std::vector<std::optional<std::string>> l2_read_piece(const std::vector<std::string>& keys,
+                                                      bool* unavailable, read_target target)
 {
     *unavailable = false;
     std::vector<std::optional<std::string>> none(keys.size());
@@ -249,6 +257,31 @@ std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& 
     return none;
 }
 
+} // namespace
+
+std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& keys,
+                                                bool* unavailable, read_target target)
+{
+    if (keys.size() <= keys_per_round_trip)
+        return l2_read_piece(keys, unavailable, target);
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (size_t start = 0; start < keys.size(); start += keys_per_round_trip) {
+        const size_t end = std::min(keys.size(), start + keys_per_round_trip);
+        auto values = l2_read_piece(std::vector<std::string>(keys.begin() + long(start),
+                                                             keys.begin() + long(end)),
+                                    unavailable, target);
+        if (*unavailable) {
+            // The rest are misses: Redis is not waited for again in this call.
+            out.resize(keys.size());
+            return out;
+        }
+        for (auto& v : values)
+            out.push_back(std::move(v));
+    }
+    return out;
+}
+
 bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
 {
     return l2_write_many({{key, value}}, ttl_ms);
@@ -261,15 +294,20 @@ bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entri
     close_unused_connections();
     const std::string primary = current_primary();
     const std::string ttl = std::to_string(ttl_ms);
-    std::vector<command> cmds;
-    cmds.reserve(entries.size());
-    for (const auto& [key, value] : entries)
-        cmds.push_back({"SET", key, value, "PX", ttl});
-    if (attempt_primary(primary, cmds))
-        return true;
-    if (guc::cache_strict)
-        unavailable_error(current_primary());
-    return false;
+    // keys_per_round_trip SETs per pipelined round trip; after one fails, the rest are not sent.
+    for (size_t start = 0; start < entries.size(); start += keys_per_round_trip) {
+        const size_t end = std::min(entries.size(), start + keys_per_round_trip);
+        std::vector<command> cmds;
+        cmds.reserve(end - start);
+        for (size_t i = start; i < end; i++)
+            cmds.push_back({"SET", entries[i].first, entries[i].second, "PX", ttl});
+        if (!attempt_primary(primary, cmds)) {
+            if (guc::cache_strict)
+                unavailable_error(current_primary());
+            return false;
+        }
+    }
+    return true;
 }
 
 } // namespace ai_scale::cache

@@ -176,7 +176,9 @@ CREATE TABLE owned (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 ALTER TABLE owned OWNER TO adopt_owner;
 -- They are made as the owner (a superuser's maintenance would otherwise run code of the
 -- owner's, see partition_owner_rights), who must be allowed to create in the schema.
+\set SHOW_CONTEXT never
 SELECT count(*) FROM ai_scale.manage_partitions('owned', '1 day', 2, time_zone => 'UTC');
+\set SHOW_CONTEXT errors
 SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'owned'::regclass;
 GRANT CREATE ON SCHEMA public TO adopt_owner;
 SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('owned', '1 day', 2, time_zone => 'UTC');
@@ -209,7 +211,9 @@ SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('managers', '1 da
 UPDATE ai_scale.partition_config SET premake = 2 WHERE parent = 'managers'::regclass;
 RESET ROLE;
 SET ROLE adopt_stranger;
+\set SHOW_CONTEXT never
 SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('managers', '1 day', 3, time_zone => 'UTC');
+\set SHOW_CONTEXT errors
 RESET ROLE;
 SELECT parent, premake, retention FROM ai_scale.partition_config
  WHERE parent IN ('owned'::regclass, 'managers'::regclass) ORDER BY parent::text;

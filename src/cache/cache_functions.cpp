@@ -83,8 +83,12 @@ Jsonb* from_l1(const key128& k)
 
 void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms)
 {
+    // A session that does not use L1 still removes the key's older value there, which the
+    // sessions that do would otherwise go on reading instead of the one written to Redis.
     if (l1_usable())
         l1_put(k, v, ttl_ms);
+    else
+        l1_forget(k);
 }
 
 // Looks up each key in L2 in one round trip; fills L1 with the hits.

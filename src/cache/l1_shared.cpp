@@ -97,15 +97,27 @@ Jsonb* l1_get(const key128& k)
 
 bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms)
 {
-    uint32_t len = VARSIZE_ANY(output);
-    if (VARATT_IS_EXTENDED(output) || len > table->value_bytes())
+    if (VARATT_IS_EXTENDED(output)) {
+        l1_forget(k);
         return false;
+    }
+    uint32_t len = VARSIZE_ANY(output);
     LWLock* lock = lock_for(k);
     LWLockAcquire(lock, LW_EXCLUSIVE);
     uint64_t now = monotonic_ms();
-    bool stored = table->put(k, output, len, now, now + ttl_ms);
+    bool stored = table->put(k, output, len, now, now + ttl_ms); // too large: removes k
     LWLockRelease(lock);
     return stored;
+}
+
+void l1_forget(const key128& k)
+{
+    if (table == nullptr)
+        return;
+    LWLock* lock = lock_for(k);
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    table->erase(k);
+    LWLockRelease(lock);
 }
 
 } // namespace ai_scale::cache

@@ -76,8 +76,10 @@ const uint8_t* l1_table::find(const key128& k, uint64_t now_ms, uint32_t* len)
 bool l1_table::put(const key128& k, const void* value, uint32_t len, uint64_t now_ms,
                    uint64_t expires_ms)
 {
-    if (len > value_bytes_ || expires_ms <= now_ms)
+    if (len > value_bytes_ || expires_ms <= now_ms) {
+        erase(k);
         return false;
+    }
     uint32_t set = set_of(k);
     entry* e = entries() + std::size_t(set) * ways;
     int w = slot_of(set, k);

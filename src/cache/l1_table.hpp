@@ -43,7 +43,8 @@ class l1_table {
     const uint8_t* find(const key128& k, uint64_t now_ms, uint32_t* len);
 
     // Stores a copy of value until expires_ms; false (nothing stored) when len > value_bytes()
-    // or expires_ms <= now_ms. Replaces k's old value; otherwise takes an empty or expired way,
+    // or expires_ms <= now_ms, and k's old value is then removed: it must not answer for the
+    // value that replaced it. Replaces k's old value; otherwise takes an empty or expired way,
     // else evicts by CLOCK.
     bool put(const key128& k, const void* value, uint32_t len, uint64_t now_ms,
              uint64_t expires_ms);

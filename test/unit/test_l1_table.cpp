@@ -74,6 +74,21 @@ TEST(L1Table, TooLargeValuesAreNotStored)
     EXPECT_TRUE(f.t->put({1, 1}, fits.data(), 16, 0, 100));
 }
 
+// A put L1 cannot hold still replaces the key's value: the old one must not go on answering
+// (found by a stress run: cache_put of a 3 kB output left the 14-byte one it replaced in L1).
+TEST(L1Table, RefusedPutRemovesTheOldValue)
+{
+    table_fixture f(64, 16);
+    ASSERT_TRUE(f.t->put({1, 1}, "old", 3, 0, 100));
+    std::string big(17, 'z');
+    EXPECT_FALSE(f.t->put({1, 1}, big.data(), uint32_t(big.size()), 0, 100));
+    EXPECT_EQ(get(f.t, {1, 1}, 0), "<miss>");
+    ASSERT_TRUE(f.t->put({1, 1}, "old", 3, 0, 100));
+    EXPECT_FALSE(f.t->put({1, 1}, "new", 3, 60, 60)) << "already expired";
+    EXPECT_EQ(get(f.t, {1, 1}, 0), "<miss>");
+    EXPECT_EQ(f.t->count(0), 0u);
+}
+
 TEST(L1Table, ClockEvictsUnreferencedFirst)
 {
     table_fixture f(64, 8);

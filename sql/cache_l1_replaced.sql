@@ -1,0 +1,24 @@
+-- A put replaces the key's value in L1 even when it cannot write L1 itself: an output over
+-- ai_scale.l1_max_value_bytes (2 kB), or a session with ai_scale.cache_use_l1 off, used to
+-- write Redis only and leave the value it replaced in L1, where every session went on reading it.
+\i sql/include/levels.sql
+SET ai_scale.redis_read_from = 'primary';  -- a put is read back at once, not from a replica
+
+SELECT ai_scale.cache_put('l1_replaced', 1, '{"x": 1}', '{"v": "small"}');
+SELECT ai_scale.cache_get('l1_replaced', 1, '{"x": 1}') AS small;
+SELECT ai_scale.cache_put('l1_replaced', 1, '{"x": 1}', jsonb_build_object('v', repeat('z', 3000)));
+SELECT ai_scale.reset_stats();
+SELECT length(ai_scale.cache_get('l1_replaced', 1, '{"x": 1}') ->> 'v') AS big_len;
+SELECT * FROM pg_temp.levels();
+
+SELECT ai_scale.cache_put('l1_replaced', 1, '{"x": 2}', '{"v": 1}');
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.cache_put('l1_replaced', 1, '{"x": 2}', '{"v": 2}');
+RESET ai_scale.cache_use_l1;
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l1_replaced', 1, '{"x": 2}') AS put_without_l1;
+SELECT * FROM pg_temp.levels();
+-- The next read is an L1 hit again, of the new value.
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('l1_replaced', 1, '{"x": 2}') AS refilled;
+SELECT * FROM pg_temp.levels();

@@ -67,4 +67,13 @@ inline uint64_t new_epoch(uint64_t used, uint64_t redis, uint64_t random)
     return (used > redis ? used : redis) + epoch_floor + random % epoch_span;
 }
 
+// A server (re)starts its slots at 0 and takes Redis's counter at its first sync. A slot still
+// below epoch_floor when Redis holds an epoch counts the bumps this server made without Redis
+// since it started (unreachable at each): they are added to Redis's counter (INCRBY), never
+// lost under it, which went back to the generation of entries put before them. 0: none.
+inline uint64_t unsynced_bumps(uint64_t used, uint64_t redis)
+{
+    return used < epoch_floor && redis >= epoch_floor ? used : 0;
+}
+
 } // namespace ai_scale::cache::generation

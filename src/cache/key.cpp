@@ -125,6 +125,13 @@ void sync_generations(uint32_t a, uint32_t b)
         return;
     for (size_t i = 0; i < stale.size(); i++) {
         uint64_t in_redis = values[i] ? std::strtoull(values[i]->c_str(), nullptr, 10) : 0;
+        const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);
+        if (uint64_t bumps = generation::unsynced_bumps(used, in_redis)) {
+            // Until Redis takes them, the slot stays below its counter: misses, never a hit.
+            if (auto now = l2_increment(generation_key(stale[i]), bumps))
+                raise_to(g.slot[stale[i]], *now);
+            continue;
+        }
         raise_to(g.slot[stale[i]], in_redis);
         reconcile_generation(stale[i], in_redis);
     }

@@ -110,3 +110,14 @@ TEST(GenerationSlots, LostCountersStartANewEpoch)
     }
     EXPECT_NE(new_epoch(0, 0, 1), new_epoch(0, 0, 2));
 }
+
+// A server restarted while Redis was unreachable bumps its slot from 0: when Redis answers, those
+// bumps go on top of Redis's counter (a slot raised to the counter instead went back to the
+// generation of entries put before the invalidation).
+TEST(GenerationSlots, BumpsMadeWithoutRedisSinceAStartAreAddedToIt)
+{
+    EXPECT_EQ(unsynced_bumps(0, epoch_floor + 9), 0u); // nothing to add: take Redis's counter
+    EXPECT_EQ(unsynced_bumps(2, epoch_floor + 9), 2u);
+    EXPECT_EQ(unsynced_bumps(2, 1), 0u);               // no epoch in Redis: needs_new_epoch
+    EXPECT_EQ(unsynced_bumps(epoch_floor + 3, epoch_floor + 9), 0u); // synced before
+}

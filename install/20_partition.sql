@@ -1182,6 +1182,16 @@ BEGIN
     RETURN out;
 END $$;
 
+-- The comment that marks a partition the worker detaches concurrently to drop it: set before
+-- the detach (in the transaction that chose it), so that a table whose drop did not follow
+-- (the DROP failed, or the server stopped between the detach's commit and the drop's) is found
+-- and dropped by a later run of the worker.
+CREATE FUNCTION ai_scale._owed_drop_note(parent regclass) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT format('ai_scale: detached from table %s by retention, to be dropped by the '
+                        'maintenance worker', parent::oid) $$;
+
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
 -- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
 -- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
@@ -1189,7 +1199,9 @@ END $$;
 -- DROP under the short lock_timeout, skipped and retried when a long query holds the table.
 -- A 'detach_pending' row's detail says what the worker does: 'drop' or 'detach' (concurrently,
 -- then DROP TABLE for 'drop'), or, for a partition already pending detach, 'finalize',
--- 'finalize detach' or 'finalize drop' (DETACH ... FINALIZE, then DROP TABLE for the last).
+-- 'finalize detach' or 'finalize drop' (DETACH ... FINALIZE, then DROP TABLE for the last);
+-- a partition to drop is marked first (_owed_drop_note), and in this mode a run drops the
+-- marked tables a detach left behind.
 CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
@@ -1363,6 +1375,38 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
+    -- Tables the worker detached to drop and did not drop (see _owed_drop_note): dropped now
+    -- while retention still drops; kept, unmarked, when it no longer does. A table a view still
+    -- uses gives an error row at every run, until it can go.
+    IF defer_detach THEN
+        FOR victim IN SELECT c.oid::regclass FROM pg_description d
+                        JOIN pg_class c ON c.oid = d.objoid
+                       WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+                         AND d.description = ai_scale._owed_drop_note(cfg.parent)
+                         AND c.relkind = 'r' AND NOT c.relispartition
+        LOOP
+            partition := victim::text;
+            BEGIN
+                IF cfg.retention_mode = 'drop' AND cfg.retention IS NOT NULL THEN
+                    EXECUTE format('DROP TABLE %s', victim);
+                    action := 'dropped';
+                    detail := 'detached by retention earlier, and not dropped then';
+                ELSE
+                    EXECUTE format('COMMENT ON TABLE %s IS NULL', victim);
+                    action := 'skipped';
+                    detail := 'detached by retention earlier; kept, as retention no longer drops';
+                END IF;
+            EXCEPTION
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                    action := CASE WHEN SQLSTATE = '55P03' THEN 'skipped' ELSE 'error' END;
+                    detail := format('drop %s, detached by retention earlier: %s', victim,
+                                     ai_scale._error_text(SQLERRM, err_hint));
+            END;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+
     -- Retention and tiering, each its own subtransaction: one that fails is reported, and the
     -- partitions made above and the other steps stand.
     FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
@@ -1388,6 +1432,10 @@ BEGIN
                 IF defer_detach THEN
                     action := 'detach_pending';
                     detail := 'finalize ' || p.action;
+                    IF p.action = 'drop' THEN
+                        EXECUTE format('COMMENT ON TABLE %s IS %L', victim,
+                                       ai_scale._owed_drop_note(cfg.parent));
+                    END IF;
                 ELSIF p.action = 'drop' THEN
                     EXECUTE format('DROP TABLE %s', victim);
                     action := 'dropped';
@@ -1402,6 +1450,10 @@ BEGIN
                 action := 'detach_pending';
                 partition := victim::text;
                 detail := p.action;
+                IF p.action = 'drop' THEN
+                    EXECUTE format('COMMENT ON TABLE %s IS %L', victim,
+                                   ai_scale._owed_drop_note(cfg.parent));
+                END IF;
             ELSIF p.action = 'drop' THEN
                 partition := victim::text;
                 EXECUTE format('DROP TABLE %s', victim);

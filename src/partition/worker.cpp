@@ -257,6 +257,10 @@ void detach_concurrently(const pending_detach& p)
     // detached table is then kept, as it would have been.
     const char* now = retention_settings(p.parent_oid);
     if (strcmp(now, p.retention) != 0) {
+        // Kept: no longer owed a drop (see ai_scale._owed_drop_note).
+        const char* unmark = psprintf("COMMENT ON TABLE %s IS NULL", p.partition);
+        if (SPI_execute(unmark, false, 0) != SPI_OK_UTILITY)
+            elog(ERROR, "ai_scale maintenance: %s failed", unmark);
         SPI_finish();
         finish_transaction();
         ereport(LOG, (errmsg("ai_scale maintenance: kept detached table %s of %s", p.partition,

@@ -1740,6 +1740,19 @@ BEGIN
                   DETAIL = 'ai_scale makes and drops partitions as the table''s owner.',
                   HINT = format('GRANT CREATE ON SCHEMA %I TO %s;', nsp, owner::regrole);
     END IF;
+    -- Partitions are moved to cold_tablespace as the owner too (Postgres asks no privilege for
+    -- the database's default tablespace): refused now rather than by every run that tiers.
+    IF cold_tablespace IS NOT NULL
+       AND (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cold_tablespace)
+           <> (SELECT d.dattablespace FROM pg_database d WHERE d.datname = current_database())
+       AND NOT has_tablespace_privilege(owner, cold_tablespace, 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % (%) may not create in tablespace %',
+                        manage_partitions.parent, owner::regrole, quote_ident(cold_tablespace)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'ai_scale moves partitions to cold_tablespace as the table''s owner.',
+                  HINT = format('GRANT CREATE ON TABLESPACE %I TO %s;', cold_tablespace,
+                                owner::regrole);
+    END IF;
 
     -- After any other manage_partitions or maintenance run of the table: two first calls at
     -- once would both add a default partition, and the second fail (42P07).

@@ -1,0 +1,29 @@
+-- A maintenance run of a table whose owner may no longer create in the table's schema (its
+-- CREATE revoked after manage_partitions) reports an error row that says what to grant: the
+-- run acts as the owner. The hint was never given: PL/pgSQL reads the missing hint of
+-- "permission denied for schema" as '', and the run added its own only for NULL.
+SET client_min_messages = warning;
+CREATE ROLE nonsuper_hint_owner;
+CREATE SCHEMA nonsuper_hint;
+GRANT USAGE, CREATE ON SCHEMA nonsuper_hint TO nonsuper_hint_owner;
+GRANT INSERT, UPDATE, DELETE ON ai_scale.partition_config TO nonsuper_hint_owner;
+SET ROLE nonsuper_hint_owner;
+CREATE TABLE nonsuper_hint.events (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) > 0 AS managed
+  FROM ai_scale.manage_partitions('nonsuper_hint.events', '1 day', 1, time_zone => 'UTC');
+RESET ROLE;
+REVOKE CREATE ON SCHEMA nonsuper_hint FROM nonsuper_hint_owner;
+SET ROLE nonsuper_hint_owner;
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'nonsuper_hint.events'::regclass;
+-- The owner's run, and a superuser's (the worker's by default) alike.
+SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.events');
+RESET ROLE;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.events');
+GRANT CREATE ON SCHEMA nonsuper_hint TO nonsuper_hint_owner;
+SET ROLE nonsuper_hint_owner;
+SELECT count(*) AS made FROM ai_scale.run_maintenance('nonsuper_hint.events') WHERE action = 'created';
+DROP TABLE nonsuper_hint.events;
+RESET ROLE;
+REVOKE ALL ON ai_scale.partition_config FROM nonsuper_hint_owner;
+DROP SCHEMA nonsuper_hint;
+DROP ROLE nonsuper_hint_owner;

@@ -118,6 +118,28 @@ CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT pg_advisory_xact_lock(hashtext('ai_scale.maintenance'), parent::oid::int) $$;
 
+-- 42501 when the owner of parent may not create in its schema: all of a table's maintenance
+-- runs as its owner (see _as_owner_rows), who makes its partitions there.
+CREATE FUNCTION ai_scale._require_owner_create(parent regclass) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    nsp name;
+    owner oid;
+BEGIN
+    SELECT n.nspname, c.relowner INTO nsp, owner
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = parent;
+    IF NOT has_schema_privilege(owner, nsp, 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % (%) may not create in schema %',
+                        parent, owner::regrole, quote_ident(nsp)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'ai_scale makes and drops partitions as the table''s owner.',
+                  HINT = format('GRANT CREATE ON SCHEMA %I TO %s;', nsp, owner::regrole);
+    END IF;
+END $$;
+
 -- A grantee of aclexplode as GRANT and REVOKE name it.
 CREATE FUNCTION ai_scale._grantee(role oid) RETURNS text
     LANGUAGE sql STABLE
@@ -942,6 +964,11 @@ BEGIN
         'SELECT * FROM ai_scale._rescue_default(%s::oid::regclass, %s)', parent::oid,
         coalesce(batch_rows::text, 'NULL')))
         AS t(partition text, lower text, upper text, rows_moved bigint);
+EXCEPTION WHEN insufficient_privilege THEN
+    -- Partitions are made as the owner: a caller who may create in the schema was told only
+    -- "permission denied for schema", as if it were about them.
+    PERFORM ai_scale._require_owner_create(parent);
+    RAISE;
 END $$;
 COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
     'moves rows out of the default partition into partitions it creates; whole cells in atomic batches, resumable';
@@ -1734,13 +1761,7 @@ BEGIN
     SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = manage_partitions.parent;
-    IF NOT has_schema_privilege(owner, nsp, 'CREATE') THEN
-        RAISE EXCEPTION 'the owner of table % (%) may not create in schema %',
-                        manage_partitions.parent, owner::regrole, quote_ident(nsp)
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'ai_scale makes and drops partitions as the table''s owner.',
-                  HINT = format('GRANT CREATE ON SCHEMA %I TO %s;', nsp, owner::regrole);
-    END IF;
+    PERFORM ai_scale._require_owner_create(manage_partitions.parent);
     -- Partitions are moved to cold_tablespace as the owner too (Postgres asks no privilege for
     -- the database's default tablespace): refused now rather than by every run that tiers.
     IF cold_tablespace IS NOT NULL

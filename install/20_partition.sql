@@ -1263,6 +1263,7 @@ DECLARE
     in_ranges text;
     err_hint text;
     retired int := 0;
+    attached boolean;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -1404,15 +1405,35 @@ BEGIN
 
     -- Tables the worker detached to drop and did not drop (see _owed_drop_note): dropped now
     -- while retention still drops; kept, unmarked, when it no longer does. A table a view still
-    -- uses gives an error row at every run, until it can go.
+    -- uses gives an error row at every run, until it can go. A marked table still a partition
+    -- of the parent (its detach never started, or was interrupted) loses the mark: retention
+    -- below marks it again when it still drops it; kept, it would be dropped once detached (a
+    -- detach the worker finalizes to keep it, or one by hand).
     IF defer_detach THEN
-        FOR victim IN SELECT c.oid::regclass FROM pg_description d
+        FOR victim, attached IN SELECT c.oid::regclass, c.relispartition FROM pg_description d
                         JOIN pg_class c ON c.oid = d.objoid
                        WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
                          AND d.description = ai_scale._owed_drop_note(cfg.parent)
-                         AND c.relkind = 'r' AND NOT c.relispartition
+                         AND c.relkind = 'r'
+                         AND (NOT c.relispartition
+                              OR EXISTS (SELECT 1 FROM pg_inherits i
+                                          WHERE i.inhrelid = c.oid AND i.inhparent = cfg.parent))
         LOOP
             partition := victim::text;
+            IF attached THEN
+                BEGIN
+                    EXECUTE format('COMMENT ON TABLE %s IS NULL', victim);
+                    CONTINUE;
+                EXCEPTION
+                    WHEN lock_not_available THEN
+                        -- Still marked: not finalized in this run (it would be kept, marked).
+                        handled := handled || victim;
+                        action := 'skipped';
+                        detail := format('unmark %s: %s; retried on the next run', victim, SQLERRM);
+                        RETURN NEXT;
+                        CONTINUE;
+                END;
+            END IF;
             BEGIN
                 IF cfg.retention_mode = 'drop' AND cfg.retention IS NOT NULL THEN
                     EXECUTE format('DROP TABLE %s', victim);

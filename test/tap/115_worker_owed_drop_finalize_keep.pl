@@ -1,0 +1,72 @@
+# A partition marked to be dropped (see _owed_drop_note) whose concurrent detach is interrupted,
+# and which retention no longer chooses by the next run, is detached by the worker with
+# DETACH ... FINALIZE and kept. It must lose the mark: before, it kept it, and the run after
+# the finalize dropped the table it had just kept.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('worker_owed_drop_finalize_keep');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_databases = 'postgres'
+ai_scale.maintenance_naptime = 1
+});
+$node->start;
+# No default partition (the worker detaches concurrently only then), an old partition with a
+# row, and no retention yet.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
+INSERT INTO r VALUES (now()::date - 10 + interval '1 hour', 1);
+SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 2);
+DROP TABLE r_default;});
+
+# An older reader holds the table: the worker's detach of the partition retention chose waits.
+my $reader = $node->background_psql('postgres', on_error_stop => 0);
+$reader->query_safe('BEGIN; SELECT count(*) FROM r;');
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
+ok($node->poll_query_until('postgres',
+        q{SELECT count(*) = 1 FROM pg_stat_activity
+          WHERE query LIKE 'ALTER TABLE public.r DETACH PARTITION public.r_old CONCURRENTLY%'
+            AND wait_event_type = 'Lock'}),
+    'the worker waits to detach the partition retention chose');
+# Retention is lengthened, and the worker stopped in its wait: the partition stays pending
+# detach, marked.
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'r'::regclass});
+my $offset = -s $node->logfile;
+$node->safe_psql('postgres',
+    q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE backend_type = 'ai_scale maintenance'});
+is($node->safe_psql('postgres',
+        q{SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'r_old'::regclass}),
+    't', 'the partition is left pending detach');
+$reader->quit;
+
+# The worker comes back, finalizes the detach and keeps the table: retention no longer chose it.
+ok($node->wait_for_log(qr/ai_scale maintenance: finalized detach of public\.r public\.r_old/,
+        $offset),
+    'the worker finalizes the detach');
+# Two more runs after the finalize.
+my $runs = $node->safe_psql('postgres',
+    q{SELECT value FROM ai_scale.stats_snapshot()
+      WHERE section = 'maintenance' AND metric = 'runs'});
+ok($node->poll_query_until('postgres',
+        qq{SELECT value >= $runs + 2 FROM ai_scale.stats_snapshot()
+           WHERE section = 'maintenance' AND metric = 'runs'}),
+    'the worker runs again');
+is($node->safe_psql('postgres',
+        q{SELECT relispartition FROM pg_class WHERE oid = to_regclass('public.r_old')}),
+    'f', 'the detached table is kept');
+is($node->safe_psql('postgres', q{SELECT obj_description('r_old'::regclass, 'pg_class')}),
+    '', '... without the mark');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM r_old'), '1', '... with its row');
+
+$node->stop;
+done_testing();

@@ -439,11 +439,13 @@ BEGIN
         -- names (a generated column is computed again), without their constraints; it lives
         -- in the parent's schema (maintenance runs as the owner in a security-restricted
         -- operation, which may not make a temporary table) and is dropped before the
-        -- transaction ends, so no other session ever sees it.
+        -- transaction ends, so no other session ever sees it. Unlogged, as a temporary one
+        -- was: a publication FOR ALL TABLES (or for the schema) publishes every permanent
+        -- table, and a subscriber, which has no such table, stopped on its rows for good.
         cols := ai_scale._insert_columns(parent);
         holding := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'moving'));
-        EXECUTE format('CREATE TABLE %s AS SELECT %s FROM ONLY %s WITH NO DATA', holding, cols,
-                       default_partition);
+        EXECUTE format('CREATE UNLOGGED TABLE %s AS SELECT %s FROM ONLY %s WITH NO DATA', holding,
+                       cols, default_partition);
         rows_moved := ai_scale._as_owner(parent, format(
             'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
             'INSERT INTO %s (%s) SELECT %s FROM moved',

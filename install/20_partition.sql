@@ -1701,10 +1701,11 @@ BEGIN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 -- Dropped while this run waited for it: nothing to maintain, nothing wrong.
                 CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent);
-                -- PG_EXCEPTION_HINT is '', not NULL, for an error without a hint.
-                IF SQLSTATE = '42501' AND err_hint = '' THEN
+                -- (PG_EXCEPTION_HINT is '' when the error has none, never NULL.)
+                IF SQLSTATE = '42501' AND coalesce(err_hint, '') = '' THEN
                     err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
-                                       'CREATE on its schema (and on cold_tablespace to tier).',
+                                       'CREATE on its schema and on the tablespace partitions '
+                                       'go to (the table''s own, and cold_tablespace to tier).',
                                        owner::regrole);
                 END IF;
                 errors := errors + 1;

@@ -1416,7 +1416,7 @@ BEGIN
                         JOIN pg_class c ON c.oid = d.objoid
                        WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
                          AND d.description = ai_scale._owed_drop_note(cfg.parent)
-                         AND c.relkind = 'r'
+                         AND c.relkind IN ('r', 'p') -- a partition may be partitioned itself
                          AND (NOT c.relispartition
                               OR EXISTS (SELECT 1 FROM pg_inherits i
                                           WHERE i.inhrelid = c.oid AND i.inhparent = cfg.parent))

@@ -1214,12 +1214,13 @@ END $$;
 -- The comment that marks a partition the worker detaches concurrently to drop it: set before
 -- the detach (in the transaction that chose it), so that a table whose drop did not follow
 -- (the DROP failed, or the server stopped between the detach's commit and the drop's) is found
--- and dropped by a later run of the worker.
-CREATE FUNCTION ai_scale._owed_drop_note(parent regclass) RETURNS text
-    LANGUAGE sql IMMUTABLE
+-- and dropped by a later run of the worker, while the table's retention is still the one that
+-- chose it (the worker keeps a table whose retention changed during its detach, too).
+CREATE FUNCTION ai_scale._owed_drop_note(parent regclass, retention interval) RETURNS text
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT format('ai_scale: detached from table %s by retention, to be dropped by the '
-                        'maintenance worker', parent::oid) $$;
+    AS $$ SELECT format('ai_scale: detached from table %s by retention %s, to be dropped by the '
+                        'maintenance worker', parent::oid, retention) $$;
 
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
 -- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
@@ -1266,6 +1267,7 @@ DECLARE
     err_hint text;
     retired int := 0;
     attached boolean;
+    still_owed boolean;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -1406,17 +1408,25 @@ BEGIN
     END LOOP;
 
     -- Tables the worker detached to drop and did not drop (see _owed_drop_note): dropped now
-    -- while retention still drops; kept, unmarked, when it no longer does. A table a view still
+    -- while the retention that chose them still holds; kept, unmarked, when it changed (as the
+    -- worker keeps a table whose retention changed during its detach). Only the parent owner's
+    -- tables count: anyone may write the mark on a table of their own. A table a view still
     -- uses gives an error row at every run, until it can go. A marked table still a partition
     -- of the parent (its detach never started, or was interrupted) loses the mark: retention
     -- below marks it again when it still drops it; kept, it would be dropped once detached (a
     -- detach the worker finalizes to keep it, or one by hand).
     IF defer_detach THEN
-        FOR victim, attached IN SELECT c.oid::regclass, c.relispartition FROM pg_description d
-                        JOIN pg_class c ON c.oid = d.objoid
-                       WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-                         AND d.description = ai_scale._owed_drop_note(cfg.parent)
-                         AND c.relkind IN ('r', 'p') -- a partition may be partitioned itself
+        FOR victim, attached, still_owed IN
+                     SELECT c.oid::regclass, c.relispartition,
+                            d.description = ai_scale._owed_drop_note(cfg.parent, cfg.retention)
+                       FROM pg_description d
+                       JOIN pg_class c ON c.oid = d.objoid
+                      WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+                        AND starts_with(d.description,
+                                        format('ai_scale: detached from table %s by retention ',
+                                               cfg.parent::oid))
+                        AND c.relowner = (SELECT o.relowner FROM pg_class o WHERE o.oid = cfg.parent)
+                        AND c.relkind IN ('r', 'p') -- a partition may be partitioned itself
                          AND (NOT c.relispartition
                               OR EXISTS (SELECT 1 FROM pg_inherits i
                                           WHERE i.inhrelid = c.oid AND i.inhparent = cfg.parent))
@@ -1437,14 +1447,14 @@ BEGIN
                 END;
             END IF;
             BEGIN
-                IF cfg.retention_mode = 'drop' AND cfg.retention IS NOT NULL THEN
+                IF cfg.retention_mode = 'drop' AND still_owed THEN
                     EXECUTE format('DROP TABLE %s', victim);
                     action := 'dropped';
                     detail := 'detached by retention earlier, and not dropped then';
                 ELSE
                     EXECUTE format('COMMENT ON TABLE %s IS NULL', victim);
                     action := 'skipped';
-                    detail := 'detached by retention earlier; kept, as retention no longer drops';
+                    detail := 'detached by retention earlier; kept, as the retention settings changed';
                 END IF;
             EXCEPTION
                 WHEN OTHERS THEN
@@ -1484,7 +1494,7 @@ BEGIN
                     detail := 'finalize ' || p.action;
                     IF p.action = 'drop' THEN
                         EXECUTE format('COMMENT ON TABLE %s IS %L', victim,
-                                       ai_scale._owed_drop_note(cfg.parent));
+                                       ai_scale._owed_drop_note(cfg.parent, cfg.retention));
                     END IF;
                 ELSIF p.action = 'drop' THEN
                     EXECUTE format('DROP TABLE %s', victim);
@@ -1502,7 +1512,7 @@ BEGIN
                 detail := p.action;
                 IF p.action = 'drop' THEN
                     EXECUTE format('COMMENT ON TABLE %s IS %L', victim,
-                                   ai_scale._owed_drop_note(cfg.parent));
+                                   ai_scale._owed_drop_note(cfg.parent, cfg.retention));
                 END IF;
             ELSIF p.action = 'drop' THEN
                 partition := victim::text;

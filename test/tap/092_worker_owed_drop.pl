@@ -45,5 +45,27 @@ ok($node->poll_query_until('postgres', q{SELECT to_regclass('public.r_old') IS N
 ok($node->wait_for_log(qr/ai_scale maintenance: dropped public\.r public\.r_old/),
     '... and says so');
 
+# A table whose retention changed after such a detach is kept, unmarked, as the worker keeps
+# one whose retention changed during its detach: the retention that chose it no longer holds.
+$node->safe_psql('postgres', q{
+CREATE TABLE s (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE s_old PARTITION OF s FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
+INSERT INTO s VALUES (now()::date - 10 + interval '1 hour', 1);
+SELECT count(*) FROM ai_scale.manage_partitions('s', '1 day', 2);
+DROP TABLE s_default;
+CREATE VIEW v_s_old AS SELECT * FROM s_old;
+UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 's'::regclass;});
+ok($node->wait_for_log(qr/cannot drop table public\.s_old because other objects depend on it/),
+    'a second table: its drop fails too');
+$node->safe_psql('postgres', q{
+UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 's'::regclass;
+DROP VIEW v_s_old;});
+ok($node->wait_for_log(qr/kept, as the retention settings changed/),
+    'with its retention lengthened, a later run keeps it');
+is($node->safe_psql('postgres',
+        q{SELECT count(*) || ' ' || (obj_description('public.s_old'::regclass, 'pg_class') IS NULL)
+          FROM public.s_old}),
+    '1 true', '... with its row, unmarked');
+
 $node->stop;
 done_testing();

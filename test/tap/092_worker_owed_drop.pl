@@ -8,24 +8,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_owed_drop');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-});
-$node->start;
+my $node = worker_node('worker_owed_drop');
 # No default partition (the worker detaches concurrently only then), an old partition with a
 # row that a view uses, and no retention yet.
-$node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
-CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
-INSERT INTO r VALUES (now()::date - 10 + interval '1 hour', 1);
-SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 2);
-DROP TABLE r_default;
+$node->safe_psql('postgres', old_partition_table('r') . q{
 CREATE VIEW v_old AS SELECT * FROM r_old;});
 
 $node->safe_psql('postgres',
@@ -47,12 +37,7 @@ ok($node->wait_for_log(qr/ai_scale maintenance: dropped public\.r public\.r_old/
 
 # A table whose retention changed after such a detach is kept, unmarked, as the worker keeps
 # one whose retention changed during its detach: the retention that chose it no longer holds.
-$node->safe_psql('postgres', q{
-CREATE TABLE s (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
-CREATE TABLE s_old PARTITION OF s FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
-INSERT INTO s VALUES (now()::date - 10 + interval '1 hour', 1);
-SELECT count(*) FROM ai_scale.manage_partitions('s', '1 day', 2);
-DROP TABLE s_default;
+$node->safe_psql('postgres', old_partition_table('s') . q{
 CREATE VIEW v_s_old AS SELECT * FROM s_old;
 UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 's'::regclass;});
 ok($node->wait_for_log(qr/cannot drop table public\.s_old because other objects depend on it/),

@@ -7,19 +7,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_owed_drop_partitioned');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-});
-$node->start;
+my $node = worker_node('worker_owed_drop_partitioned');
 # No default partition (the worker detaches concurrently only then), an old partition
 # partitioned by list, with a row, that a view uses, and no retention yet.
 $node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
 CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
 CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (now()::date - 10) TO (now()::date - 9)
     PARTITION BY LIST (v);

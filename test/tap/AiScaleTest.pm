@@ -10,7 +10,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(primary_and_standby cache_node redis_start sentinel_start redis_pid redis_stop);
+our @EXPORT = qw(primary_and_standby cache_node worker_node old_partition_table redis_start
+  sentinel_start redis_pid redis_stop);
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
 # given ai_scale.* settings (name => value), the extension created in its postgres database.
@@ -24,6 +25,34 @@ sub cache_node {
     $node->start;
     $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
     return $node;
+}
+
+# A started node preloading ai_scale whose maintenance worker serves its postgres database
+# every second, the extension created there.
+sub worker_node {
+    my ($name) = @_;
+    my $node = PostgreSQL::Test::Cluster->new($name);
+    $node->init;
+    $node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_databases = 'postgres'
+ai_scale.maintenance_naptime = 1
+});
+    $node->start;
+    $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+    return $node;
+}
+
+# SQL making table $t managed daily, with no default partition (the worker detaches
+# concurrently only then), a partition ${t}_old of ten days ago holding a row, and no retention.
+sub old_partition_table {
+    my ($t) = @_;
+    return qq{
+CREATE TABLE $t (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE ${t}_old PARTITION OF $t FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
+INSERT INTO $t VALUES (now()::date - 10 + interval '1 hour', 1);
+SELECT count(*) FROM ai_scale.manage_partitions('$t', '1 day', 2);
+DROP TABLE ${t}_default;};
 }
 
 my $redis_base;

@@ -1268,6 +1268,7 @@ DECLARE
     retired int := 0;
     attached boolean;
     still_owed boolean;
+    postponed bigint := 0;
 BEGIN
     parent_table := cfg.parent;
     k := ai_scale._partition_key(cfg.parent);
@@ -1327,6 +1328,23 @@ BEGIN
         steps := ai_scale._instant_steps(cfg.parent, cfg.time_zone, steps);
         create_zone := 'UTC';
         creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
+    END IF;
+    -- The worker makes at most 200 partitions of a table per run, the nearest first (the plan
+    -- lists them by bound), and the others at its next runs: a premake of thousands does not
+    -- fit one transaction's share of the lock table, and every run failed on it (out of shared
+    -- memory) after a minute's work, making none. By hand, a run makes them all or fails.
+    IF defer_detach THEN
+        SELECT count(*) FILTER (WHERE s.action = 'create') - 200 INTO postponed FROM unnest(steps) s;
+        IF postponed > 0 THEN
+            steps := ARRAY(
+                SELECT ROW(w.action, w.idx, w.lower, w.upper, w.suffix)::ai_scale._partition_step
+                  FROM (SELECT u.*, count(*) FILTER (WHERE u.action = 'create')
+                                    OVER (ORDER BY u.ord) AS nth
+                          FROM unnest(steps) WITH ORDINALITY
+                               AS u(action, idx, lower, upper, suffix, ord)) w
+                 WHERE w.action <> 'create' OR w.nth <= 200
+                 ORDER BY w.ord);
+        END IF;
     END IF;
 
     -- All creations in one subtransaction: they need the same locks, so when one cannot get
@@ -1406,6 +1424,13 @@ BEGIN
         detail := created_detail[i];
         RETURN NEXT;
     END LOOP;
+    IF postponed > 0 THEN
+        action := 'skipped';
+        partition := NULL;
+        detail := format('%s more partitions to make; the worker makes at most 200 of a table per '
+                         'run, the rest at its next runs', postponed);
+        RETURN NEXT;
+    END IF;
 
     -- Tables the worker detached to drop and did not drop (see _owed_drop_note): dropped now
     -- while the retention that chose them still holds; kept, unmarked, when it changed (as the

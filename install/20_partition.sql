@@ -1215,10 +1215,13 @@ END $$;
 -- the detach (in the transaction that chose it), so that a table whose drop did not follow
 -- (the DROP failed, or the server stopped between the detach's commit and the drop's) is found
 -- and dropped by a later run of the worker, while the table's retention is still the one that
--- chose it (the worker keeps a table whose retention changed during its detach, too).
+-- chose it (the worker keeps a table whose retention changed during its detach, too). The
+-- retention is written in one IntervalStyle: the worker's, which a database or role setting
+-- changes from its next start, made a table owed its drop look kept by another retention.
 CREATE FUNCTION ai_scale._owed_drop_note(parent regclass, retention interval) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
+    SET intervalstyle = 'postgres'
     AS $$ SELECT format('ai_scale: detached from table %s by retention %s, to be dropped by the '
                         'maintenance worker', parent::oid, retention) $$;
 

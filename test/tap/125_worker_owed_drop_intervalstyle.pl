@@ -1,0 +1,50 @@
+# The mark on a partition the worker detaches to drop (see _owed_drop_note) names the retention
+# that chose it, and a later run drops the marked table only while the mark matches the
+# retention as it writes it now. The mark was written in the worker's IntervalStyle: once that
+# changed (ALTER DATABASE ... SET IntervalStyle, taking effect when the worker reconnects), the
+# same retention no longer matched, and a table owed its drop was kept for good.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('worker_owed_drop_intervalstyle');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_databases = 'postgres'
+ai_scale.maintenance_naptime = 1
+});
+$node->start;
+# No default partition (the worker detaches concurrently only then), an old partition with a
+# row that a view uses, so that the worker's drop fails after its detach.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
+INSERT INTO r VALUES (now()::date - 10 + interval '1 hour', 1);
+SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 2);
+DROP TABLE r_default;
+CREATE VIEW v_old AS SELECT * FROM r_old;
+UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass;});
+ok($node->wait_for_log(qr/cannot drop table public\.r_old because other objects depend on it/),
+    'the worker detaches the partition retention chose, and its drop fails');
+
+# The worker comes back with another IntervalStyle; the retention is unchanged.
+$node->safe_psql('postgres', q{ALTER DATABASE postgres SET intervalstyle = 'iso_8601'});
+my $offset = -s $node->logfile;
+$node->restart;
+ok($node->wait_for_log(
+        qr/ai_scale maintenance: (error|skipped) public\.r public\.r_old/, $offset),
+    'after the restart, a run of the worker looks at the detached table');
+$node->safe_psql('postgres', 'DROP VIEW v_old');
+ok($node->wait_for_log(
+        qr/ai_scale maintenance: (dropped public\.r public\.r_old|skipped public\.r public\.r_old)/,
+        $offset),
+    'a later run of the worker decides on the detached table');
+is($node->safe_psql('postgres', q{SELECT to_regclass('public.r_old') IS NULL}), 't',
+    '... and drops it: its retention is still the one that chose it');
+
+$node->stop;
+done_testing();

@@ -1897,6 +1897,8 @@ CREATE FUNCTION ai_scale.unmanage_partitions(parent regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
+DECLARE
+    marked regclass;
 BEGIN
     PERFORM ai_scale._require_primary('unmanage_partitions');
     PERFORM ai_scale._config(parent);
@@ -1904,6 +1906,21 @@ BEGIN
     -- table no longer managed).
     PERFORM ai_scale._lock_for_maintenance(parent);
     DELETE FROM ai_scale.partition_config c WHERE c.parent = unmanage_partitions.parent;
+    -- The tables the worker detached to drop and did not drop (see _owed_drop_note) are kept,
+    -- as the worker keeps one whose table is unmanaged during its detach: no run looks at
+    -- them while the table is unmanaged, and one after it was managed again with the same
+    -- retention dropped them. As the owner, whose tables they are (see _maintain).
+    FOR marked IN SELECT c.oid::regclass FROM pg_description d
+                    JOIN pg_class c ON c.oid = d.objoid
+                   WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+                     AND starts_with(d.description,
+                                     format('ai_scale: detached from table %s by retention ',
+                                            parent::oid))
+                     AND c.relowner = (SELECT o.relowner FROM pg_class o WHERE o.oid = parent)
+                     AND c.relkind IN ('r', 'p')
+    LOOP
+        PERFORM ai_scale._as_owner(parent, format('COMMENT ON TABLE %s IS NULL', marked));
+    END LOOP;
 END $$;
 COMMENT ON FUNCTION ai_scale.unmanage_partitions(regclass) IS
     'stops maintaining a table; its partitions and rows stay as they are';

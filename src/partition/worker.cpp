@@ -30,6 +30,7 @@ extern "C" {
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -53,28 +54,35 @@ struct pending_detach {
     char* parent;
     char* partition;
     bool drop;
-    bool finalize;   // a detach interrupted earlier: DETACH ... FINALIZE completes it
-    char* retention; // the table's retention settings when the drop was decided
+    bool finalize; // a detach interrupted earlier: DETACH ... FINALIZE completes it
 };
 
 MemoryContext run_context = nullptr;
 bool restore_waited = false; // the last run waited for a pg_restore (logged once)
 
-// The retention settings of a managed table, as text ("" when it is no longer managed), as
-// committed now. Inside a transaction, connected to SPI.
-char* retention_settings(Oid parent)
+// Whether the table partition, which the worker detached to drop it, is still owed its drop:
+// parent is still managed with retention mode drop, and the mark on the table names the
+// retention it has now, the one its maintenance decided with (see ai_scale._owed_drop_note).
+// The settings as read after that maintenance returned may be newer than the ones it decided
+// with. Inside a transaction, connected to SPI.
+bool still_owed(Oid parent, const char* partition)
 {
-    Oid argtype = OIDOID;
-    Datum arg = ObjectIdGetDatum(parent);
-    int rc =
-        SPI_execute_with_args("SELECT pg_catalog.concat_ws('/', c.retention, c.retention_mode) "
-                              "FROM ai_scale.partition_config c WHERE c.parent::oid = $1",
-                              1, &argtype, &arg, nullptr, false, 1);
+    Oid argtypes[2] = {OIDOID, TEXTOID};
+    Datum args[2] = {ObjectIdGetDatum(parent), CStringGetTextDatum(partition)};
+    int rc = SPI_execute_with_args(
+        "SELECT pg_catalog.obj_description($2::pg_catalog.regclass, 'pg_class') "
+        "OPERATOR(pg_catalog.=) ai_scale._owed_drop_note(c.parent, c.retention) "
+        "FROM ai_scale.partition_config c "
+        "WHERE c.parent::oid OPERATOR(pg_catalog.=) $1 "
+        "AND c.retention_mode OPERATOR(pg_catalog.=) 'drop'",
+        2, argtypes, args, nullptr, true, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
-    char* found = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)
-                                     : nullptr;
-    return MemoryContextStrdup(run_context, found != nullptr ? found : "");
+    if (SPI_processed != 1)
+        return false;
+    bool isnull;
+    Datum owed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    return !isnull && DatumGetBool(owed);
 }
 
 void start_transaction(const char* activity)
@@ -201,11 +209,6 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
                              partition ? " " : "", partition ? partition : ""),
                       detail ? errdetail("%s", detail) : 0));
     }
-    if (*npending > 0) {
-        char* settings = retention_settings(table.oid);
-        for (int i = 0; i < *npending; i++)
-            pending[i].retention = settings;
-    }
     SPI_finish();
     finish_transaction();
     return pending;
@@ -253,10 +256,10 @@ void detach_concurrently(const pending_detach& p)
     start_transaction(drop);
     SPI_connect();
     // The concurrent detach waited for older transactions, as long as they ran: the table's
-    // retention may have been changed or taken away, or the table unmanaged, meanwhile. The
-    // detached table is then kept, as it would have been.
-    const char* now = retention_settings(p.parent_oid);
-    if (strcmp(now, p.retention) != 0) {
+    // retention may have been changed or taken away, or the table unmanaged, meanwhile (or
+    // while the run that chose the table waited, after reading its settings). The detached
+    // table is then kept, as it would have been.
+    if (!still_owed(p.parent_oid, p.partition)) {
         // Kept: no longer owed a drop (see ai_scale._owed_drop_note).
         const char* unmark = psprintf("COMMENT ON TABLE %s IS NULL", p.partition);
         if (SPI_execute(unmark, false, 0) != SPI_OK_UTILITY)

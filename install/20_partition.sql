@@ -1225,6 +1225,25 @@ CREATE FUNCTION ai_scale._owed_drop_note(parent regclass, retention interval) RE
     AS $$ SELECT format('ai_scale: detached from table %s by retention %s, to be dropped by the '
                         'maintenance worker', parent::oid, retention) $$;
 
+-- The tables of parent's owner that carry a mark naming parent (whatever its retention), with
+-- the mark and whether the table is a partition. Anyone may write the mark on a table of their
+-- own: only the owner's count.
+CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
+                                           OUT attached boolean, OUT note text)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT c.oid::regclass, c.relispartition, d.description
+      FROM pg_description d
+      JOIN pg_class c ON c.oid = d.objoid
+     WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+       AND starts_with(d.description,
+                       format('ai_scale: detached from table %s by retention ', parent::oid))
+       AND c.relowner = (SELECT o.relowner FROM pg_class o WHERE o.oid = parent)
+       AND c.relkind IN ('r', 'p') -- a partition may be partitioned itself
+$$;
+
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
 -- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
 -- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
@@ -1437,27 +1456,20 @@ BEGIN
 
     -- Tables the worker detached to drop and did not drop (see _owed_drop_note): dropped now
     -- while the retention that chose them still holds; kept, unmarked, when it changed (as the
-    -- worker keeps a table whose retention changed during its detach). Only the parent owner's
-    -- tables count: anyone may write the mark on a table of their own. A table a view still
-    -- uses gives an error row at every run, until it can go. A marked table still a partition
+    -- worker keeps a table whose retention changed during its detach); the owner's tables only
+    -- (_owed_drop_marked). A table a view still uses gives an error row at every run, until it
+    -- can go. A marked table still a partition
     -- of the parent (its detach never started, or was interrupted) loses the mark: retention
     -- below marks it again when it still drops it; kept, it would be dropped once detached (a
     -- detach the worker finalizes to keep it, or one by hand).
     IF defer_detach THEN
         FOR victim, attached, still_owed IN
-                     SELECT c.oid::regclass, c.relispartition,
-                            d.description = ai_scale._owed_drop_note(cfg.parent, cfg.retention)
-                       FROM pg_description d
-                       JOIN pg_class c ON c.oid = d.objoid
-                      WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-                        AND starts_with(d.description,
-                                        format('ai_scale: detached from table %s by retention ',
-                                               cfg.parent::oid))
-                        AND c.relowner = (SELECT o.relowner FROM pg_class o WHERE o.oid = cfg.parent)
-                        AND c.relkind IN ('r', 'p') -- a partition may be partitioned itself
-                         AND (NOT c.relispartition
-                              OR EXISTS (SELECT 1 FROM pg_inherits i
-                                          WHERE i.inhrelid = c.oid AND i.inhparent = cfg.parent))
+                     SELECT m.rel, m.attached,
+                            m.note = ai_scale._owed_drop_note(cfg.parent, cfg.retention)
+                       FROM ai_scale._owed_drop_marked(cfg.parent) m
+                      WHERE NOT m.attached
+                         OR EXISTS (SELECT 1 FROM pg_inherits i
+                                     WHERE i.inhrelid = m.rel AND i.inhparent = cfg.parent)
         LOOP
             partition := victim::text;
             IF attached THEN
@@ -1910,15 +1922,7 @@ BEGIN
     -- as the worker keeps one whose table is unmanaged during its detach: no run looks at
     -- them while the table is unmanaged, and one after it was managed again with the same
     -- retention dropped them. As the owner, whose tables they are (see _maintain).
-    FOR marked IN SELECT c.oid::regclass FROM pg_description d
-                    JOIN pg_class c ON c.oid = d.objoid
-                   WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-                     AND starts_with(d.description,
-                                     format('ai_scale: detached from table %s by retention ',
-                                            parent::oid))
-                     AND c.relowner = (SELECT o.relowner FROM pg_class o WHERE o.oid = parent)
-                     AND c.relkind IN ('r', 'p')
-    LOOP
+    FOR marked IN SELECT m.rel FROM ai_scale._owed_drop_marked(parent) m LOOP
         PERFORM ai_scale._as_owner(parent, format('COMMENT ON TABLE %s IS NULL', marked));
     END LOOP;
 END $$;

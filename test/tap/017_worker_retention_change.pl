@@ -17,15 +17,7 @@ my $node = worker_node('worker_retention_change');
 $node->safe_psql('postgres', old_partition_table('r'));
 
 # An older transaction on the table makes the concurrent detach wait.
-my $reader = $node->background_psql('postgres');
-$reader->query_safe('BEGIN; SELECT count(*) FROM r;');
-$node->safe_psql('postgres',
-    q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
-ok($node->poll_query_until('postgres',
-        q{SELECT count(*) = 1 FROM pg_stat_activity
-          WHERE query LIKE 'ALTER TABLE public.r DETACH PARTITION public.r_old CONCURRENTLY%'
-            AND wait_event_type = 'Lock'}),
-    'the worker waits to detach the partition retention chose');
+my $reader = hold_worker_detach($node, 'r');
 $node->safe_psql('postgres', q{SELECT ai_scale.unmanage_partitions('r')});
 $reader->query_safe('COMMIT');
 ok($node->wait_for_log(qr/ai_scale maintenance: kept detached table public\.r_old of public\.r/),

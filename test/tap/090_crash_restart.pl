@@ -8,6 +8,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
 my $redis = $ENV{AI_SCALE_TEST_REDIS_PRIMARY} // '';
 my $node = PostgreSQL::Test::Cluster->new('crash_restart');
@@ -34,21 +37,8 @@ sub crash {
 # 1. The worker waits in DETACH ... CONCURRENTLY (an older reader holds the table) when the
 # server crashes: the partition is left pending detach; the worker, started again, finalizes
 # the detach and drops the table, as retention chose it in drop mode.
-$node->safe_psql('postgres', q{
-CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
-CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
-INSERT INTO r VALUES (now()::date - 10 + interval '1 hour', 1);
-SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 2);
-DROP TABLE r_default;});
-my $reader = $node->background_psql('postgres', on_error_stop => 0);
-$reader->query_safe('BEGIN; SELECT count(*) FROM r;');
-$node->safe_psql('postgres',
-    q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
-ok($node->poll_query_until('postgres',
-        q{SELECT count(*) = 1 FROM pg_stat_activity
-          WHERE query LIKE 'ALTER TABLE public.r DETACH PARTITION public.r_old CONCURRENTLY%'
-            AND wait_event_type = 'Lock'}),
-    'the worker waits to detach the partition retention chose');
+$node->safe_psql('postgres', old_partition_table('r'));
+my $reader = hold_worker_detach($node, 'r');
 my $worker = $node->safe_psql('postgres',
     q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'});
 crash($worker);

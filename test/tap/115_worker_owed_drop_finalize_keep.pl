@@ -17,15 +17,7 @@ my $node = worker_node('worker_owed_drop_finalize_keep');
 $node->safe_psql('postgres', old_partition_table('r'));
 
 # An older reader holds the table: the worker's detach of the partition retention chose waits.
-my $reader = $node->background_psql('postgres', on_error_stop => 0);
-$reader->query_safe('BEGIN; SELECT count(*) FROM r;');
-$node->safe_psql('postgres',
-    q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
-ok($node->poll_query_until('postgres',
-        q{SELECT count(*) = 1 FROM pg_stat_activity
-          WHERE query LIKE 'ALTER TABLE public.r DETACH PARTITION public.r_old CONCURRENTLY%'
-            AND wait_event_type = 'Lock'}),
-    'the worker waits to detach the partition retention chose');
+my $reader = hold_worker_detach($node, 'r');
 # Retention is lengthened, and the worker stopped in its wait: the partition stays pending
 # detach, marked.
 $node->safe_psql('postgres',

@@ -9,14 +9,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $publisher = PostgreSQL::Test::Cluster->new('publisher');
-$publisher->init(allows_streaming => 'logical');
-$publisher->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'");
-$publisher->start;
-my $subscriber = PostgreSQL::Test::Cluster->new('subscriber');
-$subscriber->init;
-$subscriber->start;
+my ($publisher, $subscriber) = publisher_and_subscriber();
 
 $publisher->safe_psql('postgres', q{
 CREATE EXTENSION ai_scale;

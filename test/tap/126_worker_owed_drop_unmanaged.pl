@@ -7,24 +7,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_owed_drop_unmanaged');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-});
-$node->start;
+my $node = worker_node('worker_owed_drop_unmanaged');
 # No default partition (the worker detaches concurrently only then), an old partition with a
 # row that a view uses, so that the worker's drop fails after its detach.
-$node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
-CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
-INSERT INTO r VALUES (now()::date - 10 + interval '1 hour', 1);
-SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 2);
-DROP TABLE r_default;
+$node->safe_psql('postgres', old_partition_table('r') . q{
 CREATE VIEW v_old AS SELECT * FROM r_old;
 UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass;});
 ok($node->wait_for_log(qr/cannot drop table public\.r_old because other objects depend on it/),

@@ -9,25 +9,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_owed_drop_retention_race');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-ai_scale.maintenance_lock_timeout = 600000
-});
-$node->start;
+my $node = worker_node('worker_owed_drop_retention_race', maintenance_lock_timeout => 600000);
 # No default partition (the worker detaches concurrently only then), an old partition with a
 # row, and no retention yet.
-$node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
-CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
-INSERT INTO r VALUES (now()::date - 10 + interval '1 hour', 1);
-SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 2);
-DROP TABLE r_default;});
+$node->safe_psql('postgres', old_partition_table('r'));
 
 # A session holds the partition: the run that chooses it waits to mark it.
 my $holder = $node->background_psql('postgres', on_error_stop => 0);

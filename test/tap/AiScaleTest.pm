@@ -10,8 +10,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(primary_and_standby cache_node worker_node old_partition_table redis_start
-  sentinel_start redis_pid redis_stop);
+our @EXPORT = qw(primary_and_standby cache_node worker_node old_partition_table hold_worker_detach
+  publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop);
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
 # given ai_scale.* settings (name => value), the extension created in its postgres database.
@@ -28,16 +28,16 @@ sub cache_node {
 }
 
 # A started node preloading ai_scale whose maintenance worker serves its postgres database
-# every second, the extension created there.
+# every second, with the given other ai_scale.* settings (name => value), the extension
+# created there.
 sub worker_node {
-    my ($name) = @_;
+    my ($name, %settings) = @_;
     my $node = PostgreSQL::Test::Cluster->new($name);
     $node->init;
-    $node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-});
+    $node->append_conf('postgresql.conf',
+        join("\n", "shared_preload_libraries = 'ai_scale'",
+            "ai_scale.maintenance_databases = 'postgres'", 'ai_scale.maintenance_naptime = 1',
+            map { "ai_scale.$_ = '$settings{$_}'" } sort keys %settings) . "\n");
     $node->start;
     $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
     return $node;
@@ -53,6 +53,36 @@ CREATE TABLE ${t}_old PARTITION OF $t FOR VALUES FROM (now()::date - 10) TO (now
 INSERT INTO $t VALUES (now()::date - 10 + interval '1 hour', 1);
 SELECT count(*) FROM ai_scale.manage_partitions('$t', '1 day', 2);
 DROP TABLE ${t}_default;};
+}
+
+# Gives table $t (made by old_partition_table) a retention of 3 days while a session holds the
+# table in an open transaction, and waits (a test) until the worker's DETACH ... CONCURRENTLY
+# of ${t}_old waits for that session; returns the session (its COMMIT lets the detach go on).
+sub hold_worker_detach {
+    my ($node, $t) = @_;
+    my $reader = $node->background_psql('postgres', on_error_stop => 0);
+    $reader->query_safe("BEGIN; SELECT count(*) FROM $t;");
+    $node->safe_psql('postgres',
+        "UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = '$t'::regclass");
+    ok($node->poll_query_until('postgres', qq{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE query LIKE 'ALTER TABLE public.$t DETACH PARTITION public.${t}_old CONCURRENTLY%'
+   AND wait_event_type = 'Lock'}),
+        'the worker waits to detach the partition retention chose');
+    return $reader;
+}
+
+# Two started nodes for logical replication: a publisher preloading ai_scale and a plain
+# subscriber.
+sub publisher_and_subscriber {
+    my $publisher = PostgreSQL::Test::Cluster->new('publisher');
+    $publisher->init(allows_streaming => 'logical');
+    $publisher->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'");
+    $publisher->start;
+    my $subscriber = PostgreSQL::Test::Cluster->new('subscriber');
+    $subscriber->init;
+    $subscriber->start;
+    return ($publisher, $subscriber);
 }
 
 my $redis_base;

@@ -1225,6 +1225,19 @@ CREATE FUNCTION ai_scale._owed_drop_note(parent regclass, retention interval) RE
     AS $$ SELECT format('ai_scale: detached from table %s by retention %s, to be dropped by the '
                         'maintenance worker', parent::oid, retention) $$;
 
+-- Whether a table marked with note is still owed its drop: parent is managed with retention
+-- mode drop, and the note names the retention it has now, the one that chose the table (a
+-- table whose retention changed since is kept). The worker's drop after its detach and the
+-- later runs' sweep both ask this.
+CREATE FUNCTION ai_scale._owed_drop_due(parent regclass, note text) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM ai_scale.partition_config c
+                    WHERE c.parent = _owed_drop_due.parent AND c.retention_mode = 'drop'
+                      AND note = ai_scale._owed_drop_note(c.parent, c.retention))
+$$;
+
 -- The tables of parent's owner that carry a mark naming parent (whatever its retention), with
 -- the mark and whether the table is a partition. Anyone may write the mark on a table of their
 -- own: only the owner's count.
@@ -1464,8 +1477,7 @@ BEGIN
     -- detach the worker finalizes to keep it, or one by hand).
     IF defer_detach THEN
         FOR victim, attached, still_owed IN
-                     SELECT m.rel, m.attached,
-                            m.note = ai_scale._owed_drop_note(cfg.parent, cfg.retention)
+                     SELECT m.rel, m.attached, ai_scale._owed_drop_due(cfg.parent, m.note)
                        FROM ai_scale._owed_drop_marked(cfg.parent) m
                       WHERE NOT m.attached
                          OR EXISTS (SELECT 1 FROM pg_inherits i
@@ -1487,7 +1499,7 @@ BEGIN
                 END;
             END IF;
             BEGIN
-                IF cfg.retention_mode = 'drop' AND still_owed THEN
+                IF still_owed THEN
                     EXECUTE format('DROP TABLE %s', victim);
                     action := 'dropped';
                     detail := 'detached by retention earlier, and not dropped then';

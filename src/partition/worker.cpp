@@ -60,26 +60,19 @@ struct pending_detach {
 MemoryContext run_context = nullptr;
 bool restore_waited = false; // the last run waited for a pg_restore (logged once)
 
-// Whether the table partition, which the worker detached to drop it, is still owed its drop:
-// parent is still managed with retention mode drop, and the mark on the table names the
-// retention it has now, the one its maintenance decided with (see ai_scale._owed_drop_note).
-// The settings as read after that maintenance returned may be newer than the ones it decided
-// with. Inside a transaction, connected to SPI.
+// Whether the table partition, which the worker detached to drop it, is still owed its drop
+// (ai_scale._owed_drop_due of its mark): the settings as read after the maintenance that chose
+// it returned may be newer than the ones it decided with. Inside a transaction, connected to SPI.
 bool still_owed(Oid parent, const char* partition)
 {
     Oid argtypes[2] = {OIDOID, TEXTOID};
     Datum args[2] = {ObjectIdGetDatum(parent), CStringGetTextDatum(partition)};
     int rc = SPI_execute_with_args(
-        "SELECT pg_catalog.obj_description($2::pg_catalog.regclass, 'pg_class') "
-        "OPERATOR(pg_catalog.=) ai_scale._owed_drop_note(c.parent, c.retention) "
-        "FROM ai_scale.partition_config c "
-        "WHERE c.parent::oid OPERATOR(pg_catalog.=) $1 "
-        "AND c.retention_mode OPERATOR(pg_catalog.=) 'drop'",
+        "SELECT ai_scale._owed_drop_due($1::pg_catalog.regclass, "
+        "pg_catalog.obj_description($2::pg_catalog.regclass, 'pg_class'))",
         2, argtypes, args, nullptr, true, 1);
-    if (rc != SPI_OK_SELECT)
+    if (rc != SPI_OK_SELECT || SPI_processed != 1)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
-    if (SPI_processed != 1)
-        return false;
     bool isnull;
     Datum owed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
     return !isnull && DatumGetBool(owed);

@@ -149,7 +149,7 @@ bool check_redis_password(char** newval, void** extra, GucSource source)
         GUC_check_errhint("Set it in postgresql.conf or with ALTER SYSTEM.");
         return false;
     }
-    char* kept = static_cast<char*>(malloc(strlen(value) + 1));
+    char* kept = strdup(value);
     char* mask = strdup(password_mask);
     if (kept == nullptr || mask == nullptr) {
         free(kept);
@@ -157,7 +157,6 @@ bool check_redis_password(char** newval, void** extra, GucSource source)
         GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
         return false;
     }
-    strcpy(kept, value);
     free(*newval);
     *newval = mask;
     *extra = kept;

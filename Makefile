@@ -10,7 +10,7 @@ SRCS = $(sort $(shell find src -name '*.cpp'))
 OBJS = $(SRCS:.cpp=.o)
 CXX_HEADERS = $(shell find src -name '*.hpp')
 
-# The install script is assembled from one file per component (install/NN_component.sql),
+# The install script is assembled from one file per component or part of one (install/NN_*.sql),
 # concatenated in name order.
 INSTALL_SQL = $(sort $(wildcard install/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql

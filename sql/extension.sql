@@ -18,7 +18,7 @@ WHERE n.nspname = 'ai_scale'
 ORDER BY 1;
 
 -- Nothing runs with its owner's rights but the event trigger that forgets the config of a
--- dropped table (install/20_partition.sql says why; it cannot be called directly).
+-- dropped table (install/24_partition_api.sql says why; it cannot be called directly).
 SELECT p.oid::regprocedure AS security_definer_function
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'ai_scale' AND p.prosecdef;

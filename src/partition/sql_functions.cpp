@@ -1,4 +1,4 @@
-// The SQL-callable internals behind install/20_partition.sql: config checks and plans from the
+// The SQL-callable internals behind install/2*_partition_*.sql: config checks and plans from the
 // pure planner, and partition bounds read from the catalog (pg_class.relpartbound), never from
 // partition names. The maintenance procedures themselves are PL/pgSQL (the DDL executor).
 #include "partition/planner.hpp"

@@ -1,0 +1,407 @@
+-- Time-range partition management: the prediction store, adoption of existing range-partitioned
+-- tables, and maintenance (premake, retention by drop / detach / tier, rescue of default rows).
+-- Which ranges to touch is decided by the C++ planner (src/partition/planner.cpp, behind
+-- ai_scale._plan); bounds are read from pg_class.relpartbound (ai_scale._bounds), never from
+-- partition names. The DDL in these files runs with a short lock_timeout so that it never queues
+-- readers and writers behind a long-running query: a lock it cannot get is reported as skipped
+-- and retried on the next run.
+--
+-- This file: the config table, the C internals, and the checks, names and bound literals the
+-- DDL in 21_partition_create.sql to 24_partition_api.sql share.
+
+CREATE TABLE ai_scale.partition_config (
+    parent             regclass    PRIMARY KEY,
+    partition_interval interval    NOT NULL,
+    premake            int         NOT NULL,
+    retention          interval,
+    retention_mode     text        NOT NULL DEFAULT 'drop'
+                                   CHECK (retention_mode IN ('drop', 'detach', 'tier')),
+    cold_after         interval,
+    cold_tablespace    name,
+    time_zone          text        NOT NULL,
+    rescue_batch_rows  int         NOT NULL DEFAULT 10000 CHECK (rescue_batch_rows > 0),
+    managed_since      timestamptz NOT NULL DEFAULT now(),
+    inherit_privileges boolean     NOT NULL DEFAULT false
+);
+COMMENT ON TABLE ai_scale.partition_config IS
+    'tables whose partitions ai_scale maintains; one row per partitioned table';
+SELECT pg_catalog.pg_extension_config_dump('ai_scale.partition_config', '');
+
+-- Internals in C++ (src/partition/sql_functions.cpp).
+
+CREATE FUNCTION ai_scale._check_config(partition_interval interval, premake int,
+                                       retention interval, retention_mode text,
+                                       cold_after interval)
+    RETURNS void LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_check_config';
+
+CREATE FUNCTION ai_scale._plan(partition_interval interval, premake int, retention interval,
+                               retention_mode text, cold_after interval, now_local timestamp,
+                               lowers timestamp[], uppers timestamp[], cold boolean[],
+                               retain_before timestamp DEFAULT NULL,
+                               cold_before timestamp DEFAULT NULL,
+                               OUT action text, OUT idx int, OUT lower timestamp,
+                               OUT upper timestamp, OUT suffix text)
+    RETURNS SETOF record LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_plan';
+
+CREATE FUNCTION ai_scale._cells(partition_interval interval, from_local timestamp,
+                                to_local timestamp,
+                                OUT lower timestamp, OUT upper timestamp, OUT suffix text)
+    RETURNS SETOF record LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_cells';
+
+-- Called once per row of the default partition by rescue_default, so it carries no SET clause
+-- (that would cost a GUC save and restore per row); it is C and names nothing.
+CREATE FUNCTION ai_scale._cell_lower(partition_interval interval, t timestamp) RETURNS timestamp
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_cell_lower';
+
+CREATE FUNCTION ai_scale._bounds(parent regclass, zone text,
+                                 upper_after timestamp DEFAULT NULL,
+                                 lower_before timestamp DEFAULT NULL,
+                                 upper_until timestamp DEFAULT NULL,
+                                 OUT partition regclass, OUT lower timestamp,
+                                 OUT upper timestamp, OUT is_default boolean)
+    RETURNS SETOF record LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_bounds';
+
+CREATE FUNCTION ai_scale._detach_pending(parent regclass) RETURNS boolean
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_detach_pending';
+
+CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
+    RETURNS void LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_count';
+
+-- Runs one statement as the owner of rel, in a security-restricted operation
+-- (src/partition/owner_scope.cpp): the statements that move rows out of a default partition,
+-- which fire the table's triggers and rules and evaluate its constraints, domains, generated
+-- columns and index expressions with the rights of the owner, never of whoever runs
+-- maintenance. Returns the rows processed.
+CREATE FUNCTION ai_scale._as_owner(rel regclass, statement text) RETURNS bigint
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_as_owner';
+
+-- The same for a query, returning its rows (the caller names their columns: AS t(...)). A
+-- table's whole maintenance runs so (_run_maintenance, rescue_default, check_default): planning
+-- any query on the table, and copying its index definitions into a new partition, evaluates
+-- the constant parts of its index expressions and predicates, code of the owner's too.
+CREATE FUNCTION ai_scale._as_owner_rows(rel regclass, query text) RETURNS SETOF record
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_as_owner_rows';
+
+-- Internals in SQL.
+
+CREATE FUNCTION ai_scale._require_primary(what text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION 'cannot run % on a hot standby', what
+            USING ERRCODE = 'read_only_sql_transaction',
+                  HINT = 'Run it on the primary; its changes reach the standby through WAL.';
+    END IF;
+END $$;
+
+-- Maintenance of one table and rescues from its default partition serialize on this
+-- transaction-scoped advisory lock, waited for with the caller's lock_timeout. It is
+-- re-entrant: run_maintenance holds it when it calls rescue_default.
+CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT pg_advisory_xact_lock(hashtext('ai_scale.maintenance'), parent::oid::int) $$;
+
+-- 42501 when the owner of parent may not create in its schema: all of a table's maintenance
+-- runs as its owner (see _as_owner_rows), who makes its partitions there.
+CREATE FUNCTION ai_scale._require_owner_create(parent regclass) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    nsp name;
+    owner oid;
+BEGIN
+    SELECT n.nspname, c.relowner INTO nsp, owner
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = parent;
+    IF NOT has_schema_privilege(owner, nsp, 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % (%) may not create in schema %',
+                        parent, owner::regrole, quote_ident(nsp)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'ai_scale makes and drops partitions as the table''s owner.',
+                  HINT = format('GRANT CREATE ON SCHEMA %I TO %s;', nsp, owner::regrole);
+    END IF;
+END $$;
+
+-- A grantee of aclexplode as GRANT and REVOKE name it.
+CREATE FUNCTION ai_scale._grantee(role oid) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT CASE WHEN role = 0 THEN 'PUBLIC' ELSE role::regrole::text END $$;
+
+-- inherit_privileges: the parent's grants (but its owner's) given on a partition, for direct
+-- access to it. Grants made on the parent later are not copied.
+CREATE FUNCTION ai_scale._copy_grants(parent regclass, partition text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN SELECT a.privilege_type, a.grantee, a.is_grantable
+               FROM pg_class c, aclexplode(c.relacl) a
+              WHERE c.oid = parent AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON %s TO %s%s', g.privilege_type, partition,
+                       ai_scale._grantee(g.grantee),
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END $$;
+
+-- The single range-partition key column of parent and its type, or a clear error.
+CREATE FUNCTION ai_scale._partition_key(parent regclass, OUT key_column name,
+                                        OUT key_type regtype)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    kind "char";
+    strategy "char";
+    natts int;
+    key_attnum int;
+BEGIN
+    SELECT c.relkind, p.partstrat, p.partnatts, p.partattrs[0]
+      INTO kind, strategy, natts, key_attnum
+      FROM pg_class c LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
+     WHERE c.oid = parent;
+    IF kind IS DISTINCT FROM 'p' THEN
+        RAISE EXCEPTION 'table % is not partitioned', parent
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Create it with PARTITION BY RANGE on a timestamptz, timestamp or date column.';
+    END IF;
+    IF strategy <> 'r' THEN
+        RAISE EXCEPTION 'table % is % partitioned, not by range', parent,
+                        CASE strategy WHEN 'l' THEN 'list' ELSE 'hash' END
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'ai_scale manages tables partitioned by RANGE on one time column.';
+    END IF;
+    IF natts <> 1 OR key_attnum = 0 THEN
+        RAISE EXCEPTION 'table % must be partitioned on exactly one column', parent
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Multi-column and expression partition keys are not supported.';
+    END IF;
+    SELECT a.attname, a.atttypid::regtype INTO key_column, key_type
+      FROM pg_attribute a WHERE a.attrelid = parent AND a.attnum = key_attnum;
+    IF key_type NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+        RAISE EXCEPTION 'partition key column % of % has type %', key_column, parent, key_type
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'The key must be timestamptz, timestamp or date.';
+    END IF;
+END $$;
+
+-- The first instant whose local time in zone is t or later: t's own instant (for a local time
+-- that a fall-back change repeats, the later one, as Postgres reads it), or, for a local time
+-- that a spring-forward change skips, the instant of the change. Postgres would read a skipped
+-- time with the offset from before the change, an instant past it, so that cells starting
+-- inside the skipped span would overlap the cells after it.
+CREATE FUNCTION ai_scale._local_start(t timestamp, zone text) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    existing timestamp := t;
+BEGIN
+    -- Changes happen on whole minutes: the first whole minute after t that exists starts the
+    -- local times after the skipped span.
+    WHILE ((existing AT TIME ZONE zone) AT TIME ZONE zone) <> existing LOOP
+        existing := date_trunc('minute', existing) + interval '1 minute';
+    END LOOP;
+    RETURN existing AT TIME ZONE zone;
+END $$;
+
+-- The local time in zone before which a timestamptz partition is older than span at instant
+-- at: a partition whose local upper bound is at or before it ends at or before at - span. As
+-- Postgres subtracts an interval from a timestamptz, its months and days count on the local
+-- calendar and its time part in elapsed time: 2 hours before 03:30 on a spring-forward night
+-- is 00:30, where the wall clock says 01:30 (and a partition ending at 01:00 still holds rows
+-- younger than 2 hours). An instant in the first pass of a local time that a fall-back change
+-- repeats has the local time of its second pass, an hour later; the cutoff is then taken an
+-- hour earlier than its local time, so that no partition ending after the instant is chosen.
+CREATE FUNCTION ai_scale._cutoff(at timestamptz, span interval, zone text) RETURNS timestamp
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    calendar interval := date_trunc('day', span); -- months and days
+    instant timestamptz := at;
+    cutoff timestamp;
+    ahead interval;
+BEGIN
+    IF calendar <> interval '0' THEN
+        instant := ai_scale._local_start((at AT TIME ZONE zone) - calendar, zone);
+    END IF;
+    instant := instant - (span - calendar);
+    cutoff := instant AT TIME ZONE zone;
+    ahead := ai_scale._local_start(cutoff, zone) - instant;
+    IF ahead > interval '0' THEN
+        cutoff := (instant - ahead) AT TIME ZONE zone;
+    END IF;
+    RETURN cutoff;
+END $$;
+
+-- ' BC' for a time before year 1, else nothing: to_char's YYYY leaves the era out, and a bound
+-- literal without it would be read as a year AD.
+CREATE FUNCTION ai_scale._era(t timestamp) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT CASE WHEN t < timestamp '0001-01-01 00:00' THEN ' BC' ELSE '' END $$;
+
+-- A local wall-clock time as a bound literal of the key type (unambiguous: UTC with offset);
+-- an infinite one as such.
+CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT quote_literal(CASE
+        WHEN NOT isfinite(t) THEN t::text
+        WHEN key_type = 'timestamptz'::regtype
+            THEN to_char(ai_scale._local_start(t, zone) AT TIME ZONE 'UTC',
+                         'YYYY-MM-DD HH24:MI:SS.US') || '+00'
+                 || ai_scale._era(ai_scale._local_start(t, zone) AT TIME ZONE 'UTC')
+        WHEN key_type = 'date'::regtype THEN to_char(t, 'YYYY-MM-DD') || ai_scale._era(t)
+        ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') || ai_scale._era(t) END)
+$$;
+
+-- An error's message for a maintenance 'error' row, with its hint when it has one (out of
+-- shared memory, for instance, is only useful with its hint to raise max_locks_per_transaction).
+CREATE FUNCTION ai_scale._error_text(message text, hint text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE WHEN coalesce(hint, '') = '' THEN message ELSE message || ' (hint: ' || hint || ')' END
+$$;
+
+-- A local bound as text of the key type, in the session's time zone for timestamptz keys.
+CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE
+        WHEN key_type = 'timestamptz'::regtype THEN ai_scale._local_start(t, zone)::text
+        WHEN key_type = 'date'::regtype THEN t::date::text
+        ELSE t::text END
+$$;
+
+-- A free name <table>_p<suffix> in the parent's schema, shortening the table part (never the
+-- suffix) to stay within 63 bytes.
+CREATE FUNCTION ai_scale._partition_name(nsp name, base name, suffix text) RETURNS name
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    tail text;
+    head text;
+    n int := 0;
+BEGIN
+    LOOP
+        tail := '_' || suffix || CASE WHEN n = 0 THEN '' ELSE '_' || n END;
+        head := base;
+        WHILE octet_length(head) + octet_length(tail) > 63 LOOP
+            head := left(head, -1);
+        END LOOP;
+        IF to_regclass(format('%I.%I', nsp, head || tail)) IS NULL THEN
+            RETURN head || tail;
+        END IF;
+        n := n + 1;
+    END LOOP;
+END $$;
+
+-- Rows cannot be moved out of the default partition of a table that a foreign key references:
+-- deleting them fires the key's ON DELETE action (CASCADE would delete the referencing rows)
+-- before they are back in the table. Raises 0A000 naming the key.
+CREATE FUNCTION ai_scale._require_no_references(parent regclass, dflt regclass) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    con record;
+BEGIN
+    SELECT c.conrelid::regclass AS referrer, c.conname INTO con
+      FROM pg_constraint c
+     WHERE c.contype = 'f' AND c.confrelid IN (parent, dflt)
+     ORDER BY c.oid LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('Table %s references it (foreign key %I): deleting the rows '
+                                  'from the default partition would fire the key''s ON DELETE '
+                                  'action before they are back.', con.referrer, con.conname),
+                  HINT = 'Make the partitions before their rows arrive (premake), or move the '
+                         'rows by hand with the foreign key dropped.';
+    END IF;
+END $$;
+
+-- Whether rows moved out of the default partition of parent must go through the parent, as
+-- deletes and inserts that logical replication and triggers see: when the table (or a table
+-- it is a partition of, published with publish_via_partition_root) or its default partition
+-- is in a publication, or either has triggers of its own. Otherwise a move
+-- writes the rows into a new table before it becomes a partition, which is faster, and which
+-- a publication and the parent's triggers would see as deletes only (a subscriber would lose
+-- the rows).
+CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_publication_tables p
+                     JOIN pg_namespace n ON n.nspname = p.schemaname
+                     JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
+                    WHERE c.oid = dflt
+                       OR c.oid IN (SELECT a.relid FROM pg_partition_ancestors(parent) a))
+        OR EXISTS (SELECT 1 FROM pg_trigger t
+                    WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal)
+$$;
+
+-- The quoted, comma-separated columns of rel that an INSERT can name (not generated, not
+-- dropped), in column order.
+CREATE FUNCTION ai_scale._insert_columns(rel regclass) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+      FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+$$;
+
+CREATE FUNCTION ai_scale._default_partition(parent regclass) RETURNS regclass
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT c.oid::regclass FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = parent AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
+$$;
+
+CREATE FUNCTION ai_scale._config(parent regclass) RETURNS ai_scale.partition_config
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cfg ai_scale.partition_config;
+BEGIN
+    SELECT * INTO cfg FROM ai_scale.partition_config c WHERE c.parent = _config.parent;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not managed by ai_scale', parent
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Call ai_scale.manage_partitions first.';
+    END IF;
+    RETURN cfg;
+END $$;

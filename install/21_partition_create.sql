@@ -1,0 +1,152 @@
+-- Making one partition: built standalone and attached (see install/20_partition_common.sql
+-- for the component as a whole).
+
+-- Creates the partition [lo, hi) (local times in zone) next to parent and attaches it, first
+-- moving into it any rows of that range sitting in the default partition, so that the attach
+-- can never fail on them. Built standalone and attached, rather than CREATE ... PARTITION OF,
+-- because ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent: inserts into the other
+-- partitions go on meanwhile. With in_place, for a parent the caller holds in ACCESS EXCLUSIVE
+-- mode anyway, it is made with CREATE ... PARTITION OF, which costs a quarter less. With stage
+-- given (rescue_default), the table is made without indexes and attached to stage instead; the
+-- caller fills it and attaches it to parent, which then builds its indexes in bulk. The table
+-- goes to the parent's tablespace when it has one, as Postgres places the partitions it makes.
+-- Returns the new name (NULL for a range a DST change makes empty), the rows moved, the bounds
+-- for people and as literals of the key type.
+CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
+                                           zone text, lo timestamp, hi timestamp, suffix text,
+                                           default_partition regclass, stage regclass,
+                                           copy_grants boolean, in_place boolean,
+                                           through_parent boolean DEFAULT false,
+                                           OUT partition text, OUT rows_moved bigint,
+                                           OUT bounds text, OUT lo_lit text, OUT hi_lit text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    nsp name;
+    nsp_oid oid;
+    rel name;
+    spc name;
+    name text;
+    cols text;
+    holding text;
+    lo_at timestamptz;
+    hi_at timestamptz;
+    bc constant timestamp := '0001-01-01 00:00'; -- to_char's YYYY leaves the era out (see _era)
+    arrived bigint;
+BEGIN
+    -- Written out here rather than through the small helpers above: this runs once per
+    -- partition, and every call of a function with its own search_path costs a GUC save and
+    -- restore.
+    rows_moved := 0;
+    IF key_type = 'timestamptz'::regtype THEN
+        lo_at := lo AT TIME ZONE zone;
+        IF (lo_at AT TIME ZONE zone) <> lo THEN
+            lo_at := ai_scale._local_start(lo, zone);
+        END IF;
+        hi_at := hi AT TIME ZONE zone;
+        IF (hi_at AT TIME ZONE zone) <> hi THEN
+            hi_at := ai_scale._local_start(hi, zone);
+        END IF;
+        IF lo_at >= hi_at THEN
+            RETURN; -- local times that a DST change skips
+        END IF;
+        lo_lit := quote_literal(to_char(lo_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
+                                || '+00' || CASE WHEN lo_at AT TIME ZONE 'UTC' < bc THEN ' BC' ELSE '' END);
+        hi_lit := quote_literal(to_char(hi_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
+                                || '+00' || CASE WHEN hi_at AT TIME ZONE 'UTC' < bc THEN ' BC' ELSE '' END);
+        bounds := format('from %s to %s', lo_at, hi_at);
+    ELSIF key_type = 'date'::regtype THEN
+        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD') || CASE WHEN lo < bc THEN ' BC' ELSE '' END);
+        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD') || CASE WHEN hi < bc THEN ' BC' ELSE '' END);
+        bounds := format('from %s to %s', lo::date, hi::date);
+    ELSE
+        lo_lit := quote_literal(to_char(lo, 'YYYY-MM-DD HH24:MI:SS.US')
+                                || CASE WHEN lo < bc THEN ' BC' ELSE '' END);
+        hi_lit := quote_literal(to_char(hi, 'YYYY-MM-DD HH24:MI:SS.US')
+                                || CASE WHEN hi < bc THEN ' BC' ELSE '' END);
+        bounds := format('from %s to %s', lo, hi);
+    END IF;
+    SELECT n.nspname, c.relname, c.relnamespace, t.spcname
+      INTO nsp, rel, nsp_oid, spc
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+     WHERE c.oid = parent;
+    name := rel || '_' || suffix;
+    IF octet_length(name) > 63
+       OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = name AND c.relnamespace = nsp_oid) THEN
+        name := ai_scale._partition_name(nsp, rel, suffix);
+    END IF;
+    partition := format('%I.%I', nsp, name);
+    -- For a rescue, without indexes (the attach builds them in bulk) and with its bounds as a
+    -- CHECK constraint, which spares the attach its scan of the rows; rescue_default drops it.
+    IF in_place THEN
+        EXECUTE format('CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%s) TO (%s)',
+                       partition, parent, lo_lit, hi_lit);
+    ELSE
+        EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL%s)%s', partition, parent,
+                       CASE WHEN stage IS NOT NULL
+                            THEN format(' EXCLUDING INDEXES, CONSTRAINT ai_scale_rescue_bounds '
+                                        'CHECK (%I >= %s AND %I < %s)',
+                                        key_column, lo_lit, key_column, hi_lit)
+                            ELSE '' END,
+                       CASE WHEN spc IS NOT NULL THEN format(' TABLESPACE %I', spc) ELSE '' END);
+    END IF;
+    IF copy_grants THEN
+        PERFORM ai_scale._copy_grants(parent, partition);
+    END IF;
+    IF in_place THEN
+        RETURN;
+    END IF;
+    IF stage IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                       stage, partition, lo_lit, hi_lit);
+        RETURN;
+    END IF;
+    IF default_partition IS NOT NULL AND NOT through_parent THEN
+        cols := ai_scale._insert_columns(parent);
+        rows_moved := ai_scale._as_owner(parent, format(
+            'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+            'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM moved',
+            default_partition, key_column, lo_lit, key_column, hi_lit, cols, partition, cols,
+            cols));
+    ELSIF default_partition IS NOT NULL THEN
+        -- Moves that publications and triggers must see (see _moves_through_parent): out of
+        -- the default into a holding table, and, once the partition is attached, into the
+        -- parent, which routes them there. The holding table has just the columns an INSERT
+        -- names (a generated column is computed again), without their constraints; it lives
+        -- in the parent's schema (maintenance runs as the owner in a security-restricted
+        -- operation, which may not make a temporary table) and is dropped before the
+        -- transaction ends, so no other session ever sees it. Unlogged, as a temporary one
+        -- was: a publication FOR ALL TABLES (or for the schema) publishes every permanent
+        -- table, and a subscriber, which has no such table, stopped on its rows for good.
+        cols := ai_scale._insert_columns(parent);
+        holding := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'moving'));
+        EXECUTE format('CREATE UNLOGGED TABLE %s AS SELECT %s FROM ONLY %s WITH NO DATA', holding,
+                       cols, default_partition);
+        rows_moved := ai_scale._as_owner(parent, format(
+            'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+            'INSERT INTO %s (%s) SELECT %s FROM moved',
+            default_partition, key_column, lo_lit, key_column, hi_lit, cols, holding, cols, cols));
+    END IF;
+    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                   parent, partition, lo_lit, hi_lit);
+    IF default_partition IS NOT NULL AND through_parent THEN
+        arrived := ai_scale._as_owner(parent, format(
+            'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
+            parent, cols, cols, holding));
+        -- A BEFORE INSERT trigger that skips rows (returns NULL) would lose them here: they
+        -- have left the default already. Nothing is moved then.
+        IF arrived <> rows_moved THEN
+            RAISE EXCEPTION 'moving rows out of the default partition of % lost % of them',
+                            parent, rows_moved - arrived
+                USING ERRCODE = 'triggered_action_exception',
+                      DETAIL = format('%s rows left %s, but only %s were inserted through %s: a '
+                                      'BEFORE INSERT trigger skipped the others.',
+                                      rows_moved, default_partition, arrived, parent),
+                      HINT = 'Let the trigger keep rows that are being moved, or disable it while '
+                             'rescue_default runs.';
+        END IF;
+        EXECUTE format('DROP TABLE %s', holding);
+    END IF;
+END $$;

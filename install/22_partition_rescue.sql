@@ -1,0 +1,584 @@
+-- Rows in the default partition: finding their cells, moving them into partitions of their
+-- own in batches (rescue_default, rescue_default_proc), and counting them (check_default).
+
+-- Whether rel has a valid, whole-table btree index whose first column is key_column.
+CREATE FUNCTION ai_scale._key_indexed(rel regclass, key_column name) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_index i
+                     JOIN pg_class ic ON ic.oid = i.indexrelid
+                     JOIN pg_am am ON am.oid = ic.relam
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                    WHERE i.indrelid = rel AND i.indisvalid AND i.indpred IS NULL
+                      AND am.amname = 'btree' AND a.attname = key_column)
+$$;
+
+-- The local lower bound of the cell whose instants hold t. That is the cell of t's local time,
+-- except for an instant in the first pass of a local time that a DST change repeats: Postgres
+-- reads an ambiguous local time as the later (standard time) instant, so a cell starting in
+-- the repeated span starts after such an instant, and an earlier cell, ending there, holds it.
+CREATE FUNCTION ai_scale._cell_holding(partition_interval interval, t timestamptz, zone text)
+    RETURNS timestamp
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cell timestamp := ai_scale._cell_lower(partition_interval, t AT TIME ZONE zone);
+BEGIN
+    WHILE ai_scale._local_start(cell, zone) > t LOOP
+        cell := ai_scale._cell_lower(partition_interval, cell - interval '1 microsecond');
+    END LOOP;
+    RETURN cell;
+END $$;
+
+-- The cells (local lower bounds, oldest first) holding rows of the default partition dflt, with
+-- their row counts, and how many rows no partition can take (their key is NULL or infinite).
+-- One scan groups the whole default by the cell of each row's local time; in the rare case
+-- that a group holds an instant its cell does not (see _cell_holding), a second scan groups
+-- those rows right. With a valid btree index on dflt leading with the key (rescue_default_proc
+-- builds one for a large default), the cells are instead walked from the oldest row, a few
+-- index probes each, and only as many as a batch of batch_rows takes: a batch then costs
+-- about its own rows, not the whole default.
+CREATE FUNCTION ai_scale._default_cells(dflt regclass, key_column name, key_type regtype,
+                                        zone text, partition_interval interval, batch_rows int,
+                                        OUT cell_lows timestamp[], OUT cell_rows bigint[],
+                                        OUT unplaceable bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    tz boolean := key_type = 'timestamptz'::regtype;
+    local_cell text := format('ai_scale._cell_lower(%L, %s)', partition_interval,
+                              CASE WHEN tz THEN format('%I AT TIME ZONE %L', key_column, zone)
+                                   ELSE format('%I::timestamp', key_column) END);
+    -- The cells, their row counts, the rows without a cell, and whether a row lies before the
+    -- start of its cell: %s the last check, %s the cell of a row, %I the key, %s the table.
+    grouping constant text :=
+        'SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+        '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+        '       sum(n) FILTER (WHERE cell IS NULL), coalesce(bool_or(%s), false) '
+        '  FROM (SELECT %s AS cell, count(*) AS n, min(%I) AS oldest '
+        '          FROM ONLY %s GROUP BY 1) c';
+    misplaced_check text := CASE WHEN tz THEN format('oldest < (cell AT TIME ZONE %L)', zone)
+                                 ELSE 'false' END;
+    after text := format('%I > %L', key_column, '-infinity');
+    lowest timestamp;
+    highest timestamp;
+    placeable text;
+    gap_lows timestamp[];
+    gap_highs timestamp[];
+    in_gap text;
+    misplaced boolean;
+    lo timestamp;
+    lo_lit text;
+    hi_lit text;
+    n bigint;
+    taken bigint := 0;
+BEGIN
+    -- The keys a partition can hold: not NULL, finite, and away from the ends of the timestamp
+    -- range, where a cell's bounds (and their conversions between time zones) would overflow.
+    BEGIN
+        lowest := timestamp '4713-01-01 00:00 BC' + interval '2 days' + partition_interval * 2;
+        highest := timestamp '294276-12-31 00:00' - interval '2 days' - partition_interval * 2;
+    EXCEPTION WHEN datetime_field_overflow THEN
+        lowest := 'infinity'; -- an interval of millennia: no key is safe
+        highest := '-infinity';
+    END;
+    placeable := format(CASE WHEN tz THEN '%1$I >= (%2$L::timestamp AT TIME ZONE ''UTC'') AND '
+                                          '%1$I < (%3$L::timestamp AT TIME ZONE ''UTC'')'
+                             ELSE '%1$I >= %2$L::timestamp AND %1$I < %3$L::timestamp' END,
+                        key_column, lowest, highest);
+    local_cell := format('CASE WHEN %s THEN %s END', placeable, local_cell);
+    IF ai_scale._key_indexed(dflt, key_column) THEN
+        EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I IS NULL OR NOT (%s)',
+                       dflt, key_column, placeable) INTO unplaceable;
+        -- The spans no partition covers, oldest first (instants, as UTC wall-clock times for a
+        -- timestamptz key): the default's rows can only lie there. Probing them alone keeps the
+        -- walk off the index entries of rows earlier batches moved out (dead until a VACUUM),
+        -- which lie in ranges partitions now cover.
+        WITH b AS (
+            SELECT coalesce(x.lower, '-infinity') AS lo, coalesce(x.upper, 'infinity') AS hi
+              FROM ai_scale._bounds((SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = dflt),
+                                    'UTC') x
+             WHERE NOT x.is_default),
+        covered AS (
+            SELECT b.lo, max(b.hi) OVER (ORDER BY b.lo ROWS BETWEEN UNBOUNDED PRECEDING
+                                                       AND 1 PRECEDING) AS until
+              FROM b),
+        gaps AS (
+            SELECT coalesce(c.until, '-infinity') AS lo, c.lo AS hi
+              FROM covered c WHERE c.lo > coalesce(c.until, '-infinity')
+            UNION ALL
+            SELECT coalesce(max(b.hi), '-infinity'), 'infinity' FROM b
+            HAVING coalesce(max(b.hi), '-infinity') < 'infinity')
+        SELECT array_agg(g.lo ORDER BY g.lo), array_agg(g.hi ORDER BY g.lo)
+          INTO gap_lows, gap_highs FROM gaps g;
+        FOR gap IN 1 .. coalesce(array_length(gap_lows, 1), 0) LOOP
+            in_gap := format('%I >= %s AND %I < %s', key_column,
+                             ai_scale._bound_literal(gap_lows[gap], key_type, 'UTC'), key_column,
+                             ai_scale._bound_literal(gap_highs[gap], key_type, 'UTC'));
+            LOOP
+                EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s AND %s) m',
+                               CASE WHEN tz THEN format('ai_scale._cell_holding(%L, %I, %L)',
+                                                        partition_interval, key_column, zone)
+                                    ELSE local_cell END,
+                               key_column, key_column, dflt, after, in_gap, placeable)
+                   INTO lo;
+                EXIT WHEN lo IS NULL; -- on to the next gap
+                lo_lit := ai_scale._bound_literal(lo, key_type, zone);
+                hi_lit := ai_scale._bound_literal(
+                    (SELECT c.upper FROM ai_scale._cells(partition_interval, lo, lo) c), key_type, zone);
+                EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
+                               dflt, key_column, lo_lit, key_column, hi_lit) INTO n;
+                cell_lows := cell_lows || lo;
+                cell_rows := cell_rows || n;
+                taken := taken + n;
+                IF taken >= batch_rows OR array_length(cell_lows, 1) >= 100 THEN
+                    RETURN;
+                END IF;
+                after := format('%I >= %s', key_column, hi_lit);
+            END LOOP;
+        END LOOP;
+        RETURN;
+    END IF;
+    -- Grouped by the cell of each row's local time; when a group holds an instant before its
+    -- cell starts, grouped again with that cell expression corrected where it must be.
+    EXECUTE format(grouping, misplaced_check, local_cell, key_column, dflt)
+       INTO cell_lows, cell_rows, unplaceable, misplaced;
+    IF misplaced THEN
+        EXECUTE format(grouping, 'false',
+                       format('CASE WHEN NOT (%5$s) THEN NULL '
+                              'WHEN %1$I >= (%2$s AT TIME ZONE %3$L) THEN %2$s '
+                              'ELSE ai_scale._cell_holding(%4$L, %1$I, %3$L) END',
+                              key_column, local_cell, zone, partition_interval, placeable),
+                       key_column, dflt)
+           INTO cell_lows, cell_rows, unplaceable, misplaced;
+    END IF;
+END $$;
+
+-- rescue_default: moves rows out of the default partition into the partitions they belong in,
+-- creating those. _default_cells finds the cells holding the default's rows (one scan, or a
+-- walk through an index on the key); a call takes whole cells, oldest first, until it holds at
+-- least batch_rows rows (or makes 100 partitions), and moves them as one atomic batch: the new
+-- partitions are made without indexes as partitions of a private staging table, filled by one
+-- INSERT ... SELECT from the default (rows routed by Postgres) and one DELETE, detached from
+-- the stage and attached to parent, which builds their indexes in bulk. Calling again resumes
+-- with the rows left, so an interrupted run loses and duplicates nothing. Rows whose cell
+-- overlaps an existing partition only partly go to partitions covering just the free parts.
+-- Rows whose key is NULL or +-infinity stay: no finite partition can hold them. A table that
+-- is published or has triggers gets its rows moved through the parent (_moves_through_parent).
+-- rescue_default's work, as the table's owner (rescue_default runs it through _as_owner_rows;
+-- maintenance, already the owner, calls it directly).
+CREATE FUNCTION ai_scale._rescue_default(parent regclass, batch_rows int)
+    RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cfg ai_scale.partition_config;
+    k record;
+    dflt regclass;
+    cell_lows timestamp[];
+    cell_rows bigint[];
+    unplaceable bigint;
+    taken bigint := 0;
+    lo timestamp;
+    hi timestamp;
+    sfx text;
+    cursor timestamp;
+    bound_lo timestamp[];
+    bound_hi timestamp[];
+    m int;
+    piece_lo timestamp[] := '{}';
+    piece_hi timestamp[] := '{}';
+    piece_sfx text[] := '{}';
+    piece_rows bigint[] := '{}';
+    pieces_before int;
+    nsp name;
+    rel name;
+    stage text;
+    made record;
+    parts text[] := '{}';
+    lo_lits text[] := '{}';
+    hi_lits text[] := '{}';
+    kept int[] := '{}';
+    cols text;
+    i int;
+    j int;
+    caller_lock_timeout text;
+    found boolean := false;
+    piece_zone text;
+BEGIN
+    PERFORM ai_scale._require_primary('rescue_default');
+    IF batch_rows IS NULL OR batch_rows < 1 THEN
+        RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cfg := ai_scale._config(parent);
+    k := ai_scale._partition_key(parent);
+    dflt := ai_scale._default_partition(parent);
+    IF dflt IS NULL THEN
+        RETURN;
+    END IF;
+    -- Not beside a maintenance run of the same table: both make partitions.
+    PERFORM ai_scale._lock_for_maintenance(parent);
+    cfg := ai_scale._config(parent); -- as it is now, not before the wait
+    piece_zone := CASE WHEN k.key_type = 'timestamptz'::regtype THEN 'UTC' ELSE cfg.time_zone END;
+    -- Then every lock on the table and its partitions with the short wait of all maintenance
+    -- DDL, or the caller's if shorter: queued behind a long-running query, the attaches would
+    -- queue every new query on the table behind them. Giving up raises 55P03.
+    caller_lock_timeout := current_setting('lock_timeout');
+    IF caller_lock_timeout::interval = interval '0'
+       OR caller_lock_timeout::interval
+          > ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval THEN
+        PERFORM set_config('lock_timeout',
+                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
+    END IF;
+    -- Writers of the default wait from here to the end (readers do not, until the attaches):
+    -- the rows counted, copied and deleted below are then the same rows.
+    EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+    -- The default was found before the lock, which may have waited for a DETACH of it: a
+    -- detached table is no longer the table's, and its rows are not moved into it.
+    IF ai_scale._default_partition(parent) IS DISTINCT FROM dflt THEN
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN;
+    END IF;
+    -- A partition pending detach still takes its range, and rows of that range can be in the
+    -- default; no partition can be made for them until the detach is finalized.
+    IF ai_scale._detach_pending(parent) THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO found;
+    END IF;
+    IF found THEN
+        RAISE NOTICE 'rows stay in the default partition of % while a partition of it is pending detach',
+                     parent
+            USING HINT = 'The maintenance worker finalizes the detach, or ALTER TABLE ... DETACH '
+                         'PARTITION ... FINALIZE does; then call rescue_default again.';
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN;
+    END IF;
+
+    SELECT c.cell_lows, c.cell_rows, c.unplaceable INTO cell_lows, cell_rows, unplaceable
+      FROM ai_scale._default_cells(dflt, k.key_column, k.key_type, cfg.time_zone,
+                                   cfg.partition_interval, batch_rows) c;
+    IF cell_lows IS NOT NULL THEN
+        PERFORM ai_scale._require_no_references(parent, dflt);
+    END IF;
+    IF unplaceable > 0 THEN
+        RAISE NOTICE '% rows stay in the default partition of %: their % is NULL, infinite or at an end of the timestamp range',
+                     unplaceable, parent, quote_ident(k.key_column)
+            USING DETAIL = 'No partition with finite bounds can hold them: a cell within two '
+                           'partition intervals of 4713 BC or 294276 AD has bounds Postgres '
+                           'cannot represent.';
+    END IF;
+    IF cell_lows IS NULL THEN
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN;
+    END IF;
+
+    -- The existing partitions' bounds, read once for all the cells below, ordered by lower.
+    -- For a timestamptz key, cells and bounds are compared as instants (UTC wall-clock times,
+    -- and the pieces are made in 'UTC'): a bound in the first pass of a local hour that a
+    -- fall-back change repeats (a partition made by hand, or in another zone) has the local
+    -- time of the second pass, and compared as local times the free part next to it was
+    -- misjudged, its partition overlapped the one there and the rescue failed at every run.
+    SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
+           coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
+      INTO bound_lo, bound_hi
+      FROM ai_scale._bounds(parent, piece_zone) x WHERE NOT x.is_default;
+
+    -- This batch: whole cells until batch_rows, each cut down to the parts no partition covers.
+    FOR i IN 1 .. array_length(cell_lows, 1) LOOP
+        lo := cell_lows[i];
+        SELECT c.upper, c.suffix INTO hi, sfx FROM ai_scale._cells(cfg.partition_interval, lo, lo) c;
+        IF piece_zone <> cfg.time_zone THEN
+            lo := ai_scale._local_start(lo, cfg.time_zone) AT TIME ZONE 'UTC';
+            hi := ai_scale._local_start(hi, cfg.time_zone) AT TIME ZONE 'UTC';
+        END IF;
+        pieces_before := array_length(piece_lo, 1);
+        cursor := lo;
+        FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
+            CONTINUE WHEN bound_lo[m] >= hi OR bound_hi[m] <= lo;
+            IF bound_lo[m] > cursor THEN
+                piece_lo := piece_lo || cursor;
+                piece_hi := piece_hi || bound_lo[m];
+            END IF;
+            cursor := greatest(cursor, bound_hi[m]);
+        END LOOP;
+        IF cursor < hi THEN
+            piece_lo := piece_lo || cursor;
+            piece_hi := piece_hi || hi;
+        END IF;
+        FOR j IN coalesce(pieces_before, 0) + 1 .. coalesce(array_length(piece_lo, 1), 0) LOOP
+            piece_sfx := piece_sfx || CASE WHEN piece_lo[j] = lo THEN sfx
+                                           WHEN piece_zone <> cfg.time_zone
+                                           THEN to_char((piece_lo[j] AT TIME ZONE 'UTC') AT TIME ZONE cfg.time_zone,
+                                                        'YYYYMMDD_HH24MI')
+                                           ELSE to_char(piece_lo[j], 'YYYYMMDD_HH24MI') END;
+            -- A cell cut in several pieces: their counts are taken after the move.
+            piece_rows := piece_rows || CASE WHEN array_length(piece_lo, 1) - coalesce(pieces_before, 0) = 1
+                                             THEN cell_rows[i] END;
+        END LOOP;
+        taken := taken + cell_rows[i];
+        -- A batch holds its new tables' locks until it commits: at most 100 of them, so that
+        -- rows spread thinly over many cells cannot exhaust the lock table.
+        EXIT WHEN taken >= batch_rows OR array_length(piece_lo, 1) >= 100;
+    END LOOP;
+
+    -- Moves that publications and triggers must see go through the parent, a partition at a
+    -- time, as maintenance moves the rows of a partition it makes (_create_partition): slower
+    -- (each scans the default twice, and the rows go into indexed tables), but a subscriber
+    -- gets the inserts as well as the deletes.
+    IF ai_scale._moves_through_parent(parent, dflt) THEN
+        FOR j IN 1 .. array_length(piece_lo, 1) LOOP
+            made := ai_scale._create_partition(parent, k.key_column, k.key_type, piece_zone,
+                                               piece_lo[j], piece_hi[j], piece_sfx[j], dflt,
+                                               NULL, cfg.inherit_privileges, false, true);
+            CONTINUE WHEN made.partition IS NULL;
+            partition := made.partition;
+            lower := ai_scale._bound_text(piece_lo[j], k.key_type, piece_zone);
+            upper := ai_scale._bound_text(piece_hi[j], k.key_type, piece_zone);
+            rows_moved := made.rows_moved;
+            RETURN NEXT;
+        END LOOP;
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN;
+    END IF;
+
+    SELECT n.nspname, c.relname INTO nsp, rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+    stage := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'rescue_stage'));
+    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES) PARTITION BY RANGE (%I)',
+                   stage, parent, k.key_column);
+    FOR j IN 1 .. array_length(piece_lo, 1) LOOP
+        made := ai_scale._create_partition(parent, k.key_column, k.key_type, piece_zone,
+                                           piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
+                                           stage::regclass, cfg.inherit_privileges, false,
+                                           false);
+        CONTINUE WHEN made.partition IS NULL; -- local times a DST change skips hold no rows
+        parts := parts || made.partition;
+        lo_lits := lo_lits || made.lo_lit;
+        hi_lits := hi_lits || made.hi_lit;
+        kept := kept || j;
+    END LOOP;
+
+    -- Every default row of the batch lies in [first piece, last piece): no other cell is there.
+    -- A copy then a delete is faster than one DELETE ... RETURNING feeding the INSERT, and the
+    -- lock above makes the two statements see the same rows. Both run as the table's owner
+    -- (_as_owner): they evaluate its constraints and fire its rules.
+    cols := ai_scale._insert_columns(parent);
+    PERFORM ai_scale._as_owner(parent, format(
+        'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s '
+        'WHERE %I >= %s AND %I < %s',
+        stage, cols, cols, dflt, k.key_column, lo_lits[1], k.key_column,
+        hi_lits[array_length(hi_lits, 1)]));
+    PERFORM ai_scale._as_owner(parent, format(
+        'DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s',
+        dflt, k.key_column, lo_lits[1], k.key_column, hi_lits[array_length(hi_lits, 1)]));
+    FOR i IN 1 .. array_length(parts, 1) LOOP
+        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', stage, parts[i]);
+    END LOOP;
+    EXECUTE format('DROP TABLE %s', stage);
+    -- Each attach would scan the default for rows of the new range; one validated constraint
+    -- saying it holds none of the batch's range lets them all skip that scan.
+    EXECUTE format('ALTER TABLE ONLY %s ADD CONSTRAINT ai_scale_rescue_moved '
+                   'CHECK (%I < %s OR %I >= %s)', dflt, k.key_column, lo_lits[1], k.key_column,
+                   hi_lits[array_length(hi_lits, 1)]);
+
+    FOR i IN 1 .. array_length(parts, 1) LOOP
+        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                       parent, parts[i], lo_lits[i], hi_lits[i]);
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT ai_scale_rescue_bounds', parts[i]);
+        partition := parts[i];
+        lower := ai_scale._bound_text(piece_lo[kept[i]], k.key_type, piece_zone);
+        upper := ai_scale._bound_text(piece_hi[kept[i]], k.key_type, piece_zone);
+        rows_moved := piece_rows[kept[i]];
+        IF rows_moved IS NULL THEN
+            EXECUTE format('SELECT count(*) FROM %s', parts[i]) INTO rows_moved;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    EXECUTE format('ALTER TABLE ONLY %s DROP CONSTRAINT ai_scale_rescue_moved', dflt);
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+END $$;
+CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)
+    RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF parent IS NULL THEN
+        RETURN QUERY SELECT * FROM ai_scale._rescue_default(NULL, batch_rows);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM ai_scale._as_owner_rows(parent, format(
+        'SELECT * FROM ai_scale._rescue_default(%s::oid::regclass, %s)', parent::oid,
+        coalesce(batch_rows::text, 'NULL')))
+        AS t(partition text, lower text, upper text, rows_moved bigint);
+EXCEPTION WHEN insufficient_privilege THEN
+    -- Partitions are made as the owner: a caller who may create in the schema was told only
+    -- "permission denied for schema", as if it were about them.
+    PERFORM ai_scale._require_owner_create(parent);
+    RAISE;
+END $$;
+COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
+    'moves rows out of the default partition into partitions it creates; whole cells in atomic batches, resumable';
+
+-- Marks the index _make_rescue_index builds.
+CREATE FUNCTION ai_scale._rescue_index_comment() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT 'built by ai_scale.rescue_default_proc, which drops it when it ends' $$;
+
+-- For rescue_default_proc: when the default partition of parent holds more than two batches
+-- of rows and no index leads with the key, one is built on it (writers into the default wait
+-- for the build, readers do not), so that each batch finds and moves its rows through the
+-- index instead of scanning the whole default three times; the comment marks it for
+-- _drop_rescue_index. Returns whether it built one.
+CREATE FUNCTION ai_scale._make_rescue_index(parent regclass, batch_rows int) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    dflt regclass := ai_scale._default_partition(parent);
+    nsp name;
+    rel name;
+    name name;
+    n bigint;
+BEGIN
+    -- rescue_default's own checks, before anything is built.
+    PERFORM ai_scale._require_primary('rescue_default_proc');
+    PERFORM ai_scale._config(parent);
+    k := ai_scale._partition_key(parent);
+    IF dflt IS NULL THEN
+        RETURN false;
+    END IF;
+    -- Locks in the order rescue_default and maintenance take them (the table's advisory lock,
+    -- then the default), or a rescue holding the default while waiting to attach beside it
+    -- and this build waiting for the rescue would deadlock.
+    PERFORM ai_scale._lock_for_maintenance(parent);
+    IF ai_scale._key_indexed(dflt, k.key_column) THEN
+        RETURN false;
+    END IF;
+    -- Both as the owner (see _as_owner_rows).
+    SELECT t.n INTO n FROM ai_scale._as_owner_rows(parent, format(
+        'SELECT count(*) FROM (SELECT FROM ONLY %s LIMIT %s) s', dflt,
+        2 * batch_rows::bigint + 1)) AS t(n bigint);
+    IF n <= 2 * batch_rows::bigint THEN
+        RETURN false;
+    END IF;
+    SELECT s.nspname, c.relname INTO nsp, rel
+      FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.oid = dflt;
+    name := ai_scale._partition_name(nsp, rel, 'rescue_key');
+    PERFORM ai_scale._as_owner(parent, format('CREATE INDEX %I ON %s (%I)', name, dflt,
+                                              k.key_column));
+    EXECUTE format('COMMENT ON INDEX %I.%I IS %L', nsp, name, ai_scale._rescue_index_comment());
+    RETURN true;
+END $$;
+
+-- Drops the indexes _make_rescue_index built on the default partition of parent, including one
+-- an interrupted rescue_default_proc left behind.
+CREATE FUNCTION ai_scale._drop_rescue_index(parent regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    idx regclass;
+BEGIN
+    PERFORM ai_scale._lock_for_maintenance(parent); -- as in _make_rescue_index
+    FOR idx IN SELECT i.indexrelid::regclass FROM pg_index i
+                WHERE i.indrelid = ai_scale._default_partition(parent)
+                  AND obj_description(i.indexrelid, 'pg_class') = ai_scale._rescue_index_comment()
+    LOOP
+        EXECUTE format('DROP INDEX %s', idx);
+    END LOOP;
+END $$;
+
+-- rescue_default_proc: rescue_default in a loop, each batch in a transaction of its own, until
+-- the default partition holds no row a partition could take. For a large default: each batch's
+-- locks (writers into the default wait on them) end at its commit, and an interruption keeps
+-- the batches committed before it. A procedure cannot commit under a SET clause, so it pins
+-- its search_path with set_config at the start of every transaction instead. CALL it outside
+-- a transaction block.
+CREATE PROCEDURE ai_scale.rescue_default_proc(parent regclass, batch_rows int DEFAULT 10000,
+                                              pause interval DEFAULT '0')
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    moved bigint;
+    total bigint := 0;
+    batches int := 0;
+    waits int := 0;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF parent IS NULL THEN
+        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_rows IS NULL OR batch_rows < 1 THEN
+        RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pause IS NULL OR pause < interval '0' THEN
+        RAISE EXCEPTION 'pause must be zero or more' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF ai_scale._make_rescue_index(parent, batch_rows) THEN
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    END IF;
+    LOOP
+        -- A batch that cannot get its locks in time (ai_scale.maintenance_lock_timeout) is
+        -- tried again after a pause, doubling up to 5 s, ten times in a row at most.
+        BEGIN
+            SELECT coalesce(sum(r.rows_moved), 0) INTO moved
+              FROM ai_scale.rescue_default(parent, batch_rows) r;
+            waits := 0;
+        EXCEPTION WHEN lock_not_available THEN
+            waits := waits + 1;
+            IF waits > 10 THEN
+                RAISE;
+            END IF;
+            RAISE NOTICE 'batch %: the table is busy (%); trying again', batches + 1, SQLERRM;
+            PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
+            CONTINUE;
+        END;
+        EXIT WHEN moved = 0;
+        total := total + moved;
+        batches := batches + 1;
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        RAISE NOTICE 'batch %: % rows moved out of the default partition of %', batches, moved,
+                     parent;
+        IF pause > interval '0' THEN
+            PERFORM pg_sleep(extract(epoch FROM pause)::float8);
+        END IF;
+    END LOOP;
+    PERFORM ai_scale._drop_rescue_index(parent);
+    -- The transaction the caller goes on with (the CALL's own, when nothing was moved) keeps
+    -- the caller's path.
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    RAISE NOTICE '% rows moved in % batches', total, batches;
+END $$;
+COMMENT ON PROCEDURE ai_scale.rescue_default_proc(regclass, int, interval) IS
+    'rescue_default until the default partition is empty, committing after each batch';
+
+CREATE FUNCTION ai_scale.check_default(parent regclass)
+    RETURNS TABLE (default_partition regclass, rows bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM ai_scale._partition_key(parent);
+    default_partition := ai_scale._default_partition(parent);
+    IF default_partition IS NULL THEN
+        rows := 0;
+    ELSIF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = parent), 'USAGE') THEN
+        -- As the owner (see _as_owner_rows), when the caller may act as the owner; anyone else
+        -- with the right to read the default counts with their own rights.
+        SELECT t.n INTO rows FROM ai_scale._as_owner_rows(parent, format(
+            'SELECT count(*) FROM ONLY %s', default_partition)) AS t(n bigint);
+    ELSE
+        EXECUTE format('SELECT count(*) FROM ONLY %s', default_partition) INTO rows;
+    END IF;
+    RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION ai_scale.check_default(regclass) IS 'rows sitting in the default partition';

@@ -1,0 +1,658 @@
+-- One maintenance run: the planner's steps carried out as DDL (premake, retention by drop,
+-- detach or tier, rows rescued), per table and for all managed tables (run_maintenance).
+
+-- One step of a plan, as ai_scale._plan returns them.
+CREATE TYPE ai_scale._partition_step AS (action text, idx int, lower timestamp, upper timestamp,
+                                         suffix text);
+
+-- The creations of a plan for a timestamptz key as instants (UTC wall-clock times, to be
+-- made in 'UTC'), cut to the parts no partition of parent covers; the other steps as they
+-- are. The planner compares bounds as local times in zone, where a bound in the first pass of
+-- a local hour that a fall-back change repeats (a partition made by hand, or in another zone)
+-- reads as the second pass: a cell next to it was taken as free where a partition stood, and
+-- its creation failed the table's run with "would overlap" at every run until the cell was
+-- past.
+CREATE FUNCTION ai_scale._instant_steps(parent regclass, zone text,
+                                        steps ai_scale._partition_step[])
+    RETURNS ai_scale._partition_step[]
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    s ai_scale._partition_step;
+    out ai_scale._partition_step[] := '{}';
+    lows timestamp[] := '{}';
+    highs timestamp[] := '{}';
+    bound_lo timestamp[];
+    bound_hi timestamp[];
+    a timestamp;
+    b timestamp;
+    cursor timestamp;
+    n int := 0;
+    first int := 1;
+BEGIN
+    FOREACH s IN ARRAY steps LOOP
+        CONTINUE WHEN s.action <> 'create';
+        lows := lows || (ai_scale._local_start(s.lower, zone) AT TIME ZONE 'UTC');
+        highs := highs || (ai_scale._local_start(s.upper, zone) AT TIME ZONE 'UTC');
+    END LOOP;
+    SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
+           coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
+      INTO bound_lo, bound_hi
+      FROM ai_scale._bounds(parent, 'UTC', (SELECT min(l) FROM unnest(lows) l),
+                            (SELECT max(h) FROM unnest(highs) h)) x
+     WHERE NOT x.is_default;
+    FOREACH s IN ARRAY steps LOOP
+        IF s.action <> 'create' THEN
+            out := out || s;
+            CONTINUE;
+        END IF;
+        n := n + 1;
+        a := lows[n];
+        b := highs[n];
+        cursor := a;
+        -- Both in order, and partitions do not overlap: the bounds before this step's are
+        -- passed for good.
+        WHILE first <= cardinality(bound_lo) AND bound_hi[first] <= a LOOP
+            first := first + 1;
+        END LOOP;
+        FOR m IN first .. cardinality(bound_lo) LOOP
+            EXIT WHEN bound_lo[m] >= b;
+            CONTINUE WHEN bound_hi[m] <= cursor;
+            IF bound_lo[m] > cursor THEN
+                out := out || ('create', NULL, cursor, bound_lo[m],
+                               CASE WHEN cursor = a THEN s.suffix
+                                    ELSE to_char(cursor AT TIME ZONE 'UTC' AT TIME ZONE zone,
+                                                 'YYYYMMDD_HH24MI') END)::ai_scale._partition_step;
+            END IF;
+            cursor := greatest(cursor, bound_hi[m]);
+        END LOOP;
+        IF cursor < b THEN
+            out := out || ('create', NULL, cursor, b,
+                           CASE WHEN cursor = a THEN s.suffix
+                                ELSE to_char(cursor AT TIME ZONE 'UTC' AT TIME ZONE zone,
+                                             'YYYYMMDD_HH24MI') END)::ai_scale._partition_step;
+        END IF;
+    END LOOP;
+    RETURN out;
+END $$;
+
+-- The comment that marks a partition the worker detaches concurrently to drop it: set before
+-- the detach (in the transaction that chose it), so that a table whose drop did not follow
+-- (the DROP failed, or the server stopped between the detach's commit and the drop's) is found
+-- and dropped by a later run of the worker, while the table's retention is still the one that
+-- chose it (the worker keeps a table whose retention changed during its detach, too). The
+-- retention is written in one IntervalStyle: the worker's, which a database or role setting
+-- changes from its next start, made a table owed its drop look kept by another retention.
+CREATE FUNCTION ai_scale._owed_drop_note(parent regclass, retention interval) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET intervalstyle = 'postgres'
+    AS $$ SELECT format('ai_scale: detached from table %s by retention %s, to be dropped by the '
+                        'maintenance worker', parent::oid, retention) $$;
+
+-- Whether a table marked with note is still owed its drop: parent is managed with retention
+-- mode drop, and the note names the retention it has now, the one that chose the table (a
+-- table whose retention changed since is kept). The worker's drop after its detach and the
+-- later runs' sweep both ask this.
+CREATE FUNCTION ai_scale._owed_drop_due(parent regclass, note text) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM ai_scale.partition_config c
+                    WHERE c.parent = _owed_drop_due.parent AND c.retention_mode = 'drop'
+                      AND note = ai_scale._owed_drop_note(c.parent, c.retention))
+$$;
+
+-- The tables of parent's owner that carry a mark naming parent (whatever its retention), with
+-- the mark and whether the table is a partition. Anyone may write the mark on a table of their
+-- own: only the owner's count.
+CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
+                                           OUT attached boolean, OUT note text)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT c.oid::regclass, c.relispartition, d.description
+      FROM pg_description d
+      JOIN pg_class c ON c.oid = d.objoid
+     WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+       AND starts_with(d.description,
+                       format('ai_scale: detached from table %s by retention ', parent::oid))
+       AND c.relowner = (SELECT o.relowner FROM pg_class o WHERE o.oid = parent)
+       AND c.relkind IN ('r', 'p') -- a partition may be partitioned itself
+$$;
+
+-- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
+-- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
+-- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
+-- concurrent detach while the table has a default partition; such tables get a plain DETACH /
+-- DROP under the short lock_timeout, skipped and retried when a long query holds the table.
+-- A 'detach_pending' row's detail says what the worker does: 'drop' or 'detach' (concurrently,
+-- then DROP TABLE for 'drop'), or, for a partition already pending detach, 'finalize',
+-- 'finalize detach' or 'finalize drop' (DETACH ... FINALIZE, then DROP TABLE for the last);
+-- a partition to drop is marked first (_owed_drop_note), and in this mode a run drops the
+-- marked tables a detach left behind.
+CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    dflt regclass;
+    parts regclass[];
+    lowers timestamp[];
+    uppers timestamp[];
+    cold boolean[];
+    cold_oid oid;
+    p record;
+    made record;
+    victim regclass;
+    default_has_rows boolean := false;
+    r record;
+    now_local timestamp;
+    retain_before timestamp;
+    cold_before timestamp;
+    steps ai_scale._partition_step[];
+    created text[] := '{}';
+    created_detail text[] := '{}';
+    in_place boolean := false;
+    pending regclass[] := '{}';
+    handled regclass[] := '{}';
+    through_parent boolean := false;
+    creating boolean;
+    create_zone text;
+    moving boolean;
+    in_ranges text;
+    err_hint text;
+    retired int := 0;
+    attached boolean;
+    still_owed boolean;
+    postponed bigint := 0;
+BEGIN
+    parent_table := cfg.parent;
+    k := ai_scale._partition_key(cfg.parent);
+    cold_oid := (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cfg.cold_tablespace);
+    -- Only the partitions a decision can concern reach the planner: those between the start of
+    -- the current cell and the premake horizon (premake fills around them) and those ending
+    -- before the oldest cutoff (retention, tiering). _bounds skips the others without
+    -- converting them, so a no-op run costs about the same whatever the number of partitions.
+    now_local := (now() AT TIME ZONE cfg.time_zone)::timestamp;
+    -- Retention and tiering cutoffs: for a timestamptz key, now() minus the interval as
+    -- Postgres computes it (the time part in elapsed time), as local times (_cutoff); for
+    -- timestamp and date keys, local wall-clock arithmetic.
+    IF k.key_type = 'timestamptz'::regtype THEN
+        retain_before := ai_scale._cutoff(now(), cfg.retention, cfg.time_zone);
+        cold_before := ai_scale._cutoff(now(), cfg.cold_after, cfg.time_zone);
+    ELSE
+        retain_before := now_local - cfg.retention;
+        cold_before := now_local - cfg.cold_after;
+    END IF;
+    IF cfg.cold_after IS NULL AND cfg.retention_mode = 'tier' THEN
+        cold_before := retain_before;
+    END IF;
+    SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(coalesce(c.reltablespace = cold_oid, false) ORDER BY b.lower)
+               FILTER (WHERE NOT b.is_default),
+           max(b.partition::oid) FILTER (WHERE b.is_default)
+      INTO parts, lowers, uppers, cold, dflt
+      FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
+                            now_local + cfg.partition_interval * (cfg.premake + 2),
+                            greatest(retain_before, cold_before)) b
+      LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
+     WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
+        OR b.upper <= greatest(retain_before, cold_before);
+    IF dflt IS NOT NULL THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+    END IF;
+    -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach (reported
+    -- last). Asked now, while the parent's partition descriptors are cached: once a partition has
+    -- been made, the question would rebuild them, parsing every bound twice (2.7 ms at 1000
+    -- partitions). The check first: reading pg_inherits costs a row per partition.
+    IF ai_scale._detach_pending(cfg.parent) THEN
+        pending := ARRAY(SELECT i.inhrelid::regclass FROM pg_inherits i
+                          WHERE i.inhparent = cfg.parent AND i.inhdetachpending);
+    END IF;
+
+    SELECT array_agg((pl.action, pl.idx, pl.lower, pl.upper, pl.suffix)::ai_scale._partition_step
+                     ORDER BY pl.ord) INTO steps
+      FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
+                          cfg.retention_mode, cfg.cold_after, now_local,
+                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
+                          coalesce(cold, '{}'), retain_before, cold_before) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+    creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
+    create_zone := cfg.time_zone;
+    IF creating AND k.key_type = 'timestamptz'::regtype AND cfg.time_zone <> 'UTC' THEN
+        steps := ai_scale._instant_steps(cfg.parent, cfg.time_zone, steps);
+        create_zone := 'UTC';
+        creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
+    END IF;
+    -- The worker makes at most 200 partitions of a table per run, the nearest first (the plan
+    -- lists them by bound), and the others at its next runs: a premake of thousands does not
+    -- fit one transaction's share of the lock table, and every run failed on it (out of shared
+    -- memory) after a minute's work, making none. By hand, a run makes them all or fails.
+    IF defer_detach THEN
+        SELECT count(*) FILTER (WHERE s.action = 'create') - 200 INTO postponed FROM unnest(steps) s;
+        IF postponed > 0 THEN
+            steps := ARRAY(
+                SELECT ROW(w.action, w.idx, w.lower, w.upper, w.suffix)::ai_scale._partition_step
+                  FROM (SELECT u.*, count(*) FILTER (WHERE u.action = 'create')
+                                    OVER (ORDER BY u.ord) AS nth
+                          FROM unnest(steps) WITH ORDINALITY
+                               AS u(action, idx, lower, upper, suffix, ord)) w
+                 WHERE w.action <> 'create' OR w.nth <= 200
+                 ORDER BY w.ord);
+        END IF;
+    END IF;
+
+    -- All creations in one subtransaction: they need the same locks, so when one cannot get
+    -- them in time none could; they are then all reported as skipped, and retried next run.
+    BEGIN
+        -- A table without partitions, but an empty default, holds no rows: no query on it can
+        -- be served from a partition, so locking all of it while the first partitions are made
+        -- holds up no more than the attaches' lock on the default would. They are then made in
+        -- place, a quarter faster. Checked again under the lock: a row may have come meanwhile.
+        IF creating AND NOT default_has_rows
+           AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                            WHERE i.inhparent = cfg.parent AND i.inhrelid IS DISTINCT FROM dflt) THEN
+            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cfg.parent);
+            IF dflt IS NOT NULL THEN
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+            END IF;
+            in_place := NOT default_has_rows
+                        AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                         WHERE i.inhparent = cfg.parent
+                                           AND i.inhrelid IS DISTINCT FROM dflt);
+        ELSIF creating AND dflt IS NOT NULL THEN
+            -- A row written to the default after the look above, in the range of a partition
+            -- made below, would make its attach fail: writers of the default wait from here
+            -- (the attaches lock it fully anyway), and it is looked at again.
+            EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+        END IF;
+        moving := creating AND default_has_rows;
+        IF moving AND EXISTS (SELECT 1 FROM pg_constraint c
+                               WHERE c.contype = 'f' AND c.confrelid IN (cfg.parent, dflt)) THEN
+            -- A table a foreign key references can have no rows moved out of its default
+            -- (_require_no_references), but its partitions are made while no row of the
+            -- default lies in their ranges: a row that no partition can hold (a NULL or
+            -- infinite key), or one of an older range, must not stop premaking for good.
+            SELECT string_agg(format('(%I >= %s AND %I < %s)',
+                                     k.key_column, ai_scale._bound_literal(s.lower, k.key_type, create_zone),
+                                     k.key_column, ai_scale._bound_literal(s.upper, k.key_type, create_zone)),
+                              ' OR ')
+              INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
+               INTO moving;
+        END IF;
+        IF moving THEN
+            PERFORM ai_scale._require_no_references(cfg.parent, dflt);
+            through_parent := ai_scale._moves_through_parent(cfg.parent, dflt);
+        END IF;
+        FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
+            CONTINUE WHEN p.action <> 'create';
+            made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
+                                               create_zone, p.lower, p.upper, p.suffix,
+                                               CASE WHEN moving THEN dflt END, NULL,
+                                               cfg.inherit_privileges, in_place, through_parent);
+            CONTINUE WHEN made.partition IS NULL;
+            created := created || made.partition;
+            created_detail := created_detail || (made.bounds
+                || CASE WHEN made.rows_moved > 0
+                        THEN format('; moved %s rows from the default partition', made.rows_moved)
+                        ELSE '' END);
+        END LOOP;
+    EXCEPTION
+        WHEN lock_not_available THEN
+            created := '{}';
+            created_detail := '{}';
+            FOREACH p IN ARRAY steps LOOP
+                CONTINUE WHEN p.action <> 'create';
+                action := 'skipped';
+                partition := NULL;
+                detail := format('create from %s to %s: %s; retried on the next run',
+                                 ai_scale._bound_text(p.lower, k.key_type, create_zone),
+                                 ai_scale._bound_text(p.upper, k.key_type, create_zone), SQLERRM);
+                RETURN NEXT;
+            END LOOP;
+    END;
+    FOR i IN 1 .. coalesce(array_length(created, 1), 0) LOOP
+        action := 'created';
+        partition := created[i];
+        detail := created_detail[i];
+        RETURN NEXT;
+    END LOOP;
+    IF postponed > 0 THEN
+        action := 'skipped';
+        partition := NULL;
+        detail := format('%s more partitions to make; the worker makes at most 200 of a table per '
+                         'run, the rest at its next runs', postponed);
+        RETURN NEXT;
+    END IF;
+
+    -- Tables the worker detached to drop and did not drop (see _owed_drop_note): dropped now
+    -- while the retention that chose them still holds; kept, unmarked, when it changed (as the
+    -- worker keeps a table whose retention changed during its detach); the owner's tables only
+    -- (_owed_drop_marked). A table a view still uses gives an error row at every run, until it
+    -- can go. A marked table still a partition
+    -- of the parent (its detach never started, or was interrupted) loses the mark: retention
+    -- below marks it again when it still drops it; kept, it would be dropped once detached (a
+    -- detach the worker finalizes to keep it, or one by hand).
+    IF defer_detach THEN
+        FOR victim, attached, still_owed IN
+                     SELECT m.rel, m.attached, ai_scale._owed_drop_due(cfg.parent, m.note)
+                       FROM ai_scale._owed_drop_marked(cfg.parent) m
+                      WHERE NOT m.attached
+                         OR EXISTS (SELECT 1 FROM pg_inherits i
+                                     WHERE i.inhrelid = m.rel AND i.inhparent = cfg.parent)
+        LOOP
+            partition := victim::text;
+            IF attached THEN
+                BEGIN
+                    EXECUTE format('COMMENT ON TABLE %s IS NULL', victim);
+                    CONTINUE;
+                EXCEPTION
+                    WHEN lock_not_available THEN
+                        -- Still marked: not finalized in this run (it would be kept, marked).
+                        handled := handled || victim;
+                        action := 'skipped';
+                        detail := format('unmark %s: %s; retried on the next run', victim, SQLERRM);
+                        RETURN NEXT;
+                        CONTINUE;
+                END;
+            END IF;
+            BEGIN
+                IF still_owed THEN
+                    EXECUTE format('DROP TABLE %s', victim);
+                    action := 'dropped';
+                    detail := 'detached by retention earlier, and not dropped then';
+                ELSE
+                    EXECUTE format('COMMENT ON TABLE %s IS NULL', victim);
+                    action := 'skipped';
+                    detail := 'detached by retention earlier; kept, as the retention settings changed';
+                END IF;
+            EXCEPTION
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                    action := CASE WHEN SQLSTATE = '55P03' THEN 'skipped' ELSE 'error' END;
+                    detail := format('drop %s, detached by retention earlier: %s', victim,
+                                     ai_scale._error_text(SQLERRM, err_hint));
+            END;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+
+    -- Retention and tiering, each its own subtransaction: one that fails is reported, and the
+    -- partitions made above and the other steps stand.
+    FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
+        CONTINUE WHEN p.action = 'create';
+        victim := parts[p.idx];
+        -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
+        -- others at the next runs: each keeps its locks until the run's transaction ends, and
+        -- a table with thousands of partitions past retention (retention set or shortened on a
+        -- long history) failed every run on the lock table (out of shared memory), dropping
+        -- none. Those the worker detaches itself, one transaction each, are not counted.
+        IF NOT (defer_detach AND (victim = ANY (pending)
+                                  OR (dflt IS NULL AND p.action IN ('drop', 'detach')))) THEN
+            CONTINUE WHEN retired >= 100;
+            retired := retired + 1;
+        END IF;
+        partition := victim::text;
+        detail := NULL;
+        BEGIN
+            IF victim = ANY (pending) AND p.action IN ('drop', 'detach') THEN
+                -- Pending detach already: the worker finalizes it (and drops it for 'drop');
+                -- by hand, it can be dropped, not detached (only FINALIZE completes it).
+                handled := handled || victim;
+                IF defer_detach THEN
+                    action := 'detach_pending';
+                    detail := 'finalize ' || p.action;
+                    IF p.action = 'drop' THEN
+                        EXECUTE format('COMMENT ON TABLE %s IS %L', victim,
+                                       ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                    END IF;
+                ELSIF p.action = 'drop' THEN
+                    EXECUTE format('DROP TABLE %s', victim);
+                    action := 'dropped';
+                    detail := 'older than retention ' || cfg.retention::text;
+                ELSE
+                    action := 'skipped';
+                    detail := format('detach pending; the maintenance worker, or ALTER TABLE %s '
+                                     'DETACH PARTITION %s FINALIZE, completes it', cfg.parent,
+                                     victim);
+                END IF;
+            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
+                action := 'detach_pending';
+                partition := victim::text;
+                detail := p.action;
+                IF p.action = 'drop' THEN
+                    EXECUTE format('COMMENT ON TABLE %s IS %L', victim,
+                                   ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                END IF;
+            ELSIF p.action = 'drop' THEN
+                partition := victim::text;
+                EXECUTE format('DROP TABLE %s', victim);
+                action := 'dropped';
+                detail := 'older than retention ' || cfg.retention::text;
+            ELSIF p.action = 'detach' THEN
+                partition := victim::text;
+                EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+                action := 'detached';
+                detail := 'older than retention ' || cfg.retention::text;
+            ELSE
+                partition := victim::text;
+                -- As the owner: it must have the right to create in the cold tablespace (the
+                -- worker's superuser would move anyone's partitions into any tablespace).
+                PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
+                                                              victim, cfg.cold_tablespace));
+                action := 'moved_to_cold';
+                detail := 'tablespace ' || quote_ident(cfg.cold_tablespace);
+            END IF;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'skipped';
+                detail := format('%s %s: %s; retried on the next run', p.action,
+                                 coalesce(victim::text, format('from %s to %s',
+                                     ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
+                                     ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))),
+                                 SQLERRM);
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                action := 'error';
+                detail := format('%s %s: %s', p.action, victim, ai_scale._error_text(SQLERRM, err_hint));
+        END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- The other partitions pending detach (a DETACH ... CONCURRENTLY interrupted, by the worker
+    -- or by someone else): the worker completes the detach with DETACH ... FINALIZE, and keeps
+    -- the table, since retention did not choose it.
+    FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                   WHERE cardinality(pending) > 0 AND i.inhrelid = ANY (pending)
+                     AND NOT i.inhrelid = ANY (handled)
+                     AND i.inhparent = cfg.parent AND i.inhdetachpending
+    LOOP
+        partition := victim::text;
+        IF defer_detach THEN
+            action := 'detach_pending';
+            detail := 'finalize';
+        ELSE
+            action := 'skipped';
+            detail := format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH '
+                             'PARTITION %s FINALIZE, completes it', cfg.parent, victim);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Rows left in the default partition (e.g. old rows inserted late): rescue them.
+    IF dflt IS NOT NULL AND default_has_rows THEN
+        BEGIN
+            FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, cfg.rescue_batch_rows) LOOP
+                action := 'rescued';
+                partition := r.partition;
+                detail := format('moved %s rows from the default partition', r.rows_moved);
+                RETURN NEXT;
+            END LOOP;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'skipped';
+                partition := dflt::text;
+                detail := format('rescue: %s; retried on the next run', SQLERRM);
+                RETURN NEXT;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                action := 'error';
+                partition := dflt::text;
+                detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint));
+                RETURN NEXT;
+        END;
+    ELSIF dflt IS NOT NULL THEN
+        -- An empty default keeps no index that an interrupted rescue_default_proc built for
+        -- its batches and left behind (writers into the default would go on updating it). An
+        -- index attached to one of the parent's is not such an index, and the comment that marks
+        -- one is read only for the others (reading it costs a no-op run a fifth more).
+        FOR victim IN SELECT i.indexrelid::regclass FROM pg_index i
+                       WHERE i.indrelid = dflt
+                         AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+        LOOP
+            CONTINUE WHEN obj_description(victim, 'pg_class')
+                          IS DISTINCT FROM ai_scale._rescue_index_comment();
+            partition := victim::text;
+            BEGIN
+                EXECUTE format('DROP INDEX %s', victim);
+                action := 'dropped';
+                detail := 'index an interrupted rescue_default_proc left on the empty default partition';
+            EXCEPTION
+                WHEN lock_not_available THEN
+                    action := 'skipped';
+                    detail := format('dropping the index rescue_default_proc left: %s; retried on '
+                                     'the next run', SQLERRM);
+            END;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END $$;
+
+CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cfg ai_scale.partition_config;
+    managed regclass;
+    r record;
+    actions int := 0;
+    errors int := 0;
+    owner oid;
+    caller_lock_timeout text := current_setting('lock_timeout');
+    err_hint text;
+BEGIN
+    PERFORM ai_scale._require_primary('run_maintenance');
+    IF _run_maintenance.parent IS NOT NULL THEN
+        PERFORM ai_scale._config(_run_maintenance.parent);
+    END IF;
+    FOR cfg IN SELECT * FROM ai_scale.partition_config c
+                WHERE _run_maintenance.parent IS NULL OR c.parent = _run_maintenance.parent
+                ORDER BY c.parent::oid
+    LOOP
+        -- Making and dropping partitions needs the owner's rights: say so plainly, rather than
+        -- with whichever statement fails first.
+        owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
+        IF NOT pg_has_role(owner, 'USAGE') THEN
+            errors := errors + 1;
+            parent_table := cfg.parent;
+            action := 'error';
+            partition := NULL;
+            detail := format('role %s does not own table %s (its owner is %s); maintenance '
+                             'needs the owner''s rights (for the worker: ai_scale.maintenance_role)',
+                             quote_ident(current_user), cfg.parent, owner::regrole);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        BEGIN
+            -- Concurrent runs on the same table serialize here, waiting as long as the
+            -- caller's lock_timeout allows (held to the end of the transaction).
+            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+            BEGIN
+                PERFORM ai_scale._lock_for_maintenance(cfg.parent);
+            EXCEPTION WHEN lock_not_available THEN
+                parent_table := cfg.parent;
+                action := 'skipped';
+                partition := NULL;
+                detail := 'another maintenance run holds this table; retried on the next run';
+                RETURN NEXT;
+                CONTINUE;
+            END;
+            -- The settings read above may have changed while this run waited for the lock (a
+            -- manage_partitions that took retention away, an unmanage_partitions): a run that
+            -- went on with them dropped partitions a committed change said to keep.
+            managed := cfg.parent;
+            SELECT * INTO cfg FROM ai_scale.partition_config c WHERE c.parent = managed;
+            IF NOT FOUND THEN
+                CONTINUE;
+            END IF;
+            -- Then short lock waits for all DDL.
+            PERFORM set_config('lock_timeout',
+                               ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
+            -- All of it as the table's owner (see _as_owner_rows), with the settings as they
+            -- are now.
+            FOR r IN SELECT * FROM ai_scale._as_owner_rows(cfg.parent, format(
+                         'SELECT * FROM ai_scale._maintain((SELECT c FROM ai_scale.partition_config c '
+                         'WHERE c.parent = %s::oid::regclass), %L)', cfg.parent::oid, defer_detach))
+                         AS t(parent_table regclass, action text, partition text, detail text)
+            LOOP
+                parent_table := r.parent_table;
+                action := r.action;
+                partition := r.partition;
+                detail := r.detail;
+                IF r.action = 'error' THEN
+                    errors := errors + 1;
+                ELSIF r.action NOT IN ('skipped', 'detach_pending') THEN
+                    actions := actions + 1;
+                END IF;
+                RETURN NEXT;
+            END LOOP;
+        EXCEPTION
+            -- A lock on the table itself, before any step (reading its partitions), not free
+            -- in time: a transaction holds the table (an ALTER TABLE not committed yet).
+            WHEN lock_not_available THEN
+                parent_table := cfg.parent;
+                action := 'skipped';
+                partition := NULL;
+                detail := SQLERRM || '; retried on the next run';
+                RETURN NEXT;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                -- Dropped while this run waited for it: nothing to maintain, nothing wrong.
+                CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent);
+                -- (PG_EXCEPTION_HINT is '' when the error has none, never NULL.)
+                IF SQLSTATE = '42501' AND coalesce(err_hint, '') = '' THEN
+                    err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
+                                       'CREATE on its schema and on the tablespace partitions '
+                                       'go to (the table''s own, and cold_tablespace to tier).',
+                                       owner::regrole);
+                END IF;
+                errors := errors + 1;
+                parent_table := cfg.parent;
+                action := 'error';
+                partition := NULL;
+                detail := ai_scale._error_text(SQLERRM, err_hint);
+                RETURN NEXT;
+        END;
+    END LOOP;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+    -- The worker (defer_detach) calls this once per table and counts its runs itself.
+    PERFORM ai_scale._count_maintenance(CASE WHEN defer_detach THEN 0 ELSE 1 END, actions, errors);
+END $$;
+
+CREATE FUNCTION ai_scale.run_maintenance(parent regclass DEFAULT NULL)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM ai_scale._run_maintenance(parent, false) $$;
+COMMENT ON FUNCTION ai_scale.run_maintenance(regclass) IS
+    'creates, drops, detaches and tiers partitions of one managed table (or all); one row per action';

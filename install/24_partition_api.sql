@@ -1,0 +1,334 @@
+-- Taking tables into management and out of it, the prediction store, the partitions() view of
+-- a table, and who may change partition_config.
+
+CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval interval,
+                                           premake int DEFAULT 7,
+                                           retention interval DEFAULT NULL,
+                                           retention_mode text DEFAULT 'drop',
+                                           cold_after interval DEFAULT NULL,
+                                           cold_tablespace name DEFAULT NULL,
+                                           time_zone text DEFAULT NULL,
+                                           inherit_privileges boolean DEFAULT false)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    zone text := coalesce(time_zone, ai_scale._setting('ai_scale.partition_time_zone'));
+    nsp name;
+    rel name;
+    owner oid;
+    dflt_name text;
+    caller_lock_timeout text;
+    r record;
+BEGIN
+    PERFORM ai_scale._require_primary('manage_partitions');
+    IF manage_partitions.parent IS NULL THEN
+        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    k := ai_scale._partition_key(manage_partitions.parent);
+    -- The worker cannot reach another session's temporary table, and no event trigger fires
+    -- when one goes at the end of its session: its row would stay behind.
+    IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = manage_partitions.parent) = 't' THEN
+        RAISE EXCEPTION 'cannot manage temporary table %', manage_partitions.parent
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    PERFORM ai_scale._check_config(partition_interval, premake, retention, retention_mode,
+                                   cold_after);
+    IF k.key_type = 'date'::regtype
+       AND partition_interval <> date_trunc('day', partition_interval) THEN
+        RAISE EXCEPTION 'partition_interval % is finer than the date key %', partition_interval,
+                        k.key_column
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use whole days, weeks, months or years for a date key.';
+    END IF;
+    IF (retention_mode = 'tier' OR cold_after IS NOT NULL) AND cold_tablespace IS NULL THEN
+        RAISE EXCEPTION 'cold_tablespace is required for retention_mode tier or cold_after'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cold_tablespace IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_tablespace t WHERE t.spcname = cold_tablespace) THEN
+        RAISE EXCEPTION 'tablespace "%" does not exist', cold_tablespace
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM now() AT TIME ZONE zone; -- 22023 for an unknown zone
+    -- Partitions are made as the table's owner (see _as_owner_rows), in the table's schema.
+    SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = manage_partitions.parent;
+    PERFORM ai_scale._require_owner_create(manage_partitions.parent);
+    -- Partitions are moved to cold_tablespace as the owner too (Postgres asks no privilege for
+    -- the database's default tablespace): refused now rather than by every run that tiers.
+    IF cold_tablespace IS NOT NULL
+       AND (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cold_tablespace)
+           <> (SELECT d.dattablespace FROM pg_database d WHERE d.datname = current_database())
+       AND NOT has_tablespace_privilege(owner, cold_tablespace, 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % (%) may not create in tablespace %',
+                        manage_partitions.parent, owner::regrole, quote_ident(cold_tablespace)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'ai_scale moves partitions to cold_tablespace as the table''s owner.',
+                  HINT = format('GRANT CREATE ON TABLESPACE %I TO %s;', cold_tablespace,
+                                owner::regrole);
+    END IF;
+
+    -- After any other manage_partitions or maintenance run of the table: two first calls at
+    -- once would both add a default partition, and the second fail (42P07).
+    PERFORM ai_scale._lock_for_maintenance(manage_partitions.parent);
+    IF ai_scale._default_partition(manage_partitions.parent) IS NULL THEN
+        dflt_name := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'default'));
+        -- Adding a partition this way locks the whole table: with the short timeout of all
+        -- maintenance DDL, so that new queries never queue behind a long-running one.
+        caller_lock_timeout := current_setting('lock_timeout');
+        PERFORM set_config('lock_timeout',
+                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
+        BEGIN
+            -- As the owner (see _as_owner_rows), who then owns it, as every partition.
+            PERFORM ai_scale._as_owner(manage_partitions.parent,
+                                       format('CREATE TABLE %s PARTITION OF %s DEFAULT',
+                                              dflt_name, manage_partitions.parent));
+        EXCEPTION WHEN lock_not_available THEN
+            RAISE EXCEPTION 'could not lock table % to add its default partition',
+                            manage_partitions.parent
+                USING ERRCODE = 'lock_not_available',
+                      DETAIL = format('The lock was not free within '
+                                      'ai_scale.maintenance_lock_timeout (%s).',
+                                      current_setting('lock_timeout')),
+                      HINT = 'A transaction holds the table; call manage_partitions again once it ends.';
+        END;
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        IF manage_partitions.inherit_privileges THEN
+            PERFORM ai_scale._copy_grants(manage_partitions.parent, dflt_name);
+        END IF;
+    END IF;
+    INSERT INTO ai_scale.partition_config AS c
+        (parent, partition_interval, premake, retention, retention_mode, cold_after,
+         cold_tablespace, time_zone, inherit_privileges)
+    VALUES (manage_partitions.parent, partition_interval, premake, retention, retention_mode,
+            cold_after, cold_tablespace, zone, coalesce(manage_partitions.inherit_privileges, false))
+    ON CONFLICT ON CONSTRAINT partition_config_pkey DO UPDATE
+       SET partition_interval = EXCLUDED.partition_interval, premake = EXCLUDED.premake,
+           retention = EXCLUDED.retention, retention_mode = EXCLUDED.retention_mode,
+           cold_after = EXCLUDED.cold_after, cold_tablespace = EXCLUDED.cold_tablespace,
+           time_zone = EXCLUDED.time_zone, inherit_privileges = EXCLUDED.inherit_privileges;
+    -- The first run is part of adopting the table: if it fails, nothing is kept.
+    FOR r IN SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false) LOOP
+        IF r.action = 'error' THEN
+            RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent, r.detail
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        parent_table := r.parent_table;
+        action := r.action;
+        partition := r.partition;
+        detail := r.detail;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval, text, interval, name, text, boolean) IS
+    'adopts a table range-partitioned on a timestamptz, timestamp or date column and maintains it';
+
+CREATE FUNCTION ai_scale.unmanage_partitions(parent regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    marked regclass;
+BEGIN
+    PERFORM ai_scale._require_primary('unmanage_partitions');
+    PERFORM ai_scale._config(parent);
+    -- After any maintenance run on the table in progress (a run waiting for it then finds the
+    -- table no longer managed).
+    PERFORM ai_scale._lock_for_maintenance(parent);
+    DELETE FROM ai_scale.partition_config c WHERE c.parent = unmanage_partitions.parent;
+    -- The tables the worker detached to drop and did not drop (see _owed_drop_note) are kept,
+    -- as the worker keeps one whose table is unmanaged during its detach: no run looks at
+    -- them while the table is unmanaged, and one after it was managed again with the same
+    -- retention dropped them. As the owner, whose tables they are (see _maintain).
+    FOR marked IN SELECT m.rel FROM ai_scale._owed_drop_marked(parent) m LOOP
+        PERFORM ai_scale._as_owner(parent, format('COMMENT ON TABLE %s IS NULL', marked));
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION ai_scale.unmanage_partitions(regclass) IS
+    'stops maintaining a table; its partitions and rows stay as they are';
+
+-- Gives every partition of parent exactly the parent's table-level grants (revoking the others;
+-- the owner's rights stay), e.g. after grants on the parent changed. Returns the partitions.
+CREATE FUNCTION ai_scale.reapply_privileges(parent regclass) RETURNS SETOF regclass
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    part regclass;
+    grantee oid;
+    owner oid;
+BEGIN
+    PERFORM ai_scale._require_primary('reapply_privileges');
+    PERFORM ai_scale._partition_key(parent);
+    -- GRANT and REVOKE by a role that holds some privileges on a partition but not the owner's
+    -- only warn and change nothing: say so plainly instead of returning the partitions as done.
+    owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = parent);
+    IF NOT pg_has_role(owner, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to reapply the privileges of %', parent
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Only the table''s owner (%s), its members and superusers may.',
+                                  owner::regrole);
+    END IF;
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                 WHERE i.inhparent = reapply_privileges.parent ORDER BY i.inhrelid::regclass::text
+    LOOP
+        FOR grantee IN SELECT DISTINCT a.grantee
+                         FROM pg_class c, aclexplode(c.relacl) a
+                        WHERE c.oid = part AND a.grantee <> c.relowner
+        LOOP
+            EXECUTE format('REVOKE ALL ON %s FROM %s CASCADE', part, ai_scale._grantee(grantee));
+        END LOOP;
+        PERFORM ai_scale._copy_grants(parent, part::text);
+        RETURN NEXT part;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION ai_scale.reapply_privileges(regclass) IS
+    'gives every partition exactly the parent''s table-level grants; returns the partitions';
+
+CREATE FUNCTION ai_scale.create_prediction_store(name text DEFAULT 'public.model_predictions',
+                                                 partition_interval interval DEFAULT '1 day',
+                                                 premake int DEFAULT 7,
+                                                 retention interval DEFAULT NULL)
+    RETURNS regclass
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    parts text[];
+    nsp text;
+    rel text;
+    tbl regclass;
+BEGIN
+    PERFORM ai_scale._require_primary('create_prediction_store');
+    PERFORM ai_scale._check_config(partition_interval, premake, retention, 'drop', NULL);
+    parts := parse_ident(name);
+    IF array_length(parts, 1) = 1 THEN
+        nsp := 'public';
+        rel := parts[1];
+    ELSIF array_length(parts, 1) = 2 THEN
+        nsp := parts[1];
+        rel := parts[2];
+    ELSE
+        RAISE EXCEPTION 'invalid table name "%"', name USING ERRCODE = 'invalid_name';
+    END IF;
+    IF octet_length(rel) > 63 THEN
+        RAISE EXCEPTION 'table name "%" is longer than 63 bytes', rel
+            USING ERRCODE = 'name_too_long';
+    END IF;
+    EXECUTE format($ddl$
+        CREATE TABLE %I.%I (
+            prediction_id uuid        NOT NULL DEFAULT gen_random_uuid(),
+            model_name    text        NOT NULL,
+            model_version int         NOT NULL,
+            input_data    jsonb,
+            output_data   jsonb,
+            input_hash    bigint,
+            created_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (prediction_id, created_at)
+        ) PARTITION BY RANGE (created_at)$ddl$, nsp, rel);
+    tbl := format('%I.%I', nsp, rel)::regclass;
+    EXECUTE format('CREATE INDEX ON %s (model_name, model_version, input_hash, created_at)', tbl);
+    PERFORM ai_scale.manage_partitions(tbl, partition_interval, premake, retention);
+    RETURN tbl;
+END $$;
+COMMENT ON FUNCTION ai_scale.create_prediction_store(text, interval, int, interval) IS
+    'creates the prediction table, range-partitioned by day on created_at, and manages it';
+
+CREATE FUNCTION ai_scale.partitions(parent regclass)
+    RETURNS TABLE (partition regclass, lower text, upper text, tier text, tablespace name,
+                   rows_estimate bigint, bytes bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    zone text;
+    cold name;
+BEGIN
+    k := ai_scale._partition_key(parent);
+    SELECT c.time_zone, c.cold_tablespace INTO zone, cold
+      FROM ai_scale.partition_config c WHERE c.parent = partitions.parent;
+    zone := coalesce(zone, ai_scale._setting('ai_scale.partition_time_zone'));
+    -- A timestamptz bound is shown as the instant it is (read as a UTC wall-clock time): read
+    -- in the table's zone, one in the first pass of a local hour that a fall-back change
+    -- repeats came back as the second pass, an hour off.
+    IF k.key_type = 'timestamptz'::regtype THEN
+        zone := 'UTC';
+    END IF;
+    RETURN QUERY
+    SELECT b.partition,
+           CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.lower, k.key_type, zone), 'MINVALUE') END,
+           CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.upper, k.key_type, zone), 'MAXVALUE') END,
+           CASE WHEN b.is_default THEN 'default'
+                WHEN cold IS NOT NULL AND t.spcname = cold THEN 'cold' ELSE 'hot' END,
+           coalesce(t.spcname, (SELECT d.spcname FROM pg_database db
+                                  JOIN pg_tablespace d ON d.oid = db.dattablespace
+                                 WHERE db.datname = current_database())),
+           CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END,
+           pg_total_relation_size(b.partition)
+      FROM ai_scale._bounds(parent, zone) b
+      JOIN pg_class c ON c.oid = b.partition
+      LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+     ORDER BY b.is_default, b.lower NULLS FIRST;
+END $$;
+COMMENT ON FUNCTION ai_scale.partitions(regclass) IS
+    'each partition of a table: bounds, tier, tablespace, estimated rows and bytes, by bound';
+
+-- Nothing here runs with elevated rights: maintenance does only the DDL its caller may do
+-- (table owners). Who may register tables is decided by privileges on partition_config, which
+-- everyone may read and only its owner (the superuser who created the extension) may change
+-- unless they grant it; and a role granted that may still change only the rows of tables it
+-- owns (or whose owner it is a member of), since maintenance acts on them with the rights of
+-- whoever runs it, often the worker's superuser.
+GRANT SELECT ON ai_scale.partition_config TO PUBLIC;
+
+CREATE FUNCTION ai_scale._check_config_owner() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    rel regclass;
+    owner oid;
+BEGIN
+    FOREACH rel IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW.parent]
+                                    WHEN 'DELETE' THEN ARRAY[OLD.parent]
+                                    ELSE ARRAY[OLD.parent, NEW.parent] END
+    LOOP
+        -- No owner: the table is being dropped (see _forget_dropped_tables).
+        owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = rel);
+        IF owner IS NOT NULL AND NOT pg_has_role(owner, 'USAGE') THEN
+            RAISE EXCEPTION 'permission denied to manage the partitions of %', rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('Only the table''s owner (%s), its members and superusers '
+                                      'may change its row in ai_scale.partition_config.',
+                                      owner::regrole);
+        END IF;
+    END LOOP;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER partition_config_owner BEFORE INSERT OR UPDATE OR DELETE
+    ON ai_scale.partition_config FOR EACH ROW EXECUTE FUNCTION ai_scale._check_config_owner();
+
+-- A managed table that is dropped leaves no config row behind. The one function here that
+-- runs with its owner's rights (the superuser who created the extension): the event trigger
+-- fires on every DROP in the database, by any role, and a role that may drop a table need
+-- not be allowed to write partition_config; Postgres checks that right even when no row
+-- matches, so without it every DROP by such a role would fail. It deletes only the rows of
+-- tables being dropped, and an event trigger function cannot be called directly.
+CREATE FUNCTION ai_scale._forget_dropped_tables() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    DELETE FROM ai_scale.partition_config c
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.parent::oid
+       AND d.objsubid = 0; -- not a column of it
+END $$;
+REVOKE EXECUTE ON FUNCTION ai_scale._forget_dropped_tables() FROM PUBLIC;
+CREATE EVENT TRIGGER ai_scale_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION ai_scale._forget_dropped_tables();

@@ -114,12 +114,15 @@ BEGIN
 END $$;
 
 -- Maintenance of one table and rescues from its default partition serialize on this
--- transaction-scoped advisory lock, waited for with the caller's lock_timeout. It is
--- re-entrant: run_maintenance holds it when it calls rescue_default.
+-- transaction-scoped lock, waited for with the caller's lock_timeout. It is re-entrant:
+-- run_maintenance holds it when it calls rescue_default. An advisory lock of a class SQL's
+-- pg_advisory_* functions cannot take, and only for a caller with the table owner's
+-- privileges (src/partition/maintenance_lock.cpp): no other role can keep a table's
+-- maintenance waiting.
 CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
-    LANGUAGE sql VOLATILE
+    LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT pg_advisory_xact_lock(hashtext('ai_scale.maintenance'), parent::oid::int) $$;
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_lock_for_maintenance';
 
 -- 42501 when the owner of parent may not create in its schema: all of a table's maintenance
 -- runs as its owner (see _as_owner_rows), who makes its partitions there.

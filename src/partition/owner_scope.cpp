@@ -8,8 +8,8 @@
 // under it, the owner's code could RESET ROLE back to the session's superuser; a
 // security-restricted operation refuses that, and the GUC level opened here undoes any setting
 // that code changes.
+#include "partition/owner_scope.hpp"
 #include "pg/guard.hpp"
-#include "pg/postgres.hpp"
 
 extern "C" {
 #include "executor/spi.h"
@@ -26,9 +26,7 @@ extern "C" {
 
 using namespace ai_scale;
 
-namespace {
-
-Oid owner_of(Oid rel)
+Oid partition::owner_of(Oid rel)
 {
     return pg::call([&] {
         HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
@@ -40,9 +38,7 @@ Oid owner_of(Oid rel)
     });
 }
 
-// The owner of rel, once the caller is found to have the owner's privileges (42501 otherwise):
-// acting as the owner only ever gives up rights.
-Oid require_owner_rights(Oid rel)
+Oid partition::require_owner_rights(Oid rel)
 {
     const Oid owner = owner_of(rel);
     if (owner == InvalidOid)
@@ -60,6 +56,8 @@ Oid require_owner_rights(Oid rel)
     }
     return owner;
 }
+
+namespace {
 
 // Runs statement through SPI as owner, in a security-restricted operation, with search_path
 // pg_catalog, pg_temp and row_security off; puts its rows into store when one is given (they
@@ -127,7 +125,7 @@ const char* statement_arg(FunctionCallInfo fcinfo)
 AI_SCALE_FUNCTION(ai_scale_partition_as_owner)
 {
     const char* statement = statement_arg(fcinfo);
-    const Oid owner = require_owner_rights(PG_GETARG_OID(0));
+    const Oid owner = partition::require_owner_rights(PG_GETARG_OID(0));
     PG_RETURN_INT64(int64(run_as(owner, statement, nullptr, nullptr)));
 }
 
@@ -138,7 +136,7 @@ AI_SCALE_FUNCTION(ai_scale_partition_as_owner)
 AI_SCALE_FUNCTION(ai_scale_partition_as_owner_rows)
 {
     const char* query = statement_arg(fcinfo);
-    const Oid owner = require_owner_rights(PG_GETARG_OID(0));
+    const Oid owner = partition::require_owner_rights(PG_GETARG_OID(0));
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     pg::call([&] { InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC); });
     run_as(owner, query, rsinfo->setResult, rsinfo->setDesc);

@@ -1,6 +1,6 @@
 # Partition maintenance and locks: a long-running reader must not make new queries queue behind
 # maintenance (DDL waits at most ai_scale.maintenance_lock_timeout, then reports 'skipped');
-# concurrent runs on one table serialize on an advisory lock; creating a partition does not
+# concurrent runs on one table serialize on a lock only the table's owner may take; creating a partition does not
 # block inserts into the other partitions.
 use strict;
 use warnings;
@@ -86,6 +86,25 @@ like($second_out, qr/second:0/, 'the second run finds the work done');
 $first->quit;
 $second->quit;
 $reader->quit;
+
+# The lock is not one SQL's advisory lock functions take, nor one a role without the owner's
+# rights may take through ai_scale: before, any role holding the key in pg_advisory_lock kept
+# every run of the table skipped.
+$node->safe_psql('postgres', q{
+CREATE ROLE lock_stranger LOGIN;
+UPDATE ai_scale.partition_config SET premake = 6;});
+my $stranger = $node->background_psql('postgres', extra_params => [ '-U', 'lock_stranger' ]);
+$stranger->query_safe("SELECT pg_advisory_lock(hashtext('ai_scale.maintenance'), "
+      . "'model_predictions'::regclass::oid::int)");
+my ($lock_rc, $lock_out, $lock_err) = $node->psql('postgres',
+    "SELECT ai_scale._lock_for_maintenance('model_predictions')",
+    extra_params => [ '-U', 'lock_stranger', '-v', 'VERBOSITY=verbose' ]);
+like($lock_err, qr/42501: permission denied to act as the owner of table model_predictions/,
+    'a role without the owner\'s rights may not take the maintenance lock (42501)');
+is($node->safe_psql('postgres', "SET lock_timeout = '5s';
+SELECT string_agg(action, ',') FROM ai_scale.run_maintenance('model_predictions')"),
+    'created', 'a run is not held up by the advisory locks any role may take');
+$stranger->quit;
 
 # A new table: its default partition, and its first partitions (made in place, under a lock on
 # the whole table), wait no longer than the short timeout for a reader of it either.

@@ -81,8 +81,8 @@ SELECT count(*) FROM ai_scale.manage_partitions('first_t', '1 day', 1);
 SELECT count(*) FROM ai_scale.manage_partitions('second_t', '1 day', 1);
 });
 my $holder = $node->background_psql('postgres');
-$holder->query_safe(
-    "SELECT pg_advisory_lock(hashtext('ai_scale.maintenance'), 'second_t'::regclass::oid::int)");
+$holder->query_safe("BEGIN");
+$holder->query_safe("SELECT ai_scale._lock_for_maintenance('second_t')");
 ok($node->poll_query_until('postgres',
         "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' "
       . "AND datname = 'postgres' AND wait_event = 'advisory'"),
@@ -95,7 +95,7 @@ is($node->safe_psql('postgres', q{
 SET lock_timeout = '5s';
 SELECT count(*) FROM ai_scale.run_maintenance('first_t') WHERE action IN ('skipped', 'error');
 }), '0', 'which a manual run maintains meanwhile without waiting');
-$holder->query_safe("SELECT pg_advisory_unlock_all()");
+$holder->query_safe("COMMIT");
 $holder->quit;
 $node->safe_psql('postgres', q{
 ALTER SYSTEM RESET ai_scale.maintenance_lock_timeout;

@@ -5,6 +5,8 @@ CREATE FUNCTION ai_scale.stats_snapshot(OUT section text, OUT metric text, OUT v
     LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_stats_snapshot';
+COMMENT ON FUNCTION ai_scale.stats_snapshot() IS
+    'the counters and latency percentiles the stats view shows, one row per section and metric';
 
 CREATE VIEW ai_scale.stats AS
     SELECT section, metric, value FROM ai_scale.stats_snapshot();
@@ -16,6 +18,8 @@ CREATE FUNCTION ai_scale.reset_stats() RETURNS void
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_reset_stats';
 REVOKE ALL ON FUNCTION ai_scale.reset_stats() FROM PUBLIC;
+COMMENT ON FUNCTION ai_scale.reset_stats() IS
+    'zeroes every counter and latency histogram of the stats view';
 
 GRANT USAGE ON SCHEMA ai_scale TO PUBLIC;
 GRANT SELECT ON ai_scale.stats TO PUBLIC;

@@ -236,7 +236,7 @@ BEGIN
     RETURN tbl;
 END $$;
 COMMENT ON FUNCTION ai_scale.create_prediction_store(text, interval, int, interval) IS
-    'creates the prediction table, range-partitioned by day on created_at, and manages it';
+    'creates the prediction table, range-partitioned on created_at (daily by default), and manages it';
 
 CREATE FUNCTION ai_scale.partitions(parent regclass)
     RETURNS TABLE (partition regclass, lower text, upper text, tier text, tablespace name,

@@ -175,6 +175,8 @@ BEGIN
         WHERE m.model_name = name AND m.model_version = version AND NOT m.active;
 END
 $$;
+COMMENT ON FUNCTION ai_scale.set_active_version(text, int) IS
+    'makes a registered version the one score() and predict() use when none is named';
 
 -- Drops one version, or every version when version is null. Returns the versions dropped.
 CREATE FUNCTION ai_scale.drop_model(name text, version int DEFAULT NULL) RETURNS int
@@ -202,6 +204,8 @@ BEGIN
     RETURN dropped;
 END
 $$;
+COMMENT ON FUNCTION ai_scale.drop_model(text, int) IS
+    'drops one version of a model, or every version when none is named; returns how many';
 
 -- score, score_multi and score_batched run once per row, so they carry no SET search_path
 -- clause (applying it costs more than scoring a row: with it, score() ran at 2.5x the speed

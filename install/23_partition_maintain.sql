@@ -192,6 +192,14 @@ BEGIN
     IF cfg.cold_after IS NULL AND cfg.retention_mode = 'tier' THEN
         cold_before := retain_before;
     END IF;
+    -- now() in the first pass of a local hour that a fall-back change repeats has the local
+    -- time of the second pass, whose cell starts after now() (Postgres reads a repeated local
+    -- time as the later instant): the plan then starts at the cell that holds now() (the one
+    -- before), which a first run otherwise left unmade, sending the rows of the moment to the
+    -- default partition.
+    IF k.key_type = 'timestamptz'::regtype AND (now_local AT TIME ZONE cfg.time_zone) > now() THEN
+        now_local := ai_scale._cell_holding(cfg.partition_interval, now(), cfg.time_zone);
+    END IF;
     SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),

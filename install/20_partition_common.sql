@@ -65,7 +65,8 @@ CREATE FUNCTION ai_scale._bounds(parent regclass, zone text,
                                  lower_before timestamp DEFAULT NULL,
                                  upper_until timestamp DEFAULT NULL,
                                  OUT partition regclass, OUT lower timestamp,
-                                 OUT upper timestamp, OUT is_default boolean)
+                                 OUT upper timestamp, OUT is_default boolean,
+                                 OUT upper_first_pass boolean)
     RETURNS SETOF record LANGUAGE c STABLE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_bounds';

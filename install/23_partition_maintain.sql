@@ -152,6 +152,7 @@ DECLARE
     default_has_rows boolean := false;
     r record;
     now_local timestamp;
+    first_pass_upper boolean;
     retain_before timestamp;
     cold_before timestamp;
     steps ai_scale._partition_step[];
@@ -205,8 +206,9 @@ BEGIN
            array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(coalesce(c.reltablespace = cold_oid, false) ORDER BY b.lower)
                FILTER (WHERE NOT b.is_default),
-           max(b.partition::oid) FILTER (WHERE b.is_default)
-      INTO parts, lowers, uppers, cold, dflt
+           max(b.partition::oid) FILTER (WHERE b.is_default),
+           coalesce(bool_or(b.upper_first_pass), false)
+      INTO parts, lowers, uppers, cold, dflt, first_pass_upper
       FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
                             now_local + cfg.partition_interval * (cfg.premake + 2),
                             greatest(retain_before, cold_before)) b
@@ -231,6 +233,18 @@ BEGIN
                           cfg.retention_mode, cfg.cold_after, now_local,
                           coalesce(lowers, '{}'), coalesce(uppers, '{}'),
                           coalesce(cold, '{}'), retain_before, cold_before) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+    -- A partition ending in the first pass of a local hour that a fall-back change repeats has
+    -- the local upper bound of the second pass: the planner took the instants from its end to
+    -- the second pass as covered, and they never got a partition. Every cell premake wants is
+    -- then cut to its free parts as instants (_instant_steps), not just the ones the planner
+    -- saw gaps in.
+    IF first_pass_upper THEN
+        steps := ARRAY(SELECT ROW('create', NULL, c.lower, c.upper, c.suffix)::ai_scale._partition_step
+                         FROM ai_scale._cells(cfg.partition_interval, now_local,
+                                              now_local + cfg.partition_interval * cfg.premake) c
+                        ORDER BY c.lower)
+                 || ARRAY(SELECT s FROM unnest(steps) s WHERE s.action <> 'create');
+    END IF;
     creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
     create_zone := cfg.time_zone;
     IF creating AND k.key_type = 'timestamptz'::regtype AND cfg.time_zone <> 'UTC' THEN

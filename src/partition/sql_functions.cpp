@@ -351,18 +351,26 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
                            bound_value(bounds->datums[i - 1][0], bounds->kind[i - 1][0], key_type),
                            bound_value(bounds->datums[i][0], bounds->kind[i][0], key_type)))
                 continue;
-            Datum values[4] = {ObjectIdGetDatum(desc->oids[part]), 0, 0, BoolGetDatum(false)};
-            bool nulls[4] = {false, false, false, false};
+            Datum values[5] = {ObjectIdGetDatum(desc->oids[part]), 0, 0, BoolGetDatum(false),
+                               BoolGetDatum(false)};
+            bool nulls[5] = {false, false, false, false, false};
             local_bound(bounds->datums[i - 1][0], bounds->kind[i - 1][0], key_type, zone, values[1],
                         nulls[1]);
             local_bound(bounds->datums[i][0], bounds->kind[i][0], key_type, zone, values[2],
                         nulls[2]);
+            // An upper instant in the first pass of a local time that a fall-back change repeats:
+            // its local time reads back as the second pass, later than the partition ends.
+            if (key_type == TIMESTAMPTZOID && !nulls[2])
+                values[4] = BoolGetDatum(
+                    DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, PointerGetDatum(zone),
+                                                            values[2])) !=
+                    DatumGetTimestampTz(bounds->datums[i][0]));
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
         if (bounds->default_index >= 0) {
-            Datum values[4] = {ObjectIdGetDatum(desc->oids[bounds->default_index]), 0, 0,
-                               BoolGetDatum(true)};
-            bool nulls[4] = {false, true, true, false};
+            Datum values[5] = {ObjectIdGetDatum(desc->oids[bounds->default_index]), 0, 0,
+                               BoolGetDatum(true), BoolGetDatum(false)};
+            bool nulls[5] = {false, true, true, false, false};
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
     }
@@ -372,9 +380,12 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
 } // namespace
 
 // _bounds(parent regclass, zone text, upper_after, lower_before, upper_until timestamp)
-//   -> setof (partition regclass, lower timestamp, upper timestamp, is_default bool): each
-// partition's bounds from pg_class.relpartbound, as local wall-clock times in zone (timestamptz
-// keys), unchanged (timestamp) or at midnight (date). With upper_after and lower_before, only
+//   -> setof (partition regclass, lower timestamp, upper timestamp, is_default bool,
+//             upper_first_pass bool):
+// each partition's bounds from pg_class.relpartbound, as local wall-clock times in zone
+// (timestamptz keys), unchanged (timestamp) or at midnight (date); upper_first_pass says that
+// the upper bound is an instant in the first pass of a local time that a fall-back change
+// repeats, which its local time reads as the second pass, later. With upper_after and lower_before, only
 // (at least) the partitions ending after upper_after and starting before lower_before, those
 // ending at or before upper_until (when given), and the default.
 AI_SCALE_FUNCTION(ai_scale_partition_bounds)

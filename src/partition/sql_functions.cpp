@@ -385,9 +385,9 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
 // each partition's bounds from pg_class.relpartbound, as local wall-clock times in zone
 // (timestamptz keys), unchanged (timestamp) or at midnight (date); upper_first_pass says that
 // the upper bound is an instant in the first pass of a local time that a fall-back change
-// repeats, which its local time reads as the second pass, later. With upper_after and lower_before, only
-// (at least) the partitions ending after upper_after and starting before lower_before, those
-// ending at or before upper_until (when given), and the default.
+// repeats, which its local time reads as the second pass, later. With upper_after and
+// lower_before, only (at least) the partitions ending after upper_after and starting before
+// lower_before, those ending at or before upper_until (when given), and the default.
 AI_SCALE_FUNCTION(ai_scale_partition_bounds)
 {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1))

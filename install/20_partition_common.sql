@@ -36,6 +36,13 @@ CREATE FUNCTION ai_scale._check_config(partition_interval interval, premake int,
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_check_config';
 
+-- 22023 unless zone can align a table's partitions: a tz database name or POSIX spec, not an
+-- abbreviation (which each session reads through its own timezone_abbreviations).
+CREATE FUNCTION ai_scale._check_time_zone(zone text) RETURNS void
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_check_time_zone';
+
 CREATE FUNCTION ai_scale._plan(partition_interval interval, premake int, retention interval,
                                retention_mode text, cold_after interval, now_local timestamp,
                                lowers timestamp[], uppers timestamp[], cold boolean[],

@@ -52,7 +52,7 @@ BEGIN
         RAISE EXCEPTION 'tablespace "%" does not exist', cold_tablespace
             USING ERRCODE = 'undefined_object';
     END IF;
-    PERFORM now() AT TIME ZONE zone; -- 22023 for an unknown zone
+    PERFORM ai_scale._check_time_zone(zone);
     -- Partitions are made as the table's owner (see _as_owner_rows), in the table's schema.
     SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -41,8 +41,14 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier', cold_tablespace => 'no_such_space')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', cold_after => '40 days', cold_tablespace => 'pg_default')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', time_zone => 'Mars/Olympus_Mons')$$);
--- The setting is checked at SET: zone names, POSIX specs and abbreviations, as AT TIME ZONE.
+-- An abbreviation means what the reading session's timezone_abbreviations says (IST: +02 in the
+-- default set, +05:30 in 'India'); the worker and the session registering a table need not
+-- agree, and a table's days were cut into pieces.
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', time_zone => 'IST')$$);
+-- The setting is checked at SET: zone names and POSIX specs, as AT TIME ZONE takes them, and a
+-- name that is both a zone and an abbreviation (EST); not an abbreviation alone.
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'Mars/Olympus_Mons'$$);
+SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'IST'$$);
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = ''$$);
 SET ai_scale.partition_time_zone = 'europe/berlin';
 SET ai_scale.partition_time_zone = 'UTC+3';

@@ -49,6 +49,28 @@ int breaker_reset_ms = 5000;
 bool cache_strict = false;
 char* store_table = nullptr;
 
+const char* partition_zone_problem(const char* zone, const char** hint)
+{
+    *hint = "Name a zone of pg_timezone_names, such as 'Europe/Berlin' or 'UTC'.";
+    const size_t len = strlen(zone);
+    if (len == 0 || len >= TZ_STRLEN_MAX)
+        return psprintf("time zone \"%s\" not recognized", zone);
+    if (pg_tzset(zone) != nullptr)
+        return nullptr;
+    char* lower = downcase_truncate_identifier(zone, int(len), false);
+    int offset;
+    pg_tz* tz;
+    const int type = DecodeTimezoneAbbrev(0, lower, &offset, &tz);
+    pfree(lower);
+    if (type == TZ || type == DTZ || type == DYNTZ) {
+        *hint = "An abbreviation means what the reading session's timezone_abbreviations says, "
+                "and maintenance may run in another session: name the zone of pg_timezone_names "
+                "the abbreviation stands for (such as 'Asia/Kolkata' for IST).";
+        return psprintf("time zone abbreviation \"%s\" cannot align partitions", zone);
+    }
+    return psprintf("time zone \"%s\" not recognized", zone);
+}
+
 namespace {
 const config_enum_entry read_from_options[] = {
     {"replica", int(read_from::replica), false},
@@ -189,25 +211,17 @@ bool check_maintenance_databases(char** newval, void**, GucSource)
 }
 
 // A zone manage_partitions takes (it converts with AT TIME ZONE): a tz database name or POSIX
-// spec ('Europe/Berlin', 'UTC+3'), or an abbreviation of timezone_abbreviations ('EST').
+// spec ('Europe/Berlin', 'UTC+3'). A name that is both a zone and an abbreviation ('EST', 'UTC')
+// is taken; Postgres reads it as the abbreviation, which the default abbreviation set gives the
+// zone's own offset.
 bool check_partition_time_zone(char** newval, void**, GucSource)
 {
-    const char* zone = *newval ? *newval : "";
-    const size_t len = strlen(zone);
-    if (len > 0 && len < TZ_STRLEN_MAX) {
-        if (pg_tzset(zone) != nullptr)
-            return true;
-        char* lower = downcase_truncate_identifier(zone, int(len), false);
-        int offset;
-        pg_tz* tz;
-        const int type = DecodeTimezoneAbbrev(0, lower, &offset, &tz);
-        pfree(lower);
-        if (type == TZ || type == DTZ || type == DYNTZ)
-            return true;
-    }
-    GUC_check_errmsg("time zone \"%s\" not recognized", zone);
-    GUC_check_errhint("Name a zone of pg_timezone_names (such as 'Europe/Berlin' or 'UTC') or "
-                      "an abbreviation of pg_timezone_abbrevs.");
+    const char* hint = nullptr;
+    const char* problem = partition_zone_problem(*newval ? *newval : "", &hint);
+    if (problem == nullptr)
+        return true;
+    GUC_check_errmsg("%s", problem);
+    GUC_check_errhint("%s", hint);
     return false;
 }
 

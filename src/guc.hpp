@@ -13,6 +13,13 @@ extern char* maintenance_role;          // role the worker connects as
 extern int maintenance_lock_timeout_ms; // lock_timeout for maintenance DDL
 extern char* partition_time_zone;       // default zone partition bounds are aligned in
 
+// Why zone cannot be the zone a table's partitions are aligned in (an error message, with its
+// hint in *hint), or nullptr when it can: a tz database name or a POSIX spec. An abbreviation
+// that is not also a zone name is refused: it means what the reading session's
+// timezone_abbreviations says, which the session registering a table and the worker need not
+// share.
+const char* partition_zone_problem(const char* zone, const char** hint);
+
 // --- cache ---
 extern int l1_entries;         // postmaster; 0: no L1
 extern int l1_max_value_bytes; // postmaster; larger outputs skip L1

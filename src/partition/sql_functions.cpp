@@ -1,6 +1,7 @@
 // The SQL-callable internals behind install/2*_partition_*.sql: config checks and plans from the
 // pure planner, and partition bounds read from the catalog (pg_class.relpartbound), never from
 // partition names. The maintenance procedures themselves are PL/pgSQL (the DDL executor).
+#include "guc.hpp"
 #include "partition/planner.hpp"
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
@@ -139,6 +140,18 @@ AI_SCALE_FUNCTION(ai_scale_partition_check_config)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "retention_mode must not be null",
                         {}, "Use drop, detach or tier.");
     config_from_args(fcinfo);
+    PG_RETURN_VOID();
+}
+
+// _check_time_zone(zone text): raises 22023 when zone cannot be the zone a table's partitions
+// are aligned in (guc::partition_zone_problem: unknown, or an abbreviation).
+AI_SCALE_FUNCTION(ai_scale_partition_check_time_zone)
+{
+    const char* zone = pg::call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(0)); });
+    const char* hint = nullptr;
+    const char* problem = pg::call([&] { return guc::partition_zone_problem(zone, &hint); });
+    if (problem != nullptr)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, problem, {}, hint);
     PG_RETURN_VOID();
 }
 

@@ -3,9 +3,9 @@
 // managed tables one by one, each in a transaction of its own (as pg_partman's
 // run_maintenance_proc does), so that the locks one table's DDL took are released before the
 // next table is started: ai_scale._run_maintenance(table, true) creates, tiers and rescues,
-// each DDL under a short lock_timeout; the drops and detaches it defers are then done with
-// DETACH PARTITION ... CONCURRENTLY, which needs transactions of its own and so cannot run
-// inside a function. An error on a table is logged and counted, and the worker carries on with
+// each DDL under a short lock_timeout; the drops and detaches it defers are done, once every
+// table has been maintained, with DETACH PARTITION ... CONCURRENTLY, which needs transactions
+// of its own and so cannot run inside a function. An error on a table is logged and counted, and the worker carries on with
 // the next table. Written in C style on purpose: Postgres errors longjmp through this code, so
 // no object here owns a destructor.
 #include "guc.hpp"
@@ -42,12 +42,6 @@ PGDLLEXPORT void ai_scale_maintenance_main(Datum arg);
 
 namespace {
 
-// A managed table: its OID, and its name as regclass prints it, for the log.
-struct managed_table {
-    Oid oid;
-    char* name;
-};
-
 // The partitions a run deferred: "parent", "partition", "drop" or "detach".
 struct pending_detach {
     Oid parent_oid;
@@ -55,6 +49,15 @@ struct pending_detach {
     char* partition;
     bool drop;
     bool finalize; // a detach interrupted earlier: DETACH ... FINALIZE completes it
+};
+
+// A managed table: its OID, its name as regclass prints it, for the log, and the detaches its
+// maintenance deferred, done once every table of the run has been maintained.
+struct managed_table {
+    Oid oid;
+    char* name;
+    pending_detach* pending;
+    int npending;
 };
 
 MemoryContext run_context = nullptr;
@@ -315,14 +318,23 @@ void list_step(void* arg)
 
 void table_step(void* arg)
 {
-    const managed_table& table = *static_cast<const managed_table*>(arg);
+    managed_table& table = *static_cast<managed_table*>(arg);
     int npending = 0;
-    pending_detach* pending = maintain_table(table, &npending);
-    for (int i = 0; i < npending; i++)
-        detach_concurrently(pending[i]);
+    table.pending = maintain_table(table, &npending);
+    table.npending = npending;
 }
 
-// One run: the tables in turn.
+void detach_step(void* arg)
+{
+    const managed_table& table = *static_cast<const managed_table*>(arg);
+    for (int i = 0; i < table.npending; i++)
+        detach_concurrently(table.pending[i]);
+}
+
+// One run: the tables in turn, then the concurrent detaches they deferred. A concurrent detach
+// waits as long as an older transaction on its table runs (a session left idle in a
+// transaction, for hours): done table by table, it kept every table after it from being
+// maintained meanwhile, their premade partitions included.
 void run_once()
 {
     MemoryContextReset(run_context);
@@ -333,6 +345,9 @@ void run_once()
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_runs);
     for (int i = 0; i < list.ntables && !ProcDiePending; i++)
         guarded(table_step, &list.tables[i], list.tables[i].name);
+    for (int i = 0; i < list.ntables && !ProcDiePending; i++)
+        if (list.tables[i].npending > 0)
+            guarded(detach_step, &list.tables[i], list.tables[i].name);
 }
 
 } // namespace

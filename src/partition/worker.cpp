@@ -5,9 +5,9 @@
 // next table is started: ai_scale._run_maintenance(table, true) creates, tiers and rescues,
 // each DDL under a short lock_timeout; the drops and detaches it defers are done, once every
 // table has been maintained, with DETACH PARTITION ... CONCURRENTLY, which needs transactions
-// of its own and so cannot run inside a function. An error on a table is logged and counted, and the worker carries on with
-// the next table. Written in C style on purpose: Postgres errors longjmp through this code, so
-// no object here owns a destructor.
+// of its own and so cannot run inside a function. An error on a table is logged and counted,
+// and the worker carries on with the next table. Written in C style on purpose: Postgres errors
+// longjmp through this code, so no object here owns a destructor.
 #include "guc.hpp"
 #include "partition/launcher.hpp"
 #include "partition/worker_registry.hpp"

@@ -4,6 +4,8 @@
 // background worker) in each listed database that exists, stops the workers of databases no
 // longer listed, starts again a worker that exited (at most once per restart_interval_ms), and
 // logs once that a listed database does not exist, starting its worker when it is created.
+// With fewer free background-worker slots than listed databases, the databases take turns: a
+// worker asked to (ask_for_a_turn) gives its slot up after a run.
 // Written in C style on purpose: Postgres errors longjmp through this code (the one C++ object,
 // the parsed list, is gone before any Postgres call).
 #include "partition/launcher.hpp"
@@ -88,15 +90,18 @@ constexpr long restart_interval_ms = 10000;
 struct database_slot {
     char name[NAMEDATALEN];
     BackgroundWorkerHandle* handle; // in TopMemoryContext; nullptr when none runs
-    TimestampTz started_at;
+    TimestampTz started_at;         // its worker's last start, or exit
     bool missing_logged;
     bool listed;
+    bool starved;     // found no free background-worker slot (logged once) and waits for one
+    bool yield_asked; // its worker was asked to give its slot up to a starved database
 };
 
 database_slot slots[ai_scale::partition::max_maintenance_databases];
 int nslots = 0;
 
-void start_worker(database_slot& slot)
+// Starts the database's worker; false when no background-worker slot is free.
+bool start_worker(database_slot& slot)
 {
     char name[BGW_MAXLEN];
     snprintf(name, sizeof name, "ai_scale maintenance worker for %s", slot.name);
@@ -109,14 +114,21 @@ void start_worker(database_slot& slot)
     MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
     bool ok = RegisterDynamicBackgroundWorker(&worker, &slot.handle);
     MemoryContextSwitchTo(old);
-    slot.started_at = GetCurrentTimestamp();
     if (!ok) {
         slot.handle = nullptr;
-        ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a worker for "
-                             "database \"%s\"",
-                             slot.name),
-                      errhint("Raise max_worker_processes.")));
+        if (!slot.starved)
+            ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a worker for "
+                                 "database \"%s\": no background worker slot is free",
+                                 slot.name),
+                          errhint("Raise max_worker_processes. Until then the listed databases "
+                                  "take turns: a worker gives its slot up after a run.")));
+        slot.starved = true;
+        return false;
     }
+    slot.started_at = GetCurrentTimestamp();
+    slot.starved = false;
+    slot.yield_asked = false;
+    return true;
 }
 
 bool worker_running(database_slot& slot)
@@ -128,10 +140,37 @@ bool worker_running(database_slot& slot)
         return true;
     pfree(slot.handle);
     slot.handle = nullptr;
+    slot.yield_asked = false;
     // The back-off counts from the exit: a worker stopped for a DROP DATABASE is not started
     // again while the drop waits for the database's sessions to end.
     slot.started_at = GetCurrentTimestamp();
     return false;
+}
+
+// With a listed database waiting for a slot, asks the worker that started longest ago to give
+// its slot up after a run (one request at a time): with fewer free slots than listed
+// databases, they take turns, where before the ones left without a slot were never maintained.
+void ask_for_a_turn()
+{
+    database_slot* oldest = nullptr;
+    bool waiting = false;
+    for (int i = 0; i < nslots; i++) {
+        database_slot& slot = slots[i];
+        if (slot.handle == nullptr) {
+            waiting = waiting || slot.starved;
+            continue;
+        }
+        if (slot.yield_asked)
+            return;
+        if (oldest == nullptr || slot.started_at < oldest->started_at)
+            oldest = &slot;
+    }
+    if (!waiting || oldest == nullptr)
+        return;
+    pid_t pid;
+    if (GetBackgroundWorkerPid(oldest->handle, &pid) == BGWH_STARTED &&
+        ai_scale::partition::request_yield(pid))
+        oldest->yield_asked = true;
 }
 
 // Calls f with each database name in ai_scale.maintenance_databases. (A list the setting's
@@ -232,6 +271,8 @@ long reconcile()
 
     long sleep_ms = poll_ms;
     const TimestampTz now = GetCurrentTimestamp();
+    database_slot* due[ai_scale::partition::max_maintenance_databases];
+    int ndue = 0;
     for (int i = 0; i < nslots; i++) {
         database_slot& slot = slots[i];
         if (worker_running(slot))
@@ -242,6 +283,7 @@ long reconcile()
                                      "does not accept connections; its worker starts when it does",
                                      slot.name)));
             slot.missing_logged = true;
+            slot.starved = false;
             continue;
         }
         slot.missing_logged = false;
@@ -250,8 +292,27 @@ long reconcile()
             sleep_ms = std::min(sleep_ms, restart_interval_ms - since_ms);
             continue;
         }
-        start_worker(slot);
+        due[ndue++] = &slot;
     }
+    // The database whose worker ran longest ago (or never) first: a slot freed by a worker that
+    // took its turn goes to the database that waited longest.
+    std::sort(due, due + ndue, [](const database_slot* a, const database_slot* b) {
+        return a->started_at < b->started_at;
+    });
+    for (int i = 0; i < ndue; i++)
+        if (!start_worker(*due[i])) {
+            // No slot is free for the ones after it either: they wait, logged once each.
+            for (int j = i + 1; j < ndue; j++)
+                if (!due[j]->starved) {
+                    ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a "
+                                         "worker for database \"%s\": no background worker "
+                                         "slot is free",
+                                         due[j]->name)));
+                    due[j]->starved = true;
+                }
+            break;
+        }
+    ask_for_a_turn();
     return sleep_ms;
 }
 

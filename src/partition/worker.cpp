@@ -375,6 +375,7 @@ void ai_scale_maintenance_main(Datum arg)
     ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
                          MyBgworkerEntry->bgw_extra)));
 
+    bool ran = false;
     while (!ProcDiePending) {
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
@@ -387,7 +388,16 @@ void ai_scale_maintenance_main(Datum arg)
                                  MyBgworkerEntry->bgw_extra)));
             proc_exit(0);
         }
+        // The launcher asks for the slot for a listed database that found none free: given up
+        // after a run of this one, so that the databases take turns.
+        if (ran && ai_scale::partition::yield_requested()) {
+            ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" gives its slot "
+                                 "to a database waiting for one",
+                                 MyBgworkerEntry->bgw_extra)));
+            proc_exit(0);
+        }
         run_once();
+        ran = true;
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                         long(ai_scale::guc::maintenance_naptime_s) * 1000L, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);

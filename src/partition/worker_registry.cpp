@@ -18,6 +18,7 @@ struct registry {
     struct {
         Oid database;
         pid_t pid;
+        bool yield; // asked to give up its slot (request_yield)
     } workers[ai_scale::partition::max_maintenance_databases];
 };
 registry* shared = nullptr;
@@ -36,7 +37,7 @@ void unregister_this_worker(int, Datum)
     SpinLockAcquire(&shared->mutex);
     for (auto& w : shared->workers)
         if (w.pid == MyProcPid)
-            w = {InvalidOid, 0};
+            w = {InvalidOid, 0, false};
     SpinLockRelease(&shared->mutex);
 }
 
@@ -65,7 +66,7 @@ void register_this_worker()
     SpinLockAcquire(&shared->mutex);
     for (auto& w : shared->workers)
         if (w.database == InvalidOid) {
-            w = {MyDatabaseId, MyProcPid};
+            w = {MyDatabaseId, MyProcPid, false};
             break;
         }
     SpinLockRelease(&shared->mutex);
@@ -84,6 +85,32 @@ void wake_all_workers()
     // SIGUSR1 with no reason flagged only sets the backend's latch (procsignal_sigusr1_handler).
     for (int i = 0; i < n; i++)
         kill(pids[i], SIGUSR1);
+}
+
+bool request_yield(pid_t pid)
+{
+    bool found = false;
+    SpinLockAcquire(&shared->mutex);
+    for (auto& w : shared->workers)
+        if (w.pid == pid && pid != 0) {
+            w.yield = true;
+            found = true;
+        }
+    SpinLockRelease(&shared->mutex);
+    if (found)
+        kill(pid, SIGUSR1);
+    return found;
+}
+
+bool yield_requested()
+{
+    bool asked = false;
+    SpinLockAcquire(&shared->mutex);
+    for (const auto& w : shared->workers)
+        if (w.pid == MyProcPid)
+            asked = w.yield;
+    SpinLockRelease(&shared->mutex);
+    return asked;
 }
 
 } // namespace ai_scale::partition

@@ -20,4 +20,12 @@ void register_this_worker();
 // of the launcher before it see that it was replaced and exit now rather than a naptime later.
 void wake_all_workers();
 
+// Asks the worker with this pid to give up its background-worker slot (for a listed database
+// that has none) once it has done a run, and wakes it. False when no such worker is registered
+// (it has not connected yet, or has exited).
+bool request_yield(pid_t pid);
+
+// Whether the launcher asked the calling worker to give up its slot.
+bool yield_requested();
+
 } // namespace ai_scale::partition

@@ -173,6 +173,9 @@ DECLARE
     postponed bigint := 0;
 BEGIN
     parent_table := cfg.parent;
+    -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
+    -- refuses, would be read through this session's timezone_abbreviations (an error row).
+    PERFORM ai_scale._check_time_zone(cfg.time_zone);
     k := ai_scale._partition_key(cfg.parent);
     cold_oid := (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cfg.cold_tablespace);
     -- Only the partitions a decision can concern reach the planner: those between the start of

@@ -93,8 +93,9 @@ struct database_slot {
     TimestampTz started_at;         // its worker's last start, or exit
     bool missing_logged;
     bool listed;
-    bool starved;     // found no free background-worker slot (logged once) and waits for one
-    bool yield_asked; // its worker was asked to give its slot up to a starved database
+    bool starved;      // found no free background-worker slot and waits for one
+    bool short_logged; // its "no slot free" is logged, until every listed database has a worker
+    bool yield_asked;  // its worker was asked to give its slot up to a starved database
 };
 
 database_slot slots[ai_scale::partition::max_maintenance_databases];
@@ -116,13 +117,14 @@ bool start_worker(database_slot& slot)
     MemoryContextSwitchTo(old);
     if (!ok) {
         slot.handle = nullptr;
-        if (!slot.starved)
+        if (!slot.short_logged)
             ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a worker for "
                                  "database \"%s\": no background worker slot is free",
                                  slot.name),
                           errhint("Raise max_worker_processes. Until then the listed databases "
                                   "take turns: a worker gives its slot up after a run.")));
         slot.starved = true;
+        slot.short_logged = true;
         return false;
     }
     slot.started_at = GetCurrentTimestamp();
@@ -302,16 +304,25 @@ long reconcile()
     for (int i = 0; i < ndue; i++)
         if (!start_worker(*due[i])) {
             // No slot is free for the ones after it either: they wait, logged once each.
-            for (int j = i + 1; j < ndue; j++)
-                if (!due[j]->starved) {
+            for (int j = i + 1; j < ndue; j++) {
+                if (!due[j]->short_logged)
                     ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a "
                                          "worker for database \"%s\": no background worker "
                                          "slot is free",
                                          due[j]->name)));
-                    due[j]->starved = true;
-                }
+                due[j]->starved = true;
+                due[j]->short_logged = true;
+            }
             break;
         }
+    // "No slot is free" is logged once per database while slots are short, not again at each
+    // of its turns (it was, once a turn); again once every listed database had a worker at once.
+    bool all_served = true;
+    for (int i = 0; i < nslots; i++)
+        all_served = all_served && (!exists[i] || slots[i].handle != nullptr);
+    if (all_served)
+        for (int i = 0; i < nslots; i++)
+            slots[i].short_logged = false;
     ask_for_a_turn();
     return sleep_ms;
 }

@@ -210,10 +210,37 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
     return pending;
 }
 
+// Whether the partition p names is still a partition of its parent (attached, or pending
+// detach). A run does its detaches after maintaining every table: meanwhile a run by hand may
+// have dropped or detached it.
+bool still_a_partition(const pending_detach& p)
+{
+    start_transaction("ai_scale maintenance");
+    SPI_connect();
+    Oid argtypes[2] = {TEXTOID, OIDOID};
+    Datum args[2] = {CStringGetTextDatum(p.partition), ObjectIdGetDatum(p.parent_oid)};
+    int rc = SPI_execute_with_args(
+        "SELECT 1 FROM pg_catalog.pg_inherits "
+        "WHERE inhrelid = pg_catalog.to_regclass($1) AND inhparent = $2",
+        2, argtypes, args, nullptr, true, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    const bool found = SPI_processed > 0;
+    SPI_finish();
+    finish_transaction();
+    return found;
+}
+
 // ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY, run as a top-level statement (it
 // commits and starts transactions itself), then DROP TABLE of the detached table if asked.
 void detach_concurrently(const pending_detach& p)
 {
+    if (!still_a_partition(p)) {
+        ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "
+                             "partition of it",
+                             p.parent, p.partition)));
+        return;
+    }
     const char* sql = MemoryContextStrdup(
         run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
                               p.finalize ? "FINALIZE" : "CONCURRENTLY"));

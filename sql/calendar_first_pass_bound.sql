@@ -18,9 +18,11 @@ CREATE TABLE first_pass_bound (at timestamptz NOT NULL DEFAULT now(), v int)
     PARTITION BY RANGE (at);
 -- By hand, up to the start of the first pass: its local time is the same as the second
 -- pass's, an hour later.
-SELECT format('CREATE TABLE first_pass_bound_by_hand PARTITION OF first_pass_bound '
-              'FOR VALUES FROM (%L) TO (%L)',
-              date_trunc('hour', now()) - interval '1 hour', date_trunc('hour', now())) \gexec
+DO $$ BEGIN
+    EXECUTE format('CREATE TABLE first_pass_bound_by_hand PARTITION OF first_pass_bound '
+                   'FOR VALUES FROM (%L) TO (%L)',
+                   date_trunc('hour', now()) - interval '1 hour', date_trunc('hour', now()));
+END $$;
 SELECT date_trunc('hour', now()) AT TIME ZONE :'zone'
        = (date_trunc('hour', now()) + interval '1 hour') AT TIME ZONE :'zone' AS bound_in_first_pass;
 SELECT count(*) > 0 AS made

@@ -177,7 +177,12 @@ BEGIN
     -- refuses, would be read through this session's timezone_abbreviations (an error row).
     PERFORM ai_scale._check_time_zone(cfg.time_zone);
     k := ai_scale._partition_key(cfg.parent);
-    cold_oid := (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cfg.cold_tablespace);
+    -- A table in the database's default tablespace has reltablespace 0, also after a move to
+    -- it: a cold_tablespace that is the default (the hot partitions in one of their own) is 0
+    -- here, or a partition moved there read as not cold and was moved again at every run.
+    cold_oid := (SELECT CASE WHEN t.oid = d.dattablespace THEN 0 ELSE t.oid END
+                   FROM pg_tablespace t, pg_database d
+                  WHERE t.spcname = cfg.cold_tablespace AND d.datname = current_database());
     -- Only the partitions a decision can concern reach the planner: those between the start of
     -- the current cell and the premake horizon (premake fills around them) and those ending
     -- before the oldest cutoff (retention, tiering). _bounds skips the others without

@@ -248,6 +248,10 @@ DECLARE
     k record;
     zone text;
     cold name;
+    -- The tablespace of a table whose reltablespace is 0.
+    dflt_space name := (SELECT d.spcname FROM pg_database db
+                          JOIN pg_tablespace d ON d.oid = db.dattablespace
+                         WHERE db.datname = current_database());
 BEGIN
     k := ai_scale._partition_key(parent);
     SELECT c.time_zone, c.cold_tablespace INTO zone, cold
@@ -264,10 +268,9 @@ BEGIN
            CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.lower, k.key_type, zone), 'MINVALUE') END,
            CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.upper, k.key_type, zone), 'MAXVALUE') END,
            CASE WHEN b.is_default THEN 'default'
-                WHEN cold IS NOT NULL AND t.spcname = cold THEN 'cold' ELSE 'hot' END,
-           coalesce(t.spcname, (SELECT d.spcname FROM pg_database db
-                                  JOIN pg_tablespace d ON d.oid = db.dattablespace
-                                 WHERE db.datname = current_database())),
+                WHEN cold IS NOT NULL AND coalesce(t.spcname, dflt_space) = cold THEN 'cold'
+                ELSE 'hot' END,
+           coalesce(t.spcname, dflt_space),
            CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END,
            pg_total_relation_size(b.partition)
       FROM ai_scale._bounds(parent, zone) b

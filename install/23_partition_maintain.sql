@@ -215,7 +215,9 @@ BEGIN
            array_agg(coalesce(c.reltablespace = cold_oid, false) ORDER BY b.lower)
                FILTER (WHERE NOT b.is_default),
            max(b.partition::oid) FILTER (WHERE b.is_default),
-           coalesce(bool_or(b.upper_first_pass), false)
+           -- (only near now: one old tiered partition ending so made every run redo premake)
+           coalesce(bool_or(b.upper_first_pass)
+                        FILTER (WHERE b.upper > now_local - cfg.partition_interval), false)
       INTO parts, lowers, uppers, cold, dflt, first_pass_upper
       FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
                             now_local + cfg.partition_interval * (cfg.premake + 2),

@@ -149,30 +149,43 @@ bool worker_running(database_slot& slot)
     return false;
 }
 
-// With a listed database waiting for a slot, asks the worker that started longest ago to give
-// its slot up after a run (one request at a time): with fewer free slots than listed
-// databases, they take turns, where before the ones left without a slot were never maintained.
+// With listed databases waiting for a slot, asks workers to give their slots up after a run:
+// with fewer free slots than listed databases, they take turns, where before the ones left
+// without a slot were never maintained. One worker asked per waiting database, a worker
+// between runs first (one in a run may stay there long: a concurrent detach waits for the
+// oldest transaction on its table), then the one that started longest ago; a worker asked in a
+// run does not count, so a stuck one holds up no turn, and at most one such is asked at a time.
 void ask_for_a_turn()
 {
-    database_slot* oldest = nullptr;
-    bool waiting = false;
+    int waiting = 0, asked_idle = 0, asked_busy = 0;
+    database_slot* pick = nullptr;
+    bool pick_idle = false;
+    pid_t pick_pid = 0;
     for (int i = 0; i < nslots; i++) {
         database_slot& slot = slots[i];
         if (slot.handle == nullptr) {
-            waiting = waiting || slot.starved;
+            waiting += slot.starved ? 1 : 0;
             continue;
         }
-        if (slot.yield_asked)
-            return;
-        if (oldest == nullptr || slot.started_at < oldest->started_at)
-            oldest = &slot;
+        pid_t pid;
+        if (GetBackgroundWorkerPid(slot.handle, &pid) != BGWH_STARTED)
+            continue;
+        const bool idle = !ai_scale::partition::worker_in_run(pid);
+        if (slot.yield_asked) {
+            (idle ? asked_idle : asked_busy)++;
+            continue;
+        }
+        if (pick == nullptr || (idle && !pick_idle) ||
+            (idle == pick_idle && slot.started_at < pick->started_at)) {
+            pick = &slot;
+            pick_idle = idle;
+            pick_pid = pid;
+        }
     }
-    if (!waiting || oldest == nullptr)
+    if (waiting <= asked_idle || pick == nullptr || (!pick_idle && asked_busy > 0))
         return;
-    pid_t pid;
-    if (GetBackgroundWorkerPid(oldest->handle, &pid) == BGWH_STARTED &&
-        ai_scale::partition::request_yield(pid))
-        oldest->yield_asked = true;
+    if (ai_scale::partition::request_yield(pick_pid))
+        pick->yield_asked = true;
 }
 
 // Calls f with each database name in ai_scale.maintenance_databases. (A list the setting's

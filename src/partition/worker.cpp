@@ -423,7 +423,9 @@ void ai_scale_maintenance_main(Datum arg)
                                  MyBgworkerEntry->bgw_extra)));
             proc_exit(0);
         }
+        ai_scale::partition::set_in_run(true);
         run_once();
+        ai_scale::partition::set_in_run(false);
         ran = true;
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                         long(ai_scale::guc::maintenance_naptime_s) * 1000L, PG_WAIT_EXTENSION);

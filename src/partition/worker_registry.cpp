@@ -18,7 +18,8 @@ struct registry {
     struct {
         Oid database;
         pid_t pid;
-        bool yield; // asked to give up its slot (request_yield)
+        bool yield;  // asked to give up its slot (request_yield)
+        bool in_run; // in a run (set_in_run)
     } workers[ai_scale::partition::max_maintenance_databases];
 };
 registry* shared = nullptr;
@@ -37,7 +38,7 @@ void unregister_this_worker(int, Datum)
     SpinLockAcquire(&shared->mutex);
     for (auto& w : shared->workers)
         if (w.pid == MyProcPid)
-            w = {InvalidOid, 0, false};
+            w = {InvalidOid, 0, false, false};
     SpinLockRelease(&shared->mutex);
 }
 
@@ -66,7 +67,7 @@ void register_this_worker()
     SpinLockAcquire(&shared->mutex);
     for (auto& w : shared->workers)
         if (w.database == InvalidOid) {
-            w = {MyDatabaseId, MyProcPid, false};
+            w = {MyDatabaseId, MyProcPid, false, false};
             break;
         }
     SpinLockRelease(&shared->mutex);
@@ -111,6 +112,26 @@ bool yield_requested()
             asked = w.yield;
     SpinLockRelease(&shared->mutex);
     return asked;
+}
+
+void set_in_run(bool in_run)
+{
+    SpinLockAcquire(&shared->mutex);
+    for (auto& w : shared->workers)
+        if (w.pid == MyProcPid)
+            w.in_run = in_run;
+    SpinLockRelease(&shared->mutex);
+}
+
+bool worker_in_run(pid_t pid)
+{
+    bool in_run = false;
+    SpinLockAcquire(&shared->mutex);
+    for (const auto& w : shared->workers)
+        if (w.pid == pid && pid != 0)
+            in_run = w.in_run;
+    SpinLockRelease(&shared->mutex);
+    return in_run;
 }
 
 } // namespace ai_scale::partition

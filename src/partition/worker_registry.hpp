@@ -28,4 +28,10 @@ bool request_yield(pid_t pid);
 // Whether the launcher asked the calling worker to give up its slot.
 bool yield_requested();
 
+// Records whether the calling worker is in a run (set around each run), and whether the worker
+// with this pid is: a worker in a run may stay there long (a concurrent detach waiting for an
+// old transaction), so the launcher asks one between runs for its slot first.
+void set_in_run(bool in_run);
+bool worker_in_run(pid_t pid);
+
 } // namespace ai_scale::partition

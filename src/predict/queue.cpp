@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -15,6 +16,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "utils/array.h"
@@ -61,7 +63,8 @@ constexpr long start_lost_after_ms = 10000;
 struct entry_header {
     uint32 length; // of the whole entry
     Oid relid;
-    Oid userid; // who called predict(): the worker inserts as this role
+    Oid userid;  // who called predict(): the worker inserts as this role
+    Oid catalog; // ai_scale.models when queued: what a dropped install queued is not written
     int32 version;
     uint32 model_len;
     uint32 input_len;
@@ -276,6 +279,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
 {
     if (shared == nullptr || rows.empty())
         return false;
+    const Oid catalog = get_relname_relid("models", get_namespace_oid("ai_scale", false));
     uint32 model_len = uint32(VARSIZE_ANY_EXHDR(model));
     uint64 total = 0;
     for (const auto& r : rows)
@@ -319,6 +323,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         h.length = padded(sizeof h + model_len + VARSIZE(r.input) + VARSIZE(r.output));
         h.relid = relid;
         h.userid = GetUserId();
+        h.catalog = catalog;
         h.version = version;
         h.model_len = model_len;
         h.input_len = VARSIZE(r.input);
@@ -428,6 +433,7 @@ bool retire_if_idle()
 struct batch {
     Oid relid = InvalidOid;
     Oid userid = InvalidOid;
+    Oid catalog = InvalidOid;
     text* model = nullptr;
     int32 version = 0;
     int n = 0;
@@ -481,6 +487,14 @@ bool try_insert_batch(batch& b, bool last_attempt)
         GetUserIdAndSecContext(&worker_user, &worker_context);
         SetUserIdAndSecContext(b.userid, worker_context | SECURITY_LOCAL_USERID_CHANGE |
                                              SECURITY_RESTRICTED_OPERATION);
+        // Rows queued before DROP EXTENSION (or DROP SCHEMA ai_scale CASCADE) are not written:
+        // after CREATE EXTENSION, register_model numbers a new model past the versions the
+        // store holds, and a row of the old model written after that would be served by L3 as
+        // the new one's. The lock makes a DROP EXTENSION wait for an insert under way.
+        LockRelationOid(b.catalog, AccessShareLock);
+        if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(b.catalog)))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                            errmsg("extension ai_scale was dropped since they were queued")));
         SPI_connect();
         char* rel = get_rel_name(b.relid);
         if (rel == nullptr)
@@ -606,7 +620,8 @@ uint64 drain(MemoryContext cxt)
         SET_VARSIZE(model, VARHDRSZ + h.model_len);
         memcpy(VARDATA(model), p, h.model_len);
         if (b.n > 0 && (b.n == batch_rows || b.relid != h.relid || b.userid != h.userid ||
-                        b.version != h.version || VARSIZE(b.model) != VARSIZE(model) ||
+                        b.catalog != h.catalog || b.version != h.version ||
+                        VARSIZE(b.model) != VARSIZE(model) ||
                         memcmp(VARDATA(b.model), VARDATA(model), h.model_len) != 0)) {
             if (!insert_batch(b))
                 return rows - requeue(copy, start, batch_off, len, b);
@@ -614,6 +629,7 @@ uint64 drain(MemoryContext cxt)
         }
         b.relid = h.relid;
         b.userid = h.userid;
+        b.catalog = h.catalog;
         b.version = h.version;
         b.model = model;
         // Jsonb varlenas are copied out so they are aligned.

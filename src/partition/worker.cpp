@@ -212,11 +212,9 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
 
 // Whether the partition p names is still a partition of its parent (attached, or pending
 // detach). A run does its detaches after maintaining every table: meanwhile a run by hand may
-// have dropped or detached it.
+// have dropped or detached it. Inside a transaction, connected to SPI.
 bool still_a_partition(const pending_detach& p)
 {
-    start_transaction("ai_scale maintenance");
-    SPI_connect();
     Oid argtypes[2] = {TEXTOID, OIDOID};
     Datum args[2] = {CStringGetTextDatum(p.partition), ObjectIdGetDatum(p.parent_oid)};
     int rc = SPI_execute_with_args(
@@ -225,20 +223,54 @@ bool still_a_partition(const pending_detach& p)
         2, argtypes, args, nullptr, true, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
-    const bool found = SPI_processed > 0;
-    SPI_finish();
-    finish_transaction();
-    return found;
+    return SPI_processed > 0;
+}
+
+// Whether the detach a run deferred is still to be started: the run's other detaches may have
+// waited (for hours) since the table was maintained, and the table may have been unmanaged, or
+// the extension dropped, meanwhile; its partition then stays. A partition to drop stays too
+// when its retention changed (still_owed). Inside a transaction, connected to SPI.
+bool still_wanted(const pending_detach& p)
+{
+    int rc =
+        SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'ai_scale'", true, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0)
+        return false;
+    Oid argtype = OIDOID;
+    Datum arg = ObjectIdGetDatum(p.parent_oid);
+    rc = SPI_execute_with_args(
+        "SELECT 1 FROM ai_scale.partition_config WHERE parent::pg_catalog.oid = $1", 1, &argtype,
+        &arg, nullptr, true, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    return SPI_processed == 1 && (!p.drop || still_owed(p.parent_oid, p.partition));
 }
 
 // ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY, run as a top-level statement (it
 // commits and starts transactions itself), then DROP TABLE of the detached table if asked.
+// Skipped when the partition is gone (still_a_partition), and one not yet begun (not a
+// FINALIZE) left when still_wanted says so.
 void detach_concurrently(const pending_detach& p)
 {
-    if (!still_a_partition(p)) {
+    start_transaction("ai_scale maintenance");
+    SPI_connect();
+    const bool partition = still_a_partition(p);
+    const bool wanted = partition && (p.finalize || still_wanted(p));
+    SPI_finish();
+    finish_transaction();
+    if (!partition) {
         ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "
                              "partition of it",
                              p.parent, p.partition)));
+        return;
+    }
+    if (!wanted) {
+        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached",
+                             p.partition, p.parent),
+                      errdetail("The table was unmanaged, the extension dropped or the "
+                                "table's retention changed since the run chose it.")));
         return;
     }
     const char* sql = MemoryContextStrdup(

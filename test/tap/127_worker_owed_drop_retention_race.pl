@@ -33,15 +33,17 @@ $node->safe_psql('postgres',
 $holder->query_safe('COMMIT;');
 $holder->quit;
 ok($node->wait_for_log(
-        qr/ai_scale maintenance: (dropped public\.r public\.r_old|kept detached table public\.r_old)/),
-    'the worker detaches the partition and decides on it');
+        qr/ai_scale maintenance: (dropped public\.r public\.r_old|kept detached table public\.r_old|left partition public\.r_old of public\.r attached)/),
+    'the worker decides on the partition');
 is($node->safe_psql('postgres',
         q{SELECT CASE WHEN to_regclass('public.r_old') IS NULL THEN 'dropped'
                       ELSE (SELECT count(*)::text FROM public.r_old) END}), '1',
     'the table is kept, with its row: the retention that chose it changed');
-is($node->safe_psql('postgres',
+# Left attached since TAP 147 (the detach, not begun, is no longer wanted); its next run takes
+# the mark away.
+ok($node->poll_query_until('postgres',
         q{SELECT obj_description(to_regclass('public.r_old'), 'pg_class') IS NULL}),
-    't', '... without the mark');
+    '... without the mark');
 
 $node->stop;
 done_testing();

@@ -1,0 +1,50 @@
+# A run's concurrent detaches are done once every table is maintained, and one waits as long as
+# an older transaction on its table runs (TAP 140): the detaches after it were then started
+# whatever had happened since their tables were maintained. A table unmanaged meanwhile, or
+# every table after a DROP EXTENSION ai_scale, lost the partition its retention had chosen
+# (detached, left as a plain table) although nothing managed it any more. A detach not yet
+# begun is now left when the table is no longer managed (or the extension is gone), with a LOG.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $node = worker_node('worker_detach_after_drop_extension', maintenance_naptime => 3600);
+my $attached = q{SELECT relispartition FROM pg_class WHERE relname = '%s'};
+
+for my $case ([ 'a', 'b', q{SELECT ai_scale.unmanage_partitions('b')}, 'the table unmanaged' ],
+              [ 'c', 'd', 'DROP EXTENSION ai_scale', 'the extension dropped' ])
+{
+    my ($held, $other, $change, $what) = @$case;
+    # Both get an old partition that a retention of 3 days drops; the worker detaches $held's
+    # first (the lower OID) and waits there for an older transaction on it.
+    $node->safe_psql('postgres', old_partition_table($held) . old_partition_table($other));
+    my $reader = $node->background_psql('postgres', on_error_stop => 0);
+    $reader->query_safe("BEGIN; SELECT count(*) FROM $held;");
+    $node->safe_psql('postgres', qq{
+UPDATE ai_scale.partition_config SET retention = '3 days'
+ WHERE parent IN ('$held'::regclass, '$other'::regclass);});
+    $node->reload;
+    ok($node->poll_query_until('postgres', qq{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE query LIKE 'ALTER TABLE public.$held DETACH PARTITION public.${held}_old CONCURRENTLY%'
+   AND wait_event_type = 'Lock'}),
+        "$what: the worker waits to detach ${held}_old");
+    $node->safe_psql('postgres', $change);
+    $reader->query_safe('COMMIT');
+    $node->wait_for_log(
+        qr/ai_scale maintenance: (left partition public\.${other}_old|detached public\.$other )/);
+    like(slurp_file($node->logfile),
+        qr/ai_scale maintenance: left partition public\.${other}_old of public\.$other attached/,
+        "$what: the worker leaves ${other}_old");
+    is($node->safe_psql('postgres', sprintf($attached, "${other}_old")), 't',
+        "$what: ${other}_old is still a partition of $other");
+    $reader->quit;
+}
+
+$node->stop;
+done_testing();

@@ -8,17 +8,12 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_turns_logged_once');
-$node->init;
-# Three slots: the launcher's and two for workers, for three databases.
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'ai_scale'
-max_worker_processes = 3
-max_logical_replication_workers = 0
-ai_scale.maintenance_naptime = 1
-});
-$node->start;
+# Three databases for two workers' slots.
+my $node = short_slots_node('worker_turns_logged_once');
 my @databases = map { "d$_" } 1 .. 3;
 $node->safe_psql('postgres', "CREATE DATABASE $_") for @databases;
 $node->safe_psql('postgres',

@@ -12,30 +12,13 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_turns_stuck');
-$node->init;
-# Three slots: the launcher's and two for workers (no logical replication launcher).
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'ai_scale'
-max_worker_processes = 3
-max_logical_replication_workers = 0
-ai_scale.maintenance_naptime = 1
-ai_scale.maintenance_databases = 'postgres'
-});
-$node->start;
+my $node = short_slots_node('worker_turns_stuck', maintenance_databases => 'postgres');
 $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
 $node->safe_psql('postgres', old_partition_table('a'));
 my $reader = hold_worker_detach($node, 'a');
 
 my @waiting = ('d2', 'd3');
-for my $d (@waiting) {
-    $node->safe_psql('postgres', "CREATE DATABASE $d");
-    $node->safe_psql($d, q{
-CREATE EXTENSION ai_scale;
-CREATE TABLE t (at timestamptz NOT NULL) PARTITION BY RANGE (at);
-SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1);
-UPDATE ai_scale.partition_config SET premake = 4;});
-}
+managed_database($node, $_) for @waiting;
 # Three databases, two slots for workers, the worker of postgres stuck in its run.
 $node->safe_psql('postgres',
     "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres, d2, d3'; SELECT pg_reload_conf();");

@@ -10,7 +10,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(primary_and_standby cache_node worker_node old_partition_table hold_worker_detach
+our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node managed_database
+  old_partition_table hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop);
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
@@ -41,6 +42,33 @@ sub worker_node {
     $node->start;
     $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
     return $node;
+}
+
+# A started node preloading ai_scale with three background-worker slots: the maintenance
+# launcher's and two for workers (no logical replication launcher), a worker run every second,
+# and the given other ai_scale.* settings (name => value). For the databases taking turns.
+sub short_slots_node {
+    my ($name, %settings) = @_;
+    my $node = PostgreSQL::Test::Cluster->new($name);
+    $node->init;
+    $node->append_conf('postgresql.conf',
+        join("\n", "shared_preload_libraries = 'ai_scale'", 'max_worker_processes = 3',
+            'max_logical_replication_workers = 0', 'ai_scale.maintenance_naptime = 1',
+            map { "ai_scale.$_ = '$settings{$_}'" } sort keys %settings) . "\n");
+    $node->start;
+    return $node;
+}
+
+# Creates database $d on $node with the extension and a table t managed daily, premake 1 (today,
+# tomorrow and the default made), then set to premake 4 for its worker to make the rest.
+sub managed_database {
+    my ($node, $d) = @_;
+    $node->safe_psql('postgres', "CREATE DATABASE $d");
+    $node->safe_psql($d, q{
+CREATE EXTENSION ai_scale;
+CREATE TABLE t (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1);
+UPDATE ai_scale.partition_config SET premake = 4;});
 }
 
 # SQL making table $t managed daily, with no default partition (the worker detaches

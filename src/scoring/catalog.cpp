@@ -235,6 +235,11 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         pg::call([] { CacheRegisterRelcacheCallback(models_changed, 0); });
         callback_registered = true;
     }
+    // A statement that locks no relation processes no invalidations: inside a transaction
+    // block, one that only scores would go on using a version another session has since
+    // replaced, at every statement to the end of the block. A row read for an older snapshot
+    // than the change is not cached (fetch_row), so taking the change mid-statement is safe.
+    pg::call([] { AcceptInvalidationMessages(); });
     follow_catalog();
     std::string key = name + '\0' + std::to_string(version);
     if (const model_ptr* hit = cache.find(key)) {

@@ -101,6 +101,19 @@ struct database_slot {
 database_slot slots[ai_scale::partition::max_maintenance_databases];
 int nslots = 0;
 
+// The database waits for a free background-worker slot; logged once while slots are short.
+void mark_starved(database_slot& slot)
+{
+    if (!slot.short_logged)
+        ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a worker for "
+                             "database \"%s\": no background worker slot is free",
+                             slot.name),
+                      errhint("Raise max_worker_processes. Until then the listed databases "
+                              "take turns: a worker gives its slot up after a run.")));
+    slot.starved = true;
+    slot.short_logged = true;
+}
+
 // Starts the database's worker; false when no background-worker slot is free.
 bool start_worker(database_slot& slot)
 {
@@ -117,14 +130,7 @@ bool start_worker(database_slot& slot)
     MemoryContextSwitchTo(old);
     if (!ok) {
         slot.handle = nullptr;
-        if (!slot.short_logged)
-            ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a worker for "
-                                 "database \"%s\": no background worker slot is free",
-                                 slot.name),
-                          errhint("Raise max_worker_processes. Until then the listed databases "
-                                  "take turns: a worker gives its slot up after a run.")));
-        slot.starved = true;
-        slot.short_logged = true;
+        mark_starved(slot);
         return false;
     }
     slot.started_at = GetCurrentTimestamp();
@@ -317,15 +323,8 @@ long reconcile()
     for (int i = 0; i < ndue; i++)
         if (!start_worker(*due[i])) {
             // No slot is free for the ones after it either: they wait, logged once each.
-            for (int j = i + 1; j < ndue; j++) {
-                if (!due[j]->short_logged)
-                    ereport(LOG, (errmsg("ai_scale maintenance launcher could not start a "
-                                         "worker for database \"%s\": no background worker "
-                                         "slot is free",
-                                         due[j]->name)));
-                due[j]->starved = true;
-                due[j]->short_logged = true;
-            }
+            for (int j = i + 1; j < ndue; j++)
+                mark_starved(*due[j]);
             break;
         }
     // "No slot is free" is logged once per database while slots are short, not again at each

@@ -63,6 +63,19 @@ struct managed_table {
 MemoryContext run_context = nullptr;
 bool restore_waited = false; // the last run waited for a pg_restore (logged once)
 
+// Whether query, with nargs parameters of types, returns a row. Inside a transaction, connected
+// to SPI.
+bool returns_a_row(const char* query, int nargs = 0, Oid* types = nullptr, Datum* args = nullptr)
+{
+    int rc = SPI_execute_with_args(query, nargs, types, args, nullptr, true, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    return SPI_processed > 0;
+}
+
+constexpr const char* extension_installed =
+    "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'ai_scale'";
+
 // Whether the table partition, which the worker detached to drop it, is still owed its drop
 // (ai_scale._owed_drop_due of its mark): the settings as read after the maintenance that chose
 // it returned may be newer than the ones it decided with. Inside a transaction, connected to SPI.
@@ -111,9 +124,7 @@ managed_table* list_tables(int* ntables)
     *ntables = 0;
     start_transaction("ai_scale maintenance");
     SPI_connect();
-    int rc =
-        SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'ai_scale'", true, 1);
-    if (rc != SPI_OK_SELECT || SPI_processed == 0) {
+    if (!returns_a_row(extension_installed)) {
         SPI_finish();
         finish_transaction();
         return nullptr;
@@ -124,13 +135,9 @@ managed_table* list_tables(int* ntables)
     // partition, stayed invalid for good; a partition dropped by retention meanwhile failed
     // the restore of its rows. The run waits until no pg_restore (as it names itself in
     // pg_stat_activity) is connected to the database.
-    rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_stat_activity "
-                     "WHERE datname = pg_catalog.current_database() "
-                     "AND application_name = 'pg_restore'",
-                     true, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
-    const bool restoring = SPI_processed > 0;
+    const bool restoring = returns_a_row("SELECT 1 FROM pg_catalog.pg_stat_activity "
+                                         "WHERE datname = pg_catalog.current_database() "
+                                         "AND application_name = 'pg_restore'");
     if (restoring != restore_waited)
         ereport(LOG, (errmsg(restoring ? "ai_scale maintenance waits: pg_restore is connected to "
                                          "database \"%s\""
@@ -143,7 +150,7 @@ managed_table* list_tables(int* ntables)
         finish_transaction();
         return nullptr;
     }
-    rc = SPI_execute("SELECT parent::oid, parent::text FROM ai_scale.partition_config "
+    int rc = SPI_execute("SELECT parent::oid, parent::text FROM ai_scale.partition_config "
                      "ORDER BY parent::oid",
                      true, 0);
     if (rc != SPI_OK_SELECT)
@@ -217,13 +224,9 @@ bool still_a_partition(const pending_detach& p)
 {
     Oid argtypes[2] = {TEXTOID, OIDOID};
     Datum args[2] = {CStringGetTextDatum(p.partition), ObjectIdGetDatum(p.parent_oid)};
-    int rc = SPI_execute_with_args(
-        "SELECT 1 FROM pg_catalog.pg_inherits "
-        "WHERE inhrelid = pg_catalog.to_regclass($1) AND inhparent = $2",
-        2, argtypes, args, nullptr, true, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
-    return SPI_processed > 0;
+    return returns_a_row("SELECT 1 FROM pg_catalog.pg_inherits "
+                         "WHERE inhrelid = pg_catalog.to_regclass($1) AND inhparent = $2",
+                         2, argtypes, args);
 }
 
 // Whether the detach a run deferred is still to be started: the run's other detaches may have
@@ -232,20 +235,14 @@ bool still_a_partition(const pending_detach& p)
 // when its retention changed (still_owed). Inside a transaction, connected to SPI.
 bool still_wanted(const pending_detach& p)
 {
-    int rc =
-        SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'ai_scale'", true, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
-    if (SPI_processed == 0)
+    if (!returns_a_row(extension_installed))
         return false;
     Oid argtype = OIDOID;
     Datum arg = ObjectIdGetDatum(p.parent_oid);
-    rc = SPI_execute_with_args(
-        "SELECT 1 FROM ai_scale.partition_config WHERE parent::pg_catalog.oid = $1", 1, &argtype,
-        &arg, nullptr, true, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
-    return SPI_processed == 1 && (!p.drop || still_owed(p.parent_oid, p.partition));
+    return returns_a_row(
+               "SELECT 1 FROM ai_scale.partition_config WHERE parent::pg_catalog.oid = $1", 1,
+               &argtype, &arg) &&
+           (!p.drop || still_owed(p.parent_oid, p.partition));
 }
 
 // ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY, run as a top-level statement (it

@@ -13,14 +13,16 @@ extern "C" {
 
 namespace {
 
+struct worker_entry {
+    Oid database;
+    pid_t pid;
+    bool yield;  // asked to give up its slot (request_yield)
+    bool in_run; // in a run (set_in_run)
+};
+
 struct registry {
     slock_t mutex;
-    struct {
-        Oid database;
-        pid_t pid;
-        bool yield;  // asked to give up its slot (request_yield)
-        bool in_run; // in a run (set_in_run)
-    } workers[ai_scale::partition::max_maintenance_databases];
+    worker_entry workers[ai_scale::partition::max_maintenance_databases];
 };
 registry* shared = nullptr;
 
@@ -33,12 +35,20 @@ void init_registry(void* segment, bool found)
     }
 }
 
+// The entry of the worker with this pid; nullptr when none. With the mutex held.
+worker_entry* entry_of(pid_t pid)
+{
+    for (auto& w : shared->workers)
+        if (w.pid == pid && pid != 0)
+            return &w;
+    return nullptr;
+}
+
 void unregister_this_worker(int, Datum)
 {
     SpinLockAcquire(&shared->mutex);
-    for (auto& w : shared->workers)
-        if (w.pid == MyProcPid)
-            w = {InvalidOid, 0, false, false};
+    if (worker_entry* w = entry_of(MyProcPid))
+        *w = {InvalidOid, 0, false, false};
     SpinLockRelease(&shared->mutex);
 }
 
@@ -90,26 +100,21 @@ void wake_all_workers()
 
 bool request_yield(pid_t pid)
 {
-    bool found = false;
     SpinLockAcquire(&shared->mutex);
-    for (auto& w : shared->workers)
-        if (w.pid == pid && pid != 0) {
-            w.yield = true;
-            found = true;
-        }
+    worker_entry* w = entry_of(pid);
+    if (w != nullptr)
+        w->yield = true;
     SpinLockRelease(&shared->mutex);
-    if (found)
+    if (w != nullptr)
         kill(pid, SIGUSR1);
-    return found;
+    return w != nullptr;
 }
 
 bool yield_requested()
 {
-    bool asked = false;
     SpinLockAcquire(&shared->mutex);
-    for (const auto& w : shared->workers)
-        if (w.pid == MyProcPid)
-            asked = w.yield;
+    const worker_entry* w = entry_of(MyProcPid);
+    const bool asked = w != nullptr && w->yield;
     SpinLockRelease(&shared->mutex);
     return asked;
 }
@@ -117,19 +122,16 @@ bool yield_requested()
 void set_in_run(bool in_run)
 {
     SpinLockAcquire(&shared->mutex);
-    for (auto& w : shared->workers)
-        if (w.pid == MyProcPid)
-            w.in_run = in_run;
+    if (worker_entry* w = entry_of(MyProcPid))
+        w->in_run = in_run;
     SpinLockRelease(&shared->mutex);
 }
 
 bool worker_in_run(pid_t pid)
 {
-    bool in_run = false;
     SpinLockAcquire(&shared->mutex);
-    for (const auto& w : shared->workers)
-        if (w.pid == pid && pid != 0)
-            in_run = w.in_run;
+    const worker_entry* w = entry_of(pid);
+    const bool in_run = w != nullptr && w->in_run;
     SpinLockRelease(&shared->mutex);
     return in_run;
 }

@@ -13,13 +13,7 @@ use lib $FindBin::RealBin;
 use AiScaleTest;
 
 my $node = worker_node('worker_owed_drop_intervalstyle');
-# No default partition (the worker detaches concurrently only then), an old partition with a
-# row that a view uses, so that the worker's drop fails after its detach.
-$node->safe_psql('postgres', old_partition_table('r') . q{
-CREATE VIEW v_old AS SELECT * FROM r_old;
-UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass;});
-ok($node->wait_for_log(qr/cannot drop table public\.r_old because other objects depend on it/),
-    'the worker detaches the partition retention chose, and its drop fails');
+worker_drop_fails($node);
 
 # The worker comes back with another IntervalStyle; the retention is unchanged.
 $node->safe_psql('postgres', q{ALTER DATABASE postgres SET intervalstyle = 'iso_8601'});

@@ -12,13 +12,7 @@ use lib $FindBin::RealBin;
 use AiScaleTest;
 
 my $node = worker_node('worker_owed_drop_unmanaged');
-# No default partition (the worker detaches concurrently only then), an old partition with a
-# row that a view uses, so that the worker's drop fails after its detach.
-$node->safe_psql('postgres', old_partition_table('r') . q{
-CREATE VIEW v_old AS SELECT * FROM r_old;
-UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass;});
-ok($node->wait_for_log(qr/cannot drop table public\.r_old because other objects depend on it/),
-    'the worker detaches the partition retention chose, and its drop fails');
+worker_drop_fails($node);
 
 $node->safe_psql('postgres', q{SELECT ai_scale.unmanage_partitions('r')});
 is($node->safe_psql('postgres',

@@ -11,7 +11,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node managed_database
-  old_partition_table hold_worker_detach
+  old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop);
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
@@ -81,6 +81,18 @@ CREATE TABLE ${t}_old PARTITION OF $t FOR VALUES FROM (now()::date - 10) TO (now
 INSERT INTO $t VALUES (now()::date - 10 + interval '1 hour', 1);
 SELECT count(*) FROM ai_scale.manage_partitions('$t', '1 day', 2);
 DROP TABLE ${t}_default;};
+}
+
+# Makes table r with old_partition_table, a view on r_old, and a retention of 3 days, and waits
+# (a test) until the worker has detached r_old and failed to drop it (the view depends on it),
+# leaving it marked as owed its drop.
+sub worker_drop_fails {
+    my ($node) = @_;
+    $node->safe_psql('postgres', old_partition_table('r') . q{
+CREATE VIEW v_old AS SELECT * FROM r_old;
+UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass;});
+    ok($node->wait_for_log(qr/cannot drop table public\.r_old because other objects depend on it/),
+        'the worker detaches the partition retention chose, and its drop fails');
 }
 
 # Gives table $t (made by old_partition_table) a retention of 3 days while a session holds the

@@ -49,6 +49,7 @@ struct pending_detach {
     char* partition;
     bool drop;
     bool finalize; // a detach interrupted earlier: DETACH ... FINALIZE completes it
+    char* retention; // the table's retention_mode and retention when the run chose it
 };
 
 // A managed table: its OID, its name as regclass prints it, for the log, and the detaches its
@@ -180,7 +181,8 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
     Oid argtype = OIDOID;
     Datum arg = ObjectIdGetDatum(table.oid);
     int rc = SPI_execute_with_args(
-        "SELECT r.parent_table::text, r.action, r.partition, r.detail "
+        "SELECT r.parent_table::text, r.action, r.partition, r.detail, "
+        "c.retention_mode || ' ' || c.retention::text "
         "FROM ai_scale.partition_config c, ai_scale._run_maintenance(c.parent, true) r "
         "WHERE c.parent::oid = $1",
         1, &argtype, &arg, nullptr, false, 0);
@@ -205,6 +207,9 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
             pending[*npending].drop =
                 strcmp(what, "drop") == 0 || strcmp(what, "finalize drop") == 0;
             pending[*npending].finalize = strncmp(what, "finalize", 8) == 0;
+            char* retention = SPI_getvalue(row, desc, 5);
+            pending[*npending].retention =
+                retention != nullptr ? MemoryContextStrdup(run_context, retention) : nullptr;
             (*npending)++;
             continue;
         }
@@ -230,18 +235,20 @@ bool still_a_partition(const pending_detach& p)
 }
 
 // Whether the detach a run deferred is still to be started: the run's other detaches may have
-// waited (for hours) since the table was maintained, and the table may have been unmanaged, or
-// the extension dropped, meanwhile; its partition then stays. A partition to drop stays too
-// when its retention changed (still_owed). Inside a transaction, connected to SPI.
+// waited (for hours) since the table was maintained, and the table may have been unmanaged, its
+// retention changed, or the extension dropped, meanwhile; its partition then stays, and the
+// next run decides again. A partition to drop also needs its mark (still_owed). Inside a
+// transaction, connected to SPI.
 bool still_wanted(const pending_detach& p)
 {
-    if (!returns_a_row(extension_installed))
+    if (p.retention == nullptr || !returns_a_row(extension_installed))
         return false;
-    Oid argtype = OIDOID;
-    Datum arg = ObjectIdGetDatum(p.parent_oid);
-    return returns_a_row(
-               "SELECT 1 FROM ai_scale.partition_config WHERE parent::pg_catalog.oid = $1", 1,
-               &argtype, &arg) &&
+    Oid argtypes[2] = {OIDOID, TEXTOID};
+    Datum args[2] = {ObjectIdGetDatum(p.parent_oid), CStringGetTextDatum(p.retention)};
+    return returns_a_row("SELECT 1 FROM ai_scale.partition_config "
+                         "WHERE parent::pg_catalog.oid = $1 "
+                         "AND retention_mode || ' ' || retention::text = $2",
+                         2, argtypes, args) &&
            (!p.drop || still_owed(p.parent_oid, p.partition));
 }
 

@@ -2,8 +2,10 @@
 # an older transaction on its table runs (TAP 140): the detaches after it were then started
 # whatever had happened since their tables were maintained. A table unmanaged meanwhile, or
 # every table after a DROP EXTENSION ai_scale, lost the partition its retention had chosen
-# (detached, left as a plain table) although nothing managed it any more. A detach not yet
-# begun is now left when the table is no longer managed (or the extension is gone), with a LOG.
+# (detached, left as a plain table) although nothing managed it any more; a table whose
+# retention was lengthened meanwhile lost a partition the new retention keeps. A detach not
+# yet begun is now left when the table is no longer managed (or the extension is gone) or its
+# retention changed, with a LOG; the next run decides again.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -16,17 +18,22 @@ use AiScaleTest;
 my $node = worker_node('worker_detach_after_drop_extension', maintenance_naptime => 3600);
 my $attached = q{SELECT relispartition FROM pg_class WHERE relname = '%s'};
 
-for my $case ([ 'a', 'b', q{SELECT ai_scale.unmanage_partitions('b')}, 'the table unmanaged' ],
-              [ 'c', 'd', 'DROP EXTENSION ai_scale', 'the extension dropped' ])
+for my $case (
+    [ 'a', 'b', 'drop', q{SELECT ai_scale.unmanage_partitions('b')}, 'the table unmanaged' ],
+    [ 'e', 'f', 'detach',
+      q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'f'::regclass},
+      'detach retention lengthened' ],
+    # Last: the extension is gone for the cases after it.
+    [ 'c', 'd', 'drop', 'DROP EXTENSION ai_scale', 'the extension dropped' ])
 {
-    my ($held, $other, $change, $what) = @$case;
+    my ($held, $other, $mode, $change, $what) = @$case;
     # Both get an old partition that a retention of 3 days drops; the worker detaches $held's
     # first (the lower OID) and waits there for an older transaction on it.
     $node->safe_psql('postgres', old_partition_table($held) . old_partition_table($other));
     my $reader = $node->background_psql('postgres', on_error_stop => 0);
     $reader->query_safe("BEGIN; SELECT count(*) FROM $held;");
     $node->safe_psql('postgres', qq{
-UPDATE ai_scale.partition_config SET retention = '3 days'
+UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = '$mode'
  WHERE parent IN ('$held'::regclass, '$other'::regclass);});
     $node->reload;
     ok($node->poll_query_until('postgres', qq{

@@ -315,10 +315,10 @@ void detach_concurrently(const pending_detach& p)
     start_transaction(drop);
     SPI_connect();
     // The concurrent detach waited for older transactions, as long as they ran: the table's
-    // retention may have been changed or taken away, or the table unmanaged, meanwhile (or
-    // while the run that chose the table waited, after reading its settings). The detached
-    // table is then kept, as it would have been.
-    if (!still_owed(p.parent_oid, p.partition)) {
+    // retention may have been changed or taken away, the table unmanaged, or the extension
+    // dropped, meanwhile (or while the run that chose the table waited, after reading its
+    // settings). The detached table is then kept, as it would have been.
+    if (!returns_a_row(extension_installed) || !still_owed(p.parent_oid, p.partition)) {
         // Kept: no longer owed a drop (see ai_scale._owed_drop_note).
         const char* unmark = psprintf("COMMENT ON TABLE %s IS NULL", p.partition);
         if (SPI_execute(unmark, false, 0) != SPI_OK_UTILITY)
@@ -327,7 +327,8 @@ void detach_concurrently(const pending_detach& p)
         finish_transaction();
         ereport(LOG, (errmsg("ai_scale maintenance: kept detached table %s of %s", p.partition,
                              p.parent),
-                      errdetail("Its retention settings changed while it was being detached.")));
+                      errdetail("Its retention settings changed, or the extension was "
+                                "dropped, while it was being detached.")));
         return;
     }
     if (SPI_execute(drop, false, 0) != SPI_OK_UTILITY)

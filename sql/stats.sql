@@ -13,3 +13,33 @@ SELECT count(*) > 0 AS can_read FROM ai_scale.stats;
 SELECT ai_scale.reset_stats();
 RESET ROLE;
 DROP ROLE ai_scale_stats_reader;
+
+-- score() of one row times one call in 32 and counts its rows in the backend: the view shows
+-- this session's own rows at once, other sessions' from the end of each of their transactions.
+SELECT ai_scale.register_model('stats_lin', 'linear', ARRAY['a'], '{"weights": [2], "bias": 1}');
+SELECT ai_scale.reset_stats();
+BEGIN;
+SELECT sum(ai_scale.score('stats_lin', jsonb_build_object('a', i))) FROM generate_series(1, 100) i;
+SELECT value AS rows_in_transaction FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
+SELECT sum(ai_scale.score('stats_lin', jsonb_build_object('a', i))) FROM generate_series(1, 50) i;
+COMMIT;
+-- A new session (this backend exits) sees the 150 rows the old one committed.
+\c
+SELECT metric, value FROM ai_scale.stats
+ WHERE section = 'scoring' AND metric = 'rows_cpu';
+SELECT value BETWEEN 1 AND 149 AS some_calls_timed FROM ai_scale.stats
+ WHERE section = 'scoring' AND metric = 'samples';
+-- A rolled back transaction's rows were scored all the same.
+BEGIN;
+SELECT ai_scale.score('stats_lin', '{"a": 1}');
+ROLLBACK;
+\c
+SELECT value AS rows_after_rollback FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
+-- reset_stats() also drops what this session had counted and not yet added.
+SELECT ai_scale.score('stats_lin', '{"a": 1}') FROM generate_series(1, 3);
+BEGIN;
+SELECT ai_scale.score('stats_lin', '{"a": 1}');
+SELECT ai_scale.reset_stats();
+COMMIT;
+SELECT value AS rows_after_reset FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
+SELECT ai_scale.drop_model('stats_lin');

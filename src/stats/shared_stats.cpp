@@ -3,17 +3,50 @@
 #include "pg/shmem.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 }
 
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 #include <new>
 
 namespace ai_scale::stats {
 
 namespace {
 shared_metrics* metrics = nullptr;
+
+// add_deferred()'s sums not yet in shared memory, and how many calls made them.
+uint64_t deferred[int(counter::count_)];
+int deferred_calls = 0;
+bool xact_callback_registered = false;
+
+void flush_deferred()
+{
+    for (int i = 0; i < int(counter::count_); i++)
+        if (deferred[i] != 0) {
+            metrics->counters[i].fetch_add(deferred[i], std::memory_order_relaxed);
+            deferred[i] = 0;
+        }
+    deferred_calls = 0;
+}
+
+void discard_deferred()
+{
+    std::fill(std::begin(deferred), std::end(deferred), 0);
+    deferred_calls = 0;
+}
+
+void at_xact_end(XactEvent event, void*)
+{
+    if (deferred_calls > 0 &&
+        (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+         event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+         event == XACT_EVENT_PARALLEL_ABORT))
+        flush_deferred();
+}
 
 void init_segment(void* segment, bool found)
 {
@@ -35,6 +68,19 @@ void add(counter c, uint64_t n)
 {
     if (metrics)
         metrics->counters[int(c)].fetch_add(n, std::memory_order_relaxed);
+}
+
+void add_deferred(counter c, uint64_t n)
+{
+    if (!metrics)
+        return;
+    if (!xact_callback_registered) {
+        pg::call([] { RegisterXactCallback(at_xact_end, nullptr); });
+        xact_callback_registered = true;
+    }
+    deferred[int(c)] += n;
+    if (++deferred_calls >= deferred_flush_calls)
+        flush_deferred();
 }
 
 void record(timer t, uint64_t ns)
@@ -75,6 +121,7 @@ AI_SCALE_FUNCTION(ai_scale_stats_snapshot)
     pg::require_preload("the stats view");
     InitMaterializedSRF(fcinfo, 0);
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    stats::flush_deferred(); // this session's own rows show at once
     const auto* m = stats::metrics;
     for (int i = 0; i < int(stats::counter::count_); i++) {
         double v = double(m->counters[i].load(std::memory_order_relaxed));
@@ -96,5 +143,6 @@ AI_SCALE_FUNCTION(ai_scale_reset_stats)
 {
     pg::require_preload("reset_stats()");
     stats::metrics->reset();
+    stats::discard_deferred(); // counted before the reset
     PG_RETURN_VOID();
 }

@@ -43,3 +43,14 @@ SELECT ai_scale.reset_stats();
 COMMIT;
 SELECT value AS rows_after_reset FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 SELECT ai_scale.drop_model('stats_lin');
+
+-- L1 lookups are counted the same way: hits and misses per backend, one lookup in 32 timed.
+SELECT ai_scale.cache_put('stats_l1', 1, '{"x": 1}', '{"y": 2}');
+SELECT ai_scale.reset_stats();
+SELECT count(*) FILTER (WHERE ai_scale.cache_get('stats_l1', 1, '{"x": 1}') = '{"y": 2}') AS got
+FROM generate_series(1, 100);
+SELECT metric, value FROM ai_scale.stats WHERE section = 'l1' AND metric IN ('hits', 'misses')
+ORDER BY metric;
+SELECT value BETWEEN 1 AND 99 AS some_lookups_timed FROM ai_scale.stats
+ WHERE section = 'l1' AND metric = 'samples';
+SELECT ai_scale.cache_invalidate('stats_l1');

@@ -171,23 +171,22 @@ void count_cpu(int64_t rows, uint64_t ns)
 }
 
 // score() and score_multi() of one row take a few hundred nanoseconds, of which two clock
-// reads and three atomic adds in shared memory took about a tenth. So one call in timed_every
-// is timed, its time counted for all of them, and the rows are counted per backend
-// (add_deferred).
-constexpr uint32_t timed_every = 32;
-uint32_t row_calls = 0;
+// reads and three atomic adds in shared memory took about a tenth. So one call in
+// stats::timed_every is timed, its time counted for all of them, and the rows are counted per
+// backend (add_deferred).
+stats::call_sampler row_sampler;
 
 void score_counted_row(const loaded_model& m, const float* row, float* out)
 {
     stats::add_deferred(stats::counter::rows_scored_cpu);
-    if (row_calls++ % timed_every != 0) {
+    if (!row_sampler.timed()) {
         m.model.score_rows(row, 1, out);
         return;
     }
     uint64_t t0 = stats::now_ns();
     m.model.score_rows(row, 1, out);
     uint64_t ns = stats::now_ns() - t0;
-    stats::add_deferred(stats::counter::score_cpu_ns, ns * timed_every);
+    stats::add_deferred(stats::counter::score_cpu_ns, ns * stats::timed_every);
     stats::record(stats::timer::score, ns);
 }
 

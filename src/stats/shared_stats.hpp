@@ -20,6 +20,17 @@ void record(timer t, uint64_t ns);
 constexpr int deferred_flush_calls = 1024;
 void add_deferred(counter c, uint64_t n = 1);
 
+// On those paths, one call in timed_every is timed (two clock reads): a sampler per path says
+// which, the first call included.
+constexpr uint32_t timed_every = 32;
+class call_sampler {
+  public:
+    bool timed() { return calls_++ % timed_every == 0; }
+
+  private:
+    uint32_t calls_ = 0;
+};
+
 // Monotonic clock in nanoseconds, for timing what record() takes.
 uint64_t now_ns();
 

@@ -52,6 +52,22 @@ CREATE FUNCTION ai_scale._version_registered(model text, version int) RETURNS vo
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_version_registered';
 
+-- Every version written to the catalog, by register_model or otherwise (a pg_restore of another
+-- database's dump, whose versions may have the numbers of different models here, or a direct
+-- INSERT), makes what the cache holds under its number unreachable: the cache keys outputs by
+-- database, name and version, and keeps them across DROP EXTENSION and pg_restore --clean.
+CREATE FUNCTION ai_scale._models_inserted() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM ai_scale._version_registered(NEW.model_name, NEW.model_version);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER models_inserted
+    AFTER INSERT ON ai_scale.models
+    FOR EACH ROW EXECUTE FUNCTION ai_scale._models_inserted();
+
 -- The highest version of a model in the prediction store (ai_scale.store_table, the store
 -- that predict() and cache_get() read as L3); 0 when there is no store or the caller may not
 -- read it. model_last_versions does not outlive the extension, the store does: after DROP
@@ -121,8 +137,8 @@ BEGIN
     INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, active)
         VALUES (name, new_version, kind, features, params, activate);
     -- A registration rolled back gives its number again, and what was cached under it then
-    -- (cache fills are not transactional) must not answer for this model.
-    PERFORM ai_scale._version_registered(name, new_version);
+    -- (cache fills are not transactional) must not answer for this model: the insert's
+    -- trigger (models_inserted) makes it unreachable.
     RETURN new_version;
 END
 $$;

@@ -139,6 +139,28 @@ SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.score_batched('k_over', x) OVER () FROM (VALUES ('{"a": 1, "b": 1}'::jsonb), ('{"a": -3e38, "b": 0}')) v(x)$$)
 ) AS over(stmt);
 SELECT ai_scale.score_batch('k_over', ARRAY['{"a": 1e38, "b": 1e38}']::jsonb[]) AS finite_batch;
+-- Also where an activation follows the overflowed sum: sigmoid(inf) = 1, tanh(inf) = 1, relu(-inf)
+-- = 0 and XGBoost's sigmoid of an infinite margin = 1 were returned as scores, where the exact
+-- sums here are 0 (scores 0.5, 0, 1 and 0.5).
+SELECT ai_scale.register_model('k_over_sig', 'logistic', ARRAY['a', 'b', 'c', 'd'],
+    '{"weights": [1e38, 1e38, -1e38, -1e38]}');
+SELECT ai_scale.register_model('k_over_tanh', 'mlp', ARRAY['a', 'b', 'c', 'd'],
+    '{"layers": [{"weights": [[1e38, 1e38, -1e38, -1e38]], "activation": "tanh"}]}');
+SELECT ai_scale.register_model('k_over_relu', 'mlp', ARRAY['a', 'b', 'c', 'd'],
+    '{"layers": [{"weights": [[-1e38, -1e38, 1e38, 1e38]], "bias": [1], "activation": "relu"}]}');
+SELECT ai_scale.register_model('k_over_gbdt', 'gbdt', ARRAY['a'], jsonb_build_object(
+    'objective', 'binary:logistic', 'trees', (SELECT jsonb_agg(jsonb_build_object(
+        'left_children', '[-1]'::jsonb, 'right_children', '[-1]'::jsonb, 'split_indices', '[0]'::jsonb,
+        'default_left', '[0]'::jsonb, 'split_conditions', jsonb_build_array(leaf)) ORDER BY i)
+    FROM (VALUES (1, 3e38), (2, 3e38), (3, -3e38), (4, -3e38)) l(i, leaf))));
+SELECT pg_temp.try(stmt) FROM (VALUES
+    ($$SELECT ai_scale.score('k_over_sig', '{"a": 3, "b": 3, "c": 3, "d": 3}')$$),
+    ($$SELECT ai_scale.score('k_over_tanh', '{"a": 3, "b": 3, "c": 3, "d": 3}')$$),
+    ($$SELECT ai_scale.score_multi('k_over_relu', '{"a": 3, "b": 3, "c": 3, "d": 3}')$$),
+    ($$SELECT ai_scale.score('k_over_gbdt', '{}')$$),
+    ($$SELECT ai_scale.score_batch('k_over_sig', ARRAY['{"a": 3, "b": 3, "c": 3, "d": 3}']::jsonb[])$$),
+    ($$SELECT ai_scale.score_batched('k_over_gbdt', x) OVER () FROM (VALUES ('{}'::jsonb)) v(x)$$)
+) AS squashed(stmt);
 
 -- A cancel or statement_timeout stops a long batch while it is scored, not after it: 500
 -- chains of 100 splits walked for 100000 rows take seconds.

@@ -7,6 +7,7 @@
 // n_features wide; a missing feature is NaN.
 #pragma once
 
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 
@@ -20,6 +21,15 @@ namespace ai_scale::scoring {
 
 enum class model_kind : int32_t { linear = 0, logistic = 1, mlp = 2, gbdt = 3 };
 enum class activation : int32_t { identity = 0, relu = 1, tanh = 2, sigmoid = 3 };
+
+// Whether a sum overflowed float (infinite, or NaN from inf - inf). Such a sum becomes NaN
+// before any activation, and every scoring function refuses a NaN score: an activation would
+// squash it into a finite, wrong score (sigmoid(inf) = 1 where the exact sum may be 0,
+// tanh(-inf) = -1, relu(-inf) = 0, relu(NaN) = 0, xgboost_sigmoid(NaN) = 3.0e-39).
+AI_SCALE_HD bool overflowed(float z)
+{
+    return !(fabsf(z) <= FLT_MAX);
+}
 
 AI_SCALE_HD float sigmoid(float z)
 {
@@ -60,7 +70,7 @@ AI_SCALE_HD float linear_margin(const linear_view& m, const float* x)
 AI_SCALE_HD float linear_score(const linear_view& m, const float* x)
 {
     float z = linear_margin(m, x);
-    return m.logistic ? sigmoid(z) : z;
+    return m.logistic ? (overflowed(z) ? NAN : sigmoid(z)) : z;
 }
 
 // Dense layers: layer l maps sizes[l] inputs to sizes[l + 1] outputs with a row-major
@@ -93,7 +103,7 @@ AI_SCALE_HD void mlp_forward(const mlp_view& m, const float* x, float* out)
             const float* row = w + int64_t(o) * n_in;
             for (int32_t i = 0; i < n_in; i++)
                 z += row[i] * in[i];
-            dst[o] = activate(activation(m.activations[l]), z);
+            dst[o] = overflowed(z) ? NAN : activate(activation(m.activations[l]), z);
         }
         w += int64_t(n_in) * n_out;
         bias += n_out;
@@ -148,7 +158,7 @@ AI_SCALE_HD float xgboost_sigmoid(float z)
 AI_SCALE_HD float gbdt_score(const gbdt_view& m, const float* x)
 {
     float z = gbdt_margin(m, x);
-    return m.logistic ? xgboost_sigmoid(z) : z;
+    return m.logistic ? (overflowed(z) ? NAN : xgboost_sigmoid(z)) : z;
 }
 
 } // namespace ai_scale::scoring

@@ -99,6 +99,37 @@ TEST(ScoringMath, GbdtLogisticBaseScore)
     EXPECT_NEAR(score_one(m, {x}), 1 / (1 + std::exp(-margin)), 1e-7);
 }
 
+// A sum that overflows float is NaN at the output (which the SQL functions refuse with 22003),
+// also when an activation follows it: sigmoid(inf) = 1, tanh(inf) = 1 and relu(-inf) = 0 gave
+// finite scores where the exact sums here are 0 (scores 0.5, 0 and 0).
+TEST(ScoringMath, OverflowedSumsAreNotSquashed)
+{
+    const std::vector<float> x = {3, 3, 3, 3};
+    auto log =
+        compile("logistic", {"a", "b", "c", "d"}, R"({"weights": [1e38, 1e38, -1e38, -1e38]})");
+    EXPECT_TRUE(std::isnan(score_one(log, x)));
+    EXPECT_TRUE(std::isnan(linear_score(log.linear(), x.data())));
+    for (const char* act : {"tanh", "sigmoid", "relu", "identity"}) {
+        std::string params = std::string(R"({"layers": [{"weights": [[1e38, 1e38, -1e38, -1e38],
+            [-1e38, -1e38, -1e38, -1e38]], "activation": ")") +
+                             act + R"("}, {"weights": [[1, 0]], "activation": "relu"}]})";
+        auto mlp = compile("mlp", {"a", "b", "c", "d"}, params.c_str());
+        EXPECT_TRUE(std::isnan(score_one(mlp, x))) << act;
+    }
+    // Leaves of 3e38 sum to infinity, which XGBoost's capped sigmoid takes to 1.
+    auto gbdt = compile("gbdt", {"f0"}, R"({"objective": "binary:logistic", "trees": [
+        {"left_children": [-1], "right_children": [-1], "split_indices": [0],
+         "split_conditions": [3e38], "default_left": [0]},
+        {"left_children": [-1], "right_children": [-1], "split_indices": [0],
+         "split_conditions": [3e38], "default_left": [0]}]})");
+    EXPECT_TRUE(std::isnan(score_one(gbdt, {0})));
+    float row = 0;
+    EXPECT_TRUE(std::isnan(gbdt_score(gbdt.gbdt(), &row)));
+    // Finite sums are untouched.
+    auto fine = compile("logistic", {"a"}, R"({"weights": [1e38]})");
+    EXPECT_EQ(score_one(fine, {1}), 1.0f);
+}
+
 TEST(ScoringMath, FingerprintFollowsParams)
 {
     auto a = compile("linear", {"a"}, R"({"weights": [1]})");

@@ -1,6 +1,7 @@
 #include "scoring/json.hpp"
 #include "scoring/interruption.hpp"
 
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -160,11 +161,11 @@ class reader {
         if (literal("null"))
             return v;
         v.t = value::type::number;
-        v.num = parse_number();
+        v.num = parse_number(&v.num_float);
         return v;
     }
 
-    double parse_number()
+    double parse_number(float* as_float)
     {
         size_t start = pos_;
         if (pos_ < s_.size() && s_[pos_] == '-')
@@ -193,7 +194,19 @@ class reader {
                 fail("invalid number");
         }
         std::string text(s_.substr(start, pos_ - start));
-        return strtod(text.c_str(), nullptr); // out of range gives +-inf, caught by validation
+        double d = strtod(text.c_str(), nullptr); // out of range gives +-inf, caught by validation
+        // float(d) is the float nearest the text unless d is exactly half way between two
+        // floats (its 29 bits below float's precision 1000...0 where floats are normal); then,
+        // and outside float's normal range, the text is read again as a float.
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        const double a = std::fabs(d);
+        const bool normal = a >= 0x1p-126 && a <= FLT_MAX;
+        if (d == 0 || (normal && (bits & ((uint64_t(1) << 29) - 1)) != (uint64_t(1) << 28)))
+            *as_float = float(d);
+        else
+            *as_float = strtof(text.c_str(), nullptr);
+        return d;
     }
 
     unsigned hex4()

@@ -23,6 +23,10 @@ struct value {
     type t = type::null;
     bool b = false;
     double num = 0;
+    // The float nearest the number's text, as XGBoost's reader has it (rounded once, from the
+    // decimal). float(num) rounds twice and differs from it where num lies exactly half way
+    // between two floats: 1.0000000596046447753906249 is read as 1, float(num) is 1.0000001.
+    float num_float = 0;
     std::string str;
     std::vector<value> items;                          // array
     std::vector<std::pair<std::string, value>> fields; // object, in document order

@@ -79,8 +79,8 @@ void copy_array(std::string& out, const json::value& tree, const char* key, size
         else if (!e.is_number() || !std::isfinite(e.num))
             fail("tree " + std::to_string(t) + " \"" + key + "\"[" + std::to_string(i) +
                  "] is not a finite number");
-        else if (floats)
-            write_float(out, e.num);
+        else if (floats) // as XGBoost reads it: the float nearest the text (json::value)
+            write_float(out, std::isfinite(e.num_float) ? double(e.num_float) : e.num);
         else
             json::write_number(out, e.num);
     }

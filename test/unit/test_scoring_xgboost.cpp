@@ -122,6 +122,39 @@ TEST(ScoringXgboost, NonFiniteOrFractionalParametersAreErrors)
     }
 }
 
+// XGBoost reads each number of the dump straight to float, rounding once from the decimal;
+// the importer read it to double first and so rounded a threshold that lands exactly half way
+// between two floats (as a double) the other way, and a row equal to the float that XGBoost
+// kept took the other branch. The expected floats are what XGBoost 1.7.4 loads from these texts
+// (Booster(model_file=...).save_raw("json")). A threshold written by XGBoost itself is a float's
+// shortest text and was never affected.
+TEST(ScoringXgboost, SplitConditionsAreReadAsXgboostReadsThem)
+{
+    const std::pair<const char*, float> cases[] = {
+        {"1.0000000596046447753906249999999999999999", 1.0f},
+        {"1.000000059604644775390625", 1.0f}, // the tie itself: to even
+        {"1.0000000596046447753906250000000000000001", 1.00000012f},
+        {"3.14159286022186279296875", 3.14159298f},
+        {"0.1", 0.1f},
+        {"-2.5", -2.5f},
+    };
+    for (const auto& c : cases) {
+        std::string doc = std::string(R"({"learner": {"learner_model_param": {"base_score": "5E-1",
+            "num_feature": "1"}, "objective": {"name": "reg:squarederror"},
+            "gradient_booster": {"name": "gbtree", "model": {"trees": [
+                {"left_children": [1, -1, -1], "right_children": [2, -1, -1],
+                 "split_indices": [0, 0, 0], "split_conditions": [)") +
+                          c.first + ", 1, " + c.first + R"(], "default_left": [0, 0, 0]}]}}}})";
+        xgboost_import imp = import_xgboost(json::parse(doc));
+        compiled_model m = compile_model(model_kind::gbdt, imp.features, json::parse(imp.params));
+        EXPECT_EQ(m.node_value[0], c.second) << c.first << " as a threshold";
+        EXPECT_EQ(m.node_value[2], c.second) << c.first << " as a leaf";
+        float x = c.second, out;
+        m.score_rows(&x, 1, &out);
+        EXPECT_EQ(out, 0.5f + c.second) << "a row equal to the threshold goes right";
+    }
+}
+
 namespace {
 
 int interruption_calls = 0;

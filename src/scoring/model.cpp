@@ -20,7 +20,9 @@ float finite_float(const json::value& v, const std::string& where)
     if (!v.is_number())
         fail(where + " must be a number", std::string("found ") + json::type_name(v.t) + ".");
     double d = v.num;
-    if (!std::isfinite(d) || std::fabs(d) > 3.4028234663852886e38)
+    // The float of the double, as inputs are read: 3.4028235e38, FLT_MAX's shortest text (as
+    // float4 and XGBoost write it), lies just above FLT_MAX as a double and still rounds to it.
+    if (!std::isfinite(d) || std::isinf(float(d)))
         fail(where + " must be a finite float4 value");
     return float(d);
 }

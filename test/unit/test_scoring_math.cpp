@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 
 using namespace ai_scale::scoring;
@@ -158,6 +159,9 @@ TEST(ScoringMath, InvalidModelsAreRefused)
     for (auto& b : bad)
         EXPECT_THROW(compile(b[0], {b[1]}, b[2]), model_error) << b[2];
     EXPECT_THROW(parse_kind("svm"), model_error);
+    // FLT_MAX written as its shortest text is a float4; past the overflow tie is not.
+    EXPECT_EQ(compile("linear", {"a"}, R"({"weights": [3.4028235e38]})").weights[0], FLT_MAX);
+    EXPECT_THROW(compile("linear", {"a"}, R"({"weights": [3.4028236e38]})"), model_error);
     EXPECT_THROW(compile("linear", {"a", "a"}, R"({"weights": [1, 1]})"), model_error);
 }
 

@@ -26,8 +26,10 @@ REGRESS = extension $(filter-out extension no_preload%,$(REGRESS_ALL))
 REGRESS_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/gpu
+# -ffp-contract=off: no fused multiply-adds, so that scores round as the GPU module's (built with
+# nvcc -fmad=false) do, on a CPU that has them too (src/scoring/model_math.hpp).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-	-Wno-register -fno-strict-aliasing
+	-Wno-register -fno-strict-aliasing -ffp-contract=off
 SHLIB_LINK = -lhiredis -lxxhash -lstdc++
 
 # No LLVM bitcode for JIT inlining: it would need the exact clang that built the server.

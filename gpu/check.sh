@@ -29,10 +29,11 @@ nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
     build_nvcc() {
         # No (recent enough) CMake: the same build by hand.
         mkdir -p "$build/gpu"
-        "$nvcc" -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden --cudart static \
+        "$nvcc" -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden,-ffp-contract=off \
+            -fmad=false --expt-relaxed-constexpr --cudart static \
             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
             -Isrc -Igpu gpu/device.cu gpu/score.cu -o "$build/gpu/ai_scale_gpu.so"
-        g++ -O3 -std=c++17 -Isrc -Igpu gpu/bench_check.cpp -o "$build/gpu/ai_scale_gpu_check" \
+        g++ -O3 -std=c++17 -ffp-contract=off -Isrc -Igpu gpu/bench_check.cpp -o "$build/gpu/ai_scale_gpu_check" \
             -L"$build/gpu" -l:ai_scale_gpu.so -Wl,-rpath,"$(realpath "$build/gpu")" -pthread
     }
     if ! build_cmake; then

@@ -100,10 +100,9 @@ BEGIN
     before := pg_temp.rows_gpu();
     PERFORM count(*) FROM pg_temp.scores(model, 'auto');
     r.auto_gpu_rows := pg_temp.rows_gpu() - before;
-    -- Same float4 formulas in the same order: equal up to the last bits of a float4.
-    SELECT count(*), count(*) FILTER (WHERE g.score IS DISTINCT FROM c.score
-                                        AND (g.score IS NULL OR c.score IS NULL
-                                             OR abs(g.score - c.score) > 1e-5 * greatest(1, abs(c.score)))),
+    -- Same float4 formulas in the same order, rounded the same way (src/scoring/model_math.hpp):
+    -- equal bit for bit.
+    SELECT count(*), count(*) FILTER (WHERE g.score IS DISTINCT FROM c.score),
            max(abs(g.score - c.score))
       INTO r.rows, r.mismatched, r.max_abs_diff
       FROM cpu_scores c FULL JOIN gpu_scores g USING (id);

@@ -27,10 +27,21 @@ struct mlp_scorer {
     __device__ void operator()(const float* x, float* y) const { scoring::mlp_forward(m, x, y); }
 };
 
+// The margin only: a logistic gbdt's sigmoid is taken on the host (finish_gbdt_on_host).
 struct gbdt_scorer {
     scoring::gbdt_view m;
-    __device__ void operator()(const float* x, float* y) const { y[0] = scoring::gbdt_score(m, x); }
+    __device__ void operator()(const float* x, float* y) const { y[0] = scoring::gbdt_margin(m, x); }
 };
+
+// After gbdt_scorer's kernel, on its n margins copied back to the host: a logistic gbdt's
+// sigmoid, with the host's expf, so that its scores equal XGBoost's and the CPU path's bit for
+// bit (CUDA's expf differs from glibc's in the last bit for some margins).
+inline void finish_gbdt_on_host(bool logistic, float* out, int64_t n)
+{
+    if (logistic)
+        for (int64_t i = 0; i < n; i++)
+            out[i] = scoring::gbdt_link(true, out[i]);
+}
 
 template <typename Scorer>
 __global__ void __launch_bounds__(block_rows)

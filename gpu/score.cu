@@ -206,6 +206,13 @@ int upload_locked(const ai_scale_gpu_model& m, device_model** result)
     return AI_SCALE_GPU_OK;
 }
 
+// What the kernels leave to the host, on n rows of scores at out (host memory).
+void finish_on_host(const device_model& d, float* out, int64_t n)
+{
+    if (d.kind == AI_SCALE_GPU_GBDT)
+        finish_gbdt_on_host(d.gbdt.logistic, out, n);
+}
+
 // Enqueues the kernel for n rows at x (device) into out (device) on stream.
 int launch_kernel(const device_model& d, const float* x, int64_t n, float* out, cudaStream_t stream)
 {
@@ -392,6 +399,7 @@ int score_locked(const ai_scale_gpu_model& model, const float* rows, ai_scale_gp
     r = run_pipeline(b, plan, n_rows);
     if (r != AI_SCALE_GPU_OK)
         return r == -4 ? fail(r, "pipeline: no plan") : r;
+    finish_on_host(*d, out, n_rows);
     if (timing != nullptr) {
         double pipeline_ms = 0;
         for (int i = 0; i < plan.streams; i++) {
@@ -538,6 +546,7 @@ extern "C" int ai_scale_gpu_bench_kernel(const struct ai_scale_gpu_model* model,
         r = fail(status_of(err), "bench_kernel: run", err);
     cleanup();
     if (r == AI_SCALE_GPU_OK) {
+        finish_on_host(*d, out, n_rows);
         *ms_per_run = double(ms) / reps;
         clear_error();
     }

@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 echo "== gbdt on pre-extracted float32 rows ($subset rows, one thread)"
 /usr/bin/python3 bench/scoring/train_gbdt.py "$work" "$subset" | tee "$work/xgb.txt"
-g++ -O2 -std=c++17 -Isrc bench/scoring/gbdt_bench.cpp src/scoring/json.cpp src/scoring/model.cpp \
+g++ -O2 -std=c++17 -ffp-contract=off -Isrc bench/scoring/gbdt_bench.cpp src/scoring/json.cpp src/scoring/model.cpp \
     src/scoring/xgboost.cpp -o "$work/gbdt_bench"
 "$work/gbdt_bench" "$work" "$subset" | tee "$work/ours.txt"
 xgb=$(awk '/xgboost_rows_per_s/ {print $2}' "$work/xgb.txt")

@@ -490,10 +490,8 @@ void compiled_model::score_rows(const float* rows, int64_t n, float* out) const
                 for (int64_t r = 0; r < nb; r++)
                     margin[r] += nodes[at[r]].leaf;
             }
-            for (int64_t r = 0; r < nb; r++) {
-                const float z = margin[r]; // as gbdt_score
-                out[r0 + r] = gbdt_logistic ? (overflowed(z) ? NAN : xgboost_sigmoid(z)) : z;
-            }
+            for (int64_t r = 0; r < nb; r++)
+                out[r0 + r] = gbdt_link(gbdt_logistic, margin[r]); // as gbdt_score
         }
         break;
     }

@@ -108,6 +108,7 @@ void launch_model(const host_model& m, const float* x, int64_t n, float* out)
         break;
     case ai_scale::scoring::model_kind::gbdt:
         launch(gbdt_scorer{m.gbdt_view()}, x, n, m.n_features, m.n_outputs, out);
+        finish_gbdt_on_host(m.gbdt_logistic, out, n); // as gpu/score.cu does after the copy
         break;
     }
 }

@@ -5,6 +5,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 
 using namespace ai_scale::scoring;
 
@@ -129,6 +130,53 @@ TEST(ScoringMath, OverflowedSumsAreNotSquashed)
     // Finite sums are untouched.
     auto fine = compile("logistic", {"a"}, R"({"weights": [1e38]})");
     EXPECT_EQ(score_one(fine, {1}), 1.0f);
+}
+
+// same_expf and same_tanhf (the activations' e^x and tanh, the same on the CPU and the GPU)
+// give the correctly rounded float, here the float nearest the long double result, over a
+// sweep of floats across their whole range; the sweep steps by an odd number of bit patterns
+// so it covers every exponent and many mantissas.
+TEST(ScoringMath, ExpAndTanhAreCorrectlyRounded)
+{
+    int64_t checked = 0, exp_wrong = 0, tanh_wrong = 0;
+    for (uint64_t bits = 0; bits < (uint64_t(1) << 32); bits += 1999) {
+        const uint32_t b = uint32_t(bits);
+        float x;
+        std::memcpy(&x, &b, sizeof x);
+        if (!(std::fabs(x) < 110.0f))
+            continue;
+        checked++;
+        const float e = same_expf(x), want_e = float(expl((long double)x));
+        const float t = same_tanhf(x), want_t = float(tanhl((long double)x));
+        if (std::memcmp(&e, &want_e, sizeof e) != 0 && exp_wrong++ < 5)
+            ADD_FAILURE() << "same_expf(" << x << ") = " << e << ", want " << want_e;
+        if (std::memcmp(&t, &want_t, sizeof t) != 0 && tanh_wrong++ < 5)
+            ADD_FAILURE() << "same_tanhf(" << x << ") = " << t << ", want " << want_t;
+    }
+    EXPECT_GT(checked, 1000000);
+    EXPECT_EQ(exp_wrong, 0);
+    EXPECT_EQ(tanh_wrong, 0);
+}
+
+TEST(ScoringMath, ExpAndTanhAtTheEdges)
+{
+    EXPECT_EQ(same_expf(0.0f), 1.0f);
+    EXPECT_EQ(same_expf(-104.0f), 0.0f);
+    EXPECT_GT(same_expf(-103.9f), 0.0f); // a subnormal float
+    EXPECT_EQ(same_expf(88.72f), float(expl((long double)88.72f))); // near the largest float
+    EXPECT_EQ(same_expf(88.73f), INFINITY);
+    EXPECT_EQ(same_expf(-INFINITY), 0.0f);
+    EXPECT_EQ(same_expf(INFINITY), INFINITY);
+    EXPECT_TRUE(std::isnan(same_expf(NAN)));
+    EXPECT_EQ(same_tanhf(INFINITY), 1.0f);
+    EXPECT_EQ(same_tanhf(-INFINITY), -1.0f);
+    EXPECT_EQ(same_tanhf(20.0f), 1.0f);
+    EXPECT_TRUE(std::signbit(same_tanhf(-0.0f)));
+    EXPECT_EQ(same_tanhf(1e-30f), 1e-30f);
+    EXPECT_TRUE(std::isnan(same_tanhf(NAN)));
+    EXPECT_EQ(sigmoid(0.0f), 0.5f);
+    EXPECT_EQ(sigmoid(-200.0f), 0.0f);
+    EXPECT_EQ(sigmoid(200.0f), 1.0f);
 }
 
 TEST(ScoringMath, FingerprintFollowsParams)

@@ -204,6 +204,8 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     std::vector<int> copy_of(size_t(n), -1), unique;
     std::unordered_map<cache::key128, int, cache::key128_hash> first;
     for (int i = 0; i < n; i++) {
+        if (i % 1024 == 0)
+            pg::check_for_interrupts();
         if (nulls[i])
             continue;
         inputs[i] = pg::call([&] { return DatumGetJsonbP(elems[i]); });
@@ -282,6 +284,8 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     std::vector<Datum> datums(size_t(std::max(n, 1)));
     std::vector<char> out_nulls(size_t(std::max(n, 1)), 0);
     for (int i = 0; i < n; i++) {
+        if (i % 1024 == 0)
+            pg::check_for_interrupts();
         out_nulls[i] = outputs[i] == nullptr;
         if (outputs[i] != nullptr)
             datums[i] = JsonbPGetDatum(answer(m, outputs[i], sources[i]));

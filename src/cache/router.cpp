@@ -141,6 +141,21 @@ void close_unused_connections()
     }
 }
 
+// Called at every wake while waiting for Redis: a cancel or termination ends the wait
+// (pg::check_for_interrupts throws it). Where Postgres holds interrupts, at the cache fills
+// after a commit (predict/pending_fills.cpp), it cannot be taken there, and the wait went on
+// for redis_timeout_ms, a round trip after another until the breaker opened: a backend
+// terminated while Redis hung stayed for breaker_failures x redis_timeout_ms (5 minutes at
+// most). The wait is given up instead; the fills left are not made (the commit's WARNING).
+void wait_for_redis()
+{
+    pg::check_for_interrupts();
+    if (ProcDiePending || QueryCancelPending)
+        throw pg::error(ProcDiePending ? ERRCODE_ADMIN_SHUTDOWN : ERRCODE_QUERY_CANCELED,
+                        ProcDiePending ? "terminated while waiting for redis"
+                                       : "canceled while waiting for redis");
+}
+
 } // namespace
 
 std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
@@ -153,7 +168,7 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
     if (!allowed)
         return std::nullopt;
     register_exit_hook();
-    redis_set_wait_hook(pg::check_for_interrupts);
+    redis_set_wait_hook(wait_for_redis);
     uint64_t t0 = stats::now_ns();
     try {
         auto replies = redis_run(endpoint, cmds, kind);

@@ -1,0 +1,84 @@
+# The cache fills predict() leaves for its transaction's commit run where Postgres holds
+# interrupts. Against a Redis that does not answer, a cancel or pg_terminate_backend during
+# them used to wait for each fill's whole redis_timeout_ms, one round trip after another until
+# the breaker opened (breaker_failures x redis_timeout_ms: five minutes here). Now the wait is
+# given up at once: the commit stands (its rows are stored), the fills left are not made (the
+# commit's WARNING says why), a cancelled session goes on, a terminated one ends, and neither
+# counts as a failure of the endpoint.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IO::Socket::INET;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $node = cache_node('commit_fills');
+$node->safe_psql('postgres', q{
+SELECT ai_scale.create_prediction_store();
+SELECT ai_scale.register_model('cf_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}');
+});
+
+# A Redis that never answers: a listener that accepts nothing. The kernel completes a connect
+# into its backlog and takes what is sent; no reply ever comes.
+my $silent_port = PostgreSQL::Test::Cluster::get_free_port();
+my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $silent_port,
+    Listen => 16, ReuseAddr => 1) or die "listen: $!";
+
+# A session that has stored 6000 predictions (six round trips of fills) in a transaction, with
+# Redis off while it scores, and now commits with the silent Redis as its primary.
+sub committing_session {
+    my ($tag, $b) = @_;
+    my $s = $node->background_psql('postgres', on_error_stop => 0);
+    $s->query_safe(qq{SET application_name = '$tag';
+BEGIN;
+SELECT cardinality(ai_scale.predict_batch('cf_lin', ARRAY(SELECT jsonb_build_object('a', g, 'b', $b)
+                                                         FROM generate_series(1, 6000) g)));
+SET ai_scale.redis_primary = '127.0.0.1:$silent_port';
+SET ai_scale.redis_timeout_ms = 60000;});
+    $s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
+    $node->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM pg_stat_activity
+WHERE application_name = '$tag' AND state = 'active' AND query = 'COMMIT;'})
+      or die "$tag never started committing";
+    return $s;
+}
+
+sub stored {
+    my ($b) = @_;
+    return $node->safe_psql('postgres',
+        "SELECT count(*) FROM model_predictions WHERE (input_data->>'b')::int = $b");
+}
+
+$node->safe_psql('postgres', 'SELECT ai_scale.reset_stats()');
+
+my $s = committing_session('cancel_fills', 1);
+$node->safe_psql('postgres',
+    q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'cancel_fills'});
+my $out = $s->query(q{SELECT 'still here'});
+like($s->{stderr}, qr/not cached: canceled while waiting for redis/,
+    'a cancel gives up the fills at commit, and the WARNING says so');
+is($out, 'still here', 'the session goes on');
+is(stored(1), '6000', 'the commit stands');
+$s->quit;
+
+$s = committing_session('terminate_fills', 2);
+$node->safe_psql('postgres',
+    q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'terminate_fills'});
+ok($node->poll_query_until('postgres',
+    q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'terminate_fills'}),
+    'pg_terminate_backend ends a backend making its fills at commit');
+$s->{run}->finish;
+is(stored(2), '6000', 'its commit stands too');
+
+is($node->safe_psql('postgres',
+    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'}),
+    '0', 'neither counts as a failure of the endpoint');
+
+my $log = slurp_file($node->logfile);
+unlike($log, qr/PANIC|server process .* was terminated by signal/, 'no crash');
+
+close($silent);
+$node->stop;
+done_testing();

@@ -93,12 +93,15 @@ bool replica_in_sync(const std::string& endpoint)
     uint64_t now = monotonic_ms();
     if (st.checked_ms != 0 && now - st.checked_ms < sync_check_interval_ms)
         return st.in_sync;
-    st.checked_ms = now;
     std::optional<std::string> primary_info;
     if (replica_max_lag_bytes() >= 0)
         if (auto replies = attempt_primary(current_primary(), {{"INFO", "replication"}}))
             primary_info = reply_string((*replies)[0].get());
     auto replies = attempt(endpoint, {{"INFO", "replication"}});
+    // Noted once there is a verdict: noted before the questions, a check cancelled while it
+    // waited for an answer left the verdict before it (for a first check, "in sync", never
+    // asked) standing for a second, and a replica whose link was down was read.
+    st.checked_ms = now;
     if (!replies)
         return st.in_sync = false;
     auto info = reply_string((*replies)[0].get());

@@ -87,7 +87,6 @@ const redis_topology& sentinel_topology()
     }
     if (cache.asked_ms != 0 && now - cache.asked_ms < refresh_ms)
         return cache.topology;
-    cache.asked_ms = now;
     const auto list = endpoint_list(sentinels.c_str());
     for (size_t i = 0; i < list.size(); i++) {
         const size_t which = (cache.first + i) % list.size();
@@ -98,6 +97,9 @@ const redis_topology& sentinel_topology()
             break;
         }
     }
+    // Noted once the sentinels were asked: noted before, a session whose first ask was
+    // cancelled knew no primary for a second (its reads missed, or failed with 08006).
+    cache.asked_ms = now;
     return cache.topology;
 }
 

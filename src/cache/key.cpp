@@ -108,11 +108,14 @@ void sync_generations(uint32_t a, uint32_t b)
     auto& g = gens();
     uint64_t now = monotonic_ms();
     std::vector<uint32_t> stale;
+    std::vector<uint64_t> before; // each stale slot's synced_ms before this sync claimed it
     for (uint32_t s : {a, b}) {
         uint64_t last = g.synced_ms[s].load(std::memory_order_relaxed);
         if ((last == 0 || now - last >= generation_sync_ms) &&
-            g.synced_ms[s].compare_exchange_strong(last, now, std::memory_order_relaxed))
+            g.synced_ms[s].compare_exchange_strong(last, now, std::memory_order_relaxed)) {
             stale.push_back(s);
+            before.push_back(last);
+        }
     }
     if (stale.empty())
         return;
@@ -120,7 +123,21 @@ void sync_generations(uint32_t a, uint32_t b)
     for (uint32_t s : stale)
         keys.push_back(generation_key(s));
     bool unavailable = false;
-    auto values = l2_read(keys, &unavailable, read_target::primary);
+    std::vector<std::optional<std::string>> values;
+    try {
+        values = l2_read(keys, &unavailable, read_target::primary);
+    } catch (...) {
+        // A read cancelled while it waited (or failing with cache_strict) is no sync: the
+        // slots stay due for the next request. Claimed all the same, they were synced by no
+        // backend of this server for a second, and the L1 of each went on answering what
+        // another server had invalidated meanwhile.
+        for (size_t i = 0; i < stale.size(); i++) {
+            uint64_t claimed = now;
+            g.synced_ms[stale[i]].compare_exchange_strong(claimed, before[i],
+                                                          std::memory_order_relaxed);
+        }
+        throw;
+    }
     if (unavailable)
         return;
     for (size_t i = 0; i < stale.size(); i++) {

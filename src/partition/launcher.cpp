@@ -248,6 +248,11 @@ void find_databases(bool* exists)
 {
     for (int i = 0; i < nslots; i++)
         exists[i] = false;
+    // A pg_cancel_backend is for the launcher's idle wait, which takes it and goes on (TAP
+    // 042). Taken here, where a page read of the scan looks for interrupts, it was an ERROR,
+    // which ends a background worker: the launcher exited, and the one the postmaster started
+    // 10 s later replaced every maintenance worker. Held here, it is taken at the next wait.
+    HOLD_CANCEL_INTERRUPTS();
     StartTransactionCommand();
     (void)GetTransactionSnapshot();
     Relation rel = table_open(DatabaseRelationId, AccessShareLock);
@@ -264,6 +269,7 @@ void find_databases(bool* exists)
     table_endscan(scan);
     table_close(rel, AccessShareLock);
     CommitTransactionCommand();
+    RESUME_CANCEL_INTERRUPTS();
 }
 
 // Brings the running workers in line with the setting; returns how long to sleep.

@@ -30,7 +30,10 @@ struct mlp_scorer {
 // The margin only: a logistic gbdt's sigmoid is taken on the host (finish_gbdt_on_host).
 struct gbdt_scorer {
     scoring::gbdt_view m;
-    __device__ void operator()(const float* x, float* y) const { y[0] = scoring::gbdt_margin(m, x); }
+    __device__ void operator()(const float* x, float* y) const
+    {
+        y[0] = scoring::gbdt_margin(m, x);
+    }
 };
 
 // After gbdt_scorer's kernel, on its n margins copied back to the host: a logistic gbdt's

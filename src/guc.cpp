@@ -366,10 +366,10 @@ void define_all()
         "0 sleeps at once. Spinning saves the wake-up of an idle CPU at low concurrency; long "
         "spins cost throughput when every core is busy.",
         &redis_spin_us, 50, 0, 1000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomStringVariable(
-        "ai_scale.redis_user", "Redis ACL user name sent with AUTH (Redis 6 or later).",
-        "Empty: AUTH sends the password alone, as the default user.", &redis_user, "", PGC_SUSET,
-        0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("ai_scale.redis_user",
+                               "Redis ACL user name sent with AUTH (Redis 6 or later).",
+                               "Empty: AUTH sends the password alone, as the default user.",
+                               &redis_user, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_password", "Password sent with AUTH to Redis.",
                                "Shown as ******** when set; never shown or logged.",
                                &redis_password_mask, "", PGC_SUSET,

@@ -33,7 +33,7 @@ extern int redis_read_from; // a read_from value
 extern int redis_timeout_ms;
 extern int redis_replica_max_lag_kb; // -1: no history or lag check
 extern int redis_spin_us;            // busy-wait for a reply before sleeping; 0: never
-extern char* redis_user; // '' : AUTH with the password alone (the default user)
+extern char* redis_user;             // '' : AUTH with the password alone (the default user)
 // The password itself; the setting ai_scale.redis_password holds only a mask (see guc.cpp).
 extern const char* redis_password;
 extern int redis_db;

@@ -77,8 +77,8 @@ Jsonb* l1_get(const key128& k)
     static uint8_t* buffer = nullptr;
     if (buffer == nullptr)
         pg::call([&] {
-            buffer = static_cast<uint8_t*>(
-                MemoryContextAlloc(TopMemoryContext, table->value_bytes()));
+            buffer =
+                static_cast<uint8_t*>(MemoryContextAlloc(TopMemoryContext, table->value_bytes()));
         });
     LWLock* lock = lock_for(k);
     LWLockAcquire(lock, LW_SHARED);

@@ -286,9 +286,9 @@ std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& 
     out.reserve(keys.size());
     for (size_t start = 0; start < keys.size(); start += keys_per_round_trip) {
         const size_t end = std::min(keys.size(), start + keys_per_round_trip);
-        auto values = l2_read_piece(std::vector<std::string>(keys.begin() + long(start),
-                                                             keys.begin() + long(end)),
-                                    unavailable, target);
+        auto values = l2_read_piece(
+            std::vector<std::string>(keys.begin() + long(start), keys.begin() + long(end)),
+            unavailable, target);
         if (*unavailable) {
             // The rest are misses: Redis is not waited for again in this call.
             out.resize(keys.size());

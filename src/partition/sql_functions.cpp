@@ -137,8 +137,8 @@ AI_SCALE_FUNCTION(ai_scale_partition_check_config)
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "premake must not be null");
     if (PG_ARGISNULL(3))
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "retention_mode must not be null",
-                        {}, "Use drop, detach or tier.");
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "retention_mode must not be null", {},
+                        "Use drop, detach or tier.");
     config_from_args(fcinfo);
     PG_RETURN_VOID();
 }
@@ -374,10 +374,9 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
             // An upper instant in the first pass of a local time that a fall-back change repeats:
             // its local time reads back as the second pass, later than the partition ends.
             if (key_type == TIMESTAMPTZOID && !nulls[2])
-                values[4] = BoolGetDatum(
-                    DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, PointerGetDatum(zone),
-                                                            values[2])) !=
-                    DatumGetTimestampTz(bounds->datums[i][0]));
+                values[4] = BoolGetDatum(DatumGetTimestampTz(DirectFunctionCall2(
+                                             timestamp_zone, PointerGetDatum(zone), values[2])) !=
+                                         DatumGetTimestampTz(bounds->datums[i][0]));
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
         if (bounds->default_index >= 0) {

@@ -48,7 +48,7 @@ struct pending_detach {
     char* parent;
     char* partition;
     bool drop;
-    bool finalize; // a detach interrupted earlier: DETACH ... FINALIZE completes it
+    bool finalize;   // a detach interrupted earlier: DETACH ... FINALIZE completes it
     char* retention; // the table's retention_mode and retention when the run chose it
 };
 
@@ -84,10 +84,10 @@ bool still_owed(Oid parent, const char* partition)
 {
     Oid argtypes[2] = {OIDOID, TEXTOID};
     Datum args[2] = {ObjectIdGetDatum(parent), CStringGetTextDatum(partition)};
-    int rc = SPI_execute_with_args(
-        "SELECT ai_scale._owed_drop_due($1::pg_catalog.regclass, "
-        "pg_catalog.obj_description($2::pg_catalog.regclass, 'pg_class'))",
-        2, argtypes, args, nullptr, true, 1);
+    int rc =
+        SPI_execute_with_args("SELECT ai_scale._owed_drop_due($1::pg_catalog.regclass, "
+                              "pg_catalog.obj_description($2::pg_catalog.regclass, 'pg_class'))",
+                              2, argtypes, args, nullptr, true, 1);
     if (rc != SPI_OK_SELECT || SPI_processed != 1)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
     bool isnull;
@@ -152,8 +152,8 @@ managed_table* list_tables(int* ntables)
         return nullptr;
     }
     int rc = SPI_execute("SELECT parent::oid, parent::text FROM ai_scale.partition_config "
-                     "ORDER BY parent::oid",
-                     true, 0);
+                         "ORDER BY parent::oid",
+                         true, 0);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
     managed_table* tables = static_cast<managed_table*>(
@@ -271,8 +271,8 @@ void detach_concurrently(const pending_detach& p)
         return;
     }
     if (!wanted) {
-        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached",
-                             p.partition, p.parent),
+        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached", p.partition,
+                             p.parent),
                       errdetail("The table was unmanaged, the extension dropped or the "
                                 "table's retention changed since the run chose it.")));
         return;

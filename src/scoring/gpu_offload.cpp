@@ -269,8 +269,7 @@ status probe()
         s.reason = "live: batches of at least " + std::to_string(guc::gpu_min_batch) +
                    " rows are scored on the GPU" + chosen;
         if (guc::gpu_mode != guc::gpu_on)
-            s.reason += ", for models doing at least " +
-                        std::to_string(gpu_min_work_per_feature) +
+            s.reason += ", for models doing at least " + std::to_string(gpu_min_work_per_feature) +
                         " operations per feature (never linear or logistic)";
     }
     return s;

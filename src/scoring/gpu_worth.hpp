@@ -34,8 +34,8 @@ inline int64_t work_per_row(model_kind kind, int32_t n_features, int64_t mlp_wei
     case model_kind::gbdt:
         if (gbdt_trees <= 0)
             return 0;
-        return int64_t(std::ceil(gbdt_trees *
-                                 std::log2(double(gbdt_nodes) / double(gbdt_trees) + 1.0)));
+        return int64_t(
+            std::ceil(gbdt_trees * std::log2(double(gbdt_nodes) / double(gbdt_trees) + 1.0)));
     }
     return 0;
 }

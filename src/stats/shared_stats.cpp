@@ -42,9 +42,8 @@ void discard_deferred()
 void at_xact_end(XactEvent event, void*)
 {
     if (deferred_calls > 0 &&
-        (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-         event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
-         event == XACT_EVENT_PARALLEL_ABORT))
+        (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+         event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT))
         flush_deferred();
 }
 

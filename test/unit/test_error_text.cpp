@@ -44,7 +44,8 @@ TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
 {
     using ai_scale::cache::refuses_command_only;
     EXPECT_TRUE(refuses_command_only("OOM command not allowed when used memory > 'maxmemory'."));
-    EXPECT_TRUE(refuses_command_only("NOPERM this user has no permissions to run the 'incr' command"));
+    EXPECT_TRUE(
+        refuses_command_only("NOPERM this user has no permissions to run the 'incr' command"));
     EXPECT_TRUE(refuses_command_only("MISCONF Redis is configured to save RDB snapshots"));
     EXPECT_TRUE(refuses_command_only("OOM"));
     EXPECT_FALSE(refuses_command_only("OOMX something"));

@@ -97,9 +97,9 @@ TEST(GenerationSlots, LocalAndRedisStayOneSequence)
 // invalidation).
 TEST(GenerationSlots, LostCountersStartANewEpoch)
 {
-    EXPECT_TRUE(needs_new_epoch(0, 0));   // never counted, or lost, and restarted
-    EXPECT_TRUE(needs_new_epoch(3, 1));   // INCR recreated a lost counter
-    EXPECT_TRUE(needs_new_epoch(0, 7));   // counted from 0 by an earlier build
+    EXPECT_TRUE(needs_new_epoch(0, 0));                // never counted, or lost, and restarted
+    EXPECT_TRUE(needs_new_epoch(3, 1));                // INCR recreated a lost counter
+    EXPECT_TRUE(needs_new_epoch(0, 7));                // counted from 0 by an earlier build
     EXPECT_FALSE(needs_new_epoch(epoch_floor + 5, 0)); // this server remembers: push it back
     EXPECT_FALSE(needs_new_epoch(0, epoch_floor + 5)); // Redis has an epoch: take it
     for (uint64_t random : {uint64_t(0), uint64_t(12345), ~uint64_t(0)}) {
@@ -118,6 +118,6 @@ TEST(GenerationSlots, BumpsMadeWithoutRedisSinceAStartAreAddedToIt)
 {
     EXPECT_EQ(unsynced_bumps(0, epoch_floor + 9), 0u); // nothing to add: take Redis's counter
     EXPECT_EQ(unsynced_bumps(2, epoch_floor + 9), 2u);
-    EXPECT_EQ(unsynced_bumps(2, 1), 0u);               // no epoch in Redis: needs_new_epoch
+    EXPECT_EQ(unsynced_bumps(2, 1), 0u); // no epoch in Redis: needs_new_epoch
     EXPECT_EQ(unsynced_bumps(epoch_floor + 3, epoch_floor + 9), 0u); // synced before
 }

@@ -60,12 +60,24 @@ std::string bytes(const std::string& hex)
     return out;
 }
 
-void put32(std::string& b, size_t at, uint32_t v) { std::memcpy(&b[at], &v, 4); }
-void put16(std::string& b, size_t at, uint16_t v) { std::memcpy(&b[at], &v, 2); }
+void put32(std::string& b, size_t at, uint32_t v)
+{
+    std::memcpy(&b[at], &v, 4);
+}
+void put16(std::string& b, size_t at, uint16_t v)
+{
+    std::memcpy(&b[at], &v, 2);
+}
 
-bool no_nul(const char* s, size_t len) { return std::memchr(s, 0, len) == nullptr; }
+bool no_nul(const char* s, size_t len)
+{
+    return std::memchr(s, 0, len) == nullptr;
+}
 
-bool valid(const std::string& b) { return jsonb_binary_valid(b.data(), b.size(), no_nul); }
+bool valid(const std::string& b)
+{
+    return jsonb_binary_valid(b.data(), b.size(), no_nul);
+}
 
 std::vector<std::string> seen_strings;
 bool record_string(const char* s, size_t len)
@@ -99,8 +111,8 @@ TEST(JsonbCheck, HandsEveryKeyAndStringToTheStringCheck)
     std::string b = bytes(genuine[7].hex);
     ASSERT_TRUE(jsonb_binary_valid(b.data(), b.size(), record_string));
     std::sort(seen_strings.begin(), seen_strings.end());
-    EXPECT_EQ(seen_strings,
-              (std::vector<std::string>{"a", "b", "c", "d", "z", "\xc3\xa9", "\xc3\xbcn\xc3\xaf \xe2\x82\xac"}));
+    EXPECT_EQ(seen_strings, (std::vector<std::string>{"a", "b", "c", "d", "z", "\xc3\xa9",
+                                                      "\xc3\xbcn\xc3\xaf \xe2\x82\xac"}));
     EXPECT_FALSE(jsonb_binary_valid(b.data(), b.size(), [](const char*, size_t) { return false; }));
 }
 

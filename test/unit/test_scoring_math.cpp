@@ -162,7 +162,7 @@ TEST(ScoringMath, ExpAndTanhAtTheEdges)
 {
     EXPECT_EQ(same_expf(0.0f), 1.0f);
     EXPECT_EQ(same_expf(-104.0f), 0.0f);
-    EXPECT_GT(same_expf(-103.9f), 0.0f); // a subnormal float
+    EXPECT_GT(same_expf(-103.9f), 0.0f);                            // a subnormal float
     EXPECT_EQ(same_expf(88.72f), float(expl((long double)88.72f))); // near the largest float
     EXPECT_EQ(same_expf(88.73f), INFINITY);
     EXPECT_EQ(same_expf(-INFINITY), 0.0f);

@@ -80,11 +80,15 @@ BEGIN
     partition := format('%I.%I', nsp, name);
     -- For a rescue, without indexes (the attach builds them in bulk) and with its bounds as a
     -- CHECK constraint, which spares the attach its scan of the rows; rescue_default drops it.
+    -- As CREATE ... PARTITION OF makes it: without identity (the parent's sequence numbers the
+    -- rows; one of its own gave a row inserted into the partition directly a number the
+    -- parent's had given already), extended statistics or comments of its own.
     IF in_place THEN
         EXECUTE format('CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%s) TO (%s)',
                        partition, parent, lo_lit, hi_lit);
     ELSE
-        EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL%s)%s', partition, parent,
+        EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING IDENTITY '
+                       'EXCLUDING STATISTICS EXCLUDING COMMENTS%s)%s', partition, parent,
                        CASE WHEN stage IS NOT NULL
                             THEN format(' EXCLUDING INDEXES, CONSTRAINT ai_scale_rescue_bounds '
                                         'CHECK (%I >= %s AND %I < %s)',

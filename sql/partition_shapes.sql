@@ -1,0 +1,110 @@
+-- Partitions ai_scale makes on a table of unusual shape are what CREATE TABLE ... PARTITION OF
+-- makes: same columns (identity, generated, defaults, storage), constraints, indexes and cloned
+-- triggers, and nothing more (no identity sequence, extended statistics or comments of their
+-- own). Before, a partition built standalone (LIKE parent INCLUDING ALL) and attached kept an
+-- identity column with a sequence of its own: a row inserted into it directly was numbered
+-- from 1 again, beside the rows the parent's sequence had numbered.
+SET client_min_messages = warning;
+SET TimeZone = 'UTC';
+\i sql/include/try.sql
+
+CREATE TABLE shape_ref (id int PRIMARY KEY);
+INSERT INTO shape_ref VALUES (1), (2);
+CREATE FUNCTION shape_default() RETURNS text LANGUAGE sql AS $$ SELECT 'made' $$;
+CREATE FUNCTION shape_log() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN NEW;
+END $$;
+CREATE TABLE shaped (
+    dropped_early int,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    at timestamptz NOT NULL,
+    ref int REFERENCES shape_ref (id),
+    v int CHECK (v >= 0),
+    twice int GENERATED ALWAYS AS (v * 2) STORED,
+    label text DEFAULT shape_default() NOT NULL,
+    code text COMPRESSION pglz,
+    PRIMARY KEY (id, at)
+) PARTITION BY RANGE (at);
+ALTER TABLE shaped DROP COLUMN dropped_early;
+ALTER TABLE shaped ALTER COLUMN code SET STORAGE external;
+CREATE UNIQUE INDEX shaped_code ON shaped (code, at);
+CREATE INDEX shaped_lower ON shaped (lower(label));
+CREATE INDEX shaped_big ON shaped (v) WHERE v > 10;
+CREATE STATISTICS shaped_stats ON v, ref FROM shaped;
+COMMENT ON COLUMN shaped.v IS 'a comment of the parent';
+CREATE TRIGGER shaped_row BEFORE INSERT ON shaped FOR EACH ROW EXECUTE FUNCTION shape_log();
+CREATE TRIGGER shaped_statement AFTER INSERT ON shaped FOR EACH STATEMENT EXECUTE FUNCTION shape_log();
+-- What Postgres makes, far from today (so the attach path, not the in-place one, makes the rest).
+CREATE TABLE shaped_reference PARTITION OF shaped FOR VALUES FROM ('2001-01-01') TO ('2001-01-02');
+
+-- A partition's shape, without its own names.
+CREATE FUNCTION pg_temp.shape(rel regclass) RETURNS SETOF text LANGUAGE sql AS $$
+    SELECT format('column %s %s notnull=%s identity=%s generated=%s storage=%s compression=%s default=%s comment=%s',
+                  a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
+                  a.attgenerated, a.attstorage, a.attcompression, pg_get_expr(d.adbin, d.adrelid),
+                  col_description(a.attrelid, a.attnum))
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT format('constraint %s %s local=%s inherited=%s', c.contype, pg_get_constraintdef(c.oid),
+                  c.conislocal, c.coninhcount)
+      FROM pg_constraint c WHERE c.conrelid = rel
+    UNION ALL
+    SELECT format('index of %s: %s', pi.inhparent::regclass,
+                  regexp_replace(pg_get_indexdef(i.indexrelid), '^.* USING ', ''))
+      FROM pg_index i LEFT JOIN pg_inherits pi ON pi.inhrelid = i.indexrelid
+     WHERE i.indrelid = rel
+    UNION ALL
+    SELECT format('trigger %s type=%s enabled=%s function=%s',
+                  CASE WHEN t.tgisinternal THEN 'internal' ELSE t.tgname END, t.tgtype,
+                  t.tgenabled, t.tgfoid::regproc)
+      FROM pg_trigger t WHERE t.tgrelid = rel
+    UNION ALL
+    SELECT format('statistics on %s', s.stxkeys) FROM pg_statistic_ext s WHERE s.stxrelid = rel
+    UNION ALL
+    SELECT format('owns %s', d.classid::regclass) FROM pg_depend d
+     WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel AND d.deptype IN ('a', 'i')
+       AND d.classid = 'pg_class'::regclass
+       AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indexrelid = d.objid)
+$$;
+-- What a partition has that the reference has not, and the reverse.
+CREATE FUNCTION pg_temp.shape_diff(rel regclass) RETURNS SETOF text LANGUAGE sql AS $$
+    (SELECT '+ ' || s FROM pg_temp.shape(rel) s
+     EXCEPT ALL SELECT '+ ' || s FROM pg_temp.shape('shaped_reference') s)
+    UNION ALL
+    (SELECT '- ' || s FROM pg_temp.shape('shaped_reference') s
+     EXCEPT ALL SELECT '- ' || s FROM pg_temp.shape(rel) s)
+$$;
+
+-- Premade partitions (attached beside the reference).
+SELECT action, count(*) FROM ai_scale.manage_partitions('shaped', '1 day', 2, time_zone => 'UTC')
+ GROUP BY 1;
+SELECT d FROM ai_scale.partitions('shaped') p, pg_temp.shape_diff(p.partition) d
+ WHERE p.tier = 'hot' ORDER BY 1;
+-- Rescued partitions: one through the parent (its row trigger), one through the stage.
+INSERT INTO shaped (at, ref, v, code) VALUES ('2001-02-01 10:00+00', 1, 5, 'a');
+SELECT partition, rows_moved FROM ai_scale.rescue_default('shaped');
+DROP TRIGGER shaped_row ON shaped;
+DROP TRIGGER shaped_statement ON shaped;
+INSERT INTO shaped (at, ref, v, code) VALUES ('2001-03-01 10:00+00', 2, 20, 'b');
+SELECT partition, rows_moved FROM ai_scale.rescue_default('shaped');
+-- The triggers are gone from all of them now; nothing else differs.
+SELECT p.partition, d FROM ai_scale.partitions('shaped') p, pg_temp.shape_diff(p.partition) d
+ WHERE p.tier = 'hot' ORDER BY 1, 2;
+SELECT tableoid::regclass, id, at, ref, v, twice, label, code FROM shaped ORDER BY at;
+
+-- A row inserted into a partition directly gets no number of its own, as in the reference.
+SELECT pg_temp.try($$INSERT INTO shaped_20010201 (at, v) VALUES ('2001-02-01 11:00+00', 1)$$);
+SELECT pg_temp.try($$INSERT INTO shaped_reference (at, v) VALUES ('2001-01-01 11:00+00', 1)$$);
+-- Through the parent, the parent's sequence numbers it.
+INSERT INTO shaped (at, v) VALUES ('2001-02-01 11:00+00', 1) RETURNING tableoid::regclass, id;
+-- Dropping the statistics object of the parent leaves no copy behind.
+DROP STATISTICS shaped_stats;
+SELECT count(*) FROM pg_statistic_ext WHERE stxname ~ '^shaped';
+
+SELECT ai_scale.unmanage_partitions('shaped');
+DROP TABLE shaped;
+DROP TABLE shape_ref;
+DROP FUNCTION shape_default();
+DROP FUNCTION shape_log();

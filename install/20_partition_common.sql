@@ -401,6 +401,24 @@ CREATE FUNCTION ai_scale._default_partition(parent regclass) RETURNS regclass
      WHERE i.inhparent = parent AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
 $$;
 
+-- Refuses a default partition that is partitioned itself: ai_scale reads, moves and counts
+-- its rows with statements on it alone (FROM ONLY), which find none in a partitioned table, so
+-- its rows went uncounted, and the partitions made over their ranges were refused by Postgres
+-- at every run ("updated partition constraint for default partition would be violated").
+CREATE FUNCTION ai_scale._require_plain_default(parent regclass, dflt regclass) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt) = 'p' THEN
+        RAISE EXCEPTION 'the default partition % of % is partitioned', dflt, parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'ai_scale moves rows out of a default partition that is a plain table only.',
+                  HINT = 'Detach it, make a plain one (CREATE TABLE ... PARTITION OF ... DEFAULT), '
+                         'and insert the detached table''s rows through the table.';
+    END IF;
+END $$;
+
 CREATE FUNCTION ai_scale._config(parent regclass) RETURNS ai_scale.partition_config
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -220,6 +220,7 @@ BEGIN
     IF dflt IS NULL THEN
         RETURN;
     END IF;
+    PERFORM ai_scale._require_plain_default(parent, dflt);
     -- Not beside a maintenance run of the same table: both make partitions.
     PERFORM ai_scale._lock_for_maintenance(parent);
     cfg := ai_scale._config(parent); -- as it is now, not before the wait
@@ -454,6 +455,7 @@ BEGIN
     IF dflt IS NULL THEN
         RETURN false;
     END IF;
+    PERFORM ai_scale._require_plain_default(parent, dflt);
     -- Locks in the order rescue_default and maintenance take them (the table's advisory lock,
     -- then the default), or a rescue holding the default while waiting to attach beside it
     -- and this build waiting for the rescue would deadlock.
@@ -567,18 +569,23 @@ CREATE FUNCTION ai_scale.check_default(parent regclass)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
+DECLARE
+    only_kw text;
 BEGIN
     PERFORM ai_scale._partition_key(parent);
     default_partition := ai_scale._default_partition(parent);
+    -- A partitioned default (which rescue_default refuses) holds its rows in its partitions.
+    only_kw := CASE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = default_partition) = 'p'
+                 THEN '' ELSE 'ONLY ' END;
     IF default_partition IS NULL THEN
         rows := 0;
     ELSIF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = parent), 'USAGE') THEN
         -- As the owner (see _as_owner_rows), when the caller may act as the owner; anyone else
         -- with the right to read the default counts with their own rights.
         SELECT t.n INTO rows FROM ai_scale._as_owner_rows(parent, format(
-            'SELECT count(*) FROM ONLY %s', default_partition)) AS t(n bigint);
+            'SELECT count(*) FROM %s%s', only_kw, default_partition)) AS t(n bigint);
     ELSE
-        EXECUTE format('SELECT count(*) FROM ONLY %s', default_partition) INTO rows;
+        EXECUTE format('SELECT count(*) FROM %s%s', only_kw, default_partition) INTO rows;
     END IF;
     RETURN NEXT;
 END $$;

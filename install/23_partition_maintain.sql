@@ -150,6 +150,7 @@ DECLARE
     made record;
     victim regclass;
     default_has_rows boolean := false;
+    nested_default_rows boolean := false;
     r record;
     now_local timestamp;
     first_pass_upper boolean;
@@ -227,6 +228,12 @@ BEGIN
         OR b.upper <= greatest(retain_before, cold_before);
     IF dflt IS NOT NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+        -- A partitioned default holds its rows in its partitions, where the look above does not
+        -- reach: the rescue below then reports it (_require_plain_default), at every run, and
+        -- the partitions are made as long as none of its rows lies in their ranges.
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt) = 'p' THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', dflt) INTO nested_default_rows;
+        END IF;
     END IF;
     -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach (reported
     -- last). Asked now, while the parent's partition descriptors are cached: once a partition has
@@ -520,7 +527,7 @@ BEGIN
     END LOOP;
 
     -- Rows left in the default partition (e.g. old rows inserted late): rescue them.
-    IF dflt IS NOT NULL AND default_has_rows THEN
+    IF dflt IS NOT NULL AND (default_has_rows OR nested_default_rows) THEN
         BEGIN
             FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, cfg.rescue_batch_rows) LOOP
                 action := 'rescued';

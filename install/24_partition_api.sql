@@ -75,6 +75,8 @@ BEGIN
     -- After any other manage_partitions or maintenance run of the table: two first calls at
     -- once would both add a default partition, and the second fail (42P07).
     PERFORM ai_scale._lock_for_maintenance(manage_partitions.parent);
+    PERFORM ai_scale._require_plain_default(manage_partitions.parent,
+                                            ai_scale._default_partition(manage_partitions.parent));
     IF ai_scale._default_partition(manage_partitions.parent) IS NULL THEN
         dflt_name := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'default'));
         -- Adding a partition this way locks the whole table: with the short timeout of all

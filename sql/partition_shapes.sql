@@ -104,6 +104,36 @@ DROP STATISTICS shaped_stats;
 SELECT count(*) FROM pg_statistic_ext WHERE stxname ~ '^shaped';
 
 SELECT ai_scale.unmanage_partitions('shaped');
+
+-- A default partition partitioned itself: its rows are not in it alone (FROM ONLY), where
+-- ai_scale looks. Refused, with nothing made; before, check_default counted 0 rows and the
+-- partitions made over them failed the call (and every run after) on the default's rows.
+-- check_default counts them now.
+CREATE TABLE nested (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE nested_default PARTITION OF nested DEFAULT PARTITION BY LIST (id);
+CREATE TABLE nested_default_rest PARTITION OF nested_default DEFAULT;
+INSERT INTO nested VALUES (1, now()), (2, '2001-05-01 10:00+00');
+SELECT pg_temp.try($$SELECT ai_scale.manage_partitions('nested', '1 day', 1)$$);
+SELECT * FROM ai_scale.check_default('nested');
+SELECT count(*) FROM ai_scale.partition_config WHERE parent = 'nested'::regclass;
+-- One that becomes so after the table is managed: each run reports it when it holds rows
+-- (before, their rescue found none, and they stayed there unreported), and goes on premaking.
+ALTER TABLE nested DETACH PARTITION nested_default;
+DELETE FROM nested_default WHERE id = 1;
+SELECT action, count(*) FROM ai_scale.manage_partitions('nested', '1 day', 1) GROUP BY 1;
+DO $$
+BEGIN
+    EXECUTE format('DROP TABLE %s', ai_scale._default_partition('nested'));
+END $$;
+ALTER TABLE nested ATTACH PARTITION nested_default DEFAULT;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('nested');
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'nested'::regclass;
+SELECT action, count(*) FROM ai_scale.run_maintenance('nested') GROUP BY 1 ORDER BY 1;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('nested')$$);
+SELECT tableoid::regclass, id FROM nested ORDER BY id;
+SELECT ai_scale.unmanage_partitions('nested');
+DROP TABLE nested;
+
 DROP TABLE shaped;
 DROP TABLE shape_ref;
 DROP FUNCTION shape_default();

@@ -105,6 +105,46 @@ SELECT count(*) FROM pg_statistic_ext WHERE stxname ~ '^shaped';
 
 SELECT ai_scale.unmanage_partitions('shaped');
 
+-- Rows moved through the parent (it has triggers) meet its triggers as any DELETE and INSERT
+-- does: a BEFORE INSERT trigger that changes rows changes them again, one that raises stops
+-- the move, and nothing leaves the default.
+CREATE TABLE trig (at timestamptz NOT NULL, note text) PARTITION BY RANGE (at);
+CREATE TABLE trig_log (op text, level text, note text);
+CREATE FUNCTION trig_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.note = 'refused' THEN
+        RAISE EXCEPTION 'note refused' USING ERRCODE = 'check_violation';
+    END IF;
+    NEW.note := NEW.note || '+';
+    RETURN NEW;
+END $$;
+CREATE FUNCTION trig_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.trig_log
+    VALUES (TG_OP, TG_LEVEL, CASE WHEN TG_OP = 'DELETE' THEN OLD.note WHEN TG_LEVEL = 'ROW' THEN NEW.note END);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER trig_mark BEFORE INSERT ON trig FOR EACH ROW EXECUTE FUNCTION trig_mark();
+CREATE TRIGGER trig_audit AFTER INSERT OR DELETE ON trig FOR EACH ROW EXECUTE FUNCTION trig_audit();
+CREATE TRIGGER trig_audit_statement AFTER INSERT ON trig FOR EACH STATEMENT EXECUTE FUNCTION trig_audit();
+SELECT action, count(*) FROM ai_scale.manage_partitions('trig', '1 day', 1, time_zone => 'UTC')
+ GROUP BY 1;
+INSERT INTO trig VALUES ('2001-06-01 10:00+00', 'a'), ('2001-06-02 10:00+00', 'b');
+TRUNCATE trig_log;
+SELECT partition, rows_moved FROM ai_scale.rescue_default('trig');
+SELECT tableoid::regclass, note FROM trig WHERE at < '2002-01-01' ORDER BY at;
+SELECT * FROM trig_log;
+INSERT INTO trig VALUES ('2001-06-03 10:00+00', 'c');
+UPDATE trig SET note = 'refused' WHERE note = 'c+';
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trig')$$);
+SELECT action, partition, detail FROM ai_scale.run_maintenance('trig');
+SELECT tableoid::regclass, note FROM trig WHERE at < '2002-01-01' ORDER BY at;
+SELECT ai_scale.unmanage_partitions('trig');
+DROP TABLE trig;
+DROP TABLE trig_log;
+DROP FUNCTION trig_mark();
+DROP FUNCTION trig_audit();
+
 -- A default partition partitioned itself: its rows are not in it alone (FROM ONLY), where
 -- ai_scale looks. Refused, with nothing made; before, check_default counted 0 rows and the
 -- partitions made over them failed the call (and every run after) on the default's rows.

@@ -151,6 +151,7 @@ DECLARE
     victim regclass;
     default_has_rows boolean := false;
     nested_default_rows boolean := false;
+    referenced boolean;
     r record;
     now_local timestamp;
     first_pass_upper boolean;
@@ -426,6 +427,8 @@ BEGIN
 
     -- Retention and tiering, each its own subtransaction: one that fails is reported, and the
     -- partitions made above and the other steps stand.
+    referenced := EXISTS (SELECT 1 FROM pg_constraint c
+                           WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
     FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create';
         victim := parts[p.idx];
@@ -473,6 +476,12 @@ BEGIN
                 END IF;
             ELSIF p.action = 'drop' THEN
                 partition := victim::text;
+                -- Postgres refuses to drop a partition of a table that a foreign key references
+                -- (the key's constraint on it depends on it), whether a row references it or
+                -- not: it is detached first, which is refused (23503) only while one does.
+                IF referenced THEN
+                    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+                END IF;
                 EXECUTE format('DROP TABLE %s', victim);
                 action := 'dropped';
                 detail := 'older than retention ' || cfg.retention::text;

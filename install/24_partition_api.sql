@@ -274,7 +274,11 @@ BEGIN
                 ELSE 'hot' END,
            coalesce(t.spcname, dflt_space),
            CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END,
-           pg_total_relation_size(b.partition)
+           -- A partition partitioned itself keeps its rows in its own partitions (its size is 0).
+           CASE WHEN c.relkind = 'p'
+                THEN (SELECT sum(pg_total_relation_size(l.relid))::bigint
+                        FROM pg_partition_tree(b.partition) l)
+                ELSE pg_total_relation_size(b.partition) END
       FROM ai_scale._bounds(parent, zone) b
       JOIN pg_class c ON c.oid = b.partition
       LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace

@@ -166,6 +166,22 @@ SELECT ai_scale.unmanage_partitions('keyed');
 DROP TABLE keyed_ref;
 DROP TABLE keyed;
 
+-- A partition partitioned itself: partitions() counts the bytes of its partitions (it was 0),
+-- and retention drops it whole.
+CREATE TABLE split (id int, day date NOT NULL) PARTITION BY RANGE (day);
+CREATE TABLE split_2001 PARTITION OF split FOR VALUES FROM ('2001-01-01') TO ('2001-02-01')
+    PARTITION BY LIST (id);
+CREATE TABLE split_2001_rest PARTITION OF split_2001 DEFAULT;
+INSERT INTO split SELECT g, '2001-01-05' FROM generate_series(1, 1000) g;
+SELECT action, count(*) FROM ai_scale.manage_partitions('split', '1 day', 1) GROUP BY 1;
+SELECT partition, lower, upper, bytes = pg_total_relation_size('split_2001_rest') AS bytes_of_its_partitions
+  FROM ai_scale.partitions('split') WHERE partition = 'split_2001'::regclass;
+UPDATE ai_scale.partition_config SET retention = '7 days' WHERE parent = 'split'::regclass;
+SELECT action, partition FROM ai_scale.run_maintenance('split');
+SELECT count(*) FROM pg_class WHERE relname ~ '^split_2001';
+SELECT ai_scale.unmanage_partitions('split');
+DROP TABLE split;
+
 -- A default partition partitioned itself: its rows are not in it alone (FROM ONLY), where
 -- ai_scale looks. Refused, with nothing made; before, check_default counted 0 rows and the
 -- partitions made over them failed the call (and every run after) on the default's rows.

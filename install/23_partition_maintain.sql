@@ -152,6 +152,7 @@ DECLARE
     default_has_rows boolean := false;
     nested_default_rows boolean := false;
     referenced boolean;
+    leaf regclass;
     r record;
     now_local timestamp;
     first_pass_upper boolean;
@@ -494,8 +495,13 @@ BEGIN
                 partition := victim::text;
                 -- As the owner: it must have the right to create in the cold tablespace (the
                 -- worker's superuser would move anyone's partitions into any tablespace).
-                PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
-                                                              victim, cfg.cold_tablespace));
+                -- A partition partitioned itself holds its rows in its partitions: each is
+                -- moved (it alone only names the tablespace of partitions made later in it,
+                -- and read as cold, its rows stayed where they were for good).
+                FOR leaf IN SELECT l.relid FROM pg_partition_tree(victim) l ORDER BY l.level LOOP
+                    PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
+                                                                  leaf, cfg.cold_tablespace));
+                END LOOP;
                 action := 'moved_to_cold';
                 detail := 'tablespace ' || quote_ident(cfg.cold_tablespace);
             END IF;

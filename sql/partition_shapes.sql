@@ -182,6 +182,26 @@ SELECT count(*) FROM pg_class WHERE relname ~ '^split_2001';
 SELECT ai_scale.unmanage_partitions('split');
 DROP TABLE split;
 
+-- Tiering moves the partitions of a partition partitioned itself, where its rows are. Before,
+-- only it was given the cold tablespace (that of partitions made in it later): reported
+-- moved_to_cold and shown cold, its rows stayed in the hot tablespace for good.
+SET allow_in_place_tablespaces = on;
+CREATE TABLESPACE partition_shapes_cold LOCATION '';
+CREATE TABLE tiered (id int, day date NOT NULL) PARTITION BY RANGE (day);
+CREATE TABLE tiered_2001 PARTITION OF tiered FOR VALUES FROM ('2001-01-01') TO ('2001-02-01')
+    PARTITION BY LIST (id);
+CREATE TABLE tiered_2001_rest PARTITION OF tiered_2001 DEFAULT;
+INSERT INTO tiered SELECT g, '2001-01-05' FROM generate_series(1, 100) g;
+SELECT action, partition FROM ai_scale.manage_partitions('tiered', '1 day', 1, '7 days', 'tier',
+                                                         cold_tablespace => 'partition_shapes_cold')
+ WHERE action <> 'created';
+SELECT c.relname, t.spcname FROM pg_class c LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+ WHERE c.relname ~ '^tiered_2001' AND c.relkind IN ('r', 'p') ORDER BY 1;
+SELECT count(*) AS actions FROM ai_scale.run_maintenance('tiered');
+SELECT ai_scale.unmanage_partitions('tiered');
+DROP TABLE tiered;
+DROP TABLESPACE partition_shapes_cold;
+
 -- A default partition partitioned itself: its rows are not in it alone (FROM ONLY), where
 -- ai_scale looks. Refused, with nothing made; before, check_default counted 0 rows and the
 -- partitions made over them failed the call (and every run after) on the default's rows.

@@ -294,13 +294,21 @@ CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text
 $$;
 
 -- An error's message for a maintenance 'error' row, with its hint when it has one (out of
--- shared memory, for instance, is only useful with its hint to raise max_locks_per_transaction).
-CREATE FUNCTION ai_scale._error_text(message text, hint text) RETURNS text
+-- shared memory, for instance, is only useful with its hint to raise max_locks_per_transaction)
+-- and its SQLSTATE last, which manage_partitions raises again (_error_state).
+CREATE FUNCTION ai_scale._error_text(message text, hint text, state text) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT CASE WHEN coalesce(hint, '') = '' THEN message ELSE message || ' (hint: ' || hint || ')' END
+           || ' (SQLSTATE ' || state || ')'
 $$;
+
+-- The SQLSTATE at the end of an 'error' row's detail (_error_text); 55000 when there is none.
+CREATE FUNCTION ai_scale._error_state(detail text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT coalesce(substring(detail FROM '\(SQLSTATE ([0-9A-Z]{5})\)$'), '55000') $$;
 
 -- A local bound as text of the key type, in the session's time zone for timestamptz keys.
 CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) RETURNS text

@@ -420,7 +420,7 @@ BEGIN
                     GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                     action := CASE WHEN SQLSTATE = '55P03' THEN 'skipped' ELSE 'error' END;
                     detail := format('drop %s, detached by retention earlier: %s', victim,
-                                     ai_scale._error_text(SQLERRM, err_hint));
+                                     ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
             END;
             RETURN NEXT;
         END LOOP;
@@ -516,7 +516,7 @@ BEGIN
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 action := 'error';
-                detail := format('%s %s: %s', p.action, victim, ai_scale._error_text(SQLERRM, err_hint));
+                detail := format('%s %s: %s', p.action, victim, ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
         END;
         RETURN NEXT;
     END LOOP;
@@ -560,7 +560,7 @@ BEGIN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 action := 'error';
                 partition := dflt::text;
-                detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint));
+                detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
                 RETURN NEXT;
         END;
     ELSIF dflt IS NOT NULL THEN
@@ -694,7 +694,7 @@ BEGIN
                 parent_table := cfg.parent;
                 action := 'error';
                 partition := NULL;
-                detail := ai_scale._error_text(SQLERRM, err_hint);
+                detail := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
                 RETURN NEXT;
         END;
     END LOOP;

@@ -116,8 +116,9 @@ BEGIN
     -- The first run is part of adopting the table: if it fails, nothing is kept.
     FOR r IN SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false) LOOP
         IF r.action = 'error' THEN
-            RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent, r.detail
-                USING ERRCODE = 'object_not_in_prerequisite_state';
+            RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent,
+                  regexp_replace(r.detail, ' \(SQLSTATE [0-9A-Z]{5}\)$', '')
+                USING ERRCODE = ai_scale._error_state(r.detail);
         END IF;
         parent_table := r.parent_table;
         action := r.action;

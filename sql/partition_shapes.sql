@@ -163,6 +163,10 @@ SELECT count(*) FROM pg_class WHERE relname = 'keyed_old_free';
 SELECT * FROM keyed_ref;
 SELECT pg_temp.try($$INSERT INTO keyed_ref VALUES (1, '2001-01-01')$$);
 SELECT ai_scale.unmanage_partitions('keyed');
+-- manage_partitions with that retention fails as its first run's step did, with the step's
+-- SQLSTATE (23503), not 55000 whatever the cause; nothing is kept.
+SELECT pg_temp.try($$SELECT count(*) FROM ai_scale.manage_partitions('keyed', '1 day', 1, '7 days')$$);
+SELECT count(*) AS still_unmanaged FROM ai_scale.partition_config WHERE parent = 'keyed'::regclass;
 DROP TABLE keyed_ref;
 DROP TABLE keyed;
 

@@ -102,15 +102,19 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
         const Oid database = get_database_oid(name, true);
         if (OidIsValid(database) && database != MyDatabaseId &&
             may_act_on(pstmt->utilityStmt, database)) {
-            const pid_t pids[] = {partition::maintenance_worker_of(database),
-                                  predict::store_worker_of(database)};
-            for (const pid_t pid : pids)
-                if (pid != 0)
-                    kill(pid, SIGTERM);
+            // Every maintenance worker of the database (a replaced launcher's may still be
+            // there beside the new one's), then its store worker.
+            pid_t* pids = nullptr;
+            int n = partition::maintenance_workers_of(database, &pids);
+            pids = static_cast<pid_t*>(repalloc(pids, sizeof(pid_t) * size_t(n + 1)));
+            pids[n++] = predict::store_worker_of(database);
+            for (int i = 0; i < n; i++)
+                if (pids[i] != 0)
+                    kill(pids[i], SIGTERM);
             for (int step = 0; step < exit_wait_steps; step++) {
                 bool gone = true;
-                for (const pid_t pid : pids)
-                    gone &= pid == 0 || BackendPidGetProc(pid) == nullptr;
+                for (int i = 0; i < n; i++)
+                    gone &= pids[i] == 0 || BackendPidGetProc(pids[i]) == nullptr;
                 if (gone)
                     break;
                 (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

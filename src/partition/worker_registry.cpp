@@ -1,11 +1,11 @@
 #include "partition/worker_registry.hpp"
-#include "partition/database_list.hpp"
 #include "pg/postgres.hpp"
 #include "pg/shmem.hpp"
 
 extern "C" {
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "postmaster/postmaster.h"
 #include "storage/spin.h"
 }
 
@@ -20,25 +20,39 @@ struct worker_entry {
     bool in_run; // in a run (set_in_run)
 };
 
+// One entry per background-worker slot (max_worker_processes): every maintenance worker holds
+// one, so each finds an entry. One per listable database was too few: the workers of a replaced
+// launcher still in a run stand beside those of the new one, and a worker that found the
+// registry full was never stopped by DROP DATABASE and the other database commands.
 struct registry {
     slock_t mutex;
-    worker_entry workers[ai_scale::partition::max_maintenance_databases];
+    int n_workers;
+    worker_entry workers[FLEXIBLE_ARRAY_MEMBER];
+
+    worker_entry* begin() { return workers; }
+    worker_entry* end() { return workers + n_workers; }
 };
 registry* shared = nullptr;
+
+size_t registry_bytes(int n_workers)
+{
+    return offsetof(registry, workers) + sizeof(worker_entry) * size_t(n_workers);
+}
 
 void init_registry(void* segment, bool found)
 {
     shared = static_cast<registry*>(segment);
     if (!found) {
-        memset(shared, 0, sizeof *shared);
+        memset(shared, 0, registry_bytes(max_worker_processes));
         SpinLockInit(&shared->mutex);
+        shared->n_workers = max_worker_processes;
     }
 }
 
 // The entry of the worker with this pid; nullptr when none. With the mutex held.
 worker_entry* entry_of(pid_t pid)
 {
-    for (auto& w : shared->workers)
+    for (auto& w : *shared)
         if (w.pid == pid && pid != 0)
             return &w;
     return nullptr;
@@ -58,24 +72,26 @@ namespace ai_scale::partition {
 
 void install_worker_registry()
 {
-    pg::request_shmem("ai_scale maintenance workers", sizeof(registry), init_registry);
+    pg::request_shmem("ai_scale maintenance workers", registry_bytes(max_worker_processes),
+                      init_registry);
 }
 
-pid_t maintenance_worker_of(Oid database)
+int maintenance_workers_of(Oid database, pid_t** pids)
 {
-    pid_t pid = 0;
+    *pids = static_cast<pid_t*>(palloc(sizeof(pid_t) * size_t(shared->n_workers)));
+    int n = 0;
     SpinLockAcquire(&shared->mutex);
-    for (const auto& w : shared->workers)
-        if (w.database == database)
-            pid = w.pid;
+    for (const auto& w : *shared)
+        if (w.database == database && w.pid != 0)
+            (*pids)[n++] = w.pid;
     SpinLockRelease(&shared->mutex);
-    return pid;
+    return n;
 }
 
 void register_this_worker()
 {
     SpinLockAcquire(&shared->mutex);
-    for (auto& w : shared->workers)
+    for (auto& w : *shared)
         if (w.database == InvalidOid) {
             w = {MyDatabaseId, MyProcPid, false, false};
             break;
@@ -86,16 +102,17 @@ void register_this_worker()
 
 void wake_all_workers()
 {
-    pid_t pids[max_maintenance_databases];
+    auto* pids = static_cast<pid_t*>(palloc(sizeof(pid_t) * size_t(shared->n_workers)));
     int n = 0;
     SpinLockAcquire(&shared->mutex);
-    for (const auto& w : shared->workers)
+    for (const auto& w : *shared)
         if (w.pid != 0)
             pids[n++] = w.pid;
     SpinLockRelease(&shared->mutex);
     // SIGUSR1 with no reason flagged only sets the backend's latch (procsignal_sigusr1_handler).
     for (int i = 0; i < n; i++)
         kill(pids[i], SIGUSR1);
+    pfree(pids);
 }
 
 bool request_yield(pid_t pid)

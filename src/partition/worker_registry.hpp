@@ -10,8 +10,10 @@ namespace ai_scale::partition {
 // Reserves the registry; call from _PG_init while preloading.
 void install_worker_registry();
 
-// The pid of the maintenance worker connected to database; 0 when none.
-pid_t maintenance_worker_of(Oid database);
+// The pids of the maintenance workers connected to database (palloc'd in *pids); returns how
+// many. Usually one; two while a replaced launcher's worker finishes its run beside the new
+// launcher's.
+int maintenance_workers_of(Oid database, pid_t** pids);
 
 // Records the calling maintenance worker (connected to its database) until it exits.
 void register_this_worker();

@@ -33,6 +33,31 @@ SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": "short"}') AS after_expiry;
 SELECT * FROM pg_temp.levels();
 
+-- An L2 hit is copied to L1 until the Redis entry's own expiry (docs/cache.md), not for
+-- ai_scale.cache_ttl: put for 2 s with L1 off, read once from Redis, then with L2 off the
+-- copy answers from L1 until the put's TTL runs out.
+SET ai_scale.cache_use_l1 = off;
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": "via_l2"}', '{"score": 4}', interval '2 seconds');
+RESET ai_scale.cache_use_l1;
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": "via_l2"}') AS l2_hit;
+SET ai_scale.redis_primary = '';
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": "via_l2"}') AS l1_copy;
+DO $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '60 seconds';
+BEGIN
+    WHILE ai_scale.cache_get('l1_model', 1, '{"x": "via_l2"}') IS NOT NULL LOOP
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'the L1 copy of an L2 hit outlived the Redis entry';
+        END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+RESET ai_scale.redis_primary;
+RESET ai_scale.redis_read_from;
+
 -- Invalidation of one version leaves the others; of the model, every version.
 SELECT ai_scale.cache_put('l1_model', 2, '{"x": 1}', '{"score": 2}');
 SELECT ai_scale.cache_invalidate('l1_model', 2);

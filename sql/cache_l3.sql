@@ -72,7 +72,10 @@ RESET ai_scale.cache_ttl;
 SET ai_scale.store_table = 'public.no_such_table';
 SELECT ai_scale.cache_get('l3_model', 7, '{"f": 1}') AS missing_store;
 SET ai_scale.store_table = 'no_such_schema.t';
+SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('l3_model', 7, '{"f": 1}') AS missing_schema;
+-- No lookup was made: it counts in neither l3 / hits nor l3 / misses (docs/cache.md).
+SELECT * FROM pg_temp.levels();
 RESET ai_scale.store_table;
 
 -- A store in a schema the user may not use is a miss for that user, not a 42501 error.

@@ -25,6 +25,16 @@ SELECT ai_scale.cache_get('l1_model', 2, '{"x": 1}') AS other_version,
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 1}', '{"score": 0.5}');
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS replaced;
 
+-- cache_put and cache_invalidate act outside the transaction: a rollback undoes neither.
+BEGIN;
+SELECT ai_scale.cache_put('l1_model', 3, '{"x": 1}', '{"score": 9}');
+ROLLBACK;
+SELECT ai_scale.cache_get('l1_model', 3, '{"x": 1}') AS put_kept;
+BEGIN;
+SELECT ai_scale.cache_invalidate('l1_model', 3);
+ROLLBACK;
+SELECT ai_scale.cache_get('l1_model', 3, '{"x": 1}') AS invalidation_kept;
+
 -- TTL: an entry put for 200 ms is gone after it (in L1 and in Redis).
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": "short"}', '{"score": 1}', interval '200 milliseconds');
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": "short"}') AS before_expiry;

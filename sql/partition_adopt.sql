@@ -41,6 +41,36 @@ CREATE TABLE weekly (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('weekly', '1 week', 1);
 SELECT bool_and(extract(isodow FROM lower::timestamptz AT TIME ZONE 'UTC') = 1) AS mondays
   FROM ai_scale.partitions('weekly') WHERE tier = 'hot';
+-- Steps of several units count from 2000-01-01 (weeks from Monday 2000-01-03, months from
+-- January 2000), whatever today is.
+CREATE TABLE steps_2d (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('steps_2d', '2 days', 1, time_zone => 'UTC');
+SELECT bool_and(((lower::timestamptz AT TIME ZONE 'UTC')::date - date '2000-01-01') % 2 = 0)
+           AS from_2000
+  FROM ai_scale.partitions('steps_2d') WHERE tier = 'hot';
+CREATE TABLE steps_2w (d date NOT NULL) PARTITION BY RANGE (d);
+SELECT count(*) FROM ai_scale.manage_partitions('steps_2w', '2 weeks', 1);
+SELECT bool_and((lower::date - date '2000-01-03') % 14 = 0) AS from_monday_2000
+  FROM ai_scale.partitions('steps_2w') WHERE tier = 'hot';
+CREATE TABLE steps_5m (d date NOT NULL) PARTITION BY RANGE (d);
+SELECT count(*) FROM ai_scale.manage_partitions('steps_5m', '5 months', 1);
+SELECT bool_and(((extract(year FROM lower::date) - 2000) * 12
+                 + extract(month FROM lower::date) - 1)::int % 5 = 0
+                AND extract(day FROM lower::date) = 1) AS from_january_2000
+  FROM ai_scale.partitions('steps_5m') WHERE tier = 'hot';
+DROP TABLE steps_2d, steps_2w, steps_5m;
+
+-- A name already taken (here by tables that are no partitions) gets a number after it.
+CREATE TABLE taken (d date NOT NULL) PARTITION BY RANGE (d);
+CREATE TABLE taken_default (x int);
+CREATE TABLE taken_20200105 (x int);
+CREATE TABLE taken_20200105_1 (x int);
+SELECT count(*) FROM ai_scale.manage_partitions('taken', '1 day', 0);
+INSERT INTO taken VALUES ('2020-01-05');
+SELECT partition, rows_moved FROM ai_scale.rescue_default('taken');
+SELECT partition, tier FROM ai_scale.partitions('taken')
+ WHERE tier = 'default' OR lower::date < '2021-01-01';
+DROP TABLE taken, taken_default, taken_20200105, taken_20200105_1;
 
 -- A name that needs quoting, 63 bytes long: partition names keep their suffix and fit.
 CREATE TABLE "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by" (

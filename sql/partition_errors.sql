@@ -24,6 +24,8 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '30 second
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '90 seconds')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', -1)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 10001)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions(NULL, '1 day')$$);
 -- A null premake or retention_mode is a bad argument (22023), not a failed insert into
 -- partition_config (23502).
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', NULL)$$);
@@ -40,6 +42,8 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier', cold_tablespace => 'no_such_space')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', cold_after => '40 days', cold_tablespace => 'pg_default')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', cold_after => '30 days', cold_tablespace => 'pg_default')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, cold_after => '30 days')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', time_zone => 'Mars/Olympus_Mons')$$);
 -- An abbreviation means what the reading session's timezone_abbreviations says (IST: +02 in the
 -- default set, +05:30 in 'India'); the worker and the session registering a table need not
@@ -58,11 +62,13 @@ RESET ai_scale.partition_time_zone;
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '0 days')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '1 day', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('a.b.c')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('no_such_schema.preds')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.run_maintenance('good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.rescue_default('good')$$);
+SELECT pg_temp.try($$CALL ai_scale.rescue_default_proc('good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.unmanage_partitions('good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.check_default('plain')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.partitions('by_list')$$);

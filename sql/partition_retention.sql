@@ -136,6 +136,23 @@ SELECT action, regexp_replace(partition, '_\d{8}$', '_<day>') AS partition,
   FROM ai_scale.run_maintenance('r_fails_tier') ORDER BY action, partition;
 DROP TABLE r_fails, r_fails_tier;
 
+-- A partition is old enough when its upper bound is at or before now() - retention: the one
+-- ending exactly there goes, the one ending a microsecond later stays (days counted in UTC,
+-- the table's zone, here as there).
+BEGIN;
+SET LOCAL TimeZone = 'UTC';
+CREATE TABLE r_edge (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+DO $$
+BEGIN
+    EXECUTE format('CREATE TABLE r_edge_at PARTITION OF r_edge FOR VALUES FROM (%L) TO (%L)',
+                   now() - interval '2 days', now() - interval '1 day');
+    EXECUTE format('CREATE TABLE r_edge_after PARTITION OF r_edge FOR VALUES FROM (%L) TO (%L)',
+                   now() - interval '1 day', now() - interval '1 day' + interval '1 microsecond');
+END $$;
+SELECT action, partition FROM ai_scale.manage_partitions('r_edge', '1 hour', 0, '1 day', time_zone => 'UTC')
+ WHERE action <> 'created';
+ROLLBACK;
+
 -- A managed table that is dropped leaves no config behind.
 DROP TABLE r_drop, r_detach, r_tier, r_detach_old1, r_detach_old2, r_detach_old3;
 SELECT count(*) FROM ai_scale.partition_config WHERE parent::text LIKE 'r_%';

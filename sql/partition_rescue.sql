@@ -71,6 +71,17 @@ SELECT * FROM ai_scale.check_default('thin');
 SELECT count(*) AS rows, count(DISTINCT tableoid) AS tables FROM thin;
 RESET TimeZone;
 DROP TABLE thin;
+-- A maintenance run rescues one such batch too: rescue_batch_rows rows or 100 partitions,
+-- whichever comes first.
+CREATE TABLE thin_run (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('thin_run', '1 hour', 0, time_zone => 'UTC');
+INSERT INTO thin_run SELECT i, timestamptz '2022-03-01 00:00 UTC' + i * interval '1 hour'
+  FROM generate_series(1, 150) i;
+SELECT action, count(*) FROM ai_scale.run_maintenance('thin_run') GROUP BY 1;
+UPDATE ai_scale.partition_config SET rescue_batch_rows = 20 WHERE parent = 'thin_run'::regclass;
+SELECT action, count(*) FROM ai_scale.run_maintenance('thin_run') GROUP BY 1;
+SELECT rows FROM ai_scale.check_default('thin_run');
+DROP TABLE thin_run;
 
 -- With a btree index leading with the key on the default (from the parent, or the one
 -- rescue_default_proc builds), the cells are walked through the index a batch at a time

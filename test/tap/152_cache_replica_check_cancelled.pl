@@ -50,16 +50,7 @@ is($node->safe_psql('postgres', $get), '{"v": "new"}',
 # A session whose first check waits for the replica (stopped) and is cancelled; the replica
 # runs again, its link still down, and the session reads again at once.
 my $replica_pid = redis_pid('replica');
-my $s = $node->background_psql('postgres', on_error_stop => 0);
-$s->query_safe(q{SET application_name = 'checking'; SET ai_scale.redis_timeout_ms = 60000});
-kill 'STOP', $replica_pid;
-$s->query_until(qr/sent/, "\\echo sent\n$get;\n");
-$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
-WHERE application_name = 'checking' AND state = 'active' AND query LIKE '%cache_get%'})
-  or die 'the check never waited';
-$node->safe_psql('postgres',
-    q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'checking'});
-kill 'CONT', $replica_pid;
+my $s = cache_get_cancelled_while_stopped($node, $replica_pid, 'checking', $get);
 my $out = $s->query($get);
 like($s->{stderr}, qr/canceling statement due to user request/, 'the check was cancelled');
 is($out, '{"v": "new"}', 'the next read checks the replica again and takes the primary\'s value');

@@ -25,16 +25,7 @@ is($node->safe_psql('postgres', $get), '{"v": 1}', 'a hit through the primary th
 # A new session's first ask waits for the sentinel (stopped) and is cancelled; the sentinel
 # runs again and the session reads again at once.
 my $sentinel_pid = redis_pid('sentinel');
-my $s = $node->background_psql('postgres', on_error_stop => 0);
-$s->query_safe(q{SET application_name = 'asking'; SET ai_scale.redis_timeout_ms = 60000});
-kill 'STOP', $sentinel_pid;
-$s->query_until(qr/sent/, "\\echo sent\n$get;\n");
-$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
-WHERE application_name = 'asking' AND state = 'active' AND query LIKE '%cache_get%'})
-  or die 'the ask never waited';
-$node->safe_psql('postgres',
-    q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'asking'});
-kill 'CONT', $sentinel_pid;
+my $s = cache_get_cancelled_while_stopped($node, $sentinel_pid, 'asking', $get);
 my $out = $s->query($get);
 like($s->{stderr}, qr/canceling statement due to user request/, 'the ask was cancelled');
 is($out, '{"v": 1}', 'the next read asks the sentinel again and hits');

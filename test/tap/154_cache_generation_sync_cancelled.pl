@@ -30,18 +30,9 @@ system("redis-cli -p $port incr $_ >/dev/null") == 0 or die for @counters;
 # The first request after that waits to sync (Redis stopped) and is cancelled; Redis runs
 # again, and the next request, at once, must not answer from L1 what was invalidated.
 my $redis_pid = redis_pid('redis');
-my $s = $node->background_psql('postgres', on_error_stop => 0);
-$s->query_safe(q{SET application_name = 'syncing'; SET ai_scale.redis_timeout_ms = 60000});
 # Past the second since the last sync, so that the next request syncs.
 usleep(1_100_000);
-kill 'STOP', $redis_pid;
-$s->query_until(qr/sent/, "\\echo sent\n$get;\n");
-$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
-WHERE application_name = 'syncing' AND state = 'active' AND query LIKE '%cache_get%'})
-  or die 'the sync never waited';
-$node->safe_psql('postgres',
-    q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'syncing'});
-kill 'CONT', $redis_pid;
+my $s = cache_get_cancelled_while_stopped($node, $redis_pid, 'syncing', $get);
 my $out = $s->query("$get IS NULL");
 like($s->{stderr}, qr/canceling statement due to user request/, 'the sync was cancelled');
 is($out, 't', 'the next request syncs: the invalidated output is a miss');

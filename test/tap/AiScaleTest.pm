@@ -12,7 +12,8 @@ use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node managed_database
   old_partition_table worker_drop_fails hold_worker_detach
-  publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop);
+  publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
+  cache_get_cancelled_while_stopped);
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
 # given ai_scale.* settings (name => value), the extension created in its postgres database.
@@ -183,6 +184,24 @@ sub redis_pid {
     my $pid = PostgreSQL::Test::Utils::slurp_file("$redis_dirs{$name}/redis.pid");
     chomp $pid;
     return $pid;
+}
+
+# Sends $get (a cache_get) from a new session named $name, with the process $pid (a Redis
+# server or sentinel of the test's) stopped, waits until the call waits for it, cancels the
+# call and lets the process run again. Returns the session, whose stderr has the cancel.
+sub cache_get_cancelled_while_stopped {
+    my ($node, $pid, $name, $get) = @_;
+    my $s = $node->background_psql('postgres', on_error_stop => 0);
+    $s->query_safe(qq{SET application_name = '$name'; SET ai_scale.redis_timeout_ms = 60000});
+    kill 'STOP', $pid;
+    $s->query_until(qr/sent/, "\\echo sent\n$get;\n");
+    $node->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM pg_stat_activity
+WHERE application_name = '$name' AND state = 'active' AND query LIKE '%cache_get%'})
+      or die "$name: the call never waited";
+    $node->safe_psql('postgres',
+        qq{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$name'});
+    kill 'CONT', $pid;
+    return $s;
 }
 
 sub redis_stop {

@@ -1,4 +1,4 @@
--- cache_get_many and predict_batch notice a cancel every 1024 elements in each pass over the
+-- cache_get_many and predict_batch notice a cancel at every element of each pass over the
 -- batch, the key and L1 passes included. Those passes never wait, so a cancel that came while
 -- they ran was only seen at the next level's wait, after every element had been looked up in
 -- L1: a predict_batch of 800,000 inputs answered from L1 took seconds to stop. Here the

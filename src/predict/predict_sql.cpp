@@ -204,8 +204,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     std::vector<int> copy_of(size_t(n), -1), unique;
     std::unordered_map<cache::key128, int, cache::key128_hash> first;
     for (int i = 0; i < n; i++) {
-        if (i % 1024 == 0)
-            pg::check_for_interrupts();
+        pg::check_for_interrupts();
         if (nulls[i])
             continue;
         inputs[i] = pg::call([&] { return DatumGetJsonbP(elems[i]); });
@@ -244,8 +243,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
         const size_t n_out = size_t(m.model.n_outputs);
         std::vector<float> rows(to_score.size() * width), scores(to_score.size() * n_out);
         for (size_t j = 0; j < to_score.size(); j++) {
-            if (j % 1024 == 0)
-                pg::check_for_interrupts();
+            pg::check_for_interrupts();
             scoring::extract_row(m, PointerGetDatum(inputs[to_score[j]]), rows.data() + j * width,
                                  {"inputs element", to_score[j] + 1});
         }
@@ -284,8 +282,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     std::vector<Datum> datums(size_t(std::max(n, 1)));
     std::vector<char> out_nulls(size_t(std::max(n, 1)), 0);
     for (int i = 0; i < n; i++) {
-        if (i % 1024 == 0)
-            pg::check_for_interrupts();
+        pg::check_for_interrupts();
         out_nulls[i] = outputs[i] == nullptr;
         if (outputs[i] != nullptr)
             datums[i] = JsonbPGetDatum(answer(m, outputs[i], sources[i]));

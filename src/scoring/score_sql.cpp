@@ -354,8 +354,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     for (int i = 0; i < n; i++) {
         if (elem_nulls[i])
             continue;
-        if (i % 1024 == 0)
-            pg::check_for_interrupts();
+        pg::check_for_interrupts();
         extract_row(m, elems[i], rows.data() + present.size() * width, {"inputs element", i + 1});
         present.push_back(i);
     }
@@ -442,8 +441,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
         std::vector<int32_t> present;
         int64_t n = 0;
         for (; n < batch; n++) {
-            if (n % 1024 == 0)
-                pg::check_for_interrupts();
+            pg::check_for_interrupts();
             Datum input = pg_value([&] {
                 return WinGetFuncArgInPartition(win, 1, int(n), WINDOW_SEEK_CURRENT, false, &isnull,
                                                 &isout);

@@ -117,7 +117,7 @@ BEGIN
     FOR r IN SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false) LOOP
         IF r.action = 'error' THEN
             RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent,
-                  regexp_replace(r.detail, ' \(SQLSTATE [0-9A-Z]{5}\)$', '')
+                  ai_scale._error_message(r.detail)
                 USING ERRCODE = ai_scale._error_state(r.detail);
         END IF;
         parent_table := r.parent_table;

@@ -29,7 +29,7 @@ CREATE FUNCTION ai_scale.cache_get_many(model text, version int, inputs jsonb[])
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_cache_get_many';
 COMMENT ON FUNCTION ai_scale.cache_get_many(text, int, jsonb[]) IS
-    'cache_get for many inputs: one Redis round trip for all L1 misses; null elements are misses';
+    'cache_get for many inputs: one Redis round trip (per 1000 keys) for all L1 misses; null elements are misses';
 
 CREATE FUNCTION ai_scale.cache_put(model text, version int, input jsonb, output jsonb,
                                    ttl interval DEFAULT NULL) RETURNS void

@@ -17,4 +17,4 @@ CREATE FUNCTION ai_scale.predict_batch(model text, inputs jsonb[], version int D
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_predict_batch';
 COMMENT ON FUNCTION ai_scale.predict_batch(text, jsonb[], int) IS
-    'predict() for an array of inputs: one Redis round trip, one scoring batch and one insert for the misses';
+    'predict() for an array of inputs: one Redis round trip (per 1000 keys), one scoring batch and one insert for the misses';

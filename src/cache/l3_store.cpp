@@ -66,6 +66,18 @@ bool unsettled_row(HeapTuple row, TupleDesc desc, int col)
            (!null_max && TransactionIdIsValid(DatumGetTransactionId(xmax)));
 }
 
+// Whether the row is older than the TTL by the wall clock (the boolean at column col): the
+// window is counted from now(), the start of the transaction, and a transaction that began
+// long ago still finds rows that no new one would. Such a row is answered, never cached: copied
+// to L1 and Redis for cache_ttl, an output written hours before served every session for
+// another cache_ttl.
+bool stale_row(HeapTuple row, TupleDesc desc, int col)
+{
+    bool null = false;
+    const Datum stale = SPI_getbinval(row, desc, col, &null);
+    return !null && DatumGetBool(stale);
+}
+
 // The schema of an unqualified store_table, as create_prediction_store() makes it. Not the
 // search path: the lookups run under search_path = pg_catalog, pg_temp (pinned, so that no
 // caller's path chooses the table predict() writes), which found an unqualified name only
@@ -146,7 +158,9 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
         Oid types[5] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID};
         SPIPlanPtr p = pg::plan_for(
             plan, relid,
-            "SELECT output_data, xmin, xmax FROM %s WHERE model_name = $1 AND model_version = $2 "
+            "SELECT output_data, xmin, xmax, "
+            "created_at < clock_timestamp() - make_interval(secs => $5) "
+            "FROM %s WHERE model_name = $1 AND model_version = $2 "
             "AND input_hash = $3 AND input_data = $4 "
             "AND created_at >= now() - make_interval(secs => $5) "
             "ORDER BY created_at DESC LIMIT 1",
@@ -162,7 +176,8 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
                 out = DatumGetJsonbPCopy(d);
                 MemoryContextSwitchTo(spi);
                 *unsettled = session_private(relid) ||
-                             unsettled_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+                             unsettled_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2) ||
+                             stale_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
             }
         }
         SPI_finish();
@@ -191,7 +206,8 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         Oid types[5] = {TEXTOID, INT4OID, INT8ARRAYOID, JSONBARRAYOID, FLOAT8OID};
         SPIPlanPtr p = pg::plan_for(
             plan_many, relid,
-            "SELECT DISTINCT ON (t.n) t.n, s.output_data, s.xmin, s.xmax "
+            "SELECT DISTINCT ON (t.n) t.n, s.output_data, s.xmin, s.xmax, "
+            "s.created_at < clock_timestamp() - make_interval(secs => $5) "
             "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) WITH ORDINALITY "
             "AS t(h, i, n) JOIN %s s ON s.model_name = $1 AND s.model_version = $2 "
             "AND s.input_hash = t.h AND s.input_data = t.i "
@@ -218,7 +234,8 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                 out[size_t(ord - 1)] = DatumGetJsonbPCopy(v);
                 MemoryContextSwitchTo(spi);
                 (*unsettled)[size_t(ord - 1)] =
-                    session_private(relid) || unsettled_row(row, SPI_tuptable->tupdesc, 3);
+                    session_private(relid) || unsettled_row(row, SPI_tuptable->tupdesc, 3) ||
+                    stale_row(row, SPI_tuptable->tupdesc, 5);
             }
         }
         SPI_finish();

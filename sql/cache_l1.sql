@@ -104,6 +104,14 @@ SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', NULL);
 SELECT ai_scale.cache_put('l1_model', 1, NULL, '{}');
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '-1 second');
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '0');
+-- A positive ttl under a millisecond, which Redis and L1 cannot keep, is refused as such, not
+-- as a ttl that is not positive.
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '0.5 ms');
+-- A month counts as 30 days, a year as 360, as Postgres compares intervals: a year and five
+-- days is 365 days, and a day more is refused.
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 10}', '{"y": 1}', interval '1 year 5 days');
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 10}') AS stored_for_365_days;
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '1 year 6 days');
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '2 years');
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": 9}') AS nothing_stored;
 SELECT ai_scale.cache_invalidate(NULL);

@@ -62,9 +62,14 @@ uint64_t ttl_ms_of(const Interval* ttl)
 {
     double s =
         double(ttl->time) / 1e6 + double(ttl->day) * 86400.0 + double(ttl->month) * 30.0 * 86400.0;
-    if (!(s >= 0.001))
+    if (!(s > 0))
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be positive",
                         "The ttl given was " + std::to_string(int64_t(s * 1000)) + " ms.");
+    // Redis (PX) and L1 count whole milliseconds: a positive ttl under one would be 0.
+    if (s < 0.001)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at least 1 ms",
+                        "The ttl given was " + std::to_string(int64_t(s * 1e6)) +
+                            " microseconds.");
     if (s > 365.0 * 86400)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at most 365 days");
     return uint64_t(s * 1000);

@@ -38,6 +38,7 @@ extern "C" {
 PGDLLEXPORT void ai_scale_maintenance_main(Datum arg);
 }
 
+#include <chrono>
 #include <cstring>
 
 namespace {
@@ -440,9 +441,12 @@ void ai_scale_maintenance_main(Datum arg)
                          MyBgworkerEntry->bgw_extra)));
 
     bool ran = false;
+    std::chrono::steady_clock::time_point last_run_end;
     while (!ProcDiePending) {
+        bool reloaded = false;
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
+            reloaded = true;
             ProcessConfigFile(PGC_SIGHUP);
             set_lock_timeout();
         }
@@ -460,16 +464,31 @@ void ai_scale_maintenance_main(Datum arg)
                                  MyBgworkerEntry->bgw_extra)));
             proc_exit(0);
         }
+        // A reload starts a run at once (pg_reload_conf() is how to have the workers apply a
+        // changed configuration now). Anything else that sets the latch (a turn asked for, a
+        // signal Postgres sends every backend, such as the catch-up of catalog invalidations
+        // after its own DDL) wakes the worker without one: it runs again once the naptime since
+        // its last run has passed. Before, every wake-up started a run: a freshly started worker
+        // ran two to five times within half a second.
+        if (ran && !reloaded) {
+            const auto since = std::chrono::steady_clock::now() - last_run_end;
+            const long left_ms =
+                long(ai_scale::guc::maintenance_naptime_s) * 1000L -
+                long(std::chrono::duration_cast<std::chrono::milliseconds>(since).count());
+            if (left_ms > 0) {
+                (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left_ms,
+                                PG_WAIT_EXTENSION);
+                ResetLatch(MyLatch);
+                if (!ProcDiePending)
+                    ai_scale::pg::check_for_interrupts_when_idle();
+                continue;
+            }
+        }
         ai_scale::partition::set_in_run(true);
         run_once();
         ai_scale::partition::set_in_run(false);
         ran = true;
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                        long(ai_scale::guc::maintenance_naptime_s) * 1000L, PG_WAIT_EXTENSION);
-        ResetLatch(MyLatch);
-        if (ProcDiePending)
-            break;
-        ai_scale::pg::check_for_interrupts_when_idle();
+        last_run_end = std::chrono::steady_clock::now();
     }
     ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" stopping",
                          MyBgworkerEntry->bgw_extra)));

@@ -1,6 +1,8 @@
 # PGXS build of the ai_scale extension (C++17).
 # `make && make install` builds and installs ai_scale.so and the SQL; `make installcheck` runs
-# pg_regress against a running server that preloads ai_scale (test/run.sh starts one).
+# pg_regress, then the isolation specs, against a running server that preloads ai_scale
+# (test/run.sh starts one). `make installcheck ISOLATION=` runs pg_regress alone,
+# `make installcheck REGRESS=` the specs alone; either takes a list of names instead.
 
 EXTENSION = ai_scale
 MODULE_big = ai_scale
@@ -24,6 +26,9 @@ REGRESS_ALL = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_NOPRELOAD = $(filter no_preload%,$(REGRESS_ALL))
 REGRESS = extension $(filter-out extension no_preload%,$(REGRESS_ALL))
 REGRESS_OPTS = --inputdir=.
+# Isolation specs (specs/NAME.spec, expected/NAME.out), for pg_isolation_regress: concurrent
+# sessions in interleavings the spec fixes. Each creates the extension if it is not there yet.
+ISOLATION = $(sort $(basename $(notdir $(wildcard specs/*.spec))))
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/gpu
 # -ffp-contract=off: no fused multiply-adds, so that scores round as the GPU module's (built with

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every ai_scale test suite against real servers it starts itself, then stops them:
-#   unit (GoogleTest via ctest), regress (pg_regress, preloaded server), regress-nopreload
-#   (pg_regress, server without shared_preload_libraries), tap (prove: replication and workers).
+#   unit (GoogleTest via ctest), regress (pg_regress, preloaded server), isolation
+#   (pg_isolation_regress over specs/, the same server), regress-nopreload (pg_regress, server
+#   without shared_preload_libraries), tap (prove: replication and workers).
 # Installs what is missing first (scripts/setup.sh). Exits non-zero if any suite fails.
 # Usage: bash test/run.sh [--no-setup] [suite...]
 #   AI_SCALE_TAP_FILES='071_*.pl' runs only the TAP files that glob names (all by default).
@@ -12,7 +13,7 @@ if [ "${1:-}" = "--no-setup" ]; then shift; else bash scripts/setup.sh || exit 1
 # shellcheck source=../scripts/lib/services.sh
 source scripts/lib/services.sh
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit fuzz regress regress-nopreload tap)
+[ ${#suites[@]} -gt 0 ] || suites=(unit fuzz regress isolation regress-nopreload tap)
 export PATH="$PG_BIN:$PATH"
 
 work=$(mktemp -d /tmp/ai_scale_test.XXXXXX)
@@ -52,11 +53,23 @@ redis_start "$work/redis-replica" "$redis_replica_port" "$redis_port" || exit 1
 export AI_SCALE_TEST_REDIS_PRIMARY="127.0.0.1:$redis_port"
 export AI_SCALE_TEST_REDIS_REPLICA="127.0.0.1:$redis_replica_port"
 
+# regress TARGET [VAR=value...]: a pg_regress target of the Makefile; `installcheck` runs the
+# isolation specs too unless told ISOLATION= (the isolation suite is its own, below).
 regress() {
     local target=$1
+    shift
     rm -rf results regression.diffs regression.out
-    if ! make -s "$target" PG_CONFIG="$PG_CONFIG" PGHOST=127.0.0.1 PGPORT="$pg_port" PGUSER=postgres; then
+    if ! make -s "$target" "$@" PG_CONFIG="$PG_CONFIG" PGHOST=127.0.0.1 PGPORT="$pg_port" PGUSER=postgres; then
         [ -f regression.diffs ] && head -n 300 regression.diffs
+        return 1
+    fi
+}
+
+isolation() {
+    rm -rf output_iso
+    if ! make -s installcheck REGRESS= PG_CONFIG="$PG_CONFIG" PGHOST=127.0.0.1 PGPORT="$pg_port" \
+        PGUSER=postgres; then
+        [ -f output_iso/regression.diffs ] && head -n 300 output_iso/regression.diffs
         return 1
     fi
 }
@@ -108,13 +121,14 @@ fuzz() {
 want unit && run_suite unit ctest --test-dir build --output-on-failure
 want fuzz && run_suite fuzz fuzz
 
-if want regress || want regress-nopreload; then
+if want regress || want isolation || want regress-nopreload; then
     pg_port=$(free_port)
     pg_init "$pgdata" "$pg_port" yes || exit 1
     pg_conf "$pgdata" "ai_scale.redis_primary = '$AI_SCALE_TEST_REDIS_PRIMARY'"
     pg_conf "$pgdata" "ai_scale.redis_replicas = '$AI_SCALE_TEST_REDIS_REPLICA'"
     pg_start "$pgdata" || { cat "$pgdata.log"; exit 1; }
-    want regress && run_suite regress regress installcheck
+    want regress && run_suite regress regress installcheck ISOLATION=
+    want isolation && run_suite isolation isolation
     if want regress-nopreload; then
         pg_set_preload "$pgdata" no
         pg_restart "$pgdata"

@@ -441,13 +441,18 @@ struct batch {
 };
 
 // Errors that say nothing about the rows: the insert was cancelled (pg_cancel_backend of the
-// worker), chosen as a deadlock's victim, or refused a lock or a serializable snapshot. Its
+// worker), chosen as a deadlock's victim, or refused a lock or a serializable snapshot; or a
+// row failed a partition constraint (23514 naming no constraint): Postgres routed it to the
+// default partition while a maintenance run or rescue_default was moving that range into a new
+// partition, and the insert, tried again, routes it there (before, the batch was lost). Its
 // batch is tried again (attempts_per_batch in all) rather than lost.
-bool worth_retrying(int sqlerrcode)
+bool worth_retrying(const ErrorData* e)
 {
-    return sqlerrcode == ERRCODE_QUERY_CANCELED || sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-           sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-           sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
+    return e->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+           e->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+           e->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+           e->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+           (e->sqlerrcode == ERRCODE_CHECK_VIOLATION && e->constraint_name == nullptr);
 }
 constexpr int attempts_per_batch = 5;
 
@@ -534,7 +539,7 @@ bool try_insert_batch(batch& b, bool last_attempt)
             store_locked = true;
         else if (!stopping && ShutdownRequestPending && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
             done = false; // cancelled by handle_sigterm: not an attempt
-        else if (!last_attempt && worth_retrying(edata->sqlerrcode))
+        else if (!last_attempt && worth_retrying(edata))
             done = false;
         else
             ereport(WARNING,

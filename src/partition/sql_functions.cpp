@@ -331,7 +331,13 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
     // A run that waited on the maintenance advisory lock must see the partitions the run before
     // it committed, even when this transaction already holds a lock on the table.
     AcceptInvalidationMessages();
-    Relation rel = table_open(parent, AccessShareLock);
+    // A table dropped while this waited for its lock (partitions() of a table a DROP TABLE
+    // held) is one that does not exist, not an internal error (XX000, "could not open
+    // relation").
+    Relation rel = try_table_open(parent, AccessShareLock);
+    if (rel == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                        errmsg("relation %u does not exist", parent)));
     if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("\"%s\" is not a partitioned table", RelationGetRelationName(rel))));

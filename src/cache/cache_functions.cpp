@@ -68,8 +68,7 @@ uint64_t ttl_ms_of(const Interval* ttl)
     // Redis (PX) and L1 count whole milliseconds: a positive ttl under one would be 0.
     if (s < 0.001)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at least 1 ms",
-                        "The ttl given was " + std::to_string(int64_t(s * 1e6)) +
-                            " microseconds.");
+                        "The ttl given was " + std::to_string(int64_t(s * 1e6)) + " microseconds.");
     if (s > 365.0 * 86400)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at most 365 days");
     return uint64_t(s * 1000);

@@ -156,15 +156,14 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
     pg::call([&] {
         SPI_connect();
         Oid types[5] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID};
-        SPIPlanPtr p = pg::plan_for(
-            plan, relid,
-            "SELECT output_data, xmin, xmax, "
-            "created_at < clock_timestamp() - make_interval(secs => $5) "
-            "FROM %s WHERE model_name = $1 AND model_version = $2 "
-            "AND input_hash = $3 AND input_data = $4 "
-            "AND created_at >= now() - make_interval(secs => $5) "
-            "ORDER BY created_at DESC LIMIT 1",
-            5, types, "L3 lookup");
+        SPIPlanPtr p = pg::plan_for(plan, relid,
+                                    "SELECT output_data, xmin, xmax, "
+                                    "created_at < clock_timestamp() - make_interval(secs => $5) "
+                                    "FROM %s WHERE model_name = $1 AND model_version = $2 "
+                                    "AND input_hash = $3 AND input_data = $4 "
+                                    "AND created_at >= now() - make_interval(secs => $5) "
+                                    "ORDER BY created_at DESC LIMIT 1",
+                                    5, types, "L3 lookup");
         Datum values[5] = {PointerGetDatum(model), Int32GetDatum(version), Int64GetDatum(hash),
                            PointerGetDatum(input), Float8GetDatum(double(ttl_s))};
         int rc = SPI_execute_plan(p, values, nullptr, true, 1);
@@ -233,9 +232,9 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                 MemoryContext spi = MemoryContextSwitchTo(caller);
                 out[size_t(ord - 1)] = DatumGetJsonbPCopy(v);
                 MemoryContextSwitchTo(spi);
-                (*unsettled)[size_t(ord - 1)] =
-                    session_private(relid) || unsettled_row(row, SPI_tuptable->tupdesc, 3) ||
-                    stale_row(row, SPI_tuptable->tupdesc, 5);
+                (*unsettled)[size_t(ord - 1)] = session_private(relid) ||
+                                                unsettled_row(row, SPI_tuptable->tupdesc, 3) ||
+                                                stale_row(row, SPI_tuptable->tupdesc, 5);
             }
         }
         SPI_finish();

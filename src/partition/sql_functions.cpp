@@ -337,7 +337,7 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
     Relation rel = try_table_open(parent, AccessShareLock);
     if (rel == nullptr)
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                        errmsg("relation %u does not exist", parent)));
+                        errmsg("relation with OID %u does not exist", parent)));
     if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("\"%s\" is not a partitioned table", RelationGetRelationName(rel))));

@@ -46,6 +46,28 @@ FROM (VALUES ('{"a": 1, "b": 3}'::jsonb), ('{"a": 2, "b": 3}'), ('{"a": 3, "b": 
 SELECT input_data ->> 'a' AS a, count(*) AS stored FROM public.rb_store
 WHERE input_data ->> 'b' = '3' GROUP BY 1 ORDER BY 1;
 
+-- A rolled back savepoint frees what it stored for the commit: a transaction of 200 blocks
+-- that store and fail, then 2,000 more, holds no more for them (the copies stayed to the
+-- transaction's end, about 80 bytes a block, past the 100,000 fills a transaction keeps).
+CREATE FUNCTION pg_temp.failing_blocks(first int, last int) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN first..last LOOP
+    BEGIN
+      PERFORM ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', 10));
+      RAISE EXCEPTION 'rolled back';
+    EXCEPTION WHEN raise_exception THEN NULL;
+    END;
+  END LOOP;
+  RETURN (SELECT sum(total_bytes) FROM pg_backend_memory_contexts
+          WHERE name = 'ai_scale pending cache fills');
+END $$;
+BEGIN;
+SELECT ai_scale.predict('rb_lin', '{"a": 0, "b": 10}') ->> 'source' AS kept;
+SELECT pg_temp.failing_blocks(1, 200) AS after_200 \gset
+SELECT pg_temp.failing_blocks(201, 2200) - :after_200 < 8192 AS fills_not_grown;
+COMMIT;
+SELECT count(*) AS stored FROM public.rb_store WHERE input_data ->> 'b' = '10';
+
 -- Within its transaction, an input predicted twice is scored and stored once: the second
 -- call answers the transaction's own stored row ("l3", counted as an L3 hit) until the commit
 -- caches it.

@@ -111,12 +111,16 @@ void at_subxact_end(SubXactEvent event, SubTransactionId subxact, SubTransaction
     while (keep > 0 && fills[keep - 1].subxact >= subxact)
         keep--;
     // From the last one back: a key's latest fill becomes the one before it, if that stays.
+    // Its copy is freed: kept to the transaction's end, a loop of blocks that store and fail
+    // grew by 80 bytes a block, past the max_pending a transaction keeps. (Nothing outside the
+    // aborted subtransaction holds it: what pending_output returns is answered as a copy.)
     for (size_t i = fills.size(); i-- > keep;) {
         const pending& p = fills[i];
         if (p.previous == none)
             by_key.erase(p.key);
         else if (p.previous < keep)
             by_key[p.key] = p.previous;
+        pfree(p.value);
     }
     fills.resize(keep);
 }

@@ -144,7 +144,9 @@ AI_SCALE_FUNCTION(ai_scale_predict)
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "input must not be null",
                         "predict() scores a json object; a null input has no prediction.");
     text* model = PG_GETARG_TEXT_PP(0);
-    Jsonb* input = PG_GETARG_JSONB_P(1);
+    // Under pg::call: detoasting may fail (out of memory), and a Postgres error jumping past
+    // model_ref kept the compiled model alive for the backend's life.
+    Jsonb* input = pg::call([&] { return PG_GETARG_JSONB_P(1); });
     cache::key128 k = cache::make_key(MyDatabaseId, model, m.version, input);
 
     Jsonb* out = nullptr;
@@ -185,7 +187,8 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "inputs must not be null");
     text* model = PG_GETARG_TEXT_PP(0);
-    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(1);
+    // Under pg::call, as predict's input.
+    ArrayType* arr = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
     if (ARR_NDIM(arr) > 1)
         throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
     Datum* elems;

@@ -336,7 +336,9 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     const model_ptr model = resolve(fcinfo, version_arg(fcinfo, 2));
     const loaded_model& m = *model;
     require_single_output(m);
-    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(1);
+    // Under pg::call: detoasting may fail (out of memory), and a Postgres error jumping past
+    // model kept the compiled model alive for the backend's life.
+    ArrayType* arr = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
     if (ARR_NDIM(arr) > 1)
         throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
     Datum* elems;

@@ -5,7 +5,8 @@
 #   without shared_preload_libraries), tap (prove: replication and workers).
 # Installs what is missing first (scripts/setup.sh). Exits non-zero if any suite fails.
 # Usage: bash test/run.sh [--no-setup] [suite...]
-#   AI_SCALE_TAP_FILES='071_*.pl' runs only the TAP files that glob names (all by default).
+#   AI_SCALE_TAP_FILES='071_*.pl 15?_*.pl' runs only the TAP files those globs name (a list
+#   separated by spaces; all by default).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -82,6 +83,11 @@ tap() {
     cp build/test/tools/forge_l2_value build/test/tools/generation_collision "$tapdir/bin/" ||
         return 1
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
+    # The globs, each under t/, expanded below in $tapdir (read splits them without expanding).
+    local globs=() files=() glob
+    read -r -a globs <<<"${AI_SCALE_TAP_FILES:-*.pl}"
+    for glob in "${globs[@]}"; do files+=("t/$glob"); done
+    # shellcheck disable=SC2048,SC2086 # unquoted on purpose: the globs expand in $tapdir
     (cd "$tapdir" && as_pg_user env PATH="$PATH" \
         PERL5LIB="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/perl" TESTDIR="$tapdir" \
         PG_REGRESS="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress" \
@@ -89,7 +95,7 @@ tap() {
         AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
         AI_SCALE_TEST_FORGE="$tapdir/bin/forge_l2_value" \
         AI_SCALE_TEST_GENERATION_COLLISION="$tapdir/bin/generation_collision" \
-        prove -v t/${AI_SCALE_TAP_FILES:-*.pl})
+        prove -v ${files[*]})
 }
 
 fuzz() {

@@ -16,6 +16,12 @@ SELECT endpoint, configured_as, reported_role, breaker, failures, trips, last_er
 FROM ai_scale.redis_status();
 SELECT metric, value FROM ai_scale.stats
 WHERE section = 'l2' AND metric IN ('errors', 'breaker_trips', 'hits', 'misses') ORDER BY metric;
+-- A lookup the open breaker skips is no round trip: not an L2 latency sample either (each was
+-- one, of a fraction of a microsecond, and samples grew with every call while p50 and p99
+-- fell to nothing). The failed round trips before the breaker opened are samples.
+SELECT count(ai_scale.cache_get('breaker_model', 1, jsonb_build_object('i', g)))
+FROM generate_series(1, 100) g;
+SELECT value AS l2_samples FROM ai_scale.stats WHERE section = 'l2' AND metric = 'samples';
 
 SET ai_scale.cache_strict = on;
 SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 1}');

@@ -440,6 +440,38 @@ struct batch {
     Datum inputs[batch_rows], outputs[batch_rows], hashes[batch_rows];
 };
 
+// The batches one drain() lost, logged once at its end: a batch ends at each change of model,
+// so with two models' predictions interleaved in the queue a store refusing every insert
+// logged a WARNING per prediction.
+struct pass_losses {
+    uint64 rows = 0;
+    int inserts = 0;
+    char* first_error = nullptr; // in TopMemoryContext
+};
+pass_losses losses;
+
+void note_loss(int rows, const char* error)
+{
+    losses.rows += uint64(rows);
+    if (losses.inserts++ == 0)
+        losses.first_error = MemoryContextStrdup(TopMemoryContext, error);
+}
+
+void report_losses()
+{
+    if (losses.inserts == 0)
+        return;
+    ereport(WARNING,
+            (errmsg("ai_scale store worker lost %llu predictions: %s",
+                    static_cast<unsigned long long>(losses.rows), losses.first_error),
+             losses.inserts > 1 ? errdetail("%d inserts of this pass over the queue failed; the "
+                                            "error is the first one's.",
+                                            losses.inserts)
+                                : 0));
+    pfree(losses.first_error);
+    losses = pass_losses();
+}
+
 // Errors that say nothing about the rows: the insert was cancelled (pg_cancel_backend of the
 // worker), chosen as a deadlock's victim, or refused a lock or a serializable snapshot; or a
 // row failed a partition constraint (23514 naming no constraint): Postgres routed it to the
@@ -459,7 +491,7 @@ constexpr int attempts_per_batch = 5;
 // Inserts one batch in its own transaction, as the role that made the predictions (its
 // privileges, and its identity in triggers), in a security-restricted operation. Returns false
 // when the insert failed in a way worth retrying (worth_retrying), with the batch kept; any
-// other error (a dropped table or role, say) loses the batch and is logged, and the worker
+// other error (a dropped table or role, say) loses the batch (logged by drain: note_loss), and the worker
 // carries on. After a SIGTERM, an insert that cannot get its lock in time sets store_locked
 // and keeps the batch. Aborting the transaction puts the worker's own role back.
 bool try_insert_batch(batch& b, bool last_attempt)
@@ -542,8 +574,7 @@ bool try_insert_batch(batch& b, bool last_attempt)
         else if (!last_attempt && worth_retrying(edata))
             done = false;
         else
-            ereport(WARNING,
-                    (errmsg("ai_scale store worker lost %d predictions: %s", b.n, edata->message)));
+            note_loss(b.n, edata->message);
         FreeErrorData(edata);
     }
     PG_END_TRY();
@@ -599,7 +630,7 @@ uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
 }
 
 // Moves everything queued now out of the ring and into the store. Returns the rows written.
-uint64 drain(MemoryContext cxt)
+uint64 drain_pass(MemoryContext cxt)
 {
     // Copy what is queued under the lock, then insert without it.
     LWLockAcquire(lock, LW_EXCLUSIVE);
@@ -651,6 +682,14 @@ uint64 drain(MemoryContext cxt)
     }
     if (!insert_batch(b))
         return rows - requeue(copy, start, batch_off, len, b);
+    return rows;
+}
+
+// drain_pass, then one WARNING for the batches it lost.
+uint64 drain(MemoryContext cxt)
+{
+    const uint64 rows = drain_pass(cxt);
+    report_losses();
     return rows;
 }
 

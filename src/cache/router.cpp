@@ -9,6 +9,10 @@
 #include "pg/guard.hpp"
 #include "stats/shared_stats.hpp"
 
+extern "C" {
+#include "pgstat.h"
+}
+
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -178,6 +182,13 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
         return std::nullopt;
     register_exit_hook();
     redis_set_wait_hook(wait_for_redis);
+    // pg_stat_activity shows the backend waiting (wait_event_type and wait_event Extension, as
+    // for postgres_fdw) while it talks to Redis, which may hang for redis_timeout_ms: it showed
+    // no wait event, as if running on the CPU.
+    struct reported_wait {
+        reported_wait() { pgstat_report_wait_start(PG_WAIT_EXTENSION); }
+        ~reported_wait() { pgstat_report_wait_end(); }
+    } waiting;
     uint64_t t0 = stats::now_ns();
     try {
         auto replies = redis_run(endpoint, cmds, kind);

@@ -67,6 +67,7 @@ void shared_metrics::reset()
         c.store(0, std::memory_order_relaxed);
     for (auto& t : timers)
         t.reset();
+    resets.fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace ai_scale::stats

@@ -87,6 +87,9 @@ class latency_histogram {
 struct shared_metrics {
     std::atomic<uint64_t> counters[int(counter::count_)];
     latency_histogram timers[int(timer::count_)];
+    // How many resets there have been: a backend's sums counted before one are not added
+    // after it. Read at every deferred count, written at a reset: a cache line of its own.
+    alignas(64) std::atomic<uint64_t> resets;
     void reset();
 };
 

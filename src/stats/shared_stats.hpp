@@ -16,7 +16,7 @@ void record(timer t, uint64_t ns);
 // add() for a path taken once per row, where an atomic add in shared memory shows: the sum is
 // kept in this backend and reaches shared memory every deferred_flush_calls calls and at the
 // end of each transaction, as Postgres's own statistics do. A backend that exits abnormally
-// loses what it had not added.
+// loses what it had not added; what it had not added at a reset_stats() is dropped.
 constexpr int deferred_flush_calls = 1024;
 void add_deferred(counter c, uint64_t n = 1);
 

@@ -491,9 +491,9 @@ constexpr int attempts_per_batch = 5;
 // Inserts one batch in its own transaction, as the role that made the predictions (its
 // privileges, and its identity in triggers), in a security-restricted operation. Returns false
 // when the insert failed in a way worth retrying (worth_retrying), with the batch kept; any
-// other error (a dropped table or role, say) loses the batch (logged by drain: note_loss), and the worker
-// carries on. After a SIGTERM, an insert that cannot get its lock in time sets store_locked
-// and keeps the batch. Aborting the transaction puts the worker's own role back.
+// other error (a dropped table or role, say) loses the batch (note_loss: drain logs it), and
+// the worker carries on. After a SIGTERM, an insert that cannot get its lock in time sets
+// store_locked and keeps the batch. Aborting the transaction puts the worker's own role back.
 bool try_insert_batch(batch& b, bool last_attempt)
 {
     MemoryContext caller = CurrentMemoryContext;

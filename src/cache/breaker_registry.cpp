@@ -1,6 +1,7 @@
 #include "cache/breaker_registry.hpp"
 #include "cache/l1_shared.hpp"
 #include "guc.hpp"
+#include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 #include "pg/shmem.hpp"
 #include "stats/shared_stats.hpp"
@@ -108,6 +109,48 @@ slot& find(const std::string& endpoint)
     s.last_used_ms = now;
     return s;
 }
+
+// Whether s is a breaker every backend shares (not this backend's own: without preload, or
+// with every registry slot held). Only those say in the server log when they open or close:
+// a breaker per backend would say it once per session, which is a flood under short sessions.
+bool shared_slot(const slot& s)
+{
+    return shared_registry != nullptr && &s >= shared_registry->slots &&
+           &s < shared_registry->slots + n_slots;
+}
+
+// The server log says when an endpoint's breaker opens from closed, and when it closes again:
+// two lines an outage, however long, since a failed probe (half-open, open again) says
+// nothing. Logged by the one backend whose call changed the state, after the lock is released.
+void log_opened(const std::string& endpoint, const std::string& error)
+{
+    pg::call([&] {
+        ereport(LOG, (errmsg("ai_scale: Redis endpoint %s skipped: its circuit breaker opened "
+                             "after %d failures in a row",
+                             endpoint.c_str(), guc::breaker_failures),
+                      errdetail("Last error: %s", error.c_str()),
+                      errhint("It is probed again every ai_scale.breaker_reset_ms (%d ms); "
+                              "until it answers, cache calls take it for a miss.",
+                              guc::breaker_reset_ms)));
+    });
+}
+
+void log_closed(const std::string& endpoint)
+{
+    pg::call([&] {
+        ereport(LOG, (errmsg("ai_scale: Redis endpoint %s answers again: its circuit breaker "
+                             "closed",
+                             endpoint.c_str())));
+    });
+}
+
+// on_success on s, under the lock: whether it closed a shared breaker that was not closed.
+bool close_breaker(slot& s)
+{
+    const bool was_closed = s.state.current == breaker::state::closed;
+    s.state.on_success();
+    return !was_closed && shared_slot(s);
+}
 } // namespace
 
 void request_breaker_memory()
@@ -124,36 +167,48 @@ bool breaker_allow(const std::string& endpoint)
 
 void breaker_success(const std::string& endpoint, double latency_ms)
 {
-    locked l;
-    slot& s = find(endpoint);
-    s.state.on_success();
-    s.last_latency_ms = latency_ms;
+    bool closed;
+    {
+        locked l;
+        slot& s = find(endpoint);
+        closed = close_breaker(s);
+        s.last_latency_ms = latency_ms;
+    }
+    if (closed)
+        log_closed(endpoint);
 }
 
 void breaker_failure(const std::string& endpoint, const std::string& error)
 {
-    bool tripped;
+    bool tripped, opened_from_closed;
     {
         locked l;
         slot& s = find(endpoint);
         strlcpy(s.last_error, error.c_str(), sizeof s.last_error);
+        const bool was_closed = s.state.current == breaker::state::closed;
         tripped = s.state.on_failure(monotonic_ms(), uint32_t(guc::breaker_failures));
+        opened_from_closed = tripped && was_closed && shared_slot(s);
     }
     stats::add(stats::counter::l2_errors);
     if (tripped)
         stats::add(stats::counter::breaker_trips);
+    if (opened_from_closed)
+        log_opened(endpoint, error);
 }
 
 void breaker_refused(const std::string& endpoint, const std::string& error, double latency_ms)
 {
+    bool closed;
     {
         locked l;
         slot& s = find(endpoint);
         strlcpy(s.last_error, error.c_str(), sizeof s.last_error);
-        s.state.on_success();
+        closed = close_breaker(s);
         s.last_latency_ms = latency_ms;
     }
     stats::add(stats::counter::l2_errors);
+    if (closed)
+        log_closed(endpoint);
 }
 
 void breaker_forget_others(const std::vector<std::string>& keep)

@@ -477,14 +477,22 @@ void report_losses()
 // row failed a partition constraint (23514 naming no constraint): Postgres routed it to the
 // default partition while a maintenance run or rescue_default was moving that range into a new
 // partition, and the insert, tried again, routes it there (before, the batch was lost). Its
-// batch is tried again (attempts_per_batch in all) rather than lost.
+// batch is tried again (attempts_per_batch in all) rather than lost. Not so 'no partition of
+// relation ... found for row', the same 23514 naming the store itself (store_schema.store_name,
+// the table the insert named) rather than one of its partitions: the store has no partition for
+// the rows, which no retry makes, and its 1.5 s of retries per batch (a batch a prediction, with
+// two models' interleaved) held the queue and the worker's shutdown for minutes.
+NameData store_schema, store_name;
 bool worth_retrying(const ErrorData* e)
 {
     return e->sqlerrcode == ERRCODE_QUERY_CANCELED ||
            e->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
            e->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
            e->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
-           (e->sqlerrcode == ERRCODE_CHECK_VIOLATION && e->constraint_name == nullptr);
+           (e->sqlerrcode == ERRCODE_CHECK_VIOLATION && e->constraint_name == nullptr &&
+            !(e->schema_name != nullptr && e->table_name != nullptr &&
+              strcmp(e->schema_name, NameStr(store_schema)) == 0 &&
+              strcmp(e->table_name, NameStr(store_name)) == 0));
 }
 constexpr int attempts_per_batch = 5;
 
@@ -536,8 +544,10 @@ bool try_insert_batch(batch& b, bool last_attempt)
         char* rel = get_rel_name(b.relid);
         if (rel == nullptr)
             elog(ERROR, "the prediction store (relation %u) no longer exists", b.relid);
-        const char* qualified =
-            quote_qualified_identifier(get_namespace_name(get_rel_namespace(b.relid)), rel);
+        const char* schema = get_namespace_name(get_rel_namespace(b.relid));
+        namestrcpy(&store_schema, schema);
+        namestrcpy(&store_name, rel);
+        const char* qualified = quote_qualified_identifier(schema, rel);
         char* sql =
             psprintf("INSERT INTO %s (model_name, model_version, input_data, output_data, "
                      "input_hash) SELECT $1, $2, t.i, t.o, t.h FROM ROWS FROM "

@@ -8,6 +8,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -477,12 +478,13 @@ void report_losses()
 // row failed a partition constraint (23514 naming no constraint): Postgres routed it to the
 // default partition while a maintenance run or rescue_default was moving that range into a new
 // partition, and the insert, tried again, routes it there (before, the batch was lost). Its
-// batch is tried again (attempts_per_batch in all) rather than lost. Not so 'no partition of
-// relation ... found for row', the same 23514 naming the store itself (store_schema.store_name,
-// the table the insert named) rather than one of its partitions: the store has no partition for
-// the rows, which no retry makes, and its 1.5 s of retries per batch (a batch a prediction, with
-// two models' interleaved) held the queue and the worker's shutdown for minutes.
-NameData store_schema, store_name;
+// batch is tried again (attempts_per_batch in all) rather than lost. Only when the relation the
+// error names is that default partition (default_schema.default_name, empty for a store
+// without one): the same 23514 says 'no partition of relation ... found for row' naming the
+// store, or names another partition a BEFORE trigger moved a row out of, which no retry
+// changes; tried five times over 1.5 s a batch (a batch a prediction, with two models'
+// interleaved), they held the queue and the worker's shutdown for minutes.
+NameData default_schema, default_name;
 bool worth_retrying(const ErrorData* e)
 {
     return e->sqlerrcode == ERRCODE_QUERY_CANCELED ||
@@ -490,9 +492,10 @@ bool worth_retrying(const ErrorData* e)
            e->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
            e->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
            (e->sqlerrcode == ERRCODE_CHECK_VIOLATION && e->constraint_name == nullptr &&
-            !(e->schema_name != nullptr && e->table_name != nullptr &&
-              strcmp(e->schema_name, NameStr(store_schema)) == 0 &&
-              strcmp(e->table_name, NameStr(store_name)) == 0));
+            e->schema_name != nullptr && e->table_name != nullptr &&
+            NameStr(default_name)[0] != '\0' &&
+            strcmp(e->schema_name, NameStr(default_schema)) == 0 &&
+            strcmp(e->table_name, NameStr(default_name)) == 0);
 }
 constexpr int attempts_per_batch = 5;
 
@@ -544,10 +547,15 @@ bool try_insert_batch(batch& b, bool last_attempt)
         char* rel = get_rel_name(b.relid);
         if (rel == nullptr)
             elog(ERROR, "the prediction store (relation %u) no longer exists", b.relid);
-        const char* schema = get_namespace_name(get_rel_namespace(b.relid));
-        namestrcpy(&store_schema, schema);
-        namestrcpy(&store_name, rel);
-        const char* qualified = quote_qualified_identifier(schema, rel);
+        const char* qualified =
+            quote_qualified_identifier(get_namespace_name(get_rel_namespace(b.relid)), rel);
+        const Oid default_partition = get_default_partition_oid(b.relid);
+        const char* default_partition_name =
+            OidIsValid(default_partition) ? get_rel_name(default_partition) : nullptr;
+        namestrcpy(&default_name, default_partition_name ? default_partition_name : "");
+        namestrcpy(&default_schema, default_partition_name
+                                        ? get_namespace_name(get_rel_namespace(default_partition))
+                                        : "");
         char* sql =
             psprintf("INSERT INTO %s (model_name, model_version, input_data, output_data, "
                      "input_hash) SELECT $1, $2, t.i, t.o, t.h FROM ROWS FROM "

@@ -209,6 +209,22 @@ sub redis_stop {
     my $pid = redis_pid($name);
     kill 'TERM', $pid;
     for (1 .. 100) { last unless kill 0, $pid; usleep(50_000); }
+    delete $redis_dirs{$name};
+}
+
+# The Redis servers and sentinels a test started and did not stop (it died before it got
+# there, perhaps with one stopped by SIGSTOP) are stopped as it exits: they are daemons, which
+# outlived the test and its run before.
+END {
+    local $?;
+    for my $name (keys %redis_dirs) {
+        my $pidfile = "$redis_dirs{$name}/redis.pid";
+        next unless -f $pidfile;
+        my $pid = PostgreSQL::Test::Utils::slurp_file($pidfile);
+        chomp $pid;
+        kill 'CONT', $pid;
+        kill 'TERM', $pid;
+    }
 }
 
 # Started nodes "${prefix}_primary" and "${prefix}_standby"; skips the whole test file when

@@ -77,15 +77,14 @@ std::optional<std::vector<reply_ptr>> attempt_primary(const std::string& primary
                                                       const std::vector<command>& cmds,
                                                       bool* skipped = nullptr)
 {
-    bool skipped_here = true;
-    if (skipped != nullptr)
-        *skipped = true;
+    bool unused;
+    if (skipped == nullptr)
+        skipped = &unused;
+    *skipped = true;
     if (primary.empty())
         return std::nullopt;
-    auto replies = attempt(primary, cmds, &skipped_here);
-    if (skipped != nullptr)
-        *skipped = skipped_here;
-    if (replies || skipped_here || !sentinel_enabled())
+    auto replies = attempt(primary, cmds, skipped);
+    if (replies || *skipped || !sentinel_enabled())
         return replies;
     sentinel_recheck();
     const std::string named = sentinel_topology().primary;

@@ -20,18 +20,9 @@ use lib $FindBin::RealBin;
 use AiScaleTest;
 
 my $node = cache_node('long_session');
-$node->safe_psql('postgres', q{
+$node->safe_psql('postgres', full_tree_function() . q{
 CREATE FUNCTION rss_anon_kb() RETURNS int LANGUAGE sql
     AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'RssAnon:\s+(\d+)')::int $$;
--- A full tree of the given depth: node i's children are 2i+1 and 2i+2.
-CREATE FUNCTION tree(depth int) RETURNS jsonb LANGUAGE sql AS $$
-  SELECT jsonb_build_object(
-    'left_children', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN -1 ELSE 2 * i + 1 END ORDER BY i),
-    'right_children', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN -1 ELSE 2 * i + 2 END ORDER BY i),
-    'split_indices', jsonb_agg(i % 8 ORDER BY i),
-    'split_conditions', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN 0.01 ELSE 0.5 END ORDER BY i),
-    'default_left', jsonb_agg(true ORDER BY i))
-  FROM generate_series(0, (2 << depth) - 2) i $$;
 SELECT ai_scale.register_model('big', 'gbdt', ARRAY['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
     jsonb_build_object('objective', 'binary:logistic', 'base_score', 0.5,
                        'trees', (SELECT jsonb_agg(tree(6)) FROM generate_series(1, 200))));

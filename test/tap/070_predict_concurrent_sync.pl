@@ -7,14 +7,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('predict_concurrent');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'");
-$node->start;
+my $node = store_node('predict_concurrent');
 $node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();
 SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [2], "bias": 1}');});
 
 my $rows = sub {

@@ -8,14 +8,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('l3_deleted');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
-$node->start;
+my $node = store_node('l3_deleted');
 $node->safe_psql('postgres', q{
-    CREATE EXTENSION ai_scale;
-    SELECT ai_scale.create_prediction_store();
     SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [2]}');
     -- Rows written into the store by other means, with an output the model does not give.
     INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash)

@@ -10,26 +10,18 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('queue_extension_dropped');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'");
-$node->start;
+my $node = store_node('queue_extension_dropped');
 $node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();
 SELECT ai_scale.register_model('m', 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}');
 SELECT ai_scale.register_model('n', 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}');});
 
 # The store locked against inserts: the worker's insert of m's row waits.
-my $locker = $node->background_psql('postgres');
-$locker->query_safe('BEGIN; LOCK TABLE public.model_predictions IN SHARE MODE;');
-$node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
-SELECT ai_scale.predict('m', '{"x": 1}');});
-ok( $node->poll_query_until('postgres', q{
-SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-WHERE a.application_name = 'ai_scale store' AND NOT l.granted}),
-    'the store worker waits to insert m');
+my ($locker, $waits) = store_worker_held($node, q{ai_scale.predict('m', '{"x": 1}')});
+ok($waits, 'the store worker waits to insert m');
 # n's row stays queued behind it.
 $node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
 SELECT ai_scale.predict('n', '{"x": 1}');});

@@ -17,15 +17,7 @@ my $node = cache_node('detoast_failure_memory');
 # 30 trees of depth 5 on features a..h (about 60 kB compiled), and one row holding a compressed
 # array of a million inputs and a compressed input holding two million numbers (about 20 MB each
 # detoasted).
-$node->safe_psql('postgres', q{
-CREATE FUNCTION tree(depth int) RETURNS jsonb LANGUAGE sql AS $$
-  SELECT jsonb_build_object(
-    'left_children', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN -1 ELSE 2 * i + 1 END ORDER BY i),
-    'right_children', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN -1 ELSE 2 * i + 2 END ORDER BY i),
-    'split_indices', jsonb_agg(i % 8 ORDER BY i),
-    'split_conditions', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN 0.01 ELSE 0.5 END ORDER BY i),
-    'default_left', jsonb_agg(true ORDER BY i))
-  FROM generate_series(0, (2 << depth) - 2) i $$;
+$node->safe_psql('postgres', full_tree_function() . q{
 SELECT ai_scale.register_model('trees', 'gbdt', ARRAY['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
     jsonb_build_object('objective', 'binary:logistic', 'base_score', 0.5,
                        'trees', (SELECT jsonb_agg(tree(5)) FROM generate_series(1, 30))));

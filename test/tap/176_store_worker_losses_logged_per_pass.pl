@@ -7,28 +7,20 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('store_losses');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'");
-$node->start;
+my $node = store_node('store_losses');
 $node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();
 ALTER TABLE public.model_predictions ADD CONSTRAINT refuses_all CHECK (model_version < 0);
 SELECT ai_scale.register_model('a', 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}');
 SELECT ai_scale.register_model('b', 'linear', ARRAY['x'], '{"weights": [2], "bias": 0}');});
 
 # The worker's first insert waits on the locked store, so that the 2000 predictions queued
 # meanwhile are all in its next pass.
-my $locker = $node->background_psql('postgres');
-$locker->query_safe('BEGIN; LOCK TABLE public.model_predictions IN SHARE MODE;');
-$node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
-SELECT ai_scale.predict('a', '{"x": 0}');});
-ok( $node->poll_query_until('postgres', q{
-SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-WHERE a.application_name = 'ai_scale store' AND NOT l.granted}),
-    'the store worker waits to insert');
+my ($locker, $waits) = store_worker_held($node, q{ai_scale.predict('a', '{"x": 0}')});
+ok($waits, 'the store worker waits to insert');
 my $offset = -s $node->logfile;
 $node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
 SELECT count(ai_scale.predict(CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END,

@@ -11,14 +11,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('store_no_partition');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'");
-$node->start;
+my $node = store_node('store_no_partition');
 $node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();
 SELECT ai_scale.unmanage_partitions('public.model_predictions');
 SELECT ai_scale.register_model('a', 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}');
 DO $$

@@ -11,6 +11,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node managed_database
+  store_node store_worker_held full_tree_function
   old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped);
@@ -27,6 +28,48 @@ sub cache_node {
     $node->start;
     $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
     return $node;
+}
+
+# A started node preloading ai_scale, with no other setting, the extension created in its
+# postgres database and the prediction store public.model_predictions made there.
+sub store_node {
+    my ($name) = @_;
+    my $node = PostgreSQL::Test::Cluster->new($name);
+    $node->init;
+    $node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
+    $node->start;
+    $node->safe_psql('postgres',
+        'CREATE EXTENSION ai_scale; SELECT ai_scale.create_prediction_store();');
+    return $node;
+}
+
+# Holds the store worker of $node's postgres database: a session locks public.model_predictions
+# against inserts and keeps its transaction open, then an async $predict (a predict() call)
+# queues a row, whose insert waits. Returns the session (COMMIT through it lets the worker go
+# on) and whether the worker was seen waiting for the lock.
+sub store_worker_held {
+    my ($node, $predict) = @_;
+    my $locker = $node->background_psql('postgres');
+    $locker->query_safe('BEGIN; LOCK TABLE public.model_predictions IN SHARE MODE;');
+    $node->safe_psql('postgres', "SET ai_scale.store_mode = async; SELECT $predict;");
+    my $waits = $node->poll_query_until('postgres', q{
+SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.application_name = 'ai_scale store' AND NOT l.granted});
+    return ($locker, $waits);
+}
+
+# SQL making tree(depth int) RETURNS jsonb: a full XGBoost tree of that depth over 8 features
+# (node i's children are 2i+1 and 2i+2), for gbdt models as large as a test wants.
+sub full_tree_function {
+    return q{
+CREATE FUNCTION tree(depth int) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT jsonb_build_object(
+    'left_children', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN -1 ELSE 2 * i + 1 END ORDER BY i),
+    'right_children', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN -1 ELSE 2 * i + 2 END ORDER BY i),
+    'split_indices', jsonb_agg(i % 8 ORDER BY i),
+    'split_conditions', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN 0.01 ELSE 0.5 END ORDER BY i),
+    'default_left', jsonb_agg(true ORDER BY i))
+  FROM generate_series(0, (2 << depth) - 2) i $$;};
 }
 
 # A started node preloading ai_scale whose maintenance worker serves its postgres database

@@ -9,14 +9,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('l3_long');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
-$node->start;
-$node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();});
+my $node = store_node('l3_long');
 
 my $reader = $node->background_psql('postgres');
 for my $call ('cache_get', 'cache_get_many') {

@@ -10,6 +10,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -126,18 +127,30 @@ bool worker_starting(const slot& sl)
            !TimestampDifferenceExceeds(sl.starting_at, GetCurrentTimestamp(), start_lost_after_ms);
 }
 
+// Set by claim_start when the worker started before never attached; logged (by
+// log_lost_start) once the lock is released, as the log needs the catalog.
+bool start_was_lost = false;
+
 // Marks the slot as having a worker on the way; false when one is already there or on its way.
 bool claim_start(slot& sl)
 {
     if (sl.worker_pid != 0 || worker_starting(sl))
         return false;
-    if (sl.starting)
-        ereport(LOG, (errmsg("ai_scale store worker for database %u did not start within %ld s; "
-                             "starting another",
-                             sl.database, start_lost_after_ms / 1000)));
+    start_was_lost = sl.starting;
     sl.starting = true;
     sl.starting_at = GetCurrentTimestamp();
     return true;
+}
+
+// The LOG line for a start claim_start found lost; the caller is a session of the database.
+void log_lost_start()
+{
+    if (!start_was_lost)
+        return;
+    start_was_lost = false;
+    ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" did not start within %ld s; "
+                         "starting another",
+                         get_database_name(MyDatabaseId), start_lost_after_ms / 1000)));
 }
 
 // The entries between tail and head of slot s.
@@ -224,8 +237,13 @@ int slot_of(Oid database)
 
 bool start_worker(Oid database, BackgroundWorkerHandle** handle = nullptr)
 {
+    // Named as the worker's log lines name it; the caller is a session of that database.
     char name[BGW_MAXLEN];
-    snprintf(name, sizeof name, "ai_scale store worker for database %u", database);
+    const char* database_name = IsTransactionState() ? get_database_name(database) : nullptr;
+    if (database_name != nullptr)
+        snprintf(name, sizeof name, "ai_scale store worker for database \"%s\"", database_name);
+    else
+        snprintf(name, sizeof name, "ai_scale store worker for database %u", database);
     // Never restarted by the postmaster: a worker that cannot connect (its database was dropped)
     // would otherwise be restarted every second, forever. Backends start one when they need it.
     BackgroundWorker worker = pg::ai_scale_worker("ai_scale_store_worker_main", name,
@@ -306,6 +324,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         // These rows are inserted synchronously; the calls after a successful reopen queue.
         const bool reopen = claim_start(shared->slots[s]);
         LWLockRelease(lock);
+        log_lost_start();
         if (reopen)
             reopen_queue(s);
         return false;
@@ -352,9 +371,11 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
                 free_slot(s);
         }
         LWLockRelease(lock);
+        log_lost_start();
         if (taken_back)
             return false;
     }
+    log_lost_start();
     if (wake && latch != nullptr)
         SetLatch(latch);
     return true;
@@ -368,6 +389,8 @@ using namespace ai_scale::predict;
 
 int my_slot = -1;
 Oid my_database = InvalidOid;
+// The database's name as the worker's log lines give it, read once connected.
+const char* my_database_name = nullptr;
 bool attached = false;
 // Set while an insert runs: a SIGTERM then cancels it (see handle_sigterm).
 volatile sig_atomic_t inserting = false;
@@ -739,6 +762,11 @@ void ai_scale_store_worker_main(Datum arg)
     // read-only that way (a DBA freezing it while older sessions still write) would otherwise
     // lose every batch. (statement_timeout is armed only for client statements, not here.)
     SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_SESSION);
+    StartTransactionCommand();
+    const char* name = get_database_name(database);
+    my_database_name = MemoryContextStrdup(TopMemoryContext,
+                                           name != nullptr ? name : psprintf("%u", database));
+    CommitTransactionCommand();
 
     LWLockAcquire(lock, LW_EXCLUSIVE);
     slot& sl = shared->slots[my_slot];
@@ -754,7 +782,7 @@ void ai_scale_store_worker_main(Datum arg)
     LWLockRelease(lock);
     if (!attached)
         proc_exit(0);
-    ereport(LOG, (errmsg("ai_scale store worker started for database %u", database)));
+    ereport(LOG, (errmsg("ai_scale store worker started for database \"%s\"", my_database_name)));
 
     MemoryContext cxt =
         AllocSetContextCreate(TopMemoryContext, "ai_scale store", ALLOCSET_DEFAULT_SIZES);
@@ -768,8 +796,8 @@ void ai_scale_store_worker_main(Datum arg)
         MemoryContextReset(cxt);
         idle = drain(cxt) > 0 ? 0 : idle + 1;
         if (idle >= idle_wakes && retire_if_idle()) {
-            ereport(LOG, (errmsg("ai_scale store worker for database %u exiting after %ld s idle",
-                                 database, idle_wakes * flush_ms / 1000)));
+            ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" exiting after %ld s idle",
+                                 my_database_name, idle_wakes * flush_ms / 1000)));
             proc_exit(0);
         }
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, flush_ms,
@@ -795,13 +823,13 @@ void ai_scale_store_worker_main(Datum arg)
         const uint64 left = queued_rows(my_slot);
         LWLockRelease(lock);
         ereport(WARNING,
-                (errmsg("ai_scale store worker for database %u stopping; wrote %llu queued "
+                (errmsg("ai_scale store worker for database \"%s\" stopping; wrote %llu queued "
                         "predictions, left %llu queued: the prediction store stayed locked",
-                        database, static_cast<unsigned long long>(rows),
+                        my_database_name, static_cast<unsigned long long>(rows),
                         static_cast<unsigned long long>(left))));
     } else
-        ereport(LOG, (errmsg("ai_scale store worker for database %u stopping; wrote the %llu "
+        ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" stopping; wrote the %llu "
                              "queued predictions left",
-                             database, static_cast<unsigned long long>(rows))));
+                             my_database_name, static_cast<unsigned long long>(rows))));
     proc_exit(0);
 }

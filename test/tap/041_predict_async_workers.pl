@@ -169,7 +169,7 @@ SELECT ai_scale.predict('w_lin', jsonb_build_object('a', 8, 'b', extract(epoch F
    AND (SELECT count(*) FROM public.model_predictions WHERE input_data = '{"a": 7, "b": 1}') = 1}),
     'a later predict() starts another worker, which writes the row queued before');
 like(slurp_file($node->logfile, $log_offset),
-    qr/store worker for database \d+ did not start within 10 s; starting another/,
+    qr/store worker for database "unforked" did not start within 10 s; starting another/,
     'and says why');
 
 done_testing();

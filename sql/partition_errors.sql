@@ -25,6 +25,10 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '90 second
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', -1)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 10001)$$);
+-- Partitions made ahead end before the last timestamp (294276 AD): premake + 1 intervals of at
+-- most 5000 years (the second failed with 22008, timestamp out of range, after checking the table).
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1000 years', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '100000 years', 0)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions(NULL, '1 day')$$);
 -- A null premake or retention_mode is a bad argument (22023), not a failed insert into
 -- partition_config (23502).

@@ -101,8 +101,13 @@ void validate(const config& c)
         throw invalid_config("premake must not be negative");
     if (c.premake > 10000)
         throw invalid_config("premake must be at most 10000");
-    // Timestamps begin in 4713 BC: the cutoff of a longer span is not a timestamp.
+    // Timestamps begin in 4713 BC: the cutoff of a longer span is not a timestamp. Ahead, a
+    // run makes partitions for premake + 1 intervals from now; much more than this would
+    // reach the last timestamp (294276 AD) and fail with "timestamp out of range".
     const double longest_span = approx_micros(interval{5000 * 12, 0, 0});
+    if (approx_micros(s) * (double(c.premake) + 1) > longest_span)
+        throw invalid_config("partitions made ahead must span at most 5000 years "
+                             "(partition_interval times premake + 1)");
     if (c.retention) {
         if (!positive(*c.retention))
             throw invalid_config("retention must be positive");

@@ -238,6 +238,18 @@ TEST(PartitionPlanner, ValidationRejectsBadConfigs)
     c.retention = std::nullopt;
     c.cold_after = interval{5000 * 12, 1, 0};
     bad(c);
+    // Ahead, premake + 1 intervals from now, up to 5000 years (the last timestamp is 294276 AD).
+    c = daily();
+    c.step = months(1000 * 12);
+    c.premake = 4;
+    EXPECT_NO_THROW(validate(c));
+    c.premake = 5;
+    bad(c);
+    c.step = months(12);
+    c.premake = 4999;
+    EXPECT_NO_THROW(validate(c));
+    c.premake = 5000;
+    bad(c);
 }
 
 TEST(PartitionPlanner, NameSuffixMatchesGranularity)

@@ -42,7 +42,7 @@ std::string redis_error_text(std::string_view reply, std::string_view secret)
 bool refuses_command_only(std::string_view reply)
 {
     const std::string_view code = reply.substr(0, reply.find(' '));
-    return code == "OOM" || code == "NOPERM" || code == "MISCONF";
+    return code == "OOM" || code == "NOPERM" || code == "MISCONF" || code == "NOREPLICAS";
 }
 
 } // namespace ai_scale::cache

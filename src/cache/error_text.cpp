@@ -42,7 +42,11 @@ std::string redis_error_text(std::string_view reply, std::string_view secret)
 bool refuses_command_only(std::string_view reply)
 {
     const std::string_view code = reply.substr(0, reply.find(' '));
-    return code == "OOM" || code == "NOPERM" || code == "MISCONF" || code == "NOREPLICAS";
+    // A Redis at maxclients answers a new connection this and closes it: the connections it
+    // holds are served (redis.c's acceptCommonHandler has used these words since 2.x).
+    constexpr std::string_view max_clients = "ERR max number of clients reached";
+    return code == "OOM" || code == "NOPERM" || code == "MISCONF" || code == "NOREPLICAS" ||
+           reply.substr(0, max_clients.size()) == max_clients;
 }
 
 } // namespace ai_scale::cache

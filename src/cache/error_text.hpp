@@ -17,7 +17,10 @@ std::string redis_error_text(std::string_view reply, std::string_view secret);
 // Whether an error reply refuses this command only, while the endpoint serves others: OOM (a
 // full Redis under maxmemory-policy noeviction refuses writes, not reads), NOPERM (an ACL user
 // lacking a command or key), MISCONF (writes stopped after a failed RDB save), NOREPLICAS
-// (min-replicas-to-write: too few replicas linked, writes refused, reads served). Such a reply
+// (min-replicas-to-write: too few replicas linked, writes refused, reads served), and
+// "ERR max number of clients reached" (maxclients: this new connection refused, the open ones
+// served; counted, connections refused to new backends opened the breaker every backend
+// shares, and those holding connections missed too). Such a reply
 // fails the call but is no failure of the endpoint: counted toward its breaker, a stream of
 // refused writes opened it and the reads it still answered were skipped too.
 bool refuses_command_only(std::string_view reply);

@@ -205,9 +205,15 @@ void setup_command(connection& c, const command& cmd, const char* what)
         throw redis_failure(std::string(what) + ": " + e.what());
     }
     const redisReply* r = replies[0].get();
-    if (r->type == REDIS_REPLY_ERROR)
-        fail(c, std::string(what) + ": " +
-                    redis_error_text(std::string_view(r->str, r->len), c.password));
+    if (r->type == REDIS_REPLY_ERROR) {
+        const std::string_view reply(r->str, r->len);
+        std::string msg = std::string(what) + ": " + redis_error_text(reply, c.password);
+        drop(c);
+        // maxclients refuses the connection before its AUTH or SELECT, not the endpoint.
+        if (refuses_command_only(reply))
+            throw redis_refused(msg);
+        throw redis_failure(msg);
+    }
 }
 
 // Makes the socket non-blocking: exchange() waits with poll, within its deadline, instead of

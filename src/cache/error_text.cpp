@@ -39,14 +39,18 @@ std::string redis_error_text(std::string_view reply, std::string_view secret)
     return printable(reply);
 }
 
+bool refuses_connection(std::string_view reply)
+{
+    // Redis's acceptCommonHandler has used these words since 2.x.
+    constexpr std::string_view max_clients = "ERR max number of clients reached";
+    return reply.substr(0, max_clients.size()) == max_clients;
+}
+
 bool refuses_command_only(std::string_view reply)
 {
     const std::string_view code = reply.substr(0, reply.find(' '));
-    // A Redis at maxclients answers a new connection this and closes it: the connections it
-    // holds are served (redis.c's acceptCommonHandler has used these words since 2.x).
-    constexpr std::string_view max_clients = "ERR max number of clients reached";
     return code == "OOM" || code == "NOPERM" || code == "MISCONF" || code == "NOREPLICAS" ||
-           reply.substr(0, max_clients.size()) == max_clients;
+           refuses_connection(reply);
 }
 
 } // namespace ai_scale::cache

@@ -25,4 +25,7 @@ std::string redis_error_text(std::string_view reply, std::string_view secret);
 // refused writes opened it and the reads it still answered were skipped too.
 bool refuses_command_only(std::string_view reply);
 
+// Whether an error reply is Redis refusing a new connection at maxclients (then closing it).
+bool refuses_connection(std::string_view reply);
+
 } // namespace ai_scale::cache

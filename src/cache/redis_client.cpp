@@ -122,6 +122,18 @@ bool worth_spinning(const std::vector<command>& cmds)
     return guc::redis_spin_us > 0 && cmds.size() == 1 && cmds[0].size() <= 5;
 }
 
+// A Redis at maxclients answers a new connection's first command with its refusal and closes
+// it: the rest of a pipeline (predict's fills) gets no reply. That close is no failure of the
+// endpoint (refuses_command_only); counted as one, it opened the breaker every backend shares.
+void throw_refusal(const std::vector<reply_ptr>& replies, const std::string& password)
+{
+    if (replies.empty() || replies[0]->type != REDIS_REPLY_ERROR)
+        return;
+    const std::string_view reply(replies[0]->str, replies[0]->len);
+    if (refuses_connection(reply))
+        throw redis_refused(redis_error_text(reply, password));
+}
+
 // Sends the commands and reads their replies, all within one redis_timeout_ms. The replies are
 // checked against resp_limits as they arrive, before hiredis reads them. Any failure (or a
 // cancel) drops the connection: it may be in the middle of a reply.
@@ -180,12 +192,16 @@ std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
                 drop(c);
                 if (!received)
                     throw closed_before_reply("connection closed by redis");
+                throw_refusal(replies, c.password);
                 throw redis_failure("connection closed by redis");
             } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 if (!wait_for(c, POLLIN, deadline))
                     fail(c, "timed out waiting for redis");
             } else {
-                fail(c, std::string("read: ") + std::strerror(errno));
+                const std::string msg = std::string("read: ") + std::strerror(errno);
+                drop(c);
+                throw_refusal(replies, c.password);
+                throw redis_failure(msg);
             }
         }
         return replies;

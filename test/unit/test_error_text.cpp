@@ -50,6 +50,8 @@ TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
     EXPECT_TRUE(refuses_command_only("NOREPLICAS Not enough good replicas to write."));
     EXPECT_TRUE(refuses_command_only("ERR max number of clients reached"));
     EXPECT_FALSE(refuses_command_only("ERR max number of clients"));
+    EXPECT_TRUE(ai_scale::cache::refuses_connection("ERR max number of clients reached"));
+    EXPECT_FALSE(ai_scale::cache::refuses_connection("OOM command not allowed"));
     EXPECT_TRUE(refuses_command_only("OOM"));
     EXPECT_FALSE(refuses_command_only("OOMX something"));
     EXPECT_FALSE(refuses_command_only("WRONGPASS invalid username-password pair"));

@@ -226,7 +226,7 @@ void setup_command(connection& c, const command& cmd, const char* what)
         std::string msg = std::string(what) + ": " + redis_error_text(reply, c.password);
         drop(c);
         // maxclients refuses the connection before its AUTH or SELECT, not the endpoint.
-        if (refuses_command_only(reply))
+        if (refuses_connection(reply))
             throw redis_refused(msg);
         throw redis_failure(msg);
     }

@@ -35,13 +35,15 @@ CREATE TRIGGER models_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ai_scale.models
     FOR EACH STATEMENT EXECUTE FUNCTION ai_scale._models_changed();
 
+-- STABLE, not IMMUTABLE: both check the caller's INSERT right on ai_scale.models first, which a
+-- plan that folded an IMMUTABLE call with constant arguments kept for any later role.
 CREATE FUNCTION ai_scale._validate_model(kind text, features text[], params jsonb) RETURNS void
-    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_validate_model';
 
 CREATE FUNCTION ai_scale._xgboost_params(model jsonb) RETURNS jsonb
-    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_xgboost_params';
 

@@ -140,6 +140,15 @@ SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY[
 -- The helpers that parse a model document refuse before reading it.
 SELECT pg_temp.try($$SELECT ai_scale._xgboost_params('{"learner": {}}')$$) AS scorer_imports;
 SELECT pg_temp.try($$SELECT ai_scale._validate_model('linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_validates;
+-- Also through a plan made while a role that may register was current: the right is checked
+-- when the call runs (declared IMMUTABLE, the call was folded into the plan, and its check
+-- with it).
+SET ROLE cat_admin;
+PREPARE cat_validate AS SELECT ai_scale._validate_model('linear', ARRAY['a'], '{"weights": [4]}');
+EXECUTE cat_validate;
+SET ROLE cat_scorer;
+SELECT pg_temp.try('EXECUTE cat_validate') AS scorer_validates_prepared;
+DEALLOCATE cat_validate;
 SET ROLE cat_admin;
 SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}') AS admin_registers;
 SELECT ai_scale.drop_model('cat_priv');

@@ -118,4 +118,14 @@ SELECT action, detail FROM ai_scale.run_maintenance('good') WHERE action = 'erro
 DROP EVENT TRIGGER freeze_tables;
 DROP FUNCTION freeze_tables();
 
+-- The internal helpers that read a table's partitions are callable by any role: a table that
+-- does not exist (dropped since its OID was read) is 42P01, not an internal error.
+CREATE TABLE gone (at timestamptz) PARTITION BY RANGE (at);
+SELECT 'gone'::regclass::oid AS gone_oid \gset
+DROP TABLE gone;
+SELECT split_part(pg_temp.try(format('SELECT ai_scale._detach_pending(%s)', :gone_oid)), ':', 1)
+       AS detach_pending_gone;
+SELECT split_part(pg_temp.try(format('SELECT ai_scale._bounds(%s, %L)', :gone_oid, 'UTC')), ':', 1)
+       AS bounds_gone;
+
 DROP TABLE plain, by_list, by_hash, by_int, by_two, by_expr, by_date, good, victim;

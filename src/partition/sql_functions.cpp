@@ -430,7 +430,12 @@ AI_SCALE_FUNCTION(ai_scale_partition_detach_pending)
 {
     const Oid parent = PG_GETARG_OID(0);
     bool pending = pg::call([&] {
-        Relation rel = table_open(parent, AccessShareLock);
+        // As in put_bounds: a table that does not exist (any role may call this) is 42P01, not
+        // the internal error (XX000) table_open raises.
+        Relation rel = try_table_open(parent, AccessShareLock);
+        if (rel == nullptr)
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                            errmsg("relation with OID %u does not exist", parent)));
         bool differ = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
                       RelationGetPartitionDesc(rel, false)->nparts !=
                           RelationGetPartitionDesc(rel, true)->nparts;

@@ -14,7 +14,6 @@ extern "C" {
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cstring>
 #include <new>
 #include <string>
 #include <unordered_map>

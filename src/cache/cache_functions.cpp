@@ -17,7 +17,6 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
-#include <optional>
 #include <string>
 #include <vector>
 

@@ -11,7 +11,6 @@ extern "C" {
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <vector>

@@ -6,7 +6,6 @@
 // wait hook is how a cancel reaches a wait).
 #pragma once
 
-#include <cstddef>
 #include <memory>
 #include <optional>
 #include <stdexcept>

@@ -13,7 +13,6 @@
 
 #include "pg/postgres.hpp"
 
-#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>

@@ -8,7 +8,6 @@ extern "C" {
 #include "utils/memutils.h"
 }
 
-#include <algorithm>
 #include <string>
 #include <unordered_map>
 #include <vector>

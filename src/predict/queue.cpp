@@ -35,7 +35,6 @@ PGDLLEXPORT void ai_scale_store_worker_main(Datum arg);
 
 #include <algorithm>
 #include <cstring>
-#include <new>
 
 namespace ai_scale::predict {
 

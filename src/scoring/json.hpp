@@ -2,8 +2,6 @@
 // importer and the parameter validation are unit-tested and fuzzed without a server.
 #pragma once
 
-#include <cstdint>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>

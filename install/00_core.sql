@@ -19,7 +19,10 @@ BEGIN
 END $$;
 
 -- Every function below is schema-qualified and pins its search_path, so a user's objects in
--- another schema can never be picked up in place of ours.
+-- another schema can never be picked up in place of ours; except those run once per row
+-- (input_hash, cache_get, score, score_multi, score_batched, predict, _cell_lower), which name
+-- nothing by an unqualified name and pin the path in C where they run SQL, and the procedure
+-- rescue_default_proc, which sets it in each of its transactions.
 
 CREATE FUNCTION ai_scale.version() RETURNS text
     LANGUAGE c IMMUTABLE PARALLEL SAFE STRICT

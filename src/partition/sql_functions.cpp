@@ -90,7 +90,7 @@ part::config config_from_args(FunctionCallInfo fcinfo)
     return c;
 }
 
-// A timestamp[] argument as local times; NULL elements stand for minus_null (an open end).
+// A timestamp[] argument as local times; NULL elements stand for null_value (an open end).
 std::vector<part::local_time> times_from_array(ArrayType* array, part::local_time null_value)
 {
     Datum* values;

@@ -191,6 +191,9 @@ DECLARE
     natts int;
     key_attnum int;
 BEGIN
+    IF parent IS NULL THEN -- not "table <NULL> is not partitioned"
+        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT c.relkind, p.partstrat, p.partnatts, p.partattrs[0]
       INTO kind, strategy, natts, key_attnum
       FROM pg_class c LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
@@ -440,6 +443,9 @@ CREATE FUNCTION ai_scale._config(parent regclass) RETURNS ai_scale.partition_con
 DECLARE
     cfg ai_scale.partition_config;
 BEGIN
+    IF parent IS NULL THEN -- not "table <NULL> is not managed by ai_scale"
+        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT * INTO cfg FROM ai_scale.partition_config c WHERE c.parent = _config.parent;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % is not managed by ai_scale', parent

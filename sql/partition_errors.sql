@@ -67,6 +67,13 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '0 
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '1 day', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('a.b.c')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(NULL)$$);
+-- A null parent is named as such (22004), not as a table <NULL> that is not partitioned
+-- (42809) or not managed (55000).
+SELECT pg_temp.try($$SELECT * FROM ai_scale.partitions(NULL)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.check_default(NULL)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.rescue_default(NULL)$$);
+SELECT pg_temp.try($$SELECT ai_scale.unmanage_partitions(NULL)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.reapply_privileges(NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('no_such_schema.preds')$$);

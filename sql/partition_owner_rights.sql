@@ -3,6 +3,7 @@
 -- runs maintenance: here a superuser, as the maintenance worker is by default. A SET ROLE
 -- would not do: the owner's code could RESET ROLE back to the session's superuser.
 SET client_min_messages = warning;
+\i sql/include/try.sql
 CREATE ROLE rights_owner;
 GRANT CREATE ON SCHEMA public TO rights_owner; -- maintenance makes partitions as the owner
 CREATE TABLE rights_log (what text, by_role name, reset_role text);
@@ -77,6 +78,10 @@ CREATE ROLE rights_stranger;
 SET ROLE rights_stranger;
 SELECT ai_scale._as_owner('checked', 'SELECT 1');
 RESET ROLE;
+-- A statement SPI cannot run there is refused as such (0A000), not as an internal error.
+SELECT pg_temp.try($$SELECT ai_scale._as_owner('checked', 'COMMIT')$$);
+SELECT pg_temp.try($$SELECT ai_scale._as_owner('checked', 'COPY checked FROM STDIN')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale._as_owner_rows('checked', 'ROLLBACK') AS t(n int)$$);
 DROP TABLE checked, indexed, triggered, rights_log;
 DROP FUNCTION public.rights_note(text), public.rights_check(int), public.rights_index(int),
     public.rights_trigger();

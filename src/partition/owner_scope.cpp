@@ -80,6 +80,12 @@ uint64 run_as(Oid owner, const char* statement, Tuplestorestate* store, TupleDes
                               true, 0, false);
             SPI_connect();
             const int rc = SPI_execute(statement, false, 0);
+            // The two a caller's statement can make SPI refuse: not an internal error (XX000).
+            if (rc == SPI_ERROR_TRANSACTION || rc == SPI_ERROR_COPY)
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("%s cannot run as the owner of a table",
+                                       rc == SPI_ERROR_COPY ? "COPY to or from the client"
+                                                            : "a transaction control statement")));
             if (rc < 0)
                 elog(ERROR, "ai_scale: statement failed: %s", SPI_result_code_string(rc));
             rows = SPI_processed;

@@ -11,7 +11,7 @@ extern int maintenance_naptime_s;       // seconds between worker runs
 extern char* maintenance_databases;     // comma-separated database names ('' = no worker)
 extern char* maintenance_role;          // role the worker connects as
 extern int maintenance_lock_timeout_ms; // lock_timeout for maintenance DDL
-extern char* partition_time_zone;       // default zone partition bounds are aligned in
+// ai_scale.partition_time_zone is read by the SQL alone (ai_scale._setting).
 
 // Why zone cannot be the zone a table's partitions are aligned in (an error message, with its
 // hint in *hint), or nullptr when it can: a tz database name or a POSIX spec. An abbreviation

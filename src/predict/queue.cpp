@@ -578,12 +578,7 @@ bool try_insert_batch(batch& b, bool last_attempt)
         namestrcpy(&default_schema, default_partition_name
                                         ? get_namespace_name(get_rel_namespace(default_partition))
                                         : "");
-        char* sql =
-            psprintf("INSERT INTO %s (model_name, model_version, input_data, output_data, "
-                     "input_hash) SELECT $1, $2, t.i, t.o, t.h FROM ROWS FROM "
-                     "(pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) "
-                     "AS t(i, o, h)",
-                     qualified);
+        char* sql = psprintf(insert_format, qualified);
         Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
         Datum values[5] = {
             PointerGetDatum(b.model), Int32GetDatum(b.version),

@@ -58,12 +58,7 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
                            PointerGetDatum(array_of(hashes, INT8OID))};
         SPI_connect();
         Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
-        SPIPlanPtr p = pg::plan_for(plan, relid,
-                                    "INSERT INTO %s (model_name, model_version, input_data, "
-                                    "output_data, input_hash) SELECT $1, $2, t.i, t.o, t.h "
-                                    "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), "
-                                    "pg_catalog.unnest($5)) AS t(i, o, h)",
-                                    5, types, "store insert");
+        SPIPlanPtr p = pg::plan_for(plan, relid, insert_format, 5, types, "store insert");
         int rc = SPI_execute_plan(p, values, nullptr, false, 0);
         if (rc != SPI_OK_INSERT)
             elog(ERROR, "ai_scale: store insert failed: %s", SPI_result_code_string(rc));
@@ -72,6 +67,11 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
 }
 
 } // namespace
+
+const char* const insert_format =
+    "INSERT INTO %s (model_name, model_version, input_data, output_data, input_hash) "
+    "SELECT $1, $2, t.i, t.o, t.h FROM ROWS FROM (pg_catalog.unnest($3), "
+    "pg_catalog.unnest($4), pg_catalog.unnest($5)) AS t(i, o, h)";
 
 bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
            bool version_uncommitted)

@@ -106,6 +106,23 @@ ROLLBACK;
 SELECT ai_scale.register_model('a_lin', 'linear', ARRAY['a', 'b'], '{"weights": [0, 5]}') AS v_again;
 SELECT ai_scale.predict('a_lin', '{"a": 4000, "b": 1}') AS answer_of_the_new_model;
 
+-- The same for the store worker: a store whose DO INSTEAD rule makes an insert another kind of
+-- statement gets what the rule does (the worker took SPI_OK_REWRITTEN for a failure and lost
+-- the batch).
+CREATE TABLE public.async_ruled (LIKE public.async_store INCLUDING DEFAULTS);
+CREATE TABLE public.async_counted (n int);
+INSERT INTO public.async_counted VALUES (0);
+CREATE RULE async_count AS ON INSERT TO public.async_ruled
+    DO INSTEAD UPDATE public.async_counted SET n = n + 1;
+SET ai_scale.store_table = 'public.async_ruled';
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict('a_lin', '{"a": 5000, "b": 1}') ->> 'source' AS ruled_source;
+SELECT pg_temp.wait_until($$SELECT n = 1 FROM public.async_counted$$) AS counted_by_the_worker;
+SELECT count(*) AS in_ruled FROM public.async_ruled;
+RESET ai_scale.store_mode;
+SET ai_scale.store_table = 'public.async_store';
+DROP TABLE public.async_ruled, public.async_counted;
+
 DROP TABLE public.async_store, public.async_audit;
 DROP FUNCTION public.async_audit_row();
 REVOKE USAGE ON SCHEMA ai_scale FROM predict_async_reader, predict_async_writer;

@@ -113,6 +113,21 @@ RESET ai_scale.gpu;
 RESET ai_scale.gpu_min_batch;
 RESET ai_scale.gpu_library;
 
+-- A store whose DO INSTEAD rule makes an insert another kind of statement (here, it counts the
+-- rows): what the rule does is the store's insert, as for the same INSERT from a client (SPI
+-- says SPI_OK_REWRITTEN, which was taken for a failure: XX000).
+CREATE TABLE public.predict_ruled (LIKE public.predict_store INCLUDING DEFAULTS);
+CREATE TABLE public.predict_counted (n int);
+INSERT INTO public.predict_counted VALUES (0);
+CREATE RULE predict_count AS ON INSERT TO public.predict_ruled
+    DO INSTEAD UPDATE public.predict_counted SET n = n + 1;
+SET ai_scale.store_table = 'public.predict_ruled';
+SELECT ai_scale.predict('p_lin', '{"a": 1234, "b": 7}', 1) ->> 'source' AS ruled_source;
+SELECT count(*) AS in_ruled, (SELECT n FROM public.predict_counted) AS counted
+FROM public.predict_ruled;
+SET ai_scale.store_table = 'public.predict_store';
+DROP TABLE public.predict_ruled, public.predict_counted;
+
 DROP TABLE public.predict_store;
 SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two'), ai_scale.drop_model('p_inactive');
 RESET ai_scale.redis_read_from;

@@ -587,7 +587,7 @@ bool try_insert_batch(batch& b, bool last_attempt)
             PointerGetDatum(
                 construct_array(b.hashes, b.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
         int rc = SPI_execute_with_args(sql, 5, types, values, nullptr, false, 0);
-        if (rc != SPI_OK_INSERT)
+        if (rc != SPI_OK_INSERT && rc != SPI_OK_REWRITTEN) // as store() (store.cpp)
             elog(ERROR, "insert failed: %s", SPI_result_code_string(rc));
         SPI_finish();
         SetUserIdAndSecContext(worker_user, worker_context);

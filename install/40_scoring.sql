@@ -154,9 +154,19 @@ CREATE FUNCTION ai_scale.import_xgboost(name text, model jsonb, features text[] 
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    imported jsonb := ai_scale._xgboost_params(model);
-    names text[] := ARRAY(SELECT jsonb_array_elements_text(imported -> 'features'));
+    imported jsonb;
+    names text[];
 BEGIN
+    -- The name first, as register_model checks it: not after reading a dump of any size, nor
+    -- as an invalid model (22023) when the dump is bad too.
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
+    END IF;
+    imported := ai_scale._xgboost_params(model);
+    names := ARRAY(SELECT jsonb_array_elements_text(imported -> 'features'));
     IF features IS NOT NULL THEN
         IF cardinality(features) <> cardinality(names) THEN
             RAISE EXCEPTION 'the XGBoost model has % features, but % names were given',

@@ -87,6 +87,9 @@ FROM xgb_cases WHERE name = 'xgb_logistic';
 -- Malformed dumps are refused, and nothing is registered.
 SELECT count(*) AS models_before FROM ai_scale.models \gset
 SELECT ai_scale.import_xgboost('bad', '{"learner": {}}');
+-- A null or empty name is refused as such, before the dump is read.
+SELECT pg_temp.try($$SELECT ai_scale.import_xgboost(NULL, '{"learner": {}}')$$) AS null_name;
+SELECT pg_temp.try($$SELECT ai_scale.import_xgboost('', '{"learner": {}}')$$) AS empty_name;
 SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc)) FROM (VALUES
     ('[1, 2]'::jsonb),
     ((SELECT jsonb_set(model, '{learner,objective,name}', '"multi:softprob"') FROM xgb_files WHERE name = 'xgb_logistic')),

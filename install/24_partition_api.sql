@@ -25,7 +25,7 @@ DECLARE
 BEGIN
     PERFORM ai_scale._require_primary('manage_partitions');
     IF manage_partitions.parent IS NULL THEN
-        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     k := ai_scale._partition_key(manage_partitions.parent);
     -- The worker cannot reach another session's temporary table, and no event trigger fires
@@ -207,6 +207,9 @@ DECLARE
     tbl regclass;
 BEGIN
     PERFORM ai_scale._require_primary('create_prediction_store');
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     PERFORM ai_scale._check_config(partition_interval, premake, retention, 'drop', NULL);
     parts := parse_ident(name);
     IF array_length(parts, 1) = 1 THEN

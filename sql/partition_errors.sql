@@ -30,7 +30,7 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 1
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1000 years', 5)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '100000 years', 0)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions(NULL, '1 day')$$);
--- A null premake or retention_mode is a bad argument (22023), not a failed insert into
+-- A null premake or retention_mode is refused (22004), not a failed insert into
 -- partition_config (23502).
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', NULL)$$);

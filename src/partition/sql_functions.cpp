@@ -65,7 +65,7 @@ std::optional<part::interval> optional_interval(FunctionCallInfo fcinfo, int arg
 part::config config_from_args(FunctionCallInfo fcinfo)
 {
     if (PG_ARGISNULL(0))
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "partition_interval must not be null");
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "partition_interval must not be null");
     part::config c;
     c.step = to_interval(PG_GETARG_INTERVAL_P(0));
     c.premake = PG_ARGISNULL(1) ? 7 : PG_GETARG_INT32(1);
@@ -135,9 +135,9 @@ const char* action_name(part::action_kind k)
 AI_SCALE_FUNCTION(ai_scale_partition_check_config)
 {
     if (PG_ARGISNULL(1))
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "premake must not be null");
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "premake must not be null");
     if (PG_ARGISNULL(3))
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "retention_mode must not be null", {},
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "retention_mode must not be null", {},
                         "Use drop, detach or tier.");
     config_from_args(fcinfo);
     PG_RETURN_VOID();

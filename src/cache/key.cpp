@@ -26,9 +26,18 @@ namespace {
 // that second.
 constexpr uint32_t n_generation_slots = generation::n_slots;
 constexpr uint64_t generation_sync_ms = 1000;
+// Redis acknowledges an INCR before its replicas have it: a failover (or a replica promoted by
+// hand) before they got it loses it, and the other servers, syncing from the new primary, went
+// on answering what had been invalidated until this server next used that model. So this
+// server syncs the slots it bumped in the last recheck_window_ms (raising Redis's counter where
+// it fell behind) at any cache call, once a second for the whole server (recheck_bumped).
+constexpr uint64_t recheck_window_ms = 5 * 60 * 1000;
 struct generations {
     std::atomic<uint64_t> slot[n_generation_slots];
     std::atomic<uint64_t> synced_ms[n_generation_slots];
+    std::atomic<uint64_t> bumped_ms[n_generation_slots]; // last bump here; 0: none
+    std::atomic<uint64_t> last_bump_ms;                  // the latest of bumped_ms
+    std::atomic<uint64_t> rechecked_ms;                  // the last recheck_bumped
 };
 
 generations* shared_generations = nullptr;
@@ -49,6 +58,7 @@ void init_generations(void* segment, bool found)
         for (uint32_t i = 0; i < n_generation_slots; i++) {
             shared_generations->slot[i].store(0, std::memory_order_relaxed);
             shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
+            shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
         }
 }
 
@@ -100,7 +110,7 @@ void reconcile_generation(uint32_t slot, uint64_t in_redis)
 // Raises the slots to the generations Redis holds, for slots not synced in the last second, and
 // Redis's counters to this server's where they are behind. Read from the primary: a replica a
 // little behind would hold back a fresh invalidation.
-void sync_generations(uint32_t a, uint32_t b)
+void sync_generations(const uint32_t* slots, size_t n)
 {
     if (!l2_enabled())
         return;
@@ -108,7 +118,8 @@ void sync_generations(uint32_t a, uint32_t b)
     uint64_t now = monotonic_ms();
     std::vector<uint32_t> stale;
     std::vector<uint64_t> before; // each stale slot's synced_ms before this sync claimed it
-    for (uint32_t s : {a, b}) {
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t s = slots[i];
         uint64_t last = g.synced_ms[s].load(std::memory_order_relaxed);
         if ((last == 0 || now - last >= generation_sync_ms) &&
             g.synced_ms[s].compare_exchange_strong(last, now, std::memory_order_relaxed)) {
@@ -153,6 +164,39 @@ void sync_generations(uint32_t a, uint32_t b)
     }
 }
 
+// Syncs the slots this server bumped in the last recheck_window_ms, at most once a second for
+// the whole server: an INCR a Redis failover lost is made again (reconcile_generation) at a
+// cache call of any model (a key made, or an invalidation) within a second after the server
+// learns of the new primary. Without a bump in the window, a call pays one atomic load.
+void recheck_bumped()
+{
+    auto& g = gens();
+    const uint64_t last_bump = g.last_bump_ms.load(std::memory_order_relaxed);
+    if (last_bump == 0 || !l2_enabled())
+        return;
+    const uint64_t now = monotonic_ms();
+    if (now >= last_bump + recheck_window_ms)
+        return;
+    uint64_t last = g.rechecked_ms.load(std::memory_order_relaxed);
+    if ((last != 0 && now < last + generation_sync_ms) ||
+        !g.rechecked_ms.compare_exchange_strong(last, now, std::memory_order_relaxed))
+        return;
+    std::vector<uint32_t> bumped;
+    for (uint32_t s = 0; s < n_generation_slots; s++) {
+        uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
+        if (at != 0 && now < at + recheck_window_ms)
+            bumped.push_back(s);
+    }
+    try {
+        sync_generations(bumped.data(), bumped.size());
+    } catch (...) {
+        // Cancelled while it waited (or failing with cache_strict): the next call rechecks.
+        uint64_t claimed = now;
+        g.rechecked_ms.compare_exchange_strong(claimed, last, std::memory_order_relaxed);
+        throw;
+    }
+}
+
 uint64_t model_hash(Oid database, const text* model)
 {
     return generation::model_hash(database_seed(database), VARDATA_ANY(model),
@@ -178,7 +222,9 @@ key128 make_key(Oid database, const text* model, int32 version, const Jsonb* inp
 {
     uint64_t mh = model_hash(database, model);
     auto& g = gens();
-    sync_generations(model_slot(mh), version_slot(mh, version));
+    recheck_bumped();
+    const uint32_t slots[] = {model_slot(mh), version_slot(mh, version)};
+    sync_generations(slots, 2);
     struct {
         uint64_t model;
         uint64_t model_generation;
@@ -208,6 +254,10 @@ void bump_generation(Oid database, const text* model, const int32* version)
 {
     uint64_t mh = model_hash(database, model);
     uint32_t slot = version ? version_slot(mh, *version) : model_slot(mh);
+    recheck_bumped();
+    const uint64_t now = monotonic_ms();
+    raise_to(gens().bumped_ms[slot], now);
+    raise_to(gens().last_bump_ms, now);
     auto& g = gens().slot[slot];
     uint64_t local = g.load(std::memory_order_relaxed);
     uint64_t next = local + 1;

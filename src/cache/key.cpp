@@ -36,8 +36,8 @@ struct generations {
     std::atomic<uint64_t> slot[n_generation_slots];
     std::atomic<uint64_t> synced_ms[n_generation_slots];
     std::atomic<uint64_t> bumped_ms[n_generation_slots]; // last bump here; 0: none
-    std::atomic<uint64_t> last_bump_ms;                  // the latest of bumped_ms
-    std::atomic<uint64_t> rechecked_ms;                  // the last recheck_bumped
+    std::atomic<uint64_t> last_bump_ms; // the latest of bumped_ms; 0 once out of the window
+    std::atomic<uint64_t> rechecked_ms; // the last recheck_bumped
 };
 
 generations* shared_generations = nullptr;
@@ -175,8 +175,12 @@ void recheck_bumped()
     if (last_bump == 0 || !l2_enabled())
         return;
     const uint64_t now = monotonic_ms();
-    if (now >= last_bump + recheck_window_ms)
+    if (now >= last_bump + recheck_window_ms) {
+        // Until the next bump, calls skip the clock too (a bump meanwhile fails the exchange).
+        uint64_t expected = last_bump;
+        g.last_bump_ms.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
         return;
+    }
     uint64_t last = g.rechecked_ms.load(std::memory_order_relaxed);
     if ((last != 0 && now < last + generation_sync_ms) ||
         !g.rechecked_ms.compare_exchange_strong(last, now, std::memory_order_relaxed))

@@ -29,6 +29,13 @@ SELECT metric, value FROM ai_scale.stats
  WHERE section = 'scoring' AND metric = 'rows_cpu';
 SELECT value BETWEEN 1 AND 149 AS some_calls_timed FROM ai_scale.stats
  WHERE section = 'scoring' AND metric = 'samples';
+-- The timed calls' time is in cpu_ms and their latency in p50_ms and p99_ms: a sample of a
+-- nanosecond or more lands in a bucket whose bound is above zero, whatever the machine.
+SELECT max(value) FILTER (WHERE metric = 'cpu_ms') > 0 AS cpu_time_counted,
+       max(value) FILTER (WHERE metric = 'p50_ms') > 0 AS p50_above_zero,
+       max(value) FILTER (WHERE metric = 'p99_ms') >= max(value) FILTER (WHERE metric = 'p50_ms')
+         AS p99_at_least_p50
+FROM ai_scale.stats WHERE section = 'scoring';
 -- A rolled back transaction's rows were scored all the same.
 BEGIN;
 SELECT ai_scale.score('stats_lin', '{"a": 1}');
@@ -53,6 +60,10 @@ SELECT metric, value FROM ai_scale.stats WHERE section = 'l1' AND metric IN ('hi
 ORDER BY metric;
 SELECT value BETWEEN 1 AND 99 AS some_lookups_timed FROM ai_scale.stats
  WHERE section = 'l1' AND metric = 'samples';
+SELECT max(value) FILTER (WHERE metric = 'p50_ms') > 0 AS p50_above_zero,
+       max(value) FILTER (WHERE metric = 'p99_ms') >= max(value) FILTER (WHERE metric = 'p50_ms')
+         AS p99_at_least_p50
+FROM ai_scale.stats WHERE section = 'l1';
 -- Each backend starts sampling at a phase of its own: forty sessions of one lookup each are
 -- not all timed (when every backend timed its first lookup, cold, they were: samples were as
 -- many as the lookups, and p50 that of a cold lookup).

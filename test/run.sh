@@ -102,9 +102,10 @@ fuzz() {
     # Each fuzzer runs briefly from its seed corpus; a crash or sanitizer report fails the suite.
     # The seed is fixed so that a failure here reproduces on any machine (AI_SCALE_FUZZ_SEED=0
     # draws one); the input that failed is kept next to the log.
-    local status=0 f name a
+    local status=0 ran=0 f name a
     for f in build/test/fuzz/fuzz_*; do
         [ -x "$f" ] || continue
+        ran=$((ran + 1))
         name=$(basename "$f")
         mkdir -p "$work/$name.corpus"
         [ -d "test/fuzz/corpus/$name" ] && cp -r "test/fuzz/corpus/$name/." "$work/$name.corpus/"
@@ -121,6 +122,12 @@ fuzz() {
             status=1
         fi
     done
+    # No fuzzer built (clang++ missing: test/fuzz/CMakeLists.txt skips them) is a failure, not
+    # a pass with nothing run.
+    if [ "$ran" -eq 0 ]; then
+        why+=("fuzz: no fuzzer in build/test/fuzz (is clang++ installed? scripts/setup.sh installs it)")
+        status=1
+    fi
     return $status
 }
 

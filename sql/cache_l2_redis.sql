@@ -24,7 +24,20 @@ FROM ai_scale.redis_status() ORDER BY configured_as;
 
 SELECT ai_scale.cache_put('l2_model', 1, jsonb_build_object('i', i), jsonb_build_object('out', i * 10))
 FROM generate_series(1, 5) i;
-SELECT pg_sleep(0.2); -- replication to the replica
+-- Until the replica has the last of them (Redis replicates in order): a fixed pause was a miss
+-- on a slow machine.
+DO $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '60 seconds';
+BEGIN
+    WHILE ai_scale.cache_get('l2_model', 1, '{"i": 5}') IS NULL LOOP
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'the replica never had the values put on the primary';
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
 
 SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 3}') AS hit, ai_scale.cache_get('l2_model', 1, '{"i": 6}') AS miss;

@@ -281,6 +281,7 @@ CREATE ROLE "Adopt Writer";
 CREATE TABLE granted (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 GRANT SELECT ON granted TO adopt_reader;
 GRANT INSERT, UPDATE ON granted TO "Adopt Writer" WITH GRANT OPTION;
+GRANT REFERENCES ON granted TO PUBLIC;
 CREATE TABLE plain_grants (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 GRANT SELECT ON plain_grants TO adopt_reader;
 SELECT count(*) > 0 AS created
@@ -291,7 +292,8 @@ SELECT count(*) AS rescued FROM ai_scale.rescue_default('granted');
 SELECT i.inhparent::regclass AS parent, count(*) AS partitions,
        count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'SELECT')) AS reader_selects,
        count(*) FILTER (WHERE has_table_privilege('Adopt Writer', i.inhrelid, 'INSERT WITH GRANT OPTION'))
-         AS writer_grants
+         AS writer_grants,
+       count(*) FILTER (WHERE has_table_privilege('public', i.inhrelid, 'REFERENCES')) AS public_references
   FROM pg_inherits i
  WHERE i.inhparent IN ('granted'::regclass, 'plain_grants'::regclass)
  GROUP BY 1 ORDER BY i.inhparent::regclass::text;
@@ -309,7 +311,8 @@ SELECT count(*) AS partitions,
        count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'SELECT')) AS reader_selects,
        count(*) FILTER (WHERE has_table_privilege('adopt_reader', i.inhrelid, 'DELETE')) AS reader_deletes,
        count(*) FILTER (WHERE has_table_privilege('Adopt Writer', i.inhrelid, 'INSERT WITH GRANT OPTION'))
-         AS writer_grants
+         AS writer_grants,
+       count(*) FILTER (WHERE has_table_privilege('public', i.inhrelid, 'REFERENCES')) AS public_references
   FROM pg_inherits i WHERE i.inhparent = 'granted'::regclass;
 -- Only the owner (its members, superusers) may: adopt_reader, who holds SELECT on every
 -- partition, is refused (42501) and changes nothing. (Before, its REVOKEs and GRANTs only

@@ -109,10 +109,16 @@ RESET ai_scale.cache_strict;
 RESET ai_scale.redis_primary;
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 8}') AS nothing_was_written;
 
--- Redis database: keys put in db 0 are not seen from db 3.
+-- Redis database: keys put in db 0 are not seen from db 3, and db 3 serves: a value put there
+-- is read back there and is not in db 0 (a miss alone is also what a failing SELECT gives).
 SET ai_scale.redis_db = 3;
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS other_redis_db;
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.cache_put('l2_model', 1, '{"i": 33}', '{"out": 330}');
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 33}') AS read_in_db3;
 RESET ai_scale.redis_db;
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 33}') AS not_in_db0;
+RESET ai_scale.redis_read_from;
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS back_in_db0;
 
 -- A wrong password: Redis answers an error, which is a miss (or an error when strict).

@@ -25,8 +25,13 @@ BackgroundWorker ai_scale_worker(const char* function, const char* name, const c
 
 void check_for_interrupts_when_idle()
 {
-    QueryCancelPending = false;
+    // Checked with cancels held, then the pending cancel dropped: cleared first, a cancel that
+    // came between the clear and the check was an ERROR, which ends a background worker (under
+    // load, TAP 155's storm of cancels made the launcher exit so).
+    HOLD_CANCEL_INTERRUPTS();
     CHECK_FOR_INTERRUPTS();
+    RESUME_CANCEL_INTERRUPTS();
+    QueryCancelPending = false;
 }
 
 } // namespace ai_scale::pg

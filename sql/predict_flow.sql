@@ -128,6 +128,14 @@ FROM public.predict_ruled;
 SET ai_scale.store_table = 'public.predict_store';
 DROP TABLE public.predict_ruled, public.predict_counted;
 
+-- What cache_put stored for the model, version and input is the answer, even when it is not an
+-- object (predict() never caches one): it comes back under "output", with model, version and
+-- source added as for any answer.
+SELECT ai_scale.cache_put('p_lin', 1, '{"a": 5, "b": 5}', '[1, 2]');
+SELECT ai_scale.predict('p_lin', '{"a": 5, "b": 5}', 1) AS put_array;
+SELECT ai_scale.cache_put('p_lin', 1, '{"a": 6, "b": 6}', '7');
+SELECT ai_scale.predict('p_lin', '{"a": 6, "b": 6}', 1) AS put_scalar;
+
 DROP TABLE public.predict_store;
 SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two'), ai_scale.drop_model('p_inactive');
 RESET ai_scale.redis_read_from;

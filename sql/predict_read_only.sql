@@ -14,6 +14,13 @@ FROM unnest(ai_scale.predict_batch('ro_lin', ARRAY['{"a": 1, "b": 2}', '{"a": 1,
 COMMIT;
 SELECT count(*) AS stored_sync FROM public.ro_store;
 SELECT ai_scale.predict('ro_lin', '{"a": 1, "b": 1}') ->> 'source' AS cached;
+-- What such a call cached stays cached when a later error rolls the transaction back: it
+-- stored nothing that the rollback could take from the store.
+BEGIN READ ONLY;
+SELECT ai_scale.predict('ro_lin', i) ->> 'source' AS before_error
+FROM (VALUES ('{"a": 1, "b": 5}'::jsonb), ('[1]')) v(i);
+ROLLBACK;
+SELECT ai_scale.predict('ro_lin', '{"a": 1, "b": 5}') ->> 'source' AS cached_after_rollback;
 
 -- async: nothing queued either (the worker would write behind the transaction's back).
 SET ai_scale.store_mode = async;

@@ -136,7 +136,18 @@ SELECT ai_scale.predict('p_lin', '{"a": 5, "b": 5}', 1) AS put_array;
 SELECT ai_scale.cache_put('p_lin', 1, '{"a": 6, "b": 6}', '7');
 SELECT ai_scale.predict('p_lin', '{"a": 6, "b": 6}', 1) AS put_scalar;
 
+-- A score that is not finite (a float4 sum overflowed) is 22003 naming the element it came
+-- from, not its row in the batch of misses: element 1 is cached, 2 and 3 are one input, so
+-- element 4 is the second row scored (it was named "Row 2 of the batch"). The batch stores
+-- nothing (the row counted is the first predict()'s).
+SELECT ai_scale.register_model('p_over', 'linear', ARRAY['a', 'b'], '{"weights": [2, -2]}');
+SELECT ai_scale.predict('p_over', '{"a": 1, "b": 1}') ->> 'source' AS first;
+SELECT ai_scale.predict_batch('p_over', ARRAY['{"a": 1, "b": 1}', '{"a": 2, "b": 1}',
+                                              '{"a": 2, "b": 1}', '{"a": 3e38, "b": 3e38}']::jsonb[]);
+SELECT count(*) AS stored_rows FROM public.predict_store WHERE model_name = 'p_over';
+
 DROP TABLE public.predict_store;
-SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two'), ai_scale.drop_model('p_inactive');
+SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two'), ai_scale.drop_model('p_inactive'),
+       ai_scale.drop_model('p_over');
 RESET ai_scale.redis_read_from;
 RESET ai_scale.store_table;

@@ -139,6 +139,11 @@ SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.score_batched('k_over', x) OVER () FROM (VALUES ('{"a": 1, "b": 1}'::jsonb), ('{"a": -3e38, "b": 0}')) v(x)$$)
 ) AS over(stmt);
 SELECT ai_scale.score_batch('k_over', ARRAY['{"a": 1e38, "b": 1e38}']::jsonb[]) AS finite_batch;
+-- The error names the input, as for a feature: null elements (rows) are not in the batch
+-- scored, and the third element (row) was named "Row 2 of the batch".
+SELECT ai_scale.score_batch('k_over', ARRAY[NULL, '{"a": 2, "b": 1}', '{"a": 3e38, "b": 3e38}']::jsonb[]);
+SELECT ai_scale.score_batched('k_over', x) OVER ()
+FROM (VALUES ('{"a": 1, "b": 1}'::jsonb), (NULL), ('{"a": -3e38, "b": 0}')) v(x);
 -- Also where an activation follows the overflowed sum: sigmoid(inf) = 1, tanh(inf) = 1, relu(-inf)
 -- = 0 and XGBoost's sigmoid of an infinite margin = 1 were returned as scores, where the exact
 -- sums here are 0 (scores 0.5, 0, 1 and 0.5).

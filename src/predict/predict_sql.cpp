@@ -250,8 +250,8 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
             scoring::extract_row(m, PointerGetDatum(inputs[to_score[j]]), rows.data() + j * width,
                                  {"inputs element", to_score[j] + 1});
         }
-        bool gpu =
-            scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()), scores.data());
+        bool gpu = scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()),
+                                             scores.data(), {"inputs element", to_score.data()});
         std::vector<predict::new_prediction> fresh;
         fresh.reserve(to_score.size());
         for (size_t j = 0; j < to_score.size(); j++) {

@@ -63,12 +63,24 @@ struct row_origin {
 // Extracts the features of a jsonb Datum into row; raises 22P02 / 22023 / 22003 naming origin.
 void extract_row(const loaded_model& m, uintptr_t input, float* row, const row_origin& origin);
 
+// Where each row of a scored batch came from, for the 22003 of a score that is not finite:
+// row k is what, number position[k] + 1 (k + 1 without position). A batch made of some of the
+// caller's inputs (null elements and cache hits left out) names the input, not its place in the
+// batch. With what null, the error names the row of the batch.
+struct batch_origin {
+    const char* what = nullptr;
+    const int* position = nullptr;
+    int64_t offset = 0; // added to every number
+};
+
 // Raises 22003 unless the n values at out are finite (a float4 sum overflowed).
-void require_finite(const loaded_model& m, const float* out, int64_t n);
+void require_finite(const loaded_model& m, const float* out, int64_t n,
+                    const batch_origin& origin = {});
 
 // Scores n extracted rows into out (n * n_outputs): on the GPU when the offload takes them
 // (returns true), else on the CPU (counted in the stats). Raises 22003 for a score that is not
-// finite.
-bool score_batch_rows(const loaded_model& m, const float* rows, int64_t n, float* out);
+// finite, naming its row as origin says.
+bool score_batch_rows(const loaded_model& m, const float* rows, int64_t n, float* out,
+                      const batch_origin& origin = {});
 
 } // namespace ai_scale::scoring

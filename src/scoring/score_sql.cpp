@@ -26,6 +26,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <vector>
 
@@ -194,28 +195,35 @@ void score_counted_row(const loaded_model& m, const float* row, float* out)
 
 // Scores are computed in float4, the same way on the CPU and the GPU; a sum that overflows
 // gives infinity or NaN, which is refused rather than returned.
-void ai_scale::scoring::require_finite(const loaded_model& m, const float* out, int64_t n)
+void ai_scale::scoring::require_finite(const loaded_model& m, const float* out, int64_t n,
+                                       const batch_origin& origin)
 {
     for (int64_t i = 0; i < n; i++)
         if (!std::isfinite(out[i])) {
-            int64_t row = i / m.model.n_outputs + 1;
+            const int64_t k = i / m.model.n_outputs;
+            std::string where =
+                origin.what == nullptr
+                    ? "Row " + std::to_string(k + 1) + " of the batch"
+                    : std::string(origin.what) + " " +
+                          std::to_string((origin.position ? origin.position[k] : k) + 1 +
+                                         origin.offset);
+            where[0] = char(std::toupper(static_cast<unsigned char>(where[0])));
             throw pg::error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
                             "score of model \"" + m.name + "\" version " +
                                 std::to_string(m.version) + " is out of range",
-                            std::string("Row ") + std::to_string(row) + " of the batch scored " +
-                                (std::isnan(out[i]) ? "NaN" : "infinity") +
+                            where + " scored " + (std::isnan(out[i]) ? "NaN" : "infinity") +
                                 ": a sum of the model overflowed float4.",
                             "Scale the model's inputs or weights down.");
         }
 }
 
 bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* rows, int64_t n,
-                                         float* out)
+                                         float* out, const batch_origin& origin)
 {
     if (n == 0)
         return false;
     if (gpu_offload::score(m.ref, rows, n, out)) {
-        require_finite(m, out, n * m.model.n_outputs);
+        require_finite(m, out, n * m.model.n_outputs, origin);
         return true;
     }
     // In blocks, so that a cancel or statement_timeout stops a long batch (the model code
@@ -228,7 +236,7 @@ bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* row
         m.model.score_rows(rows + r * width, std::min(block, n - r), out + r * m.model.n_outputs);
     }
     count_cpu(n, stats::now_ns() - t0);
-    require_finite(m, out, n * m.model.n_outputs);
+    require_finite(m, out, n * m.model.n_outputs, origin);
     return false;
 }
 
@@ -361,7 +369,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
         present.push_back(i);
     }
     std::vector<float> out(present.size());
-    score_batch_rows(m, rows.data(), int64_t(present.size()), out.data());
+    score_batch_rows(m, rows.data(), int64_t(present.size()), out.data(),
+                     {"inputs element", present.data()});
     std::vector<double> values(size_t(n), 0.0);
     std::vector<char> nulls(elem_nulls, elem_nulls + n);
     for (size_t k = 0; k < present.size(); k++)
@@ -461,7 +470,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
             present.push_back(int32_t(n));
         }
         std::vector<float> out(present.size());
-        score_batch_rows(m, rows.data(), int64_t(present.size()), out.data());
+        score_batch_rows(m, rows.data(), int64_t(present.size()), out.data(),
+                         {"row", present.data(), pos});
         for (size_t k = 0; k < present.size(); k++)
             st->scores[present[k]] = double(out[k]);
         st->start = pos;

@@ -126,16 +126,15 @@ bool worker_starting(const slot& sl)
            !TimestampDifferenceExceeds(sl.starting_at, GetCurrentTimestamp(), start_lost_after_ms);
 }
 
-// Set by claim_start when the worker started before never attached; logged (by
-// log_lost_start) once the lock is released, as the log needs the catalog.
-bool start_was_lost = false;
-
 // Marks the slot as having a worker on the way; false when one is already there or on its way.
-bool claim_start(slot& sl)
+// *lost says whether the worker started before never attached (log_lost_start says so once
+// the lock is released: the line reads the catalog).
+bool claim_start(slot& sl, bool* lost)
 {
+    *lost = false;
     if (sl.worker_pid != 0 || worker_starting(sl))
         return false;
-    start_was_lost = sl.starting;
+    *lost = sl.starting;
     sl.starting = true;
     sl.starting_at = GetCurrentTimestamp();
     return true;
@@ -144,9 +143,6 @@ bool claim_start(slot& sl)
 // The LOG line for a start claim_start found lost; the caller is a session of the database.
 void log_lost_start()
 {
-    if (!start_was_lost)
-        return;
-    start_was_lost = false;
     ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" did not start within %ld s; "
                          "starting another",
                          get_database_name(MyDatabaseId), start_lost_after_ms / 1000)));
@@ -321,9 +317,11 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
     }
     if (s >= 0 && shared->slots[s].closed) {
         // These rows are inserted synchronously; the calls after a successful reopen queue.
-        const bool reopen = claim_start(shared->slots[s]);
+        bool lost;
+        const bool reopen = claim_start(shared->slots[s], &lost);
         LWLockRelease(lock);
-        log_lost_start();
+        if (lost)
+            log_lost_start();
         if (reopen)
             reopen_queue(s);
         return false;
@@ -333,7 +331,8 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         return false;
     }
     slot& sl = shared->slots[s];
-    const bool need_worker = claim_start(sl);
+    bool lost;
+    const bool need_worker = claim_start(sl, &lost);
     const byte_ring ring = ring_of(s);
     wake = ring.crosses_half(sl.head, sl.tail, total);
     latch = sl.latch;
@@ -357,6 +356,8 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
     }
     const uint64 end = sl.head;
     LWLockRelease(lock);
+    if (lost)
+        log_lost_start();
     if (need_worker && !start_worker(MyDatabaseId)) {
         // No worker slot: take our rows back unless a worker has attached or rows were
         // queued after ours (then the next backend tries to start a worker again).
@@ -370,11 +371,9 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
                 free_slot(s);
         }
         LWLockRelease(lock);
-        log_lost_start();
         if (taken_back)
             return false;
     }
-    log_lost_start();
     if (wake && latch != nullptr)
         SetLatch(latch);
     return true;

@@ -204,9 +204,8 @@ void ai_scale::scoring::require_finite(const loaded_model& m, const float* out, 
             std::string where =
                 origin.what == nullptr
                     ? "Row " + std::to_string(k + 1) + " of the batch"
-                    : std::string(origin.what) + " " +
-                          std::to_string((origin.position ? origin.position[k] : k) + 1 +
-                                         origin.offset);
+                    : describe({origin.what,
+                                (origin.position ? origin.position[k] : k) + 1 + origin.offset});
             where[0] = char(std::toupper(static_cast<unsigned char>(where[0])));
             throw pg::error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
                             "score of model \"" + m.name + "\" version " +

@@ -9,20 +9,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('async_interrupts');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.store_mode = async
-ai_scale.maintenance_databases = 'postgres'
-});
-$node->start;
-$node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();
-SELECT ai_scale.register_model('i_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}');
-});
+my $node = store_node('async_interrupts', store_mode => 'async',
+    maintenance_databases => 'postgres');
+$node->safe_psql('postgres',
+    q{SELECT ai_scale.register_model('i_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}')});
 
 sub stored {
     my ($b) = @_;

@@ -7,22 +7,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
 sub async_node {
     my ($name, $size) = @_;
-    my $node = PostgreSQL::Test::Cluster->new($name);
-    $node->init;
-    $node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.store_mode = async
-ai_scale.store_queue_size = '$size'
-});
-    $node->start;
-    $node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();
-SELECT ai_scale.register_model('q_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}');
-});
+    my $node = store_node($name, store_mode => 'async', store_queue_size => $size);
+    $node->safe_psql('postgres',
+        q{SELECT ai_scale.register_model('q_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}')});
     return $node;
 }
 

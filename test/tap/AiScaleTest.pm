@@ -30,13 +30,16 @@ sub cache_node {
     return $node;
 }
 
-# A started node preloading ai_scale, with no other setting, the extension created in its
-# postgres database and the prediction store public.model_predictions made there.
+# A started node preloading ai_scale with the given ai_scale.* settings (name => value), the
+# extension created in its postgres database and the prediction store public.model_predictions
+# made there.
 sub store_node {
-    my ($name) = @_;
+    my ($name, %settings) = @_;
     my $node = PostgreSQL::Test::Cluster->new($name);
     $node->init;
-    $node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
+    $node->append_conf('postgresql.conf',
+        join("\n", "shared_preload_libraries = 'ai_scale'",
+            map { "ai_scale.$_ = '$settings{$_}'" } sort keys %settings) . "\n");
     $node->start;
     $node->safe_psql('postgres',
         'CREATE EXTENSION ai_scale; SELECT ai_scale.create_prediction_store();');

@@ -6,6 +6,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
@@ -33,7 +34,7 @@ ProcessUtility_hook_type previous_hook = nullptr;
 // other users"): DROP DATABASE, ALTER DATABASE ... RENAME TO and ... SET TABLESPACE, and
 // CREATE DATABASE, whose template (template1 unless named) is copied. Null for any other
 // statement.
-const char* database_needing_no_sessions(const Node* stmt)
+const char* database_needing_no_sessions(Node* stmt)
 {
     if (IsA(stmt, DropdbStmt))
         return castNode(DropdbStmt, stmt)->dbname;
@@ -62,6 +63,21 @@ const char* database_needing_no_sessions(const Node* stmt)
     return nullptr;
 }
 
+// Whether the current user may create databases. Postgres's have_createdb_privilege() says so,
+// but only recent 15 releases export it (15.20 does; in 15.18 it is static in dbcommands.c): a
+// build that called it did not compile against an older 15 release.
+bool may_create_databases()
+{
+    if (superuser())
+        return true;
+    HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+    if (!HeapTupleIsValid(tuple))
+        return false;
+    const bool createdb = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple))->rolcreatedb;
+    ReleaseSysCache(tuple);
+    return createdb;
+}
+
 // Whether the statement, run by this user, may act on the database: its owner may (DROP,
 // RENAME, SET TABLESPACE, CREATE DATABASE ... TEMPLATE; a superuser owns every database), and
 // so may anyone with CREATEDB copying a database marked IS_TEMPLATE, as Postgres's createdb()
@@ -70,7 +86,7 @@ bool may_act_on(const Node* stmt, Oid database)
 {
     if (pg_database_ownercheck(database, GetUserId()))
         return true;
-    if (!IsA(stmt, CreatedbStmt) || !have_createdb_privilege())
+    if (!IsA(stmt, CreatedbStmt) || !may_create_databases())
         return false;
     HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
     if (!HeapTupleIsValid(tuple))

@@ -6,7 +6,8 @@
 # Installs what is missing first (scripts/setup.sh). Exits non-zero if any suite fails.
 # Usage: bash test/run.sh [--no-setup] [suite...]
 #   AI_SCALE_TAP_FILES='071_*.pl 15?_*.pl' runs only the TAP files those globs name (a list
-#   separated by spaces; all by default).
+#   separated by spaces; all by default). AI_SCALE_TEST_KEEP_LOGS=1 keeps the servers' logs
+#   when every suite passes too (scripts/assert_check.sh reads them).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -26,7 +27,11 @@ cleanup() {
     pg_stop "$pgdata"
     redis_stop "$work/redis-replica"
     redis_stop "$work/redis-primary"
-    if [ "${failed:-1}" -eq 0 ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+    if [ "${failed:-1}" -eq 0 ] && [ -z "${AI_SCALE_TEST_KEEP_LOGS:-}" ]; then
+        rm -rf "$work"
+    else
+        echo "logs kept in $work"
+    fi
 }
 trap cleanup EXIT
 

@@ -1,5 +1,6 @@
 // node_role() and redis_status(): what this server is, and how each Redis endpoint is doing.
 #include "cache/breaker_registry.hpp"
+#include "cache/error_text.hpp"
 #include "cache/redis_client.hpp"
 #include "cache/replica_check.hpp"
 #include "cache/router.hpp"
@@ -118,7 +119,11 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
                 role = reported_role(reply_string((*replies)[0].get()).value_or(""),
                                      ep.role == endpoint_role::primary, primary_info);
             else if (!skipped)
-                role = "unreachable";
+                // The probe's own connection refused at maxclients: the endpoint answers (the
+                // breaker stays closed), it only takes no new connection.
+                role = refuses_connection(breaker_snapshot(ep.address).last_error)
+                           ? "refusing new connections"
+                           : "unreachable";
         }
         auto h = breaker_snapshot(ep.address);
         rows.push_back({ep.address, configured, role, breaker::name(h.state.current), h.last_error,

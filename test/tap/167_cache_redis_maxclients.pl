@@ -70,6 +70,11 @@ like($held->query_safe(q{SELECT breaker || '|' || failures || '|' || last_error
     'the breaker stays closed, maxclients is the last error');
 ok($held->query_safe(q{SELECT value FROM ai_scale.stats
     WHERE section = 'l2' AND metric = 'errors'}) > 0, 'refused connections count L2 errors');
+is($node->safe_psql('postgres', q{SELECT reported_role || '|' || breaker
+    FROM ai_scale.redis_status()}), 'refusing new connections|closed',
+    'redis_status of a new backend says the endpoint refuses new connections, not that it is unreachable');
+is($held->query_safe(q{SELECT reported_role FROM ai_scale.redis_status()}), 'primary',
+    '... and that of the session holding a connection reads its role');
 
 like(admin("CONFIG SET maxclients 10000\r\n"), qr/^\+OK/, 'maxclients lifted');
 is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('mc', 1, '{"a": 1}')}), '{"p": 1}',

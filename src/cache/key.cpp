@@ -1,4 +1,5 @@
 #include "cache/key.hpp"
+#include "cache/canonical_input.hpp"
 #include "cache/generation_slots.hpp"
 #include "cache/l1_shared.hpp"
 #include "cache/router.hpp"
@@ -219,7 +220,8 @@ void request_generation_memory()
 
 uint64_t input_hash(const Jsonb* input)
 {
-    return XXH3_64bits(VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input));
+    const canonical_input bytes(input);
+    return XXH3_64bits(bytes.data(), bytes.size());
 }
 
 key128 make_key(Oid database, const text* model, int32 version, const Jsonb* input)
@@ -239,8 +241,8 @@ key128 make_key(Oid database, const text* model, int32 version, const Jsonb* inp
                 g.slot[version_slot(mh, version)].load(std::memory_order_relaxed), database,
                 version};
     XXH128_hash_t seed = XXH3_128bits(&prefix, sizeof prefix);
-    XXH128_hash_t h = XXH3_128bits_withSeed(VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input),
-                                            seed.low64 ^ seed.high64);
+    const canonical_input bytes(input);
+    XXH128_hash_t h = XXH3_128bits_withSeed(bytes.data(), bytes.size(), seed.low64 ^ seed.high64);
     return {h.high64, h.low64};
 }
 

@@ -1,6 +1,7 @@
-// Cache keys: XXH3 over the canonical jsonb binary of the input, folded with the database OID,
-// the model, its version and the model's generation (bumped by cache_invalidate, so
-// invalidation is O(1): old keys are simply never asked for again and age out).
+// Cache keys: XXH3 over the canonical jsonb binary of the input (canonical_input.hpp: one for
+// equal inputs, 9 and 9.0 too), folded with the database OID, the model, its version and the
+// model's generation (bumped by cache_invalidate, so invalidation is O(1): old keys are simply
+// never asked for again and age out).
 #pragma once
 
 #include "cache/l1_table.hpp"
@@ -16,7 +17,7 @@ extern "C" {
 
 namespace ai_scale::cache {
 
-// XXH3-64 of the input's jsonb binary (what ai_scale.input_hash returns).
+// XXH3-64 of the input's canonical jsonb binary (what ai_scale.input_hash returns).
 uint64_t input_hash(const Jsonb* input);
 
 key128 make_key(Oid database, const text* model, int32 version, const Jsonb* input);

@@ -49,12 +49,15 @@ inline uint16_t load16(const uint8_t* p)
     return v;
 }
 
-// A numeric: sign, weight (of the first digit, in powers of 10000) and base-10000 digits.
+// A numeric: sign, weight (of the first digit, in powers of 10000), base-10000 digits and the
+// display scale (the decimals it is written with: 2 for 1.50).
 struct numeric_view {
     bool negative = false;
     int weight = 0;
     const uint8_t* digits = nullptr; // ndigits little-endian uint16, each meant to be < 10000
     size_t ndigits = 0;
+    int dscale = 0;
+    size_t header_bytes = 0; // of its varlena header: 1 or 4
 };
 constexpr uint16_t numeric_base = 10000; // NBASE
 
@@ -87,12 +90,14 @@ inline bool read_numeric(const uint8_t* p, size_t len, numeric_view* out)
         return false;
     if ((head & 0xC000) == 0x8000) { // NUMERIC_SHORT: sign, display scale and weight in head
         out->negative = (head & 0x2000) != 0;
+        out->dscale = (head & 0x1F80) >> 7;
         out->weight = (head & 0x0040) ? int(int16_t(head | ~0x003F)) : int(head & 0x003F);
         digits_at = 2;
-    } else { // NUMERIC_POS or NUMERIC_NEG, then an int16 weight
+    } else { // NUMERIC_POS or NUMERIC_NEG with the display scale, then an int16 weight
         if (n < 4)
             return false;
         out->negative = (head & 0xC000) == 0x4000;
+        out->dscale = head & 0x3FFF;
         out->weight = int(int16_t(load16(d + 2)));
         digits_at = 4;
     }
@@ -100,7 +105,25 @@ inline bool read_numeric(const uint8_t* p, size_t len, numeric_view* out)
         return false;
     out->digits = d + digits_at;
     out->ndigits = (n - digits_at) / 2;
+    out->header_bytes = hdr;
     return true;
+}
+
+// The fewest decimals that write the numeric exactly (numeric.c's get_min_scale: 1 for 1.50, 0
+// for 9.0 and for 1e3).
+inline int min_scale(const numeric_view& num)
+{
+    size_t last = num.ndigits; // one past the last nonzero base-10000 digit
+    while (last > 0 && load16(num.digits + 2 * (last - 1)) == 0)
+        last--;
+    if (last == 0)
+        return 0;
+    int scale = (int(last) - 1 - num.weight) * 4; // decimals up to that digit's last one
+    if (scale <= 0)
+        return 0;
+    for (uint16_t digit = load16(num.digits + 2 * (last - 1)); digit % 10 == 0; digit /= 10)
+        scale--;
+    return scale;
 }
 
 } // namespace ai_scale::pg::jsonb_layout

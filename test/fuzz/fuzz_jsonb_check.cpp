@@ -2,6 +2,8 @@
 // it accepts, a reader that walks it the way Postgres does (an entry's offset summed back to the
 // nearest stored one, as getJsonbOffset; numbers read by their own varlena size) stays inside
 // the bytes too, which AddressSanitizer enforces: libFuzzer's input buffer is exactly its size.
+// The same for jsonb_numbers_minimal (the cache keys' check of an input's numbers), which reads
+// every number's digits as well.
 #include "cache/jsonb_check.hpp"
 #include "fuzz_check.hpp"
 #include "pg/jsonb_layout.hpp"
@@ -73,6 +75,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
     const bool ok = jsonb_binary_valid(reinterpret_cast<const char*>(data), size, any_string);
     if (ok) {
+        check(size >= 4);
+        walk(data);
+    }
+    if (jsonb_numbers_minimal(reinterpret_cast<const char*>(data), size)) {
         check(size >= 4);
         walk(data);
     }

@@ -1,10 +1,12 @@
 #include "cache/jsonb_check.hpp"
+#include "pg/jsonb_layout.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 using ai_scale::cache::jsonb_binary_valid;
@@ -223,4 +225,108 @@ TEST(JsonbCheck, ChecksDeepNestingWithoutRecursion)
     EXPECT_TRUE(valid(b));
     put32(b, b.size() - 4, 0x40000001); // the innermost claims an element it lacks
     EXPECT_FALSE(valid(b));
+}
+
+namespace {
+
+using ai_scale::cache::jsonb_numbers_minimal;
+
+bool minimal(const std::string& b)
+{
+    return jsonb_numbers_minimal(b.data(), b.size());
+}
+
+// A numeric datum: four-byte varlena header, n_header (and, long format, the weight), digits.
+std::string numeric_datum(std::vector<uint16_t> head, std::vector<uint16_t> digits)
+{
+    std::string b(4 + 2 * (head.size() + digits.size()), '\0');
+    put32(b, 0, uint32_t(b.size()) << 2);
+    size_t at = 4;
+    for (uint16_t h : head)
+        put16(b, std::exchange(at, at + 2), h);
+    for (uint16_t d : digits)
+        put16(b, std::exchange(at, at + 2), d);
+    return b;
+}
+
+int min_scale_of(std::vector<uint16_t> head, std::vector<uint16_t> digits)
+{
+    namespace L = ai_scale::pg::jsonb_layout;
+    const std::string b = numeric_datum(head, digits);
+    L::numeric_view num;
+    EXPECT_TRUE(L::read_numeric(reinterpret_cast<const uint8_t*>(b.data()), b.size(), &num));
+    return L::min_scale(num);
+}
+
+} // namespace
+
+TEST(JsonbNumbersMinimal, MinScaleAsNumericMinScale)
+{
+    // Short format: 0x8000 | dscale << 7 | weight (7 bits, two's complement).
+    EXPECT_EQ(min_scale_of({0x8000 | 2 << 7}, {1, 5000}), 1);           // 1.50
+    EXPECT_EQ(min_scale_of({0x8000 | 1 << 7}, {9}), 0);                 // 9.0
+    EXPECT_EQ(min_scale_of({0x8000}, {1000}), 0);                       // 1e3
+    EXPECT_EQ(min_scale_of({0x8000 | 3 << 7 | 0x7F}, {100}), 2);        // 0.010
+    EXPECT_EQ(min_scale_of({0x8000 | 4 << 7 | 0x7F}, {1}), 4);          // 0.0001
+    EXPECT_EQ(min_scale_of({0x8000 | 8 << 7 | 0x7E}, {1}), 8);          // 0.00000001
+    EXPECT_EQ(min_scale_of({0x8000 | 5 << 7 | 1}, {1, 2345, 6789}), 4); // 12345.67890
+    EXPECT_EQ(min_scale_of({0x8000 | 2 << 7}, {}), 0);                  // 0.00
+    EXPECT_EQ(min_scale_of({0x8000 | 2 << 7}, {5, 0}), 0);              // a zero digit not stripped
+    // Long format (a display scale over 63): 1.(69 zeros)1 written with 72 decimals.
+    std::vector<uint16_t> digits(19, 0);
+    digits[0] = 1;
+    digits[18] = 100;
+    EXPECT_EQ(min_scale_of({72, 0}, digits), 70);
+    EXPECT_EQ(min_scale_of({0x4000 | 72, 0}, digits), 70); // negative
+}
+
+// jsonb binaries PostgreSQL 15 wrote (read back from Redis, as the fixtures above).
+TEST(JsonbNumbersMinimal, TellsNumbersWrittenWithMoreDecimalsThanNeeded)
+{
+    for (const auto& f : genuine)
+        EXPECT_TRUE(minimal(bytes(f.hex))) << f.json;
+    EXPECT_TRUE(minimal(bytes(many_keys_hex)));
+    EXPECT_FALSE(minimal(bytes("01000020010000800b000010610000002000000080800900"))); // {"a": 9.0}
+    EXPECT_TRUE(minimal(bytes("01000020010000800b000010610000002000000000800900")));  // {"a": 9}
+    EXPECT_FALSE(minimal(bytes("01000050080000902000000080800900")));                 // 9.0
+    EXPECT_TRUE(minimal(bytes("01000050080000902000000000800900")));                  // 9
+    // [1.50, {"b": 2.000}, -0.0, 1e3, 1.0e-2], then [1.5, {"b": 2}, 0, 1000, 0.01]: each number
+    // of the first written minimally gives the second's bytes.
+    const std::string wide = bytes(
+        "050000400a0000901a000050060000100a0000100800001028000000008101008813000001000020010000800b"
+        "0000106200000020000000808102001800000080800000200000000080e80320000000ff816400");
+    const std::string brief = bytes(
+        "050000400a0000901a000050060000100a0000100800001028000000808001008813000001000020010000800b"
+        "0000106200000020000000008002001800000000800000200000000080e803200000007f816400");
+    EXPECT_FALSE(minimal(wide));
+    EXPECT_TRUE(minimal(brief));
+    std::string only_nested = brief; // 2.000 in the inner object, the rest minimal
+    put16(only_nested, 56, 0x8180);
+    EXPECT_FALSE(minimal(only_nested));
+    // 1.(70 zeros) and 1.(69 zeros)1: long format.
+    EXPECT_FALSE(minimal(bytes("010000500a00009028000000460000000100")));
+    EXPECT_TRUE(minimal(bytes("010000502e000090b8000000460000000100000000000000000000000000000000"
+                              "000000000000000000000000000000000000006400")));
+    // A numeric with a one-byte varlena header is rebuilt too: jsonb_in makes four-byte ones.
+    EXPECT_FALSE(minimal(bytes("01000050050000900b00800700")));
+    // What jsonb_binary_valid refuses is never taken as it is.
+    std::string b = bytes(genuine[2].hex);
+    for (size_t n = 0; n < b.size(); n++)
+        EXPECT_FALSE(minimal(b.substr(0, n)));
+}
+
+TEST(JsonbNumbersMinimal, WalksManyNestedContainers)
+{
+    // [[9], [9], ... 40 times], then the last one 9.0: containers beyond the inline todo stack.
+    std::string inner = bytes("01000040080000902000000000800900");
+    std::string b(4 + 40 * 4, '\0');
+    put32(b, 0, 0x40000000 | 40);
+    for (uint32_t i = 0; i < 40; i++)
+        put32(b, 4 + 4 * i, 0x50000000 | uint32_t(inner.size()));
+    for (int i = 0; i < 40; i++)
+        b += inner;
+    EXPECT_TRUE(valid(b));
+    EXPECT_TRUE(minimal(b));
+    put16(b, b.size() - 4, 0x8080);
+    EXPECT_FALSE(minimal(b));
 }

@@ -20,7 +20,8 @@ SELECT * FROM pg_temp.levels();
 SELECT ai_scale.cache_get('l1_model', 2, '{"x": 1}') AS other_version,
        ai_scale.cache_get('l1_modelx', 1, '{"x": 1}') AS other_model,
        ai_scale.cache_get('l1_model', 1, '{"x": 2}') AS other_input;
--- Key order and whitespace do not matter; a number's written scale does (docs/cache.md, Keys).
+-- Key order, whitespace and the decimals a number is written with do not matter (docs/cache.md,
+-- Keys; cache_number_scale).
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 1.0, "y": 2}', '{"score": 0.75}');
 SELECT ai_scale.cache_get('l1_model', 1, '{ "y":2,"x":1.0 }') AS same_value_reordered,
        ai_scale.cache_get('l1_model', 1, '{"x": 1.00, "y": 2}') AS other_scale;

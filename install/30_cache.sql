@@ -7,7 +7,7 @@ CREATE FUNCTION ai_scale.input_hash(input jsonb) RETURNS bigint
     LANGUAGE c IMMUTABLE PARALLEL SAFE STRICT
     AS 'MODULE_PATHNAME', 'ai_scale_input_hash';
 COMMENT ON FUNCTION ai_scale.input_hash(jsonb) IS
-    'XXH3-64 of the jsonb binary, as stored in the prediction store''s input_hash column';
+    'XXH3-64 of the jsonb binary with every number at its minimal scale, as stored in the prediction store''s input_hash column';
 
 -- The prediction store L3 reads (ai_scale.store_table), resolved as cache_get resolves it;
 -- null when there is none or the caller may not read it (USAGE on its schema, SELECT on it).

@@ -5,8 +5,9 @@
 // written with more decimals than its value needs is rebuilt with every number at its minimal
 // scale (numeric_trim_scale), which gives the bytes jsonb_in makes of the value written as
 // briefly as possible, and equal inputs get one key. The common input, each number already
-// minimal, is hashed as it is, after a walk over its entries that calls nothing and allocates
-// nothing (jsonb_numbers_minimal): its keys and input_hash are what they were before.
+// minimal, is hashed as it is, after a walk over its entries that calls no Postgres function
+// and allocates nothing up to 17 arrays and objects (jsonb_numbers_minimal): its keys and
+// input_hash are what they were before.
 #pragma once
 
 #include "pg/postgres.hpp"

@@ -85,10 +85,11 @@ BEGIN
         lowest := 'infinity'; -- an interval of millennia: no key is safe
         highest := '-infinity';
     END;
-    placeable := format(CASE WHEN tz THEN '%1$I >= (%2$L::timestamp AT TIME ZONE ''UTC'') AND '
-                                          '%1$I < (%3$L::timestamp AT TIME ZONE ''UTC'')'
-                             ELSE '%1$I >= %2$L::timestamp AND %1$I < %3$L::timestamp' END,
-                        key_column, lowest, highest);
+    -- As literals that read the same in every DateStyle (a timestamp's text in 'SQL, YMD' is
+    -- one that style cannot read back).
+    placeable := format('%1$I >= %2$s AND %1$I < %3$s', key_column,
+                        ai_scale._bound_literal(lowest, key_type, 'UTC'),
+                        ai_scale._bound_literal(highest, key_type, 'UTC'));
     local_cell := format('CASE WHEN %s THEN %s END', placeable, local_cell);
     IF ai_scale._key_indexed(dflt, key_column) THEN
         EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I IS NULL OR NOT (%s)',

@@ -308,16 +308,19 @@ CREATE FUNCTION ai_scale._error_text(message text, hint text, state text) RETURN
 $$;
 
 -- The SQLSTATE at the end of an 'error' row's detail (_error_text); 55000 when there is none.
+-- The patterns take parentheses as bracket expressions, not with backslashes: the body is
+-- parsed under the caller's standard_conforming_strings, and with it off (a database or role
+-- setting of older applications) '\(' read as '(' and no SQLSTATE was ever found.
 CREATE FUNCTION ai_scale._error_state(detail text) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT coalesce(substring(detail FROM '\(SQLSTATE ([0-9A-Z]{5})\)$'), '55000') $$;
+    AS $$ SELECT coalesce(substring(detail FROM '[(]SQLSTATE ([0-9A-Z]{5})[)]$'), '55000') $$;
 
 -- An 'error' row's detail without the SQLSTATE at its end, for a message raised with it.
 CREATE FUNCTION ai_scale._error_message(detail text) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT regexp_replace(detail, ' \(SQLSTATE [0-9A-Z]{5}\)$', '') $$;
+    AS $$ SELECT regexp_replace(detail, ' [(]SQLSTATE [0-9A-Z]{5}[)]$', '') $$;
 
 -- A local bound as text of the key type, in the session's time zone for timestamptz keys.
 CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) RETURNS text

@@ -325,6 +325,9 @@ BEGIN
 END $$;
 CREATE TRIGGER partition_config_owner BEFORE INSERT OR UPDATE OR DELETE
     ON ai_scale.partition_config FOR EACH ROW EXECUTE FUNCTION ai_scale._check_config_owner();
+-- Also under session_replication_role = replica, which fires only triggers enabled ALWAYS or
+-- REPLICA (as does the event trigger below): a session set so is no reason to skip the check.
+ALTER TABLE ai_scale.partition_config ENABLE ALWAYS TRIGGER partition_config_owner;
 
 -- A managed table that is dropped leaves no config row behind. The one function here that
 -- runs with its owner's rights (the superuser who created the extension): the event trigger
@@ -345,3 +348,5 @@ END $$;
 REVOKE EXECUTE ON FUNCTION ai_scale._forget_dropped_tables() FROM PUBLIC;
 CREATE EVENT TRIGGER ai_scale_forget_dropped_tables ON sql_drop
     EXECUTE FUNCTION ai_scale._forget_dropped_tables();
+-- A table dropped under session_replication_role = replica is forgotten too.
+ALTER EVENT TRIGGER ai_scale_forget_dropped_tables ENABLE ALWAYS;

@@ -34,6 +34,9 @@ CREATE FUNCTION ai_scale._models_changed() RETURNS trigger
 CREATE TRIGGER models_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ai_scale.models
     FOR EACH STATEMENT EXECUTE FUNCTION ai_scale._models_changed();
+-- Also for a change under session_replication_role = replica (a logical replication apply
+-- worker writing the catalog, say), which fires only triggers enabled ALWAYS or REPLICA.
+ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_changed;
 
 -- STABLE, not IMMUTABLE: both check the caller's INSERT right on ai_scale.models first, which a
 -- plan that folded an IMMUTABLE call with constant arguments kept for any later role.
@@ -69,6 +72,7 @@ END $$;
 CREATE TRIGGER models_inserted
     AFTER INSERT ON ai_scale.models
     FOR EACH ROW EXECUTE FUNCTION ai_scale._models_inserted();
+ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_changed
 
 -- The highest version of a model in the prediction store (ai_scale.store_table, the store
 -- that predict() and cache_get() read as L3); 0 when there is no store or the caller may not

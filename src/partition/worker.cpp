@@ -28,6 +28,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
@@ -286,6 +287,8 @@ void detach_concurrently(const pending_detach& p)
         run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
                               p.finalize ? "FINALIZE" : "CONCURRENTLY"));
     start_transaction(sql);
+    // The portal takes its own snapshot, as for a client's statement.
+    PopActiveSnapshot();
     // The statement commits and restarts transactions, so its parse tree must outlive them.
     MemoryContextSwitchTo(run_context);
     List* parsed = raw_parser(sql, RAW_PARSE_DEFAULT);
@@ -296,17 +299,23 @@ void detach_concurrently(const pending_detach& p)
     stmt->utilityStmt = raw->stmt;
     stmt->stmt_location = raw->stmt_location;
     stmt->stmt_len = raw->stmt_len;
-    // DETACH ... CONCURRENTLY keeps names across its commits in PortalContext, which only a
-    // portal sets up; lend it ours.
     // No lock timeout here: the locks a concurrent detach takes (SHARE UPDATE EXCLUSIVE) and
     // its wait for older queries queue no reader or writer, and giving up half-way would leave
     // the partition pending detach.
     SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION);
-    MemoryContext saved_portal_context = PortalContext;
-    PortalContext = run_context;
-    ProcessUtility(stmt, sql, false, PROCESS_UTILITY_TOPLEVEL, nullptr, nullptr, None_Receiver,
-                   nullptr);
-    PortalContext = saved_portal_context;
+    // Run in a portal, as a client's statement is: DETACH ... CONCURRENTLY keeps names across
+    // its commits in the portal's context, and what runs after its first commit (an event
+    // trigger at ddl_command_end, a DBA's audit log) takes its snapshot from the active portal.
+    // Run without one, such a trigger failed every concurrent detach ("cannot execute SQL
+    // without an outer snapshot or portal"), leaving the partition pending detach until the
+    // next run's FINALIZE.
+    Portal portal = CreatePortal("", true, true);
+    portal->visible = false;
+    PortalDefineQuery(portal, nullptr, sql, CreateCommandTag(stmt->utilityStmt),
+                      list_make1(stmt), nullptr);
+    PortalStart(portal, nullptr, 0, InvalidSnapshot);
+    (void)PortalRun(portal, FETCH_ALL, true, true, None_Receiver, None_Receiver, nullptr);
+    PortalDrop(portal, false);
     set_lock_timeout();
     MemoryContextSwitchTo(TopTransactionContext); // a new one: the old was committed inside
     finish_transaction();
@@ -359,6 +368,9 @@ void guarded(void (*step)(void* arg), void* arg, const char* table)
         ErrorData* edata = CopyErrorData();
         FlushErrorState();
         AbortCurrentTransaction();
+        // A detach's portal that failed after the statement's first commit outlives the abort
+        // (as after a client's statement, which PostgresMain cleans up the same way).
+        PortalErrorCleanup();
         if (ActiveSnapshotSet())
             PopActiveSnapshot();
         SPI_finish();

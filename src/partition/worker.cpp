@@ -455,6 +455,13 @@ void ai_scale_maintenance_main(Datum arg)
     // builds) come out schema-qualified and resolve alike, whatever schemas the maintenance
     // role's own search_path would put first.
     SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
+    // Maintenance looks again, under a lock, at what it saw before taking it (rows a writer
+    // put in the default partition meanwhile): that takes a fresh snapshot per statement. A
+    // default_transaction_isolation of repeatable read or serializable set for the database
+    // or role kept the transaction's first one, and a row committed while the rescue waited
+    // for its lock failed the table's run (23514, check constraint "ai_scale_rescue_moved").
+    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET,
+                    PGC_S_SESSION);
     ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
                          MyBgworkerEntry->bgw_extra)));
 

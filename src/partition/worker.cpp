@@ -462,6 +462,11 @@ void ai_scale_maintenance_main(Datum arg)
     // for its lock failed the table's run (23514, check constraint "ai_scale_rescue_moved").
     SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET,
                     PGC_S_SESSION);
+    // A run catches its errors (a lock not free in time is a 'skipped' row, a failed step an
+    // 'error' row) and goes on with the other tables. exit_on_error, set for the database or
+    // role, turned the first of them into a FATAL: the worker exited at a table a long query
+    // held, and the tables after it waited for that query to end.
+    SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_SESSION);
     ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
                          MyBgworkerEntry->bgw_extra)));
 

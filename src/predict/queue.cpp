@@ -755,6 +755,10 @@ void ai_scale_store_worker_main(Datum arg)
     // read-only that way (a DBA freezing it while older sessions still write) would otherwise
     // lose every batch. (statement_timeout is armed only for client statements, not here.)
     SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_SESSION);
+    // Nor is exit_on_error: the worker catches an insert's error to try the batch again (a
+    // cancel, a deadlock, a serialization failure) or to log its loss; with it on, the error
+    // was a FATAL, and the batch was lost with the worker.
+    SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_SESSION);
     StartTransactionCommand();
     const char* name = get_database_name(database);
     my_database_name = MemoryContextStrdup(TopMemoryContext,

@@ -295,7 +295,9 @@ void detach_concurrently(const pending_detach& p)
     RawStmt* raw = linitial_node(RawStmt, parsed);
     PlannedStmt* stmt = makeNode(PlannedStmt);
     stmt->commandType = CMD_UTILITY;
-    stmt->canSetTag = false;
+    // The statement of its own portal, as a client's is (a portal runs a statement that sets
+    // no tag only as one a rule added to another, which an assert-enabled server checks).
+    stmt->canSetTag = true;
     stmt->utilityStmt = raw->stmt;
     stmt->stmt_location = raw->stmt_location;
     stmt->stmt_len = raw->stmt_len;

@@ -100,6 +100,20 @@ BEGIN
 END
 $$;
 
+-- The check of a model name that register_model, import_xgboost and drop_model make first.
+CREATE FUNCTION ai_scale._require_model_name(name text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF name = '' THEN
+        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
+    END IF;
+END $$;
+
 CREATE FUNCTION ai_scale.register_model(name text, kind text, features text[], params jsonb,
                                         activate boolean DEFAULT true)
     RETURNS int
@@ -109,12 +123,7 @@ AS $$
 DECLARE
     new_version int;
 BEGIN
-    IF name IS NULL THEN
-        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = '22004';
-    END IF;
-    IF name = '' THEN
-        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
-    END IF;
+    PERFORM ai_scale._require_model_name(name);
     IF activate IS NULL THEN
         RAISE EXCEPTION 'activate must not be null' USING ERRCODE = '22004';
     END IF;
@@ -163,12 +172,7 @@ DECLARE
 BEGIN
     -- The name first, as register_model checks it: not after reading a dump of any size, nor
     -- as an invalid model (22023) when the dump is bad too.
-    IF name IS NULL THEN
-        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = '22004';
-    END IF;
-    IF name = '' THEN
-        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
-    END IF;
+    PERFORM ai_scale._require_model_name(name);
     imported := ai_scale._xgboost_params(model);
     names := ARRAY(SELECT jsonb_array_elements_text(imported -> 'features'));
     IF features IS NOT NULL THEN
@@ -218,12 +222,7 @@ AS $$
 DECLARE
     dropped int;
 BEGIN
-    IF name IS NULL THEN
-        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = '22004';
-    END IF;
-    IF name = '' THEN
-        RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
-    END IF;
+    PERFORM ai_scale._require_model_name(name);
     DELETE FROM ai_scale.models m
         WHERE m.model_name = name AND (version IS NULL OR m.model_version = version);
     GET DIAGNOSTICS dropped = ROW_COUNT;

@@ -14,7 +14,7 @@
 # Usage: bash gpu/check_failures.sh [ROWS]   (default 400000; as root the server runs as postgres)
 # Exit status: 0 passed on a GPU, 1 a check failed, 2 no usable GPU (everything ran on the CPU).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 source scripts/lib/services.sh
 rows=${1:-400000}
 out=${OUT:-}

@@ -7,7 +7,7 @@
 # Usage: bash gpu/device_checks.sh [ROWS for the SQL checks] [check.sh arguments...]
 # Exit status: 0 all passed, else the first failing check's status (in that order).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 rows=${1:-1000000}
 shift || true
 pack=.pgcarry/pg.tar.xz

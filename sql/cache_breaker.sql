@@ -2,7 +2,10 @@
 -- errors, the breaker opens after ai_scale.breaker_failures failures and then skips the
 -- endpoint; ai_scale.cache_strict = on turns the outage into an error.
 SET ai_scale.cache_use_l1 = off;
-SET ai_scale.redis_primary = '127.0.0.1:2';
+-- A loopback address of its own each run (every 127.x.y.z is this host; nothing listens on
+-- port 2): a breaker left open by an earlier run on the same server is not this one.
+SELECT '127.0.2.' || (2 + floor(random() * 250))::int || ':2' AS refusing \gset
+SET ai_scale.redis_primary = :'refusing';
 SET ai_scale.redis_replicas = '';
 SET ai_scale.breaker_failures = 3;
 SET ai_scale.breaker_reset_ms = 60000;
@@ -12,7 +15,8 @@ SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 1}', '{"out": 1}');
 SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 1}') AS miss_1,
        ai_scale.cache_get('breaker_model', 1, '{"i": 2}') AS miss_2,
        ai_scale.cache_get('breaker_model', 1, '{"i": 3}') AS miss_3;
-SELECT endpoint, configured_as, reported_role, breaker, failures, trips, last_error LIKE 'connect:%' AS connect_error
+SELECT endpoint = :'refusing' AS refusing_endpoint, configured_as, reported_role, breaker, failures, trips,
+       last_error LIKE 'connect:%' AS connect_error
 FROM ai_scale.redis_status();
 SELECT metric, value FROM ai_scale.stats
 WHERE section = 'l2' AND metric IN ('errors', 'breaker_trips', 'hits', 'misses') ORDER BY metric;
@@ -23,9 +27,24 @@ SELECT count(ai_scale.cache_get('breaker_model', 1, jsonb_build_object('i', g)))
 FROM generate_series(1, 100) g;
 SELECT value AS l2_samples FROM ai_scale.stats WHERE section = 'l2' AND metric = 'samples';
 
+-- The error of a statement, the endpoint in its detail written as <refusing>.
+CREATE FUNCTION pg_temp.strict_error(stmt text)
+RETURNS TABLE (state text, message text, detail text, hint text) LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    state := 'no error';
+    RETURN NEXT;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    detail := replace(detail, current_setting('ai_scale.redis_primary'), '<refusing>');
+    RETURN NEXT;
+END $$;
 SET ai_scale.cache_strict = on;
-SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 1}');
-SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 1}', '{"out": 1}');
+\x on
+SELECT * FROM pg_temp.strict_error($$SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 1}')$$);
+SELECT * FROM pg_temp.strict_error($$SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 1}', '{"out": 1}')$$);
+\x off
 RESET ai_scale.cache_strict;
 
 -- L1 still serves while Redis is down.

@@ -94,6 +94,7 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
         std::string role = "unknown"; // its breaker is open
         std::string configured;
         bool skipped;
+        bool probe_failed = false;
         if (ep.role == endpoint_role::sentinel) {
             configured = "sentinel";
             redis_topology told;
@@ -118,14 +119,15 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
             if (auto replies = attempt(ep.address, {{"INFO", "replication"}}, &skipped))
                 role = reported_role(reply_string((*replies)[0].get()).value_or(""),
                                      ep.role == endpoint_role::primary, primary_info);
-            else if (!skipped)
-                // The probe's own connection refused at maxclients: the endpoint answers (the
-                // breaker stays closed), it only takes no new connection.
-                role = refuses_connection(breaker_snapshot(ep.address).last_error)
-                           ? "refusing new connections"
-                           : "unreachable";
+            else
+                probe_failed = !skipped;
         }
+        // One snapshot, after the probe, for the row's breaker columns and its role.
         auto h = breaker_snapshot(ep.address);
+        if (probe_failed)
+            // The probe's own connection refused at maxclients: the endpoint answers (the
+            // breaker stays closed), it only takes no new connection.
+            role = refuses_connection(h.last_error) ? "refusing new connections" : "unreachable";
         rows.push_back({ep.address, configured, role, breaker::name(h.state.current), h.last_error,
                         h.state.failures, h.state.trips, h.last_latency_ms});
     }

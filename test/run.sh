@@ -100,7 +100,7 @@ tap() {
         AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
         AI_SCALE_TEST_FORGE="$tapdir/bin/forge_l2_value" \
         AI_SCALE_TEST_GENERATION_COLLISION="$tapdir/bin/generation_collision" \
-        prove -v ${files[*]})
+        prove -v --timer ${files[*]})
 }
 
 fuzz() {

@@ -127,6 +127,13 @@ model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
     const char* name = VARDATA_ANY(t);
     int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
     auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
+    // fn_extra may outlive the statement: a PL/pgSQL function keeps the state of its simple
+    // expressions to the end of the transaction, so a function that scored at one statement
+    // of a transaction block went on scoring the version it found there at the later ones,
+    // after another session's change had committed. The change's invalidation is taken in
+    // first, as lookup_model does (it bumps the epoch).
+    if (c != nullptr)
+        pg::call([] { AcceptInvalidationMessages(); });
     if (c != nullptr && c->epoch == model_cache_epoch() && c->version == version &&
         c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0)
         return c->model->shared_from_this();

@@ -67,9 +67,9 @@ chmod 755 "$copy" # the servers, run as postgres, read test data from it
 cd "$copy"
 export PG_CONFIG="$prefix/bin/pg_config"
 make -s -j"$(nproc)" && make -s install
-# The TAP tests run two tools of the CMake build.
+# The TAP tests run three tools of the CMake build.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision >/dev/null
+cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift >/dev/null
 
 AI_SCALE_TEST_KEEP_LOGS=1 bash test/run.sh --no-setup "${suites[@]}" | tee "$copy/run.log"
 status=${PIPESTATUS[0]}

@@ -85,7 +85,8 @@ tap() {
     local tapdir="$work/tap"
     mkdir -p "$tapdir/bin"
     cp -r test/tap "$tapdir/t"
-    cp build/test/tools/forge_l2_value build/test/tools/generation_collision "$tapdir/bin/" ||
+    cp build/test/tools/forge_l2_value build/test/tools/generation_collision \
+        build/test/tools/libclock_shift.so "$tapdir/bin/" ||
         return 1
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
     # The globs, each under t/, expanded below in $tapdir (read splits them without expanding).
@@ -100,6 +101,7 @@ tap() {
         AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
         AI_SCALE_TEST_FORGE="$tapdir/bin/forge_l2_value" \
         AI_SCALE_TEST_GENERATION_COLLISION="$tapdir/bin/generation_collision" \
+        AI_SCALE_TEST_CLOCK_SHIFT="$tapdir/bin/libclock_shift.so" \
         prove -v --timer ${files[*]})
 }
 

@@ -15,6 +15,7 @@
 #include "pg/bgworker.hpp"
 #include "pg/postgres.hpp"
 #include "pg/shmem.hpp"
+#include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -33,7 +34,6 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/timestamp.h"
 
 PGDLLEXPORT void ai_scale_maintenance_launcher_main(Datum arg);
 }
@@ -87,10 +87,19 @@ constexpr long poll_ms = 5000;
 // worker that cannot connect (a role that does not exist) does not restart in a tight loop.
 constexpr long restart_interval_ms = 10000;
 
+// Milliseconds on the monotonic clock: a step of the wall clock (NTP, a VM resumed, a clock set
+// right) moves neither the restart back-off nor the turn order. With GetCurrentTimestamp, a
+// worker that exited just before the wall clock went back an hour was not restarted for that
+// hour (TAP 196).
+uint64 monotonic_ms()
+{
+    return ai_scale::stats::now_ns() / 1000000;
+}
+
 struct database_slot {
     char name[NAMEDATALEN];
     BackgroundWorkerHandle* handle; // in TopMemoryContext; nullptr when none runs
-    TimestampTz started_at;         // its worker's last start, or exit
+    uint64 started_ms;              // its worker's last start, or exit (monotonic_ms); 0: never
     bool missing_logged;
     bool listed;
     bool starved;      // found no free background-worker slot and waits for one
@@ -133,7 +142,7 @@ bool start_worker(database_slot& slot)
         mark_starved(slot);
         return false;
     }
-    slot.started_at = GetCurrentTimestamp();
+    slot.started_ms = monotonic_ms();
     slot.starved = false;
     slot.yield_asked = false;
     return true;
@@ -151,7 +160,7 @@ bool worker_running(database_slot& slot)
     slot.yield_asked = false;
     // The back-off counts from the exit: a worker stopped for a DROP DATABASE is not started
     // again while the drop waits for the database's sessions to end.
-    slot.started_at = GetCurrentTimestamp();
+    slot.started_ms = monotonic_ms();
     return false;
 }
 
@@ -182,7 +191,7 @@ void ask_for_a_turn()
             continue;
         }
         if (pick == nullptr || (idle && !pick_idle) ||
-            (idle == pick_idle && slot.started_at < pick->started_at)) {
+            (idle == pick_idle && slot.started_ms < pick->started_ms)) {
             pick = &slot;
             pick_idle = idle;
             pick_pid = pid;
@@ -297,7 +306,7 @@ long reconcile()
     find_databases(exists);
 
     long sleep_ms = poll_ms;
-    const TimestampTz now = GetCurrentTimestamp();
+    const uint64 now = monotonic_ms();
     database_slot* due[ai_scale::partition::max_maintenance_databases];
     int ndue = 0;
     for (int i = 0; i < nslots; i++) {
@@ -314,8 +323,8 @@ long reconcile()
             continue;
         }
         slot.missing_logged = false;
-        const long since_ms = long((now - slot.started_at) / 1000);
-        if (slot.started_at != 0 && since_ms < restart_interval_ms) {
+        const long since_ms = long(now - slot.started_ms);
+        if (slot.started_ms != 0 && since_ms < restart_interval_ms) {
             sleep_ms = std::min(sleep_ms, restart_interval_ms - since_ms);
             continue;
         }
@@ -324,7 +333,7 @@ long reconcile()
     // The database whose worker ran longest ago (or never) first: a slot freed by a worker that
     // took its turn goes to the database that waited longest.
     std::sort(due, due + ndue, [](const database_slot* a, const database_slot* b) {
-        return a->started_at < b->started_at;
+        return a->started_ms < b->started_ms;
     });
     for (int i = 0; i < ndue; i++)
         if (!start_worker(*due[i])) {

@@ -14,7 +14,7 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node man
   store_node store_worker_held full_tree_function
   old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
-  cache_get_cancelled_while_stopped);
+  cache_get_cancelled_while_stopped start_clock_shifted shift_clock);
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
 # given ai_scale.* settings (name => value), the extension created in its postgres database.
@@ -73,6 +73,27 @@ CREATE FUNCTION tree(depth int) RETURNS jsonb LANGUAGE sql AS $$
     'split_conditions', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN 0.01 ELSE 0.5 END ORDER BY i),
     'default_left', jsonb_agg(true ORDER BY i))
   FROM generate_series(0, (2 << depth) - 2) i $$;};
+}
+
+# Starts the node with test/tools/clock_shift.cpp preloaded: its wall clock (not its monotonic
+# clock) is then moved by what shift_clock($node, seconds) last wrote, 0 to begin with.
+sub start_clock_shifted {
+    my ($node) = @_;
+    my $file = $node->basedir . '/clock_shift';
+    PostgreSQL::Test::Utils::append_to_file($file, "0\n");
+    local $ENV{LD_PRELOAD} = $ENV{AI_SCALE_TEST_CLOCK_SHIFT};
+    local $ENV{AI_SCALE_CLOCK_SHIFT_FILE} = $file;
+    $node->start;
+}
+
+# Steps the wall clock of a node started by start_clock_shifted to real time plus seconds.
+sub shift_clock {
+    my ($node, $seconds) = @_;
+    my $file = $node->basedir . '/clock_shift';
+    open(my $fh, '>', "$file.new") or die "could not write $file.new: $!";
+    print $fh "$seconds\n";
+    close($fh);
+    rename("$file.new", $file) or die "could not rename to $file: $!";
 }
 
 # A started node preloading ai_scale whose maintenance worker serves its postgres database

@@ -4,6 +4,7 @@
 #include "pg/bgworker.hpp"
 #include "pg/guard.hpp"
 #include "pg/shmem.hpp"
+#include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -74,15 +75,16 @@ struct entry_header {
 };
 
 struct slot {
-    Oid database;            // InvalidOid: free
-    int worker_pid;          // 0: no worker attached
-    bool starting;           // a backend registered a worker that has not attached yet
-    TimestampTz starting_at; // when it did
+    Oid database;       // InvalidOid: free
+    int worker_pid;     // 0: no worker attached
+    bool starting;      // a backend registered a worker that has not attached yet
+    uint64 starting_ms; // when it did (monotonic_ms)
     bool closed; // the worker drained on SIGTERM: queue no more until a new worker attaches
-    TimestampTz failed_at; // the last worker started for it exited before attaching; 0: none
-    Latch* latch;          // the worker's
-    uint64 head;           // bytes ever written
-    uint64 tail;           // bytes ever read
+    uint64 failed_ms; // the last worker started for it exited before attaching (monotonic_ms);
+                      // 0: none
+    Latch* latch;     // the worker's
+    uint64 head;      // bytes ever written
+    uint64 tail;      // bytes ever read
 };
 
 struct queue_shared {
@@ -119,11 +121,19 @@ void free_slot(int s)
     memset(&shared->slots[s], 0, sizeof(slot));
 }
 
+// Milliseconds on the monotonic clock, the same in every process of the server: the waits of
+// start_lost_after_ms and retry_after_failure_ms are not moved by a step of the wall clock. On
+// GetCurrentTimestamp, a clock set back an hour made a lost start, or a failed one, hold the
+// database's queue up for that hour more (TAP 197).
+uint64 monotonic_ms()
+{
+    return ai_scale::stats::now_ns() / 1000000;
+}
+
 // Whether a backend registered a worker for the slot that may still attach.
 bool worker_starting(const slot& sl)
 {
-    return sl.starting &&
-           !TimestampDifferenceExceeds(sl.starting_at, GetCurrentTimestamp(), start_lost_after_ms);
+    return sl.starting && monotonic_ms() - sl.starting_ms < uint64(start_lost_after_ms);
 }
 
 // Marks the slot as having a worker on the way; false when one is already there or on its way.
@@ -136,7 +146,7 @@ bool claim_start(slot& sl, bool* lost)
         return false;
     *lost = sl.starting;
     sl.starting = true;
-    sl.starting_at = GetCurrentTimestamp();
+    sl.starting_ms = monotonic_ms();
     return true;
 }
 
@@ -207,7 +217,7 @@ bool may_hold_dropped_database()
         const slot& sl = shared->slots[s];
         mine |= sl.database == MyDatabaseId;
         free |= sl.database == InvalidOid;
-        failed |= sl.database != InvalidOid && sl.failed_at != 0;
+        failed |= sl.database != InvalidOid && sl.failed_ms != 0;
     }
     return failed || (!mine && !free);
 }
@@ -308,10 +318,9 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         LWLockAcquire(lock, LW_EXCLUSIVE);
     }
     s = slot_of(MyDatabaseId);
-    if (s >= 0 && shared->slots[s].failed_at != 0 && shared->slots[s].worker_pid == 0 &&
+    if (s >= 0 && shared->slots[s].failed_ms != 0 && shared->slots[s].worker_pid == 0 &&
         !worker_starting(shared->slots[s]) &&
-        !TimestampDifferenceExceeds(shared->slots[s].failed_at, GetCurrentTimestamp(),
-                                    retry_after_failure_ms)) {
+        monotonic_ms() - shared->slots[s].failed_ms < uint64(retry_after_failure_ms)) {
         LWLockRelease(lock);
         return false;
     }
@@ -430,7 +439,7 @@ void at_exit(int, Datum)
         sl.latch = nullptr;
     } else if (!attached && sl.database == my_database && sl.worker_pid == 0) {
         sl.starting = false;
-        sl.failed_at = GetCurrentTimestamp();
+        sl.failed_ms = monotonic_ms();
     }
     LWLockRelease(lock);
 }
@@ -773,7 +782,7 @@ void ai_scale_store_worker_main(Datum arg)
         sl.latch = MyLatch;
         sl.starting = false;
         sl.closed = false;
-        sl.failed_at = 0;
+        sl.failed_ms = 0;
         attached = true;
     }
     LWLockRelease(lock);

@@ -217,7 +217,7 @@ BEGIN
     SELECT a.attname, a.atttypid::regtype INTO key_column, key_type
       FROM pg_attribute a WHERE a.attrelid = parent AND a.attnum = key_attnum;
     IF key_type NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
-        RAISE EXCEPTION 'partition key column % of % has type %', key_column, parent, key_type
+        RAISE EXCEPTION 'partition key column "%" of % has type %', key_column, parent, key_type
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'The key must be timestamptz, timestamp or date.';
     END IF;
@@ -316,11 +316,24 @@ CREATE FUNCTION ai_scale._error_state(detail text) RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT coalesce(substring(detail FROM '[(]SQLSTATE ([0-9A-Z]{5})[)]$'), '55000') $$;
 
--- An 'error' row's detail without the SQLSTATE at its end, for a message raised with it.
+-- An 'error' row's detail without its hint and the SQLSTATE at its end, for a message raised
+-- with them: the hint is raised as the error's HINT, not left in its message.
 CREATE FUNCTION ai_scale._error_message(detail text) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT regexp_replace(detail, ' [(]SQLSTATE [0-9A-Z]{5}[)]$', '') $$;
+    AS $$
+    SELECT regexp_replace(regexp_replace(detail, ' [(]SQLSTATE [0-9A-Z]{5}[)]$', ''),
+                          ' [(]hint: .*[)]$', '')
+$$;
+
+-- The hint in an 'error' row's detail (_error_text); null when it has none.
+CREATE FUNCTION ai_scale._error_hint(detail text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT substring(regexp_replace(detail, ' [(]SQLSTATE [0-9A-Z]{5}[)]$', '')
+                     FROM ' [(]hint: (.*)[)]$')
+$$;
 
 -- A local bound as text of the key type, in the session's time zone for timestamptz keys.
 CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) RETURNS text

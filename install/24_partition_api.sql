@@ -38,7 +38,7 @@ BEGIN
                                    cold_after);
     IF k.key_type = 'date'::regtype
        AND partition_interval <> date_trunc('day', partition_interval) THEN
-        RAISE EXCEPTION 'partition_interval % is finer than the date key %', partition_interval,
+        RAISE EXCEPTION 'partition_interval % is finer than the date key "%"', partition_interval,
                         k.key_column
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use whole days, weeks, months or years for a date key.';
@@ -115,7 +115,12 @@ BEGIN
            time_zone = EXCLUDED.time_zone, inherit_privileges = EXCLUDED.inherit_privileges;
     -- The first run is part of adopting the table: if it fails, nothing is kept.
     FOR r IN SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false) LOOP
-        IF r.action = 'error' THEN
+        IF r.action = 'error' AND ai_scale._error_hint(r.detail) IS NOT NULL THEN
+            RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent,
+                  ai_scale._error_message(r.detail)
+                USING ERRCODE = ai_scale._error_state(r.detail),
+                      HINT = ai_scale._error_hint(r.detail);
+        ELSIF r.action = 'error' THEN
             RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent,
                   ai_scale._error_message(r.detail)
                 USING ERRCODE = ai_scale._error_state(r.detail);

@@ -43,7 +43,7 @@ Oid partition::require_owner_rights(Oid rel)
     const Oid owner = owner_of(rel);
     if (owner == InvalidOid)
         throw pg::error(ERRCODE_UNDEFINED_TABLE,
-                        "relation " + std::to_string(rel) + " does not exist");
+                        "relation with OID " + std::to_string(rel) + " does not exist");
     const bool allowed = pg::call([&] { return has_privs_of_role(GetUserId(), owner); });
     if (!allowed) {
         const char* rel_name = pg::call([&] { return get_rel_name(rel); });

@@ -86,6 +86,9 @@ SELECT ai_scale.score('cat_one', '{"a": 1}');
 SELECT count(*) AS models_before FROM ai_scale.models \gset
 SELECT ai_scale.register_model('bad', 'forest', ARRAY['a'], '{}');
 SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', 'b'], '{"weights": [1]}');
+-- A value of the wrong JSON type is named in a DETAIL that is a sentence.
+SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '[1]');
+SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": "1"}');
 SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{"weights": [1]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY[]::text[], '{"weights": []}')$$),

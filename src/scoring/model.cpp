@@ -17,7 +17,7 @@ namespace {
 float finite_float(const json::value& v, const std::string& where)
 {
     if (!v.is_number())
-        fail(where + " must be a number", std::string("found ") + json::type_name(v.t) + ".");
+        fail(where + " must be a number", std::string("It is a JSON ") + json::type_name(v.t) + ".");
     double d = v.num;
     // The float of the double, as inputs are read: 3.4028235e38, FLT_MAX's shortest text (as
     // float4 and XGBoost write it), lies just above FLT_MAX as a double and still rounds to it.
@@ -38,7 +38,7 @@ std::vector<float> float_array(const json::value& v, const std::string& where, s
 {
     if (!v.is_array())
         fail(where + " must be an array of numbers",
-             std::string("found ") + json::type_name(v.t) + ".");
+             std::string("It is a JSON ") + json::type_name(v.t) + ".");
     if (expect != size_t(-1) && v.items.size() != expect)
         fail(where + " has " + std::to_string(v.items.size()) + " elements, expected " +
              std::to_string(expect));
@@ -391,7 +391,7 @@ compiled_model compile_model(model_kind kind, const std::vector<std::string>& fe
     m.features = features;
     if (!params.is_object())
         fail("params must be a json object",
-             std::string("found ") + json::type_name(params.t) + ".");
+             std::string("It is a JSON ") + json::type_name(params.t) + ".");
     switch (kind) {
     case model_kind::linear:
     case model_kind::logistic:

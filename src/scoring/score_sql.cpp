@@ -518,8 +518,15 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
         features.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
     }
     std::string params = jsonb_text(PG_GETARG_DATUM(2));
+    // An unknown kind is not "invalid forest model: unknown model kind "forest"".
+    model_kind parsed;
     try {
-        compile_model(parse_kind(kind), features, json::parse(params));
+        parsed = parse_kind(kind);
+    } catch (const model_error& e) {
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what(), e.detail);
+    }
+    try {
+        compile_model(parsed, features, json::parse(params));
     } catch (const model_error& e) {
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
                         std::string("invalid ") + kind + " model: " + e.what(), e.detail);

@@ -145,12 +145,22 @@ ai_scale_gpu_model to_abi(const model_ref& m)
     return d;
 }
 
+// The reason (as gpu_info() shows it) as a DETAIL: a sentence, capitalized, with its period.
+std::string as_sentence(std::string s)
+{
+    if (!s.empty() && s[0] >= 'a' && s[0] <= 'z')
+        s[0] = char(s[0] - 'a' + 'A');
+    if (!s.empty() && s.back() != '.')
+        s += '.';
+    return s;
+}
+
 // Under on: the documented error. Under auto: counted, and the CPU path takes the batch.
 bool fall_back(const std::string& reason)
 {
     if (guc::gpu_mode == guc::gpu_on)
         throw pg::error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                        "could not score the batch on the GPU", reason,
+                        "could not score the batch on the GPU", as_sentence(reason),
                         "Set ai_scale.gpu to auto to score on the CPU when the GPU is unavailable; "
                         "ai_scale.gpu_info() shows what was found.");
     stats::add(stats::counter::gpu_fallbacks);

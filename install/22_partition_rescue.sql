@@ -212,7 +212,10 @@ DECLARE
     piece_zone text;
 BEGIN
     PERFORM ai_scale._require_primary('rescue_default');
-    IF batch_rows IS NULL OR batch_rows < 1 THEN
+    IF batch_rows IS NULL THEN
+        RAISE EXCEPTION 'batch_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_rows < 1 THEN
         RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     cfg := ai_scale._config(parent);
@@ -519,10 +522,16 @@ BEGIN
     IF parent IS NULL THEN
         RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF batch_rows IS NULL OR batch_rows < 1 THEN
+    IF batch_rows IS NULL THEN
+        RAISE EXCEPTION 'batch_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_rows < 1 THEN
         RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF pause IS NULL OR pause < interval '0' THEN
+    IF pause IS NULL THEN
+        RAISE EXCEPTION 'pause must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF pause < interval '0' THEN
         RAISE EXCEPTION 'pause must be zero or more' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF ai_scale._make_rescue_index(parent, batch_rows) THEN

@@ -196,6 +196,13 @@ COMMIT;
 CALL ai_scale.rescue_default_proc(NULL);
 CALL ai_scale.rescue_default_proc('looped', 0);
 CALL ai_scale.rescue_default_proc('looped', 10, interval '-1 second');
+-- A null batch_rows or pause is 22004 and says so (it was "batch_rows must be at least 1").
+CALL ai_scale.rescue_default_proc('looped', NULL);
+\echo :LAST_ERROR_SQLSTATE
+CALL ai_scale.rescue_default_proc('looped', 10, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ai_scale.rescue_default('looped', NULL);
+\echo :LAST_ERROR_SQLSTATE
 DROP TABLE looped;
 -- A default already indexed on the key (here through the parent) is walked with that index:
 -- the procedure builds no index of its own and leaves the user's in place.

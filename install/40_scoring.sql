@@ -201,6 +201,9 @@ BEGIN
         RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
     END IF;
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
+    IF NOT EXISTS (SELECT 1 FROM ai_scale.models m WHERE m.model_name = name) THEN
+        RAISE EXCEPTION 'model "%" does not exist', name USING ERRCODE = '42704';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM ai_scale.models m
                    WHERE m.model_name = name AND m.model_version = version) THEN
         RAISE EXCEPTION 'model "%" has no version %', name, version USING ERRCODE = '42704';
@@ -227,7 +230,8 @@ BEGIN
         WHERE m.model_name = name AND (version IS NULL OR m.model_version = version);
     GET DIAGNOSTICS dropped = ROW_COUNT;
     IF dropped = 0 THEN
-        IF version IS NULL THEN
+        IF version IS NULL
+           OR NOT EXISTS (SELECT 1 FROM ai_scale.models m WHERE m.model_name = name) THEN
             RAISE EXCEPTION 'model "%" does not exist', name USING ERRCODE = '42704';
         END IF;
         RAISE EXCEPTION 'model "%" has no version %', name, version USING ERRCODE = '42704';

@@ -69,6 +69,9 @@ SELECT pg_temp.try($$SELECT ai_scale.score('cat_one', '{"a": 1}', 0)$$);
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', 9)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('cat_one', 9)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('nothing_here')$$);
+-- A model with no version at all does not exist (as score() says), whatever version is named.
+SELECT pg_temp.try($$SELECT ai_scale.set_active_version('nothing_here', 1)$$);
+SELECT pg_temp.try($$SELECT ai_scale.drop_model('nothing_here', 1)$$);
 -- A null name or version is 22004, as in the cache's and predict's functions.
 SELECT pg_temp.try($$SELECT ai_scale.register_model(NULL, 'linear', ARRAY['a'], '{"weights": [1]}')$$);
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version(NULL, 1)$$);

@@ -279,7 +279,9 @@ std::string text_arg(FunctionCallInfo fcinfo, int argno, const char* what)
 
 // The model helpers parse a whole document into a tree many times its size before any limit
 // can be checked: only roles that may register models (INSERT on ai_scale.models) run them.
-void require_register_right(const char* helper)
+// The error names what was refused, not the helper: register_model's caller never named
+// _validate_model ("permission denied for function _validate_model").
+void require_register_right()
 {
     AclResult acl = pg_value([] {
         Oid relid = get_relname_relid("models", get_namespace_oid("ai_scale", false));
@@ -287,7 +289,7 @@ void require_register_right(const char* helper)
     });
     if (acl != ACLCHECK_OK)
         throw pg::error(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                        std::string("permission denied for function ") + helper,
+                        "permission denied to register models",
                         "Registering models needs INSERT on ai_scale.models.",
                         "Ask the owner of ai_scale.models for the right to register models.");
 }
@@ -495,7 +497,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
 // before writing anything.
 AI_SCALE_FUNCTION(ai_scale_validate_model)
 {
-    require_register_right("_validate_model");
+    require_register_right();
     std::string kind = text_arg(fcinfo, 0, "kind");
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "features must not be null");
@@ -540,7 +542,7 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
 // a dump it cannot import, as register_model does for invalid params.
 AI_SCALE_FUNCTION(ai_scale_xgboost_params)
 {
-    require_register_right("_xgboost_params");
+    require_register_right();
     if (PG_ARGISNULL(0))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the XGBoost model must not be null");
     std::string text = jsonb_text(PG_GETARG_DATUM(0));
@@ -592,7 +594,7 @@ AI_SCALE_FUNCTION(ai_scale_version_registered)
     if (VARSIZE_ANY_EXHDR(model) == 0)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model must not be empty");
     int32 version = version_arg(fcinfo, 1);
-    require_register_right("_version_registered");
+    require_register_right();
     cache::bump_generation(MyDatabaseId, model, &version);
     PG_RETURN_VOID();
 }

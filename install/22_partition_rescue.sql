@@ -270,8 +270,8 @@ BEGIN
         PERFORM ai_scale._require_no_references(parent, dflt);
     END IF;
     IF unplaceable > 0 THEN
-        RAISE NOTICE '% rows stay in the default partition of %: their % is NULL, infinite or at an end of the timestamp range',
-                     unplaceable, parent, quote_ident(k.key_column)
+        RAISE NOTICE '% rows stay in the default partition of %: their "%" is NULL, infinite or at an end of the timestamp range',
+                     unplaceable, parent, k.key_column
             USING DETAIL = 'No partition with finite bounds can hold them: a cell within two '
                            'partition intervals of 4713 BC or 294276 AD has bounds Postgres '
                            'cannot represent.';

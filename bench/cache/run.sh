@@ -57,17 +57,37 @@ tps() { # pgbench script [PGOPTIONS] [clients, default 2]
         echo "$out" | tail -5 >&2
         exit 1
     fi
-    echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+    out=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    [ -n "$out" ] || { echo "pgbench printed no tps ($1)" >&2; exit 1; }
+    echo "$out"
 }
 rps() { # redis-benchmark GET of 1 kB values, pipeline depth $1, [clients, default 2]
-    redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "${2:-2}" -n $((secs * 40000 * $1)) -d 1024 \
-        -r 1000 -P "$1" -t set,get --csv 2>/dev/null | sed -n 's/^"GET","\([0-9.]*\)".*/\1/p'
+    local out
+    out=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "${2:-2}" -n $((secs * 40000 * $1)) -d 1024 \
+        -r 1000 -P "$1" -t set,get --csv 2>/dev/null | sed -n 's/^"GET","\([0-9.]*\)".*/\1/p')
+    [ -n "$out" ] || { echo "redis-benchmark printed no GET rate (-P $1, ${2:-2} clients)" >&2; exit 1; }
+    echo "$out"
+}
+# Lookups by level since the last reset_stats(): l1 hits, l1 misses, l2 hits, l2 misses, l2
+# errors, l3 hits, l3 misses, breaker trips.
+levels() {
+    psql_ -At -c "SELECT string_agg(coalesce((SELECT value::text FROM ai_scale.stats s WHERE s.section = w.section
+                                                  AND s.metric = w.metric), '?'), ' ' ORDER BY w.n)
+                    FROM (VALUES (1, 'l1', 'hits'), (2, 'l1', 'misses'), (3, 'l2', 'hits'), (4, 'l2', 'misses'),
+                                 (5, 'l2', 'errors'), (6, 'l3', 'hits'), (7, 'l3', 'misses'),
+                                 (8, 'l2', 'breaker_trips')) w(n, section, metric)"
 }
 
 # Make sure each level is what answers before timing it.
 psql_ -At -c "SELECT ai_scale.reset_stats()" -c "SELECT ai_scale.cache_get('bench', 1, '{\"id\": 7}') IS NOT NULL" \
     -c "SELECT value FROM ai_scale.stats WHERE section = 'l1' AND metric = 'hits'" | tr '\n' ' '
 echo "(L1 answers)"
+psql_ -At -c "SELECT ai_scale.reset_stats()" -c "SET ai_scale.cache_use_l1 = off" \
+    -c "SELECT ai_scale.cache_get('bench', 1, '{\"id\": 7}') IS NOT NULL" \
+    -c "SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'hits'" | tr '\n' ' '
+echo "(L2 answers with L1 off)"
+# Every lookup of the rounds below is to be answered by the level its case names; checked after.
+psql_ -c "SELECT ai_scale.reset_stats()" >/dev/null
 
 # Three rounds, each running every case once in turn, and the median of the three: the machine
 # is shared, so cases measured minutes apart would compare noise.
@@ -105,6 +125,16 @@ for round in 1 2 3; do
     for c in "${cases[@]}"; do runs[$c]="${runs[$c]:-} $(run_case "$c")"; done
 done
 median() { printf '%s\n' $1 | sort -g | sed -n 2p; }
+# An L1 case answered by Redis, or an L2 case by the store or not at all (a miss, an error, an
+# open breaker), would time other work than its ratio names: then no ratios are printed.
+read -r l1_hits l1_misses l2_hits l2_misses l2_errors l3_hits l3_misses trips <<<"$(levels)"
+echo "lookups in the rounds: L1 $l1_hits hits, $l1_misses misses; L2 $l2_hits hits, $l2_misses misses," \
+    "$l2_errors errors, $trips breaker trips; L3 $l3_hits hits, $l3_misses misses"
+if [ "$l1_hits" = 0 ] || [ "$l2_hits" = 0 ] ||
+    [ "$l1_misses $l2_misses $l2_errors $l3_hits $l3_misses $trips" != "0 0 0 0 0 0" ]; then
+    echo "bench/cache: a case was not answered by the level it measures; no ratios" >&2
+    exit 1
+fi
 for c in "${cases[@]}"; do declare "$c=$(median "${runs[$c]}")"; done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

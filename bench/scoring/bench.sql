@@ -56,8 +56,21 @@ SELECT format('SELECT sum(1 / (1 + exp(-(0.1 + %s)))) FROM bench_rows',
               string_agg(format('(input->>%L)::float8', 'f' || j), ' + ')) AS sql_extract
 FROM generate_series(1, 16) j \gset
 
--- Same answers before timing anything.
-SELECT format('SELECT max(abs(ai_scale.score(''bench_logistic'', input) - 1 / (1 + exp(-(0.1 + %s))))) < 1e-6 AS logistic_matches_sql FROM bench_rows WHERE id <= 10000',
+-- Same answers before timing anything: score and score_batched against the pure-SQL formula
+-- (a false or null here stops the run, not only prints f).
+CREATE FUNCTION pg_temp.must(ok bool, what text) RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+    IF ok IS NOT TRUE THEN
+        RAISE EXCEPTION 'bench/scoring: %', what;
+    END IF;
+    RETURN ok;
+END $$;
+SELECT format('SELECT pg_temp.must(max(abs(s - q)) < 1e-6 AND count(s) = count(*) AND max(abs(b - q)) < 1e-6 AND count(b) = count(*),
+                   ''score or score_batched differs from the pure-SQL logistic'') AS logistic_matches_sql
+               FROM (SELECT ai_scale.score(''bench_logistic'', input) AS s,
+                            ai_scale.score_batched(''bench_logistic'', input) OVER () AS b,
+                            1 / (1 + exp(-(0.1 + %s))) AS q
+                     FROM bench_rows WHERE id <= 10000) x',
               string_agg(format('%s * (input->>%L)::float8', round((j * 0.037 - 0.3)::numeric, 3), 'f' || j), ' + '))
 FROM generate_series(1, 16) j \gexec
 

@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -z "${AI_SCALE_BENCH_LOCKED:-}" ] && exec env AI_SCALE_BENCH_LOCKED=1 flock /tmp/ai_scale_bench.lock "$0" "$@"
 source scripts/lib/services.sh
+require_current_install
 rows=${1:-1000000}
 subset=$(( rows < 200000 ? rows : 200000 ))
 

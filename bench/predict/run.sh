@@ -34,14 +34,28 @@ mkdir -p "$scripts"
 input='{"f0": 1.535, "f1": -1.764, "f2": 1.865, "f3": -3.082, "f4": 1.333, "f5": 1.89}'
 echo 'SELECT 1;' >"$scripts/select1.sql"
 echo "SELECT ai_scale.predict('bench', '$input');" >"$scripts/repeated.sql"
-printf '%s\n' '\set id random(1, 2000000000)' \
+# Inputs drawn from 9e15 values per client (below 2^53, so exact as JSON numbers): no two calls
+# of the runs share one (with 2e9 a few did, and a repeat is answered from the cache, not stored).
+printf '%s\n' '\set id random(1, 9000000000000000)' \
     "SELECT ai_scale.predict('bench', jsonb_build_object('f0', :id::bigint, 'f1', :client_id::int, 'f2', 0.5, 'f3', -1, 'f4', 2, 'f5', 0.25));" \
     >"$scripts/fresh.sql"
 
-tps() { # pgbench script [PGOPTIONS]
+tps() { # pgbench script [PGOPTIONS]; its output stays in $work/pgbench.out
     PGOPTIONS=${2:-} pgbench -n -M prepared -c 2 -j 2 -T "$secs" -h 127.0.0.1 -p "$pg_port" \
-        -U postgres -f "$scripts/$1" postgres 2>"$work/pgbench.err" |
-        sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+        -U postgres -f "$scripts/$1" postgres >"$work/pgbench.out" 2>"$work/pgbench.err" || exit 1
+    sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out"
+}
+stored_rows() { psql_ -At -c "SELECT count(*) FROM public.model_predictions"; }
+# Every fresh input is a prediction to store, in either mode: async is only faster if it stores
+# as many (a row it lost or did not write would be work the sync side did and it did not).
+check_stored() { # rows in the store before the last pgbench run, which store_mode
+    local calls now
+    calls=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.out")
+    now=$(stored_rows)
+    if [ "$now" -ne $(($1 + calls)) ]; then
+        echo "bench/predict: $2 stored $((now - $1)) predictions for $calls fresh inputs" >&2
+        exit 1
+    fi
 }
 wait_for_queue() { # until the async worker has written everything queued
     local n=-1 m
@@ -59,13 +73,21 @@ echo "repeated input answered from: $(psql_ -At -c "SELECT ai_scale.predict('ben
 
 select1=$(tps select1.sql)
 repeated=$(tps repeated.sql)
+n=$(stored_rows)
 sync_durable=$(tps fresh.sql "-c ai_scale.store_mode=sync")
+check_stored "$n" sync
+n=$(stored_rows)
 async_durable=$(tps fresh.sql "-c ai_scale.store_mode=async")
 wait_for_queue
+check_stored "$n" async
+n=$(stored_rows)
 sync_nowait=$(tps fresh.sql "-c ai_scale.store_mode=sync -c synchronous_commit=off")
+check_stored "$n" "sync, synchronous_commit = off,"
+n=$(stored_rows)
 async_nowait=$(tps fresh.sql "-c ai_scale.store_mode=async -c synchronous_commit=off")
 wait_for_queue
-stored=$(psql_ -At -c "SELECT count(*) FROM public.model_predictions")
+check_stored "$n" "async, synchronous_commit = off,"
+stored=$(stored_rows)
 
 # 1000 fresh inputs in one statement: predict_batch (one Redis round trip to read, one scoring
 # batch, one INSERT, one pipelined Redis write) against predict() called per row; median of 5

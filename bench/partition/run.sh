@@ -244,7 +244,10 @@ stall() { # $1 table, $2 maintenance statement
     run -c "SET client_min_messages = warning" -c "$2" &
     local maint=$!
     # (set -e does not apply inside the $(...) this runs in.)
-    wait "$probe" && wait "$reader" && wait "$maint" || { echo "bench/partition: the stall run failed" >&2; exit 1; }
+    if ! { wait "$probe" && wait "$reader" && wait "$maint"; }; then
+        echo "bench/partition: the stall run failed" >&2
+        exit 1
+    fi
     cat "$work/stall"
 }
 for t in l_pm l_ai; do

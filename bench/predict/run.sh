@@ -18,8 +18,10 @@ secs=${1:-10}
 
 cleanup() { [ -s "${work:-}/pgbench.err" ] && tail -5 "$work/pgbench.err"; bench_servers_stop; }
 trap cleanup EXIT
-# Durable, as in production (the test harness turns fsync and synchronous_commit off).
-bench_servers_start predict "ai_scale.l1_entries = 65536" "fsync = on" "synchronous_commit = on"
+# Durable, as in production (the test harness turns fsync, synchronous_commit and
+# full_page_writes off).
+bench_servers_start predict "ai_scale.l1_entries = 65536" "fsync = on" "synchronous_commit = on" \
+    "full_page_writes = on"
 
 psql_() { psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 AI_SCALE_BENCH_MODEL="$root/test/data/scoring/xgb_regression.json" psql_ <<'SQL' >/dev/null

@@ -161,7 +161,7 @@ printf '%-52s %s ms\n' "  (bare CREATE TABLE LIKE + ATTACH, same)" "$bare"
 # each tool in turn, and the median. In one transaction (partition_data_time, rescue_default
 # with a batch that takes everything), and one day per committed batch (the procedures).
 # partition_data_time's default p_analyze := true runs ANALYZE on the whole partition set after
-# each child it makes (ten here: a third of its time), which rescue_default does not do, nor
+# each child it makes (ten here: a third to a half of its time), which rescue_default does not do, nor
 # either procedure (partition_data_proc passes p_analyze := false): the ratio uses
 # p_analyze := false, the same work on both sides; pg_partman's default is shown beside it.
 pms=() ais=() sqls=() pps=() aps=() pas=() left=0

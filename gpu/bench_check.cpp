@@ -4,6 +4,8 @@
 // --require-device).
 #include "ai_scale_gpu.h"
 #include "host_models.hpp"
+#include "scoring/json.hpp"
+#include "scoring/model.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -327,23 +329,119 @@ double seconds_since(std::chrono::steady_clock::time_point t0)
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// CPU rows/s of the shared formulas: one thread (one backend's CPU path) and all cores.
+// A model's params as register_model takes them (floats printed to round-trip exactly).
+std::string params_json(const host_model& m)
+{
+    std::string js;
+    char buf[32];
+    auto num = [&](float v) {
+        std::snprintf(buf, sizeof buf, "%.9g", double(v));
+        js += buf;
+    };
+    auto floats = [&](const float* v, size_t n) {
+        js += "[";
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                js += ",";
+            num(v[i]);
+        }
+        js += "]";
+    };
+    switch (m.kind) {
+    case model_kind::linear:
+    case model_kind::logistic:
+        js += "{\"weights\":";
+        floats(m.weights.data(), m.weights.size());
+        js += ",\"bias\":";
+        num(m.bias);
+        js += "}";
+        break;
+    case model_kind::mlp: {
+        static const char* names[] = {"identity", "relu", "tanh", "sigmoid"};
+        js += "{\"layers\":[";
+        size_t w = 0, b = 0;
+        for (size_t l = 0; l + 1 < m.sizes.size(); l++) {
+            js += l ? ",{\"weights\":[" : "{\"weights\":[";
+            for (int32_t o = 0; o < m.sizes[l + 1]; o++, w += size_t(m.sizes[l])) {
+                if (o)
+                    js += ",";
+                floats(&m.mlp_weights[w], size_t(m.sizes[l]));
+            }
+            js += "],\"bias\":";
+            floats(&m.mlp_biases[b], size_t(m.sizes[l + 1]));
+            b += size_t(m.sizes[l + 1]);
+            js += std::string(",\"activation\":\"") + names[m.activations[l]] + "\"}";
+        }
+        js += "]}";
+        break;
+    }
+    case model_kind::gbdt: {
+        // XGBoost's arrays, node i of a tree at root + i (random_gbdt lays trees out so). A
+        // regression (the timings' gbdt); a logistic one would differ, and cpu_rate says so.
+        js += "{\"objective\":\"reg:squarederror\",\"base_score\":";
+        num(m.base_margin);
+        js += ",\"trees\":[";
+        for (size_t t = 0; t < m.tree_root.size(); t++) {
+            int32_t root = m.tree_root[t];
+            int32_t end = t + 1 < m.tree_root.size() ? m.tree_root[t + 1] : int32_t(m.feature.size());
+            std::string l, r, f, c, d;
+            for (int32_t i = root; i < end; i++) {
+                bool leaf = m.feature[size_t(i)] < 0;
+                const char* sep = i > root ? "," : "";
+                l += sep + std::to_string(leaf ? -1 : m.left[size_t(i)] - root);
+                r += sep + std::to_string(leaf ? -1 : m.left[size_t(i)] - root + 1);
+                f += sep + std::to_string(leaf ? 0 : m.feature[size_t(i)]);
+                std::snprintf(buf, sizeof buf, "%s%.9g", sep, double(m.value[size_t(i)]));
+                c += buf;
+                d += sep + std::to_string(int(m.default_left[size_t(i)]));
+            }
+            js += (t ? ",{" : "{") + std::string("\"left_children\":[") + l +
+                  "],\"right_children\":[" + r + "],\"split_indices\":[" + f +
+                  "],\"split_conditions\":[" + c + "],\"default_left\":[" + d + "]}";
+        }
+        js += "]}";
+        break;
+    }
+    }
+    return js;
+}
+
+// CPU rows/s of the extension's own CPU path (compiled_model::score_rows over blocks of rows,
+// as score_batch and score_batched run it; for gbdt 2-3x the per-row formulas): one thread (one
+// backend) and all cores. Its scores must equal the formulas' (else a failure is counted).
 void cpu_rate(const host_model& m, double* one, double* all)
 {
-    int64_t n = m.kind == model_kind::gbdt ? 20000 : 2000000;
-    std::vector<float> rows(size_t(n * m.n_features)), out(size_t(n * m.n_outputs));
+    std::vector<std::string> features;
+    for (int32_t f = 0; f < m.n_features; f++)
+        features.push_back("f" + std::to_string(f));
+    const ai_scale::scoring::compiled_model cm = ai_scale::scoring::compile_model(
+        m.kind, features, ai_scale::scoring::json::parse(params_json(m)));
+    int64_t n = m.kind == model_kind::gbdt ? 50000 : m.kind == model_kind::mlp ? 200000 : 2000000;
+    const int64_t block = 1024; // rows per score_rows call, as a batch is handed over in chunks
+    std::vector<float> rows(size_t(n * m.n_features)), out(size_t(n * m.n_outputs)),
+        want(size_t(n * m.n_outputs));
     fill_rows(rows.data(), int64_t(rows.size()), 99, nan_share_of(m));
-    auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < n; i++)
-        m.score_row(&rows[size_t(i * m.n_features)], &out[size_t(i * m.n_outputs)]);
+        m.score_row(&rows[size_t(i * m.n_features)], &want[size_t(i * m.n_outputs)]);
+    auto score_range = [&](int64_t first, int64_t last) {
+        for (int64_t i = first; i < last; i += block)
+            cm.score_rows(&rows[size_t(i * m.n_features)], std::min(block, last - i),
+                          &out[size_t(i * m.n_outputs)]);
+    };
+    auto t0 = std::chrono::steady_clock::now();
+    score_range(0, n);
     *one = double(n) / seconds_since(t0);
+    if (std::memcmp(out.data(), want.data(), out.size() * sizeof(float)) != 0) {
+        std::printf("  FAIL %s: the extension's CPU path differs from the formulas\n", kind_name(m));
+        failures++;
+    }
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::thread> pool;
+    int64_t share = (n + threads - 1) / threads;
     t0 = std::chrono::steady_clock::now();
     for (unsigned t = 0; t < threads; t++)
         pool.emplace_back([&, t] {
-            for (int64_t i = t; i < n; i += threads)
-                m.score_row(&rows[size_t(i * m.n_features)], &out[size_t(i * m.n_outputs)]);
+            score_range(std::min(n, int64_t(t) * share), std::min(n, int64_t(t + 1) * share));
         });
     for (auto& th : pool)
         th.join();
@@ -364,7 +462,7 @@ void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, 
         cpu_rate(m, &cpu_one, &cpu_all);
         double pcie_bound = h2d * 1e9 / (m.n_features * 4.0);
         double hbm_bound = hbm * 1e9 / ((m.n_features + m.n_outputs) * 4.0);
-        std::printf("-- %s F=%d: CPU formulas %.3g rows/s (1 thread), %.3g rows/s (all cores); "
+        std::printf("-- %s F=%d: CPU path %.3g rows/s (1 thread), %.3g rows/s (all cores); "
                     "PCIe bound %.3g rows/s, HBM bound %.3g rows/s\n",
                     kind_name(m), m.n_features, cpu_one, cpu_all, pcie_bound, hbm_bound);
         ai_scale_gpu_model abi = m.abi();

@@ -33,7 +33,8 @@ nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
             -fmad=false --expt-relaxed-constexpr --cudart static \
             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
             -Isrc -Igpu gpu/device.cu gpu/score.cu -o "$build/gpu/ai_scale_gpu.so"
-        g++ -O3 -std=c++17 -ffp-contract=off -Isrc -Igpu gpu/bench_check.cpp -o "$build/gpu/ai_scale_gpu_check" \
+        g++ -O3 -std=c++17 -ffp-contract=off -Isrc -Igpu gpu/bench_check.cpp src/scoring/model.cpp \
+            src/scoring/json.cpp -o "$build/gpu/ai_scale_gpu_check" \
             -L"$build/gpu" -l:ai_scale_gpu.so -Wl,-rpath,"$(realpath "$build/gpu")" -pthread
     }
     if ! build_cmake; then

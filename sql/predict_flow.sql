@@ -135,6 +135,11 @@ SELECT ai_scale.cache_put('p_lin', 1, '{"a": 5, "b": 5}', '[1, 2]');
 SELECT ai_scale.predict('p_lin', '{"a": 5, "b": 5}', 1) AS put_array;
 SELECT ai_scale.cache_put('p_lin', 1, '{"a": 6, "b": 6}', '7');
 SELECT ai_scale.predict('p_lin', '{"a": 6, "b": 6}', 1) AS put_scalar;
+-- An object keeps its keys and nested values as written; its own model, version and source
+-- give way to the answer's (the last of equal keys wins in jsonb).
+SELECT ai_scale.cache_put('p_lin', 1, '{"a": 7, "b": 7}',
+    '{"model": "other", "version": 9, "source": "x", "nested": [1, {"b": 2.50}], "none": null}');
+SELECT ai_scale.predict('p_lin', '{"a": 7, "b": 7}', 1) AS put_object;
 
 -- A score that is not finite (a float4 sum overflowed) is 22003 naming the element it came
 -- from, not its row in the batch of misses: element 1 is cached, 2 and 3 are one input, so

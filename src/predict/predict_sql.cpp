@@ -18,6 +18,7 @@ extern "C" {
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 }
 
 #include <cmath>
@@ -99,30 +100,63 @@ Jsonb* output_of(const loaded_model& m, const float* out)
     return result;
 }
 
-// The output with the model, version and source added: {"score": …, "model": …, …}.
+void push_pair(JsonbParseState** state, const char* key, JsonbValue* value)
+{
+    JsonbValue k;
+    k.type = jbvString;
+    k.val.string.val = const_cast<char*>(key);
+    k.val.string.len = int(strlen(key));
+    pushJsonbValue(state, WJB_KEY, &k);
+    pushJsonbValue(state, WJB_VALUE, value);
+}
+
+void push_string_pair(JsonbParseState** state, const char* key, const char* value, size_t len)
+{
+    JsonbValue v;
+    v.type = jbvString;
+    v.val.string.val = const_cast<char*>(value);
+    v.val.string.len = int(len);
+    push_pair(state, key, &v);
+}
+
+// The output with the model, version and source added: {"score": …, "model": …, …}. Built from
+// the output's binary, without writing it out as text and parsing it again (that took half of
+// an L1 hit's time inside the server: 1.12 against 0.59 µs a call). As in jsonb_in, the last of
+// equal keys wins: an output's own "model", "version" or "source" gives way to ours.
 Jsonb* answer(const loaded_model& m, const Jsonb* output, const char* source)
 {
     Jsonb* result = nullptr;
     pg::call([&] {
         MemoryContext caller = MemoryContextSwitchTo(scratch_context());
-        StringInfoData buf;
-        initStringInfo(&buf);
-        char* out = JsonbToCString(nullptr, const_cast<JsonbContainer*>(&output->root),
-                                   int(VARSIZE(output)));
-        size_t len = strlen(out);
-        if (JB_ROOT_IS_OBJECT(output) && !JB_ROOT_IS_SCALAR(output) && len >= 2) {
-            appendBinaryStringInfo(&buf, out, int(len - 1));
-            if (JB_ROOT_COUNT(output) > 0)
-                appendStringInfoString(&buf, ", ");
+        auto* root = const_cast<JsonbContainer*>(&output->root);
+        JsonbParseState* state = nullptr;
+        JsonbValue v;
+        pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+        if (JB_ROOT_IS_OBJECT(output)) {
+            JsonbIterator* it = JsonbIteratorInit(root);
+            JsonbIteratorToken tok;
+            // Nested values come whole (skipNested) and pushJsonbValue copies them in.
+            while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+                if (tok == WJB_KEY || tok == WJB_VALUE)
+                    pushJsonbValue(&state, tok, &v);
         } else {
             // Something cache_put stored under the same key that is not an object.
-            appendStringInfo(&buf, "{\"output\": %s, ", out);
+            if (JB_ROOT_IS_SCALAR(output)) {
+                JsonbExtractScalar(root, &v);
+            } else {
+                v.type = jbvBinary;
+                v.val.binary.data = root;
+                v.val.binary.len = int(VARSIZE(output) - VARHDRSZ);
+            }
+            push_pair(&state, "output", &v);
         }
-        appendStringInfoString(&buf, "\"model\": ");
-        escape_json(&buf, m.name.c_str());
-        appendStringInfo(&buf, ", \"version\": %d, \"source\": \"%s\"}", m.version, source);
-        Jsonb* built = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
-        result = keep(built, caller);
+        push_string_pair(&state, "model", m.name.data(), m.name.size());
+        v.type = jbvNumeric;
+        v.val.numeric = int64_to_numeric(m.version);
+        push_pair(&state, "version", &v);
+        push_string_pair(&state, "source", source, strlen(source));
+        JsonbValue* built = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+        result = keep(JsonbValueToJsonb(built), caller);
     });
     return result;
 }

@@ -34,11 +34,6 @@ LWLock* lock_for(const key128& k)
 }
 } // namespace
 
-uint64_t monotonic_ms()
-{
-    return stats::now_ns() / 1000000;
-}
-
 void request_l1_memory()
 {
     if (guc::l1_entries == 0)

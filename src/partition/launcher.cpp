@@ -87,14 +87,10 @@ constexpr long poll_ms = 5000;
 // worker that cannot connect (a role that does not exist) does not restart in a tight loop.
 constexpr long restart_interval_ms = 10000;
 
-// Milliseconds on the monotonic clock: a step of the wall clock (NTP, a VM resumed, a clock set
-// right) moves neither the restart back-off nor the turn order. With GetCurrentTimestamp, a
+// The restart back-off and the turn order are on the monotonic clock: with GetCurrentTimestamp, a
 // worker that exited just before the wall clock went back an hour was not restarted for that
 // hour (TAP 196).
-uint64 monotonic_ms()
-{
-    return ai_scale::stats::now_ns() / 1000000;
-}
+using ai_scale::stats::monotonic_ms;
 
 struct database_slot {
     char name[NAMEDATALEN];

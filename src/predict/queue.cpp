@@ -121,14 +121,10 @@ void free_slot(int s)
     memset(&shared->slots[s], 0, sizeof(slot));
 }
 
-// Milliseconds on the monotonic clock, the same in every process of the server: the waits of
-// start_lost_after_ms and retry_after_failure_ms are not moved by a step of the wall clock. On
+// The waits of start_lost_after_ms and retry_after_failure_ms are on the monotonic clock: on
 // GetCurrentTimestamp, a clock set back an hour made a lost start, or a failed one, hold the
 // database's queue up for that hour more (TAP 197).
-uint64 monotonic_ms()
-{
-    return ai_scale::stats::now_ns() / 1000000;
-}
+using ai_scale::stats::monotonic_ms;
 
 // Whether a backend registered a worker for the slot that may still attach.
 bool worker_starting(const slot& sl)

@@ -36,11 +36,6 @@ backend_state& state()
     return st;
 }
 
-uint64_t now_ms()
-{
-    return stats::now_ns() / 1000000;
-}
-
 // Blocks every signal in this backend while a module call runs. The CUDA runtime starts helper
 // threads, which inherit the mask of the thread that creates them: with all signals blocked
 // there, Postgres's handlers (latch, cancel, die) always run on the backend's own thread.
@@ -76,7 +71,7 @@ void failed(backend_state& st, std::string reason, bool trip = true)
 {
     st.reason = std::move(reason);
     if (trip)
-        st.breaker.failure(now_ms());
+        st.breaker.failure(stats::monotonic_ms());
 }
 
 // Opens the module and finds its devices unless that is done for the current path.
@@ -177,7 +172,7 @@ template <typename Call> bool run_batch(const model_ref& model, int64_t n_rows, 
                                     model.gbdt.n_trees, model.gbdt_nodes))
         return false; // faster on the CPU: a choice, not a fallback
     backend_state& st = state();
-    if (!required && resolved_library() == st.path && !st.breaker.allow(now_ms()))
+    if (!required && resolved_library() == st.path && !st.breaker.allow(stats::monotonic_ms()))
         return fall_back(st.reason);
     const gpu_loader::api* mod = ensure_ready(st);
     if (mod == nullptr)
@@ -262,7 +257,7 @@ status probe()
                                  int64_t(devs[size_t(i)].total_bytes),
                                  int64_t(devs[size_t(i)].free_bytes), devs[size_t(i)].chosen != 0});
     }
-    uint64_t now = now_ms();
+    uint64_t now = stats::monotonic_ms();
     if (guc::gpu_mode == guc::gpu_off) {
         s.reason = "ai_scale.gpu is off";
     } else if (mod == nullptr) {

@@ -45,4 +45,12 @@ class call_sampler {
 // Monotonic clock in nanoseconds, for timing what record() takes.
 uint64_t now_ns();
 
+// The same clock in milliseconds, for waits, back-offs and expiries. CLOCK_MONOTONIC is one
+// clock for every process of the machine, so values can be compared through shared memory, and a
+// step of the wall clock (NTP, a VM resumed, a clock set right) moves none of them.
+inline uint64_t monotonic_ms()
+{
+    return now_ns() / 1000000;
+}
+
 } // namespace ai_scale::stats

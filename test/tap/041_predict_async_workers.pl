@@ -9,6 +9,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
 my $node = PostgreSQL::Test::Cluster->new('async_workers');
 $node->init;
@@ -146,22 +149,8 @@ pass('DROP DATABASE without FORCE succeeds while the store worker was connected'
 # starting that never will. After 10 s the next async predict() starts another, which writes
 # the rows queued meanwhile.
 setup_db('unforked');
-my $pm = $node->{_pid};
-chomp(my $nproc = `prlimit --pid $pm --nproc --output SOFT --noheadings`);
-$nproc =~ s/^\s+//;
-my $queuer = $node->background_psql('unforked');
 $log_offset = -s $node->logfile;
-system('prlimit', '--pid', $pm, '--nproc=1:') == 0 or die 'prlimit failed';
-$queuer->query_safe(q{SELECT ai_scale.predict('w_lin', '{"a": 7, "b": 1}')});
-my $fork_failed = 0;
-for (1 .. 300) {
-    $fork_failed = slurp_file($node->logfile, $log_offset) =~ /could not fork worker process/;
-    last if $fork_failed;
-    select(undef, undef, undef, 0.1);
-}
-system('prlimit', '--pid', $pm, "--nproc=$nproc:") == 0 or die 'prlimit failed';
-ok($fork_failed, 'the postmaster could not fork the store worker');
-$queuer->quit;
+ok(queued_while_fork_fails($node, 'unforked'), 'the postmaster could not fork the store worker');
 # Each poll scores a new input, so that each one queues and may start a worker.
 ok($node->poll_query_until('unforked', q{
 SELECT ai_scale.predict('w_lin', jsonb_build_object('a', 8, 'b', extract(epoch FROM clock_timestamp())))

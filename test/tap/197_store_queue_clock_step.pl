@@ -28,22 +28,8 @@ SELECT ai_scale.register_model('w_lin', 'linear', ARRAY['a', 'b'], '{"weights": 
 
 # The postmaster cannot fork (its RLIMIT_NPROC lowered, as in TAP 041) the worker registered
 # for the first queued row.
-my $pm = $node->{_pid};
-chomp(my $nproc = `prlimit --pid $pm --nproc --output SOFT --noheadings`);
-$nproc =~ s/^\s+//;
-my $queuer = $node->background_psql('postgres');
 my $log_offset = -s $node->logfile;
-system('prlimit', '--pid', $pm, '--nproc=1:') == 0 or die 'prlimit failed';
-$queuer->query_safe(q{SELECT ai_scale.predict('w_lin', '{"a": 7, "b": 1}')});
-my $fork_failed = 0;
-for (1 .. 300) {
-    $fork_failed = slurp_file($node->logfile, $log_offset) =~ /could not fork worker process/;
-    last if $fork_failed;
-    select(undef, undef, undef, 0.1);
-}
-system('prlimit', '--pid', $pm, "--nproc=$nproc:") == 0 or die 'prlimit failed';
-ok($fork_failed, 'the postmaster could not fork the store worker');
-$queuer->quit;
+ok(queued_while_fork_fails($node, 'postgres'), 'the postmaster could not fork the store worker');
 
 shift_clock($node, -3600);
 cmp_ok($node->safe_psql('postgres', 'SELECT extract(epoch FROM now())') + 3000, '<', time(),

@@ -11,7 +11,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node managed_database
-  store_node store_worker_held full_tree_function
+  store_node store_worker_held queued_while_fork_fails full_tree_function
   old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock);
@@ -59,6 +59,29 @@ sub store_worker_held {
 SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
 WHERE a.application_name = 'ai_scale store' AND NOT l.granted});
     return ($locker, $waits);
+}
+
+# Queues an async prediction of the model w_lin in $db while the postmaster cannot fork (its
+# process limit lowered to 1 with prlimit, then restored). Returns whether the log says the
+# store worker's fork failed.
+sub queued_while_fork_fails {
+    my ($node, $db) = @_;
+    my $pm = $node->{_pid};
+    chomp(my $nproc = `prlimit --pid $pm --nproc --output SOFT --noheadings`);
+    $nproc =~ s/^\s+//;
+    my $queuer = $node->background_psql($db);
+    my $log_offset = -s $node->logfile;
+    system('prlimit', '--pid', $pm, '--nproc=1:') == 0 or die 'prlimit failed';
+    $queuer->query_safe(q{SELECT ai_scale.predict('w_lin', '{"a": 7, "b": 1}')});
+    my $fork_failed = 0;
+    for (1 .. 300) {
+        $fork_failed = slurp_file($node->logfile, $log_offset) =~ /could not fork worker process/;
+        last if $fork_failed;
+        usleep(100_000);
+    }
+    system('prlimit', '--pid', $pm, "--nproc=$nproc:") == 0 or die 'prlimit failed';
+    $queuer->quit;
+    return $fork_failed;
 }
 
 # SQL making tree(depth int) RETURNS jsonb: a full XGBoost tree of that depth over 8 features

@@ -20,13 +20,7 @@ SELECT i AS id, jsonb_build_object('f1', round((random() * 4 - 2)::numeric, 3), 
                                    'f5', round((random() * 100)::numeric, 1), 'f6', i % 2 = 0,
                                    'f7', 0.5, 'f8', round((random() - 0.5)::numeric, 4)) AS input
 FROM generate_series(1, :rows) i;
-CREATE FUNCTION pg_temp.layer(n_out int, n_in int, act text) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_build_object(
-        'weights', (SELECT jsonb_agg(r ORDER BY o) FROM
-                       (SELECT o, jsonb_agg(round(((random() - 0.5) / 4)::numeric, 4)) AS r
-                        FROM generate_series(1, n_out) o, generate_series(1, n_in) i GROUP BY o) w),
-        'bias', (SELECT jsonb_agg(round(((random() - 0.5) / 10)::numeric, 4)) FROM generate_series(1, n_out)),
-        'activation', act) $$;
+\i gpu/check_models.sql
 SELECT ai_scale.register_model('fail_mlp', 'mlp', ARRAY['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'],
     jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(32, 8, 'relu'),
                                                    pg_temp.layer(1, 32, 'sigmoid')))) IS NOT NULL AS registered;

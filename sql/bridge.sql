@@ -36,6 +36,21 @@ SELECT ai_scale._bridge_selftest('destructors') AS before \gset
 SELECT ai_scale._bridge_selftest('postgres_error');
 SELECT ai_scale._bridge_selftest('destructors')::int - :before AS destructors_run_by_one_error;
 
+-- A C++ exception thrown by the callable given to pg::call (the cache fills at commit can throw
+-- std::bad_alloc from inside theirs) is an internal error like any other. It crashed the server
+-- (SIGSEGV, every session restarted) while pg::call left PG_exception_stack pointing into
+-- itself; the session goes on, and its next Postgres error is caught as usual.
+SELECT ai_scale._bridge_selftest('exception_in_call');
+DO $$
+BEGIN
+    PERFORM 1 / 0;
+EXCEPTION
+    WHEN division_by_zero THEN
+        RAISE NOTICE 'caught: %', SQLERRM;
+END
+$$;
+SELECT 'backend survived' AS after_exception_in_call;
+
 -- Inside a transaction the error aborts it as any Postgres error would.
 BEGIN;
 SELECT ai_scale._bridge_selftest('runtime_error');

@@ -28,6 +28,14 @@ void postgres_error_through_cpp()
     ai_scale::pg::call([&] { return DirectFunctionCall1(int4in, CStringGetDatum(owned.c_str())); });
 }
 
+// A C++ exception thrown by the callable given to pg::call, as the cache fills at commit can
+// throw std::bad_alloc from inside theirs (predict/pending_fills.cpp): it leaves pg::call's
+// PG_TRY without PG_END_TRY.
+void exception_inside_call()
+{
+    ai_scale::pg::call([] { throw std::runtime_error("a C++ exception thrown inside pg::call"); });
+}
+
 } // namespace
 
 AI_SCALE_FUNCTION(ai_scale_bridge_selftest)
@@ -46,9 +54,14 @@ AI_SCALE_FUNCTION(ai_scale_bridge_selftest)
         postgres_error_through_cpp();
         PG_RETURN_TEXT_P(cstring_to_text("unreachable"));
     }
+    if (strcmp(kind, "exception_in_call") == 0) {
+        exception_inside_call();
+        PG_RETURN_TEXT_P(cstring_to_text("unreachable"));
+    }
     if (strcmp(kind, "destructors") == 0)
         PG_RETURN_TEXT_P(cstring_to_text(psprintf("%d", destructors_run)));
     throw ai_scale::pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
                               std::string("unknown self-test kind \"") + kind + "\"", "",
-                              "Use ok, runtime_error, bad_alloc, user_error or postgres_error.");
+                              "Use ok, runtime_error, bad_alloc, user_error, postgres_error or "
+                              "exception_in_call.");
 }

@@ -5,7 +5,8 @@
 //    exception's SQLSTATE (pg::error) or XX000 / 53200 for anything else.
 //  * Postgres -> C++: Postgres code that may ereport(ERROR) is called through pg::call(), which
 //    catches the longjmp with PG_TRY and rethrows it as pg::postgres_error, so C++ destructors on
-//    the way up run. The callable given to pg::call must not itself own objects with destructors.
+//    the way up run. The callable given to pg::call must not itself own objects with destructors;
+//    a C++ exception it throws passes through unchanged.
 //
 // Calling a Postgres function directly from a body is fine while no C++ object with a destructor
 // is alive in any frame between it and AI_SCALE_FUNCTION; otherwise use pg::call.
@@ -52,6 +53,28 @@ namespace detail {
 // Copies the current Postgres error into caller_cxt and clears the error state.
 ErrorData* capture_error(MemoryContext caller_cxt);
 [[noreturn]] void throw_postgres_error(ErrorData* edata);
+
+// The stacks PG_TRY saves and PG_END_TRY puts back. A C++ exception thrown inside a PG_TRY
+// block leaves it without PG_END_TRY: PG_exception_stack then pointed into the finished
+// pg::call, the next ERROR (the one pg::invoke raises for that very exception) jumped there,
+// and the backend crashed (SIGSEGV: every session was restarted).
+struct try_stacks {
+    sigjmp_buf* exception_stack = PG_exception_stack;
+    ErrorContextCallback* context_stack = error_context_stack;
+};
+
+// f(), called inside a PG_TRY block entered with `outer` saved; a C++ exception puts the
+// stacks back before it goes on.
+template <typename F> decltype(auto) run_in_try(F& f, const try_stacks& outer)
+{
+    try {
+        return f();
+    } catch (...) {
+        PG_exception_stack = outer.exception_stack;
+        error_context_stack = outer.context_stack;
+        throw;
+    }
+}
 } // namespace detail
 
 // Calls f, which may ereport(ERROR); a Postgres error comes back as pg::postgres_error.
@@ -59,11 +82,12 @@ template <typename F> auto call(F&& f) -> decltype(f())
 {
     using result_t = decltype(f());
     MemoryContext caller_cxt = CurrentMemoryContext;
+    const detail::try_stacks outer;
     ErrorData* volatile caught = nullptr;
     if constexpr (std::is_void_v<result_t>) {
         PG_TRY();
         {
-            f();
+            detail::run_in_try(f, outer);
         }
         PG_CATCH();
         {
@@ -79,7 +103,7 @@ template <typename F> auto call(F&& f) -> decltype(f())
         volatile result_t result{};
         PG_TRY();
         {
-            result = f();
+            result = detail::run_in_try(f, outer);
         }
         PG_CATCH();
         {

@@ -146,6 +146,10 @@ Oid l3_readable_store()
     });
 }
 
+// The lookups match the model name byte for byte as well (COLLATE "C"), besides the plain
+// equality the store's index serves: under a nondeterministic collation of the store's
+// model_name (a case-insensitive ICU one, say), that alone found the rows of 'Fraud' for
+// 'fraud', and their outputs answered, and were cached, as the other model's.
 Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bool* unsettled)
 {
     *unsettled = false;
@@ -159,7 +163,9 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
         SPIPlanPtr p = pg::plan_for(plan, relid,
                                     "SELECT output_data, xmin, xmax, "
                                     "created_at < clock_timestamp() - make_interval(secs => $5) "
-                                    "FROM %s WHERE model_name = $1 AND model_version = $2 "
+                                    "FROM %s WHERE model_name = $1 "
+                                    "AND model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
+                                    "AND model_version = $2 "
                                     "AND input_hash = $3 AND input_data = $4 "
                                     "AND created_at >= now() - make_interval(secs => $5) "
                                     "ORDER BY created_at DESC LIMIT 1",
@@ -208,7 +214,9 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
             "SELECT DISTINCT ON (t.n) t.n, s.output_data, s.xmin, s.xmax, "
             "s.created_at < clock_timestamp() - make_interval(secs => $5) "
             "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) WITH ORDINALITY "
-            "AS t(h, i, n) JOIN %s s ON s.model_name = $1 AND s.model_version = $2 "
+            "AS t(h, i, n) JOIN %s s ON s.model_name = $1 "
+            "AND s.model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
+            "AND s.model_version = $2 "
             "AND s.input_hash = t.h AND s.input_data = t.i "
             "AND s.created_at >= now() - make_interval(secs => $5) "
             "ORDER BY t.n, s.created_at DESC",

@@ -44,7 +44,12 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# ASCII only: CREATE EXTENSION reads the script in the database's encoding (the control file
+# names none), and a character outside ASCII, even in a comment, failed it in an EUC_JP
+# database (test/tap/165_database_encodings.pl).
 $(DATA_built): $(INSTALL_SQL)
+	@if LC_ALL=C grep -n '[^[:print:][:space:]]' $^; then \
+		echo "install/*.sql must be ASCII (lines above)" >&2; exit 1; fi
 	cat $^ > $@
 
 $(OBJS): $(CXX_HEADERS)

@@ -346,7 +346,7 @@ CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) R
         ELSE t::text END
 $$;
 
--- A free name <table>_<suffix> (then <table>_<suffix>_1, _2, … while taken) in the parent's
+-- A free name <table>_<suffix> (then <table>_<suffix>_1, _2, ... while taken) in the parent's
 -- schema, shortening the table part (never the suffix) to stay within 63 bytes.
 CREATE FUNCTION ai_scale._partition_name(nsp name, base name, suffix text) RETURNS name
     LANGUAGE plpgsql STABLE

@@ -39,10 +39,16 @@ bool has_flag(const std::string& flags, const std::string& flag)
     return false;
 }
 
+// A host outside printable ASCII is refused too: the address is shown as text (redis_status(),
+// the breakers' log lines) in databases of every server encoding, and its bytes, taken as they
+// came, failed there ("invalid byte sequence for encoding "EUC_JP"" from a UTF-8 name).
 std::optional<std::string> address(const std::string& ip, const std::string& port)
 {
-    if (ip.empty() || ip.find_first_of(" ,") != std::string::npos || !valid_port(port))
+    if (ip.empty() || !valid_port(port))
         return std::nullopt;
+    for (char c : ip)
+        if (c <= ' ' || c > '~' || c == ',')
+            return std::nullopt;
     return ip + ":" + port;
 }
 

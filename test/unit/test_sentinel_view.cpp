@@ -33,6 +33,12 @@ TEST(SentinelView, ReadsThePrimarysAddress)
     EXPECT_EQ(sentinel_primary({"10.0.0.5", "63a9"}), std::nullopt);
     EXPECT_EQ(sentinel_primary({"", "6379"}), std::nullopt);
     EXPECT_EQ(sentinel_primary({"a,b", "6379"}), std::nullopt); // would split our lists
+    EXPECT_EQ(sentinel_primary({"a b", "6379"}), std::nullopt);
+    // Shown as text in databases of any encoding: printable ASCII only.
+    EXPECT_EQ(sentinel_primary({"h\xc3\xb4te_\xe6\x97\xa5", "6379"}), std::nullopt);
+    EXPECT_EQ(sentinel_primary({"h\xf4te", "6379"}), std::nullopt);
+    EXPECT_EQ(sentinel_primary({"a\tb", "6379"}), std::nullopt);
+    EXPECT_EQ(sentinel_primary({"redis-1.example.com", "6379"}), "redis-1.example.com:6379");
 }
 
 TEST(SentinelView, TakesAReplicaThatIsUpAndLinked)
@@ -56,4 +62,9 @@ TEST(SentinelView, RefusesAnEntryWithoutAnAddress)
             {{"ip", "127.0.0.1"}, {"port", "x"}, {"flags", "slave"}, {"master-link-status", "ok"}}),
         std::nullopt);
     EXPECT_EQ(sentinel_usable_replica({}), std::nullopt);
+    EXPECT_EQ(sentinel_usable_replica({{"ip", "h\xc3\xb4te"},
+                                       {"port", "6380"},
+                                       {"flags", "slave"},
+                                       {"master-link-status", "ok"}}),
+              std::nullopt);
 }

@@ -1,4 +1,5 @@
 #include "cache/breaker_registry.hpp"
+#include "cache/error_text.hpp"
 #include "cache/l1_shared.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
@@ -177,13 +178,16 @@ void breaker_success(const std::string& endpoint, double latency_ms)
         log_closed(endpoint);
 }
 
+// The last error is kept as ASCII (ascii_text): sessions of every database read it, and a
+// connection error worded in one session's encoding (lc_messages) was invalid text in others.
 void breaker_failure(const std::string& endpoint, const std::string& error)
 {
     bool tripped, opened_from_closed;
+    const std::string shown = ascii_text(error);
     {
         locked l;
         slot& s = find(endpoint);
-        strlcpy(s.last_error, error.c_str(), sizeof s.last_error);
+        strlcpy(s.last_error, shown.c_str(), sizeof s.last_error);
         const bool was_closed = s.state.current == breaker::state::closed;
         tripped = s.state.on_failure(monotonic_ms(), uint32_t(guc::breaker_failures));
         opened_from_closed = tripped && was_closed && shared_slot(s);
@@ -198,10 +202,11 @@ void breaker_failure(const std::string& endpoint, const std::string& error)
 void breaker_refused(const std::string& endpoint, const std::string& error, double latency_ms)
 {
     bool closed;
+    const std::string shown = ascii_text(error);
     {
         locked l;
         slot& s = find(endpoint);
-        strlcpy(s.last_error, error.c_str(), sizeof s.last_error);
+        strlcpy(s.last_error, shown.c_str(), sizeof s.last_error);
         closed = close_breaker(s);
         s.last_latency_ms = latency_ms;
     }

@@ -8,13 +8,13 @@ namespace {
 // come back cut short: its first bytes are what to look for.
 constexpr size_t secret_probe_bytes = 8;
 
-std::string printable(std::string_view s)
+std::string escaped(std::string_view s, bool backslash)
 {
     static const char hex[] = "0123456789abcdef";
     std::string out;
     out.reserve(s.size());
     for (unsigned char ch : s) {
-        if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+        if (ch >= 0x20 && ch < 0x7f && (ch != '\\' || !backslash)) {
             out.push_back(char(ch));
         } else {
             out += "\\x";
@@ -25,7 +25,17 @@ std::string printable(std::string_view s)
     return out;
 }
 
+std::string printable(std::string_view s)
+{
+    return escaped(s, true);
+}
+
 } // namespace
+
+std::string ascii_text(std::string_view s)
+{
+    return escaped(s, false);
+}
 
 std::string redis_error_text(std::string_view reply, std::string_view secret)
 {

@@ -14,6 +14,12 @@ namespace ai_scale::cache {
 // word, the error code, is kept.
 std::string redis_error_text(std::string_view reply, std::string_view secret);
 
+// The text with every byte outside printable ASCII written \xNN (a backslash is left as it is,
+// so that redis_error_text's escapes read the same), for text that other databases, of other
+// encodings, read: the breakers' last error in shared memory holds connection errors too,
+// which the C library words in the session's language and encoding ("Connexion refus\xe9e").
+std::string ascii_text(std::string_view s);
+
 // Whether an error reply refuses this command only, while the endpoint serves others: OOM (a
 // full Redis under maxmemory-policy noeviction refuses writes, not reads), NOPERM (an ACL user
 // lacking a command or key), MISCONF (writes stopped after a failed RDB save), NOREPLICAS

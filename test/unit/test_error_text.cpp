@@ -38,6 +38,17 @@ TEST(ErrorText, EscapesBytesOutsidePrintableAscii)
               "ERR 'ASC1\\x91_b)\\xa2\\x01' \\x5c end\\x0d\\x0a");
 }
 
+// The breakers' last error, read by sessions of every database: connection errors worded by the
+// C library in a session's language and encoding come out ASCII; escapes already made stay.
+TEST(ErrorText, MakesOtherTextAscii)
+{
+    using ai_scale::cache::ascii_text;
+    EXPECT_EQ(ascii_text("connect: Connexion refus\xe9" "e"), "connect: Connexion refus\\xe9e");
+    EXPECT_EQ(ascii_text("connect: Connexion refus\xc3\xa9" "e"),
+              "connect: Connexion refus\\xc3\\xa9e");
+    EXPECT_EQ(ascii_text("AUTH: ERR 'a\\x91b'\n"), "AUTH: ERR 'a\\x91b'\\x0a");
+}
+
 // Replies that refuse one command while the endpoint serves others do not count toward its
 // breaker; the rest (a wrong password, LOADING, READONLY, anything unknown) do.
 TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)

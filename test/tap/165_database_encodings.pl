@@ -29,7 +29,7 @@ my $utf8_db = "bäse_données";
 $node->safe_psql('postgres', qq{
 CREATE DATABASE eucjp ENCODING 'EUC_JP' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
 CREATE DATABASE latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
-CREATE DATABASE "$utf8_db";});
+CREATE DATABASE "$utf8_db" ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;});
 
 for my $db ('eucjp', 'latin1', $utf8_db) {
     my ($ret, $out, $err) = $node->psql($db, 'CREATE EXTENSION ai_scale');

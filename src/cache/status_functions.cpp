@@ -50,7 +50,8 @@ namespace {
 
 // The role a data node reports in INFO replication, for redis_status: primary, or replica with
 // its link and, when out of sync, why (judged against the primary's INFO, kept in primary_info
-// when this is the primary).
+// when this is the primary). In ASCII (ascii_text): what the node says is bytes, and taken as
+// they came, a role outside ASCII was invalid text in the database (TAP 169).
 std::string reported_role(const std::string& info, bool is_primary,
                           std::optional<std::string>& primary_info)
 {
@@ -72,7 +73,7 @@ std::string reported_role(const std::string& info, bool is_primary,
             role += std::string(", ") + replica_verdict_name(state.verdict);
         role += ")";
     }
-    return role;
+    return ascii_text(role);
 }
 
 } // namespace

@@ -6,6 +6,7 @@ Listens on 127.0.0.1:PORT and answers every read from a client with what MODE sa
   huge_array  `*2000000000\\r\\n` (an array of two billion elements), then nothing
   huge_bulk   `$400000000\\r\\n`, then bytes as fast as the client takes them
   silent      nothing at all
+  odd_info    INFO: a role and a link status outside ASCII; any other command: a nil
 """
 import sys
 import time
@@ -23,6 +24,9 @@ def serve(conn, mode):
                     time.sleep(0.05)
             elif mode == "huge_array":
                 conn.sendall(b"*2000000000\r\n")
+            elif mode == "odd_info":
+                body = b"# Replication\r\nrole:m\xe4ster\r\nmaster_link_status:\xe6\x97\r\n"
+                conn.sendall(b"$%d\r\n%s\r\n" % (len(body), body))
             elif mode == "huge_bulk":
                 conn.sendall(b"$400000000\r\n")
                 chunk = b"x" * 65536

@@ -46,7 +46,7 @@ std::optional<std::string> address(const std::string& ip, const std::string& por
 {
     if (ip.empty() || !valid_port(port))
         return std::nullopt;
-    for (char c : ip)
+    for (unsigned char c : ip)
         if (c <= ' ' || c > '~' || c == ',')
             return std::nullopt;
     return ip + ":" + port;

@@ -43,9 +43,8 @@ TEST(ErrorText, EscapesBytesOutsidePrintableAscii)
 TEST(ErrorText, MakesOtherTextAscii)
 {
     using ai_scale::cache::ascii_text;
-    EXPECT_EQ(ascii_text("connect: Connexion refus\xe9" "e"), "connect: Connexion refus\\xe9e");
-    EXPECT_EQ(ascii_text("connect: Connexion refus\xc3\xa9" "e"),
-              "connect: Connexion refus\\xc3\\xa9e");
+    EXPECT_EQ(ascii_text("connect: Connexion refus\xe9"), "connect: Connexion refus\\xe9");
+    EXPECT_EQ(ascii_text("connect: Connexion refus\xc3\xa9"), "connect: Connexion refus\\xc3\\xa9");
     EXPECT_EQ(ascii_text("AUTH: ERR 'a\\x91b'\n"), "AUTH: ERR 'a\\x91b'\\x0a");
 }
 

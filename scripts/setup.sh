@@ -12,6 +12,7 @@ packages=(
     libgtest-dev clang libclang-rt-14-dev
     libipc-run-perl perl
     python3 python3-numpy python3-xgboost
+    locales libc-l10n # TAP 168 words a C library error in French
 )
 
 as_root() {

@@ -128,6 +128,24 @@ FROM public.predict_ruled;
 SET ai_scale.store_table = 'public.predict_store';
 DROP TABLE public.predict_ruled, public.predict_counted;
 
+-- A store's constraint refusing a prediction fails predict() with the constraint's SQLSTATE, and
+-- the error names the constraint, its table and schema as the INSERT's own error does (they
+-- were lost on the way out of the C++ code), so a client can tell which rule refused it.
+ALTER TABLE public.predict_store ADD CONSTRAINT "score below 1000"
+    CHECK ((output_data ->> 'score')::float8 < 1000);
+CREATE FUNCTION pg_temp.refused(input jsonb, OUT state text, OUT constraint_name text,
+                                 OUT table_name text, OUT schema_name text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ai_scale.predict('p_lin', input, 1);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, constraint_name = CONSTRAINT_NAME,
+        table_name = TABLE_NAME, schema_name = SCHEMA_NAME;
+END $$;
+SELECT state, constraint_name, table_name ~ '^predict_store_\d{8}$' AS a_partition, schema_name
+FROM pg_temp.refused('{"a": 5000, "b": 7}');
+ALTER TABLE public.predict_store DROP CONSTRAINT "score below 1000";
+
 -- What cache_put stored for the model, version and input is the answer, even when it is not an
 -- object (predict() never caches one): it comes back under "output", with model, version and
 -- source added as for any answer.

@@ -19,6 +19,12 @@ struct pending_error {
     const char* message = nullptr;
     const char* detail = nullptr;
     const char* hint = nullptr;
+    // The PG_DIAG_* fields of a Postgres error caught by pg::call, null when absent.
+    const char* schema = nullptr;
+    const char* table = nullptr;
+    const char* column = nullptr;
+    const char* datatype = nullptr;
+    const char* constraint = nullptr;
 };
 
 const char* copy_or_null(const std::string& s)
@@ -65,6 +71,13 @@ Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
         pending.message = pstrdup(e.what());
         pending.detail = copy_or_null(e.detail());
         pending.hint = copy_or_null(e.hint());
+        if (const auto* pe = dynamic_cast<const postgres_error*>(&e)) {
+            pending.schema = copy_or_null(pe->names.schema);
+            pending.table = copy_or_null(pe->names.table);
+            pending.column = copy_or_null(pe->names.column);
+            pending.datatype = copy_or_null(pe->names.datatype);
+            pending.constraint = copy_or_null(pe->names.constraint);
+        }
     } catch (const std::bad_alloc&) {
         pending.sqlstate = ERRCODE_OUT_OF_MEMORY;
         pending.message = "out of memory in ai_scale";
@@ -77,7 +90,15 @@ Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
     }
     ereport(ERROR, (errcode(pending.sqlstate), errmsg_internal("%s", pending.message),
                     pending.detail ? errdetail_internal("%s", pending.detail) : 0,
-                    pending.hint ? errhint("%s", pending.hint) : 0));
+                    pending.hint ? errhint("%s", pending.hint) : 0,
+                    pending.schema ? err_generic_string(PG_DIAG_SCHEMA_NAME, pending.schema) : 0,
+                    pending.table ? err_generic_string(PG_DIAG_TABLE_NAME, pending.table) : 0,
+                    pending.column ? err_generic_string(PG_DIAG_COLUMN_NAME, pending.column) : 0,
+                    pending.datatype ? err_generic_string(PG_DIAG_DATATYPE_NAME, pending.datatype)
+                                     : 0,
+                    pending.constraint
+                        ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, pending.constraint)
+                        : 0));
     pg_unreachable();
 }
 
@@ -95,6 +116,9 @@ void throw_postgres_error(ErrorData* edata)
 {
     postgres_error e(edata->sqlerrcode, edata->message ? edata->message : "unknown error",
                      edata->detail ? edata->detail : "", edata->hint ? edata->hint : "");
+    auto text = [](const char* s) { return std::string(s ? s : ""); };
+    e.names = {text(edata->schema_name), text(edata->table_name), text(edata->column_name),
+               text(edata->datatype_name), text(edata->constraint_name)};
     FreeErrorData(edata);
     throw e;
 }

@@ -40,10 +40,17 @@ class error : public std::exception {
     std::string hint_;
 };
 
-// A Postgres ERROR caught by pg::call(), carrying the original SQLSTATE and texts.
+// A Postgres ERROR caught by pg::call(), carrying the original SQLSTATE and texts, and the
+// names of the objects it concerns (a violated constraint, its table and schema, a column, a
+// type), which pg::invoke hands on so clients can read them (psql's VERBOSITY verbose, libpq's
+// PG_DIAG_CONSTRAINT_NAME, PL/pgSQL's GET STACKED DIAGNOSTICS).
 class postgres_error : public error {
   public:
     using error::error;
+    struct object_names {
+        std::string schema, table, column, datatype, constraint;
+    };
+    object_names names;
 };
 
 // Runs a SQL-callable body; never lets a C++ exception reach Postgres.

@@ -452,6 +452,50 @@ BEGIN
     END IF;
 END $$;
 
+-- Refuses a table that pg_partman maintains too (a row of its part_config with
+-- automatic_maintenance on, which its background worker and its run_maintenance() follow): each
+-- would make the partitions of the same ranges under names of its own, and pg_partman's
+-- run_maintenance() then fails on the first one ai_scale made ("would overlap partition"), and
+-- with it the run of every table it maintains in the database (pg_partman 4.7: one
+-- transaction). Only when pg_partman is installed here and the caller may read its part_config.
+CREATE FUNCTION ai_scale._require_not_partman(parent regclass) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    partman name;
+    qualified text;
+    automatic text;
+BEGIN
+    SELECT n.nspname INTO partman
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pg_partman';
+    IF partman IS NULL OR NOT has_schema_privilege(partman, 'USAGE')
+       OR NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = partman AND c.relname = 'part_config')
+       OR NOT has_table_privilege(format('%I.part_config', partman), 'SELECT') THEN
+        RETURN;
+    END IF;
+    -- pg_partman names a table schema.table, unquoted.
+    SELECT n.nspname || '.' || c.relname INTO qualified
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = parent;
+    EXECUTE format('SELECT p.automatic_maintenance FROM %I.part_config p '
+                   'WHERE p.parent_table = $1', partman)
+       INTO automatic USING qualified;
+    IF automatic IS NOT NULL AND automatic <> 'off' THEN
+        RAISE EXCEPTION 'table % is maintained by pg_partman', parent
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both would make its partitions, each under names of its own, and '
+                           'pg_partman''s run_maintenance() then fails on the first partition '
+                           'ai_scale made ("would overlap partition"), leaving every table it '
+                           'maintains in this database unmaintained.',
+                  HINT = format('Stop pg_partman maintaining it first: UPDATE %I.part_config SET '
+                                'automatic_maintenance = ''off'' WHERE parent_table = %L; (or '
+                                'delete the row).', partman, qualified);
+    END IF;
+END $$;
+
 CREATE FUNCTION ai_scale._config(parent regclass) RETURNS ai_scale.partition_config
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -34,6 +34,7 @@ BEGIN
         RAISE EXCEPTION 'cannot manage temporary table %', manage_partitions.parent
             USING ERRCODE = 'feature_not_supported';
     END IF;
+    PERFORM ai_scale._require_not_partman(manage_partitions.parent);
     PERFORM ai_scale._check_config(partition_interval, premake, retention, retention_mode,
                                    cold_after);
     IF k.key_type = 'date'::regtype

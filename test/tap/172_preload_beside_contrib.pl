@@ -4,7 +4,8 @@
 # pg_stat_statements still counts statements (utility ones too, through ProcessUtility) while
 # auto_explain logs plans; and ai_scale's own functions, its L1 cache and its maintenance worker
 # work with auto_explain explaining and analyzing every nested statement and
-# pg_stat_statements tracking them all.
+# pg_stat_statements tracking them all. And what pg_stat_statements keeps of the statement that
+# sets ai_scale.redis_password (docs/cache.md).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -63,6 +64,22 @@ SELECT 'counted', query, calls FROM pg_stat_statements
     is($node->safe_psql('postgres',
             q{SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors'}),
         '0', "$order: with no maintenance error");
+
+    # pg_stat_statements keeps a utility statement as written, a password too, for members of
+    # pg_read_all_stats to read (docs/cache.md); not with track_utility off in the session.
+    $node->safe_psql('postgres', q{
+CREATE ROLE monitor LOGIN IN ROLE pg_read_all_stats;
+ALTER SYSTEM SET ai_scale.redis_password = 'kept-by-pgss';
+SET pg_stat_statements.track_utility = off;
+ALTER SYSTEM SET ai_scale.redis_password = 'not-kept';
+RESET pg_stat_statements.track_utility;
+ALTER SYSTEM RESET ai_scale.redis_password;});
+    my $texts = $node->safe_psql('postgres',
+        q{SELECT string_agg(query, ' ') FROM pg_stat_statements WHERE query LIKE 'ALTER SYSTEM%'},
+        extra_params => [ '-U', 'monitor' ]);
+    like($texts, qr/'kept-by-pgss'/,
+        "$order: pg_stat_statements shows pg_read_all_stats the password ALTER SYSTEM set");
+    unlike($texts, qr/not-kept/, "$order: ... but not one set with track_utility off");
     $node->stop;
 }
 

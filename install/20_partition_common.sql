@@ -463,25 +463,30 @@ CREATE FUNCTION ai_scale._require_not_partman(parent regclass) RETURNS void
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    partman name;
+    part_config regclass;
     qualified text;
     automatic text;
 BEGIN
-    SELECT n.nspname INTO partman
-      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-     WHERE e.extname = 'pg_partman';
-    IF partman IS NULL OR NOT has_schema_privilege(partman, 'USAGE')
-       OR NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE n.nspname = partman AND c.relname = 'part_config')
-       OR NOT has_table_privilege(format('%I.part_config', partman), 'SELECT') THEN
+    -- pg_partman's own part_config (a table of the extension, owned by whoever created it), in
+    -- a schema the caller may use.
+    SELECT c.oid INTO part_config
+      FROM pg_extension e
+      JOIN pg_depend d ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
+                      AND d.deptype = 'e' AND d.classid = 'pg_class'::regclass
+      JOIN pg_class c ON c.oid = d.objid
+     WHERE e.extname = 'pg_partman' AND c.relname = 'part_config' AND c.relkind = 'r';
+    IF part_config IS NULL
+       OR NOT has_schema_privilege((SELECT c.relnamespace FROM pg_class c
+                                     WHERE c.oid = part_config), 'USAGE')
+       OR NOT has_table_privilege(part_config, 'SELECT') THEN
         RETURN;
     END IF;
     -- pg_partman names a table schema.table, unquoted.
     SELECT n.nspname || '.' || c.relname INTO qualified
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = parent;
-    EXECUTE format('SELECT p.automatic_maintenance FROM %I.part_config p '
-                   'WHERE p.parent_table = $1', partman)
+    EXECUTE format('SELECT p.automatic_maintenance FROM %s p WHERE p.parent_table = $1',
+                   part_config)
        INTO automatic USING qualified;
     IF automatic IS NOT NULL AND automatic <> 'off' THEN
         RAISE EXCEPTION 'table % is maintained by pg_partman', parent
@@ -490,9 +495,9 @@ BEGIN
                            'pg_partman''s run_maintenance() then fails on the first partition '
                            'ai_scale made ("would overlap partition"), leaving every table it '
                            'maintains in this database unmaintained.',
-                  HINT = format('Stop pg_partman maintaining it first: UPDATE %I.part_config SET '
+                  HINT = format('Stop pg_partman maintaining it first: UPDATE %s SET '
                                 'automatic_maintenance = ''off'' WHERE parent_table = %L; (or '
-                                'delete the row).', partman, qualified);
+                                'delete the row).', part_config, qualified);
     END IF;
 END $$;
 

@@ -13,6 +13,7 @@ packages=(
     libipc-run-perl perl
     python3 python3-numpy python3-xgboost
     locales libc-l10n # TAP 168 words a C library error in French
+    postgresql-15-partman # TAP 171 and bench/partition: ai_scale beside pg_partman
 )
 
 as_root() {

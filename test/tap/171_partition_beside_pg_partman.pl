@@ -3,7 +3,7 @@
 # failed on the first one ai_scale had made ("would overlap partition"), which failed its run
 # for every table it maintains in the database. With pg_partman's automatic maintenance of the
 # table turned off (its way of letting go of a table), the table is taken. Skipped where
-# pg_partman is not installed (the CI installs only postgresql-contrib).
+# pg_partman is not installed (scripts/setup.sh installs it, so CI runs this test).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

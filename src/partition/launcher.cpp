@@ -123,7 +123,7 @@ void mark_starved(database_slot& slot)
 bool start_worker(database_slot& slot)
 {
     char name[BGW_MAXLEN];
-    snprintf(name, sizeof name, "ai_scale maintenance worker for %s", slot.name);
+    snprintf(name, sizeof name, "ai_scale maintenance worker for database \"%s\"", slot.name);
     // BGW_NEVER_RESTART: the launcher restarts it.
     BackgroundWorker worker = ai_scale::pg::ai_scale_worker(
         "ai_scale_maintenance_main", name, "ai_scale maintenance", BGW_NEVER_RESTART);

@@ -14,7 +14,9 @@ CREATE TABLE styled_date (at date NOT NULL, v int) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('styled_date', '1 month', 1);
 INSERT INTO styled SELECT now() + g * interval '1 day', g FROM generate_series(5, 7) g;
 INSERT INTO styled_local SELECT localtimestamp + g * interval '1 hour', g FROM generate_series(5, 7) g;
-INSERT INTO styled_date SELECT current_date + g * 62, g FROM generate_series(1, 3) g;
+-- Three months apart and past the months premade, whatever today is (62 days apart from 100
+-- days on: on some days 62 fell in the premade next month, and two rows were rescued, not 3).
+INSERT INTO styled_date SELECT current_date + 100 + g * 62, g FROM generate_series(1, 3) g;
 -- A run moves them all home.
 SELECT parent_table, action, count(*) FROM ai_scale.run_maintenance()
  WHERE parent_table::text LIKE 'styled%' GROUP BY 1, 2 ORDER BY 1, 2;

@@ -1,7 +1,9 @@
 # pg_dump and pg_restore keep what ai_scale was told: the partition configuration
 # (ai_scale.partition_config) and the model catalog (ai_scale.models) are extension
 # configuration tables, so a restored database manages the same tables and scores with the
-# same models, with nothing to set up again.
+# same models, with nothing to set up again. The rows lie in the months premade whatever the
+# date (an hour back per row put them in the month before during a month's first days, and
+# maintenance of the restored copy rescued them).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -20,7 +22,7 @@ $node->safe_psql('source', q{
     CREATE TABLE "Odd ""Events""" (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
     SELECT count(*) FROM ai_scale.manage_partitions('"Odd ""Events"""', '1 month', 2,
                                                     retention => '1 year', time_zone => 'UTC');
-    INSERT INTO "Odd ""Events""" SELECT i, now() - i * interval '1 hour' FROM generate_series(1, 100) i;
+    INSERT INTO "Odd ""Events""" SELECT i, now() + i * interval '1 minute' FROM generate_series(1, 100) i;
     SELECT ai_scale.register_model('dumped', 'linear', ARRAY['a', 'b'], '{"weights": [2, 3]}');
 });
 my $config_query = q{SELECT parent::text, partition_interval, premake, retention, time_zone

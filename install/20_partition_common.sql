@@ -347,7 +347,8 @@ CREATE FUNCTION ai_scale._bound_text(t timestamp, key_type regtype, zone text) R
 $$;
 
 -- A free name <table>_<suffix> (then <table>_<suffix>_1, _2, ... while taken) in the parent's
--- schema, shortening the table part (never the suffix) to stay within 63 bytes.
+-- schema, shortening the table part (never the suffix) to stay within 63 bytes. A suffix that
+-- leaves no byte of the table's name is a bug in the caller (every caller's suffix is short).
 CREATE FUNCTION ai_scale._partition_name(nsp name, base name, suffix text) RETURNS name
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -357,6 +358,10 @@ DECLARE
     head text;
     n int := 0;
 BEGIN
+    IF octet_length(suffix) > 48 THEN
+        RAISE EXCEPTION 'partition name suffix "%" is longer than 48 bytes', suffix
+            USING ERRCODE = 'internal_error';
+    END IF;
     LOOP
         tail := '_' || suffix || CASE WHEN n = 0 THEN '' ELSE '_' || n END;
         head := base;

@@ -35,7 +35,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/gpu
 # nvcc -fmad=false) do, on a CPU that has them too (src/scoring/model_math.hpp).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-register -fno-strict-aliasing -ffp-contract=off
-SHLIB_LINK = -lhiredis -lxxhash -lstdc++
+SHLIB_LINK = -lhiredis -lxxhash -lstdc++ -Wl,--version-script=$(srcdir)/src/exports.map
 
 # No LLVM bitcode for JIT inlining: it would need the exact clang that built the server.
 override with_llvm = no
@@ -53,6 +53,7 @@ $(DATA_built): $(INSTALL_SQL)
 	cat $^ > $@
 
 $(OBJS): $(CXX_HEADERS)
+$(shlib): src/exports.map
 
 installcheck-nopreload:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS_NOPRELOAD)

@@ -18,8 +18,10 @@ CREATE FUNCTION ai_scale._readable_store() RETURNS regclass
 
 -- Per row, like predict and score: no SET search_path clause (entering and leaving one costs
 -- about as much as an L1 hit); its store lookup runs under a search_path pinned in C.
+-- COST 100, as predict(): an L1 miss costs a Redis round trip, and at COST 1 the planner
+-- evaluated it before cheaper filters.
 CREATE FUNCTION ai_scale.cache_get(model text, version int, input jsonb) RETURNS jsonb
-    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED COST 100
     AS 'MODULE_PATHNAME', 'ai_scale_cache_get';
 COMMENT ON FUNCTION ai_scale.cache_get(text, int, jsonb) IS
     'cached output for the input, looked up in L1, then Redis, then the prediction store; null on a miss';
@@ -31,9 +33,10 @@ CREATE FUNCTION ai_scale.cache_get_many(model text, version int, inputs jsonb[])
 COMMENT ON FUNCTION ai_scale.cache_get_many(text, int, jsonb[]) IS
     'cache_get for many inputs: one Redis round trip (per 1000 keys) for all L1 misses; null elements are misses';
 
+-- A Redis write: COST 100, as cache_get.
 CREATE FUNCTION ai_scale.cache_put(model text, version int, input jsonb, output jsonb,
                                    ttl interval DEFAULT NULL) RETURNS void
-    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED COST 100
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_cache_put';
 COMMENT ON FUNCTION ai_scale.cache_put(text, int, jsonb, jsonb, interval) IS

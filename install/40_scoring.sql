@@ -246,16 +246,21 @@ COMMENT ON FUNCTION ai_scale.drop_model(text, int) IS
 -- clause (applying it costs more than scoring a row: with it, score() ran at 2.5x the speed
 -- of pure SQL instead of 5.6x). They resolve no names from the search path, and read the
 -- catalog under search_path = pg_catalog, pg_temp, set in C for that read only.
+-- score and score_multi are COST 20, in the planner's unit of one operator (such as ->>): a
+-- lookup of each feature in the input, then the model's arithmetic (a 2-feature linear model
+-- costs about 1, a 32-feature mlp with 128 hidden units about 20, a large gbdt more). Above 10
+-- the planner evaluates them after a sort that a LIMIT cuts short, and after cheaper filters:
+-- at the default COST 1, ORDER BY ... LIMIT 3 scored every row (sql/planner_costs.sql).
 CREATE FUNCTION ai_scale.score(model text, input jsonb, version int DEFAULT NULL)
     RETURNS float8
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL SAFE COST 20
     AS 'MODULE_PATHNAME', 'ai_scale_score';
 COMMENT ON FUNCTION ai_scale.score(text, jsonb, int) IS
     'scores one jsonb object with a model (its active version unless version is given)';
 
 CREATE FUNCTION ai_scale.score_multi(model text, input jsonb, version int DEFAULT NULL)
     RETURNS float8[]
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL SAFE COST 20
     AS 'MODULE_PATHNAME', 'ai_scale_score_multi';
 COMMENT ON FUNCTION ai_scale.score_multi(text, jsonb, int) IS
     'every output of a model (e.g. an mlp with several output units) for one jsonb object';

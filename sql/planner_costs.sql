@@ -1,0 +1,44 @@
+-- Where the planner puts the functions that run once per row, which it decides by their COST:
+-- cheaper filters first, and with a LIMIT, expensive select-list expressions evaluated after
+-- the sort. At the default COST 1 (one operator), predict() and cache_get() went before a
+-- filter written ahead of them, and score() ran for every row of a table under ORDER BY ...
+-- LIMIT 3.
+SET client_min_messages = warning;
+SET ai_scale.store_table = 'public.planner_store';
+SELECT ai_scale.create_prediction_store('public.planner_store') AS store;
+SELECT ai_scale.register_model('pc_lin', 'linear', ARRAY['a'], '{"weights": [2], "bias": 1}');
+SET ai_scale.redis_read_from = 'primary';
+CREATE TABLE pc_rows AS SELECT i AS id, jsonb_build_object('a', i) AS attrs
+FROM generate_series(1, 200) i;
+ANALYZE pc_rows;
+SET max_parallel_workers_per_gather = 0;
+
+-- predict() stores what it scores: behind a cheaper filter, only the rows that pass it are
+-- scored and stored (20, not 200).
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM pc_rows WHERE id % 10 = 0 AND ai_scale.predict('pc_lin', attrs) IS NOT NULL;
+SELECT count(*) AS answered FROM pc_rows
+WHERE id % 10 = 0 AND ai_scale.predict('pc_lin', attrs) IS NOT NULL;
+SELECT count(*) AS stored_rows FROM public.planner_store;
+
+-- cache_get(): a Redis round trip on an L1 miss.
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM pc_rows WHERE id % 10 = 0 AND ai_scale.cache_get('pc_lin', 1, attrs) IS NULL;
+
+-- score() and score_multi() after a cheaper filter, and after the sort of a query with a
+-- LIMIT: 3 rows scored, not 200.
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM pc_rows WHERE id % 10 = 0 AND ai_scale.score('pc_lin', attrs) > 0
+                         AND (ai_scale.score_multi('pc_lin', attrs))[1] > 0;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id, ai_scale.score('pc_lin', attrs) FROM pc_rows ORDER BY id DESC LIMIT 3;
+SELECT ai_scale.reset_stats();
+SELECT id, ai_scale.score('pc_lin', attrs) AS score FROM pc_rows ORDER BY id DESC LIMIT 3;
+SELECT value AS rows_scored FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
+
+RESET max_parallel_workers_per_gather;
+DROP TABLE pc_rows;
+DROP TABLE public.planner_store;
+SELECT ai_scale.drop_model('pc_lin');
+RESET ai_scale.redis_read_from;
+RESET ai_scale.store_table;

@@ -574,9 +574,10 @@ END $$;
 COMMENT ON PROCEDURE ai_scale.rescue_default_proc(regclass, int, interval) IS
     'rescue_default until the default partition is empty, committing after each batch';
 
+-- One row, always (ROWS 1: the planner's default for a set-returning function is 1000).
 CREATE FUNCTION ai_scale.check_default(parent regclass)
     RETURNS TABLE (default_partition regclass, rows bigint)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE ROWS 1
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE

@@ -36,6 +36,19 @@ SELECT ai_scale.reset_stats();
 SELECT id, ai_scale.score('pc_lin', attrs) AS score FROM pc_rows ORDER BY id DESC LIMIT 3;
 SELECT value AS rows_scored FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 
+-- check_default() returns one row, and says so (the default estimate of a set-returning
+-- function is 1000 rows).
+CREATE FUNCTION pg_temp.plan_rows(query text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+END $$;
+SELECT pg_temp.plan_rows('SELECT * FROM ai_scale.check_default(''public.planner_store'')')
+    AS check_default_rows_planned,
+    (SELECT count(*) FROM ai_scale.check_default('public.planner_store')) AS check_default_rows;
+
 RESET max_parallel_workers_per_gather;
 DROP TABLE pc_rows;
 DROP TABLE public.planner_store;

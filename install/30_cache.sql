@@ -26,8 +26,9 @@ CREATE FUNCTION ai_scale.cache_get(model text, version int, input jsonb) RETURNS
 COMMENT ON FUNCTION ai_scale.cache_get(text, int, jsonb) IS
     'cached output for the input, looked up in L1, then Redis, then the prediction store; null on a miss';
 
+-- COST 100, as cache_get: at least one Redis round trip when L1 misses.
 CREATE FUNCTION ai_scale.cache_get_many(model text, version int, inputs jsonb[]) RETURNS jsonb[]
-    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED COST 100
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_cache_get_many';
 COMMENT ON FUNCTION ai_scale.cache_get_many(text, int, jsonb[]) IS

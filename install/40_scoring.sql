@@ -265,9 +265,12 @@ CREATE FUNCTION ai_scale.score_multi(model text, input jsonb, version int DEFAUL
 COMMENT ON FUNCTION ai_scale.score_multi(text, jsonb, int) IS
     'every output of a model (e.g. an mlp with several output units) for one jsonb object';
 
+-- A batch costs what its rows cost, and COST cannot say how many there are: COST 100 (five
+-- rows at score's 20) puts a call after cheaper filters and after a sort that a LIMIT cuts
+-- short, as for score; at COST 1, ORDER BY id LIMIT 2 over a table of arrays scored all.
 CREATE FUNCTION ai_scale.score_batch(model text, inputs jsonb[], version int DEFAULT NULL)
     RETURNS float8[]
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL SAFE COST 100
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_score_batch';
 COMMENT ON FUNCTION ai_scale.score_batch(text, jsonb[], int) IS

@@ -15,9 +15,10 @@ CREATE FUNCTION ai_scale.predict(model text, input jsonb, version int DEFAULT NU
 COMMENT ON FUNCTION ai_scale.predict(text, jsonb, int) IS
     'the prediction for an input: from L1, Redis or the store when cached, else scored, cached and stored; {"score", "model", "version", "source"}';
 
+-- COST 100, at least predict()'s.
 CREATE FUNCTION ai_scale.predict_batch(model text, inputs jsonb[], version int DEFAULT NULL)
     RETURNS jsonb[]
-    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    LANGUAGE c VOLATILE PARALLEL UNSAFE COST 100
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_predict_batch';
 COMMENT ON FUNCTION ai_scale.predict_batch(text, jsonb[], int) IS

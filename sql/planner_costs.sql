@@ -36,6 +36,22 @@ SELECT ai_scale.reset_stats();
 SELECT id, ai_scale.score('pc_lin', attrs) AS score FROM pc_rows ORDER BY id DESC LIMIT 3;
 SELECT value AS rows_scored FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 
+-- score_batch() likewise, over a table of arrays: 2 batches of 3 rows scored, not all 12.
+CREATE TABLE pc_batches AS
+SELECT id % 4 AS batch, array_agg(attrs ORDER BY id) AS inputs FROM pc_rows WHERE id <= 12
+GROUP BY id % 4;
+ANALYZE pc_batches;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT batch, ai_scale.score_batch('pc_lin', inputs) FROM pc_batches ORDER BY batch LIMIT 2;
+SELECT ai_scale.reset_stats();
+SELECT batch, ai_scale.score_batch('pc_lin', inputs) FROM pc_batches ORDER BY batch LIMIT 2;
+SELECT value AS rows_scored FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
+-- predict_batch() and cache_get_many() after a cheaper filter, as predict() and cache_get().
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT batch FROM pc_batches WHERE batch % 2 = 0 AND ai_scale.predict_batch('pc_lin', inputs) IS NOT NULL
+                               AND ai_scale.cache_get_many('pc_lin', 1, inputs) IS NOT NULL;
+DROP TABLE pc_batches;
+
 -- check_default() returns one row, and says so (the default estimate of a set-returning
 -- function is 1000 rows).
 CREATE FUNCTION pg_temp.plan_rows(query text) RETURNS float8 LANGUAGE plpgsql AS $$

@@ -22,7 +22,7 @@ SET ai_scale.redis_read_from = 'primary';
 SELECT ai_scale.reset_stats();
 SELECT ai_scale.create_prediction_store();    -- public.model_predictions, partitioned by day
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set model `cat :abs_srcdir/test/data/scoring/xgb_regression.json`
+\set model `cat :'abs_srcdir'/test/data/scoring/xgb_regression.json`
 SELECT ai_scale.import_xgboost('house', :'model');
 
 SELECT ai_scale.predict('house', '{"f0": 1.5, "f1": -1.7, "f2": 1.8, "f3": -3.0, "f4": 1.3, "f5": 1.9}');
@@ -44,7 +44,7 @@ FROM b, unnest(ai_scale.predict_batch('house', b.inputs)) WITH ORDINALITY AS a(a
 
 -- docs/scoring.md, From an XGBoost model to scored rows: churn.json is a binary:logistic model
 -- of five named features (age, income, tenure, visits, score).
-\set model `cat :abs_srcdir/test/data/scoring/xgb_logistic.json`
+\set model `cat :'abs_srcdir'/test/data/scoring/xgb_logistic.json`
 SELECT ai_scale.import_xgboost('churn', :'model');      -- returns the new version, 1
 -- Names for a model of three features; this one has five.
 SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L, features => %L)', 'churn',

@@ -100,13 +100,22 @@ redis_start() {
         --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log")
     [ -n "$primary_port" ] && args+=(--replicaof 127.0.0.1 "$primary_port")
     [ -n "$password" ] && args+=(--requirepass "$password" --masterauth "$password")
-    redis-server "${args[@]}"
-    for _ in $(seq 1 100); do
-        redis-cli -p "$port" ${password:+-a "$password" --no-auth-warning} ping 2>/dev/null \
-            | grep -q PONG && return 0
-        sleep 0.1
-    done
-    echo "redis on port $port did not start:" >&2
+    # The server writes its pid file once it listens; one that cannot bind the port (taken since
+    # free_port chose it) exits without it, and a ping would get the answer of whatever server
+    # holds the port. So it is ours only when the server answering gives the pid in the file.
+    rm -f "$dir/redis.pid"
+    local pid answer
+    if redis-server "${args[@]}"; then
+        for _ in $(seq 1 100); do
+            # (|| true: callers may run under set -e and pipefail)
+            pid=$(cat "$dir/redis.pid" 2>/dev/null) || true
+            answer=$(redis-cli -p "$port" ${password:+-a "$password" --no-auth-warning} \
+                info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p') || true
+            [ -n "$pid" ] && [ "$answer" = "$pid" ] && return 0
+            sleep 0.1
+        done
+    fi
+    echo "redis on port $port did not start (log: $dir/redis.log):" >&2
     tail -n 5 "$dir/redis.log" >&2 2>/dev/null
     return 1
 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Checks of the scripts that start and stop the test servers (scripts/lib/services.sh) and run
+# the suites (test/run.sh), each on a way they went wrong. Run by ctest (the unit suite); needs
+# redis-server, PostgreSQL 15 (PG_CONFIG as test/run.sh takes it), as root the postgres user, and
+# for the last check the build of build/test/tools. Exits non-zero if a check fails.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root" || exit 1
+# shellcheck source=../../scripts/lib/services.sh
+source scripts/lib/services.sh
+
+tmp=$(mktemp -d /tmp/ai_scale_harness.XXXXXX)
+chmod 755 "$tmp"
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$tmp"
+deep="$tmp/$(printf 'd%.0s' $(seq 1 90))"
+cleanup() {
+    redis_stop "$tmp/holder"
+    redis_stop "$tmp/taken"
+    pg_stop "$deep/pg"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+failures=0
+check() {
+    local what=$1
+    shift
+    if "$@"; then
+        echo "ok - $what"
+    else
+        echo "not ok - $what"
+        failures=$((failures + 1))
+    fi
+}
+
+# 1. redis_start fails when another server holds the port (taken after free_port chose it): it
+# took that server's PONG for its own server's, which had exited, and returned 0.
+port=$(free_port) || exit 1
+redis_start "$tmp/holder" "$port" || exit 1
+refuses_taken_port() { ! redis_start "$tmp/taken" "$port" 2>/dev/null; }
+check "redis_start fails on a port another Redis holds" refuses_taken_port
+
+[ $failures -eq 0 ]

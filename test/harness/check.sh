@@ -40,4 +40,13 @@ redis_start "$tmp/holder" "$port" || exit 1
 refuses_taken_port() { ! redis_start "$tmp/taken" "$port" 2>/dev/null; }
 check "redis_start fails on a port another Redis holds" refuses_taken_port
 
+# 2. A cluster starts in a directory too deep for a Unix socket's path (the demo's is in the
+# checkout): its socket there failed the start.
+starts_deep() {
+    mkdir -p "$deep"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$deep"
+    pg_init "$deep/pg" "$(free_port)" no >/dev/null && pg_start "$deep/pg"
+}
+check "a cluster ${#deep} bytes deep starts" starts_deep
+
 [ $failures -eq 0 ]

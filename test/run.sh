@@ -11,11 +11,21 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-if [ "${1:-}" = "--no-setup" ]; then shift; else bash scripts/setup.sh || exit 1; fi
+setup=yes
+if [ "${1:-}" = "--no-setup" ]; then shift; setup=no; fi
+all_suites=(unit fuzz regress isolation regress-nopreload tap)
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=("${all_suites[@]}")
+# A name that is no suite (a typo) would run nothing and pass.
+for s in "${suites[@]}"; do
+    if [[ " ${all_suites[*]} " != *" $s "* ]]; then
+        echo "test/run.sh: no suite named '$s' (suites: ${all_suites[*]})" >&2
+        exit 2
+    fi
+done
+[ $setup = no ] || bash scripts/setup.sh || exit 1
 # shellcheck source=../scripts/lib/services.sh
 source scripts/lib/services.sh
-suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit fuzz regress isolation regress-nopreload tap)
 export PATH="$PG_BIN:$PATH"
 
 work=$(mktemp -d /tmp/ai_scale_test.XXXXXX)

@@ -49,4 +49,11 @@ starts_deep() {
 }
 check "a cluster ${#deep} bytes deep starts" starts_deep
 
+# 3. test/run.sh refuses a name that is no suite: it ran nothing and passed.
+refuses_unknown_suite() {
+    bash test/run.sh --no-setup no-such-suite >/dev/null 2>&1
+    [ $? -eq 2 ]
+}
+check "test/run.sh refuses an unknown suite" refuses_unknown_suite
+
 [ $failures -eq 0 ]

@@ -34,10 +34,12 @@ chmod 755 "$work"
 pgdata="$work/pg"
 
 cleanup() {
+    local status=$?
     pg_stop "$pgdata"
     redis_stop "$work/redis-replica"
     redis_stop "$work/redis-primary"
-    if [ "${failed:-1}" -eq 0 ] && [ -z "${AI_SCALE_TEST_KEEP_LOGS:-}" ]; then
+    # Kept when the run failed, also before any suite ran (a server that did not start).
+    if [ "$status" -eq 0 ] && [ "${failed:-1}" -eq 0 ] && [ -z "${AI_SCALE_TEST_KEEP_LOGS:-}" ]; then
         rm -rf "$work"
     else
         echo "logs kept in $work"

@@ -56,4 +56,18 @@ refuses_unknown_suite() {
 }
 check "test/run.sh refuses an unknown suite" refuses_unknown_suite
 
+# 4. test/run.sh fails, keeps its directory and says where, when a server does not start (here
+# a redis-server that fails): it removed the directory, the logs with it.
+keeps_logs() {
+    local out status kept
+    mkdir -p "$tmp/bin"
+    printf '#!/bin/sh\nexit 1\n' >"$tmp/bin/redis-server"
+    chmod 755 "$tmp/bin/redis-server"
+    out=$(PATH="$tmp/bin:$PATH" bash test/run.sh --no-setup regress 2>&1)
+    status=$?
+    kept=$(sed -n 's/^logs kept in //p' <<<"$out")
+    [ -n "$kept" ] && [ -d "$kept" ] && rm -rf "$kept" && [ $status -ne 0 ]
+}
+check "test/run.sh keeps the logs when a server does not start" keeps_logs
+
 [ $failures -eq 0 ]

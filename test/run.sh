@@ -33,11 +33,36 @@ chmod 755 "$work"
 [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
 pgdata="$work/pg"
 
+# Stops the servers that a TAP test left running under $work (one interrupted by Ctrl-C, or
+# that died before it stopped them): a cluster whose postmaster runs in its data directory, a
+# Redis whose pid file names a redis process.
+stop_leftovers() {
+    local pidfile dir pid
+    while IFS= read -r -d '' pidfile; do
+        dir=$(dirname "$pidfile")
+        pid=$(head -n 1 "$pidfile" 2>/dev/null) || continue
+        [[ $pid =~ ^[0-9]+$ ]] || continue
+        case $pidfile in
+        */postmaster.pid)
+            [ "$(readlink "/proc/$pid/cwd")" = "$(realpath "$dir")" ] || continue
+            echo "stopping the cluster left running in $dir"
+            as_pg_user "$PG_BIN/pg_ctl" -D "$dir" -m immediate -w -t 60 stop >/dev/null
+            ;;
+        */redis.pid)
+            [[ $(cat "/proc/$pid/comm" 2>/dev/null) == redis-* ]] || continue
+            echo "stopping the Redis left running in $dir"
+            redis_stop "$dir"
+            ;;
+        esac
+    done < <(find "$work" \( -name postmaster.pid -o -name redis.pid \) -print0 2>/dev/null)
+}
+
 cleanup() {
     local status=$?
     pg_stop "$pgdata"
     redis_stop "$work/redis-replica"
     redis_stop "$work/redis-primary"
+    stop_leftovers
     # Kept when the run failed, also before any suite ran (a server that did not start).
     if [ "$status" -eq 0 ] && [ "${failed:-1}" -eq 0 ] && [ -z "${AI_SCALE_TEST_KEEP_LOGS:-}" ]; then
         rm -rf "$work"

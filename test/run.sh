@@ -23,6 +23,12 @@ for s in "${suites[@]}"; do
         exit 2
     fi
 done
+# The tests run in a locale of their own, whatever the caller's: a LANG that is not generated
+# here (as ssh passes on the client's) failed initdb in every TAP test, and no LANG at all gave
+# their clusters SQL_ASCII where this one gives them UTF8.
+# shellcheck disable=SC2046 # the names of the LC_ variables set, each a word
+unset LANGUAGE $(compgen -v LC_)
+export LANG=C.UTF-8
 [ $setup = no ] || bash scripts/setup.sh || exit 1
 # shellcheck source=../scripts/lib/services.sh
 source scripts/lib/services.sh

@@ -70,4 +70,16 @@ keeps_logs() {
 }
 check "test/run.sh keeps the logs when a server does not start" keeps_logs
 
+# 5. test/run.sh runs the TAP tests in its own locale (TAP 174 checks which): a LANG that names
+# no locale here failed initdb in every test.
+own_locale() {
+    local out
+    if ! out=$(LANG=xx_XX.UTF-8 LC_CTYPE=xx_XX.UTF-8 AI_SCALE_TAP_FILES='174_*.pl' \
+        bash test/run.sh --no-setup tap 2>&1); then
+        tail -n 30 <<<"$out"
+        return 1
+    fi
+}
+check "test/run.sh runs the TAP tests in C.UTF-8 whatever LANG says" own_locale
+
 [ $failures -eq 0 ]

@@ -59,13 +59,12 @@ start() {
     fi
     sed -i '/^ai_scale\./d' "$DEMO_PGDATA/postgresql.conf"
     pg_conf "$DEMO_PGDATA" "ai_scale.redis_primary = '127.0.0.1:$DEMO_REDIS_PORT'"
-    redis_start "$run/redis" "$DEMO_REDIS_PORT"
-    pg_start "$DEMO_PGDATA" || { cat "$DEMO_PGDATA.log"; exit 1; }
-    cat >"$run/env" <<ENV
-DEMO_PGDATA=$DEMO_PGDATA
-DEMO_PGPORT=$DEMO_PGPORT
-DEMO_REDIS_PORT=$DEMO_REDIS_PORT
-ENV
+    # Written before the servers start, so that stop finds whichever did; quoted for source (the
+    # checkout's path may have a space in it).
+    printf 'DEMO_PGDATA=%q\nDEMO_PGPORT=%q\nDEMO_REDIS_PORT=%q\n' "$DEMO_PGDATA" "$DEMO_PGPORT" \
+        "$DEMO_REDIS_PORT" >"$run/env"
+    redis_start "$run/redis" "$DEMO_REDIS_PORT" || { stop; exit 1; }
+    pg_start "$DEMO_PGDATA" || { cat "$DEMO_PGDATA.log"; stop; exit 1; }
     export DEMO_PGPORT
     echo "demo: Postgres 15 on 127.0.0.1:$DEMO_PGPORT (shared_preload_libraries = ai_scale), Redis on 127.0.0.1:$DEMO_REDIS_PORT"
 

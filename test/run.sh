@@ -29,6 +29,11 @@ done
 # shellcheck disable=SC2046 # the names of the LC_ variables set, each a word
 unset LANGUAGE $(compgen -v LC_)
 export LANG=C.UTF-8
+# Nor do the caller's libpq variables reach the tests' clients: PGSSLMODE=require failed every
+# connection of pg_regress to the test cluster, PGOPTIONS went into every session. (PG_CONFIG and
+# the PG_TEST_ knobs of the TAP tests have an underscore after PG and stay.)
+# shellcheck disable=SC2046
+unset $(compgen -v PG | grep '^PG[A-Z]')
 [ $setup = no ] || bash scripts/setup.sh || exit 1
 # shellcheck source=../scripts/lib/services.sh
 source scripts/lib/services.sh

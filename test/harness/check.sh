@@ -82,4 +82,16 @@ own_locale() {
 }
 check "test/run.sh runs the TAP tests in C.UTF-8 whatever LANG says" own_locale
 
+# 6. Nor do the caller's libpq variables reach the tests: PGSSLMODE=require failed every
+# connection of pg_regress to the test cluster (which has no SSL).
+own_libpq_settings() {
+    local out
+    if ! out=$(PGSSLMODE=require PGOPTIONS='-c no_such_setting=1' \
+        bash test/run.sh --no-setup regress-nopreload 2>&1); then
+        tail -n 30 <<<"$out"
+        return 1
+    fi
+}
+check "test/run.sh runs pg_regress without the caller's PGSSLMODE and PGOPTIONS" own_libpq_settings
+
 [ $failures -eq 0 ]

@@ -71,8 +71,10 @@ make -s -j"$(nproc)" && make -s install
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift >/dev/null
 
-AI_SCALE_TEST_KEEP_LOGS=1 bash test/run.sh --no-setup "${suites[@]}" | tee "$copy/run.log"
-status=${PIPESTATUS[0]}
+# (|| status=1: under set -e a failed run would end the script here, before the logs are read)
+status=0
+AI_SCALE_TEST_KEEP_LOGS=1 bash test/run.sh --no-setup "${suites[@]}" | tee "$copy/run.log" ||
+    status=1
 work=$(sed -n 's/^logs kept in //p' "$copy/run.log" | tail -n 1)
 if [ -z "$work" ] || [ ! -d "$work" ]; then
     echo "assert_check: the test run kept no logs to check" >&2

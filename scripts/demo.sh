@@ -33,9 +33,18 @@ psql_demo() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DEMO_PGP
 
 start() {
     if [ -f "$run/env" ]; then
-        echo "demo: already running"
-        status
-        return 0
+        # The file outlives its servers (the demo interrupted as it started them, a reboot).
+        source scripts/lib/services.sh
+        # shellcheck source=/dev/null
+        source "$run/env"
+        if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$DEMO_PGPORT" &&
+            redis-cli -p "$DEMO_REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+            echo "demo: already running"
+            status
+            return 0
+        fi
+        echo "demo: its Postgres or Redis is not running; starting afresh"
+        stop
     fi
     bash scripts/setup.sh
     source scripts/lib/services.sh

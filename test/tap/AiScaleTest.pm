@@ -228,12 +228,13 @@ sub redis_start {
     $redis_base //= PostgreSQL::Test::Utils::tempdir();
     my $dir = "$redis_base/$name";
     mkdir $dir;
+    unlink "$dir/redis.pid";
     system('redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
         '--appendonly', 'no', '--daemonize', 'yes', '--dir', $dir,
         '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log", @extra) == 0
       or die "redis-server $name failed";
     my @auth = grep { $_ ne '--requirepass' } (grep { /^--requirepass$/ .. 1 } @extra);
-    wait_for_pong($port, @auth ? "-a $auth[0] --no-auth-warning" : '');
+    wait_for_own_redis($dir, $port, @auth ? "-a $auth[0] --no-auth-warning" : '');
     $redis_dirs{$name} = $dir;
 }
 
@@ -244,6 +245,7 @@ sub sentinel_start {
     $redis_base //= PostgreSQL::Test::Utils::tempdir();
     my $dir = "$redis_base/$name";
     mkdir $dir;
+    unlink "$dir/redis.pid";
     PostgreSQL::Test::Utils::append_to_file("$dir/sentinel.conf", qq{port $port
 bind 127.0.0.1
 daemonize yes
@@ -256,17 +258,27 @@ sentinel failover-timeout $master 5000
 });
     system('redis-server', "$dir/sentinel.conf", '--sentinel') == 0
       or die "sentinel $name failed";
-    wait_for_pong($port, '');
+    wait_for_own_redis($dir, $port, '');
     $redis_dirs{$name} = $dir;
 }
 
-sub wait_for_pong {
-    my ($port, $auth) = @_;
+# Waits until the server started in $dir answers on $port. It writes its pid file once it
+# listens; one that could not bind the port (taken since get_free_port chose it) exits without
+# it, and a PING would get the answer of whatever server holds the port. So the server
+# answering must give the pid in the file.
+sub wait_for_own_redis {
+    my ($dir, $port, $auth) = @_;
     for (1 .. 100) {
-        return if `redis-cli -p $port $auth ping 2>/dev/null` =~ /PONG/;
+        if (-f "$dir/redis.pid") {
+            my $pid = PostgreSQL::Test::Utils::slurp_file("$dir/redis.pid");
+            chomp $pid;
+            return
+              if $pid ne ''
+              && `redis-cli -p $port $auth info server 2>/dev/null` =~ /^process_id:\Q$pid\E\r?$/m;
+        }
         usleep(50_000);
     }
-    die "redis on port $port does not answer";
+    die "redis on port $port is not the one started in $dir (its log: $dir/redis.log)";
 }
 
 sub redis_pid {

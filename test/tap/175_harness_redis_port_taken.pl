@@ -1,0 +1,20 @@
+# AiScaleTest's redis_start fails when the port is held by another server (taken after
+# get_free_port chose it): the server it started exits ("Failed listening on port"), and it
+# took the answer of the one holding the port for its own. Now the server answering must give
+# the pid of the one it started. (test/run.sh's redis_start: test/harness/check.sh.)
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('holder', $port);
+ok(!eval { redis_start('second', $port); 1 }, 'a second redis_start on the port fails');
+like($@, qr/redis on port $port/, 'saying which port');
+is(`redis-cli -p $port ping`, "PONG\n", 'the first server still answers');
+redis_stop('holder');
+done_testing();

@@ -39,7 +39,7 @@ unset $(compgen -v PG | grep '^PG[A-Z]')
 source scripts/lib/services.sh
 export PATH="$PG_BIN:$PATH"
 
-work=$(mktemp -d /tmp/ai_scale_test.XXXXXX)
+work=$(mktemp -d /tmp/ai_scale_test.XXXXXX) || exit 1
 chmod 755 "$work"
 [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
 pgdata="$work/pg"

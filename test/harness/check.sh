@@ -9,7 +9,7 @@ cd "$root" || exit 1
 # shellcheck source=../../scripts/lib/services.sh
 source scripts/lib/services.sh
 
-tmp=$(mktemp -d /tmp/ai_scale_harness.XXXXXX)
+tmp=$(mktemp -d /tmp/ai_scale_harness.XXXXXX) || exit 1
 chmod 755 "$tmp"
 [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$tmp"
 deep="$tmp/$(printf 'd%.0s' $(seq 1 90))"

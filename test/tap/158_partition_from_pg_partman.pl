@@ -1,0 +1,164 @@
+# Moving tables from pg_partman 4.7.2 to ai_scale, step by step as docs/partitioning.md ("Moving
+# from pg_partman") gives them, on tables pg_partman's create_parent made: its partitions are
+# kept under their names, only the days they do not cover are made, retention takes the
+# partitions pg_partman's own retention takes, the rows pg_partman left in the default are moved
+# home, and the background worker then does it alone beside pg_partman's. Also what surprises:
+# the template table is not read, a zone or interval other than pg_partman's leaves a partition
+# cut to fit, a row of the default older than retention is moved home and then dropped, and the
+# way back to pg_partman. Skipped where pg_partman is not installed (scripts/setup.sh installs
+# it, so CI runs this test).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('from_pg_partman');
+plan skip_all => 'pg_partman is not installed'
+  unless -f $node->config_data('--sharedir') . '/extension/pg_partman.control';
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale,pg_partman_bgw'
+timezone = 'UTC'
+ai_scale.maintenance_naptime = '1s'
+pg_partman_bgw.interval = 1
+pg_partman_bgw.role = 'postgres'
+});
+$node->start;
+
+# What a pg_partman user has: daily partitions from ten days back to four ahead, a template
+# table with an index of its own, grants copied to new partitions, retention of a week keeping
+# the tables, and rows in its default partition (a day before its first partition, two days
+# three weeks ahead, one forty days back). "twin" is the same table, left to pg_partman.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE SCHEMA partman;
+CREATE EXTENSION pg_partman SCHEMA partman;
+CREATE ROLE reader;
+CREATE TABLE public.events (id bigint NOT NULL, created_at timestamptz NOT NULL)
+    PARTITION BY RANGE (created_at);
+CREATE INDEX ON public.events (created_at);
+GRANT SELECT ON public.events TO reader;
+CREATE TABLE public.twin (LIKE public.events) PARTITION BY RANGE (created_at);
+SELECT partman.create_parent(t, 'created_at', 'native', 'daily', p_premake := 4,
+                             p_start_partition := (now() - interval '10 days')::text)
+  FROM unnest(ARRAY['public.events', 'public.twin']) t;
+CREATE UNIQUE INDEX ON partman.template_public_events (id);
+UPDATE partman.part_config SET retention = '7 days', inherit_privileges = true;
+INSERT INTO public.events
+SELECT g, now() - (g % 11) * interval '1 day' FROM generate_series(1, 110) g;
+INSERT INTO public.events VALUES
+    (1001, now() - interval '11 days'), (1002, now() + interval '20 days'),
+    (1003, now() + interval '21 days'), (1004, now() - interval '40 days');});
+
+is( $node->safe_psql('postgres', q{
+SELECT default_table || ' ' || count FROM partman.check_default() ORDER BY 1;}),
+    'public.events_default 4', "pg_partman's check_default counts the rows in the default");
+
+# pg_partman's retention on the twin: with retention_keep_table (on by default) it detaches.
+$node->safe_psql('postgres', q{SELECT partman.run_maintenance('public.twin');});
+my $partman_kept = $node->safe_psql('postgres', q{
+SELECT string_agg(substr(c.relname, 6), ',' ORDER BY c.relname) FROM pg_class c
+ WHERE c.relname ~ '^twin_p' AND c.relkind = 'r' AND NOT c.relispartition;});
+isnt($partman_kept, '', "pg_partman's retention detached partitions of the twin");
+
+# The move: pg_partman lets go of the table (its row deleted), ai_scale takes it.
+$node->safe_psql('postgres', q{
+DELETE FROM partman.part_config WHERE parent_table = 'public.events';
+CREATE TABLE run1 AS
+SELECT * FROM ai_scale.manage_partitions('public.events', '1 day', premake => 7,
+                                         retention => '7 days', retention_mode => 'detach',
+                                         inherit_privileges => true);});
+
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(substr(partition, 15), ',' ORDER BY partition) FROM run1
+ WHERE action = 'detached';}),
+    $partman_kept, 'retention detaches the partitions pg_partman detached of its twin');
+
+# Made: the days from pg_partman's last partition to 7 ahead, under ai_scale's names; none of
+# pg_partman's partitions renamed or made again; every day from 7 back to 7 ahead covered once.
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(substr(partition, 15), ',' ORDER BY partition) FROM run1
+ WHERE action = 'created';}),
+    $node->safe_psql('postgres', q{
+SELECT string_agg(to_char(d, 'YYYYMMDD'), ',' ORDER BY d)
+  FROM generate_series(date_trunc('day', now()) + interval '5 days',
+                       date_trunc('day', now()) + interval '7 days', '1 day') d;}),
+    'only the days after the last partition pg_partman made are made');
+is( $node->safe_psql('postgres', q{
+SELECT count(*) FROM generate_series(date_trunc('day', now()) - interval '6 days',
+                                     date_trunc('day', now()) + interval '7 days', '1 day') d
+ WHERE (SELECT count(*) FROM ai_scale.partitions('public.events') p
+         WHERE p.lower::timestamptz <= d AND p.upper::timestamptz > d) <> 1;}),
+    '0', '... every day from a week back to a week ahead in one partition');
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(partition::text, ',' ORDER BY lower) FROM ai_scale.partitions('public.events')
+ WHERE partition::text ~ '^events_p';}),
+    $node->safe_psql('postgres', q{
+SELECT string_agg('events_p' || to_char(d, 'YYYY_MM_DD'), ',' ORDER BY d)
+  FROM generate_series(date_trunc('day', now() - interval '7 days'),
+                       date_trunc('day', now()) + interval '4 days', '1 day') d;}),
+    "... pg_partman's partitions inside retention kept, under its names");
+
+# The rows pg_partman left in the default are moved home, the one older than retention too.
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(substr(partition, 15) || ':' || split_part(detail, ' ', 2), ','
+                  ORDER BY partition) FROM run1 WHERE action = 'rescued';}),
+    $node->safe_psql('postgres', q{
+SELECT string_agg(to_char(now() + d, 'YYYYMMDD') || ':' || n, ',' ORDER BY d)
+  FROM (VALUES (interval '-40 days', 1), (interval '-11 days', 1),
+               (interval '20 days', 1), (interval '21 days', 1)) v(d, n);}),
+    "the rows of pg_partman's default are moved into partitions made for them");
+is($node->safe_psql('postgres', q{SELECT rows FROM ai_scale.check_default('public.events');}),
+    '0', '... and the default is empty');
+
+# The partitions ai_scale made get the parent's grants (inherit_privileges, as pg_partman's),
+# not the index of pg_partman's template table, which ai_scale does not read.
+is( $node->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE has_table_privilege('reader', p.partition::regclass, 'SELECT'))
+       || '/' || count(*)
+       || ' ' || count(*) FILTER (WHERE EXISTS (
+              SELECT FROM pg_index i WHERE i.indrelid = p.partition::regclass
+                 AND i.indisunique))
+  FROM ai_scale.partitions('public.events') p WHERE p.partition::text ~ '^events_[0-9]';}),
+    '7/7 0', "new partitions get the parent's grants, not the template table's index");
+
+# The rows moved out of the default older than retention go at the next run (detached here).
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(action || ' ' || substr(partition, 15), ',' ORDER BY partition)
+  FROM ai_scale.run_maintenance('public.events');}),
+    $node->safe_psql('postgres', q{
+SELECT 'detached ' || to_char(now() - interval '40 days', 'YYYYMMDD')
+    || ',detached ' || to_char(now() - interval '11 days', 'YYYYMMDD');}),
+    '... the partitions made for rows older than retention are detached at the next run');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ai_scale.run_maintenance('public.events');}),
+    '0', '... and the run after has nothing to do');
+
+# pg_partman's run_maintenance() goes on for its other tables, leaving this one alone.
+my $before = $node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass;});
+my ($ret, $out, $err) = $node->psql('postgres', q{SELECT partman.run_maintenance();});
+is($ret, 0, "pg_partman's run_maintenance() succeeds") or diag($err);
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass;}),
+    $before, '... and makes no partition of the table ai_scale took');
+
+# Both background workers running: ai_scale's moves a row written to the default home alone.
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres';
+ALTER SYSTEM SET pg_partman_bgw.dbname = 'postgres';});
+$node->restart;
+my $log_offset = length(slurp_file($node->logfile));
+$node->safe_psql('postgres', q{
+INSERT INTO public.events VALUES (2001, now() + interval '30 days');});
+ok( $node->poll_query_until('postgres', q{
+SELECT rows = 0 FROM ai_scale.check_default('public.events');}),
+    "ai_scale's worker moves a row of the default home, pg_partman's running beside it");
+$node->wait_for_log(qr/pg_partman dynamic background worker.*run_maintenance/, $log_offset);
+$node->wait_for_log(qr/pg_partman dynamic background worker.*run_maintenance/,
+    length(slurp_file($node->logfile)));
+unlike(substr(slurp_file($node->logfile), $log_offset), qr/ERROR/,
+    "... and pg_partman's worker runs beside it without an error");
+
+$node->stop;
+done_testing();

@@ -143,6 +143,98 @@ is($node->safe_psql('postgres', q{
 SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass;}),
     $before, '... and makes no partition of the table ai_scale took');
 
+# pg_partman makes its days in the session's zone (the server's, for its worker); ai_scale in
+# ai_scale.partition_time_zone (UTC) unless told. Given a zone other than pg_partman's, the first
+# partition after pg_partman's last is cut to fit (05:00 UTC to midnight); given its zone, none.
+$node->safe_psql('postgres', q{
+SET timezone = 'America/New_York';
+CREATE TABLE public.ny_utc (id bigint, created_at timestamptz NOT NULL)
+    PARTITION BY RANGE (created_at);
+CREATE TABLE public.ny_ny (LIKE public.ny_utc) PARTITION BY RANGE (created_at);
+SELECT partman.create_parent(t, 'created_at', 'native', 'daily', p_premake := 2)
+  FROM unnest(ARRAY['public.ny_utc', 'public.ny_ny']) t;
+DELETE FROM partman.part_config WHERE parent_table IN ('public.ny_utc', 'public.ny_ny');});
+$node->safe_psql('postgres', q{
+CREATE TABLE made_utc AS
+SELECT * FROM ai_scale.manage_partitions('public.ny_utc', '1 day', premake => 4)
+ WHERE action = 'created';
+CREATE TABLE made_ny AS
+SELECT * FROM ai_scale.manage_partitions('public.ny_ny', '1 day', premake => 4,
+                                         time_zone => 'America/New_York')
+ WHERE action = 'created';});
+my $spans = q{
+SELECT string_agg(CASE WHEN upper - lower < interval '1 day' THEN 'short' ELSE 'day' END
+                  || CASE WHEN partition ~ '_[0-9]{8}$' THEN '' ELSE ' ' || partition END,
+                  ',' ORDER BY lower)
+  FROM (SELECT partition, (split_part(detail, ' ', 2) || ' ' || split_part(detail, ' ', 3))::timestamptz lower,
+               (split_part(detail, ' ', 5) || ' ' || split_part(detail, ' ', 6))::timestamptz upper
+          FROM %s) m;};
+like($node->safe_psql('postgres', sprintf($spans, 'made_utc')),
+    qr/^short public\.ny_utc_\d{8}_0[45]00(,day)+$/,
+    "in UTC over pg_partman's New York days, the first partition made is cut short");
+like($node->safe_psql('postgres', sprintf($spans, 'made_ny')), qr/^day(,day)+$/,
+    "... in pg_partman's zone, whole days named by the day");
+
+# Partitions of another interval than pg_partman's (monthly over its days) fill what its days
+# leave uncovered: from its last day to the month's end, then whole months. No error.
+$node->safe_psql('postgres', q{
+CREATE TABLE public.daily_to_monthly (id bigint, created_at timestamptz NOT NULL)
+    PARTITION BY RANGE (created_at);
+SELECT partman.create_parent('public.daily_to_monthly', 'created_at', 'native', 'daily',
+                             p_premake := 2);
+DELETE FROM partman.part_config WHERE parent_table = 'public.daily_to_monthly';});
+like( $node->safe_psql('postgres', q{
+SELECT string_agg(CASE WHEN lower = date_trunc('day', now()) + interval '3 days' THEN 'from last day'
+                       WHEN lower = date_trunc('month', lower) THEN 'from month start'
+                       ELSE lower::text END
+                  || CASE WHEN upper = date_trunc('month', upper) THEN ' to month start'
+                          ELSE ' to ' || upper END, ',' ORDER BY lower)
+  FROM (SELECT (split_part(detail, ' ', 2) || ' ' || split_part(detail, ' ', 3))::timestamptz lower,
+               (split_part(detail, ' ', 5) || ' ' || split_part(detail, ' ', 6))::timestamptz upper
+          FROM ai_scale.manage_partitions('public.daily_to_monthly', '1 month', premake => 2)
+         WHERE action = 'created') m;}),
+    qr/^from last day to month start(,from month start to month start)+$/,
+    "monthly over pg_partman's days: from its last day to the month's end, then months");
+
+# Back to pg_partman: its create_parent refuses a table with partitions of other names ("would
+# overlap") and with a default named as its own. Moving the default's rows home while ai_scale
+# still manages the table, unmanaging it, renaming its partitions as pg_partman names them and
+# dropping the (empty) default lets create_parent take the table.
+$node->safe_psql('postgres', q{
+CREATE TABLE public.back (id bigint, created_at timestamptz NOT NULL)
+    PARTITION BY RANGE (created_at);
+SELECT count(*) FROM ai_scale.manage_partitions('public.back', '1 day', premake => 3);
+INSERT INTO public.back VALUES (1, now()), (2, now() + interval '10 days');});
+($ret, $out, $err) = $node->psql('postgres', q{
+SELECT count(*) FROM ai_scale.rescue_default('public.back');
+SELECT ai_scale.unmanage_partitions('public.back');
+SELECT partman.create_parent('public.back', 'created_at', 'native', 'daily', p_premake := 4);});
+like($err, qr/ERROR:  partition "back_p\d{4}_\d\d_\d\d" would overlap partition "back_\d{8}"/,
+    "pg_partman's create_parent refuses ai_scale's partitions");
+($ret, $out, $err) = $node->psql('postgres', q{
+SELECT partman.create_parent('public.back', 'created_at', 'native', 'daily', p_premake := 4,
+                             p_start_partition := (now() + interval '20 days')::text);});
+like($err, qr/ERROR:  relation "back_default" already exists/,
+    '... and the default partition ai_scale made, named as its own');
+$node->safe_psql('postgres', q{
+SELECT format('ALTER TABLE public.%I RENAME TO %I', c.relname,
+              'back_p' || to_char(to_date(substr(c.relname, 6), 'YYYYMMDD'), 'YYYY_MM_DD'))
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'public.back'::regclass AND c.relname ~ '^back_[0-9]{8}$' \gexec
+DROP TABLE public.back_default;
+SELECT partman.create_parent('public.back', 'created_at', 'native', 'daily', p_premake := 4);
+SELECT partman.run_maintenance('public.back');});
+is( $node->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE c.relname !~ '^back_p[0-9_]{10}$|^back_default$')
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'public.back'::regclass;
+SELECT count(*) FROM public.back;
+SELECT count(*) FROM partman.check_default() WHERE default_table = 'public.back_default';
+SELECT count(*) > 0 FROM partman.show_partitions('public.back');}),
+    "0\n2\n0\nt",
+    '... which takes the table, partitions and rows, with the default emptied and dropped and '
+      . 'the partitions named as its own');
+
 # Both background workers running: ai_scale's moves a row written to the default home alone.
 $node->safe_psql('postgres', q{
 ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres';

@@ -55,8 +55,13 @@ is( $node->safe_psql('postgres', q{
 SELECT default_table || ' ' || count FROM partman.check_default() ORDER BY 1;}),
     'public.events_default 4', "pg_partman's check_default counts the rows in the default");
 
-# pg_partman's retention on the twin: with retention_keep_table (on by default) it detaches.
-$node->safe_psql('postgres', q{SELECT partman.run_maintenance('public.twin');});
+# pg_partman's retention on the twin: with retention_keep_table (on by default) it detaches,
+# and leaves a row of its default older than retention where it is.
+$node->safe_psql('postgres', q{
+INSERT INTO public.twin VALUES (1004, now() - interval '40 days');
+SELECT partman.run_maintenance('public.twin');});
+is($node->safe_psql('postgres', q{SELECT count(*) FROM public.twin_default;}),
+    '1', "pg_partman's retention leaves the rows of its default alone");
 my $partman_kept = $node->safe_psql('postgres', q{
 SELECT string_agg(substr(c.relname, 6), ',' ORDER BY c.relname) FROM pg_class c
  WHERE c.relname ~ '^twin_p' AND c.relkind = 'r' AND NOT c.relispartition;});
@@ -230,8 +235,9 @@ SELECT count(*) FILTER (WHERE c.relname !~ '^back_p[0-9_]{10}$|^back_default$')
  WHERE i.inhparent = 'public.back'::regclass;
 SELECT count(*) FROM public.back;
 SELECT count(*) FROM partman.check_default() WHERE default_table = 'public.back_default';
+SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = 'public.back_default'::regclass;
 SELECT count(*) > 0 FROM partman.show_partitions('public.back');}),
-    "0\n2\n0\nt",
+    "0\n2\n0\nDEFAULT\nt",
     '... which takes the table, partitions and rows, with the default emptied and dropped and '
       . 'the partitions named as its own');
 

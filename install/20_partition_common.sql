@@ -154,6 +154,46 @@ BEGIN
     END IF;
 END $$;
 
+-- 42501 when a partition of parent belongs to a role whose rights the owner of parent lacks:
+-- maintenance acts as the table's owner, which may not read the rows of such a default
+-- partition, nor move such a partition (nor drop it, unless it owns the schema). pg_partman,
+-- for one, makes its partitions as the role that runs it (a superuser, often), not as the
+-- table's owner: every run of a table taken from it failed on reading the default, with a
+-- hint about CREATE rights only.
+-- The default partition is named first (every run reads it), then the others by name;
+-- with only_default (for check_default and rescue_default, which read no other), only it.
+CREATE FUNCTION ai_scale._require_owner_partitions(parent regclass,
+                                                   only_default boolean DEFAULT false)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    owner oid;
+    first_part regclass;
+    first_owner oid;
+    first_is_default boolean;
+    n bigint;
+BEGIN
+    SELECT c.relowner INTO owner FROM pg_class c WHERE c.oid = parent;
+    SELECT p.oid, p.relowner, pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT', count(*) OVER ()
+      INTO first_part, first_owner, first_is_default, n
+      FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+     WHERE i.inhparent = parent AND NOT pg_has_role(owner, p.relowner, 'USAGE')
+     ORDER BY pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT' DESC, p.relname
+     LIMIT 1;
+    IF first_part IS NOT NULL AND (first_is_default OR NOT only_default) THEN
+        RAISE EXCEPTION 'partition % of table % belongs to %, not to the table''s owner %',
+                        first_part, parent, first_owner::regrole, owner::regrole
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('ai_scale maintains a table as its owner; %s partition(s) '
+                                  'of the table belong to roles whose rights the owner lacks.',
+                                  n),
+                  HINT = format('Give each to the table''s owner: ALTER TABLE %s OWNER TO %s;',
+                                first_part, owner::regrole);
+    END IF;
+END $$;
+
 -- A grantee of aclexplode as GRANT and REVOKE name it.
 CREATE FUNCTION ai_scale._grantee(role oid) RETURNS text
     LANGUAGE sql STABLE

@@ -422,8 +422,10 @@ BEGIN
         AS t(partition text, lower text, upper text, rows_moved bigint);
 EXCEPTION WHEN insufficient_privilege THEN
     -- Partitions are made as the owner: a caller who may create in the schema was told only
-    -- "permission denied for schema", as if it were about them.
+    -- "permission denied for schema", as if it were about them; and, for a default partition
+    -- of another role's, only "permission denied for table".
     PERFORM ai_scale._require_owner_create(parent);
+    PERFORM ai_scale._require_owner_partitions(parent, only_default => true);
     RAISE;
 END $$;
 COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
@@ -593,8 +595,14 @@ BEGIN
     ELSIF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = parent), 'USAGE') THEN
         -- As the owner (see _as_owner_rows), when the caller may act as the owner; anyone else
         -- with the right to read the default counts with their own rights.
-        SELECT t.n INTO rows FROM ai_scale._as_owner_rows(parent, format(
-            'SELECT count(*) FROM %s%s', only_kw, default_partition)) AS t(n bigint);
+        BEGIN
+            SELECT t.n INTO rows FROM ai_scale._as_owner_rows(parent, format(
+                'SELECT count(*) FROM %s%s', only_kw, default_partition)) AS t(n bigint);
+        EXCEPTION WHEN insufficient_privilege THEN
+            -- A default of another role's: say so, not only "permission denied for table".
+            PERFORM ai_scale._require_owner_partitions(parent, only_default => true);
+            RAISE;
+        END;
     ELSE
         EXECUTE format('SELECT count(*) FROM %s%s', only_kw, default_partition) INTO rows;
     END IF;

@@ -608,6 +608,7 @@ DECLARE
     owner oid;
     caller_lock_timeout text := current_setting('lock_timeout');
     err_hint text;
+    err_message text;
 BEGIN
     PERFORM ai_scale._require_primary('run_maintenance');
     IF _run_maintenance.parent IS NOT NULL THEN
@@ -693,6 +694,19 @@ BEGIN
                                        'CREATE on its schema and on the tablespace partitions '
                                        'go to (the table''s own, and cold_tablespace to tier).',
                                        owner::regrole);
+                    -- Or, where it may create in the schema, a partition belongs to a role
+                    -- whose rights it lacks (one pg_partman made, say).
+                    BEGIN
+                        IF has_schema_privilege(owner, (SELECT c.relnamespace FROM pg_class c
+                                                         WHERE c.oid = cfg.parent), 'CREATE') THEN
+                            PERFORM ai_scale._require_owner_partitions(cfg.parent);
+                        END IF;
+                    EXCEPTION WHEN insufficient_privilege THEN
+                        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT,
+                                                err_hint = PG_EXCEPTION_HINT;
+                        err_hint := format('Maintenance acts as the table''s owner, and %s. %s',
+                                           err_message, err_hint);
+                    END;
                 END IF;
                 errors := errors + 1;
                 parent_table := cfg.parent;

@@ -35,6 +35,40 @@ SELECT partition, rows_moved FROM ai_scale.rescue_default('nonsuper_hint.events'
 SELECT count(*) AS made FROM ai_scale.run_maintenance('nonsuper_hint.events') WHERE action = 'created';
 DROP TABLE nonsuper_hint.events;
 RESET ROLE;
+-- Partitions of another role's than the table's owner: pg_partman makes them as the role that
+-- runs it (a superuser, often). Every run reads the default as the owner, and failed with
+-- "permission denied for table", hinted at the owner's CREATE rights, which it had.
+CREATE TABLE nonsuper_hint.taken (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+ALTER TABLE nonsuper_hint.taken OWNER TO nonsuper_hint_owner;
+CREATE TABLE nonsuper_hint.taken_p2020_01_01 PARTITION OF nonsuper_hint.taken
+    FOR VALUES FROM ('2020-01-01 00:00 UTC') TO ('2020-01-02 00:00 UTC');
+CREATE TABLE nonsuper_hint.taken_default PARTITION OF nonsuper_hint.taken DEFAULT;
+CREATE ROLE nonsuper_hint_partman; -- the role pg_partman ran as
+ALTER TABLE nonsuper_hint.taken_p2020_01_01 OWNER TO nonsuper_hint_partman;
+ALTER TABLE nonsuper_hint.taken_default OWNER TO nonsuper_hint_partman;
+\set VERBOSITY default
+SELECT count(*) FROM ai_scale.manage_partitions('nonsuper_hint.taken', '1 day', 1,
+                                                time_zone => 'UTC');
+SELECT * FROM ai_scale.check_default('nonsuper_hint.taken');
+\set VERBOSITY terse
+ALTER TABLE nonsuper_hint.taken_default OWNER TO nonsuper_hint_owner;
+SELECT count(*) > 0 AS managed
+  FROM ai_scale.manage_partitions('nonsuper_hint.taken', '1 day', 1, time_zone => 'UTC');
+-- A partition of that role's past retention: its drop fails alone, naming it (the owner
+-- does not own the schema, which would let it drop any table there).
+UPDATE ai_scale.partition_config SET retention = '30 days'
+ WHERE parent = 'nonsuper_hint.taken'::regclass;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.taken');
+ALTER TABLE nonsuper_hint.taken_p2020_01_01 OWNER TO nonsuper_hint_owner;
+SELECT action, partition FROM ai_scale.run_maintenance('nonsuper_hint.taken');
+-- rescue_default, for a default given to another role later.
+ALTER TABLE nonsuper_hint.taken_default OWNER TO nonsuper_hint_partman;
+INSERT INTO nonsuper_hint.taken VALUES (1, '2021-06-01 12:00 UTC');
+\set VERBOSITY default
+SELECT * FROM ai_scale.rescue_default('nonsuper_hint.taken');
+\set VERBOSITY terse
+DROP TABLE nonsuper_hint.taken;
+DROP ROLE nonsuper_hint_partman;
 REVOKE ALL ON ai_scale.partition_config FROM nonsuper_hint_owner;
 DROP SCHEMA nonsuper_hint;
 DROP ROLE nonsuper_hint_owner;

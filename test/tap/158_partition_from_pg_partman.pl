@@ -148,6 +148,32 @@ is($node->safe_psql('postgres', q{
 SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass;}),
     $before, '... and makes no partition of the table ai_scale took');
 
+# A table of a role other than the one pg_partman ran as (a superuser): pg_partman's partitions
+# and default belong to that role, and ai_scale maintains as the table's owner, which may not
+# read them. manage_partitions says so and how to fix it; with the partitions given to the
+# owner, the table is taken.
+$node->safe_psql('postgres', q{
+CREATE ROLE app_owner;
+CREATE SCHEMA app;
+GRANT USAGE, CREATE ON SCHEMA app TO app_owner;
+CREATE TABLE app.events (id bigint, created_at timestamptz NOT NULL)
+    PARTITION BY RANGE (created_at);
+ALTER TABLE app.events OWNER TO app_owner;
+SELECT partman.create_parent('app.events', 'created_at', 'native', 'daily', p_premake := 2);
+DELETE FROM partman.part_config WHERE parent_table = 'app.events';});
+($ret, $out, $err) = $node->psql('postgres', q{
+SELECT count(*) FROM ai_scale.manage_partitions('app.events', '1 day', premake => 4);});
+like($err,
+    qr/HINT:  Maintenance acts as the table's owner, and partition app\.events_default of table app\.events belongs to \w+, not to the table's owner app_owner\. Give each to the table's owner: ALTER TABLE app\.events_default OWNER TO app_owner;/,
+    "partitions pg_partman made as another role: manage_partitions names one and the fix");
+$node->safe_psql('postgres', q{
+SELECT format('ALTER TABLE %s OWNER TO app_owner', inhrelid::regclass)
+  FROM pg_inherits WHERE inhparent = 'app.events'::regclass \gexec});
+is( $node->safe_psql('postgres', q{
+SELECT count(*) FROM ai_scale.manage_partitions('app.events', '1 day', premake => 4)
+ WHERE action = 'created';}),
+    '2', '... and once they are given to the table\'s owner, takes the table');
+
 # pg_partman makes its days in the session's zone (the server's, for its worker); ai_scale in
 # ai_scale.partition_time_zone (UTC) unless told. Given a zone other than pg_partman's, the first
 # partition after pg_partman's last is cut to fit (05:00 UTC to midnight); given its zone, none.

@@ -174,6 +174,36 @@ SELECT count(*) FROM ai_scale.manage_partitions('app.events', '1 day', premake =
  WHERE action = 'created';}),
     '2', '... and once they are given to the table\'s owner, takes the table');
 
+# Every table pg_partman maintains in a schema moved at once, its settings read from part_config
+# (the query docs/partitioning.md gives).
+$node->safe_psql('postgres', q{
+CREATE SCHEMA bulk;
+CREATE TABLE bulk.daily (id bigint, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);
+CREATE TABLE bulk.monthly (LIKE bulk.daily) PARTITION BY RANGE (created_at);
+SELECT partman.create_parent('bulk.daily', 'created_at', 'native', 'daily', p_premake := 3,
+                             p_start_partition := (now() - interval '9 days')::text);
+SELECT partman.create_parent('bulk.monthly', 'created_at', 'native', 'monthly', p_premake := 2);
+UPDATE partman.part_config SET retention = '5 days', retention_keep_table = false
+ WHERE parent_table = 'bulk.daily';
+UPDATE partman.part_config SET automatic_maintenance = 'off' WHERE parent_table LIKE 'bulk.%';
+CREATE TABLE bulk_moved AS
+SELECT m.* FROM partman.part_config p,
+       ai_scale.manage_partitions(p.parent_table::regclass, p.partition_interval::interval,
+           premake => p.premake, retention => p.retention::interval,
+           retention_mode => CASE WHEN p.retention_keep_table THEN 'detach' ELSE 'drop' END,
+           time_zone => current_setting('TimeZone'),
+           inherit_privileges => p.inherit_privileges) m
+ WHERE p.parent_table LIKE 'bulk.%';
+DELETE FROM partman.part_config WHERE parent_table LIKE 'bulk.%';});
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(format('%s %s %s %s %s', parent, partition_interval, premake, retention,
+                         retention_mode), ',' ORDER BY parent::text)
+  FROM ai_scale.partition_config WHERE parent::text LIKE 'bulk.%';
+SELECT string_agg(DISTINCT action, ',') FROM bulk_moved;}),
+    "bulk.daily 1 day 3 5 days drop,bulk.monthly 1 mon 2  detach\ndropped",
+    "pg_partman's settings read from part_config: its partitions past retention dropped, "
+      . 'none made (its premake already met)');
+
 # pg_partman makes its days in the session's zone (the server's, for its worker); ai_scale in
 # ai_scale.partition_time_zone (UTC) unless told. Given a zone other than pg_partman's, the first
 # partition after pg_partman's last is cut to fit (05:00 UTC to midnight); given its zone, none.

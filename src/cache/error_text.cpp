@@ -59,8 +59,11 @@ bool refuses_connection(std::string_view reply)
 bool refuses_command_only(std::string_view reply)
 {
     const std::string_view code = reply.substr(0, reply.find(' '));
+    // A command renamed or disabled with rename-command, as managed services do, is unknown:
+    // Redis 7 words it "ERR unknown command 'info', ...", 5 and 6 with backquotes.
+    constexpr std::string_view unknown = "ERR unknown command";
     return code == "OOM" || code == "NOPERM" || code == "MISCONF" || code == "NOREPLICAS" ||
-           refuses_connection(reply);
+           reply.substr(0, unknown.size()) == unknown || refuses_connection(reply);
 }
 
 } // namespace ai_scale::cache

@@ -127,8 +127,12 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
         auto h = breaker_snapshot(ep.address);
         if (probe_failed)
             // The probe's own connection refused at maxclients: the endpoint answers (the
-            // breaker stays closed), it only takes no new connection.
-            role = refuses_connection(h.last_error) ? "refusing new connections" : "unreachable";
+            // breaker stays closed), it only takes no new connection. INFO itself refused (an
+            // ACL user without it, or renamed by rename-command): the endpoint answers, and
+            // may serve GET and SET, but says nothing of its role; a replica is then not read.
+            role = refuses_connection(h.last_error)     ? "refusing new connections"
+                   : refuses_command_only(h.last_error) ? "unknown (INFO refused)"
+                                                        : "unreachable";
         rows.push_back({ep.address, configured, role, breaker::name(h.state.current), h.last_error,
                         h.state.failures, h.state.trips, h.last_latency_ms});
     }

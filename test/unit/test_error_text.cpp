@@ -67,6 +67,11 @@ TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
     EXPECT_FALSE(refuses_command_only("WRONGPASS invalid username-password pair"));
     EXPECT_FALSE(refuses_command_only("LOADING Redis is loading the dataset in memory"));
     EXPECT_FALSE(refuses_command_only("READONLY You can't write against a read only replica."));
-    EXPECT_FALSE(refuses_command_only("ERR unknown command 'MGET'"));
+    EXPECT_TRUE(refuses_command_only("ERR unknown command 'MGET'"));
+    EXPECT_TRUE(refuses_command_only(
+        "ERR unknown command 'INFO', with args beginning with: 'replication' "));
+    EXPECT_TRUE(refuses_command_only("ERR unknown command `INFO`, with args beginning with: "));
+    EXPECT_FALSE(refuses_command_only("ERR unknown subcommand 'x'"));
+    EXPECT_FALSE(refuses_command_only("ERR syntax error"));
     EXPECT_FALSE(refuses_command_only(""));
 }

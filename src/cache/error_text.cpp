@@ -49,6 +49,13 @@ std::string redis_error_text(std::string_view reply, std::string_view secret)
     return printable(reply);
 }
 
+bool cluster_reply(std::string_view reply)
+{
+    const std::string_view code = reply.substr(0, reply.find(' '));
+    return code == "MOVED" || code == "ASK" || code == "CROSSSLOT" || code == "CLUSTERDOWN" ||
+           code == "TRYAGAIN";
+}
+
 bool refuses_connection(std::string_view reply)
 {
     // Redis's acceptCommonHandler has used these words since 2.x.

@@ -33,6 +33,10 @@ std::string ascii_text(std::string_view s);
 // refused writes opened it and the reads it still answered were skipped too.
 bool refuses_command_only(std::string_view reply);
 
+// Whether an error reply is one only a Redis in cluster mode sends (MOVED, ASK, CROSSSLOT,
+// CLUSTERDOWN, TRYAGAIN): ai_scale does not support Redis Cluster, and says so with the reply.
+bool cluster_reply(std::string_view reply);
+
 // Whether an error reply is Redis refusing a new connection at maxclients (then closing it).
 bool refuses_connection(std::string_view reply);
 

@@ -337,6 +337,10 @@ std::vector<reply_ptr> redis_run(const std::string& endpoint, const std::vector<
             const std::string_view reply(r->str, r->len);
             if (refuses_command_only(reply))
                 throw redis_refused(redis_error_text(reply, password));
+            // "MOVED 3999 10.0.0.2:6379" alone does not tell a user what to change.
+            if (cluster_reply(reply))
+                throw redis_failure("Redis Cluster is not supported: " +
+                                    redis_error_text(reply, password));
             throw redis_failure(redis_error_text(reply, password));
         }
     return replies;

@@ -75,3 +75,17 @@ TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
     EXPECT_FALSE(refuses_command_only("ERR syntax error"));
     EXPECT_FALSE(refuses_command_only(""));
 }
+
+TEST(ErrorText, TellsRepliesOnlyRedisClusterSends)
+{
+    using ai_scale::cache::cluster_reply;
+    EXPECT_TRUE(cluster_reply("MOVED 3999 127.0.0.1:6381"));
+    EXPECT_TRUE(cluster_reply("ASK 3999 127.0.0.1:6381"));
+    EXPECT_TRUE(cluster_reply("CROSSSLOT Keys in request don't hash to the same slot"));
+    EXPECT_TRUE(cluster_reply("CLUSTERDOWN Hash slot not served"));
+    EXPECT_TRUE(cluster_reply("TRYAGAIN Multiple keys request during rehashing of slot"));
+    EXPECT_FALSE(cluster_reply("ERR SELECT is not allowed in cluster mode"));
+    EXPECT_FALSE(cluster_reply("MOVEDX 1 a:1"));
+    EXPECT_FALSE(cluster_reply("NOPERM this user has no permissions"));
+    EXPECT_FALSE(cluster_reply(""));
+}

@@ -38,6 +38,8 @@ struct connection {
     std::string password;
     int db = 0;
     int timeout_ms = 0;
+    // Whether Redis has answered on it yet (see exchange's close before any reply).
+    bool answered = false;
     // When it was last handed out: only a connection idle longer than idle_check is looked at
     // before reuse.
     std::chrono::steady_clock::time_point last_used;
@@ -190,6 +192,13 @@ std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
                     fail(c, c.ctx->reader->errstr);
             } else if (n == 0 || (!received && closed_errno(errno))) {
                 drop(c);
+                // Closed before the first reply a new connection ever got: no Redis speaking
+                // plain RESP there. A port that wants TLS does that (Redis logs "wrong version
+                // number"), and "connection closed by redis" alone did not say so.
+                if (!received && !c.answered)
+                    throw closed_before_reply(
+                        "connection closed by redis before its first reply (ai_scale does not "
+                        "use TLS: is this a port that wants TLS?)");
                 if (!received)
                     throw closed_before_reply("connection closed by redis");
                 throw_refusal(replies, c.password);
@@ -204,6 +213,7 @@ std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
                 throw redis_failure(msg);
             }
         }
+        c.answered = true;
         return replies;
     } catch (...) {
         drop(c);
@@ -290,6 +300,7 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
         throw redis_failure(msg);
     }
     make_nonblocking(c);
+    c.answered = false;
     c.user = user;
     c.password = password;
     c.db = db;

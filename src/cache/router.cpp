@@ -34,11 +34,25 @@ unsigned round_robin = 0;
 
 [[noreturn]] void unavailable_error(const std::string& endpoint)
 {
-    if (endpoint.empty())
+    if (endpoint.empty()) {
+        std::string detail = "No Redis Sentinel in ai_scale.redis_sentinels has named a primary "
+                             "for \"" +
+                             std::string(guc::redis_sentinel_master) + "\".";
+        // Why, where a sentinel's last answer was a failure: a sentinel that wants a password
+        // (NOAUTH, not supported) or does not answer at all read the same as one that does not
+        // know the master, and only redis_status() told them apart.
+        for (const auto& sentinel : endpoint_list(guc::redis_sentinels)) {
+            auto health = breaker_snapshot(sentinel);
+            if (health.state.failures > 0 && !health.last_error.empty()) {
+                detail += " Sentinel " + sentinel + ": " + health.last_error;
+                if (detail.back() != '.')
+                    detail += '.';
+            }
+        }
         throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
-                        "No Redis Sentinel in ai_scale.redis_sentinels has named a primary for \"" +
-                            std::string(guc::redis_sentinel_master) + "\".",
+                        detail,
                         "Set ai_scale.cache_strict = off to treat an unavailable Redis as a miss.");
+    }
     // endpoint is the primary named now: after a failover, the one attempt_primary retried on.
     auto health = breaker_snapshot(endpoint);
     throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",

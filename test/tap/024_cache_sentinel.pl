@@ -96,6 +96,8 @@ SELECT ai_scale.cache_get('s', 1, '{"k": 3}');
 is($out, 't', 'no sentinel: a miss');
 like($err, qr/08006: redis is unavailable for the L2 cache.*\n.*No Redis Sentinel in ai_scale.redis_sentinels has named a primary for "tapmaster"/,
     'strict: 08006, saying why');
+like($err, qr/named a primary for "tapmaster"\. Sentinel 127\.0\.0\.1:\d+: connect: .*Sentinel 127\.0\.0\.1:$s_port: connect: /,
+    '... with each sentinel\'s own error');
 
 $node->stop;
 redis_stop('replica');

@@ -5,7 +5,8 @@
 # breaker_failures = 1; a few, or a few backends' sync checks, with the default 5) opened the
 # breaker of a primary that served every put and read, and the cache missed. redis_status()
 # says the INFO was refused instead of calling the endpoint unreachable; a replica that does
-# not answer INFO cannot be checked and is not read (the primary answers).
+# not answer INFO cannot be checked and is not read (the primary answers). A disabled SET fails
+# the puts alone.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -75,7 +76,29 @@ is($ret, 0, 'the ACL user without INFO reads with cache_strict') or diag($err);
 like($out, qr/^status\|unknown \(INFO refused\)\|closed\|NOPERM/m,
     'redis_status: INFO refused with NOPERM, the breaker closed');
 
+# SET disabled: puts fail, and the breaker stays closed.
+my $sport = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('noset', $sport, '--rename-command', 'SET', '');
+$node->append_conf('postgresql.conf', qq{ai_scale.redis_primary = '127.0.0.1:$sport'
+ai_scale.redis_user = ''
+ai_scale.redis_password = ''
+});
+$node->reload;
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_put('ni', 3, '{"a": 1}', '{"p": 3}');});
+isnt($ret, 0, 'SET disabled: a strict put fails');
+like($err, qr/DETAIL:  Endpoint 127\.0\.0\.1:$sport: ERR unknown command 'SET'/,
+    '... with the reply');
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.cache_strict = on;
+SELECT 'get', ai_scale.cache_get('ni', 3, '{"a": 1}') IS NULL;
+SELECT 'status', breaker, last_error FROM ai_scale.redis_status();});
+is($ret, 0, '... and a strict get after it misses without an error') or diag($err);
+like($out, qr/^status\|closed\|ERR unknown command 'SET'/m, 'the breaker stays closed');
+
 $node->stop;
+redis_stop('noset');
 redis_stop('noinfo_acl');
 redis_stop('noinfo_replica');
 redis_stop('noinfo_primary');

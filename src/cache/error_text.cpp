@@ -69,8 +69,11 @@ bool refuses_command_only(std::string_view reply)
     // A command renamed or disabled with rename-command, as managed services do, is unknown:
     // Redis 7 words it "ERR unknown command 'info', ...", 5 and 6 with backquotes.
     constexpr std::string_view unknown = "ERR unknown command";
+    // WRONGTYPE: something other than ai_scale wrote a key of its names (a Redis database
+    // shared with an application); the key is wrong, not the server.
     return code == "OOM" || code == "NOPERM" || code == "MISCONF" || code == "NOREPLICAS" ||
-           reply.substr(0, unknown.size()) == unknown || refuses_connection(reply);
+           code == "WRONGTYPE" || reply.substr(0, unknown.size()) == unknown ||
+           refuses_connection(reply);
 }
 
 } // namespace ai_scale::cache

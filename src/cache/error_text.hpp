@@ -23,7 +23,8 @@ std::string ascii_text(std::string_view s);
 // Whether an error reply refuses this command only, while the endpoint serves others: OOM (a
 // full Redis under maxmemory-policy noeviction refuses writes, not reads), NOPERM (an ACL user
 // lacking a command or key), MISCONF (writes stopped after a failed RDB save), NOREPLICAS
-// (min-replicas-to-write: too few replicas linked, writes refused, reads served), "ERR unknown
+// (min-replicas-to-write: too few replicas linked, writes refused, reads served), WRONGTYPE
+// (an application sharing the Redis database wrote one of ai_scale's keys), "ERR unknown
 // command" (renamed or disabled by rename-command: counted, the INFO that redis_status() and the
 // replicas' sync check send opened the breaker of a primary serving GET and SET), and
 // "ERR max number of clients reached" (maxclients: this new connection refused, the open ones

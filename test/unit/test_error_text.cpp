@@ -58,6 +58,8 @@ TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
         refuses_command_only("NOPERM this user has no permissions to run the 'incr' command"));
     EXPECT_TRUE(refuses_command_only("MISCONF Redis is configured to save RDB snapshots"));
     EXPECT_TRUE(refuses_command_only("NOREPLICAS Not enough good replicas to write."));
+    EXPECT_TRUE(refuses_command_only(
+        "WRONGTYPE Operation against a key holding the wrong kind of value"));
     EXPECT_TRUE(refuses_command_only("ERR max number of clients reached"));
     EXPECT_FALSE(refuses_command_only("ERR max number of clients"));
     EXPECT_TRUE(ai_scale::cache::refuses_connection("ERR max number of clients reached"));

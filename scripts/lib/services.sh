@@ -102,9 +102,9 @@ redis_start() {
         --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log")
     [ -n "$primary_port" ] && args+=(--replicaof 127.0.0.1 "$primary_port")
     [ -n "$password" ] && args+=(--requirepass "$password" --masterauth "$password")
-    # The server writes its pid file once it listens; one that cannot bind the port (taken since
-    # free_port chose it) exits without it, and a ping would get the answer of whatever server
-    # holds the port. So it is ours only when the server answering gives the pid in the file.
+    # The server writes its pid file only once it listens; one that cannot bind the port (taken
+    # since free_port chose it) exits without it, and a ping would get the answer of whatever
+    # server holds the port. So it is ours when its pid file names a live process.
     rm -f "$dir/redis.pid"
     local pid answer
     if redis-server "${args[@]}"; then
@@ -112,8 +112,9 @@ redis_start() {
             # (|| true: callers may run under set -e and pipefail)
             pid=$(cat "$dir/redis.pid" 2>/dev/null) || true
             answer=$(redis-cli -p "$port" ${password:+-a "$password" --no-auth-warning} \
-                info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p') || true
-            [ -n "$pid" ] && [ "$answer" = "$pid" ] && return 0
+                ping 2>/dev/null) || true
+            [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && [ "$answer" = PONG ] &&
+                return 0
             sleep 0.1
         done
     fi

@@ -1,6 +1,6 @@
 -- The extension's GPU path when a batch goes wrong, run by gpu/check_failures.sh against a
 -- throwaway server with ai_scale.gpu = on (psql variables rows and gpu_mode): a bad row in the
--- middle of a batch being filled for the GPU, a score that overflows, and a statement_timeout
+-- middle of a batch meant for the GPU, a score that overflows, and a statement_timeout
 -- while a batch is on the GPU must each fail as they do on the CPU (same SQLSTATE and message),
 -- and the batch after each must run on the GPU and equal the CPU's scores bit for bit. Then a
 -- batch on the GPU must count in the scoring latency figures as one on the CPU does.
@@ -78,8 +78,9 @@ SELECT live::text AS gpu_live FROM ai_scale.gpu_info() \gset
 SET gpu.live = :'gpu_live';
 SET gpu.mode = :'gpu_mode';
 
--- 1. A row that cannot be scored (a string feature), three quarters into the batch: the fill
--- callback fails while earlier chunks are already on the GPU.
+-- 1. A row that cannot be scored (a string feature), three quarters into the batch: its
+-- extraction fails before the batch reaches the GPU module (score_batched and score_batch
+-- extract a whole batch first; only _gpu_score_test streams rows through the fill callback).
 UPDATE fail_rows SET input = input || '{"f3": "oops"}' WHERE id = (:rows * 3) / 4;
 SELECT pg_temp.error_of($q$SELECT sum(s) FROM (SELECT ai_scale.score_batched('fail_mlp', input) OVER () AS s
                            FROM fail_rows) x$q$, 'off') AS cpu_error \gset

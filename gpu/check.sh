@@ -30,7 +30,7 @@ nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
         # No (recent enough) CMake: the same build by hand.
         mkdir -p "$build/gpu"
         "$nvcc" -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden,-ffp-contract=off \
-            -fmad=false --expt-relaxed-constexpr --cudart static \
+            -fmad=false --expt-relaxed-constexpr --cudart static -Xlinker --version-script=gpu/exports.map \
             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
             -Isrc -Igpu gpu/device.cu gpu/score.cu -o "$build/gpu/ai_scale_gpu.so"
         g++ -O3 -std=c++17 -ffp-contract=off -Isrc -Igpu gpu/bench_check.cpp src/scoring/model.cpp \

@@ -26,4 +26,7 @@ set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/test_gpu_loader.cpp PROPER
 cmake_language(DEFER CALL add_dependencies unit_tests fake_gpu_module_abi999 fake_gpu_module_partial)
 if(TARGET ai_scale_gpu)
     cmake_language(DEFER CALL add_dependencies unit_tests ai_scale_gpu)
+    # The module exports its C ABI and nothing else (gpu/exports.map).
+    add_test(NAME gpu_module_exports COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/module_exports.sh
+        $<TARGET_FILE:ai_scale_gpu> ai_scale_gpu_)
 endif()

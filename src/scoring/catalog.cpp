@@ -3,6 +3,7 @@
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/search_path.hpp"
+#include "scoring/heap_trim.hpp"
 #include "scoring/model_lru.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -19,6 +20,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -270,11 +272,15 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
                         "model \"" + name + "\" has no version " + std::to_string(version));
     }
     try {
-        json::value features = json::parse(row.features);
-        std::vector<std::string> names;
-        for (const auto& f : features.items)
-            names.push_back(f.str);
-        compiled_model m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
+        compiled_model m;
+        {
+            trim_after_document trim(strlen(row.params)); // after the parse tree is freed
+            json::value features = json::parse(row.features);
+            std::vector<std::string> names;
+            for (const auto& f : features.items)
+                names.push_back(f.str);
+            m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
+        }
         stats::add(stats::counter::models_compiled);
         auto made = std::make_shared<loaded_model>(name, row.version, std::move(m));
         made->xmin = row.xmin;

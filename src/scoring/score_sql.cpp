@@ -4,6 +4,7 @@
 #include "scoring/catalog.hpp"
 #include "scoring/extract.hpp"
 #include "scoring/gpu_offload.hpp"
+#include "scoring/heap_trim.hpp"
 #include "scoring/xgboost.hpp"
 
 #include "cache/key.hpp"
@@ -497,6 +498,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
 // before writing anything.
 AI_SCALE_FUNCTION(ai_scale_validate_model)
 {
+    trim_after_document trim; // last out: after params' text and tree are freed
     require_register_right();
     std::string kind = text_arg(fcinfo, 0, "kind");
     if (PG_ARGISNULL(1))
@@ -520,6 +522,7 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
         features.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
     }
     std::string params = jsonb_text(PG_GETARG_DATUM(2));
+    trim.set_bytes(params.size());
     // An unknown kind is not "invalid forest model: unknown model kind "forest"".
     model_kind parsed;
     try {
@@ -542,10 +545,12 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
 // a dump it cannot import, as register_model does for invalid params.
 AI_SCALE_FUNCTION(ai_scale_xgboost_params)
 {
+    trim_after_document trim; // last out: after the dump's text and tree are freed
     require_register_right();
     if (PG_ARGISNULL(0))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the XGBoost model must not be null");
     std::string text = jsonb_text(PG_GETARG_DATUM(0));
+    trim.set_bytes(text.size());
     xgboost_import imported;
     try {
         imported = import_xgboost(json::parse(text));

@@ -2,7 +2,8 @@
 # Redis primary and replica test/run.sh started: the primary scores, stores and caches; the
 # standby answers the same input from Redis without scoring; a new input on the standby is
 # scored and cached in Redis but never written; the functions that must write raise 25006 on
-# the standby; after promotion the former standby stores again.
+# the standby; a standby session follows the primary's catalog changes; after promotion the
+# former standby stores again.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -81,15 +82,42 @@ SELECT ai_scale.predict_batch('tap_lin', ARRAY['{"a": 1, "b": 2}', '{"a": 5, "b"
 is($ret, 0, 'predict_batch runs on the standby') or diag($err);
 is(stored($standby, '{"a": 5, "b": 6}'), '0', 'and writes nothing there');
 
-# The functions that must write raise 25006 on the standby.
+# The functions that must write raise 25006 on the standby: import_xgboost with a dump it
+# would import, and set_active_version and drop_model with a version that is there.
+my $dump = '{"learner": {"learner_model_param": {"base_score": "5E-1", "num_feature": "2"}, '
+  . '"objective": {"name": "reg:squarederror"}, "gradient_booster": {"name": "gbtree", "model": '
+  . '{"trees": [{"left_children": [-1], "right_children": [-1], "split_indices": [0], '
+  . '"split_conditions": [1.5], "default_left": [0]}]}}}}';
 for my $call (
     q{SELECT ai_scale.register_model('tap_lin', 'linear', ARRAY['a', 'b'], '{"weights": [3, 4]}')},
+    qq{SELECT ai_scale.import_xgboost('tap_xgb', '$dump')},
+    q{SELECT ai_scale.set_active_version('tap_lin', 1)},
+    q{SELECT ai_scale.drop_model('tap_lin', 1)},
     q{SELECT ai_scale.run_maintenance()},
     q{SELECT ai_scale.create_prediction_store('public.other_store')})
 {
     ($ret, $out, $err) = $standby->psql('postgres', "\\set VERBOSITY verbose\n$call");
     like($err, qr/ERROR:  25006:/, "25006 on the standby: $call");
 }
+
+# A standby session keeps the models it compiled until the catalog changes on the primary:
+# the change arrives through WAL, and its next score uses the new version.
+$primary->safe_psql('postgres',
+    q{SELECT ai_scale.register_model('tap_std', 'linear', ARRAY['a'], '{"weights": [2]}')});
+$primary->wait_for_catchup($standby);
+my $session = $standby->background_psql('postgres');
+is($session->query_safe(q{SELECT ai_scale.score('tap_std', '{"a": 3}')}), '6',
+    'a standby session scores with the active version');
+$primary->safe_psql('postgres',
+    q{SELECT ai_scale.register_model('tap_std', 'linear', ARRAY['a'], '{"weights": [5]}')});
+$primary->wait_for_catchup($standby);
+is($session->query_safe(q{SELECT ai_scale.score('tap_std', '{"a": 3}')}), '15',
+    'the same session scores with the version registered on the primary since');
+$primary->safe_psql('postgres', q{SELECT ai_scale.set_active_version('tap_std', 1)});
+$primary->wait_for_catchup($standby);
+is($session->query_safe(q{SELECT ai_scale.score('tap_std', '{"a": 3}')}), '6',
+    'and with the version the primary made active again');
+$session->quit;
 
 # Promotion: node_role() flips and predict() stores again.
 is($standby->safe_psql('postgres', 'SELECT ai_scale.node_role()'), 'standby', 'standby before promotion');

@@ -46,6 +46,17 @@ SELECT batch, ai_scale.score_batch('pc_lin', inputs) FROM pc_batches ORDER BY ba
 SELECT ai_scale.reset_stats();
 SELECT batch, ai_scale.score_batch('pc_lin', inputs) FROM pc_batches ORDER BY batch LIMIT 2;
 SELECT value AS rows_scored FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
+-- unnest() of score_batch() with constant arguments, in the select list or in FROM: the
+-- planner evaluates the stable call to estimate how many rows unnest returns, and the batch
+-- is scored twice, as docs/scoring.md says (12 rows for two batches of 3); in a scalar
+-- subquery, which the planner does not evaluate, once.
+SELECT ai_scale.reset_stats();
+SELECT unnest(ai_scale.score_batch('pc_lin', ARRAY['{"a": 1}', '{"a": 2}', '{"a": 3}']::jsonb[]));
+SELECT count(*) FROM unnest(ai_scale.score_batch('pc_lin', ARRAY['{"a": 1}', '{"a": 2}', '{"a": 3}']::jsonb[]));
+SELECT value AS rows_scored FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
+SELECT ai_scale.reset_stats();
+SELECT count(*) FROM unnest((SELECT ai_scale.score_batch('pc_lin', ARRAY['{"a": 1}', '{"a": 2}', '{"a": 3}']::jsonb[])));
+SELECT value AS rows_scored FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 -- predict_batch() and cache_get_many() after a cheaper filter, as predict() and cache_get().
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT batch FROM pc_batches WHERE batch % 2 = 0 AND ai_scale.predict_batch('pc_lin', inputs) IS NOT NULL

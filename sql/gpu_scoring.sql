@@ -41,6 +41,22 @@ SELECT metric, value FROM ai_scale.stats
 WHERE section = 'scoring' AND metric IN ('rows_gpu', 'gpu_fallbacks') ORDER BY metric;
 SELECT value > 0 AS rows_cpu_positive FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 
+-- At the default settings score_batched's batches (score_batch_rows: 4096 rows) stay below
+-- gpu_min_batch (10000 rows) and never ask for the GPU; with score_batch_rows raised to 10000,
+-- a batch of 10000 rows does (docs/gpu.md, 2).
+RESET ai_scale.gpu_min_batch;
+CREATE TEMP TABLE gpu_rows AS
+SELECT jsonb_build_object('a', i % 3, 'b', i % 5) AS x FROM generate_series(1, 10000) i;
+SELECT ai_scale.reset_stats();
+SELECT count(s) FROM (SELECT ai_scale.score_batched('gpu_heavy', x) OVER () AS s FROM gpu_rows) q;
+SELECT value AS fallbacks_at_defaults FROM ai_scale.stats
+WHERE section = 'scoring' AND metric = 'gpu_fallbacks';
+SET ai_scale.score_batch_rows = 10000;
+SELECT count(s) FROM (SELECT ai_scale.score_batched('gpu_heavy', x) OVER () AS s FROM gpu_rows) q;
+SELECT value AS fallbacks_with_batches_of_10000 FROM ai_scale.stats
+WHERE section = 'scoring' AND metric = 'gpu_fallbacks';
+RESET ai_scale.score_batch_rows;
+
 SET ai_scale.gpu = off;
 SELECT round(ai_scale.score('gpu_wired', '{"a": 1, "b": 2}')::numeric, 6) AS score;
 RESET ai_scale.gpu;

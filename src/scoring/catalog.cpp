@@ -8,12 +8,17 @@
 #include "stats/shared_stats.hpp"
 
 extern "C" {
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -106,7 +111,31 @@ struct model_row {
     char* params;   // JSON text
     bool current;   // the latest committed catalog shows the same row (see fetch_row)
     TransactionId xmin;
+    CommandId cmin; // when xmin is the running transaction
 };
+
+// The row's xmin as a visibility check needs it: the system column gives the raw xid, which a
+// frozen row keeps for ever, and which after 2^31 more transactions reads as one in the future;
+// and the command of this transaction that wrote it. Runs under pg::call.
+void row_writer(Oid relid, ItemPointer ctid, TransactionId* xmin, CommandId* cmin)
+{
+    Relation rel = table_open(relid, AccessShareLock);
+    if (rel->rd_rel->relam == HEAP_TABLE_AM_OID) {
+        HeapTupleData tuple;
+        tuple.t_self = *ctid;
+        Buffer buffer;
+        if (heap_fetch(rel, SnapshotAny, &tuple, &buffer, false)) {
+            LockBuffer(buffer, BUFFER_LOCK_SHARE);
+            *xmin = HeapTupleHeaderGetXmin(tuple.t_data);
+            *cmin = TransactionIdIsCurrentTransactionId(*xmin)
+                        ? HeapTupleHeaderGetCmin(tuple.t_data)
+                        : InvalidCommandId;
+            LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+            ReleaseBuffer(buffer);
+        }
+    }
+    table_close(rel, AccessShareLock);
+}
 
 void fetch_row(const char* name, int32_t version, model_row* out)
 {
@@ -120,7 +149,7 @@ void fetch_row(const char* name, int32_t version, model_row* out)
     const char nulls[2] = {' ', version < 0 ? 'n' : ' '};
     SPIPlanPtr plan = SPI_prepare(
         "SELECT model_version, kind, pg_catalog.array_to_json(features)::text, params::text, "
-        "ctid, xmin FROM ai_scale.models WHERE model_name = $1 "
+        "ctid, xmin, cmin FROM ai_scale.models WHERE model_name = $1 "
         "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END",
         2, types);
     if (plan == nullptr)
@@ -136,8 +165,12 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         bool isnull;
         out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
         out->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
+        out->cmin = TransactionIdIsCurrentTransactionId(out->xmin)
+                        ? DatumGetCommandId(SPI_getbinval(tup, desc, 7, &isnull))
+                        : InvalidCommandId;
         ItemPointerData ctid =
             *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull)));
+        row_writer(models_relid, &ctid, &out->xmin, &out->cmin);
         MemoryContext spi = MemoryContextSwitchTo(caller);
         out->kind = SPI_getvalue(tup, desc, 2);
         out->features = SPI_getvalue(tup, desc, 3);
@@ -175,6 +208,20 @@ void fetch_row(const char* name, int32_t version, model_row* out)
 bool loaded_model::written_by_this_transaction() const
 {
     return TransactionIdIsCurrentTransactionId(xmin);
+}
+
+bool loaded_model::seen_by_active_snapshot() const
+{
+    if (!TransactionIdIsNormal(xmin) || !ActiveSnapshotSet())
+        return true; // frozen: every snapshot sees it
+    Snapshot s = GetActiveSnapshot();
+    // Written before every transaction the snapshot saw running: the usual case, and never this
+    // transaction (whose xid the snapshot's xmin does not pass).
+    if (TransactionIdPrecedes(xmin, s->xmin))
+        return true;
+    if (TransactionIdIsCurrentTransactionId(xmin))
+        return cmin < s->curcid;
+    return !XidInMVCCSnapshot(xmin, s);
 }
 
 uint64_t model_cache_epoch()
@@ -244,7 +291,10 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
     pg::call([] { AcceptInvalidationMessages(); });
     follow_catalog();
     std::string key = name + '\0' + std::to_string(version);
-    if (const model_ptr* hit = cache.find(key)) {
+    // A snapshot older than the cached row (a cursor declared before the change, whose
+    // transaction has compiled the new version since) reads its own below.
+    if (const model_ptr* hit = cache.find(key);
+        hit != nullptr && (*hit)->seen_by_active_snapshot()) {
         if (cached != nullptr)
             *cached = true;
         return *hit;
@@ -284,6 +334,7 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         stats::add(stats::counter::models_compiled);
         auto made = std::make_shared<loaded_model>(name, row.version, std::move(m));
         made->xmin = row.xmin;
+        made->cmin = row.cmin;
         model_ptr loaded = std::move(made);
         if (cached != nullptr)
             *cached = row.current;

@@ -22,13 +22,20 @@ struct loaded_model : std::enable_shared_from_this<loaded_model> {
     compiled_model model;
     feature_extractor extractor;
     gpu_offload::model_ref ref;
-    // The transaction that wrote the catalog row (registered or last changed this version).
-    uint32_t xmin = 0; // a TransactionId; 0 is InvalidTransactionId
+    // The transaction that wrote the catalog row (registered or last changed this version),
+    // FrozenTransactionId once the row is frozen, and, when it is the running transaction, the
+    // command that wrote it.
+    uint32_t xmin = 0;          // a TransactionId; 0 is InvalidTransactionId
+    uint32_t cmin = 0xFFFFFFFF; // a CommandId; InvalidCommandId unless xmin is running
 
     loaded_model(std::string name, int32_t version, compiled_model m);
     // Whether that transaction (or one of its subtransactions) is the running one: the
     // version may yet be rolled back, and its number given again to another model.
     bool written_by_this_transaction() const;
+    // Whether the active snapshot sees the catalog row this model was compiled from. The
+    // cache holds the rows the latest snapshot shows; an older snapshot still in use (a
+    // cursor's, an imported one) may show another row, or none, for the same name and version.
+    bool seen_by_active_snapshot() const;
 };
 
 // A compiled model, shared by the cache and whoever scores with it: a caller keeps its model

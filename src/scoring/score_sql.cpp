@@ -135,8 +135,11 @@ model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
     // first, as lookup_model does (it bumps the epoch).
     if (c != nullptr)
         pg::call([] { AcceptInvalidationMessages(); });
+    // The same expression may run under an older snapshot than the one it found its model
+    // with (a STABLE function's, called from a cursor declared before a catalog change).
     if (c != nullptr && c->epoch == model_cache_epoch() && c->version == version &&
-        c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0)
+        c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0 &&
+        c->model->seen_by_active_snapshot())
         return c->model->shared_from_this();
     bool cached = false;
     model_ptr m = lookup_model(std::string(name, size_t(name_len)), version, &cached);

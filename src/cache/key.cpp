@@ -108,10 +108,10 @@ void reconcile_generation(uint32_t slot, uint64_t in_redis)
         raise_to(g, *now);
 }
 
-// Raises the slots to the generations Redis holds, for slots not synced in the last second, and
-// Redis's counters to this server's where they are behind. Read from the primary: a replica a
-// little behind would hold back a fresh invalidation.
-void sync_generations(const uint32_t* slots, size_t n)
+// Raises the slots to the generations Redis holds, for slots not synced in the last second (every
+// slot when forced), and Redis's counters to this server's where they are behind. Read from the
+// primary: a replica a little behind would hold back a fresh invalidation.
+void sync_generations(const uint32_t* slots, size_t n, bool force = false)
 {
     if (!l2_enabled())
         return;
@@ -122,11 +122,17 @@ void sync_generations(const uint32_t* slots, size_t n)
     for (size_t i = 0; i < n; i++) {
         const uint32_t s = slots[i];
         uint64_t last = g.synced_ms[s].load(std::memory_order_relaxed);
-        if ((last == 0 || now - last >= generation_sync_ms) &&
-            g.synced_ms[s].compare_exchange_strong(last, now, std::memory_order_relaxed)) {
-            stale.push_back(s);
-            before.push_back(last);
+        if (force) {
+            // Read here even while another backend reads it: that one's answer may have left
+            // Redis before what this caller must see.
+            g.synced_ms[s].store(now, std::memory_order_relaxed);
+        } else if (!((last == 0 || now - last >= generation_sync_ms) &&
+                     g.synced_ms[s].compare_exchange_strong(last, now,
+                                                            std::memory_order_relaxed))) {
+            continue;
         }
+        stale.push_back(s);
+        before.push_back(last);
     }
     if (stale.empty())
         return;
@@ -254,6 +260,13 @@ std::string redis_key(const key128& k)
         for (int shift = 60; shift >= 0; shift -= 4)
             s.push_back(hex[(part >> shift) & 0xf]);
     return s;
+}
+
+void sync_version_generations(Oid database, const text* model, int32 version)
+{
+    uint64_t mh = model_hash(database, model);
+    const uint32_t slots[] = {model_slot(mh), version_slot(mh, version)};
+    sync_generations(slots, 2, true);
 }
 
 void bump_generation(Oid database, const text* model, const int32* version)

@@ -28,6 +28,10 @@ std::string redis_key(const key128& k);
 // Makes every key of the model (all versions when version is null) unreachable.
 void bump_generation(Oid database, const text* model, const int32* version);
 
+// Brings the generations of a model's version up to Redis's now, even when this server synced
+// them less than a second ago (no-op without Redis).
+void sync_version_generations(Oid database, const text* model, int32 version);
+
 // Shared memory for the generations; called from _PG_init.
 void request_generation_memory();
 

@@ -11,6 +11,7 @@
 #include "scoring/catalog.hpp"
 
 extern "C" {
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
@@ -166,6 +167,21 @@ uint64_t ttl_ms()
     return uint64_t(guc::cache_ttl_s) * 1000;
 }
 
+// A hot standby learns of a version from the WAL, and of the cache generation its registration
+// bumped (before committing) from Redis, where it looks at most once a second per slot. A number
+// given again (a registration rolled back, a pg_restore --clean, the extension created again)
+// was keyed there with the generation synced before the bump, and answered for up to a second
+// with what had been cached under that number. So a model a backend has just compiled (after
+// the catalog change's invalidation) has its slots synced at its first predict().
+void sync_new_version(const loaded_model& m, const text* model)
+{
+    if (m.generations_synced)
+        return;
+    if (RecoveryInProgress())
+        cache::sync_version_generations(MyDatabaseId, model, m.version);
+    m.generations_synced = true;
+}
+
 } // namespace
 
 // predict(model text, input jsonb, version int DEFAULT NULL) -> jsonb
@@ -181,6 +197,7 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     // Under pg::call: detoasting may fail (out of memory), and a Postgres error jumping past
     // model_ref kept the compiled model alive for the backend's life.
     Jsonb* input = pg::call([&] { return PG_GETARG_JSONB_P(1); });
+    sync_new_version(m, model);
     cache::key128 k = cache::make_key(MyDatabaseId, model, m.version, input);
 
     Jsonb* out = nullptr;
@@ -231,6 +248,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     pg::call(
         [&] { deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
     pg::note_batch(size_t(n));
+    sync_new_version(m, model);
 
     std::vector<Jsonb*> inputs(size_t(n), nullptr), outputs(size_t(n), nullptr);
     std::vector<const char*> sources(size_t(n), nullptr);

@@ -27,6 +27,9 @@ struct loaded_model : std::enable_shared_from_this<loaded_model> {
     // command that wrote it.
     uint32_t xmin = 0;          // a TransactionId; 0 is InvalidTransactionId
     uint32_t cmin = 0xFFFFFFFF; // a CommandId; InvalidCommandId unless xmin is running
+    // On a hot standby, predict() has synced this version's cache generations from Redis since
+    // the model was compiled (predict_sql.cpp, sync_new_version).
+    mutable bool generations_synced = false;
 
     loaded_model(std::string name, int32_t version, compiled_model m);
     // Whether that transaction (or one of its subtransactions) is the running one: the

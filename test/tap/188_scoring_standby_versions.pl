@@ -4,7 +4,8 @@
 # block; a cursor on the standby keeps the version its snapshot shows to its last row, also
 # after a later statement of its transaction has compiled the new one; a registration rolled
 # back on the primary, whose prediction was cached in Redis meanwhile, does not answer on the
-# standby for the version registered next under its number.
+# standby for the version registered next under its number, even where the standby synced that
+# number's cache generation just before the number was given again.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -66,8 +67,12 @@ $reader->{stderr} = '';
 is($reader->query_safe(q{SELECT ai_scale.score('sv', '{"x": 1}', 1)}), '2', 'version 1 still scores');
 
 # A registration rolled back on the primary after its session cached a prediction of it in
-# Redis (store_mode = off caches at once): the version registered next under its number
-# answers with its own score on the standby, and on the primary.
+# Redis (store_mode = off caches at once). On the standby a cache_get of that number syncs its
+# slot's generation (as a read of any model sharing the slot does, at most once a second) and
+# fills its L1. The version registered next under the number answers with its own score on the
+# standby at once after replay, and on the primary. Before, the standby keyed it with the
+# generation it had synced, older than the registration's bump, and answered 35 from its L1
+# for the rest of that second (this test sees it when the steps below take less than that).
 $primary->safe_psql('postgres', q{
 SET ai_scale.store_mode = off;
 BEGIN;
@@ -75,12 +80,17 @@ SELECT ai_scale.register_model('sv', 'linear', ARRAY['x'], '{"weights": [7]}');
 SELECT ai_scale.predict('sv', '{"x": 5}');
 ROLLBACK;
 });
+is($standby->safe_psql('postgres', q{
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.cache_get('sv', 3, '{"x": 5}')}),
+    '{"score": 35}', 'the standby reads what the rolled-back registration cached under version 3');
 is($primary->safe_psql('postgres',
     q{SELECT ai_scale.register_model('sv', 'linear', ARRAY['x'], '{"weights": [11]}')}),
     '3', 'the next registration takes the rolled-back number');
 $primary->wait_for_catchup($standby);
-is($standby->safe_psql('postgres', q{SELECT ai_scale.predict('sv', '{"x": 5}') ->> 'score'}),
-    '55', 'the standby scores version 3 with its own weights');
+is($standby->safe_psql('postgres', q{SELECT ai_scale.predict('sv', '{"x": 5}')}),
+    '{"model": "sv", "score": 55, "source": "cpu", "version": 3}',
+    'the standby scores version 3 with its own weights');
 is($primary->safe_psql('postgres', q{SELECT ai_scale.predict('sv', '{"x": 5}') ->> 'score'}),
     '55', 'and so does the primary');
 

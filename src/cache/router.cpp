@@ -22,14 +22,24 @@ namespace ai_scale::cache {
 
 namespace {
 
-// How often a backend re-asks a replica whether it is in sync with its primary.
+// How often a backend re-asks a replica whether it is in sync with its primary; and, once a
+// server has refused the INFO that asks (disabled, as managed services have it, or an ACL user
+// without it), how long it waits before asking that server again: asked every second, each
+// backend sent a refused INFO to it a second, each an l2 error in the stats.
 constexpr uint64_t sync_check_interval_ms = 1000;
+constexpr uint64_t info_refused_recheck_ms = 60000;
 
 struct replica_sync {
     uint64_t checked_ms = 0;
+    uint64_t interval_ms = sync_check_interval_ms;
     bool in_sync = true;
 };
 std::unordered_map<std::string, replica_sync> replica_sync_state;
+// Which primary last refused the INFO asked for the replicas' lag, and when.
+struct {
+    std::string primary;
+    uint64_t at_ms = 0;
+} primary_info_refused;
 unsigned round_robin = 0;
 
 [[noreturn]] void unavailable_error(const std::string& endpoint)
@@ -86,19 +96,26 @@ std::vector<std::string> current_replicas()
 // asked, and a write dropped then is an invalidation the other servers never see. When they
 // name another primary, cmds run there, once. (A command the old primary ran before failing,
 // an INCR, runs twice: one invalidation more, never a wrong answer.)
-// *skipped, when given, says whether no round trip was made (no primary, or its breaker open).
+// A refusal (see attempt) is an answer, no sign of a failover: the sentinels are not asked.
+// *skipped, when given, says whether no round trip was made (no primary, or its breaker open);
+// *refused, when given, whether the primary refused a command.
 std::optional<std::vector<reply_ptr>> attempt_primary(const std::string& primary,
                                                       const std::vector<command>& cmds,
-                                                      bool* skipped = nullptr)
+                                                      bool* skipped = nullptr,
+                                                      bool* refused = nullptr)
 {
-    bool unused;
+    bool unused, was_refused = false;
     if (skipped == nullptr)
         skipped = &unused;
     *skipped = true;
+    if (refused != nullptr)
+        *refused = false;
     if (primary.empty())
         return std::nullopt;
-    auto replies = attempt(primary, cmds, skipped);
-    if (replies || *skipped || !sentinel_enabled())
+    auto replies = attempt(primary, cmds, skipped, endpoint_kind::data, &was_refused);
+    if (refused != nullptr)
+        *refused = was_refused;
+    if (replies || *skipped || was_refused || !sentinel_enabled())
         return replies;
     sentinel_recheck();
     const std::string named = sentinel_topology().primary;
@@ -114,17 +131,27 @@ bool replica_in_sync(const std::string& endpoint)
 {
     auto& st = replica_sync_state[endpoint];
     uint64_t now = monotonic_ms();
-    if (st.checked_ms != 0 && now - st.checked_ms < sync_check_interval_ms)
+    if (st.checked_ms != 0 && now - st.checked_ms < st.interval_ms)
         return st.in_sync;
     std::optional<std::string> primary_info;
-    if (replica_max_lag_bytes() >= 0)
-        if (auto replies = attempt_primary(current_primary(), {{"INFO", "replication"}}))
+    const std::string primary = current_primary();
+    if (replica_max_lag_bytes() >= 0 &&
+        (primary_info_refused.primary != primary ||
+         now - primary_info_refused.at_ms >= info_refused_recheck_ms)) {
+        bool refused = false;
+        auto replies = attempt_primary(primary, {{"INFO", "replication"}}, nullptr, &refused);
+        primary_info_refused = {refused ? primary : std::string(), now};
+        if (replies)
             primary_info = reply_string((*replies)[0].get());
-    auto replies = attempt(endpoint, {{"INFO", "replication"}});
+    }
+    bool refused = false;
+    auto replies = attempt(endpoint, {{"INFO", "replication"}}, nullptr, endpoint_kind::data,
+                           &refused);
     // Noted once there is a verdict: noted before the questions, a check cancelled while it
     // waited for an answer left the verdict before it (for a first check, "in sync", never
     // asked) standing for a second, and a replica whose link was down was read.
     st.checked_ms = now;
+    st.interval_ms = refused ? info_refused_recheck_ms : sync_check_interval_ms;
     if (!replies)
         return st.in_sync = false;
     auto info = reply_string((*replies)[0].get());
@@ -186,8 +213,10 @@ void wait_for_redis()
 
 std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
                                               const std::vector<command>& cmds, bool* skipped,
-                                              endpoint_kind kind)
+                                              endpoint_kind kind, bool* refused)
 {
+    if (refused != nullptr)
+        *refused = false;
     const bool allowed = breaker_allow(endpoint);
     if (skipped != nullptr)
         *skipped = !allowed;
@@ -209,6 +238,8 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
         return replies;
     } catch (const redis_refused& e) {
         breaker_refused(endpoint, e.what(), double(stats::now_ns() - t0) / 1e6);
+        if (refused != nullptr)
+            *refused = true;
         return std::nullopt;
     } catch (const redis_failure& e) {
         breaker_failure(endpoint, e.what());

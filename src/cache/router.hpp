@@ -15,11 +15,14 @@
 namespace ai_scale::cache {
 
 // Runs cmds on endpoint behind its breaker, which the outcome updates: the replies, or nullopt
-// when it failed or its breaker skipped it (*skipped, when given, tells which).
+// when it failed or its breaker skipped it (*skipped, when given, tells which). *refused, when
+// given, says whether it failed because the endpoint refused a command while serving others
+// (refuses_command_only: a command disabled, an ACL user lacking it, OOM, ...).
 std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
                                               const std::vector<command>& cmds,
                                               bool* skipped = nullptr,
-                                              endpoint_kind kind = endpoint_kind::data);
+                                              endpoint_kind kind = endpoint_kind::data,
+                                              bool* refused = nullptr);
 
 // The host:port entries of a comma-separated setting.
 std::vector<std::string> endpoint_list(const char* s);

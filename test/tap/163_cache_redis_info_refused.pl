@@ -57,6 +57,21 @@ like($out, qr/^invalidated\|t$/m, 'the invalidation holds');
 unlike(`redis-cli -p $rport hidden_info commandstats`, qr/cmdstat_(get|mget):/,
     'the replica was never read');
 
+# A backend asks a server that refused INFO again a minute later, not every second: before,
+# each backend sent the replica a refused INFO a second, each an l2 error. Three reads a
+# second apart from one new session (L1 off, so each goes to L2) ask it once.
+like(`redis-cli -p $rport CONFIG RESETSTAT`, qr/OK/, 'the replica\'s error counts reset');
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.cache_use_l1 = off;
+SELECT 'read', ai_scale.cache_get('ni', 1, '{"a": 2}') IS NULL;
+SELECT pg_sleep(1.1);
+SELECT 'read', ai_scale.cache_get('ni', 1, '{"a": 2}') IS NULL;
+SELECT pg_sleep(1.1);
+SELECT 'read', ai_scale.cache_get('ni', 1, '{"a": 2}') IS NULL;});
+is($ret, 0, 'three reads a second apart') or diag($err);
+like(`redis-cli -p $rport hidden_info errorstats`, qr/^errorstat_ERR:count=1\r?$/m,
+    'the replica was sent one refused INFO, not one a second');
+
 # An ACL user without INFO gets NOPERM for it: the same, and redis_status() says so.
 my $aport = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('noinfo_acl', $aport);

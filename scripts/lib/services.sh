@@ -127,7 +127,13 @@ redis_stop() {
     local dir=$1
     [ -f "$dir/redis.pid" ] || return 0
     local pid
-    pid=$(cat "$dir/redis.pid")
+    pid=$(cat "$dir/redis.pid" 2>/dev/null) || true
+    # A pid file that outlived its server (a reboot, a kill -9) may name another process by now:
+    # the demo's start after a reboot killed whatever had that pid. Only a redis is stopped.
+    if ! [[ "$pid" =~ ^[0-9]+$ ]] || [[ $(cat "/proc/$pid/comm" 2>/dev/null) != redis-* ]]; then
+        rm -f "$dir/redis.pid"
+        return 0
+    fi
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true

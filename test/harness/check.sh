@@ -94,4 +94,20 @@ own_libpq_settings() {
 }
 check "test/run.sh runs pg_regress without the caller's PGSSLMODE and PGOPTIONS" own_libpq_settings
 
+# 7. redis_stop stops only a Redis: a pid file that outlived its server (the demo's, after a
+# reboot) named another process by then, which it killed.
+spares_other_process() {
+    local pid alive
+    mkdir -p "$tmp/stale"
+    sleep 60 &
+    pid=$!
+    echo "$pid" >"$tmp/stale/redis.pid"
+    redis_stop "$tmp/stale"
+    kill -0 "$pid" 2>/dev/null && alive=yes
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    [ "${alive:-}" = yes ] && [ ! -f "$tmp/stale/redis.pid" ]
+}
+check "redis_stop leaves alone a process a stale pid file names" spares_other_process
+
 [ $failures -eq 0 ]

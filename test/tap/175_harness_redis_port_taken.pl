@@ -1,7 +1,8 @@
 # AiScaleTest's redis_start fails when the port is held by another server (taken after
 # get_free_port chose it): the server it started exits ("Failed listening on port"), and it
-# took the answer of the one holding the port for its own. Now the server answering must give
-# the pid of the one it started. (test/run.sh's redis_start: test/harness/check.sh.)
+# took the answer of the one holding the port for its own. Now the pid file of the one it
+# started must name a live process (Redis 7.0 writes it only once it listens) before a PONG
+# counts. (test/run.sh's redis_start: test/harness/check.sh.)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

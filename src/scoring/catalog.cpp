@@ -221,7 +221,8 @@ bool loaded_model::seen_by_active_snapshot() const
         return true;
     if (TransactionIdIsCurrentTransactionId(xmin))
         return cmin < s->curcid;
-    return !XidInMVCCSnapshot(xmin, s);
+    // May read pg_subtrans (a snapshot whose subtransactions overflowed), which can ERROR.
+    return !pg::call([&] { return XidInMVCCSnapshot(xmin, s); });
 }
 
 uint64_t model_cache_epoch()

@@ -14,6 +14,7 @@ packages=(
     python3 python3-numpy python3-xgboost
     locales libc-l10n # TAP 168 words a C library error in French
     postgresql-15-partman # TAP 171 and bench/partition: ai_scale beside pg_partman
+    postgresql-15-repack # TAP 159: pg_repack on the store and ai_scale's tables
 )
 
 as_root() {

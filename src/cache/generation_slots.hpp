@@ -16,7 +16,12 @@
 
 namespace ai_scale::cache::generation {
 
-constexpr uint32_t n_slots = 4096;
+// 65,536: two models share a slot with a chance of 1 in 65,536 (for each of the two slots of a
+// version). With 4096 the chance was 16 times that, and the tests saw it: in one CI run,
+// registering a model invalidated another's cached outputs (its cluster's system identifier
+// and database OID 16384 put the two in one slot; test_generation_slots.cpp). The slots take
+// 1.5 MB of shared memory (three 8-byte atomics each).
+constexpr uint32_t n_slots = 65536;
 
 // The seed of every key of a database: the cluster's system identifier (shared by a primary and
 // its physical standbys, different for unrelated clusters sharing a Redis), the database OID and

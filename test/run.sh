@@ -60,7 +60,7 @@ stop_leftovers() {
             as_pg_user "$PG_BIN/pg_ctl" -D "$dir" -m immediate -w -t 60 stop >/dev/null
             ;;
         */redis.pid)
-            [[ $(cat "/proc/$pid/comm" 2>/dev/null) == redis-* ]] || continue
+            redis_running_pid "$dir" >/dev/null || continue
             echo "stopping the Redis left running in $dir"
             redis_stop "$dir"
             ;;

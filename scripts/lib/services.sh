@@ -123,14 +123,19 @@ redis_start() {
     return 1
 }
 
-redis_stop() {
-    local dir=$1
-    [ -f "$dir/redis.pid" ] || return 0
+# redis_running_pid DIR: prints the pid DIR/redis.pid names when that process is a Redis; fails
+# otherwise. A pid file that outlived its server (a reboot, a kill -9) may name another process
+# by now: the demo's start after a reboot killed whatever had that pid.
+redis_running_pid() {
     local pid
-    pid=$(cat "$dir/redis.pid" 2>/dev/null) || true
-    # A pid file that outlived its server (a reboot, a kill -9) may name another process by now:
-    # the demo's start after a reboot killed whatever had that pid. Only a redis is stopped.
-    if ! [[ "$pid" =~ ^[0-9]+$ ]] || [[ $(cat "/proc/$pid/comm" 2>/dev/null) != redis-* ]]; then
+    pid=$(cat "$1/redis.pid" 2>/dev/null) || return 1
+    [[ "$pid" =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == redis-* ]] || return 1
+    echo "$pid"
+}
+
+redis_stop() {
+    local dir=$1 pid
+    if ! pid=$(redis_running_pid "$dir"); then
         rm -f "$dir/redis.pid"
         return 0
     fi

@@ -27,7 +27,7 @@ SELECT count(ai_scale.cache_get('breaker_model', 1, jsonb_build_object('i', g)))
 FROM generate_series(1, 100) g;
 SELECT value AS l2_samples FROM ai_scale.stats WHERE section = 'l2' AND metric = 'samples';
 
--- The error of a statement, the endpoint in its detail written as <refusing>.
+-- The error of a statement, the primary in its detail written as <primary>.
 CREATE FUNCTION pg_temp.strict_error(stmt text)
 RETURNS TABLE (state text, message text, detail text, hint text) LANGUAGE plpgsql AS $$
 BEGIN
@@ -37,7 +37,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
                             detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-    detail := replace(detail, current_setting('ai_scale.redis_primary'), '<refusing>');
+    detail := replace(detail, current_setting('ai_scale.redis_primary'), '<primary>');
     RETURN NEXT;
 END $$;
 SET ai_scale.cache_strict = on;
@@ -54,6 +54,40 @@ SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 4}') AS l1_serves;
 
 RESET ai_scale.redis_primary;
 RESET ai_scale.redis_replicas;
+RESET ai_scale.breaker_failures;
+RESET ai_scale.breaker_reset_ms;
+
+-- A breaker per Redis database and ACL user: a database (or role) whose ai_scale.redis_db is
+-- wrong opens a breaker of its own, and the endpoint keeps serving every other database. Redis
+-- has 16 databases unless told otherwise, so it refuses SELECT of any number from 16 up (a new
+-- one each run: a breaker left open by an earlier run on the same server is not this one's).
+-- Before, the wrong number opened the endpoint's one breaker, and every database's cache calls
+-- skipped Redis while it was open.
+SET ai_scale.cache_use_l1 = off;
+SET ai_scale.redis_read_from = 'primary';
+SET ai_scale.breaker_failures = 2;
+SET ai_scale.breaker_reset_ms = 60000;
+SELECT (16 + floor(random() * 1000))::int AS wrong_db \gset
+SET ai_scale.redis_db = :wrong_db;
+SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 6}') AS refused_1,
+       ai_scale.cache_get('breaker_model', 1, '{"i": 6}') AS refused_2,
+       ai_scale.cache_get('breaker_model', 1, '{"i": 6}') AS skipped;
+SELECT breaker, failures, trips, last_error FROM ai_scale.redis_status()
+WHERE configured_as = 'primary';
+RESET ai_scale.redis_db;
+SELECT breaker, failures FROM ai_scale.redis_status() WHERE configured_as = 'primary';
+SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 6}', '{"out": 6}');
+SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 6}') AS db_0_served;
+SET ai_scale.cache_strict = on;
+SET ai_scale.redis_db = :wrong_db;
+\x on
+SELECT state, message, replace(detail, :'wrong_db', '<wrong_db>') AS detail, hint
+FROM pg_temp.strict_error($$SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 6}')$$);
+\x off
+RESET ai_scale.redis_db;
+RESET ai_scale.cache_strict;
+RESET ai_scale.redis_read_from;
+RESET ai_scale.cache_use_l1;
 RESET ai_scale.breaker_failures;
 RESET ai_scale.breaker_reset_ms;
 

@@ -2,6 +2,30 @@
 
 namespace ai_scale::cache {
 
+std::string breaker_name(const std::string& endpoint, int db, const std::string& user)
+{
+    std::string name = endpoint;
+    if (db == 0 && user.empty())
+        return name;
+    name += " (";
+    if (db != 0)
+        name += "db " + std::to_string(db);
+    if (db != 0 && !user.empty())
+        name += ", ";
+    if (!user.empty()) {
+        // Quoted as an identifier is: a user name may hold spaces, commas or quotes.
+        name += "user \"";
+        for (char ch : user) {
+            if (ch == '"')
+                name += '"';
+            name += ch;
+        }
+        name += '"';
+    }
+    name += ')';
+    return name;
+}
+
 bool breaker::allow(uint64_t now_ms, uint64_t reset_ms)
 {
     switch (current) {

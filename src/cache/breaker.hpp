@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace ai_scale::cache {
 
@@ -27,6 +28,13 @@ struct breaker {
 
     static const char* name(state s);
 };
+
+// The name an endpoint's breaker goes by, in redis_status() and the server log: the endpoint,
+// with the Redis database and ACL user its requests are sent with where those are set, as in
+// 10.0.0.1:6379 (db 3, user "app"). A database or role that sets ai_scale.redis_db or
+// redis_user to a wrong value opens a breaker of its own, not the one every other database
+// uses (the password, server-wide, tells breakers apart too, without being named).
+std::string breaker_name(const std::string& endpoint, int db, const std::string& user);
 
 // What the registry (breaker_registry.cpp) knows of one of its slots when placing an endpoint.
 struct breaker_slot_info {

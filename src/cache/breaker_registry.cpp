@@ -40,11 +40,11 @@ struct registry {
 registry* shared_registry = nullptr;
 LWLock* lock = nullptr;
 registry local_registry;
-// Breakers of endpoints that found every slot held by an open or half-open breaker: this
-// backend's own, rather than another endpoint's. An entry goes when its endpoint finds a slot
-// in the registry again or is no longer used (breaker_forget_others): before, a backend kept
-// one for every such endpoint it had ever used.
-std::unordered_map<std::string, slot> private_slots;
+// Breakers that found every slot held by an open or half-open breaker: this backend's own,
+// rather than another endpoint's, by key hash. An entry goes when its key finds a slot in the
+// registry again or is no longer used (breaker_forget_others): before, a backend kept one for
+// every such endpoint it had ever used.
+std::unordered_map<uint64_t, slot> private_slots;
 
 void init_registry(void* segment, bool found)
 {
@@ -74,38 +74,37 @@ struct locked {
     }
 };
 
-void reset(slot& s, const std::string& endpoint, uint64_t hash)
+void reset(slot& s, const breaker_key& key)
 {
     s = slot{};
-    strlcpy(s.endpoint, endpoint.c_str(), sizeof s.endpoint);
-    s.name_hash = hash;
+    strlcpy(s.endpoint, key.name.c_str(), sizeof s.endpoint);
+    s.name_hash = key.hash;
     s.state = breaker{};
     s.last_latency_ms = -1;
 }
 
-// The endpoint's slot (choose_breaker_slot): its own, a free one, or the least recently used
+// The key's slot (choose_breaker_slot): its own, a free one, or the least recently used
 // reclaimable one, reset for it; with none reclaimable, a private one of this backend.
-slot& find(const std::string& endpoint)
+slot& find(const breaker_key& key)
 {
     auto& r = reg();
-    const uint64_t hash = XXH3_64bits(endpoint.data(), endpoint.size()) | 1; // never 0
     breaker_slot_info info[n_slots];
     for (int i = 0; i < n_slots; i++)
         info[i] = {r.slots[i].name_hash != 0, r.slots[i].name_hash, r.slots[i].state.current,
                    r.slots[i].state.failures, r.slots[i].last_used_ms};
     const uint64_t now = monotonic_ms();
-    int i = choose_breaker_slot(info, n_slots, hash, now, uint64_t(guc::breaker_reset_ms));
+    int i = choose_breaker_slot(info, n_slots, key.hash, now, uint64_t(guc::breaker_reset_ms));
     if (i < 0) {
-        auto [it, made] = private_slots.try_emplace(endpoint);
+        auto [it, made] = private_slots.try_emplace(key.hash);
         if (made)
-            reset(it->second, endpoint, hash);
+            reset(it->second, key);
         return it->second;
     }
     if (!private_slots.empty())
-        private_slots.erase(endpoint);
+        private_slots.erase(key.hash);
     slot& s = r.slots[i];
-    if (s.name_hash != hash)
-        reset(s, endpoint, hash);
+    if (s.name_hash != key.hash)
+        reset(s, key);
     s.last_used_ms = now;
     return s;
 }
@@ -159,34 +158,48 @@ void request_breaker_memory()
     pg::request_shmem("ai_scale breakers", sizeof(registry), init_registry);
 }
 
-bool breaker_allow(const std::string& endpoint)
+breaker_key breaker_for(const std::string& endpoint, endpoint_kind kind)
 {
-    locked l;
-    return find(endpoint).state.allow(monotonic_ms(), uint64_t(guc::breaker_reset_ms));
+    const bool data = kind == endpoint_kind::data;
+    breaker_key key;
+    key.name = breaker_name(endpoint, data ? guc::redis_db : 0,
+                            data && guc::redis_user ? guc::redis_user : "");
+    key.hash = XXH3_64bits(key.name.data(), key.name.size());
+    const std::string_view password = data ? guc::redis_password : "";
+    if (!password.empty())
+        key.hash = XXH3_64bits_withSeed(password.data(), password.size(), key.hash);
+    key.hash |= 1; // never 0, a free slot's
+    return key;
 }
 
-void breaker_success(const std::string& endpoint, double latency_ms)
+bool breaker_allow(const breaker_key& key)
+{
+    locked l;
+    return find(key).state.allow(monotonic_ms(), uint64_t(guc::breaker_reset_ms));
+}
+
+void breaker_success(const breaker_key& key, double latency_ms)
 {
     bool closed;
     {
         locked l;
-        slot& s = find(endpoint);
+        slot& s = find(key);
         closed = close_breaker(s);
         s.last_latency_ms = latency_ms;
     }
     if (closed)
-        log_closed(endpoint);
+        log_closed(key.name);
 }
 
 // The last error is kept as ASCII (ascii_text): sessions of every database read it, and a
 // connection error worded in one session's encoding (lc_messages) was invalid text in others.
-void breaker_failure(const std::string& endpoint, const std::string& error)
+void breaker_failure(const breaker_key& key, const std::string& error)
 {
     bool tripped, opened_from_closed;
     const std::string shown = ascii_text(error);
     {
         locked l;
-        slot& s = find(endpoint);
+        slot& s = find(key);
         strlcpy(s.last_error, shown.c_str(), sizeof s.last_error);
         const bool was_closed = s.state.current == breaker::state::closed;
         tripped = s.state.on_failure(monotonic_ms(), uint32_t(guc::breaker_failures));
@@ -196,39 +209,46 @@ void breaker_failure(const std::string& endpoint, const std::string& error)
     if (tripped)
         stats::add(stats::counter::breaker_trips);
     if (opened_from_closed)
-        log_opened(endpoint, error);
+        log_opened(key.name, error);
 }
 
-void breaker_refused(const std::string& endpoint, const std::string& error, double latency_ms)
+void breaker_refused(const breaker_key& key, const std::string& error, double latency_ms)
 {
     bool closed;
     const std::string shown = ascii_text(error);
     {
         locked l;
-        slot& s = find(endpoint);
+        slot& s = find(key);
         strlcpy(s.last_error, shown.c_str(), sizeof s.last_error);
         closed = close_breaker(s);
         s.last_latency_ms = latency_ms;
     }
     stats::add(stats::counter::l2_errors);
     if (closed)
-        log_closed(endpoint);
+        log_closed(key.name);
 }
 
 void breaker_forget_others(const std::vector<std::string>& keep)
 {
+    if (private_slots.empty())
+        return;
+    std::vector<uint64_t> kept;
+    for (const auto& endpoint : keep) {
+        kept.push_back(breaker_for(endpoint, endpoint_kind::data).hash);
+        kept.push_back(breaker_for(endpoint, endpoint_kind::sentinel).hash);
+    }
     for (auto it = private_slots.begin(); it != private_slots.end();) {
-        if (std::find(keep.begin(), keep.end(), it->first) == keep.end())
+        if (std::find(kept.begin(), kept.end(), it->first) == kept.end())
             it = private_slots.erase(it);
         else
             ++it;
     }
 }
 
-endpoint_health breaker_snapshot(const std::string& endpoint)
+endpoint_health breaker_snapshot(const breaker_key& key)
 {
     locked l;
-    slot& s = find(endpoint);
+    slot& s = find(key);
     return {s.state, s.last_error, s.last_latency_ms};
 }
 

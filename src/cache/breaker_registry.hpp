@@ -1,9 +1,10 @@
-// One circuit breaker per Redis endpoint, in shared memory so every backend sees the same state
-// (per backend when ai_scale is not preloaded). Also keeps each endpoint's last error and last
-// latency for redis_status().
+// One circuit breaker per Redis endpoint and credentials, in shared memory so every backend
+// sees the same state (per backend when ai_scale is not preloaded). Also keeps each one's last
+// error and last latency for redis_status().
 #pragma once
 
 #include "cache/breaker.hpp"
+#include "cache/redis_client.hpp"
 
 #include <string>
 #include <vector>
@@ -12,17 +13,27 @@ namespace ai_scale::cache {
 
 void request_breaker_memory();
 
-// Whether a request may go to endpoint now (ai_scale.breaker_reset_ms governs the probe).
-bool breaker_allow(const std::string& endpoint);
-void breaker_success(const std::string& endpoint, double latency_ms);
+// Which breaker a request goes through.
+struct breaker_key {
+    std::string name;  // breaker_name(): the endpoint, and its database and user where set
+    uint64_t hash = 0; // of the name and the password; never 0
+};
+// The breaker of endpoint for the credentials a request of kind is sent with: this session's
+// ai_scale.redis_db, redis_user and redis_password for a data endpoint, none for a sentinel.
+breaker_key breaker_for(const std::string& endpoint, endpoint_kind kind);
+
+// Whether a request may go now (ai_scale.breaker_reset_ms governs the probe).
+bool breaker_allow(const breaker_key& key);
+void breaker_success(const breaker_key& key, double latency_ms);
 // Records a failure; counts a trip in the stats when this one opened the breaker.
-void breaker_failure(const std::string& endpoint, const std::string& error);
+void breaker_failure(const breaker_key& key, const std::string& error);
 // Records an error reply that refused one command (OOM, NOPERM): an L2 error and the endpoint's
 // last error, but the endpoint answered, so for its breaker a success.
-void breaker_refused(const std::string& endpoint, const std::string& error, double latency_ms);
+void breaker_refused(const breaker_key& key, const std::string& error, double latency_ms);
 
-// Drops this backend's own breakers (kept when every registry slot was held) of endpoints not
-// in keep: an endpoint no longer configured or named by the sentinels.
+// Drops this backend's own breakers (kept when every registry slot was held) other than those
+// of the endpoints in keep with this session's credentials: an endpoint no longer configured or
+// named by the sentinels, or credentials no longer used.
 void breaker_forget_others(const std::vector<std::string>& keep);
 
 struct endpoint_health {
@@ -30,6 +41,6 @@ struct endpoint_health {
     std::string last_error;
     double last_latency_ms = -1;
 };
-endpoint_health breaker_snapshot(const std::string& endpoint);
+endpoint_health breaker_snapshot(const breaker_key& key);
 
 } // namespace ai_scale::cache

@@ -52,7 +52,7 @@ unsigned round_robin = 0;
         // (NOAUTH, not supported) or does not answer at all read the same as one that does not
         // know the master, and only redis_status() told them apart.
         for (const auto& sentinel : endpoint_list(guc::redis_sentinels)) {
-            auto health = breaker_snapshot(sentinel);
+            auto health = breaker_snapshot(breaker_for(sentinel, endpoint_kind::sentinel));
             if (health.state.failures > 0 && !health.last_error.empty()) {
                 detail += " Sentinel " + sentinel + ": " + health.last_error;
                 if (detail.back() != '.')
@@ -64,9 +64,10 @@ unsigned round_robin = 0;
                         "Set ai_scale.cache_strict = off to treat an unavailable Redis as a miss.");
     }
     // endpoint is the primary named now: after a failover, the one attempt_primary retried on.
-    auto health = breaker_snapshot(endpoint);
+    const breaker_key key = breaker_for(endpoint, endpoint_kind::data);
+    auto health = breaker_snapshot(key);
     throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
-                    "Endpoint " + endpoint + ": " +
+                    "Endpoint " + key.name + ": " +
                         (health.state.current == breaker::state::closed
                              ? health.last_error
                              : "circuit breaker " +
@@ -217,7 +218,8 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
 {
     if (refused != nullptr)
         *refused = false;
-    const bool allowed = breaker_allow(endpoint);
+    const breaker_key key = breaker_for(endpoint, kind);
+    const bool allowed = breaker_allow(key);
     if (skipped != nullptr)
         *skipped = !allowed;
     if (!allowed)
@@ -234,15 +236,15 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
     uint64_t t0 = stats::now_ns();
     try {
         auto replies = redis_run(endpoint, cmds, kind);
-        breaker_success(endpoint, double(stats::now_ns() - t0) / 1e6);
+        breaker_success(key, double(stats::now_ns() - t0) / 1e6);
         return replies;
     } catch (const redis_refused& e) {
-        breaker_refused(endpoint, e.what(), double(stats::now_ns() - t0) / 1e6);
+        breaker_refused(key, e.what(), double(stats::now_ns() - t0) / 1e6);
         if (refused != nullptr)
             *refused = true;
         return std::nullopt;
     } catch (const redis_failure& e) {
-        breaker_failure(endpoint, e.what());
+        breaker_failure(key, e.what());
         return std::nullopt;
     }
 }

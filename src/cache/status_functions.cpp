@@ -124,7 +124,9 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
                 probe_failed = !skipped;
         }
         // One snapshot, after the probe, for the row's breaker columns and its role.
-        auto h = breaker_snapshot(ep.address);
+        auto h = breaker_snapshot(breaker_for(ep.address, ep.role == endpoint_role::sentinel
+                                                              ? endpoint_kind::sentinel
+                                                              : endpoint_kind::data));
         if (probe_failed)
             // The probe's own connection refused at maxclients: the endpoint answers (the
             // breaker stays closed), it only takes no new connection. INFO itself refused (an

@@ -66,7 +66,7 @@ $node->safe_psql('postgres', 'SELECT ai_scale.reset_stats()');
 SET ai_scale.cache_strict = on;
 SELECT ai_scale.cache_invalidate('acl', 2);});
 isnt($ret, 0, 'a user without INCR: cache_invalidate fails with cache_strict');
-like($err, qr/DETAIL:  Endpoint 127.0.0.1:$port: NOPERM/, '... with the NOPERM reply');
+like($err, qr/DETAIL:  Endpoint 127.0.0.1:$port \(user "noincr"\): NOPERM/, '... with the NOPERM reply');
 ($ret, $out, $err) = $node->psql('postgres', q{
 SELECT ai_scale.cache_put('acl', 3, '{"a": 1}', '{"p": 3}');
 SELECT ai_scale.cache_invalidate('acl', 3);

@@ -121,3 +121,17 @@ TEST(BreakerSlots, ClosedSlotWithFailuresIsKept)
     EXPECT_EQ(choose_breaker_slot(slots, 2, 9, 100, 1000), -1);
     EXPECT_EQ(choose_breaker_slot(slots, 2, 9, 1030, 1000), 0) << "idle for reset_ms";
 }
+
+// Each Redis database and ACL user gets a breaker of its own, named so in redis_status() and
+// the log; the defaults (db 0, no user) keep the bare endpoint, as before.
+TEST(BreakerName, NamesTheDatabaseAndUserWhereSet)
+{
+    using ai_scale::cache::breaker_name;
+    EXPECT_EQ(breaker_name("10.0.0.1:6379", 0, ""), "10.0.0.1:6379");
+    EXPECT_EQ(breaker_name("10.0.0.1:6379", 3, ""), "10.0.0.1:6379 (db 3)");
+    EXPECT_EQ(breaker_name("10.0.0.1:6379", 0, "app"), "10.0.0.1:6379 (user \"app\")");
+    EXPECT_EQ(breaker_name("[::1]:6379", 15, "app"), "[::1]:6379 (db 15, user \"app\")");
+    EXPECT_EQ(breaker_name("h:1", 0, "a \"b\", c"), "h:1 (user \"a \"\"b\"\", c\")")
+        << "a quote in the name is doubled, so the name reads back whole";
+    EXPECT_NE(breaker_name("h:1", 1, ""), breaker_name("h:1", 0, "1"));
+}

@@ -1,6 +1,7 @@
 // Entry point of the extension: settings, shared memory requests, background workers. Wiring
 // only; each component owns its logic.
 #include "cache/shared_memory.hpp"
+#include "cache/lineage.hpp"
 #include "database_commands.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
@@ -40,6 +41,7 @@ void _PG_init(void)
     partition::install_worker_registry();
     // --- cache ---
     cache::request_shared_memory();
+    cache::lineage::settle_at_start();
     // --- scoring ---
     // --- predict ---
     predict::request_queue_memory();

@@ -14,10 +14,10 @@ namespace {
 constexpr uint32_t key_format = 2;
 } // namespace
 
-uint64_t database_seed(uint64_t system_id, uint32_t database)
+uint64_t database_seed(uint64_t cluster, uint32_t database)
 {
     unsigned char id[16];
-    std::memcpy(id, &system_id, 8);
+    std::memcpy(id, &cluster, 8);
     std::memcpy(id + 8, &database, 4);
     std::memcpy(id + 12, &key_format, 4);
     return XXH3_64bits(id, sizeof id);
@@ -38,11 +38,11 @@ uint32_t version_slot(uint64_t model_hash, int32_t version)
     return uint32_t(XXH3_64bits_withSeed(&version, sizeof version, model_hash) % n_slots);
 }
 
-std::string redis_key(uint64_t system_id, uint32_t slot)
+std::string redis_key(uint64_t cluster, uint32_t slot)
 {
     char buf[64];
     snprintf(buf, sizeof buf, "ai_scale:gen:%016llx:%u",
-             (unsigned long long)XXH3_64bits(&system_id, sizeof system_id), slot);
+             (unsigned long long)XXH3_64bits(&cluster, sizeof cluster), slot);
     return buf;
 }
 

@@ -23,17 +23,18 @@ namespace ai_scale::cache::generation {
 // 1.5 MB of shared memory (three 8-byte atomics each).
 constexpr uint32_t n_slots = 65536;
 
-// The seed of every key of a database: the cluster's system identifier (shared by a primary and
-// its physical standbys, different for unrelated clusters sharing a Redis), the database OID and
-// the key format.
-uint64_t database_seed(uint64_t system_id, uint32_t database);
+// The seed of every key of a database: the cluster's identity (its system identifier, shared by
+// a primary and its physical standbys, different for unrelated clusters sharing a Redis, mixed
+// with its lineage once restored from a backup: lineage_rules.hpp), the database OID and the
+// key format.
+uint64_t database_seed(uint64_t cluster, uint32_t database);
 
 uint64_t model_hash(uint64_t database_seed, const char* model, size_t len);
 uint32_t model_slot(uint64_t model_hash);
 uint32_t version_slot(uint64_t model_hash, int32_t version);
 
 // The slot's counter in Redis: ai_scale:gen:<16 hex digits of the cluster>:<slot>, no database.
-std::string redis_key(uint64_t system_id, uint32_t slot);
+std::string redis_key(uint64_t cluster, uint32_t slot);
 
 // After INCR returned incr for a slot at local: the generation to use from now on.
 inline uint64_t after_bump(uint64_t local, uint64_t incr)

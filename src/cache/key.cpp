@@ -2,6 +2,7 @@
 #include "cache/canonical_input.hpp"
 #include "cache/generation_slots.hpp"
 #include "cache/l1_shared.hpp"
+#include "cache/lineage.hpp"
 #include "cache/router.hpp"
 #include "pg/shmem.hpp"
 
@@ -65,7 +66,7 @@ void init_generations(void* segment, bool found)
 
 uint64_t database_seed(Oid database)
 {
-    return generation::database_seed(GetSystemIdentifier(), database);
+    return generation::database_seed(lineage::identity(), database);
 }
 
 void raise_to(std::atomic<uint64_t>& a, uint64_t v)
@@ -77,7 +78,7 @@ void raise_to(std::atomic<uint64_t>& a, uint64_t v)
 
 std::string generation_key(uint32_t slot)
 {
-    return generation::redis_key(GetSystemIdentifier(), slot);
+    return generation::redis_key(lineage::identity(), slot);
 }
 
 // Raises Redis's counter of a slot to what this server uses, when it is behind (the slot was

@@ -1,11 +1,10 @@
 # A cluster restored to an earlier point in time (a base backup, WAL replayed to a restore point,
 # then promoted) keeps the original's system identifier and database OIDs, which namespace the
-# cache, while Redis keeps what the original wrote after that point. The restored cluster gives
-# again the version numbers the original gave after the target: its registration makes what the
-# original cached under such a number unreachable, as any registration does, so predict()
-# answers with the restored model. Other entries written after the target (a cache_put, a fill
-# from a store row the restored store lacks) still answer there, as docs/cache.md says, until
-# every model name is invalidated, which is the remedy it gives.
+# cache, while Redis keeps what the original wrote after that point. The restored server draws a
+# cache lineage of its own at its start (src/cache/lineage_rules.hpp), so it reads none of that:
+# not a put, not a fill from a store row it lacks, not what the original cached under a version
+# number it gives again. Nor does the original read what the copy writes, run side by side
+# against the same Redis; and the original, restarted, keeps its own keys.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -50,7 +49,7 @@ $orig->poll_query_until('postgres',
 $orig->stop;
 
 my $restored = PostgreSQL::Test::Cluster->new('pitr_restored');
-$restored->init_from_backup($orig, 'base', has_restoring => 1);
+$restored->init_from_backup($orig, 'base', has_restoring => 1, standby => 0);
 $restored->append_conf('postgresql.conf', q{
 recovery_target_name = 'target'
 recovery_target_action = 'promote'
@@ -68,19 +67,36 @@ is($restored->safe_psql('postgres', q{SELECT ai_scale.predict('m', '{"a": 1}')})
     '{"model": "m", "score": 4, "source": "cpu", "version": 2}',
     'predict() scores it with the restored model, not the original version 2 in Redis');
 
+ok(-f $restored->data_dir . '/ai_scale_cache_lineage', 'the restored server wrote its lineage');
+ok($restored->log_contains('ai_scale: this server was restored from a backup: its cache keys in '
+        . 'Redis are its own from now on'), '... and says so in the log');
+
 my $after = q{SELECT ai_scale.cache_get('m', 1, '{"a": 5}') ->> 'put',
     ai_scale.cache_get('m', 1, '{"a": 7}') ->> 'score'};
-is($restored->safe_psql('postgres', $after), 'after the target|99',
-    'a put and a store row from after the target still answer there');
-is($restored->safe_psql('postgres',
-        q{SELECT count(*) FROM public.model_predictions WHERE input_data = '{"a": 7}'}),
-    '0', 'though the restored store lacks the row');
-$restored->safe_psql('postgres',
-    'SELECT ai_scale.cache_invalidate(model_name) FROM ai_scale.model_last_versions');
 is($restored->safe_psql('postgres', $after), '|',
-    'until every model name is invalidated');
+    'neither a put nor a store row of the original from after the target answers there');
 is($restored->safe_psql('postgres', q{SELECT ai_scale.predict('m', '{"a": 1}', 1) ->> 'source'}),
-    'l3', 'which leaves what the restored store holds answering');
+    'l3', 'what the restored store holds answers');
 
+# Side by side against the same Redis: the original, restarted, keeps its keys; neither reads
+# what the other writes.
+$orig->start;
+is($orig->safe_psql('postgres', $after), 'after the target|99',
+    'the original, restarted, still reads its own entries');
+$restored->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('m', 1, '{"a": 9}', '{"put": "by the copy"}')});
+$orig->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('m', 1, '{"a": 10}', '{"put": "by the original"}')});
+is($orig->safe_psql('postgres', q{SELECT ai_scale.cache_get('m', 1, '{"a": 9}')}), '',
+    'the original does not read what the copy put');
+is($restored->safe_psql('postgres', q{SELECT ai_scale.cache_get('m', 1, '{"a": 10}')}), '',
+    'nor the copy what the original put');
+is($restored->safe_psql('postgres', q{SELECT ai_scale.cache_get('m', 1, '{"a": 9}') ->> 'put'}),
+    'by the copy', 'each reads its own');
+$restored->restart;
+is($restored->safe_psql('postgres', q{SELECT ai_scale.cache_get('m', 1, '{"a": 9}') ->> 'put'}),
+    'by the copy', 'the copy keeps its lineage across a restart');
+
+$orig->stop;
 $restored->stop;
 done_testing();

@@ -1,0 +1,52 @@
+#include "cache/lineage_rules.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lineage = ai_scale::cache::lineage;
+
+// A point-in-time restore (recovery.signal) and a base backup started as it is (backup_label)
+// draw a new lineage; a standby made from a backup (standby.signal, with either) and a plain
+// restart keep theirs, unless the standby is told to stop at a recovery target.
+TEST(LineageRules, OnlyARestoreThatIsNoStandbyStartsANewLineage)
+{
+    EXPECT_FALSE(lineage::restored_start(false, false, false, false)) << "a restart";
+    EXPECT_TRUE(lineage::restored_start(true, false, false, false)) << "a restart while restoring";
+    EXPECT_TRUE(lineage::restored_start(true, true, false, true)) << "a point-in-time restore";
+    EXPECT_TRUE(lineage::restored_start(true, true, false, false)) << "to the end of the archive";
+    EXPECT_TRUE(lineage::restored_start(false, true, false, false)) << "a clone";
+    EXPECT_FALSE(lineage::restored_start(false, true, true, false)) << "a new standby";
+    EXPECT_FALSE(lineage::restored_start(true, true, true, false)) << "standby.signal wins";
+    EXPECT_FALSE(lineage::restored_start(false, false, true, false)) << "a standby restarting";
+    EXPECT_TRUE(lineage::restored_start(false, true, true, true)) << "a standby with a target";
+    EXPECT_FALSE(lineage::restored_start(false, false, false, true))
+        << "a target without recovery is ignored by Postgres";
+}
+
+TEST(LineageRules, TheFileReadsBackWhatWasWritten)
+{
+    for (uint64_t v : {uint64_t(1), uint64_t(0xdeadbeefcafef00d), ~uint64_t(0)})
+        EXPECT_EQ(lineage::parse(lineage::format(v)), v);
+    EXPECT_EQ(lineage::format(0xab), "00000000000000ab\n");
+}
+
+TEST(LineageRules, AnythingElseInTheFileIsNoLineage)
+{
+    EXPECT_FALSE(lineage::parse(""));
+    EXPECT_FALSE(lineage::parse("0000000000000000\n")) << "0 is the absence of one";
+    EXPECT_FALSE(lineage::parse("00000000000000ab")) << "no newline: cut short";
+    EXPECT_FALSE(lineage::parse("000000000000000ab\n")) << "17 digits";
+    EXPECT_FALSE(lineage::parse("00000000000000AB\n")) << "written in lower case";
+    EXPECT_FALSE(lineage::parse("00000000000000ag\n"));
+    EXPECT_FALSE(lineage::parse("00000000000000ab\n\n"));
+}
+
+// Lineage 0 keeps the system identifier, so the keys of a cluster never restored stay what
+// they were; a lineage makes another identity, and two lineages two.
+TEST(LineageRules, ALineageChangesTheIdentityOfTheKeys)
+{
+    const uint64_t sysid = 7714191749199675234ULL;
+    EXPECT_EQ(lineage::cluster_identity(sysid, 0), sysid);
+    EXPECT_NE(lineage::cluster_identity(sysid, 1), sysid);
+    EXPECT_NE(lineage::cluster_identity(sysid, 1), lineage::cluster_identity(sysid, 2));
+    EXPECT_NE(lineage::cluster_identity(sysid, 1), lineage::cluster_identity(sysid + 1, 1));
+}

@@ -483,17 +483,29 @@ $$;
 -- its rows with statements on it alone (FROM ONLY), which find none in a partitioned table, so
 -- its rows went uncounted, and the partitions made over their ranges were refused by Postgres
 -- at every run ("updated partition constraint for default partition would be violated").
+-- And one that is a foreign table, which Postgres cannot lock.
 CREATE FUNCTION ai_scale._require_plain_default(parent regclass, dflt regclass) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
+DECLARE
+    kind "char" := (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt);
 BEGIN
-    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt) = 'p' THEN
+    IF kind = 'p' THEN
         RAISE EXCEPTION 'the default partition % of % is partitioned', dflt, parent
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'ai_scale moves rows out of a default partition that is a plain table only.',
                   HINT = 'Detach it, make a plain one (CREATE TABLE ... PARTITION OF ... DEFAULT), '
                          'and insert the detached table''s rows through the table.';
+    END IF;
+    -- Postgres can neither lock a foreign table nor check its rows when a partition is attached
+    -- beside it (it warns that it skipped them): once the table had partitions, every run
+    -- failed on "cannot lock relation", making none.
+    IF kind = 'f' THEN
+        RAISE EXCEPTION 'the default partition % of % is a foreign table', dflt, parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'ai_scale moves rows out of a default partition that is a plain table only.',
+                  HINT = 'Detach it and make a plain one (CREATE TABLE ... PARTITION OF ... DEFAULT).';
     END IF;
 END $$;
 

@@ -151,6 +151,7 @@ DECLARE
     victim regclass;
     default_has_rows boolean := false;
     nested_default_rows boolean := false;
+    dflt_kind "char";
     referenced boolean;
     leaf regclass;
     r record;
@@ -229,11 +230,16 @@ BEGIN
      WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
         OR b.upper <= greatest(retain_before, cold_before);
     IF dflt IS NOT NULL THEN
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+        dflt_kind := (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt);
+        -- A foreign default is not read (a query to its server at every run): the creations
+        -- below report it (_require_plain_default).
+        IF dflt_kind <> 'f' THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+        END IF;
         -- A partitioned default holds its rows in its partitions, where the look above does not
         -- reach: the rescue below then reports it (_require_plain_default), at every run, and
         -- the partitions are made as long as none of its rows lies in their ranges.
-        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt) = 'p' THEN
+        IF dflt_kind = 'p' THEN
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', dflt) INTO nested_default_rows;
         END IF;
     END IF;
@@ -292,6 +298,10 @@ BEGIN
     -- All creations in one subtransaction: they need the same locks, so when one cannot get
     -- them in time none could; they are then all reported as skipped, and retried next run.
     BEGIN
+        -- Postgres cannot lock a foreign default, which the attaches below would need.
+        IF creating AND dflt_kind = 'f' THEN
+            PERFORM ai_scale._require_plain_default(cfg.parent, dflt);
+        END IF;
         -- A table without partitions, but an empty default, holds no rows: no query on it can
         -- be served from a partition, so locking all of it while the first partitions are made
         -- holds up no more than the attaches' lock on the default would. They are then made in

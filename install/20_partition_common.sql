@@ -238,7 +238,13 @@ BEGIN
       INTO kind, strategy, natts, key_attnum
       FROM pg_class c LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
      WHERE c.oid = parent;
-    IF kind IS DISTINCT FROM 'p' THEN
+    -- A regclass can outlive its table (a value kept while the table was dropped): say so, as
+    -- Postgres does, rather than "table 16384 is not partitioned".
+    IF kind IS NULL THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', parent::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    IF kind <> 'p' THEN
         RAISE EXCEPTION 'table % is not partitioned', parent
             USING ERRCODE = 'wrong_object_type',
                   HINT = 'Create it with PARTITION BY RANGE on a timestamptz, timestamp or date column.';
@@ -569,6 +575,10 @@ BEGIN
         RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     SELECT * INTO cfg FROM ai_scale.partition_config c WHERE c.parent = _config.parent;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = _config.parent) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', parent::oid -- as _partition_key
+            USING ERRCODE = 'undefined_table';
+    END IF;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % is not managed by ai_scale', parent
             USING ERRCODE = 'object_not_in_prerequisite_state',

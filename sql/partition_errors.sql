@@ -146,5 +146,15 @@ SELECT split_part(pg_temp.try(format('SELECT ai_scale._bounds(%s, %L)', :gone_oi
 -- Worded as Postgres words it (the OID varies from run to run).
 SELECT replace(pg_temp.try(format('SELECT ai_scale._as_owner(%s, %L)', :gone_oid, 'SELECT 1')),
                :'gone_oid', 'N') AS as_owner_gone;
+-- So does the API given such a regclass (one a script kept while the table was dropped): it
+-- was "table 16384 is not partitioned" (42809) or "... is not managed by ai_scale" (55000).
+SELECT f AS api_function_gone,
+       replace(pg_temp.try(format('SELECT * FROM ai_scale.%s(%s::oid::regclass%s)', f, :gone_oid,
+                                  CASE WHEN f = 'manage_partitions' THEN ', ''1 day''' ELSE '' END)),
+               :'gone_oid', 'N') AS error
+  FROM unnest(ARRAY['manage_partitions', 'partitions', 'check_default', 'reapply_privileges',
+                    'run_maintenance', 'unmanage_partitions', 'rescue_default']) f;
+SELECT replace(pg_temp.try(format('CALL ai_scale.rescue_default_proc(%s::oid::regclass)', :gone_oid)),
+               :'gone_oid', 'N') AS rescue_default_proc_gone;
 
 DROP TABLE plain, by_list, by_hash, by_int, by_two, by_expr, by_date, good, victim, frozen_new;

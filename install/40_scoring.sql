@@ -101,7 +101,11 @@ END
 $$;
 
 -- The check of a model name that register_model, import_xgboost and drop_model make first.
-CREATE FUNCTION ai_scale._require_model_name(name text) RETURNS void
+-- A name registered is at most 1024 bytes: predict() stores it in the store's lookup index,
+-- whose entries Postgres limits to about 2.7 kB, and a name of that size registered but failed
+-- every predict() with 54000. drop_model takes any name, to drop one registered before.
+CREATE FUNCTION ai_scale._require_model_name(name text, registering boolean DEFAULT false)
+    RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -111,6 +115,13 @@ BEGIN
     END IF;
     IF name = '' THEN
         RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
+    END IF;
+    IF registering AND octet_length(name) > 1024 THEN
+        RAISE EXCEPTION 'model name is too long'
+            USING ERRCODE = '22001',
+                  DETAIL = format('It is %s bytes; a model name may have 1024 at most.',
+                                  octet_length(name)),
+                  HINT = 'The prediction store indexes the name with each prediction.';
     END IF;
 END $$;
 
@@ -123,7 +134,7 @@ AS $$
 DECLARE
     new_version int;
 BEGIN
-    PERFORM ai_scale._require_model_name(name);
+    PERFORM ai_scale._require_model_name(name, true);
     IF activate IS NULL THEN
         RAISE EXCEPTION 'activate must not be null' USING ERRCODE = '22004';
     END IF;
@@ -172,7 +183,7 @@ DECLARE
 BEGIN
     -- The name first, as register_model checks it: not after reading a dump of any size, nor
     -- as an invalid model (22023) when the dump is bad too.
-    PERFORM ai_scale._require_model_name(name);
+    PERFORM ai_scale._require_model_name(name, true);
     imported := ai_scale._xgboost_params(model);
     names := ARRAY(SELECT jsonb_array_elements_text(imported -> 'features'));
     IF features IS NOT NULL THEN

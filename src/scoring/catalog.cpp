@@ -232,11 +232,12 @@ uint64_t model_cache_epoch()
 
 namespace {
 
-// A model read with a snapshot older than the catalog (see fetch_row) is right for that
-// snapshot only, so it is not cached. It is kept aside for as long as the active snapshot sees
-// the same transactions as committed (the whole of a REPEATABLE READ transaction; in READ
-// COMMITTED, until another transaction ends): a statement that began before a catalog change
-// and scores a million rows then reads and compiles it once, not once per row.
+// A model read with a snapshot older than the catalog, or in a parallel query (see fetch_row),
+// is right for that snapshot only, so it is not cached. It is kept aside for as long as the
+// active snapshot sees the same transactions as committed (the whole of a REPEATABLE READ
+// transaction; in READ COMMITTED, until another transaction ends, and a parallel query to its
+// end): a statement that began before a catalog change and scores a million rows then reads
+// and compiles it once, not once per row.
 struct snapshot_view {
     TransactionId xmin = InvalidTransactionId;
     TransactionId xmax = InvalidTransactionId;
@@ -269,20 +270,41 @@ struct snapshot_view {
     }
 };
 
-struct snapshot_model {
-    std::string key;
+// Every model kept aside for one snapshot, not only the last one: a parallel worker reads all
+// its models this way, and one that kept a single model compiled both again at every row of
+// `score('a', x) + score('b', x)` (50 s instead of 0.06 s for 50,000 rows of a 100-tree gbdt
+// and a linear model). Bounded as the cache is, by ai_scale.model_cache_size.
+struct snapshot_models {
     uint64_t generation = 0;
     snapshot_view view;
-    model_ptr model;
+    model_lru<model_ptr> models;
+
+    // Whether what is kept holds for the active snapshot.
+    bool holds() const
+    {
+        return generation == scoring::generation && ActiveSnapshotSet() &&
+               view.sees_as(GetActiveSnapshot());
+    }
 };
-snapshot_model aside;
+snapshot_models aside;
+
+// Snapshots do not outlive their transaction: what was kept aside for them is freed at its end,
+// not held (up to ai_scale.model_cache_size of it) until the backend next reads a model so.
+void at_xact_end(XactEvent event, void*)
+{
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
+        aside.models.clear();
+}
 
 } // namespace
 
 model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
 {
     if (!callback_registered) {
-        pg::call([] { CacheRegisterRelcacheCallback(models_changed, 0); });
+        pg::call([] {
+            CacheRegisterRelcacheCallback(models_changed, 0);
+            RegisterXactCallback(at_xact_end, nullptr);
+        });
         callback_registered = true;
     }
     // A statement that locks no relation processes no invalidations: inside a transaction
@@ -300,12 +322,12 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
             *cached = true;
         return *hit;
     }
-    if (aside.model != nullptr && aside.key == key && aside.generation == generation &&
-        ActiveSnapshotSet() && aside.view.sees_as(GetActiveSnapshot())) {
-        if (cached != nullptr)
-            *cached = false;
-        return aside.model;
-    }
+    if (aside.models.size() > 0 && aside.holds())
+        if (const model_ptr* kept = aside.models.find(key)) {
+            if (cached != nullptr)
+                *cached = false;
+            return *kept;
+        }
 
     model_row row{};
     pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
@@ -341,8 +363,14 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
             *cached = row.current;
         if (!row.current) {
             // Right for this snapshot, not for later ones.
-            if (ActiveSnapshotSet())
-                aside = {key, generation, snapshot_view::of(GetActiveSnapshot()), loaded};
+            if (ActiveSnapshotSet()) {
+                if (!aside.holds()) {
+                    aside.models.clear();
+                    aside.generation = generation;
+                    aside.view = snapshot_view::of(GetActiveSnapshot());
+                }
+                aside.models.insert(key, loaded, footprint(*loaded), limit_bytes());
+            }
             return loaded;
         }
         // Processing invalidations while reading the catalog may have emptied the cache.

@@ -20,6 +20,11 @@ CREATE FUNCTION ai_scale._readable_store() RETURNS regclass
 -- about as much as an L1 hit); its store lookup runs under a search_path pinned in C.
 -- COST 100, as predict(): an L1 miss costs a Redis round trip, and at COST 1 the planner
 -- evaluated it before cheaper filters.
+-- The cache functions are PARALLEL RESTRICTED, run by the leader of a parallel query only: a
+-- worker would open Redis connections of its own for one query, and it gets the leader's
+-- settings as their text, which for ai_scale.redis_password is a mask (the password is kept in
+-- the setting's extra): it could not authenticate, and its failures count toward the breaker
+-- every backend shares (sql/extension.sql lists every function's label).
 CREATE FUNCTION ai_scale.cache_get(model text, version int, input jsonb) RETURNS jsonb
     LANGUAGE c VOLATILE PARALLEL RESTRICTED COST 100
     AS 'MODULE_PATHNAME', 'ai_scale_cache_get';

@@ -23,6 +23,17 @@ SELECT p.oid::regprocedure AS security_definer_function
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'ai_scale' AND p.prosecdef;
 
+-- The functions a parallel query may run, all others being PARALLEL UNSAFE (the default):
+-- those that write (predict, predict_batch, the catalog and partition functions) must be.
+-- Safe in a worker: the scoring functions and their helpers, which read the model catalog with
+-- the query's snapshot and compile into the worker's own cache (sql/scoring_parallel.sql), and
+-- pure functions. Restricted to the leader: the cache functions, whose Redis connections and
+-- password a worker does not have (install/30_cache.sql).
+SELECT p.oid::regprocedure AS function, p.proparallel AS parallel
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'ai_scale' AND p.proparallel <> 'u'
+ORDER BY p.proparallel, p.oid::regprocedure::text COLLATE "C";
+
 -- DROP removes every object. The schema itself stays: Postgres made it for the control file's
 -- "schema" line, so it does not belong to the extension; it is left empty.
 DROP EXTENSION ai_scale;

@@ -175,6 +175,8 @@ DECLARE
     attached boolean;
     still_owed boolean;
     postponed bigint := 0;
+    to_make bigint;
+    lock_limited boolean := false;
 BEGIN
     parent_table := cfg.parent;
     -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
@@ -297,79 +299,108 @@ BEGIN
 
     -- All creations in one subtransaction: they need the same locks, so when one cannot get
     -- them in time none could; they are then all reported as skipped, and retried next run.
-    BEGIN
-        -- Postgres cannot lock a foreign default, which the attaches below would need.
-        IF creating AND dflt_kind = 'f' THEN
-            PERFORM ai_scale._require_plain_default(cfg.parent, dflt);
-        END IF;
-        -- A table without partitions, but an empty default, holds no rows: no query on it can
-        -- be served from a partition, so locking all of it while the first partitions are made
-        -- holds up no more than the attaches' lock on the default would. They are then made in
-        -- place, a quarter faster. Checked again under the lock: a row may have come meanwhile.
-        IF creating AND NOT default_has_rows
-           AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                            WHERE i.inhparent = cfg.parent AND i.inhrelid IS DISTINCT FROM dflt) THEN
-            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cfg.parent);
-            IF dflt IS NOT NULL THEN
+    -- The worker's 200 need about 2,200 locks, more than a small lock table holds (it has
+    -- max_locks_per_transaction times the number of backends, shared by all): with
+    -- max_locks_per_transaction = 10 every run failed with out of shared memory and made none,
+    -- nor did the run's retention. There the worker tries again with half as many, the nearest.
+    <<making>>
+    LOOP
+        created := '{}';
+        created_detail := '{}';
+        in_place := false;
+        through_parent := false;
+        BEGIN
+            -- Postgres cannot lock a foreign default, which the attaches below would need.
+            IF creating AND dflt_kind = 'f' THEN
+                PERFORM ai_scale._require_plain_default(cfg.parent, dflt);
+            END IF;
+            -- A table without partitions, but an empty default, holds no rows: no query on it can
+            -- be served from a partition, so locking all of it while the first partitions are made
+            -- holds up no more than the attaches' lock on the default would. They are then made in
+            -- place, a quarter faster. Checked again under the lock: a row may have come meanwhile.
+            IF creating AND NOT default_has_rows
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                WHERE i.inhparent = cfg.parent AND i.inhrelid IS DISTINCT FROM dflt) THEN
+                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cfg.parent);
+                IF dflt IS NOT NULL THEN
+                    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+                END IF;
+                in_place := NOT default_has_rows
+                            AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                             WHERE i.inhparent = cfg.parent
+                                               AND i.inhrelid IS DISTINCT FROM dflt);
+            ELSIF creating AND dflt IS NOT NULL THEN
+                -- A row written to the default after the look above, in the range of a partition
+                -- made below, would make its attach fail: writers of the default wait from here
+                -- (the attaches lock it fully anyway), and it is looked at again.
+                EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
                 EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
             END IF;
-            in_place := NOT default_has_rows
-                        AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                         WHERE i.inhparent = cfg.parent
-                                           AND i.inhrelid IS DISTINCT FROM dflt);
-        ELSIF creating AND dflt IS NOT NULL THEN
-            -- A row written to the default after the look above, in the range of a partition
-            -- made below, would make its attach fail: writers of the default wait from here
-            -- (the attaches lock it fully anyway), and it is looked at again.
-            EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
-        END IF;
-        moving := creating AND default_has_rows;
-        IF moving AND EXISTS (SELECT 1 FROM pg_constraint c
-                               WHERE c.contype = 'f' AND c.confrelid IN (cfg.parent, dflt)) THEN
-            -- A table a foreign key references can have no rows moved out of its default
-            -- (_require_no_references), but its partitions are made while no row of the
-            -- default lies in their ranges: a row that no partition can hold (a NULL or
-            -- infinite key), or one of an older range, must not stop premaking for good.
-            SELECT string_agg(format('(%I >= %s AND %I < %s)',
-                                     k.key_column, ai_scale._bound_literal(s.lower, k.key_type, create_zone),
-                                     k.key_column, ai_scale._bound_literal(s.upper, k.key_type, create_zone)),
-                              ' OR ')
-              INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
-               INTO moving;
-        END IF;
-        IF moving THEN
-            PERFORM ai_scale._require_no_references(cfg.parent, dflt);
-            through_parent := ai_scale._moves_through_parent(cfg.parent, dflt);
-        END IF;
-        FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
-            CONTINUE WHEN p.action <> 'create';
-            made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
-                                               create_zone, p.lower, p.upper, p.suffix,
-                                               CASE WHEN moving THEN dflt END, NULL,
-                                               cfg.inherit_privileges, in_place, through_parent);
-            CONTINUE WHEN made.partition IS NULL;
-            created := created || made.partition;
-            created_detail := created_detail || (made.bounds
-                || CASE WHEN made.rows_moved > 0
-                        THEN format('; moved %s rows from the default partition', made.rows_moved)
-                        ELSE '' END);
-        END LOOP;
-    EXCEPTION
-        WHEN lock_not_available THEN
-            created := '{}';
-            created_detail := '{}';
-            FOREACH p IN ARRAY steps LOOP
+            moving := creating AND default_has_rows;
+            IF moving AND EXISTS (SELECT 1 FROM pg_constraint c
+                                   WHERE c.contype = 'f' AND c.confrelid IN (cfg.parent, dflt)) THEN
+                -- A table a foreign key references can have no rows moved out of its default
+                -- (_require_no_references), but its partitions are made while no row of the
+                -- default lies in their ranges: a row that no partition can hold (a NULL or
+                -- infinite key), or one of an older range, must not stop premaking for good.
+                SELECT string_agg(format('(%I >= %s AND %I < %s)',
+                                         k.key_column, ai_scale._bound_literal(s.lower, k.key_type, create_zone),
+                                         k.key_column, ai_scale._bound_literal(s.upper, k.key_type, create_zone)),
+                                  ' OR ')
+                  INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
+                   INTO moving;
+            END IF;
+            IF moving THEN
+                PERFORM ai_scale._require_no_references(cfg.parent, dflt);
+                through_parent := ai_scale._moves_through_parent(cfg.parent, dflt);
+            END IF;
+            FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
                 CONTINUE WHEN p.action <> 'create';
-                action := 'skipped';
-                partition := NULL;
-                detail := format('create from %s to %s: %s; retried on the next run',
-                                 ai_scale._bound_text(p.lower, k.key_type, create_zone),
-                                 ai_scale._bound_text(p.upper, k.key_type, create_zone), SQLERRM);
-                RETURN NEXT;
+                made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
+                                                   create_zone, p.lower, p.upper, p.suffix,
+                                                   CASE WHEN moving THEN dflt END, NULL,
+                                                   cfg.inherit_privileges, in_place, through_parent);
+                CONTINUE WHEN made.partition IS NULL;
+                created := created || made.partition;
+                created_detail := created_detail || (made.bounds
+                    || CASE WHEN made.rows_moved > 0
+                            THEN format('; moved %s rows from the default partition', made.rows_moved)
+                            ELSE '' END);
             END LOOP;
-    END;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                created := '{}';
+                created_detail := '{}';
+                FOREACH p IN ARRAY steps LOOP
+                    CONTINUE WHEN p.action <> 'create';
+                    action := 'skipped';
+                    partition := NULL;
+                    detail := format('create from %s to %s: %s; retried on the next run',
+                                     ai_scale._bound_text(p.lower, k.key_type, create_zone),
+                                     ai_scale._bound_text(p.upper, k.key_type, create_zone), SQLERRM);
+                    RETURN NEXT;
+                END LOOP;
+            WHEN out_of_memory THEN
+                to_make := (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create');
+                IF NOT defer_detach OR to_make < 2 THEN
+                    RAISE;
+                END IF;
+                -- By hand, a run makes them all or fails with the error and its hint.
+                postponed := postponed + (to_make - to_make / 2);
+                lock_limited := true;
+                steps := ARRAY(
+                    SELECT ROW(w.action, w.idx, w.lower, w.upper, w.suffix)::ai_scale._partition_step
+                      FROM (SELECT u.*, count(*) FILTER (WHERE u.action = 'create')
+                                        OVER (ORDER BY u.ord) AS nth
+                              FROM unnest(steps) WITH ORDINALITY
+                                   AS u(action, idx, lower, upper, suffix, ord)) w
+                     WHERE w.action <> 'create' OR w.nth <= to_make / 2
+                     ORDER BY w.ord);
+                CONTINUE making;
+        END;
+        EXIT making;
+    END LOOP;
     FOR i IN 1 .. coalesce(array_length(created, 1), 0) LOOP
         action := 'created';
         partition := created[i];
@@ -379,8 +410,14 @@ BEGIN
     IF postponed > 0 THEN
         action := 'skipped';
         partition := NULL;
-        detail := format('%s more partitions to make; the worker makes at most 200 of a table per '
-                         'run, the rest at its next runs', postponed);
+        IF lock_limited THEN
+            detail := format('%s more partitions to make; the lock table held %s this run '
+                             '(max_locks_per_transaction), the rest at its next runs', postponed,
+                             coalesce(array_length(created, 1), 0));
+        ELSE
+            detail := format('%s more partitions to make; the worker makes at most 200 of a '
+                             'table per run, the rest at its next runs', postponed);
+        END IF;
         RETURN NEXT;
     END IF;
 

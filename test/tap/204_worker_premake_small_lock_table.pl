@@ -1,0 +1,52 @@
+# The worker's premake on a small lock table: a run makes at most 200 partitions of a table,
+# about 2,200 locks held to the run's end, and with max_locks_per_transaction = 10 that did not
+# fit: every run failed with out of shared memory and made none (nor dropped any by retention),
+# so a premake of a year ahead was never reached. The worker now tries again with half as many
+# partitions, the nearest first, and says so; by hand a run still makes them all or fails.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $node = PostgreSQL::Test::Cluster->new('worker_premake_small_lock_table');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_databases = 'postgres'
+ai_scale.maintenance_naptime = 1
+max_locks_per_transaction = 10
+max_connections = 10
+});
+$node->start;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE TABLE d (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('d', '1 day', 1, time_zone => 'UTC');});
+
+# By hand, 300 days ahead do not fit: the error and its hint, and nothing made.
+my ($rc, $out, $err) = $node->psql('postgres',
+    q{SELECT count(*) FROM ai_scale.manage_partitions('d', '1 day', 300, time_zone => 'UTC')});
+like($err, qr/out of shared memory.*\n.*HINT:  You might need to increase max_locks_per_transaction/,
+    'manage_partitions by hand fails with the hint');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_inherits WHERE inhparent = 'd'::regclass}),
+    '3', 'and keeps nothing');
+
+# The worker makes what fits and says how many are left.
+my $offset = -s $node->logfile;
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.partition_config SET premake = 300 WHERE parent = 'd'::regclass});
+ok($node->wait_for_log(
+        qr/ai_scale maintenance: skipped public\.d\n.*DETAIL:  \d+ more partitions to make; the lock table held [1-9]\d* this run \(max_locks_per_transaction\), the rest at its next runs/,
+        $offset),
+    'a run makes as many as the lock table holds');
+ok($node->safe_psql('postgres', q{SELECT count(*) > 3 FROM pg_inherits WHERE inhparent = 'd'::regclass}) eq 't',
+    'and they are there');
+unlike(slurp_file($node->logfile, $offset), qr/ai_scale maintenance: error public\.d/,
+    'no run failed on the lock table');
+
+$node->stop;
+done_testing();

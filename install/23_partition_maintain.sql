@@ -177,6 +177,7 @@ DECLARE
     postponed bigint := 0;
     to_make bigint;
     lock_limited boolean := false;
+    rescue_rows int;
 BEGIN
     parent_table := cfg.parent;
     -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
@@ -592,28 +593,39 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    -- Rows left in the default partition (e.g. old rows inserted late): rescue them.
+    -- Rows left in the default partition (e.g. old rows inserted late): rescue them. A batch
+    -- makes up to 100 partitions, whose locks a small lock table did not hold: the worker's
+    -- rescue failed at every run (out of shared memory) and the default never emptied. The
+    -- worker tries again with fewer rows, so fewer partitions (at most one per row), down to one.
     IF dflt IS NOT NULL AND (default_has_rows OR nested_default_rows) THEN
-        BEGIN
-            FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, cfg.rescue_batch_rows) LOOP
-                action := 'rescued';
-                partition := r.partition;
-                detail := format('moved %s rows from the default partition', r.rows_moved);
-                RETURN NEXT;
-            END LOOP;
-        EXCEPTION
-            WHEN lock_not_available THEN
-                action := 'skipped';
-                partition := dflt::text;
-                detail := format('rescue: %s; retried on the next run', SQLERRM);
-                RETURN NEXT;
-            WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
-                action := 'error';
-                partition := dflt::text;
-                detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
-                RETURN NEXT;
-        END;
+        rescue_rows := cfg.rescue_batch_rows;
+        LOOP
+            BEGIN
+                FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, rescue_rows) LOOP
+                    action := 'rescued';
+                    partition := r.partition;
+                    detail := format('moved %s rows from the default partition', r.rows_moved);
+                    RETURN NEXT;
+                END LOOP;
+            EXCEPTION
+                WHEN lock_not_available THEN
+                    action := 'skipped';
+                    partition := dflt::text;
+                    detail := format('rescue: %s; retried on the next run', SQLERRM);
+                    RETURN NEXT;
+                WHEN OTHERS THEN
+                    IF SQLSTATE = '53200' AND defer_detach AND rescue_rows > 1 THEN
+                        rescue_rows := least(rescue_rows, 100) / 2;
+                        CONTINUE;
+                    END IF;
+                    GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                    action := 'error';
+                    partition := dflt::text;
+                    detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
+                    RETURN NEXT;
+            END;
+            EXIT;
+        END LOOP;
     ELSIF dflt IS NOT NULL THEN
         -- An empty default keeps no index that an interrupted rescue_default_proc built for
         -- its batches and left behind (writers into the default would go on updating it). An

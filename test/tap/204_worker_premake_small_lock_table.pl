@@ -3,6 +3,8 @@
 # fit: every run failed with out of shared memory and made none (nor dropped any by retention),
 # so a premake of a year ahead was never reached. The worker now tries again with half as many
 # partitions, the nearest first, and says so; by hand a run still makes them all or fails.
+# Its rescue of the default partition, up to 100 partitions a batch, failed at every run the
+# same way; it now tries again with fewer rows (so fewer partitions), down to one.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -47,6 +49,23 @@ ok($node->safe_psql('postgres', q{SELECT count(*) > 3 FROM pg_inherits WHERE inh
     'and they are there');
 unlike(slurp_file($node->logfile, $offset), qr/ai_scale maintenance: error public\.d/,
     'no run failed on the lock table');
+
+# The same for a rescue of rows of many days: a batch makes up to 100 partitions, and the
+# worker's rescue failed at every run. It now moves what fits, and the default empties.
+my $store = q{
+SELECT ai_scale.create_prediction_store('public.r', '1 day', 1);
+INSERT INTO r (model_name, model_version, created_at)
+SELECT 'm', 1, now() - g * interval '1 day' FROM generate_series(1, 60) g;};
+($rc, $out, $err) = $node->psql('postgres',
+    "BEGIN; $store SELECT count(*) FROM ai_scale.rescue_default('r');");
+like($err, qr/out of shared memory/, 'rescue_default by hand: one batch of 60 days does not fit');
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', "BEGIN; $store COMMIT;");
+ok($node->poll_query_until('postgres', q{SELECT rows = 0 FROM ai_scale.check_default('r')}),
+    'the worker moves them all out of the default');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM r}), '60', 'every row is there');
+unlike(slurp_file($node->logfile, $offset), qr/ai_scale maintenance: error public\.r/,
+    'no rescue failed on the lock table');
 
 $node->stop;
 done_testing();

@@ -28,6 +28,7 @@ extern "C" {
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/bgworker_internals.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
@@ -67,6 +68,21 @@ bool launcher_replaced(uint32_t generation)
     return shared != nullptr && pg_atomic_read_u32(&shared->generation) != generation;
 }
 
+// Whether RegisterBackgroundWorker kept the launcher (it only logs when no slot is left).
+static bool launcher_registered(const BackgroundWorker& launcher)
+{
+    // By hand: the type checks in slist_foreach and slist_container are C only.
+    for (const slist_node* node = BackgroundWorkerList.head.next; node != nullptr;
+         node = node->next) {
+        const auto* rw = reinterpret_cast<const RegisteredBgWorker*>(
+            reinterpret_cast<const char*>(node) - offsetof(RegisteredBgWorker, rw_lnode));
+        if (strcmp(rw->rw_worker.bgw_library_name, launcher.bgw_library_name) == 0 &&
+            strcmp(rw->rw_worker.bgw_function_name, launcher.bgw_function_name) == 0)
+            return true;
+    }
+    return false;
+}
+
 void register_maintenance_launcher()
 {
     pg::request_shmem("ai_scale maintenance launcher", sizeof(launcher_shared), init_shared);
@@ -75,6 +91,20 @@ void register_maintenance_launcher()
         pg::ai_scale_worker("ai_scale_maintenance_launcher_main", "ai_scale maintenance launcher",
                             "ai_scale maintenance launcher", 10);
     RegisterBackgroundWorker(&worker);
+    // With every max_worker_processes slot registered already (the logical replication
+    // launcher, the libraries before ai_scale in shared_preload_libraries), Postgres logs "too
+    // many background workers" without naming the worker and goes on: no table was maintained
+    // and nothing said why.
+    if (!launcher_registered(worker))
+        ereport(WARNING,
+                (errmsg("ai_scale maintenance launcher not registered: no background worker slot "
+                        "is free"),
+                 errdetail("max_worker_processes is %d, and workers registered before it take "
+                           "every slot; tables are maintained only by run_maintenance() called "
+                           "by hand.",
+                           max_worker_processes),
+                 errhint("Raise max_worker_processes; each database in "
+                         "ai_scale.maintenance_databases needs one more slot.")));
 }
 
 } // namespace ai_scale::partition

@@ -1,0 +1,71 @@
+-- L3 on a store with many partitions: the lookup reads the partitions of its window alone
+-- (cache_ttl back from the transaction's start, as far ahead of the clock). The window used to
+-- be now() - cache_ttl in the query, which planning cannot prune by (now() is only stable), and
+-- without an upper end: a kept plan locked every partition of the store and each of its
+-- indexes to the end of the transaction, some 900 locks per predict() on a store of 300 daily
+-- partitions made ahead, where a few concurrent calls filled the lock table.
+\i sql/include/levels.sql
+
+CREATE TABLE public.l3_many (
+    prediction_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    model_name text NOT NULL,
+    model_version int NOT NULL,
+    input_data jsonb NOT NULL,
+    output_data jsonb,
+    input_hash bigint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+) PARTITION BY RANGE (created_at);
+CREATE INDEX ON public.l3_many (model_name, model_version, input_hash, created_at);
+-- 60 days back and 60 ahead of today, as retention and premake leave them, and a default.
+DO $$
+BEGIN
+    FOR d IN -60 .. 60 LOOP
+        EXECUTE format('CREATE TABLE public.%I PARTITION OF public.l3_many FOR VALUES FROM (%L) TO (%L)',
+                       'l3_many_' || (d + 60), date_trunc('day', now()) + d * interval '1 day',
+                       date_trunc('day', now()) + (d + 1) * interval '1 day');
+    END LOOP;
+END $$;
+CREATE TABLE public.l3_many_default PARTITION OF public.l3_many DEFAULT;
+INSERT INTO public.l3_many (model_name, model_version, input_data, output_data, input_hash)
+VALUES ('l3_many', 1, '{"f": 1}', '{"p": 1}', ai_scale.input_hash('{"f": 1}'));
+
+SET ai_scale.store_table = 'public.l3_many';
+SET ai_scale.cache_use_l1 = off;
+CREATE FUNCTION pg_temp.partitions_locked() RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+     WHERE l.pid = pg_backend_pid() AND c.relkind = 'r' AND c.relname LIKE 'l3\_many\_%'
+$$;
+
+-- Eight lookups, past the five custom plans after which Postgres weighs a generic one (that
+-- weighing plans, and locks, every partition once): the first input is found, the others are
+-- misses that read the store all the same.
+SELECT ai_scale.reset_stats();
+SELECT g, ai_scale.cache_get('l3_many', 1, jsonb_build_object('f', g)) AS answer
+  FROM generate_series(1, 8) g;
+SELECT * FROM pg_temp.levels() WHERE level = 'l3';
+-- Then a lookup locks today's partition (and tomorrow's within cache_ttl of midnight), not
+-- all 121 and the default.
+BEGIN;
+SELECT ai_scale.cache_get('l3_many', 1, '{"f": 9}') AS answer;
+SELECT pg_temp.partitions_locked() BETWEEN 1 AND 2 AS window_partitions_only;
+COMMIT;
+
+-- The same for a batch (one query for all the inputs the other levels missed).
+SELECT count(ai_scale.cache_get_many('l3_many', 1, ARRAY[jsonb_build_object('f', g), '{"f": 20}'])) AS batches
+  FROM generate_series(1, 8) g;
+BEGIN;
+SELECT ai_scale.cache_get_many('l3_many', 1, ARRAY['{"f": 1}', '{"f": 21}']::jsonb[]) AS answers;
+SELECT pg_temp.partitions_locked() BETWEEN 1 AND 2 AS window_partitions_only;
+COMMIT;
+
+-- A row dated later than cache_ttl ahead of the clock is outside the window (predict() writes
+-- none: its rows have the inserting transaction's start); one within it is found.
+INSERT INTO public.l3_many (model_name, model_version, input_data, output_data, input_hash, created_at)
+VALUES ('l3_many', 1, '{"f": 30}', '{"p": 30}', ai_scale.input_hash('{"f": 30}'), now() + interval '2 hours'),
+       ('l3_many', 1, '{"f": 31}', '{"p": 31}', ai_scale.input_hash('{"f": 31}'), now() + interval '10 minutes');
+SELECT ai_scale.cache_get('l3_many', 1, '{"f": 30}') AS two_hours_ahead,
+       ai_scale.cache_get('l3_many', 1, '{"f": 31}') AS ten_minutes_ahead;
+
+RESET ai_scale.cache_use_l1;
+RESET ai_scale.store_table;
+DROP TABLE public.l3_many;

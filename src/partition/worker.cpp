@@ -469,6 +469,11 @@ void ai_scale_maintenance_main(Datum arg)
     // role, turned the first of them into a FATAL: the worker exited at a table a long query
     // held, and the tables after it waited for that query to end.
     SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_SESSION);
+    // Nor default_transaction_read_only, set for the database or role to keep new client
+    // sessions from writing (a freeze while older sessions still write, as for the store
+    // worker): every run failed each table with 25006, and the older sessions' rows went to the
+    // default partition. A database is left out of maintenance by ai_scale.maintenance_databases.
+    SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_SESSION);
     ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
                          MyBgworkerEntry->bgw_extra)));
 

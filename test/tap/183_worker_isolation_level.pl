@@ -1,5 +1,5 @@
 # The maintenance worker runs in READ COMMITTED whatever default_transaction_isolation the
-# server, database or role sets: maintenance looks again, under a lock, at what it saw before
+# server, database or role sets, and writes whatever default_transaction_read_only they set: maintenance looks again, under a lock, at what it saw before
 # taking it, which takes a fresh snapshot per statement. In REPEATABLE READ, a row a writer
 # committed into the default partition while the worker's rescue waited for its lock was
 # missed by the rescue's own statements and found by the check after them: the table's run
@@ -40,5 +40,22 @@ ok($node->poll_query_until('postgres', q{SELECT rows = 0 FROM ai_scale.check_def
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '2', 'none was lost');
 
 $writer->quit;
+
+# Nor does default_transaction_read_only, set for the database to keep new client sessions from
+# writing, stop it: each run failed every table with 25006 (read-only transaction), and
+# premaking stopped.
+$node->safe_psql('postgres', q{
+ALTER DATABASE postgres SET default_transaction_read_only = on;
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance';});
+my $offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+BEGIN READ WRITE;
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 't'::regclass;
+COMMIT;});
+ok($node->poll_query_until('postgres',
+        q{SELECT count(*) >= 5 FROM ai_scale.partitions('t') WHERE tier <> 'default'}),
+    'in a database read-only for new sessions, the worker makes the partitions premake asks for');
+unlike(substr(slurp_file($node->logfile), $offset), qr/read-only transaction/,
+    'and no run fails on it');
 $node->stop;
 done_testing();

@@ -441,7 +441,10 @@ CREATE FUNCTION ai_scale._rescue_index_comment() RETURNS text
 -- of rows and no index leads with the key, one is built on it (writers into the default wait
 -- for the build, readers do not), so that each batch finds and moves its rows through the
 -- index instead of scanning the whole default three times; the comment marks it for
--- _drop_rescue_index. Returns whether it built one.
+-- _drop_rescue_index. Returns whether it built one. Its lock on the default is waited for as
+-- rescue_default waits for its own (55P03 when not free in time): a build queued behind a
+-- transaction that wrote into the default, or behind a VACUUM of it, queued every writer into
+-- the default behind it, and cancelled an autovacuum of it after deadlock_timeout.
 CREATE FUNCTION ai_scale._make_rescue_index(parent regclass, batch_rows int) RETURNS boolean
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -453,6 +456,7 @@ DECLARE
     rel name;
     name name;
     n bigint;
+    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     -- rescue_default's own checks, before anything is built.
     PERFORM ai_scale._require_primary('rescue_default_proc');
@@ -468,6 +472,14 @@ BEGIN
     PERFORM ai_scale._lock_for_maintenance(parent);
     IF ai_scale._key_indexed(dflt, k.key_column) THEN
         RETURN false;
+    END IF;
+    -- The short wait of all maintenance DDL, or the caller's if shorter (a local setting: the
+    -- caller's comes back when this function returns).
+    IF caller_lock_timeout::interval = interval '0'
+       OR caller_lock_timeout::interval
+          > ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval THEN
+        PERFORM set_config('lock_timeout',
+                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
     END IF;
     -- Both as the owner (see _as_owner_rows).
     SELECT t.n INTO n FROM ai_scale._as_owner_rows(parent, format(
@@ -486,15 +498,26 @@ BEGIN
 END $$;
 
 -- Drops the indexes _make_rescue_index built on the default partition of parent, including one
--- an interrupted rescue_default_proc left behind.
+-- an interrupted rescue_default_proc left behind. DROP INDEX locks the default fully: it waits
+-- as rescue_default's attaches do (55P03 when not free in time). Queued behind a long query on
+-- the table, it queued every new query that reads the default behind it.
 CREATE FUNCTION ai_scale._drop_rescue_index(parent regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     idx regclass;
+    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM ai_scale._lock_for_maintenance(parent); -- as in _make_rescue_index
+    -- The short wait of all maintenance DDL, or the caller's if shorter (a local setting: the
+    -- caller's comes back when this function returns).
+    IF caller_lock_timeout::interval = interval '0'
+       OR caller_lock_timeout::interval
+          > ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval THEN
+        PERFORM set_config('lock_timeout',
+                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
+    END IF;
     FOR idx IN SELECT i.indexrelid::regclass FROM pg_index i
                 WHERE i.indrelid = ai_scale._default_partition(parent)
                   AND obj_description(i.indexrelid, 'pg_class') = ai_scale._rescue_index_comment()
@@ -519,6 +542,7 @@ DECLARE
     total bigint := 0;
     batches int := 0;
     waits int := 0;
+    built boolean;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF parent IS NULL THEN
@@ -536,7 +560,25 @@ BEGIN
     IF pause < interval '0' THEN
         RAISE EXCEPTION 'pause must be zero or more' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF ai_scale._make_rescue_index(parent, batch_rows) THEN
+    -- The index's build waits for its lock as a batch does (it needs the default's SHARE lock,
+    -- which anything that keeps a batch out keeps out too), and is tried again the same way.
+    LOOP
+        BEGIN
+            built := ai_scale._make_rescue_index(parent, batch_rows);
+        EXCEPTION WHEN lock_not_available THEN
+            waits := waits + 1;
+            IF waits > 10 THEN
+                RAISE;
+            END IF;
+            RAISE NOTICE 'index on the default partition: the table is busy (%); trying again',
+                         SQLERRM;
+            PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
+            CONTINUE;
+        END;
+        EXIT;
+    END LOOP;
+    waits := 0;
+    IF built THEN
         COMMIT;
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     END IF;
@@ -567,7 +609,16 @@ BEGIN
             PERFORM pg_sleep(extract(epoch FROM pause)::float8);
         END IF;
     END LOOP;
-    PERFORM ai_scale._drop_rescue_index(parent);
+    -- Every row is moved and committed: a long query on the table that keeps the index's drop
+    -- out leaves the index (the next call drops it, or a maintenance run once the default is
+    -- empty) rather than failing the call, or queueing every new query on the default.
+    BEGIN
+        PERFORM ai_scale._drop_rescue_index(parent);
+    EXCEPTION WHEN lock_not_available THEN
+        RAISE NOTICE 'the index built on the default partition of % stays: %', parent, SQLERRM
+            USING HINT = 'The next call of rescue_default_proc drops it, or a maintenance run '
+                         'once the default partition is empty.';
+    END;
     -- The transaction the caller goes on with (the CALL's own, when nothing was moved) keeps
     -- the caller's path.
     PERFORM pg_catalog.set_config('search_path', caller_path, true);

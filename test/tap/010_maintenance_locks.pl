@@ -163,6 +163,29 @@ like($proc->{stderr},
 $proc->quit;
 is($node->safe_psql('postgres', "SELECT count(*) FROM ONLY fresh_default"), '0',
     'and moves the rows once the reader is gone');
+
+# The index rescue_default_proc builds on a large default waits for its lock as a batch does:
+# behind a writer's transaction in the default, the build gives up in time and is tried again
+# after a pause (it waited without a timeout, and every new writer into the default queued
+# behind it); once the writer commits, the rows move and the index is dropped.
+$node->safe_psql('postgres',
+    "INSERT INTO fresh SELECT timestamptz '2020-05-01 00:00 UTC' + i * interval '1 hour' FROM generate_series(1, 48) i");
+$fresh_reader->query_safe("BEGIN; INSERT INTO fresh VALUES ('2020-05-01 00:30 UTC');");
+$proc = $node->background_psql('postgres');
+$proc->query_until(qr/called/, "\\echo called\nCALL ai_scale.rescue_default_proc('fresh', 10);\n");
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+      . "AND query LIKE 'CALL ai_scale.rescue_default_proc%'"),
+    'the build of the rescue index pauses before it is tried again');
+$fresh_reader->query_safe("COMMIT");
+$proc->query("SELECT 1");
+like($proc->{stderr},
+    qr/index on the default partition: the table is busy \(canceling statement due to lock timeout\); trying again.*49 rows moved in \d+ batches/s,
+    'it says why it waits, then moves the rows');
+$proc->quit;
+is($node->safe_psql('postgres',
+        "SELECT count(*) FROM ONLY fresh_default UNION ALL SELECT count(*) FROM pg_index WHERE indrelid = 'fresh_default'::regclass"),
+    "0\n0", 'the default is empty, and the index is gone');
 $fresh_reader->quit;
 
 $node->stop;

@@ -19,6 +19,7 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "nodes/plannodes.h"
 #include "parser/parser.h"
@@ -27,12 +28,15 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/regproc.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -258,6 +262,46 @@ bool still_wanted(const pending_detach& p)
            (!p.drop || still_owed(p.parent_oid, p.partition));
 }
 
+// Takes, in the current transaction, the locks the detach of p starts with (SHARE UPDATE
+// EXCLUSIVE on the parent, then on the partition; ACCESS EXCLUSIVE on the partition for a
+// FINALIZE), each waited for at most maintenance_lock_timeout. Returns false, holding none,
+// when one is not free in time: nothing has begun, and the next run tries again. The detach
+// itself runs without a lock timeout (see detach_concurrently): waiting there for a VACUUM of
+// the partition (an anti-wraparound one, which never yields, for as long as it runs) kept the
+// worker from every other table, held SHARE UPDATE EXCLUSIVE on the parent (an ANALYZE of it,
+// and the attaches of a run by hand, waited or were skipped), held back the xmin horizon, and
+// cancelled any other autovacuum of the partition after deadlock_timeout.
+bool lock_for_detach(const pending_detach& p)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    volatile bool locked = true;
+    BeginInternalSubTransaction(nullptr);
+    PG_TRY();
+    {
+        LockRelationOid(p.parent_oid, ShareUpdateExclusiveLock);
+        RangeVar* rv = makeRangeVarFromNameList(stringToQualifiedNameList(p.partition));
+        (void)RangeVarGetRelid(rv, p.finalize ? AccessExclusiveLock : ShareUpdateExclusiveLock,
+                               false);
+        ReleaseCurrentSubTransaction(); // its locks pass to the transaction
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller);
+        ErrorData* edata = CopyErrorData();
+        if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+            PG_RE_THROW();
+        FlushErrorState();
+        FreeErrorData(edata);
+        RollbackAndReleaseCurrentSubTransaction();
+        locked = false;
+    }
+    PG_END_TRY();
+    MemoryContextSwitchTo(caller);
+    CurrentResourceOwner = owner;
+    return locked;
+}
+
 // ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY, run as a top-level statement (it
 // commits and starts transactions itself), then DROP TABLE of the detached table if asked.
 // Skipped when the partition is gone (still_a_partition), and one not yet begun (not a
@@ -287,6 +331,15 @@ void detach_concurrently(const pending_detach& p)
         run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
                               p.finalize ? "FINALIZE" : "CONCURRENTLY"));
     start_transaction(sql);
+    if (!lock_for_detach(p)) {
+        finish_transaction();
+        ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: a lock was not free "
+                             "within ai_scale.maintenance_lock_timeout",
+                             p.parent, p.partition),
+                      errdetail("A VACUUM of the partition, or another session, holds it."),
+                      errhint("The worker tries again on its next run.")));
+        return;
+    }
     // The portal takes its own snapshot, as for a client's statement.
     PopActiveSnapshot();
     // The statement commits and restarts transactions, so its parse tree must outlive them.

@@ -77,6 +77,26 @@ BEGIN
     RETURN out;
 END $$;
 
+-- The word that DROP and COMMENT ON take for rel: a partition may be a foreign table, which
+-- DROP TABLE and COMMENT ON TABLE refuse ("use DROP FOREIGN TABLE"); DROP TABLE of its parent
+-- drops it too.
+CREATE FUNCTION ai_scale._table_word(rel regclass) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT CASE WHEN c.relkind = 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END
+            FROM pg_class c WHERE c.oid = rel $$;
+
+-- What the detail of a drop adds for a foreign table (else ''): dropping it removes only its
+-- definition here, its rows stay on the foreign server. Read before the drop.
+CREATE FUNCTION ai_scale._foreign_drop_note(rel regclass) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT coalesce((SELECT format('; a foreign table: its rows stay on server %I',
+                                         s.srvname)
+                             FROM pg_foreign_table f
+                             JOIN pg_foreign_server s ON s.oid = f.ftserver
+                            WHERE f.ftrelid = rel), '') $$;
+
 -- The comment that marks a partition the worker detaches concurrently to drop it: set before
 -- the detach (in the transaction that chose it), so that a table whose drop did not follow
 -- (the DROP failed, or the server stopped between the detach's commit and the drop's) is found
@@ -120,7 +140,7 @@ CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
        AND starts_with(d.description,
                        format('ai_scale: detached from table %s by retention ', parent::oid))
        AND c.relowner = (SELECT o.relowner FROM pg_class o WHERE o.oid = parent)
-       AND c.relkind IN ('r', 'p') -- a partition may be partitioned itself
+       AND c.relkind IN ('r', 'p', 'f') -- a partition may be partitioned itself, or foreign
 $$;
 
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
@@ -129,8 +149,9 @@ $$;
 -- concurrent detach while the table has a default partition; such tables get a plain DETACH /
 -- DROP under the short lock_timeout, skipped and retried when a long query holds the table.
 -- A 'detach_pending' row's detail says what the worker does: 'drop' or 'detach' (concurrently,
--- then DROP TABLE for 'drop'), or, for a partition already pending detach, 'finalize',
--- 'finalize detach' or 'finalize drop' (DETACH ... FINALIZE, then DROP TABLE for the last);
+-- then DROP TABLE, or DROP FOREIGN TABLE, for 'drop'), or, for a partition already pending
+-- detach, 'finalize', 'finalize detach' or 'finalize drop' (DETACH ... FINALIZE, then DROP
+-- TABLE for the last);
 -- a partition to drop is marked first (_owed_drop_note), and in this mode a run drops the
 -- marked tables a detach left behind.
 CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
@@ -219,7 +240,10 @@ BEGIN
     SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
-           array_agg(coalesce(c.reltablespace = cold_oid, false) ORDER BY b.lower)
+           -- A foreign partition has no storage here to move: read as cold, it is never
+           -- offered for tiering (SET TABLESPACE refuses it, an error row at every run).
+           array_agg(coalesce(c.reltablespace = cold_oid OR c.relkind = 'f', false)
+                     ORDER BY b.lower)
                FILTER (WHERE NOT b.is_default),
            max(b.partition::oid) FILTER (WHERE b.is_default),
            -- (only near now: one old tiered partition ending so made every run redo premake)
@@ -441,7 +465,7 @@ BEGIN
             partition := victim::text;
             IF attached THEN
                 BEGIN
-                    EXECUTE format('COMMENT ON TABLE %s IS NULL', victim);
+                    EXECUTE format('COMMENT ON %s %s IS NULL', ai_scale._table_word(victim), victim);
                     CONTINUE;
                 EXCEPTION
                     WHEN lock_not_available THEN
@@ -455,11 +479,12 @@ BEGIN
             END IF;
             BEGIN
                 IF still_owed THEN
-                    EXECUTE format('DROP TABLE %s', victim);
+                    detail := 'detached by retention earlier, and not dropped then'
+                              || ai_scale._foreign_drop_note(victim);
+                    EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
                     action := 'dropped';
-                    detail := 'detached by retention earlier, and not dropped then';
                 ELSE
-                    EXECUTE format('COMMENT ON TABLE %s IS NULL', victim);
+                    EXECUTE format('COMMENT ON %s %s IS NULL', ai_scale._table_word(victim), victim);
                     action := 'skipped';
                     detail := 'detached by retention earlier; kept, as the retention settings changed';
                 END IF;
@@ -500,13 +525,14 @@ BEGIN
                     action := 'detach_pending';
                     detail := 'finalize ' || p.action;
                     IF p.action = 'drop' THEN
-                        EXECUTE format('COMMENT ON TABLE %s IS %L', victim,
+                        EXECUTE format('COMMENT ON %s %s IS %L', ai_scale._table_word(victim), victim,
                                        ai_scale._owed_drop_note(cfg.parent, cfg.retention));
                     END IF;
                 ELSIF p.action = 'drop' THEN
-                    EXECUTE format('DROP TABLE %s', victim);
+                    detail := 'older than retention ' || cfg.retention::text
+                              || ai_scale._foreign_drop_note(victim);
+                    EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
                     action := 'dropped';
-                    detail := 'older than retention ' || cfg.retention::text;
                 ELSE
                     action := 'skipped';
                     detail := format('detach pending; the maintenance worker, or ALTER TABLE %s '
@@ -518,7 +544,7 @@ BEGIN
                 partition := victim::text;
                 detail := p.action;
                 IF p.action = 'drop' THEN
-                    EXECUTE format('COMMENT ON TABLE %s IS %L', victim,
+                    EXECUTE format('COMMENT ON %s %s IS %L', ai_scale._table_word(victim), victim,
                                    ai_scale._owed_drop_note(cfg.parent, cfg.retention));
                 END IF;
             ELSIF p.action = 'drop' THEN
@@ -535,9 +561,10 @@ BEGIN
                 IF referenced THEN
                     EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
                 END IF;
-                EXECUTE format('DROP TABLE %s', victim);
+                detail := 'older than retention ' || cfg.retention::text
+                          || ai_scale._foreign_drop_note(victim);
+                EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
                 action := 'dropped';
-                detail := 'older than retention ' || cfg.retention::text;
             ELSIF p.action = 'detach' THEN
                 partition := victim::text;
                 EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
@@ -550,7 +577,10 @@ BEGIN
                 -- A partition partitioned itself holds its rows in its partitions: each is
                 -- moved (it alone only names the tablespace of partitions made later in it,
                 -- and read as cold, its rows stayed where they were for good).
-                FOR leaf IN SELECT l.relid FROM pg_partition_tree(victim) l ORDER BY l.level LOOP
+                -- (Its foreign partitions, which have no storage here, stay as they are.)
+                FOR leaf IN SELECT l.relid FROM pg_partition_tree(victim) l
+                              JOIN pg_class c ON c.oid = l.relid AND c.relkind <> 'f'
+                             ORDER BY l.level LOOP
                     PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
                                                                   leaf, cfg.cold_tablespace));
                 END LOOP;

@@ -101,6 +101,17 @@ bool still_owed(Oid parent, const char* partition)
     return !isnull && DatumGetBool(owed);
 }
 
+// Whether the table partition is a foreign table: DROP and COMMENT ON then need FOREIGN TABLE
+// (DROP TABLE refuses one). Inside a transaction, connected to SPI.
+bool is_foreign(const char* partition)
+{
+    Oid argtypes[1] = {TEXTOID};
+    Datum args[1] = {CStringGetTextDatum(partition)};
+    return returns_a_row("SELECT 1 FROM pg_catalog.pg_class "
+                         "WHERE oid = $1::pg_catalog.regclass AND relkind = 'f'",
+                         1, argtypes, args);
+}
+
 void start_transaction(const char* activity)
 {
     SetCurrentStatementStartTimestamp();
@@ -303,7 +314,8 @@ bool lock_for_detach(const pending_detach& p)
 }
 
 // ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY, run as a top-level statement (it
-// commits and starts transactions itself), then DROP TABLE of the detached table if asked.
+// commits and starts transactions itself), then DROP TABLE (DROP FOREIGN TABLE) of the detached
+// table if asked.
 // Skipped when the partition is gone (still_a_partition), and one not yet begun (not a
 // FINALIZE) left when still_wanted says so.
 void detach_concurrently(const pending_detach& p)
@@ -312,6 +324,8 @@ void detach_concurrently(const pending_detach& p)
     SPI_connect();
     const bool partition = still_a_partition(p);
     const bool wanted = partition && (p.finalize || still_wanted(p));
+    const bool foreign = partition && is_foreign(p.partition);
+    const char* table_word = foreign ? "FOREIGN TABLE" : "TABLE";
     SPI_finish();
     finish_transaction();
     if (!partition) {
@@ -380,7 +394,7 @@ void detach_concurrently(const pending_detach& p)
     if (!p.drop)
         return;
 
-    const char* drop = psprintf("DROP TABLE %s", p.partition);
+    const char* drop = psprintf("DROP %s %s", table_word, p.partition);
     start_transaction(drop);
     SPI_connect();
     // The concurrent detach waited for older transactions, as long as they ran: the table's
@@ -389,7 +403,7 @@ void detach_concurrently(const pending_detach& p)
     // settings). The detached table is then kept, as it would have been.
     if (!returns_a_row(extension_installed) || !still_owed(p.parent_oid, p.partition)) {
         // Kept: no longer owed a drop (see ai_scale._owed_drop_note).
-        const char* unmark = psprintf("COMMENT ON TABLE %s IS NULL", p.partition);
+        const char* unmark = psprintf("COMMENT ON %s %s IS NULL", table_word, p.partition);
         if (SPI_execute(unmark, false, 0) != SPI_OK_UTILITY)
             elog(ERROR, "ai_scale maintenance: %s failed", unmark);
         SPI_finish();
@@ -405,7 +419,9 @@ void detach_concurrently(const pending_detach& p)
     SPI_finish();
     finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
-    ereport(LOG, (errmsg("ai_scale maintenance: dropped %s %s", p.parent, p.partition)));
+    ereport(LOG,
+            (errmsg("ai_scale maintenance: dropped %s %s", p.parent, p.partition),
+             foreign ? errdetail("A foreign table: its rows stay on the foreign server.") : 0));
 }
 
 // Runs step(arg), which starts and commits its own transactions. An error is logged (naming

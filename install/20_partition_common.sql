@@ -515,6 +515,48 @@ BEGIN
     END IF;
 END $$;
 
+-- Refuses a table that is itself a partition (at any depth) of a table partitioned by RANGE on
+-- its key column, alone, first or in an expression (time within time): ai_scale does not read
+-- the bounds the table has there, and made partitions outside them (premake around now, the
+-- default's rows rescued) that could never hold a row. A partition of a table partitioned by
+-- LIST or HASH, or by RANGE on other columns (a store list-partitioned by model, each model's
+-- table by time), is managed as any table.
+CREATE FUNCTION ai_scale._require_not_time_in_time(parent regclass, key_column name)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    outer_table regclass;
+BEGIN
+    -- The ancestors have the table's column names (Postgres attaches by name); a column in a
+    -- key expression depends internally on its table (pg_depend).
+    SELECT a.relid INTO outer_table
+      FROM pg_partition_ancestors(parent) WITH ORDINALITY a(relid, nearest)
+      JOIN pg_partitioned_table p ON p.partrelid = a.relid
+     WHERE a.relid <> parent AND p.partstrat = 'r'
+       AND EXISTS (SELECT 1 FROM pg_attribute att
+                    WHERE att.attrelid = a.relid AND att.attname = key_column
+                      AND (att.attnum = ANY (p.partattrs::int2[])
+                           OR EXISTS (SELECT 1 FROM pg_depend d
+                                       WHERE d.classid = 'pg_class'::regclass
+                                         AND d.objid = a.relid AND d.objsubid = att.attnum
+                                         AND d.refclassid = 'pg_class'::regclass
+                                         AND d.refobjid = a.relid AND d.refobjsubid = 0
+                                         AND d.deptype = 'i')))
+     ORDER BY a.nearest LIMIT 1;
+    IF outer_table IS NOT NULL THEN
+        RAISE EXCEPTION 'table % is a partition of %, which is partitioned by range on "%" too',
+                        parent, outer_table, key_column
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('Sub-partitioning by time inside a time range is not '
+                                  'supported: partitions made by ai_scale would not keep to '
+                                  'the bounds %s has in %s, and a row outside them could never '
+                                  'reach one.', parent, outer_table),
+                  HINT = format('Manage the table %s instead.', outer_table);
+    END IF;
+END $$;
+
 -- Refuses a table that pg_partman maintains too (a row of its part_config with
 -- automatic_maintenance on, which its background worker and its run_maintenance() follow): each
 -- would make the partitions of the same ranges under names of its own, and pg_partman's

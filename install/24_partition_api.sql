@@ -35,6 +35,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported';
     END IF;
     PERFORM ai_scale._require_not_partman(manage_partitions.parent);
+    PERFORM ai_scale._require_not_time_in_time(manage_partitions.parent, k.key_column);
     PERFORM ai_scale._check_config(partition_interval, premake, retention, retention_mode,
                                    cold_after);
     IF k.key_type = 'date'::regtype

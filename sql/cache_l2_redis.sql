@@ -51,6 +51,9 @@ SELECT value AS l2_round_trips FROM ai_scale.stats WHERE section = 'l2' AND metr
 SELECT * FROM pg_temp.levels();
 SELECT ai_scale.cache_get_many('l2_model', 1, '{}'::jsonb[]) AS empty_batch,
        ai_scale.cache_get_many('l2_model', 1, NULL) AS null_batch;
+-- The answers keep the inputs' subscripts (as array_replace keeps them), so that answers[i]
+-- answers inputs[i]: an array from 0 came back from 1.
+SELECT ai_scale.cache_get_many('l2_model', 1, '[0:2]={"{\"i\": 99}",NULL,"{\"i\": 2}"}'::jsonb[]) AS from_zero;
 -- A multi-dimensional array is 2202E, as in predict_batch and score_batch.
 \set VERBOSITY sqlstate
 SELECT ai_scale.cache_get_many('l2_model', 1, ARRAY[['{}']]::jsonb[]);

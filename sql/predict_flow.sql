@@ -89,6 +89,11 @@ FROM unnest(ai_scale.predict_batch('p_lin', ARRAY['{"a": 5, "b": 5}', '{"a": 6, 
      WITH ORDINALITY AS t(p, i)
 ORDER BY i;
 SELECT ai_scale.predict_batch('p_lin', ARRAY[]::jsonb[]) AS empty;
+-- The answers keep the inputs' subscripts (as array_replace keeps them), so that answers[i]
+-- answers inputs[i]: an array from 5 came back from 1.
+SELECT array_lower(p, 1) AS lower, array_upper(p, 1) AS upper, p[5] ->> 'score' AS fifth,
+       p[6] IS NULL AS sixth, p[7] ->> 'score' AS seventh
+FROM (SELECT ai_scale.predict_batch('p_lin', '[5:7]={"{\"a\": 5, \"b\": 5}",NULL,"{\"a\": 1, \"b\": 2}"}'::jsonb[], 1) p) b;
 -- Equal inputs in one batch (the same jsonb, however written) are looked up, scored, stored and
 -- cached once; every copy gets that answer.
 SELECT ai_scale.reset_stats();

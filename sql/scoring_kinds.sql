@@ -55,6 +55,15 @@ FROM (SELECT unnest(ai_scale.score_batch('k_log', array_agg(CASE WHEN id % 50 = 
              unnest(array_agg(ai_scale.score('k_log', CASE WHEN id % 50 = 0 THEN NULL ELSE input END) ORDER BY id)) AS s
       FROM kinds_input) x;
 SELECT ai_scale.score_batch('k_lin', ARRAY[]::jsonb[]) AS empty_batch;
+-- The scores keep the inputs' subscripts (as array_replace keeps them), so that scores[i] is the
+-- score of inputs[i]: an array from 5 (or from -1) came back from 1.
+SELECT array_lower(s, 1) AS lower, array_upper(s, 1) AS upper, s[5] = ai_scale.score('k_lin', '{"x1": 1, "x2": 2, "long_feature_name": 0, "flag": true}') AS fifth,
+       s[6] IS NULL AS sixth
+FROM (SELECT ai_scale.score_batch('k_lin',
+                 '[5:6]={"{\"x1\": 1, \"x2\": 2, \"long_feature_name\": 0, \"flag\": true}",NULL}'::jsonb[]) s) b;
+SELECT array_lower(s, 1) AS lower, array_upper(s, 1) AS upper
+FROM (SELECT ai_scale.score_batch('k_log', array_fill('{"x1": 1, "x2": 2, "long_feature_name": 0, "flag": true}'::jsonb,
+                                                      ARRAY[3], ARRAY[-1])) s) b;
 
 -- The window form scores a query's rows in batches; small batches cross several boundaries.
 SET ai_scale.score_batch_rows = 7;

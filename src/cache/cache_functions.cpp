@@ -325,8 +325,10 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
         out_nulls[i] = results[i] == nullptr;
         out_datums[i] = results[i] ? JsonbPGetDatum(results[i]) : Datum(0);
     }
+    // result[i] answers inputs[i], whatever the inputs' first subscript (as array_replace
+    // keeps it): '[5:6]={...}' came back as [1:2].
     int dims[1] = {n};
-    int lbs[1] = {1};
+    int lbs[1] = {ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1};
     ArrayType* result = nullptr;
     pg::call([&] {
         result = construct_md_array(out_datums, out_nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1,

@@ -343,8 +343,10 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
             datums[i] = JsonbPGetDatum(answer(m, outputs[i], sources[i]));
     }
     pg::call([&] {
+        // result[i] answers inputs[i], whatever the inputs' first subscript (as array_replace
+        // keeps it): '[5:6]={...}' came back as [1:2].
         int dims[1] = {n};
-        int lbs[1] = {1};
+        int lbs[1] = {ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1};
         result = construct_md_array(datums.data(), reinterpret_cast<bool*>(out_nulls.data()),
                                     n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT);
     });

@@ -260,14 +260,15 @@ std::vector<float>& row_buffer(size_t floats)
     return buf;
 }
 
-ArrayType* float8_array(const double* values, const bool* nulls, int n)
+// A float8[] of n values whose first subscript is lower.
+ArrayType* float8_array(const double* values, const bool* nulls, int n, int lower = 1)
 {
     return pg_value([&] {
         Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(std::max(n, 1))));
         for (int i = 0; i < n; i++)
             d[i] = Float8GetDatum(values[i]);
         int dims[1] = {n};
-        int lbs[1] = {1};
+        int lbs[1] = {lower};
         return construct_md_array(d, const_cast<bool*>(nulls), 1, dims, lbs, FLOAT8OID, 8,
                                   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
     });
@@ -387,7 +388,11 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     std::vector<char> nulls(elem_nulls, elem_nulls + n);
     for (size_t k = 0; k < present.size(); k++)
         values[size_t(present[k])] = double(out[k]);
-    PG_RETURN_ARRAYTYPE_P(float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n));
+    // result[i] is the score of inputs[i], whatever the inputs' first subscript (as
+    // array_replace keeps it): '[5:6]={...}' came back as [1:2].
+    const int lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
+    PG_RETURN_ARRAYTYPE_P(
+        float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n, lower));
 }
 
 namespace {

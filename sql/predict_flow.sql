@@ -94,6 +94,8 @@ SELECT ai_scale.predict_batch('p_lin', ARRAY[]::jsonb[]) AS empty;
 SELECT array_lower(p, 1) AS lower, array_upper(p, 1) AS upper, p[5] ->> 'score' AS fifth,
        p[6] IS NULL AS sixth, p[7] ->> 'score' AS seventh
 FROM (SELECT ai_scale.predict_batch('p_lin', '[5:7]={"{\"a\": 5, \"b\": 5}",NULL,"{\"a\": 1, \"b\": 2}"}'::jsonb[], 1) p) b;
+-- An error names the element by its subscript too (it said "inputs element 2" here).
+SELECT pg_temp.try($$SELECT ai_scale.predict_batch('p_lin', '[5:6]={"{\"a\": 6, \"b\": 6}","{\"a\": 1}"}'::jsonb[], 1)$$) AS sixth_named;
 -- Equal inputs in one batch (the same jsonb, however written) are looked up, scored, stored and
 -- cached once; every copy gets that answer.
 SELECT ai_scale.reset_stats();

@@ -64,6 +64,8 @@ FROM (SELECT ai_scale.score_batch('k_lin',
 SELECT array_lower(s, 1) AS lower, array_upper(s, 1) AS upper
 FROM (SELECT ai_scale.score_batch('k_log', array_fill('{"x1": 1, "x2": 2, "long_feature_name": 0, "flag": true}'::jsonb,
                                                       ARRAY[3], ARRAY[-1])) s) b;
+-- An error names the element by its subscript too (it said "inputs element 2" here).
+SELECT pg_temp.try($$SELECT ai_scale.score_batch('k_lin', '[5:6]={"{\"x1\": 1, \"x2\": 2, \"long_feature_name\": 0, \"flag\": true}","{\"x1\": 1}"}'::jsonb[])$$) AS sixth_named;
 
 -- The window form scores a query's rows in batches; small batches cross several boundaries.
 SET ai_scale.score_batch_rows = 7;

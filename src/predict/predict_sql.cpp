@@ -242,6 +242,8 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     ArrayType* arr = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
     if (ARR_NDIM(arr) > 1)
         throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
+    // The inputs' first subscript: the answer keeps it, and errors name elements by it.
+    const int lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
     Datum* elems;
     bool* nulls;
     int n;
@@ -300,10 +302,11 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
         for (size_t j = 0; j < to_score.size(); j++) {
             pg::check_for_interrupts();
             scoring::extract_row(m, PointerGetDatum(inputs[to_score[j]]), rows.data() + j * width,
-                                 {"inputs element", to_score[j] + 1});
+                                 {"inputs element", to_score[j] + lower});
         }
         bool gpu = scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()),
-                                             scores.data(), {"inputs element", to_score.data()});
+                                             scores.data(),
+                                             {"inputs element", to_score.data(), lower - 1});
         std::vector<predict::new_prediction> fresh;
         fresh.reserve(to_score.size());
         for (size_t j = 0; j < to_score.size(); j++) {
@@ -346,7 +349,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
         // result[i] answers inputs[i], whatever the inputs' first subscript (as array_replace
         // keeps it): '[5:6]={...}' came back as [1:2].
         int dims[1] = {n};
-        int lbs[1] = {ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1};
+        int lbs[1] = {lower};
         result = construct_md_array(datums.data(), reinterpret_cast<bool*>(out_nulls.data()),
                                     n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT);
     });

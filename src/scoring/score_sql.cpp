@@ -368,6 +368,8 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     pg::call([&] {
         deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
     });
+    // The inputs' first subscript: the result keeps it, and errors name elements by it.
+    const int lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
     const size_t width = m.model.features.size();
     // Null elements take no room.
     const size_t n_present = size_t(std::count(elem_nulls, elem_nulls + n, false));
@@ -378,19 +380,19 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
         if (elem_nulls[i])
             continue;
         pg::check_for_interrupts();
-        extract_row(m, elems[i], rows.data() + present.size() * width, {"inputs element", i + 1});
+        extract_row(m, elems[i], rows.data() + present.size() * width,
+                    {"inputs element", i + lower});
         present.push_back(i);
     }
     std::vector<float> out(present.size());
     score_batch_rows(m, rows.data(), int64_t(present.size()), out.data(),
-                     {"inputs element", present.data()});
+                     {"inputs element", present.data(), lower - 1});
     std::vector<double> values(size_t(n), 0.0);
     std::vector<char> nulls(elem_nulls, elem_nulls + n);
     for (size_t k = 0; k < present.size(); k++)
         values[size_t(present[k])] = double(out[k]);
     // result[i] is the score of inputs[i], whatever the inputs' first subscript (as
     // array_replace keeps it): '[5:6]={...}' came back as [1:2].
-    const int lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
     PG_RETURN_ARRAYTYPE_P(
         float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n, lower));
 }

@@ -282,9 +282,11 @@ BEGIN
            CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.lower, k.key_type, zone), 'MINVALUE') END,
            CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.upper, k.key_type, zone), 'MAXVALUE') END,
            CASE WHEN b.is_default THEN 'default'
+                -- Its rows are on its server: no tablespace of this one holds them.
+                WHEN c.relkind = 'f' THEN 'foreign'
                 WHEN cold IS NOT NULL AND coalesce(t.spcname, dflt_space) = cold THEN 'cold'
                 ELSE 'hot' END,
-           coalesce(t.spcname, dflt_space),
+           CASE WHEN c.relkind = 'f' THEN NULL ELSE coalesce(t.spcname, dflt_space) END,
            CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END,
            -- A partition partitioned itself keeps its rows in its own partitions (its size is 0).
            CASE WHEN c.relkind = 'p'

@@ -47,6 +47,10 @@ CREATE FOREIGN TABLE frt_2020 PARTITION OF frt
 CREATE TABLE frt_2021 PARTITION OF frt FOR VALUES FROM ('2021-01-01 00:00+00') TO ('2021-01-02 00:00+00');
 SELECT action, partition, detail FROM ai_scale.run_maintenance('frt') WHERE action <> 'created';
 SELECT action, partition, detail FROM ai_scale.run_maintenance('frt') WHERE action <> 'created';
+-- partitions() shows it as foreign, in no tablespace of this server (it said hot, in the
+-- database's default tablespace).
+SELECT partition, tier, tablespace FROM ai_scale.partitions('frt')
+ WHERE partition IN ('frt_2020'::regclass, 'frt_2021'::regclass);
 UPDATE ai_scale.partition_config
    SET cold_after = NULL, retention = '7 days', retention_mode = 'tier'
  WHERE parent = 'frt'::regclass;

@@ -221,6 +221,9 @@ my %redis_dirs;
 
 # Starts a redis-server of the test's own on 127.0.0.1:$port (extra arguments as redis-server
 # takes them) and waits until it answers; skips the whole test file without redis-server.
+# As a primary it starts a replica's full sync at once: Redis 7 waits repl-diskless-sync-delay
+# (5 s) for more replicas first, which every replica, failover and replicaof of these tests
+# waited out.
 sub redis_start {
     my ($name, $port, @extra) = @_;
     plan skip_all => 'redis-server not found'
@@ -230,7 +233,7 @@ sub redis_start {
     mkdir $dir;
     unlink "$dir/redis.pid";
     system('redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
-        '--appendonly', 'no', '--daemonize', 'yes', '--dir', $dir,
+        '--appendonly', 'no', '--repl-diskless-sync-delay', '0', '--daemonize', 'yes', '--dir', $dir,
         '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log", @extra) == 0
       or die "redis-server $name failed";
     my @auth = grep { $_ ne '--requirepass' } (grep { /^--requirepass$/ .. 1 } @extra);

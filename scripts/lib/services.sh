@@ -104,23 +104,41 @@ redis_start() {
     [ -n "$password" ] && args+=(--requirepass "$password" --masterauth "$password")
     # The server writes its pid file only once it listens; one that cannot bind the port (taken
     # since free_port chose it) exits without it, and a ping would get the answer of whatever
-    # server holds the port. So it is ours when its pid file names a live process.
+    # server holds the port. So it is ours when its pid file names a live process. One that
+    # exited without its pid file is given up on at once: its lines in its log as a server (role
+    # M, S or X, past where they began) name its pid, not the parent's of its daemonizing.
     rm -f "$dir/redis.pid"
-    local pid answer
+    local pid answer log_offset logged
+    log_offset=$(stat -c %s "$dir/redis.log" 2>/dev/null) || log_offset=0
     if redis-server "${args[@]}"; then
         for _ in $(seq 1 100); do
             # (|| true: callers may run under set -e and pipefail)
             pid=$(cat "$dir/redis.pid" 2>/dev/null) || true
             answer=$(redis-cli -p "$port" ${password:+-a "$password" --no-auth-warning} \
                 ping 2>/dev/null) || true
-            [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && [ "$answer" = PONG ] &&
+            [[ "$pid" =~ ^[0-9]+$ ]] && process_runs "$pid" && [ "$answer" = PONG ] &&
                 return 0
+            if [ -z "$pid" ]; then
+                logged=$(tail -c +$((log_offset + 1)) "$dir/redis.log" 2>/dev/null |
+                    sed -nE 's/^([0-9]+):[MSX] .*/\1/p' | head -n 1) || true
+                [ -n "$logged" ] && ! process_runs "$logged" && [ ! -f "$dir/redis.pid" ] && break
+            fi
             sleep 0.1
         done
     fi
     echo "redis on port $port did not start (log: $dir/redis.log):" >&2
     tail -n 5 "$dir/redis.log" >&2 2>/dev/null
     return 1
+}
+
+# process_runs PID: whether the process runs. One that exited is a zombie until its parent reaps
+# it, and a daemonized Redis's parent is init, which may take a second or more to (some
+# containers' init reap once a second), while kill -0 still succeeds.
+process_runs() {
+    local stat
+    kill -0 "$1" 2>/dev/null || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ $stat != *") Z "* ]]
 }
 
 # redis_running_pid DIR: prints the pid DIR/redis.pid names when that process is a Redis; fails
@@ -140,7 +158,7 @@ redis_stop() {
         return 0
     fi
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    for _ in $(seq 1 50); do process_runs "$pid" || return 0; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
 }
 

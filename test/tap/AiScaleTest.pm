@@ -232,12 +232,13 @@ sub redis_start {
     my $dir = "$redis_base/$name";
     mkdir $dir;
     unlink "$dir/redis.pid";
+    my $log_offset = -s "$dir/redis.log" // 0;
     system('redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
         '--appendonly', 'no', '--repl-diskless-sync-delay', '0', '--daemonize', 'yes', '--dir', $dir,
         '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log", @extra) == 0
       or die "redis-server $name failed";
     my @auth = grep { $_ ne '--requirepass' } (grep { /^--requirepass$/ .. 1 } @extra);
-    wait_for_own_redis($dir, $port, @auth ? "-a $auth[0] --no-auth-warning" : '');
+    wait_for_own_redis($dir, $port, $log_offset, @auth ? "-a $auth[0] --no-auth-warning" : '');
     $redis_dirs{$name} = $dir;
 }
 
@@ -249,6 +250,7 @@ sub sentinel_start {
     my $dir = "$redis_base/$name";
     mkdir $dir;
     unlink "$dir/redis.pid";
+    my $log_offset = -s "$dir/redis.log" // 0;
     PostgreSQL::Test::Utils::append_to_file("$dir/sentinel.conf", qq{port $port
 bind 127.0.0.1
 daemonize yes
@@ -261,7 +263,7 @@ sentinel failover-timeout $master 5000
 });
     system('redis-server', "$dir/sentinel.conf", '--sentinel') == 0
       or die "sentinel $name failed";
-    wait_for_own_redis($dir, $port, '');
+    wait_for_own_redis($dir, $port, $log_offset, '');
     $redis_dirs{$name} = $dir;
 }
 
@@ -269,17 +271,24 @@ sentinel failover-timeout $master 5000
 # it listens; one that could not bind the port (taken since get_free_port chose it) exits
 # without it, and a PING would get the answer of whatever server holds the port. So the
 # server is ours when its pid file is there and names a live process. (Not asked with INFO:
-# some tests start Redis with INFO disabled.)
+# some tests start Redis with INFO disabled.) One that exited without its pid file is given up
+# on at once: its lines in its log as a server (role M, S or X; past $log_offset, where they
+# began) name its pid, not one a Redis that logs before it daemonizes wrote as the parent.
 sub wait_for_own_redis {
-    my ($dir, $port, $auth) = @_;
+    my ($dir, $port, $log_offset, $auth) = @_;
     for (1 .. 100) {
         if (-f "$dir/redis.pid") {
             my $pid = PostgreSQL::Test::Utils::slurp_file("$dir/redis.pid");
             chomp $pid;
             return
               if $pid =~ /^\d+$/
-              && kill(0, $pid)
+              && process_runs($pid)
               && `redis-cli -p $port $auth ping 2>/dev/null` =~ /^PONG/;
+        } elsif (-f "$dir/redis.log"
+            && PostgreSQL::Test::Utils::slurp_file("$dir/redis.log", $log_offset) =~ /^(\d+):[MSX] /m
+            && !process_runs($1)
+            && !-f "$dir/redis.pid") {
+            last;
         }
         usleep(50_000);
     }
@@ -311,11 +320,23 @@ WHERE application_name = '$name' AND state = 'active' AND query LIKE '%cache_get
     return $s;
 }
 
+# Whether process $pid still runs: one that exited is a zombie until its parent reaps it, and
+# a daemonized Redis's parent is init, which may take a second or more to (some containers'
+# init reap once a second), while kill 0 still succeeds.
+sub process_runs {
+    my ($pid) = @_;
+    return 0 unless kill 0, $pid;
+    open(my $fh, '<', "/proc/$pid/stat") or return 0;
+    my $stat = <$fh>;
+    close($fh);
+    return !(defined $stat && $stat =~ /\) Z /);
+}
+
 sub redis_stop {
     my ($name) = @_;
     my $pid = redis_pid($name);
     kill 'TERM', $pid;
-    for (1 .. 100) { last unless kill 0, $pid; usleep(50_000); }
+    for (1 .. 100) { last unless process_runs($pid); usleep(50_000); }
     delete $redis_dirs{$name};
 }
 

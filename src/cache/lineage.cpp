@@ -1,5 +1,6 @@
 #include "cache/lineage.hpp"
 #include "cache/lineage_rules.hpp"
+#include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 
 extern "C" {
@@ -15,6 +16,7 @@ extern "C" {
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 // Written in the style of C: the postmaster's part raises FATAL with no C++ object alive.
 
@@ -30,31 +32,58 @@ bool exists(const char* name)
     return stat(name, &st) == 0;
 }
 
-// The file's lineage; 0 when there is none. The working directory is the data directory.
-uint64_t read_file()
+// What the file holds: no file (lineage 0), a lineage, or something unreadable. A file exists
+// only where a server restored from a backup wrote it (or in a base backup of one): taking
+// lineage 0 for a damaged one gave such a server the keys of the cluster it was copied from,
+// which is what the lineage is for preventing.
+struct file_lineage {
+    uint64_t lineage = 0;
+    bool bad = false;
+    char problem[160] = ""; // when bad; plain text, so FATAL leaves no C++ object behind
+};
+
+file_lineage read_file()
 {
+    file_lineage result;
     FILE* f = fopen(file_name, "r");
     if (f == nullptr) {
-        if (errno != ENOENT)
-            ereport(WARNING, (errcode_for_file_access(),
-                              errmsg("ai_scale: could not read file \"%s\": %m", file_name),
-                              errdetail("The cache keys use the system identifier alone.")));
-        return 0;
+        if (errno != ENOENT) {
+            result.bad = true;
+            snprintf(result.problem, sizeof result.problem, "It could not be opened: %s.",
+                     strerror(errno));
+        }
+        return result;
     }
     char buf[32];
     const size_t n = fread(buf, 1, sizeof buf, f);
+    const bool failed = ferror(f) != 0;
+    const int read_errno = errno;
     fclose(f);
+    if (failed) {
+        result.bad = true;
+        snprintf(result.problem, sizeof result.problem, "It could not be read: %s.",
+                 strerror(read_errno));
+        return result;
+    }
     const auto lineage = parse(std::string_view(buf, n));
     if (!lineage) {
-        ereport(WARNING,
-                (errcode(ERRCODE_DATA_CORRUPTED),
-                 errmsg("ai_scale: file \"%s\" does not hold a cache lineage", file_name),
-                 errdetail("The cache keys use the system identifier alone."),
-                 errhint("Remove the file; a server restored from a backup writes it anew.")));
-        return 0;
+        result.bad = true;
+        strlcpy(result.problem,
+                "It holds other than 16 lower-case hex digits, not all zero, and a newline.",
+                sizeof result.problem);
+        return result;
     }
-    return *lineage;
+    result.lineage = *lineage;
+    return result;
 }
+
+constexpr const char* bad_file_message = "ai_scale: file \"%s\" does not hold a cache lineage";
+constexpr const char* bad_file_detail =
+    "%s The file exists only where a server restored from a backup wrote it; without it this "
+    "server would share the cache keys of the cluster it was copied from.";
+constexpr const char* bad_file_hint =
+    "On a standby, copy the file from its primary. Otherwise write a new lineage to it (16 "
+    "lower-case hex digits, not all zero, and a newline): this server's Redis cache starts cold.";
 
 void write_file(uint64_t lineage)
 {
@@ -85,7 +114,7 @@ void write_file(uint64_t lineage)
 bool recovery_target_set()
 {
     for (const char* name : {"recovery_target", "recovery_target_name", "recovery_target_time",
-                              "recovery_target_xid", "recovery_target_lsn"}) {
+                             "recovery_target_xid", "recovery_target_lsn"}) {
         const char* value = GetConfigOption(name, true, false);
         if (value != nullptr && value[0] != '\0')
             return true;
@@ -109,14 +138,26 @@ void settle_at_start()
                       errdetail("It will not read what the cluster it was copied from cached, "
                                 "nor write where that cluster reads.")));
     }
-    current = read_file();
+    const file_lineage file = read_file();
+    if (file.bad)
+        ereport(FATAL, (errcode(ERRCODE_DATA_CORRUPTED), errmsg(bad_file_message, file_name),
+                        errdetail(bad_file_detail, file.problem), errhint("%s", bad_file_hint)));
+    current = file.lineage;
     known = true;
 }
 
 uint64_t identity()
 {
     if (!known) {
-        current = read_file();
+        // A server without preload: a backend reads the file at its first call.
+        const file_lineage file = read_file();
+        if (file.bad) {
+            char message[256], detail[512];
+            snprintf(message, sizeof message, bad_file_message, file_name);
+            snprintf(detail, sizeof detail, bad_file_detail, file.problem);
+            throw pg::error(ERRCODE_DATA_CORRUPTED, message, detail, bad_file_hint);
+        }
+        current = file.lineage;
         known = true;
     }
     return cluster_identity(GetSystemIdentifier(), current);

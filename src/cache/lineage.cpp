@@ -125,7 +125,8 @@ bool recovery_target_set()
 
 void settle_at_start()
 {
-    if (restored_start(exists("recovery.signal"), exists("backup_label"), exists("standby.signal"),
+    const bool standby = exists("standby.signal");
+    if (restored_start(exists("recovery.signal"), exists("backup_label"), standby,
                        recovery_target_set())) {
         uint64_t lineage = 0;
         while (lineage == 0)
@@ -137,6 +138,23 @@ void settle_at_start()
                              (unsigned long long)lineage),
                       errdetail("It will not read what the cluster it was copied from cached, "
                                 "nor write where that cluster reads.")));
+        // A standby draws one only for its recovery target, which may be a leftover of an
+        // earlier restore that pg_basebackup copied with postgresql.conf (a restore point's name
+        // or an xid is never reached, and the standby streams on): it then no longer sees its
+        // primary's invalidations, and serves what the primary invalidated. Say so.
+        if (standby)
+            ereport(WARNING,
+                    (errmsg("ai_scale: this standby has a recovery target, so it does not share "
+                            "its primary's cache"),
+                     errdetail("It does not see the invalidations its primary makes through Redis: "
+                               "what it cached itself is served until its ttl. It draws a new "
+                               "lineage at every start while the target is set."),
+                     errhint("When this standby is to follow its primary, remove "
+                             "recovery_target, recovery_target_name, _time, _xid and _lsn from "
+                             "postgresql.conf and postgresql.auto.conf, copy the file \"%s\" "
+                             "from the primary (or remove it where the primary has none), and "
+                             "restart it.",
+                             file_name)));
     }
     const file_lineage file = read_file();
     if (file.bad)

@@ -126,8 +126,7 @@ bool recovery_target_set()
 void settle_at_start()
 {
     const bool standby = exists("standby.signal");
-    if (restored_start(exists("recovery.signal"), exists("backup_label"), standby,
-                       recovery_target_set())) {
+    if (restored_start(exists("recovery.signal"), exists("backup_label"), standby)) {
         uint64_t lineage = 0;
         while (lineage == 0)
             if (!pg_strong_random(&lineage, sizeof lineage))
@@ -138,23 +137,21 @@ void settle_at_start()
                              (unsigned long long)lineage),
                       errdetail("It will not read what the cluster it was copied from cached, "
                                 "nor write where that cluster reads.")));
-        // A standby draws one only for its recovery target, which may be a leftover of an
-        // earlier restore that pg_basebackup copied with postgresql.conf (a restore point's name
-        // or an xid is never reached, and the standby streams on): it then no longer sees its
-        // primary's invalidations, and serves what the primary invalidated. Say so.
-        if (standby)
-            ereport(WARNING,
-                    (errmsg("ai_scale: this standby has a recovery target, so it does not share "
-                            "its primary's cache"),
-                     errdetail("It does not see the invalidations its primary makes through Redis: "
-                               "what it cached itself is served until its ttl. It draws a new "
-                               "lineage at every start while the target is set."),
-                     errhint("When this standby is to follow its primary, remove "
-                             "recovery_target, recovery_target_name, _time, _xid and _lsn from "
-                             "postgresql.conf and postgresql.auto.conf, copy the file \"%s\" "
-                             "from the primary (or remove it where the primary has none), and "
-                             "restart it.",
-                             file_name)));
+    } else if (standby && recovery_target_set()) {
+        // A standby keeps the lineage of what it follows, target or not: a target is often a
+        // leftover of an earlier restore that pg_basebackup copied with postgresql.conf (never
+        // reached again, the standby streams on), and a lineage of its own cut such a standby
+        // off its primary's invalidations. One really stopped at its target and promoted then
+        // keeps the keys of the cluster it followed; say so.
+        ereport(WARNING,
+                (errmsg("ai_scale: this standby has a recovery target, and keeps the cache keys of "
+                        "the cluster it follows"),
+                 errdetail("Promoted at its target, it would read what that cluster cached after "
+                           "it, and write where that cluster reads."),
+                 errhint("For a point-in-time restore, start the server with recovery.signal, "
+                         "not standby.signal: it then takes cache keys of its own. A target left "
+                         "from an earlier restore can be removed from postgresql.conf and "
+                         "postgresql.auto.conf.")));
     }
     const file_lineage file = read_file();
     if (file.bad)

@@ -7,12 +7,9 @@
 
 namespace ai_scale::cache::lineage {
 
-bool restored_start(bool recovery_signal, bool backup_label, bool standby_signal,
-                    bool recovery_target)
+bool restored_start(bool recovery_signal, bool backup_label, bool standby_signal)
 {
-    if (!recovery_signal && !backup_label && !standby_signal)
-        return false;
-    return recovery_target || !standby_signal;
+    return (recovery_signal || backup_label) && !standby_signal;
 }
 
 std::optional<uint64_t> parse(std::string_view text)

@@ -23,12 +23,11 @@ constexpr const char* file_name = "ai_scale_cache_lineage";
 // Whether a server starting with these files in its data directory was restored from a backup
 // rather than restarted or made a standby: recovery.signal (archive recovery, a point-in-time
 // restore) or backup_label (a base backup started as it is, a clone), without standby.signal (a
-// standby follows the original; promoted, it takes over its cache); or any of the three with a
-// recovery target set (recovery_target_*: a standby told to stop at a point leaves the
-// original's history there). Without any of them the server does no archive recovery, and a
-// target means nothing.
-bool restored_start(bool recovery_signal, bool backup_label, bool standby_signal,
-                    bool recovery_target);
+// standby follows the original; promoted, it takes over its cache). A recovery target does not
+// count: one left over from an earlier restore, which pg_basebackup copies with
+// postgresql.conf to every standby made later, gave each of those standbys a lineage of its
+// own, and they served what their primary invalidated.
+bool restored_start(bool recovery_signal, bool backup_label, bool standby_signal);
 
 // The file's text: 16 hex digits and a newline. nullopt when text is not that, or holds 0.
 std::optional<uint64_t> parse(std::string_view text);

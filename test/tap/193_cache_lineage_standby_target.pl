@@ -1,10 +1,9 @@
-# A standby with a recovery target draws a cache lineage of its own (src/cache/lineage_rules.hpp)
-# and so no longer sees its primary's invalidations. The target may be a leftover of an earlier
-# point-in-time restore, copied by pg_basebackup with postgresql.conf: a restore point's name
-# that is never reached again, while the standby streams on. It used to say only "this server
-# was restored from a backup"; it now warns that it does not share its primary's cache, and
-# says how to make it follow. Without the target it keeps its primary's lineage and says
-# nothing.
+# A standby keeps the cache lineage of the cluster it follows, whatever recovery target it has
+# (src/cache/lineage_rules.hpp). A target is often a leftover of an earlier point-in-time
+# restore, copied by pg_basebackup with postgresql.conf: a restore point's name that is never
+# reached again, while the standby streams on. Such a standby used to draw a lineage of its own
+# at every start, and no longer saw its primary's invalidations. It now keeps its primary's
+# (no lineage file), and warns that, promoted at its target, it would share that cluster's keys.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -24,21 +23,26 @@ $standby->start;
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'the standby streams on');
 my $file = $standby->data_dir . '/ai_scale_cache_lineage';
-ok(-e $file, 'with a lineage of its own');
+ok(!-e $file, 'with its primary\'s lineage (no file of its own)');
+unlike(slurp_file($standby->logfile), qr/ai_scale: this server was restored from a backup/,
+    'it says of no restore');
 like(slurp_file($standby->logfile),
-    qr/WARNING:  ai_scale: this standby has a recovery target, so it does not share its primary's cache\n.*DETAIL:  It does not see the invalidations its primary makes through Redis: what it cached itself is served until its ttl\. It draws a new lineage at every start while the target is set\.\n.*HINT:  When this standby is to follow its primary, remove recovery_target, recovery_target_name, _time, _xid and _lsn from postgresql\.conf and postgresql\.auto\.conf, copy the file "ai_scale_cache_lineage" from the primary \(or remove it where the primary has none\), and restart it\./,
-    'which it warns of, saying how to follow the primary');
+    qr/WARNING:  ai_scale: this standby has a recovery target, and keeps the cache keys of the cluster it follows\n.*DETAIL:  Promoted at its target, it would read what that cluster cached after it, and write where that cluster reads\.\n.*HINT:  For a point-in-time restore, start the server with recovery\.signal, not standby\.signal: it then takes cache keys of its own\./,
+    'it warns of what a promotion at its target would share');
 
-# As the hint says: the target removed, the file removed (the primary has none).
+# A restart keeps it so.
+$standby->restart;
+$primary->wait_for_catchup($standby);
+ok(!-e $file, 'a restart keeps its primary\'s lineage');
+
+# Without the target it says nothing.
 $standby->stop;
 $standby->adjust_conf('postgresql.conf', 'recovery_target_name', undef);
-unlink $file or die "unlink: $!";
 my $offset = -s $standby->logfile;
 $standby->start;
 $primary->wait_for_catchup($standby);
-ok(!-e $file, 'without the target the standby keeps its primary\'s lineage');
 unlike(slurp_file($standby->logfile, $offset), qr/ai_scale: this (standby|server)/,
-    'and says nothing of it');
+    'without the target it says nothing');
 
 $standby->stop;
 $primary->stop;

@@ -6,20 +6,16 @@ namespace lineage = ai_scale::cache::lineage;
 
 // A point-in-time restore (recovery.signal) and a base backup started as it is (backup_label)
 // draw a new lineage; a standby made from a backup (standby.signal, with either) and a plain
-// restart keep theirs, unless the standby is told to stop at a recovery target.
+// restart keep theirs.
 TEST(LineageRules, OnlyARestoreThatIsNoStandbyStartsANewLineage)
 {
-    EXPECT_FALSE(lineage::restored_start(false, false, false, false)) << "a restart";
-    EXPECT_TRUE(lineage::restored_start(true, false, false, false)) << "a restart while restoring";
-    EXPECT_TRUE(lineage::restored_start(true, true, false, true)) << "a point-in-time restore";
-    EXPECT_TRUE(lineage::restored_start(true, true, false, false)) << "to the end of the archive";
-    EXPECT_TRUE(lineage::restored_start(false, true, false, false)) << "a clone";
-    EXPECT_FALSE(lineage::restored_start(false, true, true, false)) << "a new standby";
-    EXPECT_FALSE(lineage::restored_start(true, true, true, false)) << "standby.signal wins";
-    EXPECT_FALSE(lineage::restored_start(false, false, true, false)) << "a standby restarting";
-    EXPECT_TRUE(lineage::restored_start(false, true, true, true)) << "a standby with a target";
-    EXPECT_FALSE(lineage::restored_start(false, false, false, true))
-        << "a target without recovery is ignored by Postgres";
+    EXPECT_FALSE(lineage::restored_start(false, false, false)) << "a restart";
+    EXPECT_TRUE(lineage::restored_start(true, false, false)) << "a restart while restoring";
+    EXPECT_TRUE(lineage::restored_start(true, true, false)) << "a point-in-time restore";
+    EXPECT_TRUE(lineage::restored_start(false, true, false)) << "a clone";
+    EXPECT_FALSE(lineage::restored_start(false, true, true)) << "a new standby";
+    EXPECT_FALSE(lineage::restored_start(true, true, true)) << "standby.signal wins";
+    EXPECT_FALSE(lineage::restored_start(false, false, true)) << "a standby restarting";
 }
 
 TEST(LineageRules, TheFileReadsBackWhatWasWritten)

@@ -132,6 +132,21 @@ CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_lock_for_maintenance';
 
+-- The lock_timeout of maintenance DDL for a caller whose own is caller: the short wait of
+-- ai_scale.maintenance_lock_timeout, or the caller's when shorter (0, the default, waits
+-- forever). Queued behind a long-running query, DDL queues every new query on its table
+-- behind it. A function with a SET clause cannot set a caller's setting, so the caller does:
+-- PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(...), true).
+CREATE FUNCTION ai_scale._maintenance_lock_wait(caller text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT CASE WHEN caller::interval <> interval '0'
+             AND caller::interval <= ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval
+            THEN caller
+            ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') END
+$$;
+
 -- 42501 when the owner of parent may not create in its schema: all of a table's maintenance
 -- runs as its owner (see _as_owner_rows), who makes its partitions there.
 CREATE FUNCTION ai_scale._require_owner_create(parent regclass) RETURNS void

@@ -234,12 +234,7 @@ BEGIN
     -- DDL, or the caller's if shorter: queued behind a long-running query, the attaches would
     -- queue every new query on the table behind them. Giving up raises 55P03.
     caller_lock_timeout := current_setting('lock_timeout');
-    IF caller_lock_timeout::interval = interval '0'
-       OR caller_lock_timeout::interval
-          > ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval THEN
-        PERFORM set_config('lock_timeout',
-                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
-    END IF;
+    PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(caller_lock_timeout), true);
     -- Writers of the default wait from here to the end (readers do not, until the attaches):
     -- the rows counted, copied and deleted below are then the same rows.
     EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
@@ -475,12 +470,7 @@ BEGIN
     END IF;
     -- The short wait of all maintenance DDL, or the caller's if shorter (a local setting: the
     -- caller's comes back when this function returns).
-    IF caller_lock_timeout::interval = interval '0'
-       OR caller_lock_timeout::interval
-          > ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval THEN
-        PERFORM set_config('lock_timeout',
-                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
-    END IF;
+    PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(caller_lock_timeout), true);
     -- Both as the owner (see _as_owner_rows).
     SELECT t.n INTO n FROM ai_scale._as_owner_rows(parent, format(
         'SELECT count(*) FROM (SELECT FROM ONLY %s LIMIT %s) s', dflt,
@@ -512,12 +502,7 @@ BEGIN
     PERFORM ai_scale._lock_for_maintenance(parent); -- as in _make_rescue_index
     -- The short wait of all maintenance DDL, or the caller's if shorter (a local setting: the
     -- caller's comes back when this function returns).
-    IF caller_lock_timeout::interval = interval '0'
-       OR caller_lock_timeout::interval
-          > ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval THEN
-        PERFORM set_config('lock_timeout',
-                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
-    END IF;
+    PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(caller_lock_timeout), true);
     FOR idx IN SELECT i.indexrelid::regclass FROM pg_index i
                 WHERE i.indrelid = ai_scale._default_partition(parent)
                   AND obj_description(i.indexrelid, 'pg_class') = ai_scale._rescue_index_comment()

@@ -5,6 +5,20 @@
 CREATE TYPE ai_scale._partition_step AS (action text, idx int, lower timestamp, upper timestamp,
                                          suffix text);
 
+-- steps with only the first n of their creations (in their order), and every other step.
+CREATE FUNCTION ai_scale._first_creations(steps ai_scale._partition_step[], n bigint)
+    RETURNS ai_scale._partition_step[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT ARRAY(
+    SELECT ROW(w.action, w.idx, w.lower, w.upper, w.suffix)::ai_scale._partition_step
+      FROM (SELECT u.*, count(*) FILTER (WHERE u.action = 'create') OVER (ORDER BY u.ord) AS nth
+              FROM unnest(steps) WITH ORDINALITY AS u(action, idx, lower, upper, suffix, ord)) w
+     WHERE w.action <> 'create' OR w.nth <= n
+     ORDER BY w.ord)
+$$;
+
 -- The creations of a plan for a timestamptz key as instants (UTC wall-clock times, to be
 -- made in 'UTC'), cut to the parts no partition of parent covers; the other steps as they
 -- are. The planner compares bounds as local times in zone, where a bound in the first pass of
@@ -311,14 +325,7 @@ BEGIN
     IF defer_detach THEN
         SELECT count(*) FILTER (WHERE s.action = 'create') - 200 INTO postponed FROM unnest(steps) s;
         IF postponed > 0 THEN
-            steps := ARRAY(
-                SELECT ROW(w.action, w.idx, w.lower, w.upper, w.suffix)::ai_scale._partition_step
-                  FROM (SELECT u.*, count(*) FILTER (WHERE u.action = 'create')
-                                    OVER (ORDER BY u.ord) AS nth
-                          FROM unnest(steps) WITH ORDINALITY
-                               AS u(action, idx, lower, upper, suffix, ord)) w
-                 WHERE w.action <> 'create' OR w.nth <= 200
-                 ORDER BY w.ord);
+            steps := ai_scale._first_creations(steps, 200);
         END IF;
     END IF;
 
@@ -414,14 +421,7 @@ BEGIN
                 -- By hand, a run makes them all or fails with the error and its hint.
                 postponed := postponed + (to_make - to_make / 2);
                 lock_limited := true;
-                steps := ARRAY(
-                    SELECT ROW(w.action, w.idx, w.lower, w.upper, w.suffix)::ai_scale._partition_step
-                      FROM (SELECT u.*, count(*) FILTER (WHERE u.action = 'create')
-                                        OVER (ORDER BY u.ord) AS nth
-                              FROM unnest(steps) WITH ORDINALITY
-                                   AS u(action, idx, lower, upper, suffix, ord)) w
-                     WHERE w.action <> 'create' OR w.nth <= to_make / 2
-                     ORDER BY w.ord);
+                steps := ai_scale._first_creations(steps, to_make / 2);
                 CONTINUE making;
         END;
         EXIT making;

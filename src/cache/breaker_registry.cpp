@@ -160,14 +160,12 @@ void request_breaker_memory()
 
 breaker_key breaker_for(const std::string& endpoint, endpoint_kind kind)
 {
-    const bool data = kind == endpoint_kind::data;
+    const credentials cred = credentials_for(kind);
     breaker_key key;
-    key.name = breaker_name(endpoint, data ? guc::redis_db : 0,
-                            data && guc::redis_user ? guc::redis_user : "");
+    key.name = breaker_name(endpoint, cred.db, cred.user);
     key.hash = XXH3_64bits(key.name.data(), key.name.size());
-    const std::string_view password = data ? guc::redis_password : "";
-    if (!password.empty())
-        key.hash = XXH3_64bits_withSeed(password.data(), password.size(), key.hash);
+    if (!cred.password.empty())
+        key.hash = XXH3_64bits_withSeed(cred.password.data(), cred.password.size(), key.hash);
     key.hash |= 1; // never 0, a free slot's
     return key;
 }

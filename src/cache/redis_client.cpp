@@ -264,10 +264,7 @@ bool still_open(connection& c)
 connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reused)
 {
     connection& c = connections[endpoint];
-    const bool data = kind == endpoint_kind::data;
-    std::string user = data && guc::redis_user ? guc::redis_user : "";
-    std::string password = data ? guc::redis_password : "";
-    const int db = data ? guc::redis_db : 0;
+    auto [user, password, db] = credentials_for(kind);
     const auto now = std::chrono::steady_clock::now();
     if (c.ctx && (c.ctx->err || c.user != user || c.password != password || c.db != db ||
                   c.timeout_ms != guc::redis_timeout_ms ||
@@ -316,6 +313,13 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
 }
 
 } // namespace
+
+credentials credentials_for(endpoint_kind kind)
+{
+    if (kind != endpoint_kind::data)
+        return {};
+    return {guc::redis_user ? guc::redis_user : "", guc::redis_password, guc::redis_db};
+}
 
 void reply_deleter::operator()(redisReply* r) const
 {

@@ -38,6 +38,15 @@ using command = std::vector<std::string>;
 // password, if any, is not ours).
 enum class endpoint_kind { data, sentinel };
 
+// What a connection of kind is made with: this session's ai_scale.redis_user, redis_password
+// and redis_db for a data node, none for a Sentinel. Its breaker is keyed by the same.
+struct credentials {
+    std::string user;
+    std::string password;
+    int db = 0;
+};
+credentials credentials_for(endpoint_kind kind);
+
 // Called at every wake while waiting for Redis; may throw to abandon the call (a query cancel).
 void redis_set_wait_hook(void (*hook)());
 

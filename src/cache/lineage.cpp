@@ -25,6 +25,9 @@ namespace ai_scale::cache::lineage {
 namespace {
 bool known = false;
 uint64_t current = 0;
+// cluster_identity of the system identifier and current, made at the first call of identity()
+// (the keys ask for it at every lookup); 0 until then.
+uint64_t current_identity = 0;
 
 bool exists(const char* name)
 {
@@ -175,7 +178,9 @@ uint64_t identity()
         current = file.lineage;
         known = true;
     }
-    return cluster_identity(GetSystemIdentifier(), current);
+    if (current_identity == 0)
+        current_identity = cluster_identity(GetSystemIdentifier(), current);
+    return current_identity;
 }
 
 } // namespace ai_scale::cache::lineage

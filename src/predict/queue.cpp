@@ -1,56 +1,63 @@
+// The producing end of the async store queue: predict() in a session puts its rows in the
+// database's ring (enqueue), starting the database's store worker (store_worker.cpp) when none
+// is running, and takes them back to insert itself when it cannot.
 #include "predict/queue.hpp"
-#include "predict/ring.hpp"
+#include "predict/queue_layout.hpp"
 #include "guc.hpp"
 #include "pg/bgworker.hpp"
-#include "pg/guard.hpp"
 #include "pg/shmem.hpp"
-#include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/partition.h"
-#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
-#include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lmgr.h"
 #include "storage/lwlock.h"
-#include "storage/proc.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "utils/timestamp.h"
-
-PGDLLEXPORT void ai_scale_store_worker_main(Datum arg);
 }
 
-#include <algorithm>
 #include <cstring>
+
+namespace ai_scale::predict::queue {
+
+queue_shared* shared = nullptr;
+LWLock* lock = nullptr;
+
+byte_ring ring_of(int s)
+{
+    return {shared->rings + uint64(s) * shared->ring_bytes, shared->ring_bytes};
+}
+
+void free_slot(int s)
+{
+    memset(&shared->slots[s], 0, sizeof(slot));
+}
+
+// The entries between tail and head of slot s.
+uint64 queued_rows(int s)
+{
+    const slot& sl = shared->slots[s];
+    uint64 rows = 0;
+    for (uint64 pos = sl.tail; pos < sl.head; rows++) {
+        uint32 length;
+        ring_of(s).read(pos, &length, sizeof length);
+        pos += length;
+    }
+    return rows;
+}
+
+} // namespace ai_scale::predict::queue
 
 namespace ai_scale::predict {
 
+using namespace queue;
+
 namespace {
 
-constexpr int n_slots = 8; // databases with a write-behind queue at once
 constexpr const char* tranche = "ai_scale store queue";
-constexpr int batch_rows = 1000; // rows per INSERT the worker makes
-// The worker wakes every flush_ms, or at once when its queue passes half full: rows arrive in
-// large batches (one INSERT and one commit for many rows), which is what makes async cheaper
-// than sync, and a crash loses at most about flush_ms of predictions more than the queue holds.
-constexpr long flush_ms = 200;
-// A worker with nothing to do for this long exits (the next async predict() starts another),
-// so an idle database holds no connection that would stop DROP DATABASE.
-constexpr int idle_wakes = 50; // x flush_ms = 10 s
 // After a worker failed to connect, the database's backends insert synchronously and start no
 // other worker for this long, rather than starting one per predict().
 constexpr long retry_after_failure_ms = 10000;
@@ -59,42 +66,6 @@ constexpr long retry_after_failure_ms = 10000;
 // hook of ours runs), and the next call starts another. One that was only slow and attaches
 // later finds the slot taken and exits.
 constexpr long start_lost_after_ms = 10000;
-
-// One queued prediction: this header, then the model name, the input and the output (jsonb
-// varlenas), padded to 8 bytes.
-struct entry_header {
-    uint32 length; // of the whole entry
-    Oid relid;
-    Oid userid;  // who called predict(): the worker inserts as this role
-    Oid catalog; // ai_scale.models when queued: what a dropped install queued is not written
-    int32 version;
-    uint32 model_len;
-    uint32 input_len;
-    uint32 output_len;
-    int64 input_hash;
-};
-
-struct slot {
-    Oid database;       // InvalidOid: free
-    int worker_pid;     // 0: no worker attached
-    bool starting;      // a backend registered a worker that has not attached yet
-    uint64 starting_ms; // when it did (monotonic_ms)
-    bool closed; // the worker drained on SIGTERM: queue no more until a new worker attaches
-    uint64 failed_ms; // the last worker started for it exited before attaching (monotonic_ms);
-                      // 0: none
-    Latch* latch;     // the worker's
-    uint64 head;      // bytes ever written
-    uint64 tail;      // bytes ever read
-};
-
-struct queue_shared {
-    uint64 ring_bytes;
-    slot slots[n_slots];
-    char rings[FLEXIBLE_ARRAY_MEMBER]; // n_slots rings of ring_bytes
-};
-
-queue_shared* shared = nullptr;
-LWLock* lock = nullptr;
 
 uint64 ring_bytes_setting()
 {
@@ -110,21 +81,6 @@ void init_queue(void* segment, bool found)
         shared->ring_bytes = ring_bytes_setting();
     }
 }
-
-byte_ring ring_of(int s)
-{
-    return {shared->rings + uint64(s) * shared->ring_bytes, shared->ring_bytes};
-}
-
-void free_slot(int s)
-{
-    memset(&shared->slots[s], 0, sizeof(slot));
-}
-
-// The waits of start_lost_after_ms and retry_after_failure_ms are on the monotonic clock: on
-// GetCurrentTimestamp, a clock set back an hour made a lost start, or a failed one, hold the
-// database's queue up for that hour more (TAP 197).
-using ai_scale::stats::monotonic_ms;
 
 // Whether a backend registered a worker for the slot that may still attach.
 bool worker_starting(const slot& sl)
@@ -152,19 +108,6 @@ void log_lost_start()
     ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" did not start within %ld s; "
                          "starting another",
                          get_database_name(MyDatabaseId), start_lost_after_ms / 1000)));
-}
-
-// The entries between tail and head of slot s.
-uint64 queued_rows(int s)
-{
-    const slot& sl = shared->slots[s];
-    uint64 rows = 0;
-    for (uint64 pos = sl.tail; pos < sl.head; rows++) {
-        uint32 length;
-        ring_of(s).read(pos, &length, sizeof length);
-        pos += length;
-    }
-    return rows;
 }
 
 // Frees the slots of databases that no longer exist and that no worker holds: their queued rows
@@ -385,453 +328,3 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
 }
 
 } // namespace ai_scale::predict
-
-namespace {
-
-using namespace ai_scale::predict;
-
-int my_slot = -1;
-Oid my_database = InvalidOid;
-// The database's name as the worker's log lines give it, read once connected.
-const char* my_database_name = nullptr;
-bool attached = false;
-// Set while an insert runs: a SIGTERM then cancels it (see handle_sigterm).
-volatile sig_atomic_t inserting = false;
-// After a SIGTERM, how long an insert waits for a lock on the store before the worker stops
-// with its rows left queued: as long as Postgres waits for a database's other sessions. At a
-// shutdown the sessions holding locks are ending too; a prepared transaction, or a session
-// left running after a pg_terminate_backend of the worker, would otherwise keep it (and the
-// shutdown) waiting for good.
-constexpr long stopping_lock_timeout_ms = 5000;
-// An insert ran out of stopping_lock_timeout_ms: the worker writes nothing more.
-bool store_locked = false;
-
-// SignalHandlerForShutdownRequest, and the cancel of an insert under way: it is tried again at
-// once, but now under stopping_lock_timeout_ms, so that a lock wait does not ignore the
-// request.
-void handle_sigterm(SIGNAL_ARGS)
-{
-    int save_errno = errno;
-    ShutdownRequestPending = true;
-    if (inserting) {
-        QueryCancelPending = true;
-        InterruptPending = true;
-    }
-    SetLatch(MyLatch);
-    errno = save_errno;
-}
-
-// At exit: a worker that attached leaves its slot; one that never did (it could not connect:
-// the database was dropped, say) clears the slot's starting flag, or no backend would start
-// another, and notes the failure, so that backends insert synchronously for a while instead
-// of starting a worker per call. Its queued rows wait for the next worker, or are discarded
-// by free_slots_of_dropped_databases() when the database is gone.
-void at_exit(int, Datum)
-{
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    slot& sl = shared->slots[my_slot];
-    if (attached && sl.worker_pid == MyProcPid) {
-        sl.worker_pid = 0;
-        sl.latch = nullptr;
-    } else if (!attached && sl.database == my_database && sl.worker_pid == 0) {
-        sl.starting = false;
-        sl.failed_ms = monotonic_ms();
-    }
-    LWLockRelease(lock);
-}
-
-// Leaves the slot when the queue is empty, and frees it for any database unless a backend is
-// starting another worker; false when rows came in.
-bool retire_if_idle()
-{
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    slot& sl = shared->slots[my_slot];
-    bool empty = sl.head == sl.tail;
-    if (empty && sl.worker_pid == MyProcPid) {
-        sl.worker_pid = 0;
-        sl.latch = nullptr;
-        if (!sl.starting)
-            free_slot(my_slot);
-    }
-    LWLockRelease(lock);
-    return empty;
-}
-
-struct batch {
-    Oid relid = InvalidOid;
-    Oid userid = InvalidOid;
-    Oid catalog = InvalidOid;
-    text* model = nullptr;
-    int32 version = 0;
-    int n = 0;
-    Datum inputs[batch_rows], outputs[batch_rows], hashes[batch_rows];
-};
-
-// The batches one drain() lost, logged once at its end: a batch ends at each change of model,
-// so with two models' predictions interleaved in the queue a store refusing every insert
-// logged a WARNING per prediction.
-struct pass_losses {
-    uint64 rows = 0;
-    int inserts = 0;
-    char* first_error = nullptr; // in TopMemoryContext
-};
-pass_losses losses;
-
-void note_loss(int rows, const char* error)
-{
-    losses.rows += uint64(rows);
-    if (losses.inserts++ == 0)
-        losses.first_error = MemoryContextStrdup(TopMemoryContext, error);
-}
-
-void report_losses()
-{
-    if (losses.inserts == 0)
-        return;
-    ereport(WARNING,
-            (errmsg("ai_scale store worker lost %llu predictions: %s",
-                    static_cast<unsigned long long>(losses.rows), losses.first_error),
-             losses.inserts > 1 ? errdetail("%d inserts of this pass over the queue failed; the "
-                                            "error is the first one's.",
-                                            losses.inserts)
-                                : 0));
-    pfree(losses.first_error);
-    losses = pass_losses();
-}
-
-// Errors that say nothing about the rows: the insert was cancelled (pg_cancel_backend of the
-// worker), chosen as a deadlock's victim, or refused a lock or a serializable snapshot; or a
-// row failed a partition constraint (23514 naming no constraint): Postgres routed it to the
-// default partition while a maintenance run or rescue_default was moving that range into a new
-// partition, and the insert, tried again, routes it there (before, the batch was lost). Its
-// batch is tried again (attempts_per_batch in all) rather than lost. Only when the relation the
-// error names is that default partition (default_schema.default_name, empty for a store
-// without one): the same 23514 says 'no partition of relation ... found for row' naming the
-// store, or names another partition a BEFORE trigger moved a row out of, which no retry
-// changes; tried five times over 1.5 s a batch (a batch a prediction, with two models'
-// interleaved), they held the queue and the worker's shutdown for minutes.
-NameData default_schema, default_name;
-bool worth_retrying(const ErrorData* e)
-{
-    return e->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-           e->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-           e->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-           e->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
-           (e->sqlerrcode == ERRCODE_CHECK_VIOLATION && e->constraint_name == nullptr &&
-            e->schema_name != nullptr && e->table_name != nullptr &&
-            NameStr(default_name)[0] != '\0' &&
-            strcmp(e->schema_name, NameStr(default_schema)) == 0 &&
-            strcmp(e->table_name, NameStr(default_name)) == 0);
-}
-constexpr int attempts_per_batch = 5;
-
-// Inserts one batch in its own transaction, as the role that made the predictions (its
-// privileges, and its identity in triggers), in a security-restricted operation. Returns false
-// when the insert failed in a way worth retrying (worth_retrying), with the batch kept; any
-// other error (a dropped table or role, say) loses the batch (note_loss: drain logs it), and
-// the worker carries on. After a SIGTERM, an insert that cannot get its lock in time sets
-// store_locked and keeps the batch. Aborting the transaction puts the worker's own role back.
-bool try_insert_batch(batch& b, bool last_attempt)
-{
-    MemoryContext caller = CurrentMemoryContext;
-    volatile bool done = true; // set after a longjmp
-    const bool stopping = ShutdownRequestPending;
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    // The same name lookups (the table's triggers, defaults) as a synchronous insert.
-    set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-                      GUC_ACTION_LOCAL, true, 0, false);
-    // A lock_timeout set for the database or the bootstrap role is meant for sessions, which
-    // see their error and retry: here it would lose the batch. The worker waits, as an INSERT
-    // without it does.
-    set_config_option("lock_timeout", stopping ? psprintf("%ld", stopping_lock_timeout_ms) : "0",
-                      PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-    PushActiveSnapshot(GetTransactionSnapshot());
-    pgstat_report_activity(STATE_RUNNING, "ai_scale store: insert");
-    PG_TRY();
-    {
-        inserting = !stopping;
-        if (!stopping && ShutdownRequestPending) {
-            // The SIGTERM came since `stopping` was read, before handle_sigterm could cancel.
-            QueryCancelPending = true;
-            InterruptPending = true;
-        }
-        Oid worker_user;
-        int worker_context;
-        GetUserIdAndSecContext(&worker_user, &worker_context);
-        SetUserIdAndSecContext(b.userid, worker_context | SECURITY_LOCAL_USERID_CHANGE |
-                                             SECURITY_RESTRICTED_OPERATION);
-        // Rows queued before DROP EXTENSION (or DROP SCHEMA ai_scale CASCADE) are not written:
-        // after CREATE EXTENSION, register_model numbers a new model past the versions the
-        // store holds, and a row of the old model written after that would be served by L3 as
-        // the new one's. The lock makes a DROP EXTENSION wait for an insert under way.
-        LockRelationOid(b.catalog, AccessShareLock);
-        if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(b.catalog)))
-            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-                            errmsg("extension ai_scale was dropped since they were queued")));
-        SPI_connect();
-        char* rel = get_rel_name(b.relid);
-        if (rel == nullptr)
-            elog(ERROR, "the prediction store (relation %u) no longer exists", b.relid);
-        const char* qualified =
-            quote_qualified_identifier(get_namespace_name(get_rel_namespace(b.relid)), rel);
-        const Oid default_partition = get_default_partition_oid(b.relid);
-        const char* default_partition_name =
-            OidIsValid(default_partition) ? get_rel_name(default_partition) : nullptr;
-        namestrcpy(&default_name, default_partition_name ? default_partition_name : "");
-        namestrcpy(&default_schema, default_partition_name
-                                        ? get_namespace_name(get_rel_namespace(default_partition))
-                                        : "");
-        char* sql = psprintf(insert_format, qualified);
-        Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
-        Datum values[5] = {
-            PointerGetDatum(b.model), Int32GetDatum(b.version),
-            PointerGetDatum(construct_array(b.inputs, b.n, JSONBOID, -1, false, TYPALIGN_INT)),
-            PointerGetDatum(construct_array(b.outputs, b.n, JSONBOID, -1, false, TYPALIGN_INT)),
-            PointerGetDatum(
-                construct_array(b.hashes, b.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
-        int rc = SPI_execute_with_args(sql, 5, types, values, nullptr, false, 0);
-        if (rc != SPI_OK_INSERT && rc != SPI_OK_REWRITTEN) // as store() (store.cpp)
-            elog(ERROR, "insert failed: %s", SPI_result_code_string(rc));
-        SPI_finish();
-        SetUserIdAndSecContext(worker_user, worker_context);
-        PopActiveSnapshot();
-        inserting = false;
-        CommitTransactionCommand();
-    }
-    PG_CATCH();
-    {
-        inserting = false;
-        MemoryContextSwitchTo(caller);
-        ErrorData* edata = CopyErrorData();
-        FlushErrorState();
-        AbortCurrentTransaction();
-        if (stopping && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-            store_locked = true;
-        else if (!stopping && ShutdownRequestPending && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-            done = false; // cancelled by handle_sigterm: not an attempt
-        else if (!last_attempt && worth_retrying(edata))
-            done = false;
-        else
-            note_loss(b.n, edata->message);
-        FreeErrorData(edata);
-    }
-    PG_END_TRY();
-    // A cancel from handle_sigterm that came as the insert committed.
-    QueryCancelPending = false;
-    pgstat_report_activity(STATE_IDLE, nullptr);
-    return done;
-}
-
-// try_insert_batch until it is done, pausing between attempts (0.1 s, doubling); then empties
-// the batch. False when the store stayed locked after a SIGTERM: the batch is kept.
-bool insert_batch(batch& b)
-{
-    if (b.n == 0)
-        return true;
-    for (int attempt = 1; !try_insert_batch(b, attempt >= attempts_per_batch); attempt++) {
-        (void)WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                        100L << (std::min(attempt, attempts_per_batch) - 1), PG_WAIT_EXTENSION);
-        // A cancel that came during the pause is for the attempt it would have interrupted.
-        QueryCancelPending = false;
-    }
-    if (store_locked)
-        return false;
-    b.n = 0;
-    return true;
-}
-
-// When the store stayed locked after a SIGTERM: puts the rows drain() copied from position
-// `start` of the ring that are not written (from `off` in the copy, the kept batch's first
-// row, to `len`) back in the queue, for the next worker, when the ring has not reused their
-// bytes since; else they are lost, with a WARNING. Empties the batch; returns its rows.
-uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
-{
-    uint64 rows = 0;
-    for (uint64 pos = off; pos < len; rows++) {
-        entry_header h;
-        memcpy(&h, copy + pos, sizeof h);
-        pos += h.length;
-    }
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    slot& sl = shared->slots[my_slot];
-    const bool kept = sl.head - (start + off) <= shared->ring_bytes;
-    if (kept)
-        sl.tail = start + off;
-    LWLockRelease(lock);
-    const uint64 batch_rows_kept = uint64(b.n);
-    b.n = 0;
-    if (!kept)
-        ereport(WARNING, (errmsg("ai_scale store worker lost %llu predictions: the prediction "
-                                 "store stayed locked as the worker stopped",
-                                 static_cast<unsigned long long>(rows))));
-    return batch_rows_kept;
-}
-
-// Moves everything queued now out of the ring and into the store. Returns the rows written.
-uint64 drain_pass(MemoryContext cxt)
-{
-    // Copy what is queued under the lock, then insert without it.
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    slot& sl = shared->slots[my_slot];
-    uint64 len = sl.head - sl.tail, start = sl.tail;
-    char* copy = nullptr;
-    if (len > 0) {
-        copy = static_cast<char*>(MemoryContextAllocHuge(cxt, len));
-        ring_of(my_slot).read(start, copy, len);
-        sl.tail += len;
-    }
-    LWLockRelease(lock);
-    if (len == 0)
-        return 0;
-    static batch b;
-    uint64 rows = 0;
-    uint64 batch_off = 0; // of the batch's first row in the copy
-    for (uint64 off = 0; off < len;) {
-        entry_header h;
-        memcpy(&h, copy + off, sizeof h);
-        const char* p = copy + off + sizeof h;
-        text* model = static_cast<text*>(MemoryContextAlloc(cxt, VARHDRSZ + h.model_len));
-        SET_VARSIZE(model, VARHDRSZ + h.model_len);
-        memcpy(VARDATA(model), p, h.model_len);
-        if (b.n > 0 && (b.n == batch_rows || b.relid != h.relid || b.userid != h.userid ||
-                        b.catalog != h.catalog || b.version != h.version ||
-                        VARSIZE(b.model) != VARSIZE(model) ||
-                        memcmp(VARDATA(b.model), VARDATA(model), h.model_len) != 0)) {
-            if (!insert_batch(b))
-                return rows - requeue(copy, start, batch_off, len, b);
-            batch_off = off;
-        }
-        b.relid = h.relid;
-        b.userid = h.userid;
-        b.catalog = h.catalog;
-        b.version = h.version;
-        b.model = model;
-        // Jsonb varlenas are copied out so they are aligned.
-        void* in = MemoryContextAlloc(cxt, h.input_len);
-        memcpy(in, p + h.model_len, h.input_len);
-        void* out = MemoryContextAlloc(cxt, h.output_len);
-        memcpy(out, p + h.model_len + h.input_len, h.output_len);
-        b.inputs[b.n] = PointerGetDatum(in);
-        b.outputs[b.n] = PointerGetDatum(out);
-        b.hashes[b.n] = Int64GetDatum(h.input_hash);
-        b.n++;
-        rows++;
-        off += h.length;
-    }
-    if (!insert_batch(b))
-        return rows - requeue(copy, start, batch_off, len, b);
-    return rows;
-}
-
-// drain_pass, then one WARNING for the batches it lost.
-uint64 drain(MemoryContext cxt)
-{
-    const uint64 rows = drain_pass(cxt);
-    report_losses();
-    return rows;
-}
-
-} // namespace
-
-void ai_scale_store_worker_main(Datum arg)
-{
-    pqsignal(SIGHUP, SignalHandlerForConfigReload);
-    pqsignal(SIGTERM, handle_sigterm);
-    BackgroundWorkerUnblockSignals();
-    Oid database = DatumGetObjectId(arg);
-    my_database = database;
-    // The slot is found before connecting, so that a failure to connect (FATAL) clears it.
-    LWLockAcquire(lock, LW_SHARED);
-    for (int s = 0; s < n_slots; s++)
-        if (shared->slots[s].database == database)
-            my_slot = s;
-    LWLockRelease(lock);
-    if (my_slot < 0)
-        proc_exit(0);
-    before_shmem_exit(at_exit, 0);
-    // The rows were queued by sessions connected to the database: ALLOW_CONNECTIONS false,
-    // which keeps new sessions out, does not strand them.
-    BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, BGWORKER_BYPASS_ALLOWCONN);
-    pgstat_report_appname("ai_scale store");
-    // default_transaction_read_only given to the database or to the bootstrap role (ALTER
-    // DATABASE / ALTER ROLE ... SET), which this session gets, is meant for new client
-    // sessions: the rows were queued by sessions that could write them. A database made
-    // read-only that way (a DBA freezing it while older sessions still write) would otherwise
-    // lose every batch. (statement_timeout is armed only for client statements, not here.)
-    SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_SESSION);
-    // Nor is exit_on_error: the worker catches an insert's error to try the batch again (a
-    // cancel, a deadlock, a serialization failure) or to log its loss; with it on, the error
-    // was a FATAL, and the batch was lost with the worker.
-    SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_SESSION);
-    StartTransactionCommand();
-    const char* name = get_database_name(database);
-    my_database_name = MemoryContextStrdup(TopMemoryContext,
-                                           name != nullptr ? name : psprintf("%u", database));
-    CommitTransactionCommand();
-
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    slot& sl = shared->slots[my_slot];
-    // Not when another worker attached first (this one was taken as lost and replaced).
-    if (sl.database == database && sl.worker_pid == 0) {
-        sl.worker_pid = MyProcPid;
-        sl.latch = MyLatch;
-        sl.starting = false;
-        sl.closed = false;
-        sl.failed_ms = 0;
-        attached = true;
-    }
-    LWLockRelease(lock);
-    if (!attached)
-        proc_exit(0);
-    ereport(LOG, (errmsg("ai_scale store worker started for database \"%s\"", my_database_name)));
-
-    MemoryContext cxt =
-        AllocSetContextCreate(TopMemoryContext, "ai_scale store", ALLOCSET_DEFAULT_SIZES);
-    int idle = 0;
-    while (!ShutdownRequestPending) {
-        if (ConfigReloadPending) {
-            ConfigReloadPending = false;
-            ProcessConfigFile(PGC_SIGHUP);
-        }
-        ResetLatch(MyLatch);
-        MemoryContextReset(cxt);
-        idle = drain(cxt) > 0 ? 0 : idle + 1;
-        if (idle >= idle_wakes && retire_if_idle()) {
-            ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" exiting after %ld s idle",
-                                 my_database_name, idle_wakes * flush_ms / 1000)));
-            proc_exit(0);
-        }
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, flush_ms,
-                        PG_WAIT_EXTENSION);
-        ai_scale::pg::check_for_interrupts_when_idle();
-    }
-    // Clean shutdown: refuse new rows (backends insert them themselves), then write the rest.
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    shared->slots[my_slot].closed = true;
-    LWLockRelease(lock);
-    uint64 rows = 0;
-    while (!store_locked) {
-        MemoryContextReset(cxt);
-        const uint64 n = drain(cxt);
-        rows += n;
-        if (n == 0)
-            break;
-    }
-    if (store_locked) {
-        // Left for the next worker, which the next async predict() starts (lost if this is a
-        // shutdown).
-        LWLockAcquire(lock, LW_EXCLUSIVE);
-        const uint64 left = queued_rows(my_slot);
-        LWLockRelease(lock);
-        ereport(WARNING,
-                (errmsg("ai_scale store worker for database \"%s\" stopping; wrote %llu queued "
-                        "predictions, left %llu queued: the prediction store stayed locked",
-                        my_database_name, static_cast<unsigned long long>(rows),
-                        static_cast<unsigned long long>(left))));
-    } else
-        ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" stopping; wrote the %llu "
-                             "queued predictions left",
-                             my_database_name, static_cast<unsigned long long>(rows))));
-    proc_exit(0);
-}

@@ -29,7 +29,7 @@ struct new_prediction {
 bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
            bool version_uncommitted = false);
 
-// The INSERT of both writers, store() and the async store worker (queue.cpp): %s is the table's
+// The INSERT of both writers, store() and the async store worker (store_worker.cpp): %s is the table's
 // quoted qualified name; $1 the model, $2 the version, $3, $4 and $5 the inputs (jsonb[]),
 // outputs (jsonb[]) and input hashes (int8[]).
 extern const char* const insert_format;

@@ -35,6 +35,27 @@ SELECT ai_scale.set_active_version('cat_lin', 2);
 SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS inside_txn_v2;
 ROLLBACK;
 SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS after_rollback_v1;
+-- So does a rolled back savepoint, and an exception block that catches an error after the
+-- change: what was compiled inside is not scored after.
+BEGIN;
+SAVEPOINT s;
+SELECT ai_scale.set_active_version('cat_lin', 2);
+SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS inside_savepoint_v2;
+ROLLBACK TO SAVEPOINT s;
+SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS after_rollback_to_v1;
+COMMIT;
+CREATE FUNCTION pg_temp.scored_around_block(OUT inside float8, OUT after float8)
+LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    PERFORM ai_scale.set_active_version('cat_lin', 2);
+    inside := ai_scale.score('cat_lin', '{"a": 1, "b": 1}');
+    RAISE EXCEPTION 'rolled back';
+  EXCEPTION WHEN raise_exception THEN NULL;
+  END;
+  after := ai_scale.score('cat_lin', '{"a": 1, "b": 1}');
+END $$;
+SELECT * FROM pg_temp.scored_around_block();
 
 -- Dropping one version, then all.
 SELECT ai_scale.drop_model('cat_lin', 3);

@@ -77,6 +77,21 @@ SELECT ai_scale.register_model('cat_rb', 'linear', ARRAY['a'], '{"weights": [100
 SELECT ai_scale.cache_get('cat_rb', 1, '{"a": 3}') AS cached_after;
 SELECT ai_scale.drop_model('cat_rb');
 
+-- A cursor WITH HOLD is computed at its transaction's commit with the version its snapshot
+-- shows, whatever the transaction did to the model after declaring it: fetched after the model
+-- is dropped, it returns those rows.
+SELECT ai_scale.register_model('cat_hold', 'linear', ARRAY['a'], '{"weights": [2]}') AS version;
+BEGIN;
+DECLARE cat_held CURSOR WITH HOLD FOR
+    SELECT i, ai_scale.score('cat_hold', jsonb_build_object('a', i)) AS score
+    FROM generate_series(1, 3) i;
+FETCH 1 FROM cat_held;
+SELECT ai_scale.register_model('cat_hold', 'linear', ARRAY['a'], '{"weights": [100]}') AS version;
+COMMIT;
+SELECT ai_scale.drop_model('cat_hold');
+FETCH ALL FROM cat_held;
+CLOSE cat_held;
+
 -- The catalog is part of a dump.
 SELECT c.relname, e.extname
 FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid

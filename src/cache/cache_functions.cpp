@@ -1,5 +1,6 @@
 // The cache's SQL functions: cache_get / cache_get_many walk L1 -> L2 -> L3 and fill the levels
 // above a hit; cache_put fills L1 and L2; cache_invalidate bumps a generation; input_hash.
+#include "cache/invalidation_at_commit.hpp"
 #include "cache/key.hpp"
 #include "cache/l1_shared.hpp"
 #include "cache/l2_format.hpp"
@@ -360,15 +361,16 @@ AI_SCALE_FUNCTION(ai_scale_cache_put)
 }
 
 // cache_invalidate(model, version DEFAULT NULL): every cached output of the model (or of one
-// version) becomes unreachable at once, in this server's L1 and in Redis.
+// version) becomes unreachable at once, in this server's L1 and in Redis; and again when a
+// transaction that writes commits (invalidation_at_commit.hpp).
 AI_SCALE_FUNCTION(ai_scale_cache_invalidate)
 {
     text* model = read_model(fcinfo);
-    if (PG_ARGISNULL(1)) {
-        bump_generation(MyDatabaseId, model, nullptr);
-    } else {
-        int32 version = read_version(fcinfo);
-        bump_generation(MyDatabaseId, model, &version);
-    }
+    int32 version = 0;
+    if (!PG_ARGISNULL(1))
+        version = read_version(fcinfo);
+    const uint32_t slot = generation_slot(MyDatabaseId, model, PG_ARGISNULL(1) ? nullptr : &version);
+    bump_slot(slot);
+    bump_again_at_commit(slot);
     PG_RETURN_VOID();
 }

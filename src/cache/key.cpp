@@ -270,10 +270,19 @@ void sync_version_generations(Oid database, const text* model, int32 version)
     sync_generations(slots, 2, true);
 }
 
+uint32_t generation_slot(Oid database, const text* model, const int32* version)
+{
+    const uint64_t mh = model_hash(database, model);
+    return version ? version_slot(mh, *version) : model_slot(mh);
+}
+
 void bump_generation(Oid database, const text* model, const int32* version)
 {
-    uint64_t mh = model_hash(database, model);
-    uint32_t slot = version ? version_slot(mh, *version) : model_slot(mh);
+    bump_slot(generation_slot(database, model, version));
+}
+
+void bump_slot(uint32_t slot)
+{
     recheck_bumped();
     const uint64_t now = monotonic_ms();
     raise_to(gens().bumped_ms[slot], now);

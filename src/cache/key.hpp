@@ -28,6 +28,10 @@ std::string redis_key(const key128& k);
 // Makes every key of the model (all versions when version is null) unreachable.
 void bump_generation(Oid database, const text* model, const int32* version);
 
+// The generation slot bump_generation bumps for these arguments, and the bump itself.
+uint32_t generation_slot(Oid database, const text* model, const int32* version);
+void bump_slot(uint32_t slot);
+
 // Brings the generations of a model's version up to Redis's now, even when this server synced
 // them less than a second ago (no-op without Redis).
 void sync_version_generations(Oid database, const text* model, int32 version);

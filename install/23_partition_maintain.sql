@@ -213,6 +213,9 @@ DECLARE
     to_make bigint;
     lock_limited boolean := false;
     rescue_rows int;
+    owner oid;
+    tier_blocked boolean := false;
+    tier_left bigint := 0;
 BEGIN
     parent_table := cfg.parent;
     -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
@@ -499,10 +502,44 @@ BEGIN
         END LOOP;
     END IF;
 
+    -- What every move to the cold tablespace needs is checked once: the tablespace (dropped or
+    -- renamed since manage_partitions named it) and the owner's right to create in it (revoked
+    -- since). Each move failed on it before, an error row per partition, up to 100 each run,
+    -- logged by the worker at every naptime. The moves are then left for the next runs.
+    owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
+    IF EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'tier') THEN
+        partition := NULL;
+        IF cold_oid IS NULL THEN
+            tier_blocked := true;
+            action := 'error';
+            detail := 'tier: ' || ai_scale._error_text(
+                format('tablespace "%s" does not exist', cfg.cold_tablespace),
+                format('It was dropped or renamed since manage_partitions named it: create it, '
+                       'or name another with manage_partitions(%L, ..., cold_tablespace => ...).',
+                       cfg.parent::text),
+                '42704');
+            RETURN NEXT;
+        ELSIF cold_oid <> 0 AND NOT has_tablespace_privilege(owner, cold_oid, 'CREATE') THEN
+            tier_blocked := true;
+            action := 'error';
+            detail := 'tier: ' || ai_scale._error_text(
+                format('the owner of table %s (%s) may not create in tablespace %s', cfg.parent,
+                       owner::regrole, quote_ident(cfg.cold_tablespace)),
+                format('GRANT CREATE ON TABLESPACE %I TO %s;', cfg.cold_tablespace, owner::regrole),
+                '42501');
+            RETURN NEXT;
+        END IF;
+    END IF;
+
     -- Retention and tiering, each its own subtransaction: one that fails is reported, and the
     -- partitions made above and the other steps stand.
     FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create';
+        -- Moves not tried after one failed on the tablespace (see below): counted, one row.
+        IF p.action = 'tier' AND tier_blocked THEN
+            tier_left := tier_left + 1;
+            CONTINUE;
+        END IF;
         victim := parts[p.idx];
         -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
         -- others at the next runs: each keeps its locks until the run's transaction ends, and
@@ -599,9 +636,29 @@ BEGIN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 action := 'error';
                 detail := format('%s %s: %s', p.action, victim, ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
+                -- A move that failed on the tablespace rather than on its partition (its
+                -- directory gone, 58P01, or not writable by the server, 42501 on a partition the
+                -- owner owns all of; the lock table full, 53200) fails for every other: those are
+                -- not tried in this run (each was an error row, every run). A full disk (53100)
+                -- is not: a smaller partition may still fit.
+                IF p.action = 'tier'
+                   AND (left(SQLSTATE, 2) = '58' OR (left(SQLSTATE, 2) = '53' AND SQLSTATE <> '53100')
+                        OR (SQLSTATE = '42501'
+                            AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(victim) l
+                                              JOIN pg_class c ON c.oid = l.relid
+                                             WHERE c.relowner <> owner))) THEN
+                    tier_blocked := true;
+                END IF;
         END;
         RETURN NEXT;
     END LOOP;
+    IF tier_left > 0 THEN
+        action := 'skipped';
+        partition := NULL;
+        detail := format('%s partitions to move to tablespace %s not tried after the error above; '
+                         'retried on the next run', tier_left, quote_ident(cfg.cold_tablespace));
+        RETURN NEXT;
+    END IF;
 
     -- The other partitions pending detach (a DETACH ... CONCURRENTLY interrupted, by the worker
     -- or by someone else): the worker completes the detach with DETACH ... FINALIZE, and keeps

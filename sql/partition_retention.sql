@@ -48,8 +48,10 @@ ALTER TABLE r_tier_owned_old3 OWNER TO r_tier_owner;
 SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('r_tier_owned', '1 month', 0, time_zone => 'UTC');
 UPDATE ai_scale.partition_config SET retention = '2 months', retention_mode = 'tier',
        cold_tablespace = 'ai_scale_cold' WHERE parent = 'r_tier_owned'::regclass;
+-- (One error row for the table, the moves counted in one skipped row, none tried: before, an
+-- error row for each partition due.)
 SELECT action, partition, detail FROM ai_scale.run_maintenance('r_tier_owned')
- WHERE partition LIKE '%old1';
+ WHERE partition LIKE '%old1' OR partition IS NULL;
 GRANT CREATE ON TABLESPACE ai_scale_cold TO r_tier_owner;
 SELECT action, partition, detail FROM ai_scale.run_maintenance('r_tier_owned')
  WHERE partition LIKE '%old1';
@@ -121,6 +123,7 @@ SELECT action, regexp_replace(partition, '_\d{8}$', '_<day>') AS partition,
   FROM ai_scale.run_maintenance('r_fails') ORDER BY action, partition;
 SELECT value AS errors FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors';
 DROP VIEW r_fails_uses_old;
+-- A cold tablespace dropped: one error row (42704) and one skipped row, not one per partition.
 CREATE TABLESPACE ai_scale_gone LOCATION '';
 CREATE TABLE r_fails_tier (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT pg_temp.old_months('r_fails_tier');

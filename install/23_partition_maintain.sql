@@ -836,23 +836,42 @@ BEGIN
                 CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent);
                 -- (PG_EXCEPTION_HINT is '' when the error has none, never NULL.)
                 IF SQLSTATE = '42501' AND coalesce(err_hint, '') = '' THEN
-                    err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
-                                       'CREATE on its schema and on the tablespace partitions '
-                                       'go to (the table''s own, and cold_tablespace to tier).',
-                                       owner::regrole);
-                    -- Or, where it may create in the schema, a partition belongs to a role
-                    -- whose rights it lacks (one pg_partman made, say).
-                    BEGIN
-                        IF has_schema_privilege(owner, (SELECT c.relnamespace FROM pg_class c
-                                                         WHERE c.oid = cfg.parent), 'CREATE') THEN
+                    -- The owner lacks CREATE where partitions go (its schema, the table's own
+                    -- tablespace: the database's default needs none), or, where it may create
+                    -- there, a partition belongs to a role whose rights it lacks (one pg_partman
+                    -- made, say). An owner with all of them may have been refused by the operating
+                    -- system (a tablespace's directory the server may not write: Postgres reports
+                    -- that as 42501 too), and was told to grant what it had.
+                    IF NOT has_schema_privilege(owner, (SELECT c.relnamespace FROM pg_class c
+                                                         WHERE c.oid = cfg.parent), 'CREATE')
+                       OR EXISTS (SELECT 1 FROM pg_class c
+                                   WHERE c.oid = cfg.parent AND c.reltablespace <> 0
+                                     AND NOT has_tablespace_privilege(owner, c.reltablespace,
+                                                                      'CREATE')) THEN
+                        err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
+                                           'CREATE on its schema and on the tablespace partitions '
+                                           'go to (the table''s own, and cold_tablespace to tier).',
+                                           owner::regrole);
+                    ELSE
+                        -- (Postgres's messages for a file it may not open begin so; another
+                        -- 42501, or one in another language, keeps its own message alone.)
+                        err_message := SQLERRM;
+                        BEGIN
                             PERFORM ai_scale._require_owner_partitions(cfg.parent);
-                        END IF;
-                    EXCEPTION WHEN insufficient_privilege THEN
-                        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT,
-                                                err_hint = PG_EXCEPTION_HINT;
-                        err_hint := format('Maintenance acts as the table''s owner, and %s. %s',
-                                           err_message, err_hint);
-                    END;
+                            IF err_message LIKE 'could not %' THEN
+                                err_hint := format('The owner (%s) has the rights maintenance '
+                                                   'needs: the operating system refused the '
+                                                   'server a file or directory, such as a '
+                                                   'tablespace''s. Give the server''s user access '
+                                                   'to it.', owner::regrole);
+                            END IF;
+                        EXCEPTION WHEN insufficient_privilege THEN
+                            GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT,
+                                                    err_hint = PG_EXCEPTION_HINT;
+                            err_hint := format('Maintenance acts as the table''s owner, and %s. %s',
+                                               err_message, err_hint);
+                        END;
+                    END IF;
                 END IF;
                 errors := errors + 1;
                 parent_table := cfg.parent;

@@ -2,7 +2,8 @@
 # writable by the server, the tablespace renamed, the owner's CREATE on it revoked. Before,
 # every partition due to move failed on its own, an error row each (up to 100 a run, logged by
 # the worker at every naptime). A run now reports the error once, and one 'skipped' row counts
-# the moves not tried; nothing is half moved, no row lost.
+# the moves not tried; nothing is half moved, no row lost. A tablespace directory the server may
+# not write, where partitions are made, was reported with a hint to GRANT rights the owner had.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -15,12 +16,14 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n")
 $node->start;
 
 my $cold = PostgreSQL::Test::Utils::tempdir();
+my $hot = PostgreSQL::Test::Utils::tempdir();
 $node->safe_psql('postgres', "CREATE TABLESPACE cold LOCATION '$cold'");
+$node->safe_psql('postgres', "CREATE TABLESPACE hot LOCATION '$hot'");
 $node->safe_psql('postgres', q{
 CREATE EXTENSION ai_scale;
 CREATE ROLE tier_owner;
 GRANT CREATE ON SCHEMA public TO tier_owner;
-GRANT CREATE ON TABLESPACE cold TO tier_owner;
+GRANT CREATE ON TABLESPACE cold, hot TO tier_owner;
 SET ROLE tier_owner;
 CREATE TABLE m (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
 CREATE TABLE m_40 PARTITION OF m FOR VALUES FROM (now() - interval '40 days') TO (now() - interval '39 days');
@@ -85,6 +88,30 @@ is($node->safe_psql('postgres', q{SELECT string_agg(action, ' ') FROM ai_scale.r
 is($node->safe_psql('postgres', $where), 'm_39:cold m_40:cold m_48:cold m_49:cold m_50:cold',
     'all in the cold tablespace');
 is($node->safe_psql('postgres', $rows), $before, 'with every row, once');
+
+# Partitions made in a tablespace whose directory the server may not write: the owner has
+# every right, and the hint says where to look instead.
+$node->safe_psql('postgres', q{
+SET ROLE tier_owner;
+CREATE TABLE h (at timestamptz NOT NULL) PARTITION BY RANGE (at) TABLESPACE hot;
+RESET ROLE;
+SELECT count(*) FROM ai_scale.manage_partitions('h', '1 day', 1, time_zone => 'UTC');
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'h'::regclass;});
+my $hotdir = $node->safe_psql('postgres', q{
+SELECT 'pg_tblspc/' || t.oid || '/' || (SELECT s FROM pg_ls_dir('pg_tblspc/' || t.oid) s
+                                         WHERE s LIKE 'PG\_%') || '/' || d.oid
+  FROM pg_tablespace t, pg_database d WHERE t.spcname = 'hot' AND d.datname = 'postgres'});
+$hotdir = $node->data_dir . "/$hotdir";
+chmod 0500, $hotdir or die "chmod $hotdir: $!";
+$out = $node->safe_psql('postgres', q{SELECT action || ' ' || detail FROM ai_scale.run_maintenance('h')});
+chmod 0700, $hotdir or die "chmod $hotdir: $!";
+like($out,
+    qr/\Aerror could not create file "[^"]+": Permission denied \(hint: The owner \(tier_owner\) has the rights maintenance needs: the operating system refused the server a file or directory, such as a tablespace's\. Give the server's user access to it\.\) \(SQLSTATE 42501\)\z/,
+    'a tablespace directory not writable: the hint does not ask for rights the owner has');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ai_scale.partitions('h') WHERE tier = 'hot'}),
+    '2', 'no partition made');
+is($node->safe_psql('postgres', q{SELECT string_agg(action, ' ') FROM ai_scale.run_maintenance('h')}),
+    'created created', 'the next run, once it may write there, makes them');
 
 $node->stop;
 done_testing();

@@ -621,6 +621,17 @@ BEGIN
                     PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
                                                                   leaf, cfg.cold_tablespace));
                 END LOOP;
+                -- And their indexes, which ALTER TABLE leaves where they are: the primary key
+                -- and the cache lookup index of a prediction store stayed in the hot
+                -- tablespace, about as big as the rows moved.
+                FOR leaf IN SELECT i.indexrelid FROM pg_partition_tree(victim) l
+                              JOIN pg_index i ON i.indrelid = l.relid
+                              JOIN pg_class c ON c.oid = i.indexrelid
+                             WHERE c.reltablespace <> cold_oid
+                             ORDER BY l.level, i.indexrelid LOOP
+                    PERFORM ai_scale._as_owner(cfg.parent, format('ALTER INDEX %s SET TABLESPACE %I',
+                                                                  leaf, cfg.cold_tablespace));
+                END LOOP;
                 action := 'moved_to_cold';
                 detail := 'tablespace ' || quote_ident(cfg.cold_tablespace);
             END IF;

@@ -2,8 +2,9 @@
 # writable by the server, the tablespace renamed, the owner's CREATE on it revoked. Before,
 # every partition due to move failed on its own, an error row each (up to 100 a run, logged by
 # the worker at every naptime). A run now reports the error once, and one 'skipped' row counts
-# the moves not tried; nothing is half moved, no row lost. A tablespace directory the server may
-# not write, where partitions are made, was reported with a hint to GRANT rights the owner had.
+# the moves not tried; nothing is half moved, no row lost. A move takes the partition's indexes
+# too (they stayed hot). A tablespace directory the server may not write, where partitions are
+# made, was reported with a hint to GRANT rights the owner had.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -26,6 +27,7 @@ GRANT CREATE ON SCHEMA public TO tier_owner;
 GRANT CREATE ON TABLESPACE cold, hot TO tier_owner;
 SET ROLE tier_owner;
 CREATE TABLE m (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE INDEX ON m (v);
 CREATE TABLE m_40 PARTITION OF m FOR VALUES FROM (now() - interval '40 days') TO (now() - interval '39 days');
 CREATE TABLE m_39 PARTITION OF m FOR VALUES FROM (now() - interval '39 days') TO (now() - interval '38 days');
 INSERT INTO m SELECT now() - interval '39 days 12 hours', g FROM generate_series(1, 500) g;
@@ -88,6 +90,11 @@ is($node->safe_psql('postgres', q{SELECT string_agg(action, ' ') FROM ai_scale.r
 is($node->safe_psql('postgres', $where), 'm_39:cold m_40:cold m_48:cold m_49:cold m_50:cold',
     'all in the cold tablespace');
 is($node->safe_psql('postgres', $rows), $before, 'with every row, once');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE c.reltablespace = t.oid) || ' of ' || count(*)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid, pg_tablespace t
+ WHERE t.spcname = 'cold' AND i.indrelid::regclass::text ~ '^m_[0-9]{2}$'}),
+    '5 of 5', 'and their indexes, by manage_partitions and by the run (ALTER TABLE leaves them)');
 
 # Partitions made in a tablespace whose directory the server may not write: the owner has
 # every right, and the hint says where to look instead.

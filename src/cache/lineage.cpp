@@ -50,10 +50,20 @@ file_lineage read_file()
     file_lineage result;
     FILE* f = fopen(file_name, "r");
     if (f == nullptr) {
-        if (errno != ENOENT) {
+        const int open_errno = errno;
+        struct stat st;
+        if (open_errno != ENOENT) {
             result.bad = true;
             snprintf(result.problem, sizeof result.problem, "It could not be opened: %s.",
-                     strerror(errno));
+                     strerror(open_errno));
+        } else if (lstat(file_name, &st) == 0) {
+            // A symbolic link to nothing (its volume not mounted, say) is a file that is there
+            // and cannot be read, not no file: taken for lineage 0, it gave a restored server
+            // the keys of the cluster it was copied from.
+            result.bad = true;
+            strlcpy(result.problem,
+                    "It is a symbolic link to a file that does not exist.",
+                    sizeof result.problem);
         }
         return result;
     }

@@ -70,13 +70,16 @@ for my $n (0 .. 29) {
     } elsif ($n == 20) {
         $mode = 'tier';
     }
-    set_clock("$day 00:00:05");
+    # The mode changes before the clock moves to the new day (the day before is settled): changed
+    # after, the worker's run of the new day could come first and apply the old mode to it
+    # (it dropped a partition that detach mode was to keep, under load).
     if ($n == 10 || $n == 20) {
         $node->safe_psql('postgres', qq{
 SELECT count(*) FROM ai_scale.manage_partitions('public.model_predictions', '1 day',
     premake => 3, retention => '7 days', retention_mode => '$mode',
     cold_tablespace => CASE WHEN '$mode' = 'tier' THEN 'cold' END)});
     }
+    set_clock("$day 00:00:05");
     # What the partitions must be: drop and detach keep today-7 .. today+3; tier keeps the
     # older ones too, in the cold tablespace.
     my $oldest = $mode eq 'tier' ? "date '$first_day' + 20 - 8" : "date '$day' - 7";

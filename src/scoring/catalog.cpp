@@ -116,9 +116,12 @@ struct model_row {
 
 // The row's xmin as a visibility check needs it: the system column gives the raw xid, which a
 // frozen row keeps for ever, and which after 2^31 more transactions reads as one in the future;
-// and the command of this transaction that wrote it. Runs under pg::call.
-void row_writer(Oid relid, ItemPointer ctid, TransactionId* xmin, CommandId* cmin)
+// and the command of this transaction that wrote it. False when the row was not read from a
+// heap (a table of another access method): its system columns, as read, are all there is then.
+// Runs under pg::call.
+bool row_writer(Oid relid, ItemPointer ctid, TransactionId* xmin, CommandId* cmin)
 {
+    bool found = false;
     Relation rel = table_open(relid, AccessShareLock);
     if (rel->rd_rel->relam == HEAP_TABLE_AM_OID) {
         HeapTupleData tuple;
@@ -132,9 +135,11 @@ void row_writer(Oid relid, ItemPointer ctid, TransactionId* xmin, CommandId* cmi
                         : InvalidCommandId;
             LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
             ReleaseBuffer(buffer);
+            found = true;
         }
     }
     table_close(rel, AccessShareLock);
+    return found;
 }
 
 void fetch_row(const char* name, int32_t version, model_row* out)
@@ -164,13 +169,14 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         TupleDesc desc = SPI_tuptable->tupdesc;
         bool isnull;
         out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-        out->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
-        out->cmin = TransactionIdIsCurrentTransactionId(out->xmin)
-                        ? DatumGetCommandId(SPI_getbinval(tup, desc, 7, &isnull))
-                        : InvalidCommandId;
         ItemPointerData ctid =
             *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull)));
-        row_writer(models_relid, &ctid, &out->xmin, &out->cmin);
+        if (!row_writer(models_relid, &ctid, &out->xmin, &out->cmin)) {
+            out->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
+            out->cmin = TransactionIdIsCurrentTransactionId(out->xmin)
+                            ? DatumGetCommandId(SPI_getbinval(tup, desc, 7, &isnull))
+                            : InvalidCommandId;
+        }
         MemoryContext spi = MemoryContextSwitchTo(caller);
         out->kind = SPI_getvalue(tup, desc, 2);
         out->features = SPI_getvalue(tup, desc, 3);

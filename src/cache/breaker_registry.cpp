@@ -1,6 +1,5 @@
 #include "cache/breaker_registry.hpp"
 #include "cache/error_text.hpp"
-#include "cache/l1_shared.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
@@ -92,7 +91,7 @@ slot& find(const breaker_key& key)
     for (int i = 0; i < n_slots; i++)
         info[i] = {r.slots[i].name_hash != 0, r.slots[i].name_hash, r.slots[i].state.current,
                    r.slots[i].state.failures, r.slots[i].last_used_ms};
-    const uint64_t now = monotonic_ms();
+    const uint64_t now = stats::monotonic_ms();
     int i = choose_breaker_slot(info, n_slots, key.hash, now, uint64_t(guc::breaker_reset_ms));
     if (i < 0) {
         auto [it, made] = private_slots.try_emplace(key.hash);
@@ -173,7 +172,7 @@ breaker_key breaker_for(const std::string& endpoint, endpoint_kind kind)
 bool breaker_allow(const breaker_key& key)
 {
     locked l;
-    return find(key).state.allow(monotonic_ms(), uint64_t(guc::breaker_reset_ms));
+    return find(key).state.allow(stats::monotonic_ms(), uint64_t(guc::breaker_reset_ms));
 }
 
 void breaker_success(const breaker_key& key, double latency_ms)
@@ -200,7 +199,7 @@ void breaker_failure(const breaker_key& key, const std::string& error)
         slot& s = find(key);
         strlcpy(s.last_error, shown.c_str(), sizeof s.last_error);
         const bool was_closed = s.state.current == breaker::state::closed;
-        tripped = s.state.on_failure(monotonic_ms(), uint32_t(guc::breaker_failures));
+        tripped = s.state.on_failure(stats::monotonic_ms(), uint32_t(guc::breaker_failures));
         opened_from_closed = tripped && was_closed && shared_slot(s);
     }
     stats::add(stats::counter::l2_errors);

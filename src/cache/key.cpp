@@ -1,10 +1,10 @@
 #include "cache/key.hpp"
 #include "cache/canonical_input.hpp"
 #include "cache/generation_slots.hpp"
-#include "cache/l1_shared.hpp"
 #include "cache/lineage.hpp"
 #include "cache/router.hpp"
 #include "pg/shmem.hpp"
+#include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -103,7 +103,7 @@ void reconcile_generation(uint32_t slot, uint64_t in_redis)
     }
     uint64_t random = 0;
     if (!pg_strong_random(&random, sizeof random))
-        random = uint64_t(MyProcPid) * 0x9E3779B97F4A7C15ULL ^ monotonic_ms();
+        random = uint64_t(MyProcPid) * 0x9E3779B97F4A7C15ULL ^ stats::monotonic_ms();
     const uint64_t target = generation::new_epoch(used, in_redis, random);
     if (auto now = l2_increment(generation_key(slot), target - in_redis))
         raise_to(g, *now);
@@ -117,7 +117,7 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false)
     if (!l2_enabled())
         return;
     auto& g = gens();
-    uint64_t now = monotonic_ms();
+    uint64_t now = stats::monotonic_ms();
     std::vector<uint32_t> stale;
     std::vector<uint64_t> before; // each stale slot's synced_ms before this sync claimed it
     for (size_t i = 0; i < n; i++) {
@@ -163,8 +163,8 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false)
         const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);
         if (uint64_t bumps = generation::unsynced_bumps(used, in_redis)) {
             // Until Redis takes them, the slot stays below its counter: misses, never a hit.
-            if (auto now = l2_increment(generation_key(stale[i]), bumps))
-                raise_to(g.slot[stale[i]], *now);
+            if (auto counter = l2_increment(generation_key(stale[i]), bumps))
+                raise_to(g.slot[stale[i]], *counter);
             continue;
         }
         raise_to(g.slot[stale[i]], in_redis);
@@ -182,7 +182,7 @@ void recheck_bumped()
     const uint64_t last_bump = g.last_bump_ms.load(std::memory_order_relaxed);
     if (last_bump == 0 || !l2_enabled())
         return;
-    const uint64_t now = monotonic_ms();
+    const uint64_t now = stats::monotonic_ms();
     if (now >= last_bump + recheck_window_ms) {
         // Until the next bump, calls skip the clock too (a bump meanwhile fails the exchange).
         uint64_t expected = last_bump;
@@ -284,7 +284,7 @@ void bump_generation(Oid database, const text* model, const int32* version)
 void bump_slot(uint32_t slot)
 {
     recheck_bumped();
-    const uint64_t now = monotonic_ms();
+    const uint64_t now = stats::monotonic_ms();
     raise_to(gens().bumped_ms[slot], now);
     raise_to(gens().last_bump_ms, now);
     auto& g = gens().slot[slot];

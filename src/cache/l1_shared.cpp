@@ -78,7 +78,7 @@ Jsonb* l1_get(const key128& k)
     LWLock* lock = lock_for(k);
     LWLockAcquire(lock, LW_SHARED);
     uint32_t len = 0;
-    const uint8_t* v = table->find(k, monotonic_ms(), &len);
+    const uint8_t* v = table->find(k, stats::monotonic_ms(), &len);
     if (v != nullptr)
         memcpy(buffer, v, len);
     LWLockRelease(lock);
@@ -99,7 +99,7 @@ bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms)
     uint32_t len = VARSIZE_ANY(output);
     LWLock* lock = lock_for(k);
     LWLockAcquire(lock, LW_EXCLUSIVE);
-    uint64_t now = monotonic_ms();
+    uint64_t now = stats::monotonic_ms();
     bool stored = table->put(k, output, len, now, now + ttl_ms); // too large: removes k
     LWLockRelease(lock);
     return stored;

@@ -4,7 +4,6 @@
 
 #include "cache/l1_table.hpp"
 #include "pg/postgres.hpp"
-#include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "utils/jsonb.h"
@@ -26,7 +25,5 @@ Jsonb* l1_get(const key128& k);
 bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms);
 // Removes k from this server's L1, if it has one (whatever ai_scale.cache_use_l1 says).
 void l1_forget(const key128& k);
-
-using stats::monotonic_ms;
 
 } // namespace ai_scale::cache

@@ -1,6 +1,5 @@
 #include "cache/router.hpp"
 #include "cache/breaker_registry.hpp"
-#include "cache/l1_shared.hpp"
 #include "cache/redis_client.hpp"
 #include "cache/replica_check.hpp"
 #include "cache/sentinel.hpp"
@@ -131,7 +130,7 @@ std::optional<std::vector<reply_ptr>> attempt_primary(const std::string& primary
 bool replica_in_sync(const std::string& endpoint)
 {
     auto& st = replica_sync_state[endpoint];
-    uint64_t now = monotonic_ms();
+    uint64_t now = stats::monotonic_ms();
     if (st.checked_ms != 0 && now - st.checked_ms < st.interval_ms)
         return st.in_sync;
     std::optional<std::string> primary_info;
@@ -409,10 +408,6 @@ bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entri
     }
     return true;
 }
-
-} // namespace ai_scale::cache
-
-namespace ai_scale::cache {
 
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
 {

@@ -1,9 +1,9 @@
 #include "cache/sentinel.hpp"
-#include "cache/l1_shared.hpp"
 #include "cache/redis_client.hpp"
 #include "cache/router.hpp"
 #include "cache/sentinel_view.hpp"
 #include "guc.hpp"
+#include "stats/shared_stats.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -77,7 +77,7 @@ bool sentinel_enabled()
 
 const redis_topology& sentinel_topology()
 {
-    const uint64_t now = monotonic_ms();
+    const uint64_t now = stats::monotonic_ms();
     const std::string sentinels = guc::redis_sentinels ? guc::redis_sentinels : "";
     const std::string master = guc::redis_sentinel_master ? guc::redis_sentinel_master : "";
     if (sentinels != cache.sentinels || master != cache.master) {

@@ -123,11 +123,11 @@ AI_SCALE_FUNCTION(ai_scale_xgboost_params)
     require_register_right();
     if (PG_ARGISNULL(0))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "the XGBoost model must not be null");
-    std::string text = jsonb_text(PG_GETARG_DATUM(0));
-    trim.set_bytes(text.size());
+    std::string dump = jsonb_text(PG_GETARG_DATUM(0));
+    trim.set_bytes(dump.size());
     xgboost_import imported;
     try {
-        imported = import_xgboost(json::parse(text));
+        imported = import_xgboost(json::parse(dump));
     } catch (const model_error& e) {
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, e.what(), e.detail,
                         "Pass the JSON written by Booster.save_model(\"model.json\").");

@@ -404,6 +404,9 @@ void ai_scale_maintenance_launcher_main(Datum)
             ProcessConfigFile(PGC_SIGHUP);
         }
         long sleep_ms = reconcile();
+        // Its scans of pg_database, sent as a client backend's are when it goes idle (see the
+        // maintenance worker's loop).
+        (void)pgstat_report_stat(true);
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                         PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);

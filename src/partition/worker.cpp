@@ -592,6 +592,11 @@ void ai_scale_maintenance_main(Datum arg)
         ai_scale::partition::set_in_run(true);
         run_once();
         ai_scale::partition::set_in_run(false);
+        // A client backend sends its statistics when it goes idle; a background worker only at
+        // exit, unless it asks. Never sent, the runs' transactions were missing from
+        // pg_stat_database, their scans from pg_stat_all_tables, and the dead catalog rows
+        // their DDL left (partitions made and dropped) unknown to autovacuum (TAP 211).
+        (void)pgstat_report_stat(true);
         ran = true;
         last_run_end = std::chrono::steady_clock::now();
     }

@@ -1,0 +1,61 @@
+# What the maintenance worker costs a quiet server: a run with nothing to do writes no WAL
+# (which would be archived and shipped to standbys, and keep checkpoints from being skipped),
+# assigns no transaction ID, and between runs the worker holds no snapshot (backend_xmin,
+# which would keep VACUUM from removing dead rows) and no lock.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+# Autovacuum off: its analyze of the new tables would write WAL of its own.
+my $node = worker_node('worker_idle_costs');
+$node->append_conf('postgresql.conf', "autovacuum = off\n");
+$node->reload;
+# The store's partitions made; the VACUUM removes the dead catalog rows of that DDL, which a
+# later read (the worker's or a test query's) would otherwise prune, writing WAL.
+$node->safe_psql('postgres', 'SELECT ai_scale.create_prediction_store()');
+$node->safe_psql('postgres', 'VACUUM');
+
+my $runs_sql =
+  "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'";
+sub runs_reach {
+    my ($n) = @_;
+    return $node->poll_query_until('postgres', "SELECT ($runs_sql) >= $n");
+}
+# Two runs after the VACUUM, so that whatever a first look at the tables sets is set.
+my $runs = $node->safe_psql('postgres', $runs_sql);
+ok(runs_reach($runs + 2), 'the worker ran after the setup');
+
+my $position = q{SELECT pg_current_wal_lsn(), txid_snapshot_xmax(txid_current_snapshot())};
+my $done = q{SELECT string_agg(value::text, ' ' ORDER BY metric) FROM ai_scale.stats
+WHERE section = 'maintenance' AND metric IN ('actions', 'errors')};
+my $before = $node->safe_psql('postgres', $position);
+my $done_before = $node->safe_psql('postgres', $done);
+$runs = $node->safe_psql('postgres', $runs_sql);
+ok(runs_reach($runs + 5), 'five more runs');
+is($node->safe_psql('postgres', $done), $done_before, 'which had nothing to do and failed none');
+is($node->safe_psql('postgres', $position), $before,
+    'they wrote no WAL and assigned no transaction ID');
+
+# Between runs: a naptime of an hour, after the run the reload starts.
+$runs = $node->safe_psql('postgres', $runs_sql);
+$node->append_conf('postgresql.conf', "ai_scale.maintenance_naptime = '1h'\n");
+$node->reload;
+ok(runs_reach($runs + 1), 'the reload started a run');
+ok($node->poll_query_until('postgres', q{
+SELECT state = 'idle' FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'}),
+    'the run ended');
+is($node->safe_psql('postgres', q{
+SELECT backend_xmin IS NULL AND backend_xid IS NULL FROM pg_stat_activity
+WHERE backend_type = 'ai_scale maintenance'}), 't', 'the idle worker holds no snapshot');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.backend_type = 'ai_scale maintenance'}), '0', 'nor any lock');
+is($node->safe_psql('postgres', $runs_sql), $runs + 1, 'and no run since (the checks saw it idle)');
+
+$node->stop;
+done_testing();

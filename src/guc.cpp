@@ -1,4 +1,5 @@
 #include "guc.hpp"
+#include "cache/endpoint_address.hpp"
 #include "partition/database_list.hpp"
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
@@ -78,26 +79,6 @@ const config_enum_entry read_from_options[] = {
     {nullptr, 0, false},
 };
 
-// host:port with a port in 1..65535 and a non-empty host.
-bool valid_endpoint(const char* s, size_t len)
-{
-    const char* colon = nullptr;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == ':')
-            colon = s + i;
-    if (colon == nullptr || colon == s || size_t(colon - s) + 1 >= len)
-        return false;
-    long port = 0;
-    for (const char* p = colon + 1; p < s + len; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        port = port * 10 + (*p - '0');
-        if (port > 65535)
-            return false;
-    }
-    return port >= 1;
-}
-
 bool check_endpoint_list(char** newval, const char* name, bool allow_many)
 {
     const char* s = *newval;
@@ -110,10 +91,16 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
         const char* end = s;
         while (*end && *end != ',' && *end != ' ')
             end++;
-        if (!valid_endpoint(s, size_t(end - s))) {
-            GUC_check_errmsg("invalid Redis endpoint \"%.*s\"", int(end - s), s);
-            GUC_check_errhint("Use host:port, for example 127.0.0.1:6379%s.",
-                              allow_many ? ", separated by commas" : "");
+        if (end == s && allow_many) {
+            GUC_check_errmsg("%s has an empty entry", name);
+            GUC_check_errhint("Separate endpoints with single commas, with none at either end.");
+            return false;
+        }
+        cache::endpoint_problem problem;
+        if (!cache::parse_endpoint(std::string_view(s, size_t(end - s)), &problem)) {
+            GUC_check_errmsg("%s", problem.message.c_str());
+            GUC_check_errhint("%s%s", problem.hint.c_str(),
+                              allow_many ? " Separate endpoints with commas." : "");
             return false;
         }
         n++;
@@ -121,8 +108,12 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
             end++;
         if (*end == '\0')
             break;
-        if (*end != ',' || !allow_many) {
+        if (!allow_many) {
             GUC_check_errmsg("%s takes one host:port", name);
+            return false;
+        }
+        if (*end != ',') {
+            GUC_check_errmsg("endpoints in %s are separated by commas", name);
             return false;
         }
         s = end + 1;

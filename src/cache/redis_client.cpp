@@ -1,4 +1,5 @@
 #include "cache/redis_client.hpp"
+#include "cache/endpoint_address.hpp"
 #include "cache/error_text.hpp"
 #include "cache/l2_format.hpp"
 #include "cache/resp_limits.hpp"
@@ -277,16 +278,18 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
     }
     *reused = false;
 
-    auto colon = endpoint.rfind(':');
-    std::string host = endpoint.substr(0, colon);
-    int port = std::stoi(endpoint.substr(colon + 1));
+    // The settings' check refused what this cannot read; a sentinel's answer is checked too.
+    endpoint_problem problem;
+    const auto address = parse_endpoint(endpoint, &problem);
+    if (!address)
+        throw redis_failure(problem.message);
     // hiredis's connect waits in poll() without looking at Postgres's interrupts: a cancel
     // already pending is taken first, and one that arrives meanwhile makes the poll fail with
     // EINTR, reported as the cancel it is, not as the endpoint failing (which counted toward
     // its breaker, and left the cancel to wait for the next connect's whole timeout).
     if (wait_hook)
         wait_hook();
-    c.ctx = redisConnectWithTimeout(host.c_str(), port, timeout());
+    c.ctx = redisConnectWithTimeout(address->host.c_str(), address->port, timeout());
     if (c.ctx == nullptr)
         throw redis_failure("cannot allocate a Redis connection");
     if (c.ctx->err) {

@@ -1,4 +1,5 @@
 #include "cache/sentinel_view.hpp"
+#include "cache/endpoint_address.hpp"
 
 namespace ai_scale::cache {
 
@@ -47,9 +48,10 @@ std::optional<std::string> address(const std::string& ip, const std::string& por
     if (ip.empty() || !valid_port(port))
         return std::nullopt;
     for (unsigned char c : ip)
-        if (c <= ' ' || c > '~' || c == ',')
+        if (c <= ' ' || c > '~' || c == ',' || c == '[' || c == ']')
             return std::nullopt;
-    return ip + ":" + port;
+    // An IPv6 address in brackets: "::1:6379" was no endpoint anyone could read back.
+    return endpoint_text(ip, port);
 }
 
 } // namespace

@@ -10,7 +10,7 @@
 
 namespace ai_scale::cache {
 
-// host:port from get-master-addr-by-name's [ip, port]; nullopt unless that is what it holds (a
+// host:port ([address]:port for IPv6) from get-master-addr-by-name's [ip, port]; nullopt unless that is what it holds (a
 // host of printable ASCII without commas, a port in 1..65535).
 std::optional<std::string> sentinel_primary(const std::vector<std::string>& ip_and_port);
 

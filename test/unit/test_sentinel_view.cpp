@@ -25,7 +25,7 @@ sentinel_fields replica(const std::string& flags, const std::string& link = "ok"
 TEST(SentinelView, ReadsThePrimarysAddress)
 {
     EXPECT_EQ(sentinel_primary({"10.0.0.5", "6379"}), "10.0.0.5:6379");
-    EXPECT_EQ(sentinel_primary({"::1", "6379"}), "::1:6379");
+    EXPECT_EQ(sentinel_primary({"::1", "6379"}), "[::1]:6379");
     EXPECT_EQ(sentinel_primary({}), std::nullopt); // a master name the sentinel does not know
     EXPECT_EQ(sentinel_primary({"10.0.0.5"}), std::nullopt);
     EXPECT_EQ(sentinel_primary({"10.0.0.5", "0"}), std::nullopt);

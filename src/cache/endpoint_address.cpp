@@ -1,0 +1,110 @@
+#include "cache/endpoint_address.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+namespace ai_scale::cache {
+
+namespace {
+
+// A DNS name has at most 253 characters; a longer one cannot resolve.
+constexpr size_t max_host = 253;
+
+const char* const example_hint = "Use host:port, for example 127.0.0.1:6379, or [::1]:6379 for an "
+                                 "IPv6 address.";
+
+std::optional<endpoint_address> refuse(endpoint_problem* problem, std::string message,
+                                       std::string hint = example_hint)
+{
+    *problem = {std::move(message), std::move(hint)};
+    return std::nullopt;
+}
+
+std::string quoted(std::string_view text)
+{
+    return "\"" + std::string(text) + "\"";
+}
+
+// 1..65535, digits only.
+bool parse_port(std::string_view s, int* port)
+{
+    if (s.empty() || s.size() > 5)
+        return false;
+    int n = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9')
+            return false;
+        n = n * 10 + (c - '0');
+    }
+    *port = n;
+    return n >= 1 && n <= 65535;
+}
+
+// An IPv6 address as inet_pton reads it, with an optional zone (fe80::1%eth0) after it.
+bool ipv6_address(std::string_view host)
+{
+    const std::string address(host.substr(0, host.find('%')));
+    in6_addr unused;
+    return inet_pton(AF_INET6, address.c_str(), &unused) == 1;
+}
+
+} // namespace
+
+std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem)
+{
+    const std::string what = "invalid Redis endpoint " + quoted(text);
+    if (text.find("://") != std::string_view::npos) {
+        const bool tls = text.substr(0, 9) == "rediss://";
+        return refuse(problem, what,
+                      std::string(tls ? "ai_scale does not use TLS. " : "") +
+                          "Give host:port, not a URL, for example 127.0.0.1:6379; the password "
+                          "goes in ai_scale.redis_password and the database in "
+                          "ai_scale.redis_db.");
+    }
+    if (!text.empty() && text[0] == '/')
+        return refuse(problem, what,
+                      "ai_scale reaches Redis over TCP only, not through a Unix-domain socket: "
+                      "use host:port, for example 127.0.0.1:6379.");
+    std::string_view host;
+    std::string_view port;
+    if (!text.empty() && text[0] == '[') {
+        const size_t close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return refuse(problem, what);
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        if (!ipv6_address(host))
+            return refuse(problem, what,
+                          "Only an IPv6 address goes in brackets, for example [::1]:6379.");
+    } else {
+        const size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos)
+            return refuse(problem, what);
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        // "::1:6379" reads as [::1]:6379 or as the address ::1:6379; "fe80::1" lacks a port.
+        if (host.find(':') != std::string_view::npos)
+            return refuse(problem, what, "Write an IPv6 address in brackets, for example [::1]:6379.");
+    }
+    if (host.empty())
+        return refuse(problem, what);
+    if (host.size() > max_host)
+        return refuse(problem, what,
+                      "A host name has at most " + std::to_string(max_host) + " characters.");
+    for (unsigned char c : host)
+        if (c <= ' ' || c > '~' || c == ',' || c == '[' || c == ']')
+            return refuse(problem, what);
+    int n = 0;
+    if (!parse_port(port, &n))
+        return refuse(problem, what, "The port must be a number from 1 to 65535.");
+    return endpoint_address{std::string(host), n};
+}
+
+std::string endpoint_text(std::string_view host, std::string_view port)
+{
+    if (host.find(':') != std::string_view::npos)
+        return "[" + std::string(host) + "]:" + std::string(port);
+    return std::string(host) + ":" + std::string(port);
+}
+
+} // namespace ai_scale::cache

@@ -1,0 +1,32 @@
+// What a Redis endpoint setting may hold, and how an endpoint is written: `host:port`, where
+// host is a host name or an IPv4 address, or `[address]:port` for an IPv6 address (as Redis and
+// most clients write one). No URL (redis://, rediss://: ai_scale neither takes a password or a
+// database in one nor uses TLS) and no Unix-domain socket. Pure C++ (no Postgres, no hiredis),
+// unit-tested in test/unit/test_endpoint_address.cpp.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ai_scale::cache {
+
+struct endpoint_address {
+    std::string host; // without brackets
+    int port = 0;
+};
+
+// Why an endpoint cannot be used, as a message and a hint (complete sentences).
+struct endpoint_problem {
+    std::string message;
+    std::string hint;
+};
+
+// The host and port of text (one entry of a setting, spaces already taken off), or nullopt with
+// *problem saying why it is no endpoint ai_scale can reach.
+std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem);
+
+// host:port as parse_endpoint reads it back: an IPv6 address (a host with ':') in brackets.
+std::string endpoint_text(std::string_view host, std::string_view port);
+
+} // namespace ai_scale::cache

@@ -1,0 +1,97 @@
+#include "cache/endpoint_address.hpp"
+
+#include <gtest/gtest.h>
+
+using ai_scale::cache::endpoint_problem;
+using ai_scale::cache::endpoint_text;
+using ai_scale::cache::parse_endpoint;
+
+namespace {
+
+// "host|port" when text parses, else the hint.
+std::string parsed(const char* text)
+{
+    endpoint_problem problem;
+    auto a = parse_endpoint(text, &problem);
+    if (!a) {
+        EXPECT_EQ(problem.message, std::string("invalid Redis endpoint \"") + text + "\"");
+        return problem.hint;
+    }
+    return a->host + "|" + std::to_string(a->port);
+}
+
+} // namespace
+
+TEST(EndpointAddress, HostAndPort)
+{
+    EXPECT_EQ(parsed("127.0.0.1:6379"), "127.0.0.1|6379");
+    EXPECT_EQ(parsed("localhost:6379"), "localhost|6379");
+    EXPECT_EQ(parsed("redis-a.internal:1"), "redis-a.internal|1");
+    EXPECT_EQ(parsed("h:65535"), "h|65535");
+    EXPECT_EQ(parsed("h:06379"), "h|6379");
+}
+
+TEST(EndpointAddress, IPv6InBrackets)
+{
+    EXPECT_EQ(parsed("[::1]:6379"), "::1|6379");
+    EXPECT_EQ(parsed("[2001:db8::5]:26379"), "2001:db8::5|26379");
+    EXPECT_EQ(parsed("[fe80::1%eth0]:6379"), "fe80::1%eth0|6379");
+    // Without brackets it is ambiguous ("::1:6379" is an address too) or has no port.
+    EXPECT_EQ(parsed("::1:6379"), "Write an IPv6 address in brackets, for example [::1]:6379.");
+    EXPECT_EQ(parsed("fe80::1"), "Write an IPv6 address in brackets, for example [::1]:6379.");
+    EXPECT_EQ(parsed("[redis-a]:6379"), "Only an IPv6 address goes in brackets, for example "
+                                        "[::1]:6379.");
+    EXPECT_EQ(parsed("[127.0.0.1]:6379"), "Only an IPv6 address goes in brackets, for example "
+                                          "[::1]:6379.");
+    const std::string form =
+        "Use host:port, for example 127.0.0.1:6379, or [::1]:6379 for an IPv6 address.";
+    EXPECT_EQ(parsed("[::1]"), form);
+    EXPECT_EQ(parsed("[::1]6379"), form);
+    EXPECT_EQ(parsed("[::1:6379"), form);
+}
+
+TEST(EndpointAddress, NoUrlNoSocket)
+{
+    const std::string url = "Give host:port, not a URL, for example 127.0.0.1:6379; the "
+                            "password goes in ai_scale.redis_password and the database in "
+                            "ai_scale.redis_db.";
+    EXPECT_EQ(parsed("redis://127.0.0.1:6379"), url);
+    EXPECT_EQ(parsed("redis://:secret@h:6379/2"), url);
+    EXPECT_EQ(parsed("rediss://h:6380"), "ai_scale does not use TLS. " + url);
+    EXPECT_EQ(parsed("/var/run/redis/redis.sock"),
+              "ai_scale reaches Redis over TCP only, not through a Unix-domain socket: use "
+              "host:port, for example 127.0.0.1:6379.");
+}
+
+TEST(EndpointAddress, RefusedForms)
+{
+    const std::string form =
+        "Use host:port, for example 127.0.0.1:6379, or [::1]:6379 for an IPv6 address.";
+    const std::string port = "The port must be a number from 1 to 65535.";
+    EXPECT_EQ(parsed(""), form);
+    EXPECT_EQ(parsed("no-port"), form);
+    EXPECT_EQ(parsed(":6379"), form);
+    EXPECT_EQ(parsed("h:"), port);
+    EXPECT_EQ(parsed("h:0"), port);
+    EXPECT_EQ(parsed("h:65536"), port);
+    EXPECT_EQ(parsed("h:123456"), port);
+    EXPECT_EQ(parsed("h:63a9"), port);
+    EXPECT_EQ(parsed("h:-1"), port);
+    EXPECT_EQ(parsed("h\tx:6379"), form);
+    EXPECT_EQ(parsed("h\xc3\xa9:6379"), form);
+    const std::string longest(253, 'a');
+    EXPECT_EQ(parsed((longest + ":6379").c_str()), longest + "|6379");
+    EXPECT_EQ(parsed((longest + "a:6379").c_str()), "A host name has at most 253 characters.");
+}
+
+TEST(EndpointAddress, TextReadsBack)
+{
+    EXPECT_EQ(endpoint_text("10.0.0.5", "6379"), "10.0.0.5:6379");
+    EXPECT_EQ(endpoint_text("redis-a", "6379"), "redis-a:6379");
+    EXPECT_EQ(endpoint_text("::1", "6379"), "[::1]:6379");
+    endpoint_problem problem;
+    auto a = parse_endpoint(endpoint_text("2001:db8::5", "6380"), &problem);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->host, "2001:db8::5");
+    EXPECT_EQ(a->port, 6380);
+}

@@ -135,7 +135,7 @@ tap() {
     mkdir -p "$tapdir/bin"
     cp -r test/tap "$tapdir/t"
     cp build/test/tools/forge_l2_value build/test/tools/generation_collision \
-        build/test/tools/libclock_shift.so "$tapdir/bin/" ||
+        build/test/tools/libclock_shift.so build/test/tools/libslow_resolver.so "$tapdir/bin/" ||
         return 1
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
     # The globs, each under t/, expanded below in $tapdir (read splits them without expanding).
@@ -151,6 +151,7 @@ tap() {
         AI_SCALE_TEST_FORGE="$tapdir/bin/forge_l2_value" \
         AI_SCALE_TEST_GENERATION_COLLISION="$tapdir/bin/generation_collision" \
         AI_SCALE_TEST_CLOCK_SHIFT="$tapdir/bin/libclock_shift.so" \
+        AI_SCALE_TEST_SLOW_RESOLVER="$tapdir/bin/libslow_resolver.so" \
         prove -v --timer ${files[*]})
     local status=$? log
     # A file that skips itself whole (plan skip_all: a package or tool it needs is missing)

@@ -1,6 +1,7 @@
 #include "cache/redis_client.hpp"
 #include "cache/endpoint_address.hpp"
 #include "cache/error_text.hpp"
+#include "cache/host_lookup.hpp"
 #include "cache/l2_format.hpp"
 #include "cache/resp_limits.hpp"
 #include "guc.hpp"
@@ -8,6 +9,8 @@
 #include <hiredis/hiredis.h>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -78,10 +81,6 @@ void drop(connection& c)
     throw redis_failure(msg);
 }
 
-timeval timeout()
-{
-    return {guc::redis_timeout_ms / 1000, (guc::redis_timeout_ms % 1000) * 1000};
-}
 
 // Waits until fd is ready for events or the deadline passes (false), checking for a cancel (which
 // throws) at every wake.
@@ -262,6 +261,61 @@ bool still_open(connection& c)
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+// A TCP connection to one of addresses (tried in turn), made within the deadline: a
+// non-blocking connect and a wait in poll() that calls the wait hook at every wake (hiredis's
+// connect waited without looking at Postgres's interrupts). Returns the socket, or throws
+// redis_failure with the last address's error.
+int open_socket(const std::vector<socket_address>& addresses, steady::time_point deadline)
+{
+    int error = ETIMEDOUT;
+    for (const auto& a : addresses) {
+        const int fd = ::socket(a.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            error = errno;
+            continue;
+        }
+        struct closer {
+            int fd;
+            ~closer()
+            {
+                if (fd >= 0)
+                    close(fd);
+            }
+        } guard{fd};
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&a.address), a.length) != 0) {
+            error = errno;
+            if (error != EINPROGRESS)
+                continue;
+            for (;;) {
+                if (wait_hook)
+                    wait_hook();
+                const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+                    deadline - steady::now());
+                if (left.count() <= 0)
+                    throw redis_failure(std::string("connect: ") + std::strerror(ETIMEDOUT));
+                pollfd p{fd, POLLOUT, 0};
+                const int ms = int(std::min<int64_t>((left.count() + 999) / 1000, wake_ms));
+                const int n = poll(&p, 1, ms);
+                if (n > 0)
+                    break;
+                if (n < 0 && errno != EINTR)
+                    throw redis_failure(std::string("poll: ") + std::strerror(errno));
+            }
+            socklen_t len = sizeof error;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0)
+                error = errno;
+            if (error != 0)
+                continue;
+        }
+        // As hiredis set it: a small command is sent at once, not held for the next.
+        const int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        guard.fd = -1;
+        return fd;
+    }
+    throw redis_failure(std::string("connect: ") + std::strerror(error));
+}
+
 connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reused)
 {
     connection& c = connections[endpoint];
@@ -283,20 +337,31 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
     const auto address = parse_endpoint(endpoint, &problem);
     if (!address)
         throw redis_failure(problem.message);
-    // hiredis's connect waits in poll() without looking at Postgres's interrupts: a cancel
-    // already pending is taken first, and one that arrives meanwhile makes the poll fail with
-    // EINTR, reported as the cancel it is, not as the endpoint failing (which counted toward
-    // its breaker, and left the cancel to wait for the next connect's whole timeout).
+    // The name is looked up, and the connection made, within redis_timeout_ms each, waiting in
+    // poll() with the wait hook called at every wake: a cancel pending before, or arriving
+    // during either wait, is taken as the cancel it is, not counted as the endpoint failing.
     if (wait_hook)
         wait_hook();
-    c.ctx = redisConnectWithTimeout(address->host.c_str(), address->port, timeout());
-    if (c.ctx == nullptr)
+    int fd;
+    try {
+        const auto addresses = lookup_host(
+            address->host, address->port,
+            steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms), wait_hook);
+        fd = open_socket(addresses,
+                         steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms));
+    } catch (const redis_failure&) {
+        if (wait_hook)
+            wait_hook();
+        throw;
+    }
+    c.ctx = redisConnectFd(fd);
+    if (c.ctx == nullptr) {
+        close(fd);
         throw redis_failure("cannot allocate a Redis connection");
+    }
     if (c.ctx->err) {
         const std::string msg = std::string("connect: ") + c.ctx->errstr;
         drop(c);
-        if (wait_hook)
-            wait_hook();
         throw redis_failure(msg);
     }
     make_nonblocking(c);

@@ -66,7 +66,7 @@ make -s -j"$(nproc)" CXXFLAGS="-g -O1 -fno-strict-aliasing -D_GLIBCXX_SANITIZE_V
 make -s install
 # The TAP tests run three tools of the CMake build.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift >/dev/null
+cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift slow_resolver >/dev/null
 
 status=0
 AI_SCALE_TEST_KEEP_LOGS=1 bash test/run.sh --no-setup "${suites[@]}" | tee "$copy/run.log" ||

@@ -341,9 +341,10 @@ void define_all()
                              "primary.",
                              nullptr, &redis_read_from, int(read_from::replica), read_from_options,
                              PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomIntVariable(
-        "ai_scale.redis_timeout_ms", "Connect and command timeout for each Redis request.", nullptr,
-        &redis_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ai_scale.redis_timeout_ms",
+                            "Timeout of each Redis host name lookup, connect and round trip.",
+                            nullptr, &redis_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS,
+                            nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "ai_scale.redis_replica_max_lag",
         "How far behind its primary's replication stream a replica may be and still serve reads.",

@@ -84,7 +84,8 @@ std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_p
         port = text.substr(colon + 1);
         // "::1:6379" reads as [::1]:6379 or as the address ::1:6379; "fe80::1" lacks a port.
         if (host.find(':') != std::string_view::npos)
-            return refuse(problem, what, "Write an IPv6 address in brackets, for example [::1]:6379.");
+            return refuse(problem, what,
+                          "Write an IPv6 address in brackets, for example [::1]:6379.");
     }
     if (host.empty())
         return refuse(problem, what);

@@ -81,7 +81,6 @@ void drop(connection& c)
     throw redis_failure(msg);
 }
 
-
 // Waits until fd is ready for events or the deadline passes (false), checking for a cancel (which
 // throws) at every wake.
 bool wait_for(connection& c, short events, steady::time_point deadline)
@@ -289,8 +288,8 @@ int open_socket(const std::vector<socket_address>& addresses, steady::time_point
             for (;;) {
                 if (wait_hook)
                     wait_hook();
-                const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
-                    deadline - steady::now());
+                const auto left =
+                    std::chrono::duration_cast<std::chrono::microseconds>(deadline - steady::now());
                 if (left.count() <= 0)
                     throw redis_failure(std::string("connect: ") + std::strerror(ETIMEDOUT));
                 pollfd p{fd, POLLOUT, 0};

@@ -22,7 +22,10 @@ SELECT metric, value FROM ai_scale.stats
 WHERE section = 'l2' AND metric IN ('errors', 'breaker_trips', 'hits', 'misses') ORDER BY metric;
 -- A lookup the open breaker skips is no round trip: not an L2 latency sample either (each was
 -- one, of a fraction of a microsecond, and samples grew with every call while p50 and p99
--- fell to nothing). The failed round trips before the breaker opened are samples.
+-- fell to nothing). Counted from a reset: how many of the failed calls before the breaker
+-- opened were lookups depends on the clock (a call a second or more after the put syncs the
+-- model's generations from the primary first, and that failure opens the breaker).
+SELECT ai_scale.reset_stats();
 SELECT count(ai_scale.cache_get('breaker_model', 1, jsonb_build_object('i', g)))
 FROM generate_series(1, 100) g;
 SELECT value AS l2_samples FROM ai_scale.stats WHERE section = 'l2' AND metric = 'samples';

@@ -100,20 +100,6 @@ CREATE FUNCTION ai_scale._table_word(rel regclass) RETURNS text
     AS $$ SELECT CASE WHEN c.relkind = 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END
             FROM pg_class c WHERE c.oid = rel $$;
 
--- Drops the partition rel, with DROP FOREIGN TABLE when it is a foreign table.
-CREATE FUNCTION ai_scale._drop_partition(rel regclass) RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    AS $$ BEGIN EXECUTE format('DROP %s %s', ai_scale._table_word(rel), rel); END $$;
-
--- The statement that sets the comment of the partition rel to note (NULL removes it), with
--- COMMENT ON FOREIGN TABLE when it is a foreign table: run as it is, or as the table's owner
--- (_as_owner).
-CREATE FUNCTION ai_scale._comment_statement(rel regclass, note text) RETURNS text
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT format('COMMENT ON %s %s IS %L', ai_scale._table_word(rel), rel, note) $$;
-
 -- What the detail of a drop adds for a foreign table (else ''): dropping it removes only its
 -- definition here, its rows stay on the foreign server. Read before the drop.
 CREATE FUNCTION ai_scale._foreign_drop_note(rel regclass) RETURNS text
@@ -482,7 +468,7 @@ BEGIN
             partition := victim::text;
             IF attached THEN
                 BEGIN
-                    EXECUTE ai_scale._comment_statement(victim, NULL);
+                    EXECUTE format('COMMENT ON %s %s IS NULL', ai_scale._table_word(victim), victim);
                     CONTINUE;
                 EXCEPTION
                     WHEN lock_not_available THEN
@@ -498,10 +484,10 @@ BEGIN
                 IF still_owed THEN
                     detail := 'detached by retention earlier, and not dropped then'
                               || ai_scale._foreign_drop_note(victim);
-                    PERFORM ai_scale._drop_partition(victim);
+                    EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
                     action := 'dropped';
                 ELSE
-                    EXECUTE ai_scale._comment_statement(victim, NULL);
+                    EXECUTE format('COMMENT ON %s %s IS NULL', ai_scale._table_word(victim), victim);
                     action := 'skipped';
                     detail := 'detached by retention earlier; kept, as the retention settings changed';
                 END IF;
@@ -576,13 +562,13 @@ BEGIN
                     action := 'detach_pending';
                     detail := 'finalize ' || p.action;
                     IF p.action = 'drop' THEN
-                        EXECUTE ai_scale._comment_statement(
-                                    victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                        EXECUTE format('COMMENT ON %s %s IS %L', ai_scale._table_word(victim), victim,
+                                       ai_scale._owed_drop_note(cfg.parent, cfg.retention));
                     END IF;
                 ELSIF p.action = 'drop' THEN
                     detail := 'older than retention ' || cfg.retention::text
                               || ai_scale._foreign_drop_note(victim);
-                    PERFORM ai_scale._drop_partition(victim);
+                    EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
                     action := 'dropped';
                 ELSE
                     action := 'skipped';
@@ -595,8 +581,8 @@ BEGIN
                 partition := victim::text;
                 detail := p.action;
                 IF p.action = 'drop' THEN
-                    EXECUTE ai_scale._comment_statement(
-                                victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                    EXECUTE format('COMMENT ON %s %s IS %L', ai_scale._table_word(victim), victim,
+                                   ai_scale._owed_drop_note(cfg.parent, cfg.retention));
                 END IF;
             ELSIF p.action = 'drop' THEN
                 partition := victim::text;
@@ -614,7 +600,7 @@ BEGIN
                 END IF;
                 detail := 'older than retention ' || cfg.retention::text
                           || ai_scale._foreign_drop_note(victim);
-                PERFORM ai_scale._drop_partition(victim);
+                EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
                 action := 'dropped';
             ELSIF p.action = 'detach' THEN
                 partition := victim::text;

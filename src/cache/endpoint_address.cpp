@@ -25,21 +25,6 @@ std::string quoted(std::string_view text)
     return "\"" + std::string(text) + "\"";
 }
 
-// 1..65535, digits only.
-bool parse_port(std::string_view s, int* port)
-{
-    if (s.empty() || s.size() > 5)
-        return false;
-    int n = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9')
-            return false;
-        n = n * 10 + (c - '0');
-    }
-    *port = n;
-    return n >= 1 && n <= 65535;
-}
-
 // An IPv6 address as inet_pton reads it, with an optional zone (fe80::1%eth0) after it.
 bool ipv6_address(std::string_view host)
 {
@@ -92,13 +77,34 @@ std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_p
     if (host.size() > max_host)
         return refuse(problem, what,
                       "A host name has at most " + std::to_string(max_host) + " characters.");
-    for (unsigned char c : host)
-        if (c <= ' ' || c > '~' || c == ',' || c == '[' || c == ']')
-            return refuse(problem, what);
+    if (!host_bytes_allowed(host))
+        return refuse(problem, what);
     int n = 0;
     if (!parse_port(port, &n))
         return refuse(problem, what, "The port must be a number from 1 to 65535.");
     return endpoint_address{std::string(host), n};
+}
+
+bool parse_port(std::string_view s, int* port)
+{
+    if (s.empty() || s.size() > 5)
+        return false;
+    int n = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9')
+            return false;
+        n = n * 10 + (c - '0');
+    }
+    *port = n;
+    return n >= 1 && n <= 65535;
+}
+
+bool host_bytes_allowed(std::string_view host)
+{
+    for (unsigned char c : host)
+        if (c <= ' ' || c > '~' || c == ',' || c == '[' || c == ']')
+            return false;
+    return true;
 }
 
 std::string endpoint_text(std::string_view host, std::string_view port)

@@ -26,6 +26,13 @@ struct endpoint_problem {
 // *problem saying why it is no endpoint ai_scale can reach.
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem);
 
+// The two checks parse_endpoint makes of a host and a port, for addresses that come as the two
+// apart (a Sentinel's answer): a port is 1..65535 in digits only (*port set when it is), and a
+// host's bytes are printable ASCII other than the space, ',' (it would split a list) and the
+// brackets.
+bool parse_port(std::string_view s, int* port);
+bool host_bytes_allowed(std::string_view host);
+
 // host:port as parse_endpoint reads it back: an IPv6 address (a host with ':') in brackets.
 std::string endpoint_text(std::string_view host, std::string_view port);
 

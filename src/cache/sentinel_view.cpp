@@ -5,19 +5,6 @@ namespace ai_scale::cache {
 
 namespace {
 
-bool valid_port(const std::string& s)
-{
-    if (s.empty() || s.size() > 5)
-        return false;
-    int port = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9')
-            return false;
-        port = port * 10 + (c - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
 std::string field(const sentinel_fields& fields, const char* name)
 {
     for (const auto& [k, v] : fields)
@@ -45,11 +32,9 @@ bool has_flag(const std::string& flags, const std::string& flag)
 // came, failed there ("invalid byte sequence for encoding "EUC_JP"" from a UTF-8 name).
 std::optional<std::string> address(const std::string& ip, const std::string& port)
 {
-    if (ip.empty() || !valid_port(port))
+    int unused;
+    if (ip.empty() || !parse_port(port, &unused) || !host_bytes_allowed(ip))
         return std::nullopt;
-    for (unsigned char c : ip)
-        if (c <= ' ' || c > '~' || c == ',' || c == '[' || c == ']')
-            return std::nullopt;
     // An IPv6 address in brackets: "::1:6379" was no endpoint anyone could read back.
     return endpoint_text(ip, port);
 }

@@ -1,4 +1,5 @@
 #include "cache/host_lookup.hpp"
+#include "cache/fd_wait.hpp"
 #include "cache/redis_client.hpp"
 
 #include <fcntl.h>
@@ -8,7 +9,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -22,9 +22,6 @@ namespace ai_scale::cache {
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-// A wait wakes at least this often to call the hook (a signal also wakes it).
-constexpr int wake_ms = 100;
 
 // One getaddrinfo() on its thread. The thread and the backend share it; the thread writes a
 // byte to the pipe when done.
@@ -144,17 +141,10 @@ std::vector<socket_address> lookup_host(const std::string& host, int port,
                 return resolved(host, l->status, l->result, port);
             }
         }
-        if (hook)
-            hook();
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
-        if (left.count() <= 0)
+        // The thread writes a byte to the pipe once it is done.
+        if (!wait_for_fd(l->pipe_fds[0], POLLIN, deadline, hook))
             throw redis_failure("timed out looking up \"" + host +
                                 "\" (the lookup goes on, and the next request takes its answer)");
-        pollfd p{l->pipe_fds[0], POLLIN, 0};
-        const int ms = int(std::min<int64_t>(left.count() + 1, wake_ms));
-        if (poll(&p, 1, ms) < 0 && errno != EINTR)
-            throw redis_failure(std::string("poll: ") + std::strerror(errno));
     }
 }
 

@@ -1,6 +1,7 @@
 #include "cache/redis_client.hpp"
 #include "cache/endpoint_address.hpp"
 #include "cache/error_text.hpp"
+#include "cache/fd_wait.hpp"
 #include "cache/host_lookup.hpp"
 #include "cache/l2_format.hpp"
 #include "cache/resp_limits.hpp"
@@ -30,8 +31,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// A wait for Redis wakes at least this often to check for a cancel (a signal also wakes it).
-constexpr int wake_ms = 100;
 // What a value read back may take besides its payload (l2_format.hpp's header).
 constexpr uint64_t value_overhead = 1024;
 
@@ -81,23 +80,15 @@ void drop(connection& c)
     throw redis_failure(msg);
 }
 
-// Waits until fd is ready for events or the deadline passes (false), checking for a cancel (which
-// throws) at every wake.
+// Waits until the connection's socket is ready for events or the deadline passes (false),
+// checking for a cancel (which throws) at every wake; a failing poll() drops the connection.
 bool wait_for(connection& c, short events, steady::time_point deadline)
 {
-    for (;;) {
-        if (wait_hook)
-            wait_hook();
-        auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - steady::now());
-        if (left.count() <= 0)
-            return false;
-        pollfd p{c.ctx->fd, events, 0};
-        int ms = int(std::min<int64_t>((left.count() + 999) / 1000, wake_ms));
-        int n = poll(&p, 1, ms);
-        if (n > 0)
-            return true; // readable, writable, or an error the read or write will report
-        if (n < 0 && errno != EINTR)
-            fail(c, std::string("poll: ") + std::strerror(errno));
+    try {
+        return wait_for_fd(c.ctx->fd, events, deadline, wait_hook);
+    } catch (const redis_failure&) {
+        drop(c);
+        throw;
     }
 }
 
@@ -285,21 +276,8 @@ int open_socket(const std::vector<socket_address>& addresses, steady::time_point
             error = errno;
             if (error != EINPROGRESS)
                 continue;
-            for (;;) {
-                if (wait_hook)
-                    wait_hook();
-                const auto left =
-                    std::chrono::duration_cast<std::chrono::microseconds>(deadline - steady::now());
-                if (left.count() <= 0)
-                    throw redis_failure(std::string("connect: ") + std::strerror(ETIMEDOUT));
-                pollfd p{fd, POLLOUT, 0};
-                const int ms = int(std::min<int64_t>((left.count() + 999) / 1000, wake_ms));
-                const int n = poll(&p, 1, ms);
-                if (n > 0)
-                    break;
-                if (n < 0 && errno != EINTR)
-                    throw redis_failure(std::string("poll: ") + std::strerror(errno));
-            }
+            if (!wait_for_fd(fd, POLLOUT, deadline, wait_hook))
+                throw redis_failure(std::string("connect: ") + std::strerror(ETIMEDOUT));
             socklen_t len = sizeof error;
             if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0)
                 error = errno;

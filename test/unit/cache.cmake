@@ -12,5 +12,6 @@ list(APPEND UNIT_PURE_SOURCES ${AI_SCALE_SRC}/cache/l1_table.cpp ${AI_SCALE_SRC}
      ${AI_SCALE_SRC}/cache/l2_format.cpp ${AI_SCALE_SRC}/cache/sentinel_view.cpp
      ${AI_SCALE_SRC}/cache/endpoint_address.cpp
      ${AI_SCALE_SRC}/cache/host_lookup.cpp
+     ${AI_SCALE_SRC}/cache/fd_wait.cpp
      ${AI_SCALE_SRC}/cache/generation_slots.cpp ${AI_SCALE_SRC}/cache/lineage_rules.cpp
      ${AI_SCALE_SRC}/cache/resp_limits.cpp ${AI_SCALE_SRC}/cache/error_text.cpp)

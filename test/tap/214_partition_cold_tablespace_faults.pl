@@ -52,12 +52,16 @@ is($node->safe_psql('postgres', $where), 'm_39:cold m_40:cold m_48:hot m_49:hot 
 my $run = q{SELECT action || ' ' || coalesce(partition, '-') || ' ' || detail
     FROM ai_scale.run_maintenance('m')};
 
-# The tablespace's directory for this database, which the server may no longer write.
-my $dbdir = $node->safe_psql('postgres', q{
+# A tablespace's directory for this database, which the server may then no longer write.
+sub tablespace_dir {
+    my ($name) = @_;
+    my $dir = $node->safe_psql('postgres', qq{
 SELECT 'pg_tblspc/' || t.oid || '/' || (SELECT s FROM pg_ls_dir('pg_tblspc/' || t.oid) s
-                                         WHERE s LIKE 'PG\_%') || '/' || d.oid
-  FROM pg_tablespace t, pg_database d WHERE t.spcname = 'cold' AND d.datname = 'postgres'});
-$dbdir = $node->data_dir . "/$dbdir";
+                                         WHERE s LIKE 'PG\\_%') || '/' || d.oid
+  FROM pg_tablespace t, pg_database d WHERE t.spcname = '$name' AND d.datname = 'postgres'});
+    return $node->data_dir . "/$dir";
+}
+my $dbdir = tablespace_dir('cold');
 chmod 0500, $dbdir or die "chmod $dbdir: $!";
 my $out = $node->safe_psql('postgres', $run);
 like($out,
@@ -104,11 +108,7 @@ CREATE TABLE h (at timestamptz NOT NULL) PARTITION BY RANGE (at) TABLESPACE hot;
 RESET ROLE;
 SELECT count(*) FROM ai_scale.manage_partitions('h', '1 day', 1, time_zone => 'UTC');
 UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'h'::regclass;});
-my $hotdir = $node->safe_psql('postgres', q{
-SELECT 'pg_tblspc/' || t.oid || '/' || (SELECT s FROM pg_ls_dir('pg_tblspc/' || t.oid) s
-                                         WHERE s LIKE 'PG\_%') || '/' || d.oid
-  FROM pg_tablespace t, pg_database d WHERE t.spcname = 'hot' AND d.datname = 'postgres'});
-$hotdir = $node->data_dir . "/$hotdir";
+my $hotdir = tablespace_dir('hot');
 chmod 0500, $hotdir or die "chmod $hotdir: $!";
 $out = $node->safe_psql('postgres', q{SELECT action || ' ' || detail FROM ai_scale.run_maintenance('h')});
 chmod 0700, $hotdir or die "chmod $hotdir: $!";

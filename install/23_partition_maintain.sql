@@ -213,7 +213,7 @@ DECLARE
     to_make bigint;
     lock_limited boolean := false;
     rescue_rows int;
-    owner oid;
+    owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
     tier_blocked boolean := false;
     tier_left bigint := 0;
 BEGIN
@@ -506,8 +506,8 @@ BEGIN
     -- renamed since manage_partitions named it) and the owner's right to create in it (revoked
     -- since). Each move failed on it before, an error row per partition, up to 100 each run,
     -- logged by the worker at every naptime. The moves are then left for the next runs.
-    owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
     IF EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'tier') THEN
+        owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
         partition := NULL;
         IF cold_oid IS NULL THEN
             tier_blocked := true;

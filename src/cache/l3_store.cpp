@@ -6,6 +6,7 @@
 #include "pg/search_path.hpp"
 
 extern "C" {
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -13,15 +14,20 @@ extern "C" {
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/lwlock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 }
+
+#include <cstring>
+#include <optional>
 
 namespace ai_scale::cache {
 
@@ -93,6 +99,53 @@ constexpr const char* unqualified_schema = "public";
 bool session_private(Oid relid)
 {
     return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
+}
+
+// Whether no transaction has ended since the active snapshot was taken (Postgres counts the
+// ends, and each snapshot the count it was taken at): then a snapshot taken now sees the same
+// commits, and a row the active one found is the row a lookup made now would find.
+bool active_snapshot_is_latest()
+{
+    const Snapshot active = GetActiveSnapshot();
+    if (active == nullptr || active->snapXactCompletionCount == 0)
+        return false;
+    LWLockAcquire(ProcArrayLock, LW_SHARED);
+    const uint64 ended = ShmemVariableCache->xactCompletionCount;
+    LWLockRelease(ProcArrayLock);
+    return ended == active->snapXactCompletionCount;
+}
+
+// The snapshot to look a found row up again with before it is cached, or nullptr when the
+// active snapshot is as new (*known true) or no newer one can be taken (*known false: in
+// parallel mode, where Postgres refuses to take one; the row is then answered, not cached).
+// An older snapshot (a REPEATABLE READ transaction's, or a statement's under way) does not see
+// a newer row for the same input committed since; the older row it finds, cached, was served to
+// every session until it expired, even after the writer's cache_invalidate.
+Snapshot snapshot_to_recheck(bool* known)
+{
+    *known = true;
+    if (active_snapshot_is_latest())
+        return nullptr;
+    if (IsInParallelMode()) {
+        *known = false;
+        return nullptr;
+    }
+    return GetLatestSnapshot();
+}
+
+// Runs a lookup's plan with the active snapshot, or with snap.
+int run_lookup(SPIPlanPtr p, Datum* values, Snapshot snap, long count)
+{
+    if (snap == nullptr)
+        return SPI_execute_plan(p, values, nullptr, true, count);
+    return SPI_execute_snapshot(p, values, nullptr, snap, InvalidSnapshot, true, false, count);
+}
+
+// Whether the jsonb datum d is byte for byte the output already found.
+bool same_output(Datum d, const Jsonb* found)
+{
+    const Jsonb* j = DatumGetJsonbP(d);
+    return VARSIZE(j) == VARSIZE(found) && memcmp(j, found, VARSIZE(j)) == 0;
 }
 
 } // namespace
@@ -200,18 +253,37 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
             PointerGetDatum(model), Int32GetDatum(version),        Int64GetDatum(hash),
             PointerGetDatum(input), Float8GetDatum(double(ttl_s)), window_start(ttl_s),
             window_end(ttl_s)};
-        int rc = SPI_execute_plan(p, values, nullptr, true, 1);
-        if (rc == SPI_OK_SELECT && SPI_processed == 1) {
+        // The newest row's output, if the lookup with snap finds one; and whether it may be
+        // cached as far as that row tells.
+        auto newest = [&](Snapshot snap, bool* cacheable) -> std::optional<Datum> {
+            int rc = run_lookup(p, values, snap, 1);
+            if (rc != SPI_OK_SELECT || SPI_processed != 1)
+                return std::nullopt;
             bool isnull = false;
-            Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-            if (!isnull) {
-                MemoryContext spi = MemoryContextSwitchTo(caller);
-                out = DatumGetJsonbPCopy(d);
-                MemoryContextSwitchTo(spi);
-                *unsettled = session_private(relid) ||
-                             unsettled_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2) ||
-                             stale_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+            HeapTuple row = SPI_tuptable->vals[0];
+            Datum d = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
+            if (isnull)
+                return std::nullopt;
+            *cacheable = !session_private(relid) &&
+                         !unsettled_row(row, SPI_tuptable->tupdesc, 2) &&
+                         !stale_row(row, SPI_tuptable->tupdesc, 4);
+            return d;
+        };
+        bool cacheable = false;
+        if (auto d = newest(nullptr, &cacheable)) {
+            MemoryContext spi = MemoryContextSwitchTo(caller);
+            out = DatumGetJsonbPCopy(*d);
+            MemoryContextSwitchTo(spi);
+            if (cacheable) {
+                bool known = false;
+                if (Snapshot snap = snapshot_to_recheck(&known)) {
+                    auto again = newest(snap, &cacheable);
+                    cacheable = again && cacheable && same_output(*again, out);
+                } else {
+                    cacheable = known;
+                }
             }
+            *unsettled = !cacheable;
         }
         SPI_finish();
     });
@@ -260,8 +332,11 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
             Float8GetDatum(double(ttl_s)),
             window_start(ttl_s),
             window_end(ttl_s)};
-        int rc = SPI_execute_plan(p, values, nullptr, true, 0);
-        if (rc == SPI_OK_SELECT) {
+        // Calls found(i, output, cacheable) for each input the lookup with snap finds a row for.
+        auto newest = [&](Snapshot snap, auto found) {
+            int rc = run_lookup(p, values, snap, 0);
+            if (rc != SPI_OK_SELECT)
+                return;
             for (uint64 r = 0; r < SPI_processed; r++) {
                 bool null_n = false, null_v = false;
                 HeapTuple row = SPI_tuptable->vals[r];
@@ -269,14 +344,33 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                 Datum v = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &null_v);
                 if (null_n || null_v || ord < 1 || ord > n)
                     continue;
-                MemoryContext spi = MemoryContextSwitchTo(caller);
-                out[size_t(ord - 1)] = DatumGetJsonbPCopy(v);
-                MemoryContextSwitchTo(spi);
-                (*unsettled)[size_t(ord - 1)] = session_private(relid) ||
-                                                unsettled_row(row, SPI_tuptable->tupdesc, 3) ||
-                                                stale_row(row, SPI_tuptable->tupdesc, 5);
+                found(size_t(ord - 1), v,
+                      !session_private(relid) && !unsettled_row(row, SPI_tuptable->tupdesc, 3) &&
+                          !stale_row(row, SPI_tuptable->tupdesc, 5));
             }
+        };
+        std::vector<bool> cacheable(inputs.size(), false);
+        bool any_cacheable = false;
+        newest(nullptr, [&](size_t i, Datum v, bool ok) {
+            MemoryContext spi = MemoryContextSwitchTo(caller);
+            out[i] = DatumGetJsonbPCopy(v);
+            MemoryContextSwitchTo(spi);
+            cacheable[i] = ok;
+            any_cacheable = any_cacheable || ok;
+        });
+        bool known = true;
+        Snapshot snap = any_cacheable ? snapshot_to_recheck(&known) : nullptr;
+        if (snap != nullptr) {
+            std::vector<bool> confirmed(inputs.size(), false);
+            newest(snap, [&](size_t i, Datum v, bool ok) {
+                confirmed[i] = cacheable[i] && ok && same_output(v, out[i]);
+            });
+            cacheable = confirmed;
+        } else if (!known) {
+            cacheable.assign(inputs.size(), false);
         }
+        for (size_t i = 0; i < inputs.size(); i++)
+            (*unsettled)[i] = out[i] != nullptr && !cacheable[i];
         SPI_finish();
     });
     return out;

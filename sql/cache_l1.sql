@@ -129,6 +129,10 @@ SET ai_scale.redis_sentinels = '127.0.0.1:26379, sentinel-b';
 SET ai_scale.redis_sentinels = '1:1,2:2,3:3,4:4,5:5,6:6,7:7,8:8,9:9';
 SET ai_scale.redis_replicas = '127.0.0.1:6380 127.0.0.1:6381';
 SET ai_scale.redis_replicas = '127.0.0.1:6380,';
+-- An endpoint named twice (its reads would take two turns), however its host is written.
+SET ai_scale.redis_replicas = '127.0.0.1:6380, redis-b:6380, 127.0.0.1:6380';
+SET ai_scale.redis_sentinels = 'Sentinel-A:26379,sentinel-a:26379';
+SET ai_scale.redis_replicas = '[::1]:6380, [0:0::1]:6380';
 -- The forms an endpoint takes: an IPv6 address in brackets; no URL, no Unix-domain socket.
 SET ai_scale.redis_primary = '[::1]:6379';
 SHOW ai_scale.redis_primary;

@@ -6,6 +6,8 @@
 
 #include <climits>
 #include <cstring>
+#include <string>
+#include <vector>
 
 extern "C" {
 #include "parser/scansup.h"
@@ -84,7 +86,7 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
     const char* s = *newval;
     if (s == nullptr || *s == '\0')
         return true;
-    int n = 0;
+    std::vector<cache::endpoint_address> seen;
     for (;;) {
         while (*s == ' ')
             s++;
@@ -97,13 +99,23 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
             return false;
         }
         cache::endpoint_problem problem;
-        if (!cache::parse_endpoint(std::string_view(s, size_t(end - s)), &problem)) {
+        const std::string_view entry(s, size_t(end - s));
+        auto address = cache::parse_endpoint(entry, &problem);
+        if (!address) {
             GUC_check_errmsg("%s", problem.message.c_str());
             GUC_check_errhint("%s%s", problem.hint.c_str(),
                               allow_many ? " Separate endpoints with commas." : "");
             return false;
         }
-        n++;
+        // A replica named twice took two turns of the reads, a Sentinel two of the asking.
+        for (const auto& before : seen)
+            if (cache::same_endpoint(before, *address)) {
+                GUC_check_errmsg("%s names \"%.*s\" twice", name, int(entry.size()),
+                                 entry.data());
+                GUC_check_errhint("Name each endpoint once.");
+                return false;
+            }
+        seen.push_back(*address);
         while (*end == ' ')
             end++;
         if (*end == '\0')
@@ -118,7 +130,7 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
         }
         s = end + 1;
     }
-    if (n > 8) {
+    if (seen.size() > 8) {
         GUC_check_errmsg("%s takes at most 8 endpoints", name);
         return false;
     }

@@ -33,6 +33,24 @@ bool ipv6_address(std::string_view host)
     return inet_pton(AF_INET6, address.c_str(), &unused) == 1;
 }
 
+// The host with its letters in lower case, an IPv6 address (with its zone) written as inet_ntop
+// writes it.
+std::string host_identity(const std::string& host)
+{
+    const size_t zone = host.find('%');
+    in6_addr bytes;
+    char text[INET6_ADDRSTRLEN];
+    if (host.find(':') != std::string::npos &&
+        inet_pton(AF_INET6, host.substr(0, zone).c_str(), &bytes) == 1 &&
+        inet_ntop(AF_INET6, &bytes, text, sizeof text) != nullptr)
+        return std::string(text) + (zone == std::string::npos ? "" : host.substr(zone));
+    std::string lower = host;
+    for (char& c : lower)
+        if (c >= 'A' && c <= 'Z')
+            c = char(c - 'A' + 'a');
+    return lower;
+}
+
 } // namespace
 
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem)
@@ -105,6 +123,11 @@ bool host_bytes_allowed(std::string_view host)
         if (c <= ' ' || c > '~' || c == ',' || c == '[' || c == ']')
             return false;
     return true;
+}
+
+bool same_endpoint(const endpoint_address& a, const endpoint_address& b)
+{
+    return a.port == b.port && host_identity(a.host) == host_identity(b.host);
 }
 
 std::string endpoint_text(std::string_view host, std::string_view port)

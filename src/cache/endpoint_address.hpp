@@ -33,6 +33,11 @@ std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_p
 bool parse_port(std::string_view s, int* port);
 bool host_bytes_allowed(std::string_view host);
 
+// Whether a and b name one server as written: the same port, and host names equal but for case
+// (DNS ignores it) or IPv6 addresses equal however written ("::1", "0:0::1"). Names are not
+// looked up: a name and its address are two endpoints.
+bool same_endpoint(const endpoint_address& a, const endpoint_address& b);
+
 // host:port as parse_endpoint reads it back: an IPv6 address (a host with ':') in brackets.
 std::string endpoint_text(std::string_view host, std::string_view port);
 

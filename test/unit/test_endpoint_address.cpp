@@ -95,3 +95,24 @@ TEST(EndpointAddress, TextReadsBack)
     EXPECT_EQ(a->host, "2001:db8::5");
     EXPECT_EQ(a->port, 6380);
 }
+
+TEST(EndpointAddress, SameEndpoint)
+{
+    auto same = [](const char* a, const char* b) {
+        endpoint_problem problem;
+        auto x = parse_endpoint(a, &problem);
+        auto y = parse_endpoint(b, &problem);
+        EXPECT_TRUE(x && y) << a << " " << b;
+        return ai_scale::cache::same_endpoint(*x, *y);
+    };
+    EXPECT_TRUE(same("127.0.0.1:6380", "127.0.0.1:6380"));
+    EXPECT_TRUE(same("127.0.0.1:6380", "127.0.0.1:06380"));
+    EXPECT_TRUE(same("Redis-B.internal:6380", "redis-b.INTERNAL:6380"));
+    EXPECT_TRUE(same("[::1]:6380", "[0:0:0:0:0:0:0:1]:6380"));
+    EXPECT_TRUE(same("[2001:DB8::5]:6380", "[2001:db8:0::5]:6380"));
+    EXPECT_TRUE(same("[fe80::1%eth0]:6380", "[fe80:0::1%eth0]:6380"));
+    EXPECT_FALSE(same("127.0.0.1:6380", "127.0.0.1:6381"));
+    EXPECT_FALSE(same("[fe80::1%eth0]:6380", "[fe80::1%eth1]:6380"));
+    EXPECT_FALSE(same("localhost:6380", "127.0.0.1:6380")); // names are not looked up
+    EXPECT_FALSE(same("[::1]:6380", "[::2]:6380"));
+}

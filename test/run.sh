@@ -6,8 +6,9 @@
 # Installs what is missing first (scripts/setup.sh). Exits non-zero if any suite fails.
 # Usage: bash test/run.sh [--no-setup] [suite...]
 #   AI_SCALE_TAP_FILES='071_*.pl 15?_*.pl' runs only the TAP files those globs name (a list
-#   separated by spaces; all by default). AI_SCALE_TEST_KEEP_LOGS=1 keeps the servers' logs
-#   when every suite passes too (scripts/assert_check.sh reads them).
+#   separated by spaces; all by default), AI_SCALE_TAP_JOBS=N that many at a time (default 2;
+#   each file has its own servers on ports none other holds). AI_SCALE_TEST_KEEP_LOGS=1 keeps
+#   the servers' logs when every suite passes too (scripts/assert_check.sh reads them).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -131,7 +132,11 @@ isolation() {
 
 tap() {
     # The TAP tests run as the postgres user, from a copy it can read, with their own clusters.
-    local tapdir="$work/tap"
+    local tapdir="$work/tap" jobs=${AI_SCALE_TAP_JOBS:-2}
+    if ! [[ $jobs =~ ^[1-9][0-9]?$ ]]; then
+        echo "test/run.sh: AI_SCALE_TAP_JOBS must be a number from 1 to 99, not '$jobs'" >&2
+        return 1
+    fi
     mkdir -p "$tapdir/bin"
     cp -r test/tap "$tapdir/t"
     cp build/test/tools/forge_l2_value build/test/tools/generation_collision \
@@ -152,7 +157,7 @@ tap() {
         AI_SCALE_TEST_GENERATION_COLLISION="$tapdir/bin/generation_collision" \
         AI_SCALE_TEST_CLOCK_SHIFT="$tapdir/bin/libclock_shift.so" \
         AI_SCALE_TEST_SLOW_RESOLVER="$tapdir/bin/libslow_resolver.so" \
-        prove -v --timer ${files[*]})
+        prove -v --timer -j"$jobs" ${files[*]})
     local status=$? log
     # A file that skips itself whole (plan skip_all: a package or tool it needs is missing)
     # passes in prove's eyes; the summary names each, so that a machine short of one shows it.

@@ -106,8 +106,10 @@ bool session_private(Oid relid)
 // commits, and a row the active one found is the row a lookup made now would find.
 bool active_snapshot_is_latest()
 {
+    if (!ActiveSnapshotSet())
+        return false;
     const Snapshot active = GetActiveSnapshot();
-    if (active == nullptr || active->snapXactCompletionCount == 0)
+    if (active->snapXactCompletionCount == 0)
         return false;
     LWLockAcquire(ProcArrayLock, LW_SHARED);
     const uint64 ended = ShmemVariableCache->xactCompletionCount;

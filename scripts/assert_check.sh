@@ -23,7 +23,7 @@ as_root() {
 
 bash "$root/scripts/setup.sh" --no-build
 missing=()
-for p in dpkg-dev bzip2 libreadline-dev zlib1g-dev; do
+for p in dpkg-dev bzip2 libreadline-dev zlib1g-dev libicu-dev pkg-config; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [ "$status" = "install ok installed" ] || missing+=("$p")
 done
@@ -32,6 +32,11 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${missing[@]}"
 fi
 
+# With ICU, as Debian builds its server: sql/cache_l3_collation.sql makes an ICU collation. A
+# build made before without it is made again.
+if [ -x "$prefix/bin/pg_config" ] && "$prefix/bin/pg_config" --configure | grep -q without-icu; then
+    rm -rf "$prefix"
+fi
 if [ ! -x "$prefix/bin/pg_config" ]; then
     src=$(mktemp -d /tmp/ai_scale_pgsrc.XXXXXX)
     # Debian's source package of the server, from the same archive as the binary packages: a
@@ -54,7 +59,7 @@ EOF
     (
         cd "$src"/postgresql-15.*/
         ./configure --prefix="$prefix" --enable-cassert --enable-debug --enable-tap-tests \
-            --without-icu CFLAGS='-O2 -fno-omit-frame-pointer' >"$src/configure.log"
+            --with-icu CFLAGS='-O2 -fno-omit-frame-pointer' >"$src/configure.log"
         make -s -j"$(nproc)" >"$src/make.log" 2>&1
         make -s install >"$src/install.log"
     ) || { echo "assert_check: building PostgreSQL failed; logs in $src" >&2; exit 1; }

@@ -100,6 +100,20 @@ CREATE FUNCTION ai_scale._table_word(rel regclass) RETURNS text
     AS $$ SELECT CASE WHEN c.relkind = 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END
             FROM pg_class c WHERE c.oid = rel $$;
 
+-- Drops the partition rel, with DROP FOREIGN TABLE when it is a foreign table.
+CREATE FUNCTION ai_scale._drop_partition(rel regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ BEGIN EXECUTE format('DROP %s %s', ai_scale._table_word(rel), rel); END $$;
+
+-- The statement that sets the comment of the partition rel to note (NULL removes it), with
+-- COMMENT ON FOREIGN TABLE when it is a foreign table: run as it is, or as the table's owner
+-- (_as_owner).
+CREATE FUNCTION ai_scale._comment_statement(rel regclass, note text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT format('COMMENT ON %s %s IS %L', ai_scale._table_word(rel), rel, note) $$;
+
 -- What the detail of a drop adds for a foreign table (else ''): dropping it removes only its
 -- definition here, its rows stay on the foreign server. Read before the drop.
 CREATE FUNCTION ai_scale._foreign_drop_note(rel regclass) RETURNS text
@@ -468,7 +482,7 @@ BEGIN
             partition := victim::text;
             IF attached THEN
                 BEGIN
-                    EXECUTE format('COMMENT ON %s %s IS NULL', ai_scale._table_word(victim), victim);
+                    EXECUTE ai_scale._comment_statement(victim, NULL);
                     CONTINUE;
                 EXCEPTION
                     WHEN lock_not_available THEN
@@ -484,10 +498,10 @@ BEGIN
                 IF still_owed THEN
                     detail := 'detached by retention earlier, and not dropped then'
                               || ai_scale._foreign_drop_note(victim);
-                    EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
+                    PERFORM ai_scale._drop_partition(victim);
                     action := 'dropped';
                 ELSE
-                    EXECUTE format('COMMENT ON %s %s IS NULL', ai_scale._table_word(victim), victim);
+                    EXECUTE ai_scale._comment_statement(victim, NULL);
                     action := 'skipped';
                     detail := 'detached by retention earlier; kept, as the retention settings changed';
                 END IF;
@@ -562,13 +576,13 @@ BEGIN
                     action := 'detach_pending';
                     detail := 'finalize ' || p.action;
                     IF p.action = 'drop' THEN
-                        EXECUTE format('COMMENT ON %s %s IS %L', ai_scale._table_word(victim), victim,
-                                       ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                        EXECUTE ai_scale._comment_statement(
+                                    victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
                     END IF;
                 ELSIF p.action = 'drop' THEN
                     detail := 'older than retention ' || cfg.retention::text
                               || ai_scale._foreign_drop_note(victim);
-                    EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
+                    PERFORM ai_scale._drop_partition(victim);
                     action := 'dropped';
                 ELSE
                     action := 'skipped';
@@ -581,8 +595,8 @@ BEGIN
                 partition := victim::text;
                 detail := p.action;
                 IF p.action = 'drop' THEN
-                    EXECUTE format('COMMENT ON %s %s IS %L', ai_scale._table_word(victim), victim,
-                                   ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                    EXECUTE ai_scale._comment_statement(
+                                victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
                 END IF;
             ELSIF p.action = 'drop' THEN
                 partition := victim::text;
@@ -600,7 +614,7 @@ BEGIN
                 END IF;
                 detail := 'older than retention ' || cfg.retention::text
                           || ai_scale._foreign_drop_note(victim);
-                EXECUTE format('DROP %s %s', ai_scale._table_word(victim), victim);
+                PERFORM ai_scale._drop_partition(victim);
                 action := 'dropped';
             ELSIF p.action = 'detach' THEN
                 partition := victim::text;

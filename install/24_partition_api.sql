@@ -155,8 +155,7 @@ BEGIN
     -- them while the table is unmanaged, and one after it was managed again with the same
     -- retention dropped them. As the owner, whose tables they are (see _maintain).
     FOR marked IN SELECT m.rel FROM ai_scale._owed_drop_marked(parent) m LOOP
-        PERFORM ai_scale._as_owner(parent, format('COMMENT ON %s %s IS NULL',
-                                                  ai_scale._table_word(marked), marked));
+        PERFORM ai_scale._as_owner(parent, ai_scale._comment_statement(marked, NULL));
     END LOOP;
 END $$;
 COMMENT ON FUNCTION ai_scale.unmanage_partitions(regclass) IS

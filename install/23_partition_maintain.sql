@@ -93,12 +93,12 @@ END $$;
 
 -- The word that DROP and COMMENT ON take for rel: a partition may be a foreign table, which
 -- DROP TABLE and COMMENT ON TABLE refuse ("use DROP FOREIGN TABLE"); DROP TABLE of its parent
--- drops it too.
+-- drops it too. In C (src/partition/table_word.cpp): the maintenance worker's own statements
+-- ask the same function.
 CREATE FUNCTION ai_scale._table_word(rel regclass) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE c STABLE STRICT
     SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT CASE WHEN c.relkind = 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END
-            FROM pg_class c WHERE c.oid = rel $$;
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_table_word';
 
 -- Drops the partition rel, with DROP FOREIGN TABLE when it is a foreign table.
 CREATE FUNCTION ai_scale._drop_partition(rel regclass) RETURNS void

@@ -3,6 +3,7 @@
 // partition names. The maintenance procedures themselves are PL/pgSQL (the DDL executor).
 #include "guc.hpp"
 #include "partition/planner.hpp"
+#include "partition/table_word.hpp"
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 #include "stats/shared_stats.hpp"
@@ -443,6 +444,17 @@ AI_SCALE_FUNCTION(ai_scale_partition_detach_pending)
         return differ;
     });
     PG_RETURN_BOOL(pending);
+}
+
+// _table_word(rel regclass) -> the word DROP and COMMENT ON take for rel (table_word.hpp); NULL
+// when rel does not exist.
+AI_SCALE_FUNCTION(ai_scale_partition_table_word)
+{
+    const Oid rel = PG_GETARG_OID(0);
+    const char* word = pg::call([&] { return part::table_word(rel); });
+    if (word == nullptr)
+        PG_RETURN_NULL();
+    PG_RETURN_TEXT_P(pg::call([&] { return cstring_to_text(word); }));
 }
 
 // _count_maintenance(runs, actions, errors): adds to the maintenance counters of the stats view.

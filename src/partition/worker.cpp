@@ -10,6 +10,7 @@
 // longjmp through this code, so no object here owns a destructor.
 #include "guc.hpp"
 #include "partition/launcher.hpp"
+#include "partition/table_word.hpp"
 #include "partition/worker_registry.hpp"
 #include "pg/bgworker.hpp"
 #include "pg/postgres.hpp"
@@ -101,15 +102,13 @@ bool still_owed(Oid parent, const char* partition)
     return !isnull && DatumGetBool(owed);
 }
 
-// Whether the table partition is a foreign table: DROP and COMMENT ON then need FOREIGN TABLE
-// (DROP TABLE refuses one). Inside a transaction, connected to SPI.
-bool is_foreign(const char* partition)
+// The word DROP and COMMENT ON take for the table partition (table_word.hpp): "TABLE" when it
+// is gone. Inside a transaction.
+const char* partition_word(const char* partition)
 {
-    Oid argtypes[1] = {TEXTOID};
-    Datum args[1] = {CStringGetTextDatum(partition)};
-    return returns_a_row("SELECT 1 FROM pg_catalog.pg_class "
-                         "WHERE oid = $1::pg_catalog.regclass AND relkind = 'f'",
-                         1, argtypes, args);
+    RangeVar* rv = makeRangeVarFromNameList(stringToQualifiedNameList(partition));
+    const char* word = ai_scale::partition::table_word(RangeVarGetRelid(rv, NoLock, true));
+    return word != nullptr ? word : "TABLE";
 }
 
 void start_transaction(const char* activity)
@@ -324,8 +323,8 @@ void detach_concurrently(const pending_detach& p)
     SPI_connect();
     const bool partition = still_a_partition(p);
     const bool wanted = partition && (p.finalize || still_wanted(p));
-    const bool foreign = partition && is_foreign(p.partition);
-    const char* table_word = foreign ? "FOREIGN TABLE" : "TABLE";
+    const char* table_word = partition ? partition_word(p.partition) : "TABLE";
+    const bool foreign = strcmp(table_word, "FOREIGN TABLE") == 0;
     SPI_finish();
     finish_transaction();
     if (!partition) {

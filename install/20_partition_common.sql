@@ -147,6 +147,117 @@ SELECT CASE WHEN caller::interval <> interval '0'
             ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') END
 $$;
 
+-- What held up a maintenance step that gave up on a lock (55P03), for its 'skipped' row and the
+-- worker's log: the sessions holding a lock on rels[i] that conflicts with modes[i] (the mode
+-- the step asks for it, as pg_locks names modes; the last one for the rels after), or waiting
+-- for one since before the step began to wait (waitstart older than waited, the lock_timeout
+-- it waited with), each by pid and the age of its transaction. The first relation of rels with
+-- such sessions is named, with the first three (holders first, the oldest transaction first)
+-- and how many more. With maintenance_lock, the lock asked for is _lock_for_maintenance's on
+-- rels[1].
+-- pg_blocking_pids() cannot be asked: the step's wait has ended. The holder may have gone
+-- since, which is said. Never a query text or a role: a maintenance role need not see them
+-- (pg_stat_activity shows a transaction's start only to a member of its role, or of
+-- pg_read_all_stats; the age is then said not to be visible). It reads the functions behind
+-- pg_locks and pg_stat_activity, which take no lock (the views would lock the catalogs they
+-- join), and gives null on any error: the row then says what it said before.
+CREATE FUNCTION ai_scale._lock_holders(rels regclass[], modes text[], waited text,
+                                       maintenance_lock boolean DEFAULT false) RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '10ms'
+    AS $$
+DECLARE
+    rel regclass;
+    holders text[];
+    total int;
+    db oid;
+    queued_before timestamptz;
+BEGIN
+    -- (Set here, not in DECLARE: the handler below catches no error raised there.)
+    db := (SELECT a.datid FROM pg_stat_get_activity(pg_backend_pid()) a);
+    -- A waiter queued before the step did (waiting longer than the step waited) was ahead of it.
+    queued_before :=
+        CASE WHEN waited::interval > interval '0' THEN clock_timestamp() - waited::interval END;
+    WITH locks AS MATERIALIZED (SELECT * FROM pg_lock_status()),
+    conflicts(mode, blocked_by) AS (VALUES
+        ('AccessShareLock', '{AccessExclusiveLock}'::text[]),
+        ('RowShareLock', '{ExclusiveLock,AccessExclusiveLock}'),
+        ('RowExclusiveLock', '{ShareLock,ShareRowExclusiveLock,ExclusiveLock,AccessExclusiveLock}'),
+        ('ShareUpdateExclusiveLock', '{ShareUpdateExclusiveLock,ShareLock,ShareRowExclusiveLock,'
+                                     'ExclusiveLock,AccessExclusiveLock}'),
+        ('ShareLock', '{RowExclusiveLock,ShareUpdateExclusiveLock,ShareRowExclusiveLock,'
+                      'ExclusiveLock,AccessExclusiveLock}'),
+        ('ShareRowExclusiveLock', '{RowExclusiveLock,ShareUpdateExclusiveLock,ShareLock,'
+                                  'ShareRowExclusiveLock,ExclusiveLock,AccessExclusiveLock}'),
+        ('ExclusiveLock', '{RowShareLock,RowExclusiveLock,ShareUpdateExclusiveLock,ShareLock,'
+                          'ShareRowExclusiveLock,ExclusiveLock,AccessExclusiveLock}'),
+        ('AccessExclusiveLock', '{AccessShareLock,RowShareLock,RowExclusiveLock,'
+                                'ShareUpdateExclusiveLock,ShareLock,ShareRowExclusiveLock,'
+                                'ExclusiveLock,AccessExclusiveLock}')),
+    blockers AS (
+        SELECT w.ord, w.rel, l.pid, l.granted, l.waitstart, l.virtualtransaction
+          FROM unnest(rels) WITH ORDINALITY AS w(rel, ord)
+          JOIN conflicts c ON c.mode = coalesce(modes[w.ord], modes[cardinality(modes)])
+          JOIN locks l
+            ON l.database = db AND l.mode = ANY (c.blocked_by)
+           AND CASE WHEN maintenance_lock
+                    THEN l.locktype = 'advisory' AND l.classid = 0 AND l.objid = w.rel::oid
+                         AND l.objsubid = 16713 -- maintenance_lock.cpp's class
+                    ELSE l.locktype = 'relation' AND l.relation = w.rel::oid END
+         WHERE w.rel IS NOT NULL AND l.pid IS DISTINCT FROM pg_backend_pid()
+           AND (l.granted OR l.waitstart < queued_before)),
+    first_rel AS (SELECT b.rel FROM blockers b ORDER BY b.ord LIMIT 1),
+    -- Each session once (it may hold several conflicting modes), its strongest claim first.
+    sessions AS (
+        SELECT DISTINCT ON (coalesce(b.pid::text, b.virtualtransaction))
+               b.pid, b.granted, b.waitstart, a.xact_start, p.prepared
+          FROM blockers b
+          LEFT JOIN pg_stat_get_activity(NULL) a ON a.pid = b.pid
+          -- (A prepared transaction's locks have no pid; its xid is the one it holds.)
+          LEFT JOIN pg_prepared_xact() p
+            ON b.pid IS NULL
+           AND p.transaction = (SELECT x.transactionid FROM locks x
+                                 WHERE x.locktype = 'transactionid' AND x.pid IS NULL
+                                   AND x.virtualtransaction = b.virtualtransaction LIMIT 1)
+         WHERE b.rel = (SELECT f.rel FROM first_rel f)
+         ORDER BY coalesce(b.pid::text, b.virtualtransaction), b.granted DESC)
+    SELECT (SELECT f.rel FROM first_rel f),
+           array_agg(CASE
+                         WHEN s.pid IS NULL
+                         THEN 'a prepared transaction' || coalesce(' (prepared '
+                             || round(extract(epoch FROM clock_timestamp() - s.prepared), 1)
+                             || ' s ago)', '')
+                         ELSE format('pid %s (%s%s)', s.pid,
+                                     CASE WHEN NOT s.granted THEN 'waiting ahead, ' ELSE '' END,
+                                     coalesce('transaction open ' || round(extract(
+                                         epoch FROM clock_timestamp() - s.xact_start), 1) || ' s',
+                                         'transaction age not visible'))
+                     END
+                     ORDER BY s.granted DESC, coalesce(s.xact_start, s.prepared) NULLS LAST,
+                              s.waitstart, s.pid),
+           count(*)
+      INTO rel, holders, total
+      FROM sessions s;
+    IF rel IS NULL THEN
+        RETURN 'the session that held the lock has released it since';
+    END IF;
+    RETURN format('%slock on %s held by %s%s',
+                  CASE WHEN maintenance_lock THEN 'maintenance ' ELSE '' END,
+                  rel, array_to_string(holders[1:3], ', '),
+                  CASE WHEN total > 3 THEN format(' and %s more', total - 3) ELSE '' END);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END $$;
+
+-- The message of a step that gave up on a lock (SQLERRM of a 55P03) and what held it up
+-- (_lock_holders), for a 'skipped' row's detail; the message alone when that is not known.
+CREATE FUNCTION ai_scale._lock_timeout_text(message text, rels regclass[], modes text[],
+                                            waited text) RETURNS text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT message || coalesce('; ' || ai_scale._lock_holders(rels, modes, waited), '') $$;
+
 -- 42501 when the owner of parent may not create in its schema: all of a table's maintenance
 -- runs as its owner (see _as_owner_rows), who makes its partitions there.
 CREATE FUNCTION ai_scale._require_owner_create(parent regclass) RETURNS void

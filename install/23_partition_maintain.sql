@@ -230,6 +230,8 @@ DECLARE
     owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
     tier_blocked boolean := false;
     tier_left bigint := 0;
+    held_up text; -- the message of a lock not free in time, with what held it
+    err_message text;
 BEGIN
     parent_table := cfg.parent;
     -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
@@ -421,13 +423,24 @@ BEGIN
             WHEN lock_not_available THEN
                 created := '{}';
                 created_detail := '{}';
+                -- The parent: all of it for partitions made in place (a table with no other
+                -- partition than an empty default), else what ATTACH takes; the default: what
+                -- ATTACH takes (after LOCK TABLE ONLY ... IN EXCLUSIVE MODE, a weaker one).
+                held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[cfg.parent, dflt], ARRAY[
+                    CASE WHEN NOT default_has_rows
+                              AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                               WHERE i.inhparent = cfg.parent
+                                                 AND i.inhrelid IS DISTINCT FROM dflt)
+                         THEN 'AccessExclusiveLock' ELSE 'ShareUpdateExclusiveLock' END,
+                    'AccessExclusiveLock'], current_setting('lock_timeout'));
                 FOREACH p IN ARRAY steps LOOP
                     CONTINUE WHEN p.action <> 'create';
                     action := 'skipped';
                     partition := NULL;
                     detail := format('create from %s to %s: %s; retried on the next run',
                                      ai_scale._bound_text(p.lower, k.key_type, create_zone),
-                                     ai_scale._bound_text(p.upper, k.key_type, create_zone), SQLERRM);
+                                     ai_scale._bound_text(p.upper, k.key_type, create_zone),
+                                     held_up);
                     RETURN NEXT;
                 END LOOP;
             WHEN out_of_memory THEN
@@ -489,7 +502,10 @@ BEGIN
                         -- Still marked: not finalized in this run (it would be kept, marked).
                         handled := handled || victim;
                         action := 'skipped';
-                        detail := format('unmark %s: %s; retried on the next run', victim, SQLERRM);
+                        detail := format('unmark %s: %s; retried on the next run', victim,
+                                         ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
+                                             '{ShareUpdateExclusiveLock}',
+                                             current_setting('lock_timeout')));
                         RETURN NEXT;
                         CONTINUE;
                 END;
@@ -509,8 +525,13 @@ BEGIN
                 WHEN OTHERS THEN
                     GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                     action := CASE WHEN SQLSTATE = '55P03' THEN 'skipped' ELSE 'error' END;
+                    err_message := SQLERRM;
+                    IF SQLSTATE = '55P03' THEN
+                        err_message := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
+                                           '{AccessExclusiveLock}', current_setting('lock_timeout'));
+                    END IF;
                     detail := format('drop %s, detached by retention earlier: %s', victim,
-                                     ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
+                                     ai_scale._error_text(err_message, err_hint, SQLSTATE));
             END;
             RETURN NEXT;
         END LOOP;
@@ -652,11 +673,38 @@ BEGIN
         EXCEPTION
             WHEN lock_not_available THEN
                 action := 'skipped';
+                IF p.action = 'tier' THEN
+                    -- SET TABLESPACE of each table and index of the partition's tree, read from
+                    -- the catalogs (pg_partition_tree would lock the tables, and wait).
+                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY(
+                        WITH RECURSIVE tree(rel, level) AS (
+                            SELECT victim::oid, 0
+                            UNION ALL
+                            SELECT i.inhrelid, t.level + 1
+                              FROM pg_inherits i JOIN tree t ON i.inhparent = t.rel)
+                        SELECT x.rel::regclass
+                          FROM (SELECT t.rel, t.level, 0 AS idx FROM tree t
+                                UNION ALL
+                                SELECT i.indexrelid, t.level, 1
+                                  FROM tree t JOIN pg_index i ON i.indrelid = t.rel) x
+                         ORDER BY x.idx, x.level, x.rel),
+                        '{AccessExclusiveLock}',
+                        current_setting('lock_timeout'));
+                ELSIF defer_detach AND (victim = ANY (pending) OR dflt IS NULL) THEN
+                    -- Only the mark of a drop the worker does itself (COMMENT ON).
+                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
+                        '{ShareUpdateExclusiveLock}', current_setting('lock_timeout'));
+                ELSE
+                    -- DROP and DETACH lock the partition, its parent and the default.
+                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim, cfg.parent, dflt],
+                        '{AccessExclusiveLock}',
+                        current_setting('lock_timeout'));
+                END IF;
                 detail := format('%s %s: %s; retried on the next run', p.action,
                                  coalesce(victim::text, format('from %s to %s',
                                      ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
                                      ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))),
-                                 SQLERRM);
+                                 held_up);
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 action := 'error';
@@ -723,7 +771,11 @@ BEGIN
                 WHEN lock_not_available THEN
                     action := 'skipped';
                     partition := dflt::text;
-                    detail := format('rescue: %s; retried on the next run', SQLERRM);
+                    -- What its attaches take on the default and on the parent.
+                    detail := format('rescue: %s; retried on the next run',
+                                     ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, cfg.parent],
+                                         '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
+                                         current_setting('lock_timeout')));
                     RETURN NEXT;
                 WHEN OTHERS THEN
                     IF SQLSTATE = '53200' AND defer_detach AND rescue_rows > 1 THEN
@@ -758,7 +810,10 @@ BEGIN
                 WHEN lock_not_available THEN
                     action := 'skipped';
                     detail := format('dropping the index rescue_default_proc left: %s; retried on '
-                                     'the next run', SQLERRM);
+                                     'the next run',
+                                     ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, victim],
+                                         '{AccessExclusiveLock}',
+                                         current_setting('lock_timeout')));
             END;
             RETURN NEXT;
         END LOOP;
@@ -813,7 +868,11 @@ BEGIN
                 parent_table := cfg.parent;
                 action := 'skipped';
                 partition := NULL;
-                detail := 'another maintenance run holds this table; retried on the next run';
+                detail := 'another maintenance run holds this table; '
+                          || coalesce(ai_scale._lock_holders(ARRAY[cfg.parent],
+                                          '{ExclusiveLock}', caller_lock_timeout, true)
+                                      || '; ', '')
+                          || 'retried on the next run';
                 RETURN NEXT;
                 CONTINUE;
             END;
@@ -853,7 +912,16 @@ BEGIN
                 parent_table := cfg.parent;
                 action := 'skipped';
                 partition := NULL;
-                detail := SQLERRM || '; retried on the next run';
+                -- (Reading the table and its default partition, found in the catalog: not with
+                -- _default_partition, whose pg_get_expr locks the partitions, and waits.)
+                detail := ai_scale._lock_timeout_text(SQLERRM,
+                              ARRAY[cfg.parent, (SELECT t.partdefid::regclass
+                                                   FROM pg_partitioned_table t
+                                                  WHERE t.partrelid = cfg.parent
+                                                    AND t.partdefid <> 0)],
+                              '{AccessShareLock}',
+                              ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms')
+                          || '; retried on the next run';
                 RETURN NEXT;
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;

@@ -10,6 +10,7 @@
 // longjmp through this code, so no object here owns a destructor.
 #include "guc.hpp"
 #include "partition/launcher.hpp"
+#include "partition/lock_holders.hpp"
 #include "partition/table_word.hpp"
 #include "partition/worker_registry.hpp"
 #include "pg/bgworker.hpp"
@@ -345,10 +346,14 @@ void detach_concurrently(const pending_detach& p)
                               p.finalize ? "FINALIZE" : "CONCURRENTLY"));
     start_transaction(sql);
     if (!lock_for_detach(p)) {
+        const char* holders = ai_scale::partition::detach_lock_holders(
+            p.parent_oid, p.partition, p.finalize, ai_scale::guc::maintenance_lock_timeout_ms,
+            run_context); // (the transaction's memory goes at its commit, before the log)
         finish_transaction();
         ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: a lock was not free "
-                             "within ai_scale.maintenance_lock_timeout",
-                             p.parent, p.partition),
+                             "within ai_scale.maintenance_lock_timeout%s%s",
+                             p.parent, p.partition, holders != nullptr ? "; " : "",
+                             holders != nullptr ? holders : ""),
                       errdetail("A VACUUM of the partition, or another session, holds it."),
                       errhint("The worker tries again on its next run.")));
         return;

@@ -22,14 +22,17 @@ SELECT count(*) FROM ai_scale.manage_partitions('gone', '1 hour', 2);});
 my $errors = q{SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors'};
 my $errors_before = $node->safe_psql('postgres', $errors);
 
-# A transaction holds the table: the run waits the short maintenance lock timeout, then skips.
+# A transaction holds the table: the run waits the short maintenance lock timeout, then skips,
+# naming the session that holds it (by pid and the age of its transaction, nothing else).
 my $ddl = $node->background_psql('postgres');
+my $ddl_pid = $ddl->query_safe('SELECT pg_backend_pid()');
 $ddl->query_safe('BEGIN; ALTER TABLE t ADD COLUMN w int;');
-is( $node->safe_psql(
+like(
+    $node->safe_psql(
         'postgres', q{
 SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t')}),
-    'skipped: canceling statement due to lock timeout; retried on the next run',
-    'a table held by an uncommitted ALTER TABLE is skipped');
+    qr/^skipped: canceling statement due to lock timeout; lock on public\.t held by pid $ddl_pid \(transaction open \d+\.\d s\); retried on the next run$/,
+    'a table held by an uncommitted ALTER TABLE is skipped, naming the session holding it');
 is($node->safe_psql('postgres', $errors), $errors_before, 'and no error is counted');
 $ddl->query_safe('ROLLBACK');
 is( $node->safe_psql(

@@ -37,6 +37,7 @@ sub repack_args { return ($repack, '-h', $node->host, '-p', $node->port, '-d', '
 
 # An older transaction keeps pg_repack waiting with its trigger on the default partition.
 my $old = $node->background_psql('postgres');
+my $old_pid = $old->query_safe('SELECT pg_backend_pid()');
 $old->query_safe('BEGIN; SELECT txid_current();');
 my ($out, $err) = ('', '');
 my $run = IPC::Run::start([repack_args('-t', 'public.model_predictions_default')],
@@ -45,10 +46,15 @@ ok($node->poll_query_until('postgres',
         "SELECT count(*) > 0 FROM pg_trigger WHERE tgrelid = 'model_predictions_default'::regclass "
           . "AND tgname LIKE 'repack%'"),
     'pg_repack has the default partition');
-like($node->safe_psql('postgres',
-        "SELECT action || ': ' || detail FROM ai_scale.run_maintenance('model_predictions')"),
-    qr/^skipped: rescue: .*lock timeout; retried on the next run$/m,
+my $skipped = $node->safe_psql('postgres',
+    "SELECT action || ': ' || detail FROM ai_scale.run_maintenance('model_predictions')");
+like($skipped,
+    qr/^skipped: rescue: .*lock timeout; lock on public\.model_predictions_default held by pid \d+ \(transaction open [\d.]+ s\)(?:, pid \d+ \([^)]*\))*; retried on the next run$/m,
     'maintenance skips the rescue pg_repack holds up, and says so');
+# (The older transaction holds no lock on the table: the sessions there are pg_repack's.)
+my ($holder) = $skipped =~ /held by pid (\d+)/;
+ok(defined $holder && $holder ne $old_pid,
+    '... naming a session of pg_repack, which holds the default, not the transaction it waits for');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM model_predictions_default'), '2000',
     '... the rows stay in the default meanwhile');
 $old->query_safe('COMMIT');

@@ -137,12 +137,14 @@ CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
 -- forever). Queued behind a long-running query, DDL queues every new query on its table
 -- behind it. A function with a SET clause cannot set a caller's setting, so the caller does:
 -- PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(...), true).
+-- (_setting gives the setting in milliseconds without its unit, which set_config reads so.)
 CREATE FUNCTION ai_scale._maintenance_lock_wait(caller text) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
 SELECT CASE WHEN caller::interval <> interval '0'
-             AND caller::interval <= ai_scale._setting('ai_scale.maintenance_lock_timeout')::interval
+             AND caller::interval
+                 <= (ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms')::interval
             THEN caller
             ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') END
 $$;

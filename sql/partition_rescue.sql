@@ -344,3 +344,10 @@ INSERT INTO unmanaged SELECT timestamptz '2023-01-01 00:00 UTC' + i * interval '
 CALL ai_scale.rescue_default_proc('unmanaged', 10);
 SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'unmanaged_default'::regclass;
 DROP TABLE unmanaged;
+
+-- rescue_default's lock wait (and that of the other DDL a caller's session runs): the short
+-- ai_scale.maintenance_lock_timeout (50ms), or the caller's lock_timeout when shorter.
+-- ai_scale._setting gives the setting in milliseconds, without its unit: read as an interval
+-- it was 50 seconds, and a caller's lock_timeout of 1s (or 49s) was waited in full.
+SELECT w AS caller_lock_timeout, ai_scale._maintenance_lock_wait(w) AS waits
+  FROM unnest(ARRAY['0', '10ms', '50ms', '1s', '49s', '2min']) w;

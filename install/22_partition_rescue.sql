@@ -406,6 +406,10 @@ CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
+DECLARE
+    detail text;
+    hint text;
+    held_up text;
 BEGIN
     IF parent IS NULL THEN
         RETURN QUERY SELECT * FROM ai_scale._rescue_default(NULL, batch_rows);
@@ -422,6 +426,24 @@ EXCEPTION WHEN insufficient_privilege THEN
     PERFORM ai_scale._require_owner_create(parent);
     PERFORM ai_scale._require_owner_partitions(parent, only_default => true);
     RAISE;
+WHEN lock_not_available THEN
+    -- A lock not free within maintenance_lock_timeout: the error says what held it (as a
+    -- maintenance run's 'skipped' row does), on the default or the parent, which the attaches
+    -- lock. The default is read from the catalog: _default_partition would lock it, and wait.
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    held_up := ai_scale._lock_holders(
+        ARRAY[(SELECT nullif(p.partdefid, 0)::regclass FROM pg_partitioned_table p
+                WHERE p.partrelid = parent), parent],
+        '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
+        ai_scale._maintenance_lock_wait(current_setting('lock_timeout')));
+    detail := concat_ws(' ', nullif(detail, ''), upper(left(held_up, 1)) || substr(held_up, 2) || '.');
+    hint := coalesce(nullif(hint, ''),
+                     'A transaction holds the table; call rescue_default again once it ends.');
+    IF detail = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = SQLERRM, HINT = hint;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = SQLERRM, DETAIL = detail,
+        HINT = hint;
 END $$;
 COMMENT ON FUNCTION ai_scale.rescue_default(regclass, int) IS
     'moves rows out of the default partition into partitions it creates; whole cells in atomic batches, resumable';
@@ -528,6 +550,7 @@ DECLARE
     batches int := 0;
     waits int := 0;
     built boolean;
+    held_up text;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF parent IS NULL THEN
@@ -579,7 +602,14 @@ BEGIN
             IF waits > 10 THEN
                 RAISE;
             END IF;
-            RAISE NOTICE 'batch %: the table is busy (%); trying again', batches + 1, SQLERRM;
+            -- (rescue_default's detail says what held the table, when that is known.)
+            GET STACKED DIAGNOSTICS held_up = PG_EXCEPTION_DETAIL;
+            IF coalesce(held_up, '') = '' THEN
+                RAISE NOTICE 'batch %: the table is busy (%); trying again', batches + 1, SQLERRM;
+            ELSE
+                RAISE NOTICE 'batch %: the table is busy (%); trying again', batches + 1, SQLERRM
+                    USING DETAIL = held_up;
+            END IF;
             PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
             CONTINUE;
         END;

@@ -96,8 +96,12 @@ BEGIN
                             manage_partitions.parent
                 USING ERRCODE = 'lock_not_available',
                       DETAIL = format('The lock was not free within '
-                                      'ai_scale.maintenance_lock_timeout (%s).',
-                                      current_setting('lock_timeout')),
+                                      'ai_scale.maintenance_lock_timeout (%s)%s.',
+                                      current_setting('lock_timeout'),
+                                      ': ' || ai_scale._lock_holders(
+                                          ARRAY[manage_partitions.parent],
+                                          '{AccessExclusiveLock}',
+                                          current_setting('lock_timeout'))),
                       HINT = 'A transaction holds the table; call manage_partitions again once it ends.';
         END;
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);

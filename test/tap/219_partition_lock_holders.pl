@@ -3,8 +3,8 @@
 # skips, name the sessions holding a conflicting lock on the relation (or queued ahead for one)
 # by pid and the age of their transaction, the first three and how many more; a prepared
 # transaction as such; never a query text or a role (the age too is left out where the table's
-# owner, as whom maintenance runs, may not see it). It used to say only that the lock was not
-# free in time.
+# owner, as whom maintenance runs, may not see it); so do rescue_default's and
+# manage_partitions' errors by hand. It used to say only that the lock was not free in time.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -124,6 +124,34 @@ ok( $node->wait_for_log(
     "the worker's log of a detach it skipped names the session holding the partition");
 $holder->query_safe('COMMIT');
 
-$_->quit for @readers, $queued, $other_run, $stranger, $holder;
+# By hand, the errors of a lock not free in time say what held it too: rescue_default (and
+# rescue_default_proc's notices as it tries again), and manage_partitions adding a default.
+$node->safe_psql('app', q{
+CREATE TABLE r (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE r_default PARTITION OF r DEFAULT;
+SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 2);
+INSERT INTO r VALUES (now() + interval '1 year', 1);
+CREATE TABLE n (at timestamptz NOT NULL) PARTITION BY RANGE (at);});
+my $reader = $node->background_psql('app');
+my $reader_pid = $reader->query_safe('SELECT pg_backend_pid()');
+$reader->query_safe('BEGIN; SELECT count(*) FROM r_default; SELECT count(*) FROM n;');
+my ($rc, $out, $err) = $node->psql('app', q{SELECT * FROM ai_scale.rescue_default('r')});
+like($err,
+    qr/ERROR:  canceling statement due to lock timeout\nDETAIL:  Lock on public\.r_default held by pid $reader_pid \($age\)\.\nHINT:  A transaction holds the table; call rescue_default again once it ends\./,
+    'rescue_default by hand names the session holding the default partition');
+($rc, $out, $err) = $node->psql('app', q{
+SET client_min_messages = notice;
+SET lock_timeout = '150ms';
+CALL ai_scale.rescue_default_proc('r')});
+like($err,
+    qr/NOTICE:  batch 1: the table is busy \(canceling statement due to lock timeout\); trying again\nDETAIL:  Lock on public\.r_default held by pid $reader_pid \($age\)\./,
+    "rescue_default_proc's notice names it as it tries again");
+($rc, $out, $err) = $node->psql('app', q{SELECT count(*) FROM ai_scale.manage_partitions('n', '1 day', 2)});
+like($err,
+    qr/ERROR:  could not lock table public\.n to add its default partition\nDETAIL:  The lock was not free within ai_scale\.maintenance_lock_timeout \(50ms\): lock on public\.n held by pid $reader_pid \($age\)\./,
+    'manage_partitions adding a default partition names the session holding the table');
+$reader->query_safe('COMMIT');
+
+$_->quit for @readers, $queued, $other_run, $stranger, $holder, $reader;
 $node->stop;
 done_testing();

@@ -255,6 +255,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
             PointerGetDatum(model), Int32GetDatum(version),        Int64GetDatum(hash),
             PointerGetDatum(input), Float8GetDatum(double(ttl_s)), window_start(ttl_s),
             window_end(ttl_s)};
+        const bool private_store = session_private(relid);
         // The newest row's output, if the lookup with snap finds one; and whether it may be
         // cached as far as that row tells.
         auto newest = [&](Snapshot snap, bool* cacheable) -> std::optional<Datum> {
@@ -266,8 +267,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
             Datum d = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
             if (isnull)
                 return std::nullopt;
-            *cacheable = !session_private(relid) &&
-                         !unsettled_row(row, SPI_tuptable->tupdesc, 2) &&
+            *cacheable = !private_store && !unsettled_row(row, SPI_tuptable->tupdesc, 2) &&
                          !stale_row(row, SPI_tuptable->tupdesc, 4);
             return d;
         };
@@ -334,6 +334,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
             Float8GetDatum(double(ttl_s)),
             window_start(ttl_s),
             window_end(ttl_s)};
+        const bool private_store = session_private(relid);
         // Calls found(i, output, cacheable) for each input the lookup with snap finds a row for.
         auto newest = [&](Snapshot snap, auto found) {
             int rc = run_lookup(p, values, snap, 0);
@@ -347,7 +348,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                 if (null_n || null_v || ord < 1 || ord > n)
                     continue;
                 found(size_t(ord - 1), v,
-                      !session_private(relid) && !unsettled_row(row, SPI_tuptable->tupdesc, 3) &&
+                      !private_store && !unsettled_row(row, SPI_tuptable->tupdesc, 3) &&
                           !stale_row(row, SPI_tuptable->tupdesc, 5));
             }
         };

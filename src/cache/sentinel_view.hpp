@@ -10,8 +10,9 @@
 
 namespace ai_scale::cache {
 
-// host:port ([address]:port for IPv6) from get-master-addr-by-name's [ip, port]; nullopt unless that is what it holds (a
-// host of printable ASCII without commas, a port in 1..65535).
+// host:port ([address]:port for IPv6) from get-master-addr-by-name's [ip, port]; nullopt unless
+// that is what it holds (a host of printable ASCII without commas or brackets, a port in
+// 1..65535).
 std::optional<std::string> sentinel_primary(const std::vector<std::string>& ip_and_port);
 
 // One entry of SENTINEL replicas, as its (field, value) pairs.

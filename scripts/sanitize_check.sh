@@ -64,7 +64,7 @@ san="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer"
 make -s -j"$(nproc)" CXXFLAGS="-g -O1 -fno-strict-aliasing -D_GLIBCXX_SANITIZE_VECTOR $san" \
     PG_LDFLAGS="$san"
 make -s install
-# The TAP tests run three tools of the CMake build.
+# The TAP tests run four tools of the CMake build.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift slow_resolver >/dev/null
 

@@ -19,6 +19,7 @@ extern "C" {
 }
 
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace ai_scale::cache {
@@ -103,9 +104,21 @@ void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms)
         l1_forget(k);
 }
 
+namespace {
+
+// The keys whose value in Redis could not be used (damaged, not a jsonb a Postgres wrote, or past
+// the expiry it carries: Redis's clock behind ours) at this backend's latest L2 read. The lookup
+// that read them goes to the store next, and its fill (fill_from_store) replaces such a value,
+// where it keeps any other: without that, a key whose value is unusable would miss Redis, and
+// L1, until Redis expired it, if ever.
+std::unordered_set<key128, key128_hash> unusable_in_redis;
+
+} // namespace
+
 // Looks up each key in L2 in one round trip; fills L1 with the hits.
 std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
 {
+    unusable_in_redis.clear();
     std::vector<std::string> rkeys;
     rkeys.reserve(keys.size());
     for (const auto& k : keys)
@@ -122,10 +135,13 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
             out[i] = decode_l2_value(*values[i], &expires);
         if (out[i] && expires <= now)
             out[i] = nullptr;
+        if (values[i] && out[i] == nullptr)
+            unusable_in_redis.insert(keys[i]);
         if (!unavailable)
             stats::add(out[i] ? stats::counter::l2_hits : stats::counter::l2_misses);
+        // A put made since the L1 lookup missed is newer than this value: it stays.
         if (out[i] && use_l1)
-            l1_put(keys[i], out[i], expires - now);
+            l1_put(keys[i], out[i], expires - now, l1_table::put_mode::if_absent);
     }
     return out;
 }
@@ -143,7 +159,7 @@ Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
     // A row this transaction wrote is answered, not cached: the transaction may roll it back;
     // so is one deleted, updated or locked (see l3_get).
     if (v && !unsettled)
-        fill_l1_l2(k, v, uint64_t(guc::cache_ttl_s) * 1000);
+        fill_from_store({k}, {v}, uint64_t(guc::cache_ttl_s) * 1000);
     return v;
 }
 
@@ -167,7 +183,7 @@ std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 
             hits.push_back(out[i]);
         }
     }
-    fill_l1_l2(hit_keys, hits, uint64_t(guc::cache_ttl_s) * 1000);
+    fill_from_store(hit_keys, hits, uint64_t(guc::cache_ttl_s) * 1000);
     return out;
 }
 
@@ -237,6 +253,37 @@ void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>
     for (size_t i = 0; i < keys.size(); i++) {
         pg::check_for_interrupts();
         fill_l1(keys[i], values[i], ttl_ms);
+    }
+}
+
+void fill_from_store(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
+                     uint64_t ttl_ms)
+{
+    std::vector<l2_fill> in_redis(keys.size(), l2_fill::failed);
+    if (l2_enabled()) {
+        std::vector<std::pair<std::string, std::string>> entries;
+        std::vector<bool> replace;
+        entries.reserve(keys.size());
+        replace.reserve(keys.size());
+        const uint64_t expires = unix_ms() + ttl_ms;
+        for (size_t i = 0; i < keys.size(); i++) {
+            pg::check_for_interrupts();
+            entries.emplace_back(redis_key(keys[i]), encode_l2_value(values[i], expires));
+            replace.push_back(unusable_in_redis.count(keys[i]) != 0);
+        }
+        in_redis = l2_fill_many(entries, replace, ttl_ms);
+    }
+    unusable_in_redis.clear();
+    const bool use_l1 = l1_usable();
+    for (size_t i = 0; i < keys.size(); i++) {
+        pg::check_for_interrupts();
+        // What Redis holds was put there since the lookup missed it: L1 is left as it is.
+        if (in_redis[i] == l2_fill::held)
+            continue;
+        if (use_l1)
+            l1_put(keys[i], values[i], ttl_ms, l1_table::put_mode::if_absent);
+        else
+            l1_forget(keys[i]);
     }
 }
 

@@ -58,6 +58,12 @@ std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<
 void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms);
 // What cache_put does: Redis (when configured) and L1 (when usable).
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms);
+// What a hit in the store (L3) does: Redis and L1 as fill_l1_l2, but each level keeps a value
+// it already holds for the key (Redis SET NX, L1 put_mode::if_absent), and L1 is left alone for
+// a key Redis held: the lookup missed both levels, so such a value was put there since, by a
+// cache_put the store's row is older than. The writes to Redis are one pipelined round trip.
+void fill_from_store(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
+                     uint64_t ttl_ms);
 // fill_l1_l2 for many keys, the Redis writes in one pipelined round trip.
 void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
                 uint64_t ttl_ms);

@@ -90,17 +90,18 @@ Jsonb* l1_get(const key128& k)
     return out;
 }
 
-bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms)
+bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms, l1_table::put_mode mode)
 {
     if (VARATT_IS_EXTENDED(output)) {
-        l1_forget(k);
+        if (mode == l1_table::put_mode::replace)
+            l1_forget(k);
         return false;
     }
     uint32_t len = VARSIZE_ANY(output);
     LWLock* lock = lock_for(k);
     LWLockAcquire(lock, LW_EXCLUSIVE);
     uint64_t now = stats::monotonic_ms();
-    bool stored = table->put(k, output, len, now, now + ttl_ms); // too large: removes k
+    bool stored = table->put(k, output, len, now, now + ttl_ms, mode); // too large: removes k
     LWLockRelease(lock);
     return stored;
 }

@@ -21,8 +21,10 @@ bool l1_usable();
 // A palloc'd copy of the cached output, or nullptr.
 Jsonb* l1_get(const key128& k);
 // Stores output for ttl_ms; outputs over ai_scale.l1_max_value_bytes are skipped (false), and
-// remove what L1 held for k: a put they replaced must not go on answering from L1.
-bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms);
+// remove what L1 held for k: a put they replaced must not go on answering from L1. With
+// if_absent, a value L1 holds for k is kept, and nothing is stored or removed.
+bool l1_put(const key128& k, const Jsonb* output, uint64_t ttl_ms,
+            l1_table::put_mode mode = l1_table::put_mode::replace);
 // Removes k from this server's L1, if it has one (whatever ai_scale.cache_use_l1 says).
 void l1_forget(const key128& k);
 

@@ -74,15 +74,18 @@ const uint8_t* l1_table::find(const key128& k, uint64_t now_ms, uint32_t* len)
 }
 
 bool l1_table::put(const key128& k, const void* value, uint32_t len, uint64_t now_ms,
-                   uint64_t expires_ms)
+                   uint64_t expires_ms, put_mode mode)
 {
-    if (len > value_bytes_ || expires_ms <= now_ms) {
-        erase(k);
-        return false;
-    }
     uint32_t set = set_of(k);
     entry* e = entries() + std::size_t(set) * ways;
     int w = slot_of(set, k);
+    if (mode == put_mode::if_absent && w >= 0 && e[w].expires_ms > now_ms)
+        return false;
+    if (len > value_bytes_ || expires_ms <= now_ms) {
+        if (w >= 0)
+            e[w].expires_ms = 0;
+        return false;
+    }
     if (w < 0) {
         // An empty way, else the first expired one, else CLOCK: sweep from the hand, clearing
         // reference bits, and take the first way found unreferenced.

@@ -42,12 +42,18 @@ class l1_table {
     // The value stored for k and not expired at now_ms, or nullptr; *len gets its length.
     const uint8_t* find(const key128& k, uint64_t now_ms, uint32_t* len);
 
+    // What put() does when k already has a value that has not expired.
+    enum class put_mode {
+        replace,   // replaces it (a cache_put)
+        if_absent, // keeps it, stores nothing (a fill from a lower level, which may be older)
+    };
+
     // Stores a copy of value until expires_ms; false (nothing stored) when len > value_bytes()
     // or expires_ms <= now_ms, and k's old value is then removed: it must not answer for the
-    // value that replaced it. Replaces k's old value; otherwise takes an empty or expired way,
-    // else evicts by CLOCK.
-    bool put(const key128& k, const void* value, uint32_t len, uint64_t now_ms,
-             uint64_t expires_ms);
+    // value that replaced it. Replaces k's old value (if_absent: false when k has one alive,
+    // which stays); otherwise takes an empty or expired way, else evicts by CLOCK.
+    bool put(const key128& k, const void* value, uint32_t len, uint64_t now_ms, uint64_t expires_ms,
+             put_mode mode = put_mode::replace);
 
     bool erase(const key128& k);
     void clear();

@@ -386,27 +386,59 @@ bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
     return l2_write_many({{key, value}}, ttl_ms);
 }
 
-bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entries, uint64_t ttl_ms)
+namespace {
+
+// SET ... PX ttl_ms for each pair (with NX where if_absent[i]; none when if_absent is null),
+// keys_per_round_trip SETs per pipelined round trip; after one round trip fails, the rest are
+// not sent. result[i] says what became of entries[i].
+std::vector<l2_fill> l2_set_many(const std::vector<std::pair<std::string, std::string>>& entries,
+                                 uint64_t ttl_ms, const std::vector<bool>* if_absent)
 {
-    if (entries.empty())
-        return true;
+    std::vector<l2_fill> result(entries.size(), l2_fill::failed);
     close_unused_connections();
     const std::string primary = current_primary();
     const std::string ttl = std::to_string(ttl_ms);
-    // keys_per_round_trip SETs per pipelined round trip; after one fails, the rest are not sent.
     for (size_t start = 0; start < entries.size(); start += keys_per_round_trip) {
         const size_t end = std::min(entries.size(), start + keys_per_round_trip);
         std::vector<command> cmds;
         cmds.reserve(end - start);
-        for (size_t i = start; i < end; i++)
+        for (size_t i = start; i < end; i++) {
             cmds.push_back({"SET", entries[i].first, entries[i].second, "PX", ttl});
-        if (!attempt_primary(primary, cmds)) {
+            if (if_absent != nullptr && (*if_absent)[i])
+                cmds.back().push_back("NX");
+        }
+        auto replies = attempt_primary(primary, cmds);
+        if (!replies) {
             if (guc::cache_strict)
                 unavailable_error(current_primary());
-            return false;
+            break;
         }
+        // SET answers OK, or with NX a nil when the key exists (the only answers besides an
+        // error, which redis_run raised).
+        for (size_t i = start; i < end; i++)
+            result[i] =
+                (*replies)[i - start]->type == REDIS_REPLY_NIL ? l2_fill::held : l2_fill::stored;
     }
+    return result;
+}
+
+} // namespace
+
+bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entries, uint64_t ttl_ms)
+{
+    for (l2_fill r : l2_set_many(entries, ttl_ms, nullptr))
+        if (r == l2_fill::failed)
+            return false;
     return true;
+}
+
+std::vector<l2_fill> l2_fill_many(const std::vector<std::pair<std::string, std::string>>& entries,
+                                  const std::vector<bool>& replace, uint64_t ttl_ms)
+{
+    std::vector<bool> if_absent(entries.size());
+    for (size_t i = 0; i < entries.size(); i++)
+        if_absent[i] = !replace[i];
+    return l2_set_many(entries, ttl_ms, &if_absent);
 }
 
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)

@@ -50,6 +50,20 @@ bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
 bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entries,
                    uint64_t ttl_ms);
 
+// What became of one write of l2_fill_many.
+enum class l2_fill : uint8_t {
+    stored, // Redis stored the value
+    held,   // Redis already held a value for the key, and keeps it
+    failed, // not written: Redis failed (or the round trip before it did)
+};
+
+// SET key value PX ttl_ms NX for each pair, pipelined as l2_write_many: a value read from the
+// store fills Redis only where Redis holds nothing for its key, so that a cache_put made since
+// the lookup missed is not replaced by the older value. A pair whose replace[i] is true is
+// written without NX. 08006 when strict and Redis failed.
+std::vector<l2_fill> l2_fill_many(const std::vector<std::pair<std::string, std::string>>& entries,
+                                  const std::vector<bool>& replace, uint64_t ttl_ms);
+
 // INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed.
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1);
 

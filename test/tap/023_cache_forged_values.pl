@@ -93,6 +93,22 @@ SELECT coalesce(v::text, 'miss')
 is($many, join("\n", map { $_->[2] eq '' ? 'miss' : $_->[2] } @cases),
     'cache_get_many: the same hits and misses');
 
+# A lookup that finds the input in the store (L3) writes the store's output over a value in
+# Redis it could not use: Redis answers the next lookup. (A fill keeps any other value Redis
+# holds, put there since the lookup missed it: SET NX.) Input 2 has an unreadable value, input
+# 9 one past its own expiry.
+$node->safe_psql('u', q{
+SELECT ai_scale.create_prediction_store();
+INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash)
+SELECT 'forged', 1, jsonb_build_object('i', i), jsonb_build_object('stored', i),
+       ai_scale.input_hash(jsonb_build_object('i', i))
+  FROM unnest(ARRAY[2, 9]) i});
+is(get(2), '{"stored": 2}', 'an unreadable value in Redis: the store answers');
+is(get(9), '{"stored": 9}', 'a value past its own expiry: the store answers');
+$node->safe_psql('u', 'DELETE FROM public.model_predictions');
+is(get(2), '{"stored": 2}', 'the unreadable value was replaced in Redis by the store\'s');
+is(get(9), '{"stored": 9}', 'so was the value past its own expiry');
+
 is($node->safe_psql('u', 'SELECT 1'), '1', 'the server is still up');
 my $log = slurp_file($node->logfile);
 unlike($log, qr/terminated by signal/, 'no backend crashed');

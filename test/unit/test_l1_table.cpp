@@ -47,6 +47,28 @@ TEST(L1Table, PutThenFindAndOverwrite)
     EXPECT_EQ(f.t->count(10), 1u);
 }
 
+// A fill from a lower level (Redis, the store) must not replace a value put since its lookup
+// missed: if_absent keeps a live value, and stores only where there is none or it expired.
+TEST(L1Table, IfAbsentKeepsALiveValue)
+{
+    using mode = l1_table::put_mode;
+    table_fixture f(64, 8);
+    key128 k{3, 4};
+    ASSERT_TRUE(f.t->put(k, "put", 3, 10, 100));
+    EXPECT_FALSE(f.t->put(k, "fill", 4, 20, 100, mode::if_absent));
+    EXPECT_EQ(get(f.t, k, 20), "put");
+    // Neither does a fill too large to store remove it.
+    EXPECT_FALSE(f.t->put(k, "too large fill", 14, 20, 100, mode::if_absent));
+    EXPECT_EQ(get(f.t, k, 20), "put");
+    // Once the value has expired, a fill takes its place.
+    EXPECT_TRUE(f.t->put(k, "fill", 4, 100, 200, mode::if_absent));
+    EXPECT_EQ(get(f.t, k, 100), "fill");
+    // And where there is none.
+    EXPECT_TRUE(f.t->put({5, 6}, "fill", 4, 100, 200, mode::if_absent));
+    EXPECT_EQ(get(f.t, {5, 6}, 100), "fill");
+    EXPECT_EQ(f.t->count(100), 2u);
+}
+
 TEST(L1Table, KeysDifferingInOneHalfAreDistinct)
 {
     table_fixture f(64, 32);

@@ -1,6 +1,32 @@
 -- Taking tables into management and out of it, the prediction store, the partitions() view of
 -- a table, and who may change partition_config.
 
+-- Registering a table writes partition_config, which only its owner may change unless they
+-- grant it (see below). Checked before anything is made, so that a role without the grant is
+-- told what to ask for rather than meeting a bare "permission denied" after the work. rights:
+-- the privileges the calling function needs on the table ('INSERT, UPDATE' to register,
+-- 'DELETE' to unregister).
+CREATE FUNCTION ai_scale._require_config_rights(rights text[], fn text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    missing text[];
+BEGIN
+    SELECT array_agg(r ORDER BY o) INTO missing
+      FROM unnest(rights) WITH ORDINALITY AS x(r, o)
+     WHERE NOT has_table_privilege('ai_scale.partition_config', r);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied to call %', fn
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('%s writes ai_scale.partition_config, on which role %s lacks %s.',
+                                  fn, quote_ident(current_user), array_to_string(missing, ', ')),
+                  HINT = format('A superuser can grant them with GRANT INSERT, UPDATE, DELETE '
+                                'ON ai_scale.partition_config TO %s; the role then manages the '
+                                'tables it owns.', quote_ident(current_user));
+    END IF;
+END $$;
+
 CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval interval,
                                            premake int DEFAULT 7,
                                            retention interval DEFAULT NULL,
@@ -77,6 +103,8 @@ BEGIN
     -- After any other manage_partitions or maintenance run of the table: two first calls at
     -- once would both add a default partition, and the second fail (42P07).
     PERFORM ai_scale._lock_for_maintenance(manage_partitions.parent);
+    -- After the owner check above, which is what a role managing another's table must hear.
+    PERFORM ai_scale._require_config_rights('{INSERT,UPDATE}', 'manage_partitions');
     PERFORM ai_scale._require_plain_default(manage_partitions.parent,
                                             ai_scale._default_partition(manage_partitions.parent));
     IF ai_scale._default_partition(manage_partitions.parent) IS NULL THEN
@@ -153,6 +181,7 @@ BEGIN
     -- After any maintenance run on the table in progress (a run waiting for it then finds the
     -- table no longer managed).
     PERFORM ai_scale._lock_for_maintenance(parent);
+    PERFORM ai_scale._require_config_rights('{DELETE}', 'unmanage_partitions');
     DELETE FROM ai_scale.partition_config c WHERE c.parent = unmanage_partitions.parent;
     -- The tables the worker detached to drop and did not drop (see _owed_drop_note) are kept,
     -- as the worker keeps one whose table is unmanaged during its detach: no run looks at
@@ -222,6 +251,7 @@ BEGIN
         RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM ai_scale._check_config(partition_interval, premake, retention, 'drop', NULL);
+    PERFORM ai_scale._require_config_rights('{INSERT,UPDATE}', 'create_prediction_store');
     parts := parse_ident(name);
     IF array_length(parts, 1) = 1 THEN
         nsp := 'public';

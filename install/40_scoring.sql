@@ -200,6 +200,23 @@ $$;
 COMMENT ON FUNCTION ai_scale.import_xgboost(text, jsonb, text[], boolean) IS
     'registers an XGBoost JSON model dump (Booster.save_model) as a new gbdt version; returns its version';
 
+-- The hint of "model ... does not exist": model names are compared as written, and a name
+-- that differs from a registered one only in case ('Churn' for 'churn') is the usual slip, not
+-- a model to register. Used by set_active_version, drop_model and (from C) every scoring and
+-- predict function.
+CREATE FUNCTION ai_scale._unknown_model_hint(name text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT format('Model names are case-sensitive: perhaps you meant "%s".',
+                       m.model_name)
+           FROM ai_scale.models m
+          WHERE lower(m.model_name) = lower(name) AND m.model_name <> name
+          ORDER BY m.model_name LIMIT 1),
+        'Register it with ai_scale.register_model() or ai_scale.import_xgboost().')
+$$;
+
 CREATE FUNCTION ai_scale.set_active_version(name text, version int) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -213,7 +230,8 @@ BEGIN
     END IF;
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
     IF NOT EXISTS (SELECT 1 FROM ai_scale.models m WHERE m.model_name = name) THEN
-        RAISE EXCEPTION 'model "%" does not exist', name USING ERRCODE = '42704';
+        RAISE EXCEPTION 'model "%" does not exist', name
+            USING ERRCODE = '42704', HINT = ai_scale._unknown_model_hint(name);
     END IF;
     IF NOT EXISTS (SELECT 1 FROM ai_scale.models m
                    WHERE m.model_name = name AND m.model_version = version) THEN
@@ -243,7 +261,8 @@ BEGIN
     IF dropped = 0 THEN
         IF version IS NULL
            OR NOT EXISTS (SELECT 1 FROM ai_scale.models m WHERE m.model_name = name) THEN
-            RAISE EXCEPTION 'model "%" does not exist', name USING ERRCODE = '42704';
+            RAISE EXCEPTION 'model "%" does not exist', name
+                USING ERRCODE = '42704', HINT = ai_scale._unknown_model_hint(name);
         END IF;
         RAISE EXCEPTION 'model "%" has no version %', name, version USING ERRCODE = '42704';
     END IF;

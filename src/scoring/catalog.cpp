@@ -105,6 +105,7 @@ size_t footprint(const loaded_model& m)
 struct model_row {
     bool found;
     bool name_exists;
+    char* missing_hint; // when !name_exists: what to do (see ai_scale._unknown_model_hint)
     int32_t version;
     char* kind;
     char* features; // JSON array
@@ -205,6 +206,15 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         rc = SPI_execute_with_args("SELECT 1 FROM ai_scale.models WHERE model_name = $1", 1, types,
                                    values, nulls, true, 1);
         out->name_exists = rc == SPI_OK_SELECT && SPI_processed > 0;
+        if (!out->name_exists) {
+            rc = SPI_execute_with_args("SELECT ai_scale._unknown_model_hint($1)", 1, types,
+                                       values, nulls, true, 1);
+            if (rc == SPI_OK_SELECT && SPI_processed == 1) {
+                MemoryContext spi = MemoryContextSwitchTo(caller);
+                out->missing_hint = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+                MemoryContextSwitchTo(spi);
+            }
+        }
     }
     SPI_finish();
 }
@@ -340,9 +350,8 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
     pg::call([&] { fetch_row(name.c_str(), version, &row); });
     if (!row.found) {
         if (!row.name_exists)
-            throw pg::error(
-                ERRCODE_UNDEFINED_OBJECT, "model \"" + name + "\" does not exist", "",
-                "Register it with ai_scale.register_model() or ai_scale.import_xgboost().");
+            throw pg::error(ERRCODE_UNDEFINED_OBJECT, "model \"" + name + "\" does not exist",
+                            "", row.missing_hint != nullptr ? row.missing_hint : "");
         if (version < 0)
             throw pg::error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                             "model \"" + name + "\" has no active version", "",

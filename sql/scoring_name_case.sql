@@ -1,0 +1,22 @@
+-- Model names are compared as written. A call that names a registered model in other letter
+-- case ('churn' for 'Churn') is told so, where the hint used to say to register the model:
+-- advice that, followed, registered a second model under the other spelling.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+SELECT ai_scale.register_model('Case Churn', 'linear', ARRAY['x'], '{"weights": [2]}');
+SELECT ai_scale.score('Case Churn', '{"x": 1}');
+-- Every scoring and predict function, and the catalog functions.
+SELECT ai_scale.score('case churn', '{"x": 1}');
+SELECT ai_scale.score_multi('CASE CHURN', '{"x": 1}');
+SELECT ai_scale.score_batch('case churn', ARRAY['{"x": 1}'::jsonb]);
+SELECT ai_scale.score_batched('case churn', '{"x": 1}') OVER ();
+SELECT ai_scale.predict('case churn', '{"x": 1}');
+SELECT ai_scale.predict_batch('case churn', ARRAY['{"x": 1}'::jsonb]);
+SELECT ai_scale.set_active_version('case churn', 1);
+SELECT ai_scale.drop_model('case churn');
+SELECT ai_scale.drop_model('case churn', 1);
+-- A name no model has in any case: register it, as before.
+SELECT ai_scale.score('case churned', '{"x": 1}');
+SELECT ai_scale.set_active_version('case churned', 1);
+SELECT ai_scale.drop_model('Case Churn');

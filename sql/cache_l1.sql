@@ -156,6 +156,8 @@ SET ai_scale.store_table = 'a.b.c.d';
 SET ai_scale.store_table = 'db.schema.table';
 SET ai_scale.store_table = '"unterminated';
 SET ai_scale.store_table = 'schema.';
+-- A name that needs quotes, given without them: the hint says how to write it.
+SET ai_scale.store_table = 'My Store';
 -- A table, quoted or not, optionally schema-qualified, is accepted.
 SET ai_scale.store_table = '"My Schema"."Store.V2"';
 SET ai_scale.store_table = 'store';

@@ -150,7 +150,9 @@ bool check_store_table(char** newval, void**, GucSource)
     pfree(raw);
     if (!ok) {
         GUC_check_errmsg("invalid ai_scale.store_table \"%s\"", *newval);
-        GUC_check_errhint("Name a table, optionally schema-qualified: schema.table.");
+        GUC_check_errhint("Name a table as SQL writes it, optionally schema-qualified "
+                          "(schema.table), in double quotes where it has spaces, capitals or "
+                          "dots: '\"My Store\"'.");
     }
     return ok;
 }

@@ -41,7 +41,7 @@ ArrayType* array_of(const std::vector<Datum>& values, Oid type)
 }
 
 // One multi-row INSERT into the store table relid in the current transaction.
-void insert_now(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
+void insert_rows(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
 {
     std::vector<Datum> inputs, outputs, hashes;
     for (const auto& r : rows) {
@@ -66,6 +66,39 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
             elog(ERROR, "ai_scale: store insert failed: %s", SPI_result_code_string(rc));
         SPI_finish();
     });
+}
+
+// insert_rows, its error told what to do when the role may not insert into the store: the
+// usual case for an application role at its first predict(), the store being another role's.
+// Postgres's "permission denied for table ..." says nothing of the way out without a grant,
+// storing nothing. Other errors, 42501 from a row-level security policy among them, pass as
+// they are.
+void insert_now(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
+{
+    const bool lacks_insert = pg::call(
+        [&] { return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK; });
+    try {
+        insert_rows(relid, model, version, rows);
+    } catch (const pg::postgres_error& e) {
+        if (!lacks_insert || e.sqlstate() != ERRCODE_INSUFFICIENT_PRIVILEGE || !e.hint().empty())
+            throw;
+        const char* table_name = nullptr;
+        const char* role_name = nullptr;
+        pg::call([&] {
+            table_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+                                                    get_rel_name(relid));
+            role_name = quote_identifier(GetUserNameFromId(GetUserId(), false));
+        });
+        const std::string table(table_name), role(role_name);
+        pg::postgres_error hinted(
+            e.sqlstate(), e.what(),
+            "predict() stores each input it scores in ai_scale.store_table, as its caller.",
+            "Grant the role INSERT on it (GRANT INSERT, SELECT ON " + table + " TO " + role +
+                ";), or have it store nothing: ALTER ROLE " + role +
+                " SET ai_scale.store_mode = off;");
+        hinted.names = e.names;
+        throw hinted;
+    }
 }
 
 } // namespace

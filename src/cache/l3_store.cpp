@@ -306,6 +306,10 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         datums[i] = PointerGetDatum(inputs[i]);
     }
     MemoryContext caller = CurrentMemoryContext;
+    // Out here, not in the pg::call below: a Postgres error there (a cancel, a statement
+    // timeout, an error in the store's row security) jumps past the frames inside it without
+    // their destructors, and each failed lookup kept a bit per input for the backend's life.
+    std::vector<bool> cacheable(inputs.size(), false), confirmed;
     pg::pinned_search_path pinned;
     pg::call([&] {
         SPI_connect();
@@ -352,7 +356,6 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                           !stale_row(row, SPI_tuptable->tupdesc, 5));
             }
         };
-        std::vector<bool> cacheable(inputs.size(), false);
         bool any_cacheable = false;
         newest(nullptr, [&](size_t i, Datum v, bool ok) {
             MemoryContext spi = MemoryContextSwitchTo(caller);
@@ -364,11 +367,11 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         bool known = true;
         Snapshot snap = any_cacheable ? snapshot_to_recheck(&known) : nullptr;
         if (snap != nullptr) {
-            std::vector<bool> confirmed(inputs.size(), false);
+            confirmed.assign(inputs.size(), false);
             newest(snap, [&](size_t i, Datum v, bool ok) {
                 confirmed[i] = cacheable[i] && ok && same_output(v, out[i]);
             });
-            cacheable = confirmed;
+            cacheable.swap(confirmed);
         } else if (!known) {
             cacheable.assign(inputs.size(), false);
         }

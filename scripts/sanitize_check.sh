@@ -10,8 +10,8 @@
 # TAP nodes included, then runs with it, and nothing else does. Without -fwrapv (which the
 # server's flags add), so that signed overflow is reported too. Not part of CI: with the TAP
 # files it takes far longer than CI allows.
-# With tap, expect TAP 029, 031 and 157 (test 3) to fail: they bound the backend's memory, which
-# ASan's allocator and quarantine enlarge. Any other failure is worth a look.
+# With tap, expect TAP 029, 031, 157 (test 3) and 220 (test 4) to fail: they bound the backend's
+# memory, which ASan's allocator and quarantine enlarge. Any other failure is worth a look.
 # Usage: bash scripts/sanitize_check.sh [suite...]   (default: regress isolation regress-nopreload)
 #   AI_SCALE_TAP_FILES picks TAP files as for test/run.sh.
 set -euo pipefail

@@ -1,6 +1,7 @@
 -- L1: the shared-memory table. Hits, misses, TTL, invalidation, the size limit, bad input.
 -- Levels are told apart by the stats counters, reset before each step.
 \i sql/include/levels.sql
+\i sql/include/wait_for_replica.sql
 
 -- input_hash: XXH3-64 of the jsonb binary, so spelling differences do not matter.
 SELECT ai_scale.input_hash('{"a": 1, "b": [1, 2]}') = ai_scale.input_hash('{"b":[1,2],"a":1}') AS same_value_same_hash,
@@ -85,7 +86,7 @@ SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS usable_after_invalidate;
 
 -- An output over ai_scale.l1_max_value_bytes (2 kB) skips L1 and is served by Redis.
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": "big"}', jsonb_build_object('blob', repeat('z', 4000)));
-SELECT pg_sleep(0.1); -- replication to the Redis replica
+SELECT pg_temp.wait_for_replica();
 SELECT ai_scale.reset_stats();
 SELECT length(ai_scale.cache_get('l1_model', 1, '{"x": "big"}') ->> 'blob') AS big_len;
 SELECT * FROM pg_temp.levels();

@@ -9,6 +9,7 @@ LANGUAGE sql AS $$
     GROUP BY section ORDER BY section
 $$;
 SET ai_scale.cache_use_l1 = off;
+\i sql/include/wait_for_replica.sql
 
 -- The replica test/run.sh started may still be syncing with its primary: wait (up to 10 s).
 DO $$
@@ -24,20 +25,7 @@ FROM ai_scale.redis_status() ORDER BY configured_as;
 
 SELECT ai_scale.cache_put('l2_model', 1, jsonb_build_object('i', i), jsonb_build_object('out', i * 10))
 FROM generate_series(1, 5) i;
--- Until the replica has the last of them (Redis replicates in order): a fixed pause was a miss
--- on a slow machine.
-DO $$
-DECLARE
-    deadline timestamptz := clock_timestamp() + interval '60 seconds';
-BEGIN
-    WHILE ai_scale.cache_get('l2_model', 1, '{"i": 5}') IS NULL LOOP
-        IF clock_timestamp() > deadline THEN
-            RAISE EXCEPTION 'the replica never had the values put on the primary';
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END
-$$;
+SELECT pg_temp.wait_for_replica();
 
 SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 3}') AS hit, ai_scale.cache_get('l2_model', 1, '{"i": 6}') AS miss;
@@ -69,6 +57,7 @@ SET ai_scale.redis_read_from = 'primary';
 SELECT ai_scale.cache_put('l2_model', 1, '{"i": 7}', '{"out": 70}');
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS read_from_primary;
 RESET ai_scale.redis_read_from;
+SELECT pg_temp.wait_for_replica(); -- read from the replica below
 
 -- A replica that cannot be reached: reads fall back to the primary, with no error.
 SET ai_scale.redis_replicas = '127.0.0.1:1';

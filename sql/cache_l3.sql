@@ -2,6 +2,7 @@
 -- within ai_scale.cache_ttl; hits are written back to Redis and L1. The store is made here by
 -- plain DDL, as a user (or create_prediction_store) would.
 \i sql/include/levels.sql
+\i sql/include/wait_for_replica.sql
 \i sql/include/try.sql
 
 -- No store table: L3 is a miss, not an error (and is not counted).
@@ -40,7 +41,7 @@ SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('l3_model', 1, '{"f": 1}') AS again;
 SELECT * FROM pg_temp.levels();
 SET ai_scale.cache_use_l1 = off;
-SELECT pg_sleep(0.1); -- replication to the Redis replica
+SELECT pg_temp.wait_for_replica(); -- the write-back, read from the replica next
 SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('l3_model', 1, '{"f": 1}') AS from_redis;
 SELECT * FROM pg_temp.levels();

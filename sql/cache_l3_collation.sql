@@ -3,6 +3,7 @@
 -- rows of 'Fraud' for 'fraud': cache_get, cache_get_many and predict() answered the other
 -- model's output, and copied it to L1 and Redis.
 \i sql/include/levels.sql
+\i sql/include/wait_for_replica.sql
 
 CREATE COLLATION pg_temp.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 SELECT 'Fraud' = 'fraud' COLLATE pg_temp.ci AS equal_under_ci;
@@ -33,6 +34,7 @@ SELECT * FROM pg_temp.levels();
 -- The model's own name still finds its rows (the index serves the lookup as before).
 SELECT ai_scale.cache_get('Fraud', 1, '{"x": 2}') AS own_name,
        ai_scale.cache_get(U&'\00C4rger', 1, '{"x": 2}') AS own_name_non_ascii;
+SELECT pg_temp.wait_for_replica(); -- their write-back, read from the replica next
 SET ai_scale.cache_use_l1 = off;
 SELECT ai_scale.cache_get_many('Fraud', 1, ARRAY['{"x": 2}']::jsonb[]) AS own_name_many;
 RESET ai_scale.cache_use_l1;

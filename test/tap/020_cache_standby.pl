@@ -32,6 +32,12 @@ $primary->wait_for_catchup($standby);
 is($primary->safe_psql('postgres', 'SELECT ai_scale.node_role()'), 'primary', 'primary says primary');
 is($standby->safe_psql('postgres', 'SELECT ai_scale.node_role()'), 'standby', 'standby says standby');
 
+# Waits until the Redis replica, which serves the reads, has what was put on the primary.
+sub replicated {
+    redis_replica_caught_up($ENV{AI_SCALE_TEST_REDIS_PRIMARY}, $ENV{AI_SCALE_TEST_REDIS_REPLICA})
+      or die 'the Redis replica did not catch up with its primary';
+}
+
 # L2 hits are counted per server; the stats are reset before each read.
 sub l2_hits {
     my ($node) = @_;
@@ -42,7 +48,7 @@ sub l2_hits {
 # A put on the primary is a Redis hit on the standby (its own L1 is empty).
 $primary->safe_psql('postgres',
     q{SELECT ai_scale.cache_put('tap_model', 1, '{"a": 1}', '{"p": 0.5}')});
-sleep 1; # Redis replication
+replicated();
 $standby->safe_psql('postgres', 'SELECT ai_scale.reset_stats()');
 is($standby->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_model', 1, '{"a": 1}')}),
     '{"p": 0.5}', 'standby reads what the primary put');
@@ -63,6 +69,7 @@ SELECT count(*) FROM ai_scale.redis_status() WHERE breaker = 'closed';
 is($ret, 0, 'cache functions run on the standby without error') or diag($err);
 like($out, qr/\{"\{\\"p\\": 0\.5\}","\{\\"p\\": 0\.75\}",NULL\}/, 'batch get on the standby');
 like($out, qr/^2$/m, 'both Redis endpoints healthy from the standby');
+replicated();
 $primary->safe_psql('postgres', 'SELECT ai_scale.reset_stats()');
 is($primary->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_model', 1, '{"a": 2}')}),
     '{"p": 0.75}', 'primary reads what the standby put');
@@ -76,7 +83,7 @@ is($standby->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_store', 1, '
 is($standby->safe_psql('postgres',
     q{SELECT value FROM ai_scale.stats WHERE section = 'l3' AND metric = 'hits'}),
     '1', 'from L3');
-sleep 1;
+replicated();
 $primary->safe_psql('postgres', 'SELECT ai_scale.reset_stats()');
 is($primary->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_store', 1, '{"s": 1}')}),
     '{"from": "store"}', 'the standby\'s L3 hit was written back to Redis');
@@ -86,7 +93,7 @@ is(l2_hits($primary), '1', 'primary got it from Redis, not from its store');
 # at most once a second), also dropping what the standby holds in its own L1.
 $primary->safe_psql('postgres',
     q{SELECT ai_scale.cache_put('tap_inv', 1, '{"a": 1}', '{"v": "old"}')});
-sleep 1;
+replicated();
 is($standby->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_inv', 1, '{"a": 1}')}),
     '{"v": "old"}', 'standby has the entry (now in its L1 too)');
 $primary->safe_psql('postgres', q{SELECT ai_scale.cache_invalidate('tap_inv')});
@@ -95,7 +102,7 @@ is($standby->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_inv', 1, '{"
     't', 'invalidation on the primary reached the standby');
 $primary->safe_psql('postgres',
     q{SELECT ai_scale.cache_put('tap_inv', 1, '{"a": 1}', '{"v": "new"}')});
-sleep 1;
+replicated();
 is($standby->safe_psql('postgres', q{SELECT ai_scale.cache_get('tap_inv', 1, '{"a": 1}')}),
     '{"v": "new"}', 'both servers agree on the new generation');
 

@@ -33,7 +33,7 @@ my $node = cache_node('cache_faults',
     redis_primary => "127.0.0.1:$p_port", redis_replicas => "127.0.0.1:$r_port",
     breaker_failures => 2, breaker_reset_ms => 500);
 $node->safe_psql('postgres', q{SELECT ai_scale.cache_put('f', 1, '{"a": 1}', '{"p": 1}')});
-usleep(200_000);
+ok(redis_replica_caught_up("127.0.0.1:$p_port", "127.0.0.1:$r_port"), 'the replica has the put');
 
 # Reads go to the replica.
 my ($p0, $r0) = (gets($p_port), gets($r_port));

@@ -14,7 +14,7 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node man
   store_node store_worker_held queued_while_fork_fails full_tree_function
   old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
-  cache_get_cancelled_while_stopped start_clock_shifted shift_clock);
+  cache_get_cancelled_while_stopped start_clock_shifted shift_clock redis_replica_caught_up);
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
 # given ai_scale.* settings (name => value), the extension created in its postgres database.
@@ -293,6 +293,32 @@ sub wait_for_own_redis {
         usleep(50_000);
     }
     die "redis on port $port is not the one started in $dir (its log: $dir/redis.log)";
+}
+
+# Waits until the Redis replica at $replica (host:port) has applied all its primary at $primary
+# had written when asked (master_repl_offset in INFO replication of each, the primary first);
+# false if it has not within the TAP timeout; true at once with no replica (''). A read from a
+# replica right after a put, or after a pause of a fixed length, missed when the replica lagged
+# on a loaded machine.
+sub redis_replica_caught_up {
+    my ($primary, $replica) = @_;
+    return 1 unless $replica;
+    my $info = sub {
+        my ($host, $port) = split /:/, $_[0];
+        return scalar `redis-cli -h $host -p $port info replication 2>/dev/null`;
+    };
+    my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+    while (time < $deadline) {
+        my ($written) = $info->($primary) =~ /^master_repl_offset:(\d+)/m;
+        my $applied = $info->($replica);
+        return 1
+          if defined $written
+          && $applied =~ /^master_link_status:up/m
+          && $applied =~ /^master_repl_offset:(\d+)/m
+          && $1 >= $written;
+        usleep(50_000);
+    }
+    return 0;
 }
 
 sub redis_pid {

@@ -3,6 +3,7 @@
 -- cached that the store does not have: every prediction served is stored or scored again.
 SET client_min_messages = warning;
 \i sql/include/try.sql
+\i sql/include/wait_for_replica.sql
 SET ai_scale.store_table = 'public.rb_store';
 SELECT ai_scale.create_prediction_store('public.rb_store') AS store;
 SELECT ai_scale.register_model('rb_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}');
@@ -87,9 +88,11 @@ SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 4}') ->> 'source' AS after_comm
 -- A statement that stores thousands is cached at commit a thousand keys per Redis round trip
 -- (one pipeline for all could outlast ai_scale.redis_timeout_ms): the next statement finds
 -- every one of them in the cache (L1, or Redis for the few that other tests' entries pushed
--- out of their L1 set), none scored again or read from the store.
+-- out of their L1 set, once the Redis replica has them), none scored again or read from the
+-- store.
 SELECT count(*) AS stored_now
 FROM (SELECT ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', 9)) FROM generate_series(1, 3000) i) s;
+SELECT pg_temp.wait_for_replica(); -- the few read from Redis are read from the replica
 SELECT p ->> 'source' IN ('l1', 'l2') AS cached, count(*)
 FROM (SELECT ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', 9)) AS p
       FROM generate_series(1, 3000) i) s

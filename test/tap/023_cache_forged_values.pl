@@ -12,12 +12,14 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $redis = $ENV{AI_SCALE_TEST_REDIS_PRIMARY}
-  or plan skip_all => 'no Redis from test/run.sh';
+# A Redis of its own: a put's key is found as the one key the put adds, and on the Redis that
+# test/run.sh shares among the TAP files, the files running meanwhile added theirs too.
+my $rport = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('forged', $rport);
+my ($rhost, $redis) = ('127.0.0.1', "127.0.0.1:$rport");
 my $forge = $ENV{AI_SCALE_TEST_FORGE};
 BAIL_OUT('AI_SCALE_TEST_FORGE does not name the forge_l2_value tool (test/run.sh sets it)')
   unless $forge && -x $forge;
-my ($rhost, $rport) = split /:/, $redis;
 
 my $node = cache_node('forged', redis_primary => $redis, redis_read_from => 'primary');
 $node->safe_psql('postgres',
@@ -116,4 +118,5 @@ like($log, qr/a value in Redis under an ai_scale key is not a well-formed jsonb/
     'the forged values are logged');
 
 $node->stop;
+redis_stop('forged');
 done_testing();

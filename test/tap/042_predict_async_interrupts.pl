@@ -84,7 +84,13 @@ $node->poll_query_until('postgres',
   or die;
 $holder->query_safe('BEGIN; LOCK model_predictions IN SHARE MODE;');
 $node->safe_psql('postgres', "SET lock_timeout = 0; " . predict_batch(5, 300));
-sleep 1;    # the worker's insert waits for the lock meanwhile, far longer than 100 ms
+# Until the worker's insert has waited for the lock longer than the 100 ms (a fixed second was
+# over before a slow worker's insert began, and then the lock_timeout was never put to test).
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+ WHERE a.backend_type = 'ai_scale store' AND NOT l.granted
+   AND l.waitstart < clock_timestamp() - interval '300 ms'}),
+    'the worker\'s insert waits for the lock past the lock_timeout');
 $holder->query_safe('COMMIT;');
 ok($node->poll_query_until('postgres',
         "SELECT count(*) = 300 FROM model_predictions WHERE (input_data->>'b')::int = 5"),

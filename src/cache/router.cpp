@@ -395,6 +395,8 @@ std::vector<l2_fill> l2_set_many(const std::vector<std::pair<std::string, std::s
                                  uint64_t ttl_ms, const std::vector<bool>* if_absent)
 {
     std::vector<l2_fill> result(entries.size(), l2_fill::failed);
+    if (entries.empty())
+        return result;
     close_unused_connections();
     const std::string primary = current_primary();
     const std::string ttl = std::to_string(ttl_ms);

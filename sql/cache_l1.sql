@@ -41,22 +41,26 @@ SELECT ai_scale.cache_invalidate('l1_model', 3);
 ROLLBACK;
 SELECT ai_scale.cache_get('l1_model', 3, '{"x": 1}') AS invalidation_kept;
 
--- TTL: an entry put for 2 s is gone after it (in L1 and in Redis). (Put for 200 ms, it was read
--- back as a hit only when the statement after the put began within those 200 ms.)
-SELECT ai_scale.cache_put('l1_model', 1, '{"x": "short"}', '{"score": 1}', interval '2 seconds');
-SELECT ai_scale.cache_get('l1_model', 1, '{"x": "short"}') AS before_expiry;
-DO $$
+-- Polls until cache_get('l1_model', 1, input) misses; raises complaint after 60 s.
+CREATE FUNCTION pg_temp.wait_until_missed(input jsonb, complaint text) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
     deadline timestamptz := clock_timestamp() + interval '60 seconds';
 BEGIN
-    WHILE ai_scale.cache_get('l1_model', 1, '{"x": "short"}') IS NOT NULL LOOP
+    WHILE ai_scale.cache_get('l1_model', 1, input) IS NOT NULL LOOP
         IF clock_timestamp() > deadline THEN
-            RAISE EXCEPTION 'the entry put for 2 s outlived its TTL';
+            RAISE EXCEPTION '%', complaint;
         END IF;
         PERFORM pg_sleep(0.1);
     END LOOP;
 END
 $$;
+
+-- TTL: an entry put for 2 s is gone after it (in L1 and in Redis). (Put for 200 ms, it was read
+-- back as a hit only when the statement after the put began within those 200 ms.)
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": "short"}', '{"score": 1}', interval '2 seconds');
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": "short"}') AS before_expiry;
+SELECT pg_temp.wait_until_missed('{"x": "short"}', 'the entry put for 2 s outlived its TTL');
 SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": "short"}') AS after_expiry;
 SELECT * FROM pg_temp.levels();
@@ -71,18 +75,7 @@ RESET ai_scale.cache_use_l1;
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": "via_l2"}') AS l2_hit;
 SET ai_scale.redis_primary = '';
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": "via_l2"}') AS l1_copy;
-DO $$
-DECLARE
-    deadline timestamptz := clock_timestamp() + interval '60 seconds';
-BEGIN
-    WHILE ai_scale.cache_get('l1_model', 1, '{"x": "via_l2"}') IS NOT NULL LOOP
-        IF clock_timestamp() > deadline THEN
-            RAISE EXCEPTION 'the L1 copy of an L2 hit outlived the Redis entry';
-        END IF;
-        PERFORM pg_sleep(0.1);
-    END LOOP;
-END
-$$;
+SELECT pg_temp.wait_until_missed('{"x": "via_l2"}', 'the L1 copy of an L2 hit outlived the Redis entry');
 RESET ai_scale.redis_primary;
 RESET ai_scale.redis_read_from;
 

@@ -74,6 +74,8 @@ SELECT ai_scale.cache_put('s', 1, '{"k": 2}', '{"v": 2}');
 \\! $failover
 SELECT pg_sleep(1.1);
 SELECT ai_scale.cache_put('s', 1, '{"k": 3}', '{"v": 3}');
+-- From the primary: the old primary, a replica now, may not have the put yet.
+SET ai_scale.redis_read_from = 'primary';
 SELECT ai_scale.cache_get('s', 1, '{"k": 3}');
 SELECT primary_at FROM (SELECT endpoint AS primary_at, configured_as FROM ai_scale.redis_status()) s
  WHERE configured_as = 'primary (named by sentinel)';

@@ -126,6 +126,9 @@ is($ret, 0, 'a strict put during the failover succeeds') or diag($err);
 like($out, qr/^\{"v": 3\}$/m, 'and is read back');
 like(`redis-cli -p $b_port info replication`, qr/role:slave/, 'the old primary is a replica');
 ok(wait_for_redis_sync($b_port), 'in sync with the new one');
+# In sync is not caught up: the put may still be on its way to the replica the standby reads.
+ok(redis_replica_caught_up("127.0.0.1:$a_port", "127.0.0.1:$b_port"),
+    'the replica has every write of the new primary');
 is(standby_get('{"k": 3}'), '{"v": 3}', 'the standby reads the put from the new primary');
 
 # The old primary's breaker saw one READONLY error per failover, and stays closed.

@@ -96,14 +96,18 @@ RESET ai_scale.breaker_reset_ms;
 
 -- The registry holds 32 breakers. Filled with open ones (40 endpoints that refuse connections,
 -- each opening its breaker at its first failure), a healthy endpoint gets a breaker of its own:
--- it used to share the last slot, open, and was skipped.
+-- it used to share the last slot, open, and was skipped. The 40 are drawn from a block of
+-- addresses chosen at random, so that a second run on the same server does not find them with
+-- breakers the first one opened.
 SET ai_scale.cache_use_l1 = off;
 SET ai_scale.breaker_failures = 1;
 SET ai_scale.breaker_reset_ms = 60000;
 DO $$
+DECLARE
+    block int := 3 + floor(random() * 250)::int;
 BEGIN
     FOR n IN 1..40 LOOP
-        PERFORM set_config('ai_scale.redis_primary', '127.0.1.' || n || ':2', false);
+        PERFORM set_config('ai_scale.redis_primary', '127.' || block || '.1.' || n || ':2', false);
         PERFORM ai_scale.cache_get('breaker_model', 1, '{"i": 1}');
     END LOOP;
 END $$;

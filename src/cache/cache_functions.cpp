@@ -94,12 +94,12 @@ Jsonb* from_l1(const key128& k)
     return v;
 }
 
-void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms)
+void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms, l1_table::put_mode mode)
 {
     // A session that does not use L1 still removes the key's older value there, which the
     // sessions that do would otherwise go on reading instead of the one written to Redis.
     if (l1_usable())
-        l1_put(k, v, ttl_ms);
+        l1_put(k, v, ttl_ms, mode);
     else
         l1_forget(k);
 }
@@ -237,19 +237,30 @@ void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
     fill_l1(k, v, ttl_ms);
 }
 
+namespace {
+
+// The Redis key and value of each of keys and values, each to expire ttl_ms from now.
+std::vector<std::pair<std::string, std::string>> l2_entries(const std::vector<key128>& keys,
+                                                            const std::vector<const Jsonb*>& values,
+                                                            uint64_t ttl_ms)
+{
+    std::vector<std::pair<std::string, std::string>> entries;
+    entries.reserve(keys.size());
+    const uint64_t expires = unix_ms() + ttl_ms;
+    for (size_t i = 0; i < keys.size(); i++) {
+        pg::check_for_interrupts();
+        entries.emplace_back(redis_key(keys[i]), encode_l2_value(values[i], expires));
+    }
+    return entries;
+}
+
+} // namespace
+
 void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
                 uint64_t ttl_ms)
 {
-    if (l2_enabled()) {
-        std::vector<std::pair<std::string, std::string>> entries;
-        entries.reserve(keys.size());
-        const uint64_t expires = unix_ms() + ttl_ms;
-        for (size_t i = 0; i < keys.size(); i++) {
-            pg::check_for_interrupts();
-            entries.emplace_back(redis_key(keys[i]), encode_l2_value(values[i], expires));
-        }
-        l2_write_many(entries, ttl_ms);
-    }
+    if (l2_enabled())
+        l2_write_many(l2_entries(keys, values, ttl_ms), ttl_ms);
     for (size_t i = 0; i < keys.size(); i++) {
         pg::check_for_interrupts();
         fill_l1(keys[i], values[i], ttl_ms);
@@ -261,29 +272,17 @@ void fill_from_store(const std::vector<key128>& keys, const std::vector<const Js
 {
     std::vector<l2_fill> in_redis(keys.size(), l2_fill::failed);
     if (l2_enabled()) {
-        std::vector<std::pair<std::string, std::string>> entries;
-        std::vector<bool> replace;
-        entries.reserve(keys.size());
-        replace.reserve(keys.size());
-        const uint64_t expires = unix_ms() + ttl_ms;
-        for (size_t i = 0; i < keys.size(); i++) {
-            pg::check_for_interrupts();
-            entries.emplace_back(redis_key(keys[i]), encode_l2_value(values[i], expires));
-            replace.push_back(unusable_in_redis.count(keys[i]) != 0);
-        }
-        in_redis = l2_fill_many(entries, replace, ttl_ms);
+        std::vector<bool> replace(keys.size());
+        for (size_t i = 0; i < keys.size(); i++)
+            replace[i] = unusable_in_redis.count(keys[i]) != 0;
+        in_redis = l2_fill_many(l2_entries(keys, values, ttl_ms), replace, ttl_ms);
     }
     unusable_in_redis.clear();
-    const bool use_l1 = l1_usable();
     for (size_t i = 0; i < keys.size(); i++) {
         pg::check_for_interrupts();
         // What Redis holds was put there since the lookup missed it: L1 is left as it is.
-        if (in_redis[i] == l2_fill::held)
-            continue;
-        if (use_l1)
-            l1_put(keys[i], values[i], ttl_ms, l1_table::put_mode::if_absent);
-        else
-            l1_forget(keys[i]);
+        if (in_redis[i] != l2_fill::held)
+            fill_l1(keys[i], values[i], ttl_ms, l1_table::put_mode::if_absent);
     }
 }
 

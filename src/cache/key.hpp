@@ -55,7 +55,9 @@ std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 
 std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<Jsonb*>& inputs,
                              text* model, int32 version, std::vector<Jsonb*>& outputs,
                              std::vector<const char*>& levels);
-void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms);
+// L1 (when usable; else removes what it holds for k), as l1_put puts it.
+void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms,
+             l1_table::put_mode mode = l1_table::put_mode::replace);
 // What cache_put does: Redis (when configured) and L1 (when usable).
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms);
 // What a hit in the store (L3) does: Redis and L1 as fill_l1_l2, but each level keeps a value

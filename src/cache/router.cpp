@@ -388,11 +388,11 @@ bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
 
 namespace {
 
-// SET ... PX ttl_ms for each pair (with NX where if_absent[i]; none when if_absent is null),
+// SET ... PX ttl_ms for each pair, with NX unless replace[i] (none when replace is null),
 // keys_per_round_trip SETs per pipelined round trip; after one round trip fails, the rest are
 // not sent. result[i] says what became of entries[i].
 std::vector<l2_fill> l2_set_many(const std::vector<std::pair<std::string, std::string>>& entries,
-                                 uint64_t ttl_ms, const std::vector<bool>* if_absent)
+                                 uint64_t ttl_ms, const std::vector<bool>* replace)
 {
     std::vector<l2_fill> result(entries.size(), l2_fill::failed);
     if (entries.empty())
@@ -406,7 +406,7 @@ std::vector<l2_fill> l2_set_many(const std::vector<std::pair<std::string, std::s
         cmds.reserve(end - start);
         for (size_t i = start; i < end; i++) {
             cmds.push_back({"SET", entries[i].first, entries[i].second, "PX", ttl});
-            if (if_absent != nullptr && (*if_absent)[i])
+            if (replace != nullptr && !(*replace)[i])
                 cmds.back().push_back("NX");
         }
         auto replies = attempt_primary(primary, cmds);
@@ -437,10 +437,7 @@ bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entri
 std::vector<l2_fill> l2_fill_many(const std::vector<std::pair<std::string, std::string>>& entries,
                                   const std::vector<bool>& replace, uint64_t ttl_ms)
 {
-    std::vector<bool> if_absent(entries.size());
-    for (size_t i = 0; i < entries.size(); i++)
-        if_absent[i] = !replace[i];
-    return l2_set_many(entries, ttl_ms, &if_absent);
+    return l2_set_many(entries, ttl_ms, &replace);
 }
 
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)

@@ -75,20 +75,25 @@ void insert_rows(Oid relid, text* model, int32 version, const std::vector<new_pr
 // they are.
 void insert_now(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
 {
-    const bool lacks_insert = pg::call(
-        [&] { return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK; });
     try {
         insert_rows(relid, model, version, rows);
     } catch (const pg::postgres_error& e) {
-        if (!lacks_insert || e.sqlstate() != ERRCODE_INSUFFICIENT_PRIVILEGE || !e.hint().empty())
+        if (e.sqlstate() != ERRCODE_INSUFFICIENT_PRIVILEGE || !e.hint().empty())
             throw;
+        // Asked only once the insert failed, not before every insert.
+        bool lacks_insert = false;
         const char* table_name = nullptr;
         const char* role_name = nullptr;
         pg::call([&] {
+            lacks_insert = pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK;
+            if (!lacks_insert)
+                return;
             table_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
                                                     get_rel_name(relid));
             role_name = quote_identifier(GetUserNameFromId(GetUserId(), false));
         });
+        if (!lacks_insert)
+            throw;
         const std::string table(table_name), role(role_name);
         pg::postgres_error hinted(
             e.sqlstate(), e.what(),

@@ -613,6 +613,17 @@ CREATE FUNCTION ai_scale._default_partition(parent regclass) RETURNS regclass
      WHERE i.inhparent = parent AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
 $$;
 
+-- The default partition of parent as the catalog names it, taking no lock: for a message about
+-- a lock not free in time, where _default_partition, whose pg_get_expr locks each partition,
+-- would wait for it. (Maintenance itself keeps _default_partition: a concurrent DROP TABLE is
+-- waited for there, and the table then found gone.)
+CREATE FUNCTION ai_scale._default_partition_unlocked(parent regclass) RETURNS regclass
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT nullif(p.partdefid, 0)::regclass FROM pg_partitioned_table p WHERE p.partrelid = parent
+$$;
+
 -- Refuses a default partition that is partitioned itself: ai_scale reads, moves and counts
 -- its rows with statements on it alone (FROM ONLY), which find none in a partitioned table, so
 -- its rows went uncounted, and the partitions made over their ranges were refused by Postgres

@@ -429,11 +429,10 @@ EXCEPTION WHEN insufficient_privilege THEN
 WHEN lock_not_available THEN
     -- A lock not free within maintenance_lock_timeout: the error says what held it (as a
     -- maintenance run's 'skipped' row does), on the default or the parent, which the attaches
-    -- lock. The default is read from the catalog: _default_partition would lock it, and wait.
+    -- lock.
     GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
     held_up := ai_scale._lock_holders(
-        ARRAY[(SELECT nullif(p.partdefid, 0)::regclass FROM pg_partitioned_table p
-                WHERE p.partrelid = parent), parent],
+        ARRAY[ai_scale._default_partition_unlocked(parent), parent],
         '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
         ai_scale._maintenance_lock_wait(current_setting('lock_timeout')));
     detail := concat_ws(' ', nullif(detail, ''), upper(left(held_up, 1)) || substr(held_up, 2) || '.');

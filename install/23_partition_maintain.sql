@@ -912,13 +912,9 @@ BEGIN
                 parent_table := cfg.parent;
                 action := 'skipped';
                 partition := NULL;
-                -- (Reading the table and its default partition, found in the catalog: not with
-                -- _default_partition, whose pg_get_expr locks the partitions, and waits.)
+                -- (Reading the table and its default partition.)
                 detail := ai_scale._lock_timeout_text(SQLERRM,
-                              ARRAY[cfg.parent, (SELECT t.partdefid::regclass
-                                                   FROM pg_partitioned_table t
-                                                  WHERE t.partrelid = cfg.parent
-                                                    AND t.partdefid <> 0)],
+                              ARRAY[cfg.parent, ai_scale._default_partition_unlocked(cfg.parent)],
                               '{AccessShareLock}',
                               ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms')
                           || '; retried on the next run';

@@ -66,7 +66,8 @@ COMMENT ON FUNCTION ai_scale.node_role() IS 'primary, or standby while the serve
 
 CREATE FUNCTION ai_scale.redis_status(
         OUT endpoint text, OUT configured_as text, OUT reported_role text, OUT breaker text,
-        OUT failures int, OUT trips bigint, OUT last_error text, OUT last_latency_ms float8)
+        OUT failures int, OUT trips bigint, OUT last_error text, OUT last_error_at timestamptz,
+        OUT last_latency_ms float8)
     RETURNS SETOF record
     LANGUAGE c VOLATILE
     SET search_path = pg_catalog, pg_temp

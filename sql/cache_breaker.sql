@@ -10,13 +10,15 @@ SET ai_scale.redis_replicas = '';
 SET ai_scale.breaker_failures = 3;
 SET ai_scale.breaker_reset_ms = 60000;
 SELECT ai_scale.reset_stats();
+SELECT clock_timestamp() AS before_errors \gset
 
 SELECT ai_scale.cache_put('breaker_model', 1, '{"i": 1}', '{"out": 1}');
 SELECT ai_scale.cache_get('breaker_model', 1, '{"i": 1}') AS miss_1,
        ai_scale.cache_get('breaker_model', 1, '{"i": 2}') AS miss_2,
        ai_scale.cache_get('breaker_model', 1, '{"i": 3}') AS miss_3;
 SELECT endpoint = :'refusing' AS refusing_endpoint, configured_as, reported_role, breaker, failures, trips,
-       last_error LIKE 'connect:%' AS connect_error
+       last_error LIKE 'connect:%' AS connect_error,
+       last_error_at BETWEEN :'before_errors' AND clock_timestamp() AS error_time_known
 FROM ai_scale.redis_status();
 SELECT metric, value FROM ai_scale.stats
 WHERE section = 'l2' AND metric IN ('errors', 'breaker_trips', 'hits', 'misses') ORDER BY metric;

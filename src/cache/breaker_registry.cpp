@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "storage/lwlock.h"
+#include "utils/timestamp.h"
 }
 
 #define XXH_INLINE_ALL
@@ -30,6 +31,7 @@ struct slot {
     uint64_t last_used_ms;
     breaker state;
     char last_error[192];
+    TimestampTz last_error_at; // when last_error was recorded
     double last_latency_ms;
 };
 struct registry {
@@ -194,10 +196,12 @@ void breaker_failure(const breaker_key& key, const std::string& error)
 {
     bool tripped, opened_from_closed;
     const std::string shown = ascii_text(error);
+    const TimestampTz at = GetCurrentTimestamp();
     {
         locked l;
         slot& s = find(key);
         strlcpy(s.last_error, shown.c_str(), sizeof s.last_error);
+        s.last_error_at = at;
         const bool was_closed = s.state.current == breaker::state::closed;
         tripped = s.state.on_failure(stats::monotonic_ms(), uint32_t(guc::breaker_failures));
         opened_from_closed = tripped && was_closed && shared_slot(s);
@@ -213,10 +217,12 @@ void breaker_refused(const breaker_key& key, const std::string& error, double la
 {
     bool closed;
     const std::string shown = ascii_text(error);
+    const TimestampTz at = GetCurrentTimestamp();
     {
         locked l;
         slot& s = find(key);
         strlcpy(s.last_error, shown.c_str(), sizeof s.last_error);
+        s.last_error_at = at;
         closed = close_breaker(s);
         s.last_latency_ms = latency_ms;
     }
@@ -246,7 +252,7 @@ endpoint_health breaker_snapshot(const breaker_key& key)
 {
     locked l;
     slot& s = find(key);
-    return {s.state, s.last_error, s.last_latency_ms};
+    return {s.state, s.last_error, s.last_error_at, s.last_latency_ms};
 }
 
 } // namespace ai_scale::cache

@@ -39,6 +39,7 @@ void breaker_forget_others(const std::vector<std::string>& keep);
 struct endpoint_health {
     breaker state;
     std::string last_error;
+    int64_t last_error_at = 0; // a TimestampTz; meaningless while last_error is empty
     double last_latency_ms = -1;
 };
 endpoint_health breaker_snapshot(const breaker_key& key);

@@ -15,6 +15,7 @@ extern "C" {
 #include "funcapi.h"
 #include "storage/ipc.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 }
 
 namespace ai_scale::cache {
@@ -84,6 +85,7 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
 {
     struct row {
         std::string endpoint, configured, role, breaker_state, last_error;
+        int64_t last_error_at;
         uint32_t failures;
         uint64_t trips;
         double latency_ms;
@@ -136,22 +138,23 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
                    : refuses_command_only(h.last_error) ? "unknown (INFO refused)"
                                                         : "unreachable";
         rows.push_back({ep.address, configured, role, breaker::name(h.state.current), h.last_error,
-                        h.state.failures, h.state.trips, h.last_latency_ms});
+                        h.last_error_at, h.state.failures, h.state.trips, h.last_latency_ms});
     }
     pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const auto& r : rows) {
         pg::call([&] {
-            Datum values[8] = {CStringGetTextDatum(r.endpoint.c_str()),
+            Datum values[9] = {CStringGetTextDatum(r.endpoint.c_str()),
                                CStringGetTextDatum(r.configured.c_str()),
                                CStringGetTextDatum(r.role.c_str()),
                                CStringGetTextDatum(r.breaker_state.c_str()),
                                Int32GetDatum(int32(r.failures)),
                                Int64GetDatum(int64(r.trips)),
                                CStringGetTextDatum(r.last_error.c_str()),
+                               TimestampTzGetDatum(r.last_error_at),
                                Float8GetDatum(r.latency_ms)};
-            bool nulls[8] = {
-                false, false, false, false, false, false, r.last_error.empty(), r.latency_ms < 0};
+            bool nulls[9] = {false, false, false, false, false, false, r.last_error.empty(),
+                             r.last_error.empty(), r.latency_ms < 0};
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         });
     }

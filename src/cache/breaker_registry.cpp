@@ -125,9 +125,11 @@ bool shared_slot(const slot& s)
 void log_opened(const std::string& endpoint, const std::string& error)
 {
     pg::call([&] {
-        ereport(LOG, (errmsg("ai_scale: Redis endpoint %s skipped: its circuit breaker opened "
-                             "after %d failures in a row",
-                             endpoint.c_str(), guc::breaker_failures),
+        ereport(LOG, (errmsg_plural("ai_scale: Redis endpoint %s skipped: its circuit breaker "
+                                    "opened after %d failure",
+                                    "ai_scale: Redis endpoint %s skipped: its circuit breaker "
+                                    "opened after %d failures in a row",
+                                    guc::breaker_failures, endpoint.c_str(), guc::breaker_failures),
                       errdetail("Last error: %s", error.c_str()),
                       errhint("It is probed again every ai_scale.breaker_reset_ms (%d ms); "
                               "until it answers, cache calls take it for a miss.",

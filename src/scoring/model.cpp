@@ -219,7 +219,7 @@ void compile_tree(const json::value& tree, size_t t, compiled_model& m)
             if (c <= 0 || c >= int64_t(n))
                 fail(where + " node " + std::to_string(i) + " has child index " +
                          std::to_string(c) + " out of range",
-                     "The tree has " + std::to_string(n) + " nodes.");
+                     "The tree has " + std::to_string(n) + (n == 1 ? " node." : " nodes."));
             if (new_index[size_t(c)] != -1)
                 fail(where + " node " + std::to_string(c) + " is reached twice",
                      "A tree's nodes must form a tree rooted at node 0.");

@@ -58,6 +58,15 @@ is(count_in_log(qr/$endpoint answers again: its circuit breaker closed/), 1,
 $node->safe_psql('postgres', q{SELECT ai_scale.cache_get('bl', 1, '{"a": 1}')}) for 1 .. 5;
 is(count_in_log(qr/$endpoint answers again/), 1, 'and nothing more while it answers');
 
+# With ai_scale.breaker_failures = 1 the first failure opens the breaker, and the log words it
+# in the singular.
+my $port1 = PostgreSQL::Test::Cluster::get_free_port();
+$node->safe_psql('postgres', qq{SET ai_scale.redis_primary = '127.0.0.1:$port1';
+SET ai_scale.breaker_failures = 1;
+SELECT ai_scale.cache_get('bl', 1, '{"a": 1}')});
+is(count_in_log(qr/Redis endpoint 127\.0\.0\.1:$port1 skipped: its circuit breaker opened after 1 failure$/m),
+    1, 'one failure is one failure in the log');
+
 redis_stop('back');
 $node->stop;
 done_testing();

@@ -213,6 +213,24 @@ TEST(ScoringMath, InvalidModelsAreRefused)
     EXPECT_THROW(compile("linear", {"a", "a"}, R"({"weights": [1, 1]})"), model_error);
 }
 
+TEST(ScoringMath, ChildIndexErrorSaysHowManyNodes)
+{
+    auto detail_of = [](const char* params) {
+        try {
+            compile("gbdt", {"a"}, params);
+        } catch (const model_error& e) {
+            return e.detail;
+        }
+        return std::string("accepted");
+    };
+    EXPECT_EQ(detail_of(R"({"trees": [{"left_children": [0], "right_children": [0],
+        "split_indices": [0], "split_conditions": [0], "default_left": [0]}]})"),
+              "The tree has 1 node.");
+    EXPECT_EQ(detail_of(R"({"trees": [{"left_children": [5, -1], "right_children": [1, -1],
+        "split_indices": [0, 0], "split_conditions": [0, 0], "default_left": [0, 0]}]})"),
+              "The tree has 2 nodes.");
+}
+
 TEST(ScoringJson, ParsesAndRejects)
 {
     json::value v = json::parse(R"( {"a": [1, -2.5e3, true, null, "x\u00e9\n"], "b": {}} )");

@@ -226,6 +226,179 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     PG_RETURN_JSONB_P(answer(m, out, gpu ? "gpu" : "cpu"));
 }
 
+namespace {
+
+// The elements of predict_batch's inputs array.
+struct batch_inputs {
+    Datum* elems;
+    bool* nulls;
+    int n;
+    // The inputs' first subscript: the answer keeps it, and errors name elements by it.
+    int lower;
+};
+
+batch_inputs inputs_arg(FunctionCallInfo fcinfo)
+{
+    // Under pg::call, as predict's input.
+    ArrayType* arr = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
+    if (ARR_NDIM(arr) > 1)
+        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
+    batch_inputs in;
+    in.lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
+    pg::call([&] {
+        deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &in.elems, &in.nulls, &in.n);
+    });
+    return in;
+}
+
+// What predict_batch knows of each element: its input and key, and once found or scored its
+// output and where that came from.
+struct batch_elements {
+    std::vector<Jsonb*> inputs, outputs;
+    std::vector<const char*> sources;
+    std::vector<cache::key128> keys;
+    // Equal inputs (one cache key) are looked up, scored and stored once: copy_of[i] is the
+    // first element with i's key, and unique lists those first elements.
+    std::vector<int> copy_of, unique;
+
+    explicit batch_elements(int n)
+        : inputs(size_t(n), nullptr), outputs(size_t(n), nullptr), sources(size_t(n), nullptr),
+          copy_of(size_t(n), -1)
+    {
+        keys.resize(size_t(n));
+    }
+};
+
+// Reads each non-null element and its cache key, and finds the first of equal elements.
+void key_elements(const loaded_model& m, text* model, const batch_inputs& in, batch_elements& b)
+{
+    std::unordered_map<cache::key128, int, cache::key128_hash> first;
+    for (int i = 0; i < in.n; i++) {
+        pg::check_for_interrupts();
+        if (in.nulls[i])
+            continue;
+        b.inputs[i] = pg::call([&] { return DatumGetJsonbP(in.elems[i]); });
+        b.keys[i] = cache::make_key(MyDatabaseId, model, m.version, b.inputs[i]);
+        auto [it, added] = first.emplace(b.keys[i], i);
+        b.copy_of[i] = it->second;
+        if (added)
+            b.unique.push_back(i);
+    }
+}
+
+// Looks each unique element up among the outputs this transaction stored, then in the cache
+// levels; returns the elements none of them had.
+std::vector<int> look_up(const loaded_model& m, text* model, batch_elements& b)
+{
+    std::vector<cache::key128> unique_keys;
+    std::vector<Jsonb*> unique_inputs;
+    std::vector<int> looked_up; // the unique elements this transaction has not stored yet
+    for (int i : b.unique) {
+        if ((b.outputs[i] = predict::pending_output(b.keys[i])) != nullptr) {
+            b.sources[i] = "l3";
+            continue;
+        }
+        looked_up.push_back(i);
+        unique_keys.push_back(b.keys[i]);
+        unique_inputs.push_back(b.inputs[i]);
+    }
+    std::vector<Jsonb*> unique_outputs(looked_up.size(), nullptr);
+    std::vector<const char*> unique_sources(looked_up.size(), nullptr);
+    std::vector<int> to_score = cache::from_levels(unique_keys, unique_inputs, model, m.version,
+                                                   unique_outputs, unique_sources);
+    for (size_t u = 0; u < looked_up.size(); u++) {
+        b.outputs[looked_up[u]] = unique_outputs[u];
+        b.sources[looked_up[u]] = unique_sources[u];
+    }
+    for (int& j : to_score)
+        j = looked_up[j];
+    return to_score;
+}
+
+// Scores the elements to_score in one batch and sets their outputs; returns them as the new
+// predictions to store.
+std::vector<predict::new_prediction> score_elements(const loaded_model& m,
+                                                    const std::vector<int>& to_score, int lower,
+                                                    batch_elements& b)
+{
+    const size_t width = m.model.features.size();
+    const size_t n_out = size_t(m.model.n_outputs);
+    std::vector<float> rows(to_score.size() * width), scores(to_score.size() * n_out);
+    for (size_t j = 0; j < to_score.size(); j++) {
+        pg::check_for_interrupts();
+        scoring::extract_row(m, PointerGetDatum(b.inputs[to_score[j]]), rows.data() + j * width,
+                             {"inputs element", to_score[j] + lower});
+    }
+    bool gpu = scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()), scores.data(),
+                                         {"inputs element", to_score.data(), lower - 1});
+    std::vector<predict::new_prediction> fresh;
+    fresh.reserve(to_score.size());
+    for (size_t j = 0; j < to_score.size(); j++) {
+        int i = to_score[j];
+        b.outputs[i] = output_of(m, scores.data() + j * n_out);
+        b.sources[i] = gpu ? "gpu" : "cpu";
+        fresh.push_back({b.inputs[i], b.outputs[i], int64(cache::input_hash(b.inputs[i]))});
+    }
+    return fresh;
+}
+
+// Stores the new predictions, then caches them: at commit when the store's insert is part of
+// this transaction, else now.
+void store_and_fill(const loaded_model& m, text* model,
+                    const std::vector<predict::new_prediction>& fresh,
+                    const std::vector<int>& to_score, const batch_elements& b)
+{
+    if (predict::store(model, m.version, fresh, m.written_by_this_transaction())) {
+        for (int i : to_score)
+            predict::fill_at_commit(b.keys[i], b.outputs[i], ttl_ms());
+    } else {
+        std::vector<cache::key128> fresh_keys;
+        std::vector<const Jsonb*> fresh_values;
+        for (int i : to_score) {
+            fresh_keys.push_back(b.keys[i]);
+            fresh_values.push_back(b.outputs[i]);
+        }
+        cache::fill_l1_l2(fresh_keys, fresh_values, ttl_ms());
+    }
+}
+
+// Gives every copy of an element the answer of the first element equal to it.
+void share_with_copies(int n, batch_elements& b)
+{
+    for (int i = 0; i < n; i++) {
+        if (b.copy_of[i] >= 0 && b.copy_of[i] != i) {
+            b.outputs[i] = b.outputs[b.copy_of[i]];
+            b.sources[i] = b.sources[b.copy_of[i]];
+        }
+    }
+}
+
+// The jsonb[] of the answers, null where an element was null.
+ArrayType* answers_array(const loaded_model& m, const batch_inputs& in, const batch_elements& b)
+{
+    const int n = in.n;
+    ArrayType* result = nullptr;
+    std::vector<Datum> datums(size_t(std::max(n, 1)));
+    std::vector<char> out_nulls(size_t(std::max(n, 1)), 0);
+    for (int i = 0; i < n; i++) {
+        pg::check_for_interrupts();
+        out_nulls[i] = b.outputs[i] == nullptr;
+        if (b.outputs[i] != nullptr)
+            datums[i] = JsonbPGetDatum(answer(m, b.outputs[i], b.sources[i]));
+    }
+    pg::call([&] {
+        // result[i] answers inputs[i], whatever the inputs' first subscript (as array_replace
+        // keeps it): '[5:6]={...}' came back as [1:2].
+        int dims[1] = {n};
+        int lbs[1] = {in.lower};
+        result = construct_md_array(datums.data(), reinterpret_cast<bool*>(out_nulls.data()),
+                                    n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT);
+    });
+    return result;
+}
+
+} // namespace
+
 // predict_batch(model text, inputs jsonb[], version int DEFAULT NULL) -> jsonb[]: predict() for
 // each element (a null element answers null), with one Redis round trip for the L1 misses, one
 // scoring batch for the inputs no level had, and one INSERT for them. Equal elements are
@@ -238,120 +411,17 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "inputs must not be null");
     text* model = PG_GETARG_TEXT_PP(0);
-    // Under pg::call, as predict's input.
-    ArrayType* arr = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
-    if (ARR_NDIM(arr) > 1)
-        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
-    // The inputs' first subscript: the answer keeps it, and errors name elements by it.
-    const int lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
-    Datum* elems;
-    bool* nulls;
-    int n;
-    pg::call(
-        [&] { deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
-    pg::note_batch(size_t(n));
+    const batch_inputs in = inputs_arg(fcinfo);
+    pg::note_batch(size_t(in.n));
     sync_new_version(m, model);
 
-    std::vector<Jsonb*> inputs(size_t(n), nullptr), outputs(size_t(n), nullptr);
-    std::vector<const char*> sources(size_t(n), nullptr);
-    std::vector<cache::key128> keys;
-    keys.resize(size_t(n));
-    // Equal inputs (one cache key) are looked up, scored and stored once: copy_of[i] is the
-    // first element with i's key, and unique lists those first elements.
-    std::vector<int> copy_of(size_t(n), -1), unique;
-    std::unordered_map<cache::key128, int, cache::key128_hash> first;
-    for (int i = 0; i < n; i++) {
-        pg::check_for_interrupts();
-        if (nulls[i])
-            continue;
-        inputs[i] = pg::call([&] { return DatumGetJsonbP(elems[i]); });
-        keys[i] = cache::make_key(MyDatabaseId, model, m.version, inputs[i]);
-        auto [it, added] = first.emplace(keys[i], i);
-        copy_of[i] = it->second;
-        if (added)
-            unique.push_back(i);
-    }
-
-    std::vector<cache::key128> unique_keys;
-    std::vector<Jsonb*> unique_inputs;
-    std::vector<int> looked_up; // the unique elements this transaction has not stored yet
-    for (int i : unique) {
-        if ((outputs[i] = predict::pending_output(keys[i])) != nullptr) {
-            sources[i] = "l3";
-            continue;
-        }
-        looked_up.push_back(i);
-        unique_keys.push_back(keys[i]);
-        unique_inputs.push_back(inputs[i]);
-    }
-    std::vector<Jsonb*> unique_outputs(looked_up.size(), nullptr);
-    std::vector<const char*> unique_sources(looked_up.size(), nullptr);
-    std::vector<int> to_score = cache::from_levels(unique_keys, unique_inputs, model, m.version,
-                                                   unique_outputs, unique_sources);
-    for (size_t u = 0; u < looked_up.size(); u++) {
-        outputs[looked_up[u]] = unique_outputs[u];
-        sources[looked_up[u]] = unique_sources[u];
-    }
-    for (int& j : to_score)
-        j = looked_up[j];
-
+    batch_elements b(in.n);
+    key_elements(m, model, in, b);
+    const std::vector<int> to_score = look_up(m, model, b);
     if (!to_score.empty()) {
-        const size_t width = m.model.features.size();
-        const size_t n_out = size_t(m.model.n_outputs);
-        std::vector<float> rows(to_score.size() * width), scores(to_score.size() * n_out);
-        for (size_t j = 0; j < to_score.size(); j++) {
-            pg::check_for_interrupts();
-            scoring::extract_row(m, PointerGetDatum(inputs[to_score[j]]), rows.data() + j * width,
-                                 {"inputs element", to_score[j] + lower});
-        }
-        bool gpu = scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()),
-                                             scores.data(),
-                                             {"inputs element", to_score.data(), lower - 1});
-        std::vector<predict::new_prediction> fresh;
-        fresh.reserve(to_score.size());
-        for (size_t j = 0; j < to_score.size(); j++) {
-            int i = to_score[j];
-            outputs[i] = output_of(m, scores.data() + j * n_out);
-            sources[i] = gpu ? "gpu" : "cpu";
-            fresh.push_back({inputs[i], outputs[i], int64(cache::input_hash(inputs[i]))});
-        }
-        if (predict::store(model, m.version, fresh, m.written_by_this_transaction())) {
-            for (int i : to_score)
-                predict::fill_at_commit(keys[i], outputs[i], ttl_ms());
-        } else {
-            std::vector<cache::key128> fresh_keys;
-            std::vector<const Jsonb*> fresh_values;
-            for (int i : to_score) {
-                fresh_keys.push_back(keys[i]);
-                fresh_values.push_back(outputs[i]);
-            }
-            cache::fill_l1_l2(fresh_keys, fresh_values, ttl_ms());
-        }
+        const std::vector<predict::new_prediction> fresh = score_elements(m, to_score, in.lower, b);
+        store_and_fill(m, model, fresh, to_score, b);
     }
-
-    for (int i = 0; i < n; i++) {
-        if (copy_of[i] >= 0 && copy_of[i] != i) {
-            outputs[i] = outputs[copy_of[i]];
-            sources[i] = sources[copy_of[i]];
-        }
-    }
-
-    ArrayType* result = nullptr;
-    std::vector<Datum> datums(size_t(std::max(n, 1)));
-    std::vector<char> out_nulls(size_t(std::max(n, 1)), 0);
-    for (int i = 0; i < n; i++) {
-        pg::check_for_interrupts();
-        out_nulls[i] = outputs[i] == nullptr;
-        if (outputs[i] != nullptr)
-            datums[i] = JsonbPGetDatum(answer(m, outputs[i], sources[i]));
-    }
-    pg::call([&] {
-        // result[i] answers inputs[i], whatever the inputs' first subscript (as array_replace
-        // keeps it): '[5:6]={...}' came back as [1:2].
-        int dims[1] = {n};
-        int lbs[1] = {lower};
-        result = construct_md_array(datums.data(), reinterpret_cast<bool*>(out_nulls.data()),
-                                    n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT);
-    });
-    PG_RETURN_ARRAYTYPE_P(result);
+    share_with_copies(in.n, b);
+    PG_RETURN_ARRAYTYPE_P(answers_array(m, in, b));
 }

@@ -87,18 +87,19 @@ void copy_array(std::string& out, const json::value& tree, const char* key, size
     out += ']';
 }
 
-} // namespace
-
-xgboost_import import_xgboost(const json::value& model)
+// learner.objective.name, which the params keep.
+const json::value& objective_of(const json::value& learner)
 {
-    if (!model.is_object())
-        fail("the document is not a JSON object");
-    const json::value& learner = need(model, "learner", "learner");
-    const json::value& mparam = need(learner, "learner_model_param", "learner.learner_model_param");
     const json::value& objective =
         need(need(learner, "objective", "learner.objective"), "name", "learner.objective.name");
     if (!objective.is_string())
         fail("\"learner.objective.name\" is not a string");
+    return objective;
+}
+
+// Refuses a model of more than one class or target.
+void require_one_output(const json::value& mparam)
+{
     double num_class =
         mparam.find("num_class") ? count_of(*mparam.find("num_class"), "num_class") : 0;
     if (num_class > 1) {
@@ -109,13 +110,20 @@ xgboost_import import_xgboost(const json::value& model)
     if (const json::value* nt = mparam.find("num_target"))
         if (count_of(*nt, "num_target") > 1)
             fail("multi-target models are not supported");
-    double base_score =
-        number_of(need(mparam, "base_score", "learner_model_param.base_score"), "base_score");
+}
+
+double feature_count_of(const json::value& mparam)
+{
     double num_feature =
         count_of(need(mparam, "num_feature", "learner_model_param.num_feature"), "num_feature");
     if (!(num_feature >= 1 && num_feature <= max_features))
         fail("num_feature must be between 1 and " + std::to_string(max_features));
+    return num_feature;
+}
 
+// The trees of the gradient booster, which must be a gbtree of one output group.
+const json::value& trees_of(const json::value& learner)
+{
     const json::value& booster = need(learner, "gradient_booster", "learner.gradient_booster");
     const json::value& bname = need(booster, "name", "gradient_booster.name");
     if (!bname.is_string() || bname.str != "gbtree")
@@ -130,8 +138,13 @@ xgboost_import import_xgboost(const json::value& model)
             for (const auto& g : info->items)
                 if (!g.is_number() || g.num != 0)
                     fail("trees of more than one output group are not supported");
+    return trees;
+}
 
-    xgboost_import out;
+// The model's feature names, or f0, f1, ... when it has none.
+std::vector<std::string> feature_names_of(const json::value& learner, double num_feature)
+{
+    std::vector<std::string> features;
     const json::value* names = learner.find("feature_names");
     if (names != nullptr && names->is_array() && !names->items.empty()) {
         if (names->items.size() != size_t(num_feature))
@@ -140,19 +153,52 @@ xgboost_import import_xgboost(const json::value& model)
         for (const auto& n : names->items) {
             if (!n.is_string())
                 fail("feature_names must hold strings");
-            out.features.push_back(n.str);
+            features.push_back(n.str);
         }
     } else {
         for (int64_t i = 0; i < int64_t(num_feature); i++)
-            out.features.push_back("f" + std::to_string(i));
+            features.push_back("f" + std::to_string(i));
     }
+    return features;
+}
+
+void reject_categorical_features(const json::value& learner)
+{
     if (const json::value* types = learner.find("feature_types"))
         if (types->is_array())
             for (const auto& t : types->items)
                 if (t.is_string() && t.str == "c")
                     fail("categorical features are not supported");
+}
 
-    std::string& p = out.params;
+// Tree t's arrays, as an object of the params' "trees".
+void write_tree(std::string& p, const json::value& tree, size_t t)
+{
+    if (!tree.is_object())
+        fail("tree " + std::to_string(t) + " is not an object");
+    if (t > 0)
+        p += ',';
+    p += '{';
+    copy_array(p, tree, "left_children", t, false);
+    p += ',';
+    copy_array(p, tree, "right_children", t, false);
+    p += ',';
+    copy_array(p, tree, "split_indices", t, false);
+    p += ',';
+    copy_array(p, tree, "split_conditions", t, true);
+    p += ',';
+    copy_array(p, tree, "default_left", t, false);
+    if (tree.find("split_type") != nullptr) {
+        p += ',';
+        copy_array(p, tree, "split_type", t, false);
+    }
+    p += '}';
+}
+
+// The gbdt params: {"objective": ..., "base_score": ..., "trees": [...]}.
+void write_params(std::string& p, const json::value& objective, double base_score,
+                  const json::value& trees)
+{
     p = "{\"objective\":";
     json::write_string(p, objective.str);
     p += ",\"base_score\":";
@@ -160,28 +206,30 @@ xgboost_import import_xgboost(const json::value& model)
     p += ",\"trees\":[";
     for (size_t t = 0; t < trees.items.size(); t++) {
         interruption_point();
-        const json::value& tree = trees.items[t];
-        if (!tree.is_object())
-            fail("tree " + std::to_string(t) + " is not an object");
-        if (t > 0)
-            p += ',';
-        p += '{';
-        copy_array(p, tree, "left_children", t, false);
-        p += ',';
-        copy_array(p, tree, "right_children", t, false);
-        p += ',';
-        copy_array(p, tree, "split_indices", t, false);
-        p += ',';
-        copy_array(p, tree, "split_conditions", t, true);
-        p += ',';
-        copy_array(p, tree, "default_left", t, false);
-        if (tree.find("split_type") != nullptr) {
-            p += ',';
-            copy_array(p, tree, "split_type", t, false);
-        }
-        p += '}';
+        write_tree(p, trees.items[t], t);
     }
     p += "]}";
+}
+
+} // namespace
+
+xgboost_import import_xgboost(const json::value& model)
+{
+    if (!model.is_object())
+        fail("the document is not a JSON object");
+    const json::value& learner = need(model, "learner", "learner");
+    const json::value& mparam = need(learner, "learner_model_param", "learner.learner_model_param");
+    const json::value& objective = objective_of(learner);
+    require_one_output(mparam);
+    double base_score =
+        number_of(need(mparam, "base_score", "learner_model_param.base_score"), "base_score");
+    double num_feature = feature_count_of(mparam);
+    const json::value& trees = trees_of(learner);
+
+    xgboost_import out;
+    out.features = feature_names_of(learner, num_feature);
+    reject_categorical_features(learner);
+    write_params(out.params, objective, base_score, trees);
     return out;
 }
 

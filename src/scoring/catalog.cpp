@@ -312,9 +312,7 @@ void at_xact_end(XactEvent event, void*)
         aside.models.clear();
 }
 
-} // namespace
-
-model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
+void register_callbacks_once()
 {
     if (!callback_registered) {
         pg::call([] {
@@ -323,15 +321,14 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         });
         callback_registered = true;
     }
-    // A statement that locks no relation processes no invalidations: inside a transaction
-    // block, one that only scores would go on using a version another session has since
-    // replaced, at every statement to the end of the block. A row read for an older snapshot
-    // than the change is not cached (fetch_row), so taking the change mid-statement is safe.
-    pg::call([] { AcceptInvalidationMessages(); });
-    follow_catalog();
-    std::string key = name + '\0' + std::to_string(version);
+}
+
+// The compiled model under key that the active snapshot may use: cached, or kept aside for this
+// snapshot; nullptr when there is none.
+model_ptr compiled_for_snapshot(const std::string& key, bool* cached)
+{
     // A snapshot older than the cached row (a cursor declared before the change, whose
-    // transaction has compiled the new version since) reads its own below.
+    // transaction has compiled the new version since) reads its own (lookup_model).
     if (const model_ptr* hit = cache.find(key);
         hit != nullptr && (*hit)->seen_by_active_snapshot()) {
         if (cached != nullptr)
@@ -344,60 +341,99 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
                 *cached = false;
             return *kept;
         }
+    return nullptr;
+}
+
+[[noreturn]] void throw_not_found(const std::string& name, int32_t version, const model_row& row)
+{
+    if (!row.name_exists)
+        throw pg::error(ERRCODE_UNDEFINED_OBJECT, "model \"" + name + "\" does not exist", "",
+                        row.missing_hint != nullptr ? row.missing_hint : "");
+    if (version < 0)
+        throw pg::error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "model \"" + name + "\" has no active version", "",
+                        "Choose one with ai_scale.set_active_version().");
+    throw pg::error(ERRCODE_UNDEFINED_OBJECT,
+                    "model \"" + name + "\" has no version " + std::to_string(version));
+}
+
+// The model of a catalog row; throws model_error or json::parse_error when the row holds none.
+model_ptr compile_row(const std::string& name, const model_row& row)
+{
+    compiled_model m;
+    {
+        trim_after_document trim(strlen(row.params)); // after the parse tree is freed
+        json::value features = json::parse(row.features);
+        std::vector<std::string> names;
+        for (const auto& f : features.items)
+            names.push_back(f.str);
+        m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
+    }
+    stats::add(stats::counter::models_compiled);
+    auto made = std::make_shared<loaded_model>(name, row.version, std::move(m));
+    made->xmin = row.xmin;
+    made->cmin = row.cmin;
+    return made;
+}
+
+// A model read for a snapshot older than the catalog: right for this snapshot, not for later
+// ones.
+void keep_aside(const std::string& key, const model_ptr& loaded)
+{
+    if (ActiveSnapshotSet()) {
+        if (!aside.holds()) {
+            aside.models.clear();
+            aside.generation = generation;
+            aside.view = snapshot_view::of(GetActiveSnapshot());
+        }
+        aside.models.insert(key, loaded, footprint(*loaded), limit_bytes());
+    }
+}
+
+// Caches a model read from the current catalog; returns the cached one.
+model_ptr keep_in_cache(const std::string& key, model_ptr loaded)
+{
+    // Processing invalidations while reading the catalog may have emptied the cache.
+    follow_catalog();
+    // Never replaces an entry (a pointer to it may be remembered in fn_extra): one that
+    // appeared while the catalog was read is as current as this one.
+    const size_t bytes = footprint(*loaded);
+    size_t dropped = 0;
+    model_ptr kept = cache.insert(key, std::move(loaded), bytes, limit_bytes(), &dropped);
+    if (dropped > 0)
+        epoch++;
+    return kept;
+}
+
+} // namespace
+
+model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
+{
+    register_callbacks_once();
+    // A statement that locks no relation processes no invalidations: inside a transaction
+    // block, one that only scores would go on using a version another session has since
+    // replaced, at every statement to the end of the block. A row read for an older snapshot
+    // than the change is not cached (fetch_row), so taking the change mid-statement is safe.
+    pg::call([] { AcceptInvalidationMessages(); });
+    follow_catalog();
+    std::string key = name + '\0' + std::to_string(version);
+    if (model_ptr found = compiled_for_snapshot(key, cached))
+        return found;
 
     model_row row{};
     pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
     pg::call([&] { fetch_row(name.c_str(), version, &row); });
-    if (!row.found) {
-        if (!row.name_exists)
-            throw pg::error(ERRCODE_UNDEFINED_OBJECT, "model \"" + name + "\" does not exist",
-                            "", row.missing_hint != nullptr ? row.missing_hint : "");
-        if (version < 0)
-            throw pg::error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                            "model \"" + name + "\" has no active version", "",
-                            "Choose one with ai_scale.set_active_version().");
-        throw pg::error(ERRCODE_UNDEFINED_OBJECT,
-                        "model \"" + name + "\" has no version " + std::to_string(version));
-    }
+    if (!row.found)
+        throw_not_found(name, version, row);
     try {
-        compiled_model m;
-        {
-            trim_after_document trim(strlen(row.params)); // after the parse tree is freed
-            json::value features = json::parse(row.features);
-            std::vector<std::string> names;
-            for (const auto& f : features.items)
-                names.push_back(f.str);
-            m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
-        }
-        stats::add(stats::counter::models_compiled);
-        auto made = std::make_shared<loaded_model>(name, row.version, std::move(m));
-        made->xmin = row.xmin;
-        made->cmin = row.cmin;
-        model_ptr loaded = std::move(made);
+        model_ptr loaded = compile_row(name, row);
         if (cached != nullptr)
             *cached = row.current;
         if (!row.current) {
-            // Right for this snapshot, not for later ones.
-            if (ActiveSnapshotSet()) {
-                if (!aside.holds()) {
-                    aside.models.clear();
-                    aside.generation = generation;
-                    aside.view = snapshot_view::of(GetActiveSnapshot());
-                }
-                aside.models.insert(key, loaded, footprint(*loaded), limit_bytes());
-            }
+            keep_aside(key, loaded);
             return loaded;
         }
-        // Processing invalidations while reading the catalog may have emptied the cache.
-        follow_catalog();
-        // Never replaces an entry (a pointer to it may be remembered in fn_extra): one that
-        // appeared while the catalog was read is as current as this one.
-        const size_t bytes = footprint(*loaded);
-        size_t dropped = 0;
-        model_ptr kept = cache.insert(key, std::move(loaded), bytes, limit_bytes(), &dropped);
-        if (dropped > 0)
-            epoch++;
-        return kept;
+        return keep_in_cache(key, std::move(loaded));
     } catch (const model_error& e) {
         throw pg::error(ERRCODE_DATA_CORRUPTED,
                         "stored model \"" + name + "\" version " + std::to_string(row.version) +

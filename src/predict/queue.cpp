@@ -238,52 +238,56 @@ pid_t store_worker_of(Oid database)
     return pid;
 }
 
-bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
+namespace {
+
+// The ring bytes rows take, each entry padded.
+uint64 queued_bytes(const std::vector<new_prediction>& rows, uint32 model_len)
 {
-    if (shared == nullptr || rows.empty())
-        return false;
-    const Oid catalog = get_relname_relid("models", get_namespace_oid("ai_scale", false));
-    uint32 model_len = uint32(VARSIZE_ANY_EXHDR(model));
     uint64 total = 0;
     for (const auto& r : rows)
         total += padded(sizeof(entry_header) + model_len + VARSIZE(r.input) + VARSIZE(r.output));
-    bool wake = false;
-    Latch* latch = nullptr;
-    int s;
+    return total;
+}
+
+// This database's slot, claimed when free, with the lock held on return; -1 when all are taken.
+int lock_own_slot()
+{
     LWLockAcquire(lock, LW_EXCLUSIVE);
     if (may_hold_dropped_database()) {
         LWLockRelease(lock);
         free_slots_of_dropped_databases();
         LWLockAcquire(lock, LW_EXCLUSIVE);
     }
-    s = slot_of(MyDatabaseId);
-    if (s >= 0 && shared->slots[s].failed_ms != 0 && shared->slots[s].worker_pid == 0 &&
-        !worker_starting(shared->slots[s]) &&
-        monotonic_ms() - shared->slots[s].failed_ms < uint64(retry_after_failure_ms)) {
-        LWLockRelease(lock);
-        return false;
-    }
-    if (s >= 0 && shared->slots[s].closed) {
-        // These rows are inserted synchronously; the calls after a successful reopen queue.
-        bool lost;
-        const bool reopen = claim_start(shared->slots[s], &lost);
-        LWLockRelease(lock);
-        if (lost)
-            log_lost_start();
-        if (reopen)
-            reopen_queue(s);
-        return false;
-    }
-    if (s < 0 || !ring_of(s).fits(shared->slots[s].head, shared->slots[s].tail, total)) {
-        LWLockRelease(lock);
-        return false;
-    }
-    slot& sl = shared->slots[s];
+    return slot_of(MyDatabaseId);
+}
+
+// Whether the slot's worker failed to connect recently and none is on its way: the rows are
+// then inserted synchronously. Called with the lock held.
+bool backing_off(const slot& sl)
+{
+    return sl.failed_ms != 0 && sl.worker_pid == 0 && !worker_starting(sl) &&
+           monotonic_ms() - sl.failed_ms < uint64(retry_after_failure_ms);
+}
+
+// For a slot whose queue is closed: starts a worker to reopen it unless one is on its way.
+// Called with the lock held; releases it.
+void reopen_closed(int s)
+{
+    // These rows are inserted synchronously; the calls after a successful reopen queue.
     bool lost;
-    const bool need_worker = claim_start(sl, &lost);
-    const byte_ring ring = ring_of(s);
-    wake = ring.crosses_half(sl.head, sl.tail, total);
-    latch = sl.latch;
+    const bool reopen = claim_start(shared->slots[s], &lost);
+    LWLockRelease(lock);
+    if (lost)
+        log_lost_start();
+    if (reopen)
+        reopen_queue(s);
+}
+
+// Appends one entry per row at the slot's head. Called with the lock held.
+void write_entries(slot& sl, const byte_ring& ring, Oid relid, Oid catalog, text* model,
+                   int32 version, const std::vector<new_prediction>& rows)
+{
+    const uint32 model_len = uint32(VARSIZE_ANY_EXHDR(model));
     for (const auto& r : rows) {
         entry_header h{};
         h.length = padded(sizeof h + model_len + VARSIZE(r.input) + VARSIZE(r.output));
@@ -302,26 +306,62 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
         ring.write(pos + sizeof h + model_len + h.input_len, r.output, h.output_len);
         sl.head += h.length;
     }
+}
+
+// After no worker could be started for the rows just queued (total bytes, ending at end): takes
+// them back unless a worker has attached or rows were queued after ours (then the next backend
+// tries to start a worker again). Whether they were taken back.
+bool take_back(int s, uint64 end, uint64 total)
+{
+    slot& sl = shared->slots[s];
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    sl.starting = false;
+    bool taken_back = false;
+    if (sl.worker_pid == 0 && sl.head == end && end - total >= sl.tail) {
+        sl.head -= total;
+        taken_back = true;
+        if (sl.head == sl.tail && !sl.closed)
+            free_slot(s);
+    }
+    LWLockRelease(lock);
+    return taken_back;
+}
+
+} // namespace
+
+bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
+{
+    if (shared == nullptr || rows.empty())
+        return false;
+    const Oid catalog = get_relname_relid("models", get_namespace_oid("ai_scale", false));
+    const uint64 total = queued_bytes(rows, uint32(VARSIZE_ANY_EXHDR(model)));
+    const int s = lock_own_slot();
+    if (s >= 0 && backing_off(shared->slots[s])) {
+        LWLockRelease(lock);
+        return false;
+    }
+    if (s >= 0 && shared->slots[s].closed) {
+        reopen_closed(s);
+        return false;
+    }
+    if (s < 0 || !ring_of(s).fits(shared->slots[s].head, shared->slots[s].tail, total)) {
+        LWLockRelease(lock);
+        return false;
+    }
+    slot& sl = shared->slots[s];
+    bool lost;
+    const bool need_worker = claim_start(sl, &lost);
+    const byte_ring ring = ring_of(s);
+    const bool wake = ring.crosses_half(sl.head, sl.tail, total);
+    Latch* const latch = sl.latch;
+    write_entries(sl, ring, relid, catalog, model, version, rows);
     const uint64 end = sl.head;
     LWLockRelease(lock);
     if (lost)
         log_lost_start();
-    if (need_worker && !start_worker(MyDatabaseId)) {
-        // No worker slot: take our rows back unless a worker has attached or rows were
-        // queued after ours (then the next backend tries to start a worker again).
-        LWLockAcquire(lock, LW_EXCLUSIVE);
-        sl.starting = false;
-        bool taken_back = false;
-        if (sl.worker_pid == 0 && sl.head == end && end - total >= sl.tail) {
-            sl.head -= total;
-            taken_back = true;
-            if (sl.head == sl.tail && !sl.closed)
-                free_slot(s);
-        }
-        LWLockRelease(lock);
-        if (taken_back)
-            return false;
-    }
+    // No worker slot: our rows are taken back when they can be.
+    if (need_worker && !start_worker(MyDatabaseId) && take_back(s, end, total))
+        return false;
     if (wake && latch != nullptr)
         SetLatch(latch);
     return true;

@@ -126,12 +126,9 @@ void throw_refusal(const std::vector<reply_ptr>& replies, const std::string& pas
         throw redis_refused(redis_error_text(reply, password));
 }
 
-// Sends the commands and reads their replies, all within one redis_timeout_ms. The replies are
-// checked against resp_limits as they arrive, before hiredis reads them. Any failure (or a
-// cancel) drops the connection: it may be in the middle of a reply.
-std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
+// Puts the commands in the connection's output buffer.
+void append_commands(connection& c, const std::vector<command>& cmds)
 {
-    const auto deadline = steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms);
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& cmd : cmds) {
@@ -144,65 +141,93 @@ std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
         if (redisAppendCommandArgv(c.ctx, int(argv.size()), argv.data(), lens.data()) != REDIS_OK)
             fail(c, c.ctx->errstr);
     }
-    try {
-        int done = 0;
-        while (!done) {
-            if (redisBufferWrite(c.ctx, &done) != REDIS_OK) {
-                std::string msg = c.ctx->errstr;
-                drop(c);
-                if (closed_errno(errno))
-                    throw closed_before_reply(msg);
-                throw redis_failure(msg);
-            }
-            if (!done && !wait_for(c, POLLOUT, deadline))
-                fail(c, "timed out sending to redis");
+}
+
+// Writes the output buffer out, waiting for the socket as needed until the deadline.
+void send_commands(connection& c, steady::time_point deadline)
+{
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(c.ctx, &done) != REDIS_OK) {
+            std::string msg = c.ctx->errstr;
+            drop(c);
+            if (closed_errno(errno))
+                throw closed_before_reply(msg);
+            throw redis_failure(msg);
         }
+        if (!done && !wait_for(c, POLLOUT, deadline))
+            fail(c, "timed out sending to redis");
+    }
+}
+
+// Redis closed the connection while replies were due; received says whether any byte of them
+// had arrived.
+[[noreturn]] void throw_closed(connection& c, bool received, const std::vector<reply_ptr>& replies)
+{
+    drop(c);
+    // Closed before the first reply a new connection ever got: no Redis speaking plain RESP
+    // there. A port that wants TLS does that (Redis logs "wrong version number"), and
+    // "connection closed by redis" alone did not say so.
+    if (!received && !c.answered)
+        throw closed_before_reply("connection closed by redis before its first reply (ai_scale "
+                                  "does not use TLS: is this a port that wants TLS?)");
+    if (!received)
+        throw closed_before_reply("connection closed by redis");
+    throw_refusal(replies, c.password);
+    throw redis_failure("connection closed by redis");
+}
+
+// Reads one reply per command, waiting for the socket as needed until the deadline.
+std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& cmds,
+                                    steady::time_point deadline)
+{
+    resp_scanner scan(limits_for(cmds, max_output_bytes + value_overhead));
+    std::vector<reply_ptr> replies;
+    replies.reserve(cmds.size());
+    char buf[16 * 1024];
+    bool received = false;
+    while (replies.size() < cmds.size()) {
+        void* r = nullptr;
+        if (redisReaderGetReply(c.ctx->reader, &r) != REDIS_OK)
+            fail(c, c.ctx->reader->errstr);
+        if (r != nullptr) {
+            replies.emplace_back(static_cast<redisReply*>(r));
+            continue;
+        }
+        ssize_t n = read(c.ctx->fd, buf, sizeof buf);
+        if (n > 0) {
+            received = true;
+            if (!scan.feed(buf, size_t(n)))
+                fail(c, "refused reply: " + scan.why());
+            if (redisReaderFeed(c.ctx->reader, buf, size_t(n)) != REDIS_OK)
+                fail(c, c.ctx->reader->errstr);
+        } else if (n == 0 || (!received && closed_errno(errno))) {
+            throw_closed(c, received, replies);
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            if (!wait_for(c, POLLIN, deadline))
+                fail(c, "timed out waiting for redis");
+        } else {
+            const std::string msg = std::string("read: ") + std::strerror(errno);
+            drop(c);
+            throw_refusal(replies, c.password);
+            throw redis_failure(msg);
+        }
+    }
+    return replies;
+}
+
+// Sends the commands and reads their replies, all within one redis_timeout_ms. The replies are
+// checked against resp_limits as they arrive, before hiredis reads them. Any failure (or a
+// cancel) drops the connection: it may be in the middle of a reply.
+std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
+{
+    const auto deadline = steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms);
+    append_commands(c, cmds);
+    try {
+        send_commands(c, deadline);
         if (worth_spinning(cmds))
             spin_for_reply(c, deadline);
-
-        resp_scanner scan(limits_for(cmds, max_output_bytes + value_overhead));
-        std::vector<reply_ptr> replies;
-        replies.reserve(cmds.size());
-        char buf[16 * 1024];
-        bool received = false;
-        while (replies.size() < cmds.size()) {
-            void* r = nullptr;
-            if (redisReaderGetReply(c.ctx->reader, &r) != REDIS_OK)
-                fail(c, c.ctx->reader->errstr);
-            if (r != nullptr) {
-                replies.emplace_back(static_cast<redisReply*>(r));
-                continue;
-            }
-            ssize_t n = read(c.ctx->fd, buf, sizeof buf);
-            if (n > 0) {
-                received = true;
-                if (!scan.feed(buf, size_t(n)))
-                    fail(c, "refused reply: " + scan.why());
-                if (redisReaderFeed(c.ctx->reader, buf, size_t(n)) != REDIS_OK)
-                    fail(c, c.ctx->reader->errstr);
-            } else if (n == 0 || (!received && closed_errno(errno))) {
-                drop(c);
-                // Closed before the first reply a new connection ever got: no Redis speaking
-                // plain RESP there. A port that wants TLS does that (Redis logs "wrong version
-                // number"), and "connection closed by redis" alone did not say so.
-                if (!received && !c.answered)
-                    throw closed_before_reply(
-                        "connection closed by redis before its first reply (ai_scale does not "
-                        "use TLS: is this a port that wants TLS?)");
-                if (!received)
-                    throw closed_before_reply("connection closed by redis");
-                throw_refusal(replies, c.password);
-                throw redis_failure("connection closed by redis");
-            } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                if (!wait_for(c, POLLIN, deadline))
-                    fail(c, "timed out waiting for redis");
-            } else {
-                const std::string msg = std::string("read: ") + std::strerror(errno);
-                drop(c);
-                throw_refusal(replies, c.password);
-                throw redis_failure(msg);
-            }
-        }
+        std::vector<reply_ptr> replies = read_replies(c, cmds, deadline);
         c.answered = true;
         return replies;
     } catch (...) {

@@ -363,6 +363,100 @@ struct window_batch {
     int64_t capacity;
 };
 
+// score_batched scores a batch of rows with one model: its name and version may not vary.
+void require_constant_model(FunctionCallInfo fcinfo)
+{
+    if (!get_fn_expr_arg_stable(fcinfo->flinfo, 0) ||
+        (PG_NARGS() > 2 && !get_fn_expr_arg_stable(fcinfo->flinfo, 2)))
+        throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "score_batched needs a constant model name and version", "",
+                        "Use ai_scale.score() when the model varies from row to row.");
+}
+
+// The version argument at the current row; -1 (the active version) when null or not given.
+int32_t window_version_arg(FunctionCallInfo fcinfo, WindowObject win)
+{
+    int32_t version = -1;
+    if (PG_NARGS() > 2) {
+        bool isnull;
+        Datum v = pg::call([&] { return WinGetFuncArgCurrent(win, 2, &isnull); });
+        if (!isnull) {
+            version = DatumGetInt32(v);
+            if (version <= 0)
+                throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive");
+        }
+    }
+    return version;
+}
+
+// Room in st for the scores of a batch, in the memory that lives as long as the partition.
+void reserve_scores(window_batch* st, int64_t batch)
+{
+    if (st->capacity < batch) {
+        MemoryContext cxt = GetMemoryChunkContext(st);
+        st->scores = static_cast<double*>(
+            pg::call([&] { return MemoryContextAlloc(cxt, sizeof(double) * size_t(batch)); }));
+        st->nulls = static_cast<bool*>(
+            pg::call([&] { return MemoryContextAlloc(cxt, sizeof(bool) * size_t(batch)); }));
+        st->capacity = batch;
+    }
+}
+
+// Reads up to batch rows of the partition from pos on (fewer at its end), notes which are null
+// in st, and extracts the features of the others into rows, listing them in present. Returns how
+// many rows it read.
+int64_t extract_window_rows(WindowObject win, const loaded_model& m, window_batch* st, int64_t pos,
+                            int64_t batch, std::vector<float>& rows, std::vector<int32_t>& present)
+{
+    const size_t width = m.model.features.size();
+    bool isnull, isout;
+    int64_t n = 0;
+    for (; n < batch; n++) {
+        pg::check_for_interrupts();
+        Datum input = pg::call([&] {
+            return WinGetFuncArgInPartition(win, 1, int(n), WINDOW_SEEK_CURRENT, false, &isnull,
+                                            &isout);
+        });
+        if (isout)
+            break;
+        st->nulls[n] = isnull;
+        if (isnull)
+            continue;
+        const size_t need = (present.size() + 1) * width;
+        if (rows.capacity() < need)
+            rows.reserve(std::min(std::max(need, 2 * rows.capacity()), size_t(batch) * width));
+        rows.resize(need);
+        extract_row(m, input, rows.data() + present.size() * width, {"row", pos + n + 1});
+        present.push_back(int32_t(n));
+    }
+    return n;
+}
+
+// Scores the batch of rows from pos on with the named model and keeps their scores in st.
+void fill_batch(WindowObject win, window_batch* st, int64_t pos, Datum name, int32_t version)
+{
+    // Held for the whole batch: evaluating the input may run code that changes the
+    // catalog, and the cache then drops its copy of the model.
+    text* t = DatumGetTextPP(name);
+    const model_ptr model =
+        lookup_model(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)), version);
+    const loaded_model& m = *model;
+    require_single_output(m);
+    const int64_t batch = batch_rows(m.model.features.size());
+    reserve_scores(st, batch);
+    // Grown row by row: a partition shorter than the batch costs only its own rows.
+    std::vector<float> rows;
+    std::vector<int32_t> present;
+    const int64_t n = extract_window_rows(win, m, st, pos, batch, rows, present);
+    std::vector<float> out(present.size());
+    score_batch_rows(m, rows.data(), int64_t(present.size()), out.data(),
+                     {"row", present.data(), pos});
+    for (size_t k = 0; k < present.size(); k++)
+        st->scores[present[k]] = double(out[k]);
+    st->start = pos;
+    st->n = n;
+}
+
 } // namespace
 
 // score_batched(model text, input jsonb, version int DEFAULT NULL) OVER (...) -> float8:
@@ -376,72 +470,13 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
         pg::call([&] { return WinGetPartitionLocalMemory(win, sizeof(window_batch)); }));
     int64_t pos = pg::call([&] { return WinGetCurrentPosition(win); });
     if (st->n == 0 || pos < st->start || pos >= st->start + st->n) {
-        if (!get_fn_expr_arg_stable(fcinfo->flinfo, 0) ||
-            (PG_NARGS() > 2 && !get_fn_expr_arg_stable(fcinfo->flinfo, 2)))
-            throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED,
-                            "score_batched needs a constant model name and version", "",
-                            "Use ai_scale.score() when the model varies from row to row.");
-        bool isnull, isout;
+        require_constant_model(fcinfo);
+        bool isnull;
         Datum name = pg::call([&] { return WinGetFuncArgCurrent(win, 0, &isnull); });
         if (isnull) {
             PG_RETURN_NULL();
         }
-        int32_t version = -1;
-        if (PG_NARGS() > 2) {
-            Datum v = pg::call([&] { return WinGetFuncArgCurrent(win, 2, &isnull); });
-            if (!isnull) {
-                version = DatumGetInt32(v);
-                if (version <= 0)
-                    throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
-                                    "model version must be positive");
-            }
-        }
-        // Held for the whole batch: evaluating the input may run code that changes the
-        // catalog, and the cache then drops its copy of the model.
-        text* t = DatumGetTextPP(name);
-        const model_ptr model =
-            lookup_model(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)), version);
-        const loaded_model& m = *model;
-        require_single_output(m);
-        const size_t width = m.model.features.size();
-        const int64_t batch = batch_rows(width);
-        if (st->capacity < batch) {
-            MemoryContext cxt = GetMemoryChunkContext(st);
-            st->scores = static_cast<double*>(
-                pg::call([&] { return MemoryContextAlloc(cxt, sizeof(double) * size_t(batch)); }));
-            st->nulls = static_cast<bool*>(
-                pg::call([&] { return MemoryContextAlloc(cxt, sizeof(bool) * size_t(batch)); }));
-            st->capacity = batch;
-        }
-        // Grown row by row: a partition shorter than the batch costs only its own rows.
-        std::vector<float> rows;
-        std::vector<int32_t> present;
-        int64_t n = 0;
-        for (; n < batch; n++) {
-            pg::check_for_interrupts();
-            Datum input = pg::call([&] {
-                return WinGetFuncArgInPartition(win, 1, int(n), WINDOW_SEEK_CURRENT, false, &isnull,
-                                                &isout);
-            });
-            if (isout)
-                break;
-            st->nulls[n] = isnull;
-            if (isnull)
-                continue;
-            const size_t need = (present.size() + 1) * width;
-            if (rows.capacity() < need)
-                rows.reserve(std::min(std::max(need, 2 * rows.capacity()), size_t(batch) * width));
-            rows.resize(need);
-            extract_row(m, input, rows.data() + present.size() * width, {"row", pos + n + 1});
-            present.push_back(int32_t(n));
-        }
-        std::vector<float> out(present.size());
-        score_batch_rows(m, rows.data(), int64_t(present.size()), out.data(),
-                         {"row", present.data(), pos});
-        for (size_t k = 0; k < present.size(); k++)
-            st->scores[present[k]] = double(out[k]);
-        st->start = pos;
-        st->n = n;
+        fill_batch(win, st, pos, name, window_version_arg(fcinfo, win));
     }
     // Rows before the current one are no longer needed: the window's buffer may drop them.
     pg::call([&] { WinSetMarkPosition(win, pos); });

@@ -183,17 +183,10 @@ bool worth_retrying(const ErrorData* e)
 }
 constexpr int attempts_per_batch = 5;
 
-// Inserts one batch in its own transaction, as the role that made the predictions (its
-// privileges, and its identity in triggers), in a security-restricted operation. Returns false
-// when the insert failed in a way worth retrying (worth_retrying), with the batch kept; any
-// other error (a dropped table or role, say) loses the batch (note_loss: drain logs it), and
-// the worker carries on. After a SIGTERM, an insert that cannot get its lock in time sets
-// store_locked and keeps the batch. Aborting the transaction puts the worker's own role back.
-bool try_insert_batch(batch& b, bool last_attempt)
+// Starts the transaction of one insert, its settings and snapshot. After a SIGTERM (stopping),
+// a lock on the store is waited for stopping_lock_timeout_ms at most.
+void begin_insert(bool stopping)
 {
-    MemoryContext caller = CurrentMemoryContext;
-    volatile bool done = true; // set after a longjmp
-    const bool stopping = ShutdownRequestPending;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     // The same name lookups (the table's triggers, defaults) as a synchronous insert.
@@ -206,6 +199,94 @@ bool try_insert_batch(batch& b, bool last_attempt)
                       PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "ai_scale store: insert");
+}
+
+// The store's default partition, for worth_retrying: default_schema.default_name, empty when the
+// store has none.
+void note_default_partition(Oid relid)
+{
+    const Oid default_partition = get_default_partition_oid(relid);
+    const char* default_partition_name =
+        OidIsValid(default_partition) ? get_rel_name(default_partition) : nullptr;
+    namestrcpy(&default_name, default_partition_name ? default_partition_name : "");
+    namestrcpy(&default_schema, default_partition_name
+                                    ? get_namespace_name(get_rel_namespace(default_partition))
+                                    : "");
+}
+
+// The INSERT of the batch's rows into its store. Called inside SPI_connect.
+void insert_rows(batch& b)
+{
+    char* rel = get_rel_name(b.relid);
+    if (rel == nullptr)
+        elog(ERROR, "the prediction store (relation %u) no longer exists", b.relid);
+    const char* qualified =
+        quote_qualified_identifier(get_namespace_name(get_rel_namespace(b.relid)), rel);
+    note_default_partition(b.relid);
+    char* sql = psprintf(insert_format, qualified);
+    Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
+    Datum values[5] = {
+        PointerGetDatum(b.model), Int32GetDatum(b.version),
+        PointerGetDatum(construct_array(b.inputs, b.n, JSONBOID, -1, false, TYPALIGN_INT)),
+        PointerGetDatum(construct_array(b.outputs, b.n, JSONBOID, -1, false, TYPALIGN_INT)),
+        PointerGetDatum(
+            construct_array(b.hashes, b.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+    int rc = SPI_execute_with_args(sql, 5, types, values, nullptr, false, 0);
+    if (rc != SPI_OK_INSERT && rc != SPI_OK_REWRITTEN) // as store() (store.cpp)
+        elog(ERROR, "insert failed: %s", SPI_result_code_string(rc));
+}
+
+// The batch's insert as the role that made the predictions, in a security-restricted operation.
+// Runs inside try_insert_batch's PG_TRY: an error leaves the role for the abort to put back.
+void insert_as_owner(batch& b)
+{
+    Oid worker_user;
+    int worker_context;
+    GetUserIdAndSecContext(&worker_user, &worker_context);
+    SetUserIdAndSecContext(b.userid, worker_context | SECURITY_LOCAL_USERID_CHANGE |
+                                         SECURITY_RESTRICTED_OPERATION);
+    // Rows queued before DROP EXTENSION (or DROP SCHEMA ai_scale CASCADE) are not written:
+    // after CREATE EXTENSION, register_model numbers a new model past the versions the
+    // store holds, and a row of the old model written after that would be served by L3 as
+    // the new one's. The lock makes a DROP EXTENSION wait for an insert under way.
+    LockRelationOid(b.catalog, AccessShareLock);
+    if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(b.catalog)))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                        errmsg("extension ai_scale was dropped since they were queued")));
+    SPI_connect();
+    insert_rows(b);
+    SPI_finish();
+    SetUserIdAndSecContext(worker_user, worker_context);
+}
+
+// After a failed insert (its transaction aborted): whether the batch is tried again. Else the
+// store stayed locked after a SIGTERM (store_locked), or the batch is lost (note_loss).
+bool try_again_after(const ErrorData* edata, bool stopping, bool last_attempt, int rows)
+{
+    if (stopping && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
+        store_locked = true;
+        return false;
+    }
+    if (!stopping && ShutdownRequestPending && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+        return true; // cancelled by handle_sigterm: not an attempt
+    if (!last_attempt && worth_retrying(edata))
+        return true;
+    note_loss(rows, edata->message);
+    return false;
+}
+
+// Inserts one batch in its own transaction, as the role that made the predictions (its
+// privileges, and its identity in triggers), in a security-restricted operation. Returns false
+// when the insert failed in a way worth retrying (worth_retrying), with the batch kept; any
+// other error (a dropped table or role, say) loses the batch (note_loss: drain logs it), and
+// the worker carries on. After a SIGTERM, an insert that cannot get its lock in time sets
+// store_locked and keeps the batch. Aborting the transaction puts the worker's own role back.
+bool try_insert_batch(batch& b, bool last_attempt)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    volatile bool done = true; // set after a longjmp
+    const bool stopping = ShutdownRequestPending;
+    begin_insert(stopping);
     PG_TRY();
     {
         inserting = !stopping;
@@ -214,45 +295,7 @@ bool try_insert_batch(batch& b, bool last_attempt)
             QueryCancelPending = true;
             InterruptPending = true;
         }
-        Oid worker_user;
-        int worker_context;
-        GetUserIdAndSecContext(&worker_user, &worker_context);
-        SetUserIdAndSecContext(b.userid, worker_context | SECURITY_LOCAL_USERID_CHANGE |
-                                             SECURITY_RESTRICTED_OPERATION);
-        // Rows queued before DROP EXTENSION (or DROP SCHEMA ai_scale CASCADE) are not written:
-        // after CREATE EXTENSION, register_model numbers a new model past the versions the
-        // store holds, and a row of the old model written after that would be served by L3 as
-        // the new one's. The lock makes a DROP EXTENSION wait for an insert under way.
-        LockRelationOid(b.catalog, AccessShareLock);
-        if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(b.catalog)))
-            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-                            errmsg("extension ai_scale was dropped since they were queued")));
-        SPI_connect();
-        char* rel = get_rel_name(b.relid);
-        if (rel == nullptr)
-            elog(ERROR, "the prediction store (relation %u) no longer exists", b.relid);
-        const char* qualified =
-            quote_qualified_identifier(get_namespace_name(get_rel_namespace(b.relid)), rel);
-        const Oid default_partition = get_default_partition_oid(b.relid);
-        const char* default_partition_name =
-            OidIsValid(default_partition) ? get_rel_name(default_partition) : nullptr;
-        namestrcpy(&default_name, default_partition_name ? default_partition_name : "");
-        namestrcpy(&default_schema, default_partition_name
-                                        ? get_namespace_name(get_rel_namespace(default_partition))
-                                        : "");
-        char* sql = psprintf(insert_format, qualified);
-        Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
-        Datum values[5] = {
-            PointerGetDatum(b.model), Int32GetDatum(b.version),
-            PointerGetDatum(construct_array(b.inputs, b.n, JSONBOID, -1, false, TYPALIGN_INT)),
-            PointerGetDatum(construct_array(b.outputs, b.n, JSONBOID, -1, false, TYPALIGN_INT)),
-            PointerGetDatum(
-                construct_array(b.hashes, b.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
-        int rc = SPI_execute_with_args(sql, 5, types, values, nullptr, false, 0);
-        if (rc != SPI_OK_INSERT && rc != SPI_OK_REWRITTEN) // as store() (store.cpp)
-            elog(ERROR, "insert failed: %s", SPI_result_code_string(rc));
-        SPI_finish();
-        SetUserIdAndSecContext(worker_user, worker_context);
+        insert_as_owner(b);
         PopActiveSnapshot();
         inserting = false;
         CommitTransactionCommand();
@@ -264,14 +307,7 @@ bool try_insert_batch(batch& b, bool last_attempt)
         ErrorData* edata = CopyErrorData();
         FlushErrorState();
         AbortCurrentTransaction();
-        if (stopping && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-            store_locked = true;
-        else if (!stopping && ShutdownRequestPending && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-            done = false; // cancelled by handle_sigterm: not an attempt
-        else if (!last_attempt && worth_retrying(edata))
-            done = false;
-        else
-            note_loss(b.n, edata->message);
+        done = !try_again_after(edata, stopping, last_attempt, b.n);
         FreeErrorData(edata);
     }
     PG_END_TRY();

@@ -426,24 +426,19 @@ uint64 drain(MemoryContext cxt)
     return rows;
 }
 
-} // namespace
-
-void ai_scale_store_worker_main(Datum arg)
+// Sets my_slot to the slot of the database, or leaves it -1 when it has none.
+void find_my_slot(Oid database)
 {
-    pqsignal(SIGHUP, SignalHandlerForConfigReload);
-    pqsignal(SIGTERM, handle_sigterm);
-    BackgroundWorkerUnblockSignals();
-    Oid database = DatumGetObjectId(arg);
-    my_database = database;
-    // The slot is found before connecting, so that a failure to connect (FATAL) clears it.
     LWLockAcquire(lock, LW_SHARED);
     for (int s = 0; s < n_slots; s++)
         if (shared->slots[s].database == database)
             my_slot = s;
     LWLockRelease(lock);
-    if (my_slot < 0)
-        proc_exit(0);
-    before_shmem_exit(at_exit, 0);
+}
+
+// Connects to the database, with the settings the worker's inserts need, and reads its name.
+void connect_to(Oid database)
+{
     // The rows were queued by sessions connected to the database: ALLOW_CONNECTIONS false,
     // which keeps new sessions out, does not strand them.
     BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, BGWORKER_BYPASS_ALLOWCONN);
@@ -463,7 +458,11 @@ void ai_scale_store_worker_main(Datum arg)
     my_database_name = MemoryContextStrdup(TopMemoryContext,
                                            name != nullptr ? name : psprintf("%u", database));
     CommitTransactionCommand();
+}
 
+// Takes the slot of the database as its worker; false when another worker attached first.
+bool attach(Oid database)
+{
     LWLockAcquire(lock, LW_EXCLUSIVE);
     slot& sl = shared->slots[my_slot];
     // Not when another worker attached first (this one was taken as lost and replaced).
@@ -476,12 +475,13 @@ void ai_scale_store_worker_main(Datum arg)
         attached = true;
     }
     LWLockRelease(lock);
-    if (!attached)
-        proc_exit(0);
-    ereport(LOG, (errmsg("ai_scale store worker started for database \"%s\"", my_database_name)));
+    return attached;
+}
 
-    MemoryContext cxt =
-        AllocSetContextCreate(TopMemoryContext, "ai_scale store", ALLOCSET_DEFAULT_SIZES);
+// Drains the queue every flush_ms, or when woken, until a SIGTERM; exits after idle_wakes
+// wakes with nothing to do.
+void serve_until_shutdown(MemoryContext cxt)
+{
     int idle = 0;
     while (!ShutdownRequestPending) {
         if (ConfigReloadPending) {
@@ -507,7 +507,12 @@ void ai_scale_store_worker_main(Datum arg)
                         PG_WAIT_EXTENSION);
         ai_scale::pg::check_for_interrupts_when_idle();
     }
-    // Clean shutdown: refuse new rows (backends insert them themselves), then write the rest.
+}
+
+// Clean shutdown: refuse new rows (backends insert them themselves), then write the rest.
+// Returns the rows written.
+uint64 drain_for_shutdown(MemoryContext cxt)
+{
     LWLockAcquire(lock, LW_EXCLUSIVE);
     shared->slots[my_slot].closed = true;
     LWLockRelease(lock);
@@ -519,6 +524,11 @@ void ai_scale_store_worker_main(Datum arg)
         if (n == 0)
             break;
     }
+    return rows;
+}
+
+void log_stopping(uint64 rows)
+{
     if (store_locked) {
         // Left for the next worker, which the next async predict() starts (lost if this is a
         // shutdown).
@@ -534,5 +544,30 @@ void ai_scale_store_worker_main(Datum arg)
         ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" stopping; wrote the %llu "
                              "queued predictions left",
                              my_database_name, static_cast<unsigned long long>(rows))));
+}
+
+} // namespace
+
+void ai_scale_store_worker_main(Datum arg)
+{
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, handle_sigterm);
+    BackgroundWorkerUnblockSignals();
+    Oid database = DatumGetObjectId(arg);
+    my_database = database;
+    // The slot is found before connecting, so that a failure to connect (FATAL) clears it.
+    find_my_slot(database);
+    if (my_slot < 0)
+        proc_exit(0);
+    before_shmem_exit(at_exit, 0);
+    connect_to(database);
+    if (!attach(database))
+        proc_exit(0);
+    ereport(LOG, (errmsg("ai_scale store worker started for database \"%s\"", my_database_name)));
+
+    MemoryContext cxt =
+        AllocSetContextCreate(TopMemoryContext, "ai_scale store", ALLOCSET_DEFAULT_SIZES);
+    serve_until_shutdown(cxt);
+    log_stopping(drain_for_shutdown(cxt));
     proc_exit(0);
 }

@@ -313,51 +313,50 @@ bool lock_for_detach(const pending_detach& p)
     return locked;
 }
 
-// ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY, run as a top-level statement (it
-// commits and starts transactions itself), then DROP TABLE (DROP FOREIGN TABLE) of the detached
-// table if asked.
-// Skipped when the partition is gone (still_a_partition), and one not yet begun (not a
-// FINALIZE) left when still_wanted says so.
-void detach_concurrently(const pending_detach& p)
+// What a detach's first transaction finds: whether p's partition is still one
+// (still_a_partition), whether its detach is still wanted (a FINALIZE always is), and the word
+// DROP and COMMENT ON take for it.
+struct detach_check {
+    bool partition;
+    bool wanted;
+    const char* table_word;
+    bool foreign;
+};
+
+detach_check check_detach(const pending_detach& p)
 {
+    detach_check c;
     start_transaction("ai_scale maintenance");
     SPI_connect();
-    const bool partition = still_a_partition(p);
-    const bool wanted = partition && (p.finalize || still_wanted(p));
-    const char* table_word = partition ? partition_word(p.partition) : "TABLE";
-    const bool foreign = strcmp(table_word, "FOREIGN TABLE") == 0;
+    c.partition = still_a_partition(p);
+    c.wanted = c.partition && (p.finalize || still_wanted(p));
+    c.table_word = c.partition ? partition_word(p.partition) : "TABLE";
+    c.foreign = strcmp(c.table_word, "FOREIGN TABLE") == 0;
     SPI_finish();
     finish_transaction();
-    if (!partition) {
-        ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "
-                             "partition of it",
-                             p.parent, p.partition)));
-        return;
-    }
-    if (!wanted) {
-        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached", p.partition,
-                             p.parent),
-                      errdetail("The table was unmanaged, the extension dropped or the "
-                                "table's retention changed since the run chose it.")));
-        return;
-    }
-    const char* sql = MemoryContextStrdup(
-        run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
-                              p.finalize ? "FINALIZE" : "CONCURRENTLY"));
-    start_transaction(sql);
-    if (!lock_for_detach(p)) {
-        const char* holders = ai_scale::partition::detach_lock_holders(
-            p.parent_oid, p.partition, p.finalize, ai_scale::guc::maintenance_lock_timeout_ms,
-            run_context); // (the transaction's memory goes at its commit, before the log)
-        finish_transaction();
-        ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: a lock was not free "
-                             "within ai_scale.maintenance_lock_timeout%s%s",
-                             p.parent, p.partition, holders != nullptr ? "; " : "",
-                             holders != nullptr ? holders : ""),
-                      errdetail("A VACUUM of the partition, or another session, holds it."),
-                      errhint("The worker tries again on its next run.")));
-        return;
-    }
+    return c;
+}
+
+// After lock_for_detach found a lock not free in time: ends the transaction, logs who holds it.
+void skip_locked_detach(const pending_detach& p)
+{
+    const char* holders = ai_scale::partition::detach_lock_holders(
+        p.parent_oid, p.partition, p.finalize, ai_scale::guc::maintenance_lock_timeout_ms,
+        run_context); // (the transaction's memory goes at its commit, before the log)
+    finish_transaction();
+    ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: a lock was not free "
+                         "within ai_scale.maintenance_lock_timeout%s%s",
+                         p.parent, p.partition, holders != nullptr ? "; " : "",
+                         holders != nullptr ? holders : ""),
+                  errdetail("A VACUUM of the partition, or another session, holds it."),
+                  errhint("The worker tries again on its next run.")));
+}
+
+// Runs the utility statement sql (in run_context) as a top-level statement in the transaction
+// started for it, with its locks already taken: it may commit and start transactions itself.
+// Leaves a transaction open for finish_transaction.
+void run_top_level(const char* sql)
+{
     // The portal takes its own snapshot, as for a client's statement.
     PopActiveSnapshot();
     // The statement commits and restarts transactions, so its parse tree must outlive them.
@@ -391,14 +390,33 @@ void detach_concurrently(const pending_detach& p)
     PortalDrop(portal, false);
     set_lock_timeout();
     MemoryContextSwitchTo(TopTransactionContext); // a new one: the old was committed inside
+}
+
+// ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (or FINALIZE) of p, when its locks are free
+// within maintenance_lock_timeout (lock_for_detach); false when they were not.
+bool detach(const pending_detach& p)
+{
+    const char* sql = MemoryContextStrdup(
+        run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
+                              p.finalize ? "FINALIZE" : "CONCURRENTLY"));
+    start_transaction(sql);
+    if (!lock_for_detach(p)) {
+        skip_locked_detach(p);
+        return false;
+    }
+    run_top_level(sql);
     finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
     ereport(LOG, (errmsg("ai_scale maintenance: %s %s %s",
                          p.finalize ? "finalized detach of" : "detached", p.parent, p.partition)));
-    if (!p.drop)
-        return;
+    return true;
+}
 
-    const char* drop = psprintf("DROP %s %s", table_word, p.partition);
+// DROP TABLE (DROP FOREIGN TABLE) of the table the detach of p left, when it is still owed its
+// drop; else its mark is taken away and it is kept.
+void drop_detached(const pending_detach& p, const detach_check& c)
+{
+    const char* drop = psprintf("DROP %s %s", c.table_word, p.partition);
     start_transaction(drop);
     SPI_connect();
     // The concurrent detach waited for older transactions, as long as they ran: the table's
@@ -407,7 +425,7 @@ void detach_concurrently(const pending_detach& p)
     // settings). The detached table is then kept, as it would have been.
     if (!returns_a_row(extension_installed) || !still_owed(p.parent_oid, p.partition)) {
         // Kept: no longer owed a drop (see ai_scale._owed_drop_note).
-        const char* unmark = psprintf("COMMENT ON %s %s IS NULL", table_word, p.partition);
+        const char* unmark = psprintf("COMMENT ON %s %s IS NULL", c.table_word, p.partition);
         if (SPI_execute(unmark, false, 0) != SPI_OK_UTILITY)
             elog(ERROR, "ai_scale maintenance: %s failed", unmark);
         SPI_finish();
@@ -425,7 +443,32 @@ void detach_concurrently(const pending_detach& p)
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
     ereport(LOG,
             (errmsg("ai_scale maintenance: dropped %s %s", p.parent, p.partition),
-             foreign ? errdetail("A foreign table: its rows stay on the foreign server.") : 0));
+             c.foreign ? errdetail("A foreign table: its rows stay on the foreign server.") : 0));
+}
+
+// ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY, run as a top-level statement (it
+// commits and starts transactions itself), then DROP TABLE (DROP FOREIGN TABLE) of the detached
+// table if asked.
+// Skipped when the partition is gone (still_a_partition), and one not yet begun (not a
+// FINALIZE) left when still_wanted says so.
+void detach_concurrently(const pending_detach& p)
+{
+    const detach_check c = check_detach(p);
+    if (!c.partition) {
+        ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "
+                             "partition of it",
+                             p.parent, p.partition)));
+        return;
+    }
+    if (!c.wanted) {
+        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached", p.partition,
+                             p.parent),
+                      errdetail("The table was unmanaged, the extension dropped or the "
+                                "table's retention changed since the run chose it.")));
+        return;
+    }
+    if (detach(p) && p.drop)
+        drop_detached(p, c);
 }
 
 // Runs step(arg), which starts and commits its own transactions. An error is logged (naming

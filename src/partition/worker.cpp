@@ -551,23 +551,10 @@ void run_once()
             guarded(detach_step, &list.tables[i], list.tables[i].name);
 }
 
-} // namespace
-
-void ai_scale_maintenance_main(Datum arg)
+// The worker's session settings, over what the database or the maintenance role sets for
+// client sessions.
+void set_session_options()
 {
-    pqsignal(SIGHUP, SignalHandlerForConfigReload);
-    // die: a shutdown or pg_terminate_backend also interrupts a statement that waits (a
-    // concurrent detach waiting for old queries); between runs the loop sees it and exits.
-    pqsignal(SIGTERM, die);
-    BackgroundWorkerUnblockSignals();
-
-    const char* role = ai_scale::guc::maintenance_role;
-    BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra,
-                                         role != nullptr && role[0] != '\0' ? role : nullptr, 0);
-    ai_scale::partition::register_this_worker();
-    pgstat_report_appname("ai_scale maintenance");
-    run_context =
-        AllocSetContextCreate(TopMemoryContext, "ai_scale maintenance", ALLOCSET_DEFAULT_SIZES);
     set_lock_timeout();
     // The names the worker prints and parses again (the parent and partition of a DETACH it
     // builds) come out schema-qualified and resolve alike, whatever schemas the maintenance
@@ -590,61 +577,104 @@ void ai_scale_maintenance_main(Datum arg)
     // worker): every run failed each table with 25006, and the older sessions' rows went to the
     // default partition. A database is left out of maintenance by ai_scale.maintenance_databases.
     SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_SESSION);
+}
+
+// Rereads the configuration after a SIGHUP; whether it did.
+bool reload_if_asked()
+{
+    if (!ConfigReloadPending)
+        return false;
+    ConfigReloadPending = false;
+    ProcessConfigFile(PGC_SIGHUP);
+    set_lock_timeout();
+    return true;
+}
+
+// Exits when a newer launcher than the one that started the worker (launcher) has started its
+// own, or, after a run (ran), when the launcher asks for the slot.
+void exit_if_replaced_or_yielding(uint32 launcher, bool ran)
+{
+    if (ai_scale::partition::launcher_replaced(launcher)) {
+        ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" exits: a new "
+                             "launcher started its own",
+                             MyBgworkerEntry->bgw_extra)));
+        proc_exit(0);
+    }
+    // The launcher asks for the slot for a listed database that found none free: given up
+    // after a run of this one, so that the databases take turns.
+    if (ran && ai_scale::partition::yield_requested()) {
+        ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" gives its slot "
+                             "to a database waiting for one",
+                             MyBgworkerEntry->bgw_extra)));
+        proc_exit(0);
+    }
+}
+
+// Waits while the naptime since the last run (ended at last_run_end) has not passed, until it
+// has or the latch is set; false, without waiting, when it has passed.
+bool nap(std::chrono::steady_clock::time_point last_run_end)
+{
+    const auto since = std::chrono::steady_clock::now() - last_run_end;
+    const long left_ms = long(ai_scale::guc::maintenance_naptime_s) * 1000L -
+                         long(std::chrono::duration_cast<std::chrono::milliseconds>(since).count());
+    if (left_ms <= 0)
+        return false;
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left_ms,
+                    PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    if (!ProcDiePending)
+        ai_scale::pg::check_for_interrupts_when_idle();
+    return true;
+}
+
+// One run, then the statistics of its transactions.
+void run_and_report()
+{
+    ai_scale::partition::set_in_run(true);
+    run_once();
+    ai_scale::partition::set_in_run(false);
+    // A client backend sends its statistics when it goes idle; a background worker only at
+    // exit, unless it asks. Never sent, the runs' transactions were missing from
+    // pg_stat_database, their scans from pg_stat_all_tables, and the dead catalog rows
+    // their DDL left (partitions made and dropped) unknown to autovacuum (TAP 211).
+    (void)pgstat_report_stat(true);
+}
+
+} // namespace
+
+void ai_scale_maintenance_main(Datum arg)
+{
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    // die: a shutdown or pg_terminate_backend also interrupts a statement that waits (a
+    // concurrent detach waiting for old queries); between runs the loop sees it and exits.
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+
+    const char* role = ai_scale::guc::maintenance_role;
+    BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra,
+                                         role != nullptr && role[0] != '\0' ? role : nullptr, 0);
+    ai_scale::partition::register_this_worker();
+    pgstat_report_appname("ai_scale maintenance");
+    run_context =
+        AllocSetContextCreate(TopMemoryContext, "ai_scale maintenance", ALLOCSET_DEFAULT_SIZES);
+    set_session_options();
     ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
                          MyBgworkerEntry->bgw_extra)));
 
     bool ran = false;
     std::chrono::steady_clock::time_point last_run_end;
     while (!ProcDiePending) {
-        bool reloaded = false;
-        if (ConfigReloadPending) {
-            ConfigReloadPending = false;
-            reloaded = true;
-            ProcessConfigFile(PGC_SIGHUP);
-            set_lock_timeout();
-        }
-        if (ai_scale::partition::launcher_replaced(DatumGetUInt32(arg))) {
-            ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" exits: a new "
-                                 "launcher started its own",
-                                 MyBgworkerEntry->bgw_extra)));
-            proc_exit(0);
-        }
-        // The launcher asks for the slot for a listed database that found none free: given up
-        // after a run of this one, so that the databases take turns.
-        if (ran && ai_scale::partition::yield_requested()) {
-            ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" gives its slot "
-                                 "to a database waiting for one",
-                                 MyBgworkerEntry->bgw_extra)));
-            proc_exit(0);
-        }
+        const bool reloaded = reload_if_asked();
+        exit_if_replaced_or_yielding(DatumGetUInt32(arg), ran);
         // A reload starts a run at once (pg_reload_conf() is how to have the workers apply a
         // changed configuration now). Anything else that sets the latch (a turn asked for, a
         // signal Postgres sends every backend, such as the catch-up of catalog invalidations
         // after its own DDL) wakes the worker without one: it runs again once the naptime since
         // its last run has passed. Before, every wake-up started a run: a freshly started worker
         // ran two to five times within half a second.
-        if (ran && !reloaded) {
-            const auto since = std::chrono::steady_clock::now() - last_run_end;
-            const long left_ms =
-                long(ai_scale::guc::maintenance_naptime_s) * 1000L -
-                long(std::chrono::duration_cast<std::chrono::milliseconds>(since).count());
-            if (left_ms > 0) {
-                (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left_ms,
-                                PG_WAIT_EXTENSION);
-                ResetLatch(MyLatch);
-                if (!ProcDiePending)
-                    ai_scale::pg::check_for_interrupts_when_idle();
-                continue;
-            }
-        }
-        ai_scale::partition::set_in_run(true);
-        run_once();
-        ai_scale::partition::set_in_run(false);
-        // A client backend sends its statistics when it goes idle; a background worker only at
-        // exit, unless it asks. Never sent, the runs' transactions were missing from
-        // pg_stat_database, their scans from pg_stat_all_tables, and the dead catalog rows
-        // their DDL left (partitions made and dropped) unknown to autovacuum (TAP 211).
-        (void)pgstat_report_stat(true);
+        if (ran && !reloaded && nap(last_run_end))
+            continue;
+        run_and_report();
         ran = true;
         last_run_end = std::chrono::steady_clock::now();
     }

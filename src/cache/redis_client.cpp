@@ -41,7 +41,7 @@ struct connection {
     std::string password;
     int db = 0;
     int timeout_ms = 0;
-    // Whether Redis has answered on it yet (see exchange's close before any reply).
+    // Whether Redis has answered on it yet (see throw_closed, for a close before any reply).
     bool answered = false;
     // When it was last handed out: only a connection idle longer than idle_check is looked at
     // before reuse.

@@ -277,7 +277,7 @@ bool still_wanted(const pending_detach& p)
 // EXCLUSIVE on the parent, then on the partition; ACCESS EXCLUSIVE on the partition for a
 // FINALIZE), each waited for at most maintenance_lock_timeout. Returns false, holding none,
 // when one is not free in time: nothing has begun, and the next run tries again. The detach
-// itself runs without a lock timeout (see detach_concurrently): waiting there for a VACUUM of
+// itself runs without a lock timeout (see run_top_level): waiting there for a VACUUM of
 // the partition (an anti-wraparound one, which never yields, for as long as it runs) kept the
 // worker from every other table, held SHARE UPDATE EXCLUSIVE on the parent (an ANALYZE of it,
 // and the attaches of a run by hand, waited or were skipped), held back the xmin horizon, and

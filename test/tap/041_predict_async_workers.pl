@@ -63,6 +63,10 @@ for my $db (@dbs[0 .. 7]) {
     is(predict_rolled_back($db, '{"a": 1, "b": 1}'), '0', "$db: queued");
     ok(wait_stored($db, '{"a": 1, "b": 1}'), "$db: written by its worker after the rollback");
 }
+# Each of the 8 workers retires after 10 s without a row; on a slow machine the first one's
+# had passed by the time the eighth's was written, and the 9th database found its slot free.
+# A row queued in each just before keeps all 8 busy while the 9th asks.
+is(predict_rolled_back($_, '{"a": 5, "b": 1}'), '0', "$_: still holds its slot") for @dbs[0 .. 7];
 is(predict_rolled_back('slot9', '{"a": 1, "b": 1}'), '1',
     'a 9th database gets no slot while 8 are held: synchronous');
 ok($node->poll_query_until('postgres',

@@ -169,8 +169,277 @@ END $$;
 -- overlaps an existing partition only partly go to partitions covering just the free parts.
 -- Rows whose key is NULL or +-infinity stay: no finite partition can hold them. A table that
 -- is published or has triggers gets its rows moved through the parent (_moves_through_parent).
+-- _rescue_default drives a batch: its checks and locks, then the cells (_rescue_cells), the
+-- pieces of them to make (_rescue_pieces), and the move, staged (_rescue_fill_stage, then
+-- _rescue_attach) or through the parent (_rescue_through_parent). All of them run in the
+-- caller's transaction, and none catches an error: a batch is still one atomic step.
+
+-- For _rescue_default, once it holds the default's EXCLUSIVE lock: whether the batch must
+-- leave the default's rows where they are.
+CREATE FUNCTION ai_scale._rescue_blocked(parent regclass, dflt regclass) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    pending_rows boolean := false;
+BEGIN
+    -- The default was found before the lock, which may have waited for a DETACH of it: a
+    -- detached table is no longer the table's, and its rows are not moved into it.
+    IF ai_scale._default_partition(parent) IS DISTINCT FROM dflt THEN
+        RETURN true;
+    END IF;
+    -- A partition pending detach still takes its range, and rows of that range can be in the
+    -- default; no partition can be made for them until the detach is finalized.
+    IF ai_scale._detach_pending(parent) THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO pending_rows;
+    END IF;
+    IF pending_rows THEN
+        RAISE NOTICE 'rows stay in the default partition of % while a partition of it is pending detach',
+                     parent
+            USING HINT = 'The maintenance worker finalizes the detach, or ALTER TABLE ... DETACH '
+                         'PARTITION ... FINALIZE does; then call rescue_default again.';
+    END IF;
+    RETURN pending_rows;
+END $$;
+
+-- For _rescue_default: the cells of one batch (local lower bounds, oldest first, NULL when
+-- there is none) and their row counts, from _default_cells. A move is refused (before anything
+-- is made) when a foreign key references the table, and the rows no partition can take are
+-- reported.
+CREATE FUNCTION ai_scale._rescue_cells(parent regclass, dflt regclass, key_column name,
+                                       key_type regtype, zone text, partition_interval interval,
+                                       batch_rows int,
+                                       OUT cell_lows timestamp[], OUT cell_rows bigint[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    unplaceable bigint;
+BEGIN
+    SELECT c.cell_lows, c.cell_rows, c.unplaceable INTO cell_lows, cell_rows, unplaceable
+      FROM ai_scale._default_cells(dflt, key_column, key_type, zone, partition_interval,
+                                   batch_rows) c;
+    IF cell_lows IS NOT NULL THEN
+        PERFORM ai_scale._require_no_references(parent, dflt);
+    END IF;
+    IF unplaceable > 0 THEN
+        RAISE NOTICE '% rows stay in the default partition of %: their "%" is NULL, infinite or at an end of the timestamp range',
+                     unplaceable, parent, key_column
+            USING DETAIL = 'No partition with finite bounds can hold them: a cell within two '
+                           'partition intervals of 4713 BC or 294276 AD has bounds Postgres '
+                           'cannot represent.';
+    END IF;
+END $$;
+
+-- For _rescue_default: the partitions one batch makes, as pieces [piece_lo, piece_hi) in
+-- piece_zone with their name suffixes and row counts (NULL for a piece of a cut cell): whole
+-- cells, oldest first, until batch_rows rows (or 100 pieces), each cut down to the parts no
+-- partition of parent covers. zone and partition_interval are the table's.
+CREATE FUNCTION ai_scale._rescue_pieces(parent regclass, zone text, partition_interval interval,
+                                        piece_zone text, cell_lows timestamp[],
+                                        cell_rows bigint[], batch_rows int,
+                                        OUT piece_lo timestamp[], OUT piece_hi timestamp[],
+                                        OUT piece_sfx text[], OUT piece_rows bigint[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    bound_lo timestamp[];
+    bound_hi timestamp[];
+    taken bigint := 0;
+    lo timestamp;
+    hi timestamp;
+    sfx text;
+    cursor timestamp;
+    pieces_before int;
+BEGIN
+    piece_lo := '{}';
+    piece_hi := '{}';
+    piece_sfx := '{}';
+    piece_rows := '{}';
+    -- The existing partitions' bounds, read once for all the cells below, ordered by lower.
+    -- For a timestamptz key, cells and bounds are compared as instants (UTC wall-clock times,
+    -- and the pieces are made in 'UTC'): a bound in the first pass of a local hour that a
+    -- fall-back change repeats (a partition made by hand, or in another zone) has the local
+    -- time of the second pass, and compared as local times the free part next to it was
+    -- misjudged, its partition overlapped the one there and the rescue failed at every run.
+    SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
+           coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
+      INTO bound_lo, bound_hi
+      FROM ai_scale._bounds(parent, piece_zone) x WHERE NOT x.is_default;
+
+    -- This batch: whole cells until batch_rows, each cut down to the parts no partition covers.
+    FOR i IN 1 .. array_length(cell_lows, 1) LOOP
+        lo := cell_lows[i];
+        SELECT c.upper, c.suffix INTO hi, sfx FROM ai_scale._cells(partition_interval, lo, lo) c;
+        IF piece_zone <> zone THEN
+            lo := ai_scale._local_start(lo, zone) AT TIME ZONE 'UTC';
+            hi := ai_scale._local_start(hi, zone) AT TIME ZONE 'UTC';
+        END IF;
+        pieces_before := array_length(piece_lo, 1);
+        cursor := lo;
+        FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
+            CONTINUE WHEN bound_lo[m] >= hi OR bound_hi[m] <= lo;
+            IF bound_lo[m] > cursor THEN
+                piece_lo := piece_lo || cursor;
+                piece_hi := piece_hi || bound_lo[m];
+            END IF;
+            cursor := greatest(cursor, bound_hi[m]);
+        END LOOP;
+        IF cursor < hi THEN
+            piece_lo := piece_lo || cursor;
+            piece_hi := piece_hi || hi;
+        END IF;
+        FOR j IN coalesce(pieces_before, 0) + 1 .. coalesce(array_length(piece_lo, 1), 0) LOOP
+            piece_sfx := piece_sfx || CASE WHEN piece_lo[j] = lo THEN sfx
+                                           WHEN piece_zone <> zone
+                                           THEN to_char((piece_lo[j] AT TIME ZONE 'UTC') AT TIME ZONE zone,
+                                                        'YYYYMMDD_HH24MI')
+                                           ELSE to_char(piece_lo[j], 'YYYYMMDD_HH24MI') END;
+            -- A cell cut in several pieces: their counts are taken after the move.
+            piece_rows := piece_rows || CASE WHEN array_length(piece_lo, 1) - coalesce(pieces_before, 0) = 1
+                                             THEN cell_rows[i] END;
+        END LOOP;
+        taken := taken + cell_rows[i];
+        -- A batch holds its new tables' locks until it commits: at most 100 of them, so that
+        -- rows spread thinly over many cells cannot exhaust the lock table.
+        EXIT WHEN taken >= batch_rows OR array_length(piece_lo, 1) >= 100;
+    END LOOP;
+END $$;
+
+-- For _rescue_default, when publications and triggers must see the moves
+-- (_moves_through_parent): each piece [piece_lo, piece_hi) in piece_zone becomes a partition
+-- whose rows go through the parent, a partition at a time, as maintenance moves the rows of a
+-- partition it makes (_create_partition): slower (each scans the default twice, and the rows go
+-- into indexed tables), but a subscriber gets the inserts as well as the deletes.
+CREATE FUNCTION ai_scale._rescue_through_parent(parent regclass, key_column name,
+                                                key_type regtype, piece_zone text,
+                                                dflt regclass, copy_grants boolean,
+                                                piece_lo timestamp[], piece_hi timestamp[],
+                                                piece_sfx text[])
+    RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    made record;
+BEGIN
+    FOR j IN 1 .. array_length(piece_lo, 1) LOOP
+        made := ai_scale._create_partition(parent, key_column, key_type, piece_zone,
+                                           piece_lo[j], piece_hi[j], piece_sfx[j], dflt,
+                                           NULL, copy_grants, false, true);
+        CONTINUE WHEN made.partition IS NULL;
+        partition := made.partition;
+        lower := ai_scale._bound_text(piece_lo[j], key_type, piece_zone);
+        upper := ai_scale._bound_text(piece_hi[j], key_type, piece_zone);
+        rows_moved := made.rows_moved;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+-- For _rescue_default: the staged move's first half. Each piece [piece_lo, piece_hi) in
+-- piece_zone becomes a table without indexes, attached to a private staging table partitioned
+-- like parent; the default's rows of the batch are copied into the stage (Postgres routes them)
+-- and deleted from the default; the tables are detached and the stage dropped. Returns the
+-- tables made (parts), their bounds as literals of the key type, and for each the index of its
+-- piece (kept: a range a DST change makes empty has no table).
+CREATE FUNCTION ai_scale._rescue_fill_stage(parent regclass, key_column name, key_type regtype,
+                                            piece_zone text, dflt regclass, copy_grants boolean,
+                                            piece_lo timestamp[], piece_hi timestamp[],
+                                            piece_sfx text[],
+                                            OUT parts text[], OUT lo_lits text[],
+                                            OUT hi_lits text[], OUT kept int[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    nsp name;
+    rel name;
+    stage text;
+    made record;
+    cols text;
+BEGIN
+    parts := '{}';
+    lo_lits := '{}';
+    hi_lits := '{}';
+    kept := '{}';
+    SELECT n.nspname, c.relname INTO nsp, rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+    stage := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'rescue_stage'));
+    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES) PARTITION BY RANGE (%I)',
+                   stage, parent, key_column);
+    FOR j IN 1 .. array_length(piece_lo, 1) LOOP
+        made := ai_scale._create_partition(parent, key_column, key_type, piece_zone,
+                                           piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
+                                           stage::regclass, copy_grants, false, false);
+        CONTINUE WHEN made.partition IS NULL; -- local times a DST change skips hold no rows
+        parts := parts || made.partition;
+        lo_lits := lo_lits || made.lo_lit;
+        hi_lits := hi_lits || made.hi_lit;
+        kept := kept || j;
+    END LOOP;
+
+    -- Every default row of the batch lies in [first piece, last piece): no other cell is there.
+    -- A copy then a delete is faster than one DELETE ... RETURNING feeding the INSERT, and the
+    -- lock _rescue_default holds makes the two statements see the same rows. Both run as the
+    -- table's owner (_as_owner): they evaluate its constraints and fire its rules.
+    cols := ai_scale._insert_columns(parent);
+    PERFORM ai_scale._as_owner(parent, format(
+        'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s '
+        'WHERE %I >= %s AND %I < %s',
+        stage, cols, cols, dflt, key_column, lo_lits[1], key_column,
+        hi_lits[array_length(hi_lits, 1)]));
+    PERFORM ai_scale._as_owner(parent, format(
+        'DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s',
+        dflt, key_column, lo_lits[1], key_column, hi_lits[array_length(hi_lits, 1)]));
+    FOR i IN 1 .. array_length(parts, 1) LOOP
+        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', stage, parts[i]);
+    END LOOP;
+    EXECUTE format('DROP TABLE %s', stage);
+END $$;
+
+-- For _rescue_default: the staged move's second half. Attaches the filled tables parts to
+-- parent, whose indexes their attaches build in bulk, with the bounds lo_lits and hi_lits, and
+-- drops the CHECK constraint that spared each attach its scan of the table (see
+-- _create_partition). Returns a row per table, with the bounds of its piece (piece_lo[kept[i]],
+-- piece_hi[kept[i]] in piece_zone) and its rows: the cell's count (piece_rows), or for a piece
+-- of a cut cell a count of the table.
+CREATE FUNCTION ai_scale._rescue_attach(parent regclass, key_column name, key_type regtype,
+                                        piece_zone text, dflt regclass, parts text[],
+                                        lo_lits text[], hi_lits text[], kept int[],
+                                        piece_lo timestamp[], piece_hi timestamp[],
+                                        piece_rows bigint[])
+    RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    -- Each attach would scan the default for rows of the new range; one validated constraint
+    -- saying it holds none of the batch's range lets them all skip that scan.
+    EXECUTE format('ALTER TABLE ONLY %s ADD CONSTRAINT ai_scale_rescue_moved '
+                   'CHECK (%I < %s OR %I >= %s)', dflt, key_column, lo_lits[1], key_column,
+                   hi_lits[array_length(hi_lits, 1)]);
+
+    FOR i IN 1 .. array_length(parts, 1) LOOP
+        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                       parent, parts[i], lo_lits[i], hi_lits[i]);
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT ai_scale_rescue_bounds', parts[i]);
+        partition := parts[i];
+        lower := ai_scale._bound_text(piece_lo[kept[i]], key_type, piece_zone);
+        upper := ai_scale._bound_text(piece_hi[kept[i]], key_type, piece_zone);
+        rows_moved := piece_rows[kept[i]];
+        IF rows_moved IS NULL THEN
+            EXECUTE format('SELECT count(*) FROM %s', parts[i]) INTO rows_moved;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    EXECUTE format('ALTER TABLE ONLY %s DROP CONSTRAINT ai_scale_rescue_moved', dflt);
+END $$;
+
 -- rescue_default's work, as the table's owner (rescue_default runs it through _as_owner_rows;
--- maintenance, already the owner, calls it directly).
+-- maintenance, already the owner, calls it directly): one batch. The lock_timeout it sets is a
+-- local setting of this function's (its SET clause brings the caller's back when it returns),
+-- so it is set here, not in a helper, where it would end with the helper.
 CREATE FUNCTION ai_scale._rescue_default(parent regclass, batch_rows int)
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
@@ -180,35 +449,10 @@ DECLARE
     cfg ai_scale.partition_config;
     k record;
     dflt regclass;
-    cell_lows timestamp[];
-    cell_rows bigint[];
-    unplaceable bigint;
-    taken bigint := 0;
-    lo timestamp;
-    hi timestamp;
-    sfx text;
-    cursor timestamp;
-    bound_lo timestamp[];
-    bound_hi timestamp[];
-    m int;
-    piece_lo timestamp[] := '{}';
-    piece_hi timestamp[] := '{}';
-    piece_sfx text[] := '{}';
-    piece_rows bigint[] := '{}';
-    pieces_before int;
-    nsp name;
-    rel name;
-    stage text;
-    made record;
-    parts text[] := '{}';
-    lo_lits text[] := '{}';
-    hi_lits text[] := '{}';
-    kept int[] := '{}';
-    cols text;
-    i int;
-    j int;
+    cells record;
+    pieces record;
+    staged record;
     caller_lock_timeout text;
-    found boolean := false;
     piece_zone text;
 BEGIN
     PERFORM ai_scale._require_primary('rescue_default');
@@ -238,167 +482,31 @@ BEGIN
     -- Writers of the default wait from here to the end (readers do not, until the attaches):
     -- the rows counted, copied and deleted below are then the same rows.
     EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
-    -- The default was found before the lock, which may have waited for a DETACH of it: a
-    -- detached table is no longer the table's, and its rows are not moved into it.
-    IF ai_scale._default_partition(parent) IS DISTINCT FROM dflt THEN
+    IF ai_scale._rescue_blocked(parent, dflt) THEN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN;
     END IF;
-    -- A partition pending detach still takes its range, and rows of that range can be in the
-    -- default; no partition can be made for them until the detach is finalized.
-    IF ai_scale._detach_pending(parent) THEN
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO found;
-    END IF;
-    IF found THEN
-        RAISE NOTICE 'rows stay in the default partition of % while a partition of it is pending detach',
-                     parent
-            USING HINT = 'The maintenance worker finalizes the detach, or ALTER TABLE ... DETACH '
-                         'PARTITION ... FINALIZE does; then call rescue_default again.';
+    cells := ai_scale._rescue_cells(parent, dflt, k.key_column, k.key_type, cfg.time_zone,
+                                    cfg.partition_interval, batch_rows);
+    IF cells.cell_lows IS NULL THEN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN;
     END IF;
+    pieces := ai_scale._rescue_pieces(parent, cfg.time_zone, cfg.partition_interval, piece_zone,
+                                      cells.cell_lows, cells.cell_rows, batch_rows);
 
-    SELECT c.cell_lows, c.cell_rows, c.unplaceable INTO cell_lows, cell_rows, unplaceable
-      FROM ai_scale._default_cells(dflt, k.key_column, k.key_type, cfg.time_zone,
-                                   cfg.partition_interval, batch_rows) c;
-    IF cell_lows IS NOT NULL THEN
-        PERFORM ai_scale._require_no_references(parent, dflt);
-    END IF;
-    IF unplaceable > 0 THEN
-        RAISE NOTICE '% rows stay in the default partition of %: their "%" is NULL, infinite or at an end of the timestamp range',
-                     unplaceable, parent, k.key_column
-            USING DETAIL = 'No partition with finite bounds can hold them: a cell within two '
-                           'partition intervals of 4713 BC or 294276 AD has bounds Postgres '
-                           'cannot represent.';
-    END IF;
-    IF cell_lows IS NULL THEN
-        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-        RETURN;
-    END IF;
-
-    -- The existing partitions' bounds, read once for all the cells below, ordered by lower.
-    -- For a timestamptz key, cells and bounds are compared as instants (UTC wall-clock times,
-    -- and the pieces are made in 'UTC'): a bound in the first pass of a local hour that a
-    -- fall-back change repeats (a partition made by hand, or in another zone) has the local
-    -- time of the second pass, and compared as local times the free part next to it was
-    -- misjudged, its partition overlapped the one there and the rescue failed at every run.
-    SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
-           coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
-      INTO bound_lo, bound_hi
-      FROM ai_scale._bounds(parent, piece_zone) x WHERE NOT x.is_default;
-
-    -- This batch: whole cells until batch_rows, each cut down to the parts no partition covers.
-    FOR i IN 1 .. array_length(cell_lows, 1) LOOP
-        lo := cell_lows[i];
-        SELECT c.upper, c.suffix INTO hi, sfx FROM ai_scale._cells(cfg.partition_interval, lo, lo) c;
-        IF piece_zone <> cfg.time_zone THEN
-            lo := ai_scale._local_start(lo, cfg.time_zone) AT TIME ZONE 'UTC';
-            hi := ai_scale._local_start(hi, cfg.time_zone) AT TIME ZONE 'UTC';
-        END IF;
-        pieces_before := array_length(piece_lo, 1);
-        cursor := lo;
-        FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
-            CONTINUE WHEN bound_lo[m] >= hi OR bound_hi[m] <= lo;
-            IF bound_lo[m] > cursor THEN
-                piece_lo := piece_lo || cursor;
-                piece_hi := piece_hi || bound_lo[m];
-            END IF;
-            cursor := greatest(cursor, bound_hi[m]);
-        END LOOP;
-        IF cursor < hi THEN
-            piece_lo := piece_lo || cursor;
-            piece_hi := piece_hi || hi;
-        END IF;
-        FOR j IN coalesce(pieces_before, 0) + 1 .. coalesce(array_length(piece_lo, 1), 0) LOOP
-            piece_sfx := piece_sfx || CASE WHEN piece_lo[j] = lo THEN sfx
-                                           WHEN piece_zone <> cfg.time_zone
-                                           THEN to_char((piece_lo[j] AT TIME ZONE 'UTC') AT TIME ZONE cfg.time_zone,
-                                                        'YYYYMMDD_HH24MI')
-                                           ELSE to_char(piece_lo[j], 'YYYYMMDD_HH24MI') END;
-            -- A cell cut in several pieces: their counts are taken after the move.
-            piece_rows := piece_rows || CASE WHEN array_length(piece_lo, 1) - coalesce(pieces_before, 0) = 1
-                                             THEN cell_rows[i] END;
-        END LOOP;
-        taken := taken + cell_rows[i];
-        -- A batch holds its new tables' locks until it commits: at most 100 of them, so that
-        -- rows spread thinly over many cells cannot exhaust the lock table.
-        EXIT WHEN taken >= batch_rows OR array_length(piece_lo, 1) >= 100;
-    END LOOP;
-
-    -- Moves that publications and triggers must see go through the parent, a partition at a
-    -- time, as maintenance moves the rows of a partition it makes (_create_partition): slower
-    -- (each scans the default twice, and the rows go into indexed tables), but a subscriber
-    -- gets the inserts as well as the deletes.
     IF ai_scale._moves_through_parent(parent, dflt) THEN
-        FOR j IN 1 .. array_length(piece_lo, 1) LOOP
-            made := ai_scale._create_partition(parent, k.key_column, k.key_type, piece_zone,
-                                               piece_lo[j], piece_hi[j], piece_sfx[j], dflt,
-                                               NULL, cfg.inherit_privileges, false, true);
-            CONTINUE WHEN made.partition IS NULL;
-            partition := made.partition;
-            lower := ai_scale._bound_text(piece_lo[j], k.key_type, piece_zone);
-            upper := ai_scale._bound_text(piece_hi[j], k.key_type, piece_zone);
-            rows_moved := made.rows_moved;
-            RETURN NEXT;
-        END LOOP;
-        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-        RETURN;
+        RETURN QUERY SELECT * FROM ai_scale._rescue_through_parent(
+            parent, k.key_column, k.key_type, piece_zone, dflt, cfg.inherit_privileges,
+            pieces.piece_lo, pieces.piece_hi, pieces.piece_sfx);
+    ELSE
+        staged := ai_scale._rescue_fill_stage(parent, k.key_column, k.key_type, piece_zone, dflt,
+                                              cfg.inherit_privileges, pieces.piece_lo,
+                                              pieces.piece_hi, pieces.piece_sfx);
+        RETURN QUERY SELECT * FROM ai_scale._rescue_attach(
+            parent, k.key_column, k.key_type, piece_zone, dflt, staged.parts, staged.lo_lits,
+            staged.hi_lits, staged.kept, pieces.piece_lo, pieces.piece_hi, pieces.piece_rows);
     END IF;
-
-    SELECT n.nspname, c.relname INTO nsp, rel
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
-    stage := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'rescue_stage'));
-    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES) PARTITION BY RANGE (%I)',
-                   stage, parent, k.key_column);
-    FOR j IN 1 .. array_length(piece_lo, 1) LOOP
-        made := ai_scale._create_partition(parent, k.key_column, k.key_type, piece_zone,
-                                           piece_lo[j], piece_hi[j], piece_sfx[j], NULL,
-                                           stage::regclass, cfg.inherit_privileges, false,
-                                           false);
-        CONTINUE WHEN made.partition IS NULL; -- local times a DST change skips hold no rows
-        parts := parts || made.partition;
-        lo_lits := lo_lits || made.lo_lit;
-        hi_lits := hi_lits || made.hi_lit;
-        kept := kept || j;
-    END LOOP;
-
-    -- Every default row of the batch lies in [first piece, last piece): no other cell is there.
-    -- A copy then a delete is faster than one DELETE ... RETURNING feeding the INSERT, and the
-    -- lock above makes the two statements see the same rows. Both run as the table's owner
-    -- (_as_owner): they evaluate its constraints and fire its rules.
-    cols := ai_scale._insert_columns(parent);
-    PERFORM ai_scale._as_owner(parent, format(
-        'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s '
-        'WHERE %I >= %s AND %I < %s',
-        stage, cols, cols, dflt, k.key_column, lo_lits[1], k.key_column,
-        hi_lits[array_length(hi_lits, 1)]));
-    PERFORM ai_scale._as_owner(parent, format(
-        'DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s',
-        dflt, k.key_column, lo_lits[1], k.key_column, hi_lits[array_length(hi_lits, 1)]));
-    FOR i IN 1 .. array_length(parts, 1) LOOP
-        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', stage, parts[i]);
-    END LOOP;
-    EXECUTE format('DROP TABLE %s', stage);
-    -- Each attach would scan the default for rows of the new range; one validated constraint
-    -- saying it holds none of the batch's range lets them all skip that scan.
-    EXECUTE format('ALTER TABLE ONLY %s ADD CONSTRAINT ai_scale_rescue_moved '
-                   'CHECK (%I < %s OR %I >= %s)', dflt, k.key_column, lo_lits[1], k.key_column,
-                   hi_lits[array_length(hi_lits, 1)]);
-
-    FOR i IN 1 .. array_length(parts, 1) LOOP
-        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
-                       parent, parts[i], lo_lits[i], hi_lits[i]);
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT ai_scale_rescue_bounds', parts[i]);
-        partition := parts[i];
-        lower := ai_scale._bound_text(piece_lo[kept[i]], k.key_type, piece_zone);
-        upper := ai_scale._bound_text(piece_hi[kept[i]], k.key_type, piece_zone);
-        rows_moved := piece_rows[kept[i]];
-        IF rows_moved IS NULL THEN
-            EXECUTE format('SELECT count(*) FROM %s', parts[i]) INTO rows_moved;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
-    EXECUTE format('ALTER TABLE ONLY %s DROP CONSTRAINT ai_scale_rescue_moved', dflt);
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
 END $$;
 CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)

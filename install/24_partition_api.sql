@@ -27,6 +27,192 @@ BEGIN
     END IF;
 END $$;
 
+-- manage_partitions checks everything it can before it writes or makes anything
+-- (_require_manageable, _check_manage_settings, _require_owner_can_manage), then, under the
+-- table's maintenance lock, adds a default partition where there is none
+-- (_add_default_partition), writes the table's row in partition_config
+-- (_write_partition_config) and runs the first maintenance (_adopting_run), all in the
+-- caller's transaction.
+
+-- For manage_partitions: the key of parent, a table it can take into management, or an error
+-- saying why not.
+CREATE FUNCTION ai_scale._require_manageable(parent regclass,
+                                             OUT key_column name, OUT key_type regtype)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+BEGIN
+    IF _require_manageable.parent IS NULL THEN
+        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    k := ai_scale._partition_key(_require_manageable.parent);
+    -- The worker cannot reach another session's temporary table, and no event trigger fires
+    -- when one goes at the end of its session: its row would stay behind.
+    IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = _require_manageable.parent) = 't' THEN
+        RAISE EXCEPTION 'cannot manage temporary table %', _require_manageable.parent
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    PERFORM ai_scale._require_not_partman(_require_manageable.parent);
+    PERFORM ai_scale._require_not_time_in_time(_require_manageable.parent, k.key_column);
+    key_column := k.key_column;
+    key_type := k.key_type;
+END $$;
+
+-- For manage_partitions: refuses settings that cannot work for a table keyed on key_column, of
+-- key_type (zone is the time_zone given, or ai_scale.partition_time_zone).
+CREATE FUNCTION ai_scale._check_manage_settings(key_column name, key_type regtype,
+                                                partition_interval interval, premake int,
+                                                retention interval, retention_mode text,
+                                                cold_after interval, cold_tablespace name,
+                                                zone text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM ai_scale._check_config(partition_interval, premake, retention, retention_mode,
+                                   cold_after);
+    IF key_type = 'date'::regtype
+       AND partition_interval <> date_trunc('day', partition_interval) THEN
+        RAISE EXCEPTION 'partition_interval % is finer than the date key "%"', partition_interval,
+                        key_column
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use whole days, weeks, months or years for a date key.';
+    END IF;
+    IF (retention_mode = 'tier' OR cold_after IS NOT NULL) AND cold_tablespace IS NULL THEN
+        RAISE EXCEPTION 'cold_tablespace is required for retention_mode tier or cold_after'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cold_tablespace IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_tablespace t WHERE t.spcname = cold_tablespace) THEN
+        RAISE EXCEPTION 'tablespace "%" does not exist', cold_tablespace
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM ai_scale._check_time_zone(zone);
+END $$;
+
+-- For manage_partitions: whether the table's owner may do what maintenance will do as the
+-- owner; an error saying what to grant when not.
+CREATE FUNCTION ai_scale._require_owner_can_manage(parent regclass, cold_tablespace name)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    owner oid := (SELECT c.relowner FROM pg_class c WHERE c.oid = parent);
+BEGIN
+    PERFORM ai_scale._require_owner_create(parent);
+    -- Partitions are moved to cold_tablespace as the owner too (Postgres asks no privilege for
+    -- the database's default tablespace): refused now rather than by every run that tiers.
+    IF cold_tablespace IS NOT NULL
+       AND (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cold_tablespace)
+           <> (SELECT d.dattablespace FROM pg_database d WHERE d.datname = current_database())
+       AND NOT has_tablespace_privilege(owner, cold_tablespace, 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % (%) may not create in tablespace %',
+                        parent, owner::regrole, quote_ident(cold_tablespace)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'ai_scale moves partitions to cold_tablespace as the table''s owner.',
+                  HINT = format('GRANT CREATE ON TABLESPACE %I TO %s;', cold_tablespace,
+                                owner::regrole);
+    END IF;
+END $$;
+
+-- For manage_partitions, on a table without a default partition: adds one, in schema nsp
+-- (the table's) and named after rel (the table's name), with the table's grants when
+-- inherit_privileges.
+CREATE FUNCTION ai_scale._add_default_partition(parent regclass, nsp name, rel name,
+                                                inherit_privileges boolean)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    dflt_name text;
+    caller_lock_timeout text;
+BEGIN
+    dflt_name := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'default'));
+    -- Adding a partition this way locks the whole table: with the short timeout of all
+    -- maintenance DDL, so that new queries never queue behind a long-running one.
+    caller_lock_timeout := current_setting('lock_timeout');
+    PERFORM set_config('lock_timeout',
+                       ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
+    BEGIN
+        -- As the owner (see _as_owner_rows), who then owns it, as every partition.
+        PERFORM ai_scale._as_owner(parent,
+                                   format('CREATE TABLE %s PARTITION OF %s DEFAULT',
+                                          dflt_name, parent));
+    EXCEPTION WHEN lock_not_available THEN
+        RAISE EXCEPTION 'could not lock table % to add its default partition', parent
+            USING ERRCODE = 'lock_not_available',
+                  DETAIL = format('The lock was not free within '
+                                  'ai_scale.maintenance_lock_timeout (%s)%s.',
+                                  current_setting('lock_timeout'),
+                                  ': ' || ai_scale._lock_holders(
+                                      ARRAY[parent],
+                                      '{AccessExclusiveLock}',
+                                      current_setting('lock_timeout'))),
+                  HINT = 'A transaction holds the table; call manage_partitions again once it ends.';
+    END;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+    IF inherit_privileges THEN
+        PERFORM ai_scale._copy_grants(parent, dflt_name);
+    END IF;
+END $$;
+
+-- For manage_partitions: the table's row in partition_config, added or replaced.
+CREATE FUNCTION ai_scale._write_partition_config(parent regclass, partition_interval interval,
+                                                 premake int, retention interval,
+                                                 retention_mode text, cold_after interval,
+                                                 cold_tablespace name, zone text,
+                                                 inherit_privileges boolean) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    INSERT INTO ai_scale.partition_config AS c
+        (parent, partition_interval, premake, retention, retention_mode, cold_after,
+         cold_tablespace, time_zone, inherit_privileges)
+    VALUES (_write_partition_config.parent, partition_interval, premake, retention,
+            retention_mode, cold_after, cold_tablespace, zone,
+            coalesce(_write_partition_config.inherit_privileges, false))
+    ON CONFLICT ON CONSTRAINT partition_config_pkey DO UPDATE
+       SET partition_interval = EXCLUDED.partition_interval, premake = EXCLUDED.premake,
+           retention = EXCLUDED.retention, retention_mode = EXCLUDED.retention_mode,
+           cold_after = EXCLUDED.cold_after, cold_tablespace = EXCLUDED.cold_tablespace,
+           time_zone = EXCLUDED.time_zone, inherit_privileges = EXCLUDED.inherit_privileges;
+END $$;
+
+-- For manage_partitions: the first maintenance run of the table, whose rows it returns. The
+-- first run is part of adopting the table: if it fails, nothing is kept (an error row becomes
+-- an error, with the row's message, SQLSTATE and hint).
+CREATE FUNCTION ai_scale._adopting_run(parent regclass)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT * FROM ai_scale._run_maintenance(_adopting_run.parent, false) LOOP
+        IF r.action = 'error' AND ai_scale._error_hint(r.detail) IS NOT NULL THEN
+            RAISE EXCEPTION 'could not maintain %: %', _adopting_run.parent,
+                  ai_scale._error_message(r.detail)
+                USING ERRCODE = ai_scale._error_state(r.detail),
+                      HINT = ai_scale._error_hint(r.detail);
+        ELSIF r.action = 'error' THEN
+            RAISE EXCEPTION 'could not maintain %: %', _adopting_run.parent,
+                  ai_scale._error_message(r.detail)
+                USING ERRCODE = ai_scale._error_state(r.detail);
+        END IF;
+        parent_table := r.parent_table;
+        action := r.action;
+        partition := r.partition;
+        detail := r.detail;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
 CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval interval,
                                            premake int DEFAULT 7,
                                            retention interval DEFAULT NULL,
@@ -44,61 +230,17 @@ DECLARE
     zone text := coalesce(time_zone, ai_scale._setting('ai_scale.partition_time_zone'));
     nsp name;
     rel name;
-    owner oid;
-    dflt_name text;
-    caller_lock_timeout text;
-    r record;
 BEGIN
     PERFORM ai_scale._require_primary('manage_partitions');
-    IF manage_partitions.parent IS NULL THEN
-        RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    k := ai_scale._partition_key(manage_partitions.parent);
-    -- The worker cannot reach another session's temporary table, and no event trigger fires
-    -- when one goes at the end of its session: its row would stay behind.
-    IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = manage_partitions.parent) = 't' THEN
-        RAISE EXCEPTION 'cannot manage temporary table %', manage_partitions.parent
-            USING ERRCODE = 'feature_not_supported';
-    END IF;
-    PERFORM ai_scale._require_not_partman(manage_partitions.parent);
-    PERFORM ai_scale._require_not_time_in_time(manage_partitions.parent, k.key_column);
-    PERFORM ai_scale._check_config(partition_interval, premake, retention, retention_mode,
-                                   cold_after);
-    IF k.key_type = 'date'::regtype
-       AND partition_interval <> date_trunc('day', partition_interval) THEN
-        RAISE EXCEPTION 'partition_interval % is finer than the date key "%"', partition_interval,
-                        k.key_column
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use whole days, weeks, months or years for a date key.';
-    END IF;
-    IF (retention_mode = 'tier' OR cold_after IS NOT NULL) AND cold_tablespace IS NULL THEN
-        RAISE EXCEPTION 'cold_tablespace is required for retention_mode tier or cold_after'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF cold_tablespace IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM pg_tablespace t WHERE t.spcname = cold_tablespace) THEN
-        RAISE EXCEPTION 'tablespace "%" does not exist', cold_tablespace
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    PERFORM ai_scale._check_time_zone(zone);
+    k := ai_scale._require_manageable(manage_partitions.parent);
+    PERFORM ai_scale._check_manage_settings(k.key_column, k.key_type, partition_interval,
+                                            premake, retention, retention_mode, cold_after,
+                                            cold_tablespace, zone);
     -- Partitions are made as the table's owner (see _as_owner_rows), in the table's schema.
-    SELECT n.nspname, c.relname, c.relowner INTO nsp, rel, owner
+    SELECT n.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = manage_partitions.parent;
-    PERFORM ai_scale._require_owner_create(manage_partitions.parent);
-    -- Partitions are moved to cold_tablespace as the owner too (Postgres asks no privilege for
-    -- the database's default tablespace): refused now rather than by every run that tiers.
-    IF cold_tablespace IS NOT NULL
-       AND (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cold_tablespace)
-           <> (SELECT d.dattablespace FROM pg_database d WHERE d.datname = current_database())
-       AND NOT has_tablespace_privilege(owner, cold_tablespace, 'CREATE') THEN
-        RAISE EXCEPTION 'the owner of table % (%) may not create in tablespace %',
-                        manage_partitions.parent, owner::regrole, quote_ident(cold_tablespace)
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'ai_scale moves partitions to cold_tablespace as the table''s owner.',
-                  HINT = format('GRANT CREATE ON TABLESPACE %I TO %s;', cold_tablespace,
-                                owner::regrole);
-    END IF;
+    PERFORM ai_scale._require_owner_can_manage(manage_partitions.parent, cold_tablespace);
 
     -- After any other manage_partitions or maintenance run of the table: two first calls at
     -- once would both add a default partition, and the second fail (42P07).
@@ -108,63 +250,14 @@ BEGIN
     PERFORM ai_scale._require_plain_default(manage_partitions.parent,
                                             ai_scale._default_partition(manage_partitions.parent));
     IF ai_scale._default_partition(manage_partitions.parent) IS NULL THEN
-        dflt_name := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'default'));
-        -- Adding a partition this way locks the whole table: with the short timeout of all
-        -- maintenance DDL, so that new queries never queue behind a long-running one.
-        caller_lock_timeout := current_setting('lock_timeout');
-        PERFORM set_config('lock_timeout',
-                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
-        BEGIN
-            -- As the owner (see _as_owner_rows), who then owns it, as every partition.
-            PERFORM ai_scale._as_owner(manage_partitions.parent,
-                                       format('CREATE TABLE %s PARTITION OF %s DEFAULT',
-                                              dflt_name, manage_partitions.parent));
-        EXCEPTION WHEN lock_not_available THEN
-            RAISE EXCEPTION 'could not lock table % to add its default partition',
-                            manage_partitions.parent
-                USING ERRCODE = 'lock_not_available',
-                      DETAIL = format('The lock was not free within '
-                                      'ai_scale.maintenance_lock_timeout (%s)%s.',
-                                      current_setting('lock_timeout'),
-                                      ': ' || ai_scale._lock_holders(
-                                          ARRAY[manage_partitions.parent],
-                                          '{AccessExclusiveLock}',
-                                          current_setting('lock_timeout'))),
-                      HINT = 'A transaction holds the table; call manage_partitions again once it ends.';
-        END;
-        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-        IF manage_partitions.inherit_privileges THEN
-            PERFORM ai_scale._copy_grants(manage_partitions.parent, dflt_name);
-        END IF;
+        PERFORM ai_scale._add_default_partition(manage_partitions.parent, nsp, rel,
+                                                manage_partitions.inherit_privileges);
     END IF;
-    INSERT INTO ai_scale.partition_config AS c
-        (parent, partition_interval, premake, retention, retention_mode, cold_after,
-         cold_tablespace, time_zone, inherit_privileges)
-    VALUES (manage_partitions.parent, partition_interval, premake, retention, retention_mode,
-            cold_after, cold_tablespace, zone, coalesce(manage_partitions.inherit_privileges, false))
-    ON CONFLICT ON CONSTRAINT partition_config_pkey DO UPDATE
-       SET partition_interval = EXCLUDED.partition_interval, premake = EXCLUDED.premake,
-           retention = EXCLUDED.retention, retention_mode = EXCLUDED.retention_mode,
-           cold_after = EXCLUDED.cold_after, cold_tablespace = EXCLUDED.cold_tablespace,
-           time_zone = EXCLUDED.time_zone, inherit_privileges = EXCLUDED.inherit_privileges;
-    -- The first run is part of adopting the table: if it fails, nothing is kept.
-    FOR r IN SELECT * FROM ai_scale._run_maintenance(manage_partitions.parent, false) LOOP
-        IF r.action = 'error' AND ai_scale._error_hint(r.detail) IS NOT NULL THEN
-            RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent,
-                  ai_scale._error_message(r.detail)
-                USING ERRCODE = ai_scale._error_state(r.detail),
-                      HINT = ai_scale._error_hint(r.detail);
-        ELSIF r.action = 'error' THEN
-            RAISE EXCEPTION 'could not maintain %: %', manage_partitions.parent,
-                  ai_scale._error_message(r.detail)
-                USING ERRCODE = ai_scale._error_state(r.detail);
-        END IF;
-        parent_table := r.parent_table;
-        action := r.action;
-        partition := r.partition;
-        detail := r.detail;
-        RETURN NEXT;
-    END LOOP;
+    PERFORM ai_scale._write_partition_config(manage_partitions.parent, partition_interval,
+                                             premake, retention, retention_mode, cold_after,
+                                             cold_tablespace, zone,
+                                             manage_partitions.inherit_privileges);
+    RETURN QUERY SELECT * FROM ai_scale._adopting_run(manage_partitions.parent);
 END $$;
 COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval, text, interval, name, text, boolean) IS
     'adopts a table range-partitioned on a timestamptz, timestamp or date column and maintains it';

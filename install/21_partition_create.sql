@@ -1,44 +1,22 @@
 -- Making one partition: built standalone and attached (see install/20_partition_common.sql
 -- for the component as a whole).
 
--- Creates the partition [lo, hi) (local times in zone) next to parent and attaches it, first
--- moving into it any rows of that range sitting in the default partition, so that the attach
--- can never fail on them. Built standalone and attached, rather than CREATE ... PARTITION OF,
--- because ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent: inserts into the other
--- partitions go on meanwhile. With in_place, for a parent the caller holds in ACCESS EXCLUSIVE
--- mode anyway, it is made with CREATE ... PARTITION OF, which costs a quarter less. With stage
--- given (rescue_default), the table is made without indexes and attached to stage instead; the
--- caller fills it and attaches it to parent, which then builds its indexes in bulk. The table
--- goes to the parent's tablespace when it has one, as Postgres places the partitions it makes.
--- Returns the new name (NULL for a range a DST change makes empty), the rows moved, the bounds
--- for people and as literals of the key type.
-CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
-                                           zone text, lo timestamp, hi timestamp, suffix text,
-                                           default_partition regclass, stage regclass,
-                                           copy_grants boolean, in_place boolean,
-                                           through_parent boolean DEFAULT false,
-                                           OUT partition text, OUT rows_moved bigint,
-                                           OUT bounds text, OUT lo_lit text, OUT hi_lit text)
-    LANGUAGE plpgsql VOLATILE
+-- For _create_partition: the bounds [lo, hi) (local times in zone) as literals of key_type
+-- (lo_lit, hi_lit) and for people (bounds); all NULL for a range a DST change makes empty.
+-- Written out here rather than through the small helpers in
+-- install/20_partition_common.sql: this runs once per partition, and every call of a function
+-- with its own search_path costs a GUC save and restore.
+CREATE FUNCTION ai_scale._partition_literals(key_type regtype, zone text, lo timestamp,
+                                             hi timestamp, OUT lo_lit text, OUT hi_lit text,
+                                             OUT bounds text)
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    nsp name;
-    nsp_oid oid;
-    rel name;
-    spc name;
-    name text;
-    cols text;
-    holding text;
     lo_at timestamptz;
     hi_at timestamptz;
     bc constant timestamp := '0001-01-01 00:00'; -- to_char's YYYY leaves the era out (see _era)
-    arrived bigint;
 BEGIN
-    -- Written out here rather than through the small helpers above: this runs once per
-    -- partition, and every call of a function with its own search_path costs a GUC save and
-    -- restore.
-    rows_moved := 0;
     IF key_type = 'timestamptz'::regtype THEN
         lo_at := lo AT TIME ZONE zone;
         IF (lo_at AT TIME ZONE zone) <> lo THEN
@@ -67,6 +45,29 @@ BEGIN
                                 || CASE WHEN hi < bc THEN ' BC' ELSE '' END);
         bounds := format('from %s to %s', lo, hi);
     END IF;
+END $$;
+
+-- For _create_partition: makes the table of the partition [lo_lit, hi_lit) of parent, named
+-- after parent and suffix in parent's schema, and returns its name. With in_place, as a
+-- partition of parent (CREATE ... PARTITION OF); otherwise standalone, to be attached, and
+-- with stage given (rescue_default) without indexes. The table goes to the parent's tablespace
+-- when it has one, as Postgres places the partitions it makes. With copy_grants, it gets the
+-- parent's grants.
+CREATE FUNCTION ai_scale._new_partition_table(parent regclass, key_column name, suffix text,
+                                              lo_lit text, hi_lit text, stage regclass,
+                                              in_place boolean, copy_grants boolean)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    nsp name;
+    nsp_oid oid;
+    rel name;
+    spc name;
+    name text;
+    partition text;
+BEGIN
     SELECT n.nspname, c.relname, c.relnamespace, t.spcname
       INTO nsp, rel, nsp_oid, spc
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -99,6 +100,108 @@ BEGIN
     IF copy_grants THEN
         PERFORM ai_scale._copy_grants(parent, partition);
     END IF;
+    RETURN partition;
+END $$;
+
+-- For _create_partition, for moves that publications and triggers must see (see
+-- _moves_through_parent), before the attach: the rows [lo_lit, hi_lit) of default_partition
+-- moved out into a holding table, whose name it returns with the rows moved. The holding table
+-- has just the columns an INSERT names (a generated column is computed again), without their
+-- constraints; it lives in the parent's schema (maintenance runs as the owner in a
+-- security-restricted operation, which may not make a temporary table) and is dropped before
+-- the transaction ends (_release_held_rows), so no other session ever sees it. Unlogged, as a
+-- temporary one was: a publication FOR ALL TABLES (or for the schema) publishes every permanent
+-- table, and a subscriber, which has no such table, stopped on its rows for good.
+CREATE FUNCTION ai_scale._hold_default_rows(parent regclass, key_column name,
+                                            default_partition regclass, lo_lit text,
+                                            hi_lit text, OUT holding text,
+                                            OUT rows_moved bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    nsp name;
+    rel name;
+    cols text := ai_scale._insert_columns(parent);
+BEGIN
+    SELECT n.nspname, c.relname INTO nsp, rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+    holding := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'moving'));
+    EXECUTE format('CREATE UNLOGGED TABLE %s AS SELECT %s FROM ONLY %s WITH NO DATA', holding,
+                   cols, default_partition);
+    rows_moved := ai_scale._as_owner(parent, format(
+        'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+        'INSERT INTO %s (%s) SELECT %s FROM moved',
+        default_partition, key_column, lo_lit, key_column, hi_lit, cols, holding, cols, cols));
+END $$;
+
+-- For _create_partition, once the partition is attached: the rows_moved rows that
+-- _hold_default_rows moved out of default_partition into holding go into parent, which routes
+-- them there; holding is dropped.
+CREATE FUNCTION ai_scale._release_held_rows(parent regclass, default_partition regclass,
+                                            holding text, rows_moved bigint) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cols text := ai_scale._insert_columns(parent);
+    arrived bigint;
+BEGIN
+    arrived := ai_scale._as_owner(parent, format(
+        'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
+        parent, cols, cols, holding));
+    -- A BEFORE INSERT trigger that skips rows (returns NULL) would lose them here: they
+    -- have left the default already. Nothing is moved then.
+    IF arrived <> rows_moved THEN
+        RAISE EXCEPTION 'moving rows out of the default partition of % lost % of them',
+                        parent, rows_moved - arrived
+            USING ERRCODE = 'triggered_action_exception',
+                  DETAIL = format('%s rows left %s, but only %s were inserted through %s: a '
+                                  'BEFORE INSERT trigger skipped the others.',
+                                  rows_moved, default_partition, arrived, parent),
+                  HINT = 'Let the trigger keep rows that are being moved, or disable it while '
+                         'rescue_default runs.';
+    END IF;
+    EXECUTE format('DROP TABLE %s', holding);
+END $$;
+
+-- Creates the partition [lo, hi) (local times in zone) next to parent and attaches it, first
+-- moving into it any rows of that range sitting in the default partition, so that the attach
+-- can never fail on them. Built standalone and attached, rather than CREATE ... PARTITION OF,
+-- because ATTACH takes only SHARE UPDATE EXCLUSIVE on the parent: inserts into the other
+-- partitions go on meanwhile. With in_place, for a parent the caller holds in ACCESS EXCLUSIVE
+-- mode anyway, it is made with CREATE ... PARTITION OF, which costs a quarter less. With stage
+-- given (rescue_default), the table is made without indexes and attached to stage instead; the
+-- caller fills it and attaches it to parent, which then builds its indexes in bulk. With
+-- through_parent, the default's rows go through the parent (_hold_default_rows, then
+-- _release_held_rows). Returns the new name (NULL for a range a DST change makes empty), the
+-- rows moved, the bounds for people and as literals of the key type.
+CREATE FUNCTION ai_scale._create_partition(parent regclass, key_column name, key_type regtype,
+                                           zone text, lo timestamp, hi timestamp, suffix text,
+                                           default_partition regclass, stage regclass,
+                                           copy_grants boolean, in_place boolean,
+                                           through_parent boolean DEFAULT false,
+                                           OUT partition text, OUT rows_moved bigint,
+                                           OUT bounds text, OUT lo_lit text, OUT hi_lit text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    lits record;
+    cols text;
+    held record;
+BEGIN
+    rows_moved := 0;
+    lits := ai_scale._partition_literals(key_type, zone, lo, hi);
+    lo_lit := lits.lo_lit;
+    hi_lit := lits.hi_lit;
+    bounds := lits.bounds;
+    -- No bounds: local times that a DST change skips (bounds is never NULL otherwise).
+    IF bounds IS NULL THEN
+        RETURN;
+    END IF;
+    partition := ai_scale._new_partition_table(parent, key_column, suffix, lo_lit, hi_lit, stage,
+                                               in_place, copy_grants);
     IF in_place THEN
         RETURN;
     END IF;
@@ -115,42 +218,13 @@ BEGIN
             default_partition, key_column, lo_lit, key_column, hi_lit, cols, partition, cols,
             cols));
     ELSIF default_partition IS NOT NULL THEN
-        -- Moves that publications and triggers must see (see _moves_through_parent): out of
-        -- the default into a holding table, and, once the partition is attached, into the
-        -- parent, which routes them there. The holding table has just the columns an INSERT
-        -- names (a generated column is computed again), without their constraints; it lives
-        -- in the parent's schema (maintenance runs as the owner in a security-restricted
-        -- operation, which may not make a temporary table) and is dropped before the
-        -- transaction ends, so no other session ever sees it. Unlogged, as a temporary one
-        -- was: a publication FOR ALL TABLES (or for the schema) publishes every permanent
-        -- table, and a subscriber, which has no such table, stopped on its rows for good.
-        cols := ai_scale._insert_columns(parent);
-        holding := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'moving'));
-        EXECUTE format('CREATE UNLOGGED TABLE %s AS SELECT %s FROM ONLY %s WITH NO DATA', holding,
-                       cols, default_partition);
-        rows_moved := ai_scale._as_owner(parent, format(
-            'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
-            'INSERT INTO %s (%s) SELECT %s FROM moved',
-            default_partition, key_column, lo_lit, key_column, hi_lit, cols, holding, cols, cols));
+        held := ai_scale._hold_default_rows(parent, key_column, default_partition, lo_lit,
+                                            hi_lit);
+        rows_moved := held.rows_moved;
     END IF;
     EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
                    parent, partition, lo_lit, hi_lit);
     IF default_partition IS NOT NULL AND through_parent THEN
-        arrived := ai_scale._as_owner(parent, format(
-            'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
-            parent, cols, cols, holding));
-        -- A BEFORE INSERT trigger that skips rows (returns NULL) would lose them here: they
-        -- have left the default already. Nothing is moved then.
-        IF arrived <> rows_moved THEN
-            RAISE EXCEPTION 'moving rows out of the default partition of % lost % of them',
-                            parent, rows_moved - arrived
-                USING ERRCODE = 'triggered_action_exception',
-                      DETAIL = format('%s rows left %s, but only %s were inserted through %s: a '
-                                      'BEFORE INSERT trigger skipped the others.',
-                                      rows_moved, default_partition, arrived, parent),
-                      HINT = 'Let the trigger keep rows that are being moved, or disable it while '
-                             'rescue_default runs.';
-        END IF;
-        EXECUTE format('DROP TABLE %s', holding);
+        PERFORM ai_scale._release_held_rows(parent, default_partition, held.holding, rows_moved);
     END IF;
 END $$;

@@ -32,52 +32,18 @@ BEGIN
     RETURN cell;
 END $$;
 
--- The cells (local lower bounds, oldest first) holding rows of the default partition dflt, with
--- their row counts, and how many rows no partition can take (their key is NULL or infinite).
--- One scan groups the whole default by the cell of each row's local time; in the rare case
--- that a group holds an instant its cell does not (see _cell_holding), a second scan groups
--- those rows right. With a valid btree index on dflt leading with the key (rescue_default_proc
--- builds one for a large default), the cells are instead walked from the oldest row, a few
--- index probes each, and only as many as a batch of batch_rows takes: a batch then costs
--- about its own rows, not the whole default.
-CREATE FUNCTION ai_scale._default_cells(dflt regclass, key_column name, key_type regtype,
-                                        zone text, partition_interval interval, batch_rows int,
-                                        OUT cell_lows timestamp[], OUT cell_rows bigint[],
-                                        OUT unplaceable bigint)
-    LANGUAGE plpgsql VOLATILE
+-- For _default_cells: the condition (SQL over key_column, a key of key_type) that a key a
+-- partition can hold meets: not NULL, finite, and away from the ends of the timestamp range,
+-- where a cell's bounds (and their conversions between time zones) would overflow.
+CREATE FUNCTION ai_scale._placeable_keys(key_column name, key_type regtype,
+                                         partition_interval interval) RETURNS text
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    tz boolean := key_type = 'timestamptz'::regtype;
-    local_cell text := format('ai_scale._cell_lower(%L, %s)', partition_interval,
-                              CASE WHEN tz THEN format('%I AT TIME ZONE %L', key_column, zone)
-                                   ELSE format('%I::timestamp', key_column) END);
-    -- The cells, their row counts, the rows without a cell, and whether a row lies before the
-    -- start of its cell: %s the last check, %s the cell of a row, %I the key, %s the table.
-    grouping constant text :=
-        'SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
-        '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
-        '       sum(n) FILTER (WHERE cell IS NULL), coalesce(bool_or(%s), false) '
-        '  FROM (SELECT %s AS cell, count(*) AS n, min(%I) AS oldest '
-        '          FROM ONLY %s GROUP BY 1) c';
-    misplaced_check text := CASE WHEN tz THEN format('oldest < (cell AT TIME ZONE %L)', zone)
-                                 ELSE 'false' END;
-    after text := format('%I > %L', key_column, '-infinity');
     lowest timestamp;
     highest timestamp;
-    placeable text;
-    gap_lows timestamp[];
-    gap_highs timestamp[];
-    in_gap text;
-    misplaced boolean;
-    lo timestamp;
-    lo_lit text;
-    hi_lit text;
-    n bigint;
-    taken bigint := 0;
 BEGIN
-    -- The keys a partition can hold: not NULL, finite, and away from the ends of the timestamp
-    -- range, where a cell's bounds (and their conversions between time zones) would overflow.
     BEGIN
         lowest := timestamp '4713-01-01 00:00 BC' + interval '2 days' + partition_interval * 2;
         highest := timestamp '294276-12-31 00:00' - interval '2 days' - partition_interval * 2;
@@ -87,64 +53,118 @@ BEGIN
     END;
     -- As literals that read the same in every DateStyle (a timestamp's text in 'SQL, YMD' is
     -- one that style cannot read back).
-    placeable := format('%1$I >= %2$s AND %1$I < %3$s', key_column,
-                        ai_scale._bound_literal(lowest, key_type, 'UTC'),
-                        ai_scale._bound_literal(highest, key_type, 'UTC'));
-    local_cell := format('CASE WHEN %s THEN %s END', placeable, local_cell);
-    IF ai_scale._key_indexed(dflt, key_column) THEN
-        EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I IS NULL OR NOT (%s)',
-                       dflt, key_column, placeable) INTO unplaceable;
-        -- The spans no partition covers, oldest first (instants, as UTC wall-clock times for a
-        -- timestamptz key): the default's rows can only lie there. Probing them alone keeps the
-        -- walk off the index entries of rows earlier batches moved out (dead until a VACUUM),
-        -- which lie in ranges partitions now cover.
-        WITH b AS (
-            SELECT coalesce(x.lower, '-infinity') AS lo, coalesce(x.upper, 'infinity') AS hi
-              FROM ai_scale._bounds((SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = dflt),
-                                    'UTC') x
-             WHERE NOT x.is_default),
-        covered AS (
-            SELECT b.lo, max(b.hi) OVER (ORDER BY b.lo ROWS BETWEEN UNBOUNDED PRECEDING
-                                                       AND 1 PRECEDING) AS until
-              FROM b),
-        gaps AS (
-            SELECT coalesce(c.until, '-infinity') AS lo, c.lo AS hi
-              FROM covered c WHERE c.lo > coalesce(c.until, '-infinity')
-            UNION ALL
-            SELECT coalesce(max(b.hi), '-infinity'), 'infinity' FROM b
-            HAVING coalesce(max(b.hi), '-infinity') < 'infinity')
-        SELECT array_agg(g.lo ORDER BY g.lo), array_agg(g.hi ORDER BY g.lo)
-          INTO gap_lows, gap_highs FROM gaps g;
-        FOR gap IN 1 .. coalesce(array_length(gap_lows, 1), 0) LOOP
-            in_gap := format('%I >= %s AND %I < %s', key_column,
-                             ai_scale._bound_literal(gap_lows[gap], key_type, 'UTC'), key_column,
-                             ai_scale._bound_literal(gap_highs[gap], key_type, 'UTC'));
-            LOOP
-                EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s AND %s) m',
-                               CASE WHEN tz THEN format('ai_scale._cell_holding(%L, %I, %L)',
-                                                        partition_interval, key_column, zone)
-                                    ELSE local_cell END,
-                               key_column, key_column, dflt, after, in_gap, placeable)
-                   INTO lo;
-                EXIT WHEN lo IS NULL; -- on to the next gap
-                lo_lit := ai_scale._bound_literal(lo, key_type, zone);
-                hi_lit := ai_scale._bound_literal(
-                    (SELECT c.upper FROM ai_scale._cells(partition_interval, lo, lo) c), key_type, zone);
-                EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
-                               dflt, key_column, lo_lit, key_column, hi_lit) INTO n;
-                cell_lows := cell_lows || lo;
-                cell_rows := cell_rows || n;
-                taken := taken + n;
-                IF taken >= batch_rows OR array_length(cell_lows, 1) >= 100 THEN
-                    RETURN;
-                END IF;
-                after := format('%I >= %s', key_column, hi_lit);
-            END LOOP;
+    RETURN format('%1$I >= %2$s AND %1$I < %3$s', key_column,
+                  ai_scale._bound_literal(lowest, key_type, 'UTC'),
+                  ai_scale._bound_literal(highest, key_type, 'UTC'));
+END $$;
+
+-- For _default_cells, with an index on the key: the spans no partition of dflt's parent
+-- covers, oldest first (instants, as UTC wall-clock times for a timestamptz key): the
+-- default's rows can only lie there. Probing them alone keeps the walk off the index entries of
+-- rows earlier batches moved out (dead until a VACUUM), which lie in ranges partitions now
+-- cover.
+CREATE FUNCTION ai_scale._uncovered_spans(dflt regclass,
+                                          OUT gap_lows timestamp[], OUT gap_highs timestamp[])
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH b AS (
+        SELECT coalesce(x.lower, '-infinity') AS lo, coalesce(x.upper, 'infinity') AS hi
+          FROM ai_scale._bounds((SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = dflt),
+                                'UTC') x
+         WHERE NOT x.is_default),
+    covered AS (
+        SELECT b.lo, max(b.hi) OVER (ORDER BY b.lo ROWS BETWEEN UNBOUNDED PRECEDING
+                                                   AND 1 PRECEDING) AS until
+          FROM b),
+    gaps AS (
+        SELECT coalesce(c.until, '-infinity') AS lo, c.lo AS hi
+          FROM covered c WHERE c.lo > coalesce(c.until, '-infinity')
+        UNION ALL
+        SELECT coalesce(max(b.hi), '-infinity'), 'infinity' FROM b
+        HAVING coalesce(max(b.hi), '-infinity') < 'infinity')
+    SELECT array_agg(g.lo ORDER BY g.lo), array_agg(g.hi ORDER BY g.lo) FROM gaps g
+$$;
+
+-- For _default_cells, with a valid btree index on dflt leading with the key: the cells walked
+-- from the oldest row of each uncovered span (_uncovered_spans), a few index probes each, until
+-- they hold batch_rows rows (or number 100), with their row counts. placeable is
+-- _placeable_keys' condition, local_cell the SQL of the cell of a row's local time.
+CREATE FUNCTION ai_scale._default_cells_walked(dflt regclass, key_column name,
+                                               key_type regtype, zone text,
+                                               partition_interval interval, batch_rows int,
+                                               placeable text, local_cell text,
+                                               OUT cell_lows timestamp[], OUT cell_rows bigint[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    tz boolean := key_type = 'timestamptz'::regtype;
+    after text := format('%I > %L', key_column, '-infinity');
+    spans record := ai_scale._uncovered_spans(dflt);
+    in_gap text;
+    lo timestamp;
+    lo_lit text;
+    hi_lit text;
+    n bigint;
+    taken bigint := 0;
+BEGIN
+    FOR gap IN 1 .. coalesce(array_length(spans.gap_lows, 1), 0) LOOP
+        in_gap := format('%I >= %s AND %I < %s', key_column,
+                         ai_scale._bound_literal(spans.gap_lows[gap], key_type, 'UTC'), key_column,
+                         ai_scale._bound_literal(spans.gap_highs[gap], key_type, 'UTC'));
+        LOOP
+            EXECUTE format('SELECT %s FROM (SELECT min(%I) AS %I FROM ONLY %s WHERE %s AND %s AND %s) m',
+                           CASE WHEN tz THEN format('ai_scale._cell_holding(%L, %I, %L)',
+                                                    partition_interval, key_column, zone)
+                                ELSE local_cell END,
+                           key_column, key_column, dflt, after, in_gap, placeable)
+               INTO lo;
+            EXIT WHEN lo IS NULL; -- on to the next gap
+            lo_lit := ai_scale._bound_literal(lo, key_type, zone);
+            hi_lit := ai_scale._bound_literal(
+                (SELECT c.upper FROM ai_scale._cells(partition_interval, lo, lo) c), key_type, zone);
+            EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
+                           dflt, key_column, lo_lit, key_column, hi_lit) INTO n;
+            cell_lows := cell_lows || lo;
+            cell_rows := cell_rows || n;
+            taken := taken + n;
+            IF taken >= batch_rows OR array_length(cell_lows, 1) >= 100 THEN
+                RETURN;
+            END IF;
+            after := format('%I >= %s', key_column, hi_lit);
         END LOOP;
-        RETURN;
-    END IF;
-    -- Grouped by the cell of each row's local time; when a group holds an instant before its
-    -- cell starts, grouped again with that cell expression corrected where it must be.
+    END LOOP;
+END $$;
+
+-- For _default_cells, without such an index: every cell holding rows of dflt, with their row
+-- counts, and the rows no partition can take, from one scan grouping the whole default by the
+-- cell of each row's local time (local_cell, NULL for a key placeable rejects). When a group
+-- holds an instant before its cell starts (see _cell_holding), grouped again with that cell
+-- expression corrected where it must be.
+CREATE FUNCTION ai_scale._default_cells_grouped(dflt regclass, key_column name,
+                                                key_type regtype, zone text,
+                                                partition_interval interval, placeable text,
+                                                local_cell text,
+                                                OUT cell_lows timestamp[], OUT cell_rows bigint[],
+                                                OUT unplaceable bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    -- The cells, their row counts, the rows without a cell, and whether a row lies before the
+    -- start of its cell: %s the last check, %s the cell of a row, %I the key, %s the table.
+    grouping constant text :=
+        'SELECT array_agg(cell ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+        '       array_agg(n ORDER BY cell) FILTER (WHERE cell IS NOT NULL), '
+        '       sum(n) FILTER (WHERE cell IS NULL), coalesce(bool_or(%s), false) '
+        '  FROM (SELECT %s AS cell, count(*) AS n, min(%I) AS oldest '
+        '          FROM ONLY %s GROUP BY 1) c';
+    misplaced_check text := CASE WHEN key_type = 'timestamptz'::regtype
+                                 THEN format('oldest < (cell AT TIME ZONE %L)', zone)
+                                 ELSE 'false' END;
+    misplaced boolean;
+BEGIN
     EXECUTE format(grouping, misplaced_check, local_cell, key_column, dflt)
        INTO cell_lows, cell_rows, unplaceable, misplaced;
     IF misplaced THEN
@@ -156,6 +176,46 @@ BEGIN
                        key_column, dflt)
            INTO cell_lows, cell_rows, unplaceable, misplaced;
     END IF;
+END $$;
+
+-- The cells (local lower bounds, oldest first) holding rows of the default partition dflt, with
+-- their row counts, and how many rows no partition can take (their key is NULL or infinite).
+-- One scan groups the whole default by the cell of each row's local time; in the rare case
+-- that a group holds an instant its cell does not (see _cell_holding), a second scan groups
+-- those rows right (_default_cells_grouped). With a valid btree index on dflt leading with the
+-- key (rescue_default_proc builds one for a large default), the cells are instead walked from
+-- the oldest row, a few index probes each, and only as many as a batch of batch_rows takes
+-- (_default_cells_walked): a batch then costs about its own rows, not the whole default.
+CREATE FUNCTION ai_scale._default_cells(dflt regclass, key_column name, key_type regtype,
+                                        zone text, partition_interval interval, batch_rows int,
+                                        OUT cell_lows timestamp[], OUT cell_rows bigint[],
+                                        OUT unplaceable bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    placeable text := ai_scale._placeable_keys(key_column, key_type, partition_interval);
+    -- The cell of a row's local time, NULL for a key no partition can hold.
+    local_cell text := format('CASE WHEN %s THEN %s END', placeable,
+                              format('ai_scale._cell_lower(%L, %s)', partition_interval,
+                                     CASE WHEN key_type = 'timestamptz'::regtype
+                                          THEN format('%I AT TIME ZONE %L', key_column, zone)
+                                          ELSE format('%I::timestamp', key_column) END));
+    walked record;
+BEGIN
+    IF NOT ai_scale._key_indexed(dflt, key_column) THEN
+        SELECT g.cell_lows, g.cell_rows, g.unplaceable INTO cell_lows, cell_rows, unplaceable
+          FROM ai_scale._default_cells_grouped(dflt, key_column, key_type, zone,
+                                               partition_interval, placeable, local_cell) g;
+        RETURN;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I IS NULL OR NOT (%s)',
+                   dflt, key_column, placeable) INTO unplaceable;
+    walked := ai_scale._default_cells_walked(dflt, key_column, key_type, zone,
+                                             partition_interval, batch_rows, placeable,
+                                             local_cell);
+    cell_lows := walked.cell_lows;
+    cell_rows := walked.cell_rows;
 END $$;
 
 -- rescue_default: moves rows out of the default partition into the partitions they belong in,

@@ -700,12 +700,98 @@ BEGIN
     END LOOP;
 END $$;
 
+-- For rescue_default_proc: _make_rescue_index, tried again while the table is busy. The
+-- index's build waits for its lock as a batch does (it needs the default's SHARE lock, which
+-- anything that keeps a batch out keeps out too), and is tried again the same way
+-- (_rescue_batch). Returns whether it built one.
+CREATE FUNCTION ai_scale._make_rescue_index_when_free(parent regclass, batch_rows int)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    built boolean;
+    waits int := 0;
+BEGIN
+    LOOP
+        BEGIN
+            built := ai_scale._make_rescue_index(parent, batch_rows);
+        EXCEPTION WHEN lock_not_available THEN
+            waits := waits + 1;
+            IF waits > 10 THEN
+                RAISE;
+            END IF;
+            RAISE NOTICE 'index on the default partition: the table is busy (%); trying again',
+                         SQLERRM;
+            PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
+            CONTINUE;
+        END;
+        EXIT;
+    END LOOP;
+    RETURN built;
+END $$;
+
+-- For rescue_default_proc: its batch number batch, one call of rescue_default, in the
+-- caller's transaction (the procedure commits it). Returns the rows it moved, 0 when none
+-- were left. A batch that cannot get its locks in time (ai_scale.maintenance_lock_timeout) is
+-- tried again after a pause, doubling up to 5 s, ten times in a row at most.
+CREATE FUNCTION ai_scale._rescue_batch(parent regclass, batch_rows int, batch int)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    moved bigint;
+    waits int := 0;
+    held_up text;
+BEGIN
+    LOOP
+        BEGIN
+            SELECT coalesce(sum(r.rows_moved), 0) INTO moved
+              FROM ai_scale.rescue_default(parent, batch_rows) r;
+        EXCEPTION WHEN lock_not_available THEN
+            waits := waits + 1;
+            IF waits > 10 THEN
+                RAISE;
+            END IF;
+            -- (rescue_default's detail says what held the table, when that is known.)
+            GET STACKED DIAGNOSTICS held_up = PG_EXCEPTION_DETAIL;
+            IF coalesce(held_up, '') = '' THEN
+                RAISE NOTICE 'batch %: the table is busy (%); trying again', batch, SQLERRM;
+            ELSE
+                RAISE NOTICE 'batch %: the table is busy (%); trying again', batch, SQLERRM
+                    USING DETAIL = held_up;
+            END IF;
+            PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
+            CONTINUE;
+        END;
+        RETURN moved;
+    END LOOP;
+END $$;
+
+-- For rescue_default_proc, once every row is moved and committed: drops the index it built.
+-- A long query on the table that keeps the index's drop out leaves the index (the next call
+-- drops it, or a maintenance run once the default is empty) rather than failing the call, or
+-- queueing every new query on the default.
+CREATE FUNCTION ai_scale._drop_rescue_index_when_free(parent regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM ai_scale._drop_rescue_index(parent);
+EXCEPTION WHEN lock_not_available THEN
+    RAISE NOTICE 'the index built on the default partition of % stays: %', parent, SQLERRM
+        USING HINT = 'The next call of rescue_default_proc drops it, or a maintenance run '
+                     'once the default partition is empty.';
+END $$;
+
 -- rescue_default_proc: rescue_default in a loop, each batch in a transaction of its own, until
 -- the default partition holds no row a partition could take. For a large default: each batch's
 -- locks (writers into the default wait on them) end at its commit, and an interruption keeps
 -- the batches committed before it. A procedure cannot commit under a SET clause, so it pins
 -- its search_path with set_config at the start of every transaction instead. CALL it outside
--- a transaction block.
+-- a transaction block. The procedure holds what must be in it, the commits; its steps are
+-- functions: _make_rescue_index_when_free, _rescue_batch, _drop_rescue_index_when_free.
 CREATE PROCEDURE ai_scale.rescue_default_proc(parent regclass, batch_rows int DEFAULT 10000,
                                               pause interval DEFAULT '0')
     LANGUAGE plpgsql
@@ -715,9 +801,6 @@ DECLARE
     moved bigint;
     total bigint := 0;
     batches int := 0;
-    waits int := 0;
-    built boolean;
-    held_up text;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF parent IS NULL THEN
@@ -735,51 +818,12 @@ BEGIN
     IF pause < interval '0' THEN
         RAISE EXCEPTION 'pause must be zero or more' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- The index's build waits for its lock as a batch does (it needs the default's SHARE lock,
-    -- which anything that keeps a batch out keeps out too), and is tried again the same way.
-    LOOP
-        BEGIN
-            built := ai_scale._make_rescue_index(parent, batch_rows);
-        EXCEPTION WHEN lock_not_available THEN
-            waits := waits + 1;
-            IF waits > 10 THEN
-                RAISE;
-            END IF;
-            RAISE NOTICE 'index on the default partition: the table is busy (%); trying again',
-                         SQLERRM;
-            PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
-            CONTINUE;
-        END;
-        EXIT;
-    END LOOP;
-    waits := 0;
-    IF built THEN
+    IF ai_scale._make_rescue_index_when_free(parent, batch_rows) THEN
         COMMIT;
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     END IF;
     LOOP
-        -- A batch that cannot get its locks in time (ai_scale.maintenance_lock_timeout) is
-        -- tried again after a pause, doubling up to 5 s, ten times in a row at most.
-        BEGIN
-            SELECT coalesce(sum(r.rows_moved), 0) INTO moved
-              FROM ai_scale.rescue_default(parent, batch_rows) r;
-            waits := 0;
-        EXCEPTION WHEN lock_not_available THEN
-            waits := waits + 1;
-            IF waits > 10 THEN
-                RAISE;
-            END IF;
-            -- (rescue_default's detail says what held the table, when that is known.)
-            GET STACKED DIAGNOSTICS held_up = PG_EXCEPTION_DETAIL;
-            IF coalesce(held_up, '') = '' THEN
-                RAISE NOTICE 'batch %: the table is busy (%); trying again', batches + 1, SQLERRM;
-            ELSE
-                RAISE NOTICE 'batch %: the table is busy (%); trying again', batches + 1, SQLERRM
-                    USING DETAIL = held_up;
-            END IF;
-            PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
-            CONTINUE;
-        END;
+        moved := ai_scale._rescue_batch(parent, batch_rows, batches + 1);
         EXIT WHEN moved = 0;
         total := total + moved;
         batches := batches + 1;
@@ -791,16 +835,7 @@ BEGIN
             PERFORM pg_sleep(extract(epoch FROM pause)::float8);
         END IF;
     END LOOP;
-    -- Every row is moved and committed: a long query on the table that keeps the index's drop
-    -- out leaves the index (the next call drops it, or a maintenance run once the default is
-    -- empty) rather than failing the call, or queueing every new query on the default.
-    BEGIN
-        PERFORM ai_scale._drop_rescue_index(parent);
-    EXCEPTION WHEN lock_not_available THEN
-        RAISE NOTICE 'the index built on the default partition of % stays: %', parent, SQLERRM
-            USING HINT = 'The next call of rescue_default_proc drops it, or a maintenance run '
-                         'once the default partition is empty.';
-    END;
+    PERFORM ai_scale._drop_rescue_index_when_free(parent);
     -- The transaction the caller goes on with (the CALL's own, when nothing was moved) keeps
     -- the caller's path.
     PERFORM pg_catalog.set_config('search_path', caller_path, true);

@@ -44,6 +44,12 @@ CREATE FUNCTION ai_scale._setting(name text) RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_setting';
 
+-- A count and its noun for messages: '1 row', '2 rows' (what errmsg_plural does for C).
+CREATE FUNCTION ai_scale._count(n bigint, one text, many text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN n::text || ' ' || CASE WHEN n = 1 THEN one ELSE many END;
+
 -- Exercises the C++/Postgres error bridge; for the regression tests and for diagnosing a build.
 CREATE FUNCTION ai_scale._bridge_selftest(kind text) RETURNS text
     LANGUAGE c VOLATILE STRICT

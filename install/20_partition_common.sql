@@ -314,9 +314,10 @@ BEGIN
         RAISE EXCEPTION 'partition % of table % belongs to %, not to the table''s owner %',
                         first_part, parent, first_owner::regrole, owner::regrole
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('ai_scale maintains a table as its owner; %s partition(s) '
-                                  'of the table belong to roles whose rights the owner lacks.',
-                                  n),
+                  DETAIL = format('ai_scale maintains a table as its owner; %s of the table '
+                                  '%s to roles whose rights the owner lacks.',
+                                  ai_scale._count(n, 'partition', 'partitions'),
+                                  CASE WHEN n = 1 THEN 'belongs' ELSE 'belong' END),
                   HINT = format('Give each to the table''s owner: ALTER TABLE %s OWNER TO %s;',
                                 first_part, owner::regrole);
     END IF;

@@ -156,9 +156,11 @@ BEGIN
         RAISE EXCEPTION 'moving rows out of the default partition of % lost % of them',
                         parent, rows_moved - arrived
             USING ERRCODE = 'triggered_action_exception',
-                  DETAIL = format('%s rows left %s, but only %s were inserted through %s: a '
+                  DETAIL = format('%s left %s, but only %s inserted through %s: a '
                                   'BEFORE INSERT trigger skipped the others.',
-                                  rows_moved, default_partition, arrived, parent),
+                                  ai_scale._count(rows_moved, 'row', 'rows'), default_partition,
+                                  CASE WHEN arrived = 1 THEN '1 was' ELSE arrived || ' were' END,
+                                  parent),
                   HINT = 'Let the trigger keep rows that are being moved, or disable it while '
                          'rescue_default runs.';
     END IF;

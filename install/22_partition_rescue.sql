@@ -283,8 +283,9 @@ BEGIN
         PERFORM ai_scale._require_no_references(parent, dflt);
     END IF;
     IF unplaceable > 0 THEN
-        RAISE NOTICE '% rows stay in the default partition of %: their "%" is NULL, infinite or at an end of the timestamp range',
-                     unplaceable, parent, key_column
+        RAISE NOTICE '% in the default partition of %: % "%" is NULL, infinite or at an end of the timestamp range',
+                     CASE WHEN unplaceable = 1 THEN '1 row stays' ELSE unplaceable || ' rows stay' END,
+                     parent, CASE WHEN unplaceable = 1 THEN 'its' ELSE 'their' END, key_column
             USING DETAIL = 'No partition with finite bounds can hold them: a cell within two '
                            'partition intervals of 4713 BC or 294276 AD has bounds Postgres '
                            'cannot represent.';
@@ -829,8 +830,8 @@ BEGIN
         batches := batches + 1;
         COMMIT;
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        RAISE NOTICE 'batch %: % rows moved out of the default partition of %', batches, moved,
-                     parent;
+        RAISE NOTICE 'batch %: % moved out of the default partition of %', batches,
+                     ai_scale._count(moved, 'row', 'rows'), parent;
         IF pause > interval '0' THEN
             PERFORM pg_sleep(extract(epoch FROM pause)::float8);
         END IF;
@@ -839,7 +840,8 @@ BEGIN
     -- The transaction the caller goes on with (the CALL's own, when nothing was moved) keeps
     -- the caller's path.
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
-    RAISE NOTICE '% rows moved in % batches', total, batches;
+    RAISE NOTICE '% moved in %', ai_scale._count(total, 'row', 'rows'),
+                 ai_scale._count(batches, 'batch', 'batches');
 END $$;
 COMMENT ON PROCEDURE ai_scale.rescue_default_proc(regclass, int, interval) IS
     'rescue_default until the default partition is empty, committing after each batch';

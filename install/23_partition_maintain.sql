@@ -171,6 +171,92 @@ CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
        AND c.relkind IN ('r', 'p', 'f') -- a partition may be partitioned itself, or foreign
 $$;
 
+-- The last phase, for a table with a default partition (dflt): its rows (default_has_rows,
+-- as the partitions' creation last saw them; nested_default_rows, rows in its partitions)
+-- rescued into partitions, or, when it is empty, the indexes a rescue left on it dropped.
+--
+-- Rows left in the default partition (e.g. old rows inserted late): rescue them. A batch
+-- makes up to 100 partitions, whose locks a small lock table did not hold: the worker's
+-- rescue failed at every run (out of shared memory) and the default never emptied. The
+-- worker tries again with fewer rows, so fewer partitions (at most one per row), down to one.
+CREATE FUNCTION ai_scale._maintain_default_partition(cfg ai_scale.partition_config,
+                                                     defer_detach boolean, dflt regclass,
+                                                     default_has_rows boolean,
+                                                     nested_default_rows boolean)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    victim regclass;
+    r record;
+    rescue_rows int;
+    err_hint text;
+BEGIN
+    parent_table := cfg.parent;
+    IF dflt IS NOT NULL AND (default_has_rows OR nested_default_rows) THEN
+        rescue_rows := cfg.rescue_batch_rows;
+        LOOP
+            BEGIN
+                FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, rescue_rows) LOOP
+                    action := 'rescued';
+                    partition := r.partition;
+                    detail := format('moved %s rows from the default partition', r.rows_moved);
+                    RETURN NEXT;
+                END LOOP;
+            EXCEPTION
+                WHEN lock_not_available THEN
+                    action := 'skipped';
+                    partition := dflt::text;
+                    -- What its attaches take on the default and on the parent.
+                    detail := format('rescue: %s; retried on the next run',
+                                     ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, cfg.parent],
+                                         '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
+                                         current_setting('lock_timeout')));
+                    RETURN NEXT;
+                WHEN OTHERS THEN
+                    IF SQLSTATE = '53200' AND defer_detach AND rescue_rows > 1 THEN
+                        rescue_rows := least(rescue_rows, 100) / 2;
+                        CONTINUE;
+                    END IF;
+                    GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                    action := 'error';
+                    partition := dflt::text;
+                    detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
+                    RETURN NEXT;
+            END;
+            EXIT;
+        END LOOP;
+    ELSIF dflt IS NOT NULL THEN
+        -- An empty default keeps no index that an interrupted rescue_default_proc built for
+        -- its batches and left behind (writers into the default would go on updating it). An
+        -- index attached to one of the parent's is not such an index, and the comment that marks
+        -- one is read only for the others (reading it costs a no-op run a fifth more).
+        FOR victim IN SELECT i.indexrelid::regclass FROM pg_index i
+                       WHERE i.indrelid = dflt
+                         AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+        LOOP
+            CONTINUE WHEN obj_description(victim, 'pg_class')
+                          IS DISTINCT FROM ai_scale._rescue_index_comment();
+            partition := victim::text;
+            BEGIN
+                EXECUTE format('DROP INDEX %s', victim);
+                action := 'dropped';
+                detail := 'index an interrupted rescue_default_proc left on the empty default partition';
+            EXCEPTION
+                WHEN lock_not_available THEN
+                    action := 'skipped';
+                    detail := format('dropping the index rescue_default_proc left: %s; retried on '
+                                     'the next run',
+                                     ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, victim],
+                                         '{AccessExclusiveLock}',
+                                         current_setting('lock_timeout')));
+            END;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END $$;
+
 -- One table's maintenance. defer_detach (the worker's mode) returns drops and detaches as
 -- 'detach_pending' rows instead of doing them: the worker then runs DETACH PARTITION ...
 -- CONCURRENTLY in transactions of its own, which a function cannot do. Postgres refuses a
@@ -203,7 +289,6 @@ DECLARE
     dflt_kind "char";
     referenced boolean;
     leaf regclass;
-    r record;
     now_local timestamp;
     first_pass_upper boolean;
     retain_before timestamp;
@@ -226,7 +311,6 @@ DECLARE
     postponed bigint := 0;
     to_make bigint;
     lock_limited boolean := false;
-    rescue_rows int;
     owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
     tier_blocked boolean := false;
     tier_left bigint := 0;
@@ -753,70 +837,9 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    -- Rows left in the default partition (e.g. old rows inserted late): rescue them. A batch
-    -- makes up to 100 partitions, whose locks a small lock table did not hold: the worker's
-    -- rescue failed at every run (out of shared memory) and the default never emptied. The
-    -- worker tries again with fewer rows, so fewer partitions (at most one per row), down to one.
-    IF dflt IS NOT NULL AND (default_has_rows OR nested_default_rows) THEN
-        rescue_rows := cfg.rescue_batch_rows;
-        LOOP
-            BEGIN
-                FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, rescue_rows) LOOP
-                    action := 'rescued';
-                    partition := r.partition;
-                    detail := format('moved %s rows from the default partition', r.rows_moved);
-                    RETURN NEXT;
-                END LOOP;
-            EXCEPTION
-                WHEN lock_not_available THEN
-                    action := 'skipped';
-                    partition := dflt::text;
-                    -- What its attaches take on the default and on the parent.
-                    detail := format('rescue: %s; retried on the next run',
-                                     ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, cfg.parent],
-                                         '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
-                                         current_setting('lock_timeout')));
-                    RETURN NEXT;
-                WHEN OTHERS THEN
-                    IF SQLSTATE = '53200' AND defer_detach AND rescue_rows > 1 THEN
-                        rescue_rows := least(rescue_rows, 100) / 2;
-                        CONTINUE;
-                    END IF;
-                    GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
-                    action := 'error';
-                    partition := dflt::text;
-                    detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
-                    RETURN NEXT;
-            END;
-            EXIT;
-        END LOOP;
-    ELSIF dflt IS NOT NULL THEN
-        -- An empty default keeps no index that an interrupted rescue_default_proc built for
-        -- its batches and left behind (writers into the default would go on updating it). An
-        -- index attached to one of the parent's is not such an index, and the comment that marks
-        -- one is read only for the others (reading it costs a no-op run a fifth more).
-        FOR victim IN SELECT i.indexrelid::regclass FROM pg_index i
-                       WHERE i.indrelid = dflt
-                         AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
-        LOOP
-            CONTINUE WHEN obj_description(victim, 'pg_class')
-                          IS DISTINCT FROM ai_scale._rescue_index_comment();
-            partition := victim::text;
-            BEGIN
-                EXECUTE format('DROP INDEX %s', victim);
-                action := 'dropped';
-                detail := 'index an interrupted rescue_default_proc left on the empty default partition';
-            EXCEPTION
-                WHEN lock_not_available THEN
-                    action := 'skipped';
-                    detail := format('dropping the index rescue_default_proc left: %s; retried on '
-                                     'the next run',
-                                     ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, victim],
-                                         '{AccessExclusiveLock}',
-                                         current_setting('lock_timeout')));
-            END;
-            RETURN NEXT;
-        END LOOP;
+    IF dflt IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM ai_scale._maintain_default_partition(
+                         cfg, defer_detach, dflt, default_has_rows, nested_default_rows);
     END IF;
 END $$;
 

@@ -171,6 +171,41 @@ CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
        AND c.relkind IN ('r', 'p', 'f') -- a partition may be partitioned itself, or foreign
 $$;
 
+-- The partitions of the table pending detach (pending, as _maintain_plan read them) that no
+-- earlier phase dealt with (handled).
+--
+-- The other partitions pending detach (a DETACH ... CONCURRENTLY interrupted, by the worker
+-- or by someone else): the worker completes the detach with DETACH ... FINALIZE, and keeps
+-- the table, since retention did not choose it.
+CREATE FUNCTION ai_scale._maintain_finish_detaches(cfg ai_scale.partition_config,
+                                                   defer_detach boolean, pending regclass[],
+                                                   handled regclass[])
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    victim regclass;
+BEGIN
+    parent_table := cfg.parent;
+    FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                   WHERE cardinality(pending) > 0 AND i.inhrelid = ANY (pending)
+                     AND NOT i.inhrelid = ANY (handled)
+                     AND i.inhparent = cfg.parent AND i.inhdetachpending
+    LOOP
+        partition := victim::text;
+        IF defer_detach THEN
+            action := 'detach_pending';
+            detail := 'finalize';
+        ELSE
+            action := 'skipped';
+            detail := format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH '
+                             'PARTITION %s FINALIZE, completes it', cfg.parent, victim);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
 -- The last phase, for a table with a default partition (dflt): its rows (default_has_rows,
 -- as the partitions' creation last saw them; nested_default_rows, rows in its partitions)
 -- rescued into partitions, or, when it is empty, the indexes a rescue left on it dropped.
@@ -817,25 +852,10 @@ BEGIN
         RETURN NEXT;
     END IF;
 
-    -- The other partitions pending detach (a DETACH ... CONCURRENTLY interrupted, by the worker
-    -- or by someone else): the worker completes the detach with DETACH ... FINALIZE, and keeps
-    -- the table, since retention did not choose it.
-    FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
-                   WHERE cardinality(pending) > 0 AND i.inhrelid = ANY (pending)
-                     AND NOT i.inhrelid = ANY (handled)
-                     AND i.inhparent = cfg.parent AND i.inhdetachpending
-    LOOP
-        partition := victim::text;
-        IF defer_detach THEN
-            action := 'detach_pending';
-            detail := 'finalize';
-        ELSE
-            action := 'skipped';
-            detail := format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH '
-                             'PARTITION %s FINALIZE, completes it', cfg.parent, victim);
-        END IF;
-        RETURN NEXT;
-    END LOOP;
+    IF cardinality(pending) > 0 THEN
+        RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
+                         cfg, defer_detach, pending, handled);
+    END IF;
 
     IF dflt IS NOT NULL THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_default_partition(

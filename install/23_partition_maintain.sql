@@ -171,6 +171,43 @@ CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
        AND c.relkind IN ('r', 'p', 'f') -- a partition may be partitioned itself, or foreign
 $$;
 
+-- Before a run moves partitions to the cold tablespace (cold_oid, as _maintain_plan read it;
+-- owner, the table's owner): an error row when no move can succeed, after which the run tries
+-- none.
+--
+-- What every move to the cold tablespace needs is checked once: the tablespace (dropped or
+-- renamed since manage_partitions named it) and the owner's right to create in it (revoked
+-- since). Each move failed on it before, an error row per partition, up to 100 each run,
+-- logged by the worker at every naptime. The moves are then left for the next runs.
+CREATE FUNCTION ai_scale._maintain_check_cold_tablespace(cfg ai_scale.partition_config,
+                                                         cold_oid oid, owner oid)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    parent_table := cfg.parent;
+    partition := NULL;
+    IF cold_oid IS NULL THEN
+        action := 'error';
+        detail := 'tier: ' || ai_scale._error_text(
+            format('tablespace "%s" does not exist', cfg.cold_tablespace),
+            format('It was dropped or renamed since manage_partitions named it: create it, '
+                   'or name another with manage_partitions(%L, ..., cold_tablespace => ...).',
+                   cfg.parent::text),
+            '42704');
+        RETURN NEXT;
+    ELSIF cold_oid <> 0 AND NOT has_tablespace_privilege(owner, cold_oid, 'CREATE') THEN
+        action := 'error';
+        detail := 'tier: ' || ai_scale._error_text(
+            format('the owner of table %s (%s) may not create in tablespace %s', cfg.parent,
+                   owner::regrole, quote_ident(cfg.cold_tablespace)),
+            format('GRANT CREATE ON TABLESPACE %I TO %s;', cfg.cold_tablespace, owner::regrole),
+            '42501');
+        RETURN NEXT;
+    END IF;
+END $$;
+
 -- The partitions of the table pending detach (pending, as _maintain_plan read them) that no
 -- earlier phase dealt with (handled).
 --
@@ -656,33 +693,11 @@ BEGIN
         END LOOP;
     END IF;
 
-    -- What every move to the cold tablespace needs is checked once: the tablespace (dropped or
-    -- renamed since manage_partitions named it) and the owner's right to create in it (revoked
-    -- since). Each move failed on it before, an error row per partition, up to 100 each run,
-    -- logged by the worker at every naptime. The moves are then left for the next runs.
     IF EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'tier') THEN
         owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
-        partition := NULL;
-        IF cold_oid IS NULL THEN
-            tier_blocked := true;
-            action := 'error';
-            detail := 'tier: ' || ai_scale._error_text(
-                format('tablespace "%s" does not exist', cfg.cold_tablespace),
-                format('It was dropped or renamed since manage_partitions named it: create it, '
-                       'or name another with manage_partitions(%L, ..., cold_tablespace => ...).',
-                       cfg.parent::text),
-                '42704');
-            RETURN NEXT;
-        ELSIF cold_oid <> 0 AND NOT has_tablespace_privilege(owner, cold_oid, 'CREATE') THEN
-            tier_blocked := true;
-            action := 'error';
-            detail := 'tier: ' || ai_scale._error_text(
-                format('the owner of table %s (%s) may not create in tablespace %s', cfg.parent,
-                       owner::regrole, quote_ident(cfg.cold_tablespace)),
-                format('GRANT CREATE ON TABLESPACE %I TO %s;', cfg.cold_tablespace, owner::regrole),
-                '42501');
-            RETURN NEXT;
-        END IF;
+        RETURN QUERY SELECT * FROM ai_scale._maintain_check_cold_tablespace(
+                         cfg, cold_oid, owner);
+        tier_blocked := FOUND;
     END IF;
 
     -- Retention and tiering, each its own subtransaction: one that fails is reported, and the

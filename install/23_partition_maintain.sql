@@ -171,6 +171,180 @@ CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
        AND c.relkind IN ('r', 'p', 'f') -- a partition may be partitioned itself, or foreign
 $$;
 
+-- What _maintain_plan read of one table and planned for it, which the phases of its run act on.
+CREATE TYPE ai_scale._maintenance_plan AS (
+    key_column name,
+    key_type regtype,
+    dflt regclass,                 -- the default partition, if any
+    dflt_kind "char",
+    default_has_rows boolean,      -- rows in the default itself, looked at before any DDL
+    nested_default_rows boolean,   -- rows in the partitions of a partitioned default
+    parts regclass[],              -- the partitions the steps name by idx
+    cold_oid oid,                  -- cold_tablespace: 0 for the database's default, NULL if gone
+    pending regclass[],            -- the partitions pending detach
+    steps ai_scale._partition_step[],
+    creating boolean,              -- a step creates a partition
+    create_zone text,              -- the zone the creations' bounds are in
+    postponed bigint,              -- creations left to the worker's next runs
+    tiering boolean,               -- a step moves a partition to cold_tablespace
+    retiring boolean               -- a step drops, detaches or moves a partition
+);
+
+-- The first phase of one table's maintenance (_maintain): its partitions' bounds read and the
+-- planner's steps for them (ai_scale._plan), with what the other phases need to know of the
+-- table. Nothing is changed here.
+CREATE FUNCTION ai_scale._maintain_plan(cfg ai_scale.partition_config, defer_detach boolean)
+    RETURNS ai_scale._maintenance_plan
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    dflt regclass;
+    dflt_kind "char";
+    parts regclass[];
+    lowers timestamp[];
+    uppers timestamp[];
+    cold boolean[];
+    cold_oid oid;
+    default_has_rows boolean := false;
+    nested_default_rows boolean := false;
+    now_local timestamp;
+    first_pass_upper boolean;
+    retain_before timestamp;
+    cold_before timestamp;
+    steps ai_scale._partition_step[];
+    pending regclass[] := '{}';
+    creating boolean;
+    create_zone text;
+    postponed bigint := 0;
+    tiering boolean;
+    retiring boolean;
+BEGIN
+    -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
+    -- refuses, would be read through this session's timezone_abbreviations (an error row).
+    PERFORM ai_scale._check_time_zone(cfg.time_zone);
+    k := ai_scale._partition_key(cfg.parent);
+    -- A table in the database's default tablespace has reltablespace 0, also after a move to
+    -- it: a cold_tablespace that is the default (the hot partitions in one of their own) is 0
+    -- here, or a partition moved there read as not cold and was moved again at every run.
+    cold_oid := (SELECT CASE WHEN t.oid = d.dattablespace THEN 0 ELSE t.oid END
+                   FROM pg_tablespace t, pg_database d
+                  WHERE t.spcname = cfg.cold_tablespace AND d.datname = current_database());
+    -- Only the partitions a decision can concern reach the planner: those between the start of
+    -- the current cell and the premake horizon (premake fills around them) and those ending
+    -- before the oldest cutoff (retention, tiering). _bounds skips the others without
+    -- converting them, so a no-op run costs about the same whatever the number of partitions.
+    now_local := (now() AT TIME ZONE cfg.time_zone)::timestamp;
+    -- Retention and tiering cutoffs: for a timestamptz key, now() minus the interval as
+    -- Postgres computes it (the time part in elapsed time), as local times (_cutoff); for
+    -- timestamp and date keys, local wall-clock arithmetic.
+    IF k.key_type = 'timestamptz'::regtype THEN
+        retain_before := ai_scale._cutoff(now(), cfg.retention, cfg.time_zone);
+        cold_before := ai_scale._cutoff(now(), cfg.cold_after, cfg.time_zone);
+    ELSE
+        retain_before := now_local - cfg.retention;
+        cold_before := now_local - cfg.cold_after;
+    END IF;
+    IF cfg.cold_after IS NULL AND cfg.retention_mode = 'tier' THEN
+        cold_before := retain_before;
+    END IF;
+    -- now() in the first pass of a local hour that a fall-back change repeats has the local
+    -- time of the second pass, whose cell starts after now() (Postgres reads a repeated local
+    -- time as the later instant): the plan then starts at the cell that holds now() (the one
+    -- before), which a first run otherwise left unmade, sending the rows of the moment to the
+    -- default partition.
+    IF k.key_type = 'timestamptz'::regtype AND (now_local AT TIME ZONE cfg.time_zone) > now() THEN
+        now_local := ai_scale._cell_holding(cfg.partition_interval, now(), cfg.time_zone);
+    END IF;
+    SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
+           -- A foreign partition has no storage here to move: read as cold, it is never
+           -- offered for tiering (SET TABLESPACE refuses it, an error row at every run).
+           array_agg(coalesce(c.reltablespace = cold_oid OR c.relkind = 'f', false)
+                     ORDER BY b.lower)
+               FILTER (WHERE NOT b.is_default),
+           max(b.partition::oid) FILTER (WHERE b.is_default),
+           -- (only near now: one old tiered partition ending so made every run redo premake)
+           coalesce(bool_or(b.upper_first_pass)
+                        FILTER (WHERE b.upper > now_local - cfg.partition_interval), false)
+      INTO parts, lowers, uppers, cold, dflt, first_pass_upper
+      FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
+                            now_local + cfg.partition_interval * (cfg.premake + 2),
+                            greatest(retain_before, cold_before)) b
+      LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
+     WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
+        OR b.upper <= greatest(retain_before, cold_before);
+    IF dflt IS NOT NULL THEN
+        dflt_kind := (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt);
+        -- A foreign default is not read (a query to its server at every run): the creations
+        -- (_maintain_make_ahead) report it (_require_plain_default).
+        IF dflt_kind <> 'f' THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+        END IF;
+        -- A partitioned default holds its rows in its partitions, where the look above does not
+        -- reach: the rescue (_maintain_default_partition) then reports it
+        -- (_require_plain_default), at every run, and
+        -- the partitions are made as long as none of its rows lies in their ranges.
+        IF dflt_kind = 'p' THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', dflt) INTO nested_default_rows;
+        END IF;
+    END IF;
+    -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach (reported
+    -- last). Asked now, while the parent's partition descriptors are cached: once a partition has
+    -- been made, the question would rebuild them, parsing every bound twice (2.7 ms at 1000
+    -- partitions). The check first: reading pg_inherits costs a row per partition.
+    IF ai_scale._detach_pending(cfg.parent) THEN
+        pending := ARRAY(SELECT i.inhrelid::regclass FROM pg_inherits i
+                          WHERE i.inhparent = cfg.parent AND i.inhdetachpending);
+    END IF;
+
+    SELECT array_agg((pl.action, pl.idx, pl.lower, pl.upper, pl.suffix)::ai_scale._partition_step
+                     ORDER BY pl.ord) INTO steps
+      FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
+                          cfg.retention_mode, cfg.cold_after, now_local,
+                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
+                          coalesce(cold, '{}'), retain_before, cold_before) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+    -- A partition ending in the first pass of a local hour that a fall-back change repeats has
+    -- the local upper bound of the second pass: the planner took the instants from its end to
+    -- the second pass as covered, and they never got a partition. Every cell premake wants is
+    -- then cut to its free parts as instants (_instant_steps), not just the ones the planner
+    -- saw gaps in.
+    IF first_pass_upper THEN
+        steps := ARRAY(SELECT ROW('create', NULL, c.lower, c.upper, c.suffix)::ai_scale._partition_step
+                         FROM ai_scale._cells(cfg.partition_interval, now_local,
+                                              now_local + cfg.partition_interval * cfg.premake) c
+                        ORDER BY c.lower)
+                 || ARRAY(SELECT s FROM unnest(steps) s WHERE s.action <> 'create');
+    END IF;
+    creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
+    create_zone := cfg.time_zone;
+    IF creating AND k.key_type = 'timestamptz'::regtype AND cfg.time_zone <> 'UTC' THEN
+        steps := ai_scale._instant_steps(cfg.parent, cfg.time_zone, steps);
+        create_zone := 'UTC';
+        creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
+    END IF;
+    -- The worker makes at most 200 partitions of a table per run, the nearest first (the plan
+    -- lists them by bound), and the others at its next runs: a premake of thousands does not
+    -- fit one transaction's share of the lock table, and every run failed on it (out of shared
+    -- memory) after a minute's work, making none. By hand, a run makes them all or fails.
+    IF defer_detach THEN
+        SELECT count(*) FILTER (WHERE s.action = 'create') - 200 INTO postponed FROM unnest(steps) s;
+        IF postponed > 0 THEN
+            steps := ai_scale._first_creations(steps, 200);
+        END IF;
+    END IF;
+    -- Which of the later phases have work: a no-op run calls none of them (each call costs a
+    -- no-op run about a tenth more), but the default partition's.
+    SELECT coalesce(bool_or(s.action = 'tier'), false),
+           coalesce(bool_or(s.action <> 'create'), false)
+      INTO tiering, retiring FROM unnest(steps) s;
+    RETURN ROW(k.key_column, k.key_type, dflt, dflt_kind, default_has_rows, nested_default_rows,
+               parts, cold_oid, pending, steps, creating, create_zone, postponed, tiering,
+               retiring)::ai_scale._maintenance_plan;
+END $$;
+
 -- Before a run moves partitions to the cold tablespace (cold_oid, as _maintain_plan read it;
 -- owner, the table's owner): an error row when no move can succeed, after which the run tries
 -- none.
@@ -346,11 +520,9 @@ CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach b
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    k record;
+    plan ai_scale._maintenance_plan;
     dflt regclass;
     parts regclass[];
-    lowers timestamp[];
-    uppers timestamp[];
     cold boolean[];
     cold_oid oid;
     p record;
@@ -361,10 +533,6 @@ DECLARE
     dflt_kind "char";
     referenced boolean;
     leaf regclass;
-    now_local timestamp;
-    first_pass_upper boolean;
-    retain_before timestamp;
-    cold_before timestamp;
     steps ai_scale._partition_step[];
     created text[] := '{}';
     created_detail text[] := '{}';
@@ -390,119 +558,18 @@ DECLARE
     err_message text;
 BEGIN
     parent_table := cfg.parent;
-    -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
-    -- refuses, would be read through this session's timezone_abbreviations (an error row).
-    PERFORM ai_scale._check_time_zone(cfg.time_zone);
-    k := ai_scale._partition_key(cfg.parent);
-    -- A table in the database's default tablespace has reltablespace 0, also after a move to
-    -- it: a cold_tablespace that is the default (the hot partitions in one of their own) is 0
-    -- here, or a partition moved there read as not cold and was moved again at every run.
-    cold_oid := (SELECT CASE WHEN t.oid = d.dattablespace THEN 0 ELSE t.oid END
-                   FROM pg_tablespace t, pg_database d
-                  WHERE t.spcname = cfg.cold_tablespace AND d.datname = current_database());
-    -- Only the partitions a decision can concern reach the planner: those between the start of
-    -- the current cell and the premake horizon (premake fills around them) and those ending
-    -- before the oldest cutoff (retention, tiering). _bounds skips the others without
-    -- converting them, so a no-op run costs about the same whatever the number of partitions.
-    now_local := (now() AT TIME ZONE cfg.time_zone)::timestamp;
-    -- Retention and tiering cutoffs: for a timestamptz key, now() minus the interval as
-    -- Postgres computes it (the time part in elapsed time), as local times (_cutoff); for
-    -- timestamp and date keys, local wall-clock arithmetic.
-    IF k.key_type = 'timestamptz'::regtype THEN
-        retain_before := ai_scale._cutoff(now(), cfg.retention, cfg.time_zone);
-        cold_before := ai_scale._cutoff(now(), cfg.cold_after, cfg.time_zone);
-    ELSE
-        retain_before := now_local - cfg.retention;
-        cold_before := now_local - cfg.cold_after;
-    END IF;
-    IF cfg.cold_after IS NULL AND cfg.retention_mode = 'tier' THEN
-        cold_before := retain_before;
-    END IF;
-    -- now() in the first pass of a local hour that a fall-back change repeats has the local
-    -- time of the second pass, whose cell starts after now() (Postgres reads a repeated local
-    -- time as the later instant): the plan then starts at the cell that holds now() (the one
-    -- before), which a first run otherwise left unmade, sending the rows of the moment to the
-    -- default partition.
-    IF k.key_type = 'timestamptz'::regtype AND (now_local AT TIME ZONE cfg.time_zone) > now() THEN
-        now_local := ai_scale._cell_holding(cfg.partition_interval, now(), cfg.time_zone);
-    END IF;
-    SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
-           array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
-           array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
-           -- A foreign partition has no storage here to move: read as cold, it is never
-           -- offered for tiering (SET TABLESPACE refuses it, an error row at every run).
-           array_agg(coalesce(c.reltablespace = cold_oid OR c.relkind = 'f', false)
-                     ORDER BY b.lower)
-               FILTER (WHERE NOT b.is_default),
-           max(b.partition::oid) FILTER (WHERE b.is_default),
-           -- (only near now: one old tiered partition ending so made every run redo premake)
-           coalesce(bool_or(b.upper_first_pass)
-                        FILTER (WHERE b.upper > now_local - cfg.partition_interval), false)
-      INTO parts, lowers, uppers, cold, dflt, first_pass_upper
-      FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
-                            now_local + cfg.partition_interval * (cfg.premake + 2),
-                            greatest(retain_before, cold_before)) b
-      LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
-     WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
-        OR b.upper <= greatest(retain_before, cold_before);
-    IF dflt IS NOT NULL THEN
-        dflt_kind := (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt);
-        -- A foreign default is not read (a query to its server at every run): the creations
-        -- below report it (_require_plain_default).
-        IF dflt_kind <> 'f' THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
-        END IF;
-        -- A partitioned default holds its rows in its partitions, where the look above does not
-        -- reach: the rescue below then reports it (_require_plain_default), at every run, and
-        -- the partitions are made as long as none of its rows lies in their ranges.
-        IF dflt_kind = 'p' THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', dflt) INTO nested_default_rows;
-        END IF;
-    END IF;
-    -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach (reported
-    -- last). Asked now, while the parent's partition descriptors are cached: once a partition has
-    -- been made, the question would rebuild them, parsing every bound twice (2.7 ms at 1000
-    -- partitions). The check first: reading pg_inherits costs a row per partition.
-    IF ai_scale._detach_pending(cfg.parent) THEN
-        pending := ARRAY(SELECT i.inhrelid::regclass FROM pg_inherits i
-                          WHERE i.inhparent = cfg.parent AND i.inhdetachpending);
-    END IF;
-
-    SELECT array_agg((pl.action, pl.idx, pl.lower, pl.upper, pl.suffix)::ai_scale._partition_step
-                     ORDER BY pl.ord) INTO steps
-      FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
-                          cfg.retention_mode, cfg.cold_after, now_local,
-                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
-                          coalesce(cold, '{}'), retain_before, cold_before) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
-    -- A partition ending in the first pass of a local hour that a fall-back change repeats has
-    -- the local upper bound of the second pass: the planner took the instants from its end to
-    -- the second pass as covered, and they never got a partition. Every cell premake wants is
-    -- then cut to its free parts as instants (_instant_steps), not just the ones the planner
-    -- saw gaps in.
-    IF first_pass_upper THEN
-        steps := ARRAY(SELECT ROW('create', NULL, c.lower, c.upper, c.suffix)::ai_scale._partition_step
-                         FROM ai_scale._cells(cfg.partition_interval, now_local,
-                                              now_local + cfg.partition_interval * cfg.premake) c
-                        ORDER BY c.lower)
-                 || ARRAY(SELECT s FROM unnest(steps) s WHERE s.action <> 'create');
-    END IF;
-    creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
-    create_zone := cfg.time_zone;
-    IF creating AND k.key_type = 'timestamptz'::regtype AND cfg.time_zone <> 'UTC' THEN
-        steps := ai_scale._instant_steps(cfg.parent, cfg.time_zone, steps);
-        create_zone := 'UTC';
-        creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
-    END IF;
-    -- The worker makes at most 200 partitions of a table per run, the nearest first (the plan
-    -- lists them by bound), and the others at its next runs: a premake of thousands does not
-    -- fit one transaction's share of the lock table, and every run failed on it (out of shared
-    -- memory) after a minute's work, making none. By hand, a run makes them all or fails.
-    IF defer_detach THEN
-        SELECT count(*) FILTER (WHERE s.action = 'create') - 200 INTO postponed FROM unnest(steps) s;
-        IF postponed > 0 THEN
-            steps := ai_scale._first_creations(steps, 200);
-        END IF;
-    END IF;
+    plan := ai_scale._maintain_plan(cfg, defer_detach);
+    dflt := plan.dflt;
+    dflt_kind := plan.dflt_kind;
+    default_has_rows := plan.default_has_rows;
+    nested_default_rows := plan.nested_default_rows;
+    parts := plan.parts;
+    cold_oid := plan.cold_oid;
+    pending := plan.pending;
+    steps := plan.steps;
+    creating := plan.creating;
+    create_zone := plan.create_zone;
+    postponed := plan.postponed;
 
     -- All creations in one subtransaction: they need the same locks, so when one cannot get
     -- them in time none could; they are then all reported as skipped, and retried next run.
@@ -551,8 +618,8 @@ BEGIN
                 -- default lies in their ranges: a row that no partition can hold (a NULL or
                 -- infinite key), or one of an older range, must not stop premaking for good.
                 SELECT string_agg(format('(%I >= %s AND %I < %s)',
-                                         k.key_column, ai_scale._bound_literal(s.lower, k.key_type, create_zone),
-                                         k.key_column, ai_scale._bound_literal(s.upper, k.key_type, create_zone)),
+                                         plan.key_column, ai_scale._bound_literal(s.lower, plan.key_type, create_zone),
+                                         plan.key_column, ai_scale._bound_literal(s.upper, plan.key_type, create_zone)),
                                   ' OR ')
                   INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
                 EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
@@ -564,7 +631,7 @@ BEGIN
             END IF;
             FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
                 CONTINUE WHEN p.action <> 'create';
-                made := ai_scale._create_partition(cfg.parent, k.key_column, k.key_type,
+                made := ai_scale._create_partition(cfg.parent, plan.key_column, plan.key_type,
                                                    create_zone, p.lower, p.upper, p.suffix,
                                                    CASE WHEN moving THEN dflt END, NULL,
                                                    cfg.inherit_privileges, in_place, through_parent);
@@ -594,8 +661,8 @@ BEGIN
                     action := 'skipped';
                     partition := NULL;
                     detail := format('create from %s to %s: %s; retried on the next run',
-                                     ai_scale._bound_text(p.lower, k.key_type, create_zone),
-                                     ai_scale._bound_text(p.upper, k.key_type, create_zone),
+                                     ai_scale._bound_text(p.lower, plan.key_type, create_zone),
+                                     ai_scale._bound_text(p.upper, plan.key_type, create_zone),
                                      held_up);
                     RETURN NEXT;
                 END LOOP;
@@ -693,7 +760,7 @@ BEGIN
         END LOOP;
     END IF;
 
-    IF EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'tier') THEN
+    IF plan.tiering THEN
         owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
         RETURN QUERY SELECT * FROM ai_scale._maintain_check_cold_tablespace(
                          cfg, cold_oid, owner);
@@ -836,8 +903,8 @@ BEGIN
                 END IF;
                 detail := format('%s %s: %s; retried on the next run', p.action,
                                  coalesce(victim::text, format('from %s to %s',
-                                     ai_scale._bound_text(p.lower, k.key_type, cfg.time_zone),
-                                     ai_scale._bound_text(p.upper, k.key_type, cfg.time_zone))),
+                                     ai_scale._bound_text(p.lower, plan.key_type, cfg.time_zone),
+                                     ai_scale._bound_text(p.upper, plan.key_type, cfg.time_zone))),
                                  held_up);
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;

@@ -171,6 +171,11 @@ CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
        AND c.relkind IN ('r', 'p', 'f') -- a partition may be partitioned itself, or foreign
 $$;
 
+-- One action row of a maintenance phase that hands state on to the next phases too, and so
+-- returns its rows as an array (a set-returning function returns nothing else); _maintain adds
+-- the table.
+CREATE TYPE ai_scale._maintenance_action AS (action text, partition text, detail text);
+
 -- What _maintain_plan read of one table and planned for it, which the phases of its run act on.
 CREATE TYPE ai_scale._maintenance_plan AS (
     key_column name,
@@ -382,6 +387,206 @@ BEGIN
     END IF;
 END $$;
 
+-- Drops, detaches and moves to the cold tablespace the partitions the plan retires (the
+-- worker's detaches as 'detach_pending' rows, see _maintain). tier_blocked: the cold
+-- tablespace check failed (_maintain_check_cold_tablespace), no move is tried; owner: the
+-- table's owner, read when a step tiers. Returns the rows of the run, and in handled the
+-- partitions pending detach it dealt with, added to those given.
+--
+-- Retention and tiering, each its own subtransaction: one that fails is reported, and the
+-- partitions made before (_maintain_make_ahead) and the other steps stand.
+CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
+                                            defer_detach boolean,
+                                            plan ai_scale._maintenance_plan,
+                                            tier_blocked boolean, owner oid,
+                                            INOUT handled regclass[],
+                                            OUT done ai_scale._maintenance_action[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    dflt regclass := plan.dflt;
+    parts regclass[] := plan.parts;
+    cold_oid oid := plan.cold_oid;
+    pending regclass[] := plan.pending;
+    p record;
+    victim regclass;
+    referenced boolean;
+    leaf regclass;
+    retired int := 0;
+    tier_left bigint := 0;
+    held_up text; -- the message of a lock not free in time, with what held it
+    err_hint text;
+    action text;
+    partition text;
+    detail text;
+BEGIN
+    FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
+        CONTINUE WHEN p.action = 'create';
+        -- Moves not tried after one failed on the tablespace (see below): counted, one row.
+        IF p.action = 'tier' AND tier_blocked THEN
+            tier_left := tier_left + 1;
+            CONTINUE;
+        END IF;
+        victim := parts[p.idx];
+        -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
+        -- others at the next runs: each keeps its locks until the run's transaction ends, and
+        -- a table with thousands of partitions past retention (retention set or shortened on a
+        -- long history) failed every run on the lock table (out of shared memory), dropping
+        -- none. Those the worker detaches itself, one transaction each, are not counted.
+        IF NOT (defer_detach AND (victim = ANY (pending)
+                                  OR (dflt IS NULL AND p.action IN ('drop', 'detach')))) THEN
+            CONTINUE WHEN retired >= 100;
+            retired := retired + 1;
+        END IF;
+        partition := victim::text;
+        detail := NULL;
+        BEGIN
+            IF victim = ANY (pending) AND p.action IN ('drop', 'detach') THEN
+                -- Pending detach already: the worker finalizes it (and drops it for 'drop');
+                -- by hand, it can be dropped, not detached (only FINALIZE completes it).
+                handled := handled || victim;
+                IF defer_detach THEN
+                    action := 'detach_pending';
+                    detail := 'finalize ' || p.action;
+                    IF p.action = 'drop' THEN
+                        EXECUTE ai_scale._comment_statement(
+                                    victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                    END IF;
+                ELSIF p.action = 'drop' THEN
+                    detail := 'older than retention ' || cfg.retention::text
+                              || ai_scale._foreign_drop_note(victim);
+                    PERFORM ai_scale._drop_partition(victim);
+                    action := 'dropped';
+                ELSE
+                    action := 'skipped';
+                    detail := format('detach pending; the maintenance worker, or ALTER TABLE %s '
+                                     'DETACH PARTITION %s FINALIZE, completes it', cfg.parent,
+                                     victim);
+                END IF;
+            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
+                action := 'detach_pending';
+                partition := victim::text;
+                detail := p.action;
+                IF p.action = 'drop' THEN
+                    EXECUTE ai_scale._comment_statement(
+                                victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                END IF;
+            ELSIF p.action = 'drop' THEN
+                partition := victim::text;
+                -- Postgres refuses to drop a partition of a table that a foreign key references
+                -- (the key's constraint on it depends on it), whether a row references it or
+                -- not: it is detached first, which is refused (23503) only while one does.
+                -- Asked here, when a run drops something: pg_constraint has no index on
+                -- confrelid, and its scan doubled a no-op run at 1000 children.
+                IF referenced IS NULL THEN
+                    referenced := EXISTS (SELECT 1 FROM pg_constraint c
+                                           WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
+                END IF;
+                IF referenced THEN
+                    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+                END IF;
+                detail := 'older than retention ' || cfg.retention::text
+                          || ai_scale._foreign_drop_note(victim);
+                PERFORM ai_scale._drop_partition(victim);
+                action := 'dropped';
+            ELSIF p.action = 'detach' THEN
+                partition := victim::text;
+                EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+                action := 'detached';
+                detail := 'older than retention ' || cfg.retention::text;
+            ELSE
+                partition := victim::text;
+                -- As the owner: it must have the right to create in the cold tablespace (the
+                -- worker's superuser would move anyone's partitions into any tablespace).
+                -- A partition partitioned itself holds its rows in its partitions: each is
+                -- moved (it alone only names the tablespace of partitions made later in it,
+                -- and read as cold, its rows stayed where they were for good).
+                -- (Its foreign partitions, which have no storage here, stay as they are.)
+                FOR leaf IN SELECT l.relid FROM pg_partition_tree(victim) l
+                              JOIN pg_class c ON c.oid = l.relid AND c.relkind <> 'f'
+                             ORDER BY l.level LOOP
+                    PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
+                                                                  leaf, cfg.cold_tablespace));
+                END LOOP;
+                -- And their indexes, which ALTER TABLE leaves where they are: the primary key
+                -- and the cache lookup index of a prediction store stayed in the hot
+                -- tablespace, about as big as the rows moved.
+                FOR leaf IN SELECT i.indexrelid FROM pg_partition_tree(victim) l
+                              JOIN pg_index i ON i.indrelid = l.relid
+                              JOIN pg_class c ON c.oid = i.indexrelid
+                             WHERE c.reltablespace <> cold_oid
+                             ORDER BY l.level, i.indexrelid LOOP
+                    PERFORM ai_scale._as_owner(cfg.parent, format('ALTER INDEX %s SET TABLESPACE %I',
+                                                                  leaf, cfg.cold_tablespace));
+                END LOOP;
+                action := 'moved_to_cold';
+                detail := 'tablespace ' || quote_ident(cfg.cold_tablespace);
+            END IF;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'skipped';
+                IF p.action = 'tier' THEN
+                    -- SET TABLESPACE of each table and index of the partition's tree, read from
+                    -- the catalogs (pg_partition_tree would lock the tables, and wait).
+                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY(
+                        WITH RECURSIVE tree(rel, level) AS (
+                            SELECT victim::oid, 0
+                            UNION ALL
+                            SELECT i.inhrelid, t.level + 1
+                              FROM pg_inherits i JOIN tree t ON i.inhparent = t.rel)
+                        SELECT x.rel::regclass
+                          FROM (SELECT t.rel, t.level, 0 AS idx FROM tree t
+                                UNION ALL
+                                SELECT i.indexrelid, t.level, 1
+                                  FROM tree t JOIN pg_index i ON i.indrelid = t.rel) x
+                         ORDER BY x.idx, x.level, x.rel),
+                        '{AccessExclusiveLock}',
+                        current_setting('lock_timeout'));
+                ELSIF defer_detach AND (victim = ANY (pending) OR dflt IS NULL) THEN
+                    -- Only the mark of a drop the worker does itself (COMMENT ON).
+                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
+                        '{ShareUpdateExclusiveLock}', current_setting('lock_timeout'));
+                ELSE
+                    -- DROP and DETACH lock the partition, its parent and the default.
+                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim, cfg.parent, dflt],
+                        '{AccessExclusiveLock}',
+                        current_setting('lock_timeout'));
+                END IF;
+                detail := format('%s %s: %s; retried on the next run', p.action,
+                                 coalesce(victim::text, format('from %s to %s',
+                                     ai_scale._bound_text(p.lower, plan.key_type, cfg.time_zone),
+                                     ai_scale._bound_text(p.upper, plan.key_type, cfg.time_zone))),
+                                 held_up);
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                action := 'error';
+                detail := format('%s %s: %s', p.action, victim, ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
+                -- A move that failed on the tablespace rather than on its partition (its
+                -- directory gone, 58P01, or not writable by the server, 42501 on a partition the
+                -- owner owns all of; the lock table full, 53200) fails for every other: those are
+                -- not tried in this run (each was an error row, every run). A full disk (53100)
+                -- is not: a smaller partition may still fit.
+                IF p.action = 'tier'
+                   AND (left(SQLSTATE, 2) = '58' OR (left(SQLSTATE, 2) = '53' AND SQLSTATE <> '53100')
+                        OR (SQLSTATE = '42501'
+                            AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(victim) l
+                                              JOIN pg_class c ON c.oid = l.relid
+                                             WHERE c.relowner <> owner))) THEN
+                    tier_blocked := true;
+                END IF;
+        END;
+        done := done || (action, partition, detail)::ai_scale._maintenance_action;
+    END LOOP;
+    IF tier_left > 0 THEN
+        action := 'skipped';
+        partition := NULL;
+        detail := format('%s partitions to move to tablespace %s not tried after the error above; '
+                         'retried on the next run', tier_left, quote_ident(cfg.cold_tablespace));
+        done := done || (action, partition, detail)::ai_scale._maintenance_action;
+    END IF;
+END $$;
+
 -- The partitions of the table pending detach (pending, as _maintain_plan read them) that no
 -- earlier phase dealt with (handled).
 --
@@ -521,9 +726,8 @@ CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach b
     AS $$
 DECLARE
     plan ai_scale._maintenance_plan;
+    retired record;
     dflt regclass;
-    parts regclass[];
-    cold boolean[];
     cold_oid oid;
     p record;
     made record;
@@ -531,8 +735,6 @@ DECLARE
     default_has_rows boolean := false;
     nested_default_rows boolean := false;
     dflt_kind "char";
-    referenced boolean;
-    leaf regclass;
     steps ai_scale._partition_step[];
     created text[] := '{}';
     created_detail text[] := '{}';
@@ -545,7 +747,6 @@ DECLARE
     moving boolean;
     in_ranges text;
     err_hint text;
-    retired int := 0;
     attached boolean;
     still_owed boolean;
     postponed bigint := 0;
@@ -553,7 +754,6 @@ DECLARE
     lock_limited boolean := false;
     owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
     tier_blocked boolean := false;
-    tier_left bigint := 0;
     held_up text; -- the message of a lock not free in time, with what held it
     err_message text;
 BEGIN
@@ -563,7 +763,6 @@ BEGIN
     dflt_kind := plan.dflt_kind;
     default_has_rows := plan.default_has_rows;
     nested_default_rows := plan.nested_default_rows;
-    parts := plan.parts;
     cold_oid := plan.cold_oid;
     pending := plan.pending;
     steps := plan.steps;
@@ -767,171 +966,11 @@ BEGIN
         tier_blocked := FOUND;
     END IF;
 
-    -- Retention and tiering, each its own subtransaction: one that fails is reported, and the
-    -- partitions made above and the other steps stand.
-    FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
-        CONTINUE WHEN p.action = 'create';
-        -- Moves not tried after one failed on the tablespace (see below): counted, one row.
-        IF p.action = 'tier' AND tier_blocked THEN
-            tier_left := tier_left + 1;
-            CONTINUE;
-        END IF;
-        victim := parts[p.idx];
-        -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
-        -- others at the next runs: each keeps its locks until the run's transaction ends, and
-        -- a table with thousands of partitions past retention (retention set or shortened on a
-        -- long history) failed every run on the lock table (out of shared memory), dropping
-        -- none. Those the worker detaches itself, one transaction each, are not counted.
-        IF NOT (defer_detach AND (victim = ANY (pending)
-                                  OR (dflt IS NULL AND p.action IN ('drop', 'detach')))) THEN
-            CONTINUE WHEN retired >= 100;
-            retired := retired + 1;
-        END IF;
-        partition := victim::text;
-        detail := NULL;
-        BEGIN
-            IF victim = ANY (pending) AND p.action IN ('drop', 'detach') THEN
-                -- Pending detach already: the worker finalizes it (and drops it for 'drop');
-                -- by hand, it can be dropped, not detached (only FINALIZE completes it).
-                handled := handled || victim;
-                IF defer_detach THEN
-                    action := 'detach_pending';
-                    detail := 'finalize ' || p.action;
-                    IF p.action = 'drop' THEN
-                        EXECUTE ai_scale._comment_statement(
-                                    victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
-                    END IF;
-                ELSIF p.action = 'drop' THEN
-                    detail := 'older than retention ' || cfg.retention::text
-                              || ai_scale._foreign_drop_note(victim);
-                    PERFORM ai_scale._drop_partition(victim);
-                    action := 'dropped';
-                ELSE
-                    action := 'skipped';
-                    detail := format('detach pending; the maintenance worker, or ALTER TABLE %s '
-                                     'DETACH PARTITION %s FINALIZE, completes it', cfg.parent,
-                                     victim);
-                END IF;
-            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
-                action := 'detach_pending';
-                partition := victim::text;
-                detail := p.action;
-                IF p.action = 'drop' THEN
-                    EXECUTE ai_scale._comment_statement(
-                                victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
-                END IF;
-            ELSIF p.action = 'drop' THEN
-                partition := victim::text;
-                -- Postgres refuses to drop a partition of a table that a foreign key references
-                -- (the key's constraint on it depends on it), whether a row references it or
-                -- not: it is detached first, which is refused (23503) only while one does.
-                -- Asked here, when a run drops something: pg_constraint has no index on
-                -- confrelid, and its scan doubled a no-op run at 1000 children.
-                IF referenced IS NULL THEN
-                    referenced := EXISTS (SELECT 1 FROM pg_constraint c
-                                           WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
-                END IF;
-                IF referenced THEN
-                    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
-                END IF;
-                detail := 'older than retention ' || cfg.retention::text
-                          || ai_scale._foreign_drop_note(victim);
-                PERFORM ai_scale._drop_partition(victim);
-                action := 'dropped';
-            ELSIF p.action = 'detach' THEN
-                partition := victim::text;
-                EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
-                action := 'detached';
-                detail := 'older than retention ' || cfg.retention::text;
-            ELSE
-                partition := victim::text;
-                -- As the owner: it must have the right to create in the cold tablespace (the
-                -- worker's superuser would move anyone's partitions into any tablespace).
-                -- A partition partitioned itself holds its rows in its partitions: each is
-                -- moved (it alone only names the tablespace of partitions made later in it,
-                -- and read as cold, its rows stayed where they were for good).
-                -- (Its foreign partitions, which have no storage here, stay as they are.)
-                FOR leaf IN SELECT l.relid FROM pg_partition_tree(victim) l
-                              JOIN pg_class c ON c.oid = l.relid AND c.relkind <> 'f'
-                             ORDER BY l.level LOOP
-                    PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
-                                                                  leaf, cfg.cold_tablespace));
-                END LOOP;
-                -- And their indexes, which ALTER TABLE leaves where they are: the primary key
-                -- and the cache lookup index of a prediction store stayed in the hot
-                -- tablespace, about as big as the rows moved.
-                FOR leaf IN SELECT i.indexrelid FROM pg_partition_tree(victim) l
-                              JOIN pg_index i ON i.indrelid = l.relid
-                              JOIN pg_class c ON c.oid = i.indexrelid
-                             WHERE c.reltablespace <> cold_oid
-                             ORDER BY l.level, i.indexrelid LOOP
-                    PERFORM ai_scale._as_owner(cfg.parent, format('ALTER INDEX %s SET TABLESPACE %I',
-                                                                  leaf, cfg.cold_tablespace));
-                END LOOP;
-                action := 'moved_to_cold';
-                detail := 'tablespace ' || quote_ident(cfg.cold_tablespace);
-            END IF;
-        EXCEPTION
-            WHEN lock_not_available THEN
-                action := 'skipped';
-                IF p.action = 'tier' THEN
-                    -- SET TABLESPACE of each table and index of the partition's tree, read from
-                    -- the catalogs (pg_partition_tree would lock the tables, and wait).
-                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY(
-                        WITH RECURSIVE tree(rel, level) AS (
-                            SELECT victim::oid, 0
-                            UNION ALL
-                            SELECT i.inhrelid, t.level + 1
-                              FROM pg_inherits i JOIN tree t ON i.inhparent = t.rel)
-                        SELECT x.rel::regclass
-                          FROM (SELECT t.rel, t.level, 0 AS idx FROM tree t
-                                UNION ALL
-                                SELECT i.indexrelid, t.level, 1
-                                  FROM tree t JOIN pg_index i ON i.indrelid = t.rel) x
-                         ORDER BY x.idx, x.level, x.rel),
-                        '{AccessExclusiveLock}',
-                        current_setting('lock_timeout'));
-                ELSIF defer_detach AND (victim = ANY (pending) OR dflt IS NULL) THEN
-                    -- Only the mark of a drop the worker does itself (COMMENT ON).
-                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
-                        '{ShareUpdateExclusiveLock}', current_setting('lock_timeout'));
-                ELSE
-                    -- DROP and DETACH lock the partition, its parent and the default.
-                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim, cfg.parent, dflt],
-                        '{AccessExclusiveLock}',
-                        current_setting('lock_timeout'));
-                END IF;
-                detail := format('%s %s: %s; retried on the next run', p.action,
-                                 coalesce(victim::text, format('from %s to %s',
-                                     ai_scale._bound_text(p.lower, plan.key_type, cfg.time_zone),
-                                     ai_scale._bound_text(p.upper, plan.key_type, cfg.time_zone))),
-                                 held_up);
-            WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
-                action := 'error';
-                detail := format('%s %s: %s', p.action, victim, ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
-                -- A move that failed on the tablespace rather than on its partition (its
-                -- directory gone, 58P01, or not writable by the server, 42501 on a partition the
-                -- owner owns all of; the lock table full, 53200) fails for every other: those are
-                -- not tried in this run (each was an error row, every run). A full disk (53100)
-                -- is not: a smaller partition may still fit.
-                IF p.action = 'tier'
-                   AND (left(SQLSTATE, 2) = '58' OR (left(SQLSTATE, 2) = '53' AND SQLSTATE <> '53100')
-                        OR (SQLSTATE = '42501'
-                            AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(victim) l
-                                              JOIN pg_class c ON c.oid = l.relid
-                                             WHERE c.relowner <> owner))) THEN
-                    tier_blocked := true;
-                END IF;
-        END;
-        RETURN NEXT;
-    END LOOP;
-    IF tier_left > 0 THEN
-        action := 'skipped';
-        partition := NULL;
-        detail := format('%s partitions to move to tablespace %s not tried after the error above; '
-                         'retried on the next run', tier_left, quote_ident(cfg.cold_tablespace));
-        RETURN NEXT;
+    IF plan.retiring THEN
+        SELECT * INTO retired
+          FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner, handled);
+        handled := retired.handled;
+        RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(retired.done) d;
     END IF;
 
     IF cardinality(pending) > 0 THEN

@@ -350,6 +350,87 @@ BEGIN
                retiring)::ai_scale._maintenance_plan;
 END $$;
 
+-- The worker's phase for the tables it detached to drop and did not drop (see
+-- _owed_drop_note). Returns the rows of the run, and in handled the partitions still marked
+-- (their unmark not free in time), which this run must not finalize.
+--
+-- Tables the worker detached to drop and did not drop (see _owed_drop_note): dropped now
+-- while the retention that chose them still holds; kept, unmarked, when it changed (as the
+-- worker keeps a table whose retention changed during its detach); the owner's tables only
+-- (_owed_drop_marked). A table a view still uses gives an error row at every run, until it
+-- can go. A marked table still a partition of the parent (its detach never started, or was
+-- interrupted) loses the mark: retention (_maintain_retention) marks it again when it still
+-- drops it; kept, it would be dropped once detached (a detach the worker finalizes to keep
+-- it, or one by hand).
+CREATE FUNCTION ai_scale._maintain_owed_drops(cfg ai_scale.partition_config,
+                                              OUT handled regclass[],
+                                              OUT done ai_scale._maintenance_action[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    victim regclass;
+    attached boolean;
+    still_owed boolean;
+    err_hint text;
+    err_message text;
+    action text;
+    partition text;
+    detail text;
+BEGIN
+    handled := '{}';
+    FOR victim, attached, still_owed IN
+                 SELECT m.rel, m.attached, ai_scale._owed_drop_due(cfg.parent, m.note)
+                   FROM ai_scale._owed_drop_marked(cfg.parent) m
+                  WHERE NOT m.attached
+                     OR EXISTS (SELECT 1 FROM pg_inherits i
+                                 WHERE i.inhrelid = m.rel AND i.inhparent = cfg.parent)
+    LOOP
+        partition := victim::text;
+        IF attached THEN
+            BEGIN
+                EXECUTE ai_scale._comment_statement(victim, NULL);
+                CONTINUE;
+            EXCEPTION
+                WHEN lock_not_available THEN
+                    -- Still marked: not finalized in this run (it would be kept, marked).
+                    handled := handled || victim;
+                    action := 'skipped';
+                    detail := format('unmark %s: %s; retried on the next run', victim,
+                                     ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
+                                         '{ShareUpdateExclusiveLock}',
+                                         current_setting('lock_timeout')));
+                    done := done || (action, partition, detail)::ai_scale._maintenance_action;
+                    CONTINUE;
+            END;
+        END IF;
+        BEGIN
+            IF still_owed THEN
+                detail := 'detached by retention earlier, and not dropped then'
+                          || ai_scale._foreign_drop_note(victim);
+                PERFORM ai_scale._drop_partition(victim);
+                action := 'dropped';
+            ELSE
+                EXECUTE ai_scale._comment_statement(victim, NULL);
+                action := 'skipped';
+                detail := 'detached by retention earlier; kept, as the retention settings changed';
+            END IF;
+        EXCEPTION
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                action := CASE WHEN SQLSTATE = '55P03' THEN 'skipped' ELSE 'error' END;
+                err_message := SQLERRM;
+                IF SQLSTATE = '55P03' THEN
+                    err_message := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
+                                       '{AccessExclusiveLock}', current_setting('lock_timeout'));
+                END IF;
+                detail := format('drop %s, detached by retention earlier: %s', victim,
+                                 ai_scale._error_text(err_message, err_hint, SQLSTATE));
+        END;
+        done := done || (action, partition, detail)::ai_scale._maintenance_action;
+    END LOOP;
+END $$;
+
 -- Before a run moves partitions to the cold tablespace (cold_oid, as _maintain_plan read it;
 -- owner, the table's owner): an error row when no move can succeed, after which the run tries
 -- none.
@@ -726,12 +807,12 @@ CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach b
     AS $$
 DECLARE
     plan ai_scale._maintenance_plan;
+    owed record;
     retired record;
     dflt regclass;
     cold_oid oid;
     p record;
     made record;
-    victim regclass;
     default_has_rows boolean := false;
     nested_default_rows boolean := false;
     dflt_kind "char";
@@ -746,16 +827,12 @@ DECLARE
     create_zone text;
     moving boolean;
     in_ranges text;
-    err_hint text;
-    attached boolean;
-    still_owed boolean;
     postponed bigint := 0;
     to_make bigint;
     lock_limited boolean := false;
     owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
     tier_blocked boolean := false;
     held_up text; -- the message of a lock not free in time, with what held it
-    err_message text;
 BEGIN
     parent_table := cfg.parent;
     plan := ai_scale._maintain_plan(cfg, defer_detach);
@@ -898,65 +975,10 @@ BEGIN
         RETURN NEXT;
     END IF;
 
-    -- Tables the worker detached to drop and did not drop (see _owed_drop_note): dropped now
-    -- while the retention that chose them still holds; kept, unmarked, when it changed (as the
-    -- worker keeps a table whose retention changed during its detach); the owner's tables only
-    -- (_owed_drop_marked). A table a view still uses gives an error row at every run, until it
-    -- can go. A marked table still a partition
-    -- of the parent (its detach never started, or was interrupted) loses the mark: retention
-    -- below marks it again when it still drops it; kept, it would be dropped once detached (a
-    -- detach the worker finalizes to keep it, or one by hand).
     IF defer_detach THEN
-        FOR victim, attached, still_owed IN
-                     SELECT m.rel, m.attached, ai_scale._owed_drop_due(cfg.parent, m.note)
-                       FROM ai_scale._owed_drop_marked(cfg.parent) m
-                      WHERE NOT m.attached
-                         OR EXISTS (SELECT 1 FROM pg_inherits i
-                                     WHERE i.inhrelid = m.rel AND i.inhparent = cfg.parent)
-        LOOP
-            partition := victim::text;
-            IF attached THEN
-                BEGIN
-                    EXECUTE ai_scale._comment_statement(victim, NULL);
-                    CONTINUE;
-                EXCEPTION
-                    WHEN lock_not_available THEN
-                        -- Still marked: not finalized in this run (it would be kept, marked).
-                        handled := handled || victim;
-                        action := 'skipped';
-                        detail := format('unmark %s: %s; retried on the next run', victim,
-                                         ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
-                                             '{ShareUpdateExclusiveLock}',
-                                             current_setting('lock_timeout')));
-                        RETURN NEXT;
-                        CONTINUE;
-                END;
-            END IF;
-            BEGIN
-                IF still_owed THEN
-                    detail := 'detached by retention earlier, and not dropped then'
-                              || ai_scale._foreign_drop_note(victim);
-                    PERFORM ai_scale._drop_partition(victim);
-                    action := 'dropped';
-                ELSE
-                    EXECUTE ai_scale._comment_statement(victim, NULL);
-                    action := 'skipped';
-                    detail := 'detached by retention earlier; kept, as the retention settings changed';
-                END IF;
-            EXCEPTION
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
-                    action := CASE WHEN SQLSTATE = '55P03' THEN 'skipped' ELSE 'error' END;
-                    err_message := SQLERRM;
-                    IF SQLSTATE = '55P03' THEN
-                        err_message := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
-                                           '{AccessExclusiveLock}', current_setting('lock_timeout'));
-                    END IF;
-                    detail := format('drop %s, detached by retention earlier: %s', victim,
-                                     ai_scale._error_text(err_message, err_hint, SQLSTATE));
-            END;
-            RETURN NEXT;
-        END LOOP;
+        SELECT * INTO owed FROM ai_scale._maintain_owed_drops(cfg);
+        handled := owed.handled;
+        RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(owed.done) d;
     END IF;
 
     IF plan.tiering THEN

@@ -350,6 +350,170 @@ BEGIN
                retiring)::ai_scale._maintenance_plan;
 END $$;
 
+-- Makes the partitions the plan creates (premake, and the cells rows in the default need),
+-- moving the default's rows in their ranges into them. Returns the rows of the run and whether
+-- the default had rows when last looked at (under the lock taken here, when it made any).
+--
+-- All creations in one subtransaction: they need the same locks, so when one cannot get
+-- them in time none could; they are then all reported as skipped, and retried next run.
+-- The worker's 200 need about 2,200 locks, more than a small lock table holds (it has
+-- max_locks_per_transaction times the number of backends, shared by all): with
+-- max_locks_per_transaction = 10 every run failed with out of shared memory and made none,
+-- nor did the run's retention. There the worker tries again with half as many, the nearest.
+CREATE FUNCTION ai_scale._maintain_make_ahead(cfg ai_scale.partition_config,
+                                              defer_detach boolean,
+                                              plan ai_scale._maintenance_plan,
+                                              OUT default_has_rows boolean,
+                                              OUT done ai_scale._maintenance_action[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    dflt regclass := plan.dflt;
+    dflt_kind "char" := plan.dflt_kind;
+    steps ai_scale._partition_step[] := plan.steps;
+    creating boolean := plan.creating;
+    create_zone text := plan.create_zone;
+    postponed bigint := plan.postponed;
+    p record;
+    made record;
+    created text[] := '{}';
+    created_detail text[] := '{}';
+    in_place boolean := false;
+    through_parent boolean := false;
+    moving boolean;
+    in_ranges text;
+    to_make bigint;
+    lock_limited boolean := false;
+    held_up text; -- the message of a lock not free in time, with what held it
+    action text;
+    partition text;
+    detail text;
+BEGIN
+    default_has_rows := plan.default_has_rows;
+    <<making>>
+    LOOP
+        created := '{}';
+        created_detail := '{}';
+        in_place := false;
+        through_parent := false;
+        BEGIN
+            -- Postgres cannot lock a foreign default, which the attaches below would need.
+            IF creating AND dflt_kind = 'f' THEN
+                PERFORM ai_scale._require_plain_default(cfg.parent, dflt);
+            END IF;
+            -- A table without partitions, but an empty default, holds no rows: no query on it can
+            -- be served from a partition, so locking all of it while the first partitions are made
+            -- holds up no more than the attaches' lock on the default would. They are then made in
+            -- place, a quarter faster. Checked again under the lock: a row may have come meanwhile.
+            IF creating AND NOT default_has_rows
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                WHERE i.inhparent = cfg.parent AND i.inhrelid IS DISTINCT FROM dflt) THEN
+                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cfg.parent);
+                IF dflt IS NOT NULL THEN
+                    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+                END IF;
+                in_place := NOT default_has_rows
+                            AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                             WHERE i.inhparent = cfg.parent
+                                               AND i.inhrelid IS DISTINCT FROM dflt);
+            ELSIF creating AND dflt IS NOT NULL THEN
+                -- A row written to the default after the look in _maintain_plan, in the range of
+                -- a partition made below, would make its attach fail: writers of the default wait
+                -- from here (the attaches lock it fully anyway), and it is looked at again.
+                EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+            END IF;
+            moving := creating AND default_has_rows;
+            IF moving AND EXISTS (SELECT 1 FROM pg_constraint c
+                                   WHERE c.contype = 'f' AND c.confrelid IN (cfg.parent, dflt)) THEN
+                -- A table a foreign key references can have no rows moved out of its default
+                -- (_require_no_references), but its partitions are made while no row of the
+                -- default lies in their ranges: a row that no partition can hold (a NULL or
+                -- infinite key), or one of an older range, must not stop premaking for good.
+                SELECT string_agg(format('(%I >= %s AND %I < %s)',
+                                         plan.key_column, ai_scale._bound_literal(s.lower, plan.key_type, create_zone),
+                                         plan.key_column, ai_scale._bound_literal(s.upper, plan.key_type, create_zone)),
+                                  ' OR ')
+                  INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
+                   INTO moving;
+            END IF;
+            IF moving THEN
+                PERFORM ai_scale._require_no_references(cfg.parent, dflt);
+                through_parent := ai_scale._moves_through_parent(cfg.parent, dflt);
+            END IF;
+            FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
+                CONTINUE WHEN p.action <> 'create';
+                made := ai_scale._create_partition(cfg.parent, plan.key_column, plan.key_type,
+                                                   create_zone, p.lower, p.upper, p.suffix,
+                                                   CASE WHEN moving THEN dflt END, NULL,
+                                                   cfg.inherit_privileges, in_place, through_parent);
+                CONTINUE WHEN made.partition IS NULL;
+                created := created || made.partition;
+                created_detail := created_detail || (made.bounds
+                    || CASE WHEN made.rows_moved > 0
+                            THEN format('; moved %s rows from the default partition', made.rows_moved)
+                            ELSE '' END);
+            END LOOP;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                created := '{}';
+                created_detail := '{}';
+                -- The parent: all of it for partitions made in place (a table with no other
+                -- partition than an empty default), else what ATTACH takes; the default: what
+                -- ATTACH takes (after LOCK TABLE ONLY ... IN EXCLUSIVE MODE, a weaker one).
+                held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[cfg.parent, dflt], ARRAY[
+                    CASE WHEN NOT default_has_rows
+                              AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                               WHERE i.inhparent = cfg.parent
+                                                 AND i.inhrelid IS DISTINCT FROM dflt)
+                         THEN 'AccessExclusiveLock' ELSE 'ShareUpdateExclusiveLock' END,
+                    'AccessExclusiveLock'], current_setting('lock_timeout'));
+                FOREACH p IN ARRAY steps LOOP
+                    CONTINUE WHEN p.action <> 'create';
+                    action := 'skipped';
+                    partition := NULL;
+                    detail := format('create from %s to %s: %s; retried on the next run',
+                                     ai_scale._bound_text(p.lower, plan.key_type, create_zone),
+                                     ai_scale._bound_text(p.upper, plan.key_type, create_zone),
+                                     held_up);
+                    done := done || (action, partition, detail)::ai_scale._maintenance_action;
+                END LOOP;
+            WHEN out_of_memory THEN
+                to_make := (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create');
+                IF NOT defer_detach OR to_make < 2 THEN
+                    RAISE;
+                END IF;
+                -- By hand, a run makes them all or fails with the error and its hint.
+                postponed := postponed + (to_make - to_make / 2);
+                lock_limited := true;
+                steps := ai_scale._first_creations(steps, to_make / 2);
+                CONTINUE making;
+        END;
+        EXIT making;
+    END LOOP;
+    FOR i IN 1 .. coalesce(array_length(created, 1), 0) LOOP
+        action := 'created';
+        partition := created[i];
+        detail := created_detail[i];
+        done := done || (action, partition, detail)::ai_scale._maintenance_action;
+    END LOOP;
+    IF postponed > 0 THEN
+        action := 'skipped';
+        partition := NULL;
+        IF lock_limited THEN
+            detail := format('%s more partitions to make; the lock table held %s this run '
+                             '(max_locks_per_transaction), the rest at its next runs', postponed,
+                             coalesce(array_length(created, 1), 0));
+        ELSE
+            detail := format('%s more partitions to make; the worker makes at most 200 of a '
+                             'table per run, the rest at its next runs', postponed);
+        END IF;
+        done := done || (action, partition, detail)::ai_scale._maintenance_action;
+    END IF;
+END $$;
+
 -- The worker's phase for the tables it detached to drop and did not drop (see
 -- _owed_drop_note). Returns the rows of the run, and in handled the partitions still marked
 -- (their unmark not free in time), which this run must not finalize.
@@ -800,6 +964,9 @@ END $$;
 -- TABLE for the last);
 -- a partition to drop is marked first (_owed_drop_note), and in this mode a run drops the
 -- marked tables a detach left behind.
+-- The run's phases are functions of their own, called in turn, each only when it has work: a
+-- no-op run calls _maintain_plan and, for a table with a default partition,
+-- _maintain_default_partition. The rows come in the order the phases made them.
 CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
@@ -807,202 +974,49 @@ CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach b
     AS $$
 DECLARE
     plan ai_scale._maintenance_plan;
+    default_has_rows boolean;
+    handled regclass[] := '{}';
+    tier_blocked boolean := false;
+    owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
+    made record;
     owed record;
     retired record;
-    dflt regclass;
-    cold_oid oid;
-    p record;
-    made record;
-    default_has_rows boolean := false;
-    nested_default_rows boolean := false;
-    dflt_kind "char";
-    steps ai_scale._partition_step[];
-    created text[] := '{}';
-    created_detail text[] := '{}';
-    in_place boolean := false;
-    pending regclass[] := '{}';
-    handled regclass[] := '{}';
-    through_parent boolean := false;
-    creating boolean;
-    create_zone text;
-    moving boolean;
-    in_ranges text;
-    postponed bigint := 0;
-    to_make bigint;
-    lock_limited boolean := false;
-    owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
-    tier_blocked boolean := false;
-    held_up text; -- the message of a lock not free in time, with what held it
 BEGIN
-    parent_table := cfg.parent;
     plan := ai_scale._maintain_plan(cfg, defer_detach);
-    dflt := plan.dflt;
-    dflt_kind := plan.dflt_kind;
     default_has_rows := plan.default_has_rows;
-    nested_default_rows := plan.nested_default_rows;
-    cold_oid := plan.cold_oid;
-    pending := plan.pending;
-    steps := plan.steps;
-    creating := plan.creating;
-    create_zone := plan.create_zone;
-    postponed := plan.postponed;
-
-    -- All creations in one subtransaction: they need the same locks, so when one cannot get
-    -- them in time none could; they are then all reported as skipped, and retried next run.
-    -- The worker's 200 need about 2,200 locks, more than a small lock table holds (it has
-    -- max_locks_per_transaction times the number of backends, shared by all): with
-    -- max_locks_per_transaction = 10 every run failed with out of shared memory and made none,
-    -- nor did the run's retention. There the worker tries again with half as many, the nearest.
-    <<making>>
-    LOOP
-        created := '{}';
-        created_detail := '{}';
-        in_place := false;
-        through_parent := false;
-        BEGIN
-            -- Postgres cannot lock a foreign default, which the attaches below would need.
-            IF creating AND dflt_kind = 'f' THEN
-                PERFORM ai_scale._require_plain_default(cfg.parent, dflt);
-            END IF;
-            -- A table without partitions, but an empty default, holds no rows: no query on it can
-            -- be served from a partition, so locking all of it while the first partitions are made
-            -- holds up no more than the attaches' lock on the default would. They are then made in
-            -- place, a quarter faster. Checked again under the lock: a row may have come meanwhile.
-            IF creating AND NOT default_has_rows
-               AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                WHERE i.inhparent = cfg.parent AND i.inhrelid IS DISTINCT FROM dflt) THEN
-                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cfg.parent);
-                IF dflt IS NOT NULL THEN
-                    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
-                END IF;
-                in_place := NOT default_has_rows
-                            AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                             WHERE i.inhparent = cfg.parent
-                                               AND i.inhrelid IS DISTINCT FROM dflt);
-            ELSIF creating AND dflt IS NOT NULL THEN
-                -- A row written to the default after the look above, in the range of a partition
-                -- made below, would make its attach fail: writers of the default wait from here
-                -- (the attaches lock it fully anyway), and it is looked at again.
-                EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
-                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
-            END IF;
-            moving := creating AND default_has_rows;
-            IF moving AND EXISTS (SELECT 1 FROM pg_constraint c
-                                   WHERE c.contype = 'f' AND c.confrelid IN (cfg.parent, dflt)) THEN
-                -- A table a foreign key references can have no rows moved out of its default
-                -- (_require_no_references), but its partitions are made while no row of the
-                -- default lies in their ranges: a row that no partition can hold (a NULL or
-                -- infinite key), or one of an older range, must not stop premaking for good.
-                SELECT string_agg(format('(%I >= %s AND %I < %s)',
-                                         plan.key_column, ai_scale._bound_literal(s.lower, plan.key_type, create_zone),
-                                         plan.key_column, ai_scale._bound_literal(s.upper, plan.key_type, create_zone)),
-                                  ' OR ')
-                  INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
-                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
-                   INTO moving;
-            END IF;
-            IF moving THEN
-                PERFORM ai_scale._require_no_references(cfg.parent, dflt);
-                through_parent := ai_scale._moves_through_parent(cfg.parent, dflt);
-            END IF;
-            FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
-                CONTINUE WHEN p.action <> 'create';
-                made := ai_scale._create_partition(cfg.parent, plan.key_column, plan.key_type,
-                                                   create_zone, p.lower, p.upper, p.suffix,
-                                                   CASE WHEN moving THEN dflt END, NULL,
-                                                   cfg.inherit_privileges, in_place, through_parent);
-                CONTINUE WHEN made.partition IS NULL;
-                created := created || made.partition;
-                created_detail := created_detail || (made.bounds
-                    || CASE WHEN made.rows_moved > 0
-                            THEN format('; moved %s rows from the default partition', made.rows_moved)
-                            ELSE '' END);
-            END LOOP;
-        EXCEPTION
-            WHEN lock_not_available THEN
-                created := '{}';
-                created_detail := '{}';
-                -- The parent: all of it for partitions made in place (a table with no other
-                -- partition than an empty default), else what ATTACH takes; the default: what
-                -- ATTACH takes (after LOCK TABLE ONLY ... IN EXCLUSIVE MODE, a weaker one).
-                held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[cfg.parent, dflt], ARRAY[
-                    CASE WHEN NOT default_has_rows
-                              AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                               WHERE i.inhparent = cfg.parent
-                                                 AND i.inhrelid IS DISTINCT FROM dflt)
-                         THEN 'AccessExclusiveLock' ELSE 'ShareUpdateExclusiveLock' END,
-                    'AccessExclusiveLock'], current_setting('lock_timeout'));
-                FOREACH p IN ARRAY steps LOOP
-                    CONTINUE WHEN p.action <> 'create';
-                    action := 'skipped';
-                    partition := NULL;
-                    detail := format('create from %s to %s: %s; retried on the next run',
-                                     ai_scale._bound_text(p.lower, plan.key_type, create_zone),
-                                     ai_scale._bound_text(p.upper, plan.key_type, create_zone),
-                                     held_up);
-                    RETURN NEXT;
-                END LOOP;
-            WHEN out_of_memory THEN
-                to_make := (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create');
-                IF NOT defer_detach OR to_make < 2 THEN
-                    RAISE;
-                END IF;
-                -- By hand, a run makes them all or fails with the error and its hint.
-                postponed := postponed + (to_make - to_make / 2);
-                lock_limited := true;
-                steps := ai_scale._first_creations(steps, to_make / 2);
-                CONTINUE making;
-        END;
-        EXIT making;
-    END LOOP;
-    FOR i IN 1 .. coalesce(array_length(created, 1), 0) LOOP
-        action := 'created';
-        partition := created[i];
-        detail := created_detail[i];
-        RETURN NEXT;
-    END LOOP;
-    IF postponed > 0 THEN
-        action := 'skipped';
-        partition := NULL;
-        IF lock_limited THEN
-            detail := format('%s more partitions to make; the lock table held %s this run '
-                             '(max_locks_per_transaction), the rest at its next runs', postponed,
-                             coalesce(array_length(created, 1), 0));
-        ELSE
-            detail := format('%s more partitions to make; the worker makes at most 200 of a '
-                             'table per run, the rest at its next runs', postponed);
-        END IF;
-        RETURN NEXT;
+    -- The default's rows as the creations last looked at them, under their lock: the rescue
+    -- goes by them.
+    IF plan.creating THEN
+        SELECT * INTO made FROM ai_scale._maintain_make_ahead(cfg, defer_detach, plan);
+        default_has_rows := made.default_has_rows;
+        RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(made.done) d;
     END IF;
-
+    -- A partition whose mark stays (its unmark not free in time) is not finalized (handled).
     IF defer_detach THEN
         SELECT * INTO owed FROM ai_scale._maintain_owed_drops(cfg);
         handled := owed.handled;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(owed.done) d;
     END IF;
-
+    -- A row from the check says no move can succeed: none is tried (tier_blocked).
     IF plan.tiering THEN
         owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
         RETURN QUERY SELECT * FROM ai_scale._maintain_check_cold_tablespace(
-                         cfg, cold_oid, owner);
+                         cfg, plan.cold_oid, owner);
         tier_blocked := FOUND;
     END IF;
-
     IF plan.retiring THEN
         SELECT * INTO retired
           FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner, handled);
         handled := retired.handled;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(retired.done) d;
     END IF;
-
-    IF cardinality(pending) > 0 THEN
+    IF cardinality(plan.pending) > 0 THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
-                         cfg, defer_detach, pending, handled);
+                         cfg, defer_detach, plan.pending, handled);
     END IF;
-
-    IF dflt IS NOT NULL THEN
+    IF plan.dflt IS NOT NULL THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_default_partition(
-                         cfg, defer_detach, dflt, default_has_rows, nested_default_rows);
+                         cfg, defer_detach, plan.dflt, default_has_rows, plan.nested_default_rows);
     END IF;
 END $$;
 

@@ -1020,6 +1020,56 @@ BEGIN
     END IF;
 END $$;
 
+-- The hint of a maintenance run's error 42501 that came without one: which right the table's
+-- owner (owner) lacks, or that the operating system refused the server a file; NULL when
+-- neither. message: the error's.
+CREATE FUNCTION ai_scale._maintenance_rights_hint(parent regclass, owner oid, message text)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    err_message text;
+    err_hint text;
+BEGIN
+    -- The owner lacks CREATE where partitions go (its schema, the table's own tablespace: the
+    -- database's default needs none), or, where it may create there, a partition belongs to a
+    -- role whose rights it lacks (one pg_partman made, say). An owner with all of them may have
+    -- been refused by the operating system (a tablespace's directory the server may not write:
+    -- Postgres reports that as 42501 too), and was told to grant what it had.
+    IF NOT has_schema_privilege(owner, (SELECT c.relnamespace FROM pg_class c
+                                         WHERE c.oid = parent), 'CREATE')
+       OR EXISTS (SELECT 1 FROM pg_class c
+                   WHERE c.oid = parent AND c.reltablespace <> 0
+                     AND NOT has_tablespace_privilege(owner, c.reltablespace,
+                                                      'CREATE')) THEN
+        err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
+                           'CREATE on its schema and on the tablespace partitions '
+                           'go to (the table''s own, and cold_tablespace to tier).',
+                           owner::regrole);
+    ELSE
+        -- (Postgres's messages for a file it may not open begin so; another 42501, or one in
+        -- another language, keeps its own message alone.)
+        err_message := message;
+        BEGIN
+            PERFORM ai_scale._require_owner_partitions(parent);
+            IF err_message LIKE 'could not %' THEN
+                err_hint := format('The owner (%s) has the rights maintenance '
+                                   'needs: the operating system refused the '
+                                   'server a file or directory, such as a '
+                                   'tablespace''s. Give the server''s user access '
+                                   'to it.', owner::regrole);
+            END IF;
+        EXCEPTION WHEN insufficient_privilege THEN
+            GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT,
+                                    err_hint = PG_EXCEPTION_HINT;
+            err_hint := format('Maintenance acts as the table''s owner, and %s. %s',
+                               err_message, err_hint);
+        END;
+    END IF;
+    RETURN err_hint;
+END $$;
+
 CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
@@ -1034,7 +1084,6 @@ DECLARE
     owner oid;
     caller_lock_timeout text := current_setting('lock_timeout');
     err_hint text;
-    err_message text;
 BEGIN
     PERFORM ai_scale._require_primary('run_maintenance');
     IF _run_maintenance.parent IS NOT NULL THEN
@@ -1124,43 +1173,10 @@ BEGIN
                 -- Dropped while this run waited for it: nothing to maintain, nothing wrong.
                 CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent);
                 -- (PG_EXCEPTION_HINT is '' when the error has none, never NULL.)
+                -- Which right the owner lacks, when the error does not say.
                 IF SQLSTATE = '42501' AND coalesce(err_hint, '') = '' THEN
-                    -- The owner lacks CREATE where partitions go (its schema, the table's own
-                    -- tablespace: the database's default needs none), or, where it may create
-                    -- there, a partition belongs to a role whose rights it lacks (one pg_partman
-                    -- made, say). An owner with all of them may have been refused by the operating
-                    -- system (a tablespace's directory the server may not write: Postgres reports
-                    -- that as 42501 too), and was told to grant what it had.
-                    IF NOT has_schema_privilege(owner, (SELECT c.relnamespace FROM pg_class c
-                                                         WHERE c.oid = cfg.parent), 'CREATE')
-                       OR EXISTS (SELECT 1 FROM pg_class c
-                                   WHERE c.oid = cfg.parent AND c.reltablespace <> 0
-                                     AND NOT has_tablespace_privilege(owner, c.reltablespace,
-                                                                      'CREATE')) THEN
-                        err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
-                                           'CREATE on its schema and on the tablespace partitions '
-                                           'go to (the table''s own, and cold_tablespace to tier).',
-                                           owner::regrole);
-                    ELSE
-                        -- (Postgres's messages for a file it may not open begin so; another
-                        -- 42501, or one in another language, keeps its own message alone.)
-                        err_message := SQLERRM;
-                        BEGIN
-                            PERFORM ai_scale._require_owner_partitions(cfg.parent);
-                            IF err_message LIKE 'could not %' THEN
-                                err_hint := format('The owner (%s) has the rights maintenance '
-                                                   'needs: the operating system refused the '
-                                                   'server a file or directory, such as a '
-                                                   'tablespace''s. Give the server''s user access '
-                                                   'to it.', owner::regrole);
-                            END IF;
-                        EXCEPTION WHEN insufficient_privilege THEN
-                            GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT,
-                                                    err_hint = PG_EXCEPTION_HINT;
-                            err_hint := format('Maintenance acts as the table''s owner, and %s. %s',
-                                               err_message, err_hint);
-                        END;
-                    END IF;
+                    err_hint := coalesce(
+                        ai_scale._maintenance_rights_hint(cfg.parent, owner, SQLERRM), err_hint);
                 END IF;
                 errors := errors + 1;
                 parent_table := cfg.parent;

@@ -340,8 +340,9 @@ BEGIN
             steps := ai_scale._first_creations(steps, 200);
         END IF;
     END IF;
-    -- Which of the later phases have work: a no-op run calls none of them (each call costs a
-    -- no-op run about a tenth more), but the default partition's.
+    -- Which of the later phases have work: a no-op run calls none of them but the default
+    -- partition's (the call of a phase with nothing to do costs about 0.04 ms, some 5% of a
+    -- no-op run).
     SELECT coalesce(bool_or(s.action = 'tier'), false),
            coalesce(bool_or(s.action <> 'create'), false)
       INTO tiering, retiring FROM unnest(steps) s;

@@ -454,7 +454,8 @@ BEGIN
                 created := created || made.partition;
                 created_detail := created_detail || (made.bounds
                     || CASE WHEN made.rows_moved > 0
-                            THEN format('; moved %s rows from the default partition', made.rows_moved)
+                            THEN format('; moved %s from the default partition',
+                                        ai_scale._count(made.rows_moved, 'row', 'rows'))
                             ELSE '' END);
             END LOOP;
         EXCEPTION
@@ -827,8 +828,10 @@ BEGIN
     IF tier_left > 0 THEN
         action := 'skipped';
         partition := NULL;
-        detail := format('%s partitions to move to tablespace %s not tried after the error above; '
-                         'retried on the next run', tier_left, quote_ident(cfg.cold_tablespace));
+        detail := format('%s to move to tablespace %s not tried after the error above; '
+                         'retried on the next run',
+                         ai_scale._count(tier_left, 'partition', 'partitions'),
+                         quote_ident(cfg.cold_tablespace));
         done := done || (action, partition, detail)::ai_scale._maintenance_action;
     END IF;
 END $$;
@@ -898,7 +901,8 @@ BEGIN
                 FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, rescue_rows) LOOP
                     action := 'rescued';
                     partition := r.partition;
-                    detail := format('moved %s rows from the default partition', r.rows_moved);
+                    detail := format('moved %s from the default partition',
+                                     ai_scale._count(r.rows_moved, 'row', 'rows'));
                     RETURN NEXT;
                 END LOOP;
             EXCEPTION

@@ -185,7 +185,7 @@ UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'fresh'::regclas
 SELECT action, count(*) FROM ai_scale.run_maintenance('fresh') GROUP BY 1;
 SELECT tag, count(*) FROM ddl_log GROUP BY 1 ORDER BY 1;
 TRUNCATE ddl_log;
-SELECT action, detail ~ 'moved 1 rows' AS moved_the_row, count(*)
+SELECT action, detail ~ 'moved 1 row\M' AS moved_the_row, count(*)
   FROM ai_scale.manage_partitions('holding_row', '1 day', 2, time_zone => 'UTC') GROUP BY 1, 2;
 SELECT tag, count(*) FROM ddl_log GROUP BY 1 ORDER BY 1;
 DROP EVENT TRIGGER log_ddl;

@@ -58,7 +58,7 @@ SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('indexed', '1 day
 INSERT INTO indexed VALUES (2, now() + interval '1 day');
 DELETE FROM rights_log WHERE what = 'index expression'; -- this insert's own
 UPDATE ai_scale.partition_config SET premake = 1 WHERE parent = 'indexed'::regclass;
-SELECT action, detail LIKE '%moved 1 rows from the default partition' AS moved_one
+SELECT action, detail LIKE '%moved 1 row from the default partition' AS moved_one
   FROM ai_scale.run_maintenance('indexed') WHERE action <> 'created' OR detail LIKE '%moved%';
 -- A table with triggers gets its rows moved through the parent: the triggers.
 CREATE TABLE triggered (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);

@@ -25,7 +25,7 @@ SELECT to_regclass('rescue_20210701') IS NULL AS no_partition_left;
 
 -- Maintenance needing a partition whose range has rows in the default: it moves them.
 INSERT INTO rescue VALUES (2000, date_trunc('day', now(), 'UTC') + interval '2 days 1 hour');
-SELECT action, detail ~ 'moved 1 rows from the default partition' AS moved
+SELECT action, detail ~ 'moved 1 row from the default partition' AS moved
   FROM ai_scale.manage_partitions('rescue', '1 day', 3) ORDER BY partition;
 SELECT * FROM ai_scale.check_default('rescue');
 SELECT count(*) FROM rescue;
@@ -266,7 +266,7 @@ DELETE FROM audit_log;
 SELECT count(*) AS partitions, sum(rows_moved) AS moved FROM ai_scale.rescue_default('audited');
 INSERT INTO audited VALUES (31, now() + interval '1 day');
 UPDATE ai_scale.partition_config SET premake = 1 WHERE parent = 'audited'::regclass;
-SELECT action, detail LIKE '%moved 1 rows from the default partition' AS moved_one
+SELECT action, detail LIKE '%moved 1 row from the default partition' AS moved_one
   FROM ai_scale.run_maintenance('audited');
 SELECT op, into_default, by_role, count(*) FROM audit_log GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 SELECT count(*) AS left_in_default FROM ONLY audited_default;

@@ -58,7 +58,7 @@ UPDATE ai_scale.partition_config SET premake = 4;
 });
 like($publisher->safe_psql('postgres',
         "SELECT string_agg(detail, '; ') FROM ai_scale.run_maintenance('model_predictions')"),
-    qr/moved 1 rows from the default partition/,
+    qr/moved 1 row from the default partition/,
     'maintenance moves a row out of the default into the partition it makes');
 $publisher->wait_for_catchup('predictions');
 is($subscriber->safe_psql('postgres', $digest), $publisher->safe_psql('postgres', $digest),

@@ -53,7 +53,7 @@ UPDATE ai_scale.partition_config SET premake = 4;
 });
 like($publisher->safe_psql('postgres',
         "SELECT string_agg(detail, '; ') FROM ai_scale.run_maintenance('model_predictions')"),
-    qr/moved 1 rows from the default partition/,
+    qr/moved 1 row from the default partition/,
     'maintenance moves a row out of the default into the partition it makes');
 arrives('after_maintenance', 'a row written after the move reaches the subscriber');
 

@@ -153,8 +153,9 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
                                CStringGetTextDatum(r.last_error.c_str()),
                                TimestampTzGetDatum(r.last_error_at),
                                Float8GetDatum(r.latency_ms)};
-            bool nulls[9] = {false, false, false, false, false, false, r.last_error.empty(),
-                             r.last_error.empty(), r.latency_ms < 0};
+            bool nulls[9] = {};
+            nulls[6] = nulls[7] = r.last_error.empty(); // last_error, last_error_at
+            nulls[8] = r.latency_ms < 0;
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         });
     }

@@ -15,7 +15,11 @@ use lib $FindBin::RealBin;
 use AiScaleTest;
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
-redis_start('cluster', $port, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf');
+# The cluster bus listens on a port of its own, by default $port + 10000, which nothing checked
+# was free: taken by another server once, the node exited at start. One chosen free instead.
+my $bus_port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('cluster', $port, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+    '--cluster-port', $bus_port);
 my $node = cache_node('cache_cluster', redis_primary => "127.0.0.1:$port",
     breaker_failures => 1000);
 

@@ -498,9 +498,9 @@ BEGIN
 END $$;
 
 -- rescue_default's work, as the table's owner (rescue_default runs it through _as_owner_rows;
--- maintenance, already the owner, calls it directly): one batch. The lock_timeout it sets is a
--- local setting of this function's (its SET clause brings the caller's back when it returns),
--- so it is set here, not in a helper, where it would end with the helper.
+-- maintenance, already the owner, calls it directly): one batch. It shortens lock_timeout and
+-- sets the caller's back before it returns: a local setting lasts to the end of the
+-- transaction, past the function that made it (its SET clause restores only search_path).
 CREATE FUNCTION ai_scale._rescue_default(parent regclass, batch_rows int)
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
@@ -658,14 +658,15 @@ BEGIN
     IF ai_scale._key_indexed(dflt, k.key_column) THEN
         RETURN false;
     END IF;
-    -- The short wait of all maintenance DDL, or the caller's if shorter (a local setting: the
-    -- caller's comes back when this function returns).
+    -- The short wait of all maintenance DDL, or the caller's if shorter; the caller's is set
+    -- back before returning (a local setting outlives the function that made it).
     PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(caller_lock_timeout), true);
     -- Both as the owner (see _as_owner_rows).
     SELECT t.n INTO n FROM ai_scale._as_owner_rows(parent, format(
         'SELECT count(*) FROM (SELECT FROM ONLY %s LIMIT %s) s', dflt,
         2 * batch_rows::bigint + 1)) AS t(n bigint);
     IF n <= 2 * batch_rows::bigint THEN
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN false;
     END IF;
     SELECT s.nspname, c.relname INTO nsp, rel
@@ -674,6 +675,7 @@ BEGIN
     PERFORM ai_scale._as_owner(parent, format('CREATE INDEX %I ON %s (%I)', name, dflt,
                                               k.key_column));
     EXECUTE format('COMMENT ON INDEX %I.%I IS %L', nsp, name, ai_scale._rescue_index_comment());
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     RETURN true;
 END $$;
 
@@ -690,8 +692,8 @@ DECLARE
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM ai_scale._lock_for_maintenance(parent); -- as in _make_rescue_index
-    -- The short wait of all maintenance DDL, or the caller's if shorter (a local setting: the
-    -- caller's comes back when this function returns).
+    -- The short wait of all maintenance DDL, or the caller's if shorter; the caller's is set
+    -- back before returning (a local setting outlives the function that made it).
     PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(caller_lock_timeout), true);
     FOR idx IN SELECT i.indexrelid::regclass FROM pg_index i
                 WHERE i.indrelid = ai_scale._default_partition(parent)
@@ -699,6 +701,7 @@ BEGIN
     LOOP
         EXECUTE format('DROP INDEX %s', idx);
     END LOOP;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
 END $$;
 
 -- For rescue_default_proc: _make_rescue_index, tried again while the table is busy. The

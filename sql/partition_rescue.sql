@@ -351,3 +351,21 @@ DROP TABLE unmanaged;
 -- it was 50 seconds, and a caller's lock_timeout of 1s (or 49s) was waited in full.
 SELECT w AS caller_lock_timeout, ai_scale._maintenance_lock_wait(w) AS waits
   FROM unnest(ARRAY['0', '10ms', '50ms', '1s', '49s', '2min']) w;
+
+-- rescue_default_proc's index on a large default is built and dropped with that short wait,
+-- and the caller's lock_timeout is set back after each (a local setting outlives the function
+-- that made it: the build's stayed in the transaction, for the first batch's lock wait).
+CREATE TABLE idx_wait (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('idx_wait', '1 day', 0, time_zone => 'UTC');
+INSERT INTO idx_wait SELECT timestamptz '2023-01-01 00:00 UTC' + i * interval '1 minute'
+  FROM generate_series(1, 30) i;
+BEGIN;
+SET LOCAL lock_timeout = '7s';
+SELECT ai_scale._make_rescue_index('idx_wait', 100) AS built_for_100;
+SHOW lock_timeout;
+SELECT ai_scale._make_rescue_index('idx_wait', 10) AS built_for_10;
+SHOW lock_timeout;
+SELECT ai_scale._drop_rescue_index('idx_wait');
+SHOW lock_timeout;
+ROLLBACK;
+DROP TABLE idx_wait;

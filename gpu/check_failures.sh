@@ -12,27 +12,20 @@
 #      $OUT/gpu_regress.diffs, to be read: GPU-only lines in stats and the tests of a missing
 #      module are expected there, a different score is a defect.
 # Usage: bash gpu/check_failures.sh [ROWS]   (default 400000; as root the server runs as postgres)
+# The server runs on a free port (scripts/lib/bench.sh) and is stopped on exit.
 # Exit status: 0 passed on a GPU, 1 a check failed, 2 no usable GPU (everything ran on the CPU).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-source scripts/lib/services.sh
+source scripts/lib/bench.sh
 rows=${1:-400000}
 out=${OUT:-}
 
-work=$(mktemp -d /tmp/ai_scale_gpu_fail.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
-cleanup() {
-    pg_stop "$work/pg"
-    [ -n "$out" ] && cp "$work/pg.log" "$out/gpu_failures.server.log" 2>/dev/null
-    rm -rf "$work"
-}
+# The server's log goes to $OUT too.
+cleanup() { bench_stop "${out:+$out/gpu_failures.server.log}"; }
 trap cleanup EXIT
-
-port=$(free_port)
-pg_init "$work/pg" "$port" yes || exit 1
-pg_start "$work/pg" || exit 1
-sql() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
+bench_work gpu_fail || exit 1
+bench_pg_start || exit 1
+sql() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres "$@"; }
 failed=0
 fail() { echo "FAILED: $*"; failed=1; }
 
@@ -96,7 +89,7 @@ chmod -R a+rX "$regress_out"
 [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$regress_out"
 pg_regress=$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress
 (cd "$regress_out" && PGOPTIONS="-c ai_scale.gpu=$mode -c ai_scale.gpu_min_batch=1" \
-    "$pg_regress" --inputdir=. --outputdir=. --bindir="$PG_BIN" --host=127.0.0.1 --port="$port" \
+    "$pg_regress" --inputdir=. --outputdir=. --bindir="$PG_BIN" --host=127.0.0.1 --port="$pg_port" \
     --user=postgres --dbname=ai_scale_gpu_regress "${files[@]}")
 echo "== pg_regress exit $? (differences are read by hand, see the header)"
 if [ -f "$regress_out/regression.diffs" ]; then

@@ -3,7 +3,9 @@
 # value not sent) and SELECT 1, on one server per build, pgbench 2 clients, prepared,
 # alternating between the builds in each of three rounds. Prints new / old tps per case and
 # round. For telling a change on the cache's hot path from the machine's drift, which moves
-# bench/cache/run.sh's ratios by more than most changes do.
+# bench/cache/run.sh's ratios by more than most changes do. Starts its own Redis and the two
+# Postgres servers on free ports (scripts/lib/bench.sh, scripts/lib/services.sh) and stops them
+# on exit.
 # Install each build into its own PostgreSQL copy first (scripts/private_pg.sh), e.g.:
 #   git worktree add /tmp/old <rev>; eval "$(bash scripts/private_pg.sh /tmp/pg-old)"
 #   (cd /tmp/old && make -s -j2 && make -s install)
@@ -14,11 +16,8 @@ cd "$root"
 old_config=${1:?usage: compare_builds.sh OLD_PG_CONFIG NEW_PG_CONFIG [seconds]}
 new_config=${2:?usage: compare_builds.sh OLD_PG_CONFIG NEW_PG_CONFIG [seconds]}
 secs=${3:-5}
-source scripts/lib/services.sh
+source scripts/lib/bench.sh
 
-work=$(mktemp -d /tmp/ai_scale_compare.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
 declare -A port
 # Each server with the PG_BIN of its own build (services.sh reads PG_CONFIG when sourced).
 with_build() { # name command...
@@ -30,15 +29,17 @@ with_build() { # name command...
         "$@"
     )
 }
+# (bench_pg_start's single cluster is not enough here: one per build, each with its own PG_BIN.)
 stop_all() {
-    for b in old new; do with_build "$b" pg_stop "$work/$b" 2>/dev/null || true; done
-    redis_stop "$work/redis"
-    rm -rf "$work"
+    if [ -n "$work" ]; then
+        for b in old new; do with_build "$b" pg_stop "$work/$b" 2>/dev/null || true; done
+    fi
+    bench_stop
 }
 trap stop_all EXIT
 
-redis_port=$(free_port)
-redis_start "$work/redis" "$redis_port"
+bench_work compare
+bench_redis_start
 for b in old new; do
     port[$b]=$(free_port)
     with_build "$b" pg_init "$work/$b" "${port[$b]}" yes

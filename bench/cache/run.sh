@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Cache benchmark, side by side in one run: pgbench (2 clients, prepared) against the cache
 # functions and plain SQL, and redis-benchmark against the same Redis, then the ratios the
-# targets in docs/cache.md are stated in. Starts its own Postgres and Redis (primary only, so
-# both sides talk to the same server) and stops them.
+# targets in docs/cache.md are stated in. Starts its own Postgres and Redis on free ports
+# (scripts/lib/bench.sh; the Redis as primary only, so both sides talk to the same server) and
+# stops them on exit.
 # Usage: flock /tmp/ai_scale_bench.lock bash bench/cache/run.sh [seconds per run, default 10]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-source scripts/lib/services.sh
+source scripts/lib/bench.sh
 require_current_install
 export PATH="$PG_BIN:$PATH"
 secs=${1:-10}
 
-trap bench_servers_stop EXIT
+trap bench_stop EXIT
 bench_servers_start cache "ai_scale.redis_read_from = 'primary'"
 
 psql_() { psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 "$@"; }

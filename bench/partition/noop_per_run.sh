@@ -2,25 +2,21 @@
 # A no-op run_maintenance timed run by run, at 100 and 1000 children, in a fresh database.
 # run.sh reports the mean of runs 2 to 6 of a session, which still plan each statement afresh;
 # a maintenance worker, running the same statements every minute, pays what the later runs
-# print here.
+# print here. Starts its own Postgres on a free port (scripts/lib/bench.sh) and stops it on exit.
 # Usage: flock /tmp/ai_scale_bench.lock bash bench/partition/noop_per_run.sh [sessions, default 3]
 # Needs ai_scale built and installed into $PG_CONFIG's tree (bash scripts/setup.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-# shellcheck source=../../scripts/lib/services.sh
-source scripts/lib/services.sh
+# shellcheck source=../../scripts/lib/bench.sh
+source scripts/lib/bench.sh
 require_current_install
 sessions=${1:-3}
 
-work=$(mktemp -d /tmp/ai_scale_bench_noop.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
-port=$(free_port)
-pg_init "$work/pg" "$port" yes >/dev/null
-pg_start "$work/pg"
-trap 'pg_stop "$work/pg"; rm -rf "$work"' EXIT
-psqlb() { "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+trap bench_stop EXIT
+bench_work bench_noop
+bench_pg_start
+psqlb() { "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 
 psqlb >/dev/null <<'SQL'
 CREATE EXTENSION ai_scale;

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Partition management, ai_scale vs pg_partman 4.7.2 (Debian's postgresql-15-partman), side by
-# side on one server started here. Prints each figure and the ratio pg_partman / ai_scale.
+# side on one server started here (on a free port, scripts/lib/bench.sh; stopped on exit). Prints
+# each figure and the ratio pg_partman / ai_scale.
 # Usage: flock /tmp/ai_scale_bench.lock bash bench/partition/run.sh
 # Needs ai_scale built and installed into $PG_CONFIG's tree (bash scripts/setup.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-# shellcheck source=../../scripts/lib/services.sh
-source scripts/lib/services.sh
+# shellcheck source=../../scripts/lib/bench.sh
+source scripts/lib/bench.sh
 require_current_install
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -22,14 +23,10 @@ if [ ! -f "$sharedir/extension/pg_partman.control" ]; then
     as_root cp /usr/share/postgresql/15/extension/pg_partman* "$sharedir/extension/"
 fi
 
-work=$(mktemp -d /tmp/ai_scale_bench_partition.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
-port=$(free_port)
-pg_init "$work/pg" "$port" yes >/dev/null
-pg_start "$work/pg"
-trap 'pg_stop "$work/pg"; rm -rf "$work"' EXIT
-psqlb() { "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+trap bench_stop EXIT
+bench_work bench_partition
+bench_pg_start
+psqlb() { "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 # Setup statements: their output is not part of the report.
 run() { psqlb "$@" >/dev/null; }
 

@@ -6,17 +6,18 @@
 #      with Postgres's durable defaults (fsync, synchronous_commit on: a sync insert waits for
 #      its WAL flush at commit) and once with synchronous_commit = off;
 #   3. 1000 fresh inputs in one statement: predict_batch() against predict() per row.
-# Starts its own Postgres (preloading ai_scale) and Redis, and stops them.
+# Starts its own Postgres (preloading ai_scale) and Redis on free ports (scripts/lib/bench.sh),
+# and stops them on exit.
 # Usage: flock /tmp/ai_scale_bench.lock bash bench/predict/run.sh [seconds per run, default 10]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-source scripts/lib/services.sh
+source scripts/lib/bench.sh
 require_current_install
 export PATH="$PG_BIN:$PATH"
 secs=${1:-10}
 
-cleanup() { [ -s "${work:-}/pgbench.err" ] && tail -5 "$work/pgbench.err"; bench_servers_stop; }
+cleanup() { [ -s "${work:-}/pgbench.err" ] && tail -5 "$work/pgbench.err"; bench_stop; }
 trap cleanup EXIT
 # Durable, as in production (the test harness turns fsync, synchronous_commit and
 # full_page_writes off).

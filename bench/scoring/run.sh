@@ -6,19 +6,17 @@
 #  * mlp (16-64-64-1) throughput from JSONB
 # Usage: bench/scoring/run.sh [ROWS]   (default 1000000; honours PG_CONFIG, builds nothing:
 # run scripts/setup.sh first). Takes the benchmark lock so only one benchmark runs at a time.
+# Starts its own Postgres on a free port (scripts/lib/bench.sh) and stops it on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -z "${AI_SCALE_BENCH_LOCKED:-}" ] && exec env AI_SCALE_BENCH_LOCKED=1 flock /tmp/ai_scale_bench.lock "$0" "$@"
-source scripts/lib/services.sh
+source scripts/lib/bench.sh
 require_current_install
 rows=${1:-1000000}
 subset=$(( rows < 200000 ? rows : 200000 ))
 
-work=$(mktemp -d /tmp/ai_scale_bench_scoring.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
-cleanup() { pg_stop "$work/pg"; rm -rf "$work"; }
-trap cleanup EXIT
+trap bench_stop EXIT
+bench_work bench_scoring
 
 echo "== gbdt on pre-extracted float32 rows ($subset rows, one thread)"
 /usr/bin/python3 bench/scoring/train_gbdt.py "$work" "$subset" | tee "$work/xgb.txt"
@@ -30,11 +28,7 @@ ours=$(awk '/ai_scale_rows_per_s/ {print $2}' "$work/ours.txt")
 awk -v a="$ours" -v b="$xgb" 'BEGIN { printf "gbdt_ratio_ai_scale_vs_xgboost %.2f\n", a / b }'
 
 echo "== SQL ($rows rows of 16 features in JSONB, one backend)"
-port=$(free_port)
-pg_init "$work/pg" "$port" yes
-pg_conf "$work/pg" "shared_buffers = '1GB'"
-pg_conf "$work/pg" "work_mem = '64MB'"
-pg_start "$work/pg"
+bench_pg_start "shared_buffers = '1GB'" "work_mem = '64MB'"
 chmod 644 "$work/gbdt.json"
-"$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+"$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
     -v rows="$rows" -v subset="$subset" -v gbdt_file="$work/gbdt.json" -f bench/scoring/bench.sql

@@ -1,34 +1,12 @@
 # Shell helpers to start and stop throwaway Postgres clusters and Redis servers on loopback.
-# Sourced by test/run.sh, scripts/demo.sh and the benchmarks. Postgres runs as the postgres user when we are
-# root (initdb refuses root).
+# Sourced by test/run.sh, scripts/demo.sh and scripts/lib/bench.sh (the benchmarks' and GPU
+# checks' set-up). Postgres runs as the postgres user when we are root (initdb refuses root).
 
 # PG_CONFIG picks the installation (scripts/private_pg.sh makes a private one).
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 [ -x "$PG_CONFIG" ] || PG_CONFIG=pg_config
 PG_BIN=$("$PG_CONFIG" --bindir)
 export PG_CONFIG
-
-# Fails unless the ai_scale installed for $PG_CONFIG is this tree's build (run from the tree's
-# root): a benchmark of an older install measures old code. The libraries are compared without
-# their symbols and build ids, which differ between two builds of the same code.
-require_current_install() {
-    local version sharedir pkglibdir tmp same=yes
-    version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" ai_scale.control)
-    sharedir=$("$PG_CONFIG" --sharedir)
-    pkglibdir=$("$PG_CONFIG" --pkglibdir)
-    tmp=$(mktemp -d)
-    objcopy --strip-all --remove-section=.note.gnu.build-id ai_scale.so "$tmp/tree.so" 2>/dev/null &&
-        objcopy --strip-all --remove-section=.note.gnu.build-id "$pkglibdir/ai_scale.so" \
-            "$tmp/installed.so" 2>/dev/null &&
-        cmp -s "$tmp/tree.so" "$tmp/installed.so" || same=no
-    rm -rf "$tmp"
-    if [ $same = no ] ||
-        ! cmp -s "ai_scale--$version.sql" "$sharedir/extension/ai_scale--$version.sql"; then
-        echo "the ai_scale installed for $PG_CONFIG is not this tree's build;" \
-            "run make install with PG_CONFIG=$PG_CONFIG (or bash scripts/setup.sh) first" >&2
-        return 1
-    fi
-}
 
 # Runs a command as the user that owns the clusters.
 as_pg_user() {
@@ -160,28 +138,4 @@ redis_stop() {
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do process_runs "$pid" || return 0; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
-}
-
-# For the benchmarks: a work directory, a Redis, and a Postgres preloading ai_scale with that
-# Redis as its L2 primary plus the postgresql.conf lines given. Sets work, redis_port and
-# pg_port; bench_servers_stop stops both and removes the directory.
-bench_servers_start() {
-    local name=$1 line
-    shift
-    work=$(mktemp -d "/tmp/ai_scale_bench_$name.XXXXXX")
-    chmod 755 "$work"
-    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$work"
-    redis_port=$(free_port)
-    redis_start "$work/redis" "$redis_port"
-    pg_port=$(free_port)
-    pg_init "$work/pg" "$pg_port" yes
-    pg_conf "$work/pg" "ai_scale.redis_primary = '127.0.0.1:$redis_port'"
-    for line in "$@"; do pg_conf "$work/pg" "$line"; done
-    pg_start "$work/pg"
-}
-bench_servers_stop() {
-    [ -n "${work:-}" ] || return 0
-    pg_stop "$work/pg"
-    redis_stop "$work/redis"
-    rm -rf "$work"
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checks of the scripts that start and stop the test servers (scripts/lib/services.sh) and run
-# the suites (test/run.sh), each on a way they went wrong. Run by ctest (the unit suite); needs
+# Checks of the scripts that start and stop the test servers (scripts/lib/services.sh) and the
+# benchmarks' servers (scripts/lib/bench.sh) and run the suites (test/run.sh), each on a way they
+# went wrong. Run by ctest (the unit suite); needs
 # redis-server, PostgreSQL 15 (PG_CONFIG as test/run.sh takes it), as root the postgres user, and
 # for the last check the build of build/test/tools. Exits non-zero if a check fails.
 set -uo pipefail
@@ -109,5 +110,38 @@ spares_other_process() {
     [ "${alive:-}" = yes ] && [ ! -f "$tmp/stale/redis.pid" ]
 }
 check "redis_stop leaves alone a process a stale pid file names" spares_other_process
+
+# 8. A benchmark's set-up (scripts/lib/bench.sh) leaves nothing behind, started or not: two
+# benchmarks that started their cluster before trapping its stop left their directory when the
+# start failed. bench_pg_start fails by its status (gpu/check_failures.sh runs without set -e),
+# here on the port the Redis of check 1 holds, and bench_stop then removes the directory; after a
+# start that succeeded it stops the cluster too.
+bench_cleans_up() {
+    local dir
+    dir=$( # a failed start
+        source scripts/lib/bench.sh
+        bench_work harness_bench || exit 1
+        echo "$work"
+        free_port() { echo "$port"; }
+        if bench_pg_start 2>/dev/null; then
+            echo "bench_pg_start succeeded on a port another server holds" >&2
+            bench_stop
+            exit 1
+        fi
+        bench_stop
+    ) || return 1
+    [ -n "$dir" ] && [ ! -e "$dir" ] || { echo "bench_stop left $dir after a failed start" >&2; return 1; }
+    ( # a start that succeeded
+        source scripts/lib/bench.sh
+        local pid
+        bench_work harness_bench && bench_pg_start || exit 1
+        dir=$work
+        pid=$(head -n 1 "$work/pg/postmaster.pid")
+        bench_stop
+        [ ! -e "$dir" ] || { echo "bench_stop left $dir" >&2; exit 1; }
+        ! process_runs "$pid" || { echo "bench_stop left the postmaster $pid running" >&2; exit 1; }
+    )
+}
+check "bench_pg_start fails on a taken port; bench_stop removes what bench.sh made" bench_cleans_up
 
 [ $failures -eq 0 ]

@@ -1,0 +1,90 @@
+# Shell helpers the benchmarks (bench/) and the GPU checks through SQL (gpu/check_sql.sh,
+# gpu/check_failures.sh) share: a work directory the servers can use, a Postgres preloading
+# ai_scale (and a Redis as its L2) on free loopback ports, and their stop when the script exits,
+# having failed or not. Built on scripts/lib/services.sh, which reads PG_CONFIG.
+#
+# A script's set-up, in that order:
+#   source scripts/lib/bench.sh
+#   trap bench_stop EXIT                       # or a cleanup function that calls it
+#   bench_work bench_NAME                      # $work: /tmp/ai_scale_bench_NAME.XXXXXX
+#   bench_pg_start "shared_buffers = '1GB'"    # $pg_port: a cluster in $work/pg, started
+# Every function returns non-zero when it fails, for scripts without set -e too.
+
+# shellcheck source=services.sh
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+
+# Set by bench_work and the starts; empty until then, so that a bench_stop trapped before
+# bench_work ran removes nothing (not a $work the caller's environment happened to have).
+work=
+pg_port=
+redis_port=
+
+# Fails unless the ai_scale installed for $PG_CONFIG is this tree's build (run from the tree's
+# root): a benchmark of an older install measures old code. The libraries are compared without
+# their symbols and build ids, which differ between two builds of the same code.
+require_current_install() {
+    local version sharedir pkglibdir tmp same=yes
+    version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" ai_scale.control)
+    sharedir=$("$PG_CONFIG" --sharedir)
+    pkglibdir=$("$PG_CONFIG" --pkglibdir)
+    tmp=$(mktemp -d)
+    objcopy --strip-all --remove-section=.note.gnu.build-id ai_scale.so "$tmp/tree.so" 2>/dev/null &&
+        objcopy --strip-all --remove-section=.note.gnu.build-id "$pkglibdir/ai_scale.so" \
+            "$tmp/installed.so" 2>/dev/null &&
+        cmp -s "$tmp/tree.so" "$tmp/installed.so" || same=no
+    rm -rf "$tmp"
+    if [ $same = no ] ||
+        ! cmp -s "ai_scale--$version.sql" "$sharedir/extension/ai_scale--$version.sql"; then
+        echo "the ai_scale installed for $PG_CONFIG is not this tree's build;" \
+            "run make install with PG_CONFIG=$PG_CONFIG (or bash scripts/setup.sh) first" >&2
+        return 1
+    fi
+}
+
+# bench_work NAME: a new directory /tmp/ai_scale_NAME.XXXXXX in $work, which the servers (run
+# as the postgres user when we are root) can write into and read from.
+bench_work() {
+    work=$(mktemp -d "/tmp/ai_scale_$1.XXXXXX") || return 1
+    chmod 755 "$work" || return 1
+    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$work" || return 1; fi
+}
+
+# bench_pg_start [LINE...]: a cluster in $work/pg listening on a free port, $pg_port, with
+# pg_init's settings (fsync and synchronous_commit off among them) and ai_scale preloaded, plus
+# the postgresql.conf lines given (a later line overrides an earlier one); then started. Its log
+# is $work/pg.log.
+bench_pg_start() {
+    local line
+    pg_port=$(free_port) || return 1
+    pg_init "$work/pg" "$pg_port" yes || return 1
+    for line in "$@"; do pg_conf "$work/pg" "$line"; done
+    pg_start "$work/pg"
+}
+
+# bench_redis_start: a Redis without persistence in $work/redis listening on a free port,
+# $redis_port.
+bench_redis_start() {
+    redis_port=$(free_port) || return 1
+    redis_start "$work/redis" "$redis_port"
+}
+
+# bench_servers_start NAME [LINE...]: bench_work bench_NAME, a Redis, and a Postgres (as
+# bench_pg_start, with the lines given) that has that Redis as its L2 primary.
+bench_servers_start() {
+    local name=$1
+    shift
+    bench_work "bench_$name" && bench_redis_start &&
+        bench_pg_start "ai_scale.redis_primary = '127.0.0.1:$redis_port'" "$@"
+}
+
+# bench_stop [LOG_COPY]: stops the cluster and the Redis in $work (those that were started) and
+# removes $work; copies the cluster's log to LOG_COPY first when one is given. Does nothing
+# before bench_work.
+bench_stop() {
+    [ -n "${work:-}" ] || return 0
+    pg_stop "$work/pg"
+    # (|| true: a missing log must not end, under set -e, the clean-up that follows)
+    if [ -n "${1:-}" ]; then cp "$work/pg.log" "$1" 2>/dev/null || true; fi
+    redis_stop "$work/redis"
+    rm -rf "$work"
+}

@@ -1,5 +1,6 @@
 -- Random model parameters for the GPU checks through SQL (gpu/check_sql.sql,
--- gpu/check_failures.sql): psql \i gpu/check_models.sql from the tree's root.
+-- gpu/check_failures.sql) and the scoring benchmark (bench/scoring/bench.sql): psql
+-- \i gpu/check_models.sql from the tree's root.
 
 -- One mlp layer of n_out units over n_in inputs, small random weights and biases.
 CREATE FUNCTION pg_temp.layer(n_out int, n_in int, act text) RETURNS jsonb LANGUAGE sql AS $$

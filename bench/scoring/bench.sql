@@ -32,14 +32,9 @@ SELECT ai_scale.register_model('bench_logistic', 'logistic',
     (SELECT array_agg('f' || j ORDER BY j) FROM generate_series(1, 16) j),
     jsonb_build_object('weights', (SELECT jsonb_agg(round((j * 0.037 - 0.3)::numeric, 3) ORDER BY j)
                                    FROM generate_series(1, 16) j), 'bias', 0.1)) \gset
+-- pg_temp.layer(n_out, n_in, activation): one mlp layer of random weights.
+\i gpu/check_models.sql
 -- 16 -> 64 (relu) -> 64 (relu) -> 1 (sigmoid)
-CREATE FUNCTION pg_temp.layer(n_out int, n_in int, act text) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_build_object(
-        'weights', (SELECT jsonb_agg(r ORDER BY o) FROM
-                       (SELECT o, jsonb_agg(round(((random() - 0.5) / 4)::numeric, 4)) AS r
-                        FROM generate_series(1, n_out) o, generate_series(1, n_in) i GROUP BY o) w),
-        'bias', (SELECT jsonb_agg(round(((random() - 0.5) / 10)::numeric, 4)) FROM generate_series(1, n_out)),
-        'activation', act) $$;
 SELECT ai_scale.register_model('bench_mlp', 'mlp',
     (SELECT array_agg('f' || j ORDER BY j) FROM generate_series(1, 16) j),
     jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(64, 16, 'relu'),

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers the benchmarks (bench/) and the GPU checks through SQL (gpu/check_sql.sh,
 # gpu/check_failures.sh) share: a work directory the servers can use, a Postgres preloading
 # ai_scale (and a Redis as its L2) on free loopback ports, and their stop when the script exits,
@@ -80,6 +81,7 @@ bench_servers_start() {
 # bench_stop [LOG_COPY]: stops the cluster and the Redis in $work (those that were started) and
 # removes $work; copies the cluster's log to LOG_COPY first when one is given. Does nothing
 # before bench_work.
+# shellcheck disable=SC2120 # LOG_COPY is optional
 bench_stop() {
     [ -n "${work:-}" ] || return 0
     pg_stop "$work/pg"

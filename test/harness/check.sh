@@ -130,7 +130,10 @@ bench_cleans_up() {
         fi
         bench_stop
     ) || return 1
-    [ -n "$dir" ] && [ ! -e "$dir" ] || { echo "bench_stop left $dir after a failed start" >&2; return 1; }
+    if [ -z "$dir" ] || [ -e "$dir" ]; then
+        echo "bench_stop left $dir after a failed start" >&2
+        return 1
+    fi
     ( # a start that succeeded
         source scripts/lib/bench.sh
         local pid

@@ -550,6 +550,33 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The parts of [lo, hi) that no range [bound_lo[m], bound_hi[m]) covers, oldest first: the
+-- ranges of a table's partitions, ordered by their lower bound (partitions do not overlap).
+CREATE FUNCTION ai_scale._uncovered_parts(lo timestamp, hi timestamp, bound_lo timestamp[],
+                                          bound_hi timestamp[],
+                                          OUT lows timestamp[], OUT highs timestamp[])
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cursor timestamp := lo;
+BEGIN
+    lows := '{}';
+    highs := '{}';
+    FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
+        CONTINUE WHEN bound_lo[m] >= hi OR bound_hi[m] <= lo;
+        IF bound_lo[m] > cursor THEN
+            lows := lows || cursor;
+            highs := highs || bound_lo[m];
+        END IF;
+        cursor := greatest(cursor, bound_hi[m]);
+    END LOOP;
+    IF cursor < hi THEN
+        lows := lows || cursor;
+        highs := highs || hi;
+    END IF;
+END $$;
+
 -- Rows cannot be moved out of the default partition of a table that a foreign key references:
 -- deleting them fires the key's ON DELETE action (CASCADE would delete the referencing rows)
 -- before they are back in the table. Raises 0A000 naming the key.

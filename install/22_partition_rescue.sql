@@ -292,10 +292,66 @@ BEGIN
     END IF;
 END $$;
 
+-- For _rescue_pieces: the bounds of parent's partitions in zone, ordered by lower (an end
+-- without a bound as -infinity or infinity). For a timestamptz key, cells and bounds are
+-- compared as instants (UTC wall-clock times, and the pieces are made in 'UTC'): a bound in
+-- the first pass of a local hour that a fall-back change repeats (a partition made by hand, or
+-- in another zone) has the local time of the second pass, and compared as local times the free
+-- part next to it was misjudged, its partition overlapped the one there and the rescue failed
+-- at every run.
+CREATE FUNCTION ai_scale._rescue_partition_bounds(parent regclass, zone text,
+                                                  OUT bound_lo timestamp[],
+                                                  OUT bound_hi timestamp[])
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
+           coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
+      FROM ai_scale._bounds(parent, zone) x WHERE NOT x.is_default
+$$;
+
+-- For _rescue_pieces: the pieces of the cell with local lower bound cell_lo, holding cell_rows
+-- rows: the parts of it, in piece_zone, that no partition covers (bound_lo, bound_hi, from
+-- _rescue_partition_bounds), with their name suffixes (the cell's for a piece at its start,
+-- else the piece's local start) and row counts (NULL for the pieces of a cut cell: they are
+-- counted after the move). zone and partition_interval are the table's.
+CREATE FUNCTION ai_scale._rescue_cell_pieces(cell_lo timestamp, cell_rows bigint, zone text,
+                                             partition_interval interval, piece_zone text,
+                                             bound_lo timestamp[], bound_hi timestamp[],
+                                             OUT piece_lo timestamp[], OUT piece_hi timestamp[],
+                                             OUT piece_sfx text[], OUT piece_rows bigint[])
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    lo timestamp := cell_lo;
+    hi timestamp;
+    sfx text;
+    parts record;
+BEGIN
+    SELECT c.upper, c.suffix INTO hi, sfx FROM ai_scale._cells(partition_interval, lo, lo) c;
+    IF piece_zone <> zone THEN
+        lo := ai_scale._local_start(lo, zone) AT TIME ZONE 'UTC';
+        hi := ai_scale._local_start(hi, zone) AT TIME ZONE 'UTC';
+    END IF;
+    parts := ai_scale._uncovered_parts(lo, hi, bound_lo, bound_hi);
+    piece_lo := parts.lows;
+    piece_hi := parts.highs;
+    piece_sfx := ARRAY(SELECT CASE WHEN p.low = lo THEN sfx
+                                   WHEN piece_zone <> zone
+                                   THEN to_char((p.low AT TIME ZONE 'UTC') AT TIME ZONE zone,
+                                                'YYYYMMDD_HH24MI')
+                                   ELSE to_char(p.low, 'YYYYMMDD_HH24MI') END
+                         FROM unnest(piece_lo) WITH ORDINALITY p(low, n) ORDER BY p.n);
+    piece_rows := CASE WHEN cardinality(piece_lo) = 1 THEN ARRAY[cell_rows]
+                       ELSE array_fill(NULL::bigint, ARRAY[cardinality(piece_lo)]) END;
+END $$;
+
 -- For _rescue_default: the partitions one batch makes, as pieces [piece_lo, piece_hi) in
 -- piece_zone with their name suffixes and row counts (NULL for a piece of a cut cell): whole
 -- cells, oldest first, until batch_rows rows (or 100 pieces), each cut down to the parts no
--- partition of parent covers. zone and partition_interval are the table's.
+-- partition of parent covers (_rescue_cell_pieces). zone and partition_interval are the
+-- table's.
 CREATE FUNCTION ai_scale._rescue_pieces(parent regclass, zone text, partition_interval interval,
                                         piece_zone text, cell_lows timestamp[],
                                         cell_rows bigint[], batch_rows int,
@@ -305,66 +361,26 @@ CREATE FUNCTION ai_scale._rescue_pieces(parent regclass, zone text, partition_in
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    bound_lo timestamp[];
-    bound_hi timestamp[];
+    -- The partitions' bounds, read once for all the cells below.
+    spans record := ai_scale._rescue_partition_bounds(parent, piece_zone);
+    cell record;
     taken bigint := 0;
-    lo timestamp;
-    hi timestamp;
-    sfx text;
-    cursor timestamp;
-    pieces_before int;
 BEGIN
     piece_lo := '{}';
     piece_hi := '{}';
     piece_sfx := '{}';
     piece_rows := '{}';
-    -- The existing partitions' bounds, read once for all the cells below, ordered by lower.
-    -- For a timestamptz key, cells and bounds are compared as instants (UTC wall-clock times,
-    -- and the pieces are made in 'UTC'): a bound in the first pass of a local hour that a
-    -- fall-back change repeats (a partition made by hand, or in another zone) has the local
-    -- time of the second pass, and compared as local times the free part next to it was
-    -- misjudged, its partition overlapped the one there and the rescue failed at every run.
-    SELECT coalesce(array_agg(coalesce(x.lower, '-infinity') ORDER BY x.lower NULLS FIRST), '{}'),
-           coalesce(array_agg(coalesce(x.upper, 'infinity') ORDER BY x.lower NULLS FIRST), '{}')
-      INTO bound_lo, bound_hi
-      FROM ai_scale._bounds(parent, piece_zone) x WHERE NOT x.is_default;
-
-    -- This batch: whole cells until batch_rows, each cut down to the parts no partition covers.
     FOR i IN 1 .. array_length(cell_lows, 1) LOOP
-        lo := cell_lows[i];
-        SELECT c.upper, c.suffix INTO hi, sfx FROM ai_scale._cells(partition_interval, lo, lo) c;
-        IF piece_zone <> zone THEN
-            lo := ai_scale._local_start(lo, zone) AT TIME ZONE 'UTC';
-            hi := ai_scale._local_start(hi, zone) AT TIME ZONE 'UTC';
-        END IF;
-        pieces_before := array_length(piece_lo, 1);
-        cursor := lo;
-        FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
-            CONTINUE WHEN bound_lo[m] >= hi OR bound_hi[m] <= lo;
-            IF bound_lo[m] > cursor THEN
-                piece_lo := piece_lo || cursor;
-                piece_hi := piece_hi || bound_lo[m];
-            END IF;
-            cursor := greatest(cursor, bound_hi[m]);
-        END LOOP;
-        IF cursor < hi THEN
-            piece_lo := piece_lo || cursor;
-            piece_hi := piece_hi || hi;
-        END IF;
-        FOR j IN coalesce(pieces_before, 0) + 1 .. coalesce(array_length(piece_lo, 1), 0) LOOP
-            piece_sfx := piece_sfx || CASE WHEN piece_lo[j] = lo THEN sfx
-                                           WHEN piece_zone <> zone
-                                           THEN to_char((piece_lo[j] AT TIME ZONE 'UTC') AT TIME ZONE zone,
-                                                        'YYYYMMDD_HH24MI')
-                                           ELSE to_char(piece_lo[j], 'YYYYMMDD_HH24MI') END;
-            -- A cell cut in several pieces: their counts are taken after the move.
-            piece_rows := piece_rows || CASE WHEN array_length(piece_lo, 1) - coalesce(pieces_before, 0) = 1
-                                             THEN cell_rows[i] END;
-        END LOOP;
+        cell := ai_scale._rescue_cell_pieces(cell_lows[i], cell_rows[i], zone, partition_interval,
+                                             piece_zone, spans.bound_lo, spans.bound_hi);
+        piece_lo := piece_lo || cell.piece_lo;
+        piece_hi := piece_hi || cell.piece_hi;
+        piece_sfx := piece_sfx || cell.piece_sfx;
+        piece_rows := piece_rows || cell.piece_rows;
         taken := taken + cell_rows[i];
         -- A batch holds its new tables' locks until it commits: at most 100 of them, so that
         -- rows spread thinly over many cells cannot exhaust the lock table.
-        EXIT WHEN taken >= batch_rows OR array_length(piece_lo, 1) >= 100;
+        EXIT WHEN taken >= batch_rows OR cardinality(piece_lo) >= 100;
     END LOOP;
 END $$;
 

@@ -720,73 +720,71 @@ BEGIN
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
 END $$;
 
--- For rescue_default_proc: _make_rescue_index, tried again while the table is busy. The
--- index's build waits for its lock as a batch does (it needs the default's SHARE lock, which
--- anything that keeps a batch out keeps out too), and is tried again the same way
--- (_rescue_batch). Returns whether it built one.
-CREATE FUNCTION ai_scale._make_rescue_index_when_free(parent regclass, batch_rows int)
-    RETURNS boolean
+-- For rescue_default_proc: the value of query (one row, one column, as text; $1 in it is
+-- parent, $2 batch_rows), run again while it cannot get its locks in time (55P03, after
+-- ai_scale.maintenance_lock_timeout or the caller's shorter lock_timeout): after a pause
+-- doubling up to 5 s, ten times in a row at most. Each wait is reported with a NOTICE naming
+-- step, and the error's detail (rescue_default's says what held the table, when that is
+-- known). Each try runs in a subtransaction, rolled back when it fails on a lock.
+CREATE FUNCTION ai_scale._rescue_when_free(step text, query text, parent regclass,
+                                            batch_rows int) RETURNS text
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    built boolean;
-    waits int := 0;
-BEGIN
-    LOOP
-        BEGIN
-            built := ai_scale._make_rescue_index(parent, batch_rows);
-        EXCEPTION WHEN lock_not_available THEN
-            waits := waits + 1;
-            IF waits > 10 THEN
-                RAISE;
-            END IF;
-            RAISE NOTICE 'index on the default partition: the table is busy (%); trying again',
-                         SQLERRM;
-            PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
-            CONTINUE;
-        END;
-        EXIT;
-    END LOOP;
-    RETURN built;
-END $$;
-
--- For rescue_default_proc: its batch number batch, one call of rescue_default, in the
--- caller's transaction (the procedure commits it). Returns the rows it moved, 0 when none
--- were left. A batch that cannot get its locks in time (ai_scale.maintenance_lock_timeout) is
--- tried again after a pause, doubling up to 5 s, ten times in a row at most.
-CREATE FUNCTION ai_scale._rescue_batch(parent regclass, batch_rows int, batch int)
-    RETURNS bigint
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    moved bigint;
+    result text;
     waits int := 0;
     held_up text;
 BEGIN
     LOOP
         BEGIN
-            SELECT coalesce(sum(r.rows_moved), 0) INTO moved
-              FROM ai_scale.rescue_default(parent, batch_rows) r;
+            EXECUTE query INTO result USING parent, batch_rows;
+            RETURN result;
         EXCEPTION WHEN lock_not_available THEN
             waits := waits + 1;
             IF waits > 10 THEN
                 RAISE;
             END IF;
-            -- (rescue_default's detail says what held the table, when that is known.)
             GET STACKED DIAGNOSTICS held_up = PG_EXCEPTION_DETAIL;
             IF coalesce(held_up, '') = '' THEN
-                RAISE NOTICE 'batch %: the table is busy (%); trying again', batch, SQLERRM;
+                RAISE NOTICE '%: the table is busy (%); trying again', step, SQLERRM;
             ELSE
-                RAISE NOTICE 'batch %: the table is busy (%); trying again', batch, SQLERRM
+                RAISE NOTICE '%: the table is busy (%); trying again', step, SQLERRM
                     USING DETAIL = held_up;
             END IF;
             PERFORM pg_sleep(least(0.1 * 2 ^ (waits - 1), 5));
-            CONTINUE;
         END;
-        RETURN moved;
     END LOOP;
+END $$;
+
+-- For rescue_default_proc: _make_rescue_index, tried again while the table is busy
+-- (_rescue_when_free). The index's build waits for its lock as a batch does (it needs the
+-- default's SHARE lock, which anything that keeps a batch out keeps out too). Returns whether
+-- it built one.
+CREATE FUNCTION ai_scale._make_rescue_index_when_free(parent regclass, batch_rows int)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RETURN ai_scale._rescue_when_free('index on the default partition',
+                                      'SELECT ai_scale._make_rescue_index($1, $2)',
+                                      parent, batch_rows)::boolean;
+END $$;
+
+-- For rescue_default_proc: its batch number batch, one call of rescue_default, in the
+-- caller's transaction (the procedure commits it), tried again while the table is busy
+-- (_rescue_when_free). Returns the rows it moved, 0 when none were left.
+CREATE FUNCTION ai_scale._rescue_batch(parent regclass, batch_rows int, batch int)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RETURN ai_scale._rescue_when_free(format('batch %s', batch),
+                                      'SELECT coalesce(sum(r.rows_moved), 0) '
+                                      '  FROM ai_scale.rescue_default($1, $2) r',
+                                      parent, batch_rows)::bigint;
 END $$;
 
 -- For rescue_default_proc, once every row is moved and committed: drops the index it built.

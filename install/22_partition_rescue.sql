@@ -234,6 +234,20 @@ END $$;
 -- _rescue_attach) or through the parent (_rescue_through_parent). All of them run in the
 -- caller's transaction, and none catches an error: a batch is still one atomic step.
 
+-- Refuses a batch_rows of rescue_default or rescue_default_proc that is NULL or below 1.
+CREATE FUNCTION ai_scale._require_batch_rows(batch_rows int) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF batch_rows IS NULL THEN
+        RAISE EXCEPTION 'batch_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_rows < 1 THEN
+        RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END $$;
+
 -- For _rescue_default, once it holds the default's EXCLUSIVE lock: whether the batch must
 -- leave the default's rows where they are.
 CREATE FUNCTION ai_scale._rescue_blocked(parent regclass, dflt regclass) RETURNS boolean
@@ -533,12 +547,7 @@ DECLARE
     piece_zone text;
 BEGIN
     PERFORM ai_scale._require_primary('rescue_default');
-    IF batch_rows IS NULL THEN
-        RAISE EXCEPTION 'batch_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF batch_rows < 1 THEN
-        RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM ai_scale._require_batch_rows(batch_rows);
     cfg := ai_scale._config(parent);
     k := ai_scale._partition_key(parent);
     dflt := ai_scale._default_partition(parent);
@@ -824,12 +833,7 @@ BEGIN
     IF parent IS NULL THEN
         RAISE EXCEPTION 'parent must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF batch_rows IS NULL THEN
-        RAISE EXCEPTION 'batch_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF batch_rows < 1 THEN
-        RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM ai_scale._require_batch_rows(batch_rows);
     IF pause IS NULL THEN
         RAISE EXCEPTION 'pause must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;

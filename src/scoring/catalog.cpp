@@ -110,7 +110,7 @@ struct model_row {
     char* kind;
     char* features; // JSON array
     char* params;   // JSON text
-    bool current;   // the latest committed catalog shows the same row (see fetch_row)
+    bool current;   // the latest committed catalog shows the same row (latest_catalog_shows)
     TransactionId xmin;
     CommandId cmin; // when xmin is the running transaction
 };
@@ -143,16 +143,11 @@ bool row_writer(Oid relid, ItemPointer ctid, TransactionId* xmin, CommandId* cmi
     return found;
 }
 
-void fetch_row(const char* name, int32_t version, model_row* out)
+// The statement that reads a model's row: by name and version, or the active one when the
+// version ($2) is null. Runs under pg::call, connected to SPI.
+SPIPlanPtr prepare_row_read()
 {
-    MemoryContext caller = CurrentMemoryContext;
-    Oid nsp = get_namespace_oid("ai_scale", false);
-    models_relid = get_relname_relid("models", nsp);
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "SPI_connect failed");
     Oid types[2] = {TEXTOID, INT4OID};
-    Datum values[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
-    const char nulls[2] = {' ', version < 0 ? 'n' : ' '};
     SPIPlanPtr plan = SPI_prepare(
         "SELECT model_version, kind, pg_catalog.array_to_json(features)::text, params::text, "
         "ctid, xmin, cmin FROM ai_scale.models WHERE model_name = $1 "
@@ -161,61 +156,91 @@ void fetch_row(const char* name, int32_t version, model_row* out)
     if (plan == nullptr)
         elog(ERROR, "preparing the read of ai_scale.models failed: %s",
              SPI_result_code_string(SPI_result));
+    return plan;
+}
+
+// Whether the latest committed catalog shows the row at ctid, read again with plan. fetch_row
+// reads the row with the statement's snapshot, which may be older than a change whose
+// invalidation this backend has already processed (while locking the table for this very read,
+// for instance): cached under the new generation, such a row would be served after the change,
+// by every later statement, until the next one. It is cached only when the latest committed
+// catalog shows the same row. A parallel query (its leader and its workers) may take no new
+// snapshot (GetLatestSnapshot raises an error there): the row is then kept aside for the
+// query's snapshot only, which a parallel query keeps to its end.
+bool latest_catalog_shows(SPIPlanPtr plan, Datum* values, const char* nulls, ItemPointer ctid)
+{
+    if (IsInParallelMode())
+        return false;
+    int rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot, true,
+                                  false, 1);
+    bool isnull;
+    return rc == SPI_OK_SELECT && SPI_processed == 1 &&
+           ItemPointerEquals(ctid, reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(
+                                       SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull))));
+}
+
+// Fills out from the row plan found (SPI_tuptable), its texts in the caller's context. Runs
+// under pg::call, connected to SPI.
+void read_found_row(SPIPlanPtr plan, Datum* values, const char* nulls, MemoryContext caller,
+                    model_row* out)
+{
+    HeapTuple tup = SPI_tuptable->vals[0];
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    bool isnull;
+    out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+    ItemPointerData ctid =
+        *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull)));
+    if (!row_writer(models_relid, &ctid, &out->xmin, &out->cmin)) {
+        out->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
+        out->cmin = TransactionIdIsCurrentTransactionId(out->xmin)
+                        ? DatumGetCommandId(SPI_getbinval(tup, desc, 7, &isnull))
+                        : InvalidCommandId;
+    }
+    MemoryContext spi = MemoryContextSwitchTo(caller);
+    out->kind = SPI_getvalue(tup, desc, 2);
+    out->features = SPI_getvalue(tup, desc, 3);
+    out->params = SPI_getvalue(tup, desc, 4);
+    MemoryContextSwitchTo(spi);
+    out->current = latest_catalog_shows(plan, values, nulls, &ctid);
+}
+
+// When no row matched: whether the name has other versions, and if not, the hint
+// (ai_scale._unknown_model_hint) in the caller's context. Runs under pg::call, connected to SPI.
+void read_missing_row(Datum* values, const char* nulls, MemoryContext caller, model_row* out)
+{
+    Oid types[1] = {TEXTOID};
+    int rc = SPI_execute_with_args("SELECT 1 FROM ai_scale.models WHERE model_name = $1", 1, types,
+                                   values, nulls, true, 1);
+    out->name_exists = rc == SPI_OK_SELECT && SPI_processed > 0;
+    if (out->name_exists)
+        return;
+    rc = SPI_execute_with_args("SELECT ai_scale._unknown_model_hint($1)", 1, types, values, nulls,
+                               true, 1);
+    if (rc == SPI_OK_SELECT && SPI_processed == 1) {
+        MemoryContext spi = MemoryContextSwitchTo(caller);
+        out->missing_hint = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+        MemoryContextSwitchTo(spi);
+    }
+}
+
+void fetch_row(const char* name, int32_t version, model_row* out)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    Oid nsp = get_namespace_oid("ai_scale", false);
+    models_relid = get_relname_relid("models", nsp);
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "SPI_connect failed");
+    Datum values[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
+    const char nulls[2] = {' ', version < 0 ? 'n' : ' '};
+    SPIPlanPtr plan = prepare_row_read();
     int rc = SPI_execute_plan(plan, values, nulls, true, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "reading ai_scale.models failed: %s", SPI_result_code_string(rc));
     out->found = SPI_processed == 1;
-    if (out->found) {
-        HeapTuple tup = SPI_tuptable->vals[0];
-        TupleDesc desc = SPI_tuptable->tupdesc;
-        bool isnull;
-        out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-        ItemPointerData ctid =
-            *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull)));
-        if (!row_writer(models_relid, &ctid, &out->xmin, &out->cmin)) {
-            out->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
-            out->cmin = TransactionIdIsCurrentTransactionId(out->xmin)
-                            ? DatumGetCommandId(SPI_getbinval(tup, desc, 7, &isnull))
-                            : InvalidCommandId;
-        }
-        MemoryContext spi = MemoryContextSwitchTo(caller);
-        out->kind = SPI_getvalue(tup, desc, 2);
-        out->features = SPI_getvalue(tup, desc, 3);
-        out->params = SPI_getvalue(tup, desc, 4);
-        MemoryContextSwitchTo(spi);
-        // The row above is read with the statement's snapshot, which may be older than a
-        // change whose invalidation this backend has already processed (while locking the
-        // table for this very read, for instance): cached under the new generation, such a
-        // row would be served after the change, by every later statement, until the next
-        // one. It is cached only when the latest committed catalog shows the same row.
-        // A parallel query (its leader and its workers) may take no new snapshot
-        // (GetLatestSnapshot raises an error there): the row is then kept aside for the
-        // query's snapshot only, which a parallel query keeps to its end.
-        if (IsInParallelMode()) {
-            out->current = false;
-        } else {
-            rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot,
-                                      true, false, 1);
-            out->current =
-                rc == SPI_OK_SELECT && SPI_processed == 1 &&
-                ItemPointerEquals(&ctid,
-                                  reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(
-                                      SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull))));
-        }
-    } else {
-        rc = SPI_execute_with_args("SELECT 1 FROM ai_scale.models WHERE model_name = $1", 1, types,
-                                   values, nulls, true, 1);
-        out->name_exists = rc == SPI_OK_SELECT && SPI_processed > 0;
-        if (!out->name_exists) {
-            rc = SPI_execute_with_args("SELECT ai_scale._unknown_model_hint($1)", 1, types,
-                                       values, nulls, true, 1);
-            if (rc == SPI_OK_SELECT && SPI_processed == 1) {
-                MemoryContext spi = MemoryContextSwitchTo(caller);
-                out->missing_hint = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-                MemoryContextSwitchTo(spi);
-            }
-        }
-    }
+    if (out->found)
+        read_found_row(plan, values, nulls, caller, out);
+    else
+        read_missing_row(values, nulls, caller, out);
     SPI_finish();
 }
 

@@ -318,44 +318,45 @@ int open_socket(const std::vector<socket_address>& addresses, steady::time_point
     throw redis_failure(std::string("connect: ") + std::strerror(error));
 }
 
-connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reused)
+// Whether a pooled connection must be dropped rather than reused: it failed, it was made with
+// other credentials or another redis_timeout_ms, or it sat idle long enough to be checked and
+// Redis has closed it.
+bool stale(connection& c, const credentials& wanted, steady::time_point now)
 {
-    connection& c = connections[endpoint];
-    auto [user, password, db] = credentials_for(kind);
-    const auto now = std::chrono::steady_clock::now();
-    if (c.ctx && (c.ctx->err || c.user != user || c.password != password || c.db != db ||
-                  c.timeout_ms != guc::redis_timeout_ms ||
-                  (now - c.last_used > idle_check && !still_open(c))))
-        drop(c);
-    c.last_used = now;
-    if (c.ctx) {
-        *reused = true;
-        return c;
-    }
-    *reused = false;
+    return c.ctx->err || c.user != wanted.user || c.password != wanted.password ||
+           c.db != wanted.db || c.timeout_ms != guc::redis_timeout_ms ||
+           (now - c.last_used > idle_check && !still_open(c));
+}
 
-    // The settings' check refused what this cannot read; a sentinel's answer is checked too.
+// A connected socket to endpoint. The settings' check refused what this cannot read; a
+// sentinel's answer is checked too. The name is looked up, and the connection made, within
+// redis_timeout_ms each, waiting in poll() with the wait hook called at every wake: a cancel
+// pending before, or arriving during either wait, is taken as the cancel it is, not counted as
+// the endpoint failing.
+int dial(const std::string& endpoint)
+{
     endpoint_problem problem;
     const auto address = parse_endpoint(endpoint, &problem);
     if (!address)
         throw redis_failure(problem.message);
-    // The name is looked up, and the connection made, within redis_timeout_ms each, waiting in
-    // poll() with the wait hook called at every wake: a cancel pending before, or arriving
-    // during either wait, is taken as the cancel it is, not counted as the endpoint failing.
     if (wait_hook)
         wait_hook();
-    int fd;
     try {
         const auto addresses = lookup_host(
             address->host, address->port,
             steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms), wait_hook);
-        fd = open_socket(addresses,
-                         steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms));
+        return open_socket(addresses,
+                           steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms));
     } catch (const redis_failure&) {
         if (wait_hook)
             wait_hook();
         throw;
     }
+}
+
+// Hands the socket fd to hiredis as c's context, non-blocking.
+void attach(connection& c, int fd)
+{
     c.ctx = redisConnectFd(fd);
     if (c.ctx == nullptr) {
         close(fd);
@@ -367,18 +368,38 @@ connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reuse
         throw redis_failure(msg);
     }
     make_nonblocking(c);
+}
+
+// Records the settings c is made with, and logs in: AUTH user password (Redis 6 ACL) with a
+// user name, else the password alone; then SELECT the database when it is not 0.
+void log_in(connection& c, credentials&& cred)
+{
     c.answered = false;
-    c.user = user;
-    c.password = password;
-    c.db = db;
+    c.user = std::move(cred.user);
+    c.password = std::move(cred.password);
+    c.db = cred.db;
     c.timeout_ms = guc::redis_timeout_ms;
-    // AUTH user password (Redis 6 ACL) with a user name; else the password alone.
-    if (!user.empty())
-        setup_command(c, {"AUTH", user, password}, "AUTH");
-    else if (!password.empty())
-        setup_command(c, {"AUTH", password}, "AUTH");
+    if (!c.user.empty())
+        setup_command(c, {"AUTH", c.user, c.password}, "AUTH");
+    else if (!c.password.empty())
+        setup_command(c, {"AUTH", c.password}, "AUTH");
     if (c.db != 0)
         setup_command(c, {"SELECT", std::to_string(c.db)}, "SELECT");
+}
+
+connection& connect(const std::string& endpoint, endpoint_kind kind, bool* reused)
+{
+    connection& c = connections[endpoint];
+    credentials cred = credentials_for(kind);
+    const auto now = std::chrono::steady_clock::now();
+    if (c.ctx && stale(c, cred, now))
+        drop(c);
+    c.last_used = now;
+    *reused = c.ctx != nullptr;
+    if (*reused)
+        return c;
+    attach(c, dial(endpoint));
+    log_in(c, std::move(cred));
     return c;
 }
 

@@ -362,20 +362,67 @@ uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
     return batch_rows_kept;
 }
 
+// Copies what the ring of this worker's slot holds into cxt, and takes it off the ring: its
+// length in *len (0: nothing queued, nullptr returned) and its position in the ring in *start.
+char* take_queued(MemoryContext cxt, uint64* start, uint64* len)
+{
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    slot& sl = shared->slots[my_slot];
+    *len = sl.head - sl.tail;
+    *start = sl.tail;
+    char* copy = nullptr;
+    if (*len > 0) {
+        copy = static_cast<char*>(MemoryContextAllocHuge(cxt, *len));
+        ring_of(my_slot).read(*start, copy, *len);
+        sl.tail += *len;
+    }
+    LWLockRelease(lock);
+    return copy;
+}
+
+// The model name of the entry whose body starts at p, as a text in cxt.
+text* entry_model(const entry_header& h, const char* p, MemoryContext cxt)
+{
+    text* model = static_cast<text*>(MemoryContextAlloc(cxt, VARHDRSZ + h.model_len));
+    SET_VARSIZE(model, VARHDRSZ + h.model_len);
+    memcpy(VARDATA(model), p, h.model_len);
+    return model;
+}
+
+// Whether the entry cannot join the rows in b: b is full, or they are for another table, role,
+// catalog or model.
+bool ends_batch(const batch& b, const entry_header& h, text* model)
+{
+    return b.n == batch_rows || b.relid != h.relid || b.userid != h.userid ||
+           b.catalog != h.catalog || b.version != h.version || VARSIZE(b.model) != VARSIZE(model) ||
+           memcmp(VARDATA(b.model), VARDATA(model), h.model_len) != 0;
+}
+
+// Adds the entry whose body starts at p to b. Its Jsonb varlenas are copied out into cxt so
+// they are aligned.
+void add_entry(batch& b, const entry_header& h, const char* p, text* model, MemoryContext cxt)
+{
+    b.relid = h.relid;
+    b.userid = h.userid;
+    b.catalog = h.catalog;
+    b.version = h.version;
+    b.model = model;
+    void* in = MemoryContextAlloc(cxt, h.input_len);
+    memcpy(in, p + h.model_len, h.input_len);
+    void* out = MemoryContextAlloc(cxt, h.output_len);
+    memcpy(out, p + h.model_len + h.input_len, h.output_len);
+    b.inputs[b.n] = PointerGetDatum(in);
+    b.outputs[b.n] = PointerGetDatum(out);
+    b.hashes[b.n] = Int64GetDatum(h.input_hash);
+    b.n++;
+}
+
 // Moves everything queued now out of the ring and into the store. Returns the rows written.
 uint64 drain_pass(MemoryContext cxt)
 {
     // Copy what is queued under the lock, then insert without it.
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    slot& sl = shared->slots[my_slot];
-    uint64 len = sl.head - sl.tail, start = sl.tail;
-    char* copy = nullptr;
-    if (len > 0) {
-        copy = static_cast<char*>(MemoryContextAllocHuge(cxt, len));
-        ring_of(my_slot).read(start, copy, len);
-        sl.tail += len;
-    }
-    LWLockRelease(lock);
+    uint64 start, len;
+    const char* copy = take_queued(cxt, &start, &len);
     if (len == 0)
         return 0;
     static batch b;
@@ -385,31 +432,13 @@ uint64 drain_pass(MemoryContext cxt)
         entry_header h;
         memcpy(&h, copy + off, sizeof h);
         const char* p = copy + off + sizeof h;
-        text* model = static_cast<text*>(MemoryContextAlloc(cxt, VARHDRSZ + h.model_len));
-        SET_VARSIZE(model, VARHDRSZ + h.model_len);
-        memcpy(VARDATA(model), p, h.model_len);
-        if (b.n > 0 && (b.n == batch_rows || b.relid != h.relid || b.userid != h.userid ||
-                        b.catalog != h.catalog || b.version != h.version ||
-                        VARSIZE(b.model) != VARSIZE(model) ||
-                        memcmp(VARDATA(b.model), VARDATA(model), h.model_len) != 0)) {
+        text* model = entry_model(h, p, cxt);
+        if (b.n > 0 && ends_batch(b, h, model)) {
             if (!insert_batch(b))
                 return rows - requeue(copy, start, batch_off, len, b);
             batch_off = off;
         }
-        b.relid = h.relid;
-        b.userid = h.userid;
-        b.catalog = h.catalog;
-        b.version = h.version;
-        b.model = model;
-        // Jsonb varlenas are copied out so they are aligned.
-        void* in = MemoryContextAlloc(cxt, h.input_len);
-        memcpy(in, p + h.model_len, h.input_len);
-        void* out = MemoryContextAlloc(cxt, h.output_len);
-        memcpy(out, p + h.model_len + h.input_len, h.output_len);
-        b.inputs[b.n] = PointerGetDatum(in);
-        b.outputs[b.n] = PointerGetDatum(out);
-        b.hashes[b.n] = Int64GetDatum(h.input_hash);
-        b.n++;
+        add_entry(b, h, p, model, cxt);
         rows++;
         off += h.length;
     }

@@ -139,24 +139,15 @@ void set_lock_timeout()
     SetConfigOption("lock_timeout", value, PGC_SUSET, PGC_S_SESSION);
 }
 
-// The managed tables of this database in OID order, in run_context; nullptr when the extension
-// is not installed here, or while a pg_restore is connected.
-managed_table* list_tables(int* ntables)
+// Whether a pg_restore is connected to the database, logging when that changes from the last
+// run. pg_restore restores the extension's configuration tables with the data, and builds the
+// indexes of the tables last: a partition made meanwhile got none, and the parent's partitioned
+// indexes, which the restore creates with ONLY and completes partition by partition, stayed
+// invalid for good; a partition dropped by retention meanwhile failed the restore of its rows.
+// The run waits until no pg_restore (as it names itself in pg_stat_activity) is connected to
+// the database. Inside a transaction, connected to SPI.
+bool restore_connected()
 {
-    *ntables = 0;
-    start_transaction("ai_scale maintenance");
-    SPI_connect();
-    if (!returns_a_row(extension_installed)) {
-        SPI_finish();
-        finish_transaction();
-        return nullptr;
-    }
-    // pg_restore restores the extension's configuration tables with the data, and builds the
-    // indexes of the tables last: a partition made meanwhile got none, and the parent's
-    // partitioned indexes, which the restore creates with ONLY and completes partition by
-    // partition, stayed invalid for good; a partition dropped by retention meanwhile failed
-    // the restore of its rows. The run waits until no pg_restore (as it names itself in
-    // pg_stat_activity) is connected to the database.
     const bool restoring = returns_a_row("SELECT 1 FROM pg_catalog.pg_stat_activity "
                                          "WHERE datname = pg_catalog.current_database() "
                                          "AND application_name = 'pg_restore'");
@@ -167,11 +158,13 @@ managed_table* list_tables(int* ntables)
                                          "pg_restore is done",
                              MyBgworkerEntry->bgw_extra)));
     restore_waited = restoring;
-    if (restoring) {
-        SPI_finish();
-        finish_transaction();
-        return nullptr;
-    }
+    return restoring;
+}
+
+// The rows of ai_scale.partition_config in OID order, in run_context. Inside a transaction,
+// connected to SPI.
+managed_table* read_config(int* ntables)
+{
     int rc = SPI_execute("SELECT parent::oid, parent::text FROM ai_scale.partition_config "
                          "ORDER BY parent::oid",
                          true, 0);
@@ -187,9 +180,57 @@ managed_table* list_tables(int* ntables)
             run_context, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
     }
     *ntables = int(SPI_processed);
+    return tables;
+}
+
+// The managed tables of this database in OID order, in run_context; nullptr when the extension
+// is not installed here, or while a pg_restore is connected.
+managed_table* list_tables(int* ntables)
+{
+    *ntables = 0;
+    start_transaction("ai_scale maintenance");
+    SPI_connect();
+    managed_table* tables = nullptr;
+    if (returns_a_row(extension_installed) && !restore_connected())
+        tables = read_config(ntables);
     SPI_finish();
     finish_transaction();
     return tables;
+}
+
+// Runs _run_maintenance on one table, its rows left in SPI_tuptable. Inside a transaction,
+// connected to SPI.
+void run_maintenance_of(Oid table)
+{
+    Oid argtype = OIDOID;
+    Datum arg = ObjectIdGetDatum(table);
+    int rc = SPI_execute_with_args(
+        "SELECT r.parent_table::text, r.action, r.partition, r.detail, "
+        "c.retention_mode || ' ' || c.retention::text "
+        "FROM ai_scale.partition_config c, ai_scale._run_maintenance(c.parent, true) r "
+        "WHERE c.parent::oid = $1",
+        1, &argtype, &arg, nullptr, false, 0);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+}
+
+// The detach_pending row of _run_maintenance (row, of desc) as a deferred detach of the table
+// with OID parent_oid, its texts in run_context.
+pending_detach deferred_detach(Oid parent_oid, HeapTuple row, TupleDesc desc)
+{
+    pending_detach p = {};
+    p.parent_oid = parent_oid;
+    p.parent = MemoryContextStrdup(run_context, SPI_getvalue(row, desc, 1));
+    p.partition = MemoryContextStrdup(run_context, SPI_getvalue(row, desc, 3));
+    // The detail is one of: drop, detach, finalize, finalize detach, finalize drop (see
+    // ai_scale._maintain); a partition is dropped only when retention chose it.
+    const char* detail = SPI_getvalue(row, desc, 4);
+    const char* what = detail != nullptr ? detail : "";
+    p.drop = strcmp(what, "drop") == 0 || strcmp(what, "finalize drop") == 0;
+    p.finalize = strncmp(what, "finalize", 8) == 0;
+    char* retention = SPI_getvalue(row, desc, 5);
+    p.retention = retention != nullptr ? MemoryContextStrdup(run_context, retention) : nullptr;
+    return p;
 }
 
 // Runs _run_maintenance on one table in one transaction, logs its rows and returns the deferred
@@ -199,41 +240,20 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
     *npending = 0;
     start_transaction("ai_scale maintenance");
     SPI_connect();
-    Oid argtype = OIDOID;
-    Datum arg = ObjectIdGetDatum(table.oid);
-    int rc = SPI_execute_with_args(
-        "SELECT r.parent_table::text, r.action, r.partition, r.detail, "
-        "c.retention_mode || ' ' || c.retention::text "
-        "FROM ai_scale.partition_config c, ai_scale._run_maintenance(c.parent, true) r "
-        "WHERE c.parent::oid = $1",
-        1, &argtype, &arg, nullptr, false, 0);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    run_maintenance_of(table.oid);
     pending_detach* pending = static_cast<pending_detach*>(
         MemoryContextAllocZero(run_context, sizeof(pending_detach) * (SPI_processed + 1)));
     for (uint64 i = 0; i < SPI_processed; i++) {
         HeapTuple row = SPI_tuptable->vals[i];
         TupleDesc desc = SPI_tuptable->tupdesc;
-        char* parent = SPI_getvalue(row, desc, 1);
         char* action = SPI_getvalue(row, desc, 2);
-        char* partition = SPI_getvalue(row, desc, 3);
-        char* detail = SPI_getvalue(row, desc, 4);
         if (strcmp(action, "detach_pending") == 0) {
-            pending[*npending].parent_oid = table.oid;
-            pending[*npending].parent = MemoryContextStrdup(run_context, parent);
-            pending[*npending].partition = MemoryContextStrdup(run_context, partition);
-            // The detail is one of: drop, detach, finalize, finalize detach, finalize drop
-            // (see ai_scale._maintain); a partition is dropped only when retention chose it.
-            const char* what = detail != nullptr ? detail : "";
-            pending[*npending].drop =
-                strcmp(what, "drop") == 0 || strcmp(what, "finalize drop") == 0;
-            pending[*npending].finalize = strncmp(what, "finalize", 8) == 0;
-            char* retention = SPI_getvalue(row, desc, 5);
-            pending[*npending].retention =
-                retention != nullptr ? MemoryContextStrdup(run_context, retention) : nullptr;
-            (*npending)++;
+            pending[(*npending)++] = deferred_detach(table.oid, row, desc);
             continue;
         }
+        char* parent = SPI_getvalue(row, desc, 1);
+        char* partition = SPI_getvalue(row, desc, 3);
+        char* detail = SPI_getvalue(row, desc, 4);
         ereport(LOG, (errmsg("ai_scale maintenance: %s %s%s%s", action, parent,
                              partition ? " " : "", partition ? partition : ""),
                       detail ? errdetail("%s", detail) : 0));

@@ -285,9 +285,16 @@ const struct config_enum_entry store_mode_options[] = {{"sync", store_sync, fals
                                                        {nullptr, 0, false}};
 }
 
-void define_all()
+namespace {
+
+// Postmaster settings can only be defined while preloading; loaded later they are fixed.
+GucContext postmaster_context()
 {
-    // --- partition maintenance ---
+    return process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_INTERNAL;
+}
+
+void define_partition_settings()
+{
     // Postgres allows PGC_POSTMASTER settings only while preloading; loaded later (no workers
     // then anyway) they are plain reloadable settings.
     const GucContext startup_only =
@@ -316,11 +323,12 @@ void define_all()
                                "manage_partitions names one.",
                                nullptr, &partition_time_zone, "UTC", PGC_USERSET, 0,
                                check_partition_time_zone, nullptr, nullptr);
+}
 
-    // --- cache ---
-    // Postmaster settings can only be defined while preloading; loaded later they are fixed.
-    GucContext postmaster =
-        process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_INTERNAL;
+// L1 in shared memory.
+void define_l1_settings()
+{
+    const GucContext postmaster = postmaster_context();
     DefineCustomIntVariable(
         "ai_scale.l1_entries", "Entries in the shared-memory L1 cache (0 disables L1).",
         "Rounded up to a multiple of 8; each entry reserves "
@@ -333,6 +341,11 @@ void define_all()
     DefineCustomBoolVariable("ai_scale.cache_use_l1",
                              "Whether cache functions read and fill the shared-memory L1.", nullptr,
                              &cache_use_l1, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
+
+// L2 in Redis: where it is and how it is reached.
+void define_redis_settings()
+{
     DefineCustomStringVariable(
         "ai_scale.redis_primary", "Redis primary (host:port) for the L2 cache; empty disables L2.",
         nullptr, &redis_primary, "", PGC_SUSET, 0, check_primary, nullptr, nullptr);
@@ -384,6 +397,11 @@ void define_all()
     DefineCustomIntVariable("ai_scale.redis_db", "Redis database number (SELECT) for L2 keys.",
                             nullptr, &redis_db, 0, 0, 1023, PGC_SUSET, 0, nullptr, nullptr,
                             nullptr);
+}
+
+// The cache as a whole: time to live, the breakers of its Redis endpoints, strictness, and L3.
+void define_cache_settings()
+{
     DefineCustomIntVariable("ai_scale.cache_ttl",
                             "Default time to live of cached predictions, and the L3 window.",
                             nullptr, &cache_ttl_s, 3600, 1, 365 * 86400, PGC_USERSET, GUC_UNIT_S,
@@ -404,9 +422,10 @@ void define_all()
                                "Prediction store the cache reads as L3 (schema-qualified name).",
                                nullptr, &store_table, "public.model_predictions", PGC_SUSET, 0,
                                check_store_table, nullptr, nullptr);
+}
 
-    // --- scoring ---
-
+void define_scoring_settings()
+{
     DefineCustomIntVariable(
         "ai_scale.score_batch_rows", "Rows the window function score_batched() gathers per batch.",
         "Larger batches pay off on the GPU. A batch is cut to fewer rows when its features "
@@ -435,8 +454,10 @@ void define_all()
                                "Loaded on first use in each backend.",
                                &gpu_library, "$libdir/ai_scale_gpu.so", PGC_SUSET, 0, nullptr,
                                nullptr, nullptr);
+}
 
-    // --- predict ---
+void define_predict_settings()
+{
     DefineCustomEnumVariable(
         "ai_scale.store_mode", "How predict() writes new predictions to the prediction store.",
         "sync: inserted in the calling transaction; async: queued in shared "
@@ -448,9 +469,20 @@ void define_all()
                             "Shared memory for the write-behind queue of store_mode = async.",
                             "Split among up to 8 databases; when a database's share is full, "
                             "predict() inserts synchronously. 0 disables async.",
-                            &store_queue_kb, 8192, 0, 4 * 1024 * 1024, postmaster, GUC_UNIT_KB,
-                            nullptr, nullptr, nullptr);
+                            &store_queue_kb, 8192, 0, 4 * 1024 * 1024, postmaster_context(),
+                            GUC_UNIT_KB, nullptr, nullptr, nullptr);
+}
 
+} // namespace
+
+void define_all()
+{
+    define_partition_settings();
+    define_l1_settings();
+    define_redis_settings();
+    define_cache_settings();
+    define_scoring_settings();
+    define_predict_settings();
     MarkGUCPrefixReserved("ai_scale");
 }
 

@@ -77,69 +77,81 @@ std::string reported_role(const std::string& info, bool is_primary,
     return ascii_text(role);
 }
 
-} // namespace
-
-// redis_status() -> one row per endpoint: what it is configured as, the role it
-// reports now (asked live, unless its breaker is open), its breaker, last error and latency.
-AI_SCALE_FUNCTION(ai_scale_redis_status)
+// What a sentinel endpoint's row says as its role: what it names as the primary, or why not.
+std::string sentinel_role(const std::string& address)
 {
-    struct row {
-        std::string endpoint, configured, role, breaker_state, last_error;
-        int64_t last_error_at;
-        uint32_t failures;
-        uint64_t trips;
-        double latency_ms;
-    };
-    std::vector<row> rows;
-    std::optional<std::string> primary_info; // the primary comes first
-    const bool by_sentinel = sentinel_enabled();
-    for (const auto& ep : configured_endpoints()) {
-        std::string role = "unknown"; // its breaker is open
-        std::string configured;
-        bool skipped;
-        bool probe_failed = false;
-        if (ep.role == endpoint_role::sentinel) {
-            configured = "sentinel";
-            redis_topology told;
-            switch (ask_sentinel(ep.address, &told)) {
-            case sentinel_answer::skipped:
-                break;
-            case sentinel_answer::unreachable:
-                role = "unreachable";
-                break;
-            case sentinel_answer::unknown_master:
-                role =
-                    "sentinel (does not know \"" + std::string(guc::redis_sentinel_master) + "\")";
-                break;
-            case sentinel_answer::named:
-                role = "sentinel (primary at " + told.primary + ")";
-                break;
-            }
-        } else {
-            configured = ep.role == endpoint_role::primary ? "primary" : "replica";
-            if (by_sentinel)
-                configured += " (named by sentinel)";
-            if (auto replies = attempt(ep.address, {{"INFO", "replication"}}, &skipped))
-                role = reported_role(reply_string((*replies)[0].get()).value_or(""),
-                                     ep.role == endpoint_role::primary, primary_info);
-            else
-                probe_failed = !skipped;
-        }
-        // One snapshot, after the probe, for the row's breaker columns and its role.
-        auto h = breaker_snapshot(breaker_for(ep.address, ep.role == endpoint_role::sentinel
-                                                              ? endpoint_kind::sentinel
-                                                              : endpoint_kind::data));
-        if (probe_failed)
-            // The probe's own connection refused at maxclients: the endpoint answers (the
-            // breaker stays closed), it only takes no new connection. INFO itself refused (an
-            // ACL user without it, or renamed by rename-command): the endpoint answers, and
-            // may serve GET and SET, but says nothing of its role; a replica is then not read.
-            role = refuses_connection(h.last_error)     ? "refusing new connections"
-                   : refuses_command_only(h.last_error) ? "unknown (INFO refused)"
-                                                        : "unreachable";
-        rows.push_back({ep.address, configured, role, breaker::name(h.state.current), h.last_error,
-                        h.last_error_at, h.state.failures, h.state.trips, h.last_latency_ms});
+    redis_topology told;
+    switch (ask_sentinel(address, &told)) {
+    case sentinel_answer::skipped:
+        break;
+    case sentinel_answer::unreachable:
+        return "unreachable";
+    case sentinel_answer::unknown_master:
+        return "sentinel (does not know \"" + std::string(guc::redis_sentinel_master) + "\")";
+    case sentinel_answer::named:
+        return "sentinel (primary at " + told.primary + ")";
     }
+    return "unknown"; // its breaker is open
+}
+
+// One row of redis_status().
+struct status_row {
+    std::string endpoint, configured, role, breaker_state, last_error;
+    int64_t last_error_at;
+    uint32_t failures;
+    uint64_t trips;
+    double latency_ms;
+};
+
+// The row of one configured endpoint: its role asked live (a data node's INFO replication,
+// judged against primary_info, the primary coming first; a sentinel's answer), unless its
+// breaker is open, and its breaker as it stands after that probe.
+status_row endpoint_status(const endpoint& ep, bool by_sentinel,
+                           std::optional<std::string>& primary_info)
+{
+    std::string role = "unknown"; // its breaker is open
+    std::string configured;
+    bool skipped;
+    bool probe_failed = false;
+    if (ep.role == endpoint_role::sentinel) {
+        configured = "sentinel";
+        role = sentinel_role(ep.address);
+    } else {
+        configured = ep.role == endpoint_role::primary ? "primary" : "replica";
+        if (by_sentinel)
+            configured += " (named by sentinel)";
+        if (auto replies = attempt(ep.address, {{"INFO", "replication"}}, &skipped))
+            role = reported_role(reply_string((*replies)[0].get()).value_or(""),
+                                 ep.role == endpoint_role::primary, primary_info);
+        else
+            probe_failed = !skipped;
+    }
+    // One snapshot, after the probe, for the row's breaker columns and its role.
+    auto h = breaker_snapshot(breaker_for(ep.address, ep.role == endpoint_role::sentinel
+                                                          ? endpoint_kind::sentinel
+                                                          : endpoint_kind::data));
+    if (probe_failed)
+        // The probe's own connection refused at maxclients: the endpoint answers (the
+        // breaker stays closed), it only takes no new connection. INFO itself refused (an
+        // ACL user without it, or renamed by rename-command): the endpoint answers, and
+        // may serve GET and SET, but says nothing of its role; a replica is then not read.
+        role = refuses_connection(h.last_error)     ? "refusing new connections"
+               : refuses_command_only(h.last_error) ? "unknown (INFO refused)"
+                                                    : "unreachable";
+    return {ep.address,
+            configured,
+            role,
+            breaker::name(h.state.current),
+            h.last_error,
+            h.last_error_at,
+            h.state.failures,
+            h.state.trips,
+            h.last_latency_ms};
+}
+
+// Returns the rows as redis_status()'s result set.
+void put_status_rows(FunctionCallInfo fcinfo, const std::vector<status_row>& rows)
+{
     pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const auto& r : rows) {
@@ -159,5 +171,19 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         });
     }
+}
+
+} // namespace
+
+// redis_status() -> one row per endpoint: what it is configured as, the role it
+// reports now (asked live, unless its breaker is open), its breaker, last error and latency.
+AI_SCALE_FUNCTION(ai_scale_redis_status)
+{
+    std::vector<status_row> rows;
+    std::optional<std::string> primary_info; // the primary comes first
+    const bool by_sentinel = sentinel_enabled();
+    for (const auto& ep : configured_endpoints())
+        rows.push_back(endpoint_status(ep, by_sentinel, primary_info));
+    put_status_rows(fcinfo, rows);
     return Datum(0);
 }

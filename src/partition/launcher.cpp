@@ -307,11 +307,9 @@ void find_databases(bool* exists)
     RESUME_CANCEL_INTERRUPTS();
 }
 
-// Brings the running workers in line with the setting; returns how long to sleep.
-long reconcile()
+// Databases no longer listed: stops their workers and forgets them.
+void stop_unlisted()
 {
-    mark_listed();
-    // Databases no longer listed: stop their workers, forget them.
     for (int i = 0; i < nslots;) {
         if (slots[i].listed) {
             i++;
@@ -326,14 +324,14 @@ long reconcile()
         }
         slots[i] = slots[--nslots];
     }
-    add_listed();
+}
 
-    bool exists[ai_scale::partition::max_maintenance_databases];
-    find_databases(exists);
-
-    long sleep_ms = poll_ms;
+// The slots whose worker is due to start, into due (their count returned): those without a
+// running worker whose database exists (a missing one is logged once) and whose last start is
+// restart_interval_ms old. *sleep_ms is lowered to the wait for the next one that is not due.
+int find_due(const bool* exists, database_slot** due, long* sleep_ms)
+{
     const uint64 now = monotonic_ms();
-    database_slot* due[ai_scale::partition::max_maintenance_databases];
     int ndue = 0;
     for (int i = 0; i < nslots; i++) {
         database_slot& slot = slots[i];
@@ -351,13 +349,18 @@ long reconcile()
         slot.missing_logged = false;
         const long since_ms = long(now - slot.started_ms);
         if (slot.started_ms != 0 && since_ms < restart_interval_ms) {
-            sleep_ms = std::min(sleep_ms, restart_interval_ms - since_ms);
+            *sleep_ms = std::min(*sleep_ms, restart_interval_ms - since_ms);
             continue;
         }
         due[ndue++] = &slot;
     }
-    // The database whose worker ran longest ago (or never) first: a slot freed by a worker that
-    // took its turn goes to the database that waited longest.
+    return ndue;
+}
+
+// Starts the due workers, the database whose worker ran longest ago (or never) first: a slot
+// freed by a worker that took its turn goes to the database that waited longest.
+void start_due(database_slot** due, int ndue)
+{
     std::sort(due, due + ndue, [](const database_slot* a, const database_slot* b) {
         return a->started_ms < b->started_ms;
     });
@@ -368,14 +371,33 @@ long reconcile()
                 mark_starved(*due[j]);
             break;
         }
-    // "No slot is free" is logged once per database while slots are short, not again at each
-    // of its turns (it was, once a turn); again once every listed database had a worker at once.
+}
+
+// "No slot is free" is logged once per database while slots are short, not again at each of
+// its turns (it was, once a turn); again once every listed database had a worker at once.
+void rearm_short_logs(const bool* exists)
+{
     bool all_served = true;
     for (int i = 0; i < nslots; i++)
         all_served = all_served && (!exists[i] || slots[i].handle != nullptr);
     if (all_served)
         for (int i = 0; i < nslots; i++)
             slots[i].short_logged = false;
+}
+
+// Brings the running workers in line with the setting; returns how long to sleep.
+long reconcile()
+{
+    mark_listed();
+    stop_unlisted();
+    add_listed();
+    bool exists[ai_scale::partition::max_maintenance_databases];
+    find_databases(exists);
+    long sleep_ms = poll_ms;
+    database_slot* due[ai_scale::partition::max_maintenance_databases];
+    const int ndue = find_due(exists, due, &sleep_ms);
+    start_due(due, ndue);
+    rearm_short_logs(exists);
     ask_for_a_turn();
     return sleep_ms;
 }

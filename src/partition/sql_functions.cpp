@@ -320,21 +320,11 @@ bool in_window(const bounds_window& w, int64 lower, int64 upper)
            (w.has_until && upper <= w.until + margin);
 }
 
-// The bounds come from the relcache's partition descriptor, which Postgres builds from
-// pg_class.relpartbound and keeps parsed and sorted: reading it costs no parsing per partition,
-// and with a window only the partitions in it are converted and returned, so a no-op
-// maintenance run costs about the same at 10 or 10,000 partitions.
-void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<Timestamp> after,
-                std::optional<Timestamp> before, std::optional<Timestamp> until)
+// The table parent, opened, when it is a table range-partitioned on one column. A table dropped
+// while this waited for its lock (partitions() of a table a DROP TABLE held) is one that does
+// not exist, not an internal error (XX000, "could not open relation").
+Relation open_range_partitioned(Oid parent)
 {
-    InitMaterializedSRF(fcinfo, 0);
-    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    // A run that waited on the maintenance advisory lock must see the partitions the run before
-    // it committed, even when this transaction already holds a lock on the table.
-    AcceptInvalidationMessages();
-    // A table dropped while this waited for its lock (partitions() of a table a DROP TABLE
-    // held) is one that does not exist, not an internal error (XX000, "could not open
-    // relation").
     Relation rel = try_table_open(parent, AccessShareLock);
     if (rel == nullptr)
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
@@ -347,7 +337,14 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("\"%s\" is not range-partitioned on one column",
                                RelationGetRelationName(rel))));
-    const Oid key_type = get_partition_col_typid(key, 0);
+    return rel;
+}
+
+// The window of after, before and until (local times in zone) in the key's domain; off unless
+// after and before are both given.
+bounds_window window_of(Oid key_type, text* zone, std::optional<Timestamp> after,
+                        std::optional<Timestamp> before, std::optional<Timestamp> until)
+{
     bounds_window window;
     if (after && before) {
         window.on = true;
@@ -357,6 +354,53 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
         if (until)
             window.until = key_domain(*until, key_type, zone);
     }
+    return window;
+}
+
+// The row of the partition holding [datums[i-1], datums[i]) of bounds, with its bounds as
+// local times in zone.
+void put_range_row(ReturnSetInfo* rsinfo, PartitionDesc desc, int i, Oid key_type, text* zone)
+{
+    PartitionBoundInfo bounds = desc->boundinfo;
+    Datum values[5] = {ObjectIdGetDatum(desc->oids[bounds->indexes[i]]), 0, 0, BoolGetDatum(false),
+                       BoolGetDatum(false)};
+    bool nulls[5] = {false, false, false, false, false};
+    local_bound(bounds->datums[i - 1][0], bounds->kind[i - 1][0], key_type, zone, values[1],
+                nulls[1]);
+    local_bound(bounds->datums[i][0], bounds->kind[i][0], key_type, zone, values[2], nulls[2]);
+    // An upper instant in the first pass of a local time that a fall-back change repeats:
+    // its local time reads back as the second pass, later than the partition ends.
+    if (key_type == TIMESTAMPTZOID && !nulls[2])
+        values[4] = BoolGetDatum(DatumGetTimestampTz(DirectFunctionCall2(
+                                     timestamp_zone, PointerGetDatum(zone), values[2])) !=
+                                 DatumGetTimestampTz(bounds->datums[i][0]));
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+// The row of the default partition: no bounds.
+void put_default_row(ReturnSetInfo* rsinfo, PartitionDesc desc)
+{
+    Datum values[5] = {ObjectIdGetDatum(desc->oids[desc->boundinfo->default_index]), 0, 0,
+                       BoolGetDatum(true), BoolGetDatum(false)};
+    bool nulls[5] = {false, true, true, false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+// The bounds come from the relcache's partition descriptor, which Postgres builds from
+// pg_class.relpartbound and keeps parsed and sorted: reading it costs no parsing per partition,
+// and with a window only the partitions in it are converted and returned, so a no-op
+// maintenance run costs about the same at 10 or 10,000 partitions.
+void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<Timestamp> after,
+                std::optional<Timestamp> before, std::optional<Timestamp> until)
+{
+    InitMaterializedSRF(fcinfo, 0);
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    // A run that waited on the maintenance advisory lock must see the partitions the run before
+    // it committed, even when this transaction already holds a lock on the table.
+    AcceptInvalidationMessages();
+    Relation rel = open_range_partitioned(parent);
+    const Oid key_type = get_partition_col_typid(RelationGetPartitionKey(rel), 0);
+    const bounds_window window = window_of(key_type, zone, after, before, until);
     // With the partitions pending detach: their ranges are taken until the detach is
     // finalized (a partition made over one would overlap it), and retention may still choose
     // them.
@@ -364,34 +408,14 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
     PartitionBoundInfo bounds = desc->boundinfo;
     if (bounds != nullptr) {
         // indexes[i] is the partition holding [datums[i-1], datums[i]), or -1 for a gap.
-        for (int i = 1; i < bounds->ndatums; i++) {
-            const int part = bounds->indexes[i];
-            if (part < 0 ||
-                !in_window(window,
-                           bound_value(bounds->datums[i - 1][0], bounds->kind[i - 1][0], key_type),
-                           bound_value(bounds->datums[i][0], bounds->kind[i][0], key_type)))
-                continue;
-            Datum values[5] = {ObjectIdGetDatum(desc->oids[part]), 0, 0, BoolGetDatum(false),
-                               BoolGetDatum(false)};
-            bool nulls[5] = {false, false, false, false, false};
-            local_bound(bounds->datums[i - 1][0], bounds->kind[i - 1][0], key_type, zone, values[1],
-                        nulls[1]);
-            local_bound(bounds->datums[i][0], bounds->kind[i][0], key_type, zone, values[2],
-                        nulls[2]);
-            // An upper instant in the first pass of a local time that a fall-back change repeats:
-            // its local time reads back as the second pass, later than the partition ends.
-            if (key_type == TIMESTAMPTZOID && !nulls[2])
-                values[4] = BoolGetDatum(DatumGetTimestampTz(DirectFunctionCall2(
-                                             timestamp_zone, PointerGetDatum(zone), values[2])) !=
-                                         DatumGetTimestampTz(bounds->datums[i][0]));
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        }
-        if (bounds->default_index >= 0) {
-            Datum values[5] = {ObjectIdGetDatum(desc->oids[bounds->default_index]), 0, 0,
-                               BoolGetDatum(true), BoolGetDatum(false)};
-            bool nulls[5] = {false, true, true, false, false};
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        }
+        for (int i = 1; i < bounds->ndatums; i++)
+            if (bounds->indexes[i] >= 0 &&
+                in_window(window,
+                          bound_value(bounds->datums[i - 1][0], bounds->kind[i - 1][0], key_type),
+                          bound_value(bounds->datums[i][0], bounds->kind[i][0], key_type)))
+                put_range_row(rsinfo, desc, i, key_type, zone);
+        if (bounds->default_index >= 0)
+            put_default_row(rsinfo, desc);
     }
     table_close(rel, NoLock);
 }

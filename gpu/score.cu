@@ -110,29 +110,125 @@ struct blob_builder {
     }
 };
 
-int upload_locked(const ai_scale_gpu_model& m, device_model** result)
+// The model's copy on the device when it is there and current, marked as used; else nullptr,
+// and an older version (or one with changed parameters) is freed.
+device_model* find_uploaded(const ai_scale_gpu_model& m)
 {
-    if (const char* why = check_model(m))
-        return fail(AI_SCALE_GPU_BAD_ARGUMENT, why);
     for (auto it = models.begin(); it != models.end(); ++it) {
         device_model& d = **it;
         if (d.name != m.name)
             continue;
         if (d.version == m.version && d.fingerprint == m.fingerprint) {
             d.last_used = ++clock_tick;
-            *result = &d;
-            return AI_SCALE_GPU_OK;
+            return &d;
         }
         models.erase(it); // an older version or changed parameters
         break;
     }
+    return nullptr;
+}
+
+// Frees the least recently used model when max_models are on the device.
+void make_room_for_model()
+{
     if (models.size() >= max_models) {
         auto lru = std::min_element(models.begin(), models.end(), [](const auto& a, const auto& b) {
             return a->last_used < b->last_used;
         });
         models.erase(lru);
     }
+}
 
+// Where each of a model's arrays lies in its blob.
+struct blob_offsets {
+    size_t w = 0, sizes = 0, mw = 0, mb = 0, act = 0;
+    size_t feat = 0, val = 0, left = 0, dl = 0, root = 0;
+};
+
+// The model's arrays, packed into b.
+blob_offsets pack_arrays(const ai_scale_gpu_model& m, blob_builder& b)
+{
+    blob_offsets o;
+    switch (m.kind) {
+    case AI_SCALE_GPU_LINEAR:
+    case AI_SCALE_GPU_LOGISTIC:
+        o.w = b.add(m.linear_weights, m.n_features);
+        break;
+    case AI_SCALE_GPU_MLP:
+        o.sizes = b.add(m.mlp_sizes, m.mlp_layers + 1);
+        o.mw = b.add(m.mlp_weights, m.mlp_weights_len);
+        o.mb = b.add(m.mlp_biases, m.mlp_biases_len);
+        o.act = b.add(m.mlp_activations, m.mlp_layers);
+        break;
+    case AI_SCALE_GPU_GBDT:
+        o.feat = b.add(m.gbdt_feature, m.gbdt_nodes);
+        o.val = b.add(m.gbdt_value, m.gbdt_nodes);
+        o.left = b.add(m.gbdt_left, m.gbdt_nodes);
+        o.dl = b.add(m.gbdt_default_left, m.gbdt_nodes);
+        o.root = b.add(m.gbdt_tree_root, m.gbdt_trees);
+        break;
+    }
+    return o;
+}
+
+// Allocates d's blob, after freeing every cached model and slot buffer if memory is short, and
+// copies host into it.
+int copy_blob(device_model& d, const std::vector<char>& host)
+{
+    d.bytes = host.size();
+    cudaError_t err = cudaMalloc(&d.blob, d.bytes);
+    if (err == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        evict_models(nullptr);
+        free_slot_buffers();
+        err = cudaMalloc(&d.blob, d.bytes);
+    }
+    if (err != cudaSuccess) {
+        d.blob = nullptr;
+        return fail(status_of(err), "upload: cudaMalloc", err);
+    }
+    GPU_CHECK(cudaMemcpy(d.blob, host.data(), d.bytes, cudaMemcpyHostToDevice),
+              "upload: cudaMemcpy");
+    return AI_SCALE_GPU_OK;
+}
+
+// d's views over its blob, whose arrays lie at o.
+void bind_views(const ai_scale_gpu_model& m, const blob_offsets& o, device_model& d)
+{
+    auto at = [&](size_t off) { return static_cast<char*>(d.blob) + off; };
+    switch (m.kind) {
+    case AI_SCALE_GPU_LINEAR:
+    case AI_SCALE_GPU_LOGISTIC:
+        d.linear = {reinterpret_cast<const float*>(at(o.w)), m.linear_bias, m.n_features,
+                    m.kind == AI_SCALE_GPU_LOGISTIC};
+        break;
+    case AI_SCALE_GPU_MLP:
+        d.mlp = {m.mlp_layers, reinterpret_cast<const int32_t*>(at(o.sizes)),
+                 reinterpret_cast<const float*>(at(o.mw)), reinterpret_cast<const float*>(at(o.mb)),
+                 reinterpret_cast<const int32_t*>(at(o.act))};
+        break;
+    case AI_SCALE_GPU_GBDT:
+        d.gbdt = {reinterpret_cast<const int32_t*>(at(o.feat)),
+                  reinterpret_cast<const float*>(at(o.val)),
+                  reinterpret_cast<const int32_t*>(at(o.left)),
+                  reinterpret_cast<const uint8_t*>(at(o.dl)),
+                  reinterpret_cast<const int32_t*>(at(o.root)),
+                  m.gbdt_trees,
+                  m.gbdt_base_margin,
+                  m.gbdt_logistic != 0};
+        break;
+    }
+}
+
+int upload_locked(const ai_scale_gpu_model& m, device_model** result)
+{
+    if (const char* why = check_model(m))
+        return fail(AI_SCALE_GPU_BAD_ARGUMENT, why);
+    if (device_model* found = find_uploaded(m)) {
+        *result = found;
+        return AI_SCALE_GPU_OK;
+    }
+    make_room_for_model();
     auto d = std::make_unique<device_model>();
     d->name = m.name;
     d->version = m.version;
@@ -141,69 +237,26 @@ int upload_locked(const ai_scale_gpu_model& m, device_model** result)
     d->n_features = m.n_features;
     d->n_outputs = m.n_outputs;
     blob_builder b;
-    size_t o_w = 0, o_sizes = 0, o_mw = 0, o_mb = 0, o_act = 0;
-    size_t o_feat = 0, o_val = 0, o_left = 0, o_dl = 0, o_root = 0;
-    switch (m.kind) {
-    case AI_SCALE_GPU_LINEAR:
-    case AI_SCALE_GPU_LOGISTIC:
-        o_w = b.add(m.linear_weights, m.n_features);
-        break;
-    case AI_SCALE_GPU_MLP:
-        o_sizes = b.add(m.mlp_sizes, m.mlp_layers + 1);
-        o_mw = b.add(m.mlp_weights, m.mlp_weights_len);
-        o_mb = b.add(m.mlp_biases, m.mlp_biases_len);
-        o_act = b.add(m.mlp_activations, m.mlp_layers);
-        break;
-    case AI_SCALE_GPU_GBDT:
-        o_feat = b.add(m.gbdt_feature, m.gbdt_nodes);
-        o_val = b.add(m.gbdt_value, m.gbdt_nodes);
-        o_left = b.add(m.gbdt_left, m.gbdt_nodes);
-        o_dl = b.add(m.gbdt_default_left, m.gbdt_nodes);
-        o_root = b.add(m.gbdt_tree_root, m.gbdt_trees);
-        break;
-    }
-    d->bytes = b.host.size();
-    cudaError_t err = cudaMalloc(&d->blob, d->bytes);
-    if (err == cudaErrorMemoryAllocation) {
-        (void)cudaGetLastError();
-        evict_models(nullptr);
-        free_slot_buffers();
-        err = cudaMalloc(&d->blob, d->bytes);
-    }
-    if (err != cudaSuccess) {
-        d->blob = nullptr;
-        return fail(status_of(err), "upload: cudaMalloc", err);
-    }
-    GPU_CHECK(cudaMemcpy(d->blob, b.host.data(), d->bytes, cudaMemcpyHostToDevice),
-              "upload: cudaMemcpy");
-    auto at = [&](size_t off) { return static_cast<char*>(d->blob) + off; };
-    switch (m.kind) {
-    case AI_SCALE_GPU_LINEAR:
-    case AI_SCALE_GPU_LOGISTIC:
-        d->linear = {reinterpret_cast<const float*>(at(o_w)), m.linear_bias, m.n_features,
-                     m.kind == AI_SCALE_GPU_LOGISTIC};
-        break;
-    case AI_SCALE_GPU_MLP:
-        d->mlp = {m.mlp_layers, reinterpret_cast<const int32_t*>(at(o_sizes)),
-                  reinterpret_cast<const float*>(at(o_mw)),
-                  reinterpret_cast<const float*>(at(o_mb)),
-                  reinterpret_cast<const int32_t*>(at(o_act))};
-        break;
-    case AI_SCALE_GPU_GBDT:
-        d->gbdt = {reinterpret_cast<const int32_t*>(at(o_feat)),
-                   reinterpret_cast<const float*>(at(o_val)),
-                   reinterpret_cast<const int32_t*>(at(o_left)),
-                   reinterpret_cast<const uint8_t*>(at(o_dl)),
-                   reinterpret_cast<const int32_t*>(at(o_root)),
-                   m.gbdt_trees,
-                   m.gbdt_base_margin,
-                   m.gbdt_logistic != 0};
-        break;
-    }
+    const blob_offsets o = pack_arrays(m, b);
+    int r = copy_blob(*d, b.host);
+    if (r != AI_SCALE_GPU_OK)
+        return r;
+    bind_views(m, o, *d);
     d->last_used = ++clock_tick;
     models.push_back(std::move(d));
     *result = models.back().get();
     return AI_SCALE_GPU_OK;
+}
+
+// The device, with the model on it (uploaded when it is not there yet, *d its copy): the
+// device's number, or a negative status.
+int model_on_device(const ai_scale_gpu_model& m, device_model** d)
+{
+    int dev = ensure_device();
+    if (dev < 0)
+        return dev;
+    int r = upload_locked(m, d);
+    return r != AI_SCALE_GPU_OK ? r : dev;
 }
 
 // What the kernels leave to the host, on n rows of scores at out (host memory).
@@ -350,44 +403,72 @@ struct cuda_backend {
     }
 };
 
-int score_locked(const ai_scale_gpu_model& model, const float* rows, ai_scale_gpu_fill_fn fill,
-                 void* fill_ctx, int64_t n_rows, float* out, ai_scale_gpu_timing* timing)
+// Plans the chunks of n_rows rows in the free device memory (the slot buffers held count as
+// free) and makes the slots for them; when they do not fit, frees the other models and the slot
+// buffers and tries once more.
+int fit_chunks(const device_model& d, int64_t n_rows, int64_t row_in, int64_t row_out,
+               chunk_plan* plan)
 {
-    int dev = ensure_device();
-    if (dev < 0)
-        return dev;
-    device_model* d = nullptr;
-    int r = upload_locked(model, &d);
-    if (r != AI_SCALE_GPU_OK)
-        return r;
-    if ((r = ensure_events()) != AI_SCALE_GPU_OK)
-        return r;
-
-    int64_t row_in = int64_t(d->n_features) * 4, row_out = int64_t(d->n_outputs) * 4;
-    chunk_plan plan;
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0;; attempt++) {
         size_t free_bytes = 0, total_bytes = 0;
         GPU_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
         for (const slot& s : slots) // buffers we hold are ours to resize
             free_bytes += s.in_bytes + s.out_bytes;
-        plan = plan_chunks(n_rows, row_in, row_out, int64_t(free_bytes));
-        if (plan.fits) {
-            r = ensure_slots(plan.streams, size_t(plan.chunk_rows * row_in),
-                             size_t(plan.chunk_rows * row_out));
+        *plan = plan_chunks(n_rows, row_in, row_out, int64_t(free_bytes));
+        int r = AI_SCALE_GPU_OK;
+        if (plan->fits) {
+            r = ensure_slots(plan->streams, size_t(plan->chunk_rows * row_in),
+                             size_t(plan->chunk_rows * row_out));
             if (r == AI_SCALE_GPU_OK)
-                break;
+                return r;
             if (r != AI_SCALE_GPU_OUT_OF_MEMORY)
                 return r;
         }
         if (attempt == 1)
-            return plan.fits
+            return plan->fits
                        ? r
                        : fail(AI_SCALE_GPU_OUT_OF_MEMORY, "not enough device memory for one chunk");
         (void)cudaGetLastError();
-        evict_models(d);
+        evict_models(&d);
         free_slot_buffers();
     }
+}
 
+// What a scoring took, for the caller's timing.
+int report_timing(const chunk_plan& plan, const cuda_backend& b, int dev,
+                  ai_scale_gpu_timing* timing)
+{
+    double pipeline_ms = 0;
+    for (int i = 0; i < plan.streams; i++) {
+        float ms = 0;
+        GPU_CHECK(cudaEventElapsedTime(&ms, pipeline_start, slots[size_t(i)].done),
+                  "cudaEventElapsedTime");
+        pipeline_ms = std::max(pipeline_ms, double(ms));
+    }
+    timing->pipeline_ms = pipeline_ms;
+    timing->kernel_ms = b.kernel_ms;
+    timing->chunk_rows = plan.chunk_rows;
+    timing->chunks = int32_t(plan.chunks);
+    timing->streams = plan.streams;
+    timing->device = dev;
+    timing->pinned_input = b.pinned_in ? 1 : 0;
+    return AI_SCALE_GPU_OK;
+}
+
+int score_locked(const ai_scale_gpu_model& model, const float* rows, ai_scale_gpu_fill_fn fill,
+                 void* fill_ctx, int64_t n_rows, float* out, ai_scale_gpu_timing* timing)
+{
+    device_model* d = nullptr;
+    int dev = model_on_device(model, &d);
+    if (dev < 0)
+        return dev;
+    int r;
+    if ((r = ensure_events()) != AI_SCALE_GPU_OK)
+        return r;
+    int64_t row_in = int64_t(d->n_features) * 4, row_out = int64_t(d->n_outputs) * 4;
+    chunk_plan plan;
+    if ((r = fit_chunks(*d, n_rows, row_in, row_out, &plan)) != AI_SCALE_GPU_OK)
+        return r;
     cuda_backend b{*d,
                    rows,
                    out,
@@ -400,24 +481,23 @@ int score_locked(const ai_scale_gpu_model& model, const float* rows, ai_scale_gp
     if (r != AI_SCALE_GPU_OK)
         return r == -4 ? fail(r, "pipeline: no plan") : r;
     finish_on_host(*d, out, n_rows);
-    if (timing != nullptr) {
-        double pipeline_ms = 0;
-        for (int i = 0; i < plan.streams; i++) {
-            float ms = 0;
-            GPU_CHECK(cudaEventElapsedTime(&ms, pipeline_start, slots[size_t(i)].done),
-                      "cudaEventElapsedTime");
-            pipeline_ms = std::max(pipeline_ms, double(ms));
-        }
-        timing->pipeline_ms = pipeline_ms;
-        timing->kernel_ms = b.kernel_ms;
-        timing->chunk_rows = plan.chunk_rows;
-        timing->chunks = int32_t(plan.chunks);
-        timing->streams = plan.streams;
-        timing->device = dev;
-        timing->pinned_input = b.pinned_in ? 1 : 0;
-    }
+    if (timing != nullptr && (r = report_timing(plan, b, dev, timing)) != AI_SCALE_GPU_OK)
+        return r;
     clear_error();
     return AI_SCALE_GPU_OK;
+}
+
+// ai_scale_gpu_score and ai_scale_gpu_score_fill, their arguments checked: the timing zeroed,
+// nothing to do for no rows, else a scoring under the module's lock.
+int score_checked(const ai_scale_gpu_model& model, const float* rows, ai_scale_gpu_fill_fn fill,
+                  void* fill_ctx, int64_t n_rows, float* out, ai_scale_gpu_timing* timing)
+{
+    if (timing != nullptr)
+        *timing = ai_scale_gpu_timing{};
+    if (n_rows == 0)
+        return AI_SCALE_GPU_OK;
+    std::lock_guard<std::mutex> lock(module_mutex());
+    return score_locked(model, rows, fill, fill_ctx, n_rows, out, timing);
 }
 
 } // namespace
@@ -430,14 +510,12 @@ extern "C" int ai_scale_gpu_upload(const struct ai_scale_gpu_model* model)
     if (model == nullptr)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "upload: null model");
     std::lock_guard<std::mutex> lock(module_mutex());
-    int dev = ensure_device();
+    device_model* d = nullptr;
+    int dev = model_on_device(*model, &d);
     if (dev < 0)
         return dev;
-    device_model* d = nullptr;
-    int r = upload_locked(*model, &d);
-    if (r == AI_SCALE_GPU_OK)
-        clear_error();
-    return r;
+    clear_error();
+    return AI_SCALE_GPU_OK;
 }
 
 extern "C" int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const float* rows,
@@ -445,12 +523,7 @@ extern "C" int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const 
 {
     if (model == nullptr || rows == nullptr || out == nullptr || n_rows < 0)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "score: null argument or negative row count");
-    if (timing != nullptr)
-        *timing = ai_scale_gpu_timing{};
-    if (n_rows == 0)
-        return AI_SCALE_GPU_OK;
-    std::lock_guard<std::mutex> lock(module_mutex());
-    return score_locked(*model, rows, nullptr, nullptr, n_rows, out, timing);
+    return score_checked(*model, rows, nullptr, nullptr, n_rows, out, timing);
 }
 
 extern "C" int ai_scale_gpu_score_fill(const struct ai_scale_gpu_model* model, int64_t n_rows,
@@ -459,12 +532,7 @@ extern "C" int ai_scale_gpu_score_fill(const struct ai_scale_gpu_model* model, i
 {
     if (model == nullptr || fill == nullptr || out == nullptr || n_rows < 0)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "score_fill: null argument or negative row count");
-    if (timing != nullptr)
-        *timing = ai_scale_gpu_timing{};
-    if (n_rows == 0)
-        return AI_SCALE_GPU_OK;
-    std::lock_guard<std::mutex> lock(module_mutex());
-    return score_locked(*model, nullptr, fill, ctx, n_rows, out, timing);
+    return score_checked(*model, nullptr, fill, ctx, n_rows, out, timing);
 }
 
 extern "C" void* ai_scale_gpu_host_alloc(size_t bytes)
@@ -500,13 +568,10 @@ extern "C" int ai_scale_gpu_bench_kernel(const struct ai_scale_gpu_model* model,
         ms_per_run == nullptr)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "bench_kernel: bad argument");
     std::lock_guard<std::mutex> lock(module_mutex());
-    int dev = ensure_device();
+    device_model* d = nullptr;
+    int dev = model_on_device(*model, &d);
     if (dev < 0)
         return dev;
-    device_model* d = nullptr;
-    int r = upload_locked(*model, &d);
-    if (r != AI_SCALE_GPU_OK)
-        return r;
     size_t in_bytes = size_t(n_rows) * size_t(d->n_features) * 4;
     size_t out_bytes = size_t(n_rows) * size_t(d->n_outputs) * 4;
     free_slot_buffers(); // make room for the whole matrix
@@ -530,7 +595,7 @@ extern "C" int ai_scale_gpu_bench_kernel(const struct ai_scale_gpu_model* model,
         cleanup();
         return fail(status_of(err), "bench_kernel: allocate and copy", err);
     }
-    r = launch_kernel(*d, d_in, n_rows, d_out, nullptr); // warm-up
+    int r = launch_kernel(*d, d_in, n_rows, d_out, nullptr); // warm-up
     if (r == AI_SCALE_GPU_OK && (err = cudaDeviceSynchronize()) != cudaSuccess)
         r = fail(status_of(err), "bench_kernel: warm-up", err);
     if (r == AI_SCALE_GPU_OK && (err = cudaEventRecord(start)) != cudaSuccess)

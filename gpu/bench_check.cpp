@@ -93,19 +93,12 @@ compare_result compare(const host_model& m, const float* rows, int64_t n, const 
     return r;
 }
 
+// The extension's name of the model's kind, gbdt-logistic told apart.
 const char* kind_name(const host_model& m)
 {
-    switch (m.kind) {
-    case model_kind::linear:
-        return "linear";
-    case model_kind::logistic:
-        return "logistic";
-    case model_kind::mlp:
-        return "mlp";
-    case model_kind::gbdt:
-        return m.gbdt_logistic ? "gbdt-logistic" : "gbdt";
-    }
-    return "?";
+    if (m.kind == model_kind::gbdt && m.gbdt_logistic)
+        return "gbdt-logistic";
+    return ai_scale::scoring::kind_name(m.kind);
 }
 
 void report(const char* what, const host_model& m, int64_t n, const compare_result& r)

@@ -157,20 +157,28 @@ bool near_float_tie(double v, size_t groups)
     return (below > half ? below - half : half - below) <= ulps;
 }
 
+// Clinger's fast path for num (small_decimal), its value as exact gives it in T: false, *out
+// untouched, when it does not apply.
+template <typename T, T (*exact)(uint64_t, int)> bool fast_path(const L::numeric_view& num, T* out)
+{
+    uint64_t m;
+    int e;
+    if (!small_decimal(num, &m, &e))
+        return false;
+    *out = num.negative ? -exact(m, e) : exact(m, e);
+    return true;
+}
+
 } // namespace
 
 bool decode_numeric(const uint8_t* p, size_t len, double* out)
 {
     L::numeric_view num;
     size_t groups;
-    uint64_t m;
-    int e;
     if (!L::read_numeric(p, len, &num))
         return false;
-    if (small_decimal(num, &m, &e)) {
-        *out = num.negative ? -exact_double(m, e) : exact_double(m, e);
+    if (fast_path<double, exact_double>(num, out))
         return true;
-    }
     return sum_digits(num, out, &groups);
 }
 
@@ -179,14 +187,10 @@ bool decode_numeric_float(const uint8_t* p, size_t len, float* out)
     L::numeric_view num;
     double v;
     size_t groups;
-    uint64_t m;
-    int e;
     if (!L::read_numeric(p, len, &num))
         return false;
-    if (small_decimal(num, &m, &e)) {
-        *out = num.negative ? -exact_float(m, e) : exact_float(m, e);
+    if (fast_path<float, exact_float>(num, out))
         return true;
-    }
     if (!sum_digits(num, &v, &groups))
         return false;
     // float(v) is the float of the nearest double unless v sits so close to a rounding tie

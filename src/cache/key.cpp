@@ -109,17 +109,12 @@ void reconcile_generation(uint32_t slot, uint64_t in_redis)
         raise_to(g, *now);
 }
 
-// Raises the slots to the generations Redis holds, for slots not synced in the last second (every
-// slot when forced), and Redis's counters to this server's where they are behind. Read from the
-// primary: a replica a little behind would hold back a fresh invalidation.
-void sync_generations(const uint32_t* slots, size_t n, bool force = false)
+// Claims the slots due for a sync at now (not synced in the last second; every slot when forced)
+// by setting their synced_ms: into stale, with each one's synced_ms before the claim in before.
+void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
+               std::vector<uint32_t>& stale, std::vector<uint64_t>& before)
 {
-    if (!l2_enabled())
-        return;
     auto& g = gens();
-    uint64_t now = stats::monotonic_ms();
-    std::vector<uint32_t> stale;
-    std::vector<uint64_t> before; // each stale slot's synced_ms before this sync claimed it
     for (size_t i = 0; i < n; i++) {
         const uint32_t s = slots[i];
         uint64_t last = g.synced_ms[s].load(std::memory_order_relaxed);
@@ -135,20 +130,24 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false)
         stale.push_back(s);
         before.push_back(last);
     }
-    if (stale.empty())
-        return;
+}
+
+// The generations Redis's primary holds for the claimed slots (stale, claimed at now); sets
+// *unavailable when Redis cannot be read. A read cancelled while it waited (or failing with
+// cache_strict) is no sync: the slots stay due for the next request. Claimed all the same, they
+// were synced by no backend of this server for a second, and the L1 of each went on answering
+// what another server had invalidated meanwhile.
+std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>& stale,
+                                                     const std::vector<uint64_t>& before,
+                                                     uint64_t now, bool* unavailable)
+{
     std::vector<std::string> keys;
     for (uint32_t s : stale)
         keys.push_back(generation_key(s));
-    bool unavailable = false;
-    std::vector<std::optional<std::string>> values;
     try {
-        values = l2_read(keys, &unavailable, read_target::primary);
+        return l2_read(keys, unavailable, read_target::primary);
     } catch (...) {
-        // A read cancelled while it waited (or failing with cache_strict) is no sync: the
-        // slots stay due for the next request. Claimed all the same, they were synced by no
-        // backend of this server for a second, and the L1 of each went on answering what
-        // another server had invalidated meanwhile.
+        auto& g = gens();
         for (size_t i = 0; i < stale.size(); i++) {
             uint64_t claimed = now;
             g.synced_ms[stale[i]].compare_exchange_strong(claimed, before[i],
@@ -156,8 +155,14 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false)
         }
         throw;
     }
-    if (unavailable)
-        return;
+}
+
+// Raises each slot to the generation Redis holds (values[i] for stale[i]), or Redis's counter to
+// the slot's where it is behind.
+void apply_generations(const std::vector<uint32_t>& stale,
+                       const std::vector<std::optional<std::string>>& values)
+{
+    auto& g = gens();
     for (size_t i = 0; i < stale.size(); i++) {
         uint64_t in_redis = values[i] ? std::strtoull(values[i]->c_str(), nullptr, 10) : 0;
         const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);
@@ -170,6 +175,25 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false)
         raise_to(g.slot[stale[i]], in_redis);
         reconcile_generation(stale[i], in_redis);
     }
+}
+
+// Raises the slots to the generations Redis holds, for slots not synced in the last second (every
+// slot when forced), and Redis's counters to this server's where they are behind. Read from the
+// primary: a replica a little behind would hold back a fresh invalidation.
+void sync_generations(const uint32_t* slots, size_t n, bool force = false)
+{
+    if (!l2_enabled())
+        return;
+    const uint64_t now = stats::monotonic_ms();
+    std::vector<uint32_t> stale;
+    std::vector<uint64_t> before; // each stale slot's synced_ms before this sync claimed it
+    claim_due(slots, n, force, now, stale, before);
+    if (stale.empty())
+        return;
+    bool unavailable = false;
+    const auto values = read_claimed(stale, before, now, &unavailable);
+    if (!unavailable)
+        apply_generations(stale, values);
 }
 
 // Syncs the slots this server bumped in the last recheck_window_ms, at most once a second for

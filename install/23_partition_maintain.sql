@@ -351,12 +351,203 @@ BEGIN
                retiring)::ai_scale._maintenance_plan;
 END $$;
 
--- Makes the partitions the plan creates (premake, and the cells rows in the default need),
--- moving the default's rows in their ranges into them. Returns the rows of the run and whether
--- the default had rows when last looked at (under the lock taken here, when it made any).
+-- Locks the table for the creations of a run and looks at its default partition (dflt) again:
+-- a row may have come since _maintain_plan looked (default_has_rows). Returns what it saw and
+-- whether the partitions are made in place (in_place).
 --
--- All creations in one subtransaction: they need the same locks, so when one cannot get
--- them in time none could; they are then all reported as skipped, and retried next run.
+-- A table without partitions, but an empty default, holds no rows: no query on it can be
+-- served from a partition, so locking all of it while the first partitions are made holds up
+-- no more than the attaches' lock on the default would. They are then made in place, a
+-- quarter faster. Checked again under the lock: a row may have come meanwhile. Otherwise a row
+-- written to the default in the range of a partition made here would make its attach fail:
+-- writers of the default wait from here (the attaches lock it fully anyway).
+CREATE FUNCTION ai_scale._make_ahead_lock(parent regclass, dflt regclass,
+                                          INOUT default_has_rows boolean, OUT in_place boolean)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    in_place := false;
+    IF NOT default_has_rows AND NOT ai_scale._has_partitions_besides(parent, dflt) THEN
+        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
+        IF dflt IS NOT NULL THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+        END IF;
+        in_place := NOT default_has_rows AND NOT ai_scale._has_partitions_besides(parent, dflt);
+    ELSIF dflt IS NOT NULL THEN
+        EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+    END IF;
+END $$;
+
+-- Whether parent has a partition other than its default (dflt, or NULL).
+CREATE FUNCTION ai_scale._has_partitions_besides(parent regclass, dflt regclass)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT EXISTS (SELECT 1 FROM pg_inherits i
+                WHERE i.inhparent = parent AND i.inhrelid IS DISTINCT FROM dflt)
+$$;
+
+-- Whether the creations (steps) move rows out of the default partition, which has rows. A
+-- table a foreign key references can have no rows moved out of its default
+-- (_require_no_references), but its partitions are made while no row of the default lies in
+-- their ranges: a row that no partition can hold (a NULL or infinite key), or one of an older
+-- range, must not stop premaking for good.
+CREATE FUNCTION ai_scale._make_ahead_moves_rows(parent regclass,
+                                                plan ai_scale._maintenance_plan,
+                                                steps ai_scale._partition_step[])
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    in_ranges text;
+    moving boolean;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint c
+                    WHERE c.contype = 'f' AND c.confrelid IN (parent, plan.dflt)) THEN
+        RETURN true;
+    END IF;
+    SELECT string_agg(format('(%I >= %s AND %I < %s)',
+                             plan.key_column,
+                             ai_scale._bound_literal(s.lower, plan.key_type, plan.create_zone),
+                             plan.key_column,
+                             ai_scale._bound_literal(s.upper, plan.key_type, plan.create_zone)),
+                      ' OR ')
+      INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', plan.dflt, in_ranges)
+       INTO moving;
+    RETURN moving;
+END $$;
+
+-- Makes the partitions of the creations (steps), moving into them the default's rows in their
+-- ranges when moving; returns a 'created' row for each.
+CREATE FUNCTION ai_scale._make_ahead_create(cfg ai_scale.partition_config,
+                                            plan ai_scale._maintenance_plan,
+                                            steps ai_scale._partition_step[], moving boolean,
+                                            in_place boolean, through_parent boolean)
+    RETURNS ai_scale._maintenance_action[]
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    p ai_scale._partition_step;
+    made record;
+    done ai_scale._maintenance_action[] := '{}';
+BEGIN
+    FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
+        CONTINUE WHEN p.action <> 'create';
+        made := ai_scale._create_partition(cfg.parent, plan.key_column, plan.key_type,
+                                           plan.create_zone, p.lower, p.upper, p.suffix,
+                                           CASE WHEN moving THEN plan.dflt END, NULL,
+                                           cfg.inherit_privileges, in_place, through_parent);
+        CONTINUE WHEN made.partition IS NULL;
+        done := done || ('created', made.partition, made.bounds
+            || CASE WHEN made.rows_moved > 0
+                    THEN format('; moved %s from the default partition',
+                                ai_scale._count(made.rows_moved, 'row', 'rows'))
+                    ELSE '' END)::ai_scale._maintenance_action;
+    END LOOP;
+    RETURN done;
+END $$;
+
+-- A 'skipped' row for each of the creations (steps) when a lock they need was not free in
+-- time (message: the error's; default_has_rows: as last looked at, which says what was
+-- locked).
+CREATE FUNCTION ai_scale._make_ahead_skipped(parent regclass, plan ai_scale._maintenance_plan,
+                                             steps ai_scale._partition_step[],
+                                             default_has_rows boolean, message text)
+    RETURNS ai_scale._maintenance_action[]
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    p ai_scale._partition_step;
+    held_up text; -- the message of a lock not free in time, with what held it
+    done ai_scale._maintenance_action[];
+BEGIN
+    -- The parent: all of it for partitions made in place (a table with no other partition than
+    -- an empty default), else what ATTACH takes; the default: what ATTACH takes (after LOCK
+    -- TABLE ONLY ... IN EXCLUSIVE MODE, a weaker one).
+    held_up := ai_scale._lock_timeout_text(message, ARRAY[parent, plan.dflt], ARRAY[
+        CASE WHEN NOT default_has_rows
+                  AND NOT ai_scale._has_partitions_besides(parent, plan.dflt)
+             THEN 'AccessExclusiveLock' ELSE 'ShareUpdateExclusiveLock' END,
+        'AccessExclusiveLock'], current_setting('lock_timeout'));
+    FOREACH p IN ARRAY steps LOOP
+        CONTINUE WHEN p.action <> 'create';
+        done := done || ('skipped', NULL,
+            format('create from %s to %s: %s; retried on the next run',
+                   ai_scale._bound_text(p.lower, plan.key_type, plan.create_zone),
+                   ai_scale._bound_text(p.upper, plan.key_type, plan.create_zone),
+                   held_up))::ai_scale._maintenance_action;
+    END LOOP;
+    RETURN done;
+END $$;
+
+-- One try at the creations (steps), all in one subtransaction: they need the same locks, so
+-- when one cannot get them in time none could; they are then all reported as skipped
+-- (_make_ahead_skipped), and retried next run. Returns the rows, whether the default had rows
+-- when last looked at (default_has_rows, given as last seen), and, for the worker
+-- (defer_detach), out_of_locks when the lock table could not hold them: nothing was made, and
+-- fewer may fit.
+CREATE FUNCTION ai_scale._make_ahead_try(cfg ai_scale.partition_config, defer_detach boolean,
+                                         plan ai_scale._maintenance_plan,
+                                         steps ai_scale._partition_step[],
+                                         INOUT default_has_rows boolean,
+                                         OUT out_of_locks boolean,
+                                         OUT done ai_scale._maintenance_action[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    looked record;
+    moving boolean;
+    in_place boolean := false;
+    through_parent boolean := false;
+BEGIN
+    out_of_locks := false;
+    BEGIN
+        -- Postgres cannot lock a foreign default, which the attaches below would need.
+        IF plan.creating AND plan.dflt_kind = 'f' THEN
+            PERFORM ai_scale._require_plain_default(cfg.parent, plan.dflt);
+        END IF;
+        IF plan.creating THEN
+            SELECT * INTO looked
+              FROM ai_scale._make_ahead_lock(cfg.parent, plan.dflt, default_has_rows);
+            default_has_rows := looked.default_has_rows;
+            in_place := looked.in_place;
+        END IF;
+        moving := plan.creating AND default_has_rows;
+        IF moving THEN
+            moving := ai_scale._make_ahead_moves_rows(cfg.parent, plan, steps);
+        END IF;
+        IF moving THEN
+            PERFORM ai_scale._require_no_references(cfg.parent, plan.dflt);
+            through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
+        END IF;
+        done := ai_scale._make_ahead_create(cfg, plan, steps, moving, in_place, through_parent);
+    EXCEPTION
+        WHEN lock_not_available THEN
+            done := ai_scale._make_ahead_skipped(cfg.parent, plan, steps, default_has_rows,
+                                                 SQLERRM);
+        WHEN out_of_memory THEN
+            -- By hand, a run makes them all or fails with the error and its hint.
+            IF NOT defer_detach
+               OR (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create') < 2 THEN
+                RAISE;
+            END IF;
+            out_of_locks := true;
+    END;
+END $$;
+
+-- Makes the partitions the plan creates (premake, and the cells rows in the default need),
+-- moving the default's rows in their ranges into them (_make_ahead_try). Returns the rows of
+-- the run and whether the default had rows when last looked at (under the lock taken here,
+-- when it made any).
+--
 -- The worker's 200 need about 2,200 locks, more than a small lock table holds (it has
 -- max_locks_per_transaction times the number of backends, shared by all): with
 -- max_locks_per_transaction = 10 every run failed with out of shared memory and made none,
@@ -370,149 +561,32 @@ CREATE FUNCTION ai_scale._maintain_make_ahead(cfg ai_scale.partition_config,
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    dflt regclass := plan.dflt;
-    dflt_kind "char" := plan.dflt_kind;
     steps ai_scale._partition_step[] := plan.steps;
-    creating boolean := plan.creating;
-    create_zone text := plan.create_zone;
     postponed bigint := plan.postponed;
-    p record;
-    made record;
-    created text[] := '{}';
-    created_detail text[] := '{}';
-    in_place boolean := false;
-    through_parent boolean := false;
-    moving boolean;
-    in_ranges text;
     to_make bigint;
     lock_limited boolean := false;
-    held_up text; -- the message of a lock not free in time, with what held it
-    action text;
-    partition text;
-    detail text;
+    attempt record;
 BEGIN
     default_has_rows := plan.default_has_rows;
-    <<making>>
     LOOP
-        created := '{}';
-        created_detail := '{}';
-        in_place := false;
-        through_parent := false;
-        BEGIN
-            -- Postgres cannot lock a foreign default, which the attaches below would need.
-            IF creating AND dflt_kind = 'f' THEN
-                PERFORM ai_scale._require_plain_default(cfg.parent, dflt);
-            END IF;
-            -- A table without partitions, but an empty default, holds no rows: no query on it can
-            -- be served from a partition, so locking all of it while the first partitions are made
-            -- holds up no more than the attaches' lock on the default would. They are then made in
-            -- place, a quarter faster. Checked again under the lock: a row may have come meanwhile.
-            IF creating AND NOT default_has_rows
-               AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                WHERE i.inhparent = cfg.parent AND i.inhrelid IS DISTINCT FROM dflt) THEN
-                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cfg.parent);
-                IF dflt IS NOT NULL THEN
-                    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
-                END IF;
-                in_place := NOT default_has_rows
-                            AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                             WHERE i.inhparent = cfg.parent
-                                               AND i.inhrelid IS DISTINCT FROM dflt);
-            ELSIF creating AND dflt IS NOT NULL THEN
-                -- A row written to the default after the look in _maintain_plan, in the range of
-                -- a partition made below, would make its attach fail: writers of the default wait
-                -- from here (the attaches lock it fully anyway), and it is looked at again.
-                EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
-                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
-            END IF;
-            moving := creating AND default_has_rows;
-            IF moving AND EXISTS (SELECT 1 FROM pg_constraint c
-                                   WHERE c.contype = 'f' AND c.confrelid IN (cfg.parent, dflt)) THEN
-                -- A table a foreign key references can have no rows moved out of its default
-                -- (_require_no_references), but its partitions are made while no row of the
-                -- default lies in their ranges: a row that no partition can hold (a NULL or
-                -- infinite key), or one of an older range, must not stop premaking for good.
-                SELECT string_agg(format('(%I >= %s AND %I < %s)',
-                                         plan.key_column, ai_scale._bound_literal(s.lower, plan.key_type, create_zone),
-                                         plan.key_column, ai_scale._bound_literal(s.upper, plan.key_type, create_zone)),
-                                  ' OR ')
-                  INTO in_ranges FROM unnest(steps) s WHERE s.action = 'create';
-                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %s)', dflt, in_ranges)
-                   INTO moving;
-            END IF;
-            IF moving THEN
-                PERFORM ai_scale._require_no_references(cfg.parent, dflt);
-                through_parent := ai_scale._moves_through_parent(cfg.parent, dflt);
-            END IF;
-            FOREACH p IN ARRAY coalesce(steps, '{}') LOOP
-                CONTINUE WHEN p.action <> 'create';
-                made := ai_scale._create_partition(cfg.parent, plan.key_column, plan.key_type,
-                                                   create_zone, p.lower, p.upper, p.suffix,
-                                                   CASE WHEN moving THEN dflt END, NULL,
-                                                   cfg.inherit_privileges, in_place, through_parent);
-                CONTINUE WHEN made.partition IS NULL;
-                created := created || made.partition;
-                created_detail := created_detail || (made.bounds
-                    || CASE WHEN made.rows_moved > 0
-                            THEN format('; moved %s from the default partition',
-                                        ai_scale._count(made.rows_moved, 'row', 'rows'))
-                            ELSE '' END);
-            END LOOP;
-        EXCEPTION
-            WHEN lock_not_available THEN
-                created := '{}';
-                created_detail := '{}';
-                -- The parent: all of it for partitions made in place (a table with no other
-                -- partition than an empty default), else what ATTACH takes; the default: what
-                -- ATTACH takes (after LOCK TABLE ONLY ... IN EXCLUSIVE MODE, a weaker one).
-                held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[cfg.parent, dflt], ARRAY[
-                    CASE WHEN NOT default_has_rows
-                              AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                               WHERE i.inhparent = cfg.parent
-                                                 AND i.inhrelid IS DISTINCT FROM dflt)
-                         THEN 'AccessExclusiveLock' ELSE 'ShareUpdateExclusiveLock' END,
-                    'AccessExclusiveLock'], current_setting('lock_timeout'));
-                FOREACH p IN ARRAY steps LOOP
-                    CONTINUE WHEN p.action <> 'create';
-                    action := 'skipped';
-                    partition := NULL;
-                    detail := format('create from %s to %s: %s; retried on the next run',
-                                     ai_scale._bound_text(p.lower, plan.key_type, create_zone),
-                                     ai_scale._bound_text(p.upper, plan.key_type, create_zone),
-                                     held_up);
-                    done := done || (action, partition, detail)::ai_scale._maintenance_action;
-                END LOOP;
-            WHEN out_of_memory THEN
-                to_make := (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create');
-                IF NOT defer_detach OR to_make < 2 THEN
-                    RAISE;
-                END IF;
-                -- By hand, a run makes them all or fails with the error and its hint.
-                postponed := postponed + (to_make - to_make / 2);
-                lock_limited := true;
-                steps := ai_scale._first_creations(steps, to_make / 2);
-                CONTINUE making;
-        END;
-        EXIT making;
+        SELECT * INTO attempt
+          FROM ai_scale._make_ahead_try(cfg, defer_detach, plan, steps, default_has_rows);
+        default_has_rows := attempt.default_has_rows;
+        EXIT WHEN NOT attempt.out_of_locks;
+        to_make := (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create');
+        postponed := postponed + (to_make - to_make / 2);
+        lock_limited := true;
+        steps := ai_scale._first_creations(steps, to_make / 2);
     END LOOP;
-    FOR i IN 1 .. coalesce(array_length(created, 1), 0) LOOP
-        action := 'created';
-        partition := created[i];
-        detail := created_detail[i];
-        done := done || (action, partition, detail)::ai_scale._maintenance_action;
-    END LOOP;
+    done := attempt.done;
     IF postponed > 0 THEN
-        action := 'skipped';
-        partition := NULL;
-        IF lock_limited THEN
-            detail := format('%s more partitions to make; the lock table held %s this run '
-                             '(max_locks_per_transaction), the rest at its next runs', postponed,
-                             coalesce(array_length(created, 1), 0));
-        ELSE
-            detail := format('%s more partitions to make; the worker makes at most 200 of a '
-                             'table per run, the rest at its next runs', postponed);
-        END IF;
-        done := done || (action, partition, detail)::ai_scale._maintenance_action;
+        done := done || ('skipped', NULL, CASE WHEN lock_limited
+            THEN format('%s more partitions to make; the lock table held %s this run '
+                        '(max_locks_per_transaction), the rest at its next runs', postponed,
+                        (SELECT count(*) FROM unnest(done) d WHERE d.action = 'created'))
+            ELSE format('%s more partitions to make; the worker makes at most 200 of a table '
+                        'per run, the rest at its next runs', postponed)
+            END)::ai_scale._maintenance_action;
     END IF;
 END $$;
 
@@ -634,14 +708,214 @@ BEGIN
     END IF;
 END $$;
 
+-- A partition already pending detach that the plan drops or detaches (action): the worker
+-- (defer_detach) finalizes it, as a 'detach_pending' row, marking it first for 'drop'; by
+-- hand, it can be dropped, not detached (only FINALIZE completes it).
+CREATE FUNCTION ai_scale._retire_pending(cfg ai_scale.partition_config, defer_detach boolean,
+                                         action text, victim regclass)
+    RETURNS ai_scale._maintenance_action
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    partition text := victim::text; -- named before a drop
+    detail text;
+BEGIN
+    IF defer_detach THEN
+        IF action = 'drop' THEN
+            EXECUTE ai_scale._comment_statement(
+                        victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+        END IF;
+        RETURN ('detach_pending', partition,
+                'finalize ' || action)::ai_scale._maintenance_action;
+    ELSIF action = 'drop' THEN
+        detail := 'older than retention ' || cfg.retention::text
+                  || ai_scale._foreign_drop_note(victim);
+        PERFORM ai_scale._drop_partition(victim);
+        RETURN ('dropped', partition, detail)::ai_scale._maintenance_action;
+    END IF;
+    RETURN ('skipped', partition,
+            format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH PARTITION '
+                   '%s FINALIZE, completes it', cfg.parent, victim))
+           ::ai_scale._maintenance_action;
+END $$;
+
+-- Drops the partition victim, older than the retention. Postgres refuses to drop a partition
+-- of a table that a foreign key references (referenced; the key's constraint on it depends on
+-- it), whether a row references it or not: it is detached first, which is refused (23503)
+-- only while one does.
+CREATE FUNCTION ai_scale._retire_drop(cfg ai_scale.partition_config, victim regclass,
+                                      referenced boolean)
+    RETURNS ai_scale._maintenance_action
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    partition text := victim::text; -- named before a drop
+    detail text;
+BEGIN
+    IF referenced THEN
+        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+    END IF;
+    detail := 'older than retention ' || cfg.retention::text || ai_scale._foreign_drop_note(victim);
+    PERFORM ai_scale._drop_partition(victim);
+    RETURN ('dropped', partition, detail)::ai_scale._maintenance_action;
+END $$;
+
+-- Moves the partition victim to the cold tablespace (cold_oid, as _maintain_plan read it), as
+-- the table's owner: it must have the right to create there (the worker's superuser would
+-- move anyone's partitions into any tablespace). A partition partitioned itself holds its rows
+-- in its partitions: each is moved (it alone only names the tablespace of partitions made later
+-- in it, and read as cold, its rows stayed where they were for good). (Its foreign partitions,
+-- which have no storage here, stay as they are.)
+CREATE FUNCTION ai_scale._tier_partition(cfg ai_scale.partition_config, victim regclass,
+                                         cold_oid oid)
+    RETURNS ai_scale._maintenance_action
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    leaf regclass;
+BEGIN
+    FOR leaf IN SELECT l.relid FROM pg_partition_tree(victim) l
+                  JOIN pg_class c ON c.oid = l.relid AND c.relkind <> 'f'
+                 ORDER BY l.level LOOP
+        PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
+                                                      leaf, cfg.cold_tablespace));
+    END LOOP;
+    -- And their indexes, which ALTER TABLE leaves where they are: the primary key and the cache
+    -- lookup index of a prediction store stayed in the hot tablespace, about as big as the rows
+    -- moved.
+    FOR leaf IN SELECT i.indexrelid FROM pg_partition_tree(victim) l
+                  JOIN pg_index i ON i.indrelid = l.relid
+                  JOIN pg_class c ON c.oid = i.indexrelid
+                 WHERE c.reltablespace <> cold_oid
+                 ORDER BY l.level, i.indexrelid LOOP
+        PERFORM ai_scale._as_owner(cfg.parent, format('ALTER INDEX %s SET TABLESPACE %I',
+                                                      leaf, cfg.cold_tablespace));
+    END LOOP;
+    RETURN ('moved_to_cold', victim::text,
+            'tablespace ' || quote_ident(cfg.cold_tablespace))::ai_scale._maintenance_action;
+END $$;
+
+-- What held up a retention or tiering step (action, on the partition victim) whose lock was
+-- not free in time (message: the error's), with the locks the step takes.
+CREATE FUNCTION ai_scale._retire_lock_text(cfg ai_scale.partition_config, defer_detach boolean,
+                                           plan ai_scale._maintenance_plan, action text,
+                                           victim regclass, message text)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF action = 'tier' THEN
+        -- SET TABLESPACE of each table and index of the partition's tree, read from the
+        -- catalogs (pg_partition_tree would lock the tables, and wait).
+        RETURN ai_scale._lock_timeout_text(message, ARRAY(
+            WITH RECURSIVE tree(rel, level) AS (
+                SELECT victim::oid, 0
+                UNION ALL
+                SELECT i.inhrelid, t.level + 1
+                  FROM pg_inherits i JOIN tree t ON i.inhparent = t.rel)
+            SELECT x.rel::regclass
+              FROM (SELECT t.rel, t.level, 0 AS idx FROM tree t
+                    UNION ALL
+                    SELECT i.indexrelid, t.level, 1
+                      FROM tree t JOIN pg_index i ON i.indrelid = t.rel) x
+             ORDER BY x.idx, x.level, x.rel),
+            '{AccessExclusiveLock}', current_setting('lock_timeout'));
+    ELSIF defer_detach AND (victim = ANY (plan.pending) OR plan.dflt IS NULL) THEN
+        -- Only the mark of a drop the worker does itself (COMMENT ON).
+        RETURN ai_scale._lock_timeout_text(message, ARRAY[victim], '{ShareUpdateExclusiveLock}',
+                                           current_setting('lock_timeout'));
+    END IF;
+    -- DROP and DETACH lock the partition, its parent and the default.
+    RETURN ai_scale._lock_timeout_text(message, ARRAY[victim, cfg.parent, plan.dflt],
+                                       '{AccessExclusiveLock}', current_setting('lock_timeout'));
+END $$;
+
+-- Whether a move to the cold tablespace that failed with sqlstate (on the partition victim of
+-- the table owned by owner) failed on the tablespace rather than on its partition, so that
+-- every other move would fail too: its directory gone (58P01), or not writable by the server
+-- (42501 on a partition the owner owns all of), the lock table full (53200). A full disk
+-- (53100) is not: a smaller partition may still fit.
+CREATE FUNCTION ai_scale._tier_fails_all(sqlstate text, victim regclass, owner oid)
+    RETURNS boolean
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT left(sqlstate, 2) = '58' OR (left(sqlstate, 2) = '53' AND sqlstate <> '53100')
+       OR (sqlstate = '42501'
+           AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(victim) l
+                             JOIN pg_class c ON c.oid = l.relid
+                            WHERE c.relowner <> owner))
+$$;
+
+-- One step of retention or tiering (p, on the partition victim), in a subtransaction of its
+-- own: one that fails is reported, and the partitions made before (_maintain_make_ahead) and
+-- the other steps stand. Returns its row, and whether its error says that no other move to
+-- the cold tablespace can succeed (blocks_tiering). referenced: whether a foreign key
+-- references the table, asked before a drop.
+CREATE FUNCTION ai_scale._retire_partition(cfg ai_scale.partition_config, defer_detach boolean,
+                                           plan ai_scale._maintenance_plan,
+                                           p ai_scale._partition_step, victim regclass,
+                                           referenced boolean, owner oid,
+                                           OUT done ai_scale._maintenance_action,
+                                           OUT blocks_tiering boolean)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    err_hint text;
+BEGIN
+    blocks_tiering := false;
+    BEGIN
+        IF victim = ANY (plan.pending) AND p.action IN ('drop', 'detach') THEN
+            done := ai_scale._retire_pending(cfg, defer_detach, p.action, victim);
+        ELSIF defer_detach AND plan.dflt IS NULL AND p.action IN ('drop', 'detach') THEN
+            -- The worker detaches it concurrently, in a transaction of its own (see _maintain),
+            -- and drops it for 'drop': marked first.
+            IF p.action = 'drop' THEN
+                EXECUTE ai_scale._comment_statement(
+                            victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+            END IF;
+            done := ('detach_pending', victim::text, p.action)::ai_scale._maintenance_action;
+        ELSIF p.action = 'drop' THEN
+            done := ai_scale._retire_drop(cfg, victim, referenced);
+        ELSIF p.action = 'detach' THEN
+            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+            done := ('detached', victim::text,
+                     'older than retention ' || cfg.retention::text)::ai_scale._maintenance_action;
+        ELSE
+            done := ai_scale._tier_partition(cfg, victim, plan.cold_oid);
+        END IF;
+    EXCEPTION
+        WHEN lock_not_available THEN
+            done := ('skipped', victim::text,
+                     format('%s %s: %s; retried on the next run', p.action,
+                            coalesce(victim::text, format('from %s to %s',
+                                ai_scale._bound_text(p.lower, plan.key_type, cfg.time_zone),
+                                ai_scale._bound_text(p.upper, plan.key_type, cfg.time_zone))),
+                            ai_scale._retire_lock_text(cfg, defer_detach, plan, p.action,
+                                                       victim, SQLERRM)))
+                    ::ai_scale._maintenance_action;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+            done := ('error', victim::text,
+                     format('%s %s: %s', p.action, victim,
+                            ai_scale._error_text(SQLERRM, err_hint, SQLSTATE)))
+                    ::ai_scale._maintenance_action;
+            blocks_tiering := p.action = 'tier'
+                              AND ai_scale._tier_fails_all(SQLSTATE, victim, owner);
+    END;
+END $$;
+
 -- Drops, detaches and moves to the cold tablespace the partitions the plan retires (the
--- worker's detaches as 'detach_pending' rows, see _maintain). tier_blocked: the cold
--- tablespace check failed (_maintain_check_cold_tablespace), no move is tried; owner: the
--- table's owner, read when a step tiers. Returns the rows of the run, and in handled the
--- partitions pending detach it dealt with, added to those given.
---
--- Retention and tiering, each its own subtransaction: one that fails is reported, and the
--- partitions made before (_maintain_make_ahead) and the other steps stand.
+-- worker's detaches as 'detach_pending' rows, see _maintain), each step in a subtransaction of
+-- its own (_retire_partition). tier_blocked: the cold tablespace check failed
+-- (_maintain_check_cold_tablespace), no move is tried; owner: the table's owner, read when a
+-- step tiers. Returns the rows of the run, and in handled the partitions pending detach it
+-- dealt with, added to those given.
 CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
                                             defer_detach boolean,
                                             plan ai_scale._maintenance_plan,
@@ -652,21 +926,12 @@ CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    dflt regclass := plan.dflt;
-    parts regclass[] := plan.parts;
-    cold_oid oid := plan.cold_oid;
-    pending regclass[] := plan.pending;
-    p record;
+    p ai_scale._partition_step;
     victim regclass;
     referenced boolean;
-    leaf regclass;
     retired int := 0;
     tier_left bigint := 0;
-    held_up text; -- the message of a lock not free in time, with what held it
-    err_hint text;
-    action text;
-    partition text;
-    detail text;
+    step record;
 BEGIN
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create';
@@ -675,164 +940,37 @@ BEGIN
             tier_left := tier_left + 1;
             CONTINUE;
         END IF;
-        victim := parts[p.idx];
+        victim := plan.parts[p.idx];
         -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
         -- others at the next runs: each keeps its locks until the run's transaction ends, and
         -- a table with thousands of partitions past retention (retention set or shortened on a
         -- long history) failed every run on the lock table (out of shared memory), dropping
         -- none. Those the worker detaches itself, one transaction each, are not counted.
-        IF NOT (defer_detach AND (victim = ANY (pending)
-                                  OR (dflt IS NULL AND p.action IN ('drop', 'detach')))) THEN
+        IF NOT (defer_detach AND (victim = ANY (plan.pending)
+                                  OR (plan.dflt IS NULL AND p.action IN ('drop', 'detach')))) THEN
             CONTINUE WHEN retired >= 100;
             retired := retired + 1;
         END IF;
-        partition := victim::text;
-        detail := NULL;
-        BEGIN
-            IF victim = ANY (pending) AND p.action IN ('drop', 'detach') THEN
-                -- Pending detach already: the worker finalizes it (and drops it for 'drop');
-                -- by hand, it can be dropped, not detached (only FINALIZE completes it).
-                handled := handled || victim;
-                IF defer_detach THEN
-                    action := 'detach_pending';
-                    detail := 'finalize ' || p.action;
-                    IF p.action = 'drop' THEN
-                        EXECUTE ai_scale._comment_statement(
-                                    victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
-                    END IF;
-                ELSIF p.action = 'drop' THEN
-                    detail := 'older than retention ' || cfg.retention::text
-                              || ai_scale._foreign_drop_note(victim);
-                    PERFORM ai_scale._drop_partition(victim);
-                    action := 'dropped';
-                ELSE
-                    action := 'skipped';
-                    detail := format('detach pending; the maintenance worker, or ALTER TABLE %s '
-                                     'DETACH PARTITION %s FINALIZE, completes it', cfg.parent,
-                                     victim);
-                END IF;
-            ELSIF defer_detach AND dflt IS NULL AND p.action IN ('drop', 'detach') THEN
-                action := 'detach_pending';
-                partition := victim::text;
-                detail := p.action;
-                IF p.action = 'drop' THEN
-                    EXECUTE ai_scale._comment_statement(
-                                victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
-                END IF;
-            ELSIF p.action = 'drop' THEN
-                partition := victim::text;
-                -- Postgres refuses to drop a partition of a table that a foreign key references
-                -- (the key's constraint on it depends on it), whether a row references it or
-                -- not: it is detached first, which is refused (23503) only while one does.
-                -- Asked here, when a run drops something: pg_constraint has no index on
-                -- confrelid, and its scan doubled a no-op run at 1000 children.
-                IF referenced IS NULL THEN
-                    referenced := EXISTS (SELECT 1 FROM pg_constraint c
-                                           WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
-                END IF;
-                IF referenced THEN
-                    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
-                END IF;
-                detail := 'older than retention ' || cfg.retention::text
-                          || ai_scale._foreign_drop_note(victim);
-                PERFORM ai_scale._drop_partition(victim);
-                action := 'dropped';
-            ELSIF p.action = 'detach' THEN
-                partition := victim::text;
-                EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
-                action := 'detached';
-                detail := 'older than retention ' || cfg.retention::text;
-            ELSE
-                partition := victim::text;
-                -- As the owner: it must have the right to create in the cold tablespace (the
-                -- worker's superuser would move anyone's partitions into any tablespace).
-                -- A partition partitioned itself holds its rows in its partitions: each is
-                -- moved (it alone only names the tablespace of partitions made later in it,
-                -- and read as cold, its rows stayed where they were for good).
-                -- (Its foreign partitions, which have no storage here, stay as they are.)
-                FOR leaf IN SELECT l.relid FROM pg_partition_tree(victim) l
-                              JOIN pg_class c ON c.oid = l.relid AND c.relkind <> 'f'
-                             ORDER BY l.level LOOP
-                    PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
-                                                                  leaf, cfg.cold_tablespace));
-                END LOOP;
-                -- And their indexes, which ALTER TABLE leaves where they are: the primary key
-                -- and the cache lookup index of a prediction store stayed in the hot
-                -- tablespace, about as big as the rows moved.
-                FOR leaf IN SELECT i.indexrelid FROM pg_partition_tree(victim) l
-                              JOIN pg_index i ON i.indrelid = l.relid
-                              JOIN pg_class c ON c.oid = i.indexrelid
-                             WHERE c.reltablespace <> cold_oid
-                             ORDER BY l.level, i.indexrelid LOOP
-                    PERFORM ai_scale._as_owner(cfg.parent, format('ALTER INDEX %s SET TABLESPACE %I',
-                                                                  leaf, cfg.cold_tablespace));
-                END LOOP;
-                action := 'moved_to_cold';
-                detail := 'tablespace ' || quote_ident(cfg.cold_tablespace);
-            END IF;
-        EXCEPTION
-            WHEN lock_not_available THEN
-                action := 'skipped';
-                IF p.action = 'tier' THEN
-                    -- SET TABLESPACE of each table and index of the partition's tree, read from
-                    -- the catalogs (pg_partition_tree would lock the tables, and wait).
-                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY(
-                        WITH RECURSIVE tree(rel, level) AS (
-                            SELECT victim::oid, 0
-                            UNION ALL
-                            SELECT i.inhrelid, t.level + 1
-                              FROM pg_inherits i JOIN tree t ON i.inhparent = t.rel)
-                        SELECT x.rel::regclass
-                          FROM (SELECT t.rel, t.level, 0 AS idx FROM tree t
-                                UNION ALL
-                                SELECT i.indexrelid, t.level, 1
-                                  FROM tree t JOIN pg_index i ON i.indrelid = t.rel) x
-                         ORDER BY x.idx, x.level, x.rel),
-                        '{AccessExclusiveLock}',
-                        current_setting('lock_timeout'));
-                ELSIF defer_detach AND (victim = ANY (pending) OR dflt IS NULL) THEN
-                    -- Only the mark of a drop the worker does itself (COMMENT ON).
-                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
-                        '{ShareUpdateExclusiveLock}', current_setting('lock_timeout'));
-                ELSE
-                    -- DROP and DETACH lock the partition, its parent and the default.
-                    held_up := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim, cfg.parent, dflt],
-                        '{AccessExclusiveLock}',
-                        current_setting('lock_timeout'));
-                END IF;
-                detail := format('%s %s: %s; retried on the next run', p.action,
-                                 coalesce(victim::text, format('from %s to %s',
-                                     ai_scale._bound_text(p.lower, plan.key_type, cfg.time_zone),
-                                     ai_scale._bound_text(p.upper, plan.key_type, cfg.time_zone))),
-                                 held_up);
-            WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
-                action := 'error';
-                detail := format('%s %s: %s', p.action, victim, ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
-                -- A move that failed on the tablespace rather than on its partition (its
-                -- directory gone, 58P01, or not writable by the server, 42501 on a partition the
-                -- owner owns all of; the lock table full, 53200) fails for every other: those are
-                -- not tried in this run (each was an error row, every run). A full disk (53100)
-                -- is not: a smaller partition may still fit.
-                IF p.action = 'tier'
-                   AND (left(SQLSTATE, 2) = '58' OR (left(SQLSTATE, 2) = '53' AND SQLSTATE <> '53100')
-                        OR (SQLSTATE = '42501'
-                            AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(victim) l
-                                              JOIN pg_class c ON c.oid = l.relid
-                                             WHERE c.relowner <> owner))) THEN
-                    tier_blocked := true;
-                END IF;
-        END;
-        done := done || (action, partition, detail)::ai_scale._maintenance_action;
+        IF victim = ANY (plan.pending) AND p.action IN ('drop', 'detach') THEN
+            handled := handled || victim; -- whether or not its step succeeds
+        ELSIF p.action = 'drop' AND NOT (defer_detach AND plan.dflt IS NULL)
+              AND referenced IS NULL THEN
+            -- Asked once, when a run drops something: pg_constraint has no index on confrelid,
+            -- and its scan doubled a no-op run at 1000 children.
+            referenced := EXISTS (SELECT 1 FROM pg_constraint c
+                                   WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
+        END IF;
+        SELECT * INTO step
+          FROM ai_scale._retire_partition(cfg, defer_detach, plan, p, victim, referenced, owner);
+        tier_blocked := tier_blocked OR step.blocks_tiering;
+        done := done || step.done;
     END LOOP;
     IF tier_left > 0 THEN
-        action := 'skipped';
-        partition := NULL;
-        detail := format('%s to move to tablespace %s not tried after the error above; '
-                         'retried on the next run',
-                         ai_scale._count(tier_left, 'partition', 'partitions'),
-                         quote_ident(cfg.cold_tablespace));
-        done := done || (action, partition, detail)::ai_scale._maintenance_action;
+        done := done || ('skipped', NULL,
+                         format('%s to move to tablespace %s not tried after the error above; '
+                                'retried on the next run',
+                                ai_scale._count(tier_left, 'partition', 'partitions'),
+                                quote_ident(cfg.cold_tablespace)))::ai_scale._maintenance_action;
     END IF;
 END $$;
 

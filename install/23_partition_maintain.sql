@@ -195,56 +195,34 @@ CREATE TYPE ai_scale._maintenance_plan AS (
     retiring boolean               -- a step drops, detaches or moves a partition
 );
 
--- The first phase of one table's maintenance (_maintain): its partitions' bounds read and the
--- planner's steps for them (ai_scale._plan), with what the other phases need to know of the
--- table. Nothing is changed here.
-CREATE FUNCTION ai_scale._maintain_plan(cfg ai_scale.partition_config, defer_detach boolean)
-    RETURNS ai_scale._maintenance_plan
+-- What a run reads of one table's partitions (key_type: the type of its key) before it plans:
+-- now and the retention and tiering cutoffs as local times (now_local, retain_before,
+-- cold_before), the cold tablespace (cold_oid: 0 for the database's default, NULL if gone), the
+-- partitions a decision can concern by lower bound (parts, lowers, uppers, and whether each is
+-- cold), the default partition (dflt), and whether a bound near now ends in the first pass of
+-- a local hour that a fall-back change repeats (first_pass_upper).
+CREATE FUNCTION ai_scale._maintain_read_bounds(cfg ai_scale.partition_config, key_type regtype,
+                                               OUT now_local timestamp,
+                                               OUT retain_before timestamp,
+                                               OUT cold_before timestamp, OUT cold_oid oid,
+                                               OUT parts regclass[], OUT lowers timestamp[],
+                                               OUT uppers timestamp[], OUT cold boolean[],
+                                               OUT dflt regclass, OUT first_pass_upper boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
-DECLARE
-    k record;
-    dflt regclass;
-    dflt_kind "char";
-    parts regclass[];
-    lowers timestamp[];
-    uppers timestamp[];
-    cold boolean[];
-    cold_oid oid;
-    default_has_rows boolean := false;
-    nested_default_rows boolean := false;
-    now_local timestamp;
-    first_pass_upper boolean;
-    retain_before timestamp;
-    cold_before timestamp;
-    steps ai_scale._partition_step[];
-    pending regclass[] := '{}';
-    creating boolean;
-    create_zone text;
-    postponed bigint := 0;
-    tiering boolean;
-    retiring boolean;
 BEGIN
-    -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
-    -- refuses, would be read through this session's timezone_abbreviations (an error row).
-    PERFORM ai_scale._check_time_zone(cfg.time_zone);
-    k := ai_scale._partition_key(cfg.parent);
     -- A table in the database's default tablespace has reltablespace 0, also after a move to
     -- it: a cold_tablespace that is the default (the hot partitions in one of their own) is 0
     -- here, or a partition moved there read as not cold and was moved again at every run.
     cold_oid := (SELECT CASE WHEN t.oid = d.dattablespace THEN 0 ELSE t.oid END
                    FROM pg_tablespace t, pg_database d
                   WHERE t.spcname = cfg.cold_tablespace AND d.datname = current_database());
-    -- Only the partitions a decision can concern reach the planner: those between the start of
-    -- the current cell and the premake horizon (premake fills around them) and those ending
-    -- before the oldest cutoff (retention, tiering). _bounds skips the others without
-    -- converting them, so a no-op run costs about the same whatever the number of partitions.
     now_local := (now() AT TIME ZONE cfg.time_zone)::timestamp;
     -- Retention and tiering cutoffs: for a timestamptz key, now() minus the interval as
     -- Postgres computes it (the time part in elapsed time), as local times (_cutoff); for
     -- timestamp and date keys, local wall-clock arithmetic.
-    IF k.key_type = 'timestamptz'::regtype THEN
+    IF key_type = 'timestamptz'::regtype THEN
         retain_before := ai_scale._cutoff(now(), cfg.retention, cfg.time_zone);
         cold_before := ai_scale._cutoff(now(), cfg.cold_after, cfg.time_zone);
     ELSE
@@ -259,9 +237,13 @@ BEGIN
     -- time as the later instant): the plan then starts at the cell that holds now() (the one
     -- before), which a first run otherwise left unmade, sending the rows of the moment to the
     -- default partition.
-    IF k.key_type = 'timestamptz'::regtype AND (now_local AT TIME ZONE cfg.time_zone) > now() THEN
+    IF key_type = 'timestamptz'::regtype AND (now_local AT TIME ZONE cfg.time_zone) > now() THEN
         now_local := ai_scale._cell_holding(cfg.partition_interval, now(), cfg.time_zone);
     END IF;
+    -- Only the partitions a decision can concern reach the planner: those between the start of
+    -- the current cell and the premake horizon (premake fills around them) and those ending
+    -- before the oldest cutoff (retention, tiering). _bounds skips the others without
+    -- converting them, so a no-op run costs about the same whatever the number of partitions.
     SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
@@ -281,36 +263,49 @@ BEGIN
       LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
      WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
         OR b.upper <= greatest(retain_before, cold_before);
-    IF dflt IS NOT NULL THEN
-        dflt_kind := (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt);
-        -- A foreign default is not read (a query to its server at every run): the creations
-        -- (_maintain_make_ahead) report it (_require_plain_default).
-        IF dflt_kind <> 'f' THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
-        END IF;
-        -- A partitioned default holds its rows in its partitions, where the look above does not
-        -- reach: the rescue (_maintain_default_partition) then reports it
-        -- (_require_plain_default), at every run, and
-        -- the partitions are made as long as none of its rows lies in their ranges.
-        IF dflt_kind = 'p' THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', dflt) INTO nested_default_rows;
-        END IF;
-    END IF;
-    -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach (reported
-    -- last). Asked now, while the parent's partition descriptors are cached: once a partition has
-    -- been made, the question would rebuild them, parsing every bound twice (2.7 ms at 1000
-    -- partitions). The check first: reading pg_inherits costs a row per partition.
-    IF ai_scale._detach_pending(cfg.parent) THEN
-        pending := ARRAY(SELECT i.inhrelid::regclass FROM pg_inherits i
-                          WHERE i.inhparent = cfg.parent AND i.inhdetachpending);
-    END IF;
+END $$;
 
-    SELECT array_agg((pl.action, pl.idx, pl.lower, pl.upper, pl.suffix)::ai_scale._partition_step
-                     ORDER BY pl.ord) INTO steps
-      FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
-                          cfg.retention_mode, cfg.cold_after, now_local,
-                          coalesce(lowers, '{}'), coalesce(uppers, '{}'),
-                          coalesce(cold, '{}'), retain_before, cold_before) WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+-- What a run sees of the default partition dflt before any DDL: its kind, whether it has rows
+-- itself and whether its partitions have rows (a partitioned default).
+CREATE FUNCTION ai_scale._maintain_look_at_default(dflt regclass, OUT dflt_kind "char",
+                                                   OUT default_has_rows boolean,
+                                                   OUT nested_default_rows boolean)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    default_has_rows := false;
+    nested_default_rows := false;
+    dflt_kind := (SELECT c.relkind FROM pg_class c WHERE c.oid = dflt);
+    -- A foreign default is not read (a query to its server at every run): the creations
+    -- (_maintain_make_ahead) report it (_require_plain_default).
+    IF dflt_kind <> 'f' THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+    END IF;
+    -- A partitioned default holds its rows in its partitions, where the look above does not
+    -- reach: the rescue (_maintain_default_partition) then reports it
+    -- (_require_plain_default), at every run, and the partitions are made as long as none of
+    -- its rows lies in their ranges.
+    IF dflt_kind = 'p' THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', dflt) INTO nested_default_rows;
+    END IF;
+END $$;
+
+-- The creations of the planner's steps (steps, for a key of type key_type; now_local as the
+-- plan read it) as a run makes them: the steps, whether one creates (creating), the zone
+-- their bounds are in (create_zone) and how many are left to the worker's next runs
+-- (postponed).
+CREATE FUNCTION ai_scale._maintain_creations(cfg ai_scale.partition_config, key_type regtype,
+                                             now_local timestamp,
+                                             INOUT steps ai_scale._partition_step[],
+                                             first_pass_upper boolean, defer_detach boolean,
+                                             OUT creating boolean, OUT create_zone text,
+                                             OUT postponed bigint)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    postponed := 0;
     -- A partition ending in the first pass of a local hour that a fall-back change repeats has
     -- the local upper bound of the second pass: the planner took the instants from its end to
     -- the second pass as covered, and they never got a partition. Every cell premake wants is
@@ -325,7 +320,7 @@ BEGIN
     END IF;
     creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
     create_zone := cfg.time_zone;
-    IF creating AND k.key_type = 'timestamptz'::regtype AND cfg.time_zone <> 'UTC' THEN
+    IF creating AND key_type = 'timestamptz'::regtype AND cfg.time_zone <> 'UTC' THEN
         steps := ai_scale._instant_steps(cfg.parent, cfg.time_zone, steps);
         create_zone := 'UTC';
         creating := EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create');
@@ -340,15 +335,71 @@ BEGIN
             steps := ai_scale._first_creations(steps, 200);
         END IF;
     END IF;
+END $$;
+
+-- The first phase of one table's maintenance (_maintain): its partitions' bounds read
+-- (_maintain_read_bounds, _maintain_look_at_default) and the planner's steps for them
+-- (ai_scale._plan, _maintain_creations), with what the other phases need to know of the
+-- table. Nothing is changed here.
+CREATE FUNCTION ai_scale._maintain_plan(cfg ai_scale.partition_config, defer_detach boolean)
+    RETURNS ai_scale._maintenance_plan
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    seen record;
+    dflt_kind "char";
+    default_has_rows boolean := false;
+    nested_default_rows boolean := false;
+    pending regclass[] := '{}';
+    steps ai_scale._partition_step[];
+    creating boolean := false;
+    create_zone text := cfg.time_zone;
+    postponed bigint := 0;
+    tiering boolean;
+    retiring boolean;
+BEGIN
+    -- The zone as an UPDATE of partition_config left it: an abbreviation, which manage_partitions
+    -- refuses, would be read through this session's timezone_abbreviations (an error row).
+    PERFORM ai_scale._check_time_zone(cfg.time_zone);
+    k := ai_scale._partition_key(cfg.parent);
+    seen := ai_scale._maintain_read_bounds(cfg, k.key_type);
+    IF seen.dflt IS NOT NULL THEN
+        SELECT * INTO dflt_kind, default_has_rows, nested_default_rows
+          FROM ai_scale._maintain_look_at_default(seen.dflt);
+    END IF;
+    -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach (reported
+    -- last). Asked now, while the parent's partition descriptors are cached: once a partition has
+    -- been made, the question would rebuild them, parsing every bound twice (2.7 ms at 1000
+    -- partitions). The check first: reading pg_inherits costs a row per partition.
+    IF ai_scale._detach_pending(cfg.parent) THEN
+        pending := ARRAY(SELECT i.inhrelid::regclass FROM pg_inherits i
+                          WHERE i.inhparent = cfg.parent AND i.inhdetachpending);
+    END IF;
+    SELECT array_agg((pl.action, pl.idx, pl.lower, pl.upper, pl.suffix)::ai_scale._partition_step
+                     ORDER BY pl.ord) INTO steps
+      FROM ai_scale._plan(cfg.partition_interval, cfg.premake, cfg.retention,
+                          cfg.retention_mode, cfg.cold_after, seen.now_local,
+                          coalesce(seen.lowers, '{}'), coalesce(seen.uppers, '{}'),
+                          coalesce(seen.cold, '{}'), seen.retain_before, seen.cold_before)
+           WITH ORDINALITY AS pl(action, idx, lower, upper, suffix, ord);
+    -- (Without a creation, as it is: nothing to make, in the table's zone.)
+    IF seen.first_pass_upper
+       OR EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.action = 'create') THEN
+        SELECT * INTO steps, creating, create_zone, postponed
+          FROM ai_scale._maintain_creations(cfg, k.key_type, seen.now_local, steps,
+                                            seen.first_pass_upper, defer_detach);
+    END IF;
     -- Which of the later phases have work: a no-op run calls none of them but the default
     -- partition's (the call of a phase with nothing to do costs about 0.04 ms, some 5% of a
     -- no-op run).
     SELECT coalesce(bool_or(s.action = 'tier'), false),
            coalesce(bool_or(s.action <> 'create'), false)
       INTO tiering, retiring FROM unnest(steps) s;
-    RETURN ROW(k.key_column, k.key_type, dflt, dflt_kind, default_has_rows, nested_default_rows,
-               parts, cold_oid, pending, steps, creating, create_zone, postponed, tiering,
-               retiring)::ai_scale._maintenance_plan;
+    RETURN ROW(k.key_column, k.key_type, seen.dflt, dflt_kind, default_has_rows,
+               nested_default_rows, seen.parts, seen.cold_oid, pending, steps, creating,
+               create_zone, postponed, tiering, retiring)::ai_scale._maintenance_plan;
 END $$;
 
 -- Locks the table for the creations of a run and looks at its default partition (dflt) again:

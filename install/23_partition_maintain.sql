@@ -1264,6 +1264,97 @@ BEGIN
     RETURN err_hint;
 END $$;
 
+-- The detail of the error row of a table's run (the error: message, err_code, hint; owner: the
+-- table's owner). (PG_EXCEPTION_HINT is '' when the error has none, never NULL.) Which right
+-- the owner lacks, when an error 42501 does not say (_maintenance_rights_hint).
+CREATE FUNCTION ai_scale._maintenance_error_text(parent regclass, owner oid, message text,
+                                                 err_code text, hint text)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF err_code = '42501' AND coalesce(hint, '') = '' THEN
+        hint := coalesce(ai_scale._maintenance_rights_hint(parent, owner, message), hint);
+    END IF;
+    RETURN ai_scale._error_text(message, hint, err_code);
+END $$;
+
+-- One table's run (cfg, the settings as read before its lock; owner, the table's owner;
+-- caller_lock_timeout, the caller's lock_timeout), as its owner: its rows, or the one row that
+-- says why it did not run. All of it in a subtransaction: a table's error is its row, and the
+-- other tables' runs go on.
+CREATE FUNCTION ai_scale._run_maintenance_table(cfg ai_scale.partition_config,
+                                                defer_detach boolean, owner oid,
+                                                caller_lock_timeout text)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    managed regclass := cfg.parent;
+    err_hint text;
+BEGIN
+    parent_table := cfg.parent;
+    partition := NULL;
+    BEGIN
+        -- Concurrent runs on the same table serialize here, waiting as long as the caller's
+        -- lock_timeout allows (held to the end of the transaction).
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        BEGIN
+            PERFORM ai_scale._lock_for_maintenance(cfg.parent);
+        EXCEPTION WHEN lock_not_available THEN
+            action := 'skipped';
+            detail := 'another maintenance run holds this table; '
+                      || coalesce(ai_scale._lock_holders(ARRAY[cfg.parent], '{ExclusiveLock}',
+                                                         caller_lock_timeout, true) || '; ', '')
+                      || 'retried on the next run';
+            RETURN NEXT;
+            RETURN;
+        END;
+        -- The settings read above may have changed while this run waited for the lock (a
+        -- manage_partitions that took retention away, an unmanage_partitions): a run that went
+        -- on with them dropped partitions a committed change said to keep.
+        SELECT * INTO cfg FROM ai_scale.partition_config c WHERE c.parent = managed;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+        -- Then short lock waits for all DDL.
+        PERFORM set_config('lock_timeout',
+                           ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
+        -- All of it as the table's owner (see _as_owner_rows), with the settings as they are now.
+        RETURN QUERY SELECT * FROM ai_scale._as_owner_rows(cfg.parent, format(
+                         'SELECT * FROM ai_scale._maintain((SELECT c FROM ai_scale.partition_config c '
+                         'WHERE c.parent = %s::oid::regclass), %L)', cfg.parent::oid, defer_detach))
+                         AS t(parent_table regclass, action text, partition text, detail text);
+    EXCEPTION
+        -- A lock on the table itself, before any step (reading its partitions), not free in
+        -- time: a transaction holds the table (an ALTER TABLE not committed yet).
+        WHEN lock_not_available THEN
+            action := 'skipped';
+            -- (Reading the table and its default partition.)
+            detail := ai_scale._lock_timeout_text(SQLERRM,
+                          ARRAY[cfg.parent, ai_scale._default_partition_unlocked(cfg.parent)],
+                          '{AccessShareLock}',
+                          ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms')
+                      || '; retried on the next run';
+            RETURN NEXT;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+            -- Dropped while this run waited for it: nothing to maintain, nothing wrong.
+            IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent) THEN
+                RETURN;
+            END IF;
+            action := 'error';
+            detail := ai_scale._maintenance_error_text(cfg.parent, owner, SQLERRM, SQLSTATE,
+                                                       err_hint);
+            RETURN NEXT;
+    END;
+END $$;
+
+-- run_maintenance, and the worker's run of one table (defer_detach, see _maintain): each
+-- managed table's run in turn (_run_maintenance_table), its rows counted as actions and
+-- errors (_count_maintenance).
 CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
@@ -1271,13 +1362,10 @@ CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean)
     AS $$
 DECLARE
     cfg ai_scale.partition_config;
-    managed regclass;
-    r record;
     actions int := 0;
     errors int := 0;
     owner oid;
     caller_lock_timeout text := current_setting('lock_timeout');
-    err_hint text;
 BEGIN
     PERFORM ai_scale._require_primary('run_maintenance');
     IF _run_maintenance.parent IS NOT NULL THEN
@@ -1301,84 +1389,17 @@ BEGIN
             RETURN NEXT;
             CONTINUE;
         END IF;
-        BEGIN
-            -- Concurrent runs on the same table serialize here, waiting as long as the
-            -- caller's lock_timeout allows (held to the end of the transaction).
-            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-            BEGIN
-                PERFORM ai_scale._lock_for_maintenance(cfg.parent);
-            EXCEPTION WHEN lock_not_available THEN
-                parent_table := cfg.parent;
-                action := 'skipped';
-                partition := NULL;
-                detail := 'another maintenance run holds this table; '
-                          || coalesce(ai_scale._lock_holders(ARRAY[cfg.parent],
-                                          '{ExclusiveLock}', caller_lock_timeout, true)
-                                      || '; ', '')
-                          || 'retried on the next run';
-                RETURN NEXT;
-                CONTINUE;
-            END;
-            -- The settings read above may have changed while this run waited for the lock (a
-            -- manage_partitions that took retention away, an unmanage_partitions): a run that
-            -- went on with them dropped partitions a committed change said to keep.
-            managed := cfg.parent;
-            SELECT * INTO cfg FROM ai_scale.partition_config c WHERE c.parent = managed;
-            IF NOT FOUND THEN
-                CONTINUE;
-            END IF;
-            -- Then short lock waits for all DDL.
-            PERFORM set_config('lock_timeout',
-                               ai_scale._setting('ai_scale.maintenance_lock_timeout'), true);
-            -- All of it as the table's owner (see _as_owner_rows), with the settings as they
-            -- are now.
-            FOR r IN SELECT * FROM ai_scale._as_owner_rows(cfg.parent, format(
-                         'SELECT * FROM ai_scale._maintain((SELECT c FROM ai_scale.partition_config c '
-                         'WHERE c.parent = %s::oid::regclass), %L)', cfg.parent::oid, defer_detach))
-                         AS t(parent_table regclass, action text, partition text, detail text)
-            LOOP
-                parent_table := r.parent_table;
-                action := r.action;
-                partition := r.partition;
-                detail := r.detail;
-                IF r.action = 'error' THEN
-                    errors := errors + 1;
-                ELSIF r.action NOT IN ('skipped', 'detach_pending') THEN
-                    actions := actions + 1;
-                END IF;
-                RETURN NEXT;
-            END LOOP;
-        EXCEPTION
-            -- A lock on the table itself, before any step (reading its partitions), not free
-            -- in time: a transaction holds the table (an ALTER TABLE not committed yet).
-            WHEN lock_not_available THEN
-                parent_table := cfg.parent;
-                action := 'skipped';
-                partition := NULL;
-                -- (Reading the table and its default partition.)
-                detail := ai_scale._lock_timeout_text(SQLERRM,
-                              ARRAY[cfg.parent, ai_scale._default_partition_unlocked(cfg.parent)],
-                              '{AccessShareLock}',
-                              ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms')
-                          || '; retried on the next run';
-                RETURN NEXT;
-            WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
-                -- Dropped while this run waited for it: nothing to maintain, nothing wrong.
-                CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent);
-                -- (PG_EXCEPTION_HINT is '' when the error has none, never NULL.)
-                -- Which right the owner lacks, when the error does not say.
-                IF SQLSTATE = '42501' AND coalesce(err_hint, '') = '' THEN
-                    err_hint := coalesce(
-                        ai_scale._maintenance_rights_hint(cfg.parent, owner, SQLERRM), err_hint);
-                END IF;
+        FOR parent_table, action, partition, detail IN
+            SELECT * FROM ai_scale._run_maintenance_table(cfg, defer_detach, owner,
+                                                          caller_lock_timeout)
+        LOOP
+            IF action = 'error' THEN
                 errors := errors + 1;
-                parent_table := cfg.parent;
-                action := 'error';
-                partition := NULL;
-                detail := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
-                RETURN NEXT;
-        END;
+            ELSIF action NOT IN ('skipped', 'detach_pending') THEN
+                actions := actions + 1;
+            END IF;
+            RETURN NEXT;
+        END LOOP;
     END LOOP;
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     -- The worker (defer_detach) calls this once per table and counts its runs itself.

@@ -759,38 +759,6 @@ BEGIN
     END IF;
 END $$;
 
--- A partition already pending detach that the plan drops or detaches (action): the worker
--- (defer_detach) finalizes it, as a 'detach_pending' row, marking it first for 'drop'; by
--- hand, it can be dropped, not detached (only FINALIZE completes it).
-CREATE FUNCTION ai_scale._retire_pending(cfg ai_scale.partition_config, defer_detach boolean,
-                                         action text, victim regclass)
-    RETURNS ai_scale._maintenance_action
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    partition text := victim::text; -- named before a drop
-    detail text;
-BEGIN
-    IF defer_detach THEN
-        IF action = 'drop' THEN
-            EXECUTE ai_scale._comment_statement(
-                        victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
-        END IF;
-        RETURN ('detach_pending', partition,
-                'finalize ' || action)::ai_scale._maintenance_action;
-    ELSIF action = 'drop' THEN
-        detail := 'older than retention ' || cfg.retention::text
-                  || ai_scale._foreign_drop_note(victim);
-        PERFORM ai_scale._drop_partition(victim);
-        RETURN ('dropped', partition, detail)::ai_scale._maintenance_action;
-    END IF;
-    RETURN ('skipped', partition,
-            format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH PARTITION '
-                   '%s FINALIZE, completes it', cfg.parent, victim))
-           ::ai_scale._maintenance_action;
-END $$;
-
 -- Drops the partition victim, older than the retention. Postgres refuses to drop a partition
 -- of a table that a foreign key references (referenced; the key's constraint on it depends on
 -- it), whether a row references it or not: it is detached first, which is refused (23503)
@@ -811,6 +779,34 @@ BEGIN
     detail := 'older than retention ' || cfg.retention::text || ai_scale._foreign_drop_note(victim);
     PERFORM ai_scale._drop_partition(victim);
     RETURN ('dropped', partition, detail)::ai_scale._maintenance_action;
+END $$;
+
+-- A partition already pending detach that the plan drops or detaches (action): the worker
+-- (defer_detach) finalizes it, as a 'detach_pending' row, marking it first for 'drop'; by
+-- hand, it can be dropped (_retire_drop), not detached (only FINALIZE completes it).
+CREATE FUNCTION ai_scale._retire_pending(cfg ai_scale.partition_config, defer_detach boolean,
+                                         action text, victim regclass)
+    RETURNS ai_scale._maintenance_action
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    partition text := victim::text;
+BEGIN
+    IF defer_detach THEN
+        IF action = 'drop' THEN
+            EXECUTE ai_scale._comment_statement(
+                        victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+        END IF;
+        RETURN ('detach_pending', partition,
+                'finalize ' || action)::ai_scale._maintenance_action;
+    ELSIF action = 'drop' THEN
+        RETURN ai_scale._retire_drop(cfg, victim, false);
+    END IF;
+    RETURN ('skipped', partition,
+            format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH PARTITION '
+                   '%s FINALIZE, completes it', cfg.parent, victim))
+           ::ai_scale._maintenance_action;
 END $$;
 
 -- Moves the partition victim to the cold tablespace (cold_oid, as _maintain_plan read it), as

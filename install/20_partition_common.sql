@@ -135,8 +135,11 @@ CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
 -- The lock_timeout of maintenance DDL for a caller whose own is caller: the short wait of
 -- ai_scale.maintenance_lock_timeout, or the caller's when shorter (0, the default, waits
 -- forever). Queued behind a long-running query, DDL queues every new query on its table
--- behind it. A function with a SET clause cannot set a caller's setting, so the caller does:
--- PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(...), true).
+-- behind it. This only says the value (a STABLE function sets nothing); the caller sets it, as
+-- PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(...), true). The wait
+-- then lasts to the end of the transaction (or of a subtransaction that fails), not of the
+-- calling function (only a SET clause naming lock_timeout would end it there): a caller that
+-- must give its caller's wait back sets it back itself.
 -- (_setting gives the setting in milliseconds without its unit, which set_config reads so.)
 CREATE FUNCTION ai_scale._maintenance_lock_wait(caller text) RETURNS text
     LANGUAGE sql STABLE

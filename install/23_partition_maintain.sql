@@ -244,12 +244,16 @@ BEGIN
     -- the current cell and the premake horizon (premake fills around them) and those ending
     -- before the oldest cutoff (retention, tiering). _bounds skips the others without
     -- converting them, so a no-op run costs about the same whatever the number of partitions.
+    -- Each partition's pg_class row is looked up by its oid, not joined: the planner, which
+    -- expects 1000 rows of _bounds, hashed all of pg_class for the join (five rows a
+    -- partition; 1 ms a run at 1000 partitions).
     SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            -- A foreign partition has no storage here to move: read as cold, it is never
            -- offered for tiering (SET TABLESPACE refuses it, an error row at every run).
-           array_agg(coalesce(c.reltablespace = cold_oid OR c.relkind = 'f', false)
+           array_agg(coalesce((SELECT c.reltablespace = cold_oid OR c.relkind = 'f'
+                                 FROM pg_class c WHERE c.oid = b.partition), false)
                      ORDER BY b.lower)
                FILTER (WHERE NOT b.is_default),
            max(b.partition::oid) FILTER (WHERE b.is_default),
@@ -260,7 +264,6 @@ BEGIN
       FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
                             now_local + cfg.partition_interval * (cfg.premake + 2),
                             greatest(retain_before, cold_before)) b
-      LEFT JOIN pg_class c ON c.oid = b.partition AND NOT b.is_default
      WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
         OR b.upper <= greatest(retain_before, cold_before);
 END $$;

@@ -14,7 +14,6 @@ extern "C" {
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
-#include "storage/lwlock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -101,20 +100,25 @@ bool session_private(Oid relid)
     return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
 }
 
-// Whether no transaction has ended since the active snapshot was taken (Postgres counts the
-// ends, and each snapshot the count it was taken at): then a snapshot taken now sees the same
-// commits, and a row the active one found is the row a lookup made now would find.
-bool active_snapshot_is_latest()
+// Whether a lookup with latest would see the rows a lookup with the active snapshot saw: the
+// same transactions running (xmin, xmax and the running ones, subtransactions included, none
+// lost to an overflow) and the same command of this one. Then no transaction has ended since
+// the active snapshot was taken, and this one has written nothing the active one cannot see.
+// Compared, not counted: Postgres counts the transactions ended, and each snapshot it takes
+// the count it was taken at, but the active snapshot is a copy, which never carries it (zero),
+// so the lookup was made twice on every hit. Arrays in another order compare unequal: the
+// lookup is then made again, as before.
+bool sees_as_latest(Snapshot active, Snapshot latest)
 {
-    if (!ActiveSnapshotSet())
-        return false;
-    const Snapshot active = GetActiveSnapshot();
-    if (active->snapXactCompletionCount == 0)
-        return false;
-    LWLockAcquire(ProcArrayLock, LW_SHARED);
-    const uint64 ended = ShmemVariableCache->xactCompletionCount;
-    LWLockRelease(ProcArrayLock);
-    return ended == active->snapXactCompletionCount;
+    return active->snapshot_type == SNAPSHOT_MVCC && latest->snapshot_type == SNAPSHOT_MVCC &&
+           active->xmin == latest->xmin && active->xmax == latest->xmax &&
+           active->curcid == latest->curcid && !active->suboverflowed &&
+           !latest->suboverflowed && active->takenDuringRecovery == latest->takenDuringRecovery &&
+           active->xcnt == latest->xcnt && active->subxcnt == latest->subxcnt &&
+           (active->xcnt == 0 ||
+            memcmp(active->xip, latest->xip, active->xcnt * sizeof(TransactionId)) == 0) &&
+           (active->subxcnt == 0 ||
+            memcmp(active->subxip, latest->subxip, active->subxcnt * sizeof(TransactionId)) == 0);
 }
 
 // The snapshot to look a found row up again with before it is cached, or nullptr when the
@@ -126,13 +130,14 @@ bool active_snapshot_is_latest()
 Snapshot snapshot_to_recheck(bool* known)
 {
     *known = true;
-    if (active_snapshot_is_latest())
-        return nullptr;
     if (IsInParallelMode()) {
         *known = false;
         return nullptr;
     }
-    return GetLatestSnapshot();
+    const Snapshot latest = GetLatestSnapshot();
+    if (ActiveSnapshotSet() && sees_as_latest(GetActiveSnapshot(), latest))
+        return nullptr;
+    return latest;
 }
 
 // Runs a lookup's plan with the active snapshot, or with snap.

@@ -654,7 +654,7 @@ CREATE FUNCTION ai_scale._default_partition(parent regclass) RETURNS regclass
 $$;
 
 -- The default partition of parent as the catalog names it, taking no lock: for a message about
--- a lock not free in time, where _default_partition, whose pg_get_expr locks each partition,
+-- a lock not free in time, where _default_partition, whose pg_get_expr opens the default,
 -- would wait for it. (Maintenance itself keeps _default_partition: a concurrent DROP TABLE is
 -- waited for there, and the table then found gone.)
 CREATE FUNCTION ai_scale._default_partition_unlocked(parent regclass) RETURNS regclass

@@ -9,7 +9,7 @@ extern "C" {
 namespace ai_scale::pg {
 
 SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, int nargs,
-                    Oid* argtypes, const char* what)
+                    Oid* argtypes, const char* what, int cursor_options)
 {
     // The relation may have been dropped since its oid was looked up (the lookups return null).
     const char* name = get_rel_name(relid);
@@ -26,7 +26,7 @@ SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, in
     if (cached.name != nullptr)
         pfree(cached.name);
     cached.name = nullptr;
-    SPIPlanPtr p = SPI_prepare(psprintf(sql_format, rel), nargs, argtypes);
+    SPIPlanPtr p = SPI_prepare_cursor(psprintf(sql_format, rel), nargs, argtypes, cursor_options);
     if (p == nullptr)
         elog(ERROR, "ai_scale: cannot prepare the %s: %s", what,
              SPI_result_code_string(SPI_result));

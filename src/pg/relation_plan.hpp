@@ -21,8 +21,9 @@ struct relation_plan {
 // The plan of `sql_format` (one %s, replaced by the relation's quoted qualified name) for relid,
 // prepared with the given argument types when there is none yet or it was made for another
 // relation or another name of it. Call while connected to SPI, under pg::call: it raises Postgres
-// errors; `what` names the statement in them.
+// errors; `what` names the statement in them. cursor_options go to SPI_prepare_cursor
+// (CURSOR_OPT_CUSTOM_PLAN: planned again with the values at each execution).
 SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, int nargs,
-                    Oid* argtypes, const char* what);
+                    Oid* argtypes, const char* what, int cursor_options = 0);
 
 } // namespace ai_scale::pg

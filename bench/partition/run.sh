@@ -152,13 +152,17 @@ check "pg_partman added $added_pm children in $adds adds ($adds expected)" [ "$a
 check "ai_scale added $added_ai children in $adds adds ($adds expected)" [ "$added_ai" -eq "$adds" ]
 check "each tool's $adds adds were timed" [ "${#add_pm[@]}" -eq "$adds" -a "${#add_ai[@]}" -eq "$adds" ]
 report "add one child at 1000 children, 2nd add" "${add_pm[1]}" "${add_ai[1]}"
-report "add one child at 1000 children, 7th-15th (median)" "$(median "${add_pm[@]:6}")" "$(median "${add_ai[@]:6}")"
+report "add one child at 1000 children, 7th-15th (median)" \
+       "$(median "${add_pm[@]:6}")" "$(median "${add_ai[@]:6}")"
 # The floor: a child made by hand as ai_scale makes it (built, then attached, so that writes
 # into the other partitions go on), in a session warmed the same way, timed the same way.
 bare_add() { # $1 day of January 2100
+    local from to
+    from=$(printf '2100-01-%02d' "$1")
+    to=$(printf '2100-01-%02d' $(($1 + 1)))
     echo "CREATE TABLE n1000_ai_bare$1 (LIKE n1000_ai INCLUDING ALL);
           ALTER TABLE n1000_ai ATTACH PARTITION n1000_ai_bare$1
-            FOR VALUES FROM ('$(printf '2100-01-%02d' "$1") 00:00+00') TO ('$(printf '2100-01-%02d' $(($1 + 1))) 00:00+00')"
+            FOR VALUES FROM ('$from 00:00+00') TO ('$to 00:00+00')"
 }
 bare_args=(-c "SELECT count(*) FROM ai_scale.run_maintenance('n1000_ai')")
 for ((i = 1; i <= adds; i++)); do
@@ -166,7 +170,8 @@ for ((i = 1; i <= adds; i++)); do
 done
 bare=($(psqlb "${bare_args[@]}" | tail -n "$adds"))
 check "the bare adds were timed" [ "${#bare[@]}" -eq "$adds" ]
-printf '%-52s %s / %s ms\n' "  (bare CREATE TABLE LIKE + ATTACH, same: 2nd / median)" "${bare[1]}" "$(median "${bare[@]:6}")"
+printf '%-52s %s / %s ms\n' "  (bare CREATE TABLE LIKE + ATTACH, same: 2nd / median)" \
+       "${bare[1]}" "$(median "${bare[@]:6}")"
 printf '  (each add in ms: pg_partman %s; ai_scale %s; bare %s)\n' "${add_pm[*]}" "${add_ai[*]}" "${bare[*]}"
 
 # 4. Move 100k rows over 10 days out of the default partition: three rounds on fresh tables,

@@ -36,7 +36,8 @@ Oid l3_readable_store();
 // whose rows are the reading session's own, or older than ttl_s by the wall clock (found
 // because the window counts from now(), the start of a transaction that began before), or not
 // what a lookup made now would find (looked up again with the latest snapshot when it differs
-// from the active one; in parallel mode, where none can be taken, every such hit). Raises (as pg::postgres_error) only for real query errors.
+// from the active one; in parallel mode, where none can be taken, every such hit). Raises (as
+// pg::postgres_error) only for real query errors.
 Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bool* unsettled);
 
 // l3_get for many inputs (none null) in one query: one output or null per input, in order;

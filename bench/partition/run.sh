@@ -147,15 +147,17 @@ done
 # runs in a session, and at the sixth plans it once more to decide whether to keep a generic
 # plan: the second add (the third run) pays for planning, and the median of the seventh to the
 # fifteenth is what a worker pays from then on.
-# Which figure a session settles at is the session's, not the SQL's: each add makes Postgres
-# build the table's partition descriptor again, parsing every partition's bound into memory
-# freed at the end of the statement (1.7 MB at 1000 partitions). glibc gives that memory back to
-# the system when it lies at the top of the heap, or keeps it, by what else that backend has
-# allocated, and taking it back costs 400 page faults an add, each a fresh page from a VM's
-# host (5-8 ms an add on the development VM). So each tool (and the bare statements) gets five
-# sessions, in turn, each from the same 1000 children (the partitions a session made are
-# dropped after it), and the figures are the medians over the sessions; each session's figure
-# is printed with the page faults of its adds (median of the seventh to the fifteenth).
+# Which figure a session settles at is the session's, not the SQL's. The VM's speed moves by up
+# to 1.7x from one minute to the next, for every side alike. And each add makes Postgres build
+# the table's partition descriptor again, parsing every partition's bound into memory freed at
+# the end of the statement (1.7 MB at 1000 partitions): glibc gives that memory back to the
+# system when it lies at the top of the heap, or keeps it, by what else that backend allocated
+# before, and taking it back costs 400 page faults an add, each a fresh page from a VM's host
+# (5-8 ms an add on the development VM; some of ai_scale's sessions, none of the others'). So
+# each tool (and the bare statements) gets five sessions, in turn, each from the same 1000
+# children (the partitions a session made are dropped after it), and the figures are the
+# medians over the sessions; each session's figure is printed with the page faults of its adds
+# (median of the seventh to the fifteenth: about 12 an add, or 400 where glibc gave it back).
 adds=15 sessions=5
 run -c "CREATE TABLE kids_before AS SELECT inhrelid FROM pg_inherits
           WHERE inhparent IN ('n1000_pm'::regclass, 'n1000_ai'::regclass)"

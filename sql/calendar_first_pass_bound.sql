@@ -5,12 +5,14 @@
 -- end, and the instants from the bound to the second pass were never given a partition (rows
 -- written there went to the default, at every run).
 -- No real zone falls back while the test runs: a POSIX zone is made that falls back at the
--- next whole hour of its wall clock, as in calendar_first_pass_now.sql: the hour from
--- date_trunc('hour', now()) is the first pass of the hour it repeats.
+-- next whole hour of its wall clock, as in calendar_first_pass_now.sql (which says why its
+-- daylight time begins the day before): the hour from date_trunc('hour', now()) is the first
+-- pass of the hour it repeats.
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 BEGIN;
-SELECT format('XST%sXDT,0/0,%s/%s', -h, extract(doy from dst_local)::int - 1,
+SELECT format('XST%sXDT,%s/0,%s/%s', -h, (extract(doy from dst_local)::int + 363) % 365,
+              extract(doy from dst_local)::int - 1,
               to_char(date_trunc('hour', dst_local) + interval '1 hour', 'HH24:MI')) AS zone
   FROM (SELECT h, now() AT TIME ZONE 'UTC' + make_interval(hours => h + 1) AS dst_local
           FROM (SELECT 12 - extract(hour from now() AT TIME ZONE 'UTC')::int AS h) x) y \gset

@@ -5,11 +5,15 @@
 -- No real zone falls back while the test runs: a POSIX zone is made that falls back at the
 -- next whole hour of its wall clock, so that now() is in the first pass of the hour it
 -- repeats (standard time UTC+h, h chosen to put its wall clock near noon; daylight time an
--- hour ahead, from the start of the year to today's change).
+-- hour ahead, from the midnight of the day before to today's change: a zone whose daylight
+-- time began at the year's first midnight fell back the same day on January 1, and Postgres,
+-- which reads a local time with the offset of the one change within a day of it, read the
+-- hours after that fall-back with the daylight offset, so that planned cells ran to 20:00).
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 BEGIN;
-SELECT format('XST%sXDT,0/0,%s/%s', -h, extract(doy from dst_local)::int - 1,
+SELECT format('XST%sXDT,%s/0,%s/%s', -h, (extract(doy from dst_local)::int + 363) % 365,
+              extract(doy from dst_local)::int - 1,
               to_char(date_trunc('hour', dst_local) + interval '1 hour', 'HH24:MI')) AS zone
   FROM (SELECT h, now() AT TIME ZONE 'UTC' + make_interval(hours => h + 1) AS dst_local
           FROM (SELECT 12 - extract(hour from now() AT TIME ZONE 'UTC')::int AS h) x) y \gset

@@ -22,14 +22,18 @@ $node->start;
 
 # A dump taken before its newest partition was made: restored, maintenance has one to make.
 $node->safe_psql('postgres', 'CREATE DATABASE source');
-$node->safe_psql('source', q{
+# (Its bounds are kept: the partition the worker is to make again is found by them, not by a
+# count, which a midnight during the test raised by one more partition made ahead.)
+my $newest = $node->safe_psql('source', q{
 CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store('public.model_predictions', '1 day', 3);
+SELECT ai_scale.create_prediction_store('public.model_predictions', '1 day', 3) AS store \gset
 INSERT INTO model_predictions (model_name, model_version)
     SELECT 'm', 1 FROM generate_series(1, 10);
-SELECT partition FROM ai_scale.partitions('model_predictions')
- ORDER BY lower DESC NULLS LAST LIMIT 1 \gset
+SELECT partition, lower::timestamptz, upper::timestamptz
+  FROM ai_scale.partitions('model_predictions')
+ ORDER BY lower::timestamptz DESC NULLS LAST LIMIT 1 \gset
 DROP TABLE :partition;
+SELECT format('lower::timestamptz = %L AND upper::timestamptz = %L', :'lower', :'upper');
 });
 my $dump = $node->basedir . '/source.dump';
 $node->command_ok(['pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('source')], 'pg_dump');
@@ -61,7 +65,8 @@ $node->command_ok(['pg_restore', '--exit-on-error', '--section=post-data',
                    '-d', $node->connstr('restored'), $dump], 'pg_restore --section=post-data');
 $restore->quit;
 
-ok($node->poll_query_until('restored', "SELECT ($partitions) = 5"),
+ok($node->poll_query_until('restored', qq{
+SELECT EXISTS (SELECT FROM ai_scale.partitions('model_predictions') WHERE $newest)}),
     'the restore done, the worker makes the missing partition');
 is($node->safe_psql('restored', q{
 SELECT string_agg(indexrelid::regclass::text, ', ') FROM pg_index

@@ -13,7 +13,9 @@ SELECT count(*) FROM ai_scale.manage_partitions('styled_local', '1 hour', 1);
 CREATE TABLE styled_date (at date NOT NULL, v int) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('styled_date', '1 month', 1);
 INSERT INTO styled SELECT now() + g * interval '1 day', g FROM generate_series(5, 7) g;
-INSERT INTO styled_local SELECT localtimestamp + g * interval '1 hour', g FROM generate_series(5, 7) g;
+-- (Hours ahead of UTC's wall clock, the zone its hours are cut in: from localtimestamp, in
+-- pg_regress's PST8PDT, the third row fell in the hour premade from March to November.)
+INSERT INTO styled_local SELECT now() AT TIME ZONE 'UTC' + g * interval '1 hour', g FROM generate_series(5, 7) g;
 -- Three months apart and past the months premade, whatever today is (62 days apart from 100
 -- days on: on some days 62 fell in the premade next month, and two rows were rescued, not 3).
 INSERT INTO styled_date SELECT current_date + 100 + g * 62, g FROM generate_series(1, 3) g;

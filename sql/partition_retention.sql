@@ -78,16 +78,22 @@ DROP TABLE r_placed;
 -- missing cells near now are made around a partition that exists, the expired ones dropped.
 CREATE TABLE r_window (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT pg_temp.old_months('r_window');
+-- (UTC's days, as the table's are cut: a day added to a timestamptz in pg_regress's PST8PDT
+-- was 23 or 25 hours on the days it changes, and tomorrow's partition then ended an hour off
+-- UTC's midnight, where maintenance made a cell of one hour.)
 DO $$
 DECLARE
-    today timestamptz := date_trunc('day', now(), 'UTC');
+    today timestamp := date_trunc('day', now() AT TIME ZONE 'UTC');
 BEGIN
     EXECUTE format('CREATE TABLE r_window_tomorrow PARTITION OF r_window FOR VALUES FROM (%L) TO (%L)',
-                   today + interval '1 day', today + interval '2 days');
+                   (today + interval '1 day') AT TIME ZONE 'UTC',
+                   (today + interval '2 days') AT TIME ZONE 'UTC');
     EXECUTE format('CREATE TABLE r_window_far PARTITION OF r_window FOR VALUES FROM (%L) TO (%L)',
-                   today + interval '400 days', today + interval '401 days');
+                   (today + interval '400 days') AT TIME ZONE 'UTC',
+                   (today + interval '401 days') AT TIME ZONE 'UTC');
     EXECUTE format('CREATE TABLE r_window_past PARTITION OF r_window FOR VALUES FROM (%L) TO (%L)',
-                   today - interval '20 days', today - interval '19 days');
+                   (today - interval '20 days') AT TIME ZONE 'UTC',
+                   (today - interval '19 days') AT TIME ZONE 'UTC');
 END $$;
 SELECT count(*) FROM ai_scale.manage_partitions('r_window', '1 day', 0, time_zone => 'UTC');
 UPDATE ai_scale.partition_config SET premake = 3, retention = '30 days' WHERE parent = 'r_window'::regclass;

@@ -20,14 +20,7 @@ is($node->safe_psql($_, $made), '3', "$_: today, tomorrow and the default before
 
 $node->safe_psql('postgres',
     "ALTER SYSTEM SET ai_scale.maintenance_databases = 'd1, d2, d3, d4'; SELECT pg_reload_conf();");
-# Whether t has partitions premake days ahead of now: counted from the day the worker runs, not
-# by how many there are, which a midnight during the test would change.
-sub made_ahead {
-    my ($premake) = @_;
-    return qq{SELECT EXISTS (SELECT FROM ai_scale.partitions('t')
-                              WHERE upper::timestamptz > now() + interval '$premake days')};
-}
-
+# (made_ahead: partitions premake days ahead of now, not a count a midnight changes.)
 # Premake 4: four days ahead, in every database, two slots for four.
 ok($node->poll_query_until($_, made_ahead(4)), "$_ is maintained") for @databases;
 ok($node->log_contains(

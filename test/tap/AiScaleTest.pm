@@ -11,7 +11,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node managed_database
-  store_node store_worker_held queued_while_fork_fails full_tree_function
+  made_ahead store_node store_worker_held queued_while_fork_fails full_tree_function
   old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock redis_replica_caught_up);
@@ -160,6 +160,15 @@ CREATE EXTENSION ai_scale;
 CREATE TABLE t (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1);
 UPDATE ai_scale.partition_config SET premake = 4;});
+}
+
+# SQL: whether table t of managed_database has partitions premake days ahead of now, as its
+# worker makes them on the day it runs; not how many there are, which a midnight during a test
+# raises by one.
+sub made_ahead {
+    my ($premake) = @_;
+    return qq{SELECT EXISTS (SELECT FROM ai_scale.partitions('t')
+                              WHERE upper::timestamptz > now() + interval '$premake days')};
 }
 
 # SQL making table $t managed daily, with no default partition (the worker detaches

@@ -46,20 +46,34 @@ $runs = $node->safe_psql('postgres', $runs_sql);
 $node->append_conf('postgresql.conf', "ai_scale.maintenance_naptime = '1h'\n");
 $node->reload;
 ok(runs_reach($runs + 1), 'the reload started a run');
-ok($node->poll_query_until('postgres', q{
-SELECT state = 'idle' FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'}),
-    'the run ended');
-# Read once idle, not taken as the count before the reload plus one: a run that the 1 s naptime
-# started just before the reload arrived is followed by the reload's own, and the poll above
-# can return on the first.
-my $runs_idle = $node->safe_psql('postgres', $runs_sql);
-is($node->safe_psql('postgres', q{
+# Napping, not only idle: the worker reports 'idle' after each transaction of a run too, the
+# next about to start, and holds the next one's snapshot. The checks count when the worker
+# napped before and after them with the same count of runs (read before the first look at it
+# napping, after the last), so that no run overlapped them; else they are made again. One run
+# may: the reload's own, after one that the 1 s naptime started just before the reload arrived
+# (which satisfies the poll above, and then napped with the reload's SIGHUP not yet served).
+# The naptime of an hour starts no other.
+my $napping = q{
+SELECT wait_event_type = 'Extension' AND wait_event = 'Extension' FROM pg_stat_activity
+WHERE backend_type = 'ai_scale maintenance'};
+my ($snapshot, $locks, $runs_since) = ('', '', '');
+for my $try (1 .. 3) {
+    ok($node->poll_query_until('postgres', $napping), "the worker naps (look $try)");
+    my $runs_napping = $node->safe_psql('postgres', $runs_sql);
+    next unless $node->safe_psql('postgres', $napping) eq 't';
+    $snapshot = $node->safe_psql('postgres', q{
 SELECT backend_xmin IS NULL AND backend_xid IS NULL FROM pg_stat_activity
-WHERE backend_type = 'ai_scale maintenance'}), 't', 'the idle worker holds no snapshot');
-is($node->safe_psql('postgres', q{
+WHERE backend_type = 'ai_scale maintenance'});
+    $locks = $node->safe_psql('postgres', q{
 SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-WHERE a.backend_type = 'ai_scale maintenance'}), '0', 'nor any lock');
-is($node->safe_psql('postgres', $runs_sql), $runs_idle, 'and no run since (the checks saw it idle)');
+WHERE a.backend_type = 'ai_scale maintenance'});
+    my $napped = $node->safe_psql('postgres', $napping);
+    $runs_since = $node->safe_psql('postgres', "SELECT ($runs_sql) - $runs_napping");
+    last if $napped eq 't' && $runs_since eq '0';
+}
+is($runs_since, '0', 'no run overlapped the checks (they saw the worker between runs)');
+is($snapshot, 't', 'the napping worker holds no snapshot');
+is($locks, '0', 'nor any lock');
 
 $node->stop;
 done_testing();

@@ -105,10 +105,21 @@ $node->poll_query_until('postgres',
   or die;
 my $maintenance = pid_of('ai_scale maintenance');
 my $launcher = pid_of('ai_scale maintenance launcher');
-$node->poll_query_until('postgres', "SELECT state = 'idle' FROM pg_stat_activity WHERE pid = $maintenance")
+# Napping between runs (it reports 'idle' between the transactions of a run too).
+$node->poll_query_until('postgres', qq{
+SELECT wait_event_type = 'Extension' AND wait_event = 'Extension' FROM pg_stat_activity
+WHERE pid = $maintenance})
   or die;
 cancel($_) for ($maintenance, $launcher);
-sleep 1;
+# Each served the cancel once it serves a request sent after it (a cancel that ended it would
+# have done so first: ProcessInterrupts takes the cancel before a memory-context request), not
+# once a second has passed, which under load may be before either was scheduled.
+for my $pid ($maintenance, $launcher) {
+    my $offset = -s $node->logfile;
+    $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)");
+    ok($node->wait_for_log(qr/logging memory contexts of PID $pid\b/, $offset),
+        "process $pid serves a request after the cancel");
+}
 is(pid_of('ai_scale maintenance'), $maintenance, 'a cancel does not end the idle maintenance worker');
 is(pid_of('ai_scale maintenance launcher'), $launcher, 'nor its launcher');
 

@@ -279,7 +279,21 @@ my ($ret, $out, $err) = $node->psql('postgres',
 like($err, qr/invalid ai_scale.maintenance_databases: database name "x+" is too long/,
     'a name too long for a database is refused');
 
+# A shutdown between runs: the worker leaves its loop and says so. Restarted with a naptime of an
+# hour, it makes its first run and then naps, and nothing (no reload) starts another. With runs
+# a second apart the shutdown could come during one, which ends at its next statement with that
+# statement's FATAL (under load a run took most of each second, and a suite's stop came in
+# one); and the line was looked for in the whole log, where a worker the launcher stopped
+# earlier could have put it.
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_naptime = '1h'");
+$node->restart;
+ok($node->poll_query_until('postgres', q{
+SELECT wait_event_type = 'Extension' AND wait_event = 'Extension' FROM pg_stat_activity
+WHERE backend_type = 'ai_scale maintenance' AND datname = 'postgres'}),
+    'the restarted worker naps after its first run');
+my $stop_offset = -s $node->logfile;
 $node->stop('fast');
-ok($node->log_contains(qr/ai_scale maintenance worker in database "postgres" stopping/),
+ok($node->log_contains(qr/ai_scale maintenance worker in database "postgres" stopping/,
+        $stop_offset),
     'the worker stops cleanly on shutdown');
 done_testing();

@@ -31,10 +31,6 @@ VALUES ('l3_many', 1, '{"f": 1}', '{"p": 1}', ai_scale.input_hash('{"f": 1}'));
 
 SET ai_scale.store_table = 'public.l3_many';
 SET ai_scale.cache_use_l1 = off;
-CREATE FUNCTION pg_temp.partitions_locked() RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-     WHERE l.pid = pg_backend_pid() AND c.relkind = 'r' AND c.relname LIKE 'l3\_many\_%'
-$$;
 
 -- Eight lookups, past the five custom plans after which Postgres weighs a generic one (that
 -- weighing plans, and locks, every partition once): the first input is found, the others are
@@ -43,20 +39,8 @@ SELECT ai_scale.reset_stats();
 SELECT g, ai_scale.cache_get('l3_many', 1, jsonb_build_object('f', g)) AS answer
   FROM generate_series(1, 8) g;
 SELECT * FROM pg_temp.levels() WHERE level = 'l3';
--- Then a lookup locks today's partition (and tomorrow's within cache_ttl of midnight), not
--- all 121 and the default.
-BEGIN;
-SELECT ai_scale.cache_get('l3_many', 1, '{"f": 9}') AS answer;
-SELECT pg_temp.partitions_locked() BETWEEN 1 AND 2 AS window_partitions_only;
-COMMIT;
-
--- The same for a batch (one query for all the inputs the other levels missed).
-SELECT count(ai_scale.cache_get_many('l3_many', 1, ARRAY[jsonb_build_object('f', g), '{"f": 20}'])) AS batches
-  FROM generate_series(1, 8) g;
-BEGIN;
-SELECT ai_scale.cache_get_many('l3_many', 1, ARRAY['{"f": 1}', '{"f": 21}']::jsonb[]) AS answers;
-SELECT pg_temp.partitions_locked() BETWEEN 1 AND 2 AS window_partitions_only;
-COMMIT;
+-- Then a lookup locks the partitions of its window alone.
+\i sql/include/l3_many_window_locks.sql
 
 -- After an ANALYZE of the store, which marks the empty partitions as analyzed and empty (a
 -- read of one then costs nothing), a generic plan costs less than one planned for the window,
@@ -67,22 +51,9 @@ ANALYZE public.l3_many;
 \c
 SET ai_scale.store_table = 'public.l3_many';
 SET ai_scale.cache_use_l1 = off;
-CREATE FUNCTION pg_temp.partitions_locked() RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-     WHERE l.pid = pg_backend_pid() AND c.relkind = 'r' AND c.relname LIKE 'l3\_many\_%'
-$$;
 SELECT count(ai_scale.cache_get('l3_many', 1, jsonb_build_object('f', g))) AS found
   FROM generate_series(1, 8) g;
-BEGIN;
-SELECT ai_scale.cache_get('l3_many', 1, '{"f": 9}') AS answer;
-SELECT pg_temp.partitions_locked() BETWEEN 1 AND 2 AS window_partitions_only;
-COMMIT;
-SELECT count(ai_scale.cache_get_many('l3_many', 1, ARRAY[jsonb_build_object('f', g), '{"f": 20}'])) AS batches
-  FROM generate_series(1, 8) g;
-BEGIN;
-SELECT ai_scale.cache_get_many('l3_many', 1, ARRAY['{"f": 1}', '{"f": 21}']::jsonb[]) AS answers;
-SELECT pg_temp.partitions_locked() BETWEEN 1 AND 2 AS window_partitions_only;
-COMMIT;
+\i sql/include/l3_many_window_locks.sql
 
 -- A row dated later than cache_ttl ahead of the clock is outside the window (predict() writes
 -- none: its rows have the inserting transaction's start); one within it is found.

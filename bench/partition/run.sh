@@ -41,18 +41,19 @@ BEGIN
     EXECUTE stmt;
     RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
 END $$;
--- The same, and the page faults its backend took meanwhile (minor ones, from /proc: Linux), as
--- "ms faults".
+-- The minor page faults this backend has taken so far (from /proc: Linux).
+CREATE FUNCTION faults() RETURNS bigint LANGUAGE sql AS $$
+    SELECT split_part(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ', 8)::bigint
+$$;
+-- ms(stmt), and the page faults its backend took meanwhile, as "ms faults".
 CREATE FUNCTION ms_faults(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    f0 bigint := split_part(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ', 8);
-    t0 timestamptz := clock_timestamp();
+    f0 bigint;
     t float8;
 BEGIN
-    EXECUTE stmt;
-    t := extract(epoch FROM clock_timestamp() - t0) * 1000;
-    RETURN round(t::numeric, 1) || ' ' ||
-           split_part(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ', 8)::bigint - f0;
+    f0 := faults();
+    t := ms(stmt);
+    RETURN round(t::numeric, 1) || ' ' || faults() - f0;
 END $$;
 -- The seed table, as a user would type it, for either tool.
 CREATE FUNCTION seed(name text) RETURNS void LANGUAGE plpgsql AS $$

@@ -383,14 +383,14 @@ void run_top_level(const char* sql)
     MemoryContextSwitchTo(run_context);
     List* parsed = raw_parser(sql, RAW_PARSE_DEFAULT);
     RawStmt* raw = linitial_node(RawStmt, parsed);
-    PlannedStmt* stmt = makeNode(PlannedStmt);
-    stmt->commandType = CMD_UTILITY;
-    // The statement of its own portal, as a client's is (a portal runs a statement that sets
-    // no tag only as one a rule added to another, which an assert-enabled server checks).
-    stmt->canSetTag = true;
-    stmt->utilityStmt = raw->stmt;
-    stmt->stmt_location = raw->stmt_location;
-    stmt->stmt_len = raw->stmt_len;
+    // Analyzed and planned as a client's statement is: that gives it its query id
+    // (compute_query_id), which pg_stat_activity shows and without which pg_stat_statements
+    // does not count it, and the statement of its own portal sets its tag (a portal runs a
+    // statement that sets none only as one a rule added to another, which an assert-enabled
+    // server checks). A utility statement needs no snapshot for either.
+    List* queries = pg_analyze_and_rewrite_fixedparams(raw, sql, nullptr, 0, nullptr);
+    PlannedStmt* stmt =
+        linitial_node(PlannedStmt, pg_plan_queries(queries, sql, CURSOR_OPT_PARALLEL_OK, nullptr));
     // No lock timeout here: the locks a concurrent detach takes (SHARE UPDATE EXCLUSIVE) and
     // its wait for older queries queue no reader or writer, and giving up half-way would leave
     // the partition pending detach.

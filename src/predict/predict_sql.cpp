@@ -323,6 +323,7 @@ std::vector<predict::new_prediction> score_elements(const loaded_model& m,
 {
     const size_t width = m.model.features.size();
     const size_t n_out = size_t(m.model.n_outputs);
+    scoring::require_batch_fits(m, int64_t(to_score.size()));
     std::vector<float> rows(to_score.size() * width), scores(to_score.size() * n_out);
     for (size_t j = 0; j < to_score.size(); j++) {
         pg::check_for_interrupts();

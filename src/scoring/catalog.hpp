@@ -87,6 +87,11 @@ struct batch_origin {
 void require_finite(const loaded_model& m, const float* out, int64_t n,
                     const batch_origin& origin = {});
 
+// Raises 54000 when the features and scores of n rows of m would take more than
+// max_batch_bytes (scoring/batch_limit.hpp): checked before a batch of a caller's array is
+// extracted.
+void require_batch_fits(const loaded_model& m, int64_t n);
+
 // Scores n extracted rows into out (n * n_outputs): on the GPU when the offload takes them
 // (returns true), else on the CPU (counted in the stats). Raises 22003 for a score that is not
 // finite, naming its row as origin says.

@@ -1,5 +1,6 @@
 // The SQL entry points of scoring: score, score_multi, score_batch and the window function
 // score_batched; the helpers of model registration are in registration_sql.cpp.
+#include "scoring/batch_limit.hpp"
 #include "scoring/catalog.hpp"
 #include "scoring/extract.hpp"
 #include "scoring/gpu_offload.hpp"
@@ -210,6 +211,23 @@ void ai_scale::scoring::require_finite(const loaded_model& m, const float* out, 
         }
 }
 
+void ai_scale::scoring::require_batch_fits(const loaded_model& m, int64_t n)
+{
+    const int64_t width = int64_t(m.model.features.size());
+    const int64_t bytes = batch_bytes(n, width, m.model.n_outputs);
+    if (bytes <= max_batch_bytes)
+        return;
+    throw pg::error(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                    "batch of " + std::to_string(n) + " rows is too large for model \"" + m.name +
+                        "\"",
+                    "Its features and scores (" + std::to_string(width) + " and " +
+                        std::to_string(m.model.n_outputs) + " float4 a row) would take " +
+                        std::to_string(bytes) + " bytes, more than the maximum of " +
+                        std::to_string(max_batch_bytes) + ": at most " +
+                        std::to_string(max_batch_rows(width, m.model.n_outputs)) + " rows fit.",
+                    "Score the inputs in smaller arrays, or with ai_scale.score_batched().");
+}
+
 bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* rows, int64_t n,
                                          float* out, const batch_origin& origin)
 {
@@ -320,6 +338,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     const size_t width = m.model.features.size();
     // Null elements take no room.
     const size_t n_present = size_t(std::count(elem_nulls, elem_nulls + n, false));
+    require_batch_fits(m, int64_t(n_present));
     std::vector<float> rows(n_present * width);
     std::vector<int> present; // element index of each scored row
     present.reserve(n_present);
@@ -347,11 +366,10 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
 namespace {
 
 // Rows per batch of score_batched: ai_scale.score_batch_rows, cut so that the batch's
-// features (rows x width float4) fit in work_mem, and at least one row.
+// features (rows x width float4) fit in work_mem and in max_batch_bytes, and at least one row.
 int64_t batch_rows(size_t width)
 {
-    int64_t fit = int64_t(work_mem) * 1024 / int64_t(std::max<size_t>(width, 1) * sizeof(float));
-    return std::max<int64_t>(1, std::min<int64_t>(guc::score_batch_rows, fit));
+    return window_batch_rows(guc::score_batch_rows, int64_t(work_mem), int64_t(width));
 }
 
 // Partition-local state of score_batched: the scores of rows [start, start + n).

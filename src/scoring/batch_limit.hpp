@@ -1,0 +1,41 @@
+// How large a batch's matrices may grow. score_batch and predict_batch extract a whole array's
+// features into one float matrix (rows x features x 4 bytes) and score it into another (rows x
+// outputs): an element that lacks its features (a gbdt scores a missing one as NaN, a model with
+// "defaults" fills it) is 8 bytes of jsonb but up to 40 kB of features, so a jsonb[] of a few
+// MB asked for tens of GB, outside palloc and its 1 GB limit. Pure C++ (no Postgres headers).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace ai_scale::scoring {
+
+// Postgres's limit on one allocation (MaxAllocSize), which no jsonb[] input can exceed either:
+// an element that carries its features takes more bytes of jsonb than of floats, so only
+// elements that lack them reach it.
+constexpr int64_t max_batch_bytes = 0x3fffffff;
+
+// Bytes of the features and scores of rows rows of a model with width features and n_outputs
+// outputs (width <= scoring::max_features, n_outputs <= mlp_max_width: no overflow below 2^40
+// rows).
+inline int64_t batch_bytes(int64_t rows, int64_t width, int64_t n_outputs)
+{
+    return rows * (width + n_outputs) * int64_t(sizeof(float));
+}
+
+// The most rows whose features and scores fit in max_batch_bytes; at least 1.
+inline int64_t max_batch_rows(int64_t width, int64_t n_outputs)
+{
+    return std::max<int64_t>(1, max_batch_bytes / batch_bytes(1, width, n_outputs));
+}
+
+// Rows per batch of score_batched: at most want (ai_scale.score_batch_rows), as many as fit
+// their features in work_mem_kb (and in max_batch_bytes), and at least one.
+inline int64_t window_batch_rows(int64_t want, int64_t work_mem_kb, int64_t width)
+{
+    const int64_t row_bytes = std::max<int64_t>(width, 1) * int64_t(sizeof(float));
+    const int64_t fit = std::min(work_mem_kb * 1024, max_batch_bytes) / row_bytes;
+    return std::max<int64_t>(1, std::min(want, fit));
+}
+
+} // namespace ai_scale::scoring

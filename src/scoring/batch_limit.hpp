@@ -11,8 +11,10 @@
 namespace ai_scale::scoring {
 
 // Postgres's limit on one allocation (MaxAllocSize), which no jsonb[] input can exceed either:
-// an element that carries its features takes more bytes of jsonb than of floats, so only
-// elements that lack them reach it.
+// an element that carries its features takes more bytes of jsonb than of floats (at least 9
+// a feature: two JEntries and a key), so only elements that lack them reach it, or the scores
+// of a model of many outputs (an mlp's up to 256), whose answers as jsonb (16 bytes or more a
+// score) would exceed 1 GB as a jsonb[] anyway.
 constexpr int64_t max_batch_bytes = 0x3fffffff;
 
 // Bytes of the features and scores of rows rows of a model with width features and n_outputs

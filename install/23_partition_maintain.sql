@@ -908,15 +908,17 @@ $$;
 
 -- One step of retention or tiering (p, on the partition victim), in a subtransaction of its
 -- own: one that fails is reported, and the partitions made before (_maintain_make_ahead) and
--- the other steps stand. Returns its row, and whether its error says that no other move to
--- the cold tablespace can succeed (blocks_tiering). referenced: whether a foreign key
--- references the table, asked before a drop.
+-- the other steps stand. Returns its row, whether its error says that no other move to the
+-- cold tablespace can succeed (blocks_tiering), and whether it says that the lock table is
+-- full (lock_table_full: out of shared memory, 53200), which no other step can pass either.
+-- referenced: whether a foreign key references the table, asked before a drop.
 CREATE FUNCTION ai_scale._retire_partition(cfg ai_scale.partition_config, defer_detach boolean,
                                            plan ai_scale._maintenance_plan,
                                            p ai_scale._partition_step, victim regclass,
                                            referenced boolean, owner oid,
                                            OUT done ai_scale._maintenance_action,
-                                           OUT blocks_tiering boolean)
+                                           OUT blocks_tiering boolean,
+                                           OUT lock_table_full boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -924,6 +926,7 @@ DECLARE
     err_hint text;
 BEGIN
     blocks_tiering := false;
+    lock_table_full := false;
     BEGIN
         IF victim = ANY (plan.pending) AND p.action IN ('drop', 'detach') THEN
             done := ai_scale._retire_pending(cfg, defer_detach, p.action, victim);
@@ -962,6 +965,7 @@ BEGIN
                     ::ai_scale._maintenance_action;
             blocks_tiering := p.action = 'tier'
                               AND ai_scale._tier_fails_all(SQLSTATE, victim, owner);
+            lock_table_full := SQLSTATE = '53200';
     END;
 END $$;
 
@@ -971,6 +975,9 @@ END $$;
 -- (_maintain_check_cold_tablespace), no move is tried; owner: the table's owner, read when a
 -- step tiers. Returns the rows of the run, and in handled the partitions pending detach it
 -- dealt with, added to those given.
+-- After a step that found the lock table full (the steps before it keep their locks to the
+-- run's end), no other is tried: each failed the same way, an error row apiece (up to 99 more
+-- a run, logged by the worker at every naptime). They are counted in one skipped row.
 CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
                                             defer_detach boolean,
                                             plan ai_scale._maintenance_plan,
@@ -986,6 +993,9 @@ DECLARE
     referenced boolean;
     retired int := 0;
     tier_left bigint := 0;
+    locks_full boolean := false;
+    retire_left bigint := 0;
+    retire_word text;
     step record;
 BEGIN
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
@@ -1015,11 +1025,24 @@ BEGIN
             referenced := EXISTS (SELECT 1 FROM pg_constraint c
                                    WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
         END IF;
+        -- (A partition pending detach is handled above all the same: not finalized to be kept.)
+        IF locks_full THEN
+            retire_left := retire_left + 1;
+            retire_word := p.action;
+            CONTINUE;
+        END IF;
         SELECT * INTO step
           FROM ai_scale._retire_partition(cfg, defer_detach, plan, p, victim, referenced, owner);
-        tier_blocked := tier_blocked OR step.blocks_tiering;
+        tier_blocked := tier_blocked OR step.blocks_tiering OR step.lock_table_full;
+        locks_full := step.lock_table_full;
         done := done || step.done;
     END LOOP;
+    IF retire_left > 0 THEN
+        done := done || ('skipped', NULL,
+                         format('%s to %s not tried after the error above; retried on the next '
+                                'run', ai_scale._count(retire_left, 'partition', 'partitions'),
+                                retire_word))::ai_scale._maintenance_action;
+    END IF;
     IF tier_left > 0 THEN
         done := done || ('skipped', NULL,
                          format('%s to move to tablespace %s not tried after the error above; '

@@ -71,6 +71,8 @@ CREATE FUNCTION ai_scale._bounds(parent regclass, zone text,
                                  upper_after timestamp DEFAULT NULL,
                                  lower_before timestamp DEFAULT NULL,
                                  upper_until timestamp DEFAULT NULL,
+                                 cold_oid oid DEFAULT NULL,
+                                 retain_until timestamp DEFAULT NULL,
                                  OUT partition regclass, OUT lower timestamp,
                                  OUT upper timestamp, OUT is_default boolean,
                                  OUT upper_first_pass boolean)

@@ -252,6 +252,9 @@ BEGIN
     -- values in it, expects fewer partitions (without retention and tiering the cutoff's test
     -- drops out), so the planner costed it below the generic one and planned this statement
     -- afresh at every run, a tenth of a no-op run. Nothing here reads a user's table.
+    -- Of the partitions past the tiering cutoff, those cold already are left out (cold_oid)
+    -- unless retention may drop or detach them (retain_until; in tier mode it only moves
+    -- them): they have no step to take, and a store tiered for months has thousands.
     SELECT array_agg(b.partition ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.lower ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
            array_agg(b.upper ORDER BY b.lower) FILTER (WHERE NOT b.is_default),
@@ -268,7 +271,8 @@ BEGIN
       INTO parts, lowers, uppers, cold, dflt, first_pass_upper
       FROM ai_scale._bounds(cfg.parent, cfg.time_zone, now_local - cfg.partition_interval,
                             now_local + cfg.partition_interval * (cfg.premake + 2),
-                            greatest(retain_before, cold_before)) b
+                            greatest(retain_before, cold_before), cold_oid,
+                            CASE WHEN cfg.retention_mode <> 'tier' THEN retain_before END) b
      WHERE b.is_default OR b.upper IS NULL OR b.upper > now_local - cfg.partition_interval
         OR b.upper <= greatest(retain_before, cold_before);
 END $$;

@@ -22,6 +22,7 @@ extern "C" {
 #include "utils/numeric.h"
 }
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <unordered_map>
@@ -251,21 +252,28 @@ batch_inputs inputs_arg(FunctionCallInfo fcinfo)
     return in;
 }
 
-// What predict_batch knows of each element: its input and key, and once found or scored its
-// output and where that came from.
+// What predict_batch knows of each non-null element, in the inputs' order (the i-th of them
+// here): its subscript's offset in the inputs, its input and key, and once found or scored its
+// output and where that came from. Null elements have no entry: with one each (44 bytes), an
+// array of 4 million nulls (a 500 kB input) raised the backend's peak by 244 MB.
 struct batch_elements {
+    std::vector<int> element;
     std::vector<Jsonb*> inputs, outputs;
     std::vector<const char*> sources;
     std::vector<cache::key128> keys;
     // Equal inputs (one cache key) are looked up, scored and stored once: copy_of[i] is the
-    // first element with i's key, and unique lists those first elements.
+    // first entry with i's key, and unique lists those first entries.
     std::vector<int> copy_of, unique;
 
-    explicit batch_elements(int n)
-        : inputs(size_t(n), nullptr), outputs(size_t(n), nullptr), sources(size_t(n), nullptr),
-          copy_of(size_t(n), -1)
+    explicit batch_elements(const batch_inputs& in)
     {
-        keys.resize(size_t(n));
+        const size_t n = size_t(std::count(in.nulls, in.nulls + in.n, false));
+        element.reserve(n);
+        inputs.reserve(n);
+        keys.reserve(n);
+        copy_of.reserve(n);
+        outputs.assign(n, nullptr);
+        sources.assign(n, nullptr);
     }
 };
 
@@ -273,14 +281,16 @@ struct batch_elements {
 void key_elements(const loaded_model& m, text* model, const batch_inputs& in, batch_elements& b)
 {
     std::unordered_map<cache::key128, int, cache::key128_hash> first;
-    for (int i = 0; i < in.n; i++) {
+    for (int e = 0; e < in.n; e++) {
         pg::check_for_interrupts();
-        if (in.nulls[i])
+        if (in.nulls[e])
             continue;
-        b.inputs[i] = pg::call([&] { return DatumGetJsonbP(in.elems[i]); });
-        b.keys[i] = cache::make_key(MyDatabaseId, model, m.version, b.inputs[i]);
+        const int i = int(b.element.size());
+        b.element.push_back(e);
+        b.inputs.push_back(pg::call([&] { return DatumGetJsonbP(in.elems[e]); }));
+        b.keys.push_back(cache::make_key(MyDatabaseId, model, m.version, b.inputs[i]));
         auto [it, added] = first.emplace(b.keys[i], i);
-        b.copy_of[i] = it->second;
+        b.copy_of.push_back(it->second);
         if (added)
             b.unique.push_back(i);
     }
@@ -325,13 +335,15 @@ std::vector<predict::new_prediction> score_elements(const loaded_model& m,
     const size_t n_out = size_t(m.model.n_outputs);
     scoring::require_batch_fits(m, int64_t(to_score.size()));
     std::vector<float> rows(to_score.size() * width), scores(to_score.size() * n_out);
+    std::vector<int> elements(to_score.size()); // their offsets in the inputs, for errors
     for (size_t j = 0; j < to_score.size(); j++) {
         pg::check_for_interrupts();
+        elements[j] = b.element[to_score[j]];
         scoring::extract_row(m, PointerGetDatum(b.inputs[to_score[j]]), rows.data() + j * width,
-                             {"inputs element", to_score[j] + lower});
+                             {"inputs element", elements[j] + lower});
     }
     bool gpu = scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()), scores.data(),
-                                         {"inputs element", to_score.data(), lower - 1});
+                                         {"inputs element", elements.data(), lower - 1});
     std::vector<predict::new_prediction> fresh;
     fresh.reserve(to_score.size());
     for (size_t j = 0; j < to_score.size(); j++) {
@@ -364,36 +376,38 @@ void store_and_fill(const loaded_model& m, text* model,
 }
 
 // Gives every copy of an element the answer of the first element equal to it.
-void share_with_copies(int n, batch_elements& b)
+void share_with_copies(batch_elements& b)
 {
-    for (int i = 0; i < n; i++) {
-        if (b.copy_of[i] >= 0 && b.copy_of[i] != i) {
+    for (int i = 0; i < int(b.copy_of.size()); i++) {
+        if (b.copy_of[i] != i) {
             b.outputs[i] = b.outputs[b.copy_of[i]];
             b.sources[i] = b.sources[b.copy_of[i]];
         }
     }
 }
 
-// The jsonb[] of the answers, null where an element was null.
-ArrayType* answers_array(const loaded_model& m, const batch_inputs& in, const batch_elements& b)
+// The jsonb[] of the answers, null where an element was null. Built in the inputs' own arrays
+// of elements and nulls (deconstruct_array's, read no more), not in copies of them.
+ArrayType* answers_array(const loaded_model& m, batch_inputs& in, const batch_elements& b)
 {
     const int n = in.n;
     ArrayType* result = nullptr;
-    std::vector<Datum> datums(size_t(std::max(n, 1)));
-    std::vector<char> out_nulls(size_t(std::max(n, 1)), 0);
-    for (int i = 0; i < n; i++) {
+    Datum* datums = in.elems;
+    bool* out_nulls = in.nulls;
+    for (size_t i = 0; i < b.element.size(); i++) {
         pg::check_for_interrupts();
-        out_nulls[i] = b.outputs[i] == nullptr;
+        const int e = b.element[i];
+        out_nulls[e] = b.outputs[i] == nullptr;
         if (b.outputs[i] != nullptr)
-            datums[i] = JsonbPGetDatum(answer(m, b.outputs[i], b.sources[i]));
+            datums[e] = JsonbPGetDatum(answer(m, b.outputs[i], b.sources[i]));
     }
     pg::call([&] {
         // result[i] answers inputs[i], whatever the inputs' first subscript (as array_replace
         // keeps it): '[5:6]={...}' came back as [1:2].
         int dims[1] = {n};
         int lbs[1] = {in.lower};
-        result = construct_md_array(datums.data(), reinterpret_cast<bool*>(out_nulls.data()),
-                                    n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT);
+        result = construct_md_array(datums, out_nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1,
+                                    false, TYPALIGN_INT);
     });
     return result;
 }
@@ -412,17 +426,17 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "inputs must not be null");
     text* model = PG_GETARG_TEXT_PP(0);
-    const batch_inputs in = inputs_arg(fcinfo);
+    batch_inputs in = inputs_arg(fcinfo);
     pg::note_batch(size_t(in.n));
     sync_new_version(m, model);
 
-    batch_elements b(in.n);
+    batch_elements b(in);
     key_elements(m, model, in, b);
     const std::vector<int> to_score = look_up(m, model, b);
     if (!to_score.empty()) {
         const std::vector<predict::new_prediction> fresh = score_elements(m, to_score, in.lower, b);
         store_and_fill(m, model, fresh, to_score, b);
     }
-    share_with_copies(in.n, b);
+    share_with_copies(b);
     PG_RETURN_ARRAYTYPE_P(answers_array(m, in, b));
 }

@@ -42,23 +42,7 @@ SELECT count(*) FROM ai_scale.manage_partitions('d', '1 day', 1, time_zone => 'U
 # the lock table with advisory locks and keeps all but 150 to the end: too few for any of
 # those, enough for a run of 50 partitions (about 125) or a rescue of a few days.
 my $holder = $node->background_psql('postgres');
-my $held = $holder->query_safe(q{
-DO $$
-DECLARE
-    n int := 0;
-BEGIN
-    LOOP
-        BEGIN
-            PERFORM pg_advisory_lock(204, n);
-        EXCEPTION
-            WHEN out_of_memory THEN
-                EXIT;
-        END;
-        n := n + 1;
-    END LOOP;
-    PERFORM pg_advisory_unlock(204, k) FROM generate_series(greatest(n - 150, 0), n - 1) k;
-END $$;
-SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory';});
+my $held = fill_lock_table($holder, 204, 150);
 note("a session holds $held advisory locks, and 150 more are free");
 
 # By hand, 300 days ahead do not fit: the error and its hint, and nothing made.

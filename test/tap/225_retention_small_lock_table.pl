@@ -40,23 +40,7 @@ SELECT count(*) FROM ai_scale.manage_partitions('d', '1 day', 1, time_zone => 'U
 # on the OIDs in use, so a session fills it with advisory locks and frees 60: room for some
 # of the drops below (each locks its table and the table's row type), not for 90.
 my $holder = $node->background_psql('postgres');
-my $held = $holder->query_safe(q{
-DO $$
-DECLARE
-    n int := 0;
-BEGIN
-    LOOP
-        BEGIN
-            PERFORM pg_advisory_lock(225, n);
-        EXCEPTION
-            WHEN out_of_memory THEN
-                EXIT;
-        END;
-        n := n + 1;
-    END LOOP;
-    PERFORM pg_advisory_unlock(225, k) FROM generate_series(greatest(n - 60, 0), n - 1) k;
-END $$;
-SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory';});
+my $held = fill_lock_table($holder, 225, 60);
 note("a session holds $held advisory locks, and 60 more are free");
 
 my $partitions = q{SELECT count(*) FROM pg_inherits WHERE inhparent = 'd'::regclass};

@@ -14,7 +14,8 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node man
   made_ahead store_node store_worker_held queued_while_fork_fails full_tree_function
   old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
-  cache_get_cancelled_while_stopped start_clock_shifted shift_clock redis_replica_caught_up);
+  cache_get_cancelled_while_stopped start_clock_shifted shift_clock redis_replica_caught_up
+  fill_lock_table);
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
 # given ai_scale.* settings (name => value), the extension created in its postgres database.
@@ -169,6 +170,32 @@ sub made_ahead {
     my ($premake) = @_;
     return qq{SELECT EXISTS (SELECT FROM ai_scale.partitions('t')
                               WHERE upper::timestamptz > now() + interval '$premake days')};
+}
+
+# Fills the shared lock table from the background_psql session $holder with advisory locks
+# (classid $key) and frees the last $free of them, held to the session's end; returns how many
+# it keeps. How many locks a session can take depends on the OIDs in use (see
+# 204_worker_premake_small_lock_table.pl), so tests that need a small lock table leave a known
+# number of slots free this way instead of counting on max_locks_per_transaction alone.
+sub fill_lock_table {
+    my ($holder, $key, $free) = @_;
+    return $holder->query_safe(qq{
+DO \$\$
+DECLARE
+    n int := 0;
+BEGIN
+    LOOP
+        BEGIN
+            PERFORM pg_advisory_lock($key, n);
+        EXCEPTION
+            WHEN out_of_memory THEN
+                EXIT;
+        END;
+        n := n + 1;
+    END LOOP;
+    PERFORM pg_advisory_unlock($key, k) FROM generate_series(greatest(n - $free, 0), n - 1) k;
+END \$\$;
+SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory';});
 }
 
 # SQL making table $t managed daily, with no default partition (the worker detaches

@@ -1397,6 +1397,7 @@ DECLARE
     cfg ai_scale.partition_config;
     actions int := 0;
     errors int := 0;
+    made int;
     owner oid;
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
@@ -1422,6 +1423,7 @@ BEGIN
             RETURN NEXT;
             CONTINUE;
         END IF;
+        made := 0;
         FOR parent_table, action, partition, detail IN
             SELECT * FROM ai_scale._run_maintenance_table(cfg, defer_detach, owner,
                                                           caller_lock_timeout)
@@ -1431,8 +1433,15 @@ BEGIN
             ELSIF action NOT IN ('skipped', 'detach_pending') THEN
                 actions := actions + 1;
             END IF;
+            IF action = 'created' THEN
+                made := made + 1;
+            END IF;
             RETURN NEXT;
         END LOOP;
+        -- Each run that made partitions past what the lock table can lock at once says so.
+        IF made > 0 THEN
+            PERFORM ai_scale._warn_lock_table(cfg.parent, NULL);
+        END IF;
     END LOOP;
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     -- The worker (defer_detach) calls this once per table and counts its runs itself.

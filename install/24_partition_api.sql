@@ -185,7 +185,8 @@ END $$;
 
 -- For manage_partitions: the first maintenance run of the table, whose rows it returns. The
 -- first run is part of adopting the table: if it fails, nothing is kept (an error row becomes
--- an error, with the row's message, SQLSTATE and hint).
+-- an error, with the row's message, SQLSTATE and hint). Then a WARNING when a query reading
+-- every partition could not lock them all (_warn_lock_table).
 CREATE FUNCTION ai_scale._adopting_run(parent regclass)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
@@ -193,6 +194,9 @@ CREATE FUNCTION ai_scale._adopting_run(parent regclass)
     AS $$
 DECLARE
     r record;
+    made int := 0;
+    d record;
+    kept bigint;
 BEGIN
     FOR r IN SELECT * FROM ai_scale._run_maintenance(_adopting_run.parent, false) LOOP
         IF r.action = 'error' AND ai_scale._error_hint(r.detail) IS NOT NULL THEN
@@ -205,12 +209,25 @@ BEGIN
                   ai_scale._error_message(r.detail)
                 USING ERRCODE = ai_scale._error_state(r.detail);
         END IF;
+        IF r.action = 'created' THEN
+            made := made + 1;
+        END IF;
         parent_table := r.parent_table;
         action := r.action;
         partition := r.partition;
         detail := r.detail;
         RETURN NEXT;
     END LOOP;
+    -- Warned of already by the run, which made partitions past the lock table
+    -- (_run_maintenance); else warned of now, when the table has or will keep at its retention
+    -- more partitions than a query can lock at once.
+    d := ai_scale._lock_demand(_adopting_run.parent, NULL);
+    IF made > 0 AND d.locks > d.slots THEN
+        RETURN;
+    END IF;
+    kept := ai_scale._partitions_kept(ai_scale._config(_adopting_run.parent));
+    PERFORM ai_scale._warn_lock_table(_adopting_run.parent,
+                                      CASE WHEN kept > d.partitions THEN kept END);
 END $$;
 
 CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval interval,

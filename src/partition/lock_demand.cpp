@@ -1,8 +1,8 @@
 // ai_scale._lock_demand(parent, kept): how many locks a query reading every partition of a
 // partitioned table takes, against what the server's lock table is sized for. A run that made
-// partitions asks it, so it reads what Postgres keeps at hand: the parent's index list from its
-// relcache entry, the partitions from pg_inherits' index (not the partition descriptor, which
-// the partitions just made invalidated and which would be built again from every bound).
+// partitions asks it, so it counts through the catalogs' indexes: the partitions in pg_inherits,
+// not in the table's partition descriptor, which the partitions just made invalidated and which
+// would be built again from every partition's bound.
 #include "pg/guard.hpp"
 
 extern "C" {
@@ -10,50 +10,33 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/twophase.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "nodes/pg_list.h"
 #include "storage/lock.h"
 #include "utils/fmgroids.h"
-#include "utils/rel.h"
-#include "utils/relcache.h"
 }
 
 using namespace ai_scale;
 
 namespace {
 
-// The partitions of parent (its children in pg_inherits, detach-pending ones included).
-int64 count_partitions(Oid parent)
+// The rows of catalog (through its index on key_column) whose key_column is oid: parent's
+// children in pg_inherits (detach-pending ones included), or its indexes in pg_index. Read
+// without locking parent, which any role may name.
+int64 count_rows(Oid catalog, Oid index, AttrNumber key_column, Oid oid)
 {
     int64 n = 0;
     pg::call([&] {
-        Relation inherits = table_open(InheritsRelationId, AccessShareLock);
+        Relation rel = table_open(catalog, AccessShareLock);
         ScanKeyData key;
-        ScanKeyInit(&key, Anum_pg_inherits_inhparent, BTEqualStrategyNumber, F_OIDEQ,
-                    ObjectIdGetDatum(parent));
-        SysScanDesc scan =
-            systable_beginscan(inherits, InheritsParentIndexId, true, nullptr, 1, &key);
+        ScanKeyInit(&key, key_column, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(oid));
+        SysScanDesc scan = systable_beginscan(rel, index, true, nullptr, 1, &key);
         while (HeapTupleIsValid(systable_getnext(scan)))
             n++;
         systable_endscan(scan);
-        table_close(inherits, AccessShareLock);
-    });
-    return n;
-}
-
-// The indexes of parent: each partition has one of its own for each (a query's plan locks them
-// all).
-int64 count_indexes(Oid parent)
-{
-    int64 n = 0;
-    pg::call([&] {
-        Relation rel = table_open(parent, AccessShareLock);
-        List* indexes = RelationGetIndexList(rel);
-        n = list_length(indexes);
-        list_free(indexes);
-        table_close(rel, NoLock);
+        table_close(rel, AccessShareLock);
     });
     return n;
 }
@@ -73,8 +56,13 @@ AI_SCALE_FUNCTION(ai_scale_partition_lock_demand)
     if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
         throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED,
                         "_lock_demand must be called in a context that accepts a record");
-    const int64 partitions = PG_ARGISNULL(1) ? count_partitions(parent) : PG_GETARG_INT64(1);
-    const int64 locks = partitions * (1 + count_indexes(parent));
+    const int64 partitions = PG_ARGISNULL(1) ? count_rows(InheritsRelationId, InheritsParentIndexId,
+                                                          Anum_pg_inherits_inhparent, parent)
+                                             : PG_GETARG_INT64(1);
+    // A query's plan locks each partition and each of its indexes (one for each of parent's).
+    const int64 indexes =
+        count_rows(IndexRelationId, IndexIndrelidIndexId, Anum_pg_index_indrelid, parent);
+    const int64 locks = partitions * (1 + indexes);
     const int64 slots = int64(max_locks_per_xact) * (int64(MaxBackends) + max_prepared_xacts);
     Datum values[3] = {Int64GetDatum(partitions), Int64GetDatum(locks), Int64GetDatum(slots)};
     bool nulls[3] = {false, false, false};

@@ -86,6 +86,15 @@ static bool launcher_registered(const BackgroundWorker& launcher)
 void register_maintenance_launcher()
 {
     pg::request_shmem("ai_scale maintenance launcher", sizeof(launcher_shared), init_shared);
+    // Not under pg_upgrade (binary upgrade mode), in the old cluster or the new: there a run
+    // fails at every naptime on the partitions it makes (pg_upgrade gives the OIDs of new
+    // relations), and its drops, detaches and moves to the cold tablespace would change the old
+    // cluster between pg_upgrade listing its relations and dumping their schema.
+    if (IsBinaryUpgrade) {
+        ereport(LOG, (errmsg("ai_scale maintenance launcher not started: the server runs in "
+                             "binary upgrade mode (pg_upgrade)")));
+        return;
+    }
     // Not on a hot standby: the launcher starts when recovery ends (e.g. at promotion).
     BackgroundWorker worker =
         pg::ai_scale_worker("ai_scale_maintenance_launcher_main", "ai_scale maintenance launcher",

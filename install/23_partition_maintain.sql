@@ -1439,7 +1439,8 @@ BEGIN
             RETURN NEXT;
         END LOOP;
         -- Each run that made partitions past what the lock table can lock at once says so.
-        IF made > 0 THEN
+        IF made > 0 AND (SELECT d.locks > d.slots FROM ai_scale._lock_demand(cfg.parent, NULL) d)
+        THEN
             PERFORM ai_scale._warn_lock_table(cfg.parent, NULL);
         END IF;
     END LOOP;

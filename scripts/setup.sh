@@ -20,6 +20,11 @@ packages=(
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
+# Into Postgres's library directory: through sudo only where this user may not write there (the
+# system's; a private copy, scripts/private_pg.sh, is the user's own).
+into_pkglibdir() {
+    if [ -w "$pkglibdir" ]; then "$@"; else as_root "$@"; fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -42,12 +47,12 @@ pkglibdir=$("$PG_CONFIG" --pkglibdir)
 jobs=$(nproc)
 cd "$root"
 make -s -j"$jobs" PG_CONFIG="$PG_CONFIG"
-if [ -w "$pkglibdir" ]; then make -s install PG_CONFIG="$PG_CONFIG"; else as_root make -s install PG_CONFIG="$PG_CONFIG"; fi
+into_pkglibdir make -s install PG_CONFIG="$PG_CONFIG"
 
 # CMake: unit tests, fuzzers and benchmarks, and the GPU module when the CUDA toolkit exists.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs" >/dev/null
 if [ -f build/gpu/ai_scale_gpu.so ]; then
-    as_root install -m 755 build/gpu/ai_scale_gpu.so "$pkglibdir/"
+    into_pkglibdir install -m 755 build/gpu/ai_scale_gpu.so "$pkglibdir/"
 fi
 echo "setup: ai_scale built and installed into $pkglibdir"

@@ -147,4 +147,29 @@ bench_cleans_up() {
 }
 check "bench_pg_start fails on a taken port; bench_stop removes what bench.sh made" bench_cleans_up
 
+# 9. scripts/setup.sh run by a user who is not root, into a Postgres library directory that user
+# may write (a private copy, scripts/private_pg.sh), installs the GPU module without sudo, as it
+# runs make install: it ran `sudo install` for the module, which failed where there is no sudo.
+# A copy of setup.sh in a tree of its own, with stubs for what it calls (no package is missing,
+# make and cmake do nothing, the module is built already, id says uid 1000, sudo fails).
+setup_without_sudo() {
+    local fake="$tmp/setup" out
+    mkdir -p "$fake/scripts" "$fake/bin" "$fake/lib" "$fake/build/gpu"
+    cp scripts/setup.sh "$fake/scripts/"
+    echo module >"$fake/build/gpu/ai_scale_gpu.so"
+    printf '#!/bin/sh\nif [ "$1" = -u ]; then echo 1000; else exec /usr/bin/id "$@"; fi\n' >"$fake/bin/id"
+    printf '#!/bin/sh\necho "sudo $*" >&2\nexit 1\n' >"$fake/bin/sudo"
+    printf '#!/bin/sh\nprintf "install ok installed"\n' >"$fake/bin/dpkg-query"
+    printf '#!/bin/sh\nexit 0\n' >"$fake/bin/make"
+    printf '#!/bin/sh\nexit 0\n' >"$fake/bin/cmake"
+    printf '#!/bin/sh\necho "%s"\n' "$fake/lib" >"$fake/bin/pg_config"
+    chmod 755 "$fake/bin"/*
+    if ! out=$(PATH="$fake/bin:$PATH" PG_CONFIG="$fake/bin/pg_config" bash "$fake/scripts/setup.sh" 2>&1); then
+        echo "$out"
+        return 1
+    fi
+    [ -f "$fake/lib/ai_scale_gpu.so" ] || { echo "setup.sh did not install the GPU module" >&2; return 1; }
+}
+check "setup.sh installs into a library directory its user may write without sudo" setup_without_sudo
+
 [ $failures -eq 0 ]

@@ -20,6 +20,7 @@ extern "C" {
 #include "utils/inval.h"
 #include "storage/bufmgr.h"
 #include "storage/itemptr.h"
+#include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 }
@@ -77,10 +78,14 @@ void models_changed(Datum, Oid relid)
     }
 }
 
+// A catalog change leaves the cache as it is: each model is checked at its next use
+// (row_still_shown), and only those whose rows changed are compiled again. Emptying it, as this
+// did, made every backend compile again every model it used after any registration, of any
+// model (200 gbdt models of 200 trees: 7 s in a backend that scored them). The pointers
+// remembered in fn_extra look again, through lookup_model, which checks.
 void follow_catalog()
 {
     if (cache_generation != generation) {
-        cache.clear();
         cache_generation = generation;
         epoch++;
     }
@@ -113,6 +118,8 @@ struct model_row {
     bool current;   // the latest committed catalog shows the same row (latest_catalog_shows)
     TransactionId xmin;
     CommandId cmin; // when xmin is the running transaction
+    ItemPointerData ctid;
+    TransactionId raw_xmin; // the system column: a frozen row keeps its writer's xid there
 };
 
 // The row's xmin as a visibility check needs it: the system column gives the raw xid, which a
@@ -190,6 +197,8 @@ void read_found_row(SPIPlanPtr plan, Datum* values, const char* nulls, MemoryCon
     out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
     ItemPointerData ctid =
         *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull)));
+    out->ctid = ctid;
+    out->raw_xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
     if (!row_writer(models_relid, &ctid, &out->xmin, &out->cmin)) {
         out->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
         out->cmin = TransactionIdIsCurrentTransactionId(out->xmin)
@@ -348,17 +357,78 @@ void register_callbacks_once()
     }
 }
 
-// The compiled model under key that the active snapshot may use: cached, or kept aside for this
-// snapshot; nullptr when there is none.
-model_ptr compiled_for_snapshot(const std::string& key, bool* cached)
+// Whether the latest committed catalog shows, as the row of name at version (< 0: the active
+// one), the very row m was compiled from: the same table, place and writer. A row keeps its
+// place until it is deleted or updated (an update writes a new row elsewhere), and a row that
+// takes a vacant place has another writer: no two rows share all three. One index probe, where
+// compiling reads and parses the whole document. False in a parallel query, which may take no
+// new snapshot (latest_catalog_shows), and for a row whose writer was not stored (a table of
+// another access method, a row frozen by a release before 9.4): the model is then read again.
+// Runs under pg::call.
+bool row_still_shown(const loaded_model& m, const char* name, int32_t version)
 {
-    // A snapshot older than the cached row (a cursor declared before the change, whose
-    // transaction has compiled the new version since) reads its own (lookup_model).
-    if (const model_ptr* hit = cache.find(key);
-        hit != nullptr && (*hit)->seen_by_active_snapshot()) {
-        if (cached != nullptr)
-            *cached = true;
-        return *hit;
+    if (IsInParallelMode() || !TransactionIdIsNormal(m.row_raw_xmin))
+        return false;
+    Oid nsp = get_namespace_oid("ai_scale", true);
+    if (!OidIsValid(nsp) || get_relname_relid("models", nsp) != m.row_table)
+        return false;
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "SPI_connect failed");
+    Oid types[2] = {TEXTOID, INT4OID};
+    SPIPlanPtr plan =
+        SPI_prepare("SELECT ctid, xmin FROM ai_scale.models WHERE model_name = $1 "
+                    "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END",
+                    2, types);
+    if (plan == nullptr)
+        elog(ERROR, "preparing the check of ai_scale.models failed: %s",
+             SPI_result_code_string(SPI_result));
+    Datum values[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
+    const char nulls[2] = {' ', version < 0 ? 'n' : ' '};
+    // The table locked first (processing the invalidations that brings), then the snapshot.
+    LockRelationOid(m.row_table, AccessShareLock);
+    int rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot, true,
+                                  false, 1);
+    bool shown = false;
+    if (rc == SPI_OK_SELECT && SPI_processed == 1) {
+        HeapTuple tup = SPI_tuptable->vals[0];
+        TupleDesc desc = SPI_tuptable->tupdesc;
+        bool isnull;
+        ItemPointer ctid = reinterpret_cast<ItemPointer>(
+            DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull)));
+        TransactionId xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull));
+        shown = ItemPointerGetBlockNumberNoCheck(ctid) == m.row_block &&
+                ItemPointerGetOffsetNumberNoCheck(ctid) == m.row_offset &&
+                TransactionIdEquals(xmin, m.row_raw_xmin);
+    }
+    SPI_finish();
+    return shown;
+}
+
+// The compiled model under key that the active snapshot may use: cached, or kept aside for this
+// snapshot; nullptr when there is none. checked_at: the catalog generation when the lookup
+// began, which a model found still current is marked with.
+model_ptr compiled_for_snapshot(const std::string& name, int32_t version, const std::string& key,
+                                uint64_t checked_at, bool* cached)
+{
+    if (const model_ptr* hit = cache.find(key)) {
+        model_ptr found = *hit;
+        if (found->checked_generation != checked_at) {
+            pg::pinned_search_path pinned; // the scoring functions carry no SET search_path
+            if (pg::call([&] { return row_still_shown(*found, name.c_str(), version); })) {
+                found->checked_generation = checked_at;
+            } else {
+                cache.erase(key);
+                epoch++; // a pointer to it may be remembered in fn_extra
+                found = nullptr;
+            }
+        }
+        // A snapshot older than the cached row (a cursor declared before the change, whose
+        // transaction has compiled the new version since) reads its own (lookup_model).
+        if (found != nullptr && found->seen_by_active_snapshot()) {
+            if (cached != nullptr)
+                *cached = true;
+            return found;
+        }
     }
     if (aside.models.size() > 0 && aside.holds())
         if (const model_ptr* kept = aside.models.find(key)) {
@@ -398,6 +468,10 @@ model_ptr compile_row(const std::string& name, const model_row& row)
     auto made = std::make_shared<loaded_model>(name, row.version, std::move(m));
     made->xmin = row.xmin;
     made->cmin = row.cmin;
+    made->row_table = models_relid;
+    made->row_block = ItemPointerGetBlockNumberNoCheck(&row.ctid);
+    made->row_offset = ItemPointerGetOffsetNumberNoCheck(&row.ctid);
+    made->row_raw_xmin = row.raw_xmin;
     return made;
 }
 
@@ -415,11 +489,13 @@ void keep_aside(const std::string& key, const model_ptr& loaded)
     }
 }
 
-// Caches a model read from the current catalog; returns the cached one.
-model_ptr keep_in_cache(const std::string& key, model_ptr loaded)
+// Caches a model read from the current catalog, marked as checked at checked_at (the generation
+// when the lookup began: a change whose invalidation came while the catalog was read has it
+// checked again at its next use); returns the cached one.
+model_ptr keep_in_cache(const std::string& key, model_ptr loaded, uint64_t checked_at)
 {
-    // Processing invalidations while reading the catalog may have emptied the cache.
     follow_catalog();
+    loaded->checked_generation = checked_at;
     // Never replaces an entry (a pointer to it may be remembered in fn_extra): one that
     // appeared while the catalog was read is as current as this one.
     const size_t bytes = footprint(*loaded);
@@ -441,8 +517,9 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
     // than the change is not cached (fetch_row), so taking the change mid-statement is safe.
     pg::call([] { AcceptInvalidationMessages(); });
     follow_catalog();
+    const uint64_t checked_at = generation;
     std::string key = name + '\0' + std::to_string(version);
-    if (model_ptr found = compiled_for_snapshot(key, cached))
+    if (model_ptr found = compiled_for_snapshot(name, version, key, checked_at, cached))
         return found;
 
     model_row row{};
@@ -458,7 +535,7 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
             keep_aside(key, loaded);
             return loaded;
         }
-        return keep_in_cache(key, std::move(loaded));
+        return keep_in_cache(key, std::move(loaded), checked_at);
     } catch (const model_error& e) {
         throw pg::error(ERRCODE_DATA_CORRUPTED,
                         "stored model \"" + name + "\" version " + std::to_string(row.version) +

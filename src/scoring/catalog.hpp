@@ -1,7 +1,8 @@
 // The per-backend cache of compiled models, filled from ai_scale.models on first use, bounded
-// by ai_scale.model_cache_size (least recently used first out), and emptied whenever that table
-// changes (a trigger on it sends a relcache invalidation, which
-// reaches every backend at commit and this one at its next command).
+// by ai_scale.model_cache_size (least recently used first out). When that table changes (a
+// trigger on it sends a relcache invalidation, which reaches every backend at commit and this
+// one at its next command), each compiled model is checked at its next use: kept while the
+// catalog shows the very row it was compiled from, compiled again otherwise.
 #pragma once
 
 #include "scoring/extract.hpp"
@@ -27,6 +28,15 @@ struct loaded_model : std::enable_shared_from_this<loaded_model> {
     // command that wrote it.
     uint32_t xmin = 0;          // a TransactionId; 0 is InvalidTransactionId
     uint32_t cmin = 0xFFFFFFFF; // a CommandId; InvalidCommandId unless xmin is running
+    // The row itself, to tell it from any other after a catalog change: the table, the row's
+    // place in it and the transaction that wrote it as stored (a frozen row keeps it; not
+    // FrozenTransactionId, as xmin reads then, which two rows in one place can share).
+    uint32_t row_table = 0; // an Oid
+    uint32_t row_block = 0;
+    uint16_t row_offset = 0;
+    uint32_t row_raw_xmin = 0;
+    // The catalog generation (catalog.cpp) at which the latest catalog last showed that row.
+    mutable uint64_t checked_generation = 0;
     // On a hot standby, predict() has synced this version's cache generations from Redis since
     // the model was compiled (predict_sql.cpp, sync_new_version).
     mutable bool generations_synced = false;

@@ -48,6 +48,17 @@ template <typename V> class model_lru {
         return order_.front().value;
     }
 
+    // Drops key, if there.
+    void erase(const std::string& key)
+    {
+        auto it = index_.find(key);
+        if (it == index_.end())
+            return;
+        bytes_ -= it->second->bytes;
+        order_.erase(it->second);
+        index_.erase(it);
+    }
+
     void clear()
     {
         index_.clear();

@@ -63,3 +63,18 @@ TEST(ModelLru, NeverReplacesAnEntry)
     EXPECT_EQ(c.bytes(), 0u);
     EXPECT_EQ(c.find("k"), nullptr);
 }
+
+TEST(ModelLru, EraseDropsOneEntryAndItsBytes)
+{
+    model_lru<int> c;
+    c.insert("a", 1, 40, 100);
+    c.insert("b", 2, 30, 100);
+    c.erase("a");
+    c.erase("missing");
+    EXPECT_EQ(c.find("a"), nullptr);
+    EXPECT_EQ(*c.find("b"), 2);
+    EXPECT_EQ(c.size(), 1u);
+    EXPECT_EQ(c.bytes(), 30u);
+    c.insert("c", 3, 70, 100); // fits beside b now that a's bytes are gone
+    EXPECT_NE(c.find("b"), nullptr);
+}

@@ -20,3 +20,18 @@ SELECT ai_scale.drop_model('case churn', 1);
 SELECT ai_scale.score('case churned', '{"x": 1}');
 SELECT ai_scale.set_active_version('case churned', 1);
 SELECT ai_scale.drop_model('Case Churn');
+-- The hint's search in other letter case reads an index, not the whole catalog: with many
+-- models registered, an unknown name's error read every row of ai_scale.models.
+INSERT INTO ai_scale.models (model_name, model_version, kind, features, params)
+SELECT 'case many ' || i, 1, 'linear', ARRAY['x'], '{"weights": [1]}'
+FROM generate_series(1, 5000) i;
+ANALYZE ai_scale.models;
+BEGIN;
+DO $$ BEGIN
+    PERFORM ai_scale.score('case many 0', '{"x": 1}');
+EXCEPTION WHEN undefined_object THEN NULL;
+END $$;
+SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) < 100 AS reads_few_rows_of_the_catalog
+FROM pg_stat_xact_user_tables WHERE relid = 'ai_scale.models'::regclass;
+COMMIT;
+DELETE FROM ai_scale.models WHERE model_name LIKE 'case many %';

@@ -232,26 +232,39 @@ std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<
 
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
 {
-    if (l2_enabled())
+    if (l2_enabled() && fits_in_redis(v))
         l2_write(redis_key(k), encode_l2_value(v, unix_ms() + ttl_ms), ttl_ms);
     fill_l1(k, v, ttl_ms);
 }
 
 namespace {
 
-// The Redis key and value of each of keys and values, each to expire ttl_ms from now.
+// The Redis key and value of each of keys and values at the indexes given, each to expire
+// ttl_ms from now.
 std::vector<std::pair<std::string, std::string>> l2_entries(const std::vector<key128>& keys,
                                                             const std::vector<const Jsonb*>& values,
+                                                            const std::vector<size_t>& indexes,
                                                             uint64_t ttl_ms)
 {
     std::vector<std::pair<std::string, std::string>> entries;
-    entries.reserve(keys.size());
+    entries.reserve(indexes.size());
     const uint64_t expires = unix_ms() + ttl_ms;
-    for (size_t i = 0; i < keys.size(); i++) {
+    for (size_t i : indexes) {
         pg::check_for_interrupts();
         entries.emplace_back(redis_key(keys[i]), encode_l2_value(values[i], expires));
     }
     return entries;
+}
+
+// The indexes of the values Redis may be given (fits_in_redis).
+std::vector<size_t> fitting_in_redis(const std::vector<const Jsonb*>& values)
+{
+    std::vector<size_t> indexes;
+    indexes.reserve(values.size());
+    for (size_t i = 0; i < values.size(); i++)
+        if (fits_in_redis(values[i]))
+            indexes.push_back(i);
+    return indexes;
 }
 
 } // namespace
@@ -260,7 +273,7 @@ void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>
                 uint64_t ttl_ms)
 {
     if (l2_enabled())
-        l2_write_many(l2_entries(keys, values, ttl_ms), ttl_ms);
+        l2_write_many(l2_entries(keys, values, fitting_in_redis(values), ttl_ms), ttl_ms);
     for (size_t i = 0; i < keys.size(); i++) {
         pg::check_for_interrupts();
         fill_l1(keys[i], values[i], ttl_ms);
@@ -272,10 +285,14 @@ void fill_from_store(const std::vector<key128>& keys, const std::vector<const Js
 {
     std::vector<l2_fill> in_redis(keys.size(), l2_fill::failed);
     if (l2_enabled()) {
-        std::vector<bool> replace(keys.size());
-        for (size_t i = 0; i < keys.size(); i++)
-            replace[i] = unusable_in_redis.count(keys[i]) != 0;
-        in_redis = l2_fill_many(l2_entries(keys, values, ttl_ms), replace, ttl_ms);
+        const std::vector<size_t> fitting = fitting_in_redis(values);
+        std::vector<bool> replace(fitting.size());
+        for (size_t j = 0; j < fitting.size(); j++)
+            replace[j] = unusable_in_redis.count(keys[fitting[j]]) != 0;
+        const std::vector<l2_fill> filled =
+            l2_fill_many(l2_entries(keys, values, fitting, ttl_ms), replace, ttl_ms);
+        for (size_t j = 0; j < fitting.size(); j++)
+            in_redis[fitting[j]] = filled[j];
     }
     unusable_in_redis.clear();
     for (size_t i = 0; i < keys.size(); i++) {
@@ -396,7 +413,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_put)
                         "The cache stores predictions; a null output cannot be told from a miss.");
     Jsonb* input = PG_GETARG_JSONB_P(2);
     Jsonb* output = PG_GETARG_JSONB_P(3);
-    if (VARSIZE_ANY(output) > max_output_bytes)
+    if (!fits_in_redis(output))
         throw pg::error(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "output is too large to cache",
                         "The output is " + std::to_string(VARSIZE_ANY(output)) +
                             " bytes; the limit is " + std::to_string(max_output_bytes) + ".");

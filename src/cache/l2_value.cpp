@@ -34,6 +34,11 @@ std::string encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms)
     return wrap_l2_payload(VARDATA_ANY(output), VARSIZE_ANY_EXHDR(output), expires_unix_ms);
 }
 
+bool fits_in_redis(const Jsonb* output)
+{
+    return VARSIZE_ANY(output) <= max_output_bytes;
+}
+
 Jsonb* decode_l2_value(const std::string& value, uint64_t* expires_unix_ms)
 {
     l2_payload p;

@@ -16,6 +16,12 @@ namespace ai_scale::cache {
 
 std::string encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms);
 
+// Whether output is at most max_output_bytes (its datum, header included), what a read from Redis
+// takes back (resp_limits, unwrap_l2_payload). cache_put refuses a larger one; a fill (from the
+// store, or a prediction) leaves it out of Redis, where every read of it would fail the round
+// trip, counted toward the breaker, and take the other keys of its MGET with it.
+bool fits_in_redis(const Jsonb* output);
+
 // A palloc'd jsonb, or nullptr when value is not ours; *expires_unix_ms gets its expiry.
 Jsonb* decode_l2_value(const std::string& value, uint64_t* expires_unix_ms);
 

@@ -216,6 +216,23 @@ std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& c
     return replies;
 }
 
+// Gives the connection a new reader once every byte of the old one's buffer has been read, when
+// that buffer holds more than its maxbuf. hiredis grows it to the largest reply it took in (a
+// 64 MB value, or an MGET's largest) and frees it only when the next bytes are fed to it: a
+// session that read one large value kept that much for as long as it made no other round trip
+// on the connection. ai_scale sets nothing on a reader: a new one is the one hiredis makes.
+void release_read_buffer(connection& c)
+{
+    redisReader* r = c.ctx->reader;
+    if (r->pos != r->len || r->maxbuf == 0 || sdsalloc(r->buf) <= r->maxbuf)
+        return;
+    redisReader* fresh = redisReaderCreate();
+    if (fresh == nullptr)
+        return;
+    redisReaderFree(r);
+    c.ctx->reader = fresh;
+}
+
 // Sends the commands and reads their replies, all within one redis_timeout_ms. The replies are
 // checked against resp_limits as they arrive, before hiredis reads them. Any failure (or a
 // cancel) drops the connection: it may be in the middle of a reply.
@@ -228,6 +245,7 @@ std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
         if (worth_spinning(cmds))
             spin_for_reply(c, deadline);
         std::vector<reply_ptr> replies = read_replies(c, cmds, deadline);
+        release_read_buffer(c);
         c.answered = true;
         return replies;
     } catch (...) {

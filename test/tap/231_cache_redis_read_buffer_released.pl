@@ -1,0 +1,44 @@
+# hiredis grows a connection's read buffer to the largest reply it takes in and frees it only
+# when the next bytes are fed to it: a session that read one 60 MB value from Redis kept 60 MB
+# of private memory for as long as it made no other round trip on the connection (for its
+# life, if it made none). The buffer is now freed once its reply has been read.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('read_buffer_released', $port);
+my $node = cache_node('read_buffer_released', redis_primary => "127.0.0.1:$port",
+    redis_timeout_ms => 10000);
+$node->safe_psql('postgres', q{
+CREATE FUNCTION rss_anon_kb() RETURNS int LANGUAGE sql
+    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'RssAnon:\s+(\d+)')::int $$;
+SELECT ai_scale.cache_put('m', 1, '{"x": "big"}', jsonb_build_object('s', repeat('y', 60 * 1024 * 1024)));
+SELECT ai_scale.cache_put('m', 1, '{"x": "small"}', '{"score": 1}');
+});
+
+# One session (L1 is off on this node, so both reads go to Redis): a small read first makes
+# the connection, then the large one; the value itself is not sent to the client.
+my ($ret, $out, $err) = $node->psql('postgres', q{
+SELECT ai_scale.cache_get('m', 1, '{"x": "small"}');
+SELECT rss_anon_kb() AS before \gset
+SELECT pg_column_size(ai_scale.cache_get('m', 1, '{"x": "big"}')) > 60 * 1024 * 1024;
+SELECT 'growth', rss_anon_kb() - :before;
+SELECT ai_scale.cache_get('m', 1, '{"x": "small"}');
+}, timeout => 300);
+is($ret, 0, 'no error') or diag($err);
+like($out, qr/^\{"score": 1\}\nt\ngrowth\|-?\d+\n\{"score": 1\}$/,
+    'the large value is read, and the connection serves the next read') or diag($out);
+my ($kb) = $out =~ /^growth\|(-?\d+)$/m;
+note("RssAnon grew $kb kB after reading a 60 MB value");
+# Before: about 62 MB (the buffer, 60 MB and hiredis's 1 MB of slack).
+cmp_ok($kb, '<', 20000, 'the backend keeps no copy of the value read');
+
+$node->stop;
+redis_stop('read_buffer_released');
+done_testing();

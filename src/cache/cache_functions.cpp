@@ -385,10 +385,14 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
 
     auto* out_datums = static_cast<Datum*>(palloc(sizeof(Datum) * std::max(n, 1)));
     auto* out_nulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(n, 1)));
+    size_t answered_bytes = 0;
     for (int i = 0; i < n; i++) {
         out_nulls[i] = results[i] == nullptr;
         out_datums[i] = results[i] ? JsonbPGetDatum(results[i]) : Datum(0);
+        if (results[i])
+            answered_bytes += VARSIZE_ANY(results[i]);
     }
+    pg::note_batch(size_t(n), answered_bytes);
     // result[i] answers inputs[i], whatever the inputs' first subscript (as array_replace
     // keeps it): '[5:6]={...}' came back as [1:2].
     int dims[1] = {n};

@@ -42,9 +42,9 @@ void at_xact_end(XactEvent event, void*)
 }
 } // namespace
 
-void note_batch(size_t elements)
+void note_batch(size_t elements, size_t bytes)
 {
-    if (elements < large_batch)
+    if (elements < large_batch && bytes < large_batch_bytes)
         return;
     if (!xact_callback_registered) {
         call([] { RegisterXactCallback(at_xact_end, nullptr); });

@@ -138,7 +138,10 @@ inline void check_for_interrupts()
 // 100,000-element cache_get_many or predict_batch left a backend 50 to 100 MB larger for the
 // rest of its life.
 constexpr size_t large_batch = 10000;
-void note_batch(size_t elements);
+// Or answers of this many bytes in all: 2000 values of 100 kB read by one cache_get_many left
+// 126 MB (each value's copies lie in the heap, under malloc's mmap threshold).
+constexpr size_t large_batch_bytes = 16 * 1024 * 1024;
+void note_batch(size_t elements, size_t bytes = 0);
 // malloc_trim now when a large batch was noted since the last trim.
 void release_batch_memory();
 

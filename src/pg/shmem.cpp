@@ -2,6 +2,7 @@
 #include "pg/guard.hpp"
 
 extern "C" {
+#include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -29,6 +30,9 @@ segment_request segments[max_requests];
 int n_segments = 0;
 lwlock_request lwlocks[max_requests];
 int n_lwlocks = 0;
+void (*start_callbacks[max_requests])();
+int n_start_callbacks = 0;
+bool server_started = false;
 
 bool is_preloaded = false;
 shmem_request_hook_type prev_shmem_request_hook = nullptr;
@@ -48,6 +52,13 @@ void on_shmem_startup()
 {
     if (prev_shmem_startup_hook)
         prev_shmem_startup_hook();
+    // The postmaster's first startup (a crash's reinitialisation calls this again); a process
+    // under the postmaster calls it only under EXEC_BACKEND, to attach.
+    if (!IsUnderPostmaster && !server_started) {
+        server_started = true;
+        for (int i = 0; i < n_start_callbacks; i++)
+            start_callbacks[i]();
+    }
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
     for (int i = 0; i < n_segments; i++) {
         bool found = false;
@@ -71,6 +82,13 @@ void request_lwlocks(const char* tranche, int count)
     if (n_lwlocks == max_requests)
         elog(FATAL, "ai_scale: too many LWLock tranches requested");
     lwlocks[n_lwlocks++] = {tranche, count};
+}
+
+void at_server_start(void (*fn)())
+{
+    if (n_start_callbacks == max_requests)
+        elog(FATAL, "ai_scale: too many server start callbacks");
+    start_callbacks[n_start_callbacks++] = fn;
 }
 
 void install_shmem_hooks()

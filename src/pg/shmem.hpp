@@ -16,6 +16,12 @@ void request_shmem(const char* name, std::size_t size, shmem_init_fn init);
 // Reserves a named LWLock tranche of `count` locks; fetch them with GetNamedLWLockTranche().
 void request_lwlocks(const char* tranche, int count);
 
+// Runs `fn` once when the server starts: in the postmaster (or a single-user backend) as it makes
+// shared memory, before it starts any other process; not again at a restart after a crash. Not
+// under `postgres -C`, which loads shared_preload_libraries (for a setting computed at startup,
+// such as shared_memory_size_in_huge_pages) without starting a server. Call from _PG_init only.
+void at_server_start(void (*fn)());
+
 // Installs the hooks that serve the requests above. Call from _PG_init when preloading.
 void install_shmem_hooks();
 

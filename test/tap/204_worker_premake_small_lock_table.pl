@@ -14,18 +14,8 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_premake_small_lock_table');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-max_locks_per_transaction = 10
-max_connections = 10
-});
-$node->start;
+my $node = small_lock_table_worker_node('worker_premake_small_lock_table');
 $node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
 CREATE TABLE d (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('d', '1 day', 1, time_zone => 'UTC');});
 

@@ -13,18 +13,9 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('partition_lock_table_warning');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-max_locks_per_transaction = 10
-max_connections = 10
-});
-$node->start;
+my $node = small_lock_table_worker_node('partition_lock_table_warning');
 $node->safe_psql('postgres', 'CREATE DATABASE hand');
-$node->safe_psql($_, 'CREATE EXTENSION ai_scale') for qw(postgres hand);
+$node->safe_psql('hand', 'CREATE EXTENSION ai_scale');
 
 # What the lock table is sized for, as Postgres sizes it (read by ai_scale from its globals), is
 # what the settings say.

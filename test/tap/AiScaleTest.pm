@@ -10,9 +10,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(primary_and_standby cache_node worker_node short_slots_node managed_database
-  made_ahead store_node store_worker_held queued_while_fork_fails full_tree_function
-  old_partition_table worker_drop_fails hold_worker_detach
+our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_worker_node
+  short_slots_node managed_database made_ahead store_node store_worker_held
+  queued_while_fork_fails full_tree_function old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock redis_replica_caught_up
   fill_lock_table);
@@ -125,12 +125,27 @@ sub shift_clock {
 # created there.
 sub worker_node {
     my ($name, %settings) = @_;
+    return worker_node_with($name, [], %settings);
+}
+
+# worker_node with a small lock table: max_locks_per_transaction = 10 and max_connections = 10,
+# for what maintenance does when it fills the lock table or makes more partitions than a query
+# can lock at once.
+sub small_lock_table_worker_node {
+    my ($name, %settings) = @_;
+    return worker_node_with($name,
+        [ 'max_locks_per_transaction = 10', 'max_connections = 10' ], %settings);
+}
+
+# worker_node, with the postgresql.conf lines in $conf (an array) besides.
+sub worker_node_with {
+    my ($name, $conf, %settings) = @_;
     my $node = PostgreSQL::Test::Cluster->new($name);
     $node->init;
     $node->append_conf('postgresql.conf',
         join("\n", "shared_preload_libraries = 'ai_scale'",
             "ai_scale.maintenance_databases = 'postgres'", 'ai_scale.maintenance_naptime = 1',
-            map { "ai_scale.$_ = '$settings{$_}'" } sort keys %settings) . "\n");
+            (map { "ai_scale.$_ = '$settings{$_}'" } sort keys %settings), @$conf) . "\n");
     $node->start;
     $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
     return $node;

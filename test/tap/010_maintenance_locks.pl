@@ -57,9 +57,10 @@ $t0 = time;
 is($node->safe_psql('postgres', $new_select), '0', 'a new SELECT runs while the reader is open');
 note(sprintf('maintenance gave up after %.0f ms; the next SELECT took %.0f ms',
     $maintenance_ms, (time - $t0) * 1000));
-$node->safe_psql('postgres',
-    "INSERT INTO model_predictions (model_name, model_version) VALUES ('w', 1)");
-pass('a new INSERT runs while the reader is open');
+is($node->safe_psql('postgres',
+        "INSERT INTO model_predictions (model_name, model_version) VALUES ('w', 1) "
+          . "RETURNING model_name"),
+    'w', 'a new INSERT runs while the reader is open');
 $reader->query_safe("COMMIT");
 like($node->safe_psql('postgres',
         "SELECT string_agg(action, ',') FROM ai_scale.run_maintenance('model_predictions')"),
@@ -77,9 +78,10 @@ ok($node->poll_query_until('postgres',
     'a second run waits on the advisory lock');
 
 # While the first run's transaction holds its DDL locks, inserts into existing partitions go on.
-$node->safe_psql('postgres', "SET statement_timeout = '30s'; "
-      . "INSERT INTO model_predictions (model_name, model_version) VALUES ('during', 1)");
-pass('an INSERT into an existing partition is not blocked by an open partition creation');
+is($node->safe_psql('postgres', "SET statement_timeout = '30s'; "
+          . "INSERT INTO model_predictions (model_name, model_version) VALUES ('during', 1) "
+          . "RETURNING model_name"),
+    'during', 'an INSERT into an existing partition is not blocked by an open partition creation');
 $first->query_safe("COMMIT");
 my $second_out = $second->query_until(qr/second:\d+/, "");
 like($second_out, qr/second:0/, 'the second run finds the work done');

@@ -140,13 +140,13 @@ setup_db('busy');
 is(predict_rolled_back('busy', '{"a": 5, "b": 1}'), '0', 'busy: queued');
 ok(wait_stored('busy', '{"a": 5, "b": 1}'), 'busy: written by its worker');
 ok(store_worker_in('busy'), 'busy: its store worker stays connected');
-$node->safe_psql('postgres', 'ALTER DATABASE busy RENAME TO busy_renamed');
-pass('ALTER DATABASE ... RENAME TO succeeds while the store worker was connected');
+is($node->psql('postgres', 'ALTER DATABASE busy RENAME TO busy_renamed'), 0,
+    'ALTER DATABASE ... RENAME TO succeeds while the store worker was connected');
 is(predict_rolled_back('busy_renamed', '{"a": 6, "b": 1}'), '1',
     'the stopped worker closed the queue: the next predict() inserts synchronously');
 ok(store_worker_in('busy_renamed'), 'and starts a new store worker');
-$node->safe_psql('postgres', 'DROP DATABASE busy_renamed');
-pass('DROP DATABASE without FORCE succeeds while the store worker was connected');
+is($node->psql('postgres', 'DROP DATABASE busy_renamed'), 0,
+    'DROP DATABASE without FORCE succeeds while the store worker was connected');
 
 # The postmaster fails to fork the store worker a backend registered (the postmaster's
 # RLIMIT_NPROC is lowered here): no exit hook of ours runs, so the slot says a worker is

@@ -25,6 +25,19 @@ std::string quoted(std::string_view text)
     return "\"" + std::string(text) + "\"";
 }
 
+// The text as a message may show it, which reaches the client and the server log: what comes
+// before an '@' is a user name and password (redis://user:password@host:port, as URLs and
+// other clients write them), and is shown as ***.
+std::string shown(std::string_view text)
+{
+    const size_t at = text.rfind('@');
+    if (at == std::string_view::npos)
+        return std::string(text);
+    const size_t scheme = text.find("://");
+    const size_t kept = scheme != std::string_view::npos && scheme < at ? scheme + 3 : 0;
+    return std::string(text.substr(0, kept)) + "***" + std::string(text.substr(at));
+}
+
 // An IPv6 address as inet_pton reads it, with an optional zone (fe80::1%eth0) after it.
 bool ipv6_address(std::string_view host)
 {
@@ -55,7 +68,7 @@ std::string host_identity(const std::string& host)
 
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem)
 {
-    const std::string what = "invalid Redis endpoint " + quoted(text);
+    const std::string what = "invalid Redis endpoint " + quoted(shown(text));
     if (text.find("://") != std::string_view::npos) {
         const bool tls = text.substr(0, 9) == "rediss://";
         return refuse(problem, what,
@@ -64,6 +77,10 @@ std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_p
                           "goes in ai_scale.redis_password and the database in "
                           "ai_scale.redis_db.");
     }
+    if (text.find('@') != std::string_view::npos)
+        return refuse(problem, what,
+                      "Give host:port, for example 127.0.0.1:6379; the user name goes in "
+                      "ai_scale.redis_user and the password in ai_scale.redis_password.");
     if (!text.empty() && text[0] == '/')
         return refuse(problem, what,
                       "ai_scale reaches Redis over TCP only, not through a Unix-domain socket: "
@@ -120,7 +137,7 @@ bool parse_port(std::string_view s, int* port)
 bool host_bytes_allowed(std::string_view host)
 {
     for (unsigned char c : host)
-        if (c <= ' ' || c > '~' || c == ',' || c == '[' || c == ']')
+        if (c <= ' ' || c > '~' || c == ',' || c == '[' || c == ']' || c == '@')
             return false;
     return true;
 }

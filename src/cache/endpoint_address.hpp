@@ -23,13 +23,14 @@ struct endpoint_problem {
 };
 
 // The host and port of text (one entry of a setting, spaces already taken off), or nullopt with
-// *problem saying why it is no endpoint ai_scale can reach.
+// *problem saying why it is no endpoint ai_scale can reach. The message shows text with what
+// comes before an '@' (a password, as in redis://:password@host:port) written ***.
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem);
 
 // The two checks parse_endpoint makes of a host and a port, for addresses that come as the two
 // apart (a Sentinel's answer): a port is 1..65535 in digits only (*port set when it is), and a
-// host's bytes are printable ASCII other than the space, ',' (it would split a list) and the
-// brackets.
+// host's bytes are printable ASCII other than the space, ',' (it would split a list), the
+// brackets and '@' (what comes before one is a user name and password).
 bool parse_port(std::string_view s, int* port);
 bool host_bytes_allowed(std::string_view host);
 

@@ -56,11 +56,43 @@ TEST(EndpointAddress, NoUrlNoSocket)
                             "password goes in ai_scale.redis_password and the database in "
                             "ai_scale.redis_db.";
     EXPECT_EQ(parsed("redis://127.0.0.1:6379"), url);
-    EXPECT_EQ(parsed("redis://:secret@h:6379/2"), url);
     EXPECT_EQ(parsed("rediss://h:6380"), "ai_scale does not use TLS. " + url);
     EXPECT_EQ(parsed("/var/run/redis/redis.sock"),
               "ai_scale reaches Redis over TCP only, not through a Unix-domain socket: use "
               "host:port, for example 127.0.0.1:6379.");
+}
+
+// A password written into the endpoint never reaches the message, which the client and the
+// server log get: `SET ai_scale.redis_primary = 'redis://:s3cret@h:6379'` answered with
+// invalid Redis endpoint "redis://:s3cret@h:6379".
+TEST(EndpointAddress, CredentialsNotShown)
+{
+    const std::string url = "Give host:port, not a URL, for example 127.0.0.1:6379; the "
+                            "password goes in ai_scale.redis_password and the database in "
+                            "ai_scale.redis_db.";
+    const std::string credentials = "Give host:port, for example 127.0.0.1:6379; the user name "
+                                    "goes in ai_scale.redis_user and the password in "
+                                    "ai_scale.redis_password.";
+    struct refused {
+        const char* text;
+        const char* shown;
+        std::string hint;
+    };
+    const refused cases[] = {
+        {"redis://:s3cret@h:6379/2", "redis://***@h:6379/2", url},
+        {"rediss://app:s3cret@h:6380", "rediss://***@h:6380", "ai_scale does not use TLS. " + url},
+        {"app:s3cret@h:6379", "***@h:6379", credentials},
+        {"s3cret@h:6379", "***@h:6379", credentials},
+        {"a@b:c@h:6379", "***@h:6379", credentials},
+    };
+    for (const refused& c : cases) {
+        endpoint_problem problem;
+        EXPECT_FALSE(parse_endpoint(c.text, &problem)) << c.text;
+        EXPECT_EQ(problem.message, std::string("invalid Redis endpoint \"") + c.shown + "\"");
+        EXPECT_EQ(problem.message.find("s3cret"), std::string::npos) << problem.message;
+        EXPECT_EQ(problem.hint, c.hint) << c.text;
+    }
+    EXPECT_FALSE(ai_scale::cache::host_bytes_allowed("s3cret@h"));
 }
 
 TEST(EndpointAddress, RefusedForms)

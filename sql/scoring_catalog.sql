@@ -118,6 +118,12 @@ SELECT pg_temp.try($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('', 1)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('')$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('', 1)$$);
+-- So it is where a model is scored or cached: score(''), predict('') and predict_batch('')
+-- answered 42704 (model "" does not exist) where cache_get('') answered 22023.
+SELECT pg_temp.try($$SELECT ai_scale.score('', '{"a": 1}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict('', '{"a": 1}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.predict_batch('', ARRAY['{"a": 1}'::jsonb])$$);
+SELECT pg_temp.try($$SELECT ai_scale.cache_get('', 1, '{"a": 1}')$$);
 -- A name of more than 1024 bytes is 22001 when registered: one of about 2.7 kB registered, and
 -- every predict() of it failed on the store's index (54000). 1024 bytes register and predict.
 SELECT pg_temp.try($$SELECT ai_scale.register_model(repeat('n', 1025), 'linear', ARRAY['a'], '{"weights": [1]}')$$);

@@ -38,7 +38,7 @@ text* read_model(FunctionCallInfo fcinfo)
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
     text* model = PG_GETARG_TEXT_PP(0);
     if (VARSIZE_ANY_EXHDR(model) == 0)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model must not be empty");
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
     return model;
 }
 
@@ -46,8 +46,8 @@ int32 read_version(FunctionCallInfo fcinfo)
 {
     int32 version = PG_GETARG_INT32(1);
     if (version < 1)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
-                        "model version must be positive, not " + std::to_string(version));
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
+                        "The version given was " + std::to_string(version) + ".");
     return version;
 }
 

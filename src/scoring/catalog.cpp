@@ -510,6 +510,10 @@ model_ptr keep_in_cache(const std::string& key, model_ptr loaded, uint64_t check
 
 model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
 {
+    // As cache_get and register_model say it: score('') and predict('') answered 42704
+    // (model "" does not exist) where cache_get('') and register_model('') answered 22023.
+    if (name.empty())
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
     register_callbacks_once();
     // A statement that locks no relation processes no invalidations: inside a transaction
     // block, one that only scores would go on using a version another session has since

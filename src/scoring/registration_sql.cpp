@@ -171,7 +171,7 @@ AI_SCALE_FUNCTION(ai_scale_version_registered)
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model and version must not be null");
     text* model = PG_GETARG_TEXT_PP(0);
     if (VARSIZE_ANY_EXHDR(model) == 0)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model must not be empty");
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
     int32 version = version_arg(fcinfo, 1);
     require_register_right();
     cache::bump_generation(MyDatabaseId, model, &version);

@@ -102,7 +102,7 @@ int32_t ai_scale::scoring::version_arg(FunctionCallInfo fcinfo, int argno)
     int32_t v = PG_GETARG_INT32(argno);
     if (v <= 0)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
-                        "Got " + std::to_string(v) + ".");
+                        "The version given was " + std::to_string(v) + ".");
     return v;
 }
 
@@ -405,7 +405,8 @@ int32_t window_version_arg(FunctionCallInfo fcinfo, WindowObject win)
         if (!isnull) {
             version = DatumGetInt32(v);
             if (version <= 0)
-                throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive");
+                throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
+                                "The version given was " + std::to_string(version) + ".");
         }
     }
     return version;

@@ -147,8 +147,9 @@ void report_losses()
     if (losses.inserts == 0)
         return;
     ereport(WARNING,
-            (errmsg("ai_scale store worker lost %llu predictions: %s",
-                    static_cast<unsigned long long>(losses.rows), losses.first_error),
+            (errmsg_plural("ai_scale store worker lost %llu prediction: %s",
+                           "ai_scale store worker lost %llu predictions: %s", losses.rows,
+                           static_cast<unsigned long long>(losses.rows), losses.first_error),
              losses.inserts > 1 ? errdetail("%d inserts of this pass over the queue failed; the "
                                             "error is the first one's.",
                                             losses.inserts)
@@ -218,8 +219,12 @@ void note_default_partition(Oid relid)
 void insert_rows(batch& b)
 {
     char* rel = get_rel_name(b.relid);
+    // A store dropped since its rows were queued: a user's doing, not a can't-happen (elog gave
+    // it XX000), and 42P01 as the same race gives a synchronous insert (pg/relation_plan.cpp).
     if (rel == nullptr)
-        elog(ERROR, "the prediction store (relation %u) no longer exists", b.relid);
+        ereport(ERROR,
+                (errcode(ERRCODE_UNDEFINED_TABLE),
+                 errmsg("the prediction store (relation with OID %u) no longer exists", b.relid)));
     const char* qualified =
         quote_qualified_identifier(get_namespace_name(get_rel_namespace(b.relid)), rel);
     note_default_partition(b.relid);
@@ -356,9 +361,12 @@ uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
     const uint64 batch_rows_kept = uint64(b.n);
     b.n = 0;
     if (!kept)
-        ereport(WARNING, (errmsg("ai_scale store worker lost %llu predictions: the prediction "
-                                 "store stayed locked as the worker stopped",
-                                 static_cast<unsigned long long>(rows))));
+        ereport(WARNING,
+                (errmsg_plural("ai_scale store worker lost %llu prediction: the prediction store "
+                               "stayed locked as the worker stopped",
+                               "ai_scale store worker lost %llu predictions: the prediction store "
+                               "stayed locked as the worker stopped",
+                               rows, static_cast<unsigned long long>(rows))));
     return batch_rows_kept;
 }
 

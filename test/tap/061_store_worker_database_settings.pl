@@ -44,7 +44,7 @@ $setup});
     my ($stored, $lost) = (0, 0);
     for (1 .. 600) {
         $stored = $node->safe_psql($db, q{SELECT count(*) FROM public.model_predictions}) == 1;
-        $lost = slurp_file($node->logfile, $offset) =~ /ai_scale store worker lost 1 predictions/;
+        $lost = slurp_file($node->logfile, $offset) =~ /ai_scale store worker lost 1 prediction:/;
         last if $stored || $lost;
         select(undef, undef, undef, 0.1);
     }

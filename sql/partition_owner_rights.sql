@@ -78,6 +78,19 @@ CREATE ROLE rights_stranger;
 SET ROLE rights_stranger;
 SELECT ai_scale._as_owner('checked', 'SELECT 1');
 RESET ROLE;
+-- The table and its owner are named as the SQL functions' errors name them (regclass, regrole,
+-- under the extension's search path): schema-qualified, quoted where needed. The message said
+-- "table Rights Table" (the bare name, unquoted) and the owner Rights Owner.
+CREATE SCHEMA "Rights Schema";
+CREATE TABLE "Rights Schema"."Rights Table" (id int);
+CREATE ROLE "Rights Owner";
+ALTER TABLE "Rights Schema"."Rights Table" OWNER TO "Rights Owner";
+GRANT USAGE ON SCHEMA "Rights Schema" TO rights_stranger;
+SET ROLE rights_stranger;
+SELECT ai_scale._as_owner('"Rights Schema"."Rights Table"', 'SELECT 1');
+RESET ROLE;
+DROP SCHEMA "Rights Schema" CASCADE;
+DROP ROLE "Rights Owner";
 -- A statement SPI cannot run there is refused as such (0A000), not as an internal error.
 SELECT pg_temp.try($$SELECT ai_scale._as_owner('checked', 'COMMIT')$$);
 SELECT pg_temp.try($$SELECT ai_scale._as_owner('checked', 'COPY checked FROM STDIN')$$);

@@ -496,7 +496,8 @@ AI_SCALE_FUNCTION(ai_scale_setting)
     const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
     if (std::strncmp(name, "ai_scale.", 9) != 0)
         throw ai_scale::pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
-                                  std::string("not an ai_scale setting: ") + name);
+                                  std::string("parameter \"") + name +
+                                      "\" is not an ai_scale setting");
     // Settings hidden from the caller (the Redis password) stay hidden: 42501.
     PG_RETURN_TEXT_P(cstring_to_text(GetConfigOption(name, false, true)));
 }

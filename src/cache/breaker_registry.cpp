@@ -130,7 +130,7 @@ void log_opened(const std::string& endpoint, const std::string& error)
                                     "ai_scale: Redis endpoint %s skipped: its circuit breaker "
                                     "opened after %d failures in a row",
                                     guc::breaker_failures, endpoint.c_str(), guc::breaker_failures),
-                      errdetail("Last error: %s", error.c_str()),
+                      errdetail("Last error: %s", full_stop(error).c_str()),
                       errhint("It is probed again every ai_scale.breaker_reset_ms (%d ms); "
                               "until it answers, cache calls take it for a miss.",
                               guc::breaker_reset_ms)));

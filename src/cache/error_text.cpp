@@ -49,6 +49,13 @@ std::string redis_error_text(std::string_view reply, std::string_view secret)
     return printable(reply);
 }
 
+std::string full_stop(std::string text)
+{
+    if (text.empty() || text.back() != '.')
+        text += '.';
+    return text;
+}
+
 bool cluster_reply(std::string_view reply)
 {
     const std::string_view code = reply.substr(0, reply.find(' '));

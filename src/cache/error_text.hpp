@@ -20,6 +20,10 @@ std::string redis_error_text(std::string_view reply, std::string_view secret);
 // which the C library words in the session's language and encoding ("Connexion refus\xe9e").
 std::string ascii_text(std::string_view s);
 
+// text ending a sentence, as a DETAIL wants it: with a period added unless it has one. Redis
+// ends some replies with one ("NOAUTH Authentication required."), connection errors none.
+std::string full_stop(std::string text);
+
 // Whether an error reply refuses this command only, while the endpoint serves others: OOM (a
 // full Redis under maxmemory-policy noeviction refuses writes, not reads), NOPERM (an ACL user
 // lacking a command or key), MISCONF (writes stopped after a failed RDB save), NOREPLICAS

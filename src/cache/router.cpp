@@ -1,5 +1,6 @@
 #include "cache/router.hpp"
 #include "cache/breaker_registry.hpp"
+#include "cache/error_text.hpp"
 #include "cache/redis_client.hpp"
 #include "cache/replica_check.hpp"
 #include "cache/sentinel.hpp"
@@ -53,9 +54,7 @@ unsigned round_robin = 0;
         for (const auto& sentinel : endpoint_list(guc::redis_sentinels)) {
             auto health = breaker_snapshot(breaker_for(sentinel, endpoint_kind::sentinel));
             if (health.state.failures > 0 && !health.last_error.empty()) {
-                detail += " Sentinel " + sentinel + ": " + health.last_error;
-                if (detail.back() != '.')
-                    detail += '.';
+                detail += " Sentinel " + sentinel + ": " + full_stop(health.last_error);
             }
         }
         throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
@@ -67,11 +66,11 @@ unsigned round_robin = 0;
     auto health = breaker_snapshot(key);
     throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
                     "Endpoint " + key.name + ": " +
-                        (health.state.current == breaker::state::closed
-                             ? health.last_error
-                             : "circuit breaker " +
-                                   std::string(breaker::name(health.state.current)) +
-                                   ", last error: " + health.last_error),
+                        full_stop(health.state.current == breaker::state::closed
+                                      ? health.last_error
+                                      : "circuit breaker " +
+                                            std::string(breaker::name(health.state.current)) +
+                                            ", last error: " + health.last_error),
                     "Set ai_scale.cache_strict = off to treat an unavailable Redis as a miss.");
 }
 

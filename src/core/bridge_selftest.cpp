@@ -49,7 +49,7 @@ AI_SCALE_FUNCTION(ai_scale_bridge_selftest)
         throw std::bad_alloc();
     if (strcmp(kind, "user_error") == 0)
         throw ai_scale::pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "an ai_scale error on purpose",
-                                  "raised by _bridge_selftest", "nothing to fix");
+                                  "Raised by _bridge_selftest.", "Nothing to fix.");
     if (strcmp(kind, "postgres_error") == 0) {
         postgres_error_through_cpp();
         PG_RETURN_TEXT_P(cstring_to_text("unreachable"));

@@ -46,11 +46,16 @@ Oid partition::require_owner_rights(Oid rel)
                         "relation with OID " + std::to_string(rel) + " does not exist");
     const bool allowed = pg::call([&] { return has_privs_of_role(GetUserId(), owner); });
     if (!allowed) {
-        const char* rel_name = pg::call([&] { return get_rel_name(rel); });
-        const char* owner_name = pg::call([&] { return GetUserNameFromId(owner, false); });
+        // Named as the SQL functions' errors name them (rel::regclass, owner::regrole, under
+        // the extension's search path): the table schema-qualified, both quoted where needed.
+        // get_rel_name gave the bare name, unquoted, and "?" for a table just dropped.
+        const char* rel_name = pg::call([&] {
+            return DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel)));
+        });
+        const char* owner_name =
+            pg::call([&] { return quote_identifier(GetUserNameFromId(owner, false)); });
         throw pg::error(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                        std::string("permission denied to act as the owner of table ") +
-                            (rel_name != nullptr ? rel_name : "?"),
+                        std::string("permission denied to act as the owner of table ") + rel_name,
                         std::string("Only the table's owner (") + owner_name +
                             "), its members and superusers may.");
     }
@@ -81,11 +86,15 @@ uint64 run_as(Oid owner, const char* statement, Tuplestorestate* store, TupleDes
             SPI_connect();
             const int rc = SPI_execute(statement, false, 0);
             // The two a caller's statement can make SPI refuse: not an internal error (XX000).
-            if (rc == SPI_ERROR_TRANSACTION || rc == SPI_ERROR_COPY)
+            // Each message whole, not built from pieces (the style guide's rule for translation).
+            if (rc == SPI_ERROR_COPY)
                 ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                                errmsg("%s cannot run as the owner of a table",
-                                       rc == SPI_ERROR_COPY ? "COPY to or from the client"
-                                                            : "a transaction control statement")));
+                                errmsg("COPY to or from the client cannot run as the owner of a "
+                                       "table")));
+            if (rc == SPI_ERROR_TRANSACTION)
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("a transaction control statement cannot run as the owner "
+                                       "of a table")));
             if (rc < 0)
                 elog(ERROR, "ai_scale: statement failed: %s", SPI_result_code_string(rc));
             rows = SPI_processed;

@@ -101,7 +101,7 @@ $stranger->query_safe("SELECT pg_advisory_lock(hashtext('ai_scale.maintenance'),
 my ($lock_rc, $lock_out, $lock_err) = $node->psql('postgres',
     "SELECT ai_scale._lock_for_maintenance('model_predictions')",
     extra_params => [ '-U', 'lock_stranger', '-v', 'VERBOSITY=verbose' ]);
-like($lock_err, qr/42501: permission denied to act as the owner of table model_predictions/,
+like($lock_err, qr/42501: permission denied to act as the owner of table public\.model_predictions/,
     'a role without the owner\'s rights may not take the maintenance lock (42501)');
 is($node->safe_psql('postgres', "SET lock_timeout = '5s';
 SELECT string_agg(action, ',') FROM ai_scale.run_maintenance('model_predictions')"),

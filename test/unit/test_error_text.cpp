@@ -50,6 +50,17 @@ TEST(ErrorText, MakesOtherTextAscii)
 
 // Replies that refuse one command while the endpoint serves others do not count toward its
 // breaker; the rest (a wrong password, LOADING, READONLY, anything unknown) do.
+// The 08006 DETAIL and the breaker's "Last error: ..." are sentences: "Endpoint 127.0.0.1:6379:
+// connect: Connection refused" lacked the period, "NOAUTH Authentication required." has one.
+TEST(ErrorText, EndsASentenceOnce)
+{
+    EXPECT_EQ(ai_scale::cache::full_stop("connect: Connection refused"),
+              "connect: Connection refused.");
+    EXPECT_EQ(ai_scale::cache::full_stop("NOAUTH Authentication required."),
+              "NOAUTH Authentication required.");
+    EXPECT_EQ(ai_scale::cache::full_stop(""), ".");
+}
+
 TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
 {
     using ai_scale::cache::refuses_command_only;

@@ -427,8 +427,11 @@ bool detach(const pending_detach& p)
     run_top_level(sql);
     finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
-    ereport(LOG, (errmsg("ai_scale maintenance: %s %s %s",
-                         p.finalize ? "finalized detach of" : "detached", p.parent, p.partition)));
+    if (p.finalize)
+        ereport(LOG,
+                (errmsg("ai_scale maintenance: finalized detach of %s %s", p.parent, p.partition)));
+    else
+        ereport(LOG, (errmsg("ai_scale maintenance: detached %s %s", p.parent, p.partition)));
     return true;
 }
 
@@ -513,10 +516,15 @@ void guarded(void (*step)(void* arg), void* arg, const char* table)
             PopActiveSnapshot();
         SPI_finish();
         MemoryContextSwitchTo(caller); // the abort left TopMemoryContext current
-        ereport(LOG, (errmsg("ai_scale maintenance %s%s failed: %s", table ? "of " : "run",
-                             table ? table : "", edata->message),
-                      edata->detail ? errdetail("%s", edata->detail) : 0,
-                      errhint("The worker retries on its next run.")));
+        // Each message whole, not built from pieces (the style guide's rule for translation).
+        if (table != nullptr)
+            ereport(LOG, (errmsg("ai_scale maintenance of %s failed: %s", table, edata->message),
+                          edata->detail ? errdetail("%s", edata->detail) : 0,
+                          errhint("The worker retries on its next run.")));
+        else
+            ereport(LOG, (errmsg("ai_scale maintenance run failed: %s", edata->message),
+                          edata->detail ? errdetail("%s", edata->detail) : 0,
+                          errhint("The worker retries on its next run.")));
         FreeErrorData(edata);
         ai_scale::stats::add(ai_scale::stats::counter::maintenance_errors);
         pgstat_report_activity(STATE_IDLE, nullptr);

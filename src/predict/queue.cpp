@@ -141,9 +141,12 @@ void free_slots_of_dropped_databases()
         }
         LWLockRelease(lock);
         if (freed && rows > 0)
-            ereport(LOG, (errmsg("ai_scale store queue: discarded %llu queued predictions of "
-                                 "dropped database %u",
-                                 static_cast<unsigned long long>(rows), candidates[i])));
+            ereport(LOG,
+                    (errmsg_plural("ai_scale store queue: discarded %llu queued prediction "
+                                   "of dropped database %u",
+                                   "ai_scale store queue: discarded %llu queued predictions "
+                                   "of dropped database %u",
+                                   rows, static_cast<unsigned long long>(rows), candidates[i])));
     }
 }
 

@@ -573,14 +573,21 @@ void log_stopping(uint64 rows)
         const uint64 left = queued_rows(my_slot);
         LWLockRelease(lock);
         ereport(WARNING,
-                (errmsg("ai_scale store worker for database \"%s\" stopping; wrote %llu queued "
-                        "predictions, left %llu queued: the prediction store stayed locked",
-                        my_database_name, static_cast<unsigned long long>(rows),
-                        static_cast<unsigned long long>(left))));
+                (errmsg_plural("ai_scale store worker for database \"%s\" stopping; wrote %llu "
+                               "queued prediction, left %llu queued: the prediction store stayed "
+                               "locked",
+                               "ai_scale store worker for database \"%s\" stopping; wrote %llu "
+                               "queued predictions, left %llu queued: the prediction store stayed "
+                               "locked",
+                               rows, my_database_name, static_cast<unsigned long long>(rows),
+                               static_cast<unsigned long long>(left))));
     } else
-        ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" stopping; wrote the %llu "
-                             "queued predictions left",
-                             my_database_name, static_cast<unsigned long long>(rows))));
+        ereport(LOG,
+                (errmsg_plural("ai_scale store worker for database \"%s\" stopping; wrote "
+                               "the %llu queued prediction left",
+                               "ai_scale store worker for database \"%s\" stopping; wrote "
+                               "the %llu queued predictions left",
+                               rows, my_database_name, static_cast<unsigned long long>(rows))));
 }
 
 } // namespace

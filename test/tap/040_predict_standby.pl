@@ -142,7 +142,7 @@ SELECT count(ai_scale.predict('tap_lin', jsonb_build_object('a', i, 'b', 10)))
 FROM generate_series(1, 500) i;
 });
 $primary->stop('fast');
-like(slurp_file($primary->logfile), qr/ai_scale store worker for database "postgres" stopping; wrote the \d+ queued predictions left/,
+like(slurp_file($primary->logfile), qr/ai_scale store worker for database "postgres" stopping; wrote the \d+ queued predictions? left/,
     'the store worker drained its queue at shutdown');
 $primary->start;
 is($primary->safe_psql('postgres',

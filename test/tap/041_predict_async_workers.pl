@@ -115,7 +115,7 @@ my $discarded = 0;
 for my $i (1 .. 100) {
     $node->safe_psql('slot1', "SELECT ai_scale.predict('w_lin', '{\"a\": 100, \"b\": $i}')");
     if (slurp_file($node->logfile, $log_offset) =~
-        /discarded 1 queued predictions of dropped database $doomed_oid/)
+        /discarded 1 queued prediction of dropped database $doomed_oid/)
     {
         $discarded = 1;
         last;

@@ -21,6 +21,7 @@ extern "C" {
 #include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 }
@@ -33,9 +34,10 @@ extern "C" {
 namespace ai_scale::scoring {
 
 loaded_model::loaded_model(std::string n, int32_t v, compiled_model m)
-    : name(std::move(n)), version(v), model(std::move(m)),
+    : name(std::move(n)), model(std::move(m)),
       extractor(model.features, model.defaults, model.missing_is_nan)
 {
+    version = v;
     ref = gpu_offload::model_ref{};
     ref.name = name.c_str();
     ref.version = version;
@@ -253,41 +255,7 @@ void fetch_row(const char* name, int32_t version, model_row* out)
     SPI_finish();
 }
 
-} // namespace
-
-bool loaded_model::written_by_this_transaction() const
-{
-    return TransactionIdIsCurrentTransactionId(xmin);
-}
-
-bool loaded_model::seen_by_active_snapshot() const
-{
-    if (!TransactionIdIsNormal(xmin) || !ActiveSnapshotSet())
-        return true; // frozen: every snapshot sees it
-    Snapshot s = GetActiveSnapshot();
-    // Written before every transaction the snapshot saw running: the usual case, and never this
-    // transaction (whose xid the snapshot's xmin does not pass).
-    if (TransactionIdPrecedes(xmin, s->xmin))
-        return true;
-    if (TransactionIdIsCurrentTransactionId(xmin))
-        return cmin < s->curcid;
-    // May read pg_subtrans (a snapshot whose subtransactions overflowed), which can ERROR.
-    return !pg::call([&] { return XidInMVCCSnapshot(xmin, s); });
-}
-
-uint64_t model_cache_epoch()
-{
-    return epoch;
-}
-
-namespace {
-
-// A model read with a snapshot older than the catalog, or in a parallel query (see fetch_row),
-// is right for that snapshot only, so it is not cached. It is kept aside for as long as the
-// active snapshot sees the same transactions as committed (the whole of a REPEATABLE READ
-// transaction; in READ COMMITTED, until another transaction ends, and a parallel query to its
-// end): a statement that began before a catalog change and scores a million rows then reads
-// and compiles it once, not once per row.
+// What an MVCC snapshot sees as committed: a copy of its lists of running transactions.
 struct snapshot_view {
     TransactionId xmin = InvalidTransactionId;
     TransactionId xmax = InvalidTransactionId;
@@ -320,6 +288,131 @@ struct snapshot_view {
     }
 };
 
+// Which snapshot is active, as far as the rows it shows go: its own lists, its command, and the
+// transaction and subtransaction it is used in (whose own rows, rolled back, it no longer sees).
+// Two snapshots equal in all of these show the same rows of the catalog.
+struct snapshot_identity {
+    snapshot_view view;
+    CommandId curcid = InvalidCommandId;
+    LocalTransactionId lxid = InvalidLocalTransactionId;
+    SubTransactionId subxid = InvalidSubTransactionId;
+
+    bool is(Snapshot s) const
+    {
+        return s->curcid == curcid && MyProc->lxid == lxid &&
+               GetCurrentSubTransactionId() == subxid && view.sees_as(s);
+    }
+};
+snapshot_identity last_snapshot;
+uint64_t snapshot_number = 0;
+
+// A number for the active snapshot, the same as long as it is the same snapshot (see
+// snapshot_identity): a model's row, checked once for a number, is not checked again for it.
+uint64_t active_snapshot_number(Snapshot s)
+{
+    if (snapshot_number == 0 || !last_snapshot.is(s)) {
+        last_snapshot.view = snapshot_view::of(s);
+        last_snapshot.curcid = s->curcid;
+        last_snapshot.lxid = MyProc->lxid;
+        last_snapshot.subxid = GetCurrentSubTransactionId();
+        snapshot_number++;
+    }
+    return snapshot_number;
+}
+
+// Whether snapshot s shows the heap row at (block, offset) of relid, written by raw_xmin. A row
+// whose place is gone (the table truncated by VACUUM, the place emptied or taken by another
+// row) is not shown. True for a table of another access method, whose rows this cannot read.
+//
+// The table's length is asked of the kernel (an lseek, most of the check's time) only when the
+// catalog changed since the row was last found current (checked_at, the generation then): to
+// truncate the row's page, VACUUM must have removed the row, so the transaction that deleted it
+// had ended, its invalidation sent before it let go of its lock on the table, which VACUUM's
+// truncation waits for. This backend takes that invalidation in at every lookup, and when it
+// locks the table here (unless it held a lock already, which the truncation would have waited
+// for): with no change taken in since checked_at, the page is there. Runs under pg::call.
+bool row_shown(Oid relid, BlockNumber block, OffsetNumber offset, TransactionId raw_xmin,
+               Snapshot s, uint64_t checked_at)
+{
+    Relation rel = try_table_open(relid, AccessShareLock);
+    if (rel == nullptr)
+        return false;
+    bool shown = true;
+    if (rel->rd_rel->relam == HEAP_TABLE_AM_OID) {
+        shown = false;
+        if (checked_at == generation || block < RelationGetNumberOfBlocks(rel)) {
+            HeapTupleData tuple;
+            ItemPointerSet(&tuple.t_self, block, offset);
+            Buffer buffer;
+            if (heap_fetch(rel, s, &tuple, &buffer, false)) {
+                LockBuffer(buffer, BUFFER_LOCK_SHARE);
+                shown = TransactionIdEquals(HeapTupleHeaderGetRawXmin(tuple.t_data), raw_xmin);
+                LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+                ReleaseBuffer(buffer);
+            }
+        }
+    }
+    table_close(rel, AccessShareLock);
+    return shown;
+}
+
+} // namespace
+
+bool catalog_row::written_by_this_transaction() const
+{
+    return TransactionIdIsCurrentTransactionId(xmin);
+}
+
+bool catalog_row::seen_by_active_snapshot() const
+{
+    if (!TransactionIdIsNormal(xmin) || !ActiveSnapshotSet())
+        return true; // frozen: every snapshot sees it
+    Snapshot s = GetActiveSnapshot();
+    // Written before every transaction the snapshot saw running: the usual case, and never this
+    // transaction (whose xid the snapshot's xmin does not pass).
+    if (TransactionIdPrecedes(xmin, s->xmin))
+        return true;
+    if (TransactionIdIsCurrentTransactionId(xmin))
+        return cmin < s->curcid;
+    // May read pg_subtrans (a snapshot whose subtransactions overflowed), which can ERROR.
+    return !pg::call([&] { return XidInMVCCSnapshot(xmin, s); });
+}
+
+bool catalog_row::shown_to_active_snapshot() const
+{
+    if (row_table == InvalidOid || !ActiveSnapshotSet())
+        return true;
+    Snapshot s = GetActiveSnapshot();
+    if (s->snapshot_type != SNAPSHOT_MVCC)
+        return true;
+    const uint64_t number = active_snapshot_number(s);
+    if (checked_snapshot == number)
+        return true;
+    // A place of an older row (pg_upgrade'd from before 9.4) that kept no writer of its own.
+    if (!TransactionIdIsNormal(row_raw_xmin))
+        return true;
+    if (!pg::call([&] {
+            return row_shown(row_table, row_block, row_offset, row_raw_xmin, s, checked_generation);
+        }))
+        return false;
+    checked_snapshot = number;
+    return true;
+}
+
+uint64_t model_cache_epoch()
+{
+    return epoch;
+}
+
+namespace {
+
+// A model read with a snapshot older than the catalog, or in a parallel query (see fetch_row),
+// is right for that snapshot only, so it is not cached. It is kept aside for as long as the
+// active snapshot sees the same transactions as committed (the whole of a REPEATABLE READ
+// transaction; in READ COMMITTED, until another transaction ends, and a parallel query to its
+// end): a statement that began before a catalog change and scores a million rows then reads
+// and compiles it once, not once per row.
+//
 // Every model kept aside for one snapshot, not only the last one: a parallel worker reads all
 // its models this way, and one that kept a single model compiled both again at every row of
 // `score('a', x) + score('b', x)` (50 s instead of 0.06 s for 50,000 rows of a 100-tree gbdt
@@ -365,7 +458,7 @@ void register_callbacks_once()
 // new snapshot (latest_catalog_shows), and for a row whose writer was not stored (a table of
 // another access method, a row frozen by a release before 9.4): the model is then read again.
 // Runs under pg::call.
-bool row_still_shown(const loaded_model& m, const char* name, int32_t version)
+bool row_still_shown(const catalog_row& m, const char* name, int32_t version)
 {
     if (IsInParallelMode() || !TransactionIdIsNormal(m.row_raw_xmin))
         return false;
@@ -404,6 +497,31 @@ bool row_still_shown(const loaded_model& m, const char* name, int32_t version)
     return shown;
 }
 
+// Whether the active snapshot may use row r of a cache under key: checks r against the latest
+// catalog at its first use after a change (row_still_shown), then against the active snapshot
+// (once per snapshot). A row the catalog no longer shows, or which the snapshot sees deleted or
+// replaced (a change it sees committed before this backend took its invalidation), is dropped
+// from the cache; a row newer than the snapshot (a cursor declared before the change, whose
+// transaction has read the new version since) stays cached, and the snapshot reads its own.
+template <typename Ptr>
+bool usable_cached(model_lru<Ptr>& in, const Ptr& r, const std::string& name, int32_t version,
+                   const std::string& key, uint64_t checked_at)
+{
+    bool shown = true;
+    if (r->checked_generation != checked_at) {
+        pg::pinned_search_path pinned; // the scoring functions carry no SET search_path
+        shown = pg::call([&] { return row_still_shown(*r, name.c_str(), version); });
+        if (shown)
+            r->checked_generation = checked_at;
+    }
+    if (!shown || (r->seen_by_active_snapshot() && !r->shown_to_active_snapshot())) {
+        in.erase(key);
+        epoch++; // a compiled model may be remembered in fn_extra
+        return false;
+    }
+    return r->seen_by_active_snapshot();
+}
+
 // The compiled model under key that the active snapshot may use: cached, or kept aside for this
 // snapshot; nullptr when there is none. checked_at: the catalog generation when the lookup
 // began, which a model found still current is marked with.
@@ -411,20 +529,8 @@ model_ptr compiled_for_snapshot(const std::string& name, int32_t version, const 
                                 uint64_t checked_at, bool* cached)
 {
     if (const model_ptr* hit = cache.find(key)) {
-        model_ptr found = *hit;
-        if (found->checked_generation != checked_at) {
-            pg::pinned_search_path pinned; // the scoring functions carry no SET search_path
-            if (pg::call([&] { return row_still_shown(*found, name.c_str(), version); })) {
-                found->checked_generation = checked_at;
-            } else {
-                cache.erase(key);
-                epoch++; // a pointer to it may be remembered in fn_extra
-                found = nullptr;
-            }
-        }
-        // A snapshot older than the cached row (a cursor declared before the change, whose
-        // transaction has compiled the new version since) reads its own (lookup_model).
-        if (found != nullptr && found->seen_by_active_snapshot()) {
+        const model_ptr found = *hit; // a copy: usable_cached may drop the cache's
+        if (usable_cached(cache, found, name, version, key, checked_at)) {
             if (cached != nullptr)
                 *cached = true;
             return found;
@@ -452,6 +558,18 @@ model_ptr compiled_for_snapshot(const std::string& name, int32_t version, const 
                     "model \"" + name + "\" has no version " + std::to_string(version));
 }
 
+// Marks r as read from row.
+void identify(catalog_row& r, const model_row& row)
+{
+    r.version = row.version;
+    r.xmin = row.xmin;
+    r.cmin = row.cmin;
+    r.row_table = models_relid;
+    r.row_block = ItemPointerGetBlockNumberNoCheck(&row.ctid);
+    r.row_offset = ItemPointerGetOffsetNumberNoCheck(&row.ctid);
+    r.row_raw_xmin = row.raw_xmin;
+}
+
 // The model of a catalog row; throws model_error or json::parse_error when the row holds none.
 model_ptr compile_row(const std::string& name, const model_row& row)
 {
@@ -466,12 +584,7 @@ model_ptr compile_row(const std::string& name, const model_row& row)
     }
     stats::add(stats::counter::models_compiled);
     auto made = std::make_shared<loaded_model>(name, row.version, std::move(m));
-    made->xmin = row.xmin;
-    made->cmin = row.cmin;
-    made->row_table = models_relid;
-    made->row_block = ItemPointerGetBlockNumberNoCheck(&row.ctid);
-    made->row_offset = ItemPointerGetOffsetNumberNoCheck(&row.ctid);
-    made->row_raw_xmin = row.raw_xmin;
+    identify(*made, row);
     return made;
 }
 

@@ -2,7 +2,9 @@
 // by ai_scale.model_cache_size (least recently used first out). When that table changes (a
 // trigger on it sends a relcache invalidation, which reaches every backend at commit and this
 // one at its next command), each compiled model is checked at its next use: kept while the
-// catalog shows the very row it was compiled from, compiled again otherwise.
+// catalog shows the very row it was compiled from, compiled again otherwise. A statement's
+// snapshot may see a change before its invalidation arrives: each model is also checked, once per
+// snapshot, to be the row that snapshot shows.
 #pragma once
 
 #include "scoring/extract.hpp"
@@ -17,12 +19,10 @@ struct FunctionCallInfoBaseData;
 
 namespace ai_scale::scoring {
 
-struct loaded_model : std::enable_shared_from_this<loaded_model> {
-    std::string name;
-    int32_t version;
-    compiled_model model;
-    feature_extractor extractor;
-    gpu_offload::model_ref ref;
+// The catalog row a model's version was read from: what tells the row from any other after a
+// catalog change.
+struct catalog_row {
+    int32_t version = 0;
     // The transaction that wrote the catalog row (registered or last changed this version),
     // FrozenTransactionId once the row is frozen, and, when it is the running transaction, the
     // command that wrote it.
@@ -37,18 +37,37 @@ struct loaded_model : std::enable_shared_from_this<loaded_model> {
     uint32_t row_raw_xmin = 0;
     // The catalog generation (catalog.cpp) at which the latest catalog last showed that row.
     mutable uint64_t checked_generation = 0;
+    // The snapshot (catalog.cpp, snapshot_number) that last showed the row.
+    mutable uint64_t checked_snapshot = 0;
     // On a hot standby, predict() has synced this version's cache generations from Redis since
     // the model was compiled (predict_sql.cpp, sync_new_version).
     mutable bool generations_synced = false;
 
-    loaded_model(std::string name, int32_t version, compiled_model m);
     // Whether that transaction (or one of its subtransactions) is the running one: the
     // version may yet be rolled back, and its number given again to another model.
     bool written_by_this_transaction() const;
-    // Whether the active snapshot sees the catalog row this model was compiled from. The
-    // cache holds the rows the latest snapshot shows; an older snapshot still in use (a
-    // cursor's, an imported one) may show another row, or none, for the same name and version.
+    // Whether the active snapshot sees the transaction that wrote the row. The cache holds the
+    // rows the latest snapshot shows; an older snapshot still in use (a cursor's, an imported
+    // one) may show another row, or none, for the same name and version.
     bool seen_by_active_snapshot() const;
+    // Whether the active snapshot shows the row itself: written as it sees, and not deleted or
+    // replaced since. A snapshot can see a change committed whose invalidation this backend has
+    // not taken yet (a transaction sends its invalidations a moment after it becomes visible).
+    // Checked once per snapshot (a read of the row's heap page), not at every call.
+    bool shown_to_active_snapshot() const;
+    bool usable_by_active_snapshot() const
+    {
+        return seen_by_active_snapshot() && shown_to_active_snapshot();
+    }
+};
+
+struct loaded_model : catalog_row, std::enable_shared_from_this<loaded_model> {
+    std::string name;
+    compiled_model model;
+    feature_extractor extractor;
+    gpu_offload::model_ref ref;
+
+    loaded_model(std::string name, int32_t version, compiled_model m);
 };
 
 // A compiled model, shared by the cache and whoever scores with it: a caller keeps its model

@@ -106,25 +106,42 @@ int32_t ai_scale::scoring::version_arg(FunctionCallInfo fcinfo, int argno)
     return v;
 }
 
-model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
+namespace {
+
+// The model remembered in fn_extra for name at version, when the active snapshot may still use
+// it; nullptr otherwise.
+const loaded_model* remembered(FunctionCallInfo fcinfo, const char* name, int32_t name_len,
+                               int32_t version)
 {
-    text* t = PG_GETARG_TEXT_PP(0);
-    const char* name = VARDATA_ANY(t);
-    int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
     auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
+    if (c == nullptr)
+        return nullptr;
     // fn_extra may outlive the statement: a PL/pgSQL function keeps the state of its simple
     // expressions to the end of the transaction, so a function that scored at one statement
     // of a transaction block went on scoring the version it found there at the later ones,
     // after another session's change had committed. The change's invalidation is taken in
     // first, as lookup_model does (it bumps the epoch).
-    if (c != nullptr)
-        pg::call([] { AcceptInvalidationMessages(); });
+    pg::call([] { AcceptInvalidationMessages(); });
     // The same expression may run under an older snapshot than the one it found its model
-    // with (a STABLE function's, called from a cursor declared before a catalog change).
-    if (c != nullptr && c->epoch == model_cache_epoch() && c->version == version &&
-        c->name_len == name_len && memcmp(c->name, name, size_t(name_len)) == 0 &&
-        c->model->seen_by_active_snapshot())
-        return c->model->shared_from_this();
+    // with (a STABLE function's, called from a cursor declared before a catalog change), or
+    // under a newer one that sees the model's row replaced before this backend has taken the
+    // change's invalidation (lookup_model then drops the model).
+    if (c->epoch == model_cache_epoch() && c->version == version && c->name_len == name_len &&
+        memcmp(c->name, name, size_t(name_len)) == 0 && c->model->usable_by_active_snapshot())
+        return c->model;
+    return nullptr;
+}
+
+} // namespace
+
+model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
+{
+    text* t = PG_GETARG_TEXT_PP(0);
+    const char* name = VARDATA_ANY(t);
+    int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
+    if (const loaded_model* m = remembered(fcinfo, name, name_len, version))
+        return m->shared_from_this();
+    auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
     bool cached = false;
     model_ptr m = lookup_model(std::string(name, size_t(name_len)), version, &cached);
     // A model the cache does not keep would dangle in fn_extra.

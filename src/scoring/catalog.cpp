@@ -153,14 +153,18 @@ bool row_writer(Oid relid, ItemPointer ctid, TransactionId* xmin, CommandId* cmi
 }
 
 // The statement that reads a model's row: by name and version, or the active one when the
-// version ($2) is null. Runs under pg::call, connected to SPI.
-SPIPlanPtr prepare_row_read()
+// version ($2) is null; without its kind, features and params (nulls in their place) unless
+// whole. Runs under pg::call, connected to SPI.
+SPIPlanPtr prepare_row_read(bool whole)
 {
     Oid types[2] = {TEXTOID, INT4OID};
     SPIPlanPtr plan = SPI_prepare(
-        "SELECT model_version, kind, pg_catalog.array_to_json(features)::text, params::text, "
-        "ctid, xmin, cmin FROM ai_scale.models WHERE model_name = $1 "
-        "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END",
+        whole ? "SELECT model_version, kind, pg_catalog.array_to_json(features)::text, "
+                "params::text, ctid, xmin, cmin FROM ai_scale.models WHERE model_name = $1 "
+                "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END"
+              : "SELECT model_version, NULL::text, NULL::text, NULL::text, ctid, xmin, cmin "
+                "FROM ai_scale.models WHERE model_name = $1 "
+                "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END",
         2, types);
     if (plan == nullptr)
         elog(ERROR, "preparing the read of ai_scale.models failed: %s",
@@ -234,7 +238,7 @@ void read_missing_row(Datum* values, const char* nulls, MemoryContext caller, mo
     }
 }
 
-void fetch_row(const char* name, int32_t version, model_row* out)
+void fetch_row(const char* name, int32_t version, model_row* out, bool whole)
 {
     MemoryContext caller = CurrentMemoryContext;
     Oid nsp = get_namespace_oid("ai_scale", false);
@@ -243,7 +247,7 @@ void fetch_row(const char* name, int32_t version, model_row* out)
         elog(ERROR, "SPI_connect failed");
     Datum values[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
     const char nulls[2] = {' ', version < 0 ? 'n' : ' '};
-    SPIPlanPtr plan = prepare_row_read();
+    SPIPlanPtr plan = prepare_row_read(whole);
     int rc = SPI_execute_plan(plan, values, nulls, true, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "reading ai_scale.models failed: %s", SPI_result_code_string(rc));
@@ -406,6 +410,11 @@ uint64_t model_cache_epoch()
 
 namespace {
 
+// The rows lookup_row read alone (their models not compiled, or dropped from the cache), kept as
+// the compiled models are, checked as they are; a few dozen bytes each, counted in entries.
+model_lru<row_ptr> rows;
+constexpr size_t max_rows = 4096;
+
 // A model read with a snapshot older than the catalog, or in a parallel query (see fetch_row),
 // is right for that snapshot only, so it is not cached. It is kept aside for as long as the
 // active snapshot sees the same transactions as committed (the whole of a REPEATABLE READ
@@ -421,6 +430,8 @@ struct snapshot_models {
     uint64_t generation = 0;
     snapshot_view view;
     model_lru<model_ptr> models;
+    // The rows lookup_row read for this snapshot (max_rows of them at most).
+    model_lru<row_ptr> rows;
 
     // Whether what is kept holds for the active snapshot.
     bool holds() const
@@ -435,8 +446,10 @@ snapshot_models aside;
 // not held (up to ai_scale.model_cache_size of it) until the backend next reads a model so.
 void at_xact_end(XactEvent event, void*)
 {
-    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE) {
         aside.models.clear();
+        aside.rows.clear();
+    }
 }
 
 void register_callbacks_once()
@@ -545,6 +558,24 @@ model_ptr compiled_for_snapshot(const std::string& name, int32_t version, const 
     return nullptr;
 }
 
+// The row under key that the active snapshot may use, as compiled_for_snapshot finds a model,
+// in the compiled models first, then among the rows read alone; nullptr when there is none.
+row_ptr row_for_snapshot(const std::string& name, int32_t version, const std::string& key,
+                         uint64_t checked_at)
+{
+    if (model_ptr m = compiled_for_snapshot(name, version, key, checked_at, nullptr))
+        return m;
+    if (const row_ptr* hit = rows.find(key)) {
+        const row_ptr found = *hit;
+        if (usable_cached(rows, found, name, version, key, checked_at))
+            return found;
+    }
+    if (aside.rows.size() > 0 && aside.holds())
+        if (const row_ptr* kept = aside.rows.find(key))
+            return *kept;
+    return nullptr;
+}
+
 [[noreturn]] void throw_not_found(const std::string& name, int32_t version, const model_row& row)
 {
     if (!row.name_exists)
@@ -590,16 +621,37 @@ model_ptr compile_row(const std::string& name, const model_row& row)
 
 // A model read for a snapshot older than the catalog: right for this snapshot, not for later
 // ones.
-void keep_aside(const std::string& key, const model_ptr& loaded)
+template <typename Ptr>
+void keep_aside(model_lru<Ptr>& in, const std::string& key, const Ptr& loaded, size_t bytes,
+                size_t limit)
 {
     if (ActiveSnapshotSet()) {
         if (!aside.holds()) {
             aside.models.clear();
+            aside.rows.clear();
             aside.generation = generation;
             aside.view = snapshot_view::of(GetActiveSnapshot());
         }
-        aside.models.insert(key, loaded, footprint(*loaded), limit_bytes());
+        in.insert(key, loaded, bytes, limit);
     }
+}
+
+// Starts a lookup: refuses an empty name, takes in the catalog changes committed, and returns
+// the catalog generation.
+uint64_t begin_lookup(const std::string& name)
+{
+    // As cache_get and register_model say it: score('') and predict('') answered 42704
+    // (model "" does not exist) where cache_get('') and register_model('') answered 22023.
+    if (name.empty())
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
+    register_callbacks_once();
+    // A statement that locks no relation processes no invalidations: inside a transaction
+    // block, one that only scores would go on using a version another session has since
+    // replaced, at every statement to the end of the block. A row read for an older snapshot
+    // than the change is not cached (fetch_row), so taking the change mid-statement is safe.
+    pg::call([] { AcceptInvalidationMessages(); });
+    follow_catalog();
+    return generation;
 }
 
 // Caches a model read from the current catalog, marked as checked at checked_at (the generation
@@ -623,25 +675,14 @@ model_ptr keep_in_cache(const std::string& key, model_ptr loaded, uint64_t check
 
 model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
 {
-    // As cache_get and register_model say it: score('') and predict('') answered 42704
-    // (model "" does not exist) where cache_get('') and register_model('') answered 22023.
-    if (name.empty())
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
-    register_callbacks_once();
-    // A statement that locks no relation processes no invalidations: inside a transaction
-    // block, one that only scores would go on using a version another session has since
-    // replaced, at every statement to the end of the block. A row read for an older snapshot
-    // than the change is not cached (fetch_row), so taking the change mid-statement is safe.
-    pg::call([] { AcceptInvalidationMessages(); });
-    follow_catalog();
-    const uint64_t checked_at = generation;
+    const uint64_t checked_at = begin_lookup(name);
     std::string key = name + '\0' + std::to_string(version);
     if (model_ptr found = compiled_for_snapshot(name, version, key, checked_at, cached))
         return found;
 
     model_row row{};
     pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
-    pg::call([&] { fetch_row(name.c_str(), version, &row); });
+    pg::call([&] { fetch_row(name.c_str(), version, &row, true); });
     if (!row.found)
         throw_not_found(name, version, row);
     try {
@@ -649,7 +690,7 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         if (cached != nullptr)
             *cached = row.current;
         if (!row.current) {
-            keep_aside(key, loaded);
+            keep_aside(aside.models, key, loaded, footprint(*loaded), limit_bytes());
             return loaded;
         }
         return keep_in_cache(key, std::move(loaded), checked_at);
@@ -662,6 +703,31 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         throw pg::error(ERRCODE_DATA_CORRUPTED,
                         "stored model \"" + name + "\" is unreadable: " + e.what());
     }
+}
+
+row_ptr lookup_row(const std::string& name, int32_t version)
+{
+    const uint64_t checked_at = begin_lookup(name);
+    std::string key = name + '\0' + std::to_string(version);
+    if (row_ptr found = row_for_snapshot(name, version, key, checked_at))
+        return found;
+
+    model_row row{};
+    pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
+    pg::call([&] { fetch_row(name.c_str(), version, &row, false); });
+    if (!row.found)
+        throw_not_found(name, version, row);
+    auto read = std::make_shared<catalog_row>();
+    identify(*read, row);
+    row_ptr kept = read;
+    if (!row.current) {
+        keep_aside(aside.rows, key, kept, 1, max_rows);
+        return kept;
+    }
+    follow_catalog();
+    read->checked_generation = checked_at;
+    // As keep_in_cache: an entry that appeared while the catalog was read is as current.
+    return rows.insert(key, std::move(kept), 1, max_rows);
 }
 
 } // namespace ai_scale::scoring

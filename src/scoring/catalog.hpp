@@ -19,8 +19,8 @@ struct FunctionCallInfoBaseData;
 
 namespace ai_scale::scoring {
 
-// The catalog row a model's version was read from: what tells the row from any other after a
-// catalog change.
+// The catalog row a model's version was read from: all predict() needs to look its answers up in
+// the caches, and what tells the row from any other after a catalog change.
 struct catalog_row {
     int32_t version = 0;
     // The transaction that wrote the catalog row (registered or last changed this version),
@@ -40,7 +40,7 @@ struct catalog_row {
     // The snapshot (catalog.cpp, snapshot_number) that last showed the row.
     mutable uint64_t checked_snapshot = 0;
     // On a hot standby, predict() has synced this version's cache generations from Redis since
-    // the model was compiled (predict_sql.cpp, sync_new_version).
+    // the row was read (predict_sql.cpp, sync_new_version).
     mutable bool generations_synced = false;
 
     // Whether that transaction (or one of its subtransactions) is the running one: the
@@ -60,6 +60,8 @@ struct catalog_row {
         return seen_by_active_snapshot() && shown_to_active_snapshot();
     }
 };
+
+using row_ptr = std::shared_ptr<const catalog_row>;
 
 struct loaded_model : catalog_row, std::enable_shared_from_this<loaded_model> {
     std::string name;
@@ -84,10 +86,20 @@ uint64_t model_cache_epoch();
 // older than the catalog is not kept, and must not be remembered past the call.
 model_ptr lookup_model(const std::string& name, int32_t version, bool* cached = nullptr);
 
+// The catalog row of `name` at `version` (< 0: its active version), without compiling it: from
+// a compiled model when the cache has one, else read alone (one index probe) and kept apart
+// from the compiled models, which ai_scale.model_cache_size does not bound. Raises as
+// lookup_model does.
+row_ptr lookup_row(const std::string& name, int32_t version);
+
 // The scoring steps the SQL functions share with predict() (score_sql.cpp).
 
 // The model named by argument 0 (version < 0: active), remembered in the call's fn_extra.
 model_ptr resolve(FunctionCallInfoBaseData* fcinfo, int32_t version);
+
+// The catalog row of that model, for predict() to look its answers up by version: the model
+// remembered in fn_extra when there is one, else lookup_row (which compiles nothing).
+row_ptr resolve_row(FunctionCallInfoBaseData* fcinfo, int32_t version);
 
 // The optional "version int" argument at argno: -1 when absent or NULL (the active version);
 // raises 22023 for a version <= 0.

@@ -134,6 +134,16 @@ const loaded_model* remembered(FunctionCallInfo fcinfo, const char* name, int32_
 
 } // namespace
 
+row_ptr ai_scale::scoring::resolve_row(FunctionCallInfo fcinfo, int32_t version)
+{
+    text* t = PG_GETARG_TEXT_PP(0);
+    const char* name = VARDATA_ANY(t);
+    int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
+    if (const loaded_model* m = remembered(fcinfo, name, name_len, version))
+        return m->shared_from_this();
+    return lookup_row(std::string(name, size_t(name_len)), version);
+}
+
 model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
 {
     text* t = PG_GETARG_TEXT_PP(0);

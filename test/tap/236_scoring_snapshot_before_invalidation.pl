@@ -28,7 +28,8 @@ SELECT ai_scale.register_model('n', 'linear', ARRAY['a'], '{"weights": [10]}');}
 my $writer = $node->background_psql('postgres');
 my $pid = $writer->query_safe('SELECT pg_backend_pid()');
 # gdb stops the writer at AtEOXact_Inval (its commit visible, its invalidations not yet sent)
-# and holds it there until the file go appears.
+# and holds it there until the file go appears, three minutes at most; it is killed should the
+# test end before (a gdb left waiting kept its backend for good).
 my $dir = PostgreSQL::Test::Utils::tempdir;
 my ($gdb_out, $gdb_err) = ('', '');
 my $gdb = IPC::Run::start(
@@ -38,9 +39,10 @@ my $gdb = IPC::Run::start(
       '-ex', "shell touch $dir/attached",
       '-ex', 'continue',
       '-ex', "shell touch $dir/stopped",
-      '-ex', "shell while [ ! -e $dir/go ]; do sleep 0.1; done",
+      '-ex', "shell for i in \$(seq 1800); do [ -e $dir/go ] && break; sleep 0.1; done",
       '-ex', 'detach' ],
     '<', \undef, '>', \$gdb_out, '2>', \$gdb_err);
+END { $gdb->kill_kill if $gdb && $gdb->pumpable; }
 my $waited = 0;
 sleep 0.1 while !-e "$dir/attached" && $waited++ < 600;
 plan skip_all => "gdb could not attach to the backend: $gdb_err" unless -e "$dir/attached";

@@ -15,6 +15,7 @@ packages=(
     locales libc-l10n # TAP 168 words a C library error in French
     postgresql-15-partman # TAP 171 and bench/partition: ai_scale beside pg_partman
     postgresql-15-repack # TAP 159: pg_repack on the store and ai_scale's tables
+    gdb # TAP 236: holds a committing backend between its commit and its invalidations
 )
 
 as_root() {

@@ -118,8 +118,8 @@ SELECT ai_scale.cache_get('l3_model', 9, '{"f": 1}') AS with_privilege;
 DROP ROLE cache_l3_reader;
 
 -- cache_get_many asks the store once for all the inputs the levels above missed: each input
--- gets its newest stored output within the TTL, a repeated input gets it twice, and the
--- stats count a hit or a miss per input.
+-- gets its newest stored output within the TTL, a repeated input is looked up once and each
+-- copy gets that answer, and the stats count a hit or a miss per distinct input.
 INSERT INTO public.model_predictions (model_name, model_version, input_data, output_data, input_hash, created_at)
 SELECT 'l3_many', 1, jsonb_build_object('g', g), jsonb_build_object('p', g * 10 + k), ai_scale.input_hash(jsonb_build_object('g', g)),
        now() - k * interval '1 minute'

@@ -145,7 +145,7 @@ std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>
     for (uint32_t s : stale)
         keys.push_back(generation_key(s));
     try {
-        return l2_read(keys, unavailable, read_target::primary);
+        return l2_read(std::move(keys), unavailable, read_target::primary);
     } catch (...) {
         auto& g = gens();
         for (size_t i = 0; i < stale.size(); i++) {

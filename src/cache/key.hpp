@@ -43,7 +43,7 @@ void request_generation_memory();
 // hits and misses in the stats and fills the levels above it on a hit (not with an L3 row the
 // current transaction wrote: it may roll back).
 Jsonb* from_l1(const key128& k);                              // when l1_usable()
-std::vector<Jsonb*> from_l2(const std::vector<key128>& keys); // one round trip; when l2_enabled()
+std::vector<Jsonb*> from_l2(const std::vector<key128>& keys); // when l2_enabled()
 Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input);
 // from_l3 for many inputs in one query; the hits go to Redis in one pipelined write.
 std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 version,

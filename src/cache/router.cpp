@@ -16,6 +16,7 @@ extern "C" {
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 
 namespace ai_scale::cache {
@@ -290,31 +291,31 @@ std::vector<endpoint> configured_endpoints()
 
 namespace {
 
-// Keys per Redis round trip. Each round trip must end within ai_scale.redis_timeout_ms: one
-// MGET or pipeline of a whole large batch could not (200,000 keys took longer than the default
-// 100 ms on an idle loopback), so every key of a cache_get_many or predict_batch of that size
-// was an L2 miss, and none of its fills was written.
-constexpr size_t keys_per_round_trip = 1000;
+constexpr size_t keys_per_round_trip = l2_keys_per_round_trip;
 
-std::vector<std::optional<std::string>> l2_read_piece(const std::vector<std::string>& keys,
+// Takes the keys' strings (moved into the command).
+std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&& keys,
                                                       bool* unavailable, read_target target)
 {
     *unavailable = false;
-    std::vector<std::optional<std::string>> none(keys.size());
-    if (keys.empty())
+    const size_t n = keys.size();
+    std::vector<std::optional<std::string>> none(n);
+    if (n == 0)
         return none;
     command cmd;
-    cmd.reserve(keys.size() + 1);
-    cmd.push_back(keys.size() == 1 ? "GET" : "MGET");
-    cmd.insert(cmd.end(), keys.begin(), keys.end());
-    std::vector<command> cmds{std::move(cmd)};
+    cmd.reserve(n + 1);
+    cmd.push_back(n == 1 ? "GET" : "MGET");
+    cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()),
+               std::make_move_iterator(keys.end()));
+    std::vector<command> cmds;
+    cmds.push_back(std::move(cmd));
     close_unused_connections();
 
     auto take = [&](std::vector<reply_ptr>& replies) {
-        if (keys.size() == 1)
+        if (n == 1)
             return std::vector<std::optional<std::string>>{reply_string(replies[0].get())};
         auto values = reply_strings(replies[0].get());
-        values.resize(keys.size());
+        values.resize(n);
         return values;
     };
 
@@ -357,17 +358,18 @@ std::vector<std::optional<std::string>> l2_read_piece(const std::vector<std::str
 
 } // namespace
 
-std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& keys,
-                                                bool* unavailable, read_target target)
+std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
+                                                read_target target)
 {
     if (keys.size() <= keys_per_round_trip)
-        return l2_read_piece(keys, unavailable, target);
+        return l2_read_piece(std::move(keys), unavailable, target);
     std::vector<std::optional<std::string>> out;
     out.reserve(keys.size());
     for (size_t start = 0; start < keys.size(); start += keys_per_round_trip) {
         const size_t end = std::min(keys.size(), start + keys_per_round_trip);
         auto values = l2_read_piece(
-            std::vector<std::string>(keys.begin() + long(start), keys.begin() + long(end)),
+            std::vector<std::string>(std::make_move_iterator(keys.begin() + long(start)),
+                                     std::make_move_iterator(keys.begin() + long(end))),
             unavailable, target);
         if (*unavailable) {
             // The rest are misses: Redis is not waited for again in this call.

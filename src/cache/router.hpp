@@ -6,6 +6,7 @@
 
 #include "cache/redis_client.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,11 +37,18 @@ int64_t replica_max_lag_bytes();
 // Where a read goes: as ai_scale.redis_read_from says, or to the primary only.
 enum class read_target { configured, primary };
 
-// Values for keys (nullopt: miss). When no endpoint answered, returns all misses and sets
-// *unavailable, or with ai_scale.cache_strict raises 08006. Under read_target::configured (a
-// lookup) each round trip of up to 1000 keys that reached Redis is a sample of stats' l2 timer.
-std::vector<std::optional<std::string>> l2_read(const std::vector<std::string>& keys,
-                                                bool* unavailable,
+// Keys per Redis round trip. Each round trip must end within ai_scale.redis_timeout_ms: one
+// MGET or pipeline of a whole large batch could not (200,000 keys took longer than the default
+// 100 ms on an idle loopback), so every key of a cache_get_many or predict_batch of that size
+// was an L2 miss, and none of its fills was written.
+constexpr std::size_t l2_keys_per_round_trip = 1000;
+
+// Values for keys (nullopt: miss), l2_keys_per_round_trip keys per round trip. When no endpoint
+// answered, returns all misses and sets *unavailable, or with ai_scale.cache_strict raises
+// 08006. Under read_target::configured (a lookup) each round trip that reached Redis is a sample
+// of stats' l2 timer. Takes keys by value: the words of a single round trip are moved into its
+// command rather than copied.
+std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
                                                 read_target target = read_target::configured);
 
 // SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed.

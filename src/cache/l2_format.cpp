@@ -15,11 +15,12 @@ constexpr std::size_t header = sizeof magic + 8 + 8;
 std::string wrap_l2_payload(const char* payload, std::size_t len, uint64_t expires_unix_ms)
 {
     const uint64_t sum = XXH3_64bits(payload, len);
-    std::string v(header + len, '\0');
-    std::memcpy(v.data(), magic, sizeof magic);
-    std::memcpy(v.data() + 4, &expires_unix_ms, 8);
-    std::memcpy(v.data() + 12, &sum, 8);
-    std::memcpy(v.data() + header, payload, len);
+    std::string v;
+    v.reserve(header + len);
+    v.append(magic, sizeof magic);
+    v.append(reinterpret_cast<const char*>(&expires_unix_ms), 8);
+    v.append(reinterpret_cast<const char*>(&sum), 8);
+    v.append(payload, len);
     return v;
 }
 

@@ -382,17 +382,20 @@ std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, b
     return out;
 }
 
-bool l2_write(const std::string& key, const std::string& value, uint64_t ttl_ms)
+bool l2_write(std::string key, std::string value, uint64_t ttl_ms)
 {
-    return l2_write_many({{key, value}}, ttl_ms);
+    std::vector<std::pair<std::string, std::string>> entries;
+    entries.emplace_back(std::move(key), std::move(value));
+    return l2_write_many(std::move(entries), ttl_ms);
 }
 
 namespace {
 
 // SET ... PX ttl_ms for each pair, with NX unless replace[i] (none when replace is null),
 // keys_per_round_trip SETs per pipelined round trip; after one round trip fails, the rest are
-// not sent. result[i] says what became of entries[i].
-std::vector<l2_fill> l2_set_many(const std::vector<std::pair<std::string, std::string>>& entries,
+// not sent. result[i] says what became of entries[i]. Each round trip's keys and values are
+// moved out of entries into its commands, and freed with them once it is done.
+std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, std::string>>& entries,
                                  uint64_t ttl_ms, const std::vector<bool>* replace)
 {
     std::vector<l2_fill> result(entries.size(), l2_fill::failed);
@@ -406,9 +409,15 @@ std::vector<l2_fill> l2_set_many(const std::vector<std::pair<std::string, std::s
         std::vector<command> cmds;
         cmds.reserve(end - start);
         for (size_t i = start; i < end; i++) {
-            cmds.push_back({"SET", entries[i].first, entries[i].second, "PX", ttl});
+            command& cmd = cmds.emplace_back();
+            cmd.reserve(6);
+            cmd.push_back("SET");
+            cmd.push_back(std::move(entries[i].first));
+            cmd.push_back(std::move(entries[i].second));
+            cmd.push_back("PX");
+            cmd.push_back(ttl);
             if (replace != nullptr && !(*replace)[i])
-                cmds.back().push_back("NX");
+                cmd.push_back("NX");
         }
         auto replies = attempt_primary(primary, cmds);
         if (!replies) {
@@ -427,7 +436,7 @@ std::vector<l2_fill> l2_set_many(const std::vector<std::pair<std::string, std::s
 
 } // namespace
 
-bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entries, uint64_t ttl_ms)
+bool l2_write_many(std::vector<std::pair<std::string, std::string>> entries, uint64_t ttl_ms)
 {
     for (l2_fill r : l2_set_many(entries, ttl_ms, nullptr))
         if (r == l2_fill::failed)
@@ -435,7 +444,7 @@ bool l2_write_many(const std::vector<std::pair<std::string, std::string>>& entri
     return true;
 }
 
-std::vector<l2_fill> l2_fill_many(const std::vector<std::pair<std::string, std::string>>& entries,
+std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, std::string>> entries,
                                   const std::vector<bool>& replace, uint64_t ttl_ms)
 {
     return l2_set_many(entries, ttl_ms, &replace);

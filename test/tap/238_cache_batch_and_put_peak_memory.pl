@@ -1,8 +1,12 @@
 # The peak of a backend's private memory (VmHWM, in a session of its own) at a large
-# cache_get_many.
+# cache_get_many and at a cache_put of a large output.
 # cache_get_many made the Redis key of every input, and read every value back, before looking
 # at any: a million inputs missing in Redis took 270 MB at the peak (the keys alone, as 41-byte
 # strings, 80 MB). The keys of each 1000-key round trip are now made just before it: 113 MB.
+# cache_put of a 60 MB output held it about 7 times at once besides the argument itself: the
+# Redis value made of it, copied four times by the writes taking it by reference, and twice
+# in hiredis (the command it formatted, then its output buffer). Now the value is moved into
+# the command and copied once, straight into the output buffer: 2 copies.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -22,6 +26,7 @@ CREATE FUNCTION hwm_kb() RETURNS int LANGUAGE sql
 CREATE TABLE batch AS
     SELECT array_agg(jsonb_build_object('a', g) ORDER BY g) AS inputs
       FROM generate_series(1, 1000000) g;
+CREATE TABLE big AS SELECT jsonb_build_object('s', repeat('y', 60 * 1024 * 1024)) AS v;
 });
 
 # Each in a session of its own, whose peak so far is taken first; a small call before makes the
@@ -46,6 +51,16 @@ like($out, qr/^t\n0\ngrowth\|/, 'a million misses') or diag($out);
 note("VmHWM grew $kb kB at a cache_get_many of a million inputs");
 # Before: about 270 MB; the array alone, read from the table, is 32 MB.
 cmp_ok($kb, '<', 200 * 1024, 'a million keys are not all made at once');
+
+# The output read from the table (one copy of 60 MB, besides the compressed datum).
+($kb, $out) = peak_growth_kb(q{
+SELECT ai_scale.cache_put('m', 1, '{"x": "big"}', (SELECT v FROM big))});
+note("VmHWM grew $kb kB at a cache_put of a 60 MB output");
+# Before: about 8 copies (480 MB); now 3.
+cmp_ok($kb, '<', 5 * 61 * 1024, 'a large output is not copied over and over');
+is($node->safe_psql('postgres', q{
+SELECT ai_scale.cache_get('m', 1, '{"x": "big"}') = (SELECT v FROM big)}), 't',
+    'the large output is read back whole');
 
 $node->stop;
 redis_stop('peak_memory');

@@ -67,11 +67,16 @@ like($server_log,
 unlike($server_log, qr/ai_scale maintenance worker started/, 'no worker started');
 unlike($server_log, qr/ai_scale maintenance: error/, 'no maintenance run failed');
 
+# Started first with its worker off: started with it, the worker (naptime 1 s) could make the
+# partitions ahead before the count below was taken.
+$new->append_conf('postgresql.conf', "ai_scale.maintenance_databases = ''\n");
 $new->start;
 is($new->safe_psql('postgres', $partitions), $before, 'the partitions are there, none made');
 is($new->safe_psql('postgres', 'SELECT count(*) FROM model_predictions'), '100', 'every row');
 is($new->safe_psql('postgres', 'SELECT premake FROM ai_scale.partition_config'), '10',
     'and the configuration');
+$new->append_conf('postgresql.conf', "ai_scale.maintenance_databases = 'postgres'\n");
+$new->reload;
 ok($new->poll_query_until('postgres', qq{SELECT ($partitions) >= $before + 9}),
     'the upgraded cluster\'s worker makes the partitions ahead');
 $new->stop;

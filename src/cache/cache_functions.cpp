@@ -376,8 +376,8 @@ AI_SCALE_FUNCTION(ai_scale_cache_get)
 
 // cache_get_many(model, version, inputs jsonb[]) -> jsonb[]: one element per input (null on a
 // miss or a null input); L2 is asked for all L1 misses in one round trip (per 1000 keys).
-// Equal inputs (one cache key) are looked up once, at every level,
-// and each copy gets that answer: 2000 copies of one 100 kB input read 200 MB from Redis.
+// Equal inputs (one cache key) are looked up once, at every level, and each copy gets that
+// answer: 2000 copies of one 100 kB input read 200 MB from Redis.
 AI_SCALE_FUNCTION(ai_scale_cache_get_many)
 {
     lookup m = read_model_args(fcinfo);

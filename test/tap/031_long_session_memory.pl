@@ -23,9 +23,7 @@ use lib $FindBin::RealBin;
 use AiScaleTest;
 
 my $node = cache_node('long_session');
-$node->safe_psql('postgres', full_tree_function() . q{
-CREATE FUNCTION rss_anon_kb() RETURNS int LANGUAGE sql
-    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'RssAnon:\s+(\d+)')::int $$;
+$node->safe_psql('postgres', full_tree_function() . memory_functions() . q{
 SELECT ai_scale.register_model('big', 'gbdt', ARRAY['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
     jsonb_build_object('objective', 'binary:logistic', 'base_score', 0.5,
                        'trees', (SELECT jsonb_agg(tree(6)) FROM generate_series(1, 200))));

@@ -15,10 +15,8 @@ use AiScaleTest;
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('answer_memory', $port);
 my $node = cache_node('answer_memory', redis_primary => "127.0.0.1:$port");
-$node->safe_psql('postgres', q{
+$node->safe_psql('postgres', memory_functions() . q{
 SELECT ai_scale.register_model('m', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}');
-CREATE FUNCTION peak_kb() RETURNS int LANGUAGE sql
-    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s+(\d+)')::int $$;
 });
 
 my $inputs = q{(SELECT array_agg(jsonb_build_object('a', g, 'b', 1))

@@ -14,10 +14,7 @@ use AiScaleTest;
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('l1_hit_memory', $port);
 my $node = cache_node('l1_hit_memory', redis_primary => "127.0.0.1:$port");
-$node->safe_psql('postgres', q{
-CREATE FUNCTION peak_kb() RETURNS int LANGUAGE sql
-    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s+(\d+)')::int $$;
-});
+$node->safe_psql('postgres', memory_functions());
 
 my $inputs = q{array_fill('{"x": 1}'::jsonb, ARRAY[500000])};
 my ($ret, $out, $err) = $node->psql('postgres', qq{

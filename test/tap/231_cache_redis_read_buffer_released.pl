@@ -19,9 +19,7 @@ my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('read_buffer_released', $port);
 my $node = cache_node('read_buffer_released', redis_primary => "127.0.0.1:$port",
     redis_timeout_ms => 10000);
-$node->safe_psql('postgres', q{
-CREATE FUNCTION rss_anon_kb() RETURNS int LANGUAGE sql
-    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'RssAnon:\s+(\d+)')::int $$;
+$node->safe_psql('postgres', memory_functions() . q{
 SELECT ai_scale.cache_put('m', 1, '{"x": "big"}', jsonb_build_object('s', repeat('y', 60 * 1024 * 1024)));
 SELECT ai_scale.cache_put('m', 1, '{"x": "small"}', '{"score": 1}');
 });

@@ -20,9 +20,7 @@ my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('peak_memory', $port);
 my $node = cache_node('peak_memory', redis_primary => "127.0.0.1:$port",
     redis_timeout_ms => 10000);
-$node->safe_psql('postgres', q{
-CREATE FUNCTION hwm_kb() RETURNS int LANGUAGE sql
-    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s+(\d+)')::int $$;
+$node->safe_psql('postgres', memory_functions() . q{
 CREATE TABLE batch AS
     SELECT array_agg(jsonb_build_object('a', g) ORDER BY g) AS inputs
       FROM generate_series(1, 1000000) g;
@@ -35,9 +33,9 @@ sub peak_growth_kb {
     my ($sql) = @_;
     my ($ret, $out, $err) = $node->psql('postgres', qq{
 SELECT ai_scale.cache_get('m', 1, '{"x": 0}') IS NULL;
-SELECT hwm_kb() AS before \\gset
+SELECT peak_kb() AS before \\gset
 $sql;
-SELECT 'growth', hwm_kb() - :before;
+SELECT 'growth', peak_kb() - :before;
 }, timeout => 300);
     is($ret, 0, 'no error') or diag($err);
     my ($kb) = $out =~ /^growth\|(-?\d+)$/m;

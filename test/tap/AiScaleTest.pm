@@ -12,7 +12,7 @@ use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
-  queued_while_fork_fails full_tree_function old_partition_table worker_drop_fails hold_worker_detach
+  queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock redis_replica_caught_up
   fill_lock_table);
@@ -97,6 +97,16 @@ CREATE FUNCTION tree(depth int) RETURNS jsonb LANGUAGE sql AS $$
     'split_conditions', jsonb_agg(CASE WHEN i >= (1 << depth) - 1 THEN 0.01 ELSE 0.5 END ORDER BY i),
     'default_left', jsonb_agg(true ORDER BY i))
   FROM generate_series(0, (2 << depth) - 2) i $$;};
+}
+
+# SQL making rss_anon_kb() and peak_kb() RETURNS int: the calling backend's anonymous resident
+# memory (RssAnon) and its peak resident memory (VmHWM), in kB, from /proc/self/status.
+sub memory_functions {
+    return q{
+CREATE FUNCTION rss_anon_kb() RETURNS int LANGUAGE sql
+    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'RssAnon:\s+(\d+)')::int $$;
+CREATE FUNCTION peak_kb() RETURNS int LANGUAGE sql
+    AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s+(\d+)')::int $$;};
 }
 
 # Starts the node with test/tools/clock_shift.cpp preloaded: its wall clock (not its monotonic

@@ -3,11 +3,15 @@
 #include "cache/generation_slots.hpp"
 #include "cache/lineage.hpp"
 #include "cache/router.hpp"
+#include "pg/guard.hpp"
 #include "pg/shmem.hpp"
 #include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "access/xlog.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 }
 
 #define XXH_INLINE_ALL
@@ -40,6 +44,8 @@ struct generations {
     std::atomic<uint64_t> bumped_ms[n_generation_slots]; // last bump here; 0: none
     std::atomic<uint64_t> last_bump_ms; // the latest of bumped_ms; 0 once out of the window
     std::atomic<uint64_t> rechecked_ms; // the last recheck_bumped
+    // Set while a backend reads the slot's counter from Redis (claim_due to the end of its sync).
+    std::atomic<bool> reading[n_generation_slots];
 };
 
 generations* shared_generations = nullptr;
@@ -61,6 +67,7 @@ void init_generations(void* segment, bool found)
             shared_generations->slot[i].store(0, std::memory_order_relaxed);
             shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
             shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
+            shared_generations->reading[i].store(false, std::memory_order_relaxed);
         }
 }
 
@@ -111,8 +118,11 @@ void reconcile_generation(uint32_t slot, uint64_t in_redis)
 
 // Claims the slots due for a sync at now (not synced in the last second; every slot when forced)
 // by setting their synced_ms: into stale, with each one's synced_ms before the claim in before.
+// Into unlearned, the slots another backend claimed while this server has yet to learn their
+// generation from Redis (below epoch_floor): the caller waits for that backend's answer.
 void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
-               std::vector<uint32_t>& stale, std::vector<uint64_t>& before)
+               std::vector<uint32_t>& stale, std::vector<uint64_t>& before,
+               std::vector<uint32_t>* unlearned)
 {
     auto& g = gens();
     for (size_t i = 0; i < n; i++) {
@@ -125,10 +135,51 @@ void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
         } else if (!((last == 0 || now - last >= generation_sync_ms) &&
                      g.synced_ms[s].compare_exchange_strong(last, now,
                                                             std::memory_order_relaxed))) {
+            if (unlearned != nullptr &&
+                g.slot[s].load(std::memory_order_relaxed) < generation::epoch_floor)
+                unlearned->push_back(s);
             continue;
         }
+        g.reading[s].store(true, std::memory_order_relaxed);
         stale.push_back(s);
         before.push_back(last);
+    }
+}
+
+// Clears the reading mark of the slots a sync claimed when it ends, by an error too.
+struct reading_marks {
+    const std::vector<uint32_t>& slots;
+    ~reading_marks()
+    {
+        for (uint32_t s : slots)
+            gens().reading[s].store(false, std::memory_order_release);
+    }
+};
+
+// Waits while another backend reads the counter of a slot this server has not learned yet, at
+// most until its claim is a second old (that backend may have exited without clearing its
+// mark), checking for interrupts. A caller that went on instead made its key with the slot as it
+// was, 0 after a start: a value it put under it was lost once the slot took Redis's generation,
+// and it read and wrote Redis under generation 0, which every start of this server and of its
+// standbys uses until its first sync (test/tap/244_cache_first_sync_concurrent.pl).
+void wait_for_first_read(const std::vector<uint32_t>& slots)
+{
+    auto& g = gens();
+    for (;;) {
+        const uint64_t now = stats::monotonic_ms();
+        bool waiting = false;
+        for (uint32_t s : slots)
+            waiting |= g.slot[s].load(std::memory_order_relaxed) < generation::epoch_floor &&
+                       g.reading[s].load(std::memory_order_acquire) &&
+                       now - g.synced_ms[s].load(std::memory_order_relaxed) < generation_sync_ms;
+        if (!waiting)
+            return;
+        pg::call([] {
+            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1,
+                            PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            CHECK_FOR_INTERRUPTS();
+        });
     }
 }
 
@@ -179,21 +230,29 @@ void apply_generations(const std::vector<uint32_t>& stale,
 
 // Raises the slots to the generations Redis holds, for slots not synced in the last second (every
 // slot when forced), and Redis's counters to this server's where they are behind. Read from the
-// primary: a replica a little behind would hold back a fresh invalidation.
-void sync_generations(const uint32_t* slots, size_t n, bool force = false)
+// primary: a replica a little behind would hold back a fresh invalidation. A slot this server
+// has not learned yet, which another backend is reading, is waited for; and synced here when
+// that backend got no answer (Redis unreachable, its call cancelled) and the slot is due again.
+void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool wait = true)
 {
     if (!l2_enabled())
         return;
     const uint64_t now = stats::monotonic_ms();
     std::vector<uint32_t> stale;
     std::vector<uint64_t> before; // each stale slot's synced_ms before this sync claimed it
-    claim_due(slots, n, force, now, stale, before);
-    if (stale.empty())
-        return;
-    bool unavailable = false;
-    const auto values = read_claimed(stale, before, now, &unavailable);
-    if (!unavailable)
-        apply_generations(stale, values);
+    std::vector<uint32_t> unlearned;
+    claim_due(slots, n, force, now, stale, before, wait ? &unlearned : nullptr);
+    if (!stale.empty()) {
+        reading_marks marks{stale};
+        bool unavailable = false;
+        const auto values = read_claimed(stale, before, now, &unavailable);
+        if (!unavailable)
+            apply_generations(stale, values);
+    }
+    if (!unlearned.empty()) {
+        wait_for_first_read(unlearned);
+        sync_generations(unlearned.data(), unlearned.size(), false, false);
+    }
 }
 
 // Syncs the slots this server bumped in the last recheck_window_ms, at most once a second for

@@ -16,6 +16,7 @@ packages=(
     postgresql-15-partman # TAP 171 and bench/partition: ai_scale beside pg_partman
     postgresql-15-repack # TAP 159: pg_repack on the store and ai_scale's tables
     gdb # TAP 236: holds a committing backend between its commit and its invalidations
+    pgbouncer # TAP 243: ai_scale through PgBouncer in transaction and statement pooling mode
 )
 
 as_root() {
@@ -35,7 +36,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    # Debian's packages would start a system-wide Redis and Postgres; we run our own.
+    # Debian's packages would start a system-wide Redis, Postgres and PgBouncer; we run our own.
     as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq \
         --no-install-recommends "${missing[@]}"
 fi

@@ -233,8 +233,25 @@ pending_detach deferred_detach(Oid parent_oid, HeapTuple row, TupleDesc desc)
     return p;
 }
 
+// A row of a table's run, kept in run_context to be logged once the run has committed.
+struct run_row {
+    char* action;
+    char* parent;
+    char* partition; // nullptr when the row names none
+    char* detail;    // nullptr when it has none
+};
+
+char* run_copy(const char* text)
+{
+    return text != nullptr ? MemoryContextStrdup(run_context, text) : nullptr;
+}
+
 // Runs _run_maintenance on one table in one transaction, logs its rows and returns the deferred
-// detaches. A table unmanaged or dropped since it was listed is skipped.
+// detaches. A table unmanaged or dropped since it was listed is skipped. The rows are logged
+// after the commit, as the detaches' are: logged before it, a line saying a partition was
+// created or dropped came while other sessions still saw the table as it was (and for nothing
+// when the commit failed), and a test or a DBA that read the line and then looked found
+// otherwise.
 pending_detach* maintain_table(const managed_table& table, int* npending)
 {
     *npending = 0;
@@ -243,6 +260,9 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
     run_maintenance_of(table.oid);
     pending_detach* pending = static_cast<pending_detach*>(
         MemoryContextAllocZero(run_context, sizeof(pending_detach) * (SPI_processed + 1)));
+    run_row* rows = static_cast<run_row*>(
+        MemoryContextAllocZero(run_context, sizeof(run_row) * (SPI_processed + 1)));
+    uint64 nrows = 0;
     for (uint64 i = 0; i < SPI_processed; i++) {
         HeapTuple row = SPI_tuptable->vals[i];
         TupleDesc desc = SPI_tuptable->tupdesc;
@@ -251,15 +271,18 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
             pending[(*npending)++] = deferred_detach(table.oid, row, desc);
             continue;
         }
-        char* parent = SPI_getvalue(row, desc, 1);
-        char* partition = SPI_getvalue(row, desc, 3);
-        char* detail = SPI_getvalue(row, desc, 4);
-        ereport(LOG, (errmsg("ai_scale maintenance: %s %s%s%s", action, parent,
-                             partition ? " " : "", partition ? partition : ""),
-                      detail ? errdetail("%s", detail) : 0));
+        rows[nrows++] =
+            run_row{run_copy(action), run_copy(SPI_getvalue(row, desc, 1)),
+                    run_copy(SPI_getvalue(row, desc, 3)), run_copy(SPI_getvalue(row, desc, 4))};
     }
     SPI_finish();
     finish_transaction();
+    for (uint64 i = 0; i < nrows; i++) {
+        const run_row& r = rows[i];
+        ereport(LOG, (errmsg("ai_scale maintenance: %s %s%s%s", r.action, r.parent,
+                             r.partition ? " " : "", r.partition ? r.partition : ""),
+                      r.detail ? errdetail("%s", r.detail) : 0));
+    }
     return pending;
 }
 

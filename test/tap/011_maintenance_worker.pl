@@ -8,6 +8,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
 my $node = PostgreSQL::Test::Cluster->new('worker');
 $node->init;
@@ -29,8 +32,7 @@ my $pid = $node->safe_psql('postgres',
 $node->safe_psql('postgres', "CREATE EXTENSION ai_scale");
 $node->safe_psql('postgres', "SELECT ai_scale.create_prediction_store(premake => 1)");
 $node->safe_psql('postgres', "UPDATE ai_scale.partition_config SET premake = 4");
-ok($node->poll_query_until('postgres',
-        "SELECT count(*) = 5 FROM ai_scale.partitions('model_predictions') WHERE tier = 'hot'"),
+ok($node->poll_query_until('postgres', made_ahead(4, 'model_predictions')),
     'the worker creates the partitions premake asks for');
 
 # A table without a default partition, with expired partitions: detached concurrently.
@@ -59,8 +61,7 @@ ok($node->poll_query_until('postgres',
         "SELECT value > 0 FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors'"),
     'the error is counted');
 $node->safe_psql('postgres', "UPDATE ai_scale.partition_config SET premake = 6 WHERE parent = 'model_predictions'::regclass");
-ok($node->poll_query_until('postgres',
-        "SELECT count(*) = 7 FROM ai_scale.partitions('model_predictions') WHERE tier = 'hot'"),
+ok($node->poll_query_until('postgres', made_ahead(6, 'model_predictions')),
     'the worker goes on maintaining the other tables');
 is($node->safe_psql('postgres',
         "SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'"),

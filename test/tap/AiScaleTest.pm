@@ -188,12 +188,14 @@ SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1);
 UPDATE ai_scale.partition_config SET premake = 4;});
 }
 
-# SQL: whether table t of managed_database has partitions premake days ahead of now, as its
-# worker makes them on the day it runs; not how many there are, which a midnight during a test
-# raises by one.
+# SQL: whether a table managed daily (t of managed_database unless $table says another) has
+# partitions premake days ahead of now, as its worker makes them on the day it runs; not how
+# many there are, which a midnight during a test raises by one (the partition of the day before
+# stays).
 sub made_ahead {
-    my ($premake) = @_;
-    return qq{SELECT EXISTS (SELECT FROM ai_scale.partitions('t')
+    my ($premake, $table) = @_;
+    $table //= 't';
+    return qq{SELECT EXISTS (SELECT FROM ai_scale.partitions('$table')
                               WHERE upper::timestamptz > now() + interval '$premake days')};
 }
 

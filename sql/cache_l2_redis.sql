@@ -132,5 +132,16 @@ RESET ai_scale.redis_password;
 RESET ai_scale.redis_read_from;
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS password_reset;
 
+-- Spaces around the primary, which SET takes: the same Redis is reached (taken whole, the
+-- setting named no endpoint, and every call failed as "invalid Redis endpoint").
+SELECT set_config('ai_scale.redis_primary', ' ' || current_setting('ai_scale.redis_primary') || ' ',
+                  false) IS NOT NULL AS primary_with_spaces;
+SET ai_scale.redis_read_from = 'primary';
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS read_through_spaced_primary;
+RESET ai_scale.cache_strict;
+RESET ai_scale.redis_read_from;
+RESET ai_scale.redis_primary;
+
 SELECT ai_scale.reset_stats();
 RESET ai_scale.cache_use_l1;

@@ -80,7 +80,10 @@ std::string current_primary()
 {
     if (sentinel_enabled())
         return sentinel_topology().primary;
-    return guc::redis_primary ? guc::redis_primary : "";
+    // Without the spaces the setting allows around it: taken whole, " 127.0.0.1:6379" named no
+    // endpoint, and every call failed as "invalid Redis endpoint".
+    auto named = endpoint_list(guc::redis_primary);
+    return named.empty() ? std::string() : std::move(named[0]);
 }
 
 std::vector<std::string> current_replicas()

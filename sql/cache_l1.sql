@@ -139,18 +139,35 @@ SET ai_scale.redis_replicas = '127.0.0.1:6380,';
 SET ai_scale.redis_replicas = '127.0.0.1:6380, redis-b:6380, 127.0.0.1:6380';
 SET ai_scale.redis_sentinels = 'Sentinel-A:26379,sentinel-a:26379';
 SET ai_scale.redis_replicas = '[::1]:6380, [0:0::1]:6380';
--- The forms an endpoint takes: an IPv6 address in brackets; no URL, no Unix-domain socket.
+-- The forms an endpoint takes: an IPv6 address in brackets, a Unix-domain socket's absolute
+-- path (not for sentinels); no URL.
 SET ai_scale.redis_primary = '[::1]:6379';
 SHOW ai_scale.redis_primary;
 SET ai_scale.redis_replicas = '[2001:db8::5]:6380, redis-b.internal:6380';
+SET ai_scale.redis_primary = '/var/run/redis/redis.sock';
+SHOW ai_scale.redis_primary;
+SET ai_scale.redis_replicas = ' /run/redis/replica-a.sock , 127.0.0.1:6380,/run/redis-b.sock';
+SHOW ai_scale.redis_replicas;
 RESET ai_scale.redis_replicas;
 RESET ai_scale.redis_primary;
+SET ai_scale.redis_replicas = '/run/redis/a.sock, /run/redis/b.sock, /run/redis/a.sock';
+SET ai_scale.redis_primary = 'run/redis/redis.sock';
+SET ai_scale.redis_primary = 'unix:///var/run/redis/redis.sock';
+SET ai_scale.redis_primary = '/var/run/redis/';
+SET ai_scale.redis_primary = '/tmp/my redis/redis.sock';
+SET ai_scale.redis_primary = E'/tmp/redis\t.sock';
+SET ai_scale.redis_primary = '/tmp/a,b.sock';
+SET ai_scale.redis_replicas = '/tmp/a,b.sock';
+SET ai_scale.redis_primary = '/tmp/ai_scale/path-of-107-bytes-the-most-that-sockaddr-un-sun-path-holds-besides-a-nul-at-its-end/r123.sock';
+SELECT length(current_setting('ai_scale.redis_primary')) AS longest_path_taken;
+SET ai_scale.redis_primary = '/tmp/ai_scale/path-of-108-bytes-one-more-than-sockaddr-un-sun-path-holds-besides-a-nul-at-its-end/r1234.sock';
+RESET ai_scale.redis_primary;
+SET ai_scale.redis_sentinels = '/run/redis/sentinel.sock';
 SET ai_scale.redis_primary = '::1:6379';
 SET ai_scale.redis_primary = 'fe80::1';
 SET ai_scale.redis_primary = '[redis-a]:6379';
 SET ai_scale.redis_primary = 'redis://127.0.0.1:6379';
 SET ai_scale.redis_primary = 'rediss://127.0.0.1:6380';
-SET ai_scale.redis_primary = '/var/run/redis/redis.sock';
 SET ai_scale.redis_primary = '127.0.0.1:0';
 SET ai_scale.redis_sentinel_master = 'my master';
 SET ai_scale.redis_sentinel_master = '';

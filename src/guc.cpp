@@ -81,7 +81,11 @@ const config_enum_entry read_from_options[] = {
     {nullptr, 0, false},
 };
 
-bool check_endpoint_list(char** newval, const char* name, bool allow_many)
+// A list of endpoints (parse_endpoint), separated by commas with spaces around them allowed. A
+// socket path runs to the next comma, less the spaces at its end, so that one with a space in
+// it is refused as such rather than read as two entries.
+bool check_endpoint_list(char** newval, const char* name, bool allow_many,
+                         cache::socket_paths sockets)
 {
     const char* s = *newval;
     if (s == nullptr || *s == '\0')
@@ -91,8 +95,15 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
         while (*s == ' ')
             s++;
         const char* end = s;
-        while (*end && *end != ',' && *end != ' ')
-            end++;
+        if (*s == '/' && sockets == cache::socket_paths::allowed) {
+            while (*end && *end != ',')
+                end++;
+            while (end > s && end[-1] == ' ')
+                end--;
+        } else {
+            while (*end && *end != ',' && *end != ' ')
+                end++;
+        }
         if (end == s && allow_many) {
             GUC_check_errmsg("%s has an empty entry", name);
             GUC_check_errhint("Separate endpoints with single commas, with none at either end.");
@@ -100,7 +111,7 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
         }
         cache::endpoint_problem problem;
         const std::string_view entry(s, size_t(end - s));
-        auto address = cache::parse_endpoint(entry, &problem);
+        auto address = cache::parse_endpoint(entry, &problem, sockets);
         if (!address) {
             GUC_check_errmsg("%s", problem.message.c_str());
             GUC_check_errhint("%s%s", problem.hint.c_str(),
@@ -121,7 +132,9 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many)
         if (*end == '\0')
             break;
         if (!allow_many) {
-            GUC_check_errmsg("%s takes one host:port", name);
+            GUC_check_errmsg("%s takes one endpoint", name);
+            GUC_check_errhint("Name replicas in ai_scale.redis_replicas. A socket path cannot "
+                              "contain a comma.");
             return false;
         }
         if (*end != ',') {
@@ -232,15 +245,18 @@ bool check_partition_time_zone(char** newval, void**, GucSource)
 
 bool check_primary(char** newval, void**, GucSource)
 {
-    return check_endpoint_list(newval, "ai_scale.redis_primary", false);
+    return check_endpoint_list(newval, "ai_scale.redis_primary", false,
+                               cache::socket_paths::allowed);
 }
 bool check_replicas(char** newval, void**, GucSource)
 {
-    return check_endpoint_list(newval, "ai_scale.redis_replicas", true);
+    return check_endpoint_list(newval, "ai_scale.redis_replicas", true,
+                               cache::socket_paths::allowed);
 }
 bool check_sentinels(char** newval, void**, GucSource)
 {
-    return check_endpoint_list(newval, "ai_scale.redis_sentinels", true);
+    return check_endpoint_list(newval, "ai_scale.redis_sentinels", true,
+                               cache::socket_paths::refused);
 }
 // A name as sentinel.conf's `sentinel monitor` takes it: one word of printable characters.
 bool check_sentinel_master(char** newval, void**, GucSource)
@@ -347,12 +363,14 @@ void define_l1_settings()
 void define_redis_settings()
 {
     DefineCustomStringVariable(
-        "ai_scale.redis_primary", "Redis primary (host:port) for the L2 cache; empty disables L2.",
+        "ai_scale.redis_primary",
+        "Redis primary (host:port, or a Unix-domain socket's path) for the L2 cache; empty "
+        "disables L2.",
         nullptr, &redis_primary, "", PGC_SUSET, 0, check_primary, nullptr, nullptr);
-    DefineCustomStringVariable("ai_scale.redis_replicas",
-                               "Redis replicas (comma-separated host:port) that serve L2 reads.",
-                               nullptr, &redis_replicas, "", PGC_SUSET, 0, check_replicas, nullptr,
-                               nullptr);
+    DefineCustomStringVariable(
+        "ai_scale.redis_replicas",
+        "Redis replicas (comma-separated host:port or socket paths) that serve L2 reads.", nullptr,
+        &redis_replicas, "", PGC_SUSET, 0, check_replicas, nullptr, nullptr);
     DefineCustomStringVariable(
         "ai_scale.redis_sentinels",
         "Redis Sentinels (comma-separated host:port) that name the L2 primary and replicas.",

@@ -24,8 +24,8 @@ const char* partition_zone_problem(const char* zone, const char** hint);
 extern int l1_entries;         // postmaster; 0: no L1
 extern int l1_max_value_bytes; // postmaster; larger outputs skip L1
 extern bool cache_use_l1;
-extern char* redis_primary;   // host:port, '' disables L2
-extern char* redis_replicas;  // comma list of host:port
+extern char* redis_primary;   // host:port or a socket path, '' disables L2
+extern char* redis_replicas;  // comma list of host:port or socket paths
 extern char* redis_sentinels; // comma list of host:port; when set, they name primary and replicas
 extern char* redis_sentinel_master;
 enum class read_from { replica, primary };

@@ -5,6 +5,7 @@
 #include "cache/host_lookup.hpp"
 #include "cache/l2_format.hpp"
 #include "cache/resp_limits.hpp"
+#include "cache/unix_socket.hpp"
 #include "guc.hpp"
 
 #include <hiredis/hiredis.h>
@@ -365,10 +366,10 @@ bool stale(connection& c, const credentials& wanted, steady::time_point now)
 }
 
 // A connected socket to endpoint. The settings' check refused what this cannot read; a
-// sentinel's answer is checked too. The name is looked up, and the connection made, within
-// redis_timeout_ms each, waiting in poll() with the wait hook called at every wake: a cancel
-// pending before, or arriving during either wait, is taken as the cancel it is, not counted as
-// the endpoint failing.
+// sentinel's answer is checked too. A socket path is connected to (unix_socket.hpp); a host
+// name is looked up, and the connection made, within redis_timeout_ms each, waiting in poll()
+// with the wait hook called at every wake: a cancel pending before, or arriving during either
+// wait, is taken as the cancel it is, not counted as the endpoint failing.
 int dial(const std::string& endpoint)
 {
     endpoint_problem problem;
@@ -378,6 +379,10 @@ int dial(const std::string& endpoint)
     if (wait_hook)
         wait_hook();
     try {
+        if (!address->path.empty())
+            return connect_unix_socket(
+                address->path, steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms),
+                wait_hook);
         const auto addresses = lookup_host(
             address->host, address->port,
             steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms), wait_hook);

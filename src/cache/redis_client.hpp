@@ -1,10 +1,10 @@
 // Redis through hiredis: one persistent connection per endpoint per backend, made on first use
 // (its host name looked up, host_lookup.hpp, and the socket connected within
-// ai_scale.redis_timeout_ms each), AUTH and SELECT applied (to a data node), and dropped (to be
-// made again next time) after any failure. Each round trip (all its commands' replies) must end
-// within ai_scale.redis_timeout_ms and stay within resp_limits.hpp's byte and element budget.
-// Errors are thrown as redis_failure; nothing here calls into Postgres (the
-// wait hook is how a cancel reaches a wait).
+// ai_scale.redis_timeout_ms each; or its Unix-domain socket connected, unix_socket.hpp), AUTH
+// and SELECT applied (to a data node), and dropped (to be made again next time) after any
+// failure. Each round trip (all its commands' replies) must end within ai_scale.redis_timeout_ms
+// and stay within resp_limits.hpp's byte and element budget. Errors are thrown as redis_failure;
+// nothing here calls into Postgres (the wait hook is how a cancel reaches a wait).
 #pragma once
 
 #include <memory>

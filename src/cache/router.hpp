@@ -25,7 +25,7 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
                                               endpoint_kind kind = endpoint_kind::data,
                                               bool* refused = nullptr);
 
-// The host:port entries of a comma-separated setting.
+// The entries of a comma-separated setting (host:port or socket paths), spaces taken off.
 std::vector<std::string> endpoint_list(const char* s);
 
 // Whether L2 is configured (ai_scale.redis_primary or ai_scale.redis_sentinels is set).

@@ -284,9 +284,11 @@ my %redis_dirs;
 
 # Starts a redis-server of the test's own on 127.0.0.1:$port (extra arguments as redis-server
 # takes them) and waits until it answers; skips the whole test file without redis-server.
-# As a primary it starts a replica's full sync at once: Redis 7 waits repl-diskless-sync-delay
-# (5 s) for more replicas first, which every replica, failover and replicaof of these tests
-# waited out.
+# $port may instead be the absolute path of a Unix-domain socket: the server then listens there
+# only (port 0), its socket of mode 700, which the cluster's server reaches since the tests, and
+# so the Redis they start, run as its user. As a primary it starts a replica's full sync at
+# once: Redis 7 waits repl-diskless-sync-delay (5 s) for more replicas first, which every
+# replica, failover and replicaof of these tests waited out.
 sub redis_start {
     my ($name, $port, @extra) = @_;
     plan skip_all => 'redis-server not found'
@@ -296,7 +298,10 @@ sub redis_start {
     mkdir $dir;
     unlink "$dir/redis.pid";
     my $log_offset = -s "$dir/redis.log" // 0;
-    system('redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
+    my @listen = $port =~ m{^/}
+      ? ('--port', 0, '--unixsocket', $port, '--unixsocketperm', '700')
+      : ('--port', $port);
+    system('redis-server', '--bind', '127.0.0.1', @listen, '--save', '',
         '--appendonly', 'no', '--repl-diskless-sync-delay', '0', '--daemonize', 'yes', '--dir', $dir,
         '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log", @extra) == 0
       or die "redis-server $name failed";
@@ -330,15 +335,16 @@ sentinel failover-timeout $master 5000
     $redis_dirs{$name} = $dir;
 }
 
-# Waits until the server started in $dir answers on $port. It writes its pid file only once
-# it listens; one that could not bind the port (taken since get_free_port chose it) exits
-# without it, and a PING would get the answer of whatever server holds the port. So the
-# server is ours when its pid file is there and names a live process. (Not asked with INFO:
+# Waits until the server started in $dir answers on $port (or at the socket path $port). It
+# writes its pid file only once it listens; one that could not bind the port (taken since
+# get_free_port chose it) exits without it, and a PING would get the answer of whatever
+# server holds the port. So the server is ours when its pid file is there and names a live process. (Not asked with INFO:
 # some tests start Redis with INFO disabled.) One that exited without its pid file is given up
 # on at once: its lines in its log as a server (role M, S or X; past $log_offset, where they
 # began) name its pid, not one a Redis that logs before it daemonizes wrote as the parent.
 sub wait_for_own_redis {
     my ($dir, $port, $log_offset, $auth) = @_;
+    my $where = $port =~ m{^/} ? "-s $port" : "-p $port";
     for (1 .. 100) {
         if (-f "$dir/redis.pid") {
             my $pid = PostgreSQL::Test::Utils::slurp_file("$dir/redis.pid");
@@ -346,7 +352,7 @@ sub wait_for_own_redis {
             return
               if $pid =~ /^\d+$/
               && process_runs($pid)
-              && `redis-cli -p $port $auth ping 2>/dev/null` =~ /^PONG/;
+              && `redis-cli $where $auth ping 2>/dev/null` =~ /^PONG/;
         } elsif (-f "$dir/redis.log"
             && PostgreSQL::Test::Utils::slurp_file("$dir/redis.log", $log_offset) =~ /^(\d+):[MSX] /m
             && !process_runs($1)
@@ -358,15 +364,16 @@ sub wait_for_own_redis {
     die "redis on port $port is not the one started in $dir (its log: $dir/redis.log)";
 }
 
-# Waits until the Redis replica at $replica (host:port) has applied all its primary at $primary
-# had written when asked (master_repl_offset in INFO replication of each, the primary first);
-# false if it has not within the TAP timeout; true at once with no replica (''). A read from a
-# replica right after a put, or after a pause of a fixed length, missed when the replica lagged
-# on a loaded machine.
+# Waits until the Redis replica at $replica (host:port, or a socket path) has applied all its
+# primary at $primary (the same) had written when asked (master_repl_offset in INFO
+# replication of each, the primary first); false if it has not within the TAP timeout; true at
+# once with no replica (''). A read from a replica right after a put, or after a pause of a
+# fixed length, missed when the replica lagged on a loaded machine.
 sub redis_replica_caught_up {
     my ($primary, $replica) = @_;
     return 1 unless $replica;
     my $info = sub {
+        return scalar `redis-cli -s $_[0] info replication 2>/dev/null` if $_[0] =~ m{^/};
         my ($host, $port) = split /:/, $_[0];
         return scalar `redis-cli -h $host -p $port info replication 2>/dev/null`;
     };

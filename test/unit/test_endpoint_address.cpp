@@ -8,16 +8,35 @@ using ai_scale::cache::parse_endpoint;
 
 namespace {
 
-// "host|port" when text parses, else the hint.
-std::string parsed(const char* text)
+const std::string form = "Use host:port, for example 127.0.0.1:6379, [::1]:6379 for an IPv6 "
+                         "address, or the absolute path of a Unix-domain socket, for example "
+                         "/run/redis/redis.sock.";
+const std::string tcp_form =
+    "Use host:port, for example 127.0.0.1:6379, or [::1]:6379 for an IPv6 address.";
+const std::string sentinel_socket =
+    "ai_scale.redis_sentinels takes host:port only: a Sentinel names the primary and replicas by "
+    "address. Use host:port, for example 127.0.0.1:26379.";
+
+// "host|port" or "socket|path" when text parses, else the hint.
+std::string parsed(std::string_view text,
+                   ai_scale::cache::socket_paths sockets = ai_scale::cache::socket_paths::allowed)
 {
     endpoint_problem problem;
-    auto a = parse_endpoint(text, &problem);
+    auto a = parse_endpoint(text, &problem, sockets);
     if (!a) {
-        EXPECT_EQ(problem.message, std::string("invalid Redis endpoint \"") + text + "\"");
+        EXPECT_EQ(problem.message, "invalid Redis endpoint \"" + std::string(text) + "\"");
         return problem.hint;
     }
+    if (!a->path.empty()) {
+        EXPECT_TRUE(a->host.empty() && a->port == 0) << text;
+        return "socket|" + a->path;
+    }
     return a->host + "|" + std::to_string(a->port);
+}
+
+std::string parsed_for_sentinels(std::string_view text)
+{
+    return parsed(text, ai_scale::cache::socket_paths::refused);
 }
 
 } // namespace
@@ -43,8 +62,6 @@ TEST(EndpointAddress, IPv6InBrackets)
                                         "[::1]:6379.");
     EXPECT_EQ(parsed("[127.0.0.1]:6379"), "Only an IPv6 address goes in brackets, for example "
                                           "[::1]:6379.");
-    const std::string form =
-        "Use host:port, for example 127.0.0.1:6379, or [::1]:6379 for an IPv6 address.";
     EXPECT_EQ(parsed("[::1]"), form);
     EXPECT_EQ(parsed("[::1]6379"), form);
     EXPECT_EQ(parsed("[::1:6379"), form);
@@ -57,9 +74,69 @@ TEST(EndpointAddress, NoUrlNoSocket)
                             "ai_scale.redis_db.";
     EXPECT_EQ(parsed("redis://127.0.0.1:6379"), url);
     EXPECT_EQ(parsed("rediss://h:6380"), "ai_scale does not use TLS. " + url);
-    EXPECT_EQ(parsed("/var/run/redis/redis.sock"),
-              "ai_scale reaches Redis over TCP only, not through a Unix-domain socket: use "
-              "host:port, for example 127.0.0.1:6379.");
+    EXPECT_EQ(parsed("unix:///run/redis/redis.sock"),
+              "Give the socket's absolute path alone, not a URL, for example "
+              "/run/redis/redis.sock.");
+    EXPECT_EQ(parsed("unix:/run/redis/redis.sock"),
+              "Give the socket's absolute path alone, not a URL, for example "
+              "/run/redis/redis.sock.");
+    EXPECT_EQ(parsed("unix:6379"), "unix|6379"); // a host named unix
+}
+
+// An absolute path names a Unix-domain socket: any printable ASCII but the space and ',', an
+// '@' and "://" too (a directory may be named so; no password comes in a path).
+TEST(EndpointAddress, SocketPath)
+{
+    EXPECT_EQ(parsed("/var/run/redis/redis.sock"), "socket|/var/run/redis/redis.sock");
+    EXPECT_EQ(parsed("/tmp/redis.sock"), "socket|/tmp/redis.sock");
+    EXPECT_EQ(parsed("/r"), "socket|/r");
+    EXPECT_EQ(parsed("/run/redis-server@main/redis.sock"),
+              "socket|/run/redis-server@main/redis.sock");
+    EXPECT_EQ(parsed("/run/redis:6379/x"), "socket|/run/redis:6379/x");
+    EXPECT_EQ(parsed("/a/../b/./redis.sock"), "socket|/a/../b/./redis.sock"); // as written
+    const std::string longest = "/" + std::string(106, 'a');
+    EXPECT_EQ(parsed(longest), "socket|" + longest);
+}
+
+TEST(EndpointAddress, SocketPathRefused)
+{
+    const std::string too_long = "A socket path has at most 107 bytes (the size of sockaddr_un's "
+                                 "sun_path). Give Redis a shorter one in redis.conf's unixsocket.";
+    const std::string bytes = "A socket path is taken in printable ASCII without spaces or commas "
+                              "(they separate endpoints). Give Redis such a path in redis.conf's "
+                              "unixsocket.";
+    const std::string relative = "A Unix-domain socket is named by its absolute path, starting "
+                                 "with '/', for example /run/redis/redis.sock.";
+    EXPECT_EQ(parsed("/" + std::string(107, 'a')), too_long);
+    EXPECT_EQ(parsed("/tmp/redis\n.sock"), bytes);
+    EXPECT_EQ(parsed("/tmp/redis\t.sock"), bytes);
+    EXPECT_EQ(parsed("/tmp/redis\x7f.sock"), bytes);
+    EXPECT_EQ(parsed(std::string_view("/tmp/a\0b", 8)), bytes);
+    EXPECT_EQ(parsed("/tmp/my redis.sock"), bytes);
+    EXPECT_EQ(parsed("/tmp/a,b.sock"), bytes);
+    EXPECT_EQ(parsed(std::string("/tmp/r\xc3\xa9") + "dis.sock"), bytes);
+    EXPECT_EQ(parsed("/run/redis/"), "Name the socket itself, for example /run/redis/redis.sock, "
+                                     "not its directory.");
+    EXPECT_EQ(parsed("/"), "Name the socket itself, for example /run/redis/redis.sock, not its "
+                           "directory.");
+    EXPECT_EQ(parsed("redis/redis.sock"), relative);
+    EXPECT_EQ(parsed("./redis.sock"), relative);
+    EXPECT_EQ(parsed("../run/redis.sock"), relative);
+    EXPECT_EQ(parsed("~/redis.sock"), relative);
+    EXPECT_EQ(parsed("redis.sock"), form); // as much a host without its port
+    // A host has no '/' (a sentinel naming "/tmp/x" as its primary named no host).
+    EXPECT_EQ(parsed("run/redis:6379"), form);
+    EXPECT_FALSE(ai_scale::cache::host_bytes_allowed("/tmp/x"));
+}
+
+// A Sentinel is asked over TCP: ai_scale.redis_sentinels takes no socket path.
+TEST(EndpointAddress, NoSocketForSentinels)
+{
+    EXPECT_EQ(parsed_for_sentinels("/run/redis/sentinel.sock"), sentinel_socket);
+    EXPECT_EQ(parsed_for_sentinels("unix:///run/redis/sentinel.sock"), sentinel_socket);
+    EXPECT_EQ(parsed_for_sentinels("no-port"), tcp_form);
+    EXPECT_EQ(parsed_for_sentinels("run/sentinel.sock"), tcp_form);
+    EXPECT_EQ(parsed_for_sentinels("127.0.0.1:26379"), "127.0.0.1|26379");
 }
 
 // A password written into the endpoint never reaches the message, which the client and the
@@ -97,8 +174,6 @@ TEST(EndpointAddress, CredentialsNotShown)
 
 TEST(EndpointAddress, RefusedForms)
 {
-    const std::string form =
-        "Use host:port, for example 127.0.0.1:6379, or [::1]:6379 for an IPv6 address.";
     const std::string port = "The port must be a number from 1 to 65535.";
     EXPECT_EQ(parsed(""), form);
     EXPECT_EQ(parsed("no-port"), form);
@@ -112,8 +187,8 @@ TEST(EndpointAddress, RefusedForms)
     EXPECT_EQ(parsed("h\tx:6379"), form);
     EXPECT_EQ(parsed("h\xc3\xa9:6379"), form);
     const std::string longest(253, 'a');
-    EXPECT_EQ(parsed((longest + ":6379").c_str()), longest + "|6379");
-    EXPECT_EQ(parsed((longest + "a:6379").c_str()), "A host name has at most 253 characters.");
+    EXPECT_EQ(parsed(longest + ":6379"), longest + "|6379");
+    EXPECT_EQ(parsed(longest + "a:6379"), "A host name has at most 253 characters.");
 }
 
 TEST(EndpointAddress, TextReadsBack)
@@ -147,4 +222,11 @@ TEST(EndpointAddress, SameEndpoint)
     EXPECT_FALSE(same("[fe80::1%eth0]:6380", "[fe80::1%eth1]:6380"));
     EXPECT_FALSE(same("localhost:6380", "127.0.0.1:6380")); // names are not looked up
     EXPECT_FALSE(same("[::1]:6380", "[::2]:6380"));
+    // Socket paths are compared byte for byte: a path is not resolved, nor a link followed.
+    EXPECT_TRUE(same("/run/redis/redis.sock", "/run/redis/redis.sock"));
+    EXPECT_FALSE(same("/run/redis/redis.sock", "/run/redis/Redis.sock"));
+    EXPECT_FALSE(same("/run/redis/redis.sock", "/run/redis//redis.sock"));
+    EXPECT_FALSE(same("/run/redis/redis.sock", "/run/redis/redis-b.sock"));
+    EXPECT_FALSE(same("/run/redis/redis.sock", "localhost:6379"));
+    EXPECT_FALSE(same("localhost:6379", "/run/redis/redis.sock"));
 }

@@ -38,6 +38,8 @@ TEST(SentinelView, ReadsThePrimarysAddress)
     EXPECT_EQ(sentinel_primary({"h\xc3\xb4te_\xe6\x97\xa5", "6379"}), std::nullopt);
     EXPECT_EQ(sentinel_primary({"h\xf4te", "6379"}), std::nullopt);
     EXPECT_EQ(sentinel_primary({"a\tb", "6379"}), std::nullopt);
+    // An address with a '/' would read as a socket path ("/tmp/x:6379"): no sentinel names one.
+    EXPECT_EQ(sentinel_primary({"/tmp/x", "6379"}), std::nullopt);
     EXPECT_EQ(sentinel_primary({"redis-1.example.com", "6379"}), "redis-1.example.com:6379");
 }
 

@@ -1,6 +1,7 @@
 // predict() and predict_batch(): the whole flow in one call. The cache levels are walked in
 // order (L1, Redis, the store as L3), a miss is scored (on the GPU when the batch is large
 // enough), and the new prediction fills the caches and, on a primary, the store.
+#include "cache/distinct_keys.hpp"
 #include "cache/key.hpp"
 #include "cache/l1_shared.hpp"
 #include "cache/router.hpp"
@@ -25,7 +26,6 @@ extern "C" {
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 using namespace ai_scale;
@@ -289,27 +289,34 @@ struct batch_elements {
     std::vector<int> element;
     std::vector<Jsonb*> inputs, outputs;
     std::vector<const char*> sources;
-    std::vector<cache::key128> keys;
-    // Equal inputs (one cache key) are looked up, scored and stored once: copy_of[i] is the
-    // first entry with i's key, and unique lists those first entries.
-    std::vector<int> copy_of, unique;
+    // Equal inputs (one cache key) are looked up, scored and stored once: which[i] is the
+    // number of i's key among the distinct keys, and unique[d] the first entry with key d.
+    cache::distinct_keys distinct;
+    std::vector<uint32_t> which;
+    std::vector<int> unique;
 
-    explicit batch_elements(const batch_inputs& in)
+    explicit batch_elements(size_t n) : distinct(n)
     {
-        const size_t n = size_t(std::count(in.nulls, in.nulls + in.n, false));
         element.reserve(n);
         inputs.reserve(n);
-        keys.reserve(n);
-        copy_of.reserve(n);
+        which.reserve(n);
         outputs.assign(n, nullptr);
         sources.assign(n, nullptr);
     }
+
+    const cache::key128& key(int i) const { return distinct.keys()[which[size_t(i)]]; }
+    int first_copy(int i) const { return unique[which[size_t(i)]]; }
 };
+
+// The number of non-null elements.
+size_t non_null(const batch_inputs& in)
+{
+    return size_t(std::count(in.nulls, in.nulls + in.n, false));
+}
 
 // Reads each non-null element and its cache key, and finds the first of equal elements.
 void key_elements(int32_t version, text* model, const batch_inputs& in, batch_elements& b)
 {
-    std::unordered_map<cache::key128, int, cache::key128_hash> first;
     for (int e = 0; e < in.n; e++) {
         pg::check_for_interrupts();
         if (in.nulls[e])
@@ -317,12 +324,12 @@ void key_elements(int32_t version, text* model, const batch_inputs& in, batch_el
         const int i = int(b.element.size());
         b.element.push_back(e);
         b.inputs.push_back(pg::call([&] { return DatumGetJsonbP(in.elems[e]); }));
-        b.keys.push_back(cache::make_key(MyDatabaseId, model, version, b.inputs[i]));
-        auto [it, added] = first.emplace(b.keys[i], i);
-        b.copy_of.push_back(it->second);
-        if (added)
+        b.which.push_back(
+            b.distinct.add(cache::make_key(MyDatabaseId, model, version, b.inputs[i])));
+        if (b.which[size_t(i)] == b.unique.size())
             b.unique.push_back(i);
     }
+    b.distinct.release_table();
 }
 
 // Looks each unique element up among the outputs this transaction stored, then in the cache
@@ -333,12 +340,12 @@ std::vector<int> look_up(int32_t version, text* model, batch_elements& b)
     std::vector<Jsonb*> unique_inputs;
     std::vector<int> looked_up; // the unique elements this transaction has not stored yet
     for (int i : b.unique) {
-        if ((b.outputs[i] = predict::pending_output(b.keys[i])) != nullptr) {
+        if ((b.outputs[i] = predict::pending_output(b.key(i))) != nullptr) {
             b.sources[i] = "l3";
             continue;
         }
         looked_up.push_back(i);
-        unique_keys.push_back(b.keys[i]);
+        unique_keys.push_back(b.key(i));
         unique_inputs.push_back(b.inputs[i]);
     }
     std::vector<Jsonb*> unique_outputs(looked_up.size(), nullptr);
@@ -392,12 +399,12 @@ void store_and_fill(const loaded_model& m, text* model,
 {
     if (predict::store(model, m.version, fresh, m.written_by_this_transaction())) {
         for (int i : to_score)
-            predict::fill_at_commit(b.keys[i], b.outputs[i], ttl_ms());
+            predict::fill_at_commit(b.key(i), b.outputs[i], ttl_ms());
     } else {
         std::vector<cache::key128> fresh_keys;
         std::vector<const Jsonb*> fresh_values;
         for (int i : to_score) {
-            fresh_keys.push_back(b.keys[i]);
+            fresh_keys.push_back(b.key(i));
             fresh_values.push_back(b.outputs[i]);
         }
         cache::fill_l1_l2(fresh_keys, fresh_values, ttl_ms());
@@ -407,10 +414,11 @@ void store_and_fill(const loaded_model& m, text* model,
 // Gives every copy of an element the answer of the first element equal to it.
 void share_with_copies(batch_elements& b)
 {
-    for (int i = 0; i < int(b.copy_of.size()); i++) {
-        if (b.copy_of[i] != i) {
-            b.outputs[i] = b.outputs[b.copy_of[i]];
-            b.sources[i] = b.sources[b.copy_of[i]];
+    for (int i = 0; i < int(b.which.size()); i++) {
+        const int first = b.first_copy(i);
+        if (first != i) {
+            b.outputs[i] = b.outputs[first];
+            b.sources[i] = b.sources[first];
         }
     }
 }
@@ -463,7 +471,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     std::vector<int> to_score;
     for (;;) {
         sync_new_version(*row, model);
-        batch_elements b(in);
+        batch_elements b(non_null(in));
         key_elements(version, model, in, b);
         to_score = look_up(version, model, b);
         if (!to_score.empty() && model_ref == nullptr) {

@@ -262,13 +262,13 @@ void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
 namespace {
 
 // The Redis key and value of each of keys and values at the indexes given, each to expire
-// ttl_ms from now.
-std::vector<std::pair<std::string, std::string>> l2_entries(const std::vector<key128>& keys,
-                                                            const std::vector<const Jsonb*>& values,
-                                                            const std::vector<size_t>& indexes,
-                                                            uint64_t ttl_ms)
+// ttl_ms from now; each value borrows its output's payload.
+std::vector<std::pair<std::string, word>> l2_entries(const std::vector<key128>& keys,
+                                                     const std::vector<const Jsonb*>& values,
+                                                     const std::vector<size_t>& indexes,
+                                                     uint64_t ttl_ms)
 {
-    std::vector<std::pair<std::string, std::string>> entries;
+    std::vector<std::pair<std::string, word>> entries;
     entries.reserve(indexes.size());
     const uint64_t expires = unix_ms() + ttl_ms;
     for (size_t i : indexes) {

@@ -12,14 +12,21 @@ constexpr char magic[4] = {'A', 'S', 'C', '1'};
 constexpr std::size_t header = sizeof magic + 8 + 8;
 } // namespace
 
-std::string wrap_l2_payload(const char* payload, std::size_t len, uint64_t expires_unix_ms)
+std::string l2_header(const char* payload, std::size_t len, uint64_t expires_unix_ms)
 {
     const uint64_t sum = XXH3_64bits(payload, len);
     std::string v;
-    v.reserve(header + len);
+    v.reserve(header);
     v.append(magic, sizeof magic);
     v.append(reinterpret_cast<const char*>(&expires_unix_ms), 8);
     v.append(reinterpret_cast<const char*>(&sum), 8);
+    return v;
+}
+
+std::string wrap_l2_payload(const char* payload, std::size_t len, uint64_t expires_unix_ms)
+{
+    std::string v = l2_header(payload, len, expires_unix_ms);
+    v.reserve(header + len);
     v.append(payload, len);
     return v;
 }

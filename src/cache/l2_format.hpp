@@ -15,7 +15,11 @@ namespace ai_scale::cache {
 // for predictions, not documents.
 constexpr std::size_t max_output_bytes = 64 * 1024 * 1024;
 
+// The stored value: l2_header, then the payload.
 std::string wrap_l2_payload(const char* payload, std::size_t len, uint64_t expires_unix_ms);
+
+// The bytes a stored value begins with, before its payload.
+std::string l2_header(const char* payload, std::size_t len, uint64_t expires_unix_ms);
 
 struct l2_payload {
     const char* data = nullptr; // points into the stored value

@@ -29,9 +29,11 @@ uint64_t unix_ms()
     return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
 }
 
-std::string encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms)
+word encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms)
 {
-    return wrap_l2_payload(VARDATA_ANY(output), VARSIZE_ANY_EXHDR(output), expires_unix_ms);
+    const char* payload = VARDATA_ANY(output);
+    const size_t len = VARSIZE_ANY_EXHDR(output);
+    return word(l2_header(payload, len, expires_unix_ms), std::string_view(payload, len));
 }
 
 bool fits_in_redis(const Jsonb* output)

@@ -3,6 +3,7 @@
 // Postgres as jsonb.
 #pragma once
 
+#include "cache/redis_command.hpp"
 #include "pg/postgres.hpp"
 
 extern "C" {
@@ -14,7 +15,9 @@ extern "C" {
 
 namespace ai_scale::cache {
 
-std::string encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms);
+// The Redis value of output, as a word that borrows the output's payload (output must outlive
+// the write that sends it).
+word encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms);
 
 // Whether output is at most max_output_bytes (its datum, header included), what a read from Redis
 // takes back (resp_limits, unwrap_l2_payload). cache_put refuses a larger one; a fill (from the

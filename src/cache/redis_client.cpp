@@ -131,10 +131,11 @@ void throw_refusal(const std::vector<reply_ptr>& replies, const std::string& pas
 // redisAppendCommandArgv writes. That formatted each command into a buffer of its own and then
 // copied it into the output buffer: a cache_put of a 60 MB output held it twice there, besides
 // the command's own copy. Here the small words of all the commands are gathered in one buffer,
-// and a large word goes from the command straight into the output buffer.
+// and a large word, or a large part of one (what it borrows), goes from where it lies straight
+// into the output buffer.
 void append_commands(connection& c, const std::vector<command>& cmds)
 {
-    constexpr size_t copied_whole = 16 * 1024; // a word of this size or more is not gathered
+    constexpr size_t copied_whole = 16 * 1024; // a part of this size or more is not gathered
     std::string gathered;
     auto append = [&](const char* bytes, size_t len) {
         if (len != 0 && redisAppendFormattedCommand(c.ctx, bytes, len) != REDIS_OK)
@@ -145,17 +146,21 @@ void append_commands(connection& c, const std::vector<command>& cmds)
         gathered += std::to_string(n);
         gathered += "\r\n";
     };
+    auto put = [&](std::string_view part) {
+        if (part.size() >= copied_whole) {
+            append(gathered.data(), gathered.size());
+            gathered.clear();
+            append(part.data(), part.size());
+        } else {
+            gathered += part;
+        }
+    };
     for (const auto& cmd : cmds) {
         header('*', cmd.size());
         for (const auto& word : cmd) {
             header('$', word.size());
-            if (word.size() >= copied_whole) {
-                append(gathered.data(), gathered.size());
-                gathered.clear();
-                append(word.data(), word.size());
-            } else {
-                gathered += word;
-            }
+            put(word.bytes);
+            put(word.borrowed);
             gathered += "\r\n";
         }
     }

@@ -7,6 +7,8 @@
 // nothing here calls into Postgres (the wait hook is how a cancel reaches a wait).
 #pragma once
 
+#include "cache/redis_command.hpp"
+
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -30,9 +32,6 @@ struct reply_deleter {
     void operator()(redisReply* r) const;
 };
 using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
-
-// A command as its words (binary-safe).
-using command = std::vector<std::string>;
 
 // A data node gets AUTH (ai_scale.redis_user, if set, and ai_scale.redis_password) and SELECT
 // (ai_scale.redis_db) on connect; a Sentinel gets neither (it has no databases, and its own

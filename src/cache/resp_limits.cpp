@@ -30,12 +30,11 @@ bool is(const std::string& word, const char* name)
 
 } // namespace
 
-resp_limits limits_for(const std::vector<std::vector<std::string>>& commands,
-                       uint64_t max_value_bytes)
+resp_limits limits_for(const std::vector<command>& commands, uint64_t max_value_bytes)
 {
     resp_limits l;
     for (const auto& cmd : commands) {
-        const std::string name = cmd.empty() ? std::string() : cmd[0];
+        const std::string name = cmd.empty() ? std::string() : cmd[0].bytes;
         if (is(name, "GET")) {
             l.max_bytes += max_value_bytes + reply_overhead;
         } else if (is(name, "MGET")) {

@@ -385,9 +385,9 @@ std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, b
     return out;
 }
 
-bool l2_write(std::string key, std::string value, uint64_t ttl_ms)
+bool l2_write(std::string key, word value, uint64_t ttl_ms)
 {
-    std::vector<std::pair<std::string, std::string>> entries;
+    std::vector<std::pair<std::string, word>> entries;
     entries.emplace_back(std::move(key), std::move(value));
     return l2_write_many(std::move(entries), ttl_ms);
 }
@@ -398,7 +398,7 @@ namespace {
 // keys_per_round_trip SETs per pipelined round trip; after one round trip fails, the rest are
 // not sent. result[i] says what became of entries[i]. Each round trip's keys and values are
 // moved out of entries into its commands, and freed with them once it is done.
-std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, std::string>>& entries,
+std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, word>>& entries,
                                  uint64_t ttl_ms, const std::vector<bool>* replace)
 {
     std::vector<l2_fill> result(entries.size(), l2_fill::failed);
@@ -439,7 +439,7 @@ std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, std::string>
 
 } // namespace
 
-bool l2_write_many(std::vector<std::pair<std::string, std::string>> entries, uint64_t ttl_ms)
+bool l2_write_many(std::vector<std::pair<std::string, word>> entries, uint64_t ttl_ms)
 {
     for (l2_fill r : l2_set_many(entries, ttl_ms, nullptr))
         if (r == l2_fill::failed)
@@ -447,7 +447,7 @@ bool l2_write_many(std::vector<std::pair<std::string, std::string>> entries, uin
     return true;
 }
 
-std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, std::string>> entries,
+std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, word>> entries,
                                   const std::vector<bool>& replace, uint64_t ttl_ms)
 {
     return l2_set_many(entries, ttl_ms, &replace);

@@ -53,11 +53,12 @@ std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, b
 
 // SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed. The
 // writes below take their keys and values, moved into the commands sent: a 60 MB value passed
-// by reference was copied four times on its way to hiredis.
-bool l2_write(std::string key, std::string value, uint64_t ttl_ms);
+// by reference was copied four times on its way to hiredis. A value may borrow its bytes
+// (encode_l2_value: the output's payload), which must outlive the call.
+bool l2_write(std::string key, word value, uint64_t ttl_ms);
 
 // l2_write for many (key, value) pairs, pipelined (l2_keys_per_round_trip per round trip).
-bool l2_write_many(std::vector<std::pair<std::string, std::string>> entries, uint64_t ttl_ms);
+bool l2_write_many(std::vector<std::pair<std::string, word>> entries, uint64_t ttl_ms);
 
 // What became of one write of l2_fill_many.
 enum class l2_fill : uint8_t {
@@ -70,7 +71,7 @@ enum class l2_fill : uint8_t {
 // store fills Redis only where Redis holds nothing for its key, so that a cache_put made since
 // the lookup missed is not replaced by the older value. A pair whose replace[i] is true is
 // written without NX. 08006 when strict and Redis failed.
-std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, std::string>> entries,
+std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, word>> entries,
                                   const std::vector<bool>& replace, uint64_t ttl_ms);
 
 // INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+using ai_scale::cache::l2_header;
 using ai_scale::cache::l2_payload;
 using ai_scale::cache::unwrap_l2_payload;
 using ai_scale::cache::wrap_l2_payload;
@@ -17,6 +18,15 @@ TEST(L2Format, RoundTripsThePayloadAndExpiry)
     ASSERT_TRUE(unwrap_l2_payload(v, &p));
     EXPECT_EQ(std::string(p.data, p.len), payload);
     EXPECT_EQ(p.expires_unix_ms, 1798761600123u);
+}
+
+// cache_put sends the header and then the output's payload from where it lies: the two make
+// the stored value.
+TEST(L2Format, HeaderThenPayloadIsTheValue)
+{
+    const std::string h = l2_header(payload.data(), payload.size(), 1798761600123);
+    EXPECT_EQ(h.size(), 20u);
+    EXPECT_EQ(h + payload, wrap_l2_payload(payload.data(), payload.size(), 1798761600123));
 }
 
 TEST(L2Format, RefusesWhatIsNotOurs)

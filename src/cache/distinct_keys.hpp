@@ -1,8 +1,8 @@
 // The distinct keys of a batch, numbered in the order they first appear, so that a batch
-// looks each up once and answers every copy with that lookup (cache_get_many). Pure C++: an
-// open-addressing table of 32-bit numbers over the keys themselves, which are already hash
-// bits; a million distinct keys take 16 MB for their keys and at most 16 MB for the table, where
-// a std::unordered_map took about 56 MB.
+// looks each up once and answers every copy with that lookup (cache_get_many, predict_batch).
+// Pure C++: an open-addressing table of 32-bit numbers over the keys themselves, which are
+// already hash bits; a million distinct keys take 16 MB for their keys and at most 16 MB for
+// the table, where a std::unordered_map took about 56 MB.
 #pragma once
 
 #include "cache/l1_table.hpp"

@@ -157,10 +157,10 @@ void append_commands(connection& c, const std::vector<command>& cmds)
     };
     for (const auto& cmd : cmds) {
         header('*', cmd.size());
-        for (const auto& word : cmd) {
-            header('$', word.size());
-            put(word.bytes);
-            put(word.borrowed);
+        for (const word& w : cmd) {
+            header('$', w.size());
+            put(w.bytes);
+            put(w.borrowed);
             gathered += "\r\n";
         }
     }

@@ -40,18 +40,8 @@ text* read_model(FunctionCallInfo fcinfo)
     if (PG_ARGISNULL(0))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be null");
     text* model = PG_GETARG_TEXT_PP(0);
-    if (VARSIZE_ANY_EXHDR(model) == 0)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
+    check_model_name({VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model)});
     return model;
-}
-
-int32 read_version(FunctionCallInfo fcinfo)
-{
-    int32 version = PG_GETARG_INT32(1);
-    if (version < 1)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
-                        "The version given was " + std::to_string(version) + ".");
-    return version;
 }
 
 lookup read_model_args(FunctionCallInfo fcinfo)
@@ -59,7 +49,7 @@ lookup read_model_args(FunctionCallInfo fcinfo)
     text* model = read_model(fcinfo);
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "version must not be null");
-    return {model, read_version(fcinfo), MyDatabaseId};
+    return {model, check_model_version(PG_GETARG_INT32(1)), MyDatabaseId};
 }
 
 uint64_t ttl_ms_of(const Interval* ttl)
@@ -471,7 +461,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_invalidate)
     text* model = read_model(fcinfo);
     int32 version = 0;
     if (!PG_ARGISNULL(1))
-        version = read_version(fcinfo);
+        version = check_model_version(PG_GETARG_INT32(1));
     const uint32_t slot = generation_slot(MyDatabaseId, model, PG_ARGISNULL(1) ? nullptr : &version);
     bump_slot(slot);
     bump_again_at_commit(slot);

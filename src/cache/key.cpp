@@ -336,6 +336,20 @@ key128 make_key(Oid database, const text* model, int32 version, const Jsonb* inp
     return {h.high64, h.low64};
 }
 
+void check_model_name(std::string_view name)
+{
+    if (name.empty())
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
+}
+
+int32 check_model_version(int32 version)
+{
+    if (version < 1)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
+                        "The version given was " + std::to_string(version) + ".");
+    return version;
+}
+
 std::string redis_key(const key128& k)
 {
     static const char hex[] = "0123456789abcdef";

@@ -13,6 +13,7 @@ extern "C" {
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ai_scale::cache {
@@ -21,6 +22,11 @@ namespace ai_scale::cache {
 uint64_t input_hash(const Jsonb* input);
 
 key128 make_key(Oid database, const text* model, int32 version, const Jsonb* input);
+
+// The checks of a model's name and version that every function taking them makes, so that each
+// refusal has one message and SQLSTATE (22023) everywhere: an empty name, a version below 1.
+void check_model_name(std::string_view name);
+int32 check_model_version(int32 version);
 
 // The Redis key of a cache key: a fixed prefix and 32 hex digits, revealing nothing of the input.
 std::string redis_key(const key128& k);

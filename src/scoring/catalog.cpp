@@ -1,5 +1,6 @@
 #include "scoring/catalog.hpp"
 
+#include "cache/key.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/search_path.hpp"
@@ -642,8 +643,7 @@ uint64_t begin_lookup(const std::string& name)
 {
     // As cache_get and register_model say it: score('') and predict('') answered 42704
     // (model "" does not exist) where cache_get('') and register_model('') answered 22023.
-    if (name.empty())
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
+    cache::check_model_name(name);
     register_callbacks_once();
     // A statement that locks no relation processes no invalidations: inside a transaction
     // block, one that only scores would go on using a version another session has since

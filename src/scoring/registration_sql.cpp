@@ -170,8 +170,7 @@ AI_SCALE_FUNCTION(ai_scale_version_registered)
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model and version must not be null");
     text* model = PG_GETARG_TEXT_PP(0);
-    if (VARSIZE_ANY_EXHDR(model) == 0)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model name must not be empty");
+    cache::check_model_name({VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model)});
     int32 version = version_arg(fcinfo, 1);
     require_register_right();
     cache::bump_generation(MyDatabaseId, model, &version);

@@ -1,5 +1,6 @@
 // The SQL entry points of scoring: score, score_multi, score_batch and the window function
 // score_batched; the helpers of model registration are in registration_sql.cpp.
+#include "cache/key.hpp"
 #include "scoring/batch_limit.hpp"
 #include "scoring/catalog.hpp"
 #include "scoring/extract.hpp"
@@ -99,11 +100,7 @@ int32_t ai_scale::scoring::version_arg(FunctionCallInfo fcinfo, int argno)
 {
     if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
         return -1;
-    int32_t v = PG_GETARG_INT32(argno);
-    if (v <= 0)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
-                        "The version given was " + std::to_string(v) + ".");
-    return v;
+    return cache::check_model_version(PG_GETARG_INT32(argno));
 }
 
 namespace {
@@ -429,12 +426,8 @@ int32_t window_version_arg(FunctionCallInfo fcinfo, WindowObject win)
     if (PG_NARGS() > 2) {
         bool isnull;
         Datum v = pg::call([&] { return WinGetFuncArgCurrent(win, 2, &isnull); });
-        if (!isnull) {
-            version = DatumGetInt32(v);
-            if (version <= 0)
-                throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "model version must be positive",
-                                "The version given was " + std::to_string(version) + ".");
-        }
+        if (!isnull)
+            version = cache::check_model_version(DatumGetInt32(v));
     }
     return version;
 }

@@ -23,6 +23,7 @@ extern "C" {
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <vector>
 
 using namespace ai_scale;
@@ -105,10 +106,16 @@ int32_t ai_scale::scoring::version_arg(FunctionCallInfo fcinfo, int argno)
 
 namespace {
 
+// The model name argument's bytes.
+std::string_view name_arg(FunctionCallInfo fcinfo)
+{
+    const text* t = PG_GETARG_TEXT_PP(0);
+    return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
+
 // The model remembered in fn_extra for name at version, when the active snapshot may still use
 // it; nullptr otherwise.
-const loaded_model* remembered(FunctionCallInfo fcinfo, const char* name, int32_t name_len,
-                               int32_t version)
+const loaded_model* remembered(FunctionCallInfo fcinfo, std::string_view name, int32_t version)
 {
     auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
     if (c == nullptr)
@@ -123,8 +130,9 @@ const loaded_model* remembered(FunctionCallInfo fcinfo, const char* name, int32_
     // with (a STABLE function's, called from a cursor declared before a catalog change), or
     // under a newer one that sees the model's row replaced before this backend has taken the
     // change's invalidation (lookup_model then drops the model).
-    if (c->epoch == model_cache_epoch() && c->version == version && c->name_len == name_len &&
-        memcmp(c->name, name, size_t(name_len)) == 0 && c->model->usable_by_active_snapshot())
+    if (c->epoch == model_cache_epoch() && c->version == version &&
+        std::string_view(c->name, size_t(c->name_len)) == name &&
+        c->model->usable_by_active_snapshot())
         return c->model;
     return nullptr;
 }
@@ -133,31 +141,27 @@ const loaded_model* remembered(FunctionCallInfo fcinfo, const char* name, int32_
 
 row_ptr ai_scale::scoring::resolve_row(FunctionCallInfo fcinfo, int32_t version)
 {
-    text* t = PG_GETARG_TEXT_PP(0);
-    const char* name = VARDATA_ANY(t);
-    int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
-    if (const loaded_model* m = remembered(fcinfo, name, name_len, version))
+    const std::string_view name = name_arg(fcinfo);
+    if (const loaded_model* m = remembered(fcinfo, name, version))
         return m->shared_from_this();
-    return lookup_row(std::string(name, size_t(name_len)), version);
+    return lookup_row(std::string(name), version);
 }
 
 model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
 {
-    text* t = PG_GETARG_TEXT_PP(0);
-    const char* name = VARDATA_ANY(t);
-    int32_t name_len = int32_t(VARSIZE_ANY_EXHDR(t));
-    if (const loaded_model* m = remembered(fcinfo, name, name_len, version))
+    const std::string_view name = name_arg(fcinfo);
+    if (const loaded_model* m = remembered(fcinfo, name, version))
         return m->shared_from_this();
     auto* c = static_cast<fn_cache*>(fcinfo->flinfo->fn_extra);
     bool cached = false;
-    model_ptr m = lookup_model(std::string(name, size_t(name_len)), version, &cached);
+    model_ptr m = lookup_model(std::string(name), version, &cached);
     // A model the cache does not keep would dangle in fn_extra.
     if (!cached) {
         if (c != nullptr)
             c->epoch = 0; // never the cache's (it starts at 1)
         return m;
     }
-    if (name_len <= int32_t(sizeof c->name)) {
+    if (name.size() <= sizeof c->name) {
         if (c == nullptr) {
             c = static_cast<fn_cache*>(pg::call(
                 [&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(fn_cache)); }));
@@ -166,8 +170,8 @@ model_ptr ai_scale::scoring::resolve(FunctionCallInfo fcinfo, int32_t version)
         c->epoch = model_cache_epoch();
         c->model = m.get();
         c->version = version;
-        c->name_len = name_len;
-        memcpy(c->name, name, size_t(name_len));
+        c->name_len = int32_t(name.size());
+        memcpy(c->name, name.data(), name.size());
     }
     return m;
 }

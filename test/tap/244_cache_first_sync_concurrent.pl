@@ -16,15 +16,8 @@ use AiScaleTest;
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('first_sync', $port);
-my $node = PostgreSQL::Test::Cluster->new('first_sync');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.redis_primary = '127.0.0.1:$port'
-ai_scale.redis_timeout_ms = 60000
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+# L1 off: the value is read back from Redis.
+my $node = cache_node('first_sync', redis_primary => "127.0.0.1:$port", redis_timeout_ms => 60000);
 
 # Session a's cache_get is the first use of model z: it claims the read of z's slots, which
 # waits while Redis is stopped. Session b puts a value for z meanwhile.

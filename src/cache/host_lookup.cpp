@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -145,6 +146,16 @@ std::vector<socket_address> lookup_host(const std::string& host, int port,
         if (!wait_for_fd(l->pipe_fds[0], POLLIN, deadline, hook))
             throw redis_failure("timed out looking up \"" + host +
                                 "\" (the lookup goes on, and the next request takes its answer)");
+    }
+}
+
+void forget_lookups_except(const std::vector<std::string>& hosts)
+{
+    for (auto it = pending.begin(); it != pending.end();) {
+        if (std::find(hosts.begin(), hosts.end(), it->first) == hosts.end())
+            it = pending.erase(it);
+        else
+            ++it;
     }
 }
 

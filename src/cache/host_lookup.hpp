@@ -5,7 +5,8 @@
 // therefore looked up on a helper thread (all signals blocked; it calls nothing but
 // getaddrinfo) while the backend waits in poll(), calling the wait hook at every wake. A lookup
 // still running when the wait ends is left to finish, and the next request for that name takes
-// its answer: there is at most one thread per name. A numeric address needs no lookup.
+// its answer: there is at most one thread per name (two while a name dropped from the settings
+// and named again is still being looked up). A numeric address needs no lookup.
 #pragma once
 
 #include <chrono>
@@ -27,5 +28,10 @@ struct socket_address {
 std::vector<socket_address> lookup_host(const std::string& host, int port,
                                         std::chrono::steady_clock::time_point deadline,
                                         void (*hook)());
+
+// Forgets the lookups left running for host names not in hosts (names no longer configured):
+// their threads free them when the resolver answers. Kept, each held the two ends of its pipe
+// until a request for its name, which for a name no longer used never came.
+void forget_lookups_except(const std::vector<std::string>& hosts);
 
 } // namespace ai_scale::cache

@@ -525,6 +525,13 @@ void redis_disconnect_others(const std::vector<std::string>& keep)
         drop(it->second);
         it = connections.erase(it);
     }
+    std::vector<std::string> hosts;
+    for (const auto& endpoint : keep) {
+        endpoint_problem problem;
+        if (auto address = parse_endpoint(endpoint, &problem); address && !address->host.empty())
+            hosts.push_back(address->host);
+    }
+    forget_lookups_except(hosts);
 }
 
 void redis_disconnect_all()

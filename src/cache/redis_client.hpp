@@ -64,7 +64,8 @@ void redis_disconnect_all();
 
 // Closes the connections to endpoints not in keep (no longer configured, or no longer named by
 // the sentinels), so that a backend does not hold a socket, and a client slot on that Redis,
-// for every endpoint it ever used.
+// for every endpoint it ever used; and forgets the host name lookups left running for other
+// names (host_lookup.hpp).
 void redis_disconnect_others(const std::vector<std::string>& keep);
 
 } // namespace ai_scale::cache

@@ -242,10 +242,32 @@ std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<
     return pending;
 }
 
+namespace {
+
+// For a write to Redis that ended in an error (a cancel, statement_timeout, a termination, or
+// cache_strict's 08006) before its reply was read: its SET may have reached Redis all the
+// same, and the value L1 holds for the key from before would then go on answering here,
+// where Redis, and every other server, answer the new one (a cancelled cache_put left this
+// server's L1 with the output it replaced, for as long as that entry's TTL). Without it in
+// L1, the next read here asks Redis.
+void forget_in_l1(const std::vector<key128>& keys)
+{
+    for (const key128& k : keys)
+        l1_forget(k);
+}
+
+} // namespace
+
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
 {
-    if (l2_enabled() && fits_in_redis(v))
-        l2_write(redis_key(k), encode_l2_value(v, unix_ms() + ttl_ms), ttl_ms);
+    if (l2_enabled() && fits_in_redis(v)) {
+        try {
+            l2_write(redis_key(k), encode_l2_value(v, unix_ms() + ttl_ms), ttl_ms);
+        } catch (...) {
+            forget_in_l1({k});
+            throw;
+        }
+    }
     fill_l1(k, v, ttl_ms);
 }
 
@@ -284,8 +306,14 @@ std::vector<size_t> fitting_in_redis(const std::vector<const Jsonb*>& values)
 void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
                 uint64_t ttl_ms)
 {
-    if (l2_enabled())
-        l2_write_many(l2_entries(keys, values, fitting_in_redis(values), ttl_ms), ttl_ms);
+    if (l2_enabled()) {
+        try {
+            l2_write_many(l2_entries(keys, values, fitting_in_redis(values), ttl_ms), ttl_ms);
+        } catch (...) {
+            forget_in_l1(keys);
+            throw;
+        }
+    }
     for (size_t i = 0; i < keys.size(); i++) {
         pg::check_for_interrupts();
         fill_l1(keys[i], values[i], ttl_ms);

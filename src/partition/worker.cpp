@@ -496,25 +496,29 @@ void drop_detached(const pending_detach& p, const detach_check& c)
 // commits and starts transactions itself), then DROP TABLE (DROP FOREIGN TABLE) of the detached
 // table if asked.
 // Skipped when the partition is gone (still_a_partition), and one not yet begun (not a
-// FINALIZE) left when still_wanted says so.
-void detach_concurrently(const pending_detach& p)
+// FINALIZE) left when still_wanted says so. Returns false when the detach was not done for
+// want of its locks (the partition stays as it was: pending detach, for a FINALIZE).
+bool detach_concurrently(const pending_detach& p)
 {
     const detach_check c = check_detach(p);
     if (!c.partition) {
         ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "
                              "partition of it",
                              p.parent, p.partition)));
-        return;
+        return true;
     }
     if (!c.wanted) {
         ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached", p.partition,
                              p.parent),
                       errdetail("The table was unmanaged, the extension dropped or the "
                                 "table's retention changed since the run chose it.")));
-        return;
+        return true;
     }
-    if (detach(p) && p.drop)
+    if (!detach(p))
+        return false;
+    if (p.drop)
         drop_detached(p, c);
+    return true;
 }
 
 // Runs step(arg), which starts and commits its own transactions. An error is logged (naming
@@ -575,11 +579,31 @@ void table_step(void* arg)
     table.npending = npending;
 }
 
+// The table's FINALIZEs first, then its concurrent detaches, which wait for the next run while a
+// partition of the table is still pending detach: Postgres refuses a DETACH ... CONCURRENTLY
+// then ("partition ... already pending detach"). Done in the run's order, a detach retention
+// chose came before the FINALIZE of a partition it did not (a session's own detach cancelled,
+// or the worker's, of a partition a longer retention keeps since) and failed, the table's
+// detaches stopped there, and the FINALIZE was never reached: at every run, for good.
 void detach_step(void* arg)
 {
     const managed_table& table = *static_cast<const managed_table*>(arg);
+    int concurrent = 0;
     for (int i = 0; i < table.npending; i++)
-        detach_concurrently(table.pending[i]);
+        concurrent += table.pending[i].finalize ? 0 : 1;
+    for (int i = 0; i < table.npending; i++) {
+        const pending_detach& p = table.pending[i];
+        if (p.finalize && !detach_concurrently(p)) {
+            if (concurrent > 0)
+                ereport(LOG, (errmsg("ai_scale maintenance: left the other detaches of %s for "
+                                     "the next run: partition %s is still pending detach",
+                                     p.parent, p.partition)));
+            return;
+        }
+    }
+    for (int i = 0; i < table.npending; i++)
+        if (!table.pending[i].finalize)
+            (void)detach_concurrently(table.pending[i]);
 }
 
 // One run: the tables in turn, then the concurrent detaches they deferred. A concurrent detach

@@ -373,6 +373,7 @@ my $worker_pid = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_sca
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_pid) w"),
     'the worker runs');
 my $rounds = 7;
+my $detach_holder = $node->background_psql('postgres');
 my @round_faults;
 for my $round (1 .. $rounds) {
     my $terminate = $round == 3;
@@ -383,9 +384,20 @@ INSERT INTO wa_$round SELECT g, current_date - 40 + g * interval '29 minutes', m
 UPDATE ai_scale.partition_config SET premake = 30 WHERE parent = 'wa_$round'::regclass;
 UPDATE ai_scale.partition_config SET retention = '5 days' WHERE parent = 'wb_$round'::regclass;
 INSERT INTO sweep_rows_expected VALUES ('wa_$round', sweep_rows('wa_$round'));
-COMMIT;
-SELECT pg_reload_conf();});
-    usleep(int(rand(400_000)));
+COMMIT;});
+    # In rounds 2 and 5, at a point chosen: a session that read wb_N keeps its transaction
+    # open, and the worker is cancelled while its DETACH ... CONCURRENTLY waits for it.
+    my $held = $round == 2 || $round == 5;
+    $detach_holder->query_safe("BEGIN; SELECT count(*) FROM wb_$round;") if $held;
+    $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+    if ($held) {
+        ok( $node->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM pg_stat_activity
+WHERE backend_type = 'ai_scale maintenance' AND wait_event_type = 'Lock'
+  AND query LIKE 'ALTER TABLE public.wb_$round DETACH PARTITION % CONCURRENTLY%'}),
+            "round $round: the worker's concurrent detach waits for the reader");
+    } else {
+        usleep(int(rand(400_000)));
+    }
     my $signal = $terminate ? 'pg_terminate_backend' : 'pg_cancel_backend';
     $node->safe_psql('postgres', "SELECT $signal(pid) FROM ($worker_pid) w");
     # In REPEATABLE READ: a READ COMMITTED query of a whole table can miss the rows of a rescue
@@ -404,6 +416,7 @@ SELECT format('%s: %s of its 24 rows', c.oid::regclass, sweep_rows(c.oid::regcla
    AND sweep_rows(c.oid::regclass) NOT LIKE '24/%';
 COMMIT;});
     push @round_faults, "round $round ($signal): $faults" if $faults ne '';
+    $detach_holder->query_safe('COMMIT') if $held;
     if ($terminate) {
         ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_pid) w"),
             "round $round: the worker is started again");
@@ -429,5 +442,46 @@ SELECT sweep_faults() || ' ' || count(*) FILTER (WHERE sweep_rows(parent::regcla
 is($node->safe_psql('postgres', q{
 SELECT count(*) FROM pg_class WHERE relname LIKE 'wb\\_%' AND relkind = 'r'
    AND obj_description(oid, 'pg_class') LIKE 'ai_scale:%'}), '0', 'no table left marked for its drop');
+
+# A DETACH ... CONCURRENTLY interrupted leaves its partition pending detach, and Postgres then
+# refuses every other concurrent detach of the table ("partition ... already pending detach")
+# until a FINALIZE. The worker ran the table's concurrent detaches in the order its run listed
+# them, retention's first and the FINALIZE of a partition retention did not choose last: the
+# first failed, the table's detaches stopped there, and the FINALIZE was never reached, at
+# every run, for good. Here a session's own detach of a recent partition is cancelled while it
+# waits for a reader, and then retention chooses an old partition.
+$node->safe_psql('postgres', q{
+CREATE TABLE wf (id int, at timestamptz NOT NULL, v text) PARTITION BY RANGE (at);
+CREATE TABLE wf_old PARTITION OF wf FOR VALUES FROM (current_date - 20) TO (current_date - 19);
+SELECT count(*) FROM ai_scale.manage_partitions('wf', '1 day', 1);
+DROP TABLE wf_default;
+CREATE TABLE wf_recent PARTITION OF wf FOR VALUES FROM (current_date - 3) TO (current_date - 2);
+INSERT INTO wf VALUES (1, current_date - 20), (2, current_date - 3);});
+my $reader = $node->background_psql('postgres');
+$reader->query_safe('BEGIN; SELECT count(*) FROM wf;');
+my $detacher = $node->background_psql('postgres', on_error_stop => 0);
+$detacher->query_until(qr/sent/, qq{SET application_name = 'detacher';
+\\echo sent
+ALTER TABLE wf DETACH PARTITION wf_recent CONCURRENTLY;
+});
+ok( $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+WHERE application_name = 'detacher' AND wait_event_type = 'Lock'}),
+    'a session detaching a partition concurrently waits for the reader');
+$node->safe_psql('postgres',
+    q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'detacher'});
+like($detacher->query(q{SELECT 'cancelled'}), qr/cancelled/, 'its detach is cancelled');
+$detacher->quit;
+is($node->safe_psql('postgres', q{SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'wf_recent'::regclass}),
+    't', 'its partition is left pending detach');
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.partition_config SET retention = '5 days' WHERE parent = 'wf'::regclass});
+$reader->query_safe('COMMIT');
+$reader->quit;
+ok( $node->poll_query_until('postgres', q{
+SELECT to_regclass('wf_old') IS NULL
+   AND (SELECT NOT relispartition FROM pg_class WHERE oid = to_regclass('wf_recent'))}),
+    'the worker finalizes the pending detach and detaches and drops the old partition');
+is($node->safe_psql('postgres', q{SELECT sweep_rows('wf_recent') LIKE '1/%'}), 't',
+    'the partition detached by the session is kept, its row in it');
 
 done_testing();

@@ -265,6 +265,7 @@ for my $name (sort keys %ops) {
     # The shapes before and after an uninterrupted call, and how long it took.
     $node->safe_psql('postgres', "$op->{reset}\nSELECT sweep_note('pre');");
     my ($full_ms) = $node->safe_psql('postgres', "\\timing on\n$op->{call};") =~ /Time: (\d+)/;
+    $full_ms //= 1000;
     $node->safe_psql('postgres', q{SELECT sweep_note('post')});
     is($node->safe_psql('postgres', 'SELECT sweep_faults()'), 'none',
         "$name: an uninterrupted call leaves no fault");

@@ -8,6 +8,7 @@
 #include "cache/l2_value.hpp"
 #include "cache/l3_store.hpp"
 #include "cache/router.hpp"
+#include "cache/unlearned_keys.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "stats/shared_stats.hpp"
@@ -112,28 +113,35 @@ std::unordered_set<key128, key128_hash> unusable_in_redis;
 // The Redis keys of one round trip are made just before it: made for a whole batch at once,
 // with every value read back, a cache_get_many of a million keys held 120 MB more at its peak.
 // After a round trip in which no endpoint answered, the rest are misses (Redis is not waited
-// for again in this call), counted neither as hits nor misses.
+// for again in this call), counted neither as hits nor misses; so are the keys made with a
+// generation this server has not learned (unlearned_keys.hpp), which Redis is not asked for.
 std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
 {
     unusable_in_redis.clear();
     std::vector<Jsonb*> out(keys.size(), nullptr);
     const bool use_l1 = l1_usable();
     std::vector<std::string> rkeys;
-    for (size_t start = 0; start < keys.size(); start += l2_keys_per_round_trip) {
-        const size_t end = std::min(keys.size(), start + l2_keys_per_round_trip);
+    std::vector<size_t> asked; // the index in keys of each of rkeys
+    for (size_t next = 0; next < keys.size();) {
         rkeys.clear();
-        rkeys.reserve(end - start);
-        for (size_t i = start; i < end; i++)
-            rkeys.push_back(redis_key(keys[i]));
+        asked.clear();
+        for (; next < keys.size() && asked.size() < l2_keys_per_round_trip; next++)
+            if (in_l2(keys[next])) {
+                asked.push_back(next);
+                rkeys.push_back(redis_key(keys[next]));
+            }
+        if (asked.empty())
+            break;
         bool unavailable = false;
         // Times each round trip (stats' l2 timer); takes the keys' strings.
         auto values = l2_read(std::move(rkeys), &unavailable);
         if (unavailable)
             break;
         const uint64_t now = unix_ms();
-        for (size_t i = start; i < end; i++) {
+        for (size_t j = 0; j < asked.size(); j++) {
             pg::check_for_interrupts();
-            const std::optional<std::string>& value = values[i - start];
+            const size_t i = asked[j];
+            const std::optional<std::string>& value = values[j];
             uint64_t expires = 0;
             if (value)
                 out[i] = decode_l2_value(*value, &expires);
@@ -260,7 +268,7 @@ void forget_in_l1(const std::vector<key128>& keys)
 
 void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms)
 {
-    if (l2_enabled() && fits_in_redis(v)) {
+    if (l2_enabled() && in_l2(k) && fits_in_redis(v)) {
         try {
             l2_write(redis_key(k), encode_l2_value(v, unix_ms() + ttl_ms), ttl_ms);
         } catch (...) {
@@ -290,13 +298,15 @@ std::vector<std::pair<std::string, word>> l2_entries(const std::vector<key128>& 
     return entries;
 }
 
-// The indexes of the values Redis may be given (fits_in_redis).
-std::vector<size_t> fitting_in_redis(const std::vector<const Jsonb*>& values)
+// The indexes of the values Redis may be given: that fit (fits_in_redis), under keys made with
+// learned generations (unlearned_keys.hpp).
+std::vector<size_t> for_redis(const std::vector<key128>& keys,
+                              const std::vector<const Jsonb*>& values)
 {
     std::vector<size_t> indexes;
     indexes.reserve(values.size());
     for (size_t i = 0; i < values.size(); i++)
-        if (fits_in_redis(values[i]))
+        if (in_l2(keys[i]) && fits_in_redis(values[i]))
             indexes.push_back(i);
     return indexes;
 }
@@ -308,7 +318,7 @@ void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>
 {
     if (l2_enabled()) {
         try {
-            l2_write_many(l2_entries(keys, values, fitting_in_redis(values), ttl_ms), ttl_ms);
+            l2_write_many(l2_entries(keys, values, for_redis(keys, values), ttl_ms), ttl_ms);
         } catch (...) {
             forget_in_l1(keys);
             throw;
@@ -325,14 +335,14 @@ void fill_from_store(const std::vector<key128>& keys, const std::vector<const Js
 {
     std::vector<l2_fill> in_redis(keys.size(), l2_fill::failed);
     if (l2_enabled()) {
-        const std::vector<size_t> fitting = fitting_in_redis(values);
-        std::vector<bool> replace(fitting.size());
-        for (size_t j = 0; j < fitting.size(); j++)
-            replace[j] = unusable_in_redis.count(keys[fitting[j]]) != 0;
+        const std::vector<size_t> to_write = for_redis(keys, values);
+        std::vector<bool> replace(to_write.size());
+        for (size_t j = 0; j < to_write.size(); j++)
+            replace[j] = unusable_in_redis.count(keys[to_write[j]]) != 0;
         const std::vector<l2_fill> filled =
-            l2_fill_many(l2_entries(keys, values, fitting, ttl_ms), replace, ttl_ms);
-        for (size_t j = 0; j < fitting.size(); j++)
-            in_redis[fitting[j]] = filled[j];
+            l2_fill_many(l2_entries(keys, values, to_write, ttl_ms), replace, ttl_ms);
+        for (size_t j = 0; j < to_write.size(); j++)
+            in_redis[to_write[j]] = filled[j];
     }
     unusable_in_redis.clear();
     for (size_t i = 0; i < keys.size(); i++) {

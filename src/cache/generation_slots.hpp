@@ -62,6 +62,15 @@ inline uint64_t redis_behind_by(uint64_t used, uint64_t redis)
 constexpr uint64_t epoch_floor = uint64_t(1) << 32;
 constexpr uint64_t epoch_span = (uint64_t(1) << 48) - epoch_floor;
 
+// Whether a slot at this generation has been learned from Redis: taken from a counter at or
+// past epoch_floor. A generation below it (0 after a start, or a bump made here while Redis was
+// unreachable) is used again by every start of this server and of its standbys until each
+// learns the slot: keys made with it stay out of Redis (unlearned_keys.hpp).
+inline bool learned(uint64_t generation)
+{
+    return generation >= epoch_floor;
+}
+
 inline bool needs_new_epoch(uint64_t used, uint64_t redis)
 {
     return used < epoch_floor && redis < epoch_floor;

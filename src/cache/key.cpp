@@ -3,6 +3,7 @@
 #include "cache/generation_slots.hpp"
 #include "cache/lineage.hpp"
 #include "cache/router.hpp"
+#include "cache/unlearned_keys.hpp"
 #include "pg/guard.hpp"
 #include "pg/shmem.hpp"
 #include "stats/shared_stats.hpp"
@@ -136,7 +137,7 @@ void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
                      g.synced_ms[s].compare_exchange_strong(last, now,
                                                             std::memory_order_relaxed))) {
             if (unlearned != nullptr &&
-                g.slot[s].load(std::memory_order_relaxed) < generation::epoch_floor)
+                !generation::learned(g.slot[s].load(std::memory_order_relaxed)))
                 unlearned->push_back(s);
             continue;
         }
@@ -159,9 +160,8 @@ struct reading_marks {
 // Waits while another backend reads the counter of a slot this server has not learned yet, at
 // most until its claim is a second old (that backend may have exited without clearing its
 // mark), checking for interrupts. A caller that went on instead made its key with the slot as it
-// was, 0 after a start: a value it put under it was lost once the slot took Redis's generation,
-// and it read and wrote Redis under generation 0, which every start of this server and of its
-// standbys uses until its first sync (test/tap/244_cache_first_sync_concurrent.pl).
+// was, 0 after a start, which keeps it out of Redis (unlearned_keys.hpp): its lookup missed
+// Redis, and a value it put was not written there (test/tap/244_cache_first_sync_concurrent.pl).
 void wait_for_first_read(const std::vector<uint32_t>& slots)
 {
     auto& g = gens();
@@ -169,7 +169,7 @@ void wait_for_first_read(const std::vector<uint32_t>& slots)
         const uint64_t now = stats::monotonic_ms();
         bool waiting = false;
         for (uint32_t s : slots)
-            waiting |= g.slot[s].load(std::memory_order_relaxed) < generation::epoch_floor &&
+            waiting |= !generation::learned(g.slot[s].load(std::memory_order_relaxed)) &&
                        g.reading[s].load(std::memory_order_acquire) &&
                        now - g.synced_ms[s].load(std::memory_order_relaxed) < generation_sync_ms;
         if (!waiting)
@@ -333,7 +333,10 @@ key128 make_key(Oid database, const text* model, int32 version, const Jsonb* inp
     XXH128_hash_t seed = XXH3_128bits(&prefix, sizeof prefix);
     const canonical_input bytes(input);
     XXH128_hash_t h = XXH3_128bits_withSeed(bytes.data(), bytes.size(), seed.low64 ^ seed.high64);
-    return {h.high64, h.low64};
+    // Marked from the generations folded in, not from the slots read again: the slots may be
+    // learned meanwhile.
+    return marked({h.high64, h.low64}, !generation::learned(prefix.model_generation) ||
+                                           !generation::learned(prefix.version_generation));
 }
 
 void check_model_name(std::string_view name)

@@ -117,10 +117,22 @@ void reconcile_generation(uint32_t slot, uint64_t in_redis)
         raise_to(g, *now);
 }
 
-// Claims the slots due for a sync at now (not synced in the last second; every slot when forced)
-// by setting their synced_ms: into stale, with each one's synced_ms before the claim in before.
-// Into unlearned, the slots another backend claimed while this server has yet to learn their
-// generation from Redis (below epoch_floor): the caller waits for that backend's answer.
+// Whether slot s, last claimed at last, is due for a sync at now: not synced in the last second;
+// or not learned from Redis yet (below epoch_floor) and read by no backend now. Such a slot's
+// keys stay out of Redis (unlearned_keys.hpp), so after a read that got no answer the next call
+// reads it again rather than skipping Redis for a second while it answers again; each such read
+// is a failure for the endpoint's breaker, which keeps an unreachable Redis a fast failure.
+bool due(const generations& g, uint32_t s, uint64_t last, uint64_t now)
+{
+    return last == 0 || now - last >= generation_sync_ms ||
+           (!generation::learned(g.slot[s].load(std::memory_order_relaxed)) &&
+            !g.reading[s].load(std::memory_order_acquire));
+}
+
+// Claims the slots due for a sync at now (every slot when forced) by setting their synced_ms:
+// into stale, with each one's synced_ms before the claim in before. Into unlearned, the slots
+// another backend is reading while this server has yet to learn their generation from Redis:
+// the caller waits for that backend's answer.
 void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
                std::vector<uint32_t>& stale, std::vector<uint64_t>& before,
                std::vector<uint32_t>* unlearned)
@@ -133,9 +145,8 @@ void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
             // Read here even while another backend reads it: that one's answer may have left
             // Redis before what this caller must see.
             g.synced_ms[s].store(now, std::memory_order_relaxed);
-        } else if (!((last == 0 || now - last >= generation_sync_ms) &&
-                     g.synced_ms[s].compare_exchange_strong(last, now,
-                                                            std::memory_order_relaxed))) {
+        } else if (!(due(g, s, last, now) && g.synced_ms[s].compare_exchange_strong(
+                                                 last, now, std::memory_order_relaxed))) {
             if (unlearned != nullptr &&
                 !generation::learned(g.slot[s].load(std::memory_order_relaxed)))
                 unlearned->push_back(s);
@@ -228,11 +239,11 @@ void apply_generations(const std::vector<uint32_t>& stale,
     }
 }
 
-// Raises the slots to the generations Redis holds, for slots not synced in the last second (every
-// slot when forced), and Redis's counters to this server's where they are behind. Read from the
-// primary: a replica a little behind would hold back a fresh invalidation. A slot this server
-// has not learned yet, which another backend is reading, is waited for; and synced here when
-// that backend got no answer (Redis unreachable, its call cancelled) and the slot is due again.
+// Raises the slots to the generations Redis holds, for slots due (see due; every slot when
+// forced), and Redis's counters to this server's where they are behind. Read from the primary:
+// a replica a little behind would hold back a fresh invalidation. A slot this server has not
+// learned yet, which another backend is reading, is waited for; and synced here when that
+// backend got no answer (Redis unreachable, its call cancelled).
 void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool wait = true)
 {
     if (!l2_enabled())

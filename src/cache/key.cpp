@@ -39,14 +39,17 @@ constexpr uint64_t generation_sync_ms = 1000;
 // server syncs the slots it bumped in the last recheck_window_ms (raising Redis's counter where
 // it fell behind) at any cache call, once a second for the whole server (recheck_bumped).
 constexpr uint64_t recheck_window_ms = 5 * 60 * 1000;
+// Which read of a slot's counter a backend is making, if any (generations::reading).
+enum read_state : uint8_t { not_read, first_read, read_again };
 struct generations {
     std::atomic<uint64_t> slot[n_generation_slots];
     std::atomic<uint64_t> synced_ms[n_generation_slots];
     std::atomic<uint64_t> bumped_ms[n_generation_slots]; // last bump here; 0: none
     std::atomic<uint64_t> last_bump_ms; // the latest of bumped_ms; 0 once out of the window
     std::atomic<uint64_t> rechecked_ms; // the last recheck_bumped
-    // Set while a backend reads the slot's counter from Redis (claim_due to the end of its sync).
-    std::atomic<bool> reading[n_generation_slots];
+    // Whether a backend reads the slot's counter from Redis (claim_due to the end of its sync), and
+    // which read: the slot's first since the start (or since a read cancelled), or another.
+    std::atomic<uint8_t> reading[n_generation_slots]; // a read_state
 };
 
 generations* shared_generations = nullptr;
@@ -68,7 +71,7 @@ void init_generations(void* segment, bool found)
             shared_generations->slot[i].store(0, std::memory_order_relaxed);
             shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
             shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
-            shared_generations->reading[i].store(false, std::memory_order_relaxed);
+            shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
         }
 }
 
@@ -126,13 +129,13 @@ bool due(const generations& g, uint32_t s, uint64_t last, uint64_t now)
 {
     return last == 0 || now - last >= generation_sync_ms ||
            (!generation::learned(g.slot[s].load(std::memory_order_relaxed)) &&
-            !g.reading[s].load(std::memory_order_acquire));
+            g.reading[s].load(std::memory_order_acquire) == not_read);
 }
 
 // Claims the slots due for a sync at now (every slot when forced) by setting their synced_ms:
 // into stale, with each one's synced_ms before the claim in before. Into unlearned, the slots
 // another backend is reading while this server has yet to learn their generation from Redis:
-// the caller waits for that backend's answer.
+// the caller waits for that backend's answer when it is the slot's first read.
 void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
                std::vector<uint32_t>& stale, std::vector<uint64_t>& before,
                std::vector<uint32_t>* unlearned)
@@ -152,7 +155,7 @@ void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
                 unlearned->push_back(s);
             continue;
         }
-        g.reading[s].store(true, std::memory_order_relaxed);
+        g.reading[s].store(last == 0 ? first_read : read_again, std::memory_order_relaxed);
         stale.push_back(s);
         before.push_back(last);
     }
@@ -164,15 +167,18 @@ struct reading_marks {
     ~reading_marks()
     {
         for (uint32_t s : slots)
-            gens().reading[s].store(false, std::memory_order_release);
+            gens().reading[s].store(not_read, std::memory_order_release);
     }
 };
 
-// Waits while another backend reads the counter of a slot this server has not learned yet, at
-// most until its claim is a second old (that backend may have exited without clearing its
-// mark), checking for interrupts. A caller that went on instead made its key with the slot as it
-// was, 0 after a start, which keeps it out of Redis (unlearned_keys.hpp): its lookup missed
-// Redis, and a value it put was not written there (test/tap/244_cache_first_sync_concurrent.pl).
+// Waits while another backend makes the first read since the start of the counter of a slot this
+// server has not learned yet, at most until its claim is a second old (that backend may have
+// exited without clearing its mark), checking for interrupts. A caller that went on instead made
+// its key with the slot as it was, 0 after a start, which keeps it out of Redis
+// (unlearned_keys.hpp): its lookup missed Redis, and a value it put was not written there
+// (test/tap/244_cache_first_sync_concurrent.pl). A read after one that got no answer is not
+// waited for: each call then reads the slot itself (due), and while Redis is unreachable those
+// reads fail at once (its breaker open), where waiting for another's read cost a millisecond.
 void wait_for_first_read(const std::vector<uint32_t>& slots)
 {
     auto& g = gens();
@@ -181,7 +187,7 @@ void wait_for_first_read(const std::vector<uint32_t>& slots)
         bool waiting = false;
         for (uint32_t s : slots)
             waiting |= !generation::learned(g.slot[s].load(std::memory_order_relaxed)) &&
-                       g.reading[s].load(std::memory_order_acquire) &&
+                       g.reading[s].load(std::memory_order_acquire) == first_read &&
                        now - g.synced_ms[s].load(std::memory_order_relaxed) < generation_sync_ms;
         if (!waiting)
             return;

@@ -17,6 +17,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
 my $node = PostgreSQL::Test::Cluster->new('cancel_sweep');
 $node->init;
@@ -250,16 +253,6 @@ GRANT SELECT, INSERT ON pv TO sweep_reader;},
     },
 );
 
-# The timeouts of the sweep: 1 ms, then up by a factor, to 1.5 times the full call's length.
-sub sweep_points {
-    my ($full_ms) = @_;
-    my @points;
-    for (my $t = 1; $t < 1.5 * $full_ms + 2; $t = 2 * $t + 1) {
-        push @points, $t;
-    }
-    return @points;
-}
-
 for my $name (sort keys %ops) {
     my $op = $ops{$name};
     # The shapes before and after an uninterrupted call, and how long it took.
@@ -272,7 +265,7 @@ for my $name (sort keys %ops) {
     isnt($node->safe_psql('postgres', q{SELECT shape FROM sweep_shapes WHERE kind = 'pre'}),
         $node->safe_psql('postgres', q{SELECT shape FROM sweep_shapes WHERE kind = 'post'}),
         "$name: the call changes something");
-    my @points = sweep_points($full_ms);
+    my @points = timeout_sweep_points($full_ms);
 
     # One session for the whole sweep: reset, the interrupted call, the verdict, the call again
     # (unless the interrupted one had finished), the verdict. psql goes on after an error.

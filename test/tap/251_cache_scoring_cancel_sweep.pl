@@ -34,15 +34,6 @@ CREATE TABLE inputs AS SELECT g AS id, jsonb_build_object('a', g, 'b', g % 7) AS
 # A model whose registration reads 16,000 tree nodes.
 $node->safe_psql('postgres', full_tree_function());
 
-sub sweep_points {
-    my ($full_ms) = @_;
-    my @points;
-    for (my $t = 1; $t < 1.5 * $full_ms + 2; $t = 2 * $t + 1) {
-        push @points, $t;
-    }
-    return @points;
-}
-
 # Runs $setup, then $call without a timeout (its length sets the sweep's), then for each point
 # $reset, $call under the timeout and $check (a query printing lines 'bad: ...' for each
 # fault, and 'checked' once), all in one session. Returns the lines and the interrupted count.
@@ -51,7 +42,7 @@ sub sweep {
     my $timed = $node->safe_psql('postgres', "$reset\n\\timing on\n$call;");
     my ($full_ms) = $timed =~ /Time: (\d+)[.\d]* ms[^\n]*\s*\z/;
     $full_ms //= 1000;
-    my @points = sweep_points($full_ms);
+    my @points = timeout_sweep_points($full_ms);
     my $script = '';
     for my $t (@points) {
         $script .= qq{

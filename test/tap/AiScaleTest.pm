@@ -15,7 +15,18 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_wor
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock redis_replica_caught_up
-  fill_lock_table);
+  fill_lock_table timeout_sweep_points);
+
+# The statement_timeout values (ms) of a sweep interrupting a call that takes full_ms
+# uninterrupted: 1 ms, then doubled (plus one) up to 1.5 times its length (TAP 250, 251).
+sub timeout_sweep_points {
+    my ($full_ms) = @_;
+    my @points;
+    for (my $t = 1; $t < 1.5 * $full_ms + 2; $t = 2 * $t + 1) {
+        push @points, $t;
+    }
+    return @points;
+}
 
 # A started node preloading ai_scale with the L1 off (so that every read reaches Redis) and the
 # given ai_scale.* settings (name => value), the extension created in its postgres database.

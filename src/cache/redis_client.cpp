@@ -259,12 +259,14 @@ void release_read_buffer(connection& c)
 
 // Sends the commands and reads their replies, all within one redis_timeout_ms. The replies are
 // checked against resp_limits as they arrive, before hiredis reads them. Any failure (or a
-// cancel) drops the connection: it may be in the middle of a reply.
+// cancel) drops the connection: it may be in the middle of a reply, or its output buffer hold
+// part of a command (append_commands out of memory between two parts), which the next use of
+// the pooled connection would have sent before its own.
 std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
 {
     const auto deadline = steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms);
-    append_commands(c, cmds);
     try {
+        append_commands(c, cmds);
         send_commands(c, deadline);
         if (worth_spinning(cmds))
             spin_for_reply(c, deadline);

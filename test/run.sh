@@ -226,7 +226,7 @@ if want regress || want isolation || want regress-nopreload; then
     pg_init "$pgdata" "$pg_port" yes || exit 1
     pg_conf "$pgdata" "ai_scale.redis_primary = '$AI_SCALE_TEST_REDIS_PRIMARY'"
     pg_conf "$pgdata" "ai_scale.redis_replicas = '$AI_SCALE_TEST_REDIS_REPLICA'"
-    pg_start "$pgdata" || { cat "$pgdata.log"; exit 1; }
+    pg_start_or_move "$pgdata" || { cat "$pgdata.log"; exit 1; }
     want regress && run_suite regress regress installcheck ISOLATION=
     want isolation && run_suite isolation isolation
     if want regress-nopreload; then

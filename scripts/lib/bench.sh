@@ -52,14 +52,14 @@ bench_work() {
 
 # bench_pg_start [LINE...]: a cluster in $work/pg listening on a free port, $pg_port, with
 # pg_init's settings (fsync and synchronous_commit off among them) and ai_scale preloaded, plus
-# the postgresql.conf lines given (a later line overrides an earlier one); then started. Its log
-# is $work/pg.log.
+# the postgresql.conf lines given (a later line overrides an earlier one); then started, on
+# another free port if that one was taken meanwhile (pg_start_or_move). Its log is $work/pg.log.
 bench_pg_start() {
     local line
     pg_port=$(free_port) || return 1
     pg_init "$work/pg" "$pg_port" yes || return 1
     for line in "$@"; do pg_conf "$work/pg" "$line"; done
-    pg_start "$work/pg"
+    pg_start_or_move "$work/pg"
 }
 
 # bench_redis_start: a Redis without persistence in $work/redis listening on a free port,

@@ -72,6 +72,25 @@ pg_stop() {
 }
 pg_restart() { pg_stop "$1" && pg_start "$1"; }
 
+# pg_start_or_move DIR: pg_start, and when the server could not bind its port (taken since
+# free_port chose it: initdb takes seconds, and other jobs may share the machine), again on
+# another free port, up to five tries in all. Sets pg_port to the port the cluster listens on.
+pg_start_or_move() {
+    local dir=$1 seen err
+    for _ in 1 2 3 4 5; do
+        seen=0
+        [ -f "$dir.log" ] && seen=$(wc -l <"$dir.log")
+        err=$(pg_start "$dir" 2>&1) && return 0
+        if ! tail -n "+$((seen + 1))" "$dir.log" 2>/dev/null | grep -q 'Address already in use'; then
+            echo "$err" >&2
+            return 1
+        fi
+        pg_port=$(free_port) || return 1
+        sed -i "s/^port = .*/port = $pg_port/" "$dir/postgresql.conf"
+    done
+    return 1
+}
+
 # redis_start DIR PORT [replicaof-port] [password]: a Redis without persistence.
 redis_start() {
     local dir=$1 port=$2 primary_port=${3:-} password=${4:-}

@@ -172,4 +172,17 @@ setup_without_sudo() {
 }
 check "setup.sh installs into a library directory its user may write without sudo" setup_without_sudo
 
+# 10. A cluster whose port another server took between free_port and the start (the Redis of
+# check 1 holds it here) starts on another port, which pg_port names: the regress suites' cluster
+# failed to start, the run with it.
+moves_off_taken_port() {
+    local pg_port=$port listening
+    pg_init "$tmp/moved" "$pg_port" no >/dev/null || return 1
+    pg_start_or_move "$tmp/moved" || { cat "$tmp/moved.log" >&2; return 1; }
+    listening=$(as_pg_user "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -X -Atc 'SHOW port')
+    pg_stop "$tmp/moved"
+    [ "$pg_port" != "$port" ] && [ "$listening" = "$pg_port" ]
+}
+check "a cluster whose port was taken before it started starts on another" moves_off_taken_port
+
 [ $failures -eq 0 ]

@@ -37,6 +37,7 @@ extern "C" {
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
@@ -50,9 +51,13 @@ PGDLLEXPORT void ai_scale_maintenance_main(Datum arg);
 
 namespace {
 
-// The partitions a run deferred: "parent", "partition", "drop" or "detach".
+// The partitions a run deferred: "parent", "partition", "drop" or "detach". The detaches come
+// after every table's run, which can be hours later (one waits for an old transaction): the
+// tables are followed by OID, and their names (as regclass prints them) read again before each
+// statement (current_names), since a DBA may rename them, or their schemas, meanwhile.
 struct pending_detach {
     Oid parent_oid;
+    Oid partition_oid;
     char* parent;
     char* partition;
     bool drop;
@@ -88,14 +93,13 @@ constexpr const char* extension_installed =
 // Whether the table partition, which the worker detached to drop it, is still owed its drop
 // (ai_scale._owed_drop_due of its mark): the settings as read after the maintenance that chose
 // it returned may be newer than the ones it decided with. Inside a transaction, connected to SPI.
-bool still_owed(Oid parent, const char* partition)
+bool still_owed(Oid parent, Oid partition)
 {
-    Oid argtypes[2] = {OIDOID, TEXTOID};
-    Datum args[2] = {ObjectIdGetDatum(parent), CStringGetTextDatum(partition)};
-    int rc =
-        SPI_execute_with_args("SELECT ai_scale._owed_drop_due($1::pg_catalog.regclass, "
-                              "pg_catalog.obj_description($2::pg_catalog.regclass, 'pg_class'))",
-                              2, argtypes, args, nullptr, true, 1);
+    Oid argtypes[2] = {OIDOID, OIDOID};
+    Datum args[2] = {ObjectIdGetDatum(parent), ObjectIdGetDatum(partition)};
+    int rc = SPI_execute_with_args("SELECT ai_scale._owed_drop_due($1::pg_catalog.regclass, "
+                                   "pg_catalog.obj_description($2, 'pg_class'))",
+                                   2, argtypes, args, nullptr, true, 1);
     if (rc != SPI_OK_SELECT || SPI_processed != 1)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
     bool isnull;
@@ -105,11 +109,35 @@ bool still_owed(Oid parent, const char* partition)
 
 // The word DROP and COMMENT ON take for the table partition (table_word.hpp): "TABLE" when it
 // is gone. Inside a transaction.
-const char* partition_word(const char* partition)
+const char* partition_word(Oid partition)
 {
-    RangeVar* rv = makeRangeVarFromNameList(stringToQualifiedNameList(partition));
-    const char* word = ai_scale::partition::table_word(RangeVarGetRelid(rv, NoLock, true));
+    const char* word = ai_scale::partition::table_word(partition);
     return word != nullptr ? word : "TABLE";
+}
+
+// The name of rel as regclass prints it under the worker's search_path (schema-qualified), in
+// run_context; nullptr when rel is gone. Inside a transaction.
+char* qualified_name(Oid rel)
+{
+    char* name = get_rel_name(rel);
+    char* nsp = name != nullptr ? get_namespace_name(get_rel_namespace(rel)) : nullptr;
+    if (nsp == nullptr)
+        return nullptr;
+    return MemoryContextStrdup(run_context, quote_qualified_identifier(nsp, name));
+}
+
+// Reads p's names again from its tables' OIDs (the run printed them long ago, maybe: see
+// pending_detach); false, leaving them as they were, when either table is gone. Inside a
+// transaction.
+bool current_names(pending_detach& p)
+{
+    char* parent = qualified_name(p.parent_oid);
+    char* partition = qualified_name(p.partition_oid);
+    if (parent == nullptr || partition == nullptr)
+        return false;
+    p.parent = parent;
+    p.partition = partition;
+    return true;
 }
 
 void start_transaction(const char* activity)
@@ -222,6 +250,10 @@ pending_detach deferred_detach(Oid parent_oid, HeapTuple row, TupleDesc desc)
     p.parent_oid = parent_oid;
     p.parent = MemoryContextStrdup(run_context, SPI_getvalue(row, desc, 1));
     p.partition = MemoryContextStrdup(run_context, SPI_getvalue(row, desc, 3));
+    // The name was printed in this transaction, under the worker's search_path: it resolves
+    // (were it not to, the detach would be skipped as no longer a partition, not the run lost).
+    p.partition_oid = RangeVarGetRelid(
+        makeRangeVarFromNameList(stringToQualifiedNameList(p.partition)), NoLock, true);
     // The detail is one of: drop, detach, finalize, finalize detach, finalize drop (see
     // ai_scale._maintain); a partition is dropped only when retention chose it.
     const char* detail = SPI_getvalue(row, desc, 4);
@@ -291,10 +323,10 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
 // have dropped or detached it. Inside a transaction, connected to SPI.
 bool still_a_partition(const pending_detach& p)
 {
-    Oid argtypes[2] = {TEXTOID, OIDOID};
-    Datum args[2] = {CStringGetTextDatum(p.partition), ObjectIdGetDatum(p.parent_oid)};
+    Oid argtypes[2] = {OIDOID, OIDOID};
+    Datum args[2] = {ObjectIdGetDatum(p.partition_oid), ObjectIdGetDatum(p.parent_oid)};
     return returns_a_row("SELECT 1 FROM pg_catalog.pg_inherits "
-                         "WHERE inhrelid = pg_catalog.to_regclass($1) AND inhparent = $2",
+                         "WHERE inhrelid = $1 AND inhparent = $2",
                          2, argtypes, args);
 }
 
@@ -313,7 +345,7 @@ bool still_wanted(const pending_detach& p)
                          "WHERE parent::pg_catalog.oid = $1 "
                          "AND retention_mode || ' ' || retention::text = $2",
                          2, argtypes, args) &&
-           (!p.drop || still_owed(p.parent_oid, p.partition));
+           (!p.drop || still_owed(p.parent_oid, p.partition_oid));
 }
 
 // Takes, in the current transaction, the locks the detach of p starts with (SHARE UPDATE
@@ -334,9 +366,8 @@ bool lock_for_detach(const pending_detach& p)
     PG_TRY();
     {
         LockRelationOid(p.parent_oid, ShareUpdateExclusiveLock);
-        RangeVar* rv = makeRangeVarFromNameList(stringToQualifiedNameList(p.partition));
-        (void)RangeVarGetRelid(rv, p.finalize ? AccessExclusiveLock : ShareUpdateExclusiveLock,
-                               false);
+        LockRelationOid(p.partition_oid,
+                        p.finalize ? AccessExclusiveLock : ShareUpdateExclusiveLock);
         ReleaseCurrentSubTransaction(); // its locks pass to the transaction
     }
     PG_CATCH();
@@ -366,14 +397,14 @@ struct detach_check {
     bool foreign;
 };
 
-detach_check check_detach(const pending_detach& p)
+detach_check check_detach(pending_detach& p)
 {
     detach_check c;
     start_transaction("ai_scale maintenance");
     SPI_connect();
-    c.partition = still_a_partition(p);
+    c.partition = still_a_partition(p) && current_names(p);
     c.wanted = c.partition && (p.finalize || still_wanted(p));
-    c.table_word = c.partition ? partition_word(p.partition) : "TABLE";
+    c.table_word = c.partition ? partition_word(p.partition_oid) : "TABLE";
     c.foreign = strcmp(c.table_word, "FOREIGN TABLE") == 0;
     SPI_finish();
     finish_transaction();
@@ -435,18 +466,33 @@ void run_top_level(const char* sql)
     MemoryContextSwitchTo(TopTransactionContext); // a new one: the old was committed inside
 }
 
+enum class detach_result { done, locked_out, gone };
+
 // ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (or FINALIZE) of p, when its locks are free
-// within maintenance_lock_timeout (lock_for_detach); false when they were not.
-bool detach(const pending_detach& p)
+// within maintenance_lock_timeout (lock_for_detach): locked_out when they were not, gone when
+// the partition was dropped or detached before they were taken.
+detach_result detach(pending_detach& p)
 {
+    start_transaction("ai_scale maintenance");
+    if (!lock_for_detach(p)) {
+        skip_locked_detach(p);
+        return detach_result::locked_out;
+    }
+    // The tables' names under those locks, which a rename of either waits for: the statement
+    // names the tables the run chose, whatever they were called then.
+    PopActiveSnapshot();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    SPI_connect();
+    const bool partition = still_a_partition(p) && current_names(p);
+    SPI_finish();
+    if (!partition) {
+        finish_transaction();
+        return detach_result::gone;
+    }
     const char* sql = MemoryContextStrdup(
         run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
                               p.finalize ? "FINALIZE" : "CONCURRENTLY"));
-    start_transaction(sql);
-    if (!lock_for_detach(p)) {
-        skip_locked_detach(p);
-        return false;
-    }
+    pgstat_report_activity(STATE_RUNNING, sql);
     run_top_level(sql);
     finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
@@ -455,21 +501,27 @@ bool detach(const pending_detach& p)
                 (errmsg("ai_scale maintenance: finalized detach of %s %s", p.parent, p.partition)));
     else
         ereport(LOG, (errmsg("ai_scale maintenance: detached %s %s", p.parent, p.partition)));
-    return true;
+    return detach_result::done;
 }
 
 // DROP TABLE (DROP FOREIGN TABLE) of the table the detach of p left, when it is still owed its
 // drop; else its mark is taken away and it is kept.
-void drop_detached(const pending_detach& p, const detach_check& c)
+void drop_detached(pending_detach& p, const detach_check& c)
 {
-    const char* drop = psprintf("DROP %s %s", c.table_word, p.partition);
-    start_transaction(drop);
+    start_transaction("ai_scale maintenance");
     SPI_connect();
+    if (!current_names(p)) { // dropped by hand since its detach
+        SPI_finish();
+        finish_transaction();
+        return;
+    }
+    const char* drop = psprintf("DROP %s %s", c.table_word, p.partition);
+    pgstat_report_activity(STATE_RUNNING, drop);
     // The concurrent detach waited for older transactions, as long as they ran: the table's
     // retention may have been changed or taken away, the table unmanaged, or the extension
     // dropped, meanwhile (or while the run that chose the table waited, after reading its
     // settings). The detached table is then kept, as it would have been.
-    if (!returns_a_row(extension_installed) || !still_owed(p.parent_oid, p.partition)) {
+    if (!returns_a_row(extension_installed) || !still_owed(p.parent_oid, p.partition_oid)) {
         // Kept: no longer owed a drop (see ai_scale._owed_drop_note).
         const char* unmark = psprintf("COMMENT ON %s %s IS NULL", c.table_word, p.partition);
         if (SPI_execute(unmark, false, 0) != SPI_OK_UTILITY)
@@ -498,24 +550,25 @@ void drop_detached(const pending_detach& p, const detach_check& c)
 // Skipped when the partition is gone (still_a_partition), and one not yet begun (not a
 // FINALIZE) left when still_wanted says so. Returns false when the detach was not done for
 // want of its locks (the partition stays as it was: pending detach, for a FINALIZE).
-bool detach_concurrently(const pending_detach& p)
+bool detach_concurrently(pending_detach& p)
 {
     const detach_check c = check_detach(p);
-    if (!c.partition) {
-        ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "
-                             "partition of it",
-                             p.parent, p.partition)));
-        return true;
-    }
-    if (!c.wanted) {
+    if (c.partition && !c.wanted) {
         ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached", p.partition,
                              p.parent),
                       errdetail("The table was unmanaged, the extension dropped or the "
                                 "table's retention changed since the run chose it.")));
         return true;
     }
-    if (!detach(p))
+    const detach_result done = c.partition ? detach(p) : detach_result::gone;
+    if (done == detach_result::locked_out)
         return false;
+    if (done == detach_result::gone) {
+        ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "
+                             "partition of it",
+                             p.parent, p.partition)));
+        return true;
+    }
     if (p.drop)
         drop_detached(p, c);
     return true;
@@ -592,7 +645,7 @@ void detach_step(void* arg)
     for (int i = 0; i < table.npending; i++)
         concurrent += table.pending[i].finalize ? 0 : 1;
     for (int i = 0; i < table.npending; i++) {
-        const pending_detach& p = table.pending[i];
+        pending_detach& p = table.pending[i];
         if (p.finalize && !detach_concurrently(p)) {
             if (concurrent > 0)
                 ereport(LOG, (errmsg("ai_scale maintenance: left the other detaches of %s for "

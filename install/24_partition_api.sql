@@ -409,8 +409,17 @@ DECLARE
     dflt_space name := (SELECT d.spcname FROM pg_database db
                           JOIN pg_tablespace d ON d.oid = db.dattablespace
                          WHERE db.datname = current_database());
+    -- Partitions a DETACH ... CONCURRENTLY left pending (interrupted, or still waiting): new
+    -- queries no longer see them, and a row of their range finds no partition, yet their
+    -- bounds are still there. Shown as hot, such a partition hid why inserts into its range
+    -- failed.
+    pending oid[] := '{}';
 BEGIN
     k := ai_scale._partition_key(parent);
+    IF ai_scale._detach_pending(parent) THEN
+        pending := ARRAY(SELECT i.inhrelid FROM pg_inherits i
+                          WHERE i.inhparent = parent AND i.inhdetachpending);
+    END IF;
     SELECT c.time_zone, c.cold_tablespace INTO zone, cold
       FROM ai_scale.partition_config c WHERE c.parent = partitions.parent;
     zone := coalesce(zone, ai_scale._setting('ai_scale.partition_time_zone'));
@@ -425,6 +434,7 @@ BEGIN
            CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.lower, k.key_type, zone), 'MINVALUE') END,
            CASE WHEN b.is_default THEN NULL ELSE coalesce(ai_scale._bound_text(b.upper, k.key_type, zone), 'MAXVALUE') END,
            CASE WHEN b.is_default THEN 'default'
+                WHEN b.partition::oid = ANY (pending) THEN 'detach pending'
                 -- Its rows are on its server: no tablespace of this one holds them.
                 WHEN c.relkind = 'f' THEN 'foreign'
                 WHEN cold IS NOT NULL AND coalesce(t.spcname, dflt_space) = cold THEN 'cold'

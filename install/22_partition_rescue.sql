@@ -840,8 +840,20 @@ BEGIN
     IF pause < interval '0' THEN
         RAISE EXCEPTION 'pause must be zero or more' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- Every batch in READ COMMITTED, as the worker's: a batch looks again, under its lock, at
+    -- the rows it saw before taking it. A transaction's snapshot (REPEATABLE READ or
+    -- SERIALIZABLE, which default_transaction_isolation gives the CALL's transaction and each
+    -- one the procedure starts, set for the database or role) missed a row a writer committed
+    -- into the default while the batch waited, and the batch failed with 23514 (check
+    -- constraint "ai_scale_rescue_moved"). The CALL's own transaction is committed first then.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        COMMIT;
+        SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    END IF;
     IF ai_scale._make_rescue_index_when_free(parent, batch_rows) THEN
         COMMIT;
+        SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     END IF;
     LOOP
@@ -850,6 +862,7 @@ BEGIN
         total := total + moved;
         batches := batches + 1;
         COMMIT;
+        SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         RAISE NOTICE 'batch %: % moved out of the default partition of %', batches,
                      ai_scale._count(moved, 'row', 'rows'), parent;

@@ -1,0 +1,75 @@
+# CALL rescue_default_proc runs each batch in READ COMMITTED, whatever
+# default_transaction_isolation the database or role sets (as the maintenance worker does, TAP
+# 183): a batch looks again, under its lock on the default partition, at the rows it saw before
+# taking it. The procedure's transactions took default_transaction_isolation: under REPEATABLE
+# READ or SERIALIZABLE the batch read with the snapshot taken before its lock wait, missed a row
+# a writer committed into the default meanwhile, and the CALL failed with 23514 (check
+# constraint "ai_scale_rescue_moved" of relation "t_default" is violated by some row).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('rescue_proc_isolation_level');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
+$node->start;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE ROLE rescuer LOGIN;
+GRANT CREATE ON SCHEMA public TO rescuer;
+CREATE TABLE t (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+ALTER TABLE t OWNER TO rescuer;
+SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1);});
+
+my $day = 5;
+foreach my $level ('repeatable read', 'serializable') {
+    $node->safe_psql('postgres',
+        "ALTER ROLE rescuer SET default_transaction_isolation = '$level'");
+    # A writer's row in the default, not committed yet; then a committed one of the same day.
+    my $writer = $node->background_psql('postgres', on_error_stop => 0);
+    $writer->query_safe(
+        "BEGIN; INSERT INTO t VALUES (now()::date + $day + interval '2 hours', 2);");
+    $node->safe_psql('postgres',
+        "INSERT INTO t VALUES (now()::date + $day + interval '1 hour', 1)");
+    # The procedure, in a session of the role, waits for the writer's lock (long enough not to
+    # give up).
+    my $caller = $node->background_psql('postgres',
+        on_error_stop => 0,
+        extra_params => [ '-U', 'rescuer' ]);
+    is($caller->query_safe('SHOW transaction_isolation'), $level, "$level: the role's setting");
+    $caller->query_safe(q{SET ai_scale.maintenance_lock_timeout = '5min'});
+    $caller->query_until(qr/called/, "\\echo called\nCALL ai_scale.rescue_default_proc('t');\n");
+    ok( $node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE query LIKE 'CALL ai_scale.rescue_default_proc%' AND wait_event_type = 'Lock'}),
+        "$level: rescue_default_proc waits for the writer");
+    $writer->query_safe('COMMIT');
+    $writer->quit;
+    $caller->query('SELECT 1');
+    unlike($caller->{stderr}, qr/ERROR/,
+        "$level: the CALL did not fail on the row committed meanwhile");
+    like($caller->{stderr}, qr/2 rows moved in 1 batch/, "$level: it moved both rows");
+    $caller->quit;
+    is( $node->safe_psql('postgres', q{SELECT rows FROM ai_scale.check_default('t')}),
+        '0', "$level: both rows left the default partition");
+    is( $node->safe_psql('postgres',
+            "SELECT count(*) FROM t WHERE at >= now()::date + $day AND at < now()::date + $day + 1"),
+        '2', "$level: none was lost");
+    $day++;
+}
+
+# The transaction the CALL is in when it starts is committed first when it is not READ
+# COMMITTED: in a transaction block, where the procedure cannot commit, that is 2D000, as for
+# its first batch's commit.
+my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
+SET ROLE rescuer;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+CALL ai_scale.rescue_default_proc('t');
+COMMIT;}, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($stderr, qr/ERROR:  2D000: invalid transaction termination/,
+    'in a REPEATABLE READ transaction block it cannot commit (2D000)');
+
+$node->stop;
+done_testing();

@@ -422,6 +422,12 @@ void ai_scale_maintenance_launcher_main(Datum)
     BackgroundWorkerUnblockSignals();
     BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
     pgstat_report_appname("ai_scale maintenance launcher");
+    // Its looks at pg_database take a transaction snapshot (find_databases), in READ COMMITTED
+    // as the autovacuum launcher's. With the server's default_transaction_isolation
+    // serializable, and default_transaction_read_only and default_transaction_deferrable on,
+    // that snapshot waited (SafeSnapshot) for every serializable transaction writing at the
+    // time to end: a long one held the launcher, and no worker started or came back meanwhile.
+    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_SESSION);
     // The workers of a launcher before this one (terminated, say) see this when woken and exit
     // (after the run they may be in: until then a database may have two workers, which
     // maintenance's advisory lock keeps from working on the same table at once).

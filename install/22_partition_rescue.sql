@@ -507,9 +507,27 @@ CREATE FUNCTION ai_scale._rescue_attach(parent regclass, key_column name, key_ty
 BEGIN
     -- Each attach would scan the default for rows of the new range; one validated constraint
     -- saying it holds none of the batch's range lets them all skip that scan.
-    EXECUTE format('ALTER TABLE ONLY %s ADD CONSTRAINT ai_scale_rescue_moved '
-                   'CHECK (%I < %s OR %I >= %s)', dflt, key_column, lo_lits[1], key_column,
-                   hi_lits[array_length(hi_lits, 1)]);
+    BEGIN
+        EXECUTE format('ALTER TABLE ONLY %s ADD CONSTRAINT ai_scale_rescue_moved '
+                       'CHECK (%I < %s OR %I >= %s)', dflt, key_column, lo_lits[1], key_column,
+                       hi_lits[array_length(hi_lits, 1)]);
+    EXCEPTION WHEN check_violation THEN
+        -- The batch's rows left the default under its lock, and the check (with a snapshot of
+        -- its own) found one more: a writer committed it while the batch waited for the lock,
+        -- after the snapshot that a REPEATABLE READ or SERIALIZABLE transaction reads with
+        -- throughout (in READ COMMITTED each statement's follows the lock). A serialization
+        -- failure, which a client tries again, not a constraint of the caller's table.
+        IF current_setting('transaction_isolation') = 'read committed' THEN
+            RAISE;
+        END IF;
+        RAISE EXCEPTION 'could not serialize access to default partition %', dflt
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('A row was committed into it while this %s transaction '
+                                  'waited for its lock, after the transaction''s snapshot.',
+                                  upper(current_setting('transaction_isolation'))),
+                  HINT = 'Call rescue_default and run_maintenance in READ COMMITTED, or try '
+                         'the transaction again.';
+    END;
 
     FOR i IN 1 .. array_length(parts, 1) LOOP
         EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',

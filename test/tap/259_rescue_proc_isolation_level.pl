@@ -60,6 +60,36 @@ SELECT count(*) = 1 FROM pg_stat_activity
     $day++;
 }
 
+# rescue_default, a function, runs in its caller's transaction: in REPEATABLE READ the same row
+# fails it, now with 40001 (a serialization failure, which a client tries again) and a hint,
+# where it gave 23514 as if a constraint of the table were broken.
+my $writer = $node->background_psql('postgres', on_error_stop => 0);
+$writer->query_safe(
+    "BEGIN; INSERT INTO t VALUES (now()::date + $day + interval '2 hours', 2);");
+$node->safe_psql('postgres', "INSERT INTO t VALUES (now()::date + $day + interval '1 hour', 1)");
+my $caller = $node->background_psql('postgres',
+    on_error_stop => 0,
+    extra_params => [ '-U', 'rescuer' ]);
+$caller->query_until(qr/called/, q{\set VERBOSITY verbose
+SET ai_scale.maintenance_lock_timeout = '5min';
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+\echo called
+SELECT count(*) FROM ai_scale.rescue_default('t');
+});
+ok( $node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE query LIKE 'SELECT count(*) FROM ai_scale.rescue_default%' AND wait_event_type = 'Lock'}),
+    'rescue_default waits for the writer');
+$writer->query_safe('COMMIT');
+$writer->quit;
+$caller->query('ROLLBACK');
+like($caller->{stderr},
+    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  A row was committed into it while this REPEATABLE READ transaction waited for its lock, after the transaction's snapshot\.\nHINT:  Call rescue_default and run_maintenance in READ COMMITTED, or try the transaction again\./,
+    'in REPEATABLE READ, rescue_default fails with 40001 and says why');
+$caller->quit;
+is($node->safe_psql('postgres', q{SELECT rows FROM ai_scale.check_default('t')}),
+    '2', 'nothing moved');
+
 # The transaction the CALL is in when it starts is committed first when it is not READ
 # COMMITTED: in a transaction block, where the procedure cannot commit, that is 2D000, as for
 # its first batch's commit.

@@ -705,6 +705,12 @@ void set_session_options()
     // worker): every run failed each table with 25006, and the older sessions' rows went to the
     // default partition. A database is left out of maintenance by ai_scale.maintenance_databases.
     SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_SESSION);
+    // Nor the role a session of the maintenance role takes on (ALTER ROLE ... [IN DATABASE ...]
+    // SET role, which makes a DBA's logins act as an owner or group role): the worker runs as
+    // the role it connects as (ai_scale.maintenance_role). Set for the bootstrap superuser, the
+    // worker ran as that other role, and every table of an owner it is not a member of got an
+    // error row at each run.
+    SetConfigOption("role", "none", PGC_SUSET, PGC_S_SESSION);
 }
 
 // Rereads the configuration after a SIGHUP; whether it did.

@@ -1,0 +1,46 @@
+# The maintenance worker acts as the role it connects as (ai_scale.maintenance_role), whatever
+# role a session of that role takes on by a setting (ALTER ROLE ... SET role, which makes a
+# DBA's logins act as an owner or group role; a client session of the role still does). With
+# one set, the worker ran as that other role: every table of an owner it is not a member of got
+# an error row at each run ("role ... does not own table"), and no partition was made.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('worker_role_setting');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_naptime = 1
+ai_scale.maintenance_role = 'maint'
+});
+$node->start;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE ROLE maint LOGIN SUPERUSER;
+CREATE ROLE other NOLOGIN;
+ALTER ROLE maint SET role = 'other';
+CREATE TABLE t (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1);
+UPDATE ai_scale.partition_config SET premake = 3;});
+my ($ret, $out) = $node->psql('postgres', 'SELECT current_user', extra_params => [ '-U', 'maint' ]);
+is($out, 'other', "a client session of maint acts as the role its setting names");
+
+# The database is listed: its worker connects as maint.
+my $offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres';
+SELECT pg_reload_conf();});
+ok($node->wait_for_log(qr/ai_scale maintenance: (?:created|error) public\.t\b/, $offset),
+    'the worker ran on the table');
+my $log = substr(slurp_file($node->logfile), $offset);
+unlike($log, qr/does not own table/, 'as maint, not as the role of its setting');
+like($log, qr/ai_scale maintenance: created public\.t /, 'and made the partitions premake asks for');
+is( $node->safe_psql('postgres', q{
+SELECT usename FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'}),
+    'maint', 'it connected as maint');
+
+$node->stop;
+done_testing();

@@ -4,6 +4,7 @@
 #include "cache/lineage.hpp"
 #include "cache/router.hpp"
 #include "cache/unlearned_keys.hpp"
+#include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/shmem.hpp"
 #include "stats/shared_stats.hpp"
@@ -249,7 +250,7 @@ void apply_generations(const std::vector<uint32_t>& stale,
 // forced), and Redis's counters to this server's where they are behind. Read from the primary:
 // a replica a little behind would hold back a fresh invalidation. A slot this server has not
 // learned yet, which another backend is reading, is waited for; and synced here when that
-// backend got no answer (Redis unreachable, its call cancelled).
+// backend got no answer (Redis unreachable, its call cancelled), or with cache_strict.
 void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool wait = true)
 {
     if (!l2_enabled())
@@ -268,7 +269,19 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
     }
     if (!unlearned.empty()) {
         wait_for_first_read(unlearned);
-        sync_generations(unlearned.data(), unlearned.size(), false, false);
+        if (!guc::cache_strict) {
+            sync_generations(unlearned.data(), unlearned.size(), false, false);
+            return;
+        }
+        // A strict call reads what it has not learned itself, even while another backend reads
+        // it again: keyed with the slot not learned, it answered without Redis, with no error
+        // while Redis did not answer (test/tap/255_cache_strict_slot_read_elsewhere.pl).
+        auto& g = gens();
+        std::vector<uint32_t> still;
+        for (uint32_t s : unlearned)
+            if (!generation::learned(g.slot[s].load(std::memory_order_relaxed)))
+                still.push_back(s);
+        sync_generations(still.data(), still.size(), true, false);
     }
 }
 

@@ -453,12 +453,47 @@ std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, word>> entr
     return l2_set_many(entries, ttl_ms, &replace);
 }
 
+namespace {
+
+// Says, once per session, that the primary refused an INCR or INCRBY (NOPERM: an ACL user
+// without them; OOM, MISCONF, ...). A slot whose counter Redis does not hold yet is learned by
+// making it with INCRBY, and a slot never learned keeps its keys out of Redis: a user allowed
+// GET and SET alone cached no model in Redis, invalidations reached no other server, and only
+// an l2 / errors count said so (test/tap/256_cache_redis_user_without_incr.pl).
+void warn_increment_refused(const std::string& primary)
+{
+    static bool warned = false;
+    if (warned)
+        return;
+    warned = true;
+    const breaker_key key = breaker_for(primary, endpoint_kind::data);
+    const std::string error = breaker_snapshot(key).last_error;
+    const std::string user =
+        guc::redis_user && guc::redis_user[0] != '\0' ? guc::redis_user : "default";
+    pg::call([&] {
+        ereport(WARNING,
+                (errmsg("redis refused to increment a generation counter of the L2 cache"),
+                 errdetail("Endpoint %s: %s Until it is allowed, models whose counters Redis "
+                           "does not hold yet are not cached in Redis, and invalidations reach "
+                           "no other server.",
+                           key.name.c_str(), full_stop(error).c_str()),
+                 error.rfind("NOPERM", 0) == 0
+                     ? errhint("Grant the Redis user the commands INCR and INCRBY: ACL SETUSER "
+                               "%s +incr +incrby.",
+                               user.c_str())
+                     : 0));
+    });
+}
+
+} // namespace
+
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
 {
     close_unused_connections();
     const std::string primary = current_primary();
     command cmd = by == 1 ? command{"INCR", key} : command{"INCRBY", key, std::to_string(by)};
-    if (auto replies = attempt_primary(primary, {cmd})) {
+    bool refused = false;
+    if (auto replies = attempt_primary(primary, {cmd}, nullptr, &refused)) {
         const redisReply* r = (*replies)[0].get();
         if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
             return uint64_t(r->integer);
@@ -466,6 +501,8 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     }
     if (guc::cache_strict)
         unavailable_error(current_primary());
+    if (refused)
+        warn_increment_refused(primary);
     return std::nullopt;
 }
 

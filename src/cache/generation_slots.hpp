@@ -50,6 +50,19 @@ inline uint64_t redis_behind_by(uint64_t used, uint64_t redis)
     return used > redis ? used - redis : 0;
 }
 
+// After a sync read Redis's counter at redis, below a slot learned at used: how much to raise the
+// counter (INCRBY) so that it passes used, which the slot then takes; 0 when Redis is not behind.
+// Redis went back under this server (it lost the counter, or INCRs in a failover; or this server
+// bumped the slot while Redis was unreachable), and another server may have started the counter
+// again below used and bumped it since: an invalidation this server has not seen. Raised to used
+// alone, the counter brought both servers to used, and each answered what had been put under it
+// before that invalidation (test/tap/085_cache_redis_lost_generations.pl). Past it, what was put
+// under used is a miss. (A bump learns Redis's counter from its INCR: redis_behind_by.)
+inline uint64_t raise_past(uint64_t used, uint64_t redis)
+{
+    return used > redis ? used - redis + 1 : 0;
+}
+
 // Redis can lose a counter while keeping the entries written under it: evicted under an
 // allkeys-* maxmemory-policy (counters have no TTL, entries do), the last second of an
 // appendonly fsync everysec lost in a crash, a FLUSHALL or DEL. A lost counter reads as 0 (INCR

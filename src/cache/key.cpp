@@ -104,13 +104,18 @@ void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
 // Brings Redis's counter of a slot and this server's copy together after Redis said in_redis
 // (0: no counter): a counter Redis lost (or never had) while this server's slot does not know
 // better either starts a new epoch at a random point (generation_slots.hpp), which the slot
-// takes once Redis holds it; otherwise Redis's is raised to this server's where it is behind.
-void reconcile_generation(uint32_t slot, uint64_t in_redis)
+// takes once Redis holds it; otherwise Redis's is raised to this server's where it is behind
+// after a bump (the INCR's answer), or past it after a read (raise_past), the slot with it.
+void reconcile_generation(uint32_t slot, uint64_t in_redis, bool read)
 {
     auto& g = gens().slot[slot];
     const uint64_t used = g.load(std::memory_order_relaxed);
     if (!generation::needs_new_epoch(used, in_redis)) {
-        push_generation(slot, used, in_redis);
+        if (!read)
+            push_generation(slot, used, in_redis);
+        else if (uint64_t by = generation::raise_past(used, in_redis))
+            if (auto now = l2_increment(generation_key(slot), by))
+                raise_to(g, *now);
         return;
     }
     uint64_t random = 0;
@@ -242,7 +247,7 @@ void apply_generations(const std::vector<uint32_t>& stale,
             continue;
         }
         raise_to(g.slot[stale[i]], in_redis);
-        reconcile_generation(stale[i], in_redis);
+        reconcile_generation(stale[i], in_redis, true);
     }
 }
 
@@ -424,7 +429,7 @@ void bump_slot(uint32_t slot)
         if (auto shared = l2_increment(generation_key(slot))) {
             next = generation::after_bump(local, *shared);
             raise_to(g, next);
-            reconcile_generation(slot, *shared);
+            reconcile_generation(slot, *shared, false);
             return;
         }
     raise_to(g, next);

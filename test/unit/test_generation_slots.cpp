@@ -122,6 +122,23 @@ TEST(GenerationSlots, LocalAndRedisStayOneSequence)
     EXPECT_EQ(redis, 6u);
 }
 
+// A sync that finds Redis's counter below the slot learned here raises it past the slot, which
+// takes it: another server may have started the counter again below it and bumped it, an
+// invalidation this server has not seen; back at the slot's own generation, both servers
+// answered what was put under it before that invalidation.
+TEST(GenerationSlots, ACounterBehindARunningServerIsRaisedPastIt)
+{
+    const uint64_t used = epoch_floor + 1000;
+    EXPECT_EQ(raise_past(used, used), 0u);
+    EXPECT_EQ(raise_past(used, used + 3), 0u);
+    EXPECT_EQ(raise_past(used, 0), used + 1); // lost
+    // Lost, started again below by another server, and bumped there.
+    const uint64_t other = epoch_floor + 2;
+    EXPECT_GT(other + raise_past(used, other), used);
+    EXPECT_FALSE(needs_new_epoch(used, other));
+    EXPECT_EQ(unsynced_bumps(used, other), 0u);
+}
+
 // A counter Redis lost (evicted, an AOF's last second, FLUSHALL) reads as 0, or as 1 after an
 // INCR: a server that does not know better itself starts the slot again at a random point past
 // both, never at a generation counted from 0 again (which found entries written before an
@@ -131,7 +148,7 @@ TEST(GenerationSlots, LostCountersStartANewEpoch)
     EXPECT_TRUE(needs_new_epoch(0, 0));                // never counted, or lost, and restarted
     EXPECT_TRUE(needs_new_epoch(3, 1));                // INCR recreated a lost counter
     EXPECT_TRUE(needs_new_epoch(0, 7));                // counted from 0 by an earlier build
-    EXPECT_FALSE(needs_new_epoch(epoch_floor + 5, 0)); // this server remembers: push it back
+    EXPECT_FALSE(needs_new_epoch(epoch_floor + 5, 0)); // this server remembers: raise_past
     EXPECT_FALSE(needs_new_epoch(0, epoch_floor + 5)); // Redis has an epoch: take it
     for (uint64_t random : {uint64_t(0), uint64_t(12345), ~uint64_t(0)}) {
         uint64_t g = new_epoch(3, 1, random);

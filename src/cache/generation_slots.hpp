@@ -36,7 +36,21 @@ uint32_t version_slot(uint64_t model_hash, int32_t version);
 // The slot's counter in Redis: ai_scale:gen:<16 hex digits of the cluster>:<slot>, no database.
 std::string redis_key(uint64_t cluster, uint32_t slot);
 
-// After INCR returned incr for a slot at local: the generation to use from now on.
+// How far a bump raises Redis's counter: a random step of 1 to max_bump_step (random: any 64
+// bits), not 1. Redis acknowledges an INCR before its replicas have it, so a failover can lose a
+// server's bump; a bump by another server on the new primary (a standby's, or one after a restart)
+// then reached the same number, both servers used it, and the second one's invalidation missed
+// what the first had put under that number since its own bump (TAP 262). Two bumps from one
+// counter now give one number with a chance of 1 in 2^20, and the first server's recheck of its
+// bump finds Redis's counter apart from its slot: behind it (raise_past) or ahead (taken). A
+// counter starting at epoch_floor or above then has 2^43 bumps before its top bit.
+constexpr uint64_t max_bump_step = uint64_t(1) << 20;
+inline uint64_t bump_step(uint64_t random)
+{
+    return 1 + random % max_bump_step;
+}
+
+// After a bump's INCRBY returned incr for a slot at local: the generation to use from now on.
 inline uint64_t after_bump(uint64_t local, uint64_t incr)
 {
     return incr > local ? incr : local + 1;

@@ -29,9 +29,9 @@ namespace ai_scale::cache {
 namespace {
 
 // The generation slots (generation_slots.hpp). With Redis configured, each slot is also a counter
-// in Redis, bumped by INCR, and a server brings its copy up to Redis's at most once a second per
-// slot: an invalidation made on one server reaches the others (and survives a restart) within
-// that second.
+// in Redis, bumped by INCRBY of a random step, and a server brings its copy up to Redis's at most
+// once a second per slot: an invalidation made on one server reaches the others (and survives a
+// restart) within that second.
 constexpr uint32_t n_generation_slots = generation::n_slots;
 constexpr uint64_t generation_sync_ms = 1000;
 // Redis acknowledges an INCR before its replicas have it: a failover (or a replica promoted by
@@ -93,6 +93,15 @@ std::string generation_key(uint32_t slot)
     return generation::redis_key(lineage::identity(), slot);
 }
 
+// 64 random bits: pg_strong_random's, or should it fail, the pid's and the clock's.
+uint64_t random_bits()
+{
+    uint64_t random = 0;
+    if (!pg_strong_random(&random, sizeof random))
+        random = uint64_t(MyProcPid) * 0x9E3779B97F4A7C15ULL ^ stats::monotonic_ms();
+    return random;
+}
+
 // Raises Redis's counter of a slot to what this server uses, when it is behind (the slot was
 // bumped while Redis was unreachable, or Redis lost the counter).
 void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
@@ -105,7 +114,7 @@ void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
 // (0: no counter): a counter Redis lost (or never had) while this server's slot does not know
 // better either starts a new epoch at a random point (generation_slots.hpp), which the slot
 // takes once Redis holds it; otherwise Redis's is raised to this server's where it is behind
-// after a bump (the INCR's answer), or past it after a read (raise_past), the slot with it.
+// after a bump (the INCRBY's answer), or past it after a read (raise_past), the slot with it.
 void reconcile_generation(uint32_t slot, uint64_t in_redis, bool read)
 {
     auto& g = gens().slot[slot];
@@ -118,10 +127,7 @@ void reconcile_generation(uint32_t slot, uint64_t in_redis, bool read)
                 raise_to(g, *now);
         return;
     }
-    uint64_t random = 0;
-    if (!pg_strong_random(&random, sizeof random))
-        random = uint64_t(MyProcPid) * 0x9E3779B97F4A7C15ULL ^ stats::monotonic_ms();
-    const uint64_t target = generation::new_epoch(used, in_redis, random);
+    const uint64_t target = generation::new_epoch(used, in_redis, random_bits());
     if (auto now = l2_increment(generation_key(slot), target - in_redis))
         raise_to(g, *now);
 }
@@ -426,7 +432,8 @@ void bump_slot(uint32_t slot)
     uint64_t local = g.load(std::memory_order_relaxed);
     uint64_t next = local + 1;
     if (l2_enabled())
-        if (auto shared = l2_increment(generation_key(slot))) {
+        if (auto shared =
+                l2_increment(generation_key(slot), generation::bump_step(random_bits()))) {
             next = generation::after_bump(local, *shared);
             raise_to(g, next);
             reconcile_generation(slot, *shared, false);

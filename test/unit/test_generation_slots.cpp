@@ -169,3 +169,24 @@ TEST(GenerationSlots, BumpsMadeWithoutRedisSinceAStartAreAddedToIt)
     EXPECT_EQ(unsynced_bumps(2, 1), 0u); // no epoch in Redis: needs_new_epoch
     EXPECT_EQ(unsynced_bumps(epoch_floor + 3, epoch_floor + 9), 0u); // synced before
 }
+
+// A bump raises Redis's counter by a random step of 1 to max_bump_step: two servers bumping one
+// counter (the first's bump lost in a Redis failover, the second's on the new primary) reach
+// two numbers, and the first's recheck then moves its slot off its own (taken, or raised past).
+TEST(GenerationSlots, BumpsFromOneCounterGiveTwoNumbers)
+{
+    EXPECT_EQ(bump_step(0), 1u);
+    EXPECT_EQ(bump_step(max_bump_step - 1), max_bump_step);
+    EXPECT_EQ(bump_step(max_bump_step), 1u);
+    EXPECT_EQ(bump_step(~uint64_t(0)), max_bump_step);
+
+    const uint64_t counter = epoch_floor + 77;
+    const uint64_t first = after_bump(counter, counter + bump_step(12345));
+    const uint64_t second = after_bump(counter, counter + bump_step(999));
+    ASSERT_NE(first, second);
+    // The first server rechecks against the second's number: ahead of its slot, it is taken;
+    // behind, the counter is raised past the slot. Either way the first server leaves its own.
+    const uint64_t first_then = second > first ? second : second + raise_past(first, second);
+    EXPECT_NE(first_then, first);
+    EXPECT_GE(first_then, second);
+}

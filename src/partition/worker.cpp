@@ -800,11 +800,12 @@ void bound_catalog_caches()
     InvalidateSystemCaches();
     CommitTransactionCommand();
     MemoryContextSwitchTo(run_context);
-    ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" reset its catalog caches",
-                         MyBgworkerEntry->bgw_extra),
-                  errdetail("They held %zu bytes, %zu more than after its first run since the "
-                            "last reset.",
-                            used, used - catalog_cache_baseline)));
+    ereport(DEBUG1,
+            (errmsg("ai_scale maintenance worker in database \"%s\" reset its catalog caches",
+                    MyBgworkerEntry->bgw_extra),
+             errdetail("They held %zu bytes, %zu more than after its first run since the "
+                       "last reset.",
+                       used, used - catalog_cache_baseline)));
     catalog_cache_baseline = 0;
 }
 

@@ -22,6 +22,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'ai_scale'
 ai_scale.maintenance_databases = 'postgres'
 ai_scale.maintenance_naptime = 1
+log_min_messages = debug1
 });
 start_clock_shifted($node);
 my $cold = PostgreSQL::Test::Utils::tempdir();

@@ -550,12 +550,87 @@ BEGIN
     RETURN done;
 END $$;
 
+-- For _make_ahead_try, once its shared attempt failed while moving the default's rows: the
+-- creations (steps) again, under the locks taken again. Those whose ranges hold none of the
+-- default's rows go together, as in the shared attempt (an error there is the table's, and
+-- raised); each of the others in a subtransaction of its own, so that rows that cannot move (a
+-- CHECK constraint added NOT VALID or a foreign key they break, a trigger refusing them, a
+-- foreign key referencing the table) stop their own range only: it gets an 'error' row with
+-- its bounds, its rows stay in the default, and the next run tries it again. A lock not free in
+-- time is raised, for the caller to report. Returns the rows and whether the default had rows
+-- under the lock (default_has_rows, given as last seen).
+CREATE FUNCTION ai_scale._make_ahead_each(cfg ai_scale.partition_config,
+                                          plan ai_scale._maintenance_plan,
+                                          steps ai_scale._partition_step[],
+                                          INOUT default_has_rows boolean,
+                                          OUT done ai_scale._maintenance_action[])
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    looked record;
+    p ai_scale._partition_step;
+    rowless ai_scale._partition_step[] := '{}';
+    holding ai_scale._partition_step[] := '{}';
+    has_rows boolean;
+    through_parent boolean;
+    err_hint text;
+BEGIN
+    done := '{}';
+    looked := ai_scale._make_ahead_lock(cfg.parent, plan.dflt, default_has_rows);
+    default_has_rows := looked.default_has_rows;
+    FOREACH p IN ARRAY steps LOOP
+        CONTINUE WHEN p.action <> 'create';
+        has_rows := false;
+        IF default_has_rows THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %I >= %s AND %I < %s)',
+                           plan.dflt, plan.key_column,
+                           ai_scale._bound_literal(p.lower, plan.key_type, plan.create_zone),
+                           plan.key_column,
+                           ai_scale._bound_literal(p.upper, plan.key_type, plan.create_zone))
+               INTO has_rows;
+        END IF;
+        IF has_rows THEN
+            holding := holding || p;
+        ELSE
+            rowless := rowless || p;
+        END IF;
+    END LOOP;
+    IF cardinality(rowless) > 0 THEN
+        done := ai_scale._make_ahead_create(cfg, plan, rowless, false, looked.in_place, false);
+    END IF;
+    IF cardinality(holding) = 0 THEN
+        RETURN;
+    END IF;
+    through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
+    FOREACH p IN ARRAY holding LOOP
+        BEGIN
+            PERFORM ai_scale._require_no_references(cfg.parent, plan.dflt);
+            done := done || ai_scale._make_ahead_create(cfg, plan, ARRAY[p], true, false,
+                                                        through_parent);
+        EXCEPTION
+            WHEN lock_not_available OR out_of_memory THEN
+                RAISE;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                done := done || ('error', NULL,
+                    format('create from %s to %s: %s',
+                           ai_scale._bound_text(p.lower, plan.key_type, plan.create_zone),
+                           ai_scale._bound_text(p.upper, plan.key_type, plan.create_zone),
+                           ai_scale._error_text(SQLERRM, err_hint, SQLSTATE)))::ai_scale._maintenance_action;
+        END;
+    END LOOP;
+END $$;
+
 -- One try at the creations (steps), all in one subtransaction: they need the same locks, so
 -- when one cannot get them in time none could; they are then all reported as skipped
 -- (_make_ahead_skipped), and retried next run. Returns the rows, whether the default had rows
 -- when last looked at (default_has_rows, given as last seen), and, for the worker
 -- (defer_detach), out_of_locks when the lock table could not hold them: nothing was made, and
--- fewer may fit.
+-- fewer may fit. When the attempt fails otherwise while moving rows out of the default, a row
+-- that cannot move may be the cause: the creations are tried again, those with such rows one
+-- at a time (_make_ahead_each). Only then: a run that fails on nothing keeps its one
+-- subtransaction for all its creations.
 CREATE FUNCTION ai_scale._make_ahead_try(cfg ai_scale.partition_config, defer_detach boolean,
                                          plan ai_scale._maintenance_plan,
                                          steps ai_scale._partition_step[],
@@ -570,8 +645,11 @@ DECLARE
     moving boolean;
     in_place boolean := false;
     through_parent boolean := false;
+    each record;
+    retry boolean := false;
 BEGIN
     out_of_locks := false;
+    moving := false;
     BEGIN
         -- Postgres cannot lock a foreign default, which the attaches below would need.
         IF plan.creating AND plan.dflt_kind = 'f' THEN
@@ -603,7 +681,24 @@ BEGIN
                 RAISE;
             END IF;
             out_of_locks := true;
+        WHEN OTHERS THEN
+            -- Without rows to move, the error is the table's. (moving keeps its value past
+            -- the rollback.)
+            IF NOT moving THEN
+                RAISE;
+            END IF;
+            retry := true;
     END;
+    IF retry THEN
+        BEGIN
+            SELECT * INTO each FROM ai_scale._make_ahead_each(cfg, plan, steps, default_has_rows);
+            default_has_rows := each.default_has_rows;
+            done := each.done;
+        EXCEPTION WHEN lock_not_available THEN
+            done := ai_scale._make_ahead_skipped(cfg.parent, plan, steps, default_has_rows,
+                                                 SQLERRM);
+        END;
+    END IF;
 END $$;
 
 -- Makes the partitions the plan creates (premake, and the cells rows in the default need),
@@ -1099,10 +1194,13 @@ END $$;
 -- makes up to 100 partitions, whose locks a small lock table did not hold: the worker's
 -- rescue failed at every run (out of shared memory) and the default never emptied. The
 -- worker tries again with fewer rows, so fewer partitions (at most one per row), down to one.
+-- A rescue that fails with the error a creation of this run reported (reported: those rows'
+-- details, see _make_ahead_each) stopped on the same rows: no second row says so.
 CREATE FUNCTION ai_scale._maintain_default_partition(cfg ai_scale.partition_config,
                                                      defer_detach boolean, dflt regclass,
                                                      default_has_rows boolean,
-                                                     nested_default_rows boolean)
+                                                     nested_default_rows boolean,
+                                                     reported text[])
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -1143,8 +1241,12 @@ BEGIN
                     GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                     action := 'error';
                     partition := dflt::text;
-                    detail := format('rescue: %s', ai_scale._error_text(SQLERRM, err_hint, SQLSTATE));
-                    RETURN NEXT;
+                    detail := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
+                    IF NOT EXISTS (SELECT 1 FROM unnest(reported) d
+                                    WHERE right(d, length(detail) + 2) = ': ' || detail) THEN
+                        detail := 'rescue: ' || detail;
+                        RETURN NEXT;
+                    END IF;
             END;
             EXIT;
         END LOOP;
@@ -1206,6 +1308,7 @@ DECLARE
     tier_blocked boolean := false;
     owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
     made record;
+    reported text[] := '{}'; -- the creations' error rows (_make_ahead_each), for the rescue
     owed record;
     retired record;
 BEGIN
@@ -1216,6 +1319,9 @@ BEGIN
     IF plan.creating THEN
         SELECT * INTO made FROM ai_scale._maintain_make_ahead(cfg, defer_detach, plan);
         default_has_rows := made.default_has_rows;
+        IF default_has_rows THEN -- (only then a rescue runs, and a move could fail)
+            reported := ARRAY(SELECT d.detail FROM unnest(made.done) d WHERE d.action = 'error');
+        END IF;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(made.done) d;
     END IF;
     -- A partition whose mark stays (its unmark not free in time) is not finalized (handled).
@@ -1243,7 +1349,8 @@ BEGIN
     END IF;
     IF plan.dflt IS NOT NULL THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_default_partition(
-                         cfg, defer_detach, plan.dflt, default_has_rows, plan.nested_default_rows);
+                         cfg, defer_detach, plan.dflt, default_has_rows, plan.nested_default_rows,
+                         reported);
     END IF;
 END $$;
 

@@ -279,10 +279,10 @@ END $$;
 -- For _rescue_default: the cells of one batch (local lower bounds, oldest first, NULL when
 -- there is none) and their row counts, from _default_cells. A move is refused (before anything
 -- is made) when a foreign key references the table, and the rows no partition can take are
--- reported.
+-- reported, unless quiet (a batch tried again a cell at a time, whose first try did).
 CREATE FUNCTION ai_scale._rescue_cells(parent regclass, dflt regclass, key_column name,
                                        key_type regtype, zone text, partition_interval interval,
-                                       batch_rows int,
+                                       batch_rows int, quiet boolean,
                                        OUT cell_lows timestamp[], OUT cell_rows bigint[])
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -296,7 +296,7 @@ BEGIN
     IF cell_lows IS NOT NULL THEN
         PERFORM ai_scale._require_no_references(parent, dflt);
     END IF;
-    IF unplaceable > 0 THEN
+    IF unplaceable > 0 AND NOT quiet THEN
         RAISE NOTICE '% in the default partition of %: % "%" is NULL, infinite or at an end of the timestamp range',
                      CASE WHEN unplaceable = 1 THEN '1 row stays' ELSE unplaceable || ' rows stay' END,
                      parent, CASE WHEN unplaceable = 1 THEN 'its' ELSE 'their' END, key_column
@@ -549,7 +549,10 @@ END $$;
 -- maintenance, already the owner, calls it directly): one batch. It shortens lock_timeout and
 -- sets the caller's back before it returns: a local setting lasts to the end of the
 -- transaction, past the function that made it (its SET clause restores only search_path).
-CREATE FUNCTION ai_scale._rescue_default(parent regclass, batch_rows int)
+-- With only_cell (maintenance's rescue cell by cell, _rescue_each), the batch is that cell of
+-- the ones batch_rows takes, or nothing.
+CREATE FUNCTION ai_scale._rescue_default(parent regclass, batch_rows int,
+                                         only_cell timestamp DEFAULT NULL)
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -591,7 +594,11 @@ BEGIN
         RETURN;
     END IF;
     cells := ai_scale._rescue_cells(parent, dflt, k.key_column, k.key_type, cfg.time_zone,
-                                    cfg.partition_interval, batch_rows);
+                                    cfg.partition_interval, batch_rows, only_cell IS NOT NULL);
+    IF only_cell IS NOT NULL THEN
+        SELECT array_agg(c.low), array_agg(c.n) INTO cells.cell_lows, cells.cell_rows
+          FROM unnest(cells.cell_lows, cells.cell_rows) c(low, n) WHERE c.low = only_cell;
+    END IF;
     IF cells.cell_lows IS NULL THEN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN;

@@ -1186,6 +1186,71 @@ BEGIN
     END LOOP;
 END $$;
 
+-- For _maintain_default_partition, once a batch of the rescue failed on a row (an integrity
+-- constraint's SQLSTATE, class 23, or a trigger's 09000): the batch's cells (as batch_rows
+-- takes them, at most 100) rescued again, each in a subtransaction of its own, so that rows
+-- that cannot move (a CHECK constraint added NOT VALID or a foreign key they break) keep only
+-- their own cell in the default: an 'error' row for it, with its bounds (none for an error a
+-- creation of this run reported: reported, see _make_ahead_each), tried again at the next run.
+-- A lock not free in time ends it with a 'skipped' row.
+CREATE FUNCTION ai_scale._rescue_each(cfg ai_scale.partition_config, dflt regclass,
+                                      batch_rows int, reported text[])
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record := ai_scale._partition_key(cfg.parent);
+    cells record;
+    r record;
+    err_hint text;
+    failure text;
+BEGIN
+    parent_table := cfg.parent;
+    cells := ai_scale._default_cells(dflt, k.key_column, k.key_type, cfg.time_zone,
+                                     cfg.partition_interval, batch_rows);
+    FOR i IN 1 .. least(coalesce(array_length(cells.cell_lows, 1), 0), 100) LOOP
+        BEGIN
+            FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, batch_rows,
+                                                            cells.cell_lows[i]) LOOP
+                action := 'rescued';
+                partition := r.partition;
+                detail := format('moved %s from the default partition',
+                                 ai_scale._count(r.rows_moved, 'row', 'rows'));
+                RETURN NEXT;
+            END LOOP;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'skipped';
+                partition := dflt::text;
+                detail := format('rescue: %s; retried on the next run',
+                                 ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, cfg.parent],
+                                     '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
+                                     current_setting('lock_timeout')));
+                RETURN NEXT;
+                RETURN;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                failure := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
+                CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(reported) d
+                                       WHERE right(d, length(failure) + 2) = ': ' || failure);
+                action := 'error';
+                partition := dflt::text;
+                detail := format('rescue from %s to %s: %s',
+                                 ai_scale._bound_text(cells.cell_lows[i], k.key_type,
+                                                      cfg.time_zone),
+                                 ai_scale._bound_text((SELECT c.upper
+                                                         FROM ai_scale._cells(
+                                                             cfg.partition_interval,
+                                                             cells.cell_lows[i],
+                                                             cells.cell_lows[i]) c),
+                                                      k.key_type, cfg.time_zone),
+                                 failure);
+                RETURN NEXT;
+        END;
+    END LOOP;
+END $$;
+
 -- The last phase, for a table with a default partition (dflt): its rows (default_has_rows,
 -- as the partitions' creation last saw them; nested_default_rows, rows in its partitions)
 -- rescued into partitions, or, when it is empty, the indexes a rescue left on it dropped.
@@ -1237,6 +1302,13 @@ BEGIN
                     IF SQLSTATE = '53200' AND defer_detach AND rescue_rows > 1 THEN
                         rescue_rows := least(rescue_rows, 100) / 2;
                         CONTINUE;
+                    END IF;
+                    -- A row that cannot move fails its whole batch, at every run: the batch
+                    -- again, a cell at a time.
+                    IF left(SQLSTATE, 2) = '23' OR SQLSTATE = '09000' THEN
+                        RETURN QUERY SELECT * FROM ai_scale._rescue_each(cfg, dflt, rescue_rows,
+                                                                         reported);
+                        EXIT;
                     END IF;
                     GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                     action := 'error';

@@ -107,7 +107,7 @@ SELECT ai_scale.unmanage_partitions('shaped');
 
 -- Rows moved through the parent (it has triggers) meet its triggers as any DELETE and INSERT
 -- does: a BEFORE INSERT trigger that changes rows changes them again, one that raises stops
--- the move, and nothing leaves the default.
+-- the move, and nothing leaves the default (a run's error row names the cell it stopped).
 CREATE TABLE trig (at timestamptz NOT NULL, note text) PARTITION BY RANGE (at);
 CREATE TABLE trig_log (op text, level text, note text);
 CREATE FUNCTION trig_mark() RETURNS trigger LANGUAGE plpgsql AS $$

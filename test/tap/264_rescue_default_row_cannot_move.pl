@@ -1,0 +1,66 @@
+# Maintenance's rescue of the default partition no longer stops for good on one row that cannot
+# move (it breaks a CHECK constraint added NOT VALID). A rescue batch moves whole cells at once,
+# oldest first: the batch holding such a row failed as a whole, at every run, and the rows of
+# the other cells in it never left the default. Now the batch is tried again a cell at a time:
+# the other cells are rescued, the cell of the row gets an error row with its bounds and the
+# error's SQLSTATE, and the row stays in the default, nothing lost or duplicated.
+# rescue_default by hand stays one atomic batch, and fails on the row.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('rescue_default_row_cannot_move');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
+$node->start;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE TABLE t (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1, time_zone => 'UTC');
+-- Late rows of three old days; day 9 ago holds one the constraint below refuses.
+INSERT INTO t VALUES (now()::date - 10 + interval '1 hour', 1),
+                     (now()::date - 10 + interval '2 hours', 1),
+                     (now()::date - 9 + interval '1 hour', -1),
+                     (now()::date - 9 + interval '2 hours', 1),
+                     (now()::date - 8 + interval '1 hour', 1),
+                     ('infinity', 1); -- no partition can hold it: a notice says so
+ALTER TABLE t ADD CONSTRAINT vpos CHECK (v > 0) NOT VALID;});
+
+my ($rc, $out, $err) = $node->psql('postgres', 'SELECT * FROM ai_scale.rescue_default(\'t\')');
+like($err, qr/violates check constraint "vpos"/, 'rescue_default by hand fails on the row');
+
+my $run = q{SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t')
+             WHERE action IN ('rescued', 'error') ORDER BY 1};
+$node->psql('postgres', $run, stdout => \my $first, stderr => \my $notices);
+is(scalar(() = $notices =~ /NOTICE:  1 row stays in the default partition/g), 1,
+    'the row no partition can hold is noticed once, not again for each cell');
+is( $first, join("\n",
+        'error: rescue from '
+          . $node->safe_psql('postgres', q{SELECT (now()::date - 9)::timestamptz})
+          . ' to '
+          . $node->safe_psql('postgres', q{SELECT (now()::date - 8)::timestamptz})
+          . ': new row for relation "t_'
+          . $node->safe_psql('postgres', q{SELECT to_char(now()::date - 9, 'YYYYMMDD')})
+          . '" violates check constraint "vpos" (SQLSTATE 23514)',
+        'rescued: moved 1 row from the default partition',
+        'rescued: moved 2 rows from the default partition'),
+    'the other two cells are rescued; the cell of the row is one error row, with its bounds');
+is($node->safe_psql('postgres', 'SELECT v FROM ONLY t_default WHERE at < \'infinity\' ORDER BY v'), "-1\n1",
+    'the rows of that cell stay in the default');
+is($node->safe_psql('postgres', 'SELECT count(*), sum(v) FROM t'), '6|4',
+    'nothing lost or duplicated');
+
+my $second = $node->safe_psql('postgres', $run);
+like($second, qr/\Aerror: rescue from .*\(SQLSTATE 23514\)\z/,
+    'the next run reports that cell again, alone');
+
+$node->safe_psql('postgres', 'UPDATE t SET v = 2 WHERE v = -1');
+is( $node->safe_psql('postgres', $run), 'rescued: moved 2 rows from the default partition',
+    'mended, its rows are rescued');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM ONLY t_default'), '1',
+    'the default keeps only the row no partition can hold');
+
+$node->stop;
+done_testing();

@@ -1192,7 +1192,9 @@ END $$;
 -- that cannot move (a CHECK constraint added NOT VALID or a foreign key they break) keep only
 -- their own cell in the default: an 'error' row for it, with its bounds (none for an error a
 -- creation of this run reported: reported, see _make_ahead_each), tried again at the next run.
--- A lock not free in time ends it with a 'skipped' row.
+-- A lock not free in time ends it with a 'skipped' row. Past max_error_rows failed cells (a
+-- constraint that every row breaks: each cell fails), the others are counted in one more row,
+-- so that the worker's log, which has a line per row, gets a few lines a run, not a hundred.
 CREATE FUNCTION ai_scale._rescue_each(cfg ai_scale.partition_config, dflt regclass,
                                       batch_rows int, reported text[])
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
@@ -1205,6 +1207,9 @@ DECLARE
     r record;
     err_hint text;
     failure text;
+    max_error_rows constant int := 3;
+    errors int := 0;
+    last_failure text;
 BEGIN
     parent_table := cfg.parent;
     cells := ai_scale._default_cells(dflt, k.key_column, k.key_type, cfg.time_zone,
@@ -1234,6 +1239,9 @@ BEGIN
                 failure := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
                 CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(reported) d
                                        WHERE right(d, length(failure) + 2) = ': ' || failure);
+                errors := errors + 1;
+                last_failure := failure;
+                CONTINUE WHEN errors > max_error_rows;
                 action := 'error';
                 partition := dflt::text;
                 detail := format('rescue from %s to %s: %s',
@@ -1249,6 +1257,14 @@ BEGIN
                 RETURN NEXT;
         END;
     END LOOP;
+    IF errors > max_error_rows THEN
+        action := 'error';
+        partition := dflt::text;
+        detail := format('rescue: %s could not move either (the last: %s)',
+                         ai_scale._count(errors - max_error_rows, 'more cell', 'more cells'),
+                         last_failure);
+        RETURN NEXT;
+    END IF;
 END $$;
 
 -- The last phase, for a table with a default partition (dflt): its rows (default_has_rows,

@@ -62,5 +62,19 @@ is( $node->safe_psql('postgres', $run), 'rescued: moved 2 rows from the default 
 is($node->safe_psql('postgres', 'SELECT count(*) FROM ONLY t_default'), '1',
     'the default keeps only the row no partition can hold');
 
+# A row that cannot move in each of six cells: three error rows and one that counts the others,
+# not six (the worker logs a line per row, at every run).
+$node->safe_psql('postgres', q{
+ALTER TABLE t DROP CONSTRAINT vpos;
+INSERT INTO t SELECT now()::date - 30 + g * interval '1 day', -1 FROM generate_series(1, 6) g;
+ALTER TABLE t ADD CONSTRAINT vpos CHECK (v > 0) NOT VALID;});
+my $many = $node->safe_psql('postgres', q{SELECT detail FROM ai_scale.run_maintenance('t')
+                                          WHERE action = 'error'});
+is(scalar(() = $many =~ /^rescue from .*\(SQLSTATE 23514\)$/mg), 3, 'three cells reported');
+like($many, qr/^rescue: 3 more cells could not move either \(the last: new row for relation "t_\d+" violates check constraint "vpos" \(SQLSTATE 23514\)\)$/m,
+    'and the three others counted in one row');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM ONLY t_default'), '7',
+    'their rows stay in the default');
+
 $node->stop;
 done_testing();

@@ -21,6 +21,7 @@ extern "C" {
 
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 #include <new>
 
@@ -51,6 +52,9 @@ struct generations {
     // Whether a backend reads the slot's counter from Redis (claim_due to the end of its sync), and
     // which read: the slot's first since the start (or since a read cancelled), or another.
     std::atomic<uint8_t> reading[n_generation_slots]; // a read_state
+    // Whether the slot was bumped here without Redis (unreachable at the bump) since Redis last
+    // took a bump of this server's: the next sync raises the counter past both (apply_generations).
+    std::atomic<uint8_t> unsent[n_generation_slots];
 };
 
 generations* shared_generations = nullptr;
@@ -73,6 +77,7 @@ void init_generations(void* segment, bool found)
             shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
             shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
             shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
+            shared_generations->unsent[i].store(0, std::memory_order_relaxed);
         }
 }
 
@@ -115,21 +120,35 @@ void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
 // better either starts a new epoch at a random point (generation_slots.hpp), which the slot
 // takes once Redis holds it; otherwise Redis's is raised to this server's where it is behind
 // after a bump (the INCRBY's answer), or past it after a read (raise_past), the slot with it.
-void reconcile_generation(uint32_t slot, uint64_t in_redis, bool read)
+// After a read, a slot bumped here without Redis (unsent) has its counter raised past both by
+// a bump's step even where Redis is not behind: another server's bumps may have taken the
+// counter to the slot's number or past it, and values put under them before this server's
+// invalidation were served (test/tap/266_cache_bump_without_redis_overtaken.pl). False when
+// Redis did not take what it had to.
+bool reconcile_generation(uint32_t slot, uint64_t in_redis, bool read, bool unsent = false)
 {
     auto& g = gens().slot[slot];
     const uint64_t used = g.load(std::memory_order_relaxed);
     if (!generation::needs_new_epoch(used, in_redis)) {
-        if (!read)
+        if (!read) {
             push_generation(slot, used, in_redis);
-        else if (uint64_t by = generation::raise_past(used, in_redis))
-            if (auto now = l2_increment(generation_key(slot), by))
-                raise_to(g, *now);
-        return;
+            return true;
+        }
+        uint64_t by = generation::raise_past(used, in_redis);
+        if (by == 0 && unsent)
+            by = generation::bump_step(random_bits());
+        if (by == 0)
+            return true;
+        auto now = l2_increment(generation_key(slot), by);
+        if (now)
+            raise_to(g, *now);
+        return now.has_value();
     }
     const uint64_t target = generation::new_epoch(used, in_redis, random_bits());
-    if (auto now = l2_increment(generation_key(slot), target - in_redis))
+    auto now = l2_increment(generation_key(slot), target - in_redis);
+    if (now)
         raise_to(g, *now);
+    return now.has_value();
 }
 
 // Whether slot s, last claimed at last, is due for a sync at now: not synced in the last second;
@@ -237,23 +256,36 @@ std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>
     }
 }
 
-// Raises each slot to the generation Redis holds (values[i] for stale[i]), or Redis's counter to
-// the slot's where it is behind.
+// Raises each slot to the generation Redis holds (values[i] for stale[i]), or Redis's counter past
+// the slot's where it is behind, or where the slot was bumped here without Redis (unsent).
 void apply_generations(const std::vector<uint32_t>& stale,
                        const std::vector<std::optional<std::string>>& values)
 {
     auto& g = gens();
     for (size_t i = 0; i < stale.size(); i++) {
         uint64_t in_redis = values[i] ? std::strtoull(values[i]->c_str(), nullptr, 10) : 0;
+        // Taken before the slot is read: a bump made without Redis after this is left marked.
+        const bool unsent = g.unsent[stale[i]].exchange(0, std::memory_order_acq_rel) != 0;
         const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);
-        if (uint64_t bumps = generation::unsynced_bumps(used, in_redis)) {
-            // Until Redis takes them, the slot stays below its counter: misses, never a hit.
-            if (auto counter = l2_increment(generation_key(stale[i]), bumps))
-                raise_to(g.slot[stale[i]], *counter);
-            continue;
+        bool taken = false;
+        try {
+            if (uint64_t bumps = generation::unsynced_bumps(used, in_redis)) {
+                // Until Redis takes them, the slot stays below its counter: misses, never a hit.
+                auto counter = l2_increment(generation_key(stale[i]), bumps);
+                if (counter)
+                    raise_to(g.slot[stale[i]], *counter);
+                taken = counter.has_value();
+            } else {
+                raise_to(g.slot[stale[i]], in_redis);
+                taken = reconcile_generation(stale[i], in_redis, true, unsent);
+            }
+        } catch (...) { // cache_strict
+            if (unsent)
+                g.unsent[stale[i]].store(1, std::memory_order_release);
+            throw;
         }
-        raise_to(g.slot[stale[i]], in_redis);
-        reconcile_generation(stale[i], in_redis, true);
+        if (unsent && !taken)
+            g.unsent[stale[i]].store(1, std::memory_order_release);
     }
 }
 
@@ -429,16 +461,29 @@ void bump_slot(uint32_t slot)
     raise_to(gens().bumped_ms[slot], now);
     raise_to(gens().last_bump_ms, now);
     auto& g = gens().slot[slot];
+    auto& unsent = gens().unsent[slot];
     uint64_t local = g.load(std::memory_order_relaxed);
     uint64_t next = local + 1;
-    if (l2_enabled())
-        if (auto shared =
-                l2_increment(generation_key(slot), generation::bump_step(random_bits()))) {
+    if (l2_enabled()) {
+        // A bump Redis takes goes past every earlier one made here without it (unsent), and
+        // leaves the next sync nothing to add; one it does not take is left to that sync.
+        const bool earlier = unsent.exchange(0, std::memory_order_acq_rel) != 0;
+        std::optional<uint64_t> shared;
+        try {
+            shared = l2_increment(generation_key(slot), generation::bump_step(random_bits()));
+        } catch (...) {
+            if (earlier) // cache_strict: this bump fails, the earlier ones stay to send
+                unsent.store(1, std::memory_order_release);
+            throw;
+        }
+        if (shared) {
             next = generation::after_bump(local, *shared);
             raise_to(g, next);
             reconcile_generation(slot, *shared, false);
             return;
         }
+        unsent.store(1, std::memory_order_release);
+    }
     raise_to(g, next);
 }
 

@@ -1,0 +1,75 @@
+# A server that invalidates a model while it cannot reach Redis (its breaker open, a partition,
+# a Redis restart) bumps its slot here alone, by one. Another server sharing the counters (a hot
+# standby) may have bumped the counter past that number before, and put a value under its new
+# generation, which this server had not synced yet. At its next sync this server took Redis's
+# counter, since it was not behind the slot: its own invalidation was lost, for the other
+# servers and for itself, and both served the value put before it. A bump made without Redis is
+# now counted, and the sync that next reads the counter raises it past both (INCRBY).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Time::HiRes qw(usleep);
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $dead = PostgreSQL::Test::Cluster::get_free_port(); # nothing listens there
+redis_start('overtaken', $port);
+
+my $primary = PostgreSQL::Test::Cluster->new('overtaken_primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.redis_primary = '127.0.0.1:$port'
+ai_scale.cache_use_l1 = off
+});
+$primary->start;
+$primary->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+$primary->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('overtaken_standby');
+$standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->start;
+
+my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}')::text, 'miss')};
+
+# Both servers learn the model's counters.
+is($primary->safe_psql('postgres', $get), 'miss', 'the primary misses at first');
+is($standby->safe_psql('postgres', $get), 'miss', 'so does the standby');
+
+# The standby invalidates the version and puts a value under its new generation, which the
+# primary has not synced yet.
+$standby->safe_psql('postgres', q{
+SELECT ai_scale.cache_invalidate('m', 1);
+SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "before the primary invalidated"}');});
+is($standby->safe_psql('postgres', $get), '{"v": "before the primary invalidated"}',
+    'the standby reads its value back');
+
+# The primary invalidates the version while it cannot reach Redis (this session's primary is an
+# address nothing listens at): the bump is made here alone.
+my ($ret, $out, $err) = $primary->psql('postgres', qq{
+SET ai_scale.redis_primary = '127.0.0.1:$dead';
+SELECT ai_scale.cache_invalidate('m', 1);});
+is($ret, 0, 'the invalidation without Redis succeeds') or diag($err);
+
+# Once it reaches Redis again, neither server serves what was put before that invalidation.
+usleep(1_100_000); # past the second between two syncs of a slot
+is($primary->safe_psql('postgres', $get), 'miss',
+    'the primary does not serve the value put before its invalidation');
+usleep(1_100_000);
+is($standby->safe_psql('postgres', $get), 'miss',
+    'nor does the standby, once it synced the slot');
+
+# What is put after the invalidation is a hit on both.
+$primary->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "after"}')});
+is($primary->safe_psql('postgres', $get), '{"v": "after"}', 'a value put after is a hit');
+usleep(1_100_000);
+is($standby->safe_psql('postgres', $get), '{"v": "after"}', '... on the standby too');
+
+$standby->stop;
+$primary->stop;
+redis_stop('overtaken');
+done_testing();

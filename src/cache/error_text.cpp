@@ -77,10 +77,14 @@ bool refuses_command_only(std::string_view reply)
     // Redis 7 words it "ERR unknown command 'info', ...", 5 and 6 with backquotes.
     constexpr std::string_view unknown = "ERR unknown command";
     // WRONGTYPE: something other than ai_scale wrote a key of its names (a Redis database
-    // shared with an application); the key is wrong, not the server.
+    // shared with an application); the key is wrong, not the server. So is a generation counter
+    // that INCRBY finds not a number, or would take past 2^63 - 1.
+    constexpr std::string_view not_integer = "ERR value is not an integer";
+    constexpr std::string_view overflow = "ERR increment or decrement would overflow";
     return code == "OOM" || code == "NOPERM" || code == "MISCONF" || code == "NOREPLICAS" ||
            code == "WRONGTYPE" || reply.substr(0, unknown.size()) == unknown ||
-           refuses_connection(reply);
+           reply.substr(0, not_integer.size()) == not_integer ||
+           reply.substr(0, overflow.size()) == overflow || refuses_connection(reply);
 }
 
 } // namespace ai_scale::cache

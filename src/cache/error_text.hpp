@@ -28,14 +28,17 @@ std::string full_stop(std::string text);
 // full Redis under maxmemory-policy noeviction refuses writes, not reads), NOPERM (an ACL user
 // lacking a command or key), MISCONF (writes stopped after a failed RDB save), NOREPLICAS
 // (min-replicas-to-write: too few replicas linked, writes refused, reads served), WRONGTYPE
-// (an application sharing the Redis database wrote one of ai_scale's keys), "ERR unknown
-// command" (renamed or disabled by rename-command: counted, the INFO that redis_status() and the
-// replicas' sync check send opened the breaker of a primary serving GET and SET), and
-// "ERR max number of clients reached" (maxclients: this new connection refused, the open ones
-// served; counted, connections refused to new backends opened the breaker every backend
-// shares, and those holding connections missed too). Such a reply
-// fails the call but is no failure of the endpoint: counted toward its breaker, a stream of
-// refused writes opened it and the reads it still answered were skipped too.
+// (an application sharing the Redis database wrote one of ai_scale's keys; and "ERR value is not
+// an integer or out of range", "ERR increment or decrement would overflow", INCRBY's words for a
+// generation counter such an application wrote: counted, invalidating that model opened the
+// breaker, and every model missed in Redis; test/tap/267_cache_counter_not_a_number.pl), "ERR
+// unknown command" (renamed or disabled by rename-command: counted, the INFO that redis_status()
+// and the replicas' sync check send opened the breaker of a primary serving GET and SET), and "ERR
+// max number of clients reached" (maxclients: this new connection refused, the open ones served;
+// counted, connections refused to new backends opened the breaker every backend shares, and those
+// holding connections missed too). Such a reply fails the call but is no failure of the endpoint:
+// counted toward its breaker, a stream of refused writes opened it and the reads it still answered
+// were skipped too.
 bool refuses_command_only(std::string_view reply);
 
 // Whether an error reply is one only a Redis in cluster mode sends (MOVED, ASK, CROSSSLOT,

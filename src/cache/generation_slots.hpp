@@ -10,9 +10,12 @@
 // invalidating one also drops the other's entries. Data keys stay per database (key.cpp).
 #pragma once
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 namespace ai_scale::cache::generation {
 
@@ -48,6 +51,21 @@ constexpr uint64_t max_bump_step = uint64_t(1) << 20;
 inline uint64_t bump_step(uint64_t random)
 {
     return 1 + random % max_bump_step;
+}
+
+// A counter as GET returned it: what INCRBY makes, a decimal count from 0 to 2^63 - 1; anything
+// else (another application wrote the key, an operator's SET or DECR) reads as no counter, 0.
+// Read as an unsigned number, "-1" was 2^64 - 1: the slot took it, its bumps wrapped to numbers
+// below it, which a slot never takes, and every invalidation of the model was a no-op on every
+// server (test/tap/267_cache_counter_not_a_number.pl).
+inline uint64_t parse_counter(std::string_view text)
+{
+    uint64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || text.empty() ||
+        value > uint64_t(INT64_MAX))
+        return 0;
+    return value;
 }
 
 // After a bump's INCRBY returned incr for a slot at local: the generation to use from now on.

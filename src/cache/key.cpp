@@ -263,7 +263,7 @@ void apply_generations(const std::vector<uint32_t>& stale,
 {
     auto& g = gens();
     for (size_t i = 0; i < stale.size(); i++) {
-        uint64_t in_redis = values[i] ? std::strtoull(values[i]->c_str(), nullptr, 10) : 0;
+        const uint64_t in_redis = values[i] ? generation::parse_counter(*values[i]) : 0;
         // Taken before the slot is read: a bump made without Redis after this is left marked.
         const bool unsent = g.unsent[stale[i]].exchange(0, std::memory_order_acq_rel) != 0;
         const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);

@@ -459,8 +459,9 @@ namespace {
 // without them; OOM, MISCONF, ...). A slot whose counter Redis does not hold yet is learned by
 // making it with INCRBY, and a slot never learned keeps its keys out of Redis: a user allowed
 // GET and SET alone cached no model in Redis, invalidations reached no other server, and only
-// an l2 / errors count said so (test/tap/256_cache_redis_user_without_incr.pl).
-void warn_increment_refused(const std::string& primary)
+// an l2 / errors count said so (test/tap/256_cache_redis_user_without_incr.pl). A counter that
+// is not a number (another application wrote the key) is named, to be deleted (TAP 267).
+void warn_increment_refused(const std::string& primary, const std::string& counter)
 {
     static bool warned = false;
     if (warned)
@@ -481,6 +482,10 @@ void warn_increment_refused(const std::string& primary)
                      ? errhint("Grant the Redis user the commands INCR and INCRBY: ACL SETUSER "
                                "%s +incr +incrby.",
                                user.c_str())
+                 : error.rfind("ERR value is not an integer", 0) == 0
+                     ? errhint("Key \"%s\" holds a value ai_scale did not write. Delete the "
+                               "key: ai_scale then makes the counter again.",
+                               counter.c_str())
                      : 0));
     });
 }
@@ -502,7 +507,7 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     if (guc::cache_strict)
         unavailable_error(current_primary());
     if (refused)
-        warn_increment_refused(primary);
+        warn_increment_refused(primary, key);
     return std::nullopt;
 }
 

@@ -73,6 +73,8 @@ TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
         "WRONGTYPE Operation against a key holding the wrong kind of value"));
     EXPECT_TRUE(refuses_command_only("ERR max number of clients reached"));
     EXPECT_FALSE(refuses_command_only("ERR max number of clients"));
+    EXPECT_TRUE(refuses_command_only("ERR value is not an integer or out of range"));
+    EXPECT_TRUE(refuses_command_only("ERR increment or decrement would overflow"));
     EXPECT_TRUE(ai_scale::cache::refuses_connection("ERR max number of clients reached"));
     EXPECT_FALSE(ai_scale::cache::refuses_connection("OOM command not allowed"));
     EXPECT_TRUE(refuses_command_only("OOM"));

@@ -190,3 +190,20 @@ TEST(GenerationSlots, BumpsFromOneCounterGiveTwoNumbers)
     EXPECT_NE(first_then, first);
     EXPECT_GE(first_then, second);
 }
+
+// A counter is what INCRBY makes, a decimal count from 0 to 2^63 - 1; anything else another
+// client wrote at the key reads as no counter. Read as unsigned, "-1" was 2^64 - 1, which the
+// slot took, and its bumps wrapped below it: every invalidation was a no-op (TAP 267).
+TEST(GenerationSlots, CountersOtherThanCountsReadAsNone)
+{
+    EXPECT_EQ(parse_counter("0"), 0u);
+    EXPECT_EQ(parse_counter("4294967373"), epoch_floor + 77);
+    EXPECT_EQ(parse_counter("9223372036854775807"), uint64_t(INT64_MAX));
+    EXPECT_EQ(parse_counter("9223372036854775808"), 0u);
+    EXPECT_EQ(parse_counter("18446744073709551615"), 0u);
+    EXPECT_EQ(parse_counter("-1"), 0u);
+    EXPECT_EQ(parse_counter("not a number"), 0u);
+    EXPECT_EQ(parse_counter("12abc"), 0u);
+    EXPECT_EQ(parse_counter(" 12"), 0u);
+    EXPECT_EQ(parse_counter(""), 0u);
+}

@@ -124,7 +124,8 @@ void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
 // a bump's step even where Redis is not behind: another server's bumps may have taken the
 // counter to the slot's number or past it, and values put under them before this server's
 // invalidation were served (test/tap/266_cache_bump_without_redis_overtaken.pl). False when
-// Redis did not take what it had to.
+// Redis did not take what it had to, or its answer is not past the slot (a counter that went
+// negative, or lost between the read and the INCRBY): the next sync raises it again.
 bool reconcile_generation(uint32_t slot, uint64_t in_redis, bool read, bool unsent = false)
 {
     auto& g = gens().slot[slot];
@@ -142,13 +143,13 @@ bool reconcile_generation(uint32_t slot, uint64_t in_redis, bool read, bool unse
         auto now = l2_increment(generation_key(slot), by);
         if (now)
             raise_to(g, *now);
-        return now.has_value();
+        return now && *now > used;
     }
     const uint64_t target = generation::new_epoch(used, in_redis, random_bits());
     auto now = l2_increment(generation_key(slot), target - in_redis);
     if (now)
         raise_to(g, *now);
-    return now.has_value();
+    return now && *now > used;
 }
 
 // Whether slot s, last claimed at last, is due for a sync at now: not synced in the last second;
@@ -274,7 +275,7 @@ void apply_generations(const std::vector<uint32_t>& stale,
                 auto counter = l2_increment(generation_key(stale[i]), bumps);
                 if (counter)
                     raise_to(g.slot[stale[i]], *counter);
-                taken = counter.has_value();
+                taken = counter && *counter > used;
             } else {
                 raise_to(g.slot[stale[i]], in_redis);
                 taken = reconcile_generation(stale[i], in_redis, true, unsent);

@@ -68,10 +68,14 @@ inline uint64_t parse_counter(std::string_view text)
     return value;
 }
 
-// After a bump's INCRBY returned incr for a slot at local: the generation to use from now on.
-inline uint64_t after_bump(uint64_t local, uint64_t incr)
+// After a bump's INCRBY of step returned incr for a slot at local: the generation to use from now
+// on. Where Redis is behind the slot (it lost the counter, or bumps in a failover), local + step,
+// which the bump then raises Redis's counter to: local + 1 took two servers at one slot, each
+// bumping a counter behind it (lost again in between), to one number, and each served what the
+// other had put under it before its own invalidation (test/tap/266_cache_bump_redis_behind.pl).
+inline uint64_t after_bump(uint64_t local, uint64_t incr, uint64_t step)
 {
-    return incr > local ? incr : local + 1;
+    return incr > local ? incr : local + step;
 }
 
 // How much Redis's counter at redis must be raised (INCRBY) to reach a generation used here;

@@ -123,7 +123,7 @@ void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
 // After a read, a slot bumped here without Redis (unsent) has its counter raised past both by
 // a bump's step even where Redis is not behind: another server's bumps may have taken the
 // counter to the slot's number or past it, and values put under them before this server's
-// invalidation were served (test/tap/266_cache_bump_without_redis_overtaken.pl). False when
+// invalidation were served (test/tap/266_cache_bump_redis_behind.pl). False when
 // Redis did not take what it had to, or its answer is not past the slot (a counter that went
 // negative, or lost between the read and the INCRBY): the next sync raises it again.
 bool reconcile_generation(uint32_t slot, uint64_t in_redis, bool read, bool unsent = false)
@@ -469,16 +469,17 @@ void bump_slot(uint32_t slot)
         // A bump Redis takes goes past every earlier one made here without it (unsent), and
         // leaves the next sync nothing to add; one it does not take is left to that sync.
         const bool earlier = unsent.exchange(0, std::memory_order_acq_rel) != 0;
+        const uint64_t step = generation::bump_step(random_bits());
         std::optional<uint64_t> shared;
         try {
-            shared = l2_increment(generation_key(slot), generation::bump_step(random_bits()));
+            shared = l2_increment(generation_key(slot), step);
         } catch (...) {
             if (earlier) // cache_strict: this bump fails, the earlier ones stay to send
                 unsent.store(1, std::memory_order_release);
             throw;
         }
         if (shared) {
-            next = generation::after_bump(local, *shared);
+            next = generation::after_bump(local, *shared, step);
             raise_to(g, next);
             reconcile_generation(slot, *shared, false);
             return;

@@ -104,9 +104,10 @@ TEST(GenerationSlots, CollidingModelsOfTwoDatabasesShareOneCounter)
 // from Redis's value never reuses a generation.
 TEST(GenerationSlots, LocalAndRedisStayOneSequence)
 {
-    EXPECT_EQ(after_bump(0, 1), 1u);
-    EXPECT_EQ(after_bump(3, 7), 7u); // another server or database bumped the slot meanwhile
-    EXPECT_EQ(after_bump(5, 5), 6u); // Redis behind: a bump made without it
+    EXPECT_EQ(after_bump(0, 1, 1), 1u);
+    EXPECT_EQ(after_bump(3, 7, 2), 7u);  // another server or database bumped the slot meanwhile
+    EXPECT_EQ(after_bump(5, 5, 1), 6u);  // Redis behind: a bump made without it
+    EXPECT_EQ(after_bump(5, 3, 9), 14u); // ... by the bump's step, as Redis's would be
     EXPECT_EQ(redis_behind_by(6, 5), 1u);
     EXPECT_EQ(redis_behind_by(6, 6), 0u);
     EXPECT_EQ(redis_behind_by(3, 9), 0u);
@@ -116,7 +117,7 @@ TEST(GenerationSlots, LocalAndRedisStayOneSequence)
     uint64_t local = 4, redis = 4;
     local = local + 1;
     uint64_t incr = ++redis;
-    local = after_bump(local, incr);
+    local = after_bump(local, incr, 1);
     redis += redis_behind_by(local, redis);
     EXPECT_EQ(local, 6u);
     EXPECT_EQ(redis, 6u);
@@ -181,8 +182,8 @@ TEST(GenerationSlots, BumpsFromOneCounterGiveTwoNumbers)
     EXPECT_EQ(bump_step(~uint64_t(0)), max_bump_step);
 
     const uint64_t counter = epoch_floor + 77;
-    const uint64_t first = after_bump(counter, counter + bump_step(12345));
-    const uint64_t second = after_bump(counter, counter + bump_step(999));
+    const uint64_t first = after_bump(counter, counter + bump_step(12345), bump_step(12345));
+    const uint64_t second = after_bump(counter, counter + bump_step(999), bump_step(999));
     ASSERT_NE(first, second);
     // The first server rechecks against the second's number: ahead of its slot, it is taken;
     // behind, the counter is raised past the slot. Either way the first server leaves its own.
@@ -206,4 +207,17 @@ TEST(GenerationSlots, CountersOtherThanCountsReadAsNone)
     EXPECT_EQ(parse_counter("12abc"), 0u);
     EXPECT_EQ(parse_counter(" 12"), 0u);
     EXPECT_EQ(parse_counter(""), 0u);
+}
+
+// Two servers at one slot, each bumping a counter Redis holds below it (lost, or bumps lost in a
+// failover, and lost again in between): each takes its own step past the slot, as Redis's INCRBY
+// would have; local + 1 took both to one number (TAP 266).
+TEST(GenerationSlots, BumpsOnACounterBehindGiveTwoNumbers)
+{
+    const uint64_t slot = epoch_floor + 1000;
+    const uint64_t first = after_bump(slot, 0 + bump_step(12345), bump_step(12345));
+    const uint64_t second = after_bump(slot, 0 + bump_step(999), bump_step(999));
+    EXPECT_GT(first, slot);
+    EXPECT_GT(second, slot);
+    EXPECT_NE(first, second);
 }

@@ -93,10 +93,15 @@ inline uint64_t redis_behind_by(uint64_t used, uint64_t redis)
 // again below used and bumped it since: an invalidation this server has not seen. Raised to used
 // alone, the counter brought both servers to used, and each answered what had been put under it
 // before that invalidation (test/tap/085_cache_redis_lost_generations.pl). Past it, what was put
-// under used is a miss. (A bump learns Redis's counter from its INCR: redis_behind_by.)
-inline uint64_t raise_past(uint64_t used, uint64_t redis)
+// under used is a miss. Past it by a bump's random step (bump_step), not by 1: two servers at
+// one slot that each find the counter behind it (lost twice, or lost and a bump made here without
+// Redis) reached one number by 1, and each served what the other had put under it before its
+// own invalidation (a model of two servers and Redis, in random runs of bumps, syncs, losses and
+// restarts, found such runs; none with the random step). (A bump learns Redis's counter from its
+// INCRBY: redis_behind_by.)
+inline uint64_t raise_past(uint64_t used, uint64_t redis, uint64_t step)
 {
-    return used > redis ? used - redis + 1 : 0;
+    return used > redis ? used - redis + step : 0;
 }
 
 // Redis can lose a counter while keeping the entries written under it: evicted under an

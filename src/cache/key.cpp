@@ -135,7 +135,7 @@ bool reconcile_generation(uint32_t slot, uint64_t in_redis, bool read, bool unse
             push_generation(slot, used, in_redis);
             return true;
         }
-        uint64_t by = generation::raise_past(used, in_redis);
+        uint64_t by = generation::raise_past(used, in_redis, generation::bump_step(random_bits()));
         if (by == 0 && unsent)
             by = generation::bump_step(random_bits());
         if (by == 0)

@@ -130,14 +130,29 @@ TEST(GenerationSlots, LocalAndRedisStayOneSequence)
 TEST(GenerationSlots, ACounterBehindARunningServerIsRaisedPastIt)
 {
     const uint64_t used = epoch_floor + 1000;
-    EXPECT_EQ(raise_past(used, used), 0u);
-    EXPECT_EQ(raise_past(used, used + 3), 0u);
-    EXPECT_EQ(raise_past(used, 0), used + 1); // lost
+    EXPECT_EQ(raise_past(used, used, 1), 0u);
+    EXPECT_EQ(raise_past(used, used + 3, 1), 0u);
+    EXPECT_EQ(raise_past(used, 0, 1), used + 1); // lost
+    EXPECT_EQ(raise_past(used, 0, 40), used + 40);
     // Lost, started again below by another server, and bumped there.
     const uint64_t other = epoch_floor + 2;
-    EXPECT_GT(other + raise_past(used, other), used);
+    EXPECT_GT(other + raise_past(used, other, 1), used);
     EXPECT_FALSE(needs_new_epoch(used, other));
     EXPECT_EQ(unsynced_bumps(used, other), 0u);
+}
+
+// Two servers at one slot that each find the counter behind it (lost once and again in
+// between, so neither sees the other's raise) go past it by their own random steps: by 1, both
+// reached one number, and each served what the other had put under it before its own
+// invalidation.
+TEST(GenerationSlots, TwoRaisesPastOneSlotGiveTwoNumbers)
+{
+    const uint64_t slot = epoch_floor + 500, lost = 0;
+    const uint64_t first = lost + raise_past(slot, lost, bump_step(4242));
+    const uint64_t second = lost + raise_past(slot, lost, bump_step(77));
+    EXPECT_GT(first, slot);
+    EXPECT_GT(second, slot);
+    EXPECT_NE(first, second);
 }
 
 // A counter Redis lost (evicted, an AOF's last second, FLUSHALL) reads as 0, or as 1 after an
@@ -187,7 +202,8 @@ TEST(GenerationSlots, BumpsFromOneCounterGiveTwoNumbers)
     ASSERT_NE(first, second);
     // The first server rechecks against the second's number: ahead of its slot, it is taken;
     // behind, the counter is raised past the slot. Either way the first server leaves its own.
-    const uint64_t first_then = second > first ? second : second + raise_past(first, second);
+    const uint64_t first_then =
+        second > first ? second : second + raise_past(first, second, bump_step(5));
     EXPECT_NE(first_then, first);
     EXPECT_GE(first_then, second);
 }

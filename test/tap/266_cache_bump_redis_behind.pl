@@ -25,19 +25,12 @@ my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $dead = PostgreSQL::Test::Cluster::get_free_port(); # nothing listens there
 redis_start('overtaken', $port);
 
-my $primary = PostgreSQL::Test::Cluster->new('overtaken_primary');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
+my ($primary, $standby) = primary_and_standby('overtaken', qq{
 ai_scale.redis_primary = '127.0.0.1:$port'
 ai_scale.cache_use_l1 = off
 });
-$primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
-$primary->backup('base');
-my $standby = PostgreSQL::Test::Cluster->new('overtaken_standby');
-$standby->init_from_backup($primary, 'base', has_streaming => 1);
-$standby->start;
+$primary->wait_for_catchup($standby);
 
 my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}')::text, 'miss')};
 

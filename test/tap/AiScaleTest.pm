@@ -462,21 +462,22 @@ END {
     }
 }
 
-# Started nodes "${prefix}_primary" and "${prefix}_standby"; skips the whole test file when
-# test/run.sh started no Redis.
+# Started nodes "${prefix}_primary" and "${prefix}_standby", preloading ai_scale, with the
+# postgresql.conf lines given ($conf), or else with the Redis servers test/run.sh started as
+# their L2 (the whole test file skipped when it started none).
 sub primary_and_standby {
-    my ($prefix) = @_;
-    my $redis_primary = $ENV{AI_SCALE_TEST_REDIS_PRIMARY}
-      or plan skip_all => 'no Redis from test/run.sh';
-    my $redis_replica = $ENV{AI_SCALE_TEST_REDIS_REPLICA} // '';
+    my ($prefix, $conf) = @_;
+    if (!defined $conf) {
+        my $redis_primary = $ENV{AI_SCALE_TEST_REDIS_PRIMARY}
+          or plan skip_all => 'no Redis from test/run.sh';
+        my $redis_replica = $ENV{AI_SCALE_TEST_REDIS_REPLICA} // '';
+        $conf = "ai_scale.redis_primary = '$redis_primary'\n"
+          . "ai_scale.redis_replicas = '$redis_replica'\n";
+    }
 
     my $primary = PostgreSQL::Test::Cluster->new("${prefix}_primary");
     $primary->init(allows_streaming => 1);
-    $primary->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.redis_primary = '$redis_primary'
-ai_scale.redis_replicas = '$redis_replica'
-});
+    $primary->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n$conf");
     $primary->start;
     $primary->backup('base');
 

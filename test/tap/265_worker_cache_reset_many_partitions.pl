@@ -1,0 +1,70 @@
+# The maintenance worker resets its catalog caches between runs once they hold much more than
+# a run needs (TAP 253), measuring what a run needs after the first run since the last reset,
+# most often one with nothing to do. A run that makes and drops a partition needs more, in
+# proportion to the partitions its tables have: with 10,000 partitions, 78 to 221 kB more than
+# a no-op run's 11.4 MB, and a fixed 64 kB bound reset the caches at every such run, each next
+# run reading them all again (80 ms against 2 ms). The bound is now 64 kB or an eighth of what a
+# run needs, whichever is more. Driven with the wall clock stepped an hour at a time
+# (test/tools/clock_shift.cpp); the resets counted in the worker's DEBUG1 lines.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $node = PostgreSQL::Test::Cluster->new('worker_cache_reset_many_partitions');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'ai_scale'
+ai_scale.maintenance_databases = 'postgres'
+ai_scale.maintenance_naptime = 1
+log_min_messages = debug1
+});
+start_clock_shifted($node);
+# 10,000 hourly partitions, the last ending 10 hours from now, 500 to a transaction.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE TABLE big (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);}
+    . join('', map { qq{
+DO \$\$ BEGIN
+FOR i IN $_ * 500 .. $_ * 500 + 499 LOOP
+  EXECUTE format('CREATE TABLE %I PARTITION OF big FOR VALUES FROM (%L) TO (%L)', 'big_' || i,
+                 date_trunc('hour', now()) + make_interval(hours => i - 9990),
+                 date_trunc('hour', now()) + make_interval(hours => i - 9989));
+END LOOP; END \$\$;} } 0 .. 19));
+# Kept 9,989 hours and made 10 ahead: every hour, a run makes one partition and drops one.
+$node->safe_psql('postgres',
+    q{SELECT count(*) FROM ai_scale.manage_partitions('big', '1 hour', 10, '9989 hours')});
+
+my $caught_up = q{
+SELECT max(upper::timestamptz) >= now() + interval '9 hours'
+   AND min(lower::timestamptz) >= now() - interval '9991 hours'
+  FROM ai_scale.partitions('big') WHERE lower IS NOT NULL};
+my $runs = q{SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'};
+# Past the runs that first read the table (its caches grown by it, one reset) and the first run
+# since.
+sub runs_done {
+    my $after = $node->safe_psql('postgres', $runs) + 3;
+    $node->poll_query_until('postgres', "SELECT ($runs) >= $after") or die 'no runs';
+}
+$node->poll_query_until('postgres', $caught_up) or die 'the worker did not catch up';
+runs_done();
+
+my $offset = -s $node->logfile;
+for my $hour (1 .. 6) {
+    shift_clock($node, 3600 * $hour);
+    $node->poll_query_until('postgres', $caught_up) or die 'the worker did not catch up';
+    runs_done();
+}
+my $resets = () = slurp_file($node->logfile, $offset)
+    =~ /ai_scale maintenance worker in database "postgres" reset its catalog caches/g;
+# Before: 6, one at each hour's run.
+is($resets, 0, 'runs that make and drop a partition of 10,000 do not reset the caches');
+is($node->safe_psql('postgres', q{SELECT value FROM ai_scale.stats WHERE metric = 'errors'
+                                   AND section = 'maintenance'}), '0', 'no run failed');
+
+$node->stop;
+done_testing();

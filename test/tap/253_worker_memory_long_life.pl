@@ -16,15 +16,7 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_memory_long_life');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-log_min_messages = debug1
-});
-start_clock_shifted($node);
+my $node = clock_shifted_worker_node('worker_memory_long_life', 'log_min_messages = debug1');
 my $cold = PostgreSQL::Test::Utils::tempdir();
 # Hourly, a day ahead and a day kept, moved to cold after 3 hours; no default partition (the
 # worker then detaches concurrently before it drops).

@@ -15,15 +15,7 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_cache_reset_many_partitions');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-log_min_messages = debug1
-});
-start_clock_shifted($node);
+my $node = clock_shifted_worker_node('worker_cache_reset_many_partitions', 'log_min_messages = debug1');
 # 10,000 hourly partitions, the last ending 10 hours from now, 500 to a transaction.
 $node->safe_psql('postgres', q{
 CREATE EXTENSION ai_scale;

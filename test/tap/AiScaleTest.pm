@@ -14,8 +14,8 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_wor
   short_slots_node managed_database made_ahead store_node store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
-  cache_get_cancelled_while_stopped start_clock_shifted shift_clock redis_replica_caught_up
-  fill_lock_table timeout_sweep_points);
+  cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
+  redis_replica_caught_up fill_lock_table timeout_sweep_points);
 
 # The statement_timeout values (ms) of a sweep interrupting a call that takes full_ms
 # uninterrupted: 1 ms, then doubled (plus one) up to 1.5 times its length (TAP 250, 251).
@@ -139,6 +139,21 @@ sub shift_clock {
     print $fh "$seconds\n";
     close($fh);
     rename("$file.new", $file) or die "could not rename to $file: $!";
+}
+
+# A node preloading ai_scale whose maintenance worker serves its postgres database every
+# second, with the postgresql.conf lines given besides, started by start_clock_shifted (the
+# extension not created yet).
+sub clock_shifted_worker_node {
+    my ($name, @conf) = @_;
+    my $node = PostgreSQL::Test::Cluster->new($name);
+    $node->init;
+    $node->append_conf('postgresql.conf',
+        join("\n", "shared_preload_libraries = 'ai_scale'",
+            "ai_scale.maintenance_databases = 'postgres'", 'ai_scale.maintenance_naptime = 1',
+            @conf) . "\n");
+    start_clock_shifted($node);
+    return $node;
 }
 
 # A started node preloading ai_scale whose maintenance worker serves its postgres database

@@ -135,11 +135,11 @@ bool reconcile_generation(uint32_t slot, uint64_t in_redis, bool read, bool unse
             push_generation(slot, used, in_redis);
             return true;
         }
-        uint64_t by = generation::raise_past(used, in_redis, generation::bump_step(random_bits()));
-        if (by == 0 && unsent)
-            by = generation::bump_step(random_bits());
-        if (by == 0)
-            return true;
+        const bool behind = used > in_redis;
+        if (!behind && !unsent)
+            return true; // most syncs: no random step drawn
+        const uint64_t step = generation::bump_step(random_bits());
+        const uint64_t by = behind ? generation::raise_past(used, in_redis, step) : step;
         auto now = l2_increment(generation_key(slot), by);
         if (now)
             raise_to(g, *now);

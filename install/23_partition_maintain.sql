@@ -888,9 +888,36 @@ BEGIN
     RETURN ('dropped', partition, detail)::ai_scale._maintenance_action;
 END $$;
 
+-- For a run by hand: ALTER TABLE parent DETACH PARTITION victim FINALIZE, which completes a
+-- detach that was interrupted (DETACH ... CONCURRENTLY cancelled, or its session ended). It
+-- takes SHARE UPDATE EXCLUSIVE on parent and ACCESS EXCLUSIVE on victim, and waits for the
+-- queries older than it, all within the run's lock_timeout: a 'skipped' row when one is not
+-- done in time, retried on the next run (it stays pending detach meanwhile, as it was); else a
+-- 'detached' row, with note as its detail. Before, a run by hand only said how to complete it.
+CREATE FUNCTION ai_scale._finalize_detach(parent regclass, victim regclass, note text)
+    RETURNS ai_scale._maintenance_action
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    partition text := victim::text;
+BEGIN
+    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s FINALIZE', parent, victim);
+    RETURN ('detached', partition, note)::ai_scale._maintenance_action;
+EXCEPTION WHEN lock_not_available THEN
+    -- No session holding either table: the wait was for an older query.
+    RETURN ('skipped', partition,
+            format('finalize the detach: %s; %s; retried on the next run', SQLERRM,
+                   coalesce(ai_scale._lock_holders(ARRAY[parent, victim],
+                                '{ShareUpdateExclusiveLock,AccessExclusiveLock}',
+                                current_setting('lock_timeout')),
+                            'a transaction older than the detach is still open')))
+           ::ai_scale._maintenance_action;
+END $$;
+
 -- A partition already pending detach that the plan drops or detaches (action): the worker
 -- (defer_detach) finalizes it, as a 'detach_pending' row, marking it first for 'drop'; by
--- hand, it can be dropped (_retire_drop), not detached (only FINALIZE completes it).
+-- hand, it is dropped (_retire_drop), or its detach finalized (_finalize_detach).
 CREATE FUNCTION ai_scale._retire_pending(cfg ai_scale.partition_config, defer_detach boolean,
                                          action text, victim regclass)
     RETURNS ai_scale._maintenance_action
@@ -910,10 +937,8 @@ BEGIN
     ELSIF action = 'drop' THEN
         RETURN ai_scale._retire_drop(cfg, victim, false);
     END IF;
-    RETURN ('skipped', partition,
-            format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH PARTITION '
-                   '%s FINALIZE, completes it', cfg.parent, victim))
-           ::ai_scale._maintenance_action;
+    RETURN ai_scale._finalize_detach(cfg.parent, victim,
+                                     'older than retention ' || cfg.retention::text);
 END $$;
 
 -- Moves the partition victim to the cold tablespace (cold_oid, as _maintain_plan read it), as
@@ -1155,8 +1180,9 @@ END $$;
 -- earlier phase dealt with (handled).
 --
 -- The other partitions pending detach (a DETACH ... CONCURRENTLY interrupted, by the worker
--- or by someone else): the worker completes the detach with DETACH ... FINALIZE, and keeps
--- the table, since retention did not choose it.
+-- or by someone else): the detach is completed with DETACH ... FINALIZE (_finalize_detach;
+-- the worker's in a transaction of its own), and the table kept, since retention did not
+-- choose it.
 CREATE FUNCTION ai_scale._maintain_finish_detaches(cfg ai_scale.partition_config,
                                                    defer_detach boolean, pending regclass[],
                                                    handled regclass[])
@@ -1178,9 +1204,9 @@ BEGIN
             action := 'detach_pending';
             detail := 'finalize';
         ELSE
-            action := 'skipped';
-            detail := format('detach pending; the maintenance worker, or ALTER TABLE %s DETACH '
-                             'PARTITION %s FINALIZE, completes it', cfg.parent, victim);
+            SELECT f.action, f.detail INTO action, detail
+              FROM ai_scale._finalize_detach(cfg.parent, victim,
+                                             'an interrupted detach, finalized') f;
         END IF;
         RETURN NEXT;
     END LOOP;

@@ -4,6 +4,9 @@
 # its bounds are still in the catalog. partitions() says so (tier 'detach pending'); it showed
 # the partition as an ordinary hot one, hiding why inserts into that range failed, until the
 # worker's FINALIZE (or the DBA's) completed the detach.
+# run_maintenance by hand completes such a detach itself with DETACH ... FINALIZE (before, it
+# only said how): skipped, with the session named, while one still holds the partition; kept as
+# a plain table when retention did not choose it, and detached as retention's when it did.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -32,7 +35,6 @@ my ($rc, $out, $err) = $node->psql('postgres', qq{
 SET statement_timeout = '1s';
 ALTER TABLE t DETACH PARTITION $tomorrow CONCURRENTLY;});
 like($err, qr/canceling statement due to statement timeout/, 'the concurrent detach is cancelled');
-$reader->query_safe('COMMIT');
 is($node->safe_psql('postgres', q{
 SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 't'::regclass AND inhdetachpending}),
     $tomorrow, 'and leaves the partition pending detach');
@@ -49,8 +51,43 @@ SELECT to_char(date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day', '
     || ' ' || to_char(date_trunc('day', now() AT TIME ZONE 'UTC') + interval '2 days', 'YYYY-MM-DD HH24:MI:SS+00')}),
     'with its bounds');
 
-$node->safe_psql('postgres', "ALTER TABLE t DETACH PARTITION $tomorrow FINALIZE");
+my $run = qq{SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t')
+             WHERE partition::regclass = '$tomorrow'::regclass};
+my $reader_pid = $reader->query_safe('SELECT pg_backend_pid()');
+like($node->safe_psql('postgres', $run),
+    qr/^skipped: finalize the detach: canceling statement due to lock timeout; lock on public\.\Q$tomorrow\E held by pid $reader_pid \(transaction open [0-9.]+ s\); retried on the next run$/,
+    'by hand, a FINALIZE waiting for the reader is skipped, naming it');
+is($node->safe_psql('postgres', $tiers), 'hot,detach pending,hot', 'and the partition stays pending');
+$reader->query_safe('COMMIT');
+is($node->safe_psql('postgres', $run), 'detached: an interrupted detach, finalized',
+    'once it is free, run_maintenance finalizes the detach');
 is($node->safe_psql('postgres', $tiers), 'hot,hot', 'once finalized it is no longer listed');
+is($node->safe_psql('postgres', qq{
+SELECT relkind::text || ' ' || relispartition FROM pg_class WHERE oid = '$tomorrow'::regclass}),
+    'r false', 'and it is kept as a plain table');
+$node->safe_psql('postgres', 'SELECT count(*) FROM ai_scale.run_maintenance(\'t\')');
+is($node->safe_psql('postgres', $tiers), 'hot,hot,hot', 'the next run makes its range again');
+$node->safe_psql('postgres', q{
+INSERT INTO t VALUES (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day 1 hour', 1)});
+
+# An old partition, pending detach, that retention detaches.
+$node->safe_psql('postgres', q{
+CREATE TABLE t_old PARTITION OF t FOR VALUES FROM ('2020-01-01') TO ('2020-01-02');
+UPDATE ai_scale.partition_config SET retention = '30 days', retention_mode = 'detach'
+ WHERE parent = 't'::regclass;});
+$reader->query_safe('BEGIN; SELECT count(*) FROM t;');
+($rc, $out, $err) = $node->psql('postgres', q{
+SET statement_timeout = '1s';
+ALTER TABLE t DETACH PARTITION t_old CONCURRENTLY;});
+like($err, qr/canceling statement due to statement timeout/, 'a detach of an old partition is cancelled');
+$reader->query_safe('COMMIT');
+is($node->safe_psql('postgres', q{
+SELECT action || ': ' || partition || ': ' || detail FROM ai_scale.run_maintenance('t')
+ WHERE action <> 'created'}),
+    'detached: public.t_old: older than retention 30 days',
+    'retention finalizes its detach by hand');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_inherits WHERE inhrelid = 't_old'::regclass}), '0', 'it is detached');
 
 $reader->quit;
 $node->stop;

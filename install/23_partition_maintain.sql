@@ -1212,15 +1212,53 @@ BEGIN
     END LOOP;
 END $$;
 
--- For _maintain_default_partition, once a batch of the rescue failed on a row (an integrity
--- constraint's SQLSTATE, class 23, or a trigger's 09000): the batch's cells (as batch_rows
--- takes them, at most 100) rescued again, each in a subtransaction of its own, so that rows
--- that cannot move (a CHECK constraint added NOT VALID or a foreign key they break) keep only
--- their own cell in the default: an 'error' row for it, with its bounds (none for an error a
--- creation of this run reported: reported, see _make_ahead_each), tried again at the next run.
--- A lock not free in time ends it with a 'skipped' row. Past max_error_rows failed cells (a
--- constraint that every row breaks: each cell fails), the others are counted in one more row,
--- so that the worker's log, which has a line per row, gets a few lines a run, not a hundred.
+-- For the rescue phase: the rows of a batch of rescue_default (_rescue_default, with only_cell,
+-- that cell alone) as the run's 'rescued' rows, a partition each.
+CREATE FUNCTION ai_scale._rescued_rows(parent regclass, batch_rows int,
+                                       only_cell timestamp DEFAULT NULL)
+    RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT parent, 'rescued', r.partition,
+       format('moved %s from the default partition', ai_scale._count(r.rows_moved, 'row', 'rows'))
+  FROM ai_scale._rescue_default(parent, batch_rows, only_cell) r
+$$;
+
+-- For the rescue phase: the detail of its 'skipped' row when a lock was not free in time
+-- (message: the error's), naming what held the locks its attaches take on the default (dflt)
+-- and on parent.
+CREATE FUNCTION ai_scale._rescue_lock_text(parent regclass, dflt regclass, message text)
+    RETURNS text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT format('rescue: %s; retried on the next run',
+              ai_scale._lock_timeout_text(message, ARRAY[dflt, parent],
+                                          '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
+                                          current_setting('lock_timeout')))
+$$;
+
+-- For the rescue phase: whether failure (an error's text, as _error_text writes it) is one that a
+-- creation of this run reported already (reported: those rows' details, see _make_ahead_each),
+-- on the same rows: no second row says so.
+CREATE FUNCTION ai_scale._reported_already(reported text[], failure text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT EXISTS (SELECT 1 FROM unnest(reported) d WHERE right(d, length(failure) + 2) = ': ' || failure)
+$$;
+
+-- For _maintain_default_partition, once a batch of the rescue failed on a row (an error a row's
+-- data or a trigger raises: a data exception, class 22; an integrity constraint's, class 23; a
+-- trigger's 09000, or a PL/pgSQL RAISE, class P0): the batch's cells (as batch_rows takes them,
+-- at most 100) rescued again, each in a subtransaction of its own, so that rows that cannot
+-- move (a CHECK constraint added NOT VALID or a foreign key they break, a trigger that refuses
+-- them) keep only their own cell in the default: an 'error' row for it, with its bounds (none
+-- for an error a creation of this run reported), tried again at the next run. A lock not free
+-- in time ends it with a 'skipped' row. Past max_error_rows failed cells (a constraint that
+-- every row breaks: each cell fails), the others are counted in one more row, so that the
+-- worker's log, which has a line per row, gets a few lines a run, not a hundred.
 CREATE FUNCTION ai_scale._rescue_each(cfg ai_scale.partition_config, dflt regclass,
                                       batch_rows int, reported text[])
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
@@ -1230,7 +1268,6 @@ CREATE FUNCTION ai_scale._rescue_each(cfg ai_scale.partition_config, dflt regcla
 DECLARE
     k record := ai_scale._partition_key(cfg.parent);
     cells record;
-    r record;
     err_hint text;
     failure text;
     max_error_rows constant int := 3;
@@ -1242,29 +1279,19 @@ BEGIN
                                      cfg.partition_interval, batch_rows);
     FOR i IN 1 .. least(coalesce(array_length(cells.cell_lows, 1), 0), 100) LOOP
         BEGIN
-            FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, batch_rows,
-                                                            cells.cell_lows[i]) LOOP
-                action := 'rescued';
-                partition := r.partition;
-                detail := format('moved %s from the default partition',
-                                 ai_scale._count(r.rows_moved, 'row', 'rows'));
-                RETURN NEXT;
-            END LOOP;
+            RETURN QUERY SELECT * FROM ai_scale._rescued_rows(cfg.parent, batch_rows,
+                                                              cells.cell_lows[i]);
         EXCEPTION
             WHEN lock_not_available THEN
                 action := 'skipped';
                 partition := dflt::text;
-                detail := format('rescue: %s; retried on the next run',
-                                 ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, cfg.parent],
-                                     '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
-                                     current_setting('lock_timeout')));
+                detail := ai_scale._rescue_lock_text(cfg.parent, dflt, SQLERRM);
                 RETURN NEXT;
                 RETURN;
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 failure := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
-                CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(reported) d
-                                       WHERE right(d, length(failure) + 2) = ': ' || failure);
+                CONTINUE WHEN ai_scale._reported_already(reported, failure);
                 errors := errors + 1;
                 last_failure := failure;
                 CONTINUE WHEN errors > max_error_rows;
@@ -1314,7 +1341,6 @@ CREATE FUNCTION ai_scale._maintain_default_partition(cfg ai_scale.partition_conf
     AS $$
 DECLARE
     victim regclass;
-    r record;
     rescue_rows int;
     err_hint text;
 BEGIN
@@ -1323,22 +1349,12 @@ BEGIN
         rescue_rows := cfg.rescue_batch_rows;
         LOOP
             BEGIN
-                FOR r IN SELECT * FROM ai_scale._rescue_default(cfg.parent, rescue_rows) LOOP
-                    action := 'rescued';
-                    partition := r.partition;
-                    detail := format('moved %s from the default partition',
-                                     ai_scale._count(r.rows_moved, 'row', 'rows'));
-                    RETURN NEXT;
-                END LOOP;
+                RETURN QUERY SELECT * FROM ai_scale._rescued_rows(cfg.parent, rescue_rows);
             EXCEPTION
                 WHEN lock_not_available THEN
                     action := 'skipped';
                     partition := dflt::text;
-                    -- What its attaches take on the default and on the parent.
-                    detail := format('rescue: %s; retried on the next run',
-                                     ai_scale._lock_timeout_text(SQLERRM, ARRAY[dflt, cfg.parent],
-                                         '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
-                                         current_setting('lock_timeout')));
+                    detail := ai_scale._rescue_lock_text(cfg.parent, dflt, SQLERRM);
                     RETURN NEXT;
                 WHEN OTHERS THEN
                     IF SQLSTATE = '53200' AND defer_detach AND rescue_rows > 1 THEN
@@ -1347,7 +1363,7 @@ BEGIN
                     END IF;
                     -- A row that cannot move fails its whole batch, at every run: the batch
                     -- again, a cell at a time.
-                    IF left(SQLSTATE, 2) = '23' OR SQLSTATE = '09000' THEN
+                    IF left(SQLSTATE, 2) IN ('09', '22', '23', 'P0') THEN
                         RETURN QUERY SELECT * FROM ai_scale._rescue_each(cfg, dflt, rescue_rows,
                                                                          reported);
                         EXIT;
@@ -1356,8 +1372,7 @@ BEGIN
                     action := 'error';
                     partition := dflt::text;
                     detail := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
-                    IF NOT EXISTS (SELECT 1 FROM unnest(reported) d
-                                    WHERE right(d, length(detail) + 2) = ': ' || detail) THEN
+                    IF NOT ai_scale._reported_already(reported, detail) THEN
                         detail := 'rescue: ' || detail;
                         RETURN NEXT;
                     END IF;

@@ -5,6 +5,8 @@
 # the other cells are rescued, the cell of the row gets an error row with its bounds and the
 # error's SQLSTATE, and the row stays in the default, nothing lost or duplicated.
 # rescue_default by hand stays one atomic batch, and fails on the row.
+# The same for a row that a trigger refuses with RAISE (P0001), or on which it fails with a data
+# exception (class 22): those failed the whole batch for good, not tried cell by cell.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -75,6 +77,42 @@ like($many, qr/^rescue: 3 more cells could not move either \(the last: new row f
     'and the three others counted in one row');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM ONLY t_default'), '7',
     'their rows stay in the default');
+
+# A trigger on the table (its rows then move through the parent) that refuses one row with
+# RAISE, and fails on another with a division by zero.
+$node->safe_psql('postgres', q{
+ALTER TABLE t DROP CONSTRAINT vpos;
+DELETE FROM t WHERE v = -1;
+INSERT INTO t VALUES (now()::date - 50 + interval '1 hour', 7),
+                     (now()::date - 49 + interval '1 hour', 0),
+                     (now()::date - 48 + interval '1 hour', 1),
+                     (now()::date - 47 + interval '1 hour', 1);
+CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.v = 7 THEN
+        RAISE EXCEPTION 'seven is refused';
+    END IF;
+    PERFORM 1 / NEW.v;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refuse BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION refuse();});
+is( $node->safe_psql('postgres', $run),
+    join("\n",
+        "error: rescue from "
+          . $node->safe_psql('postgres', q{SELECT (now()::date - 50)::timestamptz}) . ' to '
+          . $node->safe_psql('postgres', q{SELECT (now()::date - 49)::timestamptz})
+          . ': seven is refused (SQLSTATE P0001)',
+        "error: rescue from "
+          . $node->safe_psql('postgres', q{SELECT (now()::date - 49)::timestamptz}) . ' to '
+          . $node->safe_psql('postgres', q{SELECT (now()::date - 48)::timestamptz})
+          . ': division by zero (SQLSTATE 22012)',
+        'rescued: moved 1 row from the default partition',
+        'rescued: moved 1 row from the default partition'),
+    'rows a trigger refuses or fails on keep their own cells in the default, the others are rescued');
+is($node->safe_psql('postgres', 'SELECT string_agg(v::text, \',\' ORDER BY v) FROM ONLY t_default WHERE at < \'infinity\''),
+    '0,7', 'the two rows stay in the default');
+is($node->safe_psql('postgres', 'SELECT count(*), sum(v) FROM t'), '10|16',
+    'nothing lost or duplicated');
 
 $node->stop;
 done_testing();

@@ -893,7 +893,9 @@ END $$;
 -- takes SHARE UPDATE EXCLUSIVE on parent and ACCESS EXCLUSIVE on victim, and waits for the
 -- queries older than it, all within the run's lock_timeout: a 'skipped' row when one is not
 -- done in time, retried on the next run (it stays pending detach meanwhile, as it was); else a
--- 'detached' row, with note as its detail. Before, a run by hand only said how to complete it.
+-- 'detached' row, with note as its detail. NULL when the detach was completed since the run
+-- read it (by the worker, whose FINALIZE takes the same lock on parent first, or by hand).
+-- Before, a run by hand only said how to complete it.
 CREATE FUNCTION ai_scale._finalize_detach(parent regclass, victim regclass, note text)
     RETURNS ai_scale._maintenance_action
     LANGUAGE plpgsql VOLATILE
@@ -902,6 +904,11 @@ CREATE FUNCTION ai_scale._finalize_detach(parent regclass, victim regclass, note
 DECLARE
     partition text := victim::text;
 BEGIN
+    EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits i
+                    WHERE i.inhrelid = victim AND i.inhparent = parent AND i.inhdetachpending) THEN
+        RETURN NULL;
+    END IF;
     EXECUTE format('ALTER TABLE %s DETACH PARTITION %s FINALIZE', parent, victim);
     RETURN ('detached', partition, note)::ai_scale._maintenance_action;
 EXCEPTION WHEN lock_not_available THEN
@@ -1159,6 +1166,7 @@ BEGIN
           FROM ai_scale._retire_partition(cfg, defer_detach, plan, p, victim, referenced, owner);
         tier_blocked := tier_blocked OR step.blocks_tiering OR step.lock_table_full;
         locks_full := step.lock_table_full;
+        CONTINUE WHEN (step.done).action IS NULL; -- a detach completed meanwhile
         done := done || step.done;
     END LOOP;
     IF retire_left > 0 THEN
@@ -1207,6 +1215,7 @@ BEGIN
             SELECT f.action, f.detail INTO action, detail
               FROM ai_scale._finalize_detach(cfg.parent, victim,
                                              'an interrupted detach, finalized') f;
+            CONTINUE WHEN action IS NULL; -- completed meanwhile
         END IF;
         RETURN NEXT;
     END LOOP;

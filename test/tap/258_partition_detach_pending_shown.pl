@@ -89,6 +89,34 @@ SELECT action || ': ' || partition || ': ' || detail FROM ai_scale.run_maintenan
 is($node->safe_psql('postgres', q{
 SELECT count(*) FROM pg_inherits WHERE inhrelid = 't_old'::regclass}), '0', 'it is detached');
 
+# Another, whose detach someone completes while the run is under way (here an event trigger, as
+# the run makes a partition; the worker's FINALIZE may come so): nothing to do, no error.
+$node->safe_psql('postgres', q{
+CREATE TABLE t_old2 PARTITION OF t FOR VALUES FROM ('2020-01-02') TO ('2020-01-03');});
+$reader->query_safe('BEGIN; SELECT count(*) FROM t;');
+($rc, $out, $err) = $node->psql('postgres', q{
+SET statement_timeout = '1s';
+ALTER TABLE t DETACH PARTITION t_old2 CONCURRENTLY;});
+like($err, qr/canceling statement due to statement timeout/, 'a detach of another is cancelled');
+$reader->query_safe('COMMIT');
+$node->safe_psql('postgres', q{
+CREATE FUNCTION public.finalize_meanwhile() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'public.t_old2'::regclass
+                                            AND inhdetachpending) THEN
+        ALTER TABLE public.t DETACH PARTITION public.t_old2 FINALIZE;
+    END IF;
+END $$;
+CREATE EVENT TRIGGER finalize_meanwhile ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+    EXECUTE FUNCTION public.finalize_meanwhile();
+UPDATE ai_scale.partition_config SET premake = premake + 1 WHERE parent = 't'::regclass;});
+is($node->safe_psql('postgres', q{
+SELECT string_agg(action, ',') FROM ai_scale.run_maintenance('t')}),
+    'created', 'a detach completed during the run is left alone');
+$node->safe_psql('postgres', 'DROP EVENT TRIGGER finalize_meanwhile');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_inherits WHERE inhrelid = 't_old2'::regclass}), '0', 'it is detached');
+
 $reader->quit;
 $node->stop;
 done_testing();

@@ -14,6 +14,7 @@
 #include "partition/table_word.hpp"
 #include "partition/worker_registry.hpp"
 #include "pg/bgworker.hpp"
+#include "pg/catalog_caches.hpp"
 #include "pg/postgres.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -37,7 +38,6 @@ extern "C" {
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -48,7 +48,6 @@ extern "C" {
 PGDLLEXPORT void ai_scale_maintenance_main(Datum arg);
 }
 
-#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -80,13 +79,8 @@ struct managed_table {
 MemoryContext run_context = nullptr;
 bool restore_waited = false; // the last run waited for a pg_restore (logged once)
 
-// How far the catalog caches (CacheMemoryContext) may grow over what a run needs before the
-// worker resets them (bound_catalog_caches): 64 kB, or an eighth of what a run needs when that
-// is more; and what a run needed, measured after the first run since the last reset (0 until
-// then).
-constexpr Size catalog_cache_growth_bound = 64 * 1024;
-constexpr Size catalog_cache_growth_share = 8;
-Size catalog_cache_baseline = 0;
+// The catalog caches, reset by bound_catalog_caches.
+ai_scale::pg::catalog_cache_bound catalog_caches;
 
 // Whether query, with nargs parameters of types, returns a row. Inside a transaction, connected
 // to SPI.
@@ -772,50 +766,22 @@ bool nap(std::chrono::steady_clock::time_point last_run_end)
     return true;
 }
 
-// The bytes the catalog caches hold: CacheMemoryContext's own (its child contexts, such as a
-// relation's index info, are freed with the entry that owns them).
-Size catalog_cache_used()
-{
-    MemoryContextCounters counters = {};
-    CacheMemoryContext->methods->stats(CacheMemoryContext, nullptr, nullptr, &counters, false);
-    return counters.totalspace - counters.freespace;
-}
-
-// Resets the catalog caches, between runs, once they hold catalog_cache_growth_bound more than
-// a run needs. Postgres frees a cache entry when the catalog row it stands for changes; an entry
-// of a row that never existed (a negative entry, such as a look-up of a partition's column
-// statistics in pg_statistic before any ANALYZE) stays until a row with its key is written,
-// which, for a partition dropped since, never happens. The worker lives as long as the server
-// and makes and drops partitions all along: moving partitions to a cold tablespace and dropping
-// them, it kept about 650 bytes per partition, for good (TAP 253). A reset is what Postgres
-// itself does to a session that falls behind on invalidations; the next run reads again what it
-// needs.
+// Resets the catalog caches between runs once they hold much more than a run needs
+// (pg/catalog_caches.hpp): the worker lives as long as the server and makes and drops
+// partitions all along; moving partitions to a cold tablespace and dropping them, it kept about
+// 650 bytes per partition, for good (TAP 253).
 void bound_catalog_caches()
 {
-    const Size used = catalog_cache_used();
-    if (catalog_cache_baseline == 0) {
-        catalog_cache_baseline = used;
+    const auto reset = catalog_caches.reset_if_grown();
+    if (reset.held == 0)
         return;
-    }
-    // A run that makes or drops a partition needs more than one that does nothing, in
-    // proportion to the partitions the tables have: with 10,000 partitions (11.4 MB of catalog
-    // caches after a no-op run), 78 to 221 kB more, and a fixed 64 kB reset the caches at every
-    // such run, each next run reading them all again (80 ms against 2 ms).
-    const Size bound =
-        std::max(catalog_cache_growth_bound, catalog_cache_baseline / catalog_cache_growth_share);
-    if (used <= catalog_cache_baseline + bound)
-        return;
-    StartTransactionCommand();
-    InvalidateSystemCaches();
-    CommitTransactionCommand();
     MemoryContextSwitchTo(run_context);
     ereport(DEBUG1,
             (errmsg("ai_scale maintenance worker in database \"%s\" reset its catalog caches",
                     MyBgworkerEntry->bgw_extra),
              errdetail("They held %zu bytes, %zu more than after its first run since the "
                        "last reset.",
-                       used, used - catalog_cache_baseline)));
-    catalog_cache_baseline = 0;
+                       reset.held, reset.held - reset.needed)));
 }
 
 // One run, then the statistics of its transactions.

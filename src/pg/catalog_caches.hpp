@@ -10,10 +10,11 @@ namespace ai_scale::pg {
 // needs. Postgres frees a cache entry when the catalog row it stands for changes; an entry of a
 // row that never existed (a negative entry, such as a look-up of a partition's column
 // statistics in pg_statistic before any ANALYZE) stays until a row with its key is written,
-// which, for a partition dropped since, never happens. A worker that makes and drops one
-// partition after another keeps them all, for good (TAP 253). A reset is what Postgres itself
-// does to a session that falls behind on invalidations; the next job reads again what it
-// needs.
+// which, for a partition dropped since, never happens; and a relation's entry, with its
+// indexes', stays until the relation changes, used again or not. A worker that makes, drops or
+// fills one partition after another keeps them all, for good (TAP 253, 268). A reset is what
+// Postgres itself does to a session that falls behind on invalidations; the next job reads
+// again what it needs.
 class catalog_cache_bound {
   public:
     // A reset, for the worker's log: the bytes the caches held, and what a job needed.

@@ -166,11 +166,13 @@ bool replica_in_sync(const std::string& endpoint)
 // The endpoints the connection pool was last trimmed to (see close_unused_connections).
 std::string pool_endpoints;
 
+} // namespace
+
 // Closes this backend's connections to endpoints it no longer uses: a changed redis_primary or
 // redis_replicas, or a primary or replica the sentinels no longer name (a failover). Without
 // it a long-lived backend kept a socket open, and a client slot taken on that Redis, for every
 // endpoint it had ever used. Its private breakers of those endpoints go too. Checked at each
-// L2 request; closes only when the set changed.
+// L2 request and by redis_status(); closes only when the set changed.
 void close_unused_connections()
 {
     std::vector<std::string> keep;
@@ -196,6 +198,8 @@ void close_unused_connections()
             ++it;
     }
 }
+
+namespace {
 
 // Called at every wake while waiting for Redis: a cancel or termination ends the wait
 // (pg::check_for_interrupts throws it). Where Postgres holds interrupts, at the cache fills

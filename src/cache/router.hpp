@@ -86,4 +86,8 @@ struct endpoint {
 };
 std::vector<endpoint> configured_endpoints();
 
+// Closes this backend's connections to the endpoints not in configured_endpoints(), when that
+// set changed since the last call (see router.cpp).
+void close_unused_connections();
+
 } // namespace ai_scale::cache

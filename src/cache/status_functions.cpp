@@ -182,6 +182,10 @@ AI_SCALE_FUNCTION(ai_scale_redis_status)
     std::vector<status_row> rows;
     std::optional<std::string> primary_info; // the primary comes first
     const bool by_sentinel = sentinel_enabled();
+    // Before the probes, which connect to each endpoint: a session that only ever called
+    // redis_status() (a monitoring one) kept a connection to every endpoint it had probed, 50
+    // after 50 changes of redis_primary, or of the primary the sentinels name.
+    close_unused_connections();
     for (const auto& ep : configured_endpoints())
         rows.push_back(endpoint_status(ep, by_sentinel, primary_info));
     put_status_rows(fcinfo, rows);

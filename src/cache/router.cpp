@@ -262,7 +262,17 @@ int64_t replica_max_lag_bytes()
 
 bool l2_enabled()
 {
-    return (guc::redis_primary && guc::redis_primary[0] != '\0') || sentinel_enabled();
+    if ((guc::redis_primary && guc::redis_primary[0] != '\0') || sentinel_enabled())
+        return true;
+    // Turned off (redis_primary emptied by SET or a reload): no L2 request comes to close the
+    // connections made while it was on, and a pooled backend kept them, a client slot each on
+    // a Redis perhaps being retired, until it exited. Once: a server without Redis pays a
+    // string's test a call.
+    if (!pool_endpoints.empty()) {
+        close_unused_connections();
+        pool_endpoints.clear();
+    }
+    return false;
 }
 
 std::vector<std::string> endpoint_list(const char* s)

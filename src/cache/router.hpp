@@ -28,7 +28,8 @@ std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
 // The entries of a comma-separated setting (host:port or socket paths), spaces taken off.
 std::vector<std::string> endpoint_list(const char* s);
 
-// Whether L2 is configured (ai_scale.redis_primary or ai_scale.redis_sentinels is set).
+// Whether L2 is configured (ai_scale.redis_primary or ai_scale.redis_sentinels is set). When it
+// is not, closes the connections left from when it was (close_unused_connections).
 bool l2_enabled();
 
 // ai_scale.redis_replica_max_lag in bytes, as judge_replica takes it (-1: no check).

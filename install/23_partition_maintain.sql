@@ -888,6 +888,42 @@ BEGIN
     RETURN ('dropped', partition, detail)::ai_scale._maintenance_action;
 END $$;
 
+-- What a DETACH ... FINALIZE that gave up (55P03) with no session holding its tables waited
+-- for: the transactions of this database whose snapshot is as old as its own (it waits for
+-- each to end, whichever tables they read), begun before its wait (waited, the lock_timeout
+-- it waited with), each by pid and the age of its transaction, the oldest three and how many
+-- more; null when none is left. As _lock_holders, from the function behind pg_stat_activity,
+-- and null on any error.
+CREATE FUNCTION ai_scale._older_transactions(waited text) RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    holders text[];
+    total int;
+BEGIN
+    SELECT array_agg(format('pid %s (%s)', a.pid,
+                            coalesce('transaction open ' || round(extract(
+                                epoch FROM clock_timestamp() - a.xact_start), 1) || ' s',
+                                'transaction age not visible'))
+                     ORDER BY a.xact_start NULLS LAST, a.pid),
+           count(*)
+      INTO holders, total
+      FROM pg_stat_get_activity(NULL) a
+     WHERE a.datid = (SELECT m.datid FROM pg_stat_get_activity(pg_backend_pid()) m)
+       AND a.pid <> pg_backend_pid() AND a.backend_xmin IS NOT NULL
+       AND age(a.backend_xmin) >= age(xid(pg_snapshot_xmin(pg_current_snapshot())))
+       AND (a.xact_start IS NULL OR a.xact_start < clock_timestamp() - waited::interval);
+    IF total = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN format('waiting for the transactions older than it to end: %s%s',
+                  array_to_string(holders[1:3], ', '),
+                  CASE WHEN total > 3 THEN format(' and %s more', total - 3) ELSE '' END);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END $$;
+
 -- For a run by hand: ALTER TABLE parent DETACH PARTITION victim FINALIZE, which completes a
 -- detach that was interrupted (DETACH ... CONCURRENTLY cancelled, or its session ended). It
 -- takes SHARE UPDATE EXCLUSIVE on parent and ACCESS EXCLUSIVE on victim, and waits for the
@@ -903,6 +939,7 @@ CREATE FUNCTION ai_scale._finalize_detach(parent regclass, victim regclass, note
     AS $$
 DECLARE
     partition text := victim::text;
+    held_by text;
 BEGIN
     EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
     IF NOT EXISTS (SELECT 1 FROM pg_inherits i
@@ -912,13 +949,19 @@ BEGIN
     EXECUTE format('ALTER TABLE %s DETACH PARTITION %s FINALIZE', parent, victim);
     RETURN ('detached', partition, note)::ai_scale._maintenance_action;
 EXCEPTION WHEN lock_not_available THEN
-    -- No session holding either table: the wait was for an older query.
+    held_by := ai_scale._lock_holders(ARRAY[parent, victim],
+                                      '{ShareUpdateExclusiveLock,AccessExclusiveLock}',
+                                      current_setting('lock_timeout'));
+    -- No session holding either table (_lock_holders's words for none): the wait was for the
+    -- transactions older than the FINALIZE, named. Before, the row said that a session had
+    -- released its lock, of a transaction on another table still open, and named none.
+    IF held_by IS NULL OR held_by = 'the session that held the lock has released it since' THEN
+        held_by := coalesce(ai_scale._older_transactions(current_setting('lock_timeout')),
+                            held_by);
+    END IF;
     RETURN ('skipped', partition,
             format('finalize the detach: %s; %s; retried on the next run', SQLERRM,
-                   coalesce(ai_scale._lock_holders(ARRAY[parent, victim],
-                                '{ShareUpdateExclusiveLock,AccessExclusiveLock}',
-                                current_setting('lock_timeout')),
-                            'a transaction older than the detach is still open')))
+                   coalesce(held_by, 'a transaction older than it is still open')))
            ::ai_scale._maintenance_action;
 END $$;
 

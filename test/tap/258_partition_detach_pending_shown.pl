@@ -6,7 +6,8 @@
 # worker's FINALIZE (or the DBA's) completed the detach.
 # run_maintenance by hand completes such a detach itself with DETACH ... FINALIZE (before, it
 # only said how): skipped, with the session named, while one still holds the partition; kept as
-# a plain table when retention did not choose it, and detached as retention's when it did.
+# a plain table when retention did not choose it, and detached as retention's when it did; a
+# wait for an older transaction, holding neither table, names it too.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -116,6 +117,28 @@ SELECT string_agg(action, ',') FROM ai_scale.run_maintenance('t')}),
 $node->safe_psql('postgres', 'DROP EVENT TRIGGER finalize_meanwhile');
 is($node->safe_psql('postgres', q{
 SELECT count(*) FROM pg_inherits WHERE inhrelid = 't_old2'::regclass}), '0', 'it is detached');
+
+# One whose FINALIZE waits for a transaction begun after the detach was interrupted, that reads
+# another table (no lock on either of the detach's): the run names it. It said that the session
+# holding the lock had released it since.
+$node->safe_psql('postgres', q{
+CREATE TABLE t_old3 PARTITION OF t FOR VALUES FROM ('2020-01-03') TO ('2020-01-04');
+CREATE TABLE elsewhere (x int);});
+$reader->query_safe('BEGIN; SELECT count(*) FROM t;');
+($rc, $out, $err) = $node->psql('postgres', q{
+SET statement_timeout = '1s';
+ALTER TABLE t DETACH PARTITION t_old3 CONCURRENTLY;});
+like($err, qr/canceling statement due to statement timeout/, 'a detach of a third is cancelled');
+$reader->query_safe('COMMIT');
+$reader->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM elsewhere;');
+like($node->safe_psql('postgres', q{
+SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t') WHERE partition = 'public.t_old3'}),
+    qr/^skipped: finalize the detach: canceling statement due to lock timeout; waiting for the transactions older than it to end: pid $reader_pid \(transaction open [0-9.]+ s\); retried on the next run$/,
+    'a FINALIZE waiting for an older transaction on another table names it');
+$reader->query_safe('COMMIT');
+is($node->safe_psql('postgres', q{
+SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t') WHERE partition = 'public.t_old3'}),
+    'detached: older than retention 30 days', 'once it has ended, the detach is finalized');
 
 $reader->quit;
 $node->stop;

@@ -1180,6 +1180,10 @@ BEGIN
             CONTINUE;
         END IF;
         victim := plan.parts[p.idx];
+        -- A partition pending detach is not moved: Postgres refuses to alter it (55000, an
+        -- error row whose hint said to FINALIZE, which the run then did); its detach is
+        -- completed (_maintain_finish_detaches) and the table kept where it is.
+        CONTINUE WHEN p.action = 'tier' AND victim = ANY (plan.pending);
         -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
         -- others at the next runs: each keeps its locks until the run's transaction ends, and
         -- a table with thousands of partitions past retention (retention set or shortened on a

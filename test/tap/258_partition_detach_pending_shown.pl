@@ -7,7 +7,8 @@
 # run_maintenance by hand completes such a detach itself with DETACH ... FINALIZE (before, it
 # only said how): skipped, with the session named, while one still holds the partition; kept as
 # a plain table when retention did not choose it, and detached as retention's when it did; a
-# wait for an older transaction, holding neither table, names it too.
+# wait for an older transaction, holding neither table, names it too; one that tier mode would
+# move is not moved, only finalized.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -139,6 +140,30 @@ $reader->query_safe('COMMIT');
 is($node->safe_psql('postgres', q{
 SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t') WHERE partition = 'public.t_old3'}),
     'detached: older than retention 30 days', 'once it has ended, the detach is finalized');
+
+# One that retention in tier mode would move to the cold tablespace: it is not moved (Postgres
+# refuses to alter a partition pending detach), only finalized. An error row came first.
+my $cold = PostgreSQL::Test::Utils::tempdir();
+$node->safe_psql('postgres', qq{
+CREATE TABLESPACE cold LOCATION '$cold';
+CREATE TABLE t_old4 PARTITION OF t FOR VALUES FROM ('2020-01-04') TO ('2020-01-05');});
+$reader->query_safe('BEGIN; SELECT count(*) FROM t;');
+($rc, $out, $err) = $node->psql('postgres', q{
+SET statement_timeout = '1s';
+ALTER TABLE t DETACH PARTITION t_old4 CONCURRENTLY;});
+like($err, qr/canceling statement due to statement timeout/, 'a detach of a fourth is cancelled');
+$reader->query_safe('COMMIT');
+$node->safe_psql('postgres', q{
+UPDATE ai_scale.partition_config SET retention_mode = 'tier', cold_tablespace = 'cold'
+ WHERE parent = 't'::regclass;});
+is($node->safe_psql('postgres', q{
+SELECT string_agg(action || ': ' || detail, E'\n') FROM ai_scale.run_maintenance('t')
+ WHERE partition = 'public.t_old4'}),
+    'detached: an interrupted detach, finalized',
+    'in tier mode, a partition pending detach is finalized, with no error row');
+is($node->safe_psql('postgres', q{
+SELECT relispartition::text || ' ' || reltablespace FROM pg_class WHERE oid = 't_old4'::regclass}),
+    'false 0', 'and kept as a plain table where it was');
 
 $reader->quit;
 $node->stop;

@@ -1247,6 +1247,7 @@ CREATE FUNCTION ai_scale._maintain_finish_detaches(cfg ai_scale.partition_config
     AS $$
 DECLARE
     victim regclass;
+    err_hint text;
 BEGIN
     parent_table := cfg.parent;
     FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
@@ -1259,9 +1260,19 @@ BEGIN
             action := 'detach_pending';
             detail := 'finalize';
         ELSE
-            SELECT f.action, f.detail INTO action, detail
-              FROM ai_scale._finalize_detach(cfg.parent, victim,
-                                             'an interrupted detach, finalized') f;
+            -- In a subtransaction of its own: a FINALIZE that fails otherwise than on a lock (a
+            -- deadlock, an event trigger refusing it) is its own 'error' row, and the partitions
+            -- the run made and its other steps stand. It failed the table's whole run.
+            BEGIN
+                SELECT f.action, f.detail INTO action, detail
+                  FROM ai_scale._finalize_detach(cfg.parent, victim,
+                                                 'an interrupted detach, finalized') f;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                action := 'error';
+                detail := 'finalize the detach: '
+                          || ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
+            END;
             CONTINUE WHEN action IS NULL; -- completed meanwhile
         END IF;
         RETURN NEXT;

@@ -8,7 +8,7 @@
 # only said how): skipped, with the session named, while one still holds the partition; kept as
 # a plain table when retention did not choose it, and detached as retention's when it did; a
 # wait for an older transaction, holding neither table, names it too; one that tier mode would
-# move is not moved, only finalized.
+# move is not moved, only finalized; one whose FINALIZE fails is an error row of its own.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -164,6 +164,40 @@ SELECT string_agg(action || ': ' || detail, E'\n') FROM ai_scale.run_maintenance
 is($node->safe_psql('postgres', q{
 SELECT relispartition::text || ' ' || reltablespace FROM pg_class WHERE oid = 't_old4'::regclass}),
     'false 0', 'and kept as a plain table where it was');
+
+# One whose FINALIZE fails otherwise than on a lock (here an event trigger refuses it; a deadlock
+# would do so too): its own error row, and the partition the run made stands. It failed the
+# table's whole run, making nothing.
+$node->safe_psql('postgres', q{
+CREATE TABLE t_old5 PARTITION OF t FOR VALUES FROM ('2020-01-05') TO ('2020-01-06');});
+$reader->query_safe('BEGIN; SELECT count(*) FROM t;');
+($rc, $out, $err) = $node->psql('postgres', q{
+SET statement_timeout = '1s';
+ALTER TABLE t DETACH PARTITION t_old5 CONCURRENTLY;});
+like($err, qr/canceling statement due to statement timeout/, 'a detach of a fifth is cancelled');
+$reader->query_safe('COMMIT');
+$node->safe_psql('postgres', q{
+CREATE FUNCTION public.no_finalize() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'public.t_old5'::regclass) THEN
+        RAISE EXCEPTION 'no detach of t_old5 now';
+    END IF;
+END $$;
+CREATE EVENT TRIGGER no_finalize ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION public.no_finalize();
+UPDATE ai_scale.partition_config SET premake = premake + 1 WHERE parent = 't'::regclass;});
+is($node->safe_psql('postgres', q{
+SELECT string_agg(action || ': ' || coalesce(partition, '') || ': ' || detail, E'\n'
+                  ORDER BY action DESC)
+  FROM ai_scale.run_maintenance('t') WHERE action <> 'created' OR partition IS NULL}),
+    'error: public.t_old5: finalize the detach: no detach of t_old5 now (SQLSTATE P0001)',
+    'a FINALIZE that fails is its own error row');
+is($node->safe_psql('postgres', $tiers), 'detach pending,hot,hot,hot,hot,hot',
+    'the partition the run made stands, and the other stays pending');
+$node->safe_psql('postgres', 'DROP EVENT TRIGGER no_finalize');
+is($node->safe_psql('postgres', q{
+SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t') WHERE partition = 'public.t_old5'}),
+    'detached: an interrupted detach, finalized', 'the next run finalizes it');
 
 $reader->quit;
 $node->stop;

@@ -912,6 +912,7 @@ BEGIN
       FROM pg_stat_get_activity(NULL) a
      WHERE a.datid = (SELECT m.datid FROM pg_stat_get_activity(pg_backend_pid()) m)
        AND a.pid <> pg_backend_pid() AND a.backend_xmin IS NOT NULL
+       AND a.backend_type <> 'autovacuum worker' -- (not waited for)
        AND age(a.backend_xmin) >= age(xid(pg_snapshot_xmin(pg_current_snapshot())))
        AND (a.xact_start IS NULL OR a.xact_start < clock_timestamp() - waited::interval);
     IF total = 0 THEN

@@ -1185,6 +1185,12 @@ BEGIN
         -- error row whose hint said to FINALIZE, which the run then did); its detach is
         -- completed (_maintain_finish_detaches) and the table kept where it is.
         CONTINUE WHEN p.action = 'tier' AND victim = ANY (plan.pending);
+        -- A partition pending detach that retention chooses is left to it, also when it is
+        -- past this run's 100 (below): _maintain_finish_detaches would finalize it to keep it,
+        -- a plain table retention no longer sees, never dropped.
+        IF victim = ANY (plan.pending) AND p.action IN ('drop', 'detach') THEN
+            handled := handled || victim; -- whether or not its step succeeds
+        END IF;
         -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
         -- others at the next runs: each keeps its locks until the run's transaction ends, and
         -- a table with thousands of partitions past retention (retention set or shortened on a
@@ -1196,7 +1202,7 @@ BEGIN
             retired := retired + 1;
         END IF;
         IF victim = ANY (plan.pending) AND p.action IN ('drop', 'detach') THEN
-            handled := handled || victim; -- whether or not its step succeeds
+            NULL; -- (handled above)
         ELSIF p.action = 'drop' AND NOT (defer_detach AND plan.dflt IS NULL)
               AND referenced IS NULL THEN
             -- Asked once, when a run drops something: pg_constraint has no index on confrelid,

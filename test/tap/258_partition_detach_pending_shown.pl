@@ -8,7 +8,8 @@
 # only said how): skipped, with the session named, while one still holds the partition; kept as
 # a plain table when retention did not choose it, and detached as retention's when it did; a
 # wait for an older transaction, holding neither table, names it too; one that tier mode would
-# move is not moved, only finalized; one whose FINALIZE fails is an error row of its own.
+# move is not moved, only finalized; one whose FINALIZE fails is an error row of its own; one
+# that retention drops past a run's 100 is left for the next run, not finalized and kept.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -198,6 +199,38 @@ $node->safe_psql('postgres', 'DROP EVENT TRIGGER no_finalize');
 is($node->safe_psql('postgres', q{
 SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t') WHERE partition = 'public.t_old5'}),
     'detached: an interrupted detach, finalized', 'the next run finalizes it');
+
+# One that retention drops, past the 100 partitions a run retires: left for the next run, which
+# drops it. It was finalized to be kept, a plain table that retention never dropped.
+$node->safe_psql('postgres', q{
+DO $$
+BEGIN
+    FOR i IN 0 .. 100 LOOP
+        EXECUTE format('CREATE TABLE t_2019_%s PARTITION OF t FOR VALUES FROM (%L) TO (%L)', i,
+                       date '2019-01-01' + i, date '2019-01-01' + i + 1);
+    END LOOP;
+END $$;
+CREATE TABLE t_old6 PARTITION OF t FOR VALUES FROM ('2020-01-06') TO ('2020-01-07');});
+$reader->query_safe('BEGIN; SELECT count(*) FROM t;');
+($rc, $out, $err) = $node->psql('postgres', q{
+SET statement_timeout = '1s';
+ALTER TABLE t DETACH PARTITION t_old6 CONCURRENTLY;});
+like($err, qr/canceling statement due to statement timeout/, 'a detach of a sixth is cancelled');
+$reader->query_safe('COMMIT');
+$node->safe_psql('postgres', q{
+UPDATE ai_scale.partition_config SET retention_mode = 'drop' WHERE parent = 't'::regclass;});
+is($node->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE action = 'dropped') || ' dropped, '
+       || count(*) FILTER (WHERE partition = 'public.t_old6') || ' of t_old6'
+  FROM ai_scale.run_maintenance('t')}),
+    '100 dropped, 0 of t_old6', 'past the 100 a run drops, a partition pending detach is left');
+is($node->safe_psql('postgres', q{
+SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 't_old6'::regclass}), 't',
+    'pending detach still');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(action || ': ' || partition, ', ' ORDER BY partition)
+  FROM ai_scale.run_maintenance('t')}),
+    'dropped: public.t_2019_100, dropped: public.t_old6', 'the next run drops it');
 
 $reader->quit;
 $node->stop;

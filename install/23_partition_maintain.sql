@@ -1201,10 +1201,8 @@ BEGIN
             CONTINUE WHEN retired >= 100;
             retired := retired + 1;
         END IF;
-        IF victim = ANY (plan.pending) AND p.action IN ('drop', 'detach') THEN
-            NULL; -- (handled above)
-        ELSIF p.action = 'drop' AND NOT (defer_detach AND plan.dflt IS NULL)
-              AND referenced IS NULL THEN
+        IF p.action = 'drop' AND NOT victim = ANY (plan.pending)
+           AND NOT (defer_detach AND plan.dflt IS NULL) AND referenced IS NULL THEN
             -- Asked once, when a run drops something: pg_constraint has no index on confrelid,
             -- and its scan doubled a no-op run at 1000 children.
             referenced := EXISTS (SELECT 1 FROM pg_constraint c

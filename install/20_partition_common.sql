@@ -154,6 +154,14 @@ SELECT CASE WHEN caller::interval <> interval '0'
             ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') END
 $$;
 
+-- What _lock_holders says when no session holds or waits for the locks any more: the holder
+-- has gone since the step gave up. Named once, for the callers that tell it apart
+-- (_finalize_detach, whose wait may have been for older transactions instead).
+CREATE FUNCTION ai_scale._lock_released_text() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT 'the session that held the lock has released it since'::text $$;
+
 -- What held up a maintenance step that gave up on a lock (55P03), for its 'skipped' row and the
 -- worker's log: the sessions holding a lock on rels[i] that conflicts with modes[i] (the mode
 -- the step asks for it, as pg_locks names modes; the last one for the rels after), or waiting
@@ -247,7 +255,7 @@ BEGIN
       INTO rel, holders, total
       FROM sessions s;
     IF rel IS NULL THEN
-        RETURN 'the session that held the lock has released it since';
+        RETURN ai_scale._lock_released_text();
     END IF;
     RETURN format('%slock on %s held by %s%s',
                   CASE WHEN maintenance_lock THEN 'maintenance ' ELSE '' END,

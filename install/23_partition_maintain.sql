@@ -956,7 +956,7 @@ EXCEPTION WHEN lock_not_available THEN
     -- No session holding either table (_lock_holders's words for none): the wait was for the
     -- transactions older than the FINALIZE, named. Before, the row said that a session had
     -- released its lock, of a transaction on another table still open, and named none.
-    IF held_by IS NULL OR held_by = 'the session that held the lock has released it since' THEN
+    IF held_by IS NULL OR held_by = ai_scale._lock_released_text() THEN
         held_by := coalesce(ai_scale._older_transactions(current_setting('lock_timeout')),
                             held_by);
     END IF;

@@ -1172,6 +1172,7 @@ DECLARE
     retire_left bigint := 0;
     retire_word text;
     step record;
+    pending boolean; -- the step's partition is pending detach
 BEGIN
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create';
@@ -1181,14 +1182,15 @@ BEGIN
             CONTINUE;
         END IF;
         victim := plan.parts[p.idx];
+        pending := victim = ANY (plan.pending);
         -- A partition pending detach is not moved: Postgres refuses to alter it (55000, an
         -- error row whose hint said to FINALIZE, which the run then did); its detach is
         -- completed (_maintain_finish_detaches) and the table kept where it is.
-        CONTINUE WHEN p.action = 'tier' AND victim = ANY (plan.pending);
+        CONTINUE WHEN p.action = 'tier' AND pending;
         -- A partition pending detach that retention chooses is left to it, also when it is
         -- past this run's 100 (below): _maintain_finish_detaches would finalize it to keep it,
         -- a plain table retention no longer sees, never dropped.
-        IF victim = ANY (plan.pending) AND p.action IN ('drop', 'detach') THEN
+        IF pending AND p.action IN ('drop', 'detach') THEN
             handled := handled || victim; -- whether or not its step succeeds
         END IF;
         -- At most 100 partitions dropped, detached or moved here per run, oldest first, the
@@ -1196,19 +1198,18 @@ BEGIN
         -- a table with thousands of partitions past retention (retention set or shortened on a
         -- long history) failed every run on the lock table (out of shared memory), dropping
         -- none. Those the worker detaches itself, one transaction each, are not counted.
-        IF NOT (defer_detach AND (victim = ANY (plan.pending)
+        IF NOT (defer_detach AND (pending
                                   OR (plan.dflt IS NULL AND p.action IN ('drop', 'detach')))) THEN
             CONTINUE WHEN retired >= 100;
             retired := retired + 1;
         END IF;
-        IF p.action = 'drop' AND NOT victim = ANY (plan.pending)
-           AND NOT (defer_detach AND plan.dflt IS NULL) AND referenced IS NULL THEN
+        IF p.action = 'drop' AND NOT pending AND NOT (defer_detach AND plan.dflt IS NULL)
+           AND referenced IS NULL THEN
             -- Asked once, when a run drops something: pg_constraint has no index on confrelid,
             -- and its scan doubled a no-op run at 1000 children.
             referenced := EXISTS (SELECT 1 FROM pg_constraint c
                                    WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
         END IF;
-        -- (A partition pending detach is handled above all the same: not finalized to be kept.)
         IF locks_full THEN
             retire_left := retire_left + 1;
             retire_word := p.action;

@@ -154,6 +154,26 @@ SELECT CASE WHEN caller::interval <> interval '0'
             ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') END
 $$;
 
+-- For _lock_holders and _older_transactions: how long the transaction of a session has been
+-- open (xact_start, as pg_stat_activity gives it: NULL to a role that may not see it).
+CREATE FUNCTION ai_scale._transaction_age_text(xact_start timestamptz) RETURNS text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT coalesce('transaction open ' || round(extract(epoch FROM clock_timestamp() - xact_start), 1)
+                || ' s', 'transaction age not visible')
+$$;
+
+-- For _lock_holders and _older_transactions: the first three of sessions (the total of them),
+-- and how many more.
+CREATE FUNCTION ai_scale._first_sessions_text(sessions text[], total int) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT array_to_string(sessions[1:3], ', ')
+       || CASE WHEN total > 3 THEN format(' and %s more', total - 3) ELSE '' END
+$$;
+
 -- What _lock_holders says when no session holds or waits for the locks any more: the holder
 -- has gone since the step gave up. Named once, for the callers that tell it apart
 -- (_finalize_detach, whose wait may have been for older transactions instead).
@@ -245,9 +265,7 @@ BEGIN
                              || ' s ago)', '')
                          ELSE format('pid %s (%s%s)', s.pid,
                                      CASE WHEN NOT s.granted THEN 'waiting ahead, ' ELSE '' END,
-                                     coalesce('transaction open ' || round(extract(
-                                         epoch FROM clock_timestamp() - s.xact_start), 1) || ' s',
-                                         'transaction age not visible'))
+                                     ai_scale._transaction_age_text(s.xact_start))
                      END
                      ORDER BY s.granted DESC, coalesce(s.xact_start, s.prepared) NULLS LAST,
                               s.waitstart, s.pid),
@@ -257,10 +275,9 @@ BEGIN
     IF rel IS NULL THEN
         RETURN ai_scale._lock_released_text();
     END IF;
-    RETURN format('%slock on %s held by %s%s',
+    RETURN format('%slock on %s held by %s',
                   CASE WHEN maintenance_lock THEN 'maintenance ' ELSE '' END,
-                  rel, array_to_string(holders[1:3], ', '),
-                  CASE WHEN total > 3 THEN format(' and %s more', total - 3) ELSE '' END);
+                  rel, ai_scale._first_sessions_text(holders, total));
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END $$;

@@ -902,10 +902,7 @@ DECLARE
     holders text[];
     total int;
 BEGIN
-    SELECT array_agg(format('pid %s (%s)', a.pid,
-                            coalesce('transaction open ' || round(extract(
-                                epoch FROM clock_timestamp() - a.xact_start), 1) || ' s',
-                                'transaction age not visible'))
+    SELECT array_agg(format('pid %s (%s)', a.pid, ai_scale._transaction_age_text(a.xact_start))
                      ORDER BY a.xact_start NULLS LAST, a.pid),
            count(*)
       INTO holders, total
@@ -918,9 +915,8 @@ BEGIN
     IF total = 0 THEN
         RETURN NULL;
     END IF;
-    RETURN format('waiting for the transactions older than it to end: %s%s',
-                  array_to_string(holders[1:3], ', '),
-                  CASE WHEN total > 3 THEN format(' and %s more', total - 3) ELSE '' END);
+    RETURN 'waiting for the transactions older than it to end: '
+           || ai_scale._first_sessions_text(holders, total);
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END $$;

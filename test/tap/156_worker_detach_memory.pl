@@ -38,13 +38,7 @@ END LOOP; END \$\$;});
 
 # TopMemoryContext's used bytes in the worker, as it logs them.
 sub worker_top_used {
-    my $pid = $node->safe_psql('postgres',
-        q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'});
-    my $offset = -s $node->logfile;
-    $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)");
-    my $line = qr/\[$pid\] LOG:  level: 0; TopMemoryContext: \d+ total in \d+ blocks; \d+ free \(\d+ chunks\); (\d+) used/;
-    $node->wait_for_log($line, $offset);
-    my ($used) = slurp_file($node->logfile, $offset) =~ $line;
+    my ($used) = context_used($node, 'ai_scale maintenance', 'TopMemoryContext');
     return $used;
 }
 

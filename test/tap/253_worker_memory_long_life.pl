@@ -32,16 +32,7 @@ SELECT count(*) FROM ai_scale.manage_partitions('$_', '1 hour', 24, '1 day', 'dr
 DROP TABLE ${_}_default;} } @tables));
 
 # CacheMemoryContext's used bytes in the worker, as it logs them; and its pid.
-sub cache_used {
-    my $pid = $node->safe_psql('postgres',
-        q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'});
-    my $offset = -s $node->logfile;
-    $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)");
-    my $line = qr/\[$pid\] LOG:  level: 1; CacheMemoryContext: \d+ total in \d+ blocks; \d+ free \(\d+ chunks\); (\d+) used/;
-    $node->wait_for_log($line, $offset);
-    my ($used) = slurp_file($node->logfile, $offset) =~ $line;
-    return ($used, $pid);
-}
+sub cache_used { return context_used($node, 'ai_scale maintenance', 'CacheMemoryContext') }
 
 # Steps the clock an hour and waits until the worker has made, moved and dropped what the hour
 # asks of every table: partitions from a day back (its drop) to a day ahead, none older hot.

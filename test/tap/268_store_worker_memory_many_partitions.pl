@@ -47,17 +47,7 @@ SELECT count(*) = 5 FROM public.model_predictions
 }
 
 # CacheMemoryContext's used bytes in the store worker, as it logs them; and its pid.
-sub cache_used {
-    my $pid = $node->safe_psql('postgres',
-        q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale store'});
-    die 'no store worker' if $pid eq '';
-    my $offset = -s $node->logfile;
-    $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)");
-    my $line = qr/\[$pid\] LOG:  level: 1; CacheMemoryContext: \d+ total in \d+ blocks; \d+ free \(\d+ chunks\); (\d+) used/;
-    $node->wait_for_log($line, $offset);
-    my ($used) = slurp_file($node->logfile, $offset) =~ $line;
-    return ($used, $pid);
-}
+sub cache_used { return context_used($node, 'ai_scale store', 'CacheMemoryContext') }
 
 step() for 1 .. 5;
 my $offset = -s $node->logfile;

@@ -21,17 +21,7 @@ SELECT ai_scale.register_model('a', 'linear', ARRAY['x'], '{"weights": [1], "bia
 SELECT ai_scale.register_model('b', 'linear', ARRAY['x'], '{"weights": [2], "bias": 0}');});
 
 # TopMemoryContext's own used bytes in the store worker, as it logs them; and its pid.
-sub top_used {
-    my $pid = $node->safe_psql('postgres',
-        q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale store'});
-    die 'no store worker' if $pid eq '';
-    my $offset = -s $node->logfile;
-    $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)");
-    my $line = qr/\[$pid\] LOG:  level: 0; TopMemoryContext: \d+ total in \d+ blocks; \d+ free \(\d+ chunks\); (\d+) used/;
-    $node->wait_for_log($line, $offset);
-    my ($used) = slurp_file($node->logfile, $offset) =~ $line;
-    return ($used, $pid);
-}
+sub top_used { return context_used($node, 'ai_scale store', 'TopMemoryContext') }
 
 # A first loss, so that the worker has been down the path once.
 my $offset = -s $node->logfile;

@@ -15,7 +15,7 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_wor
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
-  redis_replica_caught_up fill_lock_table timeout_sweep_points);
+  redis_replica_caught_up fill_lock_table timeout_sweep_points context_used);
 
 # The statement_timeout values (ms) of a sweep interrupting a call that takes full_ms
 # uninterrupted: 1 ms, then doubled (plus one) up to 1.5 times its length (TAP 250, 251).
@@ -118,6 +118,22 @@ CREATE FUNCTION rss_anon_kb() RETURNS int LANGUAGE sql
     AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'RssAnon:\s+(\d+)')::int $$;
 CREATE FUNCTION peak_kb() RETURNS int LANGUAGE sql
     AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s+(\d+)')::int $$;};
+}
+
+# The used bytes of the memory context named context in the process of backend_type (one of
+# ai_scale's workers), as pg_log_backend_memory_contexts writes them to the server log, and the
+# process's pid.
+sub context_used {
+    my ($node, $backend_type, $context) = @_;
+    my $pid = $node->safe_psql('postgres',
+        qq{SELECT pid FROM pg_stat_activity WHERE backend_type = '$backend_type'});
+    die "no $backend_type process" if $pid eq '';
+    my $offset = -s $node->logfile;
+    $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)");
+    my $line = qr/\[$pid\] LOG:  level: \d+; \Q$context\E: \d+ total in \d+ blocks; \d+ free \(\d+ chunks\); (\d+) used/;
+    $node->wait_for_log($line, $offset);
+    my ($used) = slurp_file($node->logfile, $offset) =~ $line;
+    return ($used, $pid);
 }
 
 # Starts the node with test/tools/clock_shift.cpp preloaded: its wall clock (not its monotonic

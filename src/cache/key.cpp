@@ -4,6 +4,7 @@
 #include "cache/lineage.hpp"
 #include "cache/router.hpp"
 #include "cache/unlearned_keys.hpp"
+#include "cache/unsent_bumps.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/shmem.hpp"
@@ -13,6 +14,7 @@ extern "C" {
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 }
 
@@ -54,6 +56,7 @@ struct generations {
     std::atomic<uint8_t> reading[n_generation_slots]; // a read_state
     // Whether the slot was bumped here without Redis (unreachable at the bump) since Redis last
     // took a bump of this server's: the next sync raises the counter past both (apply_generations).
+    // Carried across a restart by a file (carry_unsent_bumps).
     std::atomic<uint8_t> unsent[n_generation_slots];
 };
 
@@ -65,20 +68,57 @@ generations& gens()
     return shared_generations ? *shared_generations : local_generations;
 }
 
+// Writes the slots marked unsent to the file that carries them to the next shared memory
+// (unsent_bumps.hpp): run by the postmaster as it exits, or reinitialises after a crash, once no
+// other process is left to bump a slot.
+void save_unsent_bumps(int, Datum)
+{
+    try {
+        std::vector<uint32_t> slots;
+        for (uint32_t s = 0; s < n_generation_slots; s++)
+            if (shared_generations->unsent[s].load(std::memory_order_acquire) != 0)
+                slots.push_back(s);
+        unsent_bumps::save(slots);
+    } catch (const std::bad_alloc&) {
+        ereport(LOG, (errmsg("ai_scale: the cache invalidations made while Redis was "
+                             "unreachable are not carried to the next start"),
+                      errdetail("There was no memory to list them.")));
+    }
+}
+
+// Marks unsent again the slots the file carried from the last shared memory (every slot when it
+// is damaged), and has this memory's marks saved when it goes.
+void carry_unsent_bumps(generations& g)
+{
+    const auto carried = unsent_bumps::load();
+    if (carried)
+        for (uint32_t s : *carried)
+            g.unsent[s].store(1, std::memory_order_relaxed);
+    else
+        for (uint32_t s = 0; s < n_generation_slots; s++)
+            g.unsent[s].store(1, std::memory_order_relaxed);
+    on_shmem_exit(save_unsent_bumps, 0);
+}
+
 void init_generations(void* segment, bool found)
 {
     if (!found)
         shared_generations = new (segment) generations();
     else
         shared_generations = static_cast<generations*>(segment);
-    if (!found)
-        for (uint32_t i = 0; i < n_generation_slots; i++) {
-            shared_generations->slot[i].store(0, std::memory_order_relaxed);
-            shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
-            shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
-            shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
-            shared_generations->unsent[i].store(0, std::memory_order_relaxed);
-        }
+    if (found)
+        return;
+    for (uint32_t i = 0; i < n_generation_slots; i++) {
+        shared_generations->slot[i].store(0, std::memory_order_relaxed);
+        shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
+        shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
+        shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
+        shared_generations->unsent[i].store(0, std::memory_order_relaxed);
+    }
+    // The postmaster, or a single-user backend: the process that outlives every other using this
+    // memory.
+    if (!IsUnderPostmaster)
+        carry_unsent_bumps(*shared_generations);
 }
 
 uint64_t database_seed(Oid database)

@@ -1,0 +1,146 @@
+#include "cache/unsent_bumps.hpp"
+#include "cache/generation_slots.hpp"
+#include "cache/unsent_bumps_format.hpp"
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "common/file_perm.h"
+#include "storage/fd.h"
+}
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+// Run by the postmaster, which has no error handler to catch an ERROR: problems are WARNING or
+// LOG lines, and no C++ exception leaves a function here.
+
+namespace ai_scale::cache::unsent_bumps {
+
+namespace {
+
+std::nullopt_t marked_everywhere(const char* problem)
+{
+    ereport(WARNING,
+            (errcode(ERRCODE_DATA_CORRUPTED),
+             errmsg("ai_scale: file \"%s\" does not hold the cache invalidations made while "
+                    "Redis was unreachable before this start",
+                    file_name),
+             errdetail("%s", problem),
+             errhint("Every model's values cached in Redis are missed once, at the first use "
+                     "of each, as though all were invalidated.")));
+    return std::nullopt;
+}
+
+// The file's text, up to what the largest file format writes and a byte more.
+bool read_text(std::string& text, char* problem, size_t problem_size)
+{
+    const int fd = open(file_name, O_RDONLY | PG_BINARY);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            snprintf(problem, problem_size, "It could not be opened: %s.", strerror(errno));
+        return false;
+    }
+    const size_t limit = 64 + size_t(generation::n_slots) * 6;
+    text.resize(limit + 1);
+    size_t have = 0;
+    for (;;) {
+        const ssize_t n = read(fd, text.data() + have, text.size() - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(problem, problem_size, "It could not be read: %s.", strerror(errno));
+            close(fd);
+            return false;
+        }
+        have += size_t(n);
+        if (n == 0 || have == text.size())
+            break;
+    }
+    close(fd);
+    text.resize(have);
+    return true;
+}
+
+} // namespace
+
+std::optional<std::vector<uint32_t>> load()
+{
+    try {
+        std::string text;
+        char problem[200] = "";
+        if (!read_text(text, problem, sizeof problem)) {
+            if (problem[0] == '\0')
+                return std::vector<uint32_t>();
+            return marked_everywhere(problem);
+        }
+        auto slots = parse(text);
+        if (!slots)
+            return marked_everywhere(
+                "It holds other than the list of generation slots this extension writes.");
+        if (!slots->empty())
+            ereport(LOG, (errmsg("ai_scale: the cache invalidations made while Redis was "
+                                 "unreachable before this start are sent to Redis at the first "
+                                 "use of each model"),
+                          errdetail_plural("%zu generation slot was carried.",
+                                           "%zu generation slots were carried.", slots->size(),
+                                           slots->size())));
+        return slots;
+    } catch (const std::bad_alloc&) {
+        return marked_everywhere("There was no memory to read it.");
+    }
+}
+
+void save(const std::vector<uint32_t>& slots)
+{
+    if (slots.empty()) {
+        if (unlink(file_name) != 0 && errno != ENOENT)
+            ereport(LOG, (errcode_for_file_access(),
+                          errmsg("ai_scale: could not remove file \"%s\": %m", file_name)));
+        return;
+    }
+    char tmp[MAXPGPATH];
+    snprintf(tmp, sizeof tmp, "%s.tmp", file_name);
+    const char* lost = "ai_scale: the cache invalidations made while Redis was unreachable "
+                       "are not carried to the next start";
+    std::string text;
+    try {
+        text = format(slots);
+    } catch (const std::bad_alloc&) {
+        ereport(LOG, (errmsg("%s", lost), errdetail("There was no memory to write them.")));
+        return;
+    }
+    const char* hint = "Once Redis answers, call ai_scale.cache_invalidate again for the models "
+                       "invalidated while it did not.";
+    const int fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY, pg_file_create_mode);
+    bool written = fd >= 0;
+    if (written) {
+        errno = 0;
+        written = write(fd, text.data(), text.size()) == ssize_t(text.size());
+        if (!written && errno == 0)
+            errno = ENOSPC;
+        written = written && pg_fsync(fd) == 0;
+        const int saved_errno = errno;
+        close(fd);
+        errno = saved_errno;
+    }
+    if (!written)
+        ereport(LOG,
+                (errcode_for_file_access(), errmsg("%s", lost),
+                 errdetail("File \"%s\" could not be written: %m.", tmp), errhint("%s", hint)));
+    else if (durable_rename(tmp, file_name, LOG) != 0) // which logged why
+        ereport(LOG, (errmsg("%s", lost),
+                      errdetail_plural("%zu generation slot was not sent to Redis.",
+                                       "%zu generation slots were not sent to Redis.", slots.size(),
+                                       slots.size()),
+                      errhint("%s", hint)));
+    else
+        return;
+    (void)unlink(tmp);
+}
+
+} // namespace ai_scale::cache::unsent_bumps

@@ -1,0 +1,22 @@
+// The file of unsent generation bumps (unsent_bumps_format.hpp), read and written by the
+// postmaster around the life of shared memory. Neither raises an error: a start goes on, and an
+// exit completes, with a WARNING or a LOG line saying what was not carried.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace ai_scale::cache::unsent_bumps {
+
+// The slots to mark unsent as the postmaster makes shared memory: those in the file, none
+// without one. nullopt, for every slot, when the file cannot be read or holds something else:
+// which invalidations it carried is unknown, and a slot marked without need costs one INCRBY at
+// its next sync and misses for what was cached under it, where one left unmarked serves values
+// put before an invalidation.
+std::optional<std::vector<uint32_t>> load();
+
+// Writes the slots to the file durably, or removes it when there are none.
+void save(const std::vector<uint32_t>& slots);
+
+} // namespace ai_scale::cache::unsent_bumps

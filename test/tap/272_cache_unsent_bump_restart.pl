@@ -1,0 +1,104 @@
+# An invalidation made while Redis was unreachable is marked in shared memory (unsent), and the
+# next sync raises Redis's counter past it. A server restarted before that sync lost the mark with
+# its shared memory: at its first sync it took Redis's counter, the generation the values cached
+# before the invalidation were written under, and served them again. The postmaster now writes
+# the marks to a file of the data directory when it exits (any shutdown mode) or reinitialises
+# after a crash, and marks those slots again when it makes shared memory; a file it cannot read
+# marks every slot.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $dead = PostgreSQL::Test::Cluster::get_free_port(); # nothing listens there
+redis_start('unsent_restart', $port);
+my $node = cache_node('cache_unsent_restart', redis_primary => "127.0.0.1:$port");
+$node->append_conf('postgresql.conf', "restart_after_crash = on\n");
+$node->restart;
+my $file = $node->data_dir . '/ai_scale_cache_unsent_bumps';
+
+my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}')::text, 'miss')};
+sub put {
+    my ($value) = @_;
+    $node->safe_psql('postgres',
+        qq{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "$value"}')});
+    is($node->safe_psql('postgres', $get), qq({"v": "$value"}), "'$value' is a hit from Redis");
+}
+# Invalidates the version in a session whose Redis is an address nothing listens at.
+sub invalidate_unreachable {
+    my ($ret, $out, $err) = $node->psql('postgres', qq{
+SET ai_scale.redis_primary = '127.0.0.1:$dead';
+SELECT ai_scale.cache_invalidate('m', 1);});
+    is($ret, 0, 'the invalidation without Redis succeeds') or diag($err);
+}
+
+# 1. A clean restart.
+put('before the restart');
+invalidate_unreachable();
+$node->stop;
+like(-e $file ? slurp_file($file) : '(no file)', qr/\Aai_scale unsent generation bumps 1\n\d+\nend\n\z/,
+    'the stopped server left the one slot it bumped without Redis in the file');
+my $offset = -s $node->logfile;
+$node->start;
+is($node->safe_psql('postgres', $get), 'miss',
+    'after the restart, the value put before the invalidation is a miss');
+like(slurp_file($node->logfile, $offset),
+    qr/LOG:  ai_scale: the cache invalidations made while Redis was unreachable before this start are sent.*\n.*DETAIL:  1 generation slot was carried/,
+    'the start says it carried the invalidation');
+put('after the restart');
+$node->stop('immediate');
+ok(!-e $file, 'with no bump left to send, the file is removed (an immediate shutdown too)');
+$node->start;
+is($node->safe_psql('postgres', $get), '{"v": "after the restart"}',
+    'a value put after the invalidation is still a hit after another restart');
+
+# 2. A crash: the postmaster reinitialises shared memory without exiting.
+put('before the crash');
+invalidate_unreachable();
+my $other = $node->background_psql('postgres', on_error_stop => 0);
+my $pid = $other->query_safe('SELECT pg_backend_pid()');
+$offset = -s $node->logfile;
+kill 'KILL', $pid;
+$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
+eval { $other->quit };
+ok($node->poll_query_until('postgres', 'SELECT true'), 'the server is back after the crash');
+is($node->safe_psql('postgres', $get), 'miss',
+    'after the crash, the value put before the invalidation is a miss');
+
+# 3. A damaged file marks every slot: a value of another model put before the restart is missed.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('other', 1, '{"a": 1}', '{"v": 1}')});
+put('before the damage');
+$node->stop;
+append_to_file($file, "damaged\n"); # a file the server wrote, with something after its end
+$offset = -s $node->logfile;
+$node->start;
+like(slurp_file($node->logfile, $offset),
+    qr/WARNING:  ai_scale: file "ai_scale_cache_unsent_bumps" does not hold the cache invalidations/,
+    'the damaged file is named in a warning');
+is($node->safe_psql('postgres', $get), 'miss', 'the model is missed once');
+is($node->safe_psql('postgres',
+        q{SELECT coalesce(ai_scale.cache_get('other', 1, '{"a": 1}')::text, 'miss')}),
+    'miss', 'and so is any other');
+put('after the damage');
+
+# 4. A file that cannot be written is a LOG line at the exit, and nothing else.
+invalidate_unreachable();
+$node->stop;
+unlink $file;
+mkdir $file or die "mkdir $file: $!";
+$node->start;
+invalidate_unreachable();
+$offset = -s $node->logfile;
+$node->stop;
+like(slurp_file($node->logfile, $offset),
+    qr/LOG:  ai_scale: the cache invalidations made while Redis was unreachable are not carried to the next start\n.*DETAIL:  \d+ generation slots were not sent/,
+    'a file that cannot be written is logged at the stop');
+rmdir $file or die "rmdir $file: $!";
+
+redis_stop('unsent_restart');
+done_testing();

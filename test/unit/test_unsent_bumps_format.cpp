@@ -1,0 +1,46 @@
+#include "cache/generation_slots.hpp"
+#include "cache/unsent_bumps_format.hpp"
+
+#include <gtest/gtest.h>
+
+namespace unsent = ai_scale::cache::unsent_bumps;
+using slots = std::vector<uint32_t>;
+
+TEST(UnsentBumpsFormat, TheFileReadsBackWhatWasWritten)
+{
+    const uint32_t last = ai_scale::cache::generation::n_slots - 1;
+    for (const slots& s : {slots{}, slots{0}, slots{7, 4096, last}})
+        EXPECT_EQ(unsent::parse(unsent::format(s)), s);
+    EXPECT_EQ(unsent::format({3, 65535}), "ai_scale unsent generation bumps 1\n3\n65535\nend\n");
+
+    slots all;
+    for (uint32_t s = 0; s <= last; s++)
+        all.push_back(s);
+    EXPECT_EQ(unsent::parse(unsent::format(all)), all) << "every slot";
+}
+
+// A file cut short, or written by something else, is no list: the server then marks every slot
+// (unsent_bumps.hpp), where taking it for a shorter list lost the invalidations of the rest.
+TEST(UnsentBumpsFormat, AnythingElseIsNoList)
+{
+    const std::string head = "ai_scale unsent generation bumps 1\n";
+    EXPECT_FALSE(unsent::parse(""));
+    EXPECT_FALSE(unsent::parse(head)) << "no end: cut short";
+    EXPECT_FALSE(unsent::parse(head + "3\n")) << "cut short after a slot";
+    EXPECT_FALSE(unsent::parse(head + "3\nen")) << "cut short in the end line";
+    EXPECT_FALSE(unsent::parse(head + "end")) << "no newline after end";
+    EXPECT_FALSE(unsent::parse(head + "end\n\n")) << "something after end";
+    EXPECT_FALSE(unsent::parse("ai_scale unsent generation bumps 2\nend\n")) << "another format";
+    EXPECT_FALSE(unsent::parse(head + "65536\nend\n")) << "past the last slot";
+    EXPECT_FALSE(unsent::parse(head + "4294967296\nend\n")) << "past 32 bits";
+    EXPECT_FALSE(unsent::parse(head + "5\n3\nend\n")) << "out of order";
+    EXPECT_FALSE(unsent::parse(head + "3\n3\nend\n")) << "twice";
+    EXPECT_FALSE(unsent::parse(head + "03\nend\n")) << "a leading zero";
+    EXPECT_FALSE(unsent::parse(head + "-3\nend\n"));
+    EXPECT_FALSE(unsent::parse(head + "+3\nend\n"));
+    EXPECT_FALSE(unsent::parse(head + " 3\nend\n"));
+    EXPECT_FALSE(unsent::parse(head + "3 \nend\n"));
+    EXPECT_FALSE(unsent::parse(head + "\nend\n")) << "an empty line";
+    EXPECT_FALSE(unsent::parse(head + "3\r\nend\n"));
+    EXPECT_FALSE(unsent::parse(head + std::string("3\0\nend\n", 7)));
+}

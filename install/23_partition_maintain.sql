@@ -694,9 +694,19 @@ BEGIN
             SELECT * INTO each FROM ai_scale._make_ahead_each(cfg, plan, steps, default_has_rows);
             default_has_rows := each.default_has_rows;
             done := each.done;
-        EXCEPTION WHEN lock_not_available THEN
-            done := ai_scale._make_ahead_skipped(cfg.parent, plan, steps, default_has_rows,
-                                                 SQLERRM);
+        EXCEPTION
+            WHEN lock_not_available THEN
+                done := ai_scale._make_ahead_skipped(cfg.parent, plan, steps, default_has_rows,
+                                                     SQLERRM);
+            WHEN out_of_memory THEN
+                -- The shared attempt failed on a row before it took all its locks, and this
+                -- one takes them all: the worker tries again with fewer, as above. (Raised,
+                -- the run failed at every try, none smaller, and made nothing.)
+                IF NOT defer_detach
+                   OR (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create') < 2 THEN
+                    RAISE;
+                END IF;
+                out_of_locks := true;
         END;
     END IF;
 END $$;

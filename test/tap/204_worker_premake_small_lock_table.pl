@@ -62,6 +62,33 @@ LOCK TABLE d IN ACCESS EXCLUSIVE MODE;
 UPDATE ai_scale.partition_config SET premake = 1 WHERE parent = 'd'::regclass;
 COMMIT;});
 
+# A row in the default that cannot move stops the shared attempt at its range, before it took
+# all its locks; the attempt again without that range takes them all. That one's out of shared
+# memory was raised, not halved: every run failed and made nothing. Now it is halved as well.
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+CREATE TABLE e (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('e', '1 day', 1, time_zone => 'UTC');
+INSERT INTO e VALUES (now()::date + 2 + interval '1 hour', -1),
+                     (now()::date + 3 + interval '1 hour', 1);
+ALTER TABLE e ADD CONSTRAINT epos CHECK (v > 0) NOT VALID;
+UPDATE ai_scale.partition_config SET premake = 300 WHERE parent = 'e'::regclass;});
+ok($node->wait_for_log(
+        qr/ai_scale maintenance: error public\.e\n.*DETAIL:  create from \S+ \S+ to \S+ \S+: new row for relation "\S+" violates check constraint "epos"/,
+        $offset),
+    'with a row that cannot move, a run reports its range');
+like(slurp_file($node->logfile, $offset),
+    qr/ai_scale maintenance: skipped public\.e\n.*DETAIL:  \d+ more partitions to make; the lock table held [1-9]\d* this run/,
+    'and makes the others that fit in the lock table');
+unlike(slurp_file($node->logfile, $offset), qr/ai_scale maintenance: error public\.e\n.*out of shared memory/,
+    'no run failed on the lock table');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM e WHERE v = 1}), '1', 'the good row is there');
+$node->safe_psql('postgres', q{BEGIN;
+LOCK TABLE e IN ACCESS EXCLUSIVE MODE;
+DELETE FROM e WHERE v = -1;
+UPDATE ai_scale.partition_config SET premake = 1 WHERE parent = 'e'::regclass;
+COMMIT;});
+
 # The same for a rescue of rows of many days: a batch makes up to 100 partitions, and the
 # worker's rescue failed at every run. It now moves what fits, and the default empties.
 my $store = q{

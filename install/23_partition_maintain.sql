@@ -629,8 +629,8 @@ END $$;
 -- (defer_detach), out_of_locks when the lock table could not hold them: nothing was made, and
 -- fewer may fit. When the attempt fails otherwise while moving rows out of the default, a row
 -- that cannot move may be the cause: the creations are tried again, those with such rows one
--- at a time (_make_ahead_each). Only then: a run that fails on nothing keeps its one
--- subtransaction for all its creations.
+-- at a time (_make_ahead_each), which is reported and halved as the first try is. Only then:
+-- a run that fails on nothing keeps its one subtransaction for all its creations.
 CREATE FUNCTION ai_scale._make_ahead_try(cfg ai_scale.partition_config, defer_detach boolean,
                                          plan ai_scale._maintenance_plan,
                                          steps ai_scale._partition_step[],
@@ -646,69 +646,63 @@ DECLARE
     in_place boolean := false;
     through_parent boolean := false;
     each record;
-    retry boolean := false;
 BEGIN
     out_of_locks := false;
     moving := false;
-    BEGIN
-        -- Postgres cannot lock a foreign default, which the attaches below would need.
-        IF plan.creating AND plan.dflt_kind = 'f' THEN
-            PERFORM ai_scale._require_plain_default(cfg.parent, plan.dflt);
-        END IF;
-        IF plan.creating THEN
-            SELECT * INTO looked
-              FROM ai_scale._make_ahead_lock(cfg.parent, plan.dflt, default_has_rows);
-            default_has_rows := looked.default_has_rows;
-            in_place := looked.in_place;
-        END IF;
-        moving := plan.creating AND default_has_rows;
-        IF moving THEN
-            moving := ai_scale._make_ahead_moves_rows(cfg.parent, plan, steps);
-        END IF;
-        IF moving THEN
-            PERFORM ai_scale._require_no_references(cfg.parent, plan.dflt);
-            through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
-        END IF;
-        done := ai_scale._make_ahead_create(cfg, plan, steps, moving, in_place, through_parent);
-    EXCEPTION
-        WHEN lock_not_available THEN
-            done := ai_scale._make_ahead_skipped(cfg.parent, plan, steps, default_has_rows,
-                                                 SQLERRM);
-        WHEN out_of_memory THEN
-            -- By hand, a run makes them all or fails with the error and its hint.
-            IF NOT defer_detach
-               OR (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create') < 2 THEN
-                RAISE;
-            END IF;
-            out_of_locks := true;
-        WHEN OTHERS THEN
-            -- Without rows to move, the error is the table's. (moving keeps its value past
-            -- the rollback.)
-            IF NOT moving THEN
-                RAISE;
-            END IF;
-            retry := true;
-    END;
-    IF retry THEN
+    FOR one_at_a_time IN 0 .. 1 LOOP
         BEGIN
-            SELECT * INTO each FROM ai_scale._make_ahead_each(cfg, plan, steps, default_has_rows);
-            default_has_rows := each.default_has_rows;
-            done := each.done;
+            IF one_at_a_time = 1 THEN
+                SELECT * INTO each
+                  FROM ai_scale._make_ahead_each(cfg, plan, steps, default_has_rows);
+                default_has_rows := each.default_has_rows;
+                done := each.done;
+                RETURN;
+            END IF;
+            -- Postgres cannot lock a foreign default, which the attaches below would need.
+            IF plan.creating AND plan.dflt_kind = 'f' THEN
+                PERFORM ai_scale._require_plain_default(cfg.parent, plan.dflt);
+            END IF;
+            IF plan.creating THEN
+                SELECT * INTO looked
+                  FROM ai_scale._make_ahead_lock(cfg.parent, plan.dflt, default_has_rows);
+                default_has_rows := looked.default_has_rows;
+                in_place := looked.in_place;
+            END IF;
+            moving := plan.creating AND default_has_rows;
+            IF moving THEN
+                moving := ai_scale._make_ahead_moves_rows(cfg.parent, plan, steps);
+            END IF;
+            IF moving THEN
+                PERFORM ai_scale._require_no_references(cfg.parent, plan.dflt);
+                through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
+            END IF;
+            done := ai_scale._make_ahead_create(cfg, plan, steps, moving, in_place,
+                                                through_parent);
+            RETURN;
         EXCEPTION
             WHEN lock_not_available THEN
                 done := ai_scale._make_ahead_skipped(cfg.parent, plan, steps, default_has_rows,
                                                      SQLERRM);
+                RETURN;
             WHEN out_of_memory THEN
-                -- The shared attempt failed on a row before it took all its locks, and this
-                -- one takes them all: the worker tries again with fewer, as above. (Raised,
-                -- the run failed at every try, none smaller, and made nothing.)
+                -- By hand, a run makes them all or fails with the error and its hint. (The
+                -- retry one at a time takes every lock, where the shared try may have failed
+                -- on a row before it took them all: raised there, the run failed at every
+                -- try, none smaller, and made nothing.)
                 IF NOT defer_detach
                    OR (SELECT count(*) FROM unnest(steps) s WHERE s.action = 'create') < 2 THEN
                     RAISE;
                 END IF;
                 out_of_locks := true;
+                RETURN;
+            WHEN OTHERS THEN
+                -- Without rows to move, the error is the table's, and so is one of the retry.
+                -- (moving keeps its value past the rollback.)
+                IF NOT moving OR one_at_a_time = 1 THEN
+                    RAISE;
+                END IF;
         END;
-    END IF;
+    END LOOP;
 END $$;
 
 -- Makes the partitions the plan creates (premake, and the cells rows in the default need),

@@ -45,6 +45,9 @@ constexpr uint64_t generation_sync_ms = 1000;
 constexpr uint64_t recheck_window_ms = 5 * 60 * 1000;
 // Which read of a slot's counter a backend is making, if any (generations::reading).
 enum read_state : uint8_t { not_read, first_read, read_again };
+// Whether a slot was bumped here without Redis (generations::unsent), and whether a backend is
+// sending that bump now (take_unsent).
+enum unsent_state : uint8_t { sent, unsent, sending };
 struct generations {
     std::atomic<uint64_t> slot[n_generation_slots];
     std::atomic<uint64_t> synced_ms[n_generation_slots];
@@ -56,7 +59,7 @@ struct generations {
     std::atomic<uint8_t> reading[n_generation_slots]; // a read_state
     // Whether the slot was bumped here without Redis (unreachable at the bump) since Redis last
     // took a bump of this server's: the next sync raises the counter past both (apply_generations).
-    // Carried across a restart by a file (carry_unsent_bumps).
+    // Carried across a restart by a file (carry_unsent_bumps). An unsent_state.
     std::atomic<uint8_t> unsent[n_generation_slots];
 };
 
@@ -76,7 +79,7 @@ void save_unsent_bumps(int, Datum)
     try {
         std::vector<uint32_t> slots;
         for (uint32_t s = 0; s < n_generation_slots; s++)
-            if (shared_generations->unsent[s].load(std::memory_order_acquire) != 0)
+            if (shared_generations->unsent[s].load(std::memory_order_acquire) != sent)
                 slots.push_back(s);
         unsent_bumps::save(slots);
     } catch (const std::bad_alloc&) {
@@ -93,10 +96,10 @@ void carry_unsent_bumps(generations& g)
     const auto carried = unsent_bumps::load();
     if (carried)
         for (uint32_t s : *carried)
-            g.unsent[s].store(1, std::memory_order_relaxed);
+            g.unsent[s].store(unsent, std::memory_order_relaxed);
     else
         for (uint32_t s = 0; s < n_generation_slots; s++)
-            g.unsent[s].store(1, std::memory_order_relaxed);
+            g.unsent[s].store(unsent, std::memory_order_relaxed);
     on_shmem_exit(save_unsent_bumps, 0);
 }
 
@@ -113,12 +116,34 @@ void init_generations(void* segment, bool found)
         shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
         shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
         shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
-        shared_generations->unsent[i].store(0, std::memory_order_relaxed);
+        shared_generations->unsent[i].store(sent, std::memory_order_relaxed);
     }
     // The postmaster, or a single-user backend: the process that outlives every other using this
     // memory.
     if (!IsUnderPostmaster)
         carry_unsent_bumps(*shared_generations);
+}
+
+// Whether the slot is marked unsent, for a caller about to send its bumps to Redis. The mark stays
+// (sending) until Redis takes them (unsent_taken): a backend that exits before, by the FATAL of a
+// shutdown or pg_terminate_backend while it waits for Redis (which runs no C++ handler), or by a
+// crash, leaves it to the next sync and to the file. Cleared at the take, the mark was lost, and
+// after a restart the server served values cached before the invalidation
+// (test/tap/272_cache_unsent_bump_restart.pl).
+bool take_unsent(std::atomic<uint8_t>& mark)
+{
+    uint8_t now = mark.load(std::memory_order_acquire);
+    while (now != sent && !mark.compare_exchange_weak(now, sending, std::memory_order_acq_rel))
+        ;
+    return now != sent;
+}
+
+// Clears a mark take_unsent took once Redis took the bumps, unless a bump made here without
+// Redis since marked the slot again.
+void unsent_taken(std::atomic<uint8_t>& mark)
+{
+    uint8_t expected = sending;
+    mark.compare_exchange_strong(expected, sent, std::memory_order_acq_rel);
 }
 
 uint64_t database_seed(Oid database)
@@ -306,7 +331,7 @@ void apply_generations(const std::vector<uint32_t>& stale,
     for (size_t i = 0; i < stale.size(); i++) {
         const uint64_t in_redis = values[i] ? generation::parse_counter(*values[i]) : 0;
         // Taken before the slot is read: a bump made without Redis after this is left marked.
-        const bool unsent = g.unsent[stale[i]].exchange(0, std::memory_order_acq_rel) != 0;
+        const bool was_unsent = take_unsent(g.unsent[stale[i]]);
         const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);
         bool taken = false;
         try {
@@ -318,15 +343,17 @@ void apply_generations(const std::vector<uint32_t>& stale,
                 taken = counter && *counter > used;
             } else {
                 raise_to(g.slot[stale[i]], in_redis);
-                taken = reconcile_generation(stale[i], in_redis, true, unsent);
+                taken = reconcile_generation(stale[i], in_redis, true, was_unsent);
             }
         } catch (...) { // cache_strict
-            if (unsent)
-                g.unsent[stale[i]].store(1, std::memory_order_release);
+            if (was_unsent)
+                g.unsent[stale[i]].store(unsent, std::memory_order_release);
             throw;
         }
-        if (unsent && !taken)
-            g.unsent[stale[i]].store(1, std::memory_order_release);
+        if (was_unsent && taken)
+            unsent_taken(g.unsent[stale[i]]);
+        else if (was_unsent)
+            g.unsent[stale[i]].store(unsent, std::memory_order_release);
     }
 }
 
@@ -502,29 +529,31 @@ void bump_slot(uint32_t slot)
     raise_to(gens().bumped_ms[slot], now);
     raise_to(gens().last_bump_ms, now);
     auto& g = gens().slot[slot];
-    auto& unsent = gens().unsent[slot];
+    auto& mark = gens().unsent[slot];
     uint64_t local = g.load(std::memory_order_relaxed);
     uint64_t next = local + 1;
     if (l2_enabled()) {
         // A bump Redis takes goes past every earlier one made here without it (unsent), and
         // leaves the next sync nothing to add; one it does not take is left to that sync.
-        const bool earlier = unsent.exchange(0, std::memory_order_acq_rel) != 0;
+        const bool earlier = take_unsent(mark);
         const uint64_t step = generation::bump_step(random_bits());
         std::optional<uint64_t> shared;
         try {
             shared = l2_increment(generation_key(slot), step);
         } catch (...) {
             if (earlier) // cache_strict: this bump fails, the earlier ones stay to send
-                unsent.store(1, std::memory_order_release);
+                mark.store(unsent, std::memory_order_release);
             throw;
         }
         if (shared) {
             next = generation::after_bump(local, *shared, step);
             raise_to(g, next);
             reconcile_generation(slot, *shared, false);
+            if (earlier)
+                unsent_taken(mark);
             return;
         }
-        unsent.store(1, std::memory_order_release);
+        mark.store(unsent, std::memory_order_release);
     }
     raise_to(g, next);
 }

@@ -100,5 +100,34 @@ like(slurp_file($node->logfile, $offset),
     'a file that cannot be written is logged at the stop');
 rmdir $file or die "rmdir $file: $!";
 
+# 5. A shutdown while a call sends a carried mark to Redis: the backend, terminated while it
+# waits for Redis's answer to the INCRBY, exits by FATAL, which runs no C++ handler, and the
+# mark it took to send is carried all the same (Redis, paused for writes, drops the INCRBY of a
+# client that went). Sent by the first sync after a start, then by a bump.
+sub stopped_while_sending {
+    my ($sql, $what) = @_;
+    $node->start;
+    put("before the shutdown $what");
+    invalidate_unreachable();
+    $node->restart;
+    system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '60000', 'WRITE') == 0 or die 'pause';
+    my $s = $node->background_psql('postgres', on_error_stop => 0);
+    $s->query_safe(q{SET application_name = 'sending'; SET ai_scale.redis_timeout_ms = 60000});
+    $s->query_until(qr/sent/, "\\echo sent\n$sql;\n");
+    $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+WHERE application_name = 'sending' AND wait_event_type = 'Extension'}) or die 'no wait';
+    $node->stop('fast');
+    eval { $s->quit };
+    system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'unpause';
+    ok(-e $file, "the mark being sent $what at the shutdown is in the file");
+    $node->start;
+    is($node->safe_psql('postgres', $get), 'miss',
+        "after a shutdown $what, the value put before the invalidation is a miss");
+    $node->stop;
+}
+stopped_while_sending($get, 'during the sync');
+stopped_while_sending(q{SELECT ai_scale.cache_invalidate('m', 1)}, 'during a bump');
+$node->start;
+
 redis_stop('unsent_restart');
 done_testing();

@@ -23,10 +23,12 @@ namespace ai_scale::cache::unsent_bumps {
 
 namespace {
 
-std::nullopt_t marked_everywhere(const char* problem)
+// file_errno: why the file could not be read, 0 when it holds something else.
+std::nullopt_t marked_everywhere(const char* problem, int file_errno = 0)
 {
+    errno = file_errno; // for errcode_for_file_access
     ereport(WARNING,
-            (errcode(ERRCODE_DATA_CORRUPTED),
+            (file_errno != 0 ? errcode_for_file_access() : errcode(ERRCODE_DATA_CORRUPTED),
              errmsg("ai_scale: file \"%s\" does not hold the cache invalidations made while "
                     "Redis was unreachable before this start",
                     file_name),
@@ -36,13 +38,17 @@ std::nullopt_t marked_everywhere(const char* problem)
     return std::nullopt;
 }
 
-// The file's text, up to what the largest file format writes and a byte more.
-bool read_text(std::string& text, char* problem, size_t problem_size)
+// The file's text, up to what the largest file format writes and a byte more. False with
+// *file_errno set when it could not be read, or 0 when there is none.
+bool read_text(std::string& text, char* problem, size_t problem_size, int* file_errno)
 {
+    *file_errno = 0;
     const int fd = open(file_name, O_RDONLY | PG_BINARY);
     if (fd < 0) {
-        if (errno != ENOENT)
+        if (errno != ENOENT) {
+            *file_errno = errno;
             snprintf(problem, problem_size, "It could not be opened: %s.", strerror(errno));
+        }
         return false;
     }
     const size_t limit = 64 + size_t(generation::n_slots) * 6;
@@ -53,6 +59,7 @@ bool read_text(std::string& text, char* problem, size_t problem_size)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            *file_errno = errno;
             snprintf(problem, problem_size, "It could not be read: %s.", strerror(errno));
             close(fd);
             return false;
@@ -73,10 +80,11 @@ std::optional<std::vector<uint32_t>> load()
     try {
         std::string text;
         char problem[200] = "";
-        if (!read_text(text, problem, sizeof problem)) {
-            if (problem[0] == '\0')
+        int file_errno = 0;
+        if (!read_text(text, problem, sizeof problem, &file_errno)) {
+            if (file_errno == 0)
                 return std::vector<uint32_t>();
-            return marked_everywhere(problem);
+            return marked_everywhere(problem, file_errno);
         }
         auto slots = parse(text);
         if (!slots)

@@ -18,7 +18,7 @@ my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $dead = PostgreSQL::Test::Cluster::get_free_port(); # nothing listens there
 redis_start('unsent_restart', $port);
 my $node = cache_node('cache_unsent_restart', redis_primary => "127.0.0.1:$port");
-$node->append_conf('postgresql.conf', "restart_after_crash = on\n");
+$node->append_conf('postgresql.conf', "restart_after_crash = on\nlog_line_prefix = '%m [%p] %e '\n");
 $node->restart;
 my $file = $node->data_dir . '/ai_scale_cache_unsent_bumps';
 
@@ -78,7 +78,7 @@ append_to_file($file, "damaged\n"); # a file the server wrote, with something af
 $offset = -s $node->logfile;
 $node->start;
 like(slurp_file($node->logfile, $offset),
-    qr/WARNING:  ai_scale: file "ai_scale_cache_unsent_bumps" does not hold the cache invalidations/,
+    qr/XX001 WARNING:  ai_scale: file "ai_scale_cache_unsent_bumps" does not hold the cache invalidations/,
     'the damaged file is named in a warning');
 is($node->safe_psql('postgres', $get), 'miss', 'the model is missed once');
 is($node->safe_psql('postgres',
@@ -91,7 +91,11 @@ invalidate_unreachable();
 $node->stop;
 unlink $file;
 mkdir $file or die "mkdir $file: $!";
+$offset = -s $node->logfile;
 $node->start;
+like(slurp_file($node->logfile, $offset),
+    qr/42809 WARNING:  ai_scale: file "ai_scale_cache_unsent_bumps" does not hold.*\n.*DETAIL:  It could not be read: Is a directory/,
+    'a file that cannot be read is a warning with the SQLSTATE of its error, not XX001');
 invalidate_unreachable();
 $offset = -s $node->logfile;
 $node->stop;

@@ -51,7 +51,8 @@ enum unsent_state : uint8_t { sent, unsent, sending };
 struct generations {
     std::atomic<uint64_t> slot[n_generation_slots];
     std::atomic<uint64_t> synced_ms[n_generation_slots];
-    std::atomic<uint64_t> bumped_ms[n_generation_slots]; // last bump here; 0: none
+    // The last bump here with Redis configured, taken or not; 0: none.
+    std::atomic<uint64_t> bumped_ms[n_generation_slots];
     std::atomic<uint64_t> last_bump_ms; // the latest of bumped_ms; 0 once out of the window
     std::atomic<uint64_t> rechecked_ms; // the last recheck_bumped
     // Whether a backend reads the slot's counter from Redis (claim_due to the end of its sync), and
@@ -61,6 +62,9 @@ struct generations {
     // took a bump of this server's: the next sync raises the counter past both (apply_generations).
     // Carried across a restart by a file (carry_unsent_bumps). An unsent_state.
     std::atomic<uint8_t> unsent[n_generation_slots];
+    // Whether a slot may be marked unsent (mark_unsent; cleared by a recheck that finds none):
+    // the recheck then syncs the marked slots, whatever the age of their bump.
+    std::atomic<uint8_t> any_unsent;
 };
 
 generations* shared_generations = nullptr;
@@ -71,16 +75,30 @@ generations& gens()
     return shared_generations ? *shared_generations : local_generations;
 }
 
-// Writes the slots marked unsent to the file that carries them to the next shared memory
-// (unsent_bumps.hpp): run by the postmaster as it exits, or reinitialises after a crash, once no
-// other process is left to bump a slot.
+void mark_unsent(generations& g, uint32_t slot)
+{
+    g.unsent[slot].store(unsent, std::memory_order_release);
+    g.any_unsent.store(1, std::memory_order_release);
+}
+
+// Writes the slots to mark unsent at the next start to the file that carries them to the next
+// shared memory (unsent_bumps.hpp): run by the postmaster as it exits, or reinitialises after a
+// crash, once no other process is left to bump a slot. Those marked unsent, and those Redis took
+// a bump of in the last recheck_window_ms: a failover may lose that bump yet, and the restarted
+// server, which no longer knows the generation it used, would not find it lost
+// (recheck_bumped); marked, the slot is bumped again at its first sync.
 void save_unsent_bumps(int, Datum)
 {
     try {
+        const uint64_t now = stats::monotonic_ms();
+        const generations& g = *shared_generations;
         std::vector<uint32_t> slots;
-        for (uint32_t s = 0; s < n_generation_slots; s++)
-            if (shared_generations->unsent[s].load(std::memory_order_acquire) != sent)
+        for (uint32_t s = 0; s < n_generation_slots; s++) {
+            const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
+            if (g.unsent[s].load(std::memory_order_acquire) != sent ||
+                (at != 0 && now < at + recheck_window_ms))
                 slots.push_back(s);
+        }
         unsent_bumps::save(slots);
     } catch (const std::bad_alloc&) {
         ereport(LOG, (errmsg("ai_scale: the cache invalidations made while Redis was "
@@ -96,10 +114,10 @@ void carry_unsent_bumps(generations& g)
     const auto carried = unsent_bumps::load();
     if (carried)
         for (uint32_t s : *carried)
-            g.unsent[s].store(unsent, std::memory_order_relaxed);
+            mark_unsent(g, s);
     else
         for (uint32_t s = 0; s < n_generation_slots; s++)
-            g.unsent[s].store(unsent, std::memory_order_relaxed);
+            mark_unsent(g, s);
     on_shmem_exit(save_unsent_bumps, 0);
 }
 
@@ -347,13 +365,13 @@ void apply_generations(const std::vector<uint32_t>& stale,
             }
         } catch (...) { // cache_strict
             if (was_unsent)
-                g.unsent[stale[i]].store(unsent, std::memory_order_release);
+                mark_unsent(g, stale[i]);
             throw;
         }
         if (was_unsent && taken)
             unsent_taken(g.unsent[stale[i]]);
         else if (was_unsent)
-            g.unsent[stale[i]].store(unsent, std::memory_order_release);
+            mark_unsent(g, stale[i]);
     }
 }
 
@@ -396,35 +414,54 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
     }
 }
 
-// Syncs the slots this server bumped in the last recheck_window_ms, at most once a second for
-// the whole server: an INCR a Redis failover lost is made again (reconcile_generation) at a
-// cache call of any model (a key made, or an invalidation) within a second after the server
-// learns of the new primary. Without a bump in the window, a call pays one atomic load.
+// Syncs, at most once a second for the whole server, at a cache call of any model (a key made,
+// or an invalidation): the slots this server bumped in the last recheck_window_ms, so that an
+// INCR a Redis failover lost is made again (reconcile_generation) within a second after the
+// server learns of the new primary; and the slots marked unsent, whatever the age of their bump
+// (carried across a restart, or bumped in an outage longer than the window), at most
+// max_unsent_rechecked of them a time, so that Redis takes them within a second after it answers
+// again. Left to the next use of the model invalidated, they were not sent until then, and the
+// other servers went on serving what the invalidation was for. Without either, a call pays two
+// atomic loads.
 void recheck_bumped()
 {
+    constexpr size_t max_unsent_rechecked = 64;
     auto& g = gens();
-    const uint64_t last_bump = g.last_bump_ms.load(std::memory_order_relaxed);
-    if (last_bump == 0 || !l2_enabled())
+    uint64_t last_bump = g.last_bump_ms.load(std::memory_order_relaxed);
+    const bool marks = g.any_unsent.load(std::memory_order_acquire) != 0;
+    if ((last_bump == 0 && !marks) || !l2_enabled())
         return;
     const uint64_t now = stats::monotonic_ms();
-    if (now >= last_bump + recheck_window_ms) {
+    if (last_bump != 0 && now >= last_bump + recheck_window_ms) {
         // Until the next bump, calls skip the clock too (a bump meanwhile fails the exchange).
         uint64_t expected = last_bump;
         g.last_bump_ms.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
-        return;
+        last_bump = 0;
+        if (!marks)
+            return;
     }
     uint64_t last = g.rechecked_ms.load(std::memory_order_relaxed);
     if ((last != 0 && now < last + generation_sync_ms) ||
         !g.rechecked_ms.compare_exchange_strong(last, now, std::memory_order_relaxed))
         return;
-    std::vector<uint32_t> bumped;
+    // Cleared before the slots are read: a slot marked meanwhile sets it again.
+    if (marks)
+        g.any_unsent.store(0, std::memory_order_release);
+    std::vector<uint32_t> rechecked;
+    size_t marked = 0;
     for (uint32_t s = 0; s < n_generation_slots; s++) {
-        uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
-        if (at != 0 && now < at + recheck_window_ms)
-            bumped.push_back(s);
+        const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
+        const bool recent = last_bump != 0 && at != 0 && now < at + recheck_window_ms;
+        const bool unsent_here = marks && g.unsent[s].load(std::memory_order_acquire) != sent;
+        marked += unsent_here;
+        if (recent || (unsent_here && marked <= max_unsent_rechecked))
+            rechecked.push_back(s);
     }
+    // Until Redis takes them (apply_generations clears each mark it sends).
+    if (marked != 0)
+        g.any_unsent.store(1, std::memory_order_release);
     try {
-        sync_generations(bumped.data(), bumped.size());
+        sync_generations(rechecked.data(), rechecked.size());
     } catch (...) {
         // Cancelled while it waited (or failing with cache_strict): the next call rechecks.
         uint64_t claimed = now;
@@ -525,14 +562,14 @@ void bump_generation(Oid database, const text* model, const int32* version)
 void bump_slot(uint32_t slot)
 {
     recheck_bumped();
-    const uint64_t now = stats::monotonic_ms();
-    raise_to(gens().bumped_ms[slot], now);
-    raise_to(gens().last_bump_ms, now);
     auto& g = gens().slot[slot];
     auto& mark = gens().unsent[slot];
     uint64_t local = g.load(std::memory_order_relaxed);
     uint64_t next = local + 1;
     if (l2_enabled()) {
+        const uint64_t now = stats::monotonic_ms();
+        raise_to(gens().bumped_ms[slot], now);
+        raise_to(gens().last_bump_ms, now);
         // A bump Redis takes goes past every earlier one made here without it (unsent), and
         // leaves the next sync nothing to add; one it does not take is left to that sync.
         const bool earlier = take_unsent(mark);
@@ -542,7 +579,7 @@ void bump_slot(uint32_t slot)
             shared = l2_increment(generation_key(slot), step);
         } catch (...) {
             if (earlier) // cache_strict: this bump fails, the earlier ones stay to send
-                mark.store(unsent, std::memory_order_release);
+                mark_unsent(gens(), slot);
             throw;
         }
         if (shared) {
@@ -553,7 +590,7 @@ void bump_slot(uint32_t slot)
                 unsent_taken(mark);
             return;
         }
-        mark.store(unsent, std::memory_order_release);
+        mark_unsent(gens(), slot);
     }
     raise_to(g, next);
 }

@@ -91,12 +91,16 @@ std::optional<std::vector<uint32_t>> load()
             return marked_everywhere(
                 "It holds other than the list of generation slots this extension writes.");
         if (!slots->empty())
-            ereport(LOG, (errmsg("ai_scale: the cache invalidations made while Redis was "
-                                 "unreachable before this start are sent to Redis at the first "
-                                 "use of each model"),
-                          errdetail_plural("%zu generation slot was carried.",
-                                           "%zu generation slots were carried.", slots->size(),
-                                           slots->size())));
+            ereport(LOG,
+                    (errmsg("ai_scale: cache invalidations carried from before this start are "
+                            "sent to Redis again"),
+                     errdetail_plural("%zu generation slot was carried: bumped while Redis was "
+                                      "unreachable, or in the 5 minutes before the server "
+                                      "stopped, a bump a Redis failover may yet lose.",
+                                      "%zu generation slots were carried: bumped while Redis was "
+                                      "unreachable, or in the 5 minutes before the server "
+                                      "stopped, a bump a Redis failover may yet lose.",
+                                      slots->size(), slots->size())));
         return slots;
     } catch (const std::bad_alloc&) {
         return marked_everywhere("There was no memory to read it.");

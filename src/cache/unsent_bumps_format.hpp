@@ -5,7 +5,9 @@
 // the server: restarted before that sync, the server took Redis's counter, the generation the
 // values cached before the invalidation were written under, and served them again. So the
 // postmaster writes the marked slots to a file of the data directory when it exits or
-// reinitialises after a crash, and marks them again when it makes shared memory.
+// reinitialises after a crash, and marks them again when it makes shared memory. So it does with
+// the slots Redis took a bump of in the last minutes, which a Redis failover may yet lose
+// (key.cpp, save_unsent_bumps).
 #pragma once
 
 #include <cstdint>

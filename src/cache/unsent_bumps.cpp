@@ -29,8 +29,8 @@ std::nullopt_t marked_everywhere(const char* problem, int file_errno = 0)
     errno = file_errno; // for errcode_for_file_access
     ereport(WARNING,
             (file_errno != 0 ? errcode_for_file_access() : errcode(ERRCODE_DATA_CORRUPTED),
-             errmsg("ai_scale: file \"%s\" does not hold the cache invalidations made while "
-                    "Redis was unreachable before this start",
+             errmsg("ai_scale: file \"%s\" does not hold the cache invalidations carried from "
+                    "before this start",
                     file_name),
              errdetail("%s", problem),
              errhint("Every model's values cached in Redis are missed once, at the first use "

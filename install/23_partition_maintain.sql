@@ -894,7 +894,8 @@ END $$;
 
 -- What a DETACH ... FINALIZE that gave up (55P03) with no session holding its tables waited
 -- for: the transactions of this database whose snapshot is as old as its own (it waits for
--- each to end, whichever tables they read), begun before its wait (waited, the lock_timeout
+-- each to end, whichever tables they read; not for a VACUUM, which is left out), begun before
+-- its wait (waited, the lock_timeout
 -- it waited with), each by pid and the age of its transaction, the oldest three and how many
 -- more; null when none is left. As _lock_holders, from the function behind pg_stat_activity,
 -- and null on any error.
@@ -914,6 +915,7 @@ BEGIN
      WHERE a.datid = (SELECT m.datid FROM pg_stat_get_activity(pg_backend_pid()) m)
        AND a.pid <> pg_backend_pid() AND a.backend_xmin IS NOT NULL
        AND a.backend_type <> 'autovacuum worker' -- (not waited for)
+       AND a.pid NOT IN (SELECT v.pid FROM pg_stat_get_progress_info('VACUUM') v) -- (nor VACUUM)
        AND age(a.backend_xmin) >= age(xid(pg_snapshot_xmin(pg_current_snapshot())))
        AND (a.xact_start IS NULL OR a.xact_start < clock_timestamp() - waited::interval);
     IF total = 0 THEN

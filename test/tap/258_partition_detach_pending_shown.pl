@@ -122,16 +122,28 @@ SELECT count(*) FROM pg_inherits WHERE inhrelid = 't_old2'::regclass}), '0', 'it
 
 # One whose FINALIZE waits for a transaction begun after the detach was interrupted, that reads
 # another table (no lock on either of the detach's): the run names it. It said that the session
-# holding the lock had released it since.
+# holding the lock had released it since. A VACUUM running meanwhile, which FINALIZE does not
+# wait for (as it does not for autovacuum), is not named: it was, beside the transaction.
 $node->safe_psql('postgres', q{
 CREATE TABLE t_old3 PARTITION OF t FOR VALUES FROM ('2020-01-03') TO ('2020-01-04');
-CREATE TABLE elsewhere (x int);});
+CREATE TABLE elsewhere (x int);
+CREATE TABLE vacuumed WITH (autovacuum_enabled = off) AS SELECT g FROM generate_series(1, 100000) g;
+DELETE FROM vacuumed;});
 cancel_detach('t_old3', 'a detach of a third is cancelled');
+my $vacuum = $node->background_psql('postgres', on_error_stop => 0);
+$vacuum->query_safe(q{SET vacuum_cost_delay = '100ms'; SET vacuum_cost_limit = 1});
+$vacuum->query_until(qr/vacuuming/, "\\echo vacuuming\nVACUUM vacuumed;\n");
+$node->poll_query_until('postgres',
+    q{SELECT count(*) = 1 FROM pg_stat_progress_vacuum WHERE relid = 'vacuumed'::regclass})
+  or die 'no VACUUM';
 $reader->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM elsewhere;');
 like($node->safe_psql('postgres', q{
 SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t') WHERE partition = 'public.t_old3'}),
     qr/^skipped: finalize the detach: canceling statement due to lock timeout; waiting for the transactions older than it to end: pid $reader_pid \(transaction open [0-9.]+ s\); retried on the next run$/,
-    'a FINALIZE waiting for an older transaction on another table names it');
+    'a FINALIZE waiting for an older transaction on another table names it, not the VACUUM');
+$node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_progress_vacuum
+                                WHERE relid = 'vacuumed'::regclass});
+eval { $vacuum->quit };
 $reader->query_safe('COMMIT');
 is($node->safe_psql('postgres', q{
 SELECT action || ': ' || detail FROM ai_scale.run_maintenance('t') WHERE partition = 'public.t_old3'}),

@@ -460,10 +460,20 @@ void recheck_bumped()
     // Until Redis takes them (apply_generations clears each mark it sends).
     if (marked != 0)
         g.any_unsent.store(1, std::memory_order_release);
+    // The server's work, not the caller's: never strict. With cache_strict, a slot of another
+    // model that Redis refuses to bump (a user without INCRBY, a counter not a number) failed
+    // the call of any model once a second while its mark stayed (for good after a restart), and
+    // an invalidation so failed was not made (bump_slot).
+    struct strict_off {
+        const bool was = guc::cache_strict;
+        strict_off() { guc::cache_strict = false; }
+        ~strict_off() { guc::cache_strict = was; }
+    };
     try {
+        strict_off off;
         sync_generations(rechecked.data(), rechecked.size());
     } catch (...) {
-        // Cancelled while it waited (or failing with cache_strict): the next call rechecks.
+        // Cancelled while it waited: the next call rechecks.
         uint64_t claimed = now;
         g.rechecked_ms.compare_exchange_strong(claimed, last, std::memory_order_relaxed);
         throw;

@@ -61,6 +61,21 @@ SELECT 'got', ai_scale.cache_get('m', 1, '{"k": 1}');});
 like($out, qr/^got\|\{"v": 1\}$/m, 'then the value put is read back from Redis');
 is($err, '', 'with no warning');
 
+# INCRBY refused again, an invalidation of m is marked unsent, and the server's recheck (once a
+# second, at a call of any model) tries it again. That recheck is no part of a strict call of
+# another model, whose counters Redis holds: the call answers, where it failed with the NOPERM.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('o', 1, '{"k": 1}', '{"v": 2}')});
+like(`$cli ACL SETUSER noincr -incr -incrby`, qr/OK/, 'INCR and INCRBY refused again');
+($ret, $out, $err) = $node->psql('postgres', q{SELECT ai_scale.cache_invalidate('m', 1)});
+like($err, qr/WARNING:  redis refused to increment/, 'the invalidation of m is not sent');
+($ret, $out, $err) = $node->psql(
+    'postgres', q{
+SET ai_scale.cache_strict = on;
+SELECT pg_sleep(1.1); -- the recheck is due
+SELECT 'got', ai_scale.cache_get('o', 1, '{"k": 1}');});
+is($ret, 0, 'a strict call of another model succeeds while the recheck is refused') or diag($err);
+like($out, qr/^got\|\{"v": 2\}$/m, '... and answers from Redis');
+
 $node->stop;
 redis_stop('noincr');
 done_testing();

@@ -21,6 +21,7 @@ extern "C" {
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <optional>
@@ -51,7 +52,8 @@ enum unsent_state : uint8_t { sent, unsent, sending };
 struct generations {
     std::atomic<uint64_t> slot[n_generation_slots];
     std::atomic<uint64_t> synced_ms[n_generation_slots];
-    // The last bump here with Redis configured, taken or not; 0: none.
+    // The last bump here with Redis configured, taken or not, or the last time Redis took one made
+    // here without it or raised its counter to a floor (apply_generations); 0: none.
     std::atomic<uint64_t> bumped_ms[n_generation_slots];
     std::atomic<uint64_t> last_bump_ms; // the latest of bumped_ms; 0 once out of the window
     std::atomic<uint64_t> rechecked_ms; // the last recheck_bumped
@@ -62,6 +64,10 @@ struct generations {
     // took a bump of this server's: the next sync raises the counter past both (apply_generations).
     // Carried across a restart by a file (carry_unsent_bumps). An unsent_state.
     std::atomic<uint8_t> unsent[n_generation_slots];
+    // A generation this server used before its start, of a bump Redis took in the
+    // recheck_window_ms before the exit, which Redis's counter must not be found below (a
+    // failover during the restart lost the bump); 0: none, or found so (apply_generations).
+    std::atomic<uint64_t> floor[n_generation_slots];
     // Whether a slot may be marked unsent (mark_unsent; cleared by a recheck that finds none):
     // the recheck then syncs the marked slots, whatever the age of their bump.
     std::atomic<uint8_t> any_unsent;
@@ -81,23 +87,29 @@ void mark_unsent(generations& g, uint32_t slot)
     g.any_unsent.store(1, std::memory_order_release);
 }
 
-// Writes the slots to mark unsent at the next start to the file that carries them to the next
-// shared memory (unsent_bumps.hpp): run by the postmaster as it exits, or reinitialises after a
-// crash, once no other process is left to bump a slot. Those marked unsent, and those Redis took
-// a bump of in the last recheck_window_ms: a failover may lose that bump yet, and the restarted
-// server, which no longer knows the generation it used, would not find it lost
-// (recheck_bumped); marked, the slot is bumped again at its first sync.
+// Writes the slots to mark at the next start to the file that carries them to the next shared
+// memory (unsent_bumps.hpp): run by the postmaster as it exits, or reinitialises after a crash,
+// once no other process is left to bump a slot. Those marked unsent; and, with the generation
+// used, those Redis took a bump of in the last recheck_window_ms (or a floor not found yet): a
+// failover may lose that bump yet, which the restarted server, taking Redis's counter, would not
+// find (recheck_bumped) without the generation. Marked unsent instead, such a slot was bumped
+// again at its first sync, and what was cached under it since missed after every restart.
 void save_unsent_bumps(int, Datum)
 {
     try {
         const uint64_t now = stats::monotonic_ms();
         const generations& g = *shared_generations;
-        std::vector<uint32_t> slots;
+        std::vector<unsent_bumps::carried> slots;
         for (uint32_t s = 0; s < n_generation_slots; s++) {
             const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
-            if (g.unsent[s].load(std::memory_order_acquire) != sent ||
-                (at != 0 && now < at + recheck_window_ms))
-                slots.push_back(s);
+            const uint64_t used = g.slot[s].load(std::memory_order_relaxed);
+            const uint64_t floor = g.floor[s].load(std::memory_order_relaxed);
+            if (g.unsent[s].load(std::memory_order_acquire) != sent)
+                slots.push_back({s, 0});
+            else if (floor != 0)
+                slots.push_back({s, std::max(floor, used)});
+            else if (at != 0 && now < at + recheck_window_ms)
+                slots.push_back({s, generation::learned(used) ? used : 0});
         }
         unsent_bumps::save(slots);
     } catch (const std::bad_alloc&) {
@@ -113,8 +125,14 @@ void carry_unsent_bumps(generations& g)
 {
     const auto carried = unsent_bumps::load();
     if (carried)
-        for (uint32_t s : *carried)
-            mark_unsent(g, s);
+        for (const auto& c : *carried) {
+            if (c.generation == 0) {
+                mark_unsent(g, c.slot);
+                continue;
+            }
+            g.floor[c.slot].store(c.generation, std::memory_order_relaxed);
+            g.any_unsent.store(1, std::memory_order_release);
+        }
     else
         for (uint32_t s = 0; s < n_generation_slots; s++)
             mark_unsent(g, s);
@@ -135,6 +153,7 @@ void init_generations(void* segment, bool found)
         shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
         shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
         shared_generations->unsent[i].store(sent, std::memory_order_relaxed);
+        shared_generations->floor[i].store(0, std::memory_order_relaxed);
     }
     // The postmaster, or a single-user backend: the process that outlives every other using this
     // memory.
@@ -340,6 +359,37 @@ std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>
     }
 }
 
+// Redis took a bump of the slot's now (recheck_bumped, save_unsent_bumps).
+void note_taken(uint32_t slot)
+{
+    const uint64_t now = stats::monotonic_ms();
+    raise_to(gens().bumped_ms[slot], now);
+    raise_to(gens().last_bump_ms, now);
+}
+
+// Whether Redis's counter of a slot, in_redis, is at the slot's floor (carried from before the
+// start) or was raised past it now (into in_redis): below it, a failover during the restart lost
+// a bump this server made, and taking the counter brought back the values it invalidated. Raised
+// past it by a bump's random step, as a sync raises a counter behind its slot (raise_past).
+bool reach_floor(uint32_t slot, uint64_t& in_redis)
+{
+    auto& floor = gens().floor[slot];
+    uint64_t f = floor.load(std::memory_order_acquire);
+    if (f == 0)
+        return true;
+    if (in_redis < f) {
+        const uint64_t step = generation::bump_step(random_bits());
+        const auto counter =
+            l2_increment(generation_key(slot), generation::raise_past(f, in_redis, step));
+        if (!counter || *counter <= f)
+            return false;
+        in_redis = *counter;
+        note_taken(slot);
+    }
+    floor.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
+    return true;
+}
+
 // Raises each slot to the generation Redis holds (values[i] for stale[i]), or Redis's counter past
 // the slot's where it is behind, or where the slot was bumped here without Redis (unsent).
 void apply_generations(const std::vector<uint32_t>& stale,
@@ -347,7 +397,9 @@ void apply_generations(const std::vector<uint32_t>& stale,
 {
     auto& g = gens();
     for (size_t i = 0; i < stale.size(); i++) {
-        const uint64_t in_redis = values[i] ? generation::parse_counter(*values[i]) : 0;
+        uint64_t in_redis = values[i] ? generation::parse_counter(*values[i]) : 0;
+        if (!reach_floor(stale[i], in_redis))
+            continue; // the slot keeps what it had (0 after a start): not below the floor
         // Taken before the slot is read: a bump made without Redis after this is left marked.
         const bool was_unsent = take_unsent(g.unsent[stale[i]]);
         const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);
@@ -368,9 +420,15 @@ void apply_generations(const std::vector<uint32_t>& stale,
                 mark_unsent(g, stale[i]);
             throw;
         }
-        if (was_unsent && taken)
+        if (was_unsent && taken) {
+            // Redis took the bump now, whatever its age: a failover may yet lose it, as it may
+            // one taken at once, so the slot is rechecked, and carried across a restart, for
+            // recheck_window_ms from now. From the bump's time, a mark sent after that window
+            // (an outage longer, or carried from before a start) was neither, and a restarted
+            // server that took the counter from before it served the values it invalidated.
+            note_taken(stale[i]);
             unsent_taken(g.unsent[stale[i]]);
-        else if (was_unsent)
+        } else if (was_unsent)
             mark_unsent(g, stale[i]);
     }
 }
@@ -452,7 +510,8 @@ void recheck_bumped()
     for (uint32_t s = 0; s < n_generation_slots; s++) {
         const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
         const bool recent = last_bump != 0 && at != 0 && now < at + recheck_window_ms;
-        const bool unsent_here = marks && g.unsent[s].load(std::memory_order_acquire) != sent;
+        const bool unsent_here = marks && (g.unsent[s].load(std::memory_order_acquire) != sent ||
+                                           g.floor[s].load(std::memory_order_relaxed) != 0);
         marked += unsent_here;
         if (recent || (unsent_here && marked <= max_unsent_rechecked))
             rechecked.push_back(s);

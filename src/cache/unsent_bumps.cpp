@@ -51,7 +51,7 @@ bool read_text(std::string& text, char* problem, size_t problem_size, int* file_
         }
         return false;
     }
-    const size_t limit = 64 + size_t(generation::n_slots) * 6;
+    const size_t limit = 64 + size_t(generation::n_slots) * max_line_bytes;
     text.resize(limit + 1);
     size_t have = 0;
     for (;;) {
@@ -75,7 +75,7 @@ bool read_text(std::string& text, char* problem, size_t problem_size, int* file_
 
 } // namespace
 
-std::optional<std::vector<uint32_t>> load()
+std::optional<std::vector<carried>> load()
 {
     try {
         std::string text;
@@ -83,7 +83,7 @@ std::optional<std::vector<uint32_t>> load()
         int file_errno = 0;
         if (!read_text(text, problem, sizeof problem, &file_errno)) {
             if (file_errno == 0)
-                return std::vector<uint32_t>();
+                return std::vector<carried>();
             return marked_everywhere(problem, file_errno);
         }
         auto slots = parse(text);
@@ -107,7 +107,7 @@ std::optional<std::vector<uint32_t>> load()
     }
 }
 
-void save(const std::vector<uint32_t>& slots)
+void save(const std::vector<carried>& slots)
 {
     if (slots.empty()) {
         if (unlink(file_name) != 0 && errno != ENOENT)

@@ -3,20 +3,22 @@
 // exit completes, with a WARNING or a LOG line saying what was not carried.
 #pragma once
 
+#include "cache/unsent_bumps_format.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 namespace ai_scale::cache::unsent_bumps {
 
-// The slots to mark unsent as the postmaster makes shared memory: those in the file, none
-// without one. nullopt, for every slot, when the file cannot be read or holds something else:
-// which invalidations it carried is unknown, and a slot marked without need costs one INCRBY at
-// its next sync and misses for what was cached under it, where one left unmarked serves values
-// put before an invalidation.
-std::optional<std::vector<uint32_t>> load();
+// The slots to mark as the postmaster makes shared memory (unsent, or at a generation Redis's
+// counter must reach): those in the file, none without one. nullopt, for every slot, when the file
+// cannot be read or holds something else: which invalidations it carried is unknown, and a slot
+// marked without need costs one INCRBY at its next sync and misses for what was cached under it,
+// where one left unmarked serves values put before an invalidation.
+std::optional<std::vector<carried>> load();
 
 // Writes the slots to the file durably, or removes it when there are none.
-void save(const std::vector<uint32_t>& slots);
+void save(const std::vector<carried>& slots);
 
 } // namespace ai_scale::cache::unsent_bumps

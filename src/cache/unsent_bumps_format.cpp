@@ -6,38 +6,57 @@
 namespace ai_scale::cache::unsent_bumps {
 
 namespace {
-constexpr std::string_view header = "ai_scale unsent generation bumps 1\n";
+constexpr std::string_view header_v1 = "ai_scale unsent generation bumps 1\n";
+constexpr std::string_view header = "ai_scale unsent generation bumps 2\n";
 constexpr std::string_view trailer = "end\n";
+
+// A decimal number without sign, leading zero or space, of at most max_digits digits.
+template <typename T> bool number(std::string_view s, size_t max_digits, T& out)
+{
+    if (s.empty() || s.size() > max_digits || s[0] < '0' || s[0] > '9' ||
+        (s[0] == '0' && s.size() > 1))
+        return false;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size();
+}
 } // namespace
 
-std::string format(const std::vector<uint32_t>& slots)
+std::string format(const std::vector<carried>& slots)
 {
     std::string text(header);
-    for (uint32_t slot : slots) {
-        text += std::to_string(slot);
+    for (const carried& c : slots) {
+        text += std::to_string(c.slot);
+        if (c.generation != 0) {
+            text += ' ';
+            text += std::to_string(c.generation);
+        }
         text += '\n';
     }
     text += trailer;
     return text;
 }
 
-std::optional<std::vector<uint32_t>> parse(std::string_view text)
+std::optional<std::vector<carried>> parse(std::string_view text)
 {
-    if (text.substr(0, header.size()) != header)
+    const bool v1 = text.substr(0, header_v1.size()) == header_v1;
+    if (!v1 && text.substr(0, header.size()) != header)
         return std::nullopt;
     text.remove_prefix(header.size());
-    std::vector<uint32_t> slots;
+    std::vector<carried> slots;
     while (text != trailer) {
         const size_t eol = text.find('\n');
-        if (eol == std::string_view::npos || eol == 0 || eol > 5 || text[0] < '0' ||
-            text[0] > '9' || (text[0] == '0' && eol > 1))
+        if (eol == std::string_view::npos)
             return std::nullopt;
-        uint32_t slot = 0;
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + eol, slot);
-        if (ec != std::errc() || end != text.data() + eol || slot >= generation::n_slots ||
-            (!slots.empty() && slot <= slots.back()))
+        std::string_view line = text.substr(0, eol);
+        const size_t space = v1 ? std::string_view::npos : line.find(' ');
+        carried c{0, 0};
+        if (!number(line.substr(0, space), 5, c.slot) || c.slot >= generation::n_slots ||
+            (!slots.empty() && c.slot <= slots.back().slot))
             return std::nullopt;
-        slots.push_back(slot);
+        if (space != std::string_view::npos &&
+            (!number(line.substr(space + 1), 20, c.generation) || c.generation == 0))
+            return std::nullopt;
+        slots.push_back(c);
         text.remove_prefix(eol + 1);
     }
     return slots;

@@ -6,10 +6,12 @@
 // values cached before the invalidation were written under, and served them again. So the
 // postmaster writes the marked slots to a file of the data directory when it exits or
 // reinitialises after a crash, and marks them again when it makes shared memory. So it does with
-// the slots Redis took a bump of in the last minutes, which a Redis failover may yet lose
-// (key.cpp, save_unsent_bumps).
+// the slots Redis took a bump of in the last minutes, which a Redis failover may yet lose, each
+// with the generation the server used, which Redis's counter is raised past only where it is
+// found below (key.cpp, save_unsent_bumps).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,11 +23,23 @@ namespace ai_scale::cache::unsent_bumps {
 // The file, in the data directory.
 constexpr const char* file_name = "ai_scale_cache_unsent_bumps";
 
-// The file's text: a header line, each slot in ascending order on a line of its own, and "end".
-std::string format(const std::vector<uint32_t>& slots);
+// A slot the file carries: marked unsent (generation 0), or bumped with Redis in the last minutes
+// at that generation, which Redis's counter must not be found below (key.cpp, carry_unsent_bumps).
+struct carried {
+    uint32_t slot;
+    uint64_t generation;
+    bool operator==(const carried& o) const { return slot == o.slot && generation == o.generation; }
+};
 
-// The slots of a file format wrote; nullopt for any other text (cut short, a slot out of range
-// or out of order, anything after "end").
-std::optional<std::vector<uint32_t>> parse(std::string_view text);
+// The most bytes a line of the file takes: "65535 18446744073709551615\n".
+constexpr size_t max_line_bytes = 27;
+
+// The file's text: a header line, each slot in ascending order on a line of its own (with its
+// generation after a space, where it has one), and "end".
+std::string format(const std::vector<carried>& slots);
+
+// The slots of a file format wrote (or the first format, of slots only); nullopt for any other
+// text (cut short, a slot out of range or out of order, anything after "end").
+std::optional<std::vector<carried>> parse(std::string_view text);
 
 } // namespace ai_scale::cache::unsent_bumps

@@ -8,7 +8,11 @@
 # the next use of the model invalidated (which the other servers went on serving until then).
 # And a bump Redis took in the last 5 minutes is carried as a mark too: a failover may yet lose
 # it, which the server rechecks for while it runs, and which after a restart it could no longer
-# tell (it took Redis's counter, the generation before the bump).
+# tell (it took Redis's counter, the generation before the bump); so is a mark Redis took in the
+# last 5 minutes, whatever the age of the bump (a mark carried from before the start, sent at once).
+# Such a slot is carried with the generation the server used, and Redis's counter raised past it
+# only where it is found below: marked unsent instead, it was bumped again at every restart, and
+# what was cached since the bump missed (test/tap/090_crash_restart.pl).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -50,7 +54,7 @@ SELECT ai_scale.cache_invalidate('m', 1);});
 put('before the restart');
 invalidate_unreachable();
 $node->stop;
-like(-e $file ? slurp_file($file) : '(no file)', qr/\Aai_scale unsent generation bumps 1\n\d+\nend\n\z/,
+like(-e $file ? slurp_file($file) : '(no file)', qr/\Aai_scale unsent generation bumps 2\n\d+\nend\n\z/,
     'the stopped server left the one slot it bumped without Redis in the file');
 my %before_start = counters();
 my $offset = -s $node->logfile;
@@ -64,11 +68,21 @@ is($node->safe_psql('postgres', $get), 'miss',
 like(slurp_file($node->logfile, $offset),
     qr/LOG:  ai_scale: cache invalidations carried from before this start are sent to Redis again\n.*DETAIL:  1 generation slot was carried: bumped while Redis was unreachable/,
     'the start says it carried the invalidation');
+# Redis took the carried bump just now, which a failover may yet lose: it is carried again, with
+# the generation it took the counter to.
 put('after the restart');
 $node->stop('immediate');
-ok(!-e $file, 'with no bump left to send, the file is removed (an immediate shutdown too)');
+like(-e $file ? slurp_file($file) : '(no file)', qr/\Aai_scale unsent generation bumps 2\n\d+ \d+\nend\n\z/,
+    'the carried mark Redis took after the start is in the file again, with its generation (an immediate shutdown too)');
+system('redis-cli', '-p', $port, 'SET', $_, $before_start{$_}) == 0 or die 'SET'
+  for keys %before_start; # a failover lost it during the restart
 $node->start;
-is($node->safe_psql('postgres', $get), '{"v": "after the restart"}',
+is($node->safe_psql('postgres', $get), 'miss',
+    'after a restart during which Redis lost the carried bump, the value put before it is a miss');
+# Where Redis kept the bump, the restart bumps nothing again.
+put('after the loss');
+$node->restart;
+is($node->safe_psql('postgres', $get), '{"v": "after the loss"}',
     'a value put after the invalidation is still a hit after another restart');
 
 # 2. A crash: the postmaster reinitialises shared memory without exiting.
@@ -158,6 +172,20 @@ system('redis-cli', '-p', $port, 'SET', $_, $held{$_}) == 0 or die 'SET' for key
 $node->start;
 is($node->safe_psql('postgres', $get), 'miss',
     'after a restart during which Redis lost the bump, the value put before it is still a miss');
+
+# 7. Many slots carried with their generations (a line of up to 27 bytes each): the file is read
+# whole, where the reader stopped at 6 bytes a slot, took the file for damaged and marked every
+# slot, a miss for every model.
+$node->safe_psql('postgres',
+    q{SELECT count(ai_scale.cache_invalidate('many' || i)) FROM generate_series(1, 30000) i});
+$node->stop;
+ok(-s $file > 64 + 65536 * 6, 'the file of many carried slots is larger than 6 bytes a slot');
+my $lines = () = slurp_file($file) =~ /\n/g;
+$offset = -s $node->logfile;
+$node->start;
+my $log = slurp_file($node->logfile, $offset);
+unlike($log, qr/WARNING:  ai_scale: file/, 'it is read, without a warning');
+like($log, qr/DETAIL:  @{[$lines - 2]} generation slots were carried/, '... every slot in it');
 
 redis_stop('unsent_restart');
 done_testing();

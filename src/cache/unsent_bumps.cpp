@@ -93,7 +93,7 @@ std::optional<std::vector<carried>> load()
         if (!slots->empty())
             ereport(LOG,
                     (errmsg("ai_scale: cache invalidations carried from before this start are "
-                            "sent to Redis again"),
+                            "sent to Redis again where it lacks them"),
                      errdetail_plural("%zu generation slot was carried: bumped while Redis was "
                                       "unreachable, or in the 5 minutes before the server "
                                       "stopped, a bump a Redis failover may yet lose.",

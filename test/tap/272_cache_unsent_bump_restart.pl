@@ -66,7 +66,7 @@ is(scalar(grep { $after_call{$_} > $before_start{$_} } keys %before_start), 1,
 is($node->safe_psql('postgres', $get), 'miss',
     'after the restart, the value put before the invalidation is a miss');
 like(slurp_file($node->logfile, $offset),
-    qr/LOG:  ai_scale: cache invalidations carried from before this start are sent to Redis again\n.*DETAIL:  1 generation slot was carried: bumped while Redis was unreachable/,
+    qr/LOG:  ai_scale: cache invalidations carried from before this start are sent to Redis again where it lacks them\n.*DETAIL:  1 generation slot was carried: bumped while Redis was unreachable/,
     'the start says it carried the invalidation');
 # Redis took the carried bump just now, which a failover may yet lose: it is carried again, with
 # the generation it took the counter to.

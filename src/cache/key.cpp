@@ -71,6 +71,7 @@ struct generations {
     // Whether a slot may be marked unsent (mark_unsent; cleared by a recheck that finds none):
     // the recheck then syncs the marked slots, whatever the age of their bump.
     std::atomic<uint8_t> any_unsent;
+    std::atomic<uint32_t> recheck_from; // the slot the recheck's next look for marks starts at
 };
 
 generations* shared_generations = nullptr;
@@ -83,8 +84,11 @@ generations& gens()
 
 void mark_unsent(generations& g, uint32_t slot)
 {
-    g.unsent[slot].store(unsent, std::memory_order_release);
-    g.any_unsent.store(1, std::memory_order_release);
+    // Sequentially consistent, as the recheck's clearing of the flag and its reading of the marks
+    // are: with release and acquire, the clearing could come after the read of this mark, and
+    // leave the flag clear with the slot marked.
+    g.unsent[slot].store(unsent, std::memory_order_seq_cst);
+    g.any_unsent.store(1, std::memory_order_seq_cst);
 }
 
 // Writes the slots to mark at the next start to the file that carries them to the next shared
@@ -131,7 +135,7 @@ void carry_unsent_bumps(generations& g)
                 continue;
             }
             g.floor[c.slot].store(c.generation, std::memory_order_relaxed);
-            g.any_unsent.store(1, std::memory_order_release);
+            g.any_unsent.store(1, std::memory_order_seq_cst);
         }
     else
         for (uint32_t s = 0; s < n_generation_slots; s++)
@@ -502,23 +506,31 @@ void recheck_bumped()
     if ((last != 0 && now < last + generation_sync_ms) ||
         !g.rechecked_ms.compare_exchange_strong(last, now, std::memory_order_relaxed))
         return;
-    // Cleared before the slots are read: a slot marked meanwhile sets it again.
+    // Cleared before the slots are read: a slot marked meanwhile sets it again (mark_unsent).
     if (marks)
-        g.any_unsent.store(0, std::memory_order_release);
+        g.any_unsent.store(0, std::memory_order_seq_cst);
     std::vector<uint32_t> rechecked;
     size_t marked = 0;
-    for (uint32_t s = 0; s < n_generation_slots; s++) {
+    // The marked slots are taken from where the last look stopped, round the slots: from 0 each
+    // time, 64 marks Redis never takes (counters not numbers) kept the ones after them waiting.
+    const uint32_t from = g.recheck_from.load(std::memory_order_relaxed);
+    uint32_t next_from = from;
+    for (uint32_t i = 0; i < n_generation_slots; i++) {
+        const uint32_t s = (from + i) % n_generation_slots;
         const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
         const bool recent = last_bump != 0 && at != 0 && now < at + recheck_window_ms;
-        const bool unsent_here = marks && (g.unsent[s].load(std::memory_order_acquire) != sent ||
+        const bool unsent_here = marks && (g.unsent[s].load(std::memory_order_seq_cst) != sent ||
                                            g.floor[s].load(std::memory_order_relaxed) != 0);
         marked += unsent_here;
+        if (unsent_here && marked == max_unsent_rechecked)
+            next_from = (s + 1) % n_generation_slots;
         if (recent || (unsent_here && marked <= max_unsent_rechecked))
             rechecked.push_back(s);
     }
+    g.recheck_from.store(next_from, std::memory_order_relaxed);
     // Until Redis takes them (apply_generations clears each mark it sends).
     if (marked != 0)
-        g.any_unsent.store(1, std::memory_order_release);
+        g.any_unsent.store(1, std::memory_order_seq_cst);
     // The server's work, not the caller's: never strict. With cache_strict, a slot of another
     // model that Redis refuses to bump (a user without INCRBY, a counter not a number) failed
     // the call of any model once a second while its mark stayed (for good after a restart), and

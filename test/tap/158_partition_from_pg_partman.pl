@@ -238,25 +238,35 @@ like($node->safe_psql('postgres', sprintf($spans, 'made_ny')), qr/^day(,day)+$/,
     "... in pg_partman's zone, whole days named by the day");
 
 # Partitions of another interval than pg_partman's (monthly over its days) fill what its days
-# leave uncovered: from its last day to the month's end, then whole months. No error.
+# leave uncovered: from its last day to the month's end, then whole months, and, when its first
+# day (two days back) is past the month's start, the month before it. No error. pg_partman's
+# days are read from the catalog, not from the date: either call may come after a midnight.
 $node->safe_psql('postgres', q{
 CREATE TABLE public.daily_to_monthly (id bigint, created_at timestamptz NOT NULL)
     PARTITION BY RANGE (created_at);
 SELECT partman.create_parent('public.daily_to_monthly', 'created_at', 'native', 'daily',
                              p_premake := 2);
-DELETE FROM partman.part_config WHERE parent_table = 'public.daily_to_monthly';});
+DELETE FROM partman.part_config WHERE parent_table = 'public.daily_to_monthly';
+CREATE TABLE partman_days AS
+SELECT min(substring(b FROM $$FROM \('([^']+)'\)$$)::timestamptz) AS first,
+       max(substring(b FROM $$TO \('([^']+)'\)$$)::timestamptz) AS last
+  FROM (SELECT pg_get_expr(c.relpartbound, c.oid) b
+          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'public.daily_to_monthly'::regclass) d;});
 like( $node->safe_psql('postgres', q{
-SELECT string_agg(CASE WHEN lower = date_trunc('day', now()) + interval '3 days' THEN 'from last day'
+SELECT string_agg(CASE WHEN lower = d.last THEN 'from their last day'
                        WHEN lower = date_trunc('month', lower) THEN 'from month start'
                        ELSE lower::text END
-                  || CASE WHEN upper = date_trunc('month', upper) THEN ' to month start'
+                  || CASE WHEN upper = d.first THEN ' to their first day'
+                          WHEN upper = date_trunc('month', upper) THEN ' to month start'
                           ELSE ' to ' || upper END, ',' ORDER BY lower)
   FROM (SELECT (split_part(detail, ' ', 2) || ' ' || split_part(detail, ' ', 3))::timestamptz lower,
                (split_part(detail, ' ', 5) || ' ' || split_part(detail, ' ', 6))::timestamptz upper
           FROM ai_scale.manage_partitions('public.daily_to_monthly', '1 month', premake => 2)
-         WHERE action = 'created') m;}),
-    qr/^from last day to month start(,from month start to month start)+$/,
+         WHERE action = 'created') m, partman_days d;}),
+    qr/^(from month start to their first day,)?from their last day to month start(,from month start to month start)+$/,
     "monthly over pg_partman's days: from its last day to the month's end, then months");
+$node->safe_psql('postgres', 'DROP TABLE partman_days');
 
 # Back to pg_partman: its create_parent refuses a table with partitions of other names ("would
 # overlap") and with a default named as its own. Moving the default's rows home while ai_scale

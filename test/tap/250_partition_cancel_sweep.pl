@@ -253,32 +253,38 @@ GRANT SELECT, INSERT ON pv TO sweep_reader;},
     },
 );
 
+# The day, in the session's zone and in UTC: the resets and the calls count from it.
+my $day = q{SELECT current_date || ' ' || (now() AT TIME ZONE 'UTC')::date};
 for my $name (sort keys %ops) {
     my $op = $ops{$name};
-    # The shapes before and after an uninterrupted call, and how long it took.
-    $node->safe_psql('postgres', "$op->{reset}\nSELECT sweep_note('pre');");
-    my ($full_ms) = $node->safe_psql('postgres', "\\timing on\n$op->{call};") =~ /Time: (\d+)/;
-    $full_ms //= 1000;
-    $node->safe_psql('postgres', q{SELECT sweep_note('post')});
-    is($node->safe_psql('postgres', 'SELECT sweep_faults()'), 'none',
-        "$name: an uninterrupted call leaves no fault");
-    isnt($node->safe_psql('postgres', q{SELECT shape FROM sweep_shapes WHERE kind = 'pre'}),
-        $node->safe_psql('postgres', q{SELECT shape FROM sweep_shapes WHERE kind = 'post'}),
-        "$name: the call changes something");
-    my @points = timeout_sweep_points($full_ms);
+    my ($full_ms, $full_faults, $pre, $post, @points, $out, $err);
+    # A sweep that a midnight crosses compares tables reset on one day with shapes noted on the
+    # day before: it is run again, wholly on the new day.
+    for my $try (1, 2) {
+        my $day_before = $node->safe_psql('postgres', $day);
+        # The shapes before and after an uninterrupted call, and how long it took.
+        $node->safe_psql('postgres', "$op->{reset}\nSELECT sweep_note('pre');");
+        ($full_ms) = $node->safe_psql('postgres', "\\timing on\n$op->{call};") =~ /Time: (\d+)/;
+        $full_ms //= 1000;
+        $node->safe_psql('postgres', q{SELECT sweep_note('post')});
+        $full_faults = $node->safe_psql('postgres', 'SELECT sweep_faults()');
+        $pre = $node->safe_psql('postgres', q{SELECT shape FROM sweep_shapes WHERE kind = 'pre'});
+        $post = $node->safe_psql('postgres', q{SELECT shape FROM sweep_shapes WHERE kind = 'post'});
+        @points = timeout_sweep_points($full_ms);
 
-    # One session for the whole sweep: reset, the interrupted call, the verdict, the call again
-    # (unless the interrupted one had finished), the verdict. psql goes on after an error.
-    my $script = '';
-    for my $t (@points) {
-        my $rows_before = $op->{rows}
-          ? qq{SELECT 'rows ${t}ms before: ' || sweep_all_rows('$op->{rows}');} : '';
-        my $rows_after = $op->{rows}
-          ? qq{SELECT 'rows ${t}ms after: ' || sweep_all_rows('$op->{rows}');} : '';
-        my $complete = $op->{batched} ? "$op->{call};"
-          : "SELECT sweep_shape() = (SELECT shape FROM sweep_shapes WHERE kind = 'pre') AS again"
-          . " \\gset\n\\if :again\n$op->{call};\n\\endif";
-        $script .= qq{
+        # One session for the whole sweep: reset, the interrupted call, the verdict, the call
+        # again (unless the interrupted one had finished), the verdict. psql goes on after an
+        # error.
+        my $script = '';
+        for my $t (@points) {
+            my $rows_before = $op->{rows}
+              ? qq{SELECT 'rows ${t}ms before: ' || sweep_all_rows('$op->{rows}');} : '';
+            my $rows_after = $op->{rows}
+              ? qq{SELECT 'rows ${t}ms after: ' || sweep_all_rows('$op->{rows}');} : '';
+            my $complete = $op->{batched} ? "$op->{call};"
+              : "SELECT sweep_shape() = (SELECT shape FROM sweep_shapes WHERE kind = 'pre') AS again"
+              . " \\gset\n\\if :again\n$op->{call};\n\\endif";
+            $script .= qq{
 $op->{reset}
 $rows_before
 SET statement_timeout = '${t}ms';
@@ -289,8 +295,13 @@ $rows_after
 $complete
 SELECT sweep_verdict('${t}ms completed');
 };
+        }
+        (undef, $out, $err) = $node->psql('postgres', $script, on_error_stop => 0);
+        last if $node->safe_psql('postgres', $day) eq $day_before;
+        note("$name: a midnight came during the sweep; once more");
     }
-    my ($rc, $out, $err) = $node->psql('postgres', $script, on_error_stop => 0);
+    is($full_faults, 'none', "$name: an uninterrupted call leaves no fault");
+    isnt($pre, $post, "$name: the call changes something");
     my @verdicts = $out =~ /^(point .*)$/mg;
     my $interrupted = () = $err =~ /canceling statement due to statement timeout/g;
     note("$name: full call ${full_ms} ms, " . scalar(@points) . " points, $interrupted interrupted");

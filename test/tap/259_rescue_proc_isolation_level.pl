@@ -23,6 +23,8 @@ CREATE TABLE t (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
 ALTER TABLE t OWNER TO rescuer;
 SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1);});
 
+# The rows' days are counted from the day the test began: a midnight may come during it.
+my $today = $node->safe_psql('postgres', 'SELECT current_date');
 my $day = 5;
 foreach my $level ('repeatable read', 'serializable') {
     $node->safe_psql('postgres',
@@ -30,9 +32,9 @@ foreach my $level ('repeatable read', 'serializable') {
     # A writer's row in the default, not committed yet; then a committed one of the same day.
     my $writer = $node->background_psql('postgres', on_error_stop => 0);
     $writer->query_safe(
-        "BEGIN; INSERT INTO t VALUES (now()::date + $day + interval '2 hours', 2);");
+        "BEGIN; INSERT INTO t VALUES ('$today'::date + $day + interval '2 hours', 2);");
     $node->safe_psql('postgres',
-        "INSERT INTO t VALUES (now()::date + $day + interval '1 hour', 1)");
+        "INSERT INTO t VALUES ('$today'::date + $day + interval '1 hour', 1)");
     # The procedure, in a session of the role, waits for the writer's lock (long enough not to
     # give up).
     my $caller = $node->background_psql('postgres',
@@ -55,7 +57,7 @@ SELECT count(*) = 1 FROM pg_stat_activity
     is( $node->safe_psql('postgres', q{SELECT rows FROM ai_scale.check_default('t')}),
         '0', "$level: both rows left the default partition");
     is( $node->safe_psql('postgres',
-            "SELECT count(*) FROM t WHERE at >= now()::date + $day AND at < now()::date + $day + 1"),
+            "SELECT count(*) FROM t WHERE at >= '$today'::date + $day AND at < '$today'::date + $day + 1"),
         '2', "$level: none was lost");
     $day++;
 }
@@ -65,8 +67,8 @@ SELECT count(*) = 1 FROM pg_stat_activity
 # where it gave 23514 as if a constraint of the table were broken.
 my $writer = $node->background_psql('postgres', on_error_stop => 0);
 $writer->query_safe(
-    "BEGIN; INSERT INTO t VALUES (now()::date + $day + interval '2 hours', 2);");
-$node->safe_psql('postgres', "INSERT INTO t VALUES (now()::date + $day + interval '1 hour', 1)");
+    "BEGIN; INSERT INTO t VALUES ('$today'::date + $day + interval '2 hours', 2);");
+$node->safe_psql('postgres', "INSERT INTO t VALUES ('$today'::date + $day + interval '1 hour', 1)");
 my $caller = $node->background_psql('postgres',
     on_error_stop => 0,
     extra_params => [ '-U', 'rescuer' ]);

@@ -17,16 +17,18 @@ my $node = PostgreSQL::Test::Cluster->new('rescue_default_row_cannot_move');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
 $node->start;
-$node->safe_psql('postgres', q{
+# Days are counted from the day the test began: a midnight may come during it.
+my $today = $node->safe_psql('postgres', 'SELECT current_date');
+$node->safe_psql('postgres', qq{
 CREATE EXTENSION ai_scale;
 CREATE TABLE t (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('t', '1 day', 1, time_zone => 'UTC');
 -- Late rows of three old days; day 9 ago holds one the constraint below refuses.
-INSERT INTO t VALUES (now()::date - 10 + interval '1 hour', 1),
-                     (now()::date - 10 + interval '2 hours', 1),
-                     (now()::date - 9 + interval '1 hour', -1),
-                     (now()::date - 9 + interval '2 hours', 1),
-                     (now()::date - 8 + interval '1 hour', 1),
+INSERT INTO t VALUES ('$today'::date - 10 + interval '1 hour', 1),
+                     ('$today'::date - 10 + interval '2 hours', 1),
+                     ('$today'::date - 9 + interval '1 hour', -1),
+                     ('$today'::date - 9 + interval '2 hours', 1),
+                     ('$today'::date - 8 + interval '1 hour', 1),
                      ('infinity', 1); -- no partition can hold it: a notice says so
 ALTER TABLE t ADD CONSTRAINT vpos CHECK (v > 0) NOT VALID;});
 
@@ -40,11 +42,11 @@ is(scalar(() = $notices =~ /NOTICE:  1 row stays in the default partition/g), 1,
     'the row no partition can hold is noticed once, not again for each cell');
 is( $first, join("\n",
         'error: rescue from '
-          . $node->safe_psql('postgres', q{SELECT (now()::date - 9)::timestamptz})
+          . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 9)::timestamptz})
           . ' to '
-          . $node->safe_psql('postgres', q{SELECT (now()::date - 8)::timestamptz})
+          . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 8)::timestamptz})
           . ': new row for relation "t_'
-          . $node->safe_psql('postgres', q{SELECT to_char(now()::date - 9, 'YYYYMMDD')})
+          . $node->safe_psql('postgres', qq{SELECT to_char('$today'::date - 9, 'YYYYMMDD')})
           . '" violates check constraint "vpos" (SQLSTATE 23514)',
         'rescued: moved 1 row from the default partition',
         'rescued: moved 2 rows from the default partition'),
@@ -66,9 +68,9 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM ONLY t_default'), '1',
 
 # A row that cannot move in each of six cells: three error rows and one that counts the others,
 # not six (the worker logs a line per row, at every run).
-$node->safe_psql('postgres', q{
+$node->safe_psql('postgres', qq{
 ALTER TABLE t DROP CONSTRAINT vpos;
-INSERT INTO t SELECT now()::date - 30 + g * interval '1 day', -1 FROM generate_series(1, 6) g;
+INSERT INTO t SELECT '$today'::date - 30 + g * interval '1 day', -1 FROM generate_series(1, 6) g;
 ALTER TABLE t ADD CONSTRAINT vpos CHECK (v > 0) NOT VALID;});
 my $many = $node->safe_psql('postgres', q{SELECT detail FROM ai_scale.run_maintenance('t')
                                           WHERE action = 'error'});
@@ -80,13 +82,14 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM ONLY t_default'), '7',
 
 # A trigger on the table (its rows then move through the parent) that refuses one row with
 # RAISE, and fails on another with a division by zero.
-$node->safe_psql('postgres', q{
+$node->safe_psql('postgres', qq{
 ALTER TABLE t DROP CONSTRAINT vpos;
 DELETE FROM t WHERE v = -1;
-INSERT INTO t VALUES (now()::date - 50 + interval '1 hour', 7),
-                     (now()::date - 49 + interval '1 hour', 0),
-                     (now()::date - 48 + interval '1 hour', 1),
-                     (now()::date - 47 + interval '1 hour', 1);
+INSERT INTO t VALUES ('$today'::date - 50 + interval '1 hour', 7),
+                     ('$today'::date - 49 + interval '1 hour', 0),
+                     ('$today'::date - 48 + interval '1 hour', 1),
+                     ('$today'::date - 47 + interval '1 hour', 1);});
+$node->safe_psql('postgres', q{
 CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.v = 7 THEN
@@ -99,12 +102,12 @@ CREATE TRIGGER refuse BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION refuse();
 is( $node->safe_psql('postgres', $run),
     join("\n",
         "error: rescue from "
-          . $node->safe_psql('postgres', q{SELECT (now()::date - 50)::timestamptz}) . ' to '
-          . $node->safe_psql('postgres', q{SELECT (now()::date - 49)::timestamptz})
+          . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 50)::timestamptz}) . ' to '
+          . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 49)::timestamptz})
           . ': seven is refused (SQLSTATE P0001)',
         "error: rescue from "
-          . $node->safe_psql('postgres', q{SELECT (now()::date - 49)::timestamptz}) . ' to '
-          . $node->safe_psql('postgres', q{SELECT (now()::date - 48)::timestamptz})
+          . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 49)::timestamptz}) . ' to '
+          . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 48)::timestamptz})
           . ': division by zero (SQLSTATE 22012)',
         'rescued: moved 1 row from the default partition',
         'rescued: moved 1 row from the default partition'),

@@ -363,7 +363,8 @@ std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>
     }
 }
 
-// Redis took a bump of the slot's now (recheck_bumped, save_unsent_bumps).
+// A bump of the slot made (with Redis configured), or taken by Redis, now: the slot is rechecked
+// (recheck_bumped), and carried across a restart (save_unsent_bumps), for recheck_window_ms.
 void note_taken(uint32_t slot)
 {
     const uint64_t now = stats::monotonic_ms();
@@ -648,9 +649,7 @@ void bump_slot(uint32_t slot)
     uint64_t local = g.load(std::memory_order_relaxed);
     uint64_t next = local + 1;
     if (l2_enabled()) {
-        const uint64_t now = stats::monotonic_ms();
-        raise_to(gens().bumped_ms[slot], now);
-        raise_to(gens().last_bump_ms, now);
+        note_taken(slot);
         // A bump Redis takes goes past every earlier one made here without it (unsent), and
         // leaves the next sync nothing to add; one it does not take is left to that sync.
         const bool earlier = take_unsent(mark);

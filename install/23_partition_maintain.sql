@@ -895,10 +895,9 @@ END $$;
 -- What a DETACH ... FINALIZE that gave up (55P03) with no session holding its tables waited
 -- for: the transactions of this database whose snapshot is as old as its own (it waits for
 -- each to end, whichever tables they read; not for a VACUUM, which is left out), begun before
--- its wait (waited, the lock_timeout
--- it waited with), each by pid and the age of its transaction, the oldest three and how many
--- more; null when none is left. As _lock_holders, from the function behind pg_stat_activity,
--- and null on any error.
+-- its wait (waited, the lock_timeout it waited with), each by pid and the age of its
+-- transaction, the oldest three and how many more; null when none is left. As _lock_holders,
+-- from the function behind pg_stat_activity, and null on any error.
 CREATE FUNCTION ai_scale._older_transactions(waited text) RETURNS text
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp

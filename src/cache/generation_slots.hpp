@@ -40,7 +40,7 @@ uint32_t version_slot(uint64_t model_hash, int32_t version);
 std::string redis_key(uint64_t cluster, uint32_t slot);
 
 // How far a bump raises Redis's counter: a random step of 1 to max_bump_step (random: any 64
-// bits), not 1. Redis acknowledges an INCR before its replicas have it, so a failover can lose a
+// bits), not 1. Redis acknowledges an INCRBY before its replicas have it, so a failover can lose a
 // server's bump; a bump by another server on the new primary (a standby's, or one after a restart)
 // then reached the same number, both servers used it, and the second one's invalidation missed
 // what the first had put under that number since its own bump (TAP 262). Two bumps from one
@@ -106,7 +106,7 @@ inline uint64_t raise_past(uint64_t used, uint64_t redis, uint64_t step)
 
 // Redis can lose a counter while keeping the entries written under it: evicted under an
 // allkeys-* maxmemory-policy (counters have no TTL, entries do), the last second of an
-// appendonly fsync everysec lost in a crash, a FLUSHALL or DEL. A lost counter reads as 0 (INCR
+// appendonly fsync everysec lost in a crash, a FLUSHALL or DEL. A lost counter reads as 0 (INCRBY
 // makes it 1), and a server that restarted since, or never synced the slot, went back to
 // generation 0, 1, ...: to entries written before an invalidation, served again as hits.
 // So a counter always starts at a random point at or above epoch_floor, and one found below

@@ -38,7 +38,7 @@ namespace {
 // restart) within that second.
 constexpr uint32_t n_generation_slots = generation::n_slots;
 constexpr uint64_t generation_sync_ms = 1000;
-// Redis acknowledges an INCR before its replicas have it: a failover (or a replica promoted by
+// Redis acknowledges an INCRBY before its replicas have it: a failover (or a replica promoted by
 // hand) before they got it loses it, and the other servers, syncing from the new primary, went
 // on answering what had been invalidated until this server next used that model. So this
 // server syncs the slots it bumped in the last recheck_window_ms (raising Redis's counter where
@@ -479,7 +479,7 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
 
 // Syncs, at most once a second for the whole server, at a cache call of any model (a key made,
 // or an invalidation): the slots this server bumped in the last recheck_window_ms, so that an
-// INCR a Redis failover lost is made again (reconcile_generation) within a second after the
+// INCRBY a Redis failover lost is made again (reconcile_generation) within a second after the
 // server learns of the new primary; and the slots marked unsent, whatever the age of their bump
 // (carried across a restart, or bumped in an outage longer than the window), at most
 // max_unsent_rechecked of them a time, so that Redis takes them within a second after it answers

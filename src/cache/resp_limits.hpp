@@ -21,7 +21,7 @@ struct resp_limits {
 
 // What the replies to these commands (each as its words; the first word is the command) may
 // take, when a value read back is at most max_value_bytes: a GET one value, an MGET one per
-// key, INFO a few hundred kB, anything else (SET, INCR, AUTH, SENTINEL ...) a little.
+// key, INFO a few hundred kB, anything else (SET, INCRBY, AUTH, SENTINEL ...) a little.
 resp_limits limits_for(const std::vector<command>& commands, uint64_t max_value_bytes);
 
 class resp_scanner {

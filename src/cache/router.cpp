@@ -98,7 +98,7 @@ std::vector<std::string> current_replicas()
 // now a replica, refuses writes (READONLY) for up to a second before this backend would have
 // asked, and a write dropped then is an invalidation the other servers never see. When they
 // name another primary, cmds run there, once. (A command the old primary ran before failing,
-// an INCR, runs twice: one invalidation more, never a wrong answer.)
+// an INCRBY, runs twice: one invalidation more, never a wrong answer.)
 // A refusal (see attempt) is an answer, no sign of a failover: the sentinels are not asked.
 // *skipped, when given, says whether no round trip was made (no primary, or its breaker open);
 // *refused, when given, whether the primary refused a command.
@@ -469,8 +469,8 @@ std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, word>> entr
 
 namespace {
 
-// Says, once per session, that the primary refused an INCR or INCRBY (NOPERM: an ACL user
-// without them; OOM, MISCONF, ...). A slot whose counter Redis does not hold yet is learned by
+// Says, once per session, that the primary refused an INCRBY (NOPERM: an ACL user without it;
+// OOM, MISCONF, ...). A slot whose counter Redis does not hold yet is learned by
 // making it with INCRBY, and a slot never learned keeps its keys out of Redis: a user allowed
 // GET and SET alone cached no model in Redis, invalidations reached no other server, and only
 // an l2 / errors count said so (test/tap/256_cache_redis_user_without_incr.pl). A counter that
@@ -493,8 +493,7 @@ void warn_increment_refused(const std::string& primary, const std::string& count
                            "no other server.",
                            key.name.c_str(), full_stop(error).c_str()),
                  error.rfind("NOPERM", 0) == 0
-                     ? errhint("Grant the Redis user the commands INCR and INCRBY: ACL SETUSER "
-                               "%s +incr +incrby.",
+                     ? errhint("Grant the Redis user the command INCRBY: ACL SETUSER %s +incrby.",
                                user.c_str())
                  : error.rfind("ERR value is not an integer", 0) == 0
                      ? errhint("Key \"%s\" holds a value ai_scale did not write. Delete the "
@@ -510,7 +509,8 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
 {
     close_unused_connections();
     const std::string primary = current_primary();
-    command cmd = by == 1 ? command{"INCR", key} : command{"INCRBY", key, std::to_string(by)};
+    // INCRBY even by 1: an ACL user then needs one command, not INCR as well.
+    const command cmd{"INCRBY", key, std::to_string(by)};
     bool refused = false;
     if (auto replies = attempt_primary(primary, {cmd}, nullptr, &refused)) {
         const redisReply* r = (*replies)[0].get();

@@ -6,7 +6,6 @@
 namespace ai_scale::cache::unsent_bumps {
 
 namespace {
-constexpr std::string_view header_v1 = "ai_scale unsent generation bumps 1\n";
 constexpr std::string_view header = "ai_scale unsent generation bumps 2\n";
 constexpr std::string_view trailer = "end\n";
 
@@ -38,8 +37,7 @@ std::string format(const std::vector<carried>& slots)
 
 std::optional<std::vector<carried>> parse(std::string_view text)
 {
-    const bool v1 = text.substr(0, header_v1.size()) == header_v1;
-    if (!v1 && text.substr(0, header.size()) != header)
+    if (text.substr(0, header.size()) != header)
         return std::nullopt;
     text.remove_prefix(header.size());
     std::vector<carried> slots;
@@ -48,7 +46,7 @@ std::optional<std::vector<carried>> parse(std::string_view text)
         if (eol == std::string_view::npos)
             return std::nullopt;
         std::string_view line = text.substr(0, eol);
-        const size_t space = v1 ? std::string_view::npos : line.find(' ');
+        const size_t space = line.find(' ');
         carried c{0, 0};
         if (!number(line.substr(0, space), 5, c.slot) || c.slot >= generation::n_slots ||
             (!slots.empty() && c.slot <= slots.back().slot))

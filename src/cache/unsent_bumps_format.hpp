@@ -38,8 +38,8 @@ constexpr size_t max_line_bytes = 27;
 // generation after a space, where it has one), and "end".
 std::string format(const std::vector<carried>& slots);
 
-// The slots of a file format wrote (or the first format, of slots only); nullopt for any other
-// text (cut short, a slot out of range or out of order, anything after "end").
+// The slots of a file format wrote; nullopt for any other text (cut short, a slot out of range or
+// out of order, anything after "end", another header).
 std::optional<std::vector<carried>> parse(std::string_view text);
 
 } // namespace ai_scale::cache::unsent_bumps

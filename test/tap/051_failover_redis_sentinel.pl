@@ -97,7 +97,7 @@ ok($standby->poll_query_until('postgres',
     'the standby reads what the primary put');
 
 # A session learns the primary (a), which is then replaced (b) before it asks again, and
-# invalidates the model: the INCR meets a READONLY replica.
+# invalidates the model: the INCRBY meets a READONLY replica.
 my ($ret, $out, $err) = $primary->psql('postgres', qq{
 SELECT ai_scale.cache_get('m', 1, '{"k": 1}');
 ${\ switch_to($b_port, $a_port)}

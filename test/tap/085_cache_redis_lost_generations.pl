@@ -40,7 +40,7 @@ $node->restart;
 is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('lost', 1, '{"a": 1}') IS NULL}),
     't', 'after Redis lost the counters and a restart, the invalidated value stays a miss');
 
-# An invalidation by a server that restarted after the loss, as its first use of the slot: INCR
+# An invalidation by a server that restarted after the loss, as its first use of the slot: INCRBY
 # makes the counter 1 again, the generation of what was put after the first invalidation.
 $node->safe_psql('postgres', q{
 SELECT ai_scale.cache_put('lost', 2, '{"a": 1}', '{"v": "first"}');
@@ -52,7 +52,7 @@ drop_counters();
 $node->restart;
 $node->safe_psql('postgres', q{SELECT ai_scale.cache_invalidate('lost', 2)});
 is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('lost', 2, '{"a": 1}') IS NULL}),
-    't', 'a counter INCR makes again from nothing does not bring a value back');
+    't', 'a counter INCRBY makes again from nothing does not bring a value back');
 
 # What is put after the loss is a hit, across a restart.
 $node->safe_psql('postgres', q{SELECT ai_scale.cache_put('lost', 1, '{"a": 1}', '{"v": "new"}')});

@@ -16,7 +16,7 @@ redis_start('acl', $port);
 my $cli = "redis-cli -p $port";
 # Users first (the default user still open), then the default user off.
 for my $acl (
-    q{ACL SETUSER cache on '>cachepw' '~ai_scale:*' -@all +get +mget +set +incr +incrby +info},
+    q{ACL SETUSER cache on '>cachepw' '~ai_scale:*' -@all +get +mget +set +incrby +info},
     q{ACL SETUSER noincr on '>noincrpw' '~ai_scale:*' -@all +get +mget +set +info},
     q{ACL SETUSER default off})
 {
@@ -57,7 +57,7 @@ like($out, qr/^invalidated\|t$/m, 'an invalidation');
 like($out, qr/^status\|primary\|closed$/m, 'redis_status asks INFO');
 like($out, qr/^errors\|0$/m, 'no L2 error');
 
-# A user without INCR: the invalidation reaches this server only; a miss is never a wrong value.
+# A user without INCRBY: the invalidation reaches this server only; a miss is never a wrong value.
 $node->append_conf('postgresql.conf',
     "ai_scale.redis_user = 'noincr'\nai_scale.redis_password = 'noincrpw'\n");
 $node->reload;
@@ -65,7 +65,7 @@ $node->safe_psql('postgres', 'SELECT ai_scale.reset_stats()');
 ($ret, $out, $err) = $node->psql('postgres', q{
 SET ai_scale.cache_strict = on;
 SELECT ai_scale.cache_invalidate('acl', 2);});
-isnt($ret, 0, 'a user without INCR: cache_invalidate fails with cache_strict');
+isnt($ret, 0, 'a user without INCRBY: cache_invalidate fails with cache_strict');
 like($err, qr/DETAIL:  Endpoint 127.0.0.1:$port \(user "noincr"\): NOPERM/, '... with the NOPERM reply');
 ($ret, $out, $err) = $node->psql('postgres', q{
 SELECT ai_scale.cache_put('acl', 3, '{"a": 1}', '{"p": 3}');
@@ -74,7 +74,7 @@ SELECT 'after', ai_scale.cache_get('acl', 3, '{"a": 1}') IS NULL;
 SELECT 'errors', value::int > 0 FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors';});
 is($ret, 0, 'without cache_strict: no error') or diag($err);
 like($out, qr/^after\|t$/m, 'the invalidation holds on this server');
-like($out, qr/^errors\|t$/m, 'the refused INCR is counted as an L2 error');
+like($out, qr/^errors\|t$/m, 'the refused INCRBY is counted as an L2 error');
 
 $node->stop;
 redis_stop('acl');

@@ -75,7 +75,7 @@ like(`redis-cli -p $rport hidden_info errorstats`, qr/^errorstat_ERR:count=1\r?$
 # An ACL user without INFO gets NOPERM for it: the same, and redis_status() says so.
 my $aport = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('noinfo_acl', $aport);
-like(`redis-cli -p $aport ACL SETUSER noinfo on '>noinfopw' '~ai_scale:*' -\@all +get +mget +set +incr +incrby`,
+like(`redis-cli -p $aport ACL SETUSER noinfo on '>noinfopw' '~ai_scale:*' -\@all +get +mget +set +incrby`,
     qr/OK/, 'an ACL user without INFO');
 $node->append_conf('postgresql.conf', qq{ai_scale.redis_primary = '127.0.0.1:$aport'
 ai_scale.redis_replicas = ''

@@ -1,7 +1,7 @@
-# An invalidation whose INCR a Redis failover lost: primary server S and hot standby T share
+# An invalidation whose INCRBY a Redis failover lost: primary server S and hot standby T share
 # Redis A (primary) and B (its replica); S puts a value and T reads it (into its L1); B is
-# promoted (REPLICAOF NO ONE), S invalidates the model (the INCR reaches A only), A rejoins as
-# B's replica (its resync drops the INCR) and both servers are pointed at B. T syncs the slot
+# promoted (REPLICAOF NO ONE), S invalidates the model (the INCRBY reaches A only), A rejoins as
+# B's replica (its resync drops the INCRBY) and both servers are pointed at B. T syncs the slot
 # from B, which holds the counter from before the invalidation, and served the invalidated
 # value until S next used that model. S now re-checks the slots it bumped, at its next cache
 # call of any model, and raises B's counter again: T misses.
@@ -72,7 +72,7 @@ ok($t->poll_query_until('postgres',
     q{SELECT setting = '127.0.0.1:} . $b_port . q{' FROM pg_settings WHERE name = 'ai_scale.redis_primary'}),
     'T uses B');
 # Until S makes a cache call, nothing can tell Redis: T syncs the slot from B and still serves
-# the invalidated value (the INCR is lost, this is the failover the test means).
+# the invalidated value (the INCRBY is lost, this is the failover the test means).
 is($t->safe_psql('postgres', $get), '{"v": "old"}',
     'before any cache call on S, T still has the invalidated value');
 

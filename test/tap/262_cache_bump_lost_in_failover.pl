@@ -1,5 +1,5 @@
 # Two servers sharing generation counters (a primary and its hot standby) each invalidate a
-# model, and a Redis failover lost the first one's bump in between: Redis acknowledges an INCR
+# model, and a Redis failover lost the first one's bump in between: Redis acknowledges an INCRBY
 # before its replicas have it, so the new primary holds the counter as it was before. A bump by
 # 1 then took the second server to the number the first had reached, and the second one's
 # invalidation missed what the first had put under that number since its own bump: both served

@@ -61,11 +61,10 @@ TEST(UnsentBumpsFormat, AnythingElseIsNoList)
     EXPECT_FALSE(unsent::parse(head + "3 \nend\n"));
 }
 
-// The first format, of slots only (written before a server was upgraded), reads as marks; a
-// generation there is no list.
-TEST(UnsentBumpsFormat, TheFirstFormatReadsAsMarks)
+// A file of another header (an earlier build's slots-only list, say) is no list: it marks every
+// slot.
+TEST(UnsentBumpsFormat, AnotherHeaderIsNoList)
 {
-    const std::string v1 = "ai_scale unsent generation bumps 1\n";
-    EXPECT_EQ(unsent::parse(v1 + "3\n65535\nend\n"), (slots{{3, 0}, {65535, 0}}));
-    EXPECT_FALSE(unsent::parse(v1 + "3 5\nend\n"));
+    EXPECT_FALSE(unsent::parse("ai_scale unsent generation bumps 1\n3\n65535\nend\n"));
+    EXPECT_FALSE(unsent::parse("ai_scale unsent generation bumps 3\n3\nend\n"));
 }

@@ -117,8 +117,7 @@ void save_unsent_bumps(int, Datum)
         }
         unsent_bumps::save(slots);
     } catch (const std::bad_alloc&) {
-        ereport(LOG, (errmsg("ai_scale: the cache invalidations made while Redis was "
-                             "unreachable are not carried to the next start"),
+        ereport(LOG, (errmsg("%s", unsent_bumps::not_carried_message),
                       errdetail("There was no memory to list them.")));
     }
 }

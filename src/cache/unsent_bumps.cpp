@@ -117,8 +117,7 @@ void save(const std::vector<carried>& slots)
     }
     char tmp[MAXPGPATH];
     snprintf(tmp, sizeof tmp, "%s.tmp", file_name);
-    const char* lost = "ai_scale: the cache invalidations made while Redis was unreachable "
-                       "are not carried to the next start";
+    const char* lost = not_carried_message;
     std::string text;
     try {
         text = format(slots);
@@ -127,7 +126,7 @@ void save(const std::vector<carried>& slots)
         return;
     }
     const char* hint = "Once Redis answers, call ai_scale.cache_invalidate again for the models "
-                       "invalidated while it did not.";
+                       "invalidated while it did not, and in the 5 minutes before the stop.";
     const int fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY, pg_file_create_mode);
     bool written = fd >= 0;
     if (written) {
@@ -146,9 +145,13 @@ void save(const std::vector<carried>& slots)
                  errdetail("File \"%s\" could not be written: %m.", tmp), errhint("%s", hint)));
     else if (durable_rename(tmp, file_name, LOG) != 0) // which logged why
         ereport(LOG, (errmsg("%s", lost),
-                      errdetail_plural("%zu generation slot was not sent to Redis.",
-                                       "%zu generation slots were not sent to Redis.", slots.size(),
-                                       slots.size()),
+                      errdetail_plural("%zu generation slot was to be carried: bumped while "
+                                       "Redis was unreachable, or in the 5 minutes before the "
+                                       "stop, a bump a Redis failover may yet lose.",
+                                       "%zu generation slots were to be carried: bumped while "
+                                       "Redis was unreachable, or in the 5 minutes before the "
+                                       "stop, a bump a Redis failover may yet lose.",
+                                       slots.size(), slots.size()),
                       errhint("%s", hint)));
     else
         return;

@@ -21,4 +21,10 @@ std::optional<std::vector<carried>> load();
 // Writes the slots to the file durably, or removes it when there are none.
 void save(const std::vector<carried>& slots);
 
+// The LOG line's message when the slots are not carried (save, or no memory to list them): they
+// are those bumped while Redis was unreachable and those bumped in the last minutes, which a
+// failover may yet lose, not only the first.
+constexpr const char* not_carried_message =
+    "ai_scale: cache invalidations Redis may lack are not carried to the next start";
+
 } // namespace ai_scale::cache::unsent_bumps

@@ -145,4 +145,14 @@ inline uint64_t unsynced_bumps(uint64_t used, uint64_t redis)
     return used < epoch_floor && redis >= epoch_floor ? used : 0;
 }
 
+// How far those bumps (1 or more) raise Redis's counter: past the first by a bump's random step,
+// as the first made with Redis would have (bump_step), not by their count. By 1, two servers that
+// each made one bump without Redis before learning the slot reached one number where a Redis
+// failover lost the first's raise in between, and each served what the other had put under it
+// before its own invalidation.
+inline uint64_t unsynced_raise(uint64_t bumps, uint64_t step)
+{
+    return bumps - 1 + step;
+}
+
 } // namespace ai_scale::cache::generation

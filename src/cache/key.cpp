@@ -411,7 +411,9 @@ void apply_generations(const std::vector<uint32_t>& stale,
         try {
             if (uint64_t bumps = generation::unsynced_bumps(used, in_redis)) {
                 // Until Redis takes them, the slot stays below its counter: misses, never a hit.
-                auto counter = l2_increment(generation_key(stale[i]), bumps);
+                const uint64_t step = generation::bump_step(random_bits());
+                auto counter =
+                    l2_increment(generation_key(stale[i]), generation::unsynced_raise(bumps, step));
                 if (counter)
                     raise_to(g.slot[stale[i]], *counter);
                 taken = counter && *counter > used;

@@ -186,6 +186,22 @@ TEST(GenerationSlots, BumpsMadeWithoutRedisSinceAStartAreAddedToIt)
     EXPECT_EQ(unsynced_bumps(epoch_floor + 3, epoch_floor + 9), 0u); // synced before
 }
 
+// Those bumps raise Redis's counter by at least their count, past the first by a random step:
+// two servers with one such bump each, from one counter (the first's raise lost in a failover),
+// reach two numbers; by their count (1) they reached one.
+TEST(GenerationSlots, BumpsMadeWithoutRedisRaiseByARandomStep)
+{
+    EXPECT_EQ(unsynced_raise(1, bump_step(0)), 1u);
+    EXPECT_EQ(unsynced_raise(3, bump_step(0)), 3u);
+    EXPECT_EQ(unsynced_raise(3, bump_step(max_bump_step - 1)), 2 + max_bump_step);
+    const uint64_t counter = epoch_floor + 9;
+    const uint64_t first = counter + unsynced_raise(unsynced_bumps(1, counter), bump_step(12345));
+    const uint64_t second = counter + unsynced_raise(unsynced_bumps(1, counter), bump_step(999));
+    EXPECT_GT(first, counter);
+    EXPECT_GT(second, counter);
+    EXPECT_NE(first, second);
+}
+
 // A bump raises Redis's counter by a random step of 1 to max_bump_step: two servers bumping one
 // counter (the first's bump lost in a Redis failover, the second's on the new primary) reach
 // two numbers, and the first's recheck then moves its slot off its own (taken, or raised past).

@@ -16,6 +16,7 @@ extern "C" {
 #include "pgstat.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 }
 
 #define XXH_INLINE_ALL
@@ -76,29 +77,35 @@ struct generations {
 
 generations* shared_generations = nullptr;
 generations local_generations; // without shared_preload_libraries: this backend only
+// Serialises the backends' writes of the unsent-bumps file (save_new_mark).
+constexpr const char* unsent_file_tranche = "ai_scale unsent bumps file";
+LWLock* unsent_file_lock = nullptr;
 
 generations& gens()
 {
     return shared_generations ? *shared_generations : local_generations;
 }
 
-void mark_unsent(generations& g, uint32_t slot)
+// Marks the slot unsent; true when it was not marked (nor being sent) before.
+bool mark_unsent(generations& g, uint32_t slot)
 {
     // Sequentially consistent, as the recheck's clearing of the flag and its reading of the marks
     // are: with release and acquire, the clearing could come after the read of this mark, and
     // leave the flag clear with the slot marked.
-    g.unsent[slot].store(unsent, std::memory_order_seq_cst);
+    const uint8_t was = g.unsent[slot].exchange(unsent, std::memory_order_seq_cst);
     g.any_unsent.store(1, std::memory_order_seq_cst);
+    return was == sent;
 }
 
 // Writes the slots to mark at the next start to the file that carries them to the next shared
-// memory (unsent_bumps.hpp): run by the postmaster as it exits, or reinitialises after a crash,
-// once no other process is left to bump a slot. Those marked unsent; and, with the generation
+// memory (unsent_bumps.hpp): by the postmaster as it exits, or reinitialises after a crash, once
+// no other process is left to bump a slot (save_unsent_bumps), and by a backend whose bump Redis
+// did not take (save_new_mark). Those marked unsent; and, with the generation
 // used, those Redis took a bump of in the last recheck_window_ms (or a floor not found yet): a
 // failover may lose that bump yet, which the restarted server, taking Redis's counter, would not
 // find (recheck_bumped) without the generation. Marked unsent instead, such a slot was bumped
 // again at its first sync, and what was cached under it since missed after every restart.
-void save_unsent_bumps(int, Datum)
+void save_carried_slots()
 {
     try {
         const uint64_t now = stats::monotonic_ms();
@@ -120,6 +127,27 @@ void save_unsent_bumps(int, Datum)
         ereport(LOG, (errmsg("%s", unsent_bumps::not_carried_message),
                       errdetail("There was no memory to list them.")));
     }
+}
+
+void save_unsent_bumps(int, Datum)
+{
+    save_carried_slots();
+}
+
+// Writes the file at once (fsynced) for a bump Redis did not take, in the backend that made it,
+// before its call returns: left to the postmaster's exit, it was lost with a postmaster killed
+// (SIGKILL, the machine lost), and the restarted server took Redis's counter and served the values
+// the invalidation was for (test/tap/275_cache_unsent_bump_postmaster_killed.pl). Only for a new
+// mark: a slot marked already is in the file, and a bump Redis took (which a failover may yet
+// lose) is carried at the exit alone, so that an invalidation with Redis up pays no fsync. The
+// file then also lists marks sent since, which cost a bump and misses after such a restart.
+void save_new_mark()
+{
+    if (shared_generations == nullptr || !IsUnderPostmaster || unsent_file_lock == nullptr)
+        return;
+    LWLockAcquire(unsent_file_lock, LW_EXCLUSIVE);
+    save_carried_slots();
+    LWLockRelease(unsent_file_lock);
 }
 
 // Marks unsent again the slots the file carried from the last shared memory (every slot when it
@@ -144,6 +172,7 @@ void carry_unsent_bumps(generations& g)
 
 void init_generations(void* segment, bool found)
 {
+    unsent_file_lock = &GetNamedLWLockTranche(unsent_file_tranche)[0].lock;
     if (!found)
         shared_generations = new (segment) generations();
     else
@@ -566,6 +595,7 @@ using generation::version_slot;
 
 void request_generation_memory()
 {
+    pg::request_lwlocks(unsent_file_tranche, 1);
     pg::request_shmem("ai_scale cache generations", sizeof(generations), init_generations);
 }
 
@@ -671,7 +701,11 @@ void bump_slot(uint32_t slot)
                 unsent_taken(mark);
             return;
         }
-        mark_unsent(gens(), slot);
+        const bool new_mark = mark_unsent(gens(), slot);
+        raise_to(g, next);
+        if (new_mark)
+            save_new_mark();
+        return;
     }
     raise_to(g, next);
 }

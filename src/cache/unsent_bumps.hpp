@@ -1,6 +1,7 @@
-// The file of unsent generation bumps (unsent_bumps_format.hpp), read and written by the
-// postmaster around the life of shared memory. Neither raises an error: a start goes on, and an
-// exit completes, with a WARNING or a LOG line saying what was not carried.
+// The file of unsent generation bumps (unsent_bumps_format.hpp), read by the postmaster as it makes
+// shared memory, and written by it as it exits, and by a backend as it marks a slot. Neither raises
+// an error: a start goes on, and an exit completes, with a WARNING or a LOG line saying what was
+// not carried.
 #pragma once
 
 #include "cache/unsent_bumps_format.hpp"

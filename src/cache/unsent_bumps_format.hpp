@@ -5,10 +5,11 @@
 // the server: restarted before that sync, the server took Redis's counter, the generation the
 // values cached before the invalidation were written under, and served them again. So the
 // postmaster writes the marked slots to a file of the data directory when it exits or
-// reinitialises after a crash, and marks them again when it makes shared memory. So it does with
-// the slots Redis took a bump of in the last minutes, which a Redis failover may yet lose, each
-// with the generation the server used, which Redis's counter is raised past only where it is
-// found below (key.cpp, save_unsent_bumps).
+// reinitialises after a crash, and marks them again when it makes shared memory; a backend writes
+// the file too as it marks a slot, for a postmaster that is killed. So it does with the slots
+// Redis took a bump of in the last minutes, which a Redis failover may yet lose, each with the
+// generation the server used, which Redis's counter is raised past only where it is found below
+// (key.cpp, save_carried_slots).
 #pragma once
 
 #include <cstddef>

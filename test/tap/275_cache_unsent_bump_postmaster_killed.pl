@@ -1,0 +1,52 @@
+# An invalidation made while Redis was unreachable is marked in shared memory, and carried across
+# a restart by a file of the data directory (test/tap/272_cache_unsent_bump_restart.pl). The
+# postmaster wrote that file only as it exited: killed (SIGKILL, the machine lost), it wrote
+# nothing, the restarted server took Redis's counter, the generation the values cached before the
+# invalidation were written under, and served them again. The backend that marks the slot now
+# writes the file itself before its call returns.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $dead = PostgreSQL::Test::Cluster::get_free_port(); # nothing listens there
+redis_start('unsent_killed', $port);
+my $node = cache_node('cache_unsent_killed', redis_primary => "127.0.0.1:$port");
+my $file = $node->data_dir . '/ai_scale_cache_unsent_bumps';
+
+my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}')::text, 'miss')};
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": 1}')});
+is($node->safe_psql('postgres', $get), '{"v": 1}', 'the value put is a hit from Redis');
+ok(!-e $file, 'a server that made no bump has no file');
+
+# Invalidated in a session whose Redis is an address nothing listens at.
+my ($ret, $out, $err) = $node->psql('postgres', qq{
+SET ai_scale.redis_primary = '127.0.0.1:$dead';
+SELECT ai_scale.cache_invalidate('m', 1);});
+is($ret, 0, 'the invalidation without Redis succeeds') or diag($err);
+like(-e $file ? slurp_file($file) : '(no file)', qr/\Aai_scale unsent generation bumps 2\n\d+\nend\n\z/,
+    'the running server has written the slot it bumped without Redis to the file');
+
+# The postmaster killed: nothing runs at its exit. Its children leave once they see it gone; the
+# next start waits for them (their shared memory is still in use until then).
+$node->kill9;
+my $started = 0;
+for my $try (1 .. 60) {
+    last if $started = $node->start(fail_ok => 1);
+    $node->{_pid} = undef; # a failed start read the killed postmaster's pid from its pid file
+    sleep 1;
+}
+ok($started, 'the server starts again after its postmaster was killed');
+is($node->safe_psql('postgres', $get), 'miss',
+    'the value put before the invalidation is a miss after the restart');
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": 2}')});
+is($node->safe_psql('postgres', $get), '{"v": 2}', 'a value put since is a hit');
+
+$node->stop;
+redis_stop('unsent_killed');
+done_testing();

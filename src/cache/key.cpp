@@ -105,7 +105,7 @@ bool mark_unsent(generations& g, uint32_t slot)
 // failover may lose that bump yet, which the restarted server, taking Redis's counter, would not
 // find (recheck_bumped) without the generation. Marked unsent instead, such a slot was bumped
 // again at its first sync, and what was cached under it since missed after every restart.
-void save_carried_slots()
+void save_carried_slots(bool at_exit)
 {
     try {
         const uint64_t now = stats::monotonic_ms();
@@ -122,7 +122,7 @@ void save_carried_slots()
             else if (at != 0 && now < at + recheck_window_ms)
                 slots.push_back({s, generation::learned(used) ? used : 0});
         }
-        unsent_bumps::save(slots);
+        unsent_bumps::save(slots, at_exit);
     } catch (const std::bad_alloc&) {
         ereport(LOG, (errmsg("%s", unsent_bumps::not_carried_message),
                       errdetail("There was no memory to list them.")));
@@ -131,7 +131,7 @@ void save_carried_slots()
 
 void save_unsent_bumps(int, Datum)
 {
-    save_carried_slots();
+    save_carried_slots(true);
 }
 
 // Writes the file at once (fsynced) for a bump Redis did not take, in the backend that made it,
@@ -146,7 +146,7 @@ void save_new_mark()
     if (shared_generations == nullptr || !IsUnderPostmaster || unsent_file_lock == nullptr)
         return;
     LWLockAcquire(unsent_file_lock, LW_EXCLUSIVE);
-    save_carried_slots();
+    save_carried_slots(false);
     LWLockRelease(unsent_file_lock);
 }
 

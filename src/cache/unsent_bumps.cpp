@@ -107,7 +107,7 @@ std::optional<std::vector<carried>> load()
     }
 }
 
-void save(const std::vector<carried>& slots)
+void save(const std::vector<carried>& slots, bool at_exit)
 {
     if (slots.empty()) {
         if (unlink(file_name) != 0 && errno != ENOENT)
@@ -125,8 +125,12 @@ void save(const std::vector<carried>& slots)
         ereport(LOG, (errmsg("%s", lost), errdetail("There was no memory to write them.")));
         return;
     }
-    const char* hint = "Once Redis answers, call ai_scale.cache_invalidate again for the models "
-                       "invalidated while it did not, and in the 5 minutes before the stop.";
+    const char* hint =
+        at_exit ? "Once Redis answers, call ai_scale.cache_invalidate again for the models "
+                  "invalidated while it did not, and in the 5 minutes before the stop."
+                : "The server writes them again as it stops. Killed before then, it loses them: "
+                  "once Redis answers, call ai_scale.cache_invalidate again for the models "
+                  "invalidated while it did not.";
     const int fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY, pg_file_create_mode);
     bool written = fd >= 0;
     if (written) {
@@ -146,11 +150,11 @@ void save(const std::vector<carried>& slots)
     else if (durable_rename(tmp, file_name, LOG) != 0) // which logged why
         ereport(LOG, (errmsg("%s", lost),
                       errdetail_plural("%zu generation slot was to be carried: bumped while "
-                                       "Redis was unreachable, or in the 5 minutes before the "
-                                       "stop, a bump a Redis failover may yet lose.",
+                                       "Redis was unreachable, or in the last 5 minutes, a bump "
+                                       "a Redis failover may yet lose.",
                                        "%zu generation slots were to be carried: bumped while "
-                                       "Redis was unreachable, or in the 5 minutes before the "
-                                       "stop, a bump a Redis failover may yet lose.",
+                                       "Redis was unreachable, or in the last 5 minutes, a bump "
+                                       "a Redis failover may yet lose.",
                                        slots.size(), slots.size()),
                       errhint("%s", hint)));
     else

@@ -19,8 +19,10 @@ namespace ai_scale::cache::unsent_bumps {
 // where one left unmarked serves values put before an invalidation.
 std::optional<std::vector<carried>> load();
 
-// Writes the slots to the file durably, or removes it when there are none.
-void save(const std::vector<carried>& slots);
+// Writes the slots to the file durably, or removes it when there are none: at_exit, by the
+// postmaster as the server stops (or reinitialises after a crash); otherwise by a backend as it
+// marks a slot, which the exit writes again (a hint says so where the write fails).
+void save(const std::vector<carried>& slots, bool at_exit);
 
 // The LOG line's message when the slots are not carried (save, or no memory to list them): they
 // are those bumped while Redis was unreachable and those bumped in the last minutes, which a

@@ -128,7 +128,7 @@ invalidate_unreachable();
 $offset = -s $node->logfile;
 $node->stop;
 like(slurp_file($node->logfile, $offset),
-    qr/LOG:  ai_scale: cache invalidations Redis may lack are not carried to the next start\n.*DETAIL:  \d+ generation slots were to be carried: bumped while Redis was unreachable, or in the 5 minutes before the stop, a bump a Redis failover may yet lose\.\n.*HINT:  Once Redis answers, call ai_scale\.cache_invalidate again for the models invalidated while it did not, and in the 5 minutes before the stop\./,
+    qr/LOG:  ai_scale: cache invalidations Redis may lack are not carried to the next start\n.*DETAIL:  \d+ generation slots were to be carried: bumped while Redis was unreachable, or in the last 5 minutes, a bump a Redis failover may yet lose\.\n.*HINT:  Once Redis answers, call ai_scale\.cache_invalidate again for the models invalidated while it did not, and in the 5 minutes before the stop\./,
     'a file that cannot be written is logged at the stop');
 rmdir $file or die "rmdir $file: $!";
 

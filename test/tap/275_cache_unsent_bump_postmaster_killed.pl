@@ -47,6 +47,22 @@ is($node->safe_psql('postgres', $get), 'miss',
 $node->safe_psql('postgres', q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": 2}')});
 is($node->safe_psql('postgres', $get), '{"v": 2}', 'a value put since is a hit');
 
+# A file the backend cannot write is a LOG line that says the exit writes it again.
+unlink $file;
+mkdir $file or die "mkdir $file: $!";
+my $offset = -s $node->logfile;
+($ret, $out, $err) = $node->psql('postgres', qq{
+SET ai_scale.redis_primary = '127.0.0.1:$dead';
+SELECT ai_scale.cache_invalidate('other', 1);});
+is($ret, 0, 'an invalidation without Redis succeeds where the file cannot be written')
+  or diag($err);
+like(slurp_file($node->logfile, $offset),
+    qr/LOG:  ai_scale: cache invalidations Redis may lack are not carried to the next start\n.*DETAIL:  \d+ generation slots? (was|were) to be carried: bumped while Redis was unreachable, or in the last 5 minutes, a bump a Redis failover may yet lose\.\n.*HINT:  The server writes them again as it stops\. Killed before then, it loses them: once Redis answers, call ai_scale\.cache_invalidate again for the models invalidated while it did not\./,
+    '... a LOG line, whose hint says the stop writes them again');
+rmdir $file or die "rmdir $file: $!";
+
 $node->stop;
+like(-e $file ? slurp_file($file) : '(no file)', qr/\Aai_scale unsent generation bumps 2\n(\d+( \d+)?\n)+end\n\z/,
+    'the stop has written the file');
 redis_stop('unsent_killed');
 done_testing();

@@ -473,6 +473,54 @@ void run_top_level(const char* sql)
 
 enum class detach_result { done, locked_out, gone };
 
+// Rolls back what a failed step left: its transaction, a detach's portal, its snapshot and SPI
+// connection, and the lock timeout a detach clears.
+void roll_back_step()
+{
+    AbortCurrentTransaction();
+    // A detach's portal that failed after the statement's first commit outlives the abort
+    // (as after a client's statement, which PostgresMain cleans up the same way).
+    PortalErrorCleanup();
+    if (ActiveSnapshotSet())
+        PopActiveSnapshot();
+    SPI_finish();
+    set_lock_timeout();
+}
+
+// Runs p's detach statement sql (run_top_level). While a DETACH ... CONCURRENTLY waits for the
+// transactions older than its first commit, it holds no lock, and the partition may be dropped
+// (a run by hand drops a partition pending detach after its FINALIZE, and so may a DBA): the
+// statement then fails ("partition ... was removed concurrently"). When it failed and the
+// partition is no longer p's parent's, returns false, as when it went before the detach began,
+// the failed transaction rolled back and none open; another error (the partition still
+// pending detach) is thrown again.
+bool run_detach(const char* sql, pending_detach& p)
+{
+    bool ran = true;
+    PG_TRY();
+    {
+        run_top_level(sql);
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(run_context); // the transaction's memory goes with the abort
+        ErrorData* edata = CopyErrorData();
+        FlushErrorState();
+        roll_back_step();
+        start_transaction("ai_scale maintenance");
+        SPI_connect();
+        const bool partition = still_a_partition(p);
+        SPI_finish();
+        finish_transaction();
+        if (partition)
+            ReThrowError(edata);
+        FreeErrorData(edata);
+        ran = false;
+    }
+    PG_END_TRY();
+    return ran;
+}
+
 // ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (or FINALIZE) of p, when its locks are free
 // within maintenance_lock_timeout (lock_for_detach): locked_out when they were not, gone when
 // the partition was dropped or detached before they were taken.
@@ -498,7 +546,8 @@ detach_result detach(pending_detach& p)
         run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
                               p.finalize ? "FINALIZE" : "CONCURRENTLY"));
     pgstat_report_activity(STATE_RUNNING, sql);
-    run_top_level(sql);
+    if (!run_detach(sql, p))
+        return detach_result::gone;
     finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
     if (p.finalize)
@@ -593,13 +642,7 @@ void guarded(void (*step)(void* arg), void* arg, const char* table)
         MemoryContextSwitchTo(caller);
         ErrorData* edata = CopyErrorData();
         FlushErrorState();
-        AbortCurrentTransaction();
-        // A detach's portal that failed after the statement's first commit outlives the abort
-        // (as after a client's statement, which PostgresMain cleans up the same way).
-        PortalErrorCleanup();
-        if (ActiveSnapshotSet())
-            PopActiveSnapshot();
-        SPI_finish();
+        roll_back_step();
         MemoryContextSwitchTo(caller); // the abort left TopMemoryContext current
         // Each message whole, not built from pieces (the style guide's rule for translation).
         if (table != nullptr)
@@ -613,7 +656,6 @@ void guarded(void (*step)(void* arg), void* arg, const char* table)
         FreeErrorData(edata);
         ai_scale::stats::add(ai_scale::stats::counter::maintenance_errors);
         pgstat_report_activity(STATE_IDLE, nullptr);
-        set_lock_timeout(); // a detach that failed had cleared it
     }
     PG_END_TRY();
 }

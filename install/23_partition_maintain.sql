@@ -1498,7 +1498,8 @@ END $$;
 -- marked tables a detach left behind.
 -- The run's phases are functions of their own, called in turn, each only when it has work: a
 -- no-op run calls _maintain_plan and, for a table with a default partition,
--- _maintain_default_partition. The rows come in the order the phases made them.
+-- _maintain_default_partition. The rows come in the order of the phases, creations first,
+-- though retention runs before the creations (see below).
 CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
@@ -1514,9 +1515,35 @@ DECLARE
     reported text[] := '{}'; -- the creations' error rows (_make_ahead_each), for the rescue
     owed record;
     retired record;
+    checked ai_scale._maintenance_action[] := '{}'; -- the cold tablespace's check
 BEGIN
     plan := ai_scale._maintain_plan(cfg, defer_detach);
     default_has_rows := plan.default_has_rows;
+    -- Retention before the creations, its rows returned after theirs. A drop or detach in the
+    -- run locks the parent ACCESS EXCLUSIVE (and then the default partition), and each attach
+    -- of a new partition the default partition ACCESS EXCLUSIVE, to the run's end: the other
+    -- way round, a query holding the parent and waiting for the default partition (a writer of
+    -- a row no partition holds, a reader of the whole table) and the run's drop waited for
+    -- each other, and the deadlock detector cancelled one of them, the query as often as not
+    -- (TAP 275). Queries lock the parent first too.
+    -- A partition whose mark stays (its unmark not free in time) is not finalized (handled).
+    IF defer_detach THEN
+        SELECT * INTO owed FROM ai_scale._maintain_owed_drops(cfg);
+        handled := owed.handled;
+    END IF;
+    -- A row from the check says no move can succeed: none is tried (tier_blocked).
+    IF plan.tiering THEN
+        owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
+        checked := ARRAY(SELECT ROW(c.action, c.partition, c.detail)::ai_scale._maintenance_action
+                           FROM ai_scale._maintain_check_cold_tablespace(
+                                    cfg, plan.cold_oid, owner) c);
+        tier_blocked := cardinality(checked) > 0;
+    END IF;
+    IF plan.retiring THEN
+        SELECT * INTO retired
+          FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner, handled);
+        handled := retired.handled;
+    END IF;
     -- The default's rows as the creations last looked at them, under their lock: the rescue
     -- goes by them.
     IF plan.creating THEN
@@ -1527,23 +1554,11 @@ BEGIN
         END IF;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(made.done) d;
     END IF;
-    -- A partition whose mark stays (its unmark not free in time) is not finalized (handled).
     IF defer_detach THEN
-        SELECT * INTO owed FROM ai_scale._maintain_owed_drops(cfg);
-        handled := owed.handled;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(owed.done) d;
     END IF;
-    -- A row from the check says no move can succeed: none is tried (tier_blocked).
-    IF plan.tiering THEN
-        owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
-        RETURN QUERY SELECT * FROM ai_scale._maintain_check_cold_tablespace(
-                         cfg, plan.cold_oid, owner);
-        tier_blocked := FOUND;
-    END IF;
+    RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(checked) d;
     IF plan.retiring THEN
-        SELECT * INTO retired
-          FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner, handled);
-        handled := retired.handled;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(retired.done) d;
     END IF;
     IF cardinality(plan.pending) > 0 THEN

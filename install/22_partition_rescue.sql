@@ -586,6 +586,11 @@ BEGIN
     -- queue every new query on the table behind them. Giving up raises 55P03.
     caller_lock_timeout := current_setting('lock_timeout');
     PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(caller_lock_timeout), true);
+    -- The parent first, as the attaches below lock it, and as Postgres's own DDL (ATTACH,
+    -- DETACH, CREATE TABLE ... PARTITION OF) and every query lock the parent before the
+    -- default: taken after the default's lock, a session holding the parent and waiting for
+    -- the default (an ATTACH PARTITION) and the rescue waited for each other (TAP 276).
+    EXECUTE format('LOCK TABLE ONLY %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
     -- Writers of the default wait from here to the end (readers do not, until the attaches):
     -- the rows counted, copied and deleted below are then the same rows.
     EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);

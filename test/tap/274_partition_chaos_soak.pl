@@ -21,7 +21,8 @@
 # no ERROR or WARNING other than those of the DBA's own sessions, nor a maintenance error
 # other than the DBA's own doing (its cancel of the worker's run, a partition made by hand over
 # a range a run was making one for). It found the worker's concurrent detach failing on a
-# partition dropped while it waited (TAP 143) and the deadlock of TAP 275.
+# partition dropped while it waited (TAP 143), and the deadlocks of TAP 275 (a writer's
+# insert cancelled) and TAP 276 (a DBA's ATTACH cancelled).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -1525,7 +1525,7 @@ BEGIN
     -- way round, a query holding the parent and waiting for the default partition (a writer of
     -- a row no partition holds, a reader of the whole table) and the run's drop waited for
     -- each other, and the deadlock detector cancelled one of them, the query as often as not
-    -- (TAP 275). Queries lock the parent first too.
+    -- (TAP 277). Queries lock the parent first too.
     -- A partition whose mark stays (its unmark not free in time) is not finalized (handled).
     IF defer_detach THEN
         SELECT * INTO owed FROM ai_scale._maintain_owed_drops(cfg);

@@ -8,7 +8,7 @@
 # VACUUM FULL, CLUSTER, REINDEX, ANALYZE, long transactions, the worker's run cancelled.
 # Seed: AI_SCALE_SOAK_SEED (printed; it fixes the DBA's choices and the writers' rows, not
 # the interleaving); rounds: AI_SCALE_SOAK_ROUNDS. deadlock_timeout is short so that a lock
-# cycle between a query and maintenance shows (it did: TAP 275), and so are the DBA's
+# cycle between a query and maintenance shows (it did: TAP 277), and so are the DBA's
 # lock_timeout and statement_timeout, as a careful DBA sets them.
 #
 # Then, with the DBA quiet and one last manage_partitions, what docs/partitioning.md promises:
@@ -21,7 +21,7 @@
 # no ERROR or WARNING other than those of the DBA's own sessions, nor a maintenance error
 # other than the DBA's own doing (its cancel of the worker's run, a partition made by hand over
 # a range a run was making one for). It found the worker's concurrent detach failing on a
-# partition dropped while it waited (TAP 143), and the deadlocks of TAP 275 (a writer's
+# partition dropped while it waited (TAP 143), and the deadlocks of TAP 277 (a writer's
 # insert cancelled) and TAP 276 (a DBA's ATTACH cancelled).
 use strict;
 use warnings;

@@ -1,0 +1,300 @@
+# A randomized soak of the cache's read and invalidation guarantees on one server (L1 on) with
+# a Redis primary and a replica (reads go to the replica) that a chaos loop keeps breaking: the
+# primary stopped and continued (a hung Redis), restarted without persistence (values and
+# generation counters lost; the replica then syncs again), FLUSHALL, a tiny maxmemory with
+# noeviction (every write refused with OOM), DEBUG SLEEP, CLIENT KILL (every connection), and
+# the replica stopped and continued. Meanwhile
+# four sessions (one with cache_use_l1 off, whose reads ask Redis and whose puts remove L1's
+# value) make random puts, gets, get_manys and invalidations (of a model or of one version)
+# over three models, two versions and five inputs, every value put unique (model, version,
+# input, writer, sequence). Each operation is timed on the monotonic clock, shared by the
+# test's processes, and the history is checked afterwards against what docs/cache.md promises
+# whatever Redis does (not cache_strict: a fault is a miss, never an error):
+#   1. every call succeeds;
+#   2. a value read is one a put of that very model, version and input wrote, begun before the
+#      read ended (never another key's, never a torn or invented one);
+#   3. a read begun after an invalidation of its model (or of its version) ended never answers
+#      a value whose put ended before that invalidation began;
+#   4. a read with L1 on, begun after a put with L1 on of its key ended, never answers a value
+#      whose put ended before that put began (L1 keeps the newest put, and a fill from Redis
+#      never replaces a value there), unless a put with L1 off of the key, which removes L1's
+#      value, ended after that put began: its write to Redis may have failed, or the replica
+#      may not have it yet, and Redis then answers an older value, which L1 then keeps
+#      (docs/cache.md: L2, a replica within the lag limit; nothing newer is promised of a Redis
+#      that missed a write).
+# The faults are a fixed number, in a shuffled order, each made once the sessions have made
+# its share of their operations (a fixed number each). AI_SCALE_CHAOS_SEED replays a seed's
+# choices (the interleaving is the machine's).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep clock_gettime CLOCK_MONOTONIC);
+use IPC::Run;
+use POSIX ();
+use List::Util qw(shuffle);
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $seed = $ENV{AI_SCALE_CHAOS_SEED} // 273;
+note "seed $seed (AI_SCALE_CHAOS_SEED replays it)";
+my $clients = 4;
+my $l1_off = $clients - 1; # the client with ai_scale.cache_use_l1 off
+my $ops_per_client = 1500;
+my $fault_rounds = 4; # each round makes every kind of fault once, in a random order
+my @models = (0 .. 2);
+my @versions = (1, 2);
+my @inputs = (0 .. 4);
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $replica_port = PostgreSQL::Test::Cluster::get_free_port();
+my @redis_args = ('--enable-debug-command', 'local');
+redis_start('chaos', $port, @redis_args);
+redis_start('chaos_replica', $replica_port, '--replicaof', '127.0.0.1', $port);
+ok(redis_replica_caught_up("127.0.0.1:$port", "127.0.0.1:$replica_port"), 'the replica follows');
+my $node = cache_node('chaos',
+    redis_primary => "127.0.0.1:$port", redis_replicas => "127.0.0.1:$replica_port",
+    cache_use_l1 => 'on', l1_entries => 65536,
+    l1_max_value_bytes => 256, redis_timeout_ms => 100, breaker_failures => 3,
+    breaker_reset_ms => 100);
+my $dir = PostgreSQL::Test::Utils::tempdir();
+
+sub now { return clock_gettime(CLOCK_MONOTONIC); }
+
+# One client: its own psql session, ops_per_client random operations, each logged as "op model
+# version inputs start end answer".
+sub client {
+    my ($w) = @_;
+    srand($seed * 100 + $w);
+    my ($in, $out, $err) = ('', '', '');
+    my $psql = IPC::Run::start(
+        [ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0', '-d', $node->connstr('postgres') ],
+        '<', \$in, '>', \$out, '2>', \$err);
+    # The last client keeps L1 off: its reads ask Redis, and its puts remove L1's value.
+    $in = "SET ai_scale.cache_use_l1 = off;\n" if $w == $l1_off;
+    open(my $log, '>', "$dir/client$w.log") or die;
+    $log->autoflush(1);
+    my $seq = 0;
+    my $run = sub {
+        my ($sql) = @_;
+        $out = '';
+        $err = '';
+        $in .= "$sql;\n\\echo \@\@done\@\@\n";
+        my $start = now();
+        $psql->pump until $out =~ /\@\@done\@\@\n/;
+        my $end = now();
+        (my $answer = $out) =~ s/\@\@done\@\@\n//;
+        chomp $answer;
+        $answer =~ s/\n/ /g;
+        my $e = join(' ', grep { /ERROR|FATAL|PANIC/ } split /\n/, $err);
+        return ($start, $end, $e ne '' ? "ERROR $e" : $answer);
+    };
+    for (my $n = 0; $n < $ops_per_client; $n++) {
+        my $m = $models[ int(rand(@models)) ];
+        my $v = $versions[ int(rand(@versions)) ];
+        my $k = $inputs[ int(rand(@inputs)) ];
+        my $r = rand();
+        my ($op, $keys, $sql);
+        if ($r < 0.4) {
+            $seq++;
+            ($op, $keys) = ('put', $k);
+            $sql = qq{SELECT ai_scale.cache_put('m$m', $v, '{"k": $k}', '{"v": "m$m.$v.k$k.w$w.s$seq"}')};
+        } elsif ($r < 0.75) {
+            ($op, $keys) = ('get', $k);
+            $sql = qq{SELECT coalesce(ai_scale.cache_get('m$m', $v, '{"k": $k}')::text, 'NULL')};
+        } elsif ($r < 0.92) {
+            my @ks = map { $inputs[ int(rand(@inputs)) ] } 1 .. 3;
+            ($op, $keys) = ('get', join(',', @ks));
+            my $arr = join(', ', map { qq{'{"k": $_}'} } @ks);
+            $sql = qq{SELECT string_agg(coalesce(x::text, 'NULL'), '|' ORDER BY o)
+FROM unnest(ai_scale.cache_get_many('m$m', $v, ARRAY[$arr]::jsonb[])) WITH ORDINALITY t(x, o)};
+        } elsif ($r < 0.97) {
+            ($op, $keys) = ('inv', '-');
+            $sql = qq{SELECT ai_scale.cache_invalidate('m$m', $v)};
+        } else {
+            ($op, $keys, $v) = ('inv', '-', 0);
+            $sql = qq{SELECT ai_scale.cache_invalidate('m$m')};
+        }
+        my ($start, $end, $answer) = $run->($sql);
+        $answer = "m$m.$v.k$k.w$w.s$seq" if $op eq 'put' && $answer eq '';
+        printf $log "%s %d %d %s %.9f %.9f %s\n", $op, $m, $v, $keys, $start, $end, $answer;
+    }
+    close $log;
+    $in .= "\\q\n";
+    $psql->finish;
+}
+
+my @pids;
+for my $w (0 .. $clients - 1) {
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        my $ok = eval { client($w); 1 };
+        print STDERR "client $w: $@" unless $ok;
+        POSIX::_exit($ok ? 0 : 1);    # no END blocks: those are the parent's
+    }
+    push @pids, $pid;
+}
+
+# The chaos loop.
+srand($seed);
+my $cli = "redis-cli -p $port";
+my %faults = (
+    stop => sub {
+        my $pid = redis_pid('chaos');
+        kill 'STOP', $pid;
+        usleep(50_000 + int(rand(300_000)));
+        kill 'CONT', $pid;
+    },
+    restart => sub {
+        redis_stop('chaos');
+        usleep(int(rand(200_000)));
+        redis_start('chaos', $port, @redis_args);
+    },
+    flushall => sub { system("$cli flushall >/dev/null") == 0 or die 'flushall failed'; },
+    maxmemory => sub {
+        system("$cli config set maxmemory-policy noeviction >/dev/null") == 0 or die;
+        system("$cli config set maxmemory 1 >/dev/null") == 0 or die;
+        usleep(50_000 + int(rand(300_000)));
+        system("$cli config set maxmemory 0 >/dev/null") == 0 or die;
+    },
+    sleep => sub {
+        my $s = sprintf('%.2f', 0.05 + rand(0.3));
+        system("$cli debug sleep $s >/dev/null") == 0 or die 'debug sleep failed';
+    },
+    replica_stop => sub {
+        my $pid = redis_pid('chaos_replica');
+        kill 'STOP', $pid;
+        usleep(50_000 + int(rand(300_000)));
+        kill 'CONT', $pid;
+    },
+    kill => sub {
+        system("$cli client kill type normal >/dev/null") == 0 or die 'client kill failed';
+    },
+);
+my @order;
+push @order, shuffle(sort keys %faults) for 1 .. $fault_rounds;
+note 'faults: ' . join(' ', @order);
+# Fault i is made once the clients have made i / (faults + 1) of their operations: spread over
+# the run by its operations, not by the clock.
+my %status; # of each client that exited, by pid
+sub all_exited {
+    for my $pid (grep { !exists $status{$_} } @pids) {
+        $status{$pid} = $? if waitpid($pid, POSIX::WNOHANG()) == $pid;
+    }
+    return keys(%status) == @pids;
+}
+sub ops_made {
+    my $n = 0;
+    for my $w (0 .. $clients - 1) {
+        open(my $fh, '<', "$dir/client$w.log") or next;
+        $n++ while <$fh>;
+    }
+    return $n;
+}
+my @fault_errors;
+my $chaos_start = now();
+for my $i (1 .. @order) {
+    my $due = int($i * $clients * $ops_per_client / (@order + 1));
+    usleep(5_000) while ops_made() < $due && !all_exited();
+    my $f = $order[ $i - 1 ];
+    next if eval { $faults{$f}->(); 1 };
+    push @fault_errors, "$f: $@";
+    eval { kill 'CONT', redis_pid($_) } for ('chaos', 'chaos_replica');
+}
+note sprintf('faults made in %.1f s', now() - $chaos_start);
+for my $pid (@pids) {
+    $status{$pid} = $? if !exists $status{$pid} && waitpid($pid, 0) == $pid;
+    is($status{$pid}, 0, "client pid $pid ran to its end");
+}
+
+is(join('; ', @fault_errors), '', 'every fault was made');
+
+# The history.
+my (@ops, %put_of);
+for my $w (0 .. $clients - 1) {
+    open(my $fh, '<', "$dir/client$w.log") or die;
+    while (<$fh>) {
+        chomp;
+        my ($op, $m, $v, $keys, $start, $end, $answer) = split / /, $_, 7;
+        my $o = { w => $w, op => $op, m => $m, v => $v, keys => $keys, start => $start,
+            end => $end, answer => $answer, line => "client$w: $_" };
+        push @ops, $o;
+        $put_of{$answer} = $o if $op eq 'put';
+    }
+}
+my (%invs_of, %puts_of); # by model and version (0: every version); by model, version, input
+for my $o (@ops) {
+    push @{ $invs_of{"$o->{m}.$o->{v}"} }, $o if $o->{op} eq 'inv';
+    push @{ $puts_of{"$o->{m}.$o->{v}.$o->{keys}"} }, $o if $o->{op} eq 'put';
+}
+my %count;
+$count{ $_->{op} }++ for @ops;
+my @errors = grep { $_->{answer} =~ /^ERROR/ } @ops;
+is(scalar(@errors), 0, 'no call failed') or diag join("\n", map { $_->{line} } @errors[0 .. 4]);
+
+my (@wrong, @stale, @replaced);
+my ($hits, $misses) = (0, 0);
+for my $g (grep { $_->{op} eq 'get' } @ops) {
+    next if $g->{answer} =~ /^ERROR/;
+    my @ks = split /,/, $g->{keys};
+    my @answers = split /\|/, $g->{answer}, -1;
+    if (@answers != @ks) {
+        push @wrong, "$g->{line} (answers " . scalar(@answers) . " inputs)";
+        next;
+    }
+    for my $i (0 .. $#ks) {
+        my $a = $answers[$i];
+        if ($a eq 'NULL') {
+            $misses++;
+            next;
+        }
+        $hits++;
+        my ($value) = $a =~ /^\{"v": "([^"]*)"\}$/;
+        my $p = defined $value ? $put_of{$value} : undef;
+        if (!$p || $p->{m} != $g->{m} || $p->{v} != $g->{v} || $p->{keys} != $ks[$i]
+            || $p->{start} > $g->{end}) {
+            push @wrong, "$g->{line} (input $ks[$i])";
+            next;
+        }
+        for my $inv (@{ $invs_of{"$g->{m}.0"} // [] }, @{ $invs_of{"$g->{m}.$g->{v}"} // [] }) {
+            if ($p->{end} < $inv->{start} && $inv->{end} < $g->{start}) {
+                push @stale, "$g->{line} (input $ks[$i]): answers $p->{line} invalidated by $inv->{line}";
+                last;
+            }
+        }
+        next if $g->{w} == $l1_off;
+        my $key_puts = $puts_of{"$g->{m}.$g->{v}.$ks[$i]"};
+        for my $q (grep { $_->{w} != $l1_off } @$key_puts) {
+            if ($p->{end} < $q->{start} && $q->{end} < $g->{start}
+                && !grep { $_->{w} == $l1_off && $_->{end} > $q->{start} && $_->{start} < $g->{end} }
+                @$key_puts) {
+                push @replaced, "$g->{line} (input $ks[$i]): answers $p->{line} replaced by $q->{line}";
+                last;
+            }
+        }
+    }
+}
+note sprintf('%d operations (%s), %d hits, %d misses', scalar(@ops),
+    join(', ', map { "$_ $count{$_}" } sort keys %count), $hits, $misses);
+ok($hits > 0 && $misses > 0, 'reads both hit and missed');
+is(scalar(@wrong), 0, 'every value read was put under its own key, before the read ended')
+  or diag join("\n", @wrong[0 .. ($#wrong < 9 ? $#wrong : 9)]);
+is(scalar(@stale), 0, 'no read after an invalidation answered a value put before it')
+  or diag join("\n", @stale[0 .. ($#stale < 9 ? $#stale : 9)]);
+is(scalar(@replaced), 0, 'no read after a put answered a value that put replaced')
+  or diag join("\n", @replaced[0 .. ($#replaced < 9 ? $#replaced : 9)]);
+
+note 'the server\'s counts: ' . join(', ', split /\n/, $node->safe_psql('postgres', q{
+SELECT section || ' ' || metric || ' ' || value FROM ai_scale.stats
+WHERE section IN ('l1', 'l2') AND metric IN ('hits', 'misses', 'errors', 'breaker_trips')}));
+
+# The server is still whole and Redis usable after it all.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('after', 1, '{"k": 1}', '{"v": 1}')});
+is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('after', 1, '{"k": 1}')}), '{"v": 1}',
+    'the cache works afterwards');
+redis_stop('chaos_replica');
+redis_stop('chaos');
+done_testing();

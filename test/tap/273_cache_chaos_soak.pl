@@ -5,26 +5,28 @@
 # noeviction (every write refused with OOM), DEBUG SLEEP, CLIENT KILL (every connection), the
 # replica stopped and continued; and the server restarted (L1 lost), with Redis hung across
 # the restart too (invalidations carried as unsent in the file), or reinitialised after a
-# backend was killed. Meanwhile four sessions (one with cache_use_l1 off, whose reads ask Redis
-# and whose puts remove L1's value) make random puts, gets, get_manys and invalidations (of a
-# model or of one version) over three models, two versions and five inputs, every value put
-# unique (model, version, input, writer, sequence), each session made again when a restart
-# ends it. Each operation is timed on the monotonic clock, shared by the test's processes, and
-# the history is checked afterwards against what docs/cache.md promises whatever Redis does
-# (not cache_strict: a fault is a miss, never an error):
-#   1. every call succeeds, or its session ended under it (a restart: the call may or may not
-#      have taken effect, so such a put's value may be read, and such an invalidation is none);
+# backend was killed. Meanwhile four sessions make random puts, gets, get_manys and
+# invalidations (of a model or of one version) over three models, two versions and five
+# inputs, every value put unique (model, version, input, writer, sequence), each session made
+# again when a restart ends it. One has cache_use_l1 off (its reads ask Redis, its puts remove
+# L1's value); one has cache_strict on and a statement_timeout of 60 ms (its calls fail while
+# Redis does not answer, or are cancelled; a put that fails removes L1's value). Each operation
+# is timed on the monotonic clock, shared by the test's processes, and the history is checked
+# afterwards against what docs/cache.md promises whatever Redis does:
+#   1. every call succeeds, or its session ended under it (a restart), or it is the strict
+#      session's and failed with 08006 or 57014: such a call may or may not have taken effect,
+#      so such a put's value may be read, and such an invalidation is none;
 #   2. a value read is one a put of that very model, version and input wrote, begun before the
 #      read ended (never another key's, never a torn or invented one);
 #   3. a read begun after an invalidation of its model (or of its version) ended never answers
 #      a value whose put ended before that invalidation began, across restarts too;
 #   4. a read with L1 on, begun after a put with L1 on of its key ended, never answers a value
 #      whose put ended before that put began (L1 keeps the newest put, and a fill from Redis
-#      never replaces a value there), unless since that put began a put with L1 off of the key
-#      removed L1's value, or a restart emptied L1: Redis's write of the newer value may have
-#      failed, or the replica may not have it yet, and Redis then answers an older value, which
-#      L1 then keeps (docs/cache.md: L2, a replica within the lag limit; nothing newer is
-#      promised of a Redis that missed a write).
+#      never replaces a value there), unless since that put began a put of the key with L1 off,
+#      or one that failed or was cut off, removed L1's value, or a restart emptied L1: Redis's
+#      write of the newer value may have failed, or the replica may not have it yet, and Redis
+#      then answers an older value, which L1 then keeps (docs/cache.md: L2, a replica within
+#      the lag limit; nothing newer is promised of a Redis that missed a write).
 # The faults are a fixed number (AI_SCALE_CHAOS_ROUNDS rounds of each kind), in a shuffled order,
 # each made once the sessions have made its share of their operations (a fixed number each,
 # AI_SCALE_CHAOS_OPS). AI_SCALE_CHAOS_SEED replays a seed's choices (the interleaving is the
@@ -47,6 +49,7 @@ my $seed = $ENV{AI_SCALE_CHAOS_SEED} // 273;
 note "seed $seed (AI_SCALE_CHAOS_SEED replays it)";
 my $clients = 4;
 my $l1_off = $clients - 1; # the client with ai_scale.cache_use_l1 off
+my $strict = $clients - 2; # the client with cache_strict on and a statement_timeout
 my $ops_per_client = $ENV{AI_SCALE_CHAOS_OPS} // 1500;
 my $fault_rounds = $ENV{AI_SCALE_CHAOS_ROUNDS} // 4; # each round makes every kind of fault once, in a random order
 my @models = (0 .. 2);
@@ -99,8 +102,9 @@ sub client {
         $answer =~ s/\n/ /g;
         return ($start, $end, 'LOST')
           if $err =~ /FATAL|server closed the connection|connection to server was lost|no connection to the server/;
-        my $e = join(' ', grep { /ERROR|PANIC/ } split /\n/, $err);
-        return ($start, $end, $e ne '' ? "ERROR $e" : $answer);
+        # (A WARNING, such as Redis refusing an INCRBY, is no failure.)
+        return ($start, $end, $answer) unless $err =~ /^(ERROR|PANIC)/m;
+        return ($start, $end, 'ERROR ' . join(' ', grep { /^(ERROR|DETAIL|PANIC)/ } split /\n/, $err));
     };
     # A session, made again until one answers (while the server restarts).
     my $connect = sub {
@@ -112,7 +116,11 @@ sub client {
                   $node->connstr('postgres') ],
                 '<', \$in, '>', \$out, '2>', \$err);
             # The last client keeps L1 off: its reads ask Redis, and its puts remove L1's value.
-            my $set = $w == $l1_off ? 'SET ai_scale.cache_use_l1 = off; ' : '';
+            my $set =
+                $w == $l1_off ? 'SET ai_scale.cache_use_l1 = off; '
+              : $w == $strict
+              ? "SET ai_scale.cache_strict = on; SET statement_timeout = 60; \\set VERBOSITY verbose\n"
+              : '';
             my (undef, undef, $answer) = $send->("${set}SELECT 'up'");
             return if $answer eq 'up';
             usleep(25_000);
@@ -155,7 +163,13 @@ FROM unnest(ai_scale.cache_get_many('m$m', $v, ARRAY[$arr]::jsonb[])) WITH ORDIN
             $sql = qq{SELECT ai_scale.cache_invalidate('m$m')};
         }
         my ($start, $end, $answer) = $run->($sql);
-        my $status = $answer eq 'LOST' ? 'lost' : $answer =~ /^ERROR/ ? 'error' : 'ok';
+        # The strict client's calls fail while Redis does not answer (08006), and are cancelled
+        # by its statement_timeout (57014): either may have taken effect, or part of it.
+        my $status =
+            $answer eq 'LOST' ? 'lost'
+          : $w == $strict && $answer =~ /^ERROR ERROR:  (08006|57014):/ ? 'failed'
+          : $answer =~ /^ERROR/ ? 'error'
+          : 'ok';
         # A put is logged with its value, whatever became of it.
         $answer = "m$m.$v.k$k.w$w.s$seq" if $op eq 'put' && $status ne 'error';
         printf $log "%s %d %d %s %.9f %.9f %s %s\n", $op, $m, $v, $keys, $start, $end, $status,
@@ -266,17 +280,20 @@ sub ops_made {
     }
     return $n;
 }
-my @fault_errors;
+my (@fault_errors, @timeline);
 my $chaos_start = now();
 for my $i (1 .. @order) {
     my $due = int($i * $clients * $ops_per_client / (@order + 1));
     usleep(5_000) while ops_made() < $due && !all_exited();
     my $f = $order[ $i - 1 ];
-    next if eval { $faults{$f}->(); 1 };
+    my $t = now();
+    my $made = eval { $faults{$f}->(); 1 };
+    push @timeline, sprintf('%s %.3f-%.3f', $f, $t, now());
+    next if $made;
     push @fault_errors, "$f: $@";
     eval { kill 'CONT', redis_pid($_) } for ('chaos', 'chaos_replica');
 }
-note sprintf('faults made in %.1f s', now() - $chaos_start);
+note sprintf('faults made in %.1f s: %s', now() - $chaos_start, join(', ', @timeline));
 for my $pid (@pids) {
     $status{$pid} = $? if !exists $status{$pid} && waitpid($pid, 0) == $pid;
     is($status{$pid}, 0, "client pid $pid ran to its end");
@@ -299,10 +316,15 @@ for my $w (0 .. $clients - 1) {
 }
 # An invalidation whose session ended under it may or may not have been made, and a put so
 # ended may or may not have been: neither counts as having replaced anything.
+# (%puts_of: those made with L1 on.)
 my (%invs_of, %puts_of); # by model and version (0: every version); by model, version, input
+my %forgetting_puts_of; # the puts that may have removed L1's value, by model, version, input
 for my $o (grep { $_->{status} eq 'ok' } @ops) {
     push @{ $invs_of{"$o->{m}.$o->{v}"} }, $o if $o->{op} eq 'inv';
-    push @{ $puts_of{"$o->{m}.$o->{v}.$o->{keys}"} }, $o if $o->{op} eq 'put';
+    push @{ $puts_of{"$o->{m}.$o->{v}.$o->{keys}"} }, $o if $o->{op} eq 'put' && $o->{w} != $l1_off;
+}
+for my $o (grep { $_->{op} eq 'put' && ($_->{status} ne 'ok' || $_->{w} == $l1_off) } @ops) {
+    push @{ $forgetting_puts_of{"$o->{m}.$o->{v}.$o->{keys}"} }, $o;
 }
 my %count;
 $count{"$_->{op} $_->{status}"}++ for @ops;
@@ -339,12 +361,13 @@ for my $g (grep { $_->{op} eq 'get' && $_->{status} eq 'ok' } @ops) {
             }
         }
         next if $g->{w} == $l1_off;
-        my $key_puts = $puts_of{"$g->{m}.$g->{v}.$ks[$i]"};
-        for my $q (grep { $_->{w} != $l1_off } @$key_puts) {
+        my $key_puts = $puts_of{"$g->{m}.$g->{v}.$ks[$i]"} // [];
+        for my $q (@$key_puts) {
             next unless $p->{end} < $q->{start} && $q->{end} < $g->{start};
-            # Excused: a put with L1 off removed L1's value, or a restart emptied L1, since.
-            next if grep { $_->{w} == $l1_off && $_->{end} > $q->{start} && $_->{start} < $g->{end} }
-              @$key_puts;
+            # Excused: since, a put with L1 off, or one that failed or was cut off, removed L1's
+            # value, or a restart emptied L1.
+            next if grep { $_->{end} > $q->{start} && $_->{start} < $g->{end} }
+              @{ $forgetting_puts_of{"$g->{m}.$g->{v}.$ks[$i]"} // [] };
             next if grep { $_->[1] > $q->{start} && $_->[0] < $g->{end} } @pg_windows;
             push @replaced, "$g->{line} (input $ks[$i]): answers $p->{line} replaced by $q->{line}";
             last;

@@ -104,7 +104,9 @@ sub client {
           if $err =~ /FATAL|server closed the connection|connection to server was lost|no connection to the server/;
         # (A WARNING, such as Redis refusing an INCRBY, is no failure.)
         return ($start, $end, $answer) unless $err =~ /^(ERROR|PANIC)/m;
-        return ($start, $end, 'ERROR ' . join(' ', grep { /^(ERROR|DETAIL|PANIC)/ } split /\n/, $err));
+        my @lines = split /\n/, $err;
+        return ($start, $end,
+            join(' ', 'ERROR', (grep { /^(ERROR|PANIC)/ } @lines), grep { /^DETAIL/ } @lines));
     };
     # A session, made again until one answers (while the server restarts).
     my $connect = sub {
@@ -167,7 +169,8 @@ FROM unnest(ai_scale.cache_get_many('m$m', $v, ARRAY[$arr]::jsonb[])) WITH ORDIN
         # by its statement_timeout (57014): either may have taken effect, or part of it.
         my $status =
             $answer eq 'LOST' ? 'lost'
-          : $w == $strict && $answer =~ /^ERROR ERROR:  (08006|57014):/ ? 'failed'
+          : $w == $strict && $answer =~ /^ERROR ERROR:  (08006|57014):/
+          && (() = $answer =~ /ERROR:/g) == 1 ? 'failed'
           : $answer =~ /^ERROR/ ? 'error'
           : 'ok';
         # A put is logged with its value, whatever became of it.

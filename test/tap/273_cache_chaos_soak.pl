@@ -70,6 +70,27 @@ my $node = cache_node('chaos',
 # A backend killed makes the postmaster reinitialise, not stop (the tests' default).
 $node->append_conf('postgresql.conf', "restart_after_crash = on\n");
 $node->reload;
+# What check 4 allows for, shown once: a put Redis refuses (maxmemory) is no error without
+# cache_strict, and is made in this server's L1 alone, or, with L1 off, not at all (it removes
+# L1's value); Redis keeps the older value, which a session with L1 off reads, and then every
+# session (docs/cache.md, Functions).
+my $get = q{SELECT ai_scale.cache_get('refused', 1, '{"k": 1}')};
+my $l1_off_get = "SET ai_scale.cache_use_l1 = off; $get";
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('refused', 1, '{"k": 1}', '{"v": 1}')});
+ok(redis_replica_caught_up("127.0.0.1:$port", "127.0.0.1:$replica_port"), 'the replica has it');
+system("redis-cli -p $port config set maxmemory-policy noeviction >/dev/null") == 0 or die;
+system("redis-cli -p $port config set maxmemory 1 >/dev/null") == 0 or die;
+my ($ret, $out, $err) = $node->psql('postgres',
+    q{SELECT ai_scale.cache_put('refused', 1, '{"k": 1}', '{"v": 2}')});
+is("$ret [$err]", '0 []', 'a put Redis refuses is no error');
+is($node->safe_psql('postgres', $get), '{"v": 2}', 'L1 answers it');
+is($node->safe_psql('postgres', $l1_off_get), '{"v": 1}', 'Redis the value it replaced');
+$node->safe_psql('postgres',
+    q{SET ai_scale.cache_use_l1 = off; SELECT ai_scale.cache_put('refused', 1, '{"k": 1}', '{"v": 3}')});
+is($node->safe_psql('postgres', $get), '{"v": 1}',
+    'after a put with L1 off that Redis refuses, L1 answers the older value too');
+system("redis-cli -p $port config set maxmemory 0 >/dev/null") == 0 or die;
+
 my $dir = PostgreSQL::Test::Utils::tempdir();
 
 sub now { return clock_gettime(CLOCK_MONOTONIC); }

@@ -32,8 +32,10 @@
 # The faults are a fixed number (AI_SCALE_CHAOS_ROUNDS rounds of each kind), in a shuffled order,
 # each made once the sessions have made its share of their operations (a fixed number each,
 # AI_SCALE_CHAOS_OPS). AI_SCALE_CHAOS_SEED replays a seed's choices (the interleaving is the
-# machine's). Made to fail by an invalidation made without Redis that did not bump the slot
-# here, by the unsent bumps not carried across a restart, and by MGET's answers misassigned.
+# machine's). Made to fail (each in some of a few seeds) by an invalidation made without Redis
+# that did not bump the slot here, by the unsent bumps not carried across a restart, nor written
+# by the backend for a killed postmaster, by a fill from Redis replacing L1's value, and by
+# MGET's answers misassigned.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -300,7 +302,7 @@ FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backen
     pg_kill_redis_hung => sub {
         my $pid = redis_pid('chaos');
         kill 'STOP', $pid;
-        usleep(50_000 + int(rand(300_000)));
+        usleep(300_000 + int(rand(400_000))); # past the breaker's opening: bumps not sent
         my $t = now();
         my @procs = split / /,
           $node->safe_psql('postgres', q{SELECT string_agg(pid::text, ' ') FROM pg_stat_activity});

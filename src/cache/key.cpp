@@ -143,7 +143,7 @@ void save_unsent_bumps(int, Datum)
 // file then also lists marks sent since, which cost a bump and misses after such a restart.
 void save_new_mark()
 {
-    if (shared_generations == nullptr || !IsUnderPostmaster || unsent_file_lock == nullptr)
+    if (unsent_file_lock == nullptr || !IsUnderPostmaster) // not preloaded; single-user mode
         return;
     LWLockAcquire(unsent_file_lock, LW_EXCLUSIVE);
     save_carried_slots(false);
@@ -679,6 +679,7 @@ void bump_slot(uint32_t slot)
     auto& mark = gens().unsent[slot];
     uint64_t local = g.load(std::memory_order_relaxed);
     uint64_t next = local + 1;
+    bool new_mark = false; // a bump Redis did not take, of a slot not marked before
     if (l2_enabled()) {
         note_taken(slot);
         // A bump Redis takes goes past every earlier one made here without it (unsent), and
@@ -701,13 +702,11 @@ void bump_slot(uint32_t slot)
                 unsent_taken(mark);
             return;
         }
-        const bool new_mark = mark_unsent(gens(), slot);
-        raise_to(g, next);
-        if (new_mark)
-            save_new_mark();
-        return;
+        new_mark = mark_unsent(gens(), slot);
     }
     raise_to(g, next);
+    if (new_mark)
+        save_new_mark();
 }
 
 } // namespace ai_scale::cache

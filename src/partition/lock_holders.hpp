@@ -14,4 +14,10 @@ namespace ai_scale::partition {
 char* detach_lock_holders(Oid parent, const char* partition, bool finalize, int lock_timeout_ms,
                           MemoryContext into);
 
+// The same for a statement on table alone (the DROP of a table the worker detached) that found
+// its lock in mode (as pg_locks names modes: "AccessExclusiveLock") not free within
+// lock_timeout_ms; nullptr also when no session holds a lock on table now.
+char* table_lock_holders(const char* table, const char* mode, int lock_timeout_ms,
+                         MemoryContext into);
+
 } // namespace ai_scale::partition

@@ -943,6 +943,21 @@ DECLARE
     partition text := victim::text;
     held_by text;
 BEGIN
+    -- A FINALIZE waits for the transactions older than it, holding the partition (and the
+    -- default partition) ACCESS EXCLUSIVE. After other DDL in this transaction (a table's
+    -- partitions dropped or made, a default partition added by manage_partitions, another
+    -- table's run), a writer of those tables whose statement began before it waits for this
+    -- transaction while the FINALIZE waits for it: the deadlock detector cancelled one of them,
+    -- often the writer's insert (found by the soak of 274_partition_chaos_soak.pl). Left to a
+    -- run that starts with it (a run does its FINALIZEs first, see _maintain).
+    IF EXISTS (SELECT 1 FROM pg_lock_status() l
+                WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+                  AND l.mode NOT IN ('AccessShareLock', 'RowShareLock', 'RowExclusiveLock')) THEN
+        RETURN ('skipped', partition,
+                'finalize the detach: not after other DDL in the same transaction, whose '
+                || 'writers it would wait for; finalized by the next run')
+               ::ai_scale._maintenance_action;
+    END IF;
     EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
     IF NOT EXISTS (SELECT 1 FROM pg_inherits i
                     WHERE i.inhrelid = victim AND i.inhparent = parent AND i.inhdetachpending) THEN
@@ -1100,6 +1115,7 @@ CREATE FUNCTION ai_scale._retire_partition(cfg ai_scale.partition_config, defer_
     AS $$
 DECLARE
     err_hint text;
+    partition text := victim::text; -- named before the step: a drop meanwhile leaves the OID
 BEGIN
     blocks_tiering := false;
     lock_table_full := false;
@@ -1135,6 +1151,30 @@ BEGIN
                     ::ai_scale._maintenance_action;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+            -- The partition went since the plan read it: the worker completed its concurrent
+            -- detach and dropped the table (neither takes the maintenance lock), or a session
+            -- dropped it. Its step found it gone ('table ... does not exist'), an error row.
+            IF NOT EXISTS (SELECT 1 FROM pg_inherits i
+                            WHERE i.inhrelid = victim AND i.inhparent = cfg.parent) THEN
+                done := ('skipped', partition,
+                         format('%s %s: no longer a partition of %s: dropped or detached by '
+                                'another session since the run read it', p.action, partition,
+                                cfg.parent))::ai_scale._maintenance_action;
+                RETURN;
+            END IF;
+            -- Another session's DETACH ... CONCURRENTLY began on it since: Postgres refuses to
+            -- alter it (55000, "cannot detach partition ..."). Its detach is finalized, or the
+            -- partition dropped, by the next run.
+            IF SQLSTATE = '55000' AND NOT victim = ANY (plan.pending)
+               AND EXISTS (SELECT 1 FROM pg_inherits i
+                            WHERE i.inhrelid = victim AND i.inhparent = cfg.parent
+                              AND i.inhdetachpending) THEN
+                done := ('skipped', partition,
+                         format('%s %s: another session began to detach it concurrently since '
+                                'the run read it; retried on the next run', p.action, partition))
+                        ::ai_scale._maintenance_action;
+                RETURN;
+            END IF;
             done := ('error', victim::text,
                      format('%s %s: %s', p.action, victim,
                             ai_scale._error_text(SQLERRM, err_hint, SQLSTATE)))
@@ -1188,6 +1228,9 @@ BEGIN
         -- error row whose hint said to FINALIZE, which the run then did); its detach is
         -- completed (_maintain_finish_detaches) and the table kept where it is.
         CONTINUE WHEN p.action = 'tier' AND pending;
+        -- By hand, one that retention detaches was finalized first (see _maintain: handled).
+        CONTINUE WHEN NOT defer_detach AND pending AND p.action = 'detach'
+                      AND victim = ANY (handled);
         -- A partition pending detach that retention chooses is left to it, also when it is
         -- past this run's 100 (below): _maintain_finish_detaches would finalize it to keep it,
         -- a plain table retention no longer sees, never dropped.
@@ -1244,10 +1287,11 @@ END $$;
 -- The other partitions pending detach (a DETACH ... CONCURRENTLY interrupted, by the worker
 -- or by someone else): the detach is completed with DETACH ... FINALIZE (_finalize_detach;
 -- the worker's in a transaction of its own), and the table kept, since retention did not
--- choose it.
+-- choose it, or chose to detach it (retention_detaches: said so in its row).
 CREATE FUNCTION ai_scale._maintain_finish_detaches(cfg ai_scale.partition_config,
                                                    defer_detach boolean, pending regclass[],
-                                                   handled regclass[])
+                                                   handled regclass[],
+                                                   retention_detaches regclass[] DEFAULT '{}')
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -1272,8 +1316,11 @@ BEGIN
             -- the run made and its other steps stand. It failed the table's whole run.
             BEGIN
                 SELECT f.action, f.detail INTO action, detail
-                  FROM ai_scale._finalize_detach(cfg.parent, victim,
-                                                 'an interrupted detach, finalized') f;
+                  FROM ai_scale._finalize_detach(
+                           cfg.parent, victim,
+                           CASE WHEN victim = ANY (retention_detaches)
+                                THEN 'older than retention ' || cfg.retention::text
+                                ELSE 'an interrupted detach, finalized' END) f;
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
                 action := 'error';
@@ -1516,9 +1563,29 @@ DECLARE
     owed record;
     retired record;
     checked ai_scale._maintenance_action[] := '{}'; -- the cold tablespace's check
+    finalized ai_scale._maintenance_action[] := '{}'; -- by hand, the interrupted detaches
 BEGIN
     plan := ai_scale._maintain_plan(cfg, defer_detach);
     default_has_rows := plan.default_has_rows;
+    -- By hand, a detach interrupted earlier is finalized first, before any step of the run locks
+    -- the table: a FINALIZE waits for the transactions older than it, and after the run's drops
+    -- or creations, their writers waited for the run (see _finalize_detach). Its rows come
+    -- last, as before. One that retention drops is left to it (a DROP waits for no one). The
+    -- worker finalizes in a transaction of its own.
+    IF NOT defer_detach AND cardinality(plan.pending) > 0 THEN
+        finalized := ARRAY(
+            SELECT ROW(f.action, f.partition, f.detail)::ai_scale._maintenance_action
+              FROM ai_scale._maintain_finish_detaches(
+                       cfg, false, plan.pending,
+                       ARRAY(SELECT plan.parts[s.idx] FROM unnest(plan.steps) s
+                              WHERE s.action = 'drop'),
+                       ARRAY(SELECT plan.parts[s.idx] FROM unnest(plan.steps) s
+                              WHERE s.action = 'detach')) f);
+        handled := ARRAY(SELECT v FROM unnest(plan.pending) v
+                          WHERE v NOT IN (SELECT plan.parts[s.idx] FROM unnest(plan.steps) s
+                                           WHERE s.action = 'drop'
+                                             AND plan.parts[s.idx] IS NOT NULL));
+    END IF;
     -- Retention before the creations, its rows returned after theirs. A drop or detach in the
     -- run locks the parent ACCESS EXCLUSIVE (and then the default partition), and each attach
     -- of a new partition the default partition ACCESS EXCLUSIVE, to the run's end: the other
@@ -1561,10 +1628,11 @@ BEGIN
     IF plan.retiring THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(retired.done) d;
     END IF;
-    IF cardinality(plan.pending) > 0 THEN
+    IF defer_detach AND cardinality(plan.pending) > 0 THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
                          cfg, defer_detach, plan.pending, handled);
     END IF;
+    RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(finalized) d;
     IF plan.dflt IS NOT NULL THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_default_partition(
                          cfg, defer_detach, plan.dflt, default_has_rows, plan.nested_default_rows,

@@ -473,11 +473,17 @@ void run_top_level(const char* sql)
 
 enum class detach_result { done, locked_out, gone };
 
-// Rolls back what a failed step left: its transaction, a detach's portal, its snapshot and SPI
-// connection, and the lock timeout a detach clears.
+// Rolls back what a failed step left: its transaction with any subtransaction the error left
+// open, a detach's portal, its snapshot and SPI connection, and the lock timeout a detach
+// clears. An error inside one of the worker's own subtransactions (lock_for_detach,
+// execute_unless_locked_out) other than the lock timeout they catch (a cancel, a deadlock)
+// leaves it open: AbortCurrentTransaction aborted only it, and left the transaction in the
+// state that waits for a ROLLBACK, and the next run's first subtransaction ended the worker
+// with a FATAL ("BeginInternalSubTransaction: unexpected state SUBABORT"; found by the soak of
+// 274_partition_chaos_soak.pl, its DBA cancelling the worker; TAP 278).
 void roll_back_step()
 {
-    AbortCurrentTransaction();
+    AbortOutOfAnyTransaction();
     // A detach's portal that failed after the statement's first commit outlives the abort
     // (as after a client's statement, which PostgresMain cleans up the same way).
     PortalErrorCleanup();

@@ -62,6 +62,35 @@ like(slurp_file($node->logfile),
     '... and says so');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM drop_audit}), '2',
     'the audit saw the two drops (and none of the attempts rolled back)');
+
+# A cancel of the worker while its DROP waits (here with a long lock timeout) fails that run;
+# the worker goes on. It left the transaction in the state that waits for a ROLLBACK, and its
+# next run ended it with a FATAL ("BeginInternalSubTransaction: unexpected state SUBABORT").
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET ai_scale.maintenance_lock_timeout = '5min'; SELECT pg_reload_conf();});
+$node->safe_psql('postgres', old_partition_table('s'));
+$holder->query_safe('BEGIN; LOCK TABLE drop_audit IN SHARE MODE;');
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 's'::regclass});
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE backend_type = 'ai_scale maintenance' AND query = 'DROP TABLE public.s_old'
+   AND wait_event_type = 'Lock'}),
+    'the worker\'s DROP of s_old waits');
+my $worker_pid = $node->safe_psql('postgres',
+    q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'});
+$node->safe_psql('postgres', "SELECT pg_cancel_backend($worker_pid)");
+ok($node->wait_for_log(qr/maintenance of public\.s failed: canceling statement due to user request/),
+    'the cancel fails that run');
+$holder->query_safe('COMMIT');
+$node->safe_psql('postgres', q{
+ALTER SYSTEM RESET ai_scale.maintenance_lock_timeout; SELECT pg_reload_conf();});
+ok($node->poll_query_until('postgres', q{SELECT to_regclass('public.s_old') IS NULL}),
+    'a later run drops s_old');
+unlike(slurp_file($node->logfile), qr/FATAL|unexpected state/, 'the worker ended with no FATAL');
+is($node->safe_psql('postgres',
+        q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'}),
+    $worker_pid, 'the same worker still runs');
 $holder->quit;
 $node->stop;
 done_testing();

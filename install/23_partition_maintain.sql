@@ -1632,7 +1632,9 @@ BEGIN
         RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
                          cfg, defer_detach, plan.pending, handled);
     END IF;
-    RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(finalized) d;
+    IF cardinality(finalized) > 0 THEN
+        RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(finalized) d;
+    END IF;
     IF plan.dflt IS NOT NULL THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_default_partition(
                          cfg, defer_detach, plan.dflt, default_has_rows, plan.nested_default_rows,

@@ -353,6 +353,38 @@ bool still_wanted(const pending_detach& p)
            (!p.drop || still_owed(p.parent_oid, p.partition_oid));
 }
 
+// Runs step(arg) in a subtransaction, kept when it succeeds (the locks it took pass to the
+// transaction): false, rolled back, when a lock it asked for was not free within
+// maintenance_lock_timeout. Another error is thrown again, the subtransaction left to the
+// caller's roll_back_step. Inside a transaction.
+bool unless_locked_out(void (*step)(const void* arg), const void* arg)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    volatile bool done = true;
+    BeginInternalSubTransaction(nullptr);
+    PG_TRY();
+    {
+        step(arg);
+        ReleaseCurrentSubTransaction();
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller);
+        ErrorData* edata = CopyErrorData();
+        if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+            PG_RE_THROW();
+        FlushErrorState();
+        FreeErrorData(edata);
+        RollbackAndReleaseCurrentSubTransaction();
+        done = false;
+    }
+    PG_END_TRY();
+    MemoryContextSwitchTo(caller);
+    CurrentResourceOwner = owner;
+    return done;
+}
+
 // Takes, in the current transaction, the locks the detach of p starts with (SHARE UPDATE
 // EXCLUSIVE on the parent, then on the partition; ACCESS EXCLUSIVE on the partition for a
 // FINALIZE), each waited for at most maintenance_lock_timeout. Returns false, holding none,
@@ -364,32 +396,14 @@ bool still_wanted(const pending_detach& p)
 // cancelled any other autovacuum of the partition after deadlock_timeout.
 bool lock_for_detach(const pending_detach& p)
 {
-    MemoryContext caller = CurrentMemoryContext;
-    ResourceOwner owner = CurrentResourceOwner;
-    volatile bool locked = true;
-    BeginInternalSubTransaction(nullptr);
-    PG_TRY();
-    {
-        LockRelationOid(p.parent_oid, ShareUpdateExclusiveLock);
-        LockRelationOid(p.partition_oid,
-                        p.finalize ? AccessExclusiveLock : ShareUpdateExclusiveLock);
-        ReleaseCurrentSubTransaction(); // its locks pass to the transaction
-    }
-    PG_CATCH();
-    {
-        MemoryContextSwitchTo(caller);
-        ErrorData* edata = CopyErrorData();
-        if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-            PG_RE_THROW();
-        FlushErrorState();
-        FreeErrorData(edata);
-        RollbackAndReleaseCurrentSubTransaction();
-        locked = false;
-    }
-    PG_END_TRY();
-    MemoryContextSwitchTo(caller);
-    CurrentResourceOwner = owner;
-    return locked;
+    return unless_locked_out(
+        [](const void* arg) {
+            const pending_detach& d = *static_cast<const pending_detach*>(arg);
+            LockRelationOid(d.parent_oid, ShareUpdateExclusiveLock);
+            LockRelationOid(d.partition_oid,
+                            d.finalize ? AccessExclusiveLock : ShareUpdateExclusiveLock);
+        },
+        &p);
 }
 
 // What a detach's first transaction finds: whether p's partition is still one
@@ -475,12 +489,12 @@ enum class detach_result { done, locked_out, gone };
 
 // Rolls back what a failed step left: its transaction with any subtransaction the error left
 // open, a detach's portal, its snapshot and SPI connection, and the lock timeout a detach
-// clears. An error inside one of the worker's own subtransactions (lock_for_detach,
-// execute_unless_locked_out) other than the lock timeout they catch (a cancel, a deadlock)
-// leaves it open: AbortCurrentTransaction aborted only it, and left the transaction in the
-// state that waits for a ROLLBACK, and the next run's first subtransaction ended the worker
-// with a FATAL ("BeginInternalSubTransaction: unexpected state SUBABORT"; found by the soak of
-// 274_partition_chaos_soak.pl, its DBA cancelling the worker; TAP 278).
+// clears. An error inside one of the worker's own subtransactions (unless_locked_out) other
+// than the lock timeout it catches (a cancel, a deadlock) leaves it open: AbortCurrentTransaction
+// aborted only it, and left the transaction in the state that waits for a ROLLBACK, and the next
+// run's first subtransaction ended the worker with a FATAL ("BeginInternalSubTransaction:
+// unexpected state SUBABORT"; found by the soak of 274_partition_chaos_soak.pl, its DBA cancelling
+// the worker; TAP 278).
 void roll_back_step()
 {
     AbortOutOfAnyTransaction();
@@ -564,36 +578,18 @@ detach_result detach(pending_detach& p)
     return detach_result::done;
 }
 
-// Runs the utility statement sql (SPI) in a subtransaction: false, rolled back, when a lock it
-// needed was not free within maintenance_lock_timeout (another error is thrown again). Inside a
-// transaction, connected to SPI.
+// Runs the utility statement sql through SPI (unless_locked_out): false, rolled back, when a
+// lock it needed was not free within maintenance_lock_timeout. Inside a transaction, connected
+// to SPI.
 bool execute_unless_locked_out(const char* sql)
 {
-    MemoryContext caller = CurrentMemoryContext;
-    ResourceOwner owner = CurrentResourceOwner;
-    volatile bool done = true;
-    BeginInternalSubTransaction(nullptr);
-    PG_TRY();
-    {
-        if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
-            elog(ERROR, "ai_scale maintenance: %s failed", sql);
-        ReleaseCurrentSubTransaction();
-    }
-    PG_CATCH();
-    {
-        MemoryContextSwitchTo(caller);
-        ErrorData* edata = CopyErrorData();
-        if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-            PG_RE_THROW();
-        FlushErrorState();
-        FreeErrorData(edata);
-        RollbackAndReleaseCurrentSubTransaction();
-        done = false;
-    }
-    PG_END_TRY();
-    MemoryContextSwitchTo(caller);
-    CurrentResourceOwner = owner;
-    return done;
+    return unless_locked_out(
+        [](const void* arg) {
+            const char* statement = static_cast<const char*>(arg);
+            if (SPI_execute(statement, false, 0) != SPI_OK_UTILITY)
+                elog(ERROR, "ai_scale maintenance: %s failed", statement);
+        },
+        sql);
 }
 
 // After the DROP (or, unmark, the COMMENT ON) of the table p's detach left found a lock not free

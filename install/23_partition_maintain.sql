@@ -1154,8 +1154,11 @@ BEGIN
             -- The partition went since the plan read it: the worker completed its concurrent
             -- detach and dropped the table (neither takes the maintenance lock), or a session
             -- dropped it. Its step found it gone ('table ... does not exist'), an error row.
-            IF NOT EXISTS (SELECT 1 FROM pg_inherits i
-                            WHERE i.inhrelid = victim AND i.inhparent = cfg.parent) THEN
+            -- (Asked only then: after other errors, a full lock table (53200) among them, the
+            -- catalog read could fail too, and fail the table's whole run.)
+            IF SQLSTATE = '42P01'
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                WHERE i.inhrelid = victim AND i.inhparent = cfg.parent) THEN
                 done := ('skipped', partition,
                          format('%s %s: no longer a partition of %s: dropped or detached by '
                                 'another session since the run read it', p.action, partition,

@@ -289,7 +289,7 @@ $op->{reset}
 $rows_before
 SET statement_timeout = '${t}ms';
 $op->{call};
-RESET statement_timeout;
+@{[timeout_sweep_reset()]}
 SELECT sweep_verdict('${t}ms interrupted');
 $rows_after
 $complete

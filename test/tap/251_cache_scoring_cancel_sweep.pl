@@ -49,7 +49,7 @@ sub sweep {
 $reset
 SET statement_timeout = '${t}ms';
 $call;
-RESET statement_timeout;
+@{[timeout_sweep_reset()]}
 $check
 };
     }

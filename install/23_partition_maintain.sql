@@ -1567,6 +1567,7 @@ DECLARE
     retired record;
     checked ai_scale._maintenance_action[] := '{}'; -- the cold tablespace's check
     finalized ai_scale._maintenance_action[] := '{}'; -- by hand, the interrupted detaches
+    dropping regclass[]; -- by hand, the partitions retention drops
 BEGIN
     plan := ai_scale._maintain_plan(cfg, defer_detach);
     default_has_rows := plan.default_has_rows;
@@ -1576,18 +1577,15 @@ BEGIN
     -- last, as before. One that retention drops is left to it (a DROP waits for no one). The
     -- worker finalizes in a transaction of its own.
     IF NOT defer_detach AND cardinality(plan.pending) > 0 THEN
+        dropping := ARRAY(SELECT plan.parts[s.idx] FROM unnest(plan.steps) s
+                           WHERE s.action = 'drop' AND plan.parts[s.idx] IS NOT NULL);
         finalized := ARRAY(
             SELECT ROW(f.action, f.partition, f.detail)::ai_scale._maintenance_action
               FROM ai_scale._maintain_finish_detaches(
-                       cfg, false, plan.pending,
-                       ARRAY(SELECT plan.parts[s.idx] FROM unnest(plan.steps) s
-                              WHERE s.action = 'drop'),
+                       cfg, false, plan.pending, dropping,
                        ARRAY(SELECT plan.parts[s.idx] FROM unnest(plan.steps) s
                               WHERE s.action = 'detach')) f);
-        handled := ARRAY(SELECT v FROM unnest(plan.pending) v
-                          WHERE v NOT IN (SELECT plan.parts[s.idx] FROM unnest(plan.steps) s
-                                           WHERE s.action = 'drop'
-                                             AND plan.parts[s.idx] IS NOT NULL));
+        handled := ARRAY(SELECT v FROM unnest(plan.pending) v WHERE NOT v = ANY (dropping));
     END IF;
     -- Retention before the creations, its rows returned after theirs. A drop or detach in the
     -- run locks the parent ACCESS EXCLUSIVE (and then the default partition), and each attach

@@ -820,13 +820,24 @@ BEGIN
         EXCEPTION
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                -- Dropped by another session since the run read the marks: its DROP found no
+                -- such table (42P01). Nothing is owed any more. (A table renamed meanwhile still
+                -- exists: an error row, and the next run drops it by its new name.)
+                IF SQLSTATE = '42P01'
+                   AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = victim) THEN
+                    done := done || ('skipped', partition,
+                                     format('drop %s, detached by retention earlier: dropped by '
+                                            'another session since the run read it', partition))
+                                    ::ai_scale._maintenance_action;
+                    CONTINUE;
+                END IF;
                 action := CASE WHEN SQLSTATE = '55P03' THEN 'skipped' ELSE 'error' END;
                 err_message := SQLERRM;
                 IF SQLSTATE = '55P03' THEN
                     err_message := ai_scale._lock_timeout_text(SQLERRM, ARRAY[victim],
                                        '{AccessExclusiveLock}', current_setting('lock_timeout'));
                 END IF;
-                detail := format('drop %s, detached by retention earlier: %s', victim,
+                detail := format('drop %s, detached by retention earlier: %s', partition,
                                  ai_scale._error_text(err_message, err_hint, SQLSTATE));
         END;
         done := done || (action, partition, detail)::ai_scale._maintenance_action;

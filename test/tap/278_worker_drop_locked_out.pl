@@ -91,6 +91,52 @@ unlike(slurp_file($node->logfile), qr/FATAL|unexpected state/, 'the worker ended
 is($node->safe_psql('postgres',
         q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'}),
     $worker_pid, 'the same worker still runs');
+
+# The unmark: the retention that chose u_old is lengthened while its detach waits for a reader,
+# and the worker keeps the detached table, taking its mark away (COMMENT ON ... IS NULL), under
+# maintenance_lock_timeout too. A lock that statement could not have in time (here one a DBA's
+# event trigger takes) leaves the unmark to the next run, which keeps the table and unmarks it.
+$node->safe_psql('postgres', old_partition_table('u') . q{
+CREATE TABLE comment_audit (what text);
+CREATE FUNCTION audit_comment() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.comment_audit VALUES (pg_catalog.current_query());
+END $$;
+CREATE EVENT TRIGGER audit_comment ON ddl_command_start WHEN TAG IN ('COMMENT')
+    EXECUTE FUNCTION audit_comment();});
+my $reader = $node->background_psql('postgres');
+$reader->query_safe('BEGIN; SELECT count(*) FROM u;');
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'u'::regclass});
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE backend_type = 'ai_scale maintenance' AND query LIKE '%DETACH PARTITION public.u_old%'
+   AND wait_event_type = 'Lock'}),
+    'the worker\'s detach of u_old, marked, waits for the reader');
+$node->safe_psql('postgres',
+    q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'u'::regclass});
+$holder->query_safe('BEGIN; LOCK TABLE comment_audit IN SHARE MODE;');
+$reader->query_safe('COMMIT');
+ok($node->wait_for_log(qr/ai_scale maintenance: left the unmark of detached table public\.u_old of public\.u for the next run: a lock was not free within ai_scale\.maintenance_lock_timeout/),
+    'the worker leaves the unmark for the next run');
+unlike(slurp_file($node->logfile), qr/maintenance of public\.u failed/,
+    'the table\'s run did not fail');
+is($node->safe_psql('postgres', q{
+SELECT format('%s %s %s', relispartition, obj_description(oid, 'pg_class') IS NOT NULL,
+              (SELECT count(*) FROM u_old))
+  FROM pg_class WHERE relname = 'u_old'}),
+    'f t 1', 'u_old stays, detached with its row, still marked');
+$holder->query_safe('COMMIT');
+ok($node->poll_query_until('postgres',
+        q{SELECT obj_description('public.u_old'::regclass, 'pg_class') IS NULL}),
+    'a later run takes the mark away once the lock is free');
+is($node->safe_psql('postgres', q{
+SELECT format('%s %s', relispartition, (SELECT count(*) FROM u_old))
+  FROM pg_class WHERE relname = 'u_old'}),
+    'f 1', '... and keeps the table, detached, with its row');
+like(slurp_file($node->logfile),
+    qr/kept, as the retention settings changed/, '... and says so');
+$reader->quit;
 $holder->quit;
 $node->stop;
 done_testing();

@@ -1561,7 +1561,15 @@ END $$;
 -- no-op run calls _maintain_plan and, for a table with a default partition,
 -- _maintain_default_partition. The rows come in the order of the phases, creations first,
 -- though retention runs before the creations (see below).
-CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean)
+-- phase: NULL, the whole run (a run by hand, in the caller's transaction); for the worker,
+-- which commits between the two, 'first' and then 'rest'. 'first' is the whole run too, unless
+-- retention has steps: it then stops after retention, with a 'continue' row when the creations
+-- or the default partition's phase have work, and 'rest' runs those. A drop or detach holds the
+-- parent ACCESS EXCLUSIVE to the end of its transaction: in the same transaction as the
+-- creations and the rescue, inserts into every partition waited for them too (an attach takes
+-- only SHARE UPDATE EXCLUSIVE on the parent, which writers do not wait for).
+CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean,
+                                   phase text)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -1579,9 +1587,12 @@ DECLARE
     checked ai_scale._maintenance_action[] := '{}'; -- the cold tablespace's check
     finalized ai_scale._maintenance_action[] := '{}'; -- by hand, the interrupted detaches
     dropping regclass[]; -- by hand, the partitions retention drops
+    retaining boolean := phase IS DISTINCT FROM 'rest'; -- this call applies retention
+    retention_only boolean; -- this call stops after retention (phase 'first')
 BEGIN
     plan := ai_scale._maintain_plan(cfg, defer_detach);
     default_has_rows := plan.default_has_rows;
+    retention_only := phase = 'first' AND defer_detach AND plan.retiring;
     -- By hand, a detach interrupted earlier is finalized first, before any step of the run locks
     -- the table: a FINALIZE waits for the transactions older than it, and after the run's drops
     -- or creations, their writers waited for the run (see _finalize_detach). Its rows come
@@ -1606,22 +1617,34 @@ BEGIN
     -- each other, and the deadlock detector cancelled one of them, the query as often as not
     -- (TAP 277). Queries lock the parent first too.
     -- A partition whose mark stays (its unmark not free in time) is not finalized (handled).
-    IF defer_detach THEN
+    IF defer_detach AND retaining THEN
         SELECT * INTO owed FROM ai_scale._maintain_owed_drops(cfg);
         handled := owed.handled;
     END IF;
     -- A row from the check says no move can succeed: none is tried (tier_blocked).
-    IF plan.tiering THEN
+    IF plan.tiering AND retaining THEN
         owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = cfg.parent);
         checked := ARRAY(SELECT ROW(c.action, c.partition, c.detail)::ai_scale._maintenance_action
                            FROM ai_scale._maintain_check_cold_tablespace(
                                     cfg, plan.cold_oid, owner) c);
         tier_blocked := cardinality(checked) > 0;
     END IF;
-    IF plan.retiring THEN
+    IF plan.retiring AND retaining THEN
         SELECT * INTO retired
           FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner, handled);
         handled := retired.handled;
+    END IF;
+    IF retention_only THEN
+        RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail
+                       FROM unnest(owed.done || checked || retired.done) d;
+        IF cardinality(plan.pending) > 0 THEN
+            RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
+                             cfg, defer_detach, plan.pending, handled);
+        END IF;
+        IF plan.creating OR plan.dflt IS NOT NULL THEN
+            RETURN QUERY SELECT cfg.parent, 'continue', NULL::text, NULL::text;
+        END IF;
+        RETURN;
     END IF;
     -- The default's rows as the creations last looked at them, under their lock: the rescue
     -- goes by them.
@@ -1633,14 +1656,14 @@ BEGIN
         END IF;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(made.done) d;
     END IF;
-    IF defer_detach THEN
+    IF defer_detach AND retaining THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(owed.done) d;
     END IF;
     RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(checked) d;
-    IF plan.retiring THEN
+    IF plan.retiring AND retaining THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(retired.done) d;
     END IF;
-    IF defer_detach AND cardinality(plan.pending) > 0 THEN
+    IF defer_detach AND retaining AND cardinality(plan.pending) > 0 THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
                          cfg, defer_detach, plan.pending, handled);
     END IF;
@@ -1721,12 +1744,12 @@ BEGIN
 END $$;
 
 -- One table's run (cfg, the settings as read before its lock; owner, the table's owner;
--- caller_lock_timeout, the caller's lock_timeout), as its owner: its rows, or the one row that
--- says why it did not run. All of it in a subtransaction: a table's error is its row, and the
--- other tables' runs go on.
+-- caller_lock_timeout, the caller's lock_timeout; phase, as _maintain's), as its owner: its
+-- rows, or the one row that says why it did not run. All of it in a subtransaction: a table's
+-- error is its row, and the other tables' runs go on.
 CREATE FUNCTION ai_scale._run_maintenance_table(cfg ai_scale.partition_config,
                                                 defer_detach boolean, owner oid,
-                                                caller_lock_timeout text)
+                                                caller_lock_timeout text, phase text)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -1765,7 +1788,8 @@ BEGIN
         -- All of it as the table's owner (see _as_owner_rows), with the settings as they are now.
         RETURN QUERY SELECT * FROM ai_scale._as_owner_rows(cfg.parent, format(
                          'SELECT * FROM ai_scale._maintain((SELECT c FROM ai_scale.partition_config c '
-                         'WHERE c.parent = %s::oid::regclass), %L)', cfg.parent::oid, defer_detach))
+                         'WHERE c.parent = %s::oid::regclass), %L, %L)', cfg.parent::oid,
+                         defer_detach, phase))
                          AS t(parent_table regclass, action text, partition text, detail text);
     EXCEPTION
         -- A lock on the table itself, before any step (reading its partitions), not free in
@@ -1792,10 +1816,11 @@ BEGIN
     END;
 END $$;
 
--- run_maintenance, and the worker's run of one table (defer_detach, see _maintain): each
--- managed table's run in turn (_run_maintenance_table), its rows counted as actions and
+-- run_maintenance, and the worker's run of one table (defer_detach and phase, see _maintain):
+-- each managed table's run in turn (_run_maintenance_table), its rows counted as actions and
 -- errors (_count_maintenance).
-CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean)
+CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean,
+                                           phase text DEFAULT NULL)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -1833,11 +1858,11 @@ BEGIN
         made := 0;
         FOR parent_table, action, partition, detail IN
             SELECT * FROM ai_scale._run_maintenance_table(cfg, defer_detach, owner,
-                                                          caller_lock_timeout)
+                                                          caller_lock_timeout, phase)
         LOOP
             IF action = 'error' THEN
                 errors := errors + 1;
-            ELSIF action NOT IN ('skipped', 'detach_pending') THEN
+            ELSIF action NOT IN ('skipped', 'detach_pending', 'continue') THEN
                 actions := actions + 1;
             END IF;
             IF action = 'created' THEN

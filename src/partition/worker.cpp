@@ -1,8 +1,9 @@
 // The maintenance worker, one per database, started and restarted by the launcher
 // (src/partition/launcher.cpp), which names the database in bgw_extra. Each run maintains the
 // managed tables one by one, each in a transaction of its own (as pg_partman's
-// run_maintenance_proc does), so that the locks one table's DDL took are released before the
-// next table is started: ai_scale._run_maintenance(table, true) creates, tiers and rescues,
+// run_maintenance_proc does; two when retention drops or detaches partitions, committed before
+// the rest), so that the locks one table's DDL took are released before the next table is
+// started: ai_scale._run_maintenance(table, true, phase) creates, tiers and rescues,
 // each DDL under a short lock_timeout; the drops and detaches it defers are done, once every
 // table has been maintained, with DETACH PARTITION ... CONCURRENTLY, which needs transactions
 // of its own and so cannot run inside a function. An error on a table is logged and counted,
@@ -231,18 +232,18 @@ managed_table* list_tables(int* ntables)
     return tables;
 }
 
-// Runs _run_maintenance on one table, its rows left in SPI_tuptable. Inside a transaction,
-// connected to SPI.
-void run_maintenance_of(Oid table)
+// Runs _run_maintenance on one table, its rows left in SPI_tuptable: the phase 'first' or
+// 'rest' of its run (see ai_scale._maintain). Inside a transaction, connected to SPI.
+void run_maintenance_of(Oid table, const char* phase)
 {
-    Oid argtype = OIDOID;
-    Datum arg = ObjectIdGetDatum(table);
+    Oid argtypes[2] = {OIDOID, TEXTOID};
+    Datum args[2] = {ObjectIdGetDatum(table), CStringGetTextDatum(phase)};
     int rc = SPI_execute_with_args(
         "SELECT r.parent_table::text, r.action, r.partition, r.detail, "
         "c.retention_mode || ' ' || c.retention::text "
-        "FROM ai_scale.partition_config c, ai_scale._run_maintenance(c.parent, true) r "
+        "FROM ai_scale.partition_config c, ai_scale._run_maintenance(c.parent, true, $2) r "
         "WHERE c.parent::oid = $1",
-        1, &argtype, &arg, nullptr, false, 0);
+        2, argtypes, args, nullptr, false, 0);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
 }
@@ -283,20 +284,25 @@ char* run_copy(const char* text)
     return text != nullptr ? MemoryContextStrdup(run_context, text) : nullptr;
 }
 
-// Runs _run_maintenance on one table in one transaction, logs its rows and returns the deferred
-// detaches. A table unmanaged or dropped since it was listed is skipped. The rows are logged
-// after the commit, as the detaches' are: logged before it, a line saying a partition was
-// created or dropped came while other sessions still saw the table as it was (and for nothing
-// when the commit failed), and a test or a DBA that read the line and then looked found
-// otherwise.
-pending_detach* maintain_table(const managed_table& table, int* npending)
+// Runs one phase of _run_maintenance on one table in one transaction and logs its rows;
+// appends its deferred detaches to *pending (of *npending) and returns whether the run has a
+// phase still to run ('continue'). A table unmanaged or dropped since it was listed is
+// skipped. The rows are logged after the commit, as the detaches' are: logged before it, a
+// line saying a partition was created or dropped came while other sessions still saw the table
+// as it was (and for nothing when the commit failed), and a test or a DBA that read the line
+// and then looked found otherwise.
+bool maintain_table_phase(const managed_table& table, const char* phase, pending_detach** pending,
+                          int* npending)
 {
-    *npending = 0;
+    bool more = false;
     start_transaction("ai_scale maintenance");
     SPI_connect();
-    run_maintenance_of(table.oid);
-    pending_detach* pending = static_cast<pending_detach*>(
-        MemoryContextAllocZero(run_context, sizeof(pending_detach) * (SPI_processed + 1)));
+    run_maintenance_of(table.oid, phase);
+    pending_detach* all = static_cast<pending_detach*>(MemoryContextAllocZero(
+        run_context, sizeof(pending_detach) * (*npending + SPI_processed + 1)));
+    for (int i = 0; i < *npending; i++)
+        all[i] = (*pending)[i];
+    *pending = all;
     run_row* rows = static_cast<run_row*>(
         MemoryContextAllocZero(run_context, sizeof(run_row) * (SPI_processed + 1)));
     uint64 nrows = 0;
@@ -304,8 +310,12 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
         HeapTuple row = SPI_tuptable->vals[i];
         TupleDesc desc = SPI_tuptable->tupdesc;
         char* action = SPI_getvalue(row, desc, 2);
+        if (strcmp(action, "continue") == 0) {
+            more = true;
+            continue;
+        }
         if (strcmp(action, "detach_pending") == 0) {
-            pending[(*npending)++] = deferred_detach(table.oid, row, desc);
+            all[(*npending)++] = deferred_detach(table.oid, row, desc);
             continue;
         }
         rows[nrows++] =
@@ -320,6 +330,19 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
                              r.partition ? " " : "", r.partition ? r.partition : ""),
                       r.detail ? errdetail("%s", r.detail) : 0));
     }
+    return more;
+}
+
+// Runs _run_maintenance on one table and returns the deferred detaches: in one transaction, or
+// in two when it drops or detaches partitions and has more to do, retention committed first
+// (see ai_scale._maintain): its lock on the parent, which every query of the table waits for,
+// is then not held while partitions are made and rows rescued.
+pending_detach* maintain_table(const managed_table& table, int* npending)
+{
+    *npending = 0;
+    pending_detach* pending = nullptr;
+    if (maintain_table_phase(table, "first", &pending, npending))
+        (void)maintain_table_phase(table, "rest", &pending, npending);
     return pending;
 }
 

@@ -176,12 +176,14 @@ $$;
 -- the table.
 CREATE TYPE ai_scale._maintenance_action AS (action text, partition text, detail text);
 
--- What _maintain_plan read of one table and planned for it, which the phases of its run act on.
+-- What _maintain_plan read of one table and planned for it, and what _maintain saw of its
+-- default partition (_maintain_look_at_default), which the phases of its run act on.
 CREATE TYPE ai_scale._maintenance_plan AS (
     key_column name,
     key_type regtype,
     dflt regclass,                 -- the default partition, if any
-    dflt_kind "char",
+    dflt_kind "char",              -- NULL when not looked at (no default, or the worker's
+                                   -- retention transaction: see _maintain)
     default_has_rows boolean,      -- rows in the default itself, looked at before any DDL
     nested_default_rows boolean,   -- rows in the partitions of a partitioned default
     parts regclass[],              -- the partitions the steps name by idx
@@ -350,11 +352,10 @@ BEGIN
 END $$;
 
 -- The first phase of one table's maintenance (_maintain): its partitions' bounds read
--- (_maintain_read_bounds, _maintain_look_at_default) and the planner's steps for them
--- (ai_scale._plan, _maintain_creations), with what the other phases need to know of the
--- table. Nothing is changed here.
-CREATE FUNCTION ai_scale._maintain_plan(cfg ai_scale.partition_config, defer_detach boolean,
-                                        phase text)
+-- (_maintain_read_bounds) and the planner's steps for them (ai_scale._plan,
+-- _maintain_creations), with what the other phases need to know of the table; _maintain
+-- fills in what the default partition holds. Nothing is changed here.
+CREATE FUNCTION ai_scale._maintain_plan(cfg ai_scale.partition_config, defer_detach boolean)
     RETURNS ai_scale._maintenance_plan
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -362,9 +363,6 @@ CREATE FUNCTION ai_scale._maintain_plan(cfg ai_scale.partition_config, defer_det
 DECLARE
     k record;
     seen record;
-    dflt_kind "char";
-    default_has_rows boolean := false;
-    nested_default_rows boolean := false;
     pending regclass[] := '{}';
     steps ai_scale._partition_step[];
     creating boolean := false;
@@ -406,25 +404,12 @@ BEGIN
     SELECT coalesce(bool_or(s.action = 'tier'), false),
            coalesce(bool_or(s.action <> 'create'), false)
       INTO tiering, retiring FROM unnest(steps) s;
-    -- The worker's first transaction of a run with retention steps (phase 'first', see
-    -- _maintain) does not look at the default partition: only the creations and the rescue,
-    -- in the transaction after it, go by what it holds. The look keeps ACCESS SHARE on the
-    -- default to the end of the transaction, and a drop or detach then asks for the parent
-    -- ACCESS EXCLUSIVE: a DBA's ATTACH PARTITION (or CREATE TABLE ... PARTITION OF) between the
-    -- two, holding the parent and waiting for the default, and the run waited for each other,
-    -- and the deadlock detector cancelled one of them (TAP 280). A run by hand still looks
-    -- first; it stays one transaction.
-    IF seen.dflt IS NOT NULL AND NOT (phase = 'first' AND defer_detach AND retiring) THEN
-        SELECT * INTO dflt_kind, default_has_rows, nested_default_rows
-          FROM ai_scale._maintain_look_at_default(seen.dflt);
-    END IF;
-    RETURN ROW(k.key_column, k.key_type, seen.dflt, dflt_kind, default_has_rows,
-               nested_default_rows, seen.parts, seen.cold_oid, pending, steps, creating,
+    RETURN ROW(k.key_column, k.key_type, seen.dflt, NULL, false, false, seen.parts, seen.cold_oid, pending, steps, creating,
                create_zone, postponed, tiering, retiring)::ai_scale._maintenance_plan;
 END $$;
 
 -- Locks the table for the creations of a run and looks at its default partition (dflt) again:
--- a row may have come since _maintain_plan looked (default_has_rows). Returns what it saw and
+-- a row may have come since _maintain looked (default_has_rows). Returns what it saw and
 -- whether the partitions are made in place (in_place).
 --
 -- A table without partitions, but an empty default, holds no rows: no query on it can be
@@ -1599,9 +1584,20 @@ DECLARE
     retaining boolean := phase IS DISTINCT FROM 'rest'; -- this call applies retention
     retention_only boolean; -- this call stops after retention (phase 'first')
 BEGIN
-    plan := ai_scale._maintain_plan(cfg, defer_detach, phase);
-    default_has_rows := plan.default_has_rows;
+    plan := ai_scale._maintain_plan(cfg, defer_detach);
     retention_only := phase = 'first' AND defer_detach AND plan.retiring;
+    -- What the default partition holds, for the creations and the rescue; not in the worker's
+    -- retention transaction, which has neither. The look keeps ACCESS SHARE on the default to
+    -- the end of the transaction, and a drop or detach then asks for the parent ACCESS
+    -- EXCLUSIVE: a DBA's ATTACH PARTITION (or CREATE TABLE ... PARTITION OF) between the two,
+    -- holding the parent and waiting for the default, and the run waited for each other, and
+    -- the deadlock detector cancelled one of them (TAP 280). A run by hand still looks before
+    -- its drops; it stays one transaction.
+    IF plan.dflt IS NOT NULL AND NOT retention_only THEN
+        SELECT * INTO plan.dflt_kind, plan.default_has_rows, plan.nested_default_rows
+          FROM ai_scale._maintain_look_at_default(plan.dflt);
+    END IF;
+    default_has_rows := plan.default_has_rows;
     -- By hand, a detach interrupted earlier is finalized first, before any step of the run locks
     -- the table: a FINALIZE waits for the transactions older than it, and after the run's drops
     -- or creations, their writers waited for the run (see _finalize_detach). Its rows come
@@ -1643,21 +1639,9 @@ BEGIN
           FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner, handled);
         handled := retired.handled;
     END IF;
-    IF retention_only THEN
-        RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail
-                       FROM unnest(owed.done || checked || retired.done) d;
-        IF cardinality(plan.pending) > 0 THEN
-            RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
-                             cfg, defer_detach, plan.pending, handled);
-        END IF;
-        IF plan.creating OR plan.dflt IS NOT NULL THEN
-            RETURN QUERY SELECT cfg.parent, 'continue', NULL::text, NULL::text;
-        END IF;
-        RETURN;
-    END IF;
     -- The default's rows as the creations last looked at them, under their lock: the rescue
     -- goes by them.
-    IF plan.creating THEN
+    IF plan.creating AND NOT retention_only THEN
         SELECT * INTO made FROM ai_scale._maintain_make_ahead(cfg, defer_detach, plan);
         default_has_rows := made.default_has_rows;
         IF default_has_rows THEN -- (only then a rescue runs, and a move could fail)
@@ -1675,6 +1659,14 @@ BEGIN
     IF defer_detach AND retaining AND cardinality(plan.pending) > 0 THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
                          cfg, defer_detach, plan.pending, handled);
+    END IF;
+    -- The worker's retention transaction ends here: the creations and the default partition's
+    -- phase, when they have work, in the next ('rest').
+    IF retention_only THEN
+        IF plan.creating OR plan.dflt IS NOT NULL THEN
+            RETURN QUERY SELECT cfg.parent, 'continue', NULL::text, NULL::text;
+        END IF;
+        RETURN;
     END IF;
     IF cardinality(finalized) > 0 THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(finalized) d;

@@ -17,21 +17,22 @@ use lib $FindBin::RealBin;
 use AiScaleTest;
 
 my $node = worker_node('worker_drop_locked_out');
-# r_old and r_mid both past a retention of 3 days, r_old detached first; an audit of drops.
+# r_old and r_mid both past a retention of 3 days, r_old detached first; an audit of drops (of
+# comments too, in the last part).
 $node->safe_psql('postgres', old_partition_table('r') . q{
 CREATE TABLE r_mid PARTITION OF r FOR VALUES FROM (now()::date - 8) TO (now()::date - 7);
 INSERT INTO r VALUES (now()::date - 8 + interval '1 hour', 2);
-CREATE TABLE drop_audit (at timestamptz, what text);
-CREATE FUNCTION audit_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+CREATE TABLE ddl_audit (at timestamptz, what text);
+CREATE FUNCTION audit_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO public.drop_audit VALUES (now(), pg_catalog.current_query());
+    INSERT INTO public.ddl_audit VALUES (now(), pg_catalog.current_query());
 END $$;
 CREATE EVENT TRIGGER audit_drop ON ddl_command_start WHEN TAG IN ('DROP TABLE')
-    EXECUTE FUNCTION audit_drop();});
+    EXECUTE FUNCTION audit_ddl();});
 
 # A session holds the audit table while the worker detaches and drops.
 my $holder = $node->background_psql('postgres');
-$holder->query_safe('BEGIN; LOCK TABLE drop_audit IN SHARE MODE;');
+$holder->query_safe('BEGIN; LOCK TABLE ddl_audit IN SHARE MODE;');
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
 
@@ -60,7 +61,7 @@ ok($node->poll_query_until('postgres',
 like(slurp_file($node->logfile),
     qr/ai_scale maintenance: dropped public\.r public\.r_old\n.*DETAIL:  detached by retention earlier/,
     '... and says so');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM drop_audit}), '2',
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ddl_audit}), '2',
     'the audit saw the two drops (and none of the attempts rolled back)');
 
 # A cancel of the worker while its DROP waits (here with a long lock timeout) fails that run;
@@ -69,7 +70,7 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM drop_audit}), '2',
 $node->safe_psql('postgres', q{
 ALTER SYSTEM SET ai_scale.maintenance_lock_timeout = '5min'; SELECT pg_reload_conf();});
 $node->safe_psql('postgres', old_partition_table('s'));
-$holder->query_safe('BEGIN; LOCK TABLE drop_audit IN SHARE MODE;');
+$holder->query_safe('BEGIN; LOCK TABLE ddl_audit IN SHARE MODE;');
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 's'::regclass});
 ok($node->poll_query_until('postgres', q{
@@ -97,25 +98,12 @@ is($node->safe_psql('postgres',
 # maintenance_lock_timeout too. A lock that statement could not have in time (here one a DBA's
 # event trigger takes) leaves the unmark to the next run, which keeps the table and unmarks it.
 $node->safe_psql('postgres', old_partition_table('u') . q{
-CREATE TABLE comment_audit (what text);
-CREATE FUNCTION audit_comment() RETURNS event_trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO public.comment_audit VALUES (pg_catalog.current_query());
-END $$;
 CREATE EVENT TRIGGER audit_comment ON ddl_command_start WHEN TAG IN ('COMMENT')
-    EXECUTE FUNCTION audit_comment();});
-my $reader = $node->background_psql('postgres');
-$reader->query_safe('BEGIN; SELECT count(*) FROM u;');
-$node->safe_psql('postgres',
-    q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'u'::regclass});
-ok($node->poll_query_until('postgres', q{
-SELECT count(*) = 1 FROM pg_stat_activity
- WHERE backend_type = 'ai_scale maintenance' AND query LIKE '%DETACH PARTITION public.u_old%'
-   AND wait_event_type = 'Lock'}),
-    'the worker\'s detach of u_old, marked, waits for the reader');
+    EXECUTE FUNCTION audit_ddl();});
+my $reader = hold_worker_detach($node, 'u');
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'u'::regclass});
-$holder->query_safe('BEGIN; LOCK TABLE comment_audit IN SHARE MODE;');
+$holder->query_safe('BEGIN; LOCK TABLE ddl_audit IN SHARE MODE;');
 $reader->query_safe('COMMIT');
 ok($node->wait_for_log(qr/ai_scale maintenance: left the unmark of detached table public\.u_old of public\.u for the next run: a lock was not free within ai_scale\.maintenance_lock_timeout/),
     'the worker leaves the unmark for the next run');

@@ -181,6 +181,21 @@ tap() {
         [ -f "$log" ] && grep -qE "$skip" "$log" || continue
         why+=("tap: ${log##*/regress_log_}.pl skipped: $(sed -nE "s/$skip//p" "$log" | head -n 1)")
     done
+    # A failed test's diagnostics (its "not ok" line and the comment lines after it: got and
+    # expected), a few lines of each file, at the end of the output: a CI that keeps only the
+    # end of it showed which test failed, and not why.
+    local line
+    for log in "$tapdir"/tmp_check/log/regress_log_*; do
+        [ -f "$log" ] && grep -qE '^(\[[^]]*\]\([^)]*\) )?not ok' "$log" || continue
+        why+=("tap: ${log##*/regress_log_}.pl failed:")
+        # (Each line the test printed starts "[time](elapsed) ".)
+        while IFS= read -r line; do why+=("  ${line:0:400}"); done < <(awk '
+            { sub(/^\[[^]]*\]\([^)]*\) ?/, "") }
+            /^not ok/ { keep = 1; print; next }
+            keep && /^#/ { print; next }
+            keep && /^$/ { next }
+            { keep = 0 }' "$log" | head -n 24)
+    done
     return $status
 }
 

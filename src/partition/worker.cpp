@@ -642,30 +642,84 @@ void skip_locked_drop(const pending_detach& p, bool unmark)
                                    "worker tries again on its next run.")));
 }
 
+// Whether the table p's detach left is still owed its drop: the extension is installed and the
+// table still marked (still_owed). Read under a snapshot taken now: the transaction's first one
+// was taken before the lock the caller waited for, and missed what the session it waited for
+// committed. Inside a transaction, connected to SPI.
+bool owed_now(const pending_detach& p)
+{
+    PopActiveSnapshot();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    return returns_a_row(extension_installed) && still_owed(p.parent_oid, p.partition_oid);
+}
+
+struct detached_lock_request {
+    Oid rel;
+    LOCKMODE mode;
+};
+
+// Locks the table p's detach left, by OID, in mode (unless_locked_out): false when the lock was
+// not free in time. A table dropped meanwhile is locked all the same (its OID); current_names
+// then finds it gone. Held, the lock keeps its names as they are. Inside a transaction.
+bool lock_detached(const pending_detach& p, LOCKMODE mode)
+{
+    const detached_lock_request request{p.partition_oid, mode};
+    return unless_locked_out(
+        [](const void* arg) {
+            const auto& r = *static_cast<const detached_lock_request*>(arg);
+            LockRelationOid(r.rel, r.mode);
+        },
+        &request);
+}
+
 // DROP TABLE (DROP FOREIGN TABLE) of the table the detach of p left, when it is still owed its
-// drop; else its mark is taken away and it is kept. Either waits for its lock at most
-// maintenance_lock_timeout, as every step of a run does: the detach committed, and a session
-// may hold the table now (reading it by its own name, as pg_dump does). That failed the table's
-// run ("canceling statement due to lock timeout", counted as an error) and left its other
-// detaches to the next run (found by the soak of 274_partition_chaos_soak.pl; TAP 278).
+// drop; else its mark is taken away and it is kept. The table is locked by OID first, and its
+// names and its mark read again under the lock: a run by hand may have dropped it since the
+// detach, and its name may be another table's since (a partition made again for the same
+// range); checked only before the lock, the DROP by name then failed the table's run ("table
+// ... does not exist", found by the soak of 274_partition_chaos_soak.pl; TAP 281). The lock is
+// waited for at most maintenance_lock_timeout, as every step of a run is: the detach committed,
+// and a session may hold the table now (reading it by its own name, as pg_dump does). That
+// failed the table's run ("canceling statement due to lock timeout", counted as an error) and
+// left its other detaches to the next run (TAP 278).
 void drop_detached(pending_detach& p, const detach_check& c)
 {
     start_transaction("ai_scale maintenance");
     SPI_connect();
-    if (!current_names(p)) { // dropped by hand since its detach
+    // The concurrent detach waited for older transactions, as long as they ran: the table's
+    // retention may have been changed or taken away, the table unmanaged, or the extension
+    // dropped, meanwhile (or while the run that chose the table waited, after reading its
+    // settings). The detached table is then kept, as it would have been. (The drop's lock is
+    // taken for a table still owed its drop, the unmark's for one that is not.)
+    const bool owed = current_names(p) && owed_now(p);
+    pgstat_report_activity(STATE_RUNNING, psprintf(owed ? "DROP %s %s" : "COMMENT ON %s %s IS NULL",
+                                                   c.table_word, p.partition));
+    if (!lock_detached(p, owed ? AccessExclusiveLock : ShareUpdateExclusiveLock)) {
+        skip_locked_drop(p, !owed);
+        return;
+    }
+    if (!current_names(p)) { // the table, or its parent, dropped since the detach
+        const bool dropped = get_rel_name(p.partition_oid) == nullptr;
+        SPI_finish();
+        finish_transaction();
+        if (dropped) // (by a run by hand, or a DBA)
+            ereport(LOG, (errmsg("ai_scale maintenance: skipped the drop of detached table %s of "
+                                 "%s: dropped by another session since its detach",
+                                 p.partition, p.parent)));
+        return;
+    }
+    // Marked or unmarked meanwhile, or attached again (a later run unmarks it, as
+    // _maintain_owed_drops does a marked partition): the next run decides again.
+    if (owed_now(p) != owed || get_rel_relispartition(p.partition_oid)) {
         SPI_finish();
         finish_transaction();
         return;
     }
+    // By the names read under the lock (it may have been renamed while the run waited).
     const char* drop = psprintf("DROP %s %s", c.table_word, p.partition);
-    pgstat_report_activity(STATE_RUNNING, drop);
-    // The concurrent detach waited for older transactions, as long as they ran: the table's
-    // retention may have been changed or taken away, the table unmanaged, or the extension
-    // dropped, meanwhile (or while the run that chose the table waited, after reading its
-    // settings). The detached table is then kept, as it would have been.
-    if (!returns_a_row(extension_installed) || !still_owed(p.parent_oid, p.partition_oid)) {
-        // Kept: no longer owed a drop (see ai_scale._owed_drop_note).
-        const char* unmark = psprintf("COMMENT ON %s %s IS NULL", c.table_word, p.partition);
+    const char* unmark = psprintf("COMMENT ON %s %s IS NULL", c.table_word, p.partition);
+    pgstat_report_activity(STATE_RUNNING, owed ? drop : unmark);
+    if (!owed) {
         if (!execute_unless_locked_out(unmark)) {
             skip_locked_drop(p, true);
             return;

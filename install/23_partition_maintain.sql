@@ -106,6 +106,14 @@ CREATE FUNCTION ai_scale._drop_partition(rel regclass) RETURNS void
     SET search_path = pg_catalog, pg_temp
     AS $$ BEGIN EXECUTE format('DROP %s %s', ai_scale._table_word(rel), rel); END $$;
 
+-- Whether rel still exists once locked for its DROP by OID (the parent first, when it is a
+-- partition), waiting at most lock_timeout; for a role that may not drop it, true, and nothing
+-- is locked (its DROP refuses it).
+CREATE FUNCTION ai_scale._lock_to_drop(rel regclass) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_lock_to_drop';
+
 -- The statement that sets the comment of the partition rel to note (NULL removes it), with
 -- COMMENT ON FOREIGN TABLE when it is a foreign table: run as it is, or as the table's owner
 -- (_as_owner).
@@ -153,8 +161,9 @@ CREATE FUNCTION ai_scale._owed_drop_due(parent regclass, note text) RETURNS bool
 $$;
 
 -- The tables of parent's owner that carry a mark naming parent (whatever its retention), with
--- the mark and whether the table is a partition. Anyone may write the mark on a table of their
--- own: only the owner's count.
+-- the mark and whether the table is a partition, in OID order (a run's rows, and the order its
+-- locks are taken in, the same at each run). Anyone may write the mark on a table of their own:
+-- only the owner's count.
 CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
                                            OUT attached boolean, OUT note text)
     RETURNS SETOF record
@@ -169,6 +178,7 @@ CREATE FUNCTION ai_scale._owed_drop_marked(parent regclass, OUT rel regclass,
                        format('ai_scale: detached from table %s by retention ', parent::oid))
        AND c.relowner = (SELECT o.relowner FROM pg_class o WHERE o.oid = parent)
        AND c.relkind IN ('r', 'p', 'f') -- a partition may be partitioned itself, or foreign
+     ORDER BY c.oid
 $$;
 
 -- One action row of a maintenance phase that hands state on to the next phases too, and so
@@ -775,14 +785,14 @@ DECLARE
     detail text;
 BEGIN
     handled := '{}';
-    FOR victim, attached, still_owed IN
-                 SELECT m.rel, m.attached, ai_scale._owed_drop_due(cfg.parent, m.note)
+    -- (Each named as the run read the marks: a table dropped since has no name.)
+    FOR victim, partition, attached, still_owed IN
+                 SELECT m.rel, m.rel::text, m.attached, ai_scale._owed_drop_due(cfg.parent, m.note)
                    FROM ai_scale._owed_drop_marked(cfg.parent) m
                   WHERE NOT m.attached
                      OR EXISTS (SELECT 1 FROM pg_inherits i
                                  WHERE i.inhrelid = m.rel AND i.inhparent = cfg.parent)
     LOOP
-        partition := victim::text;
         IF attached THEN
             BEGIN
                 EXECUTE ai_scale._comment_statement(victim, NULL);
@@ -801,6 +811,17 @@ BEGIN
             END;
         END IF;
         BEGIN
+            -- Locked by OID before the DROP names it, its mark read again under the lock: the
+            -- worker (or a DBA) may have dropped it since the run read the marks, and made
+            -- another table of its name, which the DROP by name then dropped (TAP 281).
+            IF still_owed THEN
+                IF NOT ai_scale._lock_to_drop(victim) THEN
+                    RAISE EXCEPTION 'relation with OID % does not exist', victim::oid
+                          USING ERRCODE = 'undefined_table';
+                END IF;
+                still_owed := ai_scale._owed_drop_due(cfg.parent,
+                                                      obj_description(victim, 'pg_class'));
+            END IF;
             IF still_owed THEN
                 detail := 'detached by retention earlier, and not dropped then'
                           || ai_scale._foreign_drop_note(victim);

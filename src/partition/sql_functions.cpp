@@ -19,6 +19,8 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "partitioning/partbounds.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/date.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -526,6 +528,36 @@ AI_SCALE_FUNCTION(ai_scale_partition_table_word)
     if (word == nullptr)
         PG_RETURN_NULL();
     PG_RETURN_TEXT_P(pg::call([&] { return cstring_to_text(word); }));
+}
+
+// _lock_to_drop(rel regclass) -> whether rel still exists once locked ACCESS EXCLUSIVE by its
+// OID, as a DROP locks it (the parent first, when it is a partition), waiting at most
+// lock_timeout. A DROP by the name the run read earlier looked the name up again after its
+// wait: another session may have dropped the table meanwhile (42P01, the run's error), and
+// made another of the same name, which the DROP then dropped. Locked only for a role that may
+// drop it (a member of its owner's role), as a DROP would: for another, nothing is locked and
+// the DROP refuses it.
+AI_SCALE_FUNCTION(ai_scale_partition_lock_to_drop)
+{
+    const Oid rel = PG_GETARG_OID(0);
+    const bool exists = pg::call([&] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+        if (!HeapTupleIsValid(tuple))
+            return false;
+        const Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        const bool partition = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relispartition;
+        ReleaseSysCache(tuple);
+        if (!has_privs_of_role(GetUserId(), owner))
+            return true;
+        if (partition) {
+            const Oid parent = get_partition_parent(rel, true);
+            if (OidIsValid(parent))
+                LockRelationOid(parent, AccessExclusiveLock);
+        }
+        LockRelationOid(rel, AccessExclusiveLock);
+        return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(rel));
+    });
+    PG_RETURN_BOOL(exists);
 }
 
 // _count_maintenance(runs, actions, errors): adds to the maintenance counters of the stats view.

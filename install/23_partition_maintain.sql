@@ -813,7 +813,9 @@ BEGIN
         BEGIN
             -- Locked by OID before the DROP names it, its mark read again under the lock: the
             -- worker (or a DBA) may have dropped it since the run read the marks, and made
-            -- another table of its name, which the DROP by name then dropped (TAP 281).
+            -- another table of its name, which the DROP by name then dropped, or unmarked it.
+            -- (A partition retention drops is not locked so: the run's lock on the parent keeps
+            -- it, and an event trigger of the DROP runs before the DROP's locks.)
             IF still_owed THEN
                 IF NOT ai_scale._lock_to_drop(victim) THEN
                     RAISE EXCEPTION 'relation with OID % does not exist', victim::oid

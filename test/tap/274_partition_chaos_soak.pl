@@ -25,7 +25,8 @@
 # partition dropped while it waited (TAP 143), the deadlocks of TAP 277 (a writer's insert
 # cancelled) and TAP 276 (a DBA's ATTACH cancelled), the worker's DROP after its detach failing
 # the table's run on a lock an event trigger took (TAP 278) or on a table a run by hand dropped
-# first (TAP 281, in a CI run), and, in runs by hand, error rows
+# first (TAP 281, in a CI run), its concurrent detach failing on a default partition made since
+# the run's plan (TAP 282), and, in runs by hand, error rows
 # for partitions the worker detached or dropped since the run's plan and a FINALIZE after other
 # DDL deadlocking with a writer (specs/maintenance_detach_races.spec).
 use strict;

@@ -13,8 +13,8 @@
 # the DROP names the table the worker detached.
 #
 # The session gets the table in the window between the two steps by asking for it while the
-# detach holds it (ACCESS EXCLUSIVE, to its commit): an event trigger at the end of the
-# worker's ALTER TABLE waits there on a gate the test holds.
+# detach holds it (ACCESS EXCLUSIVE, to its commit), at the end of the worker's ALTER TABLE
+# (worker_alter_gate).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -26,19 +26,7 @@ use AiScaleTest;
 
 # The worker's steps wait for their locks long enough for the session to act.
 my $node = worker_node('worker_drop_after_detach_race', maintenance_lock_timeout => '5min');
-$node->safe_psql('postgres', q{
-CREATE TABLE gate ();
-CREATE FUNCTION worker_waits_at_gate() RETURNS event_trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT FROM pg_catalog.pg_stat_activity
-                WHERE pid = pg_catalog.pg_backend_pid()
-                  AND backend_type = 'ai_scale maintenance') THEN
-        LOCK TABLE public.gate IN ACCESS SHARE MODE;
-    END IF;
-END $$;
-CREATE EVENT TRIGGER worker_waits_at_gate ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
-    EXECUTE FUNCTION worker_waits_at_gate();});
-my $gate = $node->background_psql('postgres');
+my $gate = worker_alter_gate($node);
 my $worker = q{(SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance')};
 
 # Makes table $t (old_partition_table), gives it a retention that chooses ${t}_old, and returns

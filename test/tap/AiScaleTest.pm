@@ -13,6 +13,7 @@ use Time::HiRes qw(usleep);
 our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
+  worker_alter_gate
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
   redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used);
@@ -315,6 +316,27 @@ SELECT count(*) = 1 FROM pg_stat_activity
    AND wait_event_type = 'Lock'}),
         'the worker waits to detach the partition retention chose');
     return $reader;
+}
+
+# Installs an event trigger that holds the maintenance worker at the end of each of its ALTER
+# TABLE statements while a session holds table gate (ACCESS EXCLUSIVE): there a DETACH ...
+# CONCURRENTLY is in its last transaction, the partition and the parent locked. Returns a
+# session, holding nothing yet, to hold the gate with.
+sub worker_alter_gate {
+    my ($node) = @_;
+    $node->safe_psql('postgres', q{
+CREATE TABLE gate ();
+CREATE FUNCTION worker_waits_at_gate() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_stat_activity
+                WHERE pid = pg_catalog.pg_backend_pid()
+                  AND backend_type = 'ai_scale maintenance') THEN
+        LOCK TABLE public.gate IN ACCESS SHARE MODE;
+    END IF;
+END $$;
+CREATE EVENT TRIGGER worker_waits_at_gate ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION worker_waits_at_gate();});
+    return $node->background_psql('postgres');
 }
 
 # Two started nodes for logical replication: a publisher preloading ai_scale and a plain

@@ -6,11 +6,11 @@
 # table's run ("maintenance of public.soak failed: table "soak_..." does not exist", found by
 # the soak of 274_partition_chaos_soak.pl in a CI run); when the session also made another
 # table of the same name (as a run makes a partition again for the same range), the DROP
-# dropped that table; when the session attached the table again and changed the retention to
-# keep it, the DROP dropped the partition. The worker now locks the detached table by OID
-# first, then reads its name, its mark and whether it is a partition again under the lock: a
-# table dropped meanwhile is skipped, one kept or attached since is left to the next run, and
-# the DROP names the table the worker detached.
+# dropped that table; a table the session attached again, with a retention that keeps it, it
+# would have dropped as a partition. The worker now locks the detached table by OID first, then
+# reads its name, its mark and whether it is a partition again under the lock: a table dropped
+# meanwhile is skipped, one kept or attached since is left to the next run, and the DROP names
+# the table the worker detached.
 #
 # The session gets the table in the window between the two steps by asking for it while the
 # detach holds it (ACCESS EXCLUSIVE, to its commit), at the end of the worker's ALTER TABLE

@@ -414,8 +414,9 @@ BEGIN
     SELECT coalesce(bool_or(s.action = 'tier'), false),
            coalesce(bool_or(s.action <> 'create'), false)
       INTO tiering, retiring FROM unnest(steps) s;
-    RETURN ROW(k.key_column, k.key_type, seen.dflt, NULL, false, false, seen.parts, seen.cold_oid, pending, steps, creating,
-               create_zone, postponed, tiering, retiring)::ai_scale._maintenance_plan;
+    RETURN ROW(k.key_column, k.key_type, seen.dflt, NULL, false, false, seen.parts, seen.cold_oid,
+               pending, steps, creating, create_zone, postponed, tiering, retiring)
+           ::ai_scale._maintenance_plan;
 END $$;
 
 -- Locks the table for the creations of a run and looks at its default partition (dflt) again:

@@ -544,8 +544,9 @@ AI_SCALE_FUNCTION(ai_scale_partition_lock_to_drop)
         HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
         if (!HeapTupleIsValid(tuple))
             return false;
-        const Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        const bool partition = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relispartition;
+        const auto* cls = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+        const Oid owner = cls->relowner;
+        const bool partition = cls->relispartition;
         ReleaseSysCache(tuple);
         if (!has_privs_of_role(GetUserId(), owner))
             return true;

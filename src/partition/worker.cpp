@@ -673,6 +673,13 @@ bool owed_now(const pending_detach& p)
     return returns_a_row(extension_installed) && still_owed(p.parent_oid, p.partition_oid);
 }
 
+// The statement for the table p's detach left: its DROP (DROP FOREIGN TABLE), or, kept, the
+// removal of its mark; by p's names as they are.
+const char* drop_statement(const pending_detach& p, const detach_check& c, bool drop)
+{
+    return psprintf(drop ? "DROP %s %s" : "COMMENT ON %s %s IS NULL", c.table_word, p.partition);
+}
+
 struct detached_lock_request {
     Oid rel;
     LOCKMODE mode;
@@ -712,8 +719,7 @@ void drop_detached(pending_detach& p, const detach_check& c)
     // settings). The detached table is then kept, as it would have been. (The drop's lock is
     // taken for a table still owed its drop, the unmark's for one that is not.)
     const bool owed = current_names(p) && owed_now(p);
-    pgstat_report_activity(STATE_RUNNING, psprintf(owed ? "DROP %s %s" : "COMMENT ON %s %s IS NULL",
-                                                   c.table_word, p.partition));
+    pgstat_report_activity(STATE_RUNNING, drop_statement(p, c, owed));
     if (!lock_detached(p, owed ? AccessExclusiveLock : ShareUpdateExclusiveLock)) {
         skip_locked_drop(p, !owed);
         return;
@@ -736,28 +742,21 @@ void drop_detached(pending_detach& p, const detach_check& c)
         return;
     }
     // By the names read under the lock (it may have been renamed while the run waited).
-    const char* drop = psprintf("DROP %s %s", c.table_word, p.partition);
-    const char* unmark = psprintf("COMMENT ON %s %s IS NULL", c.table_word, p.partition);
-    pgstat_report_activity(STATE_RUNNING, owed ? drop : unmark);
+    const char* statement = drop_statement(p, c, owed);
+    pgstat_report_activity(STATE_RUNNING, statement);
+    if (!execute_unless_locked_out(statement)) {
+        skip_locked_drop(p, !owed);
+        return;
+    }
+    SPI_finish();
+    finish_transaction();
     if (!owed) {
-        if (!execute_unless_locked_out(unmark)) {
-            skip_locked_drop(p, true);
-            return;
-        }
-        SPI_finish();
-        finish_transaction();
         ereport(LOG, (errmsg("ai_scale maintenance: kept detached table %s of %s", p.partition,
                              p.parent),
                       errdetail("Its retention settings changed, or the extension was "
                                 "dropped, while it was being detached.")));
         return;
     }
-    if (!execute_unless_locked_out(drop)) {
-        skip_locked_drop(p, false);
-        return;
-    }
-    SPI_finish();
-    finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
     ereport(LOG,
             (errmsg("ai_scale maintenance: dropped %s %s", p.parent, p.partition),

@@ -28,7 +28,7 @@ my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $silen
     Listen => 16, ReuseAddr => 1) or die "listen: $!";
 
 # A Redis that answers, from which the model's generations are learned first: keys made with
-# generations never read from Redis stay out of it (docs/cache.md, Keys), and their fills at
+# generations never read from Redis stay out of it (docs/cache.md, Invalidation), and their fills at
 # commit would not wait for the silent one.
 my $redis_port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('commit_fills', $redis_port);

@@ -1,6 +1,6 @@
-# A server learns each generation slot from Redis at its first use (docs/cache.md, Keys); until
-# then the slot is 0. A backend that used the slot while another backend's first read of it was
-# still waiting for Redis made its key with generation 0: its cache_put was lost as soon as the
+# A server learns each generation slot from Redis at its first use (docs/cache.md, Invalidation);
+# until then the slot is 0. A backend that used the slot while another backend's first read of it
+# was still waiting for Redis made its key with generation 0: its cache_put was lost as soon as the
 # slot took Redis's generation (the next cache_get missed), and it wrote Redis under generation
 # 0, which every start of the server uses again. Seen through a connection pooler: after a
 # start, many server connections use a model at once (test/tap/243_pooler_transaction_mode.pl

@@ -1,6 +1,6 @@
 # A server learns each generation slot from Redis's primary at the model's first use after a
-# start (docs/cache.md, Keys); until then the slot is 0, or the few bumps made here since. When
-# that read fails (the primary unreachable, timed out, its breaker open) and Redis answers the
+# start (docs/cache.md, Invalidation); until then the slot is 0, or the few bumps made here since.
+# When that read fails (the primary unreachable, timed out, its breaker open) and Redis answers the
 # next call, that call used to key its L2 entries with the unlearned generation, which every
 # start of this server and of its standbys uses again while unlearned: a value put then under
 # generation 0 was served as a hit at a later start, after the model had been invalidated.

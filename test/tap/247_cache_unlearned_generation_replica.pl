@@ -3,7 +3,7 @@
 # and used to look its keys up on the replica with the unlearned generation 0 for as long as
 # that lasted: an entry an earlier start had put under generation 0 was served there after the
 # model had been invalidated. Keys made with an unlearned generation are not asked of Redis
-# (docs/cache.md, Keys; test/tap/246_cache_unlearned_generation.pl for the window on the
+# (docs/cache.md, Invalidation; test/tap/246_cache_unlearned_generation.pl for the window on the
 # primary).
 use strict;
 use warnings;

@@ -816,7 +816,8 @@ BEGIN
             -- worker (or a DBA) may have dropped it since the run read the marks, and made
             -- another table of its name, which the DROP by name then dropped, or unmarked it.
             -- (A partition retention drops is not locked so: the run's lock on the parent keeps
-            -- it, and an event trigger of the DROP runs before the DROP's locks.)
+            -- it, and an event trigger of the DROP runs before the DROP's locks. A rename during
+            -- its DROP's wait is a skipped row: _retire_partition.)
             IF still_owed THEN
                 IF NOT ai_scale._lock_to_drop(victim) THEN
                     RAISE EXCEPTION 'relation with OID % does not exist', victim::oid
@@ -1145,6 +1146,7 @@ CREATE FUNCTION ai_scale._retire_partition(cfg ai_scale.partition_config, defer_
 DECLARE
     err_hint text;
     partition text := victim::text; -- named before the step: a drop meanwhile leaves the OID
+    parent_name text := cfg.parent::text;
 BEGIN
     blocks_tiering := false;
     lock_table_full := false;
@@ -1192,6 +1194,22 @@ BEGIN
                          format('%s %s: no longer a partition of %s: dropped or detached by '
                                 'another session since the run read it', p.action, partition,
                                 cfg.parent))::ai_scale._maintenance_action;
+                RETURN;
+            END IF;
+            -- A session renamed the partition (or its table: a DETACH names both) and committed
+            -- while the step waited for its lock: the step's statement, which named it as it
+            -- was before the wait, then found no table of that name. The partition is still
+            -- there: the next run retires it by its new name. (ALTER TABLE ... RENAME locks the
+            -- partition alone, which the run does not hold before the step.)
+            IF SQLSTATE = '42P01'
+               AND (victim::text <> partition OR cfg.parent::text <> parent_name) THEN
+                done := ('skipped', victim::text,
+                         format('%s %s: %s renamed to %s by another session while the step '
+                                'waited for its lock; retried on the next run', p.action,
+                                victim, CASE WHEN victim::text <> partition THEN partition
+                                             ELSE parent_name END,
+                                CASE WHEN victim::text <> partition THEN victim::text
+                                     ELSE cfg.parent::text END))::ai_scale._maintenance_action;
                 RETURN;
             END IF;
             -- Another session's DETACH ... CONCURRENTLY began on it since: Postgres refuses to

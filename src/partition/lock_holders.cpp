@@ -54,7 +54,7 @@ char* ask_lock_holders(const char* query, int nargs, Oid* argtypes, Datum* args,
 char* detach_lock_holders(Oid parent, const char* partition, bool finalize, int lock_timeout_ms,
                           MemoryContext into)
 {
-    // The locks lock_for_detach (worker.cpp) takes: on the parent, then on the partition.
+    // The locks lock_for_detach (worker_detach.cpp) takes: on the parent, then on the partition.
     Oid argtypes[4] = {OIDOID, TEXTOID, TEXTOID, TEXTOID};
     Datum args[4] = {
         ObjectIdGetDatum(parent), CStringGetTextDatum(partition),

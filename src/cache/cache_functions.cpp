@@ -2,6 +2,7 @@
 // above a hit; cache_put fills L1 and L2; cache_invalidate bumps a generation; input_hash.
 #include "cache/distinct_keys.hpp"
 #include "cache/invalidation_at_commit.hpp"
+#include "cache/generations.hpp"
 #include "cache/key.hpp"
 #include "cache/l1_shared.hpp"
 #include "cache/l2_format.hpp"

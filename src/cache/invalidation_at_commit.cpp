@@ -1,5 +1,5 @@
 #include "cache/invalidation_at_commit.hpp"
-#include "cache/key.hpp"
+#include "cache/generations.hpp"
 #include "pg/guard.hpp"
 
 extern "C" {

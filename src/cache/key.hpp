@@ -1,7 +1,7 @@
 // Cache keys: XXH3 over the canonical jsonb binary of the input (canonical_input.hpp: one for
 // equal inputs, 9 and 9.0 too), folded with the database OID, the model, its version and the
-// model's generation (bumped by cache_invalidate, so invalidation is O(1): old keys are simply
-// never asked for again and age out).
+// model's and version's generations (generations.hpp: bumped by cache_invalidate, so
+// invalidation is O(1): old keys are simply never asked for again and age out).
 #pragma once
 
 #include "cache/l1_table.hpp"
@@ -30,20 +30,6 @@ int32 check_model_version(int32 version);
 
 // The Redis key of a cache key: a fixed prefix and 32 hex digits, revealing nothing of the input.
 std::string redis_key(const key128& k);
-
-// Makes every key of the model (all versions when version is null) unreachable.
-void bump_generation(Oid database, const text* model, const int32* version);
-
-// The generation slot bump_generation bumps for these arguments, and the bump itself.
-uint32_t generation_slot(Oid database, const text* model, const int32* version);
-void bump_slot(uint32_t slot);
-
-// Brings the generations of a model's version up to Redis's now, even when this server synced
-// them less than a second ago (no-op without Redis).
-void sync_version_generations(Oid database, const text* model, int32 version);
-
-// Shared memory for the generations; called from _PG_init.
-void request_generation_memory();
 
 // The levels cache_get walks (cache_functions.cpp), one by one, for predict(). Each counts its
 // hits and misses in the stats and fills the levels above it on a hit (not with an L3 row the

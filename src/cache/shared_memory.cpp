@@ -1,6 +1,6 @@
 #include "cache/shared_memory.hpp"
 #include "cache/breaker_registry.hpp"
-#include "cache/key.hpp"
+#include "cache/generations.hpp"
 #include "cache/l1_shared.hpp"
 
 namespace ai_scale::cache {

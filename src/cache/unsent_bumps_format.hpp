@@ -1,15 +1,15 @@
 // The file that carries a server's unsent generation bumps across a restart, pure C++.
 //
-// A slot bumped while Redis was unreachable is marked in shared memory (key.cpp), and the next
-// sync raises Redis's counter past both the slot and the counter. Shared memory does not outlive
-// the server: restarted before that sync, the server took Redis's counter, the generation the
-// values cached before the invalidation were written under, and served them again. So the
+// A slot bumped while Redis was unreachable is marked in shared memory (generations.cpp), and the
+// next sync raises Redis's counter past both the slot and the counter. Shared memory does not
+// outlive the server: restarted before that sync, the server took Redis's counter, the generation
+// the values cached before the invalidation were written under, and served them again. So the
 // postmaster writes the marked slots to a file of the data directory when it exits or
 // reinitialises after a crash, and marks them again when it makes shared memory; a backend writes
 // the file too as it marks a slot, for a postmaster that is killed. So it does with the slots
 // Redis took a bump of in the last minutes, which a Redis failover may yet lose, each with the
 // generation the server used, which Redis's counter is raised past only where it is found below
-// (key.cpp, save_carried_slots).
+// (generations.cpp, save_carried_slots).
 #pragma once
 
 #include <cstddef>
@@ -25,7 +25,8 @@ namespace ai_scale::cache::unsent_bumps {
 constexpr const char* file_name = "ai_scale_cache_unsent_bumps";
 
 // A slot the file carries: marked unsent (generation 0), or bumped with Redis in the last minutes
-// at that generation, which Redis's counter must not be found below (key.cpp, carry_unsent_bumps).
+// at that generation, which Redis's counter must not be found below (generations.cpp,
+// carry_unsent_bumps).
 struct carried {
     uint32_t slot;
     uint64_t generation;

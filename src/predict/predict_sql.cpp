@@ -2,6 +2,7 @@
 // order (L1, Redis, the store as L3), a miss is scored (on the GPU when the batch is large
 // enough), and the new prediction fills the caches and, on a primary, the store.
 #include "cache/distinct_keys.hpp"
+#include "cache/generations.hpp"
 #include "cache/key.hpp"
 #include "cache/l1_shared.hpp"
 #include "cache/router.hpp"

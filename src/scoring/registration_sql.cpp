@@ -5,6 +5,7 @@
 #include "scoring/heap_trim.hpp"
 #include "scoring/xgboost.hpp"
 
+#include "cache/generations.hpp"
 #include "cache/key.hpp"
 #include "pg/guard.hpp"
 

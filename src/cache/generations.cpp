@@ -1,0 +1,663 @@
+// The generations of the cache keys: see generations.hpp.
+#include "cache/generations.hpp"
+#include "cache/generation_slots.hpp"
+#include "cache/lineage.hpp"
+#include "cache/router.hpp"
+#include "cache/unsent_bumps.hpp"
+#include "guc.hpp"
+#include "pg/guard.hpp"
+#include "pg/shmem.hpp"
+#include "stats/shared_stats.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+}
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <optional>
+#include <vector>
+#include <new>
+
+namespace ai_scale::cache {
+
+namespace {
+
+// The generation slots (generation_slots.hpp). With Redis configured, each slot is also a counter
+// in Redis, bumped by INCRBY of a random step, and a server brings its copy up to Redis's at most
+// once a second per slot: an invalidation made on one server reaches the others (and survives a
+// restart) within that second.
+constexpr uint32_t n_generation_slots = generation::n_slots;
+constexpr uint64_t generation_sync_ms = 1000;
+// Redis acknowledges an INCRBY before its replicas have it: a failover (or a replica promoted by
+// hand) before they got it loses it, and the other servers, syncing from the new primary, went
+// on answering what had been invalidated until this server next used that model. So this
+// server syncs the slots it bumped in the last recheck_window_ms (raising Redis's counter where
+// it fell behind) at any cache call, once a second for the whole server (recheck_bumped).
+constexpr uint64_t recheck_window_ms = 5 * 60 * 1000;
+// Which read of a slot's counter a backend is making, if any (generations::reading).
+enum read_state : uint8_t { not_read, first_read, read_again };
+// Whether a slot was bumped here without Redis (generations::unsent), and whether a backend is
+// sending that bump now (take_unsent).
+enum unsent_state : uint8_t { sent, unsent, sending };
+struct generations {
+    std::atomic<uint64_t> slot[n_generation_slots];
+    std::atomic<uint64_t> synced_ms[n_generation_slots];
+    // The last bump here with Redis configured, taken or not, or the last time Redis took one made
+    // here without it or raised its counter to a floor (apply_generations); 0: none.
+    std::atomic<uint64_t> bumped_ms[n_generation_slots];
+    std::atomic<uint64_t> last_bump_ms; // the latest of bumped_ms; 0 once out of the window
+    std::atomic<uint64_t> rechecked_ms; // the last recheck_bumped
+    // Whether a backend reads the slot's counter from Redis (claim_due to the end of its sync), and
+    // which read: the slot's first since the start (or since a read cancelled), or another.
+    std::atomic<uint8_t> reading[n_generation_slots]; // a read_state
+    // Whether the slot was bumped here without Redis (unreachable at the bump) since Redis last
+    // took a bump of this server's: the next sync raises the counter past both (apply_generations).
+    // Carried across a restart by a file (carry_unsent_bumps). An unsent_state.
+    std::atomic<uint8_t> unsent[n_generation_slots];
+    // A generation this server used before its start, of a bump Redis took in the
+    // recheck_window_ms before the exit, which Redis's counter must not be found below (a
+    // failover during the restart lost the bump); 0: none, or found so (apply_generations).
+    std::atomic<uint64_t> floor[n_generation_slots];
+    // Whether a slot may be marked unsent (mark_unsent; cleared by a recheck that finds none):
+    // the recheck then syncs the marked slots, whatever the age of their bump.
+    std::atomic<uint8_t> any_unsent;
+    std::atomic<uint32_t> recheck_from; // the slot the recheck's next look for marks starts at
+};
+
+generations* shared_generations = nullptr;
+generations local_generations; // without shared_preload_libraries: this backend only
+// Serialises the backends' writes of the unsent-bumps file (save_new_mark).
+constexpr const char* unsent_file_tranche = "ai_scale unsent bumps file";
+LWLock* unsent_file_lock = nullptr;
+
+generations& gens()
+{
+    return shared_generations ? *shared_generations : local_generations;
+}
+
+// Marks the slot unsent; true when it was not marked (nor being sent) before.
+bool mark_unsent(generations& g, uint32_t slot)
+{
+    // Sequentially consistent, as the recheck's clearing of the flag and its reading of the marks
+    // are: with release and acquire, the clearing could come after the read of this mark, and
+    // leave the flag clear with the slot marked.
+    const uint8_t was = g.unsent[slot].exchange(unsent, std::memory_order_seq_cst);
+    g.any_unsent.store(1, std::memory_order_seq_cst);
+    return was == sent;
+}
+
+// Writes the slots to mark at the next start to the file that carries them to the next shared
+// memory (unsent_bumps.hpp): by the postmaster as it exits, or reinitialises after a crash, once
+// no other process is left to bump a slot (save_unsent_bumps), and by a backend whose bump Redis
+// did not take (save_new_mark). Those marked unsent; and, with the generation
+// used, those Redis took a bump of in the last recheck_window_ms (or a floor not found yet): a
+// failover may lose that bump yet, which the restarted server, taking Redis's counter, would not
+// find (recheck_bumped) without the generation. Marked unsent instead, such a slot was bumped
+// again at its first sync, and what was cached under it since missed after every restart.
+void save_carried_slots(bool at_exit)
+{
+    try {
+        const uint64_t now = stats::monotonic_ms();
+        const generations& g = *shared_generations;
+        std::vector<unsent_bumps::carried> slots;
+        for (uint32_t s = 0; s < n_generation_slots; s++) {
+            const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
+            const uint64_t used = g.slot[s].load(std::memory_order_relaxed);
+            const uint64_t floor = g.floor[s].load(std::memory_order_relaxed);
+            if (g.unsent[s].load(std::memory_order_acquire) != sent)
+                slots.push_back({s, 0});
+            else if (floor != 0)
+                slots.push_back({s, std::max(floor, used)});
+            else if (at != 0 && now < at + recheck_window_ms)
+                slots.push_back({s, generation::learned(used) ? used : 0});
+        }
+        unsent_bumps::save(slots, at_exit);
+    } catch (const std::bad_alloc&) {
+        ereport(LOG, (errmsg("%s", unsent_bumps::not_carried_message),
+                      errdetail("There was no memory to list them.")));
+    }
+}
+
+void save_unsent_bumps(int, Datum)
+{
+    save_carried_slots(true);
+}
+
+// Writes the file at once (fsynced) for a bump Redis did not take, in the backend that made it,
+// before its call returns: left to the postmaster's exit, it was lost with a postmaster killed
+// (SIGKILL, the machine lost), and the restarted server took Redis's counter and served the values
+// the invalidation was for (test/tap/275_cache_unsent_bump_postmaster_killed.pl). Only for a new
+// mark: a slot marked already is in the file, and a bump Redis took (which a failover may yet
+// lose) is carried at the exit alone, so that an invalidation with Redis up pays no fsync. The
+// file then also lists marks sent since, which cost a bump and misses after such a restart.
+void save_new_mark()
+{
+    if (unsent_file_lock == nullptr || !IsUnderPostmaster) // not preloaded; single-user mode
+        return;
+    LWLockAcquire(unsent_file_lock, LW_EXCLUSIVE);
+    save_carried_slots(false);
+    LWLockRelease(unsent_file_lock);
+}
+
+// Marks unsent again the slots the file carried from the last shared memory (every slot when it
+// is damaged), and has this memory's marks saved when it goes.
+void carry_unsent_bumps(generations& g)
+{
+    const auto carried = unsent_bumps::load();
+    if (carried)
+        for (const auto& c : *carried) {
+            if (c.generation == 0) {
+                mark_unsent(g, c.slot);
+                continue;
+            }
+            g.floor[c.slot].store(c.generation, std::memory_order_relaxed);
+            g.any_unsent.store(1, std::memory_order_seq_cst);
+        }
+    else
+        for (uint32_t s = 0; s < n_generation_slots; s++)
+            mark_unsent(g, s);
+    on_shmem_exit(save_unsent_bumps, 0);
+}
+
+void init_generations(void* segment, bool found)
+{
+    unsent_file_lock = &GetNamedLWLockTranche(unsent_file_tranche)[0].lock;
+    if (!found)
+        shared_generations = new (segment) generations();
+    else
+        shared_generations = static_cast<generations*>(segment);
+    if (found)
+        return;
+    for (uint32_t i = 0; i < n_generation_slots; i++) {
+        shared_generations->slot[i].store(0, std::memory_order_relaxed);
+        shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
+        shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
+        shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
+        shared_generations->unsent[i].store(sent, std::memory_order_relaxed);
+        shared_generations->floor[i].store(0, std::memory_order_relaxed);
+    }
+    // The postmaster, or a single-user backend: the process that outlives every other using this
+    // memory.
+    if (!IsUnderPostmaster)
+        carry_unsent_bumps(*shared_generations);
+}
+
+// Whether the slot is marked unsent, for a caller about to send its bumps to Redis. The mark stays
+// (sending) until Redis takes them (unsent_taken): a backend that exits before, by the FATAL of a
+// shutdown or pg_terminate_backend while it waits for Redis (which runs no C++ handler), or by a
+// crash, leaves it to the next sync and to the file. Cleared at the take, the mark was lost, and
+// after a restart the server served values cached before the invalidation
+// (test/tap/272_cache_unsent_bump_restart.pl).
+bool take_unsent(std::atomic<uint8_t>& mark)
+{
+    uint8_t now = mark.load(std::memory_order_acquire);
+    while (now != sent && !mark.compare_exchange_weak(now, sending, std::memory_order_acq_rel))
+        ;
+    return now != sent;
+}
+
+// Clears a mark take_unsent took once Redis took the bumps, unless a bump made here without
+// Redis since marked the slot again.
+void unsent_taken(std::atomic<uint8_t>& mark)
+{
+    uint8_t expected = sending;
+    mark.compare_exchange_strong(expected, sent, std::memory_order_acq_rel);
+}
+
+uint64_t database_seed(Oid database)
+{
+    return generation::database_seed(lineage::identity(), database);
+}
+
+void raise_to(std::atomic<uint64_t>& a, uint64_t v)
+{
+    uint64_t cur = a.load(std::memory_order_relaxed);
+    while (cur < v && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed))
+        ;
+}
+
+std::string generation_key(uint32_t slot)
+{
+    return generation::redis_key(lineage::identity(), slot);
+}
+
+// 64 random bits: pg_strong_random's, or should it fail, the pid's and the clock's.
+uint64_t random_bits()
+{
+    uint64_t random = 0;
+    if (!pg_strong_random(&random, sizeof random))
+        random = uint64_t(MyProcPid) * 0x9E3779B97F4A7C15ULL ^ stats::monotonic_ms();
+    return random;
+}
+
+// Raises Redis's counter of a slot to what this server uses, when it is behind (the slot was
+// bumped while Redis was unreachable, or Redis lost the counter).
+void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
+{
+    if (uint64_t behind = generation::redis_behind_by(used, in_redis))
+        l2_increment(generation_key(slot), behind);
+}
+
+// Brings Redis's counter of a slot and this server's copy together after Redis said in_redis
+// (0: no counter): a counter Redis lost (or never had) while this server's slot does not know
+// better either starts a new epoch at a random point (generation_slots.hpp), which the slot
+// takes once Redis holds it; otherwise Redis's is raised to this server's where it is behind
+// after a bump (the INCRBY's answer), or past it after a read (raise_past), the slot with it.
+// After a read, a slot bumped here without Redis (unsent) has its counter raised past both by
+// a bump's step even where Redis is not behind: another server's bumps may have taken the
+// counter to the slot's number or past it, and values put under them before this server's
+// invalidation were served (test/tap/266_cache_bump_redis_behind.pl). False when
+// Redis did not take what it had to, or its answer is not past the slot (a counter that went
+// negative, or lost between the read and the INCRBY): the next sync raises it again.
+bool reconcile_generation(uint32_t slot, uint64_t in_redis, bool read, bool unsent = false)
+{
+    auto& g = gens().slot[slot];
+    const uint64_t used = g.load(std::memory_order_relaxed);
+    if (!generation::needs_new_epoch(used, in_redis)) {
+        if (!read) {
+            push_generation(slot, used, in_redis);
+            return true;
+        }
+        const bool behind = used > in_redis;
+        if (!behind && !unsent)
+            return true; // most syncs: no random step drawn
+        const uint64_t step = generation::bump_step(random_bits());
+        const uint64_t by = behind ? generation::raise_past(used, in_redis, step) : step;
+        auto now = l2_increment(generation_key(slot), by);
+        if (now)
+            raise_to(g, *now);
+        return now && *now > used;
+    }
+    const uint64_t target = generation::new_epoch(used, in_redis, random_bits());
+    auto now = l2_increment(generation_key(slot), target - in_redis);
+    if (now)
+        raise_to(g, *now);
+    return now && *now > used;
+}
+
+// Whether slot s, last claimed at last, is due for a sync at now: not synced in the last second;
+// or not learned from Redis yet (below epoch_floor) and read by no backend now. Such a slot's
+// keys stay out of Redis (unlearned_keys.hpp), so after a read that got no answer the next call
+// reads it again rather than skipping Redis for a second while it answers again; each such read
+// is a failure for the endpoint's breaker, which keeps an unreachable Redis a fast failure.
+bool due(const generations& g, uint32_t s, uint64_t last, uint64_t now)
+{
+    return last == 0 || now - last >= generation_sync_ms ||
+           (!generation::learned(g.slot[s].load(std::memory_order_relaxed)) &&
+            g.reading[s].load(std::memory_order_acquire) == not_read);
+}
+
+// Claims the slots due for a sync at now (every slot when forced) by setting their synced_ms:
+// into stale, with each one's synced_ms before the claim in before. Into unlearned, the slots
+// another backend is reading while this server has yet to learn their generation from Redis:
+// the caller waits for that backend's answer when it is the slot's first read.
+void claim_due(const uint32_t* slots, size_t n, bool force, uint64_t now,
+               std::vector<uint32_t>& stale, std::vector<uint64_t>& before,
+               std::vector<uint32_t>* unlearned)
+{
+    auto& g = gens();
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t s = slots[i];
+        uint64_t last = g.synced_ms[s].load(std::memory_order_relaxed);
+        if (force) {
+            // Read here even while another backend reads it: that one's answer may have left
+            // Redis before what this caller must see.
+            g.synced_ms[s].store(now, std::memory_order_relaxed);
+        } else if (!(due(g, s, last, now) && g.synced_ms[s].compare_exchange_strong(
+                                                 last, now, std::memory_order_relaxed))) {
+            if (unlearned != nullptr &&
+                !generation::learned(g.slot[s].load(std::memory_order_relaxed)))
+                unlearned->push_back(s);
+            continue;
+        }
+        g.reading[s].store(last == 0 ? first_read : read_again, std::memory_order_relaxed);
+        stale.push_back(s);
+        before.push_back(last);
+    }
+}
+
+// Clears the reading mark of the slots a sync claimed when it ends, by an error too.
+struct reading_marks {
+    const std::vector<uint32_t>& slots;
+    ~reading_marks()
+    {
+        for (uint32_t s : slots)
+            gens().reading[s].store(not_read, std::memory_order_release);
+    }
+};
+
+// Waits while another backend makes the first read since the start of the counter of a slot this
+// server has not learned yet, at most until its claim is a second old (that backend may have
+// exited without clearing its mark), checking for interrupts. A caller that went on instead made
+// its key with the slot as it was, 0 after a start, which keeps it out of Redis
+// (unlearned_keys.hpp): its lookup missed Redis, and a value it put was not written there
+// (test/tap/244_cache_first_sync_concurrent.pl). A read after one that got no answer is not
+// waited for: each call then reads the slot itself (due), and while Redis is unreachable those
+// reads fail at once (its breaker open), where waiting for another's read cost a millisecond.
+void wait_for_first_read(const std::vector<uint32_t>& slots)
+{
+    auto& g = gens();
+    for (;;) {
+        const uint64_t now = stats::monotonic_ms();
+        bool waiting = false;
+        for (uint32_t s : slots)
+            waiting |= !generation::learned(g.slot[s].load(std::memory_order_relaxed)) &&
+                       g.reading[s].load(std::memory_order_acquire) == first_read &&
+                       now - g.synced_ms[s].load(std::memory_order_relaxed) < generation_sync_ms;
+        if (!waiting)
+            return;
+        pg::call([] {
+            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1,
+                            PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            CHECK_FOR_INTERRUPTS();
+        });
+    }
+}
+
+// The generations Redis's primary holds for the claimed slots (stale, claimed at now); sets
+// *unavailable when Redis cannot be read. A read cancelled while it waited (or failing with
+// cache_strict) is no sync: the slots stay due for the next request. Claimed all the same, they
+// were synced by no backend of this server for a second, and the L1 of each went on answering
+// what another server had invalidated meanwhile.
+std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>& stale,
+                                                     const std::vector<uint64_t>& before,
+                                                     uint64_t now, bool* unavailable)
+{
+    std::vector<std::string> keys;
+    for (uint32_t s : stale)
+        keys.push_back(generation_key(s));
+    try {
+        return l2_read(std::move(keys), unavailable, read_target::primary);
+    } catch (...) {
+        auto& g = gens();
+        for (size_t i = 0; i < stale.size(); i++) {
+            uint64_t claimed = now;
+            g.synced_ms[stale[i]].compare_exchange_strong(claimed, before[i],
+                                                          std::memory_order_relaxed);
+        }
+        throw;
+    }
+}
+
+// A bump of the slot made (with Redis configured), or taken by Redis, now: the slot is rechecked
+// (recheck_bumped), and carried across a restart (save_unsent_bumps), for recheck_window_ms.
+void note_taken(uint32_t slot)
+{
+    const uint64_t now = stats::monotonic_ms();
+    raise_to(gens().bumped_ms[slot], now);
+    raise_to(gens().last_bump_ms, now);
+}
+
+// Whether Redis's counter of a slot, in_redis, is at the slot's floor (carried from before the
+// start) or was raised past it now (into in_redis): below it, a failover during the restart lost
+// a bump this server made, and taking the counter brought back the values it invalidated. Raised
+// past it by a bump's random step, as a sync raises a counter behind its slot (raise_past).
+bool reach_floor(uint32_t slot, uint64_t& in_redis)
+{
+    auto& floor = gens().floor[slot];
+    uint64_t f = floor.load(std::memory_order_acquire);
+    if (f == 0)
+        return true;
+    if (in_redis < f) {
+        const uint64_t step = generation::bump_step(random_bits());
+        const auto counter =
+            l2_increment(generation_key(slot), generation::raise_past(f, in_redis, step));
+        if (!counter || *counter <= f)
+            return false;
+        in_redis = *counter;
+        note_taken(slot);
+    }
+    floor.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
+    return true;
+}
+
+// Raises each slot to the generation Redis holds (values[i] for stale[i]), or Redis's counter past
+// the slot's where it is behind, or where the slot was bumped here without Redis (unsent).
+void apply_generations(const std::vector<uint32_t>& stale,
+                       const std::vector<std::optional<std::string>>& values)
+{
+    auto& g = gens();
+    for (size_t i = 0; i < stale.size(); i++) {
+        uint64_t in_redis = values[i] ? generation::parse_counter(*values[i]) : 0;
+        if (!reach_floor(stale[i], in_redis))
+            continue; // the slot keeps what it had (0 after a start): not below the floor
+        // Taken before the slot is read: a bump made without Redis after this is left marked.
+        const bool was_unsent = take_unsent(g.unsent[stale[i]]);
+        const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);
+        bool taken = false;
+        try {
+            if (uint64_t bumps = generation::unsynced_bumps(used, in_redis)) {
+                // Until Redis takes them, the slot stays below its counter: misses, never a hit.
+                const uint64_t step = generation::bump_step(random_bits());
+                auto counter =
+                    l2_increment(generation_key(stale[i]), generation::unsynced_raise(bumps, step));
+                if (counter)
+                    raise_to(g.slot[stale[i]], *counter);
+                taken = counter && *counter > used;
+            } else {
+                raise_to(g.slot[stale[i]], in_redis);
+                taken = reconcile_generation(stale[i], in_redis, true, was_unsent);
+            }
+        } catch (...) { // cache_strict
+            if (was_unsent)
+                mark_unsent(g, stale[i]);
+            throw;
+        }
+        if (was_unsent && taken) {
+            // Redis took the bump now, whatever its age: a failover may yet lose it, as it may
+            // one taken at once, so the slot is rechecked, and carried across a restart, for
+            // recheck_window_ms from now. From the bump's time, a mark sent after that window
+            // (an outage longer, or carried from before a start) was neither, and a restarted
+            // server that took the counter from before it served the values it invalidated.
+            note_taken(stale[i]);
+            unsent_taken(g.unsent[stale[i]]);
+        } else if (was_unsent)
+            mark_unsent(g, stale[i]);
+    }
+}
+
+// Raises the slots to the generations Redis holds, for slots due (see due; every slot when
+// forced), and Redis's counters to this server's where they are behind. Read from the primary:
+// a replica a little behind would hold back a fresh invalidation. A slot this server has not
+// learned yet, which another backend is reading, is waited for; and synced here when that
+// backend got no answer (Redis unreachable, its call cancelled), or with cache_strict.
+void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool wait = true)
+{
+    if (!l2_enabled())
+        return;
+    const uint64_t now = stats::monotonic_ms();
+    std::vector<uint32_t> stale;
+    std::vector<uint64_t> before; // each stale slot's synced_ms before this sync claimed it
+    std::vector<uint32_t> unlearned;
+    claim_due(slots, n, force, now, stale, before, wait ? &unlearned : nullptr);
+    if (!stale.empty()) {
+        reading_marks marks{stale};
+        bool unavailable = false;
+        const auto values = read_claimed(stale, before, now, &unavailable);
+        if (!unavailable)
+            apply_generations(stale, values);
+    }
+    if (!unlearned.empty()) {
+        wait_for_first_read(unlearned);
+        if (!guc::cache_strict) {
+            sync_generations(unlearned.data(), unlearned.size(), false, false);
+            return;
+        }
+        // A strict call reads what it has not learned itself, even while another backend reads
+        // it again: keyed with the slot not learned, it answered without Redis, with no error
+        // while Redis did not answer (test/tap/255_cache_strict_slot_read_elsewhere.pl).
+        auto& g = gens();
+        std::vector<uint32_t> still;
+        for (uint32_t s : unlearned)
+            if (!generation::learned(g.slot[s].load(std::memory_order_relaxed)))
+                still.push_back(s);
+        sync_generations(still.data(), still.size(), true, false);
+    }
+}
+
+// Syncs, at most once a second for the whole server, at a cache call of any model (a key made,
+// or an invalidation): the slots this server bumped in the last recheck_window_ms, so that an
+// INCRBY a Redis failover lost is made again (reconcile_generation) within a second after the
+// server learns of the new primary; and the slots marked unsent, whatever the age of their bump
+// (carried across a restart, or bumped in an outage longer than the window), at most
+// max_unsent_rechecked of them a time, so that Redis takes them within a second after it answers
+// again. Left to the next use of the model invalidated, they were not sent until then, and the
+// other servers went on serving what the invalidation was for. Without either, a call pays two
+// atomic loads.
+void recheck_bumped()
+{
+    constexpr size_t max_unsent_rechecked = 64;
+    auto& g = gens();
+    uint64_t last_bump = g.last_bump_ms.load(std::memory_order_relaxed);
+    const bool marks = g.any_unsent.load(std::memory_order_acquire) != 0;
+    if ((last_bump == 0 && !marks) || !l2_enabled())
+        return;
+    const uint64_t now = stats::monotonic_ms();
+    if (last_bump != 0 && now >= last_bump + recheck_window_ms) {
+        // Until the next bump, calls skip the clock too (a bump meanwhile fails the exchange).
+        uint64_t expected = last_bump;
+        g.last_bump_ms.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
+        last_bump = 0;
+        if (!marks)
+            return;
+    }
+    uint64_t last = g.rechecked_ms.load(std::memory_order_relaxed);
+    if ((last != 0 && now < last + generation_sync_ms) ||
+        !g.rechecked_ms.compare_exchange_strong(last, now, std::memory_order_relaxed))
+        return;
+    // Cleared before the slots are read: a slot marked meanwhile sets it again (mark_unsent).
+    if (marks)
+        g.any_unsent.store(0, std::memory_order_seq_cst);
+    std::vector<uint32_t> rechecked;
+    size_t marked = 0;
+    // The marked slots are taken from where the last look stopped, round the slots: from 0 each
+    // time, 64 marks Redis never takes (counters not numbers) kept the ones after them waiting.
+    const uint32_t from = g.recheck_from.load(std::memory_order_relaxed);
+    uint32_t next_from = from;
+    for (uint32_t i = 0; i < n_generation_slots; i++) {
+        const uint32_t s = (from + i) % n_generation_slots;
+        const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
+        const bool recent = last_bump != 0 && at != 0 && now < at + recheck_window_ms;
+        const bool unsent_here = marks && (g.unsent[s].load(std::memory_order_seq_cst) != sent ||
+                                           g.floor[s].load(std::memory_order_relaxed) != 0);
+        marked += unsent_here;
+        if (unsent_here && marked == max_unsent_rechecked)
+            next_from = (s + 1) % n_generation_slots;
+        if (recent || (unsent_here && marked <= max_unsent_rechecked))
+            rechecked.push_back(s);
+    }
+    g.recheck_from.store(next_from, std::memory_order_relaxed);
+    // Until Redis takes them (apply_generations clears each mark it sends).
+    if (marked != 0)
+        g.any_unsent.store(1, std::memory_order_seq_cst);
+    // The server's work, not the caller's: never strict. With cache_strict, a slot of another
+    // model that Redis refuses to bump (a user without INCRBY, a counter not a number) failed
+    // the call of any model once a second while its mark stayed (for good after a restart), and
+    // an invalidation so failed was not made (bump_slot).
+    struct strict_off {
+        const bool was = guc::cache_strict;
+        strict_off() { guc::cache_strict = false; }
+        ~strict_off() { guc::cache_strict = was; }
+    };
+    try {
+        strict_off off;
+        sync_generations(rechecked.data(), rechecked.size());
+    } catch (...) {
+        // Cancelled while it waited: the next call rechecks.
+        uint64_t claimed = now;
+        g.rechecked_ms.compare_exchange_strong(claimed, last, std::memory_order_relaxed);
+        throw;
+    }
+}
+
+uint64_t model_hash(Oid database, const text* model)
+{
+    return generation::model_hash(database_seed(database), VARDATA_ANY(model),
+                                  VARSIZE_ANY_EXHDR(model));
+}
+
+using generation::model_slot;
+using generation::version_slot;
+
+} // namespace
+
+key_generations generations_for_key(Oid database, const text* model, int32 version)
+{
+    const uint64_t mh = model_hash(database, model);
+    recheck_bumped();
+    const uint32_t slots[] = {model_slot(mh), version_slot(mh, version)};
+    sync_generations(slots, 2);
+    const auto& g = gens();
+    return {mh, g.slot[slots[0]].load(std::memory_order_relaxed),
+            g.slot[slots[1]].load(std::memory_order_relaxed)};
+}
+
+void request_generation_memory()
+{
+    pg::request_lwlocks(unsent_file_tranche, 1);
+    pg::request_shmem("ai_scale cache generations", sizeof(generations), init_generations);
+}
+
+uint32_t generation_slot(Oid database, const text* model, const int32* version)
+{
+    const uint64_t mh = model_hash(database, model);
+    return version ? version_slot(mh, *version) : model_slot(mh);
+}
+
+void bump_generation(Oid database, const text* model, const int32* version)
+{
+    bump_slot(generation_slot(database, model, version));
+}
+
+void bump_slot(uint32_t slot)
+{
+    recheck_bumped();
+    auto& g = gens().slot[slot];
+    auto& mark = gens().unsent[slot];
+    uint64_t local = g.load(std::memory_order_relaxed);
+    uint64_t next = local + 1;
+    bool new_mark = false; // a bump Redis did not take, of a slot not marked before
+    if (l2_enabled()) {
+        note_taken(slot);
+        // A bump Redis takes goes past every earlier one made here without it (unsent), and
+        // leaves the next sync nothing to add; one it does not take is left to that sync.
+        const bool earlier = take_unsent(mark);
+        const uint64_t step = generation::bump_step(random_bits());
+        std::optional<uint64_t> shared;
+        try {
+            shared = l2_increment(generation_key(slot), step);
+        } catch (...) {
+            if (earlier) // cache_strict: this bump fails, the earlier ones stay to send
+                mark_unsent(gens(), slot);
+            throw;
+        }
+        if (shared) {
+            next = generation::after_bump(local, *shared, step);
+            raise_to(g, next);
+            reconcile_generation(slot, *shared, false);
+            if (earlier)
+                unsent_taken(mark);
+            return;
+        }
+        new_mark = mark_unsent(gens(), slot);
+    }
+    raise_to(g, next);
+    if (new_mark)
+        save_new_mark();
+}
+
+void sync_version_generations(Oid database, const text* model, int32 version)
+{
+    uint64_t mh = model_hash(database, model);
+    const uint32_t slots[] = {model_slot(mh), version_slot(mh, version)};
+    sync_generations(slots, 2, true);
+}
+
+} // namespace ai_scale::cache

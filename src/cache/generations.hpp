@@ -1,0 +1,38 @@
+// The generations folded into every cache key (generations.cpp): a slot per model and per
+// version of a database (generation_slots.hpp), bumped by cache_invalidate so that invalidation
+// is O(1), kept in shared memory and, with Redis configured, in a counter per slot in Redis
+// that every server syncs from (docs/cache.md, Invalidation). Bumps Redis did not take are
+// carried across a restart by a file (unsent_bumps.hpp).
+#pragma once
+
+#include "pg/postgres.hpp"
+
+#include <cstdint>
+
+namespace ai_scale::cache {
+
+// What make_key folds in for a model's version: the model's hash (database and name), and the
+// model's and the version's generations, synced with Redis first where due (at most once a
+// second per slot, at once for a slot not learned yet).
+struct key_generations {
+    uint64_t model_hash;
+    uint64_t model;
+    uint64_t version;
+};
+key_generations generations_for_key(Oid database, const text* model, int32 version);
+
+// Makes every key of the model (all versions when version is null) unreachable.
+void bump_generation(Oid database, const text* model, const int32* version);
+
+// The generation slot bump_generation bumps for these arguments, and the bump itself.
+uint32_t generation_slot(Oid database, const text* model, const int32* version);
+void bump_slot(uint32_t slot);
+
+// Brings the generations of a model's version up to Redis's now, even when this server synced
+// them less than a second ago (no-op without Redis).
+void sync_version_generations(Oid database, const text* model, int32 version);
+
+// Shared memory for the generations; called from _PG_init.
+void request_generation_memory();
+
+} // namespace ai_scale::cache

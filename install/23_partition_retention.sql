@@ -483,6 +483,7 @@ DECLARE
     err_hint text;
     partition text := victim::text; -- named before the step: a drop meanwhile leaves the OID
     parent_name text := cfg.parent::text;
+    renamed text; -- after a 42P01: which of the two was renamed during the step's wait
 BEGIN
     blocks_tiering := false;
     lock_table_full := false;
@@ -537,16 +538,19 @@ BEGIN
             -- was before the wait, then found no table of that name. The partition is still
             -- there: the next run retires it by its new name. (ALTER TABLE ... RENAME locks the
             -- partition alone, which the run does not hold before the step.)
-            IF SQLSTATE = '42P01'
-               AND (victim::text <> partition OR cfg.parent::text <> parent_name) THEN
-                done := ('skipped', victim::text,
-                         format('%s %s: %s renamed to %s by another session while the step '
-                                'waited for its lock; retried on the next run', p.action,
-                                victim, CASE WHEN victim::text <> partition THEN partition
-                                             ELSE parent_name END,
-                                CASE WHEN victim::text <> partition THEN victim::text
-                                     ELSE cfg.parent::text END))::ai_scale._maintenance_action;
-                RETURN;
+            IF SQLSTATE = '42P01' THEN
+                IF victim::text <> partition THEN
+                    renamed := format('%s renamed to %s', partition, victim);
+                ELSIF cfg.parent::text <> parent_name THEN
+                    renamed := format('%s renamed to %s', parent_name, cfg.parent);
+                END IF;
+                IF renamed IS NOT NULL THEN
+                    done := ('skipped', victim::text,
+                             format('%s %s: %s by another session while the step waited for its '
+                                    'lock; retried on the next run', p.action, victim, renamed))
+                            ::ai_scale._maintenance_action;
+                    RETURN;
+                END IF;
             END IF;
             -- Another session's DETACH ... CONCURRENTLY began on it since: Postgres refuses to
             -- alter it (55000, "cannot detach partition ..."). Its detach is finalized, or the

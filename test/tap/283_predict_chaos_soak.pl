@@ -4,11 +4,13 @@
 # registers one, predicts with it and rolls it back (its number then given again to other
 # weights), sets an older version active, invalidates, hangs, restarts and flushes Redis,
 # hangs the replica, terminates the store worker, drops the next minute's partition (rows
-# then routed to the default, and rescued), and restarts the server (fast). Four sessions
-# predict meanwhile over two linear models and eight inputs, and one input of their own per
-# call (never asked before), a call or two per transaction, some rolled back: one stores
-# synchronously, one asynchronously, one not at all (store_mode off), one in a mode chosen per
-# transaction. Then, with the store worker drained, what docs/predict.md promises:
+# then routed to the default, and rescued), kills a session's backend (the server
+# reinitialises) and restarts the server (fast). Four sessions predict meanwhile over two
+# linear models and eight inputs, and one input of their own per call (never asked before), a
+# call or two per transaction, some rolled back, with the active version, the first or the
+# newest: one stores synchronously, one asynchronously, one not at all (store_mode off), one in
+# a mode chosen per transaction and with a cache_ttl of 2 s. Then, with the store worker
+# drained, what docs/predict.md promises:
 #   1. every call succeeds, or its session ended under it (a restart), or it stored
 #      synchronously and Postgres refused its row with 23514 (a partition being made from the
 #      default's range: docs/predict.md, Errors);
@@ -19,10 +21,11 @@
 #   3. every row of the store holds its version's score for its input;
 #   4. an input never asked before is answered by scoring it ("cpu"), and stored exactly once
 #      when its transaction committed storing it (sync, or async, whose worker writes the queue
-#      out at a fast shutdown too), and not at all when it stored synchronously and rolled back,
-#      or did not store (off); such a rolled-back input is not cached either: asked again at the
-#      end it is scored again;
-#   5. the server never crashed, nor hit an assertion.
+#      out at a fast shutdown too; an async one may be lost in a crash, and is excused when the
+#      call ended in the 5 s before one), and not at all when it stored synchronously and
+#      rolled back, or did not store (off); such a rolled-back input is not cached either:
+#      asked again at the end it is scored again;
+#   5. no process crashed but those killed, nor hit an assertion.
 # AI_SCALE_PREDICT_SOAK_SEED replays a seed's choices (the interleaving is the machine's);
 # AI_SCALE_PREDICT_SOAK_OPS sets the calls per session, AI_SCALE_PREDICT_SOAK_ROUNDS the rounds
 # of faults (each makes every kind once, in a random order).

@@ -43,7 +43,6 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep clock_gettime CLOCK_MONOTONIC);
 use IPC::Run;
-use POSIX ();
 use List::Util qw(shuffle);
 use FindBin;
 use lib $FindBin::RealBin;
@@ -221,29 +220,14 @@ FROM unnest(ai_scale.cache_get_many('m$m', $v, ARRAY[$arr]::jsonb[])) WITH ORDIN
     $psql->finish;
 }
 
-my @pids;
-for my $w (0 .. $clients - 1) {
-    my $pid = fork();
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        my $ok = eval { client($w); 1 };
-        print STDERR "client $w: $@" unless $ok;
-        POSIX::_exit($ok ? 0 : 1);    # no END blocks: those are the parent's
-    }
-    push @pids, $pid;
-}
+my @pids = fork_clients($clients, \&client);
 
 # The chaos loop.
 srand($seed);
 my $cli = "redis-cli -p $port";
 my @pg_windows; # [start, end] of each restart of the server, which empties L1
 my %faults = (
-    stop => sub {
-        my $pid = redis_pid('chaos');
-        kill 'STOP', $pid;
-        usleep(50_000 + int(rand(300_000)));
-        kill 'CONT', $pid;
-    },
+    stop => sub { redis_paused('chaos') },
     restart => sub {
         redis_stop('chaos');
         usleep(int(rand(200_000)));
@@ -260,12 +244,7 @@ my %faults = (
         my $s = sprintf('%.2f', 0.05 + rand(0.3));
         system("$cli debug sleep $s >/dev/null") == 0 or die 'debug sleep failed';
     },
-    replica_stop => sub {
-        my $pid = redis_pid('chaos_replica');
-        kill 'STOP', $pid;
-        usleep(50_000 + int(rand(300_000)));
-        kill 'CONT', $pid;
-    },
+    replica_stop => sub { redis_paused('chaos_replica') },
     # The server restarted (a fast shutdown: L1 lost, the unsent bumps carried in a file), or
     # reinitialised after a backend crashed (killed): every session ends and connects again.
     pg_restart => sub {
@@ -329,25 +308,11 @@ note 'faults: ' . join(' ', @order);
 # Fault i is made once the clients have made i / (faults + 1) of their operations: spread over
 # the run by its operations, not by the clock.
 my %status; # of each client that exited, by pid
-sub all_exited {
-    for my $pid (grep { !exists $status{$_} } @pids) {
-        $status{$pid} = $? if waitpid($pid, POSIX::WNOHANG()) == $pid;
-    }
-    return keys(%status) == @pids;
-}
-sub ops_made {
-    my $n = 0;
-    for my $w (0 .. $clients - 1) {
-        open(my $fh, '<', "$dir/client$w.log") or next;
-        $n++ while <$fh>;
-    }
-    return $n;
-}
 my (@fault_errors, @timeline);
 my $chaos_start = now();
 for my $i (1 .. @order) {
     my $due = int($i * $clients * $ops_per_client / (@order + 1));
-    usleep(5_000) while ops_made() < $due && !all_exited();
+    usleep(5_000) while lines_logged($dir, $clients) < $due && !clients_exited(\@pids, \%status);
     my $f = $order[ $i - 1 ];
     my $t = now();
     my $made = eval { $faults{$f}->(); 1 };

@@ -36,7 +36,6 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep time);
 use IPC::Run;
-use POSIX ();
 use List::Util qw(shuffle);
 use FindBin;
 use lib $FindBin::RealBin;
@@ -194,17 +193,7 @@ sub client {
     $psql->finish;
 }
 
-my @pids;
-for my $w (0 .. $clients - 1) {
-    my $pid = fork();
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        my $ok = eval { client($w); 1 };
-        print STDERR "client $w: $@" unless $ok;
-        POSIX::_exit($ok ? 0 : 1);    # no END blocks: those are the parent's
-    }
-    push @pids, $pid;
-}
+my @pids = fork_clients($clients, \&client);
 
 # The chaos loop, with a DBA session made again after each restart.
 srand($seed);
@@ -251,24 +240,14 @@ my %faults = (
             ? "SELECT ai_scale.cache_invalidate('$m')"
             : "SELECT ai_scale.cache_invalidate('$m', 1)");
     },
-    redis_hung => sub {
-        my $pid = redis_pid('predict_soak');
-        kill 'STOP', $pid;
-        usleep(50_000 + int(rand(300_000)));
-        kill 'CONT', $pid;
-    },
+    redis_hung => sub { redis_paused('predict_soak') },
     redis_restart => sub {
         redis_stop('predict_soak');
         usleep(int(rand(200_000)));
         redis_start('predict_soak', $port);
     },
     flushall => sub { system("$cli flushall >/dev/null") == 0 or die 'flushall failed'; },
-    replica_hung => sub {
-        my $pid = redis_pid('predict_soak_replica');
-        kill 'STOP', $pid;
-        usleep(50_000 + int(rand(300_000)));
-        kill 'CONT', $pid;
-    },
+    replica_hung => sub { redis_paused('predict_soak_replica') },
     store_worker_terminated => sub {
         $dba->query_safe(q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 WHERE application_name = 'ai_scale store'});
@@ -326,26 +305,12 @@ my @order;
 push @order, shuffle((sort keys %faults), ('register_rolled_back') x 2) for 1 .. $fault_rounds;
 note 'faults: ' . join(' ', @order);
 my %status; # of each client that exited, by pid
-sub all_exited {
-    for my $pid (grep { !exists $status{$_} } @pids) {
-        $status{$pid} = $? if waitpid($pid, POSIX::WNOHANG()) == $pid;
-    }
-    return keys(%status) == @pids;
-}
-sub ops_made {
-    my $n = 0;
-    for my $w (0 .. $clients - 1) {
-        open(my $fh, '<', "$dir/client$w.log") or next;
-        $n++ while <$fh>;
-    }
-    return $n;
-}
-# About two answers a transaction: fault i is made once the clients have logged
+# About three answers a transaction: fault i is made once the clients have logged
 # i / (faults + 1) of that many.
 my @fault_errors;
 for my $i (1 .. @order) {
-    my $due = int($i * $clients * $ops_per_client * 2 / (@order + 1));
-    usleep(5_000) while ops_made() < $due && !all_exited();
+    my $due = int($i * $clients * $ops_per_client * 3 / (@order + 1));
+    usleep(5_000) while lines_logged($dir, $clients) < $due && !clients_exited(\@pids, \%status);
     my $f = $order[ $i - 1 ];
     next if eval { $faults{$f}->(); 1 };
     push @fault_errors, "$f: $@";

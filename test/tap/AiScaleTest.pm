@@ -9,6 +9,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
+use POSIX ();
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
@@ -16,7 +17,8 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_wor
   worker_alter_gate
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
-  redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used);
+  redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used
+  redis_paused fork_clients clients_exited lines_logged);
 
 # The statement_timeout values (ms) of a sweep interrupting a call that takes full_ms
 # uninterrupted: 1 ms, then doubled (plus one) up to 1.5 times its length (TAP 250, 251).
@@ -469,6 +471,55 @@ sub redis_pid {
     my $pid = PostgreSQL::Test::Utils::slurp_file("$redis_dirs{$name}/redis.pid");
     chomp $pid;
     return $pid;
+}
+
+# Stops the Redis server or sentinel $name of the test's (SIGSTOP: a hung Redis) for 50 to
+# 350 ms, chosen by rand(), then lets it run again.
+sub redis_paused {
+    my ($name) = @_;
+    my $pid = redis_pid($name);
+    kill 'STOP', $pid;
+    usleep(50_000 + int(rand(300_000)));
+    kill 'CONT', $pid;
+}
+
+# The soaks' clients: $n processes forked, the w-th running $body->(w) and exiting 0 when it
+# returns, 1 (its error on stderr) when it dies. Returns their pids.
+sub fork_clients {
+    my ($n, $body) = @_;
+    my @pids;
+    for my $w (0 .. $n - 1) {
+        my $pid = fork();
+        die "fork: $!" unless defined $pid;
+        if ($pid == 0) {
+            my $ok = eval { $body->($w); 1 };
+            print STDERR "client $w: $@" unless $ok;
+            POSIX::_exit($ok ? 0 : 1);    # no END blocks: those are the parent's
+        }
+        push @pids, $pid;
+    }
+    return @pids;
+}
+
+# Whether every client of $pids (an array) has exited, noting the exit status of those that
+# have in $status (a hash by pid), without waiting.
+sub clients_exited {
+    my ($pids, $status) = @_;
+    for my $pid (grep { !exists $status->{$_} } @$pids) {
+        $status->{$pid} = $? if waitpid($pid, POSIX::WNOHANG()) == $pid;
+    }
+    return keys(%$status) == @$pids;
+}
+
+# How many lines the soak's $n clients have written to their logs, $dir/client<w>.log.
+sub lines_logged {
+    my ($dir, $n) = @_;
+    my $lines = 0;
+    for my $w (0 .. $n - 1) {
+        open(my $fh, '<', "$dir/client$w.log") or next;
+        $lines++ while <$fh>;
+    }
+    return $lines;
 }
 
 # Sends $get (a cache_get) from a new session named $name, with the process $pid (a Redis

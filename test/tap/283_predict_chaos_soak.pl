@@ -51,6 +51,14 @@ my $fault_rounds = $ENV{AI_SCALE_PREDICT_SOAK_ROUNDS} // 3;
 my @models = ('m0', 'm1');
 my @inputs = map { sprintf('{"a": %d, "b": %d}', $_, 7 - $_) } 0 .. 7;
 
+# The input of an input id: the pool's index, or u<client>.<seq>, a client's own input.
+sub input_of {
+    my ($id) = @_;
+    return $inputs[$id] if $id =~ /^\d+$/;
+    my ($w, $seq) = $id =~ /^u(\d+)\.(\d+)$/ or die "bad input id $id";
+    return sprintf('{"a": %d, "b": %d}', 100 + $w, $seq);
+}
+
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $replica_port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('predict_soak', $port);
@@ -72,7 +80,7 @@ my $dir = PostgreSQL::Test::Utils::tempdir();
 
 # One client: its own psql session and ops_per_client transactions, each of one or two calls,
 # logged a line per answer: "op seq mode txn model asked input_id status version score source"
-# (input_id: the pool's index, or u<client>.<seq> for its own input).
+# (input_id as input_of takes it).
 sub client {
     my ($w) = @_;
     srand($seed * 100 + $w);
@@ -137,12 +145,6 @@ sub client {
             @ids = ("u$w.$seq") if @ids == 1 && rand() < 0.3;
             push @calls, [ @ids > 1 ? 'batch' : 'one', $m, $asked, $seq, @ids ];
         }
-        my $json = sub {
-            my ($id) = @_;
-            return $inputs[$id] if $id =~ /^\d+$/;
-            my ($cw, $cs) = $id =~ /^u(\d+)\.(\d+)$/;
-            return sprintf('{"a": %d, "b": %d}', 100 + $cw, $cs);
-        };
         my $sql = "SET ai_scale.store_mode = $mode;\n";
         $sql .= "BEGIN;\n" if $txn ne 'auto';
         for my $c (@calls) {
@@ -154,9 +156,9 @@ sub client {
               : ", $asked";
             if ($op eq 'one') {
                 $sql .= "SELECT concat_ws(' ', p->>'version', p->>'score', p->>'source') FROM "
-                  . "ai_scale.predict('$m', '" . $json->($ids[0]) . "'$version) p;\n";
+                  . "ai_scale.predict('$m', '" . input_of($ids[0]) . "'$version) p;\n";
             } else {
-                my $arr = join(', ', map { "'" . $json->($_) . "'" } @ids);
+                my $arr = join(', ', map { "'" . input_of($_) . "'" } @ids);
                 $sql .= "SELECT concat_ws(' ', p->>'version', p->>'score', p->>'source') FROM "
                   . "unnest(ai_scale.predict_batch('$m', ARRAY[$arr]::jsonb[]$version)) "
                   . "WITH ORDINALITY t(p, o) ORDER BY o;\n";
@@ -352,13 +354,9 @@ for my $w (0 .. $clients - 1) {
         my ($done, $op, $cseq, $mode, $txn, $m, $asked, $id, $status, $version, $score, $source) =
           split / /;
         $count{$status =~ /^error/ ? 'error' : $status}++;
-        my $input = $id =~ /^\d+$/ ? $inputs[$id] : do {
-            my ($cw, $cs) = $id =~ /^u(\d+)\.(\d+)$/;
-            sprintf('{"a": %d, "b": %d}', 100 + $cw, $cs);
-        };
-        print $all join("\t", $done, $w, $cseq, $mode, $txn, $m, $asked eq '-' ? '\N' : $asked, $input,
-            $id =~ /^u/ ? 't' : 'f', $status, map { $_ eq '-' ? '\N' : $_ } $version, $score,
-            $source), "\n";
+        print $all join("\t", $done, $w, $cseq, $mode, $txn, $m, $asked eq '-' ? '\N' : $asked,
+            input_of($id), $id =~ /^u/ ? 't' : 'f', $status,
+            map { $_ eq '-' ? '\N' : $_ } $version, $score, $source), "\n";
     }
 }
 close $all;

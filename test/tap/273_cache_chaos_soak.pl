@@ -42,7 +42,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep clock_gettime CLOCK_MONOTONIC);
-use IPC::Run;
 use List::Util qw(shuffle);
 use FindBin;
 use lib $FindBin::RealBin;
@@ -116,56 +115,31 @@ sub now { return clock_gettime(CLOCK_MONOTONIC); }
 sub client {
     my ($w) = @_;
     srand($seed * 100 + $w);
-    my ($in, $out, $err) = ('', '', '');
-    my $psql;
+    my $session = AiScaleTest::SoakSession->new($node);
     # Sends $sql and reads its answer: (start, end, answer), the answer "LOST" when the session
     # ended under it (the server restarted or crashed).
     my $send = sub {
         my ($sql) = @_;
-        ($out, $err) = ('', '');
-        $in .= "$sql;\n\\echo \@\@done\@\@\n";
         my $start = now();
-        my $done = eval {
-            while ($out !~ /\@\@done\@\@\n/) {
-                die "ended\n" unless $psql->pumpable;
-                $psql->pump;
-            }
-            1;
-        };
+        my ($answer, $err) = $session->run("$sql;");
         my $end = now();
-        return ($start, $end, 'LOST') unless $done;
-        (my $answer = $out) =~ s/\@\@done\@\@\n//;
+        return ($start, $end, 'LOST') unless defined $answer;
         chomp $answer;
         $answer =~ s/\n/ /g;
-        return ($start, $end, 'LOST')
-          if $err =~ /FATAL|server closed the connection|connection to server was lost|no connection to the server/;
         # (A WARNING, such as Redis refusing an INCRBY, is no failure.)
         return ($start, $end, $answer) unless $err =~ /^(ERROR|PANIC)/m;
         my @lines = split /\n/, $err;
         return ($start, $end,
             join(' ', 'ERROR', (grep { /^(ERROR|PANIC)/ } @lines), grep { /^DETAIL/ } @lines));
     };
-    # A session, made again until one answers (while the server restarts).
-    my $connect = sub {
-        for (1 .. 2400) {
-            eval { $psql->kill_kill } if $psql;
-            $in = '';
-            $psql = IPC::Run::start(
-                [ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0', '-d',
-                  $node->connstr('postgres') ],
-                '<', \$in, '>', \$out, '2>', \$err);
-            # The last client keeps L1 off: its reads ask Redis, and its puts remove L1's value.
-            my $set =
-                $w == $l1_off ? 'SET ai_scale.cache_use_l1 = off; '
-              : $w == $strict
-              ? "SET ai_scale.cache_strict = on; SET statement_timeout = 60; \\set VERBOSITY verbose\n"
-              : '';
-            my (undef, undef, $answer) = $send->("${set}SELECT 'up'");
-            return if $answer eq 'up';
-            usleep(25_000);
-        }
-        die "client $w: no session for 60 s";
-    };
+    # The session's settings, made again with it after a restart. The last client keeps L1
+    # off: its reads ask Redis, and its puts remove L1's value.
+    my $set =
+        $w == $l1_off ? 'SET ai_scale.cache_use_l1 = off; '
+      : $w == $strict
+      ? "SET ai_scale.cache_strict = on; SET statement_timeout = 60; \\set VERBOSITY verbose\n"
+      : '';
+    my $connect = sub { $session->reopen($set) };
     $connect->();
     open(my $log, '>', "$dir/client$w.log") or die;
     $log->autoflush(1);
@@ -216,8 +190,7 @@ FROM unnest(ai_scale.cache_get_many('m$m', $v, ARRAY[$arr]::jsonb[])) WITH ORDIN
           $answer;
     }
     close $log;
-    $in .= "\\q\n";
-    $psql->finish;
+    $session->close;
 }
 
 my @pids = fork_clients($clients, \&client);

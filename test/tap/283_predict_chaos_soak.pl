@@ -35,7 +35,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep time);
-use IPC::Run;
 use List::Util qw(shuffle);
 use FindBin;
 use lib $FindBin::RealBin;
@@ -84,46 +83,22 @@ my $dir = PostgreSQL::Test::Utils::tempdir();
 sub client {
     my ($w) = @_;
     srand($seed * 100 + $w);
-    my ($in, $out, $err) = ('', '', '');
-    my $psql;
+    my $session = AiScaleTest::SoakSession->new($node);
     # Sends $sql, returns (status, output lines): status 'lost' when the session ended under it
     # (the server restarted), 'error SQLSTATE' for the first error, else 'ok'.
     my $send = sub {
         my ($sql) = @_;
-        ($out, $err) = ('', '');
-        $in .= "$sql\n\\echo \@\@done\@\@\n";
-        my $done = eval {
-            while ($out !~ /\@\@done\@\@\n/) {
-                die "ended\n" unless $psql->pumpable;
-                $psql->pump;
-            }
-            1;
-        };
-        return ('lost') unless $done;
-        (my $answer = $out) =~ s/\@\@done\@\@\n//;
-        return ('lost')
-          if $err =~ /FATAL|server closed the connection|connection to server was lost|no connection to the server/;
+        my ($answer, $err) = $session->run($sql);
+        return ('lost') unless defined $answer;
         return ('error ' . ($err =~ /^ERROR:  ([0-9A-Z]{5}):/m ? $1 : 'unknown') . " $err")
           if $err =~ /^(ERROR|PANIC)/m;
         return ('ok', split /\n/, $answer);
     };
-    my $connect = sub {
-        for (1 .. 2400) {
-            eval { $psql->kill_kill } if $psql;
-            $in = '';
-            $psql = IPC::Run::start(
-                [ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0', '-d',
-                  $node->connstr('postgres') ],
-                '<', \$in, '>', \$out, '2>', \$err);
-            # The last session's values expire in Redis and L1 after 2 s, and it reads the
-            # store back that far.
-            my $ttl = $w == $clients - 1 ? "SET ai_scale.cache_ttl = '2s';" : '';
-            my ($status, $up) = $send->("\\set VERBOSITY verbose\n${ttl}SELECT 'up';");
-            return if $status eq 'ok' && defined $up && $up eq 'up';
-            usleep(25_000);
-        }
-        die "client $w: no session for 60 s";
-    };
+    # The last session's values expire in Redis and L1 after 2 s, and it reads the store back
+    # that far.
+    my $setup = "\\set VERBOSITY verbose\n"
+      . ($w == $clients - 1 ? "SET ai_scale.cache_ttl = '2s';" : '');
+    my $connect = sub { $session->reopen($setup) };
     $connect->();
     open(my $log, '>', "$dir/client$w.log") or die;
     $log->autoflush(1);
@@ -191,8 +166,7 @@ sub client {
         print $log "#error $mode $flat\n" if $status =~ /^error/;
     }
     close $log;
-    $in .= "\\q\n";
-    $psql->finish;
+    $session->close;
 }
 
 my @pids = fork_clients($clients, \&client);

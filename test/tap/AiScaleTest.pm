@@ -10,6 +10,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 use POSIX ();
+use IPC::Run;
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
@@ -520,6 +521,62 @@ sub lines_logged {
         $lines++ while <$fh>;
     }
     return $lines;
+}
+
+# A soak client's psql session on $node's postgres database (unaligned, tuples only, going on
+# after an error), made again by reopen when a restart ended it.
+package AiScaleTest::SoakSession {
+    use Time::HiRes qw(usleep);
+
+    sub new {
+        my ($class, $node) = @_;
+        return bless { node => $node, in => '', out => '', err => '' }, $class;
+    }
+
+    # Sends $text (SQL and psql commands, as typed) and waits until psql has run all of it.
+    # Returns (output, stderr), or () when the session ended under it (the server restarted or
+    # crashed).
+    sub run {
+        my ($self, $text) = @_;
+        @$self{qw(out err)} = ('', '');
+        $self->{in} .= "$text\n\\echo \@\@done\@\@\n";
+        my $done = eval {
+            while ($self->{out} !~ /\@\@done\@\@\n/) {
+                die "ended\n" unless $self->{psql}->pumpable;
+                $self->{psql}->pump;
+            }
+            1;
+        };
+        return ()
+          if !$done
+          || $self->{err} =~ /FATAL|server closed the connection|connection to server was lost|no connection to the server/;
+        (my $out = $self->{out}) =~ s/\@\@done\@\@\n//;
+        return ($out, $self->{err});
+    }
+
+    # A new session (the old one ended), its $setup (SQL and psql commands) run first, started
+    # again until one answers, for at most 60 s (while the server restarts).
+    sub reopen {
+        my ($self, $setup) = @_;
+        for (1 .. 2400) {
+            eval { $self->{psql}->kill_kill } if $self->{psql};
+            $self->{in} = '';
+            $self->{psql} = IPC::Run::start(
+                [ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0', '-d',
+                  $self->{node}->connstr('postgres') ],
+                '<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err});
+            my ($out, $err) = $self->run("${setup}SELECT 'up';");
+            return if defined $out && $out eq "up\n" && $err !~ /^(ERROR|PANIC)/m;
+            usleep(25_000);
+        }
+        die "no session for 60 s\n";
+    }
+
+    sub close {
+        my ($self) = @_;
+        $self->{in} .= "\\q\n";
+        $self->{psql}->finish;
+    }
 }
 
 # Sends $get (a cache_get) from a new session named $name, with the process $pid (a Redis

@@ -72,10 +72,18 @@ $s->query_safe(q{SET ai_scale.cache_strict = on});
 $s->query_safe(q{SELECT ai_scale.cache_get('sock', 1, '{"a": 1}')});
 redis_stop('main');
 redis_start('main', $main, @auth);
-$s->query(q{SELECT ai_scale.cache_put('sock', 1, '{"a": 2}', '{"p": 2}')});
-is($s->query(q{SELECT ai_scale.cache_get('sock', 1, '{"a": 2}')}), '{"p": 2}',
-    'after a restart the pooled connection is remade');
-is($s->{stderr}, '', 'with no error');
+# (Put again until read back: the restarted Redis lost the model's counter, and the server's
+# sync of the slot, once a second, raises it and takes a new generation. When that falls between
+# the put and the get, as with four TAP files at a time, the get misses what the put wrote.)
+my ($read_back, $errors) = ('', '');
+for (my $try = 0; $read_back ne '{"p": 2}' && $try < 20; $try++) {
+    $s->query(q{SELECT ai_scale.cache_put('sock', 1, '{"a": 2}', '{"p": 2}')});
+    $errors .= $s->{stderr};
+    $read_back = $s->query(q{SELECT ai_scale.cache_get('sock', 1, '{"a": 2}')});
+    $errors .= $s->{stderr};
+}
+is($read_back, '{"p": 2}', 'after a restart the pooled connection is remade');
+is($errors, '', 'with no error');
 is(primary_status(), "$main|primary|closed|0|", 'and no failure counted');
 $s->query_safe(q{SET ai_scale.cache_use_l1 = on;
 SELECT ai_scale.cache_put('sock', 1, '{"a": 3}', '{"p": 3}')});

@@ -5,26 +5,27 @@
 # weights), sets an older version active, invalidates, hangs, restarts and flushes Redis,
 # hangs the replica, terminates the store worker, drops the next minute's partition (rows
 # then routed to the default, and rescued), kills a session's backend (the server
-# reinitialises) and restarts the server (fast). Four sessions predict meanwhile over two
-# linear models and eight inputs, and one input of their own per call (never asked before), a
-# call or two per transaction, some rolled back, with the active version, the first or the
-# newest: one stores synchronously, one asynchronously, one not at all (store_mode off), one in
-# a mode chosen per transaction and with a cache_ttl of 2 s. Then, with the store worker
-# drained, what docs/predict.md promises:
+# reinitialises) and restarts the server (fast), and restarts its hot standby, which shares
+# its Redis servers. Five sessions predict meanwhile over two linear models and eight inputs,
+# and one input of their own per call (never asked before), a call or two per transaction, some
+# rolled back, with the active version, the first or the newest: on the primary, one stores
+# synchronously, one asynchronously, one not at all (store_mode off), one in a mode chosen per
+# transaction and with a cache_ttl of 2 s; the fifth predicts on the standby, in a mode chosen
+# per transaction. Then, with the store worker drained, what docs/predict.md promises:
 #   1. every call succeeds, or its session ended under it (a restart), or it stored
 #      synchronously and Postgres refused its row with 23514 (a partition being made from the
 #      default's range: docs/predict.md, Errors);
 #   2. every answer's score is the model's for the version the answer names (as score() computes
 #      it from the catalog at the end), that version was committed, and a call that asked for
 #      a version got it: never the score of weights a rolled-back registration gave the same
-#      number, nor another version's;
+#      number, nor another version's; on the standby as on the primary;
 #   3. every row of the store holds its version's score for its input;
 #   4. an input never asked before is answered by scoring it ("cpu"), and stored exactly once
 #      when its transaction committed storing it (sync, or async, whose worker writes the queue
 #      out at a fast shutdown too; an async one may be lost in a crash, and is excused when the
 #      call ended in the 5 s before one), and not at all when it stored synchronously and
-#      rolled back, or did not store (off); such a rolled-back input is not cached either:
-#      asked again at the end it is scored again;
+#      rolled back, or did not store (off), or was asked on the standby (which never stores);
+#      such a rolled-back input is not cached either: asked again at the end it is scored again;
 #   5. no process crashed but those killed, nor hit an assertion.
 # AI_SCALE_PREDICT_SOAK_SEED replays a seed's choices (the interleaving is the machine's);
 # AI_SCALE_PREDICT_SOAK_OPS sets the calls per session, AI_SCALE_PREDICT_SOAK_ROUNDS the rounds
@@ -43,8 +44,9 @@ use AiScaleTest;
 my $seed = $ENV{AI_SCALE_PREDICT_SOAK_SEED} // 283;
 note "seed $seed (AI_SCALE_PREDICT_SOAK_SEED replays it)";
 diag("predict soak seed $seed");
-my $clients = 4;
-my @modes = ('sync', 'async', 'off', 'any'); # by client
+my $clients = 5;
+my @modes = ('sync', 'async', 'off', 'any', 'any'); # by client
+my $standby_client = 4; # the client on the standby
 my $ops_per_client = $ENV{AI_SCALE_PREDICT_SOAK_OPS} // 1000;
 my $fault_rounds = $ENV{AI_SCALE_PREDICT_SOAK_ROUNDS} // 3;
 my @models = ('m0', 'm1');
@@ -65,7 +67,8 @@ redis_start('predict_soak_replica', $replica_port, '--replicaof', '127.0.0.1', $
 ok(redis_replica_caught_up("127.0.0.1:$port", "127.0.0.1:$replica_port"), 'the replica follows');
 my $node = AiScaleTest::worker_node_with('predict_soak',
     [ "timezone = 'UTC'", "log_line_prefix = '%m [%p] %a: '",
-      'restart_after_crash = on' ], # a backend killed makes it reinitialise, not stop
+      'restart_after_crash = on', # a backend killed makes it reinitialise, not stop
+      'wal_level = replica', 'max_wal_senders = 4' ], # for the standby
     redis_primary => "127.0.0.1:$port", redis_replicas => "127.0.0.1:$replica_port",
     cache_use_l1 => 'on', redis_timeout_ms => 100, breaker_failures => 3,
     breaker_reset_ms => 100, partition_time_zone => 'UTC');
@@ -74,6 +77,12 @@ SELECT ai_scale.create_prediction_store('public.model_predictions', '1 minute', 
 SELECT ai_scale.register_model('m0', 'linear', ARRAY['a', 'b'], '{"weights": [2, 3]}');
 SELECT ai_scale.register_model('m1', 'linear', ARRAY['a', 'b'], '{"weights": [5, -1]}');
 });
+$node->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('predict_soak_standby');
+$standby->init_from_backup($node, 'base', has_streaming => 1);
+$standby->start;
+$node->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT ai_scale.node_role()'), 'standby', 'the standby is one');
 my $log_offset = -s $node->logfile;
 my $dir = PostgreSQL::Test::Utils::tempdir();
 
@@ -83,7 +92,7 @@ my $dir = PostgreSQL::Test::Utils::tempdir();
 sub client {
     my ($w) = @_;
     srand($seed * 100 + $w);
-    my $session = AiScaleTest::SoakSession->new($node);
+    my $session = AiScaleTest::SoakSession->new($w == $standby_client ? $standby : $node);
     # Sends $sql, returns (status, output lines): status 'lost' when the session ended under it
     # (the server restarted), 'error SQLSTATE' for the first error, else 'ok'.
     my $send = sub {
@@ -94,10 +103,9 @@ sub client {
           if $err =~ /^(ERROR|PANIC)/m;
         return ('ok', split /\n/, $answer);
     };
-    # The last session's values expire in Redis and L1 after 2 s, and it reads the store back
+    # The fourth session's values expire in Redis and L1 after 2 s, and it reads the store back
     # that far.
-    my $setup = "\\set VERBOSITY verbose\n"
-      . ($w == $clients - 1 ? "SET ai_scale.cache_ttl = '2s';" : '');
+    my $setup = "\\set VERBOSITY verbose\n" . ($w == 3 ? "SET ai_scale.cache_ttl = '2s';" : '');
     my $connect = sub { $session->reopen($setup) };
     $connect->();
     open(my $log, '>', "$dir/client$w.log") or die;
@@ -287,6 +295,11 @@ WHERE backend_type = 'client backend' AND application_name <> 'chaos'});
         $node->restart;
         $dba_up->();
     },
+    # The standby restarted, fast or after a crash (its L1 lost, its slots synced again).
+    standby_restart => sub {
+        $standby->stop(rand() < 0.5 ? 'fast' : 'immediate');
+        $standby->start;
+    },
 );
 my @order;
 # A rolled-back registration three times a round: its number given again is what the cache
@@ -328,7 +341,7 @@ for my $w (0 .. $clients - 1) {
         my ($done, $op, $cseq, $mode, $txn, $m, $asked, $id, $status, $version, $score, $source) =
           split / /;
         $count{$status =~ /^error/ ? 'error' : $status}++;
-        print $all join("\t", $done, $w, $cseq, $mode, $txn, $m, $asked eq '-' ? '\N' : $asked,
+        print $all join("\t", $done, $w, $w == $standby_client ? 't' : 'f', $cseq, $mode, $txn, $m, $asked eq '-' ? '\N' : $asked,
             input_of($id), $id =~ /^u/ ? 't' : 'f', $status,
             map { $_ eq '-' ? '\N' : $_ } $version, $score, $source), "\n";
     }
@@ -348,7 +361,7 @@ ok($node->poll_query_until('postgres',
     'the store worker is done');
 my $crash_rows = join(', ', '(0, 0)', map { "($_->[0], $_->[1])" } @crashes);
 $node->safe_psql('postgres', qq{
-CREATE TABLE answers (done float8, w int, seq int, mode text, txn text, model text, asked int,
+CREATE TABLE answers (done float8, w int, on_standby boolean, seq int, mode text, txn text, model text, asked int,
                       input jsonb, fresh boolean, status text, version int, score float8,
                       source text);
 COPY answers FROM '$dir/answers.tsv';
@@ -362,6 +375,10 @@ my %by_source = split /[|\n]/, $node->safe_psql('postgres',
     q{SELECT source, count(*) FROM answers WHERE status = 'ok' GROUP BY source ORDER BY source});
 note join(', ', map { "$_ $by_source{$_}" } sort keys %by_source);
 ok(!(grep { !$by_source{$_} } qw(cpu l1 l2 l3)), 'answers came from every level and from scoring');
+my %standby_by_source = split /[|\n]/, $node->safe_psql('postgres', q{SELECT source, count(*)
+  FROM answers WHERE status = 'ok' AND on_standby GROUP BY source ORDER BY source});
+note 'on the standby: ' . join(', ', map { "$_ $standby_by_source{$_}" } sort keys %standby_by_source);
+ok(!(grep { !$standby_by_source{$_} } qw(cpu l1 l2 l3)), 'the standby answered from every level and from scoring');
 my $check = sub {
     my ($sql, $name) = @_;
     my $found = $node->safe_psql('postgres', $sql);
@@ -388,7 +405,7 @@ $check->(q{SELECT format('%s', a) FROM answers a WHERE status = 'ok' AND fresh A
 $check->(q{SELECT format('%s: %s rows', a, (SELECT count(*) FROM stored p
                                           WHERE p.input_data = a.input))
   FROM answers a
- WHERE status = 'ok' AND fresh AND txn <> 'rollback' AND mode IN ('sync', 'async')
+ WHERE status = 'ok' AND fresh AND txn <> 'rollback' AND mode IN ('sync', 'async') AND NOT on_standby
    AND (SELECT count(*) FROM stored p WHERE p.input_data = a.input) <> 1
    AND NOT (mode = 'async' AND NOT EXISTS (SELECT FROM stored p WHERE p.input_data = a.input)
             AND EXISTS (SELECT FROM crashes c WHERE a.done BETWEEN c.lo - 5 AND c.hi))
@@ -396,18 +413,19 @@ $check->(q{SELECT format('%s: %s rows', a, (SELECT count(*) FROM stored p
 $check->(q{SELECT format('%s: %s rows', a, (SELECT count(*) FROM stored p
                                           WHERE p.input_data = a.input))
   FROM answers a
- WHERE status = 'ok' AND fresh AND (mode = 'off' OR mode = 'sync' AND txn = 'rollback')
+ WHERE status = 'ok' AND fresh AND (mode = 'off' OR mode = 'sync' AND txn = 'rollback' OR on_standby)
    AND EXISTS (SELECT 1 FROM stored p WHERE p.input_data = a.input)
- LIMIT 5}, 'an input of a call that rolled back or did not store is not stored');
+ LIMIT 5}, 'an input of a call that rolled back, did not store or was on the standby is not stored');
 my $rolled_back = $node->safe_psql('postgres', q{SELECT count(*) FROM answers
- WHERE status = 'ok' AND fresh AND mode = 'sync' AND txn = 'rollback'});
+ WHERE status = 'ok' AND fresh AND mode = 'sync' AND txn = 'rollback' AND NOT on_standby});
 ok($rolled_back > 0, "some fresh inputs were stored and rolled back ($rolled_back)");
 $check->(q{SET ai_scale.store_mode = off;
 SELECT format('%s: now %s', a, p) FROM answers a,
        LATERAL ai_scale.predict(a.model, a.input, a.version) p
- WHERE status = 'ok' AND fresh AND mode = 'sync' AND txn = 'rollback' AND p->>'source' <> 'cpu'
+ WHERE status = 'ok' AND fresh AND mode = 'sync' AND txn = 'rollback' AND NOT on_standby
+   AND p->>'source' <> 'cpu'
  LIMIT 5}, 'an input stored and rolled back is not cached');
-my $log = slurp_file($node->logfile, $log_offset);
+my $log = slurp_file($node->logfile, $log_offset) . slurp_file($standby->logfile);
 # (The backends killed on purpose end by SIGKILL.)
 my @crashed = grep { /terminated by signal (?!9:)|TRAP:|PANIC/ } split /\n/, $log;
 is(scalar(@crashed), 0, 'no process crashed') or diag join("\n", @crashed[0 .. 4]);

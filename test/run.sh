@@ -6,7 +6,7 @@
 # Installs what is missing first (scripts/setup.sh). Exits non-zero if any suite fails.
 # Usage: bash test/run.sh [--no-setup] [suite...]
 #   AI_SCALE_TAP_FILES='071_*.pl 15?_*.pl' runs only the TAP files those globs name (a list
-#   separated by spaces; all by default), AI_SCALE_TAP_JOBS=N that many at a time (default 2;
+#   separated by spaces; all by default), AI_SCALE_TAP_JOBS=N that many at a time (default 4;
 #   each file has its own servers on ports none other holds). AI_SCALE_TEST_KEEP_LOGS=1 keeps
 #   the servers' logs when every suite passes too (scripts/assert_check.sh reads them).
 set -uo pipefail
@@ -132,7 +132,7 @@ isolation() {
 
 tap() {
     # The TAP tests run as the postgres user, from a copy it can read, with their own clusters.
-    local tapdir="$work/tap" jobs=${AI_SCALE_TAP_JOBS:-2}
+    local tapdir="$work/tap" jobs=${AI_SCALE_TAP_JOBS:-4}
     if ! [[ $jobs =~ ^[1-9][0-9]?$ ]]; then
         echo "test/run.sh: AI_SCALE_TAP_JOBS must be a number from 1 to 99, not '$jobs'" >&2
         return 1

@@ -27,8 +27,9 @@
 # the table's run on a lock an event trigger took (TAP 278) or on a table a run by hand dropped
 # first (TAP 281, in a CI run), its concurrent detach failing on a default partition made since
 # the run's plan (TAP 282), and, in runs by hand, error rows
-# for partitions the worker detached or dropped since the run's plan and a FINALIZE after other
-# DDL deadlocking with a writer (specs/maintenance_detach_races.spec).
+# for partitions the worker detached or dropped since the run's plan (one dropped before its
+# step began named by its OID, a syntax error: seen with four TAP files at a time) and a
+# FINALIZE after other DDL deadlocking with a writer (specs/maintenance_detach_races.spec).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

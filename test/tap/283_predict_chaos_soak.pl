@@ -341,8 +341,8 @@ for my $w (0 .. $clients - 1) {
         my ($done, $op, $cseq, $mode, $txn, $m, $asked, $id, $status, $version, $score, $source) =
           split / /;
         $count{$status =~ /^error/ ? 'error' : $status}++;
-        print $all join("\t", $done, $w, $w == $standby_client ? 't' : 'f', $cseq, $mode, $txn, $m, $asked eq '-' ? '\N' : $asked,
-            input_of($id), $id =~ /^u/ ? 't' : 'f', $status,
+        print $all join("\t", $done, $w, $w == $standby_client ? 't' : 'f', $cseq, $mode, $txn,
+            $m, $asked eq '-' ? '\N' : $asked, input_of($id), $id =~ /^u/ ? 't' : 'f', $status,
             map { $_ eq '-' ? '\N' : $_ } $version, $score, $source), "\n";
     }
 }
@@ -361,9 +361,9 @@ ok($node->poll_query_until('postgres',
     'the store worker is done');
 my $crash_rows = join(', ', '(0, 0)', map { "($_->[0], $_->[1])" } @crashes);
 $node->safe_psql('postgres', qq{
-CREATE TABLE answers (done float8, w int, on_standby boolean, seq int, mode text, txn text, model text, asked int,
-                      input jsonb, fresh boolean, status text, version int, score float8,
-                      source text);
+CREATE TABLE answers (done float8, w int, on_standby boolean, seq int, mode text, txn text,
+                      model text, asked int, input jsonb, fresh boolean, status text,
+                      version int, score float8, source text);
 COPY answers FROM '$dir/answers.tsv';
 CREATE TABLE stored AS SELECT * FROM public.model_predictions;
 CREATE INDEX ON stored (input_data);
@@ -377,8 +377,10 @@ note join(', ', map { "$_ $by_source{$_}" } sort keys %by_source);
 ok(!(grep { !$by_source{$_} } qw(cpu l1 l2 l3)), 'answers came from every level and from scoring');
 my %standby_by_source = split /[|\n]/, $node->safe_psql('postgres', q{SELECT source, count(*)
   FROM answers WHERE status = 'ok' AND on_standby GROUP BY source ORDER BY source});
-note 'on the standby: ' . join(', ', map { "$_ $standby_by_source{$_}" } sort keys %standby_by_source);
-ok(!(grep { !$standby_by_source{$_} } qw(cpu l1 l2 l3)), 'the standby answered from every level and from scoring');
+note 'on the standby: '
+  . join(', ', map { "$_ $standby_by_source{$_}" } sort keys %standby_by_source);
+ok(!(grep { !$standby_by_source{$_} } qw(cpu l1 l2 l3)),
+    'the standby answered from every level and from scoring');
 my $check = sub {
     my ($sql, $name) = @_;
     my $found = $node->safe_psql('postgres', $sql);
@@ -405,7 +407,8 @@ $check->(q{SELECT format('%s', a) FROM answers a WHERE status = 'ok' AND fresh A
 $check->(q{SELECT format('%s: %s rows', a, (SELECT count(*) FROM stored p
                                           WHERE p.input_data = a.input))
   FROM answers a
- WHERE status = 'ok' AND fresh AND txn <> 'rollback' AND mode IN ('sync', 'async') AND NOT on_standby
+ WHERE status = 'ok' AND fresh AND txn <> 'rollback' AND mode IN ('sync', 'async')
+   AND NOT on_standby
    AND (SELECT count(*) FROM stored p WHERE p.input_data = a.input) <> 1
    AND NOT (mode = 'async' AND NOT EXISTS (SELECT FROM stored p WHERE p.input_data = a.input)
             AND EXISTS (SELECT FROM crashes c WHERE a.done BETWEEN c.lo - 5 AND c.hi))
@@ -413,7 +416,8 @@ $check->(q{SELECT format('%s: %s rows', a, (SELECT count(*) FROM stored p
 $check->(q{SELECT format('%s: %s rows', a, (SELECT count(*) FROM stored p
                                           WHERE p.input_data = a.input))
   FROM answers a
- WHERE status = 'ok' AND fresh AND (mode = 'off' OR mode = 'sync' AND txn = 'rollback' OR on_standby)
+ WHERE status = 'ok' AND fresh
+   AND (mode = 'off' OR mode = 'sync' AND txn = 'rollback' OR on_standby)
    AND EXISTS (SELECT 1 FROM stored p WHERE p.input_data = a.input)
  LIMIT 5}, 'an input of a call that rolled back, did not store or was on the standby is not stored');
 my $rolled_back = $node->safe_psql('postgres', q{SELECT count(*) FROM answers

@@ -350,8 +350,14 @@ close $all;
 note join(', ', map { "$_ $count{$_}" } sort keys %count);
 # Allowed: a store refused by the default partition's constraint (23514), in sync mode, or in
 # async mode where the call inserted synchronously (its database's share of the queue full,
-# no worker running).
-my @unexpected = grep { !/^client\d+: (sync|async) error 23514 / } @errors;
+# no worker running). On the standby, a recovery conflict, as for any query there reading the
+# store (docs/predict.md, Hot standbys): the chaos locks the next minute's partition before its
+# DROP TABLE locks the store, the replay takes the two locks in that order, and a call that
+# holds the store's lock and waits for the partition's is a deadlock's victim (40P01; seen
+# once in 60 seeds); or it is cancelled (40001).
+my @unexpected = grep {
+    !/^client\d+: (sync|async) error 23514 / && !/^client$standby_client: \w+ error 40(P01|001) /
+} @errors;
 is(scalar(@unexpected), 0, 'no call failed but as documented') or diag join("\n", @unexpected[0 .. 4]);
 ok($count{ok} > $clients * $ops_per_client / 2, 'most calls answered');
 

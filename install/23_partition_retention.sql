@@ -539,10 +539,13 @@ BEGIN
             -- dropped it. Its step found it gone ('table ... does not exist'), an error row; or,
             -- gone between the check above and its statement, named by its OID (a syntax
             -- error). (Asked only then: after other errors, a full lock table (53200) among
-            -- them, the catalog read could fail too, and fail the table's whole run.)
+            -- them, the catalog read could fail too, and fail the table's whole run.) Gone, by
+            -- its OID as above: in REPEATABLE READ pg_inherits still showed it, and the row
+            -- said it was renamed to its OID.
             IF SQLSTATE IN ('42P01', '42601')
-               AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                WHERE i.inhrelid = victim AND i.inhparent = cfg.parent) THEN
+               AND (victim::text ~ '^[0-9]+$'
+                    OR NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                    WHERE i.inhrelid = victim AND i.inhparent = cfg.parent)) THEN
                 done := ('skipped', partition,
                          format('%s %s: no longer a partition of %s: dropped or detached by '
                                 'another session since the run read it', p.action, partition,

@@ -663,27 +663,18 @@ CREATE FUNCTION ai_scale._insert_columns(rel regclass) RETURNS text
      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 $$;
 
--- The default partition of parent, checked by its bound: pg_get_expr opens the table (a DROP
--- TABLE under way is waited for, and the table then found gone). Only the table the catalog
--- names as the default (partdefid) is opened so. Joined to pg_class, the bound of each row
--- was read, as the planner scanned pg_class before the join: every partition of every
--- partitioned table in the database was opened (4.7 ms at 250 partitions, 50 ms in a new
--- session), and a lock another transaction held on any of them was waited for.
+-- The default partition of parent, from the catalog as it is now, also in REPEATABLE READ: a
+-- DROP or DETACH of it under way is waited for, and the catalog read again after it; no lock is
+-- kept (see the C function).
 CREATE FUNCTION ai_scale._default_partition(parent regclass) RETURNS regclass
-    LANGUAGE sql STABLE
+    LANGUAGE c STABLE STRICT
     SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT d.oid::regclass
-      FROM (SELECT nullif(p.partdefid, 0) AS oid FROM pg_partitioned_table p
-             WHERE p.partrelid = parent) d
-     WHERE pg_get_expr((SELECT c.relpartbound FROM pg_class c WHERE c.oid = d.oid), d.oid)
-           = 'DEFAULT'
-$$;
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_default_partition';
 
--- The default partition of parent as the catalog names it, taking no lock: for a message about
--- a lock not free in time, where _default_partition, whose pg_get_expr opens the default,
--- would wait for it. (Maintenance itself keeps _default_partition: a concurrent DROP TABLE is
--- waited for there, and the table then found gone.)
+-- The default partition of parent as the catalog names it, waiting for no lock: for a message
+-- about a lock not free in time, where _default_partition would wait for it. (Maintenance
+-- itself keeps _default_partition: a concurrent DROP TABLE is waited for there, and the table
+-- then found gone.)
 CREATE FUNCTION ai_scale._default_partition_unlocked(parent regclass) RETURNS regclass
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -497,6 +497,36 @@ AI_SCALE_FUNCTION(ai_scale_partition_bounds)
     return Datum(0);
 }
 
+// _default_partition(parent regclass) -> the default partition of parent, or NULL when it has
+// none (or does not exist). Read from the catalog as it is now, not under the transaction's
+// snapshot: in REPEATABLE READ, a default another session had detached since the snapshot was
+// still read as the default there, and rescue_default moved the rows of the detached table into
+// the table. A DROP or DETACH of the default under way is waited for, as a query of it would,
+// and the catalog read again after it; the lock is not kept: kept, it waited on the table's
+// maintenance lock while a rescue holding that lock waited for it to attach its partitions
+// (which locks the default fully), until one of them gave up (TAP 014).
+AI_SCALE_FUNCTION(ai_scale_partition_default_partition)
+{
+    const Oid parent = PG_GETARG_OID(0);
+    Oid dflt = pg::call([&] {
+        for (;;) {
+            Oid found = get_default_partition_oid(parent);
+            if (!OidIsValid(found))
+                return InvalidOid;
+            // A lock this transaction did not hold yet waits for the DDL under way and then
+            // reads the invalidations it sent. Released at once (a mode held before stays).
+            LockRelationOid(found, AccessShareLock);
+            bool still = get_default_partition_oid(parent) == found;
+            UnlockRelationOid(found, AccessShareLock);
+            if (still)
+                return found;
+        }
+    });
+    if (!OidIsValid(dflt))
+        PG_RETURN_NULL();
+    PG_RETURN_OID(dflt);
+}
+
 // _detach_pending(parent regclass) -> whether a partition of parent is pending detach (an
 // interrupted DETACH ... CONCURRENTLY): the relcache's partition descriptors with and without
 // such partitions differ in size, so the answer costs no catalog scan.

@@ -62,7 +62,9 @@ END $$;
 -- covers, oldest first (instants, as UTC wall-clock times for a timestamptz key): the
 -- default's rows can only lie there. Probing them alone keeps the walk off the index entries of
 -- rows earlier batches moved out (dead until a VACUUM), which lie in ranges partitions now
--- cover.
+-- cover. The parent is read from the catalog as it is now, as _default_partition reads dflt:
+-- in REPEATABLE READ, for a default another session attached after the snapshot was taken,
+-- pg_inherits under the snapshot named none, and the rescue failed on a NULL parent.
 CREATE FUNCTION ai_scale._uncovered_spans(dflt regclass,
                                           OUT gap_lows timestamp[], OUT gap_highs timestamp[])
     LANGUAGE sql STABLE
@@ -70,7 +72,8 @@ CREATE FUNCTION ai_scale._uncovered_spans(dflt regclass,
     AS $$
     WITH b AS (
         SELECT coalesce(x.lower, '-infinity') AS lo, coalesce(x.upper, 'infinity') AS hi
-          FROM ai_scale._bounds((SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = dflt),
+          FROM ai_scale._bounds((SELECT a.rel FROM pg_partition_ancestors(dflt)
+                                               WITH ORDINALITY a(rel, n) WHERE a.n = 2),
                                 'UTC') x
          WHERE NOT x.is_default),
     covered AS (

@@ -327,6 +327,24 @@ CREATE FUNCTION ai_scale._rescue_partition_bounds(parent regclass, zone text,
       FROM ai_scale._bounds(parent, zone) x WHERE NOT x.is_default
 $$;
 
+-- For a rescue in REPEATABLE READ or SERIALIZABLE: raises the serialization failure (40001) of
+-- a batch whose transaction's snapshot, taken before the batch's lock, no longer shows the
+-- default's rows as they are (what: which of them it got wrong). A client tries it again; in
+-- READ COMMITTED, each statement's snapshot follows the lock.
+CREATE FUNCTION ai_scale._rescue_snapshot_stale(dflt regclass, what text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'could not serialize access to default partition %', dflt
+        USING ERRCODE = 'serialization_failure',
+              DETAIL = format('%s while this %s transaction waited for its lock, after the '
+                              'transaction''s snapshot.', what,
+                              upper(current_setting('transaction_isolation'))),
+              HINT = 'Call rescue_default and run_maintenance in READ COMMITTED, or try '
+                     'the transaction again.';
+END $$;
+
 -- For _rescue_pieces: the pieces of the cell with local lower bound cell_lo, holding cell_rows
 -- rows: the parts of it, in piece_zone, that no partition covers (bound_lo, bound_hi, from
 -- _rescue_partition_bounds), with their name suffixes (the cell's for a piece at its start,
@@ -367,9 +385,10 @@ END $$;
 -- For _rescue_default: the partitions one batch makes, as pieces [piece_lo, piece_hi) in
 -- piece_zone with their name suffixes and row counts (NULL for a piece of a cut cell): whole
 -- cells, oldest first, until batch_rows rows (or 100 pieces), each cut down to the parts no
--- partition of parent covers (_rescue_cell_pieces). zone and partition_interval are the
--- table's.
-CREATE FUNCTION ai_scale._rescue_pieces(parent regclass, zone text, partition_interval interval,
+-- partition of parent covers (_rescue_cell_pieces). zone, partition_interval and key_type are
+-- the table's; dflt its default partition.
+CREATE FUNCTION ai_scale._rescue_pieces(parent regclass, dflt regclass, key_type regtype,
+                                        zone text, partition_interval interval,
                                         piece_zone text, cell_lows timestamp[],
                                         cell_rows bigint[], batch_rows int,
                                         OUT piece_lo timestamp[], OUT piece_hi timestamp[],
@@ -390,6 +409,15 @@ BEGIN
     FOR i IN 1 .. array_length(cell_lows, 1) LOOP
         cell := ai_scale._rescue_cell_pieces(cell_lows[i], cell_rows[i], zone, partition_interval,
                                              piece_zone, spans.bound_lo, spans.bound_hi);
+        -- Rows of the default in a range partitions cover: another session moved them out
+        -- after the snapshot this transaction reads with (not READ COMMITTED), and made those
+        -- partitions. Taken further, the batch failed on a NULL loop bound, or on rows the
+        -- stage had no partition for.
+        IF cardinality(cell.piece_lo) = 0 THEN
+            PERFORM ai_scale._rescue_snapshot_stale(dflt,
+                'Its rows from ' || ai_scale._bound_text(cell_lows[i], key_type, zone)
+                || ' were moved into partitions by another session');
+        END IF;
         piece_lo := piece_lo || cell.piece_lo;
         piece_hi := piece_hi || cell.piece_hi;
         piece_sfx := piece_sfx || cell.piece_sfx;
@@ -523,13 +551,7 @@ BEGIN
         IF current_setting('transaction_isolation') = 'read committed' THEN
             RAISE;
         END IF;
-        RAISE EXCEPTION 'could not serialize access to default partition %', dflt
-            USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('A row was committed into it while this %s transaction '
-                                  'waited for its lock, after the transaction''s snapshot.',
-                                  upper(current_setting('transaction_isolation'))),
-                  HINT = 'Call rescue_default and run_maintenance in READ COMMITTED, or try '
-                         'the transaction again.';
+        PERFORM ai_scale._rescue_snapshot_stale(dflt, 'A row was committed into it');
     END;
 
     FOR i IN 1 .. array_length(parts, 1) LOOP
@@ -611,8 +633,9 @@ BEGIN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN;
     END IF;
-    pieces := ai_scale._rescue_pieces(parent, cfg.time_zone, cfg.partition_interval, piece_zone,
-                                      cells.cell_lows, cells.cell_rows, batch_rows);
+    pieces := ai_scale._rescue_pieces(parent, dflt, k.key_type, cfg.time_zone,
+                                      cfg.partition_interval, piece_zone, cells.cell_lows,
+                                      cells.cell_rows, batch_rows);
 
     IF ai_scale._moves_through_parent(parent, dflt) THEN
         RETURN QUERY SELECT * FROM ai_scale._rescue_through_parent(

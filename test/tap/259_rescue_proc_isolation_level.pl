@@ -92,6 +92,38 @@ $caller->quit;
 is($node->safe_psql('postgres', q{SELECT rows FROM ai_scale.check_default('t')}),
     '2', 'nothing moved');
 
+# The rows a REPEATABLE READ snapshot shows in the default were moved by another rescue that
+# the call waited for: 40001 too, saying so, where the batch failed on 'upper bound of FOR loop
+# cannot be null' (the partitions made since cover them, and nothing was left to make).
+my $first = $node->background_psql('postgres', on_error_stop => 0);
+$first->query_safe(q{BEGIN; SELECT count(*) FROM ai_scale.rescue_default('t');});
+$caller = $node->background_psql('postgres',
+    on_error_stop => 0,
+    extra_params => [ '-U', 'rescuer' ]);
+$caller->query_until(qr/called/, q{\set VERBOSITY verbose
+SET ai_scale.maintenance_lock_timeout = '5min';
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT 1;
+\echo called
+SELECT count(*) FROM ai_scale.rescue_default('t');
+});
+ok( $node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE query LIKE 'SELECT count(*) FROM ai_scale.rescue_default%' AND wait_event_type = 'Lock'}),
+    'the second rescue waits for the first');
+$first->query_safe('COMMIT');
+$first->quit;
+$caller->query('ROLLBACK');
+like($caller->{stderr},
+    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  Its rows from .+ were moved into partitions by another session while this REPEATABLE READ transaction waited for its lock, after the transaction's snapshot\.\nHINT:  Call rescue_default and run_maintenance in READ COMMITTED/,
+    'a rescue whose snapshot shows rows another one moved fails with 40001 and says why');
+$caller->quit;
+is( $node->safe_psql('postgres', q{
+SELECT (SELECT rows FROM ai_scale.check_default('t')) || ' in the default, '
+       || (SELECT count(*) FROM t WHERE at >= '} . $today . q{'::date + } . $day
+       . q{ AND at < '} . $today . q{'::date + } . ($day + 1) . q{) || ' in the table'}),
+    '0 in the default, 2 in the table', 'the first rescue moved the rows, once');
+
 # The transaction the CALL is in when it starts is committed first when it is not READ
 # COMMITTED: in a transaction block, where the procedure cannot commit, that is 2D000, as for
 # its first batch's commit.

@@ -663,6 +663,18 @@ CREATE FUNCTION ai_scale._insert_columns(rel regclass) RETURNS text
      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 $$;
 
+-- Whether rel, read earlier, has been dropped since, in any isolation level: regclass's output
+-- looks the table up afresh, not under the transaction's snapshot (which in REPEATABLE READ
+-- still shows a table another session dropped since, in pg_class and pg_inherits), and gives a
+-- dropped table's OID, digits alone; a table so named is quoted. A statement that names rel
+-- with %s then names it by that OID.
+CREATE FUNCTION ai_scale._dropped(rel regclass) RETURNS boolean
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT rel::text ~ '^[0-9]+$'
+$$;
+
 -- The default partition of parent, from the catalog as it is now, also in REPEATABLE READ: a
 -- DROP or DETACH of it under way is waited for, and the catalog read again after it; no lock is
 -- kept (see the C function).

@@ -490,10 +490,8 @@ BEGIN
     -- Gone since the plan read it (as below, but before the step began): its name went with it,
     -- so the row gives its bounds. Its statement named it by its OID, what victim::text gives
     -- then, and failed on the syntax (42601): an error row. (TAP 274's soak, with four files at
-    -- a time; specs/maintenance_detach_races.spec.) Told by that OID: regclass's output looks
-    -- the table up afresh, as the statement does, also where the transaction's snapshot (in
-    -- REPEATABLE READ) still shows it in pg_class; and a name of digits alone is quoted.
-    IF partition ~ '^[0-9]+$' THEN
+    -- a time; specs/maintenance_detach_races.spec), also in REPEATABLE READ (_dropped).
+    IF ai_scale._dropped(victim) THEN
         done := ('skipped', NULL,
                  format('%s of the partition from %s to %s: no longer a partition of %s: dropped '
                         'by another session since the run read it', p.action,
@@ -539,11 +537,11 @@ BEGIN
             -- dropped it. Its step found it gone ('table ... does not exist'), an error row; or,
             -- gone between the check above and its statement, named by its OID (a syntax
             -- error). (Asked only then: after other errors, a full lock table (53200) among
-            -- them, the catalog read could fail too, and fail the table's whole run.) Gone, by
-            -- its OID as above: in REPEATABLE READ pg_inherits still showed it, and the row
+            -- them, the catalog read could fail too, and fail the table's whole run.) Dropped,
+            -- as above (_dropped): in REPEATABLE READ pg_inherits still showed it, and the row
             -- said it was renamed to its OID.
             IF SQLSTATE IN ('42P01', '42601')
-               AND (victim::text ~ '^[0-9]+$'
+               AND (ai_scale._dropped(victim)
                     OR NOT EXISTS (SELECT 1 FROM pg_inherits i
                                     WHERE i.inhrelid = victim AND i.inhparent = cfg.parent)) THEN
                 done := ('skipped', partition,

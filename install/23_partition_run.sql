@@ -466,10 +466,10 @@ BEGIN
             RETURN NEXT;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
-            -- Dropped while this run waited for it: nothing to maintain, nothing wrong. The
-            -- name regclass gives it, looked up afresh, is its OID then; in REPEATABLE READ,
-            -- pg_class under the run's snapshot still showed it, and the run made an error row.
-            IF cfg.parent::text ~ '^[0-9]+$'
+            -- Dropped while this run waited for it: nothing to maintain, nothing wrong. (Told
+            -- by _dropped: in REPEATABLE READ, pg_class under the run's snapshot still showed
+            -- it, and the run made an error row.)
+            IF ai_scale._dropped(cfg.parent)
                OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = cfg.parent) THEN
                 RETURN;
             END IF;

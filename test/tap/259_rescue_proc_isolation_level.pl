@@ -62,6 +62,28 @@ SELECT count(*) = 1 FROM pg_stat_activity
     $day++;
 }
 
+# A session of the role calling rescue_default in a REPEATABLE READ transaction, after
+# $before (statements taking the snapshot earlier, or none), with a long maintenance lock wait
+# and verbose errors; returned once the call waits for a lock (the test $name).
+sub rescue_waiting_in_repeatable_read {
+    my ($before, $name) = @_;
+    my $session = $node->background_psql('postgres',
+        on_error_stop => 0,
+        extra_params => [ '-U', 'rescuer' ]);
+    $session->query_until(qr/called/, qq{\\set VERBOSITY verbose
+SET ai_scale.maintenance_lock_timeout = '5min';
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+$before
+\\echo called
+SELECT count(*) FROM ai_scale.rescue_default('t');
+});
+    ok( $node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE query LIKE 'SELECT count(*) FROM ai_scale.rescue_default%' AND wait_event_type = 'Lock'}),
+        $name);
+    return $session;
+}
+
 # rescue_default, a function, runs in its caller's transaction: in REPEATABLE READ the same row
 # fails it, now with 40001 (a serialization failure, which a client tries again) and a hint,
 # where it gave 23514 as if a constraint of the table were broken.
@@ -69,19 +91,7 @@ my $writer = $node->background_psql('postgres', on_error_stop => 0);
 $writer->query_safe(
     "BEGIN; INSERT INTO t VALUES ('$today'::date + $day + interval '2 hours', 2);");
 $node->safe_psql('postgres', "INSERT INTO t VALUES ('$today'::date + $day + interval '1 hour', 1)");
-my $caller = $node->background_psql('postgres',
-    on_error_stop => 0,
-    extra_params => [ '-U', 'rescuer' ]);
-$caller->query_until(qr/called/, q{\set VERBOSITY verbose
-SET ai_scale.maintenance_lock_timeout = '5min';
-BEGIN ISOLATION LEVEL REPEATABLE READ;
-\echo called
-SELECT count(*) FROM ai_scale.rescue_default('t');
-});
-ok( $node->poll_query_until('postgres', q{
-SELECT count(*) = 1 FROM pg_stat_activity
- WHERE query LIKE 'SELECT count(*) FROM ai_scale.rescue_default%' AND wait_event_type = 'Lock'}),
-    'rescue_default waits for the writer');
+my $caller = rescue_waiting_in_repeatable_read('', 'rescue_default waits for the writer');
 $writer->query_safe('COMMIT');
 $writer->quit;
 $caller->query('ROLLBACK');
@@ -97,20 +107,7 @@ is($node->safe_psql('postgres', q{SELECT rows FROM ai_scale.check_default('t')})
 # cannot be null' (the partitions made since cover them, and nothing was left to make).
 my $first = $node->background_psql('postgres', on_error_stop => 0);
 $first->query_safe(q{BEGIN; SELECT count(*) FROM ai_scale.rescue_default('t');});
-$caller = $node->background_psql('postgres',
-    on_error_stop => 0,
-    extra_params => [ '-U', 'rescuer' ]);
-$caller->query_until(qr/called/, q{\set VERBOSITY verbose
-SET ai_scale.maintenance_lock_timeout = '5min';
-BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT 1;
-\echo called
-SELECT count(*) FROM ai_scale.rescue_default('t');
-});
-ok( $node->poll_query_until('postgres', q{
-SELECT count(*) = 1 FROM pg_stat_activity
- WHERE query LIKE 'SELECT count(*) FROM ai_scale.rescue_default%' AND wait_event_type = 'Lock'}),
-    'the second rescue waits for the first');
+$caller = rescue_waiting_in_repeatable_read('SELECT 1;', 'the second rescue waits for the first');
 $first->query_safe('COMMIT');
 $first->quit;
 $caller->query('ROLLBACK');

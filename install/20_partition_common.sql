@@ -85,6 +85,14 @@ CREATE FUNCTION ai_scale._detach_pending(parent regclass) RETURNS boolean
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_detach_pending';
 
+-- Whether child is a partition of parent pending detach, in pg_inherits as it is now: also in
+-- REPEATABLE READ, whose snapshot misses a concurrent detach begun or finalized since it was
+-- taken (see the C function).
+CREATE FUNCTION ai_scale._pending_detach_now(parent regclass, child regclass) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_pending_detach_now';
+
 CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
     RETURNS void LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp

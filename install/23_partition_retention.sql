@@ -325,8 +325,10 @@ BEGIN
                ::ai_scale._maintenance_action;
     END IF;
     EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
-    IF NOT EXISTS (SELECT 1 FROM pg_inherits i
-                    WHERE i.inhrelid = victim AND i.inhparent = parent AND i.inhdetachpending) THEN
+    -- (Read as it is now: in REPEATABLE READ, a FINALIZE that this lock waited for, committed,
+    -- is not in the transaction's snapshot, and a FINALIZE of a table no longer a partition
+    -- fails, 42P01.)
+    IF NOT ai_scale._pending_detach_now(parent, victim) THEN
         RETURN NULL;
     END IF;
     EXECUTE format('ALTER TABLE %s DETACH PARTITION %s FINALIZE', parent, victim);
@@ -572,10 +574,9 @@ BEGIN
             -- Another session's DETACH ... CONCURRENTLY began on it since: Postgres refuses to
             -- alter it (55000, "cannot detach partition ..."). Its detach is finalized, or the
             -- partition dropped, by the next run.
+            -- (Read as it is now: in REPEATABLE READ, the transaction's snapshot predates it.)
             IF SQLSTATE = '55000' AND NOT victim = ANY (plan.pending)
-               AND EXISTS (SELECT 1 FROM pg_inherits i
-                            WHERE i.inhrelid = victim AND i.inhparent = cfg.parent
-                              AND i.inhdetachpending) THEN
+               AND ai_scale._pending_detach_now(cfg.parent, victim) THEN
                 done := ('skipped', partition,
                          format('%s %s: another session began to detach it concurrently since '
                                 'the run read it; retried on the next run', p.action, partition))

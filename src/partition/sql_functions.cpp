@@ -9,9 +9,11 @@
 #include "stats/shared_stats.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "nodes/parsenodes.h"
@@ -22,6 +24,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/date.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
@@ -545,6 +548,34 @@ AI_SCALE_FUNCTION(ai_scale_partition_detach_pending)
                           RelationGetPartitionDesc(rel, true)->nparts;
         table_close(rel, NoLock);
         return differ;
+    });
+    PG_RETURN_BOOL(pending);
+}
+
+// _pending_detach_now(parent regclass, child regclass) -> whether child is a partition of
+// parent pending detach in pg_inherits as it is now, not as the transaction's snapshot shows
+// it: in REPEATABLE READ, that snapshot misses a DETACH ... CONCURRENTLY begun, or a FINALIZE
+// committed, since it was taken. (A catalog scan without a snapshot of its own reads through a
+// fresh catalog snapshot; pg_inherits has no syscache to keep an older one.)
+AI_SCALE_FUNCTION(ai_scale_partition_pending_detach_now)
+{
+    const Oid parent = PG_GETARG_OID(0);
+    const Oid child = PG_GETARG_OID(1);
+    bool pending = pg::call([&] {
+        Relation inherits = table_open(InheritsRelationId, AccessShareLock);
+        ScanKeyData key;
+        ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+                    ObjectIdGetDatum(child));
+        SysScanDesc scan =
+            systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, nullptr, 1, &key);
+        bool found = false;
+        for (HeapTuple tuple; HeapTupleIsValid(tuple = systable_getnext(scan));) {
+            const auto* row = reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tuple));
+            found = found || (row->inhparent == parent && row->inhdetachpending);
+        }
+        systable_endscan(scan);
+        table_close(inherits, AccessShareLock);
+        return found;
     });
     PG_RETURN_BOOL(pending);
 }

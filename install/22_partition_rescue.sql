@@ -501,6 +501,24 @@ BEGIN
         kept := kept || j;
     END LOOP;
 
+    -- Rows the transaction's snapshot shows between two pieces, in a range a partition covers:
+    -- another session moved them out since that snapshot was taken (not READ COMMITTED, whose
+    -- statements' snapshots follow the lock), and made that partition. The copy below found
+    -- no partition of the stage for them (23514, "no partition of relation ... found for row").
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        FOR i IN 1 .. cardinality(parts) - 1 LOOP
+            CONTINUE WHEN hi_lits[i] = lo_lits[i + 1];
+            IF ai_scale._as_owner(parent, format(
+                   'SELECT 1 FROM ONLY %s WHERE %I >= %s AND %I < %s LIMIT 1',
+                   dflt, key_column, hi_lits[i], key_column, lo_lits[i + 1])) > 0 THEN
+                PERFORM ai_scale._rescue_snapshot_stale(dflt, format(
+                    'Its rows from %s to %s were moved into partitions by another session',
+                    ai_scale._bound_text(piece_hi[kept[i]], key_type, piece_zone),
+                    ai_scale._bound_text(piece_lo[kept[i + 1]], key_type, piece_zone)));
+            END IF;
+        END LOOP;
+    END IF;
+
     -- Every default row of the batch lies in [first piece, last piece): no other cell is there.
     -- A copy then a delete is faster than one DELETE ... RETURNING feeding the INSERT, and the
     -- lock _rescue_default holds makes the two statements see the same rows. Both run as the

@@ -121,6 +121,38 @@ SELECT (SELECT rows FROM ai_scale.check_default('t')) || ' in the default, '
        . q{ AND at < '} . $today . q{'::date + } . ($day + 1) . q{) || ' in the table'}),
     '0 in the default, 2 in the table', 'the first rescue moved the rows, once');
 
+# Part of a cell moved by another session since the snapshot (a DBA moving a few hours of a day
+# into a partition of their own): the rows the snapshot still shows there lie between the
+# pieces the batch makes, where its copy found no partition for them (23514, "no partition of
+# relation ..._rescue_stage found for row"). 40001 now, as above; nothing moved.
+$day++;
+my ($hour1, $hour4, $hour5, $hour6) =
+  map { "'$today'::date + $day + interval '$_ hours'" } (1, 4, 5, 6);
+$node->safe_psql('postgres', "INSERT INTO t VALUES ($hour1, 1), ($hour5, 5)");
+my $mover = $node->background_psql('postgres', on_error_stop => 0);
+# (The parent locked first, as the rescue locks it: else the mover's CREATE and the rescue
+# waiting for the default deadlock.)
+$mover->query_safe(
+    "BEGIN; LOCK TABLE t; DELETE FROM ONLY t_default WHERE at >= $hour4 AND at < $hour6;");
+$caller = rescue_waiting_in_repeatable_read('SELECT 1;',
+    'a rescue waits for a session moving part of a day out of the default');
+# (The caller's snapshot, taken before the DELETE commits, still shows the row in the default.)
+$mover->query_safe("CREATE TABLE t_hours PARTITION OF t FOR VALUES FROM ($hour4) TO ($hour6);
+INSERT INTO t VALUES ($hour5, 5); COMMIT;");
+$mover->quit;
+$caller->query('ROLLBACK');
+like($caller->{stderr},
+    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  Its rows from \S+ 04:00:00\+00 to \S+ 06:00:00\+00 were moved into partitions by another session while this REPEATABLE READ transaction waited for its lock, after the transaction's snapshot\./,
+    'a rescue whose snapshot shows rows moved out of part of a day fails with 40001');
+$caller->quit;
+is( $node->safe_psql('postgres', q{
+SELECT (SELECT rows FROM ai_scale.check_default('t')) || ' in the default, '
+       || (SELECT count(*) FROM t_hours) || ' in t_hours'}),
+    '1 in the default, 1 in t_hours', 'nothing moved');
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(rows_moved::text, ',' ORDER BY lower) FROM ai_scale.rescue_default('t')}),
+    '1,0', 'a rescue in READ COMMITTED then moves the row left, making the rest of the day in two pieces');
+
 # The transaction the CALL is in when it starts is committed first when it is not READ
 # COMMITTED: in a transaction block, where the procedure cannot commit, that is 2D000, as for
 # its first batch's commit.

@@ -93,6 +93,14 @@ CREATE FUNCTION ai_scale._pending_detach_now(parent regclass, child regclass) RE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_pending_detach_now';
 
+-- rel's relkind, reltuples and reltablespace in pg_class as it is now, not under the
+-- statement's snapshot (see the C function); NULL when rel is gone.
+CREATE FUNCTION ai_scale._pg_class_now(rel regclass, OUT relkind "char", OUT reltuples real,
+                                       OUT reltablespace oid)
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_pg_class_now';
+
 CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
     RETURNS void LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp

@@ -447,7 +447,8 @@ BEGIN
                         FROM pg_partition_tree(b.partition) l)
                 ELSE pg_total_relation_size(b.partition) END
       FROM ai_scale._bounds(parent, zone) b
-      JOIN pg_class c ON c.oid = b.partition
+      -- (As it is now, as the bounds are: see _pg_class_now.)
+      JOIN LATERAL ai_scale._pg_class_now(b.partition) c ON true
       LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
      ORDER BY b.is_default, b.lower NULLS FIRST;
 END $$;

@@ -580,6 +580,37 @@ AI_SCALE_FUNCTION(ai_scale_partition_pending_detach_now)
     PG_RETURN_BOOL(pending);
 }
 
+// _pg_class_now(rel regclass, OUT relkind "char", OUT reltuples real, OUT reltablespace oid)
+// -> those columns of rel's pg_class row from the syscache, as it is now (NULL when rel is
+// gone): partitions() shows them beside the bounds _bounds reads from the relcache. Joined
+// with pg_class under the statement's snapshot (taken before the call waited for the table's
+// lock, in any isolation level), a partition made or attached by the DDL it waited for had
+// bounds but no row, and was left out.
+AI_SCALE_FUNCTION(ai_scale_partition_pg_class_now)
+{
+    const Oid rel = PG_GETARG_OID(0);
+    TupleDesc tupdesc;
+    if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+        throw pg::error(ERRCODE_FEATURE_NOT_SUPPORTED,
+                        "_pg_class_now must be called in a context that accepts a record");
+    bool found = false;
+    Datum row = pg::call([&] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+        if (!HeapTupleIsValid(tuple))
+            return Datum(0);
+        found = true;
+        const auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+        Datum values[3] = {CharGetDatum(form->relkind), Float4GetDatum(form->reltuples),
+                           ObjectIdGetDatum(form->reltablespace)};
+        bool nulls[3] = {false, false, false};
+        ReleaseSysCache(tuple);
+        return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
+    });
+    if (!found)
+        PG_RETURN_NULL();
+    PG_RETURN_DATUM(row);
+}
+
 // _table_word(rel regclass) -> the word DROP and COMMENT ON take for rel (table_word.hpp); NULL
 // when rel does not exist.
 AI_SCALE_FUNCTION(ai_scale_partition_table_word)

@@ -955,9 +955,13 @@ COMMENT ON PROCEDURE ai_scale.rescue_default_proc(regclass, int, interval) IS
     'rescue_default until the default partition is empty, committing after each batch';
 
 -- One row, always (ROWS 1: the planner's default for a set-returning function is 1000).
+-- VOLATILE, so that in READ COMMITTED the count takes a snapshot of its own, after the wait
+-- for the default's lock (_default_partition): STABLE, a caller counting with its own rights
+-- read with the snapshot taken before that wait, and counted the rows a rescue it waited for
+-- had moved out (the owner's count, through SPI, took a new one).
 CREATE FUNCTION ai_scale.check_default(parent regclass)
     RETURNS TABLE (default_partition regclass, rows bigint)
-    LANGUAGE plpgsql STABLE ROWS 1
+    LANGUAGE plpgsql VOLATILE ROWS 1
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE

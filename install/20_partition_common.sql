@@ -101,6 +101,13 @@ CREATE FUNCTION ai_scale._pg_class_now(rel regclass, OUT relkind "char", OUT rel
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_pg_class_now';
 
+-- rel's relpersistence, NULL when rel is gone; locks rel until the transaction ends for a role
+-- with its owner's rights (see the C function and _check_config_owner).
+CREATE FUNCTION ai_scale._lock_config_parent(rel regclass) RETURNS "char"
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_lock_config_parent';
+
 CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
     RETURNS void LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp

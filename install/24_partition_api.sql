@@ -470,7 +470,24 @@ CREATE FUNCTION ai_scale._check_config_owner() RETURNS trigger
 DECLARE
     rel regclass;
     owner oid;
+    persistence "char";
 BEGIN
+    -- A row written for a table must name one that exists now, and lasts until a DROP forgets
+    -- its row: one for an OID no table has, or for a temporary table (gone at the end of its
+    -- session with no event to forget it by), would manage whichever table is made with that
+    -- OID later, another role's, with the settings (retention) of whoever wrote the row.
+    -- (A null parent is left to the column's NOT NULL.)
+    IF TG_OP <> 'DELETE' AND NEW.parent IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.parent <> OLD.parent) THEN
+        persistence := ai_scale._lock_config_parent(NEW.parent);
+        IF persistence IS NULL THEN
+            RAISE EXCEPTION 'relation with OID % does not exist', NEW.parent::oid
+                USING ERRCODE = 'undefined_table';
+        ELSIF persistence = 't' THEN
+            RAISE EXCEPTION 'cannot manage temporary table %', NEW.parent
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+    END IF;
     FOREACH rel IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW.parent]
                                     WHEN 'DELETE' THEN ARRAY[OLD.parent]
                                     ELSE ARRAY[OLD.parent, NEW.parent] END

@@ -245,6 +245,25 @@ CREATE TABLE managers_default PARTITION OF managers DEFAULT;
 UPDATE ai_scale.partition_config SET parent = 'managers' WHERE parent = 'owned'::regclass;
 SELECT count(*) > 0 AS created FROM ai_scale.manage_partitions('managers', '1 day', 1, time_zone => 'UTC');
 UPDATE ai_scale.partition_config SET premake = 2 WHERE parent = 'managers'::regclass;
+-- Nor a row naming no table (an OID whose table was dropped, or that none has had): the next
+-- table made with that OID, another role's, would be maintained with its settings (retention).
+-- Nor one naming a temporary table, which goes at the end of its session without the DROP that
+-- would forget its row.
+CREATE TABLE gone_soon (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT 'gone_soon'::regclass::oid AS gone_soon \gset
+DROP TABLE gone_soon;
+SELECT regexp_replace(pg_temp.try(format(
+    $$INSERT INTO ai_scale.partition_config (parent, partition_interval, premake, retention)
+      VALUES (%s, '1 day', 0, '1 day')$$, :gone_soon)), 'OID [0-9]+', 'OID N') AS insert_gone;
+SELECT regexp_replace(pg_temp.try(format(
+    $$UPDATE ai_scale.partition_config SET parent = %s WHERE parent = 'managers'::regclass$$,
+    :gone_soon)), 'OID [0-9]+', 'OID N') AS update_gone;
+CREATE TEMPORARY TABLE managers_temp (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT pg_temp.try($$INSERT INTO ai_scale.partition_config (parent, partition_interval, premake)
+                     VALUES ('managers_temp', '1 day', 0)$$) AS insert_temporary;
+SELECT pg_temp.try($$UPDATE ai_scale.partition_config SET parent = 'managers_temp'
+                      WHERE parent = 'managers'::regclass$$) AS update_temporary;
+DROP TABLE managers_temp;
 RESET ROLE;
 SET ROLE adopt_stranger;
 \set SHOW_CONTEXT never

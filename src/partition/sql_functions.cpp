@@ -653,6 +653,39 @@ AI_SCALE_FUNCTION(ai_scale_partition_lock_to_drop)
     PG_RETURN_BOOL(exists);
 }
 
+// _lock_config_parent(rel regclass) -> rel's relpersistence, NULL when rel does not exist; for
+// the trigger on partition_config, before a row names rel. For a role with the rights of rel's
+// owner (the only one the trigger lets write the row) rel is also locked ACCESS SHARE until the
+// transaction ends: a DROP that commits before the row does would forget no row (its event
+// trigger cannot see it), and leave one for whatever table gets rel's OID next.
+AI_SCALE_FUNCTION(ai_scale_partition_lock_config_parent)
+{
+    const Oid rel = PG_GETARG_OID(0);
+    const char persistence = pg::call([&] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+        if (!HeapTupleIsValid(tuple))
+            return '\0';
+        const auto* cls = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+        const Oid owner = cls->relowner;
+        char found = cls->relpersistence;
+        ReleaseSysCache(tuple);
+        if (!has_privs_of_role(GetUserId(), owner))
+            return found;
+        LockRelationOid(rel, AccessShareLock);
+        tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+        if (!HeapTupleIsValid(tuple)) { // dropped while the lock was awaited
+            UnlockRelationOid(rel, AccessShareLock);
+            return '\0';
+        }
+        found = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relpersistence;
+        ReleaseSysCache(tuple);
+        return found;
+    });
+    if (persistence == '\0')
+        PG_RETURN_NULL();
+    PG_RETURN_CHAR(persistence);
+}
+
 // _count_maintenance(runs, actions, errors): adds to the maintenance counters of the stats view.
 // Every role may call it (run_maintenance calls it as its caller); a negative count, which no
 // run makes, wrapped the cluster's shared counters to about 1.8e19.

@@ -123,6 +123,7 @@ struct model_row {
     CommandId cmin; // when xmin is the running transaction
     ItemPointerData ctid;
     TransactionId raw_xmin; // the system column: a frozen row keeps its writer's xid there
+    CommandId raw_cmin;     // the system column: the writing command, as stored
 };
 
 // The row's xmin as a visibility check needs it: the system column gives the raw xid, which a
@@ -206,6 +207,7 @@ void read_found_row(SPIPlanPtr plan, Datum* values, const char* nulls, MemoryCon
         *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 5, &isnull)));
     out->ctid = ctid;
     out->raw_xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
+    out->raw_cmin = DatumGetCommandId(SPI_getbinval(tup, desc, 7, &isnull));
     if (!row_writer(models_relid, &ctid, &out->xmin, &out->cmin)) {
         out->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 6, &isnull));
         out->cmin = TransactionIdIsCurrentTransactionId(out->xmin)
@@ -325,7 +327,8 @@ uint64_t active_snapshot_number(Snapshot s)
     return snapshot_number;
 }
 
-// Whether snapshot s shows the heap row at (block, offset) of relid, written by raw_xmin. A row
+// Whether snapshot s shows the heap row at (block, offset) of relid, written by raw_xmin in
+// command raw_cmin (catalog_row, row_raw_cmin). A row
 // whose place is gone (the table truncated by VACUUM, the place emptied or taken by another
 // row) is not shown. True for a table of another access method, whose rows this cannot read.
 //
@@ -337,7 +340,7 @@ uint64_t active_snapshot_number(Snapshot s)
 // locks the table here (unless it held a lock already, which the truncation would have waited
 // for): with no change taken in since checked_at, the page is there. Runs under pg::call.
 bool row_shown(Oid relid, BlockNumber block, OffsetNumber offset, TransactionId raw_xmin,
-               Snapshot s, uint64_t checked_at)
+               CommandId raw_cmin, Snapshot s, uint64_t checked_at)
 {
     Relation rel = try_table_open(relid, AccessShareLock);
     if (rel == nullptr)
@@ -351,7 +354,8 @@ bool row_shown(Oid relid, BlockNumber block, OffsetNumber offset, TransactionId 
             Buffer buffer;
             if (heap_fetch(rel, s, &tuple, &buffer, false)) {
                 LockBuffer(buffer, BUFFER_LOCK_SHARE);
-                shown = TransactionIdEquals(HeapTupleHeaderGetRawXmin(tuple.t_data), raw_xmin);
+                shown = TransactionIdEquals(HeapTupleHeaderGetRawXmin(tuple.t_data), raw_xmin) &&
+                        HeapTupleHeaderGetRawCommandId(tuple.t_data) == raw_cmin;
                 LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
                 ReleaseBuffer(buffer);
             }
@@ -397,7 +401,8 @@ bool catalog_row::shown_to_active_snapshot() const
     if (!TransactionIdIsNormal(row_raw_xmin))
         return true;
     if (!pg::call([&] {
-            return row_shown(row_table, row_block, row_offset, row_raw_xmin, s, checked_generation);
+            return row_shown(row_table, row_block, row_offset, row_raw_xmin, row_raw_cmin, s,
+                             checked_generation);
         }))
         return false;
     checked_snapshot = number;
@@ -465,9 +470,11 @@ void register_callbacks_once()
 }
 
 // Whether the latest committed catalog shows, as the row of name at version (< 0: the active
-// one), the very row m was compiled from: the same table, place and writer. A row keeps its
-// place until it is deleted or updated (an update writes a new row elsewhere), and a row that
-// takes a vacant place has another writer: no two rows share all three. One index probe, where
+// one), the very row m was compiled from: the same table, place, writer and writing command. A
+// row keeps its place until it is deleted or updated (an update writes a new row elsewhere), a
+// row that takes a vacant place has another writer or, after a TRUNCATE or a rewrite (VACUUM
+// FULL, CLUSTER), which keeps writers, another command: no two rows share all four. One index
+// probe, where
 // compiling reads and parses the whole document. False in a parallel query, which may take no
 // new snapshot (latest_catalog_shows), and for a row whose writer was not stored (a table of
 // another access method, a row frozen by a release before 9.4): the model is then read again.
@@ -483,7 +490,7 @@ bool row_still_shown(const catalog_row& m, const char* name, int32_t version)
         elog(ERROR, "SPI_connect failed");
     Oid types[2] = {TEXTOID, INT4OID};
     SPIPlanPtr plan =
-        SPI_prepare("SELECT ctid, xmin FROM ai_scale.models WHERE model_name = $1 "
+        SPI_prepare("SELECT ctid, xmin, cmin FROM ai_scale.models WHERE model_name = $1 "
                     "AND CASE WHEN $2 IS NULL THEN active ELSE model_version = $2 END",
                     2, types);
     if (plan == nullptr)
@@ -503,9 +510,10 @@ bool row_still_shown(const catalog_row& m, const char* name, int32_t version)
         ItemPointer ctid = reinterpret_cast<ItemPointer>(
             DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull)));
         TransactionId xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull));
+        CommandId cmin = DatumGetCommandId(SPI_getbinval(tup, desc, 3, &isnull));
         shown = ItemPointerGetBlockNumberNoCheck(ctid) == m.row_block &&
                 ItemPointerGetOffsetNumberNoCheck(ctid) == m.row_offset &&
-                TransactionIdEquals(xmin, m.row_raw_xmin);
+                TransactionIdEquals(xmin, m.row_raw_xmin) && cmin == m.row_raw_cmin;
     }
     SPI_finish();
     return shown;
@@ -600,6 +608,7 @@ void identify(catalog_row& r, const model_row& row)
     r.row_block = ItemPointerGetBlockNumberNoCheck(&row.ctid);
     r.row_offset = ItemPointerGetOffsetNumberNoCheck(&row.ctid);
     r.row_raw_xmin = row.raw_xmin;
+    r.row_raw_cmin = row.raw_cmin;
 }
 
 // The model of a catalog row; throws model_error or json::parse_error when the row holds none.

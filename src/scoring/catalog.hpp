@@ -29,12 +29,16 @@ struct catalog_row {
     uint32_t xmin = 0;          // a TransactionId; 0 is InvalidTransactionId
     uint32_t cmin = 0xFFFFFFFF; // a CommandId; InvalidCommandId unless xmin is running
     // The row itself, to tell it from any other after a catalog change: the table, the row's
-    // place in it and the transaction that wrote it as stored (a frozen row keeps it; not
-    // FrozenTransactionId, as xmin reads then, which two rows in one place can share).
+    // place in it, and the transaction and command that wrote it as stored (a frozen row keeps
+    // the xid; not FrozenTransactionId, as xmin reads then, which two rows in one place can
+    // share). The command tells apart two rows one transaction wrote that came to the same
+    // place: the second after a TRUNCATE, or moved there by VACUUM FULL or CLUSTER, which keep
+    // the xid and the command of the rows they move.
     uint32_t row_table = 0; // an Oid
     uint32_t row_block = 0;
     uint16_t row_offset = 0;
     uint32_t row_raw_xmin = 0;
+    uint32_t row_raw_cmin = 0; // a CommandId as stored (the system column cmin)
     // The catalog generation (catalog.cpp) at which the latest catalog last showed that row.
     mutable uint64_t checked_generation = 0;
     // The snapshot (catalog.cpp, snapshot_number) that last showed the row.

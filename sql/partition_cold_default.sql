@@ -18,4 +18,15 @@ SELECT count(*) FILTER (WHERE tier = 'hot' AND tablespace = 'cold_default_hot') 
        count(*) FILTER (WHERE tier = 'cold') AS cold
 FROM ai_scale.partitions('cd') WHERE tier <> 'default';
 DROP TABLE cd;
+-- In tier mode, retention is an age to move at too: with a longer cold_after beside it, a
+-- partition older than retention moves (cold_after alone counted before, and it stayed hot).
+CREATE TABLE cd_short (at timestamptz NOT NULL) PARTITION BY RANGE (at) TABLESPACE cold_default_hot;
+CREATE TABLE cd_short_old PARTITION OF cd_short
+    FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
+SELECT count(*) > 0 AS managed
+FROM ai_scale.manage_partitions('cd_short', '1 day', 1, '5 days', 'tier', cold_after => '30 days',
+                                cold_tablespace => 'pg_default', time_zone => 'UTC');
+SELECT partition, tier, tablespace FROM ai_scale.partitions('cd_short')
+ WHERE partition = 'cd_short_old'::regclass;
+DROP TABLE cd_short;
 DROP TABLESPACE cold_default_hot;

@@ -229,8 +229,10 @@ std::vector<action> plan(const config& c, const std::vector<existing_partition>&
     std::optional<local_time> cold_from;
     if (c.cold_after)
         cold_from = given.cold_before ? *given.cold_before : add(now, *c.cold_after, -1);
-    else if (c.mode == retention_mode::tier)
-        cold_from = retain_from;
+    // In tier mode, retention is an age to move at too: a partition older than either moves
+    // (with cold_after the longer of the two, retention was left unused).
+    if (c.mode == retention_mode::tier && retain_from)
+        cold_from = cold_from ? std::max(*cold_from, *retain_from) : *retain_from;
     for (int i = 0; i < int(existing.size()); ++i) {
         const existing_partition& e = existing[i];
         if (!finite(e.bounds.upper))

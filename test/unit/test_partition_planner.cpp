@@ -195,6 +195,33 @@ TEST(PartitionPlanner, TierModeMovesAtRetention)
     EXPECT_EQ(actions[0].partition, 0);
 }
 
+TEST(PartitionPlanner, TierModeMovesAtTheShorterOfRetentionAndColdAfter)
+{
+    std::vector<existing_partition> have;
+    for (int m = 1; m <= 8; ++m)
+        have.push_back({{make_time(2026, m, 1), make_time(2026, m + 1, 1)}});
+    config c;
+    c.step = months(1);
+    c.premake = 0;
+    c.mode = retention_mode::tier;
+    auto tiered = [&] {
+        std::vector<int> out;
+        for (const auto& a : plan(c, have, make_time(2026, 8, 15)))
+            if (a.kind == action_kind::tier)
+                out.push_back(a.partition);
+        return out;
+    };
+    // Cutoffs 2026-06-15 (2 months) and 2026-03-15 (5 months): January to May end by the first.
+    c.retention = months(2);
+    c.cold_after = months(5);
+    EXPECT_EQ(tiered(), (std::vector<int>{0, 1, 2, 3, 4}));
+    c.retention = months(5);
+    c.cold_after = months(2);
+    EXPECT_EQ(tiered(), (std::vector<int>{0, 1, 2, 3, 4}));
+    c.cold_after.reset();
+    EXPECT_EQ(tiered(), (std::vector<int>{0, 1}));
+}
+
 TEST(PartitionPlanner, ValidationRejectsBadConfigs)
 {
     auto bad = [](config c) { EXPECT_THROW(validate(c), invalid_config); };

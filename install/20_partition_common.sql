@@ -596,7 +596,10 @@ BEGIN
         WHILE octet_length(head) + octet_length(tail) > 63 LOOP
             head := left(head, -1);
         END LOOP;
-        IF to_regclass(format('%I.%I', nsp, head || tail)) IS NULL THEN
+        -- A table needs its name free for its row type too: a type of that name (an enum, a
+        -- domain) made CREATE TABLE fail, at every run.
+        IF to_regclass(format('%I.%I', nsp, head || tail)) IS NULL
+           AND to_regtype(format('%I.%I', nsp, head || tail)) IS NULL THEN
             RETURN head || tail;
         END IF;
         n := n + 1;

@@ -89,6 +89,12 @@ BEGIN
         RAISE EXCEPTION 'tablespace "%" does not exist', cold_tablespace
             USING ERRCODE = 'undefined_object';
     END IF;
+    -- (Postgres's own words for a table moved there, which every run that tiered would report.)
+    IF cold_tablespace = 'pg_global' THEN
+        RAISE EXCEPTION 'only shared relations can be placed in pg_global tablespace'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'cold_tablespace must be a tablespace a table can be moved to.';
+    END IF;
     PERFORM ai_scale._check_time_zone(zone);
 END $$;
 
@@ -312,6 +318,7 @@ CREATE FUNCTION ai_scale.reapply_privileges(parent regclass) RETURNS SETOF regcl
     AS $$
 DECLARE
     part regclass;
+    part_owner oid;
     grantee oid;
     owner oid;
 BEGIN
@@ -325,6 +332,21 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('Only the table''s owner (%s), its members and superusers may.',
                                   owner::regrole);
+    END IF;
+    -- The same of each partition: one that belongs to a role whose rights the caller lacks would
+    -- be returned as done, unchanged.
+    SELECT p.oid::regclass, p.relowner INTO part, part_owner
+      FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+     WHERE i.inhparent = reapply_privileges.parent AND NOT pg_has_role(p.relowner, 'USAGE')
+     ORDER BY p.oid::regclass::text LIMIT 1;
+    IF part IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied to reapply the privileges of partition % of table %',
+                        part, parent
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to %s, whose rights %s lacks.', part_owner::regrole,
+                                  current_user),
+                  HINT = format('Give it to the table''s owner: ALTER TABLE %s OWNER TO %s;',
+                                part, owner::regrole);
     END IF;
     FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
                  WHERE i.inhparent = reapply_privileges.parent ORDER BY i.inhrelid::regclass::text

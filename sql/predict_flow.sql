@@ -174,6 +174,8 @@ SELECT ai_scale.register_model('p_over', 'linear', ARRAY['a', 'b'], '{"weights":
 SELECT ai_scale.predict('p_over', '{"a": 1, "b": 1}') ->> 'source' AS first;
 SELECT ai_scale.predict_batch('p_over', ARRAY['{"a": 1, "b": 1}', '{"a": 2, "b": 1}',
                                               '{"a": 2, "b": 1}', '{"a": 3e38, "b": 3e38}']::jsonb[]);
+-- Subscript 0 is named too (it said "Inputs element scored NaN").
+SELECT ai_scale.predict_batch('p_over', '[0:1]={"{\"a\": 3e38, \"b\": 3e38}","{\"a\": 5, \"b\": 1}"}'::jsonb[]);
 SELECT count(*) AS stored_rows FROM public.predict_store WHERE model_name = 'p_over';
 
 DROP TABLE public.predict_store;

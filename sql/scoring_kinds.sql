@@ -153,6 +153,9 @@ SELECT ai_scale.score_batch('k_over', ARRAY['{"a": 1e38, "b": 1e38}']::jsonb[]) 
 -- The error names the input, as for a feature: null elements (rows) are not in the batch
 -- scored, and the third element (row) was named "Row 2 of the batch".
 SELECT ai_scale.score_batch('k_over', ARRAY[NULL, '{"a": 2, "b": 1}', '{"a": 3e38, "b": 3e38}']::jsonb[]);
+-- Subscript 0 is named too (both errors said "inputs element", no number).
+SELECT ai_scale.score_batch('k_over', '[0:1]={"{\"a\": 3e38, \"b\": 3e38}","{\"a\": 1, \"b\": 1}"}'::jsonb[]);
+SELECT pg_temp.try($$SELECT ai_scale.score_batch('k_over', '[0:1]={"{\"a\": 1}","{\"a\": 1, \"b\": 1}"}'::jsonb[])$$) AS zeroth_named;
 SELECT ai_scale.score_batched('k_over', x) OVER ()
 FROM (VALUES ('{"a": 1, "b": 1}'::jsonb), (NULL), ('{"a": -3e38, "b": 0}')) v(x);
 -- Also where an activation follows the overflowed sum: sigmoid(inf) = 1, tanh(inf) = 1, relu(-inf)

@@ -244,7 +244,7 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     std::vector<float> buf(m.model.features.size() + size_t(m.model.n_outputs));
     float* row_features = buf.data();
     float* scores = row_features + m.model.features.size();
-    scoring::extract_row(m, PointerGetDatum(input), row_features, {"the input", 0});
+    scoring::extract_row(m, PointerGetDatum(input), row_features, {"the input", std::nullopt});
     bool gpu = scoring::score_batch_rows(m, row_features, 1, scores);
     Jsonb* out = output_of(m, scores);
     // Stored first: when the insert fails, nothing is cached either; an insert in this

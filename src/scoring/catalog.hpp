@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 struct FunctionCallInfoBaseData;
@@ -111,8 +112,8 @@ int32_t version_arg(FunctionCallInfoBaseData* fcinfo, int argno);
 
 // Where a row came from, for error messages.
 struct row_origin {
-    const char* what; // "the input", "inputs element", "row"
-    int64_t index;    // 1-based; 0 for a single input
+    const char* what;             // "the input", "inputs element", "row"
+    std::optional<int64_t> index; // its subscript (an array's may be 0 or less); none for one input
 };
 
 // Extracts the features of a jsonb Datum into row; raises 22P02 / 22023 / 22003 naming origin.

@@ -33,9 +33,9 @@ namespace {
 
 std::string describe(const row_origin& o)
 {
-    if (o.index == 0)
+    if (!o.index)
         return o.what;
-    return std::string(o.what) + " " + std::to_string(o.index);
+    return std::string(o.what) + " " + std::to_string(*o.index);
 }
 
 // The root container of a jsonb datum, read in place unless it is toasted.
@@ -314,7 +314,7 @@ AI_SCALE_FUNCTION(ai_scale_score)
     const loaded_model& m = *model;
     require_single_output(m);
     float* row = row_buffer(m.model.features.size()).data();
-    extract_row(m, PG_GETARG_DATUM(1), row, {"the input", 0});
+    extract_row(m, PG_GETARG_DATUM(1), row, {"the input", std::nullopt});
     float out;
     score_counted_row(m, row, &out);
     require_finite(m, &out, 1);
@@ -332,7 +332,7 @@ AI_SCALE_FUNCTION(ai_scale_score_multi)
     std::vector<float>& buf = row_buffer(m.model.features.size() + size_t(n_out));
     float* row = buf.data();
     float* out = row + m.model.features.size();
-    extract_row(m, PG_GETARG_DATUM(1), row, {"the input", 0});
+    extract_row(m, PG_GETARG_DATUM(1), row, {"the input", std::nullopt});
     score_counted_row(m, row, out);
     require_finite(m, out, n_out);
     std::vector<double> values(out, out + n_out);

@@ -221,6 +221,19 @@ AS $$
         'Register it with ai_scale.register_model() or ai_scale.import_xgboost().')
 $$;
 
+-- Refuses a version below 1 (22023, as the scoring functions do); null passes.
+CREATE FUNCTION ai_scale._require_positive_version(version int) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF version < 1 THEN
+        RAISE EXCEPTION 'model version must be positive'
+            USING ERRCODE = '22023', DETAIL = format('The version given was %s.', version);
+    END IF;
+END
+$$;
+
 CREATE FUNCTION ai_scale.set_active_version(name text, version int) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -232,6 +245,7 @@ BEGIN
     IF name = '' THEN
         RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
     END IF;
+    PERFORM ai_scale._require_positive_version(version);
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
     IF NOT EXISTS (SELECT 1 FROM ai_scale.models m WHERE m.model_name = name) THEN
         RAISE EXCEPTION 'model "%" does not exist', name
@@ -259,6 +273,7 @@ DECLARE
     dropped int;
 BEGIN
     PERFORM ai_scale._require_model_name(name);
+    PERFORM ai_scale._require_positive_version(version);
     DELETE FROM ai_scale.models m
         WHERE m.model_name = name AND (version IS NULL OR m.model_version = version);
     GET DIAGNOSTICS dropped = ROW_COUNT;

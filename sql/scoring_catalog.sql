@@ -104,6 +104,9 @@ SELECT ai_scale.score('cat_one', '{"a": 1}', 7);
 SELECT pg_temp.try($$SELECT ai_scale.score('cat_one', '{"a": 1}', 0)$$);
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', 9)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('cat_one', 9)$$);
+-- A version below 1 is 22023 in the catalog functions too, as in score() (it was 42704 there).
+SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', 0)$$);
+SELECT pg_temp.try($$SELECT ai_scale.drop_model('cat_one', -2147483648)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('nothing_here')$$);
 -- A model with no version at all does not exist (as score() says), whatever version is named.
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('nothing_here', 1)$$);
@@ -149,6 +152,10 @@ SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', 'b'], '{"weights": [1
 -- A value of the wrong JSON type is named in a DETAIL that is a sentence.
 SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '[1]');
 SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": "1"}');
+-- A base_score whose margin is infinite (every score overflowed, 22003) is refused now.
+SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"objective": "binary:logistic",
+    "base_score": 1e-39, "trees": [{"left_children": [-1], "right_children": [-1],
+    "split_indices": [0], "split_conditions": [1], "default_left": [0]}]}');
 SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{"weights": [1]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY[]::text[], '{"weights": []}')$$),

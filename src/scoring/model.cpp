@@ -260,6 +260,11 @@ void compile_gbdt(const json::value& params, compiled_model& m)
         m.gbdt_logistic = true;
         // In float, as XGBoost's ProbToMargin: -logf(1.0f / base_score - 1.0f).
         m.base_margin = -logf(1.0f / float(base_score) - 1.0f);
+        // Within a float4 step of 0 or 1 the margin is infinite: every score would fail (22003).
+        if (!std::isfinite(m.base_margin))
+            fail("\"base_score\" is too close to " + std::string(base_score < 0.5 ? "0" : "1") +
+                     " for " + objective,
+                 "Its margin, -log(1 / base_score - 1) in float4, is infinite.");
     } else if (objective == "reg:squarederror" || objective == "reg:linear") {
         m.base_margin = float(base_score);
     } else if (objective == "binary:logitraw") {

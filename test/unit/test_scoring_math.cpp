@@ -101,6 +101,23 @@ TEST(ScoringMath, GbdtLogisticBaseScore)
     EXPECT_NEAR(score_one(m, {x}), 1 / (1 + std::exp(-margin)), 1e-7);
 }
 
+// A base_score within a float4 step of 0 or 1 has an infinite margin, with which every score
+// failed (22003): refused when compiled, as any other invalid model; the nearest accepted work.
+TEST(ScoringMath, GbdtLogisticBaseScoreWithInfiniteMarginRefused)
+{
+    auto with = [](const char* base_score) {
+        return std::string(R"({"objective": "binary:logistic", "base_score": )") + base_score +
+               R"(, "trees": [{"left_children": [-1], "right_children": [-1],
+                   "split_indices": [0], "split_conditions": [0.3], "default_left": [0]}]})";
+    };
+    for (const char* bad : {"1e-39", "2.9e-39", "0.99999999"})
+        EXPECT_THROW(compile("gbdt", {"f0"}, with(bad).c_str()), model_error) << bad;
+    for (const char* good : {"1e-30", "0.9999"}) {
+        auto m = compile("gbdt", {"f0"}, with(good).c_str());
+        EXPECT_TRUE(std::isfinite(score_one(m, {0.0f}))) << good;
+    }
+}
+
 // A sum that overflows float is NaN at the output (which the SQL functions refuse with 22003),
 // also when an activation follows it: sigmoid(inf) = 1, tanh(inf) = 1 and relu(-inf) = 0 gave
 // finite scores where the exact sums here are 0 (scores 0.5, 0 and 0).

@@ -384,7 +384,15 @@ BEGIN
     END IF;
     PERFORM ai_scale._check_config(partition_interval, premake, retention, 'drop', NULL);
     PERFORM ai_scale._require_config_rights('{INSERT,UPDATE}', 'create_prediction_store');
-    parts := parse_ident(name);
+    -- A name parse_ident refuses (empty, a part missing, a space) is as invalid as one of
+    -- three parts: 42602, not parse_ident's 22023.
+    BEGIN
+        parts := parse_ident(name);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        RAISE EXCEPTION 'invalid table name "%"', name
+            USING ERRCODE = 'invalid_name', DETAIL = SQLERRM || '.',
+                  HINT = 'Write it as SQL does: a name, or schema.name, double-quoted where needed.';
+    END;
     IF array_length(parts, 1) = 1 THEN
         nsp := 'public';
         rel := parts[1];

@@ -67,6 +67,9 @@ RESET ai_scale.partition_time_zone;
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '0 days')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('preds', '1 day', NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('a.b.c')$$);
+-- So is one that is no SQL name at all (it was parse_ident's 22023).
+SELECT n, pg_temp.try(format('SELECT * FROM ai_scale.create_prediction_store(%L)', n))
+  FROM unnest(ARRAY['', 'public.', '1abc', 'ab c']) n;
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(NULL)$$);
 -- A null parent is named as such (22004), not as a table <NULL> that is not partitioned
 -- (42809) or not managed (55000).

@@ -164,8 +164,10 @@ BEGIN
     IF activate THEN
         UPDATE ai_scale.models m SET active = false WHERE m.model_name = name AND m.active;
     END IF;
+    -- Stored from subscript 1 (as array_to_json reads it anyway), so that features[1] in the
+    -- catalog is the first feature for an array given as '[0:1]={a,b}' too.
     INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, active)
-        VALUES (name, new_version, kind, features, params, activate);
+        VALUES (name, new_version, kind, ARRAY(SELECT unnest(features)), params, activate);
     -- A registration rolled back gives its number again, and what was cached under it then
     -- (cache fills are not transactional) must not answer for this model: the insert's
     -- trigger (models_inserted) makes it unreachable.

@@ -145,6 +145,13 @@ DROP TABLE public.cat_long_store;
 UPDATE ai_scale.models SET active = false WHERE model_name = 'cat_one';
 SELECT ai_scale.score('cat_one', '{"a": 1}');
 
+-- Features given from another subscript are stored from 1: features[1] is the first (it was
+-- stored as given, '[0:1]={a,b}', where features[1] was b).
+SELECT ai_scale.register_model('cat_lower', 'linear', '[0:1]={a,b}'::text[], '{"weights": [1, 2]}');
+SELECT features, features[1] AS first FROM ai_scale.models WHERE model_name = 'cat_lower';
+SELECT ai_scale.score('cat_lower', '{"a": 1, "b": 0}') AS weight_of_a;
+SELECT ai_scale.drop_model('cat_lower');
+
 -- Validation: each bad registration is refused with 22023 and writes nothing.
 SELECT count(*) AS models_before FROM ai_scale.models \gset
 SELECT ai_scale.register_model('bad', 'forest', ARRAY['a'], '{}');

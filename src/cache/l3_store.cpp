@@ -237,6 +237,10 @@ Datum window_end(int ttl_s)
 
 } // namespace
 
+// The lookups read output_data as jsonb and input_hash as int8 by a cast, which costs nothing
+// where the columns have those types (create_prediction_store's): the store's owner may have
+// made them other types (json, text, numeric), which Postgres casts predict()'s rows into, and
+// whose bytes read as jsonb crashed the server (and as int8, missed every input).
 // The lookups match the model name byte for byte as well (COLLATE "C"), besides the plain
 // equality the store's index serves: under a nondeterministic collation of the store's
 // model_name (a case-insensitive ICU one, say), that alone found the rows of 'Fraud' for
@@ -253,7 +257,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
         Oid types[7] = {TEXTOID,   INT4OID,        INT8OID,       JSONBOID,
                         FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
         SPIPlanPtr p = pg::plan_for(plan, relid,
-                                    "SELECT output_data, xmin, xmax, "
+                                    "SELECT output_data::pg_catalog.jsonb, xmin, xmax, "
                                     "created_at < clock_timestamp() - make_interval(secs => $5) "
                                     "FROM %s WHERE model_name = $1 "
                                     "AND model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
@@ -402,7 +406,8 @@ bool read_window(batch_lookup& b, Oid relid, size_t limit)
 {
     Oid types[4] = {TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
     SPIPlanPtr p = pg::plan_for(plan_window, relid,
-                                "SELECT s.input_hash FROM %s s WHERE s.model_name = $1 "
+                                "SELECT s.input_hash::pg_catalog.int8 FROM %s s "
+                                "WHERE s.model_name = $1 "
                                 "AND s.model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
                                 "AND s.model_version = $2 AND s.input_hash IS NOT NULL "
                                 "AND s.created_at >= $3 AND s.created_at <= $4",
@@ -460,7 +465,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
                         FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
         b.plan = pg::plan_for(
             plan_many, relid,
-            "SELECT DISTINCT ON (t.n) t.n, s.output_data, s.xmin, s.xmax, "
+            "SELECT DISTINCT ON (t.n) t.n, s.output_data::pg_catalog.jsonb, s.xmin, s.xmax, "
             "s.created_at < clock_timestamp() - make_interval(secs => $5) "
             "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) WITH ORDINALITY "
             "AS t(h, i, n) JOIN %s s ON s.model_name = $1 "

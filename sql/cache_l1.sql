@@ -179,6 +179,9 @@ SET ai_scale.store_table = 'a.b.c.d';
 SET ai_scale.store_table = 'db.schema.table';
 SET ai_scale.store_table = '"unterminated';
 SET ai_scale.store_table = 'schema.';
+-- A zero-length quoted name, which SQL refuses too (it was taken, and predict() stored nothing).
+SET ai_scale.store_table = '""';
+SET ai_scale.store_table = '"".store';
 -- A name that needs quotes, given without them: the hint says how to write it.
 SET ai_scale.store_table = 'My Store';
 -- A table, quoted or not, optionally schema-qualified, is accepted.

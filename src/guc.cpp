@@ -159,6 +159,11 @@ bool check_store_table(char** newval, void**, GucSource)
     List* names = nullptr;
     bool ok = SplitIdentifierString(raw, '.', &names) && list_length(names) >= 1 &&
               list_length(names) <= 2;
+    // SplitIdentifierString takes "" as a name, which SQL refuses (a zero-length identifier):
+    // with '""' the store was looked up and written under no name, and predict() stored nothing.
+    ListCell* cell;
+    foreach (cell, names)
+        ok = ok && *static_cast<const char*>(lfirst(cell)) != '\0';
     list_free(names);
     pfree(raw);
     if (!ok) {

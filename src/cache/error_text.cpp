@@ -39,10 +39,22 @@ std::string ascii_text(std::string_view s)
 
 std::string redis_error_text(std::string_view reply, std::string_view secret)
 {
-    if (!secret.empty() &&
-        reply.find(secret.substr(0, secret_probe_bytes)) != std::string_view::npos) {
+    if (secret.empty())
+        return printable(reply);
+    // An unknown command's arguments come after these words, cut to 128 bytes in all and with
+    // CR and LF made spaces: AUTH's password there, whole or only its first bytes (after a long
+    // user name), escaped the probe below. With a password set, they are never kept.
+    constexpr std::string_view echo = "with args beginning with:";
+    if (const size_t at = reply.find(echo); at != std::string_view::npos)
+        return printable(reply.substr(0, at + echo.size())) +
+               " (the arguments are withheld: they may repeat the password)";
+    std::string probe(secret.substr(0, secret_probe_bytes));
+    for (char& ch : probe)
+        if (ch == '\r' || ch == '\n')
+            ch = ' ';
+    if (reply.find(probe) != std::string_view::npos) {
         std::string_view code = reply.substr(0, reply.find(' '));
-        if (code.find(secret.substr(0, secret_probe_bytes)) != std::string_view::npos)
+        if (code.find(probe) != std::string_view::npos)
             code = {};
         return printable(code) + " (the rest of the reply is withheld: it repeats the password)";
     }

@@ -244,15 +244,35 @@ my $log_offset = -s $node->logfile;
 SET ai_scale.cache_strict = on;
 SELECT ai_scale.cache_get('f', 1, '{"a": 4}');
 }, extra_params => ['-U', 'plain']);
-like($err, qr/DETAIL:  Endpoint 127\.0\.0\.1:\d+: AUTH: ERR \(the rest of the reply is withheld/,
+like($err, qr/DETAIL:  Endpoint 127\.0\.0\.1:\d+: AUTH: ERR unknown command .AUTH., with args beginning with: \(the arguments are withheld/,
     'an AUTH reply that echoes the password is withheld from the 08006 detail');
 unlike($err, qr/s3cret/, 'the 08006 detail does not carry the password');
 $out = $node->safe_psql('postgres', 'SELECT last_error FROM ai_scale.redis_status()',
     extra_params => ['-U', 'plain']);
-like($out, qr/^AUTH: ERR \(the rest of the reply is withheld/, 'redis_status() withholds it too');
+like($out, qr/^AUTH: ERR unknown command .AUTH., with args beginning with: \(the arguments are withheld/,
+    'redis_status() withholds it too');
 unlike($out, qr/s3cret/, 'redis_status() does not show the password');
 unlike(substr(PostgreSQL::Test::Utils::slurp_file($node->logfile), $log_offset), qr/s3cret/,
     'the server log does not show the password');
+# Redis repeats 128 bytes of arguments in all, with CR and LF as spaces: after a user name of
+# 118 bytes, the first 7 bytes of the password, and a password with a newline in its first
+# bytes, were both repeated in a form the check missed, and shown.
+$node->append_conf('postgresql.conf', "ai_scale.redis_user = '" . ('u' x 118) . "'\n"
+    . "ai_scale.redis_password = 's3c\\nret-tail'\n");
+$node->reload;
+$node->psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 5}')}, extra_params => ['-U', 'plain']);
+$out = $node->safe_psql('postgres', 'SELECT last_error FROM ai_scale.redis_status()',
+    extra_params => ['-U', 'plain']);
+like($out, qr/withheld/, 'a long user name: the repeated arguments are withheld');
+unlike($out, qr/s3c/, 'and no byte of the password is shown');
+$node->append_conf('postgresql.conf', "ai_scale.redis_user = ''\n");
+$node->reload;
+$node->psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 6}')}, extra_params => ['-U', 'plain']);
+$out = $node->safe_psql('postgres', 'SELECT last_error FROM ai_scale.redis_status()',
+    extra_params => ['-U', 'plain']);
+unlike($out, qr/s3c.ret/, 'a password with a newline is not shown either');
+unlike(substr(PostgreSQL::Test::Utils::slurp_file($node->logfile), $log_offset), qr/s3c.ret|s3c\\nret/,
+    'nor in the server log');
 redis_stop('echoing');
 
 redis_stop('secure');

@@ -15,20 +15,35 @@ TEST(ErrorText, KeepsPlainReplies)
 
 TEST(ErrorText, WithholdsAReplyThatRepeatsThePassword)
 {
+    const std::string withheld =
+        "ERR unknown command 'AUTH', with args beginning with: (the arguments are withheld: "
+        "they may repeat the password)";
     // Redis 7 with AUTH renamed away echoes the command's arguments.
     EXPECT_EQ(
         redis_error_text("ERR unknown command 'AUTH', with args beginning with: 'S3cr3t-pw-XYZ' ",
                          "S3cr3t-pw-XYZ"),
-        "ERR (the rest of the reply is withheld: it repeats the password)");
-    // Redis cuts long arguments: the start of the password is enough.
-    std::string long_password(300, 'p');
-    std::string echoed = "ERR unknown command 'AUTH', with args beginning with: '" +
-                         long_password.substr(0, 100) + "' ";
-    EXPECT_EQ(redis_error_text(echoed, long_password),
-              "ERR (the rest of the reply is withheld: it repeats the password)");
+        withheld);
+    // Redis cuts long arguments to 128 bytes in all: after a long user name, only the first
+    // bytes of the password are there (7 of them here), fewer than the probe looks for.
+    const std::string user(118, 'u');
+    EXPECT_EQ(redis_error_text("ERR unknown command 'AUTH', with args beginning with: '" + user +
+                                   "' 'Pa55w0r' ",
+                               "Pa55w0rd-TOPSECRET"),
+              withheld);
+    // Redis 6 quotes with backquotes; the words are the same.
+    EXPECT_EQ(redis_error_text("ERR unknown command `AUTH`, with args beginning with: `pw12`, ",
+                               "pw12"),
+              "ERR unknown command `AUTH`, with args beginning with: (the arguments are "
+              "withheld: they may repeat the password)");
     // Not even its first word is kept when that is where the password is.
     EXPECT_EQ(redis_error_text("hunter22 was not expected", "hunter22"),
               " (the rest of the reply is withheld: it repeats the password)");
+    // Redis writes CR and LF as spaces in what it repeats.
+    EXPECT_EQ(redis_error_text("ERR 'ab cdefgh-TOPSECRET' is wrong", "ab\ncdefgh-TOPSECRET"),
+              "ERR (the rest of the reply is withheld: it repeats the password)");
+    // Without a password set, an unknown command's arguments (key names) stay.
+    EXPECT_EQ(redis_error_text("ERR unknown command 'FOO', with args beginning with: 'k' ", ""),
+              "ERR unknown command 'FOO', with args beginning with: 'k' ");
 }
 
 TEST(ErrorText, EscapesBytesOutsidePrintableAscii)

@@ -9,6 +9,7 @@
 #include "cache/l2_value.hpp"
 #include "cache/l3_store.hpp"
 #include "cache/router.hpp"
+#include "cache/ttl.hpp"
 #include "cache/unlearned_keys.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
@@ -56,18 +57,20 @@ lookup read_model_args(FunctionCallInfo fcinfo)
 
 uint64_t ttl_ms_of(const Interval* ttl)
 {
-    double s =
-        double(ttl->time) / 1e6 + double(ttl->day) * 86400.0 + double(ttl->month) * 30.0 * 86400.0;
-    if (!(s > 0))
+    const __int128 us = interval_micros(ttl->time, ttl->day, ttl->month);
+    auto clamped = [](__int128 v) {
+        return int64_t(std::clamp<__int128>(v, INT64_MIN, INT64_MAX));
+    };
+    if (us <= 0)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be positive",
-                        "The ttl given was " + std::to_string(int64_t(s * 1000)) + " ms.");
+                        "The ttl given was " + std::to_string(clamped(us / 1000)) + " ms.");
     // Redis (PX) and L1 count whole milliseconds: a positive ttl under one would be 0.
-    if (s < 0.001)
+    if (us < 1000)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at least 1 ms",
-                        "The ttl given was " + std::to_string(int64_t(s * 1e6)) + " microseconds.");
-    if (s > 365.0 * 86400)
+                        "The ttl given was " + std::to_string(int64_t(us)) + " microseconds.");
+    if (us > __int128(365) * USECS_PER_DAY)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at most 365 days");
-    return uint64_t(s * 1000);
+    return uint64_t(us / 1000);
 }
 
 } // namespace

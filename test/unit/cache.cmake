@@ -10,7 +10,8 @@ list(APPEND UNIT_TEST_SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_l1_table.cpp
      ${CMAKE_CURRENT_LIST_DIR}/test_resp_limits.cpp ${CMAKE_CURRENT_LIST_DIR}/test_error_text.cpp
      ${CMAKE_CURRENT_LIST_DIR}/test_distinct_keys.cpp
      ${CMAKE_CURRENT_LIST_DIR}/test_unlearned_keys.cpp
-     ${CMAKE_CURRENT_LIST_DIR}/test_unsent_bumps_format.cpp)
+     ${CMAKE_CURRENT_LIST_DIR}/test_unsent_bumps_format.cpp
+     ${CMAKE_CURRENT_LIST_DIR}/test_ttl.cpp)
 list(APPEND UNIT_PURE_SOURCES ${AI_SCALE_SRC}/cache/l1_table.cpp ${AI_SCALE_SRC}/cache/breaker.cpp
      ${AI_SCALE_SRC}/cache/replica_check.cpp ${AI_SCALE_SRC}/cache/jsonb_check.cpp
      ${AI_SCALE_SRC}/cache/l2_format.cpp ${AI_SCALE_SRC}/cache/sentinel_view.cpp

@@ -95,10 +95,12 @@ Jsonb* from_l1(const key128& k)
 void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms, l1_table::put_mode mode)
 {
     // A session that does not use L1 still removes the key's older value there, which the
-    // sessions that do would otherwise go on reading instead of the one written to Redis.
+    // sessions that do would otherwise go on reading instead of the one written to Redis; but
+    // not for a fill from a lower level (if_absent), which keeps a value L1 holds: a store hit
+    // in such a session removed the newer value a cache_put had left in L1 alone.
     if (l1_usable())
         l1_put(k, v, ttl_ms, mode);
-    else
+    else if (mode != l1_table::put_mode::if_absent)
         l1_forget(k);
 }
 

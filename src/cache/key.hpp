@@ -47,7 +47,8 @@ std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 
 std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<Jsonb*>& inputs,
                              text* model, int32 version, std::vector<Jsonb*>& outputs,
                              std::vector<const char*>& levels);
-// L1 (when usable; else removes what it holds for k), as l1_put puts it.
+// L1 (when usable; else removes what it holds for k, unless mode is if_absent), as l1_put puts
+// it.
 void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms,
              l1_table::put_mode mode = l1_table::put_mode::replace);
 // What cache_put does: Redis (when configured) and L1 (when usable).

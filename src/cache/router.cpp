@@ -51,10 +51,12 @@ unsigned round_robin = 0;
                              std::string(guc::redis_sentinel_master) + "\".";
         // Why, where a sentinel's last answer was a failure: a sentinel that wants a password
         // (NOAUTH, not supported) or does not answer at all read the same as one that does not
-        // know the master, and only redis_status() told them apart.
+        // know the master, and only redis_status() told them apart. So does one that refuses
+        // SENTINEL (a plain Redis named as a sentinel), which its breaker counts no failure.
         for (const auto& sentinel : endpoint_list(guc::redis_sentinels)) {
             auto health = breaker_snapshot(breaker_for(sentinel, endpoint_kind::sentinel));
-            if (health.state.failures > 0 && !health.last_error.empty()) {
+            if ((health.state.failures > 0 || refuses_command_only(health.last_error)) &&
+                !health.last_error.empty()) {
                 detail += " Sentinel " + sentinel + ": " + full_stop(health.last_error);
             }
         }

@@ -85,6 +85,10 @@ std::string sentinel_role(const std::string& address)
     case sentinel_answer::skipped:
         break;
     case sentinel_answer::unreachable:
+        // It answered, refusing SENTINEL: a plain Redis named as a sentinel, say.
+        if (refuses_command_only(
+                breaker_snapshot(breaker_for(address, endpoint_kind::sentinel)).last_error))
+            return "not a sentinel (SENTINEL refused)";
         return "unreachable";
     case sentinel_answer::unknown_master:
         return "sentinel (does not know \"" + std::string(guc::redis_sentinel_master) + "\")";

@@ -101,6 +101,25 @@ like($err, qr/08006: redis is unavailable for the L2 cache.*\n.*No Redis Sentine
 like($err, qr/named a primary for "tapmaster"\. Sentinel 127\.0\.0\.1:\d+: connect: .*Sentinel 127\.0\.0\.1:$s_port: connect: /,
     '... with each sentinel\'s own error');
 
+# A plain Redis named as a sentinel answers SENTINEL with an error, which its breaker counts as
+# no failure: the 08006 said only that no sentinel had named a primary, and redis_status() that
+# the endpoint was unreachable, while it answered.
+($ret, $out, $err) = $node->psql('postgres', qq{
+SET ai_scale.redis_sentinels = '127.0.0.1:$p_port';
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('s', 1, '{"k": 4}');
+SELECT reported_role, breaker FROM ai_scale.redis_status() WHERE configured_as = 'sentinel';
+});
+like($err, qr/named a primary for "tapmaster"\. Sentinel 127\.0\.0\.1:$p_port: ERR unknown command .SENTINEL./,
+    'a plain Redis as a sentinel: the 08006 gives its refusal');
+$out = $node->safe_psql('postgres', qq{
+SET ai_scale.redis_sentinels = '127.0.0.1:$p_port';
+SELECT ai_scale.cache_get('s', 1, '{"k": 4}') IS NULL;
+SELECT reported_role || ' / ' || breaker FROM ai_scale.redis_status() WHERE configured_as = 'sentinel';
+});
+like($out, qr/^not a sentinel \(SENTINEL refused\) \/ closed$/m,
+    'and redis_status() says it is no sentinel, its breaker closed');
+
 $node->stop;
 redis_stop('replica');
 redis_stop('primary');

@@ -98,6 +98,29 @@ BEGIN
     PERFORM ai_scale._check_time_zone(zone);
 END $$;
 
+-- For manage_partitions: refuses a cold_tablespace that is where the table's partitions are
+-- made (the parent's tablespace, else the database's): each was cold from birth, and tiering
+-- moved nothing.
+CREATE FUNCTION ai_scale._require_cold_elsewhere(parent regclass, cold_tablespace name)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF cold_tablespace IS NOT NULL
+       AND (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cold_tablespace)
+           = (SELECT coalesce(nullif(c.reltablespace, 0), d.dattablespace)
+                FROM pg_class c, pg_database d
+               WHERE c.oid = parent AND d.datname = current_database()) THEN
+        RAISE EXCEPTION 'cold_tablespace % is where the partitions of % are made',
+                        quote_ident(cold_tablespace), parent
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Every partition would be cold when made, and none would be moved.',
+                  HINT = format('Name another tablespace, or give the table one of its own: '
+                                'ALTER TABLE %s SET TABLESPACE ...;', parent);
+    END IF;
+END $$;
+
 -- For manage_partitions: whether the table's owner may do what maintenance will do as the
 -- owner; an error saying what to grant when not.
 CREATE FUNCTION ai_scale._require_owner_can_manage(parent regclass, cold_tablespace name)
@@ -263,6 +286,7 @@ BEGIN
     SELECT n.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = manage_partitions.parent;
+    PERFORM ai_scale._require_cold_elsewhere(manage_partitions.parent, cold_tablespace);
     PERFORM ai_scale._require_owner_can_manage(manage_partitions.parent, cold_tablespace);
 
     -- After any other manage_partitions or maintenance run of the table: two first calls at

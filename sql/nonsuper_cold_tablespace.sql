@@ -20,10 +20,19 @@ SELECT * FROM ai_scale.manage_partitions('nonsuper_events', '1 day', 1, cold_aft
 RESET ROLE;
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('nonsuper_events', '1 day', 1, '30 days', 'tier', cold_tablespace => 'nonsuper_cold', time_zone => 'UTC')$$);
 SELECT count(*) AS managed FROM ai_scale.partition_config WHERE parent = 'nonsuper_events'::regclass;
--- The database's default tablespace needs no grant (Postgres asks none to move a table there).
+-- The database's default tablespace needs no grant (Postgres asks none to move a table there),
+-- for a table whose partitions are made in a tablespace of its own (with none, they are made
+-- in the default one, which then cannot be the cold one: partition_errors.sql).
+CREATE TABLESPACE nonsuper_hot LOCATION '';
+GRANT CREATE ON TABLESPACE nonsuper_hot TO nonsuper_owner;
 SET ROLE nonsuper_owner;
-SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('nonsuper_events', '1 day', 1, cold_after => '30 days', cold_tablespace => 'pg_default', time_zone => 'UTC')$$);
+CREATE TABLE nonsuper_hot_events (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at)
+    TABLESPACE nonsuper_hot;
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('nonsuper_hot_events', '1 day', 1, cold_after => '30 days', cold_tablespace => 'pg_default', time_zone => 'UTC')$$);
+DROP TABLE nonsuper_hot_events;
 RESET ROLE;
+REVOKE CREATE ON TABLESPACE nonsuper_hot FROM nonsuper_owner;
+DROP TABLESPACE nonsuper_hot;
 -- Once granted, accepted.
 GRANT CREATE ON TABLESPACE nonsuper_cold TO nonsuper_owner;
 SET ROLE nonsuper_owner;

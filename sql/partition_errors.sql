@@ -46,6 +46,9 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier', cold_tablespace => 'no_such_space')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier', cold_tablespace => 'pg_global')$$);
+-- The tablespace the table's partitions are made in (here the database's, the table having
+-- none of its own): every partition was cold when made, and tiering moved none.
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', 'tier', cold_tablespace => 'pg_default')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', cold_after => '40 days', cold_tablespace => 'pg_default')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, '30 days', cold_after => '30 days', cold_tablespace => 'pg_default')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', 7, cold_after => '30 days')$$);

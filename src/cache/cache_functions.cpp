@@ -113,6 +113,12 @@ namespace {
 // L1, until Redis expired it, if ever.
 std::unordered_set<key128, key128_hash> unusable_in_redis;
 
+// Whether no endpoint answered this backend's latest L2 read: the store's fill that follows it
+// in the same call (fill_from_store) then writes nothing to Redis. It sent its SET to the Redis
+// that had just timed out, and a call answered by the store waited for Redis twice (counting
+// two failures) where one it missed waited once.
+bool redis_unavailable_at_read = false;
+
 } // namespace
 
 // Looks up each key in L2, l2_keys_per_round_trip keys per round trip; fills L1 with the hits.
@@ -124,6 +130,7 @@ std::unordered_set<key128, key128_hash> unusable_in_redis;
 std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
 {
     unusable_in_redis.clear();
+    redis_unavailable_at_read = false;
     std::vector<Jsonb*> out(keys.size(), nullptr);
     const bool use_l1 = l1_usable();
     std::vector<std::string> rkeys;
@@ -141,8 +148,10 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
         bool unavailable = false;
         // Times each round trip (stats' l2 timer); takes the keys' strings.
         auto values = l2_read(std::move(rkeys), &unavailable);
-        if (unavailable)
+        if (unavailable) {
+            redis_unavailable_at_read = true;
             break;
+        }
         const uint64_t now = unix_ms();
         for (size_t j = 0; j < asked.size(); j++) {
             pg::check_for_interrupts();
@@ -340,7 +349,9 @@ void fill_from_store(const std::vector<key128>& keys, const std::vector<const Js
                      uint64_t ttl_ms)
 {
     std::vector<l2_fill> in_redis(keys.size(), l2_fill::failed);
-    if (l2_enabled()) {
+    const bool redis_answered_read = !redis_unavailable_at_read;
+    redis_unavailable_at_read = false;
+    if (l2_enabled() && redis_answered_read) {
         const std::vector<size_t> to_write = for_redis(keys, values);
         std::vector<bool> replace(to_write.size());
         for (size_t j = 0; j < to_write.size(); j++)

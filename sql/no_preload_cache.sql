@@ -13,6 +13,12 @@ SELECT ai_scale.cache_invalidate('np_model');
 SELECT ai_scale.cache_get('np_model', 1, '{"x": 1}') AS invalidated;
 SELECT configured_as, breaker FROM ai_scale.redis_status() ORDER BY configured_as;
 
+-- An invalidation Redis does not take holds in this session only, without the shared memory and
+-- the file a preloaded server keeps it in until Redis answers: a WARNING says so (it was lost
+-- silently at the end of the session).
+SET ai_scale.redis_primary = '127.0.0.1:1';
+SELECT ai_scale.cache_invalidate('np_model');
+
 -- Without Redis either, the cache is all misses, never errors.
 SET ai_scale.redis_primary = '';
 SELECT ai_scale.cache_put('np_model', 1, '{"x": 1}', '{"y": 1}');

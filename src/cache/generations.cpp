@@ -616,6 +616,26 @@ void bump_generation(Oid database, const text* model, const int32* version)
     bump_slot(generation_slot(database, model, version));
 }
 
+namespace {
+
+// Without shared_preload_libraries a bump Redis did not take lives in this backend alone (no
+// shared memory, no unsent-bumps file): it was lost, silently, when the session ended, and every
+// other session and server went on answering the outputs it was to make unreachable.
+void warn_bump_held_in_session()
+{
+    pg::call([] {
+        ereport(WARNING,
+                (errmsg("redis did not take this cache invalidation"),
+                 errdetail("Without ai_scale in shared_preload_libraries it holds in this session "
+                           "only, and is lost when the session ends: other sessions and servers "
+                           "answer the outputs it invalidates until they expire."),
+                 errhint("Call cache_invalidate again once Redis answers (redis_status() shows "
+                         "why it did not), or preload ai_scale.")));
+    });
+}
+
+} // namespace
+
 void bump_slot(uint32_t slot)
 {
     recheck_bumped();
@@ -647,6 +667,8 @@ void bump_slot(uint32_t slot)
             return;
         }
         new_mark = mark_unsent(gens(), slot);
+        if (shared_generations == nullptr)
+            warn_bump_held_in_session();
     }
     raise_to(g, next);
     if (new_mark)

@@ -138,6 +138,7 @@ AS $$
 DECLARE
     new_version int;
 BEGIN
+    PERFORM ai_scale._require_primary('register_model');
     PERFORM ai_scale._require_model_name(name, true);
     IF activate IS NULL THEN
         RAISE EXCEPTION 'activate must not be null' USING ERRCODE = '22004';
@@ -187,6 +188,7 @@ DECLARE
     imported jsonb;
     names text[];
 BEGIN
+    PERFORM ai_scale._require_primary('import_xgboost');
     -- The name first, as register_model checks it: not after reading a dump of any size, nor
     -- as an invalid model (22023) when the dump is bad too.
     PERFORM ai_scale._require_model_name(name, true);
@@ -241,6 +243,7 @@ CREATE FUNCTION ai_scale.set_active_version(name text, version int) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ai_scale._require_primary('set_active_version');
     IF name IS NULL OR version IS NULL THEN
         RAISE EXCEPTION 'model name and version must not be null' USING ERRCODE = '22004';
     END IF;
@@ -274,6 +277,7 @@ AS $$
 DECLARE
     dropped int;
 BEGIN
+    PERFORM ai_scale._require_primary('drop_model');
     PERFORM ai_scale._require_model_name(name);
     PERFORM ai_scale._require_positive_version(version);
     DELETE FROM ai_scale.models m

@@ -96,10 +96,13 @@ bool may_act_on(const Node* stmt, Oid database)
     return is_template;
 }
 
-// How long to wait for the stopped workers to be gone: as long as Postgres waits for a
-// database's other sessions (5 s), in steps of 100 ms.
-constexpr int exit_wait_steps = 50;
+// How long to wait for the stopped workers to be gone, in steps of 100 ms: past the store
+// worker's wait for a lock on the store after its SIGTERM (predict::stopping_lock_timeout_ms),
+// by 2 s for its last log line and exit. Given 5 s, the wait ended just before a store worker
+// waiting on a session's lock left, and DROP DATABASE ... WITH (FORCE) by an owner who is no
+// superuser failed on it (may not signal it), where terminating that session was its purpose.
 constexpr long exit_wait_step_ms = 100;
+constexpr int exit_wait_steps = int((predict::stopping_lock_timeout_ms + 2000) / exit_wait_step_ms);
 
 // Before a statement that needs no other session in a database the user may act on (above),
 // stop our workers there, as Postgres does with autovacuum: the maintenance worker (the

@@ -17,6 +17,13 @@ void request_queue_memory();
 // The pid of the store worker attached to database's queue; 0 when none.
 pid_t store_worker_of(Oid database);
 
+// After a SIGTERM, how long the store worker waits for a lock on the store before it stops with
+// its rows left queued (store_worker.cpp): as long as Postgres waits for a database's other
+// sessions. At a shutdown the sessions holding locks are ending too; a prepared transaction, or
+// a session left running after a pg_terminate_backend of the worker, would otherwise keep it
+// (and the shutdown) waiting for good.
+constexpr long stopping_lock_timeout_ms = 5000;
+
 // Queues the rows for relid (all or none). False: the caller must insert them itself.
 bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows);
 

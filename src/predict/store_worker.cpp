@@ -2,6 +2,7 @@
 // queue, which copies what the database's sessions queued (queue.cpp) out of shared memory and
 // inserts it into the prediction store in batches, as the roles that made the predictions.
 // It exits after a while with nothing to do; a SIGTERM makes it write what is queued first.
+#include "predict/queue.hpp"
 #include "predict/queue_layout.hpp"
 #include "predict/store.hpp"
 #include "pg/bgworker.hpp"
@@ -56,12 +57,6 @@ const char* my_database_name = nullptr;
 bool attached = false;
 // Set while an insert runs: a SIGTERM then cancels it (see handle_sigterm).
 volatile sig_atomic_t inserting = false;
-// After a SIGTERM, how long an insert waits for a lock on the store before the worker stops
-// with its rows left queued: as long as Postgres waits for a database's other sessions. At a
-// shutdown the sessions holding locks are ending too; a prepared transaction, or a session
-// left running after a pg_terminate_backend of the worker, would otherwise keep it (and the
-// shutdown) waiting for good.
-constexpr long stopping_lock_timeout_ms = 5000;
 // An insert ran out of stopping_lock_timeout_ms: the worker writes nothing more.
 bool store_locked = false;
 // The catalog caches, reset by bound_catalog_caches.

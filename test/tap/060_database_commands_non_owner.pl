@@ -61,6 +61,36 @@ is($rc, 0, 'DROP DATABASE ... WITH (FORCE) by the owner, not a superuser, succee
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_database WHERE datname = 'owned'}),
     '0', 'the database is gone');
 
+# The same while the store worker waits for a lock a session of the owner's holds on the store
+# (the session FORCE is there to end): after its SIGTERM the worker waits up to 5 s more for the
+# lock, and ai_scale's wait for the workers to leave ended first (5 s too): the drop failed,
+# 'must be a member of the role whose process is being terminated', on the worker.
+$node->safe_psql('postgres', 'CREATE DATABASE owned2 OWNER owner_role');
+$node->safe_psql('owned2', q{
+CREATE EXTENSION ai_scale;
+SELECT ai_scale.create_prediction_store();
+ALTER TABLE model_predictions OWNER TO owner_role;
+SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [2]}');
+});
+$node->safe_psql('owned2', q{SET ai_scale.store_mode = async;
+                             SELECT ai_scale.predict('m', '{"a": 1}')});
+ok(workers_in('owned2', 'ai_scale store', 1), 'a store worker is connected to owned2');
+my $holder = $node->background_psql('owned2', extra_params => ['-U', 'owner_role']);
+$holder->query_safe('BEGIN; LOCK model_predictions IN SHARE MODE');
+$node->safe_psql('owned2', q{SET ai_scale.store_mode = async;
+                             SELECT ai_scale.predict('m', '{"a": 2}')});
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE backend_type = 'ai_scale store' AND datname = 'owned2' AND wait_event_type = 'Lock'}),
+    'the store worker waits for the lock on the store');
+($rc, $out, $err) = $node->psql('postgres', 'DROP DATABASE owned2 WITH (FORCE)',
+    extra_params => ['-U', 'owner_role']);
+is($rc, 0, 'DROP DATABASE ... WITH (FORCE) by the owner succeeds, the store worker waiting')
+    or diag($err);
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_database WHERE datname = 'owned2'}),
+    '0', 'that database is gone too');
+eval { $holder->quit };
+
 # CREATE DATABASE ... TEMPLATE of a template database by a role that does not own it.
 $node->safe_psql('postgres', 'ALTER DATABASE golden IS_TEMPLATE true');
 reload_databases('golden');

@@ -350,11 +350,21 @@ DECLARE
     err_message text;
     err_hint text;
 BEGIN
-    -- The owner lacks CREATE where partitions go (its schema, the table's own tablespace: the
-    -- database's default needs none), or, where it may create there, a partition belongs to a
-    -- role whose rights it lacks (one pg_partman made, say). An owner with all of them may have
-    -- been refused by the operating system (a tablespace's directory the server may not write:
-    -- Postgres reports that as 42501 too), and was told to grant what it had.
+    -- A partition that belongs to a role whose rights the owner lacks (one pg_partman made, say)
+    -- first: a run reads the default partition before it makes anything, and such a partition
+    -- is what failed it then; told to grant CREATE on the schema when that was missing too,
+    -- the owner granted it and met the same error. Then CREATE where partitions go (its
+    -- schema, the table's own tablespace: the database's default needs none). An owner with
+    -- all of them may have been refused by the operating system (a tablespace's directory the
+    -- server may not write: Postgres reports that as 42501 too), and was told to grant what it
+    -- had.
+    BEGIN
+        PERFORM ai_scale._require_owner_partitions(parent);
+    EXCEPTION WHEN insufficient_privilege THEN
+        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT, err_hint = PG_EXCEPTION_HINT;
+        RETURN format('Maintenance acts as the table''s owner, and %s. %s', err_message,
+                      err_hint);
+    END;
     IF NOT has_schema_privilege(owner, (SELECT c.relnamespace FROM pg_class c
                                          WHERE c.oid = parent), 'CREATE')
        OR EXISTS (SELECT 1 FROM pg_class c
@@ -365,25 +375,13 @@ BEGIN
                            'CREATE on its schema and on the tablespace partitions '
                            'go to (the table''s own, and cold_tablespace to tier).',
                            owner::regrole);
-    ELSE
-        -- (Postgres's messages for a file it may not open begin so; another 42501, or one in
-        -- another language, keeps its own message alone.)
-        err_message := message;
-        BEGIN
-            PERFORM ai_scale._require_owner_partitions(parent);
-            IF err_message LIKE 'could not %' THEN
-                err_hint := format('The owner (%s) has the rights maintenance '
-                                   'needs: the operating system refused the '
-                                   'server a file or directory, such as a '
-                                   'tablespace''s. Give the server''s user access '
-                                   'to it.', owner::regrole);
-            END IF;
-        EXCEPTION WHEN insufficient_privilege THEN
-            GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT,
-                                    err_hint = PG_EXCEPTION_HINT;
-            err_hint := format('Maintenance acts as the table''s owner, and %s. %s',
-                               err_message, err_hint);
-        END;
+    -- (Postgres's messages for a file it may not open begin so; another 42501, or one in
+    -- another language, keeps its own message alone.)
+    ELSIF message LIKE 'could not %' THEN
+        err_hint := format('The owner (%s) has the rights maintenance needs: the operating '
+                           'system refused the server a file or directory, such as a '
+                           'tablespace''s. Give the server''s user access to it.',
+                           owner::regrole);
     END IF;
     RETURN err_hint;
 END $$;

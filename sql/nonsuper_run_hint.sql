@@ -67,6 +67,12 @@ INSERT INTO nonsuper_hint.taken VALUES (1, '2021-06-01 12:00 UTC');
 \set VERBOSITY default
 SELECT * FROM ai_scale.rescue_default('nonsuper_hint.taken');
 \set VERBOSITY terse
+-- A run of it when the owner may not create in the schema either: what failed it is that
+-- default, read first, and its hint names that (it named the schema's grant, and once that was
+-- given the run failed the same).
+REVOKE CREATE ON SCHEMA nonsuper_hint FROM nonsuper_hint_owner;
+SELECT action, detail FROM ai_scale.run_maintenance('nonsuper_hint.taken');
+GRANT CREATE ON SCHEMA nonsuper_hint TO nonsuper_hint_owner;
 DROP TABLE nonsuper_hint.taken;
 DROP ROLE nonsuper_hint_partman;
 REVOKE ALL ON ai_scale.partition_config FROM nonsuper_hint_owner;

@@ -584,6 +584,7 @@ CREATE FUNCTION ai_scale._partition_name(nsp name, base name, suffix text) RETUR
 DECLARE
     tail text;
     head text;
+    qualified text;
     n int := 0;
 BEGIN
     IF octet_length(suffix) > 48 THEN
@@ -598,8 +599,8 @@ BEGIN
         END LOOP;
         -- A table needs its name free for its row type too: a type of that name (an enum, a
         -- domain) made CREATE TABLE fail, at every run.
-        IF to_regclass(format('%I.%I', nsp, head || tail)) IS NULL
-           AND to_regtype(format('%I.%I', nsp, head || tail)) IS NULL THEN
+        qualified := format('%I.%I', nsp, head || tail);
+        IF to_regclass(qualified) IS NULL AND to_regtype(qualified) IS NULL THEN
             RETURN head || tail;
         END IF;
         n := n + 1;

@@ -143,6 +143,13 @@ tap() {
         build/test/tools/libclock_shift.so build/test/tools/libslow_resolver.so "$tapdir/bin/" ||
         return 1
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
+    # The data directory each test's clusters are copied from (t/InitdbTemplate.pm), made in the
+    # tests' locale (above), with messages in C as PostgreSQL::Test::Utils sets them.
+    as_pg_user env LC_MESSAGES=C "$PG_BIN/initdb" \
+        -D "$tapdir/initdb_template" -A trust -N >"$tapdir/initdb_template.log" 2>&1 || {
+        cat "$tapdir/initdb_template.log"
+        return 1
+    }
     # The globs, each under t/, expanded in $tapdir (read splits them without expanding; one
     # that matches nothing is passed on as it is, for prove to say so).
     local globs=() files=() glob f
@@ -165,6 +172,7 @@ tap() {
     (cd "$tapdir" && as_pg_user env PATH="$PATH" \
         PERL5LIB="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/perl" TESTDIR="$tapdir" \
         PG_REGRESS="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress" \
+        AI_SCALE_TEST_INITDB_TEMPLATE="$tapdir/initdb_template" \
         AI_SCALE_TEST_REDIS_PRIMARY="$AI_SCALE_TEST_REDIS_PRIMARY" \
         AI_SCALE_TEST_REDIS_REPLICA="$AI_SCALE_TEST_REDIS_REPLICA" \
         AI_SCALE_TEST_FORGE="$tapdir/bin/forge_l2_value" \

@@ -8,6 +8,9 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use FindBin;
+use lib $FindBin::RealBin;
+use InitdbTemplate;
 use Test::More;
 
 # Without shared_preload_libraries: nothing here needs the worker, and pgbench's sessions then

@@ -7,6 +7,9 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use FindBin;
+use lib $FindBin::RealBin;
+use InitdbTemplate;
 use Test::More;
 
 is($ENV{LANG}, 'C.UTF-8', 'LANG is the one test/run.sh sets');

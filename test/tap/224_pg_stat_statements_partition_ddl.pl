@@ -7,6 +7,9 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use FindBin;
+use lib $FindBin::RealBin;
+use InitdbTemplate;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('pgss_partition_ddl');

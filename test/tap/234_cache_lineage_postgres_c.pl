@@ -9,6 +9,9 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use FindBin;
+use lib $FindBin::RealBin;
+use InitdbTemplate;
 use Test::More;
 
 my $redis = $ENV{AI_SCALE_TEST_REDIS_PRIMARY}

@@ -9,6 +9,9 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use FindBin;
+use lib $FindBin::RealBin;
+use InitdbTemplate;
 use Test::More;
 
 # The sessions of the test commit without waiting for the standby (synchronous_commit local

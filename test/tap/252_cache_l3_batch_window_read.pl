@@ -9,6 +9,9 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use FindBin;
+use lib $FindBin::RealBin;
+use InitdbTemplate;
 use Test::More;
 
 # No Redis and no L1: every input goes to the store. No autovacuum: an ANALYZE committing during

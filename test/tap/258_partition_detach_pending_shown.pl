@@ -14,6 +14,9 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use FindBin;
+use lib $FindBin::RealBin;
+use InitdbTemplate;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('partition_detach_pending_shown');

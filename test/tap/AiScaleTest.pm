@@ -11,6 +11,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 use POSIX ();
 use IPC::Run;
+use InitdbTemplate;
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held

@@ -185,6 +185,8 @@ SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1, -1], "right_children": [5, -1, -1], "split_indices": [0, 0, 0], "split_conditions": [0.5, 1, 2], "default_left": [0, 0, 0]}]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, 1, -1], "right_children": [1, 2, -1], "split_indices": [0, 0, 0], "split_conditions": [0.5, 1, 2], "default_left": [0, 0, 0]}]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1], "right_children": [2, -1], "split_indices": [0, 0], "split_conditions": [0.5, 1], "default_left": [0, 0]}]}')$$),
+    -- A child that is the root is a cycle, not an index out of range (as it was called).
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [0, -1, -1], "right_children": [2, -1, -1], "split_indices": [0, 0, 0], "split_conditions": [1, 2, 3], "default_left": [1, 0, 0]}]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"objective": "binary:logistic", "base_score": 1, "trees": [{"left_children": [-1], "right_children": [-1], "split_indices": [0], "split_conditions": [1], "default_left": [0]}]}')$$)
 ) AS bad(stmt);
 SELECT count(*) = :models_before AS nothing_registered FROM ai_scale.models;
@@ -309,3 +311,8 @@ INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, 
 VALUES ('cat_by_hand', 1, 'linear', ARRAY['a'], '{"weights": [1, 2, 3]}', true);
 SELECT pg_temp.try($$SELECT ai_scale.score('cat_by_hand', '{"a": 1}')$$);
 DELETE FROM ai_scale.models WHERE model_name = 'cat_by_hand';
+-- A null feature name so written is named as null (it was "feature names must not be empty").
+INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, active)
+VALUES ('cat_null_feature', 1, 'linear', ARRAY['a', NULL], '{"weights": [1, 2]}', true);
+SELECT pg_temp.try($$SELECT ai_scale.score('cat_null_feature', '{"a": 1}')$$);
+DELETE FROM ai_scale.models WHERE model_name = 'cat_null_feature';

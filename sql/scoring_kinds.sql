@@ -150,6 +150,8 @@ SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.score_batched('k_over', x) OVER () FROM (VALUES ('{"a": 1, "b": 1}'::jsonb), ('{"a": -3e38, "b": 0}')) v(x)$$)
 ) AS over(stmt);
 SELECT ai_scale.score_batch('k_over', ARRAY['{"a": 1e38, "b": 1e38}']::jsonb[]) AS finite_batch;
+-- A single input is "the input" (it was "Row 1 of the batch", where there is no batch).
+SELECT ai_scale.score('k_over', '{"a": 3e38, "b": 3e38}');
 -- The error names the input, as for a feature: null elements (rows) are not in the batch
 -- scored, and the third element (row) was named "Row 2 of the batch".
 SELECT ai_scale.score_batch('k_over', ARRAY[NULL, '{"a": 2, "b": 1}', '{"a": 3e38, "b": 3e38}']::jsonb[]);

@@ -99,6 +99,8 @@ SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc))
     ((SELECT jsonb_set(model, '{learner,gradient_booster,model,trees,0,left_children,0}', '100') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,gradient_booster,model,trees,0,split_conditions}', '[1]') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT model #- '{learner,gradient_booster,model,trees,1,default_left}' FROM xgb_files WHERE name = 'xgb_logistic')),
+    -- A string where a tree holds numbers is not a number (it was "not a finite number").
+    ((SELECT jsonb_set(model, '{learner,gradient_booster,model,trees,0,split_conditions,0}', '"1.5"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,learner_model_param,base_score}', '"abc"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,learner_model_param,base_score}', '"nan"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,learner_model_param,base_score}', '"inf"') FROM xgb_files WHERE name = 'xgb_regression')),

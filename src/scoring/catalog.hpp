@@ -122,7 +122,8 @@ void extract_row(const loaded_model& m, uintptr_t input, float* row, const row_o
 // Where each row of a scored batch came from, for the 22003 of a score that is not finite:
 // row k is what, number position[k] + 1 (k + 1 without position). A batch made of some of the
 // caller's inputs (null elements and cache hits left out) names the input, not its place in the
-// batch. With what null, the error names the row of the batch.
+// batch. With what null (score(), score_multi() and predict() of one input), the error names
+// the input.
 struct batch_origin {
     const char* what = nullptr;
     const int* position = nullptr;

@@ -127,7 +127,7 @@ activation parse_activation(const json::value& v, const std::string& where)
         if (v.str == "sigmoid")
             return activation::sigmoid;
     }
-    fail(where + " must be one of \"identity\", \"relu\", \"tanh\", \"sigmoid\"");
+    fail(where + " must be one of \"identity\" (or \"linear\"), \"relu\", \"tanh\", \"sigmoid\"");
 }
 
 void compile_mlp(const json::value& params, compiled_model& m)
@@ -216,7 +216,10 @@ void compile_tree(const json::value& tree, size_t t, compiled_model& m)
             continue;
         }
         for (int64_t c : {left[i], right[i]}) {
-            if (c <= 0 || c >= int64_t(n))
+            if (c == 0) // in range, but the root: a cycle, not an index past the tree
+                fail(where + " node " + std::to_string(i) + " has node 0, the root, as a child",
+                     "A tree's nodes must form a tree rooted at node 0.");
+            if (c < 0 || c >= int64_t(n))
                 fail(where + " node " + std::to_string(i) + " has child index " +
                          std::to_string(c) + " out of range",
                      "The tree has " + std::to_string(n) + (n == 1 ? " node." : " nodes."));

@@ -226,7 +226,7 @@ void ai_scale::scoring::require_finite(const loaded_model& m, const float* out, 
             const int64_t k = i / m.model.n_outputs;
             std::string where =
                 origin.what == nullptr
-                    ? "Row " + std::to_string(k + 1) + " of the batch"
+                    ? std::string("The input")
                     : describe({origin.what,
                                 (origin.position ? origin.position[k] : k) + 1 + origin.offset});
             where[0] = char(std::toupper(static_cast<unsigned char>(where[0])));

@@ -78,7 +78,7 @@ void copy_array(std::string& out, const json::value& tree, const char* key, size
             out += e.b ? '1' : '0';
         else if (!e.is_number() || !std::isfinite(e.num))
             fail("tree " + std::to_string(t) + " \"" + key + "\"[" + std::to_string(i) +
-                 "] is not a finite number");
+                 (e.is_number() ? "] is not a finite number" : "] is not a number"));
         else if (floats) // as XGBoost reads it: the float nearest the text (json::value)
             write_float(out, std::isfinite(e.num_float) ? double(e.num_float) : e.num);
         else

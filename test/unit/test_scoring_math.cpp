@@ -240,12 +240,28 @@ TEST(ScoringMath, ChildIndexErrorSaysHowManyNodes)
         }
         return std::string("accepted");
     };
-    EXPECT_EQ(detail_of(R"({"trees": [{"left_children": [0], "right_children": [0],
+    EXPECT_EQ(detail_of(R"({"trees": [{"left_children": [1], "right_children": [2],
         "split_indices": [0], "split_conditions": [0], "default_left": [0]}]})"),
               "The tree has 1 node.");
     EXPECT_EQ(detail_of(R"({"trees": [{"left_children": [5, -1], "right_children": [1, -1],
         "split_indices": [0, 0], "split_conditions": [0, 0], "default_left": [0, 0]}]})"),
               "The tree has 2 nodes.");
+}
+
+// A child that is node 0 is in range, but the root: a cycle, said as such (it was "child index 0
+// out of range").
+TEST(ScoringMath, RootAsAChildIsACycle)
+{
+    try {
+        compile("gbdt", {"a"}, R"({"trees": [{"left_children": [0], "right_children": [0],
+            "split_indices": [0], "split_conditions": [0], "default_left": [0]}]})");
+        ADD_FAILURE() << "accepted";
+    } catch (const model_error& e) {
+        EXPECT_NE(std::string(e.what()).find("node 0 has node 0, the root, as a child"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_EQ(e.detail, "A tree's nodes must form a tree rooted at node 0.");
+    }
 }
 
 TEST(ScoringJson, ParsesAndRejects)

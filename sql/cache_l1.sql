@@ -118,6 +118,11 @@ SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '0.5 ms');
 -- days is 365 days, and a day more is refused.
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 10}', '{"y": 1}', interval '1 year 5 days');
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": 10}') AS stored_for_365_days;
+-- The fraction of a millisecond is dropped before the check (365 days and 0.5 ms was refused);
+-- a whole millisecond more is refused, with the ttl given.
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 11}', '{"y": 2}', interval '1 year 5 days 0.5 ms');
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 11}') AS stored_for_365_days_and_a_fraction;
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '1 year 5 days 1 ms');
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '1 year 6 days');
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '2 years');
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": 9}') AS nothing_stored;

@@ -68,9 +68,12 @@ uint64_t ttl_ms_of(const Interval* ttl)
     if (us < 1000)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at least 1 ms",
                         "The ttl given was " + std::to_string(int64_t(us)) + " microseconds.");
-    if (us > __int128(365) * USECS_PER_DAY)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at most 365 days");
-    return uint64_t(us / 1000);
+    // Checked in whole milliseconds, the fraction dropped first: '365 days 0.5 ms' was refused.
+    const __int128 ms = us / 1000;
+    if (ms > __int128(365) * USECS_PER_DAY / 1000)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "cache ttl must be at most 365 days",
+                        "The ttl given was " + std::to_string(clamped(ms)) + " ms.");
+    return uint64_t(ms);
 }
 
 } // namespace

@@ -12,6 +12,15 @@ CREATE FUNCTION ai_scale._table_word(rel regclass) RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_table_word';
 
+-- Whether a CHECK constraint of the partition rel calls a function that is not built in (in C,
+-- src/partition/owner_code.cpp): the worker's concurrent detach, which runs as its own role,
+-- would run it with the worker's rights, so the run drops or detaches such a partition itself,
+-- as the owner. False when rel does not exist.
+CREATE FUNCTION ai_scale._detach_runs_owner_code(rel regclass) RETURNS boolean
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_detach_runs_owner_code';
+
 -- Drops the partition rel, with DROP FOREIGN TABLE when it is a foreign table.
 CREATE FUNCTION ai_scale._drop_partition(rel regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
@@ -470,9 +479,10 @@ $$;
 -- the other steps stand. Returns its row, whether its error says that no other move to the
 -- cold tablespace can succeed (blocks_tiering), and whether it says that the lock table is
 -- full (lock_table_full: out of shared memory, 53200), which no other step can pass either.
--- referenced: whether a foreign key references the table, asked before a drop.
+-- referenced: whether a foreign key references the table, asked before a drop. by_worker: the
+-- step is the worker's (see _maintain_retention), returned as a 'detach_pending' row.
 CREATE FUNCTION ai_scale._retire_partition(cfg ai_scale.partition_config, defer_detach boolean,
-                                           plan ai_scale._maintenance_plan,
+                                           by_worker boolean, plan ai_scale._maintenance_plan,
                                            p ai_scale._partition_step, victim regclass,
                                            referenced boolean, owner oid,
                                            OUT done ai_scale._maintenance_action,
@@ -505,7 +515,7 @@ BEGIN
     BEGIN
         IF victim = ANY (plan.pending) AND p.action IN ('drop', 'detach') THEN
             done := ai_scale._retire_pending(cfg, defer_detach, p.action, victim);
-        ELSIF defer_detach AND plan.dflt IS NULL AND p.action IN ('drop', 'detach') THEN
+        ELSIF by_worker THEN
             -- The worker detaches it concurrently, in a transaction of its own (see _maintain),
             -- and drops it for 'drop': marked first.
             IF p.action = 'drop' THEN
@@ -622,6 +632,12 @@ DECLARE
     retire_word text;
     step record;
     pending boolean; -- the step's partition is pending detach
+    -- The worker's, not done by the run: the drop or detach of a partition of a table without
+    -- a default partition, in worker mode (defer_detach), which the worker detaches
+    -- concurrently, as its own role. Not one with a CHECK constraint that calls code of the
+    -- owner's, which that detach would run with the worker's rights (a superuser's, often): the
+    -- run, as the owner, drops or detaches it itself (_detach_runs_owner_code).
+    by_worker boolean;
 BEGIN
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create';
@@ -650,13 +666,14 @@ BEGIN
         -- a table with thousands of partitions past retention (retention set or shortened on a
         -- long history) failed every run on the lock table (out of shared memory), dropping
         -- none. Those the worker detaches itself, one transaction each, are not counted.
-        IF NOT (defer_detach AND (pending
-                                  OR (plan.dflt IS NULL AND p.action IN ('drop', 'detach')))) THEN
+        by_worker := defer_detach AND NOT pending AND plan.dflt IS NULL
+                     AND p.action IN ('drop', 'detach')
+                     AND NOT coalesce(ai_scale._detach_runs_owner_code(victim), false);
+        IF NOT ((defer_detach AND pending) OR by_worker) THEN
             CONTINUE WHEN retired >= 100;
             retired := retired + 1;
         END IF;
-        IF p.action = 'drop' AND NOT pending AND NOT (defer_detach AND plan.dflt IS NULL)
-           AND referenced IS NULL THEN
+        IF p.action = 'drop' AND NOT pending AND NOT by_worker AND referenced IS NULL THEN
             -- Asked once, when a run drops something: pg_constraint has no index on confrelid,
             -- and its scan doubled a no-op run at 1000 children.
             referenced := EXISTS (SELECT 1 FROM pg_constraint c
@@ -668,7 +685,8 @@ BEGIN
             CONTINUE;
         END IF;
         SELECT * INTO step
-          FROM ai_scale._retire_partition(cfg, defer_detach, plan, p, victim, referenced, owner);
+          FROM ai_scale._retire_partition(cfg, defer_detach, by_worker, plan, p, victim,
+                                          referenced, owner);
         tier_blocked := tier_blocked OR step.blocks_tiering OR step.lock_table_full;
         locks_full := step.lock_table_full;
         CONTINUE WHEN (step.done).action IS NULL; -- a detach completed meanwhile

@@ -3,6 +3,7 @@
 
 #include "guc.hpp"
 #include "partition/lock_holders.hpp"
+#include "partition/owner_code.hpp"
 #include "partition/table_word.hpp"
 #include "partition/worker_session.hpp"
 #include "stats/shared_stats.hpp"
@@ -247,8 +248,9 @@ void run_top_level(const char* sql)
 }
 
 // A detach's outcome: done; locked_out (a lock not free in time: tried again); gone (no longer
-// a partition); has_default (not begun, and logged: the table has a default partition now).
-enum class detach_result { done, locked_out, gone, has_default };
+// a partition); left (not begun, and logged: the table has a default partition now, or the
+// partition a CHECK constraint that calls the owner's code).
+enum class detach_result { done, locked_out, gone, left };
 
 // Runs p's detach statement sql (run_top_level). While a DETACH ... CONCURRENTLY waits for the
 // transactions older than its first commit, it holds no lock, and the partition may be dropped
@@ -320,7 +322,23 @@ detach_result detach(pending_detach& p)
                       errdetail("Postgres detaches a partition concurrently only from a table "
                                 "without a default partition."),
                       errhint("The worker's next run drops or detaches it.")));
-        return detach_result::has_default;
+        return detach_result::left;
+    }
+    // The concurrent detach runs as the worker's role, and folds the constants of the
+    // partition's CHECK constraints: a function of the owner's there would run with the worker's
+    // rights (owner_code.hpp). A constraint added since the run chose it (the owner may, between
+    // the run and now) is seen here: the locks taken keep another from being added before the
+    // statement. The run, as the owner, detaches or drops such a partition itself (a FINALIZE
+    // folds nothing).
+    if (!p.finalize && ai_scale::partition::check_constraints_call_user_code(p.partition_oid)) {
+        finish_transaction();
+        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached: a CHECK "
+                             "constraint of it calls a function that is not built in",
+                             p.partition, p.parent),
+                      errdetail("A concurrent detach would run it as the worker's role."),
+                      errhint("The worker's next run drops or detaches it as the table's "
+                              "owner.")));
+        return detach_result::left;
     }
     const char* sql = MemoryContextStrdup(
         run_context, psprintf("ALTER TABLE %s DETACH PARTITION %s %s", p.parent, p.partition,
@@ -495,7 +513,7 @@ bool detach_concurrently(pending_detach& p)
     const detach_result done = c.partition ? detach(p) : detach_result::gone;
     if (done == detach_result::locked_out)
         return false;
-    if (done == detach_result::has_default)
+    if (done == detach_result::left)
         return true;
     if (done == detach_result::gone) {
         ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "

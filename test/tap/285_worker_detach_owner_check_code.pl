@@ -1,0 +1,101 @@
+# A table owner's code must not run with the worker's rights. The worker's ALTER TABLE ...
+# DETACH PARTITION ... CONCURRENTLY runs as the worker's role (the bootstrap superuser here): it
+# commits inside, which a security-restricted operation as the owner cannot span. Postgres folds
+# the constant parts of the partition's CHECK constraints in it, to see whether one implies the
+# partition constraint, and so called a function the owner declared IMMUTABLE there as the
+# superuser: the owner of a managed table without a default partition made itself a superuser
+# with a CHECK constraint on an old partition and a retention (found by a security probe). A run
+# now drops or detaches such a partition itself, as the owner; and the worker, under its locks,
+# leaves attached one given such a constraint after the run chose it (the next run, as the
+# owner, detaches it).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $node = worker_node('worker_detach_owner_code', maintenance_lock_timeout => '5min');
+$node->safe_psql('postgres', q{
+CREATE ROLE mallory LOGIN;
+GRANT CREATE ON SCHEMA public TO mallory;
+GRANT INSERT, UPDATE, DELETE ON ai_scale.partition_config TO mallory;
+});
+# callers: each role evil() ran as; evil() makes mallory a superuser when it runs as one.
+$node->safe_psql('postgres', q{
+SET ROLE mallory;
+CREATE TABLE callers (who name, superuser boolean);
+GRANT INSERT ON callers TO PUBLIC;
+CREATE FUNCTION note_caller() RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    INSERT INTO public.callers
+    SELECT current_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user;
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE mallory SUPERUSER';
+    END IF;
+END $$;
+CREATE FUNCTION evil() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM public.note_caller();
+    RETURN 1;
+END $$;
+});
+my $superuser = q{SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'};
+my $superuser_calls = q{SELECT count(*) FROM callers WHERE superuser};
+
+# a: the constraint is there when the run chooses the partition, and the run detaches it as
+# mallory (no 'detach_pending' for the worker).
+$node->safe_psql('postgres', 'SET ROLE mallory;' . old_partition_table('a') . q{
+ALTER TABLE a_old ADD CONSTRAINT c CHECK (public.evil() IS NOT NULL);
+UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
+ WHERE parent = 'a'::regclass;});
+ok($node->poll_query_until('postgres',
+        q{SELECT NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'a_old'::regclass)}),
+    'a_old is detached');
+is($node->safe_psql('postgres', $superuser), 'f', 'mallory is no superuser');
+is($node->safe_psql('postgres', $superuser_calls), '0', 'evil() never ran as a superuser');
+
+# b: the run chooses b_old for the worker's concurrent detach, which waits for the lock on
+# b_old mallory's session holds; in that transaction mallory gives b_old the constraint.
+my $log_offset = -s $node->logfile;
+my $mallory = $node->background_psql('postgres');
+$mallory->query_safe('SET ROLE mallory;' . old_partition_table('b'));
+$mallory->query_safe('BEGIN; LOCK TABLE b_old IN SHARE UPDATE EXCLUSIVE MODE;');
+$node->safe_psql('postgres', q{
+UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
+ WHERE parent = 'b'::regclass;});
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+ WHERE a.backend_type = 'ai_scale maintenance' AND l.relation = 'b_old'::regclass
+   AND NOT l.granted}),
+    'the worker\'s detach of b_old waits for mallory\'s lock');
+$mallory->query_safe(
+    'ALTER TABLE b_old ADD CONSTRAINT c CHECK (public.evil() IS NOT NULL); COMMIT;');
+my $left = qr/left partition public\.b_old of public\.b attached: a CHECK constraint of it calls a function that is not built in/;
+ok($node->wait_for_log($left, $log_offset), 'the worker left b_old attached, and said why');
+ok($node->poll_query_until('postgres',
+        q{SELECT NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'b_old'::regclass)}),
+    'a later run detaches b_old');
+is($node->safe_psql('postgres', $superuser), 'f', 'mallory is still no superuser');
+is($node->safe_psql('postgres', $superuser_calls), '0', 'evil() still never ran as a superuser');
+# The run's row is logged with its detail; the worker's own detach has none.
+my $log = substr(slurp_file($node->logfile), $log_offset);
+my @detached = $log =~ /ai_scale maintenance: detached public\.b public\.b_old\n(.*)/g;
+is(scalar(@detached), 1, 'b_old was detached once');
+like($detached[0] // '', qr/DETAIL:  older than retention 3 days/,
+    'by the run, as mallory, not by the worker\'s concurrent detach');
+$mallory->quit;
+
+# A constraint of built-in code alone leaves the concurrent detach to the worker.
+$log_offset = -s $node->logfile;
+$node->safe_psql('postgres', 'SET ROLE mallory;' . old_partition_table('c') . q{
+ALTER TABLE c_old ADD CONSTRAINT v CHECK (abs(v) < 1000 AND at > '2000-01-01');
+UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
+ WHERE parent = 'c'::regclass;});
+ok($node->wait_for_log(qr/ai_scale maintenance: detached public\.c public\.c_old/, $log_offset),
+    'the worker detaches c_old concurrently');
+
+$node->stop;
+done_testing();

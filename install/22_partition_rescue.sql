@@ -695,14 +695,24 @@ EXCEPTION WHEN insufficient_privilege THEN
     PERFORM ai_scale._require_owner_partitions(parent, only_default => true);
     RAISE;
 WHEN lock_not_available THEN
-    -- A lock not free within maintenance_lock_timeout: the error says what held it (as a
-    -- maintenance run's 'skipped' row does), on the default or the parent, which the attaches
-    -- lock.
+    -- A lock not free in time: the error says what held it (as a maintenance run's 'skipped'
+    -- row does): another run's maintenance lock on the table, waited for with the caller's
+    -- lock_timeout; else a lock on the default or the parent, which the attaches take within
+    -- maintenance_lock_timeout. (Asked about the table's locks alone, a rescue behind another
+    -- run said that the holder had released its lock since, while that run still held it.)
     GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-    held_up := ai_scale._lock_holders(
-        ARRAY[ai_scale._default_partition_unlocked(parent), parent],
-        '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
-        ai_scale._maintenance_lock_wait(current_setting('lock_timeout')));
+    held_up := ai_scale._lock_holders(ARRAY[parent], '{ExclusiveLock}',
+                                      current_setting('lock_timeout'), true);
+    IF held_up IS NOT NULL AND held_up <> ai_scale._lock_released_text() THEN
+        held_up := 'another maintenance run holds this table: ' || held_up;
+        hint := coalesce(nullif(hint, ''),
+                         'Call rescue_default again once that run ends.');
+    ELSE
+        held_up := ai_scale._lock_holders(
+            ARRAY[ai_scale._default_partition_unlocked(parent), parent],
+            '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
+            ai_scale._maintenance_lock_wait(current_setting('lock_timeout')));
+    END IF;
     detail := concat_ws(' ', nullif(detail, ''), upper(left(held_up, 1)) || substr(held_up, 2) || '.');
     hint := coalesce(nullif(hint, ''),
                      'A transaction holds the table; call rescue_default again once it ends.');

@@ -305,6 +305,29 @@ EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END $$;
 
+-- _lock_for_maintenance for a call by hand (manage_partitions, unmanage_partitions, named by
+-- what): a lock not free within the caller's lock_timeout raises 55P03 naming the run that holds
+-- it, as a maintenance run's 'skipped' row does (the bare "canceling statement due to lock
+-- timeout" said nothing of who). The lock, taken in the block's subtransaction, stays to the end
+-- of the caller's transaction.
+CREATE FUNCTION ai_scale._lock_for_maintenance_by_hand(parent regclass, what text)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    held_up text;
+BEGIN
+    PERFORM ai_scale._lock_for_maintenance(parent);
+EXCEPTION WHEN lock_not_available THEN
+    held_up := ai_scale._lock_holders(ARRAY[parent], '{ExclusiveLock}',
+                                      current_setting('lock_timeout'), true);
+    RAISE EXCEPTION USING ERRCODE = 'lock_not_available', MESSAGE = SQLERRM,
+        DETAIL = 'Another maintenance run holds this table' || coalesce(': ' || held_up, '')
+                 || '.',
+        HINT = format('Call %s again once that run ends.', what);
+END $$;
+
 -- The message of a step that gave up on a lock (SQLERRM of a 55P03) and what held it up
 -- (_lock_holders), for a 'skipped' row's detail; the message alone when that is not known.
 CREATE FUNCTION ai_scale._lock_timeout_text(message text, rels regclass[], modes text[],

@@ -291,7 +291,7 @@ BEGIN
 
     -- After any other manage_partitions or maintenance run of the table: two first calls at
     -- once would both add a default partition, and the second fail (42P07).
-    PERFORM ai_scale._lock_for_maintenance(manage_partitions.parent);
+    PERFORM ai_scale._lock_for_maintenance_by_hand(manage_partitions.parent, 'manage_partitions');
     -- After the owner check above, which is what a role managing another's table must hear.
     PERFORM ai_scale._require_config_rights('{INSERT,UPDATE}', 'manage_partitions');
     PERFORM ai_scale._require_plain_default(manage_partitions.parent,
@@ -320,7 +320,7 @@ BEGIN
     PERFORM ai_scale._config(parent);
     -- After any maintenance run on the table in progress (a run waiting for it then finds the
     -- table no longer managed).
-    PERFORM ai_scale._lock_for_maintenance(parent);
+    PERFORM ai_scale._lock_for_maintenance_by_hand(parent, 'unmanage_partitions');
     PERFORM ai_scale._require_config_rights('{DELETE}', 'unmanage_partitions');
     DELETE FROM ai_scale.partition_config c WHERE c.parent = unmanage_partitions.parent;
     -- The tables the worker detached to drop and did not drop (see _owed_drop_note) are kept,

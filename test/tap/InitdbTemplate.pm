@@ -14,13 +14,14 @@ use warnings;
 use PostgreSQL::Test::Utils;
 use Time::HiRes ();
 
-my $initdb = \&PostgreSQL::Test::Utils::system_or_bail;
+# The original, which the one below calls for everything else (and for cp and pg_resetwal).
+my $system_or_bail = \&PostgreSQL::Test::Utils::system_or_bail;
 
 {
     no warnings 'redefine';
     *PostgreSQL::Test::Utils::system_or_bail = sub {
         my $template = $ENV{AI_SCALE_TEST_INITDB_TEMPLATE};
-        return $initdb->(@_)
+        return $system_or_bail->(@_)
           unless defined $template
           && @_ == 6
           && $_[0] eq 'initdb'
@@ -69,7 +70,7 @@ sub new_system_identifier {
 sub copy_template {
     my ($template, $pgdata) = @_;
     print "# Copying $template to $pgdata, in place of initdb\n";
-    $initdb->('cp', '-RPp', $template, $pgdata);
+    $system_or_bail->('cp', '-RPp', $template, $pgdata);
     my $file = "$pgdata/global/pg_control";
     open(my $in, '<:raw', $file) or die "InitdbTemplate: $file: $!\n";
     my $control = do { local $/; <$in> };
@@ -80,7 +81,7 @@ sub copy_template {
     open(my $out, '>:raw', $file) or die "InitdbTemplate: $file: $!\n";
     print $out $control;
     close $out or die "InitdbTemplate: $file: $!\n";
-    $initdb->('pg_resetwal', '-D', $pgdata);
+    $system_or_bail->('pg_resetwal', '-D', $pgdata);
     return;
 }
 

@@ -226,7 +226,7 @@ fuzz() {
         [ -d "test/fuzz/corpus/$name" ] && cp -r "test/fuzz/corpus/$name/." "$work/$name.corpus/"
         while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
         (
-            "$f" -max_total_time="${AI_SCALE_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
+            "$f" -max_total_time="${AI_SCALE_FUZZ_SECONDS:-12}" -rss_limit_mb=2048 \
                 -seed="${AI_SCALE_FUZZ_SEED:-20261129}" -artifact_prefix="$work/$name-" \
                 "$work/$name.corpus" >"$work/$name.log" 2>&1
             echo $? >"$work/$name.status"

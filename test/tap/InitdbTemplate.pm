@@ -12,6 +12,7 @@ package InitdbTemplate;
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
+use List::Util qw(first);
 use Time::HiRes ();
 
 # The original, which the one below calls for everything else (and for cp and pg_resetwal).
@@ -39,25 +40,23 @@ my @crc_table = map {
     $c;
 } 0 .. 255;
 
+sub crc32c {
+    my ($bytes) = @_;
+    my $crc = 0xFFFFFFFF;
+    $crc = ($crc >> 8) ^ $crc_table[($crc ^ $_) & 0xFF] for unpack('C*', $bytes);
+    return $crc ^ 0xFFFFFFFF;
+}
+
 # pg_control with its system identifier (its first 8 bytes) replaced by $id and its crc made
 # anew. The crc follows the fields it covers, at an offset that differs between versions: it is
 # found as the first 4-byte word equal to the CRC of the bytes before it.
 sub with_system_identifier {
     my ($control, $id) = @_;
-    my ($crc, $at) = (0xFFFFFFFF, undef);
-    for my $i (0 .. 1023) {
-        if ($i >= 8 && $i % 4 == 0
-            && unpack('V', substr($control, $i, 4)) == ($crc ^ 0xFFFFFFFF)) {
-            $at = $i;
-            last;
-        }
-        $crc = ($crc >> 8) ^ $crc_table[($crc ^ ord(substr($control, $i, 1))) & 0xFF];
-    }
+    my $at = first { unpack('V', substr($control, $_, 4)) == crc32c(substr($control, 0, $_)) }
+      map { 4 * $_ } 2 .. 255;
     die "InitdbTemplate: no crc found in pg_control\n" unless defined $at;
     substr($control, 0, 8) = pack('Q<', $id);
-    $crc = 0xFFFFFFFF;
-    $crc = ($crc >> 8) ^ $crc_table[($crc ^ ord(substr($control, $_, 1))) & 0xFF] for 0 .. $at - 1;
-    substr($control, $at, 4) = pack('V', $crc ^ 0xFFFFFFFF);
+    substr($control, $at, 4) = pack('V', crc32c(substr($control, 0, $at)));
     return $control;
 }
 

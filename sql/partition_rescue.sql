@@ -374,3 +374,17 @@ SELECT ai_scale._drop_rescue_index('idx_wait');
 SHOW lock_timeout;
 ROLLBACK;
 DROP TABLE idx_wait;
+
+-- An interval over 625 years, with fewer than 7 partitions made ahead, is a table's to have:
+-- the row in the default is moved, and runs report no error (the cell functions checked the
+-- interval with the default premake of 7, refusing it with 22023 in every run and rescue).
+SET TimeZone = 'UTC';
+CREATE TABLE long_cells (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('long_cells', '700 years', 0, time_zone => 'UTC');
+INSERT INTO long_cells VALUES ('1700-01-01 00:00 UTC');
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('long_cells');
+SELECT action, count(*) FROM ai_scale.run_maintenance('long_cells') GROUP BY action;
+SELECT tableoid::regclass, at FROM long_cells;
+SELECT lower FROM ai_scale._cells('1000 years', '0500-06-01 BC', '0500-06-01 BC');
+DROP TABLE long_cells;
+RESET TimeZone;

@@ -193,6 +193,17 @@ SET ai_scale.store_table = 'My Store';
 SET ai_scale.store_table = '"My Schema"."Store.V2"';
 SET ai_scale.store_table = 'store';
 RESET ai_scale.store_table;
+-- Settings whose effects outlive the session or reach other databases are superuser-only: the
+-- store, the Redis endpoints, and the ttl of what predict() writes to the shared Redis.
+CREATE ROLE ai_scale_l1_plain;
+SET ROLE ai_scale_l1_plain;
+SET ai_scale.cache_ttl = '365d';
+SET ai_scale.store_table = 'mine';
+SET ai_scale.redis_primary = '127.0.0.1:1';
+SET ai_scale.cache_strict = on;
+RESET ai_scale.cache_strict;
+RESET ROLE;
+DROP ROLE ai_scale_l1_plain;
 
 -- With L1 switched off for the session, reads go to Redis.
 SET ai_scale.cache_use_l1 = off;

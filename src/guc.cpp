@@ -425,9 +425,12 @@ void define_redis_settings()
 // The cache as a whole: time to live, the breakers of its Redis endpoints, strictness, and L3.
 void define_cache_settings()
 {
+    // Superuser-only: what predict() caches lives in the Redis every database shares, for this
+    // long after the session ends. A role with no grants, free to choose a year, filled a
+    // noeviction Redis for a year with its own predictions, refusing every database's writes.
     DefineCustomIntVariable("ai_scale.cache_ttl",
                             "Default time to live of cached predictions, and the L3 window.",
-                            nullptr, &cache_ttl_s, 3600, 1, 365 * 86400, PGC_USERSET, GUC_UNIT_S,
+                            nullptr, &cache_ttl_s, 3600, 1, 365 * 86400, PGC_SUSET, GUC_UNIT_S,
                             nullptr, nullptr, nullptr);
     DefineCustomIntVariable("ai_scale.breaker_failures",
                             "Consecutive failures after which a Redis endpoint is skipped.",

@@ -382,3 +382,29 @@ DROP ROLE "Adopt Writer";
 DROP TABLE seed, events_ts, events_date, weekly, ny,
            "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by";
 SELECT count(*) FROM ai_scale.partition_config WHERE parent::text NOT LIKE '%model_predictions';
+
+-- A partition bounded at an end of the timestamp range, where the instant has no local time
+-- in the table's zone (4714-11-24 00:00 BC UTC is the evening before in New York; the last
+-- hour of 294276 UTC is the next year in Tokyo): the bound reads as the first or the last local
+-- time. Both stopped every run of the table with 22008, "timestamp out of range", naming
+-- neither the partition nor the bound.
+SET TimeZone = 'UTC';
+CREATE TABLE range_ends (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE range_ends_first PARTITION OF range_ends
+    FOR VALUES FROM ('4714-11-24 00:00 UTC BC') TO ('2000-01-01 00:00 UTC');
+CREATE TABLE range_ends_last PARTITION OF range_ends
+    FOR VALUES FROM ('2200-01-01 00:00 UTC') TO ('294276-12-31 23:00 UTC');
+SELECT partition, lower, upper, upper_first_pass
+  FROM ai_scale._bounds('range_ends', 'America/New_York') WHERE NOT is_default;
+SELECT partition, lower, upper, upper_first_pass
+  FROM ai_scale._bounds('range_ends', 'Asia/Tokyo') WHERE NOT is_default;
+-- Retention drops the first (it ended in 2000); the last is kept.
+SELECT action, count(*) FROM ai_scale.manage_partitions('range_ends', '1 month', 2,
+    retention => '1 year', time_zone => 'America/New_York') GROUP BY action ORDER BY action;
+SELECT action, count(*) FROM ai_scale.run_maintenance('range_ends') GROUP BY action;
+UPDATE ai_scale.partition_config SET time_zone = 'Asia/Tokyo' WHERE parent = 'range_ends'::regclass;
+SELECT action, count(*) FROM ai_scale.run_maintenance('range_ends')
+ WHERE action <> 'created' GROUP BY action;
+SELECT relname FROM pg_class WHERE relname IN ('range_ends_first', 'range_ends_last');
+DROP TABLE range_ends;
+RESET TimeZone;

@@ -254,6 +254,30 @@ AI_SCALE_FUNCTION(ai_scale_partition_cells)
 
 namespace {
 
+// The first and last local times: where an instant near an end of the range reads as one.
+constexpr Timestamp first_local_time = MIN_TIMESTAMP;
+constexpr Timestamp last_local_time = END_TIMESTAMP - 1;
+
+// An instant as local wall-clock time in zone. One within two days of an end of the timestamp
+// range may have none (4714-11-24 00:00 BC UTC is the evening before in New York, a day that
+// is not a timestamp): it reads as the first or the last local time, past which no key lies.
+// A partition bounded there stopped every run of its table with "timestamp out of range".
+Datum local_time_of(Datum instant, text* zone)
+{
+    const TimestampTz t = DatumGetTimestampTz(instant);
+    constexpr int64 margin = 2 * USECS_PER_DAY;
+    if (t >= MIN_TIMESTAMP + margin && t < END_TIMESTAMP - margin)
+        return DirectFunctionCall2(timestamptz_zone, PointerGetDatum(zone), instant);
+    try {
+        return pg::call(
+            [&] { return DirectFunctionCall2(timestamptz_zone, PointerGetDatum(zone), instant); });
+    } catch (const pg::postgres_error& e) {
+        if (e.sqlstate() != ERRCODE_DATETIME_VALUE_OUT_OF_RANGE)
+            throw;
+        return TimestampGetDatum(t < 0 ? first_local_time : last_local_time);
+    }
+}
+
 // A range bound datum of the key type as local wall-clock time in zone; MINVALUE/MAXVALUE
 // become NULL.
 void local_bound(Datum value, PartitionRangeDatumKind kind, Oid key_type, text* zone, Datum& out,
@@ -266,7 +290,7 @@ void local_bound(Datum value, PartitionRangeDatumKind kind, Oid key_type, text* 
     null = false;
     switch (key_type) {
     case TIMESTAMPTZOID:
-        out = DirectFunctionCall2(timestamptz_zone, PointerGetDatum(zone), value);
+        out = local_time_of(value, zone);
         break;
     case TIMESTAMPOID:
         out = value;
@@ -412,8 +436,11 @@ void put_range_row(ReturnSetInfo* rsinfo, PartitionDesc desc, int i, Oid key_typ
                 nulls[1]);
     local_bound(bounds->datums[i][0], bounds->kind[i][0], key_type, zone, values[2], nulls[2]);
     // An upper instant in the first pass of a local time that a fall-back change repeats:
-    // its local time reads back as the second pass, later than the partition ends.
-    if (key_type == TIMESTAMPTZOID && !nulls[2])
+    // its local time reads back as the second pass, later than the partition ends. (Not one
+    // read as the first or last local time, whose instant is not the bound's.)
+    if (key_type == TIMESTAMPTZOID && !nulls[2] &&
+        DatumGetTimestamp(values[2]) != first_local_time &&
+        DatumGetTimestamp(values[2]) != last_local_time)
         values[4] = BoolGetDatum(DatumGetTimestampTz(DirectFunctionCall2(
                                      timestamp_zone, PointerGetDatum(zone), values[2])) !=
                                  DatumGetTimestampTz(bounds->datums[i][0]));

@@ -66,12 +66,24 @@ ai_scale::pg::catalog_cache_bound catalog_caches;
 // indexes, which the restore creates with ONLY and completes partition by partition, stayed
 // invalid for good; a partition dropped by retention meanwhile failed the restore of its rows.
 // The run waits until no pg_restore (as it names itself in pg_stat_activity) is connected to
-// the database. Inside a transaction, connected to SPI.
+// the database. Only a session of a role that could restore what maintenance touches counts: a
+// superuser, or a member of the database's owner or of a managed table's owner. Any role that
+// may connect can name itself pg_restore, and one with no rights at all held up the maintenance
+// of every table in the database for as long as it stayed connected. Inside a transaction,
+// connected to SPI.
 bool restore_connected()
 {
-    const bool restoring = returns_a_row("SELECT 1 FROM pg_catalog.pg_stat_activity "
-                                         "WHERE datname = pg_catalog.current_database() "
-                                         "AND application_name = 'pg_restore'");
+    const bool restoring = returns_a_row(
+        "SELECT 1 FROM pg_catalog.pg_stat_activity a "
+        "JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid "
+        "WHERE a.datname = pg_catalog.current_database() "
+        "AND a.application_name = 'pg_restore' "
+        "AND (r.rolsuper "
+        "OR pg_catalog.pg_has_role(r.oid, (SELECT d.datdba FROM pg_catalog.pg_database d "
+        "WHERE d.datname = pg_catalog.current_database()), 'MEMBER') "
+        "OR EXISTS (SELECT FROM ai_scale.partition_config c "
+        "JOIN pg_catalog.pg_class k ON k.oid = c.parent "
+        "WHERE pg_catalog.pg_has_role(r.oid, k.relowner, 'MEMBER')))");
     if (restoring != restore_waited)
         ereport(LOG, (errmsg(restoring ? "ai_scale maintenance waits: pg_restore is connected to "
                                          "database \"%s\""

@@ -80,5 +80,25 @@ SELECT count(*) FROM ai_scale.partitions('model_predictions') p
  WHERE (SELECT count(*) FROM pg_index i WHERE i.indrelid = p.partition) <> 2}), '0',
     'every partition has both indexes');
 
+# Any role may name its session pg_restore: only a superuser's, or one of a role that owns the
+# database or a managed table (or is a member of one), holds up the runs. A role with no
+# rights at all held up the maintenance of every table in the database while it stayed.
+$node->safe_psql('restored', q{CREATE ROLE nobody LOGIN});
+my $posing = $node->background_psql('restored', extra_params => ['-U', 'nobody']);
+$posing->query_safe(q{SET application_name = 'pg_restore'});
+is($node->safe_psql('restored', q{
+SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_restore'}), '1',
+    "a session of a role with no rights is named pg_restore");
+$log_offset = -s $node->logfile;
+$node->safe_psql('restored', qq{
+SELECT format('DROP TABLE %s', partition) FROM ai_scale.partitions('model_predictions')
+ WHERE $newest \\gexec});
+ok($node->poll_query_until('restored', qq{
+SELECT EXISTS (SELECT FROM ai_scale.partitions('model_predictions') WHERE $newest)}),
+    'the worker makes the partition again meanwhile');
+unlike(slurp_file($node->logfile, $log_offset), qr/maintenance waits: pg_restore/,
+    'and never waited for that session');
+$posing->quit;
+
 $node->stop;
 done_testing();

@@ -442,7 +442,13 @@ void apply_generations(const std::vector<uint32_t>& stale,
                     raise_to(g.slot[stale[i]], *counter);
                 taken = counter && *counter > used;
             } else {
-                raise_to(g.slot[stale[i]], in_redis);
+                // A slot bumped here without Redis takes no counter short of the INCRBY that
+                // raises it past both: raised to Redis's first, it served what another server
+                // had put there before this server's invalidation, for the round trip, and for
+                // good while Redis refused the INCRBY (a full noeviction Redis, a user without
+                // INCRBY) but answered reads.
+                if (!was_unsent)
+                    raise_to(g.slot[stale[i]], in_redis);
                 taken = reconcile_generation(stale[i], in_redis, true, was_unsent);
             }
         } catch (...) { // cache_strict
@@ -641,8 +647,7 @@ void bump_slot(uint32_t slot)
     recheck_bumped();
     auto& g = gens().slot[slot];
     auto& mark = gens().unsent[slot];
-    uint64_t local = g.load(std::memory_order_relaxed);
-    uint64_t next = local + 1;
+    const uint64_t local = g.load(std::memory_order_relaxed);
     bool new_mark = false; // a bump Redis did not take, of a slot not marked before
     if (l2_enabled()) {
         note_taken(slot);
@@ -659,8 +664,7 @@ void bump_slot(uint32_t slot)
             throw;
         }
         if (shared) {
-            next = generation::after_bump(local, *shared, step);
-            raise_to(g, next);
+            raise_to(g, generation::after_bump(local, *shared, step));
             reconcile_generation(slot, *shared, false);
             if (earlier)
                 unsent_taken(mark);
@@ -670,7 +674,10 @@ void bump_slot(uint32_t slot)
         if (shared_generations == nullptr)
             warn_bump_held_in_session();
     }
-    raise_to(g, next);
+    // One past the slot as it is now, not as it was read before the round trip: a sync that
+    // raised it meanwhile (to a counter under which another server had put values before this
+    // invalidation) left a raise to that older number doing nothing, and those values served.
+    g.fetch_add(1, std::memory_order_relaxed);
     if (new_mark)
         save_new_mark();
 }

@@ -93,6 +93,33 @@ is($primary->safe_psql('postgres', $get), 'miss',
 usleep(1_100_000);
 is($standby->safe_psql('postgres', $get), 'miss', 'nor does the standby');
 
+# A bump made without Redis, whose sync finds Redis answering reads but refusing the INCRBY
+# that raises the counter past both (a full noeviction Redis, an ACL user without INCRBY): the
+# slot took Redis's counter before that INCRBY, and kept it when refused, so the primary served
+# what the standby had put before its invalidation, until Redis took a raise.
+usleep(1_100_000);
+is($primary->safe_psql('postgres', $get), 'miss', 'the primary synced the slot again');
+$standby->safe_psql('postgres', q{
+SELECT ai_scale.cache_invalidate('m', 1);
+SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "before a raise Redis refused"}');});
+is($standby->safe_psql('postgres', $get), '{"v": "before a raise Redis refused"}',
+    'the standby reads its value back');
+($ret, $out, $err) = $primary->psql('postgres', qq{
+SET ai_scale.redis_primary = '127.0.0.1:$dead';
+SELECT ai_scale.cache_invalidate('m', 1);});
+is($ret, 0, 'the primary invalidates without Redis') or diag($err);
+like(`redis-cli -p $port ACL SETUSER default -incrby`, qr/OK/, 'Redis refuses INCRBY');
+usleep(1_100_000);
+($ret, $out, $err) = $primary->psql('postgres', $get);
+is($out, 'miss',
+    'the primary does not serve the value put before its invalidation while INCRBY is refused');
+like($err, qr/redis refused to increment/, '... and says that Redis refused the raise');
+like(`redis-cli -p $port ACL SETUSER default +incrby`, qr/OK/, 'INCRBY allowed again');
+usleep(1_100_000);
+is($primary->safe_psql('postgres', $get), 'miss', 'nor once Redis takes the raise');
+usleep(1_100_000);
+is($standby->safe_psql('postgres', $get), 'miss', 'nor does the standby, synced');
+
 $standby->stop;
 $primary->stop;
 redis_stop('overtaken');

@@ -36,7 +36,15 @@ uint64_t latency_histogram::samples() const
 
 uint64_t latency_histogram::percentile(double q) const
 {
-    uint64_t total = samples();
+    // The buckets read once, for the total and the walk alike: read twice, a reset in between
+    // left the walk short of the rank, and the view showed the last bucket's bound (2^48 ns,
+    // 281,474,977 ms) for samples of a microsecond.
+    uint64_t counts[buckets];
+    uint64_t total = 0;
+    for (int b = 0; b < buckets; b++) {
+        counts[b] = counts_[b].load(std::memory_order_relaxed);
+        total += counts[b];
+    }
     if (total == 0)
         return 0;
     if (!(q > 0.0))
@@ -48,7 +56,7 @@ uint64_t latency_histogram::percentile(double q) const
         rank = 1;
     uint64_t seen = 0;
     for (int b = 0; b < buckets; b++) {
-        seen += counts_[b].load(std::memory_order_relaxed);
+        seen += counts[b];
         if (seen >= rank)
             return bucket_upper(b);
     }

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 
 using ai_scale::stats::latency_histogram;
 
@@ -83,6 +85,33 @@ TEST(LatencyHistogram, ResetEmptiesIt)
     h->reset();
     EXPECT_EQ(h->samples(), 0u);
     EXPECT_EQ(h->percentile(0.99), 0u);
+}
+
+// A percentile read while another backend resets the histogram is one of the samples there
+// before or after the reset, or 0: it summed the buckets, then walked them again after a reset
+// had emptied them, and gave the last bucket's bound (2^48 ns) for samples of a microsecond.
+TEST(LatencyHistogram, PercentileReadDuringResetsIsASampleOrZero)
+{
+    auto h = empty_histogram();
+    std::atomic<bool> done{false};
+    std::thread resetter([&] {
+        while (!done.load()) {
+            for (int i = 0; i < 100; i++)
+                h->record(1000);
+            h->reset();
+        }
+    });
+    const uint64_t sample_bound =
+        latency_histogram::bucket_upper(latency_histogram::bucket_of(1000));
+    int wrong = 0;
+    for (int i = 0; i < 200000; i++) {
+        const uint64_t p = h->percentile(0.99);
+        if (p != 0 && p != sample_bound)
+            wrong++;
+    }
+    done = true;
+    resetter.join();
+    EXPECT_EQ(wrong, 0);
 }
 
 TEST(SharedMetrics, ResetClearsCountersAndTimers)

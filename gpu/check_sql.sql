@@ -115,6 +115,20 @@ SELECT coalesce(string_agg(model, ', '), '') AS failed FROM results
     OR (:'gpu_live' AND (gpu_rows <> rows OR auto_gpu_rows <> CASE WHEN model IN ('check_mlp', 'check_gbdt')
                                                                    THEN rows ELSE 0 END)) \gset
 SELECT pg_temp.assert_none_failed(:'failed');
+
+-- _gpu_score_test keeps its model on the device under a fingerprint of the weights' bits:
+-- weights a millionth apart or less (one key when it was taken in millionths, so the second
+-- call scored with the first's weights) score each with its own.
+SET ai_scale.gpu = :'gpu_mode';
+SELECT scores[1] AS tiny_a FROM ai_scale._gpu_score_test(array_fill(1e6::float8, ARRAY[2000, 1]), ARRAY[1e-7::float8]) \gset
+SELECT scores[1] AS tiny_b, path AS tiny_path
+  FROM ai_scale._gpu_score_test(array_fill(1e6::float8, ARRAY[2000, 1]), ARRAY[4e-7::float8]) \gset
+RESET ai_scale.gpu;
+SELECT pg_temp.assert_none_failed(CASE
+    WHEN abs(:tiny_a - 0.1) > 1e-6 OR abs(:tiny_b - 0.4) > 1e-6 OR (:'gpu_live' AND :'tiny_path' <> 'gpu')
+    THEN format('_gpu_score_test: weights 1e-7 then 4e-7 on rows of 1e6 scored %s and %s (%s)',
+                :tiny_a, :tiny_b, :'tiny_path')
+    ELSE '' END);
 \if :gpu_live
 \echo PASSED: every model scored the same on the GPU and the CPU, every row on the GPU under on, only the mlp and gbdt under auto
 \else

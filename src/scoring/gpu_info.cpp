@@ -17,7 +17,6 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
-#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -138,12 +137,21 @@ AI_SCALE_FUNCTION(ai_scale_gpu_score_test)
     float* out = static_cast<float*>(palloc(sizeof(float) * size_t(n_rows) + 1));
     for (int64_t i = 0; i < int64_t(n_rows) * n_features; i++)
         rows[i] = float(x[i]);
-    uint64_t fingerprint = 1469598103934665603ull; // FNV-1a over the parameters
+    // FNV-1a over the parameters as scored: the count and each float's bits. (Over the weights
+    // in millionths, [1e-7] and [4e-7] were one model, and [1e20] and [-1e20] another: the GPU
+    // scored a call with the weights of one before, cached on the device under that key.)
+    auto mix = [](uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; };
+    auto bits = [](float v) {
+        uint32_t b;
+        std::memcpy(&b, &v, sizeof b);
+        return uint64_t(b);
+    };
+    uint64_t fingerprint = mix(1469598103934665603ull, uint64_t(n_features));
     for (int f = 0; f < n_features; f++) {
         weights[f] = float(w[f]);
-        fingerprint = (fingerprint ^ uint64_t(std::llround(w[f] * 1e6))) * 1099511628211ull;
+        fingerprint = mix(fingerprint, bits(weights[f]));
     }
-    fingerprint = (fingerprint ^ uint64_t(std::llround(bias * 1e6))) * 1099511628211ull;
+    fingerprint = mix(fingerprint, bits(float(bias)));
 
     scoring::gpu_offload::model_ref m{};
     m.name = "_gpu_score_test";

@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -500,6 +501,26 @@ int score_checked(const ai_scale_gpu_model& model, const float* rows, ai_scale_g
     return score_locked(model, rows, fill, fill_ctx, n_rows, out, timing);
 }
 
+// f(), with no C++ exception leaving the module: host memory running out (the host copy of a
+// large tree model, a vector of chunks) is AI_SCALE_GPU_OUT_OF_MEMORY, which the extension
+// answers as any failed batch (under auto the CPU scores it). It reached the backend as an
+// exception, and failed the query with 53200 where the CPU would have scored it.
+template <typename F> int without_exceptions(const char* what, F&& f) noexcept
+{
+    char message[256];
+    try {
+        return f();
+    } catch (const std::bad_alloc&) {
+        std::snprintf(message, sizeof message, "%s: out of host memory", what);
+        return fail(AI_SCALE_GPU_OUT_OF_MEMORY, message);
+    } catch (const std::exception& e) {
+        std::snprintf(message, sizeof message, "%s: %s", what, e.what());
+    } catch (...) {
+        std::snprintf(message, sizeof message, "%s: an unknown exception", what);
+    }
+    return fail(AI_SCALE_GPU_CUDA_ERROR, message);
+}
+
 } // namespace
 } // namespace ai_scale::gpu
 
@@ -509,13 +530,15 @@ extern "C" int ai_scale_gpu_upload(const struct ai_scale_gpu_model* model)
 {
     if (model == nullptr)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "upload: null model");
-    std::lock_guard<std::mutex> lock(module_mutex());
-    device_model* d = nullptr;
-    int dev = model_on_device(*model, &d);
-    if (dev < 0)
-        return dev;
-    clear_error();
-    return AI_SCALE_GPU_OK;
+    return without_exceptions("upload", [&] {
+        std::lock_guard<std::mutex> lock(module_mutex());
+        device_model* d = nullptr;
+        int dev = model_on_device(*model, &d);
+        if (dev < 0)
+            return dev;
+        clear_error();
+        return int(AI_SCALE_GPU_OK);
+    });
 }
 
 extern "C" int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const float* rows,
@@ -523,7 +546,9 @@ extern "C" int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const 
 {
     if (model == nullptr || rows == nullptr || out == nullptr || n_rows < 0)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "score: null argument or negative row count");
-    return score_checked(*model, rows, nullptr, nullptr, n_rows, out, timing);
+    return without_exceptions("score", [&] {
+        return score_checked(*model, rows, nullptr, nullptr, n_rows, out, timing);
+    });
 }
 
 extern "C" int ai_scale_gpu_score_fill(const struct ai_scale_gpu_model* model, int64_t n_rows,
@@ -532,7 +557,9 @@ extern "C" int ai_scale_gpu_score_fill(const struct ai_scale_gpu_model* model, i
 {
     if (model == nullptr || fill == nullptr || out == nullptr || n_rows < 0)
         return fail(AI_SCALE_GPU_BAD_ARGUMENT, "score_fill: null argument or negative row count");
-    return score_checked(*model, nullptr, fill, ctx, n_rows, out, timing);
+    return without_exceptions("score_fill", [&] {
+        return score_checked(*model, nullptr, fill, ctx, n_rows, out, timing);
+    });
 }
 
 extern "C" void* ai_scale_gpu_host_alloc(size_t bytes)

@@ -222,6 +222,7 @@ std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<
                              std::vector<const char*>& levels)
 {
     const bool use_l1 = l1_usable();
+    l1_lookups_begin();
     std::vector<int> pending;
     for (int i = 0; i < int(inputs.size()); i++) {
         pg::check_for_interrupts();
@@ -378,6 +379,7 @@ namespace {
 Jsonb* get_one(const lookup& m, Jsonb* input)
 {
     key128 k = make_key(m.database, m.model, m.version, input);
+    l1_lookups_begin();
     if (l1_usable())
         if (Jsonb* v = from_l1(k))
             return v;

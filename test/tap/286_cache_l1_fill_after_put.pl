@@ -1,0 +1,74 @@
+# A fill of L1 from Redis kept a value L1 held (a put made since the lookup missed is newer),
+# but a put whose output L1 does not take (larger than ai_scale.l1_max_value_bytes, from a
+# session with cache_use_l1 off, or cancelled) only removes the key from L1. A lookup that had
+# read the old value from Redis before that put then stored it back in L1, which served it, for
+# up to its ttl, while Redis held the new one. A fill now stores nothing where L1 changed since
+# its lookup missed. The lookup's reply from Redis is held back here by a proxy
+# (test/tap/hold_proxy.py) while the put is made.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use IO::Socket::INET;
+use Time::HiRes qw(usleep);
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('fill_after_put', $port);
+my $proxy = PostgreSQL::Test::Cluster::get_free_port();
+my $dir = PostgreSQL::Test::Utils::tempdir();
+my ($hold, $held) = ("$dir/hold", "$dir/held");
+my $pid = fork() // die "fork: $!";
+if ($pid == 0) {
+    exec('python3', "$FindBin::RealBin/hold_proxy.py", $proxy, $port, $hold, $held)
+      or die "exec: $!";
+}
+END { kill 'TERM', $pid if $pid; }
+for (1 .. 100) {
+    last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$proxy", Timeout => 1);
+    usleep(50_000);
+}
+
+my $node = cache_node('fill_after_put', redis_primary => "127.0.0.1:$port", cache_use_l1 => 'on');
+my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}') ->> 'v', 'miss')};
+# What this server's L1 holds: with no Redis, and no store, a lookup reads L1 alone.
+my $in_l1 = "SET ai_scale.redis_primary = ''; $get";
+
+# The old value in Redis and not in L1: a put, then the same put from a session with L1 off,
+# which removes the key from L1.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "old"}')});
+is($node->safe_psql('postgres', $in_l1), 'old', 'a put stores the value in L1');
+$node->safe_psql('postgres', q{
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "old"}');});
+is($node->safe_psql('postgres', $in_l1), 'miss', 'a put from a session with L1 off removes it');
+
+# A lookup reads it from Redis, through the proxy, which holds its reply back.
+open(my $fh, '>', $hold) or die "$hold: $!";
+close $fh;
+my $reader = $node->background_psql('postgres');
+$reader->query_safe(
+    "SET ai_scale.redis_primary = '127.0.0.1:$proxy'; SET ai_scale.redis_timeout_ms = 60000");
+$reader->query_until(qr/sent/, "\\echo sent\n$get;\n");
+my $waited = 0;
+$waited++ until -e $held || $waited > 3000 || !usleep(10_000);
+ok(-e $held, 'the lookup missed L1 and Redis answered it the old value');
+
+# Meanwhile a put replaces it with a value larger than L1 takes: in Redis alone.
+$node->safe_psql('postgres', q{
+SELECT ai_scale.cache_put('m', 1, '{"a": 1}',
+                          jsonb_build_object('v', 'new', 'pad', repeat('x', 4000)));});
+unlink $hold;
+like($reader->query_safe('SELECT 1'), qr/^old$/m,
+    'the lookup, begun before the put, answers the old value');
+$reader->quit;
+
+is($node->safe_psql('postgres', $in_l1), 'miss', 'and has not stored it back in L1');
+is($node->safe_psql('postgres', $get), 'new', 'the new value is answered from Redis');
+
+$node->stop;
+redis_stop('fill_after_put');
+done_testing();

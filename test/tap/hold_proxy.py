@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""A pass-through to a real Redis that can hold a value's reply back:
+hold_proxy.py PORT UPSTREAM_PORT HOLD_FILE HELD_FILE.
+
+Listens on 127.0.0.1:PORT and relays each connection to 127.0.0.1:UPSTREAM_PORT. While HOLD_FILE
+exists, the reply to a read of a value (a GET of an ai_scale: key that is not a generation
+counter) is kept until HOLD_FILE is removed; HELD_FILE is made when one is kept, so that a test
+knows the read has reached Redis and been answered there.
+"""
+import os
+import socket
+import sys
+import threading
+import time
+
+from fake_server import serve_forever
+
+
+def serve(conn, upstream_port, hold_file, held_file):
+    upstream = socket.create_connection(("127.0.0.1", upstream_port))
+    last_request = [b""]
+
+    def to_client():
+        try:
+            while True:
+                reply = upstream.recv(65536)
+                if not reply:
+                    break
+                request = last_request[0]
+                if (os.path.exists(hold_file) and b"GET" in request and b"ai_scale:" in request
+                        and b":gen:" not in request):
+                    open(held_file, "w").close()
+                    while os.path.exists(hold_file):
+                        time.sleep(0.01)
+                conn.sendall(reply)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=to_client, daemon=True).start()
+    try:
+        while True:
+            request = conn.recv(65536)
+            if not request:
+                break
+            last_request[0] = request
+            upstream.sendall(request)
+    except OSError:
+        pass
+    finally:
+        upstream.close()
+
+
+if __name__ == "__main__":
+    port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
+    serve_forever(port, serve, upstream_port, sys.argv[3], sys.argv[4])

@@ -6,6 +6,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
@@ -78,14 +79,19 @@ bool may_create_databases()
     return createdb;
 }
 
-// Whether the statement, run by this user, may act on the database: its owner may (DROP,
-// RENAME, SET TABLESPACE, CREATE DATABASE ... TEMPLATE; a superuser owns every database), and
-// so may anyone with CREATEDB copying a database marked IS_TEMPLATE, as Postgres's createdb()
-// allows. Postgres makes the remaining checks itself.
-bool may_act_on(const Node* stmt, Oid database)
+// Whether the statement, run by this user, here, may act on the database, as Postgres checks
+// it: its owner may (a superuser owns every database), with CREATEDB to RENAME it or copy it,
+// and anyone with CREATEDB may copy a database marked IS_TEMPLATE; DROP, CREATE and SET
+// TABLESPACE run neither in a transaction block nor in a function. Postgres makes the remaining
+// checks itself. The workers were stopped before statements it then refused: an owner without
+// CREATEDB, renaming the database again and again, kept its maintenance from ever running.
+bool may_act_on(const Node* stmt, Oid database, bool top_level)
 {
+    const bool renames = IsA(stmt, RenameStmt);
+    if (!renames && (!top_level || IsTransactionBlock()))
+        return false;
     if (pg_database_ownercheck(database, GetUserId()))
-        return true;
+        return !(renames || IsA(stmt, CreatedbStmt)) || may_create_databases();
     if (!IsA(stmt, CreatedbStmt) || !may_create_databases())
         return false;
     HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
@@ -120,7 +126,7 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
     if (const char* name = database_needing_no_sessions(pstmt->utilityStmt)) {
         const Oid database = get_database_oid(name, true);
         if (OidIsValid(database) && database != MyDatabaseId &&
-            may_act_on(pstmt->utilityStmt, database)) {
+            may_act_on(pstmt->utilityStmt, database, context == PROCESS_UTILITY_TOPLEVEL)) {
             // Every maintenance worker of the database (a replaced launcher's may still be
             // there beside the new one's), then its store worker.
             pid_t* pids = nullptr;

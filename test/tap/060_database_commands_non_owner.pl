@@ -124,5 +124,27 @@ is($rc, 0, 'CREATE DATABASE (template1) succeeds while a worker is connected to 
 ok(workers_in('template1', 'ai_scale maintenance', 1),
     'the launcher starts the template1 worker again');
 
+# Statements Postgres refuses leave the workers alone: a rename, or a copy, by an owner without
+# CREATEDB (a rename stopped the worker before the refusal, and repeated it kept the database's
+# maintenance from running), and a DROP DATABASE in a transaction block.
+$node->safe_psql('postgres', q{
+CREATE ROLE owner_nocreatedb LOGIN;
+CREATE DATABASE owned3 OWNER owner_nocreatedb;});
+reload_databases('owned3');
+ok(workers_in('owned3', 'ai_scale maintenance', 1), 'a worker is connected to owned3');
+my $worker = q{SELECT pid FROM pg_stat_activity
+ WHERE backend_type = 'ai_scale maintenance' AND datname = 'owned3'};
+$pid = $node->safe_psql('postgres', $worker);
+($rc, $out, $err) = $node->psql('postgres', 'ALTER DATABASE owned3 RENAME TO owned4',
+    extra_params => ['-U', 'owner_nocreatedb']);
+like($err, qr/permission denied to rename database/, 'an owner without CREATEDB may not rename');
+($rc, $out, $err) = $node->psql('postgres', 'CREATE DATABASE owned3_copy TEMPLATE owned3',
+    extra_params => ['-U', 'owner_nocreatedb']);
+like($err, qr/permission denied to create database/, '... nor copy it');
+($rc, $out, $err) = $node->psql('postgres', 'BEGIN; DROP DATABASE owned3; COMMIT;');
+like($err, qr/DROP DATABASE cannot run inside a transaction block/,
+    'DROP DATABASE in a transaction block is refused');
+is($node->safe_psql('postgres', $worker), $pid, 'and the worker was never stopped');
+
 $node->stop;
 done_testing();

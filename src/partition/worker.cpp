@@ -457,6 +457,13 @@ void run_and_report()
     bound_catalog_caches();
 }
 
+void connecting_context(void* role)
+{
+    errcontext("ai_scale maintenance worker connecting to database \"%s\" as role \"%s\" "
+               "(ai_scale.maintenance_role)",
+               MyBgworkerEntry->bgw_extra, static_cast<const char*>(role));
+}
+
 } // namespace
 
 void ai_scale_maintenance_main(Datum arg)
@@ -468,8 +475,16 @@ void ai_scale_maintenance_main(Datum arg)
     BackgroundWorkerUnblockSignals();
 
     const char* role = ai_scale::guc::maintenance_role;
-    BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra,
-                                         role != nullptr && role[0] != '\0' ? role : nullptr, 0);
+    const bool role_set = role != nullptr && role[0] != '\0';
+    // A connection refused (the role dropped, or without LOGIN) says which setting chose the
+    // role: the FATAL, every 10 s per database, named the role alone.
+    ErrorContextCallback connecting{error_context_stack, connecting_context,
+                                    const_cast<char*>(role)};
+    if (role_set)
+        error_context_stack = &connecting;
+    BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra, role_set ? role : nullptr, 0);
+    if (role_set)
+        error_context_stack = connecting.previous;
     ai_scale::partition::register_this_worker();
     pgstat_report_appname("ai_scale maintenance");
     run_context =

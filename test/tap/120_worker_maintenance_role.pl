@@ -1,8 +1,8 @@
 # The maintenance worker connecting as a role that is not a superuser
 # (ai_scale.maintenance_role), set up as docs/partitioning.md describes: a LOGIN role that is a
 # member of the tables' owner, the owner with CREATE on the table's schema and the grant on
-# partition_config. A role without LOGIN ends the worker with FATAL, again every 10 s, until
-# ALTER ROLE ... LOGIN (no restart). The worker then maintains the owner's store (rescue, drop
+# partition_config. A role without LOGIN ends the worker with FATAL (its CONTEXT naming the
+# setting), again every 10 s, until ALTER ROLE ... LOGIN (no restart). The worker then maintains the owner's store (rescue, drop
 # by retention); a table of a role it is not a member of gets an error row, and so does one
 # whose owner may no longer create in its schema, with the hint to grant it (it was never
 # given: the run's hint was added only when PG_EXCEPTION_HINT was NULL, which it never is).
@@ -40,6 +40,9 @@ GRANT INSERT, UPDATE, DELETE ON ai_scale.partition_config TO app_owner, stranger
 my $offset = -s $node->logfile;
 ok($node->wait_for_log(qr/FATAL:  role "maint" is not permitted to log in/, $offset),
     'a maintenance role without LOGIN: the worker cannot connect');
+like(slurp_file($node->logfile, $offset),
+    qr/FATAL:  role "maint" is not permitted to log in\n.*CONTEXT:  ai_scale maintenance worker connecting to database "app" as role "maint" \(ai_scale.maintenance_role\)/,
+    '... which the log says is the role of ai_scale.maintenance_role');
 $offset = -s $node->logfile;
 ok($node->wait_for_log(qr/FATAL:  role "maint" is not permitted to log in/, $offset),
     'and is started again, and fails again');

@@ -250,7 +250,7 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     // Stored first: when the insert fails, nothing is cached either; an insert in this
     // transaction is cached when it commits.
     if (predict::store(model, m.version, {{input, out, int64(cache::input_hash(input))}},
-                       m.written_by_this_transaction()))
+                       m.written_by_this_transaction(), m.row_table))
         predict::fill_at_commit(k, out, ttl_ms());
     else
         cache::fill_l1_l2(k, out, ttl_ms());
@@ -398,7 +398,7 @@ void store_and_fill(const loaded_model& m, text* model,
                     const std::vector<predict::new_prediction>& fresh,
                     const std::vector<int>& to_score, const batch_elements& b)
 {
-    if (predict::store(model, m.version, fresh, m.written_by_this_transaction())) {
+    if (predict::store(model, m.version, fresh, m.written_by_this_transaction(), m.row_table)) {
         for (int i : to_score)
             predict::fill_at_commit(b.key(i), b.outputs[i], ttl_ms());
     } else {

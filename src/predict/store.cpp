@@ -20,6 +20,8 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "storage/lmgr.h"
 #include "utils/varlena.h"
 }
 
@@ -114,7 +116,7 @@ const char* const insert_format =
     "pg_catalog.unnest($4), pg_catalog.unnest($5)) AS t(i, o, h)";
 
 bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
-           bool version_uncommitted)
+           bool version_uncommitted, Oid catalog)
 {
     // A read-only transaction stores nothing, as on a hot standby (where every transaction is
     // read-only): async would write behind its back, and sync would fail with 25006.
@@ -135,6 +137,21 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
                    get_rel_persistence(relid) != RELPERSISTENCE_TEMP;
         });
         if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
+            return false;
+    }
+    // The version's number was given by the install whose catalog it was read from. A lock on
+    // that catalog, held to the end of the transaction, makes a DROP EXTENSION wait until these
+    // rows are committed or gone, as the store worker's insert does for queued rows. Without
+    // it, DROP and CREATE EXTENSION went on while they were uncommitted; register_model, which
+    // numbers a name's first version past those the store holds, did not see them and gave the
+    // number again, and once they committed L3 answered the new model with the old one's
+    // outputs. An install dropped since the version was read stores nothing.
+    if (OidIsValid(catalog)) {
+        const bool installed = pg::call([&] {
+            LockRelationOid(catalog, AccessShareLock);
+            return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(catalog));
+        });
+        if (!installed)
             return false;
     }
     // Locked only here: a queued row takes no lock on the store (the worker's insert does).

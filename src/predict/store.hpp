@@ -26,8 +26,9 @@ struct new_prediction {
 // version_uncommitted: the version was registered (or changed) by the calling transaction,
 // which may yet roll it back and leave its number to be given to another model; its rows are
 // then never queued, as the worker would commit them whatever this transaction does.
+// catalog: the ai_scale.models table the version was read from (catalog_row::row_table).
 bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
-           bool version_uncommitted = false);
+           bool version_uncommitted, Oid catalog);
 
 // The INSERT of both writers, store() and the async store worker (store_worker.cpp): %s is the table's
 // quoted qualified name; $1 the model, $2 the version, $3, $4 and $5 the inputs (jsonb[]),

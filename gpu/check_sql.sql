@@ -129,6 +129,24 @@ SELECT pg_temp.assert_none_failed(CASE
     THEN format('_gpu_score_test: weights 1e-7 then 4e-7 on rows of 1e6 scored %s and %s (%s)',
                 :tiny_a, :tiny_b, :'tiny_path')
     ELSE '' END);
+-- Subnormal floats: the GPU does not flush them to zero (no --use_fast_math, whose -ftz=true
+-- would), as the CPU does not: a weight of 1e-20 times an input of 1e-20 scores about 1e-40.
+-- Random inputs never came near, and a build that flushed would have passed every check above.
+SELECT ai_scale.register_model('check_tiny', 'linear', ARRAY['x'], '{"weights": [1e-20], "bias": 0}') AS v \gset
+CREATE TEMP TABLE tiny_rows AS
+    SELECT i AS id, jsonb_build_object('x', 1e-20 * (1 + i % 7)) AS input FROM generate_series(1, 2000) i;
+SET ai_scale.gpu = off;
+CREATE TEMP TABLE tiny_cpu AS SELECT id, ai_scale.score_batched('check_tiny', input) OVER () AS s FROM tiny_rows;
+SET ai_scale.gpu = :'gpu_mode';
+CREATE TEMP TABLE tiny_gpu AS SELECT id, ai_scale.score_batched('check_tiny', input) OVER () AS s FROM tiny_rows;
+RESET ai_scale.gpu;
+SELECT count(*) FILTER (WHERE c.s IS DISTINCT FROM g.s) AS tiny_mismatched, min(c.s) AS tiny_min
+  FROM tiny_cpu c JOIN tiny_gpu g USING (id) \gset
+SELECT pg_temp.assert_none_failed(CASE WHEN :tiny_mismatched > 0 OR NOT (:tiny_min > 0)
+    THEN format('subnormal scores: %s of 2000 differ between the GPU and the CPU (smallest on the CPU %s)',
+                :tiny_mismatched, :tiny_min)
+    ELSE '' END);
+
 \if :gpu_live
 \echo PASSED: every model scored the same on the GPU and the CPU, every row on the GPU under on, only the mlp and gbdt under auto
 \else

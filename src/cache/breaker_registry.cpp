@@ -61,7 +61,9 @@ registry& reg()
     return shared_registry ? *shared_registry : local_registry;
 }
 
-// Holds the registry lock (when there is one) for its scope. Nothing inside can raise an error.
+// Holds the registry lock (when there is one) for its scope, and releases it when an exception
+// (std::bad_alloc from the endpoint map or a snapshot's strings) leaves it; no Postgres error is
+// raised inside.
 struct locked {
     locked()
     {

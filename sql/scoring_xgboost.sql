@@ -84,6 +84,17 @@ SELECT bool_and(ai_scale.score('xgb_renamed',
                      FROM jsonb_each(input))) = ai_scale.score('xgb_logistic', input)) AS renamed_ok
 FROM xgb_cases WHERE name = 'xgb_logistic';
 
+-- A model trained with early stopping keeps every tree, as Booster.predict scores; a NOTICE
+-- says that the predict of scikit-learn and of R stops at the best round (the scores differed
+-- from theirs, and nothing said so).
+SET client_min_messages = notice;
+SELECT ai_scale.import_xgboost('xgb_stopped', jsonb_set(model, '{learner,attributes}',
+                               '{"best_iteration": "1", "best_score": "0.4"}'))
+FROM xgb_files WHERE name = 'xgb_logistic';
+SET client_min_messages = warning;
+SELECT bool_and(ai_scale.score('xgb_stopped', input) = ai_scale.score('xgb_logistic', input)) AS every_tree
+FROM xgb_cases WHERE name = 'xgb_logistic';
+
 -- Malformed dumps are refused, and nothing is registered.
 SELECT count(*) AS models_before FROM ai_scale.models \gset
 SELECT ai_scale.import_xgboost('bad', '{"learner": {}}');

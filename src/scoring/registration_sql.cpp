@@ -136,6 +136,22 @@ AI_SCALE_FUNCTION(ai_scale_xgboost_params)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
                         std::string("invalid XGBoost model: ") + e.what());
     }
+    // Every tree is imported, as Booster.predict scores; scikit-learn's and R's predict, which
+    // the user may have compared with, stop at an early-stopped model's best round, and its
+    // scores here differed from theirs with nothing said.
+    if (imported.best_iteration >= 0 && imported.best_iteration + 1 < imported.rounds) {
+        const long best = imported.best_iteration, rounds = imported.rounds;
+        pg::call([&] {
+            ereport(NOTICE,
+                    (errmsg("the model was trained with early stopping: its best round is %ld of "
+                            "%ld, and every round is imported",
+                            best + 1, rounds),
+                     errdetail("Booster.predict scores with every round, as ai_scale will; the "
+                               "predict of scikit-learn and of R stop at the best round."),
+                     errhint("To score as they do, import the model cut at its best round: "
+                             "booster[:booster.best_iteration + 1].save_model(\"model.json\").")));
+        });
+    }
     std::string out = "{\"features\":[";
     for (size_t i = 0; i < imported.features.size(); i++) {
         if (i > 0)

@@ -141,6 +141,34 @@ const json::value& trees_of(const json::value& learner)
     return trees;
 }
 
+// The boosting rounds of the trees: each round grows num_parallel_tree trees (a random forest
+// in one round grows them all); one output group (trees_of).
+long rounds_of(const json::value& learner, const json::value& trees)
+{
+    const double n_trees = double(trees.items.size());
+    double per_round = 1;
+    const json::value* param =
+        need(need(learner, "gradient_booster", ""), "model", "").find("gbtree_model_param");
+    if (param != nullptr)
+        if (const json::value* n = param->find("num_parallel_tree"))
+            per_round = count_of(*n, "gbtree_model_param.num_parallel_tree");
+    if (per_round < 1 || per_round > n_trees)
+        per_round = 1;
+    return long(std::ceil(n_trees / per_round));
+}
+
+// The best round of a model trained with early stopping (learner.attributes.best_iteration,
+// from 0), or -1.
+long best_iteration_of(const json::value& learner)
+{
+    const json::value* attributes = learner.find("attributes");
+    const json::value* best = attributes ? attributes->find("best_iteration") : nullptr;
+    if (best == nullptr)
+        return -1;
+    const double d = count_of(*best, "attributes.best_iteration");
+    return d >= 0 && d < 1e9 ? long(d) : -1;
+}
+
 // The model's feature names, or f0, f1, ... when it has none.
 std::vector<std::string> feature_names_of(const json::value& learner, double num_feature)
 {
@@ -227,6 +255,8 @@ xgboost_import import_xgboost(const json::value& model)
     const json::value& trees = trees_of(learner);
 
     xgboost_import out;
+    out.rounds = rounds_of(learner, trees);
+    out.best_iteration = best_iteration_of(learner);
     out.features = feature_names_of(learner, num_feature);
     reject_categorical_features(learner);
     write_params(out.params, objective, base_score, trees);

@@ -155,6 +155,35 @@ TEST(ScoringXgboost, SplitConditionsAreReadAsXgboostReadsThem)
     }
 }
 
+// An early-stopped model keeps every tree, and the import says how many rounds it has and which
+// was best (import_xgboost's NOTICE); a round of a random forest is num_parallel_tree trees.
+TEST(ScoringXgboost, RoundsAndBestIterationAreRead)
+{
+    auto doc = [](const std::string& attributes, const std::string& per_round) {
+        std::string tree = R"({"left_children": [-1], "right_children": [-1],
+            "split_indices": [0], "split_conditions": [0.25], "default_left": [0]})";
+        return R"({"learner": {"learner_model_param": {"base_score": "5E-1", "num_feature": "1"},
+            "objective": {"name": "reg:squarederror"}, )" +
+               attributes + R"("gradient_booster": {"name": "gbtree", "model": {)" + per_round +
+               R"("trees": [)" + tree + "," + tree + "," + tree + "," + tree + "]}}}}";
+    };
+    xgboost_import plain = import_xgboost(json::parse(doc("", "")));
+    EXPECT_EQ(plain.rounds, 4);
+    EXPECT_EQ(plain.best_iteration, -1);
+    xgboost_import stopped = import_xgboost(
+        json::parse(doc(R"("attributes": {"best_iteration": "1", "best_score": "0.3"}, )", "")));
+    EXPECT_EQ(stopped.rounds, 4);
+    EXPECT_EQ(stopped.best_iteration, 1);
+    compiled_model m =
+        compile_model(model_kind::gbdt, stopped.features, json::parse(stopped.params));
+    float x = 0, out;
+    m.score_rows(&x, 1, &out);
+    EXPECT_EQ(out, 0.5f + 4 * 0.25f) << "every tree is scored";
+    xgboost_import forest = import_xgboost(json::parse(
+        doc("", R"("gbtree_model_param": {"num_parallel_tree": "2", "num_trees": "4"}, )")));
+    EXPECT_EQ(forest.rounds, 2);
+}
+
 namespace {
 
 int interruption_calls = 0;

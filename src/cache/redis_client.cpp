@@ -237,6 +237,11 @@ std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& c
             throw redis_failure(msg);
         }
     }
+    // Bytes past the last reply asked for: a server (or something between) that sends more than
+    // one reply per command. Left in the reader, they were read as the next command's reply, on
+    // this connection for good, and a value answered for the key asked after it.
+    if (c.ctx->reader->pos != c.ctx->reader->len)
+        fail(c, "redis sent more replies than the commands it was sent");
     return replies;
 }
 

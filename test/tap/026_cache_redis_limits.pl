@@ -20,7 +20,7 @@ plan skip_all => 'python3 not found'
 
 my %fake;    # mode => port
 my @pids;
-for my $mode (qw(drip huge_array huge_bulk silent)) {
+for my $mode (qw(drip huge_array huge_bulk silent extra)) {
     my $port = PostgreSQL::Test::Cluster::get_free_port();
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
@@ -72,6 +72,16 @@ ok($took < 10 * $timeout_ms / 1000, sprintf('refused at once (%.2f s)', $took));
 ($ret, $out, $err) = against('huge_bulk', q{SET ai_scale.cache_strict = on;
 SELECT ai_scale.cache_get('m', 1, '{"a": 1}')});
 like($err, qr/refused reply: a bulk reply of 400000000 bytes/, 'named in the error');
+
+# A server that sends one reply more than it was asked for: left in the connection's reader, it
+# was read as the next command's reply (a value answered for another key). Now the call fails,
+# a miss, and the connection is dropped.
+($ret, $out, $err) = against('extra', q{SELECT ai_scale.cache_get('m', 1, '{"a": 1}') IS NULL});
+is($out, 't', 'a reply more than the commands sent is a miss');
+($ret, $out, $err) = against('extra', q{SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('m', 1, '{"a": 1}')});
+like($err, qr/redis is unavailable.*redis sent more replies than the commands it was sent/s,
+    'strict: 08006 naming the extra reply');
 
 # A query waiting for a Redis that never answers (timeout one minute) is cancelled at once.
 sub waiting_session {

@@ -33,20 +33,26 @@ bool is(const std::string& word, const char* name)
 resp_limits limits_for(const std::vector<command>& commands, uint64_t max_value_bytes)
 {
     resp_limits l;
+    l.max_bulk_bytes = 0;
     for (const auto& cmd : commands) {
         const std::string name = cmd.empty() ? std::string() : cmd[0].bytes;
+        uint64_t bulk = other_bytes;
         if (is(name, "GET")) {
             l.max_bytes += max_value_bytes + reply_overhead;
+            bulk = max_value_bytes;
         } else if (is(name, "MGET")) {
             uint64_t keys = cmd.size() - 1;
             l.max_bytes += keys * (max_value_bytes + 64) + reply_overhead;
             l.max_elements += keys;
+            bulk = max_value_bytes;
         } else if (is(name, "INFO")) {
             l.max_bytes += info_bytes;
+            bulk = info_bytes;
         } else {
             l.max_bytes += other_bytes;
             l.max_elements += other_elements;
         }
+        l.max_bulk_bytes = std::max(l.max_bulk_bytes, bulk);
     }
     return l;
 }
@@ -73,6 +79,12 @@ bool resp_scanner::header_done()
 {
     if (type_ == '+' || type_ == '-')
         return element_done();
+    // A length ($, *) is digits, or -1: strtoll also takes leading blanks, a '+' and other
+    // negative numbers (`$ 13`, `*-5`), which hiredis 0.14.1 refuses but a build without its
+    // range checks might read into a reply of negative size.
+    if (type_ != ':' && line_ != "-1" &&
+        (line_.empty() || line_.find_first_not_of("0123456789") != std::string::npos))
+        return fail("malformed length in a reply");
     char* end = nullptr;
     long long n = std::strtoll(line_.c_str(), &end, 10);
     if (line_.empty() || *end != '\0')
@@ -83,9 +95,9 @@ bool resp_scanner::header_done()
     case '$':
         if (n < 0)
             return element_done(); // nil
-        if (uint64_t(n) > limits_.max_bytes)
+        if (uint64_t(n) > std::min(limits_.max_bytes, limits_.max_bulk_bytes))
             return fail("a bulk reply of " + std::to_string(n) + " bytes is over the limit of " +
-                        std::to_string(limits_.max_bytes));
+                        std::to_string(std::min(limits_.max_bytes, limits_.max_bulk_bytes)));
         bulk_left_ = uint64_t(n);
         at_ = bulk_left_ ? at::bulk : at::bulk_cr;
         return true;

@@ -17,6 +17,10 @@ namespace ai_scale::cache {
 struct resp_limits {
     uint64_t max_bytes = 0;    // everything the replies of one round trip may take
     uint64_t max_elements = 0; // array elements, summed over every array of those replies
+    // One bulk string: the largest value a command may read back. Within max_bytes alone, one
+    // element of a 100-key MGET could take the budget of all 100 (6.4 GB), which anyone who
+    // could write to Redis could plant for every cache_get_many to buffer.
+    uint64_t max_bulk_bytes = UINT64_MAX;
 };
 
 // What the replies to these commands (each as its words; the first word is the command) may

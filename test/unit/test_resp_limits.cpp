@@ -72,10 +72,24 @@ TEST(RespLimits, RefusesAHugeBulkHeaderAndTooManyBytes)
     EXPECT_FALSE(many.feed(line.data(), line.size()));
 }
 
+// One element of an MGET may be as large as one value, not as the whole round trip's budget.
+TEST(RespLimits, RefusesOneBulkOverTheLargestValue)
+{
+    resp_limits l = limits_for({{"MGET", "a", "b", "c", "d"}}, 1000);
+    EXPECT_GE(l.max_bytes, 4000u);
+    EXPECT_EQ(l.max_bulk_bytes, 1000u);
+    resp_scanner ok(l);
+    EXPECT_TRUE(feed_bytes(ok, "*4\r\n$1000\r\n"));
+    resp_scanner s(l);
+    EXPECT_FALSE(feed_bytes(s, "*4\r\n$-1\r\n$3000\r\n"));
+    EXPECT_NE(s.why().find("3000 bytes"), std::string::npos) << s.why();
+}
+
 TEST(RespLimits, RefusesWhatIsNotResp)
 {
     for (const std::string bad :
-         {"?\r\n", "$abc\r\n", "$3\r\nabcXY", ":1\rX", "*123456789012345678901234\r\n", "$\r\n"}) {
+         {"?\r\n", "$abc\r\n", "$3\r\nabcXY", ":1\rX", "*123456789012345678901234\r\n", "$\r\n",
+          "$ 13\r\n", "$+3\r\n", "*-5\r\n", "$-2\r\n", "*+1\r\n"}) {
         resp_scanner s(small());
         EXPECT_FALSE(feed_bytes(s, bad)) << bad;
     }

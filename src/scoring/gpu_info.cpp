@@ -4,6 +4,7 @@
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "scoring/gpu_offload.hpp"
+#include "scoring/model.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -137,21 +138,16 @@ AI_SCALE_FUNCTION(ai_scale_gpu_score_test)
     float* out = static_cast<float*>(palloc(sizeof(float) * size_t(n_rows) + 1));
     for (int64_t i = 0; i < int64_t(n_rows) * n_features; i++)
         rows[i] = float(x[i]);
-    // FNV-1a over the parameters as scored: the count and each float's bits. (Over the weights
-    // in millionths, [1e-7] and [4e-7] were one model, and [1e20] and [-1e20] another: the GPU
-    // scored a call with the weights of one before, cached on the device under that key.)
-    auto mix = [](uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; };
-    auto bits = [](float v) {
-        uint32_t b;
-        std::memcpy(&b, &v, sizeof b);
-        return uint64_t(b);
-    };
-    uint64_t fingerprint = mix(1469598103934665603ull, uint64_t(n_features));
-    for (int f = 0; f < n_features; f++) {
+    for (int f = 0; f < n_features; f++)
         weights[f] = float(w[f]);
-        fingerprint = mix(fingerprint, bits(weights[f]));
-    }
-    fingerprint = mix(fingerprint, bits(float(bias)));
+    // The parameters as scored, as a compiled model's fingerprint: the count and the floats'
+    // bytes. (Over the weights in millionths, [1e-7] and [4e-7] were one model, and [1e20] and
+    // [-1e20] another: the GPU scored a call with the weights of one before, cached on the
+    // device under that key.)
+    const float bias_as_scored = float(bias);
+    uint64_t fingerprint = scoring::fnv(scoring::fnv_basis, &n_features, sizeof n_features);
+    fingerprint = scoring::fnv(fingerprint, weights, sizeof(float) * size_t(n_features));
+    fingerprint = scoring::fnv(fingerprint, &bias_as_scored, sizeof bias_as_scored);
 
     scoring::gpu_offload::model_ref m{};
     m.name = "_gpu_score_test";
@@ -160,7 +156,7 @@ AI_SCALE_FUNCTION(ai_scale_gpu_score_test)
     m.kind = scoring::model_kind::linear;
     m.n_features = n_features;
     m.n_outputs = 1;
-    m.linear = {weights, float(bias), n_features, false};
+    m.linear = {weights, bias_as_scored, n_features, false};
     matrix_source source{rows, n_features};
     bool on_gpu =
         streamed

@@ -7,6 +7,16 @@
 
 namespace ai_scale::scoring {
 
+uint64_t fnv(uint64_t h, const void* data, size_t n)
+{
+    const unsigned char* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
 namespace {
 
 [[noreturn]] void fail(std::string message, std::string detail = {})
@@ -310,16 +320,6 @@ void compile_gbdt(const json::value& params, compiled_model& m)
     }
 }
 
-uint64_t fnv(uint64_t h, const void* data, size_t n)
-{
-    const unsigned char* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 template <typename T> uint64_t fnv_vec(uint64_t h, const std::vector<T>& v)
 {
     uint64_t n = v.size();
@@ -329,7 +329,7 @@ template <typename T> uint64_t fnv_vec(uint64_t h, const std::vector<T>& v)
 
 uint64_t fingerprint_of(const compiled_model& m)
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = fnv_basis;
     h = fnv(h, &m.kind, sizeof m.kind);
     for (const auto& f : m.features)
         h = fnv(h, f.c_str(), f.size() + 1);

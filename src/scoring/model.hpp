@@ -27,6 +27,11 @@ constexpr int32_t max_features = 10000;
 constexpr int32_t max_mlp_layers = 64;
 constexpr int64_t max_gbdt_nodes = 64 * 1024 * 1024;
 
+// FNV-1a over n bytes from h, fnv_basis to begin: a model's fingerprint, which keys its copy on
+// the GPU (gpu_offload.hpp).
+constexpr uint64_t fnv_basis = 14695981039346656037ull;
+uint64_t fnv(uint64_t h, const void* data, size_t n);
+
 struct compiled_model {
     model_kind kind = model_kind::linear;
     std::vector<std::string> features; // in the order the params use
@@ -66,7 +71,7 @@ struct compiled_model {
     std::vector<cpu_node> cpu_nodes;
     std::vector<int32_t> tree_depth; // levels below the root of each tree
 
-    uint64_t fingerprint = 0; // hash of everything above
+    uint64_t fingerprint = 0; // hash of everything above (fnv)
 
     linear_view linear() const;
     mlp_view mlp() const;

@@ -115,6 +115,12 @@ const char* const insert_format =
     "SELECT $1, $2, t.i, t.o, t.h FROM ROWS FROM (pg_catalog.unnest($3), "
     "pg_catalog.unnest($4), pg_catalog.unnest($5)) AS t(i, o, h)";
 
+bool lock_install(Oid catalog)
+{
+    LockRelationOid(catalog, AccessShareLock);
+    return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(catalog));
+}
+
 bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
            bool version_uncommitted, Oid catalog)
 {
@@ -139,21 +145,11 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
         if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
             return false;
     }
-    // The version's number was given by the install whose catalog it was read from. A lock on
-    // that catalog, held to the end of the transaction, makes a DROP EXTENSION wait until these
-    // rows are committed or gone, as the store worker's insert does for queued rows. Without
-    // it, DROP and CREATE EXTENSION went on while they were uncommitted; register_model, which
-    // numbers a name's first version past those the store holds, did not see them and gave the
-    // number again, and once they committed L3 answered the new model with the old one's
-    // outputs. An install dropped since the version was read stores nothing.
-    if (OidIsValid(catalog)) {
-        const bool installed = pg::call([&] {
-            LockRelationOid(catalog, AccessShareLock);
-            return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(catalog));
-        });
-        if (!installed)
-            return false;
-    }
+    // As the store worker's insert does (lock_install): without it, DROP and CREATE EXTENSION
+    // went on while these rows were uncommitted, and L3 answered a new model given their
+    // version's number with them (TAP 287). An install dropped since stores nothing.
+    if (OidIsValid(catalog) && !pg::call([&] { return lock_install(catalog); }))
+        return false;
     // Locked only here: a queued row takes no lock on the store (the worker's insert does).
     if (!cache::lock_store_for_insert(relid))
         return false;

@@ -30,6 +30,14 @@ struct new_prediction {
 bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
            bool version_uncommitted, Oid catalog);
 
+// Locks catalog, the ai_scale.models table of the install that gave the rows' version, to the
+// end of the transaction, so that a DROP EXTENSION waits for rows inserted now: after CREATE
+// EXTENSION, register_model numbers a model past the versions the store holds, and a row of
+// the dropped model committed after that would be answered by L3 as the new one's. False when
+// that install was dropped since. May raise an error (both writers call it where one is
+// caught).
+bool lock_install(Oid catalog);
+
 // The INSERT of both writers, store() and the async store worker (store_worker.cpp): %s is the table's
 // quoted qualified name; $1 the model, $2 the version, $3, $4 and $5 the inputs (jsonb[]),
 // outputs (jsonb[]) and input hashes (int8[]).

@@ -248,12 +248,9 @@ void insert_as_owner(batch& b)
     GetUserIdAndSecContext(&worker_user, &worker_context);
     SetUserIdAndSecContext(b.userid, worker_context | SECURITY_LOCAL_USERID_CHANGE |
                                          SECURITY_RESTRICTED_OPERATION);
-    // Rows queued before DROP EXTENSION (or DROP SCHEMA ai_scale CASCADE) are not written:
-    // after CREATE EXTENSION, register_model numbers a new model past the versions the
-    // store holds, and a row of the old model written after that would be served by L3 as
-    // the new one's. The lock makes a DROP EXTENSION wait for an insert under way.
-    LockRelationOid(b.catalog, AccessShareLock);
-    if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(b.catalog)))
+    // Rows queued before DROP EXTENSION (or DROP SCHEMA ai_scale CASCADE) are not written, and
+    // a DROP EXTENSION waits for an insert under way (lock_install).
+    if (!lock_install(b.catalog))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
                         errmsg("extension ai_scale was dropped since they were queued")));
     SPI_connect();

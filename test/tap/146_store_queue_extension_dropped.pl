@@ -26,16 +26,10 @@ ok($waits, 'the store worker waits to insert m');
 $node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
 SELECT ai_scale.predict('n', '{"x": 1}');});
 
-my $dropper = $node->background_psql('postgres');
-$dropper->query_safe("SET application_name = 'dropper'");
-$dropper->query_until(qr/sent/, q{\echo sent
-DROP EXTENSION ai_scale;
-CREATE EXTENSION ai_scale;
+my $dropper = extension_recreated_behind($node, q{
 SELECT 'm:' || ai_scale.register_model('m', 'linear', ARRAY['x'], '{"weights": [10], "bias": 0}');
 SELECT 'n:' || ai_scale.register_model('n', 'linear', ARRAY['x'], '{"weights": [10], "bias": 0}');
-SELECT 'registered';
-\echo done
-});
+SELECT 'registered';});
 # The drop waits for the worker's insert (or, as before, did not).
 ok( $node->poll_query_until('postgres', q{
 SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'dropper'

@@ -28,14 +28,8 @@ SET ai_scale.store_mode = sync;
 BEGIN;
 SELECT ai_scale.predict('m', '{"x": 1}');});
 
-my $dropper = $node->background_psql('postgres');
-$dropper->query_safe("SET application_name = 'dropper'");
-$dropper->query_until(qr/sent/, q{\echo sent
-DROP EXTENSION ai_scale;
-CREATE EXTENSION ai_scale;
-SELECT 'm:' || ai_scale.register_model('m', 'linear', ARRAY['x'], '{"weights": [100], "bias": 0}');
-\echo done
-});
+my $dropper = extension_recreated_behind($node, q{
+SELECT 'm:' || ai_scale.register_model('m', 'linear', ARRAY['x'], '{"weights": [100], "bias": 0}');});
 ok( $node->poll_query_until('postgres', q{
 SELECT count(*) = 1 FROM pg_stat_activity
  WHERE application_name = 'dropper' AND wait_event_type = 'Lock'}),

@@ -20,7 +20,7 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_wor
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
   redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used
-  redis_paused fork_clients clients_exited lines_logged);
+  redis_paused fork_clients clients_exited lines_logged extension_recreated_behind);
 
 # The statement_timeout values (ms) of a sweep interrupting a call that takes full_ms
 # uninterrupted: 1 ms, then doubled (plus one) up to 1.5 times its length (TAP 250, 251).
@@ -70,6 +70,18 @@ sub store_node {
     $node->safe_psql('postgres',
         'CREATE EXTENSION ai_scale; SELECT ai_scale.create_prediction_store();');
     return $node;
+}
+
+# A session of $node's postgres database, named dropper, that drops ai_scale, creates it again
+# and runs $then (registrations, say), then echoes "done"; returned while it runs, as it may wait
+# for a lock (read its output with query_until(qr/done/, '')). TAP 146, 287.
+sub extension_recreated_behind {
+    my ($node, $then) = @_;
+    my $dropper = $node->background_psql('postgres');
+    $dropper->query_safe("SET application_name = 'dropper'");
+    $dropper->query_until(qr/sent/,
+        "\\echo sent\nDROP EXTENSION ai_scale;\nCREATE EXTENSION ai_scale;\n$then\n\\echo done\n");
+    return $dropper;
 }
 
 # Holds the store worker of $node's postgres database: a session locks public.model_predictions

@@ -95,9 +95,10 @@ bool resp_scanner::header_done()
     case '$':
         if (n < 0)
             return element_done(); // nil
-        if (uint64_t(n) > std::min(limits_.max_bytes, limits_.max_bulk_bytes))
+        if (const uint64_t most = std::min(limits_.max_bytes, limits_.max_bulk_bytes);
+            uint64_t(n) > most)
             return fail("a bulk reply of " + std::to_string(n) + " bytes is over the limit of " +
-                        std::to_string(std::min(limits_.max_bytes, limits_.max_bulk_bytes)));
+                        std::to_string(most));
         bulk_left_ = uint64_t(n);
         at_ = bulk_left_ ? at::bulk : at::bulk_cr;
         return true;

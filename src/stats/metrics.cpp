@@ -2,6 +2,7 @@
 #include "stats/metrics.hpp"
 
 #include <cmath>
+#include <thread>
 
 namespace ai_scale::stats {
 
@@ -71,11 +72,15 @@ void latency_histogram::reset()
 
 void shared_metrics::reset()
 {
+    resets.fetch_add(1, std::memory_order_seq_cst);
+    // An add waited for here is a few atomic adds; those that begin now see the new count and
+    // add nothing, so the wait ends however many backends flush.
+    while (deferred_adds.load(std::memory_order_acquire) != 0)
+        std::this_thread::yield();
     for (auto& c : counters)
         c.store(0, std::memory_order_relaxed);
     for (auto& t : timers)
         t.reset();
-    resets.fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace ai_scale::stats

@@ -88,9 +88,36 @@ struct shared_metrics {
     std::atomic<uint64_t> counters[int(counter::count_)];
     latency_histogram timers[int(timer::count_)];
     // How many resets there have been: a backend's sums counted before one are not added
-    // after it. Read at every deferred count, written at a reset: a cache line of its own.
+    // after it. Read at every deferred count, written at a reset: a cache line of its own,
+    // shared with the count of deferred adds in progress (see deferred_add).
     alignas(64) std::atomic<uint64_t> resets;
+    std::atomic<uint32_t> deferred_adds;
+    // Zeroes everything, after waiting out the deferred adds that saw the old reset count.
     void reset();
+};
+
+// One backend adding its deferred sums, counted while `resets` was counted_at. If a reset came
+// since, current() is false and nothing is to be added. A reset waits for every deferred_add
+// open when it began: checked in between, sums counted before it were added after it.
+class deferred_add {
+  public:
+    deferred_add(shared_metrics& m, uint64_t counted_at) : m_(m)
+    {
+        // Both sides are sequentially consistent: either this add is counted before the
+        // reset reads deferred_adds (and it waits), or the reset's new count is read here.
+        m_.deferred_adds.fetch_add(1, std::memory_order_seq_cst);
+        current_ = m_.resets.load(std::memory_order_seq_cst) == counted_at;
+    }
+    ~deferred_add() { m_.deferred_adds.fetch_sub(1, std::memory_order_release); }
+    deferred_add(const deferred_add&) = delete;
+    deferred_add& operator=(const deferred_add&) = delete;
+
+    bool current() const { return current_; }
+    void add(counter c, uint64_t n) { m_.counters[int(c)].fetch_add(n, std::memory_order_relaxed); }
+
+  private:
+    shared_metrics& m_;
+    bool current_;
 };
 
 } // namespace ai_scale::stats

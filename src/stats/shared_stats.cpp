@@ -35,16 +35,14 @@ void discard_deferred()
 // transaction showed with none of their L2 lookups.
 void flush_deferred()
 {
-    if (metrics->resets.load(std::memory_order_relaxed) != deferred_resets) {
-        discard_deferred();
-        return;
+    {
+        deferred_add adding(*metrics, deferred_resets);
+        if (adding.current())
+            for (int i = 0; i < int(counter::count_); i++)
+                if (deferred[i] != 0)
+                    adding.add(counter(i), deferred[i]);
     }
-    for (int i = 0; i < int(counter::count_); i++)
-        if (deferred[i] != 0) {
-            metrics->counters[i].fetch_add(deferred[i], std::memory_order_relaxed);
-            deferred[i] = 0;
-        }
-    deferred_calls = 0;
+    discard_deferred();
 }
 
 void at_xact_end(XactEvent event, void*)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -123,4 +124,35 @@ TEST(SharedMetrics, ResetClearsCountersAndTimers)
     m->reset();
     EXPECT_EQ(m->counters[0].load(), 0u);
     EXPECT_EQ(m->timers[0].samples(), 0u);
+}
+
+// A backend that checked the reset count and has not yet added its deferred sums holds a reset
+// back: the reset's zeroes come after those adds, which the sums counted before it must not
+// outlive. Without the wait the reset returned at once and the 5 showed after it.
+TEST(SharedMetrics, ResetWaitsForAnAddThatSawTheOldCount)
+{
+    using ai_scale::stats::counter;
+    using ai_scale::stats::deferred_add;
+    auto m = std::make_unique<ai_scale::stats::shared_metrics>();
+    m->reset();
+    const uint64_t counted_at = m->resets.load();
+
+    auto adding = std::make_unique<deferred_add>(*m, counted_at);
+    ASSERT_TRUE(adding->current());
+    std::atomic<bool> reset_done{false};
+    std::thread resetter([&] {
+        m->reset();
+        reset_done = true;
+    });
+    // The reset is held for as long as the add is open, however long that is.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(reset_done.load());
+    adding->add(counter::l1_hits, 5);
+    adding.reset();
+    resetter.join();
+    EXPECT_EQ(m->counters[int(counter::l1_hits)].load(), 0u);
+
+    // Sums counted before that reset are not added after it.
+    deferred_add late(*m, counted_at);
+    EXPECT_FALSE(late.current());
 }

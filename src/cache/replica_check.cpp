@@ -49,6 +49,8 @@ const char* replica_verdict_name(replica_verdict v)
         return "follows another primary";
     case replica_verdict::lagging:
         return "lagging";
+    case replica_verdict::not_replica:
+        return "not a replica";
     }
     return "unknown";
 }
@@ -60,10 +62,18 @@ replica_state judge_replica(const std::string& replica_info,
         return {replica_verdict::link_down, std::nullopt};
     if (redis_info_field(replica_info, "master_sync_in_progress") == "1")
         return {replica_verdict::loading, std::nullopt};
+    std::string history = redis_info_field(replica_info, "master_replid");
+    if (redis_info_field(replica_info, "role") == "master") {
+        // Listed among the replicas but a primary: the primary itself (the same server under
+        // another name), or a replica promoted or detached, whose writes are its own.
+        const bool the_primary = primary_info && !history.empty() &&
+                                 history == redis_info_field(*primary_info, "master_replid");
+        return {the_primary ? replica_verdict::in_sync : replica_verdict::not_replica,
+                std::nullopt};
+    }
     if (!primary_info || max_lag_bytes < 0)
         return {replica_verdict::in_sync, std::nullopt};
 
-    std::string history = redis_info_field(replica_info, "master_replid");
     std::string primary_history = redis_info_field(*primary_info, "master_replid");
     std::string primary_previous = redis_info_field(*primary_info, "master_replid2");
     if (history.empty() || primary_history.empty())

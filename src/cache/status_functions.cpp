@@ -64,6 +64,10 @@ std::string reported_role(const std::string& info, bool is_primary,
     if (is_primary)
         primary_info = info;
     std::string link = redis_info_field(info, "master_link_status");
+    if (!is_primary && role == "primary" &&
+        judge_replica(info, primary_info, replica_max_lag_bytes()).verdict ==
+            replica_verdict::not_replica)
+        role += " (not a replica)";
     if (!link.empty()) {
         auto state = judge_replica(info, primary_info, replica_max_lag_bytes());
         role += " (link " + link;

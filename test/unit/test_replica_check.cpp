@@ -107,3 +107,25 @@ TEST(ReplicaCheck, UnreadableFieldsDoNotCondemnAReplica)
     EXPECT_EQ(judge_replica(negative, far, mb).verdict, replica_verdict::in_sync);
     EXPECT_FALSE(judge_replica(negative, far, mb).lag_bytes.has_value());
 }
+
+TEST(ReplicaCheck, APrimaryListedAsReplicaIsReadOnlyWhenItIsThePrimary)
+{
+    // A replica promoted (REPLICAOF NO ONE, or a failover the configuration missed) keeps its
+    // old history as master_replid2 and starts a new one; it has no master_link_status.
+    const std::string promoted = primary("c0ffee", ours, 10);
+    // Without the primary's INFO (refused, unreachable, or not asked: max lag -1) it was judged
+    // in sync, and its writes, not the primary's, were read.
+    EXPECT_EQ(judge_replica(promoted, std::nullopt, mb).verdict, replica_verdict::not_replica);
+    EXPECT_EQ(judge_replica(promoted, std::nullopt, -1).verdict, replica_verdict::not_replica);
+    EXPECT_EQ(judge_replica(promoted, primary(ours, older, 10), mb).verdict,
+              replica_verdict::not_replica);
+    EXPECT_EQ(judge_replica(promoted, primary(ours, older, 10), -1).verdict,
+              replica_verdict::not_replica);
+    // The primary itself under another name (its replication ID): in sync, and no lag is
+    // told (as with the lag checks off, -1).
+    auto itself = judge_replica(primary(ours, older, 10), primary(ours, older, 12), mb);
+    EXPECT_EQ(itself.verdict, replica_verdict::in_sync);
+    EXPECT_FALSE(itself.lag_bytes.has_value());
+    EXPECT_EQ(judge_replica(primary(ours, older, 10), primary(ours, older, 12), -1).verdict,
+              replica_verdict::in_sync);
+}

@@ -103,11 +103,12 @@ std::vector<std::string> current_replicas()
 // an INCRBY, runs twice: one invalidation more, never a wrong answer.)
 // A refusal (see attempt) is an answer, no sign of a failover: the sentinels are not asked.
 // *skipped, when given, says whether no round trip was made (no primary, or its breaker open);
-// *refused, when given, whether the primary refused a command.
-std::optional<std::vector<reply_ptr>> attempt_primary(const std::string& primary,
-                                                      const std::vector<command>& cmds,
-                                                      bool* skipped = nullptr,
-                                                      bool* refused = nullptr)
+// *refused, when given, whether the primary last asked refused a command, and *asked, when
+// given, which one that was: the newly named one's refusal is that primary's (its NOPERM was
+// not warned of, and its refused INFO asked for again every second).
+std::optional<std::vector<reply_ptr>>
+attempt_primary(const std::string& primary, const std::vector<command>& cmds,
+                bool* skipped = nullptr, bool* refused = nullptr, std::string* asked = nullptr)
 {
     bool unused, was_refused = false;
     if (skipped == nullptr)
@@ -115,6 +116,8 @@ std::optional<std::vector<reply_ptr>> attempt_primary(const std::string& primary
     *skipped = true;
     if (refused != nullptr)
         *refused = false;
+    if (asked != nullptr)
+        *asked = primary;
     if (primary.empty())
         return std::nullopt;
     auto replies = attempt(primary, cmds, skipped, endpoint_kind::data, &was_refused);
@@ -126,7 +129,12 @@ std::optional<std::vector<reply_ptr>> attempt_primary(const std::string& primary
     const std::string named = sentinel_topology().primary;
     if (named.empty() || named == primary)
         return std::nullopt;
-    return attempt(named, cmds);
+    if (asked != nullptr)
+        *asked = named;
+    replies = attempt(named, cmds, nullptr, endpoint_kind::data, &was_refused);
+    if (refused != nullptr)
+        *refused = was_refused;
+    return replies;
 }
 
 // False when the replica says its link to the primary is down or it is still loading a full
@@ -144,8 +152,10 @@ bool replica_in_sync(const std::string& endpoint)
         (primary_info_refused.primary != primary ||
          now - primary_info_refused.at_ms >= info_refused_recheck_ms)) {
         bool refused = false;
-        auto replies = attempt_primary(primary, {{"INFO", "replication"}}, nullptr, &refused);
-        primary_info_refused = {refused ? primary : std::string(), now};
+        std::string asked;
+        auto replies =
+            attempt_primary(primary, {{"INFO", "replication"}}, nullptr, &refused, &asked);
+        primary_info_refused = {refused ? asked : std::string(), now};
         if (replies)
             primary_info = reply_string((*replies)[0].get());
     }
@@ -514,7 +524,8 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     // INCRBY even by 1: an ACL user then needs one command, not INCR as well.
     const command cmd{"INCRBY", key, std::to_string(by)};
     bool refused = false;
-    if (auto replies = attempt_primary(primary, {cmd}, nullptr, &refused)) {
+    std::string asked;
+    if (auto replies = attempt_primary(primary, {cmd}, nullptr, &refused, &asked)) {
         const redisReply* r = (*replies)[0].get();
         if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
             return uint64_t(r->integer);
@@ -523,7 +534,7 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     if (guc::cache_strict)
         unavailable_error(current_primary());
     if (refused)
-        warn_increment_refused(primary, key);
+        warn_increment_refused(asked, key);
     return std::nullopt;
 }
 

@@ -136,6 +136,21 @@ is($primary->safe_psql('postgres',
         "SELECT string_agg(breaker, ',') FROM ai_scale.redis_status() WHERE configured_as <> 'sentinel'"),
     'closed,closed', 'both breakers closed');
 
+# The new primary refuses the INCRBY the old one failed (its default user lacks the command):
+# that refusal is the new primary's, warned of as it is without a failover. Before, the retry
+# on the newly named primary kept no refusal, and the session said nothing.
+like(`redis-cli -p $b_port ACL SETUSER default -incrby`, qr/OK/,
+    'the next primary refuses INCRBY');
+($ret, $out, $err) = $primary->psql('postgres', qq{
+SELECT ai_scale.cache_get('m', 1, '{"k": 2}');
+${\ switch_to($b_port, $a_port)}
+SELECT ai_scale.cache_invalidate('m');
+});
+is($ret, 0, 'an invalidation the new primary refuses') or diag($err);
+like($err,
+    qr/WARNING:  redis refused to increment a generation counter of the L2 cache\nDETAIL:  Endpoint 127\.0\.0\.1:$b_port: NOPERM/,
+    '... warns, naming the new primary and its refusal');
+
 $standby->stop;
 $primary->stop;
 redis_stop('failover_b');

@@ -449,6 +449,9 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     std::vector<int32_t> which(size_t(n), -1);
     std::vector<Jsonb*> inputs;
     inputs.reserve(non_null);
+    // Not without a key to make: it syncs the generations with Redis.
+    const key_prefix prefix =
+        non_null > 0 ? make_key_prefix(m.database, m.model, m.version) : key_prefix{};
     // Every pass over the elements here (and in from_levels, from_l2, fill_l1_l2 and
     // predict_batch) looks for a cancel at each element (a load and a branch): none of them
     // waits, and a batch of 800,000 answered from L1 took seconds to notice one.
@@ -457,7 +460,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
         if (nulls[i])
             continue;
         Jsonb* input = pg::call([&] { return DatumGetJsonbP(elems[i]); });
-        which[size_t(i)] = int32_t(distinct.add(make_key(m.database, m.model, m.version, input)));
+        which[size_t(i)] = int32_t(distinct.add(make_key(prefix, input)));
         if (size_t(which[size_t(i)]) == inputs.size())
             inputs.push_back(input);
         else if (Pointer(input) != DatumGetPointer(elems[i]))

@@ -18,7 +18,7 @@ uint64_t input_hash(const Jsonb* input)
     return XXH3_64bits(bytes.data(), bytes.size());
 }
 
-key128 make_key(Oid database, const text* model, int32 version, const Jsonb* input)
+key_prefix make_key_prefix(Oid database, const text* model, int32 version)
 {
     const key_generations gen = generations_for_key(database, model, version);
     struct {
@@ -27,14 +27,24 @@ key128 make_key(Oid database, const text* model, int32 version, const Jsonb* inp
         uint64_t version_generation;
         uint32_t database;
         int32_t version;
-    } prefix = {gen.model_hash, gen.model, gen.version, database, version};
-    XXH128_hash_t seed = XXH3_128bits(&prefix, sizeof prefix);
-    const canonical_input bytes(input);
-    XXH128_hash_t h = XXH3_128bits_withSeed(bytes.data(), bytes.size(), seed.low64 ^ seed.high64);
+    } folded = {gen.model_hash, gen.model, gen.version, database, version};
+    XXH128_hash_t seed = XXH3_128bits(&folded, sizeof folded);
     // Marked from the generations folded in, not from the slots read again: the slots may be
     // learned meanwhile.
-    return marked({h.high64, h.low64}, !generation::learned(prefix.model_generation) ||
-                                           !generation::learned(prefix.version_generation));
+    return {seed.low64 ^ seed.high64,
+            !generation::learned(gen.model) || !generation::learned(gen.version)};
+}
+
+key128 make_key(const key_prefix& prefix, const Jsonb* input)
+{
+    const canonical_input bytes(input);
+    XXH128_hash_t h = XXH3_128bits_withSeed(bytes.data(), bytes.size(), prefix.seed);
+    return marked({h.high64, h.low64}, prefix.unlearned);
+}
+
+key128 make_key(Oid database, const text* model, int32 version, const Jsonb* input)
+{
+    return make_key(make_key_prefix(database, model, version), input);
 }
 
 void check_model_name(std::string_view name)

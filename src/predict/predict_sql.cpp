@@ -318,6 +318,10 @@ size_t non_null(const batch_inputs& in)
 // Reads each non-null element and its cache key, and finds the first of equal elements.
 void key_elements(int32_t version, text* model, const batch_inputs& in, batch_elements& b)
 {
+    // Not without a key to make: it syncs the generations with Redis.
+    const cache::key_prefix prefix = std::find(in.nulls, in.nulls + in.n, false) != in.nulls + in.n
+                                         ? cache::make_key_prefix(MyDatabaseId, model, version)
+                                         : cache::key_prefix{};
     for (int e = 0; e < in.n; e++) {
         pg::check_for_interrupts();
         if (in.nulls[e])
@@ -325,8 +329,7 @@ void key_elements(int32_t version, text* model, const batch_inputs& in, batch_el
         const int i = int(b.element.size());
         b.element.push_back(e);
         b.inputs.push_back(pg::call([&] { return DatumGetJsonbP(in.elems[e]); }));
-        b.which.push_back(
-            b.distinct.add(cache::make_key(MyDatabaseId, model, version, b.inputs[i])));
+        b.which.push_back(b.distinct.add(cache::make_key(prefix, b.inputs[i])));
         if (b.which[size_t(i)] == b.unique.size())
             b.unique.push_back(i);
     }

@@ -423,6 +423,21 @@ template <typename T> size_t heap_of(const std::vector<T>& v)
 }
 } // namespace
 
+int64_t compiled_model::rows_between_checks() const
+{
+    int64_t work = int64_t(features.size());
+    if (kind == model_kind::mlp) {
+        work = 0;
+        for (size_t i = 0; i + 1 < sizes.size(); i++)
+            work += int64_t(sizes[i]) * sizes[i + 1];
+    } else if (kind == model_kind::gbdt) {
+        work = 0;
+        for (int32_t depth : tree_depth)
+            work += depth + 1;
+    }
+    return std::clamp<int64_t>(work_between_checks / std::max<int64_t>(work, 1), 1, 1024);
+}
+
 size_t compiled_model::memory_bytes() const
 {
     size_t n = sizeof(*this) + heap_of(features) + heap_of(defaults) + heap_of(weights) +

@@ -267,7 +267,7 @@ bool ai_scale::scoring::score_batch_rows(const loaded_model& m, const float* row
     }
     // In blocks, so that a cancel or statement_timeout stops a long batch (the model code
     // itself knows nothing of Postgres).
-    constexpr int64_t block = 1024;
+    const int64_t block = m.model.rows_between_checks();
     const int64_t width = int64_t(m.model.features.size());
     uint64_t t0 = stats::now_ns();
     for (int64_t r = 0; r < n; r += block) {

@@ -277,3 +277,25 @@ TEST(ScoringJson, ParsesAndRejects)
         EXPECT_THROW(json::parse(bad), json::parse_error) << bad;
     EXPECT_THROW(json::parse(std::string(1000, '[')), json::parse_error);
 }
+
+// score_batch_rows looks for a cancel between blocks of rows whose work is about the same
+// whatever the model: 1024 rows of a small one, one row of the largest mlp.
+TEST(ScoringMath, RowsBetweenCancelChecksFollowTheModelsWork)
+{
+    auto lin = compile("linear", {"a", "b", "c"}, R"({"weights": [1.5, -2, 0.25], "bias": 3})");
+    EXPECT_EQ(lin.rows_between_checks(), 1024);
+    auto tree = compile("gbdt", {"f0", "f1"}, one_tree);
+    EXPECT_EQ(tree.rows_between_checks(), 1024);
+
+    compiled_model wide;
+    wide.kind = model_kind::mlp;
+    wide.sizes = {256, 256, 256}; // two layers of 256 x 256
+    EXPECT_EQ(wide.rows_between_checks(), compiled_model::work_between_checks / (2 * 256 * 256));
+    wide.sizes.assign(max_mlp_layers + 1, 256); // the largest mlp allowed
+    EXPECT_EQ(wide.rows_between_checks(), 1);
+
+    compiled_model forest;
+    forest.kind = model_kind::gbdt;
+    forest.tree_depth.assign(500, 8); // 500 trees of depth 8: 4500 levels a row
+    EXPECT_EQ(forest.rows_between_checks(), compiled_model::work_between_checks / 4500);
+}

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 namespace ai_scale::scoring {
 
@@ -102,13 +104,17 @@ void read_defaults(const json::value& params, compiled_model& m)
         return;
     if (!d->is_object())
         fail("\"defaults\" must be an object mapping feature names to numbers");
+    // Found by a hash, not a walk of the features: 10,000 defaults of 10,000 features named
+    // alike for 4 kB took 9 s to compile, in every backend's first score too.
+    std::unordered_map<std::string_view, size_t> position;
+    position.reserve(m.features.size());
+    for (size_t i = 0; i < m.features.size(); i++)
+        position.emplace(m.features[i], i);
     for (const auto& f : d->fields) {
-        size_t i = 0;
-        while (i < m.features.size() && m.features[i] != f.first)
-            i++;
-        if (i == m.features.size())
+        auto at = position.find(f.first);
+        if (at == position.end())
             fail("\"defaults\" names \"" + f.first + "\", which is not a feature of the model");
-        m.defaults[i] = finite_float(f.second, "default of feature \"" + f.first + "\"");
+        m.defaults[at->second] = finite_float(f.second, "default of feature \"" + f.first + "\"");
     }
 }
 

@@ -299,3 +299,15 @@ TEST(ScoringMath, RowsBetweenCancelChecksFollowTheModelsWork)
     forest.tree_depth.assign(500, 8); // 500 trees of depth 8: 4500 levels a row
     EXPECT_EQ(forest.rows_between_checks(), compiled_model::work_between_checks / 4500);
 }
+
+TEST(ScoringMath, DefaultsLandOnTheirFeatures)
+{
+    auto m = compile("linear", {"a", "b", "c"},
+                     R"({"weights": [1, 1, 1], "defaults": {"c": 5, "a": 1.5}})");
+    ASSERT_EQ(m.defaults.size(), 3u);
+    EXPECT_FLOAT_EQ(m.defaults[0], 1.5f);
+    EXPECT_TRUE(std::isnan(m.defaults[1]));
+    EXPECT_FLOAT_EQ(m.defaults[2], 5);
+    EXPECT_THROW(compile("linear", {"a"}, R"({"weights": [1], "defaults": {"b": 1}})"),
+                 model_error);
+}

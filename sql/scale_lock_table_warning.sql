@@ -10,6 +10,9 @@ CREATE TABLE "Lock Table" (id int, "At" timestamptz NOT NULL) PARTITION BY RANGE
 CREATE INDEX ON "Lock Table" (id);
 SELECT * FROM ai_scale._lock_demand('"Lock Table"', NULL);
 SELECT * FROM ai_scale._lock_demand('"Lock Table"', 100);
+-- A count of partitions kept below 0 is refused; one whose locks pass int64 needs them all.
+SELECT * FROM ai_scale._lock_demand('"Lock Table"', -5);
+SELECT * FROM ai_scale._lock_demand('"Lock Table"', 9223372036854775807);
 -- Ten years of daily partitions: 3,653, with the 7 premade, the current one and the default
 -- 3,662, and 7,324 locks. Warned, and managed all the same.
 SELECT count(*) AS created

@@ -59,10 +59,15 @@ AI_SCALE_FUNCTION(ai_scale_partition_lock_demand)
     const int64 partitions = PG_ARGISNULL(1) ? count_rows(InheritsRelationId, InheritsParentIndexId,
                                                           Anum_pg_inherits_inhparent, parent)
                                              : PG_GETARG_INT64(1);
-    // A query's plan locks each partition and each of its indexes (one for each of parent's).
+    if (partitions < 0)
+        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "kept must not be negative");
+    // A query's plan locks each partition and each of its indexes (one for each of parent's);
+    // past int64, as many as int64 holds.
     const int64 indexes =
         count_rows(IndexRelationId, IndexIndrelidIndexId, Anum_pg_index_indrelid, parent);
-    const int64 locks = partitions * (1 + indexes);
+    int64 locks;
+    if (__builtin_mul_overflow(partitions, 1 + indexes, &locks))
+        locks = PG_INT64_MAX;
     const int64 slots = int64(max_locks_per_xact) * (int64(MaxBackends) + max_prepared_xacts);
     Datum values[3] = {Int64GetDatum(partitions), Int64GetDatum(locks), Int64GetDatum(slots)};
     bool nulls[3] = {false, false, false};

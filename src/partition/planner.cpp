@@ -142,7 +142,15 @@ local_time add(local_time t, const interval& i, int times)
         day = days_from_civil(y, m, d) - pg_epoch_days;
     }
     day += int64_t(i.days) * times;
-    return day * usecs_per_day + tod + i.micros * times;
+    // Past either end of the timestamp range the result is that open end: computed on, it
+    // overflowed int64 near 292,277 AD and wrapped, and cells() walked a million cells.
+    // (day is within a few times 10^13 here, each product well within 128 bits.)
+    const __int128 at = __int128(day) * usecs_per_day + tod + __int128(i.micros) * times;
+    if (at >= end_of_time)
+        return plus_infinity;
+    if (at < start_of_time)
+        return minus_infinity;
+    return local_time(at);
 }
 
 local_time align_down(const interval& step, local_time t)
@@ -181,11 +189,12 @@ std::vector<range> cells(const interval& step, local_time from, local_time to,
 
 namespace {
 
-// Parts of want not covered by any of the (sorted by lower) ranges in have.
-void uncovered(range want, const std::vector<range>& have, std::vector<range>& out)
+// Parts of want not covered by any of the ranges in have from first on (sorted by lower).
+void uncovered(range want, const std::vector<range>& have, size_t first, std::vector<range>& out)
 {
     local_time cursor = want.lower;
-    for (const range& h : have) {
+    for (size_t i = first; i < have.size(); i++) {
+        const range& h = have[i];
         if (h.upper <= cursor)
             continue;
         if (h.lower >= want.upper)
@@ -213,11 +222,16 @@ std::vector<action> plan(const config& c, const std::vector<existing_partition>&
     std::sort(have.begin(), have.end(),
               [](const range& a, const range& b) { return a.lower < b.lower; });
 
+    // The cells only move on: ranges ending before one end before every later one, and are
+    // passed over once, not again for each cell (premake 10,000 over 2M partitions: 12 s).
     local_time cell = align_down(c.step, now);
+    size_t first = 0;
     for (int k = 0; k <= c.premake; ++k) {
         const local_time next = add(cell, c.step);
+        while (first < have.size() && have[first].upper <= cell)
+            first++;
         std::vector<range> gaps;
-        uncovered({cell, next}, have, gaps);
+        uncovered({cell, next}, have, first, gaps);
         for (const range& g : gaps)
             out.push_back({action_kind::create, g, -1});
         cell = next;

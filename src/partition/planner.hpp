@@ -18,6 +18,10 @@ namespace ai_scale::partition {
 using local_time = int64_t;
 constexpr local_time minus_infinity = std::numeric_limits<int64_t>::min();
 constexpr local_time plus_infinity = std::numeric_limits<int64_t>::max();
+// Postgres's timestamp range: [4714-11-24 00:00 BC, 294277-01-01 00:00) (MIN_TIMESTAMP,
+// END_TIMESTAMP).
+constexpr local_time start_of_time = -211'813'488'000'000'000;
+constexpr local_time end_of_time = 9'223'371'331'200'000'000;
 constexpr int64_t usecs_per_minute = 60'000'000;
 constexpr int64_t usecs_per_day = 86'400'000'000;
 
@@ -69,7 +73,7 @@ class invalid_config : public std::invalid_argument {
 void validate(const config& c);
 
 // Calendar arithmetic with Postgres's rules (months first, clamping the day; then days; then
-// microseconds).
+// microseconds). A result outside the timestamp range is plus_infinity or minus_infinity.
 local_time add(local_time t, const interval& i, int times = 1);
 
 // Start of the partition cell containing t. Month steps align to January 2000 (so quarters and

@@ -254,6 +254,8 @@ AI_SCALE_FUNCTION(ai_scale_partition_cells)
 
 namespace {
 
+static_assert(part::start_of_time == MIN_TIMESTAMP && part::end_of_time == END_TIMESTAMP);
+
 // The first and last local times: where an instant near an end of the range reads as one.
 constexpr Timestamp first_local_time = MIN_TIMESTAMP;
 constexpr Timestamp last_local_time = END_TIMESTAMP - 1;

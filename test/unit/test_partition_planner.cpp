@@ -52,6 +52,24 @@ TEST(PartitionCalendar, AddClampsDayLikePostgres)
     EXPECT_EQ(add(make_time(2026, 5, 1), days(1), -3), make_time(2026, 4, 28));
 }
 
+// Past an end of the timestamp range, add() gives that open end: near 292,277 AD a sum of
+// microseconds overflowed int64 and wrapped negative, and cells() walked to its limit.
+TEST(PartitionCalendar, AddPastTheTimestampRangeIsAnOpenEnd)
+{
+    const local_time late = make_time(290000, 1, 1);
+    EXPECT_EQ(add(late, months(5000 * 12)), plus_infinity);
+    EXPECT_EQ(add(late, days(365 * 5000)), plus_infinity);
+    EXPECT_EQ(add(make_time(294276, 12, 31), days(1)), plus_infinity); // END_TIMESTAMP itself
+    EXPECT_EQ(add(make_time(294276, 12, 30), days(1)), make_time(294276, 12, 31));
+    EXPECT_EQ(add(make_time(-4713, 11, 24), days(-1)), minus_infinity); // 4714-11-23 BC
+    EXPECT_EQ(add(make_time(-4713, 11, 25), days(-1)), start_of_time);
+    EXPECT_EQ(add(make_time(2026, 1, 1), months(5000 * 12), -1000), minus_infinity);
+
+    const auto span = cells(months(5000 * 12), late, make_time(294276, 12, 31), 1000000);
+    ASSERT_EQ(span.size(), 2u);
+    EXPECT_EQ(span.back().upper, plus_infinity);
+}
+
 TEST(PartitionCalendar, AlignDownEachGranularity)
 {
     const local_time t = make_time(2026, 8, 19, 13, 47);
@@ -127,6 +145,67 @@ TEST(PartitionPlanner, FillsOnlyGapsAroundForeignBounds)
     ASSERT_EQ(cs.size(), 2u);
     EXPECT_EQ(cs[0], (range{make_time(2026, 8, 19), make_time(2026, 8, 19, 12, 0)}));
     EXPECT_EQ(cs[1], (range{make_time(2026, 8, 20, 12, 0), make_time(2026, 8, 21)}));
+}
+
+// The gaps plan() fills, against a plain walk of every existing range for every cell (the
+// planner passes over ranges that end before the current cell once, not once per cell), on
+// random bounds: adjacent, with gaps, overlapping (only a hand-made call to _plan gives
+// those), unbounded.
+TEST(PartitionPlanner, GapsMatchAWalkOfEveryRangeForEachCell)
+{
+    auto naive = [](const config& c, std::vector<range> have, local_time now) {
+        std::sort(have.begin(), have.end(),
+                  [](const range& a, const range& b) { return a.lower < b.lower; });
+        std::vector<range> out;
+        local_time cell = align_down(c.step, now);
+        for (int k = 0; k <= c.premake; ++k) {
+            const local_time next = add(cell, c.step);
+            local_time cursor = cell;
+            for (const range& h : have) {
+                if (h.upper <= cursor)
+                    continue;
+                if (h.lower >= next)
+                    break;
+                if (h.lower > cursor)
+                    out.push_back({cursor, h.lower});
+                cursor = std::max(cursor, h.upper);
+            }
+            if (cursor < next)
+                out.push_back({cursor, next});
+            cell = next;
+        }
+        return out;
+    };
+    const local_time base = make_time(2026, 8, 1);
+    const int64_t hour = 60 * usecs_per_minute;
+    uint64_t seed = 12345;
+    auto next_random = [&](int64_t bound) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        return int64_t((seed >> 33) % uint64_t(bound));
+    };
+    for (int round = 0; round < 500; round++) {
+        std::vector<existing_partition> have;
+        std::vector<range> bounds;
+        const int n = int(next_random(40));
+        local_time at = base + next_random(48) * hour;
+        for (int i = 0; i < n; i++) {
+            const local_time lower = at - (next_random(4) == 0 ? next_random(30) * hour : 0);
+            const local_time upper = lower + (1 + next_random(40)) * hour;
+            range r{lower, upper};
+            if (next_random(50) == 0)
+                r.lower = minus_infinity;
+            if (next_random(80) == 0)
+                r.upper = plus_infinity;
+            bounds.push_back(r);
+            have.push_back({r});
+            at = upper + next_random(3) * hour;
+        }
+        config c = daily(int(next_random(10)));
+        if (round % 2)
+            c.step = hours(int(1 + next_random(12)));
+        const local_time now = base + next_random(24 * 20) * hour;
+        EXPECT_EQ(creates(plan(c, have, now)), naive(c, bounds, now)) << "round " << round;
+    }
 }
 
 TEST(PartitionPlanner, UnboundedPartitionCoversEverything)

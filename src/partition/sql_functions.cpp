@@ -384,12 +384,37 @@ bool in_window(const bounds_window& w, int64 lower, int64 upper, Oid relid)
     return true;
 }
 
+// A table opened to read its partitions, and closed keeping the lock taken to the end of the
+// transaction, as a query of it does; but only for a role with some privilege on the table (or
+// when this transaction held the lock already): for another role the lock lasts the call.
+// Kept, any role could hold ACCESS SHARE on any table for as long as it kept a transaction
+// open, which LOCK TABLE refuses it: an ALTER TABLE then waited, and every query behind that.
+class partitions_reader {
+  public:
+    explicit partitions_reader(Oid table)
+    {
+        LOCKTAG tag;
+        SET_LOCKTAG_RELATION(tag, MyDatabaseId, table);
+        keep_lock_ =
+            LockHeldByMe(&tag, AccessShareLock) ||
+            pg_class_aclmask(table, GetUserId(), ACL_ALL_RIGHTS_RELATION, ACLMASK_ANY) != 0;
+        rel_ = try_table_open(table, AccessShareLock);
+    }
+    Relation rel() const { return rel_; }
+    void close() { table_close(rel_, keep_lock_ ? NoLock : AccessShareLock); }
+
+  private:
+    Relation rel_ = nullptr;
+    bool keep_lock_ = false;
+};
+
 // The table parent, opened, when it is a table range-partitioned on one column. A table dropped
 // while this waited for its lock (partitions() of a table a DROP TABLE held) is one that does
 // not exist, not an internal error (XX000, "could not open relation").
-Relation open_range_partitioned(Oid parent)
+partitions_reader open_range_partitioned(Oid parent)
 {
-    Relation rel = try_table_open(parent, AccessShareLock);
+    partitions_reader reader(parent);
+    Relation rel = reader.rel();
     if (rel == nullptr)
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation with OID %u does not exist", parent)));
@@ -401,7 +426,7 @@ Relation open_range_partitioned(Oid parent)
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("\"%s\" is not range-partitioned on one column",
                                RelationGetRelationName(rel))));
-    return rel;
+    return reader;
 }
 
 // The window of after, before and until (local times in zone) in the key's domain; off unless
@@ -471,7 +496,8 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
     // A run that waited on the maintenance advisory lock must see the partitions the run before
     // it committed, even when this transaction already holds a lock on the table.
     AcceptInvalidationMessages();
-    Relation rel = open_range_partitioned(parent);
+    partitions_reader reader = open_range_partitioned(parent);
+    Relation rel = reader.rel();
     const Oid key_type = get_partition_col_typid(RelationGetPartitionKey(rel), 0);
     const bounds_window window =
         window_of(key_type, zone, after, before, until, cold_oid, retain_until);
@@ -492,7 +518,7 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
         if (bounds->default_index >= 0)
             put_default_row(rsinfo, desc);
     }
-    table_close(rel, NoLock);
+    reader.close();
 }
 
 } // namespace
@@ -572,14 +598,15 @@ AI_SCALE_FUNCTION(ai_scale_partition_detach_pending)
     bool pending = pg::call([&] {
         // As in put_bounds: a table that does not exist (any role may call this) is 42P01, not
         // the internal error (XX000) table_open raises.
-        Relation rel = try_table_open(parent, AccessShareLock);
+        partitions_reader reader(parent);
+        Relation rel = reader.rel();
         if (rel == nullptr)
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                             errmsg("relation with OID %u does not exist", parent)));
         bool differ = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
                       RelationGetPartitionDesc(rel, false)->nparts !=
                           RelationGetPartitionDesc(rel, true)->nparts;
-        table_close(rel, NoLock);
+        reader.close();
         return differ;
     });
     PG_RETURN_BOOL(pending);

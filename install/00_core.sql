@@ -24,8 +24,9 @@ END $$;
 -- nothing by an unqualified name and pin the path in C where they run SQL, and the procedure
 -- rescue_default_proc, which sets it in each of its transactions.
 
+-- STABLE, as Postgres's version(): a library installed over this one answers otherwise.
 CREATE FUNCTION ai_scale.version() RETURNS text
-    LANGUAGE c IMMUTABLE PARALLEL SAFE STRICT
+    LANGUAGE c STABLE PARALLEL SAFE STRICT
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_version';
 COMMENT ON FUNCTION ai_scale.version() IS 'version of the ai_scale library';

@@ -81,7 +81,7 @@ CREATE FUNCTION ai_scale._bounds(parent regclass, zone text,
     AS 'MODULE_PATHNAME', 'ai_scale_partition_bounds';
 
 CREATE FUNCTION ai_scale._detach_pending(parent regclass) RETURNS boolean
-    LANGUAGE c STABLE STRICT
+    LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_detach_pending';
 
@@ -135,7 +135,7 @@ CREATE FUNCTION ai_scale._as_owner_rows(rel regclass, query text) RETURNS SETOF 
 -- Internals in SQL.
 
 CREATE FUNCTION ai_scale._require_primary(what text) RETURNS void
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
@@ -729,7 +729,7 @@ $$;
 -- DROP or DETACH of it under way is waited for, and the catalog read again after it; no lock is
 -- kept (see the C function).
 CREATE FUNCTION ai_scale._default_partition(parent regclass) RETURNS regclass
-    LANGUAGE c STABLE STRICT
+    LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_default_partition';
 

@@ -798,14 +798,16 @@ CREATE FUNCTION ai_scale._drop_rescue_index(parent regclass) RETURNS void
     AS $$
 DECLARE
     idx regclass;
+    dflt regclass;
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM ai_scale._lock_for_maintenance(parent); -- as in _make_rescue_index
     -- The short wait of all maintenance DDL, or the caller's if shorter; the caller's is set
     -- back before returning (a local setting outlives the function that made it).
     PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(caller_lock_timeout), true);
+    dflt := ai_scale._default_partition(parent); -- once, not for each row of pg_index
     FOR idx IN SELECT i.indexrelid::regclass FROM pg_index i
-                WHERE i.indrelid = ai_scale._default_partition(parent)
+                WHERE i.indrelid = dflt
                   AND obj_description(i.indexrelid, 'pg_class') = ai_scale._rescue_index_comment()
     LOOP
         EXECUTE format('DROP INDEX %s', idx);

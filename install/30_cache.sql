@@ -58,8 +58,9 @@ COMMENT ON FUNCTION ai_scale.cache_invalidate(text, int) IS
     'makes every cached output of the model (or one version) unreachable, in O(1)';
 REVOKE ALL ON FUNCTION ai_scale.cache_invalidate(text, int) FROM PUBLIC;
 
+-- VOLATILE, as pg_is_in_recovery(): a promotion changes the answer within a statement.
 CREATE FUNCTION ai_scale.node_role() RETURNS text
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c VOLATILE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_node_role';
 COMMENT ON FUNCTION ai_scale.node_role() IS 'primary, or standby while the server is in recovery';

@@ -619,11 +619,11 @@ model_ptr compile_row(const std::string& name, const model_row& row)
         trim_after_document trim(strlen(row.params)); // after the parse tree is freed
         json::value features = json::parse(row.features);
         std::vector<std::string> names;
-        for (size_t i = 0; i < features.items.size(); i++) {
+        for (size_t i = 0; i < features.items().size(); i++) {
             // A null in the array, written there directly (register_model refuses it, 22004).
-            if (!features.items[i].is_string())
+            if (!features.items()[i].is_string())
                 throw model_error("feature name " + std::to_string(i + 1) + " is null");
-            names.push_back(features.items[i].str);
+            names.push_back(features.items()[i].str());
         }
         m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
     }

@@ -10,10 +10,37 @@
 
 namespace ai_scale::scoring::json {
 
+static_assert(sizeof(value) <= 24, "a number in a model's arrays takes 24 bytes");
+
+value& value::operator=(const value& other)
+{
+    if (this == &other)
+        return *this;
+    t = other.t;
+    b = other.b;
+    num_float = other.num_float;
+    num = other.num;
+    c_ = other.c_ ? std::make_unique<compound>(*other.c_) : nullptr;
+    return *this;
+}
+
+const value::compound& value::empty()
+{
+    static const compound none;
+    return none;
+}
+
+value::compound& value::contents()
+{
+    if (!c_)
+        c_ = std::make_unique<compound>();
+    return *c_;
+}
+
 const value* value::find(std::string_view key) const
 {
     const value* found = nullptr;
-    for (const auto& f : fields)
+    for (const auto& f : fields())
         if (f.first == key)
             found = &f.second;
     return found;
@@ -110,7 +137,7 @@ class reader {
                 if (pos_ >= s_.size() || s_[pos_] != ':')
                     fail("expected ':'");
                 pos_++;
-                v.fields.emplace_back(std::move(key), parse_value(depth + 1));
+                v.mutable_fields().emplace_back(std::move(key), parse_value(depth + 1));
                 skip_space();
                 if (pos_ < s_.size() && s_[pos_] == ',') {
                     pos_++;
@@ -132,7 +159,7 @@ class reader {
                 return v;
             }
             for (;;) {
-                v.items.push_back(parse_value(depth + 1));
+                v.mutable_items().push_back(parse_value(depth + 1));
                 skip_space();
                 if (pos_ < s_.size() && s_[pos_] == ',') {
                     pos_++;
@@ -147,7 +174,7 @@ class reader {
         }
         if (c == '"') {
             v.t = value::type::string;
-            v.str = parse_string();
+            v.mutable_str() = parse_string();
             return v;
         }
         if (literal("true")) {

@@ -51,13 +51,13 @@ std::vector<float> float_array(const json::value& v, const std::string& where, s
     if (!v.is_array())
         fail(where + " must be an array of numbers",
              std::string("It is a JSON ") + json::type_name(v.t) + ".");
-    if (expect != size_t(-1) && v.items.size() != expect)
-        fail(where + " has " + std::to_string(v.items.size()) + " elements, expected " +
+    if (expect != size_t(-1) && v.items().size() != expect)
+        fail(where + " has " + std::to_string(v.items().size()) + " elements, expected " +
              std::to_string(expect));
     std::vector<float> out;
-    out.reserve(v.items.size());
-    for (size_t i = 0; i < v.items.size(); i++)
-        out.push_back(finite_float(v.items[i], where + "[" + std::to_string(i) + "]"));
+    out.reserve(v.items().size());
+    for (size_t i = 0; i < v.items().size(); i++)
+        out.push_back(finite_float(v.items()[i], where + "[" + std::to_string(i) + "]"));
     return out;
 }
 
@@ -65,13 +65,13 @@ std::vector<int64_t> int_array(const json::value& v, const std::string& where, s
 {
     if (!v.is_array())
         fail(where + " must be an array of integers");
-    if (v.items.size() != expect)
-        fail(where + " has " + std::to_string(v.items.size()) + " elements, expected " +
+    if (v.items().size() != expect)
+        fail(where + " has " + std::to_string(v.items().size()) + " elements, expected " +
              std::to_string(expect));
     std::vector<int64_t> out;
     out.reserve(expect);
-    for (size_t i = 0; i < v.items.size(); i++) {
-        const json::value& e = v.items[i];
+    for (size_t i = 0; i < v.items().size(); i++) {
+        const json::value& e = v.items()[i];
         if (e.t == json::value::type::boolean) {
             out.push_back(e.b ? 1 : 0);
             continue;
@@ -87,7 +87,7 @@ std::vector<int64_t> int_array(const json::value& v, const std::string& where, s
 void check_keys(const json::value& params, std::initializer_list<const char*> allowed,
                 const std::string& what)
 {
-    for (const auto& f : params.fields) {
+    for (const auto& f : params.fields()) {
         bool ok = false;
         for (const char* a : allowed)
             ok = ok || f.first == a;
@@ -110,7 +110,7 @@ void read_defaults(const json::value& params, compiled_model& m)
     position.reserve(m.features.size());
     for (size_t i = 0; i < m.features.size(); i++)
         position.emplace(m.features[i], i);
-    for (const auto& f : d->fields) {
+    for (const auto& f : d->fields()) {
         auto at = position.find(f.first);
         if (at == position.end())
             fail("\"defaults\" names \"" + f.first + "\", which is not a feature of the model");
@@ -134,13 +134,13 @@ activation parse_activation(const json::value& v, const std::string& where)
     if (v.t == json::value::type::null)
         return activation::identity;
     if (v.is_string()) {
-        if (v.str == "identity" || v.str == "linear")
+        if (v.str() == "identity" || v.str() == "linear")
             return activation::identity;
-        if (v.str == "relu")
+        if (v.str() == "relu")
             return activation::relu;
-        if (v.str == "tanh")
+        if (v.str() == "tanh")
             return activation::tanh;
-        if (v.str == "sigmoid")
+        if (v.str() == "sigmoid")
             return activation::sigmoid;
     }
     fail(where + " must be one of \"identity\" (or \"linear\"), \"relu\", \"tanh\", \"sigmoid\"");
@@ -150,42 +150,42 @@ void compile_mlp(const json::value& params, compiled_model& m)
 {
     check_keys(params, {"layers", "defaults"}, "an mlp model");
     const json::value& layers = member(params, "layers", "params of an mlp model");
-    if (!layers.is_array() || layers.items.empty())
+    if (!layers.is_array() || layers.items().empty())
         fail("\"layers\" must be a non-empty array of layers");
-    if (layers.items.size() > size_t(max_mlp_layers))
+    if (layers.items().size() > size_t(max_mlp_layers))
         fail("an mlp model has at most " + std::to_string(max_mlp_layers) + " layers");
     if (m.features.size() > size_t(mlp_max_width))
         fail("an mlp model has at most " + std::to_string(mlp_max_width) + " inputs");
     m.sizes.push_back(int32_t(m.features.size()));
-    for (size_t l = 0; l < layers.items.size(); l++) {
+    for (size_t l = 0; l < layers.items().size(); l++) {
         std::string where = "layer " + std::to_string(l);
-        const json::value& layer = layers.items[l];
+        const json::value& layer = layers.items()[l];
         if (!layer.is_object())
             fail(where + " must be an object with \"weights\", \"bias\" and \"activation\"");
         check_keys(layer, {"weights", "bias", "activation"}, where);
         const json::value& w = member(layer, "weights", where);
-        if (!w.is_array() || w.items.empty())
+        if (!w.is_array() || w.items().empty())
             fail(where + ": \"weights\" must be a non-empty array of rows (one per output)");
-        if (w.items.size() > size_t(mlp_max_width))
-            fail(where + " has " + std::to_string(w.items.size()) + " outputs; at most " +
+        if (w.items().size() > size_t(mlp_max_width))
+            fail(where + " has " + std::to_string(w.items().size()) + " outputs; at most " +
                  std::to_string(mlp_max_width) + " are allowed");
         int32_t n_in = m.sizes.back();
-        for (size_t o = 0; o < w.items.size(); o++) {
+        for (size_t o = 0; o < w.items().size(); o++) {
             std::vector<float> row = float_array(
-                w.items[o], where + " weights[" + std::to_string(o) + "]", size_t(n_in));
+                w.items()[o], where + " weights[" + std::to_string(o) + "]", size_t(n_in));
             m.mlp_weights.insert(m.mlp_weights.end(), row.begin(), row.end());
         }
         const json::value* b = layer.find("bias");
         if (b == nullptr) {
-            m.mlp_biases.insert(m.mlp_biases.end(), w.items.size(), 0.0f);
+            m.mlp_biases.insert(m.mlp_biases.end(), w.items().size(), 0.0f);
         } else {
-            std::vector<float> bias = float_array(*b, where + " bias", w.items.size());
+            std::vector<float> bias = float_array(*b, where + " bias", w.items().size());
             m.mlp_biases.insert(m.mlp_biases.end(), bias.begin(), bias.end());
         }
         const json::value* a = layer.find("activation");
         json::value none;
         m.activations.push_back(int32_t(parse_activation(a ? *a : none, where + " activation")));
-        m.sizes.push_back(int32_t(w.items.size()));
+        m.sizes.push_back(int32_t(w.items().size()));
     }
     m.n_outputs = m.sizes.back();
     read_defaults(params, m);
@@ -198,9 +198,9 @@ void compile_tree(const json::value& tree, size_t t, compiled_model& m)
     if (!tree.is_object())
         fail(where + " must be an object");
     const json::value& lc = member(tree, "left_children", where);
-    if (!lc.is_array() || lc.items.empty())
+    if (!lc.is_array() || lc.items().empty())
         fail(where + ": \"left_children\" must be a non-empty array");
-    size_t n = lc.items.size();
+    size_t n = lc.items().size();
     if (int64_t(m.node_feature.size() + n) > max_gbdt_nodes)
         fail("the model has more than " + std::to_string(max_gbdt_nodes) + " nodes");
     std::vector<int64_t> left = int_array(lc, where + " left_children", n);
@@ -269,7 +269,7 @@ void compile_gbdt(const json::value& params, compiled_model& m)
     if (const json::value* o = params.find("objective")) {
         if (!o->is_string())
             fail("\"objective\" must be a string");
-        objective = o->str;
+        objective = o->str();
     }
     const json::value* bs = params.find("base_score");
     double base_score = bs ? finite_float(*bs, "\"base_score\"") : 0.5;
@@ -293,11 +293,11 @@ void compile_gbdt(const json::value& params, compiled_model& m)
              "Supported: binary:logistic, reg:logistic, binary:logitraw, reg:squarederror.");
     }
     const json::value& trees = member(params, "trees", "params of a gbdt model");
-    if (!trees.is_array() || trees.items.empty())
+    if (!trees.is_array() || trees.items().empty())
         fail("\"trees\" must be a non-empty array of trees");
-    for (size_t t = 0; t < trees.items.size(); t++) {
+    for (size_t t = 0; t < trees.items().size(); t++) {
         interruption_point();
-        compile_tree(trees.items[t], t, m);
+        compile_tree(trees.items()[t], t, m);
     }
     m.defaults.assign(m.features.size(), NAN);
     m.missing_is_nan = true;

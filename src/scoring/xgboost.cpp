@@ -33,7 +33,7 @@ double number_of(const json::value& v, const char* path)
         d = v.num;
     } else if (v.is_string()) {
         // Newer XGBoost versions write vector-valued parameters such as "[5E-1]".
-        std::string text = v.str;
+        std::string text = v.str();
         if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
             text = text.substr(1, text.size() - 2);
         char* end = nullptr;
@@ -70,10 +70,10 @@ void copy_array(std::string& out, const json::value& tree, const char* key, size
     out += '"';
     out += key;
     out += "\":[";
-    for (size_t i = 0; i < a->items.size(); i++) {
+    for (size_t i = 0; i < a->items().size(); i++) {
         if (i > 0)
             out += ',';
-        const json::value& e = a->items[i];
+        const json::value& e = a->items()[i];
         if (e.t == json::value::type::boolean)
             out += e.b ? '1' : '0';
         else if (!e.is_number() || !std::isfinite(e.num))
@@ -126,16 +126,16 @@ const json::value& trees_of(const json::value& learner)
 {
     const json::value& booster = need(learner, "gradient_booster", "learner.gradient_booster");
     const json::value& bname = need(booster, "name", "gradient_booster.name");
-    if (!bname.is_string() || bname.str != "gbtree")
+    if (!bname.is_string() || bname.str() != "gbtree")
         fail("only the gbtree booster is supported",
-             "The model's booster is " + (bname.is_string() ? bname.str : "unnamed") + ".");
+             "The model's booster is " + (bname.is_string() ? bname.str() : "unnamed") + ".");
     const json::value& trees = need(need(booster, "model", "gradient_booster.model"), "trees",
                                     "gradient_booster.model.trees");
-    if (!trees.is_array() || trees.items.empty())
+    if (!trees.is_array() || trees.items().empty())
         fail("the model has no trees");
     if (const json::value* info = need(booster, "model", "").find("tree_info"))
         if (info->is_array())
-            for (const auto& g : info->items)
+            for (const auto& g : info->items())
                 if (!g.is_number() || g.num != 0)
                     fail("trees of more than one output group are not supported");
     return trees;
@@ -145,7 +145,7 @@ const json::value& trees_of(const json::value& learner)
 // in one round grows them all); one output group (trees_of).
 long rounds_of(const json::value& learner, const json::value& trees)
 {
-    const double n_trees = double(trees.items.size());
+    const double n_trees = double(trees.items().size());
     double per_round = 1;
     const json::value* param =
         need(need(learner, "gradient_booster", ""), "model", "").find("gbtree_model_param");
@@ -174,14 +174,14 @@ std::vector<std::string> feature_names_of(const json::value& learner, double num
 {
     std::vector<std::string> features;
     const json::value* names = learner.find("feature_names");
-    if (names != nullptr && names->is_array() && !names->items.empty()) {
-        if (names->items.size() != size_t(num_feature))
-            fail("feature_names has " + std::to_string(names->items.size()) +
+    if (names != nullptr && names->is_array() && !names->items().empty()) {
+        if (names->items().size() != size_t(num_feature))
+            fail("feature_names has " + std::to_string(names->items().size()) +
                  " names but num_feature is " + std::to_string(int64_t(num_feature)));
-        for (const auto& n : names->items) {
+        for (const auto& n : names->items()) {
             if (!n.is_string())
                 fail("feature_names must hold strings");
-            features.push_back(n.str);
+            features.push_back(n.str());
         }
     } else {
         for (int64_t i = 0; i < int64_t(num_feature); i++)
@@ -194,8 +194,8 @@ void reject_categorical_features(const json::value& learner)
 {
     if (const json::value* types = learner.find("feature_types"))
         if (types->is_array())
-            for (const auto& t : types->items)
-                if (t.is_string() && t.str == "c")
+            for (const auto& t : types->items())
+                if (t.is_string() && t.str() == "c")
                     fail("categorical features are not supported");
 }
 
@@ -228,13 +228,13 @@ void write_params(std::string& p, const json::value& objective, double base_scor
                   const json::value& trees)
 {
     p = "{\"objective\":";
-    json::write_string(p, objective.str);
+    json::write_string(p, objective.str());
     p += ",\"base_score\":";
     write_float(p, base_score);
     p += ",\"trees\":[";
-    for (size_t t = 0; t < trees.items.size(); t++) {
+    for (size_t t = 0; t < trees.items().size(); t++) {
         interruption_point();
-        write_tree(p, trees.items[t], t);
+        write_tree(p, trees.items()[t], t);
     }
     p += "]}";
 }

@@ -270,12 +270,31 @@ TEST(ScoringJson, ParsesAndRejects)
     ASSERT_TRUE(v.is_object());
     const json::value* a = v.find("a");
     ASSERT_NE(a, nullptr);
-    EXPECT_EQ(a->items.size(), 5u);
-    EXPECT_DOUBLE_EQ(a->items[1].num, -2500);
-    EXPECT_EQ(a->items[4].str, "x\xc3\xa9\n");
+    EXPECT_EQ(a->items().size(), 5u);
+    EXPECT_DOUBLE_EQ(a->items()[1].num, -2500);
+    EXPECT_EQ(a->items()[4].str(), "x\xc3\xa9\n");
     for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "01x", "\"abc", "[1] 2", "tru", "-"})
         EXPECT_THROW(json::parse(bad), json::parse_error) << bad;
     EXPECT_THROW(json::parse(std::string(1000, '[')), json::parse_error);
+}
+
+// A value's contents are its own: a copy changed leaves the original as it was, and a value
+// of another type reads as empty contents.
+TEST(ScoringJson, CopiesAreDeepAndOtherTypesReadEmpty)
+{
+    json::value v = json::parse(R"({"a": ["x", [1, 2]], "n": 3})");
+    json::value copy = v;
+    copy.mutable_fields()[0].second.mutable_items()[0].mutable_str() = "changed";
+    copy.mutable_fields()[0].second.mutable_items()[1].mutable_items().clear();
+    EXPECT_EQ(v.find("a")->items()[0].str(), "x");
+    EXPECT_EQ(v.find("a")->items()[1].items().size(), 2u);
+    EXPECT_EQ(copy.find("a")->items()[0].str(), "changed");
+    const json::value* n = v.find("n");
+    ASSERT_NE(n, nullptr);
+    EXPECT_TRUE(n->str().empty());
+    EXPECT_TRUE(n->items().empty());
+    EXPECT_TRUE(n->fields().empty());
+    EXPECT_EQ(n->find("anything"), nullptr);
 }
 
 // score_batch_rows looks for a cancel between blocks of rows whose work is about the same

@@ -33,7 +33,7 @@ void check_model(const std::string& name, double tolerance)
     while (std::getline(cases, line)) {
         json::value c = json::parse(line);
         std::vector<float> row(m.features.size(), NAN);
-        for (const auto& kv : c.find("input")->fields)
+        for (const auto& kv : c.find("input")->fields())
             for (size_t i = 0; i < m.features.size(); i++)
                 if (m.features[i] == kv.first)
                     row[i] = float(kv.second.num);
@@ -69,13 +69,13 @@ TEST(ScoringXgboost, FeatureNamesAndErrors)
     EXPECT_EQ(unnamed.features.size(), 6u);
     // Newer XGBoost writes base_score as a one-element vector: "[5E-1]".
     json::value doc = json::parse(read_file(dir + "/xgb_logistic.json"));
-    for (auto& f : doc.fields)
+    for (auto& f : doc.mutable_fields())
         if (f.first == "learner")
-            for (auto& g : f.second.fields)
+            for (auto& g : f.second.mutable_fields())
                 if (g.first == "learner_model_param")
-                    for (auto& h : g.second.fields)
+                    for (auto& h : g.second.mutable_fields())
                         if (h.first == "base_score")
-                            h.second.str = "[" + h.second.str + "]";
+                            h.second.mutable_str() = "[" + h.second.str() + "]";
     EXPECT_EQ(import_xgboost(doc).params, named.params);
     for (const char* bad :
          {"[]", "{}", R"({"learner": {"learner_model_param": {}}})",
@@ -209,7 +209,7 @@ TEST(ScoringInterruption, ALargeDocumentReachesTheHookAndStopsThere)
 
     interruption_calls = 0;
     interruption_hook = [] { ++interruption_calls; };
-    EXPECT_EQ(json::parse(text).items.size(), 100000u);
+    EXPECT_EQ(json::parse(text).items().size(), 100000u);
     EXPECT_EQ(interruption_calls, 100001 / 4096); // the array and its 100000 numbers
     interruption_hook = nullptr;
 }

@@ -657,15 +657,23 @@ BEGIN
     END IF;
 END $$;
 
--- Rows cannot be moved out of the default partition of a table that a foreign key references:
--- deleting them fires the key's ON DELETE action (CASCADE would delete the referencing rows)
--- before they are back in the table. Raises 0A000 naming the key.
-CREATE FUNCTION ai_scale._require_no_references(parent regclass, dflt regclass) RETURNS void
+-- Rows cannot be moved out of the default partition of parent when the move would not put them
+-- back as they were. Raises 0A000, naming the cause:
+-- * a foreign key references the table: deleting them fires the key's ON DELETE action
+--   (CASCADE would delete the referencing rows) before they are back in the table;
+-- * a DO INSTEAD rule on DELETE of the default partition: the rows would stay there, and the
+--   attach failed on them with a check constraint of ours named as the cause (23514);
+-- * for a move through the parent (_moves_through_parent), a DO INSTEAD rule on INSERT into
+--   the parent: the rows went where the rule sent them, as many as left the default, and the
+--   move was reported made into partitions that stayed empty.
+-- (A DO ALSO rule runs its action beside the move, as a trigger does.)
+CREATE FUNCTION ai_scale._require_movable_default(parent regclass, dflt regclass) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     con record;
+    rule record;
 BEGIN
     SELECT c.conrelid::regclass AS referrer, c.conname INTO con
       FROM pg_constraint c
@@ -679,6 +687,27 @@ BEGIN
                                   'action before they are back.', con.referrer, con.conname),
                   HINT = 'Make the partitions before their rows arrive (premake), or move the '
                          'rows by hand with the foreign key dropped.';
+    END IF;
+    SELECT r.rulename, r.ev_class::regclass AS rel,
+           CASE r.ev_type WHEN '4' THEN 'DELETE from' ELSE 'INSERT into' END AS event
+      INTO rule
+      FROM pg_rewrite r
+     WHERE r.is_instead
+       AND ((r.ev_class = dflt AND r.ev_type = '4')
+            OR (r.ev_class = parent AND r.ev_type = '3'
+                AND ai_scale._moves_through_parent(parent, dflt)))
+     ORDER BY r.ev_type DESC, r.rulename LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('Rule %I on %s rewrites the %s %s that moves them (DO INSTEAD)%s.',
+                                  rule.rulename, rule.rel, rule.event, rule.rel,
+                                  CASE WHEN rule.event = 'DELETE from'
+                                       THEN ': they would stay where they are'
+                                       ELSE ': they would go where the rule sends them, not '
+                                            'into the partitions made for them' END),
+                  HINT = 'Make the rule DO ALSO or drop it while the rows are moved, or make '
+                         'the partitions before their rows arrive (premake).';
     END IF;
 END $$;
 

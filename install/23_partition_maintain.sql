@@ -372,7 +372,7 @@ $$;
 
 -- Whether the creations (steps) move rows out of the default partition, which has rows. A
 -- table a foreign key references can have no rows moved out of its default
--- (_require_no_references), but its partitions are made while no row of the default lies in
+-- (_require_movable_default), but its partitions are made while no row of the default lies in
 -- their ranges: a row that no partition can hold (a NULL or infinite key), or one of an older
 -- range, must not stop premaking for good.
 CREATE FUNCTION ai_scale._make_ahead_moves_rows(parent regclass,
@@ -522,7 +522,7 @@ BEGIN
     through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
     FOREACH p IN ARRAY holding LOOP
         BEGIN
-            PERFORM ai_scale._require_no_references(cfg.parent, plan.dflt);
+            PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt);
             done := done || ai_scale._make_ahead_create(cfg, plan, ARRAY[p], true, false,
                                                         through_parent);
         EXCEPTION
@@ -590,7 +590,7 @@ BEGIN
                 moving := ai_scale._make_ahead_moves_rows(cfg.parent, plan, steps);
             END IF;
             IF moving THEN
-                PERFORM ai_scale._require_no_references(cfg.parent, plan.dflt);
+                PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt);
                 through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
             END IF;
             done := ai_scale._make_ahead_create(cfg, plan, steps, moving, in_place,

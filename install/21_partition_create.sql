@@ -81,8 +81,11 @@ BEGIN
       LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
      WHERE c.oid = parent;
     name := rel || '_' || suffix;
+    -- A name a type has is taken too (see _partition_name): checked against pg_class alone, a
+    -- domain or enum of the name failed CREATE TABLE at every run, and no partition was made.
     IF octet_length(name) > 63
-       OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = name AND c.relnamespace = nsp_oid) THEN
+       OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = name AND c.relnamespace = nsp_oid)
+       OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typname = name AND t.typnamespace = nsp_oid) THEN
         name := ai_scale._partition_name(nsp, rel, suffix);
     END IF;
     partition := format('%I.%I', nsp, name);

@@ -74,6 +74,15 @@ SELECT partition, tier FROM ai_scale.partitions('taken')
  WHERE tier = 'default' OR lower::date < '2021-01-01';
 DROP TABLE taken, taken_default, taken_20200105, taken_20200105_1;
 DROP TYPE taken_20200105_2;
+-- A type of the very name a partition would have, and no table of it: the name after it.
+-- Only tables were looked for there, and CREATE TABLE failed on the type at every run.
+CREATE TABLE typed (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE DOMAIN typed_20200105 AS int;
+SELECT count(*) FROM ai_scale.manage_partitions('typed', '1 day', 0);
+INSERT INTO typed VALUES ('2020-01-05');
+SELECT partition, rows_moved FROM ai_scale.rescue_default('typed');
+DROP TABLE typed;
+DROP DOMAIN typed_20200105;
 
 -- A name that needs quoting, 63 bytes long: partition names keep their suffix and fit.
 CREATE TABLE "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by" (

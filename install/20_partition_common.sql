@@ -484,14 +484,34 @@ CREATE FUNCTION ai_scale._local_start(t timestamp, zone text) RETURNS timestampt
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    existing timestamp := t;
+    hi timestamptz := t AT TIME ZONE zone;
+    lo timestamptz;
+    span bigint := 86400000000; -- microseconds from lo to hi
+    half bigint;
+    mid timestamptz;
 BEGIN
-    -- Changes happen on whole minutes: the first whole minute after t that exists starts the
-    -- local times after the skipped span.
-    WHILE ((existing AT TIME ZONE zone) AT TIME ZONE zone) <> existing LOOP
-        existing := date_trunc('minute', existing) + interval '1 minute';
+    IF (hi AT TIME ZONE zone) = t THEN
+        RETURN hi;
+    END IF;
+    -- Skipped: hi, read with the offset from before the change, lies past it, and its local
+    -- time after t; a day before, the local time is before t (no change skips a day). The
+    -- change is found to the microsecond between them, for changes need not fall on a whole
+    -- minute (Amsterdam's clocks went from +01:19:32 to +01:20 in 1937, skipping 28 seconds:
+    -- the next whole minute made the cells there meet 32 seconds late). Intervals of
+    -- microseconds alone add elapsed time, whatever the session's zone.
+    lo := hi - interval '24 hours';
+    WHILE span > 1 LOOP
+        half := span / 2;
+        mid := lo + interval '1 microsecond' * half;
+        IF (mid AT TIME ZONE zone) >= t THEN
+            hi := mid;
+            span := half;
+        ELSE
+            lo := mid;
+            span := span - half;
+        END IF;
     END LOOP;
-    RETURN existing AT TIME ZONE zone;
+    RETURN hi;
 END $$;
 
 -- The local time in zone before which a timestamptz partition is older than span at instant

@@ -81,3 +81,16 @@ SELECT zone, step, built_step, built_from, pg_temp.simulate(zone, step, built_st
                ('Europe/London', '1 day', '1 day', '2026-10-25 00:00Z', '2026-10-20 00:00Z'))
        v(zone, step, built_step, built_from, start)
  ORDER BY 1, 4, 2;
+
+-- A change that does not fall on a whole minute (Amsterdam went from +01:19:32 to +01:20 at
+-- local midnight on 1937-07-01, skipping 00:00:00 to 00:00:28): the days on either side meet
+-- at the instant of the change, 22:40:28 UTC. The first whole minute that exists was taken as
+-- the start before, and rows of the 32 seconds after the change went into the day before.
+CREATE TABLE amsterdam (x int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('amsterdam', '1 day', 0,
+                                                time_zone => 'Europe/Amsterdam');
+INSERT INTO amsterdam VALUES (1, '1937-06-30 22:40:27.999999 UTC'), (2, '1937-06-30 22:40:28 UTC'),
+                             (3, '1937-06-30 22:40:59 UTC');
+SELECT partition, lower, upper FROM ai_scale.rescue_default('amsterdam') ORDER BY partition;
+SELECT x, tableoid::regclass FROM amsterdam ORDER BY x;
+DROP TABLE amsterdam;

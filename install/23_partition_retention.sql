@@ -225,7 +225,20 @@ CREATE FUNCTION ai_scale._maintain_check_cold_tablespace(cfg ai_scale.partition_
 BEGIN
     parent_table := cfg.parent;
     partition := NULL;
-    IF cold_oid IS NULL THEN
+    -- Written so into partition_config by hand (manage_partitions refuses both): no
+    -- tablespace was named, "tablespace "" does not exist" blamed a drop or a rename; or one
+    -- no table may be moved to, an error row for every partition at every run.
+    IF cfg.cold_tablespace IS NULL OR cfg.cold_tablespace = 'pg_global' THEN
+        action := 'error';
+        detail := 'tier: ' || ai_scale._error_text(
+            CASE WHEN cfg.cold_tablespace IS NULL
+                 THEN 'cold_tablespace is required for retention_mode tier or cold_after'
+                 ELSE 'only shared relations can be placed in pg_global tablespace' END,
+            format('Set it with manage_partitions(%L, ..., cold_tablespace => ...).',
+                   cfg.parent::text),
+            '22023');
+        RETURN NEXT;
+    ELSIF cold_oid IS NULL THEN
         action := 'error';
         detail := 'tier: ' || ai_scale._error_text(
             format('tablespace "%s" does not exist', cfg.cold_tablespace),
@@ -700,10 +713,11 @@ BEGIN
     END IF;
     IF tier_left > 0 THEN
         done := done || ('skipped', NULL,
-                         format('%s to move to tablespace %s not tried after the error above; '
+                         format('%s to move to %s not tried after the error above; '
                                 'retried on the next run',
                                 ai_scale._count(tier_left, 'partition', 'partitions'),
-                                quote_ident(cfg.cold_tablespace)))::ai_scale._maintenance_action;
+                                coalesce('tablespace ' || quote_ident(cfg.cold_tablespace),
+                                         'the cold tablespace')))::ai_scale._maintenance_action;
     END IF;
 END $$;
 

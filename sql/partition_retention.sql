@@ -143,6 +143,15 @@ SELECT pg_temp.drop_newest('r_fails_tier');
 SELECT action, regexp_replace(partition, '_\d{8}$', '_<day>') AS partition,
        regexp_replace(detail, 'from .*', 'from <bounds>') AS detail
   FROM ai_scale.run_maintenance('r_fails_tier') ORDER BY action, partition;
+-- Tiering set in partition_config by hand with no tablespace, or with pg_global (both refused by
+-- manage_partitions): one error row saying so (22023). With none, it blamed a tablespace ""
+-- dropped or renamed; with pg_global, each partition was an error row, at every run.
+UPDATE ai_scale.partition_config SET cold_tablespace = NULL WHERE parent = 'r_fails_tier'::regclass;
+SELECT action, regexp_replace(partition, '_\d{8}$', '_<day>') AS partition, detail
+  FROM ai_scale.run_maintenance('r_fails_tier') ORDER BY action, partition;
+UPDATE ai_scale.partition_config SET cold_tablespace = 'pg_global' WHERE parent = 'r_fails_tier'::regclass;
+SELECT action, regexp_replace(partition, '_\d{8}$', '_<day>') AS partition, detail
+  FROM ai_scale.run_maintenance('r_fails_tier') ORDER BY action, partition;
 DROP TABLE r_fails, r_fails_tier;
 
 -- A partition is old enough when its upper bound is at or before now() - retention: the one

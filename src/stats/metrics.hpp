@@ -88,10 +88,11 @@ struct shared_metrics {
     std::atomic<uint64_t> counters[int(counter::count_)];
     latency_histogram timers[int(timer::count_)];
     // How many resets there have been: a backend's sums counted before one are not added
-    // after it. Read at every deferred count, written at a reset: a cache line of its own,
-    // shared with the count of deferred adds in progress (see deferred_add).
+    // after it. Read at every deferred count, written at a reset: a cache line of its own.
     alignas(64) std::atomic<uint64_t> resets;
-    std::atomic<uint32_t> deferred_adds;
+    // Deferred adds in progress (see deferred_add), written at every flush: another line, so
+    // that the reads of resets do not miss for it.
+    alignas(64) std::atomic<uint32_t> deferred_adds;
     // Zeroes everything, after waiting out the deferred adds that saw the old reset count.
     void reset();
 };

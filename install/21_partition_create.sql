@@ -202,6 +202,7 @@ DECLARE
     lits record;
     cols text;
     held record;
+    kept bigint;
 BEGIN
     rows_moved := 0;
     lits := ai_scale._partition_literals(key_type, zone, lo, hi);
@@ -234,8 +235,33 @@ BEGIN
                                             hi_lit);
         rows_moved := held.rows_moved;
     END IF;
-    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
-                   parent, partition, lo_lit, hi_lit);
+    IF default_partition IS NULL THEN
+        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                       parent, partition, lo_lit, hi_lit);
+    ELSE
+        BEGIN
+            EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                           parent, partition, lo_lit, hi_lit);
+        EXCEPTION WHEN check_violation THEN
+            -- Rows of the range still in the default after their DELETE: a BEFORE DELETE
+            -- trigger on it returned NULL for them. Postgres's words named the default's
+            -- partition constraint alone, at every run.
+            EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
+                           default_partition, key_column, lo_lit, key_column, hi_lit)
+               INTO kept;
+            IF kept = 0 THEN
+                RAISE;
+            END IF;
+            RAISE EXCEPTION 'moving rows out of the default partition of % left % there',
+                            parent, ai_scale._count(kept, 'row', 'rows')
+                USING ERRCODE = 'triggered_action_exception',
+                      DETAIL = format('The DELETE that moves them out of %s kept them: a '
+                                      'BEFORE DELETE trigger on it returned NULL.',
+                                      default_partition),
+                      HINT = 'Let the trigger delete rows that are being moved, or disable it '
+                             'while maintenance or rescue_default runs.';
+        END;
+    END IF;
     IF default_partition IS NOT NULL AND through_parent THEN
         PERFORM ai_scale._release_held_rows(parent, default_partition, held.holding, rows_moved);
     END IF;

@@ -347,6 +347,19 @@ SELECT (SELECT count(*) FROM ONLY ruled_default) AS in_default, (SELECT count(*)
        (SELECT count(*) FROM ruled_elsewhere) AS elsewhere, (SELECT count(*) FROM ruled_log) AS logged;
 DROP TABLE ruled, ruled_elsewhere, ruled_log;
 DROP FUNCTION ruled_keep();
+-- A BEFORE DELETE trigger on the default that keeps the rows (returns NULL): they are still
+-- there when their partition is attached, which Postgres refuses naming the default's
+-- partition constraint alone. Said so now (09000), and nothing moves.
+CREATE TABLE kept_back (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('kept_back', '1 day', 0, time_zone => 'UTC');
+INSERT INTO kept_back VALUES (1, '2022-03-01 12:00 UTC'), (2, '2022-03-01 13:00 UTC');
+CREATE FUNCTION kept_back_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER kept_back_keep BEFORE DELETE ON kept_back_default FOR EACH ROW EXECUTE FUNCTION kept_back_keep();
+SELECT * FROM ai_scale.rescue_default('kept_back');
+SELECT action, detail FROM ai_scale.run_maintenance('kept_back');
+SELECT (SELECT count(*) FROM ONLY kept_back_default) AS in_default, (SELECT count(*) FROM kept_back) AS in_table;
+DROP TABLE kept_back;
+DROP FUNCTION kept_back_keep();
 CREATE TABLE published (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('published', '1 day', 0, time_zone => 'UTC');
 SET client_min_messages = error; -- wal_level is not logical here: Postgres warns

@@ -75,7 +75,7 @@ void shared_metrics::reset()
     resets.fetch_add(1, std::memory_order_seq_cst);
     // An add waited for here is a few atomic adds; those that begin now see the new count and
     // add nothing, so the wait ends however many backends flush.
-    while (deferred_adds.load(std::memory_order_acquire) != 0)
+    while (deferred_adds.load(std::memory_order_seq_cst) != 0)
         std::this_thread::yield();
     for (auto& c : counters)
         c.store(0, std::memory_order_relaxed);

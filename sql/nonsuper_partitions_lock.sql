@@ -46,6 +46,22 @@ SELECT ai_scale._detach_pending(:events::regclass) AS pending,
        :locks_held AS granted_keeps;
 COMMIT;
 RESET ROLE;
+-- So do a role granted one column, and the owner with its own privileges revoked.
+REVOKE SELECT ON nonsuper_lock.events FROM nonsuper_lock_stranger;
+GRANT SELECT (id) ON nonsuper_lock.events TO nonsuper_lock_stranger;
+SET ROLE nonsuper_lock_stranger;
+BEGIN;
+SELECT ai_scale._detach_pending(:events::regclass) AS pending,
+       :locks_held AS column_granted_keeps;
+COMMIT;
+RESET ROLE;
+SET ROLE nonsuper_lock_owner;
+REVOKE ALL ON nonsuper_lock.events FROM nonsuper_lock_owner;
+BEGIN;
+SELECT ai_scale._detach_pending(:events::regclass) AS pending,
+       :locks_held AS revoked_owner_keeps;
+COMMIT;
+RESET ROLE;
 DROP SCHEMA nonsuper_lock CASCADE;
 DROP ROLE nonsuper_lock_owner;
 DROP ROLE nonsuper_lock_stranger;

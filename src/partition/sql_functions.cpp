@@ -385,8 +385,9 @@ bool in_window(const bounds_window& w, int64 lower, int64 upper, Oid relid)
 }
 
 // A table opened to read its partitions, and closed keeping the lock taken to the end of the
-// transaction, as a query of it does; but only for a role with some privilege on the table (or
-// when this transaction held the lock already): for another role the lock lasts the call.
+// transaction, as a query of it does; but only for a role that could query it or lock it: its
+// owner (a member of), or one with a privilege on it or on one of its columns (or when this
+// transaction held the lock already). For another role the lock lasts the call.
 // Kept, any role could hold ACCESS SHARE on any table for as long as it kept a transaction
 // open, which LOCK TABLE refuses it: an ALTER TABLE then waited, and every query behind that.
 class partitions_reader {
@@ -395,9 +396,11 @@ class partitions_reader {
     {
         LOCKTAG tag;
         SET_LOCKTAG_RELATION(tag, MyDatabaseId, table);
-        keep_lock_ =
-            LockHeldByMe(&tag, AccessShareLock) ||
-            pg_class_aclmask(table, GetUserId(), ACL_ALL_RIGHTS_RELATION, ACLMASK_ANY) != 0;
+        const Oid user = GetUserId();
+        keep_lock_ = LockHeldByMe(&tag, AccessShareLock) || pg_class_ownercheck(table, user) ||
+                     pg_class_aclmask(table, user, ACL_ALL_RIGHTS_RELATION, ACLMASK_ANY) != 0 ||
+                     pg_attribute_aclcheck_all(table, user, ACL_ALL_RIGHTS_COLUMN, ACLMASK_ANY) ==
+                         ACLCHECK_OK;
         rel_ = try_table_open(table, AccessShareLock);
     }
     Relation rel() const { return rel_; }

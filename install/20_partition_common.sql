@@ -494,7 +494,8 @@ BEGIN
         RETURN hi;
     END IF;
     -- Skipped: hi, read with the offset from before the change, lies past it, and its local
-    -- time after t; a day before, the local time is before t (no change skips a day). The
+    -- time after t; a day before, the local time is before t (hi lies less than the skipped
+    -- span past the change, and no change skips more than a day: Apia skipped one). The
     -- change is found to the microsecond between them, for changes need not fall on a whole
     -- minute (Amsterdam's clocks went from +01:19:32 to +01:20 in 1937, skipping 28 seconds:
     -- the next whole minute made the cells there meet 32 seconds late). Intervals of
@@ -681,13 +682,17 @@ END $$;
 -- back as they were. Raises 0A000, naming the cause:
 -- * a foreign key references the table: deleting them fires the key's ON DELETE action
 --   (CASCADE would delete the referencing rows) before they are back in the table;
--- * a DO INSTEAD rule on DELETE of the default partition: the rows would stay there, and the
---   attach failed on them with a check constraint of ours named as the cause (23514);
+-- * a DO INSTEAD rule on DELETE from the default partition: the rows would stay there, and
+--   the attach failed on them with a check constraint of ours named as the cause (23514);
+--   with deletes_in_with (the move deletes in a WITH query: making partitions ahead, or
+--   moving through the parent), a DO ALSO one too: Postgres refuses such rules there (0A000,
+--   naming no rule). A rescue that moves through a staging table runs it;
 -- * for a move through the parent (_moves_through_parent), a DO INSTEAD rule on INSERT into
 --   the parent: the rows went where the rule sent them, as many as left the default, and the
---   move was reported made into partitions that stayed empty.
--- (A DO ALSO rule runs its action beside the move, as a trigger does.)
-CREATE FUNCTION ai_scale._require_movable_default(parent regclass, dflt regclass) RETURNS void
+--   move was reported made into partitions that stayed empty. (A DO ALSO one runs its action
+--   beside the move, as a trigger does.)
+CREATE FUNCTION ai_scale._require_movable_default(parent regclass, dflt regclass,
+                                                  deletes_in_with boolean) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -708,26 +713,34 @@ BEGIN
                   HINT = 'Make the partitions before their rows arrive (premake), or move the '
                          'rows by hand with the foreign key dropped.';
     END IF;
-    SELECT r.rulename, r.ev_class::regclass AS rel,
-           CASE r.ev_type WHEN '4' THEN 'DELETE from' ELSE 'INSERT into' END AS event
+    SELECT r.rulename, r.ev_class::regclass AS rel, r.ev_type = '4' AS on_delete,
+           r.is_instead
       INTO rule
       FROM pg_rewrite r
-     WHERE r.is_instead
-       AND ((r.ev_class = dflt AND r.ev_type = '4')
-            OR (r.ev_class = parent AND r.ev_type = '3'
-                AND ai_scale._moves_through_parent(parent, dflt)))
+     WHERE (r.ev_class = dflt AND r.ev_type = '4' AND (r.is_instead OR deletes_in_with))
+        OR (r.ev_class = parent AND r.ev_type = '3' AND r.is_instead
+            AND ai_scale._moves_through_parent(parent, dflt))
      ORDER BY r.ev_type DESC, r.rulename LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent
             USING ERRCODE = 'feature_not_supported',
-                  DETAIL = format('Rule %I on %s rewrites the %s %s that moves them (DO INSTEAD)%s.',
-                                  rule.rulename, rule.rel, rule.event, rule.rel,
-                                  CASE WHEN rule.event = 'DELETE from'
+                  DETAIL = format('Rule %I on %s rewrites the %s %s that moves them (%s)%s.',
+                                  rule.rulename, rule.rel,
+                                  CASE WHEN rule.on_delete THEN 'DELETE from' ELSE 'INSERT into' END,
+                                  rule.rel, CASE WHEN rule.is_instead THEN 'DO INSTEAD' ELSE 'DO ALSO' END,
+                                  CASE WHEN NOT rule.on_delete
+                                       THEN ': they would go where the rule sends them, not '
+                                            'into the partitions made for them'
+                                       WHEN rule.is_instead
                                        THEN ': they would stay where they are'
-                                       ELSE ': they would go where the rule sends them, not '
-                                            'into the partitions made for them' END),
-                  HINT = 'Make the rule DO ALSO or drop it while the rows are moved, or make '
-                         'the partitions before their rows arrive (premake).';
+                                       ELSE ': Postgres runs no such rule for the DELETE in a '
+                                            'WITH query that moves them' END),
+                  HINT = CASE WHEN rule.on_delete
+                              THEN 'Drop the rule while the rows are moved (a trigger may do '
+                                   'its work), or make the partitions before their rows arrive '
+                                   '(premake).'
+                              ELSE 'Make the rule DO ALSO or drop it while the rows are moved, '
+                                   'or make the partitions before their rows arrive (premake).' END;
     END IF;
 END $$;
 

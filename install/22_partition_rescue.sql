@@ -297,7 +297,8 @@ BEGIN
       FROM ai_scale._default_cells(dflt, key_column, key_type, zone, partition_interval,
                                    batch_rows) c;
     IF cell_lows IS NOT NULL THEN
-        PERFORM ai_scale._require_movable_default(parent, dflt);
+        PERFORM ai_scale._require_movable_default(parent, dflt,
+                                                  ai_scale._moves_through_parent(parent, dflt));
     END IF;
     IF unplaceable > 0 AND NOT quiet THEN
         RAISE NOTICE '% in the default partition of %: % "%" is NULL, infinite or at an end of the timestamp range',

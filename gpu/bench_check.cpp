@@ -410,7 +410,7 @@ void cpu_rate(const host_model& m, double* one, double* all)
     const ai_scale::scoring::compiled_model cm = ai_scale::scoring::compile_model(
         m.kind, features, ai_scale::scoring::json::parse(params_json(m)));
     int64_t n = m.kind == model_kind::gbdt ? 50000 : m.kind == model_kind::mlp ? 200000 : 2000000;
-    const int64_t block = 1024; // rows per score_rows call, as a batch is handed over in chunks
+    const int64_t block = cm.rows_between_checks(); // rows per score_rows call, as score_batch
     std::vector<float> rows(size_t(n * m.n_features)), out(size_t(n * m.n_outputs)),
         want(size_t(n * m.n_outputs));
     fill_rows(rows.data(), int64_t(rows.size()), 99, nan_share_of(m));

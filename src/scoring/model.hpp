@@ -81,9 +81,9 @@ struct compiled_model {
     void score_rows(const float* rows, int64_t n, float* out) const;
 
     // How many rows score_rows is given at a time where a cancel is looked for between calls:
-    // about work_between_checks multiply-adds or tree levels, 1 to 1024 rows. A fixed 1024
-    // rows of the largest mlp (64 layers of 256) took 2 s, 23 s with subnormal activations,
-    // before a statement_timeout landed.
+    // about work_between_checks multiply-adds or tree levels, 1 to 1024 rows (for gbdt a
+    // multiple of 64, 64 at least). A fixed 1024 rows of the largest mlp (64 layers of 256)
+    // took 2 s, 23 s with subnormal activations, before a statement_timeout landed.
     static constexpr int64_t work_between_checks = int64_t(1) << 22;
     int64_t rows_between_checks() const;
 

@@ -315,8 +315,11 @@ TEST(ScoringMath, RowsBetweenCancelChecksFollowTheModelsWork)
 
     compiled_model forest;
     forest.kind = model_kind::gbdt;
-    forest.tree_depth.assign(500, 8); // 500 trees of depth 8: 4500 levels a row
-    EXPECT_EQ(forest.rows_between_checks(), compiled_model::work_between_checks / 4500);
+    forest.tree_depth.assign(500, 8); // 500 trees of depth 8: 4500 levels a row, 932 rows
+    EXPECT_EQ(forest.rows_between_checks(), 896); // in whole blocks of 64, as trees are walked
+    // Past the work of 64 rows: 64 all the same.
+    forest.tree_depth.assign(100000, 8);
+    EXPECT_EQ(forest.rows_between_checks(), 64);
 }
 
 TEST(ScoringMath, DefaultsLandOnTheirFeatures)

@@ -114,7 +114,8 @@ constexpr int exit_wait_steps = int((predict::stopping_lock_timeout_ms + 2000) /
 // stop our workers there, as Postgres does with autovacuum: the maintenance worker (the
 // launcher starts no new one for 10 s after one exits, and by then sees the database gone or
 // renamed, or starts it again if the statement failed or is done) and the store worker of
-// async predict() (it writes what is queued as it stops; the next async predict() starts one).
+// async predict() (it writes what is queued as it stops, and starts no next one: the next async
+// predict() does).
 // Then wait until they have left: DROP DATABASE ... WITH (FORCE) does not wait for sessions,
 // it signals those still there, and refuses to, failing the drop, when they belong to a role
 // the user is not a member of (the workers run as the bootstrap superuser by default).
@@ -132,7 +133,7 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
             pid_t* pids = nullptr;
             int n = partition::maintenance_workers_of(database, &pids);
             pids = static_cast<pid_t*>(repalloc(pids, sizeof(pid_t) * size_t(n + 1)));
-            pids[n++] = predict::store_worker_of(database);
+            pids[n++] = predict::store_worker_to_stop(database);
             for (int i = 0; i < n; i++)
                 if (pids[i] != 0)
                     kill(pids[i], SIGTERM);

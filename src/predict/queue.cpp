@@ -228,6 +228,44 @@ void request_queue_memory()
                       offsetof(queue_shared, rings) + n_slots * ring_bytes_setting(), init_queue);
 }
 
+pid_t store_worker_to_stop(Oid database)
+{
+    if (shared == nullptr)
+        return 0;
+    pid_t pid = 0;
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    for (slot& sl : shared->slots)
+        if (sl.database == database && sl.worker_pid != 0) {
+            pid = sl.worker_pid;
+            sl.no_successor = true;
+        }
+    LWLockRelease(lock);
+    return pid;
+}
+
+bool hand_over_queue(int s)
+{
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    slot& sl = shared->slots[s];
+    const bool mine = sl.worker_pid == MyProcPid && !sl.no_successor;
+    if (mine) {
+        // Given up before the next one is registered: it attaches only to a slot no worker holds.
+        sl.worker_pid = 0;
+        sl.latch = nullptr;
+        sl.starting = true;
+        sl.starting_ms = monotonic_ms();
+    }
+    LWLockRelease(lock);
+    if (!mine)
+        return false;
+    if (start_worker(sl.database))
+        return true;
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    sl.starting = false;
+    LWLockRelease(lock);
+    return false;
+}
+
 pid_t store_worker_of(Oid database)
 {
     if (shared == nullptr)

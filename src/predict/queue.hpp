@@ -17,12 +17,26 @@ void request_queue_memory();
 // The pid of the store worker attached to database's queue; 0 when none.
 pid_t store_worker_of(Oid database);
 
+// store_worker_of, for a command that needs the database to itself (database_commands.cpp) and
+// signals that worker to stop: if it stops with rows left, it starts no next worker, which
+// would connect to the database the command is dropping or renaming (and that the command's
+// role may not signal). The next async predict() starts one, as before.
+pid_t store_worker_to_stop(Oid database);
+
 // After a SIGTERM, how long the store worker waits for a lock on the store before it stops with
 // its rows left queued (store_worker.cpp): as long as Postgres waits for a database's other
 // sessions. At a shutdown the sessions holding locks are ending too; a prepared transaction, or
 // a session left running after a pg_terminate_backend of the worker, would otherwise keep it
 // (and the shutdown) waiting for good.
 constexpr long stopping_lock_timeout_ms = 5000;
+
+// For the store worker of a database stopping with rows it could not write (the store stayed
+// locked after a SIGTERM): gives up its slot s and starts the next worker, which writes them
+// once the store is free. They waited for the next async predict() to start one, and a clean
+// shutdown before it discarded them without a word. At a shutdown the postmaster starts no
+// workers: they are lost, as the worker's WARNING says. False when it started none (the worker
+// was stopped for a database command, store_worker_to_stop, or none could be registered).
+bool hand_over_queue(int s);
 
 // Queues the rows for relid (all or none). False: the caller must insert them itself.
 bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows);

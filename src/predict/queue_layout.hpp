@@ -39,6 +39,8 @@ struct slot {
     uint64 failed_ms; // the last worker started for it exited before attaching (monotonic_ms);
                       // 0: none
     Latch* latch;     // the worker's
+    bool no_successor; // stopped for a database command (DROP, ALTER ... RENAME): a worker
+                       // stopping with rows left starts no next one (hand_over_queue)
     uint64 head;      // bytes ever written
     uint64 tail;      // bytes ever read
 };

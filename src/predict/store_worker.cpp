@@ -509,6 +509,7 @@ bool attach(Oid database)
         sl.starting = false;
         sl.closed = false;
         sl.failed_ms = 0;
+        sl.no_successor = false;
         attached = true;
     }
     LWLockRelease(lock);
@@ -587,11 +588,12 @@ uint64 drain_for_shutdown(MemoryContext cxt)
 void log_stopping(uint64 rows)
 {
     if (store_locked) {
-        // Left for the next worker, which the next async predict() starts (lost if this is a
-        // shutdown).
+        // Left for the next worker: started now (hand_over_queue), or by the next async
+        // predict() after a database command stopped this one; lost if this is a shutdown.
         LWLockAcquire(lock, LW_EXCLUSIVE);
         const uint64 left = queued_rows(my_slot);
         LWLockRelease(lock);
+        const bool handed = left > 0 && hand_over_queue(my_slot);
         ereport(WARNING,
                 (errmsg_plural("ai_scale store worker for database \"%s\" stopping; wrote %llu "
                                "queued prediction, left %llu queued: the prediction store stayed "
@@ -600,7 +602,12 @@ void log_stopping(uint64 rows)
                                "queued predictions, left %llu queued: the prediction store stayed "
                                "locked",
                                rows, my_database_name, static_cast<unsigned long long>(rows),
-                               static_cast<unsigned long long>(left))));
+                               static_cast<unsigned long long>(left)),
+                 handed ? errdetail("A new store worker writes them once the store is free; at a "
+                                    "server shutdown they are lost.")
+                 : left > 0 ? errdetail("The worker the next async predict() in the database "
+                                        "starts writes them; at a server shutdown they are lost.")
+                            : 0));
     } else
         ereport(LOG,
                 (errmsg_plural("ai_scale store worker for database \"%s\" stopping; wrote "

@@ -2,7 +2,8 @@
 # used to wait for the lock whatever came: pg_terminate_backend was ignored for as long as a
 # session held the lock, and a fast shutdown never finished while a prepared transaction held
 # one (pg_ctl stop failed; only an immediate stop ended the server). The rows it could not
-# write stay queued for the next worker, unless the queue reused their room meanwhile.
+# write stay queued for the next worker, which it starts as it stops, unless the queue reused
+# their room meanwhile.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -63,12 +64,14 @@ like(slurp_file($node->logfile), qr/left 300 queued: the prediction store stayed
     'it says how many rows it left queued');
 $holder->query_safe('COMMIT;');
 $holder->quit;
-# The next async predict() starts a worker, which writes them.
+# The worker it started as it stopped writes them, and the rows queued after.
 predict_batch(3, 1);
 ok($node->poll_query_until('postgres',
         "SELECT count(*) = 300 FROM model_predictions WHERE (input_data->>'b')::int = 2"),
     'the rows left queued are written by the next worker');
-is(stored(3), '1', 'and the call that started it is stored');
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM model_predictions WHERE (input_data->>'b')::int = 3"),
+    'and the next call\'s');
 
 # Rows the worker had taken out of the queue are lost when the queue has reused their room
 # meanwhile (4000 taken, then 6000 queued in a ring of about 8000: the default
@@ -93,6 +96,9 @@ predict_batch(8, 1);
 ok($node->poll_query_until('postgres',
         "SELECT count(*) = 6000 FROM model_predictions WHERE (input_data->>'b')::int = 7"),
     'and written by the next worker');
+$node->poll_query_until('postgres',
+    "SELECT count(*) = 1 FROM model_predictions WHERE (input_data->>'b')::int = 8")
+  or die;
 
 # A fast shutdown while a prepared transaction holds the store finishes.
 $node->poll_query_until('postgres',
@@ -117,6 +123,28 @@ $node->stop('fast');    # terminates the holder too
 $node->start;
 is(stored(5), '200', 'rows waiting for a session\'s lock at a fast shutdown are written');
 unlike(slurp_file($node->logfile), qr/store worker lost (?!4000 )/, 'no other batch was lost');
+
+# Rows left queued are written once the lock goes even when no async predict() comes after
+# them: the stopping worker starts the next one. They waited for the next predict() to start
+# one, and a clean shutdown before it lost them, saying nothing.
+$holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; LOCK model_predictions IN SHARE MODE;');
+predict_batch(9, 100);
+$worker = worker_waits_for_lock();
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($worker)");
+$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $worker")
+  or die;
+like(slurp_file($node->logfile),
+    qr/left 100 queued: the prediction store stayed locked\n.*DETAIL:  A new store worker writes them once the store is free/,
+    'the worker says a new one writes the rows it left');
+$holder->query_safe('COMMIT;');
+$holder->quit;
+ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 100 FROM model_predictions WHERE (input_data->>'b')::int = 9"),
+    'they are written with no predict() after them');
+$node->stop('fast');
+$node->start;
+is(stored(9), '100', 'and are there after a clean restart');
 
 $node->stop;
 done_testing();

@@ -132,6 +132,18 @@ SET ai_scale.store_table = 'public.predict_ruled';
 SELECT ai_scale.predict('p_lin', '{"a": 1234, "b": 7}', 1) ->> 'source' AS ruled_source;
 SELECT count(*) AS in_ruled, (SELECT n FROM public.predict_counted) AS counted
 FROM public.predict_ruled;
+-- The rule dropped, the same session's next predict() stores its row. And after a DO INSTEAD
+-- NOTHING rule, made and dropped: the insert's plan, which that rule had made into no statement
+-- at all, depended on no table, and was kept for the session's life, storing nothing (where
+-- a new session stored).
+DROP RULE predict_count ON public.predict_ruled;
+SELECT ai_scale.predict('p_lin', '{"a": 1235, "b": 7}', 1) ->> 'source' AS unruled_source;
+CREATE RULE predict_nothing AS ON INSERT TO public.predict_ruled DO INSTEAD NOTHING;
+SELECT ai_scale.predict('p_lin', '{"a": 1236, "b": 7}', 1) ->> 'source' AS nothing_source;
+DROP RULE predict_nothing ON public.predict_ruled;
+SELECT ai_scale.predict('p_lin', '{"a": 1237, "b": 7}', 1) ->> 'source' AS unruled_source;
+SELECT input_data ->> 'a' AS stored_a FROM public.predict_ruled ORDER BY 1;
+SELECT n AS counted FROM public.predict_counted;
 SET ai_scale.store_table = 'public.predict_store';
 DROP TABLE public.predict_ruled, public.predict_counted;
 

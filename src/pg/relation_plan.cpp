@@ -1,12 +1,32 @@
 #include "pg/relation_plan.hpp"
 
 extern "C" {
+#include "rewrite/prs2lock.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 }
 
 namespace ai_scale::pg {
+
+uint64 rules_fingerprint(Oid relid)
+{
+    Relation rel = RelationIdGetRelation(relid);
+    if (!RelationIsValid(rel))
+        return 0;
+    // The rules' own address too: the relcache keeps its entry's rules when a rebuild finds
+    // them equal, and makes new ones when a rule changed (CREATE OR REPLACE RULE keeps its OID).
+    uint64 h = uint64(reinterpret_cast<uintptr_t>(rel->rd_rules));
+    if (rel->rd_rules != nullptr)
+        for (int i = 0; i < rel->rd_rules->numLocks; i++) {
+            const RewriteRule* r = rel->rd_rules->rules[i];
+            h = (h ^ (uint64(r->ruleId) << 8 | uint64(uint8(r->enabled)))) * 0x100000001b3ull;
+        }
+    RelationClose(rel);
+    return h;
+}
 
 SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, int nargs,
                     Oid* argtypes, const char* what, int cursor_options)
@@ -18,7 +38,9 @@ SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, in
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("the table for the %s no longer exists", what)));
     const char* rel = quote_qualified_identifier(schema, name);
-    if (cached.plan != nullptr && cached.relid == relid && strcmp(cached.name, rel) == 0)
+    const uint64 rules = rules_fingerprint(relid);
+    if (cached.plan != nullptr && cached.relid == relid && strcmp(cached.name, rel) == 0 &&
+        cached.rules == rules)
         return cached.plan;
     if (cached.plan != nullptr)
         SPI_freeplan(cached.plan);
@@ -34,6 +56,7 @@ SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, in
     cached.plan = p;
     cached.relid = relid;
     cached.name = MemoryContextStrdup(TopMemoryContext, rel);
+    cached.rules = rules;
     return p;
 }
 

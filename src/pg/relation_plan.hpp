@@ -2,6 +2,10 @@
 // per backend and prepared again when the relation changes, or its name does: the plan's text
 // names the relation, and Postgres parses that text again whenever the relation is altered, so a
 // plan kept after a rename would look up the old name (an error, or another table that took it).
+// Or when the relation's rewrite rules do: a plan a DO INSTEAD rule rewrote into nothing (DO
+// INSTEAD NOTHING), or into statements on other tables, depends on none of the relation's
+// entries, and the plan cache kept it after the rule was dropped: that backend's predict()
+// stored nothing for good, where a new session stored.
 #pragma once
 
 #include "pg/postgres.hpp"
@@ -16,7 +20,12 @@ struct relation_plan {
     SPIPlanPtr plan = nullptr;
     Oid relid = InvalidOid;
     char* name = nullptr; // the quoted qualified name in the plan's text (TopMemoryContext)
+    uint64 rules = 0;     // rules_fingerprint when prepared
 };
+
+// The relation's rewrite rules as its relcache entry has them now (where they are, their OIDs
+// and whether each is enabled), folded into one number; 0 for none.
+uint64 rules_fingerprint(Oid relid);
 
 // The plan of `sql_format` (one %s, replaced by the relation's quoted qualified name) for relid,
 // prepared with the given argument types when there is none yet or it was made for another

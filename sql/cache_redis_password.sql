@@ -28,6 +28,12 @@ SET ai_scale.redis_password = 'session-secret';
 SELECT current_setting('ai_scale.redis_password') AS session_value;
 RESET ai_scale.redis_password;
 SELECT current_setting('ai_scale.redis_password') AS reset_value;
+-- The extension's own reader of its settings says the same: with none set it said ********
+-- (the setting's mask, whatever the password).
+SELECT ai_scale._setting('ai_scale.redis_password') = '' AS none_set;
+SET ai_scale.redis_password = 'session-secret';
+SELECT ai_scale._setting('ai_scale.redis_password') AS one_set;
+RESET ai_scale.redis_password;
 -- (a build without the check stored one for every role: leave none behind)
 ALTER ROLE ALL RESET ai_scale.redis_password;
 DROP ROLE cache_password_role;

@@ -525,5 +525,10 @@ AI_SCALE_FUNCTION(ai_scale_setting)
                                   std::string("parameter \"") + name +
                                       "\" is not an ai_scale setting");
     // Settings hidden from the caller (the Redis password) stay hidden: 42501.
-    PG_RETURN_TEXT_P(cstring_to_text(GetConfigOption(name, false, true)));
+    const char* value = GetConfigOption(name, false, true);
+    // The password's setting holds a mask whatever the password, even none (check_redis_password):
+    // read so, it said a password was set when none was. What SHOW says instead.
+    if (pg_strcasecmp(name, "ai_scale.redis_password") == 0)
+        value = ai_scale::guc::show_redis_password();
+    PG_RETURN_TEXT_P(cstring_to_text(value));
 }

@@ -278,6 +278,23 @@ bool check_sentinel_master(char** newval, void**, GucSource)
     }
     return ok;
 }
+// A Redis ACL user name: no spaces or control characters (Redis refuses spaces and NULs in
+// one), at most 1024 bytes. A newline in it was printed as it was in errors and the server log,
+// where the rest read as a line of its own.
+bool check_redis_user(char** newval, void**, GucSource)
+{
+    const char* s = *newval ? *newval : "";
+    size_t n = strlen(s);
+    bool ok = n <= 1024;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = static_cast<unsigned char>(s[i]) > ' ' && s[i] != 127;
+    if (!ok) {
+        GUC_check_errmsg("invalid Redis user name");
+        GUC_check_errdetail("It has a space or a control character, or more than 1024 bytes.");
+        GUC_check_errhint("Give the name ACL SETUSER made, or '' for the default user.");
+    }
+    return ok;
+}
 } // namespace
 
 // --- scoring ---
@@ -411,7 +428,7 @@ void define_redis_settings()
     DefineCustomStringVariable("ai_scale.redis_user",
                                "Redis ACL user name sent with AUTH (Redis 6 or later).",
                                "Empty: AUTH sends the password alone, as the default user.",
-                               &redis_user, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                               &redis_user, "", PGC_SUSET, 0, check_redis_user, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_password", "Password sent with AUTH to Redis.",
                                "Shown as ******** when set; never shown or logged.",
                                &redis_password_mask, "", PGC_SUSET,

@@ -57,10 +57,16 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', t
 -- default set, +05:30 in 'India'); the worker and the session registering a table need not
 -- agree, and a table's days were cut into pieces.
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', time_zone => 'IST')$$);
+-- Nor a zone that keeps summer time whose name is an abbreviation too (CET, EET, MET, WET):
+-- Postgres reads it as the abbreviation, +01 all year for CET, and a July partition began at
+-- 23:00 UTC, not at Paris's 22:00.
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 month', time_zone => 'CET')$$);
 -- The setting is checked at SET: zone names and POSIX specs, as AT TIME ZONE takes them, and a
--- name that is both a zone and an abbreviation (EST); not an abbreviation alone.
+-- name that is both a zone of one offset and an abbreviation of that offset (EST); not an
+-- abbreviation alone, nor CET.
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'Mars/Olympus_Mons'$$);
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'IST'$$);
+SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'CET'$$);
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = ''$$);
 SET ai_scale.partition_time_zone = 'europe/berlin';
 SET ai_scale.partition_time_zone = 'UTC+3';

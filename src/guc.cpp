@@ -58,14 +58,28 @@ const char* partition_zone_problem(const char* zone, const char** hint)
     const size_t len = strlen(zone);
     if (len == 0 || len >= TZ_STRLEN_MAX)
         return psprintf("time zone \"%s\" not recognized", zone);
-    if (pg_tzset(zone) != nullptr)
-        return nullptr;
     char* lower = downcase_truncate_identifier(zone, int(len), false);
     int offset;
     pg_tz* tz;
     const int type = DecodeTimezoneAbbrev(0, lower, &offset, &tz);
     pfree(lower);
-    if (type == TZ || type == DTZ || type == DYNTZ) {
+    const bool abbreviation = type == TZ || type == DTZ || type == DYNTZ;
+    if (const pg_tz* named = pg_tzset(zone)) {
+        // A name that is a zone and an abbreviation too is read as the abbreviation (AT TIME
+        // ZONE looks there first): the same for a zone of one offset that the abbreviation
+        // has (EST, UTC), but CET, EET, MET and WET have summer time, which the abbreviation
+        // does not: monthly partitions of July began at 23:00 UTC, not Paris's 22:00.
+        long fixed;
+        if (!abbreviation ||
+            (type == TZ && pg_get_timezone_offset(named, &fixed) && fixed == offset))
+            return nullptr;
+        *hint = "Name the zone of pg_timezone_names of the place, such as 'Europe/Paris' for CET.";
+        return psprintf("time zone \"%s\" cannot align partitions: Postgres reads it as the "
+                        "abbreviation, one offset all year, where the zone of that name keeps "
+                        "summer time",
+                        zone);
+    }
+    if (abbreviation) {
         *hint = "An abbreviation means what the reading session's timezone_abbreviations says, "
                 "and maintenance may run in another session: name the zone of pg_timezone_names "
                 "the abbreviation stands for (such as 'Asia/Kolkata' for IST).";
@@ -234,9 +248,7 @@ bool check_maintenance_databases(char** newval, void**, GucSource)
 }
 
 // A zone manage_partitions takes (it converts with AT TIME ZONE): a tz database name or POSIX
-// spec ('Europe/Berlin', 'UTC+3'). A name that is both a zone and an abbreviation ('EST', 'UTC')
-// is taken; Postgres reads it as the abbreviation, which the default abbreviation set gives the
-// zone's own offset.
+// spec ('Europe/Berlin', 'UTC+3'), as partition_zone_problem judges it.
 bool check_partition_time_zone(char** newval, void**, GucSource)
 {
     const char* hint = nullptr;

@@ -17,7 +17,8 @@ extern int maintenance_lock_timeout_ms; // lock_timeout for maintenance DDL
 // hint in *hint), or nullptr when it can: a tz database name or a POSIX spec. An abbreviation
 // that is not also a zone name is refused: it means what the reading session's
 // timezone_abbreviations says, which the session registering a table and the worker need not
-// share.
+// share. So is a zone name that is also an abbreviation (read as the abbreviation), unless the
+// zone has that one offset all year (EST, UTC): CET keeps summer time, its abbreviation not.
 const char* partition_zone_problem(const char* zone, const char** hint);
 
 // --- cache ---

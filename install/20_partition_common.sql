@@ -232,6 +232,10 @@ DECLARE
     db oid;
     queued_before timestamptz;
 BEGIN
+    -- The sessions as they are now: Postgres keeps the first read of them for the rest of
+    -- the transaction, and rescue_default_proc's retries, one transaction, named sessions
+    -- whose transactions had ended long before, with growing ages, and none that came since.
+    PERFORM pg_stat_clear_snapshot();
     -- (Set here, not in DECLARE: the handler below catches no error raised there.)
     db := (SELECT a.datid FROM pg_stat_get_activity(pg_backend_pid()) a);
     -- A waiter queued before the step did (waiting longer than the step waited) was ahead of it.

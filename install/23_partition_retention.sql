@@ -305,6 +305,7 @@ DECLARE
     holders text[];
     total int;
 BEGIN
+    PERFORM pg_stat_clear_snapshot(); -- the sessions as they are now (see _lock_holders)
     SELECT array_agg(format('pid %s (%s)', a.pid, ai_scale._transaction_age_text(a.xact_start))
                      ORDER BY a.xact_start NULLS LAST, a.pid),
            count(*)

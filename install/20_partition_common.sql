@@ -691,11 +691,12 @@ END $$;
 --   with deletes_in_with (the move deletes in a WITH query: making partitions ahead, or
 --   moving through the parent), a DO ALSO one too: Postgres refuses such rules there (0A000,
 --   naming no rule). A rescue that moves through a staging table runs it;
--- * for a move through the parent (_moves_through_parent), a DO INSTEAD rule on INSERT into
---   the parent: the rows went where the rule sent them, as many as left the default, and the
+-- * with through_parent (the move goes through the parent: _moves_through_parent, which the
+--   caller has asked already), a DO INSTEAD rule on INSERT into the parent: the rows went where the rule sent them, as many as left the default, and the
 --   move was reported made into partitions that stayed empty. (A DO ALSO one runs its action
 --   beside the move, as a trigger does.)
 CREATE FUNCTION ai_scale._require_movable_default(parent regclass, dflt regclass,
+                                                  through_parent boolean,
                                                   deletes_in_with boolean) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -722,8 +723,7 @@ BEGIN
       INTO rule
       FROM pg_rewrite r
      WHERE (r.ev_class = dflt AND r.ev_type = '4' AND (r.is_instead OR deletes_in_with))
-        OR (r.ev_class = parent AND r.ev_type = '3' AND r.is_instead
-            AND ai_scale._moves_through_parent(parent, dflt))
+        OR (r.ev_class = parent AND r.ev_type = '3' AND r.is_instead AND through_parent)
      ORDER BY r.ev_type DESC, r.rulename LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent

@@ -292,13 +292,15 @@ CREATE FUNCTION ai_scale._rescue_cells(parent regclass, dflt regclass, key_colum
     AS $$
 DECLARE
     unplaceable bigint;
+    through_parent boolean;
 BEGIN
     SELECT c.cell_lows, c.cell_rows, c.unplaceable INTO cell_lows, cell_rows, unplaceable
       FROM ai_scale._default_cells(dflt, key_column, key_type, zone, partition_interval,
                                    batch_rows) c;
     IF cell_lows IS NOT NULL THEN
-        PERFORM ai_scale._require_movable_default(parent, dflt,
-                                                  ai_scale._moves_through_parent(parent, dflt));
+        -- A move through the parent deletes in a WITH query; one through a staging table not.
+        through_parent := ai_scale._moves_through_parent(parent, dflt);
+        PERFORM ai_scale._require_movable_default(parent, dflt, through_parent, through_parent);
     END IF;
     IF unplaceable > 0 AND NOT quiet THEN
         RAISE NOTICE '% in the default partition of %: % "%" is NULL, infinite or at an end of the timestamp range',

@@ -525,7 +525,8 @@ BEGIN
     FOREACH p IN ARRAY holding LOOP
         BEGIN
             PERFORM ai_scale._require_plain_default(cfg.parent, plan.dflt);
-            PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt, true);
+            PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt, through_parent,
+                                                      true);
             done := done || ai_scale._make_ahead_create(cfg, plan, ARRAY[p], true, false,
                                                         through_parent);
         EXCEPTION
@@ -598,8 +599,9 @@ BEGIN
                 moving := ai_scale._make_ahead_moves_rows(cfg.parent, plan, steps);
             END IF;
             IF moving THEN
-                PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt, true);
                 through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
+                PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt, through_parent,
+                                                          true);
             END IF;
             done := ai_scale._make_ahead_create(cfg, plan, steps, moving, in_place,
                                                 through_parent);

@@ -319,7 +319,7 @@ size_t non_null(const batch_inputs& in)
 void key_elements(int32_t version, text* model, const batch_inputs& in, batch_elements& b)
 {
     // Not without a key to make: it syncs the generations with Redis.
-    const cache::key_prefix prefix = std::find(in.nulls, in.nulls + in.n, false) != in.nulls + in.n
+    const cache::key_prefix prefix = non_null(in) > 0
                                          ? cache::make_key_prefix(MyDatabaseId, model, version)
                                          : cache::key_prefix{};
     for (int e = 0; e < in.n; e++) {

@@ -266,19 +266,6 @@ bool hand_over_queue(int s)
     return false;
 }
 
-pid_t store_worker_of(Oid database)
-{
-    if (shared == nullptr)
-        return 0;
-    pid_t pid = 0;
-    LWLockAcquire(lock, LW_SHARED);
-    for (const slot& sl : shared->slots)
-        if (sl.database == database && sl.worker_pid != 0)
-            pid = sl.worker_pid;
-    LWLockRelease(lock);
-    return pid;
-}
-
 namespace {
 
 // The ring bytes rows take, each entry padded.

@@ -14,13 +14,11 @@ namespace ai_scale::predict {
 // Called from _PG_init when preloading.
 void request_queue_memory();
 
-// The pid of the store worker attached to database's queue; 0 when none.
-pid_t store_worker_of(Oid database);
-
-// store_worker_of, for a command that needs the database to itself (database_commands.cpp) and
-// signals that worker to stop: if it stops with rows left, it starts no next worker, which
-// would connect to the database the command is dropping or renaming (and that the command's
-// role may not signal). The next async predict() starts one, as before.
+// The pid of the store worker attached to database's queue (0 when none), for a command that
+// needs the database to itself (database_commands.cpp) and signals that worker to stop: if it
+// stops with rows left, it starts no next worker, which would connect to the database the
+// command is dropping or renaming (and that the command's role may not signal). The next async
+// predict() starts one, as before.
 pid_t store_worker_to_stop(Oid database);
 
 // After a SIGTERM, how long the store worker waits for a lock on the store before it stops with

@@ -11,6 +11,10 @@ extern "C" {
 
 namespace ai_scale::pg {
 
+namespace {
+
+// The relation's rewrite rules as its relcache entry has them now (where they are, their OIDs
+// and whether each is enabled), folded into one number; 0 for none.
 uint64 rules_fingerprint(Oid relid)
 {
     Relation rel = RelationIdGetRelation(relid);
@@ -27,6 +31,8 @@ uint64 rules_fingerprint(Oid relid)
     RelationClose(rel);
     return h;
 }
+
+} // namespace
 
 SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, int nargs,
                     Oid* argtypes, const char* what, int cursor_options)

@@ -20,12 +20,8 @@ struct relation_plan {
     SPIPlanPtr plan = nullptr;
     Oid relid = InvalidOid;
     char* name = nullptr; // the quoted qualified name in the plan's text (TopMemoryContext)
-    uint64 rules = 0;     // rules_fingerprint when prepared
+    uint64 rules = 0;     // the relation's rewrite rules when prepared (relation_plan.cpp)
 };
-
-// The relation's rewrite rules as its relcache entry has them now (where they are, their OIDs
-// and whether each is enabled), folded into one number; 0 for none.
-uint64 rules_fingerprint(Oid relid);
 
 // The plan of `sql_format` (one %s, replaced by the relation's quoted qualified name) for relid,
 // prepared with the given argument types when there is none yet or it was made for another

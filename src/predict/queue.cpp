@@ -247,13 +247,13 @@ bool hand_over_queue(int s)
 {
     LWLockAcquire(lock, LW_EXCLUSIVE);
     slot& sl = shared->slots[s];
-    const bool mine = sl.worker_pid == MyProcPid && !sl.no_successor;
+    bool mine = sl.worker_pid == MyProcPid && !sl.no_successor;
     if (mine) {
         // Given up before the next one is registered: it attaches only to a slot no worker holds.
         sl.worker_pid = 0;
         sl.latch = nullptr;
-        sl.starting = true;
-        sl.starting_ms = monotonic_ms();
+        bool lost;
+        mine = claim_start(sl, &lost);
     }
     LWLockRelease(lock);
     if (!mine)

@@ -442,11 +442,13 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
     pg::note_batch(size_t(n));
 
-    // distinct numbers the keys in the order they first appear; which[i] is element i's number
-    // there (-1 for a null element), and inputs[d] the first input with key d.
+    // distinct numbers the keys in the order they first appear; which[j] is the number there of
+    // the j-th element that is not null (a null element takes no room here), and inputs[d] the
+    // first input with key d.
     const size_t non_null = size_t(std::count(nulls, nulls + n, false));
     distinct_keys distinct(non_null);
-    std::vector<int32_t> which(size_t(n), -1);
+    std::vector<int32_t> which;
+    which.reserve(non_null);
     std::vector<Jsonb*> inputs;
     inputs.reserve(non_null);
     // Not without a key to make: it syncs the generations with Redis.
@@ -460,8 +462,8 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
         if (nulls[i])
             continue;
         Jsonb* input = pg::call([&] { return DatumGetJsonbP(elems[i]); });
-        which[size_t(i)] = int32_t(distinct.add(make_key(prefix, input)));
-        if (size_t(which[size_t(i)]) == inputs.size())
+        which.push_back(int32_t(distinct.add(make_key(prefix, input))));
+        if (size_t(which.back()) == inputs.size())
             inputs.push_back(input);
         else if (Pointer(input) != DatumGetPointer(elems[i]))
             pg::call([&] { pfree(input); }); // a copy DatumGetJsonbP made of a short datum
@@ -471,13 +473,16 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     std::vector<const char*> levels(distinct.size(), nullptr);
     from_levels(distinct.keys(), inputs, m.model, m.version, results, levels);
 
-    auto* out_datums = static_cast<Datum*>(palloc(sizeof(Datum) * std::max(n, 1)));
-    auto* out_nulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(n, 1)));
+    // The answers are written over the elements and their nulls (deconstruct_array's, read no
+    // more), not into copies of them. With both, 30 million null elements peaked at 669 MB, now
+    // 288 MB: what deconstruct_array takes.
     size_t answered_bytes = 0;
-    for (int i = 0; i < n; i++) {
-        Jsonb* v = which[size_t(i)] < 0 ? nullptr : results[size_t(which[size_t(i)])];
-        out_nulls[i] = v == nullptr;
-        out_datums[i] = v ? JsonbPGetDatum(v) : Datum(0);
+    for (int i = 0, j = 0; i < n; i++) {
+        if (nulls[i])
+            continue;
+        Jsonb* v = results[size_t(which[size_t(j++)])];
+        nulls[i] = v == nullptr;
+        elems[i] = v ? JsonbPGetDatum(v) : Datum(0);
         if (v)
             answered_bytes += VARSIZE_ANY(v);
     }
@@ -488,8 +493,8 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     int lbs[1] = {ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1};
     ArrayType* result = nullptr;
     pg::call([&] {
-        result = construct_md_array(out_datums, out_nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1,
-                                    false, TYPALIGN_INT);
+        result = construct_md_array(elems, nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false,
+                                    TYPALIGN_INT);
     });
     PG_RETURN_ARRAYTYPE_P(result);
 }

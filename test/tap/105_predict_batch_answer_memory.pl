@@ -48,7 +48,9 @@ cmp_ok(peak_growth('cached'), '<', 400000, 'answering them from the cache too');
 # and first copy), and score_batch copied the elements' nulls and scores twice, 17 bytes each:
 # an array of 4 million nulls (a 500 kB input) raised the peak by 244 MB and 103 MB, against
 # the 37 MB that building and taking apart the array itself takes. Now they keep state for the
-# non-null elements only, and build the result in the inputs' own arrays.
+# non-null elements only, and build the result in the inputs' own arrays. So does
+# cache_get_many, which kept 4 bytes an element and copied the elements and their nulls
+# (13 more): 51 MB more than the array here.
 my $nulls = q{(array_fill(NULL::jsonb, ARRAY[4000000]) || '{"a": 2, "b": 1}'::jsonb)};
 sub null_growth {
     my ($what, $call) = @_;
@@ -56,6 +58,7 @@ sub null_growth {
 SET ai_scale.store_mode = off;
 SELECT ai_scale.predict_batch('m', ARRAY['{"a": 1, "b": 1}'::jsonb, NULL]) IS NOT NULL;
 SELECT ai_scale.score_batch('m', ARRAY['{"a": 1, "b": 1}'::jsonb, NULL]) IS NOT NULL;
+SELECT ai_scale.cache_get_many('m', 1, ARRAY['{"a": 1, "b": 1}'::jsonb, NULL]) IS NOT NULL;
 SELECT peak_kb() AS before \\gset
 SELECT array_length($call, 1);
 SELECT peak_kb() - :before;
@@ -71,6 +74,8 @@ cmp_ok(null_growth('predict_batch', "ai_scale.predict_batch('m', $nulls)"), '<',
     'predict_batch of 4 million nulls takes less than 10 bytes an element more than the array');
 cmp_ok(null_growth('score_batch', "ai_scale.score_batch('m', $nulls)"), '<', $bare + 40000,
     'score_batch too');
+cmp_ok(null_growth('cache_get_many', "ai_scale.cache_get_many('m', 1, $nulls)"), '<',
+    $bare + 40000, 'cache_get_many too');
 
 $node->stop;
 redis_stop('answer_memory');

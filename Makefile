@@ -6,7 +6,8 @@
 
 EXTENSION = ai_scale
 MODULE_big = ai_scale
-EXTVERSION = 0.1.0
+# The version is the control file's default_version, and version() says it (src/core/version.cpp).
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" $(EXTENSION).control)
 
 SRCS = $(sort $(shell find src -name '*.cpp'))
 OBJS = $(SRCS:.cpp=.o)
@@ -30,7 +31,7 @@ REGRESS_OPTS = --inputdir=.
 # sessions in interleavings the spec fixes. Each creates the extension if it is not there yet.
 ISOLATION = $(sort $(basename $(notdir $(wildcard specs/*.spec))))
 
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/gpu
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/gpu -DAI_SCALE_VERSION='"$(EXTVERSION)"'
 # -ffp-contract=off: no fused multiply-adds, so that scores round as the GPU module's (built with
 # nvcc -fmad=false) do, on a CPU that has them too (src/scoring/model_math.hpp).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \

@@ -26,9 +26,10 @@ void _PG_init(void)
     // Parsing, importing and compiling large models (pure C++) stop at a cancel.
     scoring::interruption_hook = pg::check_for_interrupts;
 
-    // Loaded by CREATE EXTENSION or LOAD: functions that need shared memory or background
-    // workers (stats, L1 cache, maintenance worker) raise an error naming
-    // shared_preload_libraries; everything else works.
+    // Loaded by CREATE EXTENSION or LOAD, without shared memory or background workers: the
+    // stats raise an error naming shared_preload_libraries, the cache goes without L1 (a
+    // NOTICE says so), no worker runs maintenance, and an async predict() stores its rows as
+    // a sync one does; everything else works (sql/no_preload*.sql).
     if (!process_shared_preload_libraries_in_progress) {
         pg::set_preloaded(false);
         return;

@@ -395,7 +395,8 @@ Jsonb* get_one(const lookup& m, Jsonb* input)
 using namespace ai_scale;
 using namespace ai_scale::cache;
 
-// input_hash(jsonb) -> bigint: XXH3-64 of the jsonb binary, for the store's input_hash column.
+// input_hash(jsonb) -> bigint: XXH3-64 of the input's canonical binary (numbers at their least
+// scale: 9 and 9.0 hash alike, canonical_input.hpp), for the store's input_hash column.
 AI_SCALE_FUNCTION(ai_scale_input_hash)
 {
     Jsonb* input = PG_GETARG_JSONB_P(0);

@@ -14,7 +14,7 @@ extern "C" {
 #include <xxhash.h>
 
 #ifndef AI_SCALE_VERSION
-#define AI_SCALE_VERSION "0.1.0"
+#error "AI_SCALE_VERSION (the control file's default_version) is set by the Makefile"
 #endif
 
 namespace {
@@ -60,7 +60,11 @@ AI_SCALE_FUNCTION(ai_scale_build_info)
     initStringInfo(&buf);
     appendStringInfoChar(&buf, '{');
     add_field(&buf, "version", AI_SCALE_VERSION);
+#ifdef __clang__
+    add_field(&buf, "compiler", "clang++ " __clang_version__);
+#else
     add_field(&buf, "compiler", "g++ " __VERSION__);
+#endif
     add_field(&buf, "cxx_standard", STR(__cplusplus));
     add_field(&buf, "built_for_postgres", PG_VERSION);
     add_field(&buf, "hiredis", STR(HIREDIS_MAJOR) "." STR(HIREDIS_MINOR) "." STR(HIREDIS_PATCH));

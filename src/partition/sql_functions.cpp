@@ -5,6 +5,7 @@
 #include "partition/planner.hpp"
 #include "partition/owner_code.hpp"
 #include "partition/table_word.hpp"
+#include "pg/args.hpp"
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 #include "stats/shared_stats.hpp"
@@ -178,12 +179,12 @@ AI_SCALE_FUNCTION(ai_scale_partition_plan)
     if (PG_ARGISNULL(5) || PG_ARGISNULL(6) || PG_ARGISNULL(7) || PG_ARGISNULL(8))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "now and bounds must not be null");
     const part::local_time now = PG_GETARG_TIMESTAMP(5);
-    const auto lowers = times_from_array(PG_GETARG_ARRAYTYPE_P(6), part::minus_infinity);
-    const auto uppers = times_from_array(PG_GETARG_ARRAYTYPE_P(7), part::plus_infinity);
+    const auto lowers = times_from_array(pg::array_arg(fcinfo, 6), part::minus_infinity);
+    const auto uppers = times_from_array(pg::array_arg(fcinfo, 7), part::plus_infinity);
     Datum* cold_values;
     bool* cold_nulls;
     int ncold;
-    ArrayType* cold_array = PG_GETARG_ARRAYTYPE_P(8);
+    ArrayType* cold_array = pg::array_arg(fcinfo, 8);
     pg::call([&] {
         deconstruct_array(cold_array, BOOLOID, 1, true, TYPALIGN_CHAR, &cold_values, &cold_nulls,
                           &ncold);
@@ -556,9 +557,8 @@ AI_SCALE_FUNCTION(ai_scale_partition_bounds)
         cold_oid = PG_GETARG_OID(5);
     if (!PG_ARGISNULL(6))
         retain_until = PG_GETARG_TIMESTAMP(6);
-    pg::call([&] {
-        put_bounds(fcinfo, parent, zone, after, before, until, cold_oid, retain_until);
-    });
+    pg::call(
+        [&] { put_bounds(fcinfo, parent, zone, after, before, until, cold_oid, retain_until); });
     return Datum(0);
 }
 

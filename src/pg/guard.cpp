@@ -27,9 +27,30 @@ struct pending_error {
     const char* constraint = nullptr;
 };
 
+// A palloc'd copy of prefix followed by s, or fallback when memory runs out. It never raises an
+// error: it is called inside catch blocks, which a longjmp must not leave.
+const char* copy_text(const char* s, const char* prefix, const char* fallback)
+{
+    const size_t plen = strlen(prefix);
+    const size_t len = strnlen(s, MaxAllocSize - 1 - plen);
+    auto* copy = static_cast<char*>(palloc_extended(plen + len + 1, MCXT_ALLOC_NO_OOM));
+    if (copy == nullptr)
+        return fallback;
+    memcpy(copy, prefix, plen);
+    memcpy(copy + plen, s, len);
+    copy[plen + len] = '\0';
+    return copy;
+}
+
+const char* message_copy(const char* s, const char* prefix = "")
+{
+    return copy_text(s, prefix, "out of memory in ai_scale");
+}
+
+// A copy of an optional text (detail, hint, object name): nullptr when empty or out of memory.
 const char* copy_or_null(const std::string& s)
 {
-    return s.empty() ? nullptr : pstrdup(s.c_str());
+    return s.empty() ? nullptr : copy_text(s.c_str(), "", nullptr);
 }
 
 bool batch_noted = false;
@@ -68,7 +89,7 @@ Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
         return body(fcinfo);
     } catch (const error& e) {
         pending.sqlstate = e.sqlstate();
-        pending.message = pstrdup(e.what());
+        pending.message = message_copy(e.what());
         pending.detail = copy_or_null(e.detail());
         pending.hint = copy_or_null(e.hint());
         if (const auto* pe = dynamic_cast<const postgres_error*>(&e)) {
@@ -83,11 +104,12 @@ Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
         pending.message = "out of memory in ai_scale";
     } catch (const std::exception& e) {
         pending.sqlstate = ERRCODE_INTERNAL_ERROR;
-        pending.message = psprintf("internal error in ai_scale: %s", e.what());
+        pending.message = message_copy(e.what(), "internal error in ai_scale: ");
     } catch (...) {
         pending.sqlstate = ERRCODE_INTERNAL_ERROR;
         pending.message = "internal error in ai_scale: unknown C++ exception";
     }
+    // The handler has ended, and the exception object with it: from here an error may jump.
     ereport(ERROR, (errcode(pending.sqlstate), errmsg_internal("%s", pending.message),
                     pending.detail ? errdetail_internal("%s", pending.detail) : 0,
                     pending.hint ? errhint("%s", pending.hint) : 0,

@@ -7,6 +7,7 @@
 #include "cache/l1_shared.hpp"
 #include "cache/router.hpp"
 #include "guc.hpp"
+#include "pg/args.hpp"
 #include "pg/guard.hpp"
 #include "predict/pending_fills.hpp"
 #include "predict/store.hpp"
@@ -219,10 +220,10 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "input must not be null",
                         "predict() scores a json object; a null input has no prediction.");
-    text* model = PG_GETARG_TEXT_PP(0);
-    // Under pg::call: detoasting may fail (out of memory), and a Postgres error jumping past
-    // row kept it alive for the backend's life.
-    Jsonb* input = pg::call([&] { return PG_GETARG_JSONB_P(1); });
+    // Under pg::call (pg/args.hpp): detoasting may fail (out of memory), and a Postgres error
+    // jumping past row kept it alive for the backend's life.
+    text* model = pg::text_arg(fcinfo, 0);
+    Jsonb* input = pg::jsonb_arg(fcinfo, 1);
     sync_new_version(*row, model);
     cache::key128 k = cache::make_key(MyDatabaseId, model, row->version, input);
     if (Jsonb* found = cached_answer(k, model, row->version, input))
@@ -271,7 +272,7 @@ struct batch_inputs {
 batch_inputs inputs_arg(FunctionCallInfo fcinfo)
 {
     // Under pg::call, as predict's input.
-    ArrayType* arr = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
+    ArrayType* arr = pg::array_arg(fcinfo, 1);
     if (ARR_NDIM(arr) > 1)
         throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
     batch_inputs in;
@@ -465,7 +466,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     scoring::row_ptr row = row_arg(fcinfo);
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "inputs must not be null");
-    text* model = PG_GETARG_TEXT_PP(0);
+    text* model = pg::text_arg(fcinfo, 0);
     batch_inputs in = inputs_arg(fcinfo);
     pg::note_batch(size_t(in.n));
 

@@ -7,6 +7,7 @@
 
 #include "cache/generations.hpp"
 #include "cache/key.hpp"
+#include "pg/args.hpp"
 #include "pg/guard.hpp"
 
 extern "C" {
@@ -34,7 +35,7 @@ std::string text_arg(FunctionCallInfo fcinfo, int argno, const char* what)
 {
     if (PG_ARGISNULL(argno))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, std::string(what) + " must not be null");
-    text* t = PG_GETARG_TEXT_PP(argno);
+    text* t = pg::text_arg(fcinfo, argno);
     return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
@@ -49,8 +50,7 @@ void require_register_right()
         return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT);
     });
     if (acl != ACLCHECK_OK)
-        throw pg::error(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                        "permission denied to register models",
+        throw pg::error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to register models",
                         "Registering models needs INSERT on ai_scale.models.",
                         "Ask the owner of ai_scale.models for the right to register models.");
 }
@@ -80,7 +80,7 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "features must not be null");
     if (PG_ARGISNULL(2))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "params must not be null");
-    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(1);
+    ArrayType* arr = pg::array_arg(fcinfo, 1);
     if (ARR_NDIM(arr) > 1)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
                         "features must be a one-dimensional array");
@@ -93,7 +93,7 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
         if (nulls[i])
             throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED,
                             "feature name " + std::to_string(i + 1) + " is null");
-        text* t = DatumGetTextPP(elems[i]);
+        text* t = pg::text_of(elems[i]);
         features.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
     }
     std::string params = jsonb_text(PG_GETARG_DATUM(2));

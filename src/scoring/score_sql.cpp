@@ -7,6 +7,7 @@
 #include "scoring/gpu_offload.hpp"
 
 #include "guc.hpp"
+#include "pg/args.hpp"
 #include "pg/guard.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -109,7 +110,7 @@ namespace {
 // The model name argument's bytes.
 std::string_view name_arg(FunctionCallInfo fcinfo)
 {
-    const text* t = PG_GETARG_TEXT_PP(0);
+    const text* t = pg::text_arg(fcinfo, 0);
     return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
 }
 
@@ -352,7 +353,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     require_single_output(m);
     // Under pg::call: detoasting may fail (out of memory), and a Postgres error jumping past
     // model kept the compiled model alive for the backend's life.
-    ArrayType* arr = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
+    ArrayType* arr = pg::array_arg(fcinfo, 1);
     if (ARR_NDIM(arr) > 1)
         throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
     Datum* elems;

@@ -29,7 +29,7 @@ struct value {
     bool b = false;
     // The float nearest the number's text, as XGBoost's reader has it (rounded once, from the
     // decimal). float(num) rounds twice and differs from it where num lies exactly half way
-    // between two floats: 1.0000000596046447753906249 is read as 1, float(num) is 1.0000001.
+    // between two floats: 1.00000005960464477539062501 is read as 1.0000001, float(num) is 1.
     float num_float = 0;
     double num = 0;
 

@@ -30,12 +30,13 @@ float finite_float(const json::value& v, const std::string& where)
 {
     if (!v.is_number())
         fail(where + " must be a number", std::string("It is a JSON ") + json::type_name(v.t) + ".");
-    double d = v.num;
-    // The float of the double, as inputs are read: 3.4028235e38, FLT_MAX's shortest text (as
-    // float4 and XGBoost write it), lies just above FLT_MAX as a double and still rounds to it.
-    if (!std::isfinite(d) || std::isinf(float(d)))
+    // The float nearest the text, as XGBoost reads a model's numbers and import_xgboost writes
+    // them (json::value::num_float): the float of the nearest double differs where that double
+    // lies half way between two floats. 3.4028235e38, FLT_MAX's shortest text (as float4 and
+    // XGBoost write it), lies just above FLT_MAX and still rounds to it.
+    if (!std::isfinite(v.num) || std::isinf(v.num_float))
         fail(where + " must be a finite float4 value");
-    return float(d);
+    return v.num_float;
 }
 
 const json::value& member(const json::value& obj, const char* key, const std::string& what)

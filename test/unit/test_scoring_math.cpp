@@ -34,6 +34,27 @@ TEST(ScoringMath, LinearAndLogistic)
     EXPECT_FLOAT_EQ(score_one(log, {0, 0.5}), 0.5f);
 }
 
+// Each number of params is the float nearest its text, rounded once, as XGBoost reads a model
+// and import_xgboost writes one: read through the nearest double, a text just above half way
+// between two floats (whose double is exactly half way) went to the even float, below it, and
+// the same threshold scored otherwise through register_model than through import_xgboost.
+TEST(ScoringMath, ParamsAreTheFloatsNearestTheirTexts)
+{
+    const std::pair<const char*, float> cases[] = {
+        {"1.00000005960464477539062501", 1.00000012f},
+        {"1.000000059604644775390625", 1.0f}, // the tie itself: to even
+        {"1.00000005960464477539062499", 1.0f},
+        {"3.4028235e38", FLT_MAX},
+    };
+    for (const auto& c : cases) {
+        auto lin = compile("linear", {"a"},
+                           (std::string(R"({"weights": [)") + c.first + R"(], "bias": 0})").c_str());
+        EXPECT_EQ(score_one(lin, {1}), c.second) << c.first;
+    }
+    EXPECT_THROW(compile("linear", {"a"}, R"({"weights": [3.40282357e38], "bias": 0})"),
+                 model_error);
+}
+
 TEST(ScoringMath, MlpLayersAndActivations)
 {
     auto m = compile("mlp", {"a", "b"}, R"({"layers": [

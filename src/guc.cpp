@@ -135,8 +135,7 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many,
         // A replica named twice took two turns of the reads, a Sentinel two of the asking.
         for (const auto& before : seen)
             if (cache::same_endpoint(before, *address)) {
-                GUC_check_errmsg("%s names \"%.*s\" twice", name, int(entry.size()),
-                                 entry.data());
+                GUC_check_errmsg("%s names \"%.*s\" twice", name, int(entry.size()), entry.data());
                 GUC_check_errhint("Name each endpoint once.");
                 return false;
             }
@@ -235,16 +234,32 @@ const char* show_redis_password()
 
 bool check_maintenance_databases(char** newval, void**, GucSource)
 {
+    pg::first_failure problem; // (reported once the handler has ended: the report pallocs)
     try {
         partition::parse_database_list(*newval ? *newval : "", NAMEDATALEN);
         return true;
     } catch (const partition::invalid_database_list& e) {
-        GUC_check_errmsg("invalid ai_scale.maintenance_databases: %s", e.what());
-        GUC_check_errhint("Name at most %zu databases, separated by commas, each shorter "
-                          "than %d bytes.",
-                          partition::max_maintenance_databases, NAMEDATALEN);
-        return false;
+        problem.note(e.what());
     }
+    GUC_check_errmsg("invalid ai_scale.maintenance_databases: %s", problem.text);
+    GUC_check_errhint("Name at most %zu databases, separated by commas, each shorter than %d "
+                      "bytes.",
+                      partition::max_maintenance_databases, NAMEDATALEN);
+    return false;
+}
+
+// A check hook whose C++ may throw (std::bad_alloc): Postgres calls it, in the postmaster too
+// at a reload, and an exception leaving it would abort the process.
+template <bool (*check)(char**, void**, GucSource)>
+bool check_caught(char** newval, void** extra, GucSource source)
+{
+    try {
+        return check(newval, extra, source);
+    } catch (...) {
+    }
+    GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+    GUC_check_errmsg("out of memory");
+    return false;
 }
 
 // A zone manage_partitions takes (it converts with AT TIME ZONE): a tz database name or POSIX
@@ -357,7 +372,8 @@ void define_partition_settings()
         "ai_scale.maintenance_databases",
         "Comma-separated databases the maintenance worker runs in; empty starts no worker.",
         "Read again on reload: the launcher starts and stops workers to match.",
-        &maintenance_databases, "", PGC_SIGHUP, 0, check_maintenance_databases, nullptr, nullptr);
+        &maintenance_databases, "", PGC_SIGHUP, 0, check_caught<check_maintenance_databases>,
+        nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.maintenance_role",
                                "Role the maintenance worker connects as; empty means the bootstrap "
                                "superuser.",
@@ -400,17 +416,17 @@ void define_redis_settings()
         "ai_scale.redis_primary",
         "Redis primary (host:port, or a Unix-domain socket's path) for the L2 cache; empty "
         "disables L2.",
-        nullptr, &redis_primary, "", PGC_SUSET, 0, check_primary, nullptr, nullptr);
+        nullptr, &redis_primary, "", PGC_SUSET, 0, check_caught<check_primary>, nullptr, nullptr);
     DefineCustomStringVariable(
         "ai_scale.redis_replicas",
         "Redis replicas (comma-separated host:port or socket paths) that serve L2 reads.", nullptr,
-        &redis_replicas, "", PGC_SUSET, 0, check_replicas, nullptr, nullptr);
+        &redis_replicas, "", PGC_SUSET, 0, check_caught<check_replicas>, nullptr, nullptr);
     DefineCustomStringVariable(
         "ai_scale.redis_sentinels",
         "Redis Sentinels (comma-separated host:port) that name the L2 primary and replicas.",
         "When set, the primary and replicas of ai_scale.redis_sentinel_master are asked from "
         "them, and ai_scale.redis_primary and ai_scale.redis_replicas are not used.",
-        &redis_sentinels, "", PGC_SUSET, 0, check_sentinels, nullptr, nullptr);
+        &redis_sentinels, "", PGC_SUSET, 0, check_caught<check_sentinels>, nullptr, nullptr);
     DefineCustomStringVariable("ai_scale.redis_sentinel_master",
                                "Name of the primary the Redis Sentinels monitor for L2.", nullptr,
                                &redis_sentinel_master, "mymaster", PGC_SUSET, 0,

@@ -8,7 +8,6 @@ extern "C" {
 }
 
 #include <set>
-#include <string>
 
 namespace ai_scale::cache {
 
@@ -25,20 +24,21 @@ bool callback_registered = false;
 // the invalidation made at the call stands.
 void bump_all_caught()
 {
-    std::string failure;
+    pg::first_failure failure;
     for (uint32_t slot : slots) {
         try {
             pg::call([&] { bump_slot(slot); });
         } catch (const std::exception& e) {
-            if (failure.empty())
-                failure = e.what();
+            failure.note(e.what());
+        } catch (...) {
+            failure.note("an unknown C++ exception");
         }
     }
-    if (!failure.empty())
+    if (failure.failed)
         ereport(WARNING,
                 (errmsg("ai_scale: the invalidations of this transaction were not made again "
                         "at its commit: %s",
-                        failure.c_str()),
+                        failure.text),
                  errhint("Call ai_scale.cache_invalidate again now that the transaction has "
                          "committed.")));
 }

@@ -132,6 +132,19 @@ inline void check_for_interrupts()
         call([] { ProcessInterrupts(); });
 }
 
+// The text of the first of several failures, kept without allocating: for the callbacks that
+// run after a commit, which must not throw (std::bad_alloc from copying a message included).
+struct first_failure {
+    bool failed = false;
+    char text[256] = "";
+    void note(const char* what) noexcept
+    {
+        if (!failed)
+            strlcpy(text, what, sizeof text);
+        failed = true;
+    }
+};
+
 // A call that handles a batch of at least large_batch elements notes it, and the end of its
 // transaction hands the heap freed by then back with malloc_trim: glibc keeps it otherwise
 // (the first large free raises malloc's trim threshold to up to 64 MB), and one

@@ -8,7 +8,6 @@ extern "C" {
 #include "utils/memutils.h"
 }
 
-#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -49,7 +48,7 @@ void forget()
 // round trip (one redis_timeout_ms: a transaction's whole list in one pipeline would outlast
 // it). A piece that fails does not stop the others. Never throws: it runs after the commit,
 // and the rows are stored anyway (a later miss finds them in L3).
-void fill_all_caught(std::string* failure)
+void fill_all_caught(pg::first_failure* failure)
 {
     for (size_t start = 0; start < fills.size();) {
         size_t end = start;
@@ -64,8 +63,7 @@ void fill_all_caught(std::string* failure)
         try {
             cache::fill_l1_l2(keys, values, fills[start].ttl_ms);
         } catch (const std::exception& e) {
-            if (failure->empty())
-                *failure = e.what();
+            failure->note(e.what());
         }
         start = end;
     }
@@ -73,17 +71,19 @@ void fill_all_caught(std::string* failure)
 
 void at_commit()
 {
-    std::string failure;
+    pg::first_failure failure;
     try {
         pg::call([&] { fill_all_caught(&failure); });
     } catch (const std::exception& e) {
-        failure = e.what();
+        failure.note(e.what());
+    } catch (...) {
+        failure.note("an unknown C++ exception");
     }
-    if (!failure.empty())
+    if (failure.failed)
         ereport(WARNING,
                 (errmsg("ai_scale: the predictions stored by this transaction were not "
                         "cached: %s",
-                        failure.c_str()),
+                        failure.text),
                  errdetail("They are in the store; the next predict() reads them there.")));
 }
 

@@ -150,6 +150,10 @@ SELECT ai_scale.score('cat_one', '{"a": 1}');
 SELECT ai_scale.register_model('cat_lower', 'linear', '[0:1]={a,b}'::text[], '{"weights": [1, 2]}');
 SELECT features, features[1] AS first FROM ai_scale.models WHERE model_name = 'cat_lower';
 SELECT ai_scale.score('cat_lower', '{"a": 1, "b": 0}') AS weight_of_a;
+-- Features of more than one dimension are 2202E, as inputs of more than one dimension are in
+-- score_batch (it was 22023).
+SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_2d', 'linear', ARRAY[['a'], ['b']], '{"weights": [1, 2]}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.score_batch('cat_lower', ARRAY[['{"a": 1}'::jsonb]])$$);
 SELECT ai_scale.drop_model('cat_lower');
 
 -- Validation: each bad registration is refused with 22023 and writes nothing.

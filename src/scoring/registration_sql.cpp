@@ -82,8 +82,7 @@ AI_SCALE_FUNCTION(ai_scale_validate_model)
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "params must not be null");
     ArrayType* arr = pg::array_arg(fcinfo, 1);
     if (ARR_NDIM(arr) > 1)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
-                        "features must be a one-dimensional array");
+        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "features must be a one-dimensional array");
     Datum* elems;
     bool* nulls;
     int n;

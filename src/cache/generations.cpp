@@ -682,6 +682,15 @@ void bump_slot(uint32_t slot)
         save_new_mark();
 }
 
+void owe_bump(uint32_t slot) noexcept
+{
+    try {
+        if (shared_generations != nullptr && l2_enabled())
+            mark_unsent(gens(), slot);
+    } catch (...) { // (l2_enabled closing unused connections): the bump follows unmarked
+    }
+}
+
 void sync_version_generations(Oid database, const text* model, int32 version)
 {
     uint64_t mh = model_hash(database, model);

@@ -27,6 +27,13 @@ void bump_generation(Oid database, const text* model, const int32* version);
 // The generation slot bump_generation bumps for these arguments, and the bump itself.
 uint32_t generation_slot(Oid database, const text* model, const int32* version);
 void bump_slot(uint32_t slot);
+// Marks the slot as owed a bump, before the commit whose bump_slot follows it: a bump cut short
+// there (its backend ended, cancelled or crashed while Redis had yet to answer) is then made by
+// the next sync, where it was lost, and what another session cached during the transaction
+// under the generation of the call's bump was served after the commit. The bump that follows
+// clears the mark once Redis takes it. Shared memory only (not fsynced, unlike a mark for a
+// bump Redis refused): a crash of the whole server in that round trip still loses it.
+void owe_bump(uint32_t slot) noexcept;
 
 // Brings the generations of a model's version up to Redis's now, even when this server synced
 // them less than a second ago (no-op without Redis).

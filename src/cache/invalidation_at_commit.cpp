@@ -50,6 +50,9 @@ void at_xact_event(XactEvent event, void*)
     switch (event) {
     case XACT_EVENT_PRE_COMMIT:
         wrote = TransactionIdIsValid(GetTopTransactionIdIfAny());
+        if (wrote) // (a commit that fails after this leaves one bump more: misses only)
+            for (uint32_t slot : slots)
+                owe_bump(slot);
         return;
     case XACT_EVENT_COMMIT:
         if (wrote)

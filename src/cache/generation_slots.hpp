@@ -53,17 +53,23 @@ inline uint64_t bump_step(uint64_t random)
     return 1 + random % max_bump_step;
 }
 
-// A counter as GET returned it: what INCRBY makes, a decimal count from 0 to 2^63 - 1; anything
-// else (another application wrote the key, an operator's SET or DECR) reads as no counter, 0.
-// Read as an unsigned number, "-1" was 2^64 - 1: the slot took it, its bumps wrapped to numbers
-// below it, which a slot never takes, and every invalidation of the model was a no-op on every
-// server (test/tap/267_cache_counter_not_a_number.pl).
+// The highest counter ai_scale takes. Its counters start below 2^48 (new_epoch) and a bump adds
+// at most 2^20, so it never gets there; a counter set near 2^63 - 1 by someone else was taken,
+// and every INCRBY that raised it after (a bump, or a raise past a slot) overflowed: Redis
+// refused each for good, and invalidations reached no other server.
+constexpr uint64_t counter_ceiling = uint64_t(1) << 62;
+
+// A counter as GET returned it: what INCRBY makes, a decimal count from 0 to counter_ceiling;
+// anything else (another application wrote the key, an operator's SET or DECR) reads as no
+// counter, 0. Read as an unsigned number, "-1" was 2^64 - 1: the slot took it, its bumps wrapped
+// to numbers below it, which a slot never takes, and every invalidation of the model was a no-op
+// on every server (test/tap/267_cache_counter_not_a_number.pl).
 inline uint64_t parse_counter(std::string_view text)
 {
     uint64_t value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error != std::errc() || end != text.data() + text.size() || text.empty() ||
-        value > uint64_t(INT64_MAX))
+        value > counter_ceiling)
         return 0;
     return value;
 }

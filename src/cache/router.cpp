@@ -1,6 +1,7 @@
 #include "cache/router.hpp"
 #include "cache/breaker_registry.hpp"
 #include "cache/error_text.hpp"
+#include "cache/generation_slots.hpp"
 #include "cache/redis_client.hpp"
 #include "cache/replica_check.hpp"
 #include "cache/sentinel.hpp"
@@ -60,8 +61,7 @@ unsigned round_robin = 0;
                 detail += " Sentinel " + sentinel + ": " + full_stop(health.last_error);
             }
         }
-        throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
-                        detail,
+        throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache", detail,
                         "Set ai_scale.cache_strict = off to treat an unavailable Redis as a miss.");
     }
     // endpoint is the primary named now: after a failover, the one attempt_primary retried on.
@@ -160,8 +160,8 @@ bool replica_in_sync(const std::string& endpoint)
             primary_info = reply_string((*replies)[0].get());
     }
     bool refused = false;
-    auto replies = attempt(endpoint, {{"INFO", "replication"}}, nullptr, endpoint_kind::data,
-                           &refused);
+    auto replies =
+        attempt(endpoint, {{"INFO", "replication"}}, nullptr, endpoint_kind::data, &refused);
     // Noted once there is a verdict: noted before the questions, a check cancelled while it
     // waited for an answer left the verdict before it (for a first check, "in sync", never
     // asked) standing for a second, and a replica whose link was down was read.
@@ -487,14 +487,22 @@ namespace {
 // GET and SET alone cached no model in Redis, invalidations reached no other server, and only
 // an l2 / errors count said so (test/tap/256_cache_redis_user_without_incr.pl). A counter that
 // is not a number (another application wrote the key) is named, to be deleted (TAP 267).
-void warn_increment_refused(const std::string& primary, const std::string& counter)
+// error: why, else the endpoint's last error (the refusal).
+void warn_increment_refused(const std::string& primary, const std::string& counter,
+                            std::string error = {})
 {
     static bool warned = false;
     if (warned)
         return;
     warned = true;
     const breaker_key key = breaker_for(primary, endpoint_kind::data);
-    const std::string error = breaker_snapshot(key).last_error;
+    if (error.empty())
+        error = breaker_snapshot(key).last_error;
+    // A value that is no counter of ai_scale's, or one raised past what it counts to (whose
+    // INCRBY overflows).
+    const bool foreign = error.rfind("ERR value is not an integer", 0) == 0 ||
+                         error.rfind("ERR increment or decrement would overflow", 0) == 0 ||
+                         error.rfind("the counter is at ", 0) == 0;
     const std::string user =
         guc::redis_user && guc::redis_user[0] != '\0' ? guc::redis_user : "default";
     pg::call([&] {
@@ -507,11 +515,10 @@ void warn_increment_refused(const std::string& primary, const std::string& count
                  error.rfind("NOPERM", 0) == 0
                      ? errhint("Grant the Redis user the command INCRBY: ACL SETUSER %s +incrby.",
                                user.c_str())
-                 : error.rfind("ERR value is not an integer", 0) == 0
-                     ? errhint("Key \"%s\" holds a value ai_scale did not write. Delete the "
-                               "key: ai_scale then makes the counter again.",
-                               counter.c_str())
-                     : 0));
+                 : foreign ? errhint("Key \"%s\" holds a value ai_scale did not write. Delete the "
+                                     "key: ai_scale then makes the counter again.",
+                                     counter.c_str())
+                           : 0));
     });
 }
 
@@ -527,9 +534,15 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     std::string asked;
     if (auto replies = attempt_primary(primary, {cmd}, nullptr, &refused, &asked)) {
         const redisReply* r = (*replies)[0].get();
-        if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-            return uint64_t(r->integer);
-        return std::nullopt;
+        if (r->type != REDIS_REPLY_INTEGER || r->integer <= 0)
+            return std::nullopt;
+        if (uint64_t(r->integer) > generation::counter_ceiling) {
+            warn_increment_refused(asked.empty() ? primary : asked, key,
+                                   "the counter is at " + std::to_string(r->integer) +
+                                       ", past what ai_scale counts to (2^62).");
+            return std::nullopt;
+        }
+        return uint64_t(r->integer);
     }
     if (guc::cache_strict)
         unavailable_error(current_primary());

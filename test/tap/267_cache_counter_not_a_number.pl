@@ -78,6 +78,37 @@ DETAIL:  Endpoint 127.0.0.1:$port: ERR value is not an integer or out of range\.
 HINT:  Key "ai_scale:gen:[0-9a-f]{16}:\d+" holds a value ai_scale did not write\. Delete the key: ai_scale then makes the counter again\./,
     '... with the refusal, and the key to delete');
 
+# A counter near 2^63 - 1, set by someone else: taken, every INCRBY that raised it after
+# overflowed, and invalidations reached no other server for good (deleting the key did not
+# help: the slot kept the number). Now it reads as no counter: the model's keys stay out of
+# Redis (misses, never a value put before an invalidation), the session is told which key to
+# delete, and once it is deleted the counter is made again and the model is cached in Redis.
+my @high = learn('high');
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('high', 1, '{"a": 1}', '{"v": "old"}')});
+system("$cli SET $_ 9223372036854775000 >/dev/null") == 0 or die 'SET failed' for @high;
+usleep(1_100_000);
+($ret, $out, $err) = $node->psql('postgres', q{
+SELECT 'before', ai_scale.cache_get('high', 1, '{"a": 1}') IS NULL;
+SELECT ai_scale.cache_put('high', 1, '{"a": 1}', '{"v": "put"}');
+SELECT ai_scale.cache_invalidate('high');
+SELECT 'after', ai_scale.cache_get('high', 1, '{"a": 1}') IS NULL;});
+is($ret, 0, 'no error with the counters near 2^63') or diag($err);
+like($out, qr/^after\|t$/m, 'an invalidation still drops what was put');
+like($err,
+    qr/HINT:  Key "ai_scale:gen:[0-9a-f]{16}:\d+" holds a value ai_scale did not write\. Delete the key: ai_scale then makes the counter again\./,
+    'the session is told which key to delete');
+system("$cli DEL $_ >/dev/null") == 0 or die 'DEL failed' for @high;
+usleep(1_100_000);
+is($node->safe_psql('postgres', q{
+SELECT ai_scale.cache_get('high', 1, '{"a": 1}');
+SELECT ai_scale.cache_put('high', 1, '{"a": 1}', '{"v": "new"}');
+SELECT ai_scale.cache_get('high', 1, '{"a": 1}');}), "\n\n{\"v\": \"new\"}",
+    'once the keys are deleted, the model is cached again');
+cmp_ok(scalar(grep { my $k = $_; grep { $_ eq $k } counters() } @high), '==', 2,
+    'under counters made again');
+chomp(my $made = `$cli GET $high[0]`);
+ok($made =~ /^\d+$/ && $made < 2**62, '... below the ceiling') or diag("counter: '$made'");
+
 $node->stop;
 redis_stop('notanumber');
 done_testing();

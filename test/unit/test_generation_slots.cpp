@@ -224,14 +224,18 @@ TEST(GenerationSlots, BumpsFromOneCounterGiveTwoNumbers)
     EXPECT_GE(first_then, second);
 }
 
-// A counter is what INCRBY makes, a decimal count from 0 to 2^63 - 1; anything else another
+// A counter is what INCRBY makes, a decimal count from 0 to counter_ceiling; anything else another
 // client wrote at the key reads as no counter. Read as unsigned, "-1" was 2^64 - 1, which the
 // slot took, and its bumps wrapped below it: every invalidation was a no-op (TAP 267).
 TEST(GenerationSlots, CountersOtherThanCountsReadAsNone)
 {
     EXPECT_EQ(parse_counter("0"), 0u);
     EXPECT_EQ(parse_counter("4294967373"), epoch_floor + 77);
-    EXPECT_EQ(parse_counter("9223372036854775807"), uint64_t(INT64_MAX));
+    // Past counter_ceiling (2^62): set by someone else, and no INCRBY could raise it far.
+    EXPECT_EQ(parse_counter("4611686018427387904"), counter_ceiling);
+    EXPECT_EQ(parse_counter("4611686018427387905"), 0u);
+    EXPECT_EQ(parse_counter("9223372036854775000"), 0u);
+    EXPECT_EQ(parse_counter("9223372036854775807"), 0u);
     EXPECT_EQ(parse_counter("9223372036854775808"), 0u);
     EXPECT_EQ(parse_counter("18446744073709551615"), 0u);
     EXPECT_EQ(parse_counter("-1"), 0u);

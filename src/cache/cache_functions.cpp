@@ -149,8 +149,9 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
         if (asked.empty())
             break;
         bool unavailable = false;
+        bool unchecked = false;
         // Times each round trip (stats' l2 timer); takes the keys' strings.
-        auto values = l2_read(std::move(rkeys), &unavailable);
+        auto values = l2_read(std::move(rkeys), &unavailable, read_target::configured, &unchecked);
         if (unavailable) {
             redis_unavailable_at_read = true;
             break;
@@ -168,8 +169,12 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
             if (value && out[i] == nullptr)
                 unusable_in_redis.insert(keys[i]);
             stats::add(out[i] ? stats::counter::l2_hits : stats::counter::l2_misses);
-            // A put made since the L1 lookup missed is newer than this value: it stays.
-            if (out[i] && use_l1)
+            // A put made since the L1 lookup missed is newer than this value: it stays. Nor is
+            // L1 filled from a replica judged without the primary: a put of this server's that
+            // the primary had yet to answer (timed out, cancelled: it removed L1's value) may be
+            // missing there, and L1 kept the older value it answered after Redis had the new
+            // one, for that value's whole TTL.
+            if (out[i] && use_l1 && !unchecked)
                 l1_put(keys[i], out[i], expires - now, l1_table::put_mode::if_absent);
         }
     }
@@ -531,7 +536,8 @@ AI_SCALE_FUNCTION(ai_scale_cache_invalidate)
     int32 version = 0;
     if (!PG_ARGISNULL(1))
         version = check_model_version(PG_GETARG_INT32(1));
-    const uint32_t slot = generation_slot(MyDatabaseId, model, PG_ARGISNULL(1) ? nullptr : &version);
+    const uint32_t slot =
+        generation_slot(MyDatabaseId, model, PG_ARGISNULL(1) ? nullptr : &version);
     bump_slot(slot);
     bump_again_at_commit(slot);
     PG_RETURN_VOID();

@@ -35,6 +35,8 @@ struct replica_sync {
     uint64_t checked_ms = 0;
     uint64_t interval_ms = sync_check_interval_ms;
     bool in_sync = true;
+    // Judged without the primary, which did not answer (see l2_read's from_unchecked_replica).
+    bool primary_silent = false;
 };
 std::unordered_map<std::string, replica_sync> replica_sync_state;
 // Which primary last refused the INFO asked for the replicas' lag, and when.
@@ -146,6 +148,7 @@ bool replica_in_sync(const std::string& endpoint)
     uint64_t now = stats::monotonic_ms();
     if (st.checked_ms != 0 && now - st.checked_ms < st.interval_ms)
         return st.in_sync;
+    st.primary_silent = false;
     std::optional<std::string> primary_info;
     const std::string primary = current_primary();
     if (replica_max_lag_bytes() >= 0 &&
@@ -158,6 +161,7 @@ bool replica_in_sync(const std::string& endpoint)
         primary_info_refused = {refused ? asked : std::string(), now};
         if (replies)
             primary_info = reply_string((*replies)[0].get());
+        st.primary_silent = !replies && !refused;
     }
     bool refused = false;
     auto replies =
@@ -173,6 +177,17 @@ bool replica_in_sync(const std::string& endpoint)
     st.in_sync = info && judge_replica(*info, primary_info, replica_max_lag_bytes()).verdict ==
                              replica_verdict::in_sync;
     return st.in_sync;
+}
+
+// Whether the primary was answering when replica was last judged in sync, and its breaker
+// (every backend's) has counted no failure since its last success: a put to it that timed out
+// or was cancelled counts one.
+bool primary_answering(const std::string& primary, const std::string& replica)
+{
+    if (replica_sync_state[replica].primary_silent)
+        return false;
+    const breaker health = breaker_snapshot(breaker_for(primary, endpoint_kind::data)).state;
+    return health.current == breaker::state::closed && health.failures == 0;
 }
 
 // The endpoints the connection pool was last trimmed to (see close_unused_connections).
@@ -324,7 +339,8 @@ constexpr size_t keys_per_round_trip = l2_keys_per_round_trip;
 
 // Takes the keys' strings (moved into the command).
 std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&& keys,
-                                                      bool* unavailable, read_target target)
+                                                      bool* unavailable, read_target target,
+                                                      bool* from_unchecked_replica)
 {
     *unavailable = false;
     const size_t n = keys.size();
@@ -368,6 +384,8 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
                 asked = !skipped;
                 if (replies) {
                     timed();
+                    if (from_unchecked_replica != nullptr && !primary_answering(primary, replica))
+                        *from_unchecked_replica = true;
                     return take(*replies);
                 }
             }
@@ -388,10 +406,10 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
 } // namespace
 
 std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
-                                                read_target target)
+                                                read_target target, bool* from_unchecked_replica)
 {
     if (keys.size() <= keys_per_round_trip)
-        return l2_read_piece(std::move(keys), unavailable, target);
+        return l2_read_piece(std::move(keys), unavailable, target, from_unchecked_replica);
     std::vector<std::optional<std::string>> out;
     out.reserve(keys.size());
     for (size_t start = 0; start < keys.size(); start += keys_per_round_trip) {
@@ -399,7 +417,7 @@ std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, b
         auto values = l2_read_piece(
             std::vector<std::string>(std::make_move_iterator(keys.begin() + long(start)),
                                      std::make_move_iterator(keys.begin() + long(end))),
-            unavailable, target);
+            unavailable, target, from_unchecked_replica);
         if (*unavailable) {
             // The rest are misses: Redis is not waited for again in this call.
             out.resize(keys.size());

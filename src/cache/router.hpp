@@ -19,11 +19,9 @@ namespace ai_scale::cache {
 // when it failed or its breaker skipped it (*skipped, when given, tells which). *refused, when
 // given, says whether it failed because the endpoint refused a command while serving others
 // (refuses_command_only: a command disabled, an ACL user lacking it, OOM, ...).
-std::optional<std::vector<reply_ptr>> attempt(const std::string& endpoint,
-                                              const std::vector<command>& cmds,
-                                              bool* skipped = nullptr,
-                                              endpoint_kind kind = endpoint_kind::data,
-                                              bool* refused = nullptr);
+std::optional<std::vector<reply_ptr>>
+attempt(const std::string& endpoint, const std::vector<command>& cmds, bool* skipped = nullptr,
+        endpoint_kind kind = endpoint_kind::data, bool* refused = nullptr);
 
 // The entries of a comma-separated setting (host:port or socket paths), spaces taken off.
 std::vector<std::string> endpoint_list(const char* s);
@@ -48,9 +46,13 @@ constexpr std::size_t l2_keys_per_round_trip = 1000;
 // answered, returns all misses and sets *unavailable, or with ai_scale.cache_strict raises
 // 08006. Under read_target::configured (a lookup) each round trip that reached Redis is a sample
 // of stats' l2 timer. Takes keys by value: the words of a single round trip are moved into its
-// command rather than copied.
+// command rather than copied. *from_unchecked_replica, when given, is set when a replica
+// answered while the primary may not be answering (it did not when the replica was judged in
+// sync, or its breaker counts a failure since its last success): a write the primary had yet
+// to answer (a put that timed out or was cancelled) may be missing there.
 std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
-                                                read_target target = read_target::configured);
+                                                read_target target = read_target::configured,
+                                                bool* from_unchecked_replica = nullptr);
 
 // SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed. The
 // writes below take their keys and values, moved into the commands sent: a 60 MB value passed

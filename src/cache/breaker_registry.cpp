@@ -44,8 +44,12 @@ registry local_registry;
 // Breakers that found every slot held by an open or half-open breaker: this backend's own,
 // rather than another endpoint's, by key hash. An entry goes when its key finds a slot in the
 // registry again or is no longer used (breaker_forget_others): before, a backend kept one for
-// every such endpoint it had ever used.
+// every such endpoint it had ever used. At most max_private_slots, the least recently used out:
+// the credentials are part of the key, and a pooled backend that served many roles, each with
+// its own redis_user or redis_db, while Redis failed, kept one for each (about 420 bytes: 16 MB
+// for 40,000), whose endpoint had not changed for breaker_forget_others to drop them.
 std::unordered_map<uint64_t, slot> private_slots;
+constexpr size_t max_private_slots = n_slots;
 
 void init_registry(void* segment, bool found)
 {
@@ -98,9 +102,17 @@ slot& find(const breaker_key& key)
     const uint64_t now = stats::monotonic_ms();
     int i = choose_breaker_slot(info, n_slots, key.hash, now, uint64_t(guc::breaker_reset_ms));
     if (i < 0) {
-        auto [it, made] = private_slots.try_emplace(key.hash);
-        if (made)
+        auto it = private_slots.find(key.hash);
+        if (it == private_slots.end()) {
+            if (private_slots.size() >= max_private_slots)
+                private_slots.erase(std::min_element(
+                    private_slots.begin(), private_slots.end(), [](const auto& a, const auto& b) {
+                        return a.second.last_used_ms < b.second.last_used_ms;
+                    }));
+            it = private_slots.try_emplace(key.hash).first;
             reset(it->second, key);
+        }
+        it->second.last_used_ms = now;
         return it->second;
     }
     if (!private_slots.empty())

@@ -12,7 +12,8 @@
 # Private breakers: with every shared breaker slot held by an open breaker, a backend keeps the
 # breakers of further endpoints itself, and kept one for every endpoint it had ever used
 # (40,000 endpoints: 18 MB). They now go when the endpoint is no longer configured: the backend
-# stays within 4 MB (measured: under 0.1 MB).
+# stays within 4 MB (measured: under 0.1 MB). And 32 at most are kept, for one endpoint used
+# with 40,000 Redis users (16 MB before).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -112,6 +113,30 @@ is($ret, 0, 'using 40,000 endpoints: no error') or diag($err);
 note($out);
 like($out, qr/^trips\|t$/m, 'every endpoint failed and opened its breaker') or diag($out);
 like($out, qr/^after 40000 endpoints\|t\|/m, 'private breakers of unused endpoints are dropped')
+  or diag($out);
+
+# The same with one endpoint and 40,000 Redis users (a pooled backend serving many roles, each
+# with its own redis_user): the credentials are part of a breaker's key, and the endpoint did
+# not change, so every user's private breaker stayed (16 MB). A backend now keeps 32 at most.
+($ret, $out, $err) = $node->psql('postgres', qq{
+SET ai_scale.breaker_failures = 1;
+SET ai_scale.breaker_reset_ms = 3600000;
+SET ai_scale.redis_primary = '127.0.0.1:$port';
+CREATE FUNCTION pg_temp.use_users(lo int, hi int) RETURNS void LANGUAGE plpgsql AS \$\$
+BEGIN
+  FOR i IN lo..hi LOOP
+    PERFORM set_config('ai_scale.redis_user', 'user' || i, true);
+    PERFORM ai_scale.cache_get('m', 1, '{"a": 1}');
+  END LOOP;
+END \$\$;
+SELECT pg_temp.use_users(0, 99);
+SELECT rss_anon_kb() AS before \\gset
+SELECT pg_temp.use_users(100, 40099);
+SELECT 'after 40000 users', rss_anon_kb() - :before < 4000, rss_anon_kb() - :before;
+}, timeout => 300);
+is($ret, 0, 'using 40,000 Redis users: no error') or diag($err);
+note($out);
+like($out, qr/^after 40000 users\|t\|/m, 'a backend keeps a bounded number of private breakers')
   or diag($out);
 
 $node->stop;

@@ -315,6 +315,9 @@ CREATE FUNCTION ai_scale.unmanage_partitions(parent regclass) RETURNS void
     AS $$
 DECLARE
     marked regclass;
+    pending regclass;
+    step ai_scale._maintenance_action;
+    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM ai_scale._require_primary('unmanage_partitions');
     PERFORM ai_scale._config(parent);
@@ -323,6 +326,29 @@ BEGIN
     PERFORM ai_scale._lock_for_maintenance_by_hand(parent, 'unmanage_partitions');
     PERFORM ai_scale._require_config_rights('{DELETE}', 'unmanage_partitions');
     DELETE FROM ai_scale.partition_config c WHERE c.parent = unmanage_partitions.parent;
+    -- A detach left pending (the worker's DETACH ... CONCURRENTLY cut short: a crash, a cancel)
+    -- is completed, as the next run would have: left so, its rows were read through the table
+    -- no more and a row of its range found no partition, for good, since no run looks at an
+    -- unmanaged table. With maintenance's short lock wait, and before the DDL below (see
+    -- _finalize_detach); one not completed is a WARNING that says how to complete it.
+    PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(caller_lock_timeout), true);
+    FOR pending IN SELECT i.inhrelid::regclass FROM pg_inherits i
+                    WHERE i.inhparent = unmanage_partitions.parent AND i.inhdetachpending
+                    ORDER BY i.inhrelid LOOP
+        BEGIN
+            step := ai_scale._finalize_detach(parent, pending, NULL);
+        EXCEPTION WHEN OTHERS THEN
+            step := ('error', pending::text, SQLERRM)::ai_scale._maintenance_action;
+        END;
+        IF step.action IN ('skipped', 'error') THEN
+            RAISE WARNING 'partition % of % is still pending detach', pending, parent
+                USING DETAIL = regexp_replace(step.detail, '; retried on the next run$', ''),
+                      HINT = format('Complete it with ALTER TABLE %s DETACH PARTITION %s FINALIZE. '
+                                    'Until then its rows are not read through %s, and rows of '
+                                    'its range have no partition.', parent, pending, parent);
+        END IF;
+    END LOOP;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     -- The tables the worker detached to drop and did not drop (see _owed_drop_note) are kept,
     -- as the worker keeps one whose table is unmanaged during its detach: no run looks at
     -- them while the table is unmanaged, and one after it was managed again with the same

@@ -33,6 +33,7 @@ struct slot {
     char last_error[192];
     TimestampTz last_error_at; // when last_error was recorded
     double last_latency_ms;
+    uint64_t refusal_warned_ms; // the last refusal warned of (breaker_claim_refusal_warning)
 };
 struct registry {
     slot slots[n_slots];
@@ -245,6 +246,17 @@ void breaker_refused(const breaker_key& key, const std::string& error, double la
     stats::add(stats::counter::l2_errors);
     if (closed)
         log_closed(key.name);
+}
+
+bool breaker_claim_refusal_warning(const breaker_key& key, uint64_t interval_ms)
+{
+    const uint64_t now = stats::monotonic_ms();
+    locked l;
+    slot& s = find(key);
+    if (s.refusal_warned_ms != 0 && now - s.refusal_warned_ms < interval_ms)
+        return false;
+    s.refusal_warned_ms = now;
+    return true;
 }
 
 void breaker_forget_others(const std::vector<std::string>& keep)

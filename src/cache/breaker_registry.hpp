@@ -30,6 +30,9 @@ void breaker_failure(const breaker_key& key, const std::string& error);
 // Records an error reply that refused one command (OOM, NOPERM): an L2 error and the endpoint's
 // last error, but the endpoint answered, so for its breaker a success.
 void breaker_refused(const breaker_key& key, const std::string& error, double latency_ms);
+// Whether a refusal may be warned of now: none was, through this breaker (every backend's),
+// for interval_ms. Claims the warning when it may.
+bool breaker_claim_refusal_warning(const breaker_key& key, uint64_t interval_ms);
 
 // Drops this backend's own breakers (kept when every registry slot was held) other than those
 // of the endpoints in keep with this session's credentials: an endpoint no longer configured or

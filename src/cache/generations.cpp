@@ -574,6 +574,7 @@ void recheck_bumped()
     };
     try {
         strict_off off;
+        server_recheck_scope quiet;
         sync_generations(rechecked.data(), rechecked.size());
     } catch (...) {
         // Cancelled while it waited: the next call rechecks.

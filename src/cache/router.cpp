@@ -505,15 +505,24 @@ namespace {
 // GET and SET alone cached no model in Redis, invalidations reached no other server, and only
 // an l2 / errors count said so (test/tap/256_cache_redis_user_without_incr.pl). A counter that
 // is not a number (another application wrote the key) is named, to be deleted (TAP 267).
+constexpr uint64_t refusal_warning_interval_ms = 60 * 1000;
+bool in_server_recheck = false; // (server_recheck_scope)
+
 // error: why, else the endpoint's last error (the refusal).
 void warn_increment_refused(const std::string& primary, const std::string& counter,
                             std::string error = {})
 {
+    // Once per session; and for the server's recheck of bumped slots, in the server log alone,
+    // once a minute for the endpoint: a WARNING to whichever call made the recheck (once a
+    // second, at a call of any model), it reached every short session's client with another
+    // model's refusal, and the log four lines a second, for as long as the refusal lasted.
     static bool warned = false;
-    if (warned)
-        return;
-    warned = true;
     const breaker_key key = breaker_for(primary, endpoint_kind::data);
+    const bool recheck = in_server_recheck;
+    if (recheck ? !breaker_claim_refusal_warning(key, refusal_warning_interval_ms) : warned)
+        return;
+    if (!recheck)
+        warned = true;
     if (error.empty())
         error = breaker_snapshot(key).last_error;
     // A value that is no counter of ai_scale's, or one raised past what it counts to (whose
@@ -524,7 +533,7 @@ void warn_increment_refused(const std::string& primary, const std::string& count
     const std::string user =
         guc::redis_user && guc::redis_user[0] != '\0' ? guc::redis_user : "default";
     pg::call([&] {
-        ereport(WARNING,
+        ereport(recheck ? LOG : WARNING,
                 (errmsg("redis refused to increment a generation counter of the L2 cache"),
                  errdetail("Endpoint %s: %s Until it is allowed, models whose counters Redis "
                            "does not hold yet are not cached in Redis, and invalidations reach "
@@ -567,6 +576,16 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     if (refused)
         warn_increment_refused(asked, key);
     return std::nullopt;
+}
+
+server_recheck_scope::server_recheck_scope() : was_(in_server_recheck)
+{
+    in_server_recheck = true;
+}
+
+server_recheck_scope::~server_recheck_scope()
+{
+    in_server_recheck = was_;
 }
 
 } // namespace ai_scale::cache

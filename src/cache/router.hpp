@@ -77,6 +77,20 @@ enum class l2_fill : uint8_t {
 std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, word>> entries,
                                   const std::vector<bool>& replace, uint64_t ttl_ms);
 
+// While one is alive, a refused INCRBY is the server's (its recheck of bumped slots,
+// generations.cpp), not the call's: logged in the server log alone, once a minute for the
+// endpoint, rather than a WARNING to the client, once per session.
+class server_recheck_scope {
+  public:
+    server_recheck_scope();
+    ~server_recheck_scope();
+    server_recheck_scope(const server_recheck_scope&) = delete;
+    server_recheck_scope& operator=(const server_recheck_scope&) = delete;
+
+  private:
+    bool was_;
+};
+
 // INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed.
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1);
 

@@ -641,8 +641,10 @@ CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
                                             defer_detach boolean,
                                             plan ai_scale._maintenance_plan,
                                             tier_blocked boolean, owner oid,
+                                            tier_only boolean, max_moves int,
                                             INOUT handled regclass[],
-                                            OUT done ai_scale._maintenance_action[])
+                                            OUT done ai_scale._maintenance_action[],
+                                            OUT moves_left boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -663,9 +665,19 @@ DECLARE
     -- owner's, which that detach would run with the worker's rights (a superuser's, often): the
     -- run, as the owner, drops or detaches it itself (_detach_runs_owner_code).
     by_worker boolean;
+    moved int := 0;
 BEGIN
+    moves_left := false;
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
-        CONTINUE WHEN p.action = 'create';
+        CONTINUE WHEN p.action = 'create' OR (tier_only AND p.action <> 'tier');
+        -- The worker moves one partition a transaction (max_moves): each move holds its
+        -- partition ACCESS EXCLUSIVE to the end of the transaction, so that its readers waited
+        -- for every move after it too, and a crash before the commit left a copy of each
+        -- partition moved so far in the cold tablespace, which Postgres never removes.
+        IF p.action = 'tier' AND moved >= max_moves THEN
+            moves_left := true;
+            CONTINUE;
+        END IF;
         -- Moves not tried after one failed on the tablespace (see below): counted, one row.
         IF p.action = 'tier' AND tier_blocked THEN
             tier_left := tier_left + 1;
@@ -716,6 +728,9 @@ BEGIN
         locks_full := step.lock_table_full;
         CONTINUE WHEN (step.done).action IS NULL; -- a detach completed meanwhile
         done := done || step.done;
+        IF (step.done).action = 'moved_to_cold' THEN
+            moved := moved + 1;
+        END IF;
     END LOOP;
     IF retire_left > 0 THEN
         done := done || ('skipped', NULL,

@@ -218,7 +218,9 @@ END $$;
 -- phase: NULL, the whole run (a run by hand, in the caller's transaction); for the worker,
 -- which commits between the two, 'first' and then 'rest'. 'first' is the whole run too, unless
 -- retention has steps: it then stops after retention, with a 'continue' row when the creations
--- or the default partition's phase have work, and 'rest' runs those. A drop or detach holds the
+-- or the default partition's phase have work, and 'rest' runs those. The worker moves one
+-- partition to the cold tablespace a transaction (_maintain_retention): an 'again' row says
+-- more are due, and phase 'tier', which moves the next one alone, is run until none is. A drop or detach holds the
 -- parent ACCESS EXCLUSIVE to the end of its transaction: in the same transaction as the
 -- creations and the rescue, inserts into every partition waited for them too (an attach takes
 -- only SHARE UPDATE EXCLUSIVE on the parent, which writers do not wait for).
@@ -243,9 +245,10 @@ DECLARE
     dropping regclass[]; -- by hand, the partitions retention drops
     retaining boolean := phase IS DISTINCT FROM 'rest'; -- this call applies retention
     retention_only boolean; -- this call stops after retention (phase 'first')
+    tier_only boolean := phase IS NOT DISTINCT FROM 'tier'; -- this call moves a partition, no more
 BEGIN
     plan := ai_scale._maintain_plan(cfg, defer_detach);
-    retention_only := phase = 'first' AND defer_detach AND plan.retiring;
+    retention_only := (phase = 'first' AND defer_detach AND plan.retiring) OR tier_only;
     -- What the default partition holds, for the creations and the rescue; not in the worker's
     -- retention transaction, which has neither. The look keeps ACCESS SHARE on the default to
     -- the end of the transaction, and a drop or detach then asks for the parent ACCESS
@@ -282,7 +285,7 @@ BEGIN
     -- each other, and the deadlock detector cancelled one of them, the query as often as not
     -- (TAP 277). Queries lock the parent first too.
     -- A partition whose mark stays (its unmark not free in time) is not finalized (handled).
-    IF defer_detach AND retaining THEN
+    IF defer_detach AND retaining AND NOT tier_only THEN
         SELECT * INTO owed FROM ai_scale._maintain_owed_drops(cfg);
         handled := owed.handled;
     END IF;
@@ -296,7 +299,10 @@ BEGIN
     END IF;
     IF plan.retiring AND retaining THEN
         SELECT * INTO retired
-          FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner, handled);
+          FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner,
+                                            tier_only,
+                                            CASE WHEN defer_detach AND phase IS NOT NULL THEN 1 END,
+                                            handled);
         handled := retired.handled;
     END IF;
     -- The default's rows as the creations last looked at them, under their lock: the rescue
@@ -309,21 +315,26 @@ BEGIN
         END IF;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(made.done) d;
     END IF;
-    IF defer_detach AND retaining THEN
+    IF defer_detach AND retaining AND NOT tier_only THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(owed.done) d;
     END IF;
     RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(checked) d;
     IF plan.retiring AND retaining THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(retired.done) d;
     END IF;
-    IF defer_detach AND retaining AND cardinality(plan.pending) > 0 THEN
+    IF defer_detach AND retaining AND NOT tier_only AND cardinality(plan.pending) > 0 THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_finish_detaches(
                          cfg, defer_detach, plan.pending, handled);
+    END IF;
+    IF plan.retiring AND retaining THEN
+        IF retired.moves_left THEN
+            RETURN QUERY SELECT cfg.parent, 'again', NULL::text, NULL::text;
+        END IF;
     END IF;
     -- The worker's retention transaction ends here: the creations and the default partition's
     -- phase, when they have work, in the next ('rest').
     IF retention_only THEN
-        IF plan.creating OR plan.dflt IS NOT NULL THEN
+        IF NOT tier_only AND (plan.creating OR plan.dflt IS NOT NULL) THEN
             RETURN QUERY SELECT cfg.parent, 'continue', NULL::text, NULL::text;
         END IF;
         RETURN;
@@ -524,7 +535,7 @@ BEGIN
         LOOP
             IF action = 'error' THEN
                 errors := errors + 1;
-            ELSIF action NOT IN ('skipped', 'detach_pending', 'continue') THEN
+            ELSIF action NOT IN ('skipped', 'detach_pending', 'continue', 'again') THEN
                 actions := actions + 1;
             END IF;
             IF action = 'created' THEN

@@ -2,7 +2,8 @@
 // (src/partition/launcher.cpp), which names the database in bgw_extra. Each run maintains the
 // managed tables one by one, each in a transaction of its own (as pg_partman's
 // run_maintenance_proc does; two when retention drops or detaches partitions, committed before
-// the rest), so that the locks one table's DDL took are released before the next table is
+// the rest, and one more per partition moved to the cold tablespace after the first), so that
+// the locks one table's DDL took are released before the next table is
 // started: ai_scale._run_maintenance(table, true, phase) creates, tiers and rescues,
 // each DDL under a short lock_timeout; the drops and detaches it defers are done, once every
 // table has been maintained, with DETACH PARTITION ... CONCURRENTLY (worker_detach.cpp), which
@@ -185,15 +186,17 @@ char* run_copy(const char* text)
 
 // Runs one phase of _run_maintenance on one table in one transaction and logs its rows;
 // appends its deferred detaches to *pending (of *npending) and returns whether the run has a
-// phase still to run ('continue'). A table unmanaged or dropped since it was listed is
-// skipped. The rows are logged after the commit, as the detaches' are: logged before it, a
-// line saying a partition was created or dropped came while other sessions still saw the table
-// as it was (and for nothing when the commit failed), and a test or a DBA that read the line
-// and then looked found otherwise.
+// phase still to run ('continue'); *again says whether a partition is still to move to the cold
+// tablespace, one a transaction ('again': phase 'tier'). A table unmanaged or dropped since it was
+// listed is skipped. The rows are logged after the commit, as the detaches' are: logged before it,
+// a line saying a partition was created or dropped came while other sessions still saw the table as
+// it was (and for nothing when the commit failed), and a test or a DBA that read the line and then
+// looked found otherwise.
 bool maintain_table_phase(const managed_table& table, const char* phase, pending_detach** pending,
-                          int* npending)
+                          int* npending, bool* again)
 {
     bool more = false;
+    *again = false;
     start_transaction("ai_scale maintenance");
     SPI_connect();
     run_maintenance_of(table.oid, phase);
@@ -211,6 +214,10 @@ bool maintain_table_phase(const managed_table& table, const char* phase, pending
         char* action = SPI_getvalue(row, desc, 2);
         if (strcmp(action, "continue") == 0) {
             more = true;
+            continue;
+        }
+        if (strcmp(action, "again") == 0) {
+            *again = true;
             continue;
         }
         if (strcmp(action, "detach_pending") == 0) {
@@ -235,13 +242,20 @@ bool maintain_table_phase(const managed_table& table, const char* phase, pending
 // Runs _run_maintenance on one table and returns the deferred detaches: in one transaction, or
 // in two when it drops or detaches partitions and has more to do, retention committed first
 // (see ai_scale._maintain): its lock on the parent, which every query of the table waits for,
-// is then not held while partitions are made and rows rescued.
+// is then not held while partitions are made and rows rescued. A move to the cold tablespace
+// after the first takes a transaction of its own.
 pending_detach* maintain_table(const managed_table& table, int* npending)
 {
     *npending = 0;
     pending_detach* pending = nullptr;
-    if (maintain_table_phase(table, "first", &pending, npending))
-        (void)maintain_table_phase(table, "rest", &pending, npending);
+    bool again;
+    const bool more = maintain_table_phase(table, "first", &pending, npending, &again);
+    // The moves to the cold tablespace, one a transaction; at most as many as a run by hand
+    // retires (100), the others at the next run.
+    for (int moves = 1; again && moves < 100; moves++)
+        (void)maintain_table_phase(table, "tier", &pending, npending, &again);
+    if (more)
+        (void)maintain_table_phase(table, "rest", &pending, npending, &again);
     return pending;
 }
 
@@ -357,8 +371,7 @@ void set_session_options()
     // default_transaction_isolation of repeatable read or serializable set for the database
     // or role kept the transaction's first one, and a row committed while the rescue waited
     // for its lock failed the table's run (23514, check constraint "ai_scale_rescue_moved").
-    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET,
-                    PGC_S_SESSION);
+    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_SESSION);
     // A run catches its errors (a lock not free in time is a 'skipped' row, a failed step an
     // 'error' row) and goes on with the other tables. exit_on_error, set for the database or
     // role, turned the first of them into a FATAL: the worker exited at a table a long query

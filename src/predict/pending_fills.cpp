@@ -1,5 +1,6 @@
 #include "predict/pending_fills.hpp"
 #include "cache/key.hpp"
+#include "cache/levels.hpp"
 #include "pg/guard.hpp"
 #include "stats/shared_stats.hpp"
 

@@ -4,6 +4,7 @@
 #include "cache/distinct_keys.hpp"
 #include "cache/generations.hpp"
 #include "cache/key.hpp"
+#include "cache/levels.hpp"
 #include "cache/l1_shared.hpp"
 #include "cache/router.hpp"
 #include "guc.hpp"

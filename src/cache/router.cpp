@@ -5,13 +5,13 @@
 #include "cache/redis_client.hpp"
 #include "cache/replica_check.hpp"
 #include "cache/sentinel.hpp"
-#include "cache/shared_memory.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "stats/shared_stats.hpp"
 
 extern "C" {
 #include "pgstat.h"
+#include "storage/ipc.h"
 }
 
 #include <hiredis/hiredis.h>
@@ -188,6 +188,21 @@ bool primary_answering(const std::string& primary, const std::string& replica)
         return false;
     const breaker health = breaker_snapshot(breaker_for(primary, endpoint_kind::data)).state;
     return health.current == breaker::state::closed && health.failures == 0;
+}
+
+void disconnect_on_exit(int, Datum)
+{
+    redis_disconnect_all();
+}
+
+// Closes this backend's Redis connections when it exits (once registered).
+void register_exit_hook()
+{
+    static bool registered = false;
+    if (!registered) {
+        on_proc_exit(disconnect_on_exit, 0);
+        registered = true;
+    }
 }
 
 // The endpoints the connection pool was last trimmed to (see close_unused_connections).

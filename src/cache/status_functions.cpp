@@ -13,30 +13,9 @@
 extern "C" {
 #include "access/xlog.h"
 #include "funcapi.h"
-#include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 }
-
-namespace ai_scale::cache {
-
-namespace {
-void disconnect_on_exit(int, Datum)
-{
-    redis_disconnect_all();
-}
-} // namespace
-
-void register_exit_hook()
-{
-    static bool registered = false;
-    if (!registered) {
-        on_proc_exit(disconnect_on_exit, 0);
-        registered = true;
-    }
-}
-
-} // namespace ai_scale::cache
 
 using namespace ai_scale;
 using namespace ai_scale::cache;

@@ -23,7 +23,7 @@ namespace ai_scale::cache::generation {
 // version). With 4096 the chance was 16 times that, and the tests saw it: in one CI run,
 // registering a model invalidated another's cached outputs (its cluster's system identifier
 // and database OID 16384 put the two in one slot; test_generation_slots.cpp). The slots take
-// 2.2 MB of shared memory (four 8-byte atomics and two bytes each: generations.cpp).
+// 2.4 MB of shared memory (four 8-byte atomics and four bytes each: generations.cpp).
 constexpr uint32_t n_slots = 65536;
 
 // The seed of every key of a database: the cluster's identity (its system identifier, shared by

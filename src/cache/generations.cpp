@@ -64,6 +64,9 @@ struct generations {
     // recheck_window_ms before the exit, which Redis's counter must not be found below (a
     // failover during the restart lost the bump); 0: none, or found so (apply_generations).
     std::atomic<uint64_t> floor[n_generation_slots];
+    // How many committing transactions owe the slot a bump (owe_bump): carried across a crash
+    // as an unsent mark, never cleared by a sync.
+    std::atomic<uint16_t> owed[n_generation_slots];
     // Whether a slot may be marked unsent (mark_unsent; cleared by a recheck that finds none):
     // the recheck then syncs the marked slots, whatever the age of their bump.
     std::atomic<uint8_t> any_unsent;
@@ -110,7 +113,8 @@ void save_carried_slots(bool at_exit)
             const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
             const uint64_t used = g.slot[s].load(std::memory_order_relaxed);
             const uint64_t floor = g.floor[s].load(std::memory_order_relaxed);
-            if (g.unsent[s].load(std::memory_order_acquire) != sent)
+            if (g.unsent[s].load(std::memory_order_acquire) != sent ||
+                g.owed[s].load(std::memory_order_acquire) != 0)
                 slots.push_back({s, 0});
             else if (floor != 0)
                 slots.push_back({s, std::max(floor, used)});
@@ -181,6 +185,7 @@ void init_generations(void* segment, bool found)
         shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
         shared_generations->unsent[i].store(sent, std::memory_order_relaxed);
         shared_generations->floor[i].store(0, std::memory_order_relaxed);
+        shared_generations->owed[i].store(0, std::memory_order_relaxed);
     }
     // The postmaster, or a single-user backend: the process that outlives every other using this
     // memory.
@@ -685,11 +690,22 @@ void bump_slot(uint32_t slot)
 
 void owe_bump(uint32_t slot) noexcept
 {
-    try {
-        if (shared_generations != nullptr && l2_enabled())
-            mark_unsent(gens(), slot);
-    } catch (...) { // (l2_enabled closing unused connections): the bump follows unmarked
-    }
+    if (shared_generations != nullptr)
+        shared_generations->owed[slot].fetch_add(1, std::memory_order_seq_cst);
+}
+
+void owed_bump_settled(uint32_t slot) noexcept
+{
+    if (shared_generations != nullptr)
+        shared_generations->owed[slot].fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void owed_bump_lost(uint32_t slot) noexcept
+{
+    if (shared_generations == nullptr)
+        return;
+    mark_unsent(*shared_generations, slot);
+    owed_bump_settled(slot);
 }
 
 void sync_version_generations(Oid database, const text* model, int32 version)

@@ -27,13 +27,19 @@ void bump_generation(Oid database, const text* model, const int32* version);
 // The generation slot bump_generation bumps for these arguments, and the bump itself.
 uint32_t generation_slot(Oid database, const text* model, const int32* version);
 void bump_slot(uint32_t slot);
-// Marks the slot as owed a bump, before the commit whose bump_slot follows it: a bump cut short
-// there (its backend ended, cancelled or crashed while Redis had yet to answer) is then made by
-// the next sync, where it was lost, and what another session cached during the transaction
-// under the generation of the call's bump was served after the commit. The bump that follows
-// clears the mark once Redis takes it. Shared memory only (not fsynced, unlike a mark for a
-// bump Redis refused): a crash of the whole server in that round trip still loses it.
+// The bump a committing transaction owes a slot (invalidation_at_commit.hpp), from before its
+// commit to the end of its bump_slot: a backend that ends (terminated, crashed) in between,
+// while Redis had yet to answer, leaves the slot owed, and the slot is marked unsent (at its
+// exit, or by the postmaster's file after a crash) for the next sync to bump it. Marked unsent
+// at once instead, the slot was synced by any backend's recheck before the commit was visible
+// and the mark cleared, and what another session cached after that sync was served after the
+// commit. Shared memory only: a crash of the whole server in that round trip still loses it.
 void owe_bump(uint32_t slot) noexcept;
+// The owed bump was made, or Redis refused it (bump_slot marked the slot then).
+void owed_bump_settled(uint32_t slot) noexcept;
+// The owed bump was not made (its backend is ending, or the call failed): the slot is marked
+// unsent, for the next sync.
+void owed_bump_lost(uint32_t slot) noexcept;
 
 // Brings the generations of a model's version up to Redis's now, even when this server synced
 // them less than a second ago (no-op without Redis).

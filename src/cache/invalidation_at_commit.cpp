@@ -5,6 +5,7 @@
 extern "C" {
 #include "access/transam.h"
 #include "access/xact.h"
+#include "storage/ipc.h"
 }
 
 #include <set>
@@ -19,21 +20,54 @@ std::set<uint32_t> slots;
 // its transaction id is still there to ask for).
 bool wrote = false;
 bool callback_registered = false;
+// The slots owed a bump from the pre-commit on (owe_bump) and not settled yet: those from
+// owed_from on (in the set's order) when the backend exits (owed_at_exit).
+bool owing = false;
+std::set<uint32_t>::const_iterator owed_from;
+
+// Settles the bumps still owed, as lost (the backend exits in the middle of them) or not needed
+// (the commit failed after its pre-commit).
+void settle_owed(bool lost)
+{
+    if (!owing)
+        return;
+    owing = false;
+    for (auto it = owed_from; it != slots.end(); ++it) {
+        if (lost)
+            owed_bump_lost(*it);
+        else
+            owed_bump_settled(*it);
+    }
+}
+
+void owed_at_exit(int, Datum)
+{
+    settle_owed(true);
+}
 
 // After the commit: never throws. A failed bump (Redis down, with cache_strict) is a WARNING;
-// the invalidation made at the call stands.
+// the invalidation made at the call stands, and the slot is marked for the next sync.
 void bump_all_caught()
 {
     pg::first_failure failure;
-    for (uint32_t slot : slots) {
+    for (owed_from = slots.begin(); owed_from != slots.end();) {
+        const uint32_t slot = *owed_from;
+        bool made = false;
         try {
             pg::call([&] { bump_slot(slot); });
+            made = true;
         } catch (const std::exception& e) {
             failure.note(e.what());
         } catch (...) {
             failure.note("an unknown C++ exception");
         }
+        ++owed_from;
+        if (made)
+            owed_bump_settled(slot);
+        else
+            owed_bump_lost(slot);
     }
+    owing = false;
     if (failure.failed)
         ereport(WARNING,
                 (errmsg("ai_scale: the invalidations of this transaction were not made again "
@@ -50,15 +84,20 @@ void at_xact_event(XactEvent event, void*)
     switch (event) {
     case XACT_EVENT_PRE_COMMIT:
         wrote = TransactionIdIsValid(GetTopTransactionIdIfAny());
-        if (wrote) // (a commit that fails after this leaves one bump more: misses only)
+        if (wrote) {
             for (uint32_t slot : slots)
                 owe_bump(slot);
+            owed_from = slots.begin();
+            owing = true;
+        }
         return;
     case XACT_EVENT_COMMIT:
         if (wrote)
             bump_all_caught();
         break;
     case XACT_EVENT_ABORT:
+        settle_owed(false); // a commit that failed after its pre-commit
+        break;
     case XACT_EVENT_PREPARE: // committed later, perhaps by another session: not followed
         break;
     default:
@@ -73,7 +112,10 @@ void at_xact_event(XactEvent event, void*)
 void bump_again_at_commit(uint32_t slot)
 {
     if (!callback_registered) {
-        pg::call([] { RegisterXactCallback(at_xact_event, nullptr); });
+        pg::call([] {
+            RegisterXactCallback(at_xact_event, nullptr);
+            before_shmem_exit(owed_at_exit, 0);
+        });
         callback_registered = true;
     }
     slots.insert(slot);

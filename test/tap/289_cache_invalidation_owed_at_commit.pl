@@ -18,8 +18,10 @@ use AiScaleTest;
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('owed_bump', $port);
 my $node = cache_node('owed_bump', redis_primary => "127.0.0.1:$port");
-$node->append_conf('postgresql.conf', 'restart_after_crash = on');
-$node->reload;
+# (wal_level and max_wal_senders: for a commit that waits for a synchronous standby, below.)
+$node->append_conf('postgresql.conf',
+    "restart_after_crash = on\nwal_level = replica\nmax_wal_senders = 2\n");
+$node->restart;
 $node->safe_psql('postgres', 'CREATE TABLE changes (how text)');
 
 my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}')::text, 'miss')};
@@ -77,6 +79,73 @@ commit_cut_short('crashed', sub {
     }
     $ready or die 'the server did not come back';
 });
+
+# The bump owed from before the commit is no unsent mark that another backend's sync sends and
+# clears: a sync while the commit waited for a synchronous standby (any call's recheck of the
+# slots bumped in the last minutes) took such a mark before the change was visible, another
+# session cached under the generation it made, and the commit's own bump, cut short, left
+# nothing marked: the value was served after the commit.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET synchronous_standby_names = 'nobody';
+SELECT pg_reload_conf();});
+my $s = $node->background_psql('postgres', on_error_stop => 0);
+$s->query_safe(q{SET application_name = 'invalidator';
+SET ai_scale.redis_timeout_ms = 60000;
+BEGIN;
+INSERT INTO changes VALUES ('waited for a standby');
+SELECT ai_scale.cache_invalidate('m', 1);});
+$s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
+$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+WHERE application_name = 'invalidator' AND wait_event = 'SyncRep'})
+  or die 'the commit never waited for the standby';
+$node->safe_psql('postgres', qq{SELECT pg_sleep(1.1); $get;
+SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '"computed before the change"')});
+is($node->safe_psql('postgres', $get), '"computed before the change"',
+    'a session caches a value after a sync, while the commit waits');
+system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '60000', 'WRITE') == 0
+  or die 'CLIENT PAUSE failed';
+$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE application_name = 'invalidator'});
+$node->poll_query_until('postgres',
+    q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'invalidator'})
+  or die 'the backend did not end';
+system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+$s->{run}->finish;
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET synchronous_standby_names;
+SELECT pg_reload_conf();});
+is($node->safe_psql('postgres', "SELECT count(*) FROM changes WHERE how = 'waited for a standby'"),
+    '1', 'the commit stands (committed locally)');
+is($node->safe_psql('postgres', "SELECT pg_sleep(1.1); $get"), "\nmiss",
+    'the value cached while it waited is unreachable after it');
+
+# A commit's bump that Redis does not take (it times out) marks the slot, and the mark is
+# written to the file that carries it across a restart before the call ends, as any such bump's
+# is: owed from before the commit as an unsent mark, the slot was marked already, nothing wrote
+# the file, and a postmaster killed then lost the mark. (Model n: m's slots were carried across
+# the restarts above, bumped in the last five minutes.)
+my $get_n = q{SELECT coalesce(ai_scale.cache_get('n', 1, '{"a": 1}')::text, 'miss')};
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('n', 1, '{"a": 1}', '"before"')});
+$s = $node->background_psql('postgres', on_error_stop => 0);
+$s->query_safe(q{BEGIN;
+INSERT INTO changes VALUES ('not taken');
+SELECT ai_scale.cache_invalidate('n', 1);});
+$node->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('n', 1, '{"a": 1}', '"computed before the change"')});
+system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '1500', 'WRITE') == 0
+  or die 'CLIENT PAUSE failed';
+$s->query_safe('COMMIT');
+$s->quit;
+sleep 2; # the pause is over, and the INCRBY that timed out was dropped with its connection
+# (Its children leave once they see it gone; the next start waits for them, as TAP 275's.)
+$node->kill9;
+my $started = 0;
+for (1 .. 60) {
+    last if $started = $node->start(fail_ok => 1);
+    $node->{_pid} = undef; # a failed start read the killed postmaster's pid from its pid file
+    sleep 1;
+}
+$started or die 'the server did not start again';
+is($node->safe_psql('postgres', "$get_n; SELECT pg_sleep(1.1); $get_n"), "miss\n\nmiss",
+    'after the postmaster was killed, the value cached during the transaction is unreachable');
 
 $node->stop;
 redis_stop('owed_bump');

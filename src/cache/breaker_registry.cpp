@@ -45,12 +45,14 @@ registry local_registry;
 // Breakers that found every slot held by an open or half-open breaker: this backend's own,
 // rather than another endpoint's, by key hash. An entry goes when its key finds a slot in the
 // registry again or is no longer used (breaker_forget_others): before, a backend kept one for
-// every such endpoint it had ever used. At most max_private_slots, the least recently used out:
-// the credentials are part of the key, and a pooled backend that served many roles, each with
-// its own redis_user or redis_db, while Redis failed, kept one for each (about 420 bytes: 16 MB
-// for 40,000), whose endpoint had not changed for breaker_forget_others to drop them.
+// every such endpoint it had ever used. At most max_private_slots (about 420 bytes each), the
+// least recently used out: the credentials are part of the key, and a pooled backend that served
+// many roles, each with its own redis_user or redis_db, while Redis failed, kept one for each
+// (16 MB for 40,000), whose endpoint had not changed for breaker_forget_others to drop them. An
+// identity whose breaker goes out gets a closed one again, and waits for Redis once more: with
+// 32 at most, a backend cycling through 70 users waited redis_timeout_ms on most calls.
 std::unordered_map<uint64_t, slot> private_slots;
-constexpr size_t max_private_slots = n_slots;
+constexpr size_t max_private_slots = 1024;
 
 void init_registry(void* segment, bool found)
 {

@@ -12,8 +12,8 @@
 # Private breakers: with every shared breaker slot held by an open breaker, a backend keeps the
 # breakers of further endpoints itself, and kept one for every endpoint it had ever used
 # (40,000 endpoints: 18 MB). They now go when the endpoint is no longer configured: the backend
-# stays within 4 MB (measured: under 0.1 MB). And 32 at most are kept, for one endpoint used
-# with 40,000 Redis users (16 MB before).
+# stays within 4 MB (measured: under 0.1 MB). And 1024 at most are kept (430 kB), for one
+# endpoint used with 40,000 Redis users (16 MB before).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -117,7 +117,7 @@ like($out, qr/^after 40000 endpoints\|t\|/m, 'private breakers of unused endpoin
 
 # The same with one endpoint and 40,000 Redis users (a pooled backend serving many roles, each
 # with its own redis_user): the credentials are part of a breaker's key, and the endpoint did
-# not change, so every user's private breaker stayed (16 MB). A backend now keeps 32 at most.
+# not change, so every user's private breaker stayed (16 MB). A backend now keeps 1024 at most.
 ($ret, $out, $err) = $node->psql('postgres', qq{
 SET ai_scale.breaker_failures = 1;
 SET ai_scale.breaker_reset_ms = 3600000;
@@ -138,6 +138,30 @@ is($ret, 0, 'using 40,000 Redis users: no error') or diag($err);
 note($out);
 like($out, qr/^after 40000 users\|t\|/m, 'a backend keeps a bounded number of private breakers')
   or diag($out);
+
+# Within that bound every identity keeps its open breaker: 70 users, each failing once, then
+# again, fail fast the second time (no error counted: the breaker skips Redis). With 32 kept,
+# 38 of them had a closed breaker again at every pass, and each call waited for Redis.
+($ret, $out, $err) = $node->psql('postgres', qq{
+SET ai_scale.breaker_failures = 1;
+SET ai_scale.breaker_reset_ms = 3600000;
+SET ai_scale.redis_primary = '127.0.0.1:$port';
+CREATE FUNCTION pg_temp.use_users(lo int, hi int) RETURNS void LANGUAGE plpgsql AS \$\$
+BEGIN
+  FOR i IN lo..hi LOOP
+    PERFORM set_config('ai_scale.redis_user', 'again' || i, true);
+    PERFORM ai_scale.cache_get('m', 1, '{"a": 1}');
+  END LOOP;
+END \$\$;
+CREATE FUNCTION pg_temp.l2_errors() RETURNS bigint LANGUAGE sql
+  AS \$\$ SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors' \$\$;
+SELECT pg_temp.use_users(0, 69);
+SELECT pg_temp.l2_errors() AS before \\gset
+SELECT pg_temp.use_users(0, 69);
+SELECT 'errors again', pg_temp.l2_errors() - :before;
+});
+is($ret, 0, '70 Redis users twice: no error') or diag($err);
+like($out, qr/^errors again\|0$/m, 'each identity keeps its open breaker') or diag($out);
 
 $node->stop;
 done_testing();

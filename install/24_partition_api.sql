@@ -342,7 +342,8 @@ BEGIN
         END;
         IF step.action IN ('skipped', 'error') THEN
             RAISE WARNING 'partition % of % is still pending detach', pending, parent
-                USING DETAIL = regexp_replace(step.detail, '; retried on the next run$', ''),
+                USING DETAIL = regexp_replace(step.detail,
+                                              '; (finalized by|retried on) the next run$', ''),
                       HINT = format('Complete it with ALTER TABLE %s DETACH PARTITION %s FINALIZE. '
                                     'Until then its rows are not read through %s, and rows of '
                                     'its range have no partition.', parent, pending, parent);

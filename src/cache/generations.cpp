@@ -156,7 +156,11 @@ void carry_unsent_bumps(generations& g)
     const auto carried = unsent_bumps::load();
     if (carried)
         for (const auto& c : *carried) {
-            if (c.generation == 0) {
+            // A floor past what counters reach (written by a build that took a counter set near
+            // 2^63 by someone else) could never be reached: the slot was never learned again,
+            // and its model never cached in Redis. Marked instead: the next sync raises Redis's
+            // counter past the slot's, as after any bump made without Redis.
+            if (c.generation == 0 || c.generation > generation::counter_ceiling) {
                 mark_unsent(g, c.slot);
                 continue;
             }

@@ -108,9 +108,9 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
                 unusable_in_redis.insert(keys[i]);
             stats::add(out[i] ? stats::counter::l2_hits : stats::counter::l2_misses);
             // A put made since the L1 lookup missed is newer than this value: it stays. Nor is
-            // L1 filled from a replica judged without the primary: a put of this server's that
-            // the primary had yet to answer (timed out, cancelled: it removed L1's value) may be
-            // missing there, and L1 kept the older value it answered after Redis had the new
+            // L1 filled from a replica while the primary may not be answering: a put of this
+            // server's that the primary had yet to answer (timed out: it removed L1's value) may
+            // be missing there, and L1 kept the older value it answered after Redis had the new
             // one, for that value's whole TTL.
             if (out[i] && use_l1 && !unchecked)
                 l1_put(keys[i], out[i], expires - now, l1_table::put_mode::if_absent);

@@ -181,7 +181,7 @@ bool replica_in_sync(const std::string& endpoint)
 
 // Whether the primary was answering when replica was last judged in sync, and its breaker
 // (every backend's) has counted no failure since its last success: a put to it that timed out
-// or was cancelled counts one.
+// counts one (a cancelled one does not: docs/cache.md, L1).
 bool primary_answering(const std::string& primary, const std::string& replica)
 {
     if (replica_sync_state[replica].primary_silent)

@@ -49,7 +49,7 @@ constexpr std::size_t l2_keys_per_round_trip = 1000;
 // command rather than copied. *from_unchecked_replica, when given, is set when a replica
 // answered while the primary may not be answering (it did not when the replica was judged in
 // sync, or its breaker counts a failure since its last success): a write the primary had yet
-// to answer (a put that timed out or was cancelled) may be missing there.
+// to answer (a put that timed out, say) may be missing there.
 std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
                                                 read_target target = read_target::configured,
                                                 bool* from_unchecked_replica = nullptr);

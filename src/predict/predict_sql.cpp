@@ -13,6 +13,7 @@
 #include "predict/pending_fills.hpp"
 #include "predict/store.hpp"
 #include "scoring/catalog.hpp"
+#include "scoring/score_sql.hpp"
 
 extern "C" {
 #include "access/xlog.h"

@@ -2,6 +2,7 @@
 // _version_registered) and the trigger on ai_scale.models (_models_changed) that has every
 // backend drop its compiled copies of a changed model.
 #include "scoring/catalog.hpp"
+#include "scoring/score_sql.hpp"
 #include "scoring/heap_trim.hpp"
 #include "scoring/xgboost.hpp"
 

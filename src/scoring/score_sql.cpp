@@ -3,6 +3,7 @@
 #include "cache/key.hpp"
 #include "scoring/batch_limit.hpp"
 #include "scoring/catalog.hpp"
+#include "scoring/score_sql.hpp"
 #include "scoring/extract.hpp"
 #include "scoring/gpu_offload.hpp"
 

@@ -320,3 +320,8 @@ INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, 
 VALUES ('cat_null_feature', 1, 'linear', ARRAY['a', NULL], '{"weights": [1, 2]}', true);
 SELECT pg_temp.try($$SELECT ai_scale.score('cat_null_feature', '{"a": 1}')$$);
 DELETE FROM ai_scale.models WHERE model_name = 'cat_null_feature';
+-- Features of two dimensions so written are named so (they were "feature name 1 is null").
+INSERT INTO ai_scale.models (model_name, model_version, kind, features, params, active)
+VALUES ('cat_2d_features', 1, 'linear', '{{a,b},{c,d}}', '{"weights": [1, 1, 1, 1]}', true);
+SELECT pg_temp.try($$SELECT ai_scale.score('cat_2d_features', '{"a": 1}')$$);
+DELETE FROM ai_scale.models WHERE model_name = 'cat_2d_features';

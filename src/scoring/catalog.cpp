@@ -507,8 +507,8 @@ bool row_still_shown(const catalog_row& m, const char* name, int32_t version)
         HeapTuple tup = SPI_tuptable->vals[0];
         TupleDesc desc = SPI_tuptable->tupdesc;
         bool isnull;
-        ItemPointer ctid = reinterpret_cast<ItemPointer>(
-            DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull)));
+        ItemPointer ctid =
+            reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull)));
         TransactionId xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull));
         CommandId cmin = DatumGetCommandId(SPI_getbinval(tup, desc, 3, &isnull));
         shown = ItemPointerGetBlockNumberNoCheck(ctid) == m.row_block &&
@@ -620,10 +620,14 @@ model_ptr compile_row(const std::string& name, const model_row& row)
         json::value features = json::parse(row.features);
         std::vector<std::string> names;
         for (size_t i = 0; i < features.items().size(); i++) {
-            // A null in the array, written there directly (register_model refuses it, 22004).
-            if (!features.items()[i].is_string())
+            // Written there directly: a null (register_model refuses it, 22004), or an array
+            // of more than one dimension, whose JSON has arrays for elements (2202E there).
+            const json::value& f = features.items()[i];
+            if (f.is_array())
+                throw model_error("features must be a one-dimensional array");
+            if (!f.is_string())
                 throw model_error("feature name " + std::to_string(i + 1) + " is null");
-            names.push_back(features.items()[i].str());
+            names.push_back(f.str());
         }
         m = compile_model(parse_kind(row.kind), names, json::parse(row.params));
     }

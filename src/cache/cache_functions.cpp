@@ -13,6 +13,7 @@
 #include "cache/router.hpp"
 #include "cache/ttl.hpp"
 #include "guc.hpp"
+#include "pg/args.hpp"
 #include "pg/guard.hpp"
 
 extern "C" {
@@ -136,13 +137,10 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     lookup m = read_model_args(fcinfo);
     if (PG_ARGISNULL(2))
         PG_RETURN_NULL();
-    ArrayType* arr = PG_GETARG_ARRAYTYPE_P(2);
-    if (ARR_NDIM(arr) > 1)
-        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
-    Datum* elems;
-    bool* nulls;
-    int n;
-    deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+    const pg::jsonb_elements in = pg::jsonb_array_arg(fcinfo, 2);
+    Datum* elems = in.elems;
+    bool* nulls = in.nulls;
+    const int n = in.n;
     pg::note_batch(size_t(n));
 
     // distinct numbers the keys in the order they first appear; which[j] is the number there of
@@ -193,7 +191,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     // result[i] answers inputs[i], whatever the inputs' first subscript (as array_replace
     // keeps it): '[5:6]={...}' came back as [1:2].
     int dims[1] = {n};
-    int lbs[1] = {ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1};
+    int lbs[1] = {in.lower};
     ArrayType* result = nullptr;
     pg::call([&] {
         result = construct_md_array(elems, nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false,

@@ -6,6 +6,7 @@
 #include "pg/guard.hpp"
 
 extern "C" {
+#include "catalog/pg_type_d.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 }
@@ -30,6 +31,29 @@ inline ArrayType* array_arg(FunctionCallInfo fcinfo, int argno)
 inline text* text_of(Datum d)
 {
     return call([&] { return DatumGetTextPP(d); });
+}
+
+// The elements of a jsonb[] argument of one dimension ("inputs" of cache_get_many,
+// score_batch and predict_batch), as deconstruct_array gives them; 2202E for more dimensions.
+struct jsonb_elements {
+    Datum* elems;
+    bool* nulls;
+    int n;
+    // The array's first subscript: an answer keeps it, and errors name elements by it.
+    int lower;
+};
+
+inline jsonb_elements jsonb_array_arg(FunctionCallInfo fcinfo, int argno)
+{
+    ArrayType* arr = array_arg(fcinfo, argno);
+    if (ARR_NDIM(arr) > 1)
+        throw error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
+    jsonb_elements in;
+    in.lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
+    call([&] {
+        deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &in.elems, &in.nulls, &in.n);
+    });
+    return in;
 }
 
 } // namespace ai_scale::pg

@@ -262,29 +262,6 @@ AI_SCALE_FUNCTION(ai_scale_predict)
 
 namespace {
 
-// The elements of predict_batch's inputs array.
-struct batch_inputs {
-    Datum* elems;
-    bool* nulls;
-    int n;
-    // The inputs' first subscript: the answer keeps it, and errors name elements by it.
-    int lower;
-};
-
-batch_inputs inputs_arg(FunctionCallInfo fcinfo)
-{
-    // Under pg::call, as predict's input.
-    ArrayType* arr = pg::array_arg(fcinfo, 1);
-    if (ARR_NDIM(arr) > 1)
-        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
-    batch_inputs in;
-    in.lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
-    pg::call([&] {
-        deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &in.elems, &in.nulls, &in.n);
-    });
-    return in;
-}
-
 // What predict_batch knows of each non-null element, in the inputs' order (the i-th of them
 // here): its subscript's offset in the inputs, its input and key, and once found or scored its
 // output and where that came from. Null elements have no entry: with one each (44 bytes), an
@@ -313,13 +290,13 @@ struct batch_elements {
 };
 
 // The number of non-null elements.
-size_t non_null(const batch_inputs& in)
+size_t non_null(const pg::jsonb_elements& in)
 {
     return size_t(std::count(in.nulls, in.nulls + in.n, false));
 }
 
 // Reads each non-null element and its cache key, and finds the first of equal elements.
-void key_elements(int32_t version, text* model, const batch_inputs& in, batch_elements& b)
+void key_elements(int32_t version, text* model, const pg::jsonb_elements& in, batch_elements& b)
 {
     // Not without a key to make: it syncs the generations with Redis.
     const cache::key_prefix prefix = non_null(in) > 0
@@ -432,7 +409,8 @@ void share_with_copies(batch_elements& b)
 
 // The jsonb[] of the answers, null where an element was null. Built in the inputs' own arrays
 // of elements and nulls (deconstruct_array's, read no more), not in copies of them.
-ArrayType* answers_array(text* model, int32_t version, batch_inputs& in, const batch_elements& b)
+ArrayType* answers_array(text* model, int32_t version, pg::jsonb_elements& in,
+                         const batch_elements& b)
 {
     const int n = in.n;
     ArrayType* result = nullptr;
@@ -469,7 +447,7 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
     if (PG_ARGISNULL(1))
         throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "inputs must not be null");
     text* model = pg::text_arg(fcinfo, 0);
-    batch_inputs in = inputs_arg(fcinfo);
+    pg::jsonb_elements in = pg::jsonb_array_arg(fcinfo, 1);
     pg::note_batch(size_t(in.n));
 
     // Held to the end: the store's INSERT may fire triggers that change the catalog.

@@ -352,19 +352,13 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     const model_ptr model = resolve(fcinfo, version_arg(fcinfo, 2));
     const loaded_model& m = *model;
     require_single_output(m);
-    // Under pg::call: detoasting may fail (out of memory), and a Postgres error jumping past
-    // model kept the compiled model alive for the backend's life.
-    ArrayType* arr = pg::array_arg(fcinfo, 1);
-    if (ARR_NDIM(arr) > 1)
-        throw pg::error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "inputs must be a one-dimensional array");
-    Datum* elems;
-    bool* elem_nulls;
-    int n;
-    pg::call([&] {
-        deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
-    });
-    // The inputs' first subscript: the result keeps it, and errors name elements by it.
-    const int lower = ARR_NDIM(arr) == 1 ? ARR_LBOUND(arr)[0] : 1;
+    // Under pg::call (pg/args.hpp): detoasting may fail (out of memory), and a Postgres error
+    // jumping past model kept the compiled model alive for the backend's life.
+    const pg::jsonb_elements in = pg::jsonb_array_arg(fcinfo, 1);
+    Datum* elems = in.elems;
+    bool* elem_nulls = in.nulls;
+    const int n = in.n;
+    const int lower = in.lower;
     const size_t width = m.model.features.size();
     // Null elements take no room.
     const size_t n_present = size_t(std::count(elem_nulls, elem_nulls + n, false));

@@ -156,11 +156,13 @@ void carry_unsent_bumps(generations& g)
     const auto carried = unsent_bumps::load();
     if (carried)
         for (const auto& c : *carried) {
-            // A floor past what counters reach (written by a build that took a counter set near
-            // 2^63 by someone else) could never be reached: the slot was never learned again,
+            // A floor past what counters reach, less a bump's step (written by a build that took
+            // a counter set near 2^63 by someone else) could not be reached and passed, as
+            // reach_floor does, without going past it: the slot was never learned again,
             // and its model never cached in Redis. Marked instead: the next sync raises Redis's
             // counter past the slot's, as after any bump made without Redis.
-            if (c.generation == 0 || c.generation > generation::counter_ceiling) {
+            if (c.generation == 0 ||
+                c.generation > generation::counter_ceiling - generation::max_bump_step) {
                 mark_unsent(g, c.slot);
                 continue;
             }
@@ -708,7 +710,13 @@ void owed_bump_lost(uint32_t slot) noexcept
 {
     if (shared_generations == nullptr)
         return;
-    mark_unsent(*shared_generations, slot);
+    // Written to the file too, as any bump Redis did not take: marked in shared memory alone,
+    // it was lost with a postmaster killed before a sync sent it, however long after.
+    try {
+        if (mark_unsent(*shared_generations, slot))
+            save_new_mark();
+    } catch (...) { // (no memory to list the slots: the mark stays in shared memory)
+    }
     owed_bump_settled(slot);
 }
 

@@ -33,12 +33,12 @@ void bump_slot(uint32_t slot);
 // exit, or by the postmaster's file after a crash) for the next sync to bump it. Marked unsent
 // at once instead, the slot was synced by any backend's recheck before the commit was visible
 // and the mark cleared, and what another session cached after that sync was served after the
-// commit. Shared memory only: a crash of the whole server in that round trip still loses it.
+// commit. A crash of the whole server during that round trip still loses it.
 void owe_bump(uint32_t slot) noexcept;
 // The owed bump was made, or Redis refused it (bump_slot marked the slot then).
 void owed_bump_settled(uint32_t slot) noexcept;
 // The owed bump was not made (its backend is ending, or the call failed): the slot is marked
-// unsent, for the next sync.
+// unsent, for the next sync, and the mark written to the file that carries it across a restart.
 void owed_bump_lost(uint32_t slot) noexcept;
 
 // Brings the generations of a model's version up to Redis's now, even when this server synced

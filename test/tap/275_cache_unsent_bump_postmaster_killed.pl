@@ -65,16 +65,17 @@ $node->stop;
 like(-e $file ? slurp_file($file) : '(no file)', qr/\Aai_scale unsent generation bumps 2\n(\d+( \d+)?\n)+end\n\z/,
     'the stop has written the file');
 
-# A floor past what counters reach (2^62), carried from a build that took a counter set near
-# 2^63 by someone else: the slot could never reach it, was never learned again, and its model
-# was never cached in Redis; every session was told to delete a key Redis did not hold. It is
-# now carried as an invalidation Redis lacks.
+# A floor at or near what counters reach (2^62), carried from a build that took a counter set
+# near 2^63 by someone else: the slot could not pass it without going past 2^62, was never
+# learned again, and its model was never cached in Redis; every session was told to delete a
+# key Redis did not hold. It is now carried as an invalidation Redis lacks. (2^62 itself: a
+# floor within a bump's step of it was still kept.)
 $node->start;
 $node->psql('postgres', qq{SET ai_scale.redis_primary = '127.0.0.1:$dead';
 SELECT ai_scale.cache_invalidate('far', 1);});
 $node->stop;
 my $text = slurp_file($file);
-$text =~ s/^(\d+)( \d+)?$/$1 9223372036854775000/mg;
+$text =~ s/^(\d+)( \d+)?$/$1 4611686018427387904/mg;
 PostgreSQL::Test::Utils::append_to_file("$file.new", $text);
 rename "$file.new", $file or die "rename: $!";
 $node->start;

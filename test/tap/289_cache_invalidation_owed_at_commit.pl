@@ -147,6 +147,41 @@ $started or die 'the server did not start again';
 is($node->safe_psql('postgres', "$get_n; SELECT pg_sleep(1.1); $get_n"), "miss\n\nmiss",
     'after the postmaster was killed, the value cached during the transaction is unreachable');
 
+# A bump cut short is written to that file too: marked in shared memory alone, it was lost with
+# a postmaster killed before a sync sent it (model o, for the same reason as n).
+my $get_o = q{SELECT coalesce(ai_scale.cache_get('o', 1, '{"a": 1}')::text, 'miss')};
+$s = $node->background_psql('postgres', on_error_stop => 0);
+$s->query_safe(q{SET application_name = 'invalidator';
+SET ai_scale.redis_timeout_ms = 60000;
+BEGIN;
+INSERT INTO changes VALUES ('cut short, then killed');
+SELECT ai_scale.cache_invalidate('o', 1);});
+$node->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('o', 1, '{"a": 1}', '"computed before the change"')});
+system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '60000', 'WRITE') == 0
+  or die 'CLIENT PAUSE failed';
+$s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
+$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+WHERE application_name = 'invalidator' AND query = 'COMMIT;' AND now() - query_start > '300ms'})
+  or die 'the commit never waited for Redis';
+$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE application_name = 'invalidator'});
+$node->poll_query_until('postgres',
+    q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'invalidator'})
+  or die 'the backend did not end';
+system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+$s->{run}->finish;
+$node->kill9;
+$started = 0;
+for (1 .. 60) {
+    last if $started = $node->start(fail_ok => 1);
+    $node->{_pid} = undef;
+    sleep 1;
+}
+$started or die 'the server did not start again';
+is($node->safe_psql('postgres', "$get_o; SELECT pg_sleep(1.1); $get_o"), "miss\n\nmiss",
+    'a bump cut short, then the postmaster killed: the value cached meanwhile is unreachable');
+
 $node->stop;
 redis_stop('owed_bump');
 done_testing();

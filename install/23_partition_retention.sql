@@ -642,9 +642,10 @@ CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
                                             plan ai_scale._maintenance_plan,
                                             tier_blocked boolean, owner oid,
                                             tier_only boolean, max_moves int,
+                                            tier_from timestamp,
                                             INOUT handled regclass[],
                                             OUT done ai_scale._maintenance_action[],
-                                            OUT moves_left boolean)
+                                            OUT next_move timestamp)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -667,15 +668,18 @@ DECLARE
     by_worker boolean;
     moved int := 0;
 BEGIN
-    moves_left := false;
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create' OR (tier_only AND p.action <> 'tier');
         -- The worker moves one partition a transaction (max_moves): each move holds its
         -- partition ACCESS EXCLUSIVE to the end of the transaction, so that its readers waited
         -- for every move after it too, and a crash before the commit left a copy of each
-        -- partition moved so far in the cold tablespace, which Postgres never removes.
+        -- partition moved so far in the cold tablespace, which Postgres never removes. The next
+        -- transaction starts where this one stopped (next_move, its tier_from): a move not made
+        -- (its lock not free in time, an error) is not tried again in the run, where each try
+        -- waited for the lock, holding up the partition's new readers, and logged a row.
+        CONTINUE WHEN p.action = 'tier' AND p.lower < tier_from;
         IF p.action = 'tier' AND moved >= max_moves THEN
-            moves_left := true;
+            next_move := coalesce(next_move, p.lower);
             CONTINUE;
         END IF;
         -- Moves not tried after one failed on the tablespace (see below): counted, one row.

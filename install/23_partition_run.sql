@@ -220,7 +220,8 @@ END $$;
 -- retention has steps: it then stops after retention, with a 'continue' row when the creations
 -- or the default partition's phase have work, and 'rest' runs those. The worker moves one
 -- partition to the cold tablespace a transaction (_maintain_retention): an 'again' row says
--- more are due, and phase 'tier', which moves the next one alone, is run until none is. A drop or detach holds the
+-- more are due, from the lower bound in its detail, and phase 'tier from <that bound>', which
+-- moves the next one alone, is run until none is. A drop or detach holds the
 -- parent ACCESS EXCLUSIVE to the end of its transaction: in the same transaction as the
 -- creations and the rescue, inserts into every partition waited for them too (an attach takes
 -- only SHARE UPDATE EXCLUSIVE on the parent, which writers do not wait for).
@@ -245,7 +246,8 @@ DECLARE
     dropping regclass[]; -- by hand, the partitions retention drops
     retaining boolean := phase IS DISTINCT FROM 'rest'; -- this call applies retention
     retention_only boolean; -- this call stops after retention (phase 'first')
-    tier_only boolean := phase IS NOT DISTINCT FROM 'tier'; -- this call moves a partition, no more
+    tier_only boolean := coalesce(starts_with(phase, 'tier from '), false); -- moves, no more
+    tier_from timestamp := CASE WHEN tier_only THEN substr(phase, 11)::timestamp END;
 BEGIN
     plan := ai_scale._maintain_plan(cfg, defer_detach);
     retention_only := (phase = 'first' AND defer_detach AND plan.retiring) OR tier_only;
@@ -302,7 +304,7 @@ BEGIN
           FROM ai_scale._maintain_retention(cfg, defer_detach, plan, tier_blocked, owner,
                                             tier_only,
                                             CASE WHEN defer_detach AND phase IS NOT NULL THEN 1 END,
-                                            handled);
+                                            tier_from, handled);
         handled := retired.handled;
     END IF;
     -- The default's rows as the creations last looked at them, under their lock: the rescue
@@ -327,8 +329,8 @@ BEGIN
                          cfg, defer_detach, plan.pending, handled);
     END IF;
     IF plan.retiring AND retaining THEN
-        IF retired.moves_left THEN
-            RETURN QUERY SELECT cfg.parent, 'again', NULL::text, NULL::text;
+        IF retired.next_move IS NOT NULL THEN
+            RETURN QUERY SELECT cfg.parent, 'again', NULL::text, retired.next_move::text;
         END IF;
     END IF;
     -- The worker's retention transaction ends here: the creations and the default partition's

@@ -186,17 +186,17 @@ char* run_copy(const char* text)
 
 // Runs one phase of _run_maintenance on one table in one transaction and logs its rows;
 // appends its deferred detaches to *pending (of *npending) and returns whether the run has a
-// phase still to run ('continue'); *again says whether a partition is still to move to the cold
-// tablespace, one a transaction ('again': phase 'tier'). A table unmanaged or dropped since it was
-// listed is skipped. The rows are logged after the commit, as the detaches' are: logged before it,
-// a line saying a partition was created or dropped came while other sessions still saw the table as
-// it was (and for nothing when the commit failed), and a test or a DBA that read the line and then
-// looked found otherwise.
+// phase still to run ('continue'); *again is the lower bound from which partitions are still to
+// move to the cold tablespace, one a transaction ('again': phase 'tier from <bound>'), or null. A
+// table unmanaged or dropped since it was listed is skipped. The rows are logged after the commit,
+// as the detaches' are: logged before it, a line saying a partition was created or dropped came
+// while other sessions still saw the table as it was (and for nothing when the commit failed), and
+// a test or a DBA that read the line and then looked found otherwise.
 bool maintain_table_phase(const managed_table& table, const char* phase, pending_detach** pending,
-                          int* npending, bool* again)
+                          int* npending, const char** again)
 {
     bool more = false;
-    *again = false;
+    *again = nullptr;
     start_transaction("ai_scale maintenance");
     SPI_connect();
     run_maintenance_of(table.oid, phase);
@@ -217,7 +217,7 @@ bool maintain_table_phase(const managed_table& table, const char* phase, pending
             continue;
         }
         if (strcmp(action, "again") == 0) {
-            *again = true;
+            *again = run_copy(SPI_getvalue(row, desc, 4));
             continue;
         }
         if (strcmp(action, "detach_pending") == 0) {
@@ -248,12 +248,15 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
 {
     *npending = 0;
     pending_detach* pending = nullptr;
-    bool again;
+    const char* again;
     const bool more = maintain_table_phase(table, "first", &pending, npending, &again);
     // The moves to the cold tablespace, one a transaction; at most as many as a run by hand
     // retires (100), the others at the next run.
-    for (int moves = 1; again && moves < 100; moves++)
-        (void)maintain_table_phase(table, "tier", &pending, npending, &again);
+    for (int moves = 1; again != nullptr && moves < 100; moves++) {
+        char phase[128];
+        snprintf(phase, sizeof phase, "tier from %s", again);
+        (void)maintain_table_phase(table, phase, &pending, npending, &again);
+    }
     if (more)
         (void)maintain_table_phase(table, "rest", &pending, npending, &again);
     return pending;

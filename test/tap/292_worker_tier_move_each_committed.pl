@@ -42,5 +42,29 @@ ok($node->poll_query_until('postgres', "SELECT ($where) = 'm_38:cold m_39:cold m
     'the worker moves the others once m_39 is free');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM m'), '300', 'with every row');
 
+# A move the worker cannot make (a reader holds the partition past the lock wait) is not tried
+# again in the run's next transactions: each try waited for the lock, holding up the
+# partition's new readers, and logged a row, up to 100 times a run.
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET ai_scale.maintenance_lock_timeout = '100ms';
+SELECT pg_reload_conf();
+UPDATE ai_scale.partition_config SET cold_after = NULL WHERE parent = 'm'::regclass;
+CREATE TABLE m_60 PARTITION OF m FOR VALUES FROM (now() - interval '60 days') TO (now() - interval '59 days');
+CREATE TABLE m_59 PARTITION OF m FOR VALUES FROM (now() - interval '59 days') TO (now() - interval '58 days');
+CREATE TABLE m_58 PARTITION OF m FOR VALUES FROM (now() - interval '58 days') TO (now() - interval '57 days');});
+$reader = $node->background_psql('postgres');
+$reader->query_safe('BEGIN; SELECT count(*) FROM m_60;');
+my $offset = -s $node->logfile;
+$node->safe_psql('postgres', q{UPDATE ai_scale.partition_config SET cold_after = '7 days'
+    WHERE parent = 'm'::regclass});
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 2 FROM pg_class
+    WHERE relname IN ('m_59', 'm_58') AND reltablespace <> 0}),
+    'the worker moves the partitions after the one a reader holds');
+my ($between) = slurp_file($node->logfile, $offset)
+  =~ /moved_to_cold public\.m public\.m_59\n(.*?)moved_to_cold public\.m public\.m_58/s;
+ok(defined $between, 'one run moved both, in two transactions');
+unlike($between // '', qr/m_60/, 'without trying the held one again between the two');
+$reader->quit;
+
 $node->stop;
 done_testing();

@@ -190,6 +190,20 @@ SELECT ai_scale.predict_batch('p_over', ARRAY['{"a": 1, "b": 1}', '{"a": 2, "b":
 SELECT ai_scale.predict_batch('p_over', '[0:1]={"{\"a\": 3e38, \"b\": 3e38}","{\"a\": 5, \"b\": 1}"}'::jsonb[]);
 SELECT count(*) AS stored_rows FROM public.predict_store WHERE model_name = 'p_over';
 
+-- predict() fills L1 with what Redis answers in a session that missed L1 many times before:
+-- each call starts its L1 lookups afresh, as cache_get's do. It did not, and the fill was
+-- refused whenever the key's stripe of L1 had changed since the session's first miss there (a
+-- put, a removal, by any session): after a few hundred calls, nearly always, so that predict()
+-- answered from Redis again and again. 500 misses here cover the stripes; the input's own
+-- commit-time fill, made with L1 off, removes its key from L1: a change in its stripe.
+SELECT count(ai_scale.predict('p_lin', jsonb_build_object('a', g, 'b', 9))) AS misses
+  FROM generate_series(1, 500) g;
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.predict('p_lin', '{"a": 8, "b": 8}') ->> 'source' AS scored;
+RESET ai_scale.cache_use_l1;
+SELECT ai_scale.predict('p_lin', '{"a": 8, "b": 8}') ->> 'source' AS from_redis;
+SELECT ai_scale.predict('p_lin', '{"a": 8, "b": 8}') ->> 'source' AS then_from_l1;
+
 DROP TABLE public.predict_store;
 SELECT ai_scale.drop_model('p_lin'), ai_scale.drop_model('p_two'), ai_scale.drop_model('p_inactive'),
        ai_scale.drop_model('p_over');

@@ -204,6 +204,10 @@ Jsonb* cached_answer(const cache::key128& k, text* model, int32_t version, Jsonb
     Jsonb* out = nullptr;
     if ((out = predict::pending_output(k)) != nullptr)
         return answer(model, version, out, "l3");
+    // Afresh for each lookup, as cache_get's: left from the session's earlier calls, a stripe's
+    // first miss was an old one, and the fill from Redis below was refused whenever the stripe
+    // had changed since (l1_shared.cpp), nearly always in a long session.
+    cache::l1_lookups_begin();
     if (cache::l1_usable() && (out = cache::from_l1(k)) != nullptr)
         return answer(model, version, out, "l1");
     if (cache::l2_enabled() && (out = cache::from_l2({k})[0]) != nullptr)

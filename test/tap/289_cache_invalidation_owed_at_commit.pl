@@ -26,6 +26,37 @@ $node->safe_psql('postgres', 'CREATE TABLE changes (how text)');
 
 my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}')::text, 'miss')};
 
+# Redis holds write commands unanswered (CLIENT PAUSE ... WRITE) for ms, or lets them go.
+sub pause_writes {
+    my ($ms) = @_;
+    system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', $ms, 'WRITE') == 0
+      or die 'CLIENT PAUSE failed';
+}
+sub unpause_writes {
+    system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+}
+
+# Ends the session named invalidator with pg_terminate_backend.
+sub terminate_invalidator {
+    $node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE application_name = 'invalidator'});
+    $node->poll_query_until('postgres',
+        q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'invalidator'})
+      or die 'the backend did not end';
+}
+
+# Kills the postmaster and starts the server again. Its children leave once they see it gone;
+# the start waits for them, as TAP 275's.
+sub postmaster_killed_and_started {
+    $node->kill9;
+    for (1 .. 60) {
+        return if $node->start(fail_ok => 1);
+        $node->{_pid} = undef; # a failed start read the killed postmaster's pid from its pid file
+        sleep 1;
+    }
+    die 'the server did not start again';
+}
+
 # The invalidating transaction, ended by $end while Redis holds its commit's INCRBY (CLIENT
 # PAUSE WRITE keeps write commands unanswered; a client gone by then has its command dropped).
 sub commit_cut_short {
@@ -40,14 +71,13 @@ SELECT ai_scale.cache_invalidate('m', 1);});
         q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '"computed before the change"')});
     is($node->safe_psql('postgres', $get), '"computed before the change"',
         "$how: another session caches a value during the transaction");
-    system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '60000', 'WRITE') == 0
-      or die 'CLIENT PAUSE failed';
+    pause_writes(60000);
     $s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
     $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
 WHERE application_name = 'invalidator' AND query = 'COMMIT;' AND now() - query_start > '300ms'})
       or die "$how: the commit never waited for Redis";
     $end->();
-    system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+    unpause_writes();
     $s->{run}->finish;
     is($node->safe_psql('postgres', "SELECT count(*) FROM changes WHERE how = '$how'"), '1',
         "$how: the commit stands");
@@ -59,13 +89,7 @@ WHERE application_name = 'invalidator' AND query = 'COMMIT;' AND now() - query_s
     is($node->safe_psql('postgres', $get), '"after the change"', "$how: and caching goes on");
 }
 
-commit_cut_short('terminated', sub {
-    $node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-WHERE application_name = 'invalidator'});
-    $node->poll_query_until('postgres',
-        q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'invalidator'})
-      or die 'the backend did not end';
-});
+commit_cut_short('terminated', \&terminate_invalidator);
 
 commit_cut_short('crashed', sub {
     my $pid = $node->safe_psql('postgres',
@@ -101,14 +125,9 @@ $node->safe_psql('postgres', qq{SELECT pg_sleep(1.1); $get;
 SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '"computed before the change"')});
 is($node->safe_psql('postgres', $get), '"computed before the change"',
     'a session caches a value after a sync, while the commit waits');
-system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '60000', 'WRITE') == 0
-  or die 'CLIENT PAUSE failed';
-$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-WHERE application_name = 'invalidator'});
-$node->poll_query_until('postgres',
-    q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'invalidator'})
-  or die 'the backend did not end';
-system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+pause_writes(60000);
+terminate_invalidator();
+unpause_writes();
 $s->{run}->finish;
 $node->safe_psql('postgres', q{ALTER SYSTEM RESET synchronous_standby_names;
 SELECT pg_reload_conf();});
@@ -130,20 +149,11 @@ INSERT INTO changes VALUES ('not taken');
 SELECT ai_scale.cache_invalidate('n', 1);});
 $node->safe_psql('postgres',
     q{SELECT ai_scale.cache_put('n', 1, '{"a": 1}', '"computed before the change"')});
-system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '1500', 'WRITE') == 0
-  or die 'CLIENT PAUSE failed';
+pause_writes(1500);
 $s->query_safe('COMMIT');
 $s->quit;
 sleep 2; # the pause is over, and the INCRBY that timed out was dropped with its connection
-# (Its children leave once they see it gone; the next start waits for them, as TAP 275's.)
-$node->kill9;
-my $started = 0;
-for (1 .. 60) {
-    last if $started = $node->start(fail_ok => 1);
-    $node->{_pid} = undef; # a failed start read the killed postmaster's pid from its pid file
-    sleep 1;
-}
-$started or die 'the server did not start again';
+postmaster_killed_and_started();
 is($node->safe_psql('postgres', "$get_n; SELECT pg_sleep(1.1); $get_n"), "miss\n\nmiss",
     'after the postmaster was killed, the value cached during the transaction is unreachable');
 
@@ -158,27 +168,15 @@ INSERT INTO changes VALUES ('cut short, then killed');
 SELECT ai_scale.cache_invalidate('o', 1);});
 $node->safe_psql('postgres',
     q{SELECT ai_scale.cache_put('o', 1, '{"a": 1}', '"computed before the change"')});
-system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '60000', 'WRITE') == 0
-  or die 'CLIENT PAUSE failed';
+pause_writes(60000);
 $s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
 $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
 WHERE application_name = 'invalidator' AND query = 'COMMIT;' AND now() - query_start > '300ms'})
   or die 'the commit never waited for Redis';
-$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-WHERE application_name = 'invalidator'});
-$node->poll_query_until('postgres',
-    q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'invalidator'})
-  or die 'the backend did not end';
-system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+terminate_invalidator();
+unpause_writes();
 $s->{run}->finish;
-$node->kill9;
-$started = 0;
-for (1 .. 60) {
-    last if $started = $node->start(fail_ok => 1);
-    $node->{_pid} = undef;
-    sleep 1;
-}
-$started or die 'the server did not start again';
+postmaster_killed_and_started();
 is($node->safe_psql('postgres', "$get_o; SELECT pg_sleep(1.1); $get_o"), "miss\n\nmiss",
     'a bump cut short, then the postmaster killed: the value cached meanwhile is unreachable');
 

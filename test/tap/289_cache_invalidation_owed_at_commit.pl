@@ -24,7 +24,12 @@ $node->append_conf('postgresql.conf',
 $node->restart;
 $node->safe_psql('postgres', 'CREATE TABLE changes (how text)');
 
-my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}')::text, 'miss')};
+# What the cache answers for model's input {"a": 1}: its value, or 'miss'.
+sub get_of {
+    my ($model) = @_;
+    return qq{SELECT coalesce(ai_scale.cache_get('$model', 1, '{"a": 1}')::text, 'miss')};
+}
+my $get = get_of('m');
 
 # Redis holds write commands unanswered (CLIENT PAUSE ... WRITE) for ms, or lets them go.
 sub pause_writes {
@@ -57,25 +62,34 @@ sub postmaster_killed_and_started {
     die 'the server did not start again';
 }
 
-# The invalidating transaction, ended by $end while Redis holds its commit's INCRBY (CLIENT
-# PAUSE WRITE keeps write commands unanswered; a client gone by then has its command dropped).
-sub commit_cut_short {
-    my ($how, $end) = @_;
+# A session named invalidator whose writing transaction invalidates $model, and another that
+# caches a value for it meanwhile; then its COMMIT, sent while Redis holds the commit's INCRBY
+# (CLIENT PAUSE WRITE keeps write commands unanswered; a client gone by then has its command
+# dropped) and waiting for it. Returns the session.
+sub commit_waiting_for_redis {
+    my ($how, $model) = @_;
     my $s = $node->background_psql('postgres', on_error_stop => 0);
     $s->query_safe(qq{SET application_name = 'invalidator';
 SET ai_scale.redis_timeout_ms = 60000;
 BEGIN;
 INSERT INTO changes VALUES ('$how');
-SELECT ai_scale.cache_invalidate('m', 1);});
+SELECT ai_scale.cache_invalidate('$model', 1);});
     $node->safe_psql('postgres',
-        q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '"computed before the change"')});
-    is($node->safe_psql('postgres', $get), '"computed before the change"',
+        qq{SELECT ai_scale.cache_put('$model', 1, '{"a": 1}', '"computed before the change"')});
+    is($node->safe_psql('postgres', get_of($model)), '"computed before the change"',
         "$how: another session caches a value during the transaction");
     pause_writes(60000);
     $s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
     $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
 WHERE application_name = 'invalidator' AND query = 'COMMIT;' AND now() - query_start > '300ms'})
       or die "$how: the commit never waited for Redis";
+    return $s;
+}
+
+# That transaction (of model m), ended by $end while its commit waits for Redis.
+sub commit_cut_short {
+    my ($how, $end) = @_;
+    my $s = commit_waiting_for_redis($how, 'm');
     $end->();
     unpause_writes();
     $s->{run}->finish;
@@ -141,7 +155,7 @@ is($node->safe_psql('postgres', "SELECT pg_sleep(1.1); $get"), "\nmiss",
 # is: owed from before the commit as an unsent mark, the slot was marked already, nothing wrote
 # the file, and a postmaster killed then lost the mark. (Model n: m's slots were carried across
 # the restarts above, bumped in the last five minutes.)
-my $get_n = q{SELECT coalesce(ai_scale.cache_get('n', 1, '{"a": 1}')::text, 'miss')};
+my $get_n = get_of('n');
 $node->safe_psql('postgres', q{SELECT ai_scale.cache_put('n', 1, '{"a": 1}', '"before"')});
 $s = $node->background_psql('postgres', on_error_stop => 0);
 $s->query_safe(q{BEGIN;
@@ -159,20 +173,8 @@ is($node->safe_psql('postgres', "$get_n; SELECT pg_sleep(1.1); $get_n"), "miss\n
 
 # A bump cut short is written to that file too: marked in shared memory alone, it was lost with
 # a postmaster killed before a sync sent it (model o, for the same reason as n).
-my $get_o = q{SELECT coalesce(ai_scale.cache_get('o', 1, '{"a": 1}')::text, 'miss')};
-$s = $node->background_psql('postgres', on_error_stop => 0);
-$s->query_safe(q{SET application_name = 'invalidator';
-SET ai_scale.redis_timeout_ms = 60000;
-BEGIN;
-INSERT INTO changes VALUES ('cut short, then killed');
-SELECT ai_scale.cache_invalidate('o', 1);});
-$node->safe_psql('postgres',
-    q{SELECT ai_scale.cache_put('o', 1, '{"a": 1}', '"computed before the change"')});
-pause_writes(60000);
-$s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
-$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
-WHERE application_name = 'invalidator' AND query = 'COMMIT;' AND now() - query_start > '300ms'})
-  or die 'the commit never waited for Redis';
+my $get_o = get_of('o');
+$s = commit_waiting_for_redis('cut short, then killed', 'o');
 terminate_invalidator();
 unpause_writes();
 $s->{run}->finish;

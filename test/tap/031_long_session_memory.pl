@@ -115,20 +115,28 @@ like($out, qr/^trips\|t$/m, 'every endpoint failed and opened its breaker') or d
 like($out, qr/^after 40000 endpoints\|t\|/m, 'private breakers of unused endpoints are dropped')
   or diag($out);
 
-# The same with one endpoint and 40,000 Redis users (a pooled backend serving many roles, each
-# with its own redis_user): the credentials are part of a breaker's key, and the endpoint did
-# not change, so every user's private breaker stayed (16 MB). A backend now keeps 1024 at most.
-($ret, $out, $err) = $node->psql('postgres', qq{
-SET ai_scale.breaker_failures = 1;
+# A session's first statements for the cases below: every failure opens a breaker for the hour,
+# the endpoint refuses connections, and pg_temp.use_users(lo, hi) makes a cache call as each
+# Redis user $prefix<lo> .. $prefix<hi>.
+sub users_session {
+    my ($prefix) = @_;
+    return qq{SET ai_scale.breaker_failures = 1;
 SET ai_scale.breaker_reset_ms = 3600000;
 SET ai_scale.redis_primary = '127.0.0.1:$port';
 CREATE FUNCTION pg_temp.use_users(lo int, hi int) RETURNS void LANGUAGE plpgsql AS \$\$
 BEGIN
   FOR i IN lo..hi LOOP
-    PERFORM set_config('ai_scale.redis_user', 'user' || i, true);
+    PERFORM set_config('ai_scale.redis_user', '$prefix' || i, true);
     PERFORM ai_scale.cache_get('m', 1, '{"a": 1}');
   END LOOP;
 END \$\$;
+};
+}
+
+# The same with one endpoint and 40,000 Redis users (a pooled backend serving many roles, each
+# with its own redis_user): the credentials are part of a breaker's key, and the endpoint did
+# not change, so every user's private breaker stayed (16 MB). A backend now keeps 1024 at most.
+($ret, $out, $err) = $node->psql('postgres', users_session('user') . qq{
 SELECT pg_temp.use_users(0, 99);
 SELECT rss_anon_kb() AS before \\gset
 SELECT pg_temp.use_users(100, 40099);
@@ -142,17 +150,7 @@ like($out, qr/^after 40000 users\|t\|/m, 'a backend keeps a bounded number of pr
 # Within that bound every identity keeps its open breaker: 70 users, each failing once, then
 # again, fail fast the second time (no error counted: the breaker skips Redis). With 32 kept,
 # 38 of them had a closed breaker again at every pass, and each call waited for Redis.
-($ret, $out, $err) = $node->psql('postgres', qq{
-SET ai_scale.breaker_failures = 1;
-SET ai_scale.breaker_reset_ms = 3600000;
-SET ai_scale.redis_primary = '127.0.0.1:$port';
-CREATE FUNCTION pg_temp.use_users(lo int, hi int) RETURNS void LANGUAGE plpgsql AS \$\$
-BEGIN
-  FOR i IN lo..hi LOOP
-    PERFORM set_config('ai_scale.redis_user', 'again' || i, true);
-    PERFORM ai_scale.cache_get('m', 1, '{"a": 1}');
-  END LOOP;
-END \$\$;
+($ret, $out, $err) = $node->psql('postgres', users_session('again') . qq{
 CREATE FUNCTION pg_temp.l2_errors() RETURNS bigint LANGUAGE sql
   AS \$\$ SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors' \$\$;
 SELECT pg_temp.use_users(0, 69);

@@ -333,8 +333,10 @@ END $$;
 -- done in time, retried on the next run (it stays pending detach meanwhile, as it was); else a
 -- 'detached' row, with note as its detail. NULL when the detach was completed since the run
 -- read it (by the worker, whose FINALIZE takes the same lock on parent first, or by hand).
--- Before, a run by hand only said how to complete it.
-CREATE FUNCTION ai_scale._finalize_detach(parent regclass, victim regclass, note text)
+-- Before, a run by hand only said how to complete it. by_run: whether a run will try again,
+-- which a 'skipped' row then says (not for unmanage_partitions, whose table no run looks at).
+CREATE FUNCTION ai_scale._finalize_detach(parent regclass, victim regclass, note text,
+                                          by_run boolean DEFAULT true)
     RETURNS ai_scale._maintenance_action
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -355,7 +357,8 @@ BEGIN
                   AND l.mode NOT IN ('AccessShareLock', 'RowShareLock', 'RowExclusiveLock')) THEN
         RETURN ('skipped', partition,
                 'finalize the detach: not after other DDL in the same transaction, whose '
-                || 'writers it would wait for; finalized by the next run')
+                || 'writers it would wait for'
+                || CASE WHEN by_run THEN '; finalized by the next run' ELSE '' END)
                ::ai_scale._maintenance_action;
     END IF;
     EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
@@ -379,8 +382,9 @@ EXCEPTION WHEN lock_not_available THEN
                             held_by);
     END IF;
     RETURN ('skipped', partition,
-            format('finalize the detach: %s; %s; retried on the next run', SQLERRM,
-                   coalesce(held_by, 'a transaction older than it is still open')))
+            format('finalize the detach: %s; %s%s', SQLERRM,
+                   coalesce(held_by, 'a transaction older than it is still open'),
+                   CASE WHEN by_run THEN '; retried on the next run' ELSE '' END))
            ::ai_scale._maintenance_action;
 END $$;
 

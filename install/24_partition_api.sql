@@ -336,14 +336,13 @@ BEGIN
                     WHERE i.inhparent = unmanage_partitions.parent AND i.inhdetachpending
                     ORDER BY i.inhrelid LOOP
         BEGIN
-            step := ai_scale._finalize_detach(parent, pending, NULL);
+            step := ai_scale._finalize_detach(parent, pending, NULL, by_run => false);
         EXCEPTION WHEN OTHERS THEN
             step := ('error', pending::text, SQLERRM)::ai_scale._maintenance_action;
         END;
         IF step.action IN ('skipped', 'error') THEN
             RAISE WARNING 'partition % of % is still pending detach', pending, parent
-                USING DETAIL = regexp_replace(step.detail,
-                                              '; (finalized by|retried on) the next run$', ''),
+                USING DETAIL = step.detail,
                       HINT = format('Complete it with ALTER TABLE %s DETACH PARTITION %s FINALIZE. '
                                     'Until then its rows are not read through %s, and rows of '
                                     'its range have no partition.', parent, pending, parent);

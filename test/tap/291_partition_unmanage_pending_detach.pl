@@ -74,5 +74,19 @@ SELECT count(*) FROM $part;
 SELECT count(*) FROM ai_scale.partition_config WHERE parent = '"Cut Short"'::regclass;}),
     "0\n10\n0", 'the partition is detached with its rows, and the table unmanaged');
 
+# After other DDL in the same transaction the detach is not tried (its FINALIZE would wait for
+# the writers of what that DDL locked), and the WARNING promises no run, since none will come.
+($part, $old) = pending_detach('After DDL');
+$old->quit;
+($ret, $out, $err) = $node->psql('postgres', q{BEGIN;
+CREATE TABLE unrelated (x int);
+SELECT ai_scale.unmanage_partitions('"After DDL"');
+COMMIT;});
+is($ret, 0, 'unmanage_partitions succeeds after other DDL') or diag($err);
+like($err, qr/WARNING:  partition public\.\Q$part\E of public\."After DDL" is still pending detach
+DETAIL:  finalize the detach: not after other DDL in the same transaction, whose writers it would wait for
+HINT:  Complete it with ALTER TABLE public\."After DDL" DETACH PARTITION public\.\Q$part\E FINALIZE\./,
+    'the WARNING says why, and promises no run');
+
 $node->stop;
 done_testing();

@@ -220,13 +220,13 @@ END $$;
 -- retention has steps: it then stops after retention, with a 'continue' row when the creations
 -- or the default partition's phase have work, and 'rest' runs those. The worker moves one
 -- partition to the cold tablespace a transaction (_maintain_retention): an 'again' row says
--- more are due, from the lower bound in its detail, and phase 'tier from <that bound>', which
--- moves the next one alone, is run until none is. A drop or detach holds the
+-- more are due, from the lower bound in its detail, and phase 'tier' with tier_from that
+-- bound, which moves the next one alone, is run until none is. A drop or detach holds the
 -- parent ACCESS EXCLUSIVE to the end of its transaction: in the same transaction as the
 -- creations and the rescue, inserts into every partition waited for them too (an attach takes
 -- only SHARE UPDATE EXCLUSIVE on the parent, which writers do not wait for).
 CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean,
-                                   phase text)
+                                   phase text, tier_from timestamp)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -246,8 +246,7 @@ DECLARE
     dropping regclass[]; -- by hand, the partitions retention drops
     retaining boolean := phase IS DISTINCT FROM 'rest'; -- this call applies retention
     retention_only boolean; -- this call stops after retention (phase 'first')
-    tier_only boolean := coalesce(starts_with(phase, 'tier from '), false); -- moves, no more
-    tier_from timestamp := CASE WHEN tier_only THEN substr(phase, 11)::timestamp END;
+    tier_only boolean := phase IS NOT DISTINCT FROM 'tier'; -- moves, no more
 BEGIN
     plan := ai_scale._maintain_plan(cfg, defer_detach);
     retention_only := (phase = 'first' AND defer_detach AND plan.retiring) OR tier_only;
@@ -416,12 +415,13 @@ BEGIN
 END $$;
 
 -- One table's run (cfg, the settings as read before its lock; owner, the table's owner;
--- caller_lock_timeout, the caller's lock_timeout; phase, as _maintain's), as its owner: its
--- rows, or the one row that says why it did not run. All of it in a subtransaction: a table's
--- error is its row, and the other tables' runs go on.
+-- caller_lock_timeout, the caller's lock_timeout; phase and tier_from, as _maintain's), as its
+-- owner: its rows, or the one row that says why it did not run. All of it in a subtransaction: a
+-- table's error is its row, and the other tables' runs go on.
 CREATE FUNCTION ai_scale._run_maintenance_table(cfg ai_scale.partition_config,
                                                 defer_detach boolean, owner oid,
-                                                caller_lock_timeout text, phase text)
+                                                caller_lock_timeout text, phase text,
+                                                tier_from timestamp)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -460,8 +460,8 @@ BEGIN
         -- All of it as the table's owner (see _as_owner_rows), with the settings as they are now.
         RETURN QUERY SELECT * FROM ai_scale._as_owner_rows(cfg.parent, format(
                          'SELECT * FROM ai_scale._maintain((SELECT c FROM ai_scale.partition_config c '
-                         'WHERE c.parent = %s::oid::regclass), %L, %L)', cfg.parent::oid,
-                         defer_detach, phase))
+                         'WHERE c.parent = %s::oid::regclass), %L, %L, %L::timestamp)',
+                         cfg.parent::oid, defer_detach, phase, tier_from))
                          AS t(parent_table regclass, action text, partition text, detail text);
     EXCEPTION
         -- A lock on the table itself, before any step (reading its partitions), not free in
@@ -491,11 +491,12 @@ BEGIN
     END;
 END $$;
 
--- run_maintenance, and the worker's run of one table (defer_detach and phase, see _maintain):
--- each managed table's run in turn (_run_maintenance_table), its rows counted as actions and
--- errors (_count_maintenance).
+-- run_maintenance, and the worker's run of one table (defer_detach, phase and tier_from, see
+-- _maintain): each managed table's run in turn (_run_maintenance_table), its rows counted as
+-- actions and errors (_count_maintenance).
 CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean,
-                                           phase text DEFAULT NULL)
+                                           phase text DEFAULT NULL,
+                                           tier_from timestamp DEFAULT NULL)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -533,7 +534,8 @@ BEGIN
         made := 0;
         FOR parent_table, action, partition, detail IN
             SELECT * FROM ai_scale._run_maintenance_table(cfg, defer_detach, owner,
-                                                          caller_lock_timeout, phase)
+                                                          caller_lock_timeout, phase,
+                                                          tier_from)
         LOOP
             IF action = 'error' THEN
                 errors := errors + 1;

@@ -132,18 +132,21 @@ managed_table* list_tables(int* ntables)
     return tables;
 }
 
-// Runs _run_maintenance on one table, its rows left in SPI_tuptable: the phase 'first' or
-// 'rest' of its run (see ai_scale._maintain). Inside a transaction, connected to SPI.
-void run_maintenance_of(Oid table, const char* phase)
+// Runs _run_maintenance on one table, its rows left in SPI_tuptable: the phase 'first', 'rest'
+// or 'tier' (from the bound tier_from, a timestamp's text) of its run (see ai_scale._maintain).
+// Inside a transaction, connected to SPI.
+void run_maintenance_of(Oid table, const char* phase, const char* tier_from)
 {
-    Oid argtypes[2] = {OIDOID, TEXTOID};
-    Datum args[2] = {ObjectIdGetDatum(table), CStringGetTextDatum(phase)};
-    int rc = SPI_execute_with_args(
-        "SELECT r.parent_table::text, r.action, r.partition, r.detail, "
-        "c.retention_mode || ' ' || c.retention::text "
-        "FROM ai_scale.partition_config c, ai_scale._run_maintenance(c.parent, true, $2) r "
-        "WHERE c.parent::oid = $1",
-        2, argtypes, args, nullptr, false, 0);
+    Oid argtypes[3] = {OIDOID, TEXTOID, TEXTOID};
+    Datum args[3] = {ObjectIdGetDatum(table), CStringGetTextDatum(phase),
+                     tier_from != nullptr ? CStringGetTextDatum(tier_from) : Datum(0)};
+    const char nulls[3] = {' ', ' ', tier_from != nullptr ? ' ' : 'n'};
+    int rc = SPI_execute_with_args("SELECT r.parent_table::text, r.action, r.partition, r.detail, "
+                                   "c.retention_mode || ' ' || c.retention::text "
+                                   "FROM ai_scale.partition_config c, "
+                                   "ai_scale._run_maintenance(c.parent, true, $2, $3::timestamp) r "
+                                   "WHERE c.parent::oid = $1",
+                                   3, argtypes, args, nulls, false, 0);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
 }
@@ -187,19 +190,19 @@ char* run_copy(const char* text)
 // Runs one phase of _run_maintenance on one table in one transaction and logs its rows;
 // appends its deferred detaches to *pending (of *npending) and returns whether the run has a
 // phase still to run ('continue'); *again is the lower bound from which partitions are still to
-// move to the cold tablespace, one a transaction ('again': phase 'tier from <bound>'), or null. A
+// move to the cold tablespace, one a transaction ('again': phase 'tier' from it), or null. A
 // table unmanaged or dropped since it was listed is skipped. The rows are logged after the commit,
 // as the detaches' are: logged before it, a line saying a partition was created or dropped came
 // while other sessions still saw the table as it was (and for nothing when the commit failed), and
 // a test or a DBA that read the line and then looked found otherwise.
-bool maintain_table_phase(const managed_table& table, const char* phase, pending_detach** pending,
-                          int* npending, const char** again)
+bool maintain_table_phase(const managed_table& table, const char* phase, const char* tier_from,
+                          pending_detach** pending, int* npending, const char** again)
 {
     bool more = false;
     *again = nullptr;
     start_transaction("ai_scale maintenance");
     SPI_connect();
-    run_maintenance_of(table.oid, phase);
+    run_maintenance_of(table.oid, phase, tier_from);
     pending_detach* all = static_cast<pending_detach*>(MemoryContextAllocZero(
         run_context, sizeof(pending_detach) * (*npending + SPI_processed + 1)));
     for (int i = 0; i < *npending; i++)
@@ -249,16 +252,13 @@ pending_detach* maintain_table(const managed_table& table, int* npending)
     *npending = 0;
     pending_detach* pending = nullptr;
     const char* again;
-    const bool more = maintain_table_phase(table, "first", &pending, npending, &again);
+    const bool more = maintain_table_phase(table, "first", nullptr, &pending, npending, &again);
     // The moves to the cold tablespace, one a transaction; at most as many as a run by hand
     // retires (100), the others at the next run.
-    for (int moves = 1; again != nullptr && moves < 100; moves++) {
-        char phase[128];
-        snprintf(phase, sizeof phase, "tier from %s", again);
-        (void)maintain_table_phase(table, phase, &pending, npending, &again);
-    }
+    for (int moves = 1; again != nullptr && moves < 100; moves++)
+        (void)maintain_table_phase(table, "tier", again, &pending, npending, &again);
     if (more)
-        (void)maintain_table_phase(table, "rest", &pending, npending, &again);
+        (void)maintain_table_phase(table, "rest", nullptr, &pending, npending, &again);
     return pending;
 }
 

@@ -4,7 +4,6 @@
 #include "cache/lineage.hpp"
 #include "cache/router.hpp"
 #include "cache/unsent_bumps.hpp"
-#include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/shmem.hpp"
 #include "stats/shared_stats.hpp"
@@ -503,7 +502,7 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
     }
     if (!unlearned.empty()) {
         wait_for_first_read(unlearned);
-        if (!guc::cache_strict) {
+        if (!strict_call()) {
             sync_generations(unlearned.data(), unlearned.size(), false, false);
             return;
         }
@@ -574,18 +573,9 @@ void recheck_bumped()
     // Until Redis takes them (apply_generations clears each mark it sends).
     if (marked != 0)
         g.any_unsent.store(1, std::memory_order_seq_cst);
-    // The server's work, not the caller's: never strict. With cache_strict, a slot of another
-    // model that Redis refuses to bump (a user without INCRBY, a counter not a number) failed
-    // the call of any model once a second while its mark stayed (for good after a restart), and
-    // an invalidation so failed was not made (bump_slot).
-    struct strict_off {
-        const bool was = guc::cache_strict;
-        strict_off() { guc::cache_strict = false; }
-        ~strict_off() { guc::cache_strict = was; }
-    };
+    // The server's work, not the caller's: never strict (strict_call).
     try {
-        strict_off off;
-        server_recheck_scope quiet;
+        server_recheck_scope server_work;
         sync_generations(rechecked.data(), rechecked.size());
     } catch (...) {
         // Cancelled while it waited: the next call rechecks.

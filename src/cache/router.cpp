@@ -413,7 +413,7 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
     if (replies)
         return take(*replies);
     *unavailable = true;
-    if (guc::cache_strict && l2_enabled())
+    if (strict_call() && l2_enabled())
         unavailable_error(current_primary());
     return none;
 }
@@ -483,7 +483,7 @@ std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, word>>& entr
         }
         auto replies = attempt_primary(primary, cmds);
         if (!replies) {
-            if (guc::cache_strict)
+            if (strict_call())
                 unavailable_error(current_primary());
             break;
         }
@@ -586,11 +586,16 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
         }
         return uint64_t(r->integer);
     }
-    if (guc::cache_strict)
+    if (strict_call())
         unavailable_error(current_primary());
     if (refused)
         warn_increment_refused(asked, key);
     return std::nullopt;
+}
+
+bool strict_call()
+{
+    return guc::cache_strict && !in_server_recheck;
 }
 
 server_recheck_scope::server_recheck_scope() : was_(in_server_recheck)

@@ -77,9 +77,10 @@ enum class l2_fill : uint8_t {
 std::vector<l2_fill> l2_fill_many(std::vector<std::pair<std::string, word>> entries,
                                   const std::vector<bool>& replace, uint64_t ttl_ms);
 
-// While one is alive, a refused INCRBY is the server's (its recheck of bumped slots,
-// generations.cpp), not the call's: logged in the server log alone, once a minute for the
-// endpoint, rather than a WARNING to the client, once per session.
+// While one is alive, Redis is asked for the server (its recheck of bumped slots,
+// generations.cpp), not for the call: never strictly (strict_call), and a refused INCRBY is
+// logged in the server log alone, once a minute for the endpoint, rather than a WARNING to the
+// client, once per session.
 class server_recheck_scope {
   public:
     server_recheck_scope();
@@ -90,6 +91,12 @@ class server_recheck_scope {
   private:
     bool was_;
 };
+
+// Whether Redis not answering raises 08006: ai_scale.cache_strict, but never in the server's
+// recheck (server_recheck_scope). With cache_strict, a slot of another model that Redis refuses
+// to bump (a user without INCRBY, a counter not a number) failed the call of any model once a
+// second while its mark stayed, and an invalidation so failed was not made (bump_slot).
+bool strict_call();
 
 // INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed.
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1);

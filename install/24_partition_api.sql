@@ -456,17 +456,36 @@ BEGIN
         RAISE EXCEPTION 'table name "%" is longer than 63 bytes', rel
             USING ERRCODE = 'name_too_long';
     END IF;
-    EXECUTE format($ddl$
-        CREATE TABLE %I.%I (
-            prediction_id uuid        NOT NULL DEFAULT gen_random_uuid(),
-            model_name    text        NOT NULL,
-            model_version int         NOT NULL,
-            input_data    jsonb,
-            output_data   jsonb,
-            input_hash    bigint,
-            created_at    timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (prediction_id, created_at)
-        ) PARTITION BY RANGE (created_at)$ddl$, nsp, rel);
+    -- A table of the name (the quick start run again, e.g. after DROP EXTENSION, which keeps
+    -- the store but forgets that it was managed): the hint says how to manage it.
+    BEGIN
+        EXECUTE format($ddl$
+            CREATE TABLE %I.%I (
+                prediction_id uuid        NOT NULL DEFAULT gen_random_uuid(),
+                model_name    text        NOT NULL,
+                model_version int         NOT NULL,
+                input_data    jsonb,
+                output_data   jsonb,
+                input_hash    bigint,
+                created_at    timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (prediction_id, created_at)
+            ) PARTITION BY RANGE (created_at)$ddl$, nsp, rel);
+    EXCEPTION WHEN duplicate_table THEN
+        tbl := to_regclass(format('%I.%I', nsp, rel));
+        RAISE EXCEPTION '%', SQLERRM
+            USING ERRCODE = 'duplicate_table',
+                  HINT = CASE
+                      WHEN tbl IS NULL OR (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) <> 'p'
+                          THEN 'Choose another name.'
+                      WHEN EXISTS (SELECT 1 FROM ai_scale.partition_config c
+                                    WHERE c.parent = tbl)
+                          THEN format('Table %s is managed already: ai_scale.partitions(%L) '
+                                      'lists its partitions.', tbl, tbl::text)
+                      ELSE format('To manage an existing range-partitioned table, call '
+                                  'ai_scale.manage_partitions(%L, %L).', tbl::text,
+                                  partition_interval)
+                  END;
+    END;
     tbl := format('%I.%I', nsp, rel)::regclass;
     EXECUTE format('CREATE INDEX ON %s (model_name, model_version, input_hash, created_at)', tbl);
     PERFORM ai_scale.manage_partitions(tbl, partition_interval, premake, retention);

@@ -89,6 +89,12 @@ SELECT pg_temp.try($$SELECT ai_scale.unmanage_partitions(NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.reapply_privileges(NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('good')$$);
+-- The hint of a name taken: by a range-partitioned table (manage it) or by another kind of
+-- relation (one managed already: partition_store).
+\set SHOW_CONTEXT never
+SELECT ai_scale.create_prediction_store('good', '1 hour');
+SELECT ai_scale.create_prediction_store('plain');
+\set SHOW_CONTEXT errors
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('no_such_schema.preds')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.run_maintenance('good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.rescue_default('good')$$);

@@ -2,6 +2,10 @@
 -- the indexes a cache lookup needs; run_maintenance; partitions(); the config table.
 SET client_min_messages = warning;
 SELECT ai_scale.create_prediction_store();
+-- Run again (the quick start repeated): 42P07, whose hint says the table is managed already.
+\set SHOW_CONTEXT never
+SELECT ai_scale.create_prediction_store();
+\set SHOW_CONTEXT errors
 
 -- Columns, key, indexes.
 SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull

@@ -238,6 +238,25 @@ BEGIN
 END
 $$;
 
+-- Refuses a role without the right (UPDATE, DELETE) on ai_scale.models that fn needs, naming
+-- what was refused (as register_model does), not the statement that would fail first (the
+-- LOCK TABLE, the DELETE) with "permission denied for table models".
+CREATE FUNCTION ai_scale._require_models_right(model_right text, fn text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT has_table_privilege('ai_scale.models', model_right) THEN
+        RAISE EXCEPTION 'permission denied to call %', fn
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Role %s lacks %s on ai_scale.models, which %s needs.',
+                                  quote_ident(current_user), model_right, fn),
+                  HINT = format('The owner of ai_scale.models can grant it with GRANT %s ON '
+                                'ai_scale.models TO %s.', model_right, quote_ident(current_user));
+    END IF;
+END
+$$;
+
 CREATE FUNCTION ai_scale.set_active_version(name text, version int) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -251,6 +270,7 @@ BEGIN
         RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = '22023';
     END IF;
     PERFORM ai_scale._require_positive_version(version);
+    PERFORM ai_scale._require_models_right('UPDATE', 'set_active_version');
     LOCK TABLE ai_scale.models IN SHARE ROW EXCLUSIVE MODE;
     IF NOT EXISTS (SELECT 1 FROM ai_scale.models m WHERE m.model_name = name) THEN
         RAISE EXCEPTION 'model "%" does not exist', name
@@ -280,6 +300,7 @@ BEGIN
     PERFORM ai_scale._require_primary('drop_model');
     PERFORM ai_scale._require_model_name(name);
     PERFORM ai_scale._require_positive_version(version);
+    PERFORM ai_scale._require_models_right('DELETE', 'drop_model');
     DELETE FROM ai_scale.models m
         WHERE m.model_name = name AND (version IS NULL OR m.model_version = version);
     GET DIAGNOSTICS dropped = ROW_COUNT;

@@ -220,6 +220,11 @@ SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [3
 SET ROLE cat_scorer;
 SELECT ai_scale.score('cat_priv', '{"a": 2}') AS scorer_scores;
 SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_registers;
+-- Nor drop or activate one: refused naming the right, before the model is looked at.
+\set SHOW_CONTEXT never
+SELECT ai_scale.drop_model('cat_priv');
+SELECT ai_scale.set_active_version('cat_priv', 1);
+\set SHOW_CONTEXT errors
 -- The helpers that parse a model document refuse before reading it.
 SELECT pg_temp.try($$SELECT ai_scale._xgboost_params('{"learner": {}}')$$) AS scorer_imports;
 SELECT pg_temp.try($$SELECT ai_scale._validate_model('linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_validates;

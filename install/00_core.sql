@@ -57,3 +57,6 @@ CREATE FUNCTION ai_scale._bridge_selftest(kind text) RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_bridge_selftest';
 REVOKE ALL ON FUNCTION ai_scale._bridge_selftest(text) FROM PUBLIC;
+COMMENT ON FUNCTION ai_scale._bridge_selftest(text) IS
+    'diagnosis: raises one kind of error across the C++/Postgres boundary (ok, runtime_error, '
+    'bad_alloc, user_error, postgres_error, exception_in_call; destructors counts destructors run)';

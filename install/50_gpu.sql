@@ -20,3 +20,6 @@ CREATE FUNCTION ai_scale._gpu_score_test(rows float8[], weights float8[], bias f
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_gpu_score_test';
 REVOKE ALL ON FUNCTION ai_scale._gpu_score_test(float8[], float8[], float8, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION ai_scale._gpu_score_test(float8[], float8[], float8, boolean) IS
+    'diagnosis: scores rows (one per input, a 2-D array) with an inline linear model through the '
+    'GPU policy; path says where they were scored';

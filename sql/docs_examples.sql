@@ -30,7 +30,7 @@ SELECT ai_scale.predict('house', '{"f0": 1.5, "f1": -1.7, "f2": 1.8, "f3": -3.0,
 
 CREATE TABLE requests (id bigint PRIMARY KEY, features jsonb);
 INSERT INTO requests VALUES (1, '{"f0": 0.5, "f2": 1}'), (2, '{"f1": -2, "f5": 3}'), (3, '{}');
-SELECT ai_scale.predict_batch('house', array_agg(features)) FROM requests;   -- jsonb[]
+SELECT ai_scale.predict_batch('house', array_agg(features ORDER BY id)) FROM requests;   -- jsonb[]
 
 SELECT section, metric, value FROM ai_scale.stats WHERE metric IN ('hits', 'misses');
 -- The partitions depend on the day: today, 7 ahead and the default.

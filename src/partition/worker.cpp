@@ -235,9 +235,10 @@ bool maintain_table_phase(const managed_table& table, const char* phase, const c
     finish_transaction();
     for (uint64 i = 0; i < nrows; i++) {
         const run_row& r = rows[i];
-        ereport(LOG, (errmsg("ai_scale maintenance: %s %s%s%s", r.action, r.parent,
-                             r.partition ? " " : "", r.partition ? r.partition : ""),
-                      r.detail ? errdetail("%s", r.detail) : 0));
+        ereport(LOG,
+                (errmsg("ai_scale maintenance in database \"%s\": %s %s%s%s", database_name(),
+                        r.action, r.parent, r.partition ? " " : "", r.partition ? r.partition : ""),
+                 r.detail ? errdetail("%s", r.detail) : 0));
     }
     return more;
 }
@@ -280,11 +281,13 @@ void guarded(void (*step)(void* arg), void* arg, const char* table)
         MemoryContextSwitchTo(caller); // the abort left TopMemoryContext current
         // Each message whole, not built from pieces (the style guide's rule for translation).
         if (table != nullptr)
-            ereport(LOG, (errmsg("ai_scale maintenance of %s failed: %s", table, edata->message),
+            ereport(LOG, (errmsg("ai_scale maintenance of %s in database \"%s\" failed: %s", table,
+                                 database_name(), edata->message),
                           edata->detail ? errdetail("%s", edata->detail) : 0,
                           errhint("The worker retries on its next run.")));
         else
-            ereport(LOG, (errmsg("ai_scale maintenance run failed: %s", edata->message),
+            ereport(LOG, (errmsg("ai_scale maintenance run in database \"%s\" failed: %s",
+                                 database_name(), edata->message),
                           edata->detail ? errdetail("%s", edata->detail) : 0,
                           errhint("The worker retries on its next run.")));
         FreeErrorData(edata);
@@ -329,9 +332,10 @@ void detach_step(void* arg)
         pending_detach& p = table.pending[i];
         if (p.finalize && !detach_concurrently(p)) {
             if (concurrent > 0)
-                ereport(LOG, (errmsg("ai_scale maintenance: left the other detaches of %s for "
+                ereport(LOG, (errmsg("ai_scale maintenance in database \"%s\": left the other "
+                                     "detaches of %s for "
                                      "the next run: partition %s is still pending detach",
-                                     p.parent, p.partition)));
+                                     database_name(), p.parent, p.partition)));
             return;
         }
     }

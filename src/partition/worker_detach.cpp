@@ -199,9 +199,10 @@ void skip_locked_detach(const pending_detach& p)
         p.parent_oid, p.partition, p.finalize, ai_scale::guc::maintenance_lock_timeout_ms,
         run_context); // (the transaction's memory goes at its commit, before the log)
     finish_transaction();
-    ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: a lock was not free "
+    ereport(LOG, (errmsg("ai_scale maintenance in database \"%s\": skipped detach of %s %s: a lock "
+                         "was not free "
                          "within ai_scale.maintenance_lock_timeout%s%s",
-                         p.parent, p.partition, holders != nullptr ? "; " : "",
+                         database_name(), p.parent, p.partition, holders != nullptr ? "; " : "",
                          holders != nullptr ? holders : ""),
                   errdetail("A VACUUM of the partition, or another session, holds it."),
                   errhint("The worker tries again on its next run.")));
@@ -316,9 +317,10 @@ detach_result detach(pending_detach& p)
     // detached with the parent locked).
     if (!p.finalize && OidIsValid(get_default_partition_oid(p.parent_oid))) {
         finish_transaction();
-        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached: the table "
+        ereport(LOG, (errmsg("ai_scale maintenance in database \"%s\": left partition %s of %s "
+                             "attached: the table "
                              "has a default partition since the run chose it",
-                             p.partition, p.parent),
+                             database_name(), p.partition, p.parent),
                       errdetail("Postgres detaches a partition concurrently only from a table "
                                 "without a default partition."),
                       errhint("The worker's next run drops or detaches it.")));
@@ -332,9 +334,10 @@ detach_result detach(pending_detach& p)
     // folds nothing).
     if (!p.finalize && ai_scale::partition::check_constraints_call_user_code(p.partition_oid)) {
         finish_transaction();
-        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached: a CHECK "
+        ereport(LOG, (errmsg("ai_scale maintenance in database \"%s\": left partition %s of %s "
+                             "attached: a CHECK "
                              "constraint of it calls a function that is not built in",
-                             p.partition, p.parent),
+                             database_name(), p.partition, p.parent),
                       errdetail("A concurrent detach would run it as the worker's role."),
                       errhint("The worker's next run drops or detaches it as the table's "
                               "owner.")));
@@ -349,10 +352,11 @@ detach_result detach(pending_detach& p)
     finish_transaction();
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
     if (p.finalize)
-        ereport(LOG,
-                (errmsg("ai_scale maintenance: finalized detach of %s %s", p.parent, p.partition)));
+        ereport(LOG, (errmsg("ai_scale maintenance in database \"%s\": finalized detach of %s %s",
+                             database_name(), p.parent, p.partition)));
     else
-        ereport(LOG, (errmsg("ai_scale maintenance: detached %s %s", p.parent, p.partition)));
+        ereport(LOG, (errmsg("ai_scale maintenance in database \"%s\": detached %s %s",
+                             database_name(), p.parent, p.partition)));
     return detach_result::done;
 }
 
@@ -381,13 +385,13 @@ void skip_locked_drop(const pending_detach& p, bool unmark)
         ai_scale::guc::maintenance_lock_timeout_ms, run_context);
     finish_transaction();
     // Each message whole (the style guide's rule for translation).
-    ereport(LOG, (errmsg(unmark ? "ai_scale maintenance: left the unmark of detached table %s of "
-                                  "%s for the next run: a lock was not free within "
-                                  "ai_scale.maintenance_lock_timeout%s%s"
-                                : "ai_scale maintenance: left the drop of detached table %s of "
-                                  "%s for the next run: a lock was not free within "
-                                  "ai_scale.maintenance_lock_timeout%s%s",
-                         p.partition, p.parent, holders != nullptr ? "; " : "",
+    ereport(LOG, (errmsg(unmark ? "ai_scale maintenance in database \"%s\": left the unmark of "
+                                  "detached table %s of %s for the next run: a lock was not free "
+                                  "within ai_scale.maintenance_lock_timeout%s%s"
+                                : "ai_scale maintenance in database \"%s\": left the drop of "
+                                  "detached table %s of %s for the next run: a lock was not free "
+                                  "within ai_scale.maintenance_lock_timeout%s%s",
+                         database_name(), p.partition, p.parent, holders != nullptr ? "; " : "",
                          holders != nullptr ? holders : ""),
                   errdetail("Another session holds the table, or a lock that an event trigger "
                             "of the statement takes."),
@@ -464,9 +468,10 @@ void drop_detached(pending_detach& p, const detach_check& c)
         SPI_finish();
         finish_transaction();
         if (dropped) // (by a run by hand, or a DBA)
-            ereport(LOG, (errmsg("ai_scale maintenance: skipped the drop of detached table %s of "
+            ereport(LOG, (errmsg("ai_scale maintenance in database \"%s\": skipped the drop of "
+                                 "detached table %s of "
                                  "%s: dropped by another session since its detach",
-                                 p.partition, p.parent)));
+                                 database_name(), p.partition, p.parent)));
         return;
     }
     // Marked or unmarked meanwhile, or attached again (a later run unmarks it, as
@@ -486,15 +491,17 @@ void drop_detached(pending_detach& p, const detach_check& c)
     SPI_finish();
     finish_transaction();
     if (!owed) {
-        ereport(LOG, (errmsg("ai_scale maintenance: kept detached table %s of %s", p.partition,
-                             p.parent),
-                      errdetail("Its retention settings changed, or the extension was "
-                                "dropped, while it was being detached.")));
+        ereport(LOG,
+                (errmsg("ai_scale maintenance in database \"%s\": kept detached table %s of %s",
+                        database_name(), p.partition, p.parent),
+                 errdetail("Its retention settings changed, or the extension was "
+                           "dropped, while it was being detached.")));
         return;
     }
     ai_scale::stats::add(ai_scale::stats::counter::maintenance_actions);
     ereport(LOG,
-            (errmsg("ai_scale maintenance: dropped %s %s", p.parent, p.partition),
+            (errmsg("ai_scale maintenance in database \"%s\": dropped %s %s", database_name(),
+                    p.parent, p.partition),
              c.foreign ? errdetail("A foreign table: its rows stay on the foreign server.") : 0));
 }
 
@@ -504,10 +511,11 @@ bool detach_concurrently(pending_detach& p)
 {
     const detach_check c = check_detach(p);
     if (c.partition && !c.wanted) {
-        ereport(LOG, (errmsg("ai_scale maintenance: left partition %s of %s attached", p.partition,
-                             p.parent),
-                      errdetail("The table was unmanaged, the extension dropped or the "
-                                "table's retention changed since the run chose it.")));
+        ereport(LOG,
+                (errmsg("ai_scale maintenance in database \"%s\": left partition %s of %s attached",
+                        database_name(), p.partition, p.parent),
+                 errdetail("The table was unmanaged, the extension dropped or the "
+                           "table's retention changed since the run chose it.")));
         return true;
     }
     const detach_result done = c.partition ? detach(p) : detach_result::gone;
@@ -516,9 +524,11 @@ bool detach_concurrently(pending_detach& p)
     if (done == detach_result::left)
         return true;
     if (done == detach_result::gone) {
-        ereport(LOG, (errmsg("ai_scale maintenance: skipped detach of %s %s: no longer a "
-                             "partition of it",
-                             p.parent, p.partition)));
+        ereport(
+            LOG,
+            (errmsg("ai_scale maintenance in database \"%s\": skipped detach of %s %s: no longer a "
+                    "partition of it",
+                    database_name(), p.parent, p.partition)));
         return true;
     }
     if (p.drop)

@@ -6,6 +6,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "postmaster/bgworker.h"
 #include "pgstat.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -17,6 +18,11 @@ extern "C" {
 namespace ai_scale::partition::worker {
 
 MemoryContext run_context = nullptr;
+
+const char* database_name()
+{
+    return MyBgworkerEntry->bgw_extra;
+}
 
 bool returns_a_row(const char* query, int nargs, Oid* types, Datum* args)
 {

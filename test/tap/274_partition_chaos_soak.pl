@@ -390,10 +390,10 @@ my $log = substr(PostgreSQL::Test::Utils::slurp_file($node->logfile), $log_offse
     $log_end - $log_offset);
 my $cancelled = 'canceling statement due to user request';
 my @bad = grep {
-    /(?:ERROR|WARNING|FATAL|PANIC):|ai_scale maintenance: error|ai_scale maintenance.* failed:/
+    /(?:ERROR|WARNING|FATAL|PANIC):|ai_scale maintenance in database "\w+": error|ai_scale maintenance.* failed:/
       && !/\] (?:chaos|holder): /
       # the DBA's pg_cancel_backend of the worker
-      && !/ai_scale maintenance (?:run|of public\.soak) failed: $cancelled$/
+      && !/ai_scale maintenance (?:run|of public\.soak) in database "postgres" failed: $cancelled$/
       && !dba_race($_)
 } split /\n/, $log;
 is(join("\n", @bad[ 0 .. ($#bad < 20 ? $#bad : 19) ]), '', 'the log holds no unexpected error');

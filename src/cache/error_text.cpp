@@ -82,6 +82,24 @@ bool refuses_connection(std::string_view reply)
     return reply.substr(0, max_clients.size()) == max_clients;
 }
 
+bool refuses_login(std::string_view last_error)
+{
+    constexpr std::string_view auth = "AUTH: ";
+    if (last_error.substr(0, auth.size()) == auth) {
+        // Redis's words for a refused AUTH: 6 and later WRONGPASS, or "ERR AUTH <password>
+        // called without any password configured"; 5 "ERR invalid password", or "ERR Client
+        // sent AUTH, but no password is set". Other failures of that step are the connection's.
+        const std::string_view reply = last_error.substr(auth.size());
+        for (std::string_view refusal :
+             {"WRONGPASS", "ERR AUTH ", "ERR invalid password", "ERR Client sent AUTH"})
+            if (reply.substr(0, refusal.size()) == refusal)
+                return true;
+        return false;
+    }
+    constexpr std::string_view noauth = "NOAUTH ";
+    return last_error.substr(0, noauth.size()) == noauth;
+}
+
 bool refuses_command_only(std::string_view reply)
 {
     const std::string_view code = reply.substr(0, reply.find(' '));

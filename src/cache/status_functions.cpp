@@ -122,8 +122,10 @@ status_row endpoint_status(const endpoint& ep, bool by_sentinel,
         // breaker stays closed), it only takes no new connection. INFO itself refused (an
         // ACL user without it, or renamed by rename-command): the endpoint answers, and
         // may serve GET and SET, but says nothing of its role; a replica is then not read.
+        // The login refused: the endpoint answers, but not to these credentials.
         role = refuses_connection(h.last_error)     ? "refusing new connections"
                : refuses_command_only(h.last_error) ? "unknown (INFO refused)"
+               : refuses_login(h.last_error)        ? "refusing authentication"
                                                     : "unreachable";
     return {ep.address,
             configured,

@@ -25,6 +25,12 @@ for my $acl (
 
 my $node = cache_node('cache_acl', redis_primary => "127.0.0.1:$port", breaker_failures => 1000);
 
+# redis_status() says the endpoint refuses this login, not that it is unreachable: without a
+# password (NOAUTH), and below with the password for the default user, which is off (WRONGPASS).
+my $status = q{SELECT reported_role || ': ' || last_error FROM ai_scale.redis_status()};
+like($node->safe_psql('postgres', $status), qr/^refusing authentication: NOAUTH /,
+    'no password: redis_status says the login is refused');
+
 # Without a user name the password is sent alone, for the default user, which is off.
 $node->append_conf('postgresql.conf', "ai_scale.redis_password = 'cachepw'\n");
 $node->reload;
@@ -35,6 +41,8 @@ isnt($ret, 0, 'no user name: the put fails with cache_strict');
 like($err, qr/ERROR:  redis is unavailable for the L2 cache/, '... as Redis unavailable');
 like($err, qr/DETAIL:  Endpoint 127.0.0.1:$port: AUTH: (WRONGPASS|ERR AUTH)/, '... saying why');
 unlike($err, qr/cachepw/, '... without the password');
+like($node->safe_psql('postgres', $status), qr/^refusing authentication: AUTH: (?:WRONGPASS|ERR AUTH) /,
+    '... and redis_status says the login is refused');
 
 # With the user name: puts, gets, batches, invalidations and the status probe work.
 $node->append_conf('postgresql.conf', "ai_scale.redis_user = 'cache'\n");

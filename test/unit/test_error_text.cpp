@@ -31,10 +31,10 @@ TEST(ErrorText, WithholdsAReplyThatRepeatsThePassword)
                                "Pa55w0rd-TOPSECRET"),
               withheld);
     // Redis 6 quotes with backquotes; the words are the same.
-    EXPECT_EQ(redis_error_text("ERR unknown command `AUTH`, with args beginning with: `pw12`, ",
-                               "pw12"),
-              "ERR unknown command `AUTH`, with args beginning with: (the arguments are "
-              "withheld: they may repeat the password)");
+    EXPECT_EQ(
+        redis_error_text("ERR unknown command `AUTH`, with args beginning with: `pw12`, ", "pw12"),
+        "ERR unknown command `AUTH`, with args beginning with: (the arguments are "
+        "withheld: they may repeat the password)");
     // Not even its first word is kept when that is where the password is.
     EXPECT_EQ(redis_error_text("hunter22 was not expected", "hunter22"),
               " (the rest of the reply is withheld: it repeats the password)");
@@ -84,8 +84,8 @@ TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
         refuses_command_only("NOPERM this user has no permissions to run the 'incr' command"));
     EXPECT_TRUE(refuses_command_only("MISCONF Redis is configured to save RDB snapshots"));
     EXPECT_TRUE(refuses_command_only("NOREPLICAS Not enough good replicas to write."));
-    EXPECT_TRUE(refuses_command_only(
-        "WRONGTYPE Operation against a key holding the wrong kind of value"));
+    EXPECT_TRUE(
+        refuses_command_only("WRONGTYPE Operation against a key holding the wrong kind of value"));
     EXPECT_TRUE(refuses_command_only("ERR max number of clients reached"));
     EXPECT_FALSE(refuses_command_only("ERR max number of clients"));
     EXPECT_TRUE(refuses_command_only("ERR value is not an integer or out of range"));
@@ -104,6 +104,26 @@ TEST(ErrorText, TellsRefusalsOfOneCommandFromFailingEndpoints)
     EXPECT_FALSE(refuses_command_only("ERR unknown subcommand 'x'"));
     EXPECT_FALSE(refuses_command_only("ERR syntax error"));
     EXPECT_FALSE(refuses_command_only(""));
+}
+
+TEST(ErrorText, TellsALoginRefused)
+{
+    using ai_scale::cache::refuses_login;
+    EXPECT_TRUE(refuses_login("AUTH: WRONGPASS invalid username-password pair or user is "
+                              "disabled."));
+    EXPECT_TRUE(refuses_login("AUTH: ERR AUTH <password> called without any password "
+                              "configured for the default user. Are you sure your configuration "
+                              "is correct?"));
+    EXPECT_TRUE(refuses_login("AUTH: ERR invalid password"));
+    EXPECT_TRUE(refuses_login("AUTH: ERR Client sent AUTH, but no password is set"));
+    EXPECT_TRUE(refuses_login("NOAUTH Authentication required."));
+    // The AUTH step's connection failing, or another command's error, is no refusal.
+    EXPECT_FALSE(refuses_login("AUTH: timeout after 100 ms"));
+    EXPECT_FALSE(refuses_login("AUTH: ERR max number of clients reached"));
+    EXPECT_FALSE(refuses_login("SELECT: ERR DB index is out of range"));
+    EXPECT_FALSE(refuses_login("WRONGPASS invalid username-password pair"));
+    EXPECT_FALSE(refuses_login("NOAUTHX"));
+    EXPECT_FALSE(refuses_login(""));
 }
 
 TEST(ErrorText, TellsRepliesOnlyRedisClusterSends)

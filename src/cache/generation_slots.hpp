@@ -10,12 +10,14 @@
 // invalidating one also drops the other's entries. Data keys stay per database (key.cpp).
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace ai_scale::cache::generation {
 
@@ -159,6 +161,25 @@ inline uint64_t unsynced_bumps(uint64_t used, uint64_t redis)
 inline uint64_t unsynced_raise(uint64_t bumps, uint64_t step)
 {
     return bumps - 1 + step;
+}
+
+// At most max of slots (ascending), from the first at or after start, round the slots: what one
+// recheck of the server's slots takes of those it finds due, the others left to the next ones.
+// *next is where the next recheck starts: past the last one taken, or start when all were.
+inline std::vector<uint32_t> take_round(const std::vector<uint32_t>& slots, size_t max,
+                                        uint32_t start, uint32_t* next)
+{
+    *next = start;
+    if (slots.size() <= max)
+        return slots;
+    const size_t first =
+        size_t(std::lower_bound(slots.begin(), slots.end(), start) - slots.begin());
+    std::vector<uint32_t> taken;
+    taken.reserve(max);
+    for (size_t i = 0; i < max; i++)
+        taken.push_back(slots[(first + i) % slots.size()]);
+    *next = (taken.back() + 1) % n_slots;
+    return taken;
 }
 
 } // namespace ai_scale::cache::generation

@@ -70,6 +70,7 @@ struct generations {
     // the recheck then syncs the marked slots, whatever the age of their bump.
     std::atomic<uint8_t> any_unsent;
     std::atomic<uint32_t> recheck_from; // the slot the recheck's next look for marks starts at
+    std::atomic<uint32_t> recent_from;  // and its next look for slots bumped in the window
 };
 
 generations* shared_generations = nullptr;
@@ -530,6 +531,9 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
 void recheck_bumped()
 {
     constexpr size_t max_unsent_rechecked = 64;
+    // One MGET: a call that rechecked every slot bumped in the window (thousands, after a
+    // script invalidated or registered many models) read them all from Redis, tens of ms.
+    constexpr size_t max_recent_rechecked = 1000;
     auto& g = gens();
     uint64_t last_bump = g.last_bump_ms.load(std::memory_order_relaxed);
     const bool marks = g.any_unsent.load(std::memory_order_acquire) != 0;
@@ -551,27 +555,30 @@ void recheck_bumped()
     // Cleared before the slots are read: a slot marked meanwhile sets it again (mark_unsent).
     if (marks)
         g.any_unsent.store(0, std::memory_order_seq_cst);
-    std::vector<uint32_t> rechecked;
-    size_t marked = 0;
-    // The marked slots are taken from where the last look stopped, round the slots: from 0 each
-    // time, 64 marks Redis never takes (counters not numbers) kept the ones after them waiting.
-    const uint32_t from = g.recheck_from.load(std::memory_order_relaxed);
-    uint32_t next_from = from;
-    for (uint32_t i = 0; i < n_generation_slots; i++) {
-        const uint32_t s = (from + i) % n_generation_slots;
+    // The marked slots, and those bumped in the window, are each taken from where the last
+    // look stopped, round the slots, at most max_* of each: from 0 each time, 64 marks Redis
+    // never takes (counters not numbers) kept the ones after them waiting.
+    std::vector<uint32_t> marked, recent;
+    for (uint32_t s = 0; s < n_generation_slots; s++) {
         const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
-        const bool recent = last_bump != 0 && at != 0 && now < at + recheck_window_ms;
-        const bool unsent_here = marks && (g.unsent[s].load(std::memory_order_seq_cst) != sent ||
-                                           g.floor[s].load(std::memory_order_relaxed) != 0);
-        marked += unsent_here;
-        if (unsent_here && marked == max_unsent_rechecked)
-            next_from = (s + 1) % n_generation_slots;
-        if (recent || (unsent_here && marked <= max_unsent_rechecked))
-            rechecked.push_back(s);
+        if (last_bump != 0 && at != 0 && now < at + recheck_window_ms)
+            recent.push_back(s);
+        if (marks && (g.unsent[s].load(std::memory_order_seq_cst) != sent ||
+                      g.floor[s].load(std::memory_order_relaxed) != 0))
+            marked.push_back(s);
     }
-    g.recheck_from.store(next_from, std::memory_order_relaxed);
+    uint32_t next_marked, next_recent;
+    std::vector<uint32_t> rechecked = generation::take_round(
+        marked, max_unsent_rechecked, g.recheck_from.load(std::memory_order_relaxed), &next_marked);
+    const auto recent_taken = generation::take_round(
+        recent, max_recent_rechecked, g.recent_from.load(std::memory_order_relaxed), &next_recent);
+    g.recheck_from.store(next_marked, std::memory_order_relaxed);
+    g.recent_from.store(next_recent, std::memory_order_relaxed);
+    rechecked.insert(rechecked.end(), recent_taken.begin(), recent_taken.end());
+    std::sort(rechecked.begin(), rechecked.end());
+    rechecked.erase(std::unique(rechecked.begin(), rechecked.end()), rechecked.end());
     // Until Redis takes them (apply_generations clears each mark it sends).
-    if (marked != 0)
+    if (!marked.empty())
         g.any_unsent.store(1, std::memory_order_seq_cst);
     // The server's work, not the caller's: never strict (strict_call).
     try {

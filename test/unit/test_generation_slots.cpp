@@ -257,3 +257,32 @@ TEST(GenerationSlots, BumpsOnACounterBehindGiveTwoNumbers)
     EXPECT_GT(second, slot);
     EXPECT_NE(first, second);
 }
+
+// The recheck takes at most so many slots a time, round the slots, so that every slot due is
+// taken within a few rechecks, none twice before the others.
+TEST(GenerationSlots, RechecksTakeSlotsRoundTheSlots)
+{
+    using ai_scale::cache::generation::take_round;
+    uint32_t next = 7;
+    EXPECT_EQ(take_round({3, 9, 40}, 3, 7, &next), (std::vector<uint32_t>{3, 9, 40}));
+    EXPECT_EQ(next, 7u) << "all taken: the next recheck starts where this one did";
+    EXPECT_EQ(take_round({3, 9, 40, 50}, 2, 7, &next), (std::vector<uint32_t>{9, 40}));
+    EXPECT_EQ(next, 41u);
+    EXPECT_EQ(take_round({3, 9, 40, 50}, 2, next, &next), (std::vector<uint32_t>{50, 3}));
+    EXPECT_EQ(next, 4u) << "round the end to the first";
+    EXPECT_EQ(take_round({3, 9, 40, 50}, 2, 60000, &next), (std::vector<uint32_t>{3, 9}));
+    EXPECT_EQ(next, 10u);
+    EXPECT_EQ(take_round({2, 65535}, 1, 65535, &next), (std::vector<uint32_t>{65535}));
+    EXPECT_EQ(next, 0u) << "past the last slot is slot 0";
+    // 2,500 slots due, 1,000 a recheck: three rechecks take each of them at least once.
+    std::vector<uint32_t> due;
+    for (uint32_t s = 0; s < 2500; s++)
+        due.push_back(s * 26);
+    std::vector<int> times(due.size());
+    next = 0;
+    for (int r = 0; r < 3; r++)
+        for (uint32_t s : take_round(due, 1000, next, &next))
+            times[s / 26]++;
+    EXPECT_EQ(std::count(times.begin(), times.end(), 0), 0);
+    EXPECT_EQ(std::count(times.begin(), times.end(), 2), 500);
+}

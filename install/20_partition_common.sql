@@ -669,7 +669,8 @@ BEGIN
     lows := '{}';
     highs := '{}';
     FOR m IN 1 .. coalesce(array_length(bound_lo, 1), 0) LOOP
-        CONTINUE WHEN bound_lo[m] >= hi OR bound_hi[m] <= lo;
+        EXIT WHEN bound_lo[m] >= hi; -- (ordered: no range after it reaches [lo, hi) either)
+        CONTINUE WHEN bound_hi[m] <= lo;
         IF bound_lo[m] > cursor THEN
             lows := lows || cursor;
             highs := highs || bound_lo[m];

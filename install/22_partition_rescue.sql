@@ -251,7 +251,7 @@ BEGIN
     END IF;
 END $$;
 
--- For _rescue_default, once it holds the default's EXCLUSIVE lock: whether the batch must
+-- For _rescue_default, once it holds the default's ACCESS EXCLUSIVE lock: whether the batch must
 -- leave the default's rows where they are.
 CREATE FUNCTION ai_scale._rescue_blocked(parent regclass, dflt regclass) RETURNS boolean
     LANGUAGE plpgsql VOLATILE
@@ -612,6 +612,7 @@ DECLARE
     staged record;
     caller_lock_timeout text;
     piece_zone text;
+    has_rows boolean;
 BEGIN
     PERFORM ai_scale._require_primary('rescue_default');
     PERFORM ai_scale._require_batch_rows(batch_rows);
@@ -637,9 +638,18 @@ BEGIN
     -- default: taken after the default's lock, a session holding the parent and waiting for
     -- the default (an ATTACH PARTITION) and the rescue waited for each other (TAP 276).
     EXECUTE format('LOCK TABLE ONLY %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
-    -- Writers of the default wait from here to the end (readers do not, until the attaches):
-    -- the rows counted, copied and deleted below are then the same rows.
-    EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+    -- An empty default: nothing to move, and no wait for the queries that read it.
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO has_rows;
+    IF NOT has_rows THEN
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN;
+    END IF;
+    -- Readers and writers of the default wait from here to the end: the rows counted, copied
+    -- and deleted below are then the same rows. In the mode the attaches take: taken weaker
+    -- first (EXCLUSIVE, which let readers in), a transaction that had read the table and then
+    -- wrote a row to the default waited for the rescue and the attach for it, a deadlock
+    -- (see _make_ahead_lock).
+    EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', dflt);
     IF ai_scale._rescue_blocked(parent, dflt) THEN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN;

@@ -340,7 +340,13 @@ END $$;
 -- no more than the attaches' lock on the default would. They are then made in place, a
 -- quarter faster. Checked again under the lock: a row may have come meanwhile. Otherwise a row
 -- written to the default in the range of a partition made here would make its attach fail:
--- writers of the default wait from here (the attaches lock it fully anyway).
+-- readers and writers of the default wait from here, in the ACCESS EXCLUSIVE mode each attach
+-- takes on it anyway. A weaker lock first (EXCLUSIVE, which lets readers in) made the attach an
+-- upgrade: a transaction that had read the table (ACCESS SHARE on the default) and then wrote
+-- a row to the default (as predict() does: its lookup, then its store) waited for the run, the
+-- run's attach for it, and the deadlock detector failed the run, at every try while such
+-- writes went on (specs/default_reader_then_writer.spec). Taken first, the lock waits for that
+-- transaction (which goes ahead of the wait), or gives up within maintenance_lock_timeout.
 CREATE FUNCTION ai_scale._make_ahead_lock(parent regclass, dflt regclass,
                                           INOUT default_has_rows boolean, OUT in_place boolean)
     LANGUAGE plpgsql VOLATILE
@@ -355,7 +361,7 @@ BEGIN
         END IF;
         in_place := NOT default_has_rows AND NOT ai_scale._has_partitions_besides(parent, dflt);
     ELSIF dflt IS NOT NULL THEN
-        EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', dflt);
+        EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', dflt);
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
     END IF;
 END $$;
@@ -449,8 +455,8 @@ DECLARE
     done ai_scale._maintenance_action[];
 BEGIN
     -- The parent: all of it for partitions made in place (a table with no other partition than
-    -- an empty default), else what ATTACH takes; the default: what ATTACH takes (after LOCK
-    -- TABLE ONLY ... IN EXCLUSIVE MODE, a weaker one).
+    -- an empty default), else what ATTACH takes; the default: what ATTACH takes, as
+    -- _make_ahead_lock does.
     held_up := ai_scale._lock_timeout_text(message, ARRAY[parent, plan.dflt], ARRAY[
         CASE WHEN NOT default_has_rows
                   AND NOT ai_scale._has_partitions_besides(parent, plan.dflt)

@@ -130,6 +130,25 @@ SELECT ai_scale.cache_invalidate(NULL);
 SELECT ai_scale.cache_invalidate('');
 SELECT ai_scale.cache_invalidate('l1_model', -5);
 SELECT ai_scale.cache_invalidate('l1_model', 0);
+\i sql/include/try.sql
+-- An output over 64 MB, more than ai_scale reads back from Redis as one value, is refused
+-- (54000), and nothing is stored.
+SELECT pg_temp.try(format('SELECT ai_scale.cache_put(%L, 1, %L, %L)', 'l1_model', '{"x": 12}',
+                          jsonb_build_object('v', repeat('x', 64 * 1024 * 1024)))) AS over_64_mb;
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 12}') IS NULL AS nothing_stored;
+-- Their SQLSTATEs, as docs/cache.md gives them: 22004 for a null argument, 22023 for a bad one.
+SELECT call, pg_temp.try('SELECT ' || call) AS error FROM (VALUES
+    ($$ai_scale.cache_get(NULL, 1, '{}')$$),
+    ($$ai_scale.cache_get('l1_model', NULL, '{}')$$),
+    ($$ai_scale.cache_get('', 1, '{}')$$),
+    ($$ai_scale.cache_get('l1_model', 0, '{}')$$),
+    ($$ai_scale.cache_put('l1_model', 1, '{"x": 9}', NULL)$$),
+    ($$ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '0')$$),
+    ($$ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '0.5 ms')$$),
+    ($$ai_scale.cache_put('l1_model', 1, '{"x": 9}', '{}', interval '2 years')$$),
+    ($$ai_scale.cache_invalidate(NULL)$$),
+    ($$ai_scale.cache_invalidate('l1_model', 0)$$)
+) AS calls(call);
 
 -- Invalid settings are refused at SET.
 SET ai_scale.redis_primary = 'no-port';
@@ -206,6 +225,35 @@ SET ai_scale.store_table = 'mine';
 SET ai_scale.redis_primary = '127.0.0.1:1';
 SET ai_scale.cache_strict = on;
 RESET ai_scale.cache_strict;
+-- Every setting's context, as README's Settings table gives it: a setting made settable by
+-- anyone (a Redis endpoint or user would let a role pick where other sessions' answers come
+-- from) shows here. Each superuser-only one is refused to this role, set to its own value.
+RESET ROLE;
+SELECT name, context FROM pg_settings WHERE name LIKE 'ai_scale.%' ORDER BY name;
+DO $$
+DECLARE
+    names text[];
+    vals text[];
+    refused text[] := '{}';
+BEGIN
+    SELECT array_agg(name ORDER BY name), array_agg(coalesce(reset_val, '') ORDER BY name)
+      INTO names, vals
+      FROM pg_settings WHERE name LIKE 'ai_scale.%' AND context = 'superuser';
+    -- (pg_settings does not list the password, which no one but a superuser may read.)
+    names := names || 'ai_scale.redis_password'::text;
+    vals := vals || ''::text;
+    EXECUTE 'SET LOCAL ROLE ai_scale_l1_plain';
+    FOR i IN 1 .. cardinality(names) LOOP
+        BEGIN
+            PERFORM set_config(names[i], vals[i], false);
+        EXCEPTION WHEN insufficient_privilege THEN
+            refused := refused || names[i];
+        END;
+    END LOOP;
+    EXECUTE 'RESET ROLE';
+    RAISE NOTICE '% of % refused to a plain role: %', cardinality(refused), cardinality(names),
+                 array_to_string(refused, ', ');
+END $$;
 RESET ROLE;
 DROP ROLE ai_scale_l1_plain;
 

@@ -30,3 +30,18 @@ SELECT partition, tier, tablespace FROM ai_scale.partitions('cd_short')
  WHERE partition = 'cd_short_old'::regclass;
 DROP TABLE cd_short;
 DROP TABLESPACE cold_default_hot;
+-- Tablespace names that need quoting, hot and cold: partitions are made in the one, as the
+-- parent is, and moved to the other.
+CREATE TABLESPACE "Hot Space" LOCATION '';
+CREATE TABLESPACE "Cold Space" LOCATION '';
+CREATE TABLE cd_quoted (at timestamptz NOT NULL) PARTITION BY RANGE (at) TABLESPACE "Hot Space";
+CREATE TABLE cd_quoted_old PARTITION OF cd_quoted
+    FOR VALUES FROM (now()::date - 10) TO (now()::date - 9) TABLESPACE "Hot Space";
+SELECT action, count(*)
+FROM ai_scale.manage_partitions('cd_quoted', '1 day', 2, '30 days', 'tier', cold_after => '2 days',
+                                cold_tablespace => 'Cold Space', time_zone => 'UTC')
+GROUP BY action ORDER BY action;
+SELECT tier, tablespace, count(*) FROM ai_scale.partitions('cd_quoted') GROUP BY 1, 2 ORDER BY 1, 2;
+DROP TABLE cd_quoted;
+DROP TABLESPACE "Hot Space";
+DROP TABLESPACE "Cold Space";

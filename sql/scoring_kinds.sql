@@ -219,6 +219,38 @@ SELECT ai_scale.reset_stats();
 SELECT ai_scale.score_batch('k_lin', array_agg(input)) IS NOT NULL FROM kinds_input;
 SELECT value AS rows_cpu FROM ai_scale.stats WHERE section = 'scoring' AND metric = 'rows_cpu';
 
-SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def', 'k_wide', 'k_slow', 'k_over', 'k_over_log']) n;
+-- The documented limits, at the bound and one past it: an mlp of 64 layers, 256 inputs, 256
+-- units a layer; 10,000 features (checked before anything is registered). The GPU module checks
+-- the same bounds (gpu/model_check.hpp).
+CREATE FUNCTION pg_temp.layer(n_in int, n_out int) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object(
+        'weights', (SELECT jsonb_agg((SELECT jsonb_agg(1) FROM generate_series(1, n_in)))
+                      FROM generate_series(1, n_out)),
+        'bias', (SELECT jsonb_agg(0) FROM generate_series(1, n_out)), 'activation', 'identity')
+$$;
+CREATE FUNCTION pg_temp.features(n int) RETURNS text[] LANGUAGE sql AS $$
+    SELECT array_agg('f' || i ORDER BY i) FROM generate_series(1, n) i
+$$;
+SELECT bound, pg_temp.try(format('SELECT ai_scale.register_model(%L, %L, %L, %L)',
+                                 'k_limit', kind, features, params)) AS registered
+FROM (VALUES
+    ('64 layers', 'mlp', ARRAY['a'],
+     jsonb_build_object('layers', (SELECT jsonb_agg(pg_temp.layer(1, 1)) FROM generate_series(1, 64)))),
+    ('65 layers', 'mlp', ARRAY['a'],
+     jsonb_build_object('layers', (SELECT jsonb_agg(pg_temp.layer(1, 1)) FROM generate_series(1, 65)))),
+    ('256 inputs', 'mlp', pg_temp.features(256), jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(256, 1)))),
+    ('257 inputs', 'mlp', pg_temp.features(257), jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(257, 1)))),
+    ('256 units', 'mlp', ARRAY['a'], jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(1, 256), pg_temp.layer(256, 1)))),
+    ('257 units', 'mlp', ARRAY['a'], jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(1, 257), pg_temp.layer(257, 1)))),
+    ('10000 features', 'linear', pg_temp.features(10000),
+     jsonb_build_object('weights', (SELECT jsonb_agg(1) FROM generate_series(1, 10000)))),
+    ('10001 features', 'linear', pg_temp.features(10001),
+     jsonb_build_object('weights', (SELECT jsonb_agg(1) FROM generate_series(1, 10001))))
+) AS limits(bound, kind, features, params);
+-- The models at the bound score: 64 identity layers pass 2 through; 256 units of 1 sum to 256.
+SELECT ai_scale.score('k_limit', '{"a": 2}', 1) AS deep, ai_scale.score('k_limit', '{"a": 1}', 3) AS wide;
+SELECT count(*) AS registered_at_the_bounds FROM ai_scale.models WHERE model_name = 'k_limit';
+
+SELECT ai_scale.drop_model(n) FROM unnest(ARRAY['k_lin', 'k_log', 'k_mlp', 'k_two', 'k_id', 'k_def', 'k_wide', 'k_slow', 'k_over', 'k_over_log', 'k_limit']) n;
 DROP VIEW kinds_reference;
 DROP TABLE kinds_input;

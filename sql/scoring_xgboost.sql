@@ -120,6 +120,13 @@ SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc))
     ((SELECT jsonb_set(model, '{learner,gradient_booster,name}', '"dart"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,feature_types}', '["float", "c", "float", "float", "float"]') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,gradient_booster,model,tree_info,0}', '1') FROM xgb_files WHERE name = 'xgb_logistic')),
+    -- Several targets (their trees would be summed into one wrong score), no trees, a feature
+    -- count out of range, feature names that are not strings.
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,num_target}', '"2"') FROM xgb_files WHERE name = 'xgb_regression')),
+    ((SELECT jsonb_set(model, '{learner,gradient_booster,model,trees}', '[]') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,num_feature}', '"0"') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,num_feature}', '"10001"') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,feature_names}', '["age", 1, "tenure", "visits", "score"]') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((repeat('[', 300) || repeat(']', 300))::jsonb)
 ) AS bad(doc);
 SELECT pg_temp.try($$SELECT ai_scale.import_xgboost('bad', (SELECT model FROM xgb_files WHERE name = 'xgb_logistic'), ARRAY['a'])$$);

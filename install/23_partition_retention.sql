@@ -81,6 +81,21 @@ CREATE FUNCTION ai_scale._owed_drop_due(parent regclass, note text) RETURNS bool
                       AND note = ai_scale._owed_drop_note(c.parent, c.retention))
 $$;
 
+-- The tables named by a mark (_owed_drop_note) on any table, whoever owns it: in one scan of
+-- pg_description, which no index serves, for the worker's whole run. Each table's run then looks
+-- for its marks (_owed_drop_marked, the same scan) only when this names it: a scan a table, at
+-- every run, took most of a run of many tables in a database with many comments.
+CREATE FUNCTION ai_scale._owed_drop_parents() RETURNS oid[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT coalesce(array_agg(DISTINCT m[1]::oid), '{}')
+      FROM pg_description d,
+           regexp_match(d.description, '^ai_scale: detached from table ([0-9]+) by retention ') m
+     WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+       AND starts_with(d.description, 'ai_scale: detached from table ')
+$$;
+
 -- The tables of parent's owner that carry a mark naming parent (whatever its retention), with
 -- the mark and whether the table is a partition, in OID order (a run's rows, and the order its
 -- locks are taken in, the same at each run). Anyone may write the mark on a table of their own:

@@ -225,8 +225,10 @@ END $$;
 -- parent ACCESS EXCLUSIVE to the end of its transaction: in the same transaction as the
 -- creations and the rescue, inserts into every partition waited for them too (an attach takes
 -- only SHARE UPDATE EXCLUSIVE on the parent, which writers do not wait for).
+-- owed_drops: whether the worker's run drops what earlier runs detached and did not drop
+-- (_maintain_owed_drops); its run passes false for a table no mark names (_owed_drop_parents).
 CREATE FUNCTION ai_scale._maintain(cfg ai_scale.partition_config, defer_detach boolean,
-                                   phase text, tier_from timestamp)
+                                   phase text, tier_from timestamp, owed_drops boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -286,7 +288,7 @@ BEGIN
     -- each other, and the deadlock detector cancelled one of them, the query as often as not
     -- (TAP 277). Queries lock the parent first too.
     -- A partition whose mark stays (its unmark not free in time) is not finalized (handled).
-    IF defer_detach AND retaining AND NOT tier_only THEN
+    IF defer_detach AND retaining AND NOT tier_only AND owed_drops THEN
         SELECT * INTO owed FROM ai_scale._maintain_owed_drops(cfg);
         handled := owed.handled;
     END IF;
@@ -316,7 +318,7 @@ BEGIN
         END IF;
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(made.done) d;
     END IF;
-    IF defer_detach AND retaining AND NOT tier_only THEN
+    IF defer_detach AND retaining AND NOT tier_only AND owed_drops THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(owed.done) d;
     END IF;
     RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail FROM unnest(checked) d;
@@ -415,13 +417,13 @@ BEGIN
 END $$;
 
 -- One table's run (cfg, the settings as read before its lock; owner, the table's owner;
--- caller_lock_timeout, the caller's lock_timeout; phase and tier_from, as _maintain's), as its
--- owner: its rows, or the one row that says why it did not run. All of it in a subtransaction: a
--- table's error is its row, and the other tables' runs go on.
+-- caller_lock_timeout, the caller's lock_timeout; phase, tier_from and owed_drops, as
+-- _maintain's), as its owner: its rows, or the one row that says why it did not run. All of it
+-- in a subtransaction: a table's error is its row, and the other tables' runs go on.
 CREATE FUNCTION ai_scale._run_maintenance_table(cfg ai_scale.partition_config,
                                                 defer_detach boolean, owner oid,
                                                 caller_lock_timeout text, phase text,
-                                                tier_from timestamp)
+                                                tier_from timestamp, owed_drops boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -460,8 +462,8 @@ BEGIN
         -- All of it as the table's owner (see _as_owner_rows), with the settings as they are now.
         RETURN QUERY SELECT * FROM ai_scale._as_owner_rows(cfg.parent, format(
                          'SELECT * FROM ai_scale._maintain((SELECT c FROM ai_scale.partition_config c '
-                         'WHERE c.parent = %s::oid::regclass), %L, %L, %L::timestamp)',
-                         cfg.parent::oid, defer_detach, phase, tier_from))
+                         'WHERE c.parent = %s::oid::regclass), %L, %L, %L::timestamp, %L)',
+                         cfg.parent::oid, defer_detach, phase, tier_from, owed_drops))
                          AS t(parent_table regclass, action text, partition text, detail text);
     EXCEPTION
         -- A lock on the table itself, before any step (reading its partitions), not free in
@@ -491,12 +493,13 @@ BEGIN
     END;
 END $$;
 
--- run_maintenance, and the worker's run of one table (defer_detach, phase and tier_from, see
--- _maintain): each managed table's run in turn (_run_maintenance_table), its rows counted as
--- actions and errors (_count_maintenance).
+-- run_maintenance, and the worker's run of one table (defer_detach, phase, tier_from and
+-- owed_drops, see _maintain): each managed table's run in turn (_run_maintenance_table), its
+-- rows counted as actions and errors (_count_maintenance).
 CREATE FUNCTION ai_scale._run_maintenance(parent regclass, defer_detach boolean,
                                            phase text DEFAULT NULL,
-                                           tier_from timestamp DEFAULT NULL)
+                                           tier_from timestamp DEFAULT NULL,
+                                           owed_drops boolean DEFAULT true)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -535,7 +538,7 @@ BEGIN
         FOR parent_table, action, partition, detail IN
             SELECT * FROM ai_scale._run_maintenance_table(cfg, defer_detach, owner,
                                                           caller_lock_timeout, phase,
-                                                          tier_from)
+                                                          tier_from, owed_drops)
         LOOP
             IF action = 'error' THEN
                 errors := errors + 1;

@@ -52,6 +52,7 @@ namespace {
 struct managed_table {
     Oid oid;
     char* name;
+    bool owed_drops; // a table a mark names (ai_scale._owed_drop_parents), read at the run's start
     pending_detach* pending;
     int npending;
 };
@@ -95,12 +96,14 @@ bool restore_connected()
     return restoring;
 }
 
-// The rows of ai_scale.partition_config in OID order, in run_context. Inside a transaction,
-// connected to SPI.
+// The rows of ai_scale.partition_config in OID order, in run_context, each with whether a mark
+// names it (one scan of pg_description for the run). Inside a transaction, connected to SPI.
 managed_table* read_config(int* ntables)
 {
-    int rc = SPI_execute("SELECT parent::oid, parent::text FROM ai_scale.partition_config "
-                         "ORDER BY parent::oid",
+    int rc = SPI_execute("SELECT c.parent::oid, c.parent::text, c.parent::oid = ANY (o.parents) "
+                         "FROM ai_scale.partition_config c, "
+                         "(SELECT ai_scale._owed_drop_parents() AS parents) o "
+                         "ORDER BY c.parent::oid",
                          true, 0);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
@@ -112,6 +115,8 @@ managed_table* read_config(int* ntables)
             SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
         tables[i].name = MemoryContextStrdup(
             run_context, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+        tables[i].owed_drops =
+            DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
     }
     *ntables = int(SPI_processed);
     return tables;
@@ -133,20 +138,23 @@ managed_table* list_tables(int* ntables)
 }
 
 // Runs _run_maintenance on one table, its rows left in SPI_tuptable: the phase 'first', 'rest'
-// or 'tier' (from the bound tier_from, a timestamp's text) of its run (see ai_scale._maintain).
-// Inside a transaction, connected to SPI.
-void run_maintenance_of(Oid table, const char* phase, const char* tier_from)
+// or 'tier' (from the bound tier_from, a timestamp's text) of its run (see ai_scale._maintain),
+// looking for the drops earlier runs owe it when owed_drops. Inside a transaction, connected to
+// SPI.
+void run_maintenance_of(Oid table, const char* phase, const char* tier_from, bool owed_drops)
 {
-    Oid argtypes[3] = {OIDOID, TEXTOID, TEXTOID};
-    Datum args[3] = {ObjectIdGetDatum(table), CStringGetTextDatum(phase),
-                     tier_from != nullptr ? CStringGetTextDatum(tier_from) : Datum(0)};
-    const char nulls[3] = {' ', ' ', tier_from != nullptr ? ' ' : 'n'};
+    Oid argtypes[4] = {OIDOID, TEXTOID, TEXTOID, BOOLOID};
+    Datum args[4] = {ObjectIdGetDatum(table), CStringGetTextDatum(phase),
+                     tier_from != nullptr ? CStringGetTextDatum(tier_from) : Datum(0),
+                     BoolGetDatum(owed_drops)};
+    const char nulls[4] = {' ', ' ', tier_from != nullptr ? ' ' : 'n', ' '};
     int rc = SPI_execute_with_args("SELECT r.parent_table::text, r.action, r.partition, r.detail, "
                                    "c.retention_mode || ' ' || c.retention::text "
                                    "FROM ai_scale.partition_config c, "
-                                   "ai_scale._run_maintenance(c.parent, true, $2, $3::timestamp) r "
+                                   "ai_scale._run_maintenance(c.parent, true, $2, "
+                                   "$3::timestamp, $4) r "
                                    "WHERE c.parent::oid = $1",
-                                   3, argtypes, args, nulls, false, 0);
+                                   4, argtypes, args, nulls, false, 0);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
 }
@@ -202,7 +210,7 @@ bool maintain_table_phase(const managed_table& table, const char* phase, const c
     *again = nullptr;
     start_transaction("ai_scale maintenance");
     SPI_connect();
-    run_maintenance_of(table.oid, phase, tier_from);
+    run_maintenance_of(table.oid, phase, tier_from, table.owed_drops);
     pending_detach* all = static_cast<pending_detach*>(MemoryContextAllocZero(
         run_context, sizeof(pending_detach) * (*npending + SPI_processed + 1)));
     for (int i = 0; i < *npending; i++)

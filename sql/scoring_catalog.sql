@@ -116,6 +116,11 @@ SELECT pg_temp.try($$SELECT ai_scale.register_model(NULL, 'linear', ARRAY['a'], 
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version(NULL, 1)$$);
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', NULL)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model(NULL)$$);
+-- So are null features, params, kind or dump.
+SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_null', 'linear', NULL, '{"weights": [1]}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_null', 'linear', ARRAY['a'], NULL)$$);
+SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_null', NULL, ARRAY['a'], '{"weights": [1]}')$$);
+SELECT pg_temp.try($$SELECT ai_scale.import_xgboost('cat_null', NULL)$$);
 -- An empty name is 22023 in every catalog function, as in register_model (no model can have it).
 SELECT pg_temp.try($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{"weights": [1]}')$$);
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('', 1)$$);

@@ -575,11 +575,14 @@ $$;
 -- An error's message for a maintenance 'error' row, with its hint when it has one (out of
 -- shared memory, for instance, is only useful with its hint to raise max_locks_per_transaction)
 -- and its SQLSTATE last, which manage_partitions raises again (_error_state).
+-- A deadlock's hint ("See server log for query details.") is left out: the error was caught,
+-- and the server log has nothing of it.
 CREATE FUNCTION ai_scale._error_text(message text, hint text, state text) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT CASE WHEN coalesce(hint, '') = '' THEN message ELSE message || ' (hint: ' || hint || ')' END
+    SELECT CASE WHEN coalesce(hint, '') = '' OR state = '40P01' THEN message
+                ELSE message || ' (hint: ' || hint || ')' END
            || ' (SQLSTATE ' || state || ')'
 $$;
 

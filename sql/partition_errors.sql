@@ -176,4 +176,9 @@ SELECT f AS api_function_gone,
 SELECT replace(pg_temp.try(format('CALL ai_scale.rescue_default_proc(%s::oid::regclass)', :gone_oid)),
                :'gone_oid', 'N') AS rescue_default_proc_gone;
 
+-- An error row's text: the message, the hint, the SQLSTATE; a deadlock's hint, which points to
+-- a server log that holds nothing of an error the run caught, left out.
+SELECT ai_scale._error_text('out of shared memory', 'You might need to increase max_locks_per_transaction.', '53200') AS with_hint,
+       ai_scale._error_text('deadlock detected', 'See server log for query details.', '40P01') AS deadlock;
+
 DROP TABLE plain, by_list, by_hash, by_int, by_two, by_expr, by_date, good, victim, frozen_new;

@@ -60,5 +60,16 @@ ok(poll_until(sub { runs() >= 2 }), 'a reload starts a run');
 wake_and_serve($_) for 3, 4;
 is(runs(), 2, 'and the wake-ups after it none');
 
+# The naptime is waited in full: at 5 s (the reload's own run first), no run in the next 2 s, and
+# one after. (A loaded machine only makes runs later, never sooner: this cannot fail for want of
+# time.)
+$node->safe_psql('postgres',
+    "ALTER SYSTEM SET ai_scale.maintenance_naptime = '5s'; SELECT pg_reload_conf();");
+ok(poll_until(sub { runs() >= 3 }), 'the reload to a naptime of 5 s starts a run');
+my $after_reload = runs();
+sleep 2;
+is(runs(), $after_reload, 'no run within 2 s of it');
+ok(poll_until(sub { runs() > $after_reload }), 'the next run comes once the naptime has passed');
+
 $node->stop;
 done_testing();

@@ -81,15 +81,17 @@ CREATE FUNCTION ai_scale._owed_drop_due(parent regclass, note text) RETURNS bool
                       AND note = ai_scale._owed_drop_note(c.parent, c.retention))
 $$;
 
--- The tables named by a mark (_owed_drop_note) on any table, whoever owns it: in one scan of
--- pg_description, which no index serves, for the worker's whole run. Each table's run then looks
--- for its marks (_owed_drop_marked, the same scan) only when this names it: a scan a table, at
--- every run, took most of a run of many tables in a database with many comments.
-CREATE FUNCTION ai_scale._owed_drop_parents() RETURNS oid[]
+-- The tables named by a mark (_owed_drop_note) on any table, whoever owns it, as the mark
+-- writes their OIDs: in one scan of pg_description, which no index serves, for the worker's
+-- whole run. Each table's run then looks for its marks (_owed_drop_marked, the same scan) only
+-- when this names it: a scan a table, at every run, took most of a run of many tables in a
+-- database with many comments. Kept as text: any role may write the comment on a table of its
+-- own, and a number past an OID's range, cast, failed every run of the worker.
+CREATE FUNCTION ai_scale._owed_drop_parents() RETURNS text[]
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT coalesce(array_agg(DISTINCT m[1]::oid), '{}')
+    SELECT coalesce(array_agg(DISTINCT m[1]), '{}')
       FROM pg_description d,
            regexp_match(d.description, '^ai_scale: detached from table ([0-9]+) by retention ') m
      WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0

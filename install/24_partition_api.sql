@@ -475,15 +475,19 @@ BEGIN
         RAISE EXCEPTION '%', SQLERRM
             USING ERRCODE = 'duplicate_table',
                   HINT = CASE
-                      WHEN tbl IS NULL OR (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) <> 'p'
+                      WHEN tbl IS NULL OR NOT EXISTS (SELECT 1 FROM pg_partitioned_table p
+                                                       WHERE p.partrelid = tbl
+                                                         AND p.partstrat = 'r')
                           THEN 'Choose another name.'
                       WHEN EXISTS (SELECT 1 FROM ai_scale.partition_config c
                                     WHERE c.parent = tbl)
                           THEN format('Table %s is managed already: ai_scale.partitions(%L) '
                                       'lists its partitions.', tbl, tbl::text)
                       ELSE format('To manage an existing range-partitioned table, call '
-                                  'ai_scale.manage_partitions(%L, %L).', tbl::text,
-                                  partition_interval)
+                                  'ai_scale.manage_partitions(%L, %L, premake => %s%s).',
+                                  tbl::text, partition_interval, premake,
+                                  CASE WHEN retention IS NOT NULL
+                                       THEN format(', retention => %L', retention) END)
                   END;
     END;
     tbl := format('%I.%I', nsp, rel)::regclass;

@@ -89,11 +89,13 @@ SELECT pg_temp.try($$SELECT ai_scale.unmanage_partitions(NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.reapply_privileges(NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('good')$$);
--- The hint of a name taken: by a range-partitioned table (manage it) or by another kind of
--- relation (one managed already: partition_store).
+-- The hint of a name taken: by a range-partitioned table (manage it, with the settings the call
+-- gave) or by another table (one managed already: partition_store).
 \set SHOW_CONTEXT never
 SELECT ai_scale.create_prediction_store('good', '1 hour');
+SELECT ai_scale.create_prediction_store('good', '1 day', 3, '30 days');
 SELECT ai_scale.create_prediction_store('plain');
+SELECT ai_scale.create_prediction_store('by_list');
 \set SHOW_CONTEXT errors
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('no_such_schema.preds')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.run_maintenance('good')$$);
@@ -180,5 +182,11 @@ SELECT replace(pg_temp.try(format('CALL ai_scale.rescue_default_proc(%s::oid::re
 -- a server log that holds nothing of an error the run caught, left out.
 SELECT ai_scale._error_text('out of shared memory', 'You might need to increase max_locks_per_transaction.', '53200') AS with_hint,
        ai_scale._error_text('deadlock detected', 'See server log for query details.', '40P01') AS deadlock;
+
+-- The worker's read of the owed-drop marks takes any role's comment as text: a number past an
+-- OID's range in one (any role may write it on a table of its own) failed every worker run.
+COMMENT ON TABLE plain IS 'ai_scale: detached from table 99999999999 by retention x';
+SELECT ai_scale._owed_drop_parents() AS owed_drop_parents;
+COMMENT ON TABLE plain IS NULL;
 
 DROP TABLE plain, by_list, by_hash, by_int, by_two, by_expr, by_date, good, victim, frozen_new;

@@ -4,7 +4,7 @@
 // run_maintenance_proc does; two when retention drops or detaches partitions, committed before
 // the rest, and one more per partition moved to the cold tablespace after the first), so that
 // the locks one table's DDL took are released before the next table is
-// started: ai_scale._run_maintenance(table, true, phase) creates, tiers and rescues,
+// started: ai_scale._run_maintenance(table, true, phase, ...) creates, tiers and rescues,
 // each DDL under a short lock_timeout; the drops and detaches it defers are done, once every
 // table has been maintained, with DETACH PARTITION ... CONCURRENTLY (worker_detach.cpp), which
 // needs transactions of its own and so cannot run inside a function. An error on a table is
@@ -100,11 +100,12 @@ bool restore_connected()
 // names it (one scan of pg_description for the run). Inside a transaction, connected to SPI.
 managed_table* read_config(int* ntables)
 {
-    int rc = SPI_execute("SELECT c.parent::oid, c.parent::text, c.parent::oid = ANY (o.parents) "
-                         "FROM ai_scale.partition_config c, "
-                         "(SELECT ai_scale._owed_drop_parents() AS parents) o "
-                         "ORDER BY c.parent::oid",
-                         true, 0);
+    int rc =
+        SPI_execute("SELECT c.parent::oid, c.parent::text, c.parent::oid::text = ANY (o.parents) "
+                    "FROM ai_scale.partition_config c, "
+                    "(SELECT ai_scale._owed_drop_parents() AS parents) o "
+                    "ORDER BY c.parent::oid",
+                    true, 0);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
     managed_table* tables = static_cast<managed_table*>(

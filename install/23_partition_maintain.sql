@@ -361,6 +361,11 @@ BEGIN
         END IF;
         in_place := NOT default_has_rows AND NOT ai_scale._has_partitions_besides(parent, dflt);
     ELSIF dflt IS NOT NULL THEN
+        -- The parent first, in the mode the attaches take, as queries and Postgres's own DDL
+        -- lock it before a partition: the default first, a session that held the parent (a
+        -- CREATE STATISTICS, an ANALYZE) and then read the table waited for the run, and the
+        -- run for it.
+        EXECUTE format('LOCK TABLE ONLY %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
         EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', dflt);
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
     END IF;

@@ -96,6 +96,11 @@ bool refuses_login(std::string_view last_error)
                 return true;
         return false;
     }
+    // NOAUTH: the command itself, or the SELECT of ai_scale.redis_db that a new connection
+    // sends first ("SELECT: NOAUTH ...").
+    constexpr std::string_view select = "SELECT: ";
+    if (last_error.substr(0, select.size()) == select)
+        last_error.remove_prefix(select.size());
     constexpr std::string_view noauth = "NOAUTH ";
     return last_error.substr(0, noauth.size()) == noauth;
 }

@@ -51,7 +51,8 @@ bool refuses_connection(std::string_view reply);
 // Whether an endpoint's last error (as its breaker keeps it) is Redis refusing to let this
 // session in: the AUTH of a new connection refused (a wrong ai_scale.redis_password or
 // redis_user: "AUTH: WRONGPASS ...", or a password given to a Redis that has none), or a command
-// refused for want of one (NOAUTH: Redis has a password, and none is set).
+// refused for want of one (NOAUTH: Redis has a password, and none is set; "SELECT: NOAUTH ..."
+// when the refused command is the SELECT of ai_scale.redis_db).
 bool refuses_login(std::string_view last_error);
 
 } // namespace ai_scale::cache

@@ -520,10 +520,11 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
 }
 
 // Syncs, at most once a second for the whole server, at a cache call of any model (a key made,
-// or an invalidation): the slots this server bumped in the last recheck_window_ms, so that an
-// INCRBY a Redis failover lost is made again (reconcile_generation) within a second after the
-// server learns of the new primary; and the slots marked unsent, whatever the age of their bump
-// (carried across a restart, or bumped in an outage longer than the window), at most
+// or an invalidation): the slots this server bumped in the last recheck_window_ms, at most
+// max_recent_rechecked of them a time, so that an INCRBY a Redis failover lost is made again
+// (reconcile_generation) within a second after the server learns of the new primary (within a
+// minute when more than 1,000 were bumped); and the slots marked unsent, whatever the age of their
+// bump (carried across a restart, or bumped in an outage longer than the window), at most
 // max_unsent_rechecked of them a time, so that Redis takes them within a second after it answers
 // again. Left to the next use of the model invalidated, they were not sent until then, and the
 // other servers went on serving what the invalidation was for. Without either, a call pays two
@@ -531,8 +532,9 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
 void recheck_bumped()
 {
     constexpr size_t max_unsent_rechecked = 64;
-    // One MGET: a call that rechecked every slot bumped in the window (thousands, after a
-    // script invalidated or registered many models) read them all from Redis, tens of ms.
+    // One round trip (an MGET of 1,000 keys; two with the marked slots): a call that rechecked
+    // every slot bumped in the window (thousands, after a script invalidated or registered many
+    // models) read them all from Redis, tens of ms.
     constexpr size_t max_recent_rechecked = 1000;
     auto& g = gens();
     uint64_t last_bump = g.last_bump_ms.load(std::memory_order_relaxed);

@@ -117,6 +117,7 @@ TEST(ErrorText, TellsALoginRefused)
     EXPECT_TRUE(refuses_login("AUTH: ERR invalid password"));
     EXPECT_TRUE(refuses_login("AUTH: ERR Client sent AUTH, but no password is set"));
     EXPECT_TRUE(refuses_login("NOAUTH Authentication required."));
+    EXPECT_TRUE(refuses_login("SELECT: NOAUTH Authentication required."));
     // The AUTH step's connection failing, or another command's error, is no refusal.
     EXPECT_FALSE(refuses_login("AUTH: timeout after 100 ms"));
     EXPECT_FALSE(refuses_login("AUTH: ERR max number of clients reached"));

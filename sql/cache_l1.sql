@@ -242,7 +242,7 @@ BEGIN
     SELECT array_agg(name ORDER BY name), array_agg(coalesce(reset_val, '') ORDER BY name)
       INTO names, vals
       FROM pg_settings WHERE name LIKE 'ai_scale.%' AND context = 'superuser';
-    -- (pg_settings does not list the password, which no one but a superuser may read.)
+    -- (GUC_NO_SHOW_ALL keeps the password out of pg_settings.)
     names := names || 'ai_scale.redis_password'::text;
     vals := vals || ''::text;
     EXECUTE 'SET LOCAL ROLE ai_scale_l1_plain';

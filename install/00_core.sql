@@ -51,6 +51,30 @@ CREATE FUNCTION ai_scale._count(n bigint, one text, many text) RETURNS text
     SET search_path = pg_catalog, pg_temp
     RETURN n::text || ' ' || CASE WHEN n = 1 THEN one ELSE many END;
 
+-- Refuses the caller of fn unless it holds every one of rights on tbl, which fn writes: 42501
+-- naming the rights it lacks, with hint saying how to get them. Checked before fn does anything,
+-- so that a role without them is told what to ask for rather than meeting a bare "permission
+-- denied for table" from whichever statement needs them first.
+CREATE FUNCTION ai_scale._require_table_rights(tbl regclass, rights text[], fn text, hint text)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    missing text[];
+BEGIN
+    SELECT array_agg(r ORDER BY o) INTO missing
+      FROM unnest(rights) WITH ORDINALITY AS x(r, o)
+     WHERE NOT has_table_privilege(tbl, r);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied to call %', fn
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('%s writes %s, on which role %s lacks %s.', fn, tbl,
+                                  quote_ident(current_user), array_to_string(missing, ', ')),
+                  HINT = hint;
+    END IF;
+END $$;
+
 -- Exercises the C++/Postgres error bridge; for the regression tests and for diagnosing a build.
 CREATE FUNCTION ai_scale._bridge_selftest(kind text) RETURNS text
     LANGUAGE c VOLATILE STRICT

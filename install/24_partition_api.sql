@@ -7,25 +7,15 @@
 -- the privileges the calling function needs on the table ('INSERT, UPDATE' to register,
 -- 'DELETE' to unregister).
 CREATE FUNCTION ai_scale._require_config_rights(rights text[], fn text) RETURNS void
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
-DECLARE
-    missing text[];
-BEGIN
-    SELECT array_agg(r ORDER BY o) INTO missing
-      FROM unnest(rights) WITH ORDINALITY AS x(r, o)
-     WHERE NOT has_table_privilege('ai_scale.partition_config', r);
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'permission denied to call %', fn
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('%s writes ai_scale.partition_config, on which role %s lacks %s.',
-                                  fn, quote_ident(current_user), array_to_string(missing, ', ')),
-                  HINT = format('A superuser can grant them with GRANT INSERT, UPDATE, DELETE '
-                                'ON ai_scale.partition_config TO %s; the role then manages the '
-                                'tables it owns.', quote_ident(current_user));
-    END IF;
-END $$;
+    SELECT ai_scale._require_table_rights(
+        'ai_scale.partition_config', rights, fn,
+        format('A superuser can grant them with GRANT INSERT, UPDATE, DELETE ON '
+               'ai_scale.partition_config TO %s; the role then manages the tables it owns.',
+               quote_ident(current_user)))
+$$;
 
 -- manage_partitions checks everything it can before it writes or makes anything
 -- (_require_manageable, _check_manage_settings, _require_owner_can_manage), then, under the

@@ -238,23 +238,18 @@ BEGIN
 END
 $$;
 
--- Refuses a role without the right (UPDATE, DELETE) on ai_scale.models that fn needs, naming
--- what was refused (as register_model does), not the statement that would fail first (the
--- LOCK TABLE, the DELETE) with "permission denied for table models".
+-- Refuses a role without the right (UPDATE, DELETE) on ai_scale.models that fn needs
+-- (_require_table_rights), as register_model refuses one without INSERT, rather than letting
+-- the statement that needs it fail first (the LOCK TABLE, the DELETE) with "permission denied
+-- for table models".
 CREATE FUNCTION ai_scale._require_models_right(model_right text, fn text) RETURNS void
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-BEGIN
-    IF NOT has_table_privilege('ai_scale.models', model_right) THEN
-        RAISE EXCEPTION 'permission denied to call %', fn
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Role %s lacks %s on ai_scale.models, which %s needs.',
-                                  quote_ident(current_user), model_right, fn),
-                  HINT = format('The owner of ai_scale.models can grant it with GRANT %s ON '
-                                'ai_scale.models TO %s.', model_right, quote_ident(current_user));
-    END IF;
-END
+    SELECT ai_scale._require_table_rights(
+        'ai_scale.models', ARRAY[model_right], fn,
+        format('The owner of ai_scale.models can grant it with GRANT %s ON ai_scale.models TO %s.',
+               model_right, quote_ident(current_user)))
 $$;
 
 CREATE FUNCTION ai_scale.set_active_version(name text, version int) RETURNS void

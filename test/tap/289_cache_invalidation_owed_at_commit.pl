@@ -62,11 +62,8 @@ sub postmaster_killed_and_started {
     die 'the server did not start again';
 }
 
-# A session named invalidator whose writing transaction invalidates $model, and another that
-# caches a value for it meanwhile; then its COMMIT, sent while Redis holds the commit's INCRBY
-# (CLIENT PAUSE WRITE keeps write commands unanswered; a client gone by then has its command
-# dropped) and waiting for it. Returns the session.
-sub commit_waiting_for_redis {
+# A session named invalidator, in a writing transaction that has invalidated $model.
+sub invalidating_transaction {
     my ($how, $model) = @_;
     my $s = $node->background_psql('postgres', on_error_stop => 0);
     $s->query_safe(qq{SET application_name = 'invalidator';
@@ -74,6 +71,16 @@ SET ai_scale.redis_timeout_ms = 60000;
 BEGIN;
 INSERT INTO changes VALUES ('$how');
 SELECT ai_scale.cache_invalidate('$model', 1);});
+    return $s;
+}
+
+# The invalidator's transaction, and another session that caches a value for $model
+# meanwhile; then its COMMIT, sent while Redis holds the commit's INCRBY (CLIENT PAUSE WRITE
+# keeps write commands unanswered; a client gone by then has its command dropped) and waiting
+# for it. Returns the session.
+sub commit_waiting_for_redis {
+    my ($how, $model) = @_;
+    my $s = invalidating_transaction($how, $model);
     $node->safe_psql('postgres',
         qq{SELECT ai_scale.cache_put('$model', 1, '{"a": 1}', '"computed before the change"')});
     is($node->safe_psql('postgres', get_of($model)), '"computed before the change"',
@@ -125,12 +132,7 @@ commit_cut_short('crashed', sub {
 # nothing marked: the value was served after the commit.
 $node->safe_psql('postgres', q{ALTER SYSTEM SET synchronous_standby_names = 'nobody';
 SELECT pg_reload_conf();});
-my $s = $node->background_psql('postgres', on_error_stop => 0);
-$s->query_safe(q{SET application_name = 'invalidator';
-SET ai_scale.redis_timeout_ms = 60000;
-BEGIN;
-INSERT INTO changes VALUES ('waited for a standby');
-SELECT ai_scale.cache_invalidate('m', 1);});
+my $s = invalidating_transaction('waited for a standby', 'm');
 $s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
 $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
 WHERE application_name = 'invalidator' AND wait_event = 'SyncRep'})

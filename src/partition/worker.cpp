@@ -91,7 +91,7 @@ bool restore_connected()
                                          "database \"%s\""
                                        : "ai_scale maintenance resumes in database \"%s\": "
                                          "pg_restore is done",
-                             MyBgworkerEntry->bgw_extra)));
+                             database_name())));
     restore_waited = restoring;
     return restoring;
 }
@@ -424,7 +424,7 @@ void exit_if_replaced_or_yielding(uint32 launcher, bool ran)
     if (ai_scale::partition::launcher_replaced(launcher)) {
         ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" exits: a new "
                              "launcher started its own",
-                             MyBgworkerEntry->bgw_extra)));
+                             database_name())));
         proc_exit(0);
     }
     // The launcher asks for the slot for a listed database that found none free: given up
@@ -432,7 +432,7 @@ void exit_if_replaced_or_yielding(uint32 launcher, bool ran)
     if (ran && ai_scale::partition::yield_requested()) {
         ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" gives its slot "
                              "to a database waiting for one",
-                             MyBgworkerEntry->bgw_extra)));
+                             database_name())));
         proc_exit(0);
     }
 }
@@ -466,7 +466,7 @@ void bound_catalog_caches()
     MemoryContextSwitchTo(run_context);
     ereport(DEBUG1,
             (errmsg("ai_scale maintenance worker in database \"%s\" reset its catalog caches",
-                    MyBgworkerEntry->bgw_extra),
+                    database_name()),
              errdetail("They held %zu bytes, %zu more than after its first run since the "
                        "last reset.",
                        reset.held, reset.held - reset.needed)));
@@ -490,7 +490,7 @@ void connecting_context(void* role)
 {
     errcontext("ai_scale maintenance worker connecting to database \"%s\" as role \"%s\" "
                "(ai_scale.maintenance_role)",
-               MyBgworkerEntry->bgw_extra, static_cast<const char*>(role));
+               database_name(), static_cast<const char*>(role));
 }
 
 } // namespace
@@ -511,7 +511,7 @@ void ai_scale_maintenance_main(Datum arg)
                                     const_cast<char*>(role)};
     if (role_set)
         error_context_stack = &connecting;
-    BackgroundWorkerInitializeConnection(MyBgworkerEntry->bgw_extra, role_set ? role : nullptr, 0);
+    BackgroundWorkerInitializeConnection(database_name(), role_set ? role : nullptr, 0);
     if (role_set)
         error_context_stack = connecting.previous;
     ai_scale::partition::register_this_worker();
@@ -519,8 +519,8 @@ void ai_scale_maintenance_main(Datum arg)
     run_context =
         AllocSetContextCreate(TopMemoryContext, "ai_scale maintenance", ALLOCSET_DEFAULT_SIZES);
     set_session_options();
-    ereport(LOG, (errmsg("ai_scale maintenance worker started in database \"%s\"",
-                         MyBgworkerEntry->bgw_extra)));
+    ereport(LOG,
+            (errmsg("ai_scale maintenance worker started in database \"%s\"", database_name())));
 
     bool ran = false;
     std::chrono::steady_clock::time_point last_run_end;
@@ -539,7 +539,7 @@ void ai_scale_maintenance_main(Datum arg)
         ran = true;
         last_run_end = std::chrono::steady_clock::now();
     }
-    ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" stopping",
-                         MyBgworkerEntry->bgw_extra)));
+    ereport(LOG,
+            (errmsg("ai_scale maintenance worker in database \"%s\" stopping", database_name())));
     proc_exit(0);
 }

@@ -12,8 +12,9 @@ namespace ai_scale::partition::worker {
 // start, in worker.cpp).
 extern MemoryContext run_context;
 
-// The worker's database, which its log lines name: a background worker's lines get no %d
-// from log_line_prefix, and the workers of two databases log the same table names.
+// The worker's database (the launcher names it in bgw_extra): the one it connects to, which its
+// log lines name, since a background worker's lines get no %d from log_line_prefix and the
+// workers of two databases log the same table names.
 const char* database_name();
 
 // Returns a row when the extension is installed in the worker's database.

@@ -657,7 +657,8 @@ END $$;
 -- dealt with, added to those given.
 -- After a step that found the lock table full (the steps before it keep their locks to the
 -- run's end), no other is tried: each failed the same way, an error row apiece (up to 99 more
--- a run, logged by the worker at every naptime). They are counted in one skipped row.
+-- a run, logged by the worker at every naptime). They are counted in one skipped row, and
+-- lock_table_full says so to the run (_maintain).
 CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
                                             defer_detach boolean,
                                             plan ai_scale._maintenance_plan,
@@ -666,7 +667,8 @@ CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
                                             tier_from timestamp,
                                             INOUT handled regclass[],
                                             OUT done ai_scale._maintenance_action[],
-                                            OUT next_move timestamp)
+                                            OUT next_move timestamp,
+                                            OUT lock_table_full boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -757,6 +759,7 @@ BEGIN
             moved := moved + 1;
         END IF;
     END LOOP;
+    lock_table_full := locks_full;
     IF retire_left > 0 THEN
         done := done || ('skipped', NULL,
                          format('%s to %s not tried after the error above; retried on the next '

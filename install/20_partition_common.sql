@@ -1006,3 +1006,11 @@ BEGIN
                             'queries of the table a range on %I that prunes its partitions.',
                             (ai_scale._partition_key(parent)).key_column);
 END $$;
+
+-- Whether rel holds a row of its own (SELECT EXISTS (SELECT 1 FROM ONLY rel)), looked at under
+-- a lock released again at once (see the C function). The answer is a hint: the steps that act
+-- on it look again under their lock.
+CREATE FUNCTION ai_scale._has_rows_unlocked(rel regclass) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_has_rows_unlocked';

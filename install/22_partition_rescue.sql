@@ -612,7 +612,6 @@ DECLARE
     staged record;
     caller_lock_timeout text;
     piece_zone text;
-    has_rows boolean;
 BEGIN
     PERFORM ai_scale._require_primary('rescue_default');
     PERFORM ai_scale._require_batch_rows(batch_rows);
@@ -638,9 +637,9 @@ BEGIN
     -- default: taken after the default's lock, a session holding the parent and waiting for
     -- the default (an ATTACH PARTITION) and the rescue waited for each other (TAP 276).
     EXECUTE format('LOCK TABLE ONLY %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
-    -- An empty default: nothing to move, and no wait for the queries that read it.
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO has_rows;
-    IF NOT has_rows THEN
+    -- An empty default: nothing to move, and no wait for the queries that read it. (The look
+    -- keeps no lock: see _has_rows_unlocked.)
+    IF NOT ai_scale._has_rows_unlocked(dflt) THEN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN;
     END IF;

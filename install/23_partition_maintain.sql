@@ -202,7 +202,8 @@ BEGIN
 END $$;
 
 -- What a run sees of the default partition dflt before any DDL: its kind, whether it has rows
--- itself and whether its partitions have rows (a partitioned default).
+-- itself and whether its partitions have rows (a partitioned default). The first keeps no lock
+-- on it (_has_rows_unlocked); the second, a query of its partitions, keeps its locks.
 CREATE FUNCTION ai_scale._maintain_look_at_default(dflt regclass, OUT dflt_kind "char",
                                                    OUT default_has_rows boolean,
                                                    OUT nested_default_rows boolean)
@@ -216,7 +217,7 @@ BEGIN
     -- A foreign default is not read (a query to its server at every run): the creations
     -- (_maintain_make_ahead) report it (_require_plain_default).
     IF dflt_kind <> 'f' THEN
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', dflt) INTO default_has_rows;
+        default_has_rows := ai_scale._has_rows_unlocked(dflt);
     END IF;
     -- A partitioned default holds its rows in its partitions, where the look above does not
     -- reach: the rescue (_maintain_default_partition) then reports it

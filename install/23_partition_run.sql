@@ -254,12 +254,11 @@ BEGIN
     plan := ai_scale._maintain_plan(cfg, defer_detach);
     retention_only := (phase = 'first' AND defer_detach AND plan.retiring) OR tier_only;
     -- What the default partition holds, for the creations and the rescue; not in the worker's
-    -- retention transaction, which has neither. The look keeps ACCESS SHARE on the default to
-    -- the end of the transaction, and a drop or detach then asks for the parent ACCESS
-    -- EXCLUSIVE: a DBA's ATTACH PARTITION (or CREATE TABLE ... PARTITION OF) between the two,
-    -- holding the parent and waiting for the default, and the run waited for each other, and
-    -- the deadlock detector cancelled one of them (TAP 280). A run by hand still looks before
-    -- its drops; it stays one transaction.
+    -- retention transaction, which has neither. The look at the default's own rows keeps no
+    -- lock on it (_has_rows_unlocked): kept to the end of the transaction, a drop or detach
+    -- after it, asking for the parent ACCESS EXCLUSIVE, and a DBA's ATTACH PARTITION (or CREATE
+    -- TABLE ... PARTITION OF) between the two, holding the parent and waiting for the default,
+    -- waited for each other (TAP 280).
     IF plan.dflt IS NOT NULL AND NOT retention_only THEN
         SELECT * INTO plan.dflt_kind, plan.default_has_rows, plan.nested_default_rows
           FROM ai_scale._maintain_look_at_default(plan.dflt);

@@ -48,7 +48,7 @@ UPDATE ai_scale.partition_config SET retention = '30 days', retention_mode = 'de
 ok($node->poll_query_until('postgres',
         "SELECT NOT relispartition FROM pg_class WHERE relname = 'events_2020_01'"),
     'the worker detaches an expired partition');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": detached public\.events public\.events_2020_01/),
+ok($node->wait_for_log(qr/${worker_line}detached public\.events public\.events_2020_01/),
     'and logs it');
 
 # A broken config fails its own table only; the worker keeps running and keeps working.
@@ -129,7 +129,7 @@ $reader->quit;
 ok($node->poll_query_until('postgres',
         "SELECT NOT relispartition FROM pg_class WHERE relname = 'events_2020_02'"),
     'the restarted worker finalizes the detach');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": finalized detach of public\.events public\.events_2020_02/),
+ok($node->wait_for_log(qr/${worker_line}finalized detach of public\.events public\.events_2020_02/),
     'and logs it');
 
 # A listed database that does not exist: said once, and its worker starts once it is created;
@@ -248,7 +248,7 @@ ok($node->poll_query_until('postgres',
         "SELECT count(*) = 1 FROM ai_scale.partitions('kept') "
       . "WHERE lower::timestamptz <= now() AND now() < upper::timestamptz"),
     'then makes a partition for that range again');
-ok(!$node->log_contains(qr/ai_scale maintenance in database "\w+": dropped public\.kept /), 'it dropped nothing of it');
+ok(!$node->log_contains(qr/${worker_line}dropped public\.kept /), 'it dropped nothing of it');
 
 # A reload that replaces the list with 32 other names: the launcher used to add the new names'
 # slots before forgetting the old ones, writing past its 32 slots over its generation, and

@@ -20,7 +20,7 @@ $node->safe_psql('postgres', old_partition_table('r'));
 my $reader = hold_worker_detach($node, 'r');
 $node->safe_psql('postgres', q{SELECT ai_scale.unmanage_partitions('r')});
 $reader->query_safe('COMMIT');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": kept detached table public\.r_old of public\.r/),
+ok($node->wait_for_log(qr/${worker_line}kept detached table public\.r_old of public\.r/),
     'the worker keeps the detached table');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM r_old'), '1', 'with its row');
 

@@ -20,7 +20,7 @@ CREATE VIEW v_old AS SELECT * FROM r_old;});
 
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": detached public\.r public\.r_old/),
+ok($node->wait_for_log(qr/${worker_line}detached public\.r public\.r_old/),
     'the worker detaches the partition retention chose');
 ok($node->wait_for_log(qr/cannot drop table public\.r_old because other objects depend on it/),
     'its drop fails: a view uses the table');
@@ -32,7 +32,7 @@ is($node->safe_psql('postgres',
 $node->safe_psql('postgres', 'DROP VIEW v_old');
 ok($node->poll_query_until('postgres', q{SELECT to_regclass('public.r_old') IS NULL}),
     'a later run of the worker drops the detached table');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": dropped public\.r public\.r_old/),
+ok($node->wait_for_log(qr/${worker_line}dropped public\.r public\.r_old/),
     '... and says so');
 
 # A table whose retention changed after such a detach is kept, unmarked, as the worker keeps

@@ -19,7 +19,7 @@ UPDATE ai_scale.partition_config SET premake = 450 WHERE parent = 'h'::regclass;
 
 # premake 1 made two partitions; premake 450 asks for 449 more (450 if an hour began meanwhile):
 # 200, 200, then the rest.
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": skipped public\.h\n.*DETAIL:  (?:249|250) more partitions to make; the worker makes at most 200 of a table per run/),
+ok($node->wait_for_log(qr/${worker_line}skipped public\.h\n.*DETAIL:  (?:249|250) more partitions to make; the worker makes at most 200 of a table per run/),
     'a run makes 200 and says how many are left');
 ok($node->poll_query_until('postgres',
         q{SELECT count(*) >= 452 FROM pg_inherits WHERE inhparent = 'h'::regclass}),

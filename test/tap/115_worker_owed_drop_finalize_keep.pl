@@ -32,7 +32,7 @@ is($node->safe_psql('postgres',
 $reader->quit;
 
 # The worker comes back, finalizes the detach and keeps the table: retention no longer chose it.
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": finalized detach of public\.r public\.r_old/,
+ok($node->wait_for_log(qr/${worker_line}finalized detach of public\.r public\.r_old/,
         $offset),
     'the worker finalizes the detach');
 # Two more runs after the finalize.

@@ -26,7 +26,7 @@ CREATE VIEW v_old AS SELECT * FROM r_old;});
 
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass});
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": detached public\.r public\.r_old/),
+ok($node->wait_for_log(qr/${worker_line}detached public\.r public\.r_old/),
     'the worker detaches the partition retention chose');
 ok($node->wait_for_log(qr/cannot drop table public\.r_old because other objects depend on it/),
     'its drop fails: a view uses the table');

@@ -12,7 +12,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
-use InitdbTemplate;
+use AiScaleTest;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('worker_maintenance_role');
@@ -60,9 +60,9 @@ $node->safe_psql('app', q{
 SELECT ai_scale.create_prediction_store('events.preds', retention => '2 days');
 INSERT INTO events.preds (model_name, model_version, created_at)
     VALUES ('m', 1, now() - interval '20 days');}, extra_params => [ '-U', 'app_owner' ]);
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": rescued events\.preds events\.preds_\d+/,
+ok($node->wait_for_log(qr/${worker_line}rescued events\.preds events\.preds_\d+/,
         $offset), 'the worker rescues the owner\'s row from the default partition');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": dropped events\.preds events\.preds_\d+/,
+ok($node->wait_for_log(qr/${worker_line}dropped events\.preds events\.preds_\d+/,
         $offset), 'and drops its partition by retention');
 is($node->safe_psql('app', 'SELECT count(*) FROM events.preds', extra_params => [ '-U', 'app_owner' ]),
     '0', 'the row is gone with it');

@@ -20,11 +20,11 @@ $node->safe_psql('postgres', q{ALTER DATABASE postgres SET intervalstyle = 'iso_
 my $offset = -s $node->logfile;
 $node->restart;
 ok($node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": (error|skipped) public\.r public\.r_old/, $offset),
+        qr/${worker_line}(error|skipped) public\.r public\.r_old/, $offset),
     'after the restart, a run of the worker looks at the detached table');
 $node->safe_psql('postgres', 'DROP VIEW v_old');
 ok($node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": (dropped public\.r public\.r_old|skipped public\.r public\.r_old)/,
+        qr/${worker_line}(dropped public\.r public\.r_old|skipped public\.r public\.r_old)/,
         $offset),
     'a later run of the worker decides on the detached table');
 is($node->safe_psql('postgres', q{SELECT to_regclass('public.r_old') IS NULL}), 't',

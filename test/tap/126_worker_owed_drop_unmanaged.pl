@@ -28,7 +28,7 @@ DROP TABLE r_default;});
 # a run that looked at the marked tables first.
 $node->safe_psql('postgres', q{
 CREATE TABLE r_old2 PARTITION OF r FOR VALUES FROM (now()::date - 8) TO (now()::date - 7);});
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": dropped public\.r public\.r_old2/),
+ok($node->wait_for_log(qr/${worker_line}dropped public\.r public\.r_old2/),
     'the worker runs on the table managed again');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM public.r_old}), '1',
     'the table detached before it was unmanaged stays, with its row');

@@ -33,7 +33,7 @@ $node->safe_psql('postgres',
 $holder->query_safe('COMMIT;');
 $holder->quit;
 ok($node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": (dropped public\.r public\.r_old|kept detached table public\.r_old|left partition public\.r_old of public\.r attached)/),
+        qr/${worker_line}(dropped public\.r public\.r_old|kept detached table public\.r_old|left partition public\.r_old of public\.r attached)/),
     'the worker decides on the partition');
 is($node->safe_psql('postgres',
         q{SELECT CASE WHEN to_regclass('public.r_old') IS NULL THEN 'dropped'

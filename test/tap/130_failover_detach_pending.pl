@@ -41,7 +41,7 @@ my $offset = -s $new->logfile;
 $new->promote;
 $new->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
   or die 'the standby did not finish promotion';
-ok($new->wait_for_log(qr/ai_scale maintenance in database "\w+": finalized detach of public\.r public\.r_old/,
+ok($new->wait_for_log(qr/${worker_line}finalized detach of public\.r public\.r_old/,
         $offset),
     'the promoted server\'s worker finalizes the detach');
 ok($new->poll_query_until('postgres', q{SELECT to_regclass('public.r_old') IS NULL}),

@@ -37,7 +37,7 @@ is($node->safe_psql('postgres', made_ahead(4, 'b')), 't',
     'b got the partitions of its new premake before that wait');
 
 $reader->query_safe('COMMIT');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": dropped public\.a public\.a_old/),
+ok($node->wait_for_log(qr/${worker_line}dropped public\.a public\.a_old/),
     'the detach goes on when the older transaction ends');
 
 $reader->quit;

@@ -37,9 +37,9 @@ SET lock_timeout = '5s';
 SELECT string_agg(action, ',') FROM ai_scale.run_maintenance('a') WHERE partition LIKE '%a_old'}),
     'dropped', 'a run by hand drops a_old meanwhile');
 $holder->query_safe('COMMIT');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": (no longer a partition|skipped detach)|maintenance of public\.a in database "\w+" failed/),
+ok($node->wait_for_log(qr/${worker_line}(no longer a partition|skipped detach)|${\ worker_failed('public\.a')}/),
     'the worker gets to the detach');
-ok(!$node->log_contains(qr/maintenance of public\.a in database "\w+" failed/),
+ok(!$node->log_contains(worker_failed('public\.a')),
     'and does not fail the maintenance of a');
 $holder->quit;
 
@@ -64,9 +64,9 @@ SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'DROP TABLE c_old;' AND 
 $reader->query_safe('COMMIT');
 $dropper->quit;
 ok($node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": skipped detach of public\.c public\.c_old|maintenance of public\.c in database "\w+" failed/),
+        qr/${worker_line}skipped detach of public\.c public\.c_old|${\ worker_failed('public\.c')}/),
     'the worker gets to the end of its detach');
-ok(!$node->log_contains(qr/maintenance of public\.c in database "\w+" failed/),
+ok(!$node->log_contains(worker_failed('public\.c')),
     'and does not fail the maintenance of c');
 like($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'c_old'}), qr/^0$/,
     'c_old is gone');

@@ -18,15 +18,15 @@ $node->safe_psql('postgres', old_partition_table('r'));
 my $reader = hold_worker_detach($node, 'r');
 $node->safe_psql('postgres', 'DROP EXTENSION ai_scale');
 $reader->query_safe('COMMIT');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": (kept detached table|dropped) |maintenance of public\.r in database "\w+" failed/),
+ok($node->wait_for_log(qr/${worker_line}(kept detached table|dropped) |${\ worker_failed('public\.r')}/),
     'the worker finishes the detach');
-like(slurp_file($node->logfile), qr/ai_scale maintenance in database "\w+": kept detached table public\.r_old of public\.r/,
+like(slurp_file($node->logfile), qr/${worker_line}kept detached table public\.r_old of public\.r/,
     'and keeps the detached table');
 is($node->safe_psql('postgres', q{
 SELECT relispartition, obj_description(oid, 'pg_class') IS NULL FROM pg_class
  WHERE relname = 'r_old'}), 'f|t', 'r_old is a plain table without the mark');
 is($node->safe_psql('postgres', 'SELECT v FROM r_old'), '1', 'with its row');
-ok(!$node->log_contains(qr/maintenance of public\.r in database "\w+" failed/), 'nothing failed');
+ok(!$node->log_contains(worker_failed('public\.r')), 'nothing failed');
 $reader->quit;
 $node->stop;
 done_testing();

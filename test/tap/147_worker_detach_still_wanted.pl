@@ -44,9 +44,9 @@ SELECT count(*) = 1 FROM pg_stat_activity
     $node->safe_psql('postgres', $change);
     $reader->query_safe('COMMIT');
     $node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": (left partition public\.${other}_old|detached public\.$other )/);
+        qr/${worker_line}(left partition public\.${other}_old|detached public\.$other )/);
     like(slurp_file($node->logfile),
-        qr/ai_scale maintenance in database "\w+": left partition public\.${other}_old of public\.$other attached/,
+        qr/${worker_line}left partition public\.${other}_old of public\.$other attached/,
         "$what: the worker leaves ${other}_old");
     is($node->safe_psql('postgres', sprintf($attached, "${other}_old")), 't',
         "$what: ${other}_old is still a partition of $other");

@@ -35,9 +35,9 @@ is(counts(), 'actions 0, errors 0, runs 0', 'nothing counted after the reset');
 my $offset = -s $node->logfile;
 $node->safe_psql('postgres',
     "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'; SELECT pg_reload_conf();");
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": dropped public\.ev public\.ev_2000/, $offset),
+ok($node->wait_for_log(qr/${worker_line}dropped public\.ev public\.ev_2000/, $offset),
     'the worker detaches the expired partition concurrently and drops it');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": detached public\.ev public\.ev_2000/, $offset),
+ok($node->wait_for_log(qr/${worker_line}detached public\.ev public\.ev_2000/, $offset),
     'detached first');
 ok($node->poll_query_until('postgres', q{
 SELECT value = 1 FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'}),

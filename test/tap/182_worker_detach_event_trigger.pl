@@ -24,13 +24,13 @@ CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION log_ddl();} .
     old_partition_table('r') .
     q{UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'r'::regclass;});
 
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": (?:detached|finalized detach of) public\.r public\.r_old/),
+ok($node->wait_for_log(qr/${worker_line}(?:detached|finalized detach of) public\.r public\.r_old/),
     'the worker detaches the partition retention chose');
 my $log = slurp_file($node->logfile);
-like($log, qr/ai_scale maintenance in database "\w+": detached public\.r public\.r_old/,
+like($log, qr/${worker_line}detached public\.r public\.r_old/,
     'in one concurrent detach');
 unlike($log, qr/outer snapshot or portal/, 'which the event trigger did not fail');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": dropped public\.r public\.r_old/),
+ok($node->wait_for_log(qr/${worker_line}dropped public\.r public\.r_old/),
     'then drops it');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_inherits WHERE inhdetachpending}),
     '0', 'no partition is left pending detach');

@@ -31,12 +31,12 @@ SELECT count(*) = 1 FROM pg_stat_activity
  WHERE backend_type = 'ai_scale maintenance' AND wait_event_type = 'Lock'}),
     'the worker waits for the writer to rescue the committed row');
 $writer->query_safe('COMMIT');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": (?:rescued|error) public\.t /),
+ok($node->wait_for_log(qr/${worker_line}(?:rescued|error) public\.t /),
     'the worker goes on');
 my $log = slurp_file($node->logfile);
 unlike($log, qr/ai_scale_rescue_moved|could not serialize access/,
     'its run did not fail on the row committed meanwhile');
-like($log, qr/ai_scale maintenance in database "\w+": rescued public\.t /, 'it rescued the rows');
+like($log, qr/${worker_line}rescued public\.t /, 'it rescued the rows');
 ok($node->poll_query_until('postgres', q{SELECT rows = 0 FROM ai_scale.check_default('t')}),
     'both rows left the default partition');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '2', 'none was lost');

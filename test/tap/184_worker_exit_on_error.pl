@@ -27,7 +27,7 @@ my $holder = $node->background_psql('postgres', on_error_stop => 0);
 $holder->query_safe('BEGIN; LOCK TABLE a IN SHARE MODE;');
 $node->safe_psql('postgres', 'UPDATE ai_scale.partition_config SET premake = 3');
 
-ok($node->wait_for_log(qr/(?:FATAL:  canceling statement due to lock timeout|ai_scale maintenance in database "\w+": created public\.b )/),
+ok($node->wait_for_log(qr/(?:FATAL:  canceling statement due to lock timeout|${worker_line}created public\.b )/),
     'the worker reaches a verdict');
 unlike(slurp_file($node->logfile), qr/FATAL:  canceling statement due to lock timeout/,
     'the lock timeout on a did not end the worker');

@@ -27,7 +27,7 @@ UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'det
  WHERE parent IN ('a'::regclass, 'b'::regclass);});
 $node->reload;
 ok($node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": skipped detach of public\.a public\.a_old: a lock was not free within ai_scale\.maintenance_lock_timeout/),
+        qr/${worker_line}skipped detach of public\.a public\.a_old: a lock was not free within ai_scale\.maintenance_lock_timeout/),
     'the worker skips the detach whose partition another session holds');
 ok($node->poll_query_until('postgres', sprintf($attached, 'b_old'), 'f'),
     'and detaches the next table\'s partition');

@@ -48,12 +48,12 @@ my $offset = -s $node->logfile;
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET premake = 300 WHERE parent = 'd'::regclass});
 ok($node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": skipped public\.d\n.*DETAIL:  \d+ more partitions to make; the lock table held [1-9]\d* this run \(max_locks_per_transaction\), the rest at its next runs/,
+        qr/${worker_line}skipped public\.d\n.*DETAIL:  \d+ more partitions to make; the lock table held [1-9]\d* this run \(max_locks_per_transaction\), the rest at its next runs/,
         $offset),
     'a run makes as many as the lock table holds');
 ok($node->safe_psql('postgres', q{SELECT count(*) > 3 FROM pg_inherits WHERE inhparent = 'd'::regclass}) eq 't',
     'and they are there');
-unlike(slurp_file($node->logfile, $offset), qr/ai_scale maintenance in database "\w+": error public\.d/,
+unlike(slurp_file($node->logfile, $offset), qr/${worker_line}error public\.d/,
     'no run failed on the lock table');
 # The worker would go on making d's other partitions, 50 a run, in the room the rescue below
 # needs: it stops, after the run under way (the lock on d waits for its end).
@@ -74,13 +74,13 @@ INSERT INTO e VALUES (now()::date + 2 + interval '1 hour', -1),
 ALTER TABLE e ADD CONSTRAINT epos CHECK (v > 0) NOT VALID;
 UPDATE ai_scale.partition_config SET premake = 300 WHERE parent = 'e'::regclass;});
 ok($node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": error public\.e\n.*DETAIL:  create from \S+ \S+ to \S+ \S+: new row for relation "\S+" violates check constraint "epos"/,
+        qr/${worker_line}error public\.e\n.*DETAIL:  create from \S+ \S+ to \S+ \S+: new row for relation "\S+" violates check constraint "epos"/,
         $offset),
     'with a row that cannot move, a run reports its range');
 like(slurp_file($node->logfile, $offset),
-    qr/ai_scale maintenance in database "\w+": skipped public\.e\n.*DETAIL:  \d+ more partitions to make; the lock table held [1-9]\d* this run/,
+    qr/${worker_line}skipped public\.e\n.*DETAIL:  \d+ more partitions to make; the lock table held [1-9]\d* this run/,
     'and makes the others that fit in the lock table');
-unlike(slurp_file($node->logfile, $offset), qr/ai_scale maintenance in database "\w+": error public\.e\n.*out of shared memory/,
+unlike(slurp_file($node->logfile, $offset), qr/${worker_line}error public\.e\n.*out of shared memory/,
     'no run failed on the lock table');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM e WHERE v = 1}), '1', 'the good row is there');
 $node->safe_psql('postgres', q{BEGIN;
@@ -105,7 +105,7 @@ ok($node->poll_query_until('postgres', q{SELECT rows = 0 FROM ai_scale.check_def
 # A query of all 61 partitions and their indexes needs more than the 150 locks.
 $holder->quit;
 is($node->safe_psql('postgres', q{SELECT count(*) FROM r}), '60', 'every row is there');
-unlike(slurp_file($node->logfile, $offset), qr/ai_scale maintenance in database "\w+": error public\.r/,
+unlike(slurp_file($node->logfile, $offset), qr/${worker_line}error public\.r/,
     'no rescue failed on the lock table');
 
 $node->stop;

@@ -27,7 +27,7 @@ SELECT count(*) FROM ai_scale.manage_partitions('f', '1 day', 2);
 DROP TABLE f_default;
 UPDATE ai_scale.partition_config SET retention = '3 days' WHERE parent = 'f'::regclass;});
 
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": dropped public\.f public\.f_a\n.*DETAIL:  A foreign table: its rows stay on the foreign server\./),
+ok($node->wait_for_log(qr/${worker_line}dropped public\.f public\.f_a\n.*DETAIL:  A foreign table: its rows stay on the foreign server\./),
     'the worker detaches a foreign partition and drops it, and says where its rows are');
 ok($node->wait_for_log(qr/cannot drop foreign table public\.f_b because other objects depend on it/),
     'the drop of one a view uses fails after its detach');

@@ -119,7 +119,7 @@ my $holder_pid = $holder->query_safe('SELECT pg_backend_pid()');
 $holder->query_safe('BEGIN; LOCK TABLE a_old IN SHARE MODE;');
 $node->reload;
 ok( $node->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": skipped detach of public\.a public\.a_old: a lock was not free within ai_scale\.maintenance_lock_timeout; lock on public\.a_old held by pid $holder_pid \($age\)/
+        qr/${worker_line}skipped detach of public\.a public\.a_old: a lock was not free within ai_scale\.maintenance_lock_timeout; lock on public\.a_old held by pid $holder_pid \($age\)/
     ),
     "the worker's log of a detach it skipped names the session holding the partition");
 $holder->query_safe('COMMIT');

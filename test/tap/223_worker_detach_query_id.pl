@@ -40,7 +40,7 @@ ai_scale.maintenance_naptime = 1
         't', "track = $track: pg_stat_activity shows the detach's query id");
     $reader->query_safe('COMMIT');
     $reader->quit;
-    ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": dropped public\.r public\.r_old/),
+    ok($node->wait_for_log(qr/${worker_line}dropped public\.r public\.r_old/),
         "track = $track: the worker detaches and drops r_old");
 
     is($node->safe_psql('postgres', qq{

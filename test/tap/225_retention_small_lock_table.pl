@@ -76,7 +76,7 @@ $node->reload;
 ok($node->poll_query_until('postgres', "SELECT ($partitions) = 8"),
     'the worker drops them all, and makes the two');
 my $log = slurp_file($node->logfile, $offset);
-my $errors = () = $log =~ /ai_scale maintenance in database "\w+": error public\.d/g;
+my $errors = () = $log =~ /${worker_line}error public\.d/g;
 my $skips = () = $log =~ /partitions? to drop not tried after the error above/g;
 note("$errors error lines, $skips skipped lines");
 ok($errors <= $skips + 1, 'with no more error lines than runs that stopped');

@@ -11,7 +11,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
-use InitdbTemplate;
+use AiScaleTest;
 use Test::More;
 
 # The sessions of the test commit without waiting for the standby (synchronous_commit local
@@ -43,16 +43,16 @@ SELECT count(*) = 1 FROM pg_stat_activity
  WHERE backend_type = 'ai_scale maintenance' AND wait_event = 'SyncRep'}),
     'the worker waits to commit its run');
 is($node->safe_psql('postgres', $partitions), $before, 'whose partitions no one sees yet');
-unlike(slurp_file($node->logfile, $offset), qr/ai_scale maintenance in database "\w+": created public\.t /,
+unlike(slurp_file($node->logfile, $offset), qr/${worker_line}created public\.t /,
     'and it has logged none of them');
 
 # The standby no longer asked for, the commit goes through.
 $node->safe_psql('postgres',
     "ALTER SYSTEM SET synchronous_standby_names = ''; SELECT pg_reload_conf();");
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": created public\.t public\.t_\d+/, $offset),
+ok($node->wait_for_log(qr/${worker_line}created public\.t public\.t_\d+/, $offset),
     'the run\'s lines come once it has committed');
 my ($made) = slurp_file($node->logfile, $offset)
-  =~ /ai_scale maintenance in database "\w+": created public\.t (public\.t_\d+)/;
+  =~ /${worker_line}created public\.t (public\.t_\d+)/;
 is($node->safe_psql('postgres', "SELECT to_regclass('$made') IS NOT NULL"), 't',
     "and the partition a line names ($made) is there when it is read");
 

@@ -51,13 +51,13 @@ ALTER SCHEMA old_parts RENAME TO "Old Parts";});
 $holder->query_safe('COMMIT');
 
 # c's detach comes after a's: once it is done (or skipped, or failed), so is a's.
-ok($node->wait_for_log(qr/ai_scale maintenance(?: in database "\w+": dropped public\.c | in database "\w+": skipped detach of public\.c | of public\.c in database "\w+" failed)/),
+ok($node->wait_for_log(qr/${worker_line}(?:dropped public\.c |skipped detach of public\.c )|${\ worker_failed('public\.c')}/),
     'the worker gets to the detaches');
-ok($node->log_contains(qr/ai_scale maintenance in database "\w+": dropped "New Home"\."A ""2""" public\.a_old/),
+ok($node->log_contains(qr/${worker_line}dropped "New Home"\."A ""2""" public\.a_old/),
     'it detached and dropped a_old under the table\'s new name');
-ok($node->log_contains(qr/ai_scale maintenance in database "\w+": dropped public\.c "Old Parts"\."c old"/),
+ok($node->log_contains(qr/${worker_line}dropped public\.c "Old Parts"\."c old"/),
     'and c_old under its new name and schema');
-ok(!$node->log_contains(qr/maintenance of \S+ in database "\w+" failed|no longer a partition/),
+ok(!$node->log_contains(qr/${\ worker_failed('\S+')}|no longer a partition/),
     'no detach failed or was skipped');
 is($node->safe_psql('postgres', $errors), $errors_before, 'no error is counted');
 is($node->safe_psql('postgres', q{

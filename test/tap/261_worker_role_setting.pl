@@ -9,7 +9,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
-use InitdbTemplate;
+use AiScaleTest;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('worker_role_setting');
@@ -36,11 +36,11 @@ my $offset = -s $node->logfile;
 $node->safe_psql('postgres', q{
 ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres';
 SELECT pg_reload_conf();});
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": (?:created|error) public\.t\b/, $offset),
+ok($node->wait_for_log(qr/${worker_line}(?:created|error) public\.t\b/, $offset),
     'the worker ran on the table');
 my $log = substr(slurp_file($node->logfile), $offset);
 unlike($log, qr/does not own table/, 'as maint, not as the role of its setting');
-like($log, qr/ai_scale maintenance in database "\w+": created public\.t /, 'and made the partitions premake asks for');
+like($log, qr/${worker_line}created public\.t /, 'and made the partitions premake asks for');
 is( $node->safe_psql('postgres', q{
 SELECT usename FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'}),
     'maint', 'it connected as maint');

@@ -123,7 +123,7 @@ ALTER TABLE t ADD CONSTRAINT vpos CHECK (v > 0) NOT VALID;
 UPDATE ai_scale.partition_config SET premake = 5;});
 ok($worker->poll_query_until('postgres', made_ahead(5)), 'the worker makes the partitions ahead');
 ok( $worker->wait_for_log(
-        qr/ai_scale maintenance in database "\w+": error public\.t\n.*DETAIL:  create from \S+ \S+ to \S+ \S+: new row for relation "t_\d+" violates check constraint "vpos" \(SQLSTATE 23514\)/
+        qr/${worker_line}error public\.t\n.*DETAIL:  create from \S+ \S+ to \S+ \S+: new row for relation "t_\d+" violates check constraint "vpos" \(SQLSTATE 23514\)/
     ),
     'and logs the range whose row cannot move');
 is($worker->safe_psql('postgres', 'SELECT v FROM ONLY t_default'), '-1',

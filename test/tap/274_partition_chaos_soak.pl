@@ -389,11 +389,13 @@ SELECT string_agg(format('%s [%s, %s) dropped by %s at %s under retention %s (%s
 my $log = substr(PostgreSQL::Test::Utils::slurp_file($node->logfile), $log_offset,
     $log_end - $log_offset);
 my $cancelled = 'canceling statement due to user request';
+my $run_failed = worker_failed(undef, 'postgres');
+my $soak_failed = worker_failed('public\.soak', 'postgres');
 my @bad = grep {
-    /(?:ERROR|WARNING|FATAL|PANIC):|ai_scale maintenance in database "\w+": error|ai_scale maintenance.* failed:/
+    /(?:ERROR|WARNING|FATAL|PANIC):|${worker_line}error|ai_scale maintenance.* failed:/
       && !/\] (?:chaos|holder): /
       # the DBA's pg_cancel_backend of the worker
-      && !/ai_scale maintenance (?:run|of public\.soak) in database "postgres" failed: $cancelled$/
+      && !/(?:$run_failed|$soak_failed): $cancelled$/
       && !dba_race($_)
 } split /\n/, $log;
 is(join("\n", @bad[ 0 .. ($#bad < 20 ? $#bad : 19) ]), '', 'the log holds no unexpected error');

@@ -38,10 +38,10 @@ $node->safe_psql('postgres',
 
 my $left = 'left the drop of detached table public\.%s of public\.r for the next run: a lock '
   . 'was not free within ai_scale\.maintenance_lock_timeout';
-ok($node->wait_for_log(qr/ai_scale maintenance(?: in database "\w+": ${\ sprintf($left, 'r_mid')}| of public\.r in database "\w+" failed)/),
+ok($node->wait_for_log(qr/${worker_line}${\ sprintf($left, 'r_mid')}|${\ worker_failed('public\.r')}/),
     'the worker gets to the end of its detaches');
 my $log = slurp_file($node->logfile);
-unlike($log, qr/maintenance of public\.r in database "\w+" failed/, 'the table\'s run did not fail');
+unlike($log, worker_failed('public\.r'), 'the table\'s run did not fail');
 like($log, qr/detached public\.r public\.r_old\n(?:.*\n)*?.*${\ sprintf($left, 'r_old')}.*\n(?:.*\n)*?.*detached public\.r public\.r_mid\n(?:.*\n)*?.*${\ sprintf($left, 'r_mid')}.*\n/,
     'it detached r_old, left its drop, then did the same for r_mid in the same run');
 is($node->safe_psql('postgres', q{
@@ -59,7 +59,7 @@ ok($node->poll_query_until('postgres',
         q{SELECT to_regclass('public.r_old') IS NULL AND to_regclass('public.r_mid') IS NULL}),
     'a later run drops both once the lock is free');
 like(slurp_file($node->logfile),
-    qr/ai_scale maintenance in database "\w+": dropped public\.r public\.r_old\n.*DETAIL:  detached by retention earlier/,
+    qr/${worker_line}dropped public\.r public\.r_old\n.*DETAIL:  detached by retention earlier/,
     '... and says so');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM ddl_audit}), '2',
     'the audit saw the two drops (and none of the attempts rolled back)');
@@ -81,7 +81,7 @@ SELECT count(*) = 1 FROM pg_stat_activity
 my $worker_pid = $node->safe_psql('postgres',
     q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'});
 $node->safe_psql('postgres', "SELECT pg_cancel_backend($worker_pid)");
-ok($node->wait_for_log(qr/maintenance of public\.s in database "\w+" failed: canceling statement due to user request/),
+ok($node->wait_for_log(qr/${\ worker_failed('public\.s')}: canceling statement due to user request/),
     'the cancel fails that run');
 $holder->query_safe('COMMIT');
 $node->safe_psql('postgres', q{
@@ -105,9 +105,9 @@ $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'u'::regclass});
 $holder->query_safe('BEGIN; LOCK TABLE ddl_audit IN SHARE MODE;');
 $reader->query_safe('COMMIT');
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": left the unmark of detached table public\.u_old of public\.u for the next run: a lock was not free within ai_scale\.maintenance_lock_timeout/),
+ok($node->wait_for_log(qr/${worker_line}left the unmark of detached table public\.u_old of public\.u for the next run: a lock was not free within ai_scale\.maintenance_lock_timeout/),
     'the worker leaves the unmark for the next run');
-unlike(slurp_file($node->logfile), qr/maintenance of public\.u in database "\w+" failed/,
+unlike(slurp_file($node->logfile), worker_failed('public\.u'),
     'the table\'s run did not fail');
 is($node->safe_psql('postgres', q{
 SELECT format('%s %s %s', relispartition, obj_description(oid, 'pg_class') IS NOT NULL,

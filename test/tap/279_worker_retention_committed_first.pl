@@ -49,7 +49,7 @@ SELECT format('%s drop(s) in %s transaction(s), %s creation(s) in %s, the drop''
     "1 drop(s) in 1 transaction(s), 2 creation(s) in 1, the drop's first: t",
     'the drop committed in a transaction of its own, before the creations\'');
 like(slurp_file($node->logfile, $offset),
-    qr/ai_scale maintenance in database "\w+": dropped public\.w public\.w_old\n(?:.*\n)*?.*ai_scale maintenance in database "\w+": created public\.w /,
+    qr/${worker_line}dropped public\.w public\.w_old\n(?:.*\n)*?.*${worker_line}created public\.w /,
     'the log says the drop first');
 is($node->safe_psql('postgres',
         q{SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'errors'}),

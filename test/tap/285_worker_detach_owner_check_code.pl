@@ -82,7 +82,7 @@ is($node->safe_psql('postgres', $superuser), 'f', 'mallory is still no superuser
 is($node->safe_psql('postgres', $superuser_calls), '0', 'evil() still never ran as a superuser');
 # The run's row is logged with its detail; the worker's own detach has none.
 my $log = substr(slurp_file($node->logfile), $log_offset);
-my @detached = $log =~ /ai_scale maintenance in database "\w+": detached public\.b public\.b_old\n(.*)/g;
+my @detached = $log =~ /${worker_line}detached public\.b public\.b_old\n(.*)/g;
 is(scalar(@detached), 1, 'b_old was detached once');
 like($detached[0] // '', qr/DETAIL:  older than retention 3 days/,
     'by the run, as mallory, not by the worker\'s concurrent detach');
@@ -94,7 +94,7 @@ $node->safe_psql('postgres', 'SET ROLE mallory;' . old_partition_table('c') . q{
 ALTER TABLE c_old ADD CONSTRAINT v CHECK (abs(v) < 1000 AND at > '2000-01-01');
 UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
  WHERE parent = 'c'::regclass;});
-ok($node->wait_for_log(qr/ai_scale maintenance in database "\w+": detached public\.c public\.c_old/, $log_offset),
+ok($node->wait_for_log(qr/${worker_line}detached public\.c public\.c_old/, $log_offset),
     'the worker detaches c_old concurrently');
 
 $node->stop;

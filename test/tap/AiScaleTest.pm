@@ -20,7 +20,25 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_wor
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
   redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used
-  redis_paused fork_clients clients_exited lines_logged extension_recreated_behind);
+  redis_paused fork_clients clients_exited lines_logged extension_recreated_behind
+  $worker_line worker_failed);
+
+# The start of each line the maintenance worker logs of what a run did in its database
+# (src/partition/worker.cpp, worker_detach.cpp), in any database: "ai_scale maintenance in
+# database "postgres": dropped public.r public.r_old". A test's pattern goes on from it:
+# qr/${worker_line}dropped public\.r public\.r_old/.
+our $worker_line = qr/ai_scale maintenance in database "\w+": /;
+
+# The line the worker logs when its maintenance of table $table (a pattern: 'public\.r'; undef
+# for its run as a whole) failed, up to "failed" (the error's message follows, after ": "), in
+# database $db (a pattern; any by default): "ai_scale maintenance of public.r in database
+# "postgres" failed: canceling statement due to lock timeout".
+sub worker_failed {
+    my ($table, $db) = @_;
+    my $what = defined $table ? "of $table" : 'run';
+    $db //= '\w+';
+    return qr/ai_scale maintenance $what in database "$db" failed/;
+}
 
 # The statement_timeout values (ms) of a sweep interrupting a call that takes full_ms
 # uninterrupted: 1 ms, then doubled (plus one) up to 1.5 times its length (TAP 250, 251).

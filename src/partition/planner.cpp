@@ -262,6 +262,19 @@ std::vector<action> plan(const config& c, const std::vector<existing_partition>&
     return out;
 }
 
+int64_t zone_margin(limit_side side, local_time limit, int64_t instant,
+                    const std::vector<int64_t>& offsets)
+{
+    // Past limit (side::later): a bound u with local time u + off(u) > limit, and
+    // limit = instant + (limit - instant), lies after instant - (off(u) - (limit - instant)).
+    // Before it: u + off(u) <= limit puts u at or before instant + ((limit - instant) - off(u)).
+    const int64_t at_limit = limit - instant;
+    int64_t margin = 0;
+    for (const int64_t off : offsets)
+        margin = std::max(margin, side == limit_side::later ? off - at_limit : at_limit - off);
+    return margin;
+}
+
 std::string name_suffix(const interval& step, local_time lower)
 {
     if (!finite(lower))

@@ -100,6 +100,22 @@ struct cutoffs {
 std::vector<action> plan(const config& c, const std::vector<existing_partition>& existing,
                          local_time now, const cutoffs& given = {});
 
+// How far past a limit of a maintenance run's window (a local time in the table's zone) the
+// bounds of a timestamptz key, compared as instants, must be read so that none whose local time
+// lies on the window's side of the limit is missed. `instant` is the limit as AT TIME ZONE
+// reads it (in a gap of a spring-forward change, or a repeated fall-back hour, its local time
+// is not limit itself); `offsets` are every UTC offset (local minus UTC, in microseconds) the
+// zone has over the instants from instant - zone_span to instant (side::later) or from instant
+// to instant + zone_span (side::not_later). A bound whose local time is later than limit lies
+// after instant - margin; one whose local time is earlier than limit, or at it, lies before
+// instant + margin, or at it. The margin is the largest offset change that can carry a bound
+// across the limit: 0 in a zone of one offset, the size of a DST shift near one, a day where
+// a zone moved across the date line (Pacific/Apia, 2011).
+enum class limit_side { later, not_later };
+constexpr int64_t zone_span = 15 * usecs_per_day; // beyond any difference of two UTC offsets
+int64_t zone_margin(limit_side side, local_time limit, int64_t instant,
+                    const std::vector<int64_t>& offsets);
+
 // Name suffix of the partition starting at lower: YYYY, YYYYMM, YYYYMMDD or YYYYMMDD_HHMI,
 // as fine as the step needs.
 std::string name_suffix(const interval& step, local_time lower);

@@ -401,3 +401,94 @@ TEST(PartitionPlanner, GivenCutoffsReplaceWallClockArithmetic)
                             [](const action& a) { return a.kind == action_kind::tier; }),
               2); // those ending at 01:00 and 02:00
 }
+
+// zone_margin: how far past a window limit _bounds reads a timestamptz key's bounds. The
+// margin is an offset change near the limit (0 in a zone of one offset, an hour near a DST
+// change, a day where a zone crossed the date line), never the two days it was. Each case
+// checks the bound that needs the margin: its local time is on the window's side of the limit,
+// and the instant lies beyond the limit's own instant.
+namespace {
+constexpr int64_t hour = 60 * usecs_per_minute;
+}
+
+TEST(ZoneMargin, OneOffsetNeedsNone)
+{
+    const local_time limit = make_time(2026, 6, 1, 12);
+    const int64_t instant = limit - 1 * hour; // UTC+1 all year
+    EXPECT_EQ(zone_margin(limit_side::later, limit, instant, {1 * hour}), 0);
+    EXPECT_EQ(zone_margin(limit_side::not_later, limit, instant, {1 * hour}), 0);
+    EXPECT_EQ(zone_margin(limit_side::later, limit, limit, {0}), 0); // UTC
+}
+
+TEST(ZoneMargin, FallBackRepeatedHour)
+{
+    // Europe/Berlin, 2026-10-25: 03:00 CEST (+2) is 02:00 CET (+1), at 01:00 UTC. 02:30 local
+    // is read as the second pass, 01:30 UTC; a bound at 00:45 UTC (02:45 CEST, the first pass)
+    // ends later than 02:30 local but lies 45 minutes before that instant.
+    const local_time limit = make_time(2026, 10, 25, 2, 30);
+    const int64_t instant = make_time(2026, 10, 25, 1, 30); // as UTC wall-clock time
+    const int64_t margin = zone_margin(limit_side::later, limit, instant, {2 * hour, 1 * hour});
+    EXPECT_EQ(margin, 1 * hour);
+    const int64_t first_pass = make_time(2026, 10, 25, 0, 45);
+    EXPECT_GT(first_pass + 2 * hour, limit); // its local time is past the limit
+    EXPECT_GT(first_pass, instant - margin); // and the window reaches it
+    // Before the limit: every instant after 01:30 UTC is later than 02:30 local.
+    EXPECT_EQ(zone_margin(limit_side::not_later, limit, instant, {1 * hour}), 0);
+    // A limit before the change, with the change ahead: 01:30 CEST is 23:30 UTC; the margin
+    // (an hour) keeps every bound whose local time is at or before it, with room to spare.
+    const local_time early = make_time(2026, 10, 25, 1, 30);
+    EXPECT_EQ(zone_margin(limit_side::not_later, early, make_time(2026, 10, 24, 23, 30),
+                          {2 * hour, 1 * hour}),
+              1 * hour);
+}
+
+TEST(ZoneMargin, SpringForwardGap)
+{
+    // Europe/Berlin, 2026-03-29: 02:00 CET (+1) is 03:00 CEST (+2), at 01:00 UTC. 02:30 local
+    // does not exist; Postgres reads it at the offset before the change, 01:30 UTC (03:30
+    // CEST). A bound at 01:00 UTC (03:00 CEST) ends after 02:30 local, 30 minutes before it.
+    const local_time limit = make_time(2026, 3, 29, 2, 30);
+    const int64_t instant = make_time(2026, 3, 29, 1, 30);
+    const int64_t margin = zone_margin(limit_side::later, limit, instant, {1 * hour, 2 * hour});
+    EXPECT_EQ(margin, 1 * hour);
+    EXPECT_GT(make_time(2026, 3, 29, 1, 0), instant - margin);
+    EXPECT_EQ(zone_margin(limit_side::not_later, limit, instant, {2 * hour}), 0);
+}
+
+TEST(ZoneMargin, DateLineCrossings)
+{
+    // Pacific/Apia skipped 2011-12-30: 2011-12-29 24:00 (-10) was 2011-12-31 00:00 (+14), at
+    // 10:00 UTC on the 30th. Noon on the 30th, read at -10, is 22:00 UTC; every bound from
+    // 10:00 UTC on has a local time past it: the margin is the day the zone moved.
+    const local_time noon = make_time(2011, 12, 30, 12);
+    const int64_t instant = make_time(2011, 12, 30, 22);
+    const int64_t margin = zone_margin(limit_side::later, noon, instant, {-10 * hour, 14 * hour});
+    EXPECT_EQ(margin, 24 * hour);
+    EXPECT_GT(make_time(2011, 12, 30, 10), instant - margin);
+    // America/Juneau repeated a day in 1867 (+15:02:19 to -8:57:41): a bound of the first
+    // pass ends a day of local time later than its instant says.
+    const int64_t before_change = 15 * hour + 2 * usecs_per_minute + 19'000'000;
+    const int64_t after_change = -(8 * hour + 57 * usecs_per_minute + 41'000'000);
+    const local_time limit = make_time(1867, 10, 18, 12);
+    const int64_t second_pass = limit - after_change;
+    EXPECT_EQ(zone_margin(limit_side::later, limit, second_pass, {before_change, after_change}),
+              before_change - after_change);
+    // The same change seen from a limit before it, on the not_later side.
+    const int64_t first_pass = limit - before_change;
+    EXPECT_EQ(zone_margin(limit_side::not_later, limit, first_pass, {before_change, after_change}),
+              before_change - after_change);
+}
+
+TEST(ZoneMargin, BoundedForMinutePartitions)
+{
+    // The old window read two days past each limit: at 1-minute partitions, 2,880 of them. An
+    // hour's DST shift is 60; no zone's offset ever changed by more than about a day.
+    for (const int64_t shift : {30 * usecs_per_minute, 1 * hour, 2 * hour}) {
+        const local_time limit = make_time(2026, 10, 25, 2, 30);
+        const int64_t instant = limit - 1 * hour;
+        EXPECT_LE(zone_margin(limit_side::later, limit, instant, {1 * hour + shift, 1 * hour}),
+                  2 * hour);
+    }
+    EXPECT_LT(zone_span, 16 * usecs_per_day);
+    EXPECT_GT(zone_span, 2 * 167 * hour); // Postgres reads POSIX offsets of up to 167 hours
+}

@@ -27,9 +27,10 @@ SELECT action, count(*)
   FROM ai_scale.manage_partitions('tn', '1 day', 1, '60 days', cold_after => '5 days',
                                   cold_tablespace => 'pg_default', time_zone => 'UTC')
  GROUP BY action ORDER BY action;
--- What a run reads: the partitions of the last days (those within two days of the premake
--- window, which the run filters exactly) and the cold ones due for retention soon (within two
--- days of its cutoff), not the other 48 cold ones.
+-- What a run reads: the partitions of the last days (those of the premake window) and, past
+-- the tiering cutoff, those not cold yet or due for retention (ending by its cutoff): none of
+-- the 50 cold ones here. (In UTC no offset change widens the window: the two due next,
+-- tn_old59 and tn_old60, are not read.)
 CREATE FUNCTION pg_temp.read_old() RETURNS TABLE (partition text)
     LANGUAGE sql AS $$
     SELECT p::text FROM unnest((ai_scale._maintain_read_bounds(

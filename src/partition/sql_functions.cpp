@@ -33,6 +33,7 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "pgtime.h"
 #include "access/table.h"
 }
 
@@ -311,15 +312,22 @@ void local_bound(Datum value, PartitionRangeDatumKind kind, Oid key_type, text* 
 // Which partitions put_bounds returns: all, or (for a maintenance run) only those that end after
 // `after` and start before `before` (the cells premake fills), or end at or before `until` (the
 // retention and tiering cutoff), all local times. The test runs on the key's own values, with no
-// time zone conversion per partition, against limits widened by two days, which covers any zone
-// offset and DST shift: a partition kept needlessly costs the caller's exact filter nothing, one
-// left out could be a wrong plan.
+// time zone conversion per partition, against limits widened by a margin each (zone_margin):
+// none for timestamp and date keys, whose values are the local times; for a timestamptz key the
+// largest change of the zone's UTC offset near the limit that can carry a bound across it, most
+// often none, an hour near a DST change. A partition kept needlessly costs the caller's exact
+// filter nothing, one left out could be a wrong plan; but at 1-minute partitions a margin of
+// two days, which would cover any zone, reads up to 5,760 partitions more at every run.
 struct bounds_window {
     bool on = false;
     int64 after = 0;
     int64 before = 0;
     bool has_until = false;
     int64 until = 0;
+    int64 after_margin = 0;
+    int64 before_margin = 0;
+    int64 until_margin = 0;
+    int64 retain_until_margin = 0;
     // Tiering: a partition there only as ending by `until` that is cold already (in
     // tablespace cold_oid, or foreign) is left out, unless it ends by `retain_until` (when
     // has_retain_until), where retention may still drop or detach it.
@@ -367,20 +375,32 @@ bool cold_partition(Oid relid, Oid cold_oid)
     return cold;
 }
 
-constexpr int64 window_margin = 2 * USECS_PER_DAY;
+// limit - margin and limit + margin, held to the int64 range: an infinite limit (DT_NOBEGIN,
+// DT_NOEND) stays the extreme it is, where limit + margin wrapped around and 'infinity' as
+// lower_before read no partition at all.
+int64 minus_margin(int64 limit, int64 margin)
+{
+    return limit < PG_INT64_MIN + margin ? PG_INT64_MIN : limit - margin;
+}
+int64 plus_margin(int64 limit, int64 margin)
+{
+    return limit > PG_INT64_MAX - margin ? PG_INT64_MAX : limit + margin;
+}
 
 bool in_window(const bounds_window& w, int64 lower, int64 upper, Oid relid)
 {
     if (!w.on)
         return true;
-    if (upper > w.after - window_margin && lower < w.before + window_margin)
+    if (upper > minus_margin(w.after, w.after_margin) &&
+        lower < plus_margin(w.before, w.before_margin))
         return true;
-    if (!w.has_until || upper > w.until + window_margin)
+    if (!w.has_until || upper > plus_margin(w.until, w.until_margin))
         return false;
     // Past the tiering cutoff only: a cold partition has no step to take, and read at every
     // run, all the partitions moved to cold_tablespace over the months made a no-op run cost
     // what their number did (29-64 ms at 8,700 five-minute partitions, 2.6-15 ms at 1,000).
-    if (w.cold_oid && !(w.has_retain_until && upper <= w.retain_until + window_margin))
+    if (w.cold_oid &&
+        !(w.has_retain_until && upper <= plus_margin(w.retain_until, w.retain_until_margin)))
         return !cold_partition(relid, *w.cold_oid);
     return true;
 }
@@ -433,8 +453,74 @@ partitions_reader open_range_partitioned(Oid parent)
     return reader;
 }
 
-// The window of after, before and until (local times in zone) in the key's domain; off unless
-// after and before are both given.
+// The zone as AT TIME ZONE reads it, whose changes of UTC offset pg_next_dst_boundary lists; or
+// NULL for one it may read otherwise (an abbreviation: see partition_zone_problem), which
+// _bounds is given only when called by hand.
+const pg_tz* zone_of_offsets(text* zone)
+{
+    const char* name = text_to_cstring(zone);
+    const char* hint = nullptr;
+    return guc::partition_zone_problem(name, &hint) == nullptr ? pg_tzset(name) : nullptr;
+}
+
+// Every UTC offset (local minus UTC, microseconds) zone has over the instants [from, to], as
+// AT TIME ZONE reads it (local_time_of) at from, at to and at each change of offset between
+// them; none when they cannot be listed (tz NULL, a span within two days of an end of the
+// timestamp range, where local_time_of reads the first or last local time, or an absurd number
+// of changes).
+std::vector<int64> zone_offsets(text* zone, const pg_tz* tz, TimestampTz from, TimestampTz to)
+{
+    if (tz == nullptr || from < MIN_TIMESTAMP + 2 * USECS_PER_DAY ||
+        to >= END_TIMESTAMP - 2 * USECS_PER_DAY)
+        return {};
+    const auto offset_at = [&](TimestampTz t) {
+        return pg::call(
+                   [&] { return DatumGetTimestamp(local_time_of(TimestampTzGetDatum(t), zone)); }) -
+               t;
+    };
+    constexpr pg_time_t unix_shift =
+        pg_time_t(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+    std::vector<int64> offsets{offset_at(from), offset_at(to)};
+    // Seconds since 1970, rounded down as timestamp2tm rounds them.
+    pg_time_t at = from / USECS_PER_SEC - (from % USECS_PER_SEC < 0 ? 1 : 0) + unix_shift;
+    for (int changes = 0;; changes++) {
+        long before_offset, after_offset;
+        int before_dst, after_dst;
+        pg_time_t boundary;
+        const int found = pg_next_dst_boundary(&at, &before_offset, &before_dst, &boundary,
+                                               &after_offset, &after_dst, tz);
+        if (found < 0 || changes == 1000)
+            return {};
+        if (found == 0)
+            break;
+        const TimestampTz change = TimestampTz(boundary - unix_shift) * USECS_PER_SEC;
+        if (change > to)
+            break;
+        offsets.push_back(offset_at(change));
+        at = boundary;
+    }
+    return offsets;
+}
+
+// The margin of a timestamptz key's limit (the local time limit, read as the instant instant)
+// on its side (part::zone_margin); zone_span, beyond any offset change, when the zone's offsets
+// cannot be listed. None for an infinite limit, which no bound passes.
+int64 limit_margin(part::limit_side side, Timestamp limit, TimestampTz instant, text* zone,
+                   const pg_tz* tz)
+{
+    if (TIMESTAMP_NOT_FINITE(limit) || TIMESTAMP_NOT_FINITE(instant))
+        return 0;
+    const std::vector<int64> offsets =
+        side == part::limit_side::later
+            ? zone_offsets(zone, tz, instant - part::zone_span, instant)
+            : zone_offsets(zone, tz, instant, instant + part::zone_span);
+    if (offsets.empty())
+        return part::zone_span;
+    return part::zone_margin(side, limit, instant, offsets);
+}
+
+// The window of after, before and until (local times in zone) in the key's domain, with their
+// margins; off unless after and before are both given.
 bounds_window window_of(Oid key_type, text* zone, std::optional<Timestamp> after,
                         std::optional<Timestamp> before, std::optional<Timestamp> until,
                         std::optional<Oid> cold_oid, std::optional<Timestamp> retain_until)
@@ -451,6 +537,20 @@ bounds_window window_of(Oid key_type, text* zone, std::optional<Timestamp> after
         window.has_retain_until = retain_until.has_value();
         if (retain_until)
             window.retain_until = key_domain(*retain_until, key_type, zone);
+        // A timestamp or date key's values are the local times the caller compares: no margin.
+        if (key_type == TIMESTAMPTZOID) {
+            const pg_tz* tz = zone_of_offsets(zone);
+            using part::limit_side;
+            window.after_margin = limit_margin(limit_side::later, *after, window.after, zone, tz);
+            window.before_margin =
+                limit_margin(limit_side::not_later, *before, window.before, zone, tz);
+            if (until)
+                window.until_margin =
+                    limit_margin(limit_side::not_later, *until, window.until, zone, tz);
+            if (retain_until)
+                window.retain_until_margin = limit_margin(limit_side::not_later, *retain_until,
+                                                          window.retain_until, zone, tz);
+        }
     }
     return window;
 }

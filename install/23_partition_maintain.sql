@@ -557,7 +557,7 @@ END $$;
 
 -- One try at the creations (steps), all in one subtransaction: they need the same locks, so
 -- when one cannot get them in time none could; they are then all reported as skipped
--- (_make_ahead_skipped), and retried next run. Returns the rows, whether the default had rows
+-- (_make_ahead_skipped), and retried next run (locked_out). Returns the rows, whether the default had rows
 -- when last looked at (default_has_rows, given as last seen), and, for the worker
 -- (defer_detach), out_of_locks when the lock table could not hold them: nothing was made, and
 -- fewer may fit. When the attempt fails otherwise while moving rows out of the default, a row
@@ -569,7 +569,8 @@ CREATE FUNCTION ai_scale._make_ahead_try(cfg ai_scale.partition_config, defer_de
                                          steps ai_scale._partition_step[],
                                          INOUT default_has_rows boolean,
                                          OUT out_of_locks boolean,
-                                         OUT done ai_scale._maintenance_action[])
+                                         OUT done ai_scale._maintenance_action[],
+                                         OUT locked_out boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -581,6 +582,7 @@ DECLARE
     each record;
 BEGIN
     out_of_locks := false;
+    locked_out := false;
     moving := false;
     FOR one_at_a_time IN 0 .. 1 LOOP
         -- A partitioned default whose partitions hold rows: the ranges holding some cannot be
@@ -622,6 +624,7 @@ BEGIN
             WHEN lock_not_available THEN
                 done := ai_scale._make_ahead_skipped(cfg.parent, plan, steps, default_has_rows,
                                                      SQLERRM);
+                locked_out := true;
                 RETURN;
             WHEN out_of_memory THEN
                 -- By hand, a run makes them all or fails with the error and its hint. (The
@@ -646,8 +649,8 @@ END $$;
 
 -- Makes the partitions the plan creates (premake, and the cells rows in the default need),
 -- moving the default's rows in their ranges into them (_make_ahead_try). Returns the rows of
--- the run and whether the default had rows when last looked at (under the lock taken here,
--- when it made any).
+-- the run, whether the default had rows when last looked at (under the lock taken here,
+-- when it made any) and whether they were skipped on a lock not free in time (locked_out).
 --
 -- The worker's 200 need about 2,200 locks, more than a small lock table holds (it has
 -- max_locks_per_transaction times the number of backends, shared by all): with
@@ -657,7 +660,8 @@ CREATE FUNCTION ai_scale._maintain_make_ahead(cfg ai_scale.partition_config,
                                               defer_detach boolean,
                                               plan ai_scale._maintenance_plan,
                                               OUT default_has_rows boolean,
-                                              OUT done ai_scale._maintenance_action[])
+                                              OUT done ai_scale._maintenance_action[],
+                                              OUT locked_out boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -680,6 +684,7 @@ BEGIN
         steps := ai_scale._first_creations(steps, to_make / 2);
     END LOOP;
     done := attempt.done;
+    locked_out := attempt.locked_out;
     IF postponed > 0 THEN
         done := done || ('skipped', NULL, CASE WHEN lock_limited
             THEN format('%s more partitions to make; the lock table held %s this run '

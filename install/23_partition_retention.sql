@@ -520,6 +520,39 @@ SELECT left(sqlstate, 2) = '58' OR (left(sqlstate, 2) = '53' AND sqlstate <> '53
                             WHERE c.relowner <> owner))
 $$;
 
+-- The tables a drop or a detach of the partition victim that the run does itself locks
+-- first (ACCESS EXCLUSIVE, within lock_timeout), in the order its statement locks them (a
+-- DROP: the parent, the partition, then the default partition dflt; a DETACH, and a DROP that
+-- detaches first (detach_first): the parent, the default, then the partition), up to the last
+-- of the parent and the default. Every such step of the table takes those two: locked
+-- beforehand, one whose lock is not free in time is told apart from the partition's own (the
+-- run then tries none of the others, see _maintain_retention; a timeout of the statement
+-- itself may be any lock's). Taken so only in the steps after one that gave up on a lock.
+-- Those that LOCK TABLE cannot take are left to the statement, as before: a foreign table
+-- (LOCK TABLE refuses one), and one on which the owner holds none of UPDATE, DELETE, TRUNCATE
+-- (a default partition pg_partman made, say: the DROP locks it without that check), which then
+-- ends the list.
+CREATE FUNCTION ai_scale._retire_first_locks(parent regclass, dflt regclass, victim regclass,
+                                             detach_first boolean)
+    RETURNS regclass[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+WITH lockable(rel, ok) AS (
+    SELECT r.rel, r.rel IS NOT NULL
+                  AND (SELECT c.relkind IN ('r', 'p') FROM pg_class c WHERE c.oid = r.rel)
+                  AND has_table_privilege(r.rel, 'UPDATE, DELETE, TRUNCATE')
+      FROM unnest(ARRAY[victim, dflt]) r(rel))
+SELECT ARRAY[parent]
+       || CASE WHEN dflt IS NULL
+                    OR NOT coalesce((SELECT l.ok FROM lockable l WHERE l.rel = dflt), false)
+               THEN '{}'::regclass[]
+               WHEN detach_first THEN ARRAY[dflt]
+               WHEN coalesce((SELECT l.ok FROM lockable l WHERE l.rel = victim), false)
+               THEN ARRAY[victim, dflt]
+               ELSE '{}' END
+$$;
+
 -- One step of retention or tiering (p, on the partition victim), in a subtransaction of its
 -- own: one that fails is reported, and the partitions made before (_maintain_make_ahead) and
 -- the other steps stand. Returns its row, whether its error says that no other move to the
@@ -527,13 +560,19 @@ $$;
 -- full (lock_table_full: out of shared memory, 53200), which no other step can pass either.
 -- referenced: whether a foreign key references the table, asked before a drop. by_worker: the
 -- step is the worker's (see _maintain_retention), returned as a 'detach_pending' row.
+-- first_locks: for a drop or a detach the run does itself, take the locks on the parent and
+-- the default partition first (_retire_first_locks), so that busy then says, when one of them
+-- was not free in time, which: every other such step of the table takes them too. NULL
+-- otherwise, and when the step gave up on a lock of the partition's own. timed_out: the step
+-- gave up on a lock, whichever.
 CREATE FUNCTION ai_scale._retire_partition(cfg ai_scale.partition_config, defer_detach boolean,
                                            by_worker boolean, plan ai_scale._maintenance_plan,
                                            p ai_scale._partition_step, victim regclass,
-                                           referenced boolean, owner oid,
+                                           referenced boolean, owner oid, first_locks boolean,
                                            OUT done ai_scale._maintenance_action,
                                            OUT blocks_tiering boolean,
-                                           OUT lock_table_full boolean)
+                                           OUT lock_table_full boolean,
+                                           OUT busy regclass, OUT timed_out boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -542,9 +581,11 @@ DECLARE
     partition text := victim::text; -- named before the step: a drop meanwhile leaves the OID
     parent_name text := cfg.parent::text;
     renamed text; -- after a 42P01: which of the two was renamed during the step's wait
+    waiting_on regclass; -- the lock being waited for before the step's statement, if any
 BEGIN
     blocks_tiering := false;
     lock_table_full := false;
+    timed_out := false;
     -- Gone since the plan read it (as below, but before the step began): its name went with it,
     -- so the row gives its bounds. Its statement named it by its OID, what victim::text gives
     -- then, and failed on the syntax (42601): an error row. (TAP 274's soak, with four files at
@@ -569,17 +610,34 @@ BEGIN
                             victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
             END IF;
             done := ('detach_pending', victim::text, p.action)::ai_scale._maintenance_action;
-        ELSIF p.action = 'drop' THEN
-            done := ai_scale._retire_drop(cfg, victim, referenced);
-        ELSIF p.action = 'detach' THEN
-            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
-            done := ('detached', victim::text,
-                     'older than retention ' || cfg.retention::text)::ai_scale._maintenance_action;
+        ELSIF p.action IN ('drop', 'detach') THEN
+            -- The parent's lock (and the default's) first, each told apart from the
+            -- partition's own: see _retire_first_locks.
+            FOREACH waiting_on IN ARRAY CASE WHEN first_locks THEN ai_scale._retire_first_locks(
+                                            cfg.parent, plan.dflt, victim,
+                                            p.action = 'detach' OR coalesce(referenced, false))
+                                        ELSE '{}' END
+            LOOP
+                EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', waiting_on);
+            END LOOP;
+            waiting_on := NULL;
+            IF p.action = 'drop' THEN
+                done := ai_scale._retire_drop(cfg, victim, referenced);
+            ELSE
+                EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+                done := ('detached', victim::text,
+                         'older than retention ' || cfg.retention::text)
+                        ::ai_scale._maintenance_action;
+            END IF;
         ELSE
             done := ai_scale._tier_partition(cfg, victim, plan.cold_oid);
         END IF;
     EXCEPTION
         WHEN lock_not_available THEN
+            timed_out := true;
+            IF waiting_on = cfg.parent OR waiting_on = plan.dflt THEN
+                busy := waiting_on;
+            END IF;
             done := ('skipped', victim::text,
                      format('%s %s: %s; retried on the next run', p.action,
                             coalesce(victim::text, format('from %s to %s',
@@ -657,8 +715,9 @@ END $$;
 -- dealt with, added to those given.
 -- After a step that found the lock table full (the steps before it keep their locks to the
 -- run's end), no other is tried: each failed the same way, an error row apiece (up to 99 more
--- a run, logged by the worker at every naptime). They are counted in one skipped row, and
--- lock_table_full says so to the run (_maintain).
+-- a run, logged by the worker at every naptime). They are counted in one skipped row (and
+-- lock_table_full says so to the run, _maintain), as are the drops and detaches after one whose
+-- lock on the parent or the default partition was not free in time (see below).
 CREATE FUNCTION ai_scale._maintain_retention(cfg ai_scale.partition_config,
                                             defer_detach boolean,
                                             plan ai_scale._maintenance_plan,
@@ -690,6 +749,10 @@ DECLARE
     -- run, as the owner, drops or detaches it itself (_detach_runs_owner_code).
     by_worker boolean;
     moved int := 0;
+    busy regclass; -- the parent or the default, its lock not free in time for a step
+    timed_out boolean := false; -- a drop or detach of the run's own gave up on a lock
+    busy_left bigint := 0;
+    busy_word text;
 BEGIN
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create' OR (tier_only AND p.action <> 'tier');
@@ -748,11 +811,30 @@ BEGIN
             retire_word := p.action;
             CONTINUE;
         END IF;
+        -- After a drop or detach that gave up on the parent's lock or the default's (busy),
+        -- the others the run does itself are not tried: each would wait for the same lock
+        -- (ACCESS EXCLUSIVE) as long again, and new queries of the table queue behind each wait
+        -- (tried, a reader of the whole table held up a run of 20 drops for 20 such waits, a
+        -- second in all). Counted in one row, retried on the next run. (A partition's own lock,
+        -- a reader of that partition alone, stops its step only.) Which lock a step gave up on
+        -- is known when it took those two first (first_locks), as the steps after one that gave
+        -- up on any lock do. The first step takes no lock ahead of its statement: taken ahead,
+        -- the parent's lock made a concurrent detach or drop of a partition between the run's
+        -- plan and its statement wait for the run (specs/maintenance_detach_races.spec).
+        IF busy IS NOT NULL AND p.action IN ('drop', 'detach') AND NOT pending
+           AND NOT by_worker THEN
+            busy_left := busy_left + 1;
+            busy_word := p.action;
+            CONTINUE;
+        END IF;
         SELECT * INTO step
           FROM ai_scale._retire_partition(cfg, defer_detach, by_worker, plan, p, victim,
-                                          referenced, owner);
+                                          referenced, owner, timed_out);
         tier_blocked := tier_blocked OR step.blocks_tiering OR step.lock_table_full;
         locks_full := step.lock_table_full;
+        busy := coalesce(busy, step.busy);
+        timed_out := timed_out OR (step.timed_out AND p.action IN ('drop', 'detach')
+                                   AND NOT pending AND NOT by_worker);
         CONTINUE WHEN (step.done).action IS NULL; -- a detach completed meanwhile
         done := done || step.done;
         IF (step.done).action = 'moved_to_cold' THEN
@@ -760,6 +842,13 @@ BEGIN
         END IF;
     END LOOP;
     lock_table_full := locks_full;
+    IF busy_left > 0 THEN
+        done := done || ('skipped', NULL,
+                         format('%s to %s not tried after the lock wait above: each needs the '
+                                'lock on %s that was not free; retried on the next run',
+                                ai_scale._count(busy_left, 'more partition', 'more partitions'),
+                                busy_word, busy))::ai_scale._maintenance_action;
+    END IF;
     IF retire_left > 0 THEN
         done := done || ('skipped', NULL,
                          format('%s to %s not tried after the error above; retried on the next '

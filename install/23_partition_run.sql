@@ -118,12 +118,14 @@ END $$;
 -- rescue failed at every run (out of shared memory) and the default never emptied. The
 -- worker tries again with fewer rows, so fewer partitions (at most one per row), down to one.
 -- A rescue that fails with the error a creation of this run reported (reported: those rows'
--- details, see _make_ahead_each) stopped on the same rows: no second row says so.
+-- details, see _make_ahead_each) stopped on the same rows: no second row says so. After
+-- creations of this run skipped on a lock not free in time (locked_out), no rescue is tried.
 CREATE FUNCTION ai_scale._maintain_default_partition(cfg ai_scale.partition_config,
                                                      defer_detach boolean, dflt regclass,
                                                      default_has_rows boolean,
                                                      nested_default_rows boolean,
-                                                     reported text[])
+                                                     reported text[],
+                                                     locked_out boolean DEFAULT false)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -134,7 +136,16 @@ DECLARE
     err_hint text;
 BEGIN
     parent_table := cfg.parent;
-    IF dflt IS NOT NULL AND (default_has_rows OR nested_default_rows) THEN
+    IF dflt IS NOT NULL AND (default_has_rows OR nested_default_rows) AND locked_out THEN
+        -- The creations of this run gave up on the locks a rescue takes (the parent SHARE
+        -- UPDATE EXCLUSIVE, the default ACCESS EXCLUSIVE): it would wait as long again for
+        -- them, and new queries of the table with it.
+        action := 'skipped';
+        partition := dflt::text;
+        detail := 'rescue: not tried after the lock wait of the creations above, whose locks '
+                  'it takes; retried on the next run';
+        RETURN NEXT;
+    ELSIF dflt IS NOT NULL AND (default_has_rows OR nested_default_rows) THEN
         rescue_rows := cfg.rescue_batch_rows;
         LOOP
             BEGIN
@@ -241,6 +252,7 @@ DECLARE
     owner oid; -- the table's owner, read when the run moves partitions to the cold tablespace
     made record;
     reported text[] := '{}'; -- the creations' error rows (_make_ahead_each), for the rescue
+    locked_out boolean := false; -- the creations gave up on their locks, for the rescue
     owed record;
     retired record;
     checked ai_scale._maintenance_action[] := '{}'; -- the cold tablespace's check
@@ -328,6 +340,7 @@ BEGIN
     IF plan.creating AND NOT retention_only THEN
         SELECT * INTO made FROM ai_scale._maintain_make_ahead(cfg, defer_detach, plan);
         default_has_rows := made.default_has_rows;
+        locked_out := made.locked_out;
         IF default_has_rows THEN -- (only then a rescue runs, and a move could fail)
             reported := ARRAY(SELECT d.detail FROM unnest(made.done) d WHERE d.action = 'error');
         END IF;
@@ -363,7 +376,7 @@ BEGIN
     IF plan.dflt IS NOT NULL THEN
         RETURN QUERY SELECT * FROM ai_scale._maintain_default_partition(
                          cfg, defer_detach, plan.dflt, default_has_rows, plan.nested_default_rows,
-                         reported);
+                         reported, locked_out);
     END IF;
 END $$;
 

@@ -553,6 +553,19 @@ SELECT ARRAY[parent]
                ELSE '{}' END
 $$;
 
+-- The transactions other than this one (pg_locks.virtualtransaction, a prepared one's too)
+-- that hold a lock on rel, granted; none when there are none.
+CREATE FUNCTION ai_scale._lock_holding_transactions(rel regclass) RETURNS text[]
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT coalesce(array_agg(DISTINCT l.virtualtransaction), '{}')
+  FROM pg_locks l
+ WHERE l.locktype = 'relation' AND l.relation = rel AND l.granted
+   AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+   AND l.pid IS DISTINCT FROM pg_backend_pid()
+$$;
+
 -- One step of retention or tiering (p, on the partition victim), in a subtransaction of its
 -- own: one that fails is reported, and the partitions made before (_maintain_make_ahead) and
 -- the other steps stand. Returns its row, whether its error says that no other move to the
@@ -753,6 +766,10 @@ DECLARE
     timed_out boolean := false; -- a drop or detach of the run's own gave up on a lock
     busy_left bigint := 0;
     busy_word text;
+    -- The transactions a move gave up waiting for (_lock_holding_transactions), and how many
+    -- moves after it found their partition held by them too.
+    tier_holders text[];
+    tier_held_left bigint := 0;
 BEGIN
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create' OR (tier_only AND p.action <> 'tier');
@@ -827,9 +844,22 @@ BEGIN
             busy_word := p.action;
             CONTINUE;
         END IF;
+        -- A move locks its partition alone, and gives up on it after its wait. After one that
+        -- gave up, a move whose partition the same transactions hold (a reader of the whole
+        -- table holds every partition it read) is not tried: it would wait as long again, and
+        -- new readers of that partition behind it (tried, a reader of the whole table held up a
+        -- run of 20 moves for 20 waits). A partition they do not hold is moved.
+        IF p.action = 'tier' AND tier_holders IS NOT NULL
+           AND ai_scale._lock_holding_transactions(victim) && tier_holders THEN
+            tier_held_left := tier_held_left + 1;
+            CONTINUE;
+        END IF;
         SELECT * INTO step
           FROM ai_scale._retire_partition(cfg, defer_detach, by_worker, plan, p, victim,
                                           referenced, owner, timed_out);
+        IF p.action = 'tier' AND step.timed_out AND tier_holders IS NULL THEN
+            tier_holders := nullif(ai_scale._lock_holding_transactions(victim), '{}');
+        END IF;
         tier_blocked := tier_blocked OR step.blocks_tiering OR step.lock_table_full;
         locks_full := step.lock_table_full;
         busy := coalesce(busy, step.busy);
@@ -854,6 +884,16 @@ BEGIN
                          format('%s to %s not tried after the error above; retried on the next '
                                 'run', ai_scale._count(retire_left, 'partition', 'partitions'),
                                 retire_word))::ai_scale._maintenance_action;
+    END IF;
+    IF tier_held_left > 0 THEN
+        done := done || ('skipped', NULL,
+                         format('%s to move to %s not tried after the lock wait above: the '
+                                'transactions it waited for hold them too; retried on the next '
+                                'run',
+                                ai_scale._count(tier_held_left, 'more partition',
+                                                'more partitions'),
+                                coalesce('tablespace ' || quote_ident(cfg.cold_tablespace),
+                                         'the cold tablespace')))::ai_scale._maintenance_action;
     END IF;
     IF tier_left > 0 THEN
         done := done || ('skipped', NULL,

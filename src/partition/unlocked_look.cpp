@@ -3,16 +3,16 @@
 // it before.
 //
 // A run looks at the default partition (does it hold rows?) before it locks it ACCESS EXCLUSIVE
-// for its attaches. Kept to the end of the transaction, the look's ACCESS SHARE made that lock
-// an upgrade: a transaction that had read the table and then asked for ACCESS EXCLUSIVE on the
-// default (LOCK TABLE, TRUNCATE) while the run waited for its own was failed at once by the
-// deadlock detector (specs/default_reader_then_writer.spec). The answer is a hint: the steps
-// that act on it look again under their lock.
+// for its attaches. Kept to the end of the transaction, the look's ACCESS SHARE would make that
+// lock an upgrade: a transaction that had read the table and then asked for ACCESS EXCLUSIVE on
+// the default (LOCK TABLE, TRUNCATE) while the run waited for its own would be failed at once by
+// the deadlock detector (specs/default_reader_then_writer.spec). The answer is a hint: the
+// steps that act on it look again under their lock.
 //
-// A scan from C, not a query: a query in a subtransaction rolled back released its lock too, but
-// also every other lock the subtransaction took, and a run on a nearly full lock table, taking
-// one of those again after its drops had filled it, failed as a whole where it should report the
-// first drop that did not fit (test/tap/225_retention_small_lock_table.pl). The scan takes one
+// A scan from C, not a query in a subtransaction rolled back: that would release every other
+// lock the subtransaction took too (on catalogs, to plan the query), which later statements of
+// the run would then take again, and a run on a nearly full lock table would fail as a whole
+// where it should report the first step that did not fit (test/tap/225). The scan takes one
 // lock and gives it back.
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
@@ -22,7 +22,6 @@ extern "C" {
 #include "access/tableam.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
-#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
@@ -47,13 +46,15 @@ bool scan_finds_row(Relation rel, Snapshot snapshot)
 AI_SCALE_FUNCTION(ai_scale_partition_has_rows_unlocked)
 {
     const Oid relid = PG_GETARG_OID(0);
-    // Refused as SELECT EXISTS (SELECT 1 FROM ONLY rel) would refuse it.
+    // Refused as SELECT EXISTS (SELECT 1 FROM ONLY rel) would refuse it: without SELECT on the
+    // table or any of its columns; seen under the statement's snapshot, as it would see it.
     const char kind = get_rel_relkind(relid);
     if (kind == '\0')
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation with OID %u does not exist", relid)));
     const AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-    if (acl != ACLCHECK_OK)
+    if (acl != ACLCHECK_OK &&
+        pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
         aclcheck_error(acl, get_relkind_objtype(kind), get_rel_name(relid));
     // A partitioned table holds no row of its own.
     if (kind == RELKIND_PARTITIONED_TABLE)
@@ -61,10 +62,14 @@ AI_SCALE_FUNCTION(ai_scale_partition_has_rows_unlocked)
     if (!RELKIND_HAS_TABLE_AM(kind))
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                         errmsg("\"%s\" is not a table with rows of its own", get_rel_name(relid))));
-    Relation rel = table_open(relid, AccessShareLock);
+    Relation rel = try_table_open(relid, AccessShareLock);
+    if (rel == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                        errmsg("relation with OID %u does not exist", relid)));
     bool found = true; // under row-level security, rows the policies hide might be there
     if (check_enable_rls(relid, InvalidOid, false) != RLS_ENABLED) {
-        Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+        Snapshot snapshot =
+            RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
         found = scan_finds_row(rel, snapshot);
         UnregisterSnapshot(snapshot);
     }

@@ -376,8 +376,8 @@ bool cold_partition(Oid relid, Oid cold_oid)
 }
 
 // limit - margin and limit + margin, held to the int64 range: an infinite limit (DT_NOBEGIN,
-// DT_NOEND) stays the extreme it is, where limit + margin wrapped around and 'infinity' as
-// lower_before read no partition at all.
+// DT_NOEND) stays the extreme it is (limit + margin would wrap around, and 'infinity' as
+// lower_before read no partition at all).
 int64 minus_margin(int64 limit, int64 margin)
 {
     return limit < PG_INT64_MIN + margin ? PG_INT64_MIN : limit - margin;

@@ -404,7 +404,7 @@ TEST(PartitionPlanner, GivenCutoffsReplaceWallClockArithmetic)
 
 // zone_margin: how far past a window limit _bounds reads a timestamptz key's bounds. The
 // margin is an offset change near the limit (0 in a zone of one offset, an hour near a DST
-// change, a day where a zone crossed the date line), never the two days it was. Each case
+// change, a day where a zone crossed the date line), not a fixed two days. Each case
 // checks the bound that needs the margin: its local time is on the window's side of the limit,
 // and the instant lies beyond the limit's own instant.
 namespace {
@@ -481,7 +481,7 @@ TEST(ZoneMargin, DateLineCrossings)
 
 TEST(ZoneMargin, BoundedForMinutePartitions)
 {
-    // The old window read two days past each limit: at 1-minute partitions, 2,880 of them. An
+    // Two days past each limit would be 2,880 partitions at 1-minute partitions. An
     // hour's DST shift is 60; no zone's offset ever changed by more than about a day.
     for (const int64_t shift : {30 * usecs_per_minute, 1 * hour, 2 * hour}) {
         const local_time limit = make_time(2026, 10, 25, 2, 30);

@@ -498,8 +498,12 @@ BEGIN
         RETURN ai_scale._lock_timeout_text(message, ARRAY[victim], '{ShareUpdateExclusiveLock}',
                                            current_setting('lock_timeout'));
     END IF;
-    -- DROP and DETACH lock the partition, its parent and the default.
-    RETURN ai_scale._lock_timeout_text(message, ARRAY[victim, cfg.parent, plan.dflt],
+    -- DROP and DETACH lock the partition, its parent and the default, the parent first (a DROP
+    -- then the partition, a DETACH the default): the first held is the one waited for.
+    RETURN ai_scale._lock_timeout_text(message,
+                                       CASE WHEN action = 'drop'
+                                            THEN ARRAY[cfg.parent, victim, plan.dflt]
+                                            ELSE ARRAY[cfg.parent, plan.dflt, victim] END,
                                        '{AccessExclusiveLock}', current_setting('lock_timeout'));
 END $$;
 
@@ -528,41 +532,47 @@ $$;
 -- beforehand, one whose lock is not free in time is told apart from the partition's own (the
 -- run then tries none of the others, see _maintain_retention; a timeout of the statement
 -- itself may be any lock's). Taken so only in the steps after one that gave up on a lock.
--- Those that LOCK TABLE cannot take are left to the statement, as before: a foreign table
--- (LOCK TABLE refuses one), and one on which the owner holds none of UPDATE, DELETE, TRUNCATE
--- (a default partition pg_partman made, say: the DROP locks it without that check), which then
--- ends the list.
+-- The list stops before a table LOCK TABLE cannot take, which the statement then locks itself:
+-- a foreign table (LOCK TABLE refuses one), and one on which the owner holds none of UPDATE,
+-- DELETE, TRUNCATE (an append-only parent, a default partition pg_partman made: a DROP or a
+-- DETACH locks it without that check). A partitioned partition's DROP locks its own partitions
+-- before the default, which LOCK TABLE ONLY would not: then only the parent is taken ahead
+-- (the default first would wait for a reader of one of those partitions that then reads the
+-- default, and that reader for the run).
 CREATE FUNCTION ai_scale._retire_first_locks(parent regclass, dflt regclass, victim regclass,
                                              detach_first boolean)
     RETURNS regclass[]
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
-WITH lockable(rel, ok) AS (
-    SELECT r.rel, r.rel IS NOT NULL
-                  AND (SELECT c.relkind IN ('r', 'p') FROM pg_class c WHERE c.oid = r.rel)
-                  AND has_table_privilege(r.rel, 'UPDATE, DELETE, TRUNCATE')
-      FROM unnest(ARRAY[victim, dflt]) r(rel))
-SELECT ARRAY[parent]
-       || CASE WHEN dflt IS NULL
-                    OR NOT coalesce((SELECT l.ok FROM lockable l WHERE l.rel = dflt), false)
-               THEN '{}'::regclass[]
-               WHEN detach_first THEN ARRAY[dflt]
-               WHEN coalesce((SELECT l.ok FROM lockable l WHERE l.rel = victim), false)
-               THEN ARRAY[victim, dflt]
-               ELSE '{}' END
+WITH k(rel, kind, lockable) AS (
+    SELECT c.oid, c.relkind,
+           c.relkind IN ('r', 'p') AND has_table_privilege(c.oid, 'UPDATE, DELETE, TRUNCATE')
+      FROM pg_class c
+     WHERE c.oid IN (parent, victim, dflt))
+SELECT CASE
+           WHEN NOT coalesce((SELECT k.lockable FROM k WHERE k.rel = parent), false)
+           THEN '{}'::regclass[]
+           WHEN NOT coalesce((SELECT k.lockable FROM k WHERE k.rel = dflt), false)
+           THEN ARRAY[parent]
+           WHEN detach_first THEN ARRAY[parent, dflt]
+           WHEN coalesce((SELECT k.lockable AND k.kind = 'r' FROM k WHERE k.rel = victim), false)
+           THEN ARRAY[parent, victim, dflt]
+           ELSE ARRAY[parent]
+       END
 $$;
 
 -- The transactions other than this one (pg_locks.virtualtransaction, a prepared one's too)
--- that hold a lock on rel, granted; none when there are none.
+-- that hold a lock on rel, granted; none when there are none. Read from the functions behind
+-- pg_locks and pg_stat_activity, which take no lock (as _lock_holders).
 CREATE FUNCTION ai_scale._lock_holding_transactions(rel regclass) RETURNS text[]
     LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 SELECT coalesce(array_agg(DISTINCT l.virtualtransaction), '{}')
-  FROM pg_locks l
+  FROM pg_lock_status() l
  WHERE l.locktype = 'relation' AND l.relation = rel AND l.granted
-   AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+   AND l.database = (SELECT a.datid FROM pg_stat_get_activity(pg_backend_pid()) a)
    AND l.pid IS DISTINCT FROM pg_backend_pid()
 $$;
 
@@ -575,8 +585,8 @@ $$;
 -- step is the worker's (see _maintain_retention), returned as a 'detach_pending' row.
 -- first_locks: for a drop or a detach the run does itself, take the locks on the parent and
 -- the default partition first (_retire_first_locks), so that busy then says, when one of them
--- was not free in time, which: every other such step of the table takes them too. NULL
--- otherwise, and when the step gave up on a lock of the partition's own. timed_out: the step
+-- was not free in time, which: every other such step of the table takes them too (busy is NULL
+-- otherwise, and when the step gave up on a lock of the partition's own). timed_out: the step
 -- gave up on a lock, whichever.
 CREATE FUNCTION ai_scale._retire_partition(cfg ai_scale.partition_config, defer_detach boolean,
                                            by_worker boolean, plan ai_scale._maintenance_plan,
@@ -651,13 +661,19 @@ BEGIN
             IF waiting_on = cfg.parent OR waiting_on = plan.dflt THEN
                 busy := waiting_on;
             END IF;
+            -- What held the lock the step gave up on: the one taken ahead of the statement, when
+            -- that was it; else any of those the statement takes (_retire_lock_text).
             done := ('skipped', victim::text,
                      format('%s %s: %s; retried on the next run', p.action,
                             coalesce(victim::text, format('from %s to %s',
                                 ai_scale._bound_text(p.lower, plan.key_type, cfg.time_zone),
                                 ai_scale._bound_text(p.upper, plan.key_type, cfg.time_zone))),
-                            ai_scale._retire_lock_text(cfg, defer_detach, plan, p.action,
-                                                       victim, SQLERRM)))
+                            CASE WHEN waiting_on IS NOT NULL
+                                 THEN ai_scale._lock_timeout_text(SQLERRM, ARRAY[waiting_on],
+                                          '{AccessExclusiveLock}', current_setting('lock_timeout'))
+                                 ELSE ai_scale._retire_lock_text(cfg, defer_detach, plan,
+                                                                 p.action, victim, SQLERRM)
+                            END))
                     ::ai_scale._maintenance_action;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;

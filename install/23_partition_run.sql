@@ -125,7 +125,7 @@ CREATE FUNCTION ai_scale._maintain_default_partition(cfg ai_scale.partition_conf
                                                      default_has_rows boolean,
                                                      nested_default_rows boolean,
                                                      reported text[],
-                                                     locked_out boolean DEFAULT false)
+                                                     locked_out boolean)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -136,10 +136,11 @@ DECLARE
     err_hint text;
 BEGIN
     parent_table := cfg.parent;
-    IF dflt IS NOT NULL AND (default_has_rows OR nested_default_rows) AND locked_out THEN
+    IF dflt IS NOT NULL AND default_has_rows AND locked_out THEN
         -- The creations of this run gave up on the locks a rescue takes (the parent SHARE
         -- UPDATE EXCLUSIVE, the default ACCESS EXCLUSIVE): it would wait as long again for
-        -- them, and new queries of the table with it.
+        -- them, and new queries of the table with it. (A partitioned default's rows are never
+        -- rescued: the error below says so at every run.)
         action := 'skipped';
         partition := dflt::text;
         detail := 'rescue: not tried after the lock wait of the creations above, whose locks '
@@ -328,10 +329,14 @@ BEGIN
     IF locks_full AND NOT retention_only THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail
                        FROM unnest(checked || retired.done || finalized) d;
-        IF plan.creating OR default_has_rows THEN
+        IF plan.creating OR default_has_rows OR plan.nested_default_rows THEN
             RETURN QUERY SELECT cfg.parent, 'skipped', NULL::text,
-                                'making partitions and moving rows out of the default partition '
-                                || 'not tried after the error above; retried on the next run';
+                                concat_ws(' and ',
+                                          CASE WHEN plan.creating THEN 'making partitions' END,
+                                          CASE WHEN default_has_rows OR plan.nested_default_rows
+                                               THEN 'moving rows out of the default partition'
+                                          END)
+                                || ' not tried after the error above; retried on the next run';
         END IF;
         RETURN;
     END IF;

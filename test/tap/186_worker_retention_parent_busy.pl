@@ -1,8 +1,8 @@
 # A transaction that has read the whole table holds its parent, whose lock (ACCESS EXCLUSIVE)
-# every drop of a partition takes. The worker's retention gave up on it once per partition to
-# drop, each after ai_scale.maintenance_lock_timeout, and new queries of the table queued behind
-# each of those waits in turn (five drops, five waits here; twenty, a second at 50 ms). Now it
-# waits twice: the first drop gives up on a lock its statement does not name; the second takes
+# every drop of a partition takes. Were each drop to wait for it (ai_scale.maintenance_lock_timeout)
+# and give up, new queries of the table would queue behind each of those waits in turn (five
+# drops, five waits here; twenty, a second at 50 ms). The worker's retention waits twice: the
+# first drop gives up on a lock its statement does not name; the second takes
 # the parent's lock (and the default's) before its statement, gives up on it, and one row counts
 # the others, not tried; the next run after the reader is gone drops them all (probe s50f F4).
 # A reader of one old partition alone still stops that partition's drop only
@@ -42,10 +42,10 @@ my ($run) = slurp_file($node->logfile, $offset) =~ /($first_row.*?)$first_row/s;
 my $waits = () = ($run // '') =~ /canceling statement due to lock timeout/g;
 is($waits, 2, 'one run waited twice, not once per partition to drop');
 like($run // '',
-    qr/DETAIL:  drop public\.r_old1: canceling statement due to lock timeout; lock on public\.r_old1 held by pid \d+ \(transaction open [\d.]+ s\); retried on the next run\n/,
+    qr/DETAIL:  drop public\.r_old1: canceling statement due to lock timeout; lock on public\.r held by pid \d+ \(transaction open [\d.]+ s\); retried on the next run\n/,
     '... its first drop saying what held it');
 like($run // '',
-    qr/DETAIL:  drop public\.r_old2: canceling statement due to lock timeout; lock on public\.r_old2 held by pid \d+ \(transaction open [\d.]+ s\); retried on the next run\n/,
+    qr/DETAIL:  drop public\.r_old2: canceling statement due to lock timeout; lock on public\.r held by pid \d+ \(transaction open [\d.]+ s\); retried on the next run\n/,
     '... and its second');
 like($run // '',
     qr/skipped public\.r\n.*DETAIL:  3 more partitions to drop not tried after the lock wait above: each needs the lock on public\.r that was not free; retried on the next run\n/,

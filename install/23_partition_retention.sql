@@ -852,8 +852,8 @@ BEGIN
         -- a reader of that partition alone, stops its step only.) Which lock a step gave up on
         -- is known when it took those two first (first_locks), as the steps after one that gave
         -- up on any lock do. The first step takes no lock ahead of its statement: taken ahead,
-        -- the parent's lock made a concurrent detach or drop of a partition between the run's
-        -- plan and its statement wait for the run (specs/maintenance_detach_races.spec).
+        -- the parent's lock would make a concurrent detach or drop of a partition between the
+        -- run's plan and its statement wait for the run (specs/maintenance_detach_races.spec).
         IF busy IS NOT NULL AND p.action IN ('drop', 'detach') AND NOT pending
            AND NOT by_worker THEN
             busy_left := busy_left + 1;

@@ -325,7 +325,7 @@ BEGIN
     -- After a step of retention found the lock table full (the steps before it keep their
     -- locks to the run's end), the creations and the default partition's phase are left to the
     -- next run, with a skipped row when they had work: any lock they took, even on a catalog to
-    -- plan a statement, failed the table's whole run, and undid the drops that fit (TAP 225).
+    -- plan a statement, could fail the table's whole run, undoing the drops that fit (TAP 225).
     IF locks_full AND NOT retention_only THEN
         RETURN QUERY SELECT cfg.parent, d.action, d.partition, d.detail
                        FROM unnest(checked || retired.done || finalized) d;

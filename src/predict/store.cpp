@@ -32,6 +32,30 @@ namespace {
 // The INSERT is planned once per backend for the table it was made for.
 pg::relation_plan plan;
 
+// The store_table setting this backend last warned of, in TopMemoryContext.
+char* warned_store = nullptr;
+
+// A WARNING that predict() stores nothing, once per backend and value of store_table: a typo
+// there (or a store never made, or dropped) would otherwise store nothing unseen. Not where
+// nothing is to be stored on purpose (store_mode off, a standby, a read-only transaction).
+void warn_no_store()
+{
+    pg::call([] {
+        if (warned_store != nullptr && strcmp(warned_store, guc::store_table) == 0)
+            return;
+        if (warned_store != nullptr)
+            pfree(warned_store);
+        warned_store = MemoryContextStrdup(TopMemoryContext, guc::store_table);
+        ereport(WARNING,
+                (errcode(ERRCODE_UNDEFINED_TABLE),
+                 errmsg("ai_scale.store_table \"%s\" names no table in this database: predict() "
+                        "stores nothing",
+                        guc::store_table),
+                 errhint("Make the store with ai_scale.create_prediction_store(), or set "
+                         "ai_scale.store_mode = off to store nothing.")));
+    });
+}
+
 ArrayType* array_of(const std::vector<Datum>& values, Oid type)
 {
     int16 len;
@@ -129,8 +153,11 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
     if (guc::store_mode == guc::store_off || rows.empty() || RecoveryInProgress() || XactReadOnly)
         return false;
     const Oid relid = cache::store_table_relid();
-    if (relid == InvalidOid)
+    if (relid == InvalidOid) {
+        if (guc::store_table != nullptr && guc::store_table[0] != '\0') // '' is no store
+            warn_no_store();
         return false;
+    }
     if (guc::store_mode == guc::store_async && !version_uncommitted) {
         // The worker inserts as this user, but policies would see the worker's session: only
         // rows this user may insert, into a table without row-level security, are queued; the

@@ -60,6 +60,7 @@ is(cached(1, '{"a": 1}'), 'miss miss', 'nor is an invalidation');
 
 my $preparer = $node->background_psql('postgres');
 my $other = $node->background_psql('postgres');
+$other->query_safe('SET ai_scale.store_mode = off'); # no store here
 is($other->query_safe(q{SELECT ai_scale.score('tap216', '{"a": 1}')}), '2',
     'another session has compiled version 1');
 $preparer->query_safe(q{

@@ -1,0 +1,26 @@
+-- A store_table that names no table (a typo, a store never made or dropped): predict() scores
+-- and caches, stores nothing, and says so with a WARNING, once per session and setting. None
+-- where nothing is to be stored on purpose: store_table = '' (no store), store_mode = off.
+SET client_min_messages = warning;
+SET ai_scale.redis_read_from = 'primary';
+SELECT ai_scale.register_model('sm_lin', 'linear', ARRAY['a'], '{"weights": [2], "bias": 1}') AS v \gset
+SET ai_scale.store_table = 'public.model_predictons';
+SELECT ai_scale.predict('sm_lin', '{"a": 1}') ->> 'score' AS first;
+SELECT ai_scale.predict('sm_lin', '{"a": 2}') ->> 'score' AS once_a_session;
+SET ai_scale.store_table = 'public."Model Predictions"';
+SELECT ai_scale.predict('sm_lin', '{"a": 3}') ->> 'score' AS another_name;
+SET ai_scale.store_table = '';
+SELECT ai_scale.predict('sm_lin', '{"a": 4}') ->> 'score' AS no_store;
+SET ai_scale.store_table = 'public.model_predictons_2';
+SET ai_scale.store_mode = off;
+SELECT ai_scale.predict('sm_lin', '{"a": 5}') ->> 'score' AS store_off;
+RESET ai_scale.store_mode;
+-- A view is no store either.
+CREATE VIEW sm_view AS SELECT 1 AS x;
+SET ai_scale.store_table = 'public.sm_view';
+\set VERBOSITY sqlstate
+SELECT ai_scale.predict('sm_lin', '{"a": 6}') ->> 'score' AS a_view;
+\set VERBOSITY default
+DROP VIEW sm_view;
+RESET ai_scale.store_table;
+SELECT ai_scale.drop_model('sm_lin');

@@ -9,11 +9,9 @@
 // the deadlock detector (specs/default_reader_then_writer.spec). The answer is a hint: the
 // steps that act on it look again under their lock.
 //
-// A scan from C, not a query in a subtransaction rolled back: that would release every other
-// lock the subtransaction took too (on catalogs, to plan the query), which later statements of
-// the run would then take again, and a run on a nearly full lock table would fail as a whole
-// where it should report the first step that did not fit (test/tap/225). The scan takes one
-// lock and gives it back.
+// A scan from C, not a query: it takes that one lock and no other, and gives it back, with no
+// subtransaction (rolled back from PL/pgSQL, one needs an error raised, which exit_on_error
+// turns into a FATAL).
 #include "pg/guard.hpp"
 #include "pg/postgres.hpp"
 

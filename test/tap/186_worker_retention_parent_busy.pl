@@ -36,7 +36,7 @@ my $offset = -s $node->logfile;
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'r'::regclass});
 # Two runs: the text up to the second run's first row is the whole of the first run.
-my $first_row = qr/ai_scale maintenance in database "postgres": skipped public\.r public\.r_old1\n/;
+my $first_row = qr/${worker_line}skipped public\.r public\.r_old1\n/;
 ok($node->wait_for_log(qr/$first_row.*$first_row/s, $offset), 'the worker ran twice beside the reader');
 my ($run) = slurp_file($node->logfile, $offset) =~ /($first_row.*?)$first_row/s;
 my $waits = () = ($run // '') =~ /canceling statement due to lock timeout/g;

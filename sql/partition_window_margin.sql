@@ -45,6 +45,18 @@ CREATE FUNCTION pg_temp.window_of(tbl regclass, zone text, upper_after timestamp
                               ORDER BY g.partition::oid) FROM got g),
            (SELECT count(*) FROM exact e WHERE e.partition NOT IN (SELECT partition FROM got)),
            (SELECT count(*) FROM got g WHERE g.partition NOT IN (SELECT partition FROM exact)) $$;
+-- window_of at every limit from first to last, step apart, on each side of the window alone
+-- (upper_after, lower_before, upper_until): the partitions left out in all, and the most
+-- returned besides at one limit.
+CREATE FUNCTION pg_temp.sweep(tbl regclass, zone text, first timestamp, last timestamp,
+                              step interval)
+    RETURNS TABLE (missed numeric, most_extra bigint) LANGUAGE sql AS $$
+    SELECT sum(w.missed), max(w.extra)
+      FROM generate_series(first, last, step) x,
+           LATERAL (SELECT * FROM pg_temp.window_of(tbl, zone, x, 'infinity')
+                    UNION ALL SELECT * FROM pg_temp.window_of(tbl, zone, '-infinity', x)
+                    UNION ALL SELECT * FROM pg_temp.window_of(tbl, zone, 'infinity',
+                                                              '-infinity', x)) w $$;
 -- In UTC no offset changes: the window is exact (it read all but m3d and p3d).
 SELECT * FROM pg_temp.window_of('wm', 'UTC', '2026-10-25 00:30', '2026-10-25 01:30');
 -- A limit in the repeated hour: 02:30 in Berlin reads as its second pass, 01:30 UTC; m15
@@ -55,12 +67,8 @@ SELECT * FROM pg_temp.window_of('wm', 'Europe/Berlin', '2026-10-25 02:30', '2026
 -- Around the change, every limit every 5 minutes, on each side: nothing left out, and at most
 -- the partitions within the hour's margin read besides (two days each side read all of them
 -- but m3d and p3d).
-SELECT sum(w.missed) AS missed, max(w.extra) AS most_extra
-  FROM generate_series(timestamp '2026-10-24 23:00', '2026-10-25 05:00', '5 min') x,
-       LATERAL (SELECT * FROM pg_temp.window_of('wm', 'Europe/Berlin', x, 'infinity')
-                UNION ALL SELECT * FROM pg_temp.window_of('wm', 'Europe/Berlin', '-infinity', x)
-                UNION ALL SELECT * FROM pg_temp.window_of('wm', 'Europe/Berlin', 'infinity',
-                                                          '-infinity', x)) w;
+SELECT * FROM pg_temp.sweep('wm', 'Europe/Berlin', '2026-10-24 23:00', '2026-10-25 05:00',
+                             '5 min');
 -- The same in spring (2026-03-29, 02:00 CET is 03:00 CEST at 01:00 UTC), with a limit in
 -- the hour that does not exist (02:30 reads as 01:30 UTC, 03:30 CEST).
 CREATE TABLE wm_spring (at timestamptz NOT NULL) PARTITION BY RANGE (at);
@@ -71,24 +79,16 @@ CREATE TABLE wm_spring_p0 PARTITION OF wm_spring FOR VALUES FROM ('2026-03-29 01
 CREATE TABLE wm_spring_p1d PARTITION OF wm_spring FOR VALUES FROM ('2026-03-30 01:00Z') TO ('2026-03-30 01:01Z');
 SELECT * FROM pg_temp.window_of('wm_spring', 'Europe/Berlin', '2026-03-29 02:30', '2026-03-29 04:00');
 SELECT * FROM pg_temp.window_of('wm_spring', 'Europe/Berlin', '-infinity', '2026-03-29 02:30');
-SELECT sum(w.missed) AS missed, max(w.extra) AS most_extra
-  FROM generate_series(timestamp '2026-03-28 23:00', '2026-03-29 05:00', '5 min') x,
-       LATERAL (SELECT * FROM pg_temp.window_of('wm_spring', 'Europe/Berlin', x, 'infinity')
-                UNION ALL SELECT * FROM pg_temp.window_of('wm_spring', 'Europe/Berlin', '-infinity', x)
-                UNION ALL SELECT * FROM pg_temp.window_of('wm_spring', 'Europe/Berlin', 'infinity',
-                                                          '-infinity', x)) w;
+SELECT * FROM pg_temp.sweep('wm_spring', 'Europe/Berlin', '2026-03-28 23:00',
+                             '2026-03-29 05:00', '5 min');
 -- Pacific/Apia skipped 2011-12-30 (-10 to +14 at 10:00 UTC): a bound an instant after the
 -- change reads a day later. Its margin is the day the zone moved, and no partition is left out.
 CREATE TABLE wm_apia (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE wm_apia_m20h PARTITION OF wm_apia FOR VALUES FROM ('2011-12-29 14:00Z') TO ('2011-12-29 14:01Z');
 CREATE TABLE wm_apia_p0 PARTITION OF wm_apia FOR VALUES FROM ('2011-12-30 10:00Z') TO ('2011-12-30 10:01Z');
 CREATE TABLE wm_apia_p20h PARTITION OF wm_apia FOR VALUES FROM ('2011-12-31 06:00Z') TO ('2011-12-31 06:01Z');
-SELECT sum(w.missed) AS missed
-  FROM generate_series(timestamp '2011-12-29 00:00', '2012-01-01 00:00', '30 min') x,
-       LATERAL (SELECT * FROM pg_temp.window_of('wm_apia', 'Pacific/Apia', x, 'infinity')
-                UNION ALL SELECT * FROM pg_temp.window_of('wm_apia', 'Pacific/Apia', '-infinity', x)
-                UNION ALL SELECT * FROM pg_temp.window_of('wm_apia', 'Pacific/Apia', 'infinity',
-                                                          '-infinity', x)) w;
+SELECT missed FROM pg_temp.sweep('wm_apia', 'Pacific/Apia', '2011-12-29 00:00',
+                                  '2012-01-01 00:00', '30 min');
 -- Noon on the skipped day (22:00 UTC read at -10): p0, at 00:00 on the 31st local, ends after
 -- it, 12 hours before the limit's instant.
 SELECT * FROM pg_temp.window_of('wm_apia', 'Pacific/Apia', '2011-12-30 12:00', '2011-12-31 12:00');

@@ -766,7 +766,6 @@ DECLARE
     referenced boolean;
     retired int := 0;
     tier_left bigint := 0;
-    locks_full boolean := false;
     retire_left bigint := 0;
     retire_word text;
     step record;
@@ -787,6 +786,7 @@ DECLARE
     tier_holders text[];
     tier_held_left bigint := 0;
 BEGIN
+    lock_table_full := false;
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
         CONTINUE WHEN p.action = 'create' OR (tier_only AND p.action <> 'tier');
         -- The worker moves one partition a transaction (max_moves): each move holds its
@@ -839,7 +839,7 @@ BEGIN
             referenced := EXISTS (SELECT 1 FROM pg_constraint c
                                    WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
         END IF;
-        IF locks_full THEN
+        IF lock_table_full THEN
             retire_left := retire_left + 1;
             retire_word := p.action;
             CONTINUE;
@@ -877,7 +877,7 @@ BEGIN
             tier_holders := nullif(ai_scale._lock_holding_transactions(victim), '{}');
         END IF;
         tier_blocked := tier_blocked OR step.blocks_tiering OR step.lock_table_full;
-        locks_full := step.lock_table_full;
+        lock_table_full := step.lock_table_full;
         busy := coalesce(busy, step.busy);
         timed_out := timed_out OR (step.timed_out AND p.action IN ('drop', 'detach')
                                    AND NOT pending AND NOT by_worker);
@@ -887,7 +887,6 @@ BEGIN
             moved := moved + 1;
         END IF;
     END LOOP;
-    lock_table_full := locks_full;
     IF busy_left > 0 THEN
         done := done || ('skipped', NULL,
                          format('%s to %s not tried after the lock wait above: each needs the '

@@ -1,5 +1,6 @@
--- The stats view lists every metric; reset_stats() zeroes them.
-SELECT section, metric FROM ai_scale.stats ORDER BY section, metric;
+-- The stats view lists every metric, section by section (l1, l2, l3, scoring, maintenance),
+-- each section's counts before its latency rows; reset_stats() zeroes them.
+SELECT section, metric FROM ai_scale.stats;
 
 SELECT ai_scale.reset_stats();
 SELECT count(*) FILTER (WHERE value <> 0) AS nonzero_after_reset,

@@ -56,6 +56,8 @@ constexpr metric_name counter_names[] = {
     {"maintenance", "errors"},
 };
 constexpr const char* timer_sections[] = {"l1", "l2", "l3", "scoring"};
+// The order of the sections in the stats view; every counter's and timer's section is one.
+constexpr const char* section_order[] = {"l1", "l2", "l3", "scoring", "maintenance"};
 
 static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == int(counter::count_));
 static_assert(sizeof(timer_sections) / sizeof(timer_sections[0]) == int(timer::count_));

@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <iterator>
 #include <new>
@@ -131,6 +132,8 @@ bool is_nanoseconds(counter c)
 using namespace ai_scale;
 
 // stats_snapshot() -> setof (section text, metric text, value float8); behind the stats view.
+// Rows come section by section (l1, l2, l3, scoring, maintenance), each section's counters
+// before its latency rows, so that `SELECT * FROM ai_scale.stats` reads as a report.
 AI_SCALE_FUNCTION(ai_scale_stats_snapshot)
 {
     pg::require_preload("the stats view");
@@ -138,18 +141,23 @@ AI_SCALE_FUNCTION(ai_scale_stats_snapshot)
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     stats::flush_deferred(); // this session's own rows show at once
     const auto* m = stats::metrics;
-    for (int i = 0; i < int(stats::counter::count_); i++) {
-        double v = double(m->counters[i].load(std::memory_order_relaxed));
-        if (stats::is_nanoseconds(stats::counter(i)))
-            v /= 1e6;
-        stats::put_row(rsinfo, stats::counter_names[i].section, stats::counter_names[i].metric, v);
-    }
-    for (int i = 0; i < int(stats::timer::count_); i++) {
-        const auto& h = m->timers[i];
-        const char* section = stats::timer_sections[i];
-        stats::put_row(rsinfo, section, "samples", double(h.samples()));
-        stats::put_row(rsinfo, section, "p50_ms", double(h.percentile(0.50)) / 1e6);
-        stats::put_row(rsinfo, section, "p99_ms", double(h.percentile(0.99)) / 1e6);
+    for (const char* section : stats::section_order) {
+        for (int i = 0; i < int(stats::counter::count_); i++) {
+            if (strcmp(stats::counter_names[i].section, section) != 0)
+                continue;
+            double v = double(m->counters[i].load(std::memory_order_relaxed));
+            if (stats::is_nanoseconds(stats::counter(i)))
+                v /= 1e6;
+            stats::put_row(rsinfo, section, stats::counter_names[i].metric, v);
+        }
+        for (int i = 0; i < int(stats::timer::count_); i++) {
+            if (strcmp(stats::timer_sections[i], section) != 0)
+                continue;
+            const auto& h = m->timers[i];
+            stats::put_row(rsinfo, section, "samples", double(h.samples()));
+            stats::put_row(rsinfo, section, "p50_ms", double(h.percentile(0.50)) / 1e6);
+            stats::put_row(rsinfo, section, "p99_ms", double(h.percentile(0.99)) / 1e6);
+        }
     }
     return (Datum)0;
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <thread>
 
@@ -155,4 +156,20 @@ TEST(SharedMetrics, ResetWaitsForAnAddThatSawTheOldCount)
     // Sums counted before that reset are not added after it.
     deferred_add late(*m, counted_at);
     EXPECT_FALSE(late.current());
+}
+
+// The stats view lists the metrics section by section: one whose section is not in
+// section_order would not be shown at all.
+TEST(MetricNames, EverySectionIsListedInTheViewOrder)
+{
+    const auto listed = [](const char* section) {
+        for (const char* s : ai_scale::stats::section_order)
+            if (std::strcmp(s, section) == 0)
+                return true;
+        return false;
+    };
+    for (const auto& name : ai_scale::stats::counter_names)
+        EXPECT_TRUE(listed(name.section)) << name.section << "/" << name.metric;
+    for (const char* section : ai_scale::stats::timer_sections)
+        EXPECT_TRUE(listed(section)) << section;
 }

@@ -31,4 +31,15 @@ std::vector<std::string> parse_database_list(const std::string& list, size_t max
     return names;
 }
 
+bool database_listed(const std::string& list, const std::string& database,
+                     size_t max_name_bytes) noexcept
+{
+    try {
+        const auto names = parse_database_list(list, max_name_bytes);
+        return std::find(names.begin(), names.end(), database) != names.end();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 } // namespace ai_scale::partition

@@ -21,4 +21,9 @@ struct invalid_database_list : std::invalid_argument {
 // terminating zero), or more than max_maintenance_databases names, is invalid_database_list.
 std::vector<std::string> parse_database_list(const std::string& list, size_t max_name_bytes);
 
+// Whether list names database, read as parse_database_list reads it; false for a list it
+// refuses, which names no database (the setting's check hook refuses it first).
+bool database_listed(const std::string& list, const std::string& database,
+                     size_t max_name_bytes) noexcept;
+
 } // namespace ai_scale::partition

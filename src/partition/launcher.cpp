@@ -234,7 +234,8 @@ void ask_for_a_turn()
     }
     if (waiting <= asked_idle || pick == nullptr || (!pick_idle && asked_busy > 0))
         return;
-    if (ai_scale::partition::request_yield(pick_pid))
+    if (ai_scale::partition::request_exit_between_runs(
+            pick_pid, ai_scale::partition::exit_request::give_slot))
         pick->yield_asked = true;
 }
 
@@ -316,7 +317,11 @@ void find_databases(bool* exists)
     RESUME_CANCEL_INTERRUPTS();
 }
 
-// Databases no longer listed: stops their workers and forgets them.
+// Databases no longer listed: stops their workers and forgets them. A worker is asked to exit
+// between runs (worker.cpp), at once when it is between runs, else when its run ends, which it
+// then does whatever the list says by then. Terminated, it logged a FATAL, and one in a run
+// rolled the run back and left a concurrent detach it waited in pending. (The reload wakes the
+// worker too, which then exits by itself before the run a reload starts.)
 void stop_unlisted()
 {
     for (int i = 0; i < nslots;) {
@@ -324,7 +329,18 @@ void stop_unlisted()
             i++;
             continue;
         }
-        if (worker_running(slots[i])) {
+        pid_t pid;
+        if (worker_running(slots[i]) &&
+            GetBackgroundWorkerPid(slots[i].handle, &pid) == BGWH_STARTED &&
+            ai_scale::partition::request_exit_between_runs(
+                pid, ai_scale::partition::exit_request::unlisted)) {
+            ereport(LOG, (errmsg("ai_scale maintenance launcher asked the worker for database "
+                                 "\"%s\" to exit%s: no longer in ai_scale.maintenance_databases",
+                                 slots[i].name,
+                                 ai_scale::partition::worker_in_run(pid) ? " after its run" : "")));
+            pfree(slots[i].handle);
+        } else if (worker_running(slots[i])) {
+            // Not connected yet: it has no run to lose.
             TerminateBackgroundWorker(slots[i].handle);
             ereport(LOG, (errmsg("ai_scale maintenance launcher stopped the worker for database "
                                  "\"%s\": no longer in ai_scale.maintenance_databases",

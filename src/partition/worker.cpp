@@ -11,6 +11,7 @@
 // logged and counted, and the worker carries on with the next table. Written in C style on
 // purpose: Postgres errors longjmp through this code, so no object here owns a destructor.
 #include "guc.hpp"
+#include "partition/database_list.hpp"
 #include "partition/launcher.hpp"
 #include "partition/worker_detach.hpp"
 #include "partition/worker_registry.hpp"
@@ -417,9 +418,28 @@ bool reload_if_asked()
     return true;
 }
 
-// Exits when a newer launcher than the one that started the worker (launcher) has started its
-// own, or, after a run (ran), when the launcher asks for the slot.
-void exit_if_replaced_or_yielding(uint32 launcher, bool ran)
+// Whether this worker's database is still in ai_scale.maintenance_databases.
+bool database_listed()
+{
+    const char* list = ai_scale::guc::maintenance_databases;
+    return ai_scale::partition::database_listed(list ? list : "", database_name(), NAMEDATALEN);
+}
+
+void exit_unlisted()
+{
+    ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" exits: no longer in "
+                         "ai_scale.maintenance_databases",
+                         database_name())));
+    proc_exit(0);
+}
+
+// Exits, between runs, when a newer launcher than the one that started the worker (launcher)
+// has started its own; when a reload (reloaded) took the database out of
+// ai_scale.maintenance_databases, before the run a reload starts; when the launcher asked it
+// to for that reason (it saw the list first, while the worker was in a run, which it leaves
+// whole: stopped there, it rolled the run back with a FATAL in the log); or, after a run
+// (ran), when the launcher asks for the slot.
+void exit_if_replaced_or_asked(uint32 launcher, bool reloaded, bool ran)
 {
     if (ai_scale::partition::launcher_replaced(launcher)) {
         ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" exits: a new "
@@ -427,9 +447,12 @@ void exit_if_replaced_or_yielding(uint32 launcher, bool ran)
                              database_name())));
         proc_exit(0);
     }
+    const auto asked = ai_scale::partition::exit_between_runs_requested();
+    if (asked == ai_scale::partition::exit_request::unlisted || (reloaded && !database_listed()))
+        exit_unlisted();
     // The launcher asks for the slot for a listed database that found none free: given up
     // after a run of this one, so that the databases take turns.
-    if (ran && ai_scale::partition::yield_requested()) {
+    if (ran && asked == ai_scale::partition::exit_request::give_slot) {
         ereport(LOG, (errmsg("ai_scale maintenance worker in database \"%s\" gives its slot "
                              "to a database waiting for one",
                              database_name())));
@@ -526,7 +549,7 @@ void ai_scale_maintenance_main(Datum arg)
     std::chrono::steady_clock::time_point last_run_end;
     while (!ProcDiePending) {
         const bool reloaded = reload_if_asked();
-        exit_if_replaced_or_yielding(DatumGetUInt32(arg), ran);
+        exit_if_replaced_or_asked(DatumGetUInt32(arg), reloaded, ran);
         // A reload starts a run at once (pg_reload_conf() is how to have the workers apply a
         // changed configuration now). Anything else that sets the latch (a turn asked for, a
         // signal Postgres sends every backend, such as the catch-up of catalog invalidations

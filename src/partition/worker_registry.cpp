@@ -16,8 +16,8 @@ namespace {
 struct worker_entry {
     Oid database;
     pid_t pid;
-    bool yield;  // asked to give up its slot (request_yield)
-    bool in_run; // in a run (set_in_run)
+    ai_scale::partition::exit_request exit; // asked to exit between runs, and why
+    bool in_run;                            // in a run (set_in_run)
 };
 
 // One entry per background-worker slot (max_worker_processes): every maintenance worker holds
@@ -62,7 +62,7 @@ void unregister_this_worker(int, Datum)
 {
     SpinLockAcquire(&shared->mutex);
     if (worker_entry* w = entry_of(MyProcPid))
-        *w = {InvalidOid, 0, false, false};
+        *w = {InvalidOid, 0, ai_scale::partition::exit_request::none, false};
     SpinLockRelease(&shared->mutex);
 }
 
@@ -93,7 +93,7 @@ void register_this_worker()
     SpinLockAcquire(&shared->mutex);
     for (auto& w : *shared)
         if (w.database == InvalidOid) {
-            w = {MyDatabaseId, MyProcPid, false, false};
+            w = {MyDatabaseId, MyProcPid, exit_request::none, false};
             break;
         }
     SpinLockRelease(&shared->mutex);
@@ -115,23 +115,24 @@ void wake_all_workers()
     pfree(pids);
 }
 
-bool request_yield(pid_t pid)
+bool request_exit_between_runs(pid_t pid, exit_request why)
 {
     SpinLockAcquire(&shared->mutex);
     worker_entry* w = entry_of(pid);
-    if (w != nullptr)
-        w->yield = true;
+    // Taken out of the list outranks a turn given up: the worker then says why it exits.
+    if (w != nullptr && w->exit != exit_request::unlisted)
+        w->exit = why;
     SpinLockRelease(&shared->mutex);
     if (w != nullptr)
         kill(pid, SIGUSR1);
     return w != nullptr;
 }
 
-bool yield_requested()
+exit_request exit_between_runs_requested()
 {
     SpinLockAcquire(&shared->mutex);
     const worker_entry* w = entry_of(MyProcPid);
-    const bool asked = w != nullptr && w->yield;
+    const exit_request asked = w != nullptr ? w->exit : exit_request::none;
     SpinLockRelease(&shared->mutex);
     return asked;
 }

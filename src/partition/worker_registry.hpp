@@ -22,13 +22,19 @@ void register_this_worker();
 // of the launcher before it see that it was replaced and exit now rather than a naptime later.
 void wake_all_workers();
 
-// Asks the worker with this pid to give up its background-worker slot (for a listed database
-// that has none) once it has done a run, and wakes it. False when no such worker is registered
-// (it has not connected yet, or has exited).
-bool request_yield(pid_t pid);
+// Why the launcher asked a worker to exit once it is between runs.
+enum class exit_request : uint8 {
+    none,
+    give_slot, // to a listed database that found no background-worker slot free
+    unlisted,  // its database was taken out of ai_scale.maintenance_databases
+};
 
-// Whether the launcher asked the calling worker to give up its slot.
-bool yield_requested();
+// Asks the worker with this pid to exit between runs, and wakes it. False when no such worker
+// is registered (it has not connected yet, or has exited).
+bool request_exit_between_runs(pid_t pid, exit_request why);
+
+// Whether, and why, the launcher asked the calling worker to exit between runs.
+exit_request exit_between_runs_requested();
 
 // Records whether the calling worker is in a run (set around each run), and whether the worker
 // with this pid is: a worker in a run may stay there long (a concurrent detach waiting for an

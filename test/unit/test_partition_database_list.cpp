@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+using ai_scale::partition::database_listed;
 using ai_scale::partition::invalid_database_list;
 using ai_scale::partition::max_maintenance_databases;
 using ai_scale::partition::parse_database_list;
@@ -41,4 +42,15 @@ TEST(DatabaseList, AtMostTheSupportedNumberOfDatabases)
         list += "db" + std::to_string(i) + ",";
     EXPECT_EQ(parse_database_list(list, 64).size(), max_maintenance_databases);
     EXPECT_THROW(parse_database_list(list + "one_more", 64), invalid_database_list);
+}
+
+TEST(DatabaseList, ListedNamesAreFoundAsParsed)
+{
+    EXPECT_TRUE(database_listed(" app , other db", "app", 64));
+    EXPECT_TRUE(database_listed(" app , other db", "other db", 64));
+    EXPECT_FALSE(database_listed(" app , other db", "App", 64));
+    EXPECT_FALSE(database_listed(" app , other db", "other", 64));
+    EXPECT_FALSE(database_listed("", "app", 64));
+    // A list parse_database_list refuses names no database.
+    EXPECT_FALSE(database_listed("app, " + std::string(64, 'x'), "app", 64));
 }

@@ -12,10 +12,11 @@ CREATE FUNCTION ai_scale._table_word(rel regclass) RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_table_word';
 
--- Whether a CHECK constraint of the partition rel calls a function that is not built in (in C,
--- src/partition/owner_code.cpp): the worker's concurrent detach, which runs as its own role,
--- would run it with the worker's rights, so the run drops or detaches such a partition itself,
--- as the owner. False when rel does not exist.
+-- Whether the worker's concurrent detach of the partition rel, which runs as the worker's role,
+-- would run code of the owner's with the worker's rights (in C, src/partition/owner_code.cpp:
+-- a CHECK constraint of rel calling a function that is not built in, a foreign key referencing
+-- rel, a table above partitioned by an expression calling one), so the run drops or detaches
+-- such a partition itself, as the owner. False when rel does not exist.
 CREATE FUNCTION ai_scale._detach_runs_owner_code(rel regclass) RETURNS boolean
     LANGUAGE c STABLE STRICT
     SET search_path = pg_catalog, pg_temp
@@ -772,9 +773,10 @@ DECLARE
     pending boolean; -- the step's partition is pending detach
     -- The worker's, not done by the run: the drop or detach of a partition of a table without
     -- a default partition, in worker mode (defer_detach), which the worker detaches
-    -- concurrently, as its own role. Not one with a CHECK constraint that calls code of the
-    -- owner's, which that detach would run with the worker's rights (a superuser's, often): the
-    -- run, as the owner, drops or detaches it itself (_detach_runs_owner_code).
+    -- concurrently, as its own role. Not one whose detach would run code of the owner's (a
+    -- CHECK constraint, a foreign key referencing it, a table above partitioned by an
+    -- expression) with the worker's rights (a superuser's, often): the run, as the owner, drops
+    -- or detaches it itself (_detach_runs_owner_code).
     by_worker boolean;
     moved int := 0;
     busy regclass; -- the parent or the default, its lock not free in time for a step

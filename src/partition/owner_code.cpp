@@ -1,11 +1,22 @@
 #include "partition/owner_code.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/transam.h"
+#include "catalog/partition.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_partitioned_table.h"
 #include "nodes/nodeFuncs.h"
 #include "storage/lockdefs.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 }
 
 namespace ai_scale::partition {
@@ -31,19 +42,88 @@ bool calls_user_code(Node* node, void* context)
     return expression_tree_walker(node, walker, context);
 }
 
+bool check_constraint_calls_user_code(Relation r)
+{
+    const TupleConstr* constr = RelationGetDescr(r)->constr;
+    for (int i = 0; constr != nullptr && i < constr->num_check; i++)
+        if (calls_user_code(static_cast<Node*>(stringToNode(constr->check[i].ccbin)), nullptr))
+            return true;
+    return false;
+}
+
+// Whether a foreign key references rel: one that references its parent has a constraint of its
+// own on each partition. Found through pg_depend's index on the referenced object (each key
+// depends on the columns it references), where pg_constraint has no index on the referenced
+// table and its scan, for each partition a run leaves to the worker, grew with the partitions.
+bool referenced_by_foreign_key(Oid rel)
+{
+    ScanKeyData key[2];
+    ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(RelationRelationId));
+    ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(rel));
+    Relation depend = table_open(DependRelationId, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(depend, DependReferenceIndexId, true, nullptr, 2, key);
+    bool found = false;
+    HeapTuple tuple;
+    while (!found && HeapTupleIsValid(tuple = systable_getnext(scan))) {
+        const auto* dep = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
+        if (dep->classid != ConstraintRelationId)
+            continue;
+        HeapTuple constraint = SearchSysCache1(CONSTROID, ObjectIdGetDatum(dep->objid));
+        if (!HeapTupleIsValid(constraint))
+            continue;
+        const auto* con = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(constraint));
+        found = con->contype == CONSTRAINT_FOREIGN && con->confrelid == rel;
+        ReleaseSysCache(constraint);
+    }
+    systable_endscan(scan);
+    table_close(depend, AccessShareLock);
+    return found;
+}
+
+// Whether the partition key of a table rel belongs to (its parent, and theirs) has an
+// expression that calls code that is not built in. Read from pg_partitioned_table, not from the
+// relation cache, whose build of a key folds those expressions: as this caller.
+bool ancestor_key_calls_user_code(Oid rel)
+{
+    List* ancestors = get_partition_ancestors(rel);
+    bool found = false;
+    ListCell* cell;
+    foreach (cell, ancestors) {
+        HeapTuple tuple = SearchSysCache1(PARTRELID, ObjectIdGetDatum(lfirst_oid(cell)));
+        if (!HeapTupleIsValid(tuple))
+            continue;
+        bool isnull;
+        const Datum exprs =
+            SysCacheGetAttr(PARTRELID, tuple, Anum_pg_partitioned_table_partexprs, &isnull);
+        if (!isnull)
+            found = calls_user_code(static_cast<Node*>(stringToNode(TextDatumGetCString(exprs))),
+                                    nullptr);
+        ReleaseSysCache(tuple);
+        if (found)
+            break;
+    }
+    list_free(ancestors);
+    return found;
+}
+
 } // namespace
 
-bool check_constraints_call_user_code(Oid rel)
+owner_code_in_detach detach_runs_owner_code(Oid rel)
 {
     Relation r = try_relation_open(rel, AccessShareLock);
     if (r == nullptr)
-        return false;
-    const TupleConstr* constr = RelationGetDescr(r)->constr;
-    bool found = false;
-    for (int i = 0; constr != nullptr && i < constr->num_check && !found; i++)
-        found = calls_user_code(static_cast<Node*>(stringToNode(constr->check[i].ccbin)), nullptr);
+        return owner_code_in_detach::none;
+    owner_code_in_detach why = owner_code_in_detach::none;
+    if (check_constraint_calls_user_code(r))
+        why = owner_code_in_detach::check_constraint;
+    else if (referenced_by_foreign_key(rel))
+        why = owner_code_in_detach::referencing_foreign_key;
+    else if (ancestor_key_calls_user_code(rel))
+        why = owner_code_in_detach::ancestor_partition_key;
     relation_close(r, AccessShareLock);
-    return found;
+    return why;
 }
 
 } // namespace ai_scale::partition

@@ -785,13 +785,14 @@ AI_SCALE_FUNCTION(ai_scale_partition_table_word)
     PG_RETURN_TEXT_P(pg::call([&] { return cstring_to_text(word); }));
 }
 
-// _detach_runs_owner_code(rel regclass) -> whether a CHECK constraint of the partition rel calls
-// code that is not built in (owner_code.hpp): the run then detaches or drops it itself, as the
-// owner, rather than leave it to the worker's concurrent detach. False when rel does not exist.
+// _detach_runs_owner_code(rel regclass) -> whether the concurrent detach of the partition rel
+// would run code of its owner's (owner_code.hpp): the run then detaches or drops it itself, as
+// the owner, rather than leave it to the worker. False when rel does not exist.
 AI_SCALE_FUNCTION(ai_scale_partition_detach_runs_owner_code)
 {
     const Oid rel = PG_GETARG_OID(0);
-    PG_RETURN_BOOL(pg::call([&] { return part::check_constraints_call_user_code(rel); }));
+    PG_RETURN_BOOL(pg::call([&] { return part::detach_runs_owner_code(rel); }) !=
+                   part::owner_code_in_detach::none);
 }
 
 // _lock_to_drop(rel regclass) -> whether rel still exists once locked ACCESS EXCLUSIVE by its

@@ -250,8 +250,30 @@ void run_top_level(const char* sql)
 
 // A detach's outcome: done; locked_out (a lock not free in time: tried again); gone (no longer
 // a partition); left (not begun, and logged: the table has a default partition now, or the
-// partition a CHECK constraint that calls the owner's code).
+// detach would run the owner's code).
 enum class detach_result { done, locked_out, gone, left };
+
+// Logs that p's partition was left attached, since its concurrent detach would run its owner's
+// code (why).
+void log_owner_code_left(const pending_detach& p, ai_scale::partition::owner_code_in_detach why)
+{
+    using ai_scale::partition::owner_code_in_detach;
+    // Each message whole (the style guide's rule for translation).
+    ereport(LOG,
+            (errmsg(why == owner_code_in_detach::check_constraint
+                        ? "ai_scale maintenance in database \"%s\": left partition %s of %s "
+                          "attached: a CHECK constraint of it calls a function that is not built in"
+                    : why == owner_code_in_detach::referencing_foreign_key
+                        ? "ai_scale maintenance in database \"%s\": left partition %s of %s "
+                          "attached: a foreign key references it"
+                        : "ai_scale maintenance in database \"%s\": left partition %s of %s "
+                          "attached: a table it belongs to is partitioned by an expression that "
+                          "calls a function that is not built in",
+                    database_name(), p.partition, p.parent),
+             errdetail("A concurrent detach would run the table owner's code as the "
+                       "worker's role."),
+             errhint("The worker's next run drops or detaches it as the table's owner.")));
+}
 
 // Runs p's detach statement sql (run_top_level). While a DETACH ... CONCURRENTLY waits for the
 // transactions older than its first commit, it holds no lock, and the partition may be dropped
@@ -326,21 +348,18 @@ detach_result detach(pending_detach& p)
                       errhint("The worker's next run drops or detaches it.")));
         return detach_result::left;
     }
-    // The concurrent detach runs as the worker's role, and folds the constants of the
-    // partition's CHECK constraints: a function of the owner's there would run with the worker's
-    // rights (owner_code.hpp). A constraint added since the run chose it (the owner may, between
-    // the run and now) is seen here: the locks taken keep another from being added before the
-    // statement. The run, as the owner, detaches or drops such a partition itself (a FINALIZE
-    // folds nothing).
-    if (!p.finalize && ai_scale::partition::check_constraints_call_user_code(p.partition_oid)) {
+    // The concurrent detach runs as the worker's role, and would run code of the owner's with
+    // the worker's rights (owner_code.hpp) in some tables: seen here also when it came since
+    // the run chose the partition (a CHECK constraint the owner added, a foreign key made to
+    // reference the table, the table attached to another), since the locks taken keep it from
+    // coming now. The run, as the owner, detaches or drops such a partition itself (a FINALIZE
+    // runs none of it).
+    const auto owner_code = p.finalize
+                                ? ai_scale::partition::owner_code_in_detach::none
+                                : ai_scale::partition::detach_runs_owner_code(p.partition_oid);
+    if (owner_code != ai_scale::partition::owner_code_in_detach::none) {
         finish_transaction();
-        ereport(LOG, (errmsg("ai_scale maintenance in database \"%s\": left partition %s of %s "
-                             "attached: a CHECK "
-                             "constraint of it calls a function that is not built in",
-                             database_name(), p.partition, p.parent),
-                      errdetail("A concurrent detach would run it as the worker's role."),
-                      errhint("The worker's next run drops or detaches it as the table's "
-                              "owner.")));
+        log_owner_code_left(p, owner_code);
         return detach_result::left;
     }
     const char* sql = MemoryContextStrdup(

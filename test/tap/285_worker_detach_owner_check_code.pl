@@ -7,7 +7,9 @@
 # with a CHECK constraint on an old partition and a retention (found by a security probe). A run
 # now drops or detaches such a partition itself, as the owner; and the worker, under its locks,
 # leaves attached one given such a constraint after the run chose it (the next run, as the
-# owner, detaches it).
+# owner, detaches it). The same for the two other ways the concurrent detach runs the owner's
+# code: a foreign key that references the table, and a table above it partitioned by an
+# expression.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -87,6 +89,50 @@ is(scalar(@detached), 1, 'b_old was detached once');
 like($detached[0] // '', qr/DETAIL:  older than retention 3 days/,
     'by the run, as mallory, not by the worker\'s concurrent detach');
 $mallory->quit;
+
+# d: a foreign key references the table (with an index expression calling evil() on the
+# referencing table): the concurrent detach plans a query over both tables to look for
+# referencing rows, and planning folded the index expression as the superuser (found by a
+# second security probe). The run detaches d_old itself, as mallory.
+$log_offset = -s $node->logfile;
+$node->safe_psql('postgres', 'SET ROLE mallory;' . old_partition_table('d') . q{
+ALTER TABLE d ADD PRIMARY KEY (v, at);
+CREATE TABLE d_refs (v int, at timestamptz, FOREIGN KEY (v, at) REFERENCES d);
+CREATE INDEX ON d_refs ((v + public.evil()));
+CREATE INDEX ON d_old ((v + public.evil()));
+UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
+ WHERE parent = 'd'::regclass;});
+ok($node->poll_query_until('postgres',
+        q{SELECT NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'd_old'::regclass)}),
+    'd_old, which a foreign key references through d, is detached');
+like(substr(slurp_file($node->logfile), $log_offset),
+    qr/${worker_line}detached public\.d public\.d_old\n.*DETAIL:  older than retention 3 days/,
+    'by the run, as mallory');
+is($node->safe_psql('postgres', $superuser), 'f', 'mallory is no superuser');
+is($node->safe_psql('postgres', $superuser_calls), '0', 'evil() never ran as a superuser');
+
+# e: the table is a partition of a table partitioned by an expression calling evil(): the
+# concurrent detach builds the partition constraint, ancestors' included, and folded that key
+# as the superuser. The run detaches e_old itself, as mallory.
+$log_offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+SET ROLE mallory;
+CREATE TABLE e_top (at timestamptz NOT NULL, v int) PARTITION BY LIST ((v + public.evil()));
+CREATE TABLE e PARTITION OF e_top FOR VALUES IN (2) PARTITION BY RANGE (at);
+CREATE TABLE e_old PARTITION OF e FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
+INSERT INTO e VALUES (now()::date - 10 + interval '1 hour', 1);
+SELECT count(*) FROM ai_scale.manage_partitions('e', '1 day', 2);
+DROP TABLE e_default;
+UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
+ WHERE parent = 'e'::regclass;});
+ok($node->poll_query_until('postgres',
+        q{SELECT NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'e_old'::regclass)}),
+    'e_old, of a table partitioned by an expression of mallory\'s, is detached');
+like(substr(slurp_file($node->logfile), $log_offset),
+    qr/${worker_line}detached public\.e public\.e_old\n.*DETAIL:  older than retention 3 days/,
+    'by the run, as mallory');
+is($node->safe_psql('postgres', $superuser), 'f', 'mallory is no superuser');
+is($node->safe_psql('postgres', $superuser_calls), '0', 'evil() never ran as a superuser');
 
 # A constraint of built-in code alone leaves the concurrent detach to the worker.
 $log_offset = -s $node->logfile;

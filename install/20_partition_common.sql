@@ -556,6 +556,17 @@ CREATE FUNCTION ai_scale._era(t timestamp) RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT CASE WHEN t < timestamp '0001-01-01 00:00' THEN ' BC' ELSE '' END $$;
 
+-- t as text that reads back as t in every DateStyle (YYYY-MM-DD first, the era when BC); an
+-- infinite one as such. t::text is in the session's DateStyle, which 'SQL, YMD' writes
+-- month first and reads year first.
+CREATE FUNCTION ai_scale._timestamp_text(t timestamp) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE WHEN NOT isfinite(t) THEN t::text
+                ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') || ai_scale._era(t) END
+$$;
+
 -- A local wall-clock time as a bound literal of the key type (unambiguous: UTC with offset);
 -- an infinite one as such.
 CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text) RETURNS text
@@ -569,7 +580,7 @@ CREATE FUNCTION ai_scale._bound_literal(t timestamp, key_type regtype, zone text
                          'YYYY-MM-DD HH24:MI:SS.US') || '+00'
                  || ai_scale._era(ai_scale._local_start(t, zone) AT TIME ZONE 'UTC')
         WHEN key_type = 'date'::regtype THEN to_char(t, 'YYYY-MM-DD') || ai_scale._era(t)
-        ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS.US') || ai_scale._era(t) END)
+        ELSE ai_scale._timestamp_text(t) END)
 $$;
 
 -- An error's message for a maintenance 'error' row, with its hint when it has one (out of

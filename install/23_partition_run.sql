@@ -364,7 +364,8 @@ BEGIN
     END IF;
     IF plan.retiring AND retaining THEN
         IF retired.next_move IS NOT NULL THEN
-            RETURN QUERY SELECT cfg.parent, 'again', NULL::text, retired.next_move::text;
+            RETURN QUERY SELECT cfg.parent, 'again', NULL::text,
+                                ai_scale._timestamp_text(retired.next_move);
         END IF;
     END IF;
     -- The worker's retention transaction ends here: the creations and the default partition's
@@ -496,7 +497,8 @@ BEGIN
         RETURN QUERY SELECT * FROM ai_scale._as_owner_rows(cfg.parent, format(
                          'SELECT * FROM ai_scale._maintain((SELECT c FROM ai_scale.partition_config c '
                          'WHERE c.parent = %s::oid::regclass), %L, %L, %L::timestamp, %L)',
-                         cfg.parent::oid, defer_detach, phase, tier_from, owed_drops))
+                         cfg.parent::oid, defer_detach, phase, ai_scale._timestamp_text(tier_from),
+                         owed_drops))
                          AS t(parent_table regclass, action text, partition text, detail text);
     EXCEPTION
         -- A lock on the table itself, before any step (reading its partitions), not free in

@@ -55,7 +55,7 @@ Oid my_database = InvalidOid;
 // The database's name as the worker's log lines give it, read once connected.
 const char* my_database_name = nullptr;
 bool attached = false;
-// Set while an insert runs: a SIGTERM then cancels it (see handle_sigterm).
+// Set while an insert runs, and its commit: a SIGTERM then cancels it (see handle_sigterm).
 volatile sig_atomic_t inserting = false;
 // An insert ran out of stopping_lock_timeout_ms: the worker writes nothing more.
 bool store_locked = false;
@@ -183,7 +183,8 @@ bool worth_retrying(const ErrorData* e)
 constexpr int attempts_per_batch = 5;
 
 // Starts the transaction of one insert, its settings and snapshot. After a SIGTERM (stopping),
-// a lock on the store is waited for stopping_lock_timeout_ms at most.
+// a lock on the store is waited for stopping_lock_timeout_ms at most, and a synchronous standby
+// not at all.
 void begin_insert(bool stopping)
 {
     SetCurrentStatementStartTimestamp();
@@ -196,6 +197,11 @@ void begin_insert(bool stopping)
     // without it does.
     set_config_option("lock_timeout", stopping ? psprintf("%ld", stopping_lock_timeout_ms) : "0",
                       PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+    // Nor, stopping, does its commit wait for a synchronous standby, as a fast shutdown ends a
+    // client's wait: with none answering, each batch left would wait for good.
+    if (stopping)
+        set_config_option("synchronous_commit", "local", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+                          true, 0, false);
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "ai_scale store: insert");
 }
@@ -301,8 +307,12 @@ bool try_insert_batch(batch& b, bool last_attempt, MemoryContext cxt)
         }
         insert_as_owner(b);
         PopActiveSnapshot();
-        inserting = false;
+        // Through the commit too: a commit that waits for a synchronous standby ends its wait
+        // on a cancel (the transaction committed here, as a client's after a cancel), where
+        // the SIGTERM of a fast shutdown or a DROP DATABASE was ignored for as long as no
+        // standby answered.
         CommitTransactionCommand();
+        inserting = false;
     }
     PG_CATCH();
     {
@@ -492,8 +502,8 @@ void connect_to(Oid database)
     SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_SESSION);
     StartTransactionCommand();
     const char* name = get_database_name(database);
-    my_database_name = MemoryContextStrdup(TopMemoryContext,
-                                           name != nullptr ? name : psprintf("%u", database));
+    my_database_name =
+        MemoryContextStrdup(TopMemoryContext, name != nullptr ? name : psprintf("%u", database));
     CommitTransactionCommand();
 }
 
@@ -557,8 +567,9 @@ void serve_until_shutdown(MemoryContext cxt)
         if (drained)
             bound_catalog_caches();
         if (idle >= idle_wakes && retire_if_idle()) {
-            ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" exiting after %ld s idle",
-                                 my_database_name, idle_wakes * flush_ms / 1000)));
+            ereport(LOG,
+                    (errmsg("ai_scale store worker for database \"%s\" exiting after %ld s idle",
+                            my_database_name, idle_wakes * flush_ms / 1000)));
             proc_exit(0);
         }
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, flush_ms,

@@ -405,6 +405,10 @@ void set_session_options()
     // worker ran as that other role, and every table of an owner it is not a member of got an
     // error row at each run.
     SetConfigOption("role", "none", PGC_SUSET, PGC_S_SESSION);
+    // Nor session_replication_role = replica (a replication or loading tool's role, which may
+    // be the maintenance role): the rows a run moves out of the default partition fire the
+    // table's triggers and rules, as they do in a run by hand; with it, they skipped them.
+    SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_SESSION);
 }
 
 // Rereads the configuration after a SIGHUP; whether it did.

@@ -500,6 +500,10 @@ void connect_to(Oid database)
     // cancel, a deadlock, a serialization failure) or to log its loss; with it on, the error
     // was a FATAL, and the batch was lost with the worker.
     SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_SESSION);
+    // Nor session_replication_role = replica for the bootstrap role (a replication or loading
+    // tool's): the inserts fire the store's triggers and rules, as a synchronous predict()'s
+    // do; with it, async predictions skipped them.
+    SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_SESSION);
     StartTransactionCommand();
     const char* name = get_database_name(database);
     my_database_name =

@@ -68,5 +68,18 @@ CREATE TRIGGER slow BEFORE INSERT ON public.model_predictions
 ok($stored, 'a statement_timeout shorter than the insert: the worker writes the row');
 ok(!$lost, 'and loses nothing');
 
+# session_replication_role = replica for the database (a replication or loading tool's
+# setting, which the worker took as a new session): its insert fires the store's triggers all
+# the same, as a synchronous predict() of the session that queued the row would.
+($stored, $lost) = queued_row_stored('replica', q{session_replication_role = 'replica'}, q{
+CREATE TABLE stored_rows (n int);
+CREATE FUNCTION count_stored() RETURNS trigger LANGUAGE plpgsql AS
+    'BEGIN INSERT INTO public.stored_rows VALUES (1); RETURN NULL; END';
+CREATE TRIGGER count_stored AFTER INSERT ON public.model_predictions
+    FOR EACH ROW EXECUTE FUNCTION count_stored();});
+ok($stored, 'session_replication_role = replica: the worker writes the row');
+is($node->safe_psql('replica', 'SELECT count(*) FROM stored_rows'), '1',
+    'firing the store\'s trigger');
+
 $node->stop;
 done_testing();

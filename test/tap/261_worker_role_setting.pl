@@ -45,5 +45,31 @@ is( $node->safe_psql('postgres', q{
 SELECT usename FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'}),
     'maint', 'it connected as maint');
 
+# Nor session_replication_role = replica set for the role (a replication or loading tool's
+# role, which may be the one maintenance connects as): with it, the rows the worker moved out of
+# the default partition skipped the table's triggers, which a rescue by hand fires.
+$node->safe_psql('postgres', q{
+ALTER ROLE maint SET session_replication_role = 'replica';
+CREATE TABLE moved (id int, at timestamptz, tbl text);
+CREATE FUNCTION note_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.moved VALUES (NEW.id, NEW.at, TG_TABLE_NAME);
+    RETURN NEW;
+END $$;
+CREATE TABLE r (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('r', '1 day', 1, time_zone => 'UTC');
+CREATE TRIGGER note_moved AFTER INSERT ON r FOR EACH ROW EXECUTE FUNCTION note_moved();
+INSERT INTO r VALUES (1, now() + interval '5 days');
+TRUNCATE moved;});
+$offset = -s $node->logfile;
+$node->restart;
+ok($node->wait_for_log(qr/${worker_line}(?:created|rescued) public\.r public\.r_\d+\n.*\b1 row/,
+        $offset),
+    'the worker moves the row out of the default partition');
+is($node->safe_psql('postgres', q{SELECT string_agg(id || ':' || tbl, ' ') FROM moved}),
+    '1:r_' . $node->safe_psql('postgres',
+        q{SELECT to_char(now() AT TIME ZONE 'UTC' + interval '5 days', 'YYYYMMDD')}),
+    'firing the table\'s trigger, as a rescue by hand does');
+
 $node->stop;
 done_testing();

@@ -341,8 +341,7 @@ CREATE FUNCTION ai_scale._rescue_snapshot_stale(dflt regclass, what text) RETURN
 BEGIN
     RAISE EXCEPTION 'could not serialize access to default partition %', dflt
         USING ERRCODE = 'serialization_failure',
-              DETAIL = format('%s while this %s transaction waited for its lock, after the '
-                              'transaction''s snapshot.', what,
+              DETAIL = format('%s after this %s transaction''s snapshot was taken.', what,
                               upper(current_setting('transaction_isolation'))),
               HINT = 'Call rescue_default and run_maintenance in READ COMMITTED, or try '
                      'the transaction again.';

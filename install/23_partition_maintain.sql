@@ -382,6 +382,28 @@ SELECT EXISTS (SELECT 1 FROM pg_inherits i
                 WHERE i.inhparent = parent AND i.inhrelid IS DISTINCT FROM dflt)
 $$;
 
+-- Raises the serialization failure of a stale snapshot (_rescue_snapshot_stale) for an error
+-- just caught (its SQLSTATE, schema, table and constraint) that is Postgres's check of the rows
+-- of the default partition dflt against a new partition's range (23514 naming the default and
+-- no constraint), in a transaction that is not READ COMMITTED: the run looked at the default
+-- under the transaction's snapshot, and a row committed into it since (after the snapshot,
+-- before the lock) was not moved. Raised as it is, that was Postgres's own message, the error
+-- pg_partman's users know, with a SQLSTATE no retry of a client's catches.
+CREATE FUNCTION ai_scale._raise_if_default_row_unseen(dflt regclass, state text, nsp text,
+                                                      tbl text, constraint_name text)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF state = '23514' AND coalesce(constraint_name, '') = ''
+       AND current_setting('transaction_isolation') <> 'read committed'
+       AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE c.oid = dflt AND c.relname = tbl AND n.nspname = nsp) THEN
+        PERFORM ai_scale._rescue_snapshot_stale(dflt, 'A row was committed into it');
+    END IF;
+END $$;
+
 -- Whether the creations (steps) move rows out of the default partition, which has rows. A
 -- table a foreign key references can have no rows moved out of its default
 -- (_require_movable_default), but its partitions are made while no row of the default lies in
@@ -505,6 +527,9 @@ DECLARE
     has_rows boolean;
     through_parent boolean;
     err_hint text;
+    err_schema text;
+    err_table text;
+    err_constraint text;
 BEGIN
     done := '{}';
     looked := ai_scale._make_ahead_lock(cfg.parent, plan.dflt, default_has_rows);
@@ -545,7 +570,10 @@ BEGIN
             WHEN lock_not_available OR out_of_memory THEN
                 RAISE;
             WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT, err_schema = SCHEMA_NAME,
+                                        err_table = TABLE_NAME, err_constraint = CONSTRAINT_NAME;
+                PERFORM ai_scale._raise_if_default_row_unseen(plan.dflt, SQLSTATE, err_schema,
+                                                              err_table, err_constraint);
                 done := done || ('error', NULL,
                     format('create from %s to %s: %s',
                            ai_scale._bound_text(p.lower, plan.key_type, plan.create_zone),
@@ -580,6 +608,9 @@ DECLARE
     in_place boolean := false;
     through_parent boolean := false;
     each record;
+    err_schema text;
+    err_table text;
+    err_constraint text;
 BEGIN
     out_of_locks := false;
     locked_out := false;
@@ -638,6 +669,10 @@ BEGIN
                 out_of_locks := true;
                 RETURN;
             WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err_schema = SCHEMA_NAME, err_table = TABLE_NAME,
+                                        err_constraint = CONSTRAINT_NAME;
+                PERFORM ai_scale._raise_if_default_row_unseen(plan.dflt, SQLSTATE, err_schema,
+                                                              err_table, err_constraint);
                 -- Without rows to move, the error is the table's, and so is one of the retry.
                 -- (moving keeps its value past the rollback.)
                 IF NOT moving OR one_at_a_time = 1 THEN

@@ -99,7 +99,7 @@ $writer->query_safe('COMMIT');
 $writer->quit;
 $caller->query('ROLLBACK');
 like($caller->{stderr},
-    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  A row was committed into it while this REPEATABLE READ transaction waited for its lock, after the transaction's snapshot\.\nHINT:  Call rescue_default and run_maintenance in READ COMMITTED, or try the transaction again\./,
+    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  A row was committed into it after this REPEATABLE READ transaction's snapshot was taken\.\nHINT:  Call rescue_default and run_maintenance in READ COMMITTED, or try the transaction again\./,
     'in REPEATABLE READ, rescue_default fails with 40001 and says why');
 $caller->quit;
 is($node->safe_psql('postgres', q{SELECT rows FROM ai_scale.check_default('t')}),
@@ -115,7 +115,7 @@ $first->query_safe('COMMIT');
 $first->quit;
 $caller->query('ROLLBACK');
 like($caller->{stderr},
-    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  Its rows from .+ were moved into partitions by another session while this REPEATABLE READ transaction waited for its lock, after the transaction's snapshot\.\nHINT:  Call rescue_default and run_maintenance in READ COMMITTED/,
+    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  Its rows from .+ were moved into partitions by another session after this REPEATABLE READ transaction's snapshot was taken\.\nHINT:  Call rescue_default and run_maintenance in READ COMMITTED/,
     'a rescue whose snapshot shows rows another one moved fails with 40001 and says why');
 $caller->quit;
 is( $node->safe_psql('postgres', q{
@@ -145,7 +145,7 @@ INSERT INTO t VALUES ($hour5, 5); COMMIT;");
 $mover->quit;
 $caller->query('ROLLBACK');
 like($caller->{stderr},
-    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  Its rows from \S+ 04:00:00\+00 to \S+ 06:00:00\+00 were moved into partitions by another session while this REPEATABLE READ transaction waited for its lock, after the transaction's snapshot\./,
+    qr/ERROR:  40001: could not serialize access to default partition public\.t_default\nDETAIL:  Its rows from \S+ 04:00:00\+00 to \S+ 06:00:00\+00 were moved into partitions by another session after this REPEATABLE READ transaction's snapshot was taken\./,
     'a rescue whose snapshot shows rows moved out of part of a day fails with 40001');
 $caller->quit;
 is( $node->safe_psql('postgres', q{

@@ -86,7 +86,7 @@ uint64 run_as(Oid owner, const char* statement, Tuplestorestate* store, TupleDes
             SPI_connect();
             const int rc = SPI_execute(statement, false, 0);
             // The two a caller's statement can make SPI refuse: not an internal error (XX000).
-            // Each message whole, not built from pieces (the style guide's rule for translation).
+            // Each message whole, not built from pieces (Postgres's rule for translatable messages).
             if (rc == SPI_ERROR_COPY)
                 ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                                 errmsg("COPY to or from the client cannot run as the owner of a "

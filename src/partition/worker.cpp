@@ -289,7 +289,7 @@ void guarded(void (*step)(void* arg), void* arg, const char* table)
         FlushErrorState();
         roll_back_step();
         MemoryContextSwitchTo(caller); // the abort left TopMemoryContext current
-        // Each message whole, not built from pieces (the style guide's rule for translation).
+        // Each message whole, not built from pieces (Postgres's rule for translatable messages).
         if (table != nullptr)
             ereport(LOG, (errmsg("ai_scale maintenance of %s in database \"%s\" failed: %s", table,
                                  database_name(), edata->message),

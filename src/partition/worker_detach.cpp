@@ -258,7 +258,7 @@ enum class detach_result { done, locked_out, gone, left };
 void log_owner_code_left(const pending_detach& p, ai_scale::partition::owner_code_in_detach why)
 {
     using ai_scale::partition::owner_code_in_detach;
-    // Each message whole (the style guide's rule for translation).
+    // Each message whole (Postgres's rule for translatable messages).
     ereport(LOG,
             (errmsg(why == owner_code_in_detach::check_constraint
                         ? "ai_scale maintenance in database \"%s\": left partition %s of %s "
@@ -403,7 +403,7 @@ void skip_locked_drop(const pending_detach& p, bool unmark)
         p.partition, unmark ? "ShareUpdateExclusiveLock" : "AccessExclusiveLock",
         ai_scale::guc::maintenance_lock_timeout_ms, run_context);
     finish_transaction();
-    // Each message whole (the style guide's rule for translation).
+    // Each message whole (Postgres's rule for translatable messages).
     ereport(LOG, (errmsg(unmark ? "ai_scale maintenance in database \"%s\": left the unmark of "
                                   "detached table %s of %s for the next run: a lock was not free "
                                   "within ai_scale.maintenance_lock_timeout%s%s"

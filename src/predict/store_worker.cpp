@@ -57,6 +57,8 @@ const char* my_database_name = nullptr;
 bool attached = false;
 // Set while an insert runs, and its commit: a SIGTERM then cancels it (see handle_sigterm).
 volatile sig_atomic_t inserting = false;
+// The insert under way was begun after a SIGTERM (see no_standby_wait_to_stop).
+bool committing_to_stop = false;
 // An insert ran out of stopping_lock_timeout_ms: the worker writes nothing more.
 bool store_locked = false;
 // The catalog caches, reset by bound_catalog_caches.
@@ -184,7 +186,7 @@ constexpr int attempts_per_batch = 5;
 
 // Starts the transaction of one insert, its settings and snapshot. After a SIGTERM (stopping),
 // a lock on the store is waited for stopping_lock_timeout_ms at most, and a synchronous standby
-// not at all.
+// not at all (no_standby_wait_to_stop).
 void begin_insert(bool stopping)
 {
     SetCurrentStatementStartTimestamp();
@@ -197,13 +199,20 @@ void begin_insert(bool stopping)
     // without it does.
     set_config_option("lock_timeout", stopping ? psprintf("%ld", stopping_lock_timeout_ms) : "0",
                       PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-    // Nor, stopping, does its commit wait for a synchronous standby, as a fast shutdown ends a
-    // client's wait: with none answering, each batch left would wait for good.
-    if (stopping)
-        set_config_option("synchronous_commit", "local", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
-                          true, 0, false);
+    committing_to_stop = stopping;
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "ai_scale store: insert");
+}
+
+// Before the commit of an insert begun after a SIGTERM: synchronous_commit = local, so that it
+// does not wait for a synchronous standby, as a fast shutdown ends a client's wait; with none
+// answering, each batch left waited for good. Set here, after the store's triggers (deferred
+// ones too), which could set it back (set_config(..., true) in a trigger).
+void no_standby_wait_to_stop(XactEvent event, void*)
+{
+    if (event == XACT_EVENT_PRE_COMMIT && committing_to_stop)
+        set_config_option("synchronous_commit", "local", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+                          true, 0, false);
 }
 
 // The store's default partition, for worth_retrying: default_schema.default_name, empty when the
@@ -500,9 +509,10 @@ void connect_to(Oid database)
     // cancel, a deadlock, a serialization failure) or to log its loss; with it on, the error
     // was a FATAL, and the batch was lost with the worker.
     SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_SESSION);
-    // Nor session_replication_role = replica for the bootstrap role (a replication or loading
-    // tool's): the inserts fire the store's triggers and rules, as a synchronous predict()'s
-    // do; with it, async predictions skipped them.
+    // Nor session_replication_role = replica for the database or the bootstrap role (a
+    // replication or loading tool's): the inserts fire the store's triggers and rules, as a
+    // synchronous predict() in a session without that setting does; with it, async predictions
+    // skipped them. (A session that has it itself gets its rows stored with the triggers.)
     SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_SESSION);
     StartTransactionCommand();
     const char* name = get_database_name(database);
@@ -647,6 +657,7 @@ void ai_scale_store_worker_main(Datum arg)
         proc_exit(0);
     before_shmem_exit(at_exit, 0);
     connect_to(database);
+    RegisterXactCallback(no_standby_wait_to_stop, nullptr);
     if (!attach(database))
         proc_exit(0);
     ereport(LOG, (errmsg("ai_scale store worker started for database \"%s\"", my_database_name)));

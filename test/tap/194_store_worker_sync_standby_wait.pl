@@ -4,7 +4,8 @@
 # fast shutdown never finished (pg_ctl stop failed), and DROP DATABASE ... WITH (FORCE) failed
 # with "being accessed by other users" (found by a probe of Postgres's settings). Now the
 # SIGTERM ends the wait, as it ends a client's (the row is committed here, not yet on a
-# standby), and the rows still queued are written without waiting for one.
+# standby), and the rows still queued are written without waiting for one, whatever the
+# store's triggers set synchronous_commit to (found by a review).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -23,7 +24,13 @@ $node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION ai_scale;
 SELECT ai_scale.create_prediction_store();
-SELECT ai_scale.register_model('m', 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}');});
+SELECT ai_scale.register_model('m', 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}');
+-- A trigger of the store's that asks for synchronous commits, which the worker's commits as it
+-- stops must not wait for all the same.
+CREATE FUNCTION durable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM set_config('synchronous_commit', 'on', true); RETURN NEW; END $$;
+CREATE TRIGGER durable BEFORE INSERT ON public.model_predictions
+    FOR EACH ROW EXECUTE FUNCTION durable();});
 # From here a commit that writes waits for a standby that never comes; the async predictions
 # below write nothing in this session's transactions, only the worker does.
 $node->safe_psql('postgres',

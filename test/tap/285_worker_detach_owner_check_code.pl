@@ -90,10 +90,15 @@ like($detached[0] // '', qr/DETAIL:  older than retention 3 days/,
     'by the run, as mallory, not by the worker\'s concurrent detach');
 $mallory->quit;
 
+# Each case below starts from a mallory who is no superuser and no call of evil() as one, so
+# that each tells its own outcome.
+my $reset = q{ALTER ROLE mallory NOSUPERUSER; DELETE FROM callers WHERE superuser;};
+
 # d: a foreign key references the table (with an index expression calling evil() on the
 # referencing table): the concurrent detach plans a query over both tables to look for
 # referencing rows, and planning folded the index expression as the superuser (found by a
 # second security probe). The run detaches d_old itself, as mallory.
+$node->safe_psql('postgres', $reset);
 $log_offset = -s $node->logfile;
 $node->safe_psql('postgres', 'SET ROLE mallory;' . old_partition_table('d') . q{
 ALTER TABLE d ADD PRIMARY KEY (v, at);
@@ -114,6 +119,7 @@ is($node->safe_psql('postgres', $superuser_calls), '0', 'evil() never ran as a s
 # e: the table is a partition of a table partitioned by an expression calling evil(): the
 # concurrent detach builds the partition constraint, ancestors' included, and folded that key
 # as the superuser. The run detaches e_old itself, as mallory.
+$node->safe_psql('postgres', $reset);
 $log_offset = -s $node->logfile;
 $node->safe_psql('postgres', q{
 SET ROLE mallory;

@@ -8,8 +8,11 @@ CREATE FUNCTION ai_scale.stats_snapshot(OUT section text, OUT metric text, OUT v
 COMMENT ON FUNCTION ai_scale.stats_snapshot() IS
     'the counters and latency percentiles the stats view shows, one row per section and metric';
 
+-- In the function's order (section by section), which the ORDER BY keeps through any plan.
 CREATE VIEW ai_scale.stats AS
-    SELECT section, metric, value FROM ai_scale.stats_snapshot();
+    SELECT s.section, s.metric, s.value
+      FROM ai_scale.stats_snapshot() WITH ORDINALITY AS s(section, metric, value, n)
+     ORDER BY s.n;
 COMMENT ON VIEW ai_scale.stats IS
     'cache hits, misses and latency per level, Redis errors and breaker trips, rows scored, maintenance runs';
 

@@ -335,6 +335,7 @@ bool try_insert_batch(batch& b, bool last_attempt, MemoryContext cxt)
         FreeErrorData(edata);
     }
     PG_END_TRY();
+    committing_to_stop = false;
     // A cancel from handle_sigterm that came as the insert committed.
     QueryCancelPending = false;
     pgstat_report_activity(STATE_IDLE, nullptr);

@@ -90,39 +90,42 @@ like($detached[0] // '', qr/DETAIL:  older than retention 3 days/,
     'by the run, as mallory, not by the worker\'s concurrent detach');
 $mallory->quit;
 
-# Each case below starts from a mallory who is no superuser and no call of evil() as one, so
-# that each tells its own outcome.
-my $reset = q{ALTER ROLE mallory NOSUPERUSER; DELETE FROM callers WHERE superuser;};
+# Cases d and e: from a mallory who is no superuser and no call of evil() as one (so that each
+# tells its own outcome), mallory runs $setup, which gives table $t an old partition ${t}_old
+# and a retention; the run, as mallory, detaches it ($what: the shape of the table).
+sub detached_by_run_as_mallory {
+    my ($t, $what, $setup) = @_;
+    $node->safe_psql('postgres',
+        q{ALTER ROLE mallory NOSUPERUSER; DELETE FROM callers WHERE superuser;});
+    my $offset = -s $node->logfile;
+    $node->safe_psql('postgres', "SET ROLE mallory; $setup");
+    ok($node->poll_query_until('postgres',
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = '${t}_old'::regclass)"),
+        "${t}_old, $what, is detached");
+    like(substr(slurp_file($node->logfile), $offset),
+        qr/${worker_line}detached public\.$t public\.${t}_old\n.*DETAIL:  older than retention 3 days/,
+        "$t: by the run, as mallory");
+    is($node->safe_psql('postgres', $superuser), 'f', "$t: mallory is no superuser");
+    is($node->safe_psql('postgres', $superuser_calls), '0', "$t: evil() never ran as a superuser");
+}
 
 # d: a foreign key references the table (with an index expression calling evil() on the
 # referencing table): the concurrent detach plans a query over both tables to look for
 # referencing rows, and planning folded the index expression as the superuser (found by a
 # second security probe). The run detaches d_old itself, as mallory.
-$node->safe_psql('postgres', $reset);
-$log_offset = -s $node->logfile;
-$node->safe_psql('postgres', 'SET ROLE mallory;' . old_partition_table('d') . q{
+detached_by_run_as_mallory('d', 'which a foreign key references through d',
+    old_partition_table('d') . q{
 ALTER TABLE d ADD PRIMARY KEY (v, at);
 CREATE TABLE d_refs (v int, at timestamptz, FOREIGN KEY (v, at) REFERENCES d);
 CREATE INDEX ON d_refs ((v + public.evil()));
 CREATE INDEX ON d_old ((v + public.evil()));
 UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
  WHERE parent = 'd'::regclass;});
-ok($node->poll_query_until('postgres',
-        q{SELECT NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'd_old'::regclass)}),
-    'd_old, which a foreign key references through d, is detached');
-like(substr(slurp_file($node->logfile), $log_offset),
-    qr/${worker_line}detached public\.d public\.d_old\n.*DETAIL:  older than retention 3 days/,
-    'by the run, as mallory');
-is($node->safe_psql('postgres', $superuser), 'f', 'mallory is no superuser');
-is($node->safe_psql('postgres', $superuser_calls), '0', 'evil() never ran as a superuser');
 
 # e: the table is a partition of a table partitioned by an expression calling evil(): the
 # concurrent detach builds the partition constraint, ancestors' included, and folded that key
 # as the superuser. The run detaches e_old itself, as mallory.
-$node->safe_psql('postgres', $reset);
-$log_offset = -s $node->logfile;
-$node->safe_psql('postgres', q{
-SET ROLE mallory;
+detached_by_run_as_mallory('e', 'of a table partitioned by an expression of mallory\'s', q{
 CREATE TABLE e_top (at timestamptz NOT NULL, v int) PARTITION BY LIST ((v + public.evil()));
 CREATE TABLE e PARTITION OF e_top FOR VALUES IN (2) PARTITION BY RANGE (at);
 CREATE TABLE e_old PARTITION OF e FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
@@ -131,14 +134,6 @@ SELECT count(*) FROM ai_scale.manage_partitions('e', '1 day', 2);
 DROP TABLE e_default;
 UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
  WHERE parent = 'e'::regclass;});
-ok($node->poll_query_until('postgres',
-        q{SELECT NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'e_old'::regclass)}),
-    'e_old, of a table partitioned by an expression of mallory\'s, is detached');
-like(substr(slurp_file($node->logfile), $log_offset),
-    qr/${worker_line}detached public\.e public\.e_old\n.*DETAIL:  older than retention 3 days/,
-    'by the run, as mallory');
-is($node->safe_psql('postgres', $superuser), 'f', 'mallory is no superuser');
-is($node->safe_psql('postgres', $superuser_calls), '0', 'evil() never ran as a superuser');
 
 # A constraint of built-in code alone leaves the concurrent detach to the worker.
 $log_offset = -s $node->logfile;

@@ -10,24 +10,24 @@
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 
--- Partitions of a minute at instants around 01:00 UTC on 2026-10-25, where Berlin goes from
--- 03:00 CEST (+2) back to 02:00 CET (+1), named by their distance from it.
-CREATE TABLE wm (at timestamptz NOT NULL) PARTITION BY RANGE (at);
-DO $$
-DECLARE
-    t0 timestamptz := '2026-10-25 01:00Z';
-    name text;
-    d interval;
+-- Partitions of tbl of a minute each at the instants t0 + offsets[i], named tbl_names[i], made
+-- in that order.
+CREATE FUNCTION pg_temp.minute_partitions(tbl text, t0 timestamptz, names text[],
+                                          offsets interval[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    FOR name, d IN SELECT * FROM (VALUES ('m3d', '-3 days'), ('m1d', '-1 day'), ('m3h', '-3 hours'),
-                                         ('m70', '-70 min'), ('m45', '-45 min'), ('m15', '-15 min'),
-                                         ('p0', '0'), ('p15', '15 min'), ('p45', '45 min'),
-                                         ('p70', '70 min'), ('p3h', '3 hours'), ('p1d', '1 day'),
-                                         ('p3d', '3 days')) v(n, i) LOOP
-        EXECUTE format('CREATE TABLE wm_%s PARTITION OF wm FOR VALUES FROM (%L) TO (%L)', name,
-                       t0 + d, t0 + d + interval '1 minute');
+    FOR i IN 1 .. cardinality(names) LOOP
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                       tbl || '_' || names[i], tbl, t0 + offsets[i],
+                       t0 + offsets[i] + interval '1 minute');
     END LOOP;
 END $$;
+-- Partitions around 01:00 UTC on 2026-10-25, where Berlin goes from 03:00 CEST (+2) back to
+-- 02:00 CET (+1), named by their distance from it.
+CREATE TABLE wm (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT pg_temp.minute_partitions('wm', '2026-10-25 01:00Z',
+    '{m3d, m1d, m3h, m70, m45, m15, p0, p15, p45, p70, p3h, p1d, p3d}',
+    '{-3 days, -1 day, -3 hours, -70 min, -45 min, -15 min, 0, 15 min, 45 min, 70 min, 3 hours,
+      1 day, 3 days}');
 -- What _bounds returns for a window (upper_after, lower_before, upper_until, in zone), how
 -- many partitions of those whose local bounds are in it (compared exactly) it left out, and how
 -- many it returned besides (which the run's exact filter drops).
@@ -72,11 +72,8 @@ SELECT * FROM pg_temp.sweep('wm', 'Europe/Berlin', '2026-10-24 23:00', '2026-10-
 -- The same in spring (2026-03-29, 02:00 CET is 03:00 CEST at 01:00 UTC), with a limit in
 -- the hour that does not exist (02:30 reads as 01:30 UTC, 03:30 CEST).
 CREATE TABLE wm_spring (at timestamptz NOT NULL) PARTITION BY RANGE (at);
-CREATE TABLE wm_spring_m1d PARTITION OF wm_spring FOR VALUES FROM ('2026-03-28 01:00Z') TO ('2026-03-28 01:01Z');
-CREATE TABLE wm_spring_m40 PARTITION OF wm_spring FOR VALUES FROM ('2026-03-29 00:20Z') TO ('2026-03-29 00:21Z');
-CREATE TABLE wm_spring_m10 PARTITION OF wm_spring FOR VALUES FROM ('2026-03-29 00:50Z') TO ('2026-03-29 00:51Z');
-CREATE TABLE wm_spring_p0 PARTITION OF wm_spring FOR VALUES FROM ('2026-03-29 01:00Z') TO ('2026-03-29 01:01Z');
-CREATE TABLE wm_spring_p1d PARTITION OF wm_spring FOR VALUES FROM ('2026-03-30 01:00Z') TO ('2026-03-30 01:01Z');
+SELECT pg_temp.minute_partitions('wm_spring', '2026-03-29 01:00Z', '{m1d, m40, m10, p0, p1d}',
+                                 '{-1 day, -40 min, -10 min, 0, 1 day}');
 SELECT * FROM pg_temp.window_of('wm_spring', 'Europe/Berlin', '2026-03-29 02:30', '2026-03-29 04:00');
 SELECT * FROM pg_temp.window_of('wm_spring', 'Europe/Berlin', '-infinity', '2026-03-29 02:30');
 SELECT * FROM pg_temp.sweep('wm_spring', 'Europe/Berlin', '2026-03-28 23:00',
@@ -84,9 +81,8 @@ SELECT * FROM pg_temp.sweep('wm_spring', 'Europe/Berlin', '2026-03-28 23:00',
 -- Pacific/Apia skipped 2011-12-30 (-10 to +14 at 10:00 UTC): a bound an instant after the
 -- change reads a day later. Its margin is the day the zone moved, and no partition is left out.
 CREATE TABLE wm_apia (at timestamptz NOT NULL) PARTITION BY RANGE (at);
-CREATE TABLE wm_apia_m20h PARTITION OF wm_apia FOR VALUES FROM ('2011-12-29 14:00Z') TO ('2011-12-29 14:01Z');
-CREATE TABLE wm_apia_p0 PARTITION OF wm_apia FOR VALUES FROM ('2011-12-30 10:00Z') TO ('2011-12-30 10:01Z');
-CREATE TABLE wm_apia_p20h PARTITION OF wm_apia FOR VALUES FROM ('2011-12-31 06:00Z') TO ('2011-12-31 06:01Z');
+SELECT pg_temp.minute_partitions('wm_apia', '2011-12-30 10:00Z', '{m20h, p0, p20h}',
+                                 '{-20 hours, 0, 20 hours}');
 SELECT missed FROM pg_temp.sweep('wm_apia', 'Pacific/Apia', '2011-12-29 00:00',
                                   '2012-01-01 00:00', '30 min');
 -- Noon on the skipped day (22:00 UTC read at -10): p0, at 00:00 on the 31st local, ends after

@@ -697,6 +697,15 @@ BEGIN
     END IF;
 END $$;
 
+-- The oldest foreign key constraint that references rel (a key on a partitioned table has one
+-- on each partition too), or NULL when none does. In C (src/partition/foreign_keys.cpp), through
+-- pg_depend's index: pg_constraint has no index on confrelid, and its scan grew with every
+-- constraint in the database.
+CREATE FUNCTION ai_scale._referencing_foreign_key(rel regclass) RETURNS oid
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_referencing_foreign_key';
+
 -- Rows cannot be moved out of the default partition of parent when the move would not put them
 -- back as they were. Raises 0A000, naming the cause:
 -- * a foreign key references the table: deleting them fires the key's ON DELETE action
@@ -722,8 +731,8 @@ DECLARE
 BEGIN
     SELECT c.conrelid::regclass AS referrer, c.conname INTO con
       FROM pg_constraint c
-     WHERE c.contype = 'f' AND c.confrelid IN (parent, dflt)
-     ORDER BY c.oid LIMIT 1;
+     WHERE c.oid = least(ai_scale._referencing_foreign_key(parent),
+                         ai_scale._referencing_foreign_key(dflt));
     IF FOUND THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent
             USING ERRCODE = 'feature_not_supported',

@@ -420,8 +420,8 @@ DECLARE
     in_ranges text;
     moving boolean;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint c
-                    WHERE c.contype = 'f' AND c.confrelid IN (parent, plan.dflt)) THEN
+    IF ai_scale._referencing_foreign_key(parent) IS NULL
+       AND ai_scale._referencing_foreign_key(plan.dflt) IS NULL THEN
         RETURN true;
     END IF;
     SELECT string_agg(format('(%I >= %s AND %I < %s)',

@@ -836,10 +836,8 @@ BEGIN
             retired := retired + 1;
         END IF;
         IF p.action = 'drop' AND NOT pending AND NOT by_worker AND referenced IS NULL THEN
-            -- Asked once, when a run drops something: pg_constraint has no index on confrelid,
-            -- and its scan doubled a no-op run at 1000 children.
-            referenced := EXISTS (SELECT 1 FROM pg_constraint c
-                                   WHERE c.contype = 'f' AND c.confrelid = cfg.parent);
+            -- Asked once, when a run drops something.
+            referenced := ai_scale._referencing_foreign_key(cfg.parent) IS NOT NULL;
         END IF;
         IF lock_table_full THEN
             retire_left := retire_left + 1;

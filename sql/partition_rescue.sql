@@ -320,6 +320,16 @@ SELECT action, partition IS NOT NULL AS named,
 SELECT (SELECT count(*) FROM ONLY referenced_default) AS in_default, (SELECT count(*) FROM referrer) AS referrers,
        (SELECT count(*) FROM pg_inherits WHERE inhparent = 'referenced'::regclass) AS partitions;
 DROP TABLE referrer, referenced;
+-- With two keys, the error names the older one, whichever columns each references (the newer
+-- key's are found first in the catalog's order here: its column a comes before b).
+CREATE TABLE twice_referenced (a int, b int, at timestamptz NOT NULL, PRIMARY KEY (b, at),
+                               UNIQUE (a, at)) PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('twice_referenced', '1 day', 0, time_zone => 'UTC');
+CREATE TABLE older_referrer (b int, at timestamptz, FOREIGN KEY (b, at) REFERENCES twice_referenced (b, at));
+CREATE TABLE newer_referrer (a int, at timestamptz, FOREIGN KEY (a, at) REFERENCES twice_referenced (a, at));
+INSERT INTO twice_referenced VALUES (1, 1, '2022-03-01 12:00 UTC');
+SELECT * FROM ai_scale.rescue_default('twice_referenced');
+DROP TABLE older_referrer, newer_referrer, twice_referenced;
 -- Nor rows whose move a rule would rewrite. A DO INSTEAD one on INSERT into a table whose rows
 -- go through it (it has a trigger) sent them where the rule said: as many rows arrived as
 -- had left the default, the move was reported made, and the partitions made for them stayed

@@ -1,20 +1,15 @@
 #include "partition/owner_code.hpp"
 
+#include "partition/foreign_keys.hpp"
+
 extern "C" {
-#include "access/genam.h"
 #include "access/relation.h"
-#include "access/stratnum.h"
-#include "access/table.h"
 #include "access/transam.h"
-#include "catalog/indexing.h"
 #include "catalog/partition.h"
-#include "catalog/pg_constraint.h"
-#include "catalog/pg_depend.h"
 #include "catalog/pg_partitioned_table.h"
 #include "nodes/nodeFuncs.h"
 #include "storage/lockdefs.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 }
@@ -49,37 +44,6 @@ bool check_constraint_calls_user_code(Relation r)
         if (calls_user_code(static_cast<Node*>(stringToNode(constr->check[i].ccbin)), nullptr))
             return true;
     return false;
-}
-
-// Whether a foreign key references rel: one that references its parent has a constraint of its
-// own on each partition. Found through pg_depend's index on the referenced object (each key
-// depends on the columns it references), where pg_constraint has no index on the referenced
-// table and its scan, for each partition a run leaves to the worker, grew with the partitions.
-bool referenced_by_foreign_key(Oid rel)
-{
-    ScanKeyData key[2];
-    ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
-                ObjectIdGetDatum(RelationRelationId));
-    ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
-                ObjectIdGetDatum(rel));
-    Relation depend = table_open(DependRelationId, AccessShareLock);
-    SysScanDesc scan = systable_beginscan(depend, DependReferenceIndexId, true, nullptr, 2, key);
-    bool found = false;
-    HeapTuple tuple;
-    while (!found && HeapTupleIsValid(tuple = systable_getnext(scan))) {
-        const auto* dep = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
-        if (dep->classid != ConstraintRelationId)
-            continue;
-        HeapTuple constraint = SearchSysCache1(CONSTROID, ObjectIdGetDatum(dep->objid));
-        if (!HeapTupleIsValid(constraint))
-            continue;
-        const auto* con = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(constraint));
-        found = con->contype == CONSTRAINT_FOREIGN && con->confrelid == rel;
-        ReleaseSysCache(constraint);
-    }
-    systable_endscan(scan);
-    table_close(depend, AccessShareLock);
-    return found;
 }
 
 // Whether the partition key of a table rel belongs to (its parent, and theirs) has an
@@ -118,7 +82,7 @@ owner_code_in_detach detach_runs_owner_code(Oid rel)
     owner_code_in_detach why = owner_code_in_detach::none;
     if (check_constraint_calls_user_code(r))
         why = owner_code_in_detach::check_constraint;
-    else if (referenced_by_foreign_key(rel))
+    else if (OidIsValid(first_referencing_foreign_key(rel)))
         why = owner_code_in_detach::referencing_foreign_key;
     else if (ancestor_key_calls_user_code(rel))
         why = owner_code_in_detach::ancestor_partition_key;

@@ -2,8 +2,9 @@
 // pure planner, and partition bounds read from the catalog (pg_class.relpartbound), never from
 // partition names. The maintenance procedures themselves are PL/pgSQL (the DDL executor).
 #include "guc.hpp"
-#include "partition/planner.hpp"
+#include "partition/foreign_keys.hpp"
 #include "partition/owner_code.hpp"
+#include "partition/planner.hpp"
 #include "partition/table_word.hpp"
 #include "pg/args.hpp"
 #include "pg/guard.hpp"
@@ -793,6 +794,17 @@ AI_SCALE_FUNCTION(ai_scale_partition_detach_runs_owner_code)
     const Oid rel = PG_GETARG_OID(0);
     PG_RETURN_BOOL(pg::call([&] { return part::detach_runs_owner_code(rel); }) !=
                    part::owner_code_in_detach::none);
+}
+
+// _referencing_foreign_key(rel regclass) -> the oldest foreign key constraint that references
+// rel (foreign_keys.hpp), NULL when none does.
+AI_SCALE_FUNCTION(ai_scale_partition_referencing_foreign_key)
+{
+    const Oid rel = PG_GETARG_OID(0);
+    const Oid key = pg::call([&] { return part::first_referencing_foreign_key(rel); });
+    if (!OidIsValid(key))
+        PG_RETURN_NULL();
+    PG_RETURN_OID(key);
 }
 
 // _lock_to_drop(rel regclass) -> whether rel still exists once locked ACCESS EXCLUSIVE by its

@@ -45,7 +45,9 @@ FROM b, unnest(ai_scale.predict_batch('house', b.inputs)) WITH ORDINALITY AS a(a
 -- docs/scoring.md, From an XGBoost model to scored rows: churn.json is a binary:logistic model
 -- of five named features (age, income, tenure, visits, score).
 \set model `cat :'abs_srcdir'/test/data/scoring/xgb_logistic.json`
-SELECT ai_scale.import_xgboost('churn', :'model');      -- returns the new version, 1
+-- The import with names of one's own, which the doc gives in place of the plain one.
+SELECT ai_scale.import_xgboost('churn', :'model',
+                               features => ARRAY['age', 'income', 'tenure', 'visits', 'score']);
 -- Names for a model of three features; this one has five.
 SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L, features => %L)', 'churn',
                           :'model', ARRAY['age', 'income', 'tenure'])) AS three_names;
@@ -59,7 +61,8 @@ SELECT id, ai_scale.score_batched('churn', attrs) OVER () AS p_churn FROM custom
 SELECT ai_scale.score_batch('churn', array_agg(attrs ORDER BY id)) FROM customers;
 
 \set model_v2 :model
-SELECT ai_scale.import_xgboost('churn', :'model_v2', activate => false);   -- version 2
+SELECT ai_scale.import_xgboost('churn', :'model_v2', activate => false,   -- version 2
+                               features => ARRAY['age', 'income', 'tenure', 'visits', 'score']);
 SELECT ai_scale.score('churn', attrs, 2) FROM customers;                   -- try it
 SELECT ai_scale.set_active_version('churn', 2);                            -- promote it
 SELECT ai_scale.drop_model('churn', 1);                                    -- forget v1

@@ -106,6 +106,20 @@ ROLLBACK;
 SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 5}') ->> 'source' AS async_cached;
 RESET ai_scale.store_mode;
 
+-- Nor is what a model row this transaction wrote computes, when nothing is stored: the row
+-- may yet roll back. Cached, an UPDATE of the model, a predict() and a ROLLBACK put any answer
+-- in the cache for every role (a role allowed to UPDATE ai_scale.models, not to cache_put).
+SET ai_scale.store_mode = off;
+BEGIN;
+UPDATE ai_scale.models SET params = '{"weights": [0, 0], "bias": -999}' WHERE model_name = 'rb_lin';
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 6}') AS in_transaction;
+SELECT ai_scale.predict_batch('rb_lin', ARRAY['{"a": 2, "b": 6}']::jsonb[]) AS batch_in_transaction;
+ROLLBACK;
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 6}') AS after_rollback;
+SELECT ai_scale.predict_batch('rb_lin', ARRAY['{"a": 2, "b": 6}']::jsonb[]) AS batch_after_rollback;
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 6}') ->> 'source' AS cached_after_rollback;
+RESET ai_scale.store_mode;
+
 DROP TABLE public.rb_store;
 SELECT ai_scale.drop_model('rb_lin');
 RESET ai_scale.redis_read_from;

@@ -217,6 +217,16 @@ Jsonb* cached_answer(const cache::key128& k, text* model, int32_t version, Jsonb
     return nullptr;
 }
 
+// Whether an answer that was not stored may be cached now. Not when the model's row was
+// written by this transaction, which may yet roll back: its answers, cached for every role, would
+// outlive it, and a role allowed to UPDATE ai_scale.models but not to cache_put could put any
+// answer in the cache with an UPDATE, a predict() with store_mode = off and a ROLLBACK. (Stored,
+// they are cached at commit.)
+bool fill_now(const loaded_model& m)
+{
+    return !m.written_by_this_transaction();
+}
+
 } // namespace
 
 // predict(model text, input jsonb, version int DEFAULT NULL) -> jsonb
@@ -255,11 +265,12 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     bool gpu = scoring::score_batch_rows(m, row_features, 1, scores);
     Jsonb* out = output_of(m, scores);
     // Stored first: when the insert fails, nothing is cached either; an insert in this
-    // transaction is cached when it commits.
+    // transaction is cached when it commits. Not stored, the answer of a model row this
+    // transaction wrote is not cached (fill_now).
     if (predict::store(model, m.version, {{input, out, int64(cache::input_hash(input))}},
                        m.written_by_this_transaction(), m.row_table))
         predict::fill_at_commit(k, out, ttl_ms());
-    else
+    else if (fill_now(m))
         cache::fill_l1_l2(k, out, ttl_ms());
     PG_RETURN_JSONB_P(answer(model, m.version, out, gpu ? "gpu" : "cpu"));
 }
@@ -380,7 +391,7 @@ std::vector<predict::new_prediction> score_elements(const loaded_model& m,
 }
 
 // Stores the new predictions, then caches them: at commit when the store's insert is part of
-// this transaction, else now.
+// this transaction, else now (unless fill_now says not at all).
 void store_and_fill(const loaded_model& m, text* model,
                     const std::vector<predict::new_prediction>& fresh,
                     const std::vector<int>& to_score, const batch_elements& b)
@@ -388,7 +399,7 @@ void store_and_fill(const loaded_model& m, text* model,
     if (predict::store(model, m.version, fresh, m.written_by_this_transaction(), m.row_table)) {
         for (int i : to_score)
             predict::fill_at_commit(b.key(i), b.outputs[i], ttl_ms());
-    } else {
+    } else if (fill_now(m)) {
         std::vector<cache::key128> fresh_keys;
         std::vector<const Jsonb*> fresh_values;
         for (int i : to_score) {

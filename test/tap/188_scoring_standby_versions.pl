@@ -66,18 +66,18 @@ like($reader->{stderr}, qr/model "sv" has no version 2/, 'nor version 2 by numbe
 $reader->{stderr} = '';
 is($reader->query_safe(q{SELECT ai_scale.score('sv', '{"x": 1}', 1)}), '2', 'version 1 still scores');
 
-# A registration rolled back on the primary after its session cached a prediction of it in
-# Redis (store_mode = off caches at once). On the standby a cache_get of that number syncs its
+# A registration rolled back on the primary after its session cached an output of it in Redis
+# (a cache_put in its transaction; a predict() there caches nothing, its model row being
+# uncommitted, sql/predict_rollback.sql). On the standby a cache_get of that number syncs its
 # slot's generation (as a read of any model sharing the slot does, at most once a second) and
 # fills its L1. The version registered next under the number answers with its own score on the
 # standby at once after replay, and on the primary. Before, the standby keyed it with the
 # generation it had synced, older than the registration's bump, and answered 35 from its L1
 # for the rest of that second (this test sees it when the steps below take less than that).
 $primary->safe_psql('postgres', q{
-SET ai_scale.store_mode = off;
 BEGIN;
 SELECT ai_scale.register_model('sv', 'linear', ARRAY['x'], '{"weights": [7]}');
-SELECT ai_scale.predict('sv', '{"x": 5}');
+SELECT ai_scale.cache_put('sv', 3, '{"x": 5}', '{"score": 35}');
 ROLLBACK;
 });
 is($standby->safe_psql('postgres', q{

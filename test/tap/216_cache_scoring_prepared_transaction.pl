@@ -5,7 +5,8 @@
 #   (its compiled copy goes at the prepare), nor by any other, until COMMIT PREPARED, after which
 #   every session scores it at its next statement;
 # - ROLLBACK PREPARED gives the number again, and what the prepared transaction cached under it
-#   (predict() with store_mode = off caches at once) does not answer for the next registration.
+#   (cache_put acts at once; predict() caches nothing of a version its own transaction
+#   registered, when it does not store it) does not answer for the next registration.
 # predict()'s own sync fills in a prepared transaction: test/tap/181_predict_prepared_transaction.pl.
 use strict;
 use warnings;
@@ -70,7 +71,9 @@ SET LOCAL ai_scale.store_mode = off;
 });
 is($preparer->query_safe(q{SELECT ai_scale.predict('tap216', '{"a": 1}') ->> 'score'}), '3',
     'the registering transaction scores its version 2');
-is(cached(2, '{"a": 1}'), '{"score": 3} {"score": 3}', 'and predict() with store_mode = off cached it at once');
+is(cached(2, '{"a": 1}'), 'miss miss', 'and predict() with store_mode = off caches nothing of it');
+$preparer->query_safe(q{SELECT ai_scale.cache_put('tap216', 2, '{"a": 1}', '{"score": 3}')});
+is(cached(2, '{"a": 1}'), '{"score": 3} {"score": 3}', 'a cache_put in the transaction caches at once');
 $preparer->query_safe(q{PREPARE TRANSACTION 'register'});
 is($preparer->query_safe(q{SELECT ai_scale.score('tap216', '{"a": 1}')}), '2',
     'after the prepare, its session scores the committed version, not its compiled version 2');

@@ -1,5 +1,6 @@
 #include "cache/key.hpp"
 #include "cache/canonical_input.hpp"
+#include "cache/database_incarnation.hpp"
 #include "cache/generation_slots.hpp"
 #include "cache/generations.hpp"
 #include "cache/unlearned_keys.hpp"
@@ -27,7 +28,15 @@ key_prefix make_key_prefix(Oid database, const text* model, int32 version)
         uint64_t version_generation;
         uint32_t database;
         int32_t version;
-    } folded = {gen.model_hash, gen.model, gen.version, database, version};
+        uint32_t incarnation;
+        uint32_t zero; // no padding: every byte hashed is set
+    } folded = {gen.model_hash,
+                gen.model,
+                gen.version,
+                database,
+                version,
+                database_incarnation(database),
+                0};
     XXH128_hash_t seed = XXH3_128bits(&folded, sizeof folded);
     // Marked from the generations folded in, not from the slots read again: the slots may be
     // learned meanwhile.

@@ -123,6 +123,28 @@ RESET ai_scale.store_mode;
 SET ai_scale.store_table = 'public.async_store';
 DROP TABLE public.async_ruled, public.async_counted;
 
+-- A store with a trigger deferred to the commit (here a DEFERRABLE INITIALLY DEFERRED foreign
+-- key) is written in the calling transaction, never queued: the worker inserts as a
+-- security-restricted operation, where Postgres fires no deferred trigger, and it lost every
+-- batch it took for such a store.
+CREATE TABLE public.async_model_names (name text PRIMARY KEY);
+INSERT INTO public.async_model_names VALUES ('a_lin');
+CREATE TABLE public.async_deferred (LIKE public.async_store INCLUDING DEFAULTS,
+    FOREIGN KEY (model_name) REFERENCES public.async_model_names DEFERRABLE INITIALLY DEFERRED);
+SET ai_scale.store_table = 'public.async_deferred';
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict('a_lin', '{"a": 6000, "b": 1}') ->> 'source' AS deferred_source;
+SELECT count(*) AS stored_in_the_call FROM public.async_deferred;
+-- Only while it is INITIALLY DEFERRED: an INITIALLY IMMEDIATE key is checked in the worker's
+-- insert, which stores the rows queued again.
+ALTER TABLE public.async_deferred ALTER CONSTRAINT async_deferred_model_name_fkey
+    DEFERRABLE INITIALLY IMMEDIATE;
+SELECT ai_scale.predict('a_lin', '{"a": 6001, "b": 1}') ->> 'source' AS immediate_source;
+SELECT pg_temp.wait_until($$SELECT count(*) = 2 FROM public.async_deferred$$) AS stored_by_the_worker;
+RESET ai_scale.store_mode;
+SET ai_scale.store_table = 'public.async_store';
+DROP TABLE public.async_deferred, public.async_model_names;
+
 DROP TABLE public.async_store, public.async_audit;
 DROP FUNCTION public.async_audit_row();
 REVOKE USAGE ON SCHEMA ai_scale FROM predict_async_reader, predict_async_writer;

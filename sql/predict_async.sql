@@ -94,6 +94,46 @@ SELECT count(*) AS queued FROM (SELECT ai_scale.predict('a_lin', jsonb_build_obj
 SELECT pg_temp.wait_until($$SELECT count(*) = 51 FROM public.async_store
                            WHERE (input_data ->> 'a')::int BETWEEN 3000 AND 3050$$) AS all_stored;
 
+-- Rows of two roles queued in one statement are inserted each as its own role: a batch holds
+-- the rows of one role (and one model version) only.
+CREATE FUNCTION public.predict_as_writer(input jsonb) RETURNS jsonb LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog AS $$ SELECT ai_scale.predict('a_lin', input) $$;
+ALTER FUNCTION public.predict_as_writer(jsonb) OWNER TO predict_async_writer;
+SELECT count(*) AS queued
+FROM (SELECT CASE WHEN i % 2 = 0 THEN ai_scale.predict('a_lin', jsonb_build_object('a', 7000 + i, 'b', 1))
+                  ELSE public.predict_as_writer(jsonb_build_object('a', 7000 + i, 'b', 1)) END
+      FROM generate_series(1, 200) i) s;
+SELECT pg_temp.wait_until($$SELECT count(*) = 200 FROM public.async_store
+                           WHERE (input_data ->> 'a')::int BETWEEN 7001 AND 7200$$) AS all_stored;
+SELECT (input ->> 'a')::int % 2 = 0 AS even, who, count(*) FROM public.async_audit
+WHERE (input ->> 'a')::int BETWEEN 7001 AND 7200 GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- Rows of two versions of a model, queued one statement apart (the worker takes both in one
+-- drain, or two), are stored each under its own version and with its own output.
+SELECT ai_scale.register_model('a_ver', 'linear', ARRAY['a'], '{"weights": [1]}') AS v1;
+SELECT ai_scale.predict('a_ver', '{"a": 1}') ->> 'version' AS predicted_with;
+SELECT ai_scale.register_model('a_ver', 'linear', ARRAY['a'], '{"weights": [100]}') AS v2;
+SELECT ai_scale.predict('a_ver', '{"a": 2}') ->> 'version' AS predicted_with;
+SELECT pg_temp.wait_until($$SELECT count(*) = 2 FROM public.async_store WHERE model_name = 'a_ver'$$) AS both_stored;
+SELECT model_version, input_data, output_data FROM public.async_store
+WHERE model_name = 'a_ver' ORDER BY model_version;
+SELECT ai_scale.drop_model('a_ver');
+
+-- A store with row-level security in force for the caller is written in the call, never
+-- queued: the caller gets the policy's error (the worker would have lost the row, with a
+-- WARNING in the server's log only).
+CREATE TABLE public.async_rls (LIKE public.async_store INCLUDING DEFAULTS);
+ALTER TABLE public.async_rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY async_rls_read ON public.async_rls FOR SELECT USING (true);
+GRANT SELECT, INSERT ON public.async_rls TO predict_async_writer;
+SET ai_scale.store_table = 'public.async_rls';
+SET ROLE predict_async_writer;
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict('a_lin', '{"a": 8000, "b": 1}');
+RESET ROLE;
+SET ai_scale.store_table = 'public.async_store';
+DROP TABLE public.async_rls;
+
 -- A version registered in the calling transaction may be rolled back, and its number then given
 -- to another model: its predictions are inserted in the transaction, never queued (the worker
 -- would store them whatever the transaction does, and L3 would serve them for the next model
@@ -146,7 +186,7 @@ SET ai_scale.store_table = 'public.async_store';
 DROP TABLE public.async_deferred, public.async_model_names;
 
 DROP TABLE public.async_store, public.async_audit;
-DROP FUNCTION public.async_audit_row();
+DROP FUNCTION public.async_audit_row(), public.predict_as_writer(jsonb);
 REVOKE USAGE ON SCHEMA ai_scale FROM predict_async_reader, predict_async_writer;
 DROP ROLE predict_async_reader, predict_async_writer;
 SELECT ai_scale.drop_model('a_lin');

@@ -18,6 +18,13 @@ SELECT model_name, model_version, kind, features, active FROM ai_scale.models
 SELECT ai_scale.score('cat_lin', '{"a": 1, "b": 1}') AS active_v2,
        ai_scale.score('cat_lin', '{"a": 1, "b": 1}', 1) AS v1,
        ai_scale.score('cat_lin', '{"a": 1, "b": 1}', 3) AS v3;
+-- So for every form of scoring.
+SELECT ai_scale.score_batched('cat_lin', x) OVER () AS batched_active_v2,
+       ai_scale.score_batched('cat_lin', x, 1) OVER () AS batched_v1,
+       ai_scale.score_batched('cat_lin', x, 3) OVER () AS batched_v3
+FROM (VALUES ('{"a": 1, "b": 1}'::jsonb)) v(x);
+SELECT ai_scale.score_batch('cat_lin', ARRAY['{"a": 1, "b": 1}']::jsonb[], 1) AS batch_v1,
+       ai_scale.score_multi('cat_lin', '{"a": 1, "b": 1}', 3) AS multi_v3;
 
 -- Switching the active version is seen by the next statement of this backend (the cache of
 -- compiled models is invalidated when the catalog changes).

@@ -52,8 +52,18 @@ SELECT ai_scale.cache_get('l2_model', 2, '{"i": 3}') AS other_version;
 SELECT ai_scale.cache_invalidate('l2_model');
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 3}') AS after_invalidate;
 
--- Reads from the primary only.
+-- A value put with a short ttl is a hit until it runs out: its expiry, which the value carries
+-- in milliseconds, is read against the clock in the same unit (a clock in microseconds made
+-- nearly every such value a miss 50 ms after its put).
 SET ai_scale.redis_read_from = 'primary';
+SELECT count(ai_scale.cache_put('l2_model', 1, jsonb_build_object('short', i), '{"out": 1}',
+                                ttl => interval '5 seconds')) AS short_puts
+FROM generate_series(1, 20) i;
+SELECT pg_sleep(0.1);
+SELECT count(ai_scale.cache_get('l2_model', 1, jsonb_build_object('short', i))) AS short_hits
+FROM generate_series(1, 20) i;
+
+-- Reads from the primary only.
 SELECT ai_scale.cache_put('l2_model', 1, '{"i": 7}', '{"out": 70}');
 SELECT ai_scale.cache_get('l2_model', 1, '{"i": 7}') AS read_from_primary;
 RESET ai_scale.redis_read_from;

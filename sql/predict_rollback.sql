@@ -98,6 +98,18 @@ FROM (SELECT ai_scale.predict('rb_lin', jsonb_build_object('a', i, 'b', 9)) AS p
       FROM generate_series(1, 3000) i) s
 GROUP BY 1;
 
+-- Each prediction cached at commit keeps the ttl it was made with: here an hour, then a
+-- second; after the second, the one is still in L1, the other read from the store again.
+BEGIN;
+SET LOCAL ai_scale.cache_ttl = 3600;
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 7}') ->> 'source' AS for_an_hour;
+SET LOCAL ai_scale.cache_ttl = 1;
+SELECT ai_scale.predict('rb_lin', '{"a": 2, "b": 7}') ->> 'source' AS for_a_second;
+COMMIT;
+SELECT pg_sleep(1.5);
+SELECT ai_scale.predict('rb_lin', '{"a": 1, "b": 7}') ->> 'source' AS hour_later,
+       ai_scale.predict('rb_lin', '{"a": 2, "b": 7}') ->> 'source' AS second_later;
+
 -- async keeps what it queued when the transaction rolls back, so it caches at once.
 SET ai_scale.store_mode = async;
 BEGIN;

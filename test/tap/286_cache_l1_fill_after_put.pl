@@ -33,41 +33,55 @@ for (1 .. 100) {
 }
 
 my $node = cache_node('fill_after_put', redis_primary => "127.0.0.1:$port", cache_use_l1 => 'on');
-my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}') ->> 'v', 'miss')};
-# What this server's L1 holds: with no Redis, and no store, a lookup reads L1 alone.
-my $in_l1 = "SET ai_scale.redis_primary = ''; $get";
 
-# The old value in Redis and not in L1: a put, then the same put from a session with L1 off,
-# which removes the key from L1.
-$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "old"}')});
-is($node->safe_psql('postgres', $in_l1), 'old', 'a put stores the value in L1');
-$node->safe_psql('postgres', q{
+# A lookup of input a, begun before put (a put of a's new value that L1 does not take), must
+# answer the old value and leave L1 without it.
+sub fill_across_put {
+    my ($a, $put, $what) = @_;
+    my $get = qq{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": $a}') ->> 'v', 'miss')};
+    # What this server's L1 holds: with no Redis, and no store, a lookup reads L1 alone.
+    my $in_l1 = "SET ai_scale.redis_primary = ''; $get";
+
+    # The old value in Redis and not in L1: a put, then the same put from a session with L1
+    # off, which removes the key from L1.
+    $node->safe_psql('postgres', qq{SELECT ai_scale.cache_put('m', 1, '{"a": $a}', '{"v": "old"}')});
+    is($node->safe_psql('postgres', $in_l1), 'old', "$what: a put stores the value in L1");
+    $node->safe_psql('postgres', qq{
 SET ai_scale.cache_use_l1 = off;
-SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "old"}');});
-is($node->safe_psql('postgres', $in_l1), 'miss', 'a put from a session with L1 off removes it');
+SELECT ai_scale.cache_put('m', 1, '{"a": $a}', '{"v": "old"}');});
+    is($node->safe_psql('postgres', $in_l1), 'miss', "$what: a put from a session with L1 off removes it");
 
-# A lookup reads it from Redis, through the proxy, which holds its reply back.
-open(my $fh, '>', $hold) or die "$hold: $!";
-close $fh;
-my $reader = $node->background_psql('postgres');
-$reader->query_safe(
-    "SET ai_scale.redis_primary = '127.0.0.1:$proxy'; SET ai_scale.redis_timeout_ms = 60000");
-$reader->query_until(qr/sent/, "\\echo sent\n$get;\n");
-my $waited = 0;
-$waited++ until -e $held || $waited > 3000 || !usleep(10_000);
-ok(-e $held, 'the lookup missed L1 and Redis answered it the old value');
+    # A lookup reads it from Redis, through the proxy, which holds its reply back.
+    open(my $fh, '>', $hold) or die "$hold: $!";
+    close $fh;
+    my $reader = $node->background_psql('postgres');
+    $reader->query_safe(
+        "SET ai_scale.redis_primary = '127.0.0.1:$proxy'; SET ai_scale.redis_timeout_ms = 60000");
+    $reader->query_until(qr/sent/, "\\echo sent\n$get;\n");
+    my $waited = 0;
+    $waited++ until -e $held || $waited > 3000 || !usleep(10_000);
+    ok(-e $held, "$what: the lookup missed L1 and Redis answered it the old value");
 
-# Meanwhile a put replaces it with a value larger than L1 takes: in Redis alone.
-$node->safe_psql('postgres', q{
+    # Meanwhile the put replaces it: in Redis alone.
+    $node->safe_psql('postgres', $put);
+    unlink $hold;
+    unlink $held;
+    like($reader->query_safe('SELECT 1'), qr/^old$/m,
+        "$what: the lookup, begun before the put, answers the old value");
+    $reader->quit;
+
+    is($node->safe_psql('postgres', $in_l1), 'miss', "$what: and has not stored it back in L1");
+    is($node->safe_psql('postgres', $get), 'new', "$what: the new value is answered from Redis");
+}
+
+fill_across_put(1, q{
 SELECT ai_scale.cache_put('m', 1, '{"a": 1}',
-                          jsonb_build_object('v', 'new', 'pad', repeat('x', 4000)));});
-unlink $hold;
-like($reader->query_safe('SELECT 1'), qr/^old$/m,
-    'the lookup, begun before the put, answers the old value');
-$reader->quit;
-
-is($node->safe_psql('postgres', $in_l1), 'miss', 'and has not stored it back in L1');
-is($node->safe_psql('postgres', $get), 'new', 'the new value is answered from Redis');
+                          jsonb_build_object('v', 'new', 'pad', repeat('x', 4000)));},
+    'a value larger than L1 takes');
+fill_across_put(2, q{
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.cache_put('m', 1, '{"a": 2}', '{"v": "new"}');},
+    'a put from a session with L1 off');
 
 $node->stop;
 redis_stop('fill_after_put');

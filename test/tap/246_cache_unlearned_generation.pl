@@ -60,6 +60,14 @@ $node->safe_psql('postgres',
 is( $node->safe_psql('postgres', qq{$as_nogen SELECT ai_scale.cache_get('m', 1, '{"k": 3}')}),
     '{"v": "new"}', '... by any session');
 
+# The model's slot learned is not enough: a version first used where its own slot cannot be
+# read writes nothing to Redis either.
+my $entries = `$cli --scan --pattern 'ai_scale:[0-9a-f]*' | wc -l` + 0;
+$node->safe_psql('postgres',
+    qq{$as_nogen SELECT ai_scale.cache_put('m', 2, '{"k": 1}', '{"v": "v2"}')});
+is(`$cli --scan --pattern 'ai_scale:[0-9a-f]*' | wc -l` + 0,
+    $entries, 'nor under a version generation this server has not learned');
+
 $node->stop;
 redis_stop('unlearned');
 done_testing();

@@ -29,6 +29,13 @@ CREATE TABLE doc_refs_a (id int, at timestamptz, FOREIGN KEY (id, at) REFERENCES
 SELECT p, ai_scale._detach_runs_owner_code(p) AS referenced
   FROM unnest('{doc_ev_a, doc_ev_b}'::regclass[]) p;
 DROP TABLE doc_refs_a;
+-- A key of the partition's own, referencing another table, is not one that references it.
+CREATE TABLE doc_lookup (id int PRIMARY KEY);
+ALTER TABLE doc_ev ADD FOREIGN KEY (id) REFERENCES doc_lookup;
+SELECT p, ai_scale._detach_runs_owner_code(p) AS referencing_another
+  FROM unnest('{doc_ev_a, doc_ev_b}'::regclass[]) p;
+ALTER TABLE doc_ev DROP CONSTRAINT doc_ev_id_fkey;
+DROP TABLE doc_lookup;
 -- A table above partitioned by an expression: calling a function of a role's, or built in.
 CREATE TABLE doc_top (id int NOT NULL, at timestamptz NOT NULL)
     PARTITION BY LIST ((doc_plus(id)));

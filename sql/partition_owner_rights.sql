@@ -78,6 +78,13 @@ CREATE ROLE rights_stranger;
 SET ROLE rights_stranger;
 SELECT ai_scale._as_owner('checked', 'SELECT 1');
 RESET ROLE;
+-- So is a rescue of a default that has rows: the error, not an empty result with the rows left
+-- where they are.
+INSERT INTO checked VALUES (2, '2022-05-01 12:00 UTC');
+SET ROLE rights_stranger;
+SELECT * FROM ai_scale.rescue_default('checked');
+RESET ROLE;
+SELECT count(*) AS still_in_default FROM ONLY checked_default;
 -- The table and its owner are named as the SQL functions' errors name them (regclass, regrole,
 -- under the extension's search path): schema-qualified, quoted where needed. The message said
 -- "table Rights Table" (the bare name, unquoted) and the owner Rights Owner.

@@ -13,7 +13,10 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = small_lock_table_worker_node('partition_lock_table_warning');
+# small_lock_table_worker_node's settings, with prepared transactions allowed: the lock table
+# has room for theirs too.
+my $node = worker_node_with('partition_lock_table_warning',
+    [ 'max_locks_per_transaction = 10', 'max_connections = 10', 'max_prepared_transactions = 3' ]);
 $node->safe_psql('postgres', 'CREATE DATABASE hand');
 $node->safe_psql('hand', 'CREATE EXTENSION ai_scale');
 

@@ -13,7 +13,7 @@ use POSIX ();
 use IPC::Run;
 use InitdbTemplate;
 
-our @EXPORT = qw(primary_and_standby cache_node worker_node small_lock_table_worker_node
+our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   worker_alter_gate

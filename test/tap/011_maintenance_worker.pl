@@ -144,6 +144,9 @@ ok($node->poll_query_until('postgres',
 my $missing_said = () = PostgreSQL::Test::Utils::slurp_file($node->logfile)
   =~ /database "later" does not exist/g;
 is($missing_said, 1, 'the missing database was logged once');
+my $postgres_worker = "SELECT pid FROM pg_stat_activity "
+  . "WHERE backend_type = 'ai_scale maintenance' AND datname = 'postgres'";
+my $postgres_worker_pid = $node->safe_psql('postgres', $postgres_worker);
 $node->safe_psql('postgres', 'DROP DATABASE later');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'later'"), '0',
     'DROP DATABASE succeeds while its worker is connected');
@@ -151,6 +154,8 @@ $node->safe_psql('postgres', 'CREATE DATABASE later');
 ok($node->poll_query_until('postgres',
         "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND datname = 'later'"),
     'created again, it gets a worker again');
+is($node->safe_psql('postgres', $postgres_worker), $postgres_worker_pid,
+    "the DROP stopped that database's worker alone: postgres's runs on");
 # So do the other statements that want no other session in the database (Postgres stops its
 # autovacuum workers for them too): CREATE DATABASE ... TEMPLATE, ALTER DATABASE ... RENAME TO
 # and ... SET TABLESPACE.

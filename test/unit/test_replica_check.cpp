@@ -128,4 +128,8 @@ TEST(ReplicaCheck, APrimaryListedAsReplicaIsReadOnlyWhenItIsThePrimary)
     EXPECT_FALSE(itself.lag_bytes.has_value());
     EXPECT_EQ(judge_replica(primary(ours, older, 10), primary(ours, older, 12), -1).verdict,
               replica_verdict::in_sync);
+    // Two masters that tell no replication ID are not the same server for all that: an
+    // unrelated master, whose writes are its own.
+    EXPECT_EQ(judge_replica("role:master\r\n", std::string("role:master\r\n"), mb).verdict,
+              replica_verdict::not_replica);
 }

@@ -91,6 +91,10 @@ SET client_min_messages = notice;
 SELECT ai_scale.import_xgboost('xgb_stopped', jsonb_set(model, '{learner,attributes}',
                                '{"best_iteration": "1", "best_score": "0.4"}'))
 FROM xgb_files WHERE name = 'xgb_logistic';
+-- The best round may be the first (round 0).
+SELECT ai_scale.import_xgboost('xgb_stopped_first', jsonb_set(model, '{learner,attributes}',
+                               '{"best_iteration": "0", "best_score": "0.5"}'))
+FROM xgb_files WHERE name = 'xgb_logistic';
 SET client_min_messages = warning;
 SELECT bool_and(ai_scale.score('xgb_stopped', input) = ai_scale.score('xgb_logistic', input)) AS every_tree
 FROM xgb_cases WHERE name = 'xgb_logistic';
@@ -105,6 +109,7 @@ SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc))
     ('[1, 2]'::jsonb),
     ((SELECT jsonb_set(model, '{learner,objective,name}', '"multi:softprob"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,learner_model_param,num_class}', '"3"') FROM xgb_files WHERE name = 'xgb_logistic')),
+    ((SELECT jsonb_set(model, '{learner,learner_model_param,num_class}', '"2"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,gradient_booster,name}', '"gblinear"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,gradient_booster,model,trees,3,split_indices,0}', '9') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,gradient_booster,model,trees,0,left_children,0}', '100') FROM xgb_files WHERE name = 'xgb_logistic')),

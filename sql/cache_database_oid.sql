@@ -30,6 +30,12 @@ SELECT ai_scale.cache_get('oid_model', 1, '{"x": 2}') AS own_from_l1;
 SET ai_scale.cache_use_l1 = off;
 SELECT ai_scale.cache_get('oid_model', 1, '{"x": 2}') AS own_from_redis;
 RESET ai_scale.cache_use_l1;
+-- An invalidation of a model of the same name in another database leaves its entries alone.
+\c :home
+SET client_min_messages = warning;
+SELECT ai_scale.cache_invalidate('oid_model');
+\c ai_scale_oid_second
+SELECT ai_scale.cache_get('oid_model', 1, '{"x": 2}') AS after_other_database_invalidated;
 -- An ALTER DATABASE that rewrites its row starts its cache afresh (misses only); one that sets
 -- a setting does not.
 \c :home

@@ -86,6 +86,10 @@ TEST(BreakerSlots, OwnSlotThenAFreeOne)
     slots[1] = used(11, state::open, 5);
     EXPECT_EQ(choose_breaker_slot(slots, 4, 11, 10, 100), 1);
     EXPECT_EQ(choose_breaker_slot(slots, 4, 12, 10, 100), 0);
+    // A free slot before a reclaimable one: another endpoint's breaker, closed and idle, keeps
+    // its counts and last error (shown in redis_status) while there is room.
+    slots[2] = used(13, state::closed, 1);
+    EXPECT_EQ(choose_breaker_slot(slots, 4, 12, 10, 100), 0);
 }
 
 // Full: the least recently used closed slot is reclaimed; open and half-open ones in use are

@@ -114,6 +114,23 @@ is(log_lines($log_offset, qr/${\ worker_failed('public\.u')}|dropped public\.u p
     '', 'the worker neither failed nor dropped it');
 $session->quit;
 
+# The session only lengthens the retention: the detached table, no longer owed its drop, is
+# kept, with its row (read again under the lock; read before it alone, the table was dropped).
+$log_offset = -s $node->logfile;
+$session = drop_waits_for_session('w');
+$session->query_safe(q{
+UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'w'::regclass;
+COMMIT;});
+ok($node->poll_query_until('postgres',
+        q{SELECT obj_description('w_old'::regclass, 'pg_class') IS NULL}),
+    'a later run unmarks the detached table retention no longer chooses');
+is($node->safe_psql('postgres', q{
+SELECT relispartition FROM pg_class WHERE oid = 'w_old'::regclass;
+SELECT count(*) FROM w_old}), "f\n1", 'it stays, detached, with its row');
+is(log_lines($log_offset, qr/${\ worker_failed('public\.w')}|dropped public\.w public\.w_old/),
+    '', 'the worker neither failed nor dropped it');
+$session->quit;
+
 is($node->safe_psql('postgres', $errors), $errors_before, 'no maintenance error was counted');
 
 $gate->quit;

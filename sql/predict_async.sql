@@ -163,10 +163,11 @@ RESET ai_scale.store_mode;
 SET ai_scale.store_table = 'public.async_store';
 DROP TABLE public.async_ruled, public.async_counted;
 
--- A store with a trigger deferred to the commit (here a DEFERRABLE INITIALLY DEFERRED foreign
--- key) is written in the calling transaction, never queued: the worker inserts as a
--- security-restricted operation, where Postgres fires no deferred trigger, and it lost every
--- batch it took for such a store.
+-- A store with a constraint deferred to the commit (here a DEFERRABLE INITIALLY DEFERRED
+-- foreign key) is written by the worker, which checks it at the end of its insert: Postgres
+-- fires no deferred trigger inside the security-restricted operation the worker inserts in, and
+-- every batch for such a store failed, and was lost. So is one whose partition alone has a
+-- deferred constraint trigger (here one that counts the rows it sees).
 CREATE TABLE public.async_model_names (name text PRIMARY KEY);
 INSERT INTO public.async_model_names VALUES ('a_lin');
 CREATE TABLE public.async_deferred (LIKE public.async_store INCLUDING DEFAULTS,
@@ -174,16 +175,29 @@ CREATE TABLE public.async_deferred (LIKE public.async_store INCLUDING DEFAULTS,
 SET ai_scale.store_table = 'public.async_deferred';
 SET ai_scale.store_mode = async;
 SELECT ai_scale.predict('a_lin', '{"a": 6000, "b": 1}') ->> 'source' AS deferred_source;
-SELECT count(*) AS stored_in_the_call FROM public.async_deferred;
--- Only while it is INITIALLY DEFERRED: an INITIALLY IMMEDIATE key is checked in the worker's
--- insert, which stores the rows queued again.
-ALTER TABLE public.async_deferred ALTER CONSTRAINT async_deferred_model_name_fkey
-    DEFERRABLE INITIALLY IMMEDIATE;
-SELECT ai_scale.predict('a_lin', '{"a": 6001, "b": 1}') ->> 'source' AS immediate_source;
-SELECT pg_temp.wait_until($$SELECT count(*) = 2 FROM public.async_deferred$$) AS stored_by_the_worker;
+SELECT pg_temp.wait_until($$SELECT count(*) = 1 FROM public.async_deferred$$) AS stored_by_the_worker;
+CREATE TABLE public.async_deferred_parts (LIKE public.async_store INCLUDING DEFAULTS)
+    PARTITION BY LIST (model_name);
+CREATE TABLE public.async_deferred_lin PARTITION OF public.async_deferred_parts
+    FOR VALUES IN ('a_lin');
+CREATE TABLE public.async_deferred_seen (n int);
+INSERT INTO public.async_deferred_seen VALUES (0);
+CREATE FUNCTION public.async_deferred_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE public.async_deferred_seen SET n = n + 1;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER counted AFTER INSERT ON public.async_deferred_lin
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.async_deferred_count();
+SET ai_scale.store_table = 'public.async_deferred_parts';
+SELECT ai_scale.predict('a_lin', '{"a": 6001, "b": 1}') ->> 'source' AS partition_deferred_source;
+SELECT pg_temp.wait_until($$SELECT count(*) = 1 FROM public.async_deferred_parts$$) AS stored_by_the_worker;
+SELECT n AS seen_by_the_trigger FROM public.async_deferred_seen;
 RESET ai_scale.store_mode;
 SET ai_scale.store_table = 'public.async_store';
-DROP TABLE public.async_deferred, public.async_model_names;
+DROP TABLE public.async_deferred, public.async_model_names, public.async_deferred_parts,
+    public.async_deferred_seen;
+DROP FUNCTION public.async_deferred_count();
 
 DROP TABLE public.async_store, public.async_audit;
 DROP FUNCTION public.async_audit_row(), public.predict_as_writer(jsonb);

@@ -7,17 +7,10 @@
 #include "pg/search_path.hpp"
 
 extern "C" {
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/stratnum.h"
-#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
-#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_trigger.h"
-#include "commands/trigger.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -25,7 +18,6 @@ extern "C" {
 #include "utils/rls.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
@@ -140,37 +132,6 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
     }
 }
 
-// Whether a trigger on relid waits for the commit (a DEFERRABLE INITIALLY DEFERRED foreign key
-// or constraint trigger). The store worker inserts as a security-restricted operation, in which
-// Postgres fires no deferred trigger (it would run as the worker): every batch it took for such
-// a store failed, and its predictions were lost. Triggers on the store's partitions alone are
-// not looked at.
-bool has_deferred_trigger(Oid relid)
-{
-    HeapTuple cls = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-    if (!HeapTupleIsValid(cls))
-        return false;
-    const bool any = reinterpret_cast<Form_pg_class>(GETSTRUCT(cls))->relhastriggers;
-    ReleaseSysCache(cls);
-    if (!any)
-        return false;
-    ScanKeyData key;
-    ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
-                ObjectIdGetDatum(relid));
-    Relation triggers = table_open(TriggerRelationId, AccessShareLock);
-    SysScanDesc scan =
-        systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
-    bool deferred = false;
-    HeapTuple tuple;
-    while (!deferred && HeapTupleIsValid(tuple = systable_getnext(scan))) {
-        const auto* t = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
-        deferred = t->tgenabled != TRIGGER_DISABLED && t->tgdeferrable && t->tginitdeferred;
-    }
-    systable_endscan(scan);
-    table_close(triggers, AccessShareLock);
-    return deferred;
-}
-
 } // namespace
 
 const char* const insert_format =
@@ -202,13 +163,11 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
         // rows this user may insert, into a table without row-level security, are queued; the
         // others go through insert_now, which applies the user's privileges and policies.
         // A temporary store (store_table = 'pg_temp.t') is this session's alone: the worker
-        // cannot write it, and lost every row queued for it; nor can it one with a deferred
-        // trigger (has_deferred_trigger).
+        // cannot write it, and lost every row queued for it.
         bool may_queue = pg::call([&] {
             return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
                    check_enable_rls(relid, InvalidOid, true) == RLS_NONE &&
-                   get_rel_persistence(relid) != RELPERSISTENCE_TEMP &&
-                   !has_deferred_trigger(relid);
+                   get_rel_persistence(relid) != RELPERSISTENCE_TEMP;
         });
         if (may_queue && pg::call([&] { return enqueue(relid, model, version, rows); }))
             return false;

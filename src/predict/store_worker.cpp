@@ -13,6 +13,7 @@ extern "C" {
 #include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -258,6 +259,16 @@ void insert_rows(batch& b)
 // Runs inside try_insert_batch's PG_TRY: an error leaves the role for the abort to put back.
 void insert_as_owner(batch& b)
 {
+    // The store's deferred constraints and constraint triggers (DEFERRABLE INITIALLY DEFERRED,
+    // on the store or on any of its partitions) are checked at the end of the insert, as
+    // immediate ones are: Postgres fires no deferred trigger inside a security-restricted
+    // operation, and at the commit, outside it, they would run as the worker. Every batch for
+    // such a store failed, and was lost. Set before the insert, with nothing yet to fire.
+    ConstraintsSetStmt all_immediate{};
+    all_immediate.type = T_ConstraintsSetStmt;
+    all_immediate.constraints = NIL;
+    all_immediate.deferred = false;
+    AfterTriggerSetState(&all_immediate);
     Oid worker_user;
     int worker_context;
     GetUserIdAndSecContext(&worker_user, &worker_context);

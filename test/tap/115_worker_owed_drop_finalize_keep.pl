@@ -23,12 +23,7 @@ my $reader = hold_worker_detach($node, 'r');
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'r'::regclass});
 my $offset = -s $node->logfile;
-$node->safe_psql('postgres',
-    q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-      WHERE backend_type = 'ai_scale maintenance'});
-is($node->safe_psql('postgres',
-        q{SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'r_old'::regclass}),
-    't', 'the partition is left pending detach');
+stop_worker_mid_detach($node, 'r');
 $reader->quit;
 
 # The worker comes back, finalizes the detach and keeps the table: retention no longer chose it.

@@ -56,13 +56,7 @@ SELECT count(*) = 1 FROM pg_stat_activity
  WHERE query = 'ALTER TABLE public.c DETACH PARTITION public.c_old CONCURRENTLY'
    AND wait_event_type = 'Lock'}),
     'the worker waits to detach c_old');
-my $dropper = $node->background_psql('postgres');
-$dropper->query_until(qr/sent/, "\\echo sent\nDROP TABLE c_old;\n");
-ok($node->poll_query_until('postgres', q{
-SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'DROP TABLE c_old;' AND wait_event_type = 'Lock'}),
-    'a DBA drops c_old meanwhile, waiting for the reader');
-$reader->query_safe('COMMIT');
-$dropper->quit;
+drop_behind_reader($node, 'c', $reader);
 ok($node->wait_for_log(
         qr/${worker_line}skipped detach of public\.c public\.c_old|${\ worker_failed('public\.c')}/),
     'the worker gets to the end of its detach');

@@ -22,12 +22,7 @@ $node->safe_psql('postgres', old_partition_table('f'));
 my $reader = hold_worker_detach($node, 'f');
 my $reader_pid = $reader->query_safe('SELECT pg_backend_pid()');
 my $offset = -s $node->logfile;
-$node->safe_psql('postgres',
-    q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-      WHERE backend_type = 'ai_scale maintenance'});
-is($node->safe_psql('postgres',
-        q{SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'f_old'::regclass}),
-    't', 'the partition is left pending detach');
+stop_worker_mid_detach($node, 'f');
 
 # The worker comes back and skips the finalize while the reader holds the partition.
 ok( $node->wait_for_log(

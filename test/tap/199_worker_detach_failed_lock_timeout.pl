@@ -38,13 +38,7 @@ $holder->query_safe('BEGIN; LOCK TABLE d_old IN SHARE MODE;');
 
 # c_old is dropped meanwhile (the drop waits for the reader too, and goes first): the detach
 # fails after its first commit.
-my $dropper = $node->background_psql('postgres');
-$dropper->query_until(qr/sent/, "\\echo sent\nDROP TABLE c_old;\n");
-ok($node->poll_query_until('postgres', q{
-SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'DROP TABLE c_old;' AND wait_event_type = 'Lock'}),
-    'c_old is dropped meanwhile, waiting for the reader');
-$reader->query_safe('COMMIT');
-$dropper->quit;
+drop_behind_reader($node, 'c', $reader);
 
 # The detach of d_old is skipped within the timeout, naming the holder.
 ok( $node->wait_for_log(

@@ -97,39 +97,38 @@ is(log_lines($log_offset, qr/${\ worker_failed('public\.s')}|dropped public\.s p
     '', 'the worker neither failed nor dropped it');
 $session->quit;
 
+# The session (from drop_waits_for_session($t)) runs $statements, which keep ${t}_old, and
+# commits: a later run unmarks the table, which stays as $state_sql says ($state), with its
+# row, and the worker neither failed nor dropped it.
+sub kept_and_unmarked {
+    my ($t, $statements, $state_sql, $state, $what) = @_;
+    my $log_offset = -s $node->logfile;
+    my $session = drop_waits_for_session($t);
+    $session->query_safe("$statements\nCOMMIT;");
+    ok($node->poll_query_until('postgres',
+            "SELECT obj_description('${t}_old'::regclass, 'pg_class') IS NULL"),
+        "a later run unmarks the table $what");
+    is($node->safe_psql('postgres', "$state_sql;\nSELECT count(*) FROM ${t}_old"), "$state\n1",
+        "it stays, with its row: $what");
+    is( log_lines(
+            $log_offset, qr/${\ worker_failed("public\\.$t")}|dropped public\.$t public\.${t}_old/),
+        '', "the worker neither failed nor dropped it: $what");
+    $session->quit;
+}
+
 # The session attaches the table again, and gives its parent a retention that keeps it.
-$log_offset = -s $node->logfile;
-$session = drop_waits_for_session('u');
-$session->query_safe(q{ALTER TABLE u ATTACH PARTITION u_old
+kept_and_unmarked('u', q{ALTER TABLE u ATTACH PARTITION u_old
     FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
-UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'u'::regclass;
-COMMIT;});
-ok($node->poll_query_until('postgres',
-        q{SELECT obj_description('u_old'::regclass, 'pg_class') IS NULL}),
-    'a later run unmarks the table attached again');
-is($node->safe_psql('postgres', q{
-SELECT i.inhparent::regclass FROM pg_inherits i WHERE i.inhrelid = 'u_old'::regclass;
-SELECT count(*) FROM u_old}), "u\n1", 'it stays a partition of u, with its row');
-is(log_lines($log_offset, qr/${\ worker_failed('public\.u')}|dropped public\.u public\.u_old/),
-    '', 'the worker neither failed nor dropped it');
-$session->quit;
+UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'u'::regclass;},
+    q{SELECT i.inhparent::regclass FROM pg_inherits i WHERE i.inhrelid = 'u_old'::regclass},
+    'u', 'attached again, a partition of u');
 
 # The session only lengthens the retention: the detached table, no longer owed its drop, is
-# kept, with its row (read again under the lock; read before it alone, the table was dropped).
-$log_offset = -s $node->logfile;
-$session = drop_waits_for_session('w');
-$session->query_safe(q{
-UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'w'::regclass;
-COMMIT;});
-ok($node->poll_query_until('postgres',
-        q{SELECT obj_description('w_old'::regclass, 'pg_class') IS NULL}),
-    'a later run unmarks the detached table retention no longer chooses');
-is($node->safe_psql('postgres', q{
-SELECT relispartition FROM pg_class WHERE oid = 'w_old'::regclass;
-SELECT count(*) FROM w_old}), "f\n1", 'it stays, detached, with its row');
-is(log_lines($log_offset, qr/${\ worker_failed('public\.w')}|dropped public\.w public\.w_old/),
-    '', 'the worker neither failed nor dropped it');
-$session->quit;
+# kept (read again under the lock; read before it alone, the table was dropped).
+kept_and_unmarked('w',
+    q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'w'::regclass;},
+    q{SELECT relispartition FROM pg_class WHERE oid = 'w_old'::regclass}, 'f',
+    'retention no longer chooses, detached');
 
 is($node->safe_psql('postgres', $errors), $errors_before, 'no maintenance error was counted');
 

@@ -16,6 +16,7 @@ use InitdbTemplate;
 our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
+  stop_worker_mid_detach drop_behind_reader
   worker_alter_gate
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
@@ -350,6 +351,33 @@ SELECT count(*) = 1 FROM pg_stat_activity
    AND wait_event_type = 'Lock'}),
         'the worker waits to detach the partition retention chose');
     return $reader;
+}
+
+# Terminates the maintenance worker while its DETACH ... CONCURRENTLY of ${t}_old waits
+# (hold_worker_detach), and checks (a test) that the partition is left pending detach.
+sub stop_worker_mid_detach {
+    my ($node, $t) = @_;
+    $node->safe_psql('postgres',
+        q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE backend_type = 'ai_scale maintenance'});
+    is($node->safe_psql('postgres',
+            "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = '${t}_old'::regclass"),
+        't', 'the partition is left pending detach');
+}
+
+# Drops ${t}_old while the worker's DETACH ... CONCURRENTLY of it waits for the open
+# transaction of $reader, a session holding the table: the DROP waits for the reader too
+# (checked, a test), and goes first once the reader commits, which this does.
+sub drop_behind_reader {
+    my ($node, $t, $reader) = @_;
+    my $dropper = $node->background_psql('postgres');
+    $dropper->query_until(qr/sent/, "\\echo sent\nDROP TABLE ${t}_old;\n");
+    ok($node->poll_query_until('postgres', qq{
+SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE query = 'DROP TABLE ${t}_old;' AND wait_event_type = 'Lock'}),
+        "${t}_old is dropped meanwhile, waiting for the reader");
+    $reader->query_safe('COMMIT');
+    $dropper->quit;
 }
 
 # Installs an event trigger that holds the maintenance worker at the end of each of its ALTER

@@ -329,22 +329,24 @@ void stop_unlisted()
             i++;
             continue;
         }
-        pid_t pid;
-        if (worker_running(slots[i]) &&
-            GetBackgroundWorkerPid(slots[i].handle, &pid) == BGWH_STARTED &&
-            ai_scale::partition::request_exit_between_runs(
-                pid, ai_scale::partition::exit_request::unlisted)) {
-            ereport(LOG, (errmsg("ai_scale maintenance launcher asked the worker for database "
-                                 "\"%s\" to exit%s: no longer in ai_scale.maintenance_databases",
-                                 slots[i].name,
-                                 ai_scale::partition::worker_in_run(pid) ? " after its run" : "")));
-            pfree(slots[i].handle);
-        } else if (worker_running(slots[i])) {
-            // Not connected yet: it has no run to lose.
-            TerminateBackgroundWorker(slots[i].handle);
-            ereport(LOG, (errmsg("ai_scale maintenance launcher stopped the worker for database "
-                                 "\"%s\": no longer in ai_scale.maintenance_databases",
-                                 slots[i].name)));
+        if (worker_running(slots[i])) {
+            pid_t pid;
+            const BgwHandleStatus status = GetBackgroundWorkerPid(slots[i].handle, &pid);
+            if (status == BGWH_STARTED && ai_scale::partition::request_exit_between_runs(
+                                              pid, ai_scale::partition::exit_request::unlisted)) {
+                ereport(LOG,
+                        (errmsg("ai_scale maintenance launcher asked the worker for database "
+                                "\"%s\" to exit%s: no longer in ai_scale.maintenance_databases",
+                                slots[i].name,
+                                ai_scale::partition::worker_in_run(pid) ? " after its run" : "")));
+            } else if (status != BGWH_STOPPED) {
+                // Not connected yet: it has no run to lose.
+                TerminateBackgroundWorker(slots[i].handle);
+                ereport(LOG, (errmsg("ai_scale maintenance launcher stopped the worker for "
+                                     "database \"%s\": no longer in "
+                                     "ai_scale.maintenance_databases",
+                                     slots[i].name)));
+            }
             pfree(slots[i].handle);
         }
         slots[i] = slots[--nslots];

@@ -134,6 +134,27 @@ TEST(ScoringExtract, DecodesNumerics)
     EXPECT_FALSE(decode_numeric(truncated, sizeof truncated, &v));
 }
 
+// Five base-10000 groups make integers up to 10^20, past uint64's 1.8e19: summed in a uint64
+// they wrap, and a wrapped sum under 2^53 would pass for an exact small decimal
+// (1845.0000000000000001 then read as 0.3256). Each is read as strtod reads its text: to a few
+// units in the last place in double, exactly in float.
+TEST(ScoringExtract, DecodesFiveGroupNumericsPastSixtyFourBits)
+{
+    for (bool long_format : {false, true})
+        for (const char* t :
+             {"1845.0000000000000001", "18450000000000000001", "1844.6744073709551617",
+              "9999.9999999999999999", "-99999999999999999999", "1844.6744073709551615"}) {
+            std::string d = numeric(t, long_format);
+            double v;
+            float f;
+            ASSERT_TRUE(decode_numeric(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &v));
+            ASSERT_TRUE(
+                decode_numeric_float(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &f));
+            EXPECT_DOUBLE_EQ(v, strtod(t, nullptr)) << t;
+            EXPECT_EQ(f, float(strtod(t, nullptr))) << t;
+        }
+}
+
 // A JSON number becomes the float of the nearest double, as numpy's float32() of a parsed
 // number (what XGBoost saw). Summing the base-10000 digits in double is a few units off in
 // the last place, which used to round doubles at or next to a float midpoint the wrong way:

@@ -66,6 +66,8 @@ my @cases = (
     [ 'a compressed number', $obj . $key_entry . $value_entry . $s_pad . '22000000ff808813', '' ],
     [ 'a NaN', $obj . $key_entry . $value_entry . $s_pad . '2000000000c08813', '' ],
     [ 'a number as a key', $obj . '01000090' . $value_entry . $s_pad . $half, '' ],
+    # The key's bytes a well-formed number too (the one above, one byte, fails the number's check).
+    [ 'a well-formed number as a key', $obj . '08000010' . '08000010' . $half . $half, '' ],
     [ 'a string with a NUL', '0100005003000080610062', '' ],
     [ 'a string of invalid UTF-8', '0100005002000080fffe', '' ],
     # Well formed, in a Redis key that has not expired, but past the expiry the value carries

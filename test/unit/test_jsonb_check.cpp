@@ -161,6 +161,23 @@ TEST_F(ObjectWithNumber, RefusesWrongKindsAndTypes)
     EXPECT_FALSE(valid(c));
 }
 
+// A key that is a number, itself well formed: {"abcdefgh": 0.5} with the key's entry typed
+// numeric and its bytes those of 0.5. (The case above, a one-byte number, is refused by the
+// number's own check before the key's type is looked at.)
+TEST(JsonbCheck, RefusesAWellFormedNumberAsAKey)
+{
+    const std::string half = "20000000ff808813";
+    ASSERT_TRUE(valid(bytes("01000020"
+                            "08000000"
+                            "08000010"
+                            "6162636465666768" +
+                            half)));
+    EXPECT_FALSE(valid(bytes("01000020"
+                             "08000010"
+                             "08000010" +
+                             half + half)));
+}
+
 TEST_F(ObjectWithNumber, RefusesNumbersPostgresCouldNotReadSafely)
 {
     std::string c = b;

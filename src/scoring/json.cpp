@@ -111,7 +111,7 @@ class reader {
 
     value parse_value(int depth)
     {
-        if (depth > max_depth)
+        if (depth >= max_depth)
             fail("document nested too deeply");
         if (++values_ % values_per_check == 0)
             interruption_point();

@@ -47,8 +47,9 @@ TEST(ScoringMath, ParamsAreTheFloatsNearestTheirTexts)
         {"3.4028235e38", FLT_MAX},
     };
     for (const auto& c : cases) {
-        auto lin = compile("linear", {"a"},
-                           (std::string(R"({"weights": [)") + c.first + R"(], "bias": 0})").c_str());
+        auto lin =
+            compile("linear", {"a"},
+                    (std::string(R"({"weights": [)") + c.first + R"(], "bias": 0})").c_str());
         EXPECT_EQ(score_one(lin, {1}), c.second) << c.first;
     }
     EXPECT_THROW(compile("linear", {"a"}, R"({"weights": [3.40282357e38], "bias": 0})"),
@@ -316,6 +317,32 @@ TEST(ScoringJson, CopiesAreDeepAndOtherTypesReadEmpty)
     EXPECT_TRUE(n->items().empty());
     EXPECT_TRUE(n->fields().empty());
     EXPECT_EQ(n->find("anything"), nullptr);
+}
+
+// A string written as JSON reads back as it was: an XGBoost feature name holding a backslash
+// or a quote is kept, not read as an escape ("c:\\temp" became c:<TAB>emp when backslashes were
+// written bare).
+TEST(ScoringJson, WrittenStringsReadBackAsTheyWere)
+{
+    for (std::string text :
+         {std::string("c:\\temp"), std::string("a\\x"), std::string("say \"hi\""),
+          std::string("\\"), std::string("tab\there\nnl\x01"), std::string("caf\xc3\xa9"),
+          std::string()}) {
+        std::string doc;
+        json::write_string(doc, text);
+        EXPECT_EQ(json::parse(doc).str(), text) << doc;
+    }
+}
+
+// A document of 256 levels is read, one of 257 refused (docs/scoring.md: no deeper than 256
+// levels), with the reader's own error; 257 were read, the top level not counted.
+TEST(ScoringJson, NestsToItsLimitAndNoDeeper)
+{
+    auto nested = [](int levels) {
+        return std::string(size_t(levels), '[') + std::string(size_t(levels), ']');
+    };
+    EXPECT_NO_THROW(json::parse(nested(json::max_depth)));
+    EXPECT_THROW(json::parse(nested(json::max_depth + 1)), json::parse_error);
 }
 
 // score_batch_rows looks for a cancel between blocks of rows whose work is about the same

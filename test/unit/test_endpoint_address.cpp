@@ -215,6 +215,9 @@ TEST(EndpointAddress, SameEndpoint)
     EXPECT_TRUE(same("127.0.0.1:6380", "127.0.0.1:6380"));
     EXPECT_TRUE(same("127.0.0.1:6380", "127.0.0.1:06380"));
     EXPECT_TRUE(same("Redis-B.internal:6380", "redis-b.INTERNAL:6380"));
+    // Every letter, A to Z, either case.
+    EXPECT_TRUE(
+        same("ABCDEFGHIJKLMNOPQRSTUVWXYZ.example:6380", "abcdefghijklmnopqrstuvwxyz.EXAMPLE:6380"));
     EXPECT_TRUE(same("[::1]:6380", "[0:0:0:0:0:0:0:1]:6380"));
     EXPECT_TRUE(same("[2001:DB8::5]:6380", "[2001:db8:0::5]:6380"));
     EXPECT_TRUE(same("[fe80::1%eth0]:6380", "[fe80:0::1%eth0]:6380"));

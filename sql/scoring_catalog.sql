@@ -240,6 +240,9 @@ SELECT ai_scale.set_active_version('cat_priv', 1);
 -- The helpers that parse a model document refuse before reading it.
 SELECT pg_temp.try($$SELECT ai_scale._xgboost_params('{"learner": {}}')$$) AS scorer_imports;
 SELECT pg_temp.try($$SELECT ai_scale._validate_model('linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_validates;
+-- Nor may it make a version's cached outputs unreachable through the trigger's helper, which
+-- PUBLIC may call: cache_invalidate is revoked from it.
+SELECT pg_temp.try($$SELECT ai_scale._version_registered('cat_priv', 1)$$) AS scorer_invalidates;
 -- Also through a plan made while a role that may register was current: the right is checked
 -- when the call runs (declared IMMUTABLE, the call was folded into the plan, and its check
 -- with it).

@@ -63,5 +63,20 @@ SELECT ai_scale.cache_get('rc_lin', 1, '{"a": 1}') AS cached,
        (ai_scale.cache_get_many('rc_lin', 1, ARRAY['{"a": 6}'::jsonb]))[1] AS cached_many;
 SELECT * FROM pg_temp.levels();
 
+-- A cursor's snapshot, from before its own transaction inserted a newer row for the input: the
+-- FETCH answers the older row, which a lookup made now would not (the latest snapshot sees the
+-- newer row, with the command counter moved on by the insert): answered, not cached. After the
+-- commit the newer row is answered.
+INSERT INTO public.rc_store (model_name, model_version, input_data, output_data, input_hash, created_at)
+VALUES ('rc_lin', 1, '{"a": 100}', '{"score": "older"}', ai_scale.input_hash('{"a": 100}'),
+        now() - interval '1 second');
+BEGIN;
+DECLARE rc_cursor CURSOR FOR SELECT ai_scale.cache_get('rc_lin', 1, '{"a": 100}') AS in_cursor;
+INSERT INTO public.rc_store (model_name, model_version, input_data, output_data, input_hash)
+VALUES ('rc_lin', 1, '{"a": 100}', '{"score": "newer"}', ai_scale.input_hash('{"a": 100}'));
+FETCH rc_cursor;
+COMMIT;
+SELECT ai_scale.cache_get('rc_lin', 1, '{"a": 100}') AS after_commit;
+
 DROP TABLE public.rc_store;
 SELECT ai_scale.drop_model('rc_lin');

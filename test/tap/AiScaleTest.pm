@@ -65,6 +65,9 @@ sub timeout_sweep_reset {
 # given ai_scale.* settings (name => value), the extension created in its postgres database.
 sub cache_node {
     my ($name, %settings) = @_;
+    # A Redis descheduled for 100 ms (the default redis_timeout_ms) on a loaded machine timed
+    # calls out that a test expected to be answered; tests of timeouts set their own.
+    $settings{redis_timeout_ms} //= 10000;
     my $node = PostgreSQL::Test::Cluster->new($name);
     $node->init;
     $node->append_conf('postgresql.conf',

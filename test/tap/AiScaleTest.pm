@@ -707,6 +707,8 @@ sub primary_and_standby {
           . "ai_scale.redis_replicas = '$redis_replica'\n";
     }
 
+    # As cache_node: a Redis descheduled past 100 ms on a loaded machine is no timeout here.
+    $conf = "ai_scale.redis_timeout_ms = 10000\n$conf" unless $conf =~ /redis_timeout_ms/;
     my $primary = PostgreSQL::Test::Cluster->new("${prefix}_primary");
     $primary->init(allows_streaming => 1);
     $primary->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n$conf");

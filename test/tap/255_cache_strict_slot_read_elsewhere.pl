@@ -40,10 +40,12 @@ kill 'STOP', $redis;
 $a->query_until(qr/sent/, qq{\\echo sent\nSELECT ai_scale.cache_get('m', 1, '{"k": 1}');\n});
 
 # Session b, strict, calls while a's read waits: in the same statement as it sees a wait, well
-# within the second a's claim of the read lasts.
+# within the second a's claim of the read lasts. Its own read of the counter is to time out, at
+# once (cache_node's 10 s would only make the test longer).
 my ($ret, $out, $err) = $node->psql(
     'postgres', q{
 SET ai_scale.cache_strict = on;
+SET ai_scale.redis_timeout_ms = 100;
 DO $$
 BEGIN
     WHILE NOT EXISTS (SELECT FROM pg_stat_activity

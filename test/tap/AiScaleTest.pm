@@ -650,8 +650,11 @@ sub cache_get_cancelled_while_stopped {
     $s->query_safe(qq{SET application_name = '$name'; SET ai_scale.redis_timeout_ms = 60000});
     kill 'STOP', $pid;
     $s->query_until(qr/sent/, "\\echo sent\n$get;\n");
+    # Waiting for Redis (wait event Extension), not only active: a cancel that came before the
+    # call reached Redis tested nothing of what the callers guard.
     $node->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM pg_stat_activity
-WHERE application_name = '$name' AND state = 'active' AND query LIKE '%cache_get%'})
+WHERE application_name = '$name' AND state = 'active' AND query LIKE '%cache_get%'
+  AND wait_event_type = 'Extension'})
       or die "$name: the call never waited";
     $node->safe_psql('postgres',
         qq{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$name'});

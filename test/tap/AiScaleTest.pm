@@ -16,7 +16,7 @@ use InitdbTemplate;
 our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
-  stop_worker_mid_detach drop_behind_reader
+  stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait
   worker_alter_gate
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
@@ -366,6 +366,28 @@ sub stop_worker_mid_detach {
     is($node->safe_psql('postgres',
             "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = '${t}_old'::regclass"),
         't', 'the partition is left pending detach');
+}
+
+# Runs ALTER TABLE $parent DETACH PARTITION $partition CONCURRENTLY in a session of its own, and
+# cancels it once it waits for the transactions that hold $parent (wait event virtualxid): its
+# first transaction, which marks the partition pending detach, has committed. Returns what the
+# session printed on stderr. (A statement_timeout raced that first transaction on a loaded
+# machine, and a late cancel left nothing pending.)
+sub detach_cancelled_in_wait {
+    my ($node, $parent, $partition) = @_;
+    my $s = $node->background_psql('postgres', on_error_stop => 0);
+    $s->query_safe(q{SET application_name = 'detach_cancelled_in_wait'});
+    $s->query_until(qr/sent/,
+        "\\echo sent\nALTER TABLE $parent DETACH PARTITION $partition CONCURRENTLY;\n");
+    $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+WHERE application_name = 'detach_cancelled_in_wait' AND wait_event = 'virtualxid'})
+      or die "the detach of $partition never waited";
+    $node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+WHERE application_name = 'detach_cancelled_in_wait'});
+    $s->query(q{SELECT 'after'});
+    my $err = $s->{stderr};
+    $s->quit;
+    return $err;
 }
 
 # Drops ${t}_old while the worker's DETACH ... CONCURRENTLY of it waits for the open

@@ -123,6 +123,23 @@ UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'u'::r
     q{SELECT i.inhparent::regclass FROM pg_inherits i WHERE i.inhrelid = 'u_old'::regclass},
     'u', 'attached again, a partition of u');
 
+# The session attaches the table again, to a range the unchanged retention keeps (its row moved
+# there, and the constraint the concurrent detach added dropped): what the table is owed is what
+# the worker marked, and only the check that it is a partition again keeps it. (In the case
+# above the retention changes too, which decided before that check: without it, both passed.)
+kept_and_unmarked('x', q{DO $$
+DECLARE
+    c name;
+BEGIN
+    FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = 'x_old'::regclass AND contype = 'c' LOOP
+        EXECUTE format('ALTER TABLE x_old DROP CONSTRAINT %I', c);
+    END LOOP;
+END $$;
+UPDATE x_old SET at = now() + interval '20 days';
+ALTER TABLE x ATTACH PARTITION x_old FOR VALUES FROM (now()::date + 20) TO (now()::date + 21);},
+    q{SELECT i.inhparent::regclass FROM pg_inherits i WHERE i.inhrelid = 'x_old'::regclass},
+    'x', 'attached again to a range kept, the retention unchanged');
+
 # The session only lengthens the retention: the detached table, no longer owed its drop, is
 # kept (read again under the lock; read before it alone, the table was dropped).
 kept_and_unmarked('w',

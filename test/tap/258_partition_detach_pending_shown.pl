@@ -60,6 +60,13 @@ cancel_detach($tomorrow, 'the concurrent detach is cancelled', 'keep open');
 is($node->safe_psql('postgres', q{
 SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 't'::regclass AND inhdetachpending}),
     $tomorrow, 'and leaves the partition pending detach');
+# The check retention makes as pg_inherits is now: pending for that partition, not for an
+# attached one beside it.
+is($node->safe_psql('postgres', qq{
+SELECT ai_scale._pending_detach_now('t', '$tomorrow'),
+       ai_scale._pending_detach_now('t', (SELECT p.partition FROM ai_scale.partitions('t') p
+                                          ORDER BY p.lower LIMIT 1)::regclass)}),
+    't|f', '_pending_detach_now tells the pending partition from an attached one');
 my ($rc, $out, $err) = $node->psql('postgres', qq{
 INSERT INTO t VALUES ('$day0'::timestamptz + interval '1 day 1 hour', 1)});
 like($err, qr/no partition of relation "t" found for row/, 'a row of its range finds no partition');

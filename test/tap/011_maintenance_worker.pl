@@ -236,10 +236,13 @@ like(detach_cancelled_in_wait($node, 'kept', $today), qr/canceling statement due
 is($node->safe_psql('postgres',
         "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = '$today'::regclass"),
     't', 'the interrupted detach leaves the partition pending');
+my $actions = q{SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'actions'};
+my $actions_before = $node->safe_psql('postgres', $actions);
 is($node->safe_psql('postgres',
         "SELECT string_agg(action, ', ') FROM ai_scale.run_maintenance('kept')"),
     'skipped',
     'by hand, while a reader holds it, maintenance cannot finalize it and makes no partition over its range');
+is($node->safe_psql('postgres', $actions), $actions_before, 'a skipped step counts no action');
 $snapshot->query_safe("COMMIT");
 $snapshot->quit;
 $node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'");

@@ -126,7 +126,11 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
 {
     if (const char* name = database_needing_no_sessions(pstmt->utilityStmt)) {
         const Oid database = get_database_oid(name, true);
-        if (OidIsValid(database) && database != MyDatabaseId &&
+        // Postgres refuses to drop, rename or move the current database, but copies it (its
+        // other sessions gone): CREATE DATABASE ... TEMPLATE of the database connected to
+        // failed on our worker there ("being accessed by other users").
+        if (OidIsValid(database) &&
+            (database != MyDatabaseId || IsA(pstmt->utilityStmt, CreatedbStmt)) &&
             may_act_on(pstmt->utilityStmt, database, context == PROCESS_UTILITY_TOPLEVEL)) {
             // Every maintenance worker of the database (a replaced launcher's may still be
             // there beside the new one's), then its store worker.

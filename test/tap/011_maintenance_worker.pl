@@ -166,6 +166,14 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname 
     '1', 'CREATE DATABASE ... TEMPLATE succeeds while its worker is connected');
 $node->safe_psql('postgres', 'DROP DATABASE later_copy');
 ok($node->poll_query_until('postgres', $worker_in_later), 'then the worker comes back');
+# Also from a session connected to it (Postgres copies the current database, other sessions
+# gone; the worker was left there, and the copy failed on it).
+ok($node->poll_query_until('postgres', $worker_in_later), 'its worker is connected');
+$node->safe_psql('later', 'CREATE DATABASE later_copy TEMPLATE later');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'later_copy'"),
+    '1', 'CREATE DATABASE ... TEMPLATE of the current database succeeds while its worker is connected');
+$node->safe_psql('postgres', 'DROP DATABASE later_copy');
+ok($node->poll_query_until('postgres', $worker_in_later), 'then the worker comes back');
 $node->safe_psql('postgres', 'ALTER DATABASE later RENAME TO later_renamed');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'later_renamed'"),
     '1', 'ALTER DATABASE ... RENAME TO succeeds while its worker is connected');

@@ -46,5 +46,14 @@ SELECT ai_scale.cache_get('oid_model', 1, '{"x": 2}') AS after_set;
 ALTER DATABASE ai_scale_oid_second WITH CONNECTION LIMIT 50;
 \c ai_scale_oid_second
 SELECT ai_scale.cache_get('oid_model', 1, '{"x": 2}') AS after_rewrite;
+-- Also in a session open across the rewrite (its own ALTER here): it forgets the keys it made
+-- before, in L1 and in Redis, as new sessions do.
+SELECT ai_scale.cache_put('oid_model', 1, '{"x": 3}', '{"before": "rewrite"}');
+SELECT ai_scale.cache_get('oid_model', 1, '{"x": 3}') AS before_rewrite_here;
+ALTER DATABASE ai_scale_oid_second WITH CONNECTION LIMIT 40;
+SELECT ai_scale.cache_get('oid_model', 1, '{"x": 3}') AS after_rewrite_here;
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.cache_get('oid_model', 1, '{"x": 3}') AS after_rewrite_here_from_redis;
+RESET ai_scale.cache_use_l1;
 \c :home
 DROP DATABASE ai_scale_oid_second;

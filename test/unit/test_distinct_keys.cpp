@@ -32,6 +32,19 @@ TEST(DistinctKeys, CollidingSlotsAndMoreThanExpected)
     EXPECT_EQ(d.size(), 1000u);
 }
 
+// Keys spread over the table, far more than expected: each growth places them where add looks
+// for them, and every copy gets its key's number. (The test above, all keys in one slot, walks
+// the whole run and finds a key wherever a growth put it.)
+TEST(DistinctKeys, SpreadKeysFoundAfterGrowing)
+{
+    distinct_keys d(1);
+    for (uint64_t i = 0; i < 1000; i++)
+        EXPECT_EQ(d.add({i * 0x9E3779B97F4A7C15ULL, i}), uint32_t(i));
+    for (uint64_t i = 0; i < 1000; i++)
+        EXPECT_EQ(d.add({i * 0x9E3779B97F4A7C15ULL, i}), uint32_t(i)) << i;
+    EXPECT_EQ(d.size(), 1000u);
+}
+
 TEST(DistinctKeys, ReleaseTableKeepsKeys)
 {
     distinct_keys d(100);

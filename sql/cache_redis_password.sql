@@ -34,6 +34,20 @@ SELECT ai_scale._setting('ai_scale.redis_password') = '' AS none_set;
 SET ai_scale.redis_password = 'session-secret';
 SELECT ai_scale._setting('ai_scale.redis_password') AS one_set;
 RESET ai_scale.redis_password;
+-- A password Redis refuses counts against that password's breaker only (the credentials are part
+-- of a breaker's key): the primary as seen without one shows neither the failure nor its error.
+-- (Database 13, which no other test uses: breakers of their own for both.)
+SET ai_scale.redis_replicas = '';
+SET ai_scale.redis_db = 13;
+SET ai_scale.redis_password = 'refused-secret';
+SELECT ai_scale.cache_get('pw_model', 1, '{"x": 1}') AS with_refused_password;
+SELECT last_error IS NOT NULL AS refused_error_seen
+  FROM ai_scale.redis_status() WHERE configured_as = 'primary';
+RESET ai_scale.redis_password;
+SELECT last_error IS NULL AS no_error, failures = 0 AS no_failure
+  FROM ai_scale.redis_status() WHERE configured_as = 'primary';
+RESET ai_scale.redis_db;
+RESET ai_scale.redis_replicas;
 -- (a build without the check stored one for every role: leave none behind)
 ALTER ROLE ALL RESET ai_scale.redis_password;
 DROP ROLE cache_password_role;

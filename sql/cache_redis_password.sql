@@ -48,6 +48,30 @@ SELECT last_error IS NULL AS no_error, failures = 0 AS no_failure
   FROM ai_scale.redis_status() WHERE configured_as = 'primary';
 RESET ai_scale.redis_db;
 RESET ai_scale.redis_replicas;
+-- Forty refused passwords (database 12) fill the 32 shared breaker slots and take turns in
+-- them; the primary seen without a password then takes a reclaimed slot, reset for it: none of
+-- the failures, trips or error of the identity that held it.
+SET ai_scale.redis_replicas = '';
+SET ai_scale.redis_db = 12;
+SET ai_scale.breaker_reset_ms = 100;
+SET ai_scale.cache_use_l1 = off;
+DO $$
+BEGIN
+    FOR n IN 1..40 LOOP
+        PERFORM set_config('ai_scale.redis_password', 'refused-' || n, false);
+        PERFORM ai_scale.cache_get('pw_model', 1, '{"x": 1}');
+    END LOOP;
+END $$;
+RESET ai_scale.redis_password;
+-- Past breaker_reset_ms: the slots are reclaimable.
+SELECT pg_sleep(0.3);
+SELECT ai_scale.cache_get('pw_model', 1, '{"x": 1}') AS without_password;
+SELECT breaker, failures, trips, last_error IS NULL AS no_error
+  FROM ai_scale.redis_status() WHERE configured_as = 'primary';
+RESET ai_scale.cache_use_l1;
+RESET ai_scale.breaker_reset_ms;
+RESET ai_scale.redis_db;
+RESET ai_scale.redis_replicas;
 -- (a build without the check stored one for every role: leave none behind)
 ALTER ROLE ALL RESET ai_scale.redis_password;
 DROP ROLE cache_password_role;

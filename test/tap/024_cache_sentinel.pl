@@ -119,6 +119,16 @@ SELECT reported_role || ' / ' || breaker FROM ai_scale.redis_status() WHERE conf
 });
 like($out, qr/^not a sentinel \(SENTINEL refused\) \/ closed$/m,
     'and redis_status() says it is no sentinel, its breaker closed');
+# The same with a Redis database of its own: the sentinel's breaker is keyed without it, the
+# data endpoints' with it, and the status reads the sentinel's.
+$out = $node->safe_psql('postgres', qq{
+SET ai_scale.redis_sentinels = '127.0.0.1:$p_port';
+SET ai_scale.redis_db = 1;
+SELECT ai_scale.cache_get('s', 1, '{"k": 4}') IS NULL;
+SELECT reported_role || ' / ' || breaker FROM ai_scale.redis_status() WHERE configured_as = 'sentinel';
+});
+like($out, qr/^not a sentinel \(SENTINEL refused\) \/ closed$/m,
+    'so it says so with ai_scale.redis_db set too');
 
 $node->stop;
 redis_stop('replica');

@@ -15,19 +15,7 @@ use AiScaleTest;
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('lookup_again', $port);
-my $node = PostgreSQL::Test::Cluster->new('cache_host_lookup_again');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'ai_scale'
-ai_scale.cache_use_l1 = off
-ai_scale.breaker_failures = 1000
-ai_scale.redis_timeout_ms = 10000
-});
-{
-    local $ENV{LD_PRELOAD} = $ENV{AI_SCALE_TEST_SLOW_RESOLVER};
-    $node->start;
-}
-$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+my $node = slow_resolver_node('cache_host_lookup_again', redis_timeout_ms => 10000);
 
 # One session, strict: its first call fails on the lookup; the next ones reach Redis.
 my ($ret, $out, $err) = $node->psql('postgres', qq{

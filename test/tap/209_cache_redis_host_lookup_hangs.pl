@@ -14,19 +14,7 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('cache_host_lookup');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-ai_scale.cache_use_l1 = off
-ai_scale.breaker_failures = 1000
-ai_scale.redis_primary = 'redis.slow.invalid:6379'
-});
-{
-    local $ENV{LD_PRELOAD} = $ENV{AI_SCALE_TEST_SLOW_RESOLVER};
-    $node->start;
-}
-$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+my $node = slow_resolver_node('cache_host_lookup', redis_primary => 'redis.slow.invalid:6379');
 
 # Without the bound these never returned: the harness's timeout is the hang guard, not a limit.
 my $timed_out = 0;

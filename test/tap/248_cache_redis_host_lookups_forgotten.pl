@@ -15,19 +15,7 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('cache_host_lookups_forgotten');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'ai_scale'
-ai_scale.cache_use_l1 = off
-ai_scale.breaker_failures = 1000
-ai_scale.redis_timeout_ms = 20
-});
-{
-    local $ENV{LD_PRELOAD} = $ENV{AI_SCALE_TEST_SLOW_RESOLVER};
-    $node->start;
-}
-$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+my $node = slow_resolver_node('cache_host_lookups_forgotten', redis_timeout_ms => 20);
 
 # One backend: 100 host names in turn, each lookup timed out (20 ms, the resolver takes a
 # second); then it waits for every lookup thread to end (only the backend's own thread left)

@@ -9,8 +9,6 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IO::Socket::INET;
-use Time::HiRes qw(usleep);
 use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
@@ -18,19 +16,7 @@ use AiScaleTest;
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('fill_after_put', $port);
-my $proxy = PostgreSQL::Test::Cluster::get_free_port();
-my $dir = PostgreSQL::Test::Utils::tempdir();
-my ($hold, $held) = ("$dir/hold", "$dir/held");
-my $pid = fork() // die "fork: $!";
-if ($pid == 0) {
-    exec('python3', "$FindBin::RealBin/hold_proxy.py", $proxy, $port, $hold, $held)
-      or die "exec: $!";
-}
-END { kill 'TERM', $pid if $pid; }
-for (1 .. 100) {
-    last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$proxy", Timeout => 1);
-    usleep(50_000);
-}
+my $proxy = hold_proxy_start($port);
 
 my $node = cache_node('fill_after_put', redis_primary => "127.0.0.1:$port", cache_use_l1 => 'on');
 
@@ -52,20 +38,12 @@ SELECT ai_scale.cache_put('m', 1, '{"a": $a}', '{"v": "old"}');});
     is($node->safe_psql('postgres', $in_l1), 'miss', "$what: a put from a session with L1 off removes it");
 
     # A lookup reads it from Redis, through the proxy, which holds its reply back.
-    open(my $fh, '>', $hold) or die "$hold: $!";
-    close $fh;
-    my $reader = $node->background_psql('postgres');
-    $reader->query_safe(
-        "SET ai_scale.redis_primary = '127.0.0.1:$proxy'; SET ai_scale.redis_timeout_ms = 60000");
-    $reader->query_until(qr/sent/, "\\echo sent\n$get;\n");
-    my $waited = 0;
-    $waited++ until -e $held || $waited > 3000 || !usleep(10_000);
-    ok(-e $held, "$what: the lookup missed L1 and Redis answered it the old value");
+    my ($reader, $held) = lookup_held($node, $proxy, $get);
+    ok($held, "$what: the lookup missed L1 and Redis answered it the old value");
 
     # Meanwhile the put replaces it: in Redis alone.
     $node->safe_psql('postgres', $put);
-    unlink $hold;
-    unlink $held;
+    release_held($proxy);
     like($reader->query_safe('SELECT 1'), qr/^old$/m,
         "$what: the lookup, begun before the put, answers the old value");
     $reader->quit;

@@ -10,8 +10,6 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IO::Socket::INET;
-use Time::HiRes qw(usleep);
 use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
@@ -19,19 +17,7 @@ use AiScaleTest;
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('store_fill_held', $port);
-my $proxy = PostgreSQL::Test::Cluster::get_free_port();
-my $dir = PostgreSQL::Test::Utils::tempdir();
-my ($hold, $held) = ("$dir/hold", "$dir/held");
-my $pid = fork() // die "fork: $!";
-if ($pid == 0) {
-    exec('python3', "$FindBin::RealBin/hold_proxy.py", $proxy, $port, $hold, $held)
-      or die "exec: $!";
-}
-END { kill 'TERM', $pid if $pid; }
-for (1 .. 100) {
-    last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$proxy", Timeout => 1);
-    usleep(50_000);
-}
+my $proxy = hold_proxy_start($port);
 
 my ($primary, $standby) =
   primary_and_standby('store_fill_held', "ai_scale.redis_primary = '127.0.0.1:$port'\n");
@@ -47,17 +33,10 @@ my $get = q{SELECT coalesce(ai_scale.cache_get('m', 1, '{"a": 1}') ->> 'v', 'mis
 my $in_l1 = "SET ai_scale.redis_primary = ''; SET ai_scale.store_table = ''; $get";
 
 # The standby's lookup reads Redis through the proxy, which holds the reply (a miss) back.
-open(my $fh, '>', $hold) or die "$hold: $!";
-close $fh;
-my $reader = $standby->background_psql('postgres');
-$reader->query_safe(
-    "SET ai_scale.redis_primary = '127.0.0.1:$proxy'; SET ai_scale.redis_timeout_ms = 60000");
-$reader->query_until(qr/sent/, "\\echo sent\n$get;\n");
-my $waited = 0;
-usleep(10_000) while !-e $held && $waited++ < 6000;
-ok(-e $held, "the standby's lookup missed Redis, its reply held");
+my ($reader, $held) = lookup_held($standby, $proxy, $get);
+ok($held, "the standby's lookup missed Redis, its reply held");
 $primary->safe_psql('postgres', q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '{"v": "new"}')});
-unlink $hold;
+release_held($proxy);
 like($reader->query_safe('SELECT 1'), qr/^store$/m, "the lookup answers the store's row");
 $reader->quit;
 is($standby->safe_psql('postgres', $in_l1), 'miss',

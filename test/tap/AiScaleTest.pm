@@ -11,12 +11,15 @@ use Test::More;
 use Time::HiRes qw(usleep);
 use POSIX ();
 use IPC::Run;
+use IO::Socket::INET;
+use FindBin;
 use InitdbTemplate;
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait
+  hold_proxy_start lookup_held release_held slow_resolver_node
   worker_alter_gate
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
@@ -424,6 +427,75 @@ END $$;
 CREATE EVENT TRIGGER worker_waits_at_gate ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION worker_waits_at_gate();});
     return $node->background_psql('postgres');
+}
+
+# test/tap/hold_proxy.py between a free port and the Redis at $redis_port, started, and listening
+# once this returns: { port, hold, held }, its port and its two files (while hold exists, the
+# reply to a read of a value is held back; held is made once one is). Stopped when the test
+# exits.
+my @hold_proxies;
+my $hold_proxies_owner = $$;
+END { kill 'TERM', @hold_proxies if @hold_proxies && $$ == $hold_proxies_owner; }
+
+sub hold_proxy_start {
+    my ($redis_port) = @_;
+    my $dir = PostgreSQL::Test::Utils::tempdir();
+    my $proxy = { port => PostgreSQL::Test::Cluster::get_free_port(),
+        hold => "$dir/hold", held => "$dir/held" };
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        exec('python3', "$FindBin::RealBin/hold_proxy.py", $proxy->{port}, $redis_port,
+            $proxy->{hold}, $proxy->{held})
+          or die "exec: $!";
+    }
+    push @hold_proxies, $pid;
+    for (1 .. 100) {
+        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$proxy->{port}", Timeout => 1);
+        usleep(50_000);
+    }
+    return $proxy;
+}
+
+# Sends $get from a new session of $node that reads Redis through $proxy (hold_proxy_start),
+# which holds the reply back, and waits (30 s at most) until it does. Returns the session, and
+# whether the reply is held.
+sub lookup_held {
+    my ($node, $proxy, $get) = @_;
+    open(my $fh, '>', $proxy->{hold}) or die "$proxy->{hold}: $!";
+    close $fh;
+    my $reader = $node->background_psql('postgres');
+    $reader->query_safe("SET ai_scale.redis_primary = '127.0.0.1:$proxy->{port}'; "
+          . 'SET ai_scale.redis_timeout_ms = 60000');
+    $reader->query_until(qr/sent/, "\\echo sent\n$get;\n");
+    my $waited = 0;
+    $waited++ until -e $proxy->{held} || $waited > 3000 || !usleep(10_000);
+    return ($reader, -e $proxy->{held});
+}
+
+# Lets $proxy pass the held reply on, and holds none after it.
+sub release_held {
+    my ($proxy) = @_;
+    unlink $proxy->{hold};
+    unlink $proxy->{held};
+}
+
+# A started node named $name preloading ai_scale and test/tools/slow_resolver.cpp (host names
+# whose lookups never end, end late, or fail once), with L1 off, a breaker that does not open
+# (1000 failures) and the given other ai_scale.* settings (name => value); the extension made.
+sub slow_resolver_node {
+    my ($name, %settings) = @_;
+    my $node = PostgreSQL::Test::Cluster->new($name);
+    $node->init;
+    $node->append_conf('postgresql.conf',
+        join("\n", "shared_preload_libraries = 'ai_scale'", 'ai_scale.cache_use_l1 = off',
+            'ai_scale.breaker_failures = 1000',
+            map { "ai_scale.$_ = '$settings{$_}'" } sort keys %settings) . "\n");
+    {
+        local $ENV{LD_PRELOAD} = $ENV{AI_SCALE_TEST_SLOW_RESOLVER};
+        $node->start;
+    }
+    $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+    return $node;
 }
 
 # Two started nodes for logical replication: a publisher preloading ai_scale and a plain

@@ -2,7 +2,10 @@
 # Partition management, ai_scale vs pg_partman 4.7.2 (Debian's postgresql-15-partman), side by
 # side on one server started here (on a free port, scripts/lib/bench.sh; stopped on exit). Prints
 # each figure and the ratio pg_partman / ai_scale.
-# Usage: flock /tmp/ai_scale_bench.lock bash bench/partition/run.sh
+# Usage: flock /tmp/ai_scale_bench.lock bash bench/partition/run.sh [--durable]
+# The server runs with fsync, synchronous_commit and full_page_writes off (scripts/lib/bench.sh),
+# which leaves the CPU's work; --durable turns them on, as a production server has them, so that
+# the figures include each index build's fsync and each commit's WAL flush.
 # Needs ai_scale built and installed into $PG_CONFIG's tree (bash scripts/setup.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,7 +28,11 @@ fi
 
 trap bench_stop EXIT
 bench_work bench_partition
-bench_pg_start
+if [ "${1:-}" = --durable ]; then
+    bench_pg_start 'fsync = on' 'synchronous_commit = on' 'full_page_writes = on'
+else
+    bench_pg_start
+fi
 psqlb() { "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 # Setup statements: their output is not part of the report.
 run() { psqlb "$@" >/dev/null; }

@@ -184,6 +184,29 @@ postmaster_killed_and_started();
 is($node->safe_psql('postgres', "$get_o; SELECT pg_sleep(1.1); $get_o"), "miss\n\nmiss",
     'a bump cut short, then the postmaster killed: the value cached meanwhile is unreachable');
 
+# A commit that fails after its pre-commit (a serialization failure, found at COMMIT) owes no
+# bump: the abort settles what the pre-commit owed. Left owed, the slot was carried across
+# every clean restart and bumped again at the start, and what was cached after the failure
+# missed after each restart (model p).
+my $get_p = get_of('p');
+$node->safe_psql('postgres', 'CREATE TABLE skew (k int)');
+my $r1 = $node->background_psql('postgres', on_error_stop => 0);
+my $r2 = $node->background_psql('postgres', on_error_stop => 0);
+# Each reads what the other then writes: the second to commit fails.
+$r1->query_safe('BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT count(*) FROM skew WHERE k = 1;');
+$r2->query_safe('BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT count(*) FROM skew WHERE k = 2;');
+$r1->query_safe(q{INSERT INTO skew VALUES (2); SELECT ai_scale.cache_invalidate('p', 1);});
+$r2->query_safe('INSERT INTO skew VALUES (1); COMMIT;');
+$r1->query('COMMIT');
+like($r1->{stderr}, qr/could not serialize access/, 'the invalidating transaction fails at COMMIT');
+$r1->quit;
+$r2->quit;
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('p', 1, '{"a": 1}', '"after the failure"')});
+is($node->safe_psql('postgres', $get_p), '"after the failure"', 'a value is cached after it');
+$node->restart;
+is($node->safe_psql('postgres', "SELECT pg_sleep(1.1); $get_p"), "\n\"after the failure\"",
+    'and is still there after a clean restart: the failed commit left no bump owed');
+
 $node->stop;
 redis_stop('owed_bump');
 done_testing();

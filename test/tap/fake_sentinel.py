@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""A Redis Sentinel whose answers a test sets, for 051_failover_redis_sentinel.pl:
-fake_sentinel.py PORT FILE.
+"""A Redis Sentinel whose answers a test sets, for 051_failover_redis_sentinel.pl and
+294_cache_sentinel_settings_changed.pl: fake_sentinel.py PORT FILE.
 
 Listens on 127.0.0.1:PORT. FILE holds host:port lines, read again for every request: the first
-is the primary (SENTINEL get-master-addr-by-name, whatever the master's name), the others the
-replicas (SENTINEL replicas, each up and linked). A real sentinel decides when a failover
-happens and takes seconds to; with this one the test switches the primary at the moment it
-chooses, by rewriting FILE.
+is the primary (SENTINEL get-master-addr-by-name), the others the replicas (SENTINEL replicas,
+each up and linked), of any master name, or of master NAME only where FILE.NAME exists, which
+then answers for it. A real sentinel decides when a failover happens and takes seconds to; with
+this one the test switches the primary at the moment it chooses, by rewriting FILE.
 """
+import os
 import sys
 
 from fake_server import serve_forever
@@ -23,6 +24,8 @@ def array(items):
 
 
 def answer(args, path):
+    if len(args) >= 3 and os.path.exists(path + "." + args[2]):
+        path = path + "." + args[2]
     with open(path) as f:
         nodes = [line.strip() for line in f if line.strip()]
     if len(args) >= 2 and args[0].upper() == "SENTINEL":

@@ -4,6 +4,7 @@
 #include "cache/lineage.hpp"
 #include "cache/router.hpp"
 #include "cache/unsent_bumps.hpp"
+#include "cache/unsent_mark.hpp"
 #include "pg/guard.hpp"
 #include "pg/shmem.hpp"
 #include "stats/shared_stats.hpp"
@@ -41,9 +42,6 @@ constexpr uint64_t generation_sync_ms = 1000;
 constexpr uint64_t recheck_window_ms = 5 * 60 * 1000;
 // Which read of a slot's counter a backend is making, if any (generations::reading).
 enum read_state : uint8_t { not_read, first_read, read_again };
-// Whether a slot was bumped here without Redis (generations::unsent), and whether a backend is
-// sending that bump now (take_unsent).
-enum unsent_state : uint8_t { sent, unsent, sending };
 struct generations {
     std::atomic<uint64_t> slot[n_generation_slots];
     std::atomic<uint64_t> synced_ms[n_generation_slots];
@@ -57,8 +55,9 @@ struct generations {
     std::atomic<uint8_t> reading[n_generation_slots]; // a read_state
     // Whether the slot was bumped here without Redis (unreachable at the bump) since Redis last
     // took a bump of this server's: the next sync raises the counter past both (apply_generations).
-    // Carried across a restart by a file (carry_unsent_bumps). An unsent_state.
-    std::atomic<uint8_t> unsent[n_generation_slots];
+    // Carried across a restart by a file (carry_unsent_bumps). Whether a backend is sending that
+    // bump now too (unsent_mark.hpp).
+    std::atomic<unsent_mark::word> unsent[n_generation_slots];
     // A generation this server used before its start, of a bump Redis took in the
     // recheck_window_ms before the exit, which Redis's counter must not be found below (a
     // failover during the restart lost the bump); 0: none, or found so (apply_generations).
@@ -90,9 +89,9 @@ bool mark_unsent(generations& g, uint32_t slot)
     // Sequentially consistent, as the recheck's clearing of the flag and its reading of the marks
     // are: with release and acquire, the clearing could come after the read of this mark, and
     // leave the flag clear with the slot marked.
-    const uint8_t was = g.unsent[slot].exchange(unsent, std::memory_order_seq_cst);
+    const bool was_sent = unsent_mark::mark(g.unsent[slot]);
     g.any_unsent.store(1, std::memory_order_seq_cst);
-    return was == sent;
+    return was_sent;
 }
 
 // Writes the slots to mark at the next start to the file that carries them to the next shared
@@ -113,7 +112,8 @@ void save_carried_slots(bool at_exit)
             const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
             const uint64_t used = g.slot[s].load(std::memory_order_relaxed);
             const uint64_t floor = g.floor[s].load(std::memory_order_relaxed);
-            if (g.unsent[s].load(std::memory_order_acquire) != sent ||
+            if (unsent_mark::state_of(g.unsent[s].load(std::memory_order_acquire)) !=
+                    unsent_mark::sent ||
                 g.owed[s].load(std::memory_order_acquire) != 0)
                 slots.push_back({s, 0});
             else if (floor != 0)
@@ -189,7 +189,7 @@ void init_generations(void* segment, bool found)
         shared_generations->synced_ms[i].store(0, std::memory_order_relaxed);
         shared_generations->bumped_ms[i].store(0, std::memory_order_relaxed);
         shared_generations->reading[i].store(not_read, std::memory_order_relaxed);
-        shared_generations->unsent[i].store(sent, std::memory_order_relaxed);
+        shared_generations->unsent[i].store(unsent_mark::sent, std::memory_order_relaxed);
         shared_generations->floor[i].store(0, std::memory_order_relaxed);
         shared_generations->owed[i].store(0, std::memory_order_relaxed);
     }
@@ -197,28 +197,6 @@ void init_generations(void* segment, bool found)
     // memory.
     if (!IsUnderPostmaster)
         carry_unsent_bumps(*shared_generations);
-}
-
-// Whether the slot is marked unsent, for a caller about to send its bumps to Redis. The mark stays
-// (sending) until Redis takes them (unsent_taken): a backend that exits before, by the FATAL of a
-// shutdown or pg_terminate_backend while it waits for Redis (which runs no C++ handler), or by a
-// crash, leaves it to the next sync and to the file. Cleared at the take, the mark was lost, and
-// after a restart the server served values cached before the invalidation
-// (test/tap/272_cache_unsent_bump_restart.pl).
-bool take_unsent(std::atomic<uint8_t>& mark)
-{
-    uint8_t now = mark.load(std::memory_order_acquire);
-    while (now != sent && !mark.compare_exchange_weak(now, sending, std::memory_order_acq_rel))
-        ;
-    return now != sent;
-}
-
-// Clears a mark take_unsent took once Redis took the bumps, unless a bump made here without
-// Redis since marked the slot again.
-void unsent_taken(std::atomic<uint8_t>& mark)
-{
-    uint8_t expected = sending;
-    mark.compare_exchange_strong(expected, sent, std::memory_order_acq_rel);
 }
 
 uint64_t database_seed(Oid database)
@@ -440,7 +418,13 @@ void apply_generations(const std::vector<uint32_t>& stale,
         if (!reach_floor(stale[i], in_redis))
             continue; // the slot keeps what it had (0 after a start): not below the floor
         // Taken before the slot is read: a bump made without Redis after this is left marked.
-        const bool was_unsent = take_unsent(g.unsent[stale[i]]);
+        // The mark stays (sending) until Redis takes the bumps (unsent_mark::taken): a backend
+        // that exits before, by the FATAL of a shutdown or pg_terminate_backend while it waits
+        // for Redis (which runs no C++ handler), or by a crash, leaves it to the next sync and
+        // to the file. Cleared at the take, the mark was lost, and after a restart the server
+        // served values cached before the invalidation (test/tap/272_cache_unsent_bump_restart.pl).
+        const unsent_mark::word stamp = unsent_mark::take(g.unsent[stale[i]]);
+        const bool was_unsent = stamp != 0;
         const uint64_t used = g.slot[stale[i]].load(std::memory_order_relaxed);
         bool taken = false;
         try {
@@ -474,7 +458,7 @@ void apply_generations(const std::vector<uint32_t>& stale,
             // (an outage longer, or carried from before a start) was neither, and a restarted
             // server that took the counter from before it served the values it invalidated.
             note_taken(stale[i]);
-            unsent_taken(g.unsent[stale[i]]);
+            unsent_mark::taken(g.unsent[stale[i]], stamp);
         } else if (was_unsent)
             mark_unsent(g, stale[i]);
     }
@@ -565,7 +549,8 @@ void recheck_bumped()
         const uint64_t at = g.bumped_ms[s].load(std::memory_order_relaxed);
         if (last_bump != 0 && at != 0 && now < at + recheck_window_ms)
             recent.push_back(s);
-        if (marks && (g.unsent[s].load(std::memory_order_seq_cst) != sent ||
+        if (marks && (unsent_mark::state_of(g.unsent[s].load(std::memory_order_seq_cst)) !=
+                          unsent_mark::sent ||
                       g.floor[s].load(std::memory_order_relaxed) != 0))
             marked.push_back(s);
     }
@@ -664,7 +649,8 @@ void bump_slot(uint32_t slot)
         note_taken(slot);
         // A bump Redis takes goes past every earlier one made here without it (unsent), and
         // leaves the next sync nothing to add; one it does not take is left to that sync.
-        const bool earlier = take_unsent(mark);
+        const unsent_mark::word stamp = unsent_mark::take(mark);
+        const bool earlier = stamp != 0;
         const uint64_t step = generation::bump_step(random_bits());
         std::optional<uint64_t> shared;
         try {
@@ -678,7 +664,7 @@ void bump_slot(uint32_t slot)
             raise_to(g, generation::after_bump(local, *shared, step));
             reconcile_generation(slot, *shared, false);
             if (earlier)
-                unsent_taken(mark);
+                unsent_mark::taken(mark, stamp);
             return;
         }
         new_mark = mark_unsent(gens(), slot);

@@ -109,10 +109,11 @@ class reader {
         return true;
     }
 
+    // depth: the arrays and objects around the value. Only arrays and objects count as levels
+    // (docs/scoring.md: no deeper than 256): the 257th nested one is refused at its bracket,
+    // whatever it holds; a number or string inside the 256th is read.
     value parse_value(int depth)
     {
-        if (depth >= max_depth)
-            fail("document nested too deeply");
         if (++values_ % values_per_check == 0)
             interruption_point();
         skip_space();
@@ -120,6 +121,8 @@ class reader {
             fail("unexpected end of text");
         value v;
         char c = s_[pos_];
+        if ((c == '{' || c == '[') && depth >= max_depth)
+            fail("document nested too deeply");
         if (c == '{') {
             v.t = value::type::object;
             pos_++;

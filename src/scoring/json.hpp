@@ -66,7 +66,7 @@ struct value {
     std::unique_ptr<compound> c_;
 };
 
-constexpr int max_depth = 256; // levels of nesting, the top one counted
+constexpr int max_depth = 256; // arrays and objects nested in each other, the top one counted
 
 value parse(std::string_view text);
 

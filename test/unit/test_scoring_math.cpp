@@ -343,6 +343,26 @@ TEST(ScoringJson, NestsToItsLimitAndNoDeeper)
     };
     EXPECT_NO_THROW(json::parse(nested(json::max_depth)));
     EXPECT_THROW(json::parse(nested(json::max_depth + 1)), json::parse_error);
+    // A number or string in the deepest array or object is no level of its own.
+    auto holding = [](int levels, const char* inside) {
+        return std::string(size_t(levels), '[') + inside + std::string(size_t(levels), ']');
+    };
+    EXPECT_NO_THROW(json::parse(holding(json::max_depth, "1")));
+    EXPECT_NO_THROW(json::parse(holding(json::max_depth, "\"s\"")));
+    EXPECT_THROW(json::parse(holding(json::max_depth + 1, "1")), json::parse_error);
+    std::string objects;
+    for (int i = 0; i < json::max_depth; i++)
+        objects += "{\"a\": ";
+    EXPECT_NO_THROW(json::parse(objects + "1" + std::string(size_t(json::max_depth), '}')));
+    // The error names the offset of the bracket refused, after any space before it.
+    try {
+        json::parse(objects + " {}" + std::string(size_t(json::max_depth), '}'));
+        ADD_FAILURE() << "257 objects read";
+    } catch (const json::parse_error& e) {
+        EXPECT_NE(std::string(e.what()).find("at offset " + std::to_string(objects.size() + 1)),
+                  std::string::npos)
+            << e.what();
+    }
 }
 
 // score_batch_rows looks for a cancel between blocks of rows whose work is about the same

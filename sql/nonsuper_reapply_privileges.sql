@@ -18,8 +18,9 @@ SELECT count(*) > 0 AS managed
 SELECT count(*) > 0 AS reapplied FROM ai_scale.reapply_privileges('nonsuper_reapply.t');
 SELECT count(*) > 0 AS reapplied_again FROM ai_scale.reapply_privileges('nonsuper_reapply.t');
 SELECT count(*) AS partitions,
-       bool_and(has_table_privilege('nonsuper_reapply_owner', i.inhrelid,
-                                    'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')) AS owner_keeps_all,
+       bool_and((SELECT bool_and(has_table_privilege('nonsuper_reapply_owner', i.inhrelid, r))
+                   FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) r))
+           AS owner_keeps_all, -- each right (a list of them says whether any is held)
        bool_and(has_table_privilege('nonsuper_reapply_reader', i.inhrelid, 'SELECT')) AS reader_selects,
        bool_or(has_table_privilege('nonsuper_reapply_reader', i.inhrelid, 'INSERT')) AS reader_inserts
   FROM pg_inherits i WHERE i.inhparent = 'nonsuper_reapply.t'::regclass;

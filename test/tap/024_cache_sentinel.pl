@@ -125,10 +125,11 @@ $out = $node->safe_psql('postgres', qq{
 SET ai_scale.redis_sentinels = '127.0.0.1:$p_port';
 SET ai_scale.redis_db = 1;
 SELECT ai_scale.cache_get('s', 1, '{"k": 4}') IS NULL;
-SELECT reported_role || ' / ' || breaker FROM ai_scale.redis_status() WHERE configured_as = 'sentinel';
+SELECT reported_role || ' / ' || breaker || ' / ' || (last_error LIKE '%SENTINEL%')
+  FROM ai_scale.redis_status() WHERE configured_as = 'sentinel';
 });
-like($out, qr/^not a sentinel \(SENTINEL refused\) \/ closed$/m,
-    'so it says so with ai_scale.redis_db set too');
+like($out, qr/^not a sentinel \(SENTINEL refused\) \/ closed \/ true$/m,
+    'so it says so with ai_scale.redis_db set too, its row showing the sentinel breaker\'s error');
 
 $node->stop;
 redis_stop('replica');

@@ -22,6 +22,7 @@ $old->init(allows_streaming => 1);
 $old->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'ai_scale'
 ai_scale.redis_primary = '$redis'
+ai_scale.redis_timeout_ms = 10000
 ai_scale.maintenance_naptime = 1
 });
 $old->start;

@@ -21,6 +21,7 @@ restart_after_crash = on
 ai_scale.maintenance_databases = 'postgres'
 ai_scale.maintenance_naptime = 1
 ai_scale.redis_primary = '$redis'
+ai_scale.redis_timeout_ms = 10000
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');

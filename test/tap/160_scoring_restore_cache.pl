@@ -22,6 +22,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'ai_scale'
 ai_scale.store_mode = off
 ai_scale.redis_primary = '$redis'
+ai_scale.redis_timeout_ms = 10000
 });
 $node->start;
 

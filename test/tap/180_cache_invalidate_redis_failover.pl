@@ -43,7 +43,10 @@ ai_scale.redis_replicas = '127.0.0.1:$replica_port'
 
 my $s = PostgreSQL::Test::Cluster->new('inv_primary');
 $s->init(allows_streaming => 1);
-$s->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
+# (redis_timeout_ms: a Redis descheduled past the default 100 ms on a loaded machine timed out a
+# call the test expects answered.)
+$s->append_conf('postgresql.conf',
+    "shared_preload_libraries = 'ai_scale'\nai_scale.redis_timeout_ms = 10000\n");
 point_at($s, $a_port, $b_port);
 $s->start;
 $s->safe_psql('postgres', 'CREATE EXTENSION ai_scale');

@@ -28,6 +28,7 @@ ai_scale.partition_time_zone = 'America/New_York'
 ai_scale.maintenance_databases = 'postgres'
 ai_scale.maintenance_naptime = 1
 ai_scale.redis_primary = '$redis'
+ai_scale.redis_timeout_ms = 10000
 });
 start_clock_shifted($node);
 

@@ -22,6 +22,7 @@ $orig->init(has_archiving => 1, allows_streaming => 1);
 $orig->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'ai_scale'
 ai_scale.redis_primary = '$redis'
+ai_scale.redis_timeout_ms = 10000
 });
 $orig->start;
 $orig->safe_psql('postgres', q{

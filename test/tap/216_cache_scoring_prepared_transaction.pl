@@ -26,6 +26,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'ai_scale'
 max_prepared_transactions = 2
 ai_scale.redis_primary = '$redis'
+ai_scale.redis_timeout_ms = 10000
 ai_scale.redis_read_from = 'primary'
 });
 $node->start;

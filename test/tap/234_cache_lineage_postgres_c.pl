@@ -22,6 +22,7 @@ $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'ai_scale'
 ai_scale.redis_primary = '$redis'
+ai_scale.redis_timeout_ms = 10000
 });
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION ai_scale');

@@ -186,8 +186,8 @@ SELECT 'checked';});
 # before (by the warm put); later, it reads them first and is cancelled in that read, its SET
 # never sent, and Redis keeps the old output (as must this server). On a loaded machine a second
 # passed between two psql round trips, so the warm put, Redis's stop and the put go in one psql
-# script (\! between them), and a try whose SET Redis did not get is made again with a new
-# value, five times at most. Each try checks that this server answers what Redis holds.
+# script (\! between them), and a try whose SET Redis did not get, or whose put was not
+# cancelled, is made again with a new value, five times at most. Each try checks that this server answers what Redis holds.
 my $redis = redis_pid('cancel_sweep');
 $node->safe_psql('postgres', q{
 CREATE FUNCTION from_redis(input jsonb) RETURNS text LANGUAGE sql SET ai_scale.cache_use_l1 = off
@@ -217,12 +217,14 @@ WHERE application_name = 'putter' AND wait_event_type = 'Extension'}),
     kill 'CONT', $redis;
     like($putter->query(q{SELECT 'after'}), qr/after/,
         "try $tries: the session goes on after the cancel");
+    # (A put that Redis answered before the cancel was taken proves nothing either.)
+    my $cancelled = $putter->{stderr} =~ /canceling statement due to user request/;
     $putter->quit;
     # The SET, when it was sent, waits in Redis's socket: Redis runs it as soon as it runs
     # again, before it takes the connection of the lookup below, made later.
     my $in_redis = $node->safe_psql('postgres', q{SELECT from_redis('{"put": 1}')});
-    $applied = $in_redis eq $value;
-    note("try $tries: Redis holds '$in_redis'");
+    $applied = $cancelled && $in_redis eq $value;
+    note("try $tries: Redis holds '$in_redis', the put " . ($cancelled ? 'cancelled' : 'not cancelled'));
     is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('lin', 1, '{"put": 1}') ->> 'v'}),
         $in_redis, "try $tries: this server answers what Redis holds");
 }

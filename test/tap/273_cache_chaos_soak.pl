@@ -230,7 +230,7 @@ my %faults = (
         my $pids = $node->safe_psql('postgres', q{SELECT string_agg(pid::text, ' ')
 FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()});
         my @pids = split / /, $pids;
-        kill 'KILL', $pids[ int(rand(@pids)) ] if @pids;
+        kill_backend($pids[ int(rand(@pids)) ]) if @pids;
         for (my $i = 0; !eval { $node->safe_psql('postgres', 'SELECT 1'); 1 }; $i++) {
             die 'the server did not come back' if $i > 2400;
             usleep(25_000);

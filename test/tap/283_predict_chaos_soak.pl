@@ -281,7 +281,7 @@ END $$; RESET lock_timeout;});
         my $pids = $dba->query_safe(q{SELECT string_agg(pid::text, ' ') FROM pg_stat_activity
 WHERE backend_type = 'client backend' AND application_name <> 'chaos'});
         my @pids = split / /, $pids;
-        kill 'KILL', $pids[ int(rand(@pids)) ] if @pids;
+        kill_backend($pids[ int(rand(@pids)) ]) if @pids;
         eval { $dba->quit };
         for (my $i = 0; !eval { $node->safe_psql('postgres', 'SELECT 1'); 1 }; $i++) {
             die 'the server did not come back' if $i > 2400;

@@ -115,7 +115,7 @@ commit_cut_short('terminated', \&terminate_invalidator);
 commit_cut_short('crashed', sub {
     my $pid = $node->safe_psql('postgres',
         q{SELECT pid FROM pg_stat_activity WHERE application_name = 'invalidator'});
-    kill 'KILL', $pid;
+    kill_backend($pid);
     # The postmaster ends every backend and starts again, the marks carried across in a file.
     my $ready;
     for (1 .. 300) {

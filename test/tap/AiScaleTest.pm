@@ -18,7 +18,7 @@ use InitdbTemplate;
 our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
-  stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait
+  stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait kill_backend
   hold_proxy_start lookup_held release_held slow_resolver_node
   worker_alter_gate
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
@@ -754,6 +754,22 @@ WHERE application_name = '$name' AND state = 'active' AND query LIKE '%cache_get
         qq{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$name'});
     kill 'CONT', $pid;
     return $s;
+}
+
+# Kills server process $pid (a backend) with SIGKILL and waits until the postmaster has reaped
+# it, which starts the crash: from then on the server refuses connections until it has
+# reinitialised. A look right after the kill (SELECT 1) could still reach the server the kill had
+# yet to take down (SIGKILL takes effect once the process runs; on CI's busy cores that was 180
+# ms later), and the crash then came in the middle of the steps made after it. A process that
+# had exited already makes no crash.
+sub kill_backend {
+    my ($pid) = @_;
+    kill 'KILL', $pid;
+    for (1 .. 6000) {
+        return if !kill(0, $pid);
+        usleep(10_000);
+    }
+    die "server process $pid was not reaped";
 }
 
 # Whether process $pid still runs: one that exited is a zombie until its parent reaps it, and

@@ -142,6 +142,19 @@ CREATE RULE predict_nothing AS ON INSERT TO public.predict_ruled DO INSTEAD NOTH
 SELECT ai_scale.predict('p_lin', '{"a": 1236, "b": 7}', 1) ->> 'source' AS nothing_source;
 DROP RULE predict_nothing ON public.predict_ruled;
 SELECT ai_scale.predict('p_lin', '{"a": 1237, "b": 7}', 1) ->> 'source' AS unruled_source;
+-- A rule replaced (CREATE OR REPLACE RULE keeps its OID): DO INSTEAD NOTHING, then DO ALSO
+-- NOTHING, whose insert stores the row. The plan was kept when the new rules landed where the
+-- old ones had been in memory, and the session stored nothing after the replace.
+CREATE RULE predict_nothing AS ON INSERT TO public.predict_ruled DO INSTEAD NOTHING;
+SELECT ai_scale.predict('p_lin', '{"a": 1238, "b": 7}', 1) ->> 'source' AS nothing_source;
+CREATE OR REPLACE RULE predict_nothing AS ON INSERT TO public.predict_ruled DO ALSO NOTHING;
+SELECT ai_scale.predict('p_lin', '{"a": 1239, "b": 7}', 1) ->> 'source' AS replaced_source;
+-- And replaced again with other actions alone (both INSTEAD): it counts the next row.
+CREATE OR REPLACE RULE predict_nothing AS ON INSERT TO public.predict_ruled DO INSTEAD NOTHING;
+SELECT ai_scale.predict('p_lin', '{"a": 1240, "b": 7}', 1) ->> 'source' AS nothing_source;
+CREATE OR REPLACE RULE predict_nothing AS ON INSERT TO public.predict_ruled
+    DO INSTEAD UPDATE public.predict_counted SET n = n + 1;
+SELECT ai_scale.predict('p_lin', '{"a": 1241, "b": 7}', 1) ->> 'source' AS counted_source;
 SELECT input_data ->> 'a' AS stored_a FROM public.predict_ruled ORDER BY 1;
 SELECT n AS counted FROM public.predict_counted;
 SET ai_scale.store_table = 'public.predict_store';

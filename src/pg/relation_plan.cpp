@@ -1,6 +1,7 @@
 #include "pg/relation_plan.hpp"
 
 extern "C" {
+#include "common/hashfn.h"
 #include "rewrite/prs2lock.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -9,25 +10,36 @@ extern "C" {
 #include "utils/relcache.h"
 }
 
+#include <cstring>
+#include <initializer_list>
+
 namespace ai_scale::pg {
 
 namespace {
 
-// The relation's rewrite rules as its relcache entry has them now (where they are, their OIDs
-// and whether each is enabled), folded into one number; 0 for none.
+// The relation's rewrite rules as its relcache entry has them now, folded into one number (0 for
+// none): each rule's OID, event, whether it is enabled and INSTEAD, and its condition and
+// actions as Postgres writes them out. What the rules say, not where they are: CREATE OR
+// REPLACE RULE keeps the rule's OID and flag, the relcache's new rules could land where the old
+// ones had been, and with the rules' address in their place a session kept the plan of the rule
+// replaced (a DO INSTEAD NOTHING replaced by DO ALSO NOTHING: it stored nothing).
 uint64 rules_fingerprint(Oid relid)
 {
     Relation rel = RelationIdGetRelation(relid);
     if (!RelationIsValid(rel))
         return 0;
-    // The rules' own address too: the relcache keeps its entry's rules when a rebuild finds
-    // them equal, and makes new ones when a rule changed (CREATE OR REPLACE RULE keeps its OID).
-    uint64 h = uint64(reinterpret_cast<uintptr_t>(rel->rd_rules));
-    if (rel->rd_rules != nullptr)
-        for (int i = 0; i < rel->rd_rules->numLocks; i++) {
-            const RewriteRule* r = rel->rd_rules->rules[i];
-            h = (h ^ (uint64(r->ruleId) << 8 | uint64(uint8(r->enabled)))) * 0x100000001b3ull;
+    uint64 h = 0;
+    for (int i = 0; rel->rd_rules != nullptr && i < rel->rd_rules->numLocks; i++) {
+        const RewriteRule* r = rel->rd_rules->rules[i];
+        const uint32 fields[] = {r->ruleId, uint32(r->event), uint32(uint8(r->enabled)),
+                                 uint32(r->isInstead)};
+        h = hash_bytes_extended(reinterpret_cast<const unsigned char*>(fields), sizeof fields, h);
+        for (char* text : {nodeToString(r->qual), nodeToString(r->actions)}) {
+            h = hash_bytes_extended(reinterpret_cast<const unsigned char*>(text), int(strlen(text)),
+                                    h);
+            pfree(text);
         }
+    }
     RelationClose(rel);
     return h;
 }

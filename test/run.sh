@@ -140,8 +140,8 @@ tap() {
     mkdir -p "$tapdir/bin"
     cp -r test/tap "$tapdir/t"
     cp build/test/tools/forge_l2_value build/test/tools/generation_collision \
-        build/test/tools/libclock_shift.so build/test/tools/libslow_resolver.so "$tapdir/bin/" ||
-        return 1
+        build/test/tools/libclock_shift.so build/test/tools/libslow_resolver.so \
+        build/test/unit/libfake_gpu_module_abi999.so "$tapdir/bin/" || return 1
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tapdir"
     # The data directory each test's clusters are copied from (t/InitdbTemplate.pm), made in the
     # tests' locale (above), with messages in C as PostgreSQL::Test::Utils sets them.
@@ -179,6 +179,7 @@ tap() {
         AI_SCALE_TEST_GENERATION_COLLISION="$tapdir/bin/generation_collision" \
         AI_SCALE_TEST_CLOCK_SHIFT="$tapdir/bin/libclock_shift.so" \
         AI_SCALE_TEST_SLOW_RESOLVER="$tapdir/bin/libslow_resolver.so" \
+        AI_SCALE_TEST_FAKE_GPU_MODULE="$tapdir/bin/libfake_gpu_module_abi999.so" \
         prove -v --timer -j"$jobs" ${files[*]})
     local status=$? log
     # A file that skips itself whole (plan skip_all: a package or tool it needs is missing)

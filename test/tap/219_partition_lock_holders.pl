@@ -110,19 +110,23 @@ unlike($detail, qr/other_app|secret/, 'nor its role or its query');
 $stranger->query_safe('COMMIT');
 
 # The worker's concurrent detach of a partition a session holds in SHARE mode: its log names
-# the session.
+# that session alone, not an older reader's, whose ACCESS SHARE lets the detach's SHARE UPDATE
+# EXCLUSIVE in (named as holders of the ACCESS EXCLUSIVE a FINALIZE takes, the reader came first).
 $node->safe_psql('postgres', old_partition_table('a') . q{
 UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
  WHERE parent = 'a'::regclass;});
+my $reader = $node->background_psql('postgres');
+$reader->query_safe('BEGIN; SELECT count(*) FROM a_old;');
 my $holder = $node->background_psql('postgres');
 my $holder_pid = $holder->query_safe('SELECT pg_backend_pid()');
 $holder->query_safe('BEGIN; LOCK TABLE a_old IN SHARE MODE;');
 $node->reload;
 ok( $node->wait_for_log(
-        qr/${worker_line}skipped detach of public\.a public\.a_old: a lock was not free within ai_scale\.maintenance_lock_timeout; lock on public\.a_old held by pid $holder_pid \($age\)/
+        qr/${worker_line}skipped detach of public\.a public\.a_old: a lock was not free within ai_scale\.maintenance_lock_timeout; lock on public\.a_old held by pid $holder_pid \($age\)$/m
     ),
-    "the worker's log of a detach it skipped names the session holding the partition");
+    "the worker's log of a detach it skipped names the session holding the partition, alone");
 $holder->query_safe('COMMIT');
+$reader->query_safe('COMMIT');
 
 # By hand, the errors of a lock not free in time say what held it too: rescue_default (and
 # rescue_default_proc's notices as it tries again), and manage_partitions adding a default.

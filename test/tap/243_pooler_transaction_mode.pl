@@ -63,8 +63,10 @@ END {
 }
 my $via = sub { "host=127.0.0.1 port=$port dbname=$_[0] user=$user" };
 my $up = 0;
+# (In eval: a psql that ends, refused, before it takes its input makes IPC::Run die of the broken
+# pipe, where a refusal is what the loop waits out.)
 for (1 .. 100) {
-    last if ($up = $node->psql('tx', 'SELECT 1', connstr => $via->('tx')) == 0);
+    last if ($up = eval { $node->psql('tx', 'SELECT 1', connstr => $via->('tx')) == 0 });
     select(undef, undef, undef, 0.1);
 }
 ok($up, 'PgBouncer answers') or BAIL_OUT('PgBouncer did not start: '

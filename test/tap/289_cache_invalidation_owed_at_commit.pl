@@ -119,7 +119,8 @@ commit_cut_short('crashed', sub {
     # The postmaster ends every backend and starts again, the marks carried across in a file.
     my $ready;
     for (1 .. 300) {
-        last if $ready = $node->psql('postgres', 'SELECT 1') == 0;
+        # (In eval: a psql refused before it takes its input makes IPC::Run die of the pipe.)
+        last if $ready = eval { $node->psql('postgres', 'SELECT 1') == 0 };
         usleep(100_000);
     }
     $ready or die 'the server did not come back';

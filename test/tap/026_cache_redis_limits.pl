@@ -9,8 +9,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
-use IO::Socket::INET;
+use Time::HiRes qw(time);
 use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
@@ -19,21 +18,11 @@ plan skip_all => 'python3 not found'
   unless system('sh', '-c', 'command -v python3 >/dev/null') == 0;
 
 my %fake;    # mode => port
-my @pids;
 for my $mode (qw(drip huge_array huge_bulk silent extra)) {
     my $port = PostgreSQL::Test::Cluster::get_free_port();
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        exec('python3', "$FindBin::RealBin/fake_redis.py", $mode, $port) or die "exec: $!";
-    }
-    push @pids, $pid;
+    python_server_start($port, 'fake_redis.py', $mode, $port);
     $fake{$mode} = $port;
-    for (1 .. 100) {
-        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1);
-        usleep(50_000);
-    }
 }
-END { kill 'TERM', @pids if @pids; }
 
 my $node = cache_node('cache_limits');
 my $timeout_ms = 300;

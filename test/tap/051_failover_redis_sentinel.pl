@@ -10,7 +10,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IO::Socket::INET;
 use Time::HiRes qw(usleep);
 use FindBin;
 use lib $FindBin::RealBin;
@@ -48,16 +47,7 @@ sub name_primary {
     rename("$names.new", $names) or die "$names: $!";
 }
 name_primary($a_port, $b_port);
-my $s_port = PostgreSQL::Test::Cluster::get_free_port();
-my $sentinel_pid = fork() // die "fork: $!";
-if ($sentinel_pid == 0) {
-    exec('python3', "$FindBin::RealBin/fake_sentinel.py", $s_port, $names) or die "exec: $!";
-}
-END { kill 'TERM', $sentinel_pid if $sentinel_pid; }
-for (1 .. 100) {
-    last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$s_port", Timeout => 1);
-    usleep(50_000);
-}
+my $s_port = fake_sentinel_start($names);
 
 my $primary = PostgreSQL::Test::Cluster->new('failover_primary');
 $primary->init(allows_streaming => 1);

@@ -8,8 +8,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IO::Socket::INET;
-use Time::HiRes qw(usleep);
 use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
@@ -18,15 +16,7 @@ plan skip_all => 'python3 not found'
   unless system('sh', '-c', 'command -v python3 >/dev/null') == 0;
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
-my $pid = fork() // die "fork: $!";
-if ($pid == 0) {
-    exec('python3', "$FindBin::RealBin/fake_redis.py", 'odd_info', $port) or die "exec: $!";
-}
-END { kill 'TERM', $pid if $pid; }
-for (1 .. 100) {
-    last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1);
-    usleep(50_000);
-}
+python_server_start($port, 'fake_redis.py', 'odd_info', $port);
 
 my $node = cache_node('redis_status_text', redis_primary => "127.0.0.1:$port");
 $node->safe_psql('postgres', q{

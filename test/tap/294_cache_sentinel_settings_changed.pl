@@ -10,8 +10,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IO::Socket::INET;
-use Time::HiRes qw(usleep);
 use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
@@ -33,16 +31,7 @@ for ([ '', $a_port ], [ '.ma', $a_port ], [ '.mb', $b_port ]) {
     print $fh "127.0.0.1:$port\n";
     close $fh;
 }
-my $s_port = PostgreSQL::Test::Cluster::get_free_port();
-my $sentinel_pid = fork() // die "fork: $!";
-if ($sentinel_pid == 0) {
-    exec('python3', "$FindBin::RealBin/fake_sentinel.py", $s_port, $names) or die "exec: $!";
-}
-END { kill 'TERM', $sentinel_pid if $sentinel_pid; }
-for (1 .. 100) {
-    last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$s_port", Timeout => 1);
-    usleep(50_000);
-}
+my $s_port = fake_sentinel_start($names);
 
 my $node = cache_node('sentinel_settings',
     redis_sentinels => "127.0.0.1:$plain_port, 127.0.0.1:$s_port",

@@ -19,7 +19,7 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with sma
   short_slots_node managed_database made_ahead store_node store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait kill_backend
-  hold_proxy_start lookup_held release_held slow_resolver_node
+  python_server_start fake_sentinel_start hold_proxy_start lookup_held release_held slow_resolver_node
   worker_alter_gate
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
@@ -429,30 +429,47 @@ CREATE EVENT TRIGGER worker_waits_at_gate ON ddl_command_end WHEN TAG IN ('ALTER
     return $node->background_psql('postgres');
 }
 
+# Starts test/tap/$script (python3) with the arguments given, and waits until it listens on
+# 127.0.0.1:$port: a fake Redis, sentinel or proxy of the test's own. Stopped when the test
+# exits. Returns its pid.
+my @python_servers;
+my $python_servers_owner = $$;
+END { kill 'TERM', @python_servers if @python_servers && $$ == $python_servers_owner; }
+
+sub python_server_start {
+    my ($port, $script, @args) = @_;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        exec('python3', "$FindBin::RealBin/$script", @args) or die "exec: $!";
+    }
+    push @python_servers, $pid;
+    for (1 .. 100) {
+        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1);
+        usleep(50_000);
+    }
+    return $pid;
+}
+
+# A fake_sentinel.py answering from the file $names (see there) on a free port, which it
+# returns; stopped when the test exits.
+sub fake_sentinel_start {
+    my ($names) = @_;
+    my $port = PostgreSQL::Test::Cluster::get_free_port();
+    python_server_start($port, 'fake_sentinel.py', $port, $names);
+    return $port;
+}
+
 # test/tap/hold_proxy.py between a free port and the Redis at $redis_port, started, and listening
 # once this returns: { port, hold, held }, its port and its two files (while hold exists, the
 # reply to a read of a value is held back; held is made once one is). Stopped when the test
 # exits.
-my @hold_proxies;
-my $hold_proxies_owner = $$;
-END { kill 'TERM', @hold_proxies if @hold_proxies && $$ == $hold_proxies_owner; }
-
 sub hold_proxy_start {
     my ($redis_port) = @_;
     my $dir = PostgreSQL::Test::Utils::tempdir();
     my $proxy = { port => PostgreSQL::Test::Cluster::get_free_port(),
         hold => "$dir/hold", held => "$dir/held" };
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        exec('python3', "$FindBin::RealBin/hold_proxy.py", $proxy->{port}, $redis_port,
-            $proxy->{hold}, $proxy->{held})
-          or die "exec: $!";
-    }
-    push @hold_proxies, $pid;
-    for (1 .. 100) {
-        last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$proxy->{port}", Timeout => 1);
-        usleep(50_000);
-    }
+    python_server_start($proxy->{port}, 'hold_proxy.py', $proxy->{port}, $redis_port,
+        $proxy->{hold}, $proxy->{held});
     return $proxy;
 }
 

@@ -123,8 +123,6 @@ TEST(UnixSocket, PermissionNamesTheSetting)
     close(server);
 }
 
-// A listen queue that is full (a Redis that stopped accepting) is tried again until the
-// deadline, the hook asked meanwhile, and a cancel from the hook ends the wait.
 namespace {
 
 // Fills the listen queue of the socket at path: connects that succeed until one answers
@@ -142,14 +140,17 @@ std::vector<int> fill_queue(const std::string& path)
         held.push_back(fd);
         if (!ok) {
             EXPECT_EQ(error, EAGAIN);
-            break;
+            return held;
         }
     }
+    ADD_FAILURE() << "the listen queue of " << path << " took 64 connects without filling";
     return held;
 }
 
 } // namespace
 
+// A listen queue that is full (a Redis that stopped accepting) is tried again until the
+// deadline, the hook asked meanwhile, and a cancel from the hook ends the wait.
 TEST(UnixSocket, FullQueueWaitsTillDeadline)
 {
     scratch_dir dir;

@@ -39,9 +39,6 @@ RESET ai_scale.redis_password;
 -- (Database 13, which no other test uses: breakers of their own for both.)
 SET ai_scale.redis_replicas = '';
 SET ai_scale.redis_db = 13;
--- (A Redis descheduled past the default 100 ms timed out the status's probe below, leaving an
--- error and a failure.)
-SET ai_scale.redis_timeout_ms = 10000;
 SET ai_scale.redis_password = 'refused-secret';
 SELECT ai_scale.cache_get('pw_model', 1, '{"x": 1}') AS with_refused_password;
 SELECT last_error IS NOT NULL AS refused_error_seen
@@ -49,7 +46,6 @@ SELECT last_error IS NOT NULL AS refused_error_seen
 RESET ai_scale.redis_password;
 SELECT last_error IS NULL AS no_error, failures = 0 AS no_failure
   FROM ai_scale.redis_status() WHERE configured_as = 'primary';
-RESET ai_scale.redis_timeout_ms;
 RESET ai_scale.redis_db;
 RESET ai_scale.redis_replicas;
 -- Forty refused passwords (database 12) fill the 32 shared breaker slots and take turns in
@@ -58,8 +54,6 @@ RESET ai_scale.redis_replicas;
 SET ai_scale.redis_replicas = '';
 SET ai_scale.redis_db = 12;
 SET ai_scale.breaker_reset_ms = 100;
--- (A Redis descheduled past the default 100 ms timed the call below out, leaving an error.)
-SET ai_scale.redis_timeout_ms = 10000;
 SET ai_scale.cache_use_l1 = off;
 DO $$
 BEGIN
@@ -76,7 +70,6 @@ SELECT breaker, failures, trips, last_error IS NULL AS no_error
   FROM ai_scale.redis_status() WHERE configured_as = 'primary';
 RESET ai_scale.cache_use_l1;
 RESET ai_scale.breaker_reset_ms;
-RESET ai_scale.redis_timeout_ms;
 RESET ai_scale.redis_db;
 RESET ai_scale.redis_replicas;
 -- (a build without the check stored one for every role: leave none behind)

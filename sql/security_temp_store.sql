@@ -23,11 +23,13 @@ SELECT ai_scale.predict('sec_tmp', '{"a": 7}') ->> 'source' AS own_source;
 RESET ROLE;
 RESET ai_scale.store_table;
 -- Another role, or a session without that store, gets nothing from the cache: the model's
--- scores (21, 24, 27), computed.
+-- scores (21, 24, 27), computed. (And not stored: this file needs no store an earlier one made.)
+SET ai_scale.store_mode = off;
 SELECT ai_scale.cache_get('sec_tmp', 1, '{"a": 7}') AS cached;
 SELECT ai_scale.cache_get_many('sec_tmp', 1, ARRAY['{"a": 8}', '{"a": 9}']::jsonb[]) AS cached;
 SELECT p ->> 'score' AS score, p ->> 'source' AS source
   FROM unnest(ai_scale.predict_batch('sec_tmp', ARRAY['{"a": 7}', '{"a": 8}', '{"a": 9}']::jsonb[])) p;
+RESET ai_scale.store_mode;
 SET ROLE security_temp_writer;
 DROP TABLE pg_temp.sec_log;
 RESET ROLE;

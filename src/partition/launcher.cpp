@@ -235,7 +235,8 @@ void ask_for_a_turn()
     if (waiting <= asked_idle || pick == nullptr || (!pick_idle && asked_busy > 0))
         return;
     if (ai_scale::partition::request_exit_between_runs(
-            pick_pid, ai_scale::partition::exit_request::give_slot))
+            pick_pid, ai_scale::partition::exit_request::give_slot) ==
+        ai_scale::partition::exit_request_outcome::asked)
         pick->yield_asked = true;
 }
 
@@ -330,17 +331,22 @@ void stop_unlisted()
             continue;
         }
         if (worker_running(slots[i])) {
+            using ai_scale::partition::exit_request_outcome;
             pid_t pid;
             const BgwHandleStatus status = GetBackgroundWorkerPid(slots[i].handle, &pid);
-            if (status == BGWH_STARTED && ai_scale::partition::request_exit_between_runs(
-                                              pid, ai_scale::partition::exit_request::unlisted)) {
+            const exit_request_outcome outcome =
+                status == BGWH_STARTED ? ai_scale::partition::request_exit_between_runs(
+                                             pid, ai_scale::partition::exit_request::unlisted)
+                                       : exit_request_outcome::not_registered;
+            if (outcome == exit_request_outcome::asked) {
                 ereport(LOG,
                         (errmsg("ai_scale maintenance launcher asked the worker for database "
                                 "\"%s\" to exit%s: no longer in ai_scale.maintenance_databases",
                                 slots[i].name,
                                 ai_scale::partition::worker_in_run(pid) ? " after its run" : "")));
-            } else if (status != BGWH_STOPPED) {
-                // Not connected yet: it has no run to lose.
+            } else if (outcome == exit_request_outcome::not_registered && status != BGWH_STOPPED) {
+                // Not connected yet: it has no run to lose. (One that has exited, having seen the
+                // reload itself, is left to the postmaster.)
                 TerminateBackgroundWorker(slots[i].handle);
                 ereport(LOG, (errmsg("ai_scale maintenance launcher stopped the worker for "
                                      "database \"%s\": no longer in "

@@ -439,7 +439,9 @@ void exit_unlisted()
 
 // Exits, between runs, when a newer launcher than the one that started the worker (launcher)
 // has started its own; when a reload (reloaded) took the database out of
-// ai_scale.maintenance_databases, before the run a reload starts; when the launcher asked it
+// ai_scale.maintenance_databases, before the run a reload starts, or it was out of the list when
+// the worker started (a reload between the launcher's start of it and its first run); when the
+// launcher asked it
 // to for that reason (it saw the list first, while the worker was in a run, which it leaves
 // whole: stopped there, it rolled the run back with a FATAL in the log); or, after a run
 // (ran), when the launcher asks for the slot.
@@ -452,7 +454,8 @@ void exit_if_replaced_or_asked(uint32 launcher, bool reloaded, bool ran)
         proc_exit(0);
     }
     const auto asked = ai_scale::partition::exit_between_runs_requested();
-    if (asked == ai_scale::partition::exit_request::unlisted || (reloaded && !database_listed()))
+    if (asked == ai_scale::partition::exit_request::unlisted ||
+        ((reloaded || !ran) && !database_listed()))
         exit_unlisted();
     // The launcher asks for the slot for a listed database that found none free: given up
     // after a run of this one, so that the databases take turns.

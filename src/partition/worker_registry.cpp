@@ -14,8 +14,8 @@ extern "C" {
 namespace {
 
 struct worker_entry {
-    Oid database;
-    pid_t pid;
+    Oid database;                           // InvalidOid: the entry is free
+    pid_t pid;                              // 0 when free, or the pid of the worker that left it
     ai_scale::partition::exit_request exit; // asked to exit between runs, and why
     bool in_run;                            // in a run (set_in_run)
 };
@@ -49,20 +49,28 @@ void init_registry(void* segment, bool found)
     }
 }
 
-// The entry of the worker with this pid; nullptr when none. With the mutex held.
+bool registered(const worker_entry& w)
+{
+    return w.database != InvalidOid;
+}
+
+// The entry of the registered worker with this pid; nullptr when none. With the mutex held.
 worker_entry* entry_of(pid_t pid)
 {
     for (auto& w : *shared)
-        if (w.pid == pid && pid != 0)
+        if (registered(w) && w.pid == pid)
             return &w;
     return nullptr;
 }
 
+// Frees the worker's entry but leaves its pid there, so that the launcher can tell a worker that
+// has exited, and is only waiting for the postmaster to reap it, from one not registered yet.
+// The pid is forgotten when a new worker takes the entry.
 void unregister_this_worker(int, Datum)
 {
     SpinLockAcquire(&shared->mutex);
     if (worker_entry* w = entry_of(MyProcPid))
-        *w = {InvalidOid, 0, ai_scale::partition::exit_request::none, false};
+        *w = {InvalidOid, MyProcPid, ai_scale::partition::exit_request::none, false};
     SpinLockRelease(&shared->mutex);
 }
 
@@ -82,7 +90,7 @@ int maintenance_workers_of(Oid database, pid_t** pids)
     int n = 0;
     SpinLockAcquire(&shared->mutex);
     for (const auto& w : *shared)
-        if (w.database == database && w.pid != 0)
+        if (registered(w) && w.database == database)
             (*pids)[n++] = w.pid;
     SpinLockRelease(&shared->mutex);
     return n;
@@ -91,11 +99,18 @@ int maintenance_workers_of(Oid database, pid_t** pids)
 void register_this_worker()
 {
     SpinLockAcquire(&shared->mutex);
-    for (auto& w : *shared)
-        if (w.database == InvalidOid) {
-            w = {MyDatabaseId, MyProcPid, exit_request::none, false};
-            break;
-        }
+    // A never-used entry first, so that an exited worker's pid stays known while there is one.
+    worker_entry* free = nullptr;
+    for (auto& w : *shared) {
+        if (registered(w))
+            continue;
+        if (w.pid == MyProcPid)
+            w.pid = 0; // left by an exited worker whose pid this one was given
+        if (free == nullptr || (w.pid == 0 && free->pid != 0))
+            free = &w;
+    }
+    if (free != nullptr)
+        *free = {MyDatabaseId, MyProcPid, exit_request::none, false};
     SpinLockRelease(&shared->mutex);
     before_shmem_exit(unregister_this_worker, 0);
 }
@@ -106,7 +121,7 @@ void wake_all_workers()
     int n = 0;
     SpinLockAcquire(&shared->mutex);
     for (const auto& w : *shared)
-        if (w.pid != 0)
+        if (registered(w))
             pids[n++] = w.pid;
     SpinLockRelease(&shared->mutex);
     // SIGUSR1 with no reason flagged only sets the backend's latch (procsignal_sigusr1_handler).
@@ -115,17 +130,27 @@ void wake_all_workers()
     pfree(pids);
 }
 
-bool request_exit_between_runs(pid_t pid, exit_request why)
+exit_request_outcome request_exit_between_runs(pid_t pid, exit_request why)
 {
+    auto outcome = exit_request_outcome::not_registered;
     SpinLockAcquire(&shared->mutex);
-    worker_entry* w = entry_of(pid);
-    // Taken out of the list outranks a turn given up: the worker then says why it exits.
-    if (w != nullptr && w->exit != exit_request::unlisted)
-        w->exit = why;
+    for (auto& w : *shared) {
+        if (w.pid != pid || pid == 0)
+            continue;
+        if (!registered(w)) {
+            outcome = exit_request_outcome::exited;
+            continue; // a live entry of a reused pid outranks it
+        }
+        // Taken out of the list outranks a turn given up: the worker then says why it exits.
+        if (w.exit != exit_request::unlisted)
+            w.exit = why;
+        outcome = exit_request_outcome::asked;
+        break;
+    }
     SpinLockRelease(&shared->mutex);
-    if (w != nullptr)
+    if (outcome == exit_request_outcome::asked)
         kill(pid, SIGUSR1);
-    return w != nullptr;
+    return outcome;
 }
 
 exit_request exit_between_runs_requested()

@@ -29,9 +29,14 @@ enum class exit_request : uint8 {
     unlisted,  // its database was taken out of ai_scale.maintenance_databases
 };
 
-// Asks the worker with this pid to exit between runs, and wakes it. False when no such worker
-// is registered (it has not connected yet, or has exited).
-bool request_exit_between_runs(pid_t pid, exit_request why);
+enum class exit_request_outcome : uint8 {
+    asked,          // registered: asked and woken
+    exited,         // it was registered and has exited (the postmaster may not have reaped it)
+    not_registered, // not connected to its database yet
+};
+
+// Asks the worker with this pid to exit between runs, and wakes it.
+exit_request_outcome request_exit_between_runs(pid_t pid, exit_request why);
 
 // Whether, and why, the launcher asked the calling worker to exit between runs.
 exit_request exit_between_runs_requested();

@@ -20,7 +20,7 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with sma
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait kill_backend
   python_server_start fake_sentinel_start hold_proxy_start lookup_held release_held slow_resolver_node
-  worker_alter_gate
+  worker_alter_gate launcher_reloaded
   publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
   redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used
@@ -427,6 +427,30 @@ END $$;
 CREATE EVENT TRIGGER worker_waits_at_gate ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION worker_waits_at_gate();});
     return $node->background_psql('postgres');
+}
+
+# Sends the maintenance launcher ($launcher_pid) a reload signal and waits, through $session (a
+# background_psql opened before, so that it serves while the test holds the postmaster with
+# SIGSTOP), until the launcher has reconciled twice since: each reconcile scans pg_database once
+# and then sends its statistics, and the second began after the signal, so that it read the
+# setting's new value (the first may have been under way when it came). False when it did not
+# within the tests' timeout.
+sub launcher_reloaded {
+    my ($session, $launcher_pid) = @_;
+    my $scans_query = q{SELECT seq_scan FROM pg_stat_sys_tables WHERE relname = 'pg_database'};
+    my $scans = $session->query_safe($scans_query);
+    kill 'HUP', $launcher_pid;
+    my $seen = 0;
+    my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+    while ($seen < 2 && time < $deadline) {
+        my $now = $session->query_safe($scans_query);
+        if ($now != $scans) {
+            $seen++;
+            $scans = $now;
+        }
+        usleep(50_000);
+    }
+    return $seen == 2;
 }
 
 # Starts test/tap/$script (python3) with the arguments given, and waits until it listens on

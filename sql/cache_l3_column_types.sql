@@ -40,6 +40,20 @@ SELECT ai_scale.cache_get('l3_types', 2, '{"x": 4}') AS cached;
 SELECT count(*) FILTER (WHERE a IS NOT NULL) AS found
   FROM unnest(ai_scale.cache_get_many('l3_types', 1,
       ARRAY(SELECT format('{"x": %s}', i)::jsonb FROM generate_series(1, 10001) i))) a;
+-- An input_data of type json or text (a log that keeps each request as its client sent it):
+-- the lookups compare it with the input as jsonb, where json = jsonb and text = jsonb have no
+-- operator, and every cache_get, cache_get_many and predict() failed with 42883.
+ALTER TABLE l3_types.store ALTER input_data TYPE json;
+SELECT ai_scale.cache_get('l3_types', 1, '{"x": 2}') AS json_input;
+SELECT ai_scale.cache_get_many('l3_types', 1, ARRAY['{"x": 1}', '{"x": 3}']::jsonb[]) AS json_many;
+SELECT ai_scale.predict('l3_types', '{"x": 6}') ->> 'source' AS scored;
+SELECT ai_scale.predict('l3_types', '{"x": 6.0}') ->> 'source' AS read_back;
+ALTER TABLE l3_types.store ALTER input_data TYPE text;
+SELECT ai_scale.cache_get('l3_types', 1, '{"x": 2}') AS text_input;
+SELECT ai_scale.cache_get_many('l3_types', 1, ARRAY['{"x": 1}', '{"x": 3}']::jsonb[]) AS text_many;
+SELECT ai_scale.predict('l3_types', '{"x": 7}') ->> 'source' AS scored;
+SELECT ai_scale.predict('l3_types', '{"x": 7}') ->> 'source' AS read_back;
+ALTER TABLE l3_types.store ALTER input_data TYPE jsonb USING input_data::jsonb;
 -- An output type that has no cast to jsonb: an error that says so, not garbage.
 ALTER TABLE l3_types.store ALTER output_data TYPE int USING 0;
 SELECT ai_scale.cache_get('l3_types', 1, '{"x": 5}');

@@ -240,7 +240,9 @@ Datum window_end(int ttl_s)
 // The lookups read output_data as jsonb and input_hash as int8 by a cast, which costs nothing
 // where the columns have those types (create_prediction_store's): the store's owner may have
 // made them other types (json, text, numeric), which Postgres casts predict()'s rows into, and
-// whose bytes read as jsonb crashed the server (and as int8, missed every input).
+// whose bytes read as jsonb crashed the server (and as int8, missed every input). input_data
+// is compared as jsonb the same way: kept as json or text (a log of each request as its client
+// sent it), there was no operator for it = jsonb, and every lookup failed with 42883.
 // The lookups match the model name byte for byte as well (COLLATE "C"), besides the plain
 // equality the store's index serves: under a nondeterministic collation of the store's
 // model_name (a case-insensitive ICU one, say), that alone found the rows of 'Fraud' for
@@ -262,7 +264,8 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
                                     "FROM %s WHERE model_name = $1 "
                                     "AND model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
                                     "AND model_version = $2 "
-                                    "AND input_hash = $3 AND input_data = $4 "
+                                    "AND input_hash = $3 "
+                                    "AND input_data::pg_catalog.jsonb = $4 "
                                     "AND created_at >= $6 AND created_at <= $7 "
                                     "ORDER BY created_at DESC LIMIT 1",
                                     7, types, "L3 lookup", CURSOR_OPT_CUSTOM_PLAN);
@@ -471,7 +474,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
             "AS t(h, i, n) JOIN %s s ON s.model_name = $1 "
             "AND s.model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
             "AND s.model_version = $2 "
-            "AND s.input_hash = t.h AND s.input_data = t.i "
+            "AND s.input_hash = t.h AND s.input_data::pg_catalog.jsonb = t.i "
             "AND s.created_at >= $6 AND s.created_at <= $7 "
             "ORDER BY t.n, s.created_at DESC",
             7, types, "L3 batch lookup", CURSOR_OPT_CUSTOM_PLAN);

@@ -179,6 +179,13 @@ SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": "1"}');
 SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"objective": "binary:logistic",
     "base_score": 1e-39, "trees": [{"left_children": [-1], "right_children": [-1],
     "split_indices": [0], "split_conditions": [1], "default_left": [0]}]}');
+-- A split on a feature the model does not have says how many it has ("1 feature", "2 features").
+SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1,
+    -1], "right_children": [2, -1, -1], "split_indices": [1, 0, 0], "split_conditions": [0, 1, 2],
+    "default_left": [0, 0, 0]}]}');
+SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a', 'b'], '{"trees": [{"left_children": [1,
+    -1, -1], "right_children": [2, -1, -1], "split_indices": [2, 0, 0], "split_conditions": [0, 1,
+    2], "default_left": [0, 0, 0]}]}');
 SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{"weights": [1]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY[]::text[], '{"weights": []}')$$),

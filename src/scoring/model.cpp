@@ -29,7 +29,8 @@ namespace {
 float finite_float(const json::value& v, const std::string& where)
 {
     if (!v.is_number())
-        fail(where + " must be a number", std::string("It is a JSON ") + json::type_name(v.t) + ".");
+        fail(where + " must be a number",
+             std::string("It is a JSON ") + json::type_name(v.t) + ".");
     // The float nearest the text, as XGBoost reads a model's numbers and import_xgboost writes
     // them (json::value::num_float): the float of the nearest double differs where that double
     // lies half way between two floats. 3.4028235e38, FLT_MAX's shortest text (as float4 and
@@ -249,7 +250,8 @@ void compile_tree(const json::value& tree, size_t t, compiled_model& m)
         if (split[i] < 0 || split[i] >= int64_t(m.features.size()))
             fail(where + " node " + std::to_string(i) + " splits on feature " +
                      std::to_string(split[i]) + ", out of range",
-                 "The model has " + std::to_string(m.features.size()) + " features.");
+                 "The model has " + std::to_string(m.features.size()) +
+                     (m.features.size() == 1 ? " feature." : " features."));
     }
     // Unreachable nodes (deleted by pruning) are dropped.
     int32_t base = int32_t(m.node_feature.size());

@@ -102,7 +102,29 @@ DROP ROLE "Rights Owner";
 SELECT pg_temp.try($$SELECT ai_scale._as_owner('checked', 'COMMIT')$$);
 SELECT pg_temp.try($$SELECT ai_scale._as_owner('checked', 'COPY checked FROM STDIN')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale._as_owner_rows('checked', 'ROLLBACK') AS t(n int)$$);
-DROP TABLE checked, indexed, triggered, rights_log;
+-- Rows that do not have the columns the caller named are refused (42804), not put into the
+-- result as if they had: read as text, the integer here would be taken for a pointer.
+SELECT pg_temp.try($$SELECT * FROM ai_scale._as_owner_rows('checked', 'SELECT 7') AS t(n text)$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale._as_owner_rows('checked', 'SELECT 7') AS t(n int, m int)$$);
+SELECT * FROM ai_scale._as_owner_rows('checked', 'SELECT 7, ''seven''::text') AS t(n int, m text);
+-- The statements run in a security-restricted operation, as VACUUM's do, not only under the
+-- owner's identity (which alone refuses the RESET ROLE above): the owner's code cannot leave
+-- behind in the session an object the superuser's later statements may run into, such as a
+-- temporary table.
+SELECT pg_temp.try($$SELECT ai_scale._as_owner('checked', 'CREATE TEMP TABLE rights_temp (x int)')$$);
+-- And with row_security off: a policy that hides rows from the owner (FORCE ROW LEVEL
+-- SECURITY) fails maintenance with Postgres's 42501, where with it on the rescue returned
+-- nothing and check_default counted 0 rows, the row left in the default partition.
+CREATE TABLE hidden (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+ALTER TABLE hidden OWNER TO rights_owner;
+SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('hidden', '1 day', 0, time_zone => 'UTC');
+INSERT INTO hidden VALUES (1, '2022-03-01 12:00 UTC');
+ALTER TABLE hidden_default ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY hide_all ON hidden_default USING (false);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.rescue_default('hidden')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.check_default('hidden')$$);
+SELECT count(*) AS still_in_default FROM ONLY hidden_default;
+DROP TABLE checked, indexed, triggered, hidden, rights_log;
 DROP FUNCTION public.rights_note(text), public.rights_check(int), public.rights_index(int),
     public.rights_trigger();
 REVOKE CREATE ON SCHEMA public FROM rights_owner;

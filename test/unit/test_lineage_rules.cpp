@@ -31,6 +31,7 @@ TEST(LineageRules, AnythingElseInTheFileIsNoLineage)
     EXPECT_FALSE(lineage::parse("0000000000000000\n")) << "0 is the absence of one";
     EXPECT_FALSE(lineage::parse("00000000000000ab")) << "no newline: cut short";
     EXPECT_FALSE(lineage::parse("000000000000000ab\n")) << "17 digits";
+    EXPECT_FALSE(lineage::parse("000000000000000ab")) << "17 digits, no newline: the right length";
     EXPECT_FALSE(lineage::parse("00000000000000AB\n")) << "written in lower case";
     EXPECT_FALSE(lineage::parse("00000000000000ag\n"));
     EXPECT_FALSE(lineage::parse("00000000000000ab\n\n"));

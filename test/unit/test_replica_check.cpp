@@ -100,6 +100,23 @@ TEST(ReplicaCheck, UnreadableFieldsDoNotCondemnAReplica)
     std::string garbled = "role:slave\r\nmaster_link_status:up\r\nmaster_replid:" + ours +
                           "\r\nmaster_repl_offset:12x\r\n";
     EXPECT_EQ(judge_replica(garbled, p, mb).verdict, replica_verdict::in_sync);
+    // Nor is a number with something after it read as that number: "1x" read as 1 would judge
+    // this replica 10 MB behind.
+    std::string trailing = "role:slave\r\nmaster_link_status:up\r\nmaster_replid:" + ours +
+                           "\r\nmaster_repl_offset:1x\r\n";
+    auto p_far = primary(ours, "0000", 10 * mb);
+    EXPECT_EQ(judge_replica(trailing, p_far, mb).verdict, replica_verdict::in_sync);
+    EXPECT_FALSE(judge_replica(trailing, p_far, mb).lag_bytes.has_value());
+    // An offset past int64 (strtoll's ERANGE) is unreadable too, not the largest one.
+    std::string past = "# Replication\r\nrole:master\r\nmaster_replid:" + ours +
+                       "\r\nmaster_replid2:0000\r\nmaster_repl_offset:99999999999999999999\r\n";
+    EXPECT_EQ(judge_replica(replica("up", "0", ours, 10), past, mb).verdict,
+              replica_verdict::in_sync);
+    EXPECT_FALSE(judge_replica(replica("up", "0", ours, 10), past, mb).lag_bytes.has_value());
+    // A primary that reports no replication ID says nothing of which history a replica follows.
+    EXPECT_EQ(
+        judge_replica(replica("up", "0", ours, 10), std::string("role:master\r\n"), mb).verdict,
+        replica_verdict::in_sync);
     // Offsets are never negative; one that is would make the lag overflow.
     std::string negative = "role:slave\r\nmaster_link_status:up\r\nmaster_replid:" + ours +
                            "\r\nmaster_repl_offset:-9223372036854775807\r\n";

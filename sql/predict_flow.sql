@@ -201,6 +201,9 @@ SELECT ai_scale.predict_batch('p_over', ARRAY['{"a": 1, "b": 1}', '{"a": 2, "b":
                                               '{"a": 2, "b": 1}', '{"a": 3e38, "b": 3e38}']::jsonb[]);
 -- Subscript 0 is named too (it said "Inputs element scored NaN").
 SELECT ai_scale.predict_batch('p_over', '[0:1]={"{\"a\": 3e38, \"b\": 3e38}","{\"a\": 5, \"b\": 1}"}'::jsonb[]);
+-- And the lowest subscript Postgres allows, -2147483648 (it was named "Inputs element
+-- 2147483648": the offset from subscript 1 overflowed int).
+SELECT ai_scale.predict_batch('p_over', '[-2147483648:-2147483647]={"{\"a\": 3e38, \"b\": 3e38}",NULL}'::jsonb[]);
 SELECT count(*) AS stored_rows FROM public.predict_store WHERE model_name = 'p_over';
 
 -- predict() fills L1 with what Redis answers in a session that missed L1 many times before:

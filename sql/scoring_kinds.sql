@@ -157,6 +157,9 @@ SELECT ai_scale.score('k_over', '{"a": 3e38, "b": 3e38}');
 SELECT ai_scale.score_batch('k_over', ARRAY[NULL, '{"a": 2, "b": 1}', '{"a": 3e38, "b": 3e38}']::jsonb[]);
 -- Subscript 0 is named too (both errors said "inputs element", no number).
 SELECT ai_scale.score_batch('k_over', '[0:1]={"{\"a\": 3e38, \"b\": 3e38}","{\"a\": 1, \"b\": 1}"}'::jsonb[]);
+-- And the lowest subscript Postgres allows, -2147483648 (it was named "Inputs element
+-- 2147483648": the offset from subscript 1 overflowed int).
+SELECT ai_scale.score_batch('k_over', '[-2147483648:-2147483647]={"{\"a\": 3e38, \"b\": 3e38}",NULL}'::jsonb[]);
 SELECT pg_temp.try($$SELECT ai_scale.score_batch('k_over', '[0:1]={"{\"a\": 1}","{\"a\": 1, \"b\": 1}"}'::jsonb[])$$) AS zeroth_named;
 SELECT ai_scale.score_batched('k_over', x) OVER ()
 FROM (VALUES ('{"a": 1, "b": 1}'::jsonb), (NULL), ('{"a": -3e38, "b": 0}')) v(x);

@@ -378,7 +378,7 @@ std::vector<predict::new_prediction> score_elements(const loaded_model& m,
                              {"inputs element", elements[j] + lower});
     }
     bool gpu = scoring::score_batch_rows(m, rows.data(), int64_t(to_score.size()), scores.data(),
-                                         {"inputs element", elements.data(), lower - 1});
+                                         {"inputs element", elements.data(), int64_t(lower) - 1});
     std::vector<predict::new_prediction> fresh;
     fresh.reserve(to_score.size());
     for (size_t j = 0; j < to_score.size(); j++) {

@@ -376,7 +376,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     }
     std::vector<float> out(present.size());
     score_batch_rows(m, rows.data(), int64_t(present.size()), out.data(),
-                     {"inputs element", present.data(), lower - 1});
+                     {"inputs element", present.data(), int64_t(lower) - 1});
     // The scores are written over the inputs' elements (deconstruct_array's, read no more),
     // with their nulls as they are: copies of both took 17 bytes an element more, 68 MB for
     // an array of 4 million nulls. result[i] is the score of inputs[i], whatever the inputs'

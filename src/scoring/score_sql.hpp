@@ -40,7 +40,9 @@ void extract_row(const loaded_model& m, uintptr_t input, float* row, const row_o
 struct batch_origin {
     const char* what = nullptr;
     const int* position = nullptr;
-    int64_t offset = 0; // added to every number
+    // Added to every number: an array's first subscript less 1, computed in int64_t, as an
+    // array from -2147483648 overflowed int (its element was named 2147483648).
+    int64_t offset = 0;
 };
 
 // Raises 22003 unless the n values at out are finite (a float4 sum overflowed).

@@ -164,7 +164,20 @@ bool may_hold_dropped_database()
     return failed || (!mine && !free);
 }
 
-// The slot of this database, claimed when free; -1 when all are taken.
+// Whether another database may take the slot when none is free: its worker was stopped
+// (pg_terminate_backend, or a database command: the queue is closed) and left nothing queued,
+// and no worker is on its way. Such a slot stayed its database's until that database's next
+// async predict(): eight databases whose workers were stopped once kept every other database
+// inserting synchronously until a restart (TAP 298).
+bool stopped_and_empty(const slot& sl)
+{
+    return sl.closed && sl.worker_pid == 0 && !worker_starting(sl) && sl.head == sl.tail;
+}
+
+// The slot of this database, claimed when free, else taken from a database whose worker was
+// stopped (stopped_and_empty); -1 when all are in use. A slot taken that way stays closed: the
+// caller inserts synchronously and starts a worker, and rows are queued once it has attached,
+// so that nothing is queued during a shutdown, when no worker starts.
 int slot_of(Oid database)
 {
     int unused = -1;
@@ -174,10 +187,17 @@ int slot_of(Oid database)
         if (unused < 0 && shared->slots[s].database == InvalidOid)
             unused = s;
     }
+    bool closed = false;
+    for (int s = 0; unused < 0 && s < n_slots; s++)
+        if (stopped_and_empty(shared->slots[s])) {
+            unused = s;
+            closed = true;
+        }
     if (unused >= 0) {
         slot& sl = shared->slots[unused];
         memset(&sl, 0, sizeof sl);
         sl.database = database;
+        sl.closed = closed;
     }
     return unused;
 }

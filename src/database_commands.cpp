@@ -142,7 +142,8 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
                 if (pids[i] != 0)
                     kill(pids[i], SIGTERM);
             for (int step = 0; step < exit_wait_steps; step++) {
-                bool gone = true;
+                // A store worker that was starting stops as it attaches.
+                bool gone = !predict::store_worker_present(database);
                 for (int i = 0; i < n; i++)
                     gone &= pids[i] == 0 || BackendPidGetProc(pids[i]) == nullptr;
                 if (gone)

@@ -99,6 +99,7 @@ bool claim_start(slot& sl, bool* lost)
     *lost = sl.starting;
     sl.starting = true;
     sl.starting_ms = monotonic_ms();
+    sl.stop_on_attach = false; // a command that stopped the last one is not this one's
     return true;
 }
 
@@ -258,9 +259,22 @@ pid_t store_worker_to_stop(Oid database)
         if (sl.database == database && sl.worker_pid != 0) {
             pid = sl.worker_pid;
             sl.no_successor = true;
-        }
+        } else if (sl.database == database && worker_starting(sl))
+            sl.stop_on_attach = true;
     LWLockRelease(lock);
     return pid;
+}
+
+bool store_worker_present(Oid database)
+{
+    if (shared == nullptr)
+        return false;
+    bool present = false;
+    LWLockAcquire(lock, LW_SHARED);
+    for (const slot& sl : shared->slots)
+        present |= sl.database == database && (sl.worker_pid != 0 || worker_starting(sl));
+    LWLockRelease(lock);
+    return present;
 }
 
 bool hand_over_queue(int s)

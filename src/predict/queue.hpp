@@ -18,8 +18,14 @@ void request_queue_memory();
 // needs the database to itself (database_commands.cpp) and signals that worker to stop: if it
 // stops with rows left, it starts no next worker, which would connect to the database the
 // command is dropping or renaming (and that the command's role may not signal). The next async
-// predict() starts one, as before.
+// predict() starts one, as before. A worker started and not yet attached is told to stop as it
+// attaches, as if signalled then: it connected unseen, stayed its 10 s idle, and the command
+// failed with "being accessed by other users" (TAP 299).
 pid_t store_worker_to_stop(Oid database);
+
+// Whether a store worker is attached to database's queue or on its way there, for that command
+// to wait until the one it stopped has left.
+bool store_worker_present(Oid database);
 
 // After a SIGTERM, how long the store worker waits for a lock on the store before it stops with
 // its rows left queued (store_worker.cpp): as long as Postgres waits for a database's other

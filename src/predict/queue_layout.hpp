@@ -35,14 +35,17 @@ struct slot {
     int worker_pid;     // 0: no worker attached
     bool starting;      // a backend registered a worker that has not attached yet
     uint64 starting_ms; // when it did (monotonic_ms)
-    bool closed; // the worker drained on SIGTERM: queue no more until a new worker attaches
-    uint64 failed_ms; // the last worker started for it exited before attaching (monotonic_ms);
-                      // 0: none
-    Latch* latch;     // the worker's
-    bool no_successor; // stopped for a database command (DROP, ALTER ... RENAME): a worker
-                       // stopping with rows left starts no next one (hand_over_queue)
-    uint64 head;      // bytes ever written
-    uint64 tail;      // bytes ever read
+    bool closed;        // the worker drained on SIGTERM: queue no more until a new worker attaches
+    uint64 failed_ms;   // the last worker started for it exited before attaching (monotonic_ms);
+                        // 0: none
+    Latch* latch;       // the worker's
+    bool no_successor;  // stopped for a database command (DROP, ALTER ... RENAME): a worker
+                        // stopping with rows left starts no next one (hand_over_queue)
+    // A database command came while the worker was starting (store_worker_to_stop): it stops as
+    // it attaches.
+    bool stop_on_attach;
+    uint64 head; // bytes ever written
+    uint64 tail; // bytes ever read
 };
 
 struct queue_shared {

@@ -545,7 +545,12 @@ bool attach(Oid database)
         sl.starting = false;
         sl.closed = false;
         sl.failed_ms = 0;
-        sl.no_successor = false;
+        // A database command found it starting (store_worker_to_stop): it stops now, writing
+        // what is queued, as it would have had it been attached and signalled then.
+        if (sl.stop_on_attach)
+            ShutdownRequestPending = true;
+        sl.no_successor = sl.stop_on_attach;
+        sl.stop_on_attach = false;
         attached = true;
     }
     LWLockRelease(lock);

@@ -232,6 +232,12 @@ void note_default_partition(Oid relid)
 // The INSERT of the batch's rows into its store. Called inside SPI_connect.
 void insert_rows(batch& b)
 {
+    // Locked by its OID before its name is read, as a synchronous insert locks it
+    // (cache::lock_store_for_insert): the rows were queued for this relation, and its name read
+    // before a wait for the lock was the one a rename (ALTER TABLE ... RENAME, SET SCHEMA) made
+    // meanwhile took away, so that the batch was lost with 42P01 (TAP 301). The lock takes in
+    // what the wait was for; a DROP leaves no name.
+    LockRelationOid(b.relid, RowExclusiveLock);
     char* rel = get_rel_name(b.relid);
     // A store dropped since its rows were queued: a user's doing, not a can't-happen (elog gave
     // it XX000), and 42P01 as the same race gives a synchronous insert (pg/relation_plan.cpp).

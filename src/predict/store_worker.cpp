@@ -291,9 +291,25 @@ void insert_as_owner(batch& b)
     SetUserIdAndSecContext(worker_user, worker_context);
 }
 
+// Errors one row of a batch may cause, which the others need not share: a data exception
+// (class 22: a value the store's column, default or trigger cannot take), an integrity
+// violation (class 23: a CHECK, NOT NULL, unique or foreign key the store's owner added), a
+// PL/pgSQL RAISE in a trigger (class P0) or a trigger's 09000. Such a batch is written again a
+// row at a time, so that only the rows at fault are lost: the whole batch was, up to 1000
+// predictions of any session.
+bool row_may_be_at_fault(const ErrorData* e)
+{
+    const int category = ERRCODE_TO_CATEGORY(e->sqlerrcode);
+    return category == ERRCODE_DATA_EXCEPTION ||
+           category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
+           category == ERRCODE_PLPGSQL_ERROR || category == ERRCODE_TRIGGERED_ACTION_EXCEPTION;
+}
+
 // After a failed insert (its transaction aborted): whether the batch is tried again. Else the
-// store stayed locked after a SIGTERM (store_locked), or the batch is lost (note_loss).
-bool try_again_after(const ErrorData* edata, bool stopping, bool last_attempt, int rows)
+// store stayed locked after a SIGTERM (store_locked), the batch is to be written a row at a time
+// (*split; split is null for a batch that is one row already), or it is lost (note_loss).
+bool try_again_after(const ErrorData* edata, bool stopping, bool last_attempt, int rows,
+                     bool* split)
 {
     if (stopping && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
         store_locked = true;
@@ -303,6 +319,10 @@ bool try_again_after(const ErrorData* edata, bool stopping, bool last_attempt, i
         return true; // cancelled by handle_sigterm: not an attempt
     if (!last_attempt && worth_retrying(edata))
         return true;
+    if (split != nullptr && rows > 1 && row_may_be_at_fault(edata)) {
+        *split = true;
+        return false;
+    }
     note_loss(rows, edata->message);
     return false;
 }
@@ -317,7 +337,7 @@ bool try_again_after(const ErrorData* edata, bool stopping, bool last_attempt, i
 // of the schema, table, column, type and constraint an error names, and copied where the worker
 // is between transactions (TopMemoryContext), each failed insert kept about 200 bytes for good
 // (TAP 269).
-bool try_insert_batch(batch& b, bool last_attempt, MemoryContext cxt)
+bool try_insert_batch(batch& b, bool last_attempt, MemoryContext cxt, bool* split)
 {
     MemoryContext caller = CurrentMemoryContext;
     volatile bool done = true; // set after a longjmp
@@ -348,7 +368,7 @@ bool try_insert_batch(batch& b, bool last_attempt, MemoryContext cxt)
         FlushErrorState();
         AbortCurrentTransaction();
         MemoryContextSwitchTo(caller);
-        done = !try_again_after(edata, stopping, last_attempt, b.n);
+        done = !try_again_after(edata, stopping, last_attempt, b.n, split);
         FreeErrorData(edata);
     }
     PG_END_TRY();
@@ -359,22 +379,65 @@ bool try_insert_batch(batch& b, bool last_attempt, MemoryContext cxt)
     return done;
 }
 
-// try_insert_batch until it is done, pausing between attempts (0.1 s, doubling); then empties
-// the batch. False when the store stayed locked after a SIGTERM: the batch is kept.
-bool insert_batch(batch& b, MemoryContext cxt)
+// try_insert_batch until it is done, pausing between attempts (0.1 s, doubling).
+void insert_until_done(batch& b, MemoryContext cxt, bool* split)
 {
-    if (b.n == 0)
-        return true;
-    for (int attempt = 1; !try_insert_batch(b, attempt >= attempts_per_batch, cxt); attempt++) {
+    for (int attempt = 1; !try_insert_batch(b, attempt >= attempts_per_batch, cxt, split);
+         attempt++) {
         (void)WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                         100L << (std::min(attempt, attempts_per_batch) - 1), PG_WAIT_EXTENSION);
         // A cancel that came during the pause is for the attempt it would have interrupted.
         QueryCancelPending = false;
     }
+}
+
+// Writes the batch, a row at a time when a row refused it (row_may_be_at_fault), and empties
+// it. False when the store stayed locked after a SIGTERM: the batch keeps the rows not
+// written, and *written says how many of its first rows were.
+bool insert_batch(batch& b, MemoryContext cxt, int* written)
+{
+    *written = 0;
+    if (b.n == 0)
+        return true;
+    bool split = false;
+    insert_until_done(b, cxt, &split);
+    if (split) {
+        static batch one;
+        one.relid = b.relid;
+        one.userid = b.userid;
+        one.catalog = b.catalog;
+        one.model = b.model;
+        one.version = b.version;
+        for (int i = 0; i < b.n && !store_locked; i++) {
+            one.n = 1;
+            one.inputs[0] = b.inputs[i];
+            one.outputs[0] = b.outputs[i];
+            one.hashes[0] = b.hashes[i];
+            insert_until_done(one, cxt, nullptr);
+            if (store_locked) {
+                *written = i;
+                b.n -= i;
+                memmove(b.inputs, b.inputs + i, sizeof(Datum) * size_t(b.n));
+                memmove(b.outputs, b.outputs + i, sizeof(Datum) * size_t(b.n));
+                memmove(b.hashes, b.hashes + i, sizeof(Datum) * size_t(b.n));
+            }
+        }
+    }
     if (store_locked)
         return false;
     b.n = 0;
     return true;
+}
+
+// The offset in the copy of the entry rows entries after the one at off.
+uint64 entries_after(const char* copy, uint64 off, int rows)
+{
+    for (; rows > 0; rows--) {
+        entry_header h;
+        memcpy(&h, copy + off, sizeof h);
+        off += h.length;
+    }
+    return off;
 }
 
 // When the store stayed locked after a SIGTERM: puts the rows drain() copied from position
@@ -479,16 +542,18 @@ uint64 drain_pass(MemoryContext cxt)
         const char* p = copy + off + sizeof h;
         text* model = entry_model(h, p, cxt);
         if (b.n > 0 && ends_batch(b, h, model)) {
-            if (!insert_batch(b, cxt))
-                return rows - requeue(copy, start, batch_off, len, b);
+            int written;
+            if (!insert_batch(b, cxt, &written))
+                return rows - requeue(copy, start, entries_after(copy, batch_off, written), len, b);
             batch_off = off;
         }
         add_entry(b, h, p, model, cxt);
         rows++;
         off += h.length;
     }
-    if (!insert_batch(b, cxt))
-        return rows - requeue(copy, start, batch_off, len, b);
+    int written;
+    if (!insert_batch(b, cxt, &written))
+        return rows - requeue(copy, start, entries_after(copy, batch_off, written), len, b);
     return rows;
 }
 

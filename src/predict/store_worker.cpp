@@ -429,7 +429,7 @@ bool insert_batch(batch& b, MemoryContext cxt, int* written)
     return true;
 }
 
-// The offset in the copy of the entry rows entries after the one at off.
+// Where in the copy the entry `rows` entries after the one at `off` starts.
 uint64 entries_after(const char* copy, uint64 off, int rows)
 {
     for (; rows > 0; rows--) {

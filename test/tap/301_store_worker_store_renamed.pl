@@ -25,15 +25,10 @@ CREATE SCHEMA moved;});
 # holds once the worker wrote the row or logged its loss.
 sub queued_across_rename {
     my ($a, $store, $rename, $renamed) = @_;
-    my $holder = $node->background_psql('postgres');
-    $holder->query_safe("BEGIN; LOCK TABLE $store IN SHARE MODE");
     my $log_offset = -s $node->logfile;
-    $node->safe_psql('postgres',
-        qq{SET ai_scale.store_table = '$store'; SELECT ai_scale.predict('r_lin', '{"a": $a}')});
-    ok($node->poll_query_until('postgres', q{
-SELECT count(*) = 1 FROM pg_stat_activity
- WHERE backend_type = 'ai_scale store' AND wait_event_type = 'Lock'}),
-        "$renamed: the store worker waits for the store's lock");
+    my ($holder, $waits) =
+      store_worker_held($node, qq{ai_scale.predict('r_lin', '{"a": $a}')}, $store);
+    ok($waits, "$renamed: the store worker waits for the store's lock");
     $holder->query_safe("$rename; COMMIT");
     $holder->quit;
     my $settled = 0;

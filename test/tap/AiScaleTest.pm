@@ -109,15 +109,17 @@ sub extension_recreated_behind {
     return $dropper;
 }
 
-# Holds the store worker of $node's postgres database: a session locks public.model_predictions
-# against inserts and keeps its transaction open, then an async $predict (a predict() call)
-# queues a row, whose insert waits. Returns the session (COMMIT through it lets the worker go
-# on) and whether the worker was seen waiting for the lock.
+# Holds the store worker of $node's postgres database: a session locks the store ($store, or
+# public.model_predictions) against inserts and keeps its transaction open, then an async
+# $predict (a predict() call) queues a row for it, whose insert waits. Returns the session
+# (COMMIT through it lets the worker go on) and whether the worker was seen waiting for the lock.
 sub store_worker_held {
-    my ($node, $predict) = @_;
+    my ($node, $predict, $store) = @_;
+    my $store_setting = defined $store ? "SET ai_scale.store_table = '$store';" : '';
+    $store //= 'public.model_predictions';
     my $locker = $node->background_psql('postgres');
-    $locker->query_safe('BEGIN; LOCK TABLE public.model_predictions IN SHARE MODE;');
-    $node->safe_psql('postgres', "SET ai_scale.store_mode = async; SELECT $predict;");
+    $locker->query_safe("BEGIN; LOCK TABLE $store IN SHARE MODE;");
+    $node->safe_psql('postgres', "SET ai_scale.store_mode = async; $store_setting SELECT $predict;");
     my $waits = $node->poll_query_until('postgres', q{
 SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
 WHERE a.application_name = 'ai_scale store' AND NOT l.granted});
@@ -429,14 +431,16 @@ CREATE EVENT TRIGGER worker_waits_at_gate ON ddl_command_end WHEN TAG IN ('ALTER
     return $node->background_psql('postgres');
 }
 
-# Sends the maintenance launcher ($launcher_pid) a reload signal and waits, through $session (a
-# background_psql opened before, so that it serves while the test holds the postmaster with
-# SIGSTOP), until the launcher has reconciled twice since: each reconcile scans pg_database once
-# and then sends its statistics, and the second began after the signal, so that it read the
-# setting's new value (the first may have been under way when it came). False when it did not
-# within the tests' timeout.
+# Sends the maintenance launcher a reload signal and waits, through $session (a background_psql
+# opened before, so that it serves while the test holds the postmaster with SIGSTOP), until the
+# launcher has reconciled twice since: each reconcile scans pg_database once and then sends its
+# statistics, and the second began after the signal, so that it read the setting's new value
+# (the first may have been under way when it came). False when it did not within the tests'
+# timeout.
 sub launcher_reloaded {
-    my ($session, $launcher_pid) = @_;
+    my ($session) = @_;
+    my $launcher_pid = $session->query_safe(
+        q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance launcher'});
     my $scans_query = q{SELECT seq_scan FROM pg_stat_sys_tables WHERE relname = 'pg_database'};
     my $scans = $session->query_safe($scans_query);
     kill 'HUP', $launcher_pid;

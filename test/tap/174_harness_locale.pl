@@ -10,6 +10,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use Test::More;
 
 is($ENV{LANG}, 'C.UTF-8', 'LANG is the one test/run.sh sets');

@@ -11,6 +11,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use Test::More;
 
 my $primary = PostgreSQL::Test::Cluster->new('lineage_target_primary');

@@ -9,6 +9,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('launcher_without_slot');

@@ -15,6 +15,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('unrelated_changes');

@@ -12,6 +12,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use Test::More;
 
 my $redis = $ENV{AI_SCALE_TEST_REDIS_PRIMARY}

@@ -12,6 +12,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use Test::More;
 
 # No Redis and no L1: every input goes to the store. No autovacuum: an ANALYZE committing during

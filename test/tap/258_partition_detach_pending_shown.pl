@@ -17,6 +17,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use AiScaleTest;
 use Test::More;
 

@@ -12,6 +12,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('rescue_proc_isolation_level');

@@ -14,6 +14,7 @@ use PostgreSQL::Test::Utils;
 use FindBin;
 use lib $FindBin::RealBin;
 use InitdbTemplate;
+use PollPace;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('rescue_default_row_cannot_move');

@@ -14,6 +14,7 @@ use IPC::Run;
 use IO::Socket::INET;
 use FindBin;
 use InitdbTemplate;
+use PollPace;
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_worker_held

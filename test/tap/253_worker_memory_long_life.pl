@@ -32,25 +32,27 @@ SELECT count(*) FROM ai_scale.manage_partitions('$_', '1 hour', 24, '1 day', 'dr
                                                 'cold');
 DROP TABLE ${_}_default;} } @tables));
 
-# The worker's count of runs while it naps between two (undef while a run goes on).
-sub runs_while_napping {
-    my $runs = $node->safe_psql('postgres', q{
-SELECT (SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs')
-  FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance' AND wait_event = 'Extension'});
-    return $runs eq '' ? undef : $runs;
-}
-
 # CacheMemoryContext's used bytes in the worker between two runs, as it logs them; and its pid.
-# Asked while it naps, and taken when it still naps after and no run ended meanwhile (a dump
-# taken during a run shows what the run's end may yet reset).
+# The naptime is raised to an hour for the dump: the reload starts a run, after which the worker
+# naps until the naptime is put back (another reload, another run), so that the dump cannot fall
+# in a run (a dump taken during one shows what the run's end may yet reset). Before, the dump
+# was taken while the worker napped and kept if no run had ended meanwhile: with six files at a
+# time on two cores, a dump and the checks around it took longer than the naptime of 1 s, most
+# tries were thrown away, and 471 dumps for 35 kept made this file 869 s long.
+my $runs_sql =
+  q{(SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs')};
 sub cache_used {
-    for (1 .. 100) {
-        my $before = runs_while_napping() // next;
-        my ($used, $pid) = context_used($node, 'ai_scale maintenance', 'CacheMemoryContext');
-        my $after = runs_while_napping() // next;
-        return ($used, $pid) if $after eq $before;
-    }
-    die 'no dump of the worker\'s memory between two runs';
+    my $runs = $node->safe_psql('postgres', "SELECT $runs_sql");
+    $node->safe_psql('postgres', q{ALTER SYSTEM SET ai_scale.maintenance_naptime = '1h';
+SELECT pg_reload_conf();});
+    $node->poll_query_until('postgres', qq{
+SELECT $runs_sql > $runs AND wait_event = 'Extension'
+  FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'})
+      or die 'the worker did not run and nap after the reload';
+    my ($used, $pid) = context_used($node, 'ai_scale maintenance', 'CacheMemoryContext');
+    $node->safe_psql('postgres', q{ALTER SYSTEM RESET ai_scale.maintenance_naptime;
+SELECT pg_reload_conf();});
+    return ($used, $pid);
 }
 
 # Steps the clock an hour and waits until the worker has made, moved and dropped what the hour

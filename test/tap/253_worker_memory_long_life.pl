@@ -94,10 +94,7 @@ sub most_used {
 sub most_held_at_reset {
     my ($from, $to) = @_;
     my $log = substr(slurp_file($node->logfile, $from), 0, $to - $from);
-    my @held = $log =~ /reset its catalog caches\n[^\n]*DETAIL:  They held (\d+) bytes/g;
-    my $most = 0;
-    $_ > $most and $most = $_ for @held;
-    return $most;
+    return max(0, $log =~ /reset its catalog caches\n[^\n]*DETAIL:  They held (\d+) bytes/g);
 }
 
 # Past the first two days, so that every kind of step (make, move, detach, drop) has run, and

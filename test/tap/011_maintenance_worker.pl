@@ -66,9 +66,7 @@ ok($node->poll_query_until('postgres', made_ahead(6, 'model_predictions')),
 is($node->safe_psql('postgres',
         "SELECT pid FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'"),
     $pid, 'the same worker process, which survived the error');
-ok($node->safe_psql('postgres',
-        "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'") > 2,
-    'runs are counted');
+ok(maintenance_runs($node) > 2, 'runs are counted');
 
 # Each table is maintained in a transaction of its own: while the worker waits on one table,
 # the tables it maintained before are committed and their locks released, so a manual run of
@@ -281,10 +279,7 @@ ok($node->poll_query_until('postgres',
     'and stops the worker of the database no longer listed');
 $node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'");
 $node->reload;
-my $runs = $node->safe_psql('postgres',
-    "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'");
-ok($node->poll_query_until('postgres',
-        "SELECT value >= $runs + 3 FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'"),
+ok(maintenance_runs_reach($node, maintenance_runs($node) + 3),
     'listed again, the database gets a worker that keeps running maintenance');
 ok(!$node->log_contains(qr/exits: a new launcher started its own/, $log_offset),
     'no worker took itself for one of a replaced launcher');

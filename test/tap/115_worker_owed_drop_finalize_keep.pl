@@ -31,13 +31,7 @@ ok($node->wait_for_log(qr/${worker_line}finalized detach of public\.r public\.r_
         $offset),
     'the worker finalizes the detach');
 # Two more runs after the finalize.
-my $runs = $node->safe_psql('postgres',
-    q{SELECT value FROM ai_scale.stats_snapshot()
-      WHERE section = 'maintenance' AND metric = 'runs'});
-ok($node->poll_query_until('postgres',
-        qq{SELECT value >= $runs + 2 FROM ai_scale.stats_snapshot()
-           WHERE section = 'maintenance' AND metric = 'runs'}),
-    'the worker runs again');
+ok(maintenance_runs_reach($node, maintenance_runs($node) + 2), 'the worker runs again');
 is($node->safe_psql('postgres',
         q{SELECT relispartition FROM pg_class WHERE oid = to_regclass('public.r_old')}),
     'f', 'the detached table is kept');

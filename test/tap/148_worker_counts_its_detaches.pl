@@ -39,9 +39,7 @@ ok($node->wait_for_log(qr/${worker_line}dropped public\.ev public\.ev_2000/, $of
     'the worker detaches the expired partition concurrently and drops it');
 ok($node->wait_for_log(qr/${worker_line}detached public\.ev public\.ev_2000/, $offset),
     'detached first');
-ok($node->poll_query_until('postgres', q{
-SELECT value = 1 FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'}),
-    'one run counted');
+ok(maintenance_runs_reach($node, 1), 'one run counted');
 is(counts(), 'actions 2, errors 0, runs 1', 'the detach and the drop are an action each');
 
 $node->stop;

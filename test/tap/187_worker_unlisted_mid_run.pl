@@ -72,19 +72,18 @@ ok(!$node->log_contains(qr/FATAL:  terminating background worker "ai_scale maint
 
 # Taken out of the list while its worker is between runs, the worker exits at once: the
 # reload that would start a run finds its database unlisted.
-my $runs = q{SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'};
 ok($node->poll_query_until('postgres', q{
 SELECT count(*) = 1 FROM pg_stat_activity
  WHERE backend_type = 'ai_scale maintenance' AND datname = 'postgres'
    AND wait_event_type = 'Extension' AND wait_event = 'Extension'}),
     'the worker left waits between runs');
-my $runs_before = $node->safe_psql('postgres', $runs);
+my $runs_before = maintenance_runs($node);
 $log_offset = -s $node->logfile;
 $node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = ''");
 $node->reload;
 ok($node->poll_query_until('postgres', "SELECT ($workers) = 0"),
     'taken out of the list between runs, the worker stops');
-is($node->safe_psql('postgres', $runs), $runs_before, 'without a run at the reload');
+is(maintenance_runs($node), $runs_before, 'without a run at the reload');
 ok(!$node->log_contains(qr/FATAL:  terminating background worker "ai_scale maintenance"/, $log_offset),
     'and with no FATAL');
 

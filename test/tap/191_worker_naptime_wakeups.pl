@@ -19,13 +19,6 @@ my $node = worker_node('worker_naptime_wakeups',
 $node->safe_psql('postgres',
     "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres'; SELECT pg_reload_conf();");
 
-my $runs_sql =
-  "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'";
-sub runs
-{
-    return $node->safe_psql('postgres', $runs_sql);
-}
-
 sub poll_until
 {
     my ($done) = @_;
@@ -34,7 +27,7 @@ sub poll_until
     return $done->();
 }
 
-ok(poll_until(sub { runs() >= 1 }), 'the worker ran at start');
+ok(poll_until(sub { maintenance_runs($node) >= 1 }), 'the worker ran at start');
 my $pid = $node->safe_psql('postgres',
     "SELECT pid FROM pg_stat_activity WHERE application_name = 'ai_scale maintenance'");
 like($pid, qr/^\d+$/, 'the worker is in pg_stat_activity');
@@ -54,12 +47,12 @@ sub wake_and_serve
     ok(poll_until(sub { logged_contexts() >= $n }), "wake-up $n served");
 }
 wake_and_serve($_) for 1, 2;
-is(runs(), 1, 'no run but the first within the naptime');
+is(maintenance_runs($node), 1, 'no run but the first within the naptime');
 
 $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
-ok(poll_until(sub { runs() >= 2 }), 'a reload starts a run');
+ok(poll_until(sub { maintenance_runs($node) >= 2 }), 'a reload starts a run');
 wake_and_serve($_) for 3, 4;
-is(runs(), 2, 'and the wake-ups after it none');
+is(maintenance_runs($node), 2, 'and the wake-ups after it none');
 
 # The naptime is waited in full: at 5 s, no run within 2 s of the reload's own run, and one
 # after. A loaded machine makes runs later, never sooner, but it makes the test's own looks late
@@ -77,10 +70,10 @@ my ($conclusive, $ran_within, $tries) = (0, '', 0);
 while (!$conclusive && $tries < 5) {
     $tries++;
     if ($tries > 1) {
-        my $runs_now = runs();
-        poll_until(sub { runs() > $runs_now });
+        my $runs_now = maintenance_runs($node);
+        poll_until(sub { maintenance_runs($node) > $runs_now });
     }
-    my $before = runs();
+    my $before = maintenance_runs($node);
     my $out = $node->safe_psql('postgres', qq{
 ALTER SYSTEM SET ai_scale.maintenance_naptime = '5s';
 CREATE TEMP TABLE look (bound timestamptz, seen bigint, last_look timestamptz, last bigint);
@@ -94,14 +87,14 @@ DECLARE
 BEGIN
     LOOP
         look_start := clock_timestamp();
-        SELECT value INTO n FROM ($runs_sql) r;
+        n := $maintenance_runs_sql;
         EXIT WHEN n > $before;
         bound := look_start;
         PERFORM pg_sleep(0.01);
     END LOOP;
     INSERT INTO look (bound, seen) VALUES (bound, n);
     PERFORM pg_sleep(2);
-    SELECT value INTO n FROM ($runs_sql) r;
+    n := $maintenance_runs_sql;
     UPDATE look SET last = n, last_look = clock_timestamp();
 END \$\$;
 SELECT last_look < bound + interval '5 s', last - seen FROM look;});
@@ -111,8 +104,8 @@ SELECT last_look < bound + interval '5 s', last - seen FROM look;});
 }
 ok($conclusive, "the looks came within the naptime (tries: $tries)");
 is($ran_within, '0', 'no run within 2 s of the reload\'s run');
-my $after_reload = runs();
-ok(poll_until(sub { runs() > $after_reload }), 'the next run comes once the naptime has passed');
+my $after_reload = maintenance_runs($node);
+ok(poll_until(sub { maintenance_runs($node) > $after_reload }), 'the next run comes once the naptime has passed');
 
 $node->stop;
 done_testing();

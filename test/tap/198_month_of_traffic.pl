@@ -60,7 +60,6 @@ SELECT string_agg(left(lower, 10) || '..' || left(upper, 10) || ':' || coalesce(
                   ' ' ORDER BY lower)
   FROM ai_scale.partitions('public.model_predictions') WHERE lower IS NOT NULL};
 
-my $runs_sql = q{(SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs')};
 my ($l1_answers, $l2_answers, $l3_answers) = (0, 0, 0);
 my $mode = 'drop';
 my %removed_day;    # local dates whose partition retention dropped or detached
@@ -220,8 +219,7 @@ SELECT ai_scale.register_model('month_lin', 'linear', ARRAY['a', 'b'],
     # and on the last day of each mode.
     if ($n % 10 == 9 || grep { $day eq $_ } qw(2026-10-31 2026-11-01 2026-11-07 2026-11-08)) {
         set_clock("$day 23:59:50");
-        my $runs = $node->safe_psql('postgres', $runs_sql);
-        $node->poll_query_until('postgres', "SELECT $runs_sql >= $runs + 2")
+        maintenance_runs_reach($node, maintenance_runs($node) + 2)
           or die 'the worker made no pass';
         is($node->safe_psql('postgres', $parts_sql), $want,
             "$day 23:59:50: the same partitions, a pass later");

@@ -20,15 +20,8 @@ $node->reload;
 $node->safe_psql('postgres', 'SELECT ai_scale.create_prediction_store()');
 $node->safe_psql('postgres', 'VACUUM');
 
-my $runs_sql =
-  "SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'";
-sub runs_reach {
-    my ($n) = @_;
-    return $node->poll_query_until('postgres', "SELECT ($runs_sql) >= $n");
-}
 # Two runs after the VACUUM, so that whatever a first look at the tables sets is set.
-my $runs = $node->safe_psql('postgres', $runs_sql);
-ok(runs_reach($runs + 2), 'the worker ran after the setup');
+ok(maintenance_runs_reach($node, maintenance_runs($node) + 2), 'the worker ran after the setup');
 
 my $position = q{SELECT pg_current_wal_lsn(), txid_snapshot_xmax(txid_current_snapshot())};
 my $done = q{SELECT string_agg(value::text, ' ' ORDER BY metric) FROM ai_scale.stats
@@ -41,8 +34,7 @@ for my $try (1, 2) {
     my $day_before = $node->safe_psql('postgres', $day);
     $before = $node->safe_psql('postgres', $position);
     $done_before = $node->safe_psql('postgres', $done);
-    $runs = $node->safe_psql('postgres', $runs_sql);
-    ok(runs_reach($runs + 5), 'five more runs');
+    ok(maintenance_runs_reach($node, maintenance_runs($node) + 5), 'five more runs');
     $done_after = $node->safe_psql('postgres', $done);
     $after = $node->safe_psql('postgres', $position);
     last if $node->safe_psql('postgres', $day) eq $day_before;
@@ -52,10 +44,10 @@ is($done_after, $done_before, 'which had nothing to do and failed none');
 is($after, $before, 'they wrote no WAL and assigned no transaction ID');
 
 # Between runs: a naptime of an hour, after the run the reload starts.
-$runs = $node->safe_psql('postgres', $runs_sql);
+my $runs = maintenance_runs($node);
 $node->append_conf('postgresql.conf', "ai_scale.maintenance_naptime = '1h'\n");
 $node->reload;
-ok(runs_reach($runs + 1), 'the reload started a run');
+ok(maintenance_runs_reach($node, $runs + 1), 'the reload started a run');
 # Napping, not only idle: the worker reports 'idle' after each transaction of a run too, the
 # next about to start, and holds the next one's snapshot. The checks count when the worker
 # napped before and after them with the same count of runs (read before the first look at it
@@ -69,7 +61,7 @@ WHERE backend_type = 'ai_scale maintenance'};
 my ($snapshot, $locks, $runs_since) = ('', '', '');
 for my $try (1 .. 3) {
     ok($node->poll_query_until('postgres', $napping), "the worker naps (look $try)");
-    my $runs_napping = $node->safe_psql('postgres', $runs_sql);
+    my $runs_napping = maintenance_runs($node);
     next unless $node->safe_psql('postgres', $napping) eq 't';
     $snapshot = $node->safe_psql('postgres', q{
 SELECT backend_xmin IS NULL AND backend_xid IS NULL FROM pg_stat_activity
@@ -78,7 +70,7 @@ WHERE backend_type = 'ai_scale maintenance'});
 SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
 WHERE a.backend_type = 'ai_scale maintenance'});
     my $napped = $node->safe_psql('postgres', $napping);
-    $runs_since = $node->safe_psql('postgres', "SELECT ($runs_sql) - $runs_napping");
+    $runs_since = $node->safe_psql('postgres', "SELECT $maintenance_runs_sql - $runs_napping");
     last if $napped eq 't' && $runs_since eq '0';
 }
 is($runs_since, '0', 'no run overlapped the checks (they saw the worker between runs)');

@@ -38,14 +38,12 @@ SELECT count(*) FROM ai_scale.manage_partitions('$_', '1 hour', 24, '1 day', 'dr
                                                 'cold');
 DROP TABLE ${_}_default;} } @tables));
 
-my $runs_sql =
-  q{(SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs')};
 # Starts a run with a reload and waits until it has ended and the worker naps.
 sub run_once {
-    my $runs = $node->safe_psql('postgres', "SELECT $runs_sql");
+    my $runs = maintenance_runs($node);
     $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
     $node->poll_query_until('postgres', qq{
-SELECT $runs_sql > $runs AND wait_event = 'Extension'
+SELECT $maintenance_runs_sql > $runs AND wait_event = 'Extension'
   FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'})
       or die 'the worker did not run and nap after the reload';
 }

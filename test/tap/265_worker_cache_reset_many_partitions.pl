@@ -41,12 +41,10 @@ my $caught_up = qq{
 SELECT max(upper::timestamptz) >= now() + interval '9 hours'
    AND min(lower::timestamptz) >= now() - interval '${\ ($n - 9)} hours'
   FROM ai_scale.partitions('big') WHERE lower IS NOT NULL};
-my $runs = q{SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs'};
 # Past the runs that first read the table (its caches grown by it, one reset) and the first run
 # since.
 sub runs_done {
-    my $after = $node->safe_psql('postgres', $runs) + 3;
-    $node->poll_query_until('postgres', "SELECT ($runs) >= $after") or die 'no runs';
+    maintenance_runs_reach($node, maintenance_runs($node) + 3) or die 'no runs';
 }
 $node->poll_query_until('postgres', $caught_up) or die 'the worker did not catch up';
 runs_done();

@@ -26,7 +26,7 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with sma
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
   redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used
   redis_paused fork_clients clients_exited lines_logged extension_recreated_behind
-  $worker_line worker_failed);
+  $worker_line worker_failed $maintenance_runs_sql maintenance_runs maintenance_runs_reach);
 
 # The start of each line the maintenance worker logs of what a run did in its database
 # (src/partition/worker.cpp, worker_detach.cpp), in any database: "ai_scale maintenance in
@@ -172,6 +172,23 @@ CREATE FUNCTION rss_anon_kb() RETURNS int LANGUAGE sql
     AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'RssAnon:\s+(\d+)')::int $$;
 CREATE FUNCTION peak_kb() RETURNS int LANGUAGE sql
     AS $$ SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\s+(\d+)')::int $$;};
+}
+
+# The maintenance runs the workers of a server have made (ai_scale.stats; all its databases
+# together), as a parenthesized SQL expression for a test's own queries.
+our $maintenance_runs_sql =
+  q{(SELECT value FROM ai_scale.stats WHERE section = 'maintenance' AND metric = 'runs')};
+
+# The maintenance runs the workers of $node have made so far.
+sub maintenance_runs {
+    my ($node) = @_;
+    return $node->safe_psql('postgres', "SELECT $maintenance_runs_sql");
+}
+
+# Waits until the workers of $node have made $n runs in all; false if they did not in time.
+sub maintenance_runs_reach {
+    my ($node, $n) = @_;
+    return $node->poll_query_until('postgres', "SELECT $maintenance_runs_sql >= $n");
 }
 
 # The used bytes of the memory context named context in the process of backend_type (one of

@@ -72,9 +72,10 @@ chmod 755 "$copy" # the servers, run as postgres, read test data from it
 cd "$copy"
 export PG_CONFIG="$prefix/bin/pg_config"
 make -s -j"$(nproc)" && make -s install
-# The TAP tests run four tools of the CMake build.
+# The TAP tests run four tools of the CMake build and a fake GPU module (TAP 295).
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift slow_resolver >/dev/null
+cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift slow_resolver \
+    fake_gpu_module_abi999 >/dev/null
 
 # (|| status=1: under set -e a failed run would end the script here, before the logs are read)
 status=0

@@ -64,9 +64,10 @@ san="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer"
 make -s -j"$(nproc)" CXXFLAGS="-g -O1 -fno-strict-aliasing -D_GLIBCXX_SANITIZE_VECTOR $san" \
     PG_LDFLAGS="$san"
 make -s install
-# The TAP tests run four tools of the CMake build.
+# The TAP tests run four tools of the CMake build and a fake GPU module (TAP 295).
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift slow_resolver >/dev/null
+cmake --build build -j"$(nproc)" --target forge_l2_value generation_collision clock_shift slow_resolver \
+    fake_gpu_module_abi999 >/dev/null
 
 status=0
 AI_SCALE_TEST_KEEP_LOGS=1 bash test/run.sh --no-setup "${suites[@]}" | tee "$copy/run.log" ||

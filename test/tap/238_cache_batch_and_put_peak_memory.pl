@@ -9,6 +9,10 @@
 # the command and copied once, straight into the output buffer: 2 copies. Now the command's
 # value is the value's 20-byte header and the output's bytes where they lie, copied once, into
 # hiredis's output buffer: 1 copy besides the argument.
+# cache_get of that output held it 3 times at once: hiredis's reply, the string made of it and a
+# copy of that string, made by the vector of one value it was put in. Now the string is moved
+# there: 2 copies at once (the reply and the string, then the string and the jsonb decoded
+# from it).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -62,6 +66,13 @@ cmp_ok($kb, '<', 2.5 * 61 * 1024, 'a large output is copied once, into hiredis\'
 is($node->safe_psql('postgres', q{
 SELECT ai_scale.cache_get('m', 1, '{"x": "big"}') = (SELECT v FROM big)}), 't',
     'the large output is read back whole');
+
+($kb, $out) = peak_growth_kb(q{
+SELECT pg_column_size(ai_scale.cache_get('m', 1, '{"x": "big"}')) > 60 * 1024 * 1024});
+like($out, qr/^t\nt\ngrowth\|/, 'the large output is read back') or diag($out);
+note("VmHWM grew $kb kB at a cache_get of a 60 MB output");
+# Before: 3 copies (184 MB); now 2 (123 MB).
+cmp_ok($kb, '<', 2.5 * 61 * 1024, 'it is held twice at most to be read');
 
 $node->stop;
 redis_stop('peak_memory');

@@ -157,13 +157,15 @@ tap() {
     mapfile -t files < <(cd "$tapdir" && for glob in "${globs[@]}"; do
         for f in t/$glob; do echo "$f"; done
     done)
-    # The slowest files start first, longest first (four at a time on two cores: 253 and 198
-    # about three minutes, 250, 265 and 011 about two). In name order 265 (then four
-    # to five minutes, with 10,000 partitions) started last and ran alone for its last two and a
-    # half, one of the two jobs idle: a sixth of the suite.
-    local slow=(253_worker_memory_long_life 198_month_of_traffic 250_partition_cancel_sweep
-        011_maintenance_worker 265_worker_cache_reset_many_partitions
-        272_cache_unsent_bump_restart 274_partition_chaos_soak) first=() rest=()
+    # The slowest files start first, longest first (four at a time on two cores, in a CI-like
+    # run: 198 about 140 s, 250 and 011 about 105, 253 and 265 about 100 and 65 since they were
+    # cut, 041, 031, 274 and 272 about 50). In name order 265 (then four to five minutes, with
+    # 10,000 partitions) started last and ran alone for its last two and a half, one of the two
+    # jobs idle: a sixth of the suite.
+    local slow=(198_month_of_traffic 250_partition_cancel_sweep 011_maintenance_worker
+        253_worker_memory_long_life 265_worker_cache_reset_many_partitions
+        041_predict_async_workers 031_long_session_memory 274_partition_chaos_soak
+        272_cache_unsent_bump_restart) first=() rest=()
     for glob in "${slow[@]}"; do
         for f in "${files[@]}"; do [ "$f" = "t/$glob.pl" ] && first+=("$f"); done
     done

@@ -82,12 +82,17 @@ COMMIT;});
 # A row in the default that cannot move stops the shared attempt at its range, before it took
 # all its locks; the attempt again without that range takes them all. That one's out of shared
 # memory was raised, not halved: every run failed and made nothing. Now it is halved as well.
+# The days of the two rows, read once, so that the row read and the row deleted below are these
+# whenever that is.
+my ($bad_day, $good_day, $good_end) = split /\|/, $node->safe_psql('postgres',
+    q{SELECT (now()::date + 2)::timestamptz, (now()::date + 3)::timestamptz,
+             (now()::date + 4)::timestamptz});
 $offset = -s $node->logfile;
-$node->safe_psql('postgres', q{
+$node->safe_psql('postgres', qq{
 CREATE TABLE e (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('e', '1 day', 1, time_zone => 'UTC');
-INSERT INTO e VALUES (now()::date + 2 + interval '1 hour', -1),
-                     (now()::date + 3 + interval '1 hour', 1);
+INSERT INTO e VALUES (timestamptz '$bad_day' + interval '1 hour', -1),
+                     (timestamptz '$good_day' + interval '1 hour', 1);
 ALTER TABLE e ADD CONSTRAINT epos CHECK (v > 0) NOT VALID;
 UPDATE ai_scale.partition_config SET premake = 300 WHERE parent = 'e'::regclass;});
 ok($node->wait_for_log(
@@ -103,9 +108,6 @@ unlike(slurp_file($node->logfile, $offset), qr/${worker_line}error public\.e\n.*
 # partition, or the default, and no other): the worker goes on making e's partitions, and a
 # query of them all needed more locks than its runs left free where a run fit 100 of them (an
 # assert-enabled build: scripts/assert_check.sh), not 50.
-my ($bad_day, $good_day, $good_end) = split /\|/, safe_psql_beside_runs(
-    q{SELECT (now()::date + 2)::timestamptz, (now()::date + 3)::timestamptz,
-             (now()::date + 4)::timestamptz});
 is(safe_psql_beside_runs(
         qq{SELECT count(*) FROM e WHERE at >= '$good_day' AND at < '$good_end' AND v = 1}),
     '1', 'the good row is there');

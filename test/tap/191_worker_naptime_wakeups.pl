@@ -105,7 +105,8 @@ SELECT last_look < bound + interval '5 s', last - seen FROM look;});
 ok($conclusive, "the looks came within the naptime (tries: $tries)");
 is($ran_within, '0', 'no run within 2 s of the reload\'s run');
 my $after_reload = maintenance_runs($node);
-ok(poll_until(sub { maintenance_runs($node) > $after_reload }), 'the next run comes once the naptime has passed');
+ok(poll_until(sub { maintenance_runs($node) > $after_reload }),
+    'the next run comes once the naptime has passed');
 
 $node->stop;
 done_testing();

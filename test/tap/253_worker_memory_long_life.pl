@@ -74,18 +74,14 @@ sub step {
     }
 }
 
-# CacheMemoryContext's used bytes in the worker, napping after a step's runs; and its pid.
-sub cache_used {
-    return context_used($node, 'ai_scale maintenance', 'CacheMemoryContext');
-}
-
-# The most CacheMemoryContext held after each of $n steps, and the pid of the worker.
+# The most CacheMemoryContext held after each of $n steps (the worker napping after the step's
+# runs), and the pid of the worker.
 sub most_used {
     my ($n) = @_;
     my ($most, $pid) = (0, undef);
     for (1 .. $n) {
         step();
-        my ($used, $now_pid) = cache_used();
+        my ($used, $now_pid) = context_used($node, 'ai_scale maintenance', 'CacheMemoryContext');
         $most = $used if $used > $most;
         $pid //= $now_pid;
         die 'the worker was restarted' if $now_pid != $pid;

@@ -2,12 +2,11 @@
 # psql and a new backend, about 70 ms of CPU on a two-core CI machine (psql's own share is 35
 # of them), every 100 ms for as long as the wait lasts: the suite's polls were two in five of its
 # 6,000 connections, on a machine whose two cores the four files running side by side keep
-# busy. Here a try follows the last
-# 100 ms later for the first 2 seconds of a wait, then 500 ms later: the waits that end within a
-# naptime or two end as soon as before, the long ones (the launcher's 10-second restart
-# interval, seven times in TAP 011) ask a fifth as often after their first 2 seconds, and end
-# at most 400 ms later than they would have. What a try does is unchanged (a new psql, the
-# same query and expected output). The wait gives up after twice
+# busy. Here a try follows the last 100 ms later for the first 2 seconds of a wait, then 500 ms
+# later: the waits that end within a naptime or two end as soon as before, the long ones (the
+# launcher's 10-second restart interval, seven times in TAP 011) ask a fifth as often after
+# their first 2 seconds, and end at most 400 ms later than they would have. What a try does is
+# unchanged (a new psql, the same query and expected output). The wait gives up after twice
 # $PostgreSQL::Test::Utils::timeout_default seconds; Postgres's gives up after ten tries for
 # each of those seconds, 100 ms apart, which is at least that many seconds.
 package PollPace;

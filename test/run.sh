@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every ai_scale test suite against real servers it starts itself, then stops them:
-#   unit (GoogleTest via ctest), regress (pg_regress, preloaded server), isolation
-#   (pg_isolation_regress over specs/, the same server), regress-nopreload (pg_regress, server
-#   without shared_preload_libraries), tap (prove: replication and workers).
+#   unit (GoogleTest via ctest), fuzz (each libFuzzer target of test/fuzz, no server), regress
+#   (pg_regress, preloaded server), isolation (pg_isolation_regress over specs/, the same
+#   server), regress-nopreload (pg_regress, server without shared_preload_libraries), tap
+#   (prove: replication and workers).
 # Installs what is missing first (scripts/setup.sh). Exits non-zero if any suite fails.
 # Usage: bash test/run.sh [--no-setup] [suite...]
 #   AI_SCALE_TAP_FILES='071_*.pl 15?_*.pl' runs only the TAP files those globs name (a list

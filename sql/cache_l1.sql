@@ -134,11 +134,16 @@ SELECT ai_scale.cache_invalidate('');
 SELECT ai_scale.cache_invalidate('l1_model', -5);
 SELECT ai_scale.cache_invalidate('l1_model', 0);
 \i sql/include/try.sql
--- An output over 64 MB, more than ai_scale reads back from Redis as one value, is refused
--- (54000), and nothing is stored.
+-- An output over ai_scale.redis_max_value_bytes (1 MB by default) is refused (54000), and
+-- nothing is stored; at the setting's largest, 64 MB, the most ai_scale reads back from Redis as
+-- one value, too.
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 12}', jsonb_build_object('v', repeat('x', 1024 * 1024)));
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 12}') IS NULL AS nothing_stored;
+SET ai_scale.redis_max_value_bytes = '64MB';
 SELECT pg_temp.try(format('SELECT ai_scale.cache_put(%L, 1, %L, %L)', 'l1_model', '{"x": 12}',
                           jsonb_build_object('v', repeat('x', 64 * 1024 * 1024)))) AS over_64_mb;
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": 12}') IS NULL AS nothing_stored;
+RESET ai_scale.redis_max_value_bytes;
 -- Their SQLSTATEs, as docs/cache.md gives them: 22004 for a null argument, 22023 for a bad one.
 SELECT call, pg_temp.try('SELECT ' || call) AS error FROM (VALUES
     ($$ai_scale.cache_get(NULL, 1, '{}')$$),

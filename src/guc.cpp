@@ -37,6 +37,7 @@ char* redis_sentinels = nullptr;
 char* redis_sentinel_master = nullptr;
 int redis_read_from = int(read_from::replica);
 int redis_timeout_ms = 100;
+int redis_max_value_bytes = 1024 * 1024;
 int redis_replica_max_lag_kb = 16 * 1024;
 int redis_spin_us = 50;
 char* redis_user = nullptr;
@@ -440,6 +441,14 @@ void define_redis_settings()
                             "Timeout of each Redis host name lookup, connect and round trip.",
                             nullptr, &redis_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS,
                             nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "ai_scale.redis_max_value_bytes",
+        "Largest output (jsonb binary) written to Redis; cache_put refuses a larger one.",
+        "predict() and fills from the store leave a larger one out of Redis. Redis takes about "
+        "as long to start the reply to a large value as to send it, and a read must end within "
+        "ai_scale.redis_timeout_ms.",
+        &redis_max_value_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024, PGC_SUSET, GUC_UNIT_BYTE,
+        nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "ai_scale.redis_replica_max_lag",
         "How far behind its primary's replication stream a replica may be and still serve reads.",

@@ -32,6 +32,7 @@ extern char* redis_sentinel_master;
 enum class read_from { replica, primary };
 extern int redis_read_from; // a read_from value
 extern int redis_timeout_ms;
+extern int redis_max_value_bytes;    // larger outputs are not written to Redis
 extern int redis_replica_max_lag_kb; // -1: no history or lag check
 extern int redis_spin_us;            // busy-wait for a reply before sleeping; 0: never
 extern char* redis_user;             // '' : AUTH with the password alone (the default user)

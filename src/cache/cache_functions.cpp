@@ -213,9 +213,14 @@ AI_SCALE_FUNCTION(ai_scale_cache_put)
     Jsonb* input = PG_GETARG_JSONB_P(2);
     Jsonb* output = PG_GETARG_JSONB_P(3);
     if (!fits_in_redis(output))
-        throw pg::error(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "output is too large to cache",
-                        "The output is " + std::to_string(VARSIZE_ANY(output)) +
-                            " bytes; the limit is " + std::to_string(max_output_bytes) + ".");
+        throw pg::error(
+            ERRCODE_PROGRAM_LIMIT_EXCEEDED, "output is too large to cache",
+            "The output is " + std::to_string(VARSIZE_ANY(output)) + " bytes; the limit is " +
+                std::to_string(redis_value_limit()) + " (ai_scale.redis_max_value_bytes).",
+            redis_value_limit() < max_output_bytes
+                ? "ai_scale.redis_max_value_bytes may be raised to 64MB, with "
+                  "ai_scale.redis_timeout_ms raised to cover reading a value that large."
+                : "");
     uint64_t ttl_ms =
         PG_ARGISNULL(4) ? uint64_t(guc::cache_ttl_s) * 1000 : ttl_ms_of(PG_GETARG_INTERVAL_P(4));
     fill_l1_l2(make_key(m.database, m.model, m.version, input), output, ttl_ms);

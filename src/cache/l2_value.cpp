@@ -1,12 +1,14 @@
 #include "cache/l2_value.hpp"
 #include "cache/jsonb_check.hpp"
 #include "cache/l2_format.hpp"
+#include "guc.hpp"
 #include "pg/guard.hpp"
 
 extern "C" {
 #include "mb/pg_wchar.h"
 }
 
+#include <algorithm>
 #include <ctime>
 
 namespace ai_scale::cache {
@@ -38,7 +40,12 @@ word encode_l2_value(const Jsonb* output, uint64_t expires_unix_ms)
 
 bool fits_in_redis(const Jsonb* output)
 {
-    return VARSIZE_ANY(output) <= max_output_bytes;
+    return VARSIZE_ANY(output) <= redis_value_limit();
+}
+
+size_t redis_value_limit()
+{
+    return std::min(max_output_bytes, size_t(guc::redis_max_value_bytes));
 }
 
 Jsonb* decode_l2_value(const std::string& value, uint64_t* expires_unix_ms)

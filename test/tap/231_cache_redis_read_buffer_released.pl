@@ -20,7 +20,7 @@ redis_start('read_buffer_released', $port);
 # Reading a 60 MB value from Redis takes about 1.5 s here and took nearly 10 s under ASan
 # (scripts/sanitize_check.sh), where the 10 s the other tests allow timed it out: a miss.
 my $node = cache_node('read_buffer_released', redis_primary => "127.0.0.1:$port",
-    redis_timeout_ms => 60000);
+    redis_timeout_ms => 60000, redis_max_value_bytes => '64MB');
 $node->safe_psql('postgres', memory_functions() . q{
 SELECT ai_scale.cache_put('m', 1, '{"x": "big"}', jsonb_build_object('s', repeat('y', 60 * 1024 * 1024)));
 SELECT ai_scale.cache_put('m', 1, '{"x": "small"}', '{"score": 1}');

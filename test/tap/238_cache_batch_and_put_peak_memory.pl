@@ -27,7 +27,7 @@ redis_start('peak_memory', $port);
 # Reading a 60 MB value from Redis takes about 1.5 s here and took nearly 10 s under ASan
 # (scripts/sanitize_check.sh), where the 10 s the other tests allow timed it out: a miss.
 my $node = cache_node('peak_memory', redis_primary => "127.0.0.1:$port",
-    redis_timeout_ms => 60000);
+    redis_timeout_ms => 60000, redis_max_value_bytes => '64MB');
 $node->safe_psql('postgres', memory_functions() . q{
 CREATE TABLE batch AS
     SELECT array_agg(jsonb_build_object('a', g) ORDER BY g) AS inputs

@@ -22,7 +22,8 @@ my $node = PostgreSQL::Test::Cluster->new('cache_cancel_sweep');
 $node->init;
 $node->append_conf('postgresql.conf', join("\n",
     "shared_preload_libraries = 'ai_scale'", "ai_scale.redis_primary = '127.0.0.1:$port'",
-    'ai_scale.redis_timeout_ms = 10000', "log_min_messages = 'warning'") . "\n");
+    'ai_scale.redis_timeout_ms = 10000', "ai_scale.redis_max_value_bytes = '8MB'",
+    "log_min_messages = 'warning'") . "\n");
 $node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION ai_scale;

@@ -5,6 +5,7 @@
 #include "cache/host_lookup.hpp"
 #include "cache/l2_format.hpp"
 #include "cache/resp_limits.hpp"
+#include "cache/transfer_allowance.hpp"
 #include "cache/unix_socket.hpp"
 #include "guc.hpp"
 
@@ -201,7 +202,8 @@ void send_commands(connection& c, steady::time_point deadline)
     throw redis_failure("connection closed by redis");
 }
 
-// Reads one reply per command, waiting for the socket as needed until the deadline.
+// Reads one reply per command, waiting for the socket as needed until the deadline, which each
+// value announced moves on by its transfer allowance.
 std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& cmds,
                                     steady::time_point deadline)
 {
@@ -210,6 +212,7 @@ std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& c
     replies.reserve(cmds.size());
     char buf[16 * 1024];
     bool received = false;
+    uint64_t allowed_bytes = 0; // of the announced values, those the deadline allows for
     while (replies.size() < cmds.size()) {
         void* r = nullptr;
         if (redisReaderGetReply(c.ctx->reader, &r) != REDIS_OK)
@@ -223,6 +226,10 @@ std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& c
             received = true;
             if (!scan.feed(buf, size_t(n)))
                 fail(c, "refused reply: " + scan.why());
+            if (scan.announced_bulk_bytes() != allowed_bytes) {
+                deadline += transfer_allowance(scan.announced_bulk_bytes() - allowed_bytes);
+                allowed_bytes = scan.announced_bulk_bytes();
+            }
             if (redisReaderFeed(c.ctx->reader, buf, size_t(n)) != REDIS_OK)
                 fail(c, c.ctx->reader->errstr);
         } else if (n == 0 || (!received && closed_errno(errno))) {
@@ -262,16 +269,18 @@ void release_read_buffer(connection& c)
     c.ctx->reader = fresh;
 }
 
-// Sends the commands and reads their replies, all within one redis_timeout_ms. The replies are
-// checked against resp_limits as they arrive, before hiredis reads them. Any failure (or a
+// Sends the commands and reads their replies, all within one redis_timeout_ms plus the transfer
+// allowance of the bytes sent and of the values announced (transfer_allowance.hpp). The replies
+// are checked against resp_limits as they arrive, before hiredis reads them. Any failure (or a
 // cancel) drops the connection: it may be in the middle of a reply, or its output buffer hold
 // part of a command (append_commands out of memory between two parts), which the next use of
 // the pooled connection would have sent before its own.
 std::vector<reply_ptr> exchange(connection& c, const std::vector<command>& cmds)
 {
-    const auto deadline = steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms);
+    auto deadline = steady::now() + std::chrono::milliseconds(guc::redis_timeout_ms);
     try {
         append_commands(c, cmds);
+        deadline += transfer_allowance(sdslen(c.ctx->obuf));
         send_commands(c, deadline);
         if (worth_spinning(cmds))
             spin_for_reply(c, deadline);

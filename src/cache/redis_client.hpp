@@ -3,8 +3,9 @@
 // ai_scale.redis_timeout_ms each; or its Unix-domain socket connected, unix_socket.hpp), AUTH
 // and SELECT applied (to a data node), and dropped (to be made again next time) after any
 // failure. Each round trip (all its commands' replies) must end within ai_scale.redis_timeout_ms
-// and stay within resp_limits.hpp's byte and element budget. Errors are thrown as redis_failure;
-// nothing here calls into Postgres (the wait hook is how a cancel reaches a wait).
+// plus the time its bytes are allowed (transfer_allowance.hpp) and stay within resp_limits.hpp's
+// byte and element budget. Errors are thrown as redis_failure; nothing here calls into Postgres
+// (the wait hook is how a cancel reaches a wait).
 #pragma once
 
 #include "cache/redis_command.hpp"

@@ -100,6 +100,7 @@ bool resp_scanner::header_done()
             return fail("a bulk reply of " + std::to_string(n) + " bytes is over the limit of " +
                         std::to_string(most));
         bulk_left_ = uint64_t(n);
+        announced_bulk_bytes_ += bulk_left_;
         at_ = bulk_left_ ? at::bulk : at::bulk_cr;
         return true;
     case '*':

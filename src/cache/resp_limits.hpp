@@ -37,6 +37,9 @@ class resp_scanner {
     bool feed(const char* data, size_t len);
     // Top-level replies complete so far.
     size_t complete() const { return complete_; }
+    // The lengths of the bulk strings announced so far, summed (their bytes may not all have
+    // arrived yet).
+    uint64_t announced_bulk_bytes() const { return announced_bulk_bytes_; }
     // Why feed refused, for the error message.
     const std::string& why() const { return why_; }
 
@@ -54,6 +57,7 @@ class resp_scanner {
     std::string line_;     // the digits after $, * or :, kept to parse the number
     bool line_cr_ = false; // the line's \r was seen
     uint64_t bulk_left_ = 0;
+    uint64_t announced_bulk_bytes_ = 0;
     std::vector<int64_t> open_; // elements still to come, per open array (innermost last)
     bool failed_ = false;
     std::string why_;

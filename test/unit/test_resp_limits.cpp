@@ -1,5 +1,6 @@
 // The limits checked on Redis replies before hiredis reads them (cache/resp_limits.hpp).
 #include "cache/resp_limits.hpp"
+#include "cache/transfer_allowance.hpp"
 
 #include <gtest/gtest.h>
 
@@ -115,4 +116,31 @@ TEST(RespLimits, LimitsFollowTheCommands)
     resp_limits sets = limits_for({{"SET", "a", "x", "PX", "1"}, {"SET", "b", "y", "PX", "1"}}, v);
     EXPECT_LT(sets.max_bytes, 1u << 20);
     EXPECT_GT(sets.max_bytes, 0u);
+}
+
+TEST(RespLimits, SumsTheValuesAnnounced)
+{
+    resp_scanner s({1u << 20, 10});
+    // A nil, an empty value and an integer announce nothing; a value its length, counted from
+    // its header, before its bytes arrive.
+    ASSERT_TRUE(feed_bytes(s, "$-1\r\n$0\r\n\r\n:7\r\n"));
+    EXPECT_EQ(s.announced_bulk_bytes(), 0u);
+    ASSERT_TRUE(feed_bytes(s, "$5\r\nab"));
+    EXPECT_EQ(s.announced_bulk_bytes(), 5u);
+    // An MGET's values, each as its header comes.
+    ASSERT_TRUE(feed_bytes(s, "cde\r\n*3\r\n$3\r\nxyz\r\n$-1\r\n$1000\r\n"));
+    EXPECT_EQ(s.announced_bulk_bytes(), 1008u);
+    EXPECT_EQ(s.complete(), 4u);
+}
+
+TEST(TransferAllowance, OneSecondForEachEightMegabytes)
+{
+    EXPECT_EQ(transfer_allowance(0).count(), 0);
+    EXPECT_EQ(transfer_allowance(8u << 20), std::chrono::seconds(1));
+    EXPECT_EQ(transfer_allowance(64u << 20), std::chrono::seconds(8));
+    // A 1 kB value: about 0.1 ms, nothing a small round trip notices.
+    EXPECT_EQ(transfer_allowance(1024).count(), 122);
+    // The largest reply budget of a round trip (100 keys of 64 MB each, were they allowed)
+    // does not overflow.
+    EXPECT_EQ(transfer_allowance(uint64_t(100) * (64u << 20)), std::chrono::seconds(800));
 }

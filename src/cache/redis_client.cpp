@@ -202,8 +202,8 @@ void send_commands(connection& c, steady::time_point deadline)
     throw redis_failure("connection closed by redis");
 }
 
-// Reads one reply per command, waiting for the socket as needed until the deadline, which each
-// value announced moves on by its transfer allowance.
+// Reads one reply per command, waiting for the socket as needed until the deadline plus the
+// transfer allowance of the values announced so far.
 std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& cmds,
                                     steady::time_point deadline)
 {
@@ -212,7 +212,6 @@ std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& c
     replies.reserve(cmds.size());
     char buf[16 * 1024];
     bool received = false;
-    uint64_t allowed_bytes = 0; // of the announced values, those the deadline allows for
     while (replies.size() < cmds.size()) {
         void* r = nullptr;
         if (redisReaderGetReply(c.ctx->reader, &r) != REDIS_OK)
@@ -226,16 +225,12 @@ std::vector<reply_ptr> read_replies(connection& c, const std::vector<command>& c
             received = true;
             if (!scan.feed(buf, size_t(n)))
                 fail(c, "refused reply: " + scan.why());
-            if (scan.announced_bulk_bytes() != allowed_bytes) {
-                deadline += transfer_allowance(scan.announced_bulk_bytes() - allowed_bytes);
-                allowed_bytes = scan.announced_bulk_bytes();
-            }
             if (redisReaderFeed(c.ctx->reader, buf, size_t(n)) != REDIS_OK)
                 fail(c, c.ctx->reader->errstr);
         } else if (n == 0 || (!received && closed_errno(errno))) {
             throw_closed(c, received, replies);
         } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            if (!wait_for(c, POLLIN, deadline))
+            if (!wait_for(c, POLLIN, deadline + transfer_allowance(scan.announced_bulk_bytes())))
                 fail(c, "timed out waiting for redis");
         } else {
             const std::string msg = std::string("read: ") + std::strerror(errno);

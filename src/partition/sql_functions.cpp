@@ -2,6 +2,7 @@
 // pure planner, and partition bounds read from the catalog (pg_class.relpartbound), never from
 // partition names. The maintenance procedures themselves are PL/pgSQL (the DDL executor).
 #include "guc.hpp"
+#include "partition/descriptor_memory.hpp"
 #include "partition/foreign_keys.hpp"
 #include "partition/owner_code.hpp"
 #include "partition/planner.hpp"
@@ -610,6 +611,9 @@ void put_bounds(FunctionCallInfo fcinfo, Oid parent, text* zone, std::optional<T
     // finalized (a partition made over one would overlap it), and retention may still choose
     // them.
     PartitionDesc desc = RelationGetPartitionDesc(rel, false);
+    // Before this statement frees the memory of that build, and the next rebuild's (after a
+    // partition is added or dropped) with it.
+    part::keep_descriptor_memory(size_t(desc->nparts));
     PartitionBoundInfo bounds = desc->boundinfo;
     if (bounds != nullptr) {
         // indexes[i] is the partition holding [datums[i-1], datums[i]), or -1 for a gap.

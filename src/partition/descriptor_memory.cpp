@@ -1,0 +1,39 @@
+#include "partition/descriptor_memory.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace ai_scale::partition {
+
+namespace {
+
+// glibc's starting thresholds; a block this large or more is mmapped until they rise.
+constexpr size_t glibc_initial_threshold = size_t(128) << 10;
+
+// The size of the largest block freed here so far: the thresholds are at least that.
+size_t kept_bytes = 0;
+
+} // namespace
+
+size_t keep_descriptor_memory(size_t partitions)
+{
+#if defined(__GLIBC__)
+    const size_t bytes =
+        std::min(descriptor_bytes_max, partitions * descriptor_bytes_per_partition);
+    if (bytes <= glibc_initial_threshold || bytes <= kept_bytes)
+        return 0;
+    // Through a volatile pointer, so that the compiler cannot drop the pair as unused. The
+    // block is never written: mmap gives it no pages.
+    void* volatile block = std::malloc(bytes);
+    if (block == nullptr)
+        return 0;
+    std::free(block);
+    kept_bytes = bytes;
+    return bytes;
+#else
+    (void)partitions;
+    return 0;
+#endif
+}
+
+} // namespace ai_scale::partition

@@ -1,0 +1,49 @@
+// A process of its own for test_partition_descriptor_memory.cpp: glibc's malloc thresholds are
+// the process's, and the unit tests' process may have raised them already. Frees 2 MB of small
+// blocks lying at the top of the heap and reads how much of it glibc kept, once before and once
+// after keep_descriptor_memory. Prints "before after" (bytes kept) and exits 0, or 1 when
+// mallinfo2 is not there to say.
+#include "partition/descriptor_memory.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace {
+
+// 2 MB in blocks of 16 kB: each under glibc's starting mmap threshold, so all from the heap.
+size_t kept_after_freeing_2mb()
+{
+#if defined(__GLIBC__)
+    std::vector<void*> blocks(128);
+    for (void*& b : blocks) {
+        b = std::malloc(16384);
+        std::memset(b, 1, 16384);
+    }
+    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it)
+        std::free(*it);
+    // The top chunk: what the heap holds free above everything in use.
+    return mallinfo2().keepcost;
+#else
+    return 0;
+#endif
+}
+
+} // namespace
+
+int main()
+{
+#if defined(__GLIBC__)
+    const size_t before = kept_after_freeing_2mb();
+    ai_scale::partition::keep_descriptor_memory(1000);
+    const size_t after = kept_after_freeing_2mb();
+    std::printf("%zu %zu\n", before, after);
+    return 0;
+#else
+    return 1;
+#endif
+}

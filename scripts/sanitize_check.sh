@@ -14,10 +14,7 @@
 # (tests 3 and 6), 238 (tests 3 and 9) and 300 (tests 4 and 7) to fail: they bound the backend's
 # memory, which ASan's allocator enlarges (its quarantine holds up to 256 MB of freed memory, its
 # realloc copies, malloc_trim gives nothing back; with quarantine_size_mb=0 only 029 test 3, 231
-# test 6 and 238 test 9 still fail). TAP 028 test 6 failed once too (59th session): its read
-# after moving redis_primary to another server missed; not looked into (the once-a-second
-# generation sync, which ASan's speed moves the read past, is a guess). Any other failure is
-# worth a look.
+# test 6 and 238 test 9 still fail). Any other failure is worth a look.
 # Usage: bash scripts/sanitize_check.sh [suite...]   (default: regress isolation regress-nopreload)
 #   AI_SCALE_TAP_FILES picks TAP files as for test/run.sh.
 set -euo pipefail

@@ -162,7 +162,7 @@ done
 # system when it lies at the top of the heap, or keeps it, by what else that backend allocated
 # before, and taking it back costs 400 page faults an add, each a fresh page from a VM's host
 # (5-8 ms an add on the development VM; some of ai_scale's sessions before the 60th, none of the
-# others': ai_scale now raises glibc's thresholds, src/partition/descriptor_memory.hpp). So
+# others': ai_scale now raises glibc's thresholds, src/pg/kept_heap.hpp). So
 # each tool (and the bare statements) gets five sessions, in turn, each from the same 1000
 # children (the partitions a session made are dropped after it), and the figures are the
 # medians over the sessions; each session's figure is printed with the page faults of its adds

@@ -15,6 +15,7 @@
 #include "guc.hpp"
 #include "pg/args.hpp"
 #include "pg/guard.hpp"
+#include "pg/kept_heap.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -125,6 +126,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get)
     Jsonb* v = get_one(m, PG_GETARG_JSONB_P(2));
     if (v == nullptr)
         PG_RETURN_NULL();
+    pg::keep_heap_for_call(VARSIZE(v));
     PG_RETURN_JSONB_P(v);
 }
 
@@ -197,6 +199,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
         result = construct_md_array(elems, nulls, n == 0 ? 0 : 1, dims, lbs, JSONBOID, -1, false,
                                     TYPALIGN_INT);
     });
+    pg::keep_heap_for_call(VARSIZE(result), size_t(n));
     PG_RETURN_ARRAYTYPE_P(result);
 }
 

@@ -10,6 +10,7 @@
 #include "guc.hpp"
 #include "pg/args.hpp"
 #include "pg/guard.hpp"
+#include "pg/kept_heap.hpp"
 #include "predict/pending_fills.hpp"
 #include "predict/store.hpp"
 #include "scoring/catalog.hpp"
@@ -490,6 +491,8 @@ AI_SCALE_FUNCTION(ai_scale_predict_batch)
             store_and_fill(*model_ref, model, fresh, to_score, b);
         }
         share_with_copies(b);
-        PG_RETURN_ARRAYTYPE_P(answers_array(model, version, in, b));
+        ArrayType* answers = answers_array(model, version, in, b);
+        pg::keep_heap_for_call(VARSIZE(answers), size_t(in.n));
+        PG_RETURN_ARRAYTYPE_P(answers);
     }
 }

@@ -1,13 +1,13 @@
-#include "partition/descriptor_memory.hpp"
+#include "pg/kept_heap.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 
-namespace ai_scale::partition {
+namespace ai_scale::pg {
 
 namespace {
 
-// glibc's starting thresholds; a block this large or more is mmapped until they rise.
+// glibc's starting thresholds.
 constexpr size_t glibc_initial_threshold = size_t(128) << 10;
 
 // The size of the largest block freed here so far: the thresholds are at least that.
@@ -15,11 +15,10 @@ size_t kept_bytes = 0;
 
 } // namespace
 
-size_t keep_descriptor_memory(size_t partitions)
+size_t keep_freed_heap(size_t bytes)
 {
-#if defined(__GLIBC__)
-    const size_t bytes =
-        std::min(descriptor_bytes_max, partitions * descriptor_bytes_per_partition);
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+    bytes = std::min(bytes, kept_heap_max);
     if (bytes <= glibc_initial_threshold || bytes <= kept_bytes)
         return 0;
     // Through a volatile pointer, so that the compiler cannot drop the pair as unused. The
@@ -31,9 +30,9 @@ size_t keep_descriptor_memory(size_t partitions)
     kept_bytes = bytes;
     return bytes;
 #else
-    (void)partitions;
+    (void)bytes;
     return 0;
 #endif
 }
 
-} // namespace ai_scale::partition
+} // namespace ai_scale::pg

@@ -1,9 +1,8 @@
-// A process of its own for test_partition_descriptor_memory.cpp: glibc's malloc thresholds are
-// the process's, and the unit tests' process may have raised them already. Frees 2 MB of small
-// blocks lying at the top of the heap and reads how much of it glibc kept, once before and once
-// after keep_descriptor_memory. Prints "before after" (bytes kept) and exits 0, or 1 when
-// mallinfo2 is not there to say.
-#include "partition/descriptor_memory.hpp"
+// A process of its own for test_kept_heap.cpp: glibc's malloc thresholds are the process's, and
+// the unit tests' process may have raised them already. Frees 2 MB of small blocks lying at the
+// top of the heap and reads how much of it glibc kept, once before and once after
+// keep_freed_heap(4 MB). Prints "before after" (bytes kept) and exits 0, or 1 without glibc.
+#include "pg/kept_heap.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -39,7 +38,7 @@ int main()
 {
 #if defined(__GLIBC__)
     const size_t before = kept_after_freeing_2mb();
-    ai_scale::partition::keep_descriptor_memory(1000);
+    ai_scale::pg::keep_freed_heap(size_t(4) << 20);
     const size_t after = kept_after_freeing_2mb();
     std::printf("%zu %zu\n", before, after);
     return 0;

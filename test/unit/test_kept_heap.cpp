@@ -1,0 +1,54 @@
+// keep_freed_heap (src/pg/kept_heap.hpp): which calls free a block, and that glibc then keeps
+// the heap a call frees, measured in a process of its own (kept_heap_probe.cpp).
+#include "pg/kept_heap.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+using ai_scale::pg::answer_heap_factor;
+using ai_scale::pg::keep_freed_heap;
+using ai_scale::pg::batch_heap_per_element;
+using ai_scale::pg::keep_heap_for_call;
+using ai_scale::pg::kept_heap_max;
+
+// The only test of this process that calls it: the sizes kept so far are this test's.
+TEST(KeptHeap, FreesABlockOnlyWhenItRaisesTheThresholds)
+{
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+    constexpr size_t kb = 1024;
+    // At or under glibc's starting thresholds (128 kB): nothing to raise.
+    EXPECT_EQ(keep_freed_heap(0), 0u);
+    EXPECT_EQ(keep_freed_heap(128 * kb), 0u);
+    EXPECT_EQ(keep_heap_for_call(16 * kb), 0u);
+    EXPECT_EQ(keep_heap_for_call(0, 64), 0u);
+    EXPECT_EQ(keep_freed_heap(128 * kb + 1), 128 * kb + 1);
+    EXPECT_EQ(keep_freed_heap(4000 * kb), 4000 * kb);
+    EXPECT_EQ(keep_freed_heap(4000 * kb), 0u);
+    EXPECT_EQ(keep_freed_heap(2000 * kb), 0u);
+    EXPECT_EQ(keep_heap_for_call(1000 * kb, 10), 1000 * kb * answer_heap_factor);
+    EXPECT_EQ(keep_heap_for_call(1000 * kb, 10000), 10000 * batch_heap_per_element);
+    // glibc raises its thresholds for blocks up to 32 MB, no further.
+    EXPECT_EQ(keep_freed_heap(size_t(1) << 30), kept_heap_max);
+    EXPECT_EQ(keep_freed_heap(size_t(2) << 30), 0u);
+#else
+    EXPECT_EQ(keep_freed_heap(size_t(4) << 20), 0u);
+#endif
+}
+
+TEST(KeptHeap, GlibcKeepsTheFreedHeapAfterwards)
+{
+#if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "glibc's own malloc only";
+#else
+    FILE* probe = popen(KEPT_HEAP_PROBE, "r");
+    ASSERT_NE(probe, nullptr);
+    unsigned long long before = 0, after = 0;
+    const int read = std::fscanf(probe, "%llu %llu", &before, &after);
+    ASSERT_EQ(pclose(probe), 0);
+    ASSERT_EQ(read, 2);
+    // Before: glibc gave back all but its 128 kB pad. After: it kept the 2 MB.
+    EXPECT_LT(before, 1024u * 1024u);
+    EXPECT_GE(after, 2u * 1024u * 1024u);
+#endif
+}

@@ -37,7 +37,7 @@ size_t keep_freed_heap(size_t bytes);
 //   writes them out as text into a buffer that doubles as it fills, and then into the protocol's
 //   message, up to about four times that in its largest blocks; twice that, to spare;
 // - `elements`, the batch's inputs: predict_batch of 5,000 inputs of a linear model freed 7.3 MB
-//   of heap a call, 1.5 kB an input (keys, rows, scores, the store's tuples); 2 kB, to spare.
+//   of heap a call, 1.5 kB an input; 2 kB, to spare.
 constexpr size_t answer_heap_factor = 8;
 constexpr size_t batch_heap_per_element = 2048;
 inline size_t keep_heap_for_call(size_t answer_bytes, size_t elements = 0)

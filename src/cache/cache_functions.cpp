@@ -126,7 +126,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get)
     Jsonb* v = get_one(m, PG_GETARG_JSONB_P(2));
     if (v == nullptr)
         PG_RETURN_NULL();
-    pg::keep_heap_for_call(VARSIZE(v));
+    pg::keep_heap_for_call(VARSIZE_ANY(v));
     PG_RETURN_JSONB_P(v);
 }
 

@@ -23,8 +23,11 @@
 
 namespace ai_scale::pg {
 
-// glibc raises its thresholds for blocks up to this size and no further (32 MB on 64-bit).
-constexpr size_t kept_heap_max = size_t(32) << 20;
+// glibc raises its thresholds for blocks up to 32 MB (on 64-bit) and no further, comparing the
+// block's size with its header, whole pages and its flag bits: a request of 32 MB, or of 32 MB
+// less a page, made a block it counts as over that, and raised nothing. The largest request
+// that still raises them is 32 MB less a page and 24 bytes; two pages less, to spare.
+constexpr size_t kept_heap_max = (size_t(32) << 20) - 8192;
 
 // Raises glibc's thresholds to `bytes` (at most kept_heap_max), so that a block smaller than
 // that comes from the heap and up to twice that stays there once freed; does nothing at or

@@ -1,7 +1,11 @@
 // A process of its own for test_kept_heap.cpp: glibc's malloc thresholds are the process's, and
-// the unit tests' process may have raised them already. Frees 2 MB of small blocks lying at the
-// top of the heap and reads how much of it glibc kept, once before and once after
-// keep_freed_heap(4 MB). Prints "before after" (bytes kept) and exits 0, or 1 without glibc.
+// the unit tests' process may have raised them already. Exits 1 without glibc.
+// - No argument: frees 2 MB of small blocks lying at the top of the heap and reads how much of
+//   it glibc kept, once before and once after keep_freed_heap(4 MB); prints "before after"
+//   (bytes kept).
+// - `mmapped N`: keep_freed_heap(N), then prints how many bytes glibc holds in mmapped blocks
+//   while one block of 24 MB is allocated: 24 MB or more when it came from an mmap of its own,
+//   0 when from the heap.
 #include "pg/kept_heap.hpp"
 
 #include <cstdio>
@@ -32,11 +36,29 @@ size_t kept_after_freeing_2mb()
 #endif
 }
 
-} // namespace
-
-int main()
+// The bytes in mmapped blocks while a 24 MB block is allocated.
+size_t mmapped_with_24mb_block()
 {
 #if defined(__GLIBC__)
+    void* volatile block = std::malloc(size_t(24) << 20);
+    const size_t mmapped = mallinfo2().hblkhd;
+    std::free(block);
+    return mmapped;
+#else
+    return 0;
+#endif
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+#if defined(__GLIBC__)
+    if (argc == 3 && std::strcmp(argv[1], "mmapped") == 0) {
+        ai_scale::pg::keep_freed_heap(std::strtoull(argv[2], nullptr, 10));
+        std::printf("%zu\n", mmapped_with_24mb_block());
+        return 0;
+    }
     const size_t before = kept_after_freeing_2mb();
     ai_scale::pg::keep_freed_heap(size_t(4) << 20);
     const size_t after = kept_after_freeing_2mb();

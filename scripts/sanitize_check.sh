@@ -14,8 +14,9 @@
 # (tests 3 and 6), 238 (tests 3 and 9) and 300 (tests 4 and 7) to fail: they bound the backend's
 # memory, which ASan's allocator enlarges (its quarantine holds up to 256 MB of freed memory, its
 # realloc copies, malloc_trim gives nothing back; with quarantine_size_mb=0 only 029 test 3, 231
-# test 6 and 238 test 9 still fail). With regress, expect cache_kept_heap to fail: it counts the
-# page faults of glibc's malloc, which ASan replaces (src/pg/kept_heap.cpp does nothing under it).
+# test 6 and 238 test 9 still fail). With regress, expect cache_kept_heap and
+# score_batched_kept_heap to fail: they count the page faults of glibc's malloc, which ASan
+# replaces (src/pg/kept_heap.cpp does nothing under it).
 # Any other failure is worth a look.
 # Usage: bash scripts/sanitize_check.sh [suite...]   (default: regress isolation regress-nopreload)
 #   AI_SCALE_TAP_FILES picks TAP files as for test/run.sh.

@@ -11,7 +11,9 @@
 //   partition descriptor (1.7 MB, freed at the end of the statement), 400 faults and 5-8 ms an
 //   add, in some sessions and not others (bench/RESULTS.md, twenty-seventh session);
 // - each cache_get_many of 100 values of 1 kB: the answer written out as text, about 100 faults,
-//   two thirds of the call (sixtieth session); each predict_batch of 5,000 inputs, 1,870.
+//   two thirds of the call (sixtieth session); each predict_batch of 5,000 inputs, 1,870;
+// - each query of score_batched over 200,000 rows: the window's buffer of a batch's rows, 615
+//   faults (sixty-first session).
 // Freeing one large untouched block raises both thresholds as glibc's own rule does after any
 // large free, at the cost of one mmap and munmap: the backend then keeps up to twice that size
 // free in its heap, and takes nothing from the system that it does not use. Pure C++ (no

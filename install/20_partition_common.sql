@@ -638,7 +638,8 @@ $$;
 
 -- A free name <table>_<suffix> (then <table>_<suffix>_1, _2, ... while taken) in the parent's
 -- schema, shortening the table part (never the suffix) to stay within 63 bytes. A suffix that
--- leaves no byte of the table's name is a bug in the caller (every caller's suffix is short).
+-- leaves no byte of the table's name is refused (42622): every caller's suffix is short, but
+-- anyone may call this one with any.
 CREATE FUNCTION ai_scale._partition_name(nsp name, base name, suffix text) RETURNS name
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -651,7 +652,7 @@ DECLARE
 BEGIN
     IF octet_length(suffix) > 48 THEN
         RAISE EXCEPTION 'partition name suffix "%" is longer than 48 bytes', suffix
-            USING ERRCODE = 'internal_error';
+            USING ERRCODE = 'name_too_long';
     END IF;
     LOOP
         tail := '_' || suffix || CASE WHEN n = 0 THEN '' ELSE '_' || n END;

@@ -95,9 +95,12 @@ SELECT (SELECT octet_length(relname) FROM pg_class WHERE oid = partition) AS byt
 INSERT INTO "Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by" VALUES (now());
 SELECT * FROM ai_scale.check_default('"Quoted ""Name"" with spaces and CAPITALS padded to sixty-three by"');
 -- The name's suffix is never shortened; one too long to leave room for the table's name is
--- refused rather than looped on.
+-- refused rather than looped on, as a name too long (42622): anyone may call this helper.
 SELECT ai_scale._partition_name('public', 'taken', repeat('s', 48)) AS longest_suffix;
 SELECT ai_scale._partition_name('public', 'taken', repeat('s', 49));
+\set VERBOSITY sqlstate
+SELECT ai_scale._partition_name('public', 'taken', repeat('s', 49));
+\set VERBOSITY default
 
 -- Boundaries follow local midnights across DST in the stated zone: the rows of the spring and
 -- fall change days in New York are rescued into 23- and 25-hour partitions.

@@ -55,7 +55,7 @@ smith postgres $((secs - secs / 2)) $((seed + 1))
 bench_stop "$keep_log"
 trap - EXIT
 
-crashes=$(grep -a -E "terminated by signal|PANIC|TRAP:" "$keep_log" || true)
+crashes=$(grep -a -E "terminated by signal|PANIC:  |TRAP: " "$keep_log" || true)
 internal=$(grep -a " XX000 " "$keep_log" | grep -a "ERROR" | sed 's/^.* XX000 //' | sort | uniq -c |
     sort -rn || true)
 echo "internal errors (XX000) in the log, by message:"

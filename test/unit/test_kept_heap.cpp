@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 using ai_scale::pg::answer_heap_factor;
 using ai_scale::pg::batch_heap_per_element;
@@ -37,40 +38,47 @@ TEST(KeptHeap, FreesABlockOnlyWhenItRaisesTheThresholds)
 #endif
 }
 
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+namespace {
+// The numbers kept_heap_probe prints when run with `arguments`, in a process of its own; none
+// when it could not run or did not exit 0.
+std::vector<unsigned long long> run_probe(const std::string& arguments)
+{
+    const std::string command = std::string(KEPT_HEAP_PROBE) + " " + arguments;
+    FILE* probe = popen(command.c_str(), "r");
+    if (probe == nullptr)
+        return {};
+    std::vector<unsigned long long> numbers;
+    unsigned long long n;
+    while (std::fscanf(probe, "%llu", &n) == 1)
+        numbers.push_back(n);
+    if (pclose(probe) != 0)
+        return {};
+    return numbers;
+}
+
+// kept_heap_probe's `mmapped N`: the bytes glibc holds in mmapped blocks while a 24 MB block is
+// allocated, after keep_freed_heap(N); ~0 when the probe failed.
+unsigned long long mmapped_after_raise(unsigned long long raise)
+{
+    const std::vector<unsigned long long> mmapped = run_probe("mmapped " + std::to_string(raise));
+    return mmapped.size() == 1 ? mmapped[0] : ~0ull;
+}
+} // namespace
+#endif
+
 TEST(KeptHeap, GlibcKeepsTheFreedHeapAfterwards)
 {
 #if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__)
     GTEST_SKIP() << "glibc's own malloc only";
 #else
-    FILE* probe = popen(KEPT_HEAP_PROBE, "r");
-    ASSERT_NE(probe, nullptr);
-    unsigned long long before = 0, after = 0;
-    const int read = std::fscanf(probe, "%llu %llu", &before, &after);
-    ASSERT_EQ(pclose(probe), 0);
-    ASSERT_EQ(read, 2);
+    const std::vector<unsigned long long> kept = run_probe("");
+    ASSERT_EQ(kept.size(), 2u);
     // Before: glibc gave back all but its 128 kB pad. After: it kept the 2 MB.
-    EXPECT_LT(before, 1024u * 1024u);
-    EXPECT_GE(after, 2u * 1024u * 1024u);
+    EXPECT_LT(kept[0], 1024u * 1024u);
+    EXPECT_GE(kept[1], 2u * 1024u * 1024u);
 #endif
 }
-
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-namespace {
-// kept_heap_probe's `mmapped N`: the bytes glibc holds in mmapped blocks while a 24 MB block is
-// allocated, after keep_freed_heap(N) in a process of its own.
-unsigned long long mmapped_after_raise(unsigned long long raise)
-{
-    const std::string command = std::string(KEPT_HEAP_PROBE) + " mmapped " + std::to_string(raise);
-    FILE* probe = popen(command.c_str(), "r");
-    if (probe == nullptr)
-        return ~0ull;
-    unsigned long long mmapped = ~0ull;
-    if (std::fscanf(probe, "%llu", &mmapped) != 1 || pclose(probe) != 0)
-        return ~0ull;
-    return mmapped;
-}
-} // namespace
-#endif
 
 // The largest raise asked for, kept_heap_max, still raises glibc's thresholds: a block larger
 // than glibc's cap (32 MB) once its header is counted would not, and would change nothing.

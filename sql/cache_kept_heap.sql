@@ -4,9 +4,7 @@
 -- 100 page faults a call. Counted with this backend's minor page faults (Linux's /proc), not
 -- with time. A new session, so that nothing before raised glibc's thresholds.
 \c
-CREATE FUNCTION pg_temp.faults() RETURNS bigint LANGUAGE sql AS $$
-    SELECT split_part(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ', 8)::bigint
-$$;
+\i sql/include/faults.sql
 SELECT count(ai_scale.cache_put('kept_heap', 1, jsonb_build_object('id', i),
                                 jsonb_build_object('blob', repeat('x', 1000))))
 FROM generate_series(1, 100) i;

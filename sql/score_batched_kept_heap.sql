@@ -7,9 +7,7 @@
 -- (Linux's /proc), not with time. A new session, so that nothing before raised glibc's
 -- thresholds.
 \c
-CREATE FUNCTION pg_temp.faults() RETURNS bigint LANGUAGE sql AS $$
-    SELECT split_part(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ', 8)::bigint
-$$;
+\i sql/include/faults.sql
 -- 20,000 inputs of about 300 bytes (four features and a note the model does not read): five
 -- batches of the default 4096 rows.
 CREATE TEMP TABLE window_inputs AS

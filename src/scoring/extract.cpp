@@ -71,16 +71,26 @@ constexpr double inverse_pow10[] = {1e-0,  1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e
 // number is m * 10^e with |e| <= 22, m and 10^|e| are doubles exactly, and one multiplication
 // or division of the two rounds once, to the double nearest the number. Most JSON numbers
 // (few significant digits, a modest exponent) are such; false leaves the others to sum_digits.
-bool small_decimal(const L::numeric_view& num, uint64_t* m, int* e)
+[[gnu::always_inline]] inline bool small_decimal(const L::numeric_view& num, uint64_t* m, int* e)
 {
     if (num.ndigits > 4)
         return false;
     uint64_t v = 0;
-    for (size_t i = 0; i < num.ndigits; i++) {
-        uint16_t digit = load16(num.digits + 2 * i);
-        if (digit >= L::numeric_base)
+    if (num.ndigits - 1 < 2) {
+        // One digit or two (numbers under 10^4 with up to 4 decimals), without a branch on
+        // which: a mix of the two in a column mispredicted the loop below at every number.
+        const uint16_t first = load16(num.digits);
+        const uint16_t last = load16(num.digits + 2 * (num.ndigits - 1));
+        if (first >= L::numeric_base || last >= L::numeric_base)
             return false;
-        v = v * L::numeric_base + digit;
+        v = num.ndigits == 2 ? uint64_t(first) * L::numeric_base + last : first;
+    } else {
+        for (size_t i = 0; i < num.ndigits; i++) {
+            uint16_t digit = load16(num.digits + 2 * i);
+            if (digit >= L::numeric_base)
+                return false;
+            v = v * L::numeric_base + digit;
+        }
     }
     *m = v;
     *e = 4 * (num.weight + 1 - int(num.ndigits));
@@ -95,7 +105,7 @@ double exact_double(uint64_t m, int e)
 // Whether float(v) and float(w) may differ for some w within 4 units in the last place of
 // v >= 0: a float midpoint (a double whose 29 bits below float's precision are 1000...0) is
 // that close, or v is outside float's normal range (or zero).
-bool near_float_midpoint(double v)
+[[gnu::always_inline]] inline bool near_float_midpoint(double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
@@ -110,7 +120,7 @@ bool near_float_midpoint(double v)
 // float() of the double nearest m * 10^e (small_decimal's m and e) without a division where
 // it can: m times the double nearest 10^e is within 2 units in the last place of the nearest
 // double (two roundings), so both round to the same float unless a midpoint lies within reach.
-float exact_float(uint64_t m, int e)
+[[gnu::always_inline]] inline float exact_float(uint64_t m, int e)
 {
     if (e >= 0)
         return float(double(m) * pow10[e]);
@@ -157,40 +167,14 @@ bool near_float_tie(double v, size_t groups)
     return (below > half ? below - half : half - below) <= ulps;
 }
 
-// Clinger's fast path for num (small_decimal), its value as exact gives it in T: false, *out
-// untouched, when it does not apply.
-template <typename T, T (*exact)(uint64_t, int)> bool fast_path(const L::numeric_view& num, T* out)
+// decode_numeric_float past Clinger's fast path: the digits summed in double, and read again
+// exactly when that sum lies near a float rounding tie. Out of line, so that the fast path
+// inlined into extract keeps a small frame (with this in it, the frame and the calls around
+// it took half of a number's decoding).
+[[gnu::noinline]] bool summed_float(const L::numeric_view& num, float* out)
 {
-    uint64_t m;
-    int e;
-    if (!small_decimal(num, &m, &e))
-        return false;
-    *out = num.negative ? -exact(m, e) : exact(m, e);
-    return true;
-}
-
-} // namespace
-
-bool decode_numeric(const uint8_t* p, size_t len, double* out)
-{
-    L::numeric_view num;
-    size_t groups;
-    if (!L::read_numeric(p, len, &num))
-        return false;
-    if (fast_path<double, exact_double>(num, out))
-        return true;
-    return sum_digits(num, out, &groups);
-}
-
-bool decode_numeric_float(const uint8_t* p, size_t len, float* out)
-{
-    L::numeric_view num;
     double v;
     size_t groups;
-    if (!L::read_numeric(p, len, &num))
-        return false;
-    if (fast_path<float, exact_float>(num, out))
-        return true;
     if (!sum_digits(num, &v, &groups))
         return false;
     // float(v) is the float of the nearest double unless v sits so close to a rounding tie
@@ -209,6 +193,54 @@ bool decode_numeric_float(const uint8_t* p, size_t len, float* out)
     }
     *out = float(v);
     return true;
+}
+
+inline bool decode_float(const uint8_t* p, size_t len, float* out)
+{
+    L::numeric_view num;
+    if (!L::read_numeric(p, len, &num))
+        return false;
+    uint64_t m;
+    int e;
+    if (!small_decimal(num, &m, &e))
+        return summed_float(num, out);
+    const float f = exact_float(m, e);
+    *out = num.negative ? -f : f;
+    return true;
+}
+
+// memcmp's sign for the short keys of most models, without a call into libc per key.
+inline int compare_bytes(const char* a, const char* b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]) ? -1 : 1;
+    return 0;
+}
+
+} // namespace
+
+bool decode_numeric(const uint8_t* p, size_t len, double* out)
+{
+    L::numeric_view num;
+    if (!L::read_numeric(p, len, &num))
+        return false;
+    uint64_t m;
+    int e;
+    if (!small_decimal(num, &m, &e)) {
+        size_t groups;
+        return sum_digits(num, out, &groups);
+    }
+    const double v = exact_double(m, e);
+    *out = num.negative ? -v : v;
+    return true;
+}
+
+bool decode_numeric_float(const uint8_t* p, size_t len, float* out)
+{
+    return decode_float(p, len, out);
 }
 
 bool jsonb_key_less(const std::string& a, const std::string& b)
@@ -246,6 +278,90 @@ bool feature_extractor::fill_missing(int32_t column, float* row, result& res) co
     return true;
 }
 
+// Merges the object's keys with the sorted features into km: which key feeds which feature,
+// and which features no key gives. False, with res set, when the keys are malformed.
+bool feature_extractor::match_keys(const uint8_t* entries, uint32_t count, const uint8_t* data,
+                                   size_t data_len, key_match& km, result& res) const
+{
+    const size_t n_features = sorted_.size();
+    km.match.assign(count, -1);
+    km.missing.clear();
+    km.last_match = -1;
+    size_t f = 0;
+    uint32_t offset = 0;
+    for (uint32_t k = 0; k < count && f < n_features; k++) {
+        uint32_t e = load32(entries + 4 * size_t(k));
+        uint32_t end = (e & L::has_off) ? (e & L::offlen_mask) : offset + (e & L::offlen_mask);
+        if (end < offset || end > data_len) {
+            res.st = status::malformed;
+            return false;
+        }
+        const char* key = reinterpret_cast<const char*>(data + offset);
+        size_t key_len = end - offset;
+        offset = end;
+        // Features ordered before this key are absent from the input.
+        while (f < n_features) {
+            const std::string& name = sorted_[f];
+            int cmp = name.size() != key_len ? (name.size() < key_len ? -1 : 1)
+                                             : compare_bytes(name.data(), key, key_len);
+            if (cmp > 0)
+                break;
+            if (cmp == 0) {
+                km.match[k] = int32_t(f);
+                km.last_match = int64_t(k);
+                f++;
+                break;
+            }
+            km.missing.push_back(int32_t(f));
+            f++;
+        }
+    }
+    for (; f < n_features; f++)
+        km.missing.push_back(int32_t(f));
+    // The values' offsets continue after the keys: the end of the keys area is the lengths
+    // back to the nearest entry that stores an offset.
+    km.keys_end = 0;
+    for (int64_t i = int64_t(count) - 1; i >= 0; i--) {
+        uint32_t e = load32(entries + 4 * uint64_t(i));
+        km.keys_end += e & L::offlen_mask;
+        if (e & L::has_off)
+            break;
+    }
+    if (km.keys_end > data_len) {
+        res.st = status::malformed;
+        return false;
+    }
+    km.bytes_read = std::max<uint64_t>(offset, km.keys_end);
+    return true;
+}
+
+// The keys of the object at root matched (match_keys): last_ when the object's header, key
+// entries and key bytes are those of the object last matched, as the rows of one table mostly
+// are (one comparison of a hundred bytes then stands for a merge that compared every key),
+// else matched now into last_, or into scratch for an object too large to remember.
+const feature_extractor::key_match*
+feature_extractor::matched_keys(const uint8_t* root, uint32_t count, const uint8_t* data,
+                                size_t data_len, key_match& scratch, result& res) const
+{
+    const size_t head = 4 + 4 * size_t(count);
+    if (last_valid_ && last_.bytes_read <= data_len &&
+        last_head_.size() == head + last_.bytes_read &&
+        memcmp(last_head_.data(), root, head) == 0 &&
+        memcmp(last_head_.data() + head, data, last_.bytes_read) == 0)
+        return &last_;
+    const bool remember = count <= max_remembered_keys;
+    key_match& km = remember ? last_ : scratch;
+    last_valid_ = false;
+    if (!match_keys(root + 4, count, data, data_len, km, res))
+        return nullptr;
+    if (remember && km.bytes_read <= max_remembered_key_bytes) {
+        last_head_.assign(reinterpret_cast<const char*>(root), head);
+        last_head_.append(reinterpret_cast<const char*>(data), km.bytes_read);
+        last_valid_ = true;
+    }
+    return &km;
+}
+
 feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t len,
                                                      float* row) const
 {
@@ -259,78 +375,26 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
         res.st = status::not_object;
         return res;
     }
-    uint64_t count = header & L::count_mask;
-    if (4 + 8 * count > len) {
+    uint32_t count = header & L::count_mask;
+    if (4 + 8 * uint64_t(count) > len) {
         res.st = status::malformed;
         return res;
     }
     const uint8_t* entries = root + 4;
-    const uint8_t* data = entries + 8 * count;
-    size_t data_len = len - 4 - 8 * count;
+    const uint8_t* data = entries + 8 * size_t(count);
+    size_t data_len = len - 4 - 8 * size_t(count);
 
-    // Keys: merge with the sorted features; remember which key index feeds which feature.
-    const size_t n_features = sorted_.size();
-    size_t f = 0;
-    uint32_t offset = 0;
-    // match[k] = sorted feature index for key k, or -1; only keys up to last_match matter.
-    int32_t match_buf[64];
-    std::vector<int32_t> match_heap;
-    int32_t* match = match_buf;
-    if (count > 64) {
-        match_heap.assign(size_t(count), -1);
-        match = match_heap.data();
-    }
-    int64_t last_match = -1;
-    for (uint64_t k = 0; k < count && f < n_features; k++) {
-        uint32_t e = load32(entries + 4 * k);
-        uint32_t end = (e & L::has_off) ? (e & L::offlen_mask) : offset + (e & L::offlen_mask);
-        if (end < offset || end > data_len) {
-            res.st = status::malformed;
-            return res;
-        }
-        const char* key = reinterpret_cast<const char*>(data + offset);
-        size_t key_len = end - offset;
-        offset = end;
-        match[k] = -1;
-        // Features ordered before this key are absent from the input.
-        while (f < n_features) {
-            const std::string& name = sorted_[f];
-            int cmp = name.size() != key_len ? (name.size() < key_len ? -1 : 1)
-                                             : memcmp(name.data(), key, key_len);
-            if (cmp > 0)
-                break;
-            if (cmp == 0) {
-                match[k] = int32_t(f);
-                last_match = int64_t(k);
-                f++;
-                break;
-            }
-            if (!fill_missing(column_[f], row, res))
-                return res;
-            f++;
-        }
-    }
-    for (; f < n_features; f++)
-        if (!fill_missing(column_[f], row, res))
-            return res;
-    if (last_match < 0)
+    key_match scratch;
+    const key_match* km = matched_keys(root, count, data, data_len, scratch, res);
+    if (km == nullptr)
         return res;
+    for (int32_t f : km->missing)
+        if (!fill_missing(column_[size_t(f)], row, res))
+            return res;
 
-    // Values: offsets continue after the keys; walk to the last matched one.
-    // End of the keys area: lengths back to the nearest entry that stores an offset.
-    uint64_t keys_end = 0;
-    for (int64_t i = int64_t(count) - 1; i >= 0; i--) {
-        uint32_t e = load32(entries + 4 * uint64_t(i));
-        keys_end += e & L::offlen_mask;
-        if (e & L::has_off)
-            break;
-    }
-    offset = uint32_t(keys_end);
-    if (keys_end > data_len) {
-        res.st = status::malformed;
-        return res;
-    }
-    for (int64_t k = 0; k <= last_match; k++) {
+    // Values: their entries follow the keys'; walk to the last matched one.
+    uint32_t offset = uint32_t(km->keys_end);
+    for (int64_t k = 0; k <= km->last_match; k++) {
         uint32_t e = load32(entries + 4 * (count + uint64_t(k)));
         uint32_t end = (e & L::has_off) ? (e & L::offlen_mask) : offset + (e & L::offlen_mask);
         if (end < offset || end > data_len) {
@@ -339,14 +403,15 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
         }
         uint32_t start = offset;
         offset = end;
-        if (match[k] < 0)
+        const int32_t f = km->match[size_t(k)];
+        if (f < 0)
             continue;
-        int32_t c = column_[size_t(match[k])];
+        int32_t c = column_[size_t(f)];
         switch (e & L::type_mask) {
         case L::is_numeric: {
             uint32_t aligned = uint32_t(L::int_aligned(start));
             float x;
-            if (aligned > end || !decode_numeric_float(data + aligned, end - aligned, &x)) {
+            if (aligned > end || !decode_float(data + aligned, end - aligned, &x)) {
                 res.st = status::malformed;
                 res.feature = c;
                 return res;

@@ -1,8 +1,9 @@
 // Feature extraction from a jsonb object, read directly in jsonb's binary layout: one walk over
 // its keys (stored sorted by length, then bytes) merged with the model's features sorted the
-// same way, and numbers decoded from numeric's base-10000 digits. Pure C++ on the layout that
-// pg/jsonb_layout.hpp restates, so libFuzzer reaches it with arbitrary bytes; every read is
-// bounds-checked.
+// same way (skipped when the object's keys are the bytes of the last object's: the rows of a
+// table mostly share their keys), and numbers decoded from numeric's base-10000 digits. Pure C++ on
+// the layout that pg/jsonb_layout.hpp restates, so libFuzzer reaches it with arbitrary bytes; every
+// read is bounds-checked.
 #pragma once
 
 #include "pg/jsonb_layout.hpp"
@@ -50,6 +51,20 @@ class feature_extractor {
     int32_t width() const { return int32_t(names_.size()); }
 
   private:
+    // What the merge of an object's keys with the sorted features found (match_keys).
+    struct key_match {
+        std::vector<int32_t> match;   // per key: its feature's sorted position, or -1
+        std::vector<int32_t> missing; // sorted positions of the features no key gives
+        int64_t last_match = -1;      // the last key that feeds a feature
+        uint64_t keys_end = 0;        // where the keys end (and the values begin) in the data
+        // The data bytes the match read: to the end of the last key compared or keys_end,
+        // whichever is further (in a damaged object, the keys read may pass keys_end).
+        uint64_t bytes_read = 0;
+    };
+    bool match_keys(const uint8_t* entries, uint32_t count, const uint8_t* data, size_t data_len,
+                    key_match& km, result& res) const;
+    const key_match* matched_keys(const uint8_t* root, uint32_t count, const uint8_t* data,
+                                  size_t data_len, key_match& scratch, result& res) const;
     // A feature the input lacks (or gives as null): its default into row, or status::missing
     // in res (returns false) when it has none and missing values are not NaN.
     bool fill_missing(int32_t column, float* row, result& res) const;
@@ -58,6 +73,15 @@ class feature_extractor {
     std::vector<int32_t> column_; // sorted position -> model column
     std::vector<float> defaults_; // model order
     bool missing_is_nan_;
+    // The object whose keys were matched last (its header and key entries, then its key bytes)
+    // and what they matched; a backend scores on one thread, and a model's extractor is used
+    // by that backend alone. Objects of up to max_remembered_keys keys and
+    // max_remembered_key_bytes bytes of keys are remembered.
+    static constexpr uint32_t max_remembered_keys = 256;
+    static constexpr uint64_t max_remembered_key_bytes = 8192;
+    mutable bool last_valid_ = false;
+    mutable std::string last_head_;
+    mutable key_match last_;
 };
 
 } // namespace ai_scale::scoring

@@ -305,3 +305,89 @@ TEST(ScoringExtract, MissingDefaultsAndErrors)
     feature_extractor one({"a"}, {NAN}, false);
     EXPECT_EQ(run(one, huge, row).st, feature_extractor::status::out_of_range);
 }
+
+// The extractor remembers the keys of the object it read last: an object with the same keys
+// reuses their match, whatever its values; any other keys are matched again.
+TEST(ScoringExtract, RemembersTheLastKeysOnlyForTheSameKeys)
+{
+    feature_extractor fx({"c", "a", "b"}, {NAN, NAN, 7}, false);
+    float row[3];
+    auto expect_row = [&](const std::string& root, float c, float a, float b) {
+        ASSERT_EQ(run(fx, root, row).st, feature_extractor::status::ok);
+        EXPECT_FLOAT_EQ(row[0], c);
+        EXPECT_FLOAT_EQ(row[1], a);
+        EXPECT_FLOAT_EQ(row[2], b);
+    };
+    expect_row(object({{"a", num("1")}, {"b", num("2")}, {"c", num("3")}}), 3, 1, 2);
+    // Same keys, values of other lengths (the values' offsets move).
+    expect_row(object({{"a", num("12345.6789")}, {"b", num("-0.5", true)}, {"c", num("0")}}), 0,
+               12345.6789f, -0.5f);
+    // As many keys of the same lengths, one of them another name: b takes its default.
+    expect_row(object({{"a", num("1")}, {"d", num("2")}, {"c", num("3")}}), 3, 1, 7);
+    expect_row(object({{"a", num("4")}, {"d", num("5")}, {"c", num("6")}}), 6, 4, 7);
+    // Fewer keys, then the first keys again.
+    expect_row(object({{"a", num("1")}, {"c", num("3")}}), 3, 1, 7);
+    expect_row(object({{"a", num("8")}, {"b", num("9")}, {"c", num("10")}}), 10, 8, 9);
+
+    // A missing feature without a default is refused at every object, not only the first.
+    feature_extractor strict({"a", "b"}, {NAN, NAN}, false);
+    const std::string lacks_b = object({{"a", num("1")}, {"c", num("3")}});
+    for (int i = 0; i < 2; i++) {
+        auto r = run(strict, lacks_b, row);
+        EXPECT_EQ(r.st, feature_extractor::status::missing) << i;
+        EXPECT_EQ(r.feature, 1) << i;
+    }
+
+    // The same keys in an object cut short: malformed, whether the cut leaves the keys whole
+    // (the remembered match applies, the values do not fit) or cuts into them.
+    const std::string whole = object({{"a", num("1")}, {"b", num("2")}, {"c", num("3")}});
+    const size_t keys_end = 4 + 8 * 3 + 3;
+    for (size_t cut : {whole.size() - 1, keys_end + 1, keys_end - 1}) {
+        ASSERT_EQ(run(fx, whole, row).st, feature_extractor::status::ok);
+        EXPECT_EQ(run(fx, whole.substr(0, cut), row).st, feature_extractor::status::malformed)
+            << cut;
+    }
+}
+
+// A damaged object whose keys, read in order, pass where its entries say the keys end (an
+// entry storing an offset behind them): the match is remembered from a buffer long enough
+// for those keys, and a shorter buffer with the same bytes is still malformed.
+TEST(ScoringExtract, RemembersOnlyKeysThatFitTheBuffer)
+{
+    std::string root;
+    put32(root, L::flag_object | 2);
+    put32(root, L::is_string | 10);             // key 0: "aaaaaaaaaa"
+    put32(root, L::is_string | L::has_off | 3); // key 1 "ends" at 3: the keys end there
+    put32(root, L::is_true | 0);                // value 0, at the keys' end
+    put32(root, L::is_true | 0);
+    root += "aaaaaaaaaa";
+    feature_extractor fx({"aaaaaaaaaa"}, {NAN}, false);
+    float row[1] = {0};
+    ASSERT_EQ(run(fx, root, row).st, feature_extractor::status::ok);
+    EXPECT_FLOAT_EQ(row[0], 1);
+    EXPECT_EQ(run(fx, root.substr(0, root.size() - 5), row).st,
+              feature_extractor::status::malformed);
+}
+
+// A number of one base-10000 digit or two is read without a loop; a digit of 10000 or more in
+// either place is still refused.
+TEST(ScoringExtract, RefusesADigitPastTheBaseInEitherPlace)
+{
+    for (int bad : {0, 1}) {
+        std::string p, d;
+        put16(p, 0x8000 | (4 << 7)); // short format, weight 0, 4 decimals
+        put16(p, bad == 0 ? 10000 : 12);
+        put16(p, bad == 1 ? 10000 : 3400);
+        put32(d, uint32_t(p.size() + 4) << 2);
+        float f;
+        EXPECT_FALSE(decode_numeric_float(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &f))
+            << bad;
+        double v;
+        EXPECT_FALSE(decode_numeric(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &v))
+            << bad;
+    }
+    std::string ok = numeric("12.34", false);
+    float f;
+    ASSERT_TRUE(decode_numeric_float(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), &f));
+    EXPECT_EQ(f, 12.34f);
+}

@@ -99,13 +99,11 @@ size_t limit_bytes()
     return size_t(guc::model_cache_kb) * 1024;
 }
 
-// What a compiled model holds: its arrays, and the extractor's copies of the feature names.
+// What a compiled model holds: its arrays, and its extractor's (the names, the keys it may
+// remember).
 size_t footprint(const loaded_model& m)
 {
-    size_t n = sizeof(m) + m.name.capacity() + m.model.memory_bytes();
-    for (const auto& f : m.model.features)
-        n += 2 * (sizeof(std::string) + f.capacity()) + sizeof(int32_t) + sizeof(float);
-    return n;
+    return sizeof(m) + m.name.capacity() + m.model.memory_bytes() + m.extractor.memory_bytes();
 }
 
 // The catalog row, copied into the caller's memory context. Runs under pg::call: no C++

@@ -264,6 +264,20 @@ feature_extractor::feature_extractor(const std::vector<std::string>& features,
         column_.push_back(c);
     }
     defaults_.resize(features.size(), NAN);
+    max_keys_ = uint32_t(std::max<size_t>(64, 2 * features.size()));
+    max_key_bytes_ = std::max<uint64_t>(1024, 32 * uint64_t(features.size()));
+}
+
+size_t feature_extractor::memory_bytes() const
+{
+    size_t n = 0;
+    for (size_t i = 0; i < names_.size(); i++)
+        n += 2 * sizeof(std::string) + names_[i].capacity() + sorted_[i].capacity() +
+             sizeof(int32_t) + sizeof(float);
+    // The remembered header, entries and key bytes, the match of each key, the missing ones.
+    n += 4 + 4 * size_t(max_keys_) + size_t(max_key_bytes_) + sizeof(int32_t) * max_keys_ +
+         sizeof(int32_t) * names_.size();
+    return n;
 }
 
 bool feature_extractor::fill_missing(int32_t column, float* row, result& res) const
@@ -349,12 +363,12 @@ feature_extractor::matched_keys(const uint8_t* root, uint32_t count, const uint8
         memcmp(last_head_.data(), root, head) == 0 &&
         memcmp(last_head_.data() + head, data, last_.bytes_read) == 0)
         return &last_;
-    const bool remember = count <= max_remembered_keys;
+    const bool remember = count <= max_keys_;
     key_match& km = remember ? last_ : scratch;
     last_valid_ = false;
     if (!match_keys(root + 4, count, data, data_len, km, res))
         return nullptr;
-    if (remember && km.bytes_read <= max_remembered_key_bytes) {
+    if (remember && km.bytes_read <= max_key_bytes_) {
         last_head_.assign(reinterpret_cast<const char*>(root), head);
         last_head_.append(reinterpret_cast<const char*>(data), km.bytes_read);
         last_valid_ = true;

@@ -50,6 +50,11 @@ class feature_extractor {
     const std::string& name(int32_t column) const { return names_[size_t(column)]; }
     int32_t width() const { return int32_t(names_.size()); }
 
+    // The most heap memory it holds: its copies of the names, and the keys it may remember (bounded
+    // by the number of features), so that a cache of models can count it when the model
+    // enters, before any object is read.
+    size_t memory_bytes() const;
+
   private:
     // What the merge of an object's keys with the sorted features found (match_keys).
     struct key_match {
@@ -75,10 +80,11 @@ class feature_extractor {
     bool missing_is_nan_;
     // The object whose keys were matched last (its header and key entries, then its key bytes)
     // and what they matched; a backend scores on one thread, and a model's extractor is used
-    // by that backend alone. Objects of up to max_remembered_keys keys and
-    // max_remembered_key_bytes bytes of keys are remembered.
-    static constexpr uint32_t max_remembered_keys = 256;
-    static constexpr uint64_t max_remembered_key_bytes = 8192;
+    // by that backend alone. An object is remembered when it has at most max_keys_ keys
+    // (64, or twice the features) and its keys take at most max_key_bytes_ bytes (1 kB, or
+    // 32 a feature).
+    uint32_t max_keys_;
+    uint64_t max_key_bytes_;
     mutable bool last_valid_ = false;
     mutable std::string last_head_;
     mutable key_match last_;

@@ -516,9 +516,8 @@ int64_t extract_window_rows(WindowObject win, const loaded_model& m, window_batc
                 return;
             input_bytes += VARSIZE_ANY(DatumGetPointer(input));
             const size_t need = (present.size() + 1) * width;
-            if (rows.capacity() < need)
-                rows.reserve(std::min(std::max(need, 2 * rows.capacity()), size_t(batch) * width));
-            rows.resize(need);
+            if (rows.size() < need) // grown by doubling, not resized (zero-filled) at each row
+                rows.resize(std::min(std::max(need, 2 * rows.size()), size_t(batch) * width));
             extract_row(m, input, rows.data() + present.size() * width, {"row", pos + n + 1});
             present.push_back(int32_t(n));
         });
@@ -567,10 +566,11 @@ void fill_batch(WindowObject win, window_batch* st, int64_t pos, Datum name, int
 // them), then hands the scores out row by row.
 AI_SCALE_FUNCTION(ai_scale_score_batched)
 {
+    // Called for every row: the window calls here and below, with no C++ object alive in
+    // this frame, are made directly, without a PG_TRY each (guard.hpp).
     WindowObject win = PG_WINDOW_OBJECT();
-    auto* st = static_cast<window_batch*>(
-        pg::call([&] { return WinGetPartitionLocalMemory(win, sizeof(window_batch)); }));
-    int64_t pos = pg::call([&] { return WinGetCurrentPosition(win); });
+    auto* st = static_cast<window_batch*>(WinGetPartitionLocalMemory(win, sizeof(window_batch)));
+    int64_t pos = WinGetCurrentPosition(win);
     if (st->n == 0 || pos < st->start || pos >= st->start + st->n) {
         require_constant_model(fcinfo);
         bool isnull;
@@ -581,7 +581,7 @@ AI_SCALE_FUNCTION(ai_scale_score_batched)
         fill_batch(win, st, pos, name, window_version_arg(fcinfo, win));
     }
     // Rows before the current one are no longer needed: the window's buffer may drop them.
-    pg::call([&] { WinSetMarkPosition(win, pos); });
+    WinSetMarkPosition(win, pos);
     if (st->nulls[pos - st->start])
         PG_RETURN_NULL();
     PG_RETURN_FLOAT8(st->scores[pos - st->start]);

@@ -78,7 +78,7 @@ constexpr double inverse_pow10[] = {1e-0,  1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e
     uint64_t v = 0;
     if (num.ndigits - 1 < 2) {
         // One digit or two (numbers under 10^4 with up to 4 decimals), without a branch on
-        // which: a mix of the two in a column mispredicted the loop below at every number.
+        // which: in a column mixing the two, the loop below often mispredicted its end.
         const uint16_t first = load16(num.digits);
         const uint16_t last = load16(num.digits + 2 * (num.ndigits - 1));
         if (first >= L::numeric_base || last >= L::numeric_base)

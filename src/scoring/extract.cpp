@@ -264,8 +264,6 @@ feature_extractor::feature_extractor(const std::vector<std::string>& features,
         column_.push_back(c);
     }
     defaults_.resize(features.size(), NAN);
-    max_keys_ = uint32_t(std::max<size_t>(64, 2 * features.size()));
-    max_key_bytes_ = std::max<uint64_t>(1024, 32 * uint64_t(features.size()));
 }
 
 size_t feature_extractor::memory_bytes() const
@@ -275,7 +273,7 @@ size_t feature_extractor::memory_bytes() const
         n += 2 * sizeof(std::string) + names_[i].capacity() + sorted_[i].capacity() +
              sizeof(int32_t) + sizeof(float);
     // The remembered header, entries and key bytes, the match of each key, the missing ones.
-    n += 4 + 4 * size_t(max_keys_) + size_t(max_key_bytes_) + sizeof(int32_t) * max_keys_ +
+    n += 4 + 4 * max_keys() + max_key_bytes() + sizeof(int32_t) * max_keys() +
          sizeof(int32_t) * names_.size();
     return n;
 }
@@ -363,12 +361,12 @@ feature_extractor::matched_keys(const uint8_t* root, uint32_t count, const uint8
         memcmp(last_head_.data(), root, head) == 0 &&
         memcmp(last_head_.data() + head, data, last_.bytes_read) == 0)
         return &last_;
-    const bool remember = count <= max_keys_;
+    const bool remember = count <= max_keys();
     key_match& km = remember ? last_ : scratch;
     last_valid_ = false;
     if (!match_keys(root + 4, count, data, data_len, km, res))
         return nullptr;
-    if (remember && km.bytes_read <= max_key_bytes_) {
+    if (remember && km.bytes_read <= max_key_bytes()) {
         last_head_.assign(reinterpret_cast<const char*>(root), head);
         last_head_.append(reinterpret_cast<const char*>(data), km.bytes_read);
         last_valid_ = true;

@@ -8,6 +8,7 @@
 
 #include "pg/jsonb_layout.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -80,11 +81,11 @@ class feature_extractor {
     bool missing_is_nan_;
     // The object whose keys were matched last (its header and key entries, then its key bytes)
     // and what they matched; a backend scores on one thread, and a model's extractor is used
-    // by that backend alone. An object is remembered when it has at most max_keys_ keys
-    // (64, or twice the features) and its keys take at most max_key_bytes_ bytes (1 kB, or
+    // by that backend alone. An object is remembered when it has at most max_keys() keys
+    // (64, or twice the features) and its keys take at most max_key_bytes() bytes (1 kB, or
     // 32 a feature).
-    uint32_t max_keys_;
-    uint64_t max_key_bytes_;
+    size_t max_keys() const { return std::max<size_t>(64, 2 * names_.size()); }
+    size_t max_key_bytes() const { return std::max<size_t>(1024, 32 * names_.size()); }
     mutable bool last_valid_ = false;
     mutable std::string last_head_;
     mutable key_match last_;

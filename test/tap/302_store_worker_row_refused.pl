@@ -48,5 +48,67 @@ like(slurp_file($node->logfile, $offset),
     qr/DETAIL:  2 inserts of this pass over the queue failed; the error is the first one's\./,
     'each refused row an insert of its own');
 
+# A trigger on the default partition that moves some rows out of its range fails those rows
+# with the 23514 the worker tries again for a batch (Postgres routed its rows there while a move
+# made their partition: specs/predict_async_rescue). The batch gets its tries as a whole, and is
+# then written a row at a time, each of its moved rows tried once: five tries a row held the
+# queue, and the worker's shutdown, for 1.5 s a row. Counted in the worker's rolled-back
+# transactions: 5 for the batch and 1 for each of its 10 moved rows (55 when each was tried
+# five times). Autovacuum off, so that no cancelled vacuum is counted with them.
+$node->safe_psql('postgres', q{
+DROP TRIGGER refuse_7 ON public.model_predictions;
+ALTER TABLE public.model_predictions DROP CONSTRAINT not_13;
+TRUNCATE public.model_predictions;
+SELECT ai_scale.unmanage_partitions('public.model_predictions');
+CREATE FUNCTION even_to_3000() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (NEW.input_data ->> 'x')::int % 2 = 0 THEN
+        NEW.created_at := '3000-01-01';
+    END IF;
+    RETURN NEW;
+END $$;
+DO $$
+DECLARE p regclass;
+BEGIN
+    FOR p IN SELECT inhrelid::regclass FROM pg_inherits
+             WHERE inhparent = 'public.model_predictions'::regclass
+               AND inhrelid <> (SELECT partdefid FROM pg_partitioned_table
+                                WHERE partrelid = 'public.model_predictions'::regclass) LOOP
+        EXECUTE format('ALTER TABLE public.model_predictions DETACH PARTITION %s', p);
+    END LOOP;
+    EXECUTE format('CREATE TRIGGER even_to_3000 BEFORE INSERT ON %s
+                    FOR EACH ROW EXECUTE FUNCTION even_to_3000()',
+                   (SELECT partdefid::regclass FROM pg_partitioned_table
+                    WHERE partrelid = 'public.model_predictions'::regclass));
+END $$;
+CREATE TABLE public.model_predictions_3000 PARTITION OF public.model_predictions
+    FOR VALUES FROM ('3000-01-01') TO ('3001-01-01');
+ALTER SYSTEM SET autovacuum = off;});
+my $rollbacks = q{SELECT xact_rollback FROM pg_stat_database WHERE datname = 'postgres'};
+# The first half's worker adds its transactions to pg_stat_database as it exits.
+$node->restart;
+my $before = $node->safe_psql('postgres', $rollbacks);
+
+($locker, $waits) = store_worker_held($node, q{ai_scale.predict('a', '{"x": -1}')});
+ok($waits, 'the store worker waits to insert again');
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
+SELECT count(ai_scale.predict('a', jsonb_build_object('x', g))) FROM generate_series(1, 20) g;});
+$locker->query_safe('COMMIT');
+$locker->quit;
+
+ok($node->poll_query_until('postgres',
+        q{SELECT count(*) = 11 FROM public.model_predictions}),
+    'the held row and the batch\'s 10 rows the trigger left are written');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(input_data ->> 'x', ',' ORDER BY (input_data ->> 'x')::int)
+  FROM public.model_predictions}),
+    '-1,1,3,5,7,9,11,13,15,17,19', 'the odd ones');
+ok($node->wait_for_log(qr/store worker lost 10 predictions: new row for relation "model_predictions_default" violates partition constraint/, $offset),
+    'the worker says it lost the ten moved out of the default partition');
+$node->restart;
+is($node->safe_psql('postgres', $rollbacks) - $before, 15,
+    'the batch was tried five times and each moved row once');
+
 $node->stop;
 done_testing();

@@ -232,8 +232,12 @@ void reopen_queue(int s)
     bool started = start_worker(MyDatabaseId, &handle) &&
                    WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED;
     if (!started) {
+        // Unless the slot went to another database meanwhile: a start the postmaster took over
+        // start_lost_after_ms to answer no longer holds it (stopped_and_empty), and clearing
+        // the new owner's start would have it start a second worker.
         LWLockAcquire(lock, LW_EXCLUSIVE);
-        shared->slots[s].starting = false;
+        if (shared->slots[s].database == MyDatabaseId)
+            shared->slots[s].starting = false;
         LWLockRelease(lock);
     }
 }

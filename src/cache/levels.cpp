@@ -275,12 +275,14 @@ std::vector<size_t> for_redis(const std::vector<key128>& keys,
 
 } // namespace
 
-void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
-                uint64_t ttl_ms)
+bool fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
+                uint64_t ttl_ms, bool ask_redis)
 {
-    if (l2_enabled()) {
+    bool taken = true;
+    if (ask_redis && l2_enabled()) {
         try {
-            l2_write_many(l2_entries(keys, values, for_redis(keys, values), ttl_ms), ttl_ms);
+            taken =
+                l2_write_many(l2_entries(keys, values, for_redis(keys, values), ttl_ms), ttl_ms);
         } catch (...) {
             forget_in_l1(keys);
             throw;
@@ -290,6 +292,7 @@ void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>
         pg::check_for_interrupts();
         fill_l1(keys[i], values[i], ttl_ms);
     }
+    return taken;
 }
 
 void fill_from_store(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,

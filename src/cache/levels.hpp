@@ -45,8 +45,9 @@ void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms);
 // cache_put the store's row is older than. The writes to Redis are one pipelined round trip.
 void fill_from_store(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
                      uint64_t ttl_ms);
-// fill_l1_l2 for many keys, the Redis writes in one pipelined round trip.
-void fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
-                uint64_t ttl_ms);
+// fill_l1_l2 for many keys, the Redis writes in one pipelined round trip; L1 alone when
+// ask_redis is false. False when Redis did not take them (not cache_strict; under it, throws).
+bool fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
+                uint64_t ttl_ms, bool ask_redis = true);
 
 } // namespace ai_scale::cache

@@ -47,10 +47,15 @@ void forget()
 
 // The fills in pieces of one TTL and at most fill_piece keys, each piece's Redis writes in one
 // round trip (one redis_timeout_ms: a transaction's whole list in one pipeline would outlast
-// it). A piece that fails does not stop the others. Never throws: it runs after the commit,
+// it). After a piece's round trip fails, the other pieces go to L1 alone, without asking Redis
+// again: asked at each piece, a Redis that no longer answered cost the commit a timeout a
+// piece until the breaker opened (ai_scale.breaker_failures of them), and pieces end at each
+// change of TTL, so that two models' fills interleaved are pieces of one. After an error (a
+// cache_strict one, a cancel) the rest are not filled. Never throws: it runs after the commit,
 // and the rows are stored anyway (a later miss finds them in L3).
 void fill_all_caught(pg::first_failure* failure)
 {
+    bool ask_redis = true;
     for (size_t start = 0; start < fills.size();) {
         size_t end = start;
         std::vector<cache::key128> keys;
@@ -62,9 +67,11 @@ void fill_all_caught(pg::first_failure* failure)
             values.push_back(fills[end].value);
         }
         try {
-            cache::fill_l1_l2(keys, values, fills[start].ttl_ms);
+            ask_redis =
+                cache::fill_l1_l2(keys, values, fills[start].ttl_ms, ask_redis) && ask_redis;
         } catch (const std::exception& e) {
             failure->note(e.what());
+            return;
         }
         start = end;
     }

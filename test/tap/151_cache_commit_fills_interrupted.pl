@@ -34,11 +34,15 @@ my $redis_port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('commit_fills', $redis_port);
 
 # A session that has stored 6000 predictions (six round trips of fills) in a transaction, with
-# Redis off while it scores, and now commits with the silent Redis as its primary.
+# Redis off while it scores, and now commits with the silent Redis as its primary (waited for
+# $timeout_ms a round trip, a minute by default; with L1 when $use_l1).
 sub committing_session {
-    my ($tag, $b) = @_;
+    my ($tag, $b, $timeout_ms, $use_l1) = @_;
+    $timeout_ms //= 60000;
+    my $l1 = $use_l1 ? 'on' : 'off';
     my $s = $node->background_psql('postgres', on_error_stop => 0);
     $s->query_safe(qq{SET application_name = '$tag';
+SET ai_scale.cache_use_l1 = $l1;
 SET ai_scale.redis_primary = '127.0.0.1:$redis_port';
 SELECT ai_scale.cache_get('cf_lin', 1, '{}');
 RESET ai_scale.redis_primary;
@@ -46,7 +50,7 @@ BEGIN;
 SELECT cardinality(ai_scale.predict_batch('cf_lin', ARRAY(SELECT jsonb_build_object('a', g, 'b', $b)
                                                          FROM generate_series(1, 6000) g)));
 SET ai_scale.redis_primary = '127.0.0.1:$silent_port';
-SET ai_scale.redis_timeout_ms = 60000;});
+SET ai_scale.redis_timeout_ms = $timeout_ms;});
     $s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
     $node->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM pg_stat_activity
 WHERE application_name = '$tag' AND state = 'active' AND query = 'COMMIT;'})
@@ -85,6 +89,24 @@ is(stored(2), '6000', 'its commit stands too');
 is($node->safe_psql('postgres',
     q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'}),
     '0', 'neither counts as a failure of the endpoint');
+
+# Not interrupted: after the first round trip of fills times out, the other five pieces go to
+# L1 alone, without asking the silent Redis again. Each asked it, until the breaker opened: five
+# timeouts (ai_scale.breaker_failures) and a trip, where a longer timeout makes minutes.
+$s = committing_session('timed_out_fills', 3, 200, 1);
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
+WHERE application_name = 'timed_out_fills' AND state = 'active'}), 'the commit ends');
+is(stored(3), '6000', 'and stands');
+is($node->safe_psql('postgres', q{SELECT string_agg(metric || '=' || value, ' ' ORDER BY metric)
+FROM ai_scale.stats WHERE section = 'l2' AND metric IN ('errors', 'breaker_trips')}),
+    'breaker_trips=0 errors=1', 'one round trip timed out; the others were not sent');
+$s->quit;
+# Read where the session learned its generations, whose keys the fills were made with.
+is($node->safe_psql('postgres', qq{SET ai_scale.cache_use_l1 = on;
+SET ai_scale.redis_primary = '127.0.0.1:$redis_port';
+SELECT ai_scale.cache_get('cf_lin', 1, '{"a": 6000, "b": 3}') IS NOT NULL;
+SELECT value FROM ai_scale.stats WHERE section = 'l1' AND metric = 'hits';}), "t\n1",
+    'the last piece went to L1');
 
 my $log = slurp_file($node->logfile);
 unlike($log, qr/PANIC|server process .* was terminated by signal/, 'no crash');

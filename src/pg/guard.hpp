@@ -68,6 +68,18 @@ ErrorData* capture_error(MemoryContext caller_cxt);
 struct try_stacks {
     sigjmp_buf* exception_stack = PG_exception_stack;
     ErrorContextCallback* context_stack = error_context_stack;
+    // And the interrupt holdoffs, which an ERROR zeroes before it jumps (errfinish). Caught
+    // where Postgres holds interrupts (the callbacks at commit), a zero left there was taken
+    // below zero by the RESUME_INTERRUPTS that ends the commit: the count wrapped to 2^32 - 1,
+    // and the session was beyond statement_timeout, cancel and terminate until its next ERROR
+    // (sql/interrupts_after_commit_error.sql).
+    uint32 interrupt_holdoff = InterruptHoldoffCount;
+    uint32 cancel_holdoff = QueryCancelHoldoffCount;
+    void restore_holdoffs() const
+    {
+        InterruptHoldoffCount = interrupt_holdoff;
+        QueryCancelHoldoffCount = cancel_holdoff;
+    }
 };
 
 // f(), called inside a PG_TRY block entered with `outer` saved; a C++ exception puts the
@@ -98,6 +110,7 @@ template <typename F> auto call(F&& f) -> decltype(f())
         }
         PG_CATCH();
         {
+            outer.restore_holdoffs();
             caught = detail::capture_error(caller_cxt);
         }
         PG_END_TRY();
@@ -114,6 +127,7 @@ template <typename F> auto call(F&& f) -> decltype(f())
         }
         PG_CATCH();
         {
+            outer.restore_holdoffs();
             caught = detail::capture_error(caller_cxt);
         }
         PG_END_TRY();

@@ -26,9 +26,29 @@ RESET ROLE;
 GRANT INSERT, SELECT ON public.grant_hint_store TO "Grant Hint App";
 SET ROLE "Grant Hint App";
 SELECT ai_scale.predict('grant_hint_lin', '{"a": 5}') ->> 'source' AS stored;
--- A 42501 the role's INSERT right does not explain (a row-level security policy's) keeps
--- Postgres's own message, with no hint about grants.
+-- A 42501 the role's INSERT right does not explain keeps Postgres's own message, with no hint
+-- about grants: a SECURITY DEFINER trigger function whose owner may not write where it writes
+-- (the hint named that owner, the current user when the error came, and the store)...
 RESET ROLE;
+CREATE ROLE "Grant Hint Owner";
+CREATE TABLE public.grant_hint_audit (a jsonb);
+CREATE FUNCTION public.grant_hint_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog AS $$
+BEGIN
+    INSERT INTO public.grant_hint_audit VALUES (NEW.input_data);
+    RETURN NEW;
+END $$;
+ALTER FUNCTION public.grant_hint_audit() OWNER TO "Grant Hint Owner";
+CREATE TRIGGER grant_hint_audit BEFORE INSERT ON public.grant_hint_store
+    FOR EACH ROW EXECUTE FUNCTION public.grant_hint_audit();
+SET ROLE "Grant Hint App";
+SELECT ai_scale.predict('grant_hint_lin', '{"a": 7}');
+RESET ROLE;
+DROP TRIGGER grant_hint_audit ON public.grant_hint_store;
+DROP FUNCTION public.grant_hint_audit();
+DROP TABLE public.grant_hint_audit;
+DROP ROLE "Grant Hint Owner";
+-- ... or a row-level security policy's.
 ALTER TABLE public.grant_hint_store ENABLE ROW LEVEL SECURITY;
 CREATE POLICY grant_hint_read ON public.grant_hint_store FOR SELECT USING (true);
 SET ROLE "Grant Hint App";

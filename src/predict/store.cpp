@@ -101,6 +101,10 @@ void insert_rows(Oid relid, text* model, int32 version, const std::vector<new_pr
 // they are.
 void insert_now(Oid relid, text* model, int32 version, const std::vector<new_prediction>& rows)
 {
+    // The caller, read before the insert: an ERROR in a SECURITY DEFINER function the insert
+    // ran (a trigger's) leaves its owner as the current user until the abort, and the hint
+    // named that role, for a table it had no part in.
+    const Oid caller = GetUserId();
     try {
         insert_rows(relid, model, version, rows);
     } catch (const pg::postgres_error& e) {
@@ -111,12 +115,12 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
         const char* table_name = nullptr;
         const char* role_name = nullptr;
         pg::call([&] {
-            lacks_insert = pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK;
+            lacks_insert = pg_class_aclcheck(relid, caller, ACL_INSERT) != ACLCHECK_OK;
             if (!lacks_insert)
                 return;
             table_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
                                                     get_rel_name(relid));
-            role_name = quote_identifier(GetUserNameFromId(GetUserId(), false));
+            role_name = quote_identifier(GetUserNameFromId(caller, false));
         });
         if (!lacks_insert)
             throw;

@@ -79,6 +79,9 @@ std::shared_ptr<lookup> start_lookup(const std::string& host)
     } catch (const std::system_error& e) {
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
         throw redis_failure(std::string("cannot start a host name lookup: ") + e.what());
+    } catch (...) { // std::bad_alloc: the backend must not go on with every signal blocked
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        throw;
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     return l;

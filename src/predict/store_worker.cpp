@@ -87,6 +87,10 @@ void handle_sigterm(SIGNAL_ARGS)
 // by free_slots_of_dropped_databases() when the database is gone.
 void at_exit(int, Datum)
 {
+    // An ERROR while the worker held the queue's lock (take_queued's copy out of memory) ends
+    // it here with the lock held, unless Postgres released it before these callbacks (15.20
+    // does, not every release may): taken again, it would wait on itself.
+    LWLockReleaseAll();
     LWLockAcquire(lock, LW_EXCLUSIVE);
     slot& sl = shared->slots[my_slot];
     if (attached && sl.worker_pid == MyProcPid) {

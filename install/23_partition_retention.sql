@@ -564,9 +564,11 @@ SELECT CASE
 $$;
 
 -- The transactions other than this one (pg_locks.virtualtransaction, a prepared one's too)
--- that hold a lock on rel, granted; none when there are none. Read from the functions behind
--- pg_locks and pg_stat_activity, which take no lock (as _lock_holders).
-CREATE FUNCTION ai_scale._lock_holding_transactions(rel regclass) RETURNS text[]
+-- that hold a lock on rel, granted, in one of modes (any mode when null); none when there are
+-- none. Read from the functions behind pg_locks and pg_stat_activity, which take no lock (as
+-- _lock_holders).
+CREATE FUNCTION ai_scale._lock_holding_transactions(rel regclass, modes text[] DEFAULT NULL)
+    RETURNS text[]
     LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -575,6 +577,7 @@ SELECT coalesce(array_agg(DISTINCT l.virtualtransaction), '{}')
  WHERE l.locktype = 'relation' AND l.relation = rel AND l.granted
    AND l.database = (SELECT a.datid FROM pg_stat_get_activity(pg_backend_pid()) a)
    AND l.pid IS DISTINCT FROM pg_backend_pid()
+   AND (modes IS NULL OR l.mode = ANY (modes))
 $$;
 
 -- One step of retention or tiering (p, on the partition victim), in a subtransaction of its
@@ -787,6 +790,13 @@ DECLARE
     -- moves after it found their partition held by them too.
     tier_holders text[];
     tier_held_left bigint := 0;
+    -- The same for the marks of the drops the worker makes itself (by_worker): the marks'
+    -- COMMENT ON waits for SHARE UPDATE EXCLUSIVE on its partition, which the holders of these
+    -- modes keep from it.
+    mark_holders text[];
+    mark_held_left bigint := 0;
+    mark_conflicts CONSTANT text[] := '{ShareUpdateExclusiveLock,ShareLock,ShareRowExclusiveLock,'
+                                      'ExclusiveLock,AccessExclusiveLock}';
 BEGIN
     lock_table_full := false;
     FOREACH p IN ARRAY coalesce(plan.steps, '{}') LOOP
@@ -870,11 +880,26 @@ BEGIN
             tier_held_left := tier_held_left + 1;
             CONTINUE;
         END IF;
+        -- A drop the worker makes itself is marked first, each mark waiting for its partition's
+        -- lock; without a default partition every drop is one, and the run's rule above (busy)
+        -- does not hold them. After a mark that gave up, one whose partition the same
+        -- transactions hold is not tried, as for moves: a session building an index on the
+        -- table (SHARE on every partition) held a run of 200 drops for 200 waits, and logged
+        -- each (TAP 304).
+        IF by_worker AND p.action = 'drop' AND mark_holders IS NOT NULL
+           AND ai_scale._lock_holding_transactions(victim, mark_conflicts) && mark_holders THEN
+            mark_held_left := mark_held_left + 1;
+            CONTINUE;
+        END IF;
         SELECT * INTO step
           FROM ai_scale._retire_partition(cfg, defer_detach, by_worker, plan, p, victim,
                                           referenced, owner, timed_out);
         IF p.action = 'tier' AND step.timed_out AND tier_holders IS NULL THEN
             tier_holders := nullif(ai_scale._lock_holding_transactions(victim), '{}');
+        END IF;
+        IF by_worker AND p.action = 'drop' AND step.timed_out AND mark_holders IS NULL THEN
+            mark_holders := nullif(ai_scale._lock_holding_transactions(victim, mark_conflicts),
+                                   '{}');
         END IF;
         tier_blocked := tier_blocked OR step.blocks_tiering OR step.lock_table_full;
         lock_table_full := step.lock_table_full;
@@ -909,6 +934,14 @@ BEGIN
                                                 'more partitions'),
                                 coalesce('tablespace ' || quote_ident(cfg.cold_tablespace),
                                          'the cold tablespace')))::ai_scale._maintenance_action;
+    END IF;
+    IF mark_held_left > 0 THEN
+        done := done || ('skipped', NULL,
+                         format('%s to drop not marked for the worker after the lock wait '
+                                'above: the transactions it waited for hold them too; retried '
+                                'on the next run',
+                                ai_scale._count(mark_held_left, 'more partition',
+                                                'more partitions')))::ai_scale._maintenance_action;
     END IF;
     IF tier_left > 0 THEN
         done := done || ('skipped', NULL,

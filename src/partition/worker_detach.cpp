@@ -149,23 +149,32 @@ bool unless_locked_out(void (*step)(const void* arg), const void* arg)
 
 // Takes, in the current transaction, the locks the detach of p starts with (SHARE UPDATE
 // EXCLUSIVE on the parent, then on the partition; ACCESS EXCLUSIVE on the partition for a
-// FINALIZE), each waited for at most maintenance_lock_timeout. Returns false, holding none,
-// when one is not free in time: nothing has begun, and the next run tries again. The detach
-// itself runs without a lock timeout (see run_top_level): waiting there for a VACUUM of
-// the partition (an anti-wraparound one, which never yields, for as long as it runs) kept the
-// worker from every other table, held SHARE UPDATE EXCLUSIVE on the parent (an ANALYZE of it,
-// and the attaches of a run by hand, waited or were skipped), held back the xmin horizon, and
-// cancelled any other autovacuum of the partition after deadlock_timeout.
-bool lock_for_detach(const pending_detach& p)
+// FINALIZE), each waited for at most maintenance_lock_timeout. Says which was not free in time,
+// if one was: nothing has begun, the caller ends the transaction, and the next run tries
+// again. The detach itself runs without a lock timeout (see run_top_level): waiting there for
+// a VACUUM of the partition (an anti-wraparound one, which never yields, for as long as it
+// runs) kept the worker from every other table, held SHARE UPDATE EXCLUSIVE on the parent (an
+// ANALYZE of it, and the attaches of a run by hand, waited or were skipped), held back the
+// xmin horizon, and cancelled any other autovacuum of the partition after deadlock_timeout.
+enum class detach_lock { taken, parent_busy, partition_busy };
+detach_lock lock_for_detach(const pending_detach& p)
 {
-    return unless_locked_out(
-        [](const void* arg) {
-            const pending_detach& d = *static_cast<const pending_detach*>(arg);
-            LockRelationOid(d.parent_oid, ShareUpdateExclusiveLock);
-            LockRelationOid(d.partition_oid,
-                            d.finalize ? AccessExclusiveLock : ShareUpdateExclusiveLock);
-        },
-        &p);
+    if (!unless_locked_out(
+            [](const void* arg) {
+                LockRelationOid(static_cast<const pending_detach*>(arg)->parent_oid,
+                                ShareUpdateExclusiveLock);
+            },
+            &p))
+        return detach_lock::parent_busy;
+    if (!unless_locked_out(
+            [](const void* arg) {
+                const pending_detach& d = *static_cast<const pending_detach*>(arg);
+                LockRelationOid(d.partition_oid,
+                                d.finalize ? AccessExclusiveLock : ShareUpdateExclusiveLock);
+            },
+            &p))
+        return detach_lock::partition_busy;
+    return detach_lock::taken;
 }
 
 // What a detach's first transaction finds: whether p's partition is still one
@@ -248,10 +257,11 @@ void run_top_level(const char* sql)
     MemoryContextSwitchTo(TopTransactionContext); // a new one: the old was committed inside
 }
 
-// A detach's outcome: done; locked_out (a lock not free in time: tried again); gone (no longer
+// A detach's outcome: done; locked_out (a lock not free in time: tried again; parent_locked_out
+// when it was the parent's); gone (no longer
 // a partition); left (not begun, and logged: the table has a default partition now, or the
 // detach would run the owner's code).
-enum class detach_result { done, locked_out, gone, left };
+enum class detach_result { done, locked_out, parent_locked_out, gone, left };
 
 // Logs that p's partition was left attached, since its concurrent detach would run its owner's
 // code (why).
@@ -315,9 +325,11 @@ bool run_detach(const char* sql, pending_detach& p)
 detach_result detach(pending_detach& p)
 {
     start_transaction("ai_scale maintenance");
-    if (!lock_for_detach(p)) {
+    const detach_lock lock = lock_for_detach(p);
+    if (lock != detach_lock::taken) {
         skip_locked_detach(p);
-        return detach_result::locked_out;
+        return lock == detach_lock::parent_busy ? detach_result::parent_locked_out
+                                                : detach_result::locked_out;
     }
     // The tables' names under those locks, which a rename of either waits for: the statement
     // names the tables the run chose, whatever they were called then.
@@ -526,7 +538,7 @@ void drop_detached(pending_detach& p, const detach_check& c)
 
 } // namespace
 
-bool detach_concurrently(pending_detach& p)
+detach_outcome detach_concurrently(pending_detach& p)
 {
     const detach_check c = check_detach(p);
     if (c.partition && !c.wanted) {
@@ -535,24 +547,26 @@ bool detach_concurrently(pending_detach& p)
                         database_name(), p.partition, p.parent),
                  errdetail("The table was unmanaged, the extension dropped or the "
                            "table's retention changed since the run chose it.")));
-        return true;
+        return detach_outcome::finished;
     }
     const detach_result done = c.partition ? detach(p) : detach_result::gone;
     if (done == detach_result::locked_out)
-        return false;
+        return detach_outcome::locked_out;
+    if (done == detach_result::parent_locked_out)
+        return detach_outcome::parent_locked_out;
     if (done == detach_result::left)
-        return true;
+        return detach_outcome::finished;
     if (done == detach_result::gone) {
         ereport(
             LOG,
             (errmsg("ai_scale maintenance in database \"%s\": skipped detach of %s %s: no longer a "
                     "partition of it",
                     database_name(), p.parent, p.partition)));
-        return true;
+        return detach_outcome::finished;
     }
     if (p.drop)
         drop_detached(p, c);
-    return true;
+    return detach_outcome::finished;
 }
 
 } // namespace ai_scale::partition::worker

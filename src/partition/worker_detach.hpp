@@ -25,8 +25,11 @@ struct pending_detach {
 // commits and starts transactions itself), then DROP TABLE (DROP FOREIGN TABLE) of the detached
 // table if asked.
 // Skipped when the partition is gone (still_a_partition), and one not yet begun (not a
-// FINALIZE) left when still_wanted says so. Returns false when the detach was not done for
-// want of its locks (the partition stays as it was: pending detach, for a FINALIZE).
-bool detach_concurrently(pending_detach& p);
+// FINALIZE) left when still_wanted says so. Returns locked_out when the detach was not done for
+// want of its locks (the partition stays as it was: pending detach, for a FINALIZE), and
+// parent_locked_out when the lock not free was the parent's, which every detach of the table
+// takes first.
+enum class detach_outcome { finished, locked_out, parent_locked_out };
+detach_outcome detach_concurrently(pending_detach& p);
 
 } // namespace ai_scale::partition::worker

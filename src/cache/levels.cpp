@@ -75,7 +75,8 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
     std::vector<Jsonb*> out(keys.size(), nullptr);
     const bool use_l1 = l1_usable();
     std::vector<std::string> rkeys;
-    std::vector<size_t> asked; // the index in keys of each of rkeys
+    std::vector<size_t> asked;   // the index in keys of each of rkeys
+    bool replica_failed = false; // then the primary reads the rest (l2_read)
     for (size_t next = 0; next < keys.size();) {
         rkeys.clear();
         asked.clear();
@@ -89,7 +90,8 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
         bool unavailable = false;
         bool unchecked = false;
         // Times each round trip (stats' l2 timer); takes the keys' strings.
-        auto values = l2_read(std::move(rkeys), &unavailable, read_target::configured, &unchecked);
+        auto values = l2_read(std::move(rkeys), &unavailable, read_target::configured, &unchecked,
+                              &replica_failed);
         if (unavailable) {
             redis_unavailable_at_read = true;
             break;

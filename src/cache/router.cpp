@@ -352,10 +352,12 @@ namespace {
 
 constexpr size_t keys_per_round_trip = l2_keys_per_round_trip;
 
-// Takes the keys' strings (moved into the command).
+// Takes the keys' strings (moved into the command). *replica_failed: a replica failed an
+// earlier piece of the call (none is asked then), or this one.
 std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&& keys,
                                                       bool* unavailable, read_target target,
-                                                      bool* from_unchecked_replica)
+                                                      bool* from_unchecked_replica,
+                                                      bool* replica_failed)
 {
     *unavailable = false;
     const size_t n = keys.size();
@@ -394,7 +396,8 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
             stats::record(stats::timer::l2_get, stats::now_ns() - t0);
     };
     const std::string primary = current_primary();
-    if (target == read_target::configured && guc::redis_read_from == int(guc::read_from::replica)) {
+    if (target == read_target::configured && guc::redis_read_from == int(guc::read_from::replica) &&
+        !*replica_failed) {
         auto replicas = current_replicas();
         if (!replicas.empty()) {
             const std::string& replica = replicas[round_robin++ % replicas.size()];
@@ -408,6 +411,7 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
                         *from_unchecked_replica = true;
                     return take(*replies);
                 }
+                *replica_failed = !skipped;
             }
         }
     }
@@ -426,10 +430,15 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
 } // namespace
 
 std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
-                                                read_target target, bool* from_unchecked_replica)
+                                                read_target target, bool* from_unchecked_replica,
+                                                bool* replica_failed)
 {
+    bool this_call = false;
+    if (replica_failed == nullptr)
+        replica_failed = &this_call;
     if (keys.size() <= keys_per_round_trip)
-        return l2_read_piece(std::move(keys), unavailable, target, from_unchecked_replica);
+        return l2_read_piece(std::move(keys), unavailable, target, from_unchecked_replica,
+                             replica_failed);
     std::vector<std::optional<std::string>> out;
     out.reserve(keys.size());
     for (size_t start = 0; start < keys.size(); start += keys_per_round_trip) {
@@ -437,7 +446,7 @@ std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, b
         auto values = l2_read_piece(
             std::vector<std::string>(std::make_move_iterator(keys.begin() + long(start)),
                                      std::make_move_iterator(keys.begin() + long(end))),
-            unavailable, target, from_unchecked_replica);
+            unavailable, target, from_unchecked_replica, replica_failed);
         if (*unavailable) {
             // The rest are misses: Redis is not waited for again in this call.
             out.resize(keys.size());

@@ -49,10 +49,15 @@ constexpr std::size_t l2_keys_per_round_trip = 1000;
 // command rather than copied. *from_unchecked_replica, when given, is set when a replica
 // answered while the primary may not be answering (it did not when the replica was judged in
 // sync, or its breaker counts a failure since its last success): a write the primary had yet
-// to answer (a put that timed out, say) may be missing there.
+// to answer (a put that timed out, say) may be missing there. *replica_failed, when given, says
+// whether a replica failed a round trip of the caller's before, and is set when one fails one
+// now: no replica is asked after that, the primary answers (a hung replica judged in sync a
+// moment before was asked at each round trip of a batch, a timeout each until its breaker
+// opened).
 std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
                                                 read_target target = read_target::configured,
-                                                bool* from_unchecked_replica = nullptr);
+                                                bool* from_unchecked_replica = nullptr,
+                                                bool* replica_failed = nullptr);
 
 // SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed. The
 // writes below take their keys and values, moved into the commands sent: a 60 MB value passed

@@ -80,6 +80,25 @@ is($node->safe_psql('postgres', q{SELECT ai_scale.cache_get('f', 1, '{"a": 1}')}
 is(gets($r_port) - $r0, 1, 'serves the read');
 redis_stop('stray');
 
+# A replica that hangs (SIGSTOP) just after it was judged in sync: a batch of 2500 keys (three
+# round trips) waits for it once, then reads the other pieces from the primary. Each piece
+# asked it, a timeout each until its breaker opened (breaker_failures = 2 here: a trip).
+# Counted in the stats, before anything else asks the hung replica (redis_status would).
+my $batch = $node->background_psql('postgres');
+is($batch->query_safe(q{SET ai_scale.redis_timeout_ms = 300;
+SELECT ai_scale.cache_get('f', 1, '{"a": 1}');}), '{"p": 1}', 'a hit judges the replica in sync');
+$batch->query_safe('SELECT ai_scale.reset_stats()');
+my $replica_pid = redis_pid('replica');
+kill 'STOP', $replica_pid;
+is($batch->query_safe(q{SELECT count(v) FROM unnest(ai_scale.cache_get_many('f', 1,
+    ARRAY(SELECT jsonb_build_object('a', g) FROM generate_series(1, 2500) g))) v}), '1',
+    'a batch beside the hung replica finds its key');
+is($batch->query_safe(q{SELECT string_agg(metric || '=' || value, ' ' ORDER BY metric)
+FROM ai_scale.stats WHERE section = 'l2' AND metric IN ('errors', 'breaker_trips')}),
+    'breaker_trips=0 errors=1', 'the hung replica was waited for once in the batch');
+kill 'CONT', $replica_pid;
+$batch->quit;
+
 # Replica down: reads fall back to the primary, without errors.
 redis_stop('replica');
 ($p0) = (gets($p_port));

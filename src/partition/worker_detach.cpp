@@ -257,10 +257,10 @@ void run_top_level(const char* sql)
     MemoryContextSwitchTo(TopTransactionContext); // a new one: the old was committed inside
 }
 
-// A detach's outcome: done; locked_out (a lock not free in time: tried again; parent_locked_out
-// when it was the parent's); gone (no longer
-// a partition); left (not begun, and logged: the table has a default partition now, or the
-// detach would run the owner's code).
+// A detach's outcome: done; locked_out (a lock not free in time: tried again;
+// parent_locked_out when it was the parent's); gone (no longer a partition); left (not begun,
+// and logged: the table has a default partition now, or the detach would run the owner's
+// code).
 enum class detach_result { done, locked_out, parent_locked_out, gone, left };
 
 // Logs that p's partition was left attached, since its concurrent detach would run its owner's

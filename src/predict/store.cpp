@@ -128,8 +128,10 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
         pg::postgres_error hinted(
             e.sqlstate(), e.what(),
             "predict() stores each input it scores in ai_scale.store_table, as its caller.",
-            "Grant the role INSERT on it (GRANT INSERT, SELECT ON " + table + " TO " + role +
-                ";), or have it store nothing: ALTER ROLE " + role +
+            "Grant the role INSERT on it if it may put answers into the cache, as cache_put "
+            "does (what it inserts there, every role's predict() answers): GRANT INSERT, "
+            "SELECT ON " +
+                table + " TO " + role + "; or have it store nothing: ALTER ROLE " + role +
                 " SET ai_scale.store_mode = off;");
         hinted.names = e.names;
         throw hinted;

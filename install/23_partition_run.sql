@@ -413,16 +413,25 @@ BEGIN
         RETURN format('Maintenance acts as the table''s owner, and %s. %s', err_message,
                       err_hint);
     END;
-    IF NOT has_schema_privilege(owner, (SELECT c.relnamespace FROM pg_class c
-                                         WHERE c.oid = parent), 'CREATE')
-       OR EXISTS (SELECT 1 FROM pg_class c
-                   WHERE c.oid = parent AND c.reltablespace <> 0
-                     AND NOT has_tablespace_privilege(owner, c.reltablespace,
-                                                      'CREATE')) THEN
+    -- With the GRANTs of what it lacks, as _require_owner_create gives them.
+    SELECT concat_ws(' ',
+               CASE WHEN NOT has_schema_privilege(owner, c.relnamespace, 'CREATE')
+                    THEN format('GRANT CREATE ON SCHEMA %I TO %s;', n.nspname, owner::regrole)
+               END,
+               CASE WHEN c.reltablespace <> 0
+                         AND NOT has_tablespace_privilege(owner, c.reltablespace, 'CREATE')
+                    THEN format('GRANT CREATE ON TABLESPACE %I TO %s;', t.spcname,
+                                owner::regrole)
+               END)
+      INTO err_message
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+     WHERE c.oid = parent;
+    IF err_message <> '' THEN
         err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
                            'CREATE on its schema and on the tablespace partitions '
-                           'go to (the table''s own, and cold_tablespace to tier).',
-                           owner::regrole);
+                           'go to (the table''s own, and cold_tablespace to tier): %s',
+                           owner::regrole, err_message);
     -- (Postgres's messages for a file it may not open begin so; another 42501, or one in
     -- another language, keeps its own message alone.)
     ELSIF message LIKE 'could not %' THEN

@@ -129,6 +129,42 @@ BEGIN
     END IF;
 END $$;
 
+-- The rights a registration uses, checked before anything is parsed or written: INSERT and
+-- UPDATE on ai_scale.models (it locks the catalog SHARE ROW EXCLUSIVE, and clears the active
+-- flag of the other versions) and on ai_scale.model_last_versions (the numbering). The model
+-- helpers check INSERT on models alone; a role with that right and no other passed them and
+-- met Postgres's "permission denied for table models", with no word of what to grant.
+CREATE FUNCTION ai_scale._require_register_rights() RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t regclass;
+    lacks text[];
+    missing text[];
+    grants text[];
+BEGIN
+    FOREACH t IN ARRAY ARRAY['ai_scale.models', 'ai_scale.model_last_versions']::regclass[] LOOP
+        SELECT array_agg(r ORDER BY o) INTO lacks
+          FROM unnest(ARRAY['INSERT', 'UPDATE']) WITH ORDINALITY AS x(r, o)
+         WHERE NOT has_table_privilege(t, r);
+        IF lacks IS NOT NULL THEN
+            missing := missing || format('%s on %s', array_to_string(lacks, ', '), t);
+            grants := grants || format('GRANT %s ON %s TO %s;', array_to_string(lacks, ', '), t,
+                                       quote_ident(current_user));
+        END IF;
+    END LOOP;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied to register models'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Registering models needs INSERT and UPDATE on ai_scale.models '
+                                  'and ai_scale.model_last_versions; role %s lacks %s.',
+                                  quote_ident(current_user), array_to_string(missing, ' and ')),
+                  HINT = format('The owner of ai_scale.models can grant them: %s',
+                                array_to_string(grants, ' '));
+    END IF;
+END $$;
+
 CREATE FUNCTION ai_scale.register_model(name text, kind text, features text[], params jsonb,
                                         activate boolean DEFAULT true)
     RETURNS int
@@ -140,6 +176,7 @@ DECLARE
 BEGIN
     PERFORM ai_scale._require_primary('register_model');
     PERFORM ai_scale._require_model_name(name, true);
+    PERFORM ai_scale._require_register_rights();
     IF activate IS NULL THEN
         RAISE EXCEPTION 'activate must not be null' USING ERRCODE = '22004';
     END IF;
@@ -192,6 +229,7 @@ BEGIN
     -- The name first, as register_model checks it: not after reading a dump of any size, nor
     -- as an invalid model (22023) when the dump is bad too.
     PERFORM ai_scale._require_model_name(name, true);
+    PERFORM ai_scale._require_register_rights();
     imported := ai_scale._xgboost_params(model);
     names := ARRAY(SELECT jsonb_array_elements_text(imported -> 'features'));
     IF features IS NOT NULL THEN

@@ -239,6 +239,20 @@ SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [3
 SET ROLE cat_scorer;
 SELECT ai_scale.score('cat_priv', '{"a": 2}') AS scorer_scores;
 SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [4]}')$$) AS scorer_registers;
+-- A role with INSERT on the catalog alone is refused before anything is read or written, told
+-- what it lacks and what to grant (it met Postgres's bare "permission denied for table models").
+RESET ROLE;
+CREATE ROLE cat_half;
+GRANT INSERT ON ai_scale.models TO cat_half;
+SET ROLE cat_half;
+\set SHOW_CONTEXT never
+SELECT ai_scale.register_model('cat_priv', 'linear', ARRAY['a'], '{"weights": [5]}');
+SELECT ai_scale.import_xgboost('cat_priv', '{}');
+\set SHOW_CONTEXT errors
+RESET ROLE;
+REVOKE ALL ON ai_scale.models FROM cat_half;
+DROP ROLE cat_half;
+SET ROLE cat_scorer;
 -- Nor drop or activate one: refused naming the right, before the model is looked at.
 \set SHOW_CONTEXT never
 SELECT ai_scale.drop_model('cat_priv');

@@ -397,6 +397,7 @@ CREATE FUNCTION ai_scale._maintenance_rights_hint(parent regclass, owner oid, me
 DECLARE
     err_message text;
     err_hint text;
+    grants text; -- of the CREATE rights the owner lacks
 BEGIN
     -- A partition that belongs to a role whose rights the owner lacks (one pg_partman made, say)
     -- first: a run reads the default partition before it makes anything, and such a partition
@@ -423,15 +424,15 @@ BEGIN
                     THEN format('GRANT CREATE ON TABLESPACE %I TO %s;', t.spcname,
                                 owner::regrole)
                END)
-      INTO err_message
+      INTO grants
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
      WHERE c.oid = parent;
-    IF err_message <> '' THEN
+    IF grants <> '' THEN
         err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
                            'CREATE on its schema and on the tablespace partitions '
                            'go to (the table''s own, and cold_tablespace to tier): %s',
-                           owner::regrole, err_message);
+                           owner::regrole, grants);
     -- (Postgres's messages for a file it may not open begin so; another 42501, or one in
     -- another language, keeps its own message alone.)
     ELSIF message LIKE 'could not %' THEN

@@ -280,7 +280,7 @@ std::vector<size_t> for_redis(const std::vector<key128>& keys,
 bool fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
                 uint64_t ttl_ms, bool ask_redis)
 {
-    bool taken = true;
+    bool taken = false;
     if (ask_redis && l2_enabled()) {
         try {
             taken =

@@ -350,14 +350,14 @@ void detach_step(void* arg)
         }
     }
     for (int i = 0; i < table.npending; i++) {
-        if (table.pending[i].finalize ||
-            detach_concurrently(table.pending[i]) != detach_outcome::parent_locked_out)
+        if (table.pending[i].finalize)
+            continue;
+        concurrent--;
+        if (detach_concurrently(table.pending[i]) != detach_outcome::parent_locked_out)
             continue;
         // The others wait for the parent's lock too: each as long again, and each logged (200
         // detaches behind an ANALYZE of the table took 10 s and 600 log lines; TAP 304).
-        int left = 0;
-        for (int j = i + 1; j < table.npending; j++)
-            left += table.pending[j].finalize ? 0 : 1;
+        const int left = concurrent;
         if (left > 0)
             ereport(LOG, (errmsg_plural("ai_scale maintenance in database \"%s\": left %d more "
                                         "detach of %s for the next run: it needs the lock on "

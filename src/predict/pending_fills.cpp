@@ -67,8 +67,7 @@ void fill_all_caught(pg::first_failure* failure)
             values.push_back(fills[end].value);
         }
         try {
-            ask_redis =
-                cache::fill_l1_l2(keys, values, fills[start].ttl_ms, ask_redis) && ask_redis;
+            ask_redis = cache::fill_l1_l2(keys, values, fills[start].ttl_ms, ask_redis);
         } catch (const std::exception& e) {
             failure->note(e.what());
             return;

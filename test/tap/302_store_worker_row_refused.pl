@@ -25,23 +25,34 @@ CREATE TRIGGER refuse_7 BEFORE INSERT ON public.model_predictions
     FOR EACH ROW EXECUTE FUNCTION refuse_7();
 SELECT ai_scale.register_model('a', 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}');});
 
-# The worker's first insert waits on the locked store, so that the 20 predictions queued
-# meanwhile (one model: one batch) are all in its next insert.
-my ($locker, $waits) = store_worker_held($node, q{ai_scale.predict('a', '{"x": 0}')});
-ok($waits, 'the store worker waits to insert');
-my $offset = -s $node->logfile;
-$node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
+# The worker's first insert (of {"x": $held}) waits on the locked store, so that the 20
+# predictions queued meanwhile, x from 1 to 20 (one model: one batch), are all in its next
+# insert. Returns the log's offset from before the batch was queued.
+sub batch_behind_held_row {
+    my ($held, $what) = @_;
+    my ($locker, $waits) = store_worker_held($node, qq{ai_scale.predict('a', '{"x": $held}')});
+    ok($waits, "the store worker waits to insert $what");
+    my $offset = -s $node->logfile;
+    $node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
 SELECT count(ai_scale.predict('a', jsonb_build_object('x', g))) FROM generate_series(1, 20) g;});
-$locker->query_safe('COMMIT');
-$locker->quit;
+    $locker->query_safe('COMMIT');
+    $locker->quit;
+    return $offset;
+}
+
+# The x of each stored row, in order.
+sub stored_xs {
+    return $node->safe_psql('postgres', q{
+SELECT string_agg(input_data ->> 'x', ',' ORDER BY (input_data ->> 'x')::int)
+  FROM public.model_predictions});
+}
+
+my $offset = batch_behind_held_row(0, 'the batch');
 
 ok($node->poll_query_until('postgres',
         q{SELECT count(*) = 19 FROM public.model_predictions}),
     'the held row and the batch\'s other 18 rows are written');
-is($node->safe_psql('postgres', q{
-SELECT string_agg(input_data ->> 'x', ',' ORDER BY (input_data ->> 'x')::int)
-  FROM public.model_predictions}),
-    '0,1,2,3,4,5,6,8,9,10,11,12,14,15,16,17,18,19,20', 'all but 7 and 13');
+is(stored_xs(), '0,1,2,3,4,5,6,8,9,10,11,12,14,15,16,17,18,19,20', 'all but 7 and 13');
 ok($node->wait_for_log(qr/store worker lost 2 predictions: /, $offset),
     'the worker says it lost two');
 like(slurp_file($node->logfile, $offset),
@@ -89,21 +100,12 @@ my $rollbacks = q{SELECT xact_rollback FROM pg_stat_database WHERE datname = 'po
 $node->restart;
 my $before = $node->safe_psql('postgres', $rollbacks);
 
-($locker, $waits) = store_worker_held($node, q{ai_scale.predict('a', '{"x": -1}')});
-ok($waits, 'the store worker waits to insert again');
-$offset = -s $node->logfile;
-$node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
-SELECT count(ai_scale.predict('a', jsonb_build_object('x', g))) FROM generate_series(1, 20) g;});
-$locker->query_safe('COMMIT');
-$locker->quit;
+$offset = batch_behind_held_row(-1, 'the second batch');
 
 ok($node->poll_query_until('postgres',
         q{SELECT count(*) = 11 FROM public.model_predictions}),
     'the held row and the batch\'s 10 rows the trigger left are written');
-is($node->safe_psql('postgres', q{
-SELECT string_agg(input_data ->> 'x', ',' ORDER BY (input_data ->> 'x')::int)
-  FROM public.model_predictions}),
-    '-1,1,3,5,7,9,11,13,15,17,19', 'the odd ones');
+is(stored_xs(), '-1,1,3,5,7,9,11,13,15,17,19', 'the odd ones');
 ok($node->wait_for_log(qr/store worker lost 10 predictions: new row for relation "model_predictions_default" violates partition constraint/, $offset),
     'the worker says it lost the ten moved out of the default partition');
 $node->restart;

@@ -35,22 +35,19 @@ $reader->query_safe('BEGIN; SELECT count(*) FROM r;');
 my $offset = -s $node->logfile;
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'r'::regclass});
-# Two runs: the text up to the second run's first row is the whole of the first run.
-my $first_row = qr/${worker_line}skipped public\.r public\.r_old1\n/;
-ok($node->wait_for_log(qr/$first_row.*$first_row/s, $offset), 'the worker ran twice beside the reader');
-my ($run) = slurp_file($node->logfile, $offset) =~ /($first_row.*?)$first_row/s;
-my $waits = () = ($run // '') =~ /canceling statement due to lock timeout/g;
+my $run = one_worker_run($node, qr/${worker_line}skipped public\.r public\.r_old1\n/, $offset);
+my $waits = () = $run =~ /canceling statement due to lock timeout/g;
 is($waits, 2, 'one run waited twice, not once per partition to drop');
-like($run // '',
+like($run,
     qr/DETAIL:  drop public\.r_old1: canceling statement due to lock timeout; lock on public\.r held by pid \d+ \(transaction open [\d.]+ s\); retried on the next run\n/,
     '... its first drop saying what held it');
-like($run // '',
+like($run,
     qr/DETAIL:  drop public\.r_old2: canceling statement due to lock timeout; lock on public\.r held by pid \d+ \(transaction open [\d.]+ s\); retried on the next run\n/,
     '... and its second');
-like($run // '',
+like($run,
     qr/skipped public\.r\n.*DETAIL:  3 more partitions to drop not tried after the lock wait above: each needs the lock on public\.r that was not free; retried on the next run\n/,
     '... and one row counting the others, not tried');
-unlike($run // '', qr/drop public\.r_old[345]:/, '... none of which has a row of its own');
+unlike($run, qr/drop public\.r_old[345]:/, '... none of which has a row of its own');
 is($node->safe_psql('postgres', $old), '5', 'nothing dropped while the reader holds the table');
 
 $reader->query_safe('COMMIT');

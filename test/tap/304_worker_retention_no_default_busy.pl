@@ -37,21 +37,13 @@ my $old = q{SELECT count(*) FROM pg_inherits WHERE inhparent = 'r'::regclass
     AND inhrelid::regclass::text ~ '^r_old'};
 is($node->safe_psql('postgres', $old), '6', 'six old partitions, no default partition');
 
-# The text of one whole run: from the line $first to its next occurrence.
-sub one_run {
-    my ($first, $offset) = @_;
-    ok($node->wait_for_log(qr/$first.*$first/s, $offset), 'the worker ran twice');
-    my ($run) = slurp_file($node->logfile, $offset) =~ /($first.*?)$first/s;
-    return $run // '';
-}
-
 # The marks: a transaction holds every old partition SHARE, as an index build on the table does.
 my $builder = $node->background_psql('postgres');
 $builder->query_safe('BEGIN; LOCK TABLE r_old1, r_old2, r_old3, r_old4, r_old5, r_old6 IN SHARE MODE;');
 my $offset = -s $node->logfile;
 $node->safe_psql('postgres',
     q{UPDATE ai_scale.partition_config SET retention = '30 days' WHERE parent = 'r'::regclass});
-my $run = one_run(qr/${worker_line}skipped public\.r public\.r_old1\n/, $offset);
+my $run = one_worker_run($node, qr/${worker_line}skipped public\.r public\.r_old1\n/, $offset);
 my $waits = () = $run =~ /canceling statement due to lock timeout/g;
 is($waits, 1, 'the marks: one run waited once, not once per partition to drop');
 like($run,
@@ -68,7 +60,7 @@ my $analyzer = $node->background_psql('postgres');
 $analyzer->query_safe('BEGIN; LOCK TABLE ONLY r IN SHARE UPDATE EXCLUSIVE MODE;');
 $offset = -s $node->logfile;
 $builder->query_safe('COMMIT');
-$run = one_run(qr/${worker_line}skipped detach of public\.r public\.r_old1: /, $offset);
+$run = one_worker_run($node, qr/${worker_line}skipped detach of public\.r public\.r_old1: /, $offset);
 my $skipped = () = $run =~ /skipped detach of/g;
 is($skipped, 1, 'the detaches: one run waited once for the parent, not once per partition');
 like($run,

@@ -26,7 +26,8 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with sma
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
   redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used
   redis_paused fork_clients clients_exited lines_logged extension_recreated_behind
-  $worker_line worker_failed $maintenance_runs_sql maintenance_runs maintenance_runs_reach);
+  $worker_line worker_failed $maintenance_runs_sql maintenance_runs maintenance_runs_reach
+  one_worker_run);
 
 # The start of each line the maintenance worker logs of what a run did in its database
 # (src/partition/worker.cpp, worker_detach.cpp), in any database: "ai_scale maintenance in
@@ -183,6 +184,16 @@ our $maintenance_runs_sql =
 sub maintenance_runs {
     my ($node) = @_;
     return $node->safe_psql('postgres', "SELECT $maintenance_runs_sql");
+}
+
+# The text of one whole worker run in $node's log past $offset: from the line $first (a pattern
+# for the run's first line) to its next occurrence, once the worker has run twice (passes a
+# test saying so); '' when it did not in time.
+sub one_worker_run {
+    my ($node, $first, $offset) = @_;
+    ok($node->wait_for_log(qr/$first.*$first/s, $offset), 'the worker ran twice');
+    my ($run) = PostgreSQL::Test::Utils::slurp_file($node->logfile, $offset) =~ /($first.*?)$first/s;
+    return $run // '';
 }
 
 # Waits until the workers of $node have made $n runs in all; false if they did not in time.

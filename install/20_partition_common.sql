@@ -382,14 +382,24 @@ DECLARE
     first_owner oid;
     first_is_default boolean;
     n bigint;
+    alters text;
 BEGIN
     SELECT c.relowner INTO owner FROM pg_class c WHERE c.oid = parent;
-    SELECT p.oid, p.relowner, pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT', count(*) OVER ()
-      INTO first_part, first_owner, first_is_default, n
+    -- The hint gives the ALTER of each (the detail counted five partitions, the hint named the
+    -- first alone), at most five of them.
+    SELECT (array_agg(p.oid ORDER BY pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT' DESC,
+                      p.relname))[1]::regclass,
+           (array_agg(p.relowner ORDER BY pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT' DESC,
+                      p.relname))[1],
+           bool_or(pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT'),
+           count(*),
+           array_to_string((array_agg(format('ALTER TABLE %s OWNER TO %s;', p.oid::regclass,
+                                             owner::regrole)
+                                      ORDER BY pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT'
+                                               DESC, p.relname))[1:5], ' ')
+      INTO first_part, first_owner, first_is_default, n, alters
       FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
-     WHERE i.inhparent = parent AND NOT pg_has_role(owner, p.relowner, 'USAGE')
-     ORDER BY pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT' DESC, p.relname
-     LIMIT 1;
+     WHERE i.inhparent = parent AND NOT pg_has_role(owner, p.relowner, 'USAGE');
     IF first_part IS NOT NULL AND (first_is_default OR NOT only_default) THEN
         RAISE EXCEPTION 'partition % of table % belongs to %, not to the table''s owner %',
                         first_part, parent, first_owner::regrole, owner::regrole
@@ -398,8 +408,9 @@ BEGIN
                                   '%s to roles whose rights the owner lacks.',
                                   ai_scale._count(n, 'partition', 'partitions'),
                                   CASE WHEN n = 1 THEN 'belongs' ELSE 'belong' END),
-                  HINT = format('Give each to the table''s owner: ALTER TABLE %s OWNER TO %s;',
-                                first_part, owner::regrole);
+                  HINT = format('Give %s to the table''s owner: %s%s',
+                                CASE WHEN n = 1 THEN 'it' ELSE 'them' END, alters,
+                                CASE WHEN n > 5 THEN format(' (the first five of %s)', n) END);
     END IF;
 END $$;
 

@@ -574,8 +574,10 @@ BEGIN
             action := 'error';
             partition := NULL;
             detail := format('role %s does not own table %s (its owner is %s); maintenance '
-                             'needs the owner''s rights (for the worker: ai_scale.maintenance_role)',
-                             quote_ident(current_user), cfg.parent, owner::regrole);
+                             'needs the owner''s rights (for the worker: ai_scale.maintenance_role) '
+                             '(hint: GRANT %s TO %s;)',
+                             quote_ident(current_user), cfg.parent, owner::regrole,
+                             owner::regrole, quote_ident(current_user));
             RETURN NEXT;
             CONTINUE;
         END IF;

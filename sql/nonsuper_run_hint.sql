@@ -73,6 +73,33 @@ SELECT * FROM ai_scale.rescue_default('nonsuper_hint.taken');
 REVOKE CREATE ON SCHEMA nonsuper_hint FROM nonsuper_hint_owner;
 SELECT action, detail FROM ai_scale.run_maintenance('nonsuper_hint.taken');
 GRANT CREATE ON SCHEMA nonsuper_hint TO nonsuper_hint_owner;
+-- Seven partitions of that role's: check_default's hint gives the ALTER of each of the first
+-- five and says how many there are (it gave the default's alone, under a detail that counted
+-- them all).
+DO $$
+BEGIN
+    FOR d IN 1..6 LOOP
+        EXECUTE format('CREATE TABLE nonsuper_hint.taken_p2019_01_0%s PARTITION OF '
+                       'nonsuper_hint.taken FOR VALUES FROM (%L) TO (%L)', d,
+                       make_timestamptz(2019, 1, d, 0, 0, 0, 'UTC'),
+                       make_timestamptz(2019, 1, d + 1, 0, 0, 0, 'UTC'));
+        EXECUTE format('ALTER TABLE nonsuper_hint.taken_p2019_01_0%s OWNER TO '
+                       'nonsuper_hint_partman', d);
+    END LOOP;
+END $$;
+\set VERBOSITY default
+SELECT * FROM ai_scale.check_default('nonsuper_hint.taken');
+\set VERBOSITY terse
+ALTER TABLE nonsuper_hint.taken_default OWNER TO nonsuper_hint_owner;
+-- A run by a role that is not a member of the owner's (a maintenance_role not granted it) says
+-- which GRANT would let it.
+CREATE ROLE nonsuper_hint_maint;
+GRANT USAGE ON SCHEMA nonsuper_hint TO nonsuper_hint_maint;
+SET ROLE nonsuper_hint_maint;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.taken');
+RESET ROLE;
+REVOKE USAGE ON SCHEMA nonsuper_hint FROM nonsuper_hint_maint;
+DROP ROLE nonsuper_hint_maint;
 DROP TABLE nonsuper_hint.taken;
 DROP ROLE nonsuper_hint_partman;
 REVOKE ALL ON ai_scale.partition_config FROM nonsuper_hint_owner;

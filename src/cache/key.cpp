@@ -1,6 +1,7 @@
 #include "cache/key.hpp"
 #include "cache/canonical_input.hpp"
 #include "cache/database_incarnation.hpp"
+#include "cache/extension_incarnation.hpp"
 #include "cache/generation_slots.hpp"
 #include "cache/generations.hpp"
 #include "cache/unlearned_keys.hpp"
@@ -29,14 +30,14 @@ key_prefix make_key_prefix(Oid database, const text* model, int32 version)
         uint32_t database;
         int32_t version;
         uint32_t incarnation;
-        uint32_t zero; // no padding: every byte hashed is set
+        uint32_t extension;
     } folded = {gen.model_hash,
                 gen.model,
                 gen.version,
                 database,
                 version,
                 database_incarnation(database),
-                0};
+                extension_incarnation()};
     XXH128_hash_t seed = XXH3_128bits(&folded, sizeof folded);
     // Marked from the generations folded in, not from the slots read again: the slots may be
     // learned meanwhile.

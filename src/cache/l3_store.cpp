@@ -6,13 +6,17 @@
 #include "pg/search_path.hpp"
 
 extern "C" {
+#include "access/relation.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -21,6 +25,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/portal.h"
 #include "utils/regproc.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -101,6 +106,37 @@ constexpr const char* unqualified_schema = "public";
 bool session_private(Oid relid)
 {
     return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
+}
+
+// Whether, on a standby, the store (locked) or one of its partitions is unlogged: a standby may
+// not read such a table (the lookup's planning raised 0A000, "cannot access temporary or
+// unlogged relations during recovery", from predict() and every cache function on every miss),
+// so there it is a miss, as a store the user may not read is. The partitions are read from the
+// partition descriptor the relcache keeps (a store of a thousand is a thousand syscache looks
+// per miss, on a standby only), a sub-partitioned one's from pg_inherits; none is locked.
+bool unlogged_on_standby(Oid store)
+{
+    if (!RecoveryInProgress())
+        return false;
+    if (get_rel_persistence(store) == RELPERSISTENCE_UNLOGGED)
+        return true;
+    if (get_rel_relkind(store) != RELKIND_PARTITIONED_TABLE)
+        return false;
+    Relation rel = relation_open(store, NoLock);
+    const PartitionDesc desc = RelationGetPartitionDesc(rel, true);
+    bool unlogged = false;
+    for (int i = 0; i < desc->nparts && !unlogged; i++) {
+        const Oid part = desc->oids[i];
+        if (get_rel_relkind(part) != RELKIND_PARTITIONED_TABLE) {
+            unlogged = get_rel_persistence(part) == RELPERSISTENCE_UNLOGGED;
+            continue;
+        }
+        ListCell* lc;
+        foreach (lc, find_all_inheritors(part, NoLock, nullptr))
+            unlogged = unlogged || get_rel_persistence(lfirst_oid(lc)) == RELPERSISTENCE_UNLOGGED;
+    }
+    relation_close(rel, NoLock);
+    return unlogged;
 }
 
 // Whether a lookup with latest would see the rows a lookup with the active snapshot saw: the
@@ -206,7 +242,8 @@ Oid l3_readable_store()
                 ACLCHECK_OK ||
             pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
             return InvalidOid;
-        return lock_if_table(relid, AccessShareLock) ? relid : InvalidOid;
+        return lock_if_table(relid, AccessShareLock) && !unlogged_on_standby(relid) ? relid
+                                                                                    : InvalidOid;
     });
 }
 

@@ -43,6 +43,24 @@ CREATE FUNCTION ai_scale._check_time_zone(zone text) RETURNS void
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_check_time_zone';
 
+-- 22023 unless partition_interval is whole days (or months), as a date key needs: manage_partitions
+-- refuses another, and a run or a rescue refuses one an UPDATE of partition_config wrote, where
+-- they made empty ranges (42P17) or partitions of one and two days by turns, named by hours.
+CREATE FUNCTION ai_scale._check_date_interval(partition_interval interval, key_column name)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF partition_interval <> date_trunc('day', partition_interval) THEN
+        RAISE EXCEPTION 'partition_interval % is not whole days, as the date key "%" needs',
+                        partition_interval, key_column
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use days, weeks, months or years for a date key (''1 day'', not '
+                         '''24 hours'').';
+    END IF;
+END $$;
+
 CREATE FUNCTION ai_scale._plan(partition_interval interval, premake int, retention interval,
                                retention_mode text, cold_after interval, now_local timestamp,
                                lowers timestamp[], uppers timestamp[], cold boolean[],

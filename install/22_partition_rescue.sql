@@ -625,6 +625,9 @@ BEGIN
     PERFORM ai_scale._lock_for_maintenance(parent);
     cfg := ai_scale._config(parent); -- as it is now, not before the wait
     PERFORM ai_scale._check_time_zone(cfg.time_zone); -- as _maintain
+    IF k.key_type = 'date'::regtype THEN
+        PERFORM ai_scale._check_date_interval(cfg.partition_interval, k.key_column);
+    END IF;
     piece_zone := CASE WHEN k.key_type = 'timestamptz'::regtype THEN 'UTC' ELSE cfg.time_zone END;
     -- Then every lock on the table and its partitions with the short wait of all maintenance
     -- DDL, or the caller's if shorter: queued behind a long-running query, the attaches would

@@ -298,6 +298,9 @@ BEGIN
     -- refuses, would be read through this session's timezone_abbreviations (an error row).
     PERFORM ai_scale._check_time_zone(cfg.time_zone);
     k := ai_scale._partition_key(cfg.parent);
+    IF k.key_type = 'date'::regtype THEN
+        PERFORM ai_scale._check_date_interval(cfg.partition_interval, k.key_column);
+    END IF;
     seen := ai_scale._maintain_read_bounds(cfg, k.key_type);
     -- A DETACH ... CONCURRENTLY interrupted earlier leaves its partition pending detach (reported
     -- last). Asked now, while the parent's partition descriptors are cached: once a partition has

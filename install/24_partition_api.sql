@@ -63,12 +63,8 @@ CREATE FUNCTION ai_scale._check_manage_settings(key_column name, key_type regtyp
 BEGIN
     PERFORM ai_scale._check_config(partition_interval, premake, retention, retention_mode,
                                    cold_after);
-    IF key_type = 'date'::regtype
-       AND partition_interval <> date_trunc('day', partition_interval) THEN
-        RAISE EXCEPTION 'partition_interval % is finer than the date key "%"', partition_interval,
-                        key_column
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use whole days, weeks, months or years for a date key.';
+    IF key_type = 'date'::regtype THEN
+        PERFORM ai_scale._check_date_interval(partition_interval, key_column);
     END IF;
     IF (retention_mode = 'tier' OR cold_after IS NOT NULL) AND cold_tablespace IS NULL THEN
         RAISE EXCEPTION 'cold_tablespace is required for retention_mode tier or cold_after'

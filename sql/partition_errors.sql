@@ -16,6 +16,7 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_int', '1 day')
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_two', '1 day')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_expr', '1 day')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_date', '1 hour')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_date', '24 hours')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('no_such_table', '1 day')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '0 days')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '-1 day')$$);
@@ -189,4 +190,18 @@ COMMENT ON TABLE plain IS 'ai_scale: detached from table 99999999999 by retentio
 SELECT ai_scale._owed_drop_parents() AS owed_drop_parents;
 COMMENT ON TABLE plain IS NULL;
 
+-- A date key's interval an UPDATE of partition_config made hours: a run reports it as an error
+-- row and makes nothing, rescue_default refuses it (they made empty ranges, 42P17, or
+-- partitions of one and two days by turns).
+CREATE TABLE by_day (id int, d date) PARTITION BY RANGE (d);
+SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('by_day', '1 day', 1);
+SELECT count(*) AS partitions_before FROM pg_inherits WHERE inhparent = 'by_day'::regclass \gset
+UPDATE ai_scale.partition_config SET partition_interval = '36 hours', premake = 3
+ WHERE parent = 'by_day'::regclass;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('by_day');
+INSERT INTO by_day VALUES (1, '2031-01-05');
+SELECT pg_temp.try($$SELECT * FROM ai_scale.rescue_default('by_day')$$);
+SELECT count(*) = :partitions_before AS nothing_made
+  FROM pg_inherits WHERE inhparent = 'by_day'::regclass;
+DROP TABLE by_day;
 DROP TABLE plain, by_list, by_hash, by_int, by_two, by_expr, by_date, good, victim, frozen_new;

@@ -420,3 +420,16 @@ SELECT action, count(*) FROM ai_scale.run_maintenance('range_ends')
 SELECT relname FROM pg_class WHERE relname IN ('range_ends_first', 'range_ends_last');
 DROP TABLE range_ends;
 RESET TimeZone;
+-- A date key's bound past the last timestamp (dates go on to 5874897 AD): read as the last
+-- local time too. It stopped manage_partitions, every run, rescue_default and partitions() of
+-- the table with 22008, "date out of range for timestamp".
+CREATE TABLE far_dates (id int, d date NOT NULL) PARTITION BY RANGE (d);
+CREATE TABLE far_dates_far PARTITION OF far_dates FOR VALUES FROM ('3000-01-01') TO ('300000-01-01');
+CREATE TABLE far_dates_farther PARTITION OF far_dates FOR VALUES FROM ('300000-01-01') TO ('400000-01-01');
+SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('far_dates', '1 day', 1);
+SELECT partition, lower, upper FROM ai_scale.partitions('far_dates')
+ WHERE partition::text LIKE 'far_dates_far%';
+INSERT INTO far_dates VALUES (1, '2001-02-03');
+SELECT * FROM ai_scale.rescue_default('far_dates');
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('far_dates') WHERE action = 'error';
+DROP TABLE far_dates;

@@ -264,6 +264,12 @@ static_assert(part::start_of_time == MIN_TIMESTAMP && part::end_of_time == END_T
 constexpr Timestamp first_local_time = MIN_TIMESTAMP;
 constexpr Timestamp last_local_time = END_TIMESTAMP - 1;
 
+// Whether a finite date lies past the last timestamp (date_timestamp raises 22008 there).
+bool past_timestamps(DateADT d)
+{
+    return !DATE_NOT_FINITE(d) && d >= TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE;
+}
+
 // An instant as local wall-clock time in zone. One within two days of an end of the timestamp
 // range may have none (4714-11-24 00:00 BC UTC is the evening before in New York, a day that
 // is not a timestamp): it reads as the first or the last local time, past which no key lies.
@@ -302,7 +308,11 @@ void local_bound(Datum value, PartitionRangeDatumKind kind, Oid key_type, text* 
         out = value;
         break;
     case DATEOID:
-        out = DirectFunctionCall1(date_timestamp, value);
+        // Dates go on to 5874897 AD, timestamps end in 294276 AD: a later bound reads as the last
+        // local time, as an instant past the range does (it stopped every run, rescue and
+        // partitions() of the table with 22008).
+        out = past_timestamps(DatumGetDateADT(value)) ? TimestampGetDatum(last_local_time)
+                                                      : DirectFunctionCall1(date_timestamp, value);
         break;
     default:
         ereport(ERROR,
@@ -360,6 +370,9 @@ int64 bound_value(Datum value, PartitionRangeDatumKind kind, Oid key_type)
     const DateADT d = DatumGetDateADT(value);
     if (DATE_NOT_FINITE(d))
         return DATE_IS_NOBEGIN(d) ? PG_INT64_MIN : PG_INT64_MAX;
+    // Past the last timestamp, days in microseconds overflow int64 (from about 294,000 AD on).
+    if (past_timestamps(d))
+        return PG_INT64_MAX;
     return int64(d) * USECS_PER_DAY;
 }
 

@@ -20,6 +20,9 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_date', '24 hou
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('no_such_table', '1 day')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '0 days')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '-1 day')$$);
+-- Positive as Postgres compares intervals, but with a negative part.
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day -1 hour')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', retention => '1 mon -29 days')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 month 1 day')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '30 seconds')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '90 seconds')$$);

@@ -3,6 +3,7 @@
 #include "pg/guard.hpp"
 
 extern "C" {
+#include "miscadmin.h"
 #include "utils/fmgrprotos.h"
 #include "utils/numeric.h"
 }
@@ -23,6 +24,8 @@ Jsonb* rebuilt_minimal(const Jsonb* input)
     JsonbValue* res = nullptr;
     JsonbIteratorToken tok;
     while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+        // A 55 MB input rebuilt for 12-24 s past statement_timeout and cancels.
+        CHECK_FOR_INTERRUPTS();
         if ((tok == WJB_ELEM || tok == WJB_VALUE) && v.type == jbvNumeric)
             v.val.numeric = DatumGetNumeric(
                 DirectFunctionCall1(numeric_trim_scale, NumericGetDatum(v.val.numeric)));

@@ -73,9 +73,17 @@ double approx_micros(const interval& i)
     return (double(i.months) * 30 + i.days) * double(usecs_per_day) + double(i.micros);
 }
 
-bool positive(const interval& i)
+// "must be positive" for an interval that is not (as Postgres compares them, a month as 30 days),
+// "must not have negative parts" for one that is but has a part below zero ('1 day -1 hour',
+// '1 mon -29 days'), which was refused as not positive. Each part is a step of its own on the
+// calendar (a day is 23 or 25 hours across a DST change, a month 28 to 31 days), so such an
+// interval has no one length.
+void require_positive(const interval& i, const std::string& name)
 {
-    return i.months >= 0 && i.days >= 0 && i.micros >= 0 && approx_micros(i) > 0;
+    if (approx_micros(i) <= 0)
+        throw invalid_config(name + " must be positive");
+    if (i.months < 0 || i.days < 0 || i.micros < 0)
+        throw invalid_config(name + " must not have negative parts");
 }
 
 } // namespace
@@ -89,8 +97,7 @@ local_time make_time(int year, int month, int day, int hour, int minute)
 void validate(const config& c)
 {
     const interval& s = c.step;
-    if (!positive(s))
-        throw invalid_config("partition_interval must be positive");
+    require_positive(s, "partition_interval");
     if (s.months != 0 && (s.days != 0 || s.micros != 0))
         throw invalid_config("partition_interval must not mix months with days or hours");
     if (s.months == 0 && approx_micros(s) < double(usecs_per_minute))
@@ -109,16 +116,14 @@ void validate(const config& c)
         throw invalid_config("partitions made ahead must span at most 5000 years "
                              "(partition_interval times premake + 1)");
     if (c.retention) {
-        if (!positive(*c.retention))
-            throw invalid_config("retention must be positive");
+        require_positive(*c.retention, "retention");
         if (approx_micros(*c.retention) > longest_span)
             throw invalid_config("retention must be at most 5000 years");
         if (approx_micros(*c.retention) < approx_micros(s))
             throw invalid_config("retention must not be shorter than partition_interval");
     }
     if (c.cold_after) {
-        if (!positive(*c.cold_after))
-            throw invalid_config("cold_after must be positive");
+        require_positive(*c.cold_after, "cold_after");
         if (approx_micros(*c.cold_after) > longest_span)
             throw invalid_config("cold_after must be at most 5000 years");
         if (c.retention && c.mode != retention_mode::tier &&

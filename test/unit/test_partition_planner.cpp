@@ -358,6 +358,34 @@ TEST(PartitionPlanner, ValidationRejectsBadConfigs)
     bad(c);
 }
 
+// An interval with a negative part is refused as such, not as "not positive", which it is as
+// Postgres compares intervals ('1 day -1 hour' > '0').
+TEST(PartitionPlanner, ValidationNamesNegativeParts)
+{
+    auto message = [](const config& c) {
+        try {
+            validate(c);
+        } catch (const invalid_config& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    config c = daily();
+    c.step = {0, 1, -3'600'000'000};
+    EXPECT_EQ(message(c), "partition_interval must not have negative parts");
+    c.step = {0, -1, 0};
+    EXPECT_EQ(message(c), "partition_interval must be positive");
+    c = daily();
+    c.retention = interval{1, -29, 0};
+    EXPECT_EQ(message(c), "retention must not have negative parts");
+    c.retention = interval{0, -7, 0};
+    EXPECT_EQ(message(c), "retention must be positive");
+    c = daily();
+    c.cold_after = interval{0, 8, -1};
+    c.retention = days(30);
+    EXPECT_EQ(message(c), "cold_after must not have negative parts");
+}
+
 TEST(PartitionPlanner, NameSuffixMatchesGranularity)
 {
     EXPECT_EQ(name_suffix(months(12), make_time(2026, 1, 1)), "2026");

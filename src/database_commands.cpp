@@ -124,6 +124,7 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
                                           ParamListInfo params, QueryEnvironment* env,
                                           DestReceiver* dest, QueryCompletion* qc)
 {
+    Oid dropped = InvalidOid; // a database this DROP DATABASE stopped the workers of
     if (const char* name = database_needing_no_sessions(pstmt->utilityStmt)) {
         const Oid database = get_database_oid(name, true);
         // Postgres refuses to drop, rename or move the current database, but copies it (its
@@ -137,7 +138,10 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
             pid_t* pids = nullptr;
             int n = partition::maintenance_workers_of(database, &pids);
             pids = static_cast<pid_t*>(repalloc(pids, sizeof(pid_t) * size_t(n + 1)));
-            pids[n++] = predict::store_worker_to_stop(database);
+            const bool dropping = IsA(pstmt->utilityStmt, DropdbStmt);
+            pids[n++] = predict::store_worker_to_stop(database, dropping);
+            if (dropping)
+                dropped = database;
             for (int i = 0; i < n; i++)
                 if (pids[i] != 0)
                     kill(pids[i], SIGTERM);
@@ -159,6 +163,11 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
         previous_hook(pstmt, query, read_only_tree, context, params, env, dest, qc);
     else
         standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+    // Dropped: what its stopped worker left queued goes with it, before a database made with
+    // its OID can take it.
+    if (OidIsValid(dropped))
+        predict::discard_queue_of_dropped_database(
+            dropped, castNode(DropdbStmt, pstmt->utilityStmt)->dbname);
 }
 
 } // namespace

@@ -253,7 +253,7 @@ void request_queue_memory()
                       offsetof(queue_shared, rings) + n_slots * ring_bytes_setting(), init_queue);
 }
 
-pid_t store_worker_to_stop(Oid database)
+pid_t store_worker_to_stop(Oid database, bool dropping)
 {
     if (shared == nullptr)
         return 0;
@@ -263,10 +263,35 @@ pid_t store_worker_to_stop(Oid database)
         if (sl.database == database && sl.worker_pid != 0) {
             pid = sl.worker_pid;
             sl.no_successor = true;
+            sl.dropping = dropping;
         } else if (sl.database == database && worker_starting(sl))
             sl.stop_on_attach = true;
     LWLockRelease(lock);
     return pid;
+}
+
+void discard_queue_of_dropped_database(Oid database, const char* name)
+{
+    if (shared == nullptr)
+        return;
+    uint64 rows = 0;
+    bool freed = false;
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    for (int s = 0; s < n_slots; s++) {
+        const slot& sl = shared->slots[s];
+        if (sl.database == database && sl.worker_pid == 0 && !worker_starting(sl)) {
+            rows = queued_rows(s);
+            free_slot(s);
+            freed = true;
+        }
+    }
+    LWLockRelease(lock);
+    if (freed && rows > 0)
+        ereport(LOG, (errmsg_plural("ai_scale store queue: discarded %llu queued prediction of "
+                                    "dropped database \"%s\"",
+                                    "ai_scale store queue: discarded %llu queued predictions of "
+                                    "dropped database \"%s\"",
+                                    rows, static_cast<unsigned long long>(rows), name)));
 }
 
 bool store_worker_present(Oid database)

@@ -21,7 +21,14 @@ void request_queue_memory();
 // predict() starts one, as before. A worker started and not yet attached is told to stop as it
 // attaches, as if signalled then: it connected unseen, stayed its 10 s idle, and the command
 // failed with "being accessed by other users" (TAP 299).
-pid_t store_worker_to_stop(Oid database);
+// dropping: the command is a DROP DATABASE, which the worker's log line then names.
+pid_t store_worker_to_stop(Oid database, bool dropping);
+
+// After a DROP DATABASE of database: frees its slot, discarding the rows its stopped worker left
+// (the store stayed locked) with a LOG line. They stayed queued under the OID, and a database
+// made later with that OID (CREATE DATABASE ... OID = n, or OIDs wrapping around) took them: its
+// worker wrote them into its own store, or logged that the extension had been dropped.
+void discard_queue_of_dropped_database(Oid database, const char* name);
 
 // Whether a store worker is attached to database's queue or on its way there, for that command
 // to wait until the one it stopped has left.

@@ -41,6 +41,7 @@ struct slot {
     Latch* latch;       // the worker's
     bool no_successor;  // stopped for a database command (DROP, ALTER ... RENAME): a worker
                         // stopping with rows left starts no next one (hand_over_queue)
+    bool dropping;      // that command is a DROP DATABASE
     // A database command came while the worker was starting (store_worker_to_stop): it stops as
     // it attaches.
     bool stop_on_attach;

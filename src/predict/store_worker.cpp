@@ -636,6 +636,7 @@ bool attach(Oid database)
         if (sl.stop_on_attach)
             ShutdownRequestPending = true;
         sl.no_successor = sl.stop_on_attach;
+        sl.dropping = false;
         sl.stop_on_attach = false;
         attached = true;
     }
@@ -722,6 +723,9 @@ void log_stopping(uint64 rows)
         const uint64 left = queued_rows(my_slot);
         LWLockRelease(lock);
         const bool handed = left > 0 && hand_over_queue(my_slot);
+        LWLockAcquire(lock, LW_SHARED);
+        const bool dropping = shared->slots[my_slot].dropping;
+        LWLockRelease(lock);
         ereport(WARNING,
                 (errmsg_plural("ai_scale store worker for database \"%s\" stopping; wrote %llu "
                                "queued prediction, left %llu queued: the prediction store stayed "
@@ -733,6 +737,10 @@ void log_stopping(uint64 rows)
                                static_cast<unsigned long long>(left)),
                  handed ? errdetail("A new store worker writes them once the store is free; at a "
                                     "server shutdown they are lost.")
+                 : left > 0 && dropping
+                     ? errdetail("They go with the database being dropped; should the drop "
+                                 "fail, the worker the next async predict() in the database "
+                                 "starts writes them, and at a server shutdown they are lost.")
                  : left > 0 ? errdetail("The worker the next async predict() in the database "
                                         "starts writes them; at a server shutdown they are lost.")
                             : 0));

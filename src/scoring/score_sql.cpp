@@ -360,6 +360,9 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     bool* elem_nulls = in.nulls;
     const int n = in.n;
     const int lower = in.lower;
+    // Its heap handed back at the end of the transaction, as predict_batch's (a backend kept
+    // 60 MB after 500,000 rows of 16 features).
+    pg::note_batch(size_t(n));
     const size_t width = m.model.features.size();
     // Null elements take no room.
     const size_t n_present = size_t(std::count(elem_nulls, elem_nulls + n, false));

@@ -65,15 +65,20 @@ std::string quoted(std::string_view text)
 
 // The text as a message may show it, which reaches the client and the server log: what comes
 // before an '@' is a user name and password (redis://user:password@host:port, as URLs and
-// other clients write them), and is shown as ***.
+// other clients write them), and is shown as ***; so is a query, from its '?' on, where some
+// clients take the password (redis://host:6379?password=..., unix:///path?password=...).
 std::string shown(std::string_view text)
 {
-    const size_t at = text.rfind('@');
+    const size_t query = text.find('?');
+    const std::string_view before = text.substr(0, query);
+    const std::string masked_query = query == std::string_view::npos ? "" : "?***";
+    const size_t at = before.rfind('@');
     if (at == std::string_view::npos)
-        return std::string(text);
-    const size_t scheme = text.find("://");
+        return std::string(before) + masked_query;
+    const size_t scheme = before.find("://");
     const size_t kept = scheme != std::string_view::npos && scheme < at ? scheme + 3 : 0;
-    return std::string(text.substr(0, kept)) + "***" + std::string(text.substr(at));
+    return std::string(before.substr(0, kept)) + "***" + std::string(before.substr(at)) +
+           masked_query;
 }
 
 // An IPv6 address as inet_pton reads it, with an optional zone (fe80::1%eth0) after it.

@@ -172,6 +172,26 @@ TEST(EndpointAddress, CredentialsNotShown)
     EXPECT_FALSE(ai_scale::cache::host_bytes_allowed("s3cret@h"));
 }
 
+// A password in a query, as some clients take it, is not shown either (the refusal quoted the
+// whole value, to the client and, from postgresql.conf, to the server log).
+TEST(EndpointAddress, QueryNotShown)
+{
+    const std::pair<const char*, const char*> cases[] = {
+        {"redis://h:6379?password=s3cret", "redis://h:6379?***"},
+        {"unix:///tmp/r.sock?password=s3cret", "unix:///tmp/r.sock?***"},
+        {"h:6379?password=s3cret", "h:6379?***"},
+        {"redis://app:s3cret@h:6379?db=2&password=s3cret", "redis://***@h:6379?***"},
+        {"redis://h:6379?password=a@s3cret", "redis://h:6379?***"},
+    };
+    for (const auto& [text, shown] : cases) {
+        endpoint_problem problem;
+        EXPECT_FALSE(parse_endpoint(text, &problem)) << text;
+        EXPECT_EQ(problem.message, std::string("invalid Redis endpoint \"") + shown + "\"");
+        EXPECT_EQ(problem.message.find("s3cret"), std::string::npos) << problem.message;
+        EXPECT_EQ(problem.hint.find("s3cret"), std::string::npos) << problem.hint;
+    }
+}
+
 TEST(EndpointAddress, RefusedForms)
 {
     const std::string port = "The port must be a number from 1 to 65535.";

@@ -278,7 +278,7 @@ std::vector<size_t> for_redis(const std::vector<key128>& keys,
 } // namespace
 
 bool fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
-                uint64_t ttl_ms, bool ask_redis)
+                uint64_t ttl_ms, bool ask_redis, bool use_l1)
 {
     bool taken = false;
     if (ask_redis && l2_enabled()) {
@@ -292,7 +292,10 @@ bool fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>
     }
     for (size_t i = 0; i < keys.size(); i++) {
         pg::check_for_interrupts();
-        fill_l1(keys[i], values[i], ttl_ms);
+        if (use_l1)
+            fill_l1(keys[i], values[i], ttl_ms);
+        else
+            l1_forget(keys[i]);
     }
     return taken;
 }

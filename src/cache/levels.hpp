@@ -46,9 +46,11 @@ void fill_l1_l2(const key128& k, const Jsonb* v, uint64_t ttl_ms);
 void fill_from_store(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
                      uint64_t ttl_ms);
 // fill_l1_l2 for many keys, the Redis writes in one pipelined round trip; L1 alone when
-// ask_redis is false. Whether Redis took them: false when it was not asked (ask_redis false,
-// L2 off) or failed (not cache_strict; under it, throws).
+// ask_redis is false, and Redis alone when use_l1 is false (what L1 holds for the keys is then
+// removed, as fill_l1 does in a session that does not use L1). Whether Redis took them: false
+// when it was not asked (ask_redis false, L2 off) or failed (not cache_strict; under it,
+// throws).
 bool fill_l1_l2(const std::vector<key128>& keys, const std::vector<const Jsonb*>& values,
-                uint64_t ttl_ms, bool ask_redis = true);
+                uint64_t ttl_ms, bool ask_redis = true, bool use_l1 = true);
 
 } // namespace ai_scale::cache

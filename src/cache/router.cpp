@@ -302,6 +302,20 @@ int64_t replica_max_lag_bytes()
     return guc::redis_replica_max_lag_kb < 0 ? -1 : int64_t(guc::redis_replica_max_lag_kb) * 1024;
 }
 
+uint64_t write_route()
+{
+    if (!l2_enabled())
+        return 0;
+    auto text = [](const char* s) { return std::string(s != nullptr ? s : ""); };
+    const std::string named =
+        (sentinel_enabled() ? "sentinels " + text(guc::redis_sentinels) + " master " +
+                                  text(guc::redis_sentinel_master)
+                            : "primary " + text(guc::redis_primary)) +
+        " db " + std::to_string(guc::redis_db) + " user " + text(guc::redis_user);
+    const uint64_t h = std::hash<std::string>{}(named);
+    return h != 0 ? h : 1;
+}
+
 bool l2_enabled()
 {
     if ((guc::redis_primary && guc::redis_primary[0] != '\0') || sentinel_enabled())

@@ -30,6 +30,11 @@ std::vector<std::string> endpoint_list(const char* s);
 // is not, closes the connections left from when it was (close_unused_connections).
 bool l2_enabled();
 
+// Which Redis the writes of a call go to, as the settings in force name it (redis_primary, or
+// redis_sentinels and redis_sentinel_master; redis_db; redis_user), as a hash; 0 when L2 is off.
+// The fills made at commit (predict/pending_fills.cpp) compare it with the call's.
+uint64_t write_route();
+
 // ai_scale.redis_replica_max_lag in bytes, as judge_replica takes it (-1: no check).
 int64_t replica_max_lag_bytes();
 

@@ -1,6 +1,8 @@
 #include "predict/pending_fills.hpp"
 #include "cache/key.hpp"
 #include "cache/levels.hpp"
+#include "cache/router.hpp"
+#include "guc.hpp"
 #include "pg/guard.hpp"
 #include "stats/shared_stats.hpp"
 
@@ -24,6 +26,11 @@ struct pending {
     cache::key128 key;
     Jsonb* value; // in cxt
     uint64_t ttl_ms;
+    // The settings of the call, which a function's SET clause may have set and Postgres has put
+    // back by the commit: the fill follows them, not the session's (it filled the L1 and the
+    // Redis a function had turned off for its calls).
+    bool use_l1;    // ai_scale.cache_use_l1
+    uint64_t route; // cache::write_route(): Redis is written only when it is the same at commit
     SubTransactionId subxact; // that stored it
     size_t previous;          // the fill of the same key before it, or none
 };
@@ -45,29 +52,42 @@ void forget()
     pg::release_batch_memory();
 }
 
-// The fills in pieces of one TTL and at most fill_piece keys, each piece's Redis writes in one
-// round trip (one redis_timeout_ms: a transaction's whole list in one pipeline would outlast
-// it). After a piece's round trip fails, the other pieces go to L1 alone, without asking Redis
-// again: asked at each piece, a Redis that no longer answered cost the commit a timeout a
-// piece until the breaker opened (ai_scale.breaker_failures of them), and pieces end at each
-// change of TTL, so that two models' fills interleaved are pieces of one. After an error (a
-// cache_strict one, a cancel) the rest are not filled. Never throws: it runs after the commit,
-// and the rows are stored anyway (a later miss finds them in L3).
+// The fills in pieces of one TTL and call settings and at most fill_piece keys, each piece's
+// Redis writes in one round trip (one redis_timeout_ms: a transaction's whole list in one
+// pipeline would outlast it). A piece whose calls named another Redis than the settings at
+// commit do (or none) goes to L1 alone. After a piece's round trip fails, the other pieces go to L1
+// alone, without asking Redis again: asked at each piece, a Redis that no longer answered cost the
+// commit a timeout a piece until the breaker opened (ai_scale.breaker_failures of them), and pieces
+// end at each change of TTL, so that two models' fills interleaved are pieces of one. After an
+// error (a cache_strict one, a cancel) the rest are not filled. Never throws: it runs after the
+// commit, and the rows are stored anyway (a later miss finds them in L3).
 void fill_all_caught(pg::first_failure* failure)
 {
     bool ask_redis = true;
+    uint64_t route_now;
+    try {
+        route_now = cache::write_route();
+    } catch (const std::exception& e) {
+        failure->note(e.what());
+        return;
+    }
     for (size_t start = 0; start < fills.size();) {
+        const pending& first = fills[start];
         size_t end = start;
         std::vector<cache::key128> keys;
         std::vector<const Jsonb*> values;
-        for (; end < fills.size() && end - start < fill_piece &&
-               fills[end].ttl_ms == fills[start].ttl_ms;
+        for (;
+             end < fills.size() && end - start < fill_piece && fills[end].ttl_ms == first.ttl_ms &&
+             fills[end].use_l1 == first.use_l1 && fills[end].route == first.route;
              end++) {
             keys.push_back(fills[end].key);
             values.push_back(fills[end].value);
         }
+        const bool asked = ask_redis && first.route != 0 && first.route == route_now;
         try {
-            ask_redis = cache::fill_l1_l2(keys, values, fills[start].ttl_ms, ask_redis);
+            const bool taken = cache::fill_l1_l2(keys, values, first.ttl_ms, asked, first.use_l1);
+            if (asked)
+                ask_redis = taken;
         } catch (const std::exception& e) {
             failure->note(e.what());
             return;
@@ -158,7 +178,8 @@ void fill_at_commit(const cache::key128& k, const Jsonb* v, uint64_t ttl_ms)
     });
     const SubTransactionId subxact = GetCurrentSubTransactionId();
     const auto found = by_key.find(k);
-    fills.push_back({k, copy, ttl_ms, subxact, found == by_key.end() ? none : found->second});
+    fills.push_back({k, copy, ttl_ms, guc::cache_use_l1, cache::write_route(), subxact,
+                     found == by_key.end() ? none : found->second});
     by_key[k] = fills.size() - 1;
 }
 

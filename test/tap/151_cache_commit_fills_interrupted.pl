@@ -10,7 +10,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IO::Socket::INET;
 use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
@@ -21,36 +20,34 @@ SELECT ai_scale.create_prediction_store();
 SELECT ai_scale.register_model('cf_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2]}');
 });
 
-# A Redis that never answers: a listener that accepts nothing. The kernel completes a connect
-# into its backlog and takes what is sent; no reply ever comes.
-my $silent_port = PostgreSQL::Test::Cluster::get_free_port();
-my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $silent_port,
-    Listen => 16, ReuseAddr => 1) or die "listen: $!";
-
-# A Redis that answers, from which the model's generations are learned first: keys made with
-# generations never read from Redis stay out of it (docs/cache.md, Invalidation), and their fills at
-# commit would not wait for the silent one.
+# A Redis, and a proxy to it that holds back the replies to the writes of values while its hold
+# file exists: to the commit, a Redis that does not answer. (The fills follow the settings of
+# the call, so the primary must be the same at the call and at the commit.) The model's
+# generations are learned first: keys made with generations never read from Redis stay out of
+# it (docs/cache.md, Invalidation), and their fills at commit would not wait.
 my $redis_port = PostgreSQL::Test::Cluster::get_free_port();
 redis_start('commit_fills', $redis_port);
+my $proxy = hold_proxy_start($redis_port, 'writes');
 
-# A session that has stored 6000 predictions (six round trips of fills) in a transaction, with
-# Redis off while it scores, and now commits with the silent Redis as its primary (waited for
-# $timeout_ms a round trip, a minute by default; with L1 when $use_l1).
+# A session that has stored 6000 predictions (six round trips of fills) in a transaction, and
+# now commits while Redis holds its writes back (waited for $timeout_ms a round trip, a minute
+# by default; with L1 when $use_l1).
 sub committing_session {
     my ($tag, $b, $timeout_ms, $use_l1) = @_;
     $timeout_ms //= 60000;
     my $l1 = $use_l1 ? 'on' : 'off';
+    release_held($proxy);
     my $s = $node->background_psql('postgres', on_error_stop => 0);
     $s->query_safe(qq{SET application_name = '$tag';
 SET ai_scale.cache_use_l1 = $l1;
-SET ai_scale.redis_primary = '127.0.0.1:$redis_port';
+SET ai_scale.redis_primary = '127.0.0.1:$proxy->{port}';
 SELECT ai_scale.cache_get('cf_lin', 1, '{}');
-RESET ai_scale.redis_primary;
 BEGIN;
 SELECT cardinality(ai_scale.predict_batch('cf_lin', ARRAY(SELECT jsonb_build_object('a', g, 'b', $b)
                                                          FROM generate_series(1, 6000) g)));
-SET ai_scale.redis_primary = '127.0.0.1:$silent_port';
 SET ai_scale.redis_timeout_ms = $timeout_ms;});
+    open(my $fh, '>', $proxy->{hold}) or die "$proxy->{hold}: $!";
+    close $fh;
     $s->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
     $node->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM pg_stat_activity
 WHERE application_name = '$tag' AND state = 'active' AND query = 'COMMIT;'})
@@ -91,7 +88,7 @@ is($node->safe_psql('postgres',
     '0', 'neither counts as a failure of the endpoint');
 
 # Not interrupted: after the first round trip of fills times out, the other five pieces go to
-# L1 alone, without asking the silent Redis again. Each asked it, until the breaker opened: five
+# L1 alone, without asking that Redis again. Each asked it, until the breaker opened: five
 # timeouts (ai_scale.breaker_failures) and a trip, where a longer timeout makes minutes.
 $s = committing_session('timed_out_fills', 3, 200, 1);
 ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
@@ -111,7 +108,7 @@ SELECT value FROM ai_scale.stats WHERE section = 'l1' AND metric = 'hits';}), "t
 my $log = slurp_file($node->logfile);
 unlike($log, qr/PANIC|server process .* was terminated by signal/, 'no crash');
 
-close($silent);
+release_held($proxy);
 $node->stop;
 redis_stop('commit_fills');
 done_testing();

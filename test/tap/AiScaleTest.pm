@@ -518,15 +518,15 @@ sub fake_sentinel_start {
 
 # test/tap/hold_proxy.py between a free port and the Redis at $redis_port, started, and listening
 # once this returns: { port, hold, held }, its port and its two files (while hold exists, the
-# reply to a read of a value is held back; held is made once one is). Stopped when the test
-# exits.
+# reply to a read of a value is held back, or with $what 'writes' to a write of one; held is
+# made once one is). Stopped when the test exits.
 sub hold_proxy_start {
-    my ($redis_port) = @_;
+    my ($redis_port, $what) = @_;
     my $dir = PostgreSQL::Test::Utils::tempdir();
     my $proxy = { port => PostgreSQL::Test::Cluster::get_free_port(),
         hold => "$dir/hold", held => "$dir/held" };
     python_server_start($proxy->{port}, 'hold_proxy.py', $proxy->{port}, $redis_port,
-        $proxy->{hold}, $proxy->{held});
+        $proxy->{hold}, $proxy->{held}, $what // 'reads');
     return $proxy;
 }
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A pass-through to a real Redis that can hold a value's reply back:
-hold_proxy.py PORT UPSTREAM_PORT HOLD_FILE HELD_FILE.
+hold_proxy.py PORT UPSTREAM_PORT HOLD_FILE HELD_FILE [reads|writes].
 
 Listens on 127.0.0.1:PORT and relays each connection to 127.0.0.1:UPSTREAM_PORT. While HOLD_FILE
 exists, the reply to a read of a value (a GET of an ai_scale: key that is not a generation
-counter) is kept until HOLD_FILE is removed; HELD_FILE is made when one is kept, so that a test
-knows the read has reached Redis and been answered there.
+counter; with `writes`, to a SET of one instead) is kept until HOLD_FILE is removed; HELD_FILE is
+made when one is kept, so that a test knows the request has reached Redis and been answered
+there.
 """
 import os
 import socket
@@ -16,7 +17,14 @@ import time
 from fake_server import serve_forever
 
 
-def serve(conn, upstream_port, hold_file, held_file):
+def held_request(request, what):
+    """Whether the reply to request is one to hold back."""
+    if b"ai_scale:" not in request or b":gen:" in request:
+        return False
+    return b"SET" in request if what == "writes" else b"GET" in request
+
+
+def serve(conn, upstream_port, hold_file, held_file, what):
     upstream = socket.create_connection(("127.0.0.1", upstream_port))
     last_request = [b""]
 
@@ -27,8 +35,7 @@ def serve(conn, upstream_port, hold_file, held_file):
                 if not reply:
                     break
                 request = last_request[0]
-                if (os.path.exists(hold_file) and b"GET" in request and b"ai_scale:" in request
-                        and b":gen:" not in request):
+                if os.path.exists(hold_file) and held_request(request, what):
                     open(held_file, "w").close()
                     while os.path.exists(hold_file):
                         time.sleep(0.01)
@@ -54,4 +61,5 @@ def serve(conn, upstream_port, hold_file, held_file):
 
 if __name__ == "__main__":
     port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
-    serve_forever(port, serve, upstream_port, sys.argv[3], sys.argv[4])
+    what = sys.argv[5] if len(sys.argv) > 5 else "reads"
+    serve_forever(port, serve, upstream_port, sys.argv[3], sys.argv[4], what)

@@ -24,6 +24,16 @@ const json::value& need(const json::value& obj, const char* key, const char* pat
     return *v;
 }
 
+// The text of a scalar XGBoost writes as a string; newer versions write vector-valued
+// parameters such as "[5E-1]".
+std::string scalar_text(const json::value& v)
+{
+    std::string text = v.str();
+    if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+        text = text.substr(1, text.size() - 2);
+    return text;
+}
+
 // XGBoost writes most scalars of its parameter blocks as strings ("5E-1", "16"). Only finite
 // numbers are taken: strtod would also read "nan" and "inf".
 double number_of(const json::value& v, const char* path)
@@ -32,10 +42,7 @@ double number_of(const json::value& v, const char* path)
     if (v.is_number()) {
         d = v.num;
     } else if (v.is_string()) {
-        // Newer XGBoost versions write vector-valued parameters such as "[5E-1]".
-        std::string text = v.str();
-        if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
-            text = text.substr(1, text.size() - 2);
+        const std::string text = scalar_text(v);
         char* end = nullptr;
         double parsed = strtod(text.c_str(), &end);
         if (!text.empty() && end != nullptr && *end == '\0')
@@ -44,6 +51,19 @@ double number_of(const json::value& v, const char* path)
     if (!std::isfinite(d))
         fail(std::string("\"") + path + "\" is not a finite number");
     return d;
+}
+
+// number_of as the float nearest its text, rounded once from the decimal, as XGBoost reads it
+// and as register_model reads a number of params: through the double, base_score
+// "0.6517548263809934" was written as 0.651754826 and read back one float below the float
+// nearest the text.
+float float_of(const json::value& v, const char* path)
+{
+    (void)number_of(v, path); // refuses what is not a finite number
+    const float f = v.is_number() ? v.num_float : strtof(scalar_text(v).c_str(), nullptr);
+    if (!std::isfinite(f))
+        fail(std::string("\"") + path + "\" is not a finite number");
+    return f;
 }
 
 // A count such as num_feature: a finite number without a fractional part.
@@ -224,7 +244,7 @@ void write_tree(std::string& p, const json::value& tree, size_t t)
 }
 
 // The gbdt params: {"objective": ..., "base_score": ..., "trees": [...]}.
-void write_params(std::string& p, const json::value& objective, double base_score,
+void write_params(std::string& p, const json::value& objective, float base_score,
                   const json::value& trees)
 {
     p = "{\"objective\":";
@@ -249,8 +269,8 @@ xgboost_import import_xgboost(const json::value& model)
     const json::value& mparam = need(learner, "learner_model_param", "learner.learner_model_param");
     const json::value& objective = objective_of(learner);
     require_one_output(mparam);
-    double base_score =
-        number_of(need(mparam, "base_score", "learner_model_param.base_score"), "base_score");
+    const float base_score =
+        float_of(need(mparam, "base_score", "learner_model_param.base_score"), "base_score");
     double num_feature = feature_count_of(mparam);
     const json::value& trees = trees_of(learner);
 

@@ -155,6 +155,32 @@ TEST(ScoringXgboost, SplitConditionsAreReadAsXgboostReadsThem)
     }
 }
 
+// base_score too, rounded once from its text: it was read to double, written back with nine
+// digits and read again, and "0.6517548263809934" came out one float below the float nearest
+// the text, which register_model's reading of the same number gives.
+TEST(ScoringXgboost, BaseScoreIsReadAsXgboostReadsIt)
+{
+    const std::pair<const char*, float> cases[] = {
+        {"0.6517548263809934", 0.6517548263809934f},
+        {"[0.6517548263809934]", 0.6517548263809934f},
+        {"1.000000059604644775390625", 1.0f},
+        {"5E-1", 0.5f},
+    };
+    for (const auto& c : cases) {
+        std::string doc = std::string(R"({"learner": {"learner_model_param": {"base_score": ")") +
+                          c.first +
+                          R"(", "num_feature": "1"}, "objective": {"name": "reg:squarederror"},
+            "gradient_booster": {"name": "gbtree", "model": {"trees": [
+                {"left_children": [-1], "right_children": [-1], "split_indices": [0],
+                 "split_conditions": [0], "default_left": [0]}]}}}})";
+        xgboost_import imp = import_xgboost(json::parse(doc));
+        compiled_model m = compile_model(model_kind::gbdt, imp.features, json::parse(imp.params));
+        float x = 0, out;
+        m.score_rows(&x, 1, &out);
+        EXPECT_EQ(out, c.second) << c.first;
+    }
+}
+
 // An early-stopped model keeps every tree, and the import says how many rounds it has and which
 // was best (import_xgboost's NOTICE); a round of a random forest is num_parallel_tree trees.
 TEST(ScoringXgboost, RoundsAndBestIterationAreRead)

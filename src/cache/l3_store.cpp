@@ -27,6 +27,7 @@ extern "C" {
 #include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 }
@@ -108,6 +109,19 @@ bool session_private(Oid relid)
     return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
 }
 
+// Whether relid is an unlogged table; false for one dropped meanwhile (get_rel_persistence
+// raises XX000 for it).
+bool unlogged(Oid relid)
+{
+    HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+    if (!HeapTupleIsValid(tuple))
+        return false;
+    const bool found = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relpersistence ==
+                       RELPERSISTENCE_UNLOGGED;
+    ReleaseSysCache(tuple);
+    return found;
+}
+
 // Whether, on a standby, the store (locked) or one of its partitions is unlogged: a standby may
 // not read such a table (the lookup's planning raised 0A000, "cannot access temporary or
 // unlogged relations during recovery", from predict() and every cache function on every miss),
@@ -118,25 +132,25 @@ bool unlogged_on_standby(Oid store)
 {
     if (!RecoveryInProgress())
         return false;
-    if (get_rel_persistence(store) == RELPERSISTENCE_UNLOGGED)
+    if (unlogged(store))
         return true;
     if (get_rel_relkind(store) != RELKIND_PARTITIONED_TABLE)
         return false;
     Relation rel = relation_open(store, NoLock);
     const PartitionDesc desc = RelationGetPartitionDesc(rel, true);
-    bool unlogged = false;
-    for (int i = 0; i < desc->nparts && !unlogged; i++) {
+    bool found = false;
+    for (int i = 0; i < desc->nparts && !found; i++) {
         const Oid part = desc->oids[i];
         if (get_rel_relkind(part) != RELKIND_PARTITIONED_TABLE) {
-            unlogged = get_rel_persistence(part) == RELPERSISTENCE_UNLOGGED;
+            found = unlogged(part);
             continue;
         }
         ListCell* lc;
         foreach (lc, find_all_inheritors(part, NoLock, nullptr))
-            unlogged = unlogged || get_rel_persistence(lfirst_oid(lc)) == RELPERSISTENCE_UNLOGGED;
+            found = found || unlogged(lfirst_oid(lc));
     }
     relation_close(rel, NoLock);
-    return unlogged;
+    return found;
 }
 
 // Whether a lookup with latest would see the rows a lookup with the active snapshot saw: the
@@ -151,8 +165,8 @@ bool sees_as_latest(Snapshot active, Snapshot latest)
 {
     return active->snapshot_type == SNAPSHOT_MVCC && latest->snapshot_type == SNAPSHOT_MVCC &&
            active->xmin == latest->xmin && active->xmax == latest->xmax &&
-           active->curcid == latest->curcid && !active->suboverflowed &&
-           !latest->suboverflowed && active->takenDuringRecovery == latest->takenDuringRecovery &&
+           active->curcid == latest->curcid && !active->suboverflowed && !latest->suboverflowed &&
+           active->takenDuringRecovery == latest->takenDuringRecovery &&
            active->xcnt == latest->xcnt && active->subxcnt == latest->subxcnt &&
            (active->xcnt == 0 ||
             memcmp(active->xip, latest->xip, active->xcnt * sizeof(TransactionId)) == 0) &&

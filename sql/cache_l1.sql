@@ -167,6 +167,8 @@ SET ai_scale.redis_sentinels = '127.0.0.1:26379, sentinel-b';
 SET ai_scale.redis_sentinels = '1:1,2:2,3:3,4:4,5:5,6:6,7:7,8:8,9:9';
 SET ai_scale.redis_replicas = '127.0.0.1:6380 127.0.0.1:6381';
 SET ai_scale.redis_replicas = '127.0.0.1:6380,';
+-- Spaces alone, refused as such (its message quoted "", as if '' were refused).
+SET ai_scale.redis_primary = '  ';
 -- An endpoint named twice (its reads would take two turns), however its host is written.
 SET ai_scale.redis_replicas = '127.0.0.1:6380, redis-b:6380, 127.0.0.1:6380';
 SET ai_scale.redis_sentinels = 'Sentinel-A:26379,sentinel-a:26379';

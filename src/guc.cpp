@@ -124,6 +124,13 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many,
             GUC_check_errhint("Separate endpoints with single commas, with none at either end.");
             return false;
         }
+        // Refused as `invalid Redis endpoint ""`, which read as if '' (no endpoint) were.
+        if (end == s && *end == '\0') {
+            GUC_check_errmsg("%s holds only spaces", name);
+            GUC_check_errhint("Set it to '' for none, or to one endpoint, for example "
+                              "127.0.0.1:6379.");
+            return false;
+        }
         cache::endpoint_problem problem;
         const std::string_view entry(s, size_t(end - s));
         auto address = cache::parse_endpoint(entry, &problem, sockets);

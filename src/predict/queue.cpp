@@ -111,6 +111,23 @@ void log_lost_start()
                          get_database_name(MyDatabaseId), start_lost_after_ms / 1000)));
 }
 
+// Frees the slot of database if no worker holds it or is on its way, discarding what it holds;
+// the rows discarded. Takes the lock.
+uint64 free_idle_slot_of(Oid database)
+{
+    uint64 rows = 0;
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    for (int s = 0; s < n_slots; s++) {
+        const slot& sl = shared->slots[s];
+        if (sl.database == database && sl.worker_pid == 0 && !worker_starting(sl)) {
+            rows = queued_rows(s);
+            free_slot(s);
+        }
+    }
+    LWLockRelease(lock);
+    return rows;
+}
+
 // Frees the slots of databases that no longer exist and that no worker holds: their queued rows
 // have nowhere to go (a worker cannot connect to a dropped database) and are discarded, with a
 // LOG line saying how many. Called with the lock not held (it reads the catalog).
@@ -129,19 +146,8 @@ void free_slots_of_dropped_databases()
     for (int i = 0; i < n; i++) {
         if (SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(candidates[i])))
             continue;
-        uint64 rows = 0;
-        bool freed = false;
-        LWLockAcquire(lock, LW_EXCLUSIVE);
-        for (int s = 0; s < n_slots; s++) {
-            const slot& sl = shared->slots[s];
-            if (sl.database == candidates[i] && sl.worker_pid == 0 && !worker_starting(sl)) {
-                rows = queued_rows(s);
-                free_slot(s);
-                freed = true;
-            }
-        }
-        LWLockRelease(lock);
-        if (freed && rows > 0)
+        const uint64 rows = free_idle_slot_of(candidates[i]);
+        if (rows > 0)
             ereport(LOG,
                     (errmsg_plural("ai_scale store queue: discarded %llu queued prediction "
                                    "of dropped database %u",
@@ -274,19 +280,8 @@ void discard_queue_of_dropped_database(Oid database, const char* name)
 {
     if (shared == nullptr)
         return;
-    uint64 rows = 0;
-    bool freed = false;
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    for (int s = 0; s < n_slots; s++) {
-        const slot& sl = shared->slots[s];
-        if (sl.database == database && sl.worker_pid == 0 && !worker_starting(sl)) {
-            rows = queued_rows(s);
-            free_slot(s);
-            freed = true;
-        }
-    }
-    LWLockRelease(lock);
-    if (freed && rows > 0)
+    const uint64 rows = free_idle_slot_of(database);
+    if (rows > 0)
         ereport(LOG, (errmsg_plural("ai_scale store queue: discarded %llu queued prediction of "
                                     "dropped database \"%s\"",
                                     "ai_scale store queue: discarded %llu queued predictions of "

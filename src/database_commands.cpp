@@ -30,6 +30,24 @@ namespace {
 
 ProcessUtility_hook_type previous_hook = nullptr;
 
+// The database whose store worker a statement of this transaction stopped, until the
+// transaction ends: then its queue, which the stopped worker may have left rows in (the store
+// stayed locked), gets a worker again (resume_queue), unless the statement dropped the database.
+// A statement Postgres refused once the workers were stopped ("being accessed by other users")
+// left them for the next async predict(), and a shutdown before one lost them.
+Oid stopped_store_of = InvalidOid;
+bool xact_callback_registered = false;
+
+void resume_stopped_store(XactEvent event, void*)
+{
+    if (!OidIsValid(stopped_store_of))
+        return;
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+        predict::resume_queue(stopped_store_of);
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
+        stopped_store_of = InvalidOid;
+}
+
 // The database a utility statement needs no other session in (Postgres waits up to 5 s for them
 // to end, having terminated its autovacuum workers there, then fails with "being accessed by
 // other users"): DROP DATABASE, ALTER DATABASE ... RENAME TO and ... SET TABLESPACE, and
@@ -142,6 +160,11 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
             pids[n++] = predict::store_worker_to_stop(database, dropping);
             if (dropping)
                 dropped = database;
+            if (!xact_callback_registered) {
+                RegisterXactCallback(resume_stopped_store, nullptr);
+                xact_callback_registered = true;
+            }
+            stopped_store_of = database;
             for (int i = 0; i < n; i++)
                 if (pids[i] != 0)
                     kill(pids[i], SIGTERM);
@@ -165,9 +188,11 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
         standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
     // Dropped: what its stopped worker left queued goes with it, before a database made with
     // its OID can take it.
-    if (OidIsValid(dropped))
+    if (OidIsValid(dropped)) {
         predict::discard_queue_of_dropped_database(
             dropped, castNode(DropdbStmt, pstmt->utilityStmt)->dbname);
+        stopped_store_of = InvalidOid;
+    }
 }
 
 } // namespace

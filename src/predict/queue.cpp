@@ -289,6 +289,29 @@ void discard_queue_of_dropped_database(Oid database, const char* name)
                                     rows, static_cast<unsigned long long>(rows), name)));
 }
 
+void resume_queue(Oid database)
+{
+    if (shared == nullptr)
+        return;
+    bool start = false;
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    for (slot& sl : shared->slots)
+        if (sl.database == database) {
+            sl.no_successor = false;
+            sl.dropping = false;
+            bool lost;
+            start = sl.worker_pid == 0 && sl.head != sl.tail && claim_start(sl, &lost);
+        }
+    LWLockRelease(lock);
+    if (start && !start_worker(database)) {
+        LWLockAcquire(lock, LW_EXCLUSIVE);
+        for (slot& sl : shared->slots)
+            if (sl.database == database)
+                sl.starting = false;
+        LWLockRelease(lock);
+    }
+}
+
 bool store_worker_present(Oid database)
 {
     if (shared == nullptr)

@@ -30,6 +30,12 @@ pid_t store_worker_to_stop(Oid database, bool dropping);
 // worker wrote them into its own store, or logged that the extension had been dropped.
 void discard_queue_of_dropped_database(Oid database, const char* name);
 
+// At the end of the transaction of a database command that stopped database's store worker
+// (store_worker_to_stop), other than a DROP DATABASE that went ahead: the queue takes a
+// successor again, and rows the stopped worker left get one now. Raises no error (it runs in
+// the callbacks of a commit or an abort).
+void resume_queue(Oid database);
+
 // Whether a store worker is attached to database's queue or on its way there, for that command
 // to wait until the one it stopped has left.
 bool store_worker_present(Oid database);

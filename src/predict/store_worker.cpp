@@ -724,6 +724,7 @@ void log_stopping(uint64 rows)
         LWLockRelease(lock);
         const bool handed = left > 0 && hand_over_queue(my_slot);
         LWLockAcquire(lock, LW_SHARED);
+        const bool for_command = shared->slots[my_slot].no_successor;
         const bool dropping = shared->slots[my_slot].dropping;
         LWLockRelease(lock);
         ereport(WARNING,
@@ -739,8 +740,12 @@ void log_stopping(uint64 rows)
                                     "server shutdown they are lost.")
                  : left > 0 && dropping
                      ? errdetail("They go with the database being dropped; should the drop "
-                                 "fail, the worker the next async predict() in the database "
-                                 "starts writes them, and at a server shutdown they are lost.")
+                                 "fail, a new store worker writes them once it has failed, and "
+                                 "at a server shutdown before that they are lost.")
+                 : left > 0 && for_command
+                     ? errdetail("A new store worker writes them once the database command that "
+                                 "stopped this one ends; at a server shutdown before that they "
+                                 "are lost.")
                  : left > 0 ? errdetail("The worker the next async predict() in the database "
                                         "starts writes them; at a server shutdown they are lost.")
                             : 0));

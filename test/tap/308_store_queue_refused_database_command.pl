@@ -1,0 +1,55 @@
+# ALTER DATABASE ... RENAME TO stops the store worker of the database before Postgres checks for
+# other sessions; when one stays connected, Postgres refuses the statement ("being accessed by
+# other users") after the worker is gone. A worker that stopped with rows left queued (the
+# store stayed locked) started no successor, and nothing wrote them until the next async
+# predict() in the database: a shutdown before one lost them. The end of the refused
+# statement's transaction now gives the queue a worker again, which writes them once the store
+# is free.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $node = PostgreSQL::Test::Cluster->new('refused_command');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE busy');
+$node->safe_psql('busy', q{
+CREATE EXTENSION ai_scale;
+SELECT ai_scale.create_prediction_store();
+SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [1], "bias": 0}');
+});
+
+# The store locked by a session that stays connected; 50 async predictions queued behind it.
+my $locker = $node->background_psql('busy');
+$locker->query_safe('BEGIN; LOCK TABLE public.model_predictions IN SHARE MODE;');
+$node->safe_psql('busy', q{
+SET ai_scale.store_mode = async;
+SELECT count(ai_scale.predict('m', jsonb_build_object('a', g))) FROM generate_series(1, 50) g;});
+ok( $node->poll_query_until('postgres', q{
+SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.application_name = 'ai_scale store' AND NOT l.granted}),
+    'the store worker waits for the store');
+
+my $log_offset = -s $node->logfile;
+my ($ret, $out, $err) = $node->psql('postgres', 'ALTER DATABASE busy RENAME TO renamed');
+isnt($ret, 0, 'the rename fails');
+like($err, qr/database "busy" is being accessed by other users/,
+    'on the session that stayed connected');
+like(slurp_file($node->logfile, $log_offset), qr/stopping; wrote 0 queued predictions, left 50 queued/,
+    'after stopping the store worker, which left its rows queued');
+
+# No async predict() from here on: the rows are written by the worker the refused statement's
+# end started, once the store is free.
+$locker->query_safe('COMMIT');
+ok( $node->poll_query_until('busy', 'SELECT count(*) = 50 FROM public.model_predictions'),
+    'the rows left queued are written without another predict()');
+$locker->quit;
+
+done_testing();

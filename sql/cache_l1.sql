@@ -169,6 +169,12 @@ SET ai_scale.redis_replicas = '127.0.0.1:6380 127.0.0.1:6381';
 SET ai_scale.redis_replicas = '127.0.0.1:6380,';
 -- Spaces alone, refused as such (its message quoted "", as if '' were refused).
 SET ai_scale.redis_primary = '  ';
+-- A password in the value is never shown: before an '@', in a query, or holding a space (the
+-- value was cut at the space, and its first part shown as the entry).
+SET ai_scale.redis_primary = 'redis://:s3cret@127.0.0.1:6379';
+SET ai_scale.redis_primary = 'redis://127.0.0.1:6379?password=s3cret';
+SET ai_scale.redis_primary = 'redis://:s3c ret@127.0.0.1:6379';
+SET ai_scale.redis_replicas = '127.0.0.1:6380, redis://:s3c,ret@127.0.0.1:6381';
 -- An endpoint named twice (its reads would take two turns), however its host is written.
 SET ai_scale.redis_replicas = '127.0.0.1:6380, redis-b:6380, 127.0.0.1:6380';
 SET ai_scale.redis_sentinels = 'Sentinel-A:26379,sentinel-a:26379';

@@ -135,6 +135,11 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many,
         const std::string_view entry(s, size_t(end - s));
         auto address = cache::parse_endpoint(entry, &problem, sockets);
         if (!address) {
+            // A password holding a space or a comma was cut at it, and its first part shown
+            // as the entry: with an '@' or a '?' anywhere, the whole value is shown masked.
+            const std::string_view whole(*newval);
+            if (whole.find_first_of("@?") != std::string_view::npos)
+                problem.message = "invalid Redis endpoint \"" + cache::shown_endpoint(whole) + "\"";
             GUC_check_errmsg("%s", problem.message.c_str());
             GUC_check_errhint("%s%s", problem.hint.c_str(),
                               allow_many ? " Separate endpoints with commas." : "");

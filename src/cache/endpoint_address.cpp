@@ -63,23 +63,35 @@ std::string quoted(std::string_view text)
     return "\"" + std::string(text) + "\"";
 }
 
-// The text as a message may show it, which reaches the client and the server log: what comes
-// before an '@' is a user name and password (redis://user:password@host:port, as URLs and
-// other clients write them), and is shown as ***; so is a query, from its '?' on, where some
-// clients take the password (redis://host:6379?password=..., unix:///path?password=...).
-std::string shown(std::string_view text)
+} // namespace
+
+// What comes before the last '@' is a user name and password (redis://user:password@host:port,
+// as URLs and other clients write them), shown as ***; so is a query, from the first '?' on,
+// where some clients take the password (redis://host:6379?password=...). Either may hold the
+// other's mark (a password with a '?', a query with an '@'): only what lies between the last
+// '@' and the first '?' is shown, and nothing of it when the '@' comes after the '?'.
+std::string shown_endpoint(std::string_view text)
 {
+    const size_t at = text.rfind('@');
     const size_t query = text.find('?');
-    const std::string_view before = text.substr(0, query);
-    const std::string masked_query = query == std::string_view::npos ? "" : "?***";
-    const size_t at = before.rfind('@');
-    if (at == std::string_view::npos)
-        return std::string(before) + masked_query;
-    const size_t scheme = before.find("://");
-    const size_t kept = scheme != std::string_view::npos && scheme < at ? scheme + 3 : 0;
-    return std::string(before.substr(0, kept)) + "***" + std::string(before.substr(at)) +
-           masked_query;
+    const size_t scheme = text.find("://");
+    const size_t kept = scheme != std::string_view::npos &&
+                                (at == std::string_view::npos || scheme < at) &&
+                                (query == std::string_view::npos || scheme < query)
+                            ? scheme + 3
+                            : 0;
+    std::string out(text.substr(0, kept));
+    if (at != std::string_view::npos)
+        out += "***";
+    const size_t from = at != std::string_view::npos ? at : kept;
+    if (query == std::string_view::npos)
+        return out + std::string(text.substr(from));
+    if (at == std::string_view::npos || at < query)
+        out += std::string(text.substr(from, query - from));
+    return out + "?***";
 }
+
+namespace {
 
 // An IPv6 address as inet_pton reads it, with an optional zone (fe80::1%eth0) after it.
 bool ipv6_address(std::string_view host)
@@ -112,7 +124,7 @@ std::string host_identity(const std::string& host)
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem,
                                                socket_paths sockets)
 {
-    const std::string what = "invalid Redis endpoint " + quoted(shown(text));
+    const std::string what = "invalid Redis endpoint " + quoted(shown_endpoint(text));
     const bool socket_allowed = sockets == socket_paths::allowed;
     const char* const form_hint = socket_allowed ? example_or_socket_hint : example_hint;
     // Before the URL and '@' checks: a path may hold "://" or an '@' (a directory named so).

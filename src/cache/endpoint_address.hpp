@@ -34,10 +34,15 @@ struct endpoint_problem {
 
 // The host and port, or the socket path, of text (one entry of a setting, spaces already taken
 // off), or nullopt with *problem saying why it is no endpoint ai_scale can reach. The message
-// shows text with what comes before an '@' (a password, as in redis://:password@host:port)
-// written ***.
+// shows text as shown_endpoint does.
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem,
                                                socket_paths sockets = socket_paths::allowed);
+
+// text as a message may show it (to the client and the server log): what comes before the last
+// '@' (a user name and password, redis://:password@host:port) and a query from the first '?' on
+// (redis://host:6379?password=...) written ***, and nothing between them when the '@' comes
+// after the '?' (a password holding a '?', a query holding an '@').
+std::string shown_endpoint(std::string_view text);
 
 // The two checks parse_endpoint makes of a host and a port, for addresses that come as the two
 // apart (a Sentinel's answer): a port is 1..65535 in digits only (*port set when it is), and a

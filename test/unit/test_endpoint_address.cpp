@@ -181,7 +181,8 @@ TEST(EndpointAddress, QueryNotShown)
         {"unix:///tmp/r.sock?password=s3cret", "unix:///tmp/r.sock?***"},
         {"h:6379?password=s3cret", "h:6379?***"},
         {"redis://app:s3cret@h:6379?db=2&password=s3cret", "redis://***@h:6379?***"},
-        {"redis://h:6379?password=a@s3cret", "redis://h:6379?***"},
+        {"redis://h:6379?password=a@s3cret", "redis://***?***"},
+        {"redis://:s3cret?x@h2:6379", "redis://***?***"},
     };
     for (const auto& [text, shown] : cases) {
         endpoint_problem problem;

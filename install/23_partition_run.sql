@@ -573,11 +573,18 @@ BEGIN
             parent_table := cfg.parent;
             action := 'error';
             partition := NULL;
+            -- The GRANT that would let the caller act as the owner, unless the owner is a
+            -- superuser: that GRANT would make the caller one.
             detail := format('role %s does not own table %s (its owner is %s); maintenance '
                              'needs the owner''s rights (for the worker: ai_scale.maintenance_role) '
-                             '(hint: GRANT %s TO %s;)',
+                             '(hint: %s)',
                              quote_ident(current_user), cfg.parent, owner::regrole,
-                             owner::regrole, quote_ident(current_user));
+                             CASE WHEN (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = owner)
+                                  THEN 'The owner is a superuser: maintain the table as one, '
+                                       'or give it to an owner that is not one.'
+                                  ELSE format('GRANT %s TO %s;', owner::regrole,
+                                              quote_ident(current_user))
+                             END);
             RETURN NEXT;
             CONTINUE;
         END IF;

@@ -97,6 +97,12 @@ CREATE ROLE nonsuper_hint_maint;
 GRANT USAGE ON SCHEMA nonsuper_hint TO nonsuper_hint_maint;
 SET ROLE nonsuper_hint_maint;
 SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.taken');
+-- Of a table a superuser owns, no GRANT of that superuser, which would make the role one.
+RESET ROLE;
+ALTER TABLE nonsuper_hint.taken OWNER TO CURRENT_USER;
+SET ROLE nonsuper_hint_maint;
+SELECT action, partition, regexp_replace(detail, 'owner is \S+\)', 'owner is the superuser)') AS detail
+  FROM ai_scale.run_maintenance('nonsuper_hint.taken');
 RESET ROLE;
 REVOKE USAGE ON SCHEMA nonsuper_hint FROM nonsuper_hint_maint;
 DROP ROLE nonsuper_hint_maint;

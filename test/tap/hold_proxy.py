@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A pass-through to a real Redis that can hold a value's reply back:
-hold_proxy.py PORT UPSTREAM_PORT HOLD_FILE HELD_FILE [reads|writes].
+hold_proxy.py PORT UPSTREAM_PORT HOLD_FILE HELD_FILE [reads|writes|count].
 
 Listens on 127.0.0.1:PORT and relays each connection to 127.0.0.1:UPSTREAM_PORT. While HOLD_FILE
 exists, the reply to a read of a value (a GET of an ai_scale: key that is not a generation
 counter; with `writes`, to a SET of one instead) is kept until HOLD_FILE is removed; HELD_FILE is
 made when one is kept, so that a test knows the request has reached Redis and been answered
-there.
+there. With `count`, nothing is held: each request that writes a value (a client's send holding
+a SET of an ai_scale: key) adds a line to HELD_FILE, so that a test can count round trips.
 """
 import os
 import socket
@@ -35,7 +36,7 @@ def serve(conn, upstream_port, hold_file, held_file, what):
                 if not reply:
                     break
                 request = last_request[0]
-                if os.path.exists(hold_file) and held_request(request, what):
+                if what != "count" and os.path.exists(hold_file) and held_request(request, what):
                     open(held_file, "w").close()
                     while os.path.exists(hold_file):
                         time.sleep(0.01)
@@ -51,6 +52,9 @@ def serve(conn, upstream_port, hold_file, held_file, what):
             request = conn.recv(65536)
             if not request:
                 break
+            if what == "count" and held_request(request, "writes"):
+                with open(held_file, "a") as counted:
+                    counted.write("1\n")
             last_request[0] = request
             upstream.sendall(request)
     except OSError:

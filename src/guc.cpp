@@ -139,7 +139,7 @@ bool check_endpoint_list(char** newval, const char* name, bool allow_many,
             // as the entry: with an '@' or a '?' anywhere, the whole value is shown masked.
             const std::string_view whole(*newval);
             if (whole.find_first_of("@?") != std::string_view::npos)
-                problem.message = "invalid Redis endpoint \"" + cache::shown_endpoint(whole) + "\"";
+                problem.message = cache::invalid_endpoint_message(whole);
             GUC_check_errmsg("%s", problem.message.c_str());
             GUC_check_errhint("%s%s", problem.hint.c_str(),
                               allow_many ? " Separate endpoints with commas." : "");

@@ -63,14 +63,12 @@ std::string quoted(std::string_view text)
     return "\"" + std::string(text) + "\"";
 }
 
-} // namespace
-
 // What comes before the last '@' is a user name and password (redis://user:password@host:port,
 // as URLs and other clients write them), shown as ***; so is a query, from the first '?' on,
 // where some clients take the password (redis://host:6379?password=...). Either may hold the
 // other's mark (a password with a '?', a query with an '@'): only what lies between the last
 // '@' and the first '?' is shown, and nothing of it when the '@' comes after the '?'.
-std::string shown_endpoint(std::string_view text)
+std::string shown(std::string_view text)
 {
     const size_t at = text.rfind('@');
     const size_t query = text.find('?');
@@ -90,8 +88,6 @@ std::string shown_endpoint(std::string_view text)
         out += std::string(text.substr(from, query - from));
     return out + "?***";
 }
-
-namespace {
 
 // An IPv6 address as inet_pton reads it, with an optional zone (fe80::1%eth0) after it.
 bool ipv6_address(std::string_view host)
@@ -121,10 +117,15 @@ std::string host_identity(const std::string& host)
 
 } // namespace
 
+std::string invalid_endpoint_message(std::string_view text)
+{
+    return "invalid Redis endpoint " + quoted(shown(text));
+}
+
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem,
                                                socket_paths sockets)
 {
-    const std::string what = "invalid Redis endpoint " + quoted(shown_endpoint(text));
+    const std::string what = invalid_endpoint_message(text);
     const bool socket_allowed = sockets == socket_paths::allowed;
     const char* const form_hint = socket_allowed ? example_or_socket_hint : example_hint;
     // Before the URL and '@' checks: a path may hold "://" or an '@' (a directory named so).

@@ -38,11 +38,12 @@ struct endpoint_problem {
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem,
                                                socket_paths sockets = socket_paths::allowed);
 
-// text as a message may show it (to the client and the server log): what comes before the last
-// '@' (a user name and password, redis://:password@host:port) and a query from the first '?' on
-// (redis://host:6379?password=...) written ***, and nothing between them when the '@' comes
-// after the '?' (a password holding a '?', a query holding an '@').
-std::string shown_endpoint(std::string_view text);
+// `invalid Redis endpoint "text"`, text as a message may show it (to the client and the server
+// log): what comes before the last '@' (a user name and password, redis://:password@host:port)
+// and a query from the first '?' on (redis://host:6379?password=...) written ***, and nothing
+// between them when the '@' comes after the '?' (a password holding a '?', a query holding an
+// '@'). parse_endpoint's message for text.
+std::string invalid_endpoint_message(std::string_view text);
 
 // The two checks parse_endpoint makes of a host and a port, for addresses that come as the two
 // apart (a Sentinel's answer): a port is 1..65535 in digits only (*port set when it is), and a

@@ -14,8 +14,10 @@ namespace ai_scale::cache {
 // cache holds under its number unreachable (a generation bumped in Redis), but a standby that
 // has not yet replayed the new catalog learns that bump at once, scored the dropped model and
 // cached its output under the new generation, where the primary then read it. With the
-// catalog's OID in the key, the standby's entries are its catalog's. Read once, and again after
-// an invalidation of the table's relcache entry. In a transaction.
+// catalog's OID in the key, the standby's entries are its catalog's. The async store queue tags
+// its rows with it, and scoring checks a compiled model's row against it (the install it was
+// read from). Read once, and again after an invalidation of the table's relcache entry. In a
+// transaction.
 uint32_t extension_incarnation();
 
 } // namespace ai_scale::cache

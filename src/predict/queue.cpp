@@ -2,6 +2,7 @@
 // database's ring (enqueue), starting the database's store worker (store_worker.cpp) when none
 // is running, and takes them back to insert itself when it cannot.
 #include "predict/queue.hpp"
+#include "cache/extension_incarnation.hpp"
 #include "predict/queue_layout.hpp"
 #include "guc.hpp"
 #include "pg/bgworker.hpp"
@@ -442,7 +443,7 @@ bool enqueue(Oid relid, text* model, int32 version, const std::vector<new_predic
 {
     if (shared == nullptr || rows.empty())
         return false;
-    const Oid catalog = get_relname_relid("models", get_namespace_oid("ai_scale", false));
+    const Oid catalog = cache::extension_incarnation();
     const uint64 total = queued_bytes(rows, uint32(VARSIZE_ANY_EXHDR(model)));
     const int s = lock_own_slot();
     if (s >= 0 && backing_off(shared->slots[s])) {

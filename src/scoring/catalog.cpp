@@ -1,5 +1,6 @@
 #include "scoring/catalog.hpp"
 
+#include "cache/extension_incarnation.hpp"
 #include "cache/key.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
@@ -481,8 +482,7 @@ bool row_still_shown(const catalog_row& m, const char* name, int32_t version)
 {
     if (IsInParallelMode() || !TransactionIdIsNormal(m.row_raw_xmin))
         return false;
-    Oid nsp = get_namespace_oid("ai_scale", true);
-    if (!OidIsValid(nsp) || get_relname_relid("models", nsp) != m.row_table)
+    if (cache::extension_incarnation() != m.row_table)
         return false;
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "SPI_connect failed");

@@ -6,6 +6,7 @@
 #include "scoring/heap_trim.hpp"
 #include "scoring/xgboost.hpp"
 
+#include "cache/extension_incarnation.hpp"
 #include "cache/generations.hpp"
 #include "cache/key.hpp"
 #include "pg/args.hpp"
@@ -46,10 +47,8 @@ std::string text_arg(FunctionCallInfo fcinfo, int argno, const char* what)
 // _validate_model ("permission denied for function _validate_model").
 void require_register_right()
 {
-    AclResult acl = pg::call([] {
-        Oid relid = get_relname_relid("models", get_namespace_oid("ai_scale", false));
-        return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT);
-    });
+    AclResult acl = pg::call(
+        [] { return pg_class_aclcheck(cache::extension_incarnation(), GetUserId(), ACL_INSERT); });
     if (acl != ACLCHECK_OK)
         throw pg::error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to register models",
                         "Registering models needs INSERT on ai_scale.models.",

@@ -13,32 +13,17 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('dropped_oid');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
-$node->start;
-
-$node->safe_psql('postgres', 'CREATE DATABASE doomed');
-$node->safe_psql('doomed', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();
-SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [1], "bias": 0}');
-});
+my $node = store_node('dropped_oid');
+store_database($node, 'doomed');
 # A copy made before any prediction: the same relation OIDs, no rows.
 $node->safe_psql('postgres', 'CREATE DATABASE doomed_copy TEMPLATE doomed');
 my $oid = $node->safe_psql('postgres', q{SELECT oid FROM pg_database WHERE datname = 'doomed'});
 
 # The store locked; 100 async predictions queued behind it.
-my $locker = $node->background_psql('doomed');
-$locker->query_safe('BEGIN; LOCK TABLE public.model_predictions IN SHARE MODE;');
-$node->safe_psql('doomed', q{
-SET ai_scale.store_mode = async;
-SELECT count(ai_scale.predict('m', jsonb_build_object('a', g, 'from', 'doomed')))
-  FROM generate_series(1, 100) g;});
-ok( $node->poll_query_until('postgres', q{
-SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-WHERE a.application_name = 'ai_scale store' AND NOT l.granted}),
-    'the store worker waits for the store');
+my ($locker, $waits) = store_worker_held($node,
+    q{count(ai_scale.predict('m', jsonb_build_object('a', g, 'from', 'doomed')))
+        FROM generate_series(1, 100) g}, undef, 'doomed');
+ok($waits, 'the store worker waits for the store');
 
 my $log_offset = -s $node->logfile;
 $node->safe_psql('postgres', 'DROP DATABASE doomed WITH (FORCE)');

@@ -14,28 +14,14 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('refused_command');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
-$node->start;
-
-$node->safe_psql('postgres', 'CREATE DATABASE busy');
-$node->safe_psql('busy', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.create_prediction_store();
-SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [1], "bias": 0}');
-});
+my $node = store_node('refused_command');
+store_database($node, 'busy');
 
 # The store locked by a session that stays connected; 50 async predictions queued behind it.
-my $locker = $node->background_psql('busy');
-$locker->query_safe('BEGIN; LOCK TABLE public.model_predictions IN SHARE MODE;');
-$node->safe_psql('busy', q{
-SET ai_scale.store_mode = async;
-SELECT count(ai_scale.predict('m', jsonb_build_object('a', g))) FROM generate_series(1, 50) g;});
-ok( $node->poll_query_until('postgres', q{
-SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-WHERE a.application_name = 'ai_scale store' AND NOT l.granted}),
-    'the store worker waits for the store');
+my ($locker, $waits) = store_worker_held($node,
+    q{count(ai_scale.predict('m', jsonb_build_object('a', g))) FROM generate_series(1, 50) g},
+    undef, 'busy');
+ok($waits, 'the store worker waits for the store');
 
 my $log_offset = -s $node->logfile;
 my ($ret, $out, $err) = $node->psql('postgres', 'ALTER DATABASE busy RENAME TO renamed');

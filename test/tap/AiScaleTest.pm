@@ -17,7 +17,7 @@ use InitdbTemplate;
 use PollPace;
 
 our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
-  short_slots_node managed_database made_ahead store_node store_worker_held
+  short_slots_node managed_database made_ahead store_node store_database store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait kill_backend
   python_server_start fake_sentinel_start hold_proxy_start lookup_held release_held slow_resolver_node
@@ -111,17 +111,30 @@ sub extension_recreated_behind {
     return $dropper;
 }
 
-# Holds the store worker of $node's postgres database: a session locks the store ($store, or
-# public.model_predictions) against inserts and keeps its transaction open, then an async
-# $predict (a predict() call) queues a row for it, whose insert waits. Returns the session
-# (COMMIT through it lets the worker go on) and whether the worker was seen waiting for the lock.
+# A database $db of $node made with the extension, the prediction store public.model_predictions
+# and the linear model m over feature a (weight 1).
+sub store_database {
+    my ($node, $db) = @_;
+    $node->safe_psql('postgres', "CREATE DATABASE $db");
+    $node->safe_psql($db, q{
+CREATE EXTENSION ai_scale;
+SELECT ai_scale.create_prediction_store();
+SELECT ai_scale.register_model('m', 'linear', ARRAY['a'], '{"weights": [1], "bias": 0}');});
+}
+
+# Holds the store worker of $node's database $db (postgres by default): a session locks the
+# store ($store, or public.model_predictions) against inserts and keeps its transaction open,
+# then an async $predict (what a SELECT returns: a predict() call, or a count of many) queues
+# rows for it, whose insert waits. Returns the session (COMMIT through it lets the worker go
+# on) and whether the worker was seen waiting for the lock.
 sub store_worker_held {
-    my ($node, $predict, $store) = @_;
+    my ($node, $predict, $store, $db) = @_;
     my $store_setting = defined $store ? "SET ai_scale.store_table = '$store';" : '';
     $store //= 'public.model_predictions';
-    my $locker = $node->background_psql('postgres');
+    $db //= 'postgres';
+    my $locker = $node->background_psql($db);
     $locker->query_safe("BEGIN; LOCK TABLE $store IN SHARE MODE;");
-    $node->safe_psql('postgres', "SET ai_scale.store_mode = async; $store_setting SELECT $predict;");
+    $node->safe_psql($db, "SET ai_scale.store_mode = async; $store_setting SELECT $predict;");
     my $waits = $node->poll_query_until('postgres', q{
 SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
 WHERE a.application_name = 'ai_scale store' AND NOT l.granted});

@@ -28,6 +28,43 @@ CREATE FUNCTION ai_scale._drop_partition(rel regclass) RETURNS void
     SET search_path = pg_catalog, pg_temp
     AS $$ BEGIN EXECUTE format('DROP %s %s', ai_scale._table_word(rel), rel); END $$;
 
+-- After a retention step's statement named the partition by the name the run read
+-- (partition), which the statement looks up again after its lock wait, and found that it hit
+-- another table: a session that renamed the partition and made another table of its name,
+-- committed while the statement waited, had that table dropped (or moved to the cold
+-- tablespace, or marked to be dropped), with its rows, where the partition stayed. Raises what
+-- the statement's lookup of a name gone raises (42P01): the step is rolled back, and
+-- _retire_partition's handler gives the skipped row of a rename. (The partition is not locked
+-- by its OID ahead of the statement instead: an event trigger of the statement, at
+-- ddl_command_start, then ran with the partition and its parent held.)
+CREATE FUNCTION ai_scale._raise_step_missed(partition text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'relation "%" does not exist', partition
+          USING ERRCODE = 'undefined_table',
+                DETAIL = 'Another table took its name while the step waited for its lock.';
+END $$;
+
+-- Marks the partition victim, named partition when the run read it, as owed its drop
+-- (_owed_drop_note) before the worker detaches it concurrently; a mark that landed on another
+-- table of that name (_raise_step_missed) would have had the worker's next run drop it.
+CREATE FUNCTION ai_scale._mark_owed_drop(cfg ai_scale.partition_config, victim regclass,
+                                         partition text)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    note text := ai_scale._owed_drop_note(cfg.parent, cfg.retention);
+BEGIN
+    EXECUTE ai_scale._comment_statement(victim, note);
+    IF obj_description(victim, 'pg_class') IS DISTINCT FROM note THEN
+        PERFORM ai_scale._raise_step_missed(partition);
+    END IF;
+END $$;
+
 -- Whether rel still exists once locked for its DROP by OID (the parent first, when it is a
 -- partition), waiting at most lock_timeout; for a role that may not drop it, true, and nothing
 -- is locked (its DROP refuses it).
@@ -306,6 +343,9 @@ BEGIN
     END IF;
     detail := 'older than retention ' || cfg.retention::text || ai_scale._foreign_drop_note(victim);
     PERFORM ai_scale._drop_partition(victim);
+    IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = victim) THEN
+        PERFORM ai_scale._raise_step_missed(partition);
+    END IF;
     RETURN ('dropped', partition, detail)::ai_scale._maintenance_action;
 END $$;
 
@@ -420,8 +460,7 @@ DECLARE
 BEGIN
     IF defer_detach THEN
         IF action = 'drop' THEN
-            EXECUTE ai_scale._comment_statement(
-                        victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+            PERFORM ai_scale._mark_owed_drop(cfg, victim, partition);
         END IF;
         RETURN ('detach_pending', partition,
                 'finalize ' || action)::ai_scale._maintenance_action;
@@ -446,12 +485,18 @@ CREATE FUNCTION ai_scale._tier_partition(cfg ai_scale.partition_config, victim r
     AS $$
 DECLARE
     leaf regclass;
+    leaf_name text;
 BEGIN
     FOR leaf IN SELECT l.relid FROM pg_partition_tree(victim) l
                   JOIN pg_class c ON c.oid = l.relid AND c.relkind <> 'f'
                  ORDER BY l.level LOOP
+        leaf_name := leaf::text;
         PERFORM ai_scale._as_owner(cfg.parent, format('ALTER TABLE %s SET TABLESPACE %I',
-                                                      leaf, cfg.cold_tablespace));
+                                                      leaf_name, cfg.cold_tablespace));
+        IF NOT EXISTS (SELECT 1 FROM pg_class c
+                        WHERE c.oid = leaf AND c.reltablespace = cold_oid) THEN
+            PERFORM ai_scale._raise_step_missed(leaf_name);
+        END IF;
     END LOOP;
     -- And their indexes, which ALTER TABLE leaves where they are: the primary key and the cache
     -- lookup index of a prediction store stayed in the hot tablespace, about as big as the rows
@@ -633,8 +678,7 @@ BEGIN
             -- The worker detaches it concurrently, in a transaction of its own (see _maintain),
             -- and drops it for 'drop': marked first.
             IF p.action = 'drop' THEN
-                EXECUTE ai_scale._comment_statement(
-                            victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
+                PERFORM ai_scale._mark_owed_drop(cfg, victim, partition);
             END IF;
             done := ('detach_pending', victim::text, p.action)::ai_scale._maintenance_action;
         ELSIF p.action IN ('drop', 'detach') THEN

@@ -319,17 +319,40 @@ int grow_buffers(float*& device, float*& host, size_t& have, size_t need, const 
     return AI_SCALE_GPU_OK;
 }
 
+// A new slot's stream and events, all made or none: a slot kept with an event that failed to be
+// made (null) failed every later batch of the backend on that event ("invalid resource handle").
+int make_slot(slot& s)
+{
+    cudaError_t err = cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking);
+    const char* what = "cudaStreamCreate";
+    if (err == cudaSuccess) {
+        what = "cudaEventCreate";
+        err = cudaEventCreate(&s.kernel_start);
+    }
+    if (err == cudaSuccess)
+        err = cudaEventCreate(&s.kernel_end);
+    if (err == cudaSuccess)
+        err = cudaEventCreate(&s.done);
+    if (err == cudaSuccess)
+        return AI_SCALE_GPU_OK;
+    for (cudaEvent_t e : {s.kernel_start, s.kernel_end, s.done})
+        if (e != nullptr)
+            cudaEventDestroy(e);
+    if (s.stream != nullptr)
+        cudaStreamDestroy(s.stream);
+    s = slot{};
+    return fail(status_of(err), what, err);
+}
+
 // Makes `count` slots with buffers for chunk_rows rows each.
 int ensure_slots(int count, size_t in_bytes, size_t out_bytes)
 {
     while (int(slots.size()) < count) {
         slot s;
-        GPU_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+        const int rc = make_slot(s);
+        if (rc != AI_SCALE_GPU_OK)
+            return rc;
         slots.push_back(s);
-        slot& n = slots.back();
-        GPU_CHECK(cudaEventCreate(&n.kernel_start), "cudaEventCreate");
-        GPU_CHECK(cudaEventCreate(&n.kernel_end), "cudaEventCreate");
-        GPU_CHECK(cudaEventCreate(&n.done), "cudaEventCreate");
     }
     for (int i = 0; i < count; i++) {
         slot& s = slots[size_t(i)];

@@ -79,6 +79,12 @@ const gpu_loader::api* ensure_ready(backend_state& st)
 {
     std::string path = resolved_library();
     if (path != st.path) { // a new ai_scale.gpu_library: start afresh
+        if (st.mod != nullptr) {
+            // The old module's device memory (models, chunk buffers), streams and events,
+            // kept to the backend's exit before.
+            signals_blocked quiet;
+            st.mod->release();
+        }
         st.path = path;
         st.mod = nullptr;
         st.devices = 0;

@@ -346,8 +346,13 @@ END $$;
 COMMENT ON FUNCTION ai_scale.unmanage_partitions(regclass) IS
     'stops maintaining a table; its partitions and rows stay as they are';
 
--- Gives every partition of parent exactly the parent's table-level grants (revoking the others;
--- the owner's rights stay), e.g. after grants on the parent changed. Returns the partitions.
+-- Gives every partition of parent, at every level, exactly the parent's table-level grants
+-- (revoking the others; the owner's rights stay), e.g. after grants on the parent changed.
+-- Returns the partitions. The partitions of a partition partitioned itself, where its rows are,
+-- kept their grants before: a role revoked on the parent still read them. And a run making
+-- partitions meanwhile, which copies the parent's grants as they were when it read them, is
+-- waited for (the table's maintenance lock): its partitions, not yet committed when this read
+-- the list, kept a grant revoked on the parent before.
 CREATE FUNCTION ai_scale.reapply_privileges(parent regclass) RETURNS SETOF regclass
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -369,12 +374,13 @@ BEGIN
                   DETAIL = format('Only the table''s owner (%s), its members and superusers may.',
                                   owner::regrole);
     END IF;
+    PERFORM ai_scale._lock_for_maintenance(parent);
     -- The same of each partition: one that belongs to a role whose rights the caller lacks would
     -- be returned as done, unchanged.
     SELECT p.oid::regclass, p.relowner INTO part, part_owner
-      FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
-     WHERE i.inhparent = reapply_privileges.parent AND NOT pg_has_role(p.relowner, 'USAGE')
-     ORDER BY p.oid::regclass::text LIMIT 1;
+      FROM pg_partition_tree(parent) t JOIN pg_class p ON p.oid = t.relid
+     WHERE t.level > 0 AND NOT pg_has_role(p.relowner, 'USAGE')
+     ORDER BY t.level, p.oid::regclass::text LIMIT 1;
     IF part IS NOT NULL THEN
         RAISE EXCEPTION 'permission denied to reapply the privileges of partition % of table %',
                         part, parent
@@ -384,8 +390,8 @@ BEGIN
                   HINT = format('Give it to the table''s owner: ALTER TABLE %s OWNER TO %s;',
                                 part, owner::regrole);
     END IF;
-    FOR part IN SELECT i.inhrelid::regclass FROM pg_inherits i
-                 WHERE i.inhparent = reapply_privileges.parent ORDER BY i.inhrelid::regclass::text
+    FOR part IN SELECT t.relid FROM pg_partition_tree(parent) t
+                 WHERE t.level > 0 ORDER BY t.level, t.relid::text
     LOOP
         FOR grantee IN SELECT DISTINCT a.grantee
                          FROM pg_class c, aclexplode(c.relacl) a

@@ -419,6 +419,7 @@ DECLARE
     nsp text;
     rel text;
     tbl regclass;
+    taken_index text;
 BEGIN
     PERFORM ai_scale._require_primary('create_prediction_store');
     IF name IS NULL THEN
@@ -449,7 +450,10 @@ BEGIN
             USING ERRCODE = 'name_too_long';
     END IF;
     -- A table of the name (the quick start run again, e.g. after DROP EXTENSION, which keeps
-    -- the store but forgets that it was managed): the hint says how to manage it.
+    -- the store but forgets that it was managed): the hint says how to manage it. One made by
+    -- another session whose transaction was still open (two deploys at once) was found by the
+    -- unique index on the catalog's names once that committed: 23505 on pg_type's or pg_class's
+    -- index, said as the same 42P07.
     BEGIN
         EXECUTE format($ddl$
             CREATE TABLE %I.%I (
@@ -462,9 +466,16 @@ BEGIN
                 created_at    timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (prediction_id, created_at)
             ) PARTITION BY RANGE (created_at)$ddl$, nsp, rel);
-    EXCEPTION WHEN duplicate_table THEN
+    EXCEPTION WHEN duplicate_table OR unique_violation THEN
+        GET STACKED DIAGNOSTICS taken_index = CONSTRAINT_NAME;
+        IF SQLSTATE = '23505'
+           AND taken_index NOT IN ('pg_type_typname_nsp_index', 'pg_class_relname_nsp_index') THEN
+            RAISE;
+        END IF;
         tbl := to_regclass(format('%I.%I', nsp, rel));
-        RAISE EXCEPTION '%', SQLERRM
+        RAISE EXCEPTION '%', CASE WHEN SQLSTATE = '23505'
+                                  THEN format('relation "%s" already exists', rel)
+                                  ELSE SQLERRM END
             USING ERRCODE = 'duplicate_table',
                   HINT = CASE
                       WHEN tbl IS NULL OR NOT EXISTS (SELECT 1 FROM pg_partitioned_table p

@@ -334,6 +334,22 @@ BEGIN
                                     'its range have no partition.', parent, pending, parent);
         END IF;
     END LOOP;
+    -- The index an interrupted rescue_default_proc left on the default partition
+    -- (_make_rescue_index), which its next call or a run would have dropped: neither looks at an
+    -- unmanaged table, and every insert into the default kept maintaining the index for good.
+    -- Kept, with a WARNING, when its lock is not free in time.
+    BEGIN
+        PERFORM ai_scale._drop_rescue_index(parent);
+    EXCEPTION WHEN lock_not_available THEN
+        RAISE WARNING 'the index ai_scale built on the default partition of % stays: %',
+                      parent, SQLERRM
+            USING HINT = format('Drop it once no query reads the table: DROP INDEX %s;',
+                                (SELECT string_agg(i.indexrelid::regclass::text, ', ')
+                                   FROM pg_index i
+                                  WHERE i.indrelid = ai_scale._default_partition_unlocked(parent)
+                                    AND obj_description(i.indexrelid, 'pg_class')
+                                        = ai_scale._rescue_index_comment()));
+    END;
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     -- The tables the worker detached to drop and did not drop (see _owed_drop_note) are kept,
     -- as the worker keeps one whose table is unmanaged during its detach: no run looks at

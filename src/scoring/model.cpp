@@ -214,6 +214,12 @@ void compile_tree(const json::value& tree, size_t t, compiled_model& m)
         float_array(member(tree, "split_conditions", where), where + " split_conditions", n);
     std::vector<int64_t> dleft =
         int_array(member(tree, "default_left", where), where + " default_left", n);
+    // XGBoost writes 0 or 1 (or false, true); another number was read as "left" before.
+    for (size_t i = 0; i < n; i++)
+        if (dleft[i] != 0 && dleft[i] != 1)
+            fail(where + " default_left of node " + std::to_string(i) + " is " +
+                     std::to_string(dleft[i]) + ", not 0 or 1",
+                 "default_left says which branch a missing value takes: 1 left, 0 right.");
     if (const json::value* st = tree.find("split_type")) {
         std::vector<int64_t> types = int_array(*st, where + " split_type", n);
         for (size_t i = 0; i < n; i++)

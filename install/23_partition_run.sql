@@ -556,6 +556,13 @@ DECLARE
     made int;
     owner oid;
     caller_lock_timeout text := current_setting('lock_timeout');
+    -- The wait for a table's maintenance lock: the caller's for the first table; for the next
+    -- ones, when the transaction holds what the earlier tables' runs locked (their default
+    -- partitions, their parents), maintenance's short wait, or the caller's if shorter. With
+    -- the caller's (none by default), a run of every table waiting for a table another
+    -- session held (an open transaction that called rescue_default) kept the earlier tables'
+    -- writers and readers waiting as long (specs/maintenance_lock_wait.spec).
+    table_lock_wait text := caller_lock_timeout;
 BEGIN
     PERFORM ai_scale._require_primary('run_maintenance');
     IF _run_maintenance.parent IS NOT NULL THEN
@@ -591,7 +598,7 @@ BEGIN
         made := 0;
         FOR parent_table, action, partition, detail IN
             SELECT * FROM ai_scale._run_maintenance_table(cfg, defer_detach, owner,
-                                                          caller_lock_timeout, phase,
+                                                          table_lock_wait, phase,
                                                           tier_from, owed_drops)
         LOOP
             IF action = 'error' THEN
@@ -604,6 +611,7 @@ BEGIN
             END IF;
             RETURN NEXT;
         END LOOP;
+        table_lock_wait := ai_scale._maintenance_lock_wait(caller_lock_timeout);
         -- Each run that made partitions past what the lock table can lock at once says so.
         IF made > 0 AND (SELECT d.locks > d.slots FROM ai_scale._lock_demand(cfg.parent, NULL) d)
         THEN

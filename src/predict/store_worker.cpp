@@ -10,6 +10,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
@@ -174,23 +175,51 @@ bool insert_interrupted(const ErrorData* e)
            e->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
 }
 
-// A row failed a partition constraint (23514 naming no constraint) of the store's default
-// partition: Postgres routed it there while a maintenance run or rescue_default was moving that
-// range into a new partition, and the insert, tried again, routes it there (before, the batch
-// was lost). Tried again as above, but only when the relation the error names is that default
-// partition (default_schema.default_name, empty for a store without one): the same 23514 says
-// 'no partition of relation ... found for row' naming the store, or names another partition a
-// BEFORE trigger moved a row out of, which no retry changes; tried five times over 1.5 s a batch
-// (a batch a prediction, with two models' interleaved), they held the queue and the worker's
-// shutdown for minutes.
-NameData default_schema, default_name;
-bool routed_during_a_move(const ErrorData* e)
+// Whether schema.name is, as the catalog has it now, a default partition in the store's
+// partition tree, not partitioned itself: the store's own, or that of a table in it (each
+// model's table of a store list-partitioned by model_name). Only the store's default was noted
+// before each insert, and a 23514 of a model table's lost its batch; noting them all would read
+// every partition's catalog row at each insert, for a rare error. Read after the failed
+// insert's transaction, in one of its own, locking no table: the move the error comes from has
+// committed (the insert waited for it), and a DDL committed since can make the answer wrong
+// only at the cost of a batch's tries, or of the loss the error was before. Cancels are held:
+// one that came here (pg_cancel_backend) would be an ERROR outside the insert's PG_TRY, which
+// ends the worker with the rows it copied from the queue.
+bool default_partition_in(Oid store, const char* schema, const char* name)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    HOLD_CANCEL_INTERRUPTS();
+    StartTransactionCommand();
+    const Oid nsp = get_namespace_oid(schema, true);
+    const Oid rel = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+    bool found = false;
+    if (OidIsValid(rel) && get_rel_relkind(rel) != RELKIND_PARTITIONED_TABLE) {
+        List* ancestors = get_partition_ancestors(rel);
+        found = ancestors != NIL && get_default_partition_oid(linitial_oid(ancestors)) == rel &&
+                list_member_oid(ancestors, store);
+        list_free(ancestors);
+    }
+    CommitTransactionCommand();
+    RESUME_CANCEL_INTERRUPTS();
+    MemoryContextSwitchTo(caller);
+    return found;
+}
+
+// A row failed a partition constraint (23514 naming no constraint) of a default partition in
+// the store's tree: Postgres routed it there while a maintenance run or rescue_default was
+// moving that range into a new partition, and the insert, tried again, routes it there (before,
+// the batch was lost). Tried again as above, but only when the relation the error names is such
+// a default partition (default_partition_in): the same 23514 says 'no partition of relation ...
+// found for row' naming the store or a partitioned table in it (a partitioned default too, which
+// no move of ai_scale's makes partitions beside: a managed table's default is not partitioned),
+// or names another partition a BEFORE trigger moved a row out of, which no retry changes; tried
+// five times over 1.5 s a batch (a batch a prediction, with two models' interleaved), they held
+// the queue and the worker's shutdown for minutes.
+bool routed_during_a_move(const ErrorData* e, Oid store)
 {
     return e->sqlerrcode == ERRCODE_CHECK_VIOLATION && e->constraint_name == nullptr &&
            e->schema_name != nullptr && e->table_name != nullptr &&
-           NameStr(default_name)[0] != '\0' &&
-           strcmp(e->schema_name, NameStr(default_schema)) == 0 &&
-           strcmp(e->table_name, NameStr(default_name)) == 0;
+           default_partition_in(store, e->schema_name, e->table_name);
 }
 constexpr int attempts_per_batch = 5;
 
@@ -225,19 +254,6 @@ void no_standby_wait_to_stop(XactEvent event, void*)
                           true, 0, false);
 }
 
-// The store's default partition, for routed_during_a_move: default_schema.default_name, empty when
-// the store has none.
-void note_default_partition(Oid relid)
-{
-    const Oid default_partition = get_default_partition_oid(relid);
-    const char* default_partition_name =
-        OidIsValid(default_partition) ? get_rel_name(default_partition) : nullptr;
-    namestrcpy(&default_name, default_partition_name ? default_partition_name : "");
-    namestrcpy(&default_schema, default_partition_name
-                                    ? get_namespace_name(get_rel_namespace(default_partition))
-                                    : "");
-}
-
 // The INSERT of the batch's rows into its store. Called inside SPI_connect.
 void insert_rows(batch& b)
 {
@@ -256,7 +272,6 @@ void insert_rows(batch& b)
                  errmsg("the prediction store (relation with OID %u) no longer exists", b.relid)));
     const char* qualified =
         quote_qualified_identifier(get_namespace_name(get_rel_namespace(b.relid)), rel);
-    note_default_partition(b.relid);
     char* sql = psprintf(insert_format, qualified);
     Oid types[5] = {TEXTOID, INT4OID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID};
     Datum values[5] = {
@@ -314,10 +329,11 @@ bool row_may_be_at_fault(const ErrorData* e)
            category == ERRCODE_PLPGSQL_ERROR || category == ERRCODE_TRIGGERED_ACTION_EXCEPTION;
 }
 
-// After a failed insert (its transaction aborted): whether the batch is tried again. Else the
-// store stayed locked after a SIGTERM (store_locked), the batch is to be written a row at a time
-// (*split; split is null for a batch that is one row already), or it is lost (note_loss).
-bool try_again_after(const ErrorData* edata, bool stopping, bool last_attempt, int rows,
+// After a failed insert into `store` (its transaction aborted): whether the batch is tried
+// again. Else the store stayed locked after a SIGTERM (store_locked), the batch is to be
+// written a row at a time (*split; split is null for a batch that is one row already), or it is
+// lost (note_loss).
+bool try_again_after(const ErrorData* edata, Oid store, bool stopping, bool last_attempt, int rows,
                      bool* split)
 {
     if (stopping && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
@@ -332,7 +348,7 @@ bool try_again_after(const ErrorData* edata, bool stopping, bool last_attempt, i
     // whole: its rows are not tried again each. A trigger on the default partition that moves
     // some rows out of its range fails them at every try, and five tries a row (1.5 s) held the
     // queue, and the worker's shutdown, for 25 minutes a batch of 1000 (TAP 302).
-    if (!last_attempt && split != nullptr && routed_during_a_move(edata))
+    if (!last_attempt && split != nullptr && routed_during_a_move(edata, store))
         return true;
     if (split != nullptr && rows > 1 && row_may_be_at_fault(edata)) {
         *split = true;
@@ -383,7 +399,7 @@ bool try_insert_batch(batch& b, bool last_attempt, MemoryContext cxt, bool* spli
         FlushErrorState();
         AbortCurrentTransaction();
         MemoryContextSwitchTo(caller);
-        done = !try_again_after(edata, stopping, last_attempt, b.n, split);
+        done = !try_again_after(edata, b.relid, stopping, last_attempt, b.n, split);
         FreeErrorData(edata);
     }
     PG_END_TRY();

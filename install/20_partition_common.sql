@@ -327,10 +327,10 @@ EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END $$;
 
--- _lock_for_maintenance for a call by hand (manage_partitions, unmanage_partitions, named by
--- what): a lock not free within the caller's lock_timeout raises 55P03 naming the run that holds
--- it, as a maintenance run's 'skipped' row does (the bare "canceling statement due to lock
--- timeout" said nothing of who). The lock, taken in the block's subtransaction, stays to the end
+-- _lock_for_maintenance for a call by hand (manage_partitions, unmanage_partitions,
+-- reapply_privileges, named by what): a lock not free within the caller's lock_timeout raises
+-- 55P03 naming the run that holds it, as a maintenance run's 'skipped' row does (the bare
+-- "canceling statement due to lock timeout" said nothing of who). The lock, taken in the block's subtransaction, stays to the end
 -- of the caller's transaction.
 CREATE FUNCTION ai_scale._lock_for_maintenance_by_hand(parent regclass, what text)
     RETURNS void

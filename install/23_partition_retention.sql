@@ -32,7 +32,7 @@ CREATE FUNCTION ai_scale._drop_partition(rel regclass) RETURNS void
 -- (partition), which the statement looks up again after its lock wait, and found that it hit
 -- another table: a session that renamed the partition and made another table of its name,
 -- committed while the statement waited, had that table dropped (or moved to the cold
--- tablespace, or marked to be dropped), with its rows, where the partition stayed. Raises what
+-- tablespace), with its rows, where the partition stayed. Raises what
 -- the statement's lookup of a name gone raises (42P01): the step is rolled back, and
 -- _retire_partition's handler gives the skipped row of a rename. (The partition is not locked
 -- by its OID ahead of the statement instead: an event trigger of the statement, at
@@ -45,24 +45,6 @@ BEGIN
     RAISE EXCEPTION 'relation "%" does not exist', partition
           USING ERRCODE = 'undefined_table',
                 DETAIL = 'Another table took its name while the step waited for its lock.';
-END $$;
-
--- Marks the partition victim, named partition when the run read it, as owed its drop
--- (_owed_drop_note) before the worker detaches it concurrently; a mark that landed on another
--- table of that name (_raise_step_missed) would have had the worker's next run drop it.
-CREATE FUNCTION ai_scale._mark_owed_drop(cfg ai_scale.partition_config, victim regclass,
-                                         partition text)
-    RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    note text := ai_scale._owed_drop_note(cfg.parent, cfg.retention);
-BEGIN
-    EXECUTE ai_scale._comment_statement(victim, note);
-    IF obj_description(victim, 'pg_class') IS DISTINCT FROM note THEN
-        PERFORM ai_scale._raise_step_missed(partition);
-    END IF;
 END $$;
 
 -- Whether rel still exists once locked for its DROP by OID (the parent first, when it is a
@@ -460,7 +442,8 @@ DECLARE
 BEGIN
     IF defer_detach THEN
         IF action = 'drop' THEN
-            PERFORM ai_scale._mark_owed_drop(cfg, victim, partition);
+            EXECUTE ai_scale._comment_statement(
+                        victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
         END IF;
         RETURN ('detach_pending', partition,
                 'finalize ' || action)::ai_scale._maintenance_action;
@@ -678,7 +661,8 @@ BEGIN
             -- The worker detaches it concurrently, in a transaction of its own (see _maintain),
             -- and drops it for 'drop': marked first.
             IF p.action = 'drop' THEN
-                PERFORM ai_scale._mark_owed_drop(cfg, victim, partition);
+                EXECUTE ai_scale._comment_statement(
+                            victim, ai_scale._owed_drop_note(cfg.parent, cfg.retention));
             END IF;
             done := ('detach_pending', victim::text, p.action)::ai_scale._maintenance_action;
         ELSIF p.action IN ('drop', 'detach') THEN

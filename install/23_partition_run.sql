@@ -480,7 +480,8 @@ BEGIN
     partition := NULL;
     BEGIN
         -- Concurrent runs on the same table serialize here, waiting as long as the caller's
-        -- lock_timeout allows (held to the end of the transaction).
+        -- lock_timeout allows (held to the end of the transaction); after an earlier table's
+        -- run in the same transaction, at most maintenance's short wait (_run_maintenance).
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         BEGIN
             PERFORM ai_scale._lock_for_maintenance(cfg.parent);
@@ -611,7 +612,9 @@ BEGIN
             END IF;
             RETURN NEXT;
         END LOOP;
-        table_lock_wait := ai_scale._maintenance_lock_wait(caller_lock_timeout);
+        -- (In milliseconds, said so: _lock_holders reads the wait as an interval.)
+        table_lock_wait := regexp_replace(ai_scale._maintenance_lock_wait(caller_lock_timeout),
+                                          '^([0-9]+)$', '\1ms');
         -- Each run that made partitions past what the lock table can lock at once says so.
         IF made > 0 AND (SELECT d.locks > d.slots FROM ai_scale._lock_demand(cfg.parent, NULL) d)
         THEN

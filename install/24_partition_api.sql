@@ -390,7 +390,7 @@ BEGIN
                   DETAIL = format('Only the table''s owner (%s), its members and superusers may.',
                                   owner::regrole);
     END IF;
-    PERFORM ai_scale._lock_for_maintenance(parent);
+    PERFORM ai_scale._lock_for_maintenance_by_hand(parent, 'reapply_privileges');
     -- The same of each partition: one that belongs to a role whose rights the caller lacks would
     -- be returned as done, unchanged.
     SELECT p.oid::regclass, p.relowner INTO part, part_owner

@@ -263,6 +263,35 @@ Oid l3_readable_store()
 
 namespace {
 
+// The type of the store's created_at (a domain's base type), or InvalidOid without one.
+Oid key_type(Oid relid)
+{
+    const AttrNumber col = get_attnum(relid, "created_at");
+    return col == InvalidAttrNumber ? InvalidOid : getBaseType(get_atttype(relid, col));
+}
+
+// The type the window's ends are passed in: the key's own where it is timestamp, so that
+// planning prunes by them. Passed as timestamptz, the comparison of a timestamp key with them
+// is only stable (it reads the session's TimeZone), planning pruned nothing, and each lookup
+// locked every partition of the store and each of its indexes to the end of the transaction:
+// 66 locks against 5 on a store of 30 daily partitions. timestamptz for any other key: a date
+// store is not read (l3_lookup_store), and a store without created_at fails its lookup naming
+// the column, as before.
+Oid window_type(Oid relid)
+{
+    return key_type(relid) == TIMESTAMPOID ? TIMESTAMPOID : TIMESTAMPTZOID;
+}
+
+// An instant as a value of the window's type: for a timestamp key, the local time of the
+// session's TimeZone, as predict()'s insert in the session writes now() into such a key (the
+// store worker's, of store_mode async, in the worker's TimeZone), and as Postgres compared the
+// key with a timestamptz before: each lookup finds the rows it found then.
+Datum window_value(TimestampTz instant, Oid type)
+{
+    const Datum d = TimestampTzGetDatum(instant);
+    return type == TIMESTAMPOID ? DirectFunctionCall1(timestamptz_timestamp, d) : d;
+}
+
 // The window of created_at a lookup reads, as parameters: from now() less the ttl to the
 // clock plus the ttl. Written as created_at >= now() - make_interval(...) in the query, it
 // pruned no partition at planning (now() is only stable), and a kept plan locked every
@@ -275,18 +304,50 @@ namespace {
 // generic plan, which Postgres weighs after the fifth and takes when the partitions outside the
 // window cost nothing (premade and empty, and analyzed: an ANALYZE of the store marks them so),
 // leaves them unread but still locks each: 305 locks per lookup at 302 partitions.
-Datum window_start(int ttl_s)
+// Each end is a value of type (window_type's).
+Datum window_start(int ttl_s, Oid type)
 {
-    return TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() -
-                               TimestampTz(ttl_s) * USECS_PER_SEC);
+    return window_value(GetCurrentTransactionStartTimestamp() - TimestampTz(ttl_s) * USECS_PER_SEC,
+                        type);
 }
 
-Datum window_end(int ttl_s)
+Datum window_end(int ttl_s, Oid type)
 {
-    return TimestampTzGetDatum(GetCurrentTimestamp() + TimestampTz(ttl_s) * USECS_PER_SEC);
+    return window_value(GetCurrentTimestamp() + TimestampTz(ttl_s) * USECS_PER_SEC, type);
 }
+
+// The date store this backend last warned of (l3_lookup_store).
+Oid warned_date_store = InvalidOid;
 
 } // namespace
+
+// A store keyed by date is read by no lookup: a row's date does not say when in its day it was
+// written, so no window can hold the lookups to cache_ttl. Read as midnight, the day's rows were
+// found in the first cache_ttl of the day, and at any other hour none was: every input was
+// scored and stored again. A WARNING says so, once per backend and store, as predict() warns
+// of a store_table that names no table.
+Oid l3_lookup_store()
+{
+    const Oid relid = l3_readable_store();
+    if (relid == InvalidOid || pg::call([&] { return key_type(relid); }) != DATEOID)
+        return relid;
+    if (relid != warned_date_store) {
+        warned_date_store = relid;
+        pg::call([] {
+            ereport(WARNING,
+                    (errcode(ERRCODE_DATATYPE_MISMATCH),
+                     errmsg("ai_scale.store_table \"%s\" is keyed by date: the cache does not "
+                            "read it",
+                            guc::store_table),
+                     errdetail("A lookup reads the rows of the last ai_scale.cache_ttl, and a "
+                               "date does not say when in its day a row was written."),
+                     errhint("Make a store keyed by timestamptz with "
+                             "ai_scale.create_prediction_store(); predict() goes on storing its "
+                             "rows in this one.")));
+        });
+    }
+    return InvalidOid;
+}
 
 // The lookups read output_data as jsonb and input_hash as int8 by a cast, which costs nothing
 // where the columns have those types (create_prediction_store's): the store's owner may have
@@ -307,8 +368,8 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
     pg::pinned_search_path pinned;
     pg::call([&] {
         SPI_connect();
-        Oid types[7] = {TEXTOID,   INT4OID,        INT8OID,       JSONBOID,
-                        FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+        const Oid window = window_type(relid);
+        Oid types[7] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID, window, window};
         SPIPlanPtr p = pg::plan_for(plan, relid,
                                     "SELECT output_data::pg_catalog.jsonb, xmin, xmax, "
                                     "created_at < clock_timestamp() - make_interval(secs => $5) "
@@ -320,10 +381,10 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
                                     "AND created_at >= $6 AND created_at <= $7 "
                                     "ORDER BY created_at DESC LIMIT 1",
                                     7, types, "L3 lookup", CURSOR_OPT_CUSTOM_PLAN);
-        Datum values[7] = {
-            PointerGetDatum(model), Int32GetDatum(version),        Int64GetDatum(hash),
-            PointerGetDatum(input), Float8GetDatum(double(ttl_s)), window_start(ttl_s),
-            window_end(ttl_s)};
+        Datum values[7] = {PointerGetDatum(model),        Int32GetDatum(version),
+                           Int64GetDatum(hash),           PointerGetDatum(input),
+                           Float8GetDatum(double(ttl_s)), window_start(ttl_s, window),
+                           window_end(ttl_s, window)};
         const bool private_store = session_private(relid);
         // The newest row's output, if the lookup with snap finds one; and whether it may be
         // cached as far as that row tells.
@@ -375,6 +436,7 @@ constexpr size_t inputs_per_lookup = 10000;
 struct batch_lookup {
     SPIPlanPtr plan = nullptr;
     Datum values[7] = {};
+    Oid bound_type = TIMESTAMPTZOID; // the type of values[5] and values[6] (window_type)
     bool private_store = false;
     MemoryContext caller = nullptr; // where outputs are copied to
     std::vector<size_t> at;
@@ -458,7 +520,7 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
 // at most a row per input (docs/cache.md, Limits).
 bool read_window(batch_lookup& b, Oid relid, size_t limit)
 {
-    Oid types[4] = {TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+    Oid types[4] = {TEXTOID, INT4OID, b.bound_type, b.bound_type};
     SPIPlanPtr p = pg::plan_for(plan_window, relid,
                                 "SELECT s.input_hash::pg_catalog.int8 FROM %s s "
                                 "WHERE s.model_name = $1 "
@@ -515,8 +577,9 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         SPI_connect();
         // One index probe per input, a piece of the inputs per executor run; the newest row
         // per input wins.
-        Oid types[7] = {TEXTOID,   INT4OID,        INT8ARRAYOID,  JSONBARRAYOID,
-                        FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+        b.bound_type = window_type(relid);
+        Oid types[7] = {TEXTOID,   INT4OID,      INT8ARRAYOID, JSONBARRAYOID,
+                        FLOAT8OID, b.bound_type, b.bound_type};
         b.plan = pg::plan_for(
             plan_many, relid,
             "SELECT DISTINCT ON (t.n) t.n, s.output_data::pg_catalog.jsonb, s.xmin, s.xmax, "
@@ -532,8 +595,8 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         b.values[0] = PointerGetDatum(model);
         b.values[1] = Int32GetDatum(version);
         b.values[4] = Float8GetDatum(double(ttl_s));
-        b.values[5] = window_start(ttl_s);
-        b.values[6] = window_end(ttl_s);
+        b.values[5] = window_start(ttl_s, b.bound_type);
+        b.values[6] = window_end(ttl_s, b.bound_type);
         b.private_store = session_private(relid);
         // A batch of more than one piece looks up only the inputs whose hash the window
         // holds, when it holds no more rows than the batch has inputs (see read_window).

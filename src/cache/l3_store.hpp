@@ -23,9 +23,14 @@ Oid store_table_relid();
 bool lock_store_for_insert(Oid relid);
 
 // The store table if it exists, is a table or a partitioned table, and the current user may
-// use its schema and read it, else InvalidOid (never an error): what the lookups below read.
-// Locked (ACCESS SHARE) when it is returned: one dropped while this waited for it is missing.
+// use its schema and read it, else InvalidOid (never an error): the store whose versions
+// register_model counts (_readable_store()). Locked (ACCESS SHARE) when it is returned: one
+// dropped while this waited for it is missing.
 Oid l3_readable_store();
+
+// l3_readable_store(), or InvalidOid for a store keyed by date, which no lookup reads (with a
+// WARNING, once per backend and store): what the lookups below read.
+Oid l3_lookup_store();
 
 // The newest output stored in relid for the input within ttl_s, palloc'd in the caller's
 // context; null when none. *unsettled says whether the store may not hold that row once the

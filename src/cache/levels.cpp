@@ -123,7 +123,7 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
 
 Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
 {
-    const Oid store = l3_readable_store();
+    const Oid store = l3_lookup_store();
     if (store == InvalidOid)
         return nullptr;
     uint64_t t0 = stats::now_ns();
@@ -141,7 +141,7 @@ Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
 std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 version,
                             const std::vector<Jsonb*>& inputs)
 {
-    const Oid store = keys.empty() ? InvalidOid : l3_readable_store();
+    const Oid store = keys.empty() ? InvalidOid : l3_lookup_store();
     if (store == InvalidOid)
         return std::vector<Jsonb*>(keys.size(), nullptr);
     uint64_t t0 = stats::now_ns();

@@ -58,7 +58,8 @@ SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, in
     const char* rel = quote_qualified_identifier(schema, name);
     const uint64 rules = rules_fingerprint(relid);
     if (cached.plan != nullptr && cached.relid == relid && strcmp(cached.name, rel) == 0 &&
-        cached.rules == rules)
+        cached.rules == rules && cached.nargs == nargs &&
+        (nargs == 0 || memcmp(cached.argtypes, argtypes, nargs * sizeof(Oid)) == 0))
         return cached.plan;
     if (cached.plan != nullptr)
         SPI_freeplan(cached.plan);
@@ -66,6 +67,10 @@ SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, in
     if (cached.name != nullptr)
         pfree(cached.name);
     cached.name = nullptr;
+    if (cached.argtypes != nullptr)
+        pfree(cached.argtypes);
+    cached.argtypes = nullptr;
+    cached.nargs = 0;
     SPIPlanPtr p = SPI_prepare_cursor(psprintf(sql_format, rel), nargs, argtypes, cursor_options);
     if (p == nullptr)
         elog(ERROR, "ai_scale: cannot prepare the %s: %s", what,
@@ -75,6 +80,12 @@ SPIPlanPtr plan_for(relation_plan& cached, Oid relid, const char* sql_format, in
     cached.relid = relid;
     cached.name = MemoryContextStrdup(TopMemoryContext, rel);
     cached.rules = rules;
+    if (nargs > 0) {
+        cached.argtypes =
+            static_cast<Oid*>(MemoryContextAlloc(TopMemoryContext, nargs * sizeof(Oid)));
+        memcpy(cached.argtypes, argtypes, nargs * sizeof(Oid));
+    }
+    cached.nargs = nargs;
     return p;
 }
 

@@ -210,6 +210,8 @@ SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1], "right_children": [2, -1], "split_indices": [0, 0], "split_conditions": [0.5, 1], "default_left": [0, 0]}]}')$$),
     -- A child that is the root is a cycle, not an index out of range (as it was called).
     ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [0, -1, -1], "right_children": [2, -1, -1], "split_indices": [0, 0, 0], "split_conditions": [1, 2, 3], "default_left": [1, 0, 0]}]}')$$),
+    -- An unknown key in a tree (a misspelt split_type) was ignored.
+    ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1, -1], "right_children": [2, -1, -1], "split_indices": [0, 0, 0], "split_conditions": [1, 2, 3], "default_left": [0, 0, 0], "split_types": [1, 0, 0]}]}')$$),
     -- default_left other than 0 or 1 (or a boolean) was read as "left".
     ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"trees": [{"left_children": [1, -1, -1], "right_children": [2, -1, -1], "split_indices": [0, 0, 0], "split_conditions": [1, 2, 3], "default_left": [-7, 0, 0]}]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a'], '{"objective": "binary:logistic", "base_score": 1, "trees": [{"left_children": [-1], "right_children": [-1], "split_indices": [0], "split_conditions": [1], "default_left": [0]}]}')$$)

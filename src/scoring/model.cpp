@@ -199,6 +199,12 @@ void compile_tree(const json::value& tree, size_t t, compiled_model& m)
     std::string where = "tree " + std::to_string(t);
     if (!tree.is_object())
         fail(where + " must be an object");
+    // As the other kinds' keys are: a misspelt "split_types" was ignored, its categorical
+    // splits scored as numerical ones.
+    check_keys(tree,
+               {"left_children", "right_children", "split_indices", "split_conditions",
+                "default_left", "split_type"},
+               where);
     const json::value& lc = member(tree, "left_children", where);
     if (!lc.is_array() || lc.items().empty())
         fail(where + ": \"left_children\" must be a non-empty array");

@@ -145,7 +145,12 @@ SELECT pg_temp.try(format('SELECT ai_scale.import_xgboost(%L, %L)', 'bad', doc))
     ((SELECT jsonb_set(model, '{learner,learner_model_param,num_feature}', '"0"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,learner_model_param,num_feature}', '"10001"') FROM xgb_files WHERE name = 'xgb_logistic')),
     ((SELECT jsonb_set(model, '{learner,feature_names}', '["age", 1, "tenure", "visits", "score"]') FROM xgb_files WHERE name = 'xgb_logistic')),
-    ((repeat('[', 300) || repeat(']', 300))::jsonb)
+    ((repeat('[', 300) || repeat(']', 300))::jsonb),
+    -- Children swapped: XGBoost's predictor takes the node after the left child as the right
+    -- one, and would score this dump otherwise than its right_children say.
+    ((SELECT jsonb_set(jsonb_set(model, '{learner,gradient_booster,model,trees,0,left_children,0}', '2'),
+                       '{learner,gradient_booster,model,trees,0,right_children,0}', '1')
+        FROM xgb_files WHERE name = 'xgb_logistic'))
 ) AS bad(doc);
 SELECT pg_temp.try($$SELECT ai_scale.import_xgboost('bad', (SELECT model FROM xgb_files WHERE name = 'xgb_logistic'), ARRAY['a'])$$);
 SELECT count(*) = :models_before AS nothing_registered FROM ai_scale.models;

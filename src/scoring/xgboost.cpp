@@ -3,6 +3,7 @@
 
 #include "scoring/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -219,11 +220,43 @@ void reject_categorical_features(const json::value& learner)
                     fail("categorical features are not supported");
 }
 
+// XGBoost's predictor takes the right child of a node to be the node after its left one
+// (left_children[i] + 1), whatever right_children says: its dumps are laid out so. A dump edited
+// or written by hand where the two differ was scored by right_children here, and by the node
+// after the left one by XGBoost (0.9153 against 0.5842 for one row): refused, as no score of it
+// can be XGBoost's and ours alike.
+void require_right_after_left(const json::value& tree, size_t t)
+{
+    const json::value* left = tree.find("left_children");
+    const json::value* right = tree.find("right_children");
+    if (left == nullptr || right == nullptr || !left->is_array() || !right->is_array())
+        return; // copy_array says which is missing
+    const size_t n = std::min(left->items().size(), right->items().size());
+    // (Indexes out of the tree, or not numbers, are the compile's errors to give.)
+    const auto in_tree = [n](const json::value& v) {
+        return v.is_number() && v.num >= 0 && v.num < double(n);
+    };
+    for (size_t i = 0; i < n; i++) {
+        const json::value& l = left->items()[i];
+        const json::value& r = right->items()[i];
+        if (in_tree(l) && in_tree(r) && r.num != l.num + 1) {
+            std::string left_text, right_text;
+            json::write_number(left_text, l.num);
+            json::write_number(right_text, r.num);
+            fail("tree " + std::to_string(t) + " node " + std::to_string(i) + " has right child " +
+                     right_text + ", not the node after its left child " + left_text,
+                 "XGBoost scores the node after the left child as the right one; its own dumps "
+                 "are laid out so.");
+        }
+    }
+}
+
 // Tree t's arrays, as an object of the params' "trees".
 void write_tree(std::string& p, const json::value& tree, size_t t)
 {
     if (!tree.is_object())
         fail("tree " + std::to_string(t) + " is not an object");
+    require_right_after_left(tree, t);
     if (t > 0)
         p += ',';
     p += '{';

@@ -1012,7 +1012,26 @@ BEGIN
             RAISE;
         END;
     ELSE
-        EXECUTE format('SELECT count(*) FROM %s%s', only_kw, default_partition) INTO rows;
+        -- A role that reads the table through its parent (the usual grant) may not read the
+        -- default itself: Postgres's bare "permission denied for table ..._default" named a
+        -- table the caller never asked about. (Counting through the parent, whose grant it
+        -- holds, would read every partition: tableoid does not prune.)
+        BEGIN
+            EXECUTE format('SELECT count(*) FROM %s%s', only_kw, default_partition) INTO rows;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE EXCEPTION 'permission denied to count the rows of the default partition % of %',
+                            default_partition, parent
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('check_default counts them with the rights of its caller, '
+                                      '%s, who may not read %s; a grant on %s does not reach '
+                                      'its partitions.', quote_ident(current_user),
+                                      default_partition, parent),
+                      HINT = format('GRANT SELECT ON %s TO %s; or call it as the table''s '
+                                    'owner (%s) or one of its members.', default_partition,
+                                    quote_ident(current_user),
+                                    (SELECT c.relowner FROM pg_class c
+                                      WHERE c.oid = parent)::regrole);
+        END;
     END IF;
     RETURN NEXT;
 END $$;

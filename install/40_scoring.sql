@@ -79,8 +79,8 @@ CREATE TRIGGER models_inserted
 ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_changed
 
 -- The highest version of a model in the prediction store (ai_scale.store_table, the store
--- that predict() and cache_get() read as L3); 0 when there is no store or the caller may not
--- read it. model_last_versions does not outlive the extension, the store does: after DROP
+-- that predict() writes and cache_get() reads as L3, unless it is keyed by date); 0 when there
+-- is no store or the caller may not read it. model_last_versions does not outlive the extension, the store does: after DROP
 -- EXTENSION and CREATE EXTENSION, numbering from 1 again would give a new model the number of
 -- a dropped one whose outputs are still in the store, and L3 would serve them as the new one's.
 CREATE FUNCTION ai_scale._store_last_version(model text) RETURNS int

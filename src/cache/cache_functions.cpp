@@ -107,8 +107,9 @@ AI_SCALE_FUNCTION(ai_scale_input_hash)
     PG_RETURN_INT64(int64(cache::input_hash(input)));
 }
 
-// _readable_store() -> regclass: the store L3 reads (ai_scale.store_table), resolved as
-// cache_get resolves it; null when there is none or the caller may not read it.
+// _readable_store() -> regclass: the store (ai_scale.store_table), resolved as cache_get
+// resolves it; null when there is none or the caller may not read it. L3 reads it unless it is
+// keyed by date (l3_lookup_store); its versions are counted all the same.
 AI_SCALE_FUNCTION(ai_scale_readable_store)
 {
     const Oid store = l3_readable_store();

@@ -35,6 +35,7 @@ extern "C" {
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace ai_scale::cache {
 
@@ -282,6 +283,12 @@ Oid window_type(Oid relid)
     return key_type(relid) == TIMESTAMPOID ? TIMESTAMPOID : TIMESTAMPTZOID;
 }
 
+// The instant the window starts at: now(), the start of the transaction, less the ttl.
+TimestampTz window_from(int ttl_s)
+{
+    return GetCurrentTransactionStartTimestamp() - TimestampTz(ttl_s) * USECS_PER_SEC;
+}
+
 // An instant as a value of the window's type: for a timestamp key, the local time of the
 // session's TimeZone, as predict()'s insert in the session writes now() into such a key (the
 // store worker's, of store_mode async, in the worker's TimeZone), and as Postgres compared the
@@ -305,19 +312,35 @@ Datum window_value(TimestampTz instant, Oid type)
 // window cost nothing (premade and empty, and analyzed: an ANALYZE of the store marks them so),
 // leaves them unread but still locks each: 305 locks per lookup at 302 partitions.
 // Each end is a value of type (window_type's).
-Datum window_start(int ttl_s, Oid type)
+//
+// For a timestamp key, after the clocks went back within the window the local time of its
+// start is later than that of rows written since (01:10 of summer time against 01:05 of winter
+// time, written five minutes ago), and those of rows written before the change within the ttl
+// are later than its end: no row written since the change was found for up to cache_ttl. Both
+// ends move out by the time given back, and created_at >= the start as an instant ($8 or $5,
+// window_from: the comparison made before, where Postgres reads an ambiguous local time as
+// standard time) keeps the rows older than the window out.
+struct window_bounds {
+    Datum start, end;
+};
+
+window_bounds window_of(int ttl_s, Oid type)
 {
-    return window_value(GetCurrentTransactionStartTimestamp() - TimestampTz(ttl_s) * USECS_PER_SEC,
-                        type);
+    const TimestampTz from = window_from(ttl_s);
+    const TimestampTz to = GetCurrentTimestamp() + TimestampTz(ttl_s) * USECS_PER_SEC;
+    if (type != TIMESTAMPOID)
+        return {TimestampTzGetDatum(from), TimestampTzGetDatum(to)};
+    const Timestamp local_from = DatumGetTimestamp(window_value(from, type));
+    const Timestamp local_to = DatumGetTimestamp(window_value(to, type));
+    // The zone's offset from UTC at the start less its offset at the end.
+    const int64 given_back = (local_from - from) - (local_to - to);
+    const int64 widen = given_back > 0 ? given_back : 0;
+    return {TimestampGetDatum(local_from - widen), TimestampGetDatum(local_to + widen)};
 }
 
-Datum window_end(int ttl_s, Oid type)
-{
-    return window_value(GetCurrentTimestamp() + TimestampTz(ttl_s) * USECS_PER_SEC, type);
-}
-
-// The date store this backend last warned of (l3_lookup_store).
-Oid warned_date_store = InvalidOid;
+// The date stores this backend warned of (l3_lookup_store): a session switching store_table
+// between two was warned at every switch.
+std::vector<Oid> warned_date_stores;
 
 } // namespace
 
@@ -331,8 +354,9 @@ Oid l3_lookup_store()
     const Oid relid = l3_readable_store();
     if (relid == InvalidOid || pg::call([&] { return key_type(relid); }) != DATEOID)
         return relid;
-    if (relid != warned_date_store) {
-        warned_date_store = relid;
+    if (std::find(warned_date_stores.begin(), warned_date_stores.end(), relid) ==
+        warned_date_stores.end()) {
+        warned_date_stores.push_back(relid);
         pg::call([] {
             ereport(WARNING,
                     (errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -369,7 +393,8 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
     pg::call([&] {
         SPI_connect();
         const Oid window = window_type(relid);
-        Oid types[7] = {TEXTOID, INT4OID, INT8OID, JSONBOID, FLOAT8OID, window, window};
+        Oid types[8] = {TEXTOID,   INT4OID, INT8OID, JSONBOID,
+                        FLOAT8OID, window,  window,  TIMESTAMPTZOID};
         SPIPlanPtr p = pg::plan_for(plan, relid,
                                     "SELECT output_data::pg_catalog.jsonb, xmin, xmax, "
                                     "created_at < clock_timestamp() - make_interval(secs => $5) "
@@ -379,12 +404,18 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
                                     "AND input_hash = $3 "
                                     "AND input_data::pg_catalog.jsonb = $4 "
                                     "AND created_at >= $6 AND created_at <= $7 "
+                                    "AND created_at >= $8 "
                                     "ORDER BY created_at DESC LIMIT 1",
-                                    7, types, "L3 lookup", CURSOR_OPT_CUSTOM_PLAN);
-        Datum values[7] = {PointerGetDatum(model),        Int32GetDatum(version),
-                           Int64GetDatum(hash),           PointerGetDatum(input),
-                           Float8GetDatum(double(ttl_s)), window_start(ttl_s, window),
-                           window_end(ttl_s, window)};
+                                    8, types, "L3 lookup", CURSOR_OPT_CUSTOM_PLAN);
+        const window_bounds bounds = window_of(ttl_s, window);
+        Datum values[8] = {PointerGetDatum(model),
+                           Int32GetDatum(version),
+                           Int64GetDatum(hash),
+                           PointerGetDatum(input),
+                           Float8GetDatum(double(ttl_s)),
+                           bounds.start,
+                           bounds.end,
+                           TimestampTzGetDatum(window_from(ttl_s))};
         const bool private_store = session_private(relid);
         // The newest row's output, if the lookup with snap finds one; and whether it may be
         // cached as far as that row tells.
@@ -435,7 +466,7 @@ constexpr size_t inputs_per_lookup = 10000;
 // the batch of the piece's input j, hashes[j] its hash.
 struct batch_lookup {
     SPIPlanPtr plan = nullptr;
-    Datum values[7] = {};
+    Datum values[8] = {};
     Oid bound_type = TIMESTAMPTZOID; // the type of values[5] and values[6] (window_type)
     bool private_store = false;
     MemoryContext caller = nullptr; // where outputs are copied to
@@ -520,15 +551,16 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
 // at most a row per input (docs/cache.md, Limits).
 bool read_window(batch_lookup& b, Oid relid, size_t limit)
 {
-    Oid types[4] = {TEXTOID, INT4OID, b.bound_type, b.bound_type};
+    Oid types[5] = {TEXTOID, INT4OID, b.bound_type, b.bound_type, TIMESTAMPTZOID};
     SPIPlanPtr p = pg::plan_for(plan_window, relid,
                                 "SELECT s.input_hash::pg_catalog.int8 FROM %s s "
                                 "WHERE s.model_name = $1 "
                                 "AND s.model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
                                 "AND s.model_version = $2 AND s.input_hash IS NOT NULL "
-                                "AND s.created_at >= $3 AND s.created_at <= $4",
-                                4, types, "L3 window read", CURSOR_OPT_CUSTOM_PLAN);
-    Datum values[4] = {b.values[0], b.values[1], b.values[5], b.values[6]};
+                                "AND s.created_at >= $3 AND s.created_at <= $4 "
+                                "AND s.created_at >= $5",
+                                5, types, "L3 window read", CURSOR_OPT_CUSTOM_PLAN);
+    Datum values[5] = {b.values[0], b.values[1], b.values[5], b.values[6], b.values[7]};
     Portal cursor = SPI_cursor_open(nullptr, p, values, nullptr, true);
     const PlannedStmt* stmt = linitial_node(PlannedStmt, cursor->stmts);
     bool whole = stmt->planTree->plan_rows <= double(limit);
@@ -578,8 +610,8 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         // One index probe per input, a piece of the inputs per executor run; the newest row
         // per input wins.
         b.bound_type = window_type(relid);
-        Oid types[7] = {TEXTOID,   INT4OID,      INT8ARRAYOID, JSONBARRAYOID,
-                        FLOAT8OID, b.bound_type, b.bound_type};
+        Oid types[8] = {TEXTOID,   INT4OID,      INT8ARRAYOID, JSONBARRAYOID,
+                        FLOAT8OID, b.bound_type, b.bound_type, TIMESTAMPTZOID};
         b.plan = pg::plan_for(
             plan_many, relid,
             "SELECT DISTINCT ON (t.n) t.n, s.output_data::pg_catalog.jsonb, s.xmin, s.xmax, "
@@ -589,14 +621,16 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
             "AND s.model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
             "AND s.model_version = $2 "
             "AND s.input_hash = t.h AND s.input_data::pg_catalog.jsonb = t.i "
-            "AND s.created_at >= $6 AND s.created_at <= $7 "
+            "AND s.created_at >= $6 AND s.created_at <= $7 AND s.created_at >= $8 "
             "ORDER BY t.n, s.created_at DESC",
-            7, types, "L3 batch lookup", CURSOR_OPT_CUSTOM_PLAN);
+            8, types, "L3 batch lookup", CURSOR_OPT_CUSTOM_PLAN);
         b.values[0] = PointerGetDatum(model);
         b.values[1] = Int32GetDatum(version);
         b.values[4] = Float8GetDatum(double(ttl_s));
-        b.values[5] = window_start(ttl_s, b.bound_type);
-        b.values[6] = window_end(ttl_s, b.bound_type);
+        const window_bounds bounds = window_of(ttl_s, b.bound_type);
+        b.values[5] = bounds.start;
+        b.values[6] = bounds.end;
+        b.values[7] = TimestampTzGetDatum(window_from(ttl_s));
         b.private_store = session_private(relid);
         // A batch of more than one piece looks up only the inputs whose hash the window
         // holds, when it holds no more rows than the batch has inputs (see read_window).

@@ -180,7 +180,8 @@ bool insert_interrupted(const ErrorData* e)
 // model's table of a store list-partitioned by model_name). Only the store's default was noted
 // before each insert, and a 23514 of a model table's lost its batch; noting them all would read
 // every partition's catalog row at each insert, for a rare error. Read after the failed
-// insert's transaction, in one of its own, locking no table: the move the error comes from has
+// insert's transaction, in one of its own, locking no table of the store (only the catalogs
+// it reads, as any lookup of a name does): the move the error comes from has
 // committed (the insert waited for it), and a DDL committed since can make the answer wrong
 // only at the cost of a batch's tries, or of the loss the error was before. Cancels are held:
 // one that came here (pg_cancel_backend) would be an ERROR outside the insert's PG_TRY, which

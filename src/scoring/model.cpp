@@ -200,10 +200,13 @@ void compile_tree(const json::value& tree, size_t t, compiled_model& m)
     if (!tree.is_object())
         fail(where + " must be an object");
     // As the other kinds' keys are: a misspelt "split_types" was ignored, its categorical
-    // splits scored as numerical ones.
+    // splits scored as numerical ones. The other keys of XGBoost's own tree objects are taken
+    // and not read, so that its trees may be given as they are dumped.
     check_keys(tree,
                {"left_children", "right_children", "split_indices", "split_conditions",
-                "default_left", "split_type"},
+                "default_left", "split_type", "base_weights", "categories", "categories_nodes",
+                "categories_segments", "categories_sizes", "id", "loss_changes", "parents",
+                "sum_hessian", "tree_param"},
                where);
     const json::value& lc = member(tree, "left_children", where);
     if (!lc.is_array() || lc.items().empty())

@@ -223,6 +223,43 @@ CREATE FUNCTION ai_scale._lock_released_text() RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT 'the session that held the lock has released it since'::text $$;
 
+-- For a step that makes a table and gave up on a lock with no session holding one
+-- (_lock_released_text): the sessions making a table they have not committed yet (each holds
+-- its new relation ACCESS EXCLUSIVE, which this transaction's catalog does not show), whose
+-- name may be the one the step makes: its CREATE waits for that transaction on the catalog's
+-- unique index, no lock on a table. Said so, each by pid and the age of its transaction; null
+-- when there is none, or on any error (as _lock_holders). Before, the row said the holder had
+-- released its lock, at every run while that transaction stayed open.
+CREATE FUNCTION ai_scale._uncommitted_creators_text() RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    creators text[];
+    total int;
+BEGIN
+    PERFORM pg_stat_clear_snapshot(); -- the sessions as they are now (see _lock_holders)
+    SELECT array_agg(format('pid %s (%s)', a.pid, ai_scale._transaction_age_text(a.xact_start))
+                     ORDER BY a.xact_start NULLS LAST, a.pid),
+           count(*)
+      INTO creators, total
+      FROM (SELECT DISTINCT l.pid FROM pg_lock_status() l
+             WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted
+               AND l.database = (SELECT s.datid FROM pg_stat_get_activity(pg_backend_pid()) s)
+               AND l.pid IS DISTINCT FROM pg_backend_pid()
+               AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.relation)) m
+      JOIN pg_stat_get_activity(NULL) a ON a.pid = m.pid;
+    IF total = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN format('no session holds a lock on the table; %s %s making a table not committed '
+                  'yet, which may take the name of the one this step makes',
+                  ai_scale._first_sessions_text(creators, total),
+                  CASE WHEN total = 1 THEN 'is' ELSE 'are' END);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END $$;
+
 -- What held up a maintenance step that gave up on a lock (55P03), for its 'skipped' row and the
 -- worker's log: the sessions holding a lock on rels[i] that conflicts with modes[i] (the mode
 -- the step asks for it, as pg_locks names modes; the last one for the rels after), or waiting

@@ -482,17 +482,22 @@ CREATE FUNCTION ai_scale._make_ahead_skipped(parent regclass, plan ai_scale._mai
     AS $$
 DECLARE
     p ai_scale._partition_step;
+    held_by text; -- what held the lock
     held_up text; -- the message of a lock not free in time, with what held it
     done ai_scale._maintenance_action[];
 BEGIN
     -- The parent: all of it for partitions made in place (a table with no other partition than
     -- an empty default), else what ATTACH takes; the default: what ATTACH takes, as
     -- _make_ahead_lock does.
-    held_up := ai_scale._lock_timeout_text(message, ARRAY[parent, plan.dflt], ARRAY[
+    held_by := ai_scale._lock_holders(ARRAY[parent, plan.dflt], ARRAY[
         CASE WHEN NOT default_has_rows
                   AND NOT ai_scale._has_partitions_besides(parent, plan.dflt)
              THEN 'AccessExclusiveLock' ELSE 'ShareUpdateExclusiveLock' END,
         'AccessExclusiveLock'], current_setting('lock_timeout'));
+    IF held_by = ai_scale._lock_released_text() THEN
+        held_by := coalesce(ai_scale._uncommitted_creators_text(), held_by);
+    END IF;
+    held_up := message || coalesce('; ' || held_by, '');
     FOREACH p IN ARRAY steps LOOP
         CONTINUE WHEN p.action <> 'create';
         done := done || ('skipped', NULL,

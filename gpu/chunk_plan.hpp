@@ -59,11 +59,15 @@ inline chunk_plan plan_chunks(int64_t n_rows, int64_t row_in_bytes, int64_t row_
 
 // The device to score on: the one with the most free memory (the lowest ordinal on a tie);
 // -1 when there is none.
-inline int pick_device(const std::vector<std::size_t>& free_bytes)
+// Among the devices that can run the module (runs_module[d]; all of them when it is empty):
+// -1 when none can.
+inline int pick_device(const std::vector<std::size_t>& free_bytes,
+                       const std::vector<bool>& runs_module = {})
 {
     int best = -1;
     for (std::size_t d = 0; d < free_bytes.size(); d++)
-        if (best < 0 || free_bytes[d] > free_bytes[std::size_t(best)])
+        if ((runs_module.empty() || runs_module[d]) &&
+            (best < 0 || free_bytes[d] > free_bytes[std::size_t(best)]))
             best = int(d);
     return best;
 }

@@ -76,6 +76,9 @@ TEST(GpuChunkPlan, PicksTheDeviceWithTheMostFreeMemory)
     EXPECT_EQ(pick_device({5}), 0);
     EXPECT_EQ(pick_device({5, 9, 7}), 1);
     EXPECT_EQ(pick_device({9, 9, 7}), 0);
+    // Only among the devices that can run the module.
+    EXPECT_EQ(pick_device({5, 9, 7}, {true, false, true}), 2);
+    EXPECT_EQ(pick_device({5, 9}, {false, false}), -1);
 }
 
 namespace {

@@ -139,10 +139,14 @@ bool shared_slot(const slot& s)
 // The server log says when an endpoint's breaker opens from closed, and when it closes again:
 // two lines an outage, however long, since a failed probe (half-open, open again) says
 // nothing. Logged by the one backend whose call changed the state, after the lock is released.
+// Without its statement (errhidestmt), as every LOG line ai_scale writes from a client's call:
+// Postgres wrote the client's whole query string under it (log_min_error_statement counts LOG
+// above ERROR), a Redis password SET in the same string and the call's inputs included (TAP 088).
 void log_opened(const std::string& endpoint, const std::string& error)
 {
     pg::call([&] {
-        ereport(LOG, (errmsg_plural("ai_scale: Redis endpoint %s skipped: its circuit breaker "
+        ereport(LOG, (errhidestmt(true), errhidecontext(true),
+                      errmsg_plural("ai_scale: Redis endpoint %s skipped: its circuit breaker "
                                     "opened after %d failure",
                                     "ai_scale: Redis endpoint %s skipped: its circuit breaker "
                                     "opened after %d failures in a row",
@@ -157,7 +161,8 @@ void log_opened(const std::string& endpoint, const std::string& error)
 void log_closed(const std::string& endpoint)
 {
     pg::call([&] {
-        ereport(LOG, (errmsg("ai_scale: Redis endpoint %s answers again: its circuit breaker "
+        ereport(LOG, (errhidestmt(true), errhidecontext(true),
+                      errmsg("ai_scale: Redis endpoint %s answers again: its circuit breaker "
                              "closed",
                              endpoint.c_str())));
     });

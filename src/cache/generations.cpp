@@ -123,7 +123,8 @@ void save_carried_slots(bool at_exit)
         }
         unsent_bumps::save(slots, at_exit);
     } catch (const std::bad_alloc&) {
-        ereport(LOG, (errmsg("%s", unsent_bumps::not_carried_message),
+        ereport(LOG, (errhidestmt(true), errhidecontext(true),
+                      errmsg("%s", unsent_bumps::not_carried_message),
                       errdetail("There was no memory to list them.")));
     }
 }

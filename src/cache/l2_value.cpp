@@ -59,7 +59,8 @@ Jsonb* decode_l2_value(const std::string& value, uint64_t* expires_unix_ms)
         if (!logged) {
             logged = true;
             pg::call([] {
-                ereport(LOG, (errmsg("ai_scale: a value in Redis under an ai_scale key is not a "
+                ereport(LOG, (errhidestmt(true), errhidecontext(true),
+                              errmsg("ai_scale: a value in Redis under an ai_scale key is not a "
                                      "well-formed jsonb; it is treated as a miss"),
                               errdetail("Its checksum matched, so it was written on purpose, "
                                         "not damaged in transit. Later ones are not logged "

@@ -61,8 +61,7 @@ file_lineage read_file()
             // and cannot be read, not no file: taken for lineage 0, it gave a restored server
             // the keys of the cluster it was copied from.
             result.bad = true;
-            strlcpy(result.problem,
-                    "It is a symbolic link to a file that does not exist.",
+            strlcpy(result.problem, "It is a symbolic link to a file that does not exist.",
                     sizeof result.problem);
         }
         return result;
@@ -145,7 +144,8 @@ void settle_at_start()
             if (!pg_strong_random(&lineage, sizeof lineage))
                 ereport(FATAL, (errmsg("ai_scale: could not generate a random cache lineage")));
         write_file(lineage);
-        ereport(LOG, (errmsg("ai_scale: this server was restored from a backup: its cache keys "
+        ereport(LOG, (errhidestmt(true), errhidecontext(true),
+                      errmsg("ai_scale: this server was restored from a backup: its cache keys "
                              "in Redis are its own from now on (lineage %016llx)",
                              (unsigned long long)lineage),
                       errdetail("It will not read what the cluster it was copied from cached, "

@@ -577,7 +577,8 @@ void warn_increment_refused(const std::string& primary, const std::string& count
         guc::redis_user && guc::redis_user[0] != '\0' ? guc::redis_user : "default";
     pg::call([&] {
         ereport(recheck ? LOG : WARNING,
-                (errmsg("redis refused to increment a generation counter of the L2 cache"),
+                (errhidestmt(recheck), errhidecontext(recheck),
+                 errmsg("redis refused to increment a generation counter of the L2 cache"),
                  errdetail("Endpoint %s: %s Until it is allowed, models whose counters Redis "
                            "does not hold yet are not cached in Redis, and invalidations reach "
                            "no other server.",

@@ -92,7 +92,8 @@ std::optional<std::vector<carried>> load()
                 "It holds other than the list of generation slots this extension writes.");
         if (!slots->empty())
             ereport(LOG,
-                    (errmsg("ai_scale: cache invalidations carried from before this start are "
+                    (errhidestmt(true), errhidecontext(true),
+                     errmsg("ai_scale: cache invalidations carried from before this start are "
                             "sent to Redis again where it lacks them"),
                      errdetail_plural("%zu generation slot was carried: bumped while Redis was "
                                       "unreachable, or in the 5 minutes before the server "
@@ -111,7 +112,7 @@ void save(const std::vector<carried>& slots, bool at_exit)
 {
     if (slots.empty()) {
         if (unlink(file_name) != 0 && errno != ENOENT)
-            ereport(LOG, (errcode_for_file_access(),
+            ereport(LOG, (errhidestmt(true), errhidecontext(true), errcode_for_file_access(),
                           errmsg("ai_scale: could not remove file \"%s\": %m", file_name)));
         return;
     }
@@ -122,7 +123,8 @@ void save(const std::vector<carried>& slots, bool at_exit)
     try {
         text = format(slots);
     } catch (const std::bad_alloc&) {
-        ereport(LOG, (errmsg("%s", lost), errdetail("There was no memory to write them.")));
+        ereport(LOG, (errhidestmt(true), errhidecontext(true), errmsg("%s", lost),
+                      errdetail("There was no memory to write them.")));
         return;
     }
     const char* hint =
@@ -144,11 +146,11 @@ void save(const std::vector<carried>& slots, bool at_exit)
         errno = saved_errno;
     }
     if (!written)
-        ereport(LOG,
-                (errcode_for_file_access(), errmsg("%s", lost),
-                 errdetail("File \"%s\" could not be written: %m.", tmp), errhint("%s", hint)));
+        ereport(LOG, (errhidestmt(true), errhidecontext(true), errcode_for_file_access(),
+                      errmsg("%s", lost), errdetail("File \"%s\" could not be written: %m.", tmp),
+                      errhint("%s", hint)));
     else if (durable_rename(tmp, file_name, LOG) != 0) // which logged why
-        ereport(LOG, (errmsg("%s", lost),
+        ereport(LOG, (errhidestmt(true), errhidecontext(true), errmsg("%s", lost),
                       errdetail_plural("%zu generation slot was to be carried: bumped while "
                                        "Redis was unreachable, or in the last 5 minutes, a bump "
                                        "a Redis failover may yet lose.",

@@ -107,7 +107,8 @@ bool claim_start(slot& sl, bool* lost)
 // The LOG line for a start claim_start found lost; the caller is a session of the database.
 void log_lost_start()
 {
-    ereport(LOG, (errmsg("ai_scale store worker for database \"%s\" did not start within %ld s; "
+    ereport(LOG, (errhidestmt(true), errhidecontext(true),
+                  errmsg("ai_scale store worker for database \"%s\" did not start within %ld s; "
                          "starting another",
                          get_database_name(MyDatabaseId), start_lost_after_ms / 1000)));
 }
@@ -150,7 +151,8 @@ void free_slots_of_dropped_databases()
         const uint64 rows = free_idle_slot_of(candidates[i]);
         if (rows > 0)
             ereport(LOG,
-                    (errmsg_plural("ai_scale store queue: discarded %llu queued prediction "
+                    (errhidestmt(true), errhidecontext(true),
+                     errmsg_plural("ai_scale store queue: discarded %llu queued prediction "
                                    "of dropped database %u",
                                    "ai_scale store queue: discarded %llu queued predictions "
                                    "of dropped database %u",
@@ -283,7 +285,8 @@ void discard_queue_of_dropped_database(Oid database, const char* name)
         return;
     const uint64 rows = free_idle_slot_of(database);
     if (rows > 0)
-        ereport(LOG, (errmsg_plural("ai_scale store queue: discarded %llu queued prediction of "
+        ereport(LOG, (errhidestmt(true), errhidecontext(true),
+                      errmsg_plural("ai_scale store queue: discarded %llu queued prediction of "
                                     "dropped database \"%s\"",
                                     "ai_scale store queue: discarded %llu queued predictions of "
                                     "dropped database \"%s\"",

@@ -152,9 +152,12 @@ void report_losses()
 {
     if (losses.inserts == 0)
         return;
+    // The database named, as in the worker's other lines: a background worker's log line gets
+    // none from log_line_prefix's %d, and two databases' losses read the same.
     ereport(WARNING,
-            (errmsg_plural("ai_scale store worker lost %llu prediction: %s",
-                           "ai_scale store worker lost %llu predictions: %s", losses.rows,
+            (errmsg_plural("ai_scale store worker for database \"%s\" lost %llu prediction: %s",
+                           "ai_scale store worker for database \"%s\" lost %llu predictions: %s",
+                           losses.rows, my_database_name,
                            static_cast<unsigned long long>(losses.rows), losses.first_error),
              losses.inserts > 1 ? errdetail("%d inserts of this pass over the queue failed; the "
                                             "error is the first one's.",
@@ -494,11 +497,11 @@ uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
     b.n = 0;
     if (!kept)
         ereport(WARNING,
-                (errmsg_plural("ai_scale store worker lost %llu prediction: the prediction store "
-                               "stayed locked as the worker stopped",
-                               "ai_scale store worker lost %llu predictions: the prediction store "
-                               "stayed locked as the worker stopped",
-                               rows, static_cast<unsigned long long>(rows))));
+                (errmsg_plural("ai_scale store worker for database \"%s\" lost %llu prediction: "
+                               "the prediction store stayed locked as the worker stopped",
+                               "ai_scale store worker for database \"%s\" lost %llu predictions: "
+                               "the prediction store stayed locked as the worker stopped",
+                               rows, my_database_name, static_cast<unsigned long long>(rows))));
     return batch_rows_kept;
 }
 

@@ -52,7 +52,7 @@ $setup});
         # took over 100 ms.)
         $stored = $node->safe_psql($db,
             q{SET statement_timeout = 0; SELECT count(*) FROM public.model_predictions}) == 1;
-        $lost = slurp_file($node->logfile, $offset) =~ /ai_scale store worker lost 1 prediction:/;
+        $lost = slurp_file($node->logfile, $offset) =~ /ai_scale store worker for database "[^"]+" lost 1 prediction:/;
         last if $stored || $lost;
         select(undef, undef, undef, 0.1);
     }

@@ -88,7 +88,7 @@ predict_batch(7, 6000);
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($worker)");
 $node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $worker")
   or die;
-like(slurp_file($node->logfile), qr/store worker lost 4000 predictions: the prediction store stayed locked/,
+like(slurp_file($node->logfile), qr/store worker for database "[^"]+" lost 4000 predictions: the prediction store stayed locked/,
     'the rows whose room the queue reused are lost, with a WARNING');
 like(slurp_file($node->logfile), qr/left 6000 queued/, 'the rows queued after them are left');
 $holder->query_safe('COMMIT;');
@@ -123,7 +123,7 @@ worker_waits_for_lock();
 $node->stop('fast');    # terminates the holder too
 $node->start;
 is(stored(5), '200', 'rows waiting for a session\'s lock at a fast shutdown are written');
-unlike(slurp_file($node->logfile), qr/store worker lost (?!4000 )/, 'no other batch was lost');
+unlike(slurp_file($node->logfile), qr/store worker for database "[^"]+" lost (?!4000 )/, 'no other batch was lost');
 
 # Rows left queued are written once the lock goes even when no async predict() comes after
 # them: the stopping worker starts the next one. They waited for the next predict() to start

@@ -42,7 +42,7 @@ like($out, qr/n:1/, 'n is numbered 1: its row was still queued');
 ok( $node->poll_query_until('postgres',
         q{SELECT count(*) = 1 FROM public.model_predictions WHERE model_name = 'm'}),
     'the worker wrote m\'s row');
-$node->wait_for_log(qr/ai_scale store worker lost 1 prediction: extension ai_scale was dropped since they were queued/);
+$node->wait_for_log(qr/ai_scale store worker for database "[^"]+" lost 1 prediction: extension ai_scale was dropped since they were queued/);
 is($node->safe_psql('postgres', q{SELECT count(*) FROM public.model_predictions WHERE model_name = 'n'}),
     '0', 'the row n\'s dropped model queued is not written');
 is($node->safe_psql('postgres', q{SELECT ai_scale.predict('m', '{"x": 1}', 2) ->> 'score'}),

@@ -29,10 +29,10 @@ FROM generate_series(1, 2000) g;});
 $locker->query_safe('COMMIT');
 $locker->quit;
 
-$node->wait_for_log(qr/store worker lost 2000 predictions: new row for relation "[^"]+" violates check constraint "refuses_all"/,
+$node->wait_for_log(qr/store worker for database "[^"]+" lost 2000 predictions: new row for relation "[^"]+" violates check constraint "refuses_all"/,
     $offset);
 my $log = slurp_file($node->logfile, $offset);
-my @lost = $log =~ /store worker lost (\d+) predictions?:/g;
+my @lost = $log =~ /store worker for database "[^"]+" lost (\d+) predictions?:/g;
 is_deeply(\@lost, [1, 2000], 'one WARNING per pass: the first insert, then the other 2000 rows');
 like($log, qr/DETAIL:  2000 inserts of this pass over the queue failed; the error is the first one's\./,
     'the WARNING says how many inserts failed');

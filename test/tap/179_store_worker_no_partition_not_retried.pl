@@ -38,7 +38,7 @@ sub inserts_to_lose
     my $offset = -s $node->logfile;
     $node->safe_psql('postgres', qq{SET ai_scale.store_mode = async;
 SELECT ai_scale.predict('a', '{"x": $x}');});
-    $node->wait_for_log(qr/store worker lost 1 prediction: $error/, $offset);
+    $node->wait_for_log(qr/store worker for database "[^"]+" lost 1 prediction: $error/, $offset);
     # The worker adds its transactions to pg_stat_database as it exits.
     $node->restart;
     return $node->safe_psql('postgres', $rollbacks) - $before;

@@ -27,7 +27,7 @@ sub top_used { return context_used($node, 'ai_scale store', 'TopMemoryContext') 
 my $offset = -s $node->logfile;
 $node->safe_psql('postgres',
     q{SET ai_scale.store_mode = async; SELECT ai_scale.predict('a', '{"x": -1}');});
-$node->wait_for_log(qr/store worker lost 1 prediction:/, $offset);
+$node->wait_for_log(qr/store worker for database "[^"]+" lost 1 prediction:/, $offset);
 my ($before, $pid) = top_used();
 
 # The worker's next insert waits on the locked store, so that the 2000 predictions queued
@@ -41,7 +41,7 @@ SELECT count(ai_scale.predict(CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END,
 FROM generate_series(1, 2000) g;});
 $locker->query_safe('COMMIT');
 $locker->quit;
-$node->wait_for_log(qr/store worker lost 2000 predictions: new row for relation "[^"]+" violates check constraint "refuses_all"/,
+$node->wait_for_log(qr/store worker for database "[^"]+" lost 2000 predictions: new row for relation "[^"]+" violates check constraint "refuses_all"/,
     $offset);
 
 my ($after, $after_pid) = top_used();

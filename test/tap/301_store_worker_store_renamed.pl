@@ -35,12 +35,12 @@ sub queued_across_rename {
     for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default) {
         $settled = $node->safe_psql('postgres',
             qq{SELECT count(*) = 1 FROM $renamed WHERE input_data = '{"a": $a}'}) eq 't'
-          || slurp_file($node->logfile, $log_offset) =~ /store worker lost/;
+          || slurp_file($node->logfile, $log_offset) =~ /store worker for database "[^"]+" lost/;
         last if $settled;
         select(undef, undef, undef, 0.1);
     }
     ok($settled, "$renamed: the worker wrote the row or logged its loss");
-    unlike(slurp_file($node->logfile, $log_offset), qr/store worker lost/,
+    unlike(slurp_file($node->logfile, $log_offset), qr/store worker for database "[^"]+" lost/,
         "$renamed: no prediction lost");
     return $node->safe_psql('postgres',
         qq{SELECT count(*) FROM $renamed WHERE input_data = '{"a": $a}'});

@@ -53,7 +53,7 @@ ok($node->poll_query_until('postgres',
         q{SELECT count(*) = 19 FROM public.model_predictions}),
     'the held row and the batch\'s other 18 rows are written');
 is(stored_xs(), '0,1,2,3,4,5,6,8,9,10,11,12,14,15,16,17,18,19,20', 'all but 7 and 13');
-ok($node->wait_for_log(qr/store worker lost 2 predictions: /, $offset),
+ok($node->wait_for_log(qr/store worker for database "[^"]+" lost 2 predictions: /, $offset),
     'the worker says it lost two');
 like(slurp_file($node->logfile, $offset),
     qr/DETAIL:  2 inserts of this pass over the queue failed; the error is the first one's\./,
@@ -106,7 +106,7 @@ ok($node->poll_query_until('postgres',
         q{SELECT count(*) = 11 FROM public.model_predictions}),
     'the held row and the batch\'s 10 rows the trigger left are written');
 is(stored_xs(), '-1,1,3,5,7,9,11,13,15,17,19', 'the odd ones');
-ok($node->wait_for_log(qr/store worker lost 10 predictions: new row for relation "model_predictions_default" violates partition constraint/, $offset),
+ok($node->wait_for_log(qr/store worker for database "[^"]+" lost 10 predictions: new row for relation "model_predictions_default" violates partition constraint/, $offset),
     'the worker says it lost the ten moved out of the default partition');
 $node->restart;
 is($node->safe_psql('postgres', $rollbacks) - $before, 15,

@@ -313,9 +313,16 @@ void insert_as_owner(batch& b)
     if (!lock_install(b.catalog))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
                         errmsg("extension ai_scale was dropped since they were queued")));
+    // Settings the store's code changes for the session (a trigger's set_config(..., false)) are
+    // undone after the batch, as a function's SET clause undoes them: the worker's one session
+    // serves every store and role of the database, and a trigger's default_transaction_read_only
+    // lost every later batch, a TimeZone wrote other stores' timestamp keys hours off (TAP 310).
+    // (A failed insert's abort undoes them too.)
+    const int guc_level = NewGUCNestLevel();
     SPI_connect();
     insert_rows(b);
     SPI_finish();
+    AtEOXact_GUC(false, guc_level);
     SetUserIdAndSecContext(worker_user, worker_context);
 }
 

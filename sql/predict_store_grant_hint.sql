@@ -26,6 +26,29 @@ RESET ROLE;
 GRANT INSERT, SELECT ON public.grant_hint_store TO "Grant Hint App";
 SET ROLE "Grant Hint App";
 SELECT ai_scale.predict('grant_hint_lin', '{"a": 5}') ->> 'source' AS stored;
+-- A role that may not use the store's schema (a new application role, the store in a schema
+-- of the DBA's) got Postgres's bare "permission denied for schema" from every predict(), sync
+-- or async, before any hint could be given: the hint now gives the schema's GRANT too. (Its
+-- lookups, cache_get's, are misses.)
+RESET ROLE;
+CREATE SCHEMA grant_hint_private;
+SELECT ai_scale.create_prediction_store('grant_hint_private.store', premake => 1) AS store;
+SET ai_scale.store_table = 'grant_hint_private.store';
+SET ROLE "Grant Hint App";
+SELECT ai_scale.cache_get('grant_hint_lin', 1, '{"a": 8}') AS a_miss;
+SELECT ai_scale.predict('grant_hint_lin', '{"a": 8}');
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict('grant_hint_lin', '{"a": 9}');
+RESET ai_scale.store_mode;
+RESET ROLE;
+GRANT USAGE ON SCHEMA grant_hint_private TO "Grant Hint App";
+GRANT INSERT, SELECT ON grant_hint_private.store TO "Grant Hint App";
+SET ROLE "Grant Hint App";
+SELECT ai_scale.predict('grant_hint_lin', '{"a": 10}') ->> 'source' AS stored;
+RESET ROLE;
+SELECT count(*) AS rows_stored FROM grant_hint_private.store;
+DROP SCHEMA grant_hint_private CASCADE;
+SET ai_scale.store_table = 'public.grant_hint_store';
 -- A 42501 the role's INSERT right does not explain keeps Postgres's own message, with no hint
 -- about grants: a SECURITY DEFINER trigger function whose owner may not write where it writes
 -- (the hint named that owner, the current user when the error came, and the store)...

@@ -216,42 +216,47 @@ bool lock_store_for_insert(Oid relid)
     return pg::call([&] { return lock_if_table(relid, RowExclusiveLock); });
 }
 
+namespace {
+
+// The table ai_scale.store_table names, InvalidOid when it names none. Resolved without
+// RangeVarGetRelid, which checks USAGE on the schema and raises 42501 even with missing_ok: a
+// store in a schema the user may not use is a miss like any other store the user may not read,
+// and predict()'s insert there fails with the hint that says what to grant (store.cpp).
+// Inside pg::call, under the pinned search path.
+Oid named_store()
+{
+    List* names = stringToQualifiedNameList(guc::store_table);
+    Oid relid = InvalidOid;
+    if (list_length(names) >= 1 && list_length(names) <= 2) {
+        const char* nsp = list_length(names) == 2 ? strVal(linitial(names)) : unqualified_schema;
+        // pg_temp is the session's own temporary schema (pg_temp_N), as RangeVarGetRelid reads
+        // it for predict()'s insert; LookupExplicitNamespace checks no USAGE there.
+        Oid schema = strcmp(nsp, "pg_temp") == 0 ? LookupExplicitNamespace(nsp, true)
+                                                 : get_namespace_oid(nsp, true);
+        if (schema != InvalidOid)
+            relid = get_relname_relid(strVal(llast(names)), schema);
+    }
+    return is_table(relid) ? relid : InvalidOid;
+}
+
+} // namespace
+
 Oid store_table_relid()
 {
     if (guc::store_table == nullptr || guc::store_table[0] == '\0')
         return InvalidOid;
     pg::pinned_search_path pinned;
-    return pg::call([] {
-        RangeVar* rv = makeRangeVarFromNameList(stringToQualifiedNameList(guc::store_table));
-        if (rv->schemaname == nullptr)
-            rv->schemaname = pstrdup(unqualified_schema);
-        const Oid relid = RangeVarGetRelid(rv, NoLock, true);
-        return is_table(relid) ? relid : InvalidOid;
-    });
+    return pg::call([] { return named_store(); });
 }
 
-// Resolved without RangeVarGetRelid, which checks USAGE on the schema and raises 42501 even
-// with missing_ok: a store in a schema the user may not use is a miss like any other store the
-// user may not read.
 Oid l3_readable_store()
 {
     if (guc::store_table == nullptr || guc::store_table[0] == '\0')
         return InvalidOid;
     pg::pinned_search_path pinned;
     return pg::call([] {
-        List* names = stringToQualifiedNameList(guc::store_table);
-        Oid relid = InvalidOid;
-        if (list_length(names) >= 1 && list_length(names) <= 2) {
-            const char* nsp =
-                list_length(names) == 2 ? strVal(linitial(names)) : unqualified_schema;
-            // pg_temp is the session's own temporary schema (pg_temp_N), as RangeVarGetRelid
-            // reads it for predict()'s insert; LookupExplicitNamespace checks no USAGE there.
-            Oid schema = strcmp(nsp, "pg_temp") == 0 ? LookupExplicitNamespace(nsp, true)
-                                                     : get_namespace_oid(nsp, true);
-            if (schema != InvalidOid)
-                relid = get_relname_relid(strVal(llast(names)), schema);
-        }
-        if (!is_table(relid))
+        const Oid relid = named_store();
+        if (relid == InvalidOid)
             return InvalidOid;
         if (pg_namespace_aclcheck(get_rel_namespace(relid), GetUserId(), ACL_USAGE) !=
                 ACLCHECK_OK ||

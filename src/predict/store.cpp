@@ -110,28 +110,36 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
     } catch (const pg::postgres_error& e) {
         if (e.sqlstate() != ERRCODE_INSUFFICIENT_PRIVILEGE || !e.hint().empty())
             throw;
-        // Asked only once the insert failed, not before every insert.
-        bool lacks_insert = false;
+        // Asked only once the insert failed, not before every insert. USAGE on the store's
+        // schema too: without it the insert fails on the schema (a new application role's
+        // usual state), with Postgres's bare "permission denied for schema".
+        bool lacks_insert = false, lacks_usage = false;
         const char* table_name = nullptr;
+        const char* schema_name = nullptr;
         const char* role_name = nullptr;
         pg::call([&] {
+            const Oid schema = get_rel_namespace(relid);
+            lacks_usage = pg_namespace_aclcheck(schema, caller, ACL_USAGE) != ACLCHECK_OK;
             lacks_insert = pg_class_aclcheck(relid, caller, ACL_INSERT) != ACLCHECK_OK;
-            if (!lacks_insert)
+            if (!lacks_insert && !lacks_usage)
                 return;
-            table_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-                                                    get_rel_name(relid));
+            schema_name = quote_identifier(get_namespace_name(schema));
+            table_name =
+                quote_qualified_identifier(get_namespace_name(schema), get_rel_name(relid));
             role_name = quote_identifier(GetUserNameFromId(caller, false));
         });
-        if (!lacks_insert)
+        if (!lacks_insert && !lacks_usage)
             throw;
-        const std::string table(table_name), role(role_name);
+        const std::string table(table_name), schema(schema_name), role(role_name);
+        const std::string grants =
+            (lacks_usage ? "GRANT USAGE ON SCHEMA " + schema + " TO " + role + "; " : "") +
+            (lacks_insert ? "GRANT INSERT, SELECT ON " + table + " TO " + role + "; " : "");
         pg::postgres_error hinted(
             e.sqlstate(), e.what(),
             "predict() stores each input it scores in ai_scale.store_table, as its caller.",
             "Grant the role INSERT on it if it may put answers into the cache, as cache_put "
-            "does (what it inserts there, every role's predict() answers): GRANT INSERT, "
-            "SELECT ON " +
-                table + " TO " + role + "; or have it store nothing: ALTER ROLE " + role +
+            "does (what it inserts there, every role's predict() answers): " +
+                grants + "or have it store nothing: ALTER ROLE " + role +
                 " SET ai_scale.store_mode = off;");
         hinted.names = e.names;
         throw hinted;
@@ -171,7 +179,9 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
         // A temporary store (store_table = 'pg_temp.t') is this session's alone: the worker
         // cannot write it, and lost every row queued for it.
         bool may_queue = pg::call([&] {
-            return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
+            return pg_namespace_aclcheck(get_rel_namespace(relid), GetUserId(), ACL_USAGE) ==
+                       ACLCHECK_OK &&
+                   pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
                    check_enable_rls(relid, InvalidOid, true) == RLS_NONE &&
                    get_rel_persistence(relid) != RELPERSISTENCE_TEMP;
         });

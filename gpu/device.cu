@@ -72,13 +72,22 @@ namespace {
 
 int chosen = -1; // the device this module scores on, once chosen
 
-// The module holds sm_90 code and compute_90 PTX (CMakeLists.txt), which no device of an
-// earlier compute capability can run or compile: on an A100 (8.0) every batch uploaded its model
-// and failed at its launch (cudaErrorNoKernelImageForDevice), while gpu_info() said live.
-constexpr int module_compute_major = 9;
+// Whether the module's kernels can run on the current device: the build's code
+// (CMAKE_CUDA_ARCHITECTURES: sm_90 and compute_90 PTX by default) runs on that capability and
+// later ones, whose driver compiles the PTX; an earlier device has no image to run. On an A100
+// (8.0) every batch uploaded its model and failed at its launch
+// (cudaErrorNoKernelImageForDevice), while gpu_info() said live.
+bool runs_kernels()
+{
+    cudaFuncAttributes attributes;
+    const cudaError_t err = cudaFuncGetAttributes(&attributes, saxpy);
+    (void)cudaGetLastError();
+    return err == cudaSuccess;
+}
 
 // Counts the devices and, the first time, chooses the one with the most free memory among those
-// that can run the module (an error naming the first device's capability when none can).
+// that can run the module's kernels (an error naming the first device's capability when none
+// can).
 int init_locked()
 {
     int count = 0;
@@ -90,32 +99,27 @@ int init_locked()
     if (chosen < 0) {
         std::vector<size_t> free_bytes(size_t(count), 0);
         std::vector<bool> runs_module(size_t(count), false);
-        int first_major = 0, first_minor = 0;
         for (int d = 0; d < count; d++) {
-            int major = 0, minor = 0;
-            GPU_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d),
-                      "cudaDeviceGetAttribute");
-            GPU_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d),
-                      "cudaDeviceGetAttribute");
-            if (d == 0) {
-                first_major = major;
-                first_minor = minor;
-            }
-            if (major < module_compute_major)
-                continue; // (no context made on it)
             size_t f = 0, t = 0;
             GPU_CHECK(cudaSetDevice(d), "cudaSetDevice");
+            if (!runs_kernels())
+                continue;
             GPU_CHECK(cudaMemGetInfo(&f, &t), "cudaMemGetInfo");
             free_bytes[size_t(d)] = f;
             runs_module[size_t(d)] = true;
         }
         chosen = pick_device(free_bytes, runs_module);
         if (chosen < 0) {
+            int major = 0, minor = 0;
+            GPU_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0),
+                      "cudaDeviceGetAttribute");
+            GPU_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0),
+                      "cudaDeviceGetAttribute");
             char why[200];
             std::snprintf(why, sizeof why,
-                          "none of compute capability %d.0 or later, which the module "
-                          "is built for (device 0 has %d.%d)",
-                          module_compute_major, first_major, first_minor);
+                          "none can run the module's kernels, built for other compute "
+                          "capabilities (device 0 has %d.%d; CMAKE_CUDA_ARCHITECTURES)",
+                          major, minor);
             return fail(AI_SCALE_GPU_NO_DEVICE, why);
         }
     }

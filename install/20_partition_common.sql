@@ -223,10 +223,10 @@ CREATE FUNCTION ai_scale._lock_released_text() RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT 'the session that held the lock has released it since'::text $$;
 
--- For a step that makes a table and gave up on a lock with no session holding one
--- (_lock_released_text): the sessions making a table they have not committed yet (each holds
--- its new relation ACCESS EXCLUSIVE, which this transaction's catalog does not show), whose
--- name may be the one the step makes: its CREATE waits for that transaction on the catalog's
+-- For a run's creations that gave up on a lock with no session holding one
+-- (_lock_released_text): the sessions holding a table this transaction's catalog does not show
+-- (ACCESS EXCLUSIVE: one being made, not committed yet; it may also be a temporary table or a
+-- rewrite of another session's), whose name may be the one the step makes: its CREATE waits for that transaction on the catalog's
 -- unique index, no lock on a table. Said so, each by pid and the age of its transaction; null
 -- when there is none, or on any error (as _lock_holders). Before, the row said the holder had
 -- released its lock, at every run while that transaction stayed open.
@@ -252,10 +252,10 @@ BEGIN
     IF total = 0 THEN
         RETURN NULL;
     END IF;
-    RETURN format('no session holds a lock on the table; %s %s making a table not committed '
-                  'yet, which may take the name of the one this step makes',
+    RETURN format('no session holds a lock on the table; %s %s a table not committed yet '
+                  '(one being made, whose name may be the one this step makes)',
                   ai_scale._first_sessions_text(creators, total),
-                  CASE WHEN total = 1 THEN 'is' ELSE 'are' END);
+                  CASE WHEN total = 1 THEN 'holds' ELSE 'hold' END);
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END $$;

@@ -726,10 +726,6 @@ WHEN lock_not_available THEN
             ARRAY[ai_scale._default_partition_unlocked(parent), parent],
             '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
             ai_scale._maintenance_lock_wait(current_setting('lock_timeout')));
-        -- (Its staging table's name taken by a table another transaction is making.)
-        IF held_up = ai_scale._lock_released_text() THEN
-            held_up := coalesce(ai_scale._uncommitted_creators_text(), held_up);
-        END IF;
     END IF;
     detail := concat_ws(' ', nullif(detail, ''), upper(left(held_up, 1)) || substr(held_up, 2) || '.');
     hint := coalesce(nullif(hint, ''),

@@ -308,6 +308,11 @@ void insert_as_owner(batch& b)
     GetUserIdAndSecContext(&worker_user, &worker_context);
     SetUserIdAndSecContext(b.userid, worker_context | SECURITY_LOCAL_USERID_CHANGE |
                                          SECURITY_RESTRICTED_OPERATION);
+    // The store first (insert_rows), its wait bounded as begin_insert says: waiting for it (a
+    // transaction holding it, a CREATE INDEX) with the extension's catalog locked queued a DROP
+    // EXTENSION behind the worker, and every predict() and score() of the database behind
+    // that, for as long as the store stayed held (TAP 311).
+    LockRelationOid(b.relid, RowExclusiveLock);
     // Rows queued before DROP EXTENSION (or DROP SCHEMA ai_scale CASCADE) are not written, and
     // a DROP EXTENSION waits for an insert under way (lock_install).
     if (!lock_install(b.catalog))

@@ -288,12 +288,6 @@ Oid window_type(Oid relid)
     return key_type(relid) == TIMESTAMPOID ? TIMESTAMPOID : TIMESTAMPTZOID;
 }
 
-// The instant the window starts at: now(), the start of the transaction, less the ttl.
-TimestampTz window_from(int ttl_s)
-{
-    return GetCurrentTransactionStartTimestamp() - TimestampTz(ttl_s) * USECS_PER_SEC;
-}
-
 // An instant as a value of the window's type: for a timestamp key, the local time of the
 // session's TimeZone, as predict()'s insert in the session writes now() into such a key (the
 // store worker's, of store_mode async, in the worker's TimeZone), and as Postgres compared the
@@ -323,24 +317,27 @@ Datum window_value(TimestampTz instant, Oid type)
 // time, written five minutes ago), and those of rows written before the change within the ttl
 // are later than its end: no row written since the change was found for up to cache_ttl. Both
 // ends move out by the time given back, and created_at >= the start as an instant ($8 or $5,
-// window_from: the comparison made before, where Postgres reads an ambiguous local time as
-// standard time) keeps the rows older than the window out.
+// since: the comparison made before, where Postgres reads an ambiguous local time as standard
+// time) keeps the rows older than the window out.
 struct window_bounds {
-    Datum start, end;
+    Datum start, end; // in the window's type
+    Datum since;      // the start as an instant (timestamptz)
 };
 
 window_bounds window_of(int ttl_s, Oid type)
 {
-    const TimestampTz from = window_from(ttl_s);
+    const TimestampTz from =
+        GetCurrentTransactionStartTimestamp() - TimestampTz(ttl_s) * USECS_PER_SEC;
     const TimestampTz to = GetCurrentTimestamp() + TimestampTz(ttl_s) * USECS_PER_SEC;
     if (type != TIMESTAMPOID)
-        return {TimestampTzGetDatum(from), TimestampTzGetDatum(to)};
+        return {TimestampTzGetDatum(from), TimestampTzGetDatum(to), TimestampTzGetDatum(from)};
     const Timestamp local_from = DatumGetTimestamp(window_value(from, type));
     const Timestamp local_to = DatumGetTimestamp(window_value(to, type));
     // The zone's offset from UTC at the start less its offset at the end.
     const int64 given_back = (local_from - from) - (local_to - to);
     const int64 widen = given_back > 0 ? given_back : 0;
-    return {TimestampGetDatum(local_from - widen), TimestampGetDatum(local_to + widen)};
+    return {TimestampGetDatum(local_from - widen), TimestampGetDatum(local_to + widen),
+            TimestampTzGetDatum(from)};
 }
 
 // The date stores this backend warned of (l3_lookup_store): a session switching store_table
@@ -420,7 +417,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
                            Float8GetDatum(double(ttl_s)),
                            bounds.start,
                            bounds.end,
-                           TimestampTzGetDatum(window_from(ttl_s))};
+                           bounds.since};
         const bool private_store = session_private(relid);
         // The newest row's output, if the lookup with snap finds one; and whether it may be
         // cached as far as that row tells.
@@ -635,7 +632,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         const window_bounds bounds = window_of(ttl_s, b.bound_type);
         b.values[5] = bounds.start;
         b.values[6] = bounds.end;
-        b.values[7] = TimestampTzGetDatum(window_from(ttl_s));
+        b.values[7] = bounds.since;
         b.private_store = session_private(relid);
         // A batch of more than one piece looks up only the inputs whose hash the window
         // holds, when it holds no more rows than the batch has inputs (see read_window).

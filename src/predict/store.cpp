@@ -123,9 +123,9 @@ void insert_now(Oid relid, text* model, int32 version, const std::vector<new_pre
             lacks_insert = pg_class_aclcheck(relid, caller, ACL_INSERT) != ACLCHECK_OK;
             if (!lacks_insert && !lacks_usage)
                 return;
-            schema_name = quote_identifier(get_namespace_name(schema));
-            table_name =
-                quote_qualified_identifier(get_namespace_name(schema), get_rel_name(relid));
+            const char* nsp = get_namespace_name(schema);
+            schema_name = quote_identifier(nsp);
+            table_name = quote_qualified_identifier(nsp, get_rel_name(relid));
             role_name = quote_identifier(GetUserNameFromId(caller, false));
         });
         if (!lacks_insert && !lacks_usage)

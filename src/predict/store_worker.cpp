@@ -261,12 +261,7 @@ void no_standby_wait_to_stop(XactEvent event, void*)
 // The INSERT of the batch's rows into its store. Called inside SPI_connect.
 void insert_rows(batch& b)
 {
-    // Locked by its OID before its name is read, as a synchronous insert locks it
-    // (cache::lock_store_for_insert): the rows were queued for this relation, and its name read
-    // before a wait for the lock was the one a rename (ALTER TABLE ... RENAME, SET SCHEMA) made
-    // meanwhile took away, so that the batch was lost with 42P01 (TAP 301). The lock takes in
-    // what the wait was for; a DROP leaves no name.
-    LockRelationOid(b.relid, RowExclusiveLock);
+    // (The store is locked already: insert_as_owner.)
     char* rel = get_rel_name(b.relid);
     // A store dropped since its rows were queued: a user's doing, not a can't-happen (elog gave
     // it XX000), and 42P01 as the same race gives a synchronous insert (pg/relation_plan.cpp).
@@ -308,10 +303,14 @@ void insert_as_owner(batch& b)
     GetUserIdAndSecContext(&worker_user, &worker_context);
     SetUserIdAndSecContext(b.userid, worker_context | SECURITY_LOCAL_USERID_CHANGE |
                                          SECURITY_RESTRICTED_OPERATION);
-    // The store first (insert_rows), its wait bounded as begin_insert says: waiting for it (a
-    // transaction holding it, a CREATE INDEX) with the extension's catalog locked queued a DROP
-    // EXTENSION behind the worker, and every predict() and score() of the database behind
-    // that, for as long as the store stayed held (TAP 311).
+    // The store first, its wait bounded as begin_insert says: waiting for it (a transaction
+    // holding it, a CREATE INDEX) with the extension's catalog locked queued a DROP EXTENSION
+    // behind the worker, and every predict() and score() of the database behind that, for as
+    // long as the store stayed held (TAP 311). By its OID, before insert_rows reads its name, as
+    // a synchronous insert locks it (cache::lock_store_for_insert): the rows were queued for
+    // this relation, and its name read before a wait for the lock was the one a rename (ALTER
+    // TABLE ... RENAME, SET SCHEMA) made meanwhile took away, so that the batch was lost with
+    // 42P01 (TAP 301). The lock takes in what the wait was for; a DROP leaves no name.
     LockRelationOid(b.relid, RowExclusiveLock);
     // Rows queued before DROP EXTENSION (or DROP SCHEMA ai_scale CASCADE) are not written, and
     // a DROP EXTENSION waits for an insert under way (lock_install).

@@ -182,8 +182,9 @@ CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
 -- PERFORM set_config('lock_timeout', ai_scale._maintenance_lock_wait(...), true). The wait
 -- then lasts to the end of the transaction (or of a subtransaction that fails), not of the
 -- calling function (only a SET clause naming lock_timeout would end it there): a caller that
--- must give its caller's wait back sets it back itself.
--- (_setting gives the setting in milliseconds without its unit, which set_config reads so.)
+-- must give its caller's wait back sets it back itself. The value carries its unit
+-- (_setting gives the setting in milliseconds without one): _lock_holders reads it as an
+-- interval, where a bare number is seconds.
 CREATE FUNCTION ai_scale._maintenance_lock_wait(caller text) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -192,7 +193,7 @@ SELECT CASE WHEN caller::interval <> interval '0'
              AND caller::interval
                  <= (ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms')::interval
             THEN caller
-            ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') END
+            ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms' END
 $$;
 
 -- For _lock_holders and _older_transactions: how long the transaction of a session has been

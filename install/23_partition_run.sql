@@ -612,9 +612,7 @@ BEGIN
             END IF;
             RETURN NEXT;
         END LOOP;
-        -- (In milliseconds, said so: _lock_holders reads the wait as an interval.)
-        table_lock_wait := regexp_replace(ai_scale._maintenance_lock_wait(caller_lock_timeout),
-                                          '^([0-9]+)$', '\1ms');
+        table_lock_wait := ai_scale._maintenance_lock_wait(caller_lock_timeout);
         -- Each run that made partitions past what the lock table can lock at once says so.
         IF made > 0 AND (SELECT d.locks > d.slots FROM ai_scale._lock_demand(cfg.parent, NULL) d)
         THEN

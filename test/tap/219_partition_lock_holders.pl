@@ -154,8 +154,24 @@ like($err,
 like($err,
     qr/ERROR:  could not lock table public\.n to add its default partition\nDETAIL:  The lock was not free within ai_scale\.maintenance_lock_timeout \(50ms\): lock on public\.n held by pid $reader_pid \($age\)\./,
     'manage_partitions adding a default partition names the session holding the table');
+# A session queued ahead of rescue_default for the default: named too. (The wait was read as
+# 50 seconds, and a session queued for less than that was left out.)
+my $queued_r = $node->background_psql('app');
+my $queued_r_pid = $queued_r->query_safe('SELECT pg_backend_pid()');
+$queued_r->query_until(qr/sent/, "\\echo sent\nBEGIN; LOCK TABLE r_default IN ACCESS EXCLUSIVE MODE;\n");
+ok($node->poll_query_until('app', qq{
+SELECT count(*) = 1 FROM pg_locks WHERE pid = $queued_r_pid AND NOT granted}),
+    'a session queues for the default partition behind the reader');
+# (Its first read of the default queues behind that session, with the caller's lock_timeout.)
+($rc, $out, $err) = $node->psql('app', q{
+SET lock_timeout = '1s';
+SELECT * FROM ai_scale.rescue_default('r')});
+like($err,
+    qr/DETAIL:  Lock on public\.r_default held by pid $reader_pid \($age\), pid $queued_r_pid \(waiting ahead, $age\)\.\n/,
+    'rescue_default by hand names a session queued ahead of it as waiting');
 $reader->query_safe('COMMIT');
+$queued_r->query_safe('ROLLBACK');
 
-$_->quit for @readers, $queued, $other_run, $stranger, $holder, $reader;
+$_->quit for @readers, $queued, $other_run, $stranger, $holder, $reader, $queued_r;
 $node->stop;
 done_testing();

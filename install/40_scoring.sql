@@ -78,29 +78,45 @@ CREATE TRIGGER models_inserted
     FOR EACH ROW EXECUTE FUNCTION ai_scale._models_inserted();
 ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_changed
 
--- The highest version of a model in the prediction store (ai_scale.store_table, the store
--- that predict() writes and cache_get() reads as L3, unless it is keyed by date); 0 when there
--- is no store or the caller may not read it. model_last_versions does not outlive the extension, the store does: after DROP
+-- The highest version of a model in the prediction stores; 0 when there is none the caller
+-- may read. model_last_versions does not outlive the extension, the stores do: after DROP
 -- EXTENSION and CREATE EXTENSION, numbering from 1 again would give a new model the number of
--- a dropped one whose outputs are still in the store, and L3 would serve them as the new one's.
+-- a dropped one whose outputs are still in a store, and L3 would serve them as the new one's.
+-- Every table of the database that L3 could read is looked in (one with the columns its
+-- lookups read, not a partition): ai_scale.store_table may differ by role and by database
+-- (ALTER ROLE ... SET), and the registering session's names one store only.
 CREATE FUNCTION ai_scale._store_last_version(model text) RETURNS int
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    store regclass := ai_scale._readable_store();
+    store regclass;
     found int;
+    highest int := 0;
 BEGIN
-    IF store IS NULL THEN
-        RETURN 0;
-    END IF;
-    BEGIN
-        EXECUTE format('SELECT max(model_version) FROM %s WHERE model_name = $1', store)
-            INTO found USING model;
-    EXCEPTION WHEN undefined_column OR undefined_function THEN
-        RETURN 0;   -- not a prediction store
-    END;
-    RETURN coalesce(found, 0);
+    FOR store IN
+        SELECT c.oid::regclass
+          FROM pg_class c
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+           AND NOT pg_is_other_temp_schema(c.relnamespace)
+           AND (SELECT count(*) FROM pg_attribute a
+                 WHERE a.attrelid = c.oid AND NOT a.attisdropped
+                   AND a.attname IN ('model_name', 'model_version', 'input_hash',
+                                     'output_data', 'created_at')) = 5
+           AND has_table_privilege(c.oid, 'SELECT')
+         ORDER BY c.oid
+    LOOP
+        BEGIN
+            EXECUTE format('SELECT max(model_version) FROM %s WHERE model_name = $1', store)
+                INTO found USING model;
+            highest := greatest(highest, found);
+        EXCEPTION WHEN undefined_function OR datatype_mismatch OR insufficient_privilege THEN
+            NULL;   -- columns of other types: not a prediction store
+        END;
+    END LOOP;
+    RETURN highest;
 END
 $$;
 

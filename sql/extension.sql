@@ -65,11 +65,26 @@ SET ai_scale.store_table = 'public.reinstall_store';
 SELECT ai_scale.create_prediction_store('public.reinstall_store');
 SELECT ai_scale.register_model('reinstall_m', 'linear', ARRAY['a'], '{"weights": [1]}');
 SELECT ai_scale.predict('reinstall_m', '{"a": 2}') AS before_drop;
+-- So are the outputs in a store another role or database reads (ALTER ROLE ... SET
+-- ai_scale.store_table), not the registering session's: every table L3 could read is looked in.
+SET ai_scale.store_table = 'public.reinstall_role_store';
+SELECT ai_scale.create_prediction_store('public.reinstall_role_store');
+SELECT ai_scale.register_model('reinstall_r', 'linear', ARRAY['a'], '{"weights": [1]}');
+SELECT ai_scale.predict('reinstall_r', '{"a": 2}') AS before_drop_role_store;
+SET ai_scale.store_table = 'public.reinstall_store';
+-- A table with the store's column names but other types is not looked in, and no error.
+CREATE TABLE reinstall_lookalike (model_name int, model_version text, input_hash text,
+                                  output_data text, created_at date);
 DROP EXTENSION ai_scale;
 CREATE EXTENSION ai_scale;
 SELECT ai_scale.register_model('reinstall_m', 'linear', ARRAY['a'], '{"weights": [100]}')
     AS version_after_reinstall;
 SELECT ai_scale.predict('reinstall_m', '{"a": 2}') AS after_reinstall;
+SELECT ai_scale.register_model('reinstall_r', 'linear', ARRAY['a'], '{"weights": [100]}')
+    AS role_store_version_after_reinstall;
+SET ai_scale.store_table = 'public.reinstall_role_store';
+SELECT ai_scale.predict('reinstall_r', '{"a": 2}') AS after_reinstall_role_store;
+SET ai_scale.store_table = 'public.reinstall_store';
 -- A model the store has no outputs of starts at 1.
 SELECT ai_scale.register_model('reinstall_other', 'linear', ARRAY['a'], '{"weights": [1]}');
 -- A role that may not read the store registers without an error (the store is not consulted).
@@ -82,7 +97,7 @@ RESET ROLE;
 -- Left as the other tests expect it.
 DROP EXTENSION ai_scale;
 DROP ROLE reinstall_admin;
-DROP TABLE public.reinstall_store;
+DROP TABLE public.reinstall_store, public.reinstall_role_store, reinstall_lookalike;
 RESET ai_scale.store_table;
 RESET client_min_messages;
 CREATE EXTENSION ai_scale;

@@ -109,7 +109,7 @@ AI_SCALE_FUNCTION(ai_scale_input_hash)
 
 // _readable_store() -> regclass: the store (ai_scale.store_table), resolved as cache_get
 // resolves it; null when there is none or the caller may not read it. L3 reads it unless it is
-// keyed by date (l3_lookup_store); its versions are counted all the same.
+// keyed by date (l3_lookup_store).
 AI_SCALE_FUNCTION(ai_scale_readable_store)
 {
     const Oid store = l3_readable_store();

@@ -23,9 +23,8 @@ Oid store_table_relid();
 bool lock_store_for_insert(Oid relid);
 
 // The store table if it exists, is a table or a partitioned table, and the current user may
-// use its schema and read it, else InvalidOid (never an error): the store whose versions
-// register_model counts (_readable_store()). Locked (ACCESS SHARE) when it is returned: one
-// dropped while this waited for it is missing.
+// use its schema and read it, else InvalidOid (never an error; _readable_store() says it).
+// Locked (ACCESS SHARE) when it is returned: one dropped while this waited for it is missing.
 Oid l3_readable_store();
 
 // l3_readable_store(), or InvalidOid for a store keyed by date, which no lookup reads (with a

@@ -351,8 +351,11 @@ void wait_for_first_read(const std::vector<uint32_t>& slots)
     }
 }
 
-// The generations Redis's primary holds for the claimed slots (stale, claimed at now); sets
-// *unavailable when Redis cannot be read. A read cancelled while it waited (or failing with
+// The generations Redis's primary holds for the claimed slots (stale, claimed at now), or when
+// it does not answer an in-sync replica's; sets *unavailable when neither can be read. (Kept
+// at what it had when the primary hung, a slot this server had not synced since another
+// server's invalidation went on answering from L1 the values invalidated, and reading them from
+// the replica, which had the invalidation: TAP 312.) A read cancelled while it waited (or failing with
 // cache_strict) is no sync: the slots stay due for the next request. Claimed all the same, they
 // were synced by no backend of this server for a second, and the L1 of each went on answering
 // what another server had invalidated meanwhile.
@@ -364,7 +367,7 @@ std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>
     for (uint32_t s : stale)
         keys.push_back(generation_key(s));
     try {
-        return l2_read(std::move(keys), unavailable, read_target::primary);
+        return l2_read(std::move(keys), unavailable, read_target::primary_or_replica);
     } catch (...) {
         auto& g = gens();
         for (size_t i = 0; i < stale.size(); i++) {
@@ -467,7 +470,8 @@ void apply_generations(const std::vector<uint32_t>& stale,
 
 // Raises the slots to the generations Redis holds, for slots due (see due; every slot when
 // forced), and Redis's counters to this server's where they are behind. Read from the primary:
-// a replica a little behind would hold back a fresh invalidation. A slot this server has not
+// a replica a little behind would hold back a fresh invalidation (from a replica only when the
+// primary does not answer, read_claimed). A slot this server has not
 // learned yet, which another backend is reading, is waited for; and synced here when that
 // backend got no answer (Redis unreachable, its call cancelled), or with cache_strict.
 void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool wait = true)

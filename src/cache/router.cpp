@@ -435,6 +435,19 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
     timed();
     if (replies)
         return take(*replies);
+    if (target == read_target::primary_or_replica && !*replica_failed) {
+        auto replicas = current_replicas();
+        if (!replicas.empty()) {
+            const std::string& replica = replicas[round_robin++ % replicas.size()];
+            if (replica_in_sync(replica)) {
+                bool replica_skipped = true;
+                replies = attempt(replica, cmds, &replica_skipped);
+                if (replies)
+                    return take(*replies);
+                *replica_failed = !replica_skipped;
+            }
+        }
+    }
     *unavailable = true;
     if (strict_call() && l2_enabled())
         unavailable_error(current_primary());

@@ -38,8 +38,10 @@ uint64_t write_route();
 // ai_scale.redis_replica_max_lag in bytes, as judge_replica takes it (-1: no check).
 int64_t replica_max_lag_bytes();
 
-// Where a read goes: as ai_scale.redis_read_from says, or to the primary only.
-enum class read_target { configured, primary };
+// Where a read goes: as ai_scale.redis_read_from says; to the primary only; or to the primary,
+// and when it does not answer to a replica judged in sync (the generation counters: a replica's
+// may be behind the primary's, but with the primary unreachable they are the newest there are).
+enum class read_target { configured, primary, primary_or_replica };
 
 // Keys per Redis round trip. Each round trip must end within ai_scale.redis_timeout_ms: one
 // MGET or pipeline of a whole large batch could not (200,000 keys took longer than the default

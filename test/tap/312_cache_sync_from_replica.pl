@@ -1,0 +1,57 @@
+# An invalidation that Redis took, seen by a server whose next use of the model comes while the
+# Redis primary hangs: primary server P and hot standby S share Redis A (primary) and B (its
+# replica); S reads a value into its L1, P invalidates the model (A takes the INCRBY, B
+# replicates it), then A hangs (SIGSTOP). S synced the model's slots from A only: with no
+# answer it kept the slots it had, and answered the invalidated value from its L1, and from B
+# (whose link to A stays up for repl-timeout), for as long as A hung. It now reads the counters
+# from B when A does not answer: S misses, as P does.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $a_port = PostgreSQL::Test::Cluster::get_free_port();
+my $b_port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('a', $a_port);
+redis_start('b', $b_port, '--replicaof', '127.0.0.1', $a_port);
+my ($a, $b) = ("127.0.0.1:$a_port", "127.0.0.1:$b_port");
+ok(redis_replica_caught_up($a, $b), 'B replicates A');
+
+my ($primary, $standby) = primary_and_standby('sync_from_replica', qq{
+ai_scale.redis_primary = '$a'
+ai_scale.redis_replicas = '$b'
+ai_scale.redis_timeout_ms = 300
+});
+$primary->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+$primary->wait_for_catchup($standby);
+
+my $get = q{SELECT coalesce(ai_scale.cache_get('inv', 1, '{"a": 1}')::text, 'miss')};
+$primary->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('inv', 1, '{"a": 1}', '{"v": "before"}')});
+ok(redis_replica_caught_up($a, $b), 'B has the value');
+is($standby->safe_psql('postgres', $get), '{"v": "before"}', 'S reads the value');
+is($standby->safe_psql('postgres', $get), '{"v": "before"}', 'and again (from its L1)');
+
+# A second on, S syncs the model's slots again at its next use of it.
+usleep(1_200_000);
+$primary->safe_psql('postgres', q{SELECT ai_scale.cache_invalidate('inv')});
+is($primary->safe_psql('postgres', $get), 'miss', 'P misses after its invalidation');
+ok(redis_replica_caught_up($a, $b), 'B has the invalidation');
+
+my $a_pid = redis_pid('a');
+kill 'STOP', $a_pid;
+is($standby->safe_psql('postgres', $get), 'miss',
+    'with A hung, S misses: its L1 answers no invalidated value');
+is($standby->safe_psql('postgres', "SET ai_scale.cache_use_l1 = off; $get"), 'miss',
+    'nor does B, read with L1 off');
+kill 'CONT', $a_pid;
+is($standby->safe_psql('postgres', $get), 'miss', 'S misses once A answers again');
+
+$standby->stop;
+$primary->stop;
+done_testing();

@@ -618,15 +618,27 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     std::string asked;
     if (auto replies = attempt_primary(primary, {cmd}, nullptr, &refused, &asked)) {
         const redisReply* r = (*replies)[0].get();
-        if (r->type != REDIS_REPLY_INTEGER || r->integer <= 0)
-            return std::nullopt;
-        if (uint64_t(r->integer) > generation::counter_ceiling) {
-            warn_increment_refused(asked.empty() ? primary : asked, key,
-                                   "the counter is at " + std::to_string(r->integer) +
-                                       ", past what ai_scale counts to (2^62).");
-            return std::nullopt;
-        }
-        return uint64_t(r->integer);
+        if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 &&
+            uint64_t(r->integer) <= generation::counter_ceiling)
+            return uint64_t(r->integer);
+        // A counter of another writer's, at or below 0 or past 2^62: refused as Redis refuses
+        // an INCRBY, 08006 with cache_strict (a strict put or invalidation returned, with only
+        // the WARNING, while nothing reached Redis: TAP 267).
+        const std::string endpoint = asked.empty() ? primary : asked;
+        const std::string why =
+            "the counter is at " +
+            (r->type == REDIS_REPLY_INTEGER ? std::to_string(r->integer) : std::string("no number")) +
+            ", " + (r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? "past" : "outside") +
+            " what ai_scale counts to (1 to 2^62).";
+        if (strict_call())
+            throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
+                            "Endpoint " + breaker_for(endpoint, endpoint_kind::data).name + ": " +
+                                why,
+                            "Key \"" + key +
+                                "\" holds a value ai_scale did not write. Delete the key: "
+                                "ai_scale then makes the counter again.");
+        warn_increment_refused(endpoint, key, why);
+        return std::nullopt;
     }
     if (strict_call())
         unavailable_error(current_primary());

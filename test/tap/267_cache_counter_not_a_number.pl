@@ -109,6 +109,23 @@ cmp_ok(scalar(grep { my $k = $_; grep { $_ eq $k } counters() } @high), '==', 2,
 chomp(my $made = `$cli GET $high[0]`);
 ok($made =~ /^\d+$/ && $made < 2**62, '... below the ceiling') or diag("counter: '$made'");
 
+# A counter just past 2^62 (INCRBY still answers a number): with cache_strict, a put or an
+# invalidation of the model fails with 08006, as when Redis refuses the INCRBY. Each returned
+# with only the WARNING, while the put reached no Redis and the invalidation no other server.
+my @past = learn('past');
+system("$cli SET $_ 4611686018427387909 >/dev/null") == 0 or die 'SET failed' for @past;
+for my $call (q{ai_scale.cache_put('past', 1, '{"a": 1}', '{"v": "strict"}')},
+              q{ai_scale.cache_invalidate('past')}) {
+    usleep(1_100_000);
+    ($ret, $out, $err) = $node->psql('postgres', qq{
+\\set VERBOSITY verbose
+SET ai_scale.cache_strict = on;
+SELECT $call;});
+    like($err,
+        qr/ERROR:  08006: redis is unavailable for the L2 cache\nDETAIL:  Endpoint 127\.0\.0\.1:$port: the counter is at \d+, past what ai_scale counts to \(1 to 2\^62\)\.\nHINT:  Key "ai_scale:gen:[0-9a-f]{16}:\d+" holds a value ai_scale did not write\. Delete the key: ai_scale then makes the counter again\./,
+        "with cache_strict, $call fails on a counter past 2^62");
+}
+
 $node->stop;
 redis_stop('notanumber');
 done_testing();

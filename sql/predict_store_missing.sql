@@ -21,6 +21,18 @@ SET ai_scale.store_table = 'public.sm_view';
 \set VERBOSITY sqlstate
 SELECT ai_scale.predict('sm_lin', '{"a": 6}') ->> 'score' AS a_view;
 \set VERBOSITY default
+-- Its detail says why (the view's name is no typo); so does that of a name without a schema,
+-- looked up in public, not on the search_path, where a table of that name is.
+SET ai_scale.store_table = 'sm_view';
+SET search_path = public;
+SELECT ai_scale.predict('sm_lin', '{"a": 7}') ->> 'score' AS a_view_detail;
+CREATE SCHEMA sm_other;
+CREATE TABLE sm_other.sm_elsewhere (x int);
+SET search_path = sm_other, public;
+SET ai_scale.store_table = 'sm_elsewhere';
+SELECT ai_scale.predict('sm_lin', '{"a": 8}') ->> 'score' AS unqualified;
+RESET search_path;
+DROP SCHEMA sm_other CASCADE;
 DROP VIEW sm_view;
 RESET ai_scale.store_table;
 SELECT ai_scale.drop_model('sm_lin');

@@ -355,9 +355,9 @@ void wait_for_first_read(const std::vector<uint32_t>& slots)
 // it does not answer an in-sync replica's; sets *unavailable when neither can be read. (Kept
 // at what it had when the primary hung, a slot this server had not synced since another
 // server's invalidation went on answering from L1 the values invalidated, and reading them from
-// the replica, which had the invalidation: TAP 312.) A read cancelled while it waited (or failing with
-// cache_strict) is no sync: the slots stay due for the next request. Claimed all the same, they
-// were synced by no backend of this server for a second, and the L1 of each went on answering
+// the replica, which had the invalidation: TAP 312.) A read cancelled while it waited (or failing
+// with cache_strict) is no sync: the slots stay due for the next request. Claimed all the same,
+// they were synced by no backend of this server for a second, and the L1 of each went on answering
 // what another server had invalidated meanwhile.
 std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>& stale,
                                                      const std::vector<uint64_t>& before,

@@ -223,12 +223,14 @@ namespace {
 // store in a schema the user may not use is a miss like any other store the user may not read,
 // and predict()'s insert there fails with the hint that says what to grant (store.cpp).
 // Inside pg::call, under the pinned search path.
-Oid named_store()
+// The relation of any kind that store_table names; *qualified says whether it named a schema.
+Oid named_relation(bool* qualified)
 {
     List* names = stringToQualifiedNameList(guc::store_table);
     Oid relid = InvalidOid;
+    *qualified = list_length(names) == 2;
     if (list_length(names) >= 1 && list_length(names) <= 2) {
-        const char* nsp = list_length(names) == 2 ? strVal(linitial(names)) : unqualified_schema;
+        const char* nsp = *qualified ? strVal(linitial(names)) : unqualified_schema;
         // pg_temp is the session's own temporary schema (pg_temp_N), as RangeVarGetRelid reads
         // it for predict()'s insert; LookupExplicitNamespace checks no USAGE there.
         Oid schema = strcmp(nsp, "pg_temp") == 0 ? LookupExplicitNamespace(nsp, true)
@@ -236,6 +238,13 @@ Oid named_store()
         if (schema != InvalidOid)
             relid = get_relname_relid(strVal(llast(names)), schema);
     }
+    return relid;
+}
+
+Oid named_store()
+{
+    bool qualified;
+    const Oid relid = named_relation(&qualified);
     return is_table(relid) ? relid : InvalidOid;
 }
 
@@ -247,6 +256,33 @@ Oid store_table_relid()
         return InvalidOid;
     pg::pinned_search_path pinned;
     return pg::call([] { return named_store(); });
+}
+
+std::string store_table_not_table_detail()
+{
+    if (guc::store_table == nullptr || guc::store_table[0] == '\0')
+        return {};
+    // The relkind of a relation named that is no table, or unqualified, or nothing to add.
+    constexpr int unqualified = -1;
+    pg::pinned_search_path pinned;
+    const int why = pg::call([] {
+        bool qualified;
+        const Oid relid = named_relation(&qualified);
+        if (relid != InvalidOid && !is_table(relid))
+            return int(get_rel_relkind(relid));
+        return relid == InvalidOid && !qualified ? unqualified : 0;
+    });
+    if (why == unqualified)
+        return std::string("A name without a schema is looked up in schema \"") +
+               unqualified_schema + "\", whatever the search_path.";
+    if (why == 0)
+        return {};
+    const char* kind = why == RELKIND_VIEW            ? "a view"
+                       : why == RELKIND_MATVIEW       ? "a materialized view"
+                       : why == RELKIND_FOREIGN_TABLE ? "a foreign table"
+                       : why == RELKIND_SEQUENCE      ? "a sequence"
+                                                      : "a relation that is not a table";
+    return std::string("It names ") + kind + ": the store is a table or a partitioned table.";
 }
 
 Oid l3_readable_store()

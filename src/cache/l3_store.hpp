@@ -9,6 +9,7 @@ extern "C" {
 #include "utils/jsonb.h"
 }
 
+#include <string>
 #include <vector>
 
 namespace ai_scale::cache {
@@ -26,6 +27,10 @@ bool lock_store_for_insert(Oid relid);
 // use its schema and read it, else InvalidOid (never an error; _readable_store() says it).
 // Locked (ACCESS SHARE) when it is returned: one dropped while this waited for it is missing.
 Oid l3_readable_store();
+
+// Why ai_scale.store_table names no store where its text alone does not say (a view; a name
+// without a schema, looked up in public), as a sentence; empty otherwise.
+std::string store_table_not_table_detail();
 
 // l3_readable_store(), or InvalidOid for a store keyed by date, which no lookup reads (with a
 // WARNING, once per backend and store): what the lookups below read.

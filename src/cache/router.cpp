@@ -627,7 +627,8 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
         const std::string endpoint = asked.empty() ? primary : asked;
         const std::string why =
             "the counter is at " +
-            (r->type == REDIS_REPLY_INTEGER ? std::to_string(r->integer) : std::string("no number")) +
+            (r->type == REDIS_REPLY_INTEGER ? std::to_string(r->integer)
+                                            : std::string("no number")) +
             ", " + (r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? "past" : "outside") +
             " what ai_scale counts to (1 to 2^62).";
         if (strict_call())

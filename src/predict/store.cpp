@@ -40,9 +40,12 @@ char* warned_store = nullptr;
 // nothing is to be stored on purpose (store_mode off, a standby, a read-only transaction).
 void warn_no_store()
 {
-    pg::call([] {
-        if (warned_store != nullptr && strcmp(warned_store, guc::store_table) == 0)
-            return;
+    if (warned_store != nullptr && strcmp(warned_store, guc::store_table) == 0)
+        return;
+    // (Said without it, a view's name, or a table's name without its schema found on the
+    // search_path, read as a typo.)
+    const std::string why = cache::store_table_not_table_detail();
+    pg::call([&] {
         if (warned_store != nullptr)
             pfree(warned_store);
         warned_store = MemoryContextStrdup(TopMemoryContext, guc::store_table);
@@ -51,6 +54,7 @@ void warn_no_store()
                  errmsg("ai_scale.store_table \"%s\" names no table in this database: predict() "
                         "stores nothing",
                         guc::store_table),
+                 why.empty() ? 0 : errdetail("%s", why.c_str()),
                  errhint("Make the store with ai_scale.create_prediction_store(), or set "
                          "ai_scale.store_mode = off to store nothing.")));
     });

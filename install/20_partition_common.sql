@@ -236,30 +236,43 @@ CREATE FUNCTION ai_scale._uncommitted_creators_text() RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    creators text[];
-    total int;
+    creators int[];
+    sessions text;
 BEGIN
     PERFORM pg_stat_clear_snapshot(); -- the sessions as they are now (see _lock_holders)
-    SELECT array_agg(format('pid %s (%s)', a.pid, ai_scale._transaction_age_text(a.xact_start))
-                     ORDER BY a.xact_start NULLS LAST, a.pid),
-           count(*)
-      INTO creators, total
-      FROM (SELECT DISTINCT l.pid FROM pg_lock_status() l
-             WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted
-               AND l.database = (SELECT s.datid FROM pg_stat_get_activity(pg_backend_pid()) s)
-               AND l.pid IS DISTINCT FROM pg_backend_pid()
-               AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.relation)) m
-      JOIN pg_stat_get_activity(NULL) a ON a.pid = m.pid;
-    IF total = 0 THEN
+    creators := ARRAY(
+        SELECT DISTINCT l.pid FROM pg_lock_status() l
+         WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted
+           AND l.database = (SELECT s.datid FROM pg_stat_get_activity(pg_backend_pid()) s)
+           AND l.pid IS DISTINCT FROM pg_backend_pid()
+           AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.relation));
+    sessions := ai_scale._sessions_text(creators);
+    IF sessions IS NULL THEN
         RETURN NULL;
     END IF;
     RETURN format('no session holds a lock on the table; %s %s a table not committed yet '
                   '(one being made, whose name may be the one this step makes)',
-                  ai_scale._first_sessions_text(creators, total),
-                  CASE WHEN total = 1 THEN 'holds' ELSE 'hold' END);
+                  sessions,
+                  CASE WHEN cardinality(creators) = 1 THEN 'holds' ELSE 'hold' END);
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END $$;
+
+-- For _uncommitted_creators_text and _older_transactions: the sessions of pids still there,
+-- each by pid and the age of its transaction, the oldest transactions first, the first three
+-- and how many more; null when none is.
+CREATE FUNCTION ai_scale._sessions_text(pids int[]) RETURNS text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT ai_scale._first_sessions_text(
+           array_agg(format('pid %s (%s)', a.pid, ai_scale._transaction_age_text(a.xact_start))
+                     ORDER BY a.xact_start NULLS LAST, a.pid),
+           count(*)::int)
+  FROM pg_stat_get_activity(NULL) a
+ WHERE a.pid = ANY (pids)
+HAVING count(*) > 0
+$$;
 
 -- What held up a maintenance step that gave up on a lock (55P03), for its 'skipped' row and the
 -- worker's log: the sessions holding a lock on rels[i] that conflicts with modes[i] (the mode

@@ -341,27 +341,16 @@ CREATE FUNCTION ai_scale._older_transactions(waited text) RETURNS text
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
-DECLARE
-    holders text[];
-    total int;
 BEGIN
     PERFORM pg_stat_clear_snapshot(); -- the sessions as they are now (see _lock_holders)
-    SELECT array_agg(format('pid %s (%s)', a.pid, ai_scale._transaction_age_text(a.xact_start))
-                     ORDER BY a.xact_start NULLS LAST, a.pid),
-           count(*)
-      INTO holders, total
-      FROM pg_stat_get_activity(NULL) a
-     WHERE a.datid = (SELECT m.datid FROM pg_stat_get_activity(pg_backend_pid()) m)
-       AND a.pid <> pg_backend_pid() AND a.backend_xmin IS NOT NULL
-       AND a.backend_type <> 'autovacuum worker' -- (not waited for)
-       AND a.pid NOT IN (SELECT v.pid FROM pg_stat_get_progress_info('VACUUM') v) -- (nor VACUUM)
-       AND age(a.backend_xmin) >= age(xid(pg_snapshot_xmin(pg_current_snapshot())))
-       AND (a.xact_start IS NULL OR a.xact_start < clock_timestamp() - waited::interval);
-    IF total = 0 THEN
-        RETURN NULL;
-    END IF;
-    RETURN 'waiting for the transactions older than it to end: '
-           || ai_scale._first_sessions_text(holders, total);
+    RETURN 'waiting for the transactions older than it to end: ' || ai_scale._sessions_text(ARRAY(
+        SELECT a.pid FROM pg_stat_get_activity(NULL) a
+         WHERE a.datid = (SELECT m.datid FROM pg_stat_get_activity(pg_backend_pid()) m)
+           AND a.pid <> pg_backend_pid() AND a.backend_xmin IS NOT NULL
+           AND a.backend_type <> 'autovacuum worker' -- (not waited for)
+           AND a.pid NOT IN (SELECT v.pid FROM pg_stat_get_progress_info('VACUUM') v) -- (nor VACUUM)
+           AND age(a.backend_xmin) >= age(xid(pg_snapshot_xmin(pg_current_snapshot())))
+           AND (a.xact_start IS NULL OR a.xact_start < clock_timestamp() - waited::interval)));
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END $$;

@@ -41,13 +41,21 @@ like($node->safe_psql('app', $run_k),
     'a drop skipped names the three oldest sessions holding the partition, and how many more');
 $_->query_safe('COMMIT') for @readers[1 .. 3];
 
+# A session in a transaction queued for an ACCESS EXCLUSIVE lock on $table; and its pid.
+sub queued_for {
+    my ($table) = @_;
+    my $session = $node->background_psql('app');
+    my $pid = $session->query_safe('SELECT pg_backend_pid()');
+    $session->query_until(qr/sent/,
+        "\\echo sent\nBEGIN; LOCK TABLE $table IN ACCESS EXCLUSIVE MODE;\n");
+    ok($node->poll_query_until('app', qq{
+SELECT count(*) = 1 FROM pg_locks WHERE pid = $pid AND NOT granted}),
+        "a session queues for $table behind the reader");
+    return ($session, $pid);
+}
+
 # A session queued for the partition ahead of the run: named too, as waiting.
-my $queued = $node->background_psql('app');
-my $queued_pid = $queued->query_safe('SELECT pg_backend_pid()');
-$queued->query_until(qr/sent/, "\\echo sent\nBEGIN; LOCK TABLE k_old IN ACCESS EXCLUSIVE MODE;\n");
-ok($node->poll_query_until('app', qq{
-SELECT count(*) = 1 FROM pg_locks WHERE pid = $queued_pid AND NOT granted}),
-    'a session queues for the partition behind the reader');
+my ($queued, $queued_pid) = queued_for('k_old');
 like($node->safe_psql('app', $run_k),
     qr/; lock on public\.k_old held by pid $pids[0] \($age\), pid $queued_pid \(waiting ahead, $age\); retried on the next run$/,
     'a session queued ahead for a conflicting lock is named as waiting');
@@ -115,8 +123,8 @@ $stranger->query_safe('COMMIT');
 $node->safe_psql('postgres', old_partition_table('a') . q{
 UPDATE ai_scale.partition_config SET retention = '3 days', retention_mode = 'detach'
  WHERE parent = 'a'::regclass;});
-my $reader = $node->background_psql('postgres');
-$reader->query_safe('BEGIN; SELECT count(*) FROM a_old;');
+my $a_reader = $node->background_psql('postgres');
+$a_reader->query_safe('BEGIN; SELECT count(*) FROM a_old;');
 my $holder = $node->background_psql('postgres');
 my $holder_pid = $holder->query_safe('SELECT pg_backend_pid()');
 $holder->query_safe('BEGIN; LOCK TABLE a_old IN SHARE MODE;');
@@ -126,7 +134,7 @@ ok( $node->wait_for_log(
     ),
     "the worker's log of a detach it skipped names the session holding the partition, alone");
 $holder->query_safe('COMMIT');
-$reader->query_safe('COMMIT');
+$a_reader->query_safe('COMMIT');
 
 # By hand, the errors of a lock not free in time say what held it too: rescue_default (and
 # rescue_default_proc's notices as it tries again), and manage_partitions adding a default.
@@ -156,12 +164,7 @@ like($err,
     'manage_partitions adding a default partition names the session holding the table');
 # A session queued ahead of rescue_default for the default: named too. (The wait was read as
 # 50 seconds, and a session queued for less than that was left out.)
-my $queued_r = $node->background_psql('app');
-my $queued_r_pid = $queued_r->query_safe('SELECT pg_backend_pid()');
-$queued_r->query_until(qr/sent/, "\\echo sent\nBEGIN; LOCK TABLE r_default IN ACCESS EXCLUSIVE MODE;\n");
-ok($node->poll_query_until('app', qq{
-SELECT count(*) = 1 FROM pg_locks WHERE pid = $queued_r_pid AND NOT granted}),
-    'a session queues for the default partition behind the reader');
+my ($queued_r, $queued_r_pid) = queued_for('r_default');
 # (Its first read of the default queues behind that session, with the caller's lock_timeout.)
 ($rc, $out, $err) = $node->psql('app', q{
 SET lock_timeout = '1s';
@@ -172,6 +175,6 @@ like($err,
 $reader->query_safe('COMMIT');
 $queued_r->query_safe('ROLLBACK');
 
-$_->quit for @readers, $queued, $other_run, $stranger, $holder, $reader, $queued_r;
+$_->quit for @readers, $queued, $other_run, $stranger, $holder, $reader, $queued_r, $a_reader;
 $node->stop;
 done_testing();

@@ -54,7 +54,9 @@ bool sum_digits(const L::numeric_view& num, double* out, size_t* groups)
         }
         if (k < -pow_bias)
             break;
-        v += double(digit) * pow10000.v[k + pow_bias];
+        // (10000^k is infinite for k past 77: a zero digit there made the sum NaN.)
+        if (digit != 0)
+            v += double(digit) * pow10000.v[k + pow_bias];
     }
     *out = num.negative ? -v : v;
     *groups = i;
@@ -428,7 +430,7 @@ feature_extractor::result feature_extractor::extract(const uint8_t* root, size_t
                 res.feature = c;
                 return res;
             }
-            if (std::isinf(x)) {
+            if (!std::isfinite(x)) {
                 res.st = status::out_of_range;
                 res.feature = c;
                 return res;

@@ -306,6 +306,23 @@ TEST(ScoringExtract, MissingDefaultsAndErrors)
     EXPECT_EQ(run(one, huge, row).st, feature_extractor::status::out_of_range);
 }
 
+// A number past float range whose base-10000 digits include a zero at a weight where 10000^k is
+// past double range (78 to 80): 0 times infinity made it NaN, read as a missing value (a gbdt
+// took the default branch and scored, where the number is out of range: 22003).
+TEST(ScoringExtract, NumbersPastDoubleRangeWithZeroDigitsAreOutOfRange)
+{
+    float row[1];
+    feature_extractor one({"a"}, {NAN}, false);
+    feature_extractor gbdt({"a"}, {NAN}, true);
+    // 10^316 + 10^308: digits 1, 0, 1 at weights 79, 78, 77.
+    const std::string digits = "1" + std::string(7, '0') + "1" + std::string(308, '0');
+    for (const std::string& text : {digits, "-" + digits}) {
+        std::string root = object({{"a", num(text, true)}});
+        EXPECT_EQ(run(one, root, row).st, feature_extractor::status::out_of_range) << text;
+        EXPECT_EQ(run(gbdt, root, row).st, feature_extractor::status::out_of_range) << text;
+    }
+}
+
 // The extractor remembers the keys of the object it read last: an object with the same keys
 // reuses their match, whatever its values; any other keys are matched again.
 TEST(ScoringExtract, RemembersTheLastKeysOnlyForTheSameKeys)

@@ -28,7 +28,7 @@ l1_table* l1_table::create(void* mem, uint32_t entries, uint32_t value_bytes)
     static_assert(sizeof(l1_table) % 8 == 0);
     auto* t = new (mem) l1_table();
     t->n_sets_ = sets_for(entries);
-    t->value_bytes_ = uint32_t(align8(value_bytes));
+    t->value_bytes_ = value_bytes; // the limit; each slot takes align8 of it
     std::size_t n = std::size_t(t->n_sets_) * ways;
     auto* base = static_cast<uint8_t*>(mem) + align8(sizeof(l1_table));
     for (std::size_t i = 0; i < n; i++)
@@ -45,7 +45,7 @@ uint8_t* l1_table::hands()
 
 uint8_t* l1_table::value_of(uint32_t index)
 {
-    return hands() + align8(n_sets_) + std::size_t(index) * value_bytes_;
+    return hands() + align8(n_sets_) + std::size_t(index) * align8(value_bytes_);
 }
 
 int l1_table::slot_of(uint32_t set, const key128& k)

@@ -96,6 +96,22 @@ TEST(L1Table, TooLargeValuesAreNotStored)
     EXPECT_TRUE(f.t->put({1, 1}, fits.data(), 16, 0, 100));
 }
 
+// The limit is the one set, not the slot's size rounded up to 8 bytes: with 100, outputs of 101 to
+// 104 bytes were kept (ai_scale.l1_max_value_bytes is the largest output L1 keeps). Each slot
+// still takes whole words: the values on either side of one stay intact.
+TEST(L1Table, LimitIsExactWhenNotAMultipleOf8)
+{
+    table_fixture f(64, 100);
+    EXPECT_EQ(f.t->value_bytes(), 100u);
+    std::string over(101, 'o');
+    EXPECT_FALSE(f.t->put({1, 1}, over.data(), uint32_t(over.size()), 0, 100));
+    std::string a(100, 'a'), b(100, 'b');
+    EXPECT_TRUE(f.t->put({1, 1}, a.data(), 100, 0, 100));
+    EXPECT_TRUE(f.t->put({2, 2}, b.data(), 100, 0, 100));
+    EXPECT_EQ(get(f.t, {1, 1}, 0), a);
+    EXPECT_EQ(get(f.t, {2, 2}, 0), b);
+}
+
 // A put L1 cannot hold still replaces the key's value: the old one must not go on answering
 // (found by a stress run: cache_put of a 3 kB output left the 14-byte one it replaced in L1).
 TEST(L1Table, RefusedPutRemovesTheOldValue)

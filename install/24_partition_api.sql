@@ -465,6 +465,12 @@ BEGIN
         RAISE EXCEPTION 'table name "%" is longer than 63 bytes', rel
             USING ERRCODE = 'name_too_long';
     END IF;
+    -- (Not cut to 63 bytes, as a name would be: the store was made in the schema of the cut
+    -- name, or 3F000 named a schema never written.)
+    IF octet_length(nsp) > 63 THEN
+        RAISE EXCEPTION 'schema name "%" is longer than 63 bytes', nsp
+            USING ERRCODE = 'name_too_long';
+    END IF;
     -- A table of the name (the quick start run again, e.g. after DROP EXTENSION, which keeps
     -- the store but forgets that it was managed): the hint says how to manage it. One made by
     -- another session whose transaction was still open (two deploys at once) was found by the

@@ -92,6 +92,7 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.rescue_default(NULL)$$);
 SELECT pg_temp.try($$SELECT ai_scale.unmanage_partitions(NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.reapply_privileges(NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('x', 64))$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store(repeat('s', 64) || '.good')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.create_prediction_store('good')$$);
 -- The hint of a name taken: by a range-partitioned table (manage it, with the settings the call
 -- gave) or by another table (one managed already: partition_store).

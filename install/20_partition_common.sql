@@ -196,6 +196,22 @@ SELECT CASE WHEN caller::interval <> interval '0'
             ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms' END
 $$;
 
+-- The name suffix of a piece of a cell (a partition that starts inside one, where another
+-- partition takes the rest) starting at local time at: YYYYMMDD_HHMI, with the years before 1
+-- written as the cells' names write them (planner.cpp, name_suffix): astronomical, 1 BC is
+-- 0000, 44 BC -043. to_char's year dropped the era, and a piece of 44 BC was named as one of
+-- AD 44.
+CREATE FUNCTION ai_scale._piece_suffix(at timestamp) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT CASE WHEN at >= '0001-01-01' THEN to_char(at, 'YYYYMMDD_HH24MI')
+            WHEN y = 0 THEN '0000' || to_char(at, 'MMDD_HH24MI')
+            ELSE '-' || lpad((-y)::text, greatest(3, length((-y)::text)), '0')
+                 || to_char(at, 'MMDD_HH24MI') END
+  FROM (SELECT extract(year FROM at)::int + 1 AS y) a
+$$;
+
 -- For _lock_holders and _older_transactions: how long the transaction of a session has been
 -- open (xact_start, as pg_stat_activity gives it: NULL to a role that may not see it).
 CREATE FUNCTION ai_scale._transaction_age_text(xact_start timestamptz) RETURNS text

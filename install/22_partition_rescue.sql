@@ -376,9 +376,9 @@ BEGIN
     piece_hi := parts.highs;
     piece_sfx := ARRAY(SELECT CASE WHEN p.low = lo THEN sfx
                                    WHEN piece_zone <> zone
-                                   THEN to_char((p.low AT TIME ZONE 'UTC') AT TIME ZONE zone,
-                                                'YYYYMMDD_HH24MI')
-                                   ELSE to_char(p.low, 'YYYYMMDD_HH24MI') END
+                                   THEN ai_scale._piece_suffix(
+                                            (p.low AT TIME ZONE 'UTC') AT TIME ZONE zone)
+                                   ELSE ai_scale._piece_suffix(p.low) END
                          FROM unnest(piece_lo) WITH ORDINALITY p(low, n) ORDER BY p.n);
     piece_rows := CASE WHEN cardinality(piece_lo) = 1 THEN ARRAY[cell_rows]
                        ELSE array_fill(NULL::bigint, ARRAY[cardinality(piece_lo)]) END;

@@ -78,16 +78,18 @@ BEGIN
             IF bound_lo[m] > cursor THEN
                 out := out || ('create', NULL, cursor, bound_lo[m],
                                CASE WHEN cursor = a THEN s.suffix
-                                    ELSE to_char(cursor AT TIME ZONE 'UTC' AT TIME ZONE zone,
-                                                 'YYYYMMDD_HH24MI') END)::ai_scale._partition_step;
+                                    ELSE ai_scale._piece_suffix(
+                                             cursor AT TIME ZONE 'UTC' AT TIME ZONE zone)
+                                    END)::ai_scale._partition_step;
             END IF;
             cursor := greatest(cursor, bound_hi[m]);
         END LOOP;
         IF cursor < b THEN
             out := out || ('create', NULL, cursor, b,
                            CASE WHEN cursor = a THEN s.suffix
-                                ELSE to_char(cursor AT TIME ZONE 'UTC' AT TIME ZONE zone,
-                                             'YYYYMMDD_HH24MI') END)::ai_scale._partition_step;
+                                ELSE ai_scale._piece_suffix(
+                                         cursor AT TIME ZONE 'UTC' AT TIME ZONE zone)
+                                END)::ai_scale._partition_step;
         END IF;
     END LOOP;
     RETURN out;

@@ -234,6 +234,17 @@ SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('edges')
 SELECT id FROM ONLY edges_default ORDER BY id;
 DROP TABLE edges;
 RESET client_min_messages;
+-- A piece of a cell (a partition made by hand takes the rest) is named by its start with the
+-- year as the cells' names write it, before year 1 too: astronomical (44 BC is -043). The
+-- piece of 44 BC was named bc_00440701_0000, as if of AD 44.
+CREATE TABLE bc (d date NOT NULL) PARTITION BY RANGE (d);
+CREATE TABLE bc_byhand PARTITION OF bc FOR VALUES FROM ('0044-01-01 BC') TO ('0044-07-01 BC');
+SELECT count(*) FROM ai_scale.manage_partitions('bc', '1 year', 0);
+INSERT INTO bc VALUES ('0044-08-01 BC'), ('0045-06-01 BC'), ('0001-03-01 BC'), ('0044-08-01');
+SELECT partition, lower, upper, rows_moved FROM ai_scale.rescue_default('bc');
+SELECT ai_scale._piece_suffix(at) FROM unnest(ARRAY['0001-06-01 BC', '1000-06-01 BC',
+                                                     '4713-06-01 12:30 BC']::timestamp[]) at;
+DROP TABLE bc;
 RESET TimeZone;
 
 -- A table with triggers of its own, or in a publication, gets its rows moved through the

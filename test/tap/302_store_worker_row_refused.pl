@@ -1,7 +1,7 @@
-# An async batch one of whose rows the store refuses (a CHECK constraint, a trigger's RAISE)
-# loses that row alone: the worker writes the batch again a row at a time. The whole batch was
-# lost, up to 1000 predictions of any session, for one row a constraint the store's owner added
-# did not take.
+# An async batch one of whose rows the store refuses (a CHECK constraint, a trigger's RAISE, an
+# index the row is too long for) loses that row alone: the worker writes the batch again a row at
+# a time. The whole batch was lost, up to 1000 predictions of any session, for one row a
+# constraint the store's owner added did not take.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -29,12 +29,13 @@ SELECT ai_scale.register_model('a', 'linear', ARRAY['x'], '{"weights": [1], "bia
 # predictions queued meanwhile, x from 1 to 20 (one model: one batch), are all in its next
 # insert. Returns the log's offset from before the batch was queued.
 sub batch_behind_held_row {
-    my ($held, $what) = @_;
+    my ($held, $what, $input) = @_;
+    $input //= q{jsonb_build_object('x', g)};
     my ($locker, $waits) = store_worker_held($node, qq{ai_scale.predict('a', '{"x": $held}')});
     ok($waits, "the store worker waits to insert $what");
     my $offset = -s $node->logfile;
     $node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
-SELECT count(ai_scale.predict('a', jsonb_build_object('x', g))) FROM generate_series(1, 20) g;});
+SELECT count(ai_scale.predict('a', } . $input . q{)) FROM generate_series(1, 20) g;});
     $locker->query_safe('COMMIT');
     $locker->quit;
     return $offset;
@@ -59,6 +60,28 @@ like(slurp_file($node->logfile, $offset),
     qr/DETAIL:  2 inserts of this pass over the queue failed; the error is the first one's\./,
     'each refused row an insert of its own');
 
+# So is a row too long for a btree index the store's owner put on the inputs (54000, "index row
+# size ... exceeds btree version 4 maximum"): the worker wrote the batch a row at a time only
+# for the classes above, and lost all 20 for it.
+$node->safe_psql('postgres', q{
+DROP TRIGGER refuse_7 ON public.model_predictions;
+ALTER TABLE public.model_predictions DROP CONSTRAINT not_13;
+TRUNCATE public.model_predictions;
+CREATE INDEX inputs ON public.model_predictions (input_data);});
+# (Inputs the first batch did not have, so that no cache answers them.)
+$offset = batch_behind_held_row(100, 'the batch with a long input', q{jsonb_build_object('x', g, 'k', 3)
+    || CASE WHEN g = 5 THEN jsonb_build_object('pad', (SELECT string_agg(md5(i::text), '')
+                                                       FROM generate_series(1, 200) i))
+            ELSE '{}' END});
+ok($node->poll_query_until('postgres',
+        q{SELECT count(*) = 20 FROM public.model_predictions}),
+    'the held row and the batch\'s other 19 rows are written');
+is(stored_xs(), '1,2,3,4,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,100', 'all but the long one');
+ok($node->wait_for_log(
+        qr/store worker for database "[^"]+" lost 1 prediction: index row size \d+ exceeds btree/,
+        $offset),
+    'the worker says it lost one, and why');
+
 # A trigger on the default partition that moves some rows out of its range fails those rows
 # with the 23514 the worker tries again for a batch (Postgres routed its rows there while a move
 # made their partition: specs/predict_async_rescue). The batch gets its tries as a whole, and is
@@ -67,8 +90,7 @@ like(slurp_file($node->logfile, $offset),
 # transactions: 5 for the batch and 1 for each of its 10 moved rows (55 when each was tried
 # five times). Autovacuum off, so that no cancelled vacuum is counted with them.
 $node->safe_psql('postgres', q{
-DROP TRIGGER refuse_7 ON public.model_predictions;
-ALTER TABLE public.model_predictions DROP CONSTRAINT not_13;
+DROP INDEX public.inputs;
 TRUNCATE public.model_predictions;
 SELECT ai_scale.unmanage_partitions('public.model_predictions');
 CREATE FUNCTION even_to_3000() RETURNS trigger LANGUAGE plpgsql AS $$

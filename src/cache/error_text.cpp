@@ -116,10 +116,15 @@ bool refuses_command_only(std::string_view reply)
     // that INCRBY finds not a number, or would take past 2^63 - 1.
     constexpr std::string_view not_integer = "ERR value is not an integer";
     constexpr std::string_view overflow = "ERR increment or decrement would overflow";
+    // A sentinel asked of a master it does not monitor (one database's redis_sentinel_master
+    // wrong): an answer. Counted as a failure, it opened the sentinel's breaker, which every
+    // database shares, and sessions of the right master were told no primary.
+    constexpr std::string_view no_master = "ERR No such master with that name";
     return code == "OOM" || code == "NOPERM" || code == "MISCONF" || code == "NOREPLICAS" ||
            code == "WRONGTYPE" || reply.substr(0, unknown.size()) == unknown ||
            reply.substr(0, not_integer.size()) == not_integer ||
-           reply.substr(0, overflow.size()) == overflow || refuses_connection(reply);
+           reply.substr(0, overflow.size()) == overflow ||
+           reply.substr(0, no_master.size()) == no_master || refuses_connection(reply);
 }
 
 } // namespace ai_scale::cache

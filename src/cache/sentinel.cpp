@@ -1,4 +1,5 @@
 #include "cache/sentinel.hpp"
+#include "cache/breaker_registry.hpp"
 #include "cache/redis_client.hpp"
 #include "cache/router.hpp"
 #include "cache/sentinel_view.hpp"
@@ -56,10 +57,16 @@ sentinel_answer ask_sentinel(const std::string& sentinel, redis_topology* out)
 {
     const std::string master = guc::redis_sentinel_master ? guc::redis_sentinel_master : "";
     bool skipped;
+    bool refused;
     auto replies =
         attempt(sentinel,
                 {{"SENTINEL", "get-master-addr-by-name", master}, {"SENTINEL", "replicas", master}},
-                &skipped, endpoint_kind::sentinel);
+                &skipped, endpoint_kind::sentinel, &refused);
+    // (SENTINEL replicas of a master it does not monitor is an error reply, a refusal.)
+    if (!replies && refused &&
+        breaker_snapshot(breaker_for(sentinel, endpoint_kind::sentinel))
+                .last_error.rfind("ERR No such master", 0) == 0)
+        return sentinel_answer::unknown_master;
     if (!replies)
         return skipped ? sentinel_answer::skipped : sentinel_answer::unreachable;
     auto primary = sentinel_primary(reply_words((*replies)[0].get()));

@@ -67,12 +67,18 @@ std::string sentinel_role(const std::string& address)
     switch (ask_sentinel(address, &told)) {
     case sentinel_answer::skipped:
         break;
-    case sentinel_answer::unreachable:
+    case sentinel_answer::unreachable: {
+        const std::string last_error =
+            breaker_snapshot(breaker_for(address, endpoint_kind::sentinel)).last_error;
         // It answered, refusing SENTINEL: a plain Redis named as a sentinel, say.
-        if (refuses_command_only(
-                breaker_snapshot(breaker_for(address, endpoint_kind::sentinel)).last_error))
+        if (refuses_command_only(last_error))
             return "not a sentinel (SENTINEL refused)";
+        // A sentinel with a password (sentinel requirepass), which ai_scale does not send:
+        // shown as a data node refusing its login is, not as one that does not answer.
+        if (refuses_login(last_error))
+            return "refusing authentication (sentinel passwords are not supported)";
         return "unreachable";
+    }
     case sentinel_answer::unknown_master:
         return "sentinel (does not know \"" + std::string(guc::redis_sentinel_master) + "\")";
     case sentinel_answer::named:

@@ -86,10 +86,43 @@ like($after, qr/\{"v": 3\}\n127\.0\.0\.1:$r_port$/,
     'the open session wrote to and read from the new primary');
 like(`redis-cli -p $r_port info replication`, qr/role:master/, 'which is a primary now');
 
+# A master the sentinel does not monitor (one database's wrong redis_sentinel_master): its "ERR
+# No such master with that name" is an answer, no failure of the sentinel. Counted as one, five
+# such sessions opened the sentinel's breaker, which every database shares, and new sessions of
+# the right master were told no primary.
+$node->psql('postgres', q{SET ai_scale.redis_sentinel_master = 'nosuch';
+SELECT ai_scale.cache_get('s', 1, '{"k": 9}');}) for 1 .. 6;
+is($node->safe_psql('postgres', qq{SET ai_scale.redis_sentinel_master = 'nosuch';
+SELECT reported_role || ' / ' || breaker FROM ai_scale.redis_status()
+ WHERE endpoint = '127.0.0.1:$s_port'}),
+    'sentinel (does not know "nosuch") / closed',
+    'redis_status() says the sentinel does not know the master, its breaker closed');
+my ($ret, $out, $err) = $node->psql('postgres', q{SET ai_scale.redis_sentinel_master = 'nosuch';
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('s', 1, '{"k": 9}');});
+like($err,
+    qr/DETAIL:  No Redis Sentinel in ai_scale\.redis_sentinels has named a primary for "nosuch"\. .*Sentinel 127\.0\.0\.1:$s_port: ERR No such master with that name\./,
+    'a strict call says why, naming the sentinel that does not know the master');
+like($node->safe_psql('postgres', q{SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_put('s', 1, '{"k": 8}', '{"v": 8}');
+SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.cache_get('s', 1, '{"k": 8}');}), qr/\{"v": 8\}$/,
+    'a new session of the right master is told its primary');
+
+# A sentinel with a password (not supported: ai_scale sends it no AUTH) is shown as refusing
+# its login, as a data node is; it was shown as unreachable, as if it did not answer.
+my $pw_port = PostgreSQL::Test::Cluster::get_free_port();
+sentinel_start('sentinel_pw', $pw_port, 'tapmaster', $r_port, 'requirepass sentinelpw');
+is($node->safe_psql('postgres', qq{SET ai_scale.redis_sentinels = '127.0.0.1:$pw_port';
+SELECT reported_role FROM ai_scale.redis_status() WHERE configured_as = 'sentinel'}),
+    'refusing authentication (sentinel passwords are not supported)',
+    'redis_status() says a sentinel with a password refuses the login');
+redis_stop('sentinel_pw');
+
 # The sentinel stops: sessions keep the primary they were told of; a new one has none and
 # misses, or fails with 08006 when strict, at once.
 redis_stop('sentinel');
-my ($ret, $out, $err) = $node->psql('postgres', q{
+($ret, $out, $err) = $node->psql('postgres', q{
 SET statement_timeout = '10s';
 SELECT ai_scale.cache_get('s', 1, '{"k": 3}') IS NULL AS miss;
 SET ai_scale.cache_strict = on;

@@ -630,9 +630,10 @@ sub redis_start {
 }
 
 # Starts a Redis Sentinel on 127.0.0.1:$port monitoring 127.0.0.1:$primary_port as $master
-# (quorum 1, down after 1 s).
+# (quorum 1, down after 1 s), with the configuration lines @extra after its own (a
+# `requirepass`, say).
 sub sentinel_start {
-    my ($name, $port, $master, $primary_port) = @_;
+    my ($name, $port, $master, $primary_port, @extra) = @_;
     $redis_base //= PostgreSQL::Test::Utils::tempdir();
     my $dir = "$redis_base/$name";
     mkdir $dir;
@@ -647,10 +648,12 @@ logfile $dir/redis.log
 sentinel monitor $master 127.0.0.1 $primary_port 1
 sentinel down-after-milliseconds $master 1000
 sentinel failover-timeout $master 5000
-});
+} . join('', map { "$_\n" } @extra));
     system('redis-server', "$dir/sentinel.conf", '--sentinel') == 0
       or die "sentinel $name failed";
-    wait_for_own_redis($dir, $port, $log_offset, '');
+    my ($password) = map { /^requirepass (\S+)$/ ? $1 : () } @extra;
+    wait_for_own_redis($dir, $port, $log_offset,
+        defined $password ? "-a $password --no-auth-warning" : '');
     $redis_dirs{$name} = $dir;
 }
 

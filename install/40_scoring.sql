@@ -82,38 +82,58 @@ ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_
 -- may read. model_last_versions does not outlive the extension, the stores do: after DROP
 -- EXTENSION and CREATE EXTENSION, numbering from 1 again would give a new model the number of
 -- a dropped one whose outputs are still in a store, and L3 would serve them as the new one's.
--- Every table of the database that L3 could read is looked in (one with the columns its
--- lookups read, not a partition): ai_scale.store_table may differ by role and by database
--- (ALTER ROLE ... SET), and the registering session's names one store only.
+-- The stores are those ai_scale.store_table names: the session's, the server's, and each
+-- role's and database's (ALTER ROLE / DATABASE ... SET, which only a superuser may set), not
+-- the registering session's alone (test sql/extension). Named as the setting names them (a
+-- name without a schema is in public), of the store's column types (a model_name of another
+-- type compared with text would run its cast, the code of its owner), read with row_security
+-- off (no policy's code runs; a store with a policy is not read, as one the caller may not
+-- read). Any table with the store's columns was read once: its owner's code ran as whoever
+-- registered, a value in it that was no version failed the registration, and a lock on it
+-- held every registration.
 CREATE FUNCTION ai_scale._store_last_version(model text) RETURNS int
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
+    SET row_security = off
 AS $$
 DECLARE
+    named text;
+    parts text[];
     store regclass;
     found int;
     highest int := 0;
 BEGIN
-    FOR store IN
-        SELECT c.oid::regclass
-          FROM pg_class c
-          JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-           AND NOT pg_is_other_temp_schema(c.relnamespace)
-           AND (SELECT count(*) FROM pg_attribute a
-                 WHERE a.attrelid = c.oid AND NOT a.attisdropped
-                   AND a.attname IN ('model_name', 'model_version', 'input_hash',
-                                     'output_data', 'created_at')) = 5
-           AND has_table_privilege(c.oid, 'SELECT')
-         ORDER BY c.oid
+    FOR named IN
+        SELECT current_setting('ai_scale.store_table', true)
+        UNION
+        SELECT s.reset_val FROM pg_settings s WHERE s.name = 'ai_scale.store_table'
+        UNION
+        SELECT substr(c, length('ai_scale.store_table=') + 1)
+          FROM pg_db_role_setting d, unnest(d.setconfig) c
+         WHERE d.setdatabase IN (0, (SELECT oid FROM pg_database
+                                      WHERE datname = current_database()))
+           AND c LIKE 'ai\_scale.store\_table=%'
     LOOP
         BEGIN
+            parts := parse_ident(named);
+            store := CASE cardinality(parts)
+                         WHEN 1 THEN to_regclass(format('public.%I', parts[1]))
+                         WHEN 2 THEN to_regclass(format('%I.%I', parts[1], parts[2])) END;
+            CONTINUE WHEN store IS NULL
+                OR (SELECT c.relkind NOT IN ('r', 'p') FROM pg_class c WHERE c.oid = store)
+                OR NOT has_table_privilege(store, 'SELECT')
+                OR NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                WHERE a.attrelid = store AND a.attname = 'model_name'
+                                  AND NOT a.attisdropped
+                                  AND a.atttypid IN ('text'::regtype, 'varchar'::regtype))
+                OR NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                WHERE a.attrelid = store AND a.attname = 'model_version'
+                                  AND NOT a.attisdropped AND a.atttypid = 'int4'::regtype);
             EXECUTE format('SELECT max(model_version) FROM %s WHERE model_name = $1', store)
                 INTO found USING model;
             highest := greatest(highest, found);
-        EXCEPTION WHEN undefined_function OR datatype_mismatch OR insufficient_privilege THEN
-            NULL;   -- columns of other types: not a prediction store
+        EXCEPTION WHEN invalid_parameter_value OR invalid_name OR insufficient_privilege THEN
+            NULL;   -- no name (parse_ident), or a store with a policy (row_security off)
         END;
     END LOOP;
     RETURN highest;

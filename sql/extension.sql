@@ -65,16 +65,21 @@ SET ai_scale.store_table = 'public.reinstall_store';
 SELECT ai_scale.create_prediction_store('public.reinstall_store');
 SELECT ai_scale.register_model('reinstall_m', 'linear', ARRAY['a'], '{"weights": [1]}');
 SELECT ai_scale.predict('reinstall_m', '{"a": 2}') AS before_drop;
--- So are the outputs in a store another role or database reads (ALTER ROLE ... SET
--- ai_scale.store_table), not the registering session's: every table L3 could read is looked in.
+-- So are the outputs in a store another role reads (ALTER ROLE ... SET ai_scale.store_table),
+-- not the registering session's: every store a setting names is looked in.
+CREATE ROLE reinstall_app;
+ALTER ROLE reinstall_app SET ai_scale.store_table = 'reinstall_role_store';
 SET ai_scale.store_table = 'public.reinstall_role_store';
 SELECT ai_scale.create_prediction_store('public.reinstall_role_store');
 SELECT ai_scale.register_model('reinstall_r', 'linear', ARRAY['a'], '{"weights": [1]}');
 SELECT ai_scale.predict('reinstall_r', '{"a": 2}') AS before_drop_role_store;
 SET ai_scale.store_table = 'public.reinstall_store';
--- A table with the store's column names but other types is not looked in, and no error.
-CREATE TABLE reinstall_lookalike (model_name int, model_version text, input_hash text,
-                                  output_data text, created_at date);
+-- A table no setting names is not looked in, whatever its columns: its values are no versions
+-- (they failed the registration: 22P02), nor its owner trusted (code of its owner's, a cast
+-- or a policy, ran as whoever registered).
+CREATE TABLE reinstall_lookalike (model_name text, model_version text, input_hash text,
+                                  output_data text, created_at text);
+INSERT INTO reinstall_lookalike VALUES ('reinstall_other', 'v3', 'x', '{}', 'yesterday');
 DROP EXTENSION ai_scale;
 CREATE EXTENSION ai_scale;
 SELECT ai_scale.register_model('reinstall_m', 'linear', ARRAY['a'], '{"weights": [100]}')
@@ -98,6 +103,7 @@ RESET ROLE;
 DROP EXTENSION ai_scale;
 DROP ROLE reinstall_admin;
 DROP TABLE public.reinstall_store, public.reinstall_role_store, reinstall_lookalike;
+DROP ROLE reinstall_app;
 RESET ai_scale.store_table;
 RESET client_min_messages;
 CREATE EXTENSION ai_scale;

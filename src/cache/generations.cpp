@@ -352,22 +352,26 @@ void wait_for_first_read(const std::vector<uint32_t>& slots)
 }
 
 // The generations Redis's primary holds for the claimed slots (stale, claimed at now), or when
-// it does not answer an in-sync replica's; sets *unavailable when neither can be read. (Kept
-// at what it had when the primary hung, a slot this server had not synced since another
-// server's invalidation went on answering from L1 the values invalidated, and reading them from
-// the replica, which had the invalidation: TAP 312.) A read cancelled while it waited (or failing
-// with cache_strict) is no sync: the slots stay due for the next request. Claimed all the same,
-// they were synced by no backend of this server for a second, and the L1 of each went on answering
-// what another server had invalidated meanwhile.
+// it does not answer an in-sync replica's (*from_replica then; not for a cache_strict call,
+// which fails with 08006 as the primary does not answer); sets *unavailable when neither can
+// be read. (Kept at what it had when the primary hung, a slot this server had not synced since
+// another server's invalidation went on answering from L1 the values invalidated, and reading
+// them from the replica, which had the invalidation: TAP 312.) A read cancelled while it
+// waited (or failing with cache_strict) is no sync: the slots stay due for the next request.
+// Claimed all the same, they were synced by no backend of this server for a second, and the L1
+// of each went on answering what another server had invalidated meanwhile.
 std::vector<std::optional<std::string>> read_claimed(const std::vector<uint32_t>& stale,
                                                      const std::vector<uint64_t>& before,
-                                                     uint64_t now, bool* unavailable)
+                                                     uint64_t now, bool* unavailable,
+                                                     bool* from_replica)
 {
     std::vector<std::string> keys;
     for (uint32_t s : stale)
         keys.push_back(generation_key(s));
     try {
-        return l2_read(std::move(keys), unavailable, read_target::primary_or_replica);
+        return l2_read(std::move(keys), unavailable,
+                       strict_call() ? read_target::primary : read_target::primary_or_replica,
+                       from_replica);
     } catch (...) {
         auto& g = gens();
         for (size_t i = 0; i < stale.size(); i++) {
@@ -409,6 +413,22 @@ bool reach_floor(uint32_t slot, uint64_t& in_redis)
     }
     floor.compare_exchange_strong(f, 0, std::memory_order_acq_rel);
     return true;
+}
+
+// Raises the slots this server has learned to the generations a replica holds (values[i] for
+// stale[i]), read while the primary did not answer: never lower (a replica's counter may be
+// behind the slot), and a slot not learned yet stays so (its keys out of Redis: misses). Learned
+// from a replica behind the primary, it took a counter older than another server's
+// invalidation, and the values that invalidated were read from that replica. Nothing else is
+// made of them (no INCRBY: the primary does not answer).
+void raise_learned(const std::vector<uint32_t>& stale,
+                   const std::vector<std::optional<std::string>>& values)
+{
+    auto& g = gens();
+    for (size_t i = 0; i < stale.size(); i++)
+        if (values[i] && generation::learned(g.slot[stale[i]].load(std::memory_order_relaxed)))
+            if (uint64_t in_redis = generation::parse_counter(*values[i]))
+                raise_to(g.slot[stale[i]], in_redis);
 }
 
 // Raises each slot to the generation Redis holds (values[i] for stale[i]), or Redis's counter past
@@ -486,8 +506,11 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
     if (!stale.empty()) {
         reading_marks marks{stale};
         bool unavailable = false;
-        const auto values = read_claimed(stale, before, now, &unavailable);
-        if (!unavailable)
+        bool from_replica = false;
+        const auto values = read_claimed(stale, before, now, &unavailable, &from_replica);
+        if (!unavailable && from_replica)
+            raise_learned(stale, values);
+        else if (!unavailable)
             apply_generations(stale, values);
     }
     if (!unlearned.empty()) {

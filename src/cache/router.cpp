@@ -442,8 +442,11 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
             if (replica_in_sync(replica)) {
                 bool replica_skipped = true;
                 replies = attempt(replica, cmds, &replica_skipped);
-                if (replies)
+                if (replies) {
+                    if (from_unchecked_replica != nullptr)
+                        *from_unchecked_replica = true;
                     return take(*replies);
+                }
                 *replica_failed = !replica_skipped;
             }
         }

@@ -40,7 +40,8 @@ int64_t replica_max_lag_bytes();
 
 // Where a read goes: as ai_scale.redis_read_from says; to the primary only; or to the primary,
 // and when it does not answer to a replica judged in sync (the generation counters: a replica's
-// may be behind the primary's, but with the primary unreachable they are the newest there are).
+// may be behind the primary's, by a lag that cannot be checked with the primary silent, but
+// they are the newest there are; *from_unchecked_replica says the replica answered).
 enum class read_target { configured, primary, primary_or_replica };
 
 // Keys per Redis round trip. Each round trip must end within ai_scale.redis_timeout_ms: one

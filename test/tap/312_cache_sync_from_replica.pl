@@ -52,6 +52,25 @@ is($standby->safe_psql('postgres', "SET ai_scale.cache_use_l1 = off; $get"), 'mi
 kill 'CONT', $a_pid;
 is($standby->safe_psql('postgres', $get), 'miss', 'S misses once A answers again');
 
+# A slot S has not learned yet is not learned from B: with A silent, B's lag cannot be checked,
+# and a B behind an invalidation (here one made straight in A's counters, as another server's
+# INCRBY) gave the counters from before it, under which S read the invalidated value from B.
+# (A learned slot only rises, never below what S had.)
+$primary->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('inv2', 1, '{"a": 1}', '{"v": "before"}')});
+ok(redis_replica_caught_up($a, $b), 'B has the second value');
+$standby->restart; # its slots unlearned, its L1 empty
+system("redis-cli -p $b_port client pause 30000 write >/dev/null") == 0
+  or die 'CLIENT PAUSE failed';
+for my $counter (split /\n/, `redis-cli -p $a_port --scan --pattern 'ai_scale:gen:*'`) {
+    system("redis-cli -p $a_port incrby $counter 1000 >/dev/null") == 0 or die 'INCRBY failed';
+}
+kill 'STOP', $a_pid;
+is($standby->safe_psql('postgres', "SET ai_scale.cache_use_l1 = off; $get" =~ s/inv/inv2/r),
+    'miss', 'with A hung and B behind, S misses a slot it has not learned');
+kill 'CONT', $a_pid;
+system("redis-cli -p $b_port client unpause >/dev/null");
+
 $standby->stop;
 $primary->stop;
 done_testing();

@@ -330,36 +330,27 @@ void insert_as_owner(batch& b)
     SetUserIdAndSecContext(worker_user, worker_context);
 }
 
-// Whether an error may be one row's, which the others of its batch need not share: any but those
-// of the batch as a whole (the store gone, or a column of it, or of another type: 42P01, 42703,
-// 42804; a connection, transaction-state, resource, lock, operator, system or serialization
-// error: classes 08, 25, 53, 55, 57, 58, 40). Such a batch is written again a row at a time, so
-// that only the rows at fault are lost: the whole batch was, up to 1000 predictions of any
-// session. Besides a data exception (22), an integrity violation (23) and a trigger's RAISE (P0,
-// 09), a row's own may be 54000 (a btree index on what the inputs carry, and one input too long
-// for it: TAP 302) or 42501 (a row-level security policy's WITH CHECK).
+// Errors one row of a batch may cause, which the others need not share: a data exception
+// (class 22: a value the store's column, default or trigger cannot take), an integrity
+// violation (class 23: a CHECK, NOT NULL, unique or foreign key the store's owner added), a
+// trigger's error (a PL/pgSQL RAISE, class P0; 09000; one of another language's, classes 38
+// and 39), an index entry too long for a btree on what the inputs carry (54000, TAP 302) or a
+// row-level security policy's WITH CHECK (42501). Such a batch is written again a row at a
+// time, so that only the rows at fault are lost: the whole batch was, up to 1000 predictions
+// of any session. Not an error every row raises alike (a trigger's infinite recursion, 54001;
+// the extension dropped, 42704; a column gone): split, a batch of those took 1000 transactions
+// to lose, 20 ms each for a recursion, and held a fast shutdown as long.
 bool row_may_be_at_fault(const ErrorData* e)
 {
-    switch (e->sqlerrcode) {
-    case ERRCODE_UNDEFINED_TABLE:
-    case ERRCODE_UNDEFINED_COLUMN:
-    case ERRCODE_DATATYPE_MISMATCH:
-        return false;
-    default:
-        break;
-    }
-    switch (ERRCODE_TO_CATEGORY(e->sqlerrcode)) {
-    case ERRCODE_CONNECTION_EXCEPTION:
-    case ERRCODE_INVALID_TRANSACTION_STATE:
-    case ERRCODE_INSUFFICIENT_RESOURCES:
-    case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:
-    case ERRCODE_OPERATOR_INTERVENTION:
-    case ERRCODE_SYSTEM_ERROR:
-    case ERRCODE_TRANSACTION_ROLLBACK:
-        return false;
-    default:
+    if (e->sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
+        e->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
         return true;
-    }
+    const int category = ERRCODE_TO_CATEGORY(e->sqlerrcode);
+    return category == ERRCODE_DATA_EXCEPTION ||
+           category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
+           category == ERRCODE_PLPGSQL_ERROR || category == ERRCODE_TRIGGERED_ACTION_EXCEPTION ||
+           category == ERRCODE_EXTERNAL_ROUTINE_EXCEPTION ||
+           category == ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION;
 }
 
 // After a failed insert into `store` (its transaction aborted): whether the batch is tried

@@ -612,10 +612,13 @@ uint64 drain_pass(MemoryContext cxt)
     return rows;
 }
 
-// drain_pass, then one WARNING for the batches it lost.
-uint64 drain(MemoryContext cxt)
+// drain_pass, then one WARNING for the batches it lost. Returns the rows taken from the queue,
+// written or lost; *lost, when given, gets the rows lost.
+uint64 drain(MemoryContext cxt, uint64* lost = nullptr)
 {
     const uint64 rows = drain_pass(cxt);
+    if (lost != nullptr)
+        *lost = losses.rows;
     report_losses();
     return rows;
 }
@@ -737,24 +740,28 @@ void serve_until_shutdown(MemoryContext cxt)
 }
 
 // Clean shutdown: refuse new rows (backends insert them themselves), then write the rest.
-// Returns the rows written.
-uint64 drain_for_shutdown(MemoryContext cxt)
+// Returns the rows written; *lost gets those the store refused (logged as lost). Counted with
+// the written, they were said written as the worker stopped.
+uint64 drain_for_shutdown(MemoryContext cxt, uint64* lost)
 {
     LWLockAcquire(lock, LW_EXCLUSIVE);
     shared->slots[my_slot].closed = true;
     LWLockRelease(lock);
     uint64 rows = 0;
+    *lost = 0;
     while (!store_locked) {
         MemoryContextReset(cxt);
-        const uint64 n = drain(cxt);
-        rows += n;
+        uint64 pass_lost = 0;
+        const uint64 n = drain(cxt, &pass_lost);
+        rows += n - pass_lost;
+        *lost += pass_lost;
         if (n == 0)
             break;
     }
     return rows;
 }
 
-void log_stopping(uint64 rows)
+void log_stopping(uint64 rows, uint64 lost)
 {
     if (store_locked) {
         // Left for the next worker: started now (hand_over_queue), or by the next async
@@ -795,7 +802,11 @@ void log_stopping(uint64 rows)
                                "the %llu queued prediction left",
                                "ai_scale store worker for database \"%s\" stopping; wrote "
                                "the %llu queued predictions left",
-                               rows, my_database_name, static_cast<unsigned long long>(rows))));
+                               rows, my_database_name, static_cast<unsigned long long>(rows)),
+                 lost > 0 ? errdetail_plural("%llu more was lost, as logged above.",
+                                             "%llu more were lost, as logged above.", lost,
+                                             static_cast<unsigned long long>(lost))
+                          : 0));
 }
 
 } // namespace
@@ -821,6 +832,8 @@ void ai_scale_store_worker_main(Datum arg)
     MemoryContext cxt =
         AllocSetContextCreate(TopMemoryContext, "ai_scale store", ALLOCSET_DEFAULT_SIZES);
     serve_until_shutdown(cxt);
-    log_stopping(drain_for_shutdown(cxt));
+    uint64 lost;
+    const uint64 written = drain_for_shutdown(cxt, &lost);
+    log_stopping(written, lost);
     proc_exit(0);
 }

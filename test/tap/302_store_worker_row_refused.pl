@@ -60,6 +60,33 @@ like(slurp_file($node->logfile, $offset),
     qr/DETAIL:  2 inserts of this pass over the queue failed; the error is the first one's\./,
     'each refused row an insert of its own');
 
+# At the worker's stop too (pg_terminate_backend here, a clean shutdown the same): the rows it
+# writes as it stops are counted apart from those the store refused. It said "wrote the 20
+# queued predictions left" after "lost 2".
+my ($locker, $waits) = store_worker_held($node, q{ai_scale.predict('a', '{"x": 300}')});
+ok($waits, 'the store worker waits to insert a row before it stops');
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', q{SET ai_scale.store_mode = async;
+SELECT count(ai_scale.predict('a', jsonb_build_object('x', g, 'k', 4)))
+  FROM generate_series(1, 20) g;});
+$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+ WHERE backend_type = 'ai_scale store'});
+$locker->query_safe('COMMIT');
+$locker->quit;
+ok($node->wait_for_log(
+        qr/store worker for database "[^"]+" stopping; wrote the 18 queued predictions left\n[^\n]*DETAIL:  2 more were lost, as logged above\./,
+        $offset),
+    'stopping, it says it wrote 18 of the rows left and lost 2');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM public.model_predictions
+ WHERE input_data ? 'k'}), 18, '18 are in the store');
+# The first async call after a worker stopped inserts by itself and starts a new worker, which
+# the next batch waits behind.
+$offset = -s $node->logfile;
+$node->safe_psql('postgres',
+    q{SET ai_scale.store_mode = async; SELECT ai_scale.predict('a', '{"x": 301}');});
+ok($node->wait_for_log(qr/ai_scale store worker started for database/, $offset),
+    'a new store worker starts');
+
 # So is a row too long for a btree index the store's owner put on the inputs (54000, "index row
 # size ... exceeds btree version 4 maximum"): the worker wrote the batch a row at a time only
 # for the classes above, and lost all 20 for it.

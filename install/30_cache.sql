@@ -16,6 +16,13 @@ CREATE FUNCTION ai_scale._readable_store() RETURNS regclass
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_readable_store';
 
+-- The table a value of ai_scale.store_table names, resolved as the setting is (a name without a
+-- schema in public); null when none. For _store_last_version.
+CREATE FUNCTION ai_scale._store_named(name text) RETURNS regclass
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_store_named';
+
 -- Per row, like predict and score: no SET search_path clause (entering and leaving one costs
 -- about as much as an L1 hit); its store lookup runs under a search_path pinned in C.
 -- COST 100, as predict(): an L1 miss costs a Redis round trip, and at COST 1 the planner

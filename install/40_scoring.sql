@@ -82,46 +82,53 @@ ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_
 -- may read. model_last_versions does not outlive the extension, the stores do: after DROP
 -- EXTENSION and CREATE EXTENSION, numbering from 1 again would give a new model the number of
 -- a dropped one whose outputs are still in a store, and L3 would serve them as the new one's.
--- The stores are those ai_scale.store_table names: the session's, the server's, and each
--- role's and database's (ALTER ROLE / DATABASE ... SET, which only a superuser may set), not
--- the registering session's alone (test sql/extension). Named as the setting names them (a
--- name without a schema is in public), of the store's column types (a model_name of another
--- type compared with text would run its cast, the code of its owner), read with row_security
--- off (no policy's code runs; a store with a policy is not read, as one the caller may not
--- read). Any table with the store's columns was read once: its owner's code ran as whoever
--- registered, a value in it that was no version failed the registration, and a lock on it
--- held every registration.
+-- The stores are those ai_scale.store_table names: the session's, the server's (its default,
+-- postgresql.conf's where the caller may read it), and each role's and database's (ALTER ROLE /
+-- DATABASE ... SET, which only a superuser may set), not the registering session's alone (test
+-- sql/extension), resolved as the setting is (_store_named), of the store's column types (a
+-- model_name of another type compared with text would run its cast). Read as the store's
+-- owner (_as_owner_rows) where the caller has the owner's rights, as maintenance reads a
+-- table: planning the query folds the constant parts of the store's index expressions, code
+-- of the owner's, which ran as the registering superuser (docs/cache.md, Security); otherwise
+-- as the caller, as its L3 lookups read it. With row_security off: a store a policy would
+-- filter for the reader is not read. Any table with the store's columns was read once: its
+-- owner's code ran as whoever registered, a value in it that was no version failed the
+-- registration, and a lock on it held every registration.
 CREATE FUNCTION ai_scale._store_last_version(model text) RETURNS int
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     SET row_security = off
 AS $$
 DECLARE
+    names text[];
     named text;
-    parts text[];
     store regclass;
+    query text;
     found int;
     highest int := 0;
 BEGIN
-    FOR named IN
+    names := ARRAY(
         SELECT current_setting('ai_scale.store_table', true)
         UNION
         SELECT s.reset_val FROM pg_settings s WHERE s.name = 'ai_scale.store_table'
+        UNION
+        SELECT s.boot_val FROM pg_settings s WHERE s.name = 'ai_scale.store_table'
         UNION
         SELECT substr(c, length('ai_scale.store_table=') + 1)
           FROM pg_db_role_setting d, unnest(d.setconfig) c
          WHERE d.setdatabase IN (0, (SELECT oid FROM pg_database
                                       WHERE datname = current_database()))
-           AND c LIKE 'ai\_scale.store\_table=%'
-    LOOP
+           AND c LIKE 'ai\_scale.store\_table=%');
+    BEGIN
+        names := names || ARRAY(SELECT f.setting FROM pg_file_settings f
+                                 WHERE f.name = 'ai_scale.store_table' AND f.error IS NULL);
+    EXCEPTION WHEN insufficient_privilege THEN
+        NULL;   -- (pg_read_all_settings reads the files' settings)
+    END;
+    FOR named IN SELECT DISTINCT n FROM unnest(names) n WHERE n <> '' LOOP
         BEGIN
-            parts := parse_ident(named);
-            store := CASE cardinality(parts)
-                         WHEN 1 THEN to_regclass(format('public.%I', parts[1]))
-                         WHEN 2 THEN to_regclass(format('%I.%I', parts[1], parts[2])) END;
+            store := ai_scale._store_named(named);
             CONTINUE WHEN store IS NULL
-                OR (SELECT c.relkind NOT IN ('r', 'p') FROM pg_class c WHERE c.oid = store)
-                OR NOT has_table_privilege(store, 'SELECT')
                 OR NOT EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = store AND a.attname = 'model_name'
                                   AND NOT a.attisdropped
@@ -129,11 +136,21 @@ BEGIN
                 OR NOT EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = store AND a.attname = 'model_version'
                                   AND NOT a.attisdropped AND a.atttypid = 'int4'::regtype);
-            EXECUTE format('SELECT max(model_version) FROM %s WHERE model_name = $1', store)
-                INTO found USING model;
+            query := format('SELECT max(model_version) FROM %s WHERE model_name = %L',
+                            store, model);
+            IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = store), 'USAGE') THEN
+                SELECT t.v INTO found FROM ai_scale._as_owner_rows(store, query) AS t(v int);
+            ELSIF has_table_privilege(store, 'SELECT') THEN
+                EXECUTE query INTO found;
+            ELSE
+                CONTINUE;
+            END IF;
             highest := greatest(highest, found);
-        EXCEPTION WHEN invalid_parameter_value OR invalid_name OR insufficient_privilege THEN
-            NULL;   -- no name (parse_ident), or a store with a policy (row_security off)
+        EXCEPTION WHEN invalid_name OR insufficient_privilege THEN
+            -- A setting no store name can be (one stored by ALTER ROLE while the library was
+            -- not loaded, unchecked), a store with a policy (row_security off), or its schema
+            -- not usable: not looked in.
+            NULL;
         END;
     END LOOP;
     RETURN highest;

@@ -67,10 +67,11 @@ SELECT ai_scale.register_model('reinstall_m', 'linear', ARRAY['a'], '{"weights":
 SELECT ai_scale.predict('reinstall_m', '{"a": 2}') AS before_drop;
 -- So are the outputs in a store another role reads (ALTER ROLE ... SET ai_scale.store_table),
 -- not the registering session's: every store a setting names is looked in.
+-- (Named as the setting takes it: unquoted, with a dash, which parse_ident refuses.)
 CREATE ROLE reinstall_app;
-ALTER ROLE reinstall_app SET ai_scale.store_table = 'reinstall_role_store';
-SET ai_scale.store_table = 'public.reinstall_role_store';
-SELECT ai_scale.create_prediction_store('public.reinstall_role_store');
+ALTER ROLE reinstall_app SET ai_scale.store_table = 'reinstall-role-store';
+SET ai_scale.store_table = 'public.reinstall-role-store';
+SELECT ai_scale.create_prediction_store('public."reinstall-role-store"');
 SELECT ai_scale.register_model('reinstall_r', 'linear', ARRAY['a'], '{"weights": [1]}');
 SELECT ai_scale.predict('reinstall_r', '{"a": 2}') AS before_drop_role_store;
 SET ai_scale.store_table = 'public.reinstall_store';
@@ -87,7 +88,7 @@ SELECT ai_scale.register_model('reinstall_m', 'linear', ARRAY['a'], '{"weights":
 SELECT ai_scale.predict('reinstall_m', '{"a": 2}') AS after_reinstall;
 SELECT ai_scale.register_model('reinstall_r', 'linear', ARRAY['a'], '{"weights": [100]}')
     AS role_store_version_after_reinstall;
-SET ai_scale.store_table = 'public.reinstall_role_store';
+SET ai_scale.store_table = 'public.reinstall-role-store';
 SELECT ai_scale.predict('reinstall_r', '{"a": 2}') AS after_reinstall_role_store;
 SET ai_scale.store_table = 'public.reinstall_store';
 -- A model the store has no outputs of starts at 1.
@@ -102,7 +103,7 @@ RESET ROLE;
 -- Left as the other tests expect it.
 DROP EXTENSION ai_scale;
 DROP ROLE reinstall_admin;
-DROP TABLE public.reinstall_store, public.reinstall_role_store, reinstall_lookalike;
+DROP TABLE public.reinstall_store, public."reinstall-role-store", reinstall_lookalike;
 DROP ROLE reinstall_app;
 RESET ai_scale.store_table;
 RESET client_min_messages;

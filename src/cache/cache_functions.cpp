@@ -118,6 +118,17 @@ AI_SCALE_FUNCTION(ai_scale_readable_store)
     PG_RETURN_OID(store);
 }
 
+// _store_named(name text) -> regclass: the table a value of ai_scale.store_table names, as the
+// setting is resolved (a name without a schema in public, not by search_path); null when none.
+// For register_model's look at the stores the settings name (_store_last_version).
+AI_SCALE_FUNCTION(ai_scale_store_named)
+{
+    const Oid store = store_named(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+    if (store == InvalidOid)
+        PG_RETURN_NULL();
+    PG_RETURN_OID(store);
+}
+
 // cache_get(model, version, input) -> jsonb, null on a miss at every level.
 AI_SCALE_FUNCTION(ai_scale_cache_get)
 {

@@ -223,10 +223,11 @@ namespace {
 // store in a schema the user may not use is a miss like any other store the user may not read,
 // and predict()'s insert there fails with the hint that says what to grant (store.cpp).
 // Inside pg::call, under the pinned search path.
-// The relation of any kind that store_table names; *qualified says whether it named a schema.
-Oid named_relation(bool* qualified)
+// The relation of any kind that name (a store_table setting) names; *qualified says whether it
+// named a schema.
+Oid named_relation(const char* name, bool* qualified)
 {
-    List* names = stringToQualifiedNameList(guc::store_table);
+    List* names = stringToQualifiedNameList(name);
     Oid relid = InvalidOid;
     *qualified = list_length(names) == 2;
     if (list_length(names) >= 1 && list_length(names) <= 2) {
@@ -244,7 +245,7 @@ Oid named_relation(bool* qualified)
 Oid named_store()
 {
     bool qualified;
-    const Oid relid = named_relation(&qualified);
+    const Oid relid = named_relation(guc::store_table, &qualified);
     return is_table(relid) ? relid : InvalidOid;
 }
 
@@ -258,6 +259,16 @@ Oid store_table_relid()
     return pg::call([] { return named_store(); });
 }
 
+Oid store_named(const char* name)
+{
+    pg::pinned_search_path pinned;
+    return pg::call([&] {
+        bool qualified;
+        const Oid relid = named_relation(name, &qualified);
+        return is_table(relid) ? relid : InvalidOid;
+    });
+}
+
 std::string store_table_not_table_detail()
 {
     if (guc::store_table == nullptr || guc::store_table[0] == '\0')
@@ -267,7 +278,7 @@ std::string store_table_not_table_detail()
     pg::pinned_search_path pinned;
     const int why = pg::call([] {
         bool qualified;
-        const Oid relid = named_relation(&qualified);
+        const Oid relid = named_relation(guc::store_table, &qualified);
         if (relid != InvalidOid && !is_table(relid))
             return int(get_rel_relkind(relid));
         return relid == InvalidOid && !qualified ? unqualified : 0;

@@ -28,6 +28,10 @@ bool lock_store_for_insert(Oid relid);
 // Locked (ACCESS SHARE) when it is returned: one dropped while this waited for it is missing.
 Oid l3_readable_store();
 
+// The table a value of ai_scale.store_table would name (as store_table_relid() resolves the
+// setting), or InvalidOid; an error for a value the setting refuses (stringToQualifiedNameList).
+Oid store_named(const char* name);
+
 // Why ai_scale.store_table names no store where its text alone does not say (a view; a name
 // without a schema, looked up in public), as a sentence; empty otherwise.
 std::string store_table_not_table_detail();

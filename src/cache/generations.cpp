@@ -425,10 +425,21 @@ void raise_learned(const std::vector<uint32_t>& stale,
                    const std::vector<std::optional<std::string>>& values)
 {
     auto& g = gens();
-    for (size_t i = 0; i < stale.size(); i++)
-        if (values[i] && generation::learned(g.slot[stale[i]].load(std::memory_order_relaxed)))
-            if (uint64_t in_redis = generation::parse_counter(*values[i]))
-                raise_to(g.slot[stale[i]], in_redis);
+    for (size_t i = 0; i < stale.size(); i++) {
+        const uint32_t s = stale[i];
+        // Nor a slot bumped here that Redis has yet to take (unsent, owed) or below its floor
+        // from before a restart: raised to another server's counter, it answered what that
+        // server put after its invalidation and before this one's, this server's own
+        // invalidation undone (apply_generations raises such a slot only past both, by INCRBY).
+        if (!values[i] || !generation::learned(g.slot[s].load(std::memory_order_relaxed)) ||
+            unsent_mark::state_of(g.unsent[s].load(std::memory_order_acquire)) !=
+                unsent_mark::sent ||
+            g.owed[s].load(std::memory_order_acquire) != 0 ||
+            g.floor[s].load(std::memory_order_acquire) != 0)
+            continue;
+        if (uint64_t in_redis = generation::parse_counter(*values[i]))
+            raise_to(g.slot[s], in_redis);
+    }
 }
 
 // Raises each slot to the generation Redis holds (values[i] for stale[i]), or Redis's counter past

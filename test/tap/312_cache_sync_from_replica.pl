@@ -71,6 +71,29 @@ is($standby->safe_psql('postgres', "SET ai_scale.cache_use_l1 = off; $get" =~ s/
 kill 'CONT', $a_pid;
 system("redis-cli -p $b_port client unpause >/dev/null");
 
+# Nor is a slot S bumped itself while A hung (its invalidation unsent), to a counter B holds from
+# another server's invalidation before it: raised to that, S read from B what that server had
+# put since, its own invalidation undone. (The other server's bump is made straight in A's
+# counters, 2^30, past any step of S's own.)
+sub gen_keys { return map { $_ => 1 } split /\n/, `redis-cli -p $a_port --scan --pattern 'ai_scale:gen:*'`; }
+my %before = gen_keys();
+my $get3 = q{SELECT coalesce(ai_scale.cache_get('inv3', 1, '{"a": 1}')::text, 'miss')};
+is($standby->safe_psql('postgres', $get3), 'miss', 'S learns the slots of a third model');
+my %after = gen_keys();
+my @made = grep { !$before{$_} } keys %after;
+is(scalar @made, 2, 'its counters are made');
+usleep(1_200_000);
+system("redis-cli -p $a_port incrby $_ 1073741824 >/dev/null") == 0 or die 'INCRBY failed'
+  for @made;
+$primary->safe_psql('postgres',
+    q{SELECT ai_scale.cache_put('inv3', 1, '{"a": 1}', '{"v": "put by P"}')});
+ok(redis_replica_caught_up($a, $b), 'B has the counters and the value');
+kill 'STOP', $a_pid;
+$standby->safe_psql('postgres', q{SELECT ai_scale.cache_invalidate('inv3')});
+is($standby->safe_psql('postgres', "SET ai_scale.cache_use_l1 = off; $get3"), 'miss',
+    'with A hung, S misses after its own invalidation');
+kill 'CONT', $a_pid;
+
 $standby->stop;
 $primary->stop;
 done_testing();

@@ -330,27 +330,39 @@ void insert_as_owner(batch& b)
     SetUserIdAndSecContext(worker_user, worker_context);
 }
 
-// Errors one row of a batch may cause, which the others need not share: a data exception
-// (class 22: a value the store's column, default or trigger cannot take), an integrity
-// violation (class 23: a CHECK, NOT NULL, unique or foreign key the store's owner added), a
-// trigger's error (a PL/pgSQL RAISE, class P0; 09000; one of another language's, classes 38
-// and 39), an index entry too long for a btree on what the inputs carry (54000, TAP 302) or a
-// row-level security policy's WITH CHECK (42501). Such a batch is written again a row at a
-// time, so that only the rows at fault are lost: the whole batch was, up to 1000 predictions
-// of any session. Not an error every row raises alike (a trigger's infinite recursion, 54001;
-// the extension dropped, 42704; a column gone): split, a batch of those took 1000 transactions
-// to lose, 20 ms each for a recursion, and held a fast shutdown as long.
+// Whether an error may be one row's, which the others of its batch need not share: any but
+// those of the batch as a whole. Such a batch is written again a row at a time, so that only
+// the rows at fault are lost: the whole batch was, up to 1000 predictions of any session, for
+// one row a CHECK refused, or too long for a btree index on the inputs (54000, TAP 302), or a
+// trigger's error of any class (2F005, a trigger branch without RETURN, was lost with its
+// batch when only some classes were split). Not split: the batch's own errors (the store, a
+// column of it, or the extension gone or changed: class 42, but 42501, which a row-level
+// security policy's WITH CHECK raises for one row; a feature, 0A; a limit every row meets,
+// class 54 but 54000, as a trigger recursing without end, 54001), nor a connection,
+// transaction-state, resource, lock, operator, system, internal or serialization error (08,
+// 25, 53, 55, 57, 58, XX, 40). Split, a batch that every row failed alike took a transaction a
+// row to lose, 20 ms each for a recursion, and held a fast shutdown as long.
 bool row_may_be_at_fault(const ErrorData* e)
 {
-    if (e->sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
-        e->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+    if (e->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE ||
+        e->sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
         return true;
-    const int category = ERRCODE_TO_CATEGORY(e->sqlerrcode);
-    return category == ERRCODE_DATA_EXCEPTION ||
-           category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
-           category == ERRCODE_PLPGSQL_ERROR || category == ERRCODE_TRIGGERED_ACTION_EXCEPTION ||
-           category == ERRCODE_EXTERNAL_ROUTINE_EXCEPTION ||
-           category == ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION;
+    switch (ERRCODE_TO_CATEGORY(e->sqlerrcode)) {
+    case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION:
+    case ERRCODE_FEATURE_NOT_SUPPORTED:
+    case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
+    case ERRCODE_CONNECTION_EXCEPTION:
+    case ERRCODE_INVALID_TRANSACTION_STATE:
+    case ERRCODE_INSUFFICIENT_RESOURCES:
+    case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:
+    case ERRCODE_OPERATOR_INTERVENTION:
+    case ERRCODE_SYSTEM_ERROR:
+    case ERRCODE_INTERNAL_ERROR:
+    case ERRCODE_TRANSACTION_ROLLBACK:
+        return false;
+    default:
+        return true;
+    }
 }
 
 // After a failed insert into `store` (its transaction aborted): whether the batch is tried
@@ -797,16 +809,15 @@ void log_stopping(uint64 rows, uint64 lost)
                                         "starts writes them; at a server shutdown they are lost.")
                             : 0));
     } else
-        ereport(LOG,
-                (errmsg_plural("ai_scale store worker for database \"%s\" stopping; wrote "
-                               "the %llu queued prediction left",
-                               "ai_scale store worker for database \"%s\" stopping; wrote "
-                               "the %llu queued predictions left",
-                               rows, my_database_name, static_cast<unsigned long long>(rows)),
-                 lost > 0 ? errdetail_plural("%llu more was lost, as logged above.",
-                                             "%llu more were lost, as logged above.", lost,
-                                             static_cast<unsigned long long>(lost))
-                          : 0));
+        ereport(LOG, (errmsg_plural("ai_scale store worker for database \"%s\" stopping; wrote "
+                                    "the %llu queued prediction left",
+                                    "ai_scale store worker for database \"%s\" stopping; wrote "
+                                    "the %llu queued predictions left",
+                                    rows, my_database_name, static_cast<unsigned long long>(rows)),
+                      lost > 0 ? errdetail_plural("%llu more was lost, as logged above.",
+                                                  "%llu more were lost, as logged above.", lost,
+                                                  static_cast<unsigned long long>(lost))
+                               : 0));
 }
 
 } // namespace

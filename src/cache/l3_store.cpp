@@ -218,13 +218,11 @@ bool lock_store_for_insert(Oid relid)
 
 namespace {
 
-// The table ai_scale.store_table names, InvalidOid when it names none. Resolved without
-// RangeVarGetRelid, which checks USAGE on the schema and raises 42501 even with missing_ok: a
-// store in a schema the user may not use is a miss like any other store the user may not read,
-// and predict()'s insert there fails with the hint that says what to grant (store.cpp).
-// Inside pg::call, under the pinned search path.
-// The relation of any kind that name (a store_table setting) names; *qualified says whether it
-// named a schema.
+// The relation of any kind that name (a value of ai_scale.store_table) names; *qualified says
+// whether it named a schema. Resolved without RangeVarGetRelid, which checks USAGE on the
+// schema and raises 42501 even with missing_ok: a store in a schema the user may not use is a
+// miss like any other store the user may not read, and predict()'s insert there fails with the
+// hint that says what to grant (store.cpp). Inside pg::call, under the pinned search path.
 Oid named_relation(const char* name, bool* qualified)
 {
     List* names = stringToQualifiedNameList(name);
@@ -242,10 +240,12 @@ Oid named_relation(const char* name, bool* qualified)
     return relid;
 }
 
-Oid named_store()
+// The table name names, InvalidOid when it names none (or a relation that is no table).
+// Inside pg::call, under the pinned search path.
+Oid named_table(const char* name)
 {
     bool qualified;
-    const Oid relid = named_relation(guc::store_table, &qualified);
+    const Oid relid = named_relation(name, &qualified);
     return is_table(relid) ? relid : InvalidOid;
 }
 
@@ -255,18 +255,13 @@ Oid store_table_relid()
 {
     if (guc::store_table == nullptr || guc::store_table[0] == '\0')
         return InvalidOid;
-    pg::pinned_search_path pinned;
-    return pg::call([] { return named_store(); });
+    return store_named(guc::store_table);
 }
 
 Oid store_named(const char* name)
 {
     pg::pinned_search_path pinned;
-    return pg::call([&] {
-        bool qualified;
-        const Oid relid = named_relation(name, &qualified);
-        return is_table(relid) ? relid : InvalidOid;
-    });
+    return pg::call([&] { return named_table(name); });
 }
 
 std::string store_table_not_table_detail()
@@ -302,7 +297,7 @@ Oid l3_readable_store()
         return InvalidOid;
     pg::pinned_search_path pinned;
     return pg::call([] {
-        const Oid relid = named_store();
+        const Oid relid = named_table(guc::store_table);
         if (relid == InvalidOid)
             return InvalidOid;
         if (pg_namespace_aclcheck(get_rel_namespace(relid), GetUserId(), ACL_USAGE) !=

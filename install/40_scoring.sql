@@ -110,9 +110,8 @@ BEGIN
     names := ARRAY(
         SELECT current_setting('ai_scale.store_table', true)
         UNION
-        SELECT s.reset_val FROM pg_settings s WHERE s.name = 'ai_scale.store_table'
-        UNION
-        SELECT s.boot_val FROM pg_settings s WHERE s.name = 'ai_scale.store_table'
+        SELECT unnest(ARRAY[s.reset_val, s.boot_val])
+          FROM pg_settings s WHERE s.name = 'ai_scale.store_table'
         UNION
         SELECT substr(c, length('ai_scale.store_table=') + 1)
           FROM pg_db_role_setting d, unnest(d.setconfig) c

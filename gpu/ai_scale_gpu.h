@@ -113,15 +113,6 @@ AI_SCALE_GPU_API int ai_scale_gpu_init(void);
 /* Fills up to max entries of out; returns how many were written or a negative status. */
 AI_SCALE_GPU_API int ai_scale_gpu_describe(struct ai_scale_gpu_device* out, int max);
 
-/* Runs a tiny kernel (out[i] = a * x[i] + y[i]) on the chosen device: proves the module can
- * launch work there. */
-AI_SCALE_GPU_API int ai_scale_gpu_selftest(int device, int n, float a, const float* x,
-                                           const float* y, float* out);
-
-/* Uploads the model unless the same name, version and fingerprint is already on the device.
- * Checks the arrays (indices in range, trees acyclic, widths within limits) first. */
-AI_SCALE_GPU_API int ai_scale_gpu_upload(const struct ai_scale_gpu_model* model);
-
 /* Scores n_rows row-major float32 rows (n_features wide, NaN = missing) into out
  * (n_rows * n_outputs floats), uploading the model first if needed. Chunks the rows through
  * pinned buffers on two or more streams; timing may be NULL. */

@@ -549,21 +549,6 @@ template <typename F> int without_exceptions(const char* what, F&& f) noexcept
 
 using namespace ai_scale::gpu;
 
-extern "C" int ai_scale_gpu_upload(const struct ai_scale_gpu_model* model)
-{
-    if (model == nullptr)
-        return fail(AI_SCALE_GPU_BAD_ARGUMENT, "upload: null model");
-    return without_exceptions("upload", [&] {
-        std::lock_guard<std::mutex> lock(module_mutex());
-        device_model* d = nullptr;
-        int dev = model_on_device(*model, &d);
-        if (dev < 0)
-            return dev;
-        clear_error();
-        return int(AI_SCALE_GPU_OK);
-    });
-}
-
 extern "C" int ai_scale_gpu_score(const struct ai_scale_gpu_model* model, const float* rows,
                                   int64_t n_rows, float* out, struct ai_scale_gpu_timing* timing)
 {

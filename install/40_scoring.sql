@@ -117,13 +117,14 @@ BEGIN
           FROM pg_db_role_setting d, unnest(d.setconfig) c
          WHERE d.setdatabase IN (0, (SELECT oid FROM pg_database
                                       WHERE datname = current_database()))
-           AND c LIKE 'ai\_scale.store\_table=%');
-    BEGIN
+           AND starts_with(c, 'ai_scale.store_table='));
+    -- Asked, not caught: under exit_on_error the refusal ended the session. (A superuser
+    -- reads the files' settings, or a role granted both; pg_read_all_settings does not.)
+    IF has_table_privilege('pg_catalog.pg_file_settings', 'SELECT')
+       AND has_function_privilege('pg_catalog.pg_show_all_file_settings()', 'EXECUTE') THEN
         names := names || ARRAY(SELECT f.setting FROM pg_file_settings f
                                  WHERE f.name = 'ai_scale.store_table' AND f.error IS NULL);
-    EXCEPTION WHEN insufficient_privilege THEN
-        NULL;   -- (pg_read_all_settings reads the files' settings)
-    END;
+    END IF;
     FOR named IN SELECT DISTINCT n FROM unnest(names) n WHERE n <> '' LOOP
         BEGIN
             store := ai_scale._store_named(named);

@@ -97,8 +97,18 @@ SELECT ai_scale.register_model('reinstall_other', 'linear', ARRAY['a'], '{"weigh
 CREATE ROLE reinstall_admin;
 GRANT INSERT, UPDATE, DELETE ON ai_scale.models TO reinstall_admin;
 GRANT INSERT, UPDATE ON ai_scale.model_last_versions TO reinstall_admin;
+-- Nor does it end the session under exit_on_error (the configuration files it may not read
+-- are not read, not tried), nor warn under standard_conforming_strings = off (in a new
+-- session: the function's statements were planned already in this one).
+\c -
+SET client_min_messages = warning;
 SET ROLE reinstall_admin;
+SET exit_on_error = on;
+SET standard_conforming_strings = off;
 SELECT ai_scale.register_model('reinstall_blind', 'linear', ARRAY['a'], '{"weights": [1]}');
+RESET standard_conforming_strings;
+RESET exit_on_error;
+SELECT 'still connected' AS after_exit_on_error;
 RESET ROLE;
 -- Left as the other tests expect it.
 DROP EXTENSION ai_scale;

@@ -912,6 +912,23 @@ CREATE FUNCTION ai_scale._dropped(rel regclass) RETURNS boolean
 SELECT rel::text ~ '^[0-9]+$'
 $$;
 
+-- The tablespace a partition of parent made in this session goes to, 0 for the database's:
+-- the parent's, else the one default_tablespace names (a name that is no tablespace, or the
+-- database's, is the database's), as Postgres places a new partition. The worker's
+-- default_tablespace is its role's and database's.
+CREATE FUNCTION ai_scale._partition_birth_tablespace(parent regclass) RETURNS oid
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT coalesce(nullif(c.reltablespace, 0),
+                    (SELECT nullif(t.oid, d.dattablespace)
+                       FROM pg_tablespace t, pg_database d
+                      WHERE t.spcname = current_setting('default_tablespace')
+                        AND d.datname = current_database()),
+                    0)
+      FROM pg_class c WHERE c.oid = parent
+$$;
+
 -- The default partition of parent, from the catalog as it is now, also in REPEATABLE READ: a
 -- DROP or DETACH of it under way is waited for, and the catalog read again after it; no lock is
 -- kept (see the C function).

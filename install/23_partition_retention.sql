@@ -284,15 +284,18 @@ BEGIN
                    cfg.parent::text),
             '42704');
         RETURN NEXT;
-    ELSIF cold_oid = (SELECT c.reltablespace FROM pg_class c WHERE c.oid = cfg.parent) THEN
-        -- The table moved there since manage_partitions, which refuses it: every partition
-        -- made since is cold from birth, and nothing said so.
+    ELSIF cold_oid = ai_scale._partition_birth_tablespace(cfg.parent) THEN
+        -- The table moved there since manage_partitions, which refuses it, or the run's
+        -- default_tablespace names it: every partition made since is cold from birth, and
+        -- nothing said so.
         action := 'error';
         detail := 'tier: ' || ai_scale._error_text(
             format('cold_tablespace %s is where the partitions of %s are made',
                    quote_ident(cfg.cold_tablespace), cfg.parent),
-            format('Move the table back (ALTER TABLE %s SET TABLESPACE ...), or name another '
-                   'cold tablespace with manage_partitions.', cfg.parent),
+            format('New partitions go to the table''s tablespace, else to default_tablespace, '
+                   'else to the database''s: give the table another (ALTER TABLE %s SET '
+                   'TABLESPACE ...), or name another cold tablespace with manage_partitions.',
+                   cfg.parent),
             '22023');
         RETURN NEXT;
     ELSIF cold_oid <> 0 AND NOT has_tablespace_privilege(owner, cold_oid, 'CREATE') THEN

@@ -85,8 +85,7 @@ BEGIN
 END $$;
 
 -- For manage_partitions: refuses a cold_tablespace that is where the table's partitions are
--- made (the parent's tablespace, else the database's): each was cold from birth, and tiering
--- moved nothing.
+-- made (_partition_birth_tablespace): each was cold from birth, and tiering moved nothing.
 CREATE FUNCTION ai_scale._require_cold_elsewhere(parent regclass, cold_tablespace name)
     RETURNS void
     LANGUAGE plpgsql STABLE
@@ -94,10 +93,10 @@ CREATE FUNCTION ai_scale._require_cold_elsewhere(parent regclass, cold_tablespac
     AS $$
 BEGIN
     IF cold_tablespace IS NOT NULL
-       AND (SELECT t.oid FROM pg_tablespace t WHERE t.spcname = cold_tablespace)
-           = (SELECT coalesce(nullif(c.reltablespace, 0), d.dattablespace)
-                FROM pg_class c, pg_database d
-               WHERE c.oid = parent AND d.datname = current_database()) THEN
+       AND (SELECT CASE WHEN t.oid = d.dattablespace THEN 0 ELSE t.oid END
+              FROM pg_tablespace t, pg_database d
+             WHERE t.spcname = cold_tablespace AND d.datname = current_database())
+           = ai_scale._partition_birth_tablespace(parent) THEN
         RAISE EXCEPTION 'cold_tablespace % is where the partitions of % are made',
                         quote_ident(cold_tablespace), parent
             USING ERRCODE = 'invalid_parameter_value',

@@ -45,3 +45,32 @@ SELECT tier, tablespace, count(*) FROM ai_scale.partitions('cd_quoted') GROUP BY
 DROP TABLE cd_quoted;
 DROP TABLESPACE "Hot Space";
 DROP TABLESPACE "Cold Space";
+-- A table with no tablespace of its own has its partitions made where default_tablespace says
+-- (else in the database's), and that is what the cold tablespace is compared with: one that
+-- default_tablespace names is refused (it was taken, and every partition, today's too, was
+-- cold from birth) ...
+CREATE TABLESPACE cd_elsewhere LOCATION '';
+CREATE TABLE cd_plain (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SET default_tablespace = cd_elsewhere;
+SELECT count(*) FROM ai_scale.manage_partitions('cd_plain', '1 day', 1, '30 days', 'tier',
+                                                cold_after => '2 days',
+                                                cold_tablespace => 'cd_elsewhere',
+                                                time_zone => 'UTC');
+SELECT count(*) AS partitions_made FROM pg_inherits WHERE inhparent = 'cd_plain'::regclass;
+-- ... and the database's is taken when default_tablespace names another (it was refused, in
+-- words that said partitions were made in the database's tablespace).
+CREATE TABLE cd_plain_old PARTITION OF cd_plain
+    FOR VALUES FROM (now()::date - 10) TO (now()::date - 9);
+SELECT action, count(*)
+FROM ai_scale.manage_partitions('cd_plain', '1 day', 1, '30 days', 'tier', cold_after => '2 days',
+                                cold_tablespace => 'pg_default', time_zone => 'UTC')
+GROUP BY action ORDER BY action;
+SELECT tier, tablespace, count(*) FROM ai_scale.partitions('cd_plain') GROUP BY 1, 2 ORDER BY 1, 2;
+-- A run whose default_tablespace would make its partitions cold (the worker's is its role's
+-- and database's) says so instead of moving any.
+RESET default_tablespace;
+CREATE TABLE cd_plain_older PARTITION OF cd_plain
+    FOR VALUES FROM (now()::date - 12) TO (now()::date - 11) TABLESPACE cd_elsewhere;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('cd_plain');
+DROP TABLE cd_plain;
+DROP TABLESPACE cd_elsewhere;

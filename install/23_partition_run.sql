@@ -403,7 +403,7 @@ BEGIN
     -- first: a run reads the default partition before it makes anything, and such a partition
     -- is what failed it then; told to grant CREATE on the schema when that was missing too,
     -- the owner granted it and met the same error. Then CREATE where partitions go (its
-    -- schema, the table's own tablespace: the database's default needs none). An owner with
+    -- schema, _partition_birth_tablespace: the database's default needs none). An owner with
     -- all of them may have been refused by the operating system (a tablespace's directory the
     -- server may not write: Postgres reports that as 42501 too), and was told to grant what it
     -- had.
@@ -419,19 +419,20 @@ BEGIN
                CASE WHEN NOT has_schema_privilege(owner, c.relnamespace, 'CREATE')
                     THEN format('GRANT CREATE ON SCHEMA %I TO %s;', n.nspname, owner::regrole)
                END,
-               CASE WHEN c.reltablespace <> 0
-                         AND NOT has_tablespace_privilege(owner, c.reltablespace, 'CREATE')
+               CASE WHEN t.oid IS NOT NULL
+                         AND NOT has_tablespace_privilege(owner, t.oid, 'CREATE')
                     THEN format('GRANT CREATE ON TABLESPACE %I TO %s;', t.spcname,
                                 owner::regrole)
                END)
       INTO grants
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+      LEFT JOIN pg_tablespace t ON t.oid = ai_scale._partition_birth_tablespace(parent)
      WHERE c.oid = parent;
     IF grants <> '' THEN
         err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
                            'CREATE on its schema and on the tablespace partitions '
-                           'go to (the table''s own, and cold_tablespace to tier): %s',
+                           'go to (the table''s own, else default_tablespace''s, and '
+                           'cold_tablespace to tier): %s',
                            owner::regrole, grants);
     -- (Postgres's messages for a file it may not open begin so; another 42501, or one in
     -- another language, keeps its own message alone.)

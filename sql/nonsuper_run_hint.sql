@@ -33,8 +33,17 @@ GRANT CREATE ON SCHEMA nonsuper_hint TO nonsuper_hint_owner;
 SET ROLE nonsuper_hint_owner;
 SELECT partition, rows_moved FROM ai_scale.rescue_default('nonsuper_hint.events');
 SELECT count(*) AS made FROM ai_scale.run_maintenance('nonsuper_hint.events') WHERE action = 'created';
-DROP TABLE nonsuper_hint.events;
+-- A run whose default_tablespace names a tablespace the owner may not create in (the table has
+-- none of its own, so its partitions go there): the hint gives that GRANT (it gave none).
 RESET ROLE;
+SET allow_in_place_tablespaces = on;
+CREATE TABLESPACE nonsuper_hint_space LOCATION '';
+SET default_tablespace = nonsuper_hint_space;
+UPDATE ai_scale.partition_config SET premake = 5 WHERE parent = 'nonsuper_hint.events'::regclass;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.events');
+RESET default_tablespace;
+DROP TABLE nonsuper_hint.events;
+DROP TABLESPACE nonsuper_hint_space;
 -- Partitions of another role's than the table's owner: pg_partman makes them as the role that
 -- runs it (a superuser, often). Every run reads the default as the owner, and failed with
 -- "permission denied for table", hinted at the owner's CREATE rights, which it had.

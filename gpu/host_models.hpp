@@ -206,7 +206,6 @@ struct cpu_backend {
     ai_scale_gpu_fill_fn fill = nullptr;
     void* fill_ctx = nullptr;
     std::vector<std::vector<float>> in_buf, out_buf; // per slot: "pinned" and "device" both
-    std::vector<int64_t> launched_rows;              // per chunk: to check each runs once
 
     cpu_backend(const host_model& model, const float* r, float* o, const chunk_plan& plan)
         : m(model), rows(r), out(o), in_buf(size_t(plan.streams)), out_buf(size_t(plan.streams))
@@ -233,7 +232,6 @@ struct cpu_backend {
         float* y = out_buf[size_t(c.slot)].data();
         for (int64_t r = 0; r < c.rows; r++)
             m.score_row(x + r * m.n_features, y + r * m.n_outputs);
-        launched_rows.push_back(c.rows);
         return 0;
     }
     int finish(const chunk& c)

@@ -55,7 +55,7 @@ CREATE FUNCTION ai_scale._xgboost_params(model jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'ai_scale_xgboost_params';
 
 -- Makes what the cache holds under a version number just given unreachable
--- (src/scoring/score_sql.cpp says why); for roles with INSERT on ai_scale.models.
+-- (src/scoring/registration_sql.cpp says why); for roles with INSERT on ai_scale.models.
 CREATE FUNCTION ai_scale._version_registered(model text, version int) RETURNS void
     LANGUAGE c VOLATILE
     SET search_path = pg_catalog, pg_temp

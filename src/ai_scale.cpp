@@ -45,7 +45,6 @@ void _PG_init(void)
     // At the server's start, not here: `postgres -C` loads this library too, and must not draw
     // a lineage (TAP 234).
     pg::at_server_start(cache::lineage::settle_at_start);
-    // --- scoring ---
     // --- predict ---
     predict::request_queue_memory();
 

@@ -34,7 +34,7 @@ struct endpoint_problem {
 
 // The host and port, or the socket path, of text (one entry of a setting, spaces already taken
 // off), or nullopt with *problem saying why it is no endpoint ai_scale can reach. The message
-// shows text as shown_endpoint does.
+// shows text as invalid_endpoint_message does.
 std::optional<endpoint_address> parse_endpoint(std::string_view text, endpoint_problem* problem,
                                                socket_paths sockets = socket_paths::allowed);
 

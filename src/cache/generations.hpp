@@ -45,7 +45,7 @@ void owed_bump_lost(uint32_t slot) noexcept;
 // them less than a second ago (no-op without Redis).
 void sync_version_generations(Oid database, const text* model, int32 version);
 
-// Shared memory for the generations; called from _PG_init.
+// Shared memory for the generations; called by request_shared_memory().
 void request_generation_memory();
 
 } // namespace ai_scale::cache

@@ -11,7 +11,7 @@ extern "C" {
 
 namespace ai_scale::cache {
 
-// Called from _PG_init when preloading (does nothing when ai_scale.l1_entries = 0).
+// Called by request_shared_memory() when preloading (does nothing when ai_scale.l1_entries = 0).
 void request_l1_memory();
 
 // Whether this server has an L1 and ai_scale.cache_use_l1 is on. Without preload, says so once

@@ -56,8 +56,9 @@ class l1_table {
              put_mode mode = put_mode::replace);
 
     bool erase(const key128& k);
+    // For the unit tests: clear() empties the table; count() gives its live entries, taking no
+    // lock.
     void clear();
-    // Live entries (for tests and the status view); takes no lock.
     uint32_t count(uint64_t now_ms) const;
 
   private:

@@ -23,8 +23,9 @@ Oid store_table_relid();
 // (there is then no store).
 bool lock_store_for_insert(Oid relid);
 
-// The store table if it exists, is a table or a partitioned table, and the current user may
-// use its schema and read it, else InvalidOid (never an error; _readable_store() says it).
+// The store table if it exists, is a table or a partitioned table, the current user may use
+// its schema and read it, and it is not an unlogged store on a standby (whose rows cannot be
+// read there), else InvalidOid (never an error; _readable_store() says it).
 // Locked (ACCESS SHARE) when it is returned: one dropped while this waited for it is missing.
 Oid l3_readable_store();
 

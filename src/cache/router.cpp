@@ -364,8 +364,6 @@ std::vector<endpoint> configured_endpoints()
 
 namespace {
 
-constexpr size_t keys_per_round_trip = l2_keys_per_round_trip;
-
 // Takes the keys' strings (moved into the command). *replica_failed: a replica failed an
 // earlier piece of the call (none is asked then), or this one.
 std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&& keys,
@@ -466,13 +464,13 @@ std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, b
     bool this_call = false;
     if (replica_failed == nullptr)
         replica_failed = &this_call;
-    if (keys.size() <= keys_per_round_trip)
+    if (keys.size() <= l2_keys_per_round_trip)
         return l2_read_piece(std::move(keys), unavailable, target, from_unchecked_replica,
                              replica_failed);
     std::vector<std::optional<std::string>> out;
     out.reserve(keys.size());
-    for (size_t start = 0; start < keys.size(); start += keys_per_round_trip) {
-        const size_t end = std::min(keys.size(), start + keys_per_round_trip);
+    for (size_t start = 0; start < keys.size(); start += l2_keys_per_round_trip) {
+        const size_t end = std::min(keys.size(), start + l2_keys_per_round_trip);
         auto values = l2_read_piece(
             std::vector<std::string>(std::make_move_iterator(keys.begin() + long(start)),
                                      std::make_move_iterator(keys.begin() + long(end))),
@@ -498,7 +496,7 @@ bool l2_write(std::string key, word value, uint64_t ttl_ms)
 namespace {
 
 // SET ... PX ttl_ms for each pair, with NX unless replace[i] (none when replace is null),
-// keys_per_round_trip SETs per pipelined round trip; after one round trip fails, the rest are
+// l2_keys_per_round_trip SETs per pipelined round trip; after one round trip fails, the rest are
 // not sent. result[i] says what became of entries[i]. Each round trip's keys and values are
 // moved out of entries into its commands, and freed with them once it is done.
 std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, word>>& entries,
@@ -510,8 +508,8 @@ std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, word>>& entr
     close_unused_connections();
     const std::string primary = current_primary();
     const std::string ttl = std::to_string(ttl_ms);
-    for (size_t start = 0; start < entries.size(); start += keys_per_round_trip) {
-        const size_t end = std::min(entries.size(), start + keys_per_round_trip);
+    for (size_t start = 0; start < entries.size(); start += l2_keys_per_round_trip) {
+        const size_t end = std::min(entries.size(), start + l2_keys_per_round_trip);
         std::vector<command> cmds;
         cmds.reserve(end - start);
         for (size_t i = start; i < end; i++) {

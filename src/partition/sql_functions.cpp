@@ -1,6 +1,9 @@
 // The SQL-callable internals behind install/2*_partition_*.sql: config checks and plans from the
-// pure planner, and partition bounds read from the catalog (pg_class.relpartbound), never from
-// partition names. The maintenance procedures themselves are PL/pgSQL (the DDL executor).
+// pure planner, partition bounds read from the catalog (pg_class.relpartbound), never from
+// partition names, and the catalog reads and locks the PL/pgSQL needs as of now rather than as
+// of its snapshot (the default partition, pending detaches, pg_class, the locks taken before a
+// drop and on a config's table), with the maintenance counters of the stats view. The
+// maintenance procedures themselves are PL/pgSQL (the DDL executor).
 #include "guc.hpp"
 #include "partition/foreign_keys.hpp"
 #include "partition/owner_code.hpp"

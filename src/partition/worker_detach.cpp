@@ -46,7 +46,8 @@ bool still_owed(Oid parent, Oid partition)
                                    "pg_catalog.obj_description($2, 'pg_class'))",
                                    2, argtypes, args, nullptr, true, 1);
     if (rc != SPI_OK_SELECT || SPI_processed != 1)
-        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+        elog(ERROR, "ai_scale maintenance: _owed_drop_due gave no answer: %s, %llu rows",
+             SPI_result_code_string(rc), static_cast<unsigned long long>(SPI_processed));
     bool isnull;
     Datum owed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
     return !isnull && DatumGetBool(owed);

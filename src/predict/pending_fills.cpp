@@ -20,7 +20,7 @@ namespace ai_scale::predict {
 namespace {
 
 // Keys per Redis round trip at commit, and the most fills one transaction keeps.
-constexpr size_t fill_piece = 1000;
+constexpr size_t fill_piece = cache::l2_keys_per_round_trip;
 constexpr size_t max_pending = 100000;
 
 struct pending {

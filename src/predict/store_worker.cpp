@@ -281,7 +281,7 @@ void insert_rows(batch& b)
             construct_array(b.hashes, b.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
     int rc = SPI_execute_with_args(sql, 5, types, values, nullptr, false, 0);
     if (rc != SPI_OK_INSERT && rc != SPI_OK_REWRITTEN) // as store() (store.cpp)
-        elog(ERROR, "insert failed: %s", SPI_result_code_string(rc));
+        elog(ERROR, "ai_scale store worker: insert failed: %s", SPI_result_code_string(rc));
 }
 
 // The batch's insert as the role that made the predictions, in a security-restricted operation.

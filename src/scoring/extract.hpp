@@ -16,6 +16,8 @@
 
 namespace ai_scale::scoring {
 
+// Not used by scoring, which decodes to float (below): the double reading of the same digits,
+// through which the unit tests and the fuzzer check the decoding both share.
 // Decodes a numeric datum (with its 1- or 4-byte varlena header) to double: the nearest double
 // when its base-10000 digits make an integer of at most 2^53 scaled by 10^k, |k| <= 22 (most
 // JSON numbers), else within a few units in the last place. Returns false when the bytes are

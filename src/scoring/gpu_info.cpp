@@ -1,6 +1,6 @@
 // gpu_info(): what GPU module and devices this backend found, and why the GPU path is or is not
 // live; _gpu_score_test(): a batch through the GPU seam with an inline linear model, for the
-// regression tests until the scoring functions are wired to it.
+// regression tests and for diagnosis.
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "scoring/gpu_offload.hpp"

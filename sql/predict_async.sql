@@ -119,6 +119,17 @@ SELECT model_version, input_data, output_data FROM public.async_store
 WHERE model_name = 'a_ver' ORDER BY model_version;
 SELECT ai_scale.drop_model('a_ver');
 
+-- A store whose schema and name need quoting: the worker's insert names it quoted (a name
+-- written out bare lost every queued row of such a store, "relation ... does not exist").
+CREATE SCHEMA "Async Schema";
+SELECT ai_scale.create_prediction_store('"Async Schema"."Async Preds"') AS store;
+SET ai_scale.store_table = '"Async Schema"."Async Preds"';
+SELECT count(*) AS queued FROM (SELECT ai_scale.predict('a_lin', jsonb_build_object('a', 7500 + i, 'b', 1))
+                                FROM generate_series(1, 10) i) s;
+SELECT pg_temp.wait_until($$SELECT count(*) = 10 FROM "Async Schema"."Async Preds"$$) AS all_stored;
+SET ai_scale.store_table = 'public.async_store';
+DROP SCHEMA "Async Schema" CASCADE;
+
 -- A store with row-level security in force for the caller is written in the call, never
 -- queued: the caller gets the policy's error (the worker would have lost the row, with a
 -- WARNING in the server's log only).

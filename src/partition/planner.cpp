@@ -102,7 +102,9 @@ void validate(const config& c)
         throw invalid_config("partition_interval must not mix months with days or hours");
     if (s.months == 0 && approx_micros(s) < double(usecs_per_minute))
         throw invalid_config("partition_interval must be at least 1 minute");
-    if (s.months == 0 && (int64_t(s.days) * usecs_per_day + s.micros) % usecs_per_minute != 0)
+    // (A day is whole minutes: its microseconds decide. Summed with the days', they overflowed
+    // from 106,751,992 days on, and such an interval was refused as not whole minutes.)
+    if (s.months == 0 && s.micros % usecs_per_minute != 0)
         throw invalid_config("partition_interval must be a whole number of minutes");
     if (c.premake < 0)
         throw invalid_config("premake must not be negative");

@@ -358,6 +358,23 @@ TEST(PartitionPlanner, ValidationRejectsBadConfigs)
     bad(c);
 }
 
+// An interval of more days than microseconds fit in 64 bits is refused for its span, the
+// reason that holds, not as "not a whole number of minutes" (its days times a day's
+// microseconds overflowed).
+TEST(PartitionPlanner, ValidationOfHugeDayCountsNamesTheSpan)
+{
+    config c = daily();
+    c.step = interval{0, 2147483647, 0};
+    c.premake = 0;
+    try {
+        validate(c);
+        ADD_FAILURE() << "accepted";
+    } catch (const invalid_config& e) {
+        EXPECT_STREQ(e.what(), "partitions made ahead must span at most 5000 years "
+                               "(partition_interval times premake + 1)");
+    }
+}
+
 // An interval with a negative part is refused as such, not as "not positive", which it is as
 // Postgres compares intervals ('1 day -1 hour' > '0').
 TEST(PartitionPlanner, ValidationNamesNegativeParts)

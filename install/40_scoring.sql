@@ -247,9 +247,18 @@ BEGIN
     IF NOT FOUND THEN
         new_version := ai_scale._store_last_version(name);
     END IF;
-    SELECT greatest(coalesce(max(m.model_version), 0), new_version) + 1
+    SELECT greatest(coalesce(max(m.model_version), 0), new_version)
       INTO new_version
       FROM ai_scale.models m WHERE m.model_name = name;
+    -- (Its + 1 failed with "integer out of range" alone.)
+    IF new_version >= 2147483647 THEN
+        RAISE EXCEPTION 'model % has no version numbers left', quote_literal(name)
+            USING ERRCODE = 'sequence_generator_limit_exceeded',
+                  DETAIL = 'Version 2147483647, the highest an int may be, was given already (or '
+                           'is in a prediction store).',
+                  HINT = 'Register the model under another name.';
+    END IF;
+    new_version := new_version + 1;
     INSERT INTO ai_scale.model_last_versions AS l (model_name, last_version)
         VALUES (name, new_version)
         ON CONFLICT (model_name) DO UPDATE SET last_version = EXCLUDED.last_version;

@@ -99,6 +99,14 @@ SELECT ai_scale.drop_model('cat_hold');
 FETCH ALL FROM cat_held;
 CLOSE cat_held;
 
+-- A name whose last version is the highest an int may be has no number left to give.
+SELECT ai_scale.register_model('cat_last', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
+UPDATE ai_scale.model_last_versions SET last_version = 2147483647 WHERE model_name = 'cat_last';
+SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_last', 'linear', ARRAY['a'],
+                                                    '{"weights": [2]}')$$);
+SELECT model_version FROM ai_scale.models WHERE model_name = 'cat_last';
+SELECT ai_scale.drop_model('cat_last');
+
 -- The catalog is part of a dump.
 SELECT c.relname, e.extname
 FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid

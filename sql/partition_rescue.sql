@@ -172,6 +172,21 @@ SELECT * FROM ai_scale.check_default('looped');
 SELECT tableoid::regclass, count(*) FROM looped GROUP BY 1 ORDER BY 1;
 -- The index it built is gone, and so is one an interrupted call left behind.
 SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'looped_default'::regclass;
+-- The same in a schema, a table and a key whose names need quoting: the index on the key is
+-- named quoted too (written out bare, "At Time" was column "at", which does not exist, and
+-- every row stayed in the default).
+CREATE SCHEMA "Looped Schema";
+CREATE TABLE "Looped Schema"."Looped" (id int, "At Time" timestamptz NOT NULL)
+    PARTITION BY RANGE ("At Time");
+SELECT count(*) FROM ai_scale.manage_partitions('"Looped Schema"."Looped"', '1 day', 0,
+                                                time_zone => 'UTC');
+INSERT INTO "Looped Schema"."Looped"
+SELECT i, timestamptz '2023-05-01 00:00 UTC' + (i % 4) * interval '1 day'
+  FROM generate_series(1, 1200) i;
+CALL ai_scale.rescue_default_proc('"Looped Schema"."Looped"', 500);
+SELECT * FROM ai_scale.check_default('"Looped Schema"."Looped"');
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = '"Looped Schema"."Looped"'::regclass;
+DROP SCHEMA "Looped Schema" CASCADE;
 CREATE INDEX looped_left_behind ON looped_default (at);
 SELECT ai_scale._rescue_index_comment() AS comment \gset
 COMMENT ON INDEX looped_left_behind IS :'comment';

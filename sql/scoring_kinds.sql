@@ -127,15 +127,18 @@ SELECT ai_scale.score('k_lin', '[1, 2, 3]');
 SELECT ai_scale.score_batch('k_lin', ARRAY['{"x1": 1, "x2": 2, "long_feature_name": 0, "flag": true}',
                                            '{"x1": 1, "x2": {"a": 1}, "long_feature_name": 0, "flag": true}']::jsonb[]);
 SELECT ai_scale.score('k_id', '{"v": 1e39}');
+\echo :LAST_ERROR_SQLSTATE
 -- So is one whose digits have a zero where 10000^k is past double range (1.00000001e316, say):
 -- read as NaN, it failed the sum instead of the feature, and a gbdt took it for a missing value
 -- and scored its default branch.
 SELECT ai_scale.score('k_id', '{"v": 100000001e308}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT ai_scale.register_model('k_big_gbdt', 'gbdt', ARRAY['v'],
     '{"trees": [{"left_children": [1, -1, -1], "right_children": [2, -1, -1],
                  "split_indices": [0, 0, 0], "split_conditions": [0, 1, 2],
                  "default_left": [1, 0, 0]}]}') AS v \gset
 SELECT ai_scale.score('k_big_gbdt', '{"v": -100000001e308}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT ai_scale.score('k_big_gbdt', '{}') AS missing_goes_left;
 SELECT pg_temp.try($$SELECT ai_scale.score('k_lin', '{"x1": 1, "x2": 2, "long_feature_name": null, "flag": true}')$$) AS json_null_is_missing;
 SELECT pg_temp.try($$SELECT ai_scale.score_batched('k_lin', input) OVER () FROM (VALUES ('{"x1": 1}'::jsonb)) v(input)$$) AS window_error;

@@ -107,6 +107,11 @@ SELECT pg_temp.wait_until($$SELECT count(*) = 200 FROM public.async_store
                            WHERE (input_data ->> 'a')::int BETWEEN 7001 AND 7200$$) AS all_stored;
 SELECT (input ->> 'a')::int % 2 = 0 AS even, who, count(*) FROM public.async_audit
 WHERE (input ->> 'a')::int BETWEEN 7001 AND 7200 GROUP BY 1, 2 ORDER BY 1, 2;
+-- Each as its role, but not a transaction each: the 200 runs of one row were 200 commits (with
+-- many models interleaved the worker wrote a row a transaction); now an INSERT a run, the runs
+-- of a pass in one transaction (a pass or two for one statement's rows: xmin tells them).
+SELECT count(DISTINCT xmin::text) < 10 AS few_transactions FROM public.async_store
+WHERE (input_data ->> 'a')::int BETWEEN 7001 AND 7200;
 
 -- Rows of two versions of a model, queued one statement apart (the worker takes both in one
 -- drain, or two), are stored each under its own version and with its own output.

@@ -44,5 +44,23 @@ unlike($err, qr/owner code ran as postgres/, '... not as the registering superus
 like($err, qr/WARNING:  owner code ran as postgres/,
     'control: a query of the superuser\'s own runs it as the superuser');
 
+# A store named in another session's temporary schema (a role's setting naming pg_temp_N.preds,
+# while that session lives) is not looked in: reading it fails with 0A000 ("cannot access
+# temporary tables of other sessions"), which failed every first registration of a model in the
+# database, by any role, as long as the setting stayed. (A temporary table with no row reads no
+# buffer and does not fail: the holder's has one.)
+my $holder = $node->background_psql('postgres');
+$holder->query_safe(q{CREATE TEMP TABLE preds (model_name text, model_version int);
+INSERT INTO preds VALUES ('t', 3);});
+chomp(my $temp_schema = $holder->query_safe('SELECT pg_my_temp_schema()::regnamespace'));
+$node->safe_psql('postgres', qq{CREATE ROLE temp_app;
+ALTER ROLE temp_app SET ai_scale.store_table = '$temp_schema.preds';});
+($ret, $out, $err) = $node->psql('postgres',
+    q{SELECT ai_scale.register_model('t', 'linear', ARRAY['a'], '{"weights": [1]}')});
+is($out, '1', 'a store in another session\'s temporary schema is not looked in')
+  or diag $err;
+$holder->quit;
+$node->safe_psql('postgres', 'DROP ROLE temp_app');
+
 $node->stop;
 done_testing();

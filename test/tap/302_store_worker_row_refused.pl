@@ -167,5 +167,51 @@ $node->restart;
 is($node->safe_psql('postgres', $rollbacks) - $before, 15,
     'the batch was tried five times and each moved row once');
 
+# An error of the batch as a whole (here a trigger's 42P01 for every row, as for a table it reads
+# that is gone) is not split: the batch is lost at one insert, said once. Split, every row of a
+# batch failed alike took a transaction of its own to lose, and held a fast shutdown as long
+# (42 s for 2000 rows of a trigger recursing without end, 54001). Counted in the worker's
+# rolled-back transactions: the batch's one (21 when it was split). (An AFTER trigger: a worker's
+# transaction that inserted no row is not sent to the statistics, as no table's counts are.)
+$node->safe_psql('postgres', q{
+DROP TRIGGER even_to_3000 ON public.model_predictions_default;
+TRUNCATE public.model_predictions;
+CREATE FUNCTION refuse_some() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.input_data ? 'wide' THEN
+        RAISE EXCEPTION 'every row of the batch' USING ERRCODE = 'undefined_table';
+    END IF;
+    IF NEW.input_data ? 'priv' AND NEW.input_data ->> 'x' = '5' THEN
+        RAISE EXCEPTION 'not the fifth' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER refuse_some AFTER INSERT ON public.model_predictions
+    FOR EACH ROW EXECUTE FUNCTION refuse_some();});
+$before = $node->safe_psql('postgres', $rollbacks);
+$offset = batch_behind_held_row(-3, 'a batch every row of which fails',
+    q{jsonb_build_object('x', g, 'wide', true)});
+ok($node->wait_for_log(
+        qr/store worker for database "[^"]+" lost 20 predictions: every row of the batch/, $offset),
+    'the worker says it lost the batch');
+unlike(slurp_file($node->logfile, $offset), qr/inserts of this pass over the queue failed/,
+    '... at one insert');
+is(stored_xs(), '-3', 'the held row alone is written');
+$node->restart;
+is($node->safe_psql('postgres', $rollbacks) - $before, 1,
+    'the batch was not written again a row at a time');
+
+# A 42501 is one row's (a row-level security policy's WITH CHECK, here a trigger's): it loses that
+# row alone, where other errors of class 42 lose the batch. Its batch was lost whole.
+$offset = batch_behind_held_row(-4, 'a batch one row of which is refused 42501',
+    q{jsonb_build_object('x', g, 'priv', true)});
+ok($node->wait_for_log(
+        qr/store worker for database "[^"]+" lost \d+ predictions?: not the fifth/, $offset),
+    'the worker says it lost the refused row');
+is(stored_xs(), '-4,-3,1,2,3,4,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20',
+    'all the batch but the refused row is written');
+like(slurp_file($node->logfile, $offset), qr/lost 1 prediction: not the fifth/,
+    '... and the loss is one prediction');
+
 $node->stop;
 done_testing();

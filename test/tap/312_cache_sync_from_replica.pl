@@ -94,6 +94,18 @@ is($standby->safe_psql('postgres', "SET ai_scale.cache_use_l1 = off; $get3"), 'm
     'with A hung, S misses after its own invalidation');
 kill 'CONT', $a_pid;
 
+# A cache_strict call reads the counters from the primary alone: with A hung it fails with 08006,
+# as docs/cache.md says, rather than answering with counters read from B, whose lag it cannot
+# check. (A second after S's last sync of the first model's slots, so that they are due.)
+is($standby->safe_psql('postgres', $get), 'miss', 'S syncs the first model\'s slots with A back');
+usleep(1_200_000);
+kill 'STOP', $a_pid;
+my ($ret, $out, $err) = $standby->psql('postgres', "SET ai_scale.cache_strict = on; $get",
+    extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+kill 'CONT', $a_pid;
+like($err, qr/ERROR:  08006: redis is unavailable for the L2 cache/,
+    'with A hung, a strict call fails with 08006');
+
 $standby->stop;
 $primary->stop;
 done_testing();

@@ -106,6 +106,35 @@ kill 'CONT', $a_pid;
 like($err, qr/ERROR:  08006: redis is unavailable for the L2 cache/,
     'with A hung, a strict call fails with 08006');
 
+# Nor is a slot raised while a bump of this server's is owed to it: a transaction that invalidated
+# a model commits, and its bump at commit (for what was put between the call and the commit)
+# waits for A, hung. P's here, as a standby's transactions write nothing and owe none. Raised
+# meanwhile to the counter B holds from another server's invalidation (S's), under which that
+# server put a value before the commit, P answered that value while the bump waited.
+my $get4 = q{SELECT coalesce(ai_scale.cache_get('inv4', 1, '{"a": 1}')::text, 'miss')};
+is($primary->safe_psql('postgres', $get4), 'miss', 'P learns the slots of a fourth model');
+my $committer = $primary->background_psql('postgres');
+$committer->query_safe(q{SET application_name = 'committer';
+SET ai_scale.redis_timeout_ms = 60000;
+BEGIN;
+SELECT pg_current_xact_id();
+SELECT ai_scale.cache_invalidate('inv4');});
+$standby->safe_psql('postgres', q{SELECT ai_scale.cache_invalidate('inv4');
+SELECT ai_scale.cache_put('inv4', 1, '{"a": 1}', '{"v": "put by S"}');});
+ok(redis_replica_caught_up($a, $b), 'B has S\'s invalidation and value');
+kill 'STOP', $a_pid;
+$committer->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
+ok($primary->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+ WHERE application_name = 'committer' AND query = 'COMMIT;' AND wait_event_type = 'Extension'}),
+    'the commit\'s bump waits for A');
+# (A second on, the model's slots are due: the bump may first recheck the slots P bumped lately,
+# this model's among them, and wait for A there, its claim on them good for a second.)
+usleep(1_200_000);
+is($primary->safe_psql('postgres', "SET ai_scale.cache_use_l1 = off; $get4"), 'miss',
+    'with A hung and a bump owed, P misses');
+kill 'CONT', $a_pid;
+$committer->quit;
+
 $standby->stop;
 $primary->stop;
 done_testing();

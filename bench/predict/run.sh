@@ -5,7 +5,9 @@
 #      model and stores the prediction) with ai_scale.store_mode = async against sync, once
 #      with Postgres's durable defaults (fsync, synchronous_commit on: a sync insert waits for
 #      its WAL flush at commit) and once with synchronous_commit = off;
-#   3. 1000 fresh inputs in one statement: predict_batch() against predict() per row.
+#   3. 1000 fresh inputs in one statement: predict_batch() against predict() per row;
+#   4. fresh inputs spread over 100 models (a service hosting many), async against sync, and
+#      how many async predictions were still queued when the clients stopped.
 # Starts its own Postgres (preloading ai_scale) and Redis on free ports (scripts/lib/bench.sh),
 # and stops them on exit.
 # Usage: flock /tmp/ai_scale_bench.lock bash bench/predict/run.sh [seconds per run, default 10]
@@ -90,6 +92,24 @@ n=$(stored_rows)
 async_nowait=$(tps fresh.sql "-c ai_scale.store_mode=async -c synchronous_commit=off")
 wait_for_queue
 check_stored "$n" "async, synchronous_commit = off,"
+
+# Fresh inputs spread over 100 linear models at random: the worker's passes hold rows of many
+# models interleaved.
+psql_ -c "SELECT count(ai_scale.register_model('bench_m' || i, 'linear',
+          ARRAY['f0', 'f1', 'f2', 'f3', 'f4', 'f5'], '{\"weights\": [1, 1, 1, 1, 1, 1]}'))
+          FROM generate_series(1, 100) i" >/dev/null
+printf '%s\n' '\set id random(1, 9000000000000000)' '\set m random(1, 100)' \
+    "SELECT ai_scale.predict('bench_m' || :m, jsonb_build_object('f0', :id::bigint, 'f1', :client_id::int, 'f2', 0.5, 'f3', -1, 'f4', 2, 'f5', 0.25));" \
+    >"$scripts/fresh_many.sql"
+n=$(stored_rows)
+many_sync=$(tps fresh_many.sql "-c ai_scale.store_mode=sync")
+check_stored "$n" "sync, 100 models,"
+n=$(stored_rows)
+many_async=$(tps fresh_many.sql "-c ai_scale.store_mode=async")
+many_calls=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.out")
+many_queued=$((n + many_calls - $(stored_rows)))
+wait_for_queue
+check_stored "$n" "async, 100 models,"
 stored=$(stored_rows)
 
 # 1000 fresh inputs in one statement: predict_batch (one Redis round trip to read, one scoring
@@ -124,9 +144,12 @@ printf '%-66s %10s\n' \
     "predict(), fresh inputs, store_mode=sync (tps)" "$sync_durable" \
     "predict(), fresh inputs, store_mode=async (tps)" "$async_durable" \
     "predict(), fresh inputs, sync, synchronous_commit=off (tps)" "$sync_nowait" \
-    "predict(), fresh inputs, async, synchronous_commit=off (tps)" "$async_nowait"
+    "predict(), fresh inputs, async, synchronous_commit=off (tps)" "$async_nowait" \
+    "predict(), fresh inputs of 100 models, store_mode=sync (tps)" "$many_sync" \
+    "predict(), fresh inputs of 100 models, store_mode=async (tps)" "$many_async"
 echo "rows in the store after the runs: $stored"
 echo "ratio predict() L1 hit / SELECT 1:                     $(ratio "$repeated" "$select1")   (target >= 0.8)"
 echo "ratio async / sync, fresh inputs:                      $(ratio "$async_durable" "$sync_durable")   (target >= 2)"
 echo "ratio async / sync, fresh inputs, synchronous_commit=off: $(ratio "$async_nowait" "$sync_nowait")"
+echo "ratio async / sync, fresh inputs of 100 models:        $(ratio "$many_async" "$many_sync")   (async predictions still queued when the clients stopped: $many_queued)"
 echo "1000 fresh inputs in one statement, async: predict_batch $batch_ms ms, predict() per row $rows_ms ms, ratio $(ratio "$rows_ms" "$batch_ms")"

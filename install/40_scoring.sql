@@ -119,8 +119,11 @@ BEGIN
                                       WHERE datname = current_database()))
            AND starts_with(c, 'ai_scale.store_table='));
     -- Asked, not caught: under exit_on_error the refusal ended the session. (A superuser
-    -- reads the files' settings, or a role granted both; pg_read_all_settings does not.)
-    IF has_table_privilege('pg_catalog.pg_file_settings', 'SELECT')
+    -- reads the files' settings, or a role granted both, the columns read at least;
+    -- pg_read_all_settings does not.)
+    IF has_column_privilege('pg_catalog.pg_file_settings', 'name', 'SELECT')
+       AND has_column_privilege('pg_catalog.pg_file_settings', 'setting', 'SELECT')
+       AND has_column_privilege('pg_catalog.pg_file_settings', 'error', 'SELECT')
        AND has_function_privilege('pg_catalog.pg_show_all_file_settings()', 'EXECUTE') THEN
         names := names || ARRAY(SELECT f.setting FROM pg_file_settings f
                                  WHERE f.name = 'ai_scale.store_table' AND f.error IS NULL);
@@ -138,9 +141,21 @@ BEGIN
                                   AND NOT a.attisdropped AND a.atttypid = 'int4'::regtype);
             query := format('SELECT max(model_version) FROM %s WHERE model_name = %L',
                             store, model);
+            -- What would fail the query is asked first, not caught: under exit_on_error any
+            -- error ends the session (another session's temporary table, 0A000; a reader whose
+            -- rows a policy would filter, 42501 with row_security off; a schema it may not use).
+            CONTINUE WHEN (SELECT pg_is_other_temp_schema(c.relnamespace)
+                             FROM pg_class c WHERE c.oid = store);
             IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = store), 'USAGE') THEN
+                CONTINUE WHEN (SELECT c.relforcerowsecurity FROM pg_class c WHERE c.oid = store)
+                              AND NOT (SELECT r.rolbypassrls OR r.rolsuper
+                                         FROM pg_roles r, pg_class c
+                                        WHERE c.oid = store AND r.oid = c.relowner);
                 SELECT t.v INTO found FROM ai_scale._as_owner_rows(store, query) AS t(v int);
-            ELSIF has_table_privilege(store, 'SELECT') THEN
+            ELSIF has_table_privilege(store, 'SELECT')
+                  AND (SELECT has_schema_privilege(c.relnamespace, 'USAGE')
+                         FROM pg_class c WHERE c.oid = store)
+                  AND NOT row_security_active(store) THEN
                 EXECUTE query INTO found;
             ELSE
                 CONTINUE;

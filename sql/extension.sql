@@ -98,8 +98,19 @@ CREATE ROLE reinstall_admin;
 GRANT INSERT, UPDATE, DELETE ON ai_scale.models TO reinstall_admin;
 GRANT INSERT, UPDATE ON ai_scale.model_last_versions TO reinstall_admin;
 -- Nor does it end the session under exit_on_error (the configuration files it may not read
--- are not read, not tried), nor warn under standard_conforming_strings = off (in a new
--- session: the function's statements were planned already in this one).
+-- are not read, not tried, nor are stores it may SELECT from but in a schema it may not use,
+-- or whose rows a policy would filter), nor warn under standard_conforming_strings = off (in a
+-- new session: the function's statements were planned already in this one).
+CREATE SCHEMA reinstall_hidden;
+SELECT ai_scale.create_prediction_store('reinstall_hidden.preds') IS NOT NULL AS made;
+CREATE TABLE public.reinstall_rls (LIKE reinstall_hidden.preds);
+ALTER TABLE public.reinstall_rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY reinstall_rls_read ON public.reinstall_rls FOR SELECT USING (true);
+GRANT SELECT ON reinstall_hidden.preds, public.reinstall_rls TO reinstall_admin;
+CREATE ROLE reinstall_r1;
+ALTER ROLE reinstall_r1 SET ai_scale.store_table = 'reinstall_hidden.preds';
+CREATE ROLE reinstall_r2;
+ALTER ROLE reinstall_r2 SET ai_scale.store_table = 'public.reinstall_rls';
 \c -
 SET client_min_messages = warning;
 SET ROLE reinstall_admin;
@@ -112,6 +123,9 @@ SELECT 'still connected' AS after_exit_on_error;
 RESET ROLE;
 -- Left as the other tests expect it.
 DROP EXTENSION ai_scale;
+DROP SCHEMA reinstall_hidden CASCADE;
+DROP TABLE public.reinstall_rls;
+DROP ROLE reinstall_r1, reinstall_r2;
 DROP ROLE reinstall_admin;
 DROP TABLE public.reinstall_store, public."reinstall-role-store", reinstall_lookalike;
 DROP ROLE reinstall_app;

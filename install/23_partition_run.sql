@@ -414,25 +414,28 @@ BEGIN
         RETURN format('Maintenance acts as the table''s owner, and %s. %s', err_message,
                       err_hint);
     END;
-    -- With the GRANTs of what it lacks, as _require_owner_create gives them.
+    -- With the GRANTs of what it lacks, as _require_owner_create gives them: where the
+    -- partitions go, and where their indexes go, which is default_tablespace's whatever the
+    -- table's own is (a table with one, its indexes refused there, got no hint).
     SELECT concat_ws(' ',
                CASE WHEN NOT has_schema_privilege(owner, c.relnamespace, 'CREATE')
                     THEN format('GRANT CREATE ON SCHEMA %I TO %s;', n.nspname, owner::regrole)
                END,
-               CASE WHEN t.oid IS NOT NULL
-                         AND NOT has_tablespace_privilege(owner, t.oid, 'CREATE')
-                    THEN format('GRANT CREATE ON TABLESPACE %I TO %s;', t.spcname,
-                                owner::regrole)
-               END)
+               (SELECT string_agg(format('GRANT CREATE ON TABLESPACE %I TO %s;', t.spcname,
+                                         owner::regrole), ' ' ORDER BY t.spcname)
+                  FROM pg_tablespace t, pg_database d
+                 WHERE d.datname = current_database() AND t.oid <> d.dattablespace
+                   AND (t.oid = ai_scale._partition_birth_tablespace(parent)
+                        OR t.spcname = current_setting('default_tablespace'))
+                   AND NOT has_tablespace_privilege(owner, t.oid, 'CREATE')))
       INTO grants
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      LEFT JOIN pg_tablespace t ON t.oid = ai_scale._partition_birth_tablespace(parent)
      WHERE c.oid = parent;
     IF grants <> '' THEN
         err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
-                           'CREATE on its schema and on the tablespace partitions '
-                           'go to (the table''s own, else default_tablespace''s, and '
-                           'cold_tablespace to tier): %s',
+                           'CREATE on its schema and on the tablespaces partitions '
+                           'go to (the table''s own, else default_tablespace''s, which '
+                           'their indexes go to, and cold_tablespace to tier): %s',
                            owner::regrole, grants);
     -- (Postgres's messages for a file it may not open begin so; another 42501, or one in
     -- another language, keeps its own message alone.)

@@ -41,9 +41,19 @@ CREATE TABLESPACE nonsuper_hint_space LOCATION '';
 SET default_tablespace = nonsuper_hint_space;
 UPDATE ai_scale.partition_config SET premake = 5 WHERE parent = 'nonsuper_hint.events'::regclass;
 SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.events');
+-- Nor when the table has a tablespace of its own, which the owner may use: its partitions'
+-- indexes go where default_tablespace says all the same (the run had no hint then either).
+RESET default_tablespace;
+CREATE TABLESPACE nonsuper_hint_own LOCATION '';
+GRANT CREATE ON TABLESPACE nonsuper_hint_own TO nonsuper_hint_owner;
+ALTER TABLE nonsuper_hint.events SET TABLESPACE nonsuper_hint_own;
+CREATE INDEX ON nonsuper_hint.events (id);
+SET default_tablespace = nonsuper_hint_space;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.events');
 RESET default_tablespace;
 DROP TABLE nonsuper_hint.events;
 DROP TABLESPACE nonsuper_hint_space;
+DROP TABLESPACE nonsuper_hint_own;
 -- Partitions of another role's than the table's owner: pg_partman makes them as the role that
 -- runs it (a superuser, often). Every run reads the default as the owner, and failed with
 -- "permission denied for table", hinted at the owner's CREATE rights, which it had.

@@ -469,8 +469,9 @@ struct run {
     int32 version;
 };
 
-// Up to batch_rows rows of a pass, in runs. Rows of many models interleaved (a run each, often
-// of one row) are written in one transaction, an INSERT a run, rather than a transaction a run:
+// Up to batch_rows rows of a pass for one store, in runs. Rows of many models interleaved (a run
+// each, often of one row) are written in one transaction, an INSERT a run, rather than a
+// transaction a run:
 // with 500 models interleaved, the worker committed a row at a time and drained 4,000 queued
 // rows in 4-11 s instead of 0.5 s, and under load its queue stayed thousands of rows behind
 // (rows a crash loses) while callers fell back to synchronous inserts.
@@ -497,7 +498,9 @@ void load_run(batch& b, const group& g, const run& r)
 
 // Writes the group's runs in one transaction, each as its role (insert_as_owner). False when
 // any failed, the transaction rolled back and its error dropped: the runs are then written a
-// transaction each (insert_batch), which retries, splits and counts losses as for any batch.
+// transaction each (insert_batch), which retries, splits and counts losses as for any batch
+// (so a group with a row the store refuses has its other rows inserted twice, the first time
+// rolled back).
 bool try_insert_group(const group& g)
 {
     static batch b;
@@ -586,10 +589,11 @@ uint64 entries_after(const char* copy, uint64 off, int rows)
 }
 
 // When the store stayed locked after a SIGTERM: puts the rows drain() copied from position
-// `start` of the ring that are not written (from `off` in the copy, the kept batch's first
-// row, to `len`) back in the queue, for the next worker, when the ring has not reused their
-// bytes since; else they are lost, with a WARNING. Empties the batch; returns its rows.
-uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
+// `start` of the ring that are not written (from `off` in the copy, the first row not
+// written, to `len`) back in the queue, for the next worker, when the ring has not reused their
+// bytes since; else they are lost, with a WARNING. Returns `unwritten`, the rows of the pass
+// taken so far that were not written.
+uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, int unwritten)
 {
     uint64 rows = 0;
     for (uint64 pos = off; pos < len; rows++) {
@@ -603,8 +607,6 @@ uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
     if (kept)
         sl.tail = start + off;
     LWLockRelease(lock);
-    const uint64 batch_rows_kept = uint64(b.n);
-    b.n = 0;
     if (!kept)
         ereport(WARNING,
                 (errmsg_plural("ai_scale store worker for database \"%s\" lost %llu prediction: "
@@ -612,7 +614,7 @@ uint64 requeue(const char* copy, uint64 start, uint64 off, uint64 len, batch& b)
                                "ai_scale store worker for database \"%s\" lost %llu predictions: "
                                "the prediction store stayed locked as the worker stopped",
                                rows, my_database_name, static_cast<unsigned long long>(rows))));
-    return batch_rows_kept;
+    return uint64(unwritten);
 }
 
 // Copies what the ring of this worker's slot holds into cxt, and takes it off the ring: its
@@ -701,7 +703,6 @@ uint64 drain_pass(MemoryContext cxt)
     if (len == 0)
         return 0;
     static group g;
-    static batch kept; // requeue's count of the rows it puts back
     uint64 rows = 0;
     int unwritten;
     uint64 unwritten_off;
@@ -710,18 +711,21 @@ uint64 drain_pass(MemoryContext cxt)
         memcpy(&h, copy + off, sizeof h);
         const char* p = copy + off + sizeof h;
         text* model = entry_model(h, p, cxt);
-        if (g.n == batch_rows && !insert_group(g, copy, cxt, &unwritten, &unwritten_off)) {
-            kept.n = unwritten;
-            return rows - requeue(copy, start, unwritten_off, len, kept);
-        }
+        // A group is of one store (and install of the extension): waiting for a second store's
+        // lock while holding the first's and the catalog's queued a DROP EXTENSION, and every
+        // predict() behind it, as TAP 311's wait did, and could deadlock a session that locks
+        // the two stores the other way round.
+        const bool other_store = g.nruns > 0 && (g.runs[0].relid != h.relid ||
+                                                 g.runs[0].catalog != h.catalog);
+        if ((g.n == batch_rows || other_store) &&
+            !insert_group(g, copy, cxt, &unwritten, &unwritten_off))
+            return rows - requeue(copy, start, unwritten_off, len, unwritten);
         add_entry(g, off, h, p, model, cxt);
         rows++;
         off += h.length;
     }
-    if (!insert_group(g, copy, cxt, &unwritten, &unwritten_off)) {
-        kept.n = unwritten;
-        return rows - requeue(copy, start, unwritten_off, len, kept);
-    }
+    if (!insert_group(g, copy, cxt, &unwritten, &unwritten_off))
+        return rows - requeue(copy, start, unwritten_off, len, unwritten);
     return rows;
 }
 

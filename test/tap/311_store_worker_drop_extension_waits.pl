@@ -32,5 +32,36 @@ ok($node->wait_for_log(
 is($node->safe_psql('postgres', 'SELECT count(*) FROM public.model_predictions'), '0',
     'nothing written into the store');
 
+# Rows of two stores in one pass of the worker, the second store held: the worker writes the
+# first store's rows and waits for the second holding neither the first store nor the catalog.
+# (Written in one transaction, the pass held both while it waited: the DROP queued behind it,
+# and so did DDL on the first store.)
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+SELECT ai_scale.create_prediction_store('public.store_b');
+SELECT ai_scale.register_model('a', 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}');});
+my ($locker_a, $waits_a) = store_worker_held($node, q{ai_scale.predict('a', '{"x": 10}')});
+ok($waits_a, 'the store worker waits for the first store');
+$node->safe_psql('postgres', q{
+SET ai_scale.store_mode = async;
+SELECT ai_scale.predict('a', '{"x": 11}');
+SET ai_scale.store_table = 'public.store_b';
+SELECT ai_scale.predict('a', '{"x": 12}');});
+my $locker_b = $node->background_psql('postgres');
+$locker_b->query_safe('BEGIN; LOCK TABLE public.store_b IN SHARE MODE;');
+$locker_a->query_safe('COMMIT');
+$locker_a->quit;
+ok($node->poll_query_until('postgres',
+        'SELECT count(*) = 2 FROM public.model_predictions'),
+    "the first store's rows are written while the second is held");
+($ret, $stdout, $stderr) = $node->psql('postgres',
+    "SET lock_timeout = '5s'; ALTER TABLE public.model_predictions ADD COLUMN note text;");
+is($ret, 0, 'DDL on the first store does not wait for the worker') or diag($stderr);
+($ret, $stdout, $stderr) = $node->psql('postgres',
+    "SET lock_timeout = '5s'; DROP EXTENSION ai_scale CASCADE;");
+is($ret, 0, 'nor does DROP EXTENSION') or diag($stderr);
+$locker_b->query_safe('COMMIT');
+$locker_b->quit;
+
 $node->stop;
 done_testing();

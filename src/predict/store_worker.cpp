@@ -44,6 +44,10 @@ using namespace ai_scale::predict;
 using namespace ai_scale::predict::queue;
 
 constexpr int batch_rows = 1000; // rows per INSERT the worker makes
+// Runs (INSERTs) per transaction: each may lock partitions of its own (a store partitioned by
+// model: 500 models interleaved held 504 locks at once), and a refused row has the others of its
+// transaction inserted again.
+constexpr int group_runs = 64;
 // The worker wakes every flush_ms, or at once when its queue passes half full: rows arrive in
 // large batches (one INSERT and one commit for many rows), which is what makes async cheaper
 // than sync, and a crash loses at most about flush_ms of predictions more than the queue holds.
@@ -717,7 +721,7 @@ uint64 drain_pass(MemoryContext cxt)
         // the two stores the other way round.
         const bool other_store = g.nruns > 0 && (g.runs[0].relid != h.relid ||
                                                  g.runs[0].catalog != h.catalog);
-        if ((g.n == batch_rows || other_store) &&
+        if ((g.n == batch_rows || g.nruns == group_runs || other_store) &&
             !insert_group(g, copy, cxt, &unwritten, &unwritten_off))
             return rows - requeue(copy, start, unwritten_off, len, unwritten);
         add_entry(g, off, h, p, model, cxt);

@@ -147,10 +147,13 @@ BEGIN
             CONTINUE WHEN (SELECT pg_is_other_temp_schema(c.relnamespace)
                              FROM pg_class c WHERE c.oid = store);
             IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = store), 'USAGE') THEN
-                CONTINUE WHEN (SELECT c.relforcerowsecurity FROM pg_class c WHERE c.oid = store)
-                              AND NOT (SELECT r.rolbypassrls OR r.rolsuper
-                                         FROM pg_roles r, pg_class c
-                                        WHERE c.oid = store AND r.oid = c.relowner);
+                -- (As the owner: its rights, and FORCE ROW LEVEL SECURITY with RLS on.)
+                CONTINUE WHEN (SELECT NOT has_schema_privilege(c.relowner, c.relnamespace, 'USAGE')
+                                      OR NOT has_table_privilege(c.relowner, c.oid, 'SELECT')
+                                      OR (c.relrowsecurity AND c.relforcerowsecurity
+                                          AND NOT (r.rolbypassrls OR r.rolsuper))
+                                 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                                WHERE c.oid = store);
                 SELECT t.v INTO found FROM ai_scale._as_owner_rows(store, query) AS t(v int);
             ELSIF has_table_privilege(store, 'SELECT')
                   AND (SELECT has_schema_privilege(c.relnamespace, 'USAGE')

@@ -121,6 +121,18 @@ RESET standard_conforming_strings;
 RESET exit_on_error;
 SELECT 'still connected' AS after_exit_on_error;
 RESET ROLE;
+-- A store left with FORCE ROW LEVEL SECURITY after its row-level security was disabled
+-- applies no policy, and is read as its owner (it was skipped: the name got version 1
+-- beside the store's 7).
+CREATE TABLE public.reinstall_forced (model_name text, model_version int);
+INSERT INTO public.reinstall_forced VALUES ('reinstall_forced_m', 7);
+ALTER TABLE public.reinstall_forced FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.reinstall_forced OWNER TO reinstall_r1;
+SET ai_scale.store_table = 'public.reinstall_forced';
+SELECT ai_scale.register_model('reinstall_forced_m', 'linear', ARRAY['a'], '{"weights": [1]}')
+    AS version_past_the_store;
+RESET ai_scale.store_table;
+DROP TABLE public.reinstall_forced;
 -- Left as the other tests expect it.
 DROP EXTENSION ai_scale;
 DROP SCHEMA reinstall_hidden CASCADE;

@@ -514,6 +514,13 @@ bool try_insert_group(const group& g)
     if (stopping)
         return false; // a batch at a time, each with its bounded lock wait (try_insert_batch)
     begin_insert(false);
+    // No lock is waited for with the group's others held: a run waiting for one partition (a
+    // store partitioned by model) while holding an earlier run's deadlocked a session that
+    // locks them the other way round, and held the earlier partition from DDL. A lock not
+    // free within 10 ms ends the group; its runs are then written a transaction each, each
+    // waiting alone, as before.
+    set_config_option("lock_timeout", "10", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
+                      false);
     PG_TRY();
     {
         inserting = true;

@@ -63,5 +63,42 @@ is($ret, 0, 'nor does DROP EXTENSION') or diag($stderr);
 $locker_b->query_safe('COMMIT');
 $locker_b->quit;
 
+# One store partitioned by model: the rows of one pass go to two partitions, and the second is
+# held. The worker waits for it holding nothing of the first: written in one transaction, the
+# pass held the first partition while it waited, and a session locking the partitions the
+# other way round lost a deadlock.
+$node->safe_psql('postgres', 'CREATE DATABASE by_model');
+$node->safe_psql('by_model', q{
+CREATE EXTENSION ai_scale;
+CREATE TABLE public.ms (model_name text NOT NULL, model_version int NOT NULL, input_data jsonb,
+                        output_data jsonb, input_hash bigint,
+                        created_at timestamptz NOT NULL DEFAULT now()) PARTITION BY LIST (model_name);
+CREATE TABLE public.ms_a PARTITION OF public.ms FOR VALUES IN ('a');
+CREATE TABLE public.ms_b PARTITION OF public.ms FOR VALUES IN ('b');
+CREATE TABLE public.ms_c PARTITION OF public.ms FOR VALUES IN ('c');
+SELECT ai_scale.register_model(m, 'linear', ARRAY['x'], '{"weights": [1], "bias": 0}')
+  FROM unnest(ARRAY['a', 'b', 'c']) m;});
+my ($locker_ms, $waits_ms) =
+  store_worker_held($node, q{ai_scale.predict('b', '{"x": 1}')}, 'public.ms', 'by_model');
+ok($waits_ms, 'the store worker waits for the partitioned store');
+$node->safe_psql('by_model', q{
+SET ai_scale.store_mode = async;
+SET ai_scale.store_table = 'public.ms';
+SELECT ai_scale.predict('c', '{"x": 2}');
+SELECT ai_scale.predict('a', '{"x": 3}');});
+my $holder = $node->background_psql('by_model');
+$holder->query_safe('BEGIN; LOCK TABLE public.ms_a IN SHARE MODE;');
+$locker_ms->query_safe('COMMIT');
+$locker_ms->quit;
+ok($node->poll_query_until('by_model', q{SELECT count(*) = 2 FROM public.ms WHERE model_name <> 'a'}),
+    "the rows of the partitions not held are written while one is held");
+my ($locked) = $holder->query_safe(
+    "SET lock_timeout = '5s'; LOCK TABLE public.ms_c IN SHARE MODE; SELECT 'locked';");
+like($locked, qr/locked/, 'a session then locks another partition the worker wrote');
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('by_model', q{SELECT count(*) = 3 FROM public.ms}),
+    'and the held partition gets its row once free');
+
 $node->stop;
 done_testing();

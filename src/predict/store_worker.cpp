@@ -473,15 +473,14 @@ struct run {
     int32 version;
 };
 
-// Up to batch_rows rows of a pass for one store, in runs. Rows of many models interleaved (a run
-// each, often of one row) are written in one transaction, an INSERT a run, rather than a
-// transaction a run:
-// with 500 models interleaved, the worker committed a row at a time and drained 4,000 queued
-// rows in 4-11 s instead of 0.5 s, and under load its queue stayed thousands of rows behind
-// (rows a crash loses) while callers fell back to synchronous inserts.
+// Up to batch_rows rows of a pass for one store, in up to group_runs runs. Rows of many models
+// interleaved (a run each, often of one row) are written in one transaction, an INSERT a run,
+// rather than a transaction a run: with 500 models interleaved, the worker committed a row at a
+// time and drained 4,000 queued rows in 4-11 s instead of 0.5 s, and under load its queue stayed
+// thousands of rows behind (rows a crash loses) while callers fell back to synchronous inserts.
 struct group {
     Datum inputs[batch_rows], outputs[batch_rows], hashes[batch_rows];
-    run runs[batch_rows];
+    run runs[group_runs];
     int n = 0;
     int nruns = 0;
 };

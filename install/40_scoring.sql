@@ -166,9 +166,8 @@ BEGIN
             highest := greatest(highest, found);
         EXCEPTION WHEN invalid_name OR insufficient_privilege OR feature_not_supported THEN
             -- A setting no store name can be (one stored by ALTER ROLE while the library was
-            -- not loaded, unchecked), a store with a policy (row_security off) or that its
-            -- owner may not read, its schema not usable, or another session's temporary table
-            -- (0A000): not looked in.
+            -- not loaded, unchecked): not looked in; nor, should one change between the
+            -- questions above and the read, a store they would have left out.
             NULL;
         END;
     END LOOP;

@@ -100,5 +100,43 @@ $holder->quit;
 ok($node->poll_query_until('by_model', q{SELECT count(*) = 3 FROM public.ms}),
     'and the held partition gets its row once free');
 
+# A store with a trigger has its runs written a transaction each, waiting as long as its
+# trigger's statements wait: in one transaction with the others, where no lock is waited for
+# longer than 10 ms, a trigger catching that error (an audit trigger's EXCEPTION WHEN OTHERS)
+# skipped its work for every row, and nothing said so.
+$node->safe_psql('by_model', q{
+SELECT ai_scale.create_prediction_store('public.trig_store');
+CREATE TABLE public.hits (n int);
+INSERT INTO public.hits VALUES (0);
+CREATE FUNCTION public.count_hit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        UPDATE public.hits SET n = n + 1;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;
+    END;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER count_hit BEFORE INSERT ON public.trig_store
+    FOR EACH ROW EXECUTE FUNCTION public.count_hit();});
+my $row_holder = $node->background_psql('by_model');
+$row_holder->query_safe('BEGIN; UPDATE public.hits SET n = n;');
+$node->safe_psql('by_model', q{
+SET ai_scale.store_mode = async;
+SET ai_scale.store_table = 'public.trig_store';
+SELECT count(ai_scale.predict(CASE WHEN i % 2 = 0 THEN 'a' ELSE 'c' END,
+                              jsonb_build_object('x', 100 + i)))
+  FROM generate_series(1, 10) i;});
+ok($node->poll_query_until('by_model', q{
+SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.backend_type = 'ai_scale store' AND NOT l.granted}),
+    "the worker's insert waits for the row the trigger updates");
+$row_holder->query_safe('COMMIT');
+$row_holder->quit;
+ok($node->poll_query_until('by_model', q{SELECT count(*) = 10 FROM public.trig_store}),
+    'every row is written');
+is($node->safe_psql('by_model', 'SELECT n FROM public.hits'), '10',
+    'and the trigger did its work for each');
+
 $node->stop;
 done_testing();

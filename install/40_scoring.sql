@@ -103,6 +103,7 @@ DECLARE
     names text[];
     named text;
     store regclass;
+    rel record; -- the store's pg_class row, with whether its owner bypasses row-level security
     query text;
     found int;
     highest int := 0;
@@ -144,20 +145,20 @@ BEGIN
             -- What would fail the query is asked first, not caught: under exit_on_error any
             -- error ends the session (another session's temporary table, 0A000; a reader whose
             -- rows a policy would filter, 42501 with row_security off; a schema it may not use).
-            CONTINUE WHEN (SELECT pg_is_other_temp_schema(c.relnamespace)
-                             FROM pg_class c WHERE c.oid = store);
-            IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = store), 'USAGE') THEN
+            SELECT c.relnamespace, c.relowner, c.relrowsecurity, c.relforcerowsecurity,
+                   r.rolbypassrls OR r.rolsuper AS owner_bypasses_rls
+              INTO rel
+              FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = store;
+            CONTINUE WHEN pg_is_other_temp_schema(rel.relnamespace);
+            IF pg_has_role(rel.relowner, 'USAGE') THEN
                 -- (As the owner: its rights, and FORCE ROW LEVEL SECURITY with RLS on.)
-                CONTINUE WHEN (SELECT NOT has_schema_privilege(c.relowner, c.relnamespace, 'USAGE')
-                                      OR NOT has_table_privilege(c.relowner, c.oid, 'SELECT')
-                                      OR (c.relrowsecurity AND c.relforcerowsecurity
-                                          AND NOT (r.rolbypassrls OR r.rolsuper))
-                                 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
-                                WHERE c.oid = store);
+                CONTINUE WHEN NOT has_schema_privilege(rel.relowner, rel.relnamespace, 'USAGE')
+                              OR NOT has_table_privilege(rel.relowner, store, 'SELECT')
+                              OR (rel.relrowsecurity AND rel.relforcerowsecurity
+                                  AND NOT rel.owner_bypasses_rls);
                 SELECT t.v INTO found FROM ai_scale._as_owner_rows(store, query) AS t(v int);
             ELSIF has_table_privilege(store, 'SELECT')
-                  AND (SELECT has_schema_privilege(c.relnamespace, 'USAGE')
-                         FROM pg_class c WHERE c.oid = store)
+                  AND has_schema_privilege(rel.relnamespace, 'USAGE')
                   AND NOT row_security_active(store) THEN
                 EXECUTE query INTO found;
             ELSE

@@ -19,15 +19,15 @@ SELECT no_l1('{"a": 1}') ->> 'source' AS no_l1,
 SELECT array_length(batch_no_l1(ARRAY['{"a": 3}', '{"a": 4}']::jsonb[]), 1) AS batch_no_l1;
 -- Stored, each of them.
 SELECT input_data ->> 'a' AS a FROM public.fill_settings_store ORDER BY 1;
--- Which level holds which: with the store out of reach, L1 alone, then Redis alone.
+-- Which level holds which: with the store emptied, L1 alone, then Redis alone. (Not with
+-- store_table = '': that is another store's cache.)
+DELETE FROM public.fill_settings_store;
 BEGIN;
-SET LOCAL ai_scale.store_table = '';
 SET LOCAL ai_scale.redis_primary = '';
 SELECT a, ai_scale.cache_get('fill_settings', 1, jsonb_build_object('a', a)) IS NOT NULL AS in_l1
   FROM generate_series(1, 4) a;
 COMMIT;
 BEGIN;
-SET LOCAL ai_scale.store_table = '';
 SET LOCAL ai_scale.cache_use_l1 = off;
 SELECT a, ai_scale.cache_get('fill_settings', 1, jsonb_build_object('a', a)) IS NOT NULL AS in_redis
   FROM generate_series(1, 4) a;

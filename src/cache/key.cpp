@@ -4,6 +4,7 @@
 #include "cache/extension_incarnation.hpp"
 #include "cache/generation_slots.hpp"
 #include "cache/generations.hpp"
+#include "cache/store_scope.hpp"
 #include "cache/unlearned_keys.hpp"
 #include "pg/guard.hpp"
 
@@ -27,6 +28,7 @@ key_prefix make_key_prefix(Oid database, const text* model, int32 version)
         uint64_t model;
         uint64_t model_generation;
         uint64_t version_generation;
+        uint64_t store; // wider than an Oid: no padding, whose bytes would be hashed too
         uint32_t database;
         int32_t version;
         uint32_t incarnation;
@@ -34,10 +36,12 @@ key_prefix make_key_prefix(Oid database, const text* model, int32 version)
     } folded = {gen.model_hash,
                 gen.model,
                 gen.version,
+                store_scope(),
                 database,
                 version,
                 database_incarnation(database),
                 extension_incarnation()};
+    static_assert(sizeof folded == 6 * sizeof(uint64_t), "no padding in what is hashed");
     XXH128_hash_t seed = XXH3_128bits(&folded, sizeof folded);
     // Marked from the generations folded in, not from the slots read again: the slots may be
     // learned meanwhile.

@@ -1,6 +1,7 @@
 // Cache keys: XXH3 over the canonical jsonb binary of the input (canonical_input.hpp: one for
 // equal inputs, 9 and 9.0 too), folded with the database (its OID and which database of that
-// OID: database_incarnation.hpp), the model, its version and the model's and version's
+// OID: database_incarnation.hpp), the store the session's ai_scale.store_table names
+// (store_scope.hpp: a cache a store), the model, its version and the model's and version's
 // generations (generations.hpp: bumped by cache_invalidate, so invalidation is O(1): old keys
 // are simply never asked for again and age out).
 #pragma once

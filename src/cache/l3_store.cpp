@@ -102,9 +102,9 @@ constexpr const char* unqualified_schema = "public";
 
 // A temporary store is the reading session's own (pg_temp is each session's temporary
 // schema): its rows, which the session's role wrote as it liked, are answers for that session
-// only. Copied to L1 and Redis they answered every role's cache_get and predict() in the
-// database, so a role whose store_table named pg_temp could put any output there, as only
-// cache_put's grantees may. They are answered, never cached, like an unsettled row.
+// only. They are answered, never cached, like an unsettled row. Copied to L1 and Redis they
+// answered every role's cache_get and predict() in the database until keys had the store in
+// them (store_scope.hpp); now they would answer this session alone, which finds them anyway.
 bool session_private(Oid relid)
 {
     return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;

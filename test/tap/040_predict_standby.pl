@@ -19,6 +19,7 @@ $primary->safe_psql('postgres', q{
 CREATE EXTENSION ai_scale;
 SELECT ai_scale.create_prediction_store();
 SELECT ai_scale.register_model('tap_lin', 'linear', ARRAY['a', 'b'], '{"weights": [1, 2], "bias": 0.5}');
+CREATE ROLE tap_no_store;
 });
 $primary->wait_for_catchup($standby);
 
@@ -35,13 +36,14 @@ sub stat_value {
 }
 
 # Redis replication from its primary to its replica is asynchronous: wait until the replica has
-# the key of (model, version, input), as cache_get with L1 off and L3 out of reach would see it.
+# the key of (model, version, input), as cache_get with L1 off and L3 out of reach would see it
+# (as a role that may not read the store: a store_table naming none would be another cache).
 sub wait_for_redis_replica {
     my ($node, $input) = @_;
     for (1 .. 100) {
         my $hit = $node->safe_psql('postgres', qq{
 SET ai_scale.cache_use_l1 = off;
-SET ai_scale.store_table = 'public.no_such_table';
+SET ROLE tap_no_store;
 SELECT ai_scale.cache_get('tap_lin', 1, '$input') IS NOT NULL});
         return 1 if $hit eq 't';
         select(undef, undef, undef, 0.1);

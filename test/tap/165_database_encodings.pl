@@ -72,7 +72,8 @@ SELECT count(*) FROM "schéma"."$table" WHERE model_name = 'modèle';
 SELECT ai_scale.cache_put('modèle', 1, '{"clé": "välue"}', '{"résultat": "ñ"}');}),
         qq{{"model": "modèle", "score": 21, "source": "cpu", "version": 1}\n3\n1\n},
         "$db: a model with features outside ASCII predicts, scores and stores");
-    is( $node->safe_psql($db, q{
+    # (Under the store the put was made for: each store has a cache of its own.)
+    is( $node->safe_psql($db, qq{SET ai_scale.store_table = '"schéma"."$table"';\n} . q{
 SET client_encoding = 'EUC_JP';
 SELECT ai_scale.cache_get(U&'mod\00E8le', 1, U&'{"cl\00E9": "v\00E4lue"}')
        = U&'{"r\00E9sultat": "\00F1"}';}),

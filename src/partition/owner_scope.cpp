@@ -7,7 +7,8 @@
 // rights of whoever runs maintenance (the worker's superuser, often). A SET ROLE would not do:
 // under it, the owner's code could RESET ROLE back to the session's superuser; a
 // security-restricted operation refuses that, and the GUC level opened here undoes any setting
-// that code changes.
+// that code changes. register_model reads a prediction store in the same scope
+// (scoring/store_highest_version.cpp).
 #include "partition/owner_scope.hpp"
 #include "pg/guard.hpp"
 
@@ -62,19 +63,13 @@ Oid partition::require_owner_rights(Oid rel)
     return owner;
 }
 
-namespace {
-
-// Runs statement through SPI as owner, in a security-restricted operation, with search_path
-// pg_catalog, pg_temp and row_security off; puts its rows into store when one is given (they
-// must have the types of desc). Returns the rows it processed.
-uint64 run_as(Oid owner, const char* statement, Tuplestorestate* store, TupleDesc desc)
+void partition::in_owner_scope(Oid owner, void (*body)(void* arg), void* arg)
 {
-    return pg::call([&] {
+    pg::call([&] {
         Oid saved_user;
         int saved_context;
         GetUserIdAndSecContext(&saved_user, &saved_context);
         const int level = NewGUCNestLevel();
-        uint64 rows = 0;
         PG_TRY();
         {
             SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE |
@@ -83,34 +78,7 @@ uint64 run_as(Oid owner, const char* statement, Tuplestorestate* store, TupleDes
                               GUC_ACTION_SAVE, true, 0, false);
             set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
                               true, 0, false);
-            SPI_connect();
-            const int rc = SPI_execute(statement, false, 0);
-            // The two a caller's statement can make SPI refuse: not an internal error (XX000).
-            // Each message whole, not built from pieces (Postgres's rule for translatable messages).
-            if (rc == SPI_ERROR_COPY)
-                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                                errmsg("COPY to or from the client cannot run as the owner of a "
-                                       "table")));
-            if (rc == SPI_ERROR_TRANSACTION)
-                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                                errmsg("a transaction control statement cannot run as the owner "
-                                       "of a table")));
-            if (rc < 0)
-                elog(ERROR, "ai_scale: statement failed: %s", SPI_result_code_string(rc));
-            rows = SPI_processed;
-            if (store != nullptr) {
-                TupleDesc got = SPI_tuptable != nullptr ? SPI_tuptable->tupdesc : nullptr;
-                bool same = got != nullptr && got->natts == desc->natts;
-                for (int i = 0; same && i < desc->natts; i++)
-                    same = TupleDescAttr(got, i)->atttypid == TupleDescAttr(desc, i)->atttypid;
-                if (!same)
-                    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                                    errmsg("ai_scale: the statement's rows do not have the "
-                                           "columns asked for")));
-                for (uint64 i = 0; i < rows; i++)
-                    tuplestore_puttuple(store, SPI_tuptable->vals[i]);
-            }
-            SPI_finish();
+            body(arg);
         }
         PG_CATCH();
         {
@@ -122,8 +90,59 @@ uint64 run_as(Oid owner, const char* statement, Tuplestorestate* store, TupleDes
         PG_END_TRY();
         AtEOXact_GUC(false, level);
         SetUserIdAndSecContext(saved_user, saved_context);
-        return rows;
     });
+}
+
+namespace {
+
+struct statement_run {
+    const char* statement;
+    Tuplestorestate* store;
+    TupleDesc desc;
+    uint64 rows;
+};
+
+// Runs run->statement through SPI; puts its rows into run->store when one is given (they must
+// have the types of run->desc).
+void run_statement(void* arg)
+{
+    auto* run = static_cast<statement_run*>(arg);
+    SPI_connect();
+    const int rc = SPI_execute(run->statement, false, 0);
+    // The two a caller's statement can make SPI refuse: not an internal error (XX000).
+    // Each message whole, not built from pieces (Postgres's rule for translatable messages).
+    if (rc == SPI_ERROR_COPY)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("COPY to or from the client cannot run as the owner of a table")));
+    if (rc == SPI_ERROR_TRANSACTION)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("a transaction control statement cannot run as the owner of a "
+                               "table")));
+    if (rc < 0)
+        elog(ERROR, "ai_scale: statement failed: %s", SPI_result_code_string(rc));
+    run->rows = SPI_processed;
+    if (run->store != nullptr) {
+        TupleDesc got = SPI_tuptable != nullptr ? SPI_tuptable->tupdesc : nullptr;
+        bool same = got != nullptr && got->natts == run->desc->natts;
+        for (int i = 0; same && i < run->desc->natts; i++)
+            same = TupleDescAttr(got, i)->atttypid == TupleDescAttr(run->desc, i)->atttypid;
+        if (!same)
+            ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                            errmsg("ai_scale: the statement's rows do not have the columns asked "
+                                   "for")));
+        for (uint64 i = 0; i < run->rows; i++)
+            tuplestore_puttuple(run->store, SPI_tuptable->vals[i]);
+    }
+    SPI_finish();
+}
+
+// Runs statement as owner (in_owner_scope); puts its rows into store when one is given.
+// Returns the rows it processed.
+uint64 run_as(Oid owner, const char* statement, Tuplestorestate* store, TupleDesc desc)
+{
+    statement_run run{statement, store, desc, 0};
+    partition::in_owner_scope(owner, run_statement, &run);
+    return run.rows;
 }
 
 const char* statement_arg(FunctionCallInfo fcinfo)

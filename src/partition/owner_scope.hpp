@@ -1,5 +1,5 @@
-// Acting as a managed table's owner (owner_scope.cpp): who the owner is, and the check that the
-// caller has the owner's privileges.
+// Acting as a managed table's owner (owner_scope.cpp): who the owner is, the check that the
+// caller has the owner's privileges, and the scope its reads run in.
 #pragma once
 
 #include "pg/postgres.hpp"
@@ -12,5 +12,10 @@ Oid owner_of(Oid rel);
 // The owner of rel, once the caller is found to have the owner's privileges (42501 otherwise,
 // 42P01 when rel does not exist): acting as the owner only ever gives up rights.
 Oid require_owner_rights(Oid rel);
+
+// Runs body(arg) as owner, in a security-restricted operation, with search_path pg_catalog,
+// pg_temp and row_security off; the identity is put back however body ends. body is Postgres
+// code (it may ereport): no C++ object with a destructor may be alive in it.
+void in_owner_scope(Oid owner, void (*body)(void* arg), void* arg);
 
 } // namespace ai_scale::partition

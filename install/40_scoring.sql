@@ -78,6 +78,19 @@ CREATE TRIGGER models_inserted
     FOR EACH ROW EXECUTE FUNCTION ai_scale._models_inserted();
 ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_changed
 
+-- The highest version of model in store, null when none; as its owner (for a caller with the
+-- owner's rights, in a security-restricted operation) or as the caller. A store partitioned by
+-- range on created_at is read about 64 partitions at a time, each window's locks let go before
+-- the next: one query locked every partition and its indexes until the registration ended, and
+-- failed with "out of shared memory" past what the lock table holds
+-- (src/scoring/store_highest_version.cpp).
+CREATE FUNCTION ai_scale._store_highest_version(store regclass, model text, as_owner boolean)
+    RETURNS int
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    SET row_security = off
+    AS 'MODULE_PATHNAME', 'ai_scale_store_highest_version';
+
 -- The highest version of a model in the prediction stores; 0 when there is none the caller
 -- may read. model_last_versions does not outlive the extension, the stores do: after DROP
 -- EXTENSION and CREATE EXTENSION, numbering from 1 again would give a new model the number of
@@ -87,13 +100,14 @@ ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_
 -- DATABASE ... SET, which only a superuser may set), not the registering session's alone (test
 -- sql/extension), resolved as the setting is (_store_named), of the store's column types (a
 -- model_name of another type compared with text would run its cast). Read as the store's
--- owner (_as_owner_rows) where the caller has the owner's rights, as maintenance reads a
--- table: planning the query folds the constant parts of the store's index expressions, code
--- of the owner's, which ran as the registering superuser (docs/cache.md, Security); otherwise
--- as the caller, as its L3 lookups read it. With row_security off: a store a policy would
--- filter for the reader is not read. Any table with the store's columns was read once: its
--- owner's code ran as whoever registered, a value in it that was no version failed the
--- registration, and a lock on it held every registration.
+-- owner where the caller has the owner's rights, as maintenance reads a table: planning the
+-- query folds the constant parts of the store's index expressions, code of the owner's, which
+-- ran as the registering superuser (docs/cache.md, Security); otherwise as the caller, as its
+-- L3 lookups read it. With row_security off: a store a policy would filter for the reader is
+-- not read. Any table with the store's columns was read once: its owner's code ran as whoever
+-- registered, a value in it that was no version failed the registration, and a lock on it held
+-- every registration. A partitioned store is read a window of partitions at a time
+-- (_store_highest_version).
 CREATE FUNCTION ai_scale._store_last_version(model text) RETURNS int
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -104,7 +118,6 @@ DECLARE
     named text;
     store regclass;
     rel record; -- the store's pg_class row, with whether its owner bypasses row-level security
-    query text;
     found int;
     highest int := 0;
 BEGIN
@@ -140,8 +153,6 @@ BEGIN
                 OR NOT EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = store AND a.attname = 'model_version'
                                   AND NOT a.attisdropped AND a.atttypid = 'int4'::regtype);
-            query := format('SELECT max(model_version) FROM %s WHERE model_name = %L',
-                            store, model);
             -- What would fail the query is asked first, not caught: under exit_on_error any
             -- error ends the session (another session's temporary table, 0A000; a reader whose
             -- rows a policy would filter, 42501 with row_security off; a schema it may not use).
@@ -156,11 +167,11 @@ BEGIN
                               OR NOT has_table_privilege(rel.relowner, store, 'SELECT')
                               OR (rel.relrowsecurity AND rel.relforcerowsecurity
                                   AND NOT rel.owner_bypasses_rls);
-                SELECT t.v INTO found FROM ai_scale._as_owner_rows(store, query) AS t(v int);
+                found := ai_scale._store_highest_version(store, model, true);
             ELSIF has_table_privilege(store, 'SELECT')
                   AND has_schema_privilege(rel.relnamespace, 'USAGE')
                   AND NOT row_security_active(store) THEN
-                EXECUTE query INTO found;
+                found := ai_scale._store_highest_version(store, model, false);
             ELSE
                 CONTINUE;
             END IF;

@@ -1,0 +1,223 @@
+// ai_scale._store_highest_version(store, model, as_owner): the highest model_version of a model
+// in one prediction store, for the first registration of a name (_store_last_version asks first
+// whether and as whom the store may be read). A store range-partitioned on one column
+// (created_at, as create_prediction_store makes it) is read a window of partitions at a time,
+// each window's query in a subtransaction rolled back once its value is read: one query over
+// the whole store planned and locked every partition and its indexes until the registration
+// committed (three locks a partition of a prediction store), seconds at thousands of partitions
+// and "out of shared memory" past what the lock table holds (6,005 partitions at the default
+// max_locks_per_transaction). Rolled back, not released: a subtransaction that commits hands
+// its locks on to the transaction. C style inside: Postgres errors longjmp through the reads.
+#include "partition/owner_scope.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+}
+
+using namespace ai_scale;
+
+namespace {
+
+// Each bound ends a partition or starts one after a gap, so a window spans at most this many
+// partitions (and the default one): about 200 locks at a time for a prediction store, however
+// many it has, and few windows (137 for a year of hourly partitions).
+constexpr int bounds_per_window = 64;
+
+struct highest_read {
+    Oid store;
+    Datum model; // text
+    bool found;
+    int32 highest;
+};
+
+// The store's partition key, where the windows can be cut on it: one column, ranges in its
+// type's default order (a query comparing the column with a bound then prunes at plan time,
+// locking only the window's partitions); its finite bounds in order. key is nullptr otherwise.
+struct range_key {
+    const char* key;
+    Oid type;
+    bool nullable;
+    int n;
+    Datum* bounds;
+};
+
+range_key range_key_of(Relation rel)
+{
+    range_key k{};
+    if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+        return k;
+    PartitionKey key = RelationGetPartitionKey(rel);
+    if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 || key->partattrs[0] == 0)
+        return k;
+    Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), key->partattrs[0] - 1);
+    const Oid default_class = GetDefaultOpClass(att->atttypid, BTREE_AM_OID);
+    if (default_class == InvalidOid || key->partopfamily[0] != get_opclass_family(default_class) ||
+        key->partcollation[0] != att->attcollation)
+        return k;
+    PartitionBoundInfo info = RelationGetPartitionDesc(rel, true)->boundinfo;
+    const int ndatums = info != nullptr ? info->ndatums : 0;
+    k.key = quote_identifier(NameStr(att->attname));
+    k.type = att->atttypid;
+    // A null key is no range's: such rows are in the default partition, read by a window of
+    // their own.
+    k.nullable = !att->attnotnull;
+    k.bounds = static_cast<Datum*>(palloc(sizeof(Datum) * Max(ndatums, 1)));
+    for (int i = 0; i < ndatums; i++)
+        if (info->kind[i][0] == PARTITION_RANGE_DATUM_VALUE)
+            k.bounds[k.n++] =
+                datumCopy(info->datums[i][0], key->parttypbyval[0], key->parttyplen[0]);
+    return k;
+}
+
+// The highest version of $1 in the store named, where key (when given) is null, or at least
+// $2 (from) and below the next parameter (to).
+char* window_query(const char* store, const char* key, bool nulls, bool from, bool to)
+{
+    StringInfoData q;
+    initStringInfo(&q);
+    appendStringInfo(&q, "SELECT max(model_version) FROM %s WHERE model_name = $1", store);
+    int param = 2;
+    if (nulls)
+        appendStringInfo(&q, " AND %s IS NULL", key);
+    if (from)
+        appendStringInfo(&q, " AND %s >= $%d", key, param++);
+    if (to)
+        appendStringInfo(&q, " AND %s < $%d", key, param++);
+    return q.data;
+}
+
+// Runs query with its nargs parameters, and keeps its value in r when it is the highest yet.
+void note_highest(highest_read* r, const char* query, int nargs, Oid* types, Datum* values)
+{
+    SPI_connect();
+    // Read-only: under the snapshot read_highest pushed, the same for every window, so that
+    // together they see the store as one query would.
+    const int rc = SPI_execute_with_args(query, nargs, types, values, nullptr, true, 1);
+    if (rc != SPI_OK_SELECT || SPI_processed != 1)
+        elog(ERROR, "ai_scale: reading the store's highest version failed: %s",
+             SPI_result_code_string(rc));
+    if (SPI_gettypeid(SPI_tuptable->tupdesc, 1) != INT4OID)
+        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                        errmsg("the store's model_version column is not of type integer")));
+    bool isnull;
+    const Datum v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    if (!isnull && (!r->found || DatumGetInt32(v) > r->highest)) {
+        r->highest = DatumGetInt32(v);
+        r->found = true;
+    }
+    SPI_finish();
+}
+
+// note_highest in a subtransaction rolled back after it, which lets go of the locks the window's
+// query took on its partitions and their indexes.
+void note_highest_in_window(highest_read* r, const char* query, int nargs, Oid* types,
+                            Datum* values)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    BeginInternalSubTransaction(nullptr);
+    PG_TRY();
+    {
+        note_highest(r, query, nargs, types, values);
+    }
+    PG_CATCH();
+    {
+        // Ended before the error goes on: a caller catching it (the exception block of
+        // _store_last_version) rolls back the subtransaction it is in, not this one.
+        MemoryContextSwitchTo(caller);
+        ErrorData* edata = CopyErrorData();
+        FlushErrorState();
+        RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(caller);
+        CurrentResourceOwner = owner;
+        ReThrowError(edata);
+    }
+    PG_END_TRY();
+    RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(caller);
+    CurrentResourceOwner = owner;
+}
+
+// As whoever runs it (the store's owner, or the caller): the highest version of r->model in
+// r->store, into r.
+void read_highest(void* arg)
+{
+    auto* r = static_cast<highest_read*>(arg);
+    // Asked before the store is locked: a role that may not read it does not queue for it.
+    const AclResult acl = pg_class_aclcheck(r->store, GetUserId(), ACL_SELECT);
+    if (acl != ACLCHECK_OK)
+        aclcheck_error(acl, OBJECT_TABLE, get_rel_name(r->store));
+    // The store itself stays locked until the registration ends, as the one query locked it.
+    Relation rel = try_relation_open(r->store, AccessShareLock);
+    if (rel == nullptr)
+        return; // dropped since: no version in it
+    const char* store = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                                   RelationGetRelationName(rel));
+    // Read as whoever reads the rows: building the partition key folds the constant parts of
+    // its expressions, code of the owner's.
+    const range_key k = range_key_of(rel);
+    relation_close(rel, NoLock);
+
+    Oid types[3] = {TEXTOID, k.type, k.type};
+    Datum values[3] = {r->model, Datum(0), Datum(0)};
+    PushActiveSnapshot(GetTransactionSnapshot());
+    if (k.key == nullptr || k.n == 0) {
+        // Not partitioned so, or no bound to cut at: one query, its locks few.
+        note_highest(r, window_query(store, nullptr, false, false, false), 1, types, values);
+    } else {
+        // Every value of the key is in one window: below the lowest bound, from each bound
+        // cut at to the next, from the last one up, and null. A window's query planned with
+        // its bounds as constants (one-shot, custom) keeps only the partitions (the default
+        // one included) whose ranges meet its own.
+        values[1] = k.bounds[0];
+        note_highest_in_window(r, window_query(store, k.key, false, false, true), 2, types, values);
+        for (int i = 0; i < k.n; i += bounds_per_window) {
+            const bool to = i + bounds_per_window < k.n;
+            values[1] = k.bounds[i];
+            values[2] = to ? k.bounds[i + bounds_per_window] : Datum(0);
+            note_highest_in_window(r, window_query(store, k.key, false, true, to), to ? 3 : 2,
+                                   types, values);
+        }
+        if (k.nullable)
+            note_highest_in_window(r, window_query(store, k.key, true, false, false), 1, types,
+                                   values);
+    }
+    PopActiveSnapshot();
+}
+
+} // namespace
+
+// _store_highest_version(store regclass, model text, as_owner boolean) -> int: the highest
+// version of model in store, null when it has none; read as the store's owner (for a caller
+// with the owner's rights: 42501 otherwise), in a security-restricted operation, or as the
+// caller, with row_security off either way.
+AI_SCALE_FUNCTION(ai_scale_store_highest_version)
+{
+    highest_read r{PG_GETARG_OID(0), PG_GETARG_DATUM(1), false, 0};
+    if (PG_GETARG_BOOL(2))
+        partition::in_owner_scope(partition::require_owner_rights(r.store), read_highest, &r);
+    else
+        pg::call([&] { read_highest(&r); });
+    if (!r.found)
+        PG_RETURN_NULL();
+    PG_RETURN_INT32(r.highest);
+}

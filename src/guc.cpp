@@ -365,10 +365,13 @@ const struct config_enum_entry store_mode_options[] = {{"sync", store_sync, fals
 
 namespace {
 
-// Postmaster settings can only be defined while preloading; loaded later they are fixed.
+// Postmaster settings can only be defined while preloading. Loaded later, the library has no
+// shared memory for them to size, and they are plain reloadable settings, as maintenance_role
+// is: internal ones, a value postgresql.conf gives them (left from a preloaded setup) warned
+// "cannot be changed" at every load of the library, every session with session_preload_libraries.
 GucContext postmaster_context()
 {
-    return process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_INTERNAL;
+    return process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP;
 }
 
 void define_partition_settings()

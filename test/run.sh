@@ -282,6 +282,11 @@ if want regress || want isolation || want regress-nopreload; then
     want isolation && run_suite isolation isolation
     if want regress-nopreload; then
         pg_set_preload "$pgdata" no
+        # Settings a preloaded server fixes at its start, left in postgresql.conf: loaded later,
+        # the library took them for fixed too and warned at every load of it.
+        pg_conf "$pgdata" "ai_scale.l1_entries = 4096"
+        pg_conf "$pgdata" "ai_scale.l1_max_value_bytes = 4096"
+        pg_conf "$pgdata" "ai_scale.store_queue_size = 4096"
         pg_restart "$pgdata"
         run_suite regress-nopreload regress installcheck-nopreload
     fi

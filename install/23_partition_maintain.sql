@@ -537,6 +537,7 @@ DECLARE
     has_rows boolean;
     through_parent boolean;
     err_hint text;
+    err_context text;
     err_schema text;
     err_table text;
     err_constraint text;
@@ -581,14 +582,16 @@ BEGIN
                 RAISE;
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT, err_schema = SCHEMA_NAME,
-                                        err_table = TABLE_NAME, err_constraint = CONSTRAINT_NAME;
+                                        err_table = TABLE_NAME, err_constraint = CONSTRAINT_NAME,
+                                        err_context = PG_EXCEPTION_CONTEXT;
                 PERFORM ai_scale._raise_if_default_row_unseen(plan.dflt, SQLSTATE, err_schema,
                                                               err_table, err_constraint);
                 done := done || ('error', NULL,
                     format('create from %s to %s: %s',
                            ai_scale._bound_text(p.lower, plan.key_type, plan.create_zone),
                            ai_scale._bound_text(p.upper, plan.key_type, plan.create_zone),
-                           ai_scale._error_text(SQLERRM, err_hint, SQLSTATE)))::ai_scale._maintenance_action;
+                           ai_scale._error_text(SQLERRM, err_hint, SQLSTATE, err_context)))
+                    ::ai_scale._maintenance_action;
         END;
     END LOOP;
 END $$;

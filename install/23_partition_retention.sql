@@ -162,6 +162,7 @@ DECLARE
     attached boolean;
     still_owed boolean;
     err_hint text;
+    err_context text;
     err_message text;
     action text;
     partition text;
@@ -220,7 +221,8 @@ BEGIN
             END IF;
         EXCEPTION
             WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT,
+                                        err_context = PG_EXCEPTION_CONTEXT;
                 -- Dropped by another session since the run read the marks: its DROP found no
                 -- such table (42P01). Nothing is owed any more. (A table renamed meanwhile still
                 -- exists: an error row, and the next run drops it by its new name.)
@@ -239,7 +241,8 @@ BEGIN
                                        '{AccessExclusiveLock}', current_setting('lock_timeout'));
                 END IF;
                 detail := format('drop %s, detached by retention earlier: %s', partition,
-                                 ai_scale._error_text(err_message, err_hint, SQLSTATE));
+                                 ai_scale._error_text(err_message, err_hint, SQLSTATE,
+                                                      err_context));
         END;
         done := done || (action, partition, detail)::ai_scale._maintenance_action;
     END LOOP;
@@ -625,6 +628,7 @@ CREATE FUNCTION ai_scale._retire_partition(cfg ai_scale.partition_config, defer_
     AS $$
 DECLARE
     err_hint text;
+    err_context text;
     partition text := victim::text; -- named before the step: a drop meanwhile leaves the OID
     parent_name text := cfg.parent::text;
     renamed text; -- after a 42P01: which of the two was renamed during the step's wait
@@ -700,7 +704,8 @@ BEGIN
                             END))
                     ::ai_scale._maintenance_action;
         WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+            GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT,
+                                    err_context = PG_EXCEPTION_CONTEXT;
             -- The partition went since the plan read it: the worker completed its concurrent
             -- detach and dropped the table (neither takes the maintenance lock), or a session
             -- dropped it. Its step found it gone ('table ... does not exist'), an error row; or,
@@ -752,7 +757,7 @@ BEGIN
             END IF;
             done := ('error', victim::text,
                      format('%s %s: %s', p.action, victim,
-                            ai_scale._error_text(SQLERRM, err_hint, SQLSTATE)))
+                            ai_scale._error_text(SQLERRM, err_hint, SQLSTATE, err_context)))
                     ::ai_scale._maintenance_action;
             blocks_tiering := p.action = 'tier'
                               AND ai_scale._tier_fails_all(SQLSTATE, victim, owner);
@@ -991,6 +996,7 @@ CREATE FUNCTION ai_scale._maintain_finish_detaches(cfg ai_scale.partition_config
 DECLARE
     victim regclass;
     err_hint text;
+    err_context text;
 BEGIN
     parent_table := cfg.parent;
     FOR victim IN SELECT i.inhrelid::regclass FROM pg_inherits i
@@ -1014,10 +1020,11 @@ BEGIN
                                 THEN 'older than retention ' || cfg.retention::text
                                 ELSE 'an interrupted detach, finalized' END) f;
             EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT,
+                                        err_context = PG_EXCEPTION_CONTEXT;
                 action := 'error';
                 detail := 'finalize the detach: '
-                          || ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
+                          || ai_scale._error_text(SQLERRM, err_hint, SQLSTATE, err_context);
             END;
             CONTINUE WHEN action IS NULL; -- completed meanwhile
         END IF;

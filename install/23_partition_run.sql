@@ -58,6 +58,7 @@ DECLARE
     k record := ai_scale._partition_key(cfg.parent);
     cells record;
     err_hint text;
+    err_context text;
     failure text;
     max_error_rows constant int := 3;
     errors int := 0;
@@ -78,8 +79,9 @@ BEGIN
                 RETURN NEXT;
                 RETURN;
             WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
-                failure := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
+                GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT,
+                                        err_context = PG_EXCEPTION_CONTEXT;
+                failure := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE, err_context);
                 CONTINUE WHEN ai_scale._reported_already(reported, failure);
                 errors := errors + 1;
                 last_failure := failure;
@@ -134,6 +136,7 @@ DECLARE
     victim regclass;
     rescue_rows int;
     err_hint text;
+    err_context text;
 BEGIN
     parent_table := cfg.parent;
     IF dflt IS NOT NULL AND default_has_rows AND locked_out THEN
@@ -169,10 +172,11 @@ BEGIN
                                                                          reported);
                         EXIT;
                     END IF;
-                    GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+                    GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT,
+                                            err_context = PG_EXCEPTION_CONTEXT;
                     action := 'error';
                     partition := dflt::text;
-                    detail := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE);
+                    detail := ai_scale._error_text(SQLERRM, err_hint, SQLSTATE, err_context);
                     IF NOT ai_scale._reported_already(reported, detail) THEN
                         detail := 'rescue: ' || detail;
                         RETURN NEXT;
@@ -448,11 +452,11 @@ BEGIN
     RETURN err_hint;
 END $$;
 
--- The detail of the error row of a table's run (the error: message, err_code, hint; owner: the
--- table's owner). (PG_EXCEPTION_HINT is '' when the error has none, never NULL.) Which right
--- the owner lacks, when an error 42501 does not say (_maintenance_rights_hint).
+-- The detail of the error row of a table's run (the error: message, err_code, hint, context;
+-- owner: the table's owner). (PG_EXCEPTION_HINT is '' when the error has none, never NULL.)
+-- Which right the owner lacks, when an error 42501 does not say (_maintenance_rights_hint).
 CREATE FUNCTION ai_scale._maintenance_error_text(parent regclass, owner oid, message text,
-                                                 err_code text, hint text)
+                                                 err_code text, hint text, context text)
     RETURNS text
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -461,7 +465,7 @@ BEGIN
     IF err_code = '42501' AND coalesce(hint, '') = '' THEN
         hint := coalesce(ai_scale._maintenance_rights_hint(parent, owner, message), hint);
     END IF;
-    RETURN ai_scale._error_text(message, hint, err_code);
+    RETURN ai_scale._error_text(message, hint, err_code, context);
 END $$;
 
 -- One table's run (cfg, the settings as read before its lock; owner, the table's owner;
@@ -479,6 +483,7 @@ CREATE FUNCTION ai_scale._run_maintenance_table(cfg ai_scale.partition_config,
 DECLARE
     managed regclass := cfg.parent;
     err_hint text;
+    err_context text;
 BEGIN
     parent_table := cfg.parent;
     partition := NULL;
@@ -528,7 +533,8 @@ BEGIN
                       || '; retried on the next run';
             RETURN NEXT;
         WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT;
+            GET STACKED DIAGNOSTICS err_hint = PG_EXCEPTION_HINT,
+                                    err_context = PG_EXCEPTION_CONTEXT;
             -- Dropped while this run waited for it: nothing to maintain, nothing wrong. (Told
             -- by _dropped: in REPEATABLE READ, pg_class under the run's snapshot still showed
             -- it, and the run made an error row.)
@@ -538,7 +544,7 @@ BEGIN
             END IF;
             action := 'error';
             detail := ai_scale._maintenance_error_text(cfg.parent, owner, SQLERRM, SQLSTATE,
-                                                       err_hint);
+                                                       err_hint, err_context);
             RETURN NEXT;
     END;
 END $$;

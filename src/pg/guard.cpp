@@ -1,4 +1,5 @@
 #include "pg/guard.hpp"
+#include "pg/error_context.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -25,6 +26,7 @@ struct pending_error {
     const char* column = nullptr;
     const char* datatype = nullptr;
     const char* constraint = nullptr;
+    const char* function_context = nullptr;
 };
 
 // A palloc'd copy of prefix followed by s, or fallback when memory runs out. It never raises an
@@ -98,6 +100,7 @@ Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
             pending.column = copy_or_null(pe->names.column);
             pending.datatype = copy_or_null(pe->names.datatype);
             pending.constraint = copy_or_null(pe->names.constraint);
+            pending.function_context = copy_or_null(pe->function_context);
         }
     } catch (const std::bad_alloc&) {
         pending.sqlstate = ERRCODE_OUT_OF_MEMORY;
@@ -120,7 +123,10 @@ Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
                                      : 0,
                     pending.constraint
                         ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, pending.constraint)
-                        : 0));
+                        : 0,
+                    // Before the callbacks of the frames outside add theirs: innermost first.
+                    pending.function_context ? errcontext_msg("%s", pending.function_context)
+                                             : 0));
     pg_unreachable();
 }
 
@@ -141,6 +147,7 @@ void throw_postgres_error(ErrorData* edata)
     auto text = [](const char* s) { return std::string(s ? s : ""); };
     e.names = {text(edata->schema_name), text(edata->table_name), text(edata->column_name),
                text(edata->datatype_name), text(edata->constraint_name)};
+    e.function_context = function_lines(text(edata->context));
     FreeErrorData(edata);
     throw e;
 }

@@ -51,6 +51,12 @@ class postgres_error : public error {
         std::string schema, table, column, datatype, constraint;
     };
     object_names names;
+    // The lines of the error's context that name a function (PL/pgSQL's 'PL/pgSQL function f()
+    // line 5 at SQL statement', a SQL function's), innermost first, which pg::invoke hands on:
+    // an error raised in a user's trigger or event trigger that a statement of ours ran came
+    // out with no word of where. Not the lines quoting a statement ('SQL statement "..."'):
+    // ours are not shown.
+    std::string function_context;
 };
 
 // Runs a SQL-callable body; never lets a C++ exception reach Postgres.

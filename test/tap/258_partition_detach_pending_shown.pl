@@ -207,8 +207,9 @@ is($node->safe_psql('postgres', q{
 SELECT string_agg(action || ': ' || coalesce(partition, '') || ': ' || detail, E'\n'
                   ORDER BY action DESC)
   FROM ai_scale.run_maintenance('t') WHERE action <> 'created' OR partition IS NULL}),
-    'error: public.t_old5: finalize the detach: no detach of t_old5 now (SQLSTATE P0001)',
-    'a FINALIZE that fails is its own error row');
+    'error: public.t_old5: finalize the detach: no detach of t_old5 now'
+      . ' (in PL/pgSQL function public.no_finalize() line 4 at RAISE) (SQLSTATE P0001)',
+    'a FINALIZE that fails is its own error row, naming the event trigger that raised it');
 is($node->safe_psql('postgres', $tiers), 'detach pending,hot,hot,hot,hot,hot',
     'the partition the run made stands, and the other stays pending');
 $node->safe_psql('postgres', 'DROP EVENT TRIGGER no_finalize');

@@ -108,11 +108,13 @@ is( $node->safe_psql('postgres', $run),
         "error: rescue from "
           . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 50)::timestamptz}) . ' to '
           . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 49)::timestamptz})
-          . ': seven is refused (SQLSTATE P0001)',
+          . ': seven is refused (in PL/pgSQL function public.refuse() line 4 at RAISE)'
+          . ' (SQLSTATE P0001)',
         "error: rescue from "
           . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 49)::timestamptz}) . ' to '
           . $node->safe_psql('postgres', qq{SELECT ('$today'::date - 48)::timestamptz})
-          . ': division by zero (SQLSTATE 22012)',
+          . ': division by zero (in PL/pgSQL function public.refuse() line 6 at PERFORM)'
+          . ' (SQLSTATE 22012)',
         'rescued: moved 1 row from the default partition',
         'rescued: moved 1 row from the default partition'),
     'rows a trigger refuses or fails on keep their own cells in the default, the others are rescued');

@@ -18,6 +18,29 @@ BEGIN
     END IF;
 END $$;
 
+-- Nor one that holds another extension's functions: installed beside them, a call of
+-- ai_scale.run_maintenance() was ambiguous, and run_maintenance('t') ran pg_partman's.
+DO $$
+DECLARE
+    other pg_catalog.name;
+BEGIN
+    SELECT e.extname INTO other
+      FROM pg_catalog.pg_proc p
+      JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                 AND d.objid OPERATOR(pg_catalog.=) p.oid
+                                 AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                 AND d.deptype OPERATOR(pg_catalog.=) 'e'
+      JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+     WHERE p.pronamespace OPERATOR(pg_catalog.=) 'ai_scale'::pg_catalog.regnamespace
+     LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'schema "ai_scale" holds functions of extension "%"', other
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'Installed beside them, calls of ai_scale''s functions could run the other extension''s.',
+                  HINT = pg_catalog.format('Move that extension to another schema (ALTER EXTENSION %I SET SCHEMA ..., or drop it and create it again in another), then CREATE EXTENSION ai_scale.', other);
+    END IF;
+END $$;
+
 -- Every function below is schema-qualified and pins its search_path, so a user's objects in
 -- another schema can never be picked up in place of ours; except those run once per row
 -- (input_hash, cache_get, score, score_multi, score_batched, predict, _cell_lower), which name

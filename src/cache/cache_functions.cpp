@@ -82,7 +82,8 @@ namespace {
 
 Jsonb* get_one(const lookup& m, Jsonb* input)
 {
-    key128 k = make_key(m.database, m.model, m.version, input);
+    const key_prefix prefix = make_key_prefix(m.database, m.model, m.version);
+    key128 k = make_key(prefix, input);
     l1_lookups_begin();
     if (l1_usable())
         if (Jsonb* v = from_l1(k))
@@ -90,7 +91,7 @@ Jsonb* get_one(const lookup& m, Jsonb* input)
     if (l2_enabled())
         if (Jsonb* v = from_l2({k})[0])
             return v;
-    return from_l3(k, m.model, m.version, input);
+    return from_l3(k, prefix.store, m.model, m.version, input);
 }
 
 } // namespace
@@ -186,7 +187,7 @@ AI_SCALE_FUNCTION(ai_scale_cache_get_many)
     distinct.release_table();
     std::vector<Jsonb*> results(distinct.size(), nullptr);
     std::vector<const char*> levels(distinct.size(), nullptr);
-    from_levels(distinct.keys(), inputs, m.model, m.version, results, levels);
+    from_levels(distinct.keys(), prefix.store, inputs, m.model, m.version, results, levels);
 
     // The answers are written over the elements and their nulls (deconstruct_array's, read no
     // more), not into copies of them. With both, 30 million null elements peaked at 669 MB, now

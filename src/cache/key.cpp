@@ -23,6 +23,7 @@ uint64_t input_hash(const Jsonb* input)
 
 key_prefix make_key_prefix(Oid database, const text* model, int32 version)
 {
+    const Oid store = store_scope();
     const key_generations gen = generations_for_key(database, model, version);
     struct {
         uint64_t model;
@@ -36,7 +37,7 @@ key_prefix make_key_prefix(Oid database, const text* model, int32 version)
     } folded = {gen.model_hash,
                 gen.model,
                 gen.version,
-                store_scope(),
+                store,
                 database,
                 version,
                 database_incarnation(database),
@@ -46,7 +47,7 @@ key_prefix make_key_prefix(Oid database, const text* model, int32 version)
     // Marked from the generations folded in, not from the slots read again: the slots may be
     // learned meanwhile.
     return {seed.low64 ^ seed.high64,
-            !generation::learned(gen.model) || !generation::learned(gen.version)};
+            !generation::learned(gen.model) || !generation::learned(gen.version), store};
 }
 
 key128 make_key(const key_prefix& prefix, const Jsonb* input)

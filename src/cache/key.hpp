@@ -29,6 +29,11 @@ uint64_t input_hash(const Jsonb* input);
 struct key_prefix {
     uint64_t seed;
     bool unlearned; // a generation this server has not learned yet (unlearned_keys.hpp)
+    // The store folded in (store_scope()): an L3 hit fills the levels above under these keys
+    // only from that store. The store a lookup reads is resolved again, after the catalog's
+    // changes have been taken in: with one made meanwhile under the name (the setting named
+    // none when the key was made), its rows went into the cache of sessions without a store.
+    Oid store;
 };
 key_prefix make_key_prefix(Oid database, const text* model, int32 version);
 key128 make_key(const key_prefix& prefix, const Jsonb* input);

@@ -128,7 +128,7 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
     return out;
 }
 
-Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
+Jsonb* from_l3(const key128& k, Oid keyed_store, text* model, int32 version, Jsonb* input)
 {
     const Oid store = l3_lookup_store();
     if (store == InvalidOid)
@@ -139,14 +139,14 @@ Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input)
     stats::record(stats::timer::l3_get, stats::now_ns() - t0);
     stats::add(v ? stats::counter::l3_hits : stats::counter::l3_misses);
     // A row this transaction wrote is answered, not cached: the transaction may roll it back;
-    // so is one deleted, updated or locked (see l3_get).
-    if (v && !unsettled)
+    // so is one deleted, updated or locked (see l3_get), and one of a store the key is not of.
+    if (v && !unsettled && store == keyed_store)
         fill_from_store({k}, {v}, uint64_t(guc::cache_ttl_s) * 1000);
     return v;
 }
 
-std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 version,
-                            const std::vector<Jsonb*>& inputs)
+std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, Oid keyed_store, text* model,
+                            int32 version, const std::vector<Jsonb*>& inputs)
 {
     const Oid store = keys.empty() ? InvalidOid : l3_lookup_store();
     if (store == InvalidOid)
@@ -160,7 +160,7 @@ std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 
     std::vector<const Jsonb*> hits;
     for (size_t i = 0; i < keys.size(); i++) {
         stats::add(out[i] ? stats::counter::l3_hits : stats::counter::l3_misses);
-        if (out[i] && !unsettled[i]) { // as in from_l3 above
+        if (out[i] && !unsettled[i] && store == keyed_store) { // as in from_l3 above
             hit_keys.push_back(keys[i]);
             hits.push_back(out[i]);
         }
@@ -169,9 +169,9 @@ std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 
     return out;
 }
 
-std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<Jsonb*>& inputs,
-                             text* model, int32 version, std::vector<Jsonb*>& outputs,
-                             std::vector<const char*>& levels)
+std::vector<int> from_levels(const std::vector<key128>& keys, Oid keyed_store,
+                             const std::vector<Jsonb*>& inputs, text* model, int32 version,
+                             std::vector<Jsonb*>& outputs, std::vector<const char*>& levels)
 {
     const bool use_l1 = l1_usable();
     l1_lookups_begin();
@@ -216,7 +216,7 @@ std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<
             [](const std::vector<key128>& k, const std::vector<Jsonb*>&) { return from_l2(k); });
     if (!pending.empty())
         ask("l3", [&](const std::vector<key128>& k, const std::vector<Jsonb*>& in) {
-            return from_l3(k, model, version, in);
+            return from_l3(k, keyed_store, model, version, in);
         });
     return pending;
 }

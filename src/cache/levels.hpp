@@ -19,20 +19,21 @@ namespace ai_scale::cache {
 
 // The levels cache_get walks, one by one, for predict(). Each counts its
 // hits and misses in the stats and fills the levels above it on a hit (not with an L3 row the
-// current transaction wrote: it may roll back).
+// current transaction wrote: it may roll back). keyed_store is the store the keys fold in
+// (key_prefix::store): L3 fills them only when the store it reads is that one.
 Jsonb* from_l1(const key128& k);                              // when l1_usable()
 std::vector<Jsonb*> from_l2(const std::vector<key128>& keys); // when l2_enabled()
-Jsonb* from_l3(const key128& k, text* model, int32 version, Jsonb* input);
+Jsonb* from_l3(const key128& k, Oid keyed_store, text* model, int32 version, Jsonb* input);
 // from_l3 for many inputs in one query; the hits go to Redis in one pipelined write.
-std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, text* model, int32 version,
-                            const std::vector<Jsonb*>& inputs);
+std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, Oid keyed_store, text* model,
+                            int32 version, const std::vector<Jsonb*>& inputs);
 // All the levels for a batch, as cache_get_many and predict_batch walk them: each non-null
 // input in L1, the misses in L2 (one round trip), what L2 missed in L3 (one query). Sets
 // outputs[i] and levels[i] ("l1", "l2", "l3") for the hits; returns, in order, the indexes of
 // the non-null inputs no level had.
-std::vector<int> from_levels(const std::vector<key128>& keys, const std::vector<Jsonb*>& inputs,
-                             text* model, int32 version, std::vector<Jsonb*>& outputs,
-                             std::vector<const char*>& levels);
+std::vector<int> from_levels(const std::vector<key128>& keys, Oid keyed_store,
+                             const std::vector<Jsonb*>& inputs, text* model, int32 version,
+                             std::vector<Jsonb*>& outputs, std::vector<const char*>& levels);
 // L1 (when usable; else removes what it holds for k, unless mode is if_absent), as l1_put puts
 // it.
 void fill_l1(const key128& k, const Jsonb* v, uint64_t ttl_ms,

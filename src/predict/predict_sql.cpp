@@ -198,9 +198,11 @@ void sync_new_version(const scoring::catalog_row& m, const text* model)
     m.generations_synced = true;
 }
 
-// The answer to the input under key k from the first cache level that has it (the outputs this
-// transaction stored, L1, Redis, the store), as an answer of version; nullptr when none has it.
-Jsonb* cached_answer(const cache::key128& k, text* model, int32_t version, Jsonb* input)
+// The answer to the input under key k (of keyed_store: key_prefix::store) from the first cache
+// level that has it (the outputs this transaction stored, L1, Redis, the store), as an answer
+// of version; nullptr when none has it.
+Jsonb* cached_answer(const cache::key128& k, Oid keyed_store, text* model, int32_t version,
+                     Jsonb* input)
 {
     Jsonb* out = nullptr;
     if ((out = predict::pending_output(k)) != nullptr)
@@ -213,7 +215,7 @@ Jsonb* cached_answer(const cache::key128& k, text* model, int32_t version, Jsonb
         return answer(model, version, out, "l1");
     if (cache::l2_enabled() && (out = cache::from_l2({k})[0]) != nullptr)
         return answer(model, version, out, "l2");
-    if ((out = cache::from_l3(k, model, version, input)) != nullptr)
+    if ((out = cache::from_l3(k, keyed_store, model, version, input)) != nullptr)
         return answer(model, version, out, "l3");
     return nullptr;
 }
@@ -242,8 +244,9 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     text* model = pg::text_arg(fcinfo, 0);
     Jsonb* input = pg::jsonb_arg(fcinfo, 1);
     sync_new_version(*row, model);
-    cache::key128 k = cache::make_key(MyDatabaseId, model, row->version, input);
-    if (Jsonb* found = cached_answer(k, model, row->version, input))
+    cache::key_prefix prefix = cache::make_key_prefix(MyDatabaseId, model, row->version);
+    cache::key128 k = cache::make_key(prefix, input);
+    if (Jsonb* found = cached_answer(k, prefix.store, model, row->version, input))
         PG_RETURN_JSONB_P(found);
 
     // Held to the end: the store's INSERT may fire triggers that change the catalog.
@@ -254,8 +257,9 @@ AI_SCALE_FUNCTION(ai_scale_predict)
     if (m.version != row->version) {
         row = model_ref;
         sync_new_version(*row, model);
-        k = cache::make_key(MyDatabaseId, model, row->version, input);
-        if (Jsonb* found = cached_answer(k, model, row->version, input))
+        prefix = cache::make_key_prefix(MyDatabaseId, model, row->version);
+        k = cache::make_key(prefix, input);
+        if (Jsonb* found = cached_answer(k, prefix.store, model, row->version, input))
             PG_RETURN_JSONB_P(found);
     }
 
@@ -291,6 +295,7 @@ struct batch_elements {
     cache::distinct_keys distinct;
     std::vector<uint32_t> which;
     std::vector<int> unique;
+    Oid keyed_store = InvalidOid; // key_prefix::store of the keys
 
     explicit batch_elements(size_t n) : distinct(n)
     {
@@ -318,6 +323,7 @@ void key_elements(int32_t version, text* model, const pg::jsonb_elements& in, ba
     const cache::key_prefix prefix = non_null(in) > 0
                                          ? cache::make_key_prefix(MyDatabaseId, model, version)
                                          : cache::key_prefix{};
+    b.keyed_store = prefix.store;
     for (int e = 0; e < in.n; e++) {
         pg::check_for_interrupts();
         if (in.nulls[e])
@@ -350,8 +356,9 @@ std::vector<int> look_up(int32_t version, text* model, batch_elements& b)
     }
     std::vector<Jsonb*> unique_outputs(looked_up.size(), nullptr);
     std::vector<const char*> unique_sources(looked_up.size(), nullptr);
-    std::vector<int> to_score = cache::from_levels(unique_keys, unique_inputs, model, version,
-                                                   unique_outputs, unique_sources);
+    std::vector<int> to_score = cache::from_levels(unique_keys, b.keyed_store, unique_inputs,
+                                                   model, version, unique_outputs,
+                                                   unique_sources);
     for (size_t u = 0; u < looked_up.size(); u++) {
         b.outputs[looked_up[u]] = unique_outputs[u];
         b.sources[looked_up[u]] = unique_sources[u];

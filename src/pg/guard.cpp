@@ -113,20 +113,18 @@ Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
         pending.message = "internal error in ai_scale: unknown C++ exception";
     }
     // The handler has ended, and the exception object with it: from here an error may jump.
-    ereport(ERROR, (errcode(pending.sqlstate), errmsg_internal("%s", pending.message),
-                    pending.detail ? errdetail_internal("%s", pending.detail) : 0,
-                    pending.hint ? errhint("%s", pending.hint) : 0,
-                    pending.schema ? err_generic_string(PG_DIAG_SCHEMA_NAME, pending.schema) : 0,
-                    pending.table ? err_generic_string(PG_DIAG_TABLE_NAME, pending.table) : 0,
-                    pending.column ? err_generic_string(PG_DIAG_COLUMN_NAME, pending.column) : 0,
-                    pending.datatype ? err_generic_string(PG_DIAG_DATATYPE_NAME, pending.datatype)
-                                     : 0,
-                    pending.constraint
-                        ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, pending.constraint)
-                        : 0,
-                    // Before the callbacks of the frames outside add theirs: innermost first.
-                    pending.function_context ? errcontext_msg("%s", pending.function_context)
-                                             : 0));
+    ereport(
+        ERROR,
+        (errcode(pending.sqlstate), errmsg_internal("%s", pending.message),
+         pending.detail ? errdetail_internal("%s", pending.detail) : 0,
+         pending.hint ? errhint("%s", pending.hint) : 0,
+         pending.schema ? err_generic_string(PG_DIAG_SCHEMA_NAME, pending.schema) : 0,
+         pending.table ? err_generic_string(PG_DIAG_TABLE_NAME, pending.table) : 0,
+         pending.column ? err_generic_string(PG_DIAG_COLUMN_NAME, pending.column) : 0,
+         pending.datatype ? err_generic_string(PG_DIAG_DATATYPE_NAME, pending.datatype) : 0,
+         pending.constraint ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, pending.constraint) : 0,
+         // Before the callbacks of the frames outside add theirs: innermost first.
+         pending.function_context ? errcontext_msg("%s", pending.function_context) : 0));
     pg_unreachable();
 }
 

@@ -356,9 +356,8 @@ std::vector<int> look_up(int32_t version, text* model, batch_elements& b)
     }
     std::vector<Jsonb*> unique_outputs(looked_up.size(), nullptr);
     std::vector<const char*> unique_sources(looked_up.size(), nullptr);
-    std::vector<int> to_score = cache::from_levels(unique_keys, b.keyed_store, unique_inputs,
-                                                   model, version, unique_outputs,
-                                                   unique_sources);
+    std::vector<int> to_score = cache::from_levels(unique_keys, b.keyed_store, unique_inputs, model,
+                                                   version, unique_outputs, unique_sources);
     for (size_t u = 0; u < looked_up.size(); u++) {
         b.outputs[looked_up[u]] = unique_outputs[u];
         b.sources[looked_up[u]] = unique_sources[u];

@@ -12,10 +12,13 @@
 #include "pg/guard.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/xact.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
@@ -28,9 +31,11 @@ extern "C" {
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 }
 
 using namespace ai_scale;
@@ -49,16 +54,49 @@ struct highest_read {
     int32 highest;
 };
 
+// The store's name, as a query names it; an error when the store is gone.
+const char* store_name(Oid store)
+{
+    const char* name = get_rel_name(store);
+    const char* nsp = get_namespace_name(get_rel_namespace(store));
+    if (name == nullptr || nsp == nullptr)
+        ereport(ERROR,
+                (errcode(ERRCODE_UNDEFINED_TABLE),
+                 errmsg("the prediction store with OID %u was dropped while it was read", store)));
+    return quote_qualified_identifier(nsp, name);
+}
+
 // The store's partition key, where the windows can be cut on it: one column, ranges in its
 // type's default order (a query comparing the column with a bound then prunes at plan time,
 // locking only the window's partitions); its finite bounds in order. key is nullptr otherwise.
+// ge and lt are that order's operators, named with their schema (OPERATOR(s.>=)): looked up by
+// name under the pinned search_path, a key of an extension's type (ltree) had none, and one of
+// citext was compared as text, which prunes nothing.
 struct range_key {
     const char* key;
+    const char* ge;
+    const char* lt;
     Oid type;
     bool nullable;
     int n;
     Datum* bounds;
 };
+
+// OPERATOR(schema.name) of an operator.
+const char* operator_text(Oid op)
+{
+    HeapTuple tuple = SearchSysCache1(OPEROID, ObjectIdGetDatum(op));
+    if (!HeapTupleIsValid(tuple))
+        elog(ERROR, "cache lookup failed for operator %u", op);
+    const auto* form = reinterpret_cast<Form_pg_operator>(GETSTRUCT(tuple));
+    StringInfoData s;
+    initStringInfo(&s);
+    appendStringInfo(&s, "OPERATOR(%s.%s)",
+                     quote_identifier(get_namespace_name(form->oprnamespace)),
+                     NameStr(form->oprname));
+    ReleaseSysCache(tuple);
+    return s.data;
+}
 
 range_key range_key_of(Relation rel)
 {
@@ -73,9 +111,17 @@ range_key range_key_of(Relation rel)
     if (default_class == InvalidOid || key->partopfamily[0] != get_opclass_family(default_class) ||
         key->partcollation[0] != att->attcollation)
         return k;
+    const Oid family = key->partopfamily[0], type = key->partopcintype[0];
+    const Oid ge = get_opfamily_member(family, type, type, BTGreaterEqualStrategyNumber);
+    const Oid lt = get_opfamily_member(family, type, type, BTLessStrategyNumber);
+    if (ge == InvalidOid || lt == InvalidOid)
+        return k;
     PartitionBoundInfo info = RelationGetPartitionDesc(rel, true)->boundinfo;
     const int ndatums = info != nullptr ? info->ndatums : 0;
-    k.key = quote_identifier(NameStr(att->attname));
+    // A copy: quote_identifier may return the relation's own name, freed with its entry.
+    k.key = pstrdup(quote_identifier(NameStr(att->attname)));
+    k.ge = operator_text(ge);
+    k.lt = operator_text(lt);
     k.type = att->atttypid;
     // A null key is no range's: such rows are in the default partition, read by a window of
     // their own.
@@ -88,30 +134,65 @@ range_key range_key_of(Relation rel)
     return k;
 }
 
-// The highest version of $1 in the store named, where key (when given) is null, or at least
-// $2 (from) and below the next parameter (to).
-char* window_query(const char* store, const char* key, bool nulls, bool from, bool to)
+// The highest version of $1 in store, where k's key (when k is given) is null, or at least $2
+// (from) and below the next parameter (to). The store named afresh for each window: a schema
+// renamed meanwhile takes no lock on its tables.
+char* window_query(Oid store, const range_key* k, bool nulls, bool from, bool to)
 {
     StringInfoData q;
     initStringInfo(&q);
-    appendStringInfo(&q, "SELECT max(model_version) FROM %s WHERE model_name = $1", store);
+    appendStringInfo(&q, "SELECT max(model_version) FROM %s WHERE model_name = $1",
+                     store_name(store));
     int param = 2;
     if (nulls)
-        appendStringInfo(&q, " AND %s IS NULL", key);
+        appendStringInfo(&q, " AND %s IS NULL", k->key);
     if (from)
-        appendStringInfo(&q, " AND %s >= $%d", key, param++);
+        appendStringInfo(&q, " AND %s %s $%d", k->key, k->ge, param++);
     if (to)
-        appendStringInfo(&q, " AND %s < $%d", key, param++);
+        appendStringInfo(&q, " AND %s %s $%d", k->key, k->lt, param++);
     return q.data;
 }
 
-// Runs query with its nargs parameters, and keeps its value in r when it is the highest yet.
+// Whether every relation the statements of plan read is store. A name resolves to whatever
+// table has it when it is parsed: with the store's schema renamed and another table put under
+// its old name, a query planned as the store's owner ran that table's index code with the
+// owner's rights (a superuser's, often). Checked after parsing, before planning, which is where
+// such code runs.
+bool reads_only(SPIPlanPtr plan, Oid store)
+{
+    ListCell* lc;
+    foreach (lc, SPI_plan_get_plan_sources(plan)) {
+        const auto* source = static_cast<CachedPlanSource*>(lfirst(lc));
+        ListCell* q;
+        foreach (q, source->query_list) {
+            ListCell* t;
+            foreach (t, lfirst_node(Query, q)->rtable) {
+                const auto* rte = lfirst_node(RangeTblEntry, t);
+                if (rte->rtekind == RTE_RELATION && rte->relid != store)
+                    return false;
+            }
+        }
+    }
+    return true;
+}
+
+// Runs query on r->store with its nargs parameters, and keeps its value in r when it is the
+// highest yet.
 void note_highest(highest_read* r, const char* query, int nargs, Oid* types, Datum* values)
 {
     SPI_connect();
+    // Planned when run, with the parameters' values (a custom plan, pruned by them).
+    SPIPlanPtr plan = SPI_prepare_cursor(query, nargs, types, CURSOR_OPT_CUSTOM_PLAN);
+    if (plan == nullptr)
+        elog(ERROR, "ai_scale: preparing the read of the store's highest version failed: %s",
+             SPI_result_code_string(SPI_result));
+    if (!reads_only(plan, r->store))
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the prediction store was renamed while its versions were read"),
+                        errhint("Register the model again.")));
     // Read-only: under the snapshot read_highest pushed, the same for every window, so that
     // together they see the store as one query would.
-    const int rc = SPI_execute_with_args(query, nargs, types, values, nullptr, true, 1);
+    const int rc = SPI_execute_plan(plan, values, nullptr, true, 1);
     if (rc != SPI_OK_SELECT || SPI_processed != 1)
         elog(ERROR, "ai_scale: reading the store's highest version failed: %s",
              SPI_result_code_string(rc));
@@ -170,8 +251,6 @@ void read_highest(void* arg)
     Relation rel = try_relation_open(r->store, AccessShareLock);
     if (rel == nullptr)
         return; // dropped since: no version in it
-    const char* store = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-                                                   RelationGetRelationName(rel));
     // Read as whoever reads the rows: building the partition key folds the constant parts of
     // its expressions, code of the owner's.
     const range_key k = range_key_of(rel);
@@ -180,25 +259,26 @@ void read_highest(void* arg)
     Oid types[3] = {TEXTOID, k.type, k.type};
     Datum values[3] = {r->model, Datum(0), Datum(0)};
     PushActiveSnapshot(GetTransactionSnapshot());
-    if (k.key == nullptr || k.n == 0) {
-        // Not partitioned so, or no bound to cut at: one query, its locks few.
-        note_highest(r, window_query(store, nullptr, false, false, false), 1, types, values);
+    if (k.key == nullptr || k.n <= bounds_per_window) {
+        // Not partitioned so, or few bounds: one query (windows would cost more than the locks
+        // they let go of).
+        note_highest(r, window_query(r->store, nullptr, false, false, false), 1, types, values);
     } else {
         // Every value of the key is in one window: below the lowest bound, from each bound
         // cut at to the next, from the last one up, and null. A window's query planned with
-        // its bounds as constants (one-shot, custom) keeps only the partitions (the default
+        // its bounds as constants (a custom plan) keeps only the partitions (the default
         // one included) whose ranges meet its own.
         values[1] = k.bounds[0];
-        note_highest_in_window(r, window_query(store, k.key, false, false, true), 2, types, values);
+        note_highest_in_window(r, window_query(r->store, &k, false, false, true), 2, types, values);
         for (int i = 0; i < k.n; i += bounds_per_window) {
             const bool to = i + bounds_per_window < k.n;
             values[1] = k.bounds[i];
             values[2] = to ? k.bounds[i + bounds_per_window] : Datum(0);
-            note_highest_in_window(r, window_query(store, k.key, false, true, to), to ? 3 : 2,
+            note_highest_in_window(r, window_query(r->store, &k, false, true, to), to ? 3 : 2,
                                    types, values);
         }
         if (k.nullable)
-            note_highest_in_window(r, window_query(store, k.key, true, false, false), 1, types,
+            note_highest_in_window(r, window_query(r->store, &k, true, false, false), 1, types,
                                    values);
     }
     PopActiveSnapshot();

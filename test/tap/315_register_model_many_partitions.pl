@@ -129,10 +129,9 @@ END $$;
 SET ROLE store_owner;
 CREATE TABLE public.owned (model_name text, model_version int, created_at timestamptz)
     PARTITION BY RANGE (created_at);
-CREATE TABLE public.owned_1 PARTITION OF public.owned
-    FOR VALUES FROM ('2020-01-01') TO ('2020-02-01');
-CREATE TABLE public.owned_2 PARTITION OF public.owned
-    FOR VALUES FROM ('2020-02-01') TO ('2020-03-01');
+SELECT format('CREATE TABLE public.owned_%s PARTITION OF public.owned FOR VALUES FROM (%L) TO (%L)',
+              i, date '2020-01-01' + i, date '2020-01-01' + i + 1)
+  FROM generate_series(0, 69) i \gexec
 INSERT INTO public.owned VALUES ('owned_m', 4, '2020-02-10');
 CREATE INDEX ON public.owned ((model_version + public.owner_code()));
 RESET ROLE;});
@@ -141,6 +140,20 @@ SELECT ai_scale.register_model('owned_m', 'linear', ARRAY['a'], '{"weights": [1]
 is($out, '5', 'past the version in a store read in windows as its owner');
 like($err, qr/WARNING:  owner code ran as store_owner/, 'the store\'s index code ran as its owner');
 unlike($err, qr/owner code ran as postgres/, '... not as the registering superuser');
+
+# A key of an extension's type: the windows compare it with its own operators (in the
+# extension's schema, which the pinned search_path does not look in: "operator does not exist"
+# failed every first registration).
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ltree;
+CREATE TABLE public.by_path (model_name text, model_version int, created_at ltree)
+    PARTITION BY RANGE (created_at);
+SELECT format('CREATE TABLE public.by_path_%s PARTITION OF public.by_path FOR VALUES FROM (%L) TO (%L)',
+              i, 'a.' || lpad(i::text, 3, '0'), 'a.' || lpad((i + 1)::text, 3, '0'))
+  FROM generate_series(0, 69) i \gexec
+INSERT INTO public.by_path VALUES ('path_m', 6, 'a.050.x');});
+is(register('path_m', "SET ai_scale.store_table = 'public.by_path';"), '7',
+    'a store keyed by ltree is read in windows with ltree\'s operators');
 
 $node->stop;
 done_testing();

@@ -1,0 +1,77 @@
+# The first registration of a name reads a store of many partitions a window at a time, as the
+# store's owner (a superuser here). Each window's query named the store by the name it had when
+# the read began: renaming a schema takes no lock on its tables, so the schema's owner (for a
+# store in public, the database's owner) could rename it while a registration waited and put a
+# table of its own under the old name, and the later windows planned that table as the
+# superuser, running its index code with the superuser's rights. Each window now names the store
+# afresh from its OID, and reads nothing but the store.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $node = PostgreSQL::Test::Cluster->new('schema_renamed');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ai_scale'\n");
+$node->start;
+# The store, the superuser's, in a schema role own owns; 200 daily partitions (more than one
+# window); a sequence own's code sets to 1 when it runs as a superuser (a sequence: the
+# window's subtransaction is rolled back, and its writes with it).
+$node->safe_psql('postgres', q{
+CREATE EXTENSION ai_scale;
+CREATE ROLE own;
+GRANT CREATE ON DATABASE postgres TO own;
+CREATE SCHEMA sz AUTHORIZATION own;
+CREATE TABLE sz.s (model_name text, model_version int, created_at timestamptz)
+    PARTITION BY RANGE (created_at);
+SELECT format('CREATE TABLE sz.s_%s PARTITION OF sz.s FOR VALUES FROM (%L) TO (%L)',
+              i, date '2020-01-01' + i, date '2020-01-01' + i + 1)
+  FROM generate_series(0, 199) i \gexec
+INSERT INTO sz.s VALUES ('renamed_m', 4, '2020-05-01');
+CREATE SEQUENCE public.own_ran_as_superuser;
+GRANT USAGE, UPDATE ON SEQUENCE public.own_ran_as_superuser TO PUBLIC;});
+
+# A lock on a partition of a later window holds the registration in the middle of its read.
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; LOCK TABLE sz.s_150 IN ACCESS EXCLUSIVE MODE;');
+my $registering = $node->background_psql('postgres', on_error_stop => 0);
+$registering->query_until(qr/started/, q{
+\echo started
+SET ai_scale.store_table = 'sz.s';
+SELECT ai_scale.register_model('renamed_m', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
+});
+ok( $node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+ WHERE c.relname = 's_150' AND NOT l.granted}),
+    'the registration waits in the middle of its read');
+
+# own swaps in a table of its own under the store's name.
+$node->safe_psql('postgres', q{
+SET ROLE own;
+ALTER SCHEMA sz RENAME TO sz_old;
+CREATE SCHEMA sz;
+CREATE FUNCTION sz.own_code() RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        PERFORM setval('public.own_ran_as_superuser', 1);
+    END IF;
+    RETURN 0;
+END $$;
+CREATE TABLE sz.s (model_name text, model_version int, created_at timestamptz);
+INSERT INTO sz.s VALUES ('renamed_m', 99, '2020-05-01');
+CREATE INDEX ON sz.s ((model_version + sz.own_code()));});
+$holder->query_safe('COMMIT');
+$holder->quit;
+my $out = $registering->query('SELECT 1 AS done');
+$registering->quit;
+like($out, qr/^5\n/m, 'the registration numbers from the store it began with, renamed');
+is( $node->safe_psql('postgres',
+        'SELECT is_called FROM public.own_ran_as_superuser'),
+    'f', "the table put under the store's old name was never planned as the superuser");
+
+$node->stop;
+done_testing();

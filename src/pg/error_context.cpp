@@ -23,4 +23,18 @@ std::string function_lines(const std::string& context)
     return kept;
 }
 
+std::string without_outer(const std::string& lines, const std::string& outer)
+{
+    if (outer.empty() || outer.size() > lines.size())
+        return lines;
+    const size_t start = lines.size() - outer.size();
+    if (lines.compare(start, outer.size(), outer) != 0)
+        return lines;
+    if (start == 0)
+        return {};
+    if (lines[start - 1] != '\n')
+        return lines; // not on a line's start
+    return lines.substr(0, start - 1);
+}
+
 } // namespace ai_scale::pg

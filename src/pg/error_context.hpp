@@ -11,4 +11,9 @@ namespace ai_scale::pg {
 // ai_scale runs are not shown to its callers.
 std::string function_lines(const std::string& context);
 
+// lines without outer at their end (whole lines): the frames outside a call, which the error
+// the call raises again gets from Postgres anew. Kept, they came twice, and a recursion through
+// ai_scale's functions grew its context by the square of its depth (3 MB at 320 levels).
+std::string without_outer(const std::string& lines, const std::string& outer);
+
 } // namespace ai_scale::pg

@@ -4,6 +4,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 }
 
 #include <malloc.h>
@@ -53,6 +54,48 @@ const char* message_copy(const char* s, const char* prefix = "")
 const char* copy_or_null(const std::string& s)
 {
     return s.empty() ? nullptr : copy_text(s.c_str(), "", nullptr);
+}
+
+// The context the frames outside add to an error raised here, read from one raised and caught
+// (Postgres gives it no other way); null under exit_on_error (there any error ends the session)
+// or where an error would be more than one (in a critical section, while exiting).
+const char* outer_context()
+{
+    if (ExitOnAnyError || proc_exit_inprogress || CritSectionCount > 0)
+        return nullptr;
+    MemoryContext cxt = CurrentMemoryContext;
+    const uint32 holdoff = InterruptHoldoffCount, cancel_holdoff = QueryCancelHoldoffCount;
+    const char* volatile context = nullptr;
+    PG_TRY();
+    {
+        ereport(ERROR, (errmsg_internal("ai_scale: the frames outside")));
+    }
+    PG_CATCH();
+    {
+        // An ERROR zeroes them before it jumps (try_stacks in guard.hpp).
+        InterruptHoldoffCount = holdoff;
+        QueryCancelHoldoffCount = cancel_holdoff;
+        MemoryContextSwitchTo(cxt);
+        ErrorData* edata = CopyErrorData();
+        FlushErrorState();
+        context = edata->context;
+    }
+    PG_END_TRY();
+    return context;
+}
+
+// The function lines of a caught error's context that the frames outside this call will not
+// add again when invoke raises it: palloc'd, null when none.
+const char* inner_function_lines(const char* caught)
+{
+    if (caught == nullptr)
+        return nullptr;
+    const char* outer = outer_context();
+    try {
+        return copy_or_null(without_outer(caught, function_lines(outer ? outer : "")));
+    } catch (const std::bad_alloc&) {
+        return caught;
+    }
 }
 
 bool batch_noted = false;
@@ -113,6 +156,7 @@ Datum invoke(PGFunction body, FunctionCallInfo fcinfo)
         pending.message = "internal error in ai_scale: unknown C++ exception";
     }
     // The handler has ended, and the exception object with it: from here an error may jump.
+    pending.function_context = inner_function_lines(pending.function_context);
     ereport(
         ERROR,
         (errcode(pending.sqlstate), errmsg_internal("%s", pending.message),

@@ -25,6 +25,23 @@ TEST(ErrorContext, NothingWithoutAFunctionLine)
     EXPECT_EQ(function_lines("SQL statement \"SELECT 'PL/pgSQL function x'\""), "");
 }
 
+TEST(ErrorContext, TheOuterFramesGoOnce)
+{
+    using ai_scale::pg::without_outer;
+    const std::string outer = "PL/pgSQL function app.wrap() line 2 at RETURN\n"
+                              "PL/pgSQL function inline_code_block line 1 at PERFORM";
+    EXPECT_EQ(without_outer("PL/pgSQL function t() line 4 at RAISE\n" + outer, outer),
+              "PL/pgSQL function t() line 4 at RAISE");
+    EXPECT_EQ(without_outer(outer, outer), "");
+    // Not the outer frames at the end, or not whole lines: kept as they are.
+    EXPECT_EQ(without_outer("PL/pgSQL function t() line 4 at RAISE", outer),
+              "PL/pgSQL function t() line 4 at RAISE");
+    EXPECT_EQ(without_outer("xPL/pgSQL function inline_code_block line 1 at PERFORM",
+                            "PL/pgSQL function inline_code_block line 1 at PERFORM"),
+              "xPL/pgSQL function inline_code_block line 1 at PERFORM");
+    EXPECT_EQ(without_outer("a", ""), "a");
+}
+
 TEST(ErrorContext, EmptyLinesAndATrailingNewline)
 {
     EXPECT_EQ(function_lines("\nPL/pgSQL function f() line 1 at RAISE\n"),

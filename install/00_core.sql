@@ -18,8 +18,10 @@ BEGIN
     END IF;
 END $$;
 
--- Nor one that holds another extension's functions: installed beside them, a call of
--- ai_scale.run_maintenance() was ambiguous, and run_maintenance('t') ran pg_partman's.
+-- One that holds another extension's functions is warned of: installed beside them, a call of
+-- ai_scale.run_maintenance() was ambiguous, and run_maintenance('t') ran pg_partman's. Not
+-- refused: pg_restore creates extensions in the order of their names, and one put into the
+-- schema after ai_scale was made would come first and leave the restored database without it.
 DO $$
 DECLARE
     other pg_catalog.name;
@@ -34,10 +36,9 @@ BEGIN
      WHERE p.pronamespace OPERATOR(pg_catalog.=) 'ai_scale'::pg_catalog.regnamespace
      LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'schema "ai_scale" holds functions of extension "%"', other
-            USING ERRCODE = 'duplicate_object',
-                  DETAIL = 'Installed beside them, calls of ai_scale''s functions could run the other extension''s.',
-                  HINT = pg_catalog.format('Move that extension to another schema (ALTER EXTENSION %I SET SCHEMA ..., or drop it and create it again in another), then CREATE EXTENSION ai_scale.', other);
+        RAISE WARNING 'schema "ai_scale" holds functions of extension "%"', other
+            USING DETAIL = 'Installed beside them, calls of ai_scale''s functions could run the other extension''s.',
+                  HINT = pg_catalog.format('Move that extension to another schema (ALTER EXTENSION %I SET SCHEMA ..., or drop it and create it again in another).', other);
     END IF;
 END $$;
 

@@ -22,6 +22,7 @@ extern "C" {
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
+#include "nodes/nodeFuncs.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "partitioning/partbounds.h"
@@ -29,6 +30,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/plancache.h"
@@ -76,6 +78,8 @@ struct range_key {
     const char* key;
     const char* ge;
     const char* lt;
+    Oid ge_op;
+    Oid lt_op;
     Oid type;
     bool nullable;
     int n;
@@ -122,6 +126,8 @@ range_key range_key_of(Relation rel)
     k.key = pstrdup(quote_identifier(NameStr(att->attname)));
     k.ge = operator_text(ge);
     k.lt = operator_text(lt);
+    k.ge_op = ge;
+    k.lt_op = lt;
     k.type = att->atttypid;
     // A null key is no range's: such rows are in the default partition, read by a window of
     // their own.
@@ -153,32 +159,82 @@ char* window_query(Oid store, const range_key* k, bool nulls, bool from, bool to
     return q.data;
 }
 
-// Whether every relation the statements of plan read is store. A name resolves to whatever
-// table has it when it is parsed: with the store's schema renamed and another table put under
-// its old name, a query planned as the store's owner ran that table's index code with the
-// owner's rights (a superuser's, often). Checked after parsing, before planning, which is where
-// such code runs.
-bool reads_only(SPIPlanPtr plan, Oid store)
+// The operators a window's query may use: the model name's equality and the key's order.
+struct expected_operators {
+    Oid ge;
+    Oid lt;
+};
+
+// Whether node holds anything but what window_query writes: columns, parameters, constants,
+// binary coercions, AND, IS NULL, the expected operators and max(int).
+bool unexpected_node(Node* node, void* context)
 {
-    ListCell* lc;
-    foreach (lc, SPI_plan_get_plan_sources(plan)) {
-        const auto* source = static_cast<CachedPlanSource*>(lfirst(lc));
-        ListCell* q;
-        foreach (q, source->query_list) {
-            ListCell* t;
-            foreach (t, lfirst_node(Query, q)->rtable) {
-                const auto* rte = lfirst_node(RangeTblEntry, t);
-                if (rte->rtekind == RTE_RELATION && rte->relid != store)
-                    return false;
-            }
-        }
+    if (node == nullptr)
+        return false;
+    const auto* ops = static_cast<const expected_operators*>(context);
+    switch (nodeTag(node)) {
+    case T_Var:
+    case T_Param:
+    case T_Const:
+        return false;
+    case T_RelabelType:
+    case T_NullTest:
+    case T_List:
+    case T_TargetEntry:
+        break;
+    case T_BoolExpr:
+        if (castNode(BoolExpr, node)->boolop != AND_EXPR)
+            return true;
+        break;
+    case T_OpExpr: {
+        const Oid op = castNode(OpExpr, node)->opno;
+        if (op != TextEqualOperator && op != ops->ge && op != ops->lt)
+            return true;
+        break;
     }
-    return true;
+    case T_Aggref:
+        if (castNode(Aggref, node)->aggfnoid != F_MAX_INT4)
+            return true;
+        break;
+    default:
+        return true;
+    }
+    // Postgres 15 declares the walker without parameters (as in partition/owner_code.cpp).
+    const auto walker = reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(unexpected_node));
+    return expression_tree_walker(node, walker, context);
 }
 
-// Runs query on r->store with its nargs parameters, and keeps its value in r when it is the
-// highest yet.
-void note_highest(highest_read* r, const char* query, int nargs, Oid* types, Datum* values)
+// Whether plan, parsed and rewritten, is the query window_query wrote on the table store and
+// nothing else. Names are resolved when they are parsed, and renaming a schema locks none of
+// its tables: with the store's schema, or the schema of the key's operators, renamed meanwhile
+// and a table, a view or an operator of another role's put under the old name, a query planned
+// and run as the store's owner ran that role's code with the owner's rights (a superuser's,
+// often). Checked after parsing, which runs no such code, before planning and running.
+bool is_expected(SPIPlanPtr plan, Oid store, const expected_operators& ops)
+{
+    List* sources = SPI_plan_get_plan_sources(plan);
+    if (list_length(sources) != 1)
+        return false;
+    const auto* source = static_cast<CachedPlanSource*>(linitial(sources));
+    if (list_length(source->query_list) != 1)
+        return false;
+    Query* q = linitial_node(Query, source->query_list);
+    if (q->commandType != CMD_SELECT || q->hasSubLinks || q->cteList != NIL ||
+        q->setOperations != nullptr || q->groupClause != NIL || q->havingQual != nullptr ||
+        q->hasWindowFuncs || q->hasTargetSRFs || list_length(q->rtable) != 1)
+        return false;
+    const auto* rte = linitial_node(RangeTblEntry, q->rtable);
+    if (rte->rtekind != RTE_RELATION || rte->relid != store || rte->securityQuals != NIL)
+        return false;
+    auto* context = const_cast<expected_operators*>(&ops);
+    return !unexpected_node(reinterpret_cast<Node*>(q->targetList), context) &&
+           !unexpected_node(q->jointree->quals, context);
+}
+
+// Runs query on r->store with its nargs parameters (comparing the key with ops), and keeps its
+// value in r when it is the highest yet.
+void note_highest(highest_read* r, const char* query, const expected_operators& ops, int nargs,
+                  Oid* types, Datum* values)
 {
     SPI_connect();
     // Planned when run, with the parameters' values (a custom plan, pruned by them).
@@ -186,9 +242,11 @@ void note_highest(highest_read* r, const char* query, int nargs, Oid* types, Dat
     if (plan == nullptr)
         elog(ERROR, "ai_scale: preparing the read of the store's highest version failed: %s",
              SPI_result_code_string(SPI_result));
-    if (!reads_only(plan, r->store))
+    if (!is_expected(plan, r->store, ops))
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("the prediction store was renamed while its versions were read"),
+                        errdetail("Its name, or its key's operators' names, no longer name the "
+                                  "store and its key's operators."),
                         errhint("Register the model again.")));
     // Read-only: under the snapshot read_highest pushed, the same for every window, so that
     // together they see the store as one query would.
@@ -210,15 +268,15 @@ void note_highest(highest_read* r, const char* query, int nargs, Oid* types, Dat
 
 // note_highest in a subtransaction rolled back after it, which lets go of the locks the window's
 // query took on its partitions and their indexes.
-void note_highest_in_window(highest_read* r, const char* query, int nargs, Oid* types,
-                            Datum* values)
+void note_highest_in_window(highest_read* r, const char* query, const expected_operators& ops,
+                            int nargs, Oid* types, Datum* values)
 {
     MemoryContext caller = CurrentMemoryContext;
     ResourceOwner owner = CurrentResourceOwner;
     BeginInternalSubTransaction(nullptr);
     PG_TRY();
     {
-        note_highest(r, query, nargs, types, values);
+        note_highest(r, query, ops, nargs, types, values);
     }
     PG_CATCH();
     {
@@ -262,23 +320,25 @@ void read_highest(void* arg)
     if (k.key == nullptr || k.n <= bounds_per_window) {
         // Not partitioned so, or few bounds: one query (windows would cost more than the locks
         // they let go of).
-        note_highest(r, window_query(r->store, nullptr, false, false, false), 1, types, values);
+        note_highest(r, window_query(r->store, nullptr, false, false, false), {}, 1, types, values);
     } else {
         // Every value of the key is in one window: below the lowest bound, from each bound
         // cut at to the next, from the last one up, and null. A window's query planned with
         // its bounds as constants (a custom plan) keeps only the partitions (the default
         // one included) whose ranges meet its own.
         values[1] = k.bounds[0];
-        note_highest_in_window(r, window_query(r->store, &k, false, false, true), 2, types, values);
+        const expected_operators ops{k.ge_op, k.lt_op};
+        note_highest_in_window(r, window_query(r->store, &k, false, false, true), ops, 2, types,
+                               values);
         for (int i = 0; i < k.n; i += bounds_per_window) {
             const bool to = i + bounds_per_window < k.n;
             values[1] = k.bounds[i];
             values[2] = to ? k.bounds[i + bounds_per_window] : Datum(0);
-            note_highest_in_window(r, window_query(r->store, &k, false, true, to), to ? 3 : 2,
+            note_highest_in_window(r, window_query(r->store, &k, false, true, to), ops, to ? 3 : 2,
                                    types, values);
         }
         if (k.nullable)
-            note_highest_in_window(r, window_query(r->store, &k, true, false, false), 1, types,
+            note_highest_in_window(r, window_query(r->store, &k, true, false, false), ops, 1, types,
                                    values);
     }
     PopActiveSnapshot();

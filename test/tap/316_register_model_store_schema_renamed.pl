@@ -73,5 +73,58 @@ is( $node->safe_psql('postgres',
         'SELECT is_called FROM public.own_ran_as_superuser'),
     'f', "the table put under the store's old name was never planned as the superuser");
 
+# The same with the schema of the key's operators: a store keyed by citext (an extension in a
+# schema own owns) is compared with citext's operators, named with their schema in each
+# window's query. Swapped for one of own's under the same name, that operator ran as the
+# superuser; the window's query is now checked to use the key's own operators before it is
+# planned, and the registration fails instead.
+$node->safe_psql('postgres', q{
+SELECT setval('public.own_ran_as_superuser', 1, false);
+CREATE SCHEMA ops AUTHORIZATION own;
+CREATE EXTENSION citext SCHEMA ops;
+CREATE TABLE public.by_text (model_name text, model_version int, created_at ops.citext)
+    PARTITION BY RANGE (created_at);
+SELECT format('CREATE TABLE public.by_text_%s PARTITION OF public.by_text FOR VALUES FROM (%L) TO (%L)',
+              i, 'k' || lpad(i::text, 3, '0'), 'k' || lpad((i + 1)::text, 3, '0'))
+  FROM generate_series(0, 199) i \gexec
+INSERT INTO public.by_text VALUES ('op_m', 2, 'k050x');});
+$holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; LOCK TABLE public.by_text_150 IN ACCESS EXCLUSIVE MODE;');
+$registering = $node->background_psql('postgres', on_error_stop => 0);
+$registering->query_until(qr/started/, q{
+\echo started
+SET ai_scale.store_table = 'public.by_text';
+SELECT ai_scale.register_model('op_m', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
+});
+ok( $node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+ WHERE c.relname = 'by_text_150' AND NOT l.granted}),
+    'a registration on the citext store waits in the middle of its read');
+$node->safe_psql('postgres', q{
+SET ROLE own;
+ALTER SCHEMA ops RENAME TO ops_old;
+CREATE SCHEMA ops;
+CREATE FUNCTION ops.own_ge(ops_old.citext, ops_old.citext) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        PERFORM setval('public.own_ran_as_superuser', 1);
+    END IF;
+    RETURN true;
+END $$;
+CREATE OPERATOR ops.>= (LEFTARG = ops_old.citext, RIGHTARG = ops_old.citext,
+                        FUNCTION = ops.own_ge);
+CREATE OPERATOR ops.< (LEFTARG = ops_old.citext, RIGHTARG = ops_old.citext,
+                       FUNCTION = ops.own_ge);});
+$holder->query_safe('COMMIT');
+$holder->quit;
+$out = $registering->query('SELECT 1 AS done');
+my $err = $registering->{stderr};
+$registering->quit;
+is( $node->safe_psql('postgres', 'SELECT is_called FROM public.own_ran_as_superuser'),
+    'f', "the operator put under the key's operators' schema never ran as the superuser");
+like($err, qr/renamed while its versions were read/,
+    '... the registration fails, saying why');
+
 $node->stop;
 done_testing();

@@ -64,7 +64,7 @@ const char* outer_context()
     if (ExitOnAnyError || proc_exit_inprogress || CritSectionCount > 0)
         return nullptr;
     MemoryContext cxt = CurrentMemoryContext;
-    const uint32 holdoff = InterruptHoldoffCount, cancel_holdoff = QueryCancelHoldoffCount;
+    const detail::try_stacks outer;
     const char* volatile context = nullptr;
     PG_TRY();
     {
@@ -72,13 +72,8 @@ const char* outer_context()
     }
     PG_CATCH();
     {
-        // An ERROR zeroes them before it jumps (try_stacks in guard.hpp).
-        InterruptHoldoffCount = holdoff;
-        QueryCancelHoldoffCount = cancel_holdoff;
-        MemoryContextSwitchTo(cxt);
-        ErrorData* edata = CopyErrorData();
-        FlushErrorState();
-        context = edata->context;
+        outer.restore_holdoffs();
+        context = detail::capture_error(cxt)->context;
     }
     PG_END_TRY();
     return context;

@@ -22,9 +22,9 @@ extern "C" {
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
-#include "nodes/nodeFuncs.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "utils/acl.h"
@@ -159,19 +159,14 @@ char* window_query(Oid store, const range_key* k, bool nulls, bool from, bool to
     return q.data;
 }
 
-// The operators a window's query may use: the model name's equality and the key's order.
-struct expected_operators {
-    Oid ge;
-    Oid lt;
-};
-
-// Whether node holds anything but what window_query writes: columns, parameters, constants,
-// binary coercions, AND, IS NULL, the expected operators and max(int).
-bool unexpected_node(Node* node, void* context)
+// Whether node holds anything but what window_query writes with key (a range_key, or null for
+// the one query): columns, parameters, constants, binary coercions, AND, IS NULL, the model
+// name's equality, the key's order operators and max(int).
+bool unexpected_node(Node* node, void* key)
 {
     if (node == nullptr)
         return false;
-    const auto* ops = static_cast<const expected_operators*>(context);
+    const auto* k = static_cast<const range_key*>(key);
     switch (nodeTag(node)) {
     case T_Var:
     case T_Param:
@@ -188,7 +183,7 @@ bool unexpected_node(Node* node, void* context)
         break;
     case T_OpExpr: {
         const Oid op = castNode(OpExpr, node)->opno;
-        if (op != TextEqualOperator && op != ops->ge && op != ops->lt)
+        if (op != TextEqualOperator && (k == nullptr || (op != k->ge_op && op != k->lt_op)))
             return true;
         break;
     }
@@ -201,7 +196,7 @@ bool unexpected_node(Node* node, void* context)
     }
     // Postgres 15 declares the walker without parameters (as in partition/owner_code.cpp).
     const auto walker = reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(unexpected_node));
-    return expression_tree_walker(node, walker, context);
+    return expression_tree_walker(node, walker, key);
 }
 
 // Whether plan, parsed and rewritten, is the query window_query wrote on the table store and
@@ -210,7 +205,7 @@ bool unexpected_node(Node* node, void* context)
 // and a table, a view or an operator of another role's put under the old name, a query planned
 // and run as the store's owner ran that role's code with the owner's rights (a superuser's,
 // often). Checked after parsing, which runs no such code, before planning and running.
-bool is_expected(SPIPlanPtr plan, Oid store, const expected_operators& ops)
+bool is_expected(SPIPlanPtr plan, Oid store, const range_key* k)
 {
     List* sources = SPI_plan_get_plan_sources(plan);
     if (list_length(sources) != 1)
@@ -226,15 +221,15 @@ bool is_expected(SPIPlanPtr plan, Oid store, const expected_operators& ops)
     const auto* rte = linitial_node(RangeTblEntry, q->rtable);
     if (rte->rtekind != RTE_RELATION || rte->relid != store || rte->securityQuals != NIL)
         return false;
-    auto* context = const_cast<expected_operators*>(&ops);
-    return !unexpected_node(reinterpret_cast<Node*>(q->targetList), context) &&
-           !unexpected_node(q->jointree->quals, context);
+    auto* key = const_cast<range_key*>(k);
+    return !unexpected_node(reinterpret_cast<Node*>(q->targetList), key) &&
+           !unexpected_node(q->jointree->quals, key);
 }
 
-// Runs query on r->store with its nargs parameters (comparing the key with ops), and keeps its
-// value in r when it is the highest yet.
-void note_highest(highest_read* r, const char* query, const expected_operators& ops, int nargs,
-                  Oid* types, Datum* values)
+// Runs query, written by window_query with k, on r->store with its nargs parameters, and keeps
+// its value in r when it is the highest yet.
+void note_highest(highest_read* r, const char* query, const range_key* k, int nargs, Oid* types,
+                  Datum* values)
 {
     SPI_connect();
     // Planned when run, with the parameters' values (a custom plan, pruned by them).
@@ -242,7 +237,7 @@ void note_highest(highest_read* r, const char* query, const expected_operators& 
     if (plan == nullptr)
         elog(ERROR, "ai_scale: preparing the read of the store's highest version failed: %s",
              SPI_result_code_string(SPI_result));
-    if (!is_expected(plan, r->store, ops))
+    if (!is_expected(plan, r->store, k))
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("the prediction store was renamed while its versions were read"),
                         errdetail("Its name, or its key's operators' names, no longer name the "
@@ -268,15 +263,15 @@ void note_highest(highest_read* r, const char* query, const expected_operators& 
 
 // note_highest in a subtransaction rolled back after it, which lets go of the locks the window's
 // query took on its partitions and their indexes.
-void note_highest_in_window(highest_read* r, const char* query, const expected_operators& ops,
-                            int nargs, Oid* types, Datum* values)
+void note_highest_in_window(highest_read* r, const char* query, const range_key* k, int nargs,
+                            Oid* types, Datum* values)
 {
     MemoryContext caller = CurrentMemoryContext;
     ResourceOwner owner = CurrentResourceOwner;
     BeginInternalSubTransaction(nullptr);
     PG_TRY();
     {
-        note_highest(r, query, ops, nargs, types, values);
+        note_highest(r, query, k, nargs, types, values);
     }
     PG_CATCH();
     {
@@ -320,25 +315,25 @@ void read_highest(void* arg)
     if (k.key == nullptr || k.n <= bounds_per_window) {
         // Not partitioned so, or few bounds: one query (windows would cost more than the locks
         // they let go of).
-        note_highest(r, window_query(r->store, nullptr, false, false, false), {}, 1, types, values);
+        note_highest(r, window_query(r->store, nullptr, false, false, false), nullptr, 1, types,
+                     values);
     } else {
         // Every value of the key is in one window: below the lowest bound, from each bound
         // cut at to the next, from the last one up, and null. A window's query planned with
         // its bounds as constants (a custom plan) keeps only the partitions (the default
         // one included) whose ranges meet its own.
         values[1] = k.bounds[0];
-        const expected_operators ops{k.ge_op, k.lt_op};
-        note_highest_in_window(r, window_query(r->store, &k, false, false, true), ops, 2, types,
+        note_highest_in_window(r, window_query(r->store, &k, false, false, true), &k, 2, types,
                                values);
         for (int i = 0; i < k.n; i += bounds_per_window) {
             const bool to = i + bounds_per_window < k.n;
             values[1] = k.bounds[i];
             values[2] = to ? k.bounds[i + bounds_per_window] : Datum(0);
-            note_highest_in_window(r, window_query(r->store, &k, false, true, to), ops, to ? 3 : 2,
+            note_highest_in_window(r, window_query(r->store, &k, false, true, to), &k, to ? 3 : 2,
                                    types, values);
         }
         if (k.nullable)
-            note_highest_in_window(r, window_query(r->store, &k, true, false, false), ops, 1, types,
+            note_highest_in_window(r, window_query(r->store, &k, true, false, false), &k, 1, types,
                                    values);
     }
     PopActiveSnapshot();

@@ -35,18 +35,28 @@ INSERT INTO sz.s VALUES ('renamed_m', 4, '2020-05-01');
 CREATE SEQUENCE public.own_ran_as_superuser;
 GRANT USAGE, UPDATE ON SEQUENCE public.own_ran_as_superuser TO PUBLIC;});
 
-# A lock on a partition of a later window holds the registration in the middle of its read.
-my $holder = $node->background_psql('postgres');
-$holder->query_safe('BEGIN; LOCK TABLE sz.s_150 IN ACCESS EXCLUSIVE MODE;');
-my $registering = $node->background_psql('postgres', on_error_stop => 0);
-$registering->query_until(qr/started/, q{
-\echo started
-SET ai_scale.store_table = 'sz.s';
-SELECT ai_scale.register_model('renamed_m', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
+# Registers $model as the superuser with $store as its store, held in the middle of its read
+# by a lock on $partition (of a later window): the holding session and the registering one,
+# once the registration waits for the lock.
+sub register_held {
+    my ($store, $partition, $model, $name) = @_;
+    my $holder = $node->background_psql('postgres');
+    $holder->query_safe("BEGIN; LOCK TABLE $partition IN ACCESS EXCLUSIVE MODE;");
+    my $registering = $node->background_psql('postgres', on_error_stop => 0);
+    $registering->query_until(qr/started/, qq{
+\\echo started
+SET ai_scale.store_table = '$store';
+SELECT ai_scale.register_model('$model', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
 });
-ok( $node->poll_query_until('postgres', q{
+    (my $relname = $partition) =~ s/.*\.//;
+    ok( $node->poll_query_until('postgres', qq{
 SELECT count(*) = 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
- WHERE c.relname = 's_150' AND NOT l.granted}),
+ WHERE c.relname = '$relname' AND NOT l.granted}),
+        $name);
+    return ($holder, $registering);
+}
+
+my ($holder, $registering) = register_held('sz.s', 'sz.s_150', 'renamed_m',
     'the registration waits in the middle of its read');
 
 # own swaps in a table of its own under the store's name.
@@ -88,17 +98,7 @@ SELECT format('CREATE TABLE public.by_text_%s PARTITION OF public.by_text FOR VA
               i, 'k' || lpad(i::text, 3, '0'), 'k' || lpad((i + 1)::text, 3, '0'))
   FROM generate_series(0, 199) i \gexec
 INSERT INTO public.by_text VALUES ('op_m', 2, 'k050x');});
-$holder = $node->background_psql('postgres');
-$holder->query_safe('BEGIN; LOCK TABLE public.by_text_150 IN ACCESS EXCLUSIVE MODE;');
-$registering = $node->background_psql('postgres', on_error_stop => 0);
-$registering->query_until(qr/started/, q{
-\echo started
-SET ai_scale.store_table = 'public.by_text';
-SELECT ai_scale.register_model('op_m', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
-});
-ok( $node->poll_query_until('postgres', q{
-SELECT count(*) = 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
- WHERE c.relname = 'by_text_150' AND NOT l.granted}),
+($holder, $registering) = register_held('public.by_text', 'public.by_text_150', 'op_m',
     'a registration on the citext store waits in the middle of its read');
 $node->safe_psql('postgres', q{
 SET ROLE own;

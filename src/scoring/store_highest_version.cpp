@@ -73,7 +73,10 @@ const char* store_name(Oid store)
 // locking only the window's partitions); its finite bounds in order. key is nullptr otherwise.
 // ge and lt are that order's operators, named with their schema (OPERATOR(s.>=)): looked up by
 // name under the pinned search_path, a key of an extension's type (ltree) had none, and one of
-// citext was compared as text, which prunes nothing.
+// citext was compared as text, which prunes nothing. key is the column, cast to its base type
+// where it is a domain's: an operator is then matched exactly, not only by coercing the
+// domain, a lookup the owner of the operators' schema could win with an operator of its own
+// on the domain (the check refused it, and every first registration on the store failed).
 struct range_key {
     const char* key;
     const char* ge;
@@ -123,12 +126,16 @@ range_key range_key_of(Relation rel)
     PartitionBoundInfo info = RelationGetPartitionDesc(rel, true)->boundinfo;
     const int ndatums = info != nullptr ? info->ndatums : 0;
     // A copy: quote_identifier may return the relation's own name, freed with its entry.
-    k.key = pstrdup(quote_identifier(NameStr(att->attname)));
+    const char* column = pstrdup(quote_identifier(NameStr(att->attname)));
+    k.type = getBaseType(att->atttypid);
+    // A cast to a domain's base type is a binary coercion, which pruning looks through.
+    k.key = k.type == att->atttypid
+                ? column
+                : psprintf("CAST(%s AS %s)", column, format_type_be_qualified(k.type));
     k.ge = operator_text(ge);
     k.lt = operator_text(lt);
     k.ge_op = ge;
     k.lt_op = lt;
-    k.type = att->atttypid;
     // A null key is no range's: such rows are in the default partition, read by a window of
     // their own.
     k.nullable = !att->attnotnull;

@@ -126,5 +126,41 @@ is( $node->safe_psql('postgres', 'SELECT is_called FROM public.own_ran_as_superu
 like($err, qr/renamed while its versions were read/,
     '... the registration fails, saying why');
 
+# A store keyed by a domain over citext (the one above, in ops_old, own's schema): its windows
+# compared the domain with citext's operators, a match found by coercing the domain, which the
+# owner of citext's schema could beat with an exact match of its own on the domain. The check refused that operator, and every first
+# registration on the store failed; the key is now cast to citext, matched exactly.
+$node->safe_psql('postgres', q{
+SELECT setval('public.own_ran_as_superuser', 1, false);
+CREATE DOMAIN public.dcit AS ops_old.citext;
+CREATE TABLE public.by_dom (model_name text, model_version int, created_at public.dcit)
+    PARTITION BY RANGE (created_at);
+SELECT format('CREATE TABLE public.by_dom_%s PARTITION OF public.by_dom FOR VALUES FROM (%L) TO (%L)',
+              i, 'k' || lpad(i::text, 3, '0'), 'k' || lpad((i + 1)::text, 3, '0'))
+  FROM generate_series(0, 199) i \gexec
+INSERT INTO public.by_dom VALUES ('dom_m', 6, 'k150x');
+SET ROLE own;
+CREATE FUNCTION ops_old.own_cmp(public.dcit, public.dcit) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        PERFORM setval('public.own_ran_as_superuser', 1);
+    END IF;
+    RETURN true;
+END $$;
+CREATE OPERATOR ops_old.>= (LEFTARG = public.dcit, RIGHTARG = public.dcit, FUNCTION = ops_old.own_cmp);
+CREATE OPERATOR ops_old.< (LEFTARG = public.dcit, RIGHTARG = public.dcit, FUNCTION = ops_old.own_cmp);});
+# In one transaction, to count the locks the read kept: the windows' were let go of.
+$out = $node->safe_psql('postgres', q{
+BEGIN;
+SET LOCAL ai_scale.store_table = 'public.by_dom';
+SELECT ai_scale.register_model('dom_m', 'linear', ARRAY['a'], '{"weights": [1]}');
+SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+ WHERE l.pid = pg_backend_pid() AND c.relname LIKE 'by_dom%';
+COMMIT;});
+is($out, "7\n1", 'a store keyed by a domain over citext: numbered from the store, a window at a time');
+is( $node->safe_psql('postgres', 'SELECT is_called FROM public.own_ran_as_superuser'),
+    'f', "... and the operator on the domain never ran as the superuser");
+
 $node->stop;
 done_testing();

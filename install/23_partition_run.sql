@@ -420,7 +420,8 @@ BEGIN
     END;
     -- With the GRANTs of what it lacks, as _require_owner_create gives them: where the
     -- partitions go, and where their indexes go, which is default_tablespace's whatever the
-    -- table's own is (a table with one, its indexes refused there, got no hint).
+    -- table's own is (a table with one, its indexes refused there, got no hint), or the
+    -- tablespace of the table's index they copy, where it has one (no hint either).
     SELECT concat_ws(' ',
                CASE WHEN NOT has_schema_privilege(owner, c.relnamespace, 'CREATE')
                     THEN format('GRANT CREATE ON SCHEMA %I TO %s;', n.nspname, owner::regrole)
@@ -430,7 +431,10 @@ BEGIN
                   FROM pg_tablespace t, pg_database d
                  WHERE d.datname = current_database() AND t.oid <> d.dattablespace
                    AND (t.oid = ai_scale._partition_birth_tablespace(parent)
-                        OR t.spcname = current_setting('default_tablespace'))
+                        OR t.spcname = current_setting('default_tablespace')
+                        OR t.oid IN (SELECT ic.reltablespace
+                                       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                                      WHERE i.indrelid = parent))
                    AND NOT has_tablespace_privilege(owner, t.oid, 'CREATE')))
       INTO grants
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -439,7 +443,8 @@ BEGIN
         err_hint := format('Maintenance acts as the table''s owner (%s), who needs '
                            'CREATE on its schema and on the tablespaces partitions '
                            'go to (the table''s own, else default_tablespace''s, which '
-                           'their indexes go to, and cold_tablespace to tier): %s',
+                           'their indexes go to unless the table''s index has one, and '
+                           'cold_tablespace to tier): %s',
                            owner::regrole, grants);
     -- (Postgres's messages for a file it may not open begin so; another 42501, or one in
     -- another language, keeps its own message alone.)

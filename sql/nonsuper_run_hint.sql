@@ -51,6 +51,12 @@ CREATE INDEX ON nonsuper_hint.events (id);
 SET default_tablespace = nonsuper_hint_space;
 SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.events');
 RESET default_tablespace;
+-- Nor when an index of the table has a tablespace of its own that the owner may not use: each
+-- new partition's copy of it goes there (the run gave no hint).
+CREATE INDEX events_at_elsewhere ON nonsuper_hint.events (at) TABLESPACE nonsuper_hint_space;
+SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.events');
+GRANT CREATE ON TABLESPACE nonsuper_hint_space TO nonsuper_hint_owner;
+SELECT count(*) AS made FROM ai_scale.run_maintenance('nonsuper_hint.events') WHERE action = 'created';
 DROP TABLE nonsuper_hint.events;
 DROP TABLESPACE nonsuper_hint_space;
 DROP TABLESPACE nonsuper_hint_own;

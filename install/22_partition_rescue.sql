@@ -341,8 +341,11 @@ CREATE FUNCTION ai_scale._rescue_snapshot_stale(dflt regclass, what text) RETURN
 BEGIN
     RAISE EXCEPTION 'could not serialize access to default partition %', dflt
         USING ERRCODE = 'serialization_failure',
+              -- Upper-cased as English ("C"): in a Turkish collation 'serializable' got
+              -- dotted capital Is (U+0130), which a client in an encoding without them cannot
+              -- be sent (22P05 came instead of 40001, and a retry loop did not retry).
               DETAIL = format('%s after this %s transaction''s snapshot was taken.', what,
-                              upper(current_setting('transaction_isolation'))),
+                              upper(current_setting('transaction_isolation') COLLATE "C")),
               HINT = 'Call rescue_default and run_maintenance in READ COMMITTED, or try '
                      'the transaction again.';
 END $$;
@@ -727,7 +730,7 @@ WHEN lock_not_available THEN
             '{AccessExclusiveLock,ShareUpdateExclusiveLock}',
             ai_scale._maintenance_lock_wait(current_setting('lock_timeout')));
     END IF;
-    detail := concat_ws(' ', nullif(detail, ''), upper(left(held_up, 1)) || substr(held_up, 2) || '.');
+    detail := concat_ws(' ', nullif(detail, ''), upper(left(held_up, 1) COLLATE "C") || substr(held_up, 2) || '.');
     hint := coalesce(nullif(hint, ''),
                      'A transaction holds the table; call rescue_default again once it ends.');
     IF detail = '' THEN

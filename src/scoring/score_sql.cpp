@@ -232,7 +232,8 @@ void ai_scale::scoring::require_finite(const loaded_model& m, const float* out, 
                     ? std::string("The input")
                     : describe({origin.what,
                                 (origin.position ? origin.position[k] : k) + 1 + origin.offset});
-            where[0] = char(std::toupper(static_cast<unsigned char>(where[0])));
+            // As English, whatever the server's LC_CTYPE (Turkish made "inputs" İnputs).
+            where[0] = char(pg_ascii_toupper(static_cast<unsigned char>(where[0])));
             throw pg::error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
                             "score of model \"" + m.name + "\" version " +
                                 std::to_string(m.version) + " is out of range",

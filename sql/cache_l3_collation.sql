@@ -40,8 +40,10 @@ SELECT ai_scale.cache_get_many('Fraud', 1, ARRAY['{"x": 2}']::jsonb[]) AS own_na
 RESET ai_scale.cache_use_l1;
 SELECT * FROM pg_temp.levels();
 
--- predict() scores 'fraud' with its own model rather than answering with Fraud's row.
-SELECT ai_scale.register_model('fraud', 'linear', ARRAY['x'], '{"weights": [100]}') > 0 AS registered;
+-- predict() scores 'fraud' with its own model rather than answering with Fraud's row; its
+-- first version is 1 (the store's highest version of the name was read with the collation's
+-- equality alone, and Fraud's row numbered it 2).
+SELECT ai_scale.register_model('fraud', 'linear', ARRAY['x'], '{"weights": [100]}') AS version;
 SELECT p ->> 'score' AS score, p ->> 'source' AS source
 FROM (SELECT ai_scale.predict('fraud', '{"x": 2}') AS p) AS s;
 

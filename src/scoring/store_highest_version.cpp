@@ -154,7 +154,12 @@ char* window_query(Oid store, const range_key* k, bool nulls, bool from, bool to
 {
     StringInfoData q;
     initStringInfo(&q);
-    appendStringInfo(&q, "SELECT max(model_version) FROM %s WHERE model_name = $1",
+    // The name matched byte for byte as well, as the L3 lookups match it: under a
+    // nondeterministic collation of model_name (case-insensitive, say) the equality alone
+    // numbered 'fraud' past the versions of 'Fraud'.
+    appendStringInfo(&q,
+                     "SELECT max(model_version) FROM %s WHERE model_name = $1 "
+                     "AND model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1",
                      store_name(store));
     int param = 2;
     if (nulls)
@@ -167,8 +172,8 @@ char* window_query(Oid store, const range_key* k, bool nulls, bool from, bool to
 }
 
 // Whether node holds anything but what window_query writes with key (a range_key, or null for
-// the one query): columns, parameters, constants, binary coercions, AND, IS NULL, the model
-// name's equality, the key's order operators and max(int).
+// the one query): columns, parameters, constants, binary coercions, collations, AND, IS NULL,
+// the model name's equality, the key's order operators and max(int).
 bool unexpected_node(Node* node, void* key)
 {
     if (node == nullptr)
@@ -180,6 +185,7 @@ bool unexpected_node(Node* node, void* key)
     case T_Const:
         return false;
     case T_RelabelType:
+    case T_CollateExpr:
     case T_NullTest:
     case T_List:
     case T_TargetEntry:

@@ -18,6 +18,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
+#include "storage/procarray.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -177,15 +178,19 @@ bool sees_as_latest(Snapshot active, Snapshot latest)
 
 // The snapshot to look a found row up again with before it is cached, or nullptr when the
 // active snapshot is as new (*known true) or no newer one can be taken (*known false: in
-// parallel mode, where Postgres refuses to take one; the row is then answered, not cached).
-// An older snapshot (a REPEATABLE READ transaction's, or a statement's under way) does not see
-// a newer row for the same input committed since; the older row it finds, cached, was served to
-// every session until it expired, even after the writer's cache_invalidate.
+// parallel mode, where Postgres refuses to replace its latest snapshot; the row is then
+// answered, not cached). An older snapshot (a REPEATABLE READ transaction's, or a statement's
+// under way) does not see a newer row for the same input committed since; the older row it
+// finds, cached, was served to every session until it expired, even after the writer's
+// cache_invalidate. In parallel mode (cache_get above a Gather, or any query under
+// force_parallel_mode) a snapshot of our own, taken only to be compared, still tells a hit as
+// new as the latest: every hit there was answered uncached, the next run's too.
 Snapshot snapshot_to_recheck(bool* known)
 {
     *known = true;
     if (IsInParallelMode()) {
-        *known = false;
+        static SnapshotData own = {SNAPSHOT_MVCC}; // its arrays allocated by its first taking
+        *known = ActiveSnapshotSet() && sees_as_latest(GetActiveSnapshot(), GetSnapshotData(&own));
         return nullptr;
     }
     const Snapshot latest = GetLatestSnapshot();

@@ -135,11 +135,15 @@ END $$;
 -- For manage_partitions, on a table without a default partition: adds one, in schema nsp
 -- (the table's) and named after rel (the table's name), with the table's grants when
 -- inherit_privileges.
+-- Empty, it is made without parallel index builds, as every partition (_new_partition_table):
+-- with them weighed (a small min_parallel_table_scan_size), the owner's index expressions were
+-- evaluated in parallel mode, and one that writes failed manage_partitions.
 CREATE FUNCTION ai_scale._add_default_partition(parent regclass, nsp name, rel name,
                                                 inherit_privileges boolean)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET max_parallel_maintenance_workers = 0
     AS $$
 DECLARE
     dflt_name text;

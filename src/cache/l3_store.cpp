@@ -1,5 +1,6 @@
 #include "cache/l3_store.hpp"
 #include "cache/key.hpp"
+#include "cache/row_removal.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/relation_plan.hpp"
@@ -69,18 +70,27 @@ bool lock_if_table(Oid relid, LOCKMODE mode)
     return false;
 }
 
-// Whether the row (xmin at column col, xmax at col + 1) may be gone from the store once the
-// transactions at work on it end: this transaction or one of its subtransactions wrote it, or
-// any transaction deleted, updated or locked it. Such a row is answered, never cached: a
-// snapshot taken before a committed DELETE still sees the row, and its fill, made after the
-// cache_invalidate that followed the DELETE, served the deleted output for cache_ttl.
-bool unsettled_row(HeapTuple row, TupleDesc desc, int col)
+// Whether the row (xmin at column col, xmax at col + 1; its tableoid and ctid at where_col and
+// where_col + 1) may be gone from the store once the transactions at work on it end: this
+// transaction or one of its subtransactions wrote it, or a transaction deleted or updated it
+// and has not rolled back (row_removal.hpp; a row only locked stays). Such a row is answered,
+// never cached: a snapshot taken before a committed DELETE still sees the row, and its fill,
+// made after the cache_invalidate that followed the DELETE, served the deleted output for
+// cache_ttl.
+bool unsettled_row(HeapTuple row, TupleDesc desc, int col, int where_col)
 {
-    bool null_min = false, null_max = false;
+    bool null_min = false, null_max = false, null_rel = false, null_tid = false;
     const Datum xmin = SPI_getbinval(row, desc, col, &null_min);
+    if (!null_min && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin)))
+        return true;
     const Datum xmax = SPI_getbinval(row, desc, col + 1, &null_max);
-    return (!null_min && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin))) ||
-           (!null_max && TransactionIdIsValid(DatumGetTransactionId(xmax)));
+    if (null_max || !TransactionIdIsValid(DatumGetTransactionId(xmax)))
+        return false;
+    const Datum rel = SPI_getbinval(row, desc, where_col, &null_rel);
+    const Datum tid = SPI_getbinval(row, desc, where_col + 1, &null_tid);
+    return null_rel || null_tid ||
+           row_may_be_removed(DatumGetObjectId(rel),
+                              reinterpret_cast<ItemPointer>(DatumGetPointer(tid)));
 }
 
 // Whether the row is older than the TTL by the wall clock (the boolean at column col): the
@@ -446,7 +456,8 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
                         FLOAT8OID, window,  window,  TIMESTAMPTZOID};
         SPIPlanPtr p = pg::plan_for(plan, relid,
                                     "SELECT output_data::pg_catalog.jsonb, xmin, xmax, "
-                                    "created_at < clock_timestamp() - make_interval(secs => $5) "
+                                    "created_at < clock_timestamp() - make_interval(secs => $5), "
+                                    "tableoid, ctid "
                                     "FROM %s WHERE model_name = $1 "
                                     "AND model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "
                                     "AND model_version = $2 "
@@ -477,7 +488,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
             Datum d = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
             if (isnull)
                 return std::nullopt;
-            *cacheable = !private_store && !unsettled_row(row, SPI_tuptable->tupdesc, 2) &&
+            *cacheable = !private_store && !unsettled_row(row, SPI_tuptable->tupdesc, 2, 5) &&
                          !stale_row(row, SPI_tuptable->tupdesc, 4);
             return d;
         };
@@ -555,7 +566,7 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
             if (null_n || null_v || ord < 1 || ord > n)
                 continue;
             found(size_t(ord - 1), v,
-                  !b.private_store && !unsettled_row(row, SPI_tuptable->tupdesc, 3) &&
+                  !b.private_store && !unsettled_row(row, SPI_tuptable->tupdesc, 3, 6) &&
                       !stale_row(row, SPI_tuptable->tupdesc, 5));
         }
         SPI_freetuptable(SPI_tuptable);
@@ -664,7 +675,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         b.plan = pg::plan_for(
             plan_many, relid,
             "SELECT DISTINCT ON (t.n) t.n, s.output_data::pg_catalog.jsonb, s.xmin, s.xmax, "
-            "s.created_at < clock_timestamp() - make_interval(secs => $5) "
+            "s.created_at < clock_timestamp() - make_interval(secs => $5), s.tableoid, s.ctid "
             "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) WITH ORDINALITY "
             "AS t(h, i, n) JOIN %s s ON s.model_name = $1 "
             "AND s.model_name::pg_catalog.text COLLATE pg_catalog.\"C\" = $1 "

@@ -34,5 +34,15 @@ SELECT ai_scale.predict('sm_lin', '{"a": 8}') ->> 'score' AS unqualified;
 RESET search_path;
 DROP SCHEMA sm_other CASCADE;
 DROP VIEW sm_view;
+-- A store made after the warning and dropped again: the warning comes again. It came once a
+-- backend and setting, and a pooler's server connection, serving one client after another,
+-- then stored nothing unseen.
+SET ai_scale.store_table = 'public.sm_later';
+SELECT ai_scale.predict('sm_lin', '{"a": 9}') ->> 'score' AS not_made_yet;
+SELECT ai_scale.create_prediction_store('public.sm_later') AS store;
+SELECT ai_scale.predict('sm_lin', '{"a": 10}') ->> 'score' AS stored;
+SELECT count(*) AS rows_stored FROM public.sm_later;
+DROP TABLE public.sm_later;
+SELECT ai_scale.predict('sm_lin', '{"a": 11}') ->> 'score' AS dropped;
 RESET ai_scale.store_table;
 SELECT ai_scale.drop_model('sm_lin');

@@ -74,10 +74,15 @@ ai_scale::pg::catalog_cache_bound catalog_caches;
 // may connect can name itself pg_restore, and one with no rights at all held up the maintenance
 // of every table in the database for as long as it stayed connected. Inside a transaction,
 // connected to SPI.
+// The wait's log line names the sessions (their pids): a pooler's server connection keeps the
+// application_name the last client that set it gave it (PgBouncer in transaction mode), and
+// one that had served a pg_restore held maintenance up for as long as it lived, its clients
+// gone, with nothing to tell which session it was.
 bool restore_connected()
 {
-    const bool restoring = returns_a_row(
-        "SELECT 1 FROM pg_catalog.pg_stat_activity a "
+    const int rc = SPI_execute(
+        "SELECT pg_catalog.string_agg(a.pid::pg_catalog.text, ', ' ORDER BY a.pid) "
+        "FROM pg_catalog.pg_stat_activity a "
         "JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid "
         "WHERE a.datname = pg_catalog.current_database() "
         "AND a.application_name = 'pg_restore' "
@@ -86,12 +91,23 @@ bool restore_connected()
         "WHERE d.datname = pg_catalog.current_database()), 'MEMBER') "
         "OR EXISTS (SELECT FROM ai_scale.partition_config c "
         "JOIN pg_catalog.pg_class k ON k.oid = c.parent "
-        "WHERE pg_catalog.pg_has_role(r.oid, k.relowner, 'MEMBER')))");
-    if (restoring != restore_waited)
-        ereport(LOG, (errmsg(restoring ? "ai_scale maintenance waits: pg_restore is connected to "
-                                         "database \"%s\""
-                                       : "ai_scale maintenance resumes in database \"%s\": "
-                                         "pg_restore is done",
+        "WHERE pg_catalog.pg_has_role(r.oid, k.relowner, 'MEMBER')))",
+        true, 1);
+    if (rc != SPI_OK_SELECT || SPI_processed != 1)
+        elog(ERROR, "ai_scale maintenance: SPI_execute failed: %s", SPI_result_code_string(rc));
+    const char* pids = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    const bool restoring = pids != nullptr;
+    if (restoring && !restore_waited)
+        ereport(LOG, (errmsg("ai_scale maintenance waits: pg_restore is connected to database "
+                             "\"%s\"",
+                             database_name()),
+                      errdetail("Sessions named pg_restore: pid %s.", pids),
+                      errhint("A pooler's server connection keeps the name after its client "
+                              "has gone: restore directly to the server, or reconnect the "
+                              "pool afterwards.")));
+    else if (!restoring && restore_waited)
+        ereport(LOG, (errmsg("ai_scale maintenance resumes in database \"%s\": pg_restore is "
+                             "done",
                              database_name())));
     restore_waited = restoring;
     return restoring;

@@ -38,6 +38,9 @@ char* warned_store = nullptr;
 // A WARNING that predict() stores nothing, once per backend and value of store_table: a typo
 // there (or a store never made, or dropped) would otherwise store nothing unseen. Not where
 // nothing is to be stored on purpose (store_mode off, a standby, a read-only transaction).
+// Given again once a store has been found since (store() forgets it): a store dropped after
+// it was made stored nothing unseen in a backend that had warned before it was made, as a
+// pooler's server connections are, serving one client after another.
 void warn_no_store()
 {
     if (warned_store != nullptr && strcmp(warned_store, guc::store_table) == 0)
@@ -175,6 +178,10 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
         if (guc::store_table != nullptr && guc::store_table[0] != '\0') // '' is no store
             warn_no_store();
         return false;
+    }
+    if (warned_store != nullptr) {
+        pfree(warned_store);
+        warned_store = nullptr;
     }
     if (guc::store_mode == guc::store_async && !version_uncommitted) {
         // The worker inserts as this user, but policies would see the worker's session: only

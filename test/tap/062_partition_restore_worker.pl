@@ -49,6 +49,7 @@ SELECT count(*) = 1 FROM pg_stat_activity
  WHERE backend_type = 'ai_scale maintenance' AND datname = 'restored'}), 'the worker is there');
 my $restore = $node->background_psql('restored');
 $restore->query_safe(q{SET application_name = 'pg_restore'});
+my $restore_pid = $restore->query_safe('SELECT pg_backend_pid()');
 for my $section ('pre-data', 'data') {
     $node->command_ok(['pg_restore', '--exit-on-error', "--section=$section",
                        '-d', $node->connstr('restored'), $dump], "pg_restore --section=$section");
@@ -63,6 +64,10 @@ for (1 .. 600) {
     select(undef, undef, undef, 0.1);
 }
 ok($waited, 'the worker waits for the restore');
+# Named: a pooler's server connection keeps a client's name after it has gone.
+like(slurp_file($node->logfile, $log_offset),
+    qr/DETAIL:  Sessions named pg_restore: pid [0-9, ]*\b$restore_pid\b/,
+    '... saying which sessions it waits for');
 my $partitions = q{SELECT count(*) FROM ai_scale.partitions('model_predictions')};
 is($node->safe_psql('restored', $partitions), '4', 'and makes no partition meanwhile');
 $node->command_ok(['pg_restore', '--exit-on-error', '--section=post-data',

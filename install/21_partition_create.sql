@@ -47,6 +47,22 @@ BEGIN
     END IF;
 END $$;
 
+-- The statement that gives a new partition of parent the parent's replica identity, where it is
+-- FULL or NOTHING; NULL otherwise. Postgres copies none into a partition (CREATE ... PARTITION
+-- OF and LIKE make it DEFAULT: its primary key, or nothing), and a published store without a
+-- key, set to FULL with each of its partitions, had every UPDATE and DELETE over it fail (55000,
+-- no replica identity) once maintenance made a partition. USING INDEX is not carried over.
+CREATE FUNCTION ai_scale._replica_identity_statement(parent regclass, partition text)
+    RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT format('ALTER TABLE %s REPLICA IDENTITY %s', partition,
+                  CASE c.relreplident WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END)
+      FROM pg_class c
+     WHERE c.oid = parent AND c.relreplident IN ('f', 'n')
+$$;
+
 -- For _create_partition: makes the table of the partition [lo_lit, hi_lit) of parent, named
 -- after parent and suffix in parent's schema, and returns its name. With in_place, as a
 -- partition of parent (CREATE ... PARTITION OF); otherwise standalone, to be attached, and
@@ -74,6 +90,7 @@ DECLARE
     spc name;
     name text;
     partition text;
+    identity text;
 BEGIN
     SELECT n.nspname, c.relname, c.relnamespace, t.spcname
       INTO nsp, rel, nsp_oid, spc
@@ -106,6 +123,10 @@ BEGIN
                                         key_column, lo_lit, key_column, hi_lit)
                             ELSE '' END,
                        CASE WHEN spc IS NOT NULL THEN format(' TABLESPACE %I', spc) ELSE '' END);
+    END IF;
+    identity := ai_scale._replica_identity_statement(parent, partition);
+    IF identity IS NOT NULL THEN
+        EXECUTE identity;
     END IF;
     IF copy_grants THEN
         PERFORM ai_scale._copy_grants(parent, partition);

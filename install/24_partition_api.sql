@@ -148,6 +148,7 @@ CREATE FUNCTION ai_scale._add_default_partition(parent regclass, nsp name, rel n
 DECLARE
     dflt_name text;
     caller_lock_timeout text;
+    identity text;
 BEGIN
     dflt_name := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'default'));
     -- Adding a partition this way locks the whole table: with the short timeout of all
@@ -173,6 +174,10 @@ BEGIN
                   HINT = 'A transaction holds the table; call manage_partitions again once it ends.';
     END;
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+    identity := ai_scale._replica_identity_statement(parent, dflt_name);
+    IF identity IS NOT NULL THEN
+        PERFORM ai_scale._as_owner(parent, identity);
+    END IF;
     IF inherit_privileges THEN
         PERFORM ai_scale._copy_grants(parent, dflt_name);
     END IF;

@@ -1,0 +1,35 @@
+-- Partitions ai_scale makes get the parent's replica identity when it is FULL or NOTHING:
+-- Postgres gives a new partition its default (the primary key, or nothing), and a published
+-- store without a key, set to FULL with its partitions, then had every UPDATE and DELETE over
+-- it fail (55000, no replica identity) once maintenance had made a partition.
+SET client_min_messages = error; -- (CREATE PUBLICATION warns of wal_level)
+CREATE TABLE ri_full (id int, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);
+ALTER TABLE ri_full REPLICA IDENTITY FULL;
+CREATE PUBLICATION ri_pub FOR TABLE ri_full WITH (publish_via_partition_root = true);
+-- Made while manage_partitions holds the table (CREATE ... PARTITION OF, the default too),
+-- then by a run (built, then attached), then by a rescue of a row in the default.
+SELECT count(*) > 0 AS managed
+  FROM ai_scale.manage_partitions('ri_full', '1 day', 1, time_zone => 'UTC');
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'ri_full'::regclass;
+SELECT count(*) AS made FROM ai_scale.run_maintenance('ri_full') WHERE action = 'created';
+INSERT INTO ri_full VALUES (1, now() + interval '30 days'), (2, now());
+SELECT count(*) AS rescued FROM ai_scale.rescue_default('ri_full');
+SELECT c.relreplident, count(*) AS partitions
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'ri_full'::regclass GROUP BY 1;
+-- Updates and deletes over every partition go on.
+UPDATE ri_full SET id = id + 10;
+DELETE FROM ri_full WHERE id = 12;
+SELECT id FROM ri_full;
+-- NOTHING alike; a parent with the default identity leaves its partitions theirs.
+CREATE TABLE ri_none (id int, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);
+ALTER TABLE ri_none REPLICA IDENTITY NOTHING;
+CREATE TABLE ri_keyed (id int, created_at timestamptz NOT NULL, PRIMARY KEY (id, created_at))
+    PARTITION BY RANGE (created_at);
+SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('ri_none', '1 day', 1);
+SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('ri_keyed', '1 day', 1);
+SELECT i.inhparent::regclass AS parent, c.relreplident, count(*) AS partitions
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent IN ('ri_none'::regclass, 'ri_keyed'::regclass) GROUP BY 1, 2 ORDER BY 1;
+DROP PUBLICATION ri_pub;
+DROP TABLE ri_full, ri_none, ri_keyed;

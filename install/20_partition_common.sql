@@ -893,22 +893,52 @@ END $$;
 -- Whether rows moved out of the default partition of parent must go through the parent, as
 -- deletes and inserts that logical replication and triggers see: when the table (or a table
 -- it is a partition of, published with publish_via_partition_root) or its default partition
--- is in a publication, or either has triggers of its own. Otherwise a move
--- writes the rows into a new table before it becomes a partition, which is faster, and which
--- a publication and the parent's triggers would see as deletes only (a subscriber would lose
--- the rows).
+-- is in a publication that publishes deletes, or either has triggers of its own. Otherwise a
+-- move writes the rows into a new table before it becomes a partition, which is faster, and
+-- which a publication and the parent's triggers would see as deletes only (a subscriber would
+-- lose the rows). A publication of inserts alone sees nothing of that move, as its
+-- subscribers need: through the parent, they got every moved row a second time (a subscriber
+-- with a key stopped on it for good). Where such a publication and a move through the parent
+-- are both there, no move is right for all: 0A000, naming the publications.
 CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT EXISTS (SELECT 1 FROM pg_publication_tables p
-                     JOIN pg_namespace n ON n.nspname = p.schemaname
-                     JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
-                    WHERE c.oid = dflt
-                       OR c.oid IN (SELECT a.relid FROM pg_partition_ancestors(parent) a))
-        OR EXISTS (SELECT 1 FROM pg_trigger t
-                    WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal)
-$$;
+DECLARE
+    with_deletes text;
+    inserts_only text;
+    triggers boolean;
+BEGIN
+    SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ') FILTER (WHERE b.pubdelete),
+           string_agg(DISTINCT quote_ident(b.pubname), ', ')
+               FILTER (WHERE b.pubinsert AND NOT b.pubdelete)
+      INTO with_deletes, inserts_only
+      FROM pg_publication_tables p
+      JOIN pg_publication b ON b.pubname = p.pubname
+      JOIN pg_namespace n ON n.nspname = p.schemaname
+      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
+     WHERE c.oid = dflt
+        OR c.oid IN (SELECT a.relid FROM pg_partition_ancestors(parent) a);
+    triggers := EXISTS (SELECT 1 FROM pg_trigger t
+                         WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal);
+    IF inserts_only IS NOT NULL AND (with_deletes IS NOT NULL OR triggers) THEN
+        RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('Publication %s sends its inserts but not its deletes, and %s: '
+                                  'moved through the table, that publication''s subscribers '
+                                  'would get the rows twice; moved around it, %s.',
+                                  inserts_only,
+                                  CASE WHEN with_deletes IS NOT NULL
+                                       THEN format('publication %s sends both', with_deletes)
+                                       ELSE 'the table has triggers' END,
+                                  CASE WHEN with_deletes IS NOT NULL
+                                       THEN 'the other''s would lose them'
+                                       ELSE 'its triggers would see them deleted only' END),
+                  HINT = 'Make the partitions before their rows arrive (premake), or move the '
+                         'rows by hand.';
+    END IF;
+    RETURN with_deletes IS NOT NULL OR triggers;
+END $$;
 
 -- The quoted, comma-separated columns of rel that an INSERT can name (not generated, not
 -- dropped), in column order.

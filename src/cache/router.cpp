@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "pgstat.h"
+#include "replication/logicalworker.h"
 #include "storage/ipc.h"
 }
 
@@ -649,9 +650,13 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     return std::nullopt;
 }
 
+// A logical replication worker applying the model catalog is never strict: its invalidation is
+// held as any call's without strict is. Strict there, a Redis outage stopped the subscription,
+// which carries the store's rows too: each replicated registration failed (08006), and was
+// retried without end.
 bool strict_call()
 {
-    return guc::cache_strict && !in_server_recheck;
+    return guc::cache_strict && !in_server_recheck && !IsLogicalWorker();
 }
 
 server_recheck_scope::server_recheck_scope() : was_(in_server_recheck)

@@ -557,6 +557,10 @@ CREATE FUNCTION ai_scale._rescue_attach(parent regclass, key_column name, key_ty
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    -- The attaches build the partitions' indexes over their rows: without parallel workers, as
+    -- every partition is made (_new_partition_table), where the owner's index expressions
+    -- would run in parallel mode (one that writes failed the rescue at every try).
+    SET max_parallel_maintenance_workers = 0
     AS $$
 BEGIN
     -- Each attach would scan the default for rows of the new range; one validated constraint

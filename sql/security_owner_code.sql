@@ -42,9 +42,12 @@ UPDATE sec_step SET step = 'check_default';
 SELECT rows FROM ai_scale.check_default('sec_t');
 UPDATE sec_step SET step = 'rescue_default';
 \c
+-- The rescues' attaches build the indexes over the rows moved: without parallel workers too.
+SET min_parallel_table_scan_size = 0;
 SELECT count(*) AS rescued FROM ai_scale.rescue_default('sec_t', 1);
 UPDATE sec_step SET step = 'rescue_default_proc';
 \c
+SET min_parallel_table_scan_size = 0;
 CALL ai_scale.rescue_default_proc('sec_t');
 UPDATE sec_step SET step = 'run_maintenance';
 UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'sec_t'::regclass;

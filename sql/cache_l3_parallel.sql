@@ -35,15 +35,17 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
--- Every query in parallel mode: a single hit.
+-- Every query in parallel mode: a single input, read three times (its L3 hit is cached at the
+-- first read, or at the second where a transaction ended meanwhile).
 INSERT INTO public.par_store (model_name, model_version, input_data, output_data, input_hash)
 VALUES ('par_m', 1, '{"a": 6}', '{"score": 60}', ai_scale.input_hash('{"a": 6}'));
 SET force_parallel_mode = regress;
 SELECT ai_scale.reset_stats();
 SELECT ai_scale.cache_get('par_m', 1, '{"a": 6}') AS first;
 SELECT ai_scale.cache_get('par_m', 1, '{"a": 6}') AS second;
+SELECT ai_scale.cache_get('par_m', 1, '{"a": 6}') AS third;
 RESET force_parallel_mode;
-SELECT level, hits, misses FROM pg_temp.levels() WHERE level = 'l3';
+SELECT hits > 0 AS from_l3 FROM pg_temp.levels() WHERE level = 'l3';
 SELECT hits > 0 AS from_l1 FROM pg_temp.levels() WHERE level = 'l1';
 
 DROP TABLE public.par_inputs;

@@ -186,14 +186,14 @@ bool sees_as_latest(Snapshot active, Snapshot latest)
             memcmp(active->subxip, latest->subxip, active->subxcnt * sizeof(TransactionId)) == 0);
 }
 
-// The snapshot to look a found row up again with before it is cached, or nullptr when the
-// active snapshot is as new (*known true) or no newer one can be taken (*known false: in
-// parallel mode, where Postgres refuses to replace its latest snapshot; the row is then
-// answered, not cached). An older snapshot (a REPEATABLE READ transaction's, or a statement's
-// under way) does not see a newer row for the same input committed since; the older row it
-// finds, cached, was served to every session until it expired, even after the writer's
-// cache_invalidate. In parallel mode (cache_get above a Gather, or any query under
-// force_parallel_mode) a snapshot of our own, taken only to be compared, still tells a hit as
+// The snapshot to look a found row up again with before it is cached, or nullptr when the active
+// snapshot is as new (*known true) or when it is not and no newer one can be taken (*known false:
+// in parallel mode, where Postgres refuses to replace its latest snapshot; the row is then
+// answered, not cached). An older snapshot (a REPEATABLE READ transaction's, or a statement's under
+// way) does not see a newer row for the same input committed since; the older row it finds, cached,
+// was served to every session until it expired, even after the writer's cache_invalidate. In
+// parallel mode (cache_get above a Gather, or under force_parallel_mode a query calling no
+// parallel-unsafe function) a snapshot of our own, taken only to be compared, still tells a hit as
 // new as the latest: every hit there was answered uncached, the next run's too.
 Snapshot snapshot_to_recheck(bool* known)
 {

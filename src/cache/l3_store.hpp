@@ -44,13 +44,15 @@ Oid l3_lookup_store();
 // The newest output stored in relid for the input within ttl_s, palloc'd in the caller's
 // context; null when none. *unsettled says whether the store may not hold that row once the
 // transactions at work on it end, so that it must not be copied to L1 or Redis now: written by
-// the current transaction (or one of its subtransactions), which may roll back, or deleted,
-// updated or locked by any (xmax set: a delete that this snapshot does not see yet, made
-// before a cache_invalidate that the fill would then undo), or read from a temporary store,
+// the current transaction (or one of its subtransactions), which may roll back, or deleted or
+// updated by a transaction running or committed (a delete that this snapshot does not see yet,
+// made before a cache_invalidate that the fill would then undo; a lock, or a delete rolled
+// back, leaves the row: row_removal.hpp), or read from a temporary store,
 // whose rows are the reading session's own, or older than ttl_s by the wall clock (found
 // because the window counts from now(), the start of a transaction that began before), or not
 // what a lookup made now would find (looked up again with the latest snapshot when it differs
-// from the active one; in parallel mode, where none can be taken, every such hit). Raises (as
+// from the active one; in parallel mode, where no latest one can be taken, every hit whose
+// snapshot differs from one taken to compare). Raises (as
 // pg::postgres_error) only for real query errors.
 Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bool* unsettled);
 

@@ -895,11 +895,13 @@ END $$;
 -- it is a partition of, published with publish_via_partition_root) or its default partition
 -- is in a publication that publishes deletes, or either has triggers of its own. Otherwise a
 -- move writes the rows into a new table before it becomes a partition, which is faster, and
--- which a publication and the parent's triggers would see as deletes only (a subscriber would
--- lose the rows). A publication of inserts alone sees nothing of that move, as its
--- subscribers need: through the parent, they got every moved row a second time (a subscriber
--- with a key stopped on it for good). Where such a publication and a move through the parent
--- are both there, no move is right for all: 0A000, naming the publications.
+-- which a publication of the table and the parent's triggers would see as deletes only (a
+-- subscriber would lose the rows). A publication of the table's inserts alone sees nothing of
+-- that move, as its subscribers need: through the parent, they got every moved row a second
+-- time (a subscriber with a key stopped there for good). One of every table, or of the
+-- table's schema, sees the new table's rows under its own name, which its subscribers do not
+-- have (their apply stopped for good) and, through the parent, the rows twice. Where no move
+-- is right for every publication, none is made: 0A000, naming them.
 CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -907,6 +909,7 @@ CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) R
 DECLARE
     with_deletes text;
     inserts_only text;
+    inserts_everywhere text; -- of inserts alone, FOR ALL TABLES or the parent's schema
     triggers boolean;
 BEGIN
     SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ') FILTER (WHERE b.pubdelete),
@@ -919,21 +922,37 @@ BEGIN
       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
      WHERE c.oid = dflt
         OR c.oid IN (SELECT a.relid FROM pg_partition_ancestors(parent) a);
+    SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ') INTO inserts_everywhere
+      FROM pg_publication b
+     WHERE b.pubinsert AND NOT b.pubdelete
+       AND (b.puballtables
+            OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c
+                                ON c.relnamespace = pn.pnnspid
+                        WHERE pn.pnpubid = b.oid AND c.oid = parent));
     triggers := EXISTS (SELECT 1 FROM pg_trigger t
                          WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal);
-    IF inserts_only IS NOT NULL AND (with_deletes IS NOT NULL OR triggers) THEN
-        RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent
+    IF inserts_everywhere IS NOT NULL
+       OR (inserts_only IS NOT NULL AND (with_deletes IS NOT NULL OR triggers)) THEN
+        RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '
+                        'sends its inserts alone%', parent,
+                        coalesce(inserts_everywhere, inserts_only),
+                        CASE WHEN inserts_everywhere IS NOT NULL
+                             THEN ', of all tables or of the table''s schema'
+                             WHEN with_deletes IS NOT NULL
+                             THEN format(', and publication %s its deletes', with_deletes)
+                             ELSE ', and the table has triggers' END
             USING ERRCODE = 'feature_not_supported',
-                  DETAIL = format('Publication %s sends its inserts but not its deletes, and %s: '
-                                  'moved through the table, that publication''s subscribers '
-                                  'would get the rows twice; moved around it, %s.',
-                                  inserts_only,
-                                  CASE WHEN with_deletes IS NOT NULL
-                                       THEN format('publication %s sends both', with_deletes)
-                                       ELSE 'the table has triggers' END,
-                                  CASE WHEN with_deletes IS NOT NULL
-                                       THEN 'the other''s would lose them'
-                                       ELSE 'its triggers would see them deleted only' END),
+                  DETAIL = CASE WHEN inserts_everywhere IS NOT NULL
+                                THEN 'Moved through the table, its subscribers would get the '
+                                     'rows twice; moved around it, they would get them under the '
+                                     'name of a table they do not have.'
+                                WHEN with_deletes IS NOT NULL
+                                THEN 'Moved through the table, the first one''s subscribers '
+                                     'would get the rows twice; moved around it, the other''s '
+                                     'would lose them.'
+                                ELSE 'Moved through the table, its subscribers would get the '
+                                     'rows twice; moved around it, its triggers would see them '
+                                     'deleted only.' END,
                   HINT = 'Make the partitions before their rows arrive (premake), or move the '
                          'rows by hand.';
     END IF;

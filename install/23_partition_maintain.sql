@@ -569,9 +569,11 @@ BEGIN
     IF cardinality(holding) = 0 THEN
         RETURN;
     END IF;
-    through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
     FOREACH p IN ARRAY holding LOOP
         BEGIN
+            -- (Here, where its refusal is this partition's error row: asked before the loop,
+            -- it failed the table's whole run, the partitions without rows and retention too.)
+            through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
             PERFORM ai_scale._require_plain_default(cfg.parent, plan.dflt);
             PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt, through_parent,
                                                       true);

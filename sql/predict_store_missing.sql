@@ -44,5 +44,16 @@ SELECT ai_scale.predict('sm_lin', '{"a": 10}') ->> 'score' AS stored;
 SELECT count(*) AS rows_stored FROM public.sm_later;
 DROP TABLE public.sm_later;
 SELECT ai_scale.predict('sm_lin', '{"a": 11}') ->> 'score' AS dropped;
+-- A session switching between a setting that names no store (a function's) and one that names
+-- one is warned once, not at every switch.
+SELECT ai_scale.create_prediction_store('public.sm_here') AS store;
+SET ai_scale.store_table = 'public.sm_here';
+CREATE FUNCTION pg_temp.sm_elsewhere(x int) RETURNS text LANGUAGE sql
+    SET ai_scale.store_table = 'public.sm_nowhere'
+    AS $$ SELECT ai_scale.predict('sm_lin', jsonb_build_object('a', x)) ->> 'score' $$;
+SELECT pg_temp.sm_elsewhere(100 + i) AS elsewhere,
+       ai_scale.predict('sm_lin', jsonb_build_object('a', 200 + i)) ->> 'score' AS here
+FROM generate_series(1, 3) i;
+DROP TABLE public.sm_here;
 RESET ai_scale.store_table;
 SELECT ai_scale.drop_model('sm_lin');

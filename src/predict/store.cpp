@@ -38,9 +38,9 @@ char* warned_store = nullptr;
 // A WARNING that predict() stores nothing, once per backend and value of store_table: a typo
 // there (or a store never made, or dropped) would otherwise store nothing unseen. Not where
 // nothing is to be stored on purpose (store_mode off, a standby, a read-only transaction).
-// Given again once a store has been found since (store() forgets it): a store dropped after
-// it was made stored nothing unseen in a backend that had warned before it was made, as a
-// pooler's server connections are, serving one client after another.
+// Given again once that setting has named a store since (store() forgets it): a store dropped
+// after it was made stored nothing unseen in a backend that had warned before it was made, as
+// a pooler's server connections are, serving one client after another.
 void warn_no_store()
 {
     if (warned_store != nullptr && strcmp(warned_store, guc::store_table) == 0)
@@ -179,7 +179,10 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
             warn_no_store();
         return false;
     }
-    if (warned_store != nullptr) {
+    // The setting warned of names a store now: a later drop of it is warned of again. (Not for
+    // another setting's store: a session switching between a setting that names none and one
+    // that names one, by a function's SET clause say, was warned at every switch.)
+    if (warned_store != nullptr && strcmp(warned_store, guc::store_table) == 0) {
         pfree(warned_store);
         warned_store = nullptr;
     }

@@ -76,11 +76,34 @@ my ($rc, $out, $err) = $publisher->psql('postgres',
     extra_params => ['-v', 'VERBOSITY=verbose']);
 like($err, qr/ERROR:  0A000: rows cannot be moved out of the default partition of public.model_predictions/,
     'with publications of inserts alone and of deletes, a rescue is refused');
-like($err, qr/Publication inserts sends its inserts but not its deletes, and publication everything sends both/,
+like($err, qr/publication inserts sends its inserts alone, and publication everything its deletes/,
     '... naming them');
 is($publisher->safe_psql('postgres',
         q{SELECT count(*) FROM model_predictions_default WHERE model_name = 'older'}),
     '1', '... and the row stays in the default partition');
+
+# Refused in a maintenance run, only the partition that would hold the row fails: the others
+# are made. (The refusal failed the table's whole run: nothing was made, nor dropped.)
+$publisher->safe_psql('postgres', q{
+INSERT INTO model_predictions (model_name, model_version, created_at)
+VALUES ('ahead', 1, now() + interval '5 days');
+UPDATE ai_scale.partition_config SET premake = 7;});
+my $run = $publisher->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE action = 'created') || ' ' ||
+       count(*) FILTER (WHERE action = 'error' AND detail LIKE 'create from %rows cannot be moved%')
+  FROM ai_scale.run_maintenance('model_predictions')});
+like($run, qr/^[1-9]\d* 1$/, 'a run makes the partitions without rows, and reports the other');
+
+# A publication of inserts alone of all tables publishes the table a move around the parent
+# writes, under its own name: refused too.
+$publisher->safe_psql('postgres', q{
+DROP PUBLICATION everything;
+CREATE PUBLICATION all_inserts FOR ALL TABLES WITH (publish = 'insert');});
+(undef, undef, $err) = $publisher->psql('postgres',
+    q{SELECT * FROM ai_scale.rescue_default('model_predictions')});
+like($err, qr/publication all_inserts sends its inserts alone, of all tables or of the table's schema/,
+    'with a publication of inserts alone of all tables, a rescue is refused');
+$publisher->safe_psql('postgres', 'DROP PUBLICATION all_inserts');
 
 # A registration on the publisher, applied by a subscriber whose Redis is down, strict.
 $publisher->safe_psql('postgres',

@@ -13,6 +13,8 @@ extern "C" {
 #include "utils/rel.h"
 }
 
+#include <cstring>
+
 namespace ai_scale::cache {
 
 namespace {

@@ -893,15 +893,20 @@ END $$;
 -- Whether rows moved out of the default partition of parent must go through the parent, as
 -- deletes and inserts that logical replication and triggers see: when the table (or a table
 -- it is a partition of, published with publish_via_partition_root) or its default partition
--- is in a publication that publishes deletes, or either has triggers of its own. Otherwise a
+-- is in a publication that publishes deletes, or the table has triggers on INSERT, or its
+-- default partition on DELETE (enabled; of their own or cloned from a table above). Otherwise a
 -- move writes the rows into a new table before it becomes a partition, which is faster, and
--- which a publication of the table and the parent's triggers would see as deletes only (a
--- subscriber would lose the rows). A publication of the table's inserts alone sees nothing of
--- that move, as its subscribers need: through the parent, they got every moved row a second
--- time (a subscriber with a key stopped there for good). One of every table, or of the
--- table's schema, sees the new table's rows under its own name, which its subscribers do not
--- have (their apply stopped for good) and, through the parent, the rows twice. Where no move
--- is right for every publication, none is made: 0A000, naming them.
+-- which a publication of the table and the parent's INSERT triggers would see as deletes only
+-- (a subscriber would lose the rows); a BEFORE DELETE trigger of the default that keeps rows
+-- is told apart only on the way through the parent (09000 naming it; around it, the attach
+-- fails on a check constraint). Triggers on other events fire alike either way: any trigger
+-- sent every move the slow way, and with a publication of inserts alone refused it. A publication of the table's inserts alone sees
+-- nothing of the move around the parent, as its subscribers need: through the parent, they got
+-- every moved row a second time (a subscriber with a key stopped there for good). One of all
+-- tables, or of the table's schema, sees the new table's rows under its own name, which its
+-- subscribers do not have (their apply stopped for good) and, through the parent, the rows
+-- twice. One of deletes without inserts loses the rows on its subscribers either way. Where
+-- no move is right for every publication, none is made: 0A000, naming them.
 CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -909,13 +914,17 @@ CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) R
 DECLARE
     with_deletes text;
     inserts_only text;
+    deletes_only text;
     inserts_everywhere text; -- of inserts alone, FOR ALL TABLES or the parent's schema
     triggers boolean;
 BEGIN
-    SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ') FILTER (WHERE b.pubdelete),
+    SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ')
+               FILTER (WHERE b.pubinsert AND b.pubdelete),
            string_agg(DISTINCT quote_ident(b.pubname), ', ')
-               FILTER (WHERE b.pubinsert AND NOT b.pubdelete)
-      INTO with_deletes, inserts_only
+               FILTER (WHERE b.pubinsert AND NOT b.pubdelete),
+           string_agg(DISTINCT quote_ident(b.pubname), ', ')
+               FILTER (WHERE b.pubdelete AND NOT b.pubinsert)
+      INTO with_deletes, inserts_only, deletes_only
       FROM pg_publication_tables p
       JOIN pg_publication b ON b.pubname = p.pubname
       JOIN pg_namespace n ON n.nspname = p.schemaname
@@ -929,10 +938,20 @@ BEGIN
             OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c
                                 ON c.relnamespace = pn.pnnspid
                         WHERE pn.pnpubid = b.oid AND c.oid = parent));
+    -- (tgtype bit 2: INSERT, bit 3: DELETE. Enabled in a session of origin: 'O' or 'A'.)
     triggers := EXISTS (SELECT 1 FROM pg_trigger t
-                         WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal);
-    IF inserts_everywhere IS NOT NULL
-       OR (inserts_only IS NOT NULL AND (with_deletes IS NOT NULL OR triggers)) THEN
+                         WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
+                           AND ((t.tgrelid = parent AND t.tgtype & 4 <> 0)
+                                OR (t.tgrelid = dflt AND t.tgtype & 8 <> 0)));
+    IF deletes_only IS NOT NULL THEN
+        RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '
+                        'sends its deletes alone', parent, deletes_only
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Moved either way, its subscribers would lose the rows.',
+                  HINT = 'Make the partitions before their rows arrive (premake), or move the '
+                         'rows by hand.';
+    ELSIF inserts_everywhere IS NOT NULL
+          OR (inserts_only IS NOT NULL AND (with_deletes IS NOT NULL OR triggers)) THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '
                         'sends its inserts alone%', parent,
                         coalesce(inserts_everywhere, inserts_only),
@@ -940,7 +959,7 @@ BEGIN
                              THEN ', of all tables or of the table''s schema'
                              WHEN with_deletes IS NOT NULL
                              THEN format(', and publication %s its deletes', with_deletes)
-                             ELSE ', and the table has triggers' END
+                             ELSE ', and the table has triggers that the move must fire' END
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = CASE WHEN inserts_everywhere IS NOT NULL
                                 THEN 'Moved through the table, its subscribers would get the '

@@ -781,6 +781,9 @@ BEGIN
         RETURN false;
     END IF;
     PERFORM ai_scale._require_plain_default(parent, dflt);
+    -- (Its refusal too: raised by the first batch, after the build, it left the index behind,
+    -- and every later call refused the same.)
+    PERFORM ai_scale._moves_through_parent(parent, dflt);
     -- Locks in the order rescue_default and maintenance take them (the table's advisory lock,
     -- then the default), or a rescue holding the default while waiting to attach beside it
     -- and this build waiting for the rescue would deadlock.

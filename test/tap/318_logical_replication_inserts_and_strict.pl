@@ -105,6 +105,40 @@ like($err, qr/publication all_inserts sends its inserts alone, of all tables or 
     'with a publication of inserts alone of all tables, a rescue is refused');
 $publisher->safe_psql('postgres', 'DROP PUBLICATION all_inserts');
 
+# Triggers on other events fire alike either way: beside the publication of inserts alone, a
+# BEFORE UPDATE trigger no longer refuses the move (nor sends it through the parent).
+$publisher->safe_psql('postgres', q{
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON model_predictions FOR EACH ROW EXECUTE FUNCTION touch();});
+is($publisher->safe_psql('postgres',
+        q{SELECT sum(rows_moved) FROM ai_scale.rescue_default('model_predictions')}),
+    '2', 'with a trigger on UPDATE, the rows left in the default are moved');
+$publisher->safe_psql('postgres', q{
+INSERT INTO model_predictions (model_name, model_version, created_at) VALUES ('after2', 1, now());});
+ok($subscriber->poll_query_until('postgres',
+        q{SELECT count(*) = 1 FROM model_predictions WHERE model_name = 'after2'}),
+    '... and the subscription goes on');
+is($subscriber->safe_psql('postgres',
+        q{SELECT count(*) FROM model_predictions WHERE model_name IN ('older', 'ahead')}),
+    '2', '... its subscriber having each row once');
+
+# A publication of deletes alone loses moved rows on its subscribers either way: refused, by
+# rescue_default_proc before it builds its index on the default (built first, the index
+# stayed, and every later call was refused the same).
+$publisher->safe_psql('postgres', q{
+CREATE PUBLICATION deletes FOR TABLE model_predictions
+    WITH (publish = 'delete', publish_via_partition_root = true);
+INSERT INTO model_predictions (model_name, model_version, created_at)
+SELECT 'oldest', 1, timestamptz '2022-01-01 00:00 UTC' FROM generate_series(1, 3);});
+(undef, undef, $err) = $publisher->psql('postgres',
+    q{CALL ai_scale.rescue_default_proc('model_predictions', 1)});
+like($err, qr/publication deletes sends its deletes alone/,
+    'with a publication of deletes alone, rescue_default_proc is refused');
+is($publisher->safe_psql('postgres', q{
+SELECT count(*) FROM pg_index WHERE indrelid = 'model_predictions_default'::regclass
+   AND indexrelid::regclass::text LIKE '%rescue_key%'}),
+    '0', '... before it builds its index on the default');
+
 # A registration on the publisher, applied by a subscriber whose Redis is down, strict.
 $publisher->safe_psql('postgres',
     q{SELECT ai_scale.register_model('replicated_m', 'linear', ARRAY['a'], '{"weights": [1]}')});

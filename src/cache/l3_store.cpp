@@ -24,6 +24,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/portal.h"
 #include "utils/regproc.h"
@@ -224,6 +225,30 @@ bool same_output(Datum d, const Jsonb* found)
     return VARSIZE(j) == VARSIZE(found) && memcmp(j, found, VARSIZE(j)) == 0;
 }
 
+// Relation invalidations this backend has taken in, and their count when the last lookup began
+// to resolve its store. A lookup reads with its statement's snapshot, taken before the lookup
+// locked the store and planning locked its partitions: when one of those locks was waited for
+// while a table-rewriting ALTER TABLE (a column's type, a volatile default, SET UNLOGGED of a
+// partition) committed, the rows it copied carry its xid, which that snapshot does not see, and
+// the lookup missed them (cache_get null, predict() scoring and storing the input again). Such
+// a commit sends a relation invalidation, taken in with the lock: a miss after one is looked up
+// again with the latest snapshot, as a plain SELECT that waited takes its snapshot after.
+uint64 relation_invals = 0;
+uint64 invals_at_resolve = 0;
+void count_relation_inval(Datum, Oid)
+{
+    relation_invals++;
+}
+
+// Whether a miss is to be looked up again with the latest snapshot (above). Not where the
+// transaction's snapshot is the one to read with (REPEATABLE READ, SERIALIZABLE), nor in
+// parallel mode, where no new snapshot may be taken.
+bool retry_miss()
+{
+    return relation_invals != invals_at_resolve && !IsolationUsesXactSnapshot() &&
+           !IsInParallelMode();
+}
+
 } // namespace
 
 bool lock_store_for_insert(Oid relid)
@@ -312,6 +337,12 @@ Oid l3_readable_store()
         return InvalidOid;
     pg::pinned_search_path pinned;
     return pg::call([] {
+        static bool registered = false;
+        if (!registered) {
+            CacheRegisterRelcacheCallback(count_relation_inval, 0);
+            registered = true;
+        }
+        invals_at_resolve = relation_invals;
         const Oid relid = named_table(guc::store_table);
         if (relid == InvalidOid)
             return InvalidOid;
@@ -493,7 +524,10 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
             return d;
         };
         bool cacheable = false;
-        if (auto d = newest(nullptr, &cacheable)) {
+        std::optional<Datum> d = newest(nullptr, &cacheable);
+        if (!d && retry_miss())
+            d = newest(GetLatestSnapshot(), &cacheable);
+        if (d) {
             MemoryContext spi = MemoryContextSwitchTo(caller);
             out = DatumGetJsonbPCopy(*d);
             MemoryContextSwitchTo(spi);
@@ -574,13 +608,21 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
     std::vector<bool>& cacheable = b.cacheable;
     cacheable.assign(cacheable.size(), false);
     bool any_cacheable = false;
-    newest(nullptr, [&](size_t j, Datum v, bool ok) {
+    int found = 0;
+    auto keep = [&](size_t j, Datum v, bool ok) {
+        if (out[b.at[j]] != nullptr)
+            return;
         MemoryContext spi = MemoryContextSwitchTo(b.caller);
         out[b.at[j]] = DatumGetJsonbPCopy(v);
         MemoryContextSwitchTo(spi);
         cacheable[j] = ok;
         any_cacheable = any_cacheable || ok;
-    });
+        found++;
+    };
+    newest(nullptr, keep);
+    // The misses looked up again after a wait for a rewrite (retry_miss).
+    if (found < n && retry_miss())
+        newest(GetLatestSnapshot(), keep);
     bool known = true;
     Snapshot snap = any_cacheable ? snapshot_to_recheck(&known) : nullptr;
     if (snap != nullptr) {

@@ -781,9 +781,6 @@ BEGIN
         RETURN false;
     END IF;
     PERFORM ai_scale._require_plain_default(parent, dflt);
-    -- (Its refusal too: raised by the first batch, after the build, it left the index behind,
-    -- and every later call refused the same.)
-    PERFORM ai_scale._moves_through_parent(parent, dflt);
     -- Locks in the order rescue_default and maintenance take them (the table's advisory lock,
     -- then the default), or a rescue holding the default while waiting to attach beside it
     -- and this build waiting for the rescue would deadlock.
@@ -802,6 +799,10 @@ BEGIN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN false;
     END IF;
+    -- Whether the rows may be moved at all (publications): refused by the first batch, after
+    -- the build, the index stayed, and every later call was refused the same. (Asked only
+    -- with rows to move, as the batches ask.)
+    PERFORM ai_scale._moves_through_parent(parent, dflt);
     SELECT s.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.oid = dflt;
     name := ai_scale._partition_name(nsp, rel, 'rescue_key');

@@ -138,6 +138,11 @@ is($publisher->safe_psql('postgres', q{
 SELECT count(*) FROM pg_index WHERE indrelid = 'model_predictions_default'::regclass
    AND indexrelid::regclass::text LIKE '%rescue_key%'}),
     '0', '... before it builds its index on the default');
+# With nothing to move, nothing is refused (a scheduled call failed at every run).
+$publisher->safe_psql('postgres', 'DELETE FROM model_predictions_default');
+($rc, undef, $err) = $publisher->psql('postgres',
+    q{CALL ai_scale.rescue_default_proc('model_predictions', 1)});
+is($rc, 0, '... and with the default empty, the call does nothing, without an error');
 
 # A registration on the publisher, applied by a subscriber whose Redis is down, strict.
 $publisher->safe_psql('postgres',

@@ -890,23 +890,23 @@ BEGIN
     END IF;
 END $$;
 
--- Whether rows moved out of the default partition of parent must go through the parent, as
--- deletes and inserts that logical replication and triggers see: when the table (or a table
--- it is a partition of, published with publish_via_partition_root) or its default partition
--- is in a publication that publishes deletes, or the table has triggers on INSERT, or its
--- default partition on DELETE (enabled; of their own or cloned from a table above). Otherwise a
--- move writes the rows into a new table before it becomes a partition, which is faster, and
--- which a publication of the table and the parent's INSERT triggers would see as deletes only
--- (a subscriber would lose the rows); a BEFORE DELETE trigger of the default that keeps rows
--- is told apart only on the way through the parent (09000 naming it; around it, the attach
--- fails on a check constraint). Triggers on other events fire alike either way: any trigger
--- sent every move the slow way, and with a publication of inserts alone refused it. A publication of the table's inserts alone sees
--- nothing of the move around the parent, as its subscribers need: through the parent, they got
--- every moved row a second time (a subscriber with a key stopped there for good). One of all
--- tables, or of the table's schema, sees the new table's rows under its own name, which its
--- subscribers do not have (their apply stopped for good) and, through the parent, the rows
--- twice. One of deletes without inserts loses the rows on its subscribers either way. Where
--- no move is right for every publication, none is made: 0A000, naming them.
+-- Whether rows moved out of the default partition of parent must go through the parent, as deletes
+-- and inserts that logical replication and triggers see: when the table (or a table it is a
+-- partition of, published with publish_via_partition_root) or its default partition is in a
+-- publication that sends inserts and deletes, or the table has triggers on INSERT, or its default
+-- partition on DELETE (enabled; of their own or cloned from a table above). Otherwise a move writes
+-- the rows into a new table before it becomes a partition, which is faster, and which a publication
+-- of the table and the parent's INSERT triggers would see as deletes only (a subscriber would lose
+-- the rows); a BEFORE DELETE trigger of the default that keeps rows is told apart only on the way
+-- through the parent (09000 naming it; around it, the attach fails on a check constraint). Triggers
+-- on other events fire alike either way: any trigger sent every move the slow way, and with a
+-- publication of inserts alone refused it. A publication of the table's inserts alone sees nothing
+-- of the move around the parent, as its subscribers need: through the parent, they got every moved
+-- row a second time (a subscriber with a key stopped there for good). One of all tables, or of the
+-- table's schema, sees the new table's rows under its own name, which its subscribers do not have
+-- (their apply stopped for good) and, through the parent, the rows twice. One of deletes without
+-- inserts loses the rows on its subscribers either way. Where no move is right for every
+-- publication, none is made: 0A000, naming them.
 CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -33,17 +33,6 @@ $subscriber->safe_psql('postgres',
   . "WITH (copy_data = false)");
 $subscriber->wait_for_subscription_sync($publisher, 'everything');
 
-# Rows arrive on the subscriber: polled, since a stopped subscription never catches up.
-sub arrives {
-    my ($model, $name) = @_;
-    $publisher->safe_psql('postgres',
-        "INSERT INTO model_predictions (model_name, model_version, created_at) "
-      . "VALUES ('$model', 1, now())");
-    ok($subscriber->poll_query_until('postgres',
-            "SELECT count(*) = 1 FROM model_predictions WHERE model_name = '$model'"),
-        $name);
-}
-
 # A row ahead of the partitions goes to the default; maintenance that makes its partition
 # moves it there, through the parent.
 $publisher->safe_psql('postgres', q{
@@ -55,7 +44,8 @@ like($publisher->safe_psql('postgres',
         "SELECT string_agg(detail, '; ') FROM ai_scale.run_maintenance('model_predictions')"),
     qr/moved 1 row from the default partition/,
     'maintenance moves a row out of the default into the partition it makes');
-arrives('after_maintenance', 'a row written after the move reaches the subscriber');
+row_arrives($publisher, $subscriber, 'after_maintenance',
+    'a row written after the move reaches the subscriber');
 
 # Old rows land in the default partition; a rescue moves them.
 $publisher->safe_psql('postgres', q{
@@ -66,7 +56,8 @@ SELECT 'old', 1, timestamptz '2024-05-01 00:00 UTC' + (i % 3) * interval '1 day'
 is($publisher->safe_psql('postgres',
         "SELECT sum(rows_moved) FROM ai_scale.rescue_default('model_predictions')"),
     '30', 'a rescue moves the old rows into their partitions');
-arrives('after_rescue', 'a row written after the rescue reaches the subscriber');
+row_arrives($publisher, $subscriber, 'after_rescue',
+    'a row written after the rescue reaches the subscriber');
 is($subscriber->safe_psql('postgres',
         "SELECT count(*) FROM model_predictions WHERE model_name IN ('ahead', 'old')"),
     '31', 'the subscriber has every moved row');

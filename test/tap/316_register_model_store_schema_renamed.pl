@@ -35,6 +35,18 @@ INSERT INTO sz.s VALUES ('renamed_m', 4, '2020-05-01');
 CREATE SEQUENCE public.own_ran_as_superuser;
 GRANT USAGE, UPDATE ON SEQUENCE public.own_ran_as_superuser TO PUBLIC;});
 
+# The body of a PL/pgSQL function of own's that sets the sequence when it runs as a superuser,
+# then returns $result.
+sub flags_superuser {
+    my ($result) = @_;
+    return qq{BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        PERFORM setval('public.own_ran_as_superuser', 1);
+    END IF;
+    RETURN $result;
+END};
+}
+
 # Registers $model as the superuser with $store as its store, held in the middle of its read
 # by a lock on $partition (of a later window): the holding session and the registering one,
 # once the registration waits for the lock.
@@ -65,12 +77,7 @@ SET ROLE own;
 ALTER SCHEMA sz RENAME TO sz_old;
 CREATE SCHEMA sz;
 CREATE FUNCTION sz.own_code() RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        PERFORM setval('public.own_ran_as_superuser', 1);
-    END IF;
-    RETURN 0;
-END $$;
+} . flags_superuser('0') . q{ $$;
 CREATE TABLE sz.s (model_name text, model_version int, created_at timestamptz);
 INSERT INTO sz.s VALUES ('renamed_m', 99, '2020-05-01');
 CREATE INDEX ON sz.s ((model_version + sz.own_code()));});
@@ -106,12 +113,7 @@ ALTER SCHEMA ops RENAME TO ops_old;
 CREATE SCHEMA ops;
 CREATE FUNCTION ops.own_ge(ops_old.citext, ops_old.citext) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        PERFORM setval('public.own_ran_as_superuser', 1);
-    END IF;
-    RETURN true;
-END $$;
+} . flags_superuser('true') . q{ $$;
 CREATE OPERATOR ops.>= (LEFTARG = ops_old.citext, RIGHTARG = ops_old.citext,
                         FUNCTION = ops.own_ge);
 CREATE OPERATOR ops.< (LEFTARG = ops_old.citext, RIGHTARG = ops_old.citext,
@@ -128,8 +130,9 @@ like($err, qr/renamed while its versions were read/,
 
 # A store keyed by a domain over citext (the one above, in ops_old, own's schema): its windows
 # compared the domain with citext's operators, a match found by coercing the domain, which the
-# owner of citext's schema could beat with an exact match of its own on the domain. The check refused that operator, and every first
-# registration on the store failed; the key is now cast to citext, matched exactly.
+# owner of citext's schema could beat with an exact match of its own on the domain. The check
+# refused that operator, and every first registration on the store failed; the key is now cast
+# to citext, matched exactly.
 $node->safe_psql('postgres', q{
 SELECT setval('public.own_ran_as_superuser', 1, false);
 CREATE DOMAIN public.dcit AS ops_old.citext;
@@ -142,12 +145,7 @@ INSERT INTO public.by_dom VALUES ('dom_m', 6, 'k150x');
 SET ROLE own;
 CREATE FUNCTION ops_old.own_cmp(public.dcit, public.dcit) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        PERFORM setval('public.own_ran_as_superuser', 1);
-    END IF;
-    RETURN true;
-END $$;
+} . flags_superuser('true') . q{ $$;
 CREATE OPERATOR ops_old.>= (LEFTARG = public.dcit, RIGHTARG = public.dcit, FUNCTION = ops_old.own_cmp);
 CREATE OPERATOR ops_old.< (LEFTARG = public.dcit, RIGHTARG = public.dcit, FUNCTION = ops_old.own_cmp);});
 # In one transaction, to count the locks the read kept: the windows' were let go of.

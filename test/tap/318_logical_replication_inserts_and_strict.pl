@@ -45,6 +45,7 @@ for my $publication ('inserts', 'catalog') {
     $subscriber->wait_for_subscription_sync($publisher, $publication);
 }
 
+
 # Old rows, in the publisher's default partition and on the subscriber.
 $publisher->safe_psql('postgres', q{
 INSERT INTO model_predictions (model_name, model_version, created_at)
@@ -56,11 +57,7 @@ ok($subscriber->poll_query_until('postgres',
 is($publisher->safe_psql('postgres',
         q{SELECT sum(rows_moved) FROM ai_scale.rescue_default('model_predictions')}),
     '50', 'a rescue moves them into partitions on the publisher');
-$publisher->safe_psql('postgres', q{
-INSERT INTO model_predictions (model_name, model_version, created_at) VALUES ('after', 1, now());});
-ok($subscriber->poll_query_until('postgres',
-        q{SELECT count(*) = 1 FROM model_predictions WHERE model_name = 'after'}),
-    'the subscription goes on after the rescue');
+row_arrives($publisher, $subscriber, 'after', 'the subscription goes on after the rescue');
 is($subscriber->safe_psql('postgres',
         q{SELECT count(*) FROM model_predictions WHERE model_name = 'old'}),
     '50', '... and its subscriber has each moved row once');
@@ -113,11 +110,7 @@ CREATE TRIGGER touch BEFORE UPDATE ON model_predictions FOR EACH ROW EXECUTE FUN
 is($publisher->safe_psql('postgres',
         q{SELECT sum(rows_moved) FROM ai_scale.rescue_default('model_predictions')}),
     '2', 'with a trigger on UPDATE, the rows left in the default are moved');
-$publisher->safe_psql('postgres', q{
-INSERT INTO model_predictions (model_name, model_version, created_at) VALUES ('after2', 1, now());});
-ok($subscriber->poll_query_until('postgres',
-        q{SELECT count(*) = 1 FROM model_predictions WHERE model_name = 'after2'}),
-    '... and the subscription goes on');
+row_arrives($publisher, $subscriber, 'after2', '... and the subscription goes on');
 is($subscriber->safe_psql('postgres',
         q{SELECT count(*) FROM model_predictions WHERE model_name IN ('older', 'ahead')}),
     '2', '... its subscriber having each row once');

@@ -22,7 +22,7 @@ our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with sma
   stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait kill_backend
   python_server_start fake_sentinel_start hold_proxy_start lookup_held release_held slow_resolver_node
   worker_alter_gate launcher_reloaded
-  publisher_and_subscriber redis_start sentinel_start redis_pid redis_stop
+  publisher_and_subscriber row_arrives redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
   redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used
   redis_paused fork_clients clients_exited lines_logged extension_recreated_behind
@@ -596,6 +596,19 @@ sub publisher_and_subscriber {
     $subscriber->init;
     $subscriber->start;
     return ($publisher, $subscriber);
+}
+
+# A test that a row of model $model, inserted on the publisher now, reaches the subscriber's
+# model_predictions: polled, since a stopped subscription never catches up.
+sub row_arrives {
+    my ($publisher, $subscriber, $model, $name) = @_;
+    $publisher->safe_psql('postgres',
+        "INSERT INTO model_predictions (model_name, model_version, created_at) "
+      . "VALUES ('$model', 1, now())");
+    Test::More::ok(
+        $subscriber->poll_query_until('postgres',
+            "SELECT count(*) = 1 FROM model_predictions WHERE model_name = '$model'"),
+        $name);
 }
 
 my $redis_base;

@@ -148,7 +148,7 @@ SQL
     echo "  docs/predict.md    predict(), store_mode (sync/async/off), what async can lose"
     echo "  docs/cache.md      L1 / Redis / store levels, keys, invalidation, circuit breakers"
     echo "  docs/scoring.md    models (linear, logistic, mlp, XGBoost), GPU offload"
-    echo "  docs/scaling.md    read scale-out on hot standbys, Redis replicas, the store on Citus"
+    echo "  docs/scaling.md    hot standbys, Redis replicas, PgBouncer, logical replication, Citus"
     echo "  bench/RESULTS.md   measured figures"
     echo
     status

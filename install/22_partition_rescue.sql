@@ -280,19 +280,21 @@ BEGIN
 END $$;
 
 -- For _rescue_default: the cells of one batch (local lower bounds, oldest first, NULL when
--- there is none) and their row counts, from _default_cells. A move is refused (before anything
--- is made) when a foreign key references the table, and the rows no partition can take are
--- reported, unless quiet (a batch tried again a cell at a time, whose first try did).
+-- there is none) and their row counts, from _default_cells, and (when there are cells) whether
+-- the rows go through the parent (_moves_through_parent, asked once a batch). A move is refused
+-- (before anything is made) when a foreign key references the table, and the rows no partition
+-- can take are reported, unless quiet (a batch tried again a cell at a time, whose first try
+-- did).
 CREATE FUNCTION ai_scale._rescue_cells(parent regclass, dflt regclass, key_column name,
                                        key_type regtype, zone text, partition_interval interval,
                                        batch_rows int, quiet boolean,
-                                       OUT cell_lows timestamp[], OUT cell_rows bigint[])
+                                       OUT cell_lows timestamp[], OUT cell_rows bigint[],
+                                       OUT through_parent boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     unplaceable bigint;
-    through_parent boolean;
 BEGIN
     SELECT c.cell_lows, c.cell_rows, c.unplaceable INTO cell_lows, cell_rows, unplaceable
       FROM ai_scale._default_cells(dflt, key_column, key_type, zone, partition_interval,
@@ -676,7 +678,7 @@ BEGIN
                                       cfg.partition_interval, piece_zone, cells.cell_lows,
                                       cells.cell_rows, batch_rows);
 
-    IF ai_scale._moves_through_parent(parent, dflt) THEN
+    IF cells.through_parent THEN
         RETURN QUERY SELECT * FROM ai_scale._rescue_through_parent(
             parent, k.key_column, k.key_type, piece_zone, dflt, cfg.inherit_privileges,
             pieces.piece_lo, pieces.piece_hi, pieces.piece_sfx);

@@ -39,11 +39,12 @@ bool removed_by_header(HeapTupleHeader header)
 
 bool row_may_be_removed(Oid relid, ItemPointer tid)
 {
-    Relation rel = relation_open(relid, NoLock); // locked by the lookup that read the row
+    // Locked by the lookup that read the row there, which keeps its block in the table (a
+    // truncation locks it fully): asked for its length, the table cost a system call a row.
+    Relation rel = relation_open(relid, NoLock);
     bool removed = true;
     if (rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_tableam == GetHeapamTableAmRoutine() &&
-        ItemPointerIsValid(tid) &&
-        ItemPointerGetBlockNumber(tid) < RelationGetNumberOfBlocks(rel)) {
+        ItemPointerIsValid(tid)) {
         Buffer buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
         LockBuffer(buffer, BUFFER_LOCK_SHARE);
         const Page page = BufferGetPage(buffer);

@@ -334,6 +334,41 @@ std::string store_table_not_table_detail()
     return std::string("It names ") + kind + ": the store is a table or a partitioned table.";
 }
 
+namespace {
+
+// The store whose columns were last found all there (check_store_columns), and the relation
+// invalidations counted then: until another comes in, none can have been dropped or renamed.
+Oid columns_checked_for = InvalidOid;
+uint64 columns_checked_at = 0;
+
+// Raises 42703 naming the store and the column when the store lacks one the lookups read.
+// Without this check, a store whose owner dropped or renamed input_hash (a migration step)
+// failed each lookup with Postgres's parse error of the lookup's own text: "column
+// s.input_hash does not exist", an alias the user never wrote, with a hint to use input_data,
+// and only for the calls that reached L3 (those answered from L1 or Redis went on). Inside
+// pg::call, with the store locked (l3_readable_store: its invalidations taken in).
+void check_store_columns(Oid relid)
+{
+    if (relid == columns_checked_for && relation_invals == columns_checked_at)
+        return;
+    for (const char* column :
+         {"model_name", "model_version", "input_hash", "input_data", "output_data", "created_at"})
+        if (get_attnum(relid, column) == InvalidAttrNumber)
+            ereport(ERROR,
+                    (errcode(ERRCODE_UNDEFINED_COLUMN),
+                     errmsg("ai_scale.store_table \"%s\" has no column \"%s\"", guc::store_table,
+                            column),
+                     errdetail("The cache looks predictions up in the store by model_name, "
+                               "model_version, input_hash, input_data and created_at, and "
+                               "answers with output_data."),
+                     errhint("Add the column back (or rename it back), or set ai_scale.store_table "
+                             "to a store made by ai_scale.create_prediction_store().")));
+    columns_checked_for = relid;
+    columns_checked_at = relation_invals;
+}
+
+} // namespace
+
 Oid l3_readable_store()
 {
     if (guc::store_table == nullptr || guc::store_table[0] == '\0')
@@ -372,8 +407,8 @@ Oid key_type(Oid relid)
 // is only stable (it reads the session's TimeZone), planning pruned nothing, and each lookup
 // locked every partition of the store and each of its indexes to the end of the transaction:
 // 66 locks against 5 on a store of 30 daily partitions. timestamptz for any other key: a date
-// store is not read (l3_lookup_store), and a store without created_at fails its lookup naming
-// the column, as before.
+// store is not read (l3_lookup_store), and one without created_at is refused
+// (check_store_columns).
 Oid window_type(Oid relid)
 {
     return key_type(relid) == TIMESTAMPOID ? TIMESTAMPOID : TIMESTAMPTZOID;
@@ -445,7 +480,10 @@ std::vector<Oid> warned_date_stores;
 Oid l3_lookup_store()
 {
     const Oid relid = l3_readable_store();
-    if (relid == InvalidOid || pg::call([&] { return key_type(relid); }) != DATEOID)
+    if (relid == InvalidOid)
+        return relid;
+    pg::call([&] { check_store_columns(relid); });
+    if (pg::call([&] { return key_type(relid); }) != DATEOID)
         return relid;
     if (std::find(warned_date_stores.begin(), warned_date_stores.end(), relid) ==
         warned_date_stores.end()) {

@@ -38,7 +38,8 @@ Oid store_named(const char* name);
 std::string store_table_not_table_detail();
 
 // l3_readable_store(), or InvalidOid for a store keyed by date, which no lookup reads (with a
-// WARNING, once per backend and store): what the lookups below read.
+// WARNING, once per backend and store): what the lookups below read. An error (42703) naming
+// the column for a store without one of those the lookups read.
 Oid l3_lookup_store();
 
 // The newest output stored in relid for the input within ttl_s, palloc'd in the caller's

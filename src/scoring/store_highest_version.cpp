@@ -173,7 +173,7 @@ char* window_query(Oid store, const range_key* k, bool nulls, bool from, bool to
 
 // Whether node holds anything but what window_query writes with key (a range_key, or null for
 // the one query): columns, parameters, constants, binary coercions, collations, AND, IS NULL,
-// the model name's equality, the key's order operators and max(int).
+// the model name's equality, the key's order operators and max() of an integer type.
 bool unexpected_node(Node* node, void* key)
 {
     if (node == nullptr)
@@ -200,10 +200,12 @@ bool unexpected_node(Node* node, void* key)
             return true;
         break;
     }
-    case T_Aggref:
-        if (castNode(Aggref, node)->aggfnoid != F_MAX_INT4)
+    case T_Aggref: {
+        const Oid agg = castNode(Aggref, node)->aggfnoid;
+        if (agg != F_MAX_INT2 && agg != F_MAX_INT4 && agg != F_MAX_INT8)
             return true;
         break;
+    }
     default:
         return true;
     }
@@ -262,14 +264,23 @@ void note_highest(highest_read* r, const char* query, const range_key* k, int na
     if (rc != SPI_OK_SELECT || SPI_processed != 1)
         elog(ERROR, "ai_scale: reading the store's highest version failed: %s",
              SPI_result_code_string(rc));
-    if (SPI_gettypeid(SPI_tuptable->tupdesc, 1) != INT4OID)
+    const Oid type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+    if (type != INT2OID && type != INT4OID && type != INT8OID)
         ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                        errmsg("the store's model_version column is not of type integer")));
+                        errmsg("the store's model_version column is not of an integer type")));
     bool isnull;
     const Datum v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-    if (!isnull && (!r->found || DatumGetInt32(v) > r->highest)) {
-        r->highest = DatumGetInt32(v);
-        r->found = true;
+    if (!isnull) {
+        // A version past the highest an int may be (a bigint column's) leaves no number to
+        // give: read as that highest, register_model says so (2200H).
+        const int64 version = type == INT2OID   ? int64(DatumGetInt16(v))
+                              : type == INT4OID ? int64(DatumGetInt32(v))
+                                                : DatumGetInt64(v);
+        const int32 seen = int32(Max(Min(version, int64(PG_INT32_MAX)), int64(PG_INT32_MIN)));
+        if (!r->found || seen > r->highest) {
+            r->highest = seen;
+            r->found = true;
+        }
     }
     SPI_finish();
 }

@@ -696,6 +696,7 @@ CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 
     RETURNS TABLE (partition text, lower text, upper text, rows_moved bigint)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 DECLARE
     detail text;
@@ -887,6 +888,7 @@ CREATE FUNCTION ai_scale._make_rescue_index_when_free(parent regclass, batch_row
     RETURNS boolean
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 BEGIN
     RETURN ai_scale._rescue_when_free('index on the default partition',
@@ -901,6 +903,7 @@ CREATE FUNCTION ai_scale._rescue_batch(parent regclass, batch_rows int, batch in
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 BEGIN
     RETURN ai_scale._rescue_when_free(format('batch %s', batch),
@@ -916,6 +919,7 @@ END $$;
 CREATE FUNCTION ai_scale._drop_rescue_index_when_free(parent regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 BEGIN
     PERFORM ai_scale._drop_rescue_index(parent);
@@ -1002,6 +1006,7 @@ CREATE FUNCTION ai_scale.check_default(parent regclass)
     RETURNS TABLE (default_partition regclass, rows bigint)
     LANGUAGE plpgsql VOLATILE ROWS 1
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 DECLARE
     only_kw text;

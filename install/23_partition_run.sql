@@ -643,6 +643,7 @@ CREATE FUNCTION ai_scale.run_maintenance(parent regclass DEFAULT NULL)
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$ SELECT * FROM ai_scale._run_maintenance(parent, false) $$;
 COMMENT ON FUNCTION ai_scale.run_maintenance(regclass) IS
     'creates, drops, detaches and tiers partitions of one managed table (or all); one row per action';

@@ -264,6 +264,7 @@ CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval i
     RETURNS TABLE (parent_table regclass, action text, partition text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 DECLARE
     k record;
@@ -306,6 +307,7 @@ COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval
 CREATE FUNCTION ai_scale.unmanage_partitions(parent regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 DECLARE
     marked regclass;
@@ -380,6 +382,7 @@ COMMENT ON FUNCTION ai_scale.unmanage_partitions(regclass) IS
 CREATE FUNCTION ai_scale.reapply_privileges(parent regclass) RETURNS SETOF regclass
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 DECLARE
     part regclass;
@@ -437,6 +440,7 @@ CREATE FUNCTION ai_scale.create_prediction_store(name text DEFAULT 'public.model
     RETURNS regclass
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 DECLARE
     parts text[];
@@ -536,6 +540,7 @@ CREATE FUNCTION ai_scale.partitions(parent regclass)
                    rows_estimate bigint, bytes bigint)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 DECLARE
     k record;

@@ -83,12 +83,20 @@ ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_
 -- range on created_at is read about 64 partitions at a time, each window's locks let go before
 -- the next: one query locked every partition and its indexes until the registration ended, and
 -- failed with "out of shared memory" past what the lock table holds
--- (src/scoring/store_highest_version.cpp).
+-- (src/scoring/store_highest_version.cpp). Each window is planned with its bounds, which
+-- planning prunes by: a session's plan_cache_mode = force_generic_plan or
+-- enable_partition_pruning = off planned each over every partition (14 s, against 0.34, for a
+-- new name at 1,502 partitions), hence the settings pinned. jit off here and in the entry points
+-- of partition maintenance: their queries are small, and with a session's low jit_above_cost
+-- each was compiled at every call (seconds a run).
 CREATE FUNCTION ai_scale._store_highest_version(store regclass, model text, as_owner boolean)
     RETURNS int
     LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     SET row_security = off
+    SET plan_cache_mode = auto
+    SET enable_partition_pruning = on
+    SET jit = off
     AS 'MODULE_PATHNAME', 'ai_scale_store_highest_version';
 
 -- The highest version of a model in the prediction stores; 0 when there is none the caller
@@ -255,6 +263,7 @@ CREATE FUNCTION ai_scale.register_model(name text, kind text, features text[], p
     RETURNS int
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
 AS $$
 DECLARE
     new_version int;
@@ -314,6 +323,7 @@ CREATE FUNCTION ai_scale.import_xgboost(name text, model jsonb, features text[] 
     RETURNS int
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
 AS $$
 DECLARE
     imported jsonb;

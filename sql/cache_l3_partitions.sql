@@ -55,6 +55,24 @@ SELECT count(ai_scale.cache_get('l3_many', 1, jsonb_build_object('f', g))) AS fo
   FROM generate_series(1, 8) g;
 \i sql/include/l3_many_window_locks.sql
 
+-- Nor in a session whose plan_cache_mode forces generic plans (Postgres reads the setting
+-- before the lookups' ask for plans made with their values), or with enable_partition_pruning
+-- off: each lookup was planned over every partition and locked them all, 2 s and 4,508 locks
+-- for one predict() at 1,502 partitions. The lookups pin both back.
+\c
+SET ai_scale.store_table = 'public.l3_many';
+SET ai_scale.cache_use_l1 = off;
+SET plan_cache_mode = force_generic_plan;
+\i sql/include/l3_many_window_locks.sql
+\c
+SET ai_scale.store_table = 'public.l3_many';
+SET ai_scale.cache_use_l1 = off;
+SET enable_partition_pruning = off;
+\i sql/include/l3_many_window_locks.sql
+-- The session's own settings are as it set them.
+SHOW enable_partition_pruning;
+RESET enable_partition_pruning;
+
 -- A row dated later than cache_ttl ahead of the clock is outside the window (predict() writes
 -- none: its rows have the inserting transaction's start); one within it is found.
 INSERT INTO public.l3_many (model_name, model_version, input_data, output_data, input_hash, created_at)

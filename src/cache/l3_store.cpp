@@ -4,7 +4,7 @@
 #include "guc.hpp"
 #include "pg/guard.hpp"
 #include "pg/relation_plan.hpp"
-#include "pg/search_path.hpp"
+#include "pg/pinned_settings.hpp"
 
 extern "C" {
 #include "access/relation.h"
@@ -303,7 +303,7 @@ Oid store_table_relid()
 
 Oid store_named(const char* name)
 {
-    pg::pinned_search_path pinned;
+    pg::pinned_settings pinned;
     return pg::call([&] { return named_table(name); });
 }
 
@@ -313,7 +313,7 @@ std::string store_table_not_table_detail()
         return {};
     // The relkind of a relation named that is no table, or unqualified, or nothing to add.
     constexpr int unqualified = -1;
-    pg::pinned_search_path pinned;
+    pg::pinned_settings pinned;
     const int why = pg::call([] {
         bool qualified;
         const Oid relid = named_relation(guc::store_table, &qualified);
@@ -373,7 +373,7 @@ Oid l3_readable_store()
 {
     if (guc::store_table == nullptr || guc::store_table[0] == '\0')
         return InvalidOid;
-    pg::pinned_search_path pinned;
+    pg::pinned_settings pinned;
     return pg::call([] {
         static bool registered = false;
         if (!registered) {
@@ -520,7 +520,7 @@ Jsonb* l3_get(Oid relid, text* model, int32 version, Jsonb* input, int ttl_s, bo
     int64 hash = int64(input_hash(input));
     MemoryContext caller = CurrentMemoryContext;
     Jsonb* out = nullptr;
-    pg::pinned_search_path pinned;
+    pg::pinned_settings pinned;
     pg::call([&] {
         SPI_connect();
         const Oid window = window_type(relid);
@@ -747,7 +747,7 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
     const size_t piece = std::min(inputs.size(), inputs_per_lookup);
     batch_lookup b(piece);
     b.caller = CurrentMemoryContext;
-    pg::pinned_search_path pinned;
+    pg::pinned_settings pinned;
     pg::call([&] {
         SPI_connect();
         // One index probe per input, a piece of the inputs per executor run; the newest row

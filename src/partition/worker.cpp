@@ -441,6 +441,9 @@ void set_session_options()
     // be the maintenance role): the rows a run moves out of the default partition fire the
     // table's triggers and rules, as they do in a run by hand; with it, they skipped them.
     SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_SESSION);
+    // Nor a low jit_above_cost set for the database or role (an analytics role's): a run's
+    // queries are small, and each was compiled anew (seconds a run instead of milliseconds).
+    SetConfigOption("jit", "off", PGC_SUSET, PGC_S_SESSION);
 }
 
 // Rereads the configuration after a SIGHUP; whether it did.

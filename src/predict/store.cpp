@@ -4,7 +4,7 @@
 #include "cache/l3_store.hpp"
 #include "pg/guard.hpp"
 #include "pg/relation_plan.hpp"
-#include "pg/search_path.hpp"
+#include "pg/pinned_settings.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -83,7 +83,7 @@ void insert_rows(Oid relid, text* model, int32 version, const std::vector<new_pr
         hashes.push_back(Int64GetDatum(r.input_hash));
     }
     // The table's triggers and defaults run under it too, as under predict_batch's SET clause.
-    pg::pinned_search_path pinned;
+    pg::pinned_settings pinned;
     pg::call([&] {
         Datum values[5] = {PointerGetDatum(model), Int32GetDatum(version),
                            PointerGetDatum(array_of(inputs, JSONBOID)),

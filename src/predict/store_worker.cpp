@@ -753,8 +753,8 @@ uint64 drain_pass(MemoryContext cxt)
         // lock while holding the first's and the catalog's queued a DROP EXTENSION, and every
         // predict() behind it, as TAP 311's wait did, and could deadlock a session that locks
         // the two stores the other way round.
-        const bool other_store = g.nruns > 0 && (g.runs[0].relid != h.relid ||
-                                                 g.runs[0].catalog != h.catalog);
+        const bool other_store =
+            g.nruns > 0 && (g.runs[0].relid != h.relid || g.runs[0].catalog != h.catalog);
         if ((g.n == batch_rows || g.nruns == group_runs || other_store) &&
             !insert_group(g, copy, cxt, &unwritten, &unwritten_off))
             return rows - requeue(copy, start, unwritten_off, len, unwritten);
@@ -810,6 +810,8 @@ void connect_to(Oid database)
     // synchronous predict() in a session without that setting does; with it, async predictions
     // skipped them. (A session that has it itself gets its rows stored with the triggers.)
     SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_SESSION);
+    // Nor a low jit_above_cost for the database or role: each batch's insert was compiled anew.
+    SetConfigOption("jit", "off", PGC_SUSET, PGC_S_SESSION);
     StartTransactionCommand();
     const char* name = get_database_name(database);
     my_database_name =

@@ -4,7 +4,7 @@
 #include "cache/key.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
-#include "pg/search_path.hpp"
+#include "pg/pinned_settings.hpp"
 #include "scoring/heap_trim.hpp"
 #include "scoring/model_lru.hpp"
 #include "stats/shared_stats.hpp"
@@ -529,7 +529,7 @@ bool usable_cached(model_lru<Ptr>& in, const Ptr& r, const std::string& name, in
 {
     bool shown = true;
     if (r->checked_generation != checked_at) {
-        pg::pinned_search_path pinned; // the scoring functions carry no SET search_path
+        pg::pinned_settings pinned; // the scoring functions carry no SET search_path
         shown = pg::call([&] { return row_still_shown(*r, name.c_str(), version); });
         if (shown)
             r->checked_generation = checked_at;
@@ -696,7 +696,7 @@ model_ptr lookup_model(const std::string& name, int32_t version, bool* cached)
         return found;
 
     model_row row{};
-    pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
+    pg::pinned_settings pinned; // the scoring functions carry no SET search_path clause
     pg::call([&] { fetch_row(name.c_str(), version, &row, true); });
     if (!row.found)
         throw_not_found(name, version, row);
@@ -728,7 +728,7 @@ row_ptr lookup_row(const std::string& name, int32_t version)
         return found;
 
     model_row row{};
-    pg::pinned_search_path pinned; // the scoring functions carry no SET search_path clause
+    pg::pinned_settings pinned; // the scoring functions carry no SET search_path clause
     pg::call([&] { fetch_row(name.c_str(), version, &row, false); });
     if (!row.found)
         throw_not_found(name, version, row);

@@ -779,7 +779,8 @@ std::vector<Jsonb*> l3_get_many(Oid relid, text* model, int32 version,
         // holds, when it holds no more rows than the batch has inputs (see read_window).
         // (Not after a relation invalidation: the window is read with the statement's snapshot,
         // which missed every row an ALTER rewrote while the call waited, and every input was
-        // left out before its lookup could look again: see retry_miss.)
+        // left out before its lookup could look again: see retry_miss. Asked after the read,
+        // whose planning may wait for a partition's rewrite: specs/cache_l3_rewrite_wait.)
         const bool filtered = inputs.size() > inputs_per_lookup &&
                               read_window(b, relid, inputs.size()) && !retry_miss();
         size_t n = 0;

@@ -677,14 +677,18 @@ void warn_bump_held_in_session()
 
 } // namespace
 
-void bump_slot(uint32_t slot)
+bool bump_slot(uint32_t slot, bool ask_redis)
 {
     recheck_bumped();
     auto& g = gens().slot[slot];
     auto& mark = gens().unsent[slot];
     const uint64_t local = g.load(std::memory_order_relaxed);
     bool new_mark = false; // a bump Redis did not take, of a slot not marked before
-    if (l2_enabled()) {
+    const bool redis = l2_enabled();
+    if (redis && !ask_redis) {
+        note_taken(slot);
+        new_mark = mark_unsent(gens(), slot);
+    } else if (redis) {
         note_taken(slot);
         // A bump Redis takes goes past every earlier one made here without it (unsent), and
         // leaves the next sync nothing to add; one it does not take is left to that sync.
@@ -704,18 +708,19 @@ void bump_slot(uint32_t slot)
             reconcile_generation(slot, *shared, false);
             if (earlier)
                 unsent_mark::taken(mark, stamp);
-            return;
+            return true;
         }
         new_mark = mark_unsent(gens(), slot);
-        if (shared_generations == nullptr)
-            warn_bump_held_in_session();
     }
+    if (redis && shared_generations == nullptr)
+        warn_bump_held_in_session();
     // One past the slot as it is now, not as it was read before the round trip: a sync that
     // raised it meanwhile (to a counter under which another server had put values before this
     // invalidation) left a raise to that older number doing nothing, and those values served.
     g.fetch_add(1, std::memory_order_relaxed);
     if (new_mark)
         save_new_mark();
+    return !redis;
 }
 
 void owe_bump(uint32_t slot) noexcept

@@ -46,20 +46,28 @@ void owed_at_exit(int, Datum)
 }
 
 // After the commit: never throws. A failed bump (Redis down, with cache_strict) is a WARNING;
-// the invalidation made at the call stands, and the slot is marked for the next sync.
+// the invalidation made at the call stands, and the slot is marked for the next sync. After a
+// bump Redis did not take, the others are made without asking it, marked for the next sync as
+// well: asked for each, a Redis that held its writes (paused in a failover) cost the commit a
+// timeout per model invalidated (15 s for 12 at redis_timeout_ms = 1000), which no
+// statement_timeout bounds (Postgres disarms it before the commit); the reads of other
+// sessions, which it still answered, kept the breaker from opening.
 void bump_all_caught()
 {
     pg::first_failure failure;
+    bool ask_redis = true;
     for (owed_from = slots.begin(); owed_from != slots.end();) {
         const uint32_t slot = *owed_from;
         bool made = false;
         try {
-            pg::call([&] { bump_slot(slot); });
+            pg::call([&] { ask_redis = bump_slot(slot, ask_redis) && ask_redis; });
             made = true;
         } catch (const std::exception& e) {
             failure.note(e.what());
+            ask_redis = false;
         } catch (...) {
             failure.note("an unknown C++ exception");
+            ask_redis = false;
         }
         ++owed_from;
         if (made)

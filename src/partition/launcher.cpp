@@ -60,6 +60,8 @@ void init_shared(void* segment, bool found)
 
 uint32 my_generation = 0;
 
+void note_crash_restart();
+
 } // namespace
 
 namespace ai_scale::partition {
@@ -87,6 +89,7 @@ static bool launcher_registered(const BackgroundWorker& launcher)
 void register_maintenance_launcher()
 {
     pg::request_shmem("ai_scale maintenance launcher", sizeof(launcher_shared), init_shared);
+    pg::at_crash_restart(note_crash_restart);
     // Not under pg_upgrade (binary upgrade mode), in the old cluster or the new: there a run
     // fails at every naptime on the partitions it makes (pg_upgrade gives the OIDs of new
     // relations), and its drops, detaches and moves to the cold tablespace would change the old
@@ -132,13 +135,45 @@ constexpr long restart_interval_ms = 10000;
 // hour (TAP 196).
 using ai_scale::stats::monotonic_ms;
 
+// The server's restarts after a crash in a row (each within an hour of the one before) and when
+// the last was, counted in the postmaster (note_crash_restart) and read by each launcher it
+// starts after (its copy of the postmaster's memory). From the second in a row, the workers are
+// held back a while after the restart: 10 s, twice that at each restart more, at most 10
+// minutes. Started at once, a run that crashed the server (a table whose rescue the OOM killer
+// ends each time, a crash in an index expression's C code) crashed it again a second after each
+// restart, and every client of every database was thrown out about once a second until someone
+// got a statement in between (24 restarts in 30 s). A first crash holds nothing back.
+int crashes_in_a_row = 0;
+uint64 last_crash_ms = 0;
+constexpr long crash_streak_ms = 3600L * 1000L;
+constexpr long crash_hold_max_ms = 600L * 1000L;
+bool crash_hold_logged = false;
+
+void note_crash_restart()
+{
+    const uint64 now = monotonic_ms();
+    const bool in_a_row = last_crash_ms != 0 && long(now - last_crash_ms) < crash_streak_ms;
+    crashes_in_a_row = in_a_row ? crashes_in_a_row + 1 : 1;
+    last_crash_ms = now;
+}
+
+// How much longer the workers are held back after the last crash restart; 0 when they are not.
+long crash_hold_left_ms(uint64 now)
+{
+    if (crashes_in_a_row < 2)
+        return 0;
+    const long hold =
+        std::min(restart_interval_ms << std::min(crashes_in_a_row - 2, 6), crash_hold_max_ms);
+    return std::max(0L, hold - long(now - last_crash_ms));
+}
+
 struct database_slot {
     char name[NAMEDATALEN];
     BackgroundWorkerHandle* handle; // in TopMemoryContext; nullptr when none runs
     uint64 started_ms;              // its worker's last start, or exit (monotonic_ms); 0: never
     uint64 turn_from_ms;            // its worker's last start, which ran at once (monotonic_ms)
-    bool turn_given;   // its worker exited having given its slot up: due a naptime after
-                       // turn_from_ms
+    bool turn_given; // its worker exited having given its slot up: due a naptime after
+                     // turn_from_ms
     bool missing_logged;
     bool listed;
     bool starved;      // found no free background-worker slot and waits for one
@@ -377,6 +412,21 @@ int find_due(const bool* exists, database_slot** due, long* sleep_ms)
     const uint64 now = monotonic_ms();
     const long naptime_ms = long(ai_scale::guc::maintenance_naptime_s) * 1000L;
     int ndue = 0;
+    const long held_ms = crash_hold_left_ms(now);
+    if (held_ms > 0) {
+        if (!crash_hold_logged)
+            ereport(LOG,
+                    (errmsg("ai_scale maintenance launcher holds the workers back for %ld s: the "
+                            "server restarted after a crash %d times in a row",
+                            (held_ms + 999) / 1000, crashes_in_a_row),
+                     errhint("Should a maintenance run be what crashes it, the log above names "
+                             "the process that ended (a maintenance worker, or the session "
+                             "that called run_maintenance); ai_scale.maintenance_databases can "
+                             "leave its database out meanwhile.")));
+        crash_hold_logged = true;
+        *sleep_ms = std::min(*sleep_ms, held_ms);
+        return 0;
+    }
     for (int i = 0; i < nslots; i++) {
         database_slot& slot = slots[i];
         if (worker_running(slot))

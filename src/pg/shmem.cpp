@@ -32,6 +32,8 @@ lwlock_request lwlocks[max_requests];
 int n_lwlocks = 0;
 void (*start_callbacks[max_requests])();
 int n_start_callbacks = 0;
+void (*crash_restart_callbacks[max_requests])();
+int n_crash_restart_callbacks = 0;
 bool server_started = false;
 
 bool is_preloaded = false;
@@ -58,6 +60,9 @@ void on_shmem_startup()
         server_started = true;
         for (int i = 0; i < n_start_callbacks; i++)
             start_callbacks[i]();
+    } else if (!IsUnderPostmaster) {
+        for (int i = 0; i < n_crash_restart_callbacks; i++)
+            crash_restart_callbacks[i]();
     }
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
     for (int i = 0; i < n_segments; i++) {
@@ -89,6 +94,13 @@ void at_server_start(void (*fn)())
     if (n_start_callbacks == max_requests)
         elog(FATAL, "ai_scale: too many server start callbacks");
     start_callbacks[n_start_callbacks++] = fn;
+}
+
+void at_crash_restart(void (*fn)())
+{
+    if (n_crash_restart_callbacks == max_requests)
+        elog(FATAL, "ai_scale: too many crash restart callbacks");
+    crash_restart_callbacks[n_crash_restart_callbacks++] = fn;
 }
 
 void install_shmem_hooks()

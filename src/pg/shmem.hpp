@@ -22,6 +22,11 @@ void request_lwlocks(const char* tranche, int count);
 // such as shared_memory_size_in_huge_pages) without starting a server. Call from _PG_init only.
 void at_server_start(void (*fn)());
 
+// Runs `fn` in the postmaster each time it restarts the server after a crash (reinitialising
+// shared memory), before it starts any other process; the processes it starts after see what
+// `fn` set in the postmaster's memory. Call from _PG_init only.
+void at_crash_restart(void (*fn)());
+
 // Installs the hooks that serve the requests above. Call from _PG_init when preloading.
 void install_shmem_hooks();
 

@@ -48,20 +48,50 @@ BEGIN
 END $$;
 
 -- The statement that gives a new partition of parent the parent's replica identity, where it is
--- FULL or NOTHING; NULL otherwise. Postgres copies none into a partition (CREATE ... PARTITION
--- OF and LIKE make it DEFAULT: its primary key, or nothing), and a published store without a
--- key, set to FULL with each of its partitions, had every UPDATE and DELETE over it fail (55000,
--- no replica identity) once maintenance made a partition. USING INDEX is not carried over.
+-- FULL, NOTHING or USING INDEX; NULL otherwise. Postgres copies none into a partition (CREATE
+-- ... PARTITION OF and LIKE make it DEFAULT: its primary key, or nothing), and a published store
+-- without a key, set to FULL with each of its partitions, had every UPDATE and DELETE over it
+-- fail (55000, no replica identity) once maintenance made a partition. For USING INDEX, the
+-- partition's index attached to the parent's identity index: NULL until the partition is
+-- attached (its indexes are attached with it), so the callers that attach ask again after.
 CREATE FUNCTION ai_scale._replica_identity_statement(parent regclass, partition text)
     RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT format('ALTER TABLE %s REPLICA IDENTITY %s', partition,
-                  CASE c.relreplident WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END)
+                  CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+                                      ELSE format('USING INDEX %I', own.relname) END)
       FROM pg_class c
-     WHERE c.oid = parent AND c.relreplident IN ('f', 'n')
+      LEFT JOIN LATERAL (
+          SELECT x.relname
+            FROM pg_index pi
+            JOIN pg_inherits h ON h.inhparent = pi.indexrelid
+            JOIN pg_index ci ON ci.indexrelid = h.inhrelid
+            JOIN pg_class x ON x.oid = ci.indexrelid
+           WHERE pi.indrelid = parent AND pi.indisreplident
+             AND ci.indrelid = partition::regclass) own ON c.relreplident = 'i'
+     WHERE c.oid = parent
+       AND (c.relreplident IN ('f', 'n') OR (c.relreplident = 'i' AND own.relname IS NOT NULL))
 $$;
+
+-- For the callers that attach a partition they made: the parent's replica identity, where it
+-- names an index (USING INDEX), given to the partition now that its indexes are attached.
+CREATE FUNCTION ai_scale._replica_identity_after_attach(parent regclass, partition text)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    identity text;
+BEGIN
+    IF (SELECT c.relreplident FROM pg_class c WHERE c.oid = parent) = 'i' THEN
+        identity := ai_scale._replica_identity_statement(parent, partition);
+        IF identity IS NOT NULL THEN
+            EXECUTE identity;
+        END IF;
+    END IF;
+END $$;
 
 -- For _create_partition: makes the table of the partition [lo_lit, hi_lit) of parent, named
 -- after parent and suffix in parent's schema, and returns its name. With in_place, as a
@@ -283,6 +313,7 @@ BEGIN
                              'while maintenance or rescue_default runs.';
         END;
     END IF;
+    PERFORM ai_scale._replica_identity_after_attach(parent, partition);
     IF default_partition IS NOT NULL AND through_parent THEN
         PERFORM ai_scale._release_held_rows(parent, default_partition, held.holding, rows_moved);
     END IF;

@@ -587,6 +587,7 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
                        parent, parts[i], lo_lits[i], hi_lits[i]);
         EXECUTE format('ALTER TABLE %s DROP CONSTRAINT ai_scale_rescue_bounds', parts[i]);
+        PERFORM ai_scale._replica_identity_after_attach(parent, parts[i]);
         partition := parts[i];
         lower := ai_scale._bound_text(piece_lo[kept[i]], key_type, piece_zone);
         upper := ai_scale._bound_text(piece_hi[kept[i]], key_type, piece_zone);

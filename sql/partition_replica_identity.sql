@@ -31,5 +31,27 @@ SELECT count(*) > 0 AS managed FROM ai_scale.manage_partitions('ri_keyed', '1 da
 SELECT i.inhparent::regclass AS parent, c.relreplident, count(*) AS partitions
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE i.inhparent IN ('ri_none'::regclass, 'ri_keyed'::regclass) GROUP BY 1, 2 ORDER BY 1;
-DROP PUBLICATION ri_pub;
-DROP TABLE ri_full, ri_none, ri_keyed;
+-- USING INDEX: each partition's own index of the parent's identity index, once attached (a run
+-- builds a partition, then attaches it; a rescue attaches its partitions at the end).
+CREATE TABLE ri_idx (id int NOT NULL, created_at timestamptz NOT NULL, v text)
+    PARTITION BY RANGE (created_at);
+CREATE UNIQUE INDEX ri_idx_key ON ri_idx (id, created_at);
+ALTER TABLE ri_idx REPLICA IDENTITY USING INDEX ri_idx_key;
+CREATE PUBLICATION ri_idx_pub FOR TABLE ri_idx WITH (publish_via_partition_root = true);
+SELECT count(*) > 0 AS managed
+  FROM ai_scale.manage_partitions('ri_idx', '1 day', 1, time_zone => 'UTC');
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'ri_idx'::regclass;
+SELECT count(*) AS made FROM ai_scale.run_maintenance('ri_idx') WHERE action = 'created';
+INSERT INTO ri_idx VALUES (1, now() + interval '30 days'), (2, now()), (3, now() - interval '30 days');
+SELECT count(*) AS rescued FROM ai_scale.rescue_default('ri_idx');
+SELECT c.relreplident, count(*) AS partitions,
+       count(*) FILTER (WHERE h.inhparent = 'ri_idx_key'::regclass) AS identity_of_the_key
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  LEFT JOIN pg_index x ON x.indrelid = c.oid AND x.indisreplident
+  LEFT JOIN pg_inherits h ON h.inhrelid = x.indexrelid
+ WHERE i.inhparent = 'ri_idx'::regclass GROUP BY 1;
+UPDATE ri_idx SET v = 'x';
+DELETE FROM ri_idx WHERE id = 2;
+SELECT id, v FROM ri_idx ORDER BY id;
+DROP PUBLICATION ri_pub, ri_idx_pub;
+DROP TABLE ri_full, ri_none, ri_keyed, ri_idx;

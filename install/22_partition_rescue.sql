@@ -830,6 +830,14 @@ DECLARE
     dflt regclass;
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
+    -- None to drop: no lock taken. Asked first, a table held by another session's DDL gave
+    -- unmanage_partitions a WARNING that the index stayed, with a hint to DROP INDEX nothing.
+    IF NOT EXISTS (SELECT 1 FROM pg_index i
+                    WHERE i.indrelid = ai_scale._default_partition_unlocked(parent)
+                      AND obj_description(i.indexrelid, 'pg_class')
+                          = ai_scale._rescue_index_comment()) THEN
+        RETURN;
+    END IF;
     PERFORM ai_scale._lock_for_maintenance(parent); -- as in _make_rescue_index
     -- The short wait of all maintenance DDL, or the caller's if shorter; the caller's is set
     -- back before returning (a local setting outlives the function that made it).

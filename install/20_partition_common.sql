@@ -906,8 +906,9 @@ END $$;
 -- table's schema, sees the new table's rows under its own name, which its subscribers do not have
 -- (their apply stopped for good) and, through the parent, the rows twice. One of deletes without
 -- inserts loses the rows on its subscribers either way. Where no move is right for every
--- publication, none is made: 0A000, naming them.
-CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
+-- publication, none is made: 0A000, naming them. As the snapshot of the statement that asks
+-- sees the publications: _moves_through_parent asks it.
+CREATE FUNCTION ai_scale._path_through_parent(parent regclass, dflt regclass) RETURNS boolean
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -976,6 +977,53 @@ BEGIN
                          'rows by hand.';
     END IF;
     RETURN with_deletes IS NOT NULL OR triggers;
+END $$;
+
+-- _path_through_parent asked with the latest snapshot: the publications as logical decoding
+-- applies them to rows written now (src/partition/sql_functions.cpp).
+CREATE FUNCTION ai_scale._path_through_parent_now(parent regclass, dflt regclass)
+    RETURNS boolean
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_path_through_parent_now';
+
+-- Raises 40001 when the path a move out of dflt would take now is not the one it took or is
+-- about to take (through, with the parent or around it), or refuses the move now (0A000). The
+-- path is chosen from the publications a snapshot sees, and logical decoding applies them as
+-- they are when the rows are written: a publication changed in between (ALTER PUBLICATION ...
+-- SET (publish = ...) locks no table) got the wrong move, and its subscribers got every moved
+-- row twice (the apply stopped for good on a key) or lost them, silently. Asked after a move's
+-- writes (the move rolls back with the error), and before them where the transaction's
+-- snapshot may be older than the publications (REPEATABLE READ, SERIALIZABLE).
+CREATE FUNCTION ai_scale._require_path_unchanged(parent regclass, dflt regclass,
+                                                 through boolean) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF ai_scale._path_through_parent_now(parent, dflt) IS DISTINCT FROM through THEN
+        RAISE EXCEPTION 'the publications of % changed while rows were moved out of its '
+                        'default partition', parent
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = 'Moved as they were chosen for, their subscribers would get the rows '
+                           'twice or not at all.',
+                  HINT = 'Run it again.';
+    END IF;
+END $$;
+
+-- How rows moved out of dflt go (_path_through_parent), as the caller's snapshot sees the
+-- publications, which in REPEATABLE READ or SERIALIZABLE must be as they are now.
+CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    through boolean := ai_scale._path_through_parent(parent, dflt);
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM ai_scale._require_path_unchanged(parent, dflt, through);
+    END IF;
+    RETURN through;
 END $$;
 
 -- The quoted, comma-separated columns of rel that an INSERT can name (not generated, not

@@ -691,6 +691,7 @@ BEGIN
             parent, k.key_column, k.key_type, piece_zone, dflt, staged.parts, staged.lo_lits,
             staged.hi_lits, staged.kept, pieces.piece_lo, pieces.piece_hi, pieces.piece_rows);
     END IF;
+    PERFORM ai_scale._require_path_unchanged(parent, dflt, cells.through_parent);
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
 END $$;
 CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 10000)

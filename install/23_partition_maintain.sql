@@ -469,6 +469,9 @@ BEGIN
                                 ai_scale._count(made.rows_moved, 'row', 'rows'))
                     ELSE '' END)::ai_scale._maintenance_action;
     END LOOP;
+    IF moving THEN
+        PERFORM ai_scale._require_path_unchanged(cfg.parent, plan.dflt, through_parent);
+    END IF;
     RETURN done;
 END $$;
 

@@ -22,6 +22,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "nodes/parsenodes.h"
 #include "partitioning/partdesc.h"
@@ -36,6 +37,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "pgtime.h"
@@ -906,4 +908,34 @@ AI_SCALE_FUNCTION(ai_scale_partition_count)
     stats::add(stats::counter::maintenance_actions, uint64_t(PG_GETARG_INT32(1)));
     stats::add(stats::counter::maintenance_errors, uint64_t(PG_GETARG_INT32(2)));
     PG_RETURN_VOID();
+}
+
+// _path_through_parent_now(parent regclass, dflt regclass) -> boolean: _path_through_parent
+// asked with the latest snapshot, not the statement's or the transaction's: the publications as
+// logical decoding applies them to the rows a move writes now (its refusal, 0A000, raised as
+// there). Read-only.
+AI_SCALE_FUNCTION(ai_scale_partition_path_through_parent_now)
+{
+    const Oid parent = PG_GETARG_OID(0);
+    const Oid dflt = PG_GETARG_OID(1);
+    const bool through = pg::call([&] {
+        SPI_connect();
+        Oid types[2] = {REGCLASSOID, REGCLASSOID};
+        Datum values[2] = {ObjectIdGetDatum(parent), ObjectIdGetDatum(dflt)};
+        SPIPlanPtr plan = SPI_prepare("SELECT ai_scale._path_through_parent($1, $2)", 2, types);
+        if (plan == nullptr)
+            elog(ERROR, "ai_scale: cannot prepare the read of the publications: %s",
+                 SPI_result_code_string(SPI_result));
+        const int rc = SPI_execute_snapshot(plan, values, nullptr, GetLatestSnapshot(),
+                                            InvalidSnapshot, true, false, 1);
+        if (rc != SPI_OK_SELECT || SPI_processed != 1)
+            elog(ERROR, "ai_scale: reading the publications failed: %s",
+                 SPI_result_code_string(rc));
+        bool isnull = false;
+        const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        const bool result = !isnull && DatumGetBool(d);
+        SPI_finish();
+        return result;
+    });
+    PG_RETURN_BOOL(through);
 }

@@ -894,13 +894,16 @@ END $$;
 -- and inserts that logical replication and triggers see: when the table (or a table it is a
 -- partition of, published with publish_via_partition_root) or its default partition is in a
 -- publication that sends inserts and deletes, or the table has triggers on INSERT, or its default
--- partition on DELETE (enabled; of their own or cloned from a table above). Otherwise a move writes
+-- partition BEFORE DELETE FOR EACH ROW (enabled; of their own or cloned from a table above), and
+-- no publication of inserts alone. Otherwise a move writes
 -- the rows into a new table before it becomes a partition, which is faster, and which a publication
 -- of the table and the parent's INSERT triggers would see as deletes only (a subscriber would lose
 -- the rows); a BEFORE DELETE trigger of the default that keeps rows is told apart only on the way
--- through the parent (09000 naming it; around it, the attach fails on a check constraint). Triggers
--- on other events fire alike either way: any trigger sent every move the slow way, and with a
--- publication of inserts alone refused it. A publication of the table's inserts alone sees nothing
+-- through the parent (09000 naming it; around it, the batch fails on a check constraint), where
+-- no publication of inserts alone needs the way around. Triggers on other events, and the
+-- default's other DELETE triggers, fire alike either way: any trigger sent every move the slow
+-- way, and with a publication of inserts alone refused it (an AFTER DELETE audit of the store,
+-- beside an append-only subscriber, kept every row in the default for good). A publication of the table's inserts alone sees nothing
 -- of the move around the parent, as its subscribers need: through the parent, they got every moved
 -- row a second time (a subscriber with a key stopped there for good). One of all tables, or of the
 -- table's schema, sees the new table's rows under its own name, which its subscribers do not have
@@ -917,7 +920,8 @@ DECLARE
     inserts_only text;
     deletes_only text;
     inserts_everywhere text; -- of inserts alone, FOR ALL TABLES or the parent's schema
-    triggers boolean;
+    insert_triggers boolean;
+    keeping_triggers boolean; -- the default's BEFORE DELETE FOR EACH ROW, which may keep a row
 BEGIN
     SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ')
                FILTER (WHERE b.pubinsert AND b.pubdelete),
@@ -939,11 +943,14 @@ BEGIN
             OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c
                                 ON c.relnamespace = pn.pnnspid
                         WHERE pn.pnpubid = b.oid AND c.oid = parent));
-    -- (tgtype bit 2: INSERT, bit 3: DELETE. Enabled in a session of origin: 'O' or 'A'.)
-    triggers := EXISTS (SELECT 1 FROM pg_trigger t
-                         WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
-                           AND ((t.tgrelid = parent AND t.tgtype & 4 <> 0)
-                                OR (t.tgrelid = dflt AND t.tgtype & 8 <> 0)));
+    -- (tgtype bit 0: ROW, bit 1: BEFORE, bit 2: INSERT, bit 3: DELETE. Enabled in a session of
+    -- origin: 'O' or 'A'.)
+    insert_triggers := EXISTS (SELECT 1 FROM pg_trigger t
+                                WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
+                                  AND t.tgrelid = parent AND t.tgtype & 4 <> 0);
+    keeping_triggers := EXISTS (SELECT 1 FROM pg_trigger t
+                                 WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
+                                   AND t.tgrelid = dflt AND t.tgtype & 11 = 11);
     IF deletes_only IS NOT NULL THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '
                         'sends its deletes alone', parent, deletes_only
@@ -952,7 +959,7 @@ BEGIN
                   HINT = 'Make the partitions before their rows arrive (premake), or move the '
                          'rows by hand.';
     ELSIF inserts_everywhere IS NOT NULL
-          OR (inserts_only IS NOT NULL AND (with_deletes IS NOT NULL OR triggers)) THEN
+          OR (inserts_only IS NOT NULL AND (with_deletes IS NOT NULL OR insert_triggers)) THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '
                         'sends its inserts alone%', parent,
                         coalesce(inserts_everywhere, inserts_only),
@@ -960,7 +967,7 @@ BEGIN
                              THEN ', of all tables or of the table''s schema'
                              WHEN with_deletes IS NOT NULL
                              THEN format(', and publication %s its deletes', with_deletes)
-                             ELSE ', and the table has triggers that the move must fire' END
+                             ELSE ', and the table has INSERT triggers that the move must fire' END
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = CASE WHEN inserts_everywhere IS NOT NULL
                                 THEN 'Moved through the table, its subscribers would get the '
@@ -971,12 +978,13 @@ BEGIN
                                      'would get the rows twice; moved around it, the other''s '
                                      'would lose them.'
                                 ELSE 'Moved through the table, its subscribers would get the '
-                                     'rows twice; moved around it, its triggers would see them '
-                                     'deleted only.' END,
+                                     'rows twice; moved around it, its INSERT triggers would not '
+                                     'see them.' END,
                   HINT = 'Make the partitions before their rows arrive (premake), or move the '
                          'rows by hand.';
     END IF;
-    RETURN with_deletes IS NOT NULL OR triggers;
+    RETURN with_deletes IS NOT NULL OR insert_triggers
+           OR (keeping_triggers AND inserts_only IS NULL);
 END $$;
 
 -- _path_through_parent asked with the latest snapshot: the publications as logical decoding

@@ -426,6 +426,34 @@ INSERT INTO published SELECT i, timestamptz '2022-03-01 00:00 UTC' + (i % 3) * i
   FROM generate_series(1, 30) i;
 SELECT partition, rows_moved FROM ai_scale.rescue_default('published') ORDER BY partition;
 DROP PUBLICATION published_pub;
+-- A publication of inserts alone (an append-only subscriber) beside DELETE triggers of the
+-- default: both ways delete from the default and fire them alike, so the move goes around the
+-- parent, as that publication needs (an AFTER DELETE audit refused every move, 0A000). A BEFORE
+-- DELETE FOR EACH ROW one, which may keep a row (told apart on the way through the parent
+-- alone), still sends the move through the parent where no such publication is.
+CREATE TABLE published_log (op text, id int);
+CREATE FUNCTION published_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.published_log VALUES (TG_WHEN || ' ' || TG_OP, OLD.id);
+    RETURN OLD;
+END $$;
+CREATE TRIGGER published_audit AFTER DELETE ON published FOR EACH ROW EXECUTE FUNCTION published_note();
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR TABLE published WITH (publish = 'insert');
+RESET client_min_messages;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS after_delete_audit;
+INSERT INTO published SELECT i, timestamptz '2022-04-01 00:00 UTC' FROM generate_series(1, 5) i;
+SELECT partition, rows_moved FROM ai_scale.rescue_default('published') ORDER BY partition;
+CREATE TRIGGER published_check BEFORE DELETE ON published_default FOR EACH ROW
+    EXECUTE FUNCTION published_note();
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS before_delete_too;
+DROP PUBLICATION published_pub;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS before_delete_alone;
+SELECT op, count(*) FROM published_log GROUP BY op ORDER BY op;
+DROP TRIGGER published_check ON published_default;
+DROP TRIGGER published_audit ON published;
+DROP TABLE published_log;
+DROP FUNCTION published_note();
 -- A managed table that is a partition of a table published through its root.
 CREATE TABLE published_root (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at))
   PARTITION BY LIST (id);

@@ -17,6 +17,15 @@ SELECT count(*) AS rescued FROM ai_scale.rescue_default('ri_full');
 SELECT c.relreplident, count(*) AS partitions
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'ri_full'::regclass GROUP BY 1;
+-- The same for the partitions of a rescue around the parent (built, then attached), as a
+-- publication of inserts alone has it.
+ALTER PUBLICATION ri_pub SET (publish = 'insert');
+INSERT INTO ri_full VALUES (3, now() + interval '40 days');
+SELECT count(*) AS rescued FROM ai_scale.rescue_default('ri_full');
+ALTER PUBLICATION ri_pub SET (publish = 'insert, update, delete, truncate');
+SELECT c.relreplident, count(*) AS partitions
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'ri_full'::regclass GROUP BY 1;
 -- Updates and deletes over every partition go on.
 UPDATE ri_full SET id = id + 10;
 DELETE FROM ri_full WHERE id = 12;

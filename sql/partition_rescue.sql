@@ -452,6 +452,27 @@ SELECT ai_scale._moves_through_parent('published', 'published_default') AS befor
 SELECT op, count(*) FROM published_log GROUP BY op ORDER BY op;
 DROP TRIGGER published_check ON published_default;
 DROP TRIGGER published_audit ON published;
+-- INSERT triggers of the table choose the way through it when enabled in a session of origin
+-- (ENABLE, ENABLE ALWAYS), not when disabled or ENABLE REPLICA; beside a publication of inserts
+-- alone, none is right, and the move is refused.
+CREATE TRIGGER published_insert AFTER INSERT ON published FOR EACH ROW
+    EXECUTE FUNCTION published_note();
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS enabled;
+ALTER TABLE published ENABLE ALWAYS TRIGGER published_insert;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS enabled_always;
+ALTER TABLE published ENABLE REPLICA TRIGGER published_insert;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS enabled_replica;
+ALTER TABLE published DISABLE TRIGGER published_insert;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS disabled;
+ALTER TABLE published ENABLE TRIGGER published_insert;
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR TABLE published WITH (publish = 'insert');
+RESET client_min_messages;
+\set VERBOSITY terse
+SELECT ai_scale._moves_through_parent('published', 'published_default');
+\set VERBOSITY default
+DROP PUBLICATION published_pub;
+DROP TRIGGER published_insert ON published;
 DROP TABLE published_log;
 DROP FUNCTION published_note();
 -- A managed table that is a partition of a table published through its root.

@@ -158,11 +158,12 @@ BEGIN
                                 WHERE a.attrelid = store AND a.attname = 'model_name'
                                   AND NOT a.attisdropped
                                   AND a.atttypid IN ('text'::regtype, 'varchar'::regtype))
-                OR NOT EXISTS (SELECT 1 FROM pg_attribute a
+                OR NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
                                 WHERE a.attrelid = store AND a.attname = 'model_version'
                                   AND NOT a.attisdropped
-                                  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype,
-                                                     'int8'::regtype));
+                                  AND (CASE t.typtype WHEN 'd' THEN t.typbasetype
+                                                      ELSE t.oid END)
+                                      IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype));
             -- What would fail the query is asked first, not caught: under exit_on_error any
             -- error ends the session (another session's temporary table, 0A000; a reader whose
             -- rows a policy would filter, 42501 with row_security off; a schema it may not use).

@@ -35,4 +35,13 @@ SELECT ai_scale.cache_get('col_m', 1, '{"a": 1}');
 ALTER TABLE public."Col Store" RENAME COLUMN "Output" TO output_data;
 SELECT ai_scale.cache_get('col_m', 1, '{"a": 1}') AS renamed_back;
 DROP TABLE public."Col Store";
+-- A store no lookup reads (keyed by date) is not asked for the columns: its WARNING, a miss.
+CREATE TABLE public.col_dated (model_name text, model_version int, input_data jsonb,
+                               output_data jsonb, created_at date);
+SET ai_scale.store_table = 'public.col_dated';
+SET client_min_messages = notice;
+SELECT ai_scale.cache_get('col_m', 1, '{"a": 1}') AS dated_store;
+SET client_min_messages = warning;
+SET ai_scale.store_table = 'public."Col Store"';
+DROP TABLE public.col_dated;
 SELECT ai_scale.drop_model('col_m');

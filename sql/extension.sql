@@ -8,7 +8,7 @@ WHERE e.extname = 'ai_scale';
 -- Every function in the schema pins its search_path, except the seven that run once per row
 -- (score, score_multi, score_batched, predict, cache_get, input_hash, and _cell_lower, which
 -- rescue_default calls per default-partition row): what they run in SQL or look up by name
--- runs under a search_path pinned in C (src/pg/search_path.hpp; see docs/design.md). And the
+-- runs under a search_path pinned in C (src/pg/pinned_settings.hpp; see docs/design.md). And the
 -- procedure rescue_default_proc, which commits and so cannot have the clause: it pins the path
 -- with set_config at the start of each of its transactions.
 SELECT p.oid::regprocedure AS function_without_search_path
@@ -131,13 +131,15 @@ ALTER TABLE public.reinstall_forced OWNER TO reinstall_r1;
 SET ai_scale.store_table = 'public.reinstall_forced';
 SELECT ai_scale.register_model('reinstall_forced_m', 'linear', ARRAY['a'], '{"weights": [1]}')
     AS version_past_the_store;
--- A store whose model_version is a bigint (widened from int) or a smallint is read too (it was
+-- A store whose model_version is a bigint (widened from int) or a smallint (here a domain over
+-- one) is read too (it was
 -- skipped: the name got version 1 again beside the store's 7, and L3 answered the new model's
 -- inputs with the old one's outputs). A version there past the highest an int may be leaves no
 -- number to give.
 CREATE TABLE public.reinstall_wide (model_name text, model_version bigint);
 INSERT INTO public.reinstall_wide VALUES ('reinstall_wide_m', 7), ('reinstall_full_m', 3000000000);
-CREATE TABLE public.reinstall_narrow (model_name text, model_version smallint);
+CREATE DOMAIN public.reinstall_version AS smallint CHECK (VALUE > 0);
+CREATE TABLE public.reinstall_narrow (model_name text, model_version public.reinstall_version);
 INSERT INTO public.reinstall_narrow VALUES ('reinstall_narrow_m', 5);
 SET ai_scale.store_table = 'public.reinstall_wide';
 SELECT ai_scale.register_model('reinstall_wide_m', 'linear', ARRAY['a'], '{"weights": [1]}')
@@ -150,6 +152,7 @@ SELECT ai_scale.register_model('reinstall_narrow_m', 'linear', ARRAY['a'], '{"we
     AS version_past_the_smallint_store;
 RESET ai_scale.store_table;
 DROP TABLE public.reinstall_forced, public.reinstall_wide, public.reinstall_narrow;
+DROP DOMAIN public.reinstall_version;
 -- Left as the other tests expect it.
 DROP EXTENSION ai_scale;
 DROP SCHEMA reinstall_hidden CASCADE;

@@ -679,7 +679,12 @@ void warn_bump_held_in_session()
 
 bool bump_slot(uint32_t slot, bool ask_redis)
 {
-    recheck_bumped();
+    // Not asked, Redis is not asked to take earlier bumps either: the recheck sends each one
+    // marked unsent (at most once a second), and a commit's bumps left to the next sync after
+    // one Redis did not take waited a timeout each there instead (16 s for 12 models at
+    // redis_timeout_ms = 1000).
+    if (ask_redis)
+        recheck_bumped();
     auto& g = gens().slot[slot];
     auto& mark = gens().unsent[slot];
     const uint64_t local = g.load(std::memory_order_relaxed);

@@ -69,6 +69,16 @@ void bump_all_caught()
             failure.note("an unknown C++ exception");
             ask_redis = false;
         }
+        // A bump Redis failed (cache_strict) is made here as the others after it, marked for
+        // the next sync: left as it was, what another session cached during the transaction
+        // answered here until then.
+        if (!made && failure.failed) {
+            try {
+                pg::call([&] { bump_slot(slot, false); });
+                made = true;
+            } catch (...) {
+            }
+        }
         ++owed_from;
         if (made)
             owed_bump_settled(slot);
@@ -78,9 +88,12 @@ void bump_all_caught()
     owing = false;
     if (failure.failed)
         ereport(WARNING,
-                (errmsg("ai_scale: the invalidations of this transaction were not made again "
-                        "at its commit: %s",
+                (errmsg("ai_scale: the invalidations of this transaction were not sent to "
+                        "Redis again at its commit: %s",
                         failure.text),
+                 errdetail("They are made again on this server, and sent at its next sync; "
+                           "until then other servers may answer what was cached during the "
+                           "transaction."),
                  errhint("Call ai_scale.cache_invalidate again now that the transaction has "
                          "committed.")));
 }

@@ -482,9 +482,10 @@ Oid l3_lookup_store()
     const Oid relid = l3_readable_store();
     if (relid == InvalidOid)
         return relid;
-    pg::call([&] { check_store_columns(relid); });
-    if (pg::call([&] { return key_type(relid); }) != DATEOID)
+    if (pg::call([&] { return key_type(relid); }) != DATEOID) {
+        pg::call([&] { check_store_columns(relid); });
         return relid;
+    }
     if (std::find(warned_date_stores.begin(), warned_date_stores.end(), relid) ==
         warned_date_stores.end()) {
         warned_date_stores.push_back(relid);

@@ -894,23 +894,23 @@ END $$;
 -- and inserts that logical replication and triggers see: when the table (or a table it is a
 -- partition of, published with publish_via_partition_root) or its default partition is in a
 -- publication that sends inserts and deletes, or the table has triggers on INSERT, or its default
--- partition BEFORE DELETE FOR EACH ROW (enabled; of their own or cloned from a table above), and
--- no publication of inserts alone. Otherwise a move writes
--- the rows into a new table before it becomes a partition, which is faster, and which a publication
--- of the table and the parent's INSERT triggers would see as deletes only (a subscriber would lose
--- the rows); a BEFORE DELETE trigger of the default that keeps rows is told apart only on the way
--- through the parent (09000 naming it; around it, the batch fails on a check constraint), where
--- no publication of inserts alone needs the way around. Triggers on other events, and the
--- default's other DELETE triggers, fire alike either way: any trigger sent every move the slow
--- way, and with a publication of inserts alone refused it (an AFTER DELETE audit of the store,
--- beside an append-only subscriber, kept every row in the default for good). A publication of the table's inserts alone sees nothing
--- of the move around the parent, as its subscribers need: through the parent, they got every moved
--- row a second time (a subscriber with a key stopped there for good). One of all tables, or of the
--- table's schema, sees the new table's rows under its own name, which its subscribers do not have
--- (their apply stopped for good) and, through the parent, the rows twice. One of deletes without
--- inserts loses the rows on its subscribers either way. Where no move is right for every
--- publication, none is made: 0A000, naming them. As the snapshot of the statement that asks
--- sees the publications: _moves_through_parent asks it.
+-- partition BEFORE DELETE FOR EACH ROW (enabled; of their own or cloned from a table above).
+-- Otherwise a move writes the rows into a new table before it becomes a partition, which is faster,
+-- and which a publication of the table and the parent's INSERT triggers would see as deletes only
+-- (a subscriber would lose the rows); a BEFORE DELETE trigger of the default that keeps rows is
+-- told apart only on the way through the parent (09000 naming it; around it, the batch fails on a
+-- check constraint of ours, or with 40001 in REPEATABLE READ, at every try). Triggers on other
+-- events, and the default's other DELETE triggers, fire alike either way: any trigger sent every
+-- move the slow way, and with a publication of inserts alone refused it (an AFTER DELETE audit of
+-- the store, beside an append-only subscriber, kept every row in the default for good). A
+-- publication of the table's inserts alone sees nothing of the move around the parent, as its
+-- subscribers need: through the parent, they got every moved row a second time (a subscriber with a
+-- key stopped there for good). One of all tables, or of the table's schema, sees the new table's
+-- rows under its own name, which its subscribers do not have (their apply stopped for good) and,
+-- through the parent, the rows twice. One of deletes without inserts loses the rows on its
+-- subscribers either way. Where no move is right for every publication, none is made: 0A000, naming
+-- them. As the snapshot of the statement that asks sees the publications: _moves_through_parent
+-- asks it.
 CREATE FUNCTION ai_scale._path_through_parent(parent regclass, dflt regclass) RETURNS boolean
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -959,7 +959,8 @@ BEGIN
                   HINT = 'Make the partitions before their rows arrive (premake), or move the '
                          'rows by hand.';
     ELSIF inserts_everywhere IS NOT NULL
-          OR (inserts_only IS NOT NULL AND (with_deletes IS NOT NULL OR insert_triggers)) THEN
+          OR (inserts_only IS NOT NULL
+              AND (with_deletes IS NOT NULL OR insert_triggers OR keeping_triggers)) THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '
                         'sends its inserts alone%', parent,
                         coalesce(inserts_everywhere, inserts_only),
@@ -967,7 +968,10 @@ BEGIN
                              THEN ', of all tables or of the table''s schema'
                              WHEN with_deletes IS NOT NULL
                              THEN format(', and publication %s its deletes', with_deletes)
-                             ELSE ', and the table has INSERT triggers that the move must fire' END
+                             WHEN insert_triggers
+                             THEN ', and the table has INSERT triggers that the move must fire'
+                             ELSE ', and its default partition has BEFORE DELETE triggers, '
+                                  'which may keep rows' END
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = CASE WHEN inserts_everywhere IS NOT NULL
                                 THEN 'Moved through the table, its subscribers would get the '
@@ -977,14 +981,17 @@ BEGIN
                                 THEN 'Moved through the table, the first one''s subscribers '
                                      'would get the rows twice; moved around it, the other''s '
                                      'would lose them.'
-                                ELSE 'Moved through the table, its subscribers would get the '
+                                WHEN insert_triggers
+                                THEN 'Moved through the table, its subscribers would get the '
                                      'rows twice; moved around it, its INSERT triggers would not '
-                                     'see them.' END,
+                                     'see them.'
+                                ELSE 'Moved through the table, its subscribers would get the '
+                                     'rows twice; moved around it, a row such a trigger kept '
+                                     'would fail the move without a word of the trigger.' END,
                   HINT = 'Make the partitions before their rows arrive (premake), or move the '
                          'rows by hand.';
     END IF;
-    RETURN with_deletes IS NOT NULL OR insert_triggers
-           OR (keeping_triggers AND inserts_only IS NULL);
+    RETURN with_deletes IS NOT NULL OR insert_triggers OR keeping_triggers;
 END $$;
 
 -- _path_through_parent asked with the latest snapshot: the publications as logical decoding

@@ -426,11 +426,11 @@ INSERT INTO published SELECT i, timestamptz '2022-03-01 00:00 UTC' + (i % 3) * i
   FROM generate_series(1, 30) i;
 SELECT partition, rows_moved FROM ai_scale.rescue_default('published') ORDER BY partition;
 DROP PUBLICATION published_pub;
--- A publication of inserts alone (an append-only subscriber) beside DELETE triggers of the
--- default: both ways delete from the default and fire them alike, so the move goes around the
+-- A publication of inserts alone (an append-only subscriber) beside an AFTER DELETE trigger of
+-- the default: both ways delete from the default and fire it alike, so the move goes around the
 -- parent, as that publication needs (an AFTER DELETE audit refused every move, 0A000). A BEFORE
 -- DELETE FOR EACH ROW one, which may keep a row (told apart on the way through the parent
--- alone), still sends the move through the parent where no such publication is.
+-- alone), sends the move through the parent, and beside such a publication refuses it.
 CREATE TABLE published_log (op text, id int);
 CREATE FUNCTION published_note() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -446,7 +446,9 @@ INSERT INTO published SELECT i, timestamptz '2022-04-01 00:00 UTC' FROM generate
 SELECT partition, rows_moved FROM ai_scale.rescue_default('published') ORDER BY partition;
 CREATE TRIGGER published_check BEFORE DELETE ON published_default FOR EACH ROW
     EXECUTE FUNCTION published_note();
+\set VERBOSITY terse
 SELECT ai_scale._moves_through_parent('published', 'published_default') AS before_delete_too;
+\set VERBOSITY default
 DROP PUBLICATION published_pub;
 SELECT ai_scale._moves_through_parent('published', 'published_default') AS before_delete_alone;
 SELECT op, count(*) FROM published_log GROUP BY op ORDER BY op;

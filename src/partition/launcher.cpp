@@ -45,17 +45,22 @@ PGDLLEXPORT void ai_scale_maintenance_launcher_main(Datum arg);
 
 namespace {
 
-// Counts launcher starts; each worker is given the count its launcher saw.
+// Counts launcher starts; each worker is given the count its launcher saw. And when the first
+// launcher since the server's start (or its restart after a crash: shared memory is made again)
+// started, 0 before (monotonic_ms): the crash hold counts from there.
 struct launcher_shared {
     pg_atomic_uint32 generation;
+    pg_atomic_uint64 first_start_ms;
 };
 launcher_shared* shared = nullptr;
 
 void init_shared(void* segment, bool found)
 {
     shared = static_cast<launcher_shared*>(segment);
-    if (!found)
+    if (!found) {
         pg_atomic_init_u32(&shared->generation, 0);
+        pg_atomic_init_u64(&shared->first_start_ms, 0);
+    }
 }
 
 uint32 my_generation = 0;
@@ -138,7 +143,7 @@ using ai_scale::stats::monotonic_ms;
 // The server's restarts after a crash in a row (each within an hour of the one before) and when
 // the last was, counted in the postmaster (note_crash_restart) and read by each launcher it
 // starts after (its copy of the postmaster's memory). From the second in a row, the workers are
-// held back a while after the restart: 10 s, twice that at each restart more, at most 10
+// held back a while once the server is back: 10 s, twice that at each restart more, at most 10
 // minutes. Started at once, a run that crashed the server (a table whose rescue the OOM killer
 // ends each time, a crash in an index expression's C code) crashed it again a second after each
 // restart, and every client of every database was thrown out about once a second until someone
@@ -158,13 +163,17 @@ void note_crash_restart()
 }
 
 // How much longer the workers are held back after the last crash restart; 0 when they are not.
+// Counted from the first launcher's start since then, which waits for the crash recovery: from
+// the restart, a recovery of 11 s took a hold of 10 s whole, and the run that crashed the
+// server ran again at once.
 long crash_hold_left_ms(uint64 now)
 {
     if (crashes_in_a_row < 2)
         return 0;
     const long hold =
         std::min(restart_interval_ms << std::min(crashes_in_a_row - 2, 6), crash_hold_max_ms);
-    return std::max(0L, hold - long(now - last_crash_ms));
+    const uint64 from = pg_atomic_read_u64(&shared->first_start_ms);
+    return std::max(0L, hold - long(now - from));
 }
 
 struct database_slot {
@@ -522,6 +531,8 @@ void ai_scale_maintenance_launcher_main(Datum)
     // (after the run they may be in: until then a database may have two workers, which
     // maintenance's advisory lock keeps from working on the same table at once).
     my_generation = pg_atomic_add_fetch_u32(&shared->generation, 1);
+    uint64 never = 0;
+    (void)pg_atomic_compare_exchange_u64(&shared->first_start_ms, &never, monotonic_ms());
     ai_scale::partition::wake_all_workers();
 
     for (;;) {

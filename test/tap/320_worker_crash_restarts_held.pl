@@ -13,17 +13,8 @@ use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
 
-my $node = PostgreSQL::Test::Cluster->new('crash_hold');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'ai_scale'
-restart_after_crash = on
-ai_scale.maintenance_databases = 'postgres'
-ai_scale.maintenance_naptime = 1
-});
-$node->start;
+my $node = worker_node_with('crash_hold', ['restart_after_crash = on']);
 $node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
 CREATE TABLE zz (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('zz', '1 day', 2, time_zone => 'UTC');
 CREATE FUNCTION zz_kill() RETURNS trigger LANGUAGE plpgsql AS $$

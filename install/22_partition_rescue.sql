@@ -805,9 +805,16 @@ BEGIN
         RETURN false;
     END IF;
     -- Whether the rows may be moved at all (publications): refused by the first batch, after
-    -- the build, the index stayed, and every later call was refused the same. (Asked only
-    -- with rows to move, as the batches ask.)
-    PERFORM ai_scale._moves_through_parent(parent, dflt);
+    -- the build, the index stayed, and every later call was refused the same. Refused here, no
+    -- index is built, and the first batch says why, if it has rows a partition can take: a
+    -- default holding only rows none can (a NULL or infinite key) was refused where
+    -- rescue_default moves nothing.
+    BEGIN
+        PERFORM ai_scale._moves_through_parent(parent, dflt);
+    EXCEPTION WHEN feature_not_supported THEN
+        PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+        RETURN false;
+    END;
     SELECT s.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.oid = dflt;
     name := ai_scale._partition_name(nsp, rel, 'rescue_key');

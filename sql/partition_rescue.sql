@@ -475,6 +475,20 @@ SELECT ai_scale._moves_through_parent('published', 'published_default');
 \set VERBOSITY default
 DROP PUBLICATION published_pub;
 DROP TRIGGER published_insert ON published;
+-- Beside a publication of deletes alone, no row can move; rescue_default_proc over a default
+-- holding only rows no partition can take (an infinite key) moves nothing, as rescue_default
+-- does, where it was refused (0A000) before its first batch.
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR TABLE published WITH (publish = 'delete');
+RESET client_min_messages;
+INSERT INTO published VALUES (101, 'infinity'), (102, 'infinity'), (103, 'infinity');
+SET client_min_messages = warning;
+CALL ai_scale.rescue_default_proc('published', 1);
+SELECT count(*) AS rescued FROM ai_scale.rescue_default('published');
+RESET client_min_messages;
+SELECT count(*) AS in_default FROM ONLY published_default;
+DELETE FROM published WHERE id > 100;
+DROP PUBLICATION published_pub;
 DROP TABLE published_log;
 DROP FUNCTION published_note();
 -- A managed table that is a partition of a table published through its root.

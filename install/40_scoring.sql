@@ -99,6 +99,24 @@ CREATE FUNCTION ai_scale._store_highest_version(store regclass, model text, as_o
     SET jit = off
     AS 'MODULE_PATHNAME', 'ai_scale_store_highest_version';
 
+-- The type of rel's column col, or the base type of the domain (of a domain...) it is; NULL
+-- without such a column. For _store_last_version: a store whose model_version is a domain over
+-- an integer type, or model_name one over text, was not looked in, and a name was numbered 1
+-- again beside the store's versions.
+CREATE FUNCTION ai_scale._column_base_type(rel regclass, col name) RETURNS regtype
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH RECURSIVE chain(type, base, kind) AS (
+        SELECT t.oid, t.typbasetype, t.typtype
+          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+         WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL
+        SELECT t.oid, t.typbasetype, t.typtype FROM chain c JOIN pg_type t ON t.oid = c.base
+         WHERE c.kind = 'd')
+    SELECT type::regtype FROM chain WHERE kind <> 'd'
+$$;
+
 -- The highest version of a model in the prediction stores; 0 when there is none the caller
 -- may read. model_last_versions does not outlive the extension, the stores do: after DROP
 -- EXTENSION and CREATE EXTENSION, numbering from 1 again would give a new model the number of
@@ -154,16 +172,10 @@ BEGIN
         BEGIN
             store := ai_scale._store_named(named);
             CONTINUE WHEN store IS NULL
-                OR NOT EXISTS (SELECT 1 FROM pg_attribute a
-                                WHERE a.attrelid = store AND a.attname = 'model_name'
-                                  AND NOT a.attisdropped
-                                  AND a.atttypid IN ('text'::regtype, 'varchar'::regtype))
-                OR NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-                                WHERE a.attrelid = store AND a.attname = 'model_version'
-                                  AND NOT a.attisdropped
-                                  AND (CASE t.typtype WHEN 'd' THEN t.typbasetype
-                                                      ELSE t.oid END)
-                                      IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype));
+                OR coalesce(ai_scale._column_base_type(store, 'model_name')
+                            NOT IN ('text'::regtype, 'varchar'::regtype), true)
+                OR coalesce(ai_scale._column_base_type(store, 'model_version')
+                            NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype), true);
             -- What would fail the query is asked first, not caught: under exit_on_error any
             -- error ends the session (another session's temporary table, 0A000; a reader whose
             -- rows a policy would filter, 42501 with row_security off; a schema it may not use).

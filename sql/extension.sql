@@ -132,14 +132,17 @@ SET ai_scale.store_table = 'public.reinstall_forced';
 SELECT ai_scale.register_model('reinstall_forced_m', 'linear', ARRAY['a'], '{"weights": [1]}')
     AS version_past_the_store;
 -- A store whose model_version is a bigint (widened from int) or a smallint (here a domain over
--- one) is read too (it was
+-- a domain over one; model_name a domain over text) is read too (it was
 -- skipped: the name got version 1 again beside the store's 7, and L3 answered the new model's
 -- inputs with the old one's outputs). A version there past the highest an int may be leaves no
 -- number to give.
 CREATE TABLE public.reinstall_wide (model_name text, model_version bigint);
 INSERT INTO public.reinstall_wide VALUES ('reinstall_wide_m', 7), ('reinstall_full_m', 3000000000);
-CREATE DOMAIN public.reinstall_version AS smallint CHECK (VALUE > 0);
-CREATE TABLE public.reinstall_narrow (model_name text, model_version public.reinstall_version);
+CREATE DOMAIN public.reinstall_positive AS smallint CHECK (VALUE > 0);
+CREATE DOMAIN public.reinstall_version AS public.reinstall_positive;
+CREATE DOMAIN public.reinstall_name AS text;
+CREATE TABLE public.reinstall_narrow (model_name public.reinstall_name,
+                                      model_version public.reinstall_version);
 INSERT INTO public.reinstall_narrow VALUES ('reinstall_narrow_m', 5);
 SET ai_scale.store_table = 'public.reinstall_wide';
 SELECT ai_scale.register_model('reinstall_wide_m', 'linear', ARRAY['a'], '{"weights": [1]}')
@@ -152,7 +155,7 @@ SELECT ai_scale.register_model('reinstall_narrow_m', 'linear', ARRAY['a'], '{"we
     AS version_past_the_smallint_store;
 RESET ai_scale.store_table;
 DROP TABLE public.reinstall_forced, public.reinstall_wide, public.reinstall_narrow;
-DROP DOMAIN public.reinstall_version;
+DROP DOMAIN public.reinstall_version, public.reinstall_positive, public.reinstall_name;
 -- Left as the other tests expect it.
 DROP EXTENSION ai_scale;
 DROP SCHEMA reinstall_hidden CASCADE;

@@ -42,6 +42,7 @@ PGDLLEXPORT void ai_scale_maintenance_launcher_main(Datum arg);
 
 #include <algorithm>
 #include <cstring>
+#include <unistd.h>
 
 namespace {
 
@@ -154,8 +155,16 @@ constexpr long crash_streak_ms = 3600L * 1000L;
 constexpr long crash_hold_max_ms = 600L * 1000L;
 bool crash_hold_logged = false;
 
+// A crash of a standby (its data directory holds standby.signal; the postmaster's working
+// directory is the data directory) counts for nothing, and ends a count: no maintenance runs
+// there, and counted, a standby's old crashes held the workers back at its promotion.
 void note_crash_restart()
 {
+    if (access("standby.signal", F_OK) == 0) {
+        crashes_in_a_row = 0;
+        last_crash_ms = 0;
+        return;
+    }
     const uint64 now = monotonic_ms();
     const bool in_a_row = last_crash_ms != 0 && long(now - last_crash_ms) < crash_streak_ms;
     crashes_in_a_row = in_a_row ? crashes_in_a_row + 1 : 1;

@@ -94,8 +94,8 @@ void bump_all_caught()
                  errdetail("They are made again on this server, and sent at its next sync; "
                            "until then other servers may answer what was cached during the "
                            "transaction."),
-                 errhint("Call ai_scale.cache_invalidate again now that the transaction has "
-                         "committed.")));
+                 errhint("Once Redis answers (ai_scale.redis_status()), call "
+                         "ai_scale.cache_invalidate again for the other servers' sake.")));
 }
 
 void at_xact_event(XactEvent event, void*)

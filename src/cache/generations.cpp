@@ -690,35 +690,35 @@ bool bump_slot(uint32_t slot, bool ask_redis)
     const uint64_t local = g.load(std::memory_order_relaxed);
     bool new_mark = false; // a bump Redis did not take, of a slot not marked before
     const bool redis = l2_enabled();
-    if (redis && !ask_redis) {
+    if (redis) {
         note_taken(slot);
-        new_mark = mark_unsent(gens(), slot);
-    } else if (redis) {
-        note_taken(slot);
-        // A bump Redis takes goes past every earlier one made here without it (unsent), and
-        // leaves the next sync nothing to add; one it does not take is left to that sync.
-        const unsent_mark::word stamp = unsent_mark::take(mark);
-        const bool earlier = stamp != 0;
-        const uint64_t step = generation::bump_step(random_bits());
-        std::optional<uint64_t> shared;
-        try {
-            shared = l2_increment(generation_key(slot), step);
-        } catch (...) {
-            if (earlier) // cache_strict: this bump fails, the earlier ones stay to send
-                mark_unsent(gens(), slot);
-            throw;
+        if (ask_redis) {
+            // A bump Redis takes goes past every earlier one made here without it (unsent),
+            // and leaves the next sync nothing to add; one it does not take is left to that
+            // sync.
+            const unsent_mark::word stamp = unsent_mark::take(mark);
+            const bool earlier = stamp != 0;
+            const uint64_t step = generation::bump_step(random_bits());
+            std::optional<uint64_t> shared;
+            try {
+                shared = l2_increment(generation_key(slot), step);
+            } catch (...) {
+                if (earlier) // cache_strict: this bump fails, the earlier ones stay to send
+                    mark_unsent(gens(), slot);
+                throw;
+            }
+            if (shared) {
+                raise_to(g, generation::after_bump(local, *shared, step));
+                reconcile_generation(slot, *shared, false);
+                if (earlier)
+                    unsent_mark::taken(mark, stamp);
+                return true;
+            }
         }
-        if (shared) {
-            raise_to(g, generation::after_bump(local, *shared, step));
-            reconcile_generation(slot, *shared, false);
-            if (earlier)
-                unsent_mark::taken(mark, stamp);
-            return true;
-        }
         new_mark = mark_unsent(gens(), slot);
+        if (shared_generations == nullptr)
+            warn_bump_held_in_session();
     }
-    if (redis && shared_generations == nullptr)
-        warn_bump_held_in_session();
     // One past the slot as it is now, not as it was read before the round trip: a sync that
     // raised it meanwhile (to a counter under which another server had put values before this
     // invalidation) left a raise to that older number doing nothing, and those values served.

@@ -72,7 +72,7 @@ void bump_all_caught()
         // A bump Redis failed (cache_strict) is made here as the others after it, marked for
         // the next sync: left as it was, what another session cached during the transaction
         // answered here until then.
-        if (!made && failure.failed) {
+        if (!made) {
             try {
                 pg::call([&] { bump_slot(slot, false); });
                 made = true;

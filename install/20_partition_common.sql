@@ -893,8 +893,9 @@ END $$;
 -- Whether rows moved out of the default partition of parent must go through the parent, as deletes
 -- and inserts that logical replication and triggers see: when the table (or a table it is a
 -- partition of, published with publish_via_partition_root) or its default partition is in a
--- publication that sends inserts and deletes, or the table has triggers on INSERT, or its default
--- partition BEFORE DELETE FOR EACH ROW (enabled; of their own or cloned from a table above).
+-- publication that sends inserts and deletes, or the table has triggers or DO ALSO rules on INSERT
+-- (a move around it ran no such rule), or its default partition BEFORE DELETE FOR EACH ROW
+-- triggers (enabled; of their own or cloned from a table above).
 -- Otherwise a move writes the rows into a new table before it becomes a partition, which is faster,
 -- and which a publication of the table and the parent's INSERT triggers would see as deletes only
 -- (a subscriber would lose the rows); a BEFORE DELETE trigger of the default that keeps rows is
@@ -905,7 +906,7 @@ END $$;
 -- the store, beside an append-only subscriber, kept every row in the default for good). A
 -- publication of the table's inserts alone sees nothing of the move around the parent, as its
 -- subscribers need: through the parent, they got every moved row a second time (a subscriber with a
--- key stopped there for good). One of all tables, or of the table's schema, sees the new table's
+-- key stopped there for good); one of the default partition alone sees no insert either way. One of all tables, or of the table's schema, sees the new table's
 -- rows under its own name, which its subscribers do not have (their apply stopped for good) and,
 -- through the parent, the rows twice. One of deletes without inserts loses the rows on its
 -- subscribers either way. Where no move is right for every publication, none is made: 0A000, naming
@@ -921,12 +922,17 @@ DECLARE
     deletes_only text;
     inserts_everywhere text; -- of inserts alone, FOR ALL TABLES or the parent's schema
     insert_triggers boolean;
+    insert_rules boolean;     -- DO ALSO on INSERT (a DO INSTEAD one refuses the move)
     keeping_triggers boolean; -- the default's BEFORE DELETE FOR EACH ROW, which may keep a row
 BEGIN
     SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ')
                FILTER (WHERE b.pubinsert AND b.pubdelete),
            string_agg(DISTINCT quote_ident(b.pubname), ', ')
-               FILTER (WHERE b.pubinsert AND NOT b.pubdelete),
+               FILTER (WHERE b.pubinsert AND NOT b.pubdelete
+                         AND EXISTS (SELECT 1 FROM pg_publication_rel r
+                                      WHERE r.prpubid = b.oid
+                                        AND r.prrelid IN (SELECT a.relid
+                                                            FROM pg_partition_ancestors(parent) a))),
            string_agg(DISTINCT quote_ident(b.pubname), ', ')
                FILTER (WHERE b.pubdelete AND NOT b.pubinsert)
       INTO with_deletes, inserts_only, deletes_only
@@ -948,6 +954,9 @@ BEGIN
     insert_triggers := EXISTS (SELECT 1 FROM pg_trigger t
                                 WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
                                   AND t.tgrelid = parent AND t.tgtype & 4 <> 0);
+    insert_rules := EXISTS (SELECT 1 FROM pg_rewrite r
+                             WHERE r.ev_class = parent AND r.ev_type = '3' AND NOT r.is_instead
+                               AND r.ev_enabled IN ('O', 'A'));
     keeping_triggers := EXISTS (SELECT 1 FROM pg_trigger t
                                  WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
                                    AND t.tgrelid = dflt AND t.tgtype & 11 = 11);
@@ -960,7 +969,8 @@ BEGIN
                          'rows by hand.';
     ELSIF inserts_everywhere IS NOT NULL
           OR (inserts_only IS NOT NULL
-              AND (with_deletes IS NOT NULL OR insert_triggers OR keeping_triggers)) THEN
+              AND (with_deletes IS NOT NULL OR insert_triggers OR insert_rules
+                   OR keeping_triggers)) THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '
                         'sends its inserts alone%', parent,
                         coalesce(inserts_everywhere, inserts_only),
@@ -970,6 +980,9 @@ BEGIN
                              THEN format(', and publication %s its deletes', with_deletes)
                              WHEN insert_triggers
                              THEN ', and the table has INSERT triggers that the move must fire'
+                             WHEN insert_rules
+                             THEN ', and the table has DO ALSO rules on INSERT that the move '
+                                  'must run'
                              ELSE ', and its default partition has BEFORE DELETE triggers, '
                                   'which may keep rows' END
             USING ERRCODE = 'feature_not_supported',
@@ -985,13 +998,16 @@ BEGIN
                                 THEN 'Moved through the table, its subscribers would get the '
                                      'rows twice; moved around it, its INSERT triggers would not '
                                      'see them.'
+                                WHEN insert_rules
+                                THEN 'Moved through the table, its subscribers would get the '
+                                     'rows twice; moved around it, its rules would not run.'
                                 ELSE 'Moved through the table, its subscribers would get the '
                                      'rows twice; moved around it, a row such a trigger kept '
                                      'would fail the move without a word of the trigger.' END,
                   HINT = 'Make the partitions before their rows arrive (premake), or move the '
                          'rows by hand.';
     END IF;
-    RETURN with_deletes IS NOT NULL OR insert_triggers OR keeping_triggers;
+    RETURN with_deletes IS NOT NULL OR insert_triggers OR insert_rules OR keeping_triggers;
 END $$;
 
 -- _path_through_parent asked with the latest snapshot: the publications as logical decoding

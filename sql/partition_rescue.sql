@@ -363,7 +363,9 @@ DROP TABLE older_referrer, newer_referrer, twice_referenced;
 -- a check constraint of ours named as the cause (23514); a DO ALSO one there failed the moves
 -- that delete in a WITH query (a partition made ahead over rows of the default) on Postgres's
 -- refusal of rules there, naming none (a rescue's move runs it: sql/partition_owner_rights.sql).
--- A DO ALSO rule on INSERT runs beside the move.
+-- A DO ALSO rule on INSERT sends the move through the parent, as an INSERT trigger does, and
+-- runs beside it (without a trigger, the rows were written into the new partition itself, and
+-- the rule never ran for them).
 CREATE TABLE ruled (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('ruled', '1 day', 0, time_zone => 'UTC');
 CREATE TABLE ruled_elsewhere (id int, at timestamptz);
@@ -395,7 +397,6 @@ DELETE FROM ruled WHERE id = 3;
 TRUNCATE ruled_log;
 UPDATE ai_scale.partition_config SET premake = 0 WHERE parent = 'ruled'::regclass;
 INSERT INTO ruled VALUES (4, '2022-03-05 12:00 UTC'), (5, '2022-03-05 13:00 UTC');
-CREATE TRIGGER ruled_keep BEFORE INSERT ON ruled FOR EACH ROW EXECUTE FUNCTION ruled_keep();
 CREATE RULE ruled_logged AS ON INSERT TO ruled DO ALSO INSERT INTO ruled_log VALUES ('insert', NEW.id);
 SELECT partition, rows_moved FROM ai_scale.rescue_default('ruled') ORDER BY partition;
 SELECT op, id FROM ruled_log ORDER BY op, id;
@@ -474,7 +475,32 @@ RESET client_min_messages;
 SELECT ai_scale._moves_through_parent('published', 'published_default');
 \set VERBOSITY default
 DROP PUBLICATION published_pub;
+-- A publication of inserts alone of the default partition alone sees no insert either way
+-- (through the parent the rows go into a partition it does not publish): the move goes through
+-- the parent for the trigger (it was refused as above).
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR TABLE published_default WITH (publish = 'insert');
+RESET client_min_messages;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS default_alone;
+DROP PUBLICATION published_pub;
 DROP TRIGGER published_insert ON published;
+-- A DO ALSO rule on INSERT into the table chooses the way through it too, as an INSERT trigger
+-- does (its action runs for the moved rows: the ruled table above), when enabled in a session
+-- of origin.
+CREATE RULE published_logged AS ON INSERT TO published
+    DO ALSO INSERT INTO public.published_log VALUES ('rule', NEW.id);
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS do_also_rule;
+ALTER TABLE published DISABLE RULE published_logged;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS rule_disabled;
+ALTER TABLE published ENABLE RULE published_logged;
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR TABLE published WITH (publish = 'insert');
+RESET client_min_messages;
+\set VERBOSITY terse
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS rule_and_inserts_alone;
+\set VERBOSITY default
+DROP PUBLICATION published_pub;
+DROP RULE published_logged ON published;
 -- Beside a publication of deletes alone, no row can move; rescue_default_proc over a default
 -- holding only rows no partition can take (an infinite key) moves nothing, as rescue_default
 -- does, where it was refused (0A000) before its first batch.

@@ -599,22 +599,39 @@ constexpr size_t inputs_per_lookup = 10000;
 
 // The batch lookup's plan, the values it runs with ($3 and $4 set for each piece), and
 // scratch for a piece, sized before the lookups (see l3_get_many): at[j] is the position in
-// the batch of the piece's input j, hashes[j] its hash.
+// the batch of the piece's input j, hashes[j] its hash; a retry's input r is the piece's
+// missed[r].
 struct batch_lookup {
     SPIPlanPtr plan = nullptr;
     Datum values[8] = {};
     Oid bound_type = TIMESTAMPTZOID; // the type of values[5] and values[6] (window_type)
     bool private_store = false;
     MemoryContext caller = nullptr; // where outputs are copied to
-    std::vector<size_t> at;
-    std::vector<Datum> hashes, inputs;
+    std::vector<size_t> at, missed;
+    std::vector<Datum> hashes, inputs, missed_hashes, missed_inputs;
     std::vector<bool> cacheable, confirmed;
     std::vector<int64> window; // see read_window
 
     explicit batch_lookup(size_t piece)
-        : at(piece), hashes(piece), inputs(piece), cacheable(piece), confirmed(piece)
+        : at(piece), missed(piece), hashes(piece), inputs(piece), missed_hashes(piece),
+          missed_inputs(piece), cacheable(piece), confirmed(piece)
     {}
 };
+
+// The lookup's arrays ($3 and $4) of the first n hashes and inputs.
+void set_lookup_arrays(batch_lookup& b, const Datum* hashes, const Datum* inputs, int n)
+{
+    b.values[2] = PointerGetDatum(construct_array(const_cast<Datum*>(hashes), n, INT8OID, 8,
+                                                  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    b.values[3] = PointerGetDatum(
+        construct_array(const_cast<Datum*>(inputs), n, JSONBOID, -1, false, TYPALIGN_INT));
+}
+
+void free_lookup_arrays(batch_lookup& b)
+{
+    pfree(DatumGetPointer(b.values[2]));
+    pfree(DatumGetPointer(b.values[3]));
+}
 
 // Looks up the n inputs of the piece (b.at, b.hashes): out[b.at[j]] gets the output of the
 // newest row for that input, copied to the caller's context, and unsettled[b.at[j]] whether
@@ -624,13 +641,9 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
 {
     for (int j = 0; j < n; j++)
         b.inputs[j] = PointerGetDatum(batch[b.at[j]]);
-    ArrayType* hash_array =
-        construct_array(b.hashes.data(), n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-    ArrayType* input_array = construct_array(b.inputs.data(), n, JSONBOID, -1, false, TYPALIGN_INT);
-    b.values[2] = PointerGetDatum(hash_array);
-    b.values[3] = PointerGetDatum(input_array);
-    // Calls found(j, output, cacheable) for each input the lookup with snap finds a row for.
-    auto newest = [&](Snapshot snap, auto found) {
+    // Calls found(j, output, cacheable) for each of the count inputs of the lookup's arrays
+    // that the lookup with snap finds a row for.
+    auto newest = [&](Snapshot snap, int count, auto found) {
         int rc = run_lookup(b.plan, b.values, snap, 0);
         if (rc != SPI_OK_SELECT)
             return;
@@ -639,7 +652,7 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
             HeapTuple row = SPI_tuptable->vals[r];
             int64 ord = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &null_n));
             Datum v = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &null_v);
-            if (null_n || null_v || ord < 1 || ord > n)
+            if (null_n || null_v || ord < 1 || ord > count)
                 continue;
             found(size_t(ord - 1), v,
                   !b.private_store && !unsettled_row(row, SPI_tuptable->tupdesc, 3, 6) &&
@@ -661,15 +674,32 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
         any_cacheable = any_cacheable || ok;
         found++;
     };
-    newest(nullptr, keep);
-    // The misses looked up again after a wait for a rewrite (retry_miss).
-    if (found < n && retry_miss())
-        newest(GetLatestSnapshot(), keep);
+    set_lookup_arrays(b, b.hashes.data(), b.inputs.data(), n);
+    newest(nullptr, n, keep);
+    // The misses looked up again, alone, after a wait for a rewrite (retry_miss). (The whole
+    // piece again probed every input it had found too.)
+    if (found < n && retry_miss()) {
+        int misses = 0;
+        for (int j = 0; j < n; j++) {
+            if (out[b.at[j]] != nullptr)
+                continue;
+            b.missed[misses] = size_t(j);
+            b.missed_hashes[misses] = b.hashes[j];
+            b.missed_inputs[misses] = b.inputs[j];
+            misses++;
+        }
+        free_lookup_arrays(b);
+        set_lookup_arrays(b, b.missed_hashes.data(), b.missed_inputs.data(), misses);
+        newest(GetLatestSnapshot(), misses,
+               [&](size_t r, Datum v, bool ok) { keep(b.missed[r], v, ok); });
+        free_lookup_arrays(b);
+        set_lookup_arrays(b, b.hashes.data(), b.inputs.data(), n);
+    }
     bool known = true;
     Snapshot snap = any_cacheable ? snapshot_to_recheck(&known) : nullptr;
     if (snap != nullptr) {
         b.confirmed.assign(b.confirmed.size(), false);
-        newest(snap, [&](size_t j, Datum v, bool ok) {
+        newest(snap, n, [&](size_t j, Datum v, bool ok) {
             b.confirmed[j] = cacheable[j] && ok && same_output(v, out[b.at[j]]);
         });
         cacheable.swap(b.confirmed);
@@ -678,8 +708,7 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
     }
     for (int j = 0; j < n; j++)
         unsettled[b.at[j]] = out[b.at[j]] != nullptr && !cacheable[j];
-    pfree(hash_array);
-    pfree(input_array);
+    free_lookup_arrays(b);
 }
 
 // Reads the input hashes of the rows the batch lookup can find (the model's and version's, in

@@ -44,6 +44,7 @@ DECLARE
     a timestamp;
     b timestamp;
     cursor timestamp;
+    gap_end timestamp;
     n int := 0;
     first int := 1;
 BEGIN
@@ -72,25 +73,20 @@ BEGIN
         WHILE first <= cardinality(bound_lo) AND bound_hi[first] <= a LOOP
             first := first + 1;
         END LOOP;
-        FOR m IN first .. cardinality(bound_lo) LOOP
-            EXIT WHEN bound_lo[m] >= b;
-            CONTINUE WHEN bound_hi[m] <= cursor;
-            IF bound_lo[m] > cursor THEN
-                out := out || ('create', NULL, cursor, bound_lo[m],
+        -- Each free part [cursor, gap_end) before a bound, and the last one before b (the
+        -- pass one past the bounds).
+        FOR m IN first .. cardinality(bound_lo) + 1 LOOP
+            gap_end := CASE WHEN m <= cardinality(bound_lo) THEN least(bound_lo[m], b) ELSE b END;
+            IF gap_end > cursor THEN
+                out := out || ('create', NULL, cursor, gap_end,
                                CASE WHEN cursor = a THEN s.suffix
                                     ELSE ai_scale._piece_suffix(
                                              cursor AT TIME ZONE 'UTC' AT TIME ZONE zone)
                                     END)::ai_scale._partition_step;
             END IF;
+            EXIT WHEN gap_end = b;
             cursor := greatest(cursor, bound_hi[m]);
         END LOOP;
-        IF cursor < b THEN
-            out := out || ('create', NULL, cursor, b,
-                           CASE WHEN cursor = a THEN s.suffix
-                                ELSE ai_scale._piece_suffix(
-                                         cursor AT TIME ZONE 'UTC' AT TIME ZONE zone)
-                                END)::ai_scale._partition_step;
-        END IF;
     END LOOP;
     RETURN out;
 END $$;

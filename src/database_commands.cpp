@@ -18,6 +18,7 @@ extern "C" {
 #include "storage/procarray.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 }
 
@@ -30,22 +31,29 @@ namespace {
 
 ProcessUtility_hook_type previous_hook = nullptr;
 
-// The database whose store worker a statement of this transaction stopped, until the
-// transaction ends: then its queue, which the stopped worker may have left rows in (the store
-// stayed locked), gets a worker again (resume_queue), unless the statement dropped the database.
-// A statement Postgres refused once the workers were stopped ("being accessed by other users")
-// left them for the next async predict(), and a shutdown before one lost them.
-Oid stopped_store_of = InvalidOid;
+// The databases whose store workers statements of this transaction stopped (in
+// TopMemoryContext), until the transaction ends: then each one's queue, which its stopped
+// worker may have left rows in (the store stayed locked), gets a worker again (resume_queue),
+// unless a statement dropped the database. A statement Postgres refused once the workers were
+// stopped ("being accessed by other users") left them for the next async predict(), and a
+// shutdown before one lost them; so did one refused in a savepoint rolled back, when another
+// database's command followed in the transaction (one database was kept, the last).
+List* stopped_stores = NIL;
 bool xact_callback_registered = false;
 
-void resume_stopped_store(XactEvent event, void*)
+void resume_stopped_stores(XactEvent event, void*)
 {
-    if (!OidIsValid(stopped_store_of))
+    if (stopped_stores == NIL)
         return;
-    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-        predict::resume_queue(stopped_store_of);
-    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
-        stopped_store_of = InvalidOid;
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) {
+        ListCell* lc;
+        foreach (lc, stopped_stores)
+            predict::resume_queue(lfirst_oid(lc));
+    }
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE) {
+        list_free(stopped_stores);
+        stopped_stores = NIL;
+    }
 }
 
 // The database a utility statement needs no other session in (Postgres waits up to 5 s for them
@@ -161,10 +169,12 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
             if (dropping)
                 dropped = database;
             if (!xact_callback_registered) {
-                RegisterXactCallback(resume_stopped_store, nullptr);
+                RegisterXactCallback(resume_stopped_stores, nullptr);
                 xact_callback_registered = true;
             }
-            stopped_store_of = database;
+            MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
+            stopped_stores = list_append_unique_oid(stopped_stores, database);
+            MemoryContextSwitchTo(caller);
             for (int i = 0; i < n; i++)
                 if (pids[i] != 0)
                     kill(pids[i], SIGTERM);
@@ -191,7 +201,7 @@ void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
     if (OidIsValid(dropped)) {
         predict::discard_queue_of_dropped_database(
             dropped, castNode(DropdbStmt, pstmt->utilityStmt)->dbname);
-        stopped_store_of = InvalidOid;
+        stopped_stores = list_delete_oid(stopped_stores, dropped);
     }
 }
 

@@ -4,7 +4,9 @@
 # store stayed locked) started no successor, and nothing wrote them until the next async
 # predict() in the database: a shutdown before one lost them. The end of the refused
 # statement's transaction now gives the queue a worker again, which writes them once the store
-# is free.
+# is free; also when the refused statement was in a savepoint rolled back and another
+# database's command followed in the transaction (only the last database stopped got a worker
+# again).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -36,6 +38,32 @@ like(slurp_file($node->logfile, $log_offset), qr/stopping; wrote 0 queued predic
 $locker->query_safe('COMMIT');
 ok( $node->poll_query_until('busy', 'SELECT count(*) = 50 FROM public.model_predictions'),
     'the rows left queued are written without another predict()');
+$locker->quit;
+
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+($locker, $waits) = store_worker_held($node,
+    q{count(ai_scale.predict('m', jsonb_build_object('a', g))) FROM generate_series(51, 100) g},
+    undef, 'busy');
+ok($waits, 'the store worker waits for the store again');
+$log_offset = -s $node->logfile;
+($ret, $out, $err) = $node->psql(
+    'postgres', q{
+BEGIN;
+SAVEPOINT s;
+ALTER DATABASE busy RENAME TO renamed;
+ROLLBACK TO s;
+ALTER DATABASE other RENAME TO other2;
+ALTER DATABASE other2 RENAME TO other;
+COMMIT;},
+    on_error_stop => 0);
+like($err, qr/database "busy" is being accessed by other users/,
+    'the rename in the savepoint fails');
+unlike($err, qr/database "other/, 'the other database is renamed, and back');
+like(slurp_file($node->logfile, $log_offset), qr/stopping; wrote 0 queued predictions, left 50 queued/,
+    'the store worker left its rows queued');
+$locker->query_safe('COMMIT');
+ok( $node->poll_query_until('busy', 'SELECT count(*) = 100 FROM public.model_predictions'),
+    'the rows left queued are written after the transaction that renamed another database too');
 $locker->quit;
 
 done_testing();

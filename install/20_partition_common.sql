@@ -911,7 +911,12 @@ END $$;
 -- through the parent, the rows twice. One of deletes without inserts loses the rows on its
 -- subscribers either way. Where no move is right for every publication, none is made: 0A000, naming
 -- them. As the snapshot of the statement that asks sees the publications: _moves_through_parent
--- asks it.
+-- asks it. The publications of the default are those pg_publication_tables lists it or a table
+-- above it in (of all tables: the default itself, a permanent table, or with
+-- publish_via_partition_root the root; of a table: the default or a table above; of a schema:
+-- the default's, a permanent table, or a table above's), read without listing every table of
+-- every publication, which that view does: at 3,000 partitions, with a publication of the
+-- table, 12-50 ms a question (asked two or three times a partition a move makes), 1 ms now.
 CREATE FUNCTION ai_scale._path_through_parent(parent regclass, dflt regclass) RETURNS boolean
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -936,12 +941,18 @@ BEGIN
            string_agg(DISTINCT quote_ident(b.pubname), ', ')
                FILTER (WHERE b.pubdelete AND NOT b.pubinsert)
       INTO with_deletes, inserts_only, deletes_only
-      FROM pg_publication_tables p
-      JOIN pg_publication b ON b.pubname = p.pubname
-      JOIN pg_namespace n ON n.nspname = p.schemaname
-      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
-     WHERE c.oid = dflt
-        OR c.oid IN (SELECT a.relid FROM pg_partition_ancestors(parent) a);
+      FROM pg_publication b
+     WHERE (b.puballtables
+            AND (b.pubviaroot OR (SELECT c.relkind = 'r' AND c.relpersistence = 'p'
+                                    FROM pg_class c WHERE c.oid = dflt)))
+        OR EXISTS (SELECT 1 FROM pg_publication_rel r
+                    WHERE r.prpubid = b.oid
+                      AND r.prrelid IN (SELECT a.relid FROM pg_partition_ancestors(dflt) a))
+        OR EXISTS (SELECT 1 FROM pg_publication_namespace pn
+                     JOIN pg_class c ON c.relnamespace = pn.pnnspid
+                    WHERE pn.pnpubid = b.oid
+                      AND c.oid IN (SELECT a.relid FROM pg_partition_ancestors(dflt) a)
+                      AND (c.relkind = 'p' OR (c.relkind = 'r' AND c.relpersistence = 'p')));
     SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ') INTO inserts_everywhere
       FROM pg_publication b
      WHERE b.pubinsert AND NOT b.pubdelete

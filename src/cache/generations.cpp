@@ -226,12 +226,54 @@ uint64_t random_bits()
     return random;
 }
 
+// Within a call's writes to the counters (the outermost sync_writes_scope: a key's generations,
+// a bump, a sync), whether one got no answer from Redis: the rest are not sent, and each is left
+// as one that failed (to the next sync, a mark kept), but in a strict call, which fails on it.
+// Each sent its own INCRBY before, a timeout each while Redis held its writes (paused in a
+// failover), until the breaker opened: a call that ran the once-a-second recheck of bumps
+// marked unsent waited 5 s at redis_timeout_ms = 1000, 13 s with breaker_failures = 50.
+struct sync_writes {
+    bool active = false;
+    bool unanswered = false;
+} sync_writes_now;
+
+class sync_writes_scope {
+  public:
+    sync_writes_scope() : was_(sync_writes_now)
+    {
+        if (!sync_writes_now.active)
+            sync_writes_now = {true, false};
+    }
+    ~sync_writes_scope()
+    {
+        if (!was_.active) // the outermost: a scope inside it leaves what it found out
+            sync_writes_now = was_;
+    }
+    sync_writes_scope(const sync_writes_scope&) = delete;
+    sync_writes_scope& operator=(const sync_writes_scope&) = delete;
+
+  private:
+    sync_writes was_;
+};
+
+// Raises Redis's counter of slot by `by` (l2_increment): its new value, or nullopt.
+std::optional<uint64_t> increment(uint32_t slot, uint64_t by)
+{
+    if (sync_writes_now.active && sync_writes_now.unanswered && !strict_call())
+        return std::nullopt;
+    bool unanswered = false;
+    auto counter = l2_increment(generation_key(slot), by, &unanswered);
+    if (unanswered)
+        sync_writes_now.unanswered = true;
+    return counter;
+}
+
 // Raises Redis's counter of a slot to what this server uses, when it is behind (the slot was
 // bumped while Redis was unreachable, or Redis lost the counter).
 void push_generation(uint32_t slot, uint64_t used, uint64_t in_redis)
 {
     if (uint64_t behind = generation::redis_behind_by(used, in_redis))
-        l2_increment(generation_key(slot), behind);
+        increment(slot, behind);
 }
 
 // Brings Redis's counter of a slot and this server's copy together after Redis said in_redis
@@ -259,13 +301,13 @@ bool reconcile_generation(uint32_t slot, uint64_t in_redis, bool read, bool unse
             return true; // most syncs: no random step drawn
         const uint64_t step = generation::bump_step(random_bits());
         const uint64_t by = behind ? generation::raise_past(used, in_redis, step) : step;
-        auto now = l2_increment(generation_key(slot), by);
+        auto now = increment(slot, by);
         if (now)
             raise_to(g, *now);
         return now && *now > used;
     }
     const uint64_t target = generation::new_epoch(used, in_redis, random_bits());
-    auto now = l2_increment(generation_key(slot), target - in_redis);
+    auto now = increment(slot, target - in_redis);
     if (now)
         raise_to(g, *now);
     return now && *now > used;
@@ -404,8 +446,7 @@ bool reach_floor(uint32_t slot, uint64_t& in_redis)
         return true;
     if (in_redis < f) {
         const uint64_t step = generation::bump_step(random_bits());
-        const auto counter =
-            l2_increment(generation_key(slot), generation::raise_past(f, in_redis, step));
+        const auto counter = increment(slot, generation::raise_past(f, in_redis, step));
         if (!counter || *counter <= f)
             return false;
         in_redis = *counter;
@@ -447,6 +488,7 @@ void raise_learned(const std::vector<uint32_t>& stale,
 void apply_generations(const std::vector<uint32_t>& stale,
                        const std::vector<std::optional<std::string>>& values)
 {
+    sync_writes_scope writes;
     auto& g = gens();
     for (size_t i = 0; i < stale.size(); i++) {
         uint64_t in_redis = values[i] ? generation::parse_counter(*values[i]) : 0;
@@ -466,8 +508,7 @@ void apply_generations(const std::vector<uint32_t>& stale,
             if (uint64_t bumps = generation::unsynced_bumps(used, in_redis)) {
                 // Until Redis takes them, the slot stays below its counter: misses, never a hit.
                 const uint64_t step = generation::bump_step(random_bits());
-                auto counter =
-                    l2_increment(generation_key(stale[i]), generation::unsynced_raise(bumps, step));
+                auto counter = increment(stale[i], generation::unsynced_raise(bumps, step));
                 if (counter)
                     raise_to(g.slot[stale[i]], *counter);
                 taken = counter && *counter > used;
@@ -632,6 +673,7 @@ using generation::version_slot;
 key_generations generations_for_key(Oid database, const text* model, int32 version)
 {
     const uint64_t mh = model_hash(database, model);
+    sync_writes_scope writes;
     recheck_bumped();
     const uint32_t slots[] = {model_slot(mh), version_slot(mh, version)};
     sync_generations(slots, 2);
@@ -677,13 +719,14 @@ void warn_bump_held_in_session()
 
 } // namespace
 
-bool bump_slot(uint32_t slot, bool ask_redis)
+bool bump_slot(uint32_t slot, bool ask_redis, bool recheck)
 {
     // Not asked, Redis is not asked to take earlier bumps either: the recheck sends each one
     // marked unsent (at most once a second), and a commit's bumps left to the next sync after
     // one Redis did not take waited a timeout each there instead (16 s for 12 models at
     // redis_timeout_ms = 1000).
-    if (ask_redis)
+    sync_writes_scope writes;
+    if (ask_redis && recheck)
         recheck_bumped();
     auto& g = gens().slot[slot];
     auto& mark = gens().unsent[slot];
@@ -701,7 +744,7 @@ bool bump_slot(uint32_t slot, bool ask_redis)
             const uint64_t step = generation::bump_step(random_bits());
             std::optional<uint64_t> shared;
             try {
-                shared = l2_increment(generation_key(slot), step);
+                shared = increment(slot, step);
             } catch (...) {
                 if (earlier) // cache_strict: this bump fails, the earlier ones stay to send
                     mark_unsent(gens(), slot);

@@ -1,4 +1,5 @@
 #include "cache/invalidation_at_commit.hpp"
+#include "cache/commit_writes.hpp"
 #include "cache/generations.hpp"
 #include "pg/guard.hpp"
 
@@ -47,27 +48,34 @@ void owed_at_exit(int, Datum)
 
 // After the commit: never throws. A failed bump (Redis down, with cache_strict) is a WARNING;
 // the invalidation made at the call stands, and the slot is marked for the next sync. After a
-// bump Redis did not take, the others are made without asking it, marked for the next sync as
-// well: asked for each, a Redis that held its writes (paused in a failover) cost the commit a
-// timeout per model invalidated (15 s for 12 at redis_timeout_ms = 1000), which no
-// statement_timeout bounds (Postgres disarms it before the commit); the reads of other
-// sessions, which it still answered, kept the breaker from opening.
+// round trip of the commit's that Redis did not answer (a bump's, or the fills' of the
+// predictions the transaction stored: cache/commit_writes.hpp), the others are made without
+// asking it, marked for the next sync as well: asked for each, a Redis that held its writes
+// (paused in a failover) cost the commit a timeout per model invalidated (15 s for 12 at
+// redis_timeout_ms = 1000), which no statement_timeout bounds (Postgres disarms it before the
+// commit); the reads of other sessions, which it still answered, kept the breaker from
+// opening. Nor does a bump send the bumps other commits left marked (the once-a-second
+// recheck, recheck = false): before it, each of them waited a timeout of its own (5 s for one
+// model invalidated at 1000 ms, after a commit that had marked twelve).
 void bump_all_caught()
 {
     pg::first_failure failure;
-    bool ask_redis = true;
     for (owed_from = slots.begin(); owed_from != slots.end();) {
         const uint32_t slot = *owed_from;
         bool made = false;
         try {
-            pg::call([&] { ask_redis = bump_slot(slot, ask_redis) && ask_redis; });
+            pg::call([&] {
+                const bool asked = ask_redis_at_commit();
+                if (!bump_slot(slot, asked, false) && asked)
+                    redis_unanswered_at_commit();
+            });
             made = true;
         } catch (const std::exception& e) {
             failure.note(e.what());
-            ask_redis = false;
+            redis_unanswered_at_commit();
         } catch (...) {
             failure.note("an unknown C++ exception");
-            ask_redis = false;
+            redis_unanswered_at_commit();
         }
         // A bump Redis failed (cache_strict) is made here as the others after it, marked for
         // the next sync: left as it was, what another session cached during the transaction
@@ -137,6 +145,7 @@ void bump_again_at_commit(uint32_t slot)
             RegisterXactCallback(at_xact_event, nullptr);
             before_shmem_exit(owed_at_exit, 0);
         });
+        track_commit_writes();
         callback_registered = true;
     }
     slots.insert(slot);

@@ -610,7 +610,7 @@ void warn_increment_refused(const std::string& primary, const std::string& count
 
 } // namespace
 
-std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
+std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by, bool* unanswered)
 {
     close_unused_connections();
     const std::string primary = current_primary();
@@ -647,6 +647,8 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
         unavailable_error(current_primary());
     if (refused)
         warn_increment_refused(asked, key);
+    else if (unanswered != nullptr)
+        *unanswered = true;
     return std::nullopt;
 }
 

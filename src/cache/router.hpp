@@ -111,8 +111,11 @@ class server_recheck_scope {
 // second while its mark stayed, and an invalidation so failed was not made (bump_slot).
 bool strict_call();
 
-// INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed.
-std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1);
+// INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed;
+// then *unanswered (when given) says whether for want of an answer (a timeout, a lost
+// connection, the breaker open), not a reply refusing it.
+std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1,
+                                     bool* unanswered = nullptr);
 
 // The endpoints: the primary first, then the replicas (configured, or as the sentinels name
 // them), then the sentinels.

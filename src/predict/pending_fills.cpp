@@ -1,4 +1,5 @@
 #include "predict/pending_fills.hpp"
+#include "cache/commit_writes.hpp"
 #include "cache/key.hpp"
 #include "cache/levels.hpp"
 #include "cache/router.hpp"
@@ -78,14 +79,14 @@ std::vector<std::vector<size_t>> fill_groups()
 // The fills of each group in pieces of at most fill_piece keys, each piece's Redis writes in one
 // round trip (one redis_timeout_ms: a transaction's whole list in one pipeline would outlast
 // it). A group whose calls named another Redis than the settings at commit do (or none) goes
-// to L1 alone. After a piece's round trip fails, the other pieces go to L1 alone, without
-// asking Redis again: asked at each piece, a Redis that no longer answered cost the commit a
-// timeout a piece until the breaker opened (ai_scale.breaker_failures of them). After an error
-// (a cache_strict one, a cancel) the rest are not filled. Never throws: it runs after the
-// commit, and the rows are stored anyway (a later miss finds them in L3).
+// to L1 alone. After a round trip of the commit's fails (a piece's, or the invalidations'
+// made again: cache/commit_writes.hpp), the other pieces go to L1 alone, without asking Redis
+// again: asked at each piece, a Redis that no longer answered cost the commit a timeout a
+// piece until the breaker opened (ai_scale.breaker_failures of them). After an error (a
+// cache_strict one, a cancel) the rest are not filled. Never throws: it runs after the commit,
+// and the rows are stored anyway (a later miss finds them in L3).
 void fill_all_caught(pg::first_failure* failure)
 {
-    bool ask_redis = true;
     try {
         const uint64_t route_now = cache::write_route();
         for (const std::vector<size_t>& group : fill_groups()) {
@@ -97,15 +98,17 @@ void fill_all_caught(pg::first_failure* failure)
                     keys.push_back(fills[group[i]].key);
                     values.push_back(fills[group[i]].value);
                 }
-                const bool asked = ask_redis && first.route != 0 && first.route == route_now;
+                const bool asked =
+                    cache::ask_redis_at_commit() && first.route != 0 && first.route == route_now;
                 const bool taken =
                     cache::fill_l1_l2(keys, values, first.ttl_ms, asked, first.use_l1);
-                if (asked)
-                    ask_redis = taken;
+                if (asked && !taken)
+                    cache::redis_unanswered_at_commit();
             }
         }
     } catch (const std::exception& e) {
         failure->note(e.what());
+        cache::redis_unanswered_at_commit();
     }
 }
 
@@ -177,6 +180,7 @@ void fill_at_commit(const cache::key128& k, const Jsonb* v, uint64_t ttl_ms)
             RegisterXactCallback(at_xact_end, nullptr);
             RegisterSubXactCallback(at_subxact_end, nullptr);
         });
+        cache::track_commit_writes();
         callbacks_registered = true;
     }
     if (cxt == nullptr)

@@ -5,6 +5,11 @@
 # commit), while other sessions' reads, which Redis still answered, kept the breaker closed.
 # Now one bump Redis did not take leaves the others to the next sync without asking: the
 # commit asks Redis once (one error counted, not one a model), and every invalidation holds.
+# Nor does a commit send the bumps other commits left marked (the once-a-second recheck sent
+# each its own INCRBY first: 5 s for one model at 1000 ms; the recheck now stops at the first
+# Redis does not answer), nor ask Redis again for its
+# invalidations after the predictions it stored were not cached there (a timeout each); and
+# with cache_strict a bump Redis failed is made on this server.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -55,5 +60,97 @@ $node->safe_psql('postgres', "SELECT pg_sleep(1.1); $cached");
 my $other = cache_node('commit_bumps_other', redis_primary => "127.0.0.1:$port");
 is($other->safe_psql('postgres', $cached), join(' ', ('miss') x $models),
     'and so on another server reading the same Redis');
+
+# Errors counted in the l2 section since the last reset_stats().
+sub l2_errors {
+    my ($session) = @_;
+    return $session->query_safe(
+        q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'}) + 0;
+}
+
+sub pause_writes {
+    system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '20000', 'WRITE') == 0
+      or die 'CLIENT PAUSE failed';
+}
+
+# Lets Redis take writes again, waits for the breaker to close (it opened where the build
+# asked Redis a timeout too often), and a second later makes a cache call, whose recheck sends
+# the bumps left marked: each part below starts alike.
+sub unpause {
+    system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+    $node->poll_query_until('postgres', q{SELECT ai_scale.cache_get('probe', 1, '{}') IS NULL
+AND NOT EXISTS (SELECT 1 FROM ai_scale.redis_status() WHERE breaker <> 'closed')})
+      or die 'the breaker stayed open';
+    $node->safe_psql('postgres', q{SELECT pg_sleep(1.1);
+SELECT ai_scale.cache_get('probe', 1, '{}')});
+}
+
+# One commit leaves its bumps marked; another, a second later, sends none of them.
+my $marks = $node->background_psql('postgres', on_error_stop => 0);
+my $later = $node->background_psql('postgres', on_error_stop => 0);
+$later->query_safe(q{SET ai_scale.redis_timeout_ms = 1000;
+BEGIN;
+INSERT INTO changes VALUES (2);
+SELECT ai_scale.cache_invalidate('m9', 1);});
+$marks->query_safe(qq{SET ai_scale.redis_timeout_ms = 1000;
+BEGIN;
+INSERT INTO changes VALUES (3);
+SELECT ai_scale.cache_invalidate('m' || g, 1) FROM generate_series(1, $models) g;});
+pause_writes();
+$marks->query_safe('COMMIT');
+$later->query_safe('SELECT pg_sleep(1.1); SELECT ai_scale.reset_stats()');
+$later->query_safe('COMMIT');
+is(l2_errors($later), 1, 'a commit asks Redis for its own bump alone, not the ones left marked');
+# A cache call a second later runs the recheck of the marked bumps: after the first INCRBY Redis
+# does not answer, the others wait for the next recheck (each waited a timeout of its own, until
+# the breaker opened).
+$later->query_safe(q{SELECT pg_sleep(1.1); SELECT ai_scale.reset_stats();
+SELECT ai_scale.cache_get('m1', 1, '{"a": 1}')});
+is(l2_errors($later), 1, 'the recheck of the marked bumps asks Redis once');
+unpause();
+$marks->quit;
+$later->quit;
+
+# The predictions a transaction stored and its invalidations: one round trip Redis did not
+# answer, for both.
+$node->safe_psql('postgres', q{SELECT ai_scale.create_prediction_store();
+SELECT ai_scale.register_model('p', 'linear', ARRAY['a'], '{"weights": [2]}')});
+my $both = $node->background_psql('postgres', on_error_stop => 0);
+$both->query_safe(q{SET ai_scale.redis_timeout_ms = 1000;
+BEGIN;
+INSERT INTO changes VALUES (4);
+SELECT ai_scale.cache_invalidate('m1', 1);
+SELECT ai_scale.predict('p', '{"a": 3}');
+SELECT ai_scale.reset_stats();});
+pause_writes();
+$both->query_safe('COMMIT');
+is(l2_errors($both), 1, 'the commit asks Redis once for its predictions and invalidations');
+unpause();
+$both->quit;
+
+# With cache_strict the first bump fails (08006, a WARNING after the commit) and is made on
+# this server all the same: what another session cached during the transaction is a miss here
+# while Redis still holds its writes.
+my $strict = $node->background_psql('postgres', on_error_stop => 0);
+$strict->query_safe(qq{SET ai_scale.redis_timeout_ms = 1000;
+SET ai_scale.cache_strict = on;
+BEGIN;
+INSERT INTO changes VALUES (5);
+SELECT ai_scale.cache_invalidate('m' || g, 1) FROM generate_series(1, $models) g;});
+$node->safe_psql('postgres', qq{SELECT pg_sleep(1.1);
+SELECT ai_scale.cache_put('m' || g, 1, '{"a": 1}', '"during"') FROM generate_series(1, $models) g});
+is($node->safe_psql('postgres', $cached), join(' ', ('"during"') x $models),
+    'another session caches values during the strict transaction');
+pause_writes();
+$strict->query('COMMIT');
+like($strict->{stderr}, qr/were not sent to Redis again at its commit/,
+    'the strict commit warns that Redis did not take its bumps');
+# (Read with a short timeout: a read's recheck of the bumps marked then waits less than the
+# pause, and its answer is the slot's as the commit left it.)
+is($node->safe_psql('postgres', "SET ai_scale.redis_timeout_ms = 300; $cached"),
+    join(' ', ('miss') x $models),
+    'every value cached during the strict transaction is unreachable here at once');
+unpause();
+$strict->quit;
 
 done_testing();

@@ -804,13 +804,15 @@ BEGIN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN false;
     END IF;
-    -- Whether the rows may be moved at all (publications): refused by the first batch, after
-    -- the build, the index stayed, and every later call was refused the same. Refused here, no
-    -- index is built, and the first batch says why, if it has rows a partition can take: a
-    -- default holding only rows none can (a NULL or infinite key) was refused where
-    -- rescue_default moves nothing.
+    -- Whether the rows may be moved at all (publications, a foreign key that references the
+    -- table, a rule on DELETE from the default): refused by the first batch, after the build,
+    -- the index stayed, and every later call was refused the same. Refused here, no index is
+    -- built, and the first batch says why, if it has rows a partition can take: a default
+    -- holding only rows none can (a NULL or infinite key) was refused where rescue_default
+    -- moves nothing.
     BEGIN
-        PERFORM ai_scale._moves_through_parent(parent, dflt);
+        PERFORM ai_scale._require_movable_default(parent, dflt, through, through)
+           FROM ai_scale._moves_through_parent(parent, dflt) through;
     EXCEPTION WHEN feature_not_supported THEN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);
         RETURN false;

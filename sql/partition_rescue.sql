@@ -324,6 +324,14 @@ INSERT INTO referrer VALUES (1, '2022-03-01 12:00 UTC'), (2, '2022-03-02 12:00 U
 SELECT * FROM ai_scale.rescue_default('referenced');
 SELECT action, detail FROM ai_scale.run_maintenance('referenced');
 SELECT (SELECT count(*) FROM ONLY referenced_default) AS in_default, (SELECT count(*) FROM referrer) AS referrers;
+-- rescue_default_proc builds no index on the default for its first batch to be refused: the
+-- index stayed, and every later call was refused the same.
+INSERT INTO referenced VALUES (5, '2022-03-03 12:00 UTC');
+\set VERBOSITY terse
+CALL ai_scale.rescue_default_proc('referenced', 1);
+\set VERBOSITY default
+SELECT count(*) AS indexes_on_default FROM pg_index WHERE indrelid = 'referenced_default'::regclass;
+DELETE FROM referenced WHERE id = 5;
 -- Its partitions are still made, as long as no row of the default lies in their ranges: rows
 -- that stay there (the old ones above, one with an infinite key that no partition can hold)
 -- used to fail every run's creations, so that premaking stopped for good and new rows piled

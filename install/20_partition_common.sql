@@ -929,6 +929,7 @@ DECLARE
     insert_triggers boolean;
     insert_rules boolean;     -- DO ALSO on INSERT (a DO INSTEAD one refuses the move)
     keeping_triggers boolean; -- the default's BEFORE DELETE FOR EACH ROW, which may keep a row
+    fired "char"[];
 BEGIN
     SELECT string_agg(DISTINCT quote_ident(b.pubname), ', ')
                FILTER (WHERE b.pubinsert AND b.pubdelete),
@@ -960,16 +961,21 @@ BEGIN
             OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c
                                 ON c.relnamespace = pn.pnnspid
                         WHERE pn.pnpubid = b.oid AND c.oid = parent));
-    -- (tgtype bit 0: ROW, bit 1: BEFORE, bit 2: INSERT, bit 3: DELETE. Enabled in a session of
-    -- origin: 'O' or 'A'.)
+    -- (tgtype bit 0: ROW, bit 1: BEFORE, bit 2: INSERT, bit 3: DELETE. Those the move fires in
+    -- this session: 'O' or 'A', or 'R' or 'A' where session_replication_role is replica. The
+    -- worker runs as origin; counted as origin in a replica session, a default's BEFORE DELETE
+    -- trigger ENABLE REPLICA that kept a row failed the move on a constraint of ours, and an
+    -- INSERT trigger ENABLE REPLICA never saw the moved rows.)
+    fired := CASE current_setting('session_replication_role')
+                  WHEN 'replica' THEN '{R,A}' ELSE '{O,A}' END;
     insert_triggers := EXISTS (SELECT 1 FROM pg_trigger t
-                                WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
+                                WHERE NOT t.tgisinternal AND t.tgenabled = ANY (fired)
                                   AND t.tgrelid = parent AND t.tgtype & 4 <> 0);
     insert_rules := EXISTS (SELECT 1 FROM pg_rewrite r
                              WHERE r.ev_class = parent AND r.ev_type = '3' AND NOT r.is_instead
-                               AND r.ev_enabled IN ('O', 'A'));
+                               AND r.ev_enabled = ANY (fired));
     keeping_triggers := EXISTS (SELECT 1 FROM pg_trigger t
-                                 WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
+                                 WHERE NOT t.tgisinternal AND t.tgenabled = ANY (fired)
                                    AND t.tgrelid = dflt AND t.tgtype & 11 = 11);
     IF deletes_only IS NOT NULL THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '

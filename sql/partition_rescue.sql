@@ -473,6 +473,13 @@ ALTER TABLE published ENABLE ALWAYS TRIGGER published_insert;
 SELECT ai_scale._moves_through_parent('published', 'published_default') AS enabled_always;
 ALTER TABLE published ENABLE REPLICA TRIGGER published_insert;
 SELECT ai_scale._moves_through_parent('published', 'published_default') AS enabled_replica;
+-- (In a session whose session_replication_role is replica, the move fires it, and it counts;
+-- one ENABLE'd does not.)
+SET session_replication_role = replica;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS replica_in_replica;
+ALTER TABLE published ENABLE TRIGGER published_insert;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS origin_in_replica;
+RESET session_replication_role;
 ALTER TABLE published DISABLE TRIGGER published_insert;
 SELECT ai_scale._moves_through_parent('published', 'published_default') AS disabled;
 ALTER TABLE published ENABLE TRIGGER published_insert;

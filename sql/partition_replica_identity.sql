@@ -53,6 +53,11 @@ UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'ri_idx'::regcla
 SELECT count(*) AS made FROM ai_scale.run_maintenance('ri_idx') WHERE action = 'created';
 INSERT INTO ri_idx VALUES (1, now() + interval '30 days'), (2, now()), (3, now() - interval '30 days');
 SELECT count(*) AS rescued FROM ai_scale.rescue_default('ri_idx');
+-- And a rescue around the parent, as a publication of inserts alone has it.
+ALTER PUBLICATION ri_idx_pub SET (publish = 'insert');
+INSERT INTO ri_idx VALUES (4, now() + interval '40 days');
+SELECT count(*) AS rescued FROM ai_scale.rescue_default('ri_idx');
+ALTER PUBLICATION ri_idx_pub SET (publish = 'insert, update, delete, truncate');
 SELECT c.relreplident, count(*) AS partitions,
        count(*) FILTER (WHERE h.inhparent = 'ri_idx_key'::regclass) AS identity_of_the_key
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid

@@ -462,6 +462,11 @@ DROP PUBLICATION published_pub;
 SELECT ai_scale._moves_through_parent('published', 'published_default') AS before_delete_alone;
 SELECT op, count(*) FROM published_log GROUP BY op ORDER BY op;
 DROP TRIGGER published_check ON published_default;
+-- One FOR EACH STATEMENT keeps no row, fires alike either way, and does not choose.
+CREATE TRIGGER published_statement BEFORE DELETE ON published_default FOR EACH STATEMENT
+    EXECUTE FUNCTION published_note();
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS before_delete_statement;
+DROP TRIGGER published_statement ON published_default;
 DROP TRIGGER published_audit ON published;
 -- INSERT triggers of the table choose the way through it when enabled in a session of origin
 -- (ENABLE, ENABLE ALWAYS), not when disabled or ENABLE REPLICA; beside a publication of inserts

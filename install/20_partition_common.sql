@@ -1060,7 +1060,10 @@ BEGIN
 END $$;
 
 -- How rows moved out of dflt go (_path_through_parent), as the caller's snapshot sees the
--- publications, which in REPEATABLE READ or SERIALIZABLE must be as they are now.
+-- publications, which in REPEATABLE READ or SERIALIZABLE must be as they are now: asked here to
+-- fail before any write (a snapshot from before a change sees the old path for the whole
+-- transaction); the check after the writes (_require_path_unchanged), which every move makes,
+-- would fail it too, after the copy.
 CREATE FUNCTION ai_scale._moves_through_parent(parent regclass, dflt regclass) RETURNS boolean
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp

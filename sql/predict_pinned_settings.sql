@@ -39,3 +39,16 @@ RESET jit;
 DROP TABLE public.pin_store, public.pin_seen;
 DROP FUNCTION public.pin_note();
 SELECT ai_scale.drop_model('pin_m');
+
+-- The settings the extension's functions pin beside search_path, as a reviewed list: with
+-- force_generic_plan (or partition pruning off) in the session, register_model's read of the
+-- store's highest version planned every partition (3.4 s at 602 partitions, 0.33 s pinned);
+-- with JIT on, the partition entry points and registration compiled their small queries anew at
+-- each call (sql/partition_rescue shows it for the moves). A SET clause dropped, or one added
+-- without review, changes this list.
+SELECT p.proname, array_to_string(ARRAY(SELECT c FROM unnest(p.proconfig) c
+                                         WHERE c !~ '^search_path='), ', ') AS settings
+  FROM pg_proc p
+ WHERE p.pronamespace = 'ai_scale'::regnamespace
+   AND EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c !~ '^search_path=')
+ ORDER BY 1, 2;

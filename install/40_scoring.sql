@@ -146,6 +146,8 @@ DECLARE
     rel record; -- the store's pg_class row, with whether its owner bypasses row-level security
     found int;
     highest int := 0;
+    name_type regtype;
+    version_type regtype;
 BEGIN
     names := ARRAY(
         SELECT current_setting('ai_scale.store_table', true)
@@ -171,11 +173,28 @@ BEGIN
     FOR named IN SELECT DISTINCT n FROM unnest(names) n WHERE n <> '' LOOP
         BEGIN
             store := ai_scale._store_named(named);
-            CONTINUE WHEN store IS NULL
-                OR coalesce(ai_scale._column_base_type(store, 'model_name')
-                            NOT IN ('text'::regtype, 'varchar'::regtype), true)
-                OR coalesce(ai_scale._column_base_type(store, 'model_version')
-                            NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype), true);
+            CONTINUE WHEN store IS NULL;
+            name_type := ai_scale._column_base_type(store, 'model_name');
+            version_type := ai_scale._column_base_type(store, 'model_version');
+            CONTINUE WHEN name_type IS NULL OR version_type IS NULL;
+            -- Another type (citext, name, numeric, oid), which L3 reads all the same, is not
+            -- read here (its comparison with text would run its own code): said, as the
+            -- name's number may then be one whose outputs the store still holds.
+            IF name_type NOT IN ('text'::regtype, 'varchar'::regtype)
+               OR version_type NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+                RAISE WARNING 'prediction store % was not looked in for the versions of model "%"',
+                              store, model
+                    USING DETAIL = format('Its model_name is %s and its model_version %s; '
+                                          'register_model reads text or varchar names and '
+                                          'smallint, integer or bigint versions. Should it hold '
+                                          'outputs of an earlier model of this name and number '
+                                          '(one registered before DROP EXTENSION, say), L3 '
+                                          'answers them as this one''s.',
+                                          name_type, version_type),
+                          HINT = 'Make model_name text and model_version integer, or delete '
+                                 'the earlier rows of this name.';
+                CONTINUE;
+            END IF;
             -- What would fail the query is asked first, not caught: under exit_on_error any
             -- error ends the session (another session's temporary table, 0A000; a reader whose
             -- rows a policy would filter, 42501 with row_security off; a schema it may not use).

@@ -153,8 +153,17 @@ SELECT ai_scale.register_model('reinstall_full_m', 'linear', ARRAY['a'], '{"weig
 SET ai_scale.store_table = 'public.reinstall_narrow';
 SELECT ai_scale.register_model('reinstall_narrow_m', 'linear', ARRAY['a'], '{"weights": [1]}')
     AS version_past_the_smallint_store;
+-- One of other types (name and numeric here; citext, oid), which L3 reads all the same, is not
+-- read (comparing them with text would run their own code): the registration says so, as its
+-- number may then be one whose outputs the store holds (L3 answered them silently).
+CREATE TABLE public.reinstall_other (model_name name, model_version numeric);
+INSERT INTO public.reinstall_other VALUES ('reinstall_other_m', 4);
+SET ai_scale.store_table = 'public.reinstall_other';
+SELECT ai_scale.register_model('reinstall_other_m', 'linear', ARRAY['a'], '{"weights": [1]}')
+    AS version_beside_the_other_store;
 RESET ai_scale.store_table;
-DROP TABLE public.reinstall_forced, public.reinstall_wide, public.reinstall_narrow;
+DROP TABLE public.reinstall_forced, public.reinstall_wide, public.reinstall_narrow,
+           public.reinstall_other;
 DROP DOMAIN public.reinstall_version, public.reinstall_positive, public.reinstall_name;
 -- Left as the other tests expect it.
 DROP EXTENSION ai_scale;

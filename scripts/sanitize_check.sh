@@ -58,7 +58,7 @@ cat >"$bindir/postgres" <<EOF
 #!/bin/bash
 LD_PRELOAD="$(gcc -print-file-name=libasan.so) $bindir/asan_first.so \${LD_PRELOAD:-}" \\
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1:log_path=$logs/asan \\
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=0 \\
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=0:log_path=$logs/san \\
 exec -a "\$0" "$bindir/postgres.real" "\$@"
 EOF
 chmod 755 "$bindir/postgres"
@@ -79,8 +79,12 @@ status=0
 AI_SCALE_TEST_KEEP_LOGS=1 bash test/run.sh --no-setup "${suites[@]}" | tee "$copy/run.log" ||
     status=1
 work=$(sed -n 's/^logs kept in //p' "$copy/run.log" | tail -n 1)
-# ASan reports are files in $logs; UBSan's go to the server logs (its log_path is lost with the
-# process title, see above): the regress cluster's and each TAP node's.
+# ASan reports are files in $logs: UBSan's runtime, loaded with ai_scale.so, sets the report path
+# the two share from its own options at its start, so UBSAN_OPTIONS names $logs too (with
+# ASAN_OPTIONS's alone, every report went to the server's stderr: nothing saw one from a server
+# whose log is not read below, pg_upgrade's in TAP 233 say). UBSan's own reports go to the
+# server logs (its log_path is lost with the process title, see above): the regress cluster's
+# and each TAP node's.
 mapfile -t files < <(find "$logs" -type f; find "$work" -name '*.log' \( -path '*/tmp_check/log/*' -o -name pg.log \))
 asan=$(cat "${files[@]}" | grep -c 'ERROR: AddressSanitizer' || true)
 ubsan=$(cat "${files[@]}" | grep -c 'runtime error:' || true)

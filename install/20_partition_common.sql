@@ -824,15 +824,27 @@ CREATE FUNCTION ai_scale._referencing_foreign_key(rel regclass) RETURNS oid
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_referencing_foreign_key';
 
+-- The enabled states of the triggers and rules this session fires: 'O' (ENABLE) or 'A'
+-- (ALWAYS), or 'R' (REPLICA) or 'A' where session_replication_role is replica. The worker runs
+-- as origin.
+CREATE FUNCTION ai_scale._fired_here() RETURNS "char"[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE current_setting('session_replication_role')
+                WHEN 'replica' THEN '{R,A}'::"char"[] ELSE '{O,A}'::"char"[] END
+$$;
+
 -- Rows cannot be moved out of the default partition of parent when the move would not put them
 -- back as they were. Raises 0A000, naming the cause:
 -- * a foreign key references the table: deleting them fires the key's ON DELETE action
 --   (CASCADE would delete the referencing rows) before they are back in the table;
 -- * a DO INSTEAD rule on DELETE from the default partition: the rows would stay there, and
 --   the attach failed on them with a check constraint of ours named as the cause (23514);
---   with deletes_in_with (the move deletes in a WITH query: making partitions ahead, or
---   moving through the parent), a DO ALSO one too: Postgres refuses such rules there (0A000,
---   naming no rule). A rescue that moves through a staging table runs it;
+--   with deletes_in_with (the move deletes in a WITH query: making a partition ahead around
+--   the parent), a DO ALSO one too: Postgres refuses such rules there (0A000, naming no rule).
+--   A rescue, and a move through the parent (_hold_default_rows), run it. Rules the session
+--   does not fire (disabled; ENABLE REPLICA but in a replica session) are not in the way;
 -- * with through_parent (the move goes through the parent: _moves_through_parent, which the
 --   caller has asked already), a DO INSTEAD rule on INSERT into the parent: the rows went where the rule sent them, as many as left the default, and the
 --   move was reported made into partitions that stayed empty. (A DO ALSO one runs its action
@@ -864,8 +876,9 @@ BEGIN
            r.is_instead
       INTO rule
       FROM pg_rewrite r
-     WHERE (r.ev_class = dflt AND r.ev_type = '4' AND (r.is_instead OR deletes_in_with))
-        OR (r.ev_class = parent AND r.ev_type = '3' AND r.is_instead AND through_parent)
+     WHERE r.ev_enabled = ANY (ai_scale._fired_here())
+       AND ((r.ev_class = dflt AND r.ev_type = '4' AND (r.is_instead OR deletes_in_with))
+            OR (r.ev_class = parent AND r.ev_type = '3' AND r.is_instead AND through_parent))
      ORDER BY r.ev_type DESC, r.rulename LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %', parent
@@ -962,12 +975,10 @@ BEGIN
                                 ON c.relnamespace = pn.pnnspid
                         WHERE pn.pnpubid = b.oid AND c.oid = parent));
     -- (tgtype bit 0: ROW, bit 1: BEFORE, bit 2: INSERT, bit 3: DELETE. Those the move fires in
-    -- this session: 'O' or 'A', or 'R' or 'A' where session_replication_role is replica. The
-    -- worker runs as origin; counted as origin in a replica session, a default's BEFORE DELETE
-    -- trigger ENABLE REPLICA that kept a row failed the move on a constraint of ours, and an
-    -- INSERT trigger ENABLE REPLICA never saw the moved rows.)
-    fired := CASE current_setting('session_replication_role')
-                  WHEN 'replica' THEN '{R,A}' ELSE '{O,A}' END;
+    -- this session (_fired_here): counted as origin in a replica session, a default's BEFORE
+    -- DELETE trigger ENABLE REPLICA that kept a row failed the move on a constraint of ours,
+    -- and an INSERT trigger ENABLE REPLICA never saw the moved rows.)
+    fired := ai_scale._fired_here();
     insert_triggers := EXISTS (SELECT 1 FROM pg_trigger t
                                 WHERE NOT t.tgisinternal AND t.tgenabled = ANY (fired)
                                   AND t.tgrelid = parent AND t.tgtype & 4 <> 0);

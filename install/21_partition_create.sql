@@ -172,7 +172,12 @@ END $$;
 -- security-restricted operation, which may not make a temporary table) and is dropped before
 -- the transaction ends (_release_held_rows), so no other session ever sees it. Unlogged, as a
 -- temporary one was: a publication FOR ALL TABLES (or for the schema) publishes every permanent
--- table, and a subscriber, which has no such table, stopped on its rows for good.
+-- table, and a subscriber, which has no such table, stopped on its rows for good. Where the
+-- default has a DO ALSO rule on DELETE that the session fires, the rows are copied, then
+-- deleted by a plain DELETE, which runs it (Postgres refuses such a rule for a DELETE in a WITH
+-- query), the default locked against writers in between (a row written after the copy would
+-- be deleted uncopied). A row a BEFORE DELETE trigger keeps is then in both, and the attach
+-- fails on it as below (_create_partition).
 CREATE FUNCTION ai_scale._hold_default_rows(parent regclass, key_column name,
                                             default_partition regclass, lo_lit text,
                                             hi_lit text, OUT holding text,
@@ -184,16 +189,28 @@ DECLARE
     nsp name;
     rel name;
     cols text := ai_scale._insert_columns(parent);
+    range text := format('%I >= %s AND %I < %s', key_column, lo_lit, key_column, hi_lit);
 BEGIN
     SELECT n.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
     holding := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'moving'));
     EXECUTE format('CREATE UNLOGGED TABLE %s AS SELECT %s FROM ONLY %s WITH NO DATA', holding,
                    cols, default_partition);
+    IF EXISTS (SELECT 1 FROM pg_rewrite r
+                WHERE r.ev_class = default_partition AND r.ev_type = '4' AND NOT r.is_instead
+                  AND r.ev_enabled = ANY (ai_scale._fired_here())) THEN
+        EXECUTE format('LOCK TABLE ONLY %s IN SHARE ROW EXCLUSIVE MODE', default_partition);
+        PERFORM ai_scale._as_owner(parent, format(
+            'INSERT INTO %s (%s) SELECT %s FROM ONLY %s WHERE %s', holding, cols, cols,
+            default_partition, range));
+        rows_moved := ai_scale._as_owner(parent, format('DELETE FROM ONLY %s WHERE %s',
+                                                        default_partition, range));
+        RETURN;
+    END IF;
     rows_moved := ai_scale._as_owner(parent, format(
-        'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+        'WITH moved AS (DELETE FROM ONLY %s WHERE %s RETURNING %s) '
         'INSERT INTO %s (%s) SELECT %s FROM moved',
-        default_partition, key_column, lo_lit, key_column, hi_lit, cols, holding, cols, cols));
+        default_partition, range, cols, holding, cols, cols));
 END $$;
 
 -- For _create_partition, once the partition is attached: the rows_moved rows that

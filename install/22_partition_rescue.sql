@@ -300,9 +300,10 @@ BEGIN
       FROM ai_scale._default_cells(dflt, key_column, key_type, zone, partition_interval,
                                    batch_rows) c;
     IF cell_lows IS NOT NULL THEN
-        -- A move through the parent deletes in a WITH query; one through a staging table not.
+        -- Neither way deletes in a WITH query where the default has a DO ALSO rule on DELETE
+        -- (through the parent: _hold_default_rows; around it, through a staging table).
         through_parent := ai_scale._moves_through_parent(parent, dflt);
-        PERFORM ai_scale._require_movable_default(parent, dflt, through_parent, through_parent);
+        PERFORM ai_scale._require_movable_default(parent, dflt, through_parent, false);
     END IF;
     IF unplaceable > 0 AND NOT quiet THEN
         RAISE NOTICE '% in the default partition of %: % "%" is NULL, infinite or at an end of the timestamp range',
@@ -811,7 +812,7 @@ BEGIN
     -- holding only rows none can (a NULL or infinite key) was refused where rescue_default
     -- moves nothing.
     BEGIN
-        PERFORM ai_scale._require_movable_default(parent, dflt, through, through)
+        PERFORM ai_scale._require_movable_default(parent, dflt, through, false)
            FROM ai_scale._moves_through_parent(parent, dflt) through;
     EXCEPTION WHEN feature_not_supported THEN
         PERFORM set_config('lock_timeout', caller_lock_timeout, true);

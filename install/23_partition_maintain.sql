@@ -574,8 +574,10 @@ BEGIN
             -- it failed the table's whole run, the partitions without rows and retention too.)
             through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
             PERFORM ai_scale._require_plain_default(cfg.parent, plan.dflt);
+            -- (Around the parent, the move deletes in a WITH query; through it, not where
+            -- the default has a DO ALSO rule on DELETE: _hold_default_rows.)
             PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt, through_parent,
-                                                      true);
+                                                      NOT through_parent);
             done := done || ai_scale._make_ahead_create(cfg, plan, ARRAY[p], true, false,
                                                         through_parent);
         EXCEPTION
@@ -660,7 +662,7 @@ BEGIN
             IF moving THEN
                 through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
                 PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt, through_parent,
-                                                          true);
+                                                          NOT through_parent);
             END IF;
             done := ai_scale._make_ahead_create(cfg, plan, steps, moving, in_place,
                                                 through_parent);

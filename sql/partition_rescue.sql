@@ -406,10 +406,25 @@ TRUNCATE ruled_log;
 UPDATE ai_scale.partition_config SET premake = 0 WHERE parent = 'ruled'::regclass;
 INSERT INTO ruled VALUES (4, '2022-03-05 12:00 UTC'), (5, '2022-03-05 13:00 UTC');
 CREATE RULE ruled_logged AS ON INSERT TO ruled DO ALSO INSERT INTO ruled_log VALUES ('insert', NEW.id);
+-- With a DO ALSO rule on DELETE from the default too, the rows are copied out and deleted by a
+-- plain DELETE, which runs it (the move through the parent deleted in a WITH query, where
+-- Postgres refuses such a rule: the rows stayed in the default for good, 0A000), as does a
+-- partition made ahead over a row of the default.
+CREATE RULE ruled_deleted AS ON DELETE TO ruled_default DO ALSO INSERT INTO ruled_log VALUES ('delete', OLD.id);
 SELECT partition, rows_moved FROM ai_scale.rescue_default('ruled') ORDER BY partition;
+UPDATE ai_scale.partition_config SET premake = 5 WHERE parent = 'ruled'::regclass;
+INSERT INTO ruled VALUES (6, now() + interval '4 days');
+SELECT action, regexp_replace(detail, '[A-Z][a-z]{2} [A-Z][a-z]{2} [0-9 ]{2} [0-9:]{8} [0-9]{4} [A-Z]{3}', 'T', 'g') AS detail
+  FROM ai_scale.run_maintenance('ruled') WHERE detail LIKE '%moved%';
 SELECT op, id FROM ruled_log ORDER BY op, id;
 SELECT (SELECT count(*) FROM ONLY ruled_default) AS in_default, (SELECT count(*) FROM ruled) AS in_table,
        (SELECT count(*) FROM ruled_elsewhere) AS elsewhere;
+-- A rule the session does not fire (disabled, here a DO INSTEAD one that would keep the rows
+-- there) is not in the way (it refused every move, and its hint said to drop it).
+CREATE RULE ruled_kept AS ON DELETE TO ruled_default DO INSTEAD NOTHING;
+ALTER TABLE ruled_default DISABLE RULE ruled_kept;
+INSERT INTO ruled VALUES (7, '2022-03-07 12:00 UTC');
+SELECT partition, rows_moved FROM ai_scale.rescue_default('ruled') ORDER BY partition;
 DROP TABLE ruled, ruled_elsewhere, ruled_log;
 DROP FUNCTION ruled_keep();
 -- Moves run with jit off, whatever the session's (each of their small queries was compiled

@@ -588,6 +588,31 @@ RESET client_min_messages;
 SELECT ai_scale._moves_through_parent('published', 'published_default') AS through_root;
 DROP PUBLICATION published_pub;
 DROP TABLE published_root;
+-- The publications of the default are those pg_publication_tables lists it or a table above
+-- in, read without that view: one of the table's schema; of all tables, which lists an
+-- unlogged default only with publish_via_partition_root (the root then).
+CREATE TABLE published_logged (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE published_logged_default PARTITION OF published_logged DEFAULT;
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR TABLES IN SCHEMA public;
+RESET client_min_messages;
+SELECT ai_scale._moves_through_parent('published_logged', 'published_logged_default')
+    AS through_schema;
+DROP PUBLICATION published_pub;
+CREATE TABLE published_unlogged (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE UNLOGGED TABLE published_unlogged_default PARTITION OF published_unlogged DEFAULT;
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR ALL TABLES;
+RESET client_min_messages;
+SELECT ai_scale._moves_through_parent('published_unlogged', 'published_unlogged_default')
+    AS unlogged_all_tables;
+ALTER PUBLICATION published_pub SET (publish_via_partition_root = true);
+SELECT ai_scale._moves_through_parent('published_unlogged', 'published_unlogged_default')
+    AS unlogged_all_tables_via_root;
+SELECT ai_scale._moves_through_parent('published_logged', 'published_logged_default')
+    AS logged_all_tables_via_root;
+DROP PUBLICATION published_pub;
+DROP TABLE published_unlogged, published_logged;
 
 -- A table ai_scale does not manage is refused before anything is built on it.
 CREATE TABLE unmanaged (at timestamptz NOT NULL) PARTITION BY RANGE (at);

@@ -572,8 +572,8 @@ BEGIN
         BEGIN
             -- (Here, where its refusal is this partition's error row: asked before the loop,
             -- it failed the table's whole run, the partitions without rows and retention too.)
-            through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
             PERFORM ai_scale._require_plain_default(cfg.parent, plan.dflt);
+            through_parent := ai_scale._moves_through_parent(cfg.parent, plan.dflt);
             -- (Around the parent, the move deletes in a WITH query; through it, not where
             -- the default has a DO ALSO rule on DELETE: _hold_default_rows.)
             PERFORM ai_scale._require_movable_default(cfg.parent, plan.dflt, through_parent,

@@ -430,9 +430,12 @@ int find_due(const bool* exists, database_slot** due, long* sleep_ms)
     const uint64 now = monotonic_ms();
     const long naptime_ms = long(ai_scale::guc::maintenance_naptime_s) * 1000L;
     int ndue = 0;
-    // (No database listed, nothing is held back, and nothing said: a server that maintains
-    // none logged the hold after any two crashes.)
-    const long held_ms = nslots > 0 ? crash_hold_left_ms(now) : 0;
+    // (No database listed that exists, nothing is held back, and nothing said: a server that
+    // maintains none logged the hold after any two crashes.)
+    bool any_database = false;
+    for (int i = 0; i < nslots; i++)
+        any_database |= exists[i];
+    const long held_ms = any_database ? crash_hold_left_ms(now) : 0;
     if (held_ms > 0) {
         if (!crash_hold_logged)
             ereport(LOG,

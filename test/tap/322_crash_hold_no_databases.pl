@@ -1,7 +1,8 @@
 # The maintenance launcher's crash hold (TAP 320) is said only where it holds a worker back: a
-# server that lists no maintenance database logged "holds the workers back for 10 s" after any
-# two crashes within an hour, crashes that had nothing to do with maintenance. Listed later
-# within the hold, a database still waits for it, and the launcher says so then.
+# server that lists no maintenance database, or only one that does not exist, logged "holds the
+# workers back for 10 s" after any two crashes within an hour, crashes that had nothing to do
+# with maintenance. Listed later within the hold, a database still waits for it, and the
+# launcher says so then.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -17,6 +18,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'ai_scale'
 restart_after_crash = on
 ai_scale.maintenance_naptime = 1
+ai_scale.maintenance_databases = 'nosuchdb'
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
@@ -37,7 +39,7 @@ WHERE backend_type = 'ai_scale maintenance launcher'}),
     'the launcher runs again');
 $node->safe_psql('postgres', 'SELECT pg_sleep(1)');
 unlike(slurp_file($node->logfile, $offset), qr/holds the workers back/,
-    'with no maintenance database listed, no hold is said');
+    'with no maintenance database listed that exists, no hold is said');
 
 # Listed now, within the hold's 10 s: the database waits, and the launcher says why.
 $node->append_conf('postgresql.conf', "ai_scale.maintenance_databases = 'postgres'\n");

@@ -18,6 +18,18 @@ SELECT configured_as, breaker FROM ai_scale.redis_status() ORDER BY configured_a
 -- silently at the end of the session).
 SET ai_scale.redis_primary = '127.0.0.1:1';
 SELECT ai_scale.cache_invalidate('np_model');
+-- Said once a slot: again for the same model, nothing; in a transaction that writes, once for
+-- the commit's bumps of the models the call did not mark, not once a model at the call and once
+-- more at the commit (two WARNINGs a model, each saying what the other did).
+SELECT ai_scale.cache_invalidate('np_model');
+CREATE TEMP TABLE np_changes (n int);
+BEGIN;
+INSERT INTO np_changes VALUES (1);
+SELECT count(ai_scale.cache_invalidate('np_model_' || g)) FROM generate_series(1, 3) g;
+COMMIT;
+-- A registration's invalidation of the version's cached outputs alike.
+SELECT ai_scale.register_model('np_registered', 'linear', ARRAY['a'], '{"weights": [1]}');
+SELECT ai_scale.drop_model('np_registered');
 
 -- Without Redis either, the cache is all misses, never errors.
 SET ai_scale.redis_primary = '';

@@ -703,35 +703,40 @@ namespace {
 
 // Without shared_preload_libraries a bump Redis did not take lives in this backend alone (no
 // shared memory, no unsent-bumps file): it was lost, silently, when the session ended, and every
-// other session and server went on answering the outputs it was to make unreachable.
+// other session and server went on answering the outputs it was to make unreachable. Said once
+// a slot, when it is marked (a slot marked already, as at a commit's second bump, was said);
+// a commit's bumps are said together (invalidation_at_commit). The hint preloaded before: the
+// restart that takes ended the session, and lost the bump.
 void warn_bump_held_in_session()
 {
     pg::call([] {
         ereport(WARNING,
-                (errmsg("redis did not take this cache invalidation"),
+                (errmsg("redis did not take this invalidation of cached outputs"),
                  errdetail("Without ai_scale in shared_preload_libraries it holds in this session "
-                           "only, and is lost when the session ends: other sessions and servers "
-                           "answer the outputs it invalidates until they expire."),
-                 errhint("Call cache_invalidate again once Redis answers (redis_status() shows "
-                         "why it did not), or preload ai_scale.")));
+                           "only until Redis takes it (this session's next cache call sends it), "
+                           "and is lost if the session ends first: meanwhile other sessions and "
+                           "servers answer the outputs it invalidates."),
+                 errhint("Call ai_scale.cache_invalidate for the model again once Redis answers "
+                         "(redis_status() shows why it did not).")));
     });
 }
 
 } // namespace
 
-bool bump_slot(uint32_t slot, bool ask_redis, bool recheck)
+bool bump_slot(uint32_t slot, bool ask_redis, bool at_commit)
 {
     // Not asked, Redis is not asked to take earlier bumps either: the recheck sends each one
     // marked unsent (at most once a second), and a commit's bumps left to the next sync after
     // one Redis did not take waited a timeout each there instead (16 s for 12 models at
     // redis_timeout_ms = 1000).
     sync_writes_scope writes;
-    if (ask_redis && recheck)
+    if (ask_redis && !at_commit)
         recheck_bumped();
     auto& g = gens().slot[slot];
     auto& mark = gens().unsent[slot];
     const uint64_t local = g.load(std::memory_order_relaxed);
     bool new_mark = false; // a bump Redis did not take, of a slot not marked before
+    bool earlier = false;  // the slot was marked before this bump
     const bool redis = l2_enabled();
     if (redis) {
         note_taken(slot);
@@ -740,7 +745,7 @@ bool bump_slot(uint32_t slot, bool ask_redis, bool recheck)
             // and leaves the next sync nothing to add; one it does not take is left to that
             // sync.
             const unsent_mark::word stamp = unsent_mark::take(mark);
-            const bool earlier = stamp != 0;
+            earlier = stamp != 0;
             const uint64_t step = generation::bump_step(random_bits());
             std::optional<uint64_t> shared;
             try {
@@ -759,7 +764,7 @@ bool bump_slot(uint32_t slot, bool ask_redis, bool recheck)
             }
         }
         new_mark = mark_unsent(gens(), slot);
-        if (shared_generations == nullptr)
+        if (shared_generations == nullptr && new_mark && !earlier && !at_commit)
             warn_bump_held_in_session();
     }
     // One past the slot as it is now, not as it was read before the round trip: a sync that

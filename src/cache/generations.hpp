@@ -28,10 +28,10 @@ void bump_generation(Oid database, const text* model, const int32* version);
 // Redis took it (true without Redis). Not asked (ask_redis false), or not taking it, the bump
 // is made here and the slot marked unsent, for the next sync to send; with cache_strict, one
 // Redis was asked for and did not take fails (throws) instead, the slot as it was. Asked, it
-// first sends the bumps marked unsent (the server's recheck, at most once a second), unless
-// recheck is false.
+// first sends the bumps marked unsent (the server's recheck, at most once a second), but at a
+// commit (invalidation_at_commit), which also says itself what Redis did not take.
 uint32_t generation_slot(Oid database, const text* model, const int32* version);
-bool bump_slot(uint32_t slot, bool ask_redis = true, bool recheck = true);
+bool bump_slot(uint32_t slot, bool ask_redis = true, bool at_commit = false);
 // The bump a committing transaction owes a slot (invalidation_at_commit.hpp), from before its
 // commit to the end of its bump_slot: a backend that ends (terminated, crashed) in between,
 // while Redis had yet to answer, leaves the slot owed, and the slot is marked unsent (at its

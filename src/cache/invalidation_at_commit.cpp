@@ -2,6 +2,7 @@
 #include "cache/commit_writes.hpp"
 #include "cache/generations.hpp"
 #include "pg/guard.hpp"
+#include "pg/shmem.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -55,18 +56,24 @@ void owed_at_exit(int, Datum)
 // redis_timeout_ms = 1000), which no statement_timeout bounds (Postgres disarms it before the
 // commit); the reads of other sessions, which it still answered, kept the breaker from
 // opening. Nor does a bump send the bumps other commits left marked (the once-a-second
-// recheck, recheck = false): before it, each of them waited a timeout of its own (5 s for one
-// model invalidated at 1000 ms, after a commit that had marked twelve).
+// recheck, not at a commit): before it, each of them waited a timeout of its own (5 s for one
+// model invalidated at 1000 ms, after a commit that had marked twelve). Without
+// shared_preload_libraries the bumps Redis did not take hold in this session only: one WARNING
+// says so for all (a WARNING each, twice for a slot the call had marked, before).
 void bump_all_caught()
 {
     pg::first_failure failure;
+    int held = 0; // bumps Redis did not take
     for (owed_from = slots.begin(); owed_from != slots.end();) {
         const uint32_t slot = *owed_from;
         bool made = false;
         try {
             pg::call([&] {
                 const bool asked = ask_redis_at_commit();
-                if (!bump_slot(slot, asked, false) && asked)
+                if (bump_slot(slot, asked, true))
+                    return;
+                held++;
+                if (asked)
                     redis_unanswered_at_commit();
             });
             made = true;
@@ -82,7 +89,7 @@ void bump_all_caught()
         // answered here until then.
         if (!made) {
             try {
-                pg::call([&] { bump_slot(slot, false); });
+                pg::call([&] { bump_slot(slot, false, true); });
                 made = true;
             } catch (...) {
             }
@@ -99,11 +106,26 @@ void bump_all_caught()
                 (errmsg("ai_scale: the invalidations of this transaction were not sent to "
                         "Redis again at its commit: %s",
                         failure.text),
-                 errdetail("They are made again on this server, and sent at its next sync; "
-                           "until then other servers may answer what was cached during the "
-                           "transaction."),
+                 pg::preloaded()
+                     ? errdetail("They are made again on this server, and sent at its next "
+                                 "sync; until then other servers may answer what was cached "
+                                 "during the transaction.")
+                     : errdetail("They are made again in this session, and sent at its next "
+                                 "cache call; until then other sessions and servers may answer "
+                                 "what was cached during the transaction."),
                  errhint("Once Redis answers (ai_scale.redis_status()), call "
                          "ai_scale.cache_invalidate again for the other servers' sake.")));
+    else if (held > 0 && !pg::preloaded())
+        ereport(WARNING,
+                (errmsg("ai_scale: %d invalidation%s of this transaction %s not sent to Redis "
+                        "again at its commit",
+                        held, held == 1 ? "" : "s", held == 1 ? "was" : "were"),
+                 errdetail("Without ai_scale in shared_preload_libraries they hold in this "
+                           "session only until Redis takes them (its next cache call sends "
+                           "them), and are lost if it ends first: meanwhile other sessions and "
+                           "servers may answer what was cached during the transaction."),
+                 errhint("Once Redis answers (ai_scale.redis_status()), call "
+                         "ai_scale.cache_invalidate again for the other sessions' sake.")));
 }
 
 void at_xact_event(XactEvent event, void*)

@@ -300,6 +300,16 @@ BEGIN
                                              cold_tablespace, zone,
                                              manage_partitions.inherit_privileges);
     RETURN QUERY SELECT * FROM ai_scale._adopting_run(manage_partitions.parent);
+    -- Without the preload no worker runs: said, or the partitions made ahead ran out unseen.
+    IF NOT (ai_scale.build_info() ->> 'preloaded')::boolean THEN
+        RAISE NOTICE 'no maintenance worker runs on this server: ai_scale is not in shared_preload_libraries'
+            USING DETAIL = format('%s gets partitions made ahead, retention and rescues only '
+                                  'from run_maintenance(); once the partitions made now are '
+                                  'past, its rows go to the default partition.',
+                                  manage_partitions.parent),
+                  HINT = 'Schedule SELECT ai_scale.run_maintenance() (cron, pg_cron), or preload '
+                         'ai_scale and list the database in ai_scale.maintenance_databases.';
+    END IF;
 END $$;
 COMMENT ON FUNCTION ai_scale.manage_partitions(regclass, interval, int, interval, text, interval, name, text, boolean) IS
     'adopts a table range-partitioned on a timestamptz, timestamp or date column and maintains it';

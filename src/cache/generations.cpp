@@ -151,8 +151,8 @@ void save_new_mark()
 }
 
 // Marks unsent again the slots the file carried from the last shared memory (every slot when it
-// is damaged), and has this memory's marks saved when it goes.
-void carry_unsent_bumps(generations& g)
+// is damaged).
+void mark_carried(generations& g)
 {
     const auto carried = unsent_bumps::load();
     if (carried)
@@ -173,7 +173,27 @@ void carry_unsent_bumps(generations& g)
     else
         for (uint32_t s = 0; s < n_generation_slots; s++)
             mark_unsent(g, s);
+}
+
+// The file's slots marked in this memory, whose marks are saved when it goes.
+void carry_unsent_bumps(generations& g)
+{
+    mark_carried(g);
     on_shmem_exit(save_unsent_bumps, 0);
+}
+
+// Without shared_preload_libraries, at a backend's first cache call: the slots the file carries
+// (a preloaded server stopped with invalidations Redis had not taken) marked in the session's
+// own slots, which its syncs then send. Nothing read it without the preload, and a server
+// started so served the values those invalidations were for. The file is left as it is (a
+// preloaded start sends them once more: misses only).
+void carry_into_session()
+{
+    static bool carried = false;
+    if (shared_generations != nullptr || carried)
+        return;
+    carried = true;
+    mark_carried(local_generations);
 }
 
 void init_generations(void* segment, bool found)
@@ -672,6 +692,7 @@ using generation::version_slot;
 
 key_generations generations_for_key(Oid database, const text* model, int32 version)
 {
+    carry_into_session();
     const uint64_t mh = model_hash(database, model);
     sync_writes_scope writes;
     recheck_bumped();
@@ -725,6 +746,7 @@ void warn_bump_held_in_session()
 
 bool bump_slot(uint32_t slot, bool ask_redis, bool at_commit)
 {
+    carry_into_session();
     // Not asked, Redis is not asked to take earlier bumps either: the recheck sends each one
     // marked unsent (at most once a second), and a commit's bumps left to the next sync after
     // one Redis did not take waited a timeout each there instead (16 s for 12 models at

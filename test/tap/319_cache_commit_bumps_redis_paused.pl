@@ -111,22 +111,53 @@ unpause();
 $marks->quit;
 $later->quit;
 
+# A strict call asks Redis for its own bump after the recheck got no answer, and fails: skipped,
+# it returned as if made while Redis never took it.
+my $marker = $node->background_psql('postgres', on_error_stop => 0);
+$marker->query_safe(qq{SET ai_scale.redis_timeout_ms = 1000;
+BEGIN;
+INSERT INTO changes VALUES (6);
+SELECT ai_scale.cache_invalidate('m' || g, 1) FROM generate_series(1, $models) g;});
+pause_writes();
+$marker->query_safe('COMMIT');
+$marker->quit;
+my $strict_call = $node->background_psql('postgres', on_error_stop => 0);
+$strict_call->query(q{SET ai_scale.redis_timeout_ms = 1000; SET ai_scale.cache_strict = on;
+SELECT pg_sleep(1.1); SELECT ai_scale.cache_invalidate('x', 1);});
+like($strict_call->{stderr}, qr/redis is unavailable for the L2 cache/,
+    'a strict invalidation after the recheck got no answer asks Redis, and fails');
+unpause();
+$strict_call->quit;
+
 # The predictions a transaction stored and its invalidations: one round trip Redis did not
-# answer, for both.
+# answer, for both, whichever the session began with (its commit then writes them first); and a
+# later commit asks Redis again.
 $node->safe_psql('postgres', q{SELECT ai_scale.create_prediction_store();
 SELECT ai_scale.register_model('p', 'linear', ARRAY['a'], '{"weights": [2]}')});
-my $both = $node->background_psql('postgres', on_error_stop => 0);
-$both->query_safe(q{SET ai_scale.redis_timeout_ms = 1000;
+for my $first ('invalidation', 'prediction') {
+    my $both = $node->background_psql('postgres', on_error_stop => 0);
+    my @calls = (q{SELECT ai_scale.cache_invalidate('m1', 1);},
+        q{SELECT ai_scale.predict('p', jsonb_build_object('a', 3 + random()));});
+    @calls = reverse @calls if $first eq 'prediction';
+    $both->query_safe(qq{SET ai_scale.redis_timeout_ms = 1000;
 BEGIN;
 INSERT INTO changes VALUES (4);
-SELECT ai_scale.cache_invalidate('m1', 1);
-SELECT ai_scale.predict('p', '{"a": 3}');
+@calls
 SELECT ai_scale.reset_stats();});
-pause_writes();
-$both->query_safe('COMMIT');
-is(l2_errors($both), 1, 'the commit asks Redis once for its predictions and invalidations');
-unpause();
-$both->quit;
+    pause_writes();
+    $both->query_safe('COMMIT');
+    is(l2_errors($both), 1,
+        "the commit asks Redis once for its predictions and invalidations ($first first)");
+    unpause();
+    my $keys = `redis-cli -p $port DBSIZE` + 0;
+    $both->query_safe(
+        $first eq 'invalidation'
+        ? q{SELECT ai_scale.predict('p', '{"a": 40}')}
+        : q{SELECT ai_scale.predict('p', '{"a": 41}')});
+    is(`redis-cli -p $port DBSIZE` + 0, $keys + 1,
+        "a later commit of the session caches its prediction in Redis ($first first)");
+    $both->quit;
+}
 
 # With cache_strict the first bump fails (08006, a WARNING after the commit) and is made on
 # this server all the same: what another session cached during the transaction is a miss here

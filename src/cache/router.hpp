@@ -112,8 +112,9 @@ class server_recheck_scope {
 bool strict_call();
 
 // INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed;
-// then *unanswered (when given) says whether for want of an answer (a timeout, a lost
-// connection, the breaker open), not a reply refusing it.
+// then *unanswered (when given) says whether for want of an answer it could use (a timeout, a
+// lost connection, the breaker open, a reply such as READONLY or LOADING), not a reply refusing
+// the command (NOPERM, OOM, a counter not a number).
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1,
                                      bool* unanswered = nullptr);
 

@@ -68,6 +68,15 @@ sub l2_errors {
         q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'}) + 0;
 }
 
+# Opens in $session a transaction that writes (row $n of changes) and invalidates the models.
+sub invalidations_to_commit {
+    my ($session, $n) = @_;
+    $session->query_safe(qq{SET ai_scale.redis_timeout_ms = 1000;
+BEGIN;
+INSERT INTO changes VALUES ($n);
+SELECT ai_scale.cache_invalidate('m' || g, 1) FROM generate_series(1, $models) g;});
+}
+
 sub pause_writes {
     system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '20000', 'WRITE') == 0
       or die 'CLIENT PAUSE failed';
@@ -92,10 +101,7 @@ $later->query_safe(q{SET ai_scale.redis_timeout_ms = 1000;
 BEGIN;
 INSERT INTO changes VALUES (2);
 SELECT ai_scale.cache_invalidate('m9', 1);});
-$marks->query_safe(qq{SET ai_scale.redis_timeout_ms = 1000;
-BEGIN;
-INSERT INTO changes VALUES (3);
-SELECT ai_scale.cache_invalidate('m' || g, 1) FROM generate_series(1, $models) g;});
+invalidations_to_commit($marks, 3);
 pause_writes();
 $marks->query_safe('COMMIT');
 $later->query_safe('SELECT pg_sleep(1.1); SELECT ai_scale.reset_stats()');
@@ -114,10 +120,7 @@ $later->quit;
 # A strict call asks Redis for its own bump after the recheck got no answer, and fails: skipped,
 # it returned as if made while Redis never took it.
 my $marker = $node->background_psql('postgres', on_error_stop => 0);
-$marker->query_safe(qq{SET ai_scale.redis_timeout_ms = 1000;
-BEGIN;
-INSERT INTO changes VALUES (6);
-SELECT ai_scale.cache_invalidate('m' || g, 1) FROM generate_series(1, $models) g;});
+invalidations_to_commit($marker, 6);
 pause_writes();
 $marker->query_safe('COMMIT');
 $marker->quit;

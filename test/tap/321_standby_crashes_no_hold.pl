@@ -27,16 +27,8 @@ ai_scale.maintenance_naptime = 1
 $standby->start;
 
 # Two crash restarts of the standby: a backend killed, the server back, twice.
-for my $n (1, 2) {
-    my $offset = -s $standby->logfile;
-    my $s = $standby->background_psql('postgres', on_error_stop => 0);
-    my $pid = $s->query_safe('SELECT pg_backend_pid()');
-    kill 'KILL', $pid;
-    $standby->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
-    ok($standby->poll_query_until('postgres', 'SELECT pg_is_in_recovery()'),
-        "the standby is back after crash $n");
-    eval { $s->quit };
-}
+ok(crash_restart($standby, 'SELECT pg_is_in_recovery()'), "the standby is back after crash $_")
+  for 1, 2;
 
 my $offset = -s $standby->logfile;
 $standby->promote;

@@ -25,15 +25,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
 
 # Two crash restarts: a backend killed, the server back, twice.
 my $offset = -s $node->logfile;
-for my $n (1, 2) {
-    my $from = -s $node->logfile;
-    my $s = $node->background_psql('postgres', on_error_stop => 0);
-    my $pid = $s->query_safe('SELECT pg_backend_pid()');
-    kill 'KILL', $pid;
-    $node->wait_for_log(qr/all server processes terminated; reinitializing/, $from);
-    ok($node->poll_query_until('postgres', 'SELECT true'), "the server is back after crash $n");
-    eval { $s->quit };
-}
+ok(crash_restart($node), "the server is back after crash $_") for 1, 2;
 ok( $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
 WHERE backend_type = 'ai_scale maintenance launcher'}),
     'the launcher runs again');

@@ -19,7 +19,7 @@ use PollPace;
 our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_database store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
-  stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait kill_backend
+  stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait kill_backend crash_restart
   python_server_start fake_sentinel_start hold_proxy_start lookup_held release_held slow_resolver_node
   worker_alter_gate launcher_reloaded
   publisher_and_subscriber row_arrives redis_start sentinel_start redis_pid redis_stop
@@ -873,6 +873,21 @@ sub kill_backend {
         usleep(10_000);
     }
     die "server process $pid was not reaped";
+}
+
+# A crash restart of $node (restart_after_crash on): a backend killed, the server back. Returns
+# whether it answers again, after the crash recovery ($check, polled, says it is back: a
+# standby's check asks pg_is_in_recovery()).
+sub crash_restart {
+    my ($node, $check) = @_;
+    my $from = -s $node->logfile;
+    my $s = $node->background_psql('postgres', on_error_stop => 0);
+    my $pid = $s->query_safe('SELECT pg_backend_pid()');
+    kill 'KILL', $pid;
+    $node->wait_for_log(qr/all server processes terminated; reinitializing/, $from);
+    my $back = $node->poll_query_until('postgres', $check // 'SELECT true');
+    eval { $s->quit };
+    return $back;
 }
 
 # Whether process $pid still runs: one that exited is a zombie until its parent reaps it, and

@@ -150,11 +150,9 @@ void save_new_mark()
     LWLockRelease(unsent_file_lock);
 }
 
-// Marks unsent again the slots the file carried from the last shared memory (every slot when it
-// is damaged).
-void mark_carried(generations& g)
+// Marks unsent again the slots carried (every slot when nullopt: a damaged file).
+void mark_carried(generations& g, const std::optional<std::vector<unsent_bumps::carried>>& carried)
 {
-    const auto carried = unsent_bumps::load();
     if (carried)
         for (const auto& c : *carried) {
             // A floor past what counters reach, less a bump's step (written by a build that took
@@ -178,7 +176,7 @@ void mark_carried(generations& g)
 // The file's slots marked in this memory, whose marks are saved when it goes.
 void carry_unsent_bumps(generations& g)
 {
-    mark_carried(g);
+    mark_carried(g, unsent_bumps::load());
     on_shmem_exit(save_unsent_bumps, 0);
 }
 
@@ -186,14 +184,15 @@ void carry_unsent_bumps(generations& g)
 // (a preloaded server stopped with invalidations Redis had not taken) marked in the session's
 // own slots, which its syncs then send. Nothing read it without the preload, and a server
 // started so served the values those invalidations were for. The file is left as it is (a
-// preloaded start sends them once more: misses only).
+// preloaded start sends them once more: misses only); a damaged one is not applied
+// (unsent_bumps::load_in_session).
 void carry_into_session()
 {
     static bool carried = false;
     if (shared_generations != nullptr || carried)
         return;
     carried = true;
-    mark_carried(local_generations);
+    mark_carried(local_generations, unsent_bumps::load_in_session());
 }
 
 void init_generations(void* segment, bool found)

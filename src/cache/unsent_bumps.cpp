@@ -23,6 +23,9 @@ namespace ai_scale::cache::unsent_bumps {
 
 namespace {
 
+constexpr const char* kind_problem =
+    "It holds other than the list of generation slots this extension writes.";
+
 // file_errno: why the file could not be read, 0 when it holds something else.
 std::nullopt_t marked_everywhere(const char* problem, int file_errno = 0)
 {
@@ -88,8 +91,7 @@ std::optional<std::vector<carried>> load()
         }
         auto slots = parse(text);
         if (!slots)
-            return marked_everywhere(
-                "It holds other than the list of generation slots this extension writes.");
+            return marked_everywhere(kind_problem);
         if (!slots->empty())
             ereport(LOG,
                     (errhidestmt(true), errhidecontext(true),
@@ -106,6 +108,37 @@ std::optional<std::vector<carried>> load()
     } catch (const std::bad_alloc&) {
         return marked_everywhere("There was no memory to read it.");
     }
+}
+
+std::vector<carried> load_in_session()
+{
+    std::string text;
+    char problem[200] = "";
+    int file_errno = 0;
+    std::optional<std::vector<carried>> slots;
+    try {
+        if (read_text(text, problem, sizeof problem, &file_errno))
+            slots = parse(text);
+        else if (file_errno == 0)
+            return {};
+        if (slots)
+            return *slots;
+    } catch (const std::bad_alloc&) {
+        snprintf(problem, sizeof problem, "There was no memory to read it.");
+        file_errno = 0;
+    }
+    errno = file_errno;
+    ereport(WARNING,
+            (file_errno != 0 ? errcode_for_file_access() : errcode(ERRCODE_DATA_CORRUPTED),
+             errmsg("ai_scale: file \"%s\" does not hold the cache invalidations carried from "
+                    "before this start; this session does not apply them",
+                    file_name),
+             errdetail("%s Without ai_scale in shared_preload_libraries nothing rewrites it, "
+                       "and marking every slot would invalidate every model at each session.",
+                       file_errno != 0 || problem[0] != '\0' ? problem : kind_problem),
+             errhint("Start the server with ai_scale preloaded, which marks every slot once and "
+                     "rewrites the file, or remove the file.")));
+    return {};
 }
 
 void save(const std::vector<carried>& slots, bool at_exit)

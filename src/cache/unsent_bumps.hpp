@@ -19,6 +19,12 @@ namespace ai_scale::cache::unsent_bumps {
 // where one left unmarked serves values put before an invalidation.
 std::optional<std::vector<carried>> load();
 
+// The slots in the file, for a backend without shared_preload_libraries (its first cache call):
+// none, with a WARNING, where load gives nullopt (nothing rewrites the file without the preload,
+// and every slot marked at every session invalidated every model each time, in the shared
+// Redis too); and no LOG line (one a session).
+std::vector<carried> load_in_session();
+
 // Writes the slots to the file durably, or removes it when there are none: at_exit, by the
 // postmaster as the server stops (or reinitialises after a crash); otherwise by a backend as it
 // marks a slot, which the exit writes again (a hint says so where the write fails).

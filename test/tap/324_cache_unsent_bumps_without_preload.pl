@@ -3,7 +3,7 @@
 # ai_scale in shared_preload_libraries (to look into a crash, say), served the values they were
 # for, in every session, until it was preloaded again. A backend without the preload now marks the
 # file's slots in its own at its first cache call, and sends them; the file stays for the next
-# preloaded start.
+# preloaded start. A damaged file is not applied there.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -40,6 +40,19 @@ is($node->safe_psql('postgres', $get), 'miss',
     'a session misses the value the carried invalidation was for');
 is($node->safe_psql('postgres', $get), 'miss', 'and so does the next, Redis having taken it');
 ok(-s $file, 'the file stays');
+
+# A damaged file is not applied without the preload (a WARNING says so): every slot marked at
+# each session invalidated every model at each, in the shared Redis too.
+$node->stop;
+open(my $fh, '>', $file) or die "cannot write $file: $!";
+print $fh "not the list\n";
+close $fh;
+$node->start;
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('m', 1, '{"a": 1}', '"after"')});
+my ($ret, $out, $err) = $node->psql('postgres', $get);
+is($out, '"after"', 'a value put in one session is a hit in the next');
+like($err, qr/does not hold the cache invalidations carried from before this start; this session does not apply them/,
+    'which is told that the damaged file is not applied');
 
 $node->stop;
 done_testing();

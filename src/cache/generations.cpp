@@ -725,8 +725,8 @@ namespace {
 // shared memory, no unsent-bumps file): it was lost, silently, when the session ended, and every
 // other session and server went on answering the outputs it was to make unreachable. Said once
 // a slot, when it is marked (a slot marked already, as at a commit's second bump, was said);
-// a commit's bumps are said together (invalidation_at_commit). The hint preloaded before: the
-// restart that takes ended the session, and lost the bump.
+// a commit's bumps are said together (invalidation_at_commit). The hint offered preloading
+// before: its restart ended the session, and lost the bump.
 void warn_bump_held_in_session()
 {
     pg::call([] {

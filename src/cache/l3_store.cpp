@@ -688,12 +688,14 @@ void look_up_piece(batch_lookup& b, const std::vector<Jsonb*>& batch, int n, Jso
             b.missed_inputs[misses] = b.inputs[j];
             misses++;
         }
-        free_lookup_arrays(b);
+        // The piece's arrays are kept for the recheck below, and the misses' set beside them.
+        const Datum piece_hashes = b.values[2], piece_inputs = b.values[3];
         set_lookup_arrays(b, b.missed_hashes.data(), b.missed_inputs.data(), misses);
         newest(GetLatestSnapshot(), misses,
                [&](size_t r, Datum v, bool ok) { keep(b.missed[r], v, ok); });
         free_lookup_arrays(b);
-        set_lookup_arrays(b, b.hashes.data(), b.inputs.data(), n);
+        b.values[2] = piece_hashes;
+        b.values[3] = piece_inputs;
     }
     bool known = true;
     Snapshot snap = any_cacheable ? snapshot_to_recheck(&known) : nullptr;

@@ -23,9 +23,6 @@ namespace ai_scale::cache::unsent_bumps {
 
 namespace {
 
-constexpr const char* kind_problem =
-    "It holds other than the list of generation slots this extension writes.";
-
 // file_errno: why the file could not be read, 0 when it holds something else.
 std::nullopt_t marked_everywhere(const char* problem, int file_errno = 0)
 {
@@ -76,58 +73,59 @@ bool read_text(std::string& text, char* problem, size_t problem_size, int* file_
     return true;
 }
 
+// The file's slots (none when there is no file), or nullopt with why in problem and
+// *file_errno (0 when it holds something else, or there was no memory to read it).
+std::optional<std::vector<carried>> read_slots(char* problem, size_t problem_size, int* file_errno)
+{
+    try {
+        std::string text;
+        if (!read_text(text, problem, problem_size, file_errno)) {
+            if (*file_errno == 0)
+                return std::vector<carried>();
+            return std::nullopt;
+        }
+        auto slots = parse(text);
+        if (!slots)
+            snprintf(problem, problem_size,
+                     "It holds other than the list of generation slots this extension writes.");
+        return slots;
+    } catch (const std::bad_alloc&) {
+        *file_errno = 0;
+        snprintf(problem, problem_size, "There was no memory to read it.");
+        return std::nullopt;
+    }
+}
+
 } // namespace
 
 std::optional<std::vector<carried>> load()
 {
-    try {
-        std::string text;
-        char problem[200] = "";
-        int file_errno = 0;
-        if (!read_text(text, problem, sizeof problem, &file_errno)) {
-            if (file_errno == 0)
-                return std::vector<carried>();
-            return marked_everywhere(problem, file_errno);
-        }
-        auto slots = parse(text);
-        if (!slots)
-            return marked_everywhere(kind_problem);
-        if (!slots->empty())
-            ereport(LOG,
-                    (errhidestmt(true), errhidecontext(true),
-                     errmsg("ai_scale: cache invalidations carried from before this start are "
-                            "sent to Redis again where it lacks them"),
-                     errdetail_plural("%zu generation slot was carried: bumped while Redis was "
-                                      "unreachable, or in the 5 minutes before the server "
-                                      "stopped, a bump a Redis failover may yet lose.",
-                                      "%zu generation slots were carried: bumped while Redis was "
-                                      "unreachable, or in the 5 minutes before the server "
-                                      "stopped, a bump a Redis failover may yet lose.",
-                                      slots->size(), slots->size())));
-        return slots;
-    } catch (const std::bad_alloc&) {
-        return marked_everywhere("There was no memory to read it.");
-    }
+    char problem[200] = "";
+    int file_errno = 0;
+    auto slots = read_slots(problem, sizeof problem, &file_errno);
+    if (!slots)
+        return marked_everywhere(problem, file_errno);
+    if (!slots->empty())
+        ereport(LOG, (errhidestmt(true), errhidecontext(true),
+                      errmsg("ai_scale: cache invalidations carried from before this start are "
+                             "sent to Redis again where it lacks them"),
+                      errdetail_plural("%zu generation slot was carried: bumped while Redis was "
+                                       "unreachable, or in the 5 minutes before the server "
+                                       "stopped, a bump a Redis failover may yet lose.",
+                                       "%zu generation slots were carried: bumped while Redis was "
+                                       "unreachable, or in the 5 minutes before the server "
+                                       "stopped, a bump a Redis failover may yet lose.",
+                                       slots->size(), slots->size())));
+    return slots;
 }
 
 std::vector<carried> load_in_session()
 {
-    std::string text;
     char problem[200] = "";
     int file_errno = 0;
-    std::optional<std::vector<carried>> slots;
-    try {
-        if (read_text(text, problem, sizeof problem, &file_errno))
-            slots = parse(text);
-        else if (file_errno == 0)
-            return {};
-        if (slots)
-            return *slots;
-    } catch (const std::bad_alloc&) {
-        snprintf(problem, sizeof problem, "There was no memory to read it.");
-        file_errno = 0;
-    }
-    errno = file_errno;
+    if (auto slots = read_slots(problem, sizeof problem, &file_errno))
+        return std::move(*slots);
+    errno = file_errno; // for errcode_for_file_access
     ereport(WARNING,
             (file_errno != 0 ? errcode_for_file_access() : errcode(ERRCODE_DATA_CORRUPTED),
              errmsg("ai_scale: file \"%s\" does not hold the cache invalidations carried from "
@@ -135,7 +133,7 @@ std::vector<carried> load_in_session()
                     file_name),
              errdetail("%s Without ai_scale in shared_preload_libraries nothing rewrites it, "
                        "and marking every slot would invalidate every model at each session.",
-                       file_errno != 0 || problem[0] != '\0' ? problem : kind_problem),
+                       problem),
              errhint("Start the server with ai_scale preloaded, which marks every slot once and "
                      "rewrites the file, or remove the file.")));
     return {};

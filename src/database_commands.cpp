@@ -32,12 +32,13 @@ namespace {
 ProcessUtility_hook_type previous_hook = nullptr;
 
 // The databases whose store workers statements of this transaction stopped (in
-// TopMemoryContext), until the transaction ends: then each one's queue, which its stopped
-// worker may have left rows in (the store stayed locked), gets a worker again (resume_queue),
-// unless a statement dropped the database. A statement Postgres refused once the workers were
-// stopped ("being accessed by other users") left them for the next async predict(), and a
-// shutdown before one lost them; so did one refused in a savepoint rolled back, when another
-// database's command followed in the transaction (one database was kept, the last).
+// TopMemoryContext), until the transaction ends or is prepared: then each one's queue, which
+// its stopped worker may have left rows in (the store stayed locked), gets a worker again
+// (resume_queue), unless a statement dropped the database. A statement Postgres refused once
+// the workers were stopped ("being accessed by other users") left them for the next async
+// predict(), and a shutdown before one lost them; so did one refused in a savepoint rolled
+// back, when another database's command followed in the transaction (one database was kept,
+// the last), or when the transaction was prepared.
 List* stopped_stores = NIL;
 bool xact_callback_registered = false;
 
@@ -45,12 +46,13 @@ void resume_stopped_stores(XactEvent event, void*)
 {
     if (stopped_stores == NIL)
         return;
-    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) {
+    // Also at PREPARE: the commit or rollback of a prepared transaction may come from any
+    // session (or none before a shutdown), and a rename it holds only delays the worker's
+    // connection to its end.
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE) {
         ListCell* lc;
         foreach (lc, stopped_stores)
             predict::resume_queue(lfirst_oid(lc));
-    }
-    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE) {
         list_free(stopped_stores);
         stopped_stores = NIL;
     }

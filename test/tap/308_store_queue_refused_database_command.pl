@@ -6,7 +6,7 @@
 # statement's transaction now gives the queue a worker again, which writes them once the store
 # is free; also when the refused statement was in a savepoint rolled back and another
 # database's command followed in the transaction (only the last database stopped got a worker
-# again).
+# again), and when the transaction was prepared (PREPARE dropped the list without a worker).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -17,6 +17,8 @@ use lib $FindBin::RealBin;
 use AiScaleTest;
 
 my $node = store_node('refused_command');
+$node->append_conf('postgresql.conf', "max_prepared_transactions = 2\n");
+$node->restart;
 store_database($node, 'busy');
 
 # The store locked by a session that stays connected; 50 async predictions queued behind it.
@@ -65,5 +67,28 @@ $locker->query_safe('COMMIT');
 ok( $node->poll_query_until('busy', 'SELECT count(*) = 100 FROM public.model_predictions'),
     'the rows left queued are written after the transaction that renamed another database too');
 $locker->quit;
+
+($locker, $waits) = store_worker_held($node,
+    q{count(ai_scale.predict('m', jsonb_build_object('a', g))) FROM generate_series(101, 150) g},
+    undef, 'busy');
+ok($waits, 'the store worker waits for the store a third time');
+$log_offset = -s $node->logfile;
+($ret, $out, $err) = $node->psql(
+    'postgres', q{
+BEGIN;
+SAVEPOINT s;
+ALTER DATABASE busy RENAME TO renamed;
+ROLLBACK TO s;
+PREPARE TRANSACTION 'renamed_nothing';},
+    on_error_stop => 0);
+like($err, qr/database "busy" is being accessed by other users/,
+    'the rename in the prepared transaction\'s savepoint fails');
+like(slurp_file($node->logfile, $log_offset), qr/stopping; wrote 0 queued predictions, left 50 queued/,
+    'the store worker left its rows queued');
+$locker->query_safe('COMMIT');
+ok( $node->poll_query_until('busy', 'SELECT count(*) = 150 FROM public.model_predictions'),
+    'the rows left queued are written after a prepared transaction that stopped the worker');
+$locker->quit;
+$node->safe_psql('postgres', "COMMIT PREPARED 'renamed_nothing'");
 
 done_testing();

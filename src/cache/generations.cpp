@@ -19,6 +19,7 @@ extern "C" {
 
 #include <algorithm>
 #include <atomic>
+#include <bitset>
 #include <cstdlib>
 #include <optional>
 #include <vector>
@@ -74,6 +75,9 @@ struct generations {
 
 generations* shared_generations = nullptr;
 generations local_generations; // without shared_preload_libraries: this backend only
+// Without shared_preload_libraries: the slots the file carried marked into this session, whose
+// marks no WARNING has told of yet (bump_slot says so at a bump Redis does not take).
+std::bitset<n_generation_slots> carried_unsaid;
 // Serialises the backends' writes of the unsent-bumps file (save_new_mark).
 constexpr const char* unsent_file_tranche = "ai_scale unsent bumps file";
 LWLock* unsent_file_lock = nullptr;
@@ -193,6 +197,10 @@ void carry_into_session()
         return;
     carried = true;
     mark_carried(local_generations, unsent_bumps::load_in_session());
+    for (uint32_t s = 0; s < n_generation_slots; s++)
+        if (unsent_mark::state_of(local_generations.unsent[s].load(std::memory_order_relaxed)) !=
+            unsent_mark::sent)
+            carried_unsaid.set(s);
 }
 
 void init_generations(void* segment, bool found)
@@ -569,6 +577,10 @@ void sync_generations(const uint32_t* slots, size_t n, bool force = false, bool 
 {
     if (!l2_enabled())
         return;
+    // Before any slot is synced: a slot the file marks, synced first (predict() on a hot
+    // standby syncs a model's slots before its key is made), took Redis's counter, under which
+    // the outputs the invalidation was for were cached, and was answered from them.
+    carry_into_session();
     const uint64_t now = stats::monotonic_ms();
     std::vector<uint32_t> stale;
     std::vector<uint64_t> before; // each stale slot's synced_ms before this sync claimed it
@@ -724,9 +736,10 @@ namespace {
 // Without shared_preload_libraries a bump Redis did not take lives in this backend alone (no
 // shared memory, no unsent-bumps file): it was lost, silently, when the session ended, and every
 // other session and server went on answering the outputs it was to make unreachable. Said once
-// a slot, when it is marked (a slot marked already, as at a commit's second bump, was said);
-// a commit's bumps are said together (invalidation_at_commit). The hint offered preloading
-// before: its restart ended the session, and lost the bump.
+// a slot, when it is marked (a slot marked already, as at a commit's second bump, was said),
+// or at the first bump of a slot the file marked (carried_unsaid); a commit's bumps are said
+// together (invalidation_at_commit). The hint offered preloading before: its restart ended the
+// session, and lost the bump.
 void warn_bump_held_in_session()
 {
     pg::call([] {
@@ -785,8 +798,13 @@ bool bump_slot(uint32_t slot, bool ask_redis, bool at_commit)
             }
         }
         new_mark = mark_unsent(gens(), slot);
-        if (shared_generations == nullptr && new_mark && !earlier && !at_commit)
-            warn_bump_held_in_session();
+        // A slot marked from the file, not by a bump of this session's, was not said: the
+        // session's own invalidation of it held without a word.
+        if (shared_generations == nullptr && (new_mark || carried_unsaid[slot])) {
+            if (!at_commit)
+                warn_bump_held_in_session();
+            carried_unsaid.reset(slot);
+        }
     }
     // One past the slot as it is now, not as it was read before the round trip: a sync that
     // raised it meanwhile (to a counter under which another server had put values before this

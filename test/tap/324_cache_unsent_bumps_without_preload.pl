@@ -3,7 +3,8 @@
 # ai_scale in shared_preload_libraries (to look into a crash, say), served the values they were
 # for, in every session, until it was preloaded again. A backend without the preload now marks the
 # file's slots in its own at its first cache call, and sends them; the file stays for the next
-# preloaded start. A damaged file is not applied there.
+# preloaded start. A damaged file is not applied there. An invalidation of the session's own,
+# of a model the file marked, that Redis does not take gives the WARNING any other does.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -40,6 +41,16 @@ is($node->safe_psql('postgres', $get), 'miss',
     'a session misses the value the carried invalidation was for');
 is($node->safe_psql('postgres', $get), 'miss', 'and so does the next, Redis having taken it');
 ok(-s $file, 'the file stays');
+
+# The session's own invalidation of the model, which Redis does not take, is told of: the slot
+# the file marked counted as told, and the invalidation was lost with the session in silence.
+system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '60000', 'WRITE') == 0
+  or die 'CLIENT PAUSE failed';
+my (undef, undef, $invalidate_err) =
+  $node->psql('postgres', q{SELECT ai_scale.cache_invalidate('m')});
+like($invalidate_err, qr/redis did not take this invalidation of cached outputs/,
+    'an invalidation Redis does not take, of a model the file marked, gives a WARNING');
+system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
 
 # A damaged file is not applied without the preload (a WARNING says so): every slot marked at
 # each session invalidated every model at each, in the shared Redis too.

@@ -253,46 +253,10 @@ uint64_t random_bits()
     return random;
 }
 
-// Within a call's writes to the counters (the outermost sync_writes_scope: a key's generations,
-// a bump, a sync), whether one got no answer from Redis: the rest are not sent, and each is left
-// as one that failed (to the next sync, a mark kept), but in a strict call, which fails on it.
-// Each sent its own INCRBY before, a timeout each while Redis held its writes (paused in a
-// failover), until the breaker opened: a call that ran the once-a-second recheck of bumps
-// marked unsent waited 5 s at redis_timeout_ms = 1000, 13 s with breaker_failures = 50.
-struct sync_writes {
-    bool active = false;
-    bool unanswered = false;
-} sync_writes_now;
-
-class sync_writes_scope {
-  public:
-    sync_writes_scope() : was_(sync_writes_now)
-    {
-        if (!sync_writes_now.active)
-            sync_writes_now = {true, false};
-    }
-    ~sync_writes_scope()
-    {
-        if (!was_.active) // the outermost: a scope inside it leaves what it found out
-            sync_writes_now = was_;
-    }
-    sync_writes_scope(const sync_writes_scope&) = delete;
-    sync_writes_scope& operator=(const sync_writes_scope&) = delete;
-
-  private:
-    sync_writes was_;
-};
-
 // Raises Redis's counter of slot by `by` (l2_increment): its new value, or nullopt.
 std::optional<uint64_t> increment(uint32_t slot, uint64_t by)
 {
-    if (sync_writes_now.active && sync_writes_now.unanswered && !strict_call())
-        return std::nullopt;
-    bool unanswered = false;
-    auto counter = l2_increment(generation_key(slot), by, &unanswered);
-    if (unanswered)
-        sync_writes_now.unanswered = true;
-    return counter;
+    return l2_increment(generation_key(slot), by);
 }
 
 // Raises Redis's counter of a slot to what this server uses, when it is behind (the slot was
@@ -515,7 +479,6 @@ void raise_learned(const std::vector<uint32_t>& stale,
 void apply_generations(const std::vector<uint32_t>& stale,
                        const std::vector<std::optional<std::string>>& values)
 {
-    sync_writes_scope writes;
     auto& g = gens();
     for (size_t i = 0; i < stale.size(); i++) {
         uint64_t in_redis = values[i] ? generation::parse_counter(*values[i]) : 0;
@@ -705,7 +668,6 @@ key_generations generations_for_key(Oid database, const text* model, int32 versi
 {
     carry_into_session();
     const uint64_t mh = model_hash(database, model);
-    sync_writes_scope writes;
     recheck_bumped();
     const uint32_t slots[] = {model_slot(mh), version_slot(mh, version)};
     sync_generations(slots, 2);
@@ -763,7 +725,6 @@ bool bump_slot(uint32_t slot, bool ask_redis, bool at_commit)
     // marked unsent (at most once a second), and a commit's bumps left to the next sync after
     // one Redis did not take waited a timeout each there instead (16 s for 12 models at
     // redis_timeout_ms = 1000).
-    sync_writes_scope writes;
     if (ask_redis && !at_commit)
         recheck_bumped();
     auto& g = gens().slot[slot];

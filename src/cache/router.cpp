@@ -47,6 +47,39 @@ struct {
 } primary_info_refused;
 unsigned round_robin = 0;
 
+// The primary whose write (a SET, an INCRBY) this backend last sent without an answer (a
+// timeout, a lost connection, a reply such as READONLY: neither a refusal nor a skip by its
+// breaker), and when. For a second after, the backend's writes to it are not sent, but a strict
+// call's (which fails on it); each is left as one that failed: a fill not made, a counter left
+// to the next sync, a bump marked. A Redis that holds its writes (CLIENT PAUSE ... WRITE, as in
+// a failover) answers reads, each answer resetting its breaker's count of failures, and the
+// breaker never opened: every write waited redis_timeout_ms, a cache_get per row of a model
+// first used then 30 s for 30 rows at 1000 ms, and a call whose recheck sent the bumps marked
+// unsent 5 s (13 s with breaker_failures = 50). A write answered clears it.
+struct {
+    std::string primary;
+    uint64_t at_ms = 0;
+} write_unanswered;
+constexpr uint64_t write_hold_ms = 1000;
+
+bool writes_held(const std::string& primary)
+{
+    return write_unanswered.at_ms != 0 && write_unanswered.primary == primary &&
+           stats::monotonic_ms() - write_unanswered.at_ms < write_hold_ms && !strict_call();
+}
+
+// After a write to primary: answered (or refused: an answer), or not (skipped by the breaker
+// is neither).
+void note_write(const std::string& primary, bool answered)
+{
+    if (answered) {
+        write_unanswered.at_ms = 0;
+        return;
+    }
+    write_unanswered.primary = primary;
+    write_unanswered.at_ms = stats::monotonic_ms();
+}
+
 [[noreturn]] void unavailable_error(const std::string& endpoint)
 {
     if (endpoint.empty()) {
@@ -508,6 +541,8 @@ std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, word>>& entr
         return result;
     close_unused_connections();
     const std::string primary = current_primary();
+    if (writes_held(primary))
+        return result;
     const std::string ttl = std::to_string(ttl_ms);
     for (size_t start = 0; start < entries.size(); start += l2_keys_per_round_trip) {
         const size_t end = std::min(entries.size(), start + l2_keys_per_round_trip);
@@ -524,7 +559,10 @@ std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, word>>& entr
             if (replace != nullptr && !(*replace)[i])
                 cmd.push_back("NX");
         }
-        auto replies = attempt_primary(primary, cmds);
+        bool skipped = false, refused = false;
+        auto replies = attempt_primary(primary, cmds, &skipped, &refused);
+        if (!skipped)
+            note_write(primary, replies || refused);
         if (!replies) {
             if (strict_call())
                 unavailable_error(current_primary());
@@ -610,15 +648,20 @@ void warn_increment_refused(const std::string& primary, const std::string& count
 
 } // namespace
 
-std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by, bool* unanswered)
+std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
 {
     close_unused_connections();
     const std::string primary = current_primary();
     // INCRBY even by 1: an ACL user then needs one command, not INCR as well.
     const command cmd{"INCRBY", key, std::to_string(by)};
-    bool refused = false;
+    if (writes_held(primary))
+        return std::nullopt;
+    bool skipped = false, refused = false;
     std::string asked;
-    if (auto replies = attempt_primary(primary, {cmd}, nullptr, &refused, &asked)) {
+    auto replies = attempt_primary(primary, {cmd}, &skipped, &refused, &asked);
+    if (!skipped)
+        note_write(primary, replies || refused);
+    if (replies) {
         const redisReply* r = (*replies)[0].get();
         if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 &&
             uint64_t(r->integer) <= generation::counter_ceiling)
@@ -647,8 +690,6 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by, bool* 
         unavailable_error(current_primary());
     if (refused)
         warn_increment_refused(asked, key);
-    else if (unanswered != nullptr)
-        *unanswered = true;
     return std::nullopt;
 }
 

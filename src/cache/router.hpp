@@ -67,10 +67,11 @@ std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, b
                                                 bool* from_unchecked_replica = nullptr,
                                                 bool* replica_failed = nullptr);
 
-// SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed. The
-// writes below take their keys and values, moved into the commands sent: a 60 MB value passed
-// by reference was copied four times on its way to hiredis. A value may borrow its bytes
-// (encode_l2_value: the output's payload), which must outlive the call.
+// SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed or was
+// not sent (see l2_increment). The writes below take their keys and values, moved into the
+// commands sent: a 60 MB value passed by reference was copied four times on its way to
+// hiredis. A value may borrow its bytes (encode_l2_value: the output's payload), which must
+// outlive the call.
 bool l2_write(std::string key, word value, uint64_t ttl_ms);
 
 // l2_write for many (key, value) pairs, pipelined (l2_keys_per_round_trip per round trip).
@@ -111,12 +112,11 @@ class server_recheck_scope {
 // second while its mark stayed, and an invalidation so failed was not made (bump_slot).
 bool strict_call();
 
-// INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed;
-// then *unanswered (when given) says whether for want of an answer it could use (a timeout, a
-// lost connection, the breaker open, a reply such as READONLY or LOADING), not a reply refusing
-// the command (NOPERM, OOM, a counter not a number).
-std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1,
-                                     bool* unanswered = nullptr);
+// INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed,
+// or was not sent: for a second after a write of this backend's got no answer (a timeout, a
+// lost connection, a reply such as READONLY or LOADING; not a reply refusing the command), the
+// writes below are not sent to that primary (but a strict call's).
+std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1);
 
 // The endpoints: the primary first, then the replicas (configured, or as the sentinels name
 // them), then the sentinels.

@@ -9,7 +9,8 @@
 # each its own INCRBY first: 5 s for one model at 1000 ms; the recheck now stops at the first
 # Redis does not answer), nor ask Redis again for its
 # invalidations after the predictions it stored were not cached there (a timeout each); and
-# with cache_strict a bump Redis failed is made on this server.
+# with cache_strict a bump Redis failed is made on this server. Nor does a backend send a write
+# for a second after one Redis did not answer (each call of a statement over rows waited).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -186,5 +187,25 @@ is($node->safe_psql('postgres', "SET ai_scale.redis_timeout_ms = 300; $cached"),
     'every value cached during the strict transaction is unreachable here at once');
 unpause();
 $strict->quit;
+
+# Calls one after another: after a write Redis did not answer, a backend sends no write for a
+# second. Each call of a statement over rows wrote (a model first used then: its new counter;
+# a model learned: its value) and waited a timeout, while the reads Redis answered in between
+# kept the breaker's count of failures at 0.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('learned', 1, '{"a": 0}', '0')});
+my $rows = $node->background_psql('postgres', on_error_stop => 0);
+$rows->query_safe('SET ai_scale.redis_timeout_ms = 1000');
+pause_writes();
+$rows->query_safe(qq{SELECT ai_scale.reset_stats();
+SELECT count(ai_scale.cache_get('first_used', 1, jsonb_build_object('a', g)))
+  FROM generate_series(1, $models) g});
+is(l2_errors($rows), 1,
+    'rows of a model first used while Redis holds its writes ask it to write once, not a row each');
+$rows->query_safe(qq{SELECT pg_sleep(1.1); SELECT ai_scale.reset_stats();
+SELECT count(ai_scale.cache_put('learned', 1, jsonb_build_object('a', g), '1'))
+  FROM generate_series(1, $models) g});
+is(l2_errors($rows), 1, 'and so do rows putting values of a model learned before');
+unpause();
+$rows->quit;
 
 done_testing();

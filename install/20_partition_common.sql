@@ -919,7 +919,9 @@ END $$;
 -- the store, beside an append-only subscriber, kept every row in the default for good). A
 -- publication of the table's inserts alone sees nothing of the move around the parent, as its
 -- subscribers need: through the parent, they got every moved row a second time (a subscriber with a
--- key stopped there for good); one of the default partition alone sees no insert either way. One of all tables, or of the table's schema, sees the new table's
+-- key stopped there for good); so does one of the schema of a table above it (the parent a partition
+-- of a root in another schema), which was not counted so; one of the default partition alone sees
+-- no insert either way. One of all tables, or of the table's schema, sees the new table's
 -- rows under its own name, which its subscribers do not have (their apply stopped for good) and,
 -- through the parent, the rows twice. One of deletes without inserts loses the rows on its
 -- subscribers either way. Where no move is right for every publication, none is made: 0A000, naming
@@ -948,10 +950,15 @@ BEGIN
                FILTER (WHERE b.pubinsert AND b.pubdelete),
            string_agg(DISTINCT quote_ident(b.pubname), ', ')
                FILTER (WHERE b.pubinsert AND NOT b.pubdelete
-                         AND EXISTS (SELECT 1 FROM pg_publication_rel r
-                                      WHERE r.prpubid = b.oid
-                                        AND r.prrelid IN (SELECT a.relid
-                                                            FROM pg_partition_ancestors(parent) a))),
+                         AND (EXISTS (SELECT 1 FROM pg_publication_rel r
+                                       WHERE r.prpubid = b.oid
+                                         AND r.prrelid IN (SELECT a.relid
+                                                             FROM pg_partition_ancestors(parent) a))
+                              OR EXISTS (SELECT 1 FROM pg_publication_namespace pn
+                                           JOIN pg_class c ON c.relnamespace = pn.pnnspid
+                                          WHERE pn.pnpubid = b.oid
+                                            AND c.oid IN (SELECT a.relid
+                                                            FROM pg_partition_ancestors(parent) a)))),
            string_agg(DISTINCT quote_ident(b.pubname), ', ')
                FILTER (WHERE b.pubdelete AND NOT b.pubinsert)
       INTO with_deletes, inserts_only, deletes_only

@@ -587,7 +587,26 @@ CREATE PUBLICATION published_pub FOR TABLE published_root WITH (publish_via_part
 RESET client_min_messages;
 SELECT ai_scale._moves_through_parent('published', 'published_default') AS through_root;
 DROP PUBLICATION published_pub;
-DROP TABLE published_root;
+-- One of inserts alone, of the schema of the root (in a schema other than the table's), sees the
+-- moves through the table as one of the root does: refused beside an INSERT trigger, which
+-- sent its subscribers every moved row twice.
+CREATE SCHEMA published_above;
+ALTER TABLE published_root SET SCHEMA published_above;
+SET client_min_messages = error;
+CREATE PUBLICATION published_pub FOR TABLES IN SCHEMA published_above
+  WITH (publish = 'insert');
+RESET client_min_messages;
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS root_schema_inserts;
+CREATE FUNCTION published_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER published_seen AFTER INSERT ON published
+  FOR EACH ROW EXECUTE FUNCTION published_seen();
+\set VERBOSITY terse
+SELECT ai_scale._moves_through_parent('published', 'published_default') AS root_schema_trigger;
+\set VERBOSITY default
+DROP PUBLICATION published_pub;
+DROP TABLE published_above.published_root;
+DROP FUNCTION published_seen();
+DROP SCHEMA published_above;
 -- The publications of the default are those pg_publication_tables lists it or a table above
 -- in, read without that view: one of the table's schema; of all tables, which lists an
 -- unlogged default only with publish_via_partition_root (the root then).

@@ -1068,11 +1068,13 @@ CREATE FUNCTION ai_scale._require_path_unchanged(parent regclass, dflt regclass,
     AS $$
 BEGIN
     IF ai_scale._path_through_parent_now(parent, dflt) IS DISTINCT FROM through THEN
-        RAISE EXCEPTION 'the publications of % changed while rows were moved out of its '
-                        'default partition', parent
+        -- (Triggers and rules choose the path too: a trigger made after a REPEATABLE READ
+        -- snapshot was reported as a change of publications where there were none.)
+        RAISE EXCEPTION 'the publications, triggers or rules of % changed while rows were '
+                        'moved out of its default partition', parent
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = 'Moved as they were chosen for, their subscribers would get the rows '
-                           'twice or not at all.',
+                  DETAIL = 'Moved as they were chosen for, subscribers could get the rows twice '
+                           'or not at all, or triggers and rules not see them.',
                   HINT = 'Run it again.';
     END IF;
 END $$;

@@ -271,6 +271,9 @@ DECLARE
     cols text;
     held record;
     kept bigint;
+    err_schema text;
+    err_table text;
+    err_constraint text;
 BEGIN
     rows_moved := 0;
     lits := ai_scale._partition_literals(key_type, zone, lo, hi);
@@ -318,6 +321,14 @@ BEGIN
                            default_partition, key_column, lo_lit, key_column, hi_lit)
                INTO kept;
             IF kept = 0 THEN
+                -- None the snapshot sees: in REPEATABLE READ or SERIALIZABLE, one committed
+                -- after it, before the lock (40001; a rescue through the parent raised this
+                -- 23514, which no client's retry catches).
+                GET STACKED DIAGNOSTICS err_schema = SCHEMA_NAME, err_table = TABLE_NAME,
+                                        err_constraint = CONSTRAINT_NAME;
+                PERFORM ai_scale._raise_if_default_row_unseen(default_partition, SQLSTATE,
+                                                              err_schema, err_table,
+                                                              err_constraint);
                 RAISE;
             END IF;
             RAISE EXCEPTION 'moving rows out of the default partition of % left % there',

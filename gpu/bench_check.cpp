@@ -48,7 +48,8 @@ double rel_err(float gpu, float cpu)
 }
 
 struct compare_result {
-    int64_t unwritten = 0, mismatched = 0, ties = 0, checked = 0;
+    int64_t unwritten = 0, mismatched = 0, checked = 0;
+    int64_t ties = 0; // gbdt rows checked whose path meets a threshold exactly
     double max_err = 0;
 };
 
@@ -73,16 +74,15 @@ compare_result compare(const host_model& m, const float* rows, int64_t n, const 
                 continue;
             }
             // The same formulas in the same order, without fused multiply-adds, exp and tanh
-            // of our own, a logistic gbdt's sigmoid on the host: bit for bit, unless a split
-            // ties (a feature within rounding of a threshold may go either way).
+            // of our own, a logistic gbdt's sigmoid on the host: bit for bit, a split that ties
+            // included (both sides compare the same float; a row that differed there was
+            // counted apart, which passed a kernel splitting with <= instead of <).
             r.max_err = std::max(r.max_err, rel_err(g, c));
-            if (g != c) {
-                if (m.kind == model_kind::gbdt && m.gbdt_tie(x))
-                    r.ties++;
-                else
-                    r.mismatched++;
-            }
+            if (g != c)
+                r.mismatched++;
         }
+        if (m.kind == model_kind::gbdt && m.gbdt_tie(x))
+            r.ties++;
     };
     if (sample.empty())
         for (int64_t i = 0; i < n; i++)
@@ -138,6 +138,42 @@ void fill_rows(float* rows, int64_t count, uint64_t seed, double nan_share)
         th.join();
 }
 
+double nan_share_of(const host_model& m)
+{
+    return m.kind == model_kind::gbdt ? 0.05 : 0.0;
+}
+
+// For a gbdt: every fourth of the n rows made to meet a threshold on its own path (the feature
+// set to the split's value at a random depth of a random tree), where a kernel comparing with
+// <= instead of < parts from the formulas: random rows meet one about once in 50,000.
+void tie_rows(const host_model& m, float* rows, int64_t n, uint64_t seed)
+{
+    if (m.kind != model_kind::gbdt || m.tree_root.empty())
+        return;
+    std::mt19937_64 rng(seed);
+    for (int64_t i = 0; i < n; i += 4) {
+        float* x = rows + i * m.n_features;
+        int32_t node = m.tree_root[size_t(rng() % m.tree_root.size())];
+        for (uint64_t steps = rng() % 9; m.feature[size_t(node)] >= 0; steps--) {
+            const size_t at = size_t(node);
+            if (steps == 0) {
+                x[m.feature[at]] = m.value[at];
+                break;
+            }
+            const float v = x[m.feature[at]];
+            const bool go_left = std::isnan(v) ? m.default_left[at] != 0 : v < m.value[at];
+            node = m.left[at] + (go_left ? 0 : 1);
+        }
+    }
+}
+
+// The rows of a correctness check: random (fill_rows), with ties for a gbdt (tie_rows).
+void fill_check_rows(const host_model& m, float* rows, int64_t n, uint64_t seed)
+{
+    fill_rows(rows, n * m.n_features, seed, nan_share_of(m));
+    tie_rows(m, rows, n, seed ^ 0x5851f42d4c957f2dull);
+}
+
 std::vector<host_model> correctness_models(std::mt19937_64& rng)
 {
     std::vector<host_model> v;
@@ -154,11 +190,6 @@ std::vector<host_model> correctness_models(std::mt19937_64& rng)
     return v;
 }
 
-double nan_share_of(const host_model& m)
-{
-    return m.kind == model_kind::gbdt ? 0.05 : 0.0;
-}
-
 // No device: the same chunking and pipeline code on the CPU, against the formulas row by row.
 int cpu_only(const char* why, bool require_device)
 {
@@ -169,7 +200,7 @@ int cpu_only(const char* why, bool require_device)
     for (const host_model& m : correctness_models(rng)) {
         int64_t n = 20011;
         std::vector<float> rows(size_t(n * m.n_features)), out(size_t(n * m.n_outputs));
-        fill_rows(rows.data(), int64_t(rows.size()), rng(), nan_share_of(m));
+        fill_check_rows(m, rows.data(), n, rng());
         poison(out.data(), int64_t(out.size()));
         plan_limits lim;
         lim.target_chunk_bytes = 4096 * 4 * m.n_features; // several chunks over the streams
@@ -217,7 +248,7 @@ void correctness(std::mt19937_64& rng)
             sizes = {1, 129, 300007};
         for (int64_t n : sizes) {
             std::vector<float> rows(size_t(n * m.n_features)), out(size_t(n * m.n_outputs));
-            fill_rows(rows.data(), int64_t(rows.size()), rng(), nan_share_of(m));
+            fill_check_rows(m, rows.data(), n, rng());
             poison(out.data(), int64_t(out.size()));
             ai_scale_gpu_timing t{};
             if (check_status(ai_scale_gpu_score(&abi, rows.data(), n, out.data(), &t), "score") < 0)
@@ -235,7 +266,7 @@ void correctness(std::mt19937_64& rng)
         if (rows == nullptr || out == nullptr) {
             check_status(-5, "host_alloc");
         } else {
-            fill_rows(rows, n * m.n_features, rng(), nan_share_of(m));
+            fill_check_rows(m, rows, n, rng());
             poison(out, n * m.n_outputs);
             ai_scale_gpu_timing t{};
             if (check_status(ai_scale_gpu_score(&abi, rows, n, out, &t), "score pinned") >= 0) {
@@ -252,7 +283,7 @@ void correctness(std::mt19937_64& rng)
         // Rows produced chunk by chunk by a fill callback (extraction overlapped with the GPU).
         int64_t nf = 1000003 / heavy;
         std::vector<float> frows(size_t(nf * m.n_features)), fout(size_t(nf * m.n_outputs));
-        fill_rows(frows.data(), int64_t(frows.size()), rng(), nan_share_of(m));
+        fill_check_rows(m, frows.data(), nf, rng());
         poison(fout.data(), int64_t(fout.size()));
         matrix_fill src{frows.data(), m.n_features};
         ai_scale_gpu_timing t{};
@@ -376,7 +407,8 @@ std::string params_json(const host_model& m)
         js += ",\"trees\":[";
         for (size_t t = 0; t < m.tree_root.size(); t++) {
             int32_t root = m.tree_root[t];
-            int32_t end = t + 1 < m.tree_root.size() ? m.tree_root[t + 1] : int32_t(m.feature.size());
+            int32_t end =
+                t + 1 < m.tree_root.size() ? m.tree_root[t + 1] : int32_t(m.feature.size());
             std::string l, r, f, c, d;
             for (int32_t i = root; i < end; i++) {
                 bool leaf = m.feature[size_t(i)] < 0;
@@ -425,7 +457,8 @@ void cpu_rate(const host_model& m, double* one, double* all)
     score_range(0, n);
     *one = double(n) / seconds_since(t0);
     if (std::memcmp(out.data(), want.data(), out.size() * sizeof(float)) != 0) {
-        std::printf("  FAIL %s: the extension's CPU path differs from the formulas\n", kind_name(m));
+        std::printf("  FAIL %s: the extension's CPU path differs from the formulas\n",
+                    kind_name(m));
         failures++;
     }
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());

@@ -34,8 +34,15 @@ int status_of(cudaError_t err)
     switch (err) {
     case cudaErrorNoDevice:
         return AI_SCALE_GPU_NO_DEVICE;
+    // The driver, not the GPU: missing or too old; the toolkit's stub libcuda.so in its place
+    // (a container's library path); one that does not match the kernel module, or not ready.
+    // A stub was reported as a "CUDA error", as though the GPU had failed.
     case cudaErrorInsufficientDriver:
     case cudaErrorInitializationError:
+    case cudaErrorStubLibrary:
+    case cudaErrorSystemNotReady:
+    case cudaErrorSystemDriverMismatch:
+    case cudaErrorCompatNotSupportedOnDevice:
         return AI_SCALE_GPU_NO_DRIVER;
     case cudaErrorMemoryAllocation:
         return AI_SCALE_GPU_OUT_OF_MEMORY;

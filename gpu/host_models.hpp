@@ -98,7 +98,8 @@ struct host_model {
     }
 
     // True when some split on this row's paths compares equal to its threshold: a tie, where
-    // float rounding of the input may legitimately choose the other leaf.
+    // a comparison with <= instead of < would choose the other leaf (the check counts such
+    // rows, to show they were exercised).
     bool gbdt_tie(const float* x) const
     {
         for (int32_t root : tree_root) {

@@ -176,8 +176,9 @@ END $$;
 -- default has a DO ALSO rule on DELETE that the session fires, the rows are copied, then
 -- deleted by a plain DELETE, which runs it (Postgres refuses such a rule for a DELETE in a WITH
 -- query), the default locked against writers in between (a row written after the copy would
--- be deleted uncopied). A row a BEFORE DELETE trigger keeps is then in both, and the attach
--- fails on it as below (_create_partition).
+-- be deleted uncopied). A row a BEFORE DELETE trigger keeps is then in both: the counts of
+-- the copy and the DELETE differ, and the move fails (09000). (Equal counts with a row kept
+-- and another written into the range by a rule's action would pass: not caught.)
 CREATE FUNCTION ai_scale._hold_default_rows(parent regclass, key_column name,
                                             default_partition regclass, lo_lit text,
                                             hi_lit text, OUT holding text,
@@ -190,6 +191,7 @@ DECLARE
     rel name;
     cols text := ai_scale._insert_columns(parent);
     range text := format('%I >= %s AND %I < %s', key_column, lo_lit, key_column, hi_lit);
+    copied bigint;
 BEGIN
     SELECT n.nspname, c.relname INTO nsp, rel
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
@@ -200,11 +202,24 @@ BEGIN
                 WHERE r.ev_class = default_partition AND r.ev_type = '4' AND NOT r.is_instead
                   AND r.ev_enabled = ANY (ai_scale._fired_here())) THEN
         EXECUTE format('LOCK TABLE ONLY %s IN SHARE ROW EXCLUSIVE MODE', default_partition);
-        PERFORM ai_scale._as_owner(parent, format(
+        copied := ai_scale._as_owner(parent, format(
             'INSERT INTO %s (%s) SELECT %s FROM ONLY %s WHERE %s', holding, cols, cols,
             default_partition, range));
         rows_moved := ai_scale._as_owner(parent, format('DELETE FROM ONLY %s WHERE %s',
                                                         default_partition, range));
+        -- The copy holds what the DELETE removed only when the counts agree: a BEFORE DELETE
+        -- trigger that kept a row (or moved its key out of the range) left it copied too, and
+        -- the move failed saying a BEFORE INSERT trigger had lost "-1" rows.
+        IF copied <> rows_moved THEN
+            RAISE EXCEPTION 'moving rows out of the default partition of % deleted % of the % '
+                            'copied out', parent, rows_moved, copied
+                USING ERRCODE = 'triggered_action_exception',
+                      DETAIL = format('The DELETE from %s that moves them kept some: a BEFORE '
+                                      'DELETE trigger returned NULL or changed them, or a rule '
+                                      'wrote rows into their range.', default_partition),
+                      HINT = 'Let the trigger delete rows that are being moved, or disable it '
+                             'while maintenance or rescue_default runs.';
+        END IF;
         RETURN;
     END IF;
     rows_moved := ai_scale._as_owner(parent, format(

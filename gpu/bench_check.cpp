@@ -184,6 +184,8 @@ std::vector<host_model> correctness_models(std::mt19937_64& rng)
     v.push_back(random_mlp(rng, 16, {64, 32}));
     v.push_back(random_mlp(rng, 12, {256}, 4));
     v.back().name = "check_mlp_multi";
+    v.push_back(random_mlp(rng, 31, {64})); // an odd width: staged at an even stride
+    v.back().name = "check_mlp_odd";
     v.push_back(random_gbdt(rng, 16, 500, 8, false));
     v.push_back(random_gbdt(rng, 30, 100, 6, true));
     v.back().name = "check_gbdt_logistic";
@@ -482,6 +484,9 @@ void timings(std::mt19937_64& rng, const std::vector<int64_t>& sizes, int reps, 
     kinds.push_back(random_linear(rng, 16, false));
     kinds.push_back(random_linear(rng, 16, true));
     kinds.push_back(random_mlp(rng, 16, {64, 32}));
+    // 31 features, staged at stride 32: every lane of a warp reads one shared-memory bank (a
+    // 32-way conflict, by arithmetic; not yet measured: stride f | 1 would avoid it).
+    kinds.push_back(random_mlp(rng, 31, {64, 32}));
     kinds.push_back(random_gbdt(rng, 16, 500, 8, false));
     for (const host_model& m : kinds) {
         double cpu_one = 0, cpu_all = 0;

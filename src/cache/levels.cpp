@@ -98,7 +98,7 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
         bool unchecked = false;
         // Times each round trip (stats' l2 timer); takes the keys' strings.
         auto values = l2_read(std::move(rkeys), &unavailable, read_target::configured, &unchecked,
-                              &replica_failed);
+                              &replica_failed, keys.size() > 1);
         if (unavailable) {
             redis_unavailable_at_read = true;
             break;

@@ -399,8 +399,8 @@ std::vector<endpoint> configured_endpoints()
 namespace {
 
 // Takes the keys' strings (moved into the command). *replica_failed: a replica failed an
-// earlier piece of the call (none is asked then), or this one.
-std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&& keys,
+// earlier piece of the call (none is asked then), or this one. alone: read with GET (l2_read).
+std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&& keys, bool alone,
                                                       bool* unavailable, read_target target,
                                                       bool* from_unchecked_replica,
                                                       bool* replica_failed)
@@ -412,7 +412,7 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
         return none;
     command cmd;
     cmd.reserve(n + 1);
-    cmd.push_back(n == 1 ? "GET" : "MGET");
+    cmd.push_back(alone ? "GET" : "MGET");
     cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()),
                std::make_move_iterator(keys.end()));
     std::vector<command> cmds;
@@ -420,7 +420,7 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
     close_unused_connections();
 
     auto take = [&](std::vector<reply_ptr>& replies) {
-        if (n == 1) {
+        if (alone) {
             // Moved in: a vector made of {value} copies it (an initializer_list's elements are
             // const), a third copy of a 60 MB value at once, 60 MB more at the peak (TAP 238).
             std::vector<std::optional<std::string>> one(1);
@@ -493,14 +493,16 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
 
 std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
                                                 read_target target, bool* from_unchecked_replica,
-                                                bool* replica_failed)
+                                                bool* replica_failed, bool of_batch)
 {
     bool this_call = false;
     if (replica_failed == nullptr)
         replica_failed = &this_call;
-    if (keys.size() <= l2_keys_per_round_trip)
-        return l2_read_piece(std::move(keys), unavailable, target, from_unchecked_replica,
+    if (keys.size() <= l2_keys_per_round_trip) {
+        const bool alone = keys.size() == 1 && !of_batch;
+        return l2_read_piece(std::move(keys), alone, unavailable, target, from_unchecked_replica,
                              replica_failed);
+    }
     std::vector<std::optional<std::string>> out;
     out.reserve(keys.size());
     for (size_t start = 0; start < keys.size(); start += l2_keys_per_round_trip) {
@@ -508,7 +510,7 @@ std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, b
         auto values = l2_read_piece(
             std::vector<std::string>(std::make_move_iterator(keys.begin() + long(start)),
                                      std::make_move_iterator(keys.begin() + long(end))),
-            unavailable, target, from_unchecked_replica, replica_failed);
+            false, unavailable, target, from_unchecked_replica, replica_failed);
         if (*unavailable) {
             // The rest are misses: Redis is not waited for again in this call.
             out.resize(keys.size());

@@ -61,11 +61,14 @@ constexpr std::size_t l2_keys_per_round_trip = 1000;
 // whether a replica failed a round trip of the caller's before, and is set when one fails one
 // now: no replica is asked after that, the primary answers (a hung replica judged in sync a
 // moment before was asked at each round trip of a batch, a timeout each until its breaker
-// opened).
+// opened). One key is read with GET, unless of_batch says it is a round trip of a read of
+// several (the last of 1,001 keys): MGET, which answers nil for a key of another type where GET
+// fails (WRONGTYPE), as the batch's other round trips do.
 std::vector<std::optional<std::string>> l2_read(std::vector<std::string> keys, bool* unavailable,
                                                 read_target target = read_target::configured,
                                                 bool* from_unchecked_replica = nullptr,
-                                                bool* replica_failed = nullptr);
+                                                bool* replica_failed = nullptr,
+                                                bool of_batch = false);
 
 // SET key value PX ttl_ms on the primary; false (or 08006 when strict) when it failed or was
 // not sent (see l2_increment). The writes below take their keys and values, moved into the

@@ -10,6 +10,7 @@
 #include "stats/shared_stats.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "pgstat.h"
 #include "replication/logicalworker.h"
 #include "storage/ipc.h"
@@ -47,25 +48,35 @@ struct {
 } primary_info_refused;
 unsigned round_robin = 0;
 
-// The primary whose write (a SET, an INCRBY) this backend last sent without an answer (a
-// timeout, a lost connection, a reply such as READONLY: neither a refusal nor a skip by its
-// breaker), and when. For a second after, the backend's writes to it are not sent, but a strict
+// The primary (and write route: redis_db, redis_user) whose write (a SET, an INCRBY) this
+// backend last sent without an answer (a timeout, a lost connection, a reply such as READONLY:
+// neither a refusal nor a skip by its breaker), and in which statement and when. For the rest
+// of that statement, a second at most, the backend's writes there are not sent, but a strict
 // call's (which fails on it); each is left as one that failed: a fill not made, a counter left
 // to the next sync, a bump marked. A Redis that holds its writes (CLIENT PAUSE ... WRITE, as in
 // a failover) answers reads, each answer resetting its breaker's count of failures, and the
 // breaker never opened: every write waited redis_timeout_ms, a cache_get per row of a model
 // first used then 30 s for 30 rows at 1000 ms, and a call whose recheck sent the bumps marked
-// unsent 5 s (13 s with breaker_failures = 50). A write answered clears it.
+// unsent 5 s (13 s with breaker_failures = 50). Not beyond the statement: held for a second
+// whatever the statement, an invalidation the next statement made, once Redis answered again,
+// was not sent (the other servers served what it invalidated until this one made another
+// cache call), and a cache_put not written. A write answered clears it.
 struct {
     std::string primary;
+    uint64_t route = 0;
+    TimestampTz statement = 0;
     uint64_t at_ms = 0;
 } write_unanswered;
 constexpr uint64_t write_hold_ms = 1000;
 
 bool writes_held(const std::string& primary)
 {
-    return write_unanswered.at_ms != 0 && write_unanswered.primary == primary &&
-           stats::monotonic_ms() - write_unanswered.at_ms < write_hold_ms && !strict_call();
+    if (write_unanswered.at_ms == 0 || strict_call())
+        return false;
+    return write_unanswered.primary == primary &&
+           write_unanswered.statement == GetCurrentStatementStartTimestamp() &&
+           stats::monotonic_ms() - write_unanswered.at_ms < write_hold_ms &&
+           write_unanswered.route == write_route();
 }
 
 // After a write to primary: answered (or refused: an answer), or not (skipped by the breaker
@@ -77,6 +88,8 @@ void note_write(const std::string& primary, bool answered)
         return;
     }
     write_unanswered.primary = primary;
+    write_unanswered.route = write_route();
+    write_unanswered.statement = GetCurrentStatementStartTimestamp();
     write_unanswered.at_ms = stats::monotonic_ms();
 }
 

@@ -116,9 +116,10 @@ class server_recheck_scope {
 bool strict_call();
 
 // INCRBY key by on the primary: the new value, or nullopt (08006 when strict) when it failed,
-// or was not sent: for a second after a write of this backend's got no answer (a timeout, a
-// lost connection, a reply such as READONLY or LOADING; not a reply refusing the command), the
-// writes below are not sent to that primary (but a strict call's).
+// or was not sent: after a write of this backend's got no answer (a timeout, a lost connection,
+// a reply such as READONLY or LOADING; not a reply refusing the command), the writes below are
+// not sent to that primary for the rest of the statement, a second at most (but a strict
+// call's).
 std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by = 1);
 
 // The endpoints: the primary first, then the replicas (configured, or as the sentinels name

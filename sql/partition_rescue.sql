@@ -210,7 +210,11 @@ SHOW search_path;
 COMMIT;
 CALL ai_scale.rescue_default_proc(NULL);
 CALL ai_scale.rescue_default_proc('looped', 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ai_scale.rescue_default('looped', 0);
+\echo :LAST_ERROR_SQLSTATE
 CALL ai_scale.rescue_default_proc('looped', 10, interval '-1 second');
+\echo :LAST_ERROR_SQLSTATE
 -- A null batch_rows or pause is 22004 and says so (it was "batch_rows must be at least 1").
 CALL ai_scale.rescue_default_proc('looped', NULL);
 \echo :LAST_ERROR_SQLSTATE

@@ -101,14 +101,20 @@ TEST(ScoringMath, GbdtTraversalAndMissing)
     EXPECT_FLOAT_EQ(score_one(m, {0, 0.5}), 7.25f);  // f1 == threshold goes right
     EXPECT_FLOAT_EQ(score_one(m, {NAN, 0}), 10.25f); // node 3: missing goes left
     EXPECT_FLOAT_EQ(score_one(m, {0, NAN}), 7.25f);  // node 0: missing goes right
-    // The batch path agrees with the per-row formula on many rows (blocks of 64).
+    // So does the per-row formula the GPU kernel runs (it has its own comparison, which no
+    // check fed a feature equal to a threshold: one splitting with <= passed every test).
+    gbdt_view v = m.gbdt();
+    const float at_f0[] = {-1, 0}, at_f1[] = {0, 0.5f};
+    EXPECT_FLOAT_EQ(gbdt_score(v, at_f0), 20.25f);
+    EXPECT_FLOAT_EQ(gbdt_score(v, at_f1), 7.25f);
+    // The batch path agrees with the per-row formula on many rows (blocks of 64), thresholds
+    // (-1 for f0, 0.5 for f1) among them.
     std::vector<float> rows, out(1000);
     for (int r = 0; r < 1000; r++) {
-        rows.push_back(r % 7 == 0 ? NAN : float(r % 5) - 2.5f);
-        rows.push_back(r % 11 == 0 ? NAN : float(r % 3) * 0.4f);
+        rows.push_back(r % 7 == 0 ? NAN : float(r % 5) - 3.0f);
+        rows.push_back(r % 11 == 0 ? NAN : float(r % 3) * 0.25f);
     }
     m.score_rows(rows.data(), 1000, out.data());
-    gbdt_view v = m.gbdt();
     for (int r = 0; r < 1000; r++)
         EXPECT_EQ(out[size_t(r)], gbdt_score(v, rows.data() + 2 * r));
 }

@@ -28,16 +28,8 @@ ai_scale.gpu_library = '$module'
     local $ENV{AI_SCALE_FAKE_GPU_LOADS} = $loads;
     $node->start;
 }
-# An mlp that auto sends to the GPU (12 multiply-adds a feature, as in sql/gpu_scoring.sql):
-# each hidden unit relu(0.5a + 0.25b), the output 0.125 times their sum, 1 for (1, 2).
-$node->safe_psql('postgres', q{
-CREATE EXTENSION ai_scale;
-SELECT ai_scale.register_model('heavy', 'mlp', ARRAY['a', 'b'],
-    jsonb_build_object('layers', jsonb_build_array(
-        jsonb_build_object('weights', (SELECT jsonb_agg('[0.5, 0.25]'::jsonb) FROM generate_series(1, 8)),
-                           'bias', (SELECT jsonb_agg(0) FROM generate_series(1, 8)), 'activation', 'relu'),
-        jsonb_build_object('weights', jsonb_build_array((SELECT jsonb_agg(0.125) FROM generate_series(1, 8))),
-                           'bias', '[0]'::jsonb, 'activation', 'identity'))));});
+$node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
+register_heavy_mlp($node);
 
 sub loads_so_far {
     return 0 unless -e $loads;

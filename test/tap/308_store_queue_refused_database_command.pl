@@ -42,53 +42,43 @@ ok( $node->poll_query_until('busy', 'SELECT count(*) = 50 FROM public.model_pred
     'the rows left queued are written without another predict()');
 $locker->quit;
 
-$node->safe_psql('postgres', 'CREATE DATABASE other');
-($locker, $waits) = store_worker_held($node,
-    q{count(ai_scale.predict('m', jsonb_build_object('a', g))) FROM generate_series(51, 100) g},
-    undef, 'busy');
-ok($waits, 'the store worker waits for the store again');
-$log_offset = -s $node->logfile;
-($ret, $out, $err) = $node->psql(
-    'postgres', q{
+# 50 more async predictions (from $first) queued behind the locked store, then a transaction
+# in which the rename of busy, in a savepoint rolled back, is refused, and which ends with
+# $ending: the rows left queued are written without another predict() ($case). Returns the
+# transaction's stderr.
+sub rows_left_by_refused_rename {
+    my ($first, $ending, $case) = @_;
+    my $last = $first + 49;
+    my ($locker, $waits) = store_worker_held($node,
+        qq{count(ai_scale.predict('m', jsonb_build_object('a', g))) FROM generate_series($first, $last) g},
+        undef, 'busy');
+    ok($waits, "$case: the store worker waits for the store");
+    my $log_offset = -s $node->logfile;
+    my (undef, undef, $err) = $node->psql('postgres', qq{
 BEGIN;
 SAVEPOINT s;
 ALTER DATABASE busy RENAME TO renamed;
 ROLLBACK TO s;
-ALTER DATABASE other RENAME TO other2;
-ALTER DATABASE other2 RENAME TO other;
-COMMIT;},
-    on_error_stop => 0);
-like($err, qr/database "busy" is being accessed by other users/,
-    'the rename in the savepoint fails');
-unlike($err, qr/database "other/, 'the other database is renamed, and back');
-like(slurp_file($node->logfile, $log_offset), qr/stopping; wrote 0 queued predictions, left 50 queued/,
-    'the store worker left its rows queued');
-$locker->query_safe('COMMIT');
-ok( $node->poll_query_until('busy', 'SELECT count(*) = 100 FROM public.model_predictions'),
-    'the rows left queued are written after the transaction that renamed another database too');
-$locker->quit;
+$ending}, on_error_stop => 0);
+    like($err, qr/database "busy" is being accessed by other users/,
+        "$case: the rename in the savepoint fails");
+    like(slurp_file($node->logfile, $log_offset),
+        qr/stopping; wrote 0 queued predictions, left 50 queued/,
+        "$case: the store worker left its rows queued");
+    $locker->query_safe('COMMIT');
+    ok($node->poll_query_until('busy', "SELECT count(*) = $last FROM public.model_predictions"),
+        "$case: the rows left queued are written");
+    $locker->quit;
+    return $err;
+}
 
-($locker, $waits) = store_worker_held($node,
-    q{count(ai_scale.predict('m', jsonb_build_object('a', g))) FROM generate_series(101, 150) g},
-    undef, 'busy');
-ok($waits, 'the store worker waits for the store a third time');
-$log_offset = -s $node->logfile;
-($ret, $out, $err) = $node->psql(
-    'postgres', q{
-BEGIN;
-SAVEPOINT s;
-ALTER DATABASE busy RENAME TO renamed;
-ROLLBACK TO s;
-PREPARE TRANSACTION 'renamed_nothing';},
-    on_error_stop => 0);
-like($err, qr/database "busy" is being accessed by other users/,
-    'the rename in the prepared transaction\'s savepoint fails');
-like(slurp_file($node->logfile, $log_offset), qr/stopping; wrote 0 queued predictions, left 50 queued/,
-    'the store worker left its rows queued');
-$locker->query_safe('COMMIT');
-ok( $node->poll_query_until('busy', 'SELECT count(*) = 150 FROM public.model_predictions'),
-    'the rows left queued are written after a prepared transaction that stopped the worker');
-$locker->quit;
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$err = rows_left_by_refused_rename(51, q{ALTER DATABASE other RENAME TO other2;
+ALTER DATABASE other2 RENAME TO other;
+COMMIT;}, 'another database renamed after');
+unlike($err, qr/database "other/, 'the other database is renamed, and back');
+
+rows_left_by_refused_rename(101, q{PREPARE TRANSACTION 'renamed_nothing';}, 'prepared');
 $node->safe_psql('postgres', "COMMIT PREPARED 'renamed_nothing'");
 
 done_testing();

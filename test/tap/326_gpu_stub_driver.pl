@@ -8,6 +8,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
 
 my $cuda = $ENV{CUDA_HOME} // '/usr/local/cuda';
 my ($stub) = grep { -f } ("$cuda/lib64/stubs/libcuda.so", "$cuda/targets/x86_64-linux/lib/stubs/libcuda.so");
@@ -31,14 +34,8 @@ like($reason, qr/^no usable CUDA driver: .*cudaErrorStubLibrary/,
     'the stub library is told as a missing driver');
 is($node->safe_psql('postgres', 'SELECT live FROM ai_scale.gpu_info()'), 'f', 'the GPU is not live');
 
-# An mlp that auto sends to the GPU (as in TAP 295): scored on the CPU, a fallback.
-$node->safe_psql('postgres', q{
-SELECT ai_scale.register_model('heavy', 'mlp', ARRAY['a', 'b'],
-    jsonb_build_object('layers', jsonb_build_array(
-        jsonb_build_object('weights', (SELECT jsonb_agg('[0.5, 0.25]'::jsonb) FROM generate_series(1, 8)),
-                           'bias', (SELECT jsonb_agg(0) FROM generate_series(1, 8)), 'activation', 'relu'),
-        jsonb_build_object('weights', jsonb_build_array((SELECT jsonb_agg(0.125) FROM generate_series(1, 8))),
-                           'bias', '[0]'::jsonb, 'activation', 'identity'))));});
+# The mlp that auto sends to the GPU: scored on the CPU.
+register_heavy_mlp($node);
 is($node->safe_psql('postgres', q{SET ai_scale.gpu_min_batch = 1;
 SELECT ai_scale.score_batch('heavy', ARRAY['{"a": 1, "b": 2}'::jsonb, '{"a": 0, "b": 0}'])}),
     '{1,0}', 'under auto the batch is scored on the CPU');

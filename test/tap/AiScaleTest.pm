@@ -16,7 +16,7 @@ use FindBin;
 use InitdbTemplate;
 use PollPace;
 
-our @EXPORT = qw(primary_and_standby cache_node worker_node worker_node_with small_lock_table_worker_node
+our @EXPORT = qw(primary_and_standby cache_node register_heavy_mlp worker_node worker_node_with small_lock_table_worker_node
   short_slots_node managed_database made_ahead store_node store_database store_worker_held
   queued_while_fork_fails full_tree_function memory_functions old_partition_table worker_drop_fails hold_worker_detach
   stop_worker_mid_detach drop_behind_reader detach_cancelled_in_wait kill_backend crash_restart
@@ -81,6 +81,20 @@ sub cache_node {
     $node->start;
     $node->safe_psql('postgres', 'CREATE EXTENSION ai_scale');
     return $node;
+}
+
+# Registers in $node's postgres database the mlp "heavy" that ai_scale.gpu = auto sends to the
+# GPU (12 multiply-adds a feature, as in sql/gpu_scoring.sql): each hidden unit relu(0.5a +
+# 0.25b), the output 0.125 times their sum, 1 for (1, 2). TAP 295, 326.
+sub register_heavy_mlp {
+    my ($node) = @_;
+    $node->safe_psql('postgres', q{
+SELECT ai_scale.register_model('heavy', 'mlp', ARRAY['a', 'b'],
+    jsonb_build_object('layers', jsonb_build_array(
+        jsonb_build_object('weights', (SELECT jsonb_agg('[0.5, 0.25]'::jsonb) FROM generate_series(1, 8)),
+                           'bias', (SELECT jsonb_agg(0) FROM generate_series(1, 8)), 'activation', 'relu'),
+        jsonb_build_object('weights', jsonb_build_array((SELECT jsonb_agg(0.125) FROM generate_series(1, 8))),
+                           'bias', '[0]'::jsonb, 'activation', 'identity'))))});
 }
 
 # A started node preloading ai_scale with the given ai_scale.* settings (name => value), the

@@ -164,6 +164,37 @@ BEGIN
     RETURN partition;
 END $$;
 
+-- For a move that copies the rows of default_partition out, then deletes them: raises 09000
+-- unless the DELETE removed as many rows as were copied (a copy that holds what the DELETE
+-- removed). Fewer: a BEFORE DELETE trigger kept rows, or changed them; more: a rule's action on
+-- DELETE wrote rows into the range before the DELETE, which removed them uncopied. (Equal
+-- counts with both would pass.)
+CREATE FUNCTION ai_scale._require_copied_deleted(parent regclass, default_partition regclass,
+                                                 copied bigint, deleted bigint) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF deleted < copied THEN
+        RAISE EXCEPTION 'moving rows out of the default partition of % deleted % of the % '
+                        'copied out', parent, deleted, copied
+            USING ERRCODE = 'triggered_action_exception',
+                  DETAIL = format('The DELETE from %s that moves them kept some: a BEFORE DELETE '
+                                  'trigger returned NULL for them or changed them.',
+                                  default_partition),
+                  HINT = 'Let the trigger delete rows that are being moved, or disable it while '
+                         'maintenance or rescue_default runs.';
+    ELSIF deleted > copied THEN
+        RAISE EXCEPTION 'moving rows out of the default partition of % deleted % where % were '
+                        'copied out', parent, ai_scale._count(deleted, 'row', 'rows'), copied
+            USING ERRCODE = 'triggered_action_exception',
+                  DETAIL = format('A rule on DELETE from %s wrote rows into their range before the '
+                                  'DELETE, which would remove them uncopied.', default_partition),
+                  HINT = 'Let the rule write elsewhere, or disable it while maintenance or '
+                         'rescue_default runs.';
+    END IF;
+END $$;
+
 -- For _create_partition, for moves that publications and triggers must see (see
 -- _moves_through_parent), before the attach: the rows [lo_lit, hi_lit) of default_partition
 -- moved out into a holding table, whose name it returns with the rows moved. The holding table
@@ -176,9 +207,8 @@ END $$;
 -- default has a DO ALSO rule on DELETE that the session fires, the rows are copied, then
 -- deleted by a plain DELETE, which runs it (Postgres refuses such a rule for a DELETE in a WITH
 -- query), the default locked against writers in between (a row written after the copy would
--- be deleted uncopied). A row a BEFORE DELETE trigger keeps is then in both: the counts of
--- the copy and the DELETE differ, and the move fails (09000). (Equal counts with a row kept
--- and another written into the range by a rule's action would pass: not caught.)
+-- be deleted uncopied). A row a BEFORE DELETE trigger keeps is then in both, and one a rule's
+-- action writes into the range is deleted uncopied: _require_copied_deleted.
 CREATE FUNCTION ai_scale._hold_default_rows(parent regclass, key_column name,
                                             default_partition regclass, lo_lit text,
                                             hi_lit text, OUT holding text,
@@ -207,19 +237,9 @@ BEGIN
             default_partition, range));
         rows_moved := ai_scale._as_owner(parent, format('DELETE FROM ONLY %s WHERE %s',
                                                         default_partition, range));
-        -- The copy holds what the DELETE removed only when the counts agree: a BEFORE DELETE
-        -- trigger that kept a row (or moved its key out of the range) left it copied too, and
-        -- the move failed saying a BEFORE INSERT trigger had lost "-1" rows.
-        IF copied <> rows_moved THEN
-            RAISE EXCEPTION 'moving rows out of the default partition of % deleted % of the % '
-                            'copied out', parent, rows_moved, copied
-                USING ERRCODE = 'triggered_action_exception',
-                      DETAIL = format('The DELETE from %s that moves them kept some: a BEFORE '
-                                      'DELETE trigger returned NULL or changed them, or a rule '
-                                      'wrote rows into their range.', default_partition),
-                      HINT = 'Let the trigger delete rows that are being moved, or disable it '
-                             'while maintenance or rescue_default runs.';
-        END IF;
+        -- A BEFORE DELETE trigger that kept a row (or moved its key out of the range) left it
+        -- copied too, and the move failed saying a BEFORE INSERT trigger had lost "-1" rows.
+        PERFORM ai_scale._require_copied_deleted(parent, default_partition, copied, rows_moved);
         RETURN;
     END IF;
     rows_moved := ai_scale._as_owner(parent, format(

@@ -488,6 +488,8 @@ DECLARE
     stage text;
     made record;
     cols text;
+    copied bigint;
+    deleted bigint;
 BEGIN
     parts := '{}';
     lo_lits := '{}';
@@ -531,15 +533,18 @@ BEGIN
     -- A copy then a delete is faster than one DELETE ... RETURNING feeding the INSERT, and the
     -- lock _rescue_default holds makes the two statements see the same rows. Both run as the
     -- table's owner (_as_owner): they evaluate its constraints and fire its rules.
+    -- A DO ALSO rule on DELETE from the default runs its action first: rows it writes into the
+    -- range were deleted uncopied, lost without a word (_require_copied_deleted).
     cols := ai_scale._insert_columns(parent);
-    PERFORM ai_scale._as_owner(parent, format(
+    copied := ai_scale._as_owner(parent, format(
         'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s '
         'WHERE %I >= %s AND %I < %s',
         stage, cols, cols, dflt, key_column, lo_lits[1], key_column,
         hi_lits[array_length(hi_lits, 1)]));
-    PERFORM ai_scale._as_owner(parent, format(
+    deleted := ai_scale._as_owner(parent, format(
         'DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s',
         dflt, key_column, lo_lits[1], key_column, hi_lits[array_length(hi_lits, 1)]));
+    PERFORM ai_scale._require_copied_deleted(parent, dflt, copied, deleted);
     FOR i IN 1 .. array_length(parts, 1) LOOP
         EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', stage, parts[i]);
     END LOOP;

@@ -75,7 +75,7 @@ bool redis_unavailable_at_read = false;
 // After a round trip in which no endpoint answered, the rest are misses (Redis is not waited
 // for again in this call), counted neither as hits nor misses; so are the keys made with a
 // generation this server has not learned (unlearned_keys.hpp), which Redis is not asked for.
-std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
+std::vector<Jsonb*> from_l2(const std::vector<key128>& keys, bool of_batch)
 {
     forget_unusable_in_redis();
     redis_unavailable_at_read = false;
@@ -98,7 +98,7 @@ std::vector<Jsonb*> from_l2(const std::vector<key128>& keys)
         bool unchecked = false;
         // Times each round trip (stats' l2 timer); takes the keys' strings.
         auto values = l2_read(std::move(rkeys), &unavailable, read_target::configured, &unchecked,
-                              &replica_failed, keys.size() > 1);
+                              &replica_failed, of_batch);
         if (unavailable) {
             redis_unavailable_at_read = true;
             break;
@@ -213,7 +213,10 @@ std::vector<int> from_levels(const std::vector<key128>& keys, Oid keyed_store,
     };
     if (!pending.empty() && l2_enabled())
         ask("l2",
-            [](const std::vector<key128>& k, const std::vector<Jsonb*>&) { return from_l2(k); });
+            // A batch of several keys reads with MGET, also where one is left after L1.
+            [&](const std::vector<key128>& k, const std::vector<Jsonb*>&) {
+                return from_l2(k, keys.size() > 1);
+            });
     if (!pending.empty())
         ask("l3", [&](const std::vector<key128>& k, const std::vector<Jsonb*>& in) {
             return from_l3(k, keyed_store, model, version, in);

@@ -21,8 +21,10 @@ namespace ai_scale::cache {
 // hits and misses in the stats and fills the levels above it on a hit (not with an L3 row the
 // current transaction wrote: it may roll back). keyed_store is the store the keys fold in
 // (key_prefix::store): L3 fills them only when the store it reads is that one.
-Jsonb* from_l1(const key128& k);                              // when l1_usable()
-std::vector<Jsonb*> from_l2(const std::vector<key128>& keys); // when l2_enabled()
+Jsonb* from_l1(const key128& k); // when l1_usable()
+// of_batch: the keys are those of a batch of several (read with MGET, even one: l2_read).
+std::vector<Jsonb*> from_l2(const std::vector<key128>& keys,
+                            bool of_batch = false); // when l2_enabled()
 Jsonb* from_l3(const key128& k, Oid keyed_store, text* model, int32 version, Jsonb* input);
 // from_l3 for many inputs in one query; the hits go to Redis in one pipelined write.
 std::vector<Jsonb*> from_l3(const std::vector<key128>& keys, Oid keyed_store, text* model,

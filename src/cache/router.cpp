@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "pgstat.h"
 #include "replication/logicalworker.h"
 #include "storage/ipc.h"
@@ -69,12 +70,20 @@ struct {
 } write_unanswered;
 constexpr uint64_t write_hold_ms = 1000;
 
+// The statement a hold lasts for: a client's. A logical replication apply worker starts a
+// statement for each change it applies, and waited redis_timeout_ms on each replicated catalog
+// row while Redis held its writes (3.3 s for 30 registrations at 100 ms); any process but a
+// client backend holds for the second.
+TimestampTz hold_statement()
+{
+    return MyBackendType == B_BACKEND ? GetCurrentStatementStartTimestamp() : 0;
+}
+
 bool writes_held(const std::string& primary)
 {
     if (write_unanswered.at_ms == 0 || strict_call())
         return false;
-    return write_unanswered.primary == primary &&
-           write_unanswered.statement == GetCurrentStatementStartTimestamp() &&
+    return write_unanswered.primary == primary && write_unanswered.statement == hold_statement() &&
            stats::monotonic_ms() - write_unanswered.at_ms < write_hold_ms &&
            write_unanswered.route == write_route();
 }
@@ -89,7 +98,7 @@ void note_write(const std::string& primary, bool answered)
     }
     write_unanswered.primary = primary;
     write_unanswered.route = write_route();
-    write_unanswered.statement = GetCurrentStatementStartTimestamp();
+    write_unanswered.statement = hold_statement();
     write_unanswered.at_ms = stats::monotonic_ms();
 }
 

@@ -2,7 +2,8 @@
 # held one key, which was read with GET. A key of ai_scale's names that another application
 # wrote as another type (a list here) is nil to MGET, a miss, but GET refuses it (WRONGTYPE): the
 # batch counted an l2 error, and with cache_strict failed (08006), only where the key fell in
-# the last round trip. Every round trip of a batch now reads with MGET (docs/cache.md, Limits).
+# the last round trip; so was the one key of a batch that L1 left for Redis. Every round trip of
+# a batch of several keys now reads with MGET (docs/cache.md, Limits).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -31,6 +32,20 @@ SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'}),
 my ($ret, $out, $err) = $node->psql('postgres', "SET ai_scale.cache_strict = on; $batch");
 is($ret, 0, 'a strict batch does not fail on them');
 is($out, '0', 'and misses them all');
+
+# So with the batch's other keys answered by L1: the one key left for Redis was read with GET.
+$node->safe_psql('postgres', q{SET ai_scale.cache_use_l1 = on;
+SELECT ai_scale.cache_put('n', 1, '{"a": 1}', '1')});
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('n', 1, '{"a": 2}', '2')});
+$rewritten = `redis-cli -p $port EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', 'ai_scale:*')) do if not string.find(k, '^ai_scale:gen:') and redis.call('TYPE', k).ok == 'string' then redis.call('DEL', k) redis.call('RPUSH', k, 'x') n = n + 1 end end return n" 0`;
+is($rewritten + 0, 2, "the two values of n are lists in Redis, the first still in this server's L1");
+my $with_l1 = q{SET ai_scale.cache_use_l1 = on;
+SELECT ai_scale.cache_get_many('n', 1, ARRAY['{"a": 1}', '{"a": 2}']::jsonb[])};
+is($node->safe_psql('postgres', qq{SELECT ai_scale.reset_stats(); $with_l1;
+SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'}),
+    "\n{1,NULL}\n0", 'the key L1 does not answer is a miss, and no error');
+($ret, $out, $err) = $node->psql('postgres', "SET ai_scale.cache_strict = on; $with_l1");
+is($ret, 0, 'nor does a strict batch fail on it');
 
 $node->stop;
 redis_stop('last_piece');

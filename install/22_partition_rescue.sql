@@ -488,8 +488,7 @@ DECLARE
     stage text;
     made record;
     cols text;
-    copied bigint;
-    deleted bigint;
+    range text;
 BEGIN
     parts := '{}';
     lo_lits := '{}';
@@ -533,18 +532,14 @@ BEGIN
     -- A copy then a delete is faster than one DELETE ... RETURNING feeding the INSERT, and the
     -- lock _rescue_default holds makes the two statements see the same rows. Both run as the
     -- table's owner (_as_owner): they evaluate its constraints and fire its rules.
-    -- A DO ALSO rule on DELETE from the default runs its action first: rows it writes into the
-    -- range were deleted uncopied, lost without a word (_require_copied_deleted).
+    -- (A DO ALSO rule on DELETE from the default runs its action first: rows it wrote into the
+    -- range were deleted uncopied, lost without a word: _copy_then_delete refuses that.)
     cols := ai_scale._insert_columns(parent);
-    copied := ai_scale._as_owner(parent, format(
-        'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s '
-        'WHERE %I >= %s AND %I < %s',
-        stage, cols, cols, dflt, key_column, lo_lits[1], key_column,
-        hi_lits[array_length(hi_lits, 1)]));
-    deleted := ai_scale._as_owner(parent, format(
-        'DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s',
-        dflt, key_column, lo_lits[1], key_column, hi_lits[array_length(hi_lits, 1)]));
-    PERFORM ai_scale._require_copied_deleted(parent, dflt, copied, deleted);
+    range := format('%I >= %s AND %I < %s', key_column, lo_lits[1], key_column,
+                    hi_lits[array_length(hi_lits, 1)]);
+    PERFORM ai_scale._copy_then_delete(parent, dflt, range, format(
+        'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %s WHERE %s',
+        stage, cols, cols, dflt, range));
     FOR i IN 1 .. array_length(parts, 1) LOOP
         EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', stage, parts[i]);
     END LOOP;

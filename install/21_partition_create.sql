@@ -172,9 +172,11 @@ END $$;
 -- without a word (told apart by their ctid, where the default has such a rule: a count missed a
 -- row written beside one the rule deleted); and where the default has BEFORE DELETE FOR EACH
 -- ROW triggers, where the DELETE removed fewer rows than were copied: a trigger kept them, or
--- changed their key, and the copy would make them twice. (A rule's action that deletes rows
--- copied, a cascade, takes nothing from the move: the copy holds them. One that updates a
--- copied row out of the range is not told apart.)
+-- changed their key, and the copy would make them twice (with a rule too, such a rule's
+-- deletes are refused there alike: a trigger's change of a key is not told apart from them).
+-- (A rule's action that deletes rows copied, a cascade, takes nothing from the move: the copy
+-- holds them. One that updates a copied row out of the range is not told apart: the move
+-- makes that row twice, docs/partitioning.md.)
 CREATE FUNCTION ai_scale._copy_then_delete(parent regclass, default_partition regclass,
                                            range text, copy text) RETURNS bigint
     LANGUAGE plpgsql VOLATILE
@@ -214,8 +216,9 @@ BEGIN
         RAISE EXCEPTION 'moving rows out of the default partition of % deleted % not copied out',
                         parent, ai_scale._count(uncopied, 'row', 'rows')
             USING ERRCODE = 'triggered_action_exception',
-                  DETAIL = format('A rule on DELETE from %s wrote them into their range before the '
-                                  'DELETE, which would remove them uncopied.', default_partition),
+                  DETAIL = format('A rule on DELETE from %s wrote or changed rows of their range '
+                                  'before the DELETE, which would remove them uncopied.',
+                                  default_partition),
                   HINT = 'Let the rule write elsewhere, or disable it while maintenance or '
                          'rescue_default runs.';
     END IF;
@@ -227,8 +230,10 @@ BEGIN
                         'copied out', parent, deleted, copied
             USING ERRCODE = 'triggered_action_exception',
                   DETAIL = format('The DELETE from %s that moves them kept some: a BEFORE DELETE '
-                                  'trigger returned NULL for them or changed them.',
-                                  default_partition),
+                                  'trigger returned NULL for them or changed them%s.',
+                                  default_partition,
+                                  CASE WHEN ruled THEN ', or a rule on DELETE deleted them first'
+                                       ELSE '' END),
                   HINT = 'Let the trigger delete rows that are being moved, or disable it while '
                          'maintenance or rescue_default runs.';
     END IF;

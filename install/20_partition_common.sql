@@ -835,6 +835,29 @@ CREATE FUNCTION ai_scale._fired_here() RETURNS "char"[]
                 WHEN 'replica' THEN '{R,A}'::"char"[] ELSE '{O,A}'::"char"[] END
 $$;
 
+-- Whether rel (a default partition) has a DO ALSO rule on DELETE that this session fires: its
+-- action runs before a DELETE that moves rows out (_hold_default_rows, _copy_then_delete).
+CREATE FUNCTION ai_scale._delete_rule_fired(rel regclass) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_rewrite r
+                    WHERE r.ev_class = rel AND r.ev_type = '4' AND NOT r.is_instead
+                      AND r.ev_enabled = ANY (ai_scale._fired_here()))
+$$;
+
+-- Whether rel (a default partition) has a BEFORE DELETE FOR EACH ROW trigger that this session
+-- fires, which may keep a row a move deletes, or change it (tgtype bits 0, 1 and 3: ROW,
+-- BEFORE, DELETE): _path_through_parent, _copy_then_delete.
+CREATE FUNCTION ai_scale._row_delete_trigger_fired(rel regclass) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_trigger t
+                    WHERE NOT t.tgisinternal AND t.tgenabled = ANY (ai_scale._fired_here())
+                      AND t.tgrelid = rel AND t.tgtype & 11 = 11)
+$$;
+
 -- Rows cannot be moved out of the default partition of parent when the move would not put them
 -- back as they were. Raises 0A000, naming the cause:
 -- * a foreign key references the table: deleting them fires the key's ON DELETE action
@@ -992,9 +1015,7 @@ BEGIN
     insert_rules := EXISTS (SELECT 1 FROM pg_rewrite r
                              WHERE r.ev_class = parent AND r.ev_type = '3' AND NOT r.is_instead
                                AND r.ev_enabled = ANY (fired));
-    keeping_triggers := EXISTS (SELECT 1 FROM pg_trigger t
-                                 WHERE NOT t.tgisinternal AND t.tgenabled = ANY (fired)
-                                   AND t.tgrelid = dflt AND t.tgtype & 11 = 11);
+    keeping_triggers := ai_scale._row_delete_trigger_fired(dflt);
     IF deletes_only IS NOT NULL THEN
         RAISE EXCEPTION 'rows cannot be moved out of the default partition of %: publication % '
                         'sends its deletes alone', parent, deletes_only

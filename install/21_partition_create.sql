@@ -183,7 +183,6 @@ CREATE FUNCTION ai_scale._copy_then_delete(parent regclass, default_partition re
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    fired "char"[] := ai_scale._fired_here();
     ruled boolean;
     copied bigint;
     deleted bigint;
@@ -191,9 +190,7 @@ DECLARE
     deleted_rows tid[];
     uncopied bigint;
 BEGIN
-    ruled := EXISTS (SELECT 1 FROM pg_rewrite r
-                      WHERE r.ev_class = default_partition AND r.ev_type = '4'
-                        AND NOT r.is_instead AND r.ev_enabled = ANY (fired));
+    ruled := ai_scale._delete_rule_fired(default_partition);
     IF ruled THEN
         SELECT array_agg(t.c) INTO copied_rows
           FROM ai_scale._as_owner_rows(parent, format('SELECT ctid FROM ONLY %s WHERE %s',
@@ -222,10 +219,7 @@ BEGIN
                   HINT = 'Let the rule write elsewhere, or disable it while maintenance or '
                          'rescue_default runs.';
     END IF;
-    IF deleted < copied AND EXISTS (SELECT 1 FROM pg_trigger t
-                                     WHERE NOT t.tgisinternal AND t.tgenabled = ANY (fired)
-                                       AND t.tgrelid = default_partition
-                                       AND t.tgtype & 11 = 11) THEN
+    IF deleted < copied AND ai_scale._row_delete_trigger_fired(default_partition) THEN
         RAISE EXCEPTION 'moving rows out of the default partition of % deleted % of the % '
                         'copied out', parent, deleted, copied
             USING ERRCODE = 'triggered_action_exception',
@@ -271,9 +265,7 @@ BEGIN
     holding := format('%I.%I', nsp, ai_scale._partition_name(nsp, rel, 'moving'));
     EXECUTE format('CREATE UNLOGGED TABLE %s AS SELECT %s FROM ONLY %s WITH NO DATA', holding,
                    cols, default_partition);
-    IF EXISTS (SELECT 1 FROM pg_rewrite r
-                WHERE r.ev_class = default_partition AND r.ev_type = '4' AND NOT r.is_instead
-                  AND r.ev_enabled = ANY (ai_scale._fired_here())) THEN
+    IF ai_scale._delete_rule_fired(default_partition) THEN
         EXECUTE format('LOCK TABLE ONLY %s IN SHARE ROW EXCLUSIVE MODE', default_partition);
         -- (A BEFORE DELETE trigger that kept a row, or moved its key out of the range, left it
         -- copied too, and the move failed saying a BEFORE INSERT trigger had lost "-1" rows.)

@@ -88,20 +88,6 @@ bool writes_held(const std::string& primary)
            write_unanswered.route == write_route();
 }
 
-// After a write to primary: answered (or refused: an answer), or not (skipped by the breaker
-// is neither).
-void note_write(const std::string& primary, bool answered)
-{
-    if (answered) {
-        write_unanswered.at_ms = 0;
-        return;
-    }
-    write_unanswered.primary = primary;
-    write_unanswered.route = write_route();
-    write_unanswered.statement = hold_statement();
-    write_unanswered.at_ms = stats::monotonic_ms();
-}
-
 [[noreturn]] void unavailable_error(const std::string& endpoint)
 {
     if (endpoint.empty()) {
@@ -192,6 +178,31 @@ attempt_primary(const std::string& primary, const std::vector<command>& cmds,
     replies = attempt(named, cmds, nullptr, endpoint_kind::data, &was_refused);
     if (refused != nullptr)
         *refused = was_refused;
+    return replies;
+}
+
+// attempt_primary for writes (SET, INCRBY), which the hold above skips: nullopt, without a
+// round trip, while held. A write answered (or refused: an answer) ends the hold; one that got
+// no answer starts it (one its breaker skipped does neither).
+std::optional<std::vector<reply_ptr>> attempt_write(const std::string& primary,
+                                                    const std::vector<command>& cmds, bool* refused,
+                                                    std::string* asked = nullptr)
+{
+    *refused = false;
+    if (writes_held(primary))
+        return std::nullopt;
+    bool skipped = false;
+    auto replies = attempt_primary(primary, cmds, &skipped, refused, asked);
+    if (skipped)
+        return replies;
+    if (replies || *refused) {
+        write_unanswered.at_ms = 0;
+    } else {
+        write_unanswered.primary = primary;
+        write_unanswered.route = write_route();
+        write_unanswered.statement = hold_statement();
+        write_unanswered.at_ms = stats::monotonic_ms();
+    }
     return replies;
 }
 
@@ -565,8 +576,6 @@ std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, word>>& entr
         return result;
     close_unused_connections();
     const std::string primary = current_primary();
-    if (writes_held(primary))
-        return result;
     const std::string ttl = std::to_string(ttl_ms);
     for (size_t start = 0; start < entries.size(); start += l2_keys_per_round_trip) {
         const size_t end = std::min(entries.size(), start + l2_keys_per_round_trip);
@@ -583,10 +592,8 @@ std::vector<l2_fill> l2_set_many(std::vector<std::pair<std::string, word>>& entr
             if (replace != nullptr && !(*replace)[i])
                 cmd.push_back("NX");
         }
-        bool skipped = false, refused = false;
-        auto replies = attempt_primary(primary, cmds, &skipped, &refused);
-        if (!skipped)
-            note_write(primary, replies || refused);
+        bool refused = false;
+        auto replies = attempt_write(primary, cmds, &refused);
         if (!replies) {
             if (strict_call())
                 unavailable_error(current_primary());
@@ -678,13 +685,9 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
     const std::string primary = current_primary();
     // INCRBY even by 1: an ACL user then needs one command, not INCR as well.
     const command cmd{"INCRBY", key, std::to_string(by)};
-    if (writes_held(primary))
-        return std::nullopt;
-    bool skipped = false, refused = false;
+    bool refused = false;
     std::string asked;
-    auto replies = attempt_primary(primary, {cmd}, &skipped, &refused, &asked);
-    if (!skipped)
-        note_write(primary, replies || refused);
+    auto replies = attempt_write(primary, {cmd}, &refused, &asked);
     if (replies) {
         const redisReply* r = (*replies)[0].get();
         if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 &&

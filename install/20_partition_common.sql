@@ -858,6 +858,16 @@ CREATE FUNCTION ai_scale._row_delete_trigger_fired(rel regclass) RETURNS boolean
                       AND t.tgrelid = rel AND t.tgtype & 11 = 11)
 $$;
 
+-- Of rows of rel (a heap table) named by their ctid, those the statement's snapshot still shows
+-- (kept), and those gone with a newer version (changed: updated, also into another partition),
+-- where SQL sees a deleted and an updated row alike gone (src/partition/rows_left.cpp):
+-- _copy_then_delete.
+CREATE FUNCTION ai_scale._rows_left(rel regclass, rows tid[], OUT kept bigint,
+                                    OUT changed bigint)
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_rows_left';
+
 -- Rows cannot be moved out of the default partition of parent when the move would not put them
 -- back as they were. Raises 0A000, naming the cause:
 -- * a foreign key references the table: deleting them fires the key's ON DELETE action

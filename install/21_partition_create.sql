@@ -167,16 +167,16 @@ END $$;
 -- For a move of the rows of default_partition in range (a condition on its key) that copies
 -- them out (copy: the INSERT ... SELECT that does) and then deletes them: runs both as the
 -- table's owner and returns the rows copied, which the move holds. Raises 09000 where the
--- DELETE removed a row the copy does not hold: a DO ALSO rule on DELETE from the default runs
--- its action before the DELETE, and rows it wrote into the range were deleted uncopied, lost
--- without a word (told apart by their ctid, where the default has such a rule: a count missed a
--- row written beside one the rule deleted); and where the default has BEFORE DELETE FOR EACH
--- ROW triggers, where the DELETE removed fewer rows than were copied: a trigger kept them, or
--- changed their key, and the copy would make them twice (with a rule too, such a rule's
--- deletes are refused there alike: a trigger's change of a key is not told apart from them).
--- (A rule's action that deletes rows copied, a cascade, takes nothing from the move: the copy
--- holds them. One that updates a copied row out of the range is not told apart: the move
--- makes that row twice, docs/partitioning.md.)
+-- rows the copy holds and those the DELETE removed differ but by rows deleted otherwise:
+-- * where the default has a DO ALSO rule on DELETE (its action runs before the DELETE), told
+--   apart by their ctid: rows the action wrote into the range were deleted uncopied, lost
+--   without a word (a count missed a row written beside one the rule deleted); rows it updated
+--   out of the range, or into another partition, would be both moved and kept changed, twice;
+--   rows a BEFORE DELETE trigger kept (returned NULL for) would be twice too. Rows the action
+--   deleted, a cascade to related rows of the range, take nothing from the move: the copy holds
+--   them;
+-- * otherwise, where BEFORE DELETE FOR EACH ROW triggers fire and the DELETE removed fewer rows
+--   than were copied: a trigger kept them, or changed them.
 CREATE FUNCTION ai_scale._copy_then_delete(parent regclass, default_partition regclass,
                                            range text, copy text) RETURNS bigint
     LANGUAGE plpgsql VOLATILE
@@ -189,6 +189,8 @@ DECLARE
     copied_rows tid[];
     deleted_rows tid[];
     uncopied bigint;
+    kept bigint := 0;
+    changed bigint := 0;
 BEGIN
     ruled := ai_scale._delete_rule_fired(default_partition);
     IF ruled THEN
@@ -197,18 +199,26 @@ BEGIN
                                                       default_partition, range)) AS t(c tid);
     END IF;
     copied := ai_scale._as_owner(parent, copy);
-    IF ruled THEN
-        SELECT array_agg(t.c) INTO deleted_rows
-          FROM ai_scale._as_owner_rows(parent, format('DELETE FROM ONLY %s WHERE %s RETURNING ctid',
-                                                      default_partition, range)) AS t(c tid);
-        deleted := coalesce(cardinality(deleted_rows), 0);
-        SELECT count(*) INTO uncopied
-          FROM (SELECT unnest(deleted_rows) EXCEPT SELECT unnest(copied_rows)) x;
-    ELSE
+    IF NOT ruled THEN
         deleted := ai_scale._as_owner(parent, format('DELETE FROM ONLY %s WHERE %s',
                                                      default_partition, range));
-        uncopied := 0;
+        IF deleted < copied AND ai_scale._row_delete_trigger_fired(default_partition) THEN
+            RAISE EXCEPTION 'moving rows out of the default partition of % deleted % of the % '
+                            'copied out', parent, deleted, copied
+                USING ERRCODE = 'triggered_action_exception',
+                      DETAIL = format('The DELETE from %s that moves them kept some: a BEFORE '
+                                      'DELETE trigger returned NULL for them or changed them.',
+                                      default_partition),
+                      HINT = 'Let the trigger delete rows that are being moved, or disable it '
+                             'while maintenance or rescue_default runs.';
+        END IF;
+        RETURN copied;
     END IF;
+    SELECT array_agg(t.c) INTO deleted_rows
+      FROM ai_scale._as_owner_rows(parent, format('DELETE FROM ONLY %s WHERE %s RETURNING ctid',
+                                                  default_partition, range)) AS t(c tid);
+    SELECT count(*) INTO uncopied
+      FROM (SELECT unnest(deleted_rows) EXCEPT SELECT unnest(copied_rows)) x;
     IF uncopied > 0 THEN
         RAISE EXCEPTION 'moving rows out of the default partition of % deleted % not copied out',
                         parent, ai_scale._count(uncopied, 'row', 'rows')
@@ -219,15 +229,30 @@ BEGIN
                   HINT = 'Let the rule write elsewhere, or disable it while maintenance or '
                          'rescue_default runs.';
     END IF;
-    IF deleted < copied AND ai_scale._row_delete_trigger_fired(default_partition) THEN
+    -- Copied rows the DELETE did not remove: deleted by the rule's action (a cascade), which is
+    -- well, or kept, or changed.
+    SELECT t.k, t.c INTO kept, changed
+      FROM ai_scale._as_owner_rows(parent, format(
+               'SELECT kept, changed FROM ai_scale._rows_left(%s::oid, %L)',
+               default_partition::oid,
+               ARRAY(SELECT unnest(copied_rows) EXCEPT SELECT unnest(deleted_rows)))) AS
+           t(k bigint, c bigint);
+    IF changed > 0 THEN
+        RAISE EXCEPTION 'moving rows out of the default partition of % would make % twice',
+                        parent, ai_scale._count(changed, 'row', 'rows')
+            USING ERRCODE = 'triggered_action_exception',
+                  DETAIL = format('A rule or trigger on DELETE from %s updated rows being moved '
+                                  'before the DELETE: they would be moved as they were and kept '
+                                  'as changed.', default_partition),
+                  HINT = 'Let the rule or trigger leave rows of the default alone, or disable '
+                         'it while maintenance or rescue_default runs.';
+    END IF;
+    IF kept > 0 THEN
         RAISE EXCEPTION 'moving rows out of the default partition of % deleted % of the % '
-                        'copied out', parent, deleted, copied
+                        'copied out', parent, copied - kept, copied
             USING ERRCODE = 'triggered_action_exception',
                   DETAIL = format('The DELETE from %s that moves them kept some: a BEFORE DELETE '
-                                  'trigger returned NULL for them or changed them%s.',
-                                  default_partition,
-                                  CASE WHEN ruled THEN ', or a rule on DELETE deleted them first'
-                                       ELSE '' END),
+                                  'trigger returned NULL for them.', default_partition),
                   HINT = 'Let the trigger delete rows that are being moved, or disable it while '
                          'maintenance or rescue_default runs.';
     END IF;

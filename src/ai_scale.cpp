@@ -9,6 +9,7 @@
 #include "partition/launcher.hpp"
 #include "partition/worker_registry.hpp"
 #include "pg/shmem.hpp"
+#include "pg/top_level_statement.hpp"
 #include "predict/queue.hpp"
 #include "scoring/interruption.hpp"
 #include "stats/shared_stats.hpp"
@@ -25,6 +26,9 @@ void _PG_init(void)
     guc::define_all();
     // Parsing, importing and compiling large models (pure C++) stop at a cancel.
     scoring::interruption_hook = pg::check_for_interrupts;
+
+    // Where a statement begins, for the cache's hold of writes Redis did not answer.
+    pg::install_statement_hooks();
 
     // Loaded by CREATE EXTENSION or LOAD, without shared memory or background workers: the
     // stats raise an error naming shared_preload_libraries, the cache goes without L1 (a

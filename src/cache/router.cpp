@@ -7,6 +7,7 @@
 #include "cache/sentinel.hpp"
 #include "guc.hpp"
 #include "pg/guard.hpp"
+#include "pg/top_level_statement.hpp"
 #include "stats/shared_stats.hpp"
 
 extern "C" {
@@ -62,28 +63,44 @@ unsigned round_robin = 0;
 // whatever the statement, an invalidation the next statement made, once Redis answered again,
 // was not sent (the other servers served what it invalidated until this one made another
 // cache call), and a cache_put not written. A write answered clears it.
+struct hold_scope {
+    uint64_t statement = 0;
+    TimestampTz transaction = 0;
+    bool operator==(const hold_scope& o) const
+    {
+        return statement == o.statement && transaction == o.transaction;
+    }
+};
 struct {
     std::string primary;
     uint64_t route = 0;
-    TimestampTz statement = 0;
+    hold_scope scope;
     uint64_t at_ms = 0;
 } write_unanswered;
 constexpr uint64_t write_hold_ms = 1000;
 
-// The statement a hold lasts for: a client's. A logical replication apply worker starts a
+// The statement a hold lasts for: a client's, as the statement hooks count them, within one
+// transaction (a procedure's COMMIT ends it; told by its start, which the commit's own bumps
+// still see, where its local id is gone by then). Not Postgres's statement start timestamp, which
+// every statement of a simple Query message of several shares: the statements after the one
+// whose write got no answer were held, an invalidation made there once Redis answered again
+// not sent; while a FETCH, which gets one of its own, ended the hold at each fetch of a cursor
+// over rows (a timeout a row read one at a time). A logical replication apply worker starts a
 // statement for each change it applies, and waited redis_timeout_ms on each replicated catalog
 // row while Redis held its writes (3.3 s for 30 registrations at 100 ms); any process but a
 // client backend holds for the second.
-TimestampTz hold_statement()
+hold_scope hold_statement()
 {
-    return MyBackendType == B_BACKEND ? GetCurrentStatementStartTimestamp() : 0;
+    if (MyBackendType != B_BACKEND)
+        return {};
+    return {pg::top_level_statement(), GetCurrentTransactionStartTimestamp()};
 }
 
 bool writes_held(const std::string& primary)
 {
     if (write_unanswered.at_ms == 0 || strict_call())
         return false;
-    return write_unanswered.primary == primary && write_unanswered.statement == hold_statement() &&
+    return write_unanswered.primary == primary && write_unanswered.scope == hold_statement() &&
            stats::monotonic_ms() - write_unanswered.at_ms < write_hold_ms &&
            write_unanswered.route == write_route();
 }
@@ -200,7 +217,7 @@ std::optional<std::vector<reply_ptr>> attempt_write(const std::string& primary,
     } else {
         write_unanswered.primary = primary;
         write_unanswered.route = write_route();
-        write_unanswered.statement = hold_statement();
+        write_unanswered.scope = hold_statement();
         write_unanswered.at_ms = stats::monotonic_ms();
     }
     return replies;

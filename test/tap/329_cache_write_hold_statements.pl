@@ -1,0 +1,113 @@
+# After a write Redis did not answer, a backend sends no further write there for the rest of
+# that statement, a second at most (docs/cache.md, Invalidation; TAP 319). A statement is one
+# the client sent: the hold was keyed on Postgres's statement start timestamp, which is set once
+# a protocol message, so
+# - the statements after it in a simple Query message of several (psql -c "a; b", a script sent
+#   as one string) were held: a put made there once Redis answered again was not written, an
+#   invalidation not sent (another server served what it invalidated until this one made
+#   another cache call), and so in the transactions a procedure's COMMIT begins;
+# - each FETCH of a cursor over rows got one of its own: a timeout a fetch (psql's FETCH_COUNT,
+#   a driver's fetch size), where the statement read at once waited one.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use FindBin;
+use lib $FindBin::RealBin;
+use AiScaleTest;
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+redis_start('hold_statements', $port);
+my $node = cache_node('hold_statements', redis_primary => "127.0.0.1:$port");
+$node->safe_psql('postgres', q{ALTER SYSTEM SET ai_scale.redis_timeout_ms = 1000;
+SELECT pg_reload_conf()});
+
+# Runs each of @sqls as one simple Query message (psql -c), with psql's own $options;
+# returns what psql printed.
+sub messages {
+    my ($options, @sqls) = @_;
+    my ($out, $err) = ('', '');
+    IPC::Run::run(
+        [ 'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1', @$options, '-d',
+          $node->connstr('postgres'), map { ('-c', $_) } @sqls ],
+        '>', \$out, '2>', \$err)
+      or die "psql failed: $err";
+    return $out;
+}
+
+# Holds Redis's writes for $ms milliseconds (reads go on being answered).
+sub pause_writes {
+    my ($ms) = @_;
+    system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', $ms, 'WRITE') == 0
+      or die 'CLIENT PAUSE failed';
+}
+
+# The generation counters in Redis: key => value.
+sub counters {
+    my %c;
+    for my $key (split /\n/, `redis-cli -p $port --scan --pattern 'ai_scale:gen:*'`) {
+        $c{$key} = `redis-cli -p $port GET '$key'` + 0;
+    }
+    return \%c;
+}
+
+# How many counters of $after are new or higher than in $before.
+sub raised {
+    my ($before, $after) = @_;
+    return scalar grep { !exists $before->{$_} || $after->{$_} > $before->{$_} } keys %$after;
+}
+
+# Read by another session with L1 off: from Redis. (An invalidation is read in Redis's counters:
+# this server's sessions miss what it invalidated whether Redis took it or not.)
+my $later = q{SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.cache_get('later', 1, '{"a": 1}')};
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('later', 1, '{"a": 1}', '"old"')});
+is($node->safe_psql('postgres', $later), '"old"', 'Redis holds the value put');
+
+# The first put waits its timeout (1 s) while Redis holds writes for 1.2 s; the next statement
+# of the message, 0.5 s later, is within the second the hold lasted but finds Redis answering.
+my $first_times_out = q{SELECT ai_scale.cache_put('learned', 1, '{"a": 9}', '9');
+SELECT pg_sleep(0.5);};
+pause_writes(1200);
+messages([], $first_times_out . q{SELECT ai_scale.cache_put('later', 1, '{"a": 1}', '"new"')});
+is($node->safe_psql('postgres', $later), '"new"',
+    'a put in the next statement of the same Query message is written');
+
+my $before = counters();
+pause_writes(1200);
+messages([], $first_times_out . q{SELECT ai_scale.cache_invalidate('later', 1)});
+cmp_ok(raised($before, counters()), '>=', 1,
+    'an invalidation in the next statement of the same Query message is sent to Redis');
+
+# A procedure's statements after a COMMIT run in a transaction of their own.
+$node->safe_psql('postgres', q{CREATE PROCEDURE put_commit_invalidate() LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ai_scale.cache_put('learned', 1, '{"a": 9}', '9');
+    COMMIT;
+    PERFORM pg_sleep(0.5);
+    PERFORM ai_scale.cache_invalidate('later', 1);
+END $$});
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('later', 1, '{"a": 1}', '"again"')});
+is($node->safe_psql('postgres', $later), '"again"', 'Redis holds the value put again');
+$before = counters();
+pause_writes(1200);
+messages([], 'CALL put_commit_invalidate()');
+cmp_ok(raised($before, counters()), '>=', 1,
+    'an invalidation in a transaction a procedure began after its COMMIT is sent');
+
+# A statement read through a cursor, one row a fetch, while Redis holds its writes: the fetches
+# go on with the statement, which waits one timeout, not one a row.
+pause_writes(20000);
+my $errors = messages(
+    [ '-v', 'FETCH_COUNT=1' ],
+    q{SELECT ai_scale.reset_stats()},
+    q{SELECT ai_scale.cache_put('learned', 1, jsonb_build_object('a', g), '1')
+        FROM generate_series(1, 5) g},
+    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
+is((split /\n/, $errors)[-1], '1',
+    'five rows fetched one at a time while Redis holds writes ask it to write once');
+system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+
+done_testing();

@@ -1092,6 +1092,9 @@ CREATE FUNCTION ai_scale._path_through_parent_now(parent regclass, dflt regclass
 -- row twice (the apply stopped for good on a key) or lost them, silently. Asked after a move's
 -- writes (the move rolls back with the error), and before them where the transaction's
 -- snapshot may be older than the publications (REPEATABLE READ, SERIALIZABLE).
+-- (In REPEATABLE READ or SERIALIZABLE, also when the rules, triggers, foreign keys or columns
+-- of parent and dflt a move reads, as the snapshot shows them, are not those Postgres applies
+-- to its statements once their locks are taken: _move_catalog.)
 CREATE FUNCTION ai_scale._require_path_unchanged(parent regclass, dflt regclass,
                                                  through boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE
@@ -1107,6 +1110,21 @@ BEGIN
                   DETAIL = 'Moved as they were chosen for, subscribers could get the rows twice '
                            'or not at all, or triggers and rules not see them.',
                   HINT = 'Run it again.';
+    END IF;
+    -- A DO ALSO rule on DELETE made after the snapshot ran unchecked, and the rows it wrote
+    -- into the range were deleted uncopied; a DO INSTEAD rule on INSERT sent the rows moved
+    -- out of the table; a column added was left out of the copy (the rows moved took its
+    -- default, not their value).
+    IF current_setting('transaction_isolation') <> 'read committed'
+       AND ai_scale._move_catalog_now(parent, dflt) IS DISTINCT FROM
+           ai_scale._move_catalog(parent, dflt) THEN
+        RAISE EXCEPTION 'the rules, triggers, foreign keys or columns of % changed after this '
+                        'transaction''s snapshot was taken', parent
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = 'Moving rows out of its default partition reads them as the snapshot '
+                           'shows them, and Postgres applies them as they are now: rows could '
+                           'be lost, written twice or written elsewhere.',
+                  HINT = 'Run it again, or in a READ COMMITTED transaction.';
     END IF;
 END $$;
 
@@ -1138,6 +1156,33 @@ CREATE FUNCTION ai_scale._insert_columns(rel regclass) RETURNS text
       FROM pg_attribute a
      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 $$;
+
+-- What of parent and its default partition dflt a move out of dflt reads from the catalog and
+-- Postgres applies to its statements: their rules, triggers (enabled or not), the foreign keys
+-- that reference them, and the columns an INSERT names. Compared, in REPEATABLE READ or
+-- SERIALIZABLE, with the same read with the latest snapshot (_move_catalog_now).
+CREATE FUNCTION ai_scale._move_catalog(parent regclass, dflt regclass) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT concat_ws(' | ',
+        coalesce((SELECT string_agg(format('%s %s %s %s', r.oid, r.ev_type, r.ev_enabled,
+                                           r.is_instead), ', ' ORDER BY r.oid)
+                    FROM pg_rewrite r WHERE r.ev_class IN (parent, dflt)), ''),
+        coalesce((SELECT string_agg(format('%s %s', t.oid, t.tgenabled), ', ' ORDER BY t.oid)
+                    FROM pg_trigger t WHERE t.tgrelid IN (parent, dflt)), ''),
+        coalesce((SELECT string_agg(c.oid::text, ', ' ORDER BY c.oid)
+                    FROM pg_constraint c
+                   WHERE c.contype = 'f' AND c.confrelid IN (parent, dflt)), ''),
+        coalesce(ai_scale._insert_columns(parent), ''),
+        coalesce(ai_scale._insert_columns(dflt), ''))
+$$;
+
+-- _move_catalog with the latest snapshot (src/partition/sql_functions.cpp).
+CREATE FUNCTION ai_scale._move_catalog_now(parent regclass, dflt regclass) RETURNS text
+    LANGUAGE c VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_move_catalog_now';
 
 -- Whether rel, read earlier, has been dropped since, in any isolation level: regclass's output
 -- looks the table up afresh, not under the transaction's snapshot (which in REPEATABLE READ

@@ -563,8 +563,52 @@ CREATE TRIGGER cascaded_let BEFORE DELETE ON cascaded_default
   FOR EACH ROW EXECUTE FUNCTION cascaded_let();
 SELECT partition, rows_moved FROM ai_scale.rescue_default('cascaded');
 SELECT id, at, tableoid::regclass FROM cascaded ORDER BY id;
+-- A cascade that marks the related rows before it deletes them (an UPDATE, then a DELETE): the
+-- rows' update chains end deleted, and all move (the first version's header alone called them
+-- changed, and refused the move). On a default of a table access method that is heap under
+-- another name too: a rule that leaves every copied row to the DELETE asks nothing of them.
+DROP TRIGGER cascaded_let ON cascaded_default;
+DROP RULE cascaded_a_children ON cascaded_default;
+CREATE TABLE cascaded_log (id int);
+CREATE RULE cascaded_e_marked AS ON DELETE TO cascaded_default DO ALSO (
+  UPDATE cascaded_default SET up = -up WHERE up = OLD.id;
+  DELETE FROM cascaded WHERE up = -OLD.id);
+INSERT INTO cascaded VALUES (41, NULL, '2022-04-03 12:00 UTC'), (42, 41, '2022-04-03 13:00 UTC'),
+                            (43, 41, '2022-04-03 14:00 UTC');
+SELECT partition, rows_moved FROM ai_scale.rescue_default('cascaded');
+SELECT id, up, tableoid::regclass FROM cascaded WHERE id > 40 ORDER BY id;
 DROP TABLE cascaded;
 DROP FUNCTION cascaded_let();
+CREATE ACCESS METHOD heap_alias TYPE TABLE HANDLER heap_tableam_handler;
+CREATE TABLE aliased (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE aliased_default PARTITION OF aliased DEFAULT USING heap_alias;
+SELECT count(*) FROM ai_scale.manage_partitions('aliased', '1 day', 0, time_zone => 'UTC');
+CREATE RULE aliased_logged AS ON DELETE TO aliased_default
+  DO ALSO INSERT INTO cascaded_log VALUES (OLD.id);
+INSERT INTO aliased VALUES (1, '2022-03-01 12:00 UTC'), (2, '2022-03-01 13:00 UTC');
+SELECT partition, rows_moved FROM ai_scale.rescue_default('aliased');
+SELECT count(*) AS logged FROM cascaded_log;
+DROP TABLE aliased, cascaded_log;
+DROP ACCESS METHOD heap_alias;
+-- _rows_left tells of whole rows: for a role that may read the whole table, not one column of
+-- it, and not under row-level security (its policies might hide rows it would count).
+CREATE TABLE told (id int, secret int);
+INSERT INTO told VALUES (1, 1), (2, 2);
+CREATE ROLE told_reader;
+GRANT SELECT (id) ON told TO told_reader;
+SET ROLE told_reader;
+SELECT * FROM ai_scale._rows_left('told', '{"(0,1)"}');
+RESET ROLE;
+GRANT SELECT ON told TO told_reader;
+ALTER TABLE told ENABLE ROW LEVEL SECURITY;
+CREATE POLICY told_one ON told FOR SELECT USING (id = 1);
+SET ROLE told_reader;
+SELECT count(*) AS seen FROM told;
+SELECT * FROM ai_scale._rows_left('told', '{"(0,1)","(0,2)"}');
+RESET ROLE;
+SELECT * FROM ai_scale._rows_left('told', '{"(0,1)","(0,2)","(0,3)"}');
+DROP TABLE told;
+DROP ROLE told_reader;
 CREATE TABLE published (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('published', '1 day', 0, time_zone => 'UTC');
 SET client_min_messages = error; -- wal_level is not logical here: Postgres warns

@@ -17,7 +17,7 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "catalog/pg_am_d.h"
+#include "access/tableam.h"
 #include "catalog/pg_type_d.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -26,6 +26,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 }
 
@@ -33,38 +34,84 @@ using namespace ai_scale;
 
 namespace {
 
-enum class row_fate { deleted, kept, changed };
+// The version of a row a tid names, as heap_fetch reads it: visible to the snapshot or not,
+// and where not, the next version's tid (where an update made one in this table: not a delete,
+// nor an update into another partition, which marks the tuple so) and the update's transaction.
+struct version {
+    bool fetched = false; // a tuple is there (a line pointer in use)
+    bool visible = false;
+    bool moved_out = false; // updated into another partition
+    bool updated = false;   // updated in this table: next names the new version
+    ItemPointerData next;
+    TransactionId xmin = InvalidTransactionId;
+    TransactionId updater = InvalidTransactionId;
+};
 
-// What became of the tuple at tid: still visible to snapshot (kept), gone with a newer version
-// (changed), or gone (deleted; also a line pointer no longer in use, which only a vacuum of a
-// row deleted for all could free).
-row_fate fate_of(Relation rel, Snapshot snapshot, ItemPointer tid, BlockNumber blocks)
+version read_version(Relation rel, Snapshot snapshot, ItemPointer tid, BlockNumber blocks)
 {
+    version v;
+    ItemPointerSetInvalid(&v.next);
     if (!ItemPointerIsValid(tid) || ItemPointerGetBlockNumber(tid) >= blocks)
-        return row_fate::deleted;
+        return v;
     HeapTupleData tuple;
     tuple.t_self = *tid;
     Buffer buffer = InvalidBuffer;
-    if (heap_fetch(rel, snapshot, &tuple, &buffer, true)) {
-        ReleaseBuffer(buffer);
-        return row_fate::kept;
-    }
+    v.visible = heap_fetch(rel, snapshot, &tuple, &buffer, true);
     if (!BufferIsValid(buffer))
-        return row_fate::deleted;
+        return v;
+    v.fetched = true;
     LockBuffer(buffer, BUFFER_LOCK_SHARE);
     const HeapTupleHeader header = tuple.t_data;
-    const bool changed = HeapTupleHeaderIndicatesMovedPartitions(header) ||
-                         !ItemPointerEquals(&tuple.t_self, &header->t_ctid);
+    v.xmin = HeapTupleHeaderGetXmin(header);
+    v.moved_out = HeapTupleHeaderIndicatesMovedPartitions(header);
+    v.updated = !v.moved_out && !ItemPointerEquals(&tuple.t_self, &header->t_ctid);
+    if (v.updated) {
+        v.next = header->t_ctid;
+        v.updater = HeapTupleHeaderGetUpdateXid(header);
+    }
     UnlockReleaseBuffer(buffer);
-    return changed ? row_fate::changed : row_fate::deleted;
+    return v;
+}
+
+enum class row_fate { deleted, kept, changed };
+
+// What became of the row at tid: still visible to snapshot (kept); gone, with a later version
+// visible, in this table or another partition (changed); or gone (deleted; also a line pointer
+// no longer in use, which only a vacuum of a row deleted for all could free). An update chain is
+// followed to its end: a row a rule updated and then deleted (a cascade that marks a row first)
+// is deleted, where the first version's header alone called it changed.
+row_fate fate_of(Relation rel, Snapshot snapshot, ItemPointer tid, BlockNumber blocks)
+{
+    version v = read_version(rel, snapshot, tid, blocks);
+    if (!v.fetched)
+        return row_fate::deleted;
+    if (v.visible)
+        return row_fate::kept;
+    // A chain is as long as the updates of the row in the transaction; bounded all the same.
+    for (int hops = 0; hops < 100000; hops++) {
+        if (v.moved_out)
+            return row_fate::changed;
+        if (!v.updated)
+            return row_fate::deleted;
+        CHECK_FOR_INTERRUPTS();
+        const TransactionId updater = v.updater;
+        ItemPointerData next = v.next;
+        v = read_version(rel, snapshot, &next, blocks);
+        // The next version is not there, or is another row's (its line pointer was freed and
+        // used again): the chain ends in a version gone for all.
+        if (!v.fetched || !TransactionIdEquals(v.xmin, updater))
+            return row_fate::deleted;
+        if (v.visible)
+            return row_fate::changed;
+    }
+    return row_fate::changed;
 }
 
 } // namespace
 
 // _rows_left(rel regclass, rows tid[], OUT kept bigint, OUT changed bigint), for a role that may
-// read the table (as SELECT ctid would need): of rows, those still visible to the statement's
-// snapshot, and those gone with a newer version (updated, also into another partition). A heap
-// table only.
+// read the whole table: of rows, those still visible to the statement's snapshot, and those gone
+// with a later version visible (updated, also into another partition). A heap table only.
 AI_SCALE_FUNCTION(ai_scale_partition_rows_left)
 {
     const Oid relid = PG_GETARG_OID(0);
@@ -77,18 +124,29 @@ AI_SCALE_FUNCTION(ai_scale_partition_rows_left)
     if (kind == '\0')
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation with OID %u does not exist", relid)));
+    // SELECT on the table, as a scan of it needs (a column's is not enough: the header tells of
+    // whole rows); not under row-level security, whose policies might hide rows it would count.
     const AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-    if (acl != ACLCHECK_OK &&
-        pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+    if (acl != ACLCHECK_OK)
         aclcheck_error(acl, get_relkind_objtype(kind), get_rel_name(relid));
+    if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("cannot tell what became of rows of \"%s\" under row-level security",
+                               get_rel_name(relid))));
     if (ARR_NDIM(rows) > 1 || ARR_ELEMTYPE(rows) != TIDOID)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("rows must be a one-dimensional array of tid")));
-    Relation rel = table_open(relid, AccessShareLock);
-    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("cannot tell what became of rows of \"%s\": it is not a heap table",
-                               RelationGetRelationName(rel))));
+    Relation rel = try_table_open(relid, AccessShareLock);
+    if (rel == nullptr) // dropped while the lock was awaited
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                        errmsg("relation with OID %u does not exist", relid)));
+    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_tableam != GetHeapamTableAmRoutine())
+        ereport(ERROR,
+                (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                 errmsg("cannot tell what became of rows of \"%s\": it is not a heap table",
+                        RelationGetRelationName(rel)),
+                 errdetail("Only a heap table's row headers tell a row deleted from one updated "
+                           "into a new version.")));
     Datum* elements;
     bool* element_nulls;
     int count;

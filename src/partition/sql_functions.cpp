@@ -910,32 +910,60 @@ AI_SCALE_FUNCTION(ai_scale_partition_count)
     PG_RETURN_VOID();
 }
 
+namespace {
+
+// query (of $1 parent and $2 dflt, one row of one column) run with the latest snapshot, not the
+// statement's or the transaction's; read-only. What read makes of its value (isnull, datum),
+// before SPI_finish frees SPI's memory.
+template <typename Read>
+auto with_latest_snapshot(const char* query, const char* what, Oid parent, Oid dflt, Read read)
+{
+    return pg::call([&] {
+        SPI_connect();
+        Oid types[2] = {REGCLASSOID, REGCLASSOID};
+        Datum values[2] = {ObjectIdGetDatum(parent), ObjectIdGetDatum(dflt)};
+        SPIPlanPtr plan = SPI_prepare(query, 2, types);
+        if (plan == nullptr)
+            elog(ERROR, "ai_scale: cannot prepare the read of %s: %s", what,
+                 SPI_result_code_string(SPI_result));
+        const int rc = SPI_execute_snapshot(plan, values, nullptr, GetLatestSnapshot(),
+                                            InvalidSnapshot, true, false, 1);
+        if (rc != SPI_OK_SELECT || SPI_processed != 1)
+            elog(ERROR, "ai_scale: reading %s failed: %s", what, SPI_result_code_string(rc));
+        bool isnull = false;
+        const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        auto result = read(isnull, d);
+        SPI_finish();
+        return result;
+    });
+}
+
+} // namespace
+
 // _path_through_parent_now(parent regclass, dflt regclass) -> boolean: _path_through_parent
 // asked with the latest snapshot, not the statement's or the transaction's: the publications as
 // logical decoding applies them to the rows a move writes now (its refusal, 0A000, raised as
 // there). Read-only.
 AI_SCALE_FUNCTION(ai_scale_partition_path_through_parent_now)
 {
-    const Oid parent = PG_GETARG_OID(0);
-    const Oid dflt = PG_GETARG_OID(1);
-    const bool through = pg::call([&] {
-        SPI_connect();
-        Oid types[2] = {REGCLASSOID, REGCLASSOID};
-        Datum values[2] = {ObjectIdGetDatum(parent), ObjectIdGetDatum(dflt)};
-        SPIPlanPtr plan = SPI_prepare("SELECT ai_scale._path_through_parent($1, $2)", 2, types);
-        if (plan == nullptr)
-            elog(ERROR, "ai_scale: cannot prepare the read of the publications: %s",
-                 SPI_result_code_string(SPI_result));
-        const int rc = SPI_execute_snapshot(plan, values, nullptr, GetLatestSnapshot(),
-                                            InvalidSnapshot, true, false, 1);
-        if (rc != SPI_OK_SELECT || SPI_processed != 1)
-            elog(ERROR, "ai_scale: reading the publications failed: %s",
-                 SPI_result_code_string(rc));
-        bool isnull = false;
-        const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-        const bool result = !isnull && DatumGetBool(d);
-        SPI_finish();
-        return result;
-    });
+    const bool through = with_latest_snapshot(
+        "SELECT ai_scale._path_through_parent($1, $2)", "the publications", PG_GETARG_OID(0),
+        PG_GETARG_OID(1), [](bool isnull, Datum d) { return !isnull && DatumGetBool(d); });
     PG_RETURN_BOOL(through);
+}
+
+// _move_catalog_now(parent regclass, dflt regclass) -> text: _move_catalog asked with the
+// latest snapshot: the rules, triggers and columns as the rewriter and the executor apply them
+// to a move's statements once its locks are taken. Read-only.
+AI_SCALE_FUNCTION(ai_scale_partition_move_catalog_now)
+{
+    // Copied out of SPI's memory, which SPI_finish frees, into the caller's; NULL stays NULL.
+    const Datum shape = with_latest_snapshot(
+        "SELECT ai_scale._move_catalog($1, $2)", "the rules, triggers and columns",
+        PG_GETARG_OID(0), PG_GETARG_OID(1), [](bool isnull, Datum d) {
+            return isnull ? PointerGetDatum(nullptr) : SPI_datumTransfer(d, false, -1);
+        });
+    if (DatumGetPointer(shape) == nullptr)
+        PG_RETURN_NULL();
+    PG_RETURN_DATUM(shape);
 }

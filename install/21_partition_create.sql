@@ -421,8 +421,9 @@ BEGIN
                            parent, partition, lo_lit, hi_lit);
         EXCEPTION WHEN check_violation THEN
             -- Rows of the range still in the default after their DELETE: a BEFORE DELETE
-            -- trigger on it returned NULL for them. Postgres's words named the default's
-            -- partition constraint alone, at every run.
+            -- trigger on it returned NULL for them, or a trigger or rule the DELETE fired
+            -- wrote them back (a soft delete). Postgres's words named the default's partition
+            -- constraint alone, at every run.
             EXECUTE format('SELECT count(*) FROM ONLY %s WHERE %I >= %s AND %I < %s',
                            default_partition, key_column, lo_lit, key_column, hi_lit)
                INTO kept;
@@ -440,11 +441,13 @@ BEGIN
             RAISE EXCEPTION 'moving rows out of the default partition of % left % there',
                             parent, ai_scale._count(kept, 'row', 'rows')
                 USING ERRCODE = 'triggered_action_exception',
-                      DETAIL = format('The DELETE that moves them out of %s kept them: a '
-                                      'BEFORE DELETE trigger on it returned NULL.',
-                                      default_partition),
-                      HINT = 'Let the trigger delete rows that are being moved, or disable it '
-                             'while maintenance or rescue_default runs.';
+                      DETAIL = format('The DELETE that moves them out of %s kept them, or wrote '
+                                      'them back: a BEFORE DELETE trigger on it returned NULL, '
+                                      'or a trigger or rule on DELETE wrote rows of their '
+                                      'range into it.', default_partition),
+                      HINT = 'Let the trigger delete rows that are being moved, or write '
+                             'elsewhere, or disable it while maintenance or rescue_default '
+                             'runs.';
         END;
     END IF;
     PERFORM ai_scale._replica_identity_after_attach(parent, partition);

@@ -609,6 +609,33 @@ RESET ROLE;
 SELECT * FROM ai_scale._rows_left('told', '{"(0,1)","(0,2)","(0,3)"}');
 DROP TABLE told;
 DROP ROLE told_reader;
+-- A trigger on DELETE from the default that writes the rows moved back into it (a soft delete):
+-- they would stay there, said so (09000) in any isolation level; around the parent it was
+-- Postgres's 23514 naming a constraint of ours, and in REPEATABLE READ a 40001 saying a writer
+-- had committed them, which a client tried again for ever. Through the parent, the words name
+-- such a trigger beside one that returned NULL. Nothing moves.
+CREATE TABLE soft (id int, at timestamptz NOT NULL, gone boolean DEFAULT false)
+  PARTITION BY RANGE (at);
+SELECT count(*) FROM ai_scale.manage_partitions('soft', '1 day', 0, time_zone => 'UTC');
+INSERT INTO soft VALUES (1, '2022-03-01 12:00 UTC'), (2, '2022-03-01 13:00 UTC');
+CREATE FUNCTION soft_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.soft VALUES (OLD.id, OLD.at, true);
+    RETURN OLD;
+END $$;
+CREATE TRIGGER soft_keep AFTER DELETE ON soft_default FOR EACH ROW EXECUTE FUNCTION soft_keep();
+\set VERBOSITY terse
+SELECT partition, rows_moved FROM ai_scale.rescue_default('soft');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT partition, rows_moved FROM ai_scale.rescue_default('soft');
+ROLLBACK;
+CREATE FUNCTION soft_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER soft_seen BEFORE INSERT ON soft FOR EACH ROW EXECUTE FUNCTION soft_seen();
+\set VERBOSITY default
+SELECT partition, rows_moved FROM ai_scale.rescue_default('soft');
+SELECT id, gone, tableoid::regclass FROM soft ORDER BY id, gone;
+DROP TABLE soft;
+DROP FUNCTION soft_keep(), soft_seen();
 CREATE TABLE published (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('published', '1 day', 0, time_zone => 'UTC');
 SET client_min_messages = error; -- wal_level is not logical here: Postgres warns

@@ -458,8 +458,9 @@ $$;
 COMMENT ON FUNCTION ai_scale.set_active_version(text, int) IS
     'makes a registered version the one score() and predict() use when none is named';
 
--- Drops one version, or every version when version is null. Returns the versions dropped.
-CREATE FUNCTION ai_scale.drop_model(name text, version int DEFAULT NULL) RETURNS int
+-- Drops one version of a model (version), or every version (version NULL): returns the versions
+-- dropped. For drop_model(name) and drop_model(name, version).
+CREATE FUNCTION ai_scale._drop_model(name text, version int) RETURNS int
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -484,8 +485,31 @@ BEGIN
     RETURN dropped;
 END
 $$;
+
+CREATE FUNCTION ai_scale.drop_model(name text) RETURNS int
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT ai_scale._drop_model(name, NULL) $$;
+COMMENT ON FUNCTION ai_scale.drop_model(text) IS
+    'drops every version of a model; returns how many';
+
+-- A null version is refused, not taken as every version: a clean-up query whose subquery for
+-- the version found none dropped the whole model, its active version too.
+CREATE FUNCTION ai_scale.drop_model(name text, version int) RETURNS int
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF version IS NULL THEN
+        RAISE EXCEPTION 'version must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = format('drop_model(%L) drops every version of the model.', name);
+    END IF;
+    RETURN ai_scale._drop_model(name, version);
+END
+$$;
 COMMENT ON FUNCTION ai_scale.drop_model(text, int) IS
-    'drops one version of a model, or every version when none is named; returns how many';
+    'drops one version of a model; returns 1';
 
 -- score, score_multi and score_batched run once per row, so they carry no SET search_path
 -- clause (applying it costs more than scoring a row: with it, score() ran at 2.5x the speed

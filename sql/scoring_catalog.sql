@@ -131,6 +131,14 @@ SELECT pg_temp.try($$SELECT ai_scale.register_model(NULL, 'linear', ARRAY['a'], 
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version(NULL, 1)$$);
 SELECT pg_temp.try($$SELECT ai_scale.set_active_version('cat_one', NULL)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model(NULL)$$);
+-- A null version to drop_model too: it dropped every version, the active one included (a
+-- clean-up query whose subquery found no old version); drop_model(name) does that, and the
+-- model is still there.
+SELECT pg_temp.try($$SELECT ai_scale.drop_model('cat_one', (SELECT max(model_version)
+                        FROM ai_scale.models WHERE model_name = 'cat_one' AND model_version > 99))$$);
+SELECT count(*) AS versions FROM ai_scale.models WHERE model_name = 'cat_one';
+SELECT ai_scale.register_model('cat_gone', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
+SELECT ai_scale.drop_model(name => 'cat_gone') AS dropped;
 -- So are null features, params, kind or dump.
 SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_null', 'linear', NULL, '{"weights": [1]}')$$);
 SELECT pg_temp.try($$SELECT ai_scale.register_model('cat_null', 'linear', ARRAY['a'], NULL)$$);

@@ -549,6 +549,21 @@ BEGIN
         RAISE EXCEPTION 'relation with OID % does not exist', parent::oid
             USING ERRCODE = 'undefined_table';
     END IF;
+    -- (A view, a sequence, an index or a type was called a table not partitioned, with the hint
+    -- to make it with PARTITION BY.)
+    IF kind NOT IN ('p', 'r', 'f') THEN
+        RAISE EXCEPTION '% is not a table', parent
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = format('It is %s.', CASE kind WHEN 'v' THEN 'a view'
+                                                         WHEN 'm' THEN 'a materialized view'
+                                                         WHEN 'S' THEN 'a sequence'
+                                                         WHEN 'i' THEN 'an index'
+                                                         WHEN 'I' THEN 'a partitioned index'
+                                                         WHEN 'c' THEN 'a composite type'
+                                                         WHEN 't' THEN 'a TOAST table'
+                                                         ELSE format('of relkind %s', kind) END),
+                  HINT = 'Name a table partitioned BY RANGE on a timestamptz, timestamp or date column.';
+    END IF;
     IF kind <> 'p' THEN
         RAISE EXCEPTION 'table % is not partitioned', parent
             USING ERRCODE = 'wrong_object_type',

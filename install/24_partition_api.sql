@@ -192,7 +192,12 @@ CREATE FUNCTION ai_scale._write_partition_config(parent regclass, partition_inte
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
+DECLARE
+    was ai_scale.partition_config;
+    changed text;
 BEGIN
+    SELECT * INTO was FROM ai_scale.partition_config c
+     WHERE c.parent = _write_partition_config.parent;
     INSERT INTO ai_scale.partition_config AS c
         (parent, partition_interval, premake, retention, retention_mode, cold_after,
          cold_tablespace, time_zone, inherit_privileges)
@@ -204,6 +209,39 @@ BEGIN
            retention = EXCLUDED.retention, retention_mode = EXCLUDED.retention_mode,
            cold_after = EXCLUDED.cold_after, cold_tablespace = EXCLUDED.cold_tablespace,
            time_zone = EXCLUDED.time_zone, inherit_privileges = EXCLUDED.inherit_privileges;
+    IF was.parent IS NULL THEN
+        RETURN;
+    END IF;
+    -- Said, each setting that changed: a call to raise premake took retention away and the
+    -- time zone back to the setting's, without a word, and partitions on the new bounds stayed
+    -- beside the old ones for good. A WARNING where more than premake changed.
+    SELECT string_agg(format('%s %s to %s', s.name, coalesce(s.was, 'none'),
+                             coalesce(s.now, 'none')), ', ' ORDER BY s.n)
+      INTO changed
+      FROM (VALUES (1, 'partition_interval', was.partition_interval::text,
+                    partition_interval::text),
+                   (2, 'premake', was.premake::text, premake::text),
+                   (3, 'retention', was.retention::text, retention::text),
+                   (4, 'retention_mode', was.retention_mode, retention_mode),
+                   (5, 'cold_after', was.cold_after::text, cold_after::text),
+                   (6, 'cold_tablespace', was.cold_tablespace::text, cold_tablespace::text),
+                   (7, 'time_zone', was.time_zone, zone),
+                   (8, 'inherit_privileges', was.inherit_privileges::text,
+                    coalesce(_write_partition_config.inherit_privileges, false)::text))
+           AS s(n, name, was, now)
+     WHERE s.was IS DISTINCT FROM s.now;
+    IF changed IS NULL THEN
+        RETURN;
+    ELSIF was.premake IS DISTINCT FROM premake AND changed = format('premake %s to %s',
+                                                                    was.premake, premake) THEN
+        RAISE NOTICE 'manage_partitions changed the settings of %: %', parent, changed;
+    ELSE
+        RAISE WARNING 'manage_partitions changed the settings of %: %', parent, changed
+            USING DETAIL = 'Called on a managed table, it replaces every setting: an argument '
+                           'left out takes its default again.',
+                  HINT = 'To change one setting, give the others as they are in '
+                         'ai_scale.partition_config, or UPDATE that row.';
+    END IF;
 END $$;
 
 -- For manage_partitions: the first maintenance run of the table, whose rows it returns. The

@@ -10,6 +10,14 @@ CREATE TABLE by_expr (a timestamp) PARTITION BY RANGE ((a + interval '1 day'));
 CREATE TABLE by_date (d date) PARTITION BY RANGE (d);
 CREATE TABLE good (at timestamptz) PARTITION BY RANGE (at);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('plain', '1 day')$$);
+-- What is not a table is named for what it is (it was "table ... is not partitioned", with the
+-- hint to make it with PARTITION BY).
+CREATE VIEW not_a_table AS SELECT now() AS at;
+CREATE SEQUENCE not_a_table_seq;
+SELECT * FROM ai_scale.manage_partitions('not_a_table', '1 day');
+SELECT pg_temp.try($$SELECT * FROM ai_scale.partitions('not_a_table_seq')$$);
+DROP VIEW not_a_table;
+DROP SEQUENCE not_a_table_seq;
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_list', '1 day')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_hash', '1 day')$$);
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('by_int', '1 day')$$);

@@ -214,7 +214,7 @@ BEGIN
     END IF;
     -- Said, each setting that changed: a call to raise premake took retention away and the
     -- time zone back to the setting's, without a word, and partitions on the new bounds stayed
-    -- beside the old ones for good. A WARNING where more than premake changed.
+    -- beside the old ones for good. (A NOTICE: a change the caller meant is no fault.)
     SELECT string_agg(format('%s %s to %s', s.name, coalesce(s.was, 'none'),
                              coalesce(s.now, 'none')), ', ' ORDER BY s.n)
       INTO changed
@@ -230,13 +230,8 @@ BEGIN
                     coalesce(_write_partition_config.inherit_privileges, false)::text))
            AS s(n, name, was, now)
      WHERE s.was IS DISTINCT FROM s.now;
-    IF changed IS NULL THEN
-        RETURN;
-    ELSIF was.premake IS DISTINCT FROM premake AND changed = format('premake %s to %s',
-                                                                    was.premake, premake) THEN
-        RAISE NOTICE 'manage_partitions changed the settings of %: %', parent, changed;
-    ELSE
-        RAISE WARNING 'manage_partitions changed the settings of %: %', parent, changed
+    IF changed IS NOT NULL THEN
+        RAISE NOTICE 'manage_partitions changed the settings of %: %', parent, changed
             USING DETAIL = 'Called on a managed table, it replaces every setting: an argument '
                            'left out takes its default again.',
                   HINT = 'To change one setting, give the others as they are in '

@@ -97,6 +97,31 @@ messages([], 'CALL put_commit_invalidate()');
 cmp_ok(raised($before, counters()), '>=', 1,
     'an invalidation in a transaction a procedure began after its COMMIT is sent');
 
+# Within one statement the hold lasts a second: a put 1.5 s after the write that got no answer,
+# Redis answering again, is written (a hold without its bound held a logical apply worker's
+# writes for ever). And a strict call asks Redis whatever the hold: one that skipped the round
+# trip failed (08006) while Redis answered.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('later', 1, '{"a": 1}', '"old"')});
+pause_writes(1200);
+messages([], q{DO $$
+BEGIN
+    PERFORM ai_scale.cache_put('learned', 1, '{"a": 9}', '9');
+    PERFORM pg_sleep(1.5);
+    PERFORM ai_scale.cache_put('later', 1, '{"a": 1}', '"past the second"');
+END $$});
+is($node->safe_psql('postgres', $later), '"past the second"',
+    'a put in the same statement a second after the hold began is written');
+pause_writes(1200);
+messages([], q{DO $$
+BEGIN
+    PERFORM ai_scale.cache_put('learned', 1, '{"a": 9}', '9');
+    PERFORM pg_sleep(0.5);
+    SET LOCAL ai_scale.cache_strict = on;
+    PERFORM ai_scale.cache_put('later', 1, '{"a": 1}', '"strict"');
+END $$});
+is($node->safe_psql('postgres', $later), '"strict"',
+    'a strict put within the hold, Redis answering again, is written');
+
 # A statement read through a cursor, one row a fetch, while Redis holds its writes: the fetches
 # go on with the statement, which waits one timeout, not one a row.
 pause_writes(20000);

@@ -1173,24 +1173,32 @@ CREATE FUNCTION ai_scale._insert_columns(rel regclass) RETURNS text
 $$;
 
 -- What of parent and its default partition dflt a move out of dflt reads from the catalog and
--- Postgres applies to its statements: their rules, triggers (enabled or not), the foreign keys
--- that reference them, and the columns an INSERT names. Compared, in REPEATABLE READ or
+-- Postgres applies to its statements: their rules and triggers (enabled or not, and replaced in
+-- place: a row's xmin; not the internal triggers of a foreign key of theirs, which a move does
+-- not fire), the foreign keys that reference them, and the columns an INSERT names, with their
+-- types. Compared, in REPEATABLE READ or
 -- SERIALIZABLE, with the same read with the latest snapshot (_move_catalog_now).
 CREATE FUNCTION ai_scale._move_catalog(parent regclass, dflt regclass) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT concat_ws(' | ',
-        coalesce((SELECT string_agg(format('%s %s %s %s', r.oid, r.ev_type, r.ev_enabled,
-                                           r.is_instead), ', ' ORDER BY r.oid)
+        coalesce((SELECT string_agg(format('%s %s %s %s %s', r.oid, r.xmin, r.ev_type,
+                                           r.ev_enabled, r.is_instead), ', ' ORDER BY r.oid)
                     FROM pg_rewrite r WHERE r.ev_class IN (parent, dflt)), ''),
-        coalesce((SELECT string_agg(format('%s %s', t.oid, t.tgenabled), ', ' ORDER BY t.oid)
-                    FROM pg_trigger t WHERE t.tgrelid IN (parent, dflt)), ''),
+        coalesce((SELECT string_agg(format('%s %s %s', t.oid, t.xmin, t.tgenabled), ', '
+                                    ORDER BY t.oid)
+                    FROM pg_trigger t
+                   WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal), ''),
         coalesce((SELECT string_agg(c.oid::text, ', ' ORDER BY c.oid)
                     FROM pg_constraint c
                    WHERE c.contype = 'f' AND c.confrelid IN (parent, dflt)), ''),
-        coalesce(ai_scale._insert_columns(parent), ''),
-        coalesce(ai_scale._insert_columns(dflt), ''))
+        coalesce((SELECT string_agg(format('%s %s %s %s %s', a.attrelid, a.attnum, a.attname,
+                                           a.atttypid, a.atttypmod), ', '
+                                    ORDER BY a.attrelid, a.attnum)
+                    FROM pg_attribute a
+                   WHERE a.attrelid IN (parent, dflt) AND a.attnum > 0 AND NOT a.attisdropped
+                     AND a.attgenerated = ''), ''))
 $$;
 
 -- _move_catalog with the latest snapshot (src/partition/sql_functions.cpp).

@@ -229,7 +229,9 @@ BEGIN
                    (8, 'inherit_privileges', was.inherit_privileges::text,
                     coalesce(_write_partition_config.inherit_privileges, false)::text))
            AS s(n, name, was, now)
-     WHERE s.was IS DISTINCT FROM s.now;
+     -- (A zone's name in other letters, 'utc' for 'UTC', is no change.)
+     WHERE CASE WHEN s.name = 'time_zone' THEN lower(s.was) IS DISTINCT FROM lower(s.now)
+                ELSE s.was IS DISTINCT FROM s.now END;
     IF changed IS NOT NULL THEN
         RAISE NOTICE 'manage_partitions changed the settings of %: %', parent, changed
             USING DETAIL = 'Called on a managed table, it replaces every setting: an argument '

@@ -500,6 +500,7 @@ CREATE FUNCTION ai_scale.drop_model(name text, version int) RETURNS int
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM ai_scale._require_model_name(name);
     IF version IS NULL THEN
         RAISE EXCEPTION 'version must not be null'
             USING ERRCODE = 'null_value_not_allowed',

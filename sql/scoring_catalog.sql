@@ -137,6 +137,7 @@ SELECT pg_temp.try($$SELECT ai_scale.drop_model(NULL)$$);
 SELECT pg_temp.try($$SELECT ai_scale.drop_model('cat_one', (SELECT max(model_version)
                         FROM ai_scale.models WHERE model_name = 'cat_one' AND model_version > 99))$$);
 SELECT count(*) AS versions FROM ai_scale.models WHERE model_name = 'cat_one';
+SELECT pg_temp.try($$SELECT ai_scale.drop_model(NULL, NULL)$$);
 SELECT ai_scale.register_model('cat_gone', 'linear', ARRAY['a'], '{"weights": [1]}') AS version;
 SELECT ai_scale.drop_model(name => 'cat_gone') AS dropped;
 -- So are null features, params, kind or dump.

@@ -874,9 +874,9 @@ CREATE FUNCTION ai_scale._row_delete_trigger_fired(rel regclass) RETURNS boolean
 $$;
 
 -- Of rows of rel (a heap table) named by their ctid, those the statement's snapshot still shows
--- (kept), and those gone with a newer version (changed: updated, also into another partition),
--- where SQL sees a deleted and an updated row alike gone (src/partition/rows_left.cpp):
--- _copy_then_delete.
+-- (kept), and those gone with a later version it shows (changed: updated, also into another
+-- partition), where SQL sees a deleted and an updated row alike gone
+-- (src/partition/rows_left.cpp): _copy_then_delete.
 CREATE FUNCTION ai_scale._rows_left(rel regclass, rows tid[], OUT kept bigint,
                                     OUT changed bigint)
     LANGUAGE c VOLATILE STRICT
@@ -1176,8 +1176,8 @@ $$;
 -- Postgres applies to its statements: their rules and triggers (enabled or not, and replaced in
 -- place: a row's xmin; not the internal triggers of a foreign key of theirs, which a move does
 -- not fire), the foreign keys that reference them, and the columns an INSERT names, with their
--- types. Compared, in REPEATABLE READ or
--- SERIALIZABLE, with the same read with the latest snapshot (_move_catalog_now).
+-- types. Compared, in REPEATABLE READ or SERIALIZABLE, with the same read with the latest
+-- snapshot (_move_catalog_now).
 CREATE FUNCTION ai_scale._move_catalog(parent regclass, dflt regclass) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -1,6 +1,12 @@
-// The count of top-level statements (top_level_statement.hpp). As pg_stat_statements tells a
-// top-level statement from a nested one: by how deep in the executor and in utility statements
-// the backend is, raised around each run and lowered on the way out, an error's too.
+// The count of top-level statements (top_level_statement.hpp). A statement is the run of a
+// portal the client's protocol made (ActivePortal), counted at its first query (a rule may add
+// others to the portal), where no run of the executor or of a utility statement encloses it:
+// as pg_stat_statements tells a top-level query from a nested one, by how deep the backend is,
+// raised around each run and lowered on the way out, an error's too. Queries run outside any
+// portal, as a deferred trigger's or foreign key check's at COMMIT, go on with the statement
+// before (counted, each of them waited a timeout of its own: 12 s for 12 rows at 1000 ms). A
+// portal fetched from again (FETCH, an Execute that goes on with it) goes on with the statement
+// that started it, not the one run last.
 #include "pg/top_level_statement.hpp"
 
 #include "pg/postgres.hpp"
@@ -10,8 +16,12 @@ extern "C" {
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "utils/portal.h"
 }
+
+#include <unordered_map>
 
 namespace ai_scale::pg {
 
@@ -22,29 +32,58 @@ ExecutorRun_hook_type previous_run = nullptr;
 ExecutorFinish_hook_type previous_finish = nullptr;
 ProcessUtility_hook_type previous_utility = nullptr;
 
-uint64_t statement = 0;
+uint64_t counted = 0;   // statements counted so far
+uint64_t statement = 0; // the one running
 int depth = 0;
+
+// The statement each portal started in: a cursor fetched from later goes on with it. Keyed by
+// the portal's address, which a later portal may take again (it starts anew then); forgotten
+// all at once past a bound, a portal forgotten then going on with the statement run last.
+std::unordered_map<const void*, uint64_t> started_in;
+constexpr size_t started_in_bound = 1024;
 
 // Installed during a statement (loaded without the preload): depth counts the runs entered
 // since, not those the statement was in, until the protocol message it came in has ended.
 bool depth_unknown = false;
 TimestampTz installed_in = 0;
 
-// At the start of a run at depth: counts it when it is a statement of its own.
-void starting(bool counts)
+bool depth_known()
 {
-    if (depth_unknown) {
-        if (GetCurrentStatementStartTimestamp() == installed_in)
-            return;
+    if (depth_unknown && GetCurrentStatementStartTimestamp() != installed_in)
         depth_unknown = false;
-    }
-    if (depth == 0 && counts)
-        statement++;
+    return !depth_unknown;
+}
+
+// Whether stmt is the first of the portal being run: where a client's statement starts.
+bool first_of_active_portal(const void* stmt)
+{
+    return ActivePortal != nullptr && ActivePortal->stmts != NIL &&
+           linitial(ActivePortal->stmts) == stmt;
+}
+
+void remember_portal(Portal portal)
+{
+    if (started_in.size() >= started_in_bound)
+        started_in.clear();
+    started_in[portal] = statement;
+}
+
+// A portal fetched from again: the statement it started in goes on.
+void resume_portal(Portal portal)
+{
+    const auto it = started_in.find(portal);
+    if (it != started_in.end())
+        statement = it->second;
 }
 
 void on_executor_start(QueryDesc* query, int eflags)
 {
-    starting(true);
+    if (first_of_active_portal(query->plannedstmt)) {
+        if (depth == 0 && depth_known())
+            statement = ++counted;
+        // Also a cursor a DECLARE opens (within the DECLARE's run): its FETCHes go on with it.
+        remember_portal(ActivePortal);
+    }
     if (previous_start != nullptr)
         previous_start(query, eflags);
     else
@@ -53,6 +92,8 @@ void on_executor_start(QueryDesc* query, int eflags)
 
 void on_executor_run(QueryDesc* query, ScanDirection direction, uint64 count, bool once)
 {
+    if (depth == 0 && ActivePortal != nullptr && depth_known())
+        resume_portal(ActivePortal);
     depth++;
     PG_TRY();
     {
@@ -89,8 +130,16 @@ void on_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
                 ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* env,
                 DestReceiver* dest, QueryCompletion* qc)
 {
-    // A FETCH or MOVE reads on in a cursor: the statement that opened it goes on.
-    starting(!IsA(pstmt->utilityStmt, FetchStmt));
+    if (depth == 0 && depth_known()) {
+        // A FETCH or MOVE reads on in a cursor: the statement that opened it goes on.
+        if (IsA(pstmt->utilityStmt, FetchStmt)) {
+            const char* name = castNode(FetchStmt, pstmt->utilityStmt)->portalname;
+            if (name != nullptr)
+                resume_portal(GetPortalByName(name));
+        } else if (first_of_active_portal(pstmt)) {
+            statement = ++counted;
+        }
+    }
     depth++;
     PG_TRY();
     {

@@ -2,11 +2,11 @@
 //
 // Postgres's statement start timestamp is set once a protocol message: every statement of a
 // simple Query message of several ("a; b", as psql -c and many drivers send a script) shares
-// it, and a FETCH of a cursor the statement before opened gets one of its own. Counted here
-// instead, at each statement run at the top level, from executor and utility hooks (nested
-// queries, of functions and triggers, are not statements of their own): a FETCH or MOVE goes
-// on with the statement before, whose rows it reads (as an Execute of the extended protocol
-// that goes on with its portal does).
+// it, and a FETCH of a cursor gets one of its own. Counted here instead, at each portal the
+// client's protocol runs at the top level, from executor and utility hooks (nested queries, of
+// functions and triggers, are not statements of their own, nor are a deferred trigger's at
+// COMMIT): a FETCH or MOVE, and an Execute of the extended protocol that goes on with its
+// portal, go on with the statement that started the portal.
 #pragma once
 
 #include <cstdint>

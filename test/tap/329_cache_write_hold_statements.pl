@@ -122,6 +122,41 @@ END $$});
 is($node->safe_psql('postgres', $later), '"strict"',
     'a strict put within the hold, Redis answering again, is written');
 
+# A deferred trigger's queries at COMMIT run outside the statement's portal, and go on with it:
+# counted each as a statement of its own, a trigger putting a value a row waited a timeout a row.
+$node->safe_psql('postgres', q{CREATE TABLE deferred_puts (g int);
+CREATE FUNCTION deferred_put() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ai_scale.cache_put('learned', 1, jsonb_build_object('d', NEW.g), '1');
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER deferred_put AFTER INSERT ON deferred_puts
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION deferred_put();});
+pause_writes(20000);
+my $deferred = messages([], q{SELECT ai_scale.reset_stats()},
+    q{INSERT INTO deferred_puts SELECT g FROM generate_series(1, 5) g},
+    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
+is((split /\n/, $deferred)[-1], '1',
+    'a deferred trigger putting a value for each of five rows asks Redis to write once');
+system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+
+# A cursor fetched from after another statement's write got no answer goes on with the
+# statement that opened it: Redis answering again, its puts are written (taking the hold of the
+# statement run last, they were skipped).
+pause_writes(1200);
+messages([], q{BEGIN;
+DECLARE later_rows CURSOR FOR
+    SELECT ai_scale.cache_put('later', 1, jsonb_build_object('c', g), '"fetched"')
+      FROM generate_series(1, 3) g;
+SELECT ai_scale.cache_put('learned', 1, '{"a": 9}', '9'), pg_sleep(0.5);
+FETCH ALL FROM later_rows;
+COMMIT;});
+is($node->safe_psql('postgres', q{SET ai_scale.cache_use_l1 = off;
+SELECT string_agg(coalesce(ai_scale.cache_get('later', 1, jsonb_build_object('c', g))::text,
+                           'miss'), ' ' ORDER BY g) FROM generate_series(1, 3) g}),
+    '"fetched" "fetched" "fetched"',
+    'the puts of a cursor fetched from after another statement\'s timeout are written');
+
 # A statement read through a cursor, one row a fetch, while Redis holds its writes: the fetches
 # go on with the statement, which waits one timeout, not one a row.
 pause_writes(20000);

@@ -2,11 +2,12 @@
 // portal the client's protocol made (ActivePortal), counted at its first query (a rule may add
 // others to the portal), where no run of the executor or of a utility statement encloses it:
 // as pg_stat_statements tells a top-level query from a nested one, by how deep the backend is,
-// raised around each run and lowered on the way out, an error's too. Queries run outside any
-// portal, as a deferred trigger's or foreign key check's at COMMIT, go on with the statement
-// before (counted, each of them waited a timeout of its own: 12 s for 12 rows at 1000 ms). A
-// portal fetched from again (FETCH, an Execute that goes on with it) goes on with the statement
-// that started it, not the one run last.
+// raised around each run and lowered on the way out, an error's too; and a portal of the
+// client's text (debug_query_string). Queries run outside any portal of the client's, as a
+// deferred trigger's or foreign key check's at COMMIT (a loop of one over a query too), go on
+// with the statement before (counted, each of them waited a timeout of its own: 12 s for 12
+// rows at 1000 ms). A portal fetched from again (FETCH, an Execute that goes on with it) goes on
+// with the statement that started it, not the one run last, for that run.
 #include "pg/top_level_statement.hpp"
 
 #include "pg/postgres.hpp"
@@ -17,10 +18,13 @@ extern "C" {
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/portal.h"
 }
 
+#include <cstring>
+#include <string>
 #include <unordered_map>
 
 namespace ai_scale::pg {
@@ -37,9 +41,14 @@ uint64_t statement = 0; // the one running
 int depth = 0;
 
 // The statement each portal started in: a cursor fetched from later goes on with it. Keyed by
-// the portal's address, which a later portal may take again (it starts anew then); forgotten
-// all at once past a bound, a portal forgotten then going on with the statement run last.
-std::unordered_map<const void*, uint64_t> started_in;
+// the portal's address, which a later portal may take again (it starts anew then, or is
+// counted), with its name, by which the entries of portals gone are told apart and dropped past
+// a bound (cleared all at once, a cursor opened before 1,024 others lost its statement).
+struct started {
+    std::string name;
+    uint64_t statement;
+};
+std::unordered_map<const void*, started> started_in;
 constexpr size_t started_in_bound = 1024;
 
 // Installed during a statement (loaded without the preload): depth counts the runs entered
@@ -54,35 +63,59 @@ bool depth_known()
     return !depth_unknown;
 }
 
-// Whether stmt is the first of the portal being run: where a client's statement starts.
+// The client's own text: the query string of the message being run, as a portal of the
+// client's protocol holds it (a copy, through the extended protocol).
+bool clients_text(const char* text)
+{
+    return text != nullptr && debug_query_string != nullptr &&
+           (text == debug_query_string || strcmp(text, debug_query_string) == 0);
+}
+
+// Whether stmt is the first of the portal being run, a portal of the client's: where a client's
+// statement starts. (A cursor's portal opened outside any run, by a deferred trigger's loop at
+// COMMIT, holds the trigger's text: counted, each row of it waited a timeout.)
 bool first_of_active_portal(const void* stmt)
 {
     return ActivePortal != nullptr && ActivePortal->stmts != NIL &&
-           linitial(ActivePortal->stmts) == stmt;
+           linitial(ActivePortal->stmts) == stmt && clients_text(ActivePortal->sourceText);
 }
 
 void remember_portal(Portal portal)
 {
-    if (started_in.size() >= started_in_bound)
-        started_in.clear();
-    started_in[portal] = statement;
+    if (started_in.size() >= started_in_bound) {
+        for (auto it = started_in.begin(); it != started_in.end();) {
+            if (GetPortalByName(it->second.name.c_str()) == it->first)
+                ++it;
+            else
+                it = started_in.erase(it);
+        }
+    }
+    started_in[portal] = {portal->name, statement};
 }
 
-// A portal fetched from again: the statement it started in goes on.
-void resume_portal(Portal portal)
+// A portal fetched from again: the statement it started in goes on, for this run; the one
+// before is given back after it (a WITH HOLD cursor kept at COMMIT left the commit's own
+// writes under its DECLARE's statement, and the hold of a FETCH there).
+uint64_t resumed(Portal portal)
 {
     const auto it = started_in.find(portal);
-    if (it != started_in.end())
-        statement = it->second;
+    return it != started_in.end() ? it->second.statement : statement;
+}
+
+// Counts a statement starting in the portal being run.
+void count_statement()
+{
+    statement = ++counted;
+    remember_portal(ActivePortal);
 }
 
 void on_executor_start(QueryDesc* query, int eflags)
 {
     if (first_of_active_portal(query->plannedstmt)) {
         if (depth == 0 && depth_known())
-            statement = ++counted;
-        // Also a cursor a DECLARE opens (within the DECLARE's run): its FETCHes go on with it.
-        remember_portal(ActivePortal);
+            count_statement();
+        else // a cursor a DECLARE opens (within the DECLARE's run): its FETCHes go on with it
+            remember_portal(ActivePortal);
     }
     if (previous_start != nullptr)
         previous_start(query, eflags);
@@ -92,8 +125,10 @@ void on_executor_start(QueryDesc* query, int eflags)
 
 void on_executor_run(QueryDesc* query, ScanDirection direction, uint64 count, bool once)
 {
-    if (depth == 0 && ActivePortal != nullptr && depth_known())
-        resume_portal(ActivePortal);
+    const uint64_t before = statement;
+    const bool resuming = depth == 0 && ActivePortal != nullptr && depth_known();
+    if (resuming)
+        statement = resumed(ActivePortal);
     depth++;
     PG_TRY();
     {
@@ -105,6 +140,8 @@ void on_executor_run(QueryDesc* query, ScanDirection direction, uint64 count, bo
     PG_FINALLY();
     {
         depth--;
+        if (resuming)
+            statement = before;
     }
     PG_END_TRY();
 }
@@ -130,14 +167,23 @@ void on_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
                 ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* env,
                 DestReceiver* dest, QueryCompletion* qc)
 {
+    const uint64_t before = statement;
+    volatile bool resuming = false;
     if (depth == 0 && depth_known()) {
-        // A FETCH or MOVE reads on in a cursor: the statement that opened it goes on.
+        // A FETCH or MOVE reads on in a cursor: the statement that opened it goes on, for
+        // this run.
         if (IsA(pstmt->utilityStmt, FetchStmt)) {
             const char* name = castNode(FetchStmt, pstmt->utilityStmt)->portalname;
-            if (name != nullptr)
-                resume_portal(GetPortalByName(name));
+            const Portal cursor = name != nullptr ? GetPortalByName(name) : nullptr;
+            if (cursor != nullptr) {
+                resuming = true;
+                statement = resumed(cursor);
+            }
         } else if (first_of_active_portal(pstmt)) {
-            statement = ++counted;
+            // (Not remembered, a portal whose first query is a utility one, such as the
+            // NOTIFY a rule puts first, took the statement an earlier portal at its address
+            // had left: that one's hold.)
+            count_statement();
         }
     }
     depth++;
@@ -151,6 +197,8 @@ void on_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
     PG_FINALLY();
     {
         depth--;
+        if (resuming)
+            statement = before;
     }
     PG_END_TRY();
 }

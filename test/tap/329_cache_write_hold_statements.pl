@@ -123,11 +123,16 @@ is($node->safe_psql('postgres', $later), '"strict"',
     'a strict put within the hold, Redis answering again, is written');
 
 # A deferred trigger's queries at COMMIT run outside the statement's portal, and go on with it:
-# counted each as a statement of its own, a trigger putting a value a row waited a timeout a row.
+# counted each as a statement of its own, a trigger putting a value a row waited a timeout a row
+# (and so, later, a trigger whose loop over a query opens a cursor's portal there).
 $node->safe_psql('postgres', q{CREATE TABLE deferred_puts (g int);
 CREATE FUNCTION deferred_put() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
 BEGIN
-    PERFORM ai_scale.cache_put('learned', 1, jsonb_build_object('d', NEW.g), '1');
+    FOR r IN SELECT NEW.g AS g LOOP
+        PERFORM ai_scale.cache_put('learned', 1, jsonb_build_object('d', r.g), '1');
+    END LOOP;
     RETURN NULL;
 END $$;
 CREATE CONSTRAINT TRIGGER deferred_put AFTER INSERT ON deferred_puts
@@ -156,6 +161,28 @@ SELECT string_agg(coalesce(ai_scale.cache_get('later', 1, jsonb_build_object('c'
                            'miss'), ' ' ORDER BY g) FROM generate_series(1, 3) g}),
     '"fetched" "fetched" "fetched"',
     'the puts of a cursor fetched from after another statement\'s timeout are written');
+
+# A statement whose portal begins with a utility query (the NOTIFY a rule on UPDATE puts before
+# the UPDATE) is one of its own: not told so, its UPDATE took the statement an earlier portal
+# had left at the same address, and the hold of that one's write; its trigger's puts, Redis
+# answering again, were skipped.
+$node->safe_psql('postgres', q{CREATE TABLE noted (g int);
+INSERT INTO noted SELECT generate_series(1, 3);
+CREATE FUNCTION noted_put() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ai_scale.cache_put('later', 1, jsonb_build_object('n', NEW.g), '"noted"');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER noted_put AFTER UPDATE ON noted FOR EACH ROW EXECUTE FUNCTION noted_put();
+CREATE RULE noted_notify AS ON UPDATE TO noted DO ALSO NOTIFY noted_changed;});
+pause_writes(1200);
+messages([], q{SELECT ai_scale.cache_put('learned', 1, '{"a": 9}', '9'), pg_sleep(0.5);
+UPDATE noted SET g = g;});
+is($node->safe_psql('postgres', q{SET ai_scale.cache_use_l1 = off;
+SELECT string_agg(coalesce(ai_scale.cache_get('later', 1, jsonb_build_object('n', g))::text,
+                           'miss'), ' ' ORDER BY g) FROM generate_series(1, 3) g}),
+    '"noted" "noted" "noted"',
+    'the puts of a statement whose portal begins with a rule\'s NOTIFY are written');
 
 # A statement read through a cursor, one row a fetch, while Redis holds its writes: the fetches
 # go on with the statement, which waits one timeout, not one a row.

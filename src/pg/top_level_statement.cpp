@@ -80,17 +80,23 @@ bool first_of_active_portal(const void* stmt)
            linitial(ActivePortal->stmts) == stmt && clients_text(ActivePortal->sourceText);
 }
 
-void remember_portal(Portal portal)
+// (Called from Postgres's C frames, which no C++ exception may cross: out of memory, the
+// portal is not remembered, and a FETCH of it goes on with the statement run last.)
+void remember_portal(Portal portal) noexcept
 {
-    if (started_in.size() >= started_in_bound) {
-        for (auto it = started_in.begin(); it != started_in.end();) {
-            if (GetPortalByName(it->second.name.c_str()) == it->first)
-                ++it;
-            else
-                it = started_in.erase(it);
+    try {
+        if (started_in.size() >= started_in_bound) {
+            for (auto it = started_in.begin(); it != started_in.end();) {
+                if (GetPortalByName(it->second.name.c_str()) == it->first)
+                    ++it;
+                else
+                    it = started_in.erase(it);
+            }
         }
+        started_in[portal] = {portal->name, statement};
+    } catch (...) {
+        started_in.erase(portal);
     }
-    started_in[portal] = {portal->name, statement};
 }
 
 // A portal fetched from again: the statement it started in goes on, for this run; the one
@@ -103,7 +109,7 @@ uint64_t resumed(Portal portal)
 }
 
 // Counts a statement starting in the portal being run.
-void count_statement()
+void count_statement() noexcept
 {
     statement = ++counted;
     remember_portal(ActivePortal);

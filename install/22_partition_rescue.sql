@@ -333,6 +333,19 @@ CREATE FUNCTION ai_scale._rescue_partition_bounds(parent regclass, zone text,
       FROM ai_scale._bounds(parent, zone) x WHERE NOT x.is_default
 $$;
 
+-- Whether dflt holds a row the transaction sees with its key_column in [lo_lit, hi_lit), read as
+-- parent's owner: _rescue_fill_stage, _rescue_attach.
+CREATE FUNCTION ai_scale._default_holds_range(parent regclass, dflt regclass, key_column name,
+                                              lo_lit text, hi_lit text) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RETURN ai_scale._as_owner(parent, format('SELECT 1 FROM ONLY %s WHERE %I >= %s AND %I < %s '
+                                             'LIMIT 1', dflt, key_column, lo_lit, key_column,
+                                             hi_lit)) > 0;
+END $$;
+
 -- For a rescue in REPEATABLE READ or SERIALIZABLE: raises the serialization failure (40001) of
 -- a batch whose transaction's snapshot, taken before the batch's lock, no longer shows the
 -- default's rows as they are (what: which of them it got wrong). A client tries it again; in
@@ -517,9 +530,8 @@ BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         FOR i IN 1 .. cardinality(parts) - 1 LOOP
             CONTINUE WHEN hi_lits[i] = lo_lits[i + 1];
-            IF ai_scale._as_owner(parent, format(
-                   'SELECT 1 FROM ONLY %s WHERE %I >= %s AND %I < %s LIMIT 1',
-                   dflt, key_column, hi_lits[i], key_column, lo_lits[i + 1])) > 0 THEN
+            IF ai_scale._default_holds_range(parent, dflt, key_column, hi_lits[i],
+                                             lo_lits[i + 1]) THEN
                 PERFORM ai_scale._rescue_snapshot_stale(dflt, format(
                     'Its rows from %s to %s were moved into partitions by another session',
                     ai_scale._bound_text(piece_hi[kept[i]], key_type, piece_zone),
@@ -577,9 +589,8 @@ BEGIN
         -- trigger or rule that the DELETE fired wrote them back (a soft delete). Postgres's
         -- 23514 named our constraint, and in REPEATABLE READ the 40001 below said a writer had
         -- committed them: a client trying again failed the same, for ever.
-        IF ai_scale._as_owner(parent, format(
-               'SELECT 1 FROM ONLY %s WHERE %I >= %s AND %I < %s LIMIT 1', dflt, key_column,
-               lo_lits[1], key_column, hi_lits[array_length(hi_lits, 1)])) > 0 THEN
+        IF ai_scale._default_holds_range(parent, dflt, key_column, lo_lits[1],
+                                         hi_lits[array_length(hi_lits, 1)]) THEN
             RAISE EXCEPTION 'moving rows out of the default partition of % wrote rows of their '
                             'range back into it', parent
                 USING ERRCODE = 'triggered_action_exception',

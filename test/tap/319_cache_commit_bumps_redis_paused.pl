@@ -44,7 +44,7 @@ FROM generate_series(1, $models) g});
 is($node->safe_psql('postgres', $cached), join(' ', ('"during"') x $models),
     'another session caches values during the transaction');
 $s->query_safe('SELECT ai_scale.reset_stats()');
-my $before_commit = counters();
+my $before_commit = generation_counters($port);
 system('redis-cli', '-p', $port, 'CLIENT', 'PAUSE', '20000', 'WRITE') == 0
   or die 'CLIENT PAUSE failed';
 $s->query_safe('COMMIT');
@@ -61,24 +61,8 @@ is($node->safe_psql('postgres', $cached), join(' ', ('miss') x $models),
 # last): a server that had no part in them, reading the generations from Redis, misses too.
 # (Read in Redis itself: another cluster keys its counters apart, and missed anyway.)
 $node->safe_psql('postgres', "SELECT pg_sleep(1.1); $cached");
-cmp_ok(raised($before_commit, counters()), '>=', $models,
+cmp_ok(counters_raised($before_commit, generation_counters($port)), '>=', $models,
     'and the counter of each model invalidated is raised in Redis');
-
-# The generation counters in Redis: key => value.
-sub counters {
-    my %counters;
-    for my $key (split /\n/, `redis-cli -p $port --scan --pattern 'ai_scale:gen:*'`) {
-        chomp(my $value = `redis-cli -p $port GET '$key'`);
-        $counters{$key} = $value;
-    }
-    return \%counters;
-}
-
-# How many counters of $after are new or higher than in $before.
-sub raised {
-    my ($before, $after) = @_;
-    return scalar grep { !defined $before->{$_} || $after->{$_} > $before->{$_} } keys %$after;
-}
 
 # Errors counted in the l2 section since the last reset_stats().
 sub l2_errors {
@@ -241,9 +225,9 @@ is($node->safe_psql('postgres', $later), '"new"',
 pause_writes();
 $rows->query_safe(q{SELECT ai_scale.cache_put('learned', 1, '{"a": 9}', '9')});
 system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
-my $before_invalidation = counters();
+my $before_invalidation = generation_counters($port);
 $rows->query_safe(q{SELECT ai_scale.cache_invalidate('later', 1)});
-cmp_ok(raised($before_invalidation, counters()), '>=', 1,
+cmp_ok(counters_raised($before_invalidation, generation_counters($port)), '>=', 1,
     'and an invalidation there is sent: its counter is raised in Redis');
 $rows->quit;
 

@@ -44,21 +44,6 @@ sub pause_writes {
       or die 'CLIENT PAUSE failed';
 }
 
-# The generation counters in Redis: key => value.
-sub counters {
-    my %c;
-    for my $key (split /\n/, `redis-cli -p $port --scan --pattern 'ai_scale:gen:*'`) {
-        $c{$key} = `redis-cli -p $port GET '$key'` + 0;
-    }
-    return \%c;
-}
-
-# How many counters of $after are new or higher than in $before.
-sub raised {
-    my ($before, $after) = @_;
-    return scalar grep { !exists $before->{$_} || $after->{$_} > $before->{$_} } keys %$after;
-}
-
 # Read by another session with L1 off: from Redis. (An invalidation is read in Redis's counters:
 # this server's sessions miss what it invalidated whether Redis took it or not.)
 my $later = q{SET ai_scale.cache_use_l1 = off;
@@ -75,10 +60,10 @@ messages([], $first_times_out . q{SELECT ai_scale.cache_put('later', 1, '{"a": 1
 is($node->safe_psql('postgres', $later), '"new"',
     'a put in the next statement of the same Query message is written');
 
-my $before = counters();
+my $before = generation_counters($port);
 pause_writes(1200);
 messages([], $first_times_out . q{SELECT ai_scale.cache_invalidate('later', 1)});
-cmp_ok(raised($before, counters()), '>=', 1,
+cmp_ok(counters_raised($before, generation_counters($port)), '>=', 1,
     'an invalidation in the next statement of the same Query message is sent to Redis');
 
 # A procedure's statements after a COMMIT run in a transaction of their own.
@@ -91,10 +76,10 @@ BEGIN
 END $$});
 $node->safe_psql('postgres', q{SELECT ai_scale.cache_put('later', 1, '{"a": 1}', '"again"')});
 is($node->safe_psql('postgres', $later), '"again"', 'Redis holds the value put again');
-$before = counters();
+$before = generation_counters($port);
 pause_writes(1200);
 messages([], 'CALL put_commit_invalidate()');
-cmp_ok(raised($before, counters()), '>=', 1,
+cmp_ok(counters_raised($before, generation_counters($port)), '>=', 1,
     'an invalidation in a transaction a procedure began after its COMMIT is sent');
 
 # Within one statement the hold lasts a second: a put 1.5 s after the write that got no answer,

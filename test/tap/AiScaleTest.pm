@@ -25,7 +25,7 @@ our @EXPORT = qw(primary_and_standby cache_node register_heavy_mlp worker_node w
   publisher_and_subscriber row_arrives redis_start sentinel_start redis_pid redis_stop
   cache_get_cancelled_while_stopped start_clock_shifted shift_clock clock_shifted_worker_node
   redis_replica_caught_up fill_lock_table timeout_sweep_points timeout_sweep_reset context_used
-  redis_paused fork_clients clients_exited lines_logged extension_recreated_behind
+  redis_paused generation_counters counters_raised fork_clients clients_exited lines_logged extension_recreated_behind
   $worker_line worker_failed $maintenance_runs_sql maintenance_runs maintenance_runs_reach
   one_worker_run);
 
@@ -627,6 +627,24 @@ sub row_arrives {
 
 my $redis_base;
 my %redis_dirs;
+
+# The generation counters in the Redis on $port, key => value: what a server's invalidations
+# raised there, which another server reads (one initdb'd apart keys its counters apart).
+sub generation_counters {
+    my ($port) = @_;
+    my %counters;
+    for my $key (split /\n/, `redis-cli -p $port --scan --pattern 'ai_scale:gen:*'`) {
+        chomp(my $value = `redis-cli -p $port GET '$key'`);
+        $counters{$key} = $value;
+    }
+    return \%counters;
+}
+
+# How many counters of $after (generation_counters) are new or higher than in $before.
+sub counters_raised {
+    my ($before, $after) = @_;
+    return scalar grep { !defined $before->{$_} || $after->{$_} > $before->{$_} } keys %$after;
+}
 
 # Starts a redis-server of the test's own on 127.0.0.1:$port (extra arguments as redis-server
 # takes them) and waits until it answers; skips the whole test file without redis-server.

@@ -17,6 +17,7 @@ old_config=${1:?usage: compare_builds.sh OLD_PG_CONFIG NEW_PG_CONFIG [seconds]}
 new_config=${2:?usage: compare_builds.sh OLD_PG_CONFIG NEW_PG_CONFIG [seconds]}
 secs=${3:-5}
 source scripts/lib/bench.sh
+bench_hold_lock "$root/bench/cache/compare_builds.sh" "$@"
 
 declare -A port
 # Each server with the PG_BIN of its own build (services.sh reads PG_CONFIG when sourced).

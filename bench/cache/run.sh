@@ -4,11 +4,12 @@
 # targets in docs/cache.md are stated in. Starts its own Postgres and Redis on free ports
 # (scripts/lib/bench.sh; the Redis as primary only, so both sides talk to the same server) and
 # stops them on exit.
-# Usage: flock /tmp/ai_scale_bench.lock bash bench/cache/run.sh [seconds per run, default 10]
+# Usage: bash bench/cache/run.sh [seconds per run, default 10]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 source scripts/lib/bench.sh
+bench_hold_lock "$root/bench/cache/run.sh" "$@"
 require_current_install
 export PATH="$PG_BIN:$PATH"
 secs=${1:-10}

@@ -3,13 +3,14 @@
 # run.sh reports the mean of runs 2 to 6 of a session, which still plan each statement afresh;
 # a maintenance worker, running the same statements every minute, pays what the later runs
 # print here. Starts its own Postgres on a free port (scripts/lib/bench.sh) and stops it on exit.
-# Usage: flock /tmp/ai_scale_bench.lock bash bench/partition/noop_per_run.sh [sessions, default 3]
+# Usage: bash bench/partition/noop_per_run.sh [sessions, default 3]
 # Needs ai_scale built and installed into $PG_CONFIG's tree (bash scripts/setup.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 # shellcheck source=../../scripts/lib/bench.sh
 source scripts/lib/bench.sh
+bench_hold_lock "$root/bench/partition/noop_per_run.sh" "$@"
 require_current_install
 sessions=${1:-3}
 

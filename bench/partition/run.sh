@@ -2,7 +2,7 @@
 # Partition management, ai_scale vs pg_partman 4.7.2 (Debian's postgresql-15-partman), side by
 # side on one server started here (on a free port, scripts/lib/bench.sh; stopped on exit). Prints
 # each figure and the ratio pg_partman / ai_scale.
-# Usage: flock /tmp/ai_scale_bench.lock bash bench/partition/run.sh [--durable]
+# Usage: bash bench/partition/run.sh [--durable]
 # The server runs with fsync, synchronous_commit and full_page_writes off (scripts/lib/bench.sh),
 # which leaves the CPU's work; --durable turns them on, as a production server has them, so that
 # the figures include each index build's fsync and each commit's WAL flush.
@@ -12,6 +12,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 # shellcheck source=../../scripts/lib/bench.sh
 source scripts/lib/bench.sh
+bench_hold_lock "$root/bench/partition/run.sh" "$@"
 require_current_install
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -10,11 +10,12 @@
 #      how many async predictions were still queued when the clients stopped.
 # Starts its own Postgres (preloading ai_scale) and Redis on free ports (scripts/lib/bench.sh),
 # and stops them on exit.
-# Usage: flock /tmp/ai_scale_bench.lock bash bench/predict/run.sh [seconds per run, default 10]
+# Usage: bash bench/predict/run.sh [seconds per run, default 10]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 source scripts/lib/bench.sh
+bench_hold_lock "$root/bench/predict/run.sh" "$@"
 require_current_install
 export PATH="$PG_BIN:$PATH"
 secs=${1:-10}

@@ -4,13 +4,14 @@
 #  * gbdt (500 trees, depth 8, 16 features) on pre-extracted float32 rows: ai_scale's CPU
 #    traversal vs XGBoost's inplace_predict with one thread; and end to end from JSONB in SQL
 #  * mlp (16-64-64-1) throughput from JSONB
-# Usage: bench/scoring/run.sh [ROWS]   (default 1000000; honours PG_CONFIG, builds nothing:
-# run scripts/setup.sh first). Takes the benchmark lock so only one benchmark runs at a time.
+# Usage: bash bench/scoring/run.sh [ROWS]   (default 1000000; honours PG_CONFIG, builds nothing:
+# run scripts/setup.sh first).
 # Starts its own Postgres on a free port (scripts/lib/bench.sh) and stops it on exit.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-[ -z "${AI_SCALE_BENCH_LOCKED:-}" ] && exec env AI_SCALE_BENCH_LOCKED=1 flock /tmp/ai_scale_bench.lock "$0" "$@"
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
 source scripts/lib/bench.sh
+bench_hold_lock "$root/bench/scoring/run.sh" "$@"
 require_current_install
 rows=${1:-1000000}
 subset=$(( rows < 200000 ? rows : 200000 ))

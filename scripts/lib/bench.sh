@@ -6,6 +6,7 @@
 #
 # A script's set-up, in that order:
 #   source scripts/lib/bench.sh
+#   bench_hold_lock "$root/bench/NAME/run.sh" "$@"   # one benchmark at a time
 #   trap bench_stop EXIT                       # or a cleanup function that calls it
 #   bench_work bench_NAME                      # $work: /tmp/ai_scale_bench_NAME.XXXXXX
 #   bench_pg_start "shared_buffers = '1GB'"    # $pg_port: a cluster in $work/pg, started
@@ -13,6 +14,42 @@
 
 # shellcheck source=services.sh
 source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+
+# Runs the calling script again under the benchmark lock, so that one benchmark runs on the
+# machine at a time (two side by side measure each other): `bench_hold_lock
+# "$root/bench/NAME/run.sh" "$@"` right after sourcing this file. Not where the lock is held
+# already by this script's caller (AI_SCALE_BENCH_LOCKED set by a script that took it, or a
+# `flock /tmp/ai_scale_bench.lock bash bench/...` around it, as bench/RESULTS.md's commands
+# have it): waiting there would wait for itself. AI_SCALE_BENCH_LOCK names another lock file
+# (the harness's check of this function).
+bench_hold_lock() {
+    local lock=${AI_SCALE_BENCH_LOCK:-/tmp/ai_scale_bench.lock}
+    [ -n "${AI_SCALE_BENCH_LOCKED:-}" ] && return 0
+    if bench_lock_held_by_caller "$lock"; then
+        export AI_SCALE_BENCH_LOCKED=1
+        return 0
+    fi
+    if ! flock -n "$lock" true 2>/dev/null; then
+        echo "waiting for $lock (another benchmark is running)" >&2
+    fi
+    exec env AI_SCALE_BENCH_LOCKED=1 flock "$lock" bash "$@"
+}
+
+# True when a process this shell descends from holds a flock on $1 (/proc/locks names the
+# holder's pid and the file's device and inode).
+bench_lock_held_by_caller() {
+    local inode holders pid
+    [ -e "$1" ] && [ -r /proc/locks ] || return 1
+    inode=$(stat -c %i "$1") || return 1
+    holders=$(awk -v ino="$inode" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == ino) print $5 }' /proc/locks)
+    [ -n "$holders" ] || return 1
+    pid=$$
+    while [ -n "$pid" ] && [ "$pid" -gt 1 ]; do
+        grep -qxF "$pid" <<<"$holders" && return 0
+        pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null)
+    done
+    return 1
+}
 
 # Set by bench_work and the starts; empty until then, so that a bench_stop trapped before
 # bench_work ran removes nothing (not a $work the caller's environment happened to have).

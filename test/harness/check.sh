@@ -147,7 +147,28 @@ bench_cleans_up() {
 }
 check "bench_pg_start fails on a taken port; bench_stop removes what bench.sh made" bench_cleans_up
 
-# 9. scripts/setup.sh run by a user who is not root, into a Postgres library directory that user
+# 9. A benchmark takes the benchmark lock itself, and runs at once under a caller that holds it
+# (`flock LOCK bash bench/...`, as bench/RESULTS.md's commands have it): the scoring benchmark's
+# own lock waited there for its caller for ever.
+bench_takes_lock() {
+    local lock="$tmp/bench.lock" script="$tmp/lock_probe.sh" out
+    cat >"$script" <<'EOS'
+source scripts/lib/bench.sh
+bench_hold_lock "$0" "$@"
+flock -n "$AI_SCALE_BENCH_LOCK" true && { echo "ran without the lock"; exit 1; }
+echo "ran locked=$AI_SCALE_BENCH_LOCKED"
+EOS
+    out=$(AI_SCALE_BENCH_LOCK="$lock" timeout 20 bash "$script") || return 1
+    [ "$out" = "ran locked=1" ] || { echo "plain: $out" >&2; return 1; }
+    out=$(AI_SCALE_BENCH_LOCK="$lock" timeout 20 flock "$lock" bash "$script") || {
+        echo "under a caller holding the lock: no run (waited for itself?)" >&2
+        return 1
+    }
+    [ "$out" = "ran locked=1" ] || { echo "under flock: $out" >&2; return 1; }
+}
+check "a benchmark takes its lock, and runs under a caller that holds it" bench_takes_lock
+
+# 10. scripts/setup.sh run by a user who is not root, into a Postgres library directory that user
 # may write (a private copy, scripts/private_pg.sh), installs the GPU module without sudo, as it
 # runs make install: it ran `sudo install` for the module, which failed where there is no sudo.
 # A copy of setup.sh in a tree of its own, with stubs for what it calls (no package is missing,
@@ -172,7 +193,7 @@ setup_without_sudo() {
 }
 check "setup.sh installs into a library directory its user may write without sudo" setup_without_sudo
 
-# 10. A cluster whose port another server took between free_port and the start (the Redis of
+# 11. A cluster whose port another server took between free_port and the start (the Redis of
 # check 1 holds it here) starts on another port, which pg_port names: the regress suites' cluster
 # failed to start, the run with it.
 moves_off_taken_port() {

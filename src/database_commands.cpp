@@ -142,8 +142,8 @@ constexpr int exit_wait_steps = int((predict::stopping_lock_timeout_ms + 2000) /
 // stop our workers there, as Postgres does with autovacuum: the maintenance worker (the
 // launcher starts no new one for 10 s after one exits, and by then sees the database gone or
 // renamed, or starts it again if the statement failed or is done) and the store worker of
-// async predict() (it writes what is queued as it stops, and starts no next one: the next async
-// predict() does).
+// async predict() (it writes what is queued as it stops and starts no next one; the end of the
+// command's transaction does, resume_stopped_stores).
 // Then wait until they have left: DROP DATABASE ... WITH (FORCE) does not wait for sessions,
 // it signals those still there, and refuses to, failing the drop, when they belong to a role
 // the user is not a member of (the workers run as the bootstrap superuser by default).

@@ -513,10 +513,12 @@ void define_cache_settings()
         "ai_scale.cache_strict", "Raise an error when Redis cannot be reached instead of a miss.",
         nullptr, &cache_strict, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     // Superuser-only: L3 hits are written back to L1 and Redis for every user to read.
-    DefineCustomStringVariable("ai_scale.store_table",
-                               "Prediction store the cache reads as L3 (schema-qualified name).",
-                               nullptr, &store_table, "public.model_predictions", PGC_SUSET, 0,
-                               check_store_table, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "ai_scale.store_table",
+        "Prediction store predict() writes and the cache reads as L3 (a table name as "
+        "SQL writes it, optionally schema-qualified).",
+        nullptr, &store_table, "public.model_predictions", PGC_SUSET, 0, check_store_table, nullptr,
+        nullptr);
 }
 
 void define_scoring_settings()

@@ -75,13 +75,19 @@ bool clients_text(const char* text)
            (text == debug_query_string || strcmp(text, debug_query_string) == 0);
 }
 
+// Whether stmt is the first of the portal being run.
+bool starts_active_portal(const void* stmt)
+{
+    return ActivePortal != nullptr && ActivePortal->stmts != NIL &&
+           linitial(ActivePortal->stmts) == stmt;
+}
+
 // Whether stmt is the first of the portal being run, a portal of the client's: where a client's
 // statement starts. (A cursor's portal opened outside any run, by a deferred trigger's loop at
 // COMMIT, holds the trigger's text: counted, each row of it waited a timeout.)
 bool first_of_active_portal(const void* stmt)
 {
-    return ActivePortal != nullptr && ActivePortal->stmts != NIL &&
-           linitial(ActivePortal->stmts) == stmt && clients_text(ActivePortal->sourceText);
+    return starts_active_portal(stmt) && clients_text(ActivePortal->sourceText);
 }
 
 // (Called from Postgres's C frames, which no C++ exception may cross: out of memory, the
@@ -98,7 +104,11 @@ void remember_portal(Portal portal) noexcept
             }
             prune_at = std::max(started_in_bound, 2 * started_in.size());
         }
-        started_in[portal] = {portal->name, statement};
+        // (Assigned in place: a portal at an address used before, as each loop of a function
+        // over a query takes again, allocates nothing.)
+        started& entry = started_in[portal];
+        entry.name.assign(portal->name);
+        entry.statement = statement;
     } catch (...) {
         started_in.erase(portal);
     }
@@ -106,11 +116,13 @@ void remember_portal(Portal portal) noexcept
 
 // A portal fetched from again: the statement it started in goes on, for this run; the one
 // before is given back after it (a WITH HOLD cursor kept at COMMIT left the commit's own
-// writes under its DECLARE's statement, and the hold of a FETCH there).
+// writes under its DECLARE's statement, and the hold of a FETCH there). Told by its address and
+// name: a portal never remembered at the address of one closed took that one's statement.
 uint64_t resumed(Portal portal)
 {
     const auto it = started_in.find(portal);
-    return it != started_in.end() ? it->second.statement : statement;
+    return it != started_in.end() && it->second.name == portal->name ? it->second.statement
+                                                                     : statement;
 }
 
 // Counts a statement starting in the portal being run.
@@ -122,10 +134,15 @@ void count_statement() noexcept
 
 void on_executor_start(QueryDesc* query, int eflags)
 {
-    if (first_of_active_portal(query->plannedstmt)) {
-        if (depth == 0 && depth_known())
+    if (starts_active_portal(query->plannedstmt)) {
+        const bool clients = clients_text(ActivePortal->sourceText);
+        if (clients && depth == 0 && depth_known())
             count_statement();
-        else // a cursor a DECLARE opens (within the DECLARE's run): its FETCHes go on with it
+        else if (clients || depth > 0)
+            // A cursor a DECLARE opens (within the DECLARE's run), or a function within a
+            // client's statement (a refcursor it returns, an EXECUTE of a DECLARE): the
+            // client's FETCHes of it go on with that statement. (Not remembered, a function's
+            // took the statement run last, and that one's hold.)
             remember_portal(ActivePortal);
     }
     if (previous_start != nullptr)

@@ -147,6 +147,49 @@ SELECT string_agg(coalesce(ai_scale.cache_get('later', 1, jsonb_build_object('c'
     '"fetched" "fetched" "fetched"',
     'the puts of a cursor fetched from after another statement\'s timeout are written');
 
+# So does a cursor a function opens within a client's statement, a refcursor it returns or one
+# its EXECUTE of a DECLARE opens (not remembered, its FETCH took the statement run last, and
+# that one's hold: its puts were skipped); and one opened where a closed cursor had been.
+$node->safe_psql('postgres', q{CREATE FUNCTION open_puts(name text, k text) RETURNS refcursor
+LANGUAGE plpgsql AS $$
+DECLARE
+    c refcursor := name;
+BEGIN
+    OPEN c FOR SELECT ai_scale.cache_put('later', 1, jsonb_build_object(k, g), '"fetched"')
+                 FROM generate_series(1, 3) g;
+    RETURN c;
+END $$;
+CREATE FUNCTION declare_puts(name text, k text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('DECLARE %I CURSOR FOR SELECT ai_scale.cache_put(''later'', 1, '
+                   'jsonb_build_object(%L, g), ''"fetched"'') FROM generate_series(1, 3) g',
+                   name, k);
+END $$;});
+my $times_out = q{SELECT ai_scale.cache_put('learned', 1, '{"a": 9}', '9'), pg_sleep(0.5);};
+my %opened = (
+    'a refcursor a function returns' => qq{SELECT open_puts('opened', 'r');
+$times_out
+FETCH ALL FROM opened;},
+    'a cursor a function\'s EXECUTE declares' => qq{SELECT declare_puts('opened', 'r');
+$times_out
+FETCH ALL FROM opened;},
+    # (the closed cursor's fetch timed out: its statement holds)
+    'a refcursor opened after a cursor closed' => qq{DECLARE closed CURSOR FOR $times_out
+FETCH ALL FROM closed;
+CLOSE closed;
+SELECT open_puts('opened', 'r');
+FETCH ALL FROM opened;});
+for my $case (sort keys %opened) {
+    pause_writes(1200);
+    messages([], "BEGIN;\n$opened{$case}\nCOMMIT;");
+    is($node->safe_psql('postgres', q{SET ai_scale.cache_use_l1 = off;
+SELECT string_agg(coalesce(ai_scale.cache_get('later', 1, jsonb_build_object('r', g))::text,
+                           'miss'), ' ' ORDER BY g) FROM generate_series(1, 3) g;
+SELECT ai_scale.cache_invalidate('later', 1)}),
+        "\"fetched\" \"fetched\" \"fetched\"\n",
+        "the puts of $case, fetched after another statement's timeout, are written");
+}
+
 # A statement whose portal begins with a utility query (the NOTIFY a rule on UPDATE puts before
 # the UPDATE) is one of its own: not told so, its UPDATE took the statement an earlier portal
 # had left at the same address, and the hold of that one's write; its trigger's puts, Redis
@@ -180,6 +223,55 @@ my $errors = messages(
     q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
 is((split /\n/, $errors)[-1], '1',
     'five rows fetched one at a time while Redis holds writes ask it to write once');
+system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+
+# Through the extended protocol (pgbench -M extended: a Parse, Bind and Execute a command) a
+# portal holds a copy of the client's text: each statement of a transaction is one of its own.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('later', 1, '{"a": 1}', '"old"')});
+my $script = $node->basedir . '/extended.sql';
+open(my $fh, '>', $script) or die;
+print $fh "BEGIN;\n"
+  . "SELECT ai_scale.cache_put('learned', 1, '{\"a\": 9}', '9');\n"
+  . "SELECT pg_sleep(0.5);\n"
+  . "SELECT ai_scale.cache_put('later', 1, '{\"a\": 1}', '\"extended\"');\n"
+  . "COMMIT;\n";
+close $fh;
+pause_writes(1200);
+my ($pout, $perr) = ('', '');
+IPC::Run::run([ 'pgbench', '-n', '-M', 'extended', '-t', '1', '-c', '1', '-f', $script,
+                '-h', $node->host, '-p', $node->port, 'postgres' ], '>', \$pout, '2>', \$perr)
+  or die "pgbench failed: $perr";
+is($node->safe_psql('postgres', $later), '"extended"',
+    'a put in the next statement of a transaction, sent through the extended protocol, is written');
+
+# A cursor declared before more than 1,024 others (the map of cursors is pruned of those gone
+# past that size, not of those open) goes on with its own statement.
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('later', 1, '{"c": 1}', '"old"')});
+pause_writes(1500);
+messages([], q{BEGIN;
+DECLARE first_rows CURSOR FOR
+    SELECT ai_scale.cache_put('later', 1, jsonb_build_object('c', g), '"first"')
+      FROM generate_series(1, 1) g;
+} . join('', map { "DECLARE c$_ CURSOR FOR SELECT 1;\n" } 1 .. 1100) . q{
+SELECT ai_scale.cache_put('learned', 1, '{"a": 9}', '9'), pg_sleep(0.7);
+FETCH ALL FROM first_rows;
+COMMIT;});
+is($node->safe_psql('postgres', q{SET ai_scale.cache_use_l1 = off;
+SELECT ai_scale.cache_get('later', 1, '{"c": 1}')}), '"first"',
+    'the puts of a cursor declared before 1,100 others, fetched after a timeout, are written');
+
+# A rule's added query is no statement of its own: a DO ALSO rule that puts a value for
+# each row inserted, Redis holding writes, asks Redis once for the statement.
+$node->safe_psql('postgres', q{CREATE TABLE ruled_puts (g int);
+CREATE RULE ruled_put AS ON INSERT TO ruled_puts DO ALSO
+    SELECT ai_scale.cache_put('learned', 1, jsonb_build_object('r', NEW.g), '1');});
+pause_writes(20000);
+my $ruled = messages([], q{SELECT ai_scale.reset_stats()},
+    q{INSERT INTO ruled_puts SELECT g FROM generate_series(1, 3) g
+       WHERE (ai_scale.cache_put('learned', 1, jsonb_build_object('m', g), '1') IS NULL) IS NOT NULL},
+    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
+is((split /\n/, $ruled)[-1], '1',
+    'a statement and its rule\'s added query, putting values, ask Redis to write once');
 system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
 
 done_testing();

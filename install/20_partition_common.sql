@@ -1173,21 +1173,26 @@ CREATE FUNCTION ai_scale._insert_columns(rel regclass) RETURNS text
 $$;
 
 -- What of parent and its default partition dflt a move out of dflt reads from the catalog and
--- Postgres applies to its statements: their rules and triggers (enabled or not, and replaced in
--- place: a row's xmin; not the internal triggers of a foreign key of theirs, which a move does
--- not fire), the foreign keys that reference them, and the columns an INSERT names, with their
--- types. Compared, in REPEATABLE READ or SERIALIZABLE, with the same read with the latest
+-- Postgres applies to its statements: their rules and triggers, as what they do (event, action
+-- or function and its arguments, condition, columns, enabled or not: a CREATE OR REPLACE keeps
+-- the OID; not their names, whose change by ALTER ... RENAME gave a needless 40001; not the
+-- internal triggers of a foreign key of theirs, which a move does not fire), the foreign keys
+-- that reference them, and the columns an INSERT names, with their types. Compared, in REPEATABLE READ or SERIALIZABLE, with the same read with the latest
 -- snapshot (_move_catalog_now).
 CREATE FUNCTION ai_scale._move_catalog(parent regclass, dflt regclass) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT concat_ws(' | ',
-        coalesce((SELECT string_agg(format('%s %s %s %s %s', r.oid, r.xmin, r.ev_type,
-                                           r.ev_enabled, r.is_instead), ', ' ORDER BY r.oid)
+        coalesce((SELECT string_agg(format('%s %s %s %s %s %s', r.oid, r.ev_type, r.ev_enabled,
+                                           r.is_instead, r.ev_qual::text, r.ev_action::text),
+                                    ', ' ORDER BY r.oid)
                     FROM pg_rewrite r WHERE r.ev_class IN (parent, dflt)), ''),
-        coalesce((SELECT string_agg(format('%s %s %s', t.oid, t.xmin, t.tgenabled), ', '
-                                    ORDER BY t.oid)
+        coalesce((SELECT string_agg(format('%s %s %s %s %s %s %s %s %s %s', t.oid, t.tgfoid,
+                                           t.tgtype, t.tgenabled, t.tgargs, t.tgattr,
+                                           t.tgqual::text, t.tgoldtable, t.tgnewtable,
+                                           t.tgdeferrable::text || t.tginitdeferred::text),
+                                    ', ' ORDER BY t.oid)
                     FROM pg_trigger t
                    WHERE t.tgrelid IN (parent, dflt) AND NOT t.tgisinternal), ''),
         coalesce((SELECT string_agg(c.oid::text, ', ' ORDER BY c.oid)

@@ -234,8 +234,8 @@ BEGIN
                 ELSE s.was IS DISTINCT FROM s.now END;
     IF changed IS NOT NULL THEN
         RAISE NOTICE 'manage_partitions changed the settings of %: %', parent, changed
-            USING DETAIL = 'Called on a managed table, it replaces every setting: an argument '
-                           'left out takes its default again.',
+            USING DETAIL = 'Called on a managed table, it replaces every setting it takes: an '
+                           'argument left out takes its default again.',
                   HINT = 'To change one setting, give the others as they are in '
                          'ai_scale.partition_config, or UPDATE that row.';
     END IF;

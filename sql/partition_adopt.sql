@@ -443,3 +443,13 @@ INSERT INTO far_dates VALUES (1, '2001-02-03');
 SELECT * FROM ai_scale.rescue_default('far_dates');
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('far_dates') WHERE action = 'error';
 DROP TABLE far_dates;
+-- manage_partitions' NOTICE of changed settings: none at the first call, none for a zone
+-- written in other letters, none for inherit_privileges given as NULL (stored as false).
+SET client_min_messages = notice;
+CREATE TABLE noted (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) >= 0 AS first FROM ai_scale.manage_partitions('noted', '1 day', 1, time_zone => 'UTC');
+SELECT count(*) >= 0 AS again FROM ai_scale.manage_partitions('noted', '1 day', 1, time_zone => 'utc');
+SELECT count(*) >= 0 AS again FROM ai_scale.manage_partitions('noted', '1 day', 1, time_zone => 'UTC',
+                                                              inherit_privileges => NULL);
+RESET client_min_messages;
+DROP TABLE noted;

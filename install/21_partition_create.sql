@@ -218,12 +218,12 @@ BEGIN
             AS t(c tid);
         SELECT count(*) INTO uncopied
           FROM (SELECT unnest(deleted_rows) EXCEPT SELECT unnest(copied_rows)) x;
-        -- Copied rows the DELETE did not remove: deleted by the rule's action (a cascade),
-        -- which is well, or kept, or changed. (Asked only where there are some: a default that
-        -- is not a heap table, whose rows _rows_left cannot tell of, moves under a rule that
-        -- deletes none.)
-        missing := ARRAY(SELECT unnest(copied_rows) EXCEPT SELECT unnest(deleted_rows));
-        IF uncopied = 0 AND cardinality(missing) > 0 THEN
+        -- Copied rows the DELETE did not remove (none uncopied, fewer deleted than copied):
+        -- deleted by the rule's action (a cascade), which is well, or kept, or changed. (Not
+        -- asked of a default, not a heap table, under a rule that deletes none, whose rows
+        -- _rows_left cannot tell of; nor the difference made, 0.7 s of 200,000 rows.)
+        IF uncopied = 0 AND coalesce(cardinality(deleted_rows), 0) < cardinality(copied_rows) THEN
+            missing := ARRAY(SELECT unnest(copied_rows) EXCEPT SELECT unnest(deleted_rows));
             SELECT t.k, t.c INTO kept, changed
               FROM ai_scale._as_owner_rows(parent, format(
                        'SELECT kept, changed FROM ai_scale._rows_left(%s::oid, %L)',

@@ -210,6 +210,7 @@ SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', NULL], '{"weights": [1, 2]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '[1]')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": ["x"]}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'logistic', ARRAY['a', 'b'], '{"weights": [[1, -1]]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": [1e300]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": [1], "bias": "NaN"}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": [1], "wieghts": [1]}')$$),

@@ -124,8 +124,18 @@ void compile_linear(const json::value& params, compiled_model& m)
 {
     const char* what = m.kind == model_kind::logistic ? "a logistic model" : "a linear model";
     check_keys(params, {"weights", "bias", "defaults"}, what);
-    m.weights = float_array(member(params, "weights", std::string("params of ") + what),
-                            "\"weights\"", m.features.size());
+    const json::value& weights = member(params, "weights", std::string("params of ") + what);
+    // (A classifier's weights, one array per class, as scikit-learn's coef_ holds them, were
+    // refused for their count alone: "has 1 elements, expected 2".)
+    if (weights.is_array() && !weights.items().empty() && weights.items()[0].is_array())
+        fail("\"weights\" must be a flat array of numbers, one per feature",
+             "It holds " + std::to_string(weights.items().size()) +
+                 (weights.items().size() == 1 ? " array" : " arrays") +
+                 ", as scikit-learn's coef_ does (a row per class). The model has one "
+                 "output: for two classes, pass coef_[0] (a model of more classes cannot be "
+                 "registered as " +
+                 what + ").");
+    m.weights = float_array(weights, "\"weights\"", m.features.size());
     const json::value* b = params.find("bias");
     m.bias = (b == nullptr) ? 0.0f : finite_float(*b, "\"bias\"");
     read_defaults(params, m);
@@ -142,10 +152,11 @@ activation parse_activation(const json::value& v, const std::string& where)
             return activation::relu;
         if (v.str() == "tanh")
             return activation::tanh;
-        if (v.str() == "sigmoid")
+        if (v.str() == "sigmoid" || v.str() == "logistic")
             return activation::sigmoid;
     }
-    fail(where + " must be one of \"identity\" (or \"linear\"), \"relu\", \"tanh\", \"sigmoid\"");
+    fail(where + " must be one of \"identity\" (or \"linear\"), \"relu\", \"tanh\", " +
+         "\"sigmoid\" (or \"logistic\")");
 }
 
 void compile_mlp(const json::value& params, compiled_model& m)

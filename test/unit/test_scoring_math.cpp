@@ -56,6 +56,28 @@ TEST(ScoringMath, ParamsAreTheFloatsNearestTheirTexts)
                  model_error);
 }
 
+// A classifier's weights given per class (scikit-learn's coef_, 1 x n for two classes) are told
+// of as such, not by their count; scikit-learn's name for the sigmoid is taken.
+TEST(ScoringMath, WeightsPerClassAndActivationNames)
+{
+    try {
+        compile("logistic", {"a", "b"}, R"({"weights": [[1, -1]], "bias": 0.5})");
+        ADD_FAILURE() << "weights per class accepted";
+    } catch (const model_error& e) {
+        EXPECT_NE(std::string(e.what()).find("must be a flat array of numbers"), std::string::npos)
+            << e.what();
+    }
+    auto sigmoid =
+        compile("mlp", {"a"}, R"({"layers": [{"weights": [[2]], "activation": "sigmoid"}]})");
+    auto logistic =
+        compile("mlp", {"a"}, R"({"layers": [{"weights": [[2]], "activation": "logistic"}]})");
+    EXPECT_EQ(score_one(logistic, {0.75f}), score_one(sigmoid, {0.75f}));
+    EXPECT_NEAR(score_one(logistic, {0.75f}), 1.0 / (1.0 + std::exp(-1.5)), 1e-7);
+    EXPECT_THROW(
+        compile("mlp", {"a"}, R"({"layers": [{"weights": [[2]], "activation": "softmax"}]})"),
+        model_error);
+}
+
 TEST(ScoringMath, MlpLayersAndActivations)
 {
     auto m = compile("mlp", {"a", "b"}, R"({"layers": [

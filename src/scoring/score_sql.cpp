@@ -184,10 +184,11 @@ namespace {
 void require_single_output(const loaded_model& m)
 {
     if (m.model.n_outputs != 1)
-        throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE,
-                        "model \"" + m.name + "\" has " + std::to_string(m.model.n_outputs) +
-                            " outputs",
-                        "", "Use ai_scale.score_multi() for models with several outputs.");
+        throw pg::error(
+            ERRCODE_INVALID_PARAMETER_VALUE,
+            "model \"" + m.name + "\" has " + std::to_string(m.model.n_outputs) + " outputs", "",
+            "Use ai_scale.score_multi() for one input of a model with several "
+            "outputs, ai_scale.predict_batch() for a batch of them.");
 }
 
 void count_cpu(int64_t rows, uint64_t ns)

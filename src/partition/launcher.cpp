@@ -197,6 +197,8 @@ struct database_slot {
     bool starved;      // found no free background-worker slot and waits for one
     bool short_logged; // its "no slot free" is logged, until every listed database has a worker
     bool yield_asked;  // its worker was asked to give its slot up to a starved database
+    Oid oid;           // the database's OID when last found by its name; InvalidOid: never
+    char renamed_to[NAMEDATALEN]; // that database's name now, where another (else empty)
 };
 
 database_slot slots[ai_scale::partition::max_maintenance_databases];
@@ -349,11 +351,15 @@ void add_listed()
 }
 
 // Which slots' databases exist and accept connections. A heap scan of pg_database, as the
-// autovacuum launcher does: without a database, its index cannot be opened.
+// autovacuum launcher does: without a database, its index cannot be opened. Also which name
+// the database a slot last found goes by now, where it was renamed (a launcher that said only
+// that the listed name does not exist left the DBA to find out why).
 void find_databases(bool* exists)
 {
-    for (int i = 0; i < nslots; i++)
+    for (int i = 0; i < nslots; i++) {
         exists[i] = false;
+        slots[i].renamed_to[0] = '\0';
+    }
     // A pg_cancel_backend is for the launcher's idle wait, which takes it and goes on (TAP
     // 042). Taken here, where a page read of the scan looks for interrupts, it was an ERROR,
     // which ends a background worker: the launcher exited, and the one the postmaster started
@@ -368,9 +374,14 @@ void find_databases(bool* exists)
         auto* db = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
         if (!db->datallowconn || database_is_invalid_form(db))
             continue;
-        for (int i = 0; i < nslots; i++)
-            if (strcmp(NameStr(db->datname), slots[i].name) == 0)
+        for (int i = 0; i < nslots; i++) {
+            if (strcmp(NameStr(db->datname), slots[i].name) == 0) {
                 exists[i] = true;
+                slots[i].oid = db->oid;
+            } else if (OidIsValid(slots[i].oid) && db->oid == slots[i].oid) {
+                strlcpy(slots[i].renamed_to, NameStr(db->datname), NAMEDATALEN);
+            }
+        }
     }
     table_endscan(scan);
     table_close(rel, AccessShareLock);
@@ -456,9 +467,16 @@ int find_due(const bool* exists, database_slot** due, long* sleep_ms)
             continue;
         if (!exists[i]) {
             if (!slot.missing_logged)
-                ereport(LOG, (errmsg("ai_scale maintenance: database \"%s\" does not exist or "
-                                     "does not accept connections; its worker starts when it does",
-                                     slot.name)));
+                ereport(LOG,
+                        (errmsg("ai_scale maintenance: database \"%s\" does not exist or does "
+                                "not accept connections; its worker starts when it does",
+                                slot.name),
+                         slot.renamed_to[0] != '\0'
+                             ? errdetail("The database of that name before (OID %u) is now named "
+                                         "\"%s\": its worker starts there once "
+                                         "ai_scale.maintenance_databases lists that name.",
+                                         slot.oid, slot.renamed_to)
+                             : 0));
             slot.missing_logged = true;
             slot.starved = false;
             continue;

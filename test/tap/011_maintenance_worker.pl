@@ -172,9 +172,16 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname 
     '1', 'CREATE DATABASE ... TEMPLATE of the current database succeeds while its worker is connected');
 $node->safe_psql('postgres', 'DROP DATABASE later_copy');
 ok($node->poll_query_until('postgres', $worker_in_later), 'then the worker comes back');
+my $renamed_from = -s $node->logfile;
 $node->safe_psql('postgres', 'ALTER DATABASE later RENAME TO later_renamed');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'later_renamed'"),
     '1', 'ALTER DATABASE ... RENAME TO succeeds while its worker is connected');
+# The launcher says which name the listed database goes by now (it said only that "later" did
+# not exist).
+ok($node->wait_for_log(
+        qr/DETAIL:  The database of that name before \(OID \d+\) is now named "later_renamed": its worker starts there once ai_scale.maintenance_databases lists that name/,
+        $renamed_from),
+    'the launcher names the new name of a listed database renamed');
 $node->safe_psql('postgres', 'ALTER DATABASE later_renamed RENAME TO later');
 ok($node->poll_query_until('postgres', $worker_in_later), 'renamed back, it gets its worker again');
 my $tablespace_dir = PostgreSQL::Test::Utils::tempdir;

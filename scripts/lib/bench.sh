@@ -35,13 +35,22 @@ bench_hold_lock() {
     exec env AI_SCALE_BENCH_LOCKED=1 flock "$lock" bash "$@"
 }
 
-# True when a process this shell descends from holds a flock on $1 (/proc/locks names the
+# True when this shell holds a flock on $1 through a descriptor it inherited (`( flock 9; bash
+# bench/... ) 9>LOCK`: the flock process that took it has exited, and /proc/locks names it), or
+# when a process it descends from holds one (`flock LOCK bash bench/...`; /proc/locks names the
 # holder's pid and the file's device and inode).
 bench_lock_held_by_caller() {
-    local inode holders pid
-    [ -e "$1" ] && [ -r /proc/locks ] || return 1
-    inode=$(stat -c %i "$1") || return 1
-    holders=$(awk -v ino="$inode" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == ino) print $5 }' /proc/locks)
+    local lock fd dev inode holders pid
+    [ -e "$1" ] || return 1
+    lock=$(readlink -f "$1") || return 1
+    for fd in /proc/$$/fd/*; do
+        # (Taking it again through a description that holds it succeeds at once.)
+        [ "$(readlink -f "$fd" 2>/dev/null)" = "$lock" ] && flock -n "${fd##*/}" && return 0
+    done
+    [ -r /proc/locks ] || return 1
+    dev=$(stat -L -c %d "$1") && inode=$(stat -L -c %i "$1") || return 1
+    holders=$(awk -v dev="$(printf '%02x:%02x' $(((dev >> 8) & 0xfff)) $(((dev & 0xff) | ((dev >> 12) & 0xfff00))))" \
+        -v ino="$inode" '$2 == "FLOCK" && $6 == dev ":" ino { print $5 }' /proc/locks)
     [ -n "$holders" ] || return 1
     pid=$$
     while [ -n "$pid" ] && [ "$pid" -gt 1 ]; do

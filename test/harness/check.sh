@@ -148,8 +148,8 @@ bench_cleans_up() {
 check "bench_pg_start fails on a taken port; bench_stop removes what bench.sh made" bench_cleans_up
 
 # 9. A benchmark takes the benchmark lock itself, and runs at once under a caller that holds it
-# (`flock LOCK bash bench/...`, as bench/RESULTS.md's commands have it): the scoring benchmark's
-# own lock waited there for its caller for ever.
+# (`flock LOCK bash bench/...`, as bench/RESULTS.md's commands have it, or `( flock 9; bash
+# bench/... ) 9>LOCK`): the scoring benchmark's own lock waited there for its caller for ever.
 bench_takes_lock() {
     local lock="$tmp/bench.lock" script="$tmp/lock_probe.sh" out
     cat >"$script" <<'EOS'
@@ -165,6 +165,12 @@ EOS
         return 1
     }
     [ "$out" = "ran locked=1" ] || { echo "under flock: $out" >&2; return 1; }
+    # (and where the caller took it on a descriptor the script inherits, its flock gone)
+    out=$( (flock 9 && AI_SCALE_BENCH_LOCK="$lock" timeout 20 bash "$script") 9>"$lock") || {
+        echo "under a lock on an inherited descriptor: no run (waited for itself?)" >&2
+        return 1
+    }
+    [ "$out" = "ran locked=1" ] || { echo "under flock 9: $out" >&2; return 1; }
 }
 check "a benchmark takes its lock, and runs under a caller that holds it" bench_takes_lock
 

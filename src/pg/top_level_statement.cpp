@@ -144,6 +144,10 @@ void on_executor_start(QueryDesc* query, int eflags)
             // client's FETCHes of it go on with that statement. (Not remembered, a function's
             // took the statement run last, and that one's hold.)
             remember_portal(ActivePortal);
+        else
+            // Any other (a deferred trigger's cursor at COMMIT) forgets what a portal gone at
+            // its address and of its name had left: it took that one's statement, and hold.
+            started_in.erase(ActivePortal);
     }
     if (previous_start != nullptr)
         previous_start(query, eflags);

@@ -190,6 +190,43 @@ SELECT ai_scale.cache_invalidate('later', 1)}),
         "the puts of $case, fetched after another statement's timeout, are written");
 }
 
+# A cursor no statement of the client's opens (a deferred trigger's at COMMIT) goes on with the
+# statement before; it took the statement of a closed cursor of the same name at its address,
+# and that one's hold (the trigger's put skipped). (The trigger's first cursor takes the chunk
+# the COMMIT's own portal would otherwise take first.)
+$node->safe_psql('postgres', q{CREATE FUNCTION open_close(name text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    c refcursor := name;
+BEGIN
+    OPEN c FOR SELECT 1;
+    CLOSE c;
+END $$;
+CREATE TABLE deferred_cursor (x int);
+CREATE FUNCTION deferred_cursor_put() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    d refcursor := 'first';
+    c refcursor := 'reused';
+    r record;
+BEGIN
+    OPEN d FOR SELECT 1;
+    OPEN c FOR SELECT ai_scale.cache_put('later', 1, '{"a": 1}', '"at commit"');
+    FETCH c INTO r;
+    CLOSE c;
+    CLOSE d;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER deferred_cursor_put AFTER INSERT ON deferred_cursor
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION deferred_cursor_put();});
+$node->safe_psql('postgres', q{SELECT ai_scale.cache_put('later', 1, '{"a": 1}', '"old"')});
+pause_writes(1200);
+messages([], q{BEGIN;
+SELECT open_close('reused'), ai_scale.cache_put('learned', 1, '{"a": 9}', '9');
+SELECT pg_sleep(0.35);
+INSERT INTO deferred_cursor VALUES (1);
+COMMIT;});
+is($node->safe_psql('postgres', $later), '"at commit"',
+    'a deferred trigger\'s cursor at COMMIT, named as a closed cursor, does not take that one\'s statement');
+
 # A statement whose portal begins with a utility query (the NOTIFY a rule on UPDATE puts before
 # the UPDATE) is one of its own: not told so, its UPDATE took the statement an earlier portal
 # had left at the same address, and the hold of that one's write; its trigger's puts, Redis

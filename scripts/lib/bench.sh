@@ -49,8 +49,9 @@ bench_lock_held_by_caller() {
     done
     [ -r /proc/locks ] || return 1
     dev=$(stat -L -c %d "$1") && inode=$(stat -L -c %i "$1") || return 1
-    holders=$(awk -v dev="$(printf '%02x:%02x' $(((dev >> 8) & 0xfff)) $(((dev & 0xff) | ((dev >> 12) & 0xfff00))))" \
-        -v ino="$inode" '$2 == "FLOCK" && $6 == dev ":" ino { print $5 }' /proc/locks)
+    # (/proc/locks writes the device as major:minor in hex, from glibc's encoding of st_dev)
+    dev=$(printf '%02x:%02x' $(((dev >> 8) & 0xfff)) $(((dev & 0xff) | ((dev >> 12) & 0xfff00))))
+    holders=$(awk -v id="$dev:$inode" '$2 == "FLOCK" && $6 == id { print $5 }' /proc/locks)
     [ -n "$holders" ] || return 1
     pid=$$
     while [ -n "$pid" ] && [ "$pid" -gt 1 ]; do

@@ -636,8 +636,10 @@ END $$;
 CREATE TRIGGER soft_keep AFTER DELETE ON soft_default FOR EACH ROW EXECUTE FUNCTION soft_keep();
 \set VERBOSITY terse
 SELECT partition, rows_moved FROM ai_scale.rescue_default('soft');
+\echo :LAST_ERROR_SQLSTATE
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT partition, rows_moved FROM ai_scale.rescue_default('soft');
+\echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 CREATE FUNCTION soft_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TRIGGER soft_seen BEFORE INSERT ON soft FOR EACH ROW EXECUTE FUNCTION soft_seen();

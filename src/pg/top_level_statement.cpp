@@ -125,6 +125,17 @@ uint64_t resumed(Portal portal)
                                                                      : statement;
 }
 
+// A cursor whose query has not run yet: one over an INSERT, UPDATE or DELETE ... RETURNING (or
+// a WITH holding one, or a utility statement), which a function opened, runs at its first
+// FETCH, where the cursors over a SELECT start their executor, and are remembered, as they are
+// opened. Resumed as any other, it took the statement run last, or the statement a closed
+// cursor of its name had left at its address, and that one's hold: its puts were skipped while
+// Redis answered.
+bool unstarted(Portal portal)
+{
+    return portal->strategy != PORTAL_ONE_SELECT && portal->holdStore == nullptr;
+}
+
 // Counts a statement starting in the portal being run.
 void count_statement() noexcept
 {
@@ -209,7 +220,14 @@ void on_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
             const Portal cursor = name != nullptr ? GetPortalByName(name) : nullptr;
             if (cursor != nullptr) {
                 resuming = true;
-                statement = resumed(cursor);
+                if (unstarted(cursor)) {
+                    // (Its opener is not known: a statement of its own, which its later
+                    // FETCHes go on with.)
+                    statement = ++counted;
+                    remember_portal(cursor);
+                } else {
+                    statement = resumed(cursor);
+                }
             }
         } else if (first_of_active_portal(pstmt)) {
             // (Not remembered, a portal whose first query is a utility one, such as the

@@ -159,6 +159,15 @@ BEGIN
                  FROM generate_series(1, 3) g;
     RETURN c;
 END $$;
+CREATE TABLE returned (g int);
+CREATE FUNCTION open_returning_puts(name text, k text) RETURNS refcursor LANGUAGE plpgsql AS $$
+DECLARE
+    c refcursor := name;
+BEGIN
+    OPEN c FOR INSERT INTO returned SELECT g FROM generate_series(1, 3) g
+        RETURNING ai_scale.cache_put('later', 1, jsonb_build_object(k, g), '"fetched"');
+    RETURN c;
+END $$;
 CREATE FUNCTION declare_puts(name text, k text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format('DECLARE %I CURSOR FOR SELECT ai_scale.cache_put(''later'', 1, '
@@ -173,7 +182,18 @@ FETCH ALL FROM opened;},
     'a cursor a function\'s EXECUTE declares' => qq{SELECT declare_puts('opened', 'r');
 $times_out
 FETCH ALL FROM opened;},
+    # (runs at its first FETCH, not as it is opened)
+    'a refcursor over an INSERT ... RETURNING a function returns' =>
+      qq{SELECT open_returning_puts('opened', 'r');
+$times_out
+FETCH ALL FROM opened;},
     # (the closed cursor's fetch timed out: its statement holds)
+    'a refcursor over an INSERT ... RETURNING opened after a cursor closed' =>
+      qq{DECLARE opened CURSOR FOR $times_out
+FETCH ALL FROM opened;
+CLOSE opened;
+SELECT open_returning_puts('opened', 'r');
+FETCH ALL FROM opened;},
     'a refcursor opened after a cursor closed' => qq{DECLARE closed CURSOR FOR $times_out
 FETCH ALL FROM closed;
 CLOSE closed;

@@ -171,6 +171,12 @@ EOS
         return 1
     }
     [ "$out" = "ran locked=1" ] || { echo "under flock 9: $out" >&2; return 1; }
+    # (but a descriptor merely open on the lock file is no lock: the script takes it, and the
+    # caller holds none after)
+    out=$( (AI_SCALE_BENCH_LOCK="$lock" timeout 20 bash "$script" &&
+        flock -n "$lock" true && echo free) 9>"$lock") ||
+        { echo "with the lock file open, unlocked: $out" >&2; return 1; }
+    [ "$out" = "ran locked=1"$'\n'"free" ] || { echo "with the lock file open: $out" >&2; return 1; }
 }
 check "a benchmark takes its lock, and runs under a caller that holds it" bench_takes_lock
 

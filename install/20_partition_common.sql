@@ -1177,8 +1177,9 @@ $$;
 -- or function and its arguments, condition, columns, enabled or not: a CREATE OR REPLACE keeps
 -- the OID; not their names, whose change by ALTER ... RENAME gave a needless 40001; not the
 -- internal triggers of a foreign key of theirs, which a move does not fire), the foreign keys
--- that reference them, and the columns an INSERT names, with their types. Compared, in REPEATABLE READ or SERIALIZABLE, with the same read with the latest
--- snapshot (_move_catalog_now).
+-- that reference them, and the columns an INSERT names, with their types. Compared, in
+-- REPEATABLE READ or SERIALIZABLE, with the same read with the latest snapshot
+-- (_move_catalog_now).
 CREATE FUNCTION ai_scale._move_catalog(parent regclass, dflt regclass) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -18,9 +18,9 @@ void request_queue_memory();
 // needs the database to itself (database_commands.cpp) and signals that worker to stop: if it
 // stops with rows left, it starts no next worker, which would connect to the database the
 // command is dropping or renaming (and that the command's role may not signal); resume_queue
-// starts one at the end of the command's transaction. A worker started and not yet attached is told to stop as it
-// attaches, as if signalled then: it connected unseen, stayed its 10 s idle, and the command
-// failed with "being accessed by other users" (TAP 299).
+// starts one at the end of the command's transaction. A worker started and not yet attached is
+// told to stop as it attaches, as if signalled then: it connected unseen, stayed its 10 s idle,
+// and the command failed with "being accessed by other users" (TAP 299).
 // dropping: the command is a DROP DATABASE, which the worker's log line then names.
 pid_t store_worker_to_stop(Oid database, bool dropping);
 

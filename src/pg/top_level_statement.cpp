@@ -136,11 +136,11 @@ bool unstarted(Portal portal)
     return portal->strategy != PORTAL_ONE_SELECT && portal->holdStore == nullptr;
 }
 
-// Counts a statement starting in the portal being run.
-void count_statement() noexcept
+// Counts a statement starting in portal (the one being run, or a cursor's first FETCH).
+void count_statement(Portal portal) noexcept
 {
     statement = ++counted;
-    remember_portal(ActivePortal);
+    remember_portal(portal);
 }
 
 void on_executor_start(QueryDesc* query, int eflags)
@@ -148,7 +148,7 @@ void on_executor_start(QueryDesc* query, int eflags)
     if (starts_active_portal(query->plannedstmt)) {
         const bool clients = clients_text(ActivePortal->sourceText);
         if (clients && depth == 0 && depth_known())
-            count_statement();
+            count_statement(ActivePortal);
         else if (clients || depth > 0)
             // A cursor a DECLARE opens (within the DECLARE's run), or a function within a
             // client's statement (a refcursor it returns, an EXECUTE of a DECLARE): the
@@ -220,20 +220,18 @@ void on_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
             const Portal cursor = name != nullptr ? GetPortalByName(name) : nullptr;
             if (cursor != nullptr) {
                 resuming = true;
-                if (unstarted(cursor)) {
+                if (unstarted(cursor))
                     // (Its opener is not known: a statement of its own, which its later
                     // FETCHes go on with.)
-                    statement = ++counted;
-                    remember_portal(cursor);
-                } else {
+                    count_statement(cursor);
+                else
                     statement = resumed(cursor);
-                }
             }
         } else if (first_of_active_portal(pstmt)) {
             // (Not remembered, a portal whose first query is a utility one, such as the
             // NOTIFY a rule puts first, took the statement an earlier portal at its address
             // had left: that one's hold.)
-            count_statement();
+            count_statement(ActivePortal);
         }
     }
     depth++;

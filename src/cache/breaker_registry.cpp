@@ -144,6 +144,8 @@ bool shared_slot(const slot& s)
 // above ERROR), a Redis password SET in the same string and the call's inputs included (TAP 088).
 void log_opened(const std::string& endpoint, const std::string& error)
 {
+    // (Made before the call, whose callable may own no object with a destructor.)
+    const std::string why = full_stop(error);
     pg::call([&] {
         ereport(LOG, (errhidestmt(true), errhidecontext(true),
                       errmsg_plural("ai_scale: Redis endpoint %s skipped: its circuit breaker "
@@ -151,7 +153,7 @@ void log_opened(const std::string& endpoint, const std::string& error)
                                     "ai_scale: Redis endpoint %s skipped: its circuit breaker "
                                     "opened after %d failures in a row",
                                     guc::breaker_failures, endpoint.c_str(), guc::breaker_failures),
-                      errdetail("Last error: %s", full_stop(error).c_str()),
+                      errdetail("Last error: %s", why.c_str()),
                       errhint("It is probed again every ai_scale.breaker_reset_ms (%d ms); "
                               "until it answers, cache calls take it for a miss.",
                               guc::breaker_reset_ms)));

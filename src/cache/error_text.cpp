@@ -127,4 +127,59 @@ bool refuses_command_only(std::string_view reply)
            reply.substr(0, no_master.size()) == no_master || refuses_connection(reply);
 }
 
+namespace {
+
+// The command a NOPERM names ("... to run the 'incrby' command", Redis 7; a subcommand as
+// 'config|get'), lower case as Redis writes it; empty when it names a key or nothing.
+std::string_view refused_command(std::string_view reply)
+{
+    constexpr std::string_view run = "to run the '";
+    const size_t at = reply.find(run);
+    if (at == std::string_view::npos)
+        return {};
+    std::string_view name = reply.substr(at + run.size());
+    name = name.substr(0, name.find('\''));
+    for (char ch : name)
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '|' || ch == '_'))
+            return {};
+    return name;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix)
+{
+    return s.substr(0, prefix.size()) == prefix;
+}
+
+} // namespace
+
+std::string refusal_hint(std::string_view last_error, std::string_view user,
+                         std::string_view counter)
+{
+    if (refuses_login(last_error))
+        return "Set ai_scale.redis_password, and ai_scale.redis_user for an ACL user, to a login "
+               "this Redis accepts.";
+    std::string_view reply = last_error;
+    if (starts_with(reply, "SELECT: "))
+        reply.remove_prefix(std::string_view("SELECT: ").size());
+    const std::string who = user.empty() ? std::string("default") : std::string(user);
+    if (starts_with(reply, "NOPERM")) {
+        const std::string_view command = refused_command(reply);
+        if (command.empty())
+            return "Grant the Redis user ai_scale's keys: ACL SETUSER " + who + " ~ai_scale:*.";
+        std::string upper(command);
+        for (char& ch : upper)
+            if (ch >= 'a' && ch <= 'z')
+                ch = char(ch - 'a' + 'A');
+        return "Grant the Redis user the command " + upper + ": ACL SETUSER " + who + " +" +
+               std::string(command) + ".";
+    }
+    if (!counter.empty() && (starts_with(reply, "ERR value is not an integer") ||
+                             starts_with(reply, "ERR increment or decrement would overflow") ||
+                             starts_with(reply, "the counter is at ")))
+        return "Key \"" + std::string(counter) +
+               "\" holds a value ai_scale did not write. Delete the key: ai_scale then makes the "
+               "counter again.";
+    return {};
+}
+
 } // namespace ai_scale::cache

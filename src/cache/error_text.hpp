@@ -55,4 +55,11 @@ bool refuses_connection(std::string_view reply);
 // when the refused command is the SELECT of ai_scale.redis_db).
 bool refuses_login(std::string_view last_error);
 
+// What to do about a refusal that failing over to another Redis or turning ai_scale.cache_strict
+// off would not cure, for a HINT: the ACL SETUSER line for a NOPERM (user: the Redis user), a
+// login this Redis accepts for a refused one, deleting counter (a generation counter's key) when
+// it holds a value ai_scale did not write. Empty for any other error.
+std::string refusal_hint(std::string_view last_error, std::string_view user,
+                         std::string_view counter);
+
 } // namespace ai_scale::cache

@@ -105,7 +105,14 @@ bool writes_held(const std::string& primary)
            write_unanswered.route == write_route();
 }
 
-[[noreturn]] void unavailable_error(const std::string& endpoint)
+std::string redis_user_name()
+{
+    return guc::redis_user != nullptr ? guc::redis_user : "";
+}
+
+// counter: the generation counter's key the call was making, for its hint where Redis refused
+// it as holding a value ai_scale did not write.
+[[noreturn]] void unavailable_error(const std::string& endpoint, const std::string& counter = {})
 {
     if (endpoint.empty()) {
         std::string detail = "No Redis Sentinel in ai_scale.redis_sentinels has named a primary "
@@ -128,6 +135,11 @@ bool writes_held(const std::string& primary)
     // endpoint is the primary named now: after a failover, the one attempt_primary retried on.
     const breaker_key key = breaker_for(endpoint, endpoint_kind::data);
     auto health = breaker_snapshot(key);
+    // A refusal that turning cache_strict off would not cure (a NOPERM, a login refused, a
+    // counter another application wrote) says what would.
+    std::string hint = refusal_hint(health.last_error, redis_user_name(), counter);
+    if (hint.empty())
+        hint = "Set ai_scale.cache_strict = off to treat an unavailable Redis as a miss.";
     throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
                     "Endpoint " + key.name + ": " +
                         full_stop(health.state.current == breaker::state::closed
@@ -135,7 +147,7 @@ bool writes_held(const std::string& primary)
                                       : "circuit breaker " +
                                             std::string(breaker::name(health.state.current)) +
                                             ", last error: " + health.last_error),
-                    "Set ai_scale.cache_strict = off to treat an unavailable Redis as a miss.");
+                    hint);
 }
 
 // The primary and replicas: as the sentinels name them, or as configured.
@@ -669,13 +681,9 @@ void warn_increment_refused(const std::string& primary, const std::string& count
         warned = true;
     if (error.empty())
         error = breaker_snapshot(key).last_error;
-    // A value that is no counter of ai_scale's, or one raised past what it counts to (whose
-    // INCRBY overflows).
-    const bool foreign = error.rfind("ERR value is not an integer", 0) == 0 ||
-                         error.rfind("ERR increment or decrement would overflow", 0) == 0 ||
-                         error.rfind("the counter is at ", 0) == 0;
-    const std::string user =
-        guc::redis_user && guc::redis_user[0] != '\0' ? guc::redis_user : "default";
+    // (Made before the call, whose callable may own no object with a destructor.)
+    const std::string why = full_stop(error);
+    const std::string hint = refusal_hint(error, redis_user_name(), counter);
     pg::call([&] {
         ereport(recheck ? LOG : WARNING,
                 (errhidestmt(recheck), errhidecontext(recheck),
@@ -683,14 +691,8 @@ void warn_increment_refused(const std::string& primary, const std::string& count
                  errdetail("Endpoint %s: %s Until it is allowed, models whose counters Redis "
                            "does not hold yet are not cached in Redis, and invalidations reach "
                            "no other server.",
-                           key.name.c_str(), full_stop(error).c_str()),
-                 error.rfind("NOPERM", 0) == 0
-                     ? errhint("Grant the Redis user the command INCRBY: ACL SETUSER %s +incrby.",
-                               user.c_str())
-                 : foreign ? errhint("Key \"%s\" holds a value ai_scale did not write. Delete the "
-                                     "key: ai_scale then makes the counter again.",
-                                     counter.c_str())
-                           : 0));
+                           key.name.c_str(), why.c_str()),
+                 hint.empty() ? 0 : errhint("%s", hint.c_str())));
     });
 }
 
@@ -724,14 +726,12 @@ std::optional<uint64_t> l2_increment(const std::string& key, uint64_t by)
             throw pg::error(ERRCODE_CONNECTION_FAILURE, "redis is unavailable for the L2 cache",
                             "Endpoint " + breaker_for(endpoint, endpoint_kind::data).name + ": " +
                                 why,
-                            "Key \"" + key +
-                                "\" holds a value ai_scale did not write. Delete the key: "
-                                "ai_scale then makes the counter again.");
+                            refusal_hint(why, redis_user_name(), key));
         warn_increment_refused(endpoint, key, why);
         return std::nullopt;
     }
     if (strict_call())
-        unavailable_error(current_primary());
+        unavailable_error(current_primary(), key);
     if (refused)
         warn_increment_refused(asked, key);
     return std::nullopt;

@@ -40,6 +40,8 @@ SELECT ai_scale.cache_put('acl', 1, '{"a": 1}', '{"p": 1}');});
 isnt($ret, 0, 'no user name: the put fails with cache_strict');
 like($err, qr/ERROR:  redis is unavailable for the L2 cache/, '... as Redis unavailable');
 like($err, qr/DETAIL:  Endpoint 127.0.0.1:$port: AUTH: (WRONGPASS|ERR AUTH)/, '... saying why');
+like($err, qr/HINT:  Set ai_scale.redis_password, and ai_scale.redis_user for an ACL user, to a login this Redis accepts\./,
+    '... and what to set, not cache_strict = off');
 unlike($err, qr/cachepw/, '... without the password');
 like($node->safe_psql('postgres', $status), qr/^refusing authentication: AUTH: (?:WRONGPASS|ERR AUTH) /,
     '... and redis_status says the login is refused');
@@ -75,6 +77,8 @@ SET ai_scale.cache_strict = on;
 SELECT ai_scale.cache_invalidate('acl', 2);});
 isnt($ret, 0, 'a user without INCRBY: cache_invalidate fails with cache_strict');
 like($err, qr/DETAIL:  Endpoint 127.0.0.1:$port \(user "noincr"\): NOPERM/, '... with the NOPERM reply');
+like($err, qr/HINT:  Grant the Redis user the command INCRBY: ACL SETUSER noincr \+incrby\./,
+    '... and the ACL SETUSER line that grants it');
 ($ret, $out, $err) = $node->psql('postgres', q{
 SELECT ai_scale.cache_put('acl', 3, '{"a": 1}', '{"p": 3}');
 SELECT ai_scale.cache_invalidate('acl', 3);

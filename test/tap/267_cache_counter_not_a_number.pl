@@ -78,6 +78,18 @@ DETAIL:  Endpoint 127.0.0.1:$port: ERR value is not an integer or out of range\.
 HINT:  Key "ai_scale:gen:[0-9a-f]{16}:\d+" holds a value ai_scale did not write\. Delete the key: ai_scale then makes the counter again\./,
     '... with the refusal, and the key to delete');
 
+# With cache_strict the call fails (08006), and its hint names the key to delete, not
+# cache_strict = off, which would not make the counter a number.
+usleep(1_100_000);
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_invalidate('text');});
+like($err,
+    qr/ERROR:  redis is unavailable for the L2 cache
+DETAIL:  Endpoint 127.0.0.1:$port: ERR value is not an integer or out of range\.
+HINT:  Key "ai_scale:gen:[0-9a-f]{16}:\d+" holds a value ai_scale did not write\. Delete the key: ai_scale then makes the counter again\./,
+    'with cache_strict, the invalidation fails naming the key to delete');
+
 # A counter near 2^63 - 1, set by someone else: taken, every INCRBY that raised it after
 # overflowed, and invalidations reached no other server for good (deleting the key did not
 # help: the slot kept the number). Now it reads as no counter: the model's keys stay out of

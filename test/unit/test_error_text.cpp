@@ -140,3 +140,48 @@ TEST(ErrorText, TellsRepliesOnlyRedisClusterSends)
     EXPECT_FALSE(cluster_reply("NOPERM this user has no permissions"));
     EXPECT_FALSE(cluster_reply(""));
 }
+
+TEST(ErrorText, HintsWhatCuresARefusal)
+{
+    using ai_scale::cache::refusal_hint;
+    EXPECT_EQ(refusal_hint("NOPERM this user has no permissions to run the 'incrby' command",
+                           "noincr", ""),
+              "Grant the Redis user the command INCRBY: ACL SETUSER noincr +incrby.");
+    EXPECT_EQ(refusal_hint("NOPERM User ro has no permissions to run the 'set' command", "", ""),
+              "Grant the Redis user the command SET: ACL SETUSER default +set.");
+    EXPECT_EQ(refusal_hint("SELECT: NOPERM this user has no permissions to run the 'select' "
+                           "command",
+                           "u", ""),
+              "Grant the Redis user the command SELECT: ACL SETUSER u +select.");
+    EXPECT_EQ(refusal_hint("NOPERM this user has no permissions to run the 'config|get' command",
+                           "u", ""),
+              "Grant the Redis user the command CONFIG|GET: ACL SETUSER u +config|get.");
+    EXPECT_EQ(refusal_hint("NOPERM this user has no permissions to access one of the keys used "
+                           "as arguments",
+                           "u", ""),
+              "Grant the Redis user ai_scale's keys: ACL SETUSER u ~ai_scale:*.");
+    // A command name with anything but Redis's own characters is not echoed into the hint.
+    EXPECT_EQ(refusal_hint("NOPERM x to run the 'set +@all' command", "u", ""),
+              "Grant the Redis user ai_scale's keys: ACL SETUSER u ~ai_scale:*.");
+    EXPECT_EQ(refusal_hint("AUTH: WRONGPASS invalid username-password pair", "u", ""),
+              "Set ai_scale.redis_password, and ai_scale.redis_user for an ACL user, to a login "
+              "this Redis accepts.");
+    EXPECT_EQ(refusal_hint("NOAUTH Authentication required.", "", ""),
+              "Set ai_scale.redis_password, and ai_scale.redis_user for an ACL user, to a login "
+              "this Redis accepts.");
+    const std::string key_hint = "Key \"ai_scale:gen:ab:1\" holds a value ai_scale did not "
+                                 "write. Delete the key: ai_scale then makes the counter again.";
+    EXPECT_EQ(refusal_hint("ERR value is not an integer or out of range", "", "ai_scale:gen:ab:1"),
+              key_hint);
+    EXPECT_EQ(refusal_hint("ERR increment or decrement would overflow", "", "ai_scale:gen:ab:1"),
+              key_hint);
+    EXPECT_EQ(refusal_hint("the counter is at -5, outside what ai_scale counts to (1 to 2^62).", "",
+                           "ai_scale:gen:ab:1"),
+              key_hint);
+    // Without the counter's key (a SET's refusal) there is no key to name.
+    EXPECT_EQ(refusal_hint("ERR value is not an integer or out of range", "", ""), "");
+    // What failing over or cache_strict = off does cure has no hint of its own.
+    EXPECT_EQ(refusal_hint("OOM command not allowed when used memory > 'maxmemory'.", "", "k"), "");
+    EXPECT_EQ(refusal_hint("connect: Connection refused", "", "k"), "");
+    EXPECT_EQ(refusal_hint("", "", ""), "");
+}

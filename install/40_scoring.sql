@@ -129,7 +129,8 @@ $$;
 -- owner where the caller has the owner's rights, as maintenance reads a table: planning the
 -- query folds the constant parts of the store's index expressions, code of the owner's, which
 -- ran as the registering superuser (docs/cache.md, Security); otherwise as the caller, as its
--- L3 lookups read it. With row_security off: a store a policy would filter for the reader is
+-- L3 lookups read it; a store with a table under it of a role without its owner's rights (whose
+-- code the read would run as the owner) is not read, with a WARNING. With row_security off: a store a policy would filter for the reader is
 -- not read. Any table with the store's columns was read once: its owner's code ran as whoever
 -- registered, a value in it that was no version failed the registration, and a lock on it held
 -- every registration. A partitioned store is read a window of partitions at a time
@@ -209,7 +210,19 @@ BEGIN
                               OR NOT has_table_privilege(rel.relowner, store, 'SELECT')
                               OR (rel.relrowsecurity AND rel.relforcerowsecurity
                                   AND NOT rel.owner_bypasses_rls);
-                found := ai_scale._store_highest_version(store, model, true);
+                BEGIN
+                    found := ai_scale._store_highest_version(store, model, true);
+                EXCEPTION WHEN insufficient_privilege THEN
+                    -- A table under the store that its owner does not trust (owned by a role
+                    -- without its rights), whose code the read would run as the owner: said,
+                    -- as the store may hold outputs of an earlier model of this number.
+                    RAISE WARNING 'prediction store % was not looked in for the versions of '
+                                  'model "%"', store, model
+                        USING DETAIL = SQLERRM || '.',
+                              HINT = 'Make the store''s owner the owner of every table under '
+                                     'it, or delete the earlier rows of this name.';
+                    CONTINUE;
+                END;
             ELSIF has_table_privilege(store, 'SELECT')
                   AND has_schema_privilege(rel.relnamespace, 'USAGE')
                   AND NOT row_security_active(store) THEN

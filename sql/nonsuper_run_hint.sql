@@ -77,10 +77,13 @@ SELECT count(*) FROM ai_scale.manage_partitions('nonsuper_hint.taken', '1 day', 
 SELECT * FROM ai_scale.check_default('nonsuper_hint.taken');
 \set VERBOSITY terse
 ALTER TABLE nonsuper_hint.taken_default OWNER TO nonsuper_hint_owner;
+ALTER TABLE nonsuper_hint.taken_p2020_01_01 OWNER TO nonsuper_hint_owner;
 SELECT count(*) > 0 AS managed
   FROM ai_scale.manage_partitions('nonsuper_hint.taken', '1 day', 1, time_zone => 'UTC');
--- A partition of that role's past retention: its drop fails alone, naming it (the owner
--- does not own the schema, which would let it drop any table there).
+-- A partition given to that role after, past retention: the table's whole run fails, naming
+-- it (maintenance acting as the owner would run that role's code on it with the owner's
+-- rights: partition_owner_trust).
+ALTER TABLE nonsuper_hint.taken_p2020_01_01 OWNER TO nonsuper_hint_partman;
 UPDATE ai_scale.partition_config SET retention = '30 days'
  WHERE parent = 'nonsuper_hint.taken'::regclass;
 SELECT action, partition, detail FROM ai_scale.run_maintenance('nonsuper_hint.taken');

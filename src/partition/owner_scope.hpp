@@ -13,6 +13,12 @@ Oid owner_of(Oid rel);
 // 42P01 when rel does not exist): acting as the owner only ever gives up rights.
 Oid require_owner_rights(Oid rel);
 
+// require_owner_rights, once no table under rel (its partitions at every level, its inheritance
+// children) belongs to a role without the rights of rel's owner (42501 otherwise): acting as the
+// owner, maintenance fires their triggers and plans over their index predicates, code of their
+// owners', which would run with the rights of rel's owner.
+Oid require_acting_owner(Oid rel);
+
 // Runs body(arg) as owner, in a security-restricted operation, with search_path pg_catalog,
 // pg_temp and row_security off; the identity is put back however body ends. body is Postgres
 // code (it may ereport): no C++ object with a destructor may be alive in it.

@@ -1,0 +1,115 @@
+-- Maintenance acts as the managed table's owner, over every table under it. One of those owned
+-- by a role without the owner's rights (a default partition left to the role that made the
+-- table, once ALTER TABLE ... OWNER TO, which does not recurse, gave the table to a superuser)
+-- would have its code, a trigger fired by a rescue, an index predicate folded in planning, run
+-- with the owner's rights: that role made itself a superuser through the worker. Refused with
+-- 42501 instead, and none of that code runs.
+SET client_min_messages = warning;
+\i sql/include/try.sql
+CREATE ROLE trust_app;
+CREATE ROLE trust_admin SUPERUSER;
+GRANT CREATE ON SCHEMA public TO trust_app;
+CREATE TABLE trust_log (by_role name, as_superuser boolean);
+GRANT INSERT ON trust_log TO PUBLIC;
+CREATE FUNCTION public.trust_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.trust_log
+        SELECT current_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user;
+    RETURN OLD;
+END $$;
+
+-- The role makes the table and its default partition; a superuser takes the table over.
+SET ROLE trust_app;
+CREATE TABLE trusted (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE trusted_default PARTITION OF trusted DEFAULT;
+RESET ROLE;
+ALTER TABLE trusted OWNER TO CURRENT_USER;
+SELECT relname, pg_get_userbyid(relowner) = current_user AS superusers
+FROM pg_class WHERE relname LIKE 'trusted%' ORDER BY relname;
+
+-- manage_partitions refuses it (it adopts the table as the owner), naming the table to re-own.
+SELECT pg_temp.try($$SELECT ai_scale.manage_partitions('trusted', '1 day', 1,
+                                                      time_zone => 'UTC')$$);
+SELECT count(*) AS configured FROM ai_scale.partition_config WHERE parent = 'trusted'::regclass;
+
+-- Managed while the role still owned it all, then taken over. The role, which still owns the
+-- default partition, puts a trigger on it and a row in it for a rescue to move: every path
+-- that acts as the owner refuses, the run of run_maintenance with an error row.
+ALTER TABLE trusted OWNER TO trust_app;
+SELECT count(*) > 0 AS managed
+FROM ai_scale.manage_partitions('trusted', '1 day', 1, time_zone => 'UTC');
+ALTER TABLE trusted OWNER TO CURRENT_USER;
+SET ROLE trust_app;
+CREATE TRIGGER note BEFORE DELETE ON trusted_default
+    FOR EACH ROW EXECUTE FUNCTION public.trust_note();
+INSERT INTO trusted_default VALUES (1, '2022-03-01 12:00 UTC');
+RESET ROLE;
+SELECT action, regexp_replace(detail, '_\d{8}', '_<day>', 'g') AS detail
+FROM ai_scale.run_maintenance('trusted');
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
+SELECT pg_temp.try($$CALL ai_scale.rescue_default_proc('trusted')$$);
+SELECT pg_temp.try($$SELECT ai_scale.check_default('trusted')$$);
+\set VERBOSITY verbose
+SELECT ai_scale.rescue_default('trusted');
+\set VERBOSITY default
+-- The trigger never ran; the row is still in the default partition.
+SELECT count(*) AS trigger_runs FROM trust_log;
+SELECT count(*) AS in_default FROM trusted_default;
+
+-- Every table under it given to the owner, as the hint says: maintenance runs again.
+DROP TRIGGER note ON trusted_default;
+SELECT format('ALTER TABLE %s OWNER TO CURRENT_USER', relid::regclass)
+FROM pg_partition_tree('trusted') WHERE relid <> 'trusted'::regclass \gexec
+SELECT partition IS NOT NULL AS moved, rows_moved FROM ai_scale.rescue_default('trusted');
+SELECT count(*) AS in_default FROM trusted_default;
+
+-- Deeper down: a partition that is itself partitioned, whose own partition is the role's.
+CREATE TABLE trusted_2030 PARTITION OF trusted
+    FOR VALUES FROM ('2030-01-01 UTC') TO ('2030-01-02 UTC') PARTITION BY RANGE (at);
+CREATE TABLE trusted_2030_am (LIKE trusted);
+ALTER TABLE trusted_2030_am OWNER TO trust_app;
+ALTER TABLE trusted_2030 ATTACH PARTITION trusted_2030_am
+    FOR VALUES FROM ('2030-01-01 UTC') TO ('2030-01-01 12:00 UTC');
+SELECT action, detail FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER TABLE trusted_2030_am OWNER TO CURRENT_USER;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+
+-- A partition of a role with the owner's rights (another superuser) is trusted: its code could
+-- run with those rights anyway.
+ALTER TABLE trusted_2030_am OWNER TO trust_admin;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+-- Found trusted, the tree is asked again once a table or a role changes: that superuser made
+-- an ordinary role, or the partition given back to the role.
+ALTER ROLE trust_admin NOSUPERUSER;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER TABLE trusted_2030_am OWNER TO CURRENT_USER;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER TABLE trusted_2030_am OWNER TO trust_app;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+
+-- register_model reads the prediction store as its owner, for the highest version it holds:
+-- a store with a partition of the role's is not read, with a WARNING, the new version
+-- numbered without it.
+CREATE TABLE trust_store (model_name text NOT NULL, model_version int NOT NULL,
+                          created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);
+CREATE TABLE trust_store_all (LIKE trust_store);
+INSERT INTO trust_store_all VALUES ('trust_a', 7, '2022-03-01 12:00 UTC'),
+                                   ('trust_b', 7, '2022-03-01 12:00 UTC');
+ALTER TABLE trust_store_all OWNER TO trust_app;
+ALTER TABLE trust_store ATTACH PARTITION trust_store_all
+    FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+SET ai_scale.store_table = 'public.trust_store';
+SELECT ai_scale.register_model('trust_a', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
+-- Given to the store's owner, it is read: the new version comes after the store's 7.
+ALTER TABLE trust_store_all OWNER TO CURRENT_USER;
+SELECT ai_scale.register_model('trust_b', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
+SELECT ai_scale.drop_model('trust_a'), ai_scale.drop_model('trust_b');
+RESET ai_scale.store_table;
+DROP TABLE trust_store;
+
+SELECT ai_scale.unmanage_partitions('trusted');
+DROP TABLE trusted;
+DROP TABLE trust_log;
+DROP FUNCTION public.trust_note();
+REVOKE CREATE ON SCHEMA public FROM trust_app;
+DROP ROLE trust_app, trust_admin;

@@ -220,12 +220,18 @@ void on_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
             const Portal cursor = name != nullptr ? GetPortalByName(name) : nullptr;
             if (cursor != nullptr) {
                 resuming = true;
-                if (unstarted(cursor))
+                if (!unstarted(cursor))
+                    statement = resumed(cursor);
+                else if (first_of_active_portal(pstmt))
                     // (Its opener is not known: a statement of its own, which its later
                     // FETCHes go on with.)
                     count_statement(cursor);
                 else
-                    statement = resumed(cursor);
+                    // A FETCH that no statement of the client's runs (a deferred trigger's
+                    // EXECUTE 'FETCH ...' at COMMIT, a fast-path call's) goes on with the
+                    // statement before, as the rest of that trigger does: counted, each row's
+                    // waited a timeout of its own.
+                    remember_portal(cursor);
             }
         } else if (first_of_active_portal(pstmt)) {
             // (Not remembered, a portal whose first query is a utility one, such as the

@@ -331,4 +331,29 @@ is((split /\n/, $ruled)[-1], '1',
     'a statement and its rule\'s added query, putting values, ask Redis to write once');
 system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
 
+# A deferred trigger's FETCH through EXECUTE of a cursor over INSERT ... RETURNING it opened
+# (whose query runs at that FETCH) is no client's FETCH: it goes on with the statement before.
+# Counted as one of its own, each row's waited a timeout (5 errors for 5 rows).
+$node->safe_psql('postgres', q{CREATE TABLE deferred_fetched (g int);
+CREATE TABLE deferred_sink (g int);
+CREATE FUNCTION deferred_fetch() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    c refcursor := 'deferred_returning';
+BEGIN
+    OPEN c FOR INSERT INTO deferred_sink VALUES (NEW.g)
+        RETURNING ai_scale.cache_put('learned', 1, jsonb_build_object('f', g), '1');
+    EXECUTE 'FETCH ALL FROM deferred_returning';
+    CLOSE c;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER deferred_fetch AFTER INSERT ON deferred_fetched
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION deferred_fetch();});
+pause_writes(20000);
+my $fetched = messages([], q{SELECT ai_scale.reset_stats()},
+    q{INSERT INTO deferred_fetched SELECT g FROM generate_series(1, 5) g},
+    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
+is((split /\n/, $fetched)[-1], '1',
+    'a deferred trigger\'s EXECUTE of a FETCH of its RETURNING cursor, for each of five rows, asks Redis to write once');
+system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+
 done_testing();

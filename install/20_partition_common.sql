@@ -111,10 +111,11 @@ CREATE FUNCTION ai_scale._pending_detach_now(parent regclass, child regclass) RE
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_pending_detach_now';
 
--- rel's relkind, reltuples and reltablespace in pg_class as it is now, not under the
--- statement's snapshot (see the C function); NULL when rel is gone.
+-- These columns of rel's row in pg_class as it is now, not under the statement's snapshot (see
+-- the C function); NULL when rel is gone.
 CREATE FUNCTION ai_scale._pg_class_now(rel regclass, OUT relkind "char", OUT reltuples real,
-                                       OUT reltablespace oid)
+                                       OUT reltablespace oid, OUT relowner oid,
+                                       OUT relreplident "char", OUT relacl aclitem[])
     LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_pg_class_now';
@@ -514,9 +515,10 @@ CREATE FUNCTION ai_scale._copy_grants(parent regclass, partition text) RETURNS v
 DECLARE
     g record;
 BEGIN
+    -- (The grants as they are now: see _pg_class_now.)
     FOR g IN SELECT a.privilege_type, a.grantee, a.is_grantable
-               FROM pg_class c, aclexplode(c.relacl) a
-              WHERE c.oid = parent AND a.grantee <> c.relowner
+               FROM ai_scale._pg_class_now(parent) c, aclexplode(c.relacl) a
+              WHERE a.grantee <> c.relowner
     LOOP
         EXECUTE format('GRANT %s ON %s TO %s%s', g.privilege_type, partition,
                        ai_scale._grantee(g.grantee),

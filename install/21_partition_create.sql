@@ -56,13 +56,14 @@ END $$;
 -- attached (its indexes are attached with it), so the callers that attach ask again after.
 CREATE FUNCTION ai_scale._replica_identity_statement(parent regclass, partition text)
     RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT format('ALTER TABLE %s REPLICA IDENTITY %s', partition,
                   CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
                                       ELSE format('USING INDEX %I', own.relname) END)
-      FROM pg_class c
+      -- (The identity as it is now: see _pg_class_now.)
+      FROM ai_scale._pg_class_now(parent) c
       LEFT JOIN LATERAL (
           SELECT x.relname
             FROM pg_index pi
@@ -71,8 +72,7 @@ CREATE FUNCTION ai_scale._replica_identity_statement(parent regclass, partition 
             JOIN pg_class x ON x.oid = ci.indexrelid
            WHERE pi.indrelid = parent AND pi.indisreplident
              AND ci.indrelid = partition::regclass) own ON c.relreplident = 'i'
-     WHERE c.oid = parent
-       AND (c.relreplident IN ('f', 'n') OR (c.relreplident = 'i' AND own.relname IS NOT NULL))
+     WHERE (c.relreplident IN ('f', 'n') OR (c.relreplident = 'i' AND own.relname IS NOT NULL))
 $$;
 
 -- For the callers that attach a partition they made: the parent's replica identity, where it
@@ -85,7 +85,7 @@ CREATE FUNCTION ai_scale._replica_identity_after_attach(parent regclass, partiti
 DECLARE
     identity text;
 BEGIN
-    IF (SELECT c.relreplident FROM pg_class c WHERE c.oid = parent) = 'i' THEN
+    IF (SELECT c.relreplident FROM ai_scale._pg_class_now(parent) c) = 'i' THEN
         identity := ai_scale._replica_identity_statement(parent, partition);
         IF identity IS NOT NULL THEN
             EXECUTE identity;
@@ -118,15 +118,28 @@ DECLARE
     nsp_oid oid;
     rel name;
     spc name;
+    spc_oid oid;
     name text;
     partition text;
     identity text;
 BEGIN
-    SELECT n.nspname, c.relname, c.relnamespace, t.spcname
-      INTO nsp, rel, nsp_oid, spc
+    SELECT n.nspname, c.relname, c.relnamespace
+      INTO nsp, rel, nsp_oid
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
      WHERE c.oid = parent;
+    -- The parent's tablespace as it is now (see _pg_class_now), and its name, which a
+    -- tablespace made after the snapshot of a REPEATABLE READ caller's does not show.
+    SELECT c.reltablespace INTO spc_oid FROM ai_scale._pg_class_now(parent) c;
+    IF spc_oid <> 0 THEN
+        SELECT t.spcname INTO spc FROM pg_tablespace t WHERE t.oid = spc_oid;
+        IF spc IS NULL THEN
+            RAISE EXCEPTION 'the tablespace of % changed after this transaction''s snapshot '
+                            'was taken', parent
+                USING ERRCODE = 'serialization_failure',
+                      DETAIL = 'It is one made since, which the snapshot does not show.',
+                      HINT = 'Run it again, or in a READ COMMITTED transaction.';
+        END IF;
+    END IF;
     name := rel || '_' || suffix;
     -- A name a type has is taken too (see _partition_name): checked against pg_class alone, a
     -- domain or enum of the name failed CREATE TABLE at every run, and no partition was made.

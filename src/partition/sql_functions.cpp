@@ -770,12 +770,14 @@ AI_SCALE_FUNCTION(ai_scale_partition_pending_detach_now)
     PG_RETURN_BOOL(pending);
 }
 
-// _pg_class_now(rel regclass, OUT relkind "char", OUT reltuples real, OUT reltablespace oid)
-// -> those columns of rel's pg_class row from the syscache, as it is now (NULL when rel is
-// gone): partitions() shows them beside the bounds _bounds reads from the relcache. Joined
-// with pg_class under the statement's snapshot (taken before the call waited for the table's
-// lock, in any isolation level), a partition made or attached by the DDL it waited for had
-// bounds but no row, and was left out.
+// _pg_class_now(rel regclass, OUT relkind "char", OUT reltuples real, OUT reltablespace oid,
+// OUT relowner oid, OUT relreplident "char", OUT relacl aclitem[]) -> those columns of rel's
+// pg_class row from the syscache, as it is now (NULL when rel is gone): partitions() shows them
+// beside the bounds _bounds reads from the relcache. Joined with pg_class under the statement's
+// snapshot (taken before the call waited for the table's lock, in any isolation level), a
+// partition made or attached by the DDL it waited for had bounds but no row, and was left out.
+// A partition made is given its parent's tablespace, replica identity and grants as they are
+// now: read under a REPEATABLE READ snapshot, a REVOKE committed since was granted again.
 AI_SCALE_FUNCTION(ai_scale_partition_pg_class_now)
 {
     const Oid rel = PG_GETARG_OID(0);
@@ -790,11 +792,16 @@ AI_SCALE_FUNCTION(ai_scale_partition_pg_class_now)
             return Datum(0);
         found = true;
         const auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
-        Datum values[3] = {CharGetDatum(form->relkind), Float4GetDatum(form->reltuples),
-                           ObjectIdGetDatum(form->reltablespace)};
-        bool nulls[3] = {false, false, false};
+        bool acl_null = false;
+        const Datum acl = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relacl, &acl_null);
+        Datum values[6] = {CharGetDatum(form->relkind),           Float4GetDatum(form->reltuples),
+                           ObjectIdGetDatum(form->reltablespace), ObjectIdGetDatum(form->relowner),
+                           CharGetDatum(form->relreplident),      acl};
+        bool nulls[6] = {false, false, false, false, false, acl_null};
+        // (Formed before the release: the acl points into the cached row.)
+        HeapTuple row = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
         ReleaseSysCache(tuple);
-        return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
+        return HeapTupleGetDatum(row);
     });
     if (!found)
         PG_RETURN_NULL();

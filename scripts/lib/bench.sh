@@ -32,7 +32,10 @@ bench_hold_lock() {
     if ! flock -n "$lock" true 2>/dev/null; then
         echo "waiting for $lock (another benchmark is running)" >&2
     fi
-    exec env AI_SCALE_BENCH_LOCKED=1 flock "$lock" bash "$@"
+    # (-o: the lock stays with flock, which waits for the script, and is not passed down to what
+    # the script starts: a server left running by a benchmark killed past its clean-up held it,
+    # and every later benchmark waited for it.)
+    exec env AI_SCALE_BENCH_LOCKED=1 flock -o "$lock" bash "$@"
 }
 
 # True when this shell holds a flock on $1 through a descriptor it inherited (`( flock 9; bash

@@ -177,6 +177,19 @@ EOS
         flock -n "$lock" true && echo free) 9>"$lock") ||
         { echo "with the lock file open, unlocked: $out" >&2; return 1; }
     [ "$out" = "ran locked=1"$'\n'"free" ] || { echo "with the lock file open: $out" >&2; return 1; }
+    # (and what a benchmark leaves running, as a server of one killed past its clean-up, does not
+    # hold the lock once the benchmark has ended)
+    cat >"$tmp/lock_leaver.sh" <<'EOS'
+source scripts/lib/bench.sh
+bench_hold_lock "$0" "$@"
+setsid sleep 60 </dev/null >/dev/null 2>&1 &
+echo $!
+EOS
+    local left
+    left=$(AI_SCALE_BENCH_LOCK="$lock" timeout 20 bash "$tmp/lock_leaver.sh") || return 1
+    out=$(flock -n "$lock" true && echo free)
+    kill "$left" 2>/dev/null
+    [ "$out" = free ] || { echo "a process the benchmark left holds the lock" >&2; return 1; }
 }
 check "a benchmark takes its lock, and runs under a caller that holds it" bench_takes_lock
 

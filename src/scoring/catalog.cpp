@@ -297,14 +297,23 @@ struct snapshot_view {
 // Which snapshot is active, as far as the rows it shows go: its own lists, its command, and the
 // transaction and subtransaction it is used in (whose own rows, rolled back, it no longer sees).
 // Two snapshots equal in all of these show the same rows of the catalog.
+// A transaction without an xid has written no row, so its command, its subtransaction and the
+// transaction itself show nothing of their own: two snapshots, each taken by such a transaction,
+// that see the same transactions as committed show the same rows. Any transaction that ended in
+// between with an xid (one that wrote the catalog) moved xmax or left the running lists; not
+// when the snapshot's subtransactions overflowed, whose lists (subxip) sees_as does not compare
+// (on a hot standby every running xid is there), so such a snapshot is not taken for another.
 struct snapshot_identity {
     snapshot_view view;
     CommandId curcid = InvalidCommandId;
     LocalTransactionId lxid = InvalidLocalTransactionId;
     SubTransactionId subxid = InvalidSubTransactionId;
+    bool wrote = true; // the transaction had an xid
 
     bool is(Snapshot s) const
     {
+        if (!wrote && !s->suboverflowed && !TransactionIdIsValid(GetTopTransactionIdIfAny()))
+            return view.sees_as(s);
         return s->curcid == curcid && MyProc->lxid == lxid &&
                GetCurrentSubTransactionId() == subxid && view.sees_as(s);
     }
@@ -321,6 +330,7 @@ uint64_t active_snapshot_number(Snapshot s)
         last_snapshot.curcid = s->curcid;
         last_snapshot.lxid = MyProc->lxid;
         last_snapshot.subxid = GetCurrentSubTransactionId();
+        last_snapshot.wrote = TransactionIdIsValid(GetTopTransactionIdIfAny());
         snapshot_number++;
     }
     return snapshot_number;

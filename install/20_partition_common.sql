@@ -1174,6 +1174,14 @@ CREATE FUNCTION ai_scale._insert_columns(rel regclass) RETURNS text
      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 $$;
 
+-- A stored expression tree's text without the places of its nodes in the command that made it
+-- (":location 42"): the same rule made again by CREATE OR REPLACE RULE, or with other spacing,
+-- read as another, and a REPEATABLE READ move over it failed with a needless 40001.
+CREATE FUNCTION ai_scale._unplaced(tree text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT regexp_replace(tree, ' :location -?[0-9]+', '', 'g') $$;
+
 -- What of parent and its default partition dflt a move out of dflt reads from the catalog and
 -- Postgres applies to its statements: their rules and triggers, as what they do (event, action
 -- or function and its arguments, condition, columns, enabled or not: a CREATE OR REPLACE keeps
@@ -1188,12 +1196,14 @@ CREATE FUNCTION ai_scale._move_catalog(parent regclass, dflt regclass) RETURNS t
     AS $$
     SELECT concat_ws(' | ',
         coalesce((SELECT string_agg(format('%s %s %s %s %s %s', r.oid, r.ev_type, r.ev_enabled,
-                                           r.is_instead, r.ev_qual::text, r.ev_action::text),
+                                           r.is_instead, ai_scale._unplaced(r.ev_qual::text),
+                                           ai_scale._unplaced(r.ev_action::text)),
                                     ', ' ORDER BY r.oid)
                     FROM pg_rewrite r WHERE r.ev_class IN (parent, dflt)), ''),
         coalesce((SELECT string_agg(format('%s %s %s %s %s %s %s %s %s %s', t.oid, t.tgfoid,
                                            t.tgtype, t.tgenabled, t.tgargs, t.tgattr,
-                                           t.tgqual::text, t.tgoldtable, t.tgnewtable,
+                                           ai_scale._unplaced(t.tgqual::text), t.tgoldtable,
+                                           t.tgnewtable,
                                            t.tgdeferrable::text || t.tginitdeferred::text),
                                     ', ' ORDER BY t.oid)
                     FROM pg_trigger t

@@ -337,7 +337,7 @@ BEGIN
       FROM ai_scale.models m WHERE m.model_name = name;
     -- (Its + 1 failed with "integer out of range" alone.)
     IF new_version >= 2147483647 THEN
-        RAISE EXCEPTION 'model % has no version numbers left', quote_literal(name)
+        RAISE EXCEPTION 'model "%" has no version numbers left', name
             USING ERRCODE = 'sequence_generator_limit_exceeded',
                   DETAIL = 'Version 2147483647, the highest an int may be, was given already (or '
                            'is in a prediction store).',

@@ -206,6 +206,9 @@ SELECT ai_scale.register_model('bad', 'gbdt', ARRAY['a', 'b'], '{"trees": [{"lef
 SELECT pg_temp.try(stmt) FROM (VALUES
     ($$SELECT ai_scale.register_model('', 'linear', ARRAY['a'], '{"weights": [1]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY[]::text[], '{"weights": []}')$$),
+    -- (empty weights with features: refused by count, not read as weights per class)
+    ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '{"weights": []}')$$),
+    ($$SELECT ai_scale.register_model('bad', 'logistic', ARRAY['a', 'b'], '{"weights": []}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', 'a'], '{"weights": [1, 2]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a', NULL], '{"weights": [1, 2]}')$$),
     ($$SELECT ai_scale.register_model('bad', 'linear', ARRAY['a'], '[1]')$$),

@@ -260,7 +260,7 @@ void run_statement(void* arg)
             same = TupleDescAttr(got, i)->atttypid == TupleDescAttr(run->desc, i)->atttypid;
         if (!same)
             ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                            errmsg("ai_scale: the statement's rows do not have the columns asked "
+                            errmsg("the statement's rows do not have the columns asked "
                                    "for")));
         for (uint64 i = 0; i < run->rows; i++)
             tuplestore_puttuple(run->store, SPI_tuptable->vals[i]);

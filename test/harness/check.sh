@@ -165,6 +165,13 @@ EOS
         return 1
     }
     [ "$out" = "ran locked=1" ] || { echo "under flock: $out" >&2; return 1; }
+    # (and under one that keeps its descriptor to itself, `flock -o`: found through /proc/locks
+    # and the script's ancestors)
+    out=$(AI_SCALE_BENCH_LOCK="$lock" timeout 20 flock -o "$lock" bash "$script") || {
+        echo "under flock -o: no run (waited for itself?)" >&2
+        return 1
+    }
+    [ "$out" = "ran locked=1" ] || { echo "under flock -o: $out" >&2; return 1; }
     # (and where the caller took it on a descriptor the script inherits, its flock gone)
     out=$( (flock 9 && AI_SCALE_BENCH_LOCK="$lock" timeout 20 bash "$script") 9>"$lock") || {
         echo "under a lock on an inherited descriptor: no run (waited for itself?)" >&2

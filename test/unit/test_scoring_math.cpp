@@ -67,6 +67,9 @@ TEST(ScoringMath, WeightsPerClassAndActivationNames)
         EXPECT_NE(std::string(e.what()).find("must be a flat array of numbers"), std::string::npos)
             << e.what();
     }
+    // (Empty weights are refused by their count: read as weights per class, a crash.)
+    EXPECT_THROW(compile("logistic", {"a", "b"}, R"({"weights": []})"), model_error);
+    EXPECT_THROW(compile("linear", {"a"}, R"({"weights": []})"), model_error);
     auto sigmoid =
         compile("mlp", {"a"}, R"({"layers": [{"weights": [[2]], "activation": "sigmoid"}]})");
     auto logistic =

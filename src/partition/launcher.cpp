@@ -471,12 +471,16 @@ int find_due(const bool* exists, database_slot** due, long* sleep_ms)
                         (errmsg("ai_scale maintenance: database \"%s\" does not exist or does "
                                 "not accept connections; its worker starts when it does",
                                 slot.name),
-                         slot.renamed_to[0] != '\0'
+                         slot.renamed_to[0] == '\0' ? 0
+                         : slot_of(slot.renamed_to) >= 0
                              ? errdetail("The database of that name before (OID %u) is now named "
+                                         "\"%s\", which ai_scale.maintenance_databases lists: "
+                                         "its worker runs there.",
+                                         slot.oid, slot.renamed_to)
+                             : errdetail("The database of that name before (OID %u) is now named "
                                          "\"%s\": its worker starts there once "
                                          "ai_scale.maintenance_databases lists that name.",
-                                         slot.oid, slot.renamed_to)
-                             : 0));
+                                         slot.oid, slot.renamed_to)));
             slot.missing_logged = true;
             slot.starved = false;
             continue;

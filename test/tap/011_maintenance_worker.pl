@@ -184,6 +184,36 @@ ok($node->wait_for_log(
     'the launcher names the new name of a listed database renamed');
 $node->safe_psql('postgres', 'ALTER DATABASE later_renamed RENAME TO later');
 ok($node->poll_query_until('postgres', $worker_in_later), 'renamed back, it gets its worker again');
+# Renamed to a name the list holds too: its worker runs there, as the detail says (it said the
+# worker would start once the list held that name).
+$node->safe_psql('postgres',
+    "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres, later, later_renamed'");
+$node->reload;
+$renamed_from = -s $node->logfile;
+$node->safe_psql('postgres', 'ALTER DATABASE later RENAME TO later_renamed');
+ok($node->wait_for_log(
+        qr/DETAIL:  The database of that name before \(OID \d+\) is now named "later_renamed", which ai_scale.maintenance_databases lists: its worker runs there\./,
+        $renamed_from),
+    'renamed to another listed name, its worker runs there, as the launcher says');
+$node->safe_psql('postgres', 'ALTER DATABASE later_renamed RENAME TO later');
+$node->safe_psql('postgres', "ALTER SYSTEM SET ai_scale.maintenance_databases = 'postgres, later'");
+$node->reload;
+ok($node->poll_query_until('postgres', $worker_in_later), 'renamed back again, it gets its worker');
+# Renamed, the new name dropped, and the listed name made anew and dropped: the launcher names
+# no name that the database it last found by the listed name never had.
+$node->safe_psql('postgres', 'ALTER DATABASE later RENAME TO elsewhere');
+ok($node->wait_for_log(qr/is now named "elsewhere"/, $renamed_from), 'a rename is told of');
+$node->safe_psql('postgres', 'DROP DATABASE elsewhere');
+$node->safe_psql('postgres', 'CREATE DATABASE later');
+ok($node->poll_query_until('postgres', $worker_in_later), 'a worker in the later made anew');
+my $dropped_from = -s $node->logfile;
+$node->safe_psql('postgres', 'DROP DATABASE later');
+ok($node->wait_for_log(qr/database "later" does not exist/, $dropped_from),
+    'the drop of the later made anew is logged');
+unlike(PostgreSQL::Test::Utils::slurp_file($node->logfile, $dropped_from),
+    qr/is now named "elsewhere"/, 'without naming the name the database dropped before had');
+$node->safe_psql('postgres', 'CREATE DATABASE later');
+ok($node->poll_query_until('postgres', $worker_in_later), 'made again, it gets its worker');
 my $tablespace_dir = PostgreSQL::Test::Utils::tempdir;
 $node->safe_psql('postgres', "CREATE TABLESPACE later_space LOCATION '$tablespace_dir'");
 $node->safe_psql('postgres', 'ALTER DATABASE later SET TABLESPACE later_space');

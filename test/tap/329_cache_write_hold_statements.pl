@@ -14,6 +14,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_STREAM);
 use FindBin;
 use lib $FindBin::RealBin;
 use AiScaleTest;
@@ -355,5 +357,63 @@ my $fetched = messages([], q{SELECT ai_scale.reset_stats()},
 is((split /\n/, $fetched)[-1], '1',
     'a deferred trigger\'s EXECUTE of a FETCH of its RETURNING cursor, for each of five rows, asks Redis to write once');
 system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+
+# A portal an Execute with a row limit left suspended (a driver's fetch size: JDBC, asyncpg),
+# resumed by another Execute after a statement of the same transaction got no answer from Redis,
+# goes on with its own statement: its puts are written once Redis answers. (psql and pgbench
+# send no such Execute: the messages below, over the server's socket.)
+sub wire_message {
+    my ($type, $body) = @_;
+    return $type . pack('N', length($body) + 4) . $body;
+}
+
+# Sends the messages given; reads up to ReadyForQuery; returns the first column of each row,
+# dying on an error.
+sub wire_round {
+    my ($sock, @messages) = @_;
+    print $sock join('', @messages);
+    my @rows;
+    while (1) {
+        read($sock, my $head, 5) == 5 or die 'the server closed the connection';
+        my ($type, $len) = unpack('a N', $head);
+        my $body = '';
+        read($sock, $body, $len - 4) == $len - 4 or die 'short message' if $len > 4;
+        die "server error: $body" if $type eq 'E';
+        if ($type eq 'D') {
+            my $n = unpack('l>', substr($body, 2, 4));
+            push @rows, $n < 0 ? undef : substr($body, 6, $n);
+        }
+        return @rows if $type eq 'Z';
+    }
+}
+
+sub wire_query {
+    my ($sock, $sql) = @_;
+    return wire_round($sock, wire_message('Q', "$sql\0"));
+}
+
+my $wire = IO::Socket::UNIX->new(Type => SOCK_STREAM,
+    Peer => $node->host . '/.s.PGSQL.' . $node->port) or die "connect: $!";
+my $startup = pack('N', 196608) . 'user' . "\0" . getpwuid($<) . "\0"
+  . "database\0postgres\0\0";
+print $wire pack('N', length($startup) + 4) . $startup;
+wire_round($wire);
+wire_query($wire, q{SELECT ai_scale.cache_invalidate('later', 1)});
+wire_query($wire, 'BEGIN');
+my $suspended = q{SELECT ai_scale.cache_put('later', 1, jsonb_build_object('s', g), '"suspended"')
+                    FROM generate_series(1, 3) g};
+wire_round($wire, wire_message('P', "\0$suspended\0" . pack('n', 0)),
+    wire_message('B', "suspended\0\0" . pack('n n n', 0, 0, 0)),
+    wire_message('E', "suspended\0" . pack('N', 1)), wire_message('S', ''));
+pause_writes(1200);
+wire_query($wire, q{SELECT ai_scale.cache_put('learned', 1, '{"a": 9}', '9'), pg_sleep(0.5)});
+wire_round($wire, wire_message('E', "suspended\0" . pack('N', 0)), wire_message('S', ''));
+wire_query($wire, 'COMMIT');
+close($wire);
+is($node->safe_psql('postgres', q{SET ai_scale.cache_use_l1 = off;
+SELECT string_agg(coalesce(ai_scale.cache_get('later', 1, jsonb_build_object('s', g))::text,
+                           'miss'), ' ' ORDER BY g)
+  FROM generate_series(1, 3) g}), '"suspended" "suspended" "suspended"',
+    'a suspended portal resumed after a timeout has its puts written');
 
 done_testing();

@@ -73,3 +73,10 @@ SELECT * FROM ai_scale._gpu_score_test(ARRAY[[1, 2]], ARRAY[0.5, -1]);
 SELECT live FROM ai_scale.gpu_info();
 RESET ROLE;
 DROP ROLE ai_scale_gpu_user;
+
+-- Under off, gpu_info() loads nothing (anyone may call it, and on a GPU host a load makes a
+-- CUDA context in the caller's backend): a new session's sees the module not loaded.
+\c
+SET ai_scale.gpu = off;
+SELECT setting, loaded, live, reason FROM ai_scale.gpu_info();
+RESET ai_scale.gpu;

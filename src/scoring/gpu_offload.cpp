@@ -242,8 +242,12 @@ status probe()
 {
     backend_state& st = state();
     status s;
-    const gpu_loader::api* mod = ensure_ready(st);
-    s.library = st.path;
+    // Under off, what is loaded is shown and nothing is loaded: gpu_info() is any role's, and on
+    // a GPU host a load makes a CUDA context in the caller's backend, where the DBA turned the
+    // GPU path off.
+    const bool off = guc::gpu_mode == guc::gpu_off;
+    const gpu_loader::api* mod = off ? (st.devices > 0 ? st.mod : nullptr) : ensure_ready(st);
+    s.library = off && st.mod == nullptr ? resolved_library() : st.path;
     s.loaded = st.mod != nullptr;
     if (mod != nullptr) {
         std::vector<ai_scale_gpu_device> devs(static_cast<size_t>(st.devices));

@@ -130,7 +130,7 @@ CREATE FUNCTION ai_scale._lock_config_parent(rel regclass) RETURNS "char"
 CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
     RETURNS void LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'ai_scale_partition_count';
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_count_maintenance';
 
 -- Runs one statement as the owner of rel, in a security-restricted operation
 -- (src/partition/owner_scope.cpp): the statements that move rows out of a default partition,

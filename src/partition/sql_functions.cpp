@@ -907,7 +907,7 @@ AI_SCALE_FUNCTION(ai_scale_partition_lock_config_parent)
 // _count_maintenance(runs, actions, errors): adds to the maintenance counters of the stats view.
 // Every role may call it (run_maintenance calls it as its caller); a negative count, which no
 // run makes, wrapped the cluster's shared counters to about 1.8e19.
-AI_SCALE_FUNCTION(ai_scale_partition_count)
+AI_SCALE_FUNCTION(ai_scale_partition_count_maintenance)
 {
     if (PG_GETARG_INT32(0) < 0 || PG_GETARG_INT32(1) < 0 || PG_GETARG_INT32(2) < 0)
         throw pg::error(ERRCODE_INVALID_PARAMETER_VALUE, "maintenance counts must not be negative");

@@ -129,11 +129,9 @@ void compile_linear(const json::value& params, compiled_model& m)
     // refused for their count alone: "has 1 elements, expected 2".)
     if (weights.is_array() && !weights.items().empty() && weights.items()[0].is_array())
         fail("\"weights\" must be a flat array of numbers, one per feature",
-             "It holds " + std::to_string(weights.items().size()) +
-                 (weights.items().size() == 1 ? " array" : " arrays") +
-                 ", as scikit-learn's coef_ does (a row per class). The model has one "
-                 "output: for two classes, pass coef_[0] (a model of more classes cannot be "
-                 "registered as " +
+             std::string("Its first element is an array, as in scikit-learn's coef_ (a row per "
+                         "class). The model has one output: for two classes, pass coef_[0] (a "
+                         "model of more classes cannot be registered as ") +
                  what + ").");
     m.weights = float_array(weights, "\"weights\"", m.features.size());
     const json::value* b = params.find("bias");

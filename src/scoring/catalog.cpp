@@ -269,10 +269,13 @@ struct snapshot_view {
     bool suboverflowed = false;
 
     // The subtransaction ids a snapshot lists, if it lists them: an overflowed one does not
-    // (a copy then keeps subxcnt but no array).
+    // (a copy then keeps subxcnt but no array), but for one taken during recovery, which lists
+    // every running xid there, overflowed or not (its xip is empty: left out, two snapshots a
+    // commit of an older transaction came between, xmin and xmax unmoved, read as one).
     static int32 listed_subxids(Snapshot s)
     {
-        return s->suboverflowed || s->subxip == nullptr ? 0 : s->subxcnt;
+        return (s->suboverflowed && !s->takenDuringRecovery) || s->subxip == nullptr ? 0
+                                                                                     : s->subxcnt;
     }
     static snapshot_view of(Snapshot s)
     {

@@ -46,6 +46,17 @@ sub pause_writes {
       or die 'CLIENT PAUSE failed';
 }
 
+# The writes $sql (one simple Query message, psql run with $options) asks of Redis while Redis
+# holds them: its l2 errors, each a write that waited a timeout.
+sub writes_asked {
+    my ($options, $sql) = @_;
+    pause_writes(20000);
+    my $out = messages($options, q{SELECT ai_scale.reset_stats()}, $sql,
+        q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
+    system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+    return (split /\n/, $out)[-1];
+}
+
 # Read by another session with L1 off: from Redis. (An invalidation is read in Redis's counters:
 # this server's sessions miss what it invalidated whether Redis took it or not.)
 my $later = q{SET ai_scale.cache_use_l1 = off;
@@ -124,13 +135,8 @@ BEGIN
 END $$;
 CREATE CONSTRAINT TRIGGER deferred_put AFTER INSERT ON deferred_puts
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION deferred_put();});
-pause_writes(20000);
-my $deferred = messages([], q{SELECT ai_scale.reset_stats()},
-    q{INSERT INTO deferred_puts SELECT g FROM generate_series(1, 5) g},
-    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
-is((split /\n/, $deferred)[-1], '1',
+is(writes_asked([], q{INSERT INTO deferred_puts SELECT g FROM generate_series(1, 5) g}), '1',
     'a deferred trigger putting a value for each of five rows asks Redis to write once');
-system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
 
 # A cursor fetched from after another statement's write got no answer goes on with the
 # statement that opened it: Redis answering again, its puts are written (taking the hold of the
@@ -273,16 +279,10 @@ SELECT string_agg(coalesce(ai_scale.cache_get('later', 1, jsonb_build_object('n'
 
 # A statement read through a cursor, one row a fetch, while Redis holds its writes: the fetches
 # go on with the statement, which waits one timeout, not one a row.
-pause_writes(20000);
-my $errors = messages(
-    [ '-v', 'FETCH_COUNT=1' ],
-    q{SELECT ai_scale.reset_stats()},
-    q{SELECT ai_scale.cache_put('learned', 1, jsonb_build_object('a', g), '1')
-        FROM generate_series(1, 5) g},
-    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
-is((split /\n/, $errors)[-1], '1',
+is(writes_asked([ '-v', 'FETCH_COUNT=1' ],
+        q{SELECT ai_scale.cache_put('learned', 1, jsonb_build_object('a', g), '1')
+            FROM generate_series(1, 5) g}), '1',
     'five rows fetched one at a time while Redis holds writes ask it to write once');
-system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
 
 # Through the extended protocol (pgbench -M extended: a Parse, Bind and Execute a command) a
 # portal holds a copy of the client's text: each statement of a transaction is one of its own.
@@ -324,14 +324,9 @@ SELECT ai_scale.cache_get('later', 1, '{"c": 1}')}), '"first"',
 $node->safe_psql('postgres', q{CREATE TABLE ruled_puts (g int);
 CREATE RULE ruled_put AS ON INSERT TO ruled_puts DO ALSO
     SELECT ai_scale.cache_put('learned', 1, jsonb_build_object('r', NEW.g), '1');});
-pause_writes(20000);
-my $ruled = messages([], q{SELECT ai_scale.reset_stats()},
-    q{INSERT INTO ruled_puts SELECT g FROM generate_series(1, 3) g
-       WHERE (ai_scale.cache_put('learned', 1, jsonb_build_object('m', g), '1') IS NULL) IS NOT NULL},
-    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
-is((split /\n/, $ruled)[-1], '1',
-    'a statement and its rule\'s added query, putting values, ask Redis to write once');
-system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+is(writes_asked([], q{INSERT INTO ruled_puts SELECT g FROM generate_series(1, 3) g
+       WHERE (ai_scale.cache_put('learned', 1, jsonb_build_object('m', g), '1') IS NULL) IS NOT NULL}),
+    '1', 'a statement and its rule\'s added query, putting values, ask Redis to write once');
 
 # A deferred trigger's FETCH through EXECUTE of a cursor over INSERT ... RETURNING it opened
 # (whose query runs at that FETCH) is no client's FETCH: it goes on with the statement before.
@@ -350,13 +345,9 @@ BEGIN
 END $$;
 CREATE CONSTRAINT TRIGGER deferred_fetch AFTER INSERT ON deferred_fetched
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION deferred_fetch();});
-pause_writes(20000);
-my $fetched = messages([], q{SELECT ai_scale.reset_stats()},
-    q{INSERT INTO deferred_fetched SELECT g FROM generate_series(1, 5) g},
-    q{SELECT value FROM ai_scale.stats WHERE section = 'l2' AND metric = 'errors'});
-is((split /\n/, $fetched)[-1], '1',
-    'a deferred trigger\'s EXECUTE of a FETCH of its RETURNING cursor, for each of five rows, asks Redis to write once');
-system('redis-cli', '-p', $port, 'CLIENT', 'UNPAUSE') == 0 or die 'CLIENT UNPAUSE failed';
+is(writes_asked([], q{INSERT INTO deferred_fetched SELECT g FROM generate_series(1, 5) g}), '1',
+    'a deferred trigger\'s EXECUTE of a FETCH of its RETURNING cursor, for each of five rows, '
+      . 'asks Redis to write once');
 
 # A portal an Execute with a row limit left suspended (a driver's fetch size: JDBC, asyncpg),
 # resumed by another Execute after a statement of the same transaction got no answer from Redis,

@@ -118,6 +118,10 @@ bool may_act_on(const Node* stmt, Oid database, bool top_level)
     const bool renames = IsA(stmt, RenameStmt);
     if (!renames && (!top_level || IsTransactionBlock()))
         return false;
+    // A rename to a name taken fails too (an owner with CREATEDB, renaming to one again and
+    // again, kept the database's maintenance from running).
+    if (renames && OidIsValid(get_database_oid(castNode(RenameStmt, stmt)->newname, true)))
+        return false;
     if (pg_database_ownercheck(database, GetUserId()))
         return !(renames || IsA(stmt, CreatedbStmt)) || may_create_databases();
     if (!IsA(stmt, CreatedbStmt) || !may_create_databases())

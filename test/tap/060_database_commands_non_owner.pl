@@ -127,7 +127,8 @@ ok(workers_in('template1', 'ai_scale maintenance', 1),
 
 # Statements Postgres refuses leave the workers alone: a rename, or a copy, by an owner without
 # CREATEDB (a rename stopped the worker before the refusal, and repeated it kept the database's
-# maintenance from running), and a DROP DATABASE in a transaction block.
+# maintenance from running), a rename to a name taken, and a DROP DATABASE in a transaction
+# block.
 $node->safe_psql('postgres', q{
 CREATE ROLE owner_nocreatedb LOGIN;
 CREATE DATABASE owned3 OWNER owner_nocreatedb;});
@@ -142,6 +143,8 @@ like($err, qr/permission denied to rename database/, 'an owner without CREATEDB 
 ($rc, $out, $err) = $node->psql('postgres', 'CREATE DATABASE owned3_copy TEMPLATE owned3',
     extra_params => ['-U', 'owner_nocreatedb']);
 like($err, qr/permission denied to create database/, '... nor copy it');
+($rc, $out, $err) = $node->psql('postgres', 'ALTER DATABASE owned3 RENAME TO postgres');
+like($err, qr/database "postgres" already exists/, '... nor may anyone rename it to a name taken');
 ($rc, $out, $err) = $node->psql('postgres', 'BEGIN; DROP DATABASE owned3; COMMIT;');
 like($err, qr/DROP DATABASE cannot run inside a transaction block/,
     'DROP DATABASE in a transaction block is refused');

@@ -130,11 +130,11 @@ $$;
 -- query folds the constant parts of the store's index expressions, code of the owner's, which
 -- ran as the registering superuser (docs/cache.md, Security); otherwise as the caller, as its
 -- L3 lookups read it; a store with a table under it of a role without its owner's rights (whose
--- code the read would run as the owner) is not read, with a WARNING. With row_security off: a store a policy would filter for the reader is
--- not read. Any table with the store's columns was read once: its owner's code ran as whoever
--- registered, a value in it that was no version failed the registration, and a lock on it held
--- every registration. A partitioned store is read a window of partitions at a time
--- (_store_highest_version).
+-- code the read would run as the owner) is not read, with a WARNING. With row_security off: a
+-- store a policy would filter for the reader is not read. Any table with the store's columns
+-- was read once: its owner's code ran as whoever registered, a value in it that was no version
+-- failed the registration, and a lock on it held every registration. A partitioned store is
+-- read a window of partitions at a time (_store_highest_version).
 CREATE FUNCTION ai_scale._store_last_version(model text) RETURNS int
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp

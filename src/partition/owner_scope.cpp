@@ -8,7 +8,10 @@
 // under it, the owner's code could RESET ROLE back to the session's superuser; a
 // security-restricted operation refuses that, and the GUC level opened here undoes any setting
 // that code changes. register_model reads a prediction store in the same scope
-// (scoring/store_highest_version.cpp).
+// (scoring/store_highest_version.cpp). The code on the tables under the table (a partition's
+// triggers, its index predicates) is its own owner's, and runs as the table's owner just the
+// same: so they must all belong to roles with the owner's rights (require_acting_owner), or a
+// role left owning a partition made itself a superuser through the worker.
 #include "partition/owner_scope.hpp"
 #include "pg/guard.hpp"
 
@@ -70,8 +73,8 @@ void forget_trusted_trees_of(Datum, Oid)
 }
 
 // The tables under rel whose owners lack the rights of owner (the default partition first, the
-// others in the order of their OIDs), at most max_listed of them, and how many there are in
-// *count. (Read without locks: a table dropped meanwhile is passed over.)
+// others level by level, as find_all_inheritors lists them), at most max_listed of them, and
+// how many there are in *count. (Read without locks: a table dropped meanwhile is passed over.)
 constexpr size_t max_listed = 5;
 
 std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count)
@@ -192,7 +195,6 @@ Oid partition::require_acting_owner(Oid rel)
             (count == 1 ? "belongs" : "belong") + " to roles without them.",
         std::string("Give ") + (count == 1 ? "it" : "them") + " to the table's owner: " + alters +
             (count > max_listed ? " (the first five of " + std::to_string(count) + ")" : ""));
-    return owner;
 }
 
 void partition::in_owner_scope(Oid owner, void (*body)(void* arg), void* arg)
@@ -260,8 +262,7 @@ void run_statement(void* arg)
             same = TupleDescAttr(got, i)->atttypid == TupleDescAttr(run->desc, i)->atttypid;
         if (!same)
             ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                            errmsg("the statement's rows do not have the columns asked "
-                                   "for")));
+                            errmsg("the statement's rows do not have the columns asked for")));
         for (uint64 i = 0; i < run->rows; i++)
             tuplestore_puttuple(run->store, SPI_tuptable->vals[i]);
     }

@@ -147,8 +147,7 @@ int key_order(const JsonbValue& a, const JsonbValue& b)
 // merged in key order with ours ("model", "source", "version", in that order), ours winning a
 // key both have, and converted once: the same jsonb answer() builds through pushJsonbValue,
 // without a push per token and the sort of the pairs at the end (2,000 instructions of an L1
-// hit's 42,000). nullptr when some value is nested. Runs under pg::call, in
-// the scratch context.
+// hit's 42,000). nullptr when some value is nested. Runs under pg::call, in the scratch context.
 Jsonb* flat_answer(const Jsonb* output, const JsonbValue (&ours)[3])
 {
     const uint32 n = JB_ROOT_COUNT(output);

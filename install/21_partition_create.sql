@@ -140,6 +140,16 @@ BEGIN
                       HINT = 'Run it again, or in a READ COMMITTED transaction.';
         END IF;
     END IF;
+    -- A replica identity set USING INDEX since the snapshot: the index is looked up under the
+    -- snapshot, which does not show it as the identity, and the partition was left DEFAULT.
+    IF (SELECT c.relreplident FROM ai_scale._pg_class_now(parent) c) = 'i'
+       AND (SELECT c.relreplident FROM pg_class c WHERE c.oid = parent) <> 'i' THEN
+        RAISE EXCEPTION 'the replica identity of % changed after this transaction''s snapshot '
+                        'was taken', parent
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = 'It names an index the snapshot does not show as the identity.',
+                  HINT = 'Run it again, or in a READ COMMITTED transaction.';
+    END IF;
     name := rel || '_' || suffix;
     -- A name a type has is taken too (see _partition_name): checked against pg_class alone, a
     -- domain or enum of the name failed CREATE TABLE at every run, and no partition was made.

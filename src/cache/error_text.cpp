@@ -138,7 +138,12 @@ std::string_view refused_command(std::string_view reply)
     if (at == std::string_view::npos)
         return {};
     std::string_view name = reply.substr(at + run.size());
-    name = name.substr(0, name.find('\''));
+    const size_t end = name.find('\'');
+    // (Without its closing quote the name may be cut short: the reply as kept is cut at 191
+    // bytes, and Redis 7.2 puts the user's name before it.)
+    if (end == std::string_view::npos)
+        return {};
+    name = name.substr(0, end);
     for (char ch : name)
         if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '|' || ch == '_'))
             return {};
@@ -164,8 +169,12 @@ std::string refusal_hint(std::string_view last_error, std::string_view user,
     const std::string who = user.empty() ? std::string("default") : std::string(user);
     if (starts_with(reply, "NOPERM")) {
         const std::string_view command = refused_command(reply);
-        if (command.empty())
+        if (command.empty() && reply.find("key") != std::string_view::npos)
             return "Grant the Redis user ai_scale's keys: ACL SETUSER " + who + " ~ai_scale:*.";
+        if (command.empty())
+            // (A reply cut short, or withheld for repeating the password, names neither.)
+            return "Grant the Redis user the commands and keys ai_scale uses: ACL SETUSER " + who +
+                   " ~ai_scale:* +get +mget +set +incrby +info.";
         std::string upper(command);
         for (char& ch : upper)
             if (ch >= 'a' && ch <= 'z')

@@ -160,8 +160,15 @@ TEST(ErrorText, HintsWhatCuresARefusal)
                            "as arguments",
                            "u", ""),
               "Grant the Redis user ai_scale's keys: ACL SETUSER u ~ai_scale:*.");
-    // A command name with anything but Redis's own characters is not echoed into the hint.
-    EXPECT_EQ(refusal_hint("NOPERM x to run the 'set +@all' command", "u", ""),
+    // A command name with anything but Redis's own characters is not echoed into the hint, nor
+    // one cut short (no closing quote: the reply as kept is cut at 191 bytes): the whole grant.
+    const std::string whole_grant = "Grant the Redis user the commands and keys ai_scale uses: "
+                                    "ACL SETUSER u ~ai_scale:* +get +mget +set +incrby +info.";
+    EXPECT_EQ(refusal_hint("NOPERM x to run the 'set +@all' command", "u", ""), whole_grant);
+    EXPECT_EQ(refusal_hint("NOPERM User u has no permissions to run the 'inc", "u", ""),
+              whole_grant);
+    EXPECT_EQ(refusal_hint("NOPERM", "u", ""), whole_grant);
+    EXPECT_EQ(refusal_hint("NOPERM No permissions to access a key", "u", ""),
               "Grant the Redis user ai_scale's keys: ACL SETUSER u ~ai_scale:*.");
     EXPECT_EQ(refusal_hint("AUTH: WRONGPASS invalid username-password pair", "u", ""),
               "Set ai_scale.redis_password, and ai_scale.redis_user for an ACL user, to a login "

@@ -93,31 +93,25 @@ SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action 
 -- made SECURITY DEFINER (it then runs as its own owner), or given to the owner, it is trusted.
 ALTER TABLE trusted_2030_am OWNER TO CURRENT_USER;
 GRANT TRIGGER, INSERT ON trusted_default TO trust_app;
+ALTER FUNCTION public.trust_note() OWNER TO trust_app; -- (as if the role had made it)
 SET ROLE trust_app;
-CREATE FUNCTION public.trust_app_note() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO public.trust_log
-        SELECT current_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user;
-    RETURN OLD;
-END $$;
 CREATE TRIGGER app_note BEFORE DELETE ON trusted_default
-    FOR EACH ROW EXECUTE FUNCTION public.trust_app_note();
+    FOR EACH ROW EXECUTE FUNCTION public.trust_note();
 INSERT INTO trusted_default VALUES (2, '2022-03-02 12:00 UTC');
 RESET ROLE;
 SELECT action, regexp_replace(detail, '_\d{8}', '_<day>', 'g') AS detail
 FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
 SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
 SELECT count(*) AS trigger_runs FROM trust_log;
-ALTER FUNCTION public.trust_app_note() SECURITY DEFINER;
+ALTER FUNCTION public.trust_note() SECURITY DEFINER;
 SELECT partition IS NOT NULL AS moved, rows_moved FROM ai_scale.rescue_default('trusted');
 -- (run as its own owner, an ordinary role)
 SELECT by_role, as_superuser FROM trust_log;
-ALTER FUNCTION public.trust_app_note() SECURITY INVOKER;
+ALTER FUNCTION public.trust_note() SECURITY INVOKER;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
-ALTER FUNCTION public.trust_app_note() OWNER TO CURRENT_USER;
+ALTER FUNCTION public.trust_note() OWNER TO CURRENT_USER;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
 DROP TRIGGER app_note ON trusted_default;
-DROP FUNCTION public.trust_app_note();
 REVOKE TRIGGER, INSERT ON trusted_default FROM trust_app;
 
 -- register_model reads the prediction store as its owner, for the highest version it holds:

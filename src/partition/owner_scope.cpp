@@ -133,11 +133,13 @@ std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count, List**
 // through a rescue, or an application role whose tables were given to a superuser replaced its
 // trigger function's body. Of the triggers of tables (those of the tree with triggers: an index
 // scan of pg_trigger a table, 2.7 ms at 1,000 partitions when it was every table), the first
-// one found (its name, table and function) in *first, and how many there are, 0 where none.
+// one found (its name, table, function and the function's owner) in *first, and how many there
+// are, 0 where none.
 struct found_trigger {
     NameData name;
     Oid table = InvalidOid;
     Oid function = InvalidOid;
+    Oid function_owner = InvalidOid;
 };
 
 size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
@@ -161,8 +163,9 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
                 if (!HeapTupleIsValid(proc))
                     continue;
                 const auto* form = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc));
-                const bool trusted = form->prosecdef || form->proowner == owner ||
-                                     has_privs_of_role(form->proowner, owner);
+                const Oid function_owner = form->proowner;
+                const bool trusted = form->prosecdef || function_owner == owner ||
+                                     has_privs_of_role(function_owner, owner);
                 ReleaseSysCache(proc);
                 if (trusted)
                     continue;
@@ -170,6 +173,7 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
                     first->name = trigger->tgname;
                     first->table = trigger->tgrelid;
                     first->function = trigger->tgfoid;
+                    first->function_owner = function_owner;
                 }
             }
             systable_endscan(scan);
@@ -182,18 +186,6 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
 const char* role_name(Oid role)
 {
     return pg::call([&] { return quote_identifier(GetUserNameFromId(role, false)); });
-}
-
-Oid owner_of_function(Oid function)
-{
-    return pg::call([&] {
-        HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
-        if (!HeapTupleIsValid(proc))
-            return InvalidOid;
-        const Oid owner = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->proowner;
-        ReleaseSysCache(proc);
-        return owner;
-    });
 }
 
 const char* relation_name(Oid rel)
@@ -215,8 +207,7 @@ const char* relation_name(Oid rel)
     throw pg::error(
         ERRCODE_INSUFFICIENT_PRIVILEGE,
         "trigger " + trigger_name + " on table " + relation_name(trigger.table) +
-            " runs function " + function_name + " of role " +
-            role_name(owner_of_function(trigger.function)) +
+            " runs function " + function_name + " of role " + role_name(trigger.function_owner) +
             ", a role without the rights of the owner of table " + relation_name(rel),
         "ai_scale maintains a table as its owner, and a trigger runs its function with the rights "
         "of whoever writes the table; " +

@@ -304,8 +304,8 @@ struct snapshot_view {
 // transaction itself show nothing of their own: two snapshots, each taken by such a transaction,
 // that see the same transactions as committed show the same rows. Any transaction that ended in
 // between with an xid (one that wrote the catalog) moved xmax or left the running lists; not
-// when the snapshot's subtransactions overflowed, whose lists (subxip) sees_as does not compare
-// (on a hot standby every running xid is there), so such a snapshot is not taken for another.
+// when the snapshot's subtransactions overflowed, whose subxids it does not list (but during
+// recovery: listed_subxids), so such a snapshot is not taken for another.
 struct snapshot_identity {
     snapshot_view view;
     CommandId curcid = InvalidCommandId;

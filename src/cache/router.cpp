@@ -503,24 +503,34 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
         if (asked && target == read_target::configured)
             stats::record(stats::timer::l2_get, stats::now_ns() - t0);
     };
+    // The next replica in turn, asked when it is in sync: its replies, or none (*replica_failed
+    // set when it was asked and failed); *replica the one chosen, *skipped whether open
+    // breakers skipped it.
+    auto ask_replica = [&](std::string* replica, bool* skipped) {
+        std::optional<std::vector<reply_ptr>> replies;
+        auto replicas = current_replicas();
+        if (replicas.empty())
+            return replies;
+        *replica = replicas[round_robin++ % replicas.size()];
+        if (!replica_in_sync(*replica))
+            return replies;
+        replies = attempt(*replica, cmds, skipped);
+        if (!replies)
+            *replica_failed = !*skipped;
+        return replies;
+    };
     const std::string primary = current_primary();
+    std::string replica;
     if (target == read_target::configured && guc::redis_read_from == int(guc::read_from::replica) &&
         !*replica_failed) {
-        auto replicas = current_replicas();
-        if (!replicas.empty()) {
-            const std::string& replica = replicas[round_robin++ % replicas.size()];
-            if (replica_in_sync(replica)) {
-                bool skipped = true;
-                auto replies = attempt(replica, cmds, &skipped);
-                asked = !skipped;
-                if (replies) {
-                    timed();
-                    if (from_unchecked_replica != nullptr && !primary_answering(primary, replica))
-                        *from_unchecked_replica = true;
-                    return take(*replies);
-                }
-                *replica_failed = !skipped;
-            }
+        bool skipped = true;
+        auto replies = ask_replica(&replica, &skipped);
+        asked = !skipped;
+        if (replies) {
+            timed();
+            if (from_unchecked_replica != nullptr && !primary_answering(primary, replica))
+                *from_unchecked_replica = true;
+            return take(*replies);
         }
     }
     bool skipped = true;
@@ -530,19 +540,12 @@ std::vector<std::optional<std::string>> l2_read_piece(std::vector<std::string>&&
     if (replies)
         return take(*replies);
     if (target == read_target::primary_or_replica && !*replica_failed) {
-        auto replicas = current_replicas();
-        if (!replicas.empty()) {
-            const std::string& replica = replicas[round_robin++ % replicas.size()];
-            if (replica_in_sync(replica)) {
-                bool replica_skipped = true;
-                replies = attempt(replica, cmds, &replica_skipped);
-                if (replies) {
-                    if (from_unchecked_replica != nullptr)
-                        *from_unchecked_replica = true;
-                    return take(*replies);
-                }
-                *replica_failed = !replica_skipped;
-            }
+        bool replica_skipped = true;
+        replies = ask_replica(&replica, &replica_skipped);
+        if (replies) {
+            if (from_unchecked_replica != nullptr)
+                *from_unchecked_replica = true;
+            return take(*replies);
         }
     }
     *unavailable = true;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The extension's GPU path end to end: a throwaway Postgres with ai_scale (and ai_scale_gpu.so)
 # installed for $PG_CONFIG scores ROWS rows of JSONB with score_batched, once on the CPU and once
-# with ai_scale.gpu = on, for a linear, logistic, mlp and gbdt model, compares the two row by
-# row, checks that ai_scale.stats counted every row on the GPU, and times both sides. The server
+# with ai_scale.gpu = on, for a linear, logistic, mlp and gbdt model (and a three-output mlp
+# with score_multi_batch), compares the two row by row, checks that ai_scale.stats counted every
+# row on the GPU, and times both sides. The server
 # runs on a free port (scripts/lib/bench.sh) and is stopped on exit.
 # Usage: bash gpu/check_sql.sh [ROWS]   (default 1000000; as root, the server runs as postgres)
 # Writes the log to $OUT/gpu_check_sql.log when OUT is set (the device runner's output folder).

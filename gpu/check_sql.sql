@@ -147,6 +147,30 @@ SELECT pg_temp.assert_none_failed(CASE WHEN :tiny_mismatched > 0 OR NOT (:tiny_m
                 :tiny_mismatched, :tiny_min)
     ELSE '' END);
 
+-- A model of three outputs through score_multi_batch, the whole table in one array: every
+-- output of every row equal on both sides, every row on the GPU when it is live.
+SELECT ai_scale.register_model('check_mlp3', 'mlp', pg_temp.features(),
+    jsonb_build_object('layers', jsonb_build_array(pg_temp.layer(32, 16, 'relu'),
+                                                   pg_temp.layer(3, 32, 'identity')),
+                       'defaults', pg_temp.defaults())) AS v \gset
+SET ai_scale.gpu = off;
+CREATE TEMP TABLE multi_cpu AS
+    SELECT ai_scale.score_multi_batch('check_mlp3', array_agg(input ORDER BY id)) AS m FROM check_rows;
+SELECT pg_temp.rows_gpu() AS multi_before \gset
+SET ai_scale.gpu = :'gpu_mode';
+CREATE TEMP TABLE multi_gpu AS
+    SELECT ai_scale.score_multi_batch('check_mlp3', array_agg(input ORDER BY id)) AS m FROM check_rows;
+RESET ai_scale.gpu;
+SELECT c.m IS DISTINCT FROM g.m AS multi_differs, pg_temp.rows_gpu() - :multi_before AS multi_gpu_rows,
+       array_length(c.m, 1) AS multi_rows, array_length(c.m, 2) AS multi_outputs
+  FROM multi_cpu c, multi_gpu g \gset
+SELECT pg_temp.assert_none_failed(CASE
+    WHEN :'multi_differs'::boolean OR :multi_rows <> :rows OR :multi_outputs <> 3
+         OR (:'gpu_live' AND :multi_gpu_rows <> :rows)
+    THEN format('score_multi_batch: %s rows of %s outputs, %s on the GPU, equal to the CPU''s: %s',
+                :multi_rows, :multi_outputs, :multi_gpu_rows, NOT :'multi_differs'::boolean)
+    ELSE '' END);
+
 \if :gpu_live
 \echo PASSED: every model scored the same on the GPU and the CPU, every row on the GPU under on, only the mlp and gbdt under auto
 \else

@@ -559,6 +559,16 @@ CREATE FUNCTION ai_scale.score_batch(model text, inputs jsonb[], version int DEF
 COMMENT ON FUNCTION ai_scale.score_batch(text, jsonb[], int) IS
     'scores an array of jsonb objects in one batch; a null element scores as null';
 
+-- Every output of each element: a two-dimensional answer, a row an element (the inputs'
+-- subscripts) and a column an output (from 1); a null element gives a row of nulls.
+CREATE FUNCTION ai_scale.score_multi_batch(model text, inputs jsonb[], version int DEFAULT NULL)
+    RETURNS float8[]
+    LANGUAGE c STABLE PARALLEL SAFE COST 100
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_score_multi_batch';
+COMMENT ON FUNCTION ai_scale.score_multi_batch(text, jsonb[], int) IS
+    'every output of a model for each of an array of jsonb objects, in one batch: row i holds inputs[i]''s outputs; a null element gives a row of nulls';
+
 CREATE FUNCTION ai_scale.score_batched(model text, input jsonb, version int DEFAULT NULL)
     RETURNS float8
     LANGUAGE c WINDOW STABLE PARALLEL SAFE

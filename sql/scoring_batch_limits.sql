@@ -36,3 +36,22 @@ RESET ai_scale.store_mode;
 DROP TABLE public.limits_store;
 RESET ai_scale.store_table;
 SELECT ai_scale.drop_model('wide_gbdt');
+
+-- score_multi_batch answers a float8 for each output of each element, null elements included:
+-- for an mlp of 256 outputs, 516,222 rows fit in 1 GB (8 bytes an output, a bit for its null
+-- flag, a header of 32 bytes), 516,223 do not, an array of as many nulls (a 64 kB input).
+-- Refused before anything is extracted or scored.
+SELECT ai_scale.register_model('wide_out', 'mlp', ARRAY['x'],
+    jsonb_build_object('layers', jsonb_build_array(jsonb_build_object(
+        'weights', (SELECT jsonb_agg(jsonb_build_array(i)) FROM generate_series(1, 256) i),
+        'bias', (SELECT jsonb_agg(0) FROM generate_series(1, 256)),
+        'activation', 'identity')))) AS version;
+SELECT ai_scale.reset_stats();
+SELECT ai_scale.score_multi_batch('wide_out', array_fill(NULL::jsonb, ARRAY[516223]));
+SELECT metric, value FROM ai_scale.stats
+WHERE section = 'scoring' AND metric IN ('rows_cpu', 'rows_gpu') ORDER BY metric;
+-- (The largest that fits would take 2 GB of the server's memory at once: its boundary is in
+-- test/unit/test_scoring_batch_limit.cpp.) A small one: output i is 0.5 * i.
+SELECT array_dims(m) AS dims, m[1][1] AS first, m[1][256] AS last, m[2][256] IS NULL AS null_row
+FROM (SELECT ai_scale.score_multi_batch('wide_out', ARRAY['{"x": 0.5}', NULL]::jsonb[]) AS m) x;
+SELECT ai_scale.drop_model('wide_out');

@@ -108,6 +108,29 @@ SELECT ai_scale.register_model('k_two', 'mlp', ARRAY['a', 'b'],
 SELECT ai_scale.score_multi('k_two', '{"a": 1, "b": 0.25}') AS two_outputs;
 SELECT ai_scale.score_multi('k_lin', '{"x1": 1, "x2": 0, "long_feature_name": 0, "flag": false}') AS one_output;
 SELECT ai_scale.score('k_two', '{"a": 1, "b": 0.25}');
+-- score_multi_batch: a row an element, a column an output, the same outputs as score_multi
+-- (1 + 0.5 + 0.5 = 2 and 3 - 1 = 2 for the first; the bias alone, 0.5 and 0, for zeros);
+-- a null element gives a row of nulls; the rows keep the inputs' subscripts.
+SELECT ai_scale.score_multi_batch('k_two',
+    ARRAY['{"a": 1, "b": 0.25}', NULL, '{"a": 0, "b": 0}']::jsonb[]) AS rows_of_outputs;
+SELECT m AS from_five, array_dims(m)
+FROM (SELECT ai_scale.score_multi_batch('k_two',
+          '[5:6]={"{\"a\": 2, \"b\": 1}", NULL}'::jsonb[]) AS m) x;
+-- A model of one output: a column of one, equal to score_batch's.
+SELECT m, m[2][1] = (ai_scale.score_batch('k_lin', i))[2] AS same_as_score_batch
+FROM (SELECT i, ai_scale.score_multi_batch('k_lin', i) AS m
+      FROM (SELECT ARRAY['{"x1": 1, "x2": 0, "long_feature_name": 0, "flag": false}',
+                   '{"x1": 2, "x2": 1, "long_feature_name": 1, "flag": true}']::jsonb[] AS i) a) x;
+-- Nothing to score: an empty array, one of nulls only (its rows null), a null array.
+SELECT ai_scale.score_multi_batch('k_two', '{}'::jsonb[]) AS empty,
+       ai_scale.score_multi_batch('k_two', ARRAY[NULL, NULL]::jsonb[]) AS nulls_only,
+       ai_scale.score_multi_batch('k_two', NULL::jsonb[]) AS null_array;
+-- Refused as score_batch refuses: an array of two dimensions (2202E), an element that is no
+-- object (22023, named by its subscript).
+SELECT ai_scale.score_multi_batch('k_two', ARRAY[['{}', '{}']]::jsonb[]);
+SELECT ai_scale.score_multi_batch('k_two', '[3:4]={"{\"a\": 1, \"b\": 1}", "[1]"}'::jsonb[]);
+-- score_batch refuses a model of several outputs and names the function that scores them.
+SELECT ai_scale.score_batch('k_two', ARRAY['{}'::jsonb]);
 
 -- Extraction: numbers of every shape numeric stores, booleans, key order, extra keys.
 SELECT ai_scale.register_model('k_id', 'linear', ARRAY['v'], '{"weights": [1]}');

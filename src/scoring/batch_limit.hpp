@@ -31,6 +31,27 @@ inline int64_t max_batch_rows(int64_t width, int64_t n_outputs)
     return std::max<int64_t>(1, max_batch_bytes / batch_bytes(1, width, n_outputs));
 }
 
+// Bytes of score_multi_batch's answer, a float8[] of rows x n_outputs elements with a null
+// bitmap, at most: a header of 32 bytes (two dimensions), a bit an element rounded up to 8
+// bytes, and 8 bytes an element. Its elements (null ones included) are each a row's output, so
+// an array of nulls, a few bytes an element, asks for up to 256 x 8 bytes an element.
+inline int64_t multi_answer_bytes(int64_t rows, int64_t n_outputs)
+{
+    const int64_t items = rows * n_outputs;
+    return 32 + (items + 63) / 64 * 8 + items * 8;
+}
+
+// The most rows whose score_multi_batch answer fits in max_batch_bytes; at least 1. (8 + 1/8
+// bytes an element and 40 of header and rounding bound the bytes from above; the rows that the
+// rounding leaves room for are then added one at a time, at most two.)
+inline int64_t max_multi_answer_rows(int64_t n_outputs)
+{
+    int64_t rows = (max_batch_bytes - 40) * 8 / (65 * n_outputs);
+    while (multi_answer_bytes(rows + 1, n_outputs) <= max_batch_bytes)
+        rows++;
+    return std::max<int64_t>(1, rows);
+}
+
 // Rows per batch of score_batched: at most want (ai_scale.score_batch_rows), as many as fit
 // their features in work_mem_kb (and in max_batch_bytes), and at least one.
 inline int64_t window_batch_rows(int64_t want, int64_t work_mem_kb, int64_t width)

@@ -1,5 +1,5 @@
-// The SQL entry points of scoring: score, score_multi, score_batch and the window function
-// score_batched; the helpers of model registration are in registration_sql.cpp.
+// The SQL entry points of scoring: score, score_multi, score_batch, score_multi_batch and the
+// window function score_batched; the helpers of model registration are in registration_sql.cpp.
 #include "cache/key.hpp"
 #include "scoring/batch_limit.hpp"
 #include "scoring/catalog.hpp"
@@ -188,7 +188,7 @@ void require_single_output(const loaded_model& m)
             ERRCODE_INVALID_PARAMETER_VALUE,
             "model \"" + m.name + "\" has " + std::to_string(m.model.n_outputs) + " outputs", "",
             "Use ai_scale.score_multi() for one input of a model with several "
-            "outputs, ai_scale.predict_batch() for a batch of them.");
+            "outputs, ai_scale.score_multi_batch() for an array of them.");
 }
 
 void count_cpu(int64_t rows, uint64_t ns)
@@ -346,6 +346,37 @@ AI_SCALE_FUNCTION(ai_scale_score_multi)
         float8_array(values.data(), reinterpret_cast<bool*>(nulls.data()), n_out));
 }
 
+namespace {
+
+// The features of an inputs array's elements that are not null, one row each, and the element
+// index of each row; the batch refused (54000) before any is extracted when they cannot fit.
+struct extracted_batch {
+    std::vector<float> rows;
+    std::vector<int> present;
+};
+
+extracted_batch extract_batch(const loaded_model& m, const pg::jsonb_elements& in)
+{
+    const size_t width = m.model.features.size();
+    // Null elements take no room.
+    const size_t n_present = size_t(std::count(in.nulls, in.nulls + in.n, false));
+    require_batch_fits(m, int64_t(n_present));
+    extracted_batch b;
+    b.rows.resize(n_present * width);
+    b.present.reserve(n_present);
+    for (int i = 0; i < in.n; i++) {
+        if (in.nulls[i])
+            continue;
+        pg::check_for_interrupts();
+        extract_row(m, in.elems[i], b.rows.data() + b.present.size() * width,
+                    {"inputs element", i + in.lower});
+        b.present.push_back(i);
+    }
+    return b;
+}
+
+} // namespace
+
 // score_batch(model text, inputs jsonb[], version int DEFAULT NULL) -> float8[]
 // A null element scores as null.
 AI_SCALE_FUNCTION(ai_scale_score_batch)
@@ -358,41 +389,70 @@ AI_SCALE_FUNCTION(ai_scale_score_batch)
     // Under pg::call (pg/args.hpp): detoasting may fail (out of memory), and a Postgres error
     // jumping past model kept the compiled model alive for the backend's life.
     const pg::jsonb_elements in = pg::jsonb_array_arg(fcinfo, 1);
-    Datum* elems = in.elems;
-    bool* elem_nulls = in.nulls;
-    const int n = in.n;
-    const int lower = in.lower;
     // Its heap handed back at the end of the transaction, as predict_batch's (a backend kept
     // 60 MB after 500,000 rows of 16 features).
-    pg::note_batch(size_t(n));
-    const size_t width = m.model.features.size();
-    // Null elements take no room.
-    const size_t n_present = size_t(std::count(elem_nulls, elem_nulls + n, false));
-    require_batch_fits(m, int64_t(n_present));
-    std::vector<float> rows(n_present * width);
-    std::vector<int> present; // element index of each scored row
-    present.reserve(n_present);
-    for (int i = 0; i < n; i++) {
-        if (elem_nulls[i])
-            continue;
-        pg::check_for_interrupts();
-        extract_row(m, elems[i], rows.data() + present.size() * width,
-                    {"inputs element", i + lower});
-        present.push_back(i);
-    }
-    std::vector<float> out(present.size());
-    score_batch_rows(m, rows.data(), int64_t(present.size()), out.data(),
-                     {"inputs element", present.data(), int64_t(lower) - 1});
+    pg::note_batch(size_t(in.n));
+    const extracted_batch b = extract_batch(m, in);
+    std::vector<float> out(b.present.size());
+    score_batch_rows(m, b.rows.data(), int64_t(b.present.size()), out.data(),
+                     {"inputs element", b.present.data(), int64_t(in.lower) - 1});
     // The scores are written over the inputs' elements (deconstruct_array's, read no more),
     // with their nulls as they are: copies of both took 17 bytes an element more, 68 MB for
     // an array of 4 million nulls. result[i] is the score of inputs[i], whatever the inputs'
     // first subscript (as array_replace keeps it): '[5:6]={...}' came back as [1:2].
-    for (size_t k = 0; k < present.size(); k++)
-        elems[present[k]] = Float8GetDatum(double(out[k]));
+    for (size_t k = 0; k < b.present.size(); k++)
+        in.elems[b.present[k]] = Float8GetDatum(double(out[k]));
     PG_RETURN_ARRAYTYPE_P(pg::call([&] {
-        int dims[1] = {n};
-        int lbs[1] = {lower};
-        return construct_md_array(elems, elem_nulls, 1, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL,
+        int dims[1] = {in.n};
+        int lbs[1] = {in.lower};
+        return construct_md_array(in.elems, in.nulls, 1, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL,
+                                  TYPALIGN_DOUBLE);
+    }));
+}
+
+// score_multi_batch(model text, inputs jsonb[], version int DEFAULT NULL) -> float8[][]
+// Row i of the answer holds every output of inputs[i], in the model's order (a row of one for a
+// model of one output); a null element gives a row of nulls. The rows keep the inputs'
+// subscripts, the outputs are numbered from 1.
+AI_SCALE_FUNCTION(ai_scale_score_multi_batch)
+{
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        PG_RETURN_NULL();
+    const model_ptr model = resolve(fcinfo, version_arg(fcinfo, 2));
+    const loaded_model& m = *model;
+    const pg::jsonb_elements in = pg::jsonb_array_arg(fcinfo, 1);
+    const int n_out = m.model.n_outputs;
+    // Checked first: an array of nulls is a bit an element, and its answer n_out float8s.
+    const int64_t answer_bytes = multi_answer_bytes(in.n, n_out);
+    if (answer_bytes > max_batch_bytes)
+        throw pg::error(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                        "answer of " + std::to_string(in.n) + " rows is too large for model \"" +
+                            m.name + "\"",
+                        "Its " + std::to_string(n_out) + " outputs a row as float8 would take " +
+                            std::to_string(answer_bytes) + " bytes, more than the maximum of " +
+                            std::to_string(max_batch_bytes) + ": at most " +
+                            std::to_string(max_multi_answer_rows(n_out)) + " rows fit.",
+                        "Score the inputs in smaller arrays.");
+    pg::note_batch(size_t(in.n));
+    const extracted_batch b = extract_batch(m, in);
+    std::vector<float> out(b.present.size() * size_t(n_out));
+    score_batch_rows(m, b.rows.data(), int64_t(b.present.size()), out.data(),
+                     {"inputs element", b.present.data(), int64_t(in.lower) - 1});
+    const size_t items = size_t(in.n) * size_t(n_out);
+    PG_RETURN_ARRAYTYPE_P(pg::call([&] {
+        Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * std::max<size_t>(items, 1)));
+        bool* nulls = static_cast<bool*>(palloc(std::max<size_t>(items, 1)));
+        memset(nulls, true, items);
+        for (size_t k = 0; k < b.present.size(); k++) {
+            const size_t at = size_t(b.present[k]) * size_t(n_out);
+            for (int j = 0; j < n_out; j++) {
+                values[at + size_t(j)] = Float8GetDatum(double(out[k * size_t(n_out) + size_t(j)]));
+                nulls[at + size_t(j)] = false;
+            }
+        }
+        int dims[2] = {in.n, n_out};
+        int lbs[2] = {in.lower, 1};
+        return construct_md_array(values, nulls, 2, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL,
                                   TYPALIGN_DOUBLE);
     }));
 }

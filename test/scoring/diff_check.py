@@ -352,10 +352,13 @@ class Checker:
             else:
                 a = z
             err = err + 4 * U * np.abs(a) + 1e-44
-        if a.shape[1] > 1:  # several outputs: score_multi, compared output by output
+        if a.shape[1] > 1:  # several outputs: score_multi and score_multi_batch, output by output
             got = {"score_multi": np.array([r[0] for r in self.q(
                 "SELECT ai_scale.score_multi(%s, i::jsonb) FROM unnest(%s::text[]) "
-                "WITH ORDINALITY AS t(i, o) ORDER BY o", (name, inputs))], dtype=np.float64)}
+                "WITH ORDINALITY AS t(i, o) ORDER BY o", (name, inputs))], dtype=np.float64),
+                   "score_multi_batch": np.array(self.q(
+                "SELECT ai_scale.score_multi_batch(%s, %s::text[]::jsonb[])", (name, inputs))[0][0],
+                dtype=np.float64)}
             ref, tol = a, 2 * err
         else:
             ref, tol = a[:, 0], 2 * err[:, 0]

@@ -35,6 +35,23 @@ TEST(BatchLimit, MaxRowsIsTheLastThatFits)
     EXPECT_EQ(max_batch_rows(10000, 1), 26840); // sql/scoring_batch_limits.sql
 }
 
+TEST(BatchLimit, MultiAnswerCountsEveryElementAndItsNullBit)
+{
+    // Two dimensions: 16 bytes of header, 16 of bounds; a null bitmap rounded up to 8 bytes.
+    EXPECT_EQ(multi_answer_bytes(0, 3), 32);
+    EXPECT_EQ(multi_answer_bytes(1, 3), 32 + 8 + 24);
+    EXPECT_EQ(multi_answer_bytes(64, 1), 32 + 8 + 512);
+    EXPECT_EQ(multi_answer_bytes(65, 1), 32 + 16 + 520);
+    const int64_t max_array = 0x3fffffff / 8;
+    EXPECT_GT(multi_answer_bytes(max_array, mlp_max_width), max_batch_bytes);
+    for (int64_t outputs : {int64_t(1), int64_t(2), int64_t(3), int64_t(7), int64_t(mlp_max_width)}) {
+        const int64_t rows = max_multi_answer_rows(outputs);
+        EXPECT_LE(multi_answer_bytes(rows, outputs), max_batch_bytes) << outputs;
+        EXPECT_GT(multi_answer_bytes(rows + 1, outputs), max_batch_bytes) << outputs;
+    }
+    EXPECT_EQ(max_multi_answer_rows(256), 516222); // sql/scoring_batch_limits.sql
+}
+
 TEST(BatchLimit, WindowBatchesFitWorkMemAndTheLimit)
 {
     // 4 MB of work_mem: 65,536 rows of 16 features, cut to score_batch_rows.

@@ -1,10 +1,10 @@
--- Making one partition: built standalone and attached (see install/20_partition_common.sql
+-- Making one partition: built standalone and attached (see install/20_partition_config.sql
 -- for the component as a whole).
 
 -- For _create_partition: the bounds [lo, hi) (local times in zone) as literals of key_type
 -- (lo_lit, hi_lit) and for people (bounds); all NULL for a range a DST change makes empty.
 -- Written out here rather than through the small helpers in
--- install/20_partition_common.sql: this runs once per partition, and every call of a function
+-- install/20_partition_time.sql: this runs once per partition, and every call of a function
 -- with its own search_path costs a GUC save and restore.
 CREATE FUNCTION ai_scale._partition_literals(key_type regtype, zone text, lo timestamp,
                                              hi timestamp, OUT lo_lit text, OUT hi_lit text,

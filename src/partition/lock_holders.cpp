@@ -1,4 +1,4 @@
-// The worker's side of ai_scale._lock_holders (install/20_partition_common.sql): a detach or a
+// The worker's side of ai_scale._lock_holders (install/20_partition_locks.sql): a detach or a
 // drop it skips because a lock was not free in time is logged with what held the lock. Asked in
 // a subtransaction of its own, so that nothing going wrong here fails the run: the log line then
 // says what it said before. C style, as the worker: Postgres errors longjmp through it.

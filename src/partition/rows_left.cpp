@@ -1,4 +1,4 @@
-// ai_scale._rows_left (install/20_partition_common.sql): of rows of a table named by their ctid,
+// ai_scale._rows_left (install/20_partition_move.sql): of rows of a table named by their ctid,
 // which were not deleted: still there (kept), or updated into a new version (changed).
 //
 // A move that copies rows out of the default partition and then deletes them (_copy_then_delete:

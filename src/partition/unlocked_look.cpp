@@ -1,4 +1,4 @@
-// ai_scale._has_rows_unlocked (install/20_partition_common.sql): whether a table holds a row of
+// ai_scale._has_rows_unlocked (install/20_partition_catalog.sql): whether a table holds a row of
 // its own, looked at under a lock that is released again at once, unless the transaction held
 // it before.
 //

@@ -646,4 +646,4 @@ CREATE FUNCTION ai_scale.run_maintenance(parent regclass DEFAULT NULL)
     SET jit = off
     AS $$ SELECT * FROM ai_scale._run_maintenance(parent, false) $$;
 COMMENT ON FUNCTION ai_scale.run_maintenance(regclass) IS
-    'creates, drops, detaches and tiers partitions of one managed table (or all); one row per action';
+    'creates, drops, detaches and tiers partitions of one managed table (or all), and rescues rows from its default partition; one row per action';

@@ -130,7 +130,10 @@ $$;
 -- query folds the constant parts of the store's index expressions, code of the owner's, which
 -- ran as the registering superuser (docs/cache.md, Security); otherwise as the caller, as its
 -- L3 lookups read it; a store with a table under it of a role without its owner's rights (whose
--- code the read would run as the owner) is not read, with a WARNING. With row_security off: a
+-- code the read would run as the owner) is not read, and the registration refused (42501): a
+-- WARNING numbered the name without it, and once numbered, a name's next versions are not
+-- looked for in the store again, so the store's earlier outputs of those numbers were answered
+-- as the new versions' even after its tables were given back. With row_security off: a
 -- store a policy would filter for the reader is not read. Any table with the store's columns
 -- was read once: its owner's code ran as whoever registered, a value in it that was no version
 -- failed the registration, and a lock on it held every registration. A partitioned store is
@@ -149,6 +152,9 @@ DECLARE
     highest int := 0;
     name_type regtype;
     version_type regtype;
+    untrusted regclass; -- a store not read, with the refusal's message and hint
+    untrusted_message text;
+    untrusted_hint text;
 BEGIN
     names := ARRAY(
         SELECT current_setting('ai_scale.store_table', true)
@@ -214,13 +220,12 @@ BEGIN
                     found := ai_scale._store_highest_version(store, model, true);
                 EXCEPTION WHEN insufficient_privilege THEN
                     -- A table under the store that its owner does not trust (owned by a role
-                    -- without its rights), whose code the read would run as the owner: said,
-                    -- as the store may hold outputs of an earlier model of this number.
-                    RAISE WARNING 'prediction store % was not looked in for the versions of '
-                                  'model "%"', store, model
-                        USING DETAIL = SQLERRM || '.',
-                              HINT = 'Make the store''s owner the owner of every table under '
-                                     'it, or delete the earlier rows of this name.';
+                    -- without its rights), whose code the read would run as the owner: the
+                    -- registration is refused after the loop (the handler around this block
+                    -- would catch the refusal raised here).
+                    GET STACKED DIAGNOSTICS untrusted_message = MESSAGE_TEXT,
+                                            untrusted_hint = PG_EXCEPTION_HINT;
+                    untrusted := store;
                     CONTINUE;
                 END;
             ELSIF has_table_privilege(store, 'SELECT')
@@ -238,6 +243,15 @@ BEGIN
             NULL;
         END;
     END LOOP;
+    IF untrusted IS NOT NULL THEN
+        RAISE EXCEPTION 'prediction store % cannot be looked in for the versions of model "%"',
+                        untrusted, model
+            USING ERRCODE = '42501',
+                  DETAIL = untrusted_message || '. It may hold outputs of an earlier model of '
+                           'this name and number (one registered before DROP EXTENSION, say), '
+                           'which L3 would answer as the new version''s.',
+                  HINT = untrusted_hint;
+    END IF;
     RETURN highest;
 END
 $$;

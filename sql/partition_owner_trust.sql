@@ -115,8 +115,9 @@ DROP TRIGGER app_note ON trusted_default;
 REVOKE TRIGGER, INSERT ON trusted_default FROM trust_app;
 
 -- register_model reads the prediction store as its owner, for the highest version it holds:
--- a store with a partition of the role's is not read, with a WARNING, the new version
--- numbered without it.
+-- a store with a partition of the role's is not read, and the registration refused (42501),
+-- nothing recorded: numbered without the store, the new version could be one whose outputs
+-- the store holds (7 here), and the name's next versions would not be looked for in it again.
 CREATE TABLE trust_store (model_name text NOT NULL, model_version int NOT NULL,
                           created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);
 CREATE TABLE trust_store_all (LIKE trust_store);
@@ -127,8 +128,10 @@ ALTER TABLE trust_store ATTACH PARTITION trust_store_all
     FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
 SET ai_scale.store_table = 'public.trust_store';
 SELECT ai_scale.register_model('trust_a', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
--- Given to the store's owner, it is read: the new version comes after the store's 7.
+SELECT count(*) AS recorded FROM ai_scale.model_last_versions WHERE model_name = 'trust_a';
+-- Given to the store's owner, it is read: the new versions come after the store's 7.
 ALTER TABLE trust_store_all OWNER TO CURRENT_USER;
+SELECT ai_scale.register_model('trust_a', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
 SELECT ai_scale.register_model('trust_b', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
 SELECT ai_scale.drop_model('trust_a'), ai_scale.drop_model('trust_b');
 RESET ai_scale.store_table;

@@ -155,6 +155,51 @@ bool starts_with(std::string_view s, std::string_view prefix)
     return s.substr(0, prefix.size()) == prefix;
 }
 
+bool ends_with(std::string_view s, std::string_view suffix)
+{
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Whether a NOPERM refuses a key, in Redis's words: 6.0 and 7.0 "... to access one of the keys
+// used as arguments", 6.2 "No permissions to access a key", 7.2 "User u has no permissions to
+// access the 'k' key". (Any "key" in the reply matched a user name such as "monkey" in a reply
+// cut short before its command.)
+bool refuses_key(std::string_view reply)
+{
+    return reply.find("to access one of the keys") != std::string_view::npos ||
+           reply.find("to access a key") != std::string_view::npos || ends_with(reply, "' key");
+}
+
+// A Redis user's name as redis-cli reads it on a command line: as it is when it holds only
+// letters, digits and _.:@-; else in double quotes, with \" and \\ escaped and any other byte
+// outside printable ASCII as \xNN (a quote in it failed the line: "Invalid argument(s)").
+std::string acl_user(std::string_view user)
+{
+    if (user.empty())
+        return "default";
+    bool plain = true;
+    for (char ch : user)
+        plain &= (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '.' || ch == ':' || ch == '@' || ch == '-';
+    if (plain)
+        return std::string(user);
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (unsigned char ch : user) {
+        if (ch == '"' || ch == '\\') {
+            out.push_back('\\');
+            out.push_back(char(ch));
+        } else if (ch >= 0x20 && ch < 0x7f) {
+            out.push_back(char(ch));
+        } else {
+            out += "\\x";
+            out.push_back(hex[ch >> 4]);
+            out.push_back(hex[ch & 0xf]);
+        }
+    }
+    return out + "\"";
+}
+
 } // namespace
 
 std::string refusal_hint(std::string_view last_error, std::string_view user,
@@ -164,17 +209,24 @@ std::string refusal_hint(std::string_view last_error, std::string_view user,
         return "Set ai_scale.redis_password, and ai_scale.redis_user for an ACL user, to a login "
                "this Redis accepts.";
     std::string_view reply = last_error;
-    if (starts_with(reply, "SELECT: "))
+    // The SELECT of ai_scale.redis_db that a new connection sends first: the refused command,
+    // whether the reply names it or was withheld.
+    const bool select = starts_with(reply, "SELECT: ");
+    if (select)
         reply.remove_prefix(std::string_view("SELECT: ").size());
-    const std::string who = user.empty() ? std::string("default") : std::string(user);
+    const std::string who = acl_user(user);
     if (starts_with(reply, "NOPERM")) {
-        const std::string_view command = refused_command(reply);
-        if (command.empty() && reply.find("key") != std::string_view::npos)
+        const std::string_view command = select ? "select" : refused_command(reply);
+        if (command.empty() && refuses_key(reply))
             return "Grant the Redis user ai_scale's keys: ACL SETUSER " + who + " ~ai_scale:*.";
         if (command.empty())
-            // (A reply cut short, or withheld for repeating the password, names neither.)
-            return "Grant the Redis user the commands and keys ai_scale uses: ACL SETUSER " + who +
-                   " ~ai_scale:* +get +mget +set +incrby +info.";
+            // (A reply cut short, or withheld for repeating the password, names neither.) Two
+            // lines: Redis refuses the whole of one that adds a key pattern to a user that has
+            // every key (~* or allkeys), and grants nothing.
+            return "Grant the Redis user the commands ai_scale uses: ACL SETUSER " + who +
+                   " +get +mget +set +incrby +info; and, unless it has every key, ai_scale's "
+                   "keys: ACL SETUSER " +
+                   who + " ~ai_scale:*.";
         std::string upper(command);
         for (char& ch : upper)
             if (ch >= 'a' && ch <= 'z')

@@ -162,14 +162,40 @@ TEST(ErrorText, HintsWhatCuresARefusal)
               "Grant the Redis user ai_scale's keys: ACL SETUSER u ~ai_scale:*.");
     // A command name with anything but Redis's own characters is not echoed into the hint, nor
     // one cut short (no closing quote: the reply as kept is cut at 191 bytes): the whole grant.
-    const std::string whole_grant = "Grant the Redis user the commands and keys ai_scale uses: "
-                                    "ACL SETUSER u ~ai_scale:* +get +mget +set +incrby +info.";
+    const std::string whole_grant =
+        "Grant the Redis user the commands ai_scale uses: ACL SETUSER u +get +mget +set +incrby "
+        "+info; and, unless it has every key, ai_scale's keys: ACL SETUSER u ~ai_scale:*.";
     EXPECT_EQ(refusal_hint("NOPERM x to run the 'set +@all' command", "u", ""), whole_grant);
     EXPECT_EQ(refusal_hint("NOPERM User u has no permissions to run the 'inc", "u", ""),
               whole_grant);
     EXPECT_EQ(refusal_hint("NOPERM", "u", ""), whole_grant);
     EXPECT_EQ(refusal_hint("NOPERM No permissions to access a key", "u", ""),
               "Grant the Redis user ai_scale's keys: ACL SETUSER u ~ai_scale:*.");
+    EXPECT_EQ(
+        refusal_hint("NOPERM User u has no permissions to access the 'ai_scale:x' key", "u", ""),
+        "Grant the Redis user ai_scale's keys: ACL SETUSER u ~ai_scale:*.");
+    // "key" in a user's name, the reply cut short before its command (Redis 7.2 names the user
+    // first): no key refusal, the whole grant.
+    EXPECT_EQ(refusal_hint("NOPERM User monkey has no permissions to run the 'inc", "u", ""),
+              whole_grant);
+    // The SELECT of ai_scale.redis_db refused, its reply withheld (it repeated the password):
+    // SELECT is the command.
+    EXPECT_EQ(refusal_hint("SELECT: NOPERM (the rest of the reply is withheld: it repeats the "
+                           "password)",
+                           "u", ""),
+              "Grant the Redis user the command SELECT: ACL SETUSER u +select.");
+    // A user's name as redis-cli reads it: quoted when it holds more than letters, digits and
+    // _.:@- (a quote in it failed the line), a quote and a backslash escaped, control bytes hex.
+    EXPECT_EQ(refusal_hint("NOPERM this user has no permissions to run the 'incrby' command",
+                           "app's", ""),
+              "Grant the Redis user the command INCRBY: ACL SETUSER \"app's\" +incrby.");
+    EXPECT_EQ(
+        refusal_hint("NOPERM this user has no permissions to run the 'incrby' command",
+                     "a \"b\"\\c\nd", ""),
+        "Grant the Redis user the command INCRBY: ACL SETUSER \"a \\\"b\\\"\\\\c\\x0ad\" +incrby.");
+    EXPECT_EQ(refusal_hint("NOPERM this user has no permissions to run the 'incrby' command",
+                           "svc-app_1.x:y@z", ""),
+              "Grant the Redis user the command INCRBY: ACL SETUSER svc-app_1.x:y@z +incrby.");
     EXPECT_EQ(refusal_hint("AUTH: WRONGPASS invalid username-password pair", "u", ""),
               "Set ai_scale.redis_password, and ai_scale.redis_user for an ACL user, to a login "
               "this Redis accepts.");

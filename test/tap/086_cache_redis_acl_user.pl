@@ -1,7 +1,8 @@
 # A Redis 6+ ACL user: ai_scale.redis_user is sent with the password (AUTH user password), so a
 # Redis whose default user is off, with a user limited to ai_scale's commands and keys, serves
 # the cache. A user lacking a command ai_scale uses (NOPERM) fails like an unreachable Redis for
-# that call: a miss and a counted error, 08006 with cache_strict, never a wrong value.
+# that call: a miss and a counted error, 08006 with cache_strict, never a wrong value; the
+# hint's ACL SETUSER lines, as redis-cli reads them, cure it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -18,6 +19,8 @@ my $cli = "redis-cli -p $port";
 for my $acl (
     q{ACL SETUSER cache on '>cachepw' '~ai_scale:*' -@all +get +mget +set +incrby +info},
     q{ACL SETUSER noincr on '>noincrpw' '~ai_scale:*' -@all +get +mget +set +info},
+    q{ACL SETUSER "app's" on '>e' '~*' +@all -get -select},
+    q{ACL SETUSER admin on '>adminpw' '~*' +@all},
     q{ACL SETUSER default off})
 {
     like(`$cli $acl`, qr/OK/, $acl);
@@ -87,6 +90,47 @@ SELECT 'errors', value::int > 0 FROM ai_scale.stats WHERE section = 'l2' AND met
 is($ret, 0, 'without cache_strict: no error') or diag($err);
 like($out, qr/^after\|t$/m, 'the invalidation holds on this server');
 like($out, qr/^errors\|t$/m, 'the refused INCRBY is counted as an L2 error');
+
+# The hint's ACL SETUSER lines, fed to redis-cli as a line (its own parsing of quotes), cure the
+# refusal. A user named with a quote, with every key (~*), whose password ("e") is in the reply,
+# which is then withheld: the command is unnamed, and the hint gives the commands and the keys
+# in two lines (Redis refuses the whole of one that adds ~ai_scale:* to a user with ~*).
+my $hint_fixes = sub {
+    my ($err, $what) = @_;
+    my ($hint) = $err =~ /^HINT:  (.*)$/m;
+    my @lines = ($hint // '') =~ /(ACL SETUSER .+?)(?=[;.]( |$))/g;
+    @lines = grep { /^ACL/ } @lines;
+    ok(@lines >= 1, "$what: the hint gives an ACL SETUSER line") or diag($err);
+    my $file = PostgreSQL::Test::Utils::tempdir() . '/acl.txt';
+    PostgreSQL::Test::Utils::append_to_file($file, "$lines[0]\n");
+    like(`$cli --user admin --pass adminpw --no-auth-warning < $file`, qr/^OK$/m,
+        "$what: redis-cli takes its first line: $lines[0]");
+    return @lines;
+};
+$node->append_conf('postgresql.conf',
+    "ai_scale.redis_user = 'app''s'\nai_scale.redis_password = 'e'\nai_scale.redis_db = 1\n");
+$node->reload;
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('acl', 1, '{"a": 1}');});
+isnt($ret, 0, 'SELECT refused, its reply withheld: cache_get fails with cache_strict');
+like($err, qr/DETAIL:  .*SELECT: NOPERM \(the rest of the reply is withheld/, '... the reply withheld');
+like($err, qr/HINT:  Grant the Redis user the command SELECT: ACL SETUSER "app's" \+select\./,
+    '... the hint names SELECT and quotes the user');
+$hint_fixes->($err, 'SELECT');
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.cache_strict = on;
+SELECT ai_scale.cache_get('acl', 1, '{"a": 1}');});
+isnt($ret, 0, 'GET refused, its reply withheld: cache_get fails with cache_strict');
+my @lines = $hint_fixes->($err, 'GET');
+is(scalar @lines, 2, '... the commands and the keys in two lines') or diag($err);
+like($lines[0], qr/^ACL SETUSER "app's" \+get \+mget \+set \+incrby \+info$/, '... the commands first');
+like($lines[1] // '', qr/^ACL SETUSER "app's" ~ai_scale:\*$/, '... then the keys');
+($ret, $out, $err) = $node->psql('postgres', q{
+SET ai_scale.cache_strict = on;
+SELECT 'cured', ai_scale.cache_get('acl', 1, '{"a": 1}') IS NULL;});
+is($ret, 0, 'granted as the hints said: cache_get answers with cache_strict') or diag($err);
+like($out, qr/^cured\|t$/m, '... a miss in database 1');
 
 $node->stop;
 redis_stop('acl');

@@ -73,12 +73,19 @@ SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', t
 -- Postgres reads it as the abbreviation, +01 all year for CET, and a July partition began at
 -- 23:00 UTC, not at Paris's 22:00.
 SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 month', time_zone => 'CET')$$);
+-- Nor a zone that counts leap seconds (right/..., which Postgres refuses as TimeZone): its
+-- conversions to and from local time disagree by 27 s, and a row by a midnight stayed in the
+-- default, each rescue "moving" it again. Nor the host's zone (localtime), which moves with it.
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', time_zone => 'right/UTC')$$);
+SELECT pg_temp.try($$SELECT * FROM ai_scale.manage_partitions('good', '1 day', time_zone => 'localtime')$$);
 -- The setting is checked at SET: zone names and POSIX specs, as AT TIME ZONE takes them, and a
 -- name that is both a zone of one offset and an abbreviation of that offset (EST); not an
 -- abbreviation alone, nor CET.
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'Mars/Olympus_Mons'$$);
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'IST'$$);
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'CET'$$);
+SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'right/Europe/Paris'$$);
+SELECT pg_temp.try($$SET ai_scale.partition_time_zone = 'localtime'$$);
 SELECT pg_temp.try($$SET ai_scale.partition_time_zone = ''$$);
 SET ai_scale.partition_time_zone = 'europe/berlin';
 SET ai_scale.partition_time_zone = 'UTC+3';

@@ -65,7 +65,20 @@ const char* partition_zone_problem(const char* zone, const char** hint)
     const int type = DecodeTimezoneAbbrev(0, lower, &offset, &tz);
     pfree(lower);
     const bool abbreviation = type == TZ || type == DTZ || type == DYNTZ;
-    if (const pg_tz* named = pg_tzset(zone)) {
+    // The host's zone (/etc/localtime, which the zone database links as "localtime"): a table's
+    // cells would move with the host's setting, or with a server moved to another host.
+    if (pg_strcasecmp(zone, "localtime") == 0)
+        return psprintf("time zone \"%s\" cannot align partitions: it is the host's zone, "
+                        "whatever that is when maintenance runs",
+                        zone);
+    if (pg_tz* named = pg_tzset(zone)) {
+        // A zone that counts leap seconds (right/...), which Postgres refuses as TimeZone: its
+        // conversions to and from local time disagree by the leap seconds (27 s since 1972),
+        // so a row's cell (local time) and the bounds of its partition (instants) disagreed,
+        // and rows by a midnight stayed in the default, each rescue "moving" them again.
+        if (!pg_tz_acceptable(named))
+            return psprintf("time zone \"%s\" cannot align partitions: it counts leap seconds",
+                            zone);
         // A name that is a zone and an abbreviation too is read as the abbreviation (AT TIME
         // ZONE looks there first): the same for a zone of one offset that the abbreviation
         // has (EST, UTC), but CET, EET, MET and WET have summer time, which the abbreviation

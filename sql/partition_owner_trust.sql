@@ -114,6 +114,63 @@ SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action 
 DROP TRIGGER app_note ON trusted_default;
 REVOKE TRIGGER, INSERT ON trusted_default FROM trust_app;
 
+-- A trigger's WHEN condition runs with the rights of whoever writes the table, as its function
+-- does: a role with TRIGGER put one calling its own function (or casting to its own domain,
+-- whose CHECK calls it) on a trigger whose function is trusted (a built-in), and a rescue ran
+-- it as the owner, a superuser. Refused as well, naming what the condition uses.
+GRANT TRIGGER, INSERT ON trusted_default TO trust_app;
+SET ROLE trust_app;
+CREATE FUNCTION public.trust_when() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.trust_log
+        SELECT current_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user;
+    RETURN false;
+END $$;
+CREATE DOMAIN public.trust_dom AS int CHECK (public.trust_when() OR true);
+CREATE TRIGGER app_when BEFORE DELETE ON trusted_default FOR EACH ROW
+    WHEN (public.trust_when()) EXECUTE FUNCTION suppress_redundant_updates_trigger();
+INSERT INTO trusted_default VALUES (3, '2022-03-03 12:00 UTC');
+RESET ROLE;
+SELECT action, detail FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
+DROP TRIGGER app_when ON trusted_default;
+SET ROLE trust_app;
+CREATE TRIGGER app_when BEFORE DELETE ON trusted_default FOR EACH ROW
+    WHEN (OLD.id::public.trust_dom IS NULL) EXECUTE FUNCTION suppress_redundant_updates_trigger();
+RESET ROLE;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
+SELECT count(*) AS superuser_runs FROM trust_log WHERE as_superuser;
+-- The function given to the owner, the domain is still the role's; both given, the condition
+-- is trusted, and the verdict kept is forgotten once the domain is given back.
+ALTER FUNCTION public.trust_when() OWNER TO CURRENT_USER;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
+ALTER DOMAIN public.trust_dom OWNER TO CURRENT_USER;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER DOMAIN public.trust_dom OWNER TO trust_app;
+INSERT INTO trusted_default VALUES (4, '2022-03-04 12:00 UTC');
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
+ALTER DOMAIN public.trust_dom OWNER TO CURRENT_USER;
+SELECT partition IS NOT NULL AS moved, rows_moved FROM ai_scale.rescue_default('trusted');
+DROP TRIGGER app_when ON trusted_default;
+DROP DOMAIN public.trust_dom;
+DROP FUNCTION public.trust_when();
+REVOKE TRIGGER, INSERT ON trusted_default FROM trust_app;
+
+-- A foreign key of a table of the role's referencing the table (REFERENCES on it is all it
+-- takes): retention detaches a referenced partition as the owner, and Postgres's check that no
+-- row references it plans a query over the role's table, folding its index predicates, code of
+-- the role's. Refused too, naming the referencing table; given to the owner, it is trusted.
+ALTER TABLE trusted ADD PRIMARY KEY (id, at);
+GRANT REFERENCES ON trusted TO trust_app;
+SET ROLE trust_app;
+CREATE TABLE trust_ref (id int, at timestamptz, FOREIGN KEY (id, at) REFERENCES trusted);
+RESET ROLE;
+SELECT action, detail FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER TABLE trust_ref OWNER TO CURRENT_USER;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+DROP TABLE trust_ref;
+REVOKE REFERENCES ON trusted FROM trust_app;
+
 -- register_model reads the prediction store as its owner, for the highest version it holds:
 -- a store with a partition of the role's is not read, and the registration refused (42501),
 -- nothing recorded: numbered without the store, the new version could be one whose outputs

@@ -11,8 +11,10 @@
 // (scoring/store_highest_version.cpp). The code on the tables under the table (a partition's
 // triggers, its index predicates) is its own owner's, and runs as the table's owner just the
 // same: so they must all belong to roles with the owner's rights, and so must their triggers'
-// functions unless SECURITY DEFINER (require_acting_owner), or a role left owning a partition,
-// or given TRIGGER on one, made itself a superuser through the worker.
+// functions unless SECURITY DEFINER, what the triggers' WHEN conditions use, and the tables
+// whose foreign keys reference them, over which a DETACH plans a query (require_acting_owner),
+// or a role left owning a partition, given TRIGGER on one, or REFERENCES on the table, made
+// itself a superuser through the worker.
 #include "partition/owner_scope.hpp"
 #include "pg/guard.hpp"
 
@@ -33,6 +35,12 @@ extern "C" {
 #include "catalog/indexing.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/dependency.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
 #include "utils/fmgroids.h"
 #include "funcapi.h"
 #include "utils/tuplestore.h"
@@ -135,12 +143,125 @@ std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count, List**
 // scan of pg_trigger a table, 2.7 ms at 1,000 partitions when it was every table), the first
 // one found (its name, table, function and the function's owner) in *first, and how many there
 // are, 0 where none.
+// What makes a trigger untrusted: its function; an object its WHEN condition calls or uses
+// (object, of class object_class: a function, operator or type, a domain whose CHECK runs); or,
+// for a foreign key's internal trigger on a referenced table, the referencing table (object,
+// of class pg_class), over which a DETACH of the referenced partition plans a query.
+enum class trigger_fault { function, when_condition, referencing_table };
+
 struct found_trigger {
     NameData name;
     Oid table = InvalidOid;
     Oid function = InvalidOid;
     Oid function_owner = InvalidOid;
+    trigger_fault fault = trigger_fault::function;
+    Oid object_class = InvalidOid;
+    Oid object = InvalidOid;
+    Oid object_owner = InvalidOid;
 };
+
+bool has_owner_rights(Oid role, Oid owner)
+{
+    return role == owner || has_privs_of_role(role, owner);
+}
+
+// The owner of a function, operator or type; InvalidOid for any other class, or one gone.
+Oid object_owner_of(Oid object_class, Oid object)
+{
+    int cache;
+    if (object_class == ProcedureRelationId)
+        cache = PROCOID;
+    else if (object_class == OperatorRelationId)
+        cache = OPEROID;
+    else if (object_class == TypeRelationId)
+        cache = TYPEOID;
+    else
+        return InvalidOid;
+    HeapTuple tuple = SearchSysCache1(cache, ObjectIdGetDatum(object));
+    if (!HeapTupleIsValid(tuple))
+        return InvalidOid;
+    Oid role = InvalidOid;
+    if (cache == PROCOID)
+        role = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->proowner;
+    else if (cache == OPEROID)
+        role = reinterpret_cast<Form_pg_operator>(GETSTRUCT(tuple))->oprowner;
+    else
+        role = reinterpret_cast<Form_pg_type>(GETSTRUCT(tuple))->typowner;
+    ReleaseSysCache(tuple);
+    return role;
+}
+
+// A function, operator or type that the WHEN condition of trigger (whose function is function)
+// depends on and that belongs to a role without the rights of owner: the condition runs with
+// the rights of whoever writes the table, and a role with TRIGGER on the table wrote it. Postgres
+// records the condition's objects in pg_depend (recordDependencyOnExpr). False when none.
+bool untrusted_when_object(Oid trigger, Oid function, Oid owner, found_trigger* found)
+{
+    Relation depend = table_open(DependRelationId, AccessShareLock);
+    ScanKeyData keys[2];
+    ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(TriggerRelationId));
+    ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(trigger));
+    SysScanDesc scan = systable_beginscan(depend, DependDependerIndexId, true, nullptr, 2, keys);
+    bool untrusted = false;
+    HeapTuple tuple;
+    while (!untrusted && HeapTupleIsValid(tuple = systable_getnext(scan))) {
+        const auto* dep = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
+        if (dep->refclassid == ProcedureRelationId && dep->refobjid == function)
+            continue; // the trigger's function, asked about on its own
+        const Oid role = object_owner_of(dep->refclassid, dep->refobjid);
+        if (!OidIsValid(role) || has_owner_rights(role, owner))
+            continue;
+        untrusted = true;
+        found->fault = trigger_fault::when_condition;
+        found->object_class = dep->refclassid;
+        found->object = dep->refobjid;
+        found->object_owner = role;
+    }
+    systable_endscan(scan);
+    table_close(depend, AccessShareLock);
+    return untrusted;
+}
+
+// For an internal trigger of a foreign key that references table: the referencing table, or one
+// under it, when it belongs to a role without the rights of owner. A DETACH of a partition that
+// a foreign key references (maintenance's retention, as the owner) plans a query over the
+// referencing table, folding the constant parts of its index expressions, partial-index
+// predicates and statistics expressions: code of the referencing table's owner, which needs
+// only REFERENCES on the managed table to make the key. False when none.
+bool untrusted_referencing_table(Oid constraint, Oid table, Oid owner, found_trigger* found)
+{
+    HeapTuple tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(constraint));
+    if (!HeapTupleIsValid(tuple))
+        return false;
+    const auto* con = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tuple));
+    const bool referenced_here = con->contype == CONSTRAINT_FOREIGN && con->confrelid == table;
+    const Oid referencing = con->conrelid;
+    ReleaseSysCache(tuple);
+    if (!referenced_here)
+        return false;
+    List* tree = find_all_inheritors(referencing, NoLock, nullptr);
+    bool untrusted = false;
+    ListCell* cell;
+    foreach (cell, tree) {
+        HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(lfirst_oid(cell)));
+        if (!HeapTupleIsValid(rel))
+            continue;
+        const Oid role = reinterpret_cast<Form_pg_class>(GETSTRUCT(rel))->relowner;
+        ReleaseSysCache(rel);
+        if (has_owner_rights(role, owner))
+            continue;
+        untrusted = true;
+        found->fault = trigger_fault::referencing_table;
+        found->object_class = RelationRelationId;
+        found->object = lfirst_oid(cell);
+        found->object_owner = role;
+        break;
+    }
+    list_free(tree);
+    return untrusted;
+}
 
 size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
 {
@@ -157,23 +278,31 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
             HeapTuple tuple;
             while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
                 const auto* trigger = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
-                if (trigger->tgisinternal)
-                    continue;
-                HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
-                if (!HeapTupleIsValid(proc))
-                    continue;
-                const auto* form = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc));
-                const Oid function_owner = form->proowner;
-                const bool trusted = form->prosecdef || function_owner == owner ||
-                                     has_privs_of_role(function_owner, owner);
-                ReleaseSysCache(proc);
+                found_trigger found;
+                bool trusted = true;
+                if (trigger->tgisinternal) {
+                    trusted = !OidIsValid(trigger->tgconstraint) ||
+                              !untrusted_referencing_table(trigger->tgconstraint, trigger->tgrelid,
+                                                           owner, &found);
+                } else {
+                    HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
+                    if (!HeapTupleIsValid(proc))
+                        continue;
+                    const auto* form = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc));
+                    found.function_owner = form->proowner;
+                    trusted = form->prosecdef || has_owner_rights(form->proowner, owner);
+                    ReleaseSysCache(proc);
+                    if (trusted && !heap_attisnull(tuple, Anum_pg_trigger_tgqual, nullptr))
+                        trusted =
+                            !untrusted_when_object(trigger->oid, trigger->tgfoid, owner, &found);
+                }
                 if (trusted)
                     continue;
                 if (total++ == 0) {
+                    *first = found;
                     first->name = trigger->tgname;
                     first->table = trigger->tgrelid;
                     first->function = trigger->tgfoid;
-                    first->function_owner = function_owner;
                 }
             }
             systable_endscan(scan);
@@ -194,8 +323,60 @@ const char* relation_name(Oid rel)
         [&] { return DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(rel))); });
 }
 
+const char* object_name(Oid object_class, Oid object)
+{
+    return pg::call([&] {
+        const ObjectAddress address{object_class, object, 0};
+        return getObjectDescription(&address, false);
+    });
+}
+
+[[noreturn]] void refuse_when_condition(Oid rel, Oid owner, const found_trigger& trigger,
+                                        size_t count)
+{
+    const std::string trigger_name =
+        pg::call([&] { return quote_identifier(NameStr(trigger.name)); });
+    const std::string object = object_name(trigger.object_class, trigger.object);
+    throw pg::error(
+        ERRCODE_INSUFFICIENT_PRIVILEGE,
+        "the WHEN condition of trigger " + trigger_name + " on table " +
+            relation_name(trigger.table) + " uses " + object + " of role " +
+            role_name(trigger.object_owner) + ", a role without the rights of the owner of table " +
+            relation_name(rel),
+        "ai_scale maintains a table as its owner, and a trigger's WHEN condition runs with the "
+        "rights of whoever writes the table; " +
+            std::to_string(count) + (count == 1 ? " trigger" : " triggers") + " under the table " +
+            (count == 1 ? "runs" : "run") + " code of roles without them.",
+        std::string("Drop the trigger, or give what its condition uses to the table's owner (") +
+            role_name(owner) + ").");
+}
+
+[[noreturn]] void refuse_referencing_table(Oid rel, Oid owner, const found_trigger& trigger,
+                                           size_t count)
+{
+    const std::string referencing = relation_name(trigger.object);
+    throw pg::error(
+        ERRCODE_INSUFFICIENT_PRIVILEGE,
+        "table " + referencing + " of role " + role_name(trigger.object_owner) +
+            ", a role without the rights of the owner of table " + relation_name(rel) +
+            ", has a foreign key that references table " + relation_name(trigger.table),
+        "ai_scale maintains a table as its owner, and detaching a partition that a foreign key "
+        "references plans a query over the referencing table, running the code of its index "
+        "expressions and predicates; " +
+            std::to_string(count) +
+            (count == 1 ? " foreign key trigger" : " foreign key triggers") + " under the table " +
+            (count == 1 ? "belongs" : "belong") + " to tables of roles without them.",
+        "Drop the foreign key, or give the referencing table (and every table under it) to the "
+        "table's owner: ALTER TABLE " +
+            referencing + " OWNER TO " + role_name(owner) + ";");
+}
+
 [[noreturn]] void refuse_trigger(Oid rel, Oid owner, const found_trigger& trigger, size_t count)
 {
+    if (trigger.fault == trigger_fault::when_condition)
+        refuse_when_condition(rel, owner, trigger, count);
+    if (trigger.fault == trigger_fault::referencing_table)
+        refuse_referencing_table(rel, owner, trigger, count);
     const std::string owner_name = role_name(owner);
     const char* function = pg::call([&] {
         return DatumGetCString(
@@ -259,6 +440,8 @@ Oid partition::require_acting_owner(Oid rel)
             CacheRegisterSyscacheCallback(AUTHOID, forget_trusted_trees, 0);
             CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_trusted_trees, 0);
             CacheRegisterSyscacheCallback(PROCOID, forget_trusted_trees, 0);
+            CacheRegisterSyscacheCallback(OPEROID, forget_trusted_trees, 0);
+            CacheRegisterSyscacheCallback(TYPEOID, forget_trusted_trees, 0);
             CacheRegisterRelcacheCallback(forget_trusted_trees_of, 0);
         });
         trust_callbacks_registered = true;

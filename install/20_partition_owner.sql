@@ -13,6 +13,15 @@ CREATE FUNCTION ai_scale._as_owner(rel regclass, statement text) RETURNS bigint
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_as_owner';
 
+-- _as_owner's check alone (42501 when a table under rel, or code on one, belongs to a role
+-- without its owner's rights), for a step to ask again once it holds its locks: a foreign key
+-- that a role with REFERENCES committed after the run's check, on a table of its own, would
+-- otherwise have a DETACH plan over that table as the owner.
+CREATE FUNCTION ai_scale._require_acting_owner(rel regclass) RETURNS void
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'ai_scale_partition_require_acting_owner';
+
 -- The same for a query, returning its rows (the caller names their columns: AS t(...)). A
 -- table's whole maintenance runs so (_run_maintenance, rescue_default, check_default): planning
 -- any query on the table, and copying its index definitions into a new partition, evaluates

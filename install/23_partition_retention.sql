@@ -664,14 +664,25 @@ BEGIN
         ELSIF p.action IN ('drop', 'detach') THEN
             -- The parent's lock (and the default's) first, each told apart from the
             -- partition's own: see _retire_first_locks.
+            -- A DETACH (the detach, or the drop of a partition a foreign key references) takes
+            -- the parent's lock first in any case, and then asks again whose code it acts on:
+            -- it plans a query over every table whose foreign key references the partition,
+            -- and a key that a role without the owner's rights committed since the run's check
+            -- (made at its start, before any wait) had it run that role's code as the owner.
             FOREACH waiting_on IN ARRAY CASE WHEN first_locks THEN ai_scale._retire_first_locks(
                                             cfg.parent, plan.dflt, victim,
                                             p.action = 'detach' OR coalesce(referenced, false))
+                                        WHEN p.action = 'detach' OR coalesce(referenced, false)
+                                        THEN ai_scale._retire_first_locks(cfg.parent, NULL,
+                                                                           victim, true)
                                         ELSE '{}' END
             LOOP
                 EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', waiting_on);
             END LOOP;
             waiting_on := NULL;
+            IF p.action = 'detach' OR coalesce(referenced, false) THEN
+                PERFORM ai_scale._require_acting_owner(cfg.parent);
+            END IF;
             IF p.action = 'drop' THEN
                 done := ai_scale._retire_drop(cfg, victim, referenced);
             ELSE

@@ -4,7 +4,7 @@
 -- pending detach, a table's pg_class row, its default partition, whether it was dropped, which
 -- foreign key references it, whether it holds a row; and the columns an INSERT into a table
 -- names, and the tablespace a new partition goes to. The C functions are in
--- src/partition/sql_functions.cpp and unlocked_look.cpp.
+-- src/partition/catalog_now.cpp and unlocked_look.cpp.
 
 CREATE FUNCTION ai_scale._detach_pending(parent regclass) RETURNS boolean
     LANGUAGE c VOLATILE STRICT

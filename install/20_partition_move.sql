@@ -257,7 +257,7 @@ BEGIN
 END $$;
 
 -- _path_through_parent asked with the latest snapshot: the publications as logical decoding
--- applies them to rows written now (src/partition/sql_functions.cpp).
+-- applies them to rows written now (src/partition/catalog_now.cpp).
 CREATE FUNCTION ai_scale._path_through_parent_now(parent regclass, dflt regclass)
     RETURNS boolean
     LANGUAGE c VOLATILE STRICT
@@ -371,7 +371,7 @@ CREATE FUNCTION ai_scale._move_catalog(parent regclass, dflt regclass) RETURNS t
                      AND a.attgenerated = ''), ''))
 $$;
 
--- _move_catalog with the latest snapshot (src/partition/sql_functions.cpp).
+-- _move_catalog with the latest snapshot (src/partition/catalog_now.cpp).
 CREATE FUNCTION ai_scale._move_catalog_now(parent regclass, dflt regclass) RETURNS text
     LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp

@@ -1,8 +1,8 @@
 -- Partitioning: time and bounds. The planner (which ranges to create, drop, detach or tier) and
--- the cells of an interval, in C (src/partition/planner.cpp behind sql_functions.cpp); a table's
--- partition bounds read from pg_class.relpartbound (_bounds); local times and instants in a
--- table's time zone (across DST changes), the retention and cold cutoffs, bounds as literals of
--- the key type and as text, and the parts of a range no partition covers.
+-- the cells of an interval, in C (src/partition/planner.cpp behind planner_sql.cpp); a table's
+-- partition bounds read from pg_class.relpartbound (_bounds, bounds.cpp); local times and
+-- instants in a table's time zone (across DST changes), the retention and cold cutoffs, bounds
+-- as literals of the key type and as text, and the parts of a range no partition covers.
 
 CREATE FUNCTION ai_scale._plan(partition_interval interval, premake int, retention interval,
                                retention_mode text, cold_after interval, now_local timestamp,

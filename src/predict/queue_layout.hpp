@@ -1,6 +1,6 @@
 // The async store queue's shared memory, as both of its ends see it: the backends that fill it
-// (queue.cpp) and the store worker that drains it (store_worker.cpp). Every field of a slot is
-// read and written under `lock`.
+// (queue.cpp) and the store worker that drains it (store_worker.cpp, store_worker_drain.cpp).
+// Every field of a slot is read and written under `lock`.
 #pragma once
 
 #include "pg/postgres.hpp"

@@ -38,9 +38,9 @@ bool store(text* model, int32 version, const std::vector<new_prediction>& rows,
 // caught).
 bool lock_install(Oid catalog);
 
-// The INSERT of both writers, store() and the async store worker (store_worker.cpp): %s is the table's
-// quoted qualified name; $1 the model, $2 the version, $3, $4 and $5 the inputs (jsonb[]),
-// outputs (jsonb[]) and input hashes (int8[]).
+// The INSERT of both writers, store() and the async store worker (store_worker_insert.cpp): %s is
+// the table's quoted qualified name; $1 the model, $2 the version, $3, $4 and $5 the inputs
+// (jsonb[]), outputs (jsonb[]) and input hashes (int8[]).
 extern const char* const insert_format;
 
 } // namespace ai_scale::predict

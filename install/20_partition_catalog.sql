@@ -20,10 +20,12 @@ CREATE FUNCTION ai_scale._pending_detach_now(parent regclass, child regclass) RE
     AS 'MODULE_PATHNAME', 'ai_scale_partition_pending_detach_now';
 
 -- These columns of rel's row in pg_class as it is now, not under the statement's snapshot (see
--- the C function); NULL when rel is gone.
+-- the C function), with its tablespace's name and its replica identity index, as they are now
+-- too; NULL when rel is gone.
 CREATE FUNCTION ai_scale._pg_class_now(rel regclass, OUT relkind "char", OUT reltuples real,
                                        OUT reltablespace oid, OUT relowner oid,
-                                       OUT relreplident "char", OUT relacl aclitem[])
+                                       OUT relreplident "char", OUT relacl aclitem[],
+                                       OUT spcname name, OUT replident_index oid)
     LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_partition_pg_class_now';

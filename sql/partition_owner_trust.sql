@@ -111,6 +111,19 @@ ALTER FUNCTION public.trust_note() SECURITY INVOKER;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
 ALTER FUNCTION public.trust_note() OWNER TO CURRENT_USER;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+-- A function of a role that may SET ROLE to the owner without having its rights (NOINHERIT) is
+-- trusted: as the owner, its code can do nothing the role could not do after a SET ROLE. So is
+-- a disabled trigger's, which fires in no session (only the owner may enable it).
+CREATE ROLE trust_noinherit NOINHERIT;
+DO $$ BEGIN EXECUTE format('GRANT %I TO trust_noinherit', current_user); END $$;
+ALTER FUNCTION public.trust_note() OWNER TO trust_noinherit;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER FUNCTION public.trust_note() OWNER TO trust_app;
+ALTER TABLE trusted_default DISABLE TRIGGER app_note;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER TABLE trusted_default ENABLE TRIGGER app_note;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER FUNCTION public.trust_note() OWNER TO CURRENT_USER;
 DROP TRIGGER app_note ON trusted_default;
 REVOKE TRIGGER, INSERT ON trusted_default FROM trust_app;
 
@@ -171,6 +184,26 @@ SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action 
 DROP TABLE trust_ref;
 REVOKE REFERENCES ON trusted FROM trust_app;
 
+-- A table of pg_database_owner's: a partition of the database's owner has its rights, until
+-- the database is given to another role, after which the verdict kept is asked again.
+CREATE TABLE trust_pdo (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE trust_pdo_2030 PARTITION OF trust_pdo
+    FOR VALUES FROM ('2030-01-01 UTC') TO ('2030-01-03 UTC') PARTITION BY RANGE (at);
+CREATE TABLE trust_pdo_2030_a PARTITION OF trust_pdo_2030
+    FOR VALUES FROM ('2030-01-01 UTC') TO ('2030-01-02 UTC');
+ALTER TABLE trust_pdo OWNER TO pg_database_owner;
+ALTER TABLE trust_pdo_2030 OWNER TO pg_database_owner;
+ALTER TABLE trust_pdo_2030_a OWNER TO trust_app;
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I OWNER TO trust_app', current_database()); END $$;
+SELECT count(*) > 0 AS managed
+FROM ai_scale.manage_partitions('trust_pdo', '1 day', 1, time_zone => 'UTC');
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trust_pdo') WHERE action = 'error';
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I OWNER TO %I', current_database(), current_user);
+END $$;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trust_pdo') WHERE action = 'error';
+SELECT ai_scale.unmanage_partitions('trust_pdo');
+DROP TABLE trust_pdo;
+
 -- register_model reads the prediction store as its owner, for the highest version it holds:
 -- a store with a partition of the role's is not read, and the registration refused (42501),
 -- nothing recorded: numbered without the store, the new version could be one whose outputs
@@ -199,4 +232,4 @@ DROP TABLE trusted;
 DROP TABLE trust_log;
 DROP FUNCTION public.trust_note();
 REVOKE CREATE ON SCHEMA public FROM trust_app;
-DROP ROLE trust_app, trust_admin;
+DROP ROLE trust_app, trust_admin, trust_noinherit;

@@ -16,8 +16,10 @@ extern "C" {
 #include "access/table.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "catalog/pg_tablespace.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "partitioning/partdesc.h"
@@ -114,14 +116,44 @@ AI_SCALE_FUNCTION(ai_scale_partition_pending_detach_now)
     PG_RETURN_BOOL(pending);
 }
 
+namespace {
+
+// The index of rel's pg_index rows marked as its replica identity, read as the catalog is now
+// (pg_index under a REPEATABLE READ snapshot showed the one before an ALTER TABLE ... REPLICA
+// IDENTITY USING INDEX committed since); InvalidOid where none is. Called within pg::call.
+Oid replica_index_now(Oid rel)
+{
+    Oid found = InvalidOid;
+    Relation indexes = table_open(IndexRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(rel));
+    SysScanDesc scan = systable_beginscan(indexes, IndexIndrelidIndexId, true, nullptr, 1, &key);
+    HeapTuple tuple;
+    while (!OidIsValid(found) && HeapTupleIsValid(tuple = systable_getnext(scan))) {
+        const auto* index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
+        if (index->indisreplident)
+            found = index->indexrelid;
+    }
+    systable_endscan(scan);
+    table_close(indexes, AccessShareLock);
+    return found;
+}
+
+} // namespace
+
 // _pg_class_now(rel regclass, OUT relkind "char", OUT reltuples real, OUT reltablespace oid,
-// OUT relowner oid, OUT relreplident "char", OUT relacl aclitem[]) -> those columns of rel's
-// pg_class row from the syscache, as it is now (NULL when rel is gone): partitions() shows them
-// beside the bounds _bounds reads from the relcache. Joined with pg_class under the statement's
-// snapshot (taken before the call waited for the table's lock, in any isolation level), a
-// partition made or attached by the DDL it waited for had bounds but no row, and was left out.
-// A partition made is given its parent's tablespace, replica identity and grants as they are
-// now: read under a REPEATABLE READ snapshot, a REVOKE committed since was granted again.
+// OUT relowner oid, OUT relreplident "char", OUT relacl aclitem[], OUT spcname name,
+// OUT replident_index oid) -> those columns of rel's pg_class row from the syscache, as it is
+// now (NULL when rel is gone), with its tablespace's name (NULL for the database's) and its
+// replica identity index (NULL unless USING INDEX names one), as they are now too:
+// partitions() shows them beside the bounds _bounds reads from the relcache. Joined with
+// pg_class under the statement's snapshot (taken before the call waited for the table's lock,
+// in any isolation level), a partition made or attached by the DDL it waited for had bounds but
+// no row, and was left out. A partition made is given its parent's tablespace, replica identity
+// and grants as they are now: read under a REPEATABLE READ snapshot, a REVOKE committed since
+// was granted again, a tablespace renamed since was not found (42704), and an identity moved
+// to another index since was given to the partition on the index before.
 AI_SCALE_FUNCTION(ai_scale_partition_pg_class_now)
 {
     const Oid rel = PG_GETARG_OID(0);
@@ -138,10 +170,30 @@ AI_SCALE_FUNCTION(ai_scale_partition_pg_class_now)
         const auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
         bool acl_null = false;
         const Datum acl = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relacl, &acl_null);
-        Datum values[6] = {CharGetDatum(form->relkind),           Float4GetDatum(form->reltuples),
-                           ObjectIdGetDatum(form->reltablespace), ObjectIdGetDatum(form->relowner),
-                           CharGetDatum(form->relreplident),      acl};
-        bool nulls[6] = {false, false, false, false, false, acl_null};
+        // (From the syscache: get_tablespace_name scans pg_tablespace, and partitions() asks
+        // this of every partition.)
+        NameData spc_name;
+        bool spc_found = false;
+        if (OidIsValid(form->reltablespace)) {
+            HeapTuple spc = SearchSysCache1(TABLESPACEOID, ObjectIdGetDatum(form->reltablespace));
+            if (HeapTupleIsValid(spc)) {
+                spc_name = reinterpret_cast<Form_pg_tablespace>(GETSTRUCT(spc))->spcname;
+                spc_found = true;
+                ReleaseSysCache(spc);
+            }
+        }
+        const Oid identity_index =
+            form->relreplident == REPLICA_IDENTITY_INDEX ? replica_index_now(rel) : InvalidOid;
+        Datum values[8] = {CharGetDatum(form->relkind),
+                           Float4GetDatum(form->reltuples),
+                           ObjectIdGetDatum(form->reltablespace),
+                           ObjectIdGetDatum(form->relowner),
+                           CharGetDatum(form->relreplident),
+                           acl,
+                           NameGetDatum(&spc_name),
+                           ObjectIdGetDatum(identity_index)};
+        bool nulls[8] = {false, false,    false,      false,
+                         false, acl_null, !spc_found, !OidIsValid(identity_index)};
         // (Formed before the release: the acl points into the cached row.)
         HeapTuple row = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
         ReleaseSysCache(tuple);

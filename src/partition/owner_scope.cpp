@@ -10,7 +10,7 @@
 // that code changes. register_model reads a prediction store in the same scope
 // (scoring/store_highest_version.cpp). The code on the tables under the table (a partition's
 // triggers, its index predicates) is its own owner's, and runs as the table's owner just the
-// same: so they must all belong to roles with the owner's rights, and so must their triggers'
+// same: so they must all belong to roles that may act as the owner, and so must their triggers'
 // functions unless SECURITY DEFINER, what the triggers' WHEN conditions use, and the tables
 // whose foreign keys reference them, over which a DETACH plans a query (require_acting_owner),
 // or a role left owning a partition, given TRIGGER on one, or REFERENCES on the table, made
@@ -27,7 +27,9 @@ extern "C" {
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/partition.h"
 #include "access/genam.h"
@@ -35,6 +37,7 @@ extern "C" {
 #include "catalog/indexing.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "catalog/dependency.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_constraint.h"
@@ -70,7 +73,8 @@ namespace {
 // owner, and the walk of 1,000 partitions took 0.3 ms a time, where a run with nothing to do
 // takes about 1.5 ms. Forgotten at any change of a table (a partition made or attached, an
 // owner changed, a trigger made), of a function (its owner, SECURITY DEFINER), of a role (made
-// superuser or not) or of a role's memberships.
+// superuser or not), of a role's memberships or of the database (its owner, pg_database_owner's
+// one member: a tree of pg_database_owner's stayed trusted after ALTER DATABASE ... OWNER TO).
 std::vector<std::pair<Oid, Oid>> trusted_trees;
 uint64_t trust_changes = 0; // counted by the callbacks
 bool trust_callbacks_registered = false;
@@ -86,6 +90,23 @@ void forget_trusted_trees_of(Datum, Oid)
 {
     trusted_trees.clear();
     trust_changes++;
+}
+
+// Whether code of role, run with the rights of owner, gives role nothing it does not have: role
+// is owner, a superuser, or a member of owner, with its rights or not (a NOINHERIT member, or
+// one through a NOINHERIT role, may SET ROLE to owner: is_member_of_role, where
+// has_privs_of_role refused a tree whose code could do nothing its owners could not do
+// already); pg_database_owner for the database's owner, its one member.
+bool acts_as(Oid role, Oid owner)
+{
+    if (role == ROLE_PG_DATABASE_OWNER && role != owner) {
+        HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
+        if (!HeapTupleIsValid(tuple))
+            return false;
+        role = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple))->datdba;
+        ReleaseSysCache(tuple);
+    }
+    return role == owner || is_member_of_role(role, owner);
 }
 
 // The tables under rel whose owners lack the rights of owner (the default partition first, the
@@ -117,7 +138,7 @@ std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count, List**
             ReleaseSysCache(tuple);
             if (has_triggers)
                 *with_triggers = lappend_oid(*with_triggers, table);
-            if (table_owner == owner || has_privs_of_role(table_owner, owner))
+            if (acts_as(table_owner, owner))
                 continue;
             total++;
             if (table == default_partition) {
@@ -151,11 +172,6 @@ struct found_trigger {
     Oid object = InvalidOid;
     Oid object_owner = InvalidOid;
 };
-
-bool has_owner_rights(Oid role, Oid owner)
-{
-    return role == owner || has_privs_of_role(role, owner);
-}
 
 // The owner of a function, operator or type; InvalidOid for any other class, or one gone.
 Oid object_owner_of(Oid object_class, Oid object)
@@ -203,7 +219,7 @@ bool untrusted_when_object(Oid trigger, Oid function, Oid owner, found_trigger* 
         if (dep->refclassid == ProcedureRelationId && dep->refobjid == function)
             continue; // the trigger's function, asked about on its own
         const Oid role = object_owner_of(dep->refclassid, dep->refobjid);
-        if (!OidIsValid(role) || has_owner_rights(role, owner))
+        if (!OidIsValid(role) || acts_as(role, owner))
             continue;
         untrusted = true;
         found->fault = trigger_fault::when_condition;
@@ -245,7 +261,7 @@ bool untrusted_referencing_table(Oid constraint, Oid table, Oid owner, found_tri
             continue;
         const Oid role = reinterpret_cast<Form_pg_class>(GETSTRUCT(rel))->relowner;
         ReleaseSysCache(rel);
-        if (has_owner_rights(role, owner))
+        if (acts_as(role, owner))
             continue;
         untrusted = true;
         found->fault = trigger_fault::referencing_table;
@@ -288,6 +304,11 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
                 const auto* trigger = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
                 found_trigger found;
                 bool trusted = true;
+                // (A disabled trigger fires in no session; only the table's owner may enable
+                // it, which the verdict is asked again after. A foreign key's are looked at
+                // whatever their state: a DETACH plans over the referencing table all the same.)
+                if (!trigger->tgisinternal && trigger->tgenabled == TRIGGER_DISABLED)
+                    continue;
                 if (trigger->tgisinternal) {
                     trusted = !OidIsValid(trigger->tgconstraint) ||
                               !untrusted_referencing_table(trigger->tgconstraint, trigger->tgrelid,
@@ -298,7 +319,7 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
                         continue;
                     const auto* form = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc));
                     found.function_owner = form->proowner;
-                    trusted = form->prosecdef || has_owner_rights(form->proowner, owner);
+                    trusted = form->prosecdef || acts_as(form->proowner, owner);
                     ReleaseSysCache(proc);
                     if (trusted && !heap_attisnull(tuple, Anum_pg_trigger_tgqual, nullptr))
                         trusted =
@@ -449,6 +470,8 @@ Oid partition::require_acting_owner(Oid rel)
             CacheRegisterSyscacheCallback(AUTHOID, forget_trusted_trees, 0);
             CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_trusted_trees, 0);
             CacheRegisterSyscacheCallback(PROCOID, forget_trusted_trees, 0);
+            // (The database's owner is who has the rights of pg_database_owner.)
+            CacheRegisterSyscacheCallback(DATABASEOID, forget_trusted_trees, 0);
             CacheRegisterSyscacheCallback(OPEROID, forget_trusted_trees, 0);
             CacheRegisterSyscacheCallback(TYPEOID, forget_trusted_trees, 0);
             CacheRegisterRelcacheCallback(forget_trusted_trees_of, 0);

@@ -14,10 +14,10 @@ Oid owner_of(Oid rel);
 Oid require_owner_rights(Oid rel);
 
 // require_owner_rights, once no table under rel (its partitions at every level, its inheritance
-// children), no trigger function there but a SECURITY DEFINER one, nothing a trigger's WHEN
-// condition uses there (a function, operator or type), and no table with a foreign key
-// referencing a table there belongs to a role without the rights of rel's owner (42501
-// otherwise): acting as the owner, maintenance fires their triggers, and plans over their index
+// children), no function of an enabled trigger there but a SECURITY DEFINER one, nothing a
+// trigger's WHEN condition uses there (a function, operator or type), and no table with a
+// foreign key referencing a table there belongs to a role that may not SET ROLE to rel's owner
+// (42501 otherwise): acting as the owner, maintenance fires their triggers, and plans over their index
 // predicates and over the referencing tables (a DETACH), code of their owners', which would run
 // with the rights of rel's owner.
 Oid require_acting_owner(Oid rel);

@@ -11,7 +11,7 @@
 // (scoring/store_highest_version.cpp). The code on the tables under the table (a partition's
 // triggers, its index predicates) is its own owner's, and runs as the table's owner just the
 // same: so they must all belong to roles that may act as the owner, and so must their triggers'
-// functions unless SECURITY DEFINER, what the triggers' WHEN conditions use, and the tables
+// functions (SECURITY DEFINER or not), what the triggers' WHEN conditions use, and the tables
 // whose foreign keys reference them, over which a DETACH plans a query (require_acting_owner),
 // or a role left owning a partition, given TRIGGER on one, or REFERENCES on the table, made
 // itself a superuser through the worker.
@@ -276,16 +276,16 @@ bool untrusted_referencing_table(Oid constraint, Oid table, Oid owner, found_tri
     return untrusted;
 }
 
-// A trigger under rel (on rel or a table under it) whose function runs with the rights of
-// whoever writes the table (not SECURITY DEFINER) and belongs to a role without the rights of
-// owner, or whose WHEN condition uses an object of such a role, or a foreign key's trigger there
-// whose referencing table is such a role's: a role with TRIGGER on the table (GRANT ALL gives
-// it) ran its code so as the owner through a rescue, an application role whose tables were given
-// to a superuser replaced its trigger function's body, and a role with REFERENCES had a DETACH
-// plan over its table. Of the triggers of tables (those of the tree with triggers: an index scan
-// of pg_trigger a table, 2.7 ms at 1,000 partitions when it was every table), the first one
-// found (its name, table, function and what is wrong with it) in *first, and how many there
-// are, 0 where none.
+// A trigger under rel (on rel or a table under it) whose function belongs to a role without the
+// rights of owner (SECURITY DEFINER or not: the role may make it SECURITY INVOKER, which runs it
+// with the rights of whoever writes the table, between the check and the trigger's firing), or
+// whose WHEN condition uses an object of such a role, or a foreign key's trigger there whose
+// referencing table is such a role's: a role with TRIGGER on the table (GRANT ALL gives it) ran its
+// code so as the owner through a rescue, an application role whose tables were given to a superuser
+// replaced its trigger function's body, and a role with REFERENCES had a DETACH plan over its
+// table. Of the triggers of tables (those of the tree with triggers: an index scan of pg_trigger a
+// table, 2.7 ms at 1,000 partitions when it was every table), the first one found (its name, table,
+// function and what is wrong with it) in *first, and how many there are, 0 where none.
 size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
 {
     return pg::call([&] {
@@ -319,7 +319,9 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
                         continue;
                     const auto* form = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc));
                     found.function_owner = form->proowner;
-                    trusted = form->prosecdef || acts_as(form->proowner, owner);
+                    // (SECURITY DEFINER or not: its owner may make it SECURITY INVOKER again
+                    // between this check and the trigger's firing.)
+                    trusted = acts_as(form->proowner, owner);
                     ReleaseSysCache(proc);
                     if (trusted && !heap_attisnull(tuple, Anum_pg_trigger_tgqual, nullptr))
                         trusted =
@@ -424,8 +426,7 @@ const char* object_name(Oid object_class, Oid object)
         "of whoever writes the table; " +
             std::to_string(count) + (count == 1 ? " trigger" : " triggers") + " under the table " +
             (count == 1 ? "runs a function" : "run functions") + " of roles without them.",
-        "Drop the trigger, make its function SECURITY DEFINER, or give the function to the "
-        "table's owner: ALTER FUNCTION " +
+        "Drop the trigger, or give its function to the table's owner: ALTER FUNCTION " +
             function_name + " OWNER TO " + owner_name +
             "; what the function reaches (the tables it writes, their triggers) runs with the "
             "owner's rights too.");

@@ -14,7 +14,7 @@ Oid owner_of(Oid rel);
 Oid require_owner_rights(Oid rel);
 
 // require_owner_rights, once no table under rel (its partitions at every level, its inheritance
-// children), no function of an enabled trigger there but a SECURITY DEFINER one, nothing a
+// children), no function of an enabled trigger there (SECURITY DEFINER or not), nothing a
 // trigger's WHEN condition uses there (a function, operator or type), and no table with a
 // foreign key referencing a table there belongs to a role that may not SET ROLE to rel's owner
 // (42501 otherwise): acting as the owner, maintenance fires their triggers, and plans over their index

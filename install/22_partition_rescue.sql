@@ -728,6 +728,7 @@ CREATE FUNCTION ai_scale.rescue_default(parent regclass, batch_rows int DEFAULT 
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 DECLARE
     detail text;
@@ -937,6 +938,7 @@ CREATE FUNCTION ai_scale._make_rescue_index_when_free(parent regclass, batch_row
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 BEGIN
     RETURN ai_scale._rescue_when_free('index on the default partition',
@@ -952,6 +954,7 @@ CREATE FUNCTION ai_scale._rescue_batch(parent regclass, batch_rows int, batch in
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 BEGIN
     RETURN ai_scale._rescue_when_free(format('batch %s', batch),
@@ -968,6 +971,7 @@ CREATE FUNCTION ai_scale._drop_rescue_index_when_free(parent regclass) RETURNS v
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 BEGIN
     PERFORM ai_scale._drop_rescue_index(parent);
@@ -1055,6 +1059,7 @@ CREATE FUNCTION ai_scale.check_default(parent regclass)
     LANGUAGE plpgsql VOLATILE ROWS 1
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 DECLARE
     only_kw text;

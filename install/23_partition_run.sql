@@ -644,6 +644,7 @@ CREATE FUNCTION ai_scale.run_maintenance(parent regclass DEFAULT NULL)
     LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$ SELECT * FROM ai_scale._run_maintenance(parent, false) $$;
 COMMENT ON FUNCTION ai_scale.run_maintenance(regclass) IS
     'creates, drops, detaches and tiers partitions of one managed table (or all), and rescues rows from its default partition; one row per action';

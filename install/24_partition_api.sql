@@ -300,6 +300,7 @@ CREATE FUNCTION ai_scale.manage_partitions(parent regclass, partition_interval i
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 DECLARE
     k record;
@@ -353,6 +354,7 @@ CREATE FUNCTION ai_scale.unmanage_partitions(parent regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 DECLARE
     marked regclass;
@@ -428,6 +430,7 @@ CREATE FUNCTION ai_scale.reapply_privileges(parent regclass) RETURNS SETOF regcl
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 DECLARE
     part regclass;
@@ -486,6 +489,7 @@ CREATE FUNCTION ai_scale.create_prediction_store(name text DEFAULT 'public.model
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 DECLARE
     parts text[];
@@ -586,6 +590,7 @@ CREATE FUNCTION ai_scale.partitions(parent regclass)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
     AS $$
 DECLARE
     k record;

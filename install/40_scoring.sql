@@ -88,7 +88,9 @@ ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_
 -- enable_partition_pruning = off planned each over every partition (14 s, against 0.34, for a
 -- new name at 1,502 partitions), hence the settings pinned. jit off here and in the entry points
 -- of partition maintenance: their queries are small, and with a session's low jit_above_cost
--- each was compiled at every call (seconds a run).
+-- each was compiled at every call (seconds a run); force_parallel_mode off too: with a
+-- database's force_parallel_mode = on each of them started a parallel worker (a run over 236
+-- tables 22-36 s against 0.6-1.2).
 CREATE FUNCTION ai_scale._store_highest_version(store regclass, model text, as_owner boolean)
     RETURNS int
     LANGUAGE c VOLATILE STRICT
@@ -97,6 +99,7 @@ CREATE FUNCTION ai_scale._store_highest_version(store regclass, model text, as_o
     SET plan_cache_mode = auto
     SET enable_partition_pruning = on
     SET jit = off
+    SET force_parallel_mode = off
     AS 'MODULE_PATHNAME', 'ai_scale_store_highest_version';
 
 -- The type of rel's column col, or the base type of the domain (of a domain...) it is; NULL
@@ -323,6 +326,7 @@ CREATE FUNCTION ai_scale.register_model(name text, kind text, features text[], p
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
 AS $$
 DECLARE
     new_version int;
@@ -383,6 +387,7 @@ CREATE FUNCTION ai_scale.import_xgboost(name text, model jsonb, features text[] 
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     SET jit = off
+    SET force_parallel_mode = off
 AS $$
 DECLARE
     imported jsonb;

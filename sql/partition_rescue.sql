@@ -432,17 +432,20 @@ SELECT partition, rows_moved FROM ai_scale.rescue_default('ruled') ORDER BY part
 DROP TABLE ruled, ruled_elsewhere, ruled_log;
 DROP FUNCTION ruled_keep();
 -- Moves run with jit off, whatever the session's (each of their small queries was compiled
--- anew at each call): a trigger on the table sees it, in a rescue and in a run's.
+-- anew at each call), and force_parallel_mode off (each started a parallel worker): a trigger
+-- on the table sees them, in a rescue and in a run's.
 CREATE TABLE jit_seen (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT count(*) FROM ai_scale.manage_partitions('jit_seen', '1 day', 0, time_zone => 'UTC');
-CREATE TABLE jit_log (step text, jit text);
+CREATE TABLE jit_log (step text, jit text, force_parallel text);
 CREATE FUNCTION jit_note() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO public.jit_log VALUES (current_setting('application_name'), current_setting('jit'));
+    INSERT INTO public.jit_log VALUES (current_setting('application_name'), current_setting('jit'),
+                                       current_setting('force_parallel_mode'));
     RETURN NEW;
 END $$;
 CREATE TRIGGER jit_note AFTER INSERT ON jit_seen FOR EACH ROW EXECUTE FUNCTION jit_note();
 SET jit = on;
+SET force_parallel_mode = on;
 SET application_name = 'insert';
 INSERT INTO jit_seen VALUES (1, '2022-03-01 12:00 UTC');
 SET application_name = 'rescue';
@@ -452,9 +455,11 @@ INSERT INTO jit_seen VALUES (2, '2022-03-05 12:00 UTC');
 SET application_name = 'run';
 SELECT count(*) AS rescued FROM ai_scale.run_maintenance('jit_seen') WHERE action = 'rescued';
 RESET application_name;
-SELECT step, jit, count(*) FROM jit_log GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT step, jit, force_parallel, count(*) FROM jit_log GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 SHOW jit;
+SHOW force_parallel_mode;
 RESET jit;
+RESET force_parallel_mode;
 DROP TABLE jit_seen, jit_log;
 DROP FUNCTION jit_note();
 -- A BEFORE DELETE trigger on the default that keeps the rows (returns NULL): they are still

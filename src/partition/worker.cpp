@@ -444,6 +444,9 @@ void set_session_options()
     // Nor a low jit_above_cost set for the database or role (an analytics role's): a run's
     // queries are small, and each was compiled anew (seconds a run instead of milliseconds).
     SetConfigOption("jit", "off", PGC_SUSET, PGC_S_SESSION);
+    // Nor force_parallel_mode (a developer setting, but settable for a database): each of
+    // those queries started a parallel worker, a run over 236 tables took 22-36 s, not 1.
+    SetConfigOption("force_parallel_mode", "off", PGC_SUSET, PGC_S_SESSION);
 }
 
 // Rereads the configuration after a SIGHUP; whether it did.

@@ -141,6 +141,8 @@ void connect_to(Oid database)
     SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_SESSION);
     // Nor a low jit_above_cost for the database or role: each batch's insert was compiled anew.
     SetConfigOption("jit", "off", PGC_SUSET, PGC_S_SESSION);
+    // Nor force_parallel_mode: a parallel worker started for each batch's queries.
+    SetConfigOption("force_parallel_mode", "off", PGC_SUSET, PGC_S_SESSION);
     StartTransactionCommand();
     const char* name = get_database_name(database);
     my_database_name =

@@ -49,14 +49,17 @@ SELECT usename FROM pg_stat_activity WHERE backend_type = 'ai_scale maintenance'
 # role, which may be the one maintenance connects as): with it, the rows the worker moved out of
 # the default partition skipped the table's triggers, which a rescue by hand fires.
 # Nor jit = on (the default, or set for the role): each of a run's small queries was compiled
-# anew at each call.
+# anew at each call; nor force_parallel_mode = on, with which each started a parallel worker.
 $node->safe_psql('postgres', q{
 ALTER ROLE maint SET session_replication_role = 'replica';
 ALTER ROLE maint SET jit = on;
+ALTER ROLE maint SET force_parallel_mode = on;
 CREATE TABLE moved (id int, at timestamptz, tbl text, jit text);
 CREATE FUNCTION note_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO public.moved VALUES (NEW.id, NEW.at, TG_TABLE_NAME, current_setting('jit'));
+    INSERT INTO public.moved
+        VALUES (NEW.id, NEW.at, TG_TABLE_NAME,
+                current_setting('jit') || '/' || current_setting('force_parallel_mode'));
     RETURN NEW;
 END $$;
 CREATE TABLE r (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
@@ -71,8 +74,8 @@ ok($node->wait_for_log(qr/${worker_line}(?:created|rescued) public\.r public\.r_
     'the worker moves the row out of the default partition');
 is($node->safe_psql('postgres', q{SELECT string_agg(id || ':' || tbl || ':' || jit, ' ') FROM moved}),
     '1:r_' . $node->safe_psql('postgres',
-        q{SELECT to_char(now() AT TIME ZONE 'UTC' + interval '5 days', 'YYYYMMDD')}) . ':off',
-    'firing the table\'s trigger, as a rescue by hand does, with jit off');
+        q{SELECT to_char(now() AT TIME ZONE 'UTC' + interval '5 days', 'YYYYMMDD')}) . ':off/off',
+    'firing the table\'s trigger, as a rescue by hand does, with jit and force_parallel_mode off');
 
 $node->stop;
 done_testing();

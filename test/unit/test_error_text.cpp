@@ -156,6 +156,9 @@ TEST(ErrorText, HintsWhatCuresARefusal)
     EXPECT_EQ(refusal_hint("NOPERM this user has no permissions to run the 'config|get' command",
                            "u", ""),
               "Grant the Redis user the command CONFIG|GET: ACL SETUSER u +config|get.");
+    // Every letter made upper case, the first and last of the alphabet too.
+    EXPECT_EQ(refusal_hint("NOPERM User u has no permissions to run the 'zadd' command", "u", ""),
+              "Grant the Redis user the command ZADD: ACL SETUSER u +zadd.");
     EXPECT_EQ(refusal_hint("NOPERM this user has no permissions to access one of the keys used "
                            "as arguments",
                            "u", ""),

@@ -1,6 +1,6 @@
 -- The verdict require_acting_owner keeps for a table found trusted is forgotten at each change
--- that can make it untrusted without touching the table itself (a trigger function made
--- SECURITY INVOKER, a membership revoked), and is never kept from a refusal. check_default
+-- that can make it untrusted without touching the table itself (a trigger function given to
+-- another role, a membership revoked), and is never kept from a refusal. check_default
 -- writes no catalog row, so nothing of its own clears the verdict between the calls.
 -- The refusal's hint of a table with more than five untrusted partitions names the first five.
 SET client_min_messages = warning;
@@ -13,15 +13,15 @@ CREATE TABLE verdict (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE verdict_default PARTITION OF verdict DEFAULT;
 ALTER TABLE verdict OWNER TO verdict_owner;
 ALTER TABLE verdict_default OWNER TO verdict_owner;
-CREATE FUNCTION verdict_note() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION verdict_note() RETURNS trigger LANGUAGE plpgsql
     AS $$ BEGIN RETURN OLD; END $$;
-ALTER FUNCTION verdict_note() OWNER TO verdict_app;
+ALTER FUNCTION verdict_note() OWNER TO verdict_owner;
 CREATE TRIGGER note BEFORE DELETE ON verdict_default
     FOR EACH ROW EXECUTE FUNCTION verdict_note();
--- Trusted: a SECURITY DEFINER function runs with its own owner's rights.
+-- Trusted: the table's owner's own function.
 SELECT pg_temp.try($$SELECT ai_scale.check_default('verdict')$$);
--- Made SECURITY INVOKER (pg_proc alone changes): refused, and again at the next call.
-ALTER FUNCTION verdict_note() SECURITY INVOKER;
+-- Given to another role (pg_proc alone changes): refused, and again at the next call.
+ALTER FUNCTION verdict_note() OWNER TO verdict_app;
 SELECT pg_temp.try($$SELECT ai_scale.check_default('verdict')$$);
 SELECT pg_temp.try($$SELECT ai_scale.check_default('verdict')$$);
 -- Given to a member of the owner: trusted; the membership revoked (pg_auth_members alone

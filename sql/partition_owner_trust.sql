@@ -49,17 +49,32 @@ FROM ai_scale.run_maintenance('trusted');
 SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
 SELECT pg_temp.try($$CALL ai_scale.rescue_default_proc('trusted')$$);
 SELECT pg_temp.try($$SELECT ai_scale.check_default('trusted')$$);
-\set VERBOSITY verbose
-SELECT ai_scale.rescue_default('trusted');
-\set VERBOSITY default
+-- The whole refusal (the partitions' names carry the day the test runs: masked).
+DO $$
+DECLARE
+    m text;
+    d text;
+    h text;
+BEGIN
+    PERFORM ai_scale.rescue_default('trusted');
+EXCEPTION WHEN insufficient_privilege THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    RAISE WARNING E'%\nDETAIL: %\nHINT: %', m, d, regexp_replace(h, '_\d{8}', '_<day>', 'g');
+END $$;
 -- The trigger never ran; the row is still in the default partition.
 SELECT count(*) AS trigger_runs FROM trust_log;
 SELECT count(*) AS in_default FROM trusted_default;
 
 -- Every table under it given to the owner, as the hint says: maintenance runs again.
 DROP TRIGGER note ON trusted_default;
-SELECT format('ALTER TABLE %s OWNER TO CURRENT_USER', relid::regclass)
-FROM pg_partition_tree('trusted') WHERE relid <> 'trusted'::regclass \gexec
+DO $$
+DECLARE
+    r regclass;
+BEGIN
+    FOR r IN SELECT relid FROM pg_partition_tree('trusted') WHERE relid <> 'trusted'::regclass LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO CURRENT_USER', r);
+    END LOOP;
+END $$;
 SELECT partition IS NOT NULL AS moved, rows_moved FROM ai_scale.rescue_default('trusted');
 SELECT count(*) AS in_default FROM trusted_default;
 
@@ -154,20 +169,54 @@ CREATE TRIGGER app_when BEFORE DELETE ON trusted_default FOR EACH ROW
 RESET ROLE;
 SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
 SELECT count(*) AS superuser_runs FROM trust_log WHERE as_superuser;
--- The function given to the owner, the domain is still the role's; both given, the condition
--- is trusted, and the verdict kept is forgotten once the domain is given back.
+-- The function given to the owner, the domain is still the role's: refused. Both given, the
+-- condition is still refused: the function is not IMMUTABLE, and any role with TRIGGER may
+-- write a condition calling a function of the owner's, or a built-in that runs SQL
+-- (query_to_xml), or one that acts on its arguments, all as the owner.
 ALTER FUNCTION public.trust_when() OWNER TO CURRENT_USER;
 SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
 ALTER DOMAIN public.trust_dom OWNER TO CURRENT_USER;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
+DROP TRIGGER app_when ON trusted_default;
+SET ROLE trust_app;
+CREATE TRIGGER app_when BEFORE DELETE ON trusted_default FOR EACH ROW
+    WHEN (query_to_xml('SELECT public.trust_when()', true, true, '') IS NULL)
+    EXECUTE FUNCTION suppress_redundant_updates_trigger();
+RESET ROLE;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
+DROP TRIGGER app_when ON trusted_default;
+-- An operator of the owner's whose function is the role's (a body it may replace): refused,
+-- naming the function.
+CREATE FUNCTION public.trust_gt(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE
+    AS 'SELECT $1 > $2';
+ALTER FUNCTION public.trust_gt(int, int) OWNER TO trust_app;
+CREATE OPERATOR public.>>> (LEFTARG = int, RIGHTARG = int, FUNCTION = public.trust_gt);
+SET ROLE trust_app;
+CREATE TRIGGER app_when BEFORE DELETE ON trusted_default FOR EACH ROW
+    WHEN (OLD.id OPERATOR(public.>>>) 0) EXECUTE FUNCTION suppress_redundant_updates_trigger();
+RESET ROLE;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
+-- Given to the owner, IMMUTABLE, the operator's function is trusted, and so is a domain of the
+-- owner's whose CHECK calls it; the verdict kept is forgotten once the domain is given back.
+ALTER FUNCTION public.trust_gt(int, int) OWNER TO CURRENT_USER;
+CREATE DOMAIN public.trust_pos AS int CHECK (VALUE OPERATOR(public.>>>) 0);
+DROP TRIGGER app_when ON trusted_default;
+SET ROLE trust_app;
+CREATE TRIGGER app_when BEFORE DELETE ON trusted_default FOR EACH ROW
+    WHEN (OLD.id::public.trust_pos OPERATOR(public.>>>) 1000)
+    EXECUTE FUNCTION suppress_redundant_updates_trigger();
+RESET ROLE;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
-ALTER DOMAIN public.trust_dom OWNER TO trust_app;
+ALTER DOMAIN public.trust_pos OWNER TO trust_app;
 INSERT INTO trusted_default VALUES (4, '2022-03-04 12:00 UTC');
 SELECT pg_temp.try($$SELECT ai_scale.rescue_default('trusted')$$);
-ALTER DOMAIN public.trust_dom OWNER TO CURRENT_USER;
+ALTER DOMAIN public.trust_pos OWNER TO CURRENT_USER;
 SELECT partition IS NOT NULL AS moved, rows_moved FROM ai_scale.rescue_default('trusted');
+SELECT count(*) AS superuser_runs FROM trust_log WHERE as_superuser;
 DROP TRIGGER app_when ON trusted_default;
-DROP DOMAIN public.trust_dom;
-DROP FUNCTION public.trust_when();
+DROP DOMAIN public.trust_dom, public.trust_pos;
+DROP OPERATOR public.>>> (int, int);
+DROP FUNCTION public.trust_when(), public.trust_gt(int, int);
 REVOKE TRIGGER, INSERT ON trusted_default FROM trust_app;
 
 -- A foreign key of a table of the role's referencing the table (REFERENCES on it is all it
@@ -184,6 +233,19 @@ ALTER TABLE trust_ref OWNER TO CURRENT_USER;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
 DROP TABLE trust_ref;
 REVOKE REFERENCES ON trusted FROM trust_app;
+-- The other way: a foreign key of the table's to a table of the role's, which the role may index
+-- as it likes: a rescue's ATTACH of a filled partition checks the key with a query over the
+-- role's table as the owner, folding its partial indexes' predicates. Refused too.
+CREATE TABLE trust_keys (id int PRIMARY KEY);
+INSERT INTO trust_keys SELECT g FROM generate_series(1, 10) g;
+ALTER TABLE trust_keys OWNER TO trust_app;
+ALTER TABLE trusted ADD CONSTRAINT trusted_key FOREIGN KEY (id) REFERENCES trust_keys;
+SELECT action, regexp_replace(detail, '_\d{8}', '_<day>', 'g') AS detail
+FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER TABLE trust_keys OWNER TO CURRENT_USER;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('trusted') WHERE action = 'error';
+ALTER TABLE trusted DROP CONSTRAINT trusted_key;
+DROP TABLE trust_keys;
 
 -- A table of pg_database_owner's: a partition of the database's owner has its rights, until
 -- the database is given to another role, after which the verdict kept is asked again.
@@ -224,7 +286,17 @@ SELECT count(*) AS recorded FROM ai_scale.model_last_versions WHERE model_name =
 ALTER TABLE trust_store_all OWNER TO CURRENT_USER;
 SELECT ai_scale.register_model('trust_a', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
 SELECT ai_scale.register_model('trust_b', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
-SELECT ai_scale.drop_model('trust_a'), ai_scale.drop_model('trust_b');
+-- A table of the role's with a foreign key to the store (REFERENCES is all it takes) stops its
+-- maintenance, not a registration: reading the store fires no trigger and checks no key.
+ALTER TABLE trust_store ADD PRIMARY KEY (model_name, model_version, created_at);
+GRANT REFERENCES ON trust_store TO trust_app;
+SET ROLE trust_app;
+CREATE TABLE public.trust_store_refs (n text, v int, at timestamptz,
+                                      FOREIGN KEY (n, v, at) REFERENCES public.trust_store);
+RESET ROLE;
+SELECT ai_scale.register_model('trust_c', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
+DROP TABLE trust_store_refs;
+SELECT ai_scale.drop_model('trust_a'), ai_scale.drop_model('trust_b'), ai_scale.drop_model('trust_c');
 RESET ai_scale.store_table;
 DROP TABLE trust_store;
 

@@ -44,6 +44,8 @@ extern "C" {
 #include "catalog/pg_depend.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "funcapi.h"
 #include "utils/tuplestore.h"
@@ -157,10 +159,11 @@ std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count, List**
 }
 
 // What makes a trigger untrusted: its function; an object its WHEN condition calls or uses
-// (object, of class object_class: a function, operator or type, a domain whose CHECK runs); or,
-// for a foreign key's internal trigger on a referenced table, the referencing table (object,
-// of class pg_class), over which a DETACH of the referenced partition plans a query.
-enum class trigger_fault { function, when_condition, referencing_table };
+// (object, of class object_class: a function, operator or type, a domain whose CHECK runs) of a
+// role without the owner's rights (when_condition), or a function there that is not IMMUTABLE
+// (when_not_immutable); or, for a foreign key's internal trigger, the table at the key's other
+// end (object, of class pg_class), over which checking the key plans a query.
+enum class trigger_fault { function, when_condition, when_not_immutable, key_table };
 
 struct found_trigger {
     NameData name;
@@ -199,60 +202,140 @@ Oid object_owner_of(Oid object_class, Oid object)
     return role;
 }
 
-// A function, operator or type that the WHEN condition of trigger (whose function is function)
-// depends on and that belongs to a role without the rights of owner: the condition runs with
-// the rights of whoever writes the table, and a role with TRIGGER on the table wrote it. Postgres
-// records the condition's objects in pg_depend (recordDependencyOnExpr). False when none.
-bool untrusted_when_object(Oid trigger, Oid function, Oid owner, found_trigger* found)
+// What a trigger's WHEN condition (or a domain's CHECK it casts to) may use: only IMMUTABLE
+// functions of roles with the rights of owner, and domains of such roles. The condition runs
+// with the rights of whoever writes the table, so as the owner in maintenance, and any role with
+// TRIGGER on the table may write one: with a built-in that runs SQL (query_to_xml), or one of a
+// superuser's that acts on its arguments (lo_export), it ran the role's SQL as a superuser; with
+// an operator of the owner's whose function was the role's, or a cast to the role's domain,
+// that role's function. The expression itself is walked: Postgres records no dependency on a
+// built-in in pg_depend. The first fault goes to *found.
+struct when_walk {
+    Oid owner;
+    found_trigger* found;
+    int depth; // of domains within domains' constraints, as a bound
+};
+
+bool when_refuses(Oid object_class, Oid object, Oid role, trigger_fault fault, when_walk* w)
 {
-    Relation depend = table_open(DependRelationId, AccessShareLock);
-    ScanKeyData keys[2];
-    ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
-                ObjectIdGetDatum(TriggerRelationId));
-    ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
-                ObjectIdGetDatum(trigger));
-    SysScanDesc scan = systable_beginscan(depend, DependDependerIndexId, true, nullptr, 2, keys);
-    bool untrusted = false;
-    HeapTuple tuple;
-    while (!untrusted && HeapTupleIsValid(tuple = systable_getnext(scan))) {
-        const auto* dep = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
-        if (dep->refclassid == ProcedureRelationId && dep->refobjid == function)
-            continue; // the trigger's function, asked about on its own
-        const Oid role = object_owner_of(dep->refclassid, dep->refobjid);
-        if (!OidIsValid(role) || acts_as(role, owner))
-            continue;
-        untrusted = true;
-        found->fault = trigger_fault::when_condition;
-        found->object_class = dep->refclassid;
-        found->object = dep->refobjid;
-        found->object_owner = role;
-    }
-    systable_endscan(scan);
-    table_close(depend, AccessShareLock);
-    return untrusted;
+    w->found->fault = fault;
+    w->found->object_class = object_class;
+    w->found->object = object;
+    w->found->object_owner = role;
+    return true;
 }
 
-// For an internal trigger of a foreign key that references table: the referencing table, or one
-// under it, when it belongs to a role without the rights of owner. A DETACH of a partition that
-// a foreign key references (maintenance's retention, as the owner) plans a query over the
-// referencing table, folding the constant parts of its index expressions, partial-index
-// predicates and statistics expressions: code of the referencing table's owner, which needs
-// only REFERENCES on the managed table to make the key. False when none. *trusted_seen: the
-// referencing tables already found trusted in this walk (a key referencing a partitioned table
-// has two triggers on each of its partitions: 2,000 walks of the same tree at 1,000 partitions).
-bool untrusted_referencing_table(Oid constraint, Oid table, Oid owner, found_trigger* found,
-                                 List** trusted_seen)
+bool when_function_refused(Oid function, void* context)
+{
+    auto* w = static_cast<when_walk*>(context);
+    const Oid role = object_owner_of(ProcedureRelationId, function);
+    if (!OidIsValid(role))
+        return false;
+    if (!acts_as(role, w->owner))
+        return when_refuses(ProcedureRelationId, function, role, trigger_fault::when_condition, w);
+    if (func_volatile(function) != PROVOLATILE_IMMUTABLE)
+        return when_refuses(ProcedureRelationId, function, role, trigger_fault::when_not_immutable,
+                            w);
+    return false;
+}
+
+bool when_walker(Node* node, void* context);
+
+// A domain and those it is over: each of a role with the rights of owner, each CHECK of theirs
+// as a WHEN condition (a cast to the domain evaluates them all).
+bool domain_refused(Oid type, when_walk* w)
+{
+    if (w->depth <= 0)
+        return false;
+    w->depth--;
+    bool refused = false;
+    while (!refused && OidIsValid(type)) {
+        HeapTuple tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+        if (!HeapTupleIsValid(tuple))
+            break;
+        const auto* form = reinterpret_cast<Form_pg_type>(GETSTRUCT(tuple));
+        const bool domain = form->typtype == TYPTYPE_DOMAIN;
+        const Oid role = form->typowner;
+        const Oid base = form->typbasetype;
+        ReleaseSysCache(tuple);
+        if (!domain)
+            break;
+        if (!acts_as(role, w->owner)) {
+            refused = when_refuses(TypeRelationId, type, role, trigger_fault::when_condition, w);
+            break;
+        }
+        Relation constraints = table_open(ConstraintRelationId, AccessShareLock);
+        ScanKeyData key;
+        ScanKeyInit(&key, Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ,
+                    ObjectIdGetDatum(type));
+        SysScanDesc scan =
+            systable_beginscan(constraints, ConstraintTypidIndexId, true, nullptr, 1, &key);
+        HeapTuple constraint;
+        while (!refused && HeapTupleIsValid(constraint = systable_getnext(scan))) {
+            bool isnull = true;
+            const Datum bin = heap_getattr(constraint, Anum_pg_constraint_conbin,
+                                           RelationGetDescr(constraints), &isnull);
+            if (!isnull)
+                refused =
+                    when_walker(static_cast<Node*>(stringToNode(TextDatumGetCString(bin))), w);
+        }
+        systable_endscan(scan);
+        table_close(constraints, AccessShareLock);
+        type = base;
+    }
+    w->depth++;
+    return refused;
+}
+
+bool when_walker(Node* node, void* context)
+{
+    if (node == nullptr)
+        return false;
+    auto* w = static_cast<when_walk*>(context);
+    if (check_functions_in_node(node, when_function_refused, context))
+        return true;
+    if (IsA(node, CoerceToDomain) && domain_refused(castNode(CoerceToDomain, node)->resulttype, w))
+        return true;
+    // (Postgres 15 declares the walker without parameters: cast through void (*)().)
+    const auto walker = reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(when_walker));
+    return expression_tree_walker(node, walker, context);
+}
+
+// Whether the WHEN condition of a trigger (its pg_trigger row) uses what when_walker refuses.
+bool untrusted_when_object(HeapTuple trigger, TupleDesc desc, Oid owner, found_trigger* found)
+{
+    bool isnull = true;
+    const Datum qual = heap_getattr(trigger, Anum_pg_trigger_tgqual, desc, &isnull);
+    if (isnull)
+        return false;
+    when_walk w{owner, found, 8};
+    return when_walker(static_cast<Node*>(stringToNode(TextDatumGetCString(qual))), &w);
+}
+
+// For an internal trigger of a foreign key on table: the table at the key's other end, or one
+// under it, when it belongs to a role without the rights of owner. Checking the key as the owner
+// plans a query over that table, folding the constant parts of its index expressions,
+// partial-index predicates and statistics expressions, code of its owner's: a DETACH of a
+// partition the key references (retention), over the referencing table, whose owner needs only
+// REFERENCES on the managed table to make the key; an ATTACH of a partition (a rescue's) that
+// holds the key, over the referenced table, which its owner may index as it likes. False when
+// none. *trusted_seen: the tables already found trusted in this walk (a key on a partitioned
+// table has triggers on each of its partitions: 2,000 walks of the same tree at 1,000).
+bool untrusted_key_table(Oid constraint, Oid table, Oid owner, found_trigger* found,
+                         List** trusted_seen)
 {
     HeapTuple tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(constraint));
     if (!HeapTupleIsValid(tuple))
         return false;
     const auto* con = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tuple));
-    const bool referenced_here = con->contype == CONSTRAINT_FOREIGN && con->confrelid == table;
-    const Oid referencing = con->conrelid;
+    Oid other = InvalidOid;
+    if (con->contype == CONSTRAINT_FOREIGN)
+        other = con->confrelid == table ? con->conrelid
+                                        : (con->conrelid == table ? con->confrelid : InvalidOid);
     ReleaseSysCache(tuple);
-    if (!referenced_here || list_member_oid(*trusted_seen, referencing))
+    if (!OidIsValid(other) || list_member_oid(*trusted_seen, other))
         return false;
-    List* tree = find_all_inheritors(referencing, NoLock, nullptr);
+    List* tree = find_all_inheritors(other, NoLock, nullptr);
     bool untrusted = false;
     ListCell* cell;
     foreach (cell, tree) {
@@ -264,7 +347,7 @@ bool untrusted_referencing_table(Oid constraint, Oid table, Oid owner, found_tri
         if (acts_as(role, owner))
             continue;
         untrusted = true;
-        found->fault = trigger_fault::referencing_table;
+        found->fault = trigger_fault::key_table;
         found->object_class = RelationRelationId;
         found->object = lfirst_oid(cell);
         found->object_owner = role;
@@ -272,7 +355,7 @@ bool untrusted_referencing_table(Oid constraint, Oid table, Oid owner, found_tri
     }
     list_free(tree);
     if (!untrusted)
-        *trusted_seen = lappend_oid(*trusted_seen, referencing);
+        *trusted_seen = lappend_oid(*trusted_seen, other);
     return untrusted;
 }
 
@@ -311,8 +394,8 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
                     continue;
                 if (trigger->tgisinternal) {
                     trusted = !OidIsValid(trigger->tgconstraint) ||
-                              !untrusted_referencing_table(trigger->tgconstraint, trigger->tgrelid,
-                                                           owner, &found, &trusted_referencing);
+                              !untrusted_key_table(trigger->tgconstraint, trigger->tgrelid, owner,
+                                                   &found, &trusted_referencing);
                 } else {
                     HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
                     if (!HeapTupleIsValid(proc))
@@ -323,9 +406,9 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
                     // between this check and the trigger's firing.)
                     trusted = acts_as(form->proowner, owner);
                     ReleaseSysCache(proc);
-                    if (trusted && !heap_attisnull(tuple, Anum_pg_trigger_tgqual, nullptr))
-                        trusted =
-                            !untrusted_when_object(trigger->oid, trigger->tgfoid, owner, &found);
+                    if (trusted)
+                        trusted = !untrusted_when_object(tuple, RelationGetDescr(triggers), owner,
+                                                         &found);
                 }
                 if (trusted)
                     continue;
@@ -369,46 +452,53 @@ const char* object_name(Oid object_class, Oid object)
     const std::string trigger_name =
         pg::call([&] { return quote_identifier(NameStr(trigger.name)); });
     const std::string object = object_name(trigger.object_class, trigger.object);
+    const bool volatile_function = trigger.fault == trigger_fault::when_not_immutable;
     throw pg::error(
         ERRCODE_INSUFFICIENT_PRIVILEGE,
         "the WHEN condition of trigger " + trigger_name + " on table " +
-            relation_name(trigger.table) + " uses " + object + " of role " +
-            role_name(trigger.object_owner) + ", a role without the rights of the owner of table " +
-            relation_name(rel),
-        "ai_scale maintains a table as its owner, and a trigger's WHEN condition runs with the "
-        "rights of whoever writes the table; " +
+            relation_name(trigger.table) + " uses " + object +
+            (volatile_function
+                 ? std::string(", which is not IMMUTABLE")
+                 : std::string(" of role ") + role_name(trigger.object_owner) +
+                       ", a role without the rights of the owner of table " + relation_name(rel)),
+        "ai_scale maintains a table as its owner, and a trigger's WHEN condition, which any role "
+        "with TRIGGER on the table may write, runs with the rights of whoever writes the table: "
+        "it may use only IMMUTABLE functions, and objects of roles with the owner's rights; " +
             std::to_string(count) + (count == 1 ? " trigger" : " triggers") + " under the table " +
-            (count == 1 ? "runs" : "run") + " code of roles without them.",
-        std::string("Drop the trigger, or give what its condition uses to the table's owner (") +
-            role_name(owner) + ").");
+            (count == 1 ? "does" : "do") + " not.",
+        volatile_function
+            ? std::string("Drop the trigger, or write its condition with IMMUTABLE functions only.")
+            : std::string("Drop the trigger, or give what its condition uses to the table's "
+                          "owner (") +
+                  role_name(owner) + ").");
 }
 
-[[noreturn]] void refuse_referencing_table(Oid rel, Oid owner, const found_trigger& trigger,
-                                           size_t count)
+[[noreturn]] void refuse_key_table(Oid rel, Oid owner, const found_trigger& trigger, size_t count)
 {
-    const std::string referencing = relation_name(trigger.object);
+    const std::string other = relation_name(trigger.object);
     throw pg::error(
         ERRCODE_INSUFFICIENT_PRIVILEGE,
-        "table " + referencing + " of role " + role_name(trigger.object_owner) +
+        "table " + other + " of role " + role_name(trigger.object_owner) +
             ", a role without the rights of the owner of table " + relation_name(rel) +
-            ", has a foreign key that references table " + relation_name(trigger.table),
-        "ai_scale maintains a table as its owner, and detaching a partition that a foreign key "
-        "references plans a query over the referencing table, running the code of its index "
-        "expressions and predicates; " +
+            ", is joined by a foreign key to table " + relation_name(trigger.table),
+        "ai_scale maintains a table as its owner, and checking a foreign key (detaching a "
+        "partition it references, attaching one that holds it) plans a query over the table at "
+        "its other end, running the code of its index expressions and predicates; " +
             std::to_string(count) +
             (count == 1 ? " foreign key trigger" : " foreign key triggers") + " under the table " +
-            (count == 1 ? "belongs" : "belong") + " to tables of roles without them.",
-        "Drop the foreign key, or give the referencing table (and every table under it) to the "
+            (count == 1 ? "leads" : "lead") + " to tables of roles without them.",
+        "Drop the foreign key, or give the other table (and every table under it) to the "
         "table's owner: ALTER TABLE " +
-            referencing + " OWNER TO " + role_name(owner) + ";");
+            other + " OWNER TO " + role_name(owner) + ";");
 }
 
 [[noreturn]] void refuse_trigger(Oid rel, Oid owner, const found_trigger& trigger, size_t count)
 {
-    if (trigger.fault == trigger_fault::when_condition)
+    if (trigger.fault == trigger_fault::when_condition ||
+        trigger.fault == trigger_fault::when_not_immutable)
         refuse_when_condition(rel, owner, trigger, count);
-    if (trigger.fault == trigger_fault::referencing_table)
-        refuse_referencing_table(rel, owner, trigger, count);
+    if (trigger.fault == trigger_fault::key_table)
+        refuse_key_table(rel, owner, trigger, count);
     const std::string owner_name = role_name(owner);
     const char* function = pg::call([&] {
         return DatumGetCString(
@@ -455,7 +545,7 @@ Oid partition::require_owner_rights(Oid rel)
     return owner;
 }
 
-Oid partition::require_acting_owner(Oid rel)
+Oid partition::require_acting_owner(Oid rel, bool reads_only)
 {
     // (A change another session committed since this transaction last took invalidations in,
     // an owner given to a partition, say, is taken in first: the verdict kept, and the catalog
@@ -483,6 +573,8 @@ Oid partition::require_acting_owner(Oid rel)
     size_t count = 0;
     List* with_triggers = NIL;
     const std::vector<Oid> untrusted = untrusted_descendants(rel, owner, &count, &with_triggers);
+    if (untrusted.empty() && reads_only)
+        return owner; // (not kept: the triggers were not looked at)
     if (untrusted.empty()) {
         found_trigger trigger;
         if (const size_t triggers = untrusted_triggers(with_triggers, owner, &trigger);

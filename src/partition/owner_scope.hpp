@@ -19,8 +19,11 @@ Oid require_owner_rights(Oid rel);
 // foreign key referencing a table there belongs to a role that may not SET ROLE to rel's owner
 // (42501 otherwise): acting as the owner, maintenance fires their triggers, and plans over their index
 // predicates and over the referencing tables (a DETACH), code of their owners', which would run
-// with the rights of rel's owner.
-Oid require_acting_owner(Oid rel);
+// with the rights of rel's owner. reads_only: for a query that only reads the tree (fires no
+// trigger, checks no foreign key, detaches nothing): its tables alone are looked at, as planning
+// the query folds their index expressions; a role with REFERENCES or TRIGGER on the table could
+// otherwise refuse every register_model of a new name.
+Oid require_acting_owner(Oid rel, bool reads_only = false);
 
 // Runs body(arg) as owner, in a security-restricted operation, with search_path pg_catalog,
 // pg_temp and row_security off; the identity is put back however body ends. body is Postgres

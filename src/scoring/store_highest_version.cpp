@@ -373,7 +373,7 @@ AI_SCALE_FUNCTION(ai_scale_store_highest_version)
 {
     highest_read r{PG_GETARG_OID(0), PG_GETARG_DATUM(1), false, 0};
     if (PG_GETARG_BOOL(2))
-        partition::in_owner_scope(partition::require_acting_owner(r.store), read_highest, &r);
+        partition::in_owner_scope(partition::require_acting_owner(r.store, true), read_highest, &r);
     else
         pg::call([&] { read_highest(&r); });
     if (!r.found)

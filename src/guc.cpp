@@ -65,9 +65,13 @@ const char* partition_zone_problem(const char* zone, const char** hint)
     const int type = DecodeTimezoneAbbrev(0, lower, &offset, &tz);
     pfree(lower);
     const bool abbreviation = type == TZ || type == DTZ || type == DYNTZ;
-    // The host's zone (/etc/localtime, which the zone database links as "localtime"): a table's
-    // cells would move with the host's setting, or with a server moved to another host.
-    if (pg_strcasecmp(zone, "localtime") == 0)
+    // The host's zone (/etc/localtime, which the zone database links as "localtime", and as
+    // "posix/localtime" where posix/ links to the database itself; Postgres drops a leading ':'
+    // as it loads a zone): a table's cells would move with the host's setting, or with a server
+    // moved to another host.
+    const char* last = strrchr(zone, '/');
+    const char* base = last != nullptr ? last + 1 : (zone[0] == ':' ? zone + 1 : zone);
+    if (pg_strcasecmp(base, "localtime") == 0)
         return psprintf("time zone \"%s\" cannot align partitions: it is the host's zone, "
                         "whatever that is when maintenance runs",
                         zone);

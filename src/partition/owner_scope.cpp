@@ -41,7 +41,6 @@ extern "C" {
 #include "catalog/dependency.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_constraint.h"
-#include "catalog/pg_depend.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "nodes/nodeFuncs.h"

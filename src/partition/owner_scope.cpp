@@ -41,7 +41,6 @@ extern "C" {
 #include "catalog/dependency.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_constraint.h"
-#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
@@ -157,11 +156,12 @@ std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count, List**
     return listed;
 }
 
-// What makes a trigger untrusted: its function; an object its WHEN condition calls or uses
-// (object, of class object_class: a function, operator or type, a domain whose CHECK runs) of a
-// role without the owner's rights (when_condition), or a function there that is not IMMUTABLE
-// (when_not_immutable); or, for a foreign key's internal trigger, the table at the key's other
-// end (object, of class pg_class), over which checking the key plans a query.
+// What makes a trigger untrusted: its function; a function its WHEN condition calls (itself or
+// through an operator, or a domain's CHECK), or a domain it casts to (object, of class
+// object_class), of a role without the owner's rights (when_condition), or a function there
+// that is not IMMUTABLE (when_not_immutable); or, for a foreign key's internal trigger, the
+// table at the key's other end (object, of class pg_class), over which checking the key plans a
+// query.
 enum class trigger_fault { function, when_condition, when_not_immutable, key_table };
 
 struct found_trigger {
@@ -175,28 +175,13 @@ struct found_trigger {
     Oid object_owner = InvalidOid;
 };
 
-// The owner of a function, operator or type; InvalidOid for any other class, or one gone.
-Oid object_owner_of(Oid object_class, Oid object)
+// The owner of a function; InvalidOid for one gone.
+Oid function_owner(Oid function)
 {
-    int cache;
-    if (object_class == ProcedureRelationId)
-        cache = PROCOID;
-    else if (object_class == OperatorRelationId)
-        cache = OPEROID;
-    else if (object_class == TypeRelationId)
-        cache = TYPEOID;
-    else
-        return InvalidOid;
-    HeapTuple tuple = SearchSysCache1(cache, ObjectIdGetDatum(object));
+    HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
     if (!HeapTupleIsValid(tuple))
         return InvalidOid;
-    Oid role = InvalidOid;
-    if (cache == PROCOID)
-        role = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->proowner;
-    else if (cache == OPEROID)
-        role = reinterpret_cast<Form_pg_operator>(GETSTRUCT(tuple))->oprowner;
-    else
-        role = reinterpret_cast<Form_pg_type>(GETSTRUCT(tuple))->typowner;
+    const Oid role = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->proowner;
     ReleaseSysCache(tuple);
     return role;
 }
@@ -227,7 +212,7 @@ bool when_refuses(Oid object_class, Oid object, Oid role, trigger_fault fault, w
 bool when_function_refused(Oid function, void* context)
 {
     auto* w = static_cast<when_walk*>(context);
-    const Oid role = object_owner_of(ProcedureRelationId, function);
+    const Oid role = function_owner(function);
     if (!OidIsValid(role))
         return false;
     if (!acts_as(role, w->owner))

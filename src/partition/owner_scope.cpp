@@ -451,7 +451,9 @@ const char* object_name(Oid object_class, Oid object)
             std::to_string(count) + (count == 1 ? " trigger" : " triggers") + " under the table " +
             (count == 1 ? "does" : "do") + " not.",
         volatile_function
-            ? std::string("Drop the trigger, or write its condition with IMMUTABLE functions only.")
+            ? std::string("Drop the trigger, or write its condition with IMMUTABLE functions only "
+                          "(a test such as pg_trigger_depth() = 0 can move into the trigger "
+                          "function's body).")
             : std::string("Drop the trigger, or give what its condition uses to the table's "
                           "owner (") +
                   role_name(owner) + ").");

@@ -11,7 +11,6 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" $(EXTENSION).
 
 SRCS = $(sort $(shell find src -name '*.cpp'))
 OBJS = $(SRCS:.cpp=.o)
-CXX_HEADERS = $(shell find src -name '*.hpp')
 
 # The install script is assembled from one file per component or part of one (install/NN_*.sql),
 # concatenated in name order.
@@ -34,8 +33,11 @@ ISOLATION = $(sort $(basename $(notdir $(wildcard specs/*.spec))))
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/gpu -DAI_SCALE_VERSION='"$(EXTVERSION)"'
 # -ffp-contract=off: no fused multiply-adds, so that scores round as the GPU module's (built with
 # nvcc -fmad=false) do, on a CPU that has them too (src/scoring/model_math.hpp).
+# -MMD -MP: each object's headers as the compiler lists them (src/x.d beside src/x.o, with a
+# target for each header so that a header deleted breaks nothing): an edit to a header rebuilds
+# the objects that include it, where every object depended on every header (6.5 minutes).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-	-Wno-register -fno-strict-aliasing -ffp-contract=off
+	-Wno-register -fno-strict-aliasing -ffp-contract=off -MMD -MP
 SHLIB_LINK = -lhiredis -lxxhash -lstdc++ -Wl,--version-script=$(srcdir)/src/exports.map
 
 # No LLVM bitcode for JIT inlining: it would need the exact clang that built the server.
@@ -53,7 +55,8 @@ $(DATA_built): $(INSTALL_SQL)
 		echo "install/*.sql must be ASCII (lines above)" >&2; exit 1; fi
 	cat $^ > $@
 
-$(OBJS): $(CXX_HEADERS)
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(OBJS:.o=.d)
 $(shlib): src/exports.map
 
 installcheck-nopreload:

@@ -700,6 +700,9 @@ CREATE TRIGGER partition_config_owner BEFORE INSERT OR UPDATE OR DELETE
 -- Also under session_replication_role = replica, which fires only triggers enabled ALWAYS or
 -- REPLICA (as does the event trigger below): a session set so is no reason to skip the check.
 ALTER TABLE ai_scale.partition_config ENABLE ALWAYS TRIGGER partition_config_owner;
+-- Not to be put on other tables (see _models_changed): on a table with a parent column of its
+-- choosing, a role with TRIGGER had it lock that table as the owner.
+REVOKE EXECUTE ON FUNCTION ai_scale._check_config_owner() FROM PUBLIC;
 
 -- A managed table that is dropped leaves no config row behind. The one function here that
 -- runs with its owner's rights (the superuser who created the extension): the event trigger

@@ -41,6 +41,11 @@ CREATE TRIGGER models_changed
 -- Also for a change under session_replication_role = replica (a logical replication apply
 -- worker writing the catalog, say), which fires only triggers enabled ALWAYS or REPLICA.
 ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_changed;
+-- Not to be put on other tables: a role with TRIGGER on a prediction store put
+-- _models_inserted there, and maintenance moving the store's rows ran it as the owner,
+-- invalidating any model's cached outputs past the registration right it lacks. A trigger's
+-- function is checked for EXECUTE when the trigger is made, not when it fires.
+REVOKE EXECUTE ON FUNCTION ai_scale._models_changed() FROM PUBLIC;
 
 -- STABLE, not IMMUTABLE: both check the caller's INSERT right on ai_scale.models first, which a
 -- plan that folded an IMMUTABLE call with constant arguments kept for any later role.
@@ -77,6 +82,7 @@ CREATE TRIGGER models_inserted
     AFTER INSERT ON ai_scale.models
     FOR EACH ROW EXECUTE FUNCTION ai_scale._models_inserted();
 ALTER TABLE ai_scale.models ENABLE ALWAYS TRIGGER models_inserted; -- as models_changed
+REVOKE EXECUTE ON FUNCTION ai_scale._models_inserted() FROM PUBLIC; -- as _models_changed
 
 -- The highest version of model in store, null when none; as its owner (for a caller with the
 -- owner's rights, in a security-restricted operation) or as the caller. A store partitioned by

@@ -217,6 +217,38 @@ DROP TRIGGER app_when ON trusted_default;
 DROP DOMAIN public.trust_dom, public.trust_pos;
 DROP OPERATOR public.>>> (int, int);
 DROP FUNCTION public.trust_when(), public.trust_gt(int, int);
+-- A chain of the owner's domains, each CHECK casting to the next, the ninth the role's: walked
+-- to its end (a bound of eight trusted the ninth), and a cycle ends the walk.
+CREATE DOMAIN public.trust_d9 AS int;
+ALTER DOMAIN public.trust_d9 OWNER TO trust_app;
+DO $$
+BEGIN
+    FOR i IN REVERSE 8..1 LOOP
+        EXECUTE format('CREATE DOMAIN public.trust_d%s AS int '
+                       'CHECK ((VALUE::public.trust_d%s) IS NOT NULL)', i, i + 1);
+    END LOOP;
+END $$;
+SET ROLE trust_app;
+CREATE TRIGGER app_when BEFORE DELETE ON trusted_default FOR EACH ROW
+    WHEN (OLD.id::public.trust_d1 IS NULL) EXECUTE FUNCTION suppress_redundant_updates_trigger();
+RESET ROLE;
+SELECT pg_temp.try($$SELECT ai_scale.check_default('trusted')$$);
+ALTER DOMAIN public.trust_d9 OWNER TO CURRENT_USER;
+ALTER DOMAIN public.trust_d9 ADD CHECK ((VALUE::public.trust_d1) IS NOT NULL) NOT VALID;
+SELECT pg_temp.try($$SELECT ai_scale.check_default('trusted')$$);
+DROP TRIGGER app_when ON trusted_default;
+DROP DOMAIN public.trust_d1, public.trust_d2, public.trust_d3, public.trust_d4, public.trust_d5,
+    public.trust_d6, public.trust_d7, public.trust_d8, public.trust_d9 CASCADE;
+-- ai_scale's own trigger functions cannot be put on another table (a role with TRIGGER on the
+-- store put _models_inserted there, and a rescue ran it as the owner on the rows it chose).
+SET ROLE trust_app;
+SELECT pg_temp.try($$CREATE TRIGGER app_models AFTER INSERT ON trusted_default FOR EACH ROW
+                     EXECUTE FUNCTION ai_scale._models_inserted()$$);
+SELECT pg_temp.try($$CREATE TRIGGER app_models AFTER INSERT ON trusted_default
+                     FOR EACH STATEMENT EXECUTE FUNCTION ai_scale._models_changed()$$);
+SELECT pg_temp.try($$CREATE TRIGGER app_config BEFORE INSERT ON trusted_default FOR EACH ROW
+                     EXECUTE FUNCTION ai_scale._check_config_owner()$$);
+RESET ROLE;
 REVOKE TRIGGER, INSERT ON trusted_default FROM trust_app;
 
 -- A foreign key of a table of the role's referencing the table (REFERENCES on it is all it
@@ -296,7 +328,8 @@ CREATE TABLE public.trust_store_refs (n text, v int, at timestamptz,
 RESET ROLE;
 SELECT ai_scale.register_model('trust_c', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
 DROP TABLE trust_store_refs;
-SELECT ai_scale.drop_model('trust_a'), ai_scale.drop_model('trust_b'), ai_scale.drop_model('trust_c');
+SELECT ai_scale.drop_model('trust_a'), ai_scale.drop_model('trust_b'),
+       ai_scale.drop_model('trust_c');
 RESET ai_scale.store_table;
 DROP TABLE trust_store;
 

@@ -197,7 +197,7 @@ Oid function_owner(Oid function)
 struct when_walk {
     Oid owner;
     found_trigger* found;
-    int depth; // of domains within domains' constraints, as a bound
+    List* domains; // those walked already (a chain of domains' CHECKs may even be a cycle)
 };
 
 bool when_refuses(Oid object_class, Oid object, Oid role, trigger_fault fault, when_walk* w)
@@ -229,11 +229,8 @@ bool when_walker(Node* node, void* context);
 // as a WHEN condition (a cast to the domain evaluates them all).
 bool domain_refused(Oid type, when_walk* w)
 {
-    if (w->depth <= 0)
-        return false;
-    w->depth--;
     bool refused = false;
-    while (!refused && OidIsValid(type)) {
+    while (!refused && OidIsValid(type) && !list_member_oid(w->domains, type)) {
         HeapTuple tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
         if (!HeapTupleIsValid(tuple))
             break;
@@ -244,6 +241,7 @@ bool domain_refused(Oid type, when_walk* w)
         ReleaseSysCache(tuple);
         if (!domain)
             break;
+        w->domains = lappend_oid(w->domains, type);
         if (!acts_as(role, w->owner)) {
             refused = when_refuses(TypeRelationId, type, role, trigger_fault::when_condition, w);
             break;
@@ -267,7 +265,6 @@ bool domain_refused(Oid type, when_walk* w)
         table_close(constraints, AccessShareLock);
         type = base;
     }
-    w->depth++;
     return refused;
 }
 
@@ -292,8 +289,11 @@ bool untrusted_when_object(HeapTuple trigger, TupleDesc desc, Oid owner, found_t
     const Datum qual = heap_getattr(trigger, Anum_pg_trigger_tgqual, desc, &isnull);
     if (isnull)
         return false;
-    when_walk w{owner, found, 8};
-    return when_walker(static_cast<Node*>(stringToNode(TextDatumGetCString(qual))), &w);
+    when_walk w{owner, found, NIL};
+    const bool refused =
+        when_walker(static_cast<Node*>(stringToNode(TextDatumGetCString(qual))), &w);
+    list_free(w.domains);
+    return refused;
 }
 
 // For an internal trigger of a foreign key on table: the table at the key's other end, or one

@@ -633,6 +633,8 @@ DECLARE
     parent_name text := cfg.parent::text;
     renamed text; -- after a 42P01: which of the two was renamed during the step's wait
     waiting_on regclass; -- the lock being waited for before the step's statement, if any
+    -- The step detaches: the detach, or the drop of a partition a foreign key references.
+    detaches boolean := p.action = 'detach' OR coalesce(referenced, false);
 BEGIN
     blocks_tiering := false;
     lock_table_full := false;
@@ -670,17 +672,15 @@ BEGIN
             -- and a key that a role without the owner's rights committed since the run's check
             -- (made at its start, before any wait) had it run that role's code as the owner.
             FOREACH waiting_on IN ARRAY CASE WHEN first_locks THEN ai_scale._retire_first_locks(
-                                            cfg.parent, plan.dflt, victim,
-                                            p.action = 'detach' OR coalesce(referenced, false))
-                                        WHEN p.action = 'detach' OR coalesce(referenced, false)
-                                        THEN ai_scale._retire_first_locks(cfg.parent, NULL,
-                                                                           victim, true)
+                                            cfg.parent, plan.dflt, victim, detaches)
+                                        WHEN detaches THEN ai_scale._retire_first_locks(
+                                            cfg.parent, NULL, victim, true)
                                         ELSE '{}' END
             LOOP
                 EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', waiting_on);
             END LOOP;
             waiting_on := NULL;
-            IF p.action = 'detach' OR coalesce(referenced, false) THEN
+            IF detaches THEN
                 PERFORM ai_scale._require_acting_owner(cfg.parent);
             END IF;
             IF p.action = 'drop' THEN

@@ -176,7 +176,7 @@ struct found_trigger {
 };
 
 // The owner of a function; InvalidOid for one gone.
-Oid function_owner(Oid function)
+Oid proc_owner(Oid function)
 {
     HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
     if (!HeapTupleIsValid(tuple))
@@ -212,7 +212,7 @@ bool when_refuses(Oid object_class, Oid object, Oid role, trigger_fault fault, w
 bool when_function_refused(Oid function, void* context)
 {
     auto* w = static_cast<when_walk*>(context);
-    const Oid role = function_owner(function);
+    const Oid role = proc_owner(function);
     if (!OidIsValid(role))
         return false;
     if (!acts_as(role, w->owner))
@@ -357,7 +357,7 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
 {
     return pg::call([&] {
         size_t total = 0;
-        List* trusted_referencing = NIL;
+        List* trusted_key_tables = NIL;
         Relation triggers = table_open(TriggerRelationId, AccessShareLock);
         ListCell* cell;
         foreach (cell, tables) {
@@ -379,7 +379,7 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
                 if (trigger->tgisinternal) {
                     trusted = !OidIsValid(trigger->tgconstraint) ||
                               !untrusted_key_table(trigger->tgconstraint, trigger->tgrelid, owner,
-                                                   &found, &trusted_referencing);
+                                                   &found, &trusted_key_tables);
                 } else {
                     HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
                     if (!HeapTupleIsValid(proc))
@@ -406,7 +406,7 @@ size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
             systable_endscan(scan);
         }
         table_close(triggers, AccessShareLock);
-        list_free(trusted_referencing);
+        list_free(trusted_key_tables);
         return total;
     });
 }

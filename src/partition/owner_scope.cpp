@@ -14,7 +14,8 @@
 // functions (SECURITY DEFINER or not), what the triggers' WHEN conditions use, and the tables
 // whose foreign keys reference them, over which a DETACH plans a query (require_acting_owner),
 // or a role left owning a partition, given TRIGGER on one, or REFERENCES on the table, made
-// itself a superuser through the worker.
+// itself a superuser through the worker. Of a superuser's table, no such role may even hold
+// TRIGGER on a table there: each check of what a trigger runs was in turn found to miss a way.
 #include "partition/owner_scope.hpp"
 #include "pg/guard.hpp"
 
@@ -109,19 +110,56 @@ bool acts_as(Oid role, Oid owner)
     return role == owner || is_member_of_role(role, owner);
 }
 
-// The tables under rel whose owners lack the rights of owner (the default partition first, the
-// others level by level, as find_all_inheritors lists them), at most max_listed of them, and
-// how many there are in *count; the tables with triggers appended to *with_triggers. (Read
-// without locks: a table dropped meanwhile is passed over.)
+// What a walk of the tree under rel finds (untrusted_descendants).
 constexpr size_t max_listed = 5;
 
-std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count, List** with_triggers)
+struct tree_walk {
+    // The tables whose owners lack the rights of owner (the default partition first, the others
+    // level by level, as find_all_inheritors lists them), at most max_listed of them, and how
+    // many there are.
+    std::vector<Oid> untrusted;
+    size_t untrusted_count = 0;
+    // The tables with triggers.
+    List* with_triggers = NIL;
+    // Of a superuser owner's tree: the first table granting TRIGGER to a role without the
+    // owner's rights (PUBLIC included), that role, and how many tables do.
+    Oid granted_table = InvalidOid;
+    Oid grantee = InvalidOid;
+    size_t granted_count = 0;
+};
+
+// Whether a role without the rights of owner holds TRIGGER on a table (its pg_class row): the
+// first such role in *grantee, ACL_ID_PUBLIC (InvalidOid) for PUBLIC.
+bool trigger_granted_beyond(HeapTuple rel, Oid owner, Oid* grantee)
 {
+    bool isnull = true;
+    const Datum datum = SysCacheGetAttr(RELOID, rel, Anum_pg_class_relacl, &isnull);
+    if (isnull)
+        return false;
+    Acl* acl = DatumGetAclP(datum);
+    const AclItem* items = ACL_DAT(acl);
+    bool found = false;
+    for (int i = 0; i < ACL_NUM(acl) && !found; i++) {
+        const Oid role = items[i].ai_grantee;
+        if ((ACLITEM_GET_PRIVS(items[i]) & ACL_TRIGGER) == 0 ||
+            (role != ACL_ID_PUBLIC && acts_as(role, owner)))
+            continue;
+        found = true;
+        *grantee = role;
+    }
+    if (reinterpret_cast<Pointer>(acl) != DatumGetPointer(datum))
+        pfree(acl);
+    return found;
+}
+
+// Walks the tables under rel. (Read without locks: a table dropped meanwhile is passed over.)
+// grants: whether to look for TRIGGER granted (a superuser owner's tree, not for reads only).
+tree_walk untrusted_descendants(Oid rel, Oid owner, bool grants)
+{
+    tree_walk walk;
     // (Reserved here: within the call, which no C++ exception may leave, it never allocates.)
-    std::vector<Oid> listed;
-    listed.reserve(max_listed);
-    *count = pg::call([&] {
-        size_t total = 0;
+    walk.untrusted.reserve(max_listed);
+    pg::call([&] {
         const Oid default_partition = get_rel_relkind(rel) == RELKIND_PARTITIONED_TABLE
                                           ? get_default_partition_oid(rel)
                                           : InvalidOid;
@@ -135,12 +173,20 @@ std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count, List**
             const auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
             const Oid table_owner = form->relowner;
             const bool has_triggers = form->relhastriggers;
+            if (grants) {
+                Oid grantee = InvalidOid;
+                if (trigger_granted_beyond(tuple, owner, &grantee) && walk.granted_count++ == 0) {
+                    walk.granted_table = table;
+                    walk.grantee = grantee;
+                }
+            }
             ReleaseSysCache(tuple);
             if (has_triggers)
-                *with_triggers = lappend_oid(*with_triggers, table);
+                walk.with_triggers = lappend_oid(walk.with_triggers, table);
             if (acts_as(table_owner, owner))
                 continue;
-            total++;
+            walk.untrusted_count++;
+            std::vector<Oid>& listed = walk.untrusted;
             if (table == default_partition) {
                 // (first: it holds the rows a rescue moves, and is read at every run)
                 if (listed.size() == max_listed)
@@ -151,9 +197,8 @@ std::vector<Oid> untrusted_descendants(Oid rel, Oid owner, size_t* count, List**
             }
         }
         list_free(tree);
-        return total;
     });
-    return listed;
+    return walk;
 }
 
 // What makes a trigger untrusted: its function; a function its WHEN condition calls (itself or
@@ -508,6 +553,46 @@ const char* object_name(Oid object_class, Oid object)
             "owner's rights too.");
 }
 
+// A superuser's tree on which a role without the owner's rights holds TRIGGER. Such a role may
+// put any trigger function it may execute there (the built-ins included, with arguments of its
+// choosing, and a WHEN condition), to run with the rights of whoever writes the table: as a
+// superuser in maintenance. Three reviews in turn found one more way through the checks of what
+// a trigger runs (its WHEN condition, a SECURITY DEFINER function, a foreign key's other end);
+// a superuser's table is maintained only where no such role may make one at all. (A table of a
+// role that is not a superuser caps what such a trigger reaches at that role's rights: there
+// the triggers' checks alone stand.)
+[[noreturn]] void refuse_trigger_grant(Oid rel, Oid owner, const tree_walk& walk)
+{
+    const std::string table = relation_name(walk.granted_table);
+    const std::string grantee =
+        walk.grantee == ACL_ID_PUBLIC ? std::string("PUBLIC") : role_name(walk.grantee);
+    const size_t count = walk.granted_count;
+    const char* parent = relation_name(rel);
+    const std::string parent_literal = pg::call([&] { return quote_literal_cstr(parent); });
+    const std::string others = count == 1
+                                   ? std::string()
+                                   : ", and on the " + std::to_string(count - 1) +
+                                         (count == 2 ? " other table under it that grants it"
+                                                     : " other tables under it that grant it") +
+                                         " (SELECT ai_scale.reapply_privileges(" + parent_literal +
+                                         ") gives the partitions the parent's grants)";
+    const std::string where =
+        walk.granted_table == rel ? "table " + table : "partition " + table + " of table " + parent;
+    throw pg::error(
+        ERRCODE_INSUFFICIENT_PRIVILEGE,
+        (walk.grantee == ACL_ID_PUBLIC ? std::string("PUBLIC") : "role " + grantee) +
+            " holds TRIGGER on " + where + ", which belongs to superuser " + role_name(owner),
+        "ai_scale maintains a table as its owner, and a trigger runs with the rights of whoever "
+        "writes the table, with the function, arguments and WHEN condition its maker chose: a "
+        "superuser's table is maintained only where no role without superuser may make "
+        "triggers under it; " +
+            std::to_string(count) + (count == 1 ? " table" : " tables") + " under it " +
+            (count == 1 ? "grants" : "grant") + " TRIGGER to such roles.",
+        "Revoke it with REVOKE TRIGGER ON " + table + " FROM " + grantee + others +
+            ", or give the table and its partitions to a role that is not a superuser. Triggers "
+            "made while the grant stood stay, and are checked as any other.");
+}
+
 } // namespace
 
 Oid partition::require_owner_rights(Oid rel)
@@ -556,14 +641,15 @@ Oid partition::require_acting_owner(Oid rel, bool reads_only)
         trust_callbacks_registered = true;
     }
     const uint64_t changes_before = trust_changes;
-    size_t count = 0;
-    List* with_triggers = NIL;
-    const std::vector<Oid> untrusted = untrusted_descendants(rel, owner, &count, &with_triggers);
-    if (untrusted.empty() && reads_only)
+    const bool superuser_owner = pg::call([&] { return superuser_arg(owner); });
+    tree_walk walk = untrusted_descendants(rel, owner, superuser_owner && !reads_only);
+    if (walk.untrusted.empty() && reads_only)
         return owner; // (not kept: the triggers were not looked at)
-    if (untrusted.empty()) {
+    if (walk.untrusted.empty()) {
+        if (walk.granted_count > 0)
+            refuse_trigger_grant(rel, owner, walk);
         found_trigger trigger;
-        if (const size_t triggers = untrusted_triggers(with_triggers, owner, &trigger);
+        if (const size_t triggers = untrusted_triggers(walk.with_triggers, owner, &trigger);
             triggers > 0)
             refuse_trigger(rel, owner, trigger, triggers);
         // Kept only if no change was taken in during the walk.
@@ -578,6 +664,8 @@ Oid partition::require_acting_owner(Oid rel, bool reads_only)
     // partition's owner), whose refusal this one comes before.
     const std::string rel_name = relation_name(rel);
     const std::string owner_name = role_name(owner);
+    const std::vector<Oid>& untrusted = walk.untrusted;
+    const size_t count = walk.untrusted_count;
     const std::string first_owner = role_name(owner_of(untrusted[0]));
     std::string alters;
     for (Oid table : untrusted)

@@ -16,13 +16,14 @@ Oid require_owner_rights(Oid rel);
 // require_owner_rights, once no table under rel (its partitions at every level, its inheritance
 // children), no function of an enabled trigger there (SECURITY DEFINER or not), nothing a
 // trigger's WHEN condition uses there (a function, operator or type), and no table with a
-// foreign key referencing a table there belongs to a role that may not SET ROLE to rel's owner
-// (42501 otherwise): acting as the owner, maintenance fires their triggers, and plans over their index
-// predicates and over the referencing tables (a DETACH), code of their owners', which would run
-// with the rights of rel's owner. reads_only: for a query that only reads the tree (fires no
-// trigger, checks no foreign key, detaches nothing): its tables alone are looked at, as planning
-// the query folds their index expressions; a role with REFERENCES or TRIGGER on the table could
-// otherwise refuse every register_model of a new name.
+// foreign key referencing a table there belongs to a role that may not SET ROLE to rel's owner,
+// and, that owner a superuser, no such role holds TRIGGER on a table there (42501 otherwise):
+// acting as the owner, maintenance fires their triggers, and plans over their index predicates
+// and over the referencing tables (a DETACH), code of their owners', which would run with the
+// rights of rel's owner. reads_only: for a query that only reads the tree (fires no trigger,
+// checks no foreign key, detaches nothing): its tables alone are looked at, as planning the query
+// folds their index expressions; a role with REFERENCES or TRIGGER on the table could otherwise
+// refuse every register_model of a new name.
 Oid require_acting_owner(Oid rel, bool reads_only = false);
 
 // Runs body(arg) as owner, in a security-restricted operation, with search_path pg_catalog,

@@ -1,0 +1,115 @@
+-- A role given TRIGGER on a table under a superuser's table may put there any trigger function
+-- it may execute (built-ins included, with arguments and a WHEN condition of its choosing),
+-- which maintenance, acting as the owner, would run as a superuser. Each check of what such a
+-- trigger runs (partition_owner_trust.sql) was in turn found to miss one more way through; so
+-- while any role without the owner's rights holds TRIGGER on a table of the tree, PUBLIC
+-- included, a superuser's table is not maintained at all (42501, naming the REVOKE that cures
+-- it). A table of a role that is not a superuser caps what such a trigger reaches at that role's
+-- rights: there the checks of the triggers alone stand.
+SET client_min_messages = warning;
+\i sql/include/try.sql
+CREATE ROLE grant_app;
+CREATE ROLE grant_admin SUPERUSER;
+CREATE ROLE grant_member;
+DO $$ BEGIN EXECUTE format('GRANT %I TO grant_member', current_user); END $$;
+CREATE TABLE grants (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE grants_2030 PARTITION OF grants
+    FOR VALUES FROM ('2030-01-01 UTC') TO ('2030-01-02 UTC');
+SELECT count(*) > 0 AS managed
+FROM ai_scale.manage_partitions('grants', '1 day', 1, time_zone => 'UTC');
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
+
+-- TRIGGER on the table itself (GRANT ALL gives it): every path that acts as the owner refuses,
+-- though no trigger was made yet; the verdict kept from the run before is forgotten at the GRANT.
+GRANT ALL ON grants TO grant_app;
+SELECT action, detail FROM ai_scale.run_maintenance('grants');
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('grants')$$);
+SELECT pg_temp.try($$SELECT ai_scale.check_default('grants')$$);
+-- The whole refusal.
+DO $$
+DECLARE
+    m text;
+    d text;
+    h text;
+BEGIN
+    PERFORM ai_scale.rescue_default('grants');
+EXCEPTION WHEN insufficient_privilege THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    RAISE WARNING E'%\nDETAIL: %\nHINT: %', m, d, h;
+END $$;
+-- Revoked, maintenance runs again.
+REVOKE TRIGGER ON grants FROM grant_app;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
+
+-- On a partition, and to PUBLIC: named, with how many tables grant it and how to give the
+-- partitions the parent's grants back.
+GRANT TRIGGER ON grants_2030 TO PUBLIC;
+GRANT TRIGGER ON grants TO PUBLIC;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('grants')$$);
+DO $$
+DECLARE
+    h text;
+BEGIN
+    PERFORM ai_scale.rescue_default('grants');
+EXCEPTION WHEN insufficient_privilege THEN
+    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+    RAISE WARNING '%', h;
+END $$;
+REVOKE TRIGGER ON grants FROM PUBLIC;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('grants')$$);
+SELECT count(*) AS reapplied FROM ai_scale.reapply_privileges('grants');
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
+
+-- Given to a role with the owner's rights (another superuser, a member of the owner, NOINHERIT
+-- or not), TRIGGER gives nothing the role does not have: maintained.
+GRANT TRIGGER ON grants TO grant_admin, grant_member;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
+REVOKE TRIGGER ON grants FROM grant_admin, grant_member;
+
+-- register_model reads the store alone (it fires no trigger): a grant does not refuse it.
+ALTER TABLE grants ADD COLUMN model_name text, ADD COLUMN model_version int;
+GRANT TRIGGER ON grants TO grant_app;
+SET ai_scale.store_table = 'public.grants';
+SELECT ai_scale.register_model('grant_m', 'linear', ARRAY['x'], '{"weights": [1]}') AS version;
+SELECT ai_scale.drop_model('grant_m');
+RESET ai_scale.store_table;
+REVOKE TRIGGER ON grants FROM grant_app;
+
+-- A table of a role that is not a superuser: maintained with TRIGGER granted, a trigger the
+-- grantee makes there with its own function still refused (partition_owner_trust.sql).
+CREATE ROLE grant_owner;
+GRANT CREATE ON SCHEMA public TO grant_owner, grant_app;
+GRANT INSERT, UPDATE, DELETE ON ai_scale.partition_config TO grant_owner;
+SET ROLE grant_owner;
+CREATE TABLE public.owned (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+GRANT TRIGGER, INSERT ON public.owned TO grant_app;
+SELECT count(*) > 0 AS managed
+FROM ai_scale.manage_partitions('public.owned', '1 day', 1, time_zone => 'UTC',
+                                inherit_privileges => true);
+RESET ROLE;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('owned') WHERE action = 'error';
+SET ROLE grant_app;
+CREATE FUNCTION public.grant_note() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN OLD; END';
+CREATE TRIGGER app_note BEFORE DELETE ON public.owned
+    FOR EACH ROW EXECUTE FUNCTION public.grant_note();
+RESET ROLE;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('owned')$$);
+DROP TRIGGER app_note ON owned;
+DROP FUNCTION public.grant_note();
+SELECT ai_scale.unmanage_partitions('owned');
+DROP TABLE owned;
+
+-- A store made under default privileges that give TRIGGER away is refused as it is made, and
+-- nothing is left of it.
+ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO grant_app;
+SELECT pg_temp.try($$SELECT ai_scale.create_prediction_store('public.grant_store')$$);
+SELECT to_regclass('public.grant_store') AS store,
+       (SELECT count(*) FROM ai_scale.partition_config
+        WHERE parent::text LIKE '%grant_store%') AS configured;
+ALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM grant_app;
+
+SELECT ai_scale.unmanage_partitions('grants');
+DROP TABLE grants;
+REVOKE CREATE ON SCHEMA public FROM grant_owner, grant_app;
+REVOKE INSERT, UPDATE, DELETE ON ai_scale.partition_config FROM grant_owner;
+DROP ROLE grant_app, grant_admin, grant_member, grant_owner;

@@ -2,9 +2,9 @@
 -- lock table is sized for, and the warning when they do not fit (manage_partitions, a run that
 -- made partitions). Counted in C (src/partition/lock_demand.cpp).
 
--- Partitions (kept, or when null those parent has), the locks a query reading them all takes
--- (one for each partition and each of its indexes), and what the lock table is sized for
--- (src/partition/lock_demand.cpp).
+-- Partitions (kept, or when null those parent has; a null parent is an error), the locks a query
+-- reading them all takes (one for each partition and each of its indexes), and what the lock
+-- table is sized for (src/partition/lock_demand.cpp).
 CREATE FUNCTION ai_scale._lock_demand(parent regclass, kept bigint, OUT partitions bigint,
                                       OUT locks bigint, OUT slots bigint)
     RETURNS record LANGUAGE c STABLE

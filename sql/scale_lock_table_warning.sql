@@ -13,6 +13,9 @@ SELECT * FROM ai_scale._lock_demand('"Lock Table"', 100);
 -- A count of partitions kept below 0 is refused; one whose locks pass int64 needs them all.
 SELECT * FROM ai_scale._lock_demand('"Lock Table"', -5);
 SELECT * FROM ai_scale._lock_demand('"Lock Table"', 9223372036854775807);
+-- A null parent is refused, not counted as a table with no partitions (kept or not).
+SELECT * FROM ai_scale._lock_demand(NULL, NULL);
+SELECT * FROM ai_scale._lock_demand(NULL, 5);
 -- Ten years of daily partitions: 3,653, with the 7 premade, the current one and the default
 -- 3,662, and 7,324 locks. Warned, and managed all the same.
 SELECT count(*) AS created

@@ -48,9 +48,11 @@ int64 count_rows(Oid catalog, Oid index, AttrNumber key_column, Oid oid)
 // is what a query reading them all takes (one for each partition and each of its indexes);
 // slots is what the lock table is sized for: max_locks_per_transaction for each process and
 // prepared transaction (as InitLocks sizes it; it can grow somewhat past that into the spare
-// shared memory).
+// shared memory). A null parent is an error (not the table with no partitions that oid 0 is).
 AI_SCALE_FUNCTION(ai_scale_partition_lock_demand)
 {
+    if (PG_ARGISNULL(0))
+        throw pg::error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "parent must not be null");
     const Oid parent = PG_GETARG_OID(0);
     TupleDesc tupdesc;
     if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)

@@ -2,6 +2,11 @@
 -- stats view, and the detail of an 'error' row (the message, where in code not ai_scale's it
 -- was raised, the hint and the SQLSTATE), read back by manage_partitions to raise it again.
 
+-- Adds a run's counts to the maintenance counters of the stats view. Executable by PUBLIC, unlike
+-- the other internal helpers: run_maintenance runs with its caller's rights and calls it, so a
+-- REVOKE failed the run of a table's own owner ("permission denied for function
+-- _count_maintenance"); any role can therefore raise the counters, never lower them
+-- (sql/security_counters.sql, docs/partitioning.md).
 CREATE FUNCTION ai_scale._count_maintenance(runs int, actions int, errors int)
     RETURNS void LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp

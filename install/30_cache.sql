@@ -62,7 +62,8 @@ CREATE FUNCTION ai_scale.cache_invalidate(model text, version int DEFAULT NULL) 
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'ai_scale_cache_invalidate';
 COMMENT ON FUNCTION ai_scale.cache_invalidate(text, int) IS
-    'makes every cached output of the model (or one version) unreachable, in O(1)';
+    'makes every cached output of one version of the model (with a null version, the '
+    'default: of every version) unreachable, in O(1)';
 REVOKE ALL ON FUNCTION ai_scale.cache_invalidate(text, int) FROM PUBLIC;
 
 -- VOLATILE, as pg_is_in_recovery(): a promotion changes the answer within a statement.

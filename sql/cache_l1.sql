@@ -91,6 +91,11 @@ SELECT ai_scale.cache_invalidate('l1_model');
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS v1_gone, ai_scale.cache_get('l1_model', 2, '{"x": 1}') AS v2_gone;
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": 1}', '{"score": 3}');
 SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS usable_after_invalidate;
+-- An explicit null version is the default's: every version (docs/cache.md).
+SELECT ai_scale.cache_put('l1_model', 2, '{"x": 1}', '{"score": 2}');
+SELECT ai_scale.cache_invalidate('l1_model', NULL);
+SELECT ai_scale.cache_get('l1_model', 1, '{"x": 1}') AS v1_gone, ai_scale.cache_get('l1_model', 2, '{"x": 1}') AS v2_gone;
+SELECT ai_scale.cache_put('l1_model', 1, '{"x": 1}', '{"score": 3}');
 
 -- An output over ai_scale.l1_max_value_bytes (2 kB) skips L1 and is served by Redis.
 SELECT ai_scale.cache_put('l1_model', 1, '{"x": "big"}', jsonb_build_object('blob', repeat('z', 4000)));

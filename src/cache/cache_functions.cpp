@@ -243,9 +243,9 @@ AI_SCALE_FUNCTION(ai_scale_cache_put)
     PG_RETURN_VOID();
 }
 
-// cache_invalidate(model, version DEFAULT NULL): every cached output of the model (or of one
-// version) becomes unreachable at once, in this server's L1 and in Redis; and again when a
-// transaction that writes commits (invalidation_at_commit.hpp).
+// cache_invalidate(model, version DEFAULT NULL): every cached output of one version of the model
+// (with a null version, of every version) becomes unreachable at once, in this server's L1 and
+// in Redis; and again when a transaction that writes commits (invalidation_at_commit.hpp).
 AI_SCALE_FUNCTION(ai_scale_cache_invalidate)
 {
     text* model = read_model(fcinfo);

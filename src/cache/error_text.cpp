@@ -8,33 +8,39 @@ namespace {
 // come back cut short: its first bytes are what to look for.
 constexpr size_t secret_probe_bytes = 8;
 
-std::string escaped(std::string_view s, bool backslash)
+// s in printable ASCII: each byte outside it, or in as_hex, written \xNN; each in after_backslash
+// written with a backslash before it; the others as they are.
+std::string escaped(std::string_view s, std::string_view as_hex,
+                    std::string_view after_backslash = {})
 {
     static const char hex[] = "0123456789abcdef";
     std::string out;
     out.reserve(s.size());
     for (unsigned char ch : s) {
-        if (ch >= 0x20 && ch < 0x7f && (ch != '\\' || !backslash)) {
-            out.push_back(char(ch));
-        } else {
+        if (ch < 0x20 || ch >= 0x7f || as_hex.find(char(ch)) != std::string_view::npos) {
             out += "\\x";
             out.push_back(hex[ch >> 4]);
             out.push_back(hex[ch & 0xf]);
+        } else {
+            if (after_backslash.find(char(ch)) != std::string_view::npos)
+                out.push_back('\\');
+            out.push_back(char(ch));
         }
     }
     return out;
 }
 
+// A backslash too is written \x5c, so that a \xNN in the text is told from one made here.
 std::string printable(std::string_view s)
 {
-    return escaped(s, true);
+    return escaped(s, "\\");
 }
 
 } // namespace
 
 std::string ascii_text(std::string_view s)
 {
-    return escaped(s, false);
+    return escaped(s, {});
 }
 
 std::string redis_error_text(std::string_view reply, std::string_view secret)
@@ -183,21 +189,7 @@ std::string acl_user(std::string_view user)
                  ch == '_' || ch == '.' || ch == ':' || ch == '@' || ch == '-';
     if (plain)
         return std::string(user);
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (unsigned char ch : user) {
-        if (ch == '"' || ch == '\\') {
-            out.push_back('\\');
-            out.push_back(char(ch));
-        } else if (ch >= 0x20 && ch < 0x7f) {
-            out.push_back(char(ch));
-        } else {
-            out += "\\x";
-            out.push_back(hex[ch >> 4]);
-            out.push_back(hex[ch & 0xf]);
-        }
-    }
-    return out + "\"";
+    return "\"" + escaped(user, {}, "\"\\") + "\"";
 }
 
 } // namespace

@@ -110,6 +110,26 @@ bool acts_as(Oid role, Oid owner)
     return role == owner || is_member_of_role(role, owner);
 }
 
+// visit(table, its pg_class row) for rel and each table under it, level by level as
+// find_all_inheritors lists them, until visit returns false. (Read without locks: a table
+// dropped meanwhile is passed over.) Within pg::call: it raises Postgres errors.
+template <typename Visit> void walk_tree(Oid rel, Visit visit)
+{
+    List* tree = find_all_inheritors(rel, NoLock, nullptr);
+    ListCell* cell;
+    foreach (cell, tree) {
+        const Oid table = lfirst_oid(cell);
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
+        if (!HeapTupleIsValid(tuple))
+            continue;
+        const bool more = visit(table, tuple);
+        ReleaseSysCache(tuple);
+        if (!more)
+            break;
+    }
+    list_free(tree);
+}
+
 // What a walk of the tree under rel finds (untrusted_descendants).
 constexpr size_t max_listed = 5;
 
@@ -152,7 +172,7 @@ bool trigger_granted_beyond(HeapTuple rel, Oid owner, Oid* grantee)
     return found;
 }
 
-// Walks the tables under rel. (Read without locks: a table dropped meanwhile is passed over.)
+// Walks the tables under rel.
 // grants: whether to look for TRIGGER granted (a superuser owner's tree, not for reads only).
 tree_walk untrusted_descendants(Oid rel, Oid owner, bool grants)
 {
@@ -163,16 +183,8 @@ tree_walk untrusted_descendants(Oid rel, Oid owner, bool grants)
         const Oid default_partition = get_rel_relkind(rel) == RELKIND_PARTITIONED_TABLE
                                           ? get_default_partition_oid(rel)
                                           : InvalidOid;
-        List* tree = find_all_inheritors(rel, NoLock, nullptr);
-        ListCell* cell;
-        foreach (cell, tree) {
-            const Oid table = lfirst_oid(cell);
-            HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
-            if (!HeapTupleIsValid(tuple))
-                continue;
+        walk_tree(rel, [&](Oid table, HeapTuple tuple) {
             const auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
-            const Oid table_owner = form->relowner;
-            const bool has_triggers = form->relhastriggers;
             if (grants) {
                 Oid grantee = InvalidOid;
                 if (trigger_granted_beyond(tuple, owner, &grantee) && walk.granted_count++ == 0) {
@@ -180,11 +192,10 @@ tree_walk untrusted_descendants(Oid rel, Oid owner, bool grants)
                     walk.grantee = grantee;
                 }
             }
-            ReleaseSysCache(tuple);
-            if (has_triggers)
+            if (form->relhastriggers)
                 walk.with_triggers = lappend_oid(walk.with_triggers, table);
-            if (acts_as(table_owner, owner))
-                continue;
+            if (acts_as(form->relowner, owner))
+                return true;
             walk.untrusted_count++;
             std::vector<Oid>& listed = walk.untrusted;
             if (table == default_partition) {
@@ -195,8 +206,8 @@ tree_walk untrusted_descendants(Oid rel, Oid owner, bool grants)
             } else if (listed.size() < max_listed) {
                 listed.push_back(table);
             }
-        }
-        list_free(tree);
+            return true;
+        });
     });
     return walk;
 }
@@ -364,25 +375,18 @@ bool untrusted_key_table(Oid constraint, Oid table, Oid owner, found_trigger* fo
     ReleaseSysCache(tuple);
     if (!OidIsValid(other) || list_member_oid(*trusted_seen, other))
         return false;
-    List* tree = find_all_inheritors(other, NoLock, nullptr);
     bool untrusted = false;
-    ListCell* cell;
-    foreach (cell, tree) {
-        HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(lfirst_oid(cell)));
-        if (!HeapTupleIsValid(rel))
-            continue;
-        const Oid role = reinterpret_cast<Form_pg_class>(GETSTRUCT(rel))->relowner;
-        ReleaseSysCache(rel);
+    walk_tree(other, [&](Oid rel, HeapTuple tuple) {
+        const Oid role = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
         if (acts_as(role, owner))
-            continue;
+            return true;
         untrusted = true;
         found->fault = trigger_fault::key_table;
         found->object_class = RelationRelationId;
-        found->object = lfirst_oid(cell);
+        found->object = rel;
         found->object_owner = role;
-        break;
-    }
-    list_free(tree);
+        return false;
+    });
     if (!untrusted)
         *trusted_seen = lappend_oid(*trusted_seen, other);
     return untrusted;

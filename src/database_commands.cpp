@@ -151,6 +151,11 @@ constexpr int exit_wait_steps = int((predict::stopping_lock_timeout_ms + 2000) /
 // Then wait until they have left: DROP DATABASE ... WITH (FORCE) does not wait for sessions,
 // it signals those still there, and refuses to, failing the drop, when they belong to a role
 // the user is not a member of (the workers run as the bootstrap superuser by default).
+// The stop cannot wait until Postgres has accepted the statement: its count of the database's
+// other sessions, which our workers would fail, is made inside the command itself, and event
+// triggers fire for no command on a database (ddl_command_end neither). So what Postgres checks
+// before that count is checked here first (may_act_on), and a statement it refuses only at the
+// count (a client session stayed connected), or a rename rolled back after, has stopped them.
 void stop_workers_before_database_command(PlannedStmt* pstmt, const char* query,
                                           bool read_only_tree, ProcessUtilityContext context,
                                           ParamListInfo params, QueryEnvironment* env,

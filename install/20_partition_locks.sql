@@ -31,17 +31,20 @@ CREATE FUNCTION ai_scale._lock_for_maintenance(parent regclass) RETURNS void
 -- calling function (only a SET clause naming lock_timeout would end it there): a caller that
 -- must give its caller's wait back sets it back itself. The value carries its unit
 -- (_setting gives the setting in milliseconds without one): _lock_holders reads it as an
--- interval, where a bare number is seconds.
+-- interval, where a bare number is seconds. (PL/pgSQL, whose expression is kept: a SQL function
+-- with a SET clause is planned at every call, as each run's is.)
 CREATE FUNCTION ai_scale._maintenance_lock_wait(caller text) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
-SELECT CASE WHEN caller::interval <> interval '0'
-             AND caller::interval
-                 <= (ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms')::interval
-            THEN caller
-            ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms' END
-$$;
+BEGIN
+    RETURN CASE WHEN caller::interval <> interval '0'
+                     AND caller::interval
+                         <= (ai_scale._setting('ai_scale.maintenance_lock_timeout')
+                             || 'ms')::interval
+                THEN caller
+                ELSE ai_scale._setting('ai_scale.maintenance_lock_timeout') || 'ms' END;
+END $$;
 
 -- For _lock_holders and _older_transactions: how long the transaction of a session has been
 -- open (xact_start, as pg_stat_activity gives it: NULL to a role that may not see it).

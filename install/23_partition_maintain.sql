@@ -373,15 +373,17 @@ BEGIN
     END IF;
 END $$;
 
--- Whether parent has a partition other than its default (dflt, or NULL).
+-- Whether parent has a partition other than its default (dflt, or NULL). (PL/pgSQL, whose plan
+-- is kept: a SQL function with a SET clause is planned at every call, as each add's is.)
 CREATE FUNCTION ai_scale._has_partitions_besides(parent regclass, dflt regclass)
     RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
-SELECT EXISTS (SELECT 1 FROM pg_inherits i
-                WHERE i.inhparent = parent AND i.inhrelid IS DISTINCT FROM dflt)
-$$;
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM pg_inherits i
+                    WHERE i.inhparent = parent AND i.inhrelid IS DISTINCT FROM dflt);
+END $$;
 
 -- Raises the serialization failure of a stale snapshot (_rescue_snapshot_stale) for an error
 -- just caught (its SQLSTATE, schema, table and constraint) that is Postgres's check of the rows

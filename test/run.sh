@@ -158,15 +158,22 @@ tap() {
     mapfile -t files < <(cd "$tapdir" && for glob in "${globs[@]}"; do
         for f in t/$glob; do echo "$f"; done
     done)
-    # The slowest files start first, longest first (four at a time on two cores, in a CI-like
-    # run: 198 about 140 s, 250 and 011 about 105, 253 and 265 about 100 and 65 since they were
-    # cut, 041, 031, 274 and 272 about 50). In name order 265 (then four to five minutes, with
-    # 10,000 partitions) started last and ran alone for its last two and a half, one of the two
-    # jobs idle: a sixth of the suite.
-    local slow=(198_month_of_traffic 250_partition_cancel_sweep 011_maintenance_worker
-        253_worker_memory_long_life 265_worker_cache_reset_many_partitions
-        041_predict_async_workers 031_long_session_memory 274_partition_chaos_soak
-        272_cache_unsent_bump_restart) first=() rest=()
+    # The slowest files start first, longest first, as a CI run on two cores timed them (four at
+    # a time, session 76: 011 about 134 s, 198 118, 253 116, 250 97, 274 61, 090 50, 041 49,
+    # down to 120 and 100 at 31): the files that start last are then short ones, and no long
+    # one runs alone at the end with the other jobs idle. In name order 265 (then four to five
+    # minutes, with 10,000 partitions) started last and ran alone for its last two and a half,
+    # one of the two jobs idle: a sixth of the suite; 273, 319 and 329 (42, 37 and 36 s), not
+    # listed, started in the last minute.
+    local slow=(011_maintenance_worker 198_month_of_traffic 253_worker_memory_long_life
+        250_partition_cancel_sweep 274_partition_chaos_soak 090_crash_restart
+        041_predict_async_workers 265_worker_cache_reset_many_partitions 273_cache_chaos_soak
+        031_long_session_memory 142_worker_turns_logged_once 219_partition_lock_holders
+        308_store_queue_refused_database_command 319_cache_commit_bumps_redis_paused
+        329_cache_write_hold_statements 021_cache_redis_faults 213_worker_turns_keep_naptime
+        060_database_commands_non_owner 251_cache_scoring_cancel_sweep
+        289_cache_invalidation_owed_at_commit 120_worker_maintenance_role
+        100_store_worker_terminate_locked) first=() rest=()
     for glob in "${slow[@]}"; do
         for f in "${files[@]}"; do [ "$f" = "t/$glob.pl" ] && first+=("$f"); done
     done

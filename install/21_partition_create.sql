@@ -395,6 +395,8 @@ BEGIN
     partition := ai_scale._new_partition_table(parent, key_column, suffix, lo_lit, hi_lit, stage,
                                                in_place, copy_grants);
     IF in_place THEN
+        -- (Asked again of the tree with the partition in it: see the end.)
+        PERFORM ai_scale._require_acting_owner(parent);
         RETURN;
     END IF;
     IF stage IS NOT NULL THEN
@@ -456,4 +458,8 @@ BEGIN
     IF default_partition IS NOT NULL AND through_parent THEN
         PERFORM ai_scale._release_held_rows(parent, default_partition, held.holding, rows_moved);
     END IF;
+    -- The tree asked again with the partition in it: the owner's default privileges may have
+    -- given it a grant (TRIGGER to a role without the owner's rights) that the run's check at
+    -- its start did not see, and which the run would otherwise commit.
+    PERFORM ai_scale._require_acting_owner(parent);
 END $$;

@@ -626,6 +626,8 @@ BEGIN
         END IF;
         RETURN NEXT;
     END LOOP;
+    -- (Asked again of the tree with the partitions in it, as _create_partition does.)
+    PERFORM ai_scale._require_acting_owner(parent);
     EXECUTE format('ALTER TABLE ONLY %s DROP CONSTRAINT ai_scale_rescue_moved', dflt);
 END $$;
 

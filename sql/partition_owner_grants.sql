@@ -1,11 +1,10 @@
--- A role given TRIGGER on a table under a superuser's table may put there any trigger function
--- it may execute (built-ins included, with arguments and a WHEN condition of its choosing),
--- which maintenance, acting as the owner, would run as a superuser. Each check of what such a
--- trigger runs (partition_owner_trust.sql) was in turn found to miss one more way through; so
--- while any role without the owner's rights holds TRIGGER on a table of the tree, PUBLIC
--- included, a superuser's table is not maintained at all (42501, naming the REVOKE that cures
--- it). A table of a role that is not a superuser caps what such a trigger reaches at that role's
--- rights: there the checks of the triggers alone stand.
+-- A role given TRIGGER on a table under a managed table may put there any trigger function it
+-- may execute (built-ins included, with arguments and a WHEN condition of its choosing), which
+-- maintenance, acting as the owner, would run with the owner's rights: a superuser's often, or a
+-- superuser's in all but name (a member of one). Each check of what such a trigger runs
+-- (partition_owner_trust.sql) was in turn found to miss one more way through; so while any role
+-- without the owner's rights holds TRIGGER on a table of the tree, PUBLIC included, the table is
+-- not maintained at all (42501, naming the REVOKE that cures it).
 SET client_min_messages = warning;
 \i sql/include/try.sql
 CREATE ROLE grant_app;
@@ -75,29 +74,66 @@ SELECT ai_scale.drop_model('grant_m');
 RESET ai_scale.store_table;
 REVOKE TRIGGER ON grants FROM grant_app;
 
--- A table of a role that is not a superuser: maintained with TRIGGER granted, a trigger the
--- grantee makes there with its own function still refused (partition_owner_trust.sql).
+-- An owner that is no superuser but a member of one has a superuser's rights: refused the same,
+-- a trigger the grantee makes there with a superuser's function (trusted) never run as it.
 CREATE ROLE grant_owner;
+DO $$ BEGIN EXECUTE format('GRANT %I TO grant_owner', current_user); END $$;
 GRANT CREATE ON SCHEMA public TO grant_owner, grant_app;
-GRANT INSERT, UPDATE, DELETE ON ai_scale.partition_config TO grant_owner;
 SET ROLE grant_owner;
 CREATE TABLE public.owned (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
-GRANT TRIGGER, INSERT ON public.owned TO grant_app;
 SELECT count(*) > 0 AS managed
 FROM ai_scale.manage_partitions('public.owned', '1 day', 1, time_zone => 'UTC',
                                 inherit_privileges => true);
+GRANT TRIGGER, INSERT ON public.owned TO grant_app;
+SELECT count(*) FROM ai_scale.reapply_privileges('public.owned');
 RESET ROLE;
-SELECT count(*) AS errors FROM ai_scale.run_maintenance('owned') WHERE action = 'error';
+CREATE TABLE grant_log (by_role name);
+CREATE FUNCTION public.grant_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.grant_log VALUES (current_user);
+    RETURN OLD;
+END $$;
 SET ROLE grant_app;
-CREATE FUNCTION public.grant_note() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN OLD; END';
 CREATE TRIGGER app_note BEFORE DELETE ON public.owned
     FOR EACH ROW EXECUTE FUNCTION public.grant_note();
+INSERT INTO public.owned VALUES (1, '2031-01-01 UTC');
 RESET ROLE;
+SELECT action, detail FROM ai_scale.run_maintenance('owned') WHERE action = 'error';
 SELECT pg_temp.try($$SELECT ai_scale.rescue_default('owned')$$);
+SELECT count(*) AS trigger_runs FROM grant_log;
 DROP TRIGGER app_note ON owned;
-DROP FUNCTION public.grant_note();
-SELECT ai_scale.unmanage_partitions('owned');
-DROP TABLE owned;
+
+-- Re-granted by a role given TRIGGER WITH GRANT OPTION: the REVOKE the hint names cascades, as
+-- a plain one would fail on the dependent grant.
+CREATE ROLE grant_mid;
+GRANT TRIGGER ON grants TO grant_mid WITH GRANT OPTION;
+SET ROLE grant_mid;
+GRANT TRIGGER ON grants TO grant_app;
+RESET ROLE;
+DO $$
+DECLARE
+    h text;
+BEGIN
+    PERFORM ai_scale.rescue_default('grants');
+EXCEPTION WHEN insufficient_privilege THEN
+    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+    RAISE WARNING '%', h;
+END $$;
+REVOKE TRIGGER ON public.grants FROM grant_mid CASCADE;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
+
+-- The owner's default privileges giving TRIGGER away: the partitions a run makes would grant it,
+-- so the run that makes them is refused, none of them kept, and the hint names the default
+-- privileges too.
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT TRIGGER ON TABLES TO grant_app;
+UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'grants'::regclass;
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'grants'::regclass;
+SELECT action, regexp_replace(detail, '_\d{8}', '_<day>', 'g') AS detail
+FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'grants'::regclass;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE TRIGGER ON TABLES FROM grant_app;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
+SELECT count(*) > 2 AS more_partitions FROM pg_inherits WHERE inhparent = 'grants'::regclass;
 
 -- A store made under default privileges that give TRIGGER away is refused as it is made, and
 -- nothing is left of it.
@@ -109,7 +145,8 @@ SELECT to_regclass('public.grant_store') AS store,
 ALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM grant_app;
 
 SELECT ai_scale.unmanage_partitions('grants');
-DROP TABLE grants;
+SELECT ai_scale.unmanage_partitions('owned');
+DROP TABLE grants, owned, grant_log;
+DROP FUNCTION public.grant_note();
 REVOKE CREATE ON SCHEMA public FROM grant_owner, grant_app;
-REVOKE INSERT, UPDATE, DELETE ON ai_scale.partition_config FROM grant_owner;
-DROP ROLE grant_app, grant_admin, grant_member, grant_owner;
+DROP ROLE grant_app, grant_admin, grant_member, grant_owner, grant_mid;

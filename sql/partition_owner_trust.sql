@@ -115,7 +115,7 @@ CREATE TRIGGER app_note BEFORE DELETE ON trusted_default
     FOR EACH ROW EXECUTE FUNCTION public.trust_note();
 INSERT INTO trusted_default VALUES (2, '2022-03-02 12:00 UTC');
 RESET ROLE;
--- (Held, TRIGGER refuses a superuser's table whole: sql/partition_owner_grants.sql. The
+-- (Held, TRIGGER refuses the table whole: sql/partition_owner_grants.sql. The
 -- trigger the role made while it held it stays once revoked, and is checked on its own.)
 REVOKE TRIGGER ON trusted_default FROM trust_app;
 SELECT action, regexp_replace(detail, '_\d{8}', '_<day>', 'g') AS detail

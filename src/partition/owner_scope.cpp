@@ -14,8 +14,8 @@
 // functions (SECURITY DEFINER or not), what the triggers' WHEN conditions use, and the tables
 // whose foreign keys reference them, over which a DETACH plans a query (require_acting_owner),
 // or a role left owning a partition, given TRIGGER on one, or REFERENCES on the table, made
-// itself a superuser through the worker. Of a superuser's table, no such role may even hold
-// TRIGGER on a table there: each check of what a trigger runs was in turn found to miss a way.
+// itself a superuser through the worker. No such role may even hold TRIGGER on a table there:
+// each check of what a trigger runs was in turn found to miss a way.
 #include "partition/owner_scope.hpp"
 #include "pg/guard.hpp"
 
@@ -31,6 +31,8 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_default_acl.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/partition.h"
 #include "access/genam.h"
@@ -141,8 +143,8 @@ struct tree_walk {
     size_t untrusted_count = 0;
     // The tables with triggers.
     List* with_triggers = NIL;
-    // Of a superuser owner's tree: the first table granting TRIGGER to a role without the
-    // owner's rights (PUBLIC included), that role, and how many tables do.
+    // The first table granting TRIGGER to a role without the owner's rights (PUBLIC included),
+    // that role, and how many tables do.
     Oid granted_table = InvalidOid;
     Oid grantee = InvalidOid;
     size_t granted_count = 0;
@@ -173,7 +175,7 @@ bool trigger_granted_beyond(HeapTuple rel, Oid owner, Oid* grantee)
 }
 
 // Walks the tables under rel.
-// grants: whether to look for TRIGGER granted (a superuser owner's tree, not for reads only).
+// grants: whether to look for TRIGGER granted (not for reads only).
 tree_walk untrusted_descendants(Oid rel, Oid owner, bool grants)
 {
     tree_walk walk;
@@ -557,19 +559,83 @@ const char* object_name(Oid object_class, Oid object)
             "owner's rights too.");
 }
 
-// A superuser's tree on which a role without the owner's rights holds TRIGGER. Such a role may
-// put any trigger function it may execute there (the built-ins included, with arguments of its
-// choosing, and a WHEN condition), to run with the rights of whoever writes the table: as a
-// superuser in maintenance. Three reviews in turn found one more way through the checks of what
-// a trigger runs (its WHEN condition, a SECURITY DEFINER function, a foreign key's other end);
-// a superuser's table is maintained only where no such role may make one at all. (A table of a
-// role that is not a superuser caps what such a trigger reaches at that role's rights: there
-// the triggers' checks alone stand.)
+// Whether owner's default privileges (for tables in schema nsp, or in any schema) give TRIGGER
+// to grantee (ACL_ID_PUBLIC for PUBLIC): each partition ai_scale makes then grants it again.
+// The entry found: its schema in *in_schema, InvalidOid for one of every schema.
+bool default_trigger_grant(Oid owner, Oid nsp, Oid grantee, Oid* in_schema)
+{
+    return pg::call([&] {
+        bool found = false;
+        Relation defaults = table_open(DefaultAclRelationId, AccessShareLock);
+        ScanKeyData key;
+        ScanKeyInit(&key, Anum_pg_default_acl_defaclrole, BTEqualStrategyNumber, F_OIDEQ,
+                    ObjectIdGetDatum(owner));
+        SysScanDesc scan =
+            systable_beginscan(defaults, DefaultAclRoleNspObjIndexId, true, nullptr, 1, &key);
+        HeapTuple tuple;
+        while (!found && HeapTupleIsValid(tuple = systable_getnext(scan))) {
+            const auto* form = reinterpret_cast<Form_pg_default_acl>(GETSTRUCT(tuple));
+            if (form->defaclobjtype != DEFACLOBJ_RELATION ||
+                (OidIsValid(form->defaclnamespace) && form->defaclnamespace != nsp))
+                continue;
+            bool isnull = true;
+            const Datum datum = heap_getattr(tuple, Anum_pg_default_acl_defaclacl,
+                                             RelationGetDescr(defaults), &isnull);
+            if (isnull)
+                continue;
+            const Acl* acl = DatumGetAclP(datum);
+            const AclItem* items = ACL_DAT(acl);
+            for (int i = 0; i < ACL_NUM(acl) && !found; i++) {
+                if (items[i].ai_grantee == grantee &&
+                    (ACLITEM_GET_PRIVS(items[i]) & ACL_TRIGGER) != 0) {
+                    found = true;
+                    *in_schema = form->defaclnamespace;
+                }
+            }
+        }
+        systable_endscan(scan);
+        table_close(defaults, AccessShareLock);
+        return found;
+    });
+}
+
+// How many triggers that are not a foreign key's stand on the tables (those of a tree with
+// triggers).
+size_t user_triggers(List* tables)
+{
+    return pg::call([&] {
+        size_t total = 0;
+        Relation triggers = table_open(TriggerRelationId, AccessShareLock);
+        ListCell* cell;
+        foreach (cell, tables) {
+            ScanKeyData key;
+            ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+                        ObjectIdGetDatum(lfirst_oid(cell)));
+            SysScanDesc scan =
+                systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
+            HeapTuple tuple;
+            while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+                total += reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple))->tgisinternal ? 0 : 1;
+            systable_endscan(scan);
+        }
+        table_close(triggers, AccessShareLock);
+        return total;
+    });
+}
+
+// A tree on which a role without the owner's rights holds TRIGGER. Such a role may put any
+// trigger function it may execute there (the built-ins included, with arguments of its
+// choosing, and a WHEN condition), to run with the rights of whoever writes the table: as the
+// owner in maintenance, often a superuser, or a role with a superuser's rights without being
+// one (a member of one). Three reviews in turn found one more way through the checks of what a
+// trigger runs (its WHEN condition, a SECURITY DEFINER function, a foreign key's other end): a
+// table is maintained only where no such role may make one at all.
 [[noreturn]] void refuse_trigger_grant(Oid rel, Oid owner, const tree_walk& walk)
 {
     const std::string table = relation_name(walk.granted_table);
     const std::string grantee =
         walk.grantee == ACL_ID_PUBLIC ? std::string("PUBLIC") : role_name(walk.grantee);
+    const std::string owner_name = role_name(owner);
     const size_t count = walk.granted_count;
     const char* parent = relation_name(rel);
     const std::string parent_literal = pg::call([&] { return quote_literal_cstr(parent); });
@@ -580,21 +646,49 @@ const char* object_name(Oid object_class, Oid object)
                                                      : " other tables under it that grant it") +
                                          " (SELECT ai_scale.reapply_privileges(" + parent_literal +
                                          ") gives the partitions the parent's grants)";
+    // (The partitions ai_scale makes get the owner's default privileges: name them too.)
+    const Oid nsp = pg::call([&] { return get_rel_namespace(walk.granted_table); });
+    Oid in_schema = InvalidOid;
+    std::string defaults;
+    if (default_trigger_grant(owner, nsp, walk.grantee, &in_schema)) {
+        const std::string schema = OidIsValid(in_schema)
+                                       ? " IN SCHEMA " + std::string(pg::call([&] {
+                                             return quote_identifier(get_namespace_name(in_schema));
+                                         }))
+                                       : std::string();
+        defaults = ". Each new partition gets it from the owner's default privileges: ALTER "
+                   "DEFAULT PRIVILEGES FOR ROLE " +
+                   owner_name + schema + " REVOKE TRIGGER ON TABLES FROM " + grantee;
+    }
+    // (A trigger the role made stays after the REVOKE, checked for whose function and WHEN
+    // condition it has, not for who made it or with what arguments: say so where there are any.)
+    const size_t standing = user_triggers(walk.with_triggers);
+    const std::string review =
+        standing == 0
+            ? std::string(" Triggers made while the grant stood would stay, and be checked as any "
+                          "other.")
+            : " Then review the " + std::to_string(standing) +
+                  (standing == 1 ? " trigger" : " triggers") +
+                  " under it, which stay, checked for whose function and WHEN condition they "
+                  "have but not for who made them: SELECT tgrelid::regclass, "
+                  "pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
+                  "(SELECT relid FROM pg_partition_tree(" +
+                  parent_literal + "));";
     const std::string where =
         walk.granted_table == rel ? "table " + table : "partition " + table + " of table " + parent;
     throw pg::error(
         ERRCODE_INSUFFICIENT_PRIVILEGE,
         (walk.grantee == ACL_ID_PUBLIC ? std::string("PUBLIC") : "role " + grantee) +
-            " holds TRIGGER on " + where + ", which belongs to superuser " + role_name(owner),
+            " holds TRIGGER on " + where + ", and lacks the rights of the table's owner " +
+            owner_name,
         "ai_scale maintains a table as its owner, and a trigger runs with the rights of whoever "
         "writes the table, with the function, arguments and WHEN condition its maker chose: a "
-        "superuser's table is maintained only where no role without superuser may make "
-        "triggers under it; " +
+        "table is maintained only where no role without the owner's rights may make triggers "
+        "under it; " +
             std::to_string(count) + (count == 1 ? " table" : " tables") + " under it " +
             (count == 1 ? "grants" : "grant") + " TRIGGER to such roles.",
-        "Revoke it with REVOKE TRIGGER ON " + table + " FROM " + grantee + others +
-            ", or give the table and its partitions to a role that is not a superuser. Triggers "
-            "made while the grant stood stay, and are checked as any other.");
+        "Revoke it with REVOKE TRIGGER ON " + table + " FROM " + grantee + " CASCADE" + others +
+            defaults + "." + review);
 }
 
 } // namespace
@@ -645,8 +739,7 @@ Oid partition::require_acting_owner(Oid rel, bool reads_only)
         trust_callbacks_registered = true;
     }
     const uint64_t changes_before = trust_changes;
-    const bool superuser_owner = pg::call([&] { return superuser_arg(owner); });
-    tree_walk walk = untrusted_descendants(rel, owner, superuser_owner && !reads_only);
+    tree_walk walk = untrusted_descendants(rel, owner, !reads_only);
     if (walk.untrusted.empty() && reads_only)
         return owner; // (not kept: the triggers were not looked at)
     if (walk.untrusted.empty()) {

@@ -17,7 +17,7 @@ Oid require_owner_rights(Oid rel);
 // children), no function of an enabled trigger there (SECURITY DEFINER or not), nothing a
 // trigger's WHEN condition uses there (a function, operator or type), and no table with a
 // foreign key referencing a table there belongs to a role that may not SET ROLE to rel's owner,
-// and, that owner a superuser, no such role holds TRIGGER on a table there (42501 otherwise):
+// and no such role holds TRIGGER on a table there (42501 otherwise):
 // acting as the owner, maintenance fires their triggers, and plans over their index predicates
 // and over the referencing tables (a DETACH), code of their owners', which would run with the
 // rights of rel's owner. reads_only: for a query that only reads the tree (fires no trigger,

@@ -9,7 +9,7 @@ SET client_min_messages = warning;
 \i sql/include/try.sql
 CREATE ROLE grant_app;
 CREATE ROLE grant_admin SUPERUSER;
-CREATE ROLE grant_member;
+CREATE ROLE grant_member NOINHERIT;
 DO $$ BEGIN EXECUTE format('GRANT %I TO grant_member', current_user); END $$;
 CREATE TABLE grants (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE grants_2030 PARTITION OF grants
@@ -60,10 +60,27 @@ SELECT count(*) AS reapplied FROM ai_scale.reapply_privileges('grants');
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
 
 -- Given to a role with the owner's rights (another superuser, a member of the owner, NOINHERIT
--- or not), TRIGGER gives nothing the role does not have: maintained.
+-- even), TRIGGER gives nothing the role does not have: maintained. Passed on by that member
+-- with the grant option, the grant is the member's, which the owner's REVOKE would leave: the
+-- hint revokes the member's grant option, CASCADE.
 GRANT TRIGGER ON grants TO grant_admin, grant_member;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
-REVOKE TRIGGER ON grants FROM grant_admin, grant_member;
+GRANT TRIGGER ON grants TO grant_member WITH GRANT OPTION;
+SET ROLE grant_member;
+GRANT TRIGGER ON grants TO grant_app;
+RESET ROLE;
+DO $$
+DECLARE
+    h text;
+BEGIN
+    PERFORM ai_scale.rescue_default('grants');
+EXCEPTION WHEN insufficient_privilege THEN
+    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+    RAISE WARNING '%', h;
+END $$;
+REVOKE GRANT OPTION FOR TRIGGER ON public.grants FROM grant_member CASCADE;
+SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
+REVOKE TRIGGER ON grants FROM grant_admin, grant_member CASCADE;
 
 -- register_model reads the store alone (it fires no trigger): a grant does not refuse it.
 ALTER TABLE grants ADD COLUMN model_name text, ADD COLUMN model_version int;
@@ -125,13 +142,28 @@ SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action =
 -- The owner's default privileges giving TRIGGER away: the partitions a run makes would grant it,
 -- so the run that makes them is refused, none of them kept, and the hint names the default
 -- privileges too.
+CREATE TABLE grant_new (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE grant_new_default PARTITION OF grant_new DEFAULT;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT TRIGGER ON TABLES TO grant_app;
 UPDATE ai_scale.partition_config SET premake = 3 WHERE parent = 'grants'::regclass;
 SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'grants'::regclass;
 SELECT action, regexp_replace(detail, '_\d{8}', '_<day>', 'g') AS detail
 FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
 SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'grants'::regclass;
+-- So are manage_partitions taking a table on (its partitions made in place), and a rescue
+-- (its partitions staged, then attached): nothing kept, the rows still in the default.
+SELECT regexp_replace(pg_temp.try($$SELECT ai_scale.manage_partitions('grant_new', '1 day', 1,
+                                                      time_zone => 'UTC')$$),
+                      '_\d{8}', '_<day>', 'g') AS refused;
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'grant_new'::regclass;
+DROP TABLE grant_new;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE TRIGGER ON TABLES FROM grant_app;
+INSERT INTO grants VALUES (5, '2031-03-01 UTC'), (6, '2031-03-02 UTC');
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT TRIGGER ON TABLES TO grant_app;
+SELECT pg_temp.try($$SELECT ai_scale.rescue_default('grants')$$);
+SELECT count(*) AS in_default FROM grants_default;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE TRIGGER ON TABLES FROM grant_app;
+SELECT count(*) AS moved FROM ai_scale.rescue_default('grants');
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
 SELECT count(*) > 2 AS more_partitions FROM pg_inherits WHERE inhparent = 'grants'::regclass;
 

@@ -26,6 +26,8 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "catalog/pg_authid.h"
@@ -144,15 +146,20 @@ struct tree_walk {
     // The tables with triggers.
     List* with_triggers = NIL;
     // The first table granting TRIGGER to a role without the owner's rights (PUBLIC included),
-    // that role, and how many tables do.
+    // one made before this transaction if any, that role and who granted it; how many tables
+    // made before this transaction do, and how many made in it (partitions this run made, which
+    // an error rolls back: only the default privileges that gave them the grant are to revoke).
     Oid granted_table = InvalidOid;
     Oid grantee = InvalidOid;
+    Oid grantor = InvalidOid;
     size_t granted_count = 0;
+    size_t granted_new = 0;
 };
 
 // Whether a role without the rights of owner holds TRIGGER on a table (its pg_class row): the
-// first such role in *grantee, ACL_ID_PUBLIC (InvalidOid) for PUBLIC.
-bool trigger_granted_beyond(HeapTuple rel, Oid owner, Oid* grantee)
+// first such role in *grantee, ACL_ID_PUBLIC (InvalidOid) for PUBLIC, and who granted it in
+// *grantor.
+bool trigger_granted_beyond(HeapTuple rel, Oid owner, Oid* grantee, Oid* grantor)
 {
     bool isnull = true;
     const Datum datum = SysCacheGetAttr(RELOID, rel, Anum_pg_class_relacl, &isnull);
@@ -168,10 +175,22 @@ bool trigger_granted_beyond(HeapTuple rel, Oid owner, Oid* grantee)
             continue;
         found = true;
         *grantee = role;
+        *grantor = items[i].ai_grantor;
     }
     if (reinterpret_cast<Pointer>(acl) != DatumGetPointer(datum))
         pfree(acl);
     return found;
+}
+
+// Whether table was made in this transaction (one this run made, which an error rolls back).
+bool made_in_this_transaction(Oid table)
+{
+    Relation rel = RelationIdGetRelation(table);
+    if (rel == nullptr)
+        return false;
+    const bool made = rel->rd_createSubid != InvalidSubTransactionId;
+    RelationClose(rel);
+    return made;
 }
 
 // Walks the tables under rel.
@@ -189,9 +208,17 @@ tree_walk untrusted_descendants(Oid rel, Oid owner, bool grants)
             const auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
             if (grants) {
                 Oid grantee = InvalidOid;
-                if (trigger_granted_beyond(tuple, owner, &grantee) && walk.granted_count++ == 0) {
-                    walk.granted_table = table;
-                    walk.grantee = grantee;
+                Oid grantor = InvalidOid;
+                if (trigger_granted_beyond(tuple, owner, &grantee, &grantor)) {
+                    const bool made_now = made_in_this_transaction(table);
+                    // (The first of those made before, else the first made now.)
+                    if ((!made_now && walk.granted_count == 0) ||
+                        (walk.granted_count == 0 && walk.granted_new == 0)) {
+                        walk.granted_table = table;
+                        walk.grantee = grantee;
+                        walk.grantor = grantor;
+                    }
+                    (made_now ? walk.granted_new : walk.granted_count)++;
                 }
             }
             if (form->relhastriggers)
@@ -559,13 +586,15 @@ const char* object_name(Oid object_class, Oid object)
             "owner's rights too.");
 }
 
-// Whether owner's default privileges (for tables in schema nsp, or in any schema) give TRIGGER
-// to grantee (ACL_ID_PUBLIC for PUBLIC): each partition ai_scale makes then grants it again.
-// The entry found: its schema in *in_schema, InvalidOid for one of every schema.
-bool default_trigger_grant(Oid owner, Oid nsp, Oid grantee, Oid* in_schema)
+// The ALTER DEFAULT PRIVILEGES statements that take TRIGGER on new tables in schema nsp away
+// from grantee (ACL_ID_PUBLIC for PUBLIC) where owner's default privileges give it (for that
+// schema, or for every schema): each partition ai_scale makes gets it from them. Empty if none.
+std::string default_trigger_revokes(Oid owner, Oid nsp, Oid grantee, const std::string& owner_name,
+                                    const std::string& grantee_name)
 {
-    return pg::call([&] {
-        bool found = false;
+    std::vector<Oid> schemas; // (reserved: no allocation within the call)
+    schemas.reserve(2);
+    pg::call([&] {
         Relation defaults = table_open(DefaultAclRelationId, AccessShareLock);
         ScanKeyData key;
         ScanKeyInit(&key, Anum_pg_default_acl_defaclrole, BTEqualStrategyNumber, F_OIDEQ,
@@ -573,7 +602,7 @@ bool default_trigger_grant(Oid owner, Oid nsp, Oid grantee, Oid* in_schema)
         SysScanDesc scan =
             systable_beginscan(defaults, DefaultAclRoleNspObjIndexId, true, nullptr, 1, &key);
         HeapTuple tuple;
-        while (!found && HeapTupleIsValid(tuple = systable_getnext(scan))) {
+        while (schemas.size() < 2 && HeapTupleIsValid(tuple = systable_getnext(scan))) {
             const auto* form = reinterpret_cast<Form_pg_default_acl>(GETSTRUCT(tuple));
             if (form->defaclobjtype != DEFACLOBJ_RELATION ||
                 (OidIsValid(form->defaclnamespace) && form->defaclnamespace != nsp))
@@ -585,18 +614,32 @@ bool default_trigger_grant(Oid owner, Oid nsp, Oid grantee, Oid* in_schema)
                 continue;
             const Acl* acl = DatumGetAclP(datum);
             const AclItem* items = ACL_DAT(acl);
-            for (int i = 0; i < ACL_NUM(acl) && !found; i++) {
+            for (int i = 0; i < ACL_NUM(acl); i++) {
                 if (items[i].ai_grantee == grantee &&
                     (ACLITEM_GET_PRIVS(items[i]) & ACL_TRIGGER) != 0) {
-                    found = true;
-                    *in_schema = form->defaclnamespace;
+                    schemas.push_back(form->defaclnamespace);
+                    break;
                 }
             }
         }
         systable_endscan(scan);
         table_close(defaults, AccessShareLock);
-        return found;
     });
+    std::string statements;
+    for (Oid schema : schemas) {
+        const std::string in_schema =
+            OidIsValid(schema)
+                ? " IN SCHEMA " + std::string(pg::call([&] {
+                      // (a schema dropped meanwhile: by its OID)
+                      const char* name = get_namespace_name(schema);
+                      return name != nullptr ? quote_identifier(name) : psprintf("%u", schema);
+                  }))
+                : std::string();
+        statements += (statements.empty() ? "" : " and ") +
+                      std::string("ALTER DEFAULT PRIVILEGES FOR ROLE ") + owner_name + in_schema +
+                      " REVOKE TRIGGER ON TABLES FROM " + grantee_name;
+    }
+    return statements;
 }
 
 // How many triggers that are not a foreign key's stand on the tables (those of a tree with
@@ -636,30 +679,37 @@ size_t user_triggers(List* tables)
     const std::string grantee =
         walk.grantee == ACL_ID_PUBLIC ? std::string("PUBLIC") : role_name(walk.grantee);
     const std::string owner_name = role_name(owner);
-    const size_t count = walk.granted_count;
+    const size_t count = walk.granted_count + walk.granted_new;
     const char* parent = relation_name(rel);
     const std::string parent_literal = pg::call([&] { return quote_literal_cstr(parent); });
-    const std::string others = count == 1
-                                   ? std::string()
-                                   : ", and on the " + std::to_string(count - 1) +
-                                         (count == 2 ? " other table under it that grants it"
-                                                     : " other tables under it that grant it") +
-                                         " (SELECT ai_scale.reapply_privileges(" + parent_literal +
-                                         ") gives the partitions the parent's grants)";
-    // (The partitions ai_scale makes get the owner's default privileges: name them too.)
+    // The REVOKE. A grant a member of the owner made, given the grant option, the owner's
+    // REVOKE would leave (and Postgres 15 lets no one else name its grantor): the grant option
+    // revoked from that member, CASCADE, takes it. CASCADE too for a grantee given the grant
+    // option that passed it on.
+    const std::string revoke = walk.grantor == owner
+                                   ? "REVOKE TRIGGER ON " + table + " FROM " + grantee + " CASCADE"
+                                   : "REVOKE GRANT OPTION FOR TRIGGER ON " + table + " FROM " +
+                                         role_name(walk.grantor) + " CASCADE";
+    const std::string others =
+        walk.granted_count <= 1
+            ? std::string()
+            : ", and on the " + std::to_string(walk.granted_count - 1) +
+                  (walk.granted_count == 2 ? " other table under it that grants it"
+                                           : " other tables under it that grant it") +
+                  " (SELECT ai_scale.reapply_privileges(" + parent_literal +
+                  ") gives the partitions the parent's grants)";
+    // (The partitions ai_scale makes get the owner's default privileges: name them too. A
+    // partition made in this transaction is rolled back with it: only those are to revoke.)
     const Oid nsp = pg::call([&] { return get_rel_namespace(walk.granted_table); });
-    Oid in_schema = InvalidOid;
-    std::string defaults;
-    if (default_trigger_grant(owner, nsp, walk.grantee, &in_schema)) {
-        const std::string schema = OidIsValid(in_schema)
-                                       ? " IN SCHEMA " + std::string(pg::call([&] {
-                                             return quote_identifier(get_namespace_name(in_schema));
-                                         }))
-                                       : std::string();
-        defaults = ". Each new partition gets it from the owner's default privileges: ALTER "
-                   "DEFAULT PRIVILEGES FOR ROLE " +
-                   owner_name + schema + " REVOKE TRIGGER ON TABLES FROM " + grantee;
-    }
+    const std::string defaults =
+        default_trigger_revokes(owner, nsp, walk.grantee, owner_name, grantee);
+    std::string cure;
+    if (walk.granted_count > 0 || defaults.empty())
+        cure = "Revoke it with " + revoke + others + ".";
+    if (!defaults.empty())
+        cure += std::string(cure.empty() ? "" : " ") +
+                "Each partition made gets it from the owner's default privileges: " + defaults +
+                ".";
     // (A trigger the role made stays after the REVOKE, checked for whose function and WHEN
     // condition it has, not for who made it or with what arguments: say so where there are any.)
     const size_t standing = user_triggers(walk.with_triggers);
@@ -687,8 +737,7 @@ size_t user_triggers(List* tables)
         "under it; " +
             std::to_string(count) + (count == 1 ? " table" : " tables") + " under it " +
             (count == 1 ? "grants" : "grant") + " TRIGGER to such roles.",
-        "Revoke it with REVOKE TRIGGER ON " + table + " FROM " + grantee + " CASCADE" + others +
-            defaults + "." + review);
+        cure + review);
 }
 
 } // namespace
@@ -743,7 +792,7 @@ Oid partition::require_acting_owner(Oid rel, bool reads_only)
     if (walk.untrusted.empty() && reads_only)
         return owner; // (not kept: the triggers were not looked at)
     if (walk.untrusted.empty()) {
-        if (walk.granted_count > 0)
+        if (walk.granted_count + walk.granted_new > 0)
             refuse_trigger_grant(rel, owner, walk);
         found_trigger trigger;
         if (const size_t triggers = untrusted_triggers(walk.with_triggers, owner, &trigger);

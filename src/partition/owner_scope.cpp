@@ -431,59 +431,66 @@ bool untrusted_key_table(Oid constraint, Oid table, Oid owner, found_trigger* fo
 // table. Of the triggers of tables (those of the tree with triggers: an index scan of pg_trigger a
 // table, 2.7 ms at 1,000 partitions when it was every table), the first one found (its name, table,
 // function and what is wrong with it) in *first, and how many there are, 0 where none.
+// visit(trigger, pg_trigger's tuple descriptor) for each trigger of the tables, by an index scan
+// of pg_trigger a table. Within pg::call: it raises Postgres errors.
+template <typename Visit> void walk_triggers(List* tables, Visit visit)
+{
+    Relation triggers = table_open(TriggerRelationId, AccessShareLock);
+    ListCell* cell;
+    foreach (cell, tables) {
+        ScanKeyData key;
+        ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+                    ObjectIdGetDatum(lfirst_oid(cell)));
+        SysScanDesc scan =
+            systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
+        HeapTuple tuple;
+        while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+            visit(tuple, RelationGetDescr(triggers));
+        systable_endscan(scan);
+    }
+    table_close(triggers, AccessShareLock);
+}
+
 size_t untrusted_triggers(List* tables, Oid owner, found_trigger* first)
 {
     return pg::call([&] {
         size_t total = 0;
         List* trusted_key_tables = NIL;
-        Relation triggers = table_open(TriggerRelationId, AccessShareLock);
-        ListCell* cell;
-        foreach (cell, tables) {
-            ScanKeyData key;
-            ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
-                        ObjectIdGetDatum(lfirst_oid(cell)));
-            SysScanDesc scan =
-                systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
-            HeapTuple tuple;
-            while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
-                const auto* trigger = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
-                found_trigger found;
-                bool trusted = true;
-                // (A disabled trigger fires in no session; only the table's owner may enable
-                // it, which the verdict is asked again after. A foreign key's are looked at
-                // whatever their state: a DETACH plans over the referencing table all the same.)
-                if (!trigger->tgisinternal && trigger->tgenabled == TRIGGER_DISABLED)
-                    continue;
-                if (trigger->tgisinternal) {
-                    trusted = !OidIsValid(trigger->tgconstraint) ||
-                              !untrusted_key_table(trigger->tgconstraint, trigger->tgrelid, owner,
-                                                   &found, &trusted_key_tables);
-                } else {
-                    HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
-                    if (!HeapTupleIsValid(proc))
-                        continue;
-                    const auto* form = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc));
-                    found.function_owner = form->proowner;
-                    // (SECURITY DEFINER or not: its owner may make it SECURITY INVOKER again
-                    // between this check and the trigger's firing.)
-                    trusted = acts_as(form->proowner, owner);
-                    ReleaseSysCache(proc);
-                    if (trusted)
-                        trusted = !untrusted_when_object(tuple, RelationGetDescr(triggers), owner,
-                                                         &found);
-                }
+        walk_triggers(tables, [&](HeapTuple tuple, TupleDesc desc) {
+            const auto* trigger = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
+            found_trigger found;
+            bool trusted = true;
+            // (A disabled trigger fires in no session; only the table's owner may enable it,
+            // which the verdict is asked again after. A foreign key's are looked at whatever
+            // their state: a DETACH plans over the referencing table all the same.)
+            if (!trigger->tgisinternal && trigger->tgenabled == TRIGGER_DISABLED)
+                return;
+            if (trigger->tgisinternal) {
+                trusted = !OidIsValid(trigger->tgconstraint) ||
+                          !untrusted_key_table(trigger->tgconstraint, trigger->tgrelid, owner,
+                                               &found, &trusted_key_tables);
+            } else {
+                HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(trigger->tgfoid));
+                if (!HeapTupleIsValid(proc))
+                    return;
+                const auto* form = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc));
+                found.function_owner = form->proowner;
+                // (SECURITY DEFINER or not: its owner may make it SECURITY INVOKER again
+                // between this check and the trigger's firing.)
+                trusted = acts_as(form->proowner, owner);
+                ReleaseSysCache(proc);
                 if (trusted)
-                    continue;
-                if (total++ == 0) {
-                    *first = found;
-                    first->name = trigger->tgname;
-                    first->table = trigger->tgrelid;
-                    first->function = trigger->tgfoid;
-                }
+                    trusted = !untrusted_when_object(tuple, desc, owner, &found);
             }
-            systable_endscan(scan);
-        }
-        table_close(triggers, AccessShareLock);
+            if (trusted)
+                return;
+            if (total++ == 0) {
+                *first = found;
+                first->name = trigger->tgname;
+                first->table = trigger->tgrelid;
+                first->function = trigger->tgfoid;
+            }
+        });
         list_free(trusted_key_tables);
         return total;
     });
@@ -648,20 +655,9 @@ size_t user_triggers(List* tables)
 {
     return pg::call([&] {
         size_t total = 0;
-        Relation triggers = table_open(TriggerRelationId, AccessShareLock);
-        ListCell* cell;
-        foreach (cell, tables) {
-            ScanKeyData key;
-            ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
-                        ObjectIdGetDatum(lfirst_oid(cell)));
-            SysScanDesc scan =
-                systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 1, &key);
-            HeapTuple tuple;
-            while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-                total += reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple))->tgisinternal ? 0 : 1;
-            systable_endscan(scan);
-        }
-        table_close(triggers, AccessShareLock);
+        walk_triggers(tables, [&](HeapTuple tuple, TupleDesc) {
+            total += reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple))->tgisinternal ? 0 : 1;
+        });
         return total;
     });
 }

@@ -7,6 +7,17 @@
 -- not maintained at all (42501, naming the REVOKE that cures it).
 SET client_min_messages = warning;
 \i sql/include/try.sql
+-- refusal_hint(stmt): the hint of the 42501 a statement raises.
+CREATE FUNCTION pg_temp.refusal_hint(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    h text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'not refused';
+EXCEPTION WHEN insufficient_privilege THEN
+    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+    RETURN h;
+END $$;
 CREATE ROLE grant_app;
 CREATE ROLE grant_admin SUPERUSER;
 CREATE ROLE grant_member NOINHERIT;
@@ -45,15 +56,7 @@ SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action =
 GRANT TRIGGER ON grants_2030 TO PUBLIC;
 GRANT TRIGGER ON grants TO PUBLIC;
 SELECT pg_temp.try($$SELECT ai_scale.rescue_default('grants')$$);
-DO $$
-DECLARE
-    h text;
-BEGIN
-    PERFORM ai_scale.rescue_default('grants');
-EXCEPTION WHEN insufficient_privilege THEN
-    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
-    RAISE WARNING '%', h;
-END $$;
+SELECT pg_temp.refusal_hint($$SELECT ai_scale.rescue_default('grants')$$);
 REVOKE TRIGGER ON grants FROM PUBLIC;
 SELECT pg_temp.try($$SELECT ai_scale.rescue_default('grants')$$);
 SELECT count(*) AS reapplied FROM ai_scale.reapply_privileges('grants');
@@ -69,15 +72,7 @@ GRANT TRIGGER ON grants TO grant_member WITH GRANT OPTION;
 SET ROLE grant_member;
 GRANT TRIGGER ON grants TO grant_app;
 RESET ROLE;
-DO $$
-DECLARE
-    h text;
-BEGIN
-    PERFORM ai_scale.rescue_default('grants');
-EXCEPTION WHEN insufficient_privilege THEN
-    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
-    RAISE WARNING '%', h;
-END $$;
+SELECT pg_temp.refusal_hint($$SELECT ai_scale.rescue_default('grants')$$);
 REVOKE GRANT OPTION FOR TRIGGER ON public.grants FROM grant_member CASCADE;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
 REVOKE TRIGGER ON grants FROM grant_admin, grant_member CASCADE;
@@ -127,15 +122,7 @@ GRANT TRIGGER ON grants TO grant_mid WITH GRANT OPTION;
 SET ROLE grant_mid;
 GRANT TRIGGER ON grants TO grant_app;
 RESET ROLE;
-DO $$
-DECLARE
-    h text;
-BEGIN
-    PERFORM ai_scale.rescue_default('grants');
-EXCEPTION WHEN insufficient_privilege THEN
-    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
-    RAISE WARNING '%', h;
-END $$;
+SELECT pg_temp.refusal_hint($$SELECT ai_scale.rescue_default('grants')$$);
 REVOKE TRIGGER ON public.grants FROM grant_mid CASCADE;
 SELECT count(*) AS errors FROM ai_scale.run_maintenance('grants') WHERE action = 'error';
 
